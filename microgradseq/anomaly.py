@@ -1,0 +1,50 @@
+"""NaN and inf detection: `detect_anomaly()` names the first op that makes one."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Iterator
+
+import numpy as np
+
+from .autograd import Node, state
+
+
+@contextlib.contextmanager
+def detect_anomaly() -> Iterator[None]:
+    """Inside the block, the first op whose output or gradient holds NaN/inf raises FloatingPointError."""
+    previous = state.anomaly
+    state.anomaly = True
+    try:
+        yield
+    finally:
+        state.anomaly = previous
+
+
+def _where() -> str:
+    parts = []
+    if state.step is not None:
+        parts.append(f"t = {state.step}")
+    if state.scope:
+        parts.append(f"in {state.scope}")
+    return (" (" + ", ".join(parts) + ")") if parts else ""
+
+
+def check_forward(op: str, output: np.ndarray, input_shapes: tuple) -> None:
+    """Raise if the forward output of `op` is not finite."""
+    if output.dtype.kind in "fc" and not np.isfinite(output).all():
+        bad = "NaN" if np.isnan(output).any() else "inf"
+        shapes = ", ".join(str(s) for s in input_shapes)
+        raise FloatingPointError(
+            f"{op}: forward output holds {bad}{_where()}; inputs of shapes {shapes}, "
+            f"output of shape {output.shape}")
+
+
+def check_backward(node: Node, grad: np.ndarray) -> None:
+    """Raise if a gradient computed by `node`'s rules is not finite."""
+    grad = np.asarray(grad)
+    if grad.dtype.kind in "fc" and not np.isfinite(grad).all():
+        bad = "NaN" if np.isnan(grad).any() else "inf"
+        raise FloatingPointError(
+            f"{node.op}: backward gradient holds {bad} at {node.describe()}; "
+            f"gradient of shape {grad.shape}")

@@ -1,0 +1,64 @@
+"""Compare autodiff gradients with central finite differences."""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .autograd import no_grad
+from .tensor import Tensor
+
+
+class GradcheckError(AssertionError):
+    """The autodiff gradient and the finite-difference gradient disagree."""
+
+
+def _scalar(fn: Callable, inputs: Sequence) -> float:
+    out = fn(*inputs)
+    value = out._data if isinstance(out, Tensor) else np.asarray(out)
+    if value.size != 1:
+        raise ValueError(f"gradcheck: fn must return a scalar, got shape {value.shape}")
+    return float(value.reshape(()))
+
+
+def gradcheck(fn: Callable[..., Tensor], inputs: Sequence, eps: float = 1e-6,
+              atol: float = 1e-5, rtol: float = 1e-3) -> bool:
+    """True when d fn(*inputs)/d x matches (fn(x + eps e_i) - fn(x - eps e_i)) / (2 eps)
+    for every element i of every input x that requires grad; else GradcheckError.
+
+    Use float64 inputs: float32 finite differences are too coarse for the default tolerances.
+    """
+    inputs = list(inputs)
+    out = fn(*inputs)
+    if not isinstance(out, Tensor) or out.size != 1:
+        raise ValueError("gradcheck: fn must return a one-element Tensor")
+    saved = [x.grad if isinstance(x, Tensor) and x.requires_grad else None for x in inputs]
+    for x in inputs:
+        if isinstance(x, Tensor) and x.requires_grad:
+            x.grad = None
+    out.backward()
+    for position, x in enumerate(inputs):
+        if not (isinstance(x, Tensor) and x.requires_grad):
+            continue
+        analytic = x.grad if x.grad is not None else np.zeros(x.shape)
+        numeric = np.zeros(x.shape, dtype=np.float64)
+        data = x._data
+        original = data.copy()
+        with no_grad():
+            for i in np.ndindex(*x.shape):
+                x._replace_data(original.copy())
+                x._data[i] = original[i] + eps
+                plus = _scalar(fn, inputs)
+                x._data[i] = original[i] - eps
+                minus = _scalar(fn, inputs)
+                numeric[i] = (plus - minus) / (2 * eps)
+        x._replace_data(data)
+        x.grad = saved[position]
+        error = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
+        if error.size and error.max() > 0:
+            worst = np.unravel_index(int(np.argmax(error)), x.shape) if x.ndim else ()
+            raise GradcheckError(
+                f"gradcheck: input {position} (shape {x.shape}) at index {worst}: "
+                f"autodiff gives {analytic[worst]!r}, finite differences give {numeric[worst]!r}")
+    return True

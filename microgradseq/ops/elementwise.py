@@ -1,0 +1,134 @@
+"""Elementwise ops: forward value and gradient rule side by side.
+
+Each `record(name, y, inputs, rules)` call holds one rule per operand: the
+rule turns g = dL/dy into dL/d operand. Broadcasting is undone centrally by
+`autograd.sum_to`, so no rule here sums over broadcast axes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from ..tensor import Tensor, as_tensor, record
+
+
+def _operands(name: str, fn: Callable, a: Any, b: Any) -> tuple[Tensor, Tensor, np.ndarray]:
+    """Both operands as tensors, and fn of their data; a shape mismatch names the op."""
+    a = as_tensor(a, b if isinstance(b, Tensor) else None)
+    b = as_tensor(b, a)
+    try:
+        return a, b, fn(a._data, b._data)
+    except ValueError:
+        raise ValueError(
+            f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
+
+
+def _passthrough(g):
+    return g
+
+
+def add(a: Any, b: Any) -> Tensor:
+    """a + b;   d/da = 1,   d/db = 1"""
+    a, b, y = _operands("add", np.add, a, b)
+    return record("add", y, (a, b), (_passthrough, _passthrough))
+
+
+def sub(a: Any, b: Any) -> Tensor:
+    """a - b;   d/da = 1,   d/db = -1"""
+    a, b, y = _operands("sub", np.subtract, a, b)
+    return record("sub", y, (a, b), (_passthrough, np.negative))
+
+
+def mul(a: Any, b: Any) -> Tensor:
+    """a * b;   d/da = b,   d/db = a"""
+    a, b, y = _operands("mul", np.multiply, a, b)
+    A, B = a._data, b._data
+    return record("mul", y, (a, b), (lambda g: g * B, lambda g: g * A))
+
+
+def div(a: Any, b: Any) -> Tensor:
+    """a / b;   d/da = 1 / b,   d/db = -a / b^2 = -y / b"""
+    a, b, y = _operands("div", np.divide, a, b)
+    B = b._data
+    return record("div", y, (a, b), (lambda g: g / B, lambda g: -g * y / B))
+
+
+def power(a: Any, b: Any) -> Tensor:
+    """a ** b;   d/da = b * a^(b-1),   d/db = a^b * log(a)  (0 where a = 0 and b >= 0)"""
+    a, b, y = _operands("pow", np.power, a, b)
+    A, B = a._data, b._data
+
+    def d_exponent(g):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_a = np.where((A == 0) & (B >= 0), 0.0, np.log(A))
+        return g * y * log_a
+
+    return record("pow", y, (a, b), (lambda g: g * B * A ** (B - 1), d_exponent))
+
+
+def neg(x: Tensor) -> Tensor:
+    """-x;   d/dx = -1"""
+    return record("neg", -x._data, (x,), (np.negative,))
+
+
+def exp(x: Tensor) -> Tensor:
+    """e^x;   d e^x/dx = e^x"""
+    y = np.exp(x._data)
+    return record("exp", y, (x,), (lambda g: g * y,))
+
+
+def log(x: Tensor) -> Tensor:
+    """log x (NaN for x < 0, as numpy);   d log x/dx = 1 / x"""
+    X = x._data
+    return record("log", np.log(X), (x,), (lambda g: g / X,))
+
+
+def tanh(x: Tensor) -> Tensor:
+    """tanh x;   d tanh(x)/dx = 1 - tanh(x)^2"""
+    y = np.tanh(x._data)
+    return record("tanh", y, (x,), (lambda g: g * (1 - y * y),))
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    """s(x) = 1 / (1 + e^-x), computed as (1 + tanh(x/2)) / 2 (no overflow);   ds/dx = s (1 - s)"""
+    y = 0.5 + 0.5 * np.tanh(0.5 * x._data)
+    return record("sigmoid", y, (x,), (lambda g: g * y * (1 - y),))
+
+
+def relu(x: Tensor) -> Tensor:
+    """max(x, 0);   d/dx = 1 where x > 0, else 0"""
+    X = x._data
+    return record("relu", np.maximum(X, 0), (x,), (lambda g: g * (X > 0),))
+
+
+def abs(x: Tensor) -> Tensor:
+    """|x|;   d|x|/dx = sign(x)  (0 at 0)"""
+    X = x._data
+    return record("abs", np.abs(X), (x,), (lambda g: g * np.sign(X),))
+
+
+def sqrt(x: Tensor) -> Tensor:
+    """sqrt x;   d sqrt(x)/dx = 1 / (2 sqrt(x))"""
+    y = np.sqrt(x._data)
+    return record("sqrt", y, (x,), (lambda g: g / (2 * y),))
+
+
+def clip(x: Tensor, lo: float | None = None, hi: float | None = None) -> Tensor:
+    """min(max(x, lo), hi);   d/dx = 1 where lo <= x <= hi, else 0"""
+    X = x._data
+    inside = np.ones(X.shape, dtype=bool)
+    if lo is not None:
+        inside &= X >= lo
+    if hi is not None:
+        inside &= X <= hi
+    return record("clip", np.clip(X, lo, hi), (x,), (lambda g: g * inside,))
+
+
+def where(condition: Any, a: Any, b: Any) -> Tensor:
+    """condition ? a : b;   d/da = 1 where condition, d/db = 1 elsewhere"""
+    cond = np.asarray(condition._data if isinstance(condition, Tensor) else condition, dtype=bool)
+    a, b, y = _operands("where", lambda A, B: np.where(cond, A, B), a, b)
+    return record("where", y, (a, b),
+                  (lambda g: np.where(cond, g, 0), lambda g: np.where(cond, 0, g)))

@@ -1,0 +1,53 @@
+"""Matrix product."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..tensor import Tensor, as_tensor, record
+
+
+def _swap_last(a: np.ndarray) -> np.ndarray:
+    return a if a.ndim < 2 else np.swapaxes(a, -1, -2)
+
+
+def _grad_of_right(A: np.ndarray, B: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """dL/dB = A^T g. When B is a matrix shared by a batch of rows, stack the rows
+    into one product instead of one small product per batch element."""
+    if A.ndim >= 2 and B.ndim == 2 and g.ndim == A.ndim:
+        return A.reshape(-1, A.shape[-1]).T @ g.reshape(-1, g.shape[-1])
+    if A.ndim == 1 and B.ndim >= 2:
+        return np.multiply.outer(A, g) if g.ndim == 1 else A[:, None] * g[..., None, :]
+    if B.ndim == 1:
+        return _swap_last(A) @ g if A.ndim > 1 else A * g
+    return _swap_last(A) @ g
+
+
+def _grad_of_left(A: np.ndarray, B: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """dL/dA = g B^T."""
+    if B.ndim == 1:
+        return np.multiply.outer(g, B) if A.ndim > 1 else g * B
+    if A.ndim == 1:
+        return B @ g if B.ndim == 2 else (B @ g[..., None])[..., 0]
+    return g @ _swap_last(B)
+
+
+def matmul(a: Any, b: Any) -> Tensor:
+    """a @ b (numpy's matmul rules);   dL/da = g b^T,   dL/db = a^T g"""
+    a, b = as_tensor(a, b if isinstance(b, Tensor) else None), as_tensor(b, a if isinstance(a, Tensor) else None)
+    A, B = a._data, b._data
+    if A.ndim == 0 or B.ndim == 0:
+        raise ValueError(f"matmul: both operands need at least one axis, got shapes {A.shape} and {B.shape}")
+    inner_a = A.shape[-1]
+    inner_b = B.shape[0] if B.ndim == 1 else B.shape[-2]
+    if inner_a != inner_b:
+        raise ValueError(
+            f"matmul: shapes {A.shape} and {B.shape} do not line up ({inner_a} != {inner_b})")
+    try:
+        y = A @ B
+    except ValueError:
+        raise ValueError(f"matmul: batch shapes of {A.shape} and {B.shape} cannot be broadcast together") from None
+    return record("matmul", np.asarray(y), (a, b),
+                  (lambda g: _grad_of_left(A, B, g), lambda g: _grad_of_right(A, B, g)))

@@ -1,0 +1,59 @@
+"""Reductions: sum, mean, max. Their rules spread g back over the reduced axes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import Tensor, record
+
+
+def _normalise_axes(axis, ndim: int) -> tuple:
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    return tuple(a % ndim if ndim else a for a in axes)
+
+
+def _expand(g: np.ndarray, shape: tuple, axes: tuple, keepdims: bool) -> np.ndarray:
+    """Put the reduced axes back into g (as size 1) so it broadcasts against the input."""
+    g = np.asarray(g)
+    if not keepdims:
+        for a in sorted(axes):
+            g = np.expand_dims(g, a)
+    return g
+
+
+def sum(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
+    """sum of x over `axis`;   d/dx[i] = 1 for every summed element: g is broadcast back"""
+    X = x._data
+    axes = _normalise_axes(axis, X.ndim)
+    y = np.asarray(X.sum(axis=axis, keepdims=keepdims))
+    return record("sum", y, (x,),
+                  (lambda g: np.broadcast_to(_expand(g, X.shape, axes, keepdims), X.shape),))
+
+
+def mean(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
+    """mean of x over `axis` (N elements each);   d/dx[i] = 1 / N"""
+    X = x._data
+    axes = _normalise_axes(axis, X.ndim)
+    count = int(np.prod([X.shape[a] for a in axes])) if axes else 1
+    y = np.asarray(X.mean(axis=axis, keepdims=keepdims))
+    return record("mean", y, (x,),
+                  (lambda g: np.broadcast_to(_expand(g, X.shape, axes, keepdims) / count, X.shape),))
+
+
+def max(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
+    """max of x over `axis`;   d/dx[i] = 1 at the maximum (shared equally between ties), else 0"""
+    X = x._data
+    if X.size == 0:
+        raise ValueError(f"max: cannot reduce an empty tensor of shape {X.shape}")
+    axes = _normalise_axes(axis, X.ndim)
+    y_kept = X.max(axis=axis, keepdims=True)
+    y = np.asarray(y_kept if keepdims else X.max(axis=axis))
+
+    def rule(g):
+        is_max = X == y_kept
+        share = is_max / is_max.sum(axis=axes, keepdims=True)
+        return _expand(g, X.shape, axes, keepdims) * share
+
+    return record("max", y, (x,), (rule,))

@@ -1,0 +1,335 @@
+"""`Tensor`: a numpy array plus the node that records how it was made.
+
+Ops are written in `microgradseq.ops`; each computes its output with numpy and
+hands it to `record` together with one gradient rule per operand. `record`
+wraps the output and, when any operand needs a gradient, links a `Node` into
+the tape (`microgradseq.autograd`).
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, Sequence
+
+import numpy as np
+
+from . import autograd
+from .autograd import CUT, LEAF, OP, Node, checksum, state
+
+_default_dtype = np.dtype(np.float32)
+
+
+def set_default_dtype(dtype: Any) -> None:
+    """Set the dtype of new tensors made from Python data, and of module parameters."""
+    global _default_dtype
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"set_default_dtype: expected a floating dtype, got {dtype}")
+    _default_dtype = dtype
+
+
+def get_default_dtype() -> np.dtype:
+    """The dtype of new tensors made from Python data (float32 unless set)."""
+    return _default_dtype
+
+
+def _to_array(data: Any, dtype: Any = None) -> tuple[np.ndarray, bool]:
+    """(array, shared): `shared` is True when the caller still holds the same buffer."""
+    if isinstance(data, Tensor):
+        array, shared = data._data, True
+    elif isinstance(data, np.ndarray):
+        array, shared = data, True
+    else:
+        array, shared = np.asarray(data), False
+        if array.dtype.kind == "f" and dtype is None:
+            array = array.astype(_default_dtype)
+    if dtype is not None and array.dtype != np.dtype(dtype):
+        array, shared = array.astype(dtype), False
+    return array, shared
+
+
+class Tensor:
+    """An n-dimensional array that records the ops applied to it."""
+
+    __slots__ = ("_data", "_node", "_exposed", "_checksum")
+    __array_ufunc__ = None  # numpy defers to Tensor's reflected operators: array * tensor works
+
+    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
+        self._data, self._exposed = _to_array(data, dtype)
+        self._checksum = None
+        self._node = None
+        if requires_grad:
+            self.requires_grad = True
+
+    # ---- what the tensor holds -------------------------------------------------
+
+    @property
+    def data(self) -> np.ndarray:
+        """The numpy array. Writing into it in place while a graph has saved it is an
+        error at backward; assign a new array (`t.data = ...`) instead."""
+        self._expose()
+        return self._data
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        self._data, _ = _to_array(value, self._data.dtype)
+        self._exposed = True
+        self._checksum = None
+
+    def numpy(self) -> np.ndarray:
+        """The data itself (not a copy), like `.data`."""
+        return self.data
+
+    def _expose(self) -> None:
+        """The array is about to leave our hands: watch it for in-place changes.
+
+        An op output that a node saved for its own rule (tanh keeps tanh(x)) is
+        fingerprinted now, while it still holds the recorded values.
+        """
+        node = self._node
+        if not self._exposed and node is not None and node.kind is OP:
+            node.checks = (node.checks or ()) + ((self._data, checksum(self._data), self),)
+        self._exposed = True
+        self._checksum = None
+
+    def _describe_owner(self) -> str:
+        """How an in-place error names this tensor."""
+        node = self._node
+        if node is None:
+            return f"a constant tensor of shape {self.shape}"
+        if node.kind is LEAF:
+            name = f"{node.label!r} " if node.label else ""
+            return f"the leaf tensor {name}of shape {self.shape}"
+        return f"the output of {node.describe()}"
+
+    def _replace_data(self, array: np.ndarray) -> None:
+        """Swap in a fresh array that nobody else holds (what optimizers do)."""
+        self._data = array
+        self._exposed = False
+        self._checksum = None
+
+    @property
+    def grad(self) -> np.ndarray | None:
+        """dL/dself from the last backward pass that reached this tensor (leaves: summed over passes)."""
+        node = self._node
+        return None if node is None else node.grad
+
+    @grad.setter
+    def grad(self, value: Any) -> None:
+        node = self._node
+        if node is None:
+            if value is None:
+                return
+            raise RuntimeError("cannot set .grad on a tensor that does not require grad")
+        node.grad = None if value is None else np.array(value, dtype=self._data.dtype)
+
+    @property
+    def requires_grad(self) -> bool:
+        node = self._node
+        return node is not None and node.kind is not CUT
+
+    @requires_grad.setter
+    def requires_grad(self, flag: bool) -> None:
+        if flag == self.requires_grad:
+            return
+        if self._node is not None and self._node.kind is not LEAF:
+            raise RuntimeError(
+                "requires_grad can only be changed on a leaf tensor; use detach() for "
+                f"the result of {self._node.describe()}")
+        if flag:
+            if self._data.dtype.kind not in "fc":
+                raise TypeError(
+                    f"only floating-point tensors can require grad, got dtype {self._data.dtype}")
+            self._node = autograd.make_leaf(self._data.shape, self._data.dtype)
+        else:
+            self._node = None
+
+    def requires_grad_(self, flag: bool = True) -> "Tensor":
+        """Set `requires_grad` in place and return self."""
+        self.requires_grad = flag
+        return self
+
+    @property
+    def shape(self) -> tuple:
+        return self._data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._data.dtype
+
+    @property
+    def size(self) -> int:
+        return self._data.size
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def item(self) -> float:
+        """The single element as a Python number."""
+        if self._data.size != 1:
+            raise ValueError(f"item: only a one-element tensor has an item, this one has shape {self.shape}")
+        return self._data.item()
+
+    # ---- graph ----------------------------------------------------------------
+
+    @property
+    def op(self) -> str | None:
+        """Name of the op that made this tensor (`"leaf"` for parameters, None for constants)."""
+        return None if self._node is None else self._node.op
+
+    @property
+    def label(self) -> str | None:
+        return None if self._node is None else self._node.label
+
+    @property
+    def step(self) -> int | None:
+        return None if self._node is None else self._node.step
+
+    def named(self, label: str) -> "Tensor":
+        """Give this tensor's node a readable label (`"h"`, `"f_gate"`); returns self."""
+        if self._node is not None:
+            self._node.label = label
+        return self
+
+    def detach(self) -> "Tensor":
+        """Same data, no history."""
+        out = Tensor.__new__(Tensor)
+        out._data, out._node, out._exposed, out._checksum = self._data, None, self._exposed, None
+        return out
+
+    def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
+        """Reverse-mode pass: fill `.grad` of every tensor this one depends on.
+
+        `grad` is dL/dself; it may be omitted only when self has one element (then 1).
+        """
+        node = self._node
+        if node is None or node.kind is CUT:
+            raise RuntimeError("backward: this tensor does not require grad and has no history")
+        if grad is None:
+            if self._data.size != 1:
+                raise ValueError(
+                    f"backward: grad can be omitted only for a one-element tensor, this one has "
+                    f"shape {self.shape}; pass grad= of that shape")
+            seed = np.ones(self.shape, dtype=self._data.dtype)
+        else:
+            seed = np.asarray(grad._data if isinstance(grad, Tensor) else grad, dtype=self._data.dtype)
+            if seed.shape != self.shape:
+                raise ValueError(f"backward: grad of shape {seed.shape} given for a tensor of shape {self.shape}")
+        autograd.backward(node, seed, retain_graph)
+
+    # ---- printing ---------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        body = np.array2string(self._data, separator=", ", precision=4, threshold=20,
+                               prefix="tensor(")
+        extras = []
+        node = self._node
+        if node is not None:
+            extras.append("requires_grad=True" if node.kind is LEAF else f"op={node.op}")
+            if node.label:
+                extras.append(f"label={node.label!r}")
+            if node.step is not None:
+                extras.append(f"t={node.step}")
+        if self._data.dtype != _default_dtype:
+            extras.append(f"dtype={self._data.dtype}")
+        return "tensor(" + ", ".join([body] + extras) + ")"
+
+    # ---- operators: thin wrappers around microgradseq.ops -----------------------
+
+    def __add__(self, other): return _ops.add(self, other)
+    def __radd__(self, other): return _ops.add(other, self)
+    def __sub__(self, other): return _ops.sub(self, other)
+    def __rsub__(self, other): return _ops.sub(other, self)
+    def __mul__(self, other): return _ops.mul(self, other)
+    def __rmul__(self, other): return _ops.mul(other, self)
+    def __truediv__(self, other): return _ops.div(self, other)
+    def __rtruediv__(self, other): return _ops.div(other, self)
+    def __pow__(self, other): return _ops.power(self, other)
+    def __rpow__(self, other): return _ops.power(other, self)
+    def __matmul__(self, other): return _ops.matmul(self, other)
+    def __rmatmul__(self, other): return _ops.matmul(other, self)
+    def __neg__(self): return _ops.neg(self)
+    def __getitem__(self, index): return _ops.getitem(self, index)
+
+    def sum(self, axis=None, keepdims=False): return _ops.sum(self, axis, keepdims)
+    def mean(self, axis=None, keepdims=False): return _ops.mean(self, axis, keepdims)
+    def max(self, axis=None, keepdims=False): return _ops.max(self, axis, keepdims)
+    def reshape(self, *shape): return _ops.reshape(self, *shape)
+    def transpose(self, *axes): return _ops.transpose(self, *axes)
+    @property
+    def T(self): return _ops.transpose(self)
+    def exp(self): return _ops.exp(self)
+    def log(self): return _ops.log(self)
+    def tanh(self): return _ops.tanh(self)
+    def sigmoid(self): return _ops.sigmoid(self)
+    def relu(self): return _ops.relu(self)
+    def abs(self): return _ops.abs(self)
+    def sqrt(self): return _ops.sqrt(self)
+    def clip(self, lo=None, hi=None): return _ops.clip(self, lo, hi)
+
+    __hash__ = object.__hash__
+
+
+def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
+    """Same as `Tensor(...)`, as in PyTorch."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
+    """A Tensor as is; a numpy array or Python scalar as a constant.
+
+    A Python scalar takes the dtype numpy would give it next to `like`
+    (float32 tensor * 2.0 stays float32).
+    """
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, numbers.Number) and like is not None:
+        return Tensor(np.asarray(value, dtype=np.result_type(like._data, value)))
+    return Tensor(value)
+
+
+def record(op: str, data: np.ndarray, inputs: Sequence[Tensor], rules: Sequence) -> Tensor:
+    """Wrap `data`, the result of `op` on `inputs`, and link it into the tape.
+
+    `rules[i](g)` turns g = dL/d output into dL/d inputs[i] (before `sum_to`).
+    Nothing is linked when recording is off or no input needs a gradient.
+    """
+    out = Tensor.__new__(Tensor)
+    out._data = data
+    out._node = None
+    out._checksum = None
+    out._exposed = False
+    for t in inputs:
+        if t._exposed and data.base is not None:
+            out._exposed = True     # a view of an array someone else holds
+    if state.anomaly:
+        from .anomaly import check_forward
+        check_forward(op, np.asarray(data), tuple(t.shape for t in inputs))
+    if not state.grad_enabled:
+        return out
+    needs_grad = False
+    checks = None
+    for t in inputs:
+        node = t._node
+        if node is not None and node.kind is not CUT:
+            needs_grad = True
+    if not needs_grad:
+        return out
+    for t in inputs:
+        if t._exposed:
+            if t._checksum is None:
+                t._checksum = checksum(t._data)
+            checks = (checks or ()) + ((t._data, t._checksum, t),)
+    node = Node(op, OP, tuple([t._node for t in inputs]), rules, data.shape, data.dtype)
+    node.checks = checks
+    if data.size <= 4:
+        node.value = data
+    out._node = node
+    return out
+
+
+from . import ops as _ops  # noqa: E402  (ops are written on top of Tensor)
