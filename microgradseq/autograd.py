@@ -165,22 +165,29 @@ def _freed_error(node: Node) -> RuntimeError:
         "backward() to walk it again")
 
 
-def _check_unchanged(node: Node) -> None:
-    """Raise if an array this node saved was written in place since it was recorded."""
+def _check_unchanged(node: Node, verified: dict) -> None:
+    """Raise if an array this node saved was written in place since it was recorded.
+
+    `verified` maps id(array) -> checksum for arrays already fingerprinted in
+    this pass, so a weight saved by every step is read once.
+    """
     for array, recorded, owner in node.checks:
-        if checksum(array) != recorded:
+        current = verified.get(id(array))
+        if current is None:
+            current = verified[id(array)] = checksum(array)
+            owner._checksum = None  # fingerprint afresh when next recorded
+        if current != recorded:
             raise RuntimeError(
-                f"{owner._describe_owner()} was changed in place after {node.describe()} saved it for the "
-                "backward pass; its gradient would use the new values. Replace the array "
-                "(t.data = t.data - lr * t.grad) instead of writing into it, or run "
+                f"{owner._describe_owner()} was changed in place after {node.describe()} saved "
+                "it for the backward pass; its gradient would use the new values. Replace the "
+                "array (t.data = t.data - lr * t.grad) instead of writing into it, or run "
                 "backward() first")
-        owner._checksum = None  # fingerprint afresh when next recorded
 
 
 def _accumulate(node: Node, grad: np.ndarray) -> None:
     """node.grad += grad, in the node's dtype, never writing into a shared array."""
-    if type(grad) is not np.ndarray or grad.dtype != node.dtype:
-        grad = np.asarray(grad, dtype=node.dtype)
+    if grad.dtype != node.dtype:
+        grad = grad.astype(node.dtype)
     if node.grad is None:
         node.grad = grad.copy() if node.kind is LEAF else grad
     else:
@@ -203,22 +210,27 @@ def backward(root: Node, grad: np.ndarray, retain_graph: bool = False) -> None:
             node.grad = None
     _accumulate(root, grad)
     anomaly = state.anomaly
+    verified = {}
     while order:
         node = order.pop()
+        g = node.grad
         if node.kind is not OP:
             continue
-        g = node.grad
         if g is not None:
             if node.checks is not None:
-                _check_unchanged(node)
+                _check_unchanged(node, verified)
             for parent, rule in zip(node.inputs, node.rules):
-                if parent is None or parent.kind is CUT or parent.kind is FREED:
-                    continue
+                if parent is None or (parent.kind is not OP and parent.kind is not LEAF):
+                    continue            # a constant, a cut, or freed history
                 parent_grad = rule(g)
+                if type(parent_grad) is not np.ndarray:
+                    parent_grad = np.asarray(parent_grad)
                 if anomaly:
                     from .anomaly import check_backward
                     check_backward(node, parent_grad)
-                _accumulate(parent, sum_to(np.asarray(parent_grad), parent.shape))
+                if parent_grad.shape != parent.shape:
+                    parent_grad = sum_to(parent_grad, parent.shape)
+                _accumulate(parent, parent_grad)
         if not retain_graph:
             free(node)
 

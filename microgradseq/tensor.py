@@ -303,27 +303,23 @@ def record(op: str, data: np.ndarray, inputs: Sequence[Tensor], rules: Sequence)
     out._node = None
     out._checksum = None
     out._exposed = False
-    for t in inputs:
-        if t._exposed and data.base is not None:
-            out._exposed = True     # a view of an array someone else holds
     if state.anomaly:
         from .anomaly import check_forward
         check_forward(op, np.asarray(data), tuple(t.shape for t in inputs))
-    if not state.grad_enabled:
-        return out
     needs_grad = False
     checks = None
     for t in inputs:
         node = t._node
         if node is not None and node.kind is not CUT:
             needs_grad = True
-    if not needs_grad:
-        return out
-    for t in inputs:
         if t._exposed:
+            if data.base is not None:
+                out._exposed = True     # a view of an array someone else holds
             if t._checksum is None:
                 t._checksum = checksum(t._data)
             checks = (checks or ()) + ((t._data, t._checksum, t),)
+    if not needs_grad or not state.grad_enabled:
+        return out
     node = Node(op, OP, tuple([t._node for t in inputs]), rules, data.shape, data.dtype)
     node.checks = checks
     if data.size <= 4:

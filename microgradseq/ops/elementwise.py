@@ -16,8 +16,9 @@ from ..tensor import Tensor, as_tensor, record
 
 def _operands(name: str, fn: Callable, a: Any, b: Any) -> tuple[Tensor, Tensor, np.ndarray]:
     """Both operands as tensors, and fn of their data; a shape mismatch names the op."""
-    a = as_tensor(a, b if isinstance(b, Tensor) else None)
-    b = as_tensor(b, a)
+    if type(a) is not Tensor or type(b) is not Tensor:
+        a = as_tensor(a, b if isinstance(b, Tensor) else None)
+        b = as_tensor(b, a)
     try:
         return a, b, fn(a._data, b._data)
     except ValueError:

@@ -1,0 +1,115 @@
+"""The tape itself: nodes, order, freeing, cuts, metadata, and no reference cycles."""
+
+import gc
+
+import numpy as np
+import pytest
+
+import microgradseq as mg
+from microgradseq.autograd import at_step, in_scope, sever, topological_order
+
+
+def test_nodes_come_after_their_inputs_in_topological_order():
+    """Every node appears after all of its inputs, and the root comes last."""
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = (x * x + x).tanh().sum()
+    order = topological_order(y._node)
+    position = {id(n): i for i, n in enumerate(order)}
+    for node in order:
+        for parent in node.inputs:
+            if parent is not None:
+                assert position[id(parent)] < position[id(node)]
+    assert order[-1] is y._node
+
+
+def test_topological_order_is_the_same_every_time():
+    """The same graph gives the same op sequence (parents are ordered tuples, not sets)."""
+    def build():
+        x = mg.tensor([1.0, 2.0], requires_grad=True)
+        return ((x * 2 + x) * (x - 1)).exp().sum()
+    first = [n.op for n in topological_order(build()._node)]
+    second = [n.op for n in topological_order(build()._node)]
+    assert first == second
+
+
+def test_a_graph_has_no_reference_cycles():
+    """Nodes never point back at their tensors, so freeing needs no cyclic GC."""
+    gc.collect()
+    gc.disable()
+    try:
+        x = mg.tensor(np.ones(3), requires_grad=True)
+        h = x
+        for _ in range(50):
+            h = (h * x + 1).tanh()
+        h.sum().backward(retain_graph=True)
+        del h
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
+
+
+def test_nodes_carry_step_scope_and_label():
+    """at_step and in_scope stamp the nodes made inside them; named() sets a label."""
+    x = mg.tensor([1.0], requires_grad=True)
+    with at_step(3), in_scope("rnn"), in_scope("cell"):
+        h = (x * 2).tanh().named("h")
+    assert (h.step, h._node.scope, h.label) == (3, "rnn.cell", "h")
+    assert "t = 3" in h._node.describe() and "'h'" in h._node.describe()
+
+
+def test_a_severed_node_stops_the_gradient():
+    """After sever(h1), h2 = h1 * w sends no gradient through h1 to x: dh2/dw = h1 only."""
+    x = mg.tensor([3.0], requires_grad=True, dtype=np.float64)
+    w = mg.tensor([2.0], requires_grad=True, dtype=np.float64)
+    h1 = x * w
+    h2 = h1 * w
+    sever(h1._node)
+    h2.backward(np.ones(1))
+    assert x.grad is None
+    np.testing.assert_allclose(w.grad, h1.data)  # only the direct use: d(h1 w)/dw with h1 constant
+
+
+def test_in_place_change_of_an_op_output_is_detected():
+    """An op output whose array a rule saved (tanh keeps tanh x) cannot be edited in place unnoticed."""
+    x = mg.tensor([0.5, -0.5], requires_grad=True)
+    y = x.tanh()
+    y.data[0] = 0.0
+    with pytest.raises(RuntimeError, match="changed in place"):
+        y.sum().backward()
+
+
+def test_replacing_data_keeps_the_recorded_values():
+    """Assigning a new array to .data leaves the recorded one intact: the gradient uses forward-time values."""
+    w = mg.tensor([2.0], requires_grad=True, dtype=np.float64)
+    y = w * w
+    w.data = np.array([100.0])
+    y.backward(np.ones(1))
+    np.testing.assert_allclose(w.grad, [4.0])  # 2 * (old w = 2)
+
+
+def test_checksum_refreshes_after_a_pass():
+    """Writing into a leaf between two graphs (not while one is alive) is allowed."""
+    w = mg.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    (w * w).sum().backward()
+    w.data[0] = 5.0
+    w.grad = None
+    (w * w).sum().backward()
+    np.testing.assert_allclose(w.grad, [10.0, 4.0])
+
+
+def test_intermediate_grads_are_kept_on_tensors_the_user_holds():
+    """A held intermediate gets dL/d itself; for y = 3h, h = x^2: dL/dh = 3."""
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    h = x * x
+    (h * 3).sum().backward()
+    np.testing.assert_allclose(h.grad, [3.0, 3.0])
+    np.testing.assert_allclose(x.grad, [6.0, 12.0])
+
+
+def test_repr_shows_op_label_and_step():
+    """repr names the op, label and time step, the labels drawings use."""
+    x = mg.tensor([1.0], requires_grad=True)
+    with at_step(2):
+        h = x.tanh().named("h")
+    text = repr(h)
+    assert "op=tanh" in text and "label='h'" in text and "t=2" in text
