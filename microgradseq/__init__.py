@@ -6,16 +6,17 @@
     loss.backward()          # w.grad == 2 * w
 """
 
-from . import functional
+from . import functional, nn
 from .anomaly import detect_anomaly
 from .autograd import no_grad
 from .creation import ones, randn, zeros
 from .gradcheck import GradcheckError, gradcheck
 from .ops import concat, stack, where
 from .random import manual_seed
+from .serialization import load, save
 from .tensor import Tensor, get_default_dtype, set_default_dtype, tensor
 
 __all__ = ["GradcheckError", "Tensor", "concat", "detect_anomaly", "functional",
-           "get_default_dtype", "gradcheck", "manual_seed", "no_grad", "ones", "randn",
-           "set_default_dtype", "stack", "tensor", "where", "zeros"]
+           "get_default_dtype", "gradcheck", "load", "manual_seed", "nn", "no_grad", "ones",
+           "randn", "save", "set_default_dtype", "stack", "tensor", "where", "zeros"]
 __version__ = "0.1.0"

@@ -21,7 +21,7 @@ def _grad_of_right(A: np.ndarray, B: np.ndarray, g: np.ndarray) -> np.ndarray:
     if A.ndim == 1 and B.ndim >= 2:
         return np.multiply.outer(A, g) if g.ndim == 1 else A[:, None] * g[..., None, :]
     if B.ndim == 1:
-        return _swap_last(A) @ g if A.ndim > 1 else A * g
+        return A * g[..., None] if A.ndim > 1 else A * g
     return _swap_last(A) @ g
 
 

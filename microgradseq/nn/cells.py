@@ -1,0 +1,146 @@
+"""RNN, LSTM and GRU cells, written with tensor ops only: their gradients are generic backprop.
+
+Gate order and parameter names are PyTorch's, so weights move between the two unchanged.
+The `*_step` functions hold the math; the cell modules and the sequence layers
+(`layers.py`) both call them.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..ops import sigmoid, tanh
+from ..tensor import Tensor, as_tensor
+from .module import Module, uniform
+
+
+def _affine(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+    y = x @ weight.T
+    return y + bias if bias is not None else y
+
+
+def _chunks(gates: Tensor, count: int) -> list[Tensor]:
+    size = gates.shape[-1] // count
+    return [gates[..., k * size:(k + 1) * size] for k in range(count)]
+
+
+def rnn_step(x: Tensor, h: Tensor, weight_ih: Tensor, weight_hh: Tensor,
+             bias_ih: Tensor | None, bias_hh: Tensor | None, nonlinearity: str = "tanh") -> Tensor:
+    """h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh)."""
+    pre = _affine(x, weight_ih, bias_ih) + _affine(h, weight_hh, bias_hh)
+    return (pre.tanh() if nonlinearity == "tanh" else pre.relu()).named("h")
+
+
+def lstm_step(x: Tensor, state: tuple[Tensor, Tensor], weight_ih: Tensor, weight_hh: Tensor,
+              bias_ih: Tensor | None, bias_hh: Tensor | None) -> tuple[Tensor, Tensor]:
+    """i, f, g, o = split(x W_ih^T + b_ih + h W_hh^T + b_hh);
+    c' = sigmoid(f) * c + sigmoid(i) * tanh(g);   h' = sigmoid(o) * tanh(c')."""
+    h, c = state
+    gates = _affine(x, weight_ih, bias_ih) + _affine(h, weight_hh, bias_hh)
+    i, f, g, o = _chunks(gates, 4)
+    i, f, o = sigmoid(i).named("i_gate"), sigmoid(f).named("f_gate"), sigmoid(o).named("o_gate")
+    g = tanh(g).named("g_gate")
+    c_next = (f * c + i * g).named("c")
+    h_next = (o * tanh(c_next)).named("h")
+    return h_next, c_next
+
+
+def gru_step(x: Tensor, h: Tensor, weight_ih: Tensor, weight_hh: Tensor,
+             bias_ih: Tensor | None, bias_hh: Tensor | None) -> Tensor:
+    """r = sigmoid(W_ir x + b_ir + W_hr h + b_hr);  z = sigmoid(W_iz x + b_iz + W_hz h + b_hz);
+    n = tanh(W_in x + b_in + r * (W_hn h + b_hn));   h' = (1 - z) * n + z * h."""
+    x_r, x_z, x_n = _chunks(_affine(x, weight_ih, bias_ih), 3)
+    h_r, h_z, h_n = _chunks(_affine(h, weight_hh, bias_hh), 3)
+    r = sigmoid(x_r + h_r).named("r_gate")
+    z = sigmoid(x_z + h_z).named("z_gate")
+    n = tanh(x_n + r * h_n).named("n_gate")
+    return ((1 - z) * n + z * h).named("h")
+
+
+class _Cell(Module):
+    """Shared set-up: weight_ih (G*H, I), weight_hh (G*H, H), biases (G*H,), uniform(+-1/sqrt(H))."""
+
+    gates = 1
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 rng: np.random.Generator | None = None, dtype: Any = None) -> None:
+        super().__init__()
+        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
+        rows, bound = self.gates * hidden_size, 1 / math.sqrt(hidden_size)
+        self.weight_ih = uniform((rows, input_size), bound, rng, dtype)
+        self.weight_hh = uniform((rows, hidden_size), bound, rng, dtype)
+        self.bias_ih = uniform((rows,), bound, rng, dtype) if bias else None
+        self.bias_hh = uniform((rows,), bound, rng, dtype) if bias else None
+
+    def _input(self, x: Any) -> tuple[Tensor, bool]:
+        """x as a (B, I) tensor, and whether it came unbatched as (I,)."""
+        x = as_tensor(x)
+        if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
+            raise ValueError(f"{type(self).__name__}: expected input of shape (B, {self.input_size}) "
+                             f"or ({self.input_size},), got {x.shape}")
+        return (x.reshape(1, self.input_size), True) if x.ndim == 1 else (x, False)
+
+    def _state(self, h: Any, batch: int, unbatched: bool, name: str = "h") -> Tensor:
+        """A hidden state as (B, H): zeros when missing, checked otherwise."""
+        if h is None:
+            return Tensor(np.zeros((batch, self.hidden_size), dtype=self.weight_hh.dtype))
+        h = as_tensor(h)
+        expected = (self.hidden_size,) if unbatched else (batch, self.hidden_size)
+        if h.shape != expected:
+            raise ValueError(f"{type(self).__name__}: expected {name} of shape {expected}, got {h.shape}")
+        return h.reshape(1, self.hidden_size) if unbatched else h
+
+    def _weights(self) -> tuple:
+        return self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh
+
+    def extra_repr(self) -> str:
+        return f"{self.input_size}, {self.hidden_size}, bias={self.bias}"
+
+
+def _unbatch(t: Tensor, unbatched: bool) -> Tensor:
+    return t.reshape(t.shape[-1]) if unbatched else t
+
+
+class RNNCell(_Cell):
+    """h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh), act tanh or relu."""
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 nonlinearity: str = "tanh", rng: np.random.Generator | None = None,
+                 dtype: Any = None) -> None:
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"RNNCell: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        super().__init__(input_size, hidden_size, bias, rng, dtype)
+        self.nonlinearity = nonlinearity
+
+    def forward(self, x: Any, h: Any = None) -> Tensor:
+        x, unbatched = self._input(x)
+        h = self._state(h, x.shape[0], unbatched)
+        return _unbatch(rnn_step(x, h, *self._weights(), self.nonlinearity), unbatched)
+
+
+class LSTMCell(_Cell):
+    """(h', c') from x and (h, c); gate rows in weight_ih / weight_hh ordered i, f, g, o."""
+
+    gates = 4
+
+    def forward(self, x: Any, state: tuple | None = None) -> tuple[Tensor, Tensor]:
+        x, unbatched = self._input(x)
+        h, c = (None, None) if state is None else state
+        h = self._state(h, x.shape[0], unbatched, "h")
+        c = self._state(c, x.shape[0], unbatched, "c")
+        h, c = lstm_step(x, (h, c), *self._weights())
+        return _unbatch(h, unbatched), _unbatch(c, unbatched)
+
+
+class GRUCell(_Cell):
+    """h' from x and h; gate rows ordered r, z, n."""
+
+    gates = 3
+
+    def forward(self, x: Any, h: Any = None) -> Tensor:
+        x, unbatched = self._input(x)
+        h = self._state(h, x.shape[0], unbatched)
+        return _unbatch(gru_step(x, h, *self._weights()), unbatched)

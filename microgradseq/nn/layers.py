@@ -1,0 +1,142 @@
+"""`RNN`, `LSTM`, `GRU`: multi-layer sequence layers that unroll a cell over time.
+
+Unrolling is a Python loop over steps; every node made at step t is stamped
+with t (numbered from 1), so drawings and errors can say "t = 37, f_gate".
+BPTT is then just `loss.backward()` over the unrolled graph.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..autograd import at_step
+from ..ops import stack
+from ..tensor import Tensor, as_tensor
+from .cells import gru_step, lstm_step, rnn_step
+from .module import Module, uniform
+
+
+class _Layer(Module):
+    """Parameters weight_ih_l{k} (G*H, I or H), weight_hh_l{k} (G*H, H), bias_ih_l{k}, bias_hh_l{k} (G*H,)."""
+
+    gates = 1
+    state_parts = 1
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, rng: np.random.Generator | None = None,
+                 dtype: Any = None) -> None:
+        super().__init__()
+        if num_layers < 1:
+            raise ValueError(f"{type(self).__name__}: num_layers must be at least 1, got {num_layers}")
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.bias, self.batch_first = bias, batch_first
+        rows, bound = self.gates * hidden_size, 1 / math.sqrt(hidden_size)
+        for k in range(num_layers):
+            width = input_size if k == 0 else hidden_size
+            setattr(self, f"weight_ih_l{k}", uniform((rows, width), bound, rng, dtype))
+            setattr(self, f"weight_hh_l{k}", uniform((rows, hidden_size), bound, rng, dtype))
+            if bias:
+                setattr(self, f"bias_ih_l{k}", uniform((rows,), bound, rng, dtype))
+                setattr(self, f"bias_hh_l{k}", uniform((rows,), bound, rng, dtype))
+
+    def layer_weights(self, k: int) -> tuple:
+        """(weight_ih, weight_hh, bias_ih, bias_hh) of layer k (biases None without bias)."""
+        return tuple(getattr(self, f"{name}_l{k}", None)
+                     for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+
+    def _sequence(self, x: Any) -> tuple[Tensor, bool]:
+        """x as time-major (T, B, I), and whether it came unbatched as (T, I)."""
+        x = as_tensor(x)
+        if x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
+            layout = "(B, T, I)" if self.batch_first else "(T, B, I)"
+            raise ValueError(f"{type(self).__name__}: expected input of shape {layout} or (T, I) "
+                             f"with I = {self.input_size}, got {x.shape}")
+        if x.ndim == 2:
+            return x.reshape(x.shape[0], 1, self.input_size), True
+        return (x.transpose(1, 0, 2) if self.batch_first else x), False
+
+    def _initial(self, state: Any, batch: int, unbatched: bool, name: str) -> Tensor:
+        """A (num_layers, B, H) state: zeros when missing, checked otherwise."""
+        shape = (self.num_layers, batch, self.hidden_size)
+        if state is None:
+            return Tensor(np.zeros(shape, dtype=self.weight_hh_l0.dtype))
+        state = as_tensor(state)
+        expected = (self.num_layers, self.hidden_size) if unbatched else shape
+        if state.shape != expected:
+            raise ValueError(f"{type(self).__name__}: expected {name} of shape {expected}, got {state.shape}")
+        return state.reshape(shape)
+
+    def step(self, k: int, x: Tensor, state: Any) -> Any:
+        raise NotImplementedError
+
+    def forward(self, x: Any, state: Any = None) -> tuple[Tensor, Any]:
+        x, unbatched = self._sequence(x)
+        steps, batch = x.shape[0], x.shape[1]
+        if self.state_parts == 2:
+            h0, c0 = (None, None) if state is None else state
+            initial = [self._initial(h0, batch, unbatched, "h0"), self._initial(c0, batch, unbatched, "c0")]
+            layer_states = [(initial[0][k], initial[1][k]) for k in range(self.num_layers)]
+        else:
+            h0 = self._initial(state, batch, unbatched, "h0")
+            layer_states = [h0[k] for k in range(self.num_layers)]
+        outputs = []
+        for t in range(steps):
+            with at_step(t + 1):
+                below = x[t]
+                for k in range(self.num_layers):
+                    layer_states[k] = self.step(k, below, layer_states[k])
+                    below = layer_states[k][0] if self.state_parts == 2 else layer_states[k]
+                outputs.append(below)
+        output = stack(outputs)
+        if self.batch_first:
+            output = output.transpose(1, 0, 2)
+        if self.state_parts == 2:
+            final = (stack([s[0] for s in layer_states]), stack([s[1] for s in layer_states]))
+        else:
+            final = stack(layer_states)
+        if unbatched:
+            output = output.reshape(steps, self.hidden_size)
+            shape = (self.num_layers, self.hidden_size)
+            final = tuple(f.reshape(shape) for f in final) if self.state_parts == 2 else final.reshape(shape)
+        return output, final
+
+    def extra_repr(self) -> str:
+        return (f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
+                f"bias={self.bias}, batch_first={self.batch_first}")
+
+
+class RNN(_Layer):
+    """Elman RNN: h_t = act(x_t W_ih^T + b_ih + h_(t-1) W_hh^T + b_hh) per layer."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
+                 rng: np.random.Generator | None = None, dtype: Any = None) -> None:
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, rng, dtype)
+        self.nonlinearity = nonlinearity
+
+    def step(self, k: int, x: Tensor, h: Tensor) -> Tensor:
+        return rnn_step(x, h, *self.layer_weights(k), self.nonlinearity)
+
+
+class LSTM(_Layer):
+    """LSTM layers; the state is a pair (h, c), each (num_layers, B, H)."""
+
+    gates = 4
+    state_parts = 2
+
+    def step(self, k: int, x: Tensor, state: tuple) -> tuple:
+        return lstm_step(x, state, *self.layer_weights(k))
+
+
+class GRU(_Layer):
+    """GRU layers; gate rows r, z, n."""
+
+    gates = 3
+
+    def step(self, k: int, x: Tensor, h: Tensor) -> Tensor:
+        return gru_step(x, h, *self.layer_weights(k))

@@ -1,0 +1,40 @@
+"""`save` and `load`: state dicts as `.npz` files, never pickle."""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def save(obj: Any, path: str | os.PathLike) -> None:
+    """Write a module's `state_dict()` (or a dict of arrays) to an .npz file at `path`."""
+    state = obj.state_dict() if hasattr(obj, "state_dict") else obj
+    if not isinstance(state, dict):
+        raise TypeError(f"save: expected a Module or a dict of arrays, got {type(obj).__name__}")
+    arrays = {}
+    for name, value in state.items():
+        array = np.asarray(getattr(value, "_data", value))
+        if array.dtype.kind not in "biufc":
+            raise TypeError(f"save: {name!r} is not a numeric array (dtype {array.dtype})")
+        arrays[str(name)] = array
+    with open(path, "wb") as file:
+        np.savez(file, **arrays)
+
+
+def load(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Read the dict of arrays `save` wrote; a missing, truncated or foreign file raises."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"load: no file at {path}")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            if not isinstance(archive, np.lib.npyio.NpzFile):
+                raise ValueError("it holds a single array, not a dict of arrays")
+            return {name: archive[name] for name in archive.files}
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as error:
+        raise ValueError(f"load: {path} is not a readable .npz file of arrays saved by "
+                         f"microgradseq.save ({error})") from None

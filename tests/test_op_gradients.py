@@ -1,0 +1,427 @@
+"""Every primitive op's gradient, checked against central finite differences written here.
+
+The recipe is the same for each op f: wrap float64 arrays as tensors that
+require grad, weight the output by a fixed random array R of its shape, run
+backward on sum(f(x) * R), and compare each input's .grad with the central
+difference (g(x + eps e_i) - g(x - eps e_i)) / (2 eps) of g(x) = sum(f_numpy(x) * R).
+Hypothesis draws the shapes (broadcasting pairs, size-1 axes, 0-d arrays) and
+values; values are kept away from kinks (relu/abs at 0, clip bounds, max ties).
+"""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import microgradseq as mg
+
+EPS = 1e-6
+FAST = settings(max_examples=25, deadline=None)
+
+
+# ---- the independent reference ---------------------------------------------------
+
+def central_differences(g, x: np.ndarray, eps: float = EPS) -> np.ndarray:
+    """dg/dx by central differences, one element at a time (g maps an array to a float)."""
+    x = np.array(x, dtype=np.float64)
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        original = x[i]
+        x[i] = original + eps
+        plus = g(x)
+        x[i] = original - eps
+        minus = g(x)
+        x[i] = original
+        grad[i] = (plus - minus) / (2 * eps)
+    return grad
+
+
+def assert_gradients_match(mg_fn, np_fn, *arrays: np.ndarray) -> None:
+    """Autodiff grads of sum(mg_fn(*tensors) * R) equal central differences of sum(np_fn(*arrays) * R)."""
+    arrays = [np.array(a, dtype=np.float64) for a in arrays]
+    tensors = [mg.tensor(a.copy(), requires_grad=True, dtype=np.float64) for a in arrays]
+    out = mg_fn(*tensors)
+    expected = np.asarray(np_fn(*arrays), dtype=np.float64)
+    assert out.shape == expected.shape
+    np.testing.assert_allclose(out.data, expected, rtol=1e-10, atol=1e-12)
+
+    weights = np.random.default_rng(0).standard_normal(expected.shape)
+    (out * weights).sum().backward()
+
+    for position, (t, a) in enumerate(zip(tensors, arrays)):
+        def weighted_output(x, position=position):
+            args = list(arrays)
+            args[position] = x
+            return float(np.sum(np_fn(*args) * weights))
+
+        numeric = central_differences(weighted_output, a)
+        assert t.grad is not None, f"input {position} got no gradient"
+        assert t.grad.shape == a.shape
+        assert t.grad.dtype == a.dtype
+        np.testing.assert_allclose(t.grad, numeric, rtol=1e-5, atol=1e-6,
+                                   err_msg=f"gradient of input {position}")
+
+
+# ---- strategies ------------------------------------------------------------------
+
+SHAPES = hnp.array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=3)
+NONEMPTY_DIMS = hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=3)
+BROADCAST_PAIRS = hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3,
+                                                    min_side=1, max_side=3)
+
+
+def values(shape) -> st.SearchStrategy:
+    """Float64 arrays of `shape` with entries in [-2, 2]."""
+    return hnp.arrays(np.float64, shape, elements=st.floats(-2, 2, allow_nan=False, width=64))
+
+
+def away_from(a: np.ndarray, kinks, margin: float = 0.1) -> np.ndarray:
+    """Push every entry closer than `margin` to a kink out to at least `margin` from it."""
+    a = np.array(a, dtype=np.float64)
+    for kink in kinks:
+        offset = a - kink
+        near = np.abs(offset) < margin
+        a[near] = kink + np.where(offset[near] >= 0, 1.0, -1.0) * (margin + np.abs(offset[near]))
+    return a
+
+
+def positive(a: np.ndarray) -> np.ndarray:
+    """Map [-2, 2] onto [0.5, 2.5]: safe for log, sqrt and fractional powers."""
+    return np.abs(a) + 0.5
+
+
+def nonzero(a: np.ndarray) -> np.ndarray:
+    """At least 0.5 away from zero: safe as a divisor or a negative power's base."""
+    return away_from(a, [0.0], margin=0.5)
+
+
+@st.composite
+def distinct_values(draw, shape) -> np.ndarray:
+    """Entries at least 0.04 apart (a shuffled grid plus small noise), so max has no ties."""
+    size = int(np.prod(shape, dtype=int))
+    grid = np.array(draw(st.permutations(range(size))), dtype=np.float64).reshape(shape) * 0.1
+    noise = draw(hnp.arrays(np.float64, shape, elements=st.floats(-0.03, 0.03, width=64)))
+    return grid + noise - 0.05 * size
+
+
+@st.composite
+def reduction_axes(draw, ndim: int):
+    """axis=None, a single (possibly negative) int, or a tuple of distinct axes."""
+    choices = [st.none()]
+    if ndim > 0:
+        choices.append(st.integers(-ndim, ndim - 1))
+        choices.append(hnp.valid_tuple_axes(ndim, min_size=1))
+    return draw(st.one_of(*choices))
+
+
+# ---- binary operators --------------------------------------------------------------
+
+# name: (mg op, numpy op, how to make the left operand safe, how to make the right one safe)
+BINARY = {
+    "add": (lambda a, b: a + b, np.add, None, None),
+    "sub": (lambda a, b: a - b, np.subtract, None, None),
+    "mul": (lambda a, b: a * b, np.multiply, None, None),
+    "div": (lambda a, b: a / b, np.divide, None, nonzero),
+    "pow": (lambda a, b: a ** b, np.power, positive, None),
+}
+
+
+def _safe(transform, a):
+    return a if transform is None else transform(a)
+
+
+@pytest.mark.parametrize("name", list(BINARY))
+@FAST
+@given(data=st.data(), shapes=BROADCAST_PAIRS)
+def test_binary_op_gradient_with_two_broadcast_tensors(name, data, shapes):
+    """Both operands get the finite-difference gradient, summed back to their own (broadcast) shape."""
+    mg_op, np_op, left_safe, right_safe = BINARY[name]
+    left_shape, right_shape = shapes.input_shapes
+    left = _safe(left_safe, data.draw(values(left_shape)))
+    right = _safe(right_safe, data.draw(values(right_shape)))
+    assert_gradients_match(mg_op, np_op, left, right)
+
+
+SCALAR = 1.7
+
+
+@pytest.mark.parametrize("name", list(BINARY))
+@FAST
+@given(data=st.data(), shape=SHAPES)
+def test_binary_op_gradient_with_python_scalar_on_the_right(name, data, shape):
+    """tensor OP scalar: the tensor gets the finite-difference gradient."""
+    mg_op, np_op, left_safe, _ = BINARY[name]
+    x = _safe(left_safe, data.draw(values(shape)))
+    assert_gradients_match(lambda t: mg_op(t, SCALAR), lambda a: np_op(a, SCALAR), x)
+
+
+@pytest.mark.parametrize("name", list(BINARY))
+@FAST
+@given(data=st.data(), shape=SHAPES)
+def test_binary_op_gradient_with_python_scalar_on_the_left(name, data, shape):
+    """scalar OP tensor (the reflected operators): the tensor gets the finite-difference gradient."""
+    mg_op, np_op, _, right_safe = BINARY[name]
+    x = _safe(right_safe, data.draw(values(shape)))
+    assert_gradients_match(lambda t: mg_op(SCALAR, t), lambda a: np_op(SCALAR, a), x)
+
+
+@pytest.mark.parametrize("name", list(BINARY))
+@FAST
+@given(data=st.data(), shapes=BROADCAST_PAIRS)
+def test_binary_op_gradient_with_numpy_constant_on_the_right(name, data, shapes):
+    """tensor OP ndarray broadcasts, the array is a constant, and the tensor's grad keeps its shape."""
+    mg_op, np_op, left_safe, right_safe = BINARY[name]
+    left_shape, right_shape = shapes.input_shapes
+    left = _safe(left_safe, data.draw(values(left_shape)))
+    constant = _safe(right_safe, data.draw(values(right_shape)))
+    assert_gradients_match(lambda t: mg_op(t, constant), lambda a: np_op(a, constant), left)
+
+
+@pytest.mark.parametrize("exponent", [2, 3, -1, 0.5, 2.5, -1.5])
+@FAST
+@given(data=st.data(), shape=SHAPES)
+def test_power_by_python_scalar_exponent(exponent, data, shape):
+    """x ** c matches finite differences for integer, negative and fractional c."""
+    x = data.draw(values(shape))
+    if isinstance(exponent, float):
+        x = positive(x)
+    elif exponent < 0:
+        x = nonzero(x)
+    assert_gradients_match(lambda t: t ** exponent, lambda a: a ** exponent, x)
+
+
+@pytest.mark.parametrize("base", [2.0, 0.5])
+@FAST
+@given(data=st.data(), shape=SHAPES)
+def test_scalar_base_to_tensor_exponent(base, data, shape):
+    """c ** x (gradient c^x log c) matches finite differences."""
+    x = data.draw(values(shape))
+    assert_gradients_match(lambda t: base ** t, lambda a: base ** a, x)
+
+
+@st.composite
+def matmul_shapes(draw):
+    """Operand shapes numpy's matmul accepts: vectors, matrices and broadcast batches."""
+    m, n, p = (draw(st.integers(1, 3)) for _ in range(3))
+    left_vector, right_vector = draw(st.booleans()), draw(st.booleans())
+    batch = draw(hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=2,
+                                                   min_side=1, max_side=2))
+    left_batch, right_batch = batch.input_shapes
+    left = (n,) if left_vector else left_batch + (m, n)
+    right = (n,) if right_vector else right_batch + (n, p)
+    return left, right
+
+
+@FAST
+@given(data=st.data(), shapes=matmul_shapes())
+def test_matmul_gradient_for_vectors_matrices_and_batches(data, shapes):
+    """a @ b: both operands get the finite-difference gradient, batch broadcasting summed back."""
+    left_shape, right_shape = shapes
+    left, right = data.draw(values(left_shape)), data.draw(values(right_shape))
+    assert_gradients_match(lambda a, b: a @ b, np.matmul, left, right)
+
+
+@FAST
+@given(data=st.data(), shapes=matmul_shapes())
+def test_matmul_with_numpy_constant_on_the_right(data, shapes):
+    """tensor @ ndarray: the tensor gets the finite-difference gradient."""
+    left_shape, right_shape = shapes
+    left, constant = data.draw(values(left_shape)), data.draw(values(right_shape))
+    assert_gradients_match(lambda a: a @ constant, lambda a: a @ constant, left)
+
+
+# ---- unary elementwise ops ---------------------------------------------------------
+
+# name: (mg op, numpy op, how to make the input safe)
+UNARY = {
+    "neg": (lambda t: -t, np.negative, None),
+    "exp": (lambda t: t.exp(), np.exp, None),
+    "log": (lambda t: t.log(), np.log, positive),
+    "tanh": (lambda t: t.tanh(), np.tanh, None),
+    "sigmoid": (lambda t: t.sigmoid(), lambda a: 1 / (1 + np.exp(-a)), None),
+    "relu": (lambda t: t.relu(), lambda a: np.maximum(a, 0), lambda a: away_from(a, [0.0])),
+    "abs": (lambda t: t.abs(), np.abs, lambda a: away_from(a, [0.0])),
+    "sqrt": (lambda t: t.sqrt(), np.sqrt, positive),
+    "clip": (lambda t: t.clip(-0.5, 0.8), lambda a: np.clip(a, -0.5, 0.8),
+             lambda a: away_from(a, [-0.5, 0.8])),
+}
+
+
+@pytest.mark.parametrize("name", list(UNARY))
+@FAST
+@given(data=st.data(), shape=SHAPES)
+def test_unary_op_gradient(name, data, shape):
+    """Elementwise op: the gradient matches finite differences (inputs kept off kinks and poles)."""
+    mg_op, np_op, make_safe = UNARY[name]
+    x = _safe(make_safe, data.draw(values(shape)))
+    assert_gradients_match(mg_op, np_op, x)
+
+
+# ---- indexing ------------------------------------------------------------------------
+
+@FAST
+@given(data=st.data(), shape=NONEMPTY_DIMS)
+def test_getitem_basic_slicing_gradient(data, shape):
+    """x[basic index] (ints, slices with steps, Ellipsis) scatters the gradient back into x's shape."""
+    index = data.draw(hnp.basic_indices(shape))
+    x = data.draw(values(shape))
+    assert_gradients_match(lambda t: t[index], lambda a: a[index], x)
+
+
+@FAST
+@given(data=st.data(), shape=NONEMPTY_DIMS)
+def test_getitem_integer_array_gradient(data, shape):
+    """x[integer arrays] (repeats possible) adds up the gradient of every pick."""
+    index = data.draw(hnp.integer_array_indices(shape))
+    x = data.draw(values(shape))
+    assert_gradients_match(lambda t: t[index], lambda a: a[index], x)
+
+
+def test_getitem_repeated_integer_index_counts_every_pick():
+    """x[[0, 0, 2]].sum() has gradient (2, 0, 1): a row picked twice gets two contributions."""
+    x = mg.tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    x[np.array([0, 0, 2])].sum().backward()
+    np.testing.assert_array_equal(x.grad, [2.0, 0.0, 1.0])
+
+
+# ---- reductions ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["sum", "mean"])
+@pytest.mark.parametrize("keepdims", [False, True])
+@FAST
+@given(data=st.data(), shape=SHAPES)
+def test_sum_and_mean_gradient(name, keepdims, data, shape):
+    """sum/mean over axis None, an int or a tuple, with or without keepdims, match finite differences."""
+    axis = data.draw(reduction_axes(len(shape)))
+    x = data.draw(values(shape))
+    np_op = getattr(np, name)
+    assert_gradients_match(lambda t: getattr(t, name)(axis=axis, keepdims=keepdims),
+                           lambda a: np_op(a, axis=axis, keepdims=keepdims), x)
+
+
+@pytest.mark.parametrize("keepdims", [False, True])
+@FAST
+@given(data=st.data(), shape=SHAPES)
+def test_max_gradient(keepdims, data, shape):
+    """max over axis None, an int or a tuple routes the gradient to the (unique) maximum."""
+    axis = data.draw(reduction_axes(len(shape)))
+    x = data.draw(distinct_values(shape))
+    assert_gradients_match(lambda t: t.max(axis=axis, keepdims=keepdims),
+                           lambda a: np.max(a, axis=axis, keepdims=keepdims), x)
+
+
+# ---- shape ops -----------------------------------------------------------------------
+
+@st.composite
+def reshape_targets(draw):
+    """A shape and another shape with the same number of elements (sometimes with a -1)."""
+    shape = draw(SHAPES)
+    size = int(np.prod(shape, dtype=int))
+    target = draw(st.sampled_from([(size,), (-1,), (1, size), (size, 1), (1, -1),
+                                   tuple(reversed(shape)) or (1,), (1,) + shape]))
+    return shape, target
+
+
+@FAST
+@given(data=st.data(), shapes=reshape_targets())
+def test_reshape_gradient(data, shapes):
+    """x.reshape(*shape) passes the gradient back in x's shape."""
+    shape, target = shapes
+    x = data.draw(values(shape))
+    assert_gradients_match(lambda t: t.reshape(*target), lambda a: a.reshape(target), x)
+
+
+@FAST
+@given(data=st.data(), shape=SHAPES)
+def test_transpose_with_axes_gradient(data, shape):
+    """x.transpose(*axes) with any permutation un-permutes the gradient."""
+    axes = tuple(data.draw(st.permutations(range(len(shape)))))
+    x = data.draw(values(shape))
+    assert_gradients_match(lambda t: t.transpose(*axes), lambda a: np.transpose(a, axes), x)
+
+
+@FAST
+@given(data=st.data(), shape=SHAPES)
+def test_transpose_without_axes_reverses_them(data, shape):
+    """x.transpose() reverses the axes, gradient included."""
+    x = data.draw(values(shape))
+    assert_gradients_match(lambda t: t.transpose(), np.transpose, x)
+
+
+@FAST
+@given(data=st.data(), shape=hnp.array_shapes(min_dims=0, max_dims=2, min_side=1, max_side=3))
+def test_T_gradient(data, shape):
+    """x.T (0-d, vector or matrix) matches numpy's .T, gradient included."""
+    x = data.draw(values(shape))
+    assert_gradients_match(lambda t: t.T, lambda a: a.T, x)
+
+
+@st.composite
+def concat_shapes(draw):
+    """2-3 shapes that agree everywhere but along `axis`, and that axis (maybe negative)."""
+    base = draw(NONEMPTY_DIMS)
+    axis = draw(st.integers(-len(base), len(base) - 1))
+    count = draw(st.integers(2, 3))
+    shapes = []
+    for _ in range(count):
+        shape = list(base)
+        shape[axis] = draw(st.integers(1, 3))
+        shapes.append(tuple(shape))
+    return shapes, axis
+
+
+@FAST
+@given(data=st.data(), spec=concat_shapes())
+def test_concat_gradient(data, spec):
+    """mg.concat splits the gradient back to each piece."""
+    shapes, axis = spec
+    pieces = [data.draw(values(s)) for s in shapes]
+    assert_gradients_match(lambda *ts: mg.concat(list(ts), axis=axis),
+                           lambda *arrays: np.concatenate(arrays, axis=axis), *pieces)
+
+
+@FAST
+@given(data=st.data(), shape=SHAPES, count=st.integers(1, 3))
+def test_stack_gradient(data, shape, count):
+    """mg.stack along any new axis (negative included) hands each input its slice of the gradient."""
+    axis = data.draw(st.integers(-(len(shape) + 1), len(shape)))
+    pieces = [data.draw(values(shape)) for _ in range(count)]
+    assert_gradients_match(lambda *ts: mg.stack(list(ts), axis=axis),
+                           lambda *arrays: np.stack(arrays, axis=axis), *pieces)
+
+
+@FAST
+@given(data=st.data(),
+       shapes=hnp.mutually_broadcastable_shapes(num_shapes=3, min_dims=0, max_dims=3,
+                                                min_side=1, max_side=3))
+def test_where_gradient(data, shapes):
+    """mg.where(cond, a, b) sends the gradient to a where cond holds and to b elsewhere, broadcasting summed back."""
+    cond_shape, a_shape, b_shape = shapes.input_shapes
+    cond = data.draw(hnp.arrays(np.bool_, cond_shape))
+    a, b = data.draw(values(a_shape)), data.draw(values(b_shape))
+    assert_gradients_match(lambda ta, tb: mg.where(cond, ta, tb),
+                           lambda xa, xb: np.where(cond, xa, xb), a, b)
+
+
+@FAST
+@given(data=st.data(), shape=SHAPES)
+def test_where_with_python_scalar_branch(data, shape):
+    """mg.where(cond, x, 0.0): the scalar branch is a constant, x gets the gradient where cond holds."""
+    cond = data.draw(hnp.arrays(np.bool_, shape))
+    x = data.draw(values(shape))
+    assert_gradients_match(lambda t: mg.where(cond, t, 0.0), lambda a: np.where(cond, a, 0.0), x)
+
+
+# ---- a composite, so rules compose ---------------------------------------------------
+
+@FAST
+@given(data=st.data(), shapes=BROADCAST_PAIRS)
+def test_composite_expression_gradient(data, shapes):
+    """A chain of several ops sharing inputs (x used three times) matches finite differences."""
+    x_shape, y_shape = shapes.input_shapes
+    x, y = data.draw(values(x_shape)), data.draw(values(y_shape))
+    assert_gradients_match(
+        lambda a, b: (a * b + a).tanh() * a.sigmoid() - (b * b + 1).log(),
+        lambda a, b: np.tanh(a * b + a) / (1 + np.exp(-a)) - np.log(b * b + 1),
+        x, y)
