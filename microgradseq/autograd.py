@@ -119,7 +119,9 @@ def in_scope(name: str) -> Iterator[None]:
 
 def checksum(array: np.ndarray) -> int:
     """A fingerprint of an array's bytes, to notice in-place changes."""
-    return zlib.crc32(np.ascontiguousarray(array).reshape(-1).view(np.uint8))
+    if not array.flags.c_contiguous:
+        array = array.T if array.T.flags.c_contiguous else np.ascontiguousarray(array)
+    return zlib.crc32(array.reshape(-1).view(np.uint8))
 
 
 def sum_to(grad: np.ndarray, shape: tuple) -> np.ndarray:

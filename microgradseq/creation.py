@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .random import default_generator
-from .tensor import Tensor, get_default_dtype
+from .tensor import Tensor, get_default_dtype, owned
 
 
 def _shape(shape: tuple) -> tuple:
@@ -18,12 +18,12 @@ def _shape(shape: tuple) -> tuple:
 
 def zeros(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros: `zeros(2, 3)` or `zeros((2, 3))`."""
-    return Tensor(np.zeros(_shape(shape), dtype=dtype or get_default_dtype()), requires_grad=requires_grad)
+    return owned(np.zeros(_shape(shape), dtype=dtype or get_default_dtype()), requires_grad)
 
 
 def ones(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones: `ones(2, 3)` or `ones((2, 3))`."""
-    return Tensor(np.ones(_shape(shape), dtype=dtype or get_default_dtype()), requires_grad=requires_grad)
+    return owned(np.ones(_shape(shape), dtype=dtype or get_default_dtype()), requires_grad)
 
 
 def randn(*shape: Any, rng: np.random.Generator | None = None, dtype: Any = None,
@@ -31,4 +31,4 @@ def randn(*shape: Any, rng: np.random.Generator | None = None, dtype: Any = None
     """Standard normal samples, from `rng` or the generator `manual_seed` sets."""
     rng = rng or default_generator()
     data = rng.standard_normal(_shape(shape)).astype(dtype or get_default_dtype())
-    return Tensor(data, requires_grad=requires_grad)
+    return owned(data, requires_grad)

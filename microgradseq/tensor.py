@@ -279,6 +279,13 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
+def owned(array: np.ndarray, requires_grad: bool = False) -> Tensor:
+    """Wrap an array that nothing else holds (so it needs no watching for in-place changes)."""
+    out = Tensor(array, requires_grad=requires_grad)
+    out._exposed = False
+    return out
+
+
 def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
     """A Tensor as is; a numpy array or Python scalar as a constant.
 

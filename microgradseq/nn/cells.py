@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..ops import sigmoid, tanh
-from ..tensor import Tensor, as_tensor
+from ..tensor import Tensor, as_tensor, owned
 from .module import Module, uniform
 
 
@@ -86,7 +86,7 @@ class _Cell(Module):
     def _state(self, h: Any, batch: int, unbatched: bool, name: str = "h") -> Tensor:
         """A hidden state as (B, H): zeros when missing, checked otherwise."""
         if h is None:
-            return Tensor(np.zeros((batch, self.hidden_size), dtype=self.weight_hh.dtype))
+            return owned(np.zeros((batch, self.hidden_size), dtype=self.weight_hh.dtype))
         h = as_tensor(h)
         expected = (self.hidden_size,) if unbatched else (batch, self.hidden_size)
         if h.shape != expected:

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..autograd import at_step
 from ..ops import stack
-from ..tensor import Tensor, as_tensor
+from ..tensor import Tensor, as_tensor, owned
 from .cells import gru_step, lstm_step, rnn_step
 from .module import Module, uniform
 
@@ -62,7 +62,7 @@ class _Layer(Module):
         """A (num_layers, B, H) state: zeros when missing, checked otherwise."""
         shape = (self.num_layers, batch, self.hidden_size)
         if state is None:
-            return Tensor(np.zeros(shape, dtype=self.weight_hh_l0.dtype))
+            return owned(np.zeros(shape, dtype=self.weight_hh_l0.dtype))
         state = as_tensor(state)
         expected = (self.num_layers, self.hidden_size) if unbatched else shape
         if state.shape != expected:

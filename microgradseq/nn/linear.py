@@ -43,8 +43,10 @@ class Embedding(Module):
         super().__init__()
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         rng = rng or default_generator()
-        self.weight = Parameter(rng.standard_normal((num_embeddings, embedding_dim))
-                                .astype(dtype or get_default_dtype()))
+        weight = Parameter(rng.standard_normal((num_embeddings, embedding_dim))
+                           .astype(dtype or get_default_dtype()))
+        weight._exposed = False  # a fresh array: nothing else can write into it
+        self.weight = weight
 
     def forward(self, indices: Any) -> Tensor:
         index = np.asarray(indices._data if isinstance(indices, Tensor) else indices)

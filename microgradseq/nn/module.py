@@ -148,4 +148,6 @@ def uniform(shape: tuple, bound: float, rng: np.random.Generator | None, dtype: 
     """A parameter drawn from uniform(-bound, bound)."""
     from ..random import default_generator
     rng = rng or default_generator()
-    return Parameter(rng.uniform(-bound, bound, shape).astype(dtype or get_default_dtype()))
+    parameter = Parameter(rng.uniform(-bound, bound, shape).astype(dtype or get_default_dtype()))
+    parameter._exposed = False  # a fresh array: nothing else can write into it
+    return parameter

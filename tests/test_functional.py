@@ -1,0 +1,274 @@
+"""mg.functional: softmax, log_softmax, cross_entropy and mse_loss against numpy closed forms.
+
+Values are compared with the textbook formulas written here in numpy; gradients
+with their hand-derived closed forms:
+
+    d/dx sum(softmax(x) * y)      = s * (y - sum(s * y))
+    d/dx sum(log_softmax(x) * y)  = y - s * sum(y)
+    d/dlogits mean CE(logits, t)  = (softmax(logits) - p) / B    (p one-hot or given rows)
+    d/dpred mean MSE(pred, t)     = 2 (pred - t) / N
+"""
+
+import re
+
+import numpy as np
+import pytest
+
+import microgradseq as mg
+
+F = mg.functional
+RNG = np.random.default_rng(7)
+
+
+# ---- numpy references ----------------------------------------------------------------
+
+def np_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def np_log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    z = x - x.max(axis=axis, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
+
+
+def one_hot(classes: np.ndarray, count: int) -> np.ndarray:
+    return np.eye(count)[classes]
+
+
+def leaf(array: np.ndarray) -> mg.Tensor:
+    return mg.tensor(np.array(array, dtype=np.float64), requires_grad=True, dtype=np.float64)
+
+
+LOGITS = RNG.standard_normal((4, 5)) * 2
+CLASSES = np.array([0, 3, 4, 3])
+PROBS = np_softmax(RNG.standard_normal((4, 5)))
+
+
+def test_functional_is_also_reachable_as_mg_nn_functional():
+    """The same functions live at mg.nn.functional and mg.functional."""
+    assert mg.nn.functional.softmax is mg.functional.softmax
+    assert mg.nn.functional.cross_entropy is mg.functional.cross_entropy
+
+
+# ---- softmax and log_softmax -----------------------------------------------------------
+
+@pytest.mark.parametrize("axis", [-1, 0, 1])
+def test_softmax_values_match_closed_form(axis):
+    """softmax(x, axis) = e^x / sum e^x along axis."""
+    np.testing.assert_allclose(F.softmax(leaf(LOGITS), axis=axis).data, np_softmax(LOGITS, axis),
+                               rtol=1e-12)
+
+
+@pytest.mark.parametrize("axis", [-1, 0])
+def test_log_softmax_values_match_closed_form(axis):
+    """log_softmax(x, axis) = x - log sum e^x along axis."""
+    np.testing.assert_allclose(F.log_softmax(leaf(LOGITS), axis=axis).data,
+                               np.log(np_softmax(LOGITS, axis)), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("axis", [-1, 0])
+def test_softmax_gradient_matches_closed_form(axis):
+    """d/dx sum(softmax(x) * y) = s * (y - sum(s * y)) along axis."""
+    x, y = leaf(LOGITS), RNG.standard_normal(LOGITS.shape)
+    (F.softmax(x, axis=axis) * y).sum().backward()
+    s = np_softmax(LOGITS, axis)
+    np.testing.assert_allclose(x.grad, s * (y - (s * y).sum(axis=axis, keepdims=True)),
+                               rtol=1e-10, atol=1e-12)
+
+
+def test_log_softmax_gradient_matches_closed_form():
+    """d/dx sum(log_softmax(x) * y) = y - softmax(x) * sum(y) along the last axis."""
+    x, y = leaf(LOGITS), RNG.standard_normal(LOGITS.shape)
+    (F.log_softmax(x) * y).sum().backward()
+    s = np_softmax(LOGITS)
+    np.testing.assert_allclose(x.grad, y - s * y.sum(axis=-1, keepdims=True), rtol=1e-10, atol=1e-12)
+
+
+# ---- cross_entropy ----------------------------------------------------------------------
+
+def np_cross_entropy_rows(logits: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """-sum_c p_c log softmax(logits)_c for each row."""
+    return -(p * np_log_softmax(logits)).sum(axis=-1)
+
+
+@pytest.mark.parametrize("reduction, reduce", [("mean", np.mean), ("sum", np.sum), ("none", lambda v: v)])
+def test_cross_entropy_with_class_indices_matches_closed_form(reduction, reduce):
+    """CE with integer targets is -log softmax(logits)[b, t_b], reduced as asked."""
+    loss = F.cross_entropy(leaf(LOGITS), CLASSES, reduction=reduction)
+    expected = reduce(-np_log_softmax(LOGITS)[np.arange(4), CLASSES])
+    assert loss.shape == np.shape(expected)
+    np.testing.assert_allclose(loss.data, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("reduction, reduce", [("mean", np.mean), ("sum", np.sum), ("none", lambda v: v)])
+def test_cross_entropy_with_probability_targets_matches_closed_form(reduction, reduce):
+    """CE with (B, C) probability targets is -sum_c p_c log softmax_c per row, reduced as asked."""
+    loss = F.cross_entropy(leaf(LOGITS), PROBS, reduction=reduction)
+    expected = reduce(np_cross_entropy_rows(LOGITS, PROBS))
+    assert loss.shape == np.shape(expected)
+    np.testing.assert_allclose(loss.data, expected, rtol=1e-12)
+
+
+def test_cross_entropy_with_one_hot_probabilities_equals_class_indices():
+    """A one-hot probability target gives the same loss as the class index it encodes."""
+    by_index = F.cross_entropy(leaf(LOGITS), CLASSES).item()
+    by_probability = F.cross_entropy(leaf(LOGITS), one_hot(CLASSES, 5)).item()
+    assert by_index == pytest.approx(by_probability, rel=1e-12)
+
+
+def test_mean_cross_entropy_gradient_is_softmax_minus_one_hot_over_batch():
+    """d/dlogits mean CE = (softmax(logits) - onehot(t)) / B."""
+    logits = leaf(LOGITS)
+    F.cross_entropy(logits, CLASSES).backward()
+    expected = (np_softmax(LOGITS) - one_hot(CLASSES, 5)) / len(CLASSES)
+    np.testing.assert_allclose(logits.grad, expected, rtol=1e-10, atol=1e-12)
+
+
+def test_sum_cross_entropy_gradient_is_softmax_minus_one_hot():
+    """d/dlogits summed CE = softmax(logits) - onehot(t)."""
+    logits = leaf(LOGITS)
+    F.cross_entropy(logits, CLASSES, reduction="sum").backward()
+    np.testing.assert_allclose(logits.grad, np_softmax(LOGITS) - one_hot(CLASSES, 5),
+                               rtol=1e-10, atol=1e-12)
+
+
+def test_unreduced_cross_entropy_gradient_weights_each_row():
+    """With reduction='none' and backward(grad=w), row b's gradient is w_b (softmax - onehot)_b."""
+    logits, weights = leaf(LOGITS), np.array([1.0, -2.0, 0.5, 3.0])
+    F.cross_entropy(logits, CLASSES, reduction="none").backward(grad=weights)
+    expected = weights[:, None] * (np_softmax(LOGITS) - one_hot(CLASSES, 5))
+    np.testing.assert_allclose(logits.grad, expected, rtol=1e-10, atol=1e-12)
+
+
+def test_cross_entropy_gradient_with_probability_targets():
+    """d/dlogits mean CE with probability rows p (summing to 1) = (softmax - p) / B."""
+    logits = leaf(LOGITS)
+    F.cross_entropy(logits, PROBS).backward()
+    np.testing.assert_allclose(logits.grad, (np_softmax(LOGITS) - PROBS) / 4, rtol=1e-10, atol=1e-12)
+
+
+# ---- mse_loss ---------------------------------------------------------------------------
+
+PRED = RNG.standard_normal((3, 4))
+TARGET = RNG.standard_normal((3, 4))
+
+
+@pytest.mark.parametrize("reduction, reduce", [("mean", np.mean), ("sum", np.sum), ("none", lambda v: v)])
+def test_mse_loss_values_match_closed_form(reduction, reduce):
+    """mse_loss = (pred - target)^2, averaged, summed or left per element."""
+    loss = F.mse_loss(leaf(PRED), TARGET, reduction=reduction)
+    expected = reduce((PRED - TARGET) ** 2)
+    assert loss.shape == np.shape(expected)
+    np.testing.assert_allclose(loss.data, expected, rtol=1e-12)
+
+
+def test_mean_mse_gradient_is_two_diff_over_n():
+    """d mean MSE / d pred = 2 (pred - target) / N."""
+    pred = leaf(PRED)
+    F.mse_loss(pred, TARGET).backward()
+    np.testing.assert_allclose(pred.grad, 2 * (PRED - TARGET) / PRED.size, rtol=1e-12)
+
+
+def test_sum_mse_gradient_is_two_diff():
+    """d summed MSE / d pred = 2 (pred - target)."""
+    pred = leaf(PRED)
+    F.mse_loss(pred, TARGET, reduction="sum").backward()
+    np.testing.assert_allclose(pred.grad, 2 * (PRED - TARGET), rtol=1e-12)
+
+
+def test_unreduced_mse_gradient_weights_each_element():
+    """With reduction='none' and backward(grad=w): d/dpred = 2 w (pred - target)."""
+    pred, weights = leaf(PRED), RNG.standard_normal(PRED.shape)
+    F.mse_loss(pred, TARGET, reduction="none").backward(grad=weights)
+    np.testing.assert_allclose(pred.grad, 2 * weights * (PRED - TARGET), rtol=1e-12)
+
+
+def test_mse_loss_accepts_a_tensor_target():
+    """A Tensor target gives the same value as the numpy array it holds."""
+    loss = F.mse_loss(leaf(PRED), mg.tensor(TARGET, dtype=np.float64))
+    assert loss.item() == pytest.approx(np.mean((PRED - TARGET) ** 2), rel=1e-12)
+
+
+# ---- numerical stability ------------------------------------------------------------------
+
+HUGE = np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, 1e4], [1e4, 1e4, -1e4]])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_of_huge_logits_is_finite_and_exact(dtype):
+    """softmax of logits of +-1e4 is finite and equals the one-hot (or split) closed form."""
+    x = mg.tensor(HUGE, requires_grad=True, dtype=dtype)
+    s = F.softmax(x)
+    np.testing.assert_allclose(s.data, [[1, 0, 0], [0, 0, 1], [0.5, 0.5, 0]], atol=1e-7)
+    (s * np.arange(3.0)).sum().backward()
+    assert np.isfinite(x.grad).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_log_softmax_of_huge_logits_is_finite_and_exact(dtype):
+    """log_softmax of logits of +-1e4 is finite: 0 for the winner, about -2e4 for the losers."""
+    x = mg.tensor(HUGE, dtype=dtype)
+    np.testing.assert_allclose(F.log_softmax(x).data, np_log_softmax(HUGE), rtol=1e-6)
+    assert np.isfinite(F.log_softmax(x).data).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cross_entropy_of_huge_logits_has_finite_value_and_gradient(dtype):
+    """CE with logits of +-1e4 is finite (about 2e4 for a wrong class) and its gradient is (s - onehot)/B."""
+    logits = mg.tensor(HUGE, requires_grad=True, dtype=dtype)
+    classes = np.array([1, 2, 0])
+    loss = F.cross_entropy(logits, classes)
+    expected = np.mean(-np_log_softmax(HUGE)[np.arange(3), classes])
+    assert np.isfinite(loss.item())
+    assert loss.item() == pytest.approx(expected, rel=1e-6)
+    loss.backward()
+    assert np.isfinite(logits.grad).all()
+    np.testing.assert_allclose(logits.grad, (np_softmax(HUGE) - one_hot(classes, 3)) / 3, atol=1e-6)
+
+
+# ---- gradcheck ------------------------------------------------------------------------------
+
+def test_gradcheck_passes_on_softmax_weighted_sum():
+    """gradcheck returns True for sum(softmax(x) * y)."""
+    y = RNG.standard_normal(LOGITS.shape)
+    assert mg.gradcheck(lambda x: (F.softmax(x) * y).sum(), [leaf(LOGITS)]) is True
+
+
+def test_gradcheck_passes_on_cross_entropy():
+    """gradcheck returns True for cross_entropy with class indices and with probabilities."""
+    assert mg.gradcheck(lambda x: F.cross_entropy(x, CLASSES), [leaf(LOGITS)]) is True
+    assert mg.gradcheck(lambda x: F.cross_entropy(x, PROBS, reduction="sum"), [leaf(LOGITS)]) is True
+
+
+def test_gradcheck_passes_on_mse_loss():
+    """gradcheck returns True for mse_loss."""
+    assert mg.gradcheck(lambda p: F.mse_loss(p, TARGET), [leaf(PRED)]) is True
+
+
+def test_gradcheck_leaves_inputs_unchanged():
+    """After gradcheck, each input holds its original values."""
+    x = leaf(LOGITS)
+    mg.gradcheck(lambda t: F.cross_entropy(t, CLASSES), [x])
+    np.testing.assert_array_equal(x.data, LOGITS)
+
+
+def test_gradcheck_raises_naming_the_input_whose_gradient_is_wrong():
+    """fn = sum(a^2) + sum(x * x.detach()): autodiff gives dx = x, finite differences 2x,
+    so gradcheck raises GradcheckError naming input 1, its worst index (2,) and both values (3 and 6)."""
+    a = leaf([0.5, -1.0])
+    x = leaf([1.0, 2.0, 3.0])
+
+    def wrong(a, x):
+        return (a * a).sum() + (x * x.detach()).sum()
+
+    with pytest.raises(mg.GradcheckError) as caught:
+        mg.gradcheck(wrong, [a, x])
+    message = str(caught.value)
+    assert re.search(r"input\D{0,3}1\b", message), message
+    integers = [int(n) for n in re.findall(r"(?<![\w.])\d+(?![\w.])", message)]
+    assert 2 in integers, message  # the worst index, (2,)
+    numbers = [float(n) for n in re.findall(r"-?\d+\.\d+(?:e[-+]?\d+)?", message)]
+    assert any(abs(n - 3.0) < 1e-4 for n in numbers), message
+    assert any(abs(n - 6.0) < 1e-4 for n in numbers), message
+

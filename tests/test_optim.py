@@ -1,0 +1,272 @@
+"""Optimizers and clipping, checked against hand-written numpy loops and closed forms."""
+
+import math
+
+import numpy as np
+import pytest
+
+import microgradseq as mg
+from microgradseq.optim import SGD, Adam, clip_grad_norm_, clip_grad_value_
+
+STEPS = 5
+
+
+def parameter(values) -> mg.Tensor:
+    """A float64 leaf that requires grad."""
+    return mg.tensor(np.array(values, dtype=np.float64), requires_grad=True)
+
+
+def gradient_sequence(shape, seed=0) -> list[np.ndarray]:
+    """A fixed gradient per step, standing in for successive backward passes."""
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(shape) for _ in range(STEPS)]
+
+
+# ---- update formulas ----------------------------------------------------------
+
+def test_sgd_without_momentum_is_plain_gradient_descent():
+    """SGD(lr) moves p by -lr * grad at every step."""
+    start = np.array([0.5, -1.0, 2.0])
+    p = parameter(start)
+    optimizer = SGD([p], lr=0.1)
+    expected = start.copy()
+    for grad in gradient_sequence(3):
+        p.grad = grad
+        optimizer.step()
+        expected = expected - 0.1 * grad
+        np.testing.assert_allclose(p.data, expected, rtol=1e-14, atol=1e-15)
+
+
+def test_sgd_with_momentum_and_weight_decay_matches_numpy_loop():
+    """SGD with momentum and weight decay follows PyTorch's buffer recurrence over several steps."""
+    lr, momentum, weight_decay = 0.05, 0.9, 0.01
+    start = np.array([[0.5, -1.0], [2.0, 0.25]])
+    p = parameter(start)
+    optimizer = SGD([p], lr=lr, momentum=momentum, weight_decay=weight_decay)
+    expected, buffer = start.copy(), None
+    for grad in gradient_sequence((2, 2)):
+        p.grad = grad
+        optimizer.step()
+        g = grad + weight_decay * expected
+        buffer = g if buffer is None else momentum * buffer + g
+        expected = expected - lr * buffer
+        np.testing.assert_allclose(p.data, expected, rtol=1e-14, atol=1e-15)
+
+
+def test_adam_matches_numpy_loop_with_bias_correction_at_steps_1_to_5():
+    """Adam's moments and bias corrections agree with the paper's formulas at each of steps 1..5."""
+    lr, beta1, beta2, eps = 0.01, 0.8, 0.95, 1e-8
+    start = np.array([0.5, -1.0, 2.0, 1e-3])
+    p = parameter(start)
+    optimizer = Adam([p], lr=lr, betas=(beta1, beta2), eps=eps)
+    expected, m, v = start.copy(), np.zeros(4), np.zeros(4)
+    for t, grad in enumerate(gradient_sequence(4), start=1):
+        p.grad = grad
+        optimizer.step()
+        m = beta1 * m + (1 - beta1) * grad
+        v = beta2 * v + (1 - beta2) * grad ** 2
+        m_hat = m / (1 - beta1 ** t)
+        v_hat = v / (1 - beta2 ** t)
+        expected = expected - lr * m_hat / (np.sqrt(v_hat) + eps)
+        np.testing.assert_allclose(p.data, expected, rtol=1e-12, atol=1e-15, err_msg=f"step {t}")
+
+
+def test_adam_with_weight_decay_matches_numpy_loop():
+    """Adam adds weight_decay * p to the gradient before the moments, as torch.optim.Adam does."""
+    lr, beta1, beta2, eps, weight_decay = 0.1, 0.9, 0.999, 1e-8, 0.1
+    start = np.array([1.5, -2.0, 0.3])
+    p = parameter(start)
+    optimizer = Adam([p], lr=lr, weight_decay=weight_decay)
+    expected, m, v = start.copy(), np.zeros(3), np.zeros(3)
+    for t, grad in enumerate(gradient_sequence(3, seed=1), start=1):
+        p.grad = grad
+        optimizer.step()
+        g = grad + weight_decay * expected
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g ** 2
+        expected = expected - lr * (m / (1 - beta1 ** t)) / (np.sqrt(v / (1 - beta2 ** t)) + eps)
+        np.testing.assert_allclose(p.data, expected, rtol=1e-12, atol=1e-15, err_msg=f"step {t}")
+
+
+def test_adam_first_step_moves_each_element_by_lr():
+    """At t = 1 the bias corrections cancel: p moves by lr * g / (|g| + eps), about lr * sign(g)."""
+    grad = np.array([1e-3, -50.0, 7.0])
+    p = parameter([1.0, 1.0, 1.0])
+    p.grad = grad
+    Adam([p], lr=0.1, eps=1e-8).step()
+    np.testing.assert_allclose(p.data, 1.0 - 0.1 * grad / (np.abs(grad) + 1e-8), rtol=1e-14)
+    np.testing.assert_allclose(p.data, [0.9, 1.1, 0.9], rtol=1e-5)
+
+
+# ---- how parameters are updated ---------------------------------------------
+
+@pytest.mark.parametrize("make", [lambda ps: SGD(ps, lr=0.1, momentum=0.9),
+                                  lambda ps: Adam(ps, lr=0.1)], ids=["SGD", "Adam"])
+def test_step_replaces_the_array_instead_of_writing_into_it(make):
+    """After step() the old p.data array still holds the old values (the graph may have saved it)."""
+    p = parameter([1.0, -2.0])
+    old = p.data
+    p.grad = np.array([0.5, 0.5])
+    make([p]).step()
+    assert p.data is not old
+    np.testing.assert_array_equal(old, [1.0, -2.0])
+    assert not np.array_equal(p.data, old)
+
+
+def test_backward_after_step_uses_the_recorded_values():
+    """A graph recorded before step() still backpropagates through the old weights, without error."""
+    w = parameter([3.0])
+    loss = (w * w).sum()
+    w.grad = np.array([1.0])
+    SGD([w], lr=1.0).step()
+    w.grad = None
+    loss.backward()
+    np.testing.assert_allclose(w.grad, [6.0])
+
+
+def test_zero_grad_sets_every_grad_to_none():
+    """zero_grad() leaves each parameter with grad None."""
+    a, b = parameter([1.0]), parameter([2.0, 3.0])
+    a.grad, b.grad = np.array([1.0]), np.array([1.0, 1.0])
+    SGD([a, b], lr=0.1).zero_grad()
+    assert a.grad is None and b.grad is None
+
+
+@pytest.mark.parametrize("make", [lambda ps: SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.1),
+                                  lambda ps: Adam(ps, lr=0.1, weight_decay=0.1)],
+                         ids=["SGD", "Adam"])
+def test_parameters_without_grad_are_left_alone(make):
+    """A parameter whose grad is None is not moved, not even by weight decay."""
+    with_grad, without_grad = parameter([1.0]), parameter([2.0])
+    optimizer = make([with_grad, without_grad])
+    with_grad.grad = np.array([1.0])
+    optimizer.step()
+    np.testing.assert_array_equal(without_grad.data, [2.0])
+    assert with_grad.data[0] != 1.0
+
+
+def test_adam_counts_steps_per_parameter():
+    """A parameter skipped at step 1 gets step-1 bias correction on its first update."""
+    early, late = parameter([1.0]), parameter([1.0])
+    optimizer = Adam([early, late], lr=0.1)
+    early.grad = np.array([1.0])
+    optimizer.step()
+    late.grad = np.array([4.0])
+    optimizer.step()
+    np.testing.assert_allclose(late.data, [0.9], rtol=1e-6)
+
+
+def test_float32_parameters_stay_float32():
+    """Updates and optimizer state keep the parameter's dtype."""
+    p = mg.tensor(np.array([1.0, 2.0], dtype=np.float32), requires_grad=True)
+    optimizer = Adam([p], lr=0.1)
+    p.grad = np.array([0.5, -0.5], dtype=np.float32)
+    optimizer.step()
+    assert p.dtype == np.float32
+    assert optimizer.exp_avg[0].dtype == np.float32 and optimizer.exp_avg_sq[0].dtype == np.float32
+
+
+def test_optimizer_accepts_a_generator():
+    """Parameters may come from a generator such as module.parameters(); they are kept as a list."""
+    a, b = parameter([1.0]), parameter([2.0])
+    optimizer = SGD((p for p in (a, b)), lr=0.1)
+    assert optimizer.params == [a, b]
+
+
+@pytest.mark.parametrize("params, message", [
+    ([], "empty"),
+    ([np.array([1.0])], "item 0 is a ndarray"),
+    (mg.tensor(np.ones((2, 2)), requires_grad=True), "single Tensor"),
+], ids=["empty", "non-tensor", "bare-tensor"])
+def test_bad_parameter_lists_raise(params, message):
+    """An empty list, a non-tensor item or a bare Tensor is a ValueError saying what came."""
+    with pytest.raises(ValueError, match=message):
+        SGD(params, lr=0.1)
+
+
+def test_a_repeated_parameter_raises():
+    """The same tensor listed twice would be updated twice, so it is refused."""
+    p = parameter([1.0])
+    with pytest.raises(ValueError, match="more than once"):
+        Adam([p, p])
+
+
+@pytest.mark.parametrize("make, name", [
+    (lambda ps: SGD(ps, lr=-0.1), "lr"),
+    (lambda ps: SGD(ps, lr=0.1, momentum=-0.5), "momentum"),
+    (lambda ps: SGD(ps, lr=0.1, weight_decay=-1.0), "weight_decay"),
+    (lambda ps: Adam(ps, lr=-1e-3), "lr"),
+    (lambda ps: Adam(ps, lr=math.nan), "lr"),
+    (lambda ps: Adam(ps, eps=-1e-8), "eps"),
+    (lambda ps: Adam(ps, betas=(1.0, 0.999)), r"betas\[0\]"),
+    (lambda ps: Adam(ps, betas=(0.9, -0.1)), r"betas\[1\]"),
+    (lambda ps: Adam(ps, weight_decay=-0.1), "weight_decay"),
+])
+def test_bad_hyperparameters_raise_naming_them(make, name):
+    """An out-of-range hyperparameter is a ValueError that names it."""
+    with pytest.raises(ValueError, match=name):
+        make([parameter([1.0])])
+
+
+# ---- clipping -----------------------------------------------------------------
+
+def test_clip_grad_norm_returns_the_norm_before_clipping():
+    """Grads 3 and 4 spread over two tensors have total norm 5."""
+    a, b = parameter([0.0]), parameter([0.0])
+    a.grad, b.grad = np.array([3.0]), np.array([4.0])
+    assert clip_grad_norm_([a, b], max_norm=1.0) == pytest.approx(5.0, rel=1e-15)
+
+
+def test_clip_grad_norm_scales_the_total_norm_to_max_norm():
+    """Above max_norm, every grad is scaled by the same factor so the total norm is max_norm."""
+    a, b = parameter([0.0, 0.0]), parameter([0.0])
+    a.grad, b.grad = np.array([3.0, 0.0]), np.array([-4.0])
+    clip_grad_norm_([a, b], max_norm=2.0)
+    total = math.sqrt(np.sum(a.grad ** 2) + np.sum(b.grad ** 2))
+    assert total == pytest.approx(2.0, rel=1e-6)
+    np.testing.assert_allclose(np.concatenate([a.grad, b.grad]), [1.2, 0.0, -1.6], rtol=1e-6)
+
+
+def test_clip_grad_norm_leaves_small_grads_alone():
+    """Below max_norm the grads keep their values exactly."""
+    p = parameter([0.0, 0.0])
+    p.grad = np.array([0.3, 0.4])
+    assert clip_grad_norm_([p], max_norm=1.0) == pytest.approx(0.5, rel=1e-15)
+    np.testing.assert_array_equal(p.grad, [0.3, 0.4])
+
+
+def test_clip_grad_norm_gives_new_grad_arrays():
+    """Clipping replaces p.grad rather than writing into the old array."""
+    p = parameter([0.0, 0.0])
+    p.grad = np.array([3.0, 4.0])
+    old = p.grad
+    clip_grad_norm_([p], max_norm=1.0)
+    np.testing.assert_array_equal(old, [3.0, 4.0])
+
+
+def test_clip_grad_norm_skips_parameters_without_grad_and_returns_zero_for_none():
+    """Parameters with grad None add nothing to the norm; with none at all the norm is 0.0."""
+    with_grad, without_grad = parameter([0.0]), parameter([0.0])
+    assert clip_grad_norm_([without_grad], max_norm=1.0) == 0.0
+    with_grad.grad = np.array([2.0])
+    assert clip_grad_norm_([with_grad, without_grad], max_norm=10.0) == pytest.approx(2.0)
+    assert without_grad.grad is None
+
+
+def test_clip_grad_value_clips_each_element():
+    """Each grad element is clipped to [-value, value]; the old array is not written into."""
+    p, unset = parameter([0.0, 0.0, 0.0, 0.0]), parameter([0.0])
+    p.grad = np.array([-3.0, -0.5, 0.5, 3.0])
+    old = p.grad
+    clip_grad_value_([p, unset], value=1.0)
+    np.testing.assert_array_equal(p.grad, [-1.0, -0.5, 0.5, 1.0])
+    np.testing.assert_array_equal(old, [-3.0, -0.5, 0.5, 3.0])
+    assert unset.grad is None
+
+
+@pytest.mark.parametrize("clip, name", [(clip_grad_norm_, "max_norm"),
+                                        (clip_grad_value_, "value")])
+def test_negative_clip_thresholds_raise(clip, name):
+    """A negative threshold is a ValueError that names it."""
+    with pytest.raises(ValueError, match=name):
+        clip([parameter([1.0])], -1.0)

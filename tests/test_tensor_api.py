@@ -1,0 +1,338 @@
+"""The Tensor surface: construction and dtypes, backward's contract, errors, in-place safety,
+anomaly detection, and that long graphs neither recurse nor leak."""
+
+import gc
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import microgradseq as mg
+
+
+@pytest.fixture
+def restore_default_dtype():
+    saved = mg.get_default_dtype()
+    yield
+    mg.set_default_dtype(saved)
+
+
+# ---- construction and dtypes -------------------------------------------------------------
+
+def test_python_list_becomes_float32():
+    """Python float data gets the default dtype, float32, as in PyTorch."""
+    assert mg.tensor([1.0, 2.0]).dtype == np.float32
+    assert mg.Tensor([[1.5]]).dtype == np.float32
+
+
+def test_float64_ndarray_keeps_its_dtype():
+    """A float64 numpy array is wrapped as float64."""
+    assert mg.tensor(np.zeros(3, dtype=np.float64)).dtype == np.float64
+
+
+def test_dtype_argument_converts():
+    """dtype= converts the data, both from lists and from arrays."""
+    assert mg.tensor([1.0, 2.0], dtype=np.float64).dtype == np.float64
+    assert mg.tensor(np.ones(2, dtype=np.float64), dtype=np.float32).dtype == np.float32
+
+
+def test_ndarray_is_wrapped_not_copied():
+    """mg.tensor(ndarray) wraps np.asarray(data): .data and .numpy() are that same memory."""
+    array = np.arange(3.0)
+    t = mg.tensor(array)
+    assert np.shares_memory(t.data, array)
+    assert np.shares_memory(t.numpy(), array)
+
+
+def test_default_dtype_can_be_set_and_read_back(restore_default_dtype):
+    """set_default_dtype(float64) makes new Python-data tensors float64; get_default_dtype reports it."""
+    assert mg.get_default_dtype() == np.float32
+    mg.set_default_dtype(np.float64)
+    assert mg.get_default_dtype() == np.float64
+    assert mg.tensor([1.0]).dtype == np.float64
+
+
+def test_shape_ndim_item_and_numpy():
+    """shape, ndim, item() and numpy() behave as in PyTorch."""
+    t = mg.tensor(np.arange(6.0).reshape(2, 3))
+    assert t.shape == (2, 3)
+    assert t.ndim == 2
+    assert mg.tensor([[2.5]]).item() == 2.5
+    assert isinstance(t.numpy(), np.ndarray)
+    np.testing.assert_array_equal(t.numpy(), np.arange(6.0).reshape(2, 3))
+
+
+def test_zeros_ones_and_seeded_randn():
+    """zeros/ones have the asked shape and default dtype; randn with the same rng seed repeats."""
+    assert mg.zeros((2, 3)).shape == (2, 3) and mg.zeros((2, 3)).dtype == np.float32
+    np.testing.assert_array_equal(mg.ones((2,)).data, [1.0, 1.0])
+    first = mg.randn(3, 2, rng=np.random.default_rng(5)).data
+    second = mg.randn(3, 2, rng=np.random.default_rng(5)).data
+    assert first.shape == (3, 2)
+    np.testing.assert_array_equal(first, second)
+
+
+def test_integer_tensor_cannot_require_grad():
+    """Integer data with requires_grad=True raises TypeError."""
+    with pytest.raises(TypeError):
+        mg.tensor([1, 2, 3], requires_grad=True)
+
+
+# ---- grad and backward ---------------------------------------------------------------------
+
+def test_grad_is_none_until_backward_then_has_data_shape_and_dtype():
+    """grad starts as None; after backward it matches data's shape and dtype, even when broadcast."""
+    bias = mg.tensor([0.1, 0.2, 0.3], requires_grad=True)          # float32
+    x = mg.tensor(np.ones((4, 3), dtype=np.float32))
+    assert bias.grad is None
+    (x * 2 + bias).sum().backward()
+    assert bias.grad.shape == (3,)
+    assert bias.grad.dtype == np.float32
+    np.testing.assert_allclose(bias.grad, [4.0, 4.0, 4.0])      # 4 broadcast rows
+
+
+def test_leaf_grads_accumulate_across_backward_calls():
+    """Two backward passes of sum(w^2) leave w.grad = 2 * 2w."""
+    w = mg.tensor(np.array([1.0, -2.0, 3.0]), requires_grad=True)
+    (w * w).sum().backward()
+    (w * w).sum().backward()
+    np.testing.assert_allclose(w.grad, 2 * (2 * w.data))
+
+
+def test_intermediate_grads_do_not_leak_between_retained_passes():
+    """Two passes over one retained graph y = sum(3 (x^2)^2) give x.grad = 2 * 12 x^3, not more."""
+    x = mg.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    square = x * x
+    y = (square * square * 3).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    np.testing.assert_allclose(x.grad, 2 * 12 * x.data ** 3)
+
+
+def test_a_plus_a_has_gradient_two():
+    """a + a uses a twice; both edges count: d(a + a)/da = 2."""
+    a = mg.tensor(np.array([3.0, -1.0]), requires_grad=True)
+    (a + a).sum().backward()
+    np.testing.assert_array_equal(a.grad, [2.0, 2.0])
+
+
+def test_a_times_a_has_gradient_two_a():
+    """a * a uses a twice: d(a^2)/da = 2a."""
+    a = mg.tensor(np.array([3.0, -1.0]), requires_grad=True)
+    (a * a).sum().backward()
+    np.testing.assert_array_equal(a.grad, [6.0, -2.0])
+
+
+def test_second_backward_over_a_freed_graph_raises():
+    """Without retain_graph the graph is freed; a second pass raises RuntimeError saying so."""
+    x = mg.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    y = (x.tanh() * x).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match="freed"):
+        y.backward()
+
+
+def test_retain_graph_allows_a_second_backward():
+    """With retain_graph=True the second pass runs and adds the same gradient again."""
+    x = mg.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    y = (x.tanh() * x).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    once = np.tanh(x.data) + x.data * (1 - np.tanh(x.data) ** 2)
+    np.testing.assert_allclose(x.grad, 2 * once)
+
+
+def test_backward_without_grad_on_a_non_scalar_raises_value_error():
+    """backward() may omit grad only for a one-element tensor."""
+    x = mg.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    with pytest.raises(ValueError):
+        (x * 2).backward()
+
+
+def test_backward_without_grad_on_a_one_element_tensor_seeds_one():
+    """A one-element (not 0-d) output may omit grad: it is seeded with 1."""
+    x = mg.tensor(np.array([3.0]), requires_grad=True)
+    (x * x).backward()
+    np.testing.assert_array_equal(x.grad, [6.0])
+
+
+def test_backward_with_an_explicit_grad_array():
+    """y.backward(grad=g) computes the vector-Jacobian product: for y = x^2, x.grad = 2 x g."""
+    x = mg.tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    g = np.array([0.5, -1.0, 2.0])
+    (x * x).backward(grad=g)
+    np.testing.assert_allclose(x.grad, 2 * x.data * g)
+
+
+def test_detach_shares_values_but_has_no_history():
+    """detach() keeps the values, does not require grad, and blocks the gradient through it."""
+    x = mg.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    d = x.detach()
+    assert not d.requires_grad
+    np.testing.assert_array_equal(d.data, x.data)
+    (x * d).sum().backward()
+    np.testing.assert_array_equal(x.grad, x.data)  # d(x * c)/dx = c, the detached factor is a constant
+
+
+def test_no_grad_records_nothing():
+    """Inside no_grad(), results of ops on grad-requiring tensors do not require grad."""
+    x = mg.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    with mg.no_grad():
+        y = (x * x).tanh().sum()
+    assert not y.requires_grad
+    assert (x * x).requires_grad  # recording resumes after the block
+
+
+# ---- shape errors ---------------------------------------------------------------------------
+
+def test_matmul_shape_mismatch_names_op_and_both_shapes():
+    """(3, 4) @ (5, 2) raises ValueError naming matmul and both shapes."""
+    a, b = mg.tensor(np.ones((3, 4))), mg.tensor(np.ones((5, 2)))
+    with pytest.raises(ValueError) as caught:
+        a @ b
+    message = str(caught.value)
+    assert "matmul" in message and "(3, 4)" in message and "(5, 2)" in message
+
+
+def test_add_shape_mismatch_names_op_and_both_shapes():
+    """(2, 3) + (4,) raises ValueError naming add and both shapes."""
+    a, b = mg.tensor(np.ones((2, 3))), mg.tensor(np.ones(4))
+    with pytest.raises(ValueError) as caught:
+        a + b
+    message = str(caught.value)
+    assert "add" in message and "(2, 3)" in message and "(4,)" in message
+
+
+# ---- in-place changes of recorded arrays ---------------------------------------------------------
+
+def test_in_place_multiply_of_recorded_data_raises_at_backward():
+    """w.data *= 2 between forward and backward raises RuntimeError at backward."""
+    w = mg.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    loss = (w * w).sum()
+    w.data *= 2
+    with pytest.raises(RuntimeError):
+        loss.backward()
+
+
+def test_in_place_element_write_of_recorded_data_raises_at_backward():
+    """w.data[0] = 5 between forward and backward raises RuntimeError at backward."""
+    w = mg.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    loss = (w * w).sum()
+    w.data[0] = 5.0
+    with pytest.raises(RuntimeError):
+        loss.backward()
+
+
+def test_writing_into_the_wrapped_numpy_array_raises_at_backward():
+    """Changing the user's own array that a leaf wraps, after forward, raises RuntimeError at backward."""
+    array = np.array([1.0, 2.0])
+    w = mg.tensor(array, requires_grad=True)
+    loss = (w * w).sum()
+    array[0] = 5.0
+    with pytest.raises(RuntimeError):
+        loss.backward()
+
+
+def test_writing_into_a_numpy_constant_operand_raises_at_backward():
+    """A numpy constant the graph saved (w's gradient needs it) cannot be changed in place unnoticed."""
+    w = mg.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    scale = np.array([3.0, 4.0])
+    loss = (w * scale).sum()
+    scale[1] = 0.0
+    with pytest.raises(RuntimeError):
+        loss.backward()
+
+
+def test_replacing_data_does_not_raise_and_uses_recorded_values():
+    """w.data = w.data * 2 swaps in a new array: backward runs and uses the old w: grad = 2 * old w."""
+    old = np.array([1.0, 2.0])
+    w = mg.tensor(old.copy(), requires_grad=True)
+    loss = (w * w).sum()
+    w.data = w.data * 2
+    loss.backward()
+    np.testing.assert_allclose(w.grad, 2 * old)
+
+
+# ---- anomaly detection ---------------------------------------------------------------------------
+
+def test_log_of_negative_gives_nan_without_anomaly_detection():
+    """Outside detect_anomaly, log(-1) is NaN, as numpy gives it."""
+    with np.errstate(invalid="ignore"):
+        y = mg.tensor([-1.0]).log()
+    assert np.isnan(y.data).all()
+
+
+def test_detect_anomaly_raises_on_nan_in_forward_naming_the_op():
+    """Inside detect_anomaly, log(-1) raises FloatingPointError naming log."""
+    with mg.detect_anomaly(), np.errstate(invalid="ignore"):
+        with pytest.raises(FloatingPointError, match="log"):
+            mg.tensor([-1.0]).log()
+
+
+def test_detect_anomaly_raises_on_inf_appearing_only_in_backward():
+    """sqrt(x * 0) is finite forward but d sqrt/du = 1/(2 sqrt 0) = inf: backward raises FloatingPointError."""
+    x = mg.tensor(np.array([1.0]), requires_grad=True)
+    with mg.detect_anomaly(), np.errstate(divide="ignore", invalid="ignore"):
+        y = (x * 0).sqrt()
+        assert np.isfinite(y.data).all()
+        with pytest.raises(FloatingPointError, match="sqrt"):
+            y.sum().backward()
+
+
+def test_detect_anomaly_is_off_again_after_the_block():
+    """Leaving detect_anomaly restores plain numpy NaN behaviour."""
+    with mg.detect_anomaly():
+        pass
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(mg.tensor([-1.0]).log().data).all()
+
+
+# ---- long graphs ---------------------------------------------------------------------------------
+
+def test_a_100000_op_chain_backpropagates_without_recursion_error():
+    """h = tanh(h * w + x) for 33,334 steps (100,002 ops): backward is iterative, and w.grad and
+    x.grad equal a hand-written numpy reverse loop."""
+    steps = 33_334
+    w_values, x_values = np.array([0.9, -0.5, 1.1, 0.3]), np.array([0.2, 0.1, -0.3, 0.5])
+    w = mg.tensor(w_values.copy(), requires_grad=True)
+    x = mg.tensor(x_values.copy(), requires_grad=True)
+    h = mg.tensor(np.zeros(4))
+    for _ in range(steps):
+        h = (h * w + x).tanh()
+    h.sum().backward()
+
+    hs = [np.zeros(4)]
+    for _ in range(steps):
+        hs.append(np.tanh(hs[-1] * w_values + x_values))
+    grad_h, grad_w, grad_x = np.ones(4), np.zeros(4), np.zeros(4)
+    for t in range(steps, 0, -1):
+        grad_pre = grad_h * (1 - hs[t] ** 2)   # through tanh
+        grad_w += grad_pre * hs[t - 1]
+        grad_x += grad_pre
+        grad_h = grad_pre * w_values
+    np.testing.assert_allclose(w.grad, grad_w, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(x.grad, grad_x, rtol=1e-10, atol=1e-12)
+
+
+def test_memory_of_a_freed_graph_is_returned():
+    """After backward frees a 20,000-step graph and we drop the intermediates we hold (keeping the
+    loss), traced memory falls to well below half of what the graph took."""
+    w = mg.tensor(np.array([0.9, -0.5, 1.1, 0.3]), requires_grad=True)
+    x = mg.tensor(np.array([0.2, 0.1, -0.3, 0.5]), requires_grad=True)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        baseline = tracemalloc.get_traced_memory()[0]
+        h = mg.tensor(np.zeros(4))
+        for _ in range(20_000):
+            h = (h * w + x).tanh()
+        loss = h.sum()
+        graph_size = tracemalloc.get_traced_memory()[0] - baseline
+        loss.backward()
+        del h  # no gc.collect(): a graph without reference cycles is released by refcounting alone
+        left = tracemalloc.get_traced_memory()[0] - baseline
+    finally:
+        tracemalloc.stop()
+    assert graph_size > 1_000_000  # the measurement saw a real graph
+    assert left < 0.25 * graph_size, (left, graph_size)
+    assert loss.requires_grad  # the root is still alive: the drop is the freeing, not losing the loss
