@@ -6,7 +6,7 @@
     loss.backward()          # w.grad == 2 * w
 """
 
-from . import functional, nn, optim
+from . import bptt, functional, nn, optim
 from .anomaly import detect_anomaly
 from .autograd import no_grad
 from .creation import ones, randn, zeros
@@ -16,7 +16,7 @@ from .random import manual_seed
 from .serialization import load, save
 from .tensor import Tensor, get_default_dtype, set_default_dtype, tensor
 
-__all__ = ["GradcheckError", "Tensor", "concat", "detect_anomaly", "functional",
+__all__ = ["GradcheckError", "Tensor", "bptt", "concat", "detect_anomaly", "functional",
            "get_default_dtype", "gradcheck", "load", "manual_seed", "nn", "no_grad", "ones", "optim",
            "randn", "save", "set_default_dtype", "stack", "tensor", "where", "zeros"]
 __version__ = "0.1.0"

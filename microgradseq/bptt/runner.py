@@ -1,0 +1,99 @@
+"""The TBPTT(k1, k2) runner (Williams & Peng's BPTT(h; h') with h = k2, h' = k1).
+
+Steps t = 1..n. Updates happen at u = k1, 2 k1, ... and at n. The update at u
+backpropagates L_u = sum of the losses at t in (u', u] (u' the previous
+update) with the state h_c held constant, c = max(0, u - k2): a loss at t goes
+max(0, t - c) cells deep. The forward pass carries h_u on; only the gradient
+path is cut. See docs/tbptt.md for the five classic configurations.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ..autograd import at_step
+from ..tensor import Tensor
+from .truncate import sever, truncate
+
+
+@dataclass
+class TBPTTResult:
+    """What a run returns: the final state (detached), the update steps and their losses."""
+
+    state: Any
+    updates: list[int] = field(default_factory=list)
+    losses: list[float] = field(default_factory=list)
+
+
+def _positive_int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"tbptt: {name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def update_steps(n: int, k1: int) -> list[int]:
+    """u = k1, 2 k1, ..., and n when n is not a multiple of k1 (the tail update)."""
+    steps = list(range(k1, n + 1, k1))
+    if not steps or steps[-1] != n:
+        steps.append(n)
+    return steps
+
+
+def tbptt(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Sequence,
+          targets: Sequence, loss_fn: Callable[[Any, Any], Tensor], k1: int, k2: int,
+          optimizer: Any = None, on_update: Callable[[int, float], None] | None = None,
+          reduction: str = "sum") -> TBPTTResult:
+    """Run TBPTT(k1, k2) over one sequence.
+
+    `step(x_t, state) -> (output_t, new_state)`; `loss_fn(output_t, target_t)`
+    gives a scalar; a `None` target means no loss at that step. At each update:
+    one backward pass, then `on_update(u, loss)`, then `optimizer.step()` and
+    `optimizer.zero_grad()`. The tape never holds more than max(k1, k2) steps.
+    """
+    k1, k2 = _positive_int(k1, "k1"), _positive_int(k2, "k2")
+    if reduction not in ("sum", "mean"):
+        raise ValueError(f"tbptt: reduction must be 'sum' or 'mean', got {reduction!r}")
+    n = len(inputs)
+    if n != len(targets):
+        raise ValueError(f"tbptt: inputs and targets differ in length ({n} != {len(targets)})")
+    if n == 0:
+        raise ValueError("tbptt: the sequence is empty")
+
+    result = TBPTTResult(state=None)
+    is_update = set(update_steps(n, k1))
+    window = deque()        # (t, state after step t) for steps not yet behind a cut
+    pending = []            # losses since the previous update
+    for t in range(1, n + 1):
+        with at_step(t):
+            output, state = step(inputs[t - 1], state)
+            if targets[t - 1] is not None:
+                pending.append(loss_fn(output, targets[t - 1]))
+        window.append((t, state))
+        if t not in is_update:
+            continue
+        cut = max(0, t - k2)
+        while window and window[0][0] <= cut:
+            sever(window.popleft()[1], k2=k2, update=t)
+        loss_value = 0.0
+        if pending:
+            total = pending[0]
+            for loss in pending[1:]:
+                total = total + loss
+            if reduction == "mean":
+                total = total / len(pending)
+            total.backward(retain_graph=k1 < k2 and t < n)
+            loss_value = float(total.item())
+        pending = []
+        result.updates.append(t)
+        result.losses.append(loss_value)
+        if on_update is not None:
+            on_update(t, loss_value)
+        if optimizer is not None:
+            optimizer.step()
+            optimizer.zero_grad()
+    result.state = truncate(state, k2=k2, update=n)
+    return result

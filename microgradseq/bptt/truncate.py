@@ -1,0 +1,58 @@
+"""The truncation operator: keep a state's value, drop its history."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator
+
+from .. import autograd
+from ..tensor import Tensor
+
+
+def state_tensors(state: Any) -> Iterator[Tensor]:
+    """Every tensor in a state: a tensor, or (nested) tuples/lists of tensors, in order."""
+    stack = [state]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Tensor):
+            yield item
+        elif isinstance(item, (tuple, list)):
+            stack.extend(reversed(item))
+        elif item is not None:
+            raise TypeError(f"truncate: a state is a Tensor or a tuple of Tensors, got {type(item).__name__}")
+
+
+def map_state(fn: Callable[[Tensor], Tensor], state: Any) -> Any:
+    """The state with `fn` applied to each tensor, keeping its tuple structure."""
+    if isinstance(state, Tensor):
+        return fn(state)
+    if isinstance(state, (tuple, list)):
+        return type(state)(map_state(fn, part) for part in state)
+    return state
+
+
+def _cut(tensor: Tensor, info: dict | None) -> Tensor:
+    out = tensor.detach()
+    out._node = autograd.make_cut(tensor._node, tensor.shape, tensor.dtype, info)
+    return out
+
+
+def truncate(state: Any, **info: Any) -> Any:
+    """The state with the same values and no history: gradients stop here.
+
+    Works on a tensor or a tuple of tensors (an LSTM's (h, c)). The result
+    carries a cut node, so a drawing shows where the tape was cut; keyword
+    arguments (such as k2=...) are recorded with it. Once nothing else holds
+    the old state, everything behind the cut is freed.
+    """
+    return map_state(lambda t: _cut(t, info or None), state)
+
+
+def sever(state: Any, **info: Any) -> None:
+    """Cut a state's history in place, after later steps have already used it.
+
+    Gradients arriving at the state stop there, and the history behind it is
+    freed. This is how a TBPTT run cuts the tape k2 steps back.
+    """
+    for tensor in state_tensors(state):
+        if tensor._node is not None:
+            autograd.sever(tensor._node, dict(info))
