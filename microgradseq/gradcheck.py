@@ -57,8 +57,9 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence, eps: float = 1e-6,
         x.grad = saved[position]
         error = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
         if error.size and error.max() > 0:
-            worst = np.unravel_index(int(np.argmax(error)), x.shape) if x.ndim else ()
+            worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(error)), x.shape))
             raise GradcheckError(
                 f"gradcheck: input {position} (shape {x.shape}) at index {worst}: "
-                f"autodiff gives {analytic[worst]!r}, finite differences give {numeric[worst]!r}")
+                f"autodiff gives {float(analytic[worst])!r}, finite differences give "
+                f"{float(numeric[worst])!r}")
     return True
