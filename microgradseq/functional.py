@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from . import ops
 from .ops import exp, log, sum
 from .tensor import Tensor, as_tensor
 
@@ -31,6 +32,12 @@ def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
     """log softmax(x)_i = (x_i - m) - log sum_j e^(x_j - m)."""
     z = _shifted(x, axis)
     return z - log(sum(exp(z), axis=axis, keepdims=True))
+
+
+def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """x W^T + b, as PyTorch's F.linear (W of shape (out, in))."""
+    y = ops.linear(x, weight)
+    return y + bias if bias is not None else y
 
 
 def _reduce(losses: Tensor, reduction: str, name: str) -> Tensor:

@@ -31,9 +31,10 @@ def load(path: str | os.PathLike) -> dict[str, np.ndarray]:
     if not path.exists():
         raise FileNotFoundError(f"load: no file at {path}")
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            if not isinstance(archive, np.lib.npyio.NpzFile):
-                raise ValueError("it holds a single array, not a dict of arrays")
+        archive = np.load(path, allow_pickle=False)
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise ValueError("it holds a single array, not a dict of arrays")
+        with archive:
             return {name: archive[name] for name in archive.files}
     except (ValueError, OSError, zipfile.BadZipFile, EOFError) as error:
         raise ValueError(f"load: {path} is not a readable .npz file of arrays saved by "

@@ -137,14 +137,12 @@ def test_rnn_layer_matches_hand_derived_bptt(vanilla_problem):
 
 
 def test_shared_weight_gradient_is_the_sum_of_per_step_contributions(vanilla_problem):
-    """weight_hh.grad = sum_t delta_t ⊗ h_{t-1}: each step adds its own outer product.
-
-    To see the parts, the network is unrolled a second time with a separate copy
-    W_t of the recurrent weight at every step (same values). The copy used at
-    step t receives exactly that step's contribution outer(delta_t, h_{t-1}) from
-    the hand-written backward, and the shared weight_hh of RNNCell receives
-    their sum. (With h_0 = 0 the first step contributes nothing.)
-    """
+    """weight_hh.grad = sum_t delta_t ⊗ h_{t-1}: each step adds its own outer product."""
+    # To see the parts, the network is unrolled with a separate copy W_t of the
+    # recurrent weight at every step (same values). The copy used at step t
+    # receives exactly that step's contribution outer(delta_t, h_{t-1}) from the
+    # hand-written backward; the shared weight_hh of an RNNCell receives their
+    # sum. With h_0 = 0 the first step contributes nothing.
     xs, targets, U, W, V = vanilla_problem
     _, _, _, _, contributions = vanilla_rnn_bptt(xs, targets, U, W, V)
 

@@ -12,14 +12,14 @@ from typing import Any
 
 import numpy as np
 
+from ..functional import linear
 from ..ops import sigmoid, tanh
 from ..tensor import Tensor, as_tensor, owned
 from .module import Module, uniform
 
 
 def _affine(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
-    y = x @ weight.T
-    return y + bias if bias is not None else y
+    return linear(x, weight, bias)
 
 
 def _chunks(gates: Tensor, count: int) -> list[Tensor]:
@@ -128,6 +128,8 @@ class LSTMCell(_Cell):
 
     def forward(self, x: Any, state: tuple | None = None) -> tuple[Tensor, Tensor]:
         x, unbatched = self._input(x)
+        if state is not None and not (isinstance(state, (tuple, list)) and len(state) == 2):
+            raise ValueError(f"LSTMCell: expected the state as a pair (h, c), got {type(state).__name__}")
         h, c = (None, None) if state is None else state
         h = self._state(h, x.shape[0], unbatched, "h")
         c = self._state(c, x.shape[0], unbatched, "c")

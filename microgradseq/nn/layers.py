@@ -54,6 +54,8 @@ class _Layer(Module):
             layout = "(B, T, I)" if self.batch_first else "(T, B, I)"
             raise ValueError(f"{type(self).__name__}: expected input of shape {layout} or (T, I) "
                              f"with I = {self.input_size}, got {x.shape}")
+        if x.shape[0 if x.ndim == 2 or not self.batch_first else 1] == 0:
+            raise ValueError(f"{type(self).__name__}: the input sequence is empty (shape {x.shape})")
         if x.ndim == 2:
             return x.reshape(x.shape[0], 1, self.input_size), True
         return (x.transpose(1, 0, 2) if self.batch_first else x), False
@@ -76,6 +78,9 @@ class _Layer(Module):
         x, unbatched = self._sequence(x)
         steps, batch = x.shape[0], x.shape[1]
         if self.state_parts == 2:
+            if state is not None and not (isinstance(state, (tuple, list)) and len(state) == 2):
+                raise ValueError(f"{type(self).__name__}: expected the state as a pair (h0, c0), "
+                                 f"got {type(state).__name__}")
             h0, c0 = (None, None) if state is None else state
             initial = [self._initial(h0, batch, unbatched, "h0"), self._initial(c0, batch, unbatched, "c0")]
             layer_states = [(initial[0][k], initial[1][k]) for k in range(self.num_layers)]

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ..functional import linear
 from ..random import default_generator
 from ..tensor import Tensor, as_tensor, get_default_dtype
 from .module import Module, Parameter, uniform
@@ -28,8 +29,7 @@ class Linear(Module):
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             raise ValueError(f"{type(self).__name__}: expected input of shape (..., {self.in_features}), "
                              f"got {x.shape}")
-        y = x @ self.weight.T
-        return y + self.bias if self.bias is not None else y
+        return linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

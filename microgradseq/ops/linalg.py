@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd import StackedProducts
 from ..tensor import Tensor, as_tensor, record
 
 
@@ -51,3 +52,20 @@ def matmul(a: Any, b: Any) -> Tensor:
         raise ValueError(f"matmul: batch shapes of {A.shape} and {B.shape} cannot be broadcast together") from None
     return record("matmul", np.asarray(y), (a, b),
                   (lambda g: _grad_of_left(A, B, g), lambda g: _grad_of_right(A, B, g)))
+
+
+def linear(x: Any, weight: Tensor) -> Tensor:
+    """x @ weight^T for x (..., in) and weight (out, in): the map of Linear and of every cell.
+
+    dL/dx = g W;   dL/dW = g^T x, summed over all leading axes of x. The weight's
+    gradient is handed back as factors (`StackedProducts`), so a weight used at
+    every time step gets one stacked product at the end of the pass.
+    """
+    x = as_tensor(x, weight)
+    X, W = x._data, weight._data
+    if W.ndim != 2 or X.ndim == 0 or X.shape[-1] != W.shape[1]:
+        raise ValueError(f"linear: input of shape {X.shape} and weight of shape {W.shape} do not line up "
+                         f"(expected input (..., {W.shape[-1]}))")
+    return record("linear", X @ W.T, (x, weight),
+                  (lambda g: g @ W,
+                   lambda g: StackedProducts(g.reshape(-1, g.shape[-1]), X.reshape(-1, X.shape[-1]))))
