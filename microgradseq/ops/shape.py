@@ -79,17 +79,23 @@ def _split_rule(axis: int, start: int, stop: int, stacked: bool):
     return rule
 
 
-def concat(tensors: Sequence[Any], axis: int = 0) -> Tensor:
-    """Join along an existing axis;   each piece's gradient is its slice of g"""
+def _joined(name: str, join, tensors: Sequence[Any], axis: int, mismatch: str):
+    """(tensors, joined data, axis as a non-negative number); errors name the op and all shapes."""
     tensors = [as_tensor(t) for t in tensors]
     if not tensors:
-        raise ValueError("concat: expected at least one tensor, got none")
+        raise ValueError(f"{name}: expected at least one tensor, got none")
     try:
-        y = np.concatenate([t._data for t in tensors], axis=axis)
+        y = join([t._data for t in tensors], axis=axis)
     except ValueError:
         shapes = ", ".join(str(t.shape) for t in tensors)
-        raise ValueError(f"concat: shapes {shapes} do not line up along axis {axis}") from None
-    axis = axis % y.ndim
+        raise ValueError(f"{name}: shapes {shapes} {mismatch}") from None
+    return tensors, y, axis % y.ndim
+
+
+def concat(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+    """Join along an existing axis;   each piece's gradient is its slice of g"""
+    tensors, y, axis = _joined("concat", np.concatenate, tensors, axis,
+                               f"do not line up along axis {axis}")
     rules, start = [], 0
     for t in tensors:
         stop = start + t.shape[axis]
@@ -100,14 +106,6 @@ def concat(tensors: Sequence[Any], axis: int = 0) -> Tensor:
 
 def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     """Join along a new axis;   each piece's gradient is its index of g along that axis"""
-    tensors = [as_tensor(t) for t in tensors]
-    if not tensors:
-        raise ValueError("stack: expected at least one tensor, got none")
-    try:
-        y = np.stack([t._data for t in tensors], axis=axis)
-    except ValueError:
-        shapes = ", ".join(str(t.shape) for t in tensors)
-        raise ValueError(f"stack: shapes {shapes} must all be equal") from None
-    axis = axis % y.ndim
+    tensors, y, axis = _joined("stack", np.stack, tensors, axis, "must all be equal")
     rules = [_split_rule(axis, i, i + 1, stacked=True) for i in range(len(tensors))]
     return record("stack", y, tensors, rules)
