@@ -6,7 +6,7 @@
     loss.backward()          # w.grad == 2 * w
 """
 
-from . import bptt, functional, nn, optim
+from . import bptt, functional, nn, optim, viz
 from .anomaly import detect_anomaly
 from .autograd import no_grad
 from .creation import ones, randn, zeros
@@ -15,6 +15,7 @@ from .ops import concat, stack, where
 from .random import manual_seed
 from .serialization import load, save
 from .tensor import Tensor, get_default_dtype, set_default_dtype, tensor
+from .viz import draw
 
 __all__ = ["GradcheckError", "Tensor", "bptt", "concat", "detect_anomaly", "functional",
            "get_default_dtype", "gradcheck", "load", "manual_seed", "nn", "no_grad", "ones", "optim",

@@ -1,0 +1,66 @@
+"""Draw unrolled graphs: a 4-step RNN (cells view), a 4-step LSTM (ops view), and a TBPTT window with its cut.
+
+    python examples/draw_unrolled.py --out ./microgradseq-drawings
+"""
+
+import argparse
+from pathlib import Path
+
+import microgradseq as mg
+from microgradseq import viz
+
+
+def rnn_cells(out: Path) -> Path:
+    """A 4-step RNNCell with a loss per step; gradients colour the steps."""
+    mg.manual_seed(0)
+    cell, head = mg.nn.RNNCell(3, 4), mg.nn.Linear(4, 2)
+    params = {**{f"cell.{k}": v for k, v in cell.named_parameters()},
+              **{f"head.{k}": v for k, v in head.named_parameters()}}
+    h, loss = None, None
+    for t in range(1, 5):
+        with viz.step(t):
+            h = cell(mg.randn(1, 3), h)
+            term = (head(h) ** 2).sum().named("loss")
+            loss = term if loss is None else loss + term
+    loss.backward(retain_graph=True)        # keep the graph so it can be drawn with its grads
+    return viz.render(viz.draw(loss, params), out / "rnn_cells.svg")
+
+
+def lstm_ops(out: Path) -> Path:
+    """A 4-step LSTM layer, every op drawn; each weight appears once."""
+    mg.manual_seed(1)
+    lstm = mg.nn.LSTM(2, 3)
+    output, _ = lstm(mg.randn(4, 1, 2))
+    loss = (output[-1] ** 2).sum()
+    loss.backward(retain_graph=True)
+    return viz.render(viz.draw(loss, dict(lstm.named_parameters()), view="ops"), out / "lstm_ops.svg")
+
+
+def tbptt_window(out: Path) -> Path:
+    """Six steps, the state of step 2 severed as TBPTT(2, 4) does; the losses of steps 3..6 drawn."""
+    mg.manual_seed(2)
+    cell = mg.nn.RNNCell(2, 3)
+    h, states, loss = None, [], None
+    for t in range(1, 7):
+        with viz.step(t):
+            h = cell(mg.randn(1, 2), h)
+            states.append(h)
+            if t >= 3:
+                term = (h ** 2).sum().named("loss")
+                loss = term if loss is None else loss + term
+    mg.bptt.sever(states[1], k2=4)
+    loss.backward(retain_graph=True)
+    return viz.render(viz.draw(loss, dict(cell.named_parameters())), out / "tbptt_cut.svg")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="microgradseq-drawings", help="folder for the SVG files")
+    out = Path(parser.parse_args().out)
+    out.mkdir(parents=True, exist_ok=True)
+    for path in (rnn_cells(out), lstm_ops(out), tbptt_window(out)):
+        print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,15 @@
+"""Drawing graphs: `draw` builds a `graphviz.Digraph` of an unrolled graph, `render` writes it to a file.
+
+    import microgradseq as mg
+    graph = mg.viz.draw(loss, params=dict(model.named_parameters()))
+    mg.viz.render(graph, "rnn.svg")
+
+`step(t)` stamps the nodes made inside it with time step `t`, so a hand-written
+loop draws in clusters as the built-in layers do.
+"""
+
+from ..autograd import at_step as step
+from .draw import draw
+from .render import ensure_renderer, find_renderer, render
+
+__all__ = ["draw", "ensure_renderer", "find_renderer", "render", "step"]

@@ -1,0 +1,472 @@
+"""`draw`: the graph behind a tensor as a `graphviz.Digraph`, unrolled over time.
+
+Only graph metadata is read (op, kind, inputs, shape, label, step, value, grad,
+cut_info), so any graph can be drawn, whoever built it. Steps run left to
+right, each in a subgraph `cluster_step_<t>` labelled `t = <t>`. Two views:
+
+- `"cells"`: per step one box for the state (h, and c for an LSTM), one for
+  what feeds it and one for what comes after it (outputs, losses);
+- `"ops"`: every op node, as micrograd draws it.
+
+Node ids come from the topological order, so one graph always gives the same
+DOT text. Every label is ASCII inside an HTML label with `&<>"'` escaped, so
+no name can break the DOT. A `backward()` frees the graph it walked; to draw a
+graph with its gradients, call `backward(retain_graph=True)` first.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import Any, Mapping
+
+import graphviz
+import numpy as np
+
+from ..autograd import CUT, FREED, LEAF, Node, topological_order
+from .render import ensure_renderer
+
+STATE_LABELS = ("h", "c")
+# Pale (small ||dL/dh_t||) to red (large): vanishing gradients fade, exploding ones burn.
+PALETTE = ("#ffffcc", "#ffeda0", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c")
+GREY = "gray60"
+
+
+def text(value: Any) -> str:
+    """`value` as ASCII, escaped for an HTML label."""
+    return html.escape(str(value).encode("ascii", "backslashreplace").decode("ascii"))
+
+
+def html_label(*lines: str) -> str:
+    """An HTML label of already-escaped lines."""
+    return "<" + "<BR/>".join(lines) + ">"
+
+
+def numbers(array: Any) -> str:
+    values = np.asarray(array).reshape(-1)
+    parts = ", ".join(f"{float(v):.4g}" for v in values)
+    return parts if values.size == 1 else f"[{parts}]"
+
+
+def norm(array: np.ndarray) -> float:
+    return float(np.sqrt(np.sum(np.square(array, dtype=np.float64))))
+
+
+class GraphInfo:
+    """What the drawing needs to know about a graph, found in a few linear passes."""
+
+    def __init__(self, roots: list[Node], params: Mapping[str, Any] | None, max_steps: int | None) -> None:
+        self.order = _walk(roots)
+        self.ids = {node: f"n{i}" for i, node in enumerate(self.order)}
+        self.names = {}
+        for name, tensor in (params or {}).items():
+            node = getattr(tensor, "_node", None)
+            if node is not None and node in self.ids:
+                self.names[node] = name
+        self.data = {getattr(t, "_node", None): t for t in (params or {}).values()}
+        self.step_of = {}
+        for node in self.order:
+            self.step_of[node] = self._step(node)
+        self.steps = sorted({s for s in self.step_of.values() if s is not None})
+        self.hidden_steps = []
+        if max_steps is not None and len(self.steps) > max_steps:
+            head = max_steps // 2
+            self.hidden_steps = self.steps[head:len(self.steps) - (max_steps - head)]
+        hidden = set(self.hidden_steps)
+        self.shown_steps = [s for s in self.steps if s not in hidden]
+        self.shown_set = set(self.shown_steps)
+        self.cut_steps = sorted({self.step_of[n] for n in self.order
+                                 if n.kind == CUT and self.step_of[n] is not None})
+
+    def _step(self, node: Node) -> int | None:
+        if node in self.names:
+            return None
+        if node.kind == CUT and (node.cut_info or {}).get("step") is not None:
+            return node.cut_info["step"]
+        if node.step is not None or node.kind == LEAF:
+            return node.step
+        if len(node.inputs) > 2:
+            return None     # a join over steps (a stack of outputs) belongs to none of them
+        found = [self.step_of[p] for p in node.inputs if p is not None and self.step_of[p] is not None]
+        return max(found) if found else None
+
+    def hidden(self, node: Node) -> bool:
+        """Whether the node sits in an elided step."""
+        step = self.step_of[node]
+        return step is not None and self.hidden_steps[0] <= step <= self.hidden_steps[-1] \
+            if self.hidden_steps else False
+
+    def is_param(self, node: Node) -> bool:
+        return node in self.names or (node.kind == LEAF and node.step is None and bool(node.label))
+
+    def name(self, node: Node) -> str:
+        if node in self.names:
+            return self.names[node]
+        return ".".join(part for part in (node.scope, node.label) if part) or node.op
+
+    def grad_norms(self) -> dict[int, float]:
+        """||dL/dh_t|| per shown step (the c states when no h has a grad)."""
+        squares = {}
+        for label in STATE_LABELS:
+            for node in self.order:
+                step = self.step_of[node]
+                if node.label == label and node.grad is not None and step in self.shown_set \
+                        and node.kind != CUT:
+                    squares[step] = squares.get(step, 0.0) + norm(node.grad) ** 2
+            if squares:
+                break
+        return {step: math.sqrt(total) for step, total in squares.items()}
+
+
+def _walk(roots: list[Node]) -> list[Node]:
+    """Topological order of everything reachable from the roots, each node once."""
+    if len(roots) == 1:
+        return topological_order(roots[0])
+    seen, order = set(), []
+    for root in roots:
+        for node in topological_order(root):
+            if node not in seen:
+                seen.add(node)
+                order.append(node)
+    return order
+
+
+def _roots(root: Any) -> list[Node]:
+    items = list(root) if isinstance(root, (tuple, list)) else [root]
+    nodes = []
+    for item in items:
+        node = item if isinstance(item, Node) else getattr(item, "_node", None)
+        if node is None:
+            raise ValueError(f"draw: expected a tensor with history (or its Node), got {item!r}; "
+                             "tensors made without requires_grad inputs have no graph to draw")
+        nodes.append(node)
+    return nodes
+
+
+def colour(value: float, low: float, high: float) -> str:
+    """The palette colour for `value` on the scale low..high."""
+    if not math.isfinite(value):
+        return PALETTE[0]
+    share = 0.5 if high - low < 1e-12 else (value - low) / (high - low)
+    return PALETTE[min(len(PALETTE) - 1, max(0, round(share * (len(PALETTE) - 1))))]
+
+
+def draw(root: Any, params: Mapping[str, Any] | None = None, view: str = "cells",
+         max_steps: int | None = 12, show_values: bool = True) -> graphviz.Digraph:
+    """Draw the graph that produced `root` (a tensor, a Node, or a tuple of them).
+
+    `params` maps names to parameter tensors (`dict(model.named_parameters())`);
+    each parameter is drawn once, however many steps use it. `view` is
+    `"cells"` (a box per state per step) or `"ops"` (every op). At most
+    `max_steps` steps are drawn, the first and last halves, with a note saying
+    how many were left out; `None` draws all. Tiny tensors show their values
+    (and grads once a backward has run) when `show_values`. After
+    `loss.backward(retain_graph=True)` each step is coloured by
+    log10 ||dL/dh_t||; without `retain_graph` the backward frees the graph and
+    only the root is left to draw.
+    """
+    if view not in ("cells", "ops"):
+        raise ValueError(f"draw: view must be 'cells' or 'ops', got {view!r}")
+    if max_steps is not None and (isinstance(max_steps, bool) or max_steps < 2):
+        raise ValueError(f"draw: max_steps must be None or at least 2, got {max_steps!r}")
+    ensure_renderer()
+    info = GraphInfo(_roots(root), params, max_steps)
+    graph = graphviz.Digraph("microgradseq")
+    graph.attr(rankdir="LR", fontname="Helvetica", newrank="true", compound="true")
+    graph.attr("node", fontname="Helvetica", fontsize="11", shape="box", style="rounded,filled",
+               fillcolor="white")
+    graph.attr("edge", fontname="Helvetica", fontsize="10", arrowsize="0.7")
+    if any(node.kind == FREED for node in info.order):
+        graph.attr(label=html_label(text("part of this graph was freed by backward(); call "
+                                         "backward(retain_graph=True) to draw it whole")),
+                   labelloc="t", fontcolor="firebrick")
+    if view == "cells" and info.steps:
+        draw_cells(graph, info, show_values)
+    else:
+        draw_ops(graph, info, show_values)
+    return graph
+
+
+# ---- the pieces both views share ------------------------------------------------------------
+
+def node_label(node: Node, info: GraphInfo, show_values: bool) -> str:
+    """micrograd's box: op and label, shape, then data and grad for tiny tensors."""
+    if info.is_param(node):
+        lines = [f"<B>{text(info.name(node))}</B>", text(node.shape)]
+        tensor = info.data.get(node)
+        if show_values and tensor is not None and np.size(tensor.data) <= 4:
+            lines.append("data " + text(numbers(tensor.data)))
+    elif node.kind == CUT:
+        cut = node.cut_info or {}
+        lines = [f"<B>cut</B> {text(node.label or cut.get('label') or '')}", text(node.shape)]
+        if cut.get("k2") is not None:
+            lines.append(f"k2 = {text(cut['k2'])}")
+        return html_label(*lines)
+    else:
+        head = f"<B>{text(node.op)}</B>"
+        if node.label:
+            head += f" {text(node.label)}"
+        lines = [head, text(node.shape)]
+        if node.kind == FREED:
+            lines.append("freed")
+        if show_values and node.value is not None:
+            lines.append("data " + text(numbers(node.value)))
+    if node.grad is not None:
+        small = show_values and node.grad.size <= 4
+        lines.append("grad " + text(numbers(node.grad)) if small else f"|grad| = {norm(node.grad):.3g}")
+    return html_label(*lines)
+
+
+def node_style(node: Node, info: GraphInfo) -> dict:
+    if node.kind == CUT:
+        return {"style": "rounded,filled,dashed", "fillcolor": "gray92", "color": GREY, "fontcolor": "gray40"}
+    if info.is_param(node):
+        return {"fillcolor": "lightblue"}
+    if node.kind == FREED:
+        return {"style": "rounded,dashed", "color": GREY}
+    return {}
+
+
+def cut_edge_label(node: Node) -> str:
+    k2 = (node.cut_info or {}).get("k2")
+    return html_label("cut" if k2 is None else f"cut (k2 = {text(k2)})")
+
+
+def step_cluster(graph: graphviz.Digraph, info: GraphInfo, step: int, colours: dict,
+                 members: list[tuple[str, dict]], greyed: bool) -> None:
+    """The subgraph `cluster_step_<t>` holding one step's nodes."""
+    with graph.subgraph(name=f"cluster_step_{step}") as cluster:
+        cluster.attr(label=f"t = {step}", style="rounded,filled", fillcolor=colours.get(step, "gray98"),
+                     color="gray70")
+        if greyed:
+            cluster.attr(style="rounded,filled,dashed", fillcolor="gray95", fontcolor="gray50")
+        for name, attrs in members:
+            cluster.node(name, **attrs)
+
+
+def extras(graph: graphviz.Digraph, info: GraphInfo, norms: dict) -> dict:
+    """The elision note, the legend and the 'before the cut' marker; returns step -> colour."""
+    if info.hidden_steps:
+        first, last = info.hidden_steps[0], info.hidden_steps[-1]
+        graph.node("elided", html_label(f"... {len(info.hidden_steps)} steps left out (t = {first} .. {last}) ..."),
+                   shape="plaintext", style="")
+    colours = {}
+    if norms:
+        logs = {step: math.log10(value) if value > 0 else -math.inf for step, value in norms.items()}
+        finite = [v for v in logs.values() if math.isfinite(v)] or [0.0]
+        low, high = min(finite), max(finite)
+        colours = {step: colour(value, low, high) for step, value in logs.items()}
+        rows = "".join(
+            f'<TR><TD BGCOLOR="{shade}" WIDTH="18"> </TD>'
+            f'<TD ALIGN="LEFT">{low + (high - low) * k / (len(PALETTE) - 1):.2f}</TD></TR>'
+            for k, shade in enumerate(PALETTE))
+        graph.node("legend", f'<<TABLE BORDER="0" CELLSPACING="1"><TR><TD COLSPAN="2">'
+                             f'log10 ||dL/dh_t||</TD></TR>{rows}</TABLE>>', shape="plaintext", style="")
+    return colours
+
+
+def before_cut(graph: graphviz.Digraph, info: GraphInfo, first_cut: str | None) -> None:
+    """A grey marker for the steps behind the earliest cut: their history is gone."""
+    if not info.cut_steps or first_cut is None or info.cut_steps[0] <= 1:
+        return
+    step = info.cut_steps[0]
+    graph.node("before_cut", html_label(f"t &lt; {step}", "behind the truncation:", "history freed"),
+               style="rounded,dashed", color=GREY, fontcolor="gray50")
+    graph.edge("before_cut", first_cut, style="dashed", color=GREY, arrowhead="none")
+
+
+class Edges:
+    """Edges added once each, in the order first asked for."""
+
+    def __init__(self, graph: graphviz.Digraph) -> None:
+        self.graph, self.seen = graph, set()
+
+    def add(self, tail: str, head: str, key: Any = None, **attrs: str) -> None:
+        key = (tail, head) if key is None else key
+        if key not in self.seen:
+            self.seen.add(key)
+            self.graph.edge(tail, head, **attrs)
+
+
+# ---- view="ops": every node -------------------------------------------------------------------
+
+def draw_ops(graph: graphviz.Digraph, info: GraphInfo, show_values: bool) -> None:
+    """Every op node; parameters once, in their own cluster, with light dotted references."""
+    colours = extras(graph, info, info.grad_norms())
+    clusters = {step: [] for step in info.shown_steps}
+    params, first_cut = [], None
+    for node in info.order:
+        if info.hidden(node):
+            continue
+        entry = (info.ids[node], {"label": node_label(node, info, show_values), **node_style(node, info)})
+        step = info.step_of[node]
+        if info.is_param(node):
+            params.append(entry)
+        elif step is not None and (node.step is not None or node.kind == CUT):
+            clusters[step].append(entry)
+            if node.kind == CUT and step == (info.cut_steps or [None])[0] and first_cut is None:
+                first_cut = entry[0]
+        else:
+            graph.node(entry[0], **entry[1])
+    if params:
+        with graph.subgraph(name="cluster_parameters") as cluster:
+            cluster.attr(label="parameters", style="rounded,filled", fillcolor="aliceblue", color="gray70")
+            for name, attrs in params:
+                cluster.node(name, **attrs)
+    for step, members in clusters.items():
+        if members:
+            greyed = all(attrs.get("fillcolor") == "gray92" for _, attrs in members)
+            step_cluster(graph, info, step, colours, members, greyed)
+    before_cut(graph, info, first_cut)
+    edges = Edges(graph)
+    for node in info.order:
+        head = info.ids[node]
+        for parent in node.inputs:
+            if parent is None:
+                continue
+            tail = info.ids[parent]
+            if info.hidden(node):
+                if not info.hidden(parent) and not info.is_param(parent):
+                    edges.add(tail, "elided", color=GREY)
+            elif info.hidden(parent):
+                edges.add("elided", head, color=GREY)
+            elif info.is_param(parent):
+                edges.add(tail, head, style="dotted", color="steelblue", penwidth="0.6",
+                          arrowsize="0.4", constraint="false")
+            elif parent.kind == CUT:
+                edges.add(tail, head, style="dashed", color=GREY, fontcolor="gray40",
+                          label=cut_edge_label(parent))
+            else:
+                edges.add(tail, head, key=(tail, head, len(edges.seen)))
+
+
+# ---- view="cells": a box per state per step -----------------------------------------------------
+
+def _groups(info: GraphInfo) -> dict[Node, str]:
+    """Each node's box: `in_t` (feeds the step), `cell_t` (the recurrence and its states),
+    `out_t` (after the states), `params`, or its own id (cuts, nodes outside the steps)."""
+    states = {node for node in info.order if node.label in STATE_LABELS and node.kind != CUT
+              and info.step_of[node] is not None and not info.is_param(node)}
+    stepped_states = {info.step_of[node] for node in states}
+    feeds_state = set(states)
+    for node in reversed(info.order):
+        if node in feeds_state:
+            for parent in node.inputs:
+                if parent is not None and info.step_of[parent] == info.step_of[node]:
+                    feeds_state.add(parent)
+    recurrent = set()           # nodes downstream of some state
+    for node in info.order:
+        if any(p is not None and (p in states or p in recurrent or p.kind == CUT) for p in node.inputs):
+            recurrent.add(node)
+    group = {}
+    for node in info.order:
+        step = info.step_of[node]
+        if info.is_param(node):
+            group[node] = "params"
+        elif node.kind == CUT or step is None:
+            group[node] = info.ids[node]
+        elif node in states or step not in stepped_states:
+            group[node] = f"cell_{step}"
+        elif node in feeds_state:
+            group[node] = f"cell_{step}" if node in recurrent else f"in_{step}"
+        else:
+            group[node] = f"out_{step}" if node in recurrent else f"in_{step}"
+    return group
+
+
+def _ops_summary(members: list[Node]) -> str:
+    ops = list(dict.fromkeys(node.op for node in members))
+    shown = ", ".join(ops[:4]) + (", ..." if len(ops) > 4 else "")
+    return f"{len(members)} op{'s' if len(members) != 1 else ''}: {text(shown)}"
+
+
+def _cell_label(members: list[Node], norms_line: str, show_values: bool) -> str:
+    lines = ["<B>cell</B>"]
+    for node in members:
+        if node.label in STATE_LABELS:
+            line = f"{text(node.label)} {text(node.shape)}"
+            if show_values and node.value is not None:
+                line += " = " + text(numbers(node.value))
+            if node.grad is not None:
+                line += f"  |dL/d{text(node.label)}| = {norm(node.grad):.3g}"
+            lines.append(line)
+    lines.append(_ops_summary(members))
+    return html_label(*lines, *([norms_line] if norms_line else []))
+
+
+def _side_label(kind: str, members: list[Node], show_values: bool) -> str:
+    last = members[-1]
+    lines = [f"<B>{'input' if kind == 'in' else 'output / loss'}</B>", _ops_summary(members), text(last.shape)]
+    if show_values and last.value is not None:
+        lines.append(f"{text(last.label or last.op)} = {text(numbers(last.value))}")
+    return html_label(*lines)
+
+
+def draw_cells(graph: graphviz.Digraph, info: GraphInfo, show_values: bool) -> None:
+    """One box per state per step, inputs below it, outputs and losses above, states chained.
+
+    Within a step the boxes share a rank, so the edges input -> cell -> output
+    stack them bottom to top while the state edges run left to right.
+    """
+    group = _groups(info)
+    colours = extras(graph, info, info.grad_norms())
+    members = {}
+    for node in info.order:
+        if not info.hidden(node):
+            members.setdefault(group[node], []).append(node)
+    params = [node for node in info.order if group[node] == "params"]
+    if params:
+        rows = "".join(f'<TR><TD ALIGN="LEFT"><B>{text(info.name(p))}</B></TD><TD>{text(p.shape)}</TD>'
+                       f'<TD>{"" if p.grad is None else f"|grad| = {norm(p.grad):.3g}"}</TD></TR>'
+                       for p in params)
+        graph.node("params", f'<<TABLE BORDER="0" CELLSPACING="2"><TR><TD COLSPAN="3">parameters'
+                             f'</TD></TR>{rows}</TABLE>>', fillcolor="aliceblue")
+    clusters = {step: [] for step in info.shown_steps}
+    first_cut = None
+    for key, nodes in members.items():
+        if key == "params":
+            continue
+        step = info.step_of[nodes[0]]
+        if key.startswith("n"):
+            node = nodes[0]
+            entry = (key, {"label": node_label(node, info, show_values), **node_style(node, info)})
+            if node.kind == CUT and step is not None:
+                clusters[step].append(entry)
+                if step == info.cut_steps[0] and first_cut is None:
+                    first_cut = key
+            else:
+                graph.node(*entry[:1], **entry[1])
+            continue
+        kind = key.split("_")[0]
+        label = _cell_label(nodes, "", show_values) if kind == "cell" else _side_label(kind, nodes, show_values)
+        attrs = {"label": label}
+        if kind == "cell":
+            attrs.update(penwidth="1.6", fillcolor=colours.get(step, "white"))
+        clusters[step].append((key, attrs))
+    for step, entries in clusters.items():
+        if entries:
+            greyed = all(attrs.get("fillcolor") == "gray92" for _, attrs in entries)
+            step_cluster(graph, info, step, {}, entries, greyed)
+            with graph.subgraph() as same:
+                same.attr(rank="same")
+                for key, _ in entries:
+                    same.node(key)
+    before_cut(graph, info, first_cut)
+    edges = Edges(graph)
+    for node in info.order:
+        head = "elided" if info.hidden(node) else group[node]
+        for parent in node.inputs:
+            if parent is None:
+                continue
+            tail = "elided" if info.hidden(parent) else group[parent]
+            if tail == head:
+                continue
+            if tail == "params":
+                continue        # the table is drawn once; an edge per step would hide the cells
+            if parent.kind == CUT and tail != "elided":
+                edges.add(tail, head, style="dashed", color=GREY, fontcolor="gray40",
+                          label=cut_edge_label(parent))
+            elif tail.startswith("cell_") and head.startswith("cell_"):
+                edges.add(tail, head, penwidth="2.2")
+            else:
+                edges.add(tail, head, color="gray35")

@@ -1,0 +1,76 @@
+"""Turning a drawing into a file: find a `dot` renderer, then run it.
+
+A system Graphviz is used when its `dot` is on PATH. Otherwise the
+`graphviz-pure` binary, which `pip install microgradseq` brings along, does the
+same job, so `.svg` and `.png` files come out on a machine with no Graphviz.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import graphviz
+
+FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf"}
+PURE = "graphviz-pure"
+_UNSET = object()
+_renderer = _UNSET
+
+
+def find_renderer() -> str | None:
+    """The path of a dot-compatible binary: the system `dot`, else `graphviz-pure`, else None."""
+    system = shutil.which("dot")
+    if system:
+        return system
+    found = shutil.which(PURE)
+    if found:
+        return found
+    suffix = ".exe" if os.name == "nt" else ""
+    folders = [Path(sys.executable).parent, Path(sysconfig.get_path("scripts"))]
+    for folder in folders:
+        candidate = folder / (PURE + suffix)
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    return None
+
+
+def ensure_renderer() -> str | None:
+    """Find the renderer once; point the graphviz package at it when there is no system `dot`.
+
+    After this, `graph.render()`, `graph.pipe()` and Jupyter's display of a
+    `graphviz.Digraph` work with `graphviz-pure` too. Returns the binary's path,
+    or None when there is no renderer (the DOT text is still in `graph.source`).
+    """
+    global _renderer
+    if _renderer is _UNSET:
+        _renderer = find_renderer()
+        command = graphviz.backend.dot_command
+        if _renderer is not None and Path(_renderer).name.startswith(PURE) \
+                and str(command.DOT_BINARY) == "dot":
+            command.DOT_BINARY = Path(_renderer)
+    return _renderer
+
+
+def render(graph: graphviz.Digraph | str, path: str | os.PathLike) -> Path:
+    """Write `graph` (a Digraph or DOT text) to `path`; the suffix picks .svg, .png or .pdf."""
+    path = Path(path)
+    output_format = FORMATS.get(path.suffix.lower())
+    if output_format is None:
+        raise ValueError(f"render: cannot tell the format from {path.name!r}; "
+                         f"use one of {', '.join(FORMATS)}")
+    binary = ensure_renderer()
+    if binary is None:
+        raise RuntimeError("render: no Graphviz renderer found; `pip install graphviz-pure` or install "
+                           "Graphviz (its `dot` on PATH). The DOT text is in graph.source")
+    source = graph if isinstance(graph, str) else graph.source
+    done = subprocess.run([binary, f"-T{output_format}", "-o", str(path)], input=source.encode("ascii"),
+                          capture_output=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"render: {Path(binary).name} failed on {path.name} (exit {done.returncode}): "
+                           f"{done.stderr.decode(errors='replace').strip()}")
+    return path
