@@ -64,7 +64,6 @@ def tbptt(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Seque
         raise ValueError("tbptt: the sequence is empty")
 
     result = TBPTTResult(state=None)
-    is_update = set(update_steps(n, k1))
     window = deque()        # (t, state after step t) for steps not yet behind a cut
     pending = []            # losses since the previous update
     for t in range(1, n + 1):
@@ -73,7 +72,7 @@ def tbptt(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Seque
             if targets[t - 1] is not None:
                 pending.append(loss_fn(output, targets[t - 1]))
         window.append((t, state))
-        if t not in is_update:
+        if t % k1 and t != n:
             continue
         cut = max(0, t - k2)
         while window and window[0][0] <= cut:
@@ -85,7 +84,9 @@ def tbptt(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Seque
                 total = total + loss
             if reduction == "mean":
                 total = total / len(pending)
-            total.backward(retain_graph=k1 < k2 and t < n)
+            # keep the steps the next update walks again: those after its cut
+            next_update = min(t + k1, n)
+            total.backward(retain_graph=t < n and next_update - k2 < t)
             loss_value = float(total.item())
         pending = []
         result.updates.append(t)

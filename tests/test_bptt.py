@@ -1,0 +1,576 @@
+"""Truncated BPTT: the runner against explicitly rebuilt windows, identities, closed forms, memory, errors.
+
+The reference for every update u is the definition itself (SPEC, "Truncated
+BPTT"): recompute the forward from the detached state h_c, c = max(0, u - k2),
+over steps (c, u], add the losses at t in (u', u] (those at or before c through
+their own detached state only: depth 0), backprop, and compare. No PyTorch.
+"""
+
+from __future__ import annotations
+
+import gc
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import microgradseq as mg
+from microgradseq.bptt import update_steps
+
+F64 = np.float64
+
+
+# --- a small model: a cell plus a linear readout, float64 --------------------------------
+
+class Model:
+    """step(x_t, state) -> (readout(h_t), state_t) for an RNN, LSTM or GRU cell."""
+
+    def __init__(self, kind: str, inputs: int = 3, hidden: int = 4, outputs: int = 2, seed: int = 0):
+        rng = np.random.default_rng(seed)
+        cell_type = {"rnn": mg.nn.RNNCell, "lstm": mg.nn.LSTMCell, "gru": mg.nn.GRUCell}[kind]
+        self.kind = kind
+        self.cell = cell_type(inputs, hidden, rng=rng, dtype=F64)
+        self.readout = mg.nn.Linear(hidden, outputs, rng=rng, dtype=F64)
+        self.params = dict(self.cell.named_parameters())
+        self.params.update({f"readout.{k}": v for k, v in self.readout.named_parameters()})
+
+    def step(self, x, state):
+        state = self.cell(x, state)
+        h = state[0] if self.kind == "lstm" else state
+        return self.readout(h), state
+
+    def output(self, state):
+        return self.readout(state[0] if self.kind == "lstm" else state)
+
+    def zero_grad(self):
+        for p in self.params.values():
+            p.grad = None
+
+
+def mse(output, target):
+    return ((output - target) ** 2).sum()
+
+
+def make_data(n: int, batch: int = 3, inputs: int = 3, outputs: int = 2, seed: int = 1, gaps=(4,)):
+    """Inputs and targets of length n; targets[t] is None for t in `gaps` (no loss at that step)."""
+    rng = np.random.default_rng(seed)
+    xs = [rng.normal(size=(batch, inputs)) for _ in range(n)]
+    ys = [None if t in gaps else rng.normal(size=(batch, outputs)) for t in range(n)]
+    return xs, ys
+
+
+def initial_state(model: Model, batch: int, seed: int = 2):
+    """h_0 (and c_0) that require grad, so the first windows' gradient reaches them."""
+    rng = np.random.default_rng(seed)
+    hidden = model.cell.hidden_size
+    make = lambda: mg.tensor(rng.normal(size=(batch, hidden)) * 0.5, requires_grad=True)  # noqa: E731
+    return (make(), make()) if model.kind == "lstm" else make()
+
+
+def leaves(state):
+    return list(state) if isinstance(state, tuple) else [state]
+
+
+def detached(state):
+    return tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
+
+
+def grads_of(model: Model, h0) -> dict:
+    """Copies of every parameter's and h_0's gradient (zeros where none arrived)."""
+    out = {name: (np.zeros_like(p.data) if p.grad is None else p.grad.copy()) for name, p in model.params.items()}
+    for i, leaf in enumerate(leaves(h0)):
+        out[f"h0[{i}]"] = np.zeros_like(leaf.data) if leaf.grad is None else leaf.grad.copy()
+    return out
+
+
+def clear(model: Model, h0) -> None:
+    model.zero_grad()
+    for leaf in leaves(h0):
+        leaf.grad = None
+
+
+def run_tbptt(model, h0, xs, ys, k1, k2, reduction="sum"):
+    """Each update's gradient (weights held fixed: no optimizer) and the runner's result."""
+    per_update = {}
+
+    def on_update(u, loss):
+        per_update[u] = grads_of(model, h0)
+        clear(model, h0)
+
+    clear(model, h0)
+    result = mg.bptt.tbptt(model.step, h0, xs, ys, mse, k1, k2, on_update=on_update, reduction=reduction)
+    return per_update, result
+
+
+def forward_states(model, h0, xs):
+    """states[t] = the value of the state after step t (states[0] = h_0), without a tape."""
+    states = [h0]
+    with mg.no_grad():
+        for x in xs:
+            states.append(model.step(x, states[-1])[1])
+    return states
+
+
+def rebuilt_window(model, h0, xs, ys, previous: int, u: int, k2: int, reduction="sum"):
+    """The definition for one update, built from scratch: h_c held constant, steps (c, u] recomputed."""
+    states = forward_states(model, h0, xs)
+    cut = max(0, u - k2)
+    clear(model, h0)
+    losses = []
+    for t in range(previous + 1, min(cut, u) + 1):          # depth 0: only the readout of a constant state
+        if ys[t - 1] is not None:
+            losses.append(mse(model.output(detached(states[t])), ys[t - 1]))
+    state = h0 if cut == 0 else detached(states[cut])
+    for t in range(cut + 1, u + 1):
+        output, state = model.step(xs[t - 1], state)
+        if t > previous and ys[t - 1] is not None:
+            losses.append(mse(output, ys[t - 1]))
+    if not losses:                                          # no target in (u', u]: nothing to inject
+        return 0.0, grads_of(model, h0)
+    total = losses[0]
+    for loss in losses[1:]:
+        total = total + loss
+    if reduction == "mean":
+        total = total / len(losses)
+    total.backward()
+    expected = grads_of(model, h0)
+    clear(model, h0)
+    return float(total.item()), expected
+
+
+def assert_same_grads(actual: dict, expected: dict, where: str) -> None:
+    assert actual.keys() == expected.keys()
+    for name in expected:
+        np.testing.assert_allclose(actual[name], expected[name], rtol=0, atol=1e-10, err_msg=f"{where}: {name}")
+
+
+CONFIGURATIONS = [
+    (11, 11),   # TBPTT(n, n): full BPTT
+    (1, 11),    # TBPTT(1, n): every step's loss through all history
+    (3, 1),     # TBPTT(k1, 1): one cell deep; older losses depth 0
+    (5, 2),     # k1 > k2: depth-0 losses at or before the cut
+    (2, 5),     # overlapping windows, k1 < k2
+    (3, 7),     # overlapping windows, ragged tail (11 = 3 + 3 + 3 + 2)
+    (4, 4),     # the common k1 = k2, ragged tail
+    (1, 1),
+]
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("k1, k2", CONFIGURATIONS)
+def test_every_update_equals_the_explicitly_rebuilt_window(kind, k1, k2):
+    n = 11
+    model = Model(kind)
+    xs, ys = make_data(n)
+    h0 = initial_state(model, batch=3)
+    per_update, result = run_tbptt(model, h0, xs, ys, k1, k2)
+
+    assert result.updates == list(per_update) == update_steps(n, k1)
+    previous = 0
+    for u, loss in zip(result.updates, result.losses):
+        expected_loss, expected = rebuilt_window(model, h0, xs, ys, previous, u, k2)
+        assert loss == pytest.approx(expected_loss, rel=1e-12)
+        assert_same_grads(per_update[u], expected, f"TBPTT({k1}, {k2}) update {u}")
+        previous = u
+
+
+def test_h0_receives_gradient_exactly_while_the_cut_is_at_zero():
+    model = Model("rnn")
+    xs, ys = make_data(9, gaps=())
+    h0 = initial_state(model, batch=3)
+    per_update, _ = run_tbptt(model, h0, xs, ys, k1=3, k2=5)
+    reaches_h0 = {u: bool(np.any(g["h0[0]"] != 0)) for u, g in per_update.items()}
+    assert reaches_h0 == {3: True, 6: False, 9: False}      # c_3 = 0, c_6 = 1, c_9 = 4
+
+
+def test_unbatched_inputs_and_mean_reduction():
+    model = Model("lstm")
+    rng = np.random.default_rng(5)
+    xs = [rng.normal(size=3) for _ in range(7)]
+    ys = [rng.normal(size=2) if t != 2 else None for t in range(7)]
+    h0 = (mg.tensor(np.zeros(4), requires_grad=True), mg.tensor(np.zeros(4), requires_grad=True))
+    per_update, result = run_tbptt(model, h0, xs, ys, 3, 5, reduction="mean")
+    previous = 0
+    for u, loss in zip(result.updates, result.losses):
+        expected_loss, expected = rebuilt_window(model, h0, xs, ys, previous, u, 5, reduction="mean")
+        assert loss == pytest.approx(expected_loss, rel=1e-12)
+        assert_same_grads(per_update[u], expected, f"mean, update {u}")
+        previous = u
+    # mean divides by the number of steps with a target: the first update injects 2 losses (t = 1, 2)
+    _, summed = run_tbptt(model, h0, xs, ys, 3, 5, reduction="sum")
+    assert result.losses[0] == pytest.approx(summed.losses[0] / 2, rel=1e-12)
+
+
+# --- identities --------------------------------------------------------------------------
+
+def full_bptt(model, h0, xs, ys):
+    clear(model, h0)
+    state, total = h0, None
+    for x, y in zip(xs, ys):
+        output, state = model.step(x, state)
+        if y is not None:
+            total = mse(output, y) if total is None else total + mse(output, y)
+    total.backward()
+    expected = grads_of(model, h0)
+    clear(model, h0)
+    return float(total.item()), expected
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm"])
+def test_tbptt_n_n_is_full_bptt(kind):
+    model = Model(kind)
+    xs, ys = make_data(10)
+    h0 = initial_state(model, batch=3)
+    per_update, result = run_tbptt(model, h0, xs, ys, 10, 10)
+    loss, expected = full_bptt(model, h0, xs, ys)
+    assert result.updates == [10] and result.losses[0] == pytest.approx(loss, rel=1e-12)
+    assert_same_grads(per_update[10], expected, "TBPTT(n, n)")
+
+
+@pytest.mark.parametrize("kind", ["rnn", "gru"])
+def test_the_updates_of_tbptt_1_n_sum_to_full_bptt(kind):
+    model = Model(kind)
+    xs, ys = make_data(10)
+    h0 = initial_state(model, batch=3)
+    per_update, result = run_tbptt(model, h0, xs, ys, 1, 10)
+    loss, expected = full_bptt(model, h0, xs, ys)
+    summed = {name: sum(g[name] for g in per_update.values()) for name in expected}
+    assert sum(result.losses) == pytest.approx(loss, rel=1e-12)
+    assert_same_grads(summed, expected, "sum of TBPTT(1, n)")
+
+
+def detach_every_k(model, h0, xs, ys, k):
+    """The loop a user writes: truncate the state every k steps, backward each chunk's loss."""
+    clear(model, h0)
+    grads, state = [], h0
+    for start in range(0, len(xs), k):
+        if start:
+            state = mg.bptt.truncate(state)
+        total = None
+        for t in range(start, min(start + k, len(xs))):
+            output, state = model.step(xs[t], state)
+            if ys[t] is not None:
+                total = mse(output, ys[t]) if total is None else total + mse(output, ys[t])
+        total.backward()
+        grads.append(grads_of(model, h0))
+        clear(model, h0)
+    return grads
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm"])
+def test_tbptt_k_k_is_the_detach_every_k_loop(kind):
+    model = Model(kind)
+    xs, ys = make_data(12)
+    h0 = initial_state(model, batch=3)
+    per_update, _ = run_tbptt(model, h0, xs, ys, 4, 4)
+    for u, expected in zip([4, 8, 12], detach_every_k(model, h0, xs, ys, 4)):
+        assert_same_grads(per_update[u], expected, f"TBPTT(4, 4) update {u}")
+
+
+def test_the_ragged_tail_of_tbptt_k_k_is_cut_at_n_minus_k2():
+    """n = 10, k = 4: updates at 4, 8, 10; the tail's cut is at 10 - 4 = 6, not at the chunk start 8."""
+    model = Model("rnn")
+    xs, ys = make_data(10)
+    h0 = initial_state(model, batch=3)
+    per_update, _ = run_tbptt(model, h0, xs, ys, 4, 4)
+    _, expected = rebuilt_window(model, h0, xs, ys, 8, 10, k2=4)
+    assert_same_grads(per_update[10], expected, "tail")
+    chunk = detach_every_k(model, h0, xs, ys, 4)[-1]
+    assert not np.allclose(per_update[10]["weight_hh"], chunk["weight_hh"])
+
+
+# --- the scalar regression case -------------------------------------------------------------
+
+def scalar_run(k1, k2):
+    """x_t = w x_(t-1), x_0 = 0.9, w = 0.2; the only loss is x_3 at t = 3."""
+    w = mg.tensor(0.2, dtype=F64, requires_grad=True)
+    grads = {}
+
+    def on_update(u, loss):
+        grads[u] = 0.0 if w.grad is None else float(w.grad)
+        w.grad = None
+
+    def step(_, x):
+        x = w * x
+        return x, x
+
+    mg.bptt.tbptt(step, mg.tensor(0.9, dtype=F64), [None] * 3, [None, None, 0.0], lambda x, _: x,
+                  k1, k2, on_update=on_update)
+    return grads
+
+
+@pytest.mark.parametrize("k1", [3, 1])
+def test_scalar_case_dx3_dw_is_3_w2_x0(k1):
+    grads = scalar_run(k1, 3)
+    assert grads[3] == pytest.approx(3 * 0.2 ** 2 * 0.9, abs=1e-15)      # 0.108, not 0.288
+    assert all(g == 0.0 for u, g in grads.items() if u != 3)
+
+
+def test_scalar_case_with_a_cut_one_step_back():
+    """TBPTT(2, 2) on n = 3: the tail's cut is at c = 1, so dx_3/dw = 2 w x_1 with x_1 = w x_0 constant."""
+    assert scalar_run(2, 2)[3] == pytest.approx(2 * 0.2 * (0.2 * 0.9), abs=1e-15)
+
+
+# --- the result, the callbacks, the optimizer ---------------------------------------------
+
+def test_result_holds_the_final_state_detached_and_the_losses_as_floats():
+    model = Model("lstm")
+    xs, ys = make_data(7)
+    h0 = initial_state(model, batch=3)
+    _, result = run_tbptt(model, h0, xs, ys, 3, 5)
+    final = forward_states(model, h0, xs)[-1]
+    assert isinstance(result.state, tuple) and len(result.state) == 2
+    for got, want in zip(result.state, final):
+        np.testing.assert_array_equal(got.data, want.data)
+        assert not got.requires_grad
+    assert result.updates == [3, 6, 7]
+    assert all(type(loss) is float for loss in result.losses)
+
+
+def test_on_update_comes_after_backward_and_before_the_optimizer():
+    calls = []
+
+    class Recorder:
+        def __init__(self, w):
+            self.w = w
+
+        def step(self):
+            calls.append(("step", self.w.grad is not None))
+
+        def zero_grad(self):
+            calls.append(("zero_grad",))
+            self.w.grad = None
+
+    w = mg.tensor(0.5, dtype=F64, requires_grad=True)
+    mg.bptt.tbptt(lambda x, h: ((w * h + x).tanh(),) * 2, mg.tensor(0.0, dtype=F64), [1.0] * 5, [0.0] * 5,
+                  mse, 2, 2, optimizer=Recorder(w),
+                  on_update=lambda u, loss: calls.append(("on_update", u, w.grad is not None)))
+    assert calls == [("on_update", 2, True), ("step", True), ("zero_grad",)] * 1 + \
+        [("on_update", 4, True), ("step", True), ("zero_grad",),
+         ("on_update", 5, True), ("step", True), ("zero_grad",)]
+
+
+def test_an_update_without_any_target_reports_zero_loss_and_skips_backward():
+    w = mg.tensor(0.5, dtype=F64, requires_grad=True)
+    losses = []
+    result = mg.bptt.tbptt(lambda x, h: ((w * h + x).tanh(),) * 2, mg.tensor(0.0, dtype=F64), [1.0] * 4,
+                           [None, None, 0.0, 0.0], mse, 2, 2, on_update=lambda u, loss: losses.append(w.grad))
+    assert result.losses[0] == 0.0 and losses[0] is None and losses[1] is not None
+
+
+def test_with_an_optimizer_and_k1_below_k2_gradients_use_the_recorded_values():
+    """SPEC rule 5: the update at u differentiates the computation that happened, with the
+    weights each step actually used, even though earlier updates changed them since."""
+    rng = np.random.default_rng(3)
+    W = mg.tensor(rng.normal(size=(3, 3)) * 0.5, requires_grad=True)
+    n, k1, k2, lr = 8, 2, 5, 0.1
+    xs = [rng.normal(size=(2, 3)) for _ in range(n)]
+    ys = [rng.normal(size=(2, 3)) for _ in range(n)]
+    used = []           # the weight array each step used
+
+    def step(x, h):
+        used.append(W.data.copy())
+        h = (h @ W.T + x).tanh()
+        return h, h
+
+    seen = {}
+    optimizer = mg.optim.SGD([W], lr=lr)
+    mg.bptt.tbptt(step, mg.zeros(2, 3, dtype=F64), xs, ys, mse, k1, k2, optimizer=optimizer,
+                  on_update=lambda u, loss: seen.__setitem__(u, W.grad.copy()))
+
+    # rebuild each window with the recorded weights: one leaf per step, the gradient is their sum
+    states = [np.zeros((2, 3))]
+    for t in range(n):
+        states.append(np.tanh(states[-1] @ used[t].T + xs[t]))
+    previous = 0
+    for u in update_steps(n, k1):
+        cut = max(0, u - k2)
+        h = mg.tensor(states[cut])
+        weights, total = [], None
+        for t in range(cut + 1, u + 1):
+            weights.append(mg.tensor(used[t - 1], requires_grad=True))
+            h = (h @ weights[-1].T + xs[t - 1]).tanh()
+            if t > previous:
+                total = mse(h, ys[t - 1]) if total is None else total + mse(h, ys[t - 1])
+        total.backward()
+        np.testing.assert_allclose(seen[u], sum(w.grad for w in weights), rtol=0, atol=1e-12)
+        previous = u
+    assert not np.allclose(used[0], used[-1])        # the weights did change between updates
+
+
+def test_an_in_place_change_of_a_recorded_array_raises_at_backward():
+    W = mg.tensor(np.eye(2) * 0.5, requires_grad=True)
+
+    class InPlaceSGD:
+        def step(self):
+            W.data -= 0.1 * W.grad                  # writes into the array the retained steps recorded
+
+        def zero_grad(self):
+            W.grad = None
+
+    def step(x, h):
+        h = (h @ W.T + x).tanh()
+        return h, h
+
+    xs, ys = [np.ones((1, 2))] * 6, [np.zeros((1, 2))] * 6
+    with pytest.raises(RuntimeError, match="in place"):
+        mg.bptt.tbptt(step, mg.zeros(1, 2, dtype=F64), xs, ys, mse, 2, 4, optimizer=InPlaceSGD())
+
+
+# --- memory and depth --------------------------------------------------------------------
+
+def tiny_rnn(hidden: int, batch: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    W = mg.tensor(rng.normal(size=(hidden, hidden)) / np.sqrt(hidden), requires_grad=True)
+
+    def step(x, h):
+        h = (h @ W.T + x).tanh()
+        return h, h
+    return W, step
+
+
+def peak_traced_bytes(n: int, k1: int, k2: int, hidden: int = 128, batch: int = 32) -> int:
+    rng = np.random.default_rng(0)
+    xs = rng.normal(size=(n, batch, hidden))
+    ys = [None] * (n - 1) + [np.zeros((batch, hidden))]     # one loss: the result's lists stay tiny
+    W, step = tiny_rnn(hidden, batch)
+    h0 = mg.zeros(batch, hidden, dtype=F64)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        mg.bptt.tbptt(step, h0, xs, ys, mse, k1, k2)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_tbptt_peak_memory_does_not_grow_with_the_sequence_length():
+    short, long = peak_traced_bytes(2_000, 10, 20), peak_traced_bytes(20_000, 10, 20)
+    assert abs(long - short) < 0.10 * short, (short, long)
+
+
+def test_full_bptt_memory_grows_with_the_sequence_length():
+    short, long = peak_traced_bytes(400, 400, 400), peak_traced_bytes(1_600, 1_600, 1_600)
+    assert long > 3 * short, (short, long)
+
+
+def test_a_100_000_step_run_backprops_without_recursion_error():
+    w = mg.tensor(0.5, dtype=F64, requires_grad=True)
+    grads = []
+
+    def step(x, h):
+        h = (w * h + x).tanh()
+        return h, h
+
+    xs = np.full(100_000, 0.1)
+    ys = [None] * 99_999 + [0.0]
+    result = mg.bptt.tbptt(step, mg.tensor(0.0, dtype=F64), xs, ys, mse, 20, 40,
+                           on_update=lambda u, loss: grads.append(w.grad))
+    assert len(result.updates) == 5_000 and result.updates[-1] == 100_000
+    assert grads[-1] is not None and np.isfinite(grads[-1])
+
+
+# --- bad input: a ValueError before any step runs -----------------------------------------
+
+@pytest.mark.parametrize("k1, k2", [(0, 2), (2, 0), (-1, 2), (2, -3), (2.0, 2), (2, 2.5), (True, 2), (2, False),
+                                    ("2", 2), (None, 2)])
+def test_k1_and_k2_must_be_positive_integers(k1, k2):
+    calls = []
+    with pytest.raises(ValueError, match="k1|k2"):
+        mg.bptt.tbptt(lambda x, h: calls.append(x) or (h, h), None, [1.0] * 4, [0.0] * 4, mse, k1, k2)
+    assert calls == []
+
+
+@pytest.mark.parametrize("inputs, targets, message", [([1.0] * 4, [0.0] * 3, "length"), ([], [], "empty")])
+def test_bad_sequences_raise_before_any_step(inputs, targets, message):
+    calls = []
+    with pytest.raises(ValueError, match=message):
+        mg.bptt.tbptt(lambda x, h: calls.append(x) or (h, h), None, inputs, targets, mse, 2, 2)
+    assert calls == []
+
+
+def test_reduction_must_be_sum_or_mean():
+    with pytest.raises(ValueError, match="reduction"):
+        mg.bptt.tbptt(lambda x, h: (h, h), None, [1.0], [0.0], mse, 1, 1, reduction="none")
+
+
+def test_numpy_integers_are_accepted_for_k1_and_k2():
+    w = mg.tensor(0.5, requires_grad=True)
+    result = mg.bptt.tbptt(lambda x, h: (w * x, h), None, [1.0] * 4, [0.0] * 4, mse, np.int64(2), np.int32(3))
+    assert result.updates == [2, 4]
+
+
+# --- the truncation operator ---------------------------------------------------------------
+
+def test_truncate_keeps_values_and_stops_the_gradient():
+    a = mg.tensor([0.3, -0.2], dtype=F64, requires_grad=True)
+    h = (a * 2).tanh()
+    cut = mg.bptt.truncate(h)
+    np.testing.assert_array_equal(cut.data, h.data)
+    assert not cut.requires_grad
+    ((cut * a).sum()).backward()
+    np.testing.assert_array_equal(a.grad, cut.data)        # only the direct path: d(cut * a)/da = cut
+
+
+def test_truncate_keeps_the_structure_of_a_tuple_state():
+    h, c = mg.tensor([1.0], requires_grad=True) * 2, mg.tensor([2.0], requires_grad=True) * 3
+    state = mg.bptt.truncate((h, c), k2=5)
+    assert isinstance(state, tuple) and len(state) == 2
+    assert [s.item() for s in state] == [2.0, 6.0]
+    nested = mg.bptt.truncate([(h, c), h])
+    assert isinstance(nested, list) and isinstance(nested[0], tuple)
+
+
+def test_truncate_rejects_what_is_not_a_state():
+    with pytest.raises(TypeError, match="truncate"):
+        mg.bptt.sever({"h": mg.tensor(1.0)})
+
+
+def test_sever_cuts_a_state_that_later_steps_already_used():
+    w = mg.tensor(0.5, dtype=F64, requires_grad=True)
+    h1 = w * 2.0
+    h2 = w * h1
+    mg.bptt.sever(h1, k2=1)
+    h2.backward()
+    assert w.grad == pytest.approx(h1.item())                # d(w * h1)/dw with h1 constant
+
+
+# --- the input pipeline ------------------------------------------------------------------
+
+def test_batchify_makes_contiguous_time_major_streams():
+    batched = mg.bptt.batchify(np.arange(10), 3)
+    assert batched.shape == (3, 3)
+    np.testing.assert_array_equal(batched[:, 0], [0, 1, 2])      # stream 0 is the first third
+    np.testing.assert_array_equal(batched[:, 2], [6, 7, 8])      # the leftover 9 is dropped
+    features = mg.bptt.batchify(np.zeros((9, 5)), 3)
+    assert features.shape == (3, 3, 5)
+
+
+def test_next_step_pairs_shift_by_one():
+    inputs, targets = mg.bptt.next_step_pairs(mg.bptt.batchify(np.arange(12), 2))
+    np.testing.assert_array_equal(targets[:-1], inputs[1:])
+    assert inputs.shape == targets.shape == (5, 2)
+
+
+@pytest.mark.parametrize("size", [0, -1, 2.0, True])
+def test_batchify_rejects_bad_batch_sizes(size):
+    with pytest.raises(ValueError, match="batch_size"):
+        mg.bptt.batchify(np.arange(10), size)
+
+
+def test_batchify_rejects_a_sequence_shorter_than_the_batch():
+    with pytest.raises(ValueError, match="shorter"):
+        mg.bptt.batchify(np.arange(2), 3)
+
+
+def test_carrying_the_state_across_runs_matches_one_long_run():
+    """Two runs over consecutive halves, the second starting from the first's final state,
+    give the same forward values as one run over the whole (the state carries on)."""
+    W, step = tiny_rnn(4, 2)
+    rng = np.random.default_rng(4)
+    xs = rng.normal(size=(12, 2, 4))
+    ys = [None] * 12
+    whole = mg.bptt.tbptt(step, mg.zeros(2, 4, dtype=F64), xs, ys, mse, 3, 3)
+    first = mg.bptt.tbptt(step, mg.zeros(2, 4, dtype=F64), xs[:6], ys[:6], mse, 3, 3)
+    second = mg.bptt.tbptt(step, first.state, xs[6:], ys[6:], mse, 3, 3)
+    np.testing.assert_allclose(second.state.data, whole.state.data, rtol=0, atol=1e-15)
