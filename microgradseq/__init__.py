@@ -19,5 +19,5 @@ from .viz import draw
 
 __all__ = ["GradcheckError", "Tensor", "bptt", "concat", "detect_anomaly", "functional",
            "get_default_dtype", "gradcheck", "load", "manual_seed", "nn", "no_grad", "ones", "optim",
-           "randn", "save", "set_default_dtype", "stack", "tensor", "where", "zeros"]
+           "randn", "save", "set_default_dtype", "stack", "tensor", "viz", "draw", "where", "zeros"]
 __version__ = "0.1.0"

@@ -7,4 +7,4 @@ from .linear import Embedding, Linear
 from .module import Module, Parameter
 
 __all__ = ["Embedding", "GRU", "GRUCell", "LSTM", "LSTMCell", "Linear", "Module", "Parameter",
-           "RNN", "RNNCell", "functional", "GRU"]
+           "RNN", "RNNCell", "functional"]

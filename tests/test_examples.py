@@ -1,0 +1,178 @@
+"""The examples in quick mode: each runs, writes its figure, and shows what its docstring claims.
+
+Every bound comes from the task, not from an earlier run: chance level for the
+delayed copy, the closed-form gradient bound of a contracting tanh RNN, the
+trivial predictors of the sine and adding tasks.
+"""
+
+import importlib.util
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def load_example(name):
+    """Import examples/<name>.py by path (examples/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_quick(name, tmp_path_factory):
+    out = tmp_path_factory.mktemp(name)
+    return load_example(name).main(["--quick", "--out", str(out)]), out
+
+
+@pytest.fixture(scope="module")
+def long_memory(tmp_path_factory):
+    return run_quick("long_memory", tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def vanishing(tmp_path_factory):
+    return run_quick("vanishing_gradients", tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def sine(tmp_path_factory):
+    return run_quick("sine_regression", tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def adding(tmp_path_factory):
+    return run_quick("adding_problem", tmp_path_factory)
+
+
+@pytest.mark.parametrize("example", ["long_memory", "vanishing", "sine", "adding"])
+def test_example_writes_a_png_into_out(example, request):
+    results, out = request.getfixturevalue(example)
+    assert results["figures"], "the example reports no figure"
+    for figure in map(Path, results["figures"]):
+        assert figure.parent == out
+        data = figure.read_bytes()
+        assert data.startswith(PNG_SIGNATURE) and len(data) > 1024
+
+
+# ---- long_memory: the truncation length decides whether a delay D is learned ----------------
+
+def test_long_memory_runs_one_window_below_and_one_above_the_delay(long_memory):
+    results, _ = long_memory
+    delay, short, long = results["delay"], results["short"], results["long"]
+    assert short["k2"] <= delay
+    assert long["k2"] >= delay + long["k1"]     # every loss reaches back D + 1 cells
+
+
+def test_long_memory_window_shorter_than_the_delay_stays_at_chance(long_memory):
+    results, _ = long_memory
+    short = results["short"]
+    assert short["accuracy"] <= 0.7                          # chance is 0.5
+    assert short["train_loss"] >= 0.9 * math.log(2.0)        # chance is ln 2
+    assert short["test_loss"] >= 0.9 * math.log(2.0)
+
+
+def test_long_memory_window_longer_than_the_delay_learns_the_copy(long_memory):
+    results, _ = long_memory
+    long = results["long"]
+    assert long["accuracy"] >= 0.9
+    assert long["test_loss"] <= 0.2 * math.log(2.0)
+
+
+# ---- vanishing_gradients: ||dL_T/dh_t|| against t ------------------------------------------
+
+def test_vanishing_reports_one_norm_per_step(vanishing):
+    results, _ = vanishing
+    for values in results["norms"].values():
+        assert len(values) == results["steps"]
+        assert all(np.isfinite(values))
+
+
+def test_vanishing_tanh_small_weights_decays_at_least_geometrically(vanishing):
+    """||W_hh|| = 0.5 and |tanh'| <= 1, so each step back multiplies the norm by at most 0.5."""
+    results, _ = vanishing
+    norms = results["norms"]["tanh, small W_hh"]
+    steps = results["steps"]
+    for t in range(1, steps):
+        assert norms[t - 1] <= 0.5 * norms[t] * (1 + 1e-9)
+    assert norms[0] / norms[-1] <= 0.5 ** (steps - 1) * (1 + 1e-9)
+    assert norms[0] / norms[-1] < 1e-6
+
+
+def test_vanishing_large_weights_and_relu_lose_much_less(vanishing):
+    results, _ = vanishing
+    decay = results["decay"]
+    assert decay["tanh, large W_hh"] > 0.1
+    assert decay["relu, W_hh = I"] > 0.1
+
+
+def test_vanishing_relu_identity_never_grows_going_back(vanishing):
+    """With W_hh = I the Jacobian is diag(relu'(a)) of zeros and ones: a norm cannot grow."""
+    results, _ = vanishing
+    norms = results["norms"]["relu, W_hh = I"]
+    assert all(earlier <= later * (1 + 1e-9) for earlier, later in zip(norms, norms[1:]))
+
+
+def test_vanishing_lstm_decays_far_less_than_tanh_small(vanishing):
+    results, _ = vanishing
+    decay = results["decay"]
+    assert decay["LSTM"] > 1e-3
+    assert decay["LSTM"] > 1e3 * decay["tanh, small W_hh"]
+
+
+def test_vanishing_clipping_caps_the_parameter_gradient(vanishing):
+    results, _ = vanishing
+    max_norm = results["max_norm"]
+    clipped = 0
+    for name, before in results["grad_norm_before"].items():
+        after = results["grad_norm_after"][name]
+        assert after <= max_norm + 1e-6
+        if before > max_norm:
+            clipped += 1
+            assert after == pytest.approx(max_norm * before / (before + 1e-6), rel=1e-9)
+        else:
+            assert after == pytest.approx(before, rel=1e-12)
+    assert clipped >= 1, "no model's gradient exceeded max_norm, so clipping was not shown"
+
+
+# ---- sine_regression: a stacked LSTM predicts several steps ahead --------------------------
+
+def test_sine_baselines_match_their_closed_forms(sine):
+    results, _ = sine
+    assert results["zero_mse"] == pytest.approx(0.5, abs=0.05)
+    assert results["last_value_mse"] == pytest.approx(results["last_value_mse_closed_form"], abs=0.05)
+
+
+def test_sine_lstm_beats_predicting_zero_and_the_last_value(sine):
+    results, _ = sine
+    best_baseline = min(results["zero_mse"], results["last_value_mse"])
+    assert results["test_mse"] < 0.15
+    assert results["test_mse"] < 0.3 * best_baseline
+
+
+def test_sine_training_loss_falls(sine):
+    losses = sine[0]["train_losses"]
+    assert np.mean(losses[-10:]) < 0.5 * np.mean(losses[:10])
+
+
+# ---- adding_problem: LSTM against the trivial baseline -------------------------------------
+
+def test_adding_baseline_is_the_variance_of_two_uniforms(adding):
+    assert adding[0]["baseline_mse"] == pytest.approx(1 / 6)
+
+
+def test_adding_lstm_clearly_beats_the_baseline(adding):
+    results, _ = adding
+    length = results["lengths"][0]
+    assert results["test_mse"][("LSTM", length)] < 0.1 * results["baseline_mse"]
+
+
+def test_adding_table_has_every_cell_and_length(adding):
+    results, _ = adding
+    expected = {(cell, length) for cell in ("LSTM", "RNN") for length in results["lengths"]}
+    assert set(results["test_mse"]) == expected
+    assert all(np.isfinite(value) for value in results["test_mse"].values())
