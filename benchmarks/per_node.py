@@ -1,27 +1,23 @@
-"""Per-node overhead: forward + backward of a 1,000-op chain on 4x4 tensors.
+"""Table 1, per-node overhead: forward + backward of a 999-op chain on 4x4 tensors.
 
 The chain repeats h = tanh(h * w + x) (three ops: mul, add, tanh). The same
-chain is written with plain numpy calls and a hand-written backward, and both
-run in the same process on the same data. Prints microseconds per node and the
-ratio (median of repeats, with min-max).
-
-    python benchmarks/per_node.py
+chain is written with plain numpy calls and a hand-written backward; both run
+in the same process on the same float64 data, and the engine's gradient is
+checked against the hand-written one before anything is timed.
 """
 
 from __future__ import annotations
 
-import statistics
-import time
-
 import numpy as np
 
 import microgradseq as mg
+from timing import interleaved, ratio, table
 
 NODES = 999
-REPEATS = 30
 
 
 def numpy_chain(w: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Forward with plain numpy calls, then the hand-derived backward; returns dL/dw, L = sum(h)."""
     h, saved = x, []
     for _ in range(NODES // 3):
         saved.append(h)
@@ -45,26 +41,31 @@ def engine_chain(w: mg.Tensor, x: mg.Tensor) -> np.ndarray:
     return w.grad
 
 
-def timed(fn, *args) -> list[float]:
-    times = []
-    for _ in range(REPEATS):
-        start = time.perf_counter()
-        fn(*args)
-        times.append((time.perf_counter() - start) / NODES * 1e6)
-    return times
+def torch_chain(torch, w, x):
+    w.grad = None
+    h = x
+    for _ in range(NODES // 3):
+        h = torch.tanh(h * w + x)
+    h.backward(torch.ones_like(h))
+    return w.grad
 
 
-def main() -> None:
+def run(repeats: int, torch=None) -> str:
     rng = np.random.default_rng(0)
     w_np, x_np = rng.standard_normal((4, 4)) * 0.5, rng.standard_normal((4, 4))
     w, x = mg.tensor(w_np.copy(), requires_grad=True), mg.tensor(x_np.copy())
-    assert np.allclose(engine_chain(w, x), numpy_chain(w_np, x_np))
-    numpy_times, engine_times = timed(numpy_chain, w_np, x_np), timed(engine_chain, w, x)
-    print(f"{'implementation':<18}{'us/node median':>16}{'min':>8}{'max':>8}")
-    for name, times in (("plain numpy", numpy_times), ("microgradseq", engine_times)):
-        print(f"{name:<18}{statistics.median(times):>16.2f}{min(times):>8.2f}{max(times):>8.2f}")
-    print(f"ratio microgradseq / numpy: {statistics.median(engine_times) / statistics.median(numpy_times):.2f}x")
-
-
-if __name__ == "__main__":
-    main()
+    expected = numpy_chain(w_np, x_np)
+    np.testing.assert_allclose(engine_chain(w, x), expected, rtol=1e-10, atol=1e-12)
+    fns = {"numpy": lambda: numpy_chain(w_np, x_np), "engine": lambda: engine_chain(w, x)}
+    if torch is not None:
+        w_t = torch.tensor(w_np, requires_grad=True)
+        x_t = torch.tensor(x_np)
+        np.testing.assert_allclose(torch_chain(torch, w_t, x_t).numpy(), expected, rtol=1e-10, atol=1e-12)
+        fns["torch"] = lambda: torch_chain(torch, w_t, x_t)
+    times = interleaved(fns, repeats)
+    header = ["hand-written numpy µs/node", "microgradseq µs/node", "ratio", "goal"]
+    row = [times["numpy"].us(NODES), times["engine"].us(NODES), ratio(times["engine"], times["numpy"]), "≤ 2x"]
+    if torch is not None:
+        header += ["PyTorch µs/node", "ratio"]
+        row += [times["torch"].us(NODES), ratio(times["torch"], times["numpy"])]
+    return table(header, [row])

@@ -156,10 +156,59 @@ class StackedProducts:
         self.lefts += other.lefts
         self.rights += other.rights
 
-    def materialise(self) -> np.ndarray:
+    def materialise(self, stacked: dict | None = None) -> np.ndarray:
+        """The sum of the products. `stacked` caches concatenations by the identity of their
+        pieces: W_ih and W_hh of a cell receive the same g_t, so g is stacked once for both."""
         if len(self.lefts) == 1:
             return self.lefts[0].T @ self.rights[0]
-        return np.concatenate(self.lefts).T @ np.concatenate(self.rights)
+        return _stack(self.lefts, stacked).T @ _stack(self.rights, stacked)
+
+
+def _stack(arrays: list, stacked: dict | None) -> np.ndarray:
+    """np.concatenate(arrays), built once while `stacked` says further products still need it."""
+    if stacked is None:
+        return np.concatenate(arrays)
+    key = tuple(map(id, arrays))    # the pieces stay alive until the pass ends: ids are unique
+    entry = stacked.get(key)
+    if entry is None:
+        entry = stacked[key] = [None, 1]
+    if entry[0] is None:
+        entry[0] = np.concatenate(arrays)
+    entry[1] -= 1
+    if entry[1] <= 0:               # its last use: let the stack go before the next weight's
+        del stacked[key]
+    return entry[0]
+
+
+def _stack_uses(all_products) -> dict:
+    """How many times each stack of factors will be asked for, so each is dropped after its last use."""
+    uses = {}
+    for products in all_products:
+        for pieces in (products.lefts, products.rights):
+            if len(pieces) > 1:
+                key = tuple(map(id, pieces))
+                uses.setdefault(key, [None, 0])[1] += 1
+    return uses
+
+
+class Scatter:
+    """dL/dx for y = x[index]: `grad` at the indexed positions and zero elsewhere, not yet written out.
+
+    The backward pass adds it into one zero-initialised buffer per operand, so
+    the T slices a sequence takes of one array (or the gates an LSTM cuts from
+    one projection) cost T small writes, not T full-size arrays and T additions.
+    """
+
+    __slots__ = ("index", "grad", "repeats")
+
+    def __init__(self, index, grad: np.ndarray, repeats: bool) -> None:
+        self.index, self.grad, self.repeats = index, grad, repeats
+
+    def add_into(self, full: np.ndarray) -> None:
+        if self.repeats:                # integer arrays may name one position twice: add each
+            np.add.at(full, self.index, self.grad)
+        else:
+            full[self.index] += self.grad
 
 
 _passes = itertools.count(1)
@@ -210,14 +259,30 @@ def _check_unchanged(node: Node, verified: dict) -> None:
                 "backward() first")
 
 
-def _accumulate(node: Node, grad: np.ndarray) -> None:
-    """node.grad += grad, in the node's dtype, never writing into a shared array."""
-    if grad.dtype != node.dtype:
+def _accumulate(node: Node, grad: np.ndarray, buffers: set) -> None:
+    """node.grad += grad, in the node's dtype, never writing into an array this pass does not own.
+
+    `buffers` holds the nodes whose grad array this pass allocated itself;
+    only those are added into in place.
+    """
+    if node in buffers:
+        node.grad += grad
+        return
+    if grad.dtype is not node.dtype and grad.dtype != node.dtype:
         grad = grad.astype(node.dtype)
     if node.grad is None:
-        node.grad = grad.copy() if node.kind is LEAF else grad
+        node.grad = grad if node.kind is OP else grad.copy()
     else:
         node.grad = node.grad + grad
+
+
+def _scatter(node: Node, scatter: Scatter, buffers: set) -> None:
+    """node.grad += scatter, written into a buffer this pass owns (allocated on first use)."""
+    if node not in buffers:
+        node.grad = (np.zeros(node.shape, dtype=node.dtype) if node.grad is None
+                     else node.grad.astype(node.dtype, copy=True))
+        buffers.add(node)
+    scatter.add_into(node.grad)
 
 
 def backward(root: Node, grad: np.ndarray, retain_graph: bool = False) -> None:
@@ -234,7 +299,8 @@ def backward(root: Node, grad: np.ndarray, retain_graph: bool = False) -> None:
             raise _freed_error(node)
         if node.kind is not LEAF:
             node.grad = None
-    _accumulate(root, grad)
+    buffers = set()             # nodes whose grad array this pass allocated (safe to add into)
+    _accumulate(root, grad, buffers)
     anomaly = state.anomaly
     verified = {}
     deferred = {}               # leaf node -> StackedProducts, summed once at the end
@@ -250,30 +316,41 @@ def backward(root: Node, grad: np.ndarray, retain_graph: bool = False) -> None:
                 if parent is None or (parent.kind is not OP and parent.kind is not LEAF):
                     continue            # a constant, a cut, or freed history
                 parent_grad = rule(g)
-                if type(parent_grad) is StackedProducts:
-                    if parent.kind is LEAF:
+                if type(parent_grad) is not np.ndarray:
+                    if type(parent_grad) is Scatter:
+                        if anomaly:
+                            from .anomaly import check_backward
+                            check_backward(node, parent_grad.grad)
+                        _scatter(parent, parent_grad, buffers)
+                        continue
+                    if type(parent_grad) is StackedProducts and parent.kind is LEAF:
                         if parent in deferred:
                             deferred[parent].extend(parent_grad)
                         else:
                             deferred[parent] = parent_grad
                         continue
-                    parent_grad = parent_grad.materialise()
-                if type(parent_grad) is not np.ndarray:
-                    parent_grad = np.asarray(parent_grad)
+                    parent_grad = (parent_grad.materialise() if type(parent_grad) is StackedProducts
+                                   else np.asarray(parent_grad))
                 if anomaly:
                     from .anomaly import check_backward
                     check_backward(node, parent_grad)
                 if parent_grad.shape != parent.shape:
                     parent_grad = sum_to(parent_grad, parent.shape)
-                _accumulate(parent, parent_grad)
+                if parent.grad is None and parent.kind is OP and parent_grad.dtype is parent.dtype:
+                    parent.grad = parent_grad       # the common case of _accumulate, inlined
+                else:
+                    _accumulate(parent, parent_grad, buffers)
         if not retain_graph:
-            free(node)
+            node.kind = FREED                       # free(node), inlined: this runs once per node
+            node.inputs = ()
+            node.rules = node.checks = None
+    stacked = _stack_uses(deferred.values())
     for leaf, products in deferred.items():
-        leaf_grad = products.materialise()
+        leaf_grad = products.materialise(stacked)
         if anomaly:
             from .anomaly import check_backward
             check_backward(leaf, leaf_grad)
-        _accumulate(leaf, leaf_grad)
+        _accumulate(leaf, leaf_grad, buffers)
 
 
 def free(node: Node) -> None:

@@ -92,6 +92,12 @@ class Tensor:
         self._exposed = True
         self._checksum = None
 
+    def _fingerprint(self) -> int:
+        """The checksum of the data, computed once until the data is replaced or verified."""
+        if self._checksum is None:
+            self._checksum = checksum(self._data)
+        return self._checksum
+
     def _describe_owner(self) -> str:
         """How an in-place error names this tensor."""
         node = self._node
@@ -299,36 +305,36 @@ def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
     return Tensor(value)
 
 
+_new_tensor = object.__new__
+
+
 def record(op: str, data: np.ndarray, inputs: Sequence[Tensor], rules: Sequence) -> Tensor:
     """Wrap `data`, the result of `op` on `inputs`, and link it into the tape.
 
     `rules[i](g)` turns g = dL/d output into dL/d inputs[i] (before `sum_to`).
     Nothing is linked when recording is off or no input needs a gradient.
     """
-    out = Tensor.__new__(Tensor)
-    out._data = data
-    out._node = None
-    out._checksum = None
-    out._exposed = False
     if state.anomaly:
         from .anomaly import check_forward
         check_forward(op, np.asarray(data), tuple(t.shape for t in inputs))
-    needs_grad = False
-    checks = None
+    out = _new_tensor(Tensor)
+    out._data = data
+    out._node = None
+    out._checksum = None
+    needs_grad = exposed = False
     for t in inputs:
         node = t._node
         if node is not None and node.kind is not CUT:
             needs_grad = True
         if t._exposed:
-            if data.base is not None:
-                out._exposed = True     # a view of an array someone else holds
-            if t._checksum is None:
-                t._checksum = checksum(t._data)
-            checks = (checks or ()) + ((t._data, t._checksum, t),)
+            exposed = True
+    # a view of an array someone else holds can be written through that array
+    out._exposed = exposed and data.base is not None
     if not needs_grad or not state.grad_enabled:
         return out
     node = Node(op, OP, tuple([t._node for t in inputs]), rules, data.shape, data.dtype)
-    node.checks = checks
+    if exposed:
+        node.checks = tuple([(t._data, t._fingerprint(), t) for t in inputs if t._exposed])
     if data.size <= 4:
         node.value = data
     out._node = node

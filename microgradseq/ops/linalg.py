@@ -54,6 +54,12 @@ def matmul(a: Any, b: Any) -> Tensor:
                   (lambda g: _grad_of_left(A, B, g), lambda g: _grad_of_right(A, B, g)))
 
 
+def _rows(a: np.ndarray) -> np.ndarray:
+    """a as a matrix with one row per leading index; a itself when already a matrix
+    (the same object, so the stacking of equal factors in the backward pass can notice it)."""
+    return a if a.ndim == 2 else a.reshape(-1, a.shape[-1])
+
+
 def linear(x: Any, weight: Tensor) -> Tensor:
     """x @ weight^T for x (..., in) and weight (out, in): the map of Linear and of every cell.
 
@@ -68,4 +74,4 @@ def linear(x: Any, weight: Tensor) -> Tensor:
                          f"(expected input (..., {W.shape[-1]}))")
     return record("linear", X @ W.T, (x, weight),
                   (lambda g: g @ W,
-                   lambda g: StackedProducts(g.reshape(-1, g.shape[-1]), X.reshape(-1, X.shape[-1]))))
+                   lambda g: StackedProducts(_rows(g), _rows(X))))

@@ -10,6 +10,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..autograd import Scatter
 from ..tensor import Tensor, as_tensor, record
 
 
@@ -51,24 +52,21 @@ def _is_advanced(index: Any) -> bool:
 
 
 def getitem(x: Tensor, index: Any) -> Tensor:
-    """x[index];   the rule scatters g into zeros at the indexed positions (adding repeats)"""
+    """x[index];   the rule puts g at the indexed positions of a zero array shaped like x (adding repeats)
+
+    The rule hands back a `Scatter` (g and where it goes) rather than the full
+    array: the backward pass adds it into one buffer per operand. The rule
+    keeps the index, not x itself.
+    """
     X = x._data
     index = _plain_index(index)
     try:
         y = X[index]
     except IndexError as error:
         raise IndexError(f"getitem: {error} (tensor of shape {X.shape})") from None
-    advanced = _is_advanced(index)
-
-    def rule(g):
-        full = np.zeros(X.shape, dtype=np.result_type(g, X))
-        if advanced:
-            np.add.at(full, index, g)
-        else:
-            full[index] = g
-        return full
-
-    return record("getitem", np.asarray(y) if y.ndim == 0 else y, (x,), (rule,))
+    repeats = _is_advanced(index)
+    return record("getitem", np.asarray(y) if y.ndim == 0 else y, (x,),
+                  (lambda g: Scatter(index, g, repeats),))
 
 
 def _split_rule(axis: int, start: int, stop: int, stacked: bool):

@@ -1,0 +1,88 @@
+"""Every performance benchmark in one command; prints the tables as Markdown.
+
+    python benchmarks/run.py            # the full suite (several minutes)
+    python benchmarks/run.py --quick    # small sizes, few repeats: a smoke test
+    python benchmarks/run.py --tables 2 --repeats 9
+
+1. per-node overhead: a 999-op elementwise chain, forward + backward;
+2. one training step of a character-level RNN / LSTM / GRU, against a
+   hand-written numpy step and its matmul floor;
+3. memory of full BPTT, and TBPTT's time per step and peak memory as n grows.
+PyTorch columns appear when PyTorch is installed. Timings are medians (min–max)
+of repeats run interleaved in one process on the same data and dtype; ratios
+compare numbers from the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import char_models  # noqa: E402
+import memory  # noqa: E402
+import per_node  # noqa: E402
+import torch_columns  # noqa: E402
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as info:
+            names = [line.split(":", 1)[1].strip() for line in info if line.startswith("model name")]
+        cpu = f"{names[0]} x {len(names)}" if names else cpu
+    except OSError:
+        pass
+    parts = [cpu, f"Python {platform.python_version()}", f"numpy {np.__version__}"]
+    torch = torch_columns.load()
+    parts.append(f"PyTorch {torch.__version__}" if torch else "no PyTorch")
+    return ", ".join(parts)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes and few repeats (smoke test)")
+    parser.add_argument("--repeats", type=int, default=None, help="timed repeats per measurement")
+    parser.add_argument("--tables", default="123", help="which tables to run, e.g. 12")
+    args = parser.parse_args()
+    quick = args.quick
+    torch = torch_columns.load()
+    print(f"Machine: {machine()}\n")
+
+    if "1" in args.tables:
+        repeats = args.repeats or (3 if quick else 30)
+        print(f"## 1. Per-node overhead, 999-op chain on 4x4 float64, {repeats} repeats\n")
+        print(per_node.run(repeats, torch))
+        print()
+
+    kinds = ("rnn", "lstm", "gru")
+    if "2" in args.tables:
+        repeats = args.repeats or (1 if quick else 7)
+        shapes = [(32, 1), (128, 32)] if quick else list(char_models.GOALS)
+        for kind in kinds:
+            print(f"gradients of {kind} agree with hand-written numpy "
+                  f"(float64, worst relative difference {char_models.check_gradients(kind):.1e})")
+        if all(char_models.fused_supported(kind) for kind in kinds):
+            for kind in kinds:
+                print(f"fused {kind}: worst relative difference "
+                      f"{char_models.check_gradients(kind, fused=True):.1e}")
+        print(f"\n## 2. Training step, vocab 65, T = {char_models.STEPS}, SGD, {repeats} repeats\n")
+        columns = torch_columns.TorchColumns(torch) if torch else None
+        print(char_models.run(kinds, shapes, (np.float32, np.float64), repeats, columns))
+        print()
+
+    if "3" in args.tables:
+        print("## 3. Memory\n")
+        print(memory.full_bptt(kinds, 128, 32, np.float32))
+        print()
+        lengths = (100, 400) if quick else (2_000, 20_000)
+        print(memory.tbptt("lstm", 128, 32, np.float32, lengths, [(20, 40), (40, 40)]))
+
+
+if __name__ == "__main__":
+    main()
