@@ -1,111 +1,179 @@
-"""`python -m microgradseq demo`: a character-level RNN learns the built-in text.
+"""microgradseq's command line: `demo` trains a character LSTM with TBPTT; `draw` draws an unrolled RNN.
 
-The model is written with tensor ops only, so the loss is backpropagated
-through the unrolled steps by the generic backward pass. The state is
-detached every `--k` steps (truncated BPTT with k1 = k2 = k).
+    python -m microgradseq demo             # about 15-30 s on 2 cores; writes ./microgradseq-demo/
+    python -m microgradseq draw --out rnn.svg
+
+The demo trains `microgradseq.charlm.CharLM` on the text that ships with the
+package with `mg.bptt.tbptt(k1, k2)`, shows a progress bar, samples text, and
+writes the drawing of one TBPTT window, the loss curve and the per-step
+gradient norms. matplotlib and tqdm are imported here only, never by the library.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
 import microgradseq as mg
-from microgradseq.functional import cross_entropy, softmax
+from microgradseq import charlm
 
 
-def load_text() -> str:
-    """The text that ships with the package (original, public domain)."""
-    return resources.files("microgradseq").joinpath("data/tiny.txt").read_text()
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
 
 
-class CharRNN:
-    """h_t = tanh(W_ih x_t + W_hh h_(t-1) + b);  logits_t = W_out h_t + b_out."""
+def plot_losses(log: charlm.TrainingLog, path: Path) -> Path:
+    import matplotlib.pyplot as plt
 
-    def __init__(self, vocab: int, hidden: int, rng: np.random.Generator) -> None:
-        bound = 1 / math.sqrt(hidden)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    steps = np.array(log.steps)
+    ax.plot(steps, log.losses, lw=0.6, alpha=0.4, label="each update")
+    width = max(1, len(log.losses) // 50)
+    smooth = np.convolve(log.losses, np.ones(width) / width, mode="valid")
+    ax.plot(steps[width - 1:], smooth, lw=2, label=f"mean of {width} updates")
+    ax.set_xlabel("time step (characters read per stream)")
+    ax.set_ylabel("cross-entropy (nats per character)")
+    ax.set_title("training loss")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
 
-        def param(*shape):
-            return mg.tensor(rng.uniform(-bound, bound, shape), requires_grad=True, dtype=np.float32)
 
-        self.weight_ih, self.weight_hh, self.bias = param(hidden, vocab), param(hidden, hidden), param(hidden)
-        self.weight_out, self.bias_out = param(vocab, hidden), param(vocab)
-        self.hidden = hidden
+def plot_grad_norms(window: charlm.Window, log: charlm.TrainingLog, k1: int, k2: int, path: Path) -> Path:
+    import matplotlib.pyplot as plt
 
-    def parameters(self) -> list:
-        return [self.weight_ih, self.weight_hh, self.bias, self.weight_out, self.bias_out]
-
-    def step(self, x: np.ndarray, h: mg.Tensor) -> tuple[mg.Tensor, mg.Tensor]:
-        h = (x @ self.weight_ih.T + h @ self.weight_hh.T + self.bias).tanh()
-        return h @ self.weight_out.T + self.bias_out, h
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    steps = [t for t, h in window.hidden.items() if t > window.cut and h.grad is not None]
+    norms = [float(np.linalg.norm(window.hidden[t].grad)) for t in steps]
+    left.semilogy(steps, norms, "o-")
+    left.axvline(window.cut, color="gray", ls="--", label=f"cut c = u - k2 = {window.cut}")
+    left.axvspan(window.update - k1 + 0.5, window.update + 0.5, color="orange", alpha=0.15,
+                 label=f"steps whose losses are injected (k1 = {k1})")
+    left.set_xlabel("time step t")
+    left.set_ylabel("||dL_u / dh_t||")
+    left.set_title(f"one TBPTT({k1}, {k2}) update, u = {window.update}")
+    left.legend(fontsize=8)
+    right.semilogy(log.steps, log.grad_norms, lw=0.8)
+    right.set_xlabel("time step")
+    right.set_ylabel("||dL_u / dθ|| before clipping")
+    right.set_title("parameter gradient norm at each update")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
 
 
 def demo(args: argparse.Namespace) -> int:
-    text = load_text()
-    chars = sorted(set(text))
-    index = {c: i for i, c in enumerate(chars)}
-    codes = np.array([index[c] for c in text])
-    eye = np.eye(len(chars), dtype=np.float32)
+    from tqdm import tqdm
+    import matplotlib
+
+    matplotlib.use("Agg")
+    if args.cell not in charlm.CELLS:
+        raise SystemExit(f"demo: --cell must be one of {', '.join(charlm.CELLS)}")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    text = charlm.load_text()
+    vocab = charlm.Vocabulary(text)
+    codes = vocab.encode(text)
+    model = charlm.CharLM(len(vocab), args.hidden, args.cell, rng=np.random.default_rng(args.seed))
+    print(f"A character-level {args.cell.upper()} (hidden {args.hidden}) learns {len(text):,} characters of "
+          f"built-in text ({len(vocab)} distinct), {args.batch} streams at once, with TBPTT(k1={args.k1}, "
+          f"k2={args.k2}): every {args.k1} steps one backward pass through the last {args.k2}.")
+
+    started = time.perf_counter()
+    with tqdm(total=args.steps, unit="step", desc="training", dynamic_ncols=True) as bar:
+        def progress(step: int, loss: float) -> None:
+            bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
+            bar.update(step - bar.n)
+
+        log = charlm.train(model, codes, steps=args.steps, k1=args.k1, k2=args.k2, batch_size=args.batch,
+                           lr=args.lr, on_update=progress)
+    seconds = time.perf_counter() - started
+    first, final = np.mean(log.losses[:10]), np.mean(log.losses[-10:])
+    print(f"loss {first:.3f} -> {final:.3f} nats per character in {seconds:.1f} s "
+          f"(uniform guessing: {np.log(len(vocab)):.3f})")
+
     rng = np.random.default_rng(args.seed)
-    model = CharRNN(len(chars), args.hidden, rng)
-    out_dir = Path(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    for temperature in (0.5, 1.0):
+        sample = charlm.sample(model, vocab, "The ", 160, temperature, rng)
+        print(f"\nsample at temperature {temperature}:\n{sample}")
 
-    print(f"training a character RNN (hidden {args.hidden}) on {len(text)} characters, "
-          f"{len(chars)} distinct; truncating every {args.k} steps")
-    h = mg.zeros(1, args.hidden)
-    losses, position, started = [], 0, time.perf_counter()
-    for update in range(1, args.updates + 1):
-        if position + args.k + 1 >= len(codes):
-            position, h = 0, mg.zeros(1, args.hidden)
-        loss = 0
-        for t in range(args.k):
-            logits, h = model.step(eye[codes[position + t]][None, :], h)
-            loss = loss + cross_entropy(logits, codes[position + t + 1:position + t + 2])
-        loss = loss / args.k
-        loss.backward()
-        for p in model.parameters():
-            p.data = p.data - args.lr * np.clip(p.grad, -5, 5)
-            p.grad = None
-        h = h.detach()
-        position += args.k
-        losses.append(loss.item())
-        if update % max(1, args.updates // 10) == 0:
-            print(f"update {update:5d}  loss {np.mean(losses[-20:]):.3f}")
-
-    sample, h, c = [], mg.zeros(1, args.hidden), codes[0]
-    with mg.no_grad():
-        for _ in range(120):
-            logits, h = model.step(eye[c][None, :], h)
-            p = softmax(logits).numpy()[0].astype(np.float64)
-            c = int(rng.choice(len(chars), p=p / p.sum()))
-            sample.append(chars[c])
-    (out_dir / "losses.txt").write_text("\n".join(f"{v:.5f}" for v in losses) + "\n")
-    print(f"loss went from {np.mean(losses[:20]):.3f} to {np.mean(losses[-20:]):.3f} "
-          f"in {time.perf_counter() - started:.1f} s")
-    print("sample:", "".join(sample).replace("\n", " / "))
-    print(f"files written to {out_dir.resolve()}")
+    window = charlm.record_window(model, codes, args.k1, args.k2)
+    graph = mg.draw(window.loss, dict(model.named_parameters()))
+    files = [mg.viz.render(graph, out / "tbptt_window.svg"),
+             plot_losses(log, out / "loss.png"),
+             plot_grad_norms(window, log, args.k1, args.k2, out / "grad_norms.png")]
+    (out / "losses.txt").write_text("".join(f"{v:.5f}\n" for v in log.losses))
+    mg.save(model, out / "model.npz")
+    files += [out / "losses.txt", out / "model.npz"]
+    print(f"\nfiles written to {out.resolve()}:")
+    for path in files:
+        print(f"  {path.name}")
     return 0
 
 
+def draw(args: argparse.Namespace) -> int:
+    """A small RNN unrolled for --steps steps, a loss at every step, after one backward pass."""
+    mg.manual_seed(args.seed)
+    cell = {"rnn": mg.nn.RNNCell, "lstm": mg.nn.LSTMCell, "gru": mg.nn.GRUCell}[args.cell](3, 4)
+    readout = mg.nn.Linear(4, 2)
+    state, loss = None, None
+    for t in range(1, args.steps + 1):
+        with mg.viz.step(t):
+            state = cell(mg.randn(1, 3), state)
+            h = state[0] if args.cell == "lstm" else state
+            term = (readout(h) ** 2).sum().named("loss")
+            loss = term if loss is None else loss + term
+    loss.backward(retain_graph=True)
+    params = {**{f"cell.{k}": v for k, v in cell.named_parameters()},
+              **{f"readout.{k}": v for k, v in readout.named_parameters()}}
+    graph = mg.draw(loss, params, view=args.view, max_steps=None if args.all else 12)
+    path = mg.viz.render(graph, args.out)
+    print(f"drew a {args.steps}-step {args.cell.upper()} ({args.view} view) to {Path(path).resolve()}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    main_parser = argparse.ArgumentParser(prog="microgradseq", description=__doc__.splitlines()[0])
+    commands = main_parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("demo", help="train a character-level LSTM with TBPTT on the built-in text",
+                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    run.add_argument("--cell", default="lstm", choices=sorted(charlm.CELLS), help="recurrent cell")
+    run.add_argument("--k1", type=positive_int, default=20, help="steps between updates (TBPTT k1)")
+    run.add_argument("--k2", type=positive_int, default=40, help="steps each update backpropagates (TBPTT k2)")
+    run.add_argument("--hidden", type=positive_int, default=128, help="hidden size")
+    run.add_argument("--steps", type=positive_int, default=12_000, help="time steps to train")
+    run.add_argument("--batch", type=positive_int, default=32, help="parallel streams of text")
+    run.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate")
+    run.add_argument("--seed", type=int, default=0, help="random seed")
+    run.add_argument("--out", default="microgradseq-demo", help="output folder")
+    run.set_defaults(run=demo)
+
+    picture = commands.add_parser("draw", help="draw the unrolled graph of a small RNN to a file",
+                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    picture.add_argument("--cell", default="rnn", choices=["gru", "lstm", "rnn"], help="recurrent cell")
+    picture.add_argument("--steps", type=positive_int, default=4, help="time steps to unroll")
+    picture.add_argument("--view", default="cells", choices=["cells", "ops"], help="one box per step, or every op")
+    picture.add_argument("--all", action="store_true", help="draw every step (default: at most 12)")
+    picture.add_argument("--seed", type=int, default=0, help="random seed")
+    picture.add_argument("--out", default="microgradseq-rnn.svg", help="output file (.svg or .png)")
+    picture.set_defaults(run=draw)
+    return main_parser
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="microgradseq", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("demo", help="train a character RNN on the built-in text")
-    run.add_argument("--hidden", type=int, default=64, help="hidden size (default 64)")
-    run.add_argument("--k", type=int, default=20, help="steps between truncations (default 20)")
-    run.add_argument("--updates", type=int, default=1500, help="parameter updates (default 1500)")
-    run.add_argument("--lr", type=float, default=0.2, help="SGD learning rate (default 0.2)")
-    run.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    run.add_argument("--out", default="microgradseq-demo", help="output folder (default ./microgradseq-demo)")
-    args = parser.parse_args(argv)
-    return demo(args)
+    args = parser().parse_args(argv)
+    return args.run(args)
 
 
 if __name__ == "__main__":

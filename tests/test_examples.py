@@ -176,3 +176,21 @@ def test_adding_table_has_every_cell_and_length(adding):
     expected = {(cell, length) for cell in ("LSTM", "RNN") for length in results["lengths"]}
     assert set(results["test_mse"]) == expected
     assert all(np.isfinite(value) for value in results["test_mse"].values())
+
+
+@pytest.fixture(scope="module")
+def char_lm(tmp_path_factory):
+    return run_quick("char_lm", tmp_path_factory)
+
+
+def test_char_lm_every_cell_learns_below_uniform_guessing(char_lm):
+    results, out = char_lm
+    assert set(results["cells"]) == {"rnn", "lstm", "gru"}
+    for cell, found in results["cells"].items():
+        # 600 steps take every cell well below ln V, the cost of guessing uniformly
+        assert found["final_loss"] < results["uniform_loss"] - 0.5, cell
+        assert found["final_loss"] < found["first_loss"] - 0.4, cell
+        for temperature, sample in found["samples"].items():
+            assert sample.startswith("The ") and len(sample) == 4 + 120
+    figure = Path(results["figures"][0])
+    assert figure.parent == out and figure.read_bytes().startswith(PNG_SIGNATURE)

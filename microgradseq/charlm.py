@@ -1,0 +1,190 @@
+"""A character-level language model on the built-in text, trained with TBPTT(k1, k2).
+
+The model reads one character per step and predicts the next:
+
+    e_t      = E[x_t]                          (Embedding: a row per character)
+    state_t  = cell(e_t, state_(t-1))          (RNNCell, LSTMCell or GRUCell)
+    logits_t = h_t W_out^T + b_out             (Linear readout; h_t is the cell's output)
+    l_t      = cross_entropy(logits_t, x_(t+1)), averaged over the batch
+
+The text is cut into `batch_size` parallel streams (`mg.bptt.batchify`) and
+`mg.bptt.tbptt` trains on them, carrying the state from one pass over the text
+to the next. Used by `python -m microgradseq demo` and `examples/char_lm.py`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any, Callable
+
+import numpy as np
+
+from . import bptt, optim
+from .autograd import at_step, no_grad
+from .functional import cross_entropy, softmax
+from .nn import GRUCell, LSTMCell, RNNCell
+from .nn.linear import Embedding, Linear
+from .nn.module import Module
+from .tensor import Tensor
+
+CELLS = {"rnn": RNNCell, "lstm": LSTMCell, "gru": GRUCell}
+
+
+def load_text() -> str:
+    """The text that ships with the package (about 24 KB, original, public domain)."""
+    return resources.files("microgradseq").joinpath("data/tiny.txt").read_text(encoding="utf-8")
+
+
+class Vocabulary:
+    """The characters of a text, each with an integer code (sorted, so codes are reproducible)."""
+
+    def __init__(self, text: str) -> None:
+        self.chars = sorted(set(text))
+        self.index = {c: i for i, c in enumerate(self.chars)}
+
+    def __len__(self) -> int:
+        return len(self.chars)
+
+    def encode(self, text: str) -> np.ndarray:
+        unknown = sorted(set(text) - self.index.keys())
+        if unknown:
+            raise ValueError(f"Vocabulary: characters not in the vocabulary: {''.join(unknown)!r}")
+        return np.array([self.index[c] for c in text], dtype=np.int64)
+
+    def decode(self, codes: Any) -> str:
+        return "".join(self.chars[int(c)] for c in np.ravel(codes))
+
+
+class CharLM(Module):
+    """Embedding -> recurrent cell -> Linear readout, one character per step."""
+
+    def __init__(self, vocab_size: int, hidden_size: int, cell: str = "lstm", embedding_dim: int = 32,
+                 rng: np.random.Generator | None = None, dtype: Any = None) -> None:
+        super().__init__()
+        if cell not in CELLS:
+            raise ValueError(f"CharLM: cell must be one of {sorted(CELLS)}, got {cell!r}")
+        self.cell_type = cell
+        self.embedding = Embedding(vocab_size, embedding_dim, rng=rng, dtype=dtype)
+        self.cell = CELLS[cell](embedding_dim, hidden_size, rng=rng, dtype=dtype)
+        self.readout = Linear(hidden_size, vocab_size, rng=rng, dtype=dtype)
+
+    def hidden(self, state: Any) -> Tensor:
+        """h_t: the whole state for RNN and GRU, the first of (h, c) for LSTM."""
+        return state[0] if self.cell_type == "lstm" else state
+
+    def step(self, codes: Any, state: Any) -> tuple[Tensor, Any]:
+        """One step: (logits for the next character, new state). `step(x_t, state)` as tbptt wants."""
+        state = self.cell(self.embedding(codes), state)
+        return self.readout(self.hidden(state)), state
+
+
+def next_char_loss(logits: Tensor, target: Any) -> Tensor:
+    """Cross-entropy of the next character, averaged over the batch's streams."""
+    return cross_entropy(logits, target)
+
+
+@dataclass
+class TrainingLog:
+    """What training measured at each update: when (time steps trained so far), the loss
+    (nats per character) and the gradient norm before clipping."""
+
+    steps: list[int] = field(default_factory=list)
+    losses: list[float] = field(default_factory=list)
+    grad_norms: list[float] = field(default_factory=list)
+
+
+def train(model: CharLM, codes: np.ndarray, *, steps: int, k1: int, k2: int, batch_size: int = 32,
+          lr: float = 3e-3, max_norm: float = 5.0,
+          on_update: Callable[[int, float], None] | None = None) -> TrainingLog:
+    """Train for `steps` time steps (each reading `batch_size` characters) with TBPTT(k1, k2) and Adam.
+
+    `on_update(step, loss)` is called after each update with the number of time
+    steps trained so far and the update's loss.
+
+    The text's streams are walked in passes; the state carries across the
+    runner's chunks and resets at the start of each pass. At every update the
+    gradient is clipped to `max_norm` (`clip_grad_norm_`) before Adam steps.
+    """
+    for name, value in (("steps", steps), ("k1", k1), ("k2", k2), ("batch_size", batch_size)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"train: {name} must be a positive integer, got {value!r}")
+    inputs, targets = bptt.next_step_pairs(bptt.batchify(codes, batch_size))
+    params = list(model.parameters())
+    optimizer = optim.Adam(params, lr=lr)
+    log = TrainingLog()
+
+    done, state = 0, None                      # time steps trained so far; the carried state
+
+    def clip_and_log(u: int, loss: float) -> None:
+        log.steps.append(done + u)
+        log.losses.append(loss)
+        log.grad_norms.append(optim.clip_grad_norm_(params, max_norm))
+        if on_update is not None:
+            on_update(done + u, loss)          # u counts within the runner's chunk
+
+
+    while done < steps:
+        start = done % len(inputs)
+        if start == 0:
+            state = None                       # a new pass over the text: start from zeros
+        end = min(len(inputs), start + steps - done)
+        result = bptt.tbptt(model.step, state, inputs[start:end], targets[start:end], next_char_loss,
+                            k1, k2, optimizer=optimizer, on_update=clip_and_log, reduction="mean")
+        state, done = result.state, done + end - start
+    return log
+
+
+def sample(model: CharLM, vocab: Vocabulary, prompt: str, length: int, temperature: float = 1.0,
+           rng: np.random.Generator | None = None) -> str:
+    """Continue `prompt` by `length` characters drawn from softmax(logits / temperature)."""
+    if temperature <= 0:
+        raise ValueError(f"sample: temperature must be positive, got {temperature}")
+    if not prompt:
+        raise ValueError("sample: the prompt must hold at least one character")
+    rng = rng or np.random.default_rng()
+    out, state = [], None
+    with no_grad():
+        for code in vocab.encode(prompt):
+            logits, state = model.step(np.array([code]), state)
+        for _ in range(length):
+            p = softmax(logits / temperature).numpy()[0].astype(np.float64)
+            code = int(rng.choice(len(p), p=p / p.sum()))
+            out.append(code)
+            logits, state = model.step(np.array([code]), state)
+    return prompt + vocab.decode(out)
+
+
+@dataclass
+class Window:
+    """One TBPTT update rebuilt for a picture: the injected loss and every step's h_t."""
+
+    loss: Tensor
+    hidden: dict[int, Tensor]
+    cut: int
+    update: int
+
+
+def record_window(model: CharLM, codes: np.ndarray, k1: int, k2: int) -> Window:
+    """Rebuild the first update of TBPTT(k1, k2) whose cut is inside the sequence,
+    u = the smallest multiple of k1 above k2, on one stream: steps 1..u, the state
+    held constant at c = u - k2 (and behind it), the losses of (u - k1, u]
+    injected, backprop keeping the graph, so it can be drawn and every h_t's
+    gradient dL_u/dh_t read."""
+    update = k1 * (k2 // k1 + 1)
+    cut = update - k2
+    if len(codes) <= update:
+        raise ValueError(f"record_window: need more than {update} characters, got {len(codes)}")
+    state, hidden, loss = None, {}, None
+    for t in range(1, update + 1):
+        with at_step(t):
+            logits, state = model.step(codes[t - 1:t], state)
+            if t <= cut:                       # at or behind the cut the state is a constant
+                state = bptt.truncate(state, k2=k2)
+                logits = model.readout(model.hidden(state))
+            if t > update - k1:
+                term = next_char_loss(logits, codes[t:t + 1])
+                loss = term if loss is None else loss + term
+        hidden[t] = model.hidden(state)
+    loss.backward(retain_graph=True)
+    return Window(loss=loss, hidden=hidden, cut=cut, update=update)

@@ -1,0 +1,139 @@
+"""The main job: the character model behind `python -m microgradseq demo`, and the command line itself."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import microgradseq as mg
+from microgradseq import charlm
+from microgradseq.__main__ import main
+
+F64 = np.float64
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def text_codes():
+    text = charlm.load_text()
+    vocab = charlm.Vocabulary(text)
+    return vocab, vocab.encode(text)
+
+
+def test_the_built_in_text_is_tens_of_kilobytes_of_plain_characters(text_codes):
+    vocab, codes = text_codes
+    assert 10_000 < len(codes) < 100_000
+    assert 20 <= len(vocab) <= 100
+    assert all(c.isprintable() or c == "\n" for c in vocab.chars)
+
+
+def test_vocabulary_round_trips_and_rejects_unknown_characters(text_codes):
+    vocab, codes = text_codes
+    assert vocab.decode(codes[:200]) == charlm.load_text()[:200]
+    with pytest.raises(ValueError, match="not in the vocabulary"):
+        vocab.encode("\x00")
+
+
+def test_a_near_zero_temperature_samples_the_greedy_continuation(text_codes):
+    vocab, _ = text_codes
+    model = charlm.CharLM(len(vocab), 8, "gru", rng=np.random.default_rng(0), dtype=F64)
+    state, code, greedy = None, None, []
+    with mg.no_grad():
+        for c in vocab.encode("The"):
+            logits, state = model.step(np.array([c]), state)
+        for _ in range(10):
+            code = int(np.argmax(logits.data[0]))
+            greedy.append(code)
+            logits, state = model.step(np.array([code]), state)
+    assert charlm.sample(model, vocab, "The", 10, temperature=1e-4) == "The" + vocab.decode(greedy)
+    with pytest.raises(ValueError, match="temperature"):
+        charlm.sample(model, vocab, "The", 3, temperature=0.0)
+
+
+@pytest.mark.parametrize("k1, k2", [(3, 5), (4, 2)])
+def test_the_drawn_window_is_the_runner_s_update(text_codes, k1, k2):
+    """record_window rebuilds update u (the first multiple of k1 above k2) of TBPTT(k1, k2) on one
+    stream: the runner's loss and gradients at that update."""
+    vocab, codes = text_codes
+    model = charlm.CharLM(len(vocab), 6, "lstm", embedding_dim=5, rng=np.random.default_rng(1), dtype=F64)
+    u = k1 * (k2 // k1 + 1)
+    seen = {}
+
+    def on_update(step, loss):
+        seen[step] = (loss, {name: p.grad.copy() for name, p in model.named_parameters()})
+        model.zero_grad()
+
+    inputs, targets = codes[:u, None], codes[1:u + 1, None]
+    mg.bptt.tbptt(model.step, None, inputs, targets, charlm.next_char_loss, k1, k2, on_update=on_update)
+    window = charlm.record_window(model, codes, k1, k2)
+    loss, grads = seen[u]
+    assert window.loss.item() == pytest.approx(loss, rel=1e-12)
+    for name, p in model.named_parameters():
+        np.testing.assert_allclose(p.grad, grads[name], rtol=0, atol=1e-12, err_msg=name)
+    # the gradient reaches every state after the cut and none before it
+    assert window.cut == u - k2
+    for t, h in window.hidden.items():
+        if t > window.cut:
+            assert h.grad is not None and np.linalg.norm(h.grad) > 0, t
+
+
+def test_train_rejects_bad_arguments(text_codes):
+    vocab, codes = text_codes
+    model = charlm.CharLM(len(vocab), 4, "rnn")
+    with pytest.raises(ValueError, match="steps"):
+        charlm.train(model, codes, steps=0, k1=2, k2=2)
+    with pytest.raises(ValueError, match="cell"):
+        charlm.CharLM(len(vocab), 4, "transformer")
+
+
+def test_training_carries_on_across_passes_over_the_text(text_codes):
+    """More steps than one pass holds: training wraps around and the step count is exact."""
+    vocab, codes = text_codes
+    model = charlm.CharLM(len(vocab), 8, "rnn", rng=np.random.default_rng(0))
+    one_pass = len(codes) // 256 - 1
+    log = charlm.train(model, codes, steps=one_pass + 30, k1=25, k2=25, batch_size=256)
+    assert log.steps[-1] == one_pass + 30
+    assert all(b > a for a, b in zip(log.steps, log.steps[1:]))
+    assert len(log.losses) == len(log.grad_norms) == len(log.steps)
+
+
+def test_demo_learns_and_writes_its_files(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--steps", "600", "--hidden", "32", "--k1", "10", "--k2", "20", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    losses = np.loadtxt(out / "losses.txt")
+    uniform = np.log(len(charlm.Vocabulary(charlm.load_text())))
+    assert losses[:5].mean() > uniform - 0.3                 # starts near uniform guessing
+    assert losses[-5:].mean() < uniform - 0.6                # and learns
+    svg = (out / "tbptt_window.svg").read_text()
+    assert svg.lstrip().startswith("<?xml") and "</svg>" in svg and "cut" in svg
+    for name in ("loss.png", "grad_norms.png"):
+        assert (out / name).read_bytes().startswith(PNG_SIGNATURE)
+    assert set(mg.load(out / "model.npz")) == {name for name, _ in
+                                               charlm.CharLM(30, 32).named_parameters()}
+    assert str(out.resolve()) in printed and "sample at temperature" in printed
+
+
+def test_demo_help_lists_its_options():
+    done = subprocess.run([sys.executable, "-m", "microgradseq", "demo", "--help"], capture_output=True, text=True)
+    assert done.returncode == 0
+    for option in ("--cell", "--k1", "--k2", "--hidden", "--steps", "--seed", "--out"):
+        assert option in done.stdout
+
+
+def test_demo_rejects_a_non_positive_k1():
+    with pytest.raises(SystemExit):
+        main(["demo", "--k1", "0"])
+
+
+@pytest.mark.parametrize("view", ["cells", "ops"])
+def test_draw_command_writes_an_unrolled_rnn(tmp_path, view):
+    path = tmp_path / f"rnn_{view}.svg"
+    assert main(["draw", "--steps", "3", "--view", view, "--out", str(path)]) == 0
+    svg = path.read_text()
+    assert "</svg>" in svg
+    for t in (1, 2, 3):
+        assert f"t = {t}" in svg
