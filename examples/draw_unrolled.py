@@ -37,7 +37,8 @@ def lstm_ops(out: Path) -> Path:
 
 
 def tbptt_window(out: Path) -> Path:
-    """Six steps, the state of step 2 severed as TBPTT(2, 4) does; the losses of steps 3..6 drawn."""
+    """The update at u = 6 of TBPTT(2, 4): the state of step c = u - k2 = 2 severed, the losses
+    of steps (u - k1, u] = 5, 6 injected, their gradient going back through steps 3..6."""
     mg.manual_seed(2)
     cell = mg.nn.RNNCell(2, 3)
     h, states, loss = None, [], None
@@ -45,7 +46,7 @@ def tbptt_window(out: Path) -> Path:
         with viz.step(t):
             h = cell(mg.randn(1, 2), h)
             states.append(h)
-            if t >= 3:
+            if t >= 5:
                 term = (h ** 2).sum().named("loss")
                 loss = term if loss is None else loss + term
     mg.bptt.sever(states[1], k2=4)

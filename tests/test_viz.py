@@ -200,3 +200,13 @@ def test_render_png_has_the_signature(tmp_path, view):
 def test_graph_pipe_works_through_the_found_renderer():
     loss, params, _ = rnn_loss(2)
     assert viz.draw(loss, params).pipe(format="svg").lstrip().startswith(b"<?xml")
+
+
+def test_jupyter_shows_the_drawing_inline_as_svg():
+    """Jupyter calls _repr_mimebundle_; it must render through whichever renderer the install provides."""
+    a = mg.tensor(2.0, requires_grad=True)
+    out = (a * a).tanh()
+    out.backward(retain_graph=True)
+    bundle = mg.draw(out)._repr_mimebundle_()
+    svg = bundle["image/svg+xml"]
+    assert "<svg" in svg and "</svg>" in svg and "tanh" in svg
