@@ -39,6 +39,8 @@ def _to_array(data: Any, dtype: Any = None) -> tuple[np.ndarray, bool]:
         array, shared = data._data, True
     elif isinstance(data, np.ndarray):
         array, shared = data, True
+    elif isinstance(data, np.generic):       # a numpy scalar keeps its dtype, as an array does
+        array, shared = np.asarray(data), False
     else:
         array, shared = np.asarray(data), False
         if array.dtype.kind == "f" and dtype is None:

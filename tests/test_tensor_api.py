@@ -336,3 +336,10 @@ def test_memory_of_a_freed_graph_is_returned():
     assert graph_size > 1_000_000  # the measurement saw a real graph
     assert left < 0.25 * graph_size, (left, graph_size)
     assert loss.requires_grad  # the root is still alive: the drop is the freeing, not losing the loss
+
+
+def test_numpy_scalars_keep_their_dtype_like_arrays():
+    assert mg.tensor(np.float64(1.5)).dtype == np.float64
+    assert mg.tensor(np.arange(3.0).sum()).dtype == np.float64
+    assert mg.tensor(np.float32(1.5)).dtype == np.float32
+    assert mg.tensor(1.5).dtype == np.float32            # Python data takes the default dtype
