@@ -26,7 +26,10 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-OP, LEAF, CUT, FREED = "op", "leaf", "cut", "freed"
+# What a node is: an op application; a leaf (a tensor made by the user); a cut (a state whose
+# history was dropped by truncation); freed (backward is done with it); a mark (a fused node's
+# per-step state, kept so drawings show one box per step: drawn, never differentiated).
+OP, LEAF, CUT, FREED, MARK = "op", "leaf", "cut", "freed", "mark"
 
 
 class Node:

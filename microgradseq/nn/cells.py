@@ -2,7 +2,8 @@
 
 Gate order and parameter names are PyTorch's, so weights move between the two unchanged.
 The `*_step` functions hold the math; the cell modules and the sequence layers
-(`layers.py`) both call them.
+(`layers.py`) both call them. With `fused=True` a cell runs the same step as one
+node with hand-derived gradients instead (`fused.py`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 from ..functional import linear
 from ..ops import sigmoid, tanh
 from ..tensor import Tensor, as_tensor, owned
+from . import fused as fused_steps
 from .module import Module, uniform
 
 
@@ -61,14 +63,17 @@ def gru_step(x: Tensor, h: Tensor, weight_ih: Tensor, weight_hh: Tensor,
 
 
 class _Cell(Module):
-    """Shared set-up: weight_ih (G*H, I), weight_hh (G*H, H), biases (G*H,), uniform(+-1/sqrt(H))."""
+    """Shared set-up: weight_ih (G*H, I), weight_hh (G*H, H), biases (G*H,), uniform(+-1/sqrt(H)).
+
+    `fused=True`: each step is one graph node with hand-derived gradients (same values).
+    """
 
     gates = 1
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 rng: np.random.Generator | None = None, dtype: Any = None) -> None:
+                 rng: np.random.Generator | None = None, dtype: Any = None, *, fused: bool = False) -> None:
         super().__init__()
-        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
+        self.input_size, self.hidden_size, self.bias, self.fused = input_size, hidden_size, bias, fused
         rows, bound = self.gates * hidden_size, 1 / math.sqrt(hidden_size)
         self.weight_ih = uniform((rows, input_size), bound, rng, dtype)
         self.weight_hh = uniform((rows, hidden_size), bound, rng, dtype)
@@ -97,7 +102,8 @@ class _Cell(Module):
         return self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh
 
     def extra_repr(self) -> str:
-        return f"{self.input_size}, {self.hidden_size}, bias={self.bias}"
+        fused = ", fused=True" if self.fused else ""
+        return f"{self.input_size}, {self.hidden_size}, bias={self.bias}{fused}"
 
 
 def _unbatch(t: Tensor, unbatched: bool) -> Tensor:
@@ -109,16 +115,17 @@ class RNNCell(_Cell):
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
                  nonlinearity: str = "tanh", rng: np.random.Generator | None = None,
-                 dtype: Any = None) -> None:
+                 dtype: Any = None, *, fused: bool = False) -> None:
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNNCell: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-        super().__init__(input_size, hidden_size, bias, rng, dtype)
+        super().__init__(input_size, hidden_size, bias, rng, dtype, fused=fused)
         self.nonlinearity = nonlinearity
 
     def forward(self, x: Any, h: Any = None) -> Tensor:
         x, unbatched = self._input(x)
         h = self._state(h, x.shape[0], unbatched)
-        return _unbatch(rnn_step(x, h, *self._weights(), self.nonlinearity), unbatched)
+        step = fused_steps.rnn_cell if self.fused else rnn_step
+        return _unbatch(step(x, h, *self._weights(), self.nonlinearity), unbatched)
 
 
 class LSTMCell(_Cell):
@@ -133,7 +140,7 @@ class LSTMCell(_Cell):
         h, c = (None, None) if state is None else state
         h = self._state(h, x.shape[0], unbatched, "h")
         c = self._state(c, x.shape[0], unbatched, "c")
-        h, c = lstm_step(x, (h, c), *self._weights())
+        h, c = (fused_steps.lstm_cell if self.fused else lstm_step)(x, (h, c), *self._weights())
         return _unbatch(h, unbatched), _unbatch(c, unbatched)
 
 
@@ -145,4 +152,5 @@ class GRUCell(_Cell):
     def forward(self, x: Any, h: Any = None) -> Tensor:
         x, unbatched = self._input(x)
         h = self._state(h, x.shape[0], unbatched)
-        return _unbatch(gru_step(x, h, *self._weights()), unbatched)
+        step = fused_steps.gru_cell if self.fused else gru_step
+        return _unbatch(step(x, h, *self._weights()), unbatched)

@@ -2,7 +2,10 @@
 
 Unrolling is a Python loop over steps; every node made at step t is stamped
 with t (numbered from 1), so drawings and errors can say "t = 37, f_gate".
-BPTT is then just `loss.backward()` over the unrolled graph.
+BPTT is then just `loss.backward()` over the unrolled graph. With `fused=True`
+each layer runs the whole sequence as one node whose backward is the
+hand-written BPTT loop (`fused.py`); it still records one marked box per step
+for drawings.
 """
 
 from __future__ import annotations
@@ -15,24 +18,28 @@ import numpy as np
 from ..autograd import at_step
 from ..ops import stack
 from ..tensor import Tensor, as_tensor, owned
+from . import fused as fused_steps
 from .cells import gru_step, lstm_step, rnn_step
 from .module import Module, uniform
 
 
 class _Layer(Module):
-    """Parameters weight_ih_l{k} (G*H, I or H), weight_hh_l{k} (G*H, H), bias_ih_l{k}, bias_hh_l{k} (G*H,)."""
+    """Parameters weight_ih_l{k} (G*H, I or H), weight_hh_l{k} (G*H, H), bias_ih_l{k}, bias_hh_l{k} (G*H,).
+
+    `fused=True`: each layer is one node per sequence with hand-derived gradients (same values).
+    """
 
     gates = 1
     state_parts = 1
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, rng: np.random.Generator | None = None,
-                 dtype: Any = None) -> None:
+                 dtype: Any = None, *, fused: bool = False) -> None:
         super().__init__()
         if num_layers < 1:
             raise ValueError(f"{type(self).__name__}: num_layers must be at least 1, got {num_layers}")
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
-        self.bias, self.batch_first = bias, batch_first
+        self.bias, self.batch_first, self.fused = bias, batch_first, fused
         rows, bound = self.gates * hidden_size, 1 / math.sqrt(hidden_size)
         for k in range(num_layers):
             width = input_size if k == 0 else hidden_size
@@ -74,6 +81,11 @@ class _Layer(Module):
     def step(self, k: int, x: Tensor, state: Any) -> Any:
         raise NotImplementedError
 
+    def sequence(self, k: int, x: Tensor, state: Any, below: dict | None) -> tuple[Tensor, Any, dict]:
+        """Layer k over the whole sequence as one fused node: (outputs, final state, step marks);
+        `below` is the step marks of layer k - 1 (None for the first layer)."""
+        raise NotImplementedError
+
     def forward(self, x: Any, state: Any = None) -> tuple[Tensor, Any]:
         x, unbatched = self._sequence(x)
         steps, batch = x.shape[0], x.shape[1]
@@ -87,15 +99,20 @@ class _Layer(Module):
         else:
             h0 = self._initial(state, batch, unbatched, "h0")
             layer_states = [h0[k] for k in range(self.num_layers)]
-        outputs = []
-        for t in range(steps):
-            with at_step(t + 1):
-                below = x[t]
-                for k in range(self.num_layers):
-                    layer_states[k] = self.step(k, below, layer_states[k])
-                    below = layer_states[k][0] if self.state_parts == 2 else layer_states[k]
-                outputs.append(below)
-        output = stack(outputs)
+        if self.fused:
+            output, marks = x, None
+            for k in range(self.num_layers):
+                output, layer_states[k], marks = self.sequence(k, output, layer_states[k], marks)
+        else:
+            outputs = []
+            for t in range(steps):
+                with at_step(t + 1):
+                    below = x[t]
+                    for k in range(self.num_layers):
+                        layer_states[k] = self.step(k, below, layer_states[k])
+                        below = layer_states[k][0] if self.state_parts == 2 else layer_states[k]
+                    outputs.append(below)
+            output = stack(outputs)
         if self.batch_first:
             output = output.transpose(1, 0, 2)
         if self.state_parts == 2:
@@ -110,7 +127,7 @@ class _Layer(Module):
 
     def extra_repr(self) -> str:
         return (f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
-                f"bias={self.bias}, batch_first={self.batch_first}")
+                f"bias={self.bias}, batch_first={self.batch_first}" + (", fused=True" if self.fused else ""))
 
 
 class RNN(_Layer):
@@ -118,14 +135,17 @@ class RNN(_Layer):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
-                 rng: np.random.Generator | None = None, dtype: Any = None) -> None:
+                 rng: np.random.Generator | None = None, dtype: Any = None, *, fused: bool = False) -> None:
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, rng, dtype)
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, rng, dtype, fused=fused)
         self.nonlinearity = nonlinearity
 
     def step(self, k: int, x: Tensor, h: Tensor) -> Tensor:
         return rnn_step(x, h, *self.layer_weights(k), self.nonlinearity)
+
+    def sequence(self, k: int, x: Tensor, h: Tensor, below: dict | None) -> tuple:
+        return fused_steps.rnn_sequence(x, h, *self.layer_weights(k), self.nonlinearity, below)
 
 
 class LSTM(_Layer):
@@ -137,6 +157,9 @@ class LSTM(_Layer):
     def step(self, k: int, x: Tensor, state: tuple) -> tuple:
         return lstm_step(x, state, *self.layer_weights(k))
 
+    def sequence(self, k: int, x: Tensor, state: tuple, below: dict | None) -> tuple:
+        return fused_steps.lstm_sequence(x, *state, *self.layer_weights(k), below)
+
 
 class GRU(_Layer):
     """GRU layers; gate rows r, z, n."""
@@ -145,3 +168,6 @@ class GRU(_Layer):
 
     def step(self, k: int, x: Tensor, h: Tensor) -> Tensor:
         return gru_step(x, h, *self.layer_weights(k))
+
+    def sequence(self, k: int, x: Tensor, h: Tensor, below: dict | None) -> tuple:
+        return fused_steps.gru_sequence(x, h, *self.layer_weights(k), below)
