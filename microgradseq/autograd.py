@@ -353,7 +353,10 @@ def backward(root: Node, grad: np.ndarray, retain_graph: bool = False) -> None:
         if anomaly:
             from .anomaly import check_backward
             check_backward(leaf, leaf_grad)
-        _accumulate(leaf, leaf_grad, buffers)
+        if leaf.grad is None and leaf_grad.dtype == leaf.dtype:
+            leaf.grad = leaf_grad               # a fresh product: nothing else holds it, no copy
+        else:
+            _accumulate(leaf, leaf_grad, buffers)
 
 
 def free(node: Node) -> None:

@@ -32,7 +32,13 @@ def _chunks(gates: Tensor, count: int) -> list[Tensor]:
 def rnn_step(x: Tensor, h: Tensor, weight_ih: Tensor, weight_hh: Tensor,
              bias_ih: Tensor | None, bias_hh: Tensor | None, nonlinearity: str = "tanh") -> Tensor:
     """h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh)."""
-    pre = _affine(x, weight_ih, bias_ih) + _affine(h, weight_hh, bias_hh)
+    return rnn_recurrence(_affine(x, weight_ih, bias_ih), h, weight_hh, bias_hh, nonlinearity)
+
+
+def rnn_recurrence(x_proj: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None,
+                   nonlinearity: str = "tanh") -> Tensor:
+    """rnn_step given x_proj = x W_ih^T + b_ih (a layer computes it for all steps at once)."""
+    pre = x_proj + _affine(h, weight_hh, bias_hh)
     return (pre.tanh() if nonlinearity == "tanh" else pre.relu()).named("h")
 
 
@@ -40,8 +46,14 @@ def lstm_step(x: Tensor, state: tuple[Tensor, Tensor], weight_ih: Tensor, weight
               bias_ih: Tensor | None, bias_hh: Tensor | None) -> tuple[Tensor, Tensor]:
     """i, f, g, o = split(x W_ih^T + b_ih + h W_hh^T + b_hh);
     c' = sigmoid(f) * c + sigmoid(i) * tanh(g);   h' = sigmoid(o) * tanh(c')."""
+    return lstm_recurrence(_affine(x, weight_ih, bias_ih), state, weight_hh, bias_hh)
+
+
+def lstm_recurrence(x_proj: Tensor, state: tuple[Tensor, Tensor], weight_hh: Tensor,
+                    bias_hh: Tensor | None) -> tuple[Tensor, Tensor]:
+    """lstm_step given x_proj = x W_ih^T + b_ih."""
     h, c = state
-    gates = _affine(x, weight_ih, bias_ih) + _affine(h, weight_hh, bias_hh)
+    gates = x_proj + _affine(h, weight_hh, bias_hh)
     i, f, g, o = _chunks(gates, 4)
     i, f, o = sigmoid(i).named("i_gate"), sigmoid(f).named("f_gate"), sigmoid(o).named("o_gate")
     g = tanh(g).named("g_gate")
@@ -54,7 +66,12 @@ def gru_step(x: Tensor, h: Tensor, weight_ih: Tensor, weight_hh: Tensor,
              bias_ih: Tensor | None, bias_hh: Tensor | None) -> Tensor:
     """r = sigmoid(W_ir x + b_ir + W_hr h + b_hr);  z = sigmoid(W_iz x + b_iz + W_hz h + b_hz);
     n = tanh(W_in x + b_in + r * (W_hn h + b_hn));   h' = (1 - z) * n + z * h."""
-    x_r, x_z, x_n = _chunks(_affine(x, weight_ih, bias_ih), 3)
+    return gru_recurrence(_affine(x, weight_ih, bias_ih), h, weight_hh, bias_hh)
+
+
+def gru_recurrence(x_proj: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None) -> Tensor:
+    """gru_step given x_proj = x W_ih^T + b_ih."""
+    x_r, x_z, x_n = _chunks(x_proj, 3)
     h_r, h_z, h_n = _chunks(_affine(h, weight_hh, bias_hh), 3)
     r = sigmoid(x_r + h_r).named("r_gate")
     z = sigmoid(x_z + h_z).named("z_gate")

@@ -1,7 +1,9 @@
 """`RNN`, `LSTM`, `GRU`: multi-layer sequence layers that unroll a cell over time.
 
-Unrolling is a Python loop over steps; every node made at step t is stamped
-with t (numbered from 1), so drawings and errors can say "t = 37, f_gate".
+Unrolling is a Python loop over steps, layer by layer: the input projection
+x_t W_ih^T + b_ih of all steps is one product, then the recurrence runs step by
+step. Every node made at step t is stamped with t (numbered from 1), so
+drawings and errors can say "t = 37, f_gate".
 BPTT is then just `loss.backward()` over the unrolled graph. With `fused=True`
 each layer runs the whole sequence as one node whose backward is the
 hand-written BPTT loop (`fused.py`); it still records one marked box per step
@@ -16,10 +18,11 @@ from typing import Any
 import numpy as np
 
 from ..autograd import at_step
+from ..functional import linear
 from ..ops import stack
 from ..tensor import Tensor, as_tensor, owned
 from . import fused as fused_steps
-from .cells import gru_step, lstm_step, rnn_step
+from .cells import gru_recurrence, lstm_recurrence, rnn_recurrence
 from .module import Module, uniform
 
 
@@ -78,7 +81,8 @@ class _Layer(Module):
             raise ValueError(f"{type(self).__name__}: expected {name} of shape {expected}, got {state.shape}")
         return state.reshape(shape)
 
-    def step(self, k: int, x: Tensor, state: Any) -> Any:
+    def recurrence(self, k: int, x_proj: Tensor, state: Any) -> Any:
+        """Layer k's step given x_proj = x_t W_ih^T + b_ih: the new state."""
         raise NotImplementedError
 
     def sequence(self, k: int, x: Tensor, state: Any, below: dict | None) -> tuple[Tensor, Any, dict]:
@@ -104,15 +108,16 @@ class _Layer(Module):
             for k in range(self.num_layers):
                 output, layer_states[k], marks = self.sequence(k, output, layer_states[k], marks)
         else:
-            outputs = []
-            for t in range(steps):
-                with at_step(t + 1):
-                    below = x[t]
-                    for k in range(self.num_layers):
-                        layer_states[k] = self.step(k, below, layer_states[k])
-                        below = layer_states[k][0] if self.state_parts == 2 else layer_states[k]
-                    outputs.append(below)
-            output = stack(outputs)
+            output = x
+            for k in range(self.num_layers):
+                weight_ih, _, bias_ih, _ = self.layer_weights(k)
+                projected = linear(output, weight_ih, bias_ih)      # x_t W_ih^T + b_ih, all steps in one product
+                outputs = []
+                for t in range(steps):
+                    with at_step(t + 1):
+                        layer_states[k] = self.recurrence(k, projected[t], layer_states[k])
+                    outputs.append(layer_states[k][0] if self.state_parts == 2 else layer_states[k])
+                output = stack(outputs)
         if self.batch_first:
             output = output.transpose(1, 0, 2)
         if self.state_parts == 2:
@@ -141,8 +146,9 @@ class RNN(_Layer):
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, rng, dtype, fused=fused)
         self.nonlinearity = nonlinearity
 
-    def step(self, k: int, x: Tensor, h: Tensor) -> Tensor:
-        return rnn_step(x, h, *self.layer_weights(k), self.nonlinearity)
+    def recurrence(self, k: int, x_proj: Tensor, h: Tensor) -> Tensor:
+        _, weight_hh, _, bias_hh = self.layer_weights(k)
+        return rnn_recurrence(x_proj, h, weight_hh, bias_hh, self.nonlinearity)
 
     def sequence(self, k: int, x: Tensor, h: Tensor, below: dict | None) -> tuple:
         return fused_steps.rnn_sequence(x, h, *self.layer_weights(k), self.nonlinearity, below)
@@ -154,8 +160,9 @@ class LSTM(_Layer):
     gates = 4
     state_parts = 2
 
-    def step(self, k: int, x: Tensor, state: tuple) -> tuple:
-        return lstm_step(x, state, *self.layer_weights(k))
+    def recurrence(self, k: int, x_proj: Tensor, state: tuple) -> tuple:
+        _, weight_hh, _, bias_hh = self.layer_weights(k)
+        return lstm_recurrence(x_proj, state, weight_hh, bias_hh)
 
     def sequence(self, k: int, x: Tensor, state: tuple, below: dict | None) -> tuple:
         return fused_steps.lstm_sequence(x, *state, *self.layer_weights(k), below)
@@ -166,8 +173,9 @@ class GRU(_Layer):
 
     gates = 3
 
-    def step(self, k: int, x: Tensor, h: Tensor) -> Tensor:
-        return gru_step(x, h, *self.layer_weights(k))
+    def recurrence(self, k: int, x_proj: Tensor, h: Tensor) -> Tensor:
+        _, weight_hh, _, bias_hh = self.layer_weights(k)
+        return gru_recurrence(x_proj, h, weight_hh, bias_hh)
 
     def sequence(self, k: int, x: Tensor, h: Tensor, below: dict | None) -> tuple:
         return fused_steps.gru_sequence(x, h, *self.layer_weights(k), below)
