@@ -35,9 +35,8 @@ def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
 
 
 def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """x W^T + b, as PyTorch's F.linear (W of shape (out, in))."""
-    y = ops.linear(x, weight)
-    return y + bias if bias is not None else y
+    """x W^T + b, as PyTorch's F.linear (W of shape (out, in)); one node."""
+    return ops.linear(x, weight, bias)
 
 
 def _reduce(losses: Tensor, reduction: str, name: str) -> Tensor:

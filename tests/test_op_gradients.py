@@ -231,6 +231,26 @@ def test_matmul_with_numpy_constant_on_the_right(data, shapes):
     assert_gradients_match(lambda a: a @ constant, lambda a: a @ constant, left)
 
 
+@FAST
+@given(data=st.data(), leading=hnp.array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=3),
+       sizes=st.tuples(st.integers(1, 4), st.integers(1, 4)))
+def test_linear_gradient_with_and_without_bias(data, leading, sizes):
+    """linear(x, W, b) = x W^T + b for x (..., in): x, W and b get the finite-difference gradient,
+    the weight's and bias's summed over every leading axis (and as a stacked product for W)."""
+    inputs, outputs = sizes
+    x = data.draw(values(leading + (inputs,)))
+    weight, bias = data.draw(values((outputs, inputs))), data.draw(values((outputs,)))
+    assert_gradients_match(mg.ops.linear, lambda a, w: a @ w.T, x, weight)
+    assert_gradients_match(mg.ops.linear, lambda a, w, b: a @ w.T + b, x, weight, bias)
+
+
+def test_linear_names_the_shapes_that_do_not_line_up():
+    with pytest.raises(ValueError, match=r"linear: input of shape \(2, 3\) and weight of shape \(4, 5\)"):
+        mg.ops.linear(mg.zeros(2, 3), mg.zeros(4, 5))
+    with pytest.raises(ValueError, match=r"linear: bias of shape \(3,\)"):
+        mg.ops.linear(mg.zeros(2, 5), mg.zeros(4, 5), mg.zeros(3))
+
+
 # ---- unary elementwise ops ---------------------------------------------------------
 
 # name: (mg op, numpy op, how to make the input safe)

@@ -60,18 +60,25 @@ def _rows(a: np.ndarray) -> np.ndarray:
     return a if a.ndim == 2 else a.reshape(-1, a.shape[-1])
 
 
-def linear(x: Any, weight: Tensor) -> Tensor:
-    """x @ weight^T for x (..., in) and weight (out, in): the map of Linear and of every cell.
+def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """x @ weight^T (+ bias) for x (..., in), weight (out, in), bias (out,): the map of Linear
+    and of every cell, one node.
 
-    dL/dx = g W;   dL/dW = g^T x, summed over all leading axes of x. The weight's
-    gradient is handed back as factors (`StackedProducts`), so a weight used at
-    every time step gets one stacked product at the end of the pass.
+    dL/dx = g W;   dL/dW = g^T x and dL/db = sum of g, both summed over all leading
+    axes of x. The weight's gradient is handed back as factors (`StackedProducts`),
+    so a weight used at every time step gets one stacked product at the end of the pass.
     """
     x = as_tensor(x, weight)
     X, W = x._data, weight._data
     if W.ndim != 2 or X.ndim == 0 or X.shape[-1] != W.shape[1]:
         raise ValueError(f"linear: input of shape {X.shape} and weight of shape {W.shape} do not line up "
                          f"(expected input (..., {W.shape[-1]}))")
-    return record("linear", X @ W.T, (x, weight),
-                  (lambda g: g @ W,
-                   lambda g: StackedProducts(_rows(g), _rows(X))))
+    rules = (lambda g: g @ W, lambda g: StackedProducts(_rows(g), _rows(X)))
+    if bias is None:
+        return record("linear", X @ W.T, (x, weight), rules)
+    bias = as_tensor(bias, weight)
+    if bias.shape != (W.shape[0],):
+        raise ValueError(f"linear: bias of shape {bias.shape} does not match weight of shape {W.shape} "
+                         f"(expected ({W.shape[0]},))")
+    return record("linear", X @ W.T + bias._data, (x, weight, bias),
+                  rules + (lambda g: _rows(g).sum(axis=0),))
