@@ -75,13 +75,14 @@ class Node:
 class _State:
     """Global recording switches. One instance, `state`."""
 
-    __slots__ = ("grad_enabled", "anomaly", "step", "scope")
+    __slots__ = ("grad_enabled", "anomaly", "step", "scope", "backward_pass")
 
     def __init__(self) -> None:
         self.grad_enabled = True
         self.anomaly = False
         self.step = None
         self.scope = ""
+        self.backward_pass = 0      # a new number for every backward pass (rules may cache per pass)
 
 
 state = _State()
@@ -167,11 +168,18 @@ class StackedProducts:
         return _stack(self.lefts, stacked).T @ _stack(self.rights, stacked)
 
 
+def _identity_key(arrays: list) -> bytes:
+    """The identities of a list of arrays, as one bytes object. (Not a tuple: Python keeps up to
+    2,000 freed tuples of each small length for reuse, so a tuple key per pass would look like
+    memory growing with the number of passes.)"""
+    return np.fromiter(map(id, arrays), dtype=np.uintp, count=len(arrays)).tobytes()
+
+
 def _stack(arrays: list, stacked: dict | None) -> np.ndarray:
     """np.concatenate(arrays), built once while `stacked` says further products still need it."""
     if stacked is None:
         return np.concatenate(arrays)
-    key = tuple(map(id, arrays))    # the pieces stay alive until the pass ends: ids are unique
+    key = _identity_key(arrays)     # the pieces stay alive until the pass ends: ids are unique
     entry = stacked.get(key)
     if entry is None:
         entry = stacked[key] = [None, 1]
@@ -189,7 +197,7 @@ def _stack_uses(all_products) -> dict:
     for products in all_products:
         for pieces in (products.lefts, products.rights):
             if len(pieces) > 1:
-                key = tuple(map(id, pieces))
+                key = _identity_key(pieces)
                 uses.setdefault(key, [None, 0])[1] += 1
     return uses
 
@@ -297,6 +305,7 @@ def backward(root: Node, grad: np.ndarray, retain_graph: bool = False) -> None:
     the pass, not after it.
     """
     order = topological_order(root)
+    state.backward_pass += 1
     for node in order:
         if node.kind is FREED:
             raise _freed_error(node)
@@ -344,7 +353,7 @@ def backward(root: Node, grad: np.ndarray, retain_graph: bool = False) -> None:
                 else:
                     _accumulate(parent, parent_grad, buffers)
         if not retain_graph:
-            node.kind = FREED                       # free(node), inlined: this runs once per node
+            node.kind = FREED                       # free the node: drop its rules and edges
             node.inputs = ()
             node.rules = node.checks = None
     stacked = _stack_uses(deferred.values())
@@ -357,14 +366,6 @@ def backward(root: Node, grad: np.ndarray, retain_graph: bool = False) -> None:
             leaf.grad = leaf_grad               # a fresh product: nothing else holds it, no copy
         else:
             _accumulate(leaf, leaf_grad, buffers)
-
-
-def free(node: Node) -> None:
-    """Drop what a node holds for the backward pass; keep what a reader needs."""
-    node.kind = FREED
-    node.inputs = ()
-    node.rules = None
-    node.checks = None
 
 
 def sever(node: Node, info: dict | None = None) -> None:

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import microgradseq as mg
+from microgradseq.autograd import OP, topological_order
 from microgradseq.bptt import update_steps
 
 F64 = np.float64
@@ -424,15 +425,18 @@ def tiny_rnn(hidden: int, batch: int, seed: int = 0):
     W = mg.tensor(rng.normal(size=(hidden, hidden)) / np.sqrt(hidden), requires_grad=True)
 
     def step(x, h):
-        h = (h @ W.T + x).tanh()
+        h = (mg.ops.linear(h, W) + x).tanh()          # h W^T + x: three ops a step
         return h, h
     return W, step
 
 
 def peak_traced_bytes(n: int, k1: int, k2: int, hidden: int = 128, batch: int = 32) -> int:
+    """Peak bytes traced while TBPTT(k1, k2) runs over n steps with a loss at every k1-th step,
+    so every update backpropagates (retaining the graph when windows overlap)."""
     rng = np.random.default_rng(0)
     xs = rng.normal(size=(n, batch, hidden))
-    ys = [None] * (n - 1) + [np.zeros((batch, hidden))]     # one loss: the result's lists stay tiny
+    target = np.zeros((batch, hidden))
+    ys = [target if t % k1 == 0 else None for t in range(1, n + 1)]
     W, step = tiny_rnn(hidden, batch)
     h0 = mg.zeros(batch, hidden, dtype=F64)
     gc.collect()
@@ -449,12 +453,35 @@ def test_tbptt_peak_memory_does_not_grow_with_the_sequence_length():
     assert abs(long - short) < 0.10 * short, (short, long)
 
 
+@pytest.mark.parametrize("n, k1, k2", [(30, 5, 10), (25, 10, 10), (23, 4, 7), (20, 6, 2), (12, 1, 12)])
+def test_between_updates_the_tape_holds_at_most_max_k1_k2_steps(n, k1, k2):
+    w = mg.tensor(0.5, dtype=F64, requires_grad=True)
+    newest, most = [None], [0]
+
+    def step(x, h):
+        h = (w * h + x).tanh()
+        newest[0] = h
+        return h, h
+
+    def on_update(u, loss):
+        if u < n:
+            reachable = topological_order(newest[0]._node)
+            steps = {node.step for node in reachable if node.kind is OP}
+            most[0] = max(most[0], len(steps))
+
+    mg.bptt.tbptt(step, mg.tensor(0.0, dtype=F64), [0.1] * n, [0.0] * n, mse, k1, k2, on_update=on_update)
+    assert most[0] <= max(k1, k2)
+    if k1 < k2:                              # overlapping windows keep the steps the next update needs
+        assert most[0] >= k2 - k1
+
+
 def test_full_bptt_memory_grows_with_the_sequence_length():
     short, long = peak_traced_bytes(400, 400, 400), peak_traced_bytes(1_600, 1_600, 1_600)
     assert long > 3 * short, (short, long)
 
 
-def test_a_100_000_step_run_backprops_without_recursion_error():
+def test_a_100_000_step_tbptt_20_40_run_updates_through_the_whole_sequence():
+    """A loss at every step (the output itself), 5,000 overlapping 40-step backward passes."""
     w = mg.tensor(0.5, dtype=F64, requires_grad=True)
     grads = []
 
@@ -462,12 +489,17 @@ def test_a_100_000_step_run_backprops_without_recursion_error():
         h = (w * h + x).tanh()
         return h, h
 
-    xs = np.full(100_000, 0.1)
-    ys = [None] * 99_999 + [0.0]
-    result = mg.bptt.tbptt(step, mg.tensor(0.0, dtype=F64), xs, ys, mse, 20, 40,
-                           on_update=lambda u, loss: grads.append(w.grad))
-    assert len(result.updates) == 5_000 and result.updates[-1] == 100_000
-    assert grads[-1] is not None and np.isfinite(grads[-1])
+    def on_update(u, loss):
+        grads.append(w.grad)
+        w.grad = None
+
+    n = 100_000
+    result = mg.bptt.tbptt(step, mg.tensor(0.0, dtype=F64), np.full(n, 0.1), [0.0] * n,
+                           lambda output, _: output, 20, 40, on_update=on_update)
+    assert len(result.updates) == 5_000 and result.updates[-1] == n
+    assert all(g is not None and np.isfinite(g) for g in grads)
+    # the fixed point h* = tanh(w h* + 0.1) is reached long before the end: the late updates agree
+    assert grads[-2] == pytest.approx(grads[-3], rel=1e-9)
 
 
 # --- bad input: a ValueError before any step runs -----------------------------------------

@@ -390,3 +390,19 @@ def test_detect_anomaly_names_the_step_of_a_fused_cell_inside_tbptt():
     with mg.detect_anomaly(), pytest.raises(FloatingPointError, match=r"gru_cell.*t = 2"):
         mg.bptt.tbptt(lambda x, h: (twin(x, h),) * 2, None, xs, [None] * 4,
                       lambda out, y: out.sum(), k1=2, k2=2)
+
+
+def test_a_second_backward_with_the_same_grad_array_doubles_the_gradients():
+    """Rules that share work within a pass must not reuse it in the next pass (same g object)."""
+    rng = np.random.default_rng(7)
+    for fused in (False, True):
+        cell = mg.nn.RNNCell(3, 4, rng=np.random.default_rng(0), dtype=np.float64, fused=fused)
+        h = None
+        for _ in range(5):
+            h = cell(rng.normal(size=(2, 3)), h)
+        seed = np.ones((2, 4))
+        h.backward(seed, retain_graph=True)
+        first = {name: p.grad.copy() for name, p in cell.named_parameters()}
+        h.backward(seed)
+        for name, p in cell.named_parameters():
+            np.testing.assert_allclose(p.grad, 2 * first[name], rtol=1e-12, err_msg=f"fused={fused} {name}")

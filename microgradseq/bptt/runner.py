@@ -35,12 +35,20 @@ def _positive_int(value: Any, name: str) -> int:
     return int(value)
 
 
+def is_update(t: int, n: int, k1: int) -> bool:
+    """Whether step t (of 1..n) ends with an update: t a multiple of k1, or the tail t = n."""
+    return t % k1 == 0 or t == n
+
+
 def update_steps(n: int, k1: int) -> list[int]:
     """u = k1, 2 k1, ..., and n when n is not a multiple of k1 (the tail update)."""
-    steps = list(range(k1, n + 1, k1))
-    if not steps or steps[-1] != n:
-        steps.append(n)
-    return steps
+    return [t for t in range(k1, n + 1) if is_update(t, n, k1)] or [n]
+
+
+def _sever_up_to(window: deque, cut: int, **info: Any) -> None:
+    """Cut the recorded states of steps up to `cut` (oldest first) and forget them."""
+    while window and window[0][0] <= cut:
+        sever(window.popleft()[1], **info)
 
 
 def tbptt(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Sequence,
@@ -72,11 +80,9 @@ def tbptt(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Seque
             if targets[t - 1] is not None:
                 pending.append(loss_fn(output, targets[t - 1]))
         window.append((t, state))
-        if t % k1 and t != n:
+        if not is_update(t, n, k1):
             continue
-        cut = max(0, t - k2)
-        while window and window[0][0] <= cut:
-            sever(window.popleft()[1], k2=k2, update=t)
+        _sever_up_to(window, max(0, t - k2), k2=k2, update=t)
         loss_value = 0.0
         if pending:
             total = pending[0]
@@ -85,9 +91,11 @@ def tbptt(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Seque
             if reduction == "mean":
                 total = total / len(pending)
             # keep the steps the next update walks again: those after its cut
-            next_update = min(t + k1, n)
-            total.backward(retain_graph=t < n and next_update - k2 < t)
+            next_cut = max(0, min(t + k1, n) - k2)
+            total.backward(retain_graph=t < n and next_cut < t)
             loss_value = float(total.item())
+        if t < n:       # steps the next update will not walk: free them now, not at the next update
+            _sever_up_to(window, max(0, min(t + k1, n) - k2), k2=k2, update=min(t + k1, n))
         pending = []
         result.updates.append(t)
         result.losses.append(loss_value)

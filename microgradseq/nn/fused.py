@@ -51,12 +51,15 @@ from ..tensor import Tensor, record
 # ---- shared pieces ---------------------------------------------------------------------------
 
 def once_per_pass(compute: Callable[[np.ndarray], tuple]) -> Callable[[np.ndarray], tuple]:
-    """`compute(g)`, evaluated once per backward pass: every rule of a node receives the same g."""
+    """`compute(g)`, evaluated once per backward pass: every rule of a node receives the same g.
+
+    Keyed on the pass, not only on g: a second pass may hand the same array again.
+    """
     memo = [None, None]
 
     def cached(g: np.ndarray) -> tuple:
-        if memo[0] is not g:
-            memo[0], memo[1] = g, compute(g)
+        if memo[0] != state.backward_pass:
+            memo[0], memo[1] = state.backward_pass, compute(g)
         return memo[1]
 
     return cached
