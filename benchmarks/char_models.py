@@ -14,7 +14,6 @@ hand-written ones (relative error 1e-8), so both sides do the same work.
 
 from __future__ import annotations
 
-import inspect
 
 import numpy as np
 
@@ -229,11 +228,6 @@ def matmul_floor(kind: str, hidden: int, batch: int, dtype, steps: int = STEPS):
 
 # ---- the microgradseq model ---------------------------------------------------------
 
-def fused_supported(kind: str) -> bool:
-    """FUSED-COLUMN HOOK: True once the layers accept `fused=True` (microgradseq/nn/fused.py)."""
-    return "fused" in inspect.signature(LAYERS[kind]).parameters
-
-
 class CharModel(mg.nn.Module):
     """One-hot characters -> RNN / LSTM / GRU layer -> Linear readout; summed cross-entropy."""
 
@@ -301,14 +295,11 @@ GOALS = {(32, 1): 3.0, (128, 32): 1.3, (512, 1): 1.5, (512, 32): 1.15}
 
 
 def run(kinds, shapes, dtypes, repeats: int, torch_columns=None) -> str:
-    """One row per (model, H, B, dtype); the fused column appears once the layers take `fused=True`."""
+    """One row per (model, H, B, dtype), with the op-level graph and the fused path (`fused=True`)."""
     from timing import interleaved, ratio, table
 
-    fused = all(fused_supported(kind) for kind in kinds)
     header = ["model", "H, B", "dtype", "matmul floor ms", "hand-written ms", "microgradseq ms",
-              "ratio", "goal", "hand-written / floor"]
-    if fused:
-        header += ["fused ms", "fused ratio"]
+              "ratio", "goal", "hand-written / floor", "fused ms", "fused ratio"]
     if torch_columns is not None:
         header += torch_columns.header
     rows = []
@@ -317,13 +308,12 @@ def run(kinds, shapes, dtypes, repeats: int, torch_columns=None) -> str:
             for dtype in dtypes:
                 inputs, targets = data(batch, dtype)
                 model, params = make_model(kind, hidden, dtype)
+                fused_model, _ = make_model(kind, hidden, dtype, fused=True)
                 lr = 1e-4
                 fns = {"floor": matmul_floor(kind, hidden, batch, dtype),
                        "numpy": lambda: reference_step(kind, params, inputs, targets, lr),
-                       "engine": engine_trainer(model, inputs, targets, lr)}
-                if fused:
-                    fused_model, _ = make_model(kind, hidden, dtype, fused=True)
-                    fns["fused"] = engine_trainer(fused_model, inputs, targets, lr)
+                       "engine": engine_trainer(model, inputs, targets, lr),
+                       "fused": engine_trainer(fused_model, inputs, targets, lr)}
                 if torch_columns is not None:
                     fns.update(torch_columns.trainers(kind, params, inputs, targets, lr))
                 times = interleaved(fns, repeats)
@@ -331,9 +321,8 @@ def run(kinds, shapes, dtypes, repeats: int, torch_columns=None) -> str:
                 row = [kind.upper(), f"{hidden}, {batch}", np.dtype(dtype).name, times["floor"].ms(),
                        times["numpy"].ms(), times["engine"].ms(),
                        ratio(times["engine"], times["numpy"]), f"≤ {goal}x" if goal else "",
-                       ratio(times["numpy"], times["floor"])]
-                if fused:
-                    row += [times["fused"].ms(), ratio(times["fused"], times["numpy"])]
+                       ratio(times["numpy"], times["floor"]),
+                       times["fused"].ms(), ratio(times["fused"], times["numpy"])]
                 if torch_columns is not None:
                     row += torch_columns.cells(times, times["numpy"])
                 rows.append(row)

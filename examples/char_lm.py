@@ -27,14 +27,14 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--cells", nargs="+", default=["rnn", "lstm", "gru"], choices=sorted(charlm.CELLS))
     parser.add_argument("--k1", type=int, default=20, help="steps between updates")
     parser.add_argument("--k2", type=int, default=40, help="steps each update backpropagates")
-    parser.add_argument("--hidden", type=int, default=128)
+    parser.add_argument("--hidden", type=int, default=None, help="hidden size (default 128, quick 32)")
     parser.add_argument("--steps", type=int, default=None, help="time steps per model (default 6000, quick 600)")
     parser.add_argument("--temperatures", type=float, nargs="+", default=[0.5, 1.0, 1.5])
     parser.add_argument("--out", default="microgradseq-examples/char_lm")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     steps = args.steps or (600 if args.quick else 6000)
-    hidden = 32 if args.quick else args.hidden
+    hidden = args.hidden or (32 if args.quick else 128)
 
     import matplotlib
     matplotlib.use("Agg")

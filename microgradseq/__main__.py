@@ -23,6 +23,7 @@ from microgradseq import charlm
 
 
 def positive_int(text: str) -> int:
+    """argparse type: a positive integer, or a usage error."""
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
@@ -30,6 +31,7 @@ def positive_int(text: str) -> int:
 
 
 def plot_losses(log: charlm.TrainingLog, path: Path) -> Path:
+    """The loss at each update and its running mean against time steps trained."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4))
@@ -49,6 +51,8 @@ def plot_losses(log: charlm.TrainingLog, path: Path) -> Path:
 
 
 def plot_grad_norms(window: charlm.Window, log: charlm.TrainingLog, k1: int, k2: int, path: Path) -> Path:
+    """Left: ||dL_u/dh_t|| against t inside one update's window. Right: the parameter
+    gradient norm (before clipping) at each update of training."""
     import matplotlib.pyplot as plt
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
@@ -77,8 +81,6 @@ def demo(args: argparse.Namespace) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    if args.cell not in charlm.CELLS:
-        raise SystemExit(f"demo: --cell must be one of {', '.join(charlm.CELLS)}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     text = charlm.load_text()

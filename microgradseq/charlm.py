@@ -47,12 +47,14 @@ class Vocabulary:
         return len(self.chars)
 
     def encode(self, text: str) -> np.ndarray:
+        """The codes of `text`'s characters; ValueError naming any character not in the vocabulary."""
         unknown = sorted(set(text) - self.index.keys())
         if unknown:
             raise ValueError(f"Vocabulary: characters not in the vocabulary: {''.join(unknown)!r}")
         return np.array([self.index[c] for c in text], dtype=np.int64)
 
     def decode(self, codes: Any) -> str:
+        """The characters of a sequence of codes."""
         return "".join(self.chars[int(c)] for c in np.ravel(codes))
 
 
