@@ -297,13 +297,15 @@ def owned(array: np.ndarray, requires_grad: bool = False) -> Tensor:
 def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
     """A Tensor as is; a numpy array or Python scalar as a constant.
 
-    A Python scalar takes the dtype numpy would give it next to `like`
-    (float32 tensor * 2.0 stays float32).
+    A Python or numpy scalar takes the dtype numpy would give a Python scalar
+    next to `like` (float32 tensor * 2.0 and * np.float64(2.0) stay float32, as
+    in PyTorch).
     """
     if isinstance(value, Tensor):
         return value
     if isinstance(value, numbers.Number) and like is not None:
-        return Tensor(np.asarray(value, dtype=np.result_type(like._data, value)))
+        weak = value.item() if isinstance(value, np.generic) else value
+        return Tensor(np.asarray(value, dtype=np.result_type(like._data, weak)))
     return Tensor(value)
 
 

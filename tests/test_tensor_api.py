@@ -343,3 +343,11 @@ def test_numpy_scalars_keep_their_dtype_like_arrays():
     assert mg.tensor(np.arange(3.0).sum()).dtype == np.float64
     assert mg.tensor(np.float32(1.5)).dtype == np.float32
     assert mg.tensor(1.5).dtype == np.float32            # Python data takes the default dtype
+
+
+def test_a_numpy_scalar_operand_acts_like_a_python_scalar():
+    x = mg.tensor(np.ones(3, dtype=np.float32))
+    assert (x * np.float64(2.0)).dtype == np.float32           # as PyTorch: scalars do not promote
+    assert (x / np.sqrt(np.float64(4.0))).dtype == np.float32
+    assert (np.float64(2.0) * x).dtype == np.float32
+    np.testing.assert_array_equal((x * np.float64(2.0)).data, np.full(3, 2.0, dtype=np.float32))

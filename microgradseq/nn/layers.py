@@ -81,8 +81,8 @@ class _Layer(Module):
             raise ValueError(f"{type(self).__name__}: expected {name} of shape {expected}, got {state.shape}")
         return state.reshape(shape)
 
-    def recurrence(self, k: int, x_proj: Tensor, state: Any) -> Any:
-        """Layer k's step given x_proj = x_t W_ih^T + b_ih: the new state."""
+    def recurrence(self, x_proj: Tensor, state: Any, weight_hh: Tensor, bias_hh: Tensor | None) -> Any:
+        """One layer's step given x_proj = x_t W_ih^T + b_ih: the new state."""
         raise NotImplementedError
 
     def sequence(self, k: int, x: Tensor, state: Any, below: dict | None) -> tuple[Tensor, Any, dict]:
@@ -110,12 +110,12 @@ class _Layer(Module):
         else:
             output = x
             for k in range(self.num_layers):
-                weight_ih, _, bias_ih, _ = self.layer_weights(k)
+                weight_ih, weight_hh, bias_ih, bias_hh = self.layer_weights(k)
                 projected = linear(output, weight_ih, bias_ih)      # x_t W_ih^T + b_ih, all steps in one product
                 outputs = []
                 for t in range(steps):
                     with at_step(t + 1):
-                        layer_states[k] = self.recurrence(k, projected[t], layer_states[k])
+                        layer_states[k] = self.recurrence(projected[t], layer_states[k], weight_hh, bias_hh)
                     outputs.append(layer_states[k][0] if self.state_parts == 2 else layer_states[k])
                 output = stack(outputs)
         if self.batch_first:
@@ -146,8 +146,7 @@ class RNN(_Layer):
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, rng, dtype, fused=fused)
         self.nonlinearity = nonlinearity
 
-    def recurrence(self, k: int, x_proj: Tensor, h: Tensor) -> Tensor:
-        _, weight_hh, _, bias_hh = self.layer_weights(k)
+    def recurrence(self, x_proj: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None) -> Tensor:
         return rnn_recurrence(x_proj, h, weight_hh, bias_hh, self.nonlinearity)
 
     def sequence(self, k: int, x: Tensor, h: Tensor, below: dict | None) -> tuple:
@@ -160,8 +159,7 @@ class LSTM(_Layer):
     gates = 4
     state_parts = 2
 
-    def recurrence(self, k: int, x_proj: Tensor, state: tuple) -> tuple:
-        _, weight_hh, _, bias_hh = self.layer_weights(k)
+    def recurrence(self, x_proj: Tensor, state: tuple, weight_hh: Tensor, bias_hh: Tensor | None) -> tuple:
         return lstm_recurrence(x_proj, state, weight_hh, bias_hh)
 
     def sequence(self, k: int, x: Tensor, state: tuple, below: dict | None) -> tuple:
@@ -173,8 +171,7 @@ class GRU(_Layer):
 
     gates = 3
 
-    def recurrence(self, k: int, x_proj: Tensor, h: Tensor) -> Tensor:
-        _, weight_hh, _, bias_hh = self.layer_weights(k)
+    def recurrence(self, x_proj: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None) -> Tensor:
         return gru_recurrence(x_proj, h, weight_hh, bias_hh)
 
     def sequence(self, k: int, x: Tensor, h: Tensor, below: dict | None) -> tuple:
