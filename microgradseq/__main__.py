@@ -126,7 +126,7 @@ def demo(args: argparse.Namespace) -> int:
 def draw(args: argparse.Namespace) -> int:
     """A small RNN unrolled for --steps steps, a loss at every step, after one backward pass."""
     mg.manual_seed(args.seed)
-    cell = {"rnn": mg.nn.RNNCell, "lstm": mg.nn.LSTMCell, "gru": mg.nn.GRUCell}[args.cell](3, 4)
+    cell = charlm.CELLS[args.cell](3, 4)
     readout = mg.nn.Linear(4, 2)
     state, loss = None, None
     for t in range(1, args.steps + 1):
@@ -163,7 +163,7 @@ def parser() -> argparse.ArgumentParser:
 
     picture = commands.add_parser("draw", help="draw the unrolled graph of a small RNN to a file",
                                   formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    picture.add_argument("--cell", default="rnn", choices=["gru", "lstm", "rnn"], help="recurrent cell")
+    picture.add_argument("--cell", default="rnn", choices=sorted(charlm.CELLS), help="recurrent cell")
     picture.add_argument("--steps", type=positive_int, default=4, help="time steps to unroll")
     picture.add_argument("--view", default="cells", choices=["cells", "ops"], help="one box per step, or every op")
     picture.add_argument("--all", action="store_true", help="draw every step (default: at most 12)")

@@ -22,6 +22,7 @@ import numpy as np
 
 from . import bptt, optim
 from .autograd import at_step, no_grad
+from .bptt.runner import positive_int
 from .functional import cross_entropy, softmax
 from .nn import GRUCell, LSTMCell, RNNCell
 from .nn.linear import Embedding, Linear
@@ -108,9 +109,7 @@ def train(model: CharLM, codes: np.ndarray, *, steps: int, k1: int, k2: int, bat
     runner's chunks and resets at the start of each pass. At every update the
     gradient is clipped to `max_norm` (`clip_grad_norm_`) before Adam steps.
     """
-    for name, value in (("steps", steps), ("k1", k1), ("k2", k2), ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"train: {name} must be a positive integer, got {value!r}")
+    steps = positive_int(steps, "steps", "train")   # k1, k2 and batch_size are checked where they are used
     inputs, targets = bptt.next_step_pairs(bptt.batchify(codes, batch_size))
     params = list(model.parameters())
     optimizer = optim.Adam(params, lr=lr)
@@ -124,7 +123,6 @@ def train(model: CharLM, codes: np.ndarray, *, steps: int, k1: int, k2: int, bat
         log.grad_norms.append(optim.clip_grad_norm_(params, max_norm))
         if on_update is not None:
             on_update(done + u, loss)          # u counts within the runner's chunk
-
 
     while done < steps:
         start = done % len(inputs)
@@ -183,8 +181,9 @@ def record_window(model: CharLM, codes: np.ndarray, k1: int, k2: int) -> Window:
             logits, state = model.step(codes[t - 1:t], state)
             if t <= cut:                       # at or behind the cut the state is a constant
                 state = bptt.truncate(state, k2=k2)
-                logits = model.readout(model.hidden(state))
             if t > update - k1:
+                if t <= cut:                   # depth 0: only the readout of the constant state
+                    logits = model.readout(model.hidden(state))
                 term = next_char_loss(logits, codes[t:t + 1])
                 loss = term if loss is None else loss + term
         hidden[t] = model.hidden(state)

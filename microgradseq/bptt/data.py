@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from .runner import positive_int
+
 
 def batchify(sequence: Any, batch_size: int) -> np.ndarray:
     """Cut a long sequence (length N, optionally with trailing feature axes) into
@@ -16,8 +18,7 @@ def batchify(sequence: Any, batch_size: int) -> np.ndarray:
     state from one TBPTT run to the next keeps each stream continuous.
     """
     data = np.asarray(sequence)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batchify: batch_size must be a positive integer, got {batch_size!r}")
+    batch_size = positive_int(batch_size, "batch_size", "batchify")
     steps = len(data) // batch_size
     if steps == 0:
         raise ValueError(f"batchify: a sequence of length {len(data)} is shorter than batch_size {batch_size}")

@@ -29,9 +29,10 @@ class TBPTTResult:
     losses: list[float] = field(default_factory=list)
 
 
-def _positive_int(value: Any, name: str) -> int:
+def positive_int(value: Any, name: str, where: str) -> int:
+    """`value` as an int, or ValueError "<where>: <name> must be a positive integer" (a bool is not one)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"tbptt: {name} must be a positive integer, got {value!r}")
+        raise ValueError(f"{where}: {name} must be a positive integer, got {value!r}")
     return int(value)
 
 
@@ -62,7 +63,7 @@ def tbptt(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Seque
     one backward pass, then `on_update(u, loss)`, then `optimizer.step()` and
     `optimizer.zero_grad()`. The tape never holds more than max(k1, k2) steps.
     """
-    k1, k2 = _positive_int(k1, "k1"), _positive_int(k2, "k2")
+    k1, k2 = positive_int(k1, "k1", "tbptt"), positive_int(k2, "k2", "tbptt")
     if reduction not in ("sum", "mean"):
         raise ValueError(f"tbptt: reduction must be 'sum' or 'mean', got {reduction!r}")
     n = len(inputs)
@@ -83,6 +84,8 @@ def tbptt(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Seque
         if not is_update(t, n, k1):
             continue
         _sever_up_to(window, max(0, t - k2), k2=k2, update=t)
+        next_update = min(t + k1, n)
+        next_cut = max(0, next_update - k2)
         loss_value = 0.0
         if pending:
             total = pending[0]
@@ -91,11 +94,10 @@ def tbptt(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Seque
             if reduction == "mean":
                 total = total / len(pending)
             # keep the steps the next update walks again: those after its cut
-            next_cut = max(0, min(t + k1, n) - k2)
             total.backward(retain_graph=t < n and next_cut < t)
             loss_value = float(total.item())
         if t < n:       # steps the next update will not walk: free them now, not at the next update
-            _sever_up_to(window, max(0, min(t + k1, n) - k2), k2=k2, update=min(t + k1, n))
+            _sever_up_to(window, next_cut, k2=k2, update=next_update)
         pending = []
         result.updates.append(t)
         result.losses.append(loss_value)
