@@ -17,6 +17,7 @@ import pytest
 import microgradseq as mg
 from microgradseq.autograd import OP, topological_order
 from microgradseq.bptt import update_steps
+from microgradseq.bptt.truncate import map_state, state_tensors
 
 F64 = np.float64
 
@@ -68,25 +69,21 @@ def initial_state(model: Model, batch: int, seed: int = 2):
     return (make(), make()) if model.kind == "lstm" else make()
 
 
-def leaves(state):
-    return list(state) if isinstance(state, tuple) else [state]
-
-
 def detached(state):
-    return tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
+    return map_state(lambda tensor: tensor.detach(), state)
 
 
 def grads_of(model: Model, h0) -> dict:
     """Copies of every parameter's and h_0's gradient (zeros where none arrived)."""
     out = {name: (np.zeros_like(p.data) if p.grad is None else p.grad.copy()) for name, p in model.params.items()}
-    for i, leaf in enumerate(leaves(h0)):
+    for i, leaf in enumerate(state_tensors(h0)):
         out[f"h0[{i}]"] = np.zeros_like(leaf.data) if leaf.grad is None else leaf.grad.copy()
     return out
 
 
 def clear(model: Model, h0) -> None:
     model.zero_grad()
-    for leaf in leaves(h0):
+    for leaf in state_tensors(h0):
         leaf.grad = None
 
 
