@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import operator
 import zlib
 from typing import Callable, Iterator
 
@@ -31,14 +32,17 @@ import numpy as np
 # per-step state, kept so drawings show one box per step: drawn, never differentiated).
 OP, LEAF, CUT, FREED, MARK = "op", "leaf", "cut", "freed", "mark"
 
+_created = itertools.count()
+
 
 class Node:
     """One recorded step of the computation: an op application, a leaf or a cut."""
 
     __slots__ = ("op", "kind", "inputs", "rules", "shape", "dtype", "grad",
-                 "label", "step", "scope", "checks", "value", "cut_info", "visit")
+                 "label", "step", "scope", "checks", "value", "cut_info", "visit", "seq")
 
     def __init__(self, op: str, kind: str, inputs: tuple, rules, shape: tuple, dtype) -> None:
+        self.seq = next(_created)   # creation order: every node is made after its inputs
         self.op = op
         self.kind = kind
         self.inputs = inputs
@@ -99,15 +103,24 @@ def no_grad() -> Iterator[None]:
         state.grad_enabled = previous
 
 
-@contextlib.contextmanager
-def at_step(t: int | None) -> Iterator[None]:
-    """Stamp every node made inside the block with time step `t` (numbered from 1)."""
-    previous = state.step
-    state.step = t
-    try:
-        yield
-    finally:
-        state.step = previous
+class at_step:  # noqa: N801  (used like a function: `with at_step(t):`)
+    """Stamp every node made inside the block with time step `t` (numbered from 1).
+
+    A class rather than a generator-based context manager: a layer enters one
+    per time step, and this costs a third as much.
+    """
+
+    __slots__ = ("step", "previous")
+
+    def __init__(self, t: int | None) -> None:
+        self.step = t
+
+    def __enter__(self) -> None:
+        self.previous = state.step
+        state.step = self.step
+
+    def __exit__(self, *exc_info) -> None:
+        state.step = self.previous
 
 
 @contextlib.contextmanager
@@ -148,12 +161,13 @@ class StackedProducts:
     A weight used at T steps receives T products g_t^T x_t. Stacking the
     factors turns them into one large product, [g_1; ...; g_T]^T [x_1; ...; x_T],
     instead of T small products and T additions: the same sum, computed the way
-    a hand-written BPTT computes it.
+    a hand-written BPTT computes it. With no right factors (`right=None`) the
+    sum is of the rows of the left ones, sum_k 1^T g_k: a bias's gradient.
     """
 
     __slots__ = ("lefts", "rights")
 
-    def __init__(self, left: np.ndarray, right: np.ndarray) -> None:
+    def __init__(self, left: np.ndarray, right: np.ndarray | None = None) -> None:
         self.lefts, self.rights = [left], [right]
 
     def extend(self, other: "StackedProducts") -> None:
@@ -162,10 +176,12 @@ class StackedProducts:
 
     def materialise(self, stacked: dict | None = None) -> np.ndarray:
         """The sum of the products. `stacked` caches concatenations by the identity of their
-        pieces: W_ih and W_hh of a cell receive the same g_t, so g is stacked once for both."""
-        if len(self.lefts) == 1:
-            return self.lefts[0].T @ self.rights[0]
-        return _stack(self.lefts, stacked).T @ _stack(self.rights, stacked)
+        pieces: W_ih, W_hh and the biases of a cell receive the same g_t, so g is stacked once for all."""
+        left = self.lefts[0] if len(self.lefts) == 1 else _stack(self.lefts, stacked)
+        if self.rights[0] is None:
+            return left.sum(axis=0)
+        right = self.rights[0] if len(self.rights) == 1 else _stack(self.rights, stacked)
+        return left.T @ right
 
 
 def _identity_key(arrays: list) -> bytes:
@@ -196,7 +212,7 @@ def _stack_uses(all_products) -> dict:
     uses = {}
     for products in all_products:
         for pieces in (products.lefts, products.rights):
-            if len(pieces) > 1:
+            if len(pieces) > 1 and pieces[0] is not None:
                 key = _identity_key(pieces)
                 uses.setdefault(key, [None, 0])[1] += 1
     return uses
@@ -223,24 +239,25 @@ class Scatter:
 
 
 _passes = itertools.count(1)
+_by_creation = operator.attrgetter("seq")
 
 
 def topological_order(root: Node) -> list[Node]:
-    """Nodes reachable from `root`, each after all of its inputs (iterative DFS)."""
+    """Nodes reachable from `root`, each after all of its inputs.
+
+    An op's inputs exist before the op is recorded, so creation order is a
+    topological order: collect what is reachable (a breadth-first sweep, no
+    recursion) and sort it by creation number.
+    """
     stamp = next(_passes)
     root.visit = stamp
-    order = []
-    stack = [(root, iter(root.inputs))]
-    while stack:
-        node, pending = stack[-1]
-        for child in pending:
+    order = [root]
+    for node in order:              # the list grows while it is swept
+        for child in node.inputs:
             if child is not None and child.visit != stamp:
                 child.visit = stamp
-                stack.append((child, iter(child.inputs)))
-                break
-        else:
-            stack.pop()
-            order.append(node)
+                order.append(child)
+    order.sort(key=_by_creation)
     return order
 
 
@@ -274,7 +291,9 @@ def _accumulate(node: Node, grad: np.ndarray, buffers: set) -> None:
     """node.grad += grad, in the node's dtype, never writing into an array this pass does not own.
 
     `buffers` holds the nodes whose grad array this pass allocated itself;
-    only those are added into in place.
+    only those are added into in place. A node's first gradient is adopted
+    as is when it is an op's (the rule made it); a leaf's is copied, since
+    the leaf keeps it after the pass.
     """
     if node in buffers:
         node.grad += grad
@@ -282,9 +301,13 @@ def _accumulate(node: Node, grad: np.ndarray, buffers: set) -> None:
     if grad.dtype is not node.dtype and grad.dtype != node.dtype:
         grad = grad.astype(node.dtype)
     if node.grad is None:
-        node.grad = grad if node.kind is OP else grad.copy()
+        if node.kind is OP:
+            node.grad = grad
+            return
+        node.grad = grad.copy()
     else:
         node.grad = node.grad + grad
+    buffers.add(node)
 
 
 def _scatter(node: Node, scatter: Scatter, buffers: set) -> None:
@@ -294,6 +317,27 @@ def _scatter(node: Node, scatter: Scatter, buffers: set) -> None:
                      else node.grad.astype(node.dtype, copy=True))
         buffers.add(node)
     scatter.add_into(node.grad)
+
+
+def _hand_over(node: Node, parent: Node, parent_grad, buffers: set, deferred: dict) -> np.ndarray | None:
+    """A rule's result that is not a plain array: a `Scatter` is added into the parent's
+    buffer and a leaf's `StackedProducts` kept for the end of the pass (both return None);
+    anything else comes back as an array."""
+    if type(parent_grad) is Scatter:
+        if state.anomaly:
+            from .anomaly import check_backward
+            check_backward(node, parent_grad.grad)
+        _scatter(parent, parent_grad, buffers)
+        return None
+    if type(parent_grad) is StackedProducts:
+        if parent.kind is LEAF:
+            if parent in deferred:
+                deferred[parent].extend(parent_grad)
+            else:
+                deferred[parent] = parent_grad
+            return None
+        return parent_grad.materialise()
+    return np.asarray(parent_grad)
 
 
 def backward(root: Node, grad: np.ndarray, retain_graph: bool = False) -> None:
@@ -318,37 +362,29 @@ def backward(root: Node, grad: np.ndarray, retain_graph: bool = False) -> None:
     deferred = {}               # leaf node -> StackedProducts, summed once at the end
     while order:
         node = order.pop()
-        g = node.grad
         if node.kind is not OP:
             continue
+        g = node.grad
         if g is not None:
             if node.checks is not None:
                 _check_unchanged(node, verified)
             for parent, rule in zip(node.inputs, node.rules):
-                if parent is None or (parent.kind is not OP and parent.kind is not LEAF):
-                    continue            # a constant, a cut, or freed history
+                if parent is None:
+                    continue                # a constant operand
+                kind = parent.kind
+                if kind is not OP and kind is not LEAF:
+                    continue                # a cut, or freed history
                 parent_grad = rule(g)
                 if type(parent_grad) is not np.ndarray:
-                    if type(parent_grad) is Scatter:
-                        if anomaly:
-                            from .anomaly import check_backward
-                            check_backward(node, parent_grad.grad)
-                        _scatter(parent, parent_grad, buffers)
+                    parent_grad = _hand_over(node, parent, parent_grad, buffers, deferred)
+                    if parent_grad is None:
                         continue
-                    if type(parent_grad) is StackedProducts and parent.kind is LEAF:
-                        if parent in deferred:
-                            deferred[parent].extend(parent_grad)
-                        else:
-                            deferred[parent] = parent_grad
-                        continue
-                    parent_grad = (parent_grad.materialise() if type(parent_grad) is StackedProducts
-                                   else np.asarray(parent_grad))
                 if anomaly:
                     from .anomaly import check_backward
                     check_backward(node, parent_grad)
                 if parent_grad.shape != parent.shape:
                     parent_grad = sum_to(parent_grad, parent.shape)
-                if parent.grad is None and parent.kind is OP and parent_grad.dtype is parent.dtype:
+                if parent.grad is None and kind is OP and parent_grad.dtype is parent.dtype:
                     parent.grad = parent_grad       # the common case of _accumulate, inlined
                 else:
                     _accumulate(parent, parent_grad, buffers)

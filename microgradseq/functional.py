@@ -1,5 +1,9 @@
-"""Softmax and losses, written with primitive ops (their gradients need no rule of their own).
+"""Softmax and losses.
 
+`softmax` and the losses are written with primitive ops: their gradients need
+no rule of their own. `log_softmax` is a primitive (`ops.softmax` says why:
+it keeps one array instead of three), and cross-entropy with class targets
+picks each row's log-probability with `gather`.
 All are stable for large logits: they subtract the row maximum first
 (log-sum-exp), a constant that cancels out of every formula below.
 """
@@ -11,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from . import ops
-from .ops import exp, log, sum
+from .ops import exp, sum
 from .tensor import Tensor, as_tensor
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -29,9 +33,8 @@ def softmax(x: Tensor, axis: int = -1) -> Tensor:
 
 
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """log softmax(x)_i = (x_i - m) - log sum_j e^(x_j - m)."""
-    z = _shifted(x, axis)
-    return z - log(sum(exp(z), axis=axis, keepdims=True))
+    """log softmax(x)_i = (x_i - m) - log sum_j e^(x_j - m);   one op (`ops.log_softmax`)."""
+    return ops.log_softmax(as_tensor(x), axis)
 
 
 def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -66,11 +69,7 @@ def cross_entropy(logits: Tensor, target: Any, reduction: str = "mean") -> Tenso
         if target_array.size and (target_array.min() < 0 or target_array.max() >= classes):
             raise ValueError(f"cross_entropy: class targets must lie in [0, {classes}), "
                              f"got values from {target_array.min()} to {target_array.max()}")
-        if logits.ndim == 1:
-            losses = -log_p[int(target_array)]
-        else:
-            rows = np.arange(target_array.size)
-            losses = -log_p.reshape(-1, classes)[rows, target_array.reshape(-1)].reshape(target_array.shape)
+        losses = -ops.gather(log_p, target_array)
     else:
         if target_array.shape != logits.shape:
             raise ValueError(f"cross_entropy: probability targets of shape {target_array.shape} "

@@ -278,6 +278,7 @@ class Tensor:
     def abs(self): return _ops.abs(self)
     def sqrt(self): return _ops.sqrt(self)
     def clip(self, lo=None, hi=None): return _ops.clip(self, lo, hi)
+    def clone(self): return _ops.clone(self)
 
     __hash__ = object.__hash__
 
@@ -325,24 +326,37 @@ def record(op: str, data: np.ndarray, inputs: Sequence[Tensor], rules: Sequence)
     out._data = data
     out._node = None
     out._checksum = None
-    needs_grad = exposed = False
-    for t in inputs:
-        node = t._node
-        if node is not None and node.kind is not CUT:
-            needs_grad = True
-        if t._exposed:
-            exposed = True
+    count = len(inputs)
+    if count == 2:                          # the common arities, spelled out: this runs once per op
+        a, b = inputs
+        nodes = (a._node, b._node)
+        exposed = a._exposed or b._exposed
+    elif count == 1:
+        nodes = (inputs[0]._node,)
+        exposed = inputs[0]._exposed
+    elif count == 3:
+        a, b, c = inputs
+        nodes = (a._node, b._node, c._node)
+        exposed = a._exposed or b._exposed or c._exposed
+    else:
+        nodes = tuple([t._node for t in inputs])
+        exposed = any([t._exposed for t in inputs])
     # a view of an array someone else holds can be written through that array
     out._exposed = exposed and data.base is not None
-    if not needs_grad or not state.grad_enabled:
+    if not state.grad_enabled:
         return out
-    node = Node(op, OP, tuple([t._node for t in inputs]), rules, data.shape, data.dtype)
+    for parent in nodes:
+        if parent is not None and parent.kind is not CUT:
+            break
+    else:
+        return out                          # no input needs a gradient
+    node = out._node = Node(op, OP, nodes, rules, data.shape, data.dtype)
     if exposed:
         node.checks = tuple([(t._data, t._fingerprint(), t) for t in inputs if t._exposed])
     if data.size <= 4:
         node.value = data
-    out._node = node
     return out
+
 
 
 from . import ops as _ops  # noqa: E402  (ops are written on top of Tensor)

@@ -256,6 +256,7 @@ def test_linear_names_the_shapes_that_do_not_line_up():
 # name: (mg op, numpy op, how to make the input safe)
 UNARY = {
     "neg": (lambda t: -t, np.negative, None),
+    "clone": (lambda t: t.clone(), np.copy, None),
     "exp": (lambda t: t.exp(), np.exp, None),
     "log": (lambda t: t.log(), np.log, positive),
     "tanh": (lambda t: t.tanh(), np.tanh, None),
@@ -303,6 +304,49 @@ def test_getitem_repeated_integer_index_counts_every_pick():
     x = mg.tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
     x[np.array([0, 0, 2])].sum().backward()
     np.testing.assert_array_equal(x.grad, [2.0, 0.0, 1.0])
+
+
+@FAST
+@given(data=st.data(), shape=NONEMPTY_DIMS)
+def test_gather_gradient(data, shape):
+    """x.gather(index) picks one entry of the last axis per row; the gradient lands on the picked entries."""
+    index = data.draw(hnp.arrays(np.int64, shape[:-1], elements=st.integers(0, shape[-1] - 1)))
+    x = data.draw(values(shape))
+    assert_gradients_match(lambda t: mg.ops.gather(t, index),
+                           lambda a: np.take_along_axis(a, index[..., None], axis=-1)[..., 0], x)
+
+
+def test_gather_names_bad_indices():
+    x = mg.tensor(np.zeros((2, 3)), requires_grad=True)
+    with pytest.raises(ValueError, match=r"gather: expected integer indices of shape \(2,\)"):
+        mg.ops.gather(x, np.array([0, 1, 2]))
+    with pytest.raises(ValueError, match="gather: .*float64"):
+        mg.ops.gather(x, np.array([0.0, 1.0]))
+    with pytest.raises(IndexError, match="gather: indices from 0 to 3 are out of range"):
+        mg.ops.gather(x, np.array([0, 3]))
+
+
+# ---- log_softmax ---------------------------------------------------------------------
+
+def np_log_softmax(a: np.ndarray, axis: int) -> np.ndarray:
+    shifted = a - a.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+@FAST
+@given(data=st.data(), shape=NONEMPTY_DIMS)
+def test_log_softmax_gradient(data, shape):
+    """log_softmax is one op with a closed-form rule; finite differences check it along every axis."""
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1))
+    x = data.draw(values(shape)) * 5
+    assert_gradients_match(lambda t: mg.ops.log_softmax(t, axis), lambda a: np_log_softmax(a, axis), x)
+
+
+def test_log_softmax_rejects_bad_axes():
+    with pytest.raises(ValueError, match=r"log_softmax: axis 2 is out of range for shape \(2, 3\)"):
+        mg.ops.log_softmax(mg.tensor(np.zeros((2, 3))), axis=2)
+    with pytest.raises(ValueError, match="log_softmax: .*0-d"):
+        mg.ops.log_softmax(mg.tensor(1.0))
 
 
 # ---- reductions ----------------------------------------------------------------------

@@ -73,6 +73,7 @@ def gru_recurrence(x_proj: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor
     """gru_step given x_proj = x W_ih^T + b_ih."""
     x_r, x_z, x_n = _chunks(x_proj, 3)
     h_r, h_z, h_n = _chunks(_affine(h, weight_hh, bias_hh), 3)
+    h_n = h_n.clone()   # r * h_n saves h_n: a copy of its own lets the r and z columns go
     r = sigmoid(x_r + h_r).named("r_gate")
     z = sigmoid(x_z + h_z).named("z_gate")
     n = tanh(x_n + r * h_n).named("n_gate")

@@ -69,6 +69,14 @@ def power(a: Any, b: Any) -> Tensor:
     return record("pow", y, (a, b), (lambda g: g * B * A ** (B - 1), d_exponent))
 
 
+def clone(x: Tensor) -> Tensor:
+    """A copy of x in its own memory;   d/dx = 1
+
+    Where a node saves a slice of a larger array, saving a clone instead lets
+    the rest of that array go (the GRU cell clones its h_n columns)."""
+    return record("clone", x._data.copy(), (x,), (_passthrough,))
+
+
 def neg(x: Tensor) -> Tensor:
     """-x;   d/dx = -1"""
     return record("neg", -x._data, (x,), (np.negative,))

@@ -65,8 +65,9 @@ def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     and of every cell, one node.
 
     dL/dx = g W;   dL/dW = g^T x and dL/db = sum of g, both summed over all leading
-    axes of x. The weight's gradient is handed back as factors (`StackedProducts`),
-    so a weight used at every time step gets one stacked product at the end of the pass.
+    axes of x. The weight's and the bias's gradients are handed back as factors
+    (`StackedProducts`), so a weight used at every time step gets one stacked
+    product at the end of the pass, and its bias one sum.
     """
     x = as_tensor(x, weight)
     X, W = x._data, weight._data
@@ -81,4 +82,4 @@ def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         raise ValueError(f"linear: bias of shape {bias.shape} does not match weight of shape {W.shape} "
                          f"(expected ({W.shape[0]},))")
     return record("linear", X @ W.T + bias._data, (x, weight, bias),
-                  rules + (lambda g: _rows(g).sum(axis=0),))
+                  rules + (lambda g: StackedProducts(_rows(g)),))

@@ -1,4 +1,4 @@
-"""Ops that move elements around: reshape, transpose, indexing, concat, stack.
+"""Ops that move elements around: reshape, transpose, indexing, gathering, concat, stack.
 
 Their rules move g back the same way: reshape it back, transpose it back,
 scatter it into the indexed positions, split it into the pieces.
@@ -39,16 +39,22 @@ def transpose(x: Tensor, *axes) -> Tensor:
 
 
 def _plain_index(index: Any) -> Any:
+    """The index with any tensors in it replaced by their arrays."""
     if isinstance(index, Tensor):
         return index._data
-    if isinstance(index, tuple):
-        return tuple(i._data if isinstance(i, Tensor) else i for i in index)
+    if type(index) is tuple:
+        for part in index:
+            if isinstance(part, Tensor):
+                return tuple(p._data if isinstance(p, Tensor) else p for p in index)
     return index
 
 
 def _is_advanced(index: Any) -> bool:
-    parts = index if isinstance(index, tuple) else (index,)
-    return any(isinstance(p, (np.ndarray, list)) for p in parts)
+    """Whether numpy indexes with arrays here (a copy that may name one position twice)."""
+    for part in index if type(index) is tuple else (index,):
+        if isinstance(part, (np.ndarray, list)):
+            return True
+    return False
 
 
 def getitem(x: Tensor, index: Any) -> Tensor:
@@ -67,6 +73,31 @@ def getitem(x: Tensor, index: Any) -> Tensor:
     repeats = _is_advanced(index)
     return record("getitem", np.asarray(y) if y.ndim == 0 else y, (x,),
                   (lambda g: Scatter(index, g, repeats),))
+
+
+def gather(x: Tensor, index: Any) -> Tensor:
+    """y[...] = x[..., index[...]]: one entry of the last axis for every position of `index`
+    (shape x.shape[:-1]), as PyTorch's x.gather(-1, index[..., None])[..., 0];
+    the rule puts g at the picked entries of a zero array shaped like x.
+
+    What a classifier's loss reads: the log-probability of each row's target class.
+    """
+    X = x._data
+    picks = np.asarray(index._data if isinstance(index, Tensor) else index)
+    if picks.dtype.kind not in "iu" or X.ndim == 0 or picks.shape != X.shape[:-1]:
+        raise ValueError(f"gather: expected integer indices of shape {X.shape[:-1]} for a tensor of shape "
+                         f"{X.shape}, got {picks.dtype} indices of shape {picks.shape}")
+    if picks.size and (picks.min() < -X.shape[-1] or picks.max() >= X.shape[-1]):
+        raise IndexError(f"gather: indices from {picks.min()} to {picks.max()} are out of range "
+                         f"for a last axis of size {X.shape[-1]}")
+    picks = picks[..., None]
+
+    def rule(g):
+        full = np.zeros(X.shape, dtype=g.dtype)
+        np.put_along_axis(full, picks, g[..., None], axis=-1)
+        return full
+
+    return record("gather", np.take_along_axis(X, picks, axis=-1)[..., 0], (x,), (rule,))
 
 
 def _split_rule(axis: int, start: int, stop: int, stacked: bool):
