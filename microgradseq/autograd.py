@@ -12,9 +12,9 @@ cyclic garbage collector has nothing to chase). It knows:
 - what a reader needs: `shape`, `dtype`, `label` (`"h"`, `"f_gate"`), `step`
   (the time step) and `scope` (the module path that made it).
 
-The backward pass walks the nodes in reverse topological order (an iterative
-depth-first search, no recursion), so each node's gradient is complete before
-its rules hand it on. `sum_to` undoes broadcasting in exactly one place.
+The backward pass walks the nodes in reverse topological order (the reachable
+nodes sorted by creation number, no recursion), so each node's gradient is
+complete before its rules hand it on. `sum_to` undoes broadcasting in exactly one place.
 """
 
 from __future__ import annotations
