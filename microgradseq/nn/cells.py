@@ -70,14 +70,15 @@ def gru_step(x: Tensor, h: Tensor, weight_ih: Tensor, weight_hh: Tensor,
 
 
 def gru_recurrence(x_proj: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None) -> Tensor:
-    """gru_step given x_proj = x W_ih^T + b_ih."""
-    x_r, x_z, x_n = _chunks(x_proj, 3)
-    h_r, h_z, h_n = _chunks(_affine(h, weight_hh, bias_hh), 3)
-    h_n = h_n.clone()   # r * h_n saves h_n: a copy of its own lets the r and z columns go
-    r = sigmoid(x_r + h_r).named("r_gate")
-    z = sigmoid(x_z + h_z).named("z_gate")
-    n = tanh(x_n + r * h_n).named("n_gate")
-    return ((1 - z) * n + z * h).named("h")
+    """gru_step given x_proj = x W_ih^T + b_ih. r and z come from one sigmoid over their
+    2H columns, and h' = (1 - z) * n + z * h is computed as n + z * (h - n) (two ops fewer)."""
+    hidden = h.shape[-1]
+    h_proj = _affine(h, weight_hh, bias_hh)
+    r, z = _chunks(sigmoid(x_proj[..., :2 * hidden] + h_proj[..., :2 * hidden]), 2)
+    r, z = r.named("r_gate"), z.named("z_gate")
+    h_n = h_proj[..., 2 * hidden:].clone()  # r * h_n saves h_n: a copy of its own lets the r, z columns go
+    n = tanh(x_proj[..., 2 * hidden:] + r * h_n).named("n_gate")
+    return (n + z * (h - n)).named("h")
 
 
 class _Cell(Module):

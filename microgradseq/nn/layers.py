@@ -1,8 +1,8 @@
 """`RNN`, `LSTM`, `GRU`: multi-layer sequence layers that unroll a cell over time.
 
 Unrolling is a Python loop over steps, layer by layer: the input projection
-x_t W_ih^T + b_ih of all steps is one product, then the recurrence runs step by
-step. Every node made at step t is stamped with t (numbered from 1), so
+x_t W_ih^T + b_ih of all steps is one product (with b_hh folded in where the
+cell only adds it), then the recurrence runs step by step. Every node made at step t is stamped with t (numbered from 1), so
 drawings and errors can say "t = 37, f_gate".
 BPTT is then just `loss.backward()` over the unrolled graph. With `fused=True`
 each layer runs the whole sequence as one node whose backward is the
@@ -81,6 +81,18 @@ class _Layer(Module):
             raise ValueError(f"{type(self).__name__}: expected {name} of shape {expected}, got {state.shape}")
         return state.reshape(shape)
 
+    def project(self, x: Tensor, weight_ih: Tensor, bias_ih: Tensor | None,
+                bias_hh: Tensor | None) -> tuple[Tensor, Tensor | None]:
+        """x_t W_ih^T + b_ih for all steps in one product, and the bias the recurrence still adds.
+
+        In an RNN or LSTM step both biases are simply added, so b_hh joins b_ih
+        here, once for the sequence (as a hand-written BPTT does), and the
+        steps add none. (The GRU keeps b_hn inside r * (h W_hn^T + b_hn).)
+        """
+        if bias_ih is None or bias_hh is None:
+            return linear(x, weight_ih, bias_ih), bias_hh
+        return linear(x, weight_ih, bias_ih + bias_hh), None
+
     def recurrence(self, x_proj: Tensor, state: Any, weight_hh: Tensor, bias_hh: Tensor | None) -> Any:
         """One layer's step given x_proj = x_t W_ih^T + b_ih: the new state."""
         raise NotImplementedError
@@ -111,7 +123,7 @@ class _Layer(Module):
             output = x
             for k in range(self.num_layers):
                 weight_ih, weight_hh, bias_ih, bias_hh = self.layer_weights(k)
-                projected = linear(output, weight_ih, bias_ih)      # x_t W_ih^T + b_ih, all steps in one product
+                projected, bias_hh = self.project(output, weight_ih, bias_ih, bias_hh)
                 outputs = []
                 for t in range(steps):
                     with at_step(t + 1):
@@ -170,6 +182,10 @@ class GRU(_Layer):
     """GRU layers; gate rows r, z, n."""
 
     gates = 3
+
+    def project(self, x: Tensor, weight_ih: Tensor, bias_ih: Tensor | None,
+                bias_hh: Tensor | None) -> tuple[Tensor, Tensor | None]:
+        return linear(x, weight_ih, bias_ih), bias_hh
 
     def recurrence(self, x_proj: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None) -> Tensor:
         return gru_recurrence(x_proj, h, weight_hh, bias_hh)
