@@ -244,11 +244,29 @@ def test_linear_gradient_with_and_without_bias(data, leading, sizes):
     assert_gradients_match(mg.ops.linear, lambda a, w, b: a @ w.T + b, x, weight, bias)
 
 
+@FAST
+@given(data=st.data(), leading=hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=3),
+       sizes=st.tuples(st.integers(1, 4), st.integers(1, 4)))
+def test_linear_gradient_with_an_addend_as_bias(data, leading, sizes):
+    """linear(x, W, a) = a + x W^T for an addend a of the output's shape, or one that broadcasts to it
+    (size-1 axes, fewer axes): a gets g summed over its broadcast axes."""
+    inputs, outputs = sizes
+    output_shape = leading + (outputs,)
+    kept_axes = data.draw(st.integers(2, len(output_shape))) if len(output_shape) > 2 else len(output_shape)
+    squeezed = data.draw(st.lists(st.booleans(), min_size=kept_axes, max_size=kept_axes))
+    addend_shape = tuple(1 if squeeze else n for n, squeeze in zip(output_shape[-kept_axes:], squeezed))
+    x, weight = data.draw(values(leading + (inputs,))), data.draw(values((outputs, inputs)))
+    addend = data.draw(values(addend_shape))
+    assert_gradients_match(mg.ops.linear, lambda a, w, b: a @ w.T + b, x, weight, addend)
+
+
 def test_linear_names_the_shapes_that_do_not_line_up():
     with pytest.raises(ValueError, match=r"linear: input of shape \(2, 3\) and weight of shape \(4, 5\)"):
         mg.ops.linear(mg.zeros(2, 3), mg.zeros(4, 5))
-    with pytest.raises(ValueError, match=r"linear: bias of shape \(3,\)"):
+    with pytest.raises(ValueError, match=r"linear: bias of shape \(3,\) does not fit weight of shape \(4, 5\)"):
         mg.ops.linear(mg.zeros(2, 5), mg.zeros(4, 5), mg.zeros(3))
+    with pytest.raises(ValueError, match=r"linear: bias of shape \(3, 4\) .* broadcasts to \(2, 4\)"):
+        mg.ops.linear(mg.zeros(2, 5), mg.zeros(4, 5), mg.zeros(3, 4))
 
 
 # ---- unary elementwise ops ---------------------------------------------------------

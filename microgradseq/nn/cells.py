@@ -13,8 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..functional import linear
-from ..ops import sigmoid, tanh
+from ..ops import linear, sigmoid, tanh
 from ..tensor import Tensor, as_tensor, owned
 from . import fused as fused_steps
 from .module import Module, uniform
@@ -29,6 +28,12 @@ def _chunks(gates: Tensor, count: int) -> list[Tensor]:
     return [gates[..., k * size:(k + 1) * size] for k in range(count)]
 
 
+def _plus_recurrent(x_proj: Tensor, weight_hh: Tensor, h: Tensor, bias_hh: Tensor | None) -> Tensor:
+    """x_proj + h W_hh^T + b_hh as one linear node, x_proj (+ b_hh) as its addend. (A layer has
+    already folded b_hh into x_proj, so there it passes None.)"""
+    return linear(h, weight_hh, x_proj if bias_hh is None else x_proj + bias_hh)
+
+
 def rnn_step(x: Tensor, h: Tensor, weight_ih: Tensor, weight_hh: Tensor,
              bias_ih: Tensor | None, bias_hh: Tensor | None, nonlinearity: str = "tanh") -> Tensor:
     """h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh)."""
@@ -38,7 +43,7 @@ def rnn_step(x: Tensor, h: Tensor, weight_ih: Tensor, weight_hh: Tensor,
 def rnn_recurrence(x_proj: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None,
                    nonlinearity: str = "tanh") -> Tensor:
     """rnn_step given x_proj = x W_ih^T + b_ih (a layer computes it for all steps at once)."""
-    pre = x_proj + _affine(h, weight_hh, bias_hh)
+    pre = _plus_recurrent(x_proj, weight_hh, h, bias_hh)
     return (pre.tanh() if nonlinearity == "tanh" else pre.relu()).named("h")
 
 
@@ -53,7 +58,7 @@ def lstm_recurrence(x_proj: Tensor, state: tuple[Tensor, Tensor], weight_hh: Ten
                     bias_hh: Tensor | None) -> tuple[Tensor, Tensor]:
     """lstm_step given x_proj = x W_ih^T + b_ih."""
     h, c = state
-    gates = x_proj + _affine(h, weight_hh, bias_hh)
+    gates = _plus_recurrent(x_proj, weight_hh, h, bias_hh)
     i, f, g, o = _chunks(gates, 4)
     i, f, o = sigmoid(i).named("i_gate"), sigmoid(f).named("f_gate"), sigmoid(o).named("o_gate")
     g = tanh(g).named("g_gate")

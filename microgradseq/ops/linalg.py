@@ -61,13 +61,14 @@ def _rows(a: np.ndarray) -> np.ndarray:
 
 
 def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """x @ weight^T (+ bias) for x (..., in), weight (out, in), bias (out,): the map of Linear
-    and of every cell, one node.
+    """x @ weight^T (+ bias) for x (..., in), weight (out, in): the map of Linear and of every
+    cell, one node. The bias is a vector (out,), or any tensor that broadcasts to the output
+    (..., out): then it is the addend of PyTorch's addmm, as in a cell's x_proj + h W_hh^T.
 
     dL/dx = g W;   dL/dW = g^T x and dL/db = sum of g, both summed over all leading
-    axes of x. The weight's and the bias's gradients are handed back as factors
-    (`StackedProducts`), so a weight used at every time step gets one stacked
-    product at the end of the pass, and its bias one sum.
+    axes of x (a full-size addend gets g itself). The weight's and a vector bias's
+    gradients are handed back as factors (`StackedProducts`), so a weight used at
+    every time step gets one stacked product at the end of the pass, and its bias one sum.
     """
     x = as_tensor(x, weight)
     X, W = x._data, weight._data
@@ -78,8 +79,23 @@ def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if bias is None:
         return record("linear", X @ W.T, (x, weight), rules)
     bias = as_tensor(bias, weight)
-    if bias.shape != (W.shape[0],):
-        raise ValueError(f"linear: bias of shape {bias.shape} does not match weight of shape {W.shape} "
-                         f"(expected ({W.shape[0]},))")
-    return record("linear", X @ W.T + bias._data, (x, weight, bias),
-                  rules + (lambda g: StackedProducts(_rows(g)),))
+    output_shape = X.shape[:-1] + W.shape[:1]
+    if bias.shape == W.shape[:1]:
+        bias_rule = lambda g: StackedProducts(_rows(g))     # noqa: E731
+    elif bias.shape == output_shape or _broadcasts_to(bias.shape, output_shape):
+        bias_rule = _passthrough
+    else:
+        raise ValueError(f"linear: bias of shape {bias.shape} does not fit weight of shape {W.shape} and input "
+                         f"of shape {X.shape} (expected ({W.shape[0]},) or a shape that broadcasts to {output_shape})")
+    return record("linear", X @ W.T + bias._data, (x, weight, bias), rules + (bias_rule,))
+
+
+def _broadcasts_to(shape: tuple, target: tuple) -> bool:
+    try:
+        return np.broadcast_shapes(shape, target) == target
+    except ValueError:
+        return False
+
+
+def _passthrough(g: np.ndarray) -> np.ndarray:
+    return g

@@ -101,11 +101,9 @@ def gather(x: Tensor, index: Any) -> Tensor:
 
 
 def _split_rule(axis: int, start: int, stop: int, stacked: bool):
-    def rule(g):
-        piece = [slice(None)] * g.ndim
-        piece[axis] = start if stacked else slice(start, stop)
-        return g[tuple(piece)]
-    return rule
+    """The rule of one piece of a concat (g[..., start:stop, ...]) or a stack (g[..., start, ...])."""
+    index = (slice(None),) * axis + (start if stacked else slice(start, stop),)
+    return lambda g: g[index]
 
 
 def _joined(name: str, join, tensors: Sequence[Any], axis: int, mismatch: str):
