@@ -3,7 +3,7 @@
 Gate order and parameter names are PyTorch's, so weights move between the two unchanged.
 The `*_step` functions hold the math; the cell modules and the sequence layers
 (`layers.py`) both call them. With `fused=True` a cell runs the same step as one
-node with hand-derived gradients instead (`fused.py`).
+node with hand-derived gradients instead (the `fused` package).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ cell only adds it), then the recurrence runs step by step. Every node made at st
 drawings and errors can say "t = 37, f_gate".
 BPTT is then just `loss.backward()` over the unrolled graph. With `fused=True`
 each layer runs the whole sequence as one node whose backward is the
-hand-written BPTT loop (`fused.py`); it still records one marked box per step
+hand-written BPTT loop (`fused/`); it still records one marked box per step
 for drawings.
 """
 

@@ -1,0 +1,155 @@
+"""The fused GRU: r, z = σ(...);  n = tanh(a_n + r * (W_hn h + b_hn));  h' = n + z (h - n).
+
+a = x W_ih^T + b_ih + h W_hh^T + b_hh in gate blocks r, z, n, except that h's part
+of n's block, W_hn h + b_hn, is multiplied by r before it joins x's. So the
+gradient of the pre-activations has two versions: da_x, the one x's product
+sees, and da_h, the one h's product sees. Backward, with dh = dL/dh':
+
+    d_n = (1 - z) (1 - n^2)
+    da_r = dh d_n (W_hn h + b_hn) σ'(a_r),   da_z = dh (h - n) σ'(a_z)
+    da_x,n = dh d_n,   da_h,n = dh d_n r
+    dL/dh = dh z + da_h W_hh
+
+`_gru_factors` writes what multiplies dh from the saved activations; the cell
+and the sequence both start from them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...autograd import StackedProducts
+from ...tensor import Tensor
+from .kernels import activate, project, rows, sigmoid_scale, transposed
+from .marks import attach_marks, check_steps, give_mark_grads
+from .recording import (input_grad, kept_input, once_per_pass, operands, record_node,
+                        recurrent_weight_grad, weight_grads)
+
+
+def _gru_factors(rz: np.ndarray, n: np.ndarray, h_n: np.ndarray, factors: np.ndarray,
+                 d_n: np.ndarray) -> None:
+    """Write what the backward multiplies dh' by, from the saved activations (any leading axes):
+
+        d_n = (1 - z) (1 - n^2):   da_n = dh' d_n, the gradient of n's pre-activation (x's part)
+        da_h = dh' * factors,       factors = [d_n (W_hn h + b_hn) σ'(a_r), (h - n) σ'(a_z), d_n r]
+    (…, 3, H): h's part of a_n is multiplied by r. Besides da_h W_hh, dh' z carries on to the
+    step before. The caller multiplies the z block by h - n (h the previous state). In place.
+    """
+    hidden = n.shape[-1]
+    r, z = rz[..., :hidden], rz[..., hidden:]
+    k_r, k_z, k_n = (factors[..., k, :] for k in range(3))
+    np.multiply(n, n, out=d_n)
+    np.subtract(1, d_n, out=d_n)
+    d_n -= np.multiply(z, d_n, out=k_n)
+    np.subtract(1, r, out=k_r)
+    k_r *= r
+    k_r *= h_n
+    k_r *= d_n
+    np.subtract(1, z, out=k_z)
+    k_z *= z
+    np.multiply(d_n, r, out=k_n)
+
+
+def gru_cell(x: Tensor, h: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor | None,
+             bias_hh: Tensor | None) -> Tensor:
+    """h' = n + z (h - n) = (1 - z) n + z h, as one node; gradients as in `_gru_factors`."""
+    x, X = kept_input(x)
+    H, W_ih, W_hh = h._data, weight_ih._data, weight_hh._data
+    hidden = W_hh.shape[1]
+    dtype = np.result_type(X, H, W_ih, W_hh)
+    from_x = np.dot(X, W_ih.T).astype(dtype, copy=False)
+    from_h = np.dot(H, W_hh.T).astype(dtype, copy=False)
+    if bias_ih is not None:
+        from_x += bias_ih._data
+        from_h += bias_hh._data
+    scale, offset = sigmoid_scale(hidden, "ss", dtype)
+    rz = np.tanh(scale * (from_x[..., :2 * hidden] + from_h[..., :2 * hidden])) * scale + offset
+    h_n = from_h[..., 2 * hidden:]
+    n = np.tanh(from_x[..., 2 * hidden:] + rz[..., :hidden] * h_n)
+    out = n + rz[..., hidden:] * (H - n)
+
+    def backward(g):
+        factors, d_n = np.empty(H.shape[:-1] + (3, hidden), dtype), np.empty_like(H)
+        _gru_factors(rz, n, h_n, factors, d_n)
+        factors[..., 1, :] *= H - n
+        factors *= g[..., None, :]
+        da_h = factors.reshape(H.shape[:-1] + (3 * hidden,))
+        da_x = da_h.copy()
+        da_x[..., 2 * hidden:] = g * d_n
+        z = rz[..., hidden:]
+        return (input_grad(x, da_x, W_ih), g * z + np.dot(da_h, W_hh), *weight_grads(da_x, da_h, X, H),
+                da_x, da_h)
+
+    grads = once_per_pass(backward)
+    pairs = operands(x, h, weight_ih, weight_hh, bias_ih, bias_hh, grads)
+    return record_node("gru_cell", out, pairs).named("h")
+
+
+def gru_sequence(x: Tensor, h0: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor | None,
+                 bias_hh: Tensor | None, below: dict | None = None) -> tuple[Tensor, Tensor, dict]:
+    """h_1 .. h_T of a GRU layer as one node (T, B, H).
+
+    Backward (BPTT), t = T down to 1, with the factors of `_gru_factors`:
+        dh_t = g_t + dh_(t+1) z_(t+1) + da_h,(t+1) W_hh,   da_h,t = dh_t * factors_t (per gate),
+        x's part: da_x,t = da_h,t with its n block dh_t * d_n,t.
+    Returns (h_1 .. h_T, h_T, the step marks); `below` is the marks of the layer underneath.
+    """
+    x, X = kept_input(x)
+    H0, W_ih, W_hh = h0._data, weight_ih._data, weight_hh._data
+    steps, batch, _ = X.shape
+    hidden = W_hh.shape[1]
+    dtype = np.result_type(X, H0, W_ih, W_hh)
+    scale, offset = sigmoid_scale(hidden, "sst", dtype)
+    bias = 0                                            # b_ih, plus b_hh's r and z parts (b_hn waits for r)
+    if bias_ih is not None:
+        bias = bias_ih._data + np.concatenate([bias_hh._data[:2 * hidden], np.zeros(hidden, dtype)])
+    from_x = project(X, W_ih, bias, dtype, scale)       # (T, B, 3H): x W_ih^T + b_ih (+ b_hr, b_hz)
+    w_hh_t = transposed(W_hh, batch, scale)
+    scale, offset = scale[:2 * hidden], offset[:2 * hidden]
+    b_hn = 0 if bias_hh is None else bias_hh._data[2 * hidden:]
+    rz = np.empty((steps, batch, 2 * hidden), dtype)
+    h_n, n_s, hs = (np.empty((steps,) + H0.shape, dtype) for _ in range(3))
+    dot, tanh, add, multiply = np.dot, np.tanh, np.add, np.multiply
+    h = H0
+    for x_rz, x_n, gate, r, z, h_n_t, n, h_next in zip(                  # per step: the recurrence only
+            from_x[..., :2 * hidden], from_x[..., 2 * hidden:], rz, rz[..., :hidden], rz[..., hidden:],
+            h_n, n_s, hs):
+        from_h = dot(h, w_hh_t)
+        activate(add(x_rz, from_h[:, :2 * hidden], gate), scale, offset)
+        multiply(r, add(from_h[:, 2 * hidden:], b_hn, h_n_t), n)
+        n += x_n
+        tanh(n, n)
+        np.subtract(h, n, h_next)
+        h_next *= z
+        h = add(h_next, n, h_next)
+    check_steps("gru_sequence", hs, [x, h0])
+    marks = {}                                          # filled once the node exists
+
+    def backward(g):
+        da_h = np.empty((steps, batch, 3, hidden), dtype)       # the factors, times dh step by step
+        da_x = np.empty((steps, batch, 3 * hidden), dtype)
+        d_n = da_x[..., 2 * hidden:]                            # x's n block: d_n, times dh at the end
+        _gru_factors(rz, n_s, h_n, da_h, d_n)
+        dh_all = np.empty_like(hs)                              # first h_(t-1) - n_t, then dh_t
+        np.subtract(hs[:-1], n_s[1:], out=dh_all[1:])
+        np.subtract(H0, n_s[0], out=dh_all[0])
+        da_h[:, :, 1] *= dh_all
+        dh_next = 0
+        for g_t, dh, dh_by_gate, z_t, da_t in zip(                                   # t = T .. 1
+                g[::-1], dh_all[::-1], dh_all[:, :, None][::-1], rz[..., hidden:][::-1], da_h[::-1]):
+            add(g_t, dh_next, dh)
+            da_t *= dh_by_gate
+            dh_next = dot(da_t.reshape(batch, -1), W_hh)
+            dh_next += dh * z_t
+        give_mark_grads(marks.get("h", []), dh_all)
+        da_h = da_h.reshape(steps, batch, -1)
+        da_x[..., :2 * hidden] = da_h[..., :2 * hidden]
+        d_n *= dh_all
+        dx = input_grad(x, da_x, W_ih)
+        return (dx, dh_next, StackedProducts(rows(da_x), rows(X)), recurrent_weight_grad(da_h, h0, hs),
+                rows(da_x).sum(axis=0), rows(da_h).sum(axis=0))
+
+    grads = once_per_pass(backward)
+    out = record_node("gru_sequence", hs, operands(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, grads))
+    marks.update(attach_marks(out, [("h", hs, h0)], below))
+    return out, out[steps - 1], marks

@@ -1,0 +1,85 @@
+"""The numpy tricks of the fused loops: fewer calls, fewer temporaries, arrays that stay in cache.
+
+- `project`: the input projection x W_ih^T + b for every step in one product,
+  so the loop over steps does only the recurrence;
+- `transposed`: W_hh^T laid out once for the product h W_hh^T at every step;
+- `sigmoid_scale`, `activate`: every gate's activation with one tanh call,
+  σ(a) = 0.5 tanh(0.5 a) + 0.5;
+- `blocks`: work for many steps done a block of steps at a time.
+
+The block size is the package's `fused.BLOCK`, read at each call so that it
+can be changed (the tests shrink it to put block edges inside short sequences).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...tensor import Tensor
+from .. import fused
+
+
+def bias_sum(bias_ih: Tensor | None, bias_hh: Tensor | None):
+    """b_ih + b_hh, or 0 without biases."""
+    return 0 if bias_ih is None else bias_ih._data + bias_hh._data
+
+
+def project(x: np.ndarray, weight_ih: np.ndarray, bias, dtype,
+            scale: np.ndarray | None = None) -> np.ndarray:
+    """(x W_ih^T + bias) * scale for every step at once: (T, B, I) -> (T, B, G*H), one product.
+
+    The per-column scale goes into the small weight and bias, not over the large result.
+    """
+    if scale is not None:
+        weight_ih, bias = weight_ih * scale[:, None], bias * scale
+    steps, batch, width = x.shape
+    flat = np.dot(x.reshape(steps * batch, width), weight_ih.T).astype(dtype, copy=False)
+    flat += bias
+    return flat.reshape(steps, batch, -1)
+
+
+def transposed(weight: np.ndarray, batch: int, scale: np.ndarray | None = None) -> np.ndarray:
+    """W^T (times `scale` per column) for the product h W^T at every step.
+
+    A C-ordered copy makes each product faster; only for a single row (a
+    matrix-vector product) with a large W is the transposed view about as
+    fast, and the copy would cost more than it saves.
+    """
+    copy = batch > 1 or weight.size <= fused.BLOCK
+    if scale is None:
+        return weight.T.copy() if copy else weight.T
+    return np.multiply(weight.T, scale, order="C" if copy else "K")
+
+
+def blocks(steps: int, per_step: int) -> list[tuple[int, int]]:
+    """(start, stop) blocks of steps, last block first, each holding about BLOCK elements.
+
+    Work done for all steps at once costs few numpy calls when the steps are small;
+    done a block at a time, its arrays also stay in cache when they are large.
+    """
+    size = max(1, fused.BLOCK // max(1, per_step))
+    return [(max(0, stop - size), stop) for stop in range(steps, 0, -size)]
+
+
+def rows(a: np.ndarray) -> np.ndarray:
+    """All leading axes as one: (..., N) -> (M, N)."""
+    return a.reshape(-1, a.shape[-1])
+
+
+def sigmoid_scale(hidden: int, gates: str, dtype) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column scale s and offset b with σ(a) = 0.5 tanh(0.5 a) + 0.5 and tanh(a) = 1 tanh(1 a) + 0.
+
+    `gates` names each gate block, "s" for a sigmoid and "t" for a tanh: with
+    a' = s a, the activations are s tanh(a') + b, one tanh call for all gates.
+    Scaling by 0.5 is exact in floating point.
+    """
+    sigmoid = np.repeat([kind == "s" for kind in gates], hidden)
+    return np.where(sigmoid, 0.5, 1.0).astype(dtype), np.where(sigmoid, 0.5, 0.0).astype(dtype)
+
+
+def activate(a: np.ndarray, scale: np.ndarray, offset: np.ndarray) -> np.ndarray:
+    """Each gate's activation in place (σ or tanh, see `sigmoid_scale`), for a already times `scale`."""
+    np.tanh(a, a)
+    a *= scale
+    a += offset
+    return a

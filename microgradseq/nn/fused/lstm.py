@@ -1,0 +1,170 @@
+"""The fused LSTM: gates i, f, g, o;  c' = f c + i g,  h' = o tanh(c').
+
+With a = x W_ih^T + b_ih + h W_hh^T + b_hh split into the four gate blocks,
+i, f, o = σ(a_i), σ(a_f), σ(a_o) and g = tanh(a_g). Backward, with dh' and dc'
+the gradients arriving at h' and c', and dc the whole gradient of c' (which
+also reaches the loss through h'):
+
+    dc = dc' + dh' o (1 - tanh(c')^2)
+    da_i = dc g σ'(a_i),   da_f = dc c σ'(a_f),   da_g = dc i (1 - g^2),   da_o = dh' tanh(c') σ'(a_o)
+    dL/dc = dc f,          dL/dh = da W_hh
+
+`_lstm_factors` writes the per-gate factors from the saved activations; the
+cell and the sequence both start from them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...autograd import StackedProducts
+from ...tensor import Tensor
+from .kernels import activate, bias_sum, blocks, project, rows, sigmoid_scale, transposed
+from .marks import attach_marks, check_steps, give_mark_grads
+from .recording import (input_grad, kept_input, once_per_pass, operands, record_node,
+                        recurrent_weight_grad, weight_grads)
+
+LSTM_GATES = "ssts"         # i, f: sigmoid; g: tanh; o: sigmoid
+
+
+def _lstm_factors(gates: np.ndarray, tanh_c: np.ndarray, factors: np.ndarray,
+                  factor_dc: np.ndarray) -> None:
+    """Write what the backward multiplies by, from the saved activations (any leading axes):
+
+        dc = dc' (from later steps) + dh * factor_dc,        factor_dc = o (1 - tanh(c')^2)
+        da = [dc, dc * c, dc, dh] * factors (per gate),      factors = [g σ'(a_i), σ'(a_f), i (1 - g^2),
+                                                                        tanh(c') σ'(a_o)]   (…, 4, H)
+    and dc * f carries on to the step before. The caller multiplies the f block by c, the previous
+    cell state. Everything is computed in place: no temporaries as large as the sequence.
+    """
+    hidden = tanh_c.shape[-1]
+    i, f, g, o = (gates[..., k * hidden:(k + 1) * hidden] for k in range(4))
+    k_i, k_f, k_g, k_o = (factors[..., k, :] for k in range(4))
+    np.subtract(1, i, out=k_i)
+    k_i *= i
+    k_i *= g
+    np.subtract(1, f, out=k_f)
+    k_f *= f
+    np.multiply(g, g, out=k_g)
+    np.subtract(1, k_g, out=k_g)
+    k_g *= i
+    np.subtract(1, o, out=k_o)
+    k_o *= o
+    k_o *= tanh_c
+    np.multiply(tanh_c, tanh_c, out=factor_dc)
+    np.subtract(1, factor_dc, out=factor_dc)
+    factor_dc *= o
+
+
+def lstm_cell(x: Tensor, state: tuple[Tensor, Tensor], weight_ih: Tensor, weight_hh: Tensor,
+              bias_ih: Tensor | None, bias_hh: Tensor | None) -> tuple[Tensor, Tensor]:
+    """(h', c') as one node holding both, shape (2, B, H), read out by slices labelled "h" and "c".
+
+    Backward, with g = (dh', dc'): the factors in `_lstm_factors`; dL/dc = dc * f.
+    """
+    h, c = state
+    x, X = kept_input(x)
+    H, C, W_ih, W_hh = h._data, c._data, weight_ih._data, weight_hh._data
+    hidden = W_hh.shape[1]
+    dtype = np.result_type(X, H, C, W_ih, W_hh)
+    scale, offset = sigmoid_scale(hidden, LSTM_GATES, dtype)
+    gates = np.dot(X, W_ih.T).astype(dtype, copy=False)
+    gates += np.dot(H, W_hh.T)
+    gates += bias_sum(bias_ih, bias_hh)
+    gates *= scale
+    i, f, g, o = np.split(activate(gates, scale, offset), 4, axis=-1)
+    out = np.empty((2,) + H.shape, dtype)
+    c_next = np.add(f * C, i * g, out[1])
+    tanh_c = np.tanh(c_next)
+    np.multiply(o, tanh_c, out[0])
+
+    def backward(grad):
+        factors, factor_dc = np.empty(H.shape[:-1] + (4, hidden), dtype), np.empty_like(H)
+        _lstm_factors(gates, tanh_c, factors, factor_dc)
+        factors[..., 1, :] *= C
+        dh, dc = grad[0], grad[1] + grad[0] * factor_dc
+        factors[..., :3, :] *= dc[..., None, :]
+        factors[..., 3, :] *= dh
+        da = factors.reshape(H.shape[:-1] + (4 * hidden,))
+        d_state = np.stack([np.dot(da, W_hh), dc * f])     # (dL/dh, dL/dc) side by side
+        return (input_grad(x, da, W_ih), d_state, *weight_grads(da, da, X, H), da, da)
+
+    grads = once_per_pass(backward)
+    pairs = operands(x, h, weight_ih, weight_hh, bias_ih, bias_hh, grads)
+    pairs.insert(2, (c, lambda grad: grads(grad)[1][1]))
+    pairs[1] = (h, lambda grad: grads(grad)[1][0])
+    both = record_node("lstm_cell", out, pairs)
+    return both[0].named("h"), both[1].named("c")
+
+
+def lstm_sequence(x: Tensor, h0: Tensor, c0: Tensor, weight_ih: Tensor, weight_hh: Tensor,
+                  bias_ih: Tensor | None, bias_hh: Tensor | None,
+                  below: dict | None = None) -> tuple[Tensor, tuple[Tensor, Tensor], dict]:
+    """Every step's (h_t, c_t) as one node of shape (2, T, B, H): [0] the h's, [1] the c's.
+
+    Backward (BPTT), t = T down to 1, with g = (g_h, g_c) and the factors of `_lstm_factors`:
+        dh_t = g_h,t + da_(t+1) W_hh,   dc_t = g_c,t + dc_(t+1) f_(t+1) + dh_t * factor_dc,t,
+        da_t = [dc_t, dc_t, dc_t, dh_t] * factors_t (per gate);   dL/dh_0 = da_1 W_hh, dL/dc_0 = dc_1 f_1.
+    The factors are computed a block of steps at a time, just before the loop reaches the block.
+    Returns (h_1 .. h_T, (h_T, c_T), the step marks); `below` is the marks of the layer underneath.
+    """
+    x, X = kept_input(x)
+    H0, C0, W_ih, W_hh = h0._data, c0._data, weight_ih._data, weight_hh._data
+    steps, batch, _ = X.shape
+    hidden = W_hh.shape[1]
+    dtype = np.result_type(X, H0, C0, W_ih, W_hh)
+    scale, offset = sigmoid_scale(hidden, LSTM_GATES, dtype)
+    gates = project(X, W_ih, bias_sum(bias_ih, bias_hh), dtype, scale)
+    w_hh_t = transposed(W_hh, batch, scale)
+    out = np.empty((2, steps) + H0.shape, dtype)
+    hs, cs = out[0], out[1]
+    tanh_c = np.empty_like(hs)
+    by_gate = gates.reshape(steps, batch, 4, hidden)
+    dot, tanh, multiply = np.dot, np.tanh, np.multiply
+    h, c = H0, C0
+    for a, i, f, g, o, c_next, tanh_c_next, h_next in zip(          # per step: the recurrence only
+            gates, *(by_gate[:, :, k] for k in range(4)), cs, tanh_c, hs):
+        a += dot(h, w_hh_t)
+        activate(a, scale, offset)
+        c = multiply(f, c, c_next)
+        c += i * g
+        h = multiply(o, tanh(c, tanh_c_next), h_next)
+    check_steps("lstm_sequence", out.swapaxes(0, 1), [x, h0, c0])
+    marks = {}                                          # filled once the node exists
+
+    def backward(grad):
+        da = np.empty((steps, batch, 4, hidden), dtype)         # the factors, times dc, dh step by step
+        dh_all, dc_all = np.empty_like(hs), np.empty_like(cs)    # dc_all starts as factor_dc
+        dh_next = dc_next = 0
+        for start, stop in blocks(steps, gates[0].size):
+            _lstm_factors(gates[start:stop], tanh_c[start:stop], da[start:stop], dc_all[start:stop])
+            da[start + 1:stop, :, 1] *= cs[start:stop - 1]
+            da[start, :, 1] *= C0 if start == 0 else cs[start - 1]
+            back = slice(stop - 1, start - 1 if start else None, -1)                 # t = stop .. start + 1
+            for g_h, g_c, dh, dc, dc_by_gate, forget, da_t in zip(
+                    grad[0][back], grad[1][back], dh_all[back], dc_all[back], dc_all[back, :, None],
+                    by_gate[back, :, 1], da[back]):
+                np.add(g_h, dh_next, dh)
+                dc *= dh
+                dc += dc_next
+                dc += g_c
+                da_t[:, :3] *= dc_by_gate
+                da_t[:, 3] *= dh
+                dh_next = dot(da_t.reshape(batch, -1), W_hh)
+                dc_next = dc * forget
+        give_mark_grads(marks.get("h", []), dh_all)
+        give_mark_grads(marks.get("c", []), dc_all)
+        da = da.reshape(steps, batch, -1)
+        bias = rows(da).sum(axis=0)
+        dx = input_grad(x, da, W_ih)
+        return (dx, (dh_next, dc_next), StackedProducts(rows(da), rows(X)),
+                recurrent_weight_grad(da, h0, hs), bias, bias)
+
+    grads = once_per_pass(backward)
+    pairs = operands(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, grads)
+    pairs[1] = (h0, lambda grad: grads(grad)[1][0])
+    pairs.insert(2, (c0, lambda grad: grads(grad)[1][1]))
+    both = record_node("lstm_sequence", out, pairs)
+    marks.update(attach_marks(both, [("c", cs, c0), ("h", hs, h0)], below))
+    output = both[0]
+    return output, (output[steps - 1], both[1, steps - 1]), marks

@@ -1,0 +1,89 @@
+"""A fused function as one graph node, and the last steps of the backward pass that every cell shares.
+
+A node's rules all need the same backward computation, so it runs once per
+pass (`once_per_pass`) and each rule reads its part. Rules keep arrays, never
+the node's own tensor, so the graph stays acyclic. A constant input (no
+history) held by the caller is copied rather than fingerprinted for in-place
+changes (`kept_input`).
+
+Once a cell has da = dL/da, the rest is the same for every cell:
+
+    dL/dW_ih = da^T x,   dL/dW_hh = da_h^T h,   dL/db_ih = sum da,   dL/db_hh = sum da_h,
+    dL/dx = da W_ih,     dL/dh (through the weights) = da_h W_hh
+
+with da_h = da except in the GRU (its n gate multiplies h's part by r).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from ...autograd import StackedProducts, state
+from ...tensor import Tensor, record
+from .kernels import rows
+
+
+def once_per_pass(compute: Callable[[np.ndarray], tuple]) -> Callable[[np.ndarray], tuple]:
+    """`compute(g)`, evaluated once per backward pass: every rule of a node receives the same g.
+
+    Keyed on the pass, not only on g: a second pass may hand the same array again.
+    """
+    memo = [None, None]
+
+    def cached(g: np.ndarray) -> tuple:
+        if memo[0] != state.backward_pass:
+            memo[0], memo[1] = state.backward_pass, compute(g)
+        return memo[1]
+
+    return cached
+
+
+def record_node(op: str, value: np.ndarray, operands: list) -> Tensor:
+    """record() with (tensor, rule) pairs; a missing bias (None) is left out."""
+    present = [(t, rule) for t, rule in operands if t is not None]
+    return record(op, value, [t for t, _ in present], [rule for _, rule in present])
+
+
+def operands(x, h, weight_ih, weight_hh, bias_ih, bias_hh, grads) -> list:
+    """(tensor, rule) pairs of a cell's inputs, each rule reading its slot of `grads(g)`:
+    (dx, dh, dW_ih, dW_hh, db_ih, db_hh)."""
+    return [(x, lambda g: grads(g)[0]), (h, lambda g: grads(g)[1]),
+            (weight_ih, lambda g: grads(g)[2]), (weight_hh, lambda g: grads(g)[3]),
+            (bias_ih, lambda g: grads(g)[4]), (bias_hh, lambda g: grads(g)[5])]
+
+
+def kept_input(x: Tensor) -> tuple[Tensor | None, np.ndarray]:
+    """(x as an operand, the array the node keeps for dL/dW_ih = da^T x).
+
+    An input without history that the caller holds is copied and left out of
+    the operands: the copy costs less than fingerprinting the caller's array
+    at record and again at backward (the in-place check), and nothing can
+    change it. Inputs with history are operands as usual.
+    """
+    if x._node is None and x._exposed:
+        return None, x._data.copy()
+    return x, x._data
+
+
+def input_grad(x: Tensor | None, da: np.ndarray, weight_ih: np.ndarray) -> np.ndarray | None:
+    """dL/dx = da W_ih, computed only when x has history to receive it."""
+    return None if x is None or x._node is None else np.dot(da, weight_ih)
+
+
+def weight_grads(d_in: np.ndarray, d_rec: np.ndarray, x: np.ndarray, h_prev: np.ndarray):
+    """dL/dW_ih = da^T x and dL/dW_hh = da_h^T h, kept as factors for the pass's stacked product."""
+    shared = d_rec is d_in          # one array: stacked once for both weights
+    d_in = rows(d_in)
+    d_rec = d_in if shared else rows(d_rec)
+    return StackedProducts(d_in, rows(x)), StackedProducts(d_rec, rows(h_prev))
+
+
+def recurrent_weight_grad(d_rec: np.ndarray, h0: Tensor, hs: np.ndarray):
+    """dL/dW_hh = sum_t da_h,t^T h_(t-1) over a sequence: one product over h_1 .. h_(T-1) (views of
+    the saved states, nothing copied), plus h_0's term when h_0 is not zero."""
+    product = StackedProducts(rows(d_rec[1:]), rows(hs[:-1]))
+    if not h0._data.any():
+        return product
+    return product.materialise() + np.dot(d_rec[0].T, h0._data)

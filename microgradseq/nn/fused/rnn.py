@@ -1,0 +1,99 @@
+"""The fused RNN: h' = act(a), a = x W_ih^T + b_ih + h W_hh^T + b_hh, act tanh or relu.
+
+Backward, with g = dL/dh':
+
+    da = g * act'(a),   act'(a) read off h' = act(a): tanh' = 1 - h'^2, relu' = 1 where h' > 0,
+
+and the shared formulas of `recording.py` give dL/dx, dL/dh and the weights'.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...autograd import StackedProducts
+from ...tensor import Tensor
+from .kernels import bias_sum, project, rows, transposed
+from .marks import attach_marks, check_steps, give_mark_grads
+from .recording import (input_grad, kept_input, once_per_pass, operands, record_node,
+                        recurrent_weight_grad, weight_grads)
+
+
+def _relu_into(a: np.ndarray, out: np.ndarray) -> np.ndarray:
+    return np.maximum(a, 0, out=out)
+
+
+def _act_grad(h: np.ndarray, nonlinearity: str, out: np.ndarray | None = None) -> np.ndarray:
+    """act'(a) from h = act(a), written into `out`:  tanh' = 1 - h^2;  relu' = 1 where h > 0."""
+    if nonlinearity == "relu":
+        if out is None:
+            return (h > 0).astype(h.dtype)
+        np.copyto(out, h > 0)
+        return out
+    out = np.multiply(h, h, out=out)
+    return np.subtract(1, out, out=out)
+
+
+def rnn_cell(x: Tensor, h: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor | None,
+             bias_hh: Tensor | None, nonlinearity: str = "tanh") -> Tensor:
+    """h' = act(a), a = x W_ih^T + b_ih + h W_hh^T + b_hh, as one node.
+
+    Backward: da = g * act'(a); dL/dh = da W_hh, and the shared formulas give the rest.
+    """
+    x, X = kept_input(x)
+    H, W_ih, W_hh = h._data, weight_ih._data, weight_hh._data
+    pre = np.dot(X, W_ih.T).astype(np.result_type(X, H, W_ih, W_hh), copy=False)
+    pre += np.dot(H, W_hh.T)
+    pre += bias_sum(bias_ih, bias_hh)
+    out = np.tanh(pre) if nonlinearity == "tanh" else np.maximum(pre, 0)
+
+    def backward(g):
+        da = g * _act_grad(out, nonlinearity)
+        return (input_grad(x, da, W_ih), np.dot(da, W_hh), *weight_grads(da, da, X, H), da, da)
+
+    grads = once_per_pass(backward)
+    pairs = operands(x, h, weight_ih, weight_hh, bias_ih, bias_hh, grads)
+    return record_node("rnn_cell", out, pairs).named("h")
+
+
+def rnn_sequence(x: Tensor, h0: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor | None,
+                 bias_hh: Tensor | None, nonlinearity: str = "tanh",
+                 below: dict | None = None) -> tuple[Tensor, Tensor, dict]:
+    """h_t = act(x_t W_ih^T + b_ih + h_(t-1) W_hh^T + b_hh) for t = 1..T, as one node (T, B, H).
+
+    Backward (BPTT), from t = T down to 1, with dh_T+1 = 0 through the recurrence:
+        dh_t = g_t + da_(t+1) W_hh,   da_t = dh_t * act'(a_t);   dL/dh_0 = da_1 W_hh.
+    Returns (h_1 .. h_T, h_T, the step marks); `below` is the marks of the layer underneath.
+    """
+    x, X = kept_input(x)
+    W_ih, W_hh = weight_ih._data, weight_hh._data
+    steps, batch, _ = X.shape
+    dtype = np.result_type(X, h0._data, W_ih, W_hh)
+    pre = project(X, W_ih, bias_sum(bias_ih, bias_hh), dtype)
+    hs = np.empty((steps,) + h0.shape, dtype)           # h_1 .. h_T, a fresh array of its own
+    act, dot, w_hh_t = (np.tanh if nonlinearity == "tanh" else _relu_into), np.dot, transposed(W_hh, batch)
+    h = h0._data
+    for a, h_next in zip(pre, hs):                      # the recurrence, nothing else, per step
+        a += dot(h, w_hh_t)
+        h = act(a, h_next)
+    check_steps("rnn_sequence", hs, [x, h0])
+    marks = {}                                          # filled once the node exists
+
+    def backward(g):
+        da = _act_grad(hs, nonlinearity)                # act'(a_t), times dh_t step by step below
+        dh_all = np.empty_like(hs)
+        dh_next = 0
+        for g_t, dh, da_t in zip(g[::-1], dh_all[::-1], da[::-1]):     # t = T .. 1
+            np.add(g_t, dh_next, dh)
+            da_t *= dh
+            dh_next = dot(da_t, W_hh)
+        give_mark_grads(marks.get("h", []), dh_all)
+        bias = rows(da).sum(axis=0)
+        dx = input_grad(x, da, W_ih)
+        return (dx, dh_next, StackedProducts(rows(da), rows(X)), recurrent_weight_grad(da, h0, hs),
+                bias, bias)
+
+    grads = once_per_pass(backward)
+    out = record_node("rnn_sequence", hs, operands(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, grads))
+    marks.update(attach_marks(out, [("h", hs, h0)], below))
+    return out, out[steps - 1], marks
