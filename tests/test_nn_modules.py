@@ -563,3 +563,32 @@ def test_layer_nodes_are_labelled_and_numbered_from_one(make, labels):
     output, _ = make()(np.ones((4, I), dtype=np.float32))
     for label in labels:
         assert sorted(labelled_steps(output, label)) == [1, 2, 3, 4], label
+
+
+# ---- the layer's output array -------------------------------------------------------------
+
+@pytest.mark.parametrize("make", [
+    pytest.param(lambda: mg.nn.RNN(I, H), id="RNN"),
+    pytest.param(lambda: mg.nn.LSTM(I, H), id="LSTM"),
+    pytest.param(lambda: mg.nn.GRU(I, H, num_layers=2), id="GRU"),
+])
+def test_layer_output_is_read_only_because_backward_reads_its_states(make):
+    """The steps write h_t straight into the output array, and the graph saves those same
+    arrays; writing into the output would change them, so the output is read-only."""
+    output, _ = make()(np.ones((4, 2, I), dtype=np.float32))
+    assert not output.data.flags.writeable
+    with pytest.raises(ValueError, match="read-only"):
+        output.data[0] = 0.0
+
+
+def test_layer_output_is_the_array_its_last_op_wrote_into():
+    """For a one-step RNN the output (1, B, H) is tanh(x W_ih^T + b_ih + b_hh) from h0 = 0, and
+    the tanh node's saved result is a view of that same array (one array of states, not two)."""
+    rnn = mg.nn.RNN(I, H)
+    x = np.random.default_rng(1).normal(size=(1, 2, I)).astype(np.float32)
+    output, _ = rnn(x)
+    expected = np.tanh(x[0] @ rnn.weight_ih_l0.data.T + rnn.bias_ih_l0.data + rnn.bias_hh_l0.data)
+    np.testing.assert_allclose(output.data[0], expected, rtol=1e-6)
+    tanh_node = next(node for node in topological_order(output._node) if node.op == "tanh")
+    saved = tanh_node.rules[0].__closure__[0].cell_contents
+    assert np.shares_memory(saved, output.data)

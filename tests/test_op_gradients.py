@@ -297,6 +297,59 @@ def test_unary_op_gradient(name, data, shape):
     assert_gradients_match(mg_op, np_op, x)
 
 
+# ---- out= ------------------------------------------------------------------------------
+
+OUT_OPS = {
+    "add": (lambda a, b, out: mg.ops.add(a, b, out), np.add),
+    "mul": (lambda a, b, out: mg.ops.mul(a, b, out), np.multiply),
+    "tanh": (lambda a, b, out: mg.ops.tanh(a, out), lambda a, b: np.tanh(a)),
+    "relu": (lambda a, b, out: mg.ops.relu(a, out), lambda a, b: np.maximum(a, 0)),
+}
+
+
+@pytest.mark.parametrize("name", list(OUT_OPS))
+@FAST
+@given(data=st.data(), shape=NONEMPTY_DIMS)
+def test_op_written_into_out_has_the_same_value_and_gradient(name, data, shape):
+    """add, mul, tanh, relu with out=: the result lives in `out`, its gradient is unchanged."""
+    mg_op, np_op = OUT_OPS[name]
+    a, b = away_from(data.draw(values(shape)), [0.0]), data.draw(values(shape))
+    buffers = []
+
+    def written(ta, tb):
+        buffers.append(np.empty(shape))
+        result = mg_op(ta, tb, buffers[-1])
+        assert np.shares_memory(result.data, buffers[-1])
+        return result
+
+    if name in ("add", "mul"):
+        assert_gradients_match(written, np_op, a, b)
+    else:
+        assert_gradients_match(lambda ta: written(ta, None), lambda x: np_op(x, None), a)
+
+
+def test_out_that_does_not_fit_names_the_op():
+    x = mg.tensor(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"tanh: out of shape \(2, 3\) and dtype float32 does not fit"):
+        mg.ops.tanh(x, np.empty((2, 3), dtype=np.float32))
+    with pytest.raises(ValueError, match=r"mul: out of shape \(3,\)"):
+        mg.ops.mul(x, x, np.empty(3))
+
+
+def test_stack_into_out_fills_out_and_splits_the_gradient():
+    """stack(..., out=buf) writes into buf (numpy's out=), also when the pieces already are buf's rows."""
+    a, b = mg.tensor([1.0, 2.0], requires_grad=True), mg.tensor([3.0, 4.0], requires_grad=True)
+    buffer = np.empty((2, 2))
+    stacked = mg.stack([a, b], out=buffer)
+    assert np.shares_memory(stacked.data, buffer)
+    np.testing.assert_array_equal(buffer, [[1.0, 2.0], [3.0, 4.0]])
+    (stacked * np.array([[1.0, 2.0], [3.0, 4.0]])).sum().backward()
+    np.testing.assert_array_equal(a.grad, [1.0, 2.0])
+    np.testing.assert_array_equal(b.grad, [3.0, 4.0])
+    rows = [mg.tensor(buffer[0]), mg.tensor(buffer[1])]
+    np.testing.assert_array_equal(mg.stack(rows, out=buffer).data, [[1.0, 2.0], [3.0, 4.0]])
+
+
 # ---- indexing ------------------------------------------------------------------------
 
 @FAST

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..ops import linear, sigmoid, tanh
+from ..ops import add, linear, mul, relu, sigmoid, tanh
 from ..tensor import Tensor, as_tensor, owned
 from . import fused as fused_steps
 from .module import Module, uniform
@@ -41,10 +41,11 @@ def rnn_step(x: Tensor, h: Tensor, weight_ih: Tensor, weight_hh: Tensor,
 
 
 def rnn_recurrence(x_proj: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None,
-                   nonlinearity: str = "tanh") -> Tensor:
-    """rnn_step given x_proj = x W_ih^T + b_ih (a layer computes it for all steps at once)."""
+                   nonlinearity: str = "tanh", out: np.ndarray | None = None) -> Tensor:
+    """rnn_step given x_proj = x W_ih^T + b_ih (a layer computes it for all steps at once).
+    `out`: where to write h' (a layer passes its output array's slice for this step)."""
     pre = _plus_recurrent(x_proj, weight_hh, h, bias_hh)
-    return (pre.tanh() if nonlinearity == "tanh" else pre.relu()).named("h")
+    return (tanh(pre, out) if nonlinearity == "tanh" else relu(pre, out)).named("h")
 
 
 def lstm_step(x: Tensor, state: tuple[Tensor, Tensor], weight_ih: Tensor, weight_hh: Tensor,
@@ -55,15 +56,15 @@ def lstm_step(x: Tensor, state: tuple[Tensor, Tensor], weight_ih: Tensor, weight
 
 
 def lstm_recurrence(x_proj: Tensor, state: tuple[Tensor, Tensor], weight_hh: Tensor,
-                    bias_hh: Tensor | None) -> tuple[Tensor, Tensor]:
-    """lstm_step given x_proj = x W_ih^T + b_ih."""
+                    bias_hh: Tensor | None, out: np.ndarray | None = None) -> tuple[Tensor, Tensor]:
+    """lstm_step given x_proj = x W_ih^T + b_ih;  `out`: where to write h'."""
     h, c = state
     gates = _plus_recurrent(x_proj, weight_hh, h, bias_hh)
     i, f, g, o = _chunks(gates, 4)
     i, f, o = sigmoid(i).named("i_gate"), sigmoid(f).named("f_gate"), sigmoid(o).named("o_gate")
     g = tanh(g).named("g_gate")
     c_next = (f * c + i * g).named("c")
-    h_next = (o * tanh(c_next)).named("h")
+    h_next = mul(o, tanh(c_next), out).named("h")
     return h_next, c_next
 
 
@@ -74,16 +75,17 @@ def gru_step(x: Tensor, h: Tensor, weight_ih: Tensor, weight_hh: Tensor,
     return gru_recurrence(_affine(x, weight_ih, bias_ih), h, weight_hh, bias_hh)
 
 
-def gru_recurrence(x_proj: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None) -> Tensor:
-    """gru_step given x_proj = x W_ih^T + b_ih. r and z come from one sigmoid over their
-    2H columns, and h' = (1 - z) * n + z * h is computed as n + z * (h - n) (two ops fewer)."""
+def gru_recurrence(x_proj: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None,
+                   out: np.ndarray | None = None) -> Tensor:
+    """gru_step given x_proj = x W_ih^T + b_ih;  `out`: where to write h'. r and z come from one
+    sigmoid over their 2H columns, and h' = (1 - z) * n + z * h is computed as n + z * (h - n)."""
     hidden = h.shape[-1]
     h_proj = _affine(h, weight_hh, bias_hh)
     r, z = _chunks(sigmoid(x_proj[..., :2 * hidden] + h_proj[..., :2 * hidden]), 2)
     r, z = r.named("r_gate"), z.named("z_gate")
     h_n = h_proj[..., 2 * hidden:].clone()  # r * h_n saves h_n: a copy of its own lets the r, z columns go
     n = tanh(x_proj[..., 2 * hidden:] + r * h_n).named("n_gate")
-    return (n + z * (h - n)).named("h")
+    return add(n, z * (h - n), out).named("h")
 
 
 class _Cell(Module):

@@ -93,8 +93,9 @@ class _Layer(Module):
             return linear(x, weight_ih, bias_ih), bias_hh
         return linear(x, weight_ih, bias_ih + bias_hh), None
 
-    def recurrence(self, x_proj: Tensor, state: Any, weight_hh: Tensor, bias_hh: Tensor | None) -> Any:
-        """One layer's step given x_proj = x_t W_ih^T + b_ih: the new state."""
+    def recurrence(self, x_proj: Tensor, state: Any, weight_hh: Tensor, bias_hh: Tensor | None,
+                   out: np.ndarray | None = None) -> Any:
+        """One layer's step given x_proj = x_t W_ih^T + b_ih: the new state, its h written into `out`."""
         raise NotImplementedError
 
     def sequence(self, k: int, x: Tensor, state: Any, below: dict | None) -> tuple[Tensor, Any, dict]:
@@ -124,12 +125,18 @@ class _Layer(Module):
             for k in range(self.num_layers):
                 weight_ih, weight_hh, bias_ih, bias_hh = self.layer_weights(k)
                 projected, bias_hh = self.project(output, weight_ih, bias_ih, bias_hh)
+                states = layer_states[k] if self.state_parts == 2 else (layer_states[k],)
+                dtype = np.result_type(projected.dtype, weight_hh.dtype, *[s.dtype for s in states],
+                                       *([bias_hh.dtype] if bias_hh is not None else []))
+                hs = np.empty((steps,) + states[0].shape, dtype)    # every step writes its h into hs[t]
                 outputs = []
                 for t in range(steps):
                     with at_step(t + 1):
-                        layer_states[k] = self.recurrence(projected[t], layer_states[k], weight_hh, bias_hh)
+                        layer_states[k] = self.recurrence(projected[t], layer_states[k], weight_hh, bias_hh,
+                                                          out=hs[t])
                     outputs.append(layer_states[k][0] if self.state_parts == 2 else layer_states[k])
-                output = stack(outputs)
+                output = stack(outputs, out=hs)     # no second array: the steps are already in hs
+                hs.flags.writeable = False          # the backward pass reads these states
         if self.batch_first:
             output = output.transpose(1, 0, 2)
         if self.state_parts == 2:
@@ -158,8 +165,9 @@ class RNN(_Layer):
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, rng, dtype, fused=fused)
         self.nonlinearity = nonlinearity
 
-    def recurrence(self, x_proj: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None) -> Tensor:
-        return rnn_recurrence(x_proj, h, weight_hh, bias_hh, self.nonlinearity)
+    def recurrence(self, x_proj: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None,
+                   out: np.ndarray | None = None) -> Tensor:
+        return rnn_recurrence(x_proj, h, weight_hh, bias_hh, self.nonlinearity, out)
 
     def sequence(self, k: int, x: Tensor, h: Tensor, below: dict | None) -> tuple:
         return fused_steps.rnn_sequence(x, h, *self.layer_weights(k), self.nonlinearity, below)
@@ -171,8 +179,9 @@ class LSTM(_Layer):
     gates = 4
     state_parts = 2
 
-    def recurrence(self, x_proj: Tensor, state: tuple, weight_hh: Tensor, bias_hh: Tensor | None) -> tuple:
-        return lstm_recurrence(x_proj, state, weight_hh, bias_hh)
+    def recurrence(self, x_proj: Tensor, state: tuple, weight_hh: Tensor, bias_hh: Tensor | None,
+                   out: np.ndarray | None = None) -> tuple:
+        return lstm_recurrence(x_proj, state, weight_hh, bias_hh, out)
 
     def sequence(self, k: int, x: Tensor, state: tuple, below: dict | None) -> tuple:
         return fused_steps.lstm_sequence(x, *state, *self.layer_weights(k), below)
@@ -187,8 +196,9 @@ class GRU(_Layer):
                 bias_hh: Tensor | None) -> tuple[Tensor, Tensor | None]:
         return linear(x, weight_ih, bias_ih), bias_hh
 
-    def recurrence(self, x_proj: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None) -> Tensor:
-        return gru_recurrence(x_proj, h, weight_hh, bias_hh)
+    def recurrence(self, x_proj: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None,
+                   out: np.ndarray | None = None) -> Tensor:
+        return gru_recurrence(x_proj, h, weight_hh, bias_hh, out)
 
     def sequence(self, k: int, x: Tensor, h: Tensor, below: dict | None) -> tuple:
         return fused_steps.gru_sequence(x, h, *self.layer_weights(k), below)

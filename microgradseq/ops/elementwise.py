@@ -1,7 +1,8 @@
 """Elementwise ops: forward value and gradient rule side by side.
 
 Each `record(name, y, inputs, rules)` call holds one rule per operand: the
-rule turns g = dL/dy into dL/d operand. Broadcasting is undone centrally by
+rule turns g = dL/dy into dL/d operand. `add`, `mul`, `tanh` and `relu` take
+numpy's `out=` (the last op of a cell step writes into a layer's output array). Broadcasting is undone centrally by
 `autograd.sum_to`, so no rule here sums over broadcast axes.
 """
 
@@ -30,10 +31,27 @@ def _passthrough(g):
     return g
 
 
-def add(a: Any, b: Any) -> Tensor:
+def _fitting(name: str, out: np.ndarray, shape: tuple, dtype) -> np.ndarray:
+    """`out`, if the result (shape, dtype) fits it exactly (numpy's out= would cast silently)."""
+    if out.shape != shape or out.dtype != dtype:
+        raise ValueError(f"{name}: out of shape {out.shape} and dtype {out.dtype} does not fit the result "
+                         f"(shape {shape}, dtype {dtype})")
+    return out
+
+
+def _placed(name: str, y: np.ndarray, out: np.ndarray | None) -> np.ndarray:
+    """y, copied into `out` when one is given. A layer passes the slice of its output array
+    for step t, so collecting the steps needs no copy of the whole sequence."""
+    if out is None:
+        return y
+    _fitting(name, out, y.shape, y.dtype)[...] = y
+    return out
+
+
+def add(a: Any, b: Any, out: np.ndarray | None = None) -> Tensor:
     """a + b;   d/da = 1,   d/db = 1"""
     a, b, y = _operands("add", np.add, a, b)
-    return record("add", y, (a, b), (_passthrough, _passthrough))
+    return record("add", _placed("add", y, out), (a, b), (_passthrough, _passthrough))
 
 
 def sub(a: Any, b: Any) -> Tensor:
@@ -42,11 +60,11 @@ def sub(a: Any, b: Any) -> Tensor:
     return record("sub", y, (a, b), (_passthrough, np.negative))
 
 
-def mul(a: Any, b: Any) -> Tensor:
+def mul(a: Any, b: Any, out: np.ndarray | None = None) -> Tensor:
     """a * b;   d/da = b,   d/db = a"""
     a, b, y = _operands("mul", np.multiply, a, b)
     A, B = a._data, b._data
-    return record("mul", y, (a, b), (lambda g: g * B, lambda g: g * A))
+    return record("mul", _placed("mul", y, out), (a, b), (lambda g: g * B, lambda g: g * A))
 
 
 def div(a: Any, b: Any) -> Tensor:
@@ -94,9 +112,10 @@ def log(x: Tensor) -> Tensor:
     return record("log", np.log(X), (x,), (lambda g: g / X,))
 
 
-def tanh(x: Tensor) -> Tensor:
+def tanh(x: Tensor, out: np.ndarray | None = None) -> Tensor:
     """tanh x;   d tanh(x)/dx = 1 - tanh(x)^2"""
-    y = np.tanh(x._data)
+    X = x._data
+    y = np.tanh(X) if out is None else np.tanh(X, out=_fitting("tanh", out, X.shape, X.dtype))
     return record("tanh", y, (x,), (lambda g: g * (1 - y * y),))
 
 
@@ -106,10 +125,10 @@ def sigmoid(x: Tensor) -> Tensor:
     return record("sigmoid", y, (x,), (lambda g: g * y * (1 - y),))
 
 
-def relu(x: Tensor) -> Tensor:
+def relu(x: Tensor, out: np.ndarray | None = None) -> Tensor:
     """max(x, 0);   d/dx = 1 where x > 0, else 0"""
     X = x._data
-    return record("relu", np.maximum(X, 0), (x,), (lambda g: g * (X > 0),))
+    return record("relu", _placed("relu", np.maximum(X, 0), out), (x,), (lambda g: g * (X > 0),))
 
 
 def abs(x: Tensor) -> Tensor:

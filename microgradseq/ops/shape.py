@@ -131,8 +131,14 @@ def concat(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     return record("concat", y, tensors, rules)
 
 
-def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
-    """Join along a new axis;   each piece's gradient is its index of g along that axis"""
-    tensors, y, axis = _joined("stack", np.stack, tensors, axis, "must all be equal")
+def stack(tensors: Sequence[Any], axis: int = 0, out: np.ndarray | None = None) -> Tensor:
+    """Join along a new axis;   each piece's gradient is its index of g along that axis
+
+    `out`: the array to hold the result, as numpy's out=. A layer whose steps have
+    already written their states into out[0], out[1], ... passes it, so the graph
+    keeps one array of states instead of the states and their stacked copy.
+    """
+    tensors, y, axis = _joined("stack", lambda arrays, axis: np.stack(arrays, axis=axis, out=out),
+                               tensors, axis, "must all be equal")
     rules = [_split_rule(axis, i, i + 1, stacked=True) for i in range(len(tensors))]
     return record("stack", y, tensors, rules)
