@@ -19,10 +19,6 @@ from . import fused as fused_steps
 from .module import Module, uniform
 
 
-def _affine(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
-    return linear(x, weight, bias)
-
-
 def _chunks(gates: Tensor, count: int) -> list[Tensor]:
     size = gates.shape[-1] // count
     return [gates[..., k * size:(k + 1) * size] for k in range(count)]
@@ -37,7 +33,7 @@ def _plus_recurrent(x_proj: Tensor, weight_hh: Tensor, h: Tensor, bias_hh: Tenso
 def rnn_step(x: Tensor, h: Tensor, weight_ih: Tensor, weight_hh: Tensor,
              bias_ih: Tensor | None, bias_hh: Tensor | None, nonlinearity: str = "tanh") -> Tensor:
     """h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh)."""
-    return rnn_recurrence(_affine(x, weight_ih, bias_ih), h, weight_hh, bias_hh, nonlinearity)
+    return rnn_recurrence(linear(x, weight_ih, bias_ih), h, weight_hh, bias_hh, nonlinearity)
 
 
 def rnn_recurrence(x_proj: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None,
@@ -52,7 +48,7 @@ def lstm_step(x: Tensor, state: tuple[Tensor, Tensor], weight_ih: Tensor, weight
               bias_ih: Tensor | None, bias_hh: Tensor | None) -> tuple[Tensor, Tensor]:
     """i, f, g, o = split(x W_ih^T + b_ih + h W_hh^T + b_hh);
     c' = sigmoid(f) * c + sigmoid(i) * tanh(g);   h' = sigmoid(o) * tanh(c')."""
-    return lstm_recurrence(_affine(x, weight_ih, bias_ih), state, weight_hh, bias_hh)
+    return lstm_recurrence(linear(x, weight_ih, bias_ih), state, weight_hh, bias_hh)
 
 
 def lstm_recurrence(x_proj: Tensor, state: tuple[Tensor, Tensor], weight_hh: Tensor,
@@ -72,7 +68,7 @@ def gru_step(x: Tensor, h: Tensor, weight_ih: Tensor, weight_hh: Tensor,
              bias_ih: Tensor | None, bias_hh: Tensor | None) -> Tensor:
     """r = sigmoid(W_ir x + b_ir + W_hr h + b_hr);  z = sigmoid(W_iz x + b_iz + W_hz h + b_hz);
     n = tanh(W_in x + b_in + r * (W_hn h + b_hn));   h' = (1 - z) * n + z * h."""
-    return gru_recurrence(_affine(x, weight_ih, bias_ih), h, weight_hh, bias_hh)
+    return gru_recurrence(linear(x, weight_ih, bias_ih), h, weight_hh, bias_hh)
 
 
 def gru_recurrence(x_proj: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None,
@@ -80,7 +76,7 @@ def gru_recurrence(x_proj: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor
     """gru_step given x_proj = x W_ih^T + b_ih;  `out`: where to write h'. r and z come from one
     sigmoid over their 2H columns, and h' = (1 - z) * n + z * h is computed as n + z * (h - n)."""
     hidden = h.shape[-1]
-    h_proj = _affine(h, weight_hh, bias_hh)
+    h_proj = linear(h, weight_hh, bias_hh)
     r, z = _chunks(sigmoid(x_proj[..., :2 * hidden] + h_proj[..., :2 * hidden]), 2)
     r, z = r.named("r_gate"), z.named("z_gate")
     h_n = h_proj[..., 2 * hidden:].clone()  # r * h_n saves h_n: a copy of its own lets the r, z columns go

@@ -98,6 +98,28 @@ class _Layer(Module):
         """One layer's step given x_proj = x_t W_ih^T + b_ih: the new state, its h written into `out`."""
         raise NotImplementedError
 
+    def unroll(self, k: int, x: Tensor, state: Any) -> tuple[Tensor, Any]:
+        """Layer k over the whole sequence, op by op: (outputs (T, B, H), final state).
+
+        Each step writes its h into one (T, B, H) array, which becomes the output
+        as it is (no stacked copy) and is then read-only: the backward pass reads
+        those states.
+        """
+        weight_ih, weight_hh, bias_ih, bias_hh = self.layer_weights(k)
+        projected, bias_hh = self.project(x, weight_ih, bias_ih, bias_hh)
+        parts = state if self.state_parts == 2 else (state,)
+        dtype = np.result_type(projected.dtype, weight_hh.dtype, *[part.dtype for part in parts],
+                               *([bias_hh.dtype] if bias_hh is not None else []))
+        hs = np.empty((len(projected),) + parts[0].shape, dtype)
+        outputs = []
+        for t in range(len(projected)):
+            with at_step(t + 1):
+                state = self.recurrence(projected[t], state, weight_hh, bias_hh, out=hs[t])
+            outputs.append(state[0] if self.state_parts == 2 else state)
+        output = stack(outputs, out=hs)     # no second array: the steps are already in hs
+        hs.flags.writeable = False
+        return output, state
+
     def sequence(self, k: int, x: Tensor, state: Any, below: dict | None) -> tuple[Tensor, Any, dict]:
         """Layer k over the whole sequence as one fused node: (outputs, final state, step marks);
         `below` is the step marks of layer k - 1 (None for the first layer)."""
@@ -123,20 +145,7 @@ class _Layer(Module):
         else:
             output = x
             for k in range(self.num_layers):
-                weight_ih, weight_hh, bias_ih, bias_hh = self.layer_weights(k)
-                projected, bias_hh = self.project(output, weight_ih, bias_ih, bias_hh)
-                states = layer_states[k] if self.state_parts == 2 else (layer_states[k],)
-                dtype = np.result_type(projected.dtype, weight_hh.dtype, *[s.dtype for s in states],
-                                       *([bias_hh.dtype] if bias_hh is not None else []))
-                hs = np.empty((steps,) + states[0].shape, dtype)    # every step writes its h into hs[t]
-                outputs = []
-                for t in range(steps):
-                    with at_step(t + 1):
-                        layer_states[k] = self.recurrence(projected[t], layer_states[k], weight_hh, bias_hh,
-                                                          out=hs[t])
-                    outputs.append(layer_states[k][0] if self.state_parts == 2 else layer_states[k])
-                output = stack(outputs, out=hs)     # no second array: the steps are already in hs
-                hs.flags.writeable = False          # the backward pass reads these states
+                output, layer_states[k] = self.unroll(k, output, layer_states[k])
         if self.batch_first:
             output = output.transpose(1, 0, 2)
         if self.state_parts == 2:

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..autograd import StackedProducts
 from ..tensor import Tensor, as_tensor, record
+from .elementwise import passthrough
 
 
 def _swap_last(a: np.ndarray) -> np.ndarray:
@@ -83,7 +84,7 @@ def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if bias.shape == W.shape[:1]:
         bias_rule = lambda g: StackedProducts(_rows(g))     # noqa: E731
     elif bias.shape == output_shape or _broadcasts_to(bias.shape, output_shape):
-        bias_rule = _passthrough
+        bias_rule = passthrough
     else:
         raise ValueError(f"linear: bias of shape {bias.shape} does not fit weight of shape {W.shape} and input "
                          f"of shape {X.shape} (expected ({W.shape[0]},) or a shape that broadcasts to {output_shape})")
@@ -95,7 +96,3 @@ def _broadcasts_to(shape: tuple, target: tuple) -> bool:
         return np.broadcast_shapes(shape, target) == target
     except ValueError:
         return False
-
-
-def _passthrough(g: np.ndarray) -> np.ndarray:
-    return g
