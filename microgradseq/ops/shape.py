@@ -38,23 +38,21 @@ def transpose(x: Tensor, *axes) -> Tensor:
     return record("transpose", X.transpose(axes), (x,), (lambda g: np.transpose(g, inverse),))
 
 
-def _plain_index(index: Any) -> Any:
-    """The index with any tensors in it replaced by their arrays."""
-    if isinstance(index, Tensor):
-        return index._data
-    if type(index) is tuple:
-        for part in index:
-            if isinstance(part, Tensor):
-                return tuple(p._data if isinstance(p, Tensor) else p for p in index)
-    return index
+_BASIC_PARTS = (int, slice, type(Ellipsis), type(None))
 
 
-def _is_advanced(index: Any) -> bool:
-    """Whether numpy indexes with arrays here (a copy that may name one position twice)."""
-    for part in index if type(index) is tuple else (index,):
-        if isinstance(part, (np.ndarray, list)):
-            return True
-    return False
+def _prepared_index(index: Any) -> tuple[Any, bool]:
+    """(index with any tensors in it replaced by their arrays, whether numpy indexes with
+    arrays here: a copy that may name one position twice, so its gradient adds repeats)."""
+    parts = index if type(index) is tuple else (index,)
+    for part in parts:
+        if type(part) not in _BASIC_PARTS:
+            break
+    else:
+        return index, False                     # ints, slices, ... and None: the common case
+    plain = tuple(p._data if isinstance(p, Tensor) else p for p in parts)
+    repeats = any(isinstance(p, (np.ndarray, list)) for p in plain)
+    return (plain if type(index) is tuple else plain[0]), repeats
 
 
 def getitem(x: Tensor, index: Any) -> Tensor:
@@ -65,12 +63,11 @@ def getitem(x: Tensor, index: Any) -> Tensor:
     keeps the index, not x itself.
     """
     X = x._data
-    index = _plain_index(index)
+    index, repeats = _prepared_index(index)
     try:
         y = X[index]
     except IndexError as error:
         raise IndexError(f"getitem: {error} (tensor of shape {X.shape})") from None
-    repeats = _is_advanced(index)
     return record("getitem", np.asarray(y) if y.ndim == 0 else y, (x,),
                   (lambda g: Scatter(index, g, repeats),))
 
