@@ -39,7 +39,7 @@ class Node:
     """One recorded step of the computation: an op application, a leaf or a cut."""
 
     __slots__ = ("op", "kind", "inputs", "rules", "shape", "dtype", "grad",
-                 "label", "step", "scope", "checks", "value", "cut_info", "visit", "seq")
+                 "label", "step", "scope", "checks", "value", "cut_info", "visit", "seq", "owns_grad")
 
     def __init__(self, op: str, kind: str, inputs: tuple, rules, shape: tuple, dtype) -> None:
         self.seq = next(_created)   # creation order: every node is made after its inputs
@@ -50,6 +50,7 @@ class Node:
         self.shape = shape
         self.dtype = dtype
         self.grad = None
+        self.owns_grad = False  # this backward pass allocated `grad` itself: it may add into it in place
         self.label = None
         self.step = state.step
         self.scope = state.scope
@@ -287,15 +288,15 @@ def _check_unchanged(node: Node, verified: dict) -> None:
                 "backward() first")
 
 
-def _accumulate(node: Node, grad: np.ndarray, buffers: set) -> None:
+def _accumulate(node: Node, grad: np.ndarray) -> None:
     """node.grad += grad, in the node's dtype, never writing into an array this pass does not own.
 
-    `buffers` holds the nodes whose grad array this pass allocated itself;
-    only those are added into in place. A node's first gradient is adopted
-    as is when it is an op's (the rule made it); a leaf's is copied, since
-    the leaf keeps it after the pass.
+    Only a grad array this pass allocated itself (`node.owns_grad`) is added
+    into in place. A node's first gradient is adopted as is when it is an
+    op's (the rule made it); a leaf's is copied, since the leaf keeps it
+    after the pass.
     """
-    if node in buffers:
+    if node.owns_grad:
         node.grad += grad
         return
     if grad.dtype is not node.dtype and grad.dtype != node.dtype:
@@ -307,19 +308,19 @@ def _accumulate(node: Node, grad: np.ndarray, buffers: set) -> None:
         node.grad = grad.copy()
     else:
         node.grad = node.grad + grad
-    buffers.add(node)
+    node.owns_grad = True
 
 
-def _scatter(node: Node, scatter: Scatter, buffers: set) -> None:
+def _scatter(node: Node, scatter: Scatter) -> None:
     """node.grad += scatter, written into a buffer this pass owns (allocated on first use)."""
-    if node not in buffers:
+    if not node.owns_grad:
         node.grad = (np.zeros(node.shape, dtype=node.dtype) if node.grad is None
                      else node.grad.astype(node.dtype, copy=True))
-        buffers.add(node)
+        node.owns_grad = True
     scatter.add_into(node.grad)
 
 
-def _hand_over(node: Node, parent: Node, parent_grad, buffers: set, deferred: dict) -> np.ndarray | None:
+def _hand_over(node: Node, parent: Node, parent_grad, deferred: dict) -> np.ndarray | None:
     """A rule's result that is not a plain array: a `Scatter` is added into the parent's
     buffer and a leaf's `StackedProducts` kept for the end of the pass (both return None);
     anything else comes back as an array."""
@@ -327,7 +328,7 @@ def _hand_over(node: Node, parent: Node, parent_grad, buffers: set, deferred: di
         if state.anomaly:
             from .anomaly import check_backward
             check_backward(node, parent_grad.grad)
-        _scatter(parent, parent_grad, buffers)
+        _scatter(parent, parent_grad)
         return None
     if type(parent_grad) is StackedProducts:
         if parent.kind is LEAF:
@@ -355,8 +356,8 @@ def backward(root: Node, grad: np.ndarray, retain_graph: bool = False) -> None:
             raise _freed_error(node)
         if node.kind is not LEAF:
             node.grad = None
-    buffers = set()             # nodes whose grad array this pass allocated (safe to add into)
-    _accumulate(root, grad, buffers)
+        node.owns_grad = False  # a grad array from an earlier pass may be held by the user
+    _accumulate(root, grad)
     anomaly = state.anomaly
     verified = {}
     deferred = {}               # leaf node -> StackedProducts, summed once at the end
@@ -376,7 +377,7 @@ def backward(root: Node, grad: np.ndarray, retain_graph: bool = False) -> None:
                     continue                # a cut, or freed history
                 parent_grad = rule(g)
                 if type(parent_grad) is not np.ndarray:
-                    parent_grad = _hand_over(node, parent, parent_grad, buffers, deferred)
+                    parent_grad = _hand_over(node, parent, parent_grad, deferred)
                     if parent_grad is None:
                         continue
                 if anomaly:
@@ -387,7 +388,7 @@ def backward(root: Node, grad: np.ndarray, retain_graph: bool = False) -> None:
                 if parent.grad is None and kind is OP and parent_grad.dtype is parent.dtype:
                     parent.grad = parent_grad       # the common case of _accumulate, inlined
                 else:
-                    _accumulate(parent, parent_grad, buffers)
+                    _accumulate(parent, parent_grad)
         if not retain_graph:
             node.kind = FREED                       # free the node: drop its rules and edges
             node.inputs = ()
@@ -401,7 +402,7 @@ def backward(root: Node, grad: np.ndarray, retain_graph: bool = False) -> None:
         if leaf.grad is None and leaf_grad.dtype == leaf.dtype:
             leaf.grad = leaf_grad               # a fresh product: nothing else holds it, no copy
         else:
-            _accumulate(leaf, leaf_grad, buffers)
+            _accumulate(leaf, leaf_grad)
 
 
 def sever(node: Node, info: dict | None = None) -> None:
