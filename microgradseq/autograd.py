@@ -236,7 +236,11 @@ class Scatter:
         if self.repeats:                # integer arrays may name one position twice: add each
             np.add.at(full, self.index, self.grad)
         else:
-            full[self.index] += self.grad
+            view = full[self.index]     # basic indexing: a view, added into in place ...
+            if type(view) is np.ndarray:
+                view += self.grad
+            else:                       # ... unless it picked one element (a scalar, not a view)
+                full[self.index] += self.grad
 
 
 _passes = itertools.count(1)

@@ -122,7 +122,9 @@ def tanh(x: Tensor, out: np.ndarray | None = None) -> Tensor:
 
 def sigmoid(x: Tensor) -> Tensor:
     """s(x) = 1 / (1 + e^-x), computed as (1 + tanh(x/2)) / 2 (no overflow);   ds/dx = s (1 - s)"""
-    y = 0.5 + 0.5 * np.tanh(0.5 * x._data)
+    y = np.tanh(0.5 * x._data)
+    y *= 0.5
+    y += 0.5
     return record("sigmoid", y, (x,), (lambda g: g * y * (1 - y),))
 
 
