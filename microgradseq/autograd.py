@@ -398,8 +398,10 @@ def backward(root: Node, grad: np.ndarray, retain_graph: bool = False) -> None:
             node.inputs = ()
             node.rules = node.checks = None
     stacked = _stack_uses(deferred.values())
-    for leaf, products in deferred.items():
+    while deferred:                             # each weight's factors go as soon as it is summed
+        leaf, products = deferred.popitem()
         leaf_grad = products.materialise(stacked)
+        del products
         if anomaly:
             from .anomaly import check_backward
             check_backward(leaf, leaf_grad)

@@ -87,10 +87,10 @@ def gather(x: Tensor, index: Any) -> Tensor:
     if picks.size and (picks.min() < -X.shape[-1] or picks.max() >= X.shape[-1]):
         raise IndexError(f"gather: indices from {picks.min()} to {picks.max()} are out of range "
                          f"for a last axis of size {X.shape[-1]}")
-    picks = picks[..., None]
+    picks, shape = picks[..., None], X.shape      # the rule keeps x's shape, not x
 
     def rule(g):
-        full = np.zeros(X.shape, dtype=g.dtype)
+        full = np.zeros(shape, dtype=g.dtype)
         np.put_along_axis(full, picks, g[..., None], axis=-1)
         return full
 
