@@ -74,10 +74,11 @@ def gru_step(x: Tensor, h: Tensor, weight_ih: Tensor, weight_hh: Tensor,
 def gru_recurrence(x_proj: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None,
                    out: np.ndarray | None = None) -> Tensor:
     """gru_step given x_proj = x W_ih^T + b_ih;  `out`: where to write h'. r and z come from one
-    sigmoid over their 2H columns, and h' = (1 - z) * n + z * h is computed as n + z * (h - n)."""
+    sigmoid over the first 2H columns of x_proj + h_proj (one add over all 3H columns is one node
+    fewer than slicing both first), and h' = (1 - z) * n + z * h is computed as n + z * (h - n)."""
     hidden = h.shape[-1]
     h_proj = linear(h, weight_hh, bias_hh)
-    r, z = _chunks(sigmoid(x_proj[..., :2 * hidden] + h_proj[..., :2 * hidden]), 2)
+    r, z = _chunks(sigmoid((x_proj + h_proj)[..., :2 * hidden]), 2)
     r, z = r.named("r_gate"), z.named("z_gate")
     h_n = h_proj[..., 2 * hidden:].clone()  # r * h_n saves h_n: a copy of its own lets the r, z columns go
     n = tanh(x_proj[..., 2 * hidden:] + r * h_n).named("n_gate")
