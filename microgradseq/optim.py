@@ -64,6 +64,11 @@ class Optimizer:
         raise NotImplementedError
 
 
+def _with_decay(p: Tensor, weight_decay: float) -> np.ndarray:
+    """grad + weight_decay * p: the gradient of loss + weight_decay / 2 * |p|^2 (grad itself when 0)."""
+    return p.grad if weight_decay == 0.0 else p.grad + weight_decay * p._data
+
+
 class SGD(Optimizer):
     """Stochastic gradient descent with optional momentum and L2 weight decay.
 
@@ -89,7 +94,7 @@ class SGD(Optimizer):
         for index, p in enumerate(self.params):
             if p.grad is None:
                 continue
-            g = p.grad + self.weight_decay * p._data
+            g = _with_decay(p, self.weight_decay)
             if self.momentum != 0.0:
                 buf = self.momentum_buffers[index]
                 buf = g if buf is None else self.momentum * buf + g
@@ -139,7 +144,7 @@ class Adam(Optimizer):
                 continue
             self.steps[index] += 1
             t = self.steps[index]
-            g = p.grad + self.weight_decay * p._data
+            g = _with_decay(p, self.weight_decay)
             m = beta1 * self.exp_avg[index] + (1.0 - beta1) * g
             v = beta2 * self.exp_avg_sq[index] + (1.0 - beta2) * g * g
             self.exp_avg[index], self.exp_avg_sq[index] = m, v
