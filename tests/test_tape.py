@@ -1,6 +1,7 @@
 """The tape itself: nodes, order, freeing, cuts, metadata, and no reference cycles."""
 
 import gc
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -179,3 +180,36 @@ def test_weights_that_share_an_upstream_gradient_get_the_same_stacked_products()
         g = g_pre @ w2.data
     np.testing.assert_allclose(w1.grad, d1)
     np.testing.assert_allclose(w2.grad, d2)
+
+
+def test_indices_given_as_tensors_pick_and_scatter_like_their_arrays():
+    """x[0, t] with t a tensor of integers: the same entries, and d/dx counts every pick."""
+    x = mg.tensor(np.arange(8.0).reshape(2, 4), requires_grad=True, dtype=np.float64)
+    picks = mg.tensor(np.array([3, 1, 3]))
+    y = x[0, picks]
+    np.testing.assert_allclose(y.data, [3.0, 1.0, 3.0])
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad, [[0.0, 1.0, 0.0, 2.0], [0.0, 0.0, 0.0, 0.0]])
+
+
+def test_backward_frees_each_gradient_once_its_node_is_done():
+    """h' = h * w + h over 60 steps: every h gets two gradients, so the pass adds them into an
+    array of its own. Those arrays go with their nodes as the walk moves on: the pass never
+    holds more than a few of them, not one per step."""
+    size = 20_000                                   # 160 KB per float64 array
+    w = mg.tensor(np.full(size, 0.5), requires_grad=True, dtype=np.float64)
+    h = mg.tensor(np.ones(size), requires_grad=True, dtype=np.float64)
+    out = h
+    for _ in range(60):
+        out = out * w + out
+    loss = out.sum()
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        loss.backward()
+        peak = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_allclose(h.grad, np.full(size, 1.5 ** 60))
+    assert peak < 12 * 8 * size, peak                # the steps' arrays alone would be 60 * 8 * size
