@@ -236,10 +236,10 @@ class Scatter:
         if self.repeats:                # integer arrays may name one position twice: add each
             np.add.at(full, self.index, self.grad)
         else:
-            view = full[self.index]     # basic indexing: a view, added into in place ...
-            if type(view) is np.ndarray:
-                view += self.grad
-            else:                       # ... unless it picked one element (a scalar, not a view)
+            view = full[self.index]
+            if type(view) is np.ndarray and view.base is full:
+                view += self.grad       # a view: add in place
+            else:                       # one element (a scalar), or a copy (x[True])
                 full[self.index] += self.grad
 
 

@@ -97,7 +97,7 @@ class SGD(Optimizer):
             g = _with_decay(p, self.weight_decay)
             if self.momentum != 0.0:
                 buf = self.momentum_buffers[index]
-                buf = g if buf is None else self.momentum * buf + g
+                buf = g.copy() if buf is None else self.momentum * buf + g   # g may be p.grad itself
                 self.momentum_buffers[index] = buf
                 g = buf
             p._replace_data((p._data - self.lr * g).astype(p.dtype, copy=False))

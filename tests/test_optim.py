@@ -53,6 +53,22 @@ def test_sgd_with_momentum_and_weight_decay_matches_numpy_loop():
         np.testing.assert_allclose(p.data, expected, rtol=1e-14, atol=1e-15)
 
 
+def test_sgd_momentum_is_unharmed_by_zeroing_grad_in_place():
+    """Without weight decay the first buffer is the gradient itself: it must be a copy, so
+    zeroing .grad in place between steps (as torch's zero_grad(set_to_none=False)) leaves it."""
+    lr, momentum = 0.1, 0.9
+    p = parameter([1.0, -2.0])
+    optimizer = SGD([p], lr=lr, momentum=momentum)
+    first, second = np.array([0.5, 1.0]), np.array([0.25, -0.5])
+    p.grad = first.copy()
+    optimizer.step()
+    p.grad[...] = 0.0
+    p.grad = second.copy()
+    optimizer.step()
+    buffer = momentum * first + second
+    np.testing.assert_allclose(p.data, np.array([1.0, -2.0]) - lr * first - lr * buffer, rtol=1e-14)
+
+
 def test_adam_matches_numpy_loop_with_bias_correction_at_steps_1_to_5():
     """Adam's moments and bias corrections agree with the paper's formulas at each of steps 1..5."""
     lr, beta1, beta2, eps = 0.01, 0.8, 0.95, 1e-8

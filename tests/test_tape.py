@@ -213,3 +213,12 @@ def test_backward_frees_each_gradient_once_its_node_is_done():
         tracemalloc.stop()
     np.testing.assert_allclose(h.grad, np.full(size, 1.5 ** 60))
     assert peak < 12 * 8 * size, peak                # the steps' arrays alone would be 60 * 8 * size
+
+
+def test_a_boolean_scalar_index_scatters_its_gradient_back():
+    """x[True] is a copy with a new axis (numpy's advanced indexing): d/dx of sum(2 x[True]) is 2."""
+    x = mg.tensor(np.arange(3.0), requires_grad=True, dtype=np.float64)
+    y = x[True]
+    assert y.shape == (1, 3)
+    (y * 2.0).sum().backward()
+    np.testing.assert_allclose(x.grad, [2.0, 2.0, 2.0])
