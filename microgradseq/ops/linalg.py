@@ -73,21 +73,23 @@ def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """
     x = as_tensor(x, weight)
     X, W = x._data, weight._data
-    if W.ndim != 2 or X.ndim == 0 or X.shape[-1] != W.shape[1]:
-        raise ValueError(f"linear: input of shape {X.shape} and weight of shape {W.shape} do not line up "
-                         f"(expected input (..., {W.shape[-1]}))")
+    x_shape, w_shape = X.shape, W.shape     # (numpy builds a new tuple at every .shape)
+    if len(w_shape) != 2 or not x_shape or x_shape[-1] != w_shape[1]:
+        expected = f"input (..., {w_shape[1]})" if len(w_shape) == 2 else "a weight (out, in)"
+        raise ValueError(f"linear: input of shape {x_shape} and weight of shape {w_shape} do not line up "
+                         f"(expected {expected})")
     rules = (lambda g: g @ W, lambda g: StackedProducts(_rows(g), _rows(X)))
     if bias is None:
         return record("linear", X @ W.T, (x, weight), rules)
     bias = as_tensor(bias, weight)
-    output_shape = X.shape[:-1] + W.shape[:1]
-    if bias.shape == W.shape[:1]:
+    bias_shape, output_shape = bias._data.shape, x_shape[:-1] + w_shape[:1]
+    if bias_shape == w_shape[:1]:
         bias_rule = lambda g: StackedProducts(_rows(g))     # noqa: E731
-    elif bias.shape == output_shape or _broadcasts_to(bias.shape, output_shape):
+    elif bias_shape == output_shape or _broadcasts_to(bias_shape, output_shape):
         bias_rule = passthrough
     else:
-        raise ValueError(f"linear: bias of shape {bias.shape} does not fit weight of shape {W.shape} and input "
-                         f"of shape {X.shape} (expected ({W.shape[0]},) or a shape that broadcasts to {output_shape})")
+        raise ValueError(f"linear: bias of shape {bias_shape} does not fit weight of shape {w_shape} and input "
+                         f"of shape {x_shape} (expected ({w_shape[0]},) or a shape that broadcasts to {output_shape})")
     return record("linear", X @ W.T + bias._data, (x, weight, bias), rules + (bias_rule,))
 
 
