@@ -51,6 +51,7 @@ class Node:
         self.dtype = dtype
         self.grad = None
         self.owns_grad = False  # this backward pass allocated `grad` itself: it may add into it in place
+                                # (every pass resets it for the nodes it reaches before it starts)
         self.label = None
         self.step = state.step
         self.scope = state.scope
@@ -398,8 +399,8 @@ def backward(root: Node, grad: np.ndarray, retain_graph: bool = False) -> None:
             node.inputs = ()
             node.rules = node.checks = None
     stacked = _stack_uses(deferred.values())
-    while deferred:                             # each weight's factors go as soon as it is summed
-        leaf, products = deferred.popitem()
+    for leaf in list(deferred):                 # each weight's factors go as soon as it is summed
+        products = deferred.pop(leaf)
         leaf_grad = products.materialise(stacked)
         del products
         if anomaly:

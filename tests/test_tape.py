@@ -222,3 +222,10 @@ def test_a_boolean_scalar_index_scatters_its_gradient_back():
     assert y.shape == (1, 3)
     (y * 2.0).sum().backward()
     np.testing.assert_allclose(x.grad, [2.0, 2.0, 2.0])
+
+
+def test_a_tuple_of_positions_inside_an_index_counts_every_pick():
+    """x[((0, 0, 2),)] is numpy's advanced indexing with a sequence: d/dx of its sum is (2, 0, 1, 0)."""
+    x = mg.tensor(np.zeros(4), requires_grad=True, dtype=np.float64)
+    x[((0, 0, 2),)].sum().backward()
+    np.testing.assert_allclose(x.grad, [2.0, 0.0, 1.0, 0.0])

@@ -51,7 +51,7 @@ def _prepared_index(index: Any) -> tuple[Any, bool]:
     else:
         return index, False                     # ints, slices, ... and None: the common case
     plain = tuple(p._data if isinstance(p, Tensor) else p for p in parts)
-    repeats = any(isinstance(p, (np.ndarray, list)) for p in plain)
+    repeats = any(isinstance(p, (np.ndarray, list, tuple)) for p in plain)     # x[((0, 0),)] too
     return (plain if type(index) is tuple else plain[0]), repeats
 
 

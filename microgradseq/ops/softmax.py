@@ -3,11 +3,14 @@
 Written from primitives (`x - m - log(sum(exp(x - m)))`), log_softmax would
 keep three arrays of the logits' size for the backward pass (x - m, its
 exponential, and the output); a character model's readout is the largest
-array it makes. As one op it keeps one array, softmax(x) = e^y, which the
-forward pass has on the way (so the backward pass computes no exponential),
-because the whole gradient follows from it:
+array it makes. As one op it keeps its output y alone, because the whole
+gradient follows from y:
 
-    dL/dx_i = g_i - softmax(x)_i * sum_j g_j.
+    dL/dx_i = g_i - softmax(x)_i * sum_j g_j,    softmax(x) = e^y.
+
+(Keeping softmax(x) instead would save the backward pass one exponential, but
+y is usually held anyway, by the loss that reads it, and then the two would
+be two arrays of the logits' size.)
 
 (`functional.softmax` stays a composite of primitives: its gradient is left to
 the chain rule.)
@@ -22,15 +25,12 @@ from ..tensor import Tensor, record
 
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
     """y = (x - m) - log sum_j e^(x_j - m) along `axis`, m = max of x there (it cancels; it keeps e^ finite);
-    dL/dx = g - softmax(x) * sum of g along `axis`, softmax(x) = e^(x - m) / sum_j e^(x_j - m) = e^y."""
+    dL/dx = g - e^y * sum of g along `axis`."""
     X = x._data
     if X.ndim == 0:
         raise ValueError("log_softmax: expected a tensor with at least one axis, got a 0-d tensor")
     if not -X.ndim <= axis < X.ndim:
         raise ValueError(f"log_softmax: axis {axis} is out of range for shape {X.shape}")
     shifted = X - X.max(axis=axis, keepdims=True)
-    softmax = np.exp(shifted)
-    total = softmax.sum(axis=axis, keepdims=True)
-    softmax /= total
-    y = shifted - np.log(total)
-    return record("log_softmax", y, (x,), (lambda g: g - softmax * g.sum(axis=axis, keepdims=True),))
+    y = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    return record("log_softmax", y, (x,), (lambda g: g - np.exp(y) * g.sum(axis=axis, keepdims=True),))
