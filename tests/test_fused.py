@@ -21,13 +21,7 @@ from microgradseq.nn import fused
 I, H, T, B = 3, 4, 5, 2
 
 
-@pytest.fixture(autouse=True)
-def float64():
-    """Every test in this file builds float64 tensors and parameters."""
-    previous = mg.get_default_dtype()
-    mg.set_default_dtype(np.float64)
-    yield
-    mg.set_default_dtype(previous)
+pytestmark = pytest.mark.usefixtures("float64_default")   # every test here builds float64 tensors
 
 
 def assert_close(got, want, name=""):

@@ -18,8 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import at_step
-from ..functional import linear
-from ..ops import stack
+from ..ops import linear, stack
 from ..tensor import Tensor, as_tensor, owned
 from . import fused as fused_steps
 from .cells import gru_recurrence, lstm_recurrence, rnn_recurrence
