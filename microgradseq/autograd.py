@@ -7,8 +7,10 @@ cyclic garbage collector has nothing to chase). It knows:
 - `op`: the op's name (`"tanh"`, `"matmul"`, ...), or `"leaf"` / `"cut"`;
 - `inputs`: the nodes of the op's operands, an ordered tuple (`a + a` has two
   edges); `None` stands for a constant operand;
-- `rules`: one vector-Jacobian product per operand, `rule(g) -> dL/d input`,
-  where `g = dL/d output`;
+- `rules`: one vector-Jacobian product per operand, `rule(g, kept) -> dL/d input`,
+  where `g = dL/d output`; rules are shared by every node of an op;
+- `saved`: what the op kept for each rule (`kept = saved[i]`: tanh keeps its
+  output, mul each operand's partner), the arrays the tape holds;
 - what a reader needs: `shape`, `dtype`, `label` (`"h"`, `"f_gate"`), `step`
   (the time step) and `scope` (the module path that made it).
 
@@ -23,7 +25,7 @@ import contextlib
 import itertools
 import operator
 import zlib
-from typing import Callable, Iterator
+from typing import Iterator
 
 import numpy as np
 
@@ -39,7 +41,7 @@ class Node:
     """One recorded step of the computation: an op application, a leaf or a cut."""
 
     __slots__ = ("op", "kind", "inputs", "rules", "shape", "dtype", "grad",
-                 "label", "step", "scope", "checks", "value", "cut_info", "visit", "seq", "owns_grad")
+                 "label", "step", "scope", "checks", "value", "cut_info", "visit", "seq", "owns_grad", "saved")
 
     def __init__(self, op: str, kind: str, inputs: tuple, rules, shape: tuple, dtype) -> None:
         self.seq = next(_created)   # creation order: every node is made after its inputs
@@ -47,6 +49,7 @@ class Node:
         self.kind = kind
         self.inputs = inputs
         self.rules = rules
+        self.saved = None       # set by `record`: one entry per rule
         self.shape = shape
         self.dtype = dtype
         self.grad = None
@@ -374,13 +377,13 @@ def backward(root: Node, grad: np.ndarray, retain_graph: bool = False) -> None:
         if g is not None:
             if node.checks is not None:
                 _check_unchanged(node, verified)
-            for parent, rule in zip(node.inputs, node.rules):
+            for parent, rule, kept in zip(node.inputs, node.rules, node.saved):
                 if parent is None:
                     continue                # a constant operand
                 kind = parent.kind
                 if kind is not OP and kind is not LEAF:
                     continue                # a cut, or freed history
-                parent_grad = rule(g)
+                parent_grad = rule(g, kept)
                 if type(parent_grad) is not np.ndarray:
                     parent_grad = _hand_over(node, parent, parent_grad, deferred)
                     if parent_grad is None:
@@ -395,9 +398,9 @@ def backward(root: Node, grad: np.ndarray, retain_graph: bool = False) -> None:
                 else:
                     _accumulate(parent, parent_grad)
         if not retain_graph:
-            node.kind = FREED                       # free the node: drop its rules and edges
+            node.kind = FREED                       # free the node: drop what it saved, its rules and edges
             node.inputs = ()
-            node.rules = node.checks = None
+            node.rules = node.saved = node.checks = None
     stacked = _stack_uses(deferred.values())
     for leaf in list(deferred):                 # each weight's factors go as soon as it is summed
         products = deferred.pop(leaf)
@@ -418,8 +421,7 @@ def sever(node: Node, info: dict | None = None) -> None:
         return
     node.kind = CUT
     node.inputs = ()
-    node.rules = None
-    node.checks = None
+    node.rules = node.saved = node.checks = None
     node.cut_info = info or {}
 
 
@@ -440,5 +442,3 @@ def make_cut(source: Node | None, shape: tuple, dtype, info: dict | None = None)
     node.label = source.label if source is not None else None
     return node
 
-
-Rule = Callable[[np.ndarray], np.ndarray]

@@ -313,11 +313,14 @@ def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
 _new_tensor = object.__new__
 
 
-def record(op: str, data: np.ndarray, inputs: Sequence[Tensor], rules: Sequence) -> Tensor:
+def record(op: str, data: np.ndarray, inputs: Sequence[Tensor], rules: Sequence,
+           saved: Sequence | None = None) -> Tensor:
     """Wrap `data`, the result of `op` on `inputs`, and link it into the tape.
 
-    `rules[i](g)` turns g = dL/d output into dL/d inputs[i] (before `sum_to`).
-    Nothing is linked when recording is off or no input needs a gradient.
+    `rules[i](g, saved[i])` turns g = dL/d output into dL/d inputs[i] (before
+    `sum_to`); `saved[i]` is what the op kept for that operand's rule (None
+    for every operand when `saved` is not given). Nothing is linked when
+    recording is off or no input needs a gradient.
     """
     if state.anomaly:
         from .anomaly import check_forward
@@ -351,6 +354,7 @@ def record(op: str, data: np.ndarray, inputs: Sequence[Tensor], rules: Sequence)
     else:
         return out                          # no input needs a gradient
     node = out._node = Node(op, OP, nodes, rules, data.shape, data.dtype)
+    node.saved = (None,) * count if saved is None else saved
     if exposed:
         node.checks = tuple([(t._data, t._fingerprint(), t) for t in inputs if t._exposed])
     if data.size <= 4:

@@ -1,7 +1,10 @@
 """Elementwise ops: forward value and gradient rule side by side.
 
-Each `record(name, y, inputs, rules)` call holds one rule per operand: the
-rule turns g = dL/dy into dL/d operand. `add`, `mul`, `tanh` and `relu` take
+Each op ends in `record(name, y, inputs, rules, saved)`, and its rules follow
+it, one per operand: `rule(g, kept)` turns g = dL/dy into dL/d operand, where
+`kept` is what the op saved for that operand (`saved[i]`, e.g. tanh saves y).
+Rules are module constants, not closures: a node then costs no function
+objects, and what it keeps is in plain sight as `node.saved`. `add`, `mul`, `tanh` and `relu` take
 numpy's `out=` (the last op of a cell step writes into a layer's output array). Broadcasting is undone centrally by
 `autograd.sum_to`, so no rule here sums over broadcast axes.
 """
@@ -27,9 +30,19 @@ def _operands(name: str, fn: Callable, a: Any, b: Any) -> tuple[Tensor, Tensor, 
             f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
 
 
-def passthrough(g: np.ndarray) -> np.ndarray:
+def passthrough(g: np.ndarray, kept: None = None) -> np.ndarray:
     """The rule of an op whose output moves one for one with its input: dL/dx = g."""
     return g
+
+
+def negated(g: np.ndarray, kept: None = None) -> np.ndarray:
+    """The rule of an operand that moves the output the other way: dL/dx = -g."""
+    return -g
+
+
+def scaled(g: np.ndarray, factor: np.ndarray) -> np.ndarray:
+    """The rule of a factor: dL/da = g * factor, where `factor` is the product of the other factors."""
+    return g * factor
 
 
 def _fitting(name: str, out: np.ndarray, shape: tuple, dtype) -> np.ndarray:
@@ -52,40 +65,66 @@ def _placed(name: str, y: np.ndarray, out: np.ndarray | None) -> np.ndarray:
 def add(a: Any, b: Any, out: np.ndarray | None = None) -> Tensor:
     """a + b;   d/da = 1,   d/db = 1"""
     a, b, y = _operands("add", np.add, a, b)
-    return record("add", _placed("add", y, out), (a, b), (passthrough, passthrough))
+    return record("add", _placed("add", y, out), (a, b), _ADD_RULES, _NOTHING_SAVED)
+
+
+_ADD_RULES = (passthrough, passthrough)
+_NOTHING_SAVED = (None, None)
 
 
 def sub(a: Any, b: Any) -> Tensor:
     """a - b;   d/da = 1,   d/db = -1"""
     a, b, y = _operands("sub", np.subtract, a, b)
-    return record("sub", y, (a, b), (passthrough, np.negative))
+    return record("sub", y, (a, b), _SUB_RULES, _NOTHING_SAVED)
+
+
+_SUB_RULES = (passthrough, negated)
 
 
 def mul(a: Any, b: Any, out: np.ndarray | None = None) -> Tensor:
     """a * b;   d/da = b,   d/db = a"""
     a, b, y = _operands("mul", np.multiply, a, b)
-    A, B = a._data, b._data
-    return record("mul", _placed("mul", y, out), (a, b), (lambda g: g * B, lambda g: g * A))
+    return record("mul", _placed("mul", y, out), (a, b), _MUL_RULES, (b._data, a._data))
+
+
+_MUL_RULES = (scaled, scaled)       # each factor keeps the other
 
 
 def div(a: Any, b: Any) -> Tensor:
     """a / b;   d/da = 1 / b,   d/db = -a / b^2 = -y / b"""
     a, b, y = _operands("div", np.divide, a, b)
     B = b._data
-    return record("div", y, (a, b), (lambda g: g / B, lambda g: -g * y / B))
+    return record("div", y, (a, b), _DIV_RULES, (B, (y, B)))
+
+
+def _d_divisor(g: np.ndarray, kept: tuple) -> np.ndarray:
+    y, b = kept
+    return -g * y / b
+
+
+_DIV_RULES = (lambda g, b: g / b, _d_divisor)
 
 
 def power(a: Any, b: Any) -> Tensor:
     """a ** b;   d/da = b * a^(b-1),   d/db = a^b * log(a)  (0 where a = 0 and b >= 0)"""
     a, b, y = _operands("pow", np.power, a, b)
     A, B = a._data, b._data
+    return record("pow", y, (a, b), _POWER_RULES, ((A, B), (A, B, y)))
 
-    def d_exponent(g):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            log_a = np.where((A == 0) & (B >= 0), 0.0, np.log(A))
-        return g * y * log_a
 
-    return record("pow", y, (a, b), (lambda g: g * B * A ** (B - 1), d_exponent))
+def _d_base(g: np.ndarray, kept: tuple) -> np.ndarray:
+    a, b = kept
+    return g * b * a ** (b - 1)
+
+
+def _d_exponent(g: np.ndarray, kept: tuple) -> np.ndarray:
+    a, b, y = kept
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_a = np.where((a == 0) & (b >= 0), 0.0, np.log(a))
+    return g * y * log_a
+
+
+_POWER_RULES = (_d_base, _d_exponent)
 
 
 def clone(x: Tensor) -> Tensor:
@@ -93,31 +132,41 @@ def clone(x: Tensor) -> Tensor:
 
     Where a node saves a slice of a larger array, saving a clone instead lets
     the rest of that array go (the GRU cell clones its h_n columns)."""
-    return record("clone", x._data.copy(), (x,), (passthrough,))
+    return record("clone", x._data.copy(), (x,), _ONE_PASSTHROUGH, _NOTHING_SAVED_1)
+
+
+_ONE_PASSTHROUGH = (passthrough,)
+_NOTHING_SAVED_1 = (None,)
 
 
 def neg(x: Tensor) -> Tensor:
     """-x;   d/dx = -1"""
-    return record("neg", -x._data, (x,), (np.negative,))
+    return record("neg", -x._data, (x,), (negated,), _NOTHING_SAVED_1)
 
 
 def exp(x: Tensor) -> Tensor:
     """e^x;   d e^x/dx = e^x"""
     y = np.exp(x._data)
-    return record("exp", y, (x,), (lambda g: g * y,))
+    return record("exp", y, (x,), (scaled,), (y,))
 
 
 def log(x: Tensor) -> Tensor:
     """log x (NaN for x < 0, as numpy);   d log x/dx = 1 / x"""
     X = x._data
-    return record("log", np.log(X), (x,), (lambda g: g / X,))
+    return record("log", np.log(X), (x,), _LOG_RULES, (X,))
+
+
+_LOG_RULES = (lambda g, x: g / x,)
 
 
 def tanh(x: Tensor, out: np.ndarray | None = None) -> Tensor:
     """tanh x;   d tanh(x)/dx = 1 - tanh(x)^2"""
     X = x._data
     y = np.tanh(X) if out is None else np.tanh(X, out=_fitting("tanh", out, X.shape, X.dtype))
-    return record("tanh", y, (x,), (lambda g: g * (1 - y * y),))
+    return record("tanh", y, (x,), _TANH_RULES, (y,))
+
+
+_TANH_RULES = (lambda g, y: g * (1 - y * y),)
 
 
 def sigmoid(x: Tensor) -> Tensor:
@@ -125,25 +174,37 @@ def sigmoid(x: Tensor) -> Tensor:
     y = np.tanh(0.5 * x._data)
     y *= 0.5
     y += 0.5
-    return record("sigmoid", y, (x,), (lambda g: g * y * (1 - y),))
+    return record("sigmoid", y, (x,), _SIGMOID_RULES, (y,))
+
+
+_SIGMOID_RULES = (lambda g, s: g * s * (1 - s),)
 
 
 def relu(x: Tensor, out: np.ndarray | None = None) -> Tensor:
     """max(x, 0);   d/dx = 1 where x > 0, else 0"""
     X = x._data
-    return record("relu", _placed("relu", np.maximum(X, 0), out), (x,), (lambda g: g * (X > 0),))
+    return record("relu", _placed("relu", np.maximum(X, 0), out), (x,), _RELU_RULES, (X,))
+
+
+_RELU_RULES = (lambda g, x: g * (x > 0),)
 
 
 def abs(x: Tensor) -> Tensor:
     """|x|;   d|x|/dx = sign(x)  (0 at 0)"""
     X = x._data
-    return record("abs", np.abs(X), (x,), (lambda g: g * np.sign(X),))
+    return record("abs", np.abs(X), (x,), _ABS_RULES, (X,))
+
+
+_ABS_RULES = (lambda g, x: g * np.sign(x),)
 
 
 def sqrt(x: Tensor) -> Tensor:
     """sqrt x;   d sqrt(x)/dx = 1 / (2 sqrt(x))"""
     y = np.sqrt(x._data)
-    return record("sqrt", y, (x,), (lambda g: g / (2 * y),))
+    return record("sqrt", y, (x,), _SQRT_RULES, (y,))
+
+
+_SQRT_RULES = (lambda g, y: g / (2 * y),)
 
 
 def clip(x: Tensor, lo: float | None = None, hi: float | None = None) -> Tensor:
@@ -154,12 +215,14 @@ def clip(x: Tensor, lo: float | None = None, hi: float | None = None) -> Tensor:
         inside &= X >= lo
     if hi is not None:
         inside &= X <= hi
-    return record("clip", np.clip(X, lo, hi), (x,), (lambda g: g * inside,))
+    return record("clip", np.clip(X, lo, hi), (x,), (scaled,), (inside,))
 
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:
     """condition ? a : b;   d/da = 1 where condition, d/db = 1 elsewhere"""
     cond = np.asarray(condition._data if isinstance(condition, Tensor) else condition, dtype=bool)
     a, b, y = _operands("where", lambda A, B: np.where(cond, A, B), a, b)
-    return record("where", y, (a, b),
-                  (lambda g: np.where(cond, g, 0), lambda g: np.where(cond, 0, g)))
+    return record("where", y, (a, b), _WHERE_RULES, (cond, cond))
+
+
+_WHERE_RULES = (lambda g, cond: np.where(cond, g, 0), lambda g, cond: np.where(cond, 0, g))

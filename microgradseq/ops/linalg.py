@@ -51,8 +51,11 @@ def matmul(a: Any, b: Any) -> Tensor:
         y = A @ B
     except ValueError:
         raise ValueError(f"matmul: batch shapes of {A.shape} and {B.shape} cannot be broadcast together") from None
-    return record("matmul", np.asarray(y), (a, b),
-                  (lambda g: _grad_of_left(A, B, g), lambda g: _grad_of_right(A, B, g)))
+    both = (A, B)
+    return record("matmul", np.asarray(y), (a, b), _MATMUL_RULES, (both, both))
+
+
+_MATMUL_RULES = (lambda g, both: _grad_of_left(*both, g), lambda g, both: _grad_of_right(*both, g))
 
 
 def _rows(a: np.ndarray) -> np.ndarray:
@@ -78,19 +81,24 @@ def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         expected = f"input (..., {w_shape[1]})" if len(w_shape) == 2 else "a weight (out, in)"
         raise ValueError(f"linear: input of shape {x_shape} and weight of shape {w_shape} do not line up "
                          f"(expected {expected})")
-    rules = (lambda g: g @ W, lambda g: StackedProducts(_rows(g), _rows(X)))
     if bias is None:
-        return record("linear", X @ W.T, (x, weight), rules)
+        return record("linear", X @ W.T, (x, weight), _LINEAR_RULES, (W, X))
     bias = as_tensor(bias, weight)
     bias_shape, output_shape = bias._data.shape, x_shape[:-1] + w_shape[:1]
     if bias_shape == w_shape[:1]:
-        bias_rule = lambda g: StackedProducts(_rows(g))     # noqa: E731
+        rules = _LINEAR_RULES_WITH_BIAS
     elif bias_shape == output_shape or _broadcasts_to(bias_shape, output_shape):
-        bias_rule = passthrough
+        rules = _LINEAR_RULES_WITH_ADDEND
     else:
         raise ValueError(f"linear: bias of shape {bias_shape} does not fit weight of shape {w_shape} and input "
                          f"of shape {x_shape} (expected ({w_shape[0]},) or a shape that broadcasts to {output_shape})")
-    return record("linear", X @ W.T + bias._data, (x, weight, bias), rules + (bias_rule,))
+    return record("linear", X @ W.T + bias._data, (x, weight, bias), rules, (W, X, None))
+
+
+_LINEAR_RULES = (lambda g, weight: g @ weight,                              # x keeps the weight
+                 lambda g, x: StackedProducts(_rows(g), _rows(x)))          # the weight keeps x
+_LINEAR_RULES_WITH_BIAS = _LINEAR_RULES + (lambda g, kept: StackedProducts(_rows(g)),)
+_LINEAR_RULES_WITH_ADDEND = _LINEAR_RULES + (passthrough,)
 
 
 def _broadcasts_to(shape: tuple, target: tuple) -> bool:

@@ -28,8 +28,14 @@ def sum(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
     X = x._data
     axes = _normalise_axes(axis, X.ndim)
     y = np.asarray(X.sum(axis=axis, keepdims=keepdims))
-    return record("sum", y, (x,),
-                  (lambda g: np.broadcast_to(_expand(g, X.shape, axes, keepdims), X.shape),))
+    return record("sum", y, (x,), (_spread,), ((X.shape, axes, keepdims, 1),))
+
+
+def _spread(g: np.ndarray, kept: tuple) -> np.ndarray:
+    """g / count broadcast back over the axes a sum (count 1) or a mean (count N) reduced."""
+    shape, axes, keepdims, count = kept
+    g = _expand(g, shape, axes, keepdims)
+    return np.broadcast_to(g if count == 1 else g / count, shape)
 
 
 def mean(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
@@ -38,8 +44,7 @@ def mean(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
     axes = _normalise_axes(axis, X.ndim)
     count = int(np.prod([X.shape[a] for a in axes])) if axes else 1
     y = np.asarray(X.mean(axis=axis, keepdims=keepdims))
-    return record("mean", y, (x,),
-                  (lambda g: np.broadcast_to(_expand(g, X.shape, axes, keepdims) / count, X.shape),))
+    return record("mean", y, (x,), (_spread,), ((X.shape, axes, keepdims, count),))
 
 
 def max(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
@@ -51,9 +56,11 @@ def max(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
     y_kept = X.max(axis=axis, keepdims=True)
     y = np.asarray(y_kept if keepdims else X.max(axis=axis))
 
-    def rule(g):
-        is_max = X == y_kept
-        share = is_max / is_max.sum(axis=axes, keepdims=True)
-        return _expand(g, X.shape, axes, keepdims) * share
+    return record("max", y, (x,), (_to_maxima,), ((X, y_kept, axes, keepdims),))
 
-    return record("max", y, (x,), (rule,))
+
+def _to_maxima(g: np.ndarray, kept: tuple) -> np.ndarray:
+    x, y_kept, axes, keepdims = kept
+    is_max = x == y_kept
+    share = is_max / is_max.sum(axis=axes, keepdims=True)
+    return _expand(g, x.shape, axes, keepdims) * share

@@ -23,7 +23,11 @@ def reshape(x: Tensor, *shape) -> Tensor:
         y = X.reshape(shape)
     except ValueError:
         raise ValueError(f"reshape: cannot reshape shape {X.shape} ({X.size} elements) into {shape}") from None
-    return record("reshape", y, (x,), (lambda g: np.reshape(g, X.shape),))
+    return record("reshape", y, (x,), (_reshaped,), (X.shape,))
+
+
+def _reshaped(g: np.ndarray, shape: tuple) -> np.ndarray:
+    return np.reshape(g, shape)
 
 
 def transpose(x: Tensor, *axes) -> Tensor:
@@ -35,7 +39,11 @@ def transpose(x: Tensor, *axes) -> Tensor:
     if sorted(a % X.ndim for a in axes) != list(range(X.ndim)):
         raise ValueError(f"transpose: axes {axes} are not a permutation of the {X.ndim} axes of shape {X.shape}")
     inverse = tuple(np.argsort(axes))
-    return record("transpose", X.transpose(axes), (x,), (lambda g: np.transpose(g, inverse),))
+    return record("transpose", X.transpose(axes), (x,), (_transposed,), (inverse,))
+
+
+def _transposed(g: np.ndarray, axes: tuple) -> np.ndarray:
+    return np.transpose(g, axes)
 
 
 _BASIC_PARTS = (int, slice, type(Ellipsis), type(None))
@@ -68,8 +76,10 @@ def getitem(x: Tensor, index: Any) -> Tensor:
         y = X[index]
     except IndexError as error:
         raise IndexError(f"getitem: {error} (tensor of shape {X.shape})") from None
-    return record("getitem", np.asarray(y) if y.ndim == 0 else y, (x,),
-                  (lambda g: Scatter(index, g, repeats),))
+    return record("getitem", np.asarray(y) if y.ndim == 0 else y, (x,), _GETITEM_RULES, ((index, repeats),))
+
+
+_GETITEM_RULES = (lambda g, kept: Scatter(kept[0], g, kept[1]),)      # kept: (index, repeats)
 
 
 def gather(x: Tensor, index: Any) -> Tensor:
@@ -89,18 +99,24 @@ def gather(x: Tensor, index: Any) -> Tensor:
                          f"for a last axis of size {X.shape[-1]}")
     picks, shape = picks[..., None], X.shape      # the rule keeps x's shape, not x
 
-    def rule(g):
-        full = np.zeros(shape, dtype=g.dtype)
-        np.put_along_axis(full, picks, g[..., None], axis=-1)
-        return full
-
-    return record("gather", np.take_along_axis(X, picks, axis=-1)[..., 0], (x,), (rule,))
+    return record("gather", np.take_along_axis(X, picks, axis=-1)[..., 0], (x,), (_gathered,), ((shape, picks),))
 
 
-def _split_rule(axis: int, start: int, stop: int, stacked: bool):
-    """The rule of one piece of a concat (g[..., start:stop, ...]) or a stack (g[..., start, ...])."""
-    index = (slice(None),) * axis + (start if stacked else slice(start, stop),)
-    return lambda g: g[index]
+def _gathered(g: np.ndarray, kept: tuple) -> np.ndarray:
+    shape, picks = kept
+    full = np.zeros(shape, dtype=g.dtype)
+    np.put_along_axis(full, picks, g[..., None], axis=-1)
+    return full
+
+
+def _piece(g: np.ndarray, index: Any) -> np.ndarray:
+    """The rule of one piece of a concat or a stack: its part of g, g[index]."""
+    return g[index]
+
+
+def _along(axis: int, part: int | slice) -> int | slice | tuple:
+    """The index that picks `part` along `axis` (as it is, for axis 0)."""
+    return part if axis == 0 else (slice(None),) * axis + (part,)
 
 
 def _joined(name: str, join, tensors: Sequence[Any], axis: int, mismatch: str):
@@ -120,12 +136,12 @@ def concat(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     """Join along an existing axis;   each piece's gradient is its slice of g"""
     tensors, y, axis = _joined("concat", np.concatenate, tensors, axis,
                                f"do not line up along axis {axis}")
-    rules, start = [], 0
+    pieces, start = [], 0
     for t in tensors:
         stop = start + t.shape[axis]
-        rules.append(_split_rule(axis, start, stop, stacked=False))
+        pieces.append(_along(axis, slice(start, stop)))
         start = stop
-    return record("concat", y, tensors, rules)
+    return record("concat", y, tensors, (_piece,) * len(tensors), pieces)
 
 
 def stack(tensors: Sequence[Any], axis: int = 0, out: np.ndarray | None = None) -> Tensor:
@@ -137,5 +153,4 @@ def stack(tensors: Sequence[Any], axis: int = 0, out: np.ndarray | None = None) 
     """
     tensors, y, axis = _joined("stack", lambda arrays, axis: np.stack(arrays, axis=axis, out=out),
                                tensors, axis, "must all be equal")
-    rules = [_split_rule(axis, i, i + 1, stacked=True) for i in range(len(tensors))]
-    return record("stack", y, tensors, rules)
+    return record("stack", y, tensors, (_piece,) * len(tensors), [_along(axis, i) for i in range(len(tensors))])

@@ -33,4 +33,9 @@ def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
         raise ValueError(f"log_softmax: axis {axis} is out of range for shape {X.shape}")
     shifted = X - X.max(axis=axis, keepdims=True)
     y = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
-    return record("log_softmax", y, (x,), (lambda g: g - np.exp(y) * g.sum(axis=axis, keepdims=True),))
+    return record("log_softmax", y, (x,), (_d_log_softmax,), ((y, axis),))
+
+
+def _d_log_softmax(g: np.ndarray, kept: tuple) -> np.ndarray:
+    y, axis = kept
+    return g - np.exp(y) * g.sum(axis=axis, keepdims=True)

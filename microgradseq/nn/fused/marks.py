@@ -47,6 +47,7 @@ def attach_marks(out: Tensor, states: list[tuple[str, np.ndarray, Tensor]],
                 mark.value = value
     node.inputs += (marks["h"][-1],)
     node.rules += (None,)       # never called: the backward pass does not differentiate marks
+    node.saved += (None,)
     return marks
 
 

@@ -41,9 +41,15 @@ def once_per_pass(compute: Callable[[np.ndarray], tuple]) -> Callable[[np.ndarra
 
 
 def record_node(op: str, value: np.ndarray, operands: list) -> Tensor:
-    """record() with (tensor, rule) pairs; a missing bias (None) is left out."""
-    present = [(t, rule) for t, rule in operands if t is not None]
-    return record(op, value, [t for t, _ in present], [rule for _, rule in present])
+    """record() with (tensor, gradient) pairs, `gradient(g) -> dL/d tensor`; a missing bias (None)
+    is left out. Each operand saves its gradient function, which the shared rule calls."""
+    present = [(t, gradient) for t, gradient in operands if t is not None]
+    return record(op, value, [t for t, _ in present], (_called,) * len(present),
+                  [gradient for _, gradient in present])
+
+
+def _called(g: np.ndarray, gradient: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    return gradient(g)
 
 
 def operands(x, h, weight_ih, weight_hh, bias_ih, bias_hh, grads) -> list:
