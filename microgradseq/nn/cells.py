@@ -19,11 +19,6 @@ from . import fused as fused_steps
 from .module import Module, uniform
 
 
-def _chunks(gates: Tensor, count: int) -> list[Tensor]:
-    size = gates.shape[-1] // count
-    return [gates[..., k * size:(k + 1) * size] for k in range(count)]
-
-
 def _plus_recurrent(x_proj: Tensor, weight_hh: Tensor, h: Tensor, bias_hh: Tensor | None) -> Tensor:
     """x_proj + h W_hh^T + b_hh as one linear node, x_proj (+ b_hh) as its addend. (A layer has
     already folded b_hh into x_proj, so there it passes None.)"""
@@ -56,9 +51,11 @@ def lstm_recurrence(x_proj: Tensor, state: tuple[Tensor, Tensor], weight_hh: Ten
     """lstm_step given x_proj = x W_ih^T + b_ih;  `out`: where to write h'."""
     h, c = state
     gates = _plus_recurrent(x_proj, weight_hh, h, bias_hh)
-    i, f, g, o = _chunks(gates, 4)
-    i, f, o = sigmoid(i).named("i_gate"), sigmoid(f).named("f_gate"), sigmoid(o).named("o_gate")
-    g = tanh(g).named("g_gate")
+    hidden = h.shape[-1]
+    s = sigmoid(gates)          # i, f and o from one sigmoid over all four chunks (g's goes unused): 2 nodes fewer
+    i, f = s[..., :hidden].named("i_gate"), s[..., hidden:2 * hidden].named("f_gate")
+    o = s[..., 3 * hidden:].named("o_gate")
+    g = tanh(gates[..., 2 * hidden:3 * hidden]).named("g_gate")
     c_next = (f * c + i * g).named("c")
     h_next = mul(o, tanh(c_next), out).named("h")
     return h_next, c_next
@@ -74,12 +71,12 @@ def gru_step(x: Tensor, h: Tensor, weight_ih: Tensor, weight_hh: Tensor,
 def gru_recurrence(x_proj: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None,
                    out: np.ndarray | None = None) -> Tensor:
     """gru_step given x_proj = x W_ih^T + b_ih;  `out`: where to write h'. r and z come from one
-    sigmoid over the first 2H columns of x_proj + h_proj (one add over all 3H columns is one node
-    fewer than slicing both first), and h' = (1 - z) * n + z * h is computed as n + z * (h - n)."""
+    sigmoid over all 3H columns of x_proj + h_proj (one add and one sigmoid over all of them are
+    fewer nodes than slicing first), and h' = (1 - z) * n + z * h is computed as n + z * (h - n)."""
     hidden = h.shape[-1]
     h_proj = linear(h, weight_hh, bias_hh)
-    r, z = _chunks(sigmoid((x_proj + h_proj)[..., :2 * hidden]), 2)
-    r, z = r.named("r_gate"), z.named("z_gate")
+    s = sigmoid(x_proj + h_proj)    # r and z from one sigmoid over all three chunks (n's goes unused)
+    r, z = s[..., :hidden].named("r_gate"), s[..., hidden:2 * hidden].named("z_gate")
     h_n = h_proj[..., 2 * hidden:].clone()  # r * h_n saves h_n: a copy of its own lets the r, z columns go
     n = tanh(x_proj[..., 2 * hidden:] + r * h_n).named("n_gate")
     return add(n, z * (h - n), out).named("h")
