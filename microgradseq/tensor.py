@@ -355,8 +355,12 @@ def record(op: str, data: np.ndarray, inputs: Sequence[Tensor], rules: Sequence,
         return out                          # no input needs a gradient
     node = out._node = Node(op, OP, nodes, rules, data.shape, data.dtype)
     node.saved = (None,) * count if saved is None else saved
-    if exposed:
-        node.checks = tuple([(t._data, t._fingerprint(), t) for t in inputs if t._exposed])
+    if exposed:                             # what the in-place check compares against at backward
+        checks = ()
+        for t in inputs:
+            if t._exposed:
+                checks += ((t._data, t._fingerprint(), t),)
+        node.checks = checks
     if data.size <= 4:
         node.value = data
     return out
