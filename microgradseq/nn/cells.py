@@ -52,7 +52,7 @@ def lstm_recurrence(x_proj: Tensor, state: tuple[Tensor, Tensor], weight_hh: Ten
     h, c = state
     gates = _plus_recurrent(x_proj, weight_hh, h, bias_hh)
     hidden = h.shape[-1]
-    s = sigmoid(gates)          # i, f and o from one sigmoid over all four chunks (g's goes unused): 2 nodes fewer
+    s = sigmoid(gates)          # i, f and o from one sigmoid over all four chunks (g's goes unused)
     i, f = s[..., :hidden].named("i_gate"), s[..., hidden:2 * hidden].named("f_gate")
     o = s[..., 3 * hidden:].named("o_gate")
     g = tanh(gates[..., 2 * hidden:3 * hidden]).named("g_gate")

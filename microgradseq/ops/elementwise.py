@@ -4,8 +4,10 @@ Each op ends in `record(name, y, inputs, rules, saved)`, and its rules follow
 it, one per operand: `rule(g, kept)` turns g = dL/dy into dL/d operand, where
 `kept` is what the op saved for that operand (`saved[i]`, e.g. tanh saves y).
 Rules are module constants, not closures: a node then costs no function
-objects, and what it keeps is in plain sight as `node.saved`. `add`, `mul`, `tanh` and `relu` take
-numpy's `out=` (the last op of a cell step writes into a layer's output array). Broadcasting is undone centrally by
+objects, and what it keeps is in plain sight as `node.saved`.
+
+`add`, `mul`, `tanh` and `relu` take numpy's `out=` (the last op of a cell
+step writes into a layer's output array). Broadcasting is undone centrally by
 `autograd.sum_to`, so no rule here sums over broadcast axes.
 """
 
@@ -65,17 +67,17 @@ def _placed(name: str, y: np.ndarray, out: np.ndarray | None) -> np.ndarray:
 def add(a: Any, b: Any, out: np.ndarray | None = None) -> Tensor:
     """a + b;   d/da = 1,   d/db = 1"""
     a, b, y = _operands("add", np.add, a, b)
-    return record("add", _placed("add", y, out), (a, b), _ADD_RULES, _NOTHING_SAVED)
+    return record("add", _placed("add", y, out), (a, b), _ADD_RULES, _NOTHING_FOR_TWO)
 
 
 _ADD_RULES = (passthrough, passthrough)
-_NOTHING_SAVED = (None, None)
+_NOTHING_FOR_TWO, _NOTHING_FOR_ONE = (None, None), (None,)     # saved by ops whose rules need nothing
 
 
 def sub(a: Any, b: Any) -> Tensor:
     """a - b;   d/da = 1,   d/db = -1"""
     a, b, y = _operands("sub", np.subtract, a, b)
-    return record("sub", y, (a, b), _SUB_RULES, _NOTHING_SAVED)
+    return record("sub", y, (a, b), _SUB_RULES, _NOTHING_FOR_TWO)
 
 
 _SUB_RULES = (passthrough, negated)
@@ -132,16 +134,15 @@ def clone(x: Tensor) -> Tensor:
 
     Where a node saves a slice of a larger array, saving a clone instead lets
     the rest of that array go (the GRU cell clones its h_n columns)."""
-    return record("clone", x._data.copy(), (x,), _ONE_PASSTHROUGH, _NOTHING_SAVED_1)
+    return record("clone", x._data.copy(), (x,), _CLONE_RULES, _NOTHING_FOR_ONE)
 
 
-_ONE_PASSTHROUGH = (passthrough,)
-_NOTHING_SAVED_1 = (None,)
+_CLONE_RULES = (passthrough,)
 
 
 def neg(x: Tensor) -> Tensor:
     """-x;   d/dx = -1"""
-    return record("neg", -x._data, (x,), (negated,), _NOTHING_SAVED_1)
+    return record("neg", -x._data, (x,), (negated,), _NOTHING_FOR_ONE)
 
 
 def exp(x: Tensor) -> Tensor:

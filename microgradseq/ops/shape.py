@@ -153,4 +153,5 @@ def stack(tensors: Sequence[Any], axis: int = 0, out: np.ndarray | None = None) 
     """
     tensors, y, axis = _joined("stack", lambda arrays, axis: np.stack(arrays, axis=axis, out=out),
                                tensors, axis, "must all be equal")
-    return record("stack", y, tensors, (_piece,) * len(tensors), [_along(axis, i) for i in range(len(tensors))])
+    pieces = [_along(axis, i) for i in range(len(tensors))]
+    return record("stack", y, tensors, (_piece,) * len(tensors), pieces)
