@@ -353,7 +353,10 @@ def record(op: str, data: np.ndarray, inputs: Sequence[Tensor], rules: Sequence,
             break
     else:
         return out                          # no input needs a gradient
-    node = out._node = Node(op, OP, nodes, rules, data.shape, data.dtype)
+    shape, first = data.shape, nodes[0]
+    if first is not None and first.shape == shape:
+        shape = first.shape                 # share the tuple: one object fewer for Python's garbage collector
+    node = out._node = Node(op, OP, nodes, rules, shape, data.dtype)
     node.saved = (None,) * count if saved is None else saved
     if exposed:                             # what the in-place check compares against at backward
         checks = ()
