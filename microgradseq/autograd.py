@@ -43,13 +43,13 @@ class Node:
     __slots__ = ("op", "kind", "inputs", "rules", "shape", "dtype", "grad",
                  "label", "step", "scope", "checks", "value", "cut_info", "visit", "seq", "owns_grad", "saved")
 
-    def __init__(self, op: str, kind: str, inputs: tuple, rules, shape: tuple, dtype) -> None:
+    def __init__(self, op: str, kind: str, inputs: tuple, rules, shape: tuple, dtype, saved=None) -> None:
         self.seq = next(_created)   # creation order: every node is made after its inputs
         self.op = op
         self.kind = kind
         self.inputs = inputs
         self.rules = rules
-        self.saved = None       # set by `record`: one entry per rule
+        self.saved = saved      # one entry per rule (ops only)
         self.shape = shape
         self.dtype = dtype
         self.grad = None

@@ -356,8 +356,8 @@ def record(op: str, data: np.ndarray, inputs: Sequence[Tensor], rules: Sequence,
     shape, first = data.shape, nodes[0]
     if first is not None and first.shape == shape:
         shape = first.shape                 # share the tuple: one object fewer for Python's garbage collector
-    node = out._node = Node(op, OP, nodes, rules, shape, data.dtype)
-    node.saved = (None,) * count if saved is None else saved
+    node = out._node = Node(op, OP, nodes, rules, shape, data.dtype,
+                            (None,) * count if saved is None else saved)
     if exposed:                             # what the in-place check compares against at backward
         checks = ()
         for t in inputs:
