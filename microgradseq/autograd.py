@@ -164,10 +164,11 @@ class StackedProducts:
     """A weight gradient sum_k left_k^T right_k, kept as its factors until the pass ends.
 
     A weight used at T steps receives T products g_t^T x_t. Stacking the
-    factors turns them into one large product, [g_1; ...; g_T]^T [x_1; ...; x_T],
-    instead of T small products and T additions: the same sum, computed the way
-    a hand-written BPTT computes it. With no right factors (`right=None`) the
-    sum is of the rows of the left ones, sum_k 1^T g_k: a bias's gradient.
+    factors turns them into a few large products, [g_1; ...; g_T]^T [x_1; ...; x_T]
+    a block of rows at a time, instead of T small products and T additions:
+    the same sum, computed the way a hand-written BPTT computes it. With no
+    right factors (`right=None`) the sum is of the rows of the left ones,
+    sum_k 1^T g_k: a bias's gradient.
     """
 
     __slots__ = ("lefts", "rights")
@@ -179,14 +180,57 @@ class StackedProducts:
         self.lefts += other.lefts
         self.rights += other.rights
 
-    def materialise(self, stacked: dict | None = None) -> np.ndarray:
-        """The sum of the products. `stacked` caches concatenations by the identity of their
-        pieces: W_ih, W_hh and the biases of a cell receive the same g_t, so g is stacked once for all."""
-        left = self.lefts[0] if len(self.lefts) == 1 else _stack(self.lefts, stacked)
-        if self.rights[0] is None:
-            return left.sum(axis=0)
-        right = self.rights[0] if len(self.rights) == 1 else _stack(self.rights, stacked)
-        return left.T @ right
+    def materialise(self) -> np.ndarray:
+        """The sum of the products."""
+        return _sum_sharing_lefts([self])[0]
+
+
+# Rows of factors stacked at a time: about _BLOCK_BYTES of them (but at least _MIN_BLOCK_ROWS
+# rows, so that each product stays large). Stacking every step at once would allocate a copy
+# of all the factors at every pass, in fresh memory the system must map page by page; a
+# block is small, and the next block reuses its memory.
+_BLOCK_BYTES = 1 << 18
+_MIN_BLOCK_ROWS = 128
+
+
+def _blocks(lefts: list, row_bytes: int) -> list[slice]:
+    """Consecutive runs of factors with about _BLOCK_BYTES of rows each (at least one factor each)."""
+    rows_per_block = max(_MIN_BLOCK_ROWS, _BLOCK_BYTES // row_bytes)
+    if sum(map(len, lefts)) <= rows_per_block:
+        return [slice(None)]
+    blocks, start, rows = [], 0, 0
+    for k, left in enumerate(lefts):
+        rows += len(left)
+        if rows >= rows_per_block:
+            blocks.append(slice(start, k + 1))
+            start, rows = k + 1, 0
+    if start < len(lefts):
+        blocks.append(slice(start, len(lefts)))
+    return blocks
+
+
+def _stacked(pieces: list) -> np.ndarray:
+    return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+
+
+def _sum_sharing_lefts(group: list) -> list:
+    """The sums of `StackedProducts` whose left factors are the same arrays (W_ih, W_hh and the
+    biases of a cell all receive g_t), a block of rows at a time: each block of g is stacked
+    once for the whole group, then multiplied by each weight's block of right factors."""
+    lefts = group[0].lefts
+    row_bytes = lefts[0].itemsize * lefts[0].shape[-1] + max(
+        (p.rights[0].itemsize * p.rights[0].shape[-1] for p in group if p.rights[0] is not None), default=0)
+    totals = [None] * len(group)
+    for block in _blocks(lefts, row_bytes):
+        left = _stacked(lefts[block])
+        for k, products in enumerate(group):
+            rights = products.rights[block]
+            part = left.sum(axis=0) if rights[0] is None else left.T @ _stacked(rights)
+            if totals[k] is None:
+                totals[k] = part
+            else:
+                totals[k] += part
+    return totals
 
 
 def _identity_key(arrays: list) -> bytes:
@@ -196,31 +240,12 @@ def _identity_key(arrays: list) -> bytes:
     return np.fromiter(map(id, arrays), dtype=np.uintp, count=len(arrays)).tobytes()
 
 
-def _stack(arrays: list, stacked: dict | None) -> np.ndarray:
-    """np.concatenate(arrays), built once while `stacked` says further products still need it."""
-    if stacked is None:
-        return np.concatenate(arrays)
-    key = _identity_key(arrays)     # the pieces stay alive until the pass ends: ids are unique
-    entry = stacked.get(key)
-    if entry is None:
-        entry = stacked[key] = [None, 1]
-    if entry[0] is None:
-        entry[0] = np.concatenate(arrays)
-    entry[1] -= 1
-    if entry[1] <= 0:               # its last use: let the stack go before the next weight's
-        del stacked[key]
-    return entry[0]
-
-
-def _stack_uses(all_products) -> dict:
-    """How many times each stack of factors will be asked for, so each is dropped after its last use."""
-    uses = {}
-    for products in all_products:
-        for pieces in (products.lefts, products.rights):
-            if len(pieces) > 1 and pieces[0] is not None:
-                key = _identity_key(pieces)
-                uses.setdefault(key, [None, 0])[1] += 1
-    return uses
+def _groups_sharing_lefts(deferred: dict) -> list:
+    """The leaves whose deferred products share their left factors, grouped (insertion order kept)."""
+    groups = {}
+    for leaf, products in deferred.items():
+        groups.setdefault(_identity_key(products.lefts), []).append(leaf)
+    return list(groups.values())
 
 
 class Scatter:
@@ -404,18 +429,16 @@ def backward(root: Node, grad: np.ndarray, retain_graph: bool = False) -> None:
             node.kind = FREED                       # free the node: drop what it saved, its rules and edges
             node.inputs = ()
             node.rules = node.saved = node.checks = None
-    stacked = _stack_uses(deferred.values())
-    for leaf in list(deferred):                 # each weight's factors go as soon as it is summed
-        products = deferred.pop(leaf)
-        leaf_grad = products.materialise(stacked)
-        del products
-        if anomaly:
-            from .anomaly import check_backward
-            check_backward(leaf, leaf_grad)
-        if leaf.grad is None and leaf_grad.dtype == leaf.dtype:
-            leaf.grad = leaf_grad               # a fresh product: nothing else holds it, no copy
-        else:
-            _accumulate(leaf, leaf_grad)
+    for leaves in _groups_sharing_lefts(deferred):      # each weight's factors go as soon as it is summed
+        sums = _sum_sharing_lefts([deferred.pop(leaf) for leaf in leaves])
+        for leaf, leaf_grad in zip(leaves, sums):
+            if anomaly:
+                from .anomaly import check_backward
+                check_backward(leaf, leaf_grad)
+            if leaf.grad is None and leaf_grad.dtype == leaf.dtype:
+                leaf.grad = leaf_grad               # a fresh product: nothing else holds it, no copy
+            else:
+                _accumulate(leaf, leaf_grad)
 
 
 def sever(node: Node, info: dict | None = None) -> None:

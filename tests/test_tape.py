@@ -160,26 +160,38 @@ def test_indexing_does_not_keep_the_indexed_array_alive():
     np.testing.assert_allclose(w.grad[:, 3:], 0.0)
 
 
-def test_weights_that_share_an_upstream_gradient_get_the_same_stacked_products():
-    """x W1^T + h W2^T over many steps: each weight gradient is sum_t g_t^T input_t, by hand."""
+@pytest.mark.parametrize("block_bytes, min_rows", [(1 << 18, 128), (1, 1), (1, 5), (1, 9)])
+def test_weights_that_share_an_upstream_gradient_get_the_same_stacked_products(monkeypatch, block_bytes, min_rows):
+    """x W1^T + b1 + h W2^T + b2 over many steps (batch 4, and 3 at the last step): each weight
+    gradient is sum_t g_t^T input_t and each bias's sum_t 1^T g_t, by hand. The products are
+    summed a block of rows at a time: one block, or blocks of one, two or three steps
+    (the last of them uneven), give the same sums."""
+    monkeypatch.setattr(mg.autograd, "_BLOCK_BYTES", block_bytes)
+    monkeypatch.setattr(mg.autograd, "_MIN_BLOCK_ROWS", min_rows)
     rng = np.random.default_rng(0)
-    w1 = mg.tensor(rng.standard_normal((3, 2)), requires_grad=True)
-    w2 = mg.tensor(rng.standard_normal((3, 3)), requires_grad=True)
-    xs = [rng.standard_normal((4, 2)) for _ in range(5)]
+    w1 = mg.tensor(rng.standard_normal((3, 2)), requires_grad=True, dtype=np.float64)
+    w2 = mg.tensor(rng.standard_normal((3, 3)), requires_grad=True, dtype=np.float64)
+    b1 = mg.tensor(rng.standard_normal(3), requires_grad=True, dtype=np.float64)
+    b2 = mg.tensor(rng.standard_normal(3), requires_grad=True, dtype=np.float64)
+    xs = [rng.standard_normal((4 if t < 5 else 3, 2)) for t in range(6)]
     h = mg.tensor(np.zeros((4, 3)))
     hs = [h.data]
     for x in xs:
-        h = (mg.ops.linear(x, w1) + mg.ops.linear(h, w2)).tanh()
+        h = (mg.ops.linear(x, w1, b1) + mg.ops.linear(h[:len(x)], w2, b2)).tanh()
         hs.append(h.data)
     h.sum().backward()
-    g, d1, d2 = np.ones((4, 3)), np.zeros((3, 2)), np.zeros((3, 3))
+    g, d1, d2, db = np.ones((3, 3)), np.zeros((3, 2)), np.zeros((3, 3)), np.zeros(3)
     for t in range(len(xs) - 1, -1, -1):
         g_pre = g * (1 - hs[t + 1] ** 2)
         d1 += g_pre.T @ xs[t]
-        d2 += g_pre.T @ hs[t]
-        g = g_pre @ w2.data
-    np.testing.assert_allclose(w1.grad, d1)
-    np.testing.assert_allclose(w2.grad, d2)
+        d2 += g_pre.T @ hs[t][:len(g_pre)]
+        db += g_pre.sum(axis=0)
+        g = np.zeros((len(xs[t - 1]) if t else 4, 3))
+        g[:len(g_pre)] = g_pre @ w2.data
+    np.testing.assert_allclose(w1.grad, d1, rtol=1e-12)
+    np.testing.assert_allclose(w2.grad, d2, rtol=1e-12)
+    np.testing.assert_allclose(b1.grad, db, rtol=1e-12)
+    np.testing.assert_allclose(b2.grad, db, rtol=1e-12)
 
 
 def test_indices_given_as_tensors_pick_and_scatter_like_their_arrays():

@@ -92,7 +92,12 @@ def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     else:
         raise ValueError(f"linear: bias of shape {bias_shape} does not fit weight of shape {w_shape} and input "
                          f"of shape {x_shape} (expected ({w_shape[0]},) or a shape that broadcasts to {output_shape})")
-    return record("linear", X @ W.T + bias._data, (x, weight, bias), rules, (W, X, None))
+    y, added = X @ W.T, bias._data
+    if added.dtype is y.dtype:
+        y += added          # into the fresh product: one array of the output's size, not two
+    else:
+        y = y + added
+    return record("linear", y, (x, weight, bias), rules, (W, X, None))
 
 
 _LINEAR_RULES = (lambda g, weight: g @ weight,                              # x keeps the weight

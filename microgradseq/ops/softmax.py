@@ -31,11 +31,13 @@ def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
         raise ValueError("log_softmax: expected a tensor with at least one axis, got a 0-d tensor")
     if not -X.ndim <= axis < X.ndim:
         raise ValueError(f"log_softmax: axis {axis} is out of range for shape {X.shape}")
-    shifted = X - X.max(axis=axis, keepdims=True)
-    y = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    y = X - X.max(axis=axis, keepdims=True)
+    y -= np.log(np.exp(y).sum(axis=axis, keepdims=True))     # in place: the logits' size is the largest here
     return record("log_softmax", y, (x,), (_d_log_softmax,), ((y, axis),))
 
 
 def _d_log_softmax(g: np.ndarray, kept: tuple) -> np.ndarray:
     y, axis = kept
-    return g - np.exp(y) * g.sum(axis=axis, keepdims=True)
+    scaled_softmax = np.exp(y)
+    scaled_softmax *= g.sum(axis=axis, keepdims=True)
+    return np.subtract(g, scaled_softmax, out=scaled_softmax)    # one array of the logits' size, not three
