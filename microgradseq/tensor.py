@@ -311,6 +311,7 @@ def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
 
 
 _new_tensor = object.__new__
+_KEPT_NOTHING = {count: (None,) * count for count in (1, 2, 3)}    # shared by nodes whose rules keep nothing
 
 
 def record(op: str, data: np.ndarray, inputs: Sequence[Tensor], rules: Sequence,
@@ -318,9 +319,10 @@ def record(op: str, data: np.ndarray, inputs: Sequence[Tensor], rules: Sequence,
     """Wrap `data`, the result of `op` on `inputs`, and link it into the tape.
 
     `rules[i](g, saved[i])` turns g = dL/d output into dL/d inputs[i] (before
-    `sum_to`); `saved[i]` is what the op kept for that operand's rule (None
-    for every operand when `saved` is not given). Nothing is linked when
-    recording is off or no input needs a gradient.
+    `sum_to`); `saved[i]` is what the op kept for that operand's rule. Without
+    `saved` the rules keep nothing (each gets None), and no input is watched
+    for in-place changes. Nothing is linked when recording is off or no input
+    needs a gradient.
     """
     if state.anomaly:
         from .anomaly import check_forward
@@ -357,9 +359,9 @@ def record(op: str, data: np.ndarray, inputs: Sequence[Tensor], rules: Sequence,
     if first is not None and first.shape == shape:
         shape = first.shape                 # share the tuple: one object fewer for Python's garbage collector
     node = out._node = Node(op, OP, nodes, rules, shape, data.dtype,
-                            (None,) * count if saved is None else saved)
-    if exposed:                             # what the in-place check compares against at backward
-        checks = ()
+                            (_KEPT_NOTHING.get(count) or (None,) * count) if saved is None else saved)
+    if exposed and saved is not None:       # what the in-place check compares against at backward
+        checks = ()                         # (rules that keep nothing cannot read a changed array)
         for t in inputs:
             if t._exposed:
                 checks += ((t._data, t._fingerprint(), t),)

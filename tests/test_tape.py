@@ -241,3 +241,18 @@ def test_a_tuple_of_positions_inside_an_index_counts_every_pick():
     x = mg.tensor(np.zeros(4), requires_grad=True, dtype=np.float64)
     x[((0, 0, 2),)].sum().backward()
     np.testing.assert_allclose(x.grad, [2.0, 0.0, 1.0, 0.0])
+
+
+def test_an_array_read_only_by_rules_that_keep_nothing_may_change_before_backward():
+    """x + c keeps nothing for its rules, so writing into c afterwards cannot spoil a gradient:
+    no error, and dL/dx is still 1. (c * x keeps c, and the same write is an error.)"""
+    c = np.ones(3)
+    x = mg.tensor(np.zeros(3), requires_grad=True, dtype=np.float64)
+    y = (x + c).sum()
+    c[0] = 5.0
+    y.backward()
+    np.testing.assert_allclose(x.grad, np.ones(3))
+    z = (mg.tensor(c) * x).sum()
+    c[1] = 7.0
+    with pytest.raises(RuntimeError, match="changed in place"):
+        z.backward()
