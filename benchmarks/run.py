@@ -27,6 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import char_models  # noqa: E402
 import memory  # noqa: E402
 import per_node  # noqa: E402
+import timing  # noqa: E402
 import torch_columns  # noqa: E402
 
 
@@ -49,10 +50,14 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes and few repeats (smoke test)")
     parser.add_argument("--repeats", type=int, default=None, help="timed repeats per measurement")
     parser.add_argument("--tables", default="123", help="which tables to run, e.g. 12")
+    parser.add_argument("--system-allocator", action="store_true",
+                        help="leave glibc's malloc as it is: timings then depend on page faults "
+                             "(see timing.keep_freed_memory)")
     args = parser.parse_args()
     quick = args.quick
     torch = torch_columns.load()
-    print(f"Machine: {machine()}\n")
+    allocator = "system allocator as it is" if args.system_allocator else timing.keep_freed_memory()
+    print(f"Machine: {machine()}\nAllocator: {allocator}\n")
 
     if "1" in args.tables:
         repeats = args.repeats or (3 if quick else 30)
