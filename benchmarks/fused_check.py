@@ -21,7 +21,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import char_models  # noqa: E402
-from timing import interleaved  # noqa: E402
+from timing import interleaved, keep_freed_memory  # noqa: E402
 
 SIZES = [(32, 1), (128, 32), (512, 1), (512, 32)]
 
@@ -34,6 +34,7 @@ def main() -> None:
     args = parser.parse_args()
     dtype = np.dtype(args.dtype)
     kinds = args.kinds.split(",")
+    print(f"Allocator: {keep_freed_memory()} (as in benchmarks/run.py)")
     for kind in kinds:
         print(f"{kind}: fused gradients agree with hand-written numpy "
               f"(float64, worst relative difference {char_models.check_gradients(kind, fused=True):.1e})")

@@ -35,16 +35,15 @@ class Timing:
 def keep_freed_memory() -> str:
     """Ask glibc's malloc to keep the memory a step frees, for every implementation alike; says what it did.
 
-    By default glibc hands freed memory back to the system when enough of it
+    By default glibc hands freed memory back to the system once enough of it
     sits at the top of the heap, and memory fetched afresh costs a page fault
     per 4 KiB page on first touch (about 2 µs on this machine). Whether a step
     pays them depends on what ran before it and in which order it freed its
-    arrays: the op-level RNN (128, 32) step measured 1.19x the hand-written one
-    when interleaved with the others, and 1.89x when each ran after itself,
-    because the hand-written step then happened to fault not at all.
-    Keeping freed memory (no trimming; arrays up to 32 MiB from the heap)
-    makes every implementation run fault-free once warmed up, so the table
-    compares the work each does. `MALLOC_TRIM_THRESHOLD_` and
+    arrays: timed interleaved with glibc's defaults, the op-level RNN (128, 32)
+    float32 step measured 1.19x the hand-written one; with freed memory kept,
+    1.3-1.4x. Keeping freed memory (no trimming; arrays up to 32 MiB from the
+    heap) makes every implementation run fault-free once warmed up, so the
+    table compares the work each does. `MALLOC_TRIM_THRESHOLD_` and
     `MALLOC_MMAP_THRESHOLD_` in the environment do the same for any program.
     """
     try:
@@ -52,9 +51,12 @@ def keep_freed_memory() -> str:
     except (OSError, AttributeError):
         return "system allocator (not glibc: left as it is)"
     m_trim_threshold, m_mmap_threshold = -1, -3
-    if mallopt(m_trim_threshold, 1 << 30) and mallopt(m_mmap_threshold, 1 << 25):
-        return "glibc malloc keeps freed memory (trim threshold 1 GiB, mmap threshold 32 MiB)"
-    return "glibc malloc left as it is (mallopt refused the settings)"
+    kept = [name for name, param, value in (("trim threshold 1 GiB", m_trim_threshold, 1 << 30),
+                                            ("mmap threshold 32 MiB", m_mmap_threshold, 1 << 25))
+            if mallopt(param, value) == 1]
+    if not kept:
+        return "glibc malloc left as it is (mallopt refused the settings)"
+    return f"glibc malloc keeps freed memory ({', '.join(kept)})"
 
 
 def interleaved(fns: dict[str, Callable[[], object]], repeats: int, warmup: int = 1) -> dict[str, Timing]:

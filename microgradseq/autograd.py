@@ -182,20 +182,20 @@ class StackedProducts:
 
     def materialise(self) -> np.ndarray:
         """The sum of the products."""
-        return _sum_sharing_lefts([self])[0]
+        return _sum_products_sharing_g([self])[0]
 
 
 # Rows of factors stacked at a time: about _BLOCK_BYTES of them (but at least _MIN_BLOCK_ROWS
-# rows, so that each product stays large). Stacking every step at once would allocate a copy
-# of all the factors at every pass, in fresh memory the system must map page by page; a
-# block is small, and the next block reuses its memory.
+# rows, so that each product stays large). Stacking every step at once would make a copy of
+# all the factors at every pass (26 MB of g for an LSTM at (512, 32)); a block is small, and
+# the next block reuses its memory.
 _BLOCK_BYTES = 1 << 18
 _MIN_BLOCK_ROWS = 128
 
 
 def _blocks(lefts: list, row_bytes: int) -> list[slice]:
     """Consecutive runs of factors with about _BLOCK_BYTES of rows each (at least one factor each)."""
-    rows_per_block = max(_MIN_BLOCK_ROWS, _BLOCK_BYTES // row_bytes)
+    rows_per_block = max(_MIN_BLOCK_ROWS, _BLOCK_BYTES // max(1, row_bytes))
     if sum(map(len, lefts)) <= rows_per_block:
         return [slice(None)]
     blocks, start, rows = [], 0, 0
@@ -213,23 +213,30 @@ def _stacked(pieces: list) -> np.ndarray:
     return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
 
 
-def _sum_sharing_lefts(group: list) -> list:
-    """The sums of `StackedProducts` whose left factors are the same arrays (W_ih, W_hh and the
-    biases of a cell all receive g_t), a block of rows at a time: each block of g is stacked
-    once for the whole group, then multiplied by each weight's block of right factors."""
+def _row_bytes(factor: np.ndarray | None) -> int:
+    return 0 if factor is None else factor.itemsize * factor.shape[-1]
+
+
+def _sum_products_sharing_g(group: list[StackedProducts]) -> list[np.ndarray]:
+    """The sums of `StackedProducts` whose left factors g_t are the same arrays (a cell's W_ih,
+    W_hh and biases all receive the g of its pre-activation), a block of rows at a time: each
+    block of g is stacked once for the whole group, then multiplied by each weight's block of
+    right factors, and the blocks' products are added up."""
     lefts = group[0].lefts
-    row_bytes = lefts[0].itemsize * lefts[0].shape[-1] + max(
-        (p.rights[0].itemsize * p.rights[0].shape[-1] for p in group if p.rights[0] is not None), default=0)
+    row_bytes = _row_bytes(lefts[0]) + max(_row_bytes(products.rights[0]) for products in group)
     totals = [None] * len(group)
     for block in _blocks(lefts, row_bytes):
         left = _stacked(lefts[block])
         for k, products in enumerate(group):
             rights = products.rights[block]
             part = left.sum(axis=0) if rights[0] is None else left.T @ _stacked(rights)
-            if totals[k] is None:
+            total = totals[k]
+            if total is None:
                 totals[k] = part
+            elif total.dtype == part.dtype:
+                total += part
             else:
-                totals[k] += part
+                totals[k] = total + part
     return totals
 
 
@@ -240,7 +247,7 @@ def _identity_key(arrays: list) -> bytes:
     return np.fromiter(map(id, arrays), dtype=np.uintp, count=len(arrays)).tobytes()
 
 
-def _groups_sharing_lefts(deferred: dict) -> list:
+def _groups_sharing_g(deferred: dict) -> list[list[Node]]:
     """The leaves whose deferred products share their left factors, grouped (insertion order kept)."""
     groups = {}
     for leaf, products in deferred.items():
@@ -429,8 +436,8 @@ def backward(root: Node, grad: np.ndarray, retain_graph: bool = False) -> None:
             node.kind = FREED                       # free the node: drop what it saved, its rules and edges
             node.inputs = ()
             node.rules = node.saved = node.checks = None
-    for leaves in _groups_sharing_lefts(deferred):      # each weight's factors go as soon as it is summed
-        sums = _sum_sharing_lefts([deferred.pop(leaf) for leaf in leaves])
+    for leaves in _groups_sharing_g(deferred):      # each weight's factors go as soon as it is summed
+        sums = _sum_products_sharing_g([deferred.pop(leaf) for leaf in leaves])
         for leaf, leaf_grad in zip(leaves, sums):
             if anomaly:
                 from .anomaly import check_backward

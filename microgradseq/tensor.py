@@ -311,7 +311,9 @@ def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
 
 
 _new_tensor = object.__new__
-_KEPT_NOTHING = {count: (None,) * count for count in (1, 2, 3)}    # shared by nodes whose rules keep nothing
+
+# `saved` of an op whose rules read nothing of the forward pass (add, sub, neg, clone), by arity.
+NOTHING_KEPT = {1: (None,), 2: (None, None)}
 
 
 def record(op: str, data: np.ndarray, inputs: Sequence[Tensor], rules: Sequence,
@@ -319,10 +321,13 @@ def record(op: str, data: np.ndarray, inputs: Sequence[Tensor], rules: Sequence,
     """Wrap `data`, the result of `op` on `inputs`, and link it into the tape.
 
     `rules[i](g, saved[i])` turns g = dL/d output into dL/d inputs[i] (before
-    `sum_to`); `saved[i]` is what the op kept for that operand's rule. Without
-    `saved` the rules keep nothing (each gets None), and no input is watched
-    for in-place changes. Nothing is linked when recording is off or no input
-    needs a gradient.
+    `sum_to`); `saved[i]` is what the op kept for that operand's rule (None
+    for every operand when `saved` is not given). Inputs that other code can
+    write into are fingerprinted, to catch an in-place change at backward,
+    unless `saved` is `NOTHING_KEPT[len(inputs)]`: the op declares that its
+    rules read nothing of the forward pass, so no change can reach a
+    gradient. Nothing is linked when recording is off or no input needs a
+    gradient.
     """
     if state.anomaly:
         from .anomaly import check_forward
@@ -359,9 +364,9 @@ def record(op: str, data: np.ndarray, inputs: Sequence[Tensor], rules: Sequence,
     if first is not None and first.shape == shape:
         shape = first.shape                 # share the tuple: one object fewer for Python's garbage collector
     node = out._node = Node(op, OP, nodes, rules, shape, data.dtype,
-                            (_KEPT_NOTHING.get(count) or (None,) * count) if saved is None else saved)
-    if exposed and saved is not None:       # what the in-place check compares against at backward
-        checks = ()                         # (rules that keep nothing cannot read a changed array)
+                            (None,) * count if saved is None else saved)
+    if exposed and saved is not NOTHING_KEPT.get(count):      # (an op whose rules read nothing watches nothing)
+        checks = ()                         # what the in-place check compares against at backward
         for t in inputs:
             if t._exposed:
                 checks += ((t._data, t._fingerprint(), t),)

@@ -213,6 +213,13 @@ def test_log_softmax_of_huge_logits_is_finite_and_exact(dtype):
     assert np.isfinite(F.log_softmax(x).data).all()
 
 
+def test_log_softmax_of_integer_logits_is_float_and_exact():
+    """Integer logits give float64 log-probabilities (numpy's log of integers), the closed form's."""
+    y = F.log_softmax(mg.tensor(np.array([[1, 2, 3], [0, 0, 5]])))
+    assert y.dtype == np.float64
+    np.testing.assert_allclose(y.data, np_log_softmax(np.array([[1.0, 2, 3], [0, 0, 5]])), rtol=1e-12)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_cross_entropy_of_huge_logits_has_finite_value_and_gradient(dtype):
     """CE with logits of +-1e4 is finite (about 2e4 for a wrong class) and its gradient is (s - onehot)/B."""

@@ -260,6 +260,29 @@ def test_linear_gradient_with_an_addend_as_bias(data, leading, sizes):
     assert_gradients_match(mg.ops.linear, lambda a, w, b: a @ w.T + b, x, weight, addend)
 
 
+def test_linear_with_a_float64_bias_on_float32_weights_gives_float64():
+    """The bias is added into the product only when their dtypes agree; otherwise numpy's promotion
+    applies, as for x @ W^T + b: a float64 bias makes a float64 output with the exact values."""
+    x, weight = np.ones((2, 3), dtype=np.float32), np.full((4, 3), 0.5, dtype=np.float32)
+    bias = mg.tensor(np.full(4, 1e-9), dtype=np.float64)
+    y = mg.ops.linear(mg.tensor(x), mg.tensor(weight), bias)
+    assert y.dtype == np.float64
+    np.testing.assert_array_equal(y.data, x @ weight.T + bias.data)
+
+
+@pytest.mark.parametrize("outputs", [3, 0])
+def test_linear_with_no_input_features_gives_the_bias_and_an_empty_weight_gradient(outputs):
+    """x (2, 0) W^T with W (outputs, 0): the output is the bias alone, W's gradient is empty,
+    and the bias's is the batch size."""
+    weight = mg.tensor(np.zeros((outputs, 0)), requires_grad=True, dtype=np.float64)
+    bias = mg.tensor(np.arange(float(outputs)), requires_grad=True, dtype=np.float64)
+    y = mg.ops.linear(mg.tensor(np.zeros((2, 0))), weight, bias)
+    np.testing.assert_array_equal(y.data, np.tile(np.arange(float(outputs)), (2, 1)))
+    y.sum().backward()
+    assert weight.grad.shape == (outputs, 0)
+    np.testing.assert_array_equal(bias.grad, np.full(outputs, 2.0))
+
+
 def test_linear_names_the_shapes_that_do_not_line_up():
     with pytest.raises(ValueError, match=r"linear: input of shape \(2, 3\) and weight of shape \(4, 5\)"):
         mg.ops.linear(mg.zeros(2, 3), mg.zeros(4, 5))

@@ -161,7 +161,8 @@ def test_indexing_does_not_keep_the_indexed_array_alive():
 
 
 @pytest.mark.parametrize("block_bytes, min_rows", [(1 << 18, 128), (1, 1), (1, 5), (1, 9)])
-def test_weights_that_share_an_upstream_gradient_get_the_same_stacked_products(monkeypatch, block_bytes, min_rows):
+def test_weight_gradients_summed_in_blocks_of_steps_are_the_sums_of_the_steps_products(
+        monkeypatch, block_bytes, min_rows):
     """x W1^T + b1 + h W2^T + b2 over many steps (batch 4, and 3 at the last step): each weight
     gradient is sum_t g_t^T input_t and each bias's sum_t 1^T g_t, by hand. The products are
     summed a block of rows at a time: one block, or blocks of one, two or three steps
@@ -243,16 +244,54 @@ def test_a_tuple_of_positions_inside_an_index_counts_every_pick():
     np.testing.assert_allclose(x.grad, [2.0, 0.0, 1.0, 0.0])
 
 
-def test_an_array_read_only_by_rules_that_keep_nothing_may_change_before_backward():
-    """x + c keeps nothing for its rules, so writing into c afterwards cannot spoil a gradient:
-    no error, and dL/dx is still 1. (c * x keeps c, and the same write is an error.)"""
+@pytest.mark.parametrize("op", [lambda x, c: x + c, lambda x, c: x - c, lambda x, c: -(x + c),
+                                lambda x, c: (x + c).clone()], ids=["add", "sub", "neg", "clone"])
+def test_an_array_read_only_by_ops_that_keep_nothing_may_change_before_backward(op):
+    """+, -, negation and clone keep nothing for their rules, so writing into c after the forward
+    pass cannot spoil a gradient: no error, and dL/dx is the closed form's +-1."""
     c = np.ones(3)
     x = mg.tensor(np.zeros(3), requires_grad=True, dtype=np.float64)
-    y = (x + c).sum()
+    y = op(x, c).sum()
     c[0] = 5.0
     y.backward()
-    np.testing.assert_allclose(x.grad, np.ones(3))
+    np.testing.assert_allclose(np.abs(x.grad), np.ones(3))
+
+
+def test_an_array_a_rule_keeps_may_not_change_before_backward():
+    """c * x keeps c for x's rule: writing into c after the forward pass is an error at backward."""
+    c = np.ones(3)
+    x = mg.tensor(np.zeros(3), requires_grad=True, dtype=np.float64)
     z = (mg.tensor(c) * x).sum()
     c[1] = 7.0
     with pytest.raises(RuntimeError, match="changed in place"):
         z.backward()
+
+
+def test_a_custom_op_recorded_without_saved_still_watches_its_inputs():
+    """record() without `saved` cannot know what its rules read (a rule may close over an input's
+    array), so an input written in place is still an error at backward."""
+    from microgradseq.tensor import record
+    data = np.array([1.0, 2.0])
+    x = mg.tensor(data)
+    w = mg.tensor([3.0, 4.0], requires_grad=True, dtype=np.float64)
+    y = record("scale", data * w.data, (x, w), (None, lambda g, _: g * data)).sum()
+    data[0] = 9.0
+    with pytest.raises(RuntimeError, match="changed in place"):
+        y.backward()
+
+
+def test_block_sums_of_float32_and_float64_factors_keep_float64(monkeypatch):
+    """Factors of two dtypes in one weight's products, one block each: the float64 block is not
+    rounded to the float32 block before it (the sum equals the float64 sum of the products)."""
+    from microgradseq.autograd import StackedProducts
+    monkeypatch.setattr(mg.autograd, "_BLOCK_BYTES", 1)
+    monkeypatch.setattr(mg.autograd, "_MIN_BLOCK_ROWS", 1)
+    rng = np.random.default_rng(0)
+    lefts = [rng.standard_normal((200, 2)).astype(np.float32), rng.standard_normal((200, 2))]
+    rights = [rng.standard_normal((200, 3)).astype(np.float32), rng.standard_normal((200, 3))]
+    products = StackedProducts(lefts[0], rights[0])
+    products.extend(StackedProducts(lefts[1], rights[1]))
+    total = products.materialise()
+    assert total.dtype == np.float64
+    expected = (lefts[0].T @ rights[0]).astype(np.float64) + lefts[1].T @ rights[1]
+    np.testing.assert_allclose(total, expected, rtol=1e-12)

@@ -72,7 +72,8 @@ def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     dL/dx = g W;   dL/dW = g^T x and dL/db = sum of g, both summed over all leading
     axes of x (a full-size addend gets g itself). The weight's and a vector bias's
     gradients are handed back as factors (`StackedProducts`), so a weight used at
-    every time step gets one stacked product at the end of the pass, and its bias one sum.
+    every time step gets its T products summed at the end of the pass as a few large
+    products of stacked factors (a block of rows at a time), and its bias one sum.
     """
     x = as_tensor(x, weight)
     X, W = x._data, weight._data

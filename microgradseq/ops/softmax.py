@@ -31,8 +31,10 @@ def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
         raise ValueError("log_softmax: expected a tensor with at least one axis, got a 0-d tensor")
     if not -X.ndim <= axis < X.ndim:
         raise ValueError(f"log_softmax: axis {axis} is out of range for shape {X.shape}")
-    y = X - X.max(axis=axis, keepdims=True)
-    y -= np.log(np.exp(y).sum(axis=axis, keepdims=True))     # in place: the logits' size is the largest here
+    shifted = X - X.max(axis=axis, keepdims=True)
+    log_total = np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    in_place = shifted if shifted.dtype == log_total.dtype else None    # (integer logits: a float y)
+    y = np.subtract(shifted, log_total, out=in_place)     # the logits' size is the largest here: one array
     return record("log_softmax", y, (x,), (_d_log_softmax,), ((y, axis),))
 
 
