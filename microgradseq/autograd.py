@@ -436,7 +436,7 @@ def backward(root: Node, grad: np.ndarray, retain_graph: bool = False) -> None:
             node.kind = FREED                       # free the node: drop what it saved, its rules and edges
             node.inputs = ()
             node.rules = node.saved = node.checks = None
-    for leaves in _groups_sharing_g(deferred):      # each weight's factors go as soon as it is summed
+    for leaves in _groups_sharing_g(deferred):      # each group's factors go as soon as it is summed
         sums = _sum_products_sharing_g([deferred.pop(leaf) for leaf in leaves])
         for leaf, leaf_grad in zip(leaves, sums):
             if anomaly:
