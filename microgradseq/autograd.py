@@ -218,8 +218,8 @@ def _row_bytes(factor: np.ndarray | None) -> int:
 
 
 def _sum_products_sharing_g(group: list[StackedProducts]) -> list[np.ndarray]:
-    """The sums of `StackedProducts` whose left factors g_t are the same arrays (a cell's W_ih,
-    W_hh and biases all receive the g of its pre-activation), a block of rows at a time: each
+    """The sums of `StackedProducts` whose left factors g_t are the same arrays (an RNNCell's
+    W_ih, W_hh and biases all receive the g of its pre-activation), a block of rows at a time: each
     block of g is stacked once for the whole group, then multiplied by each weight's block of
     right factors, and the blocks' products are added up."""
     lefts = group[0].lefts

@@ -72,17 +72,16 @@ def _placed(name: str, y: np.ndarray, out: np.ndarray | None) -> np.ndarray:
 def add(a: Any, b: Any, out: np.ndarray | None = None) -> Tensor:
     """a + b;   d/da = 1,   d/db = 1"""
     a, b, y = _operands("add", np.add, a, b)
-    return record("add", _placed("add", y, out), (a, b), _ADD_RULES, _NOTHING_FOR_TWO)
+    return record("add", _placed("add", y, out), (a, b), _ADD_RULES, NOTHING_KEPT[2])
 
 
 _ADD_RULES = (passthrough, passthrough)
-_NOTHING_FOR_TWO, _NOTHING_FOR_ONE = NOTHING_KEPT[2], NOTHING_KEPT[1]     # saved by ops whose rules need nothing
 
 
 def sub(a: Any, b: Any) -> Tensor:
     """a - b;   d/da = 1,   d/db = -1"""
     a, b, y = _operands("sub", np.subtract, a, b)
-    return record("sub", y, (a, b), _SUB_RULES, _NOTHING_FOR_TWO)
+    return record("sub", y, (a, b), _SUB_RULES, NOTHING_KEPT[2])
 
 
 _SUB_RULES = (passthrough, negated)
@@ -139,7 +138,7 @@ def clone(x: Tensor) -> Tensor:
 
     Where a node saves a slice of a larger array, saving a clone instead lets
     the rest of that array go (the GRU cell clones its h_n columns)."""
-    return record("clone", x._data.copy(), (x,), _CLONE_RULES, _NOTHING_FOR_ONE)
+    return record("clone", x._data.copy(), (x,), _CLONE_RULES, NOTHING_KEPT[1])
 
 
 _CLONE_RULES = (passthrough,)
@@ -147,7 +146,7 @@ _CLONE_RULES = (passthrough,)
 
 def neg(x: Tensor) -> Tensor:
     """-x;   d/dx = -1"""
-    return record("neg", -x._data, (x,), (negated,), _NOTHING_FOR_ONE)
+    return record("neg", -x._data, (x,), (negated,), NOTHING_KEPT[1])
 
 
 def exp(x: Tensor) -> Tensor:
