@@ -246,39 +246,17 @@ class Tensor:
             extras.append(f"dtype={self._data.dtype}")
         return "tensor(" + ", ".join([body] + extras) + ")"
 
-    # ---- operators: thin wrappers around microgradseq.ops -----------------------
+    # ---- operators ----------------------------------------------------------------
+    # `t * u`, `t.tanh()`, `t.sum()`, ... are the op functions themselves (`ops.mul(t, u)`, ...),
+    # attached at the end of this module, once `ops` (written on top of Tensor) is imported:
+    # one Python call per op instead of two. The reflected operators swap their operands.
 
-    def __add__(self, other): return _ops.add(self, other)
     def __radd__(self, other): return _ops.add(other, self)
-    def __sub__(self, other): return _ops.sub(self, other)
     def __rsub__(self, other): return _ops.sub(other, self)
-    def __mul__(self, other): return _ops.mul(self, other)
     def __rmul__(self, other): return _ops.mul(other, self)
-    def __truediv__(self, other): return _ops.div(self, other)
     def __rtruediv__(self, other): return _ops.div(other, self)
-    def __pow__(self, other): return _ops.power(self, other)
     def __rpow__(self, other): return _ops.power(other, self)
-    def __matmul__(self, other): return _ops.matmul(self, other)
     def __rmatmul__(self, other): return _ops.matmul(other, self)
-    def __neg__(self): return _ops.neg(self)
-    def __getitem__(self, index): return _ops.getitem(self, index)
-
-    def sum(self, axis=None, keepdims=False): return _ops.sum(self, axis, keepdims)
-    def mean(self, axis=None, keepdims=False): return _ops.mean(self, axis, keepdims)
-    def max(self, axis=None, keepdims=False): return _ops.max(self, axis, keepdims)
-    def reshape(self, *shape): return _ops.reshape(self, *shape)
-    def transpose(self, *axes): return _ops.transpose(self, *axes)
-    @property
-    def T(self): return _ops.transpose(self)
-    def exp(self): return _ops.exp(self)
-    def log(self): return _ops.log(self)
-    def tanh(self): return _ops.tanh(self)
-    def sigmoid(self): return _ops.sigmoid(self)
-    def relu(self): return _ops.relu(self)
-    def abs(self): return _ops.abs(self)
-    def sqrt(self): return _ops.sqrt(self)
-    def clip(self, lo=None, hi=None): return _ops.clip(self, lo, hi)
-    def clone(self): return _ops.clone(self)
 
     __hash__ = object.__hash__
 
@@ -378,3 +356,12 @@ def record(op: str, data: np.ndarray, inputs: Sequence[Tensor], rules: Sequence,
 
 
 from . import ops as _ops  # noqa: E402  (ops are written on top of Tensor)
+
+Tensor.__add__, Tensor.__sub__, Tensor.__mul__ = _ops.add, _ops.sub, _ops.mul
+Tensor.__truediv__, Tensor.__pow__, Tensor.__matmul__ = _ops.div, _ops.power, _ops.matmul
+Tensor.__neg__, Tensor.__getitem__ = _ops.neg, _ops.getitem
+Tensor.sum, Tensor.mean, Tensor.max = _ops.sum, _ops.mean, _ops.max
+Tensor.reshape, Tensor.transpose, Tensor.T = _ops.reshape, _ops.transpose, property(_ops.transpose)
+Tensor.exp, Tensor.log, Tensor.tanh, Tensor.sigmoid = _ops.exp, _ops.log, _ops.tanh, _ops.sigmoid
+Tensor.relu, Tensor.abs, Tensor.sqrt = _ops.relu, _ops.abs, _ops.sqrt
+Tensor.clip, Tensor.clone = _ops.clip, _ops.clone

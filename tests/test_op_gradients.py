@@ -373,6 +373,24 @@ def test_stack_into_out_fills_out_and_splits_the_gradient():
     np.testing.assert_array_equal(mg.stack(rows, out=buffer).data, [[1.0, 2.0], [3.0, 4.0]])
 
 
+def test_stack_in_place_records_the_rows_the_steps_wrote_without_copying():
+    """stack_in_place(tensors, list(buf), buf) for tensors computed into buf's rows: the result's
+    data is buf itself and each tensor gets its slice of the gradient; a tensor whose data is
+    not its row is copied in, as by stack."""
+    from microgradseq.ops.shape import stack_in_place
+    w = mg.tensor([1.0, -2.0], requires_grad=True, dtype=np.float64)
+    buffer = np.zeros((3, 2))
+    rows = list(buffer)
+    pieces = [mg.ops.mul(w, float(t + 1), out=rows[t]) for t in range(3)]
+    stacked = stack_in_place(pieces, rows, buffer)
+    assert stacked.data is buffer
+    np.testing.assert_array_equal(buffer, [[1.0, -2.0], [2.0, -4.0], [3.0, -6.0]])
+    (stacked * np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])).sum().backward()
+    np.testing.assert_array_equal(w.grad, [1 + 3, 2 + 3])      # sum over t of (t + 1) * weight_t
+    elsewhere = [mg.tensor([5.0, 6.0]), mg.tensor(rows[1]), mg.tensor([7.0, 8.0])]
+    np.testing.assert_array_equal(stack_in_place(elsewhere, rows, buffer).data, [[5, 6], [2, -4], [7, 8]])
+
+
 # ---- indexing ------------------------------------------------------------------------
 
 @FAST

@@ -267,6 +267,18 @@ def test_an_array_a_rule_keeps_may_not_change_before_backward():
         z.backward()
 
 
+def test_a_sequence_input_written_after_its_projection_is_an_error_at_backward():
+    """A layer projects all steps of a user-held (T, B, I) input at once; the projection keeps the
+    input for the weight's gradient, so writing into the input before backward is an error."""
+    inputs = np.random.default_rng(0).standard_normal((5, 2, 3))
+    layer = mg.nn.RNN(3, 4, dtype=np.float64)
+    output, _ = layer(inputs)
+    loss = output.sum()
+    inputs[2, 1, 0] += 1.0
+    with pytest.raises(RuntimeError, match="changed in place"):
+        loss.backward()
+
+
 def test_a_custom_op_recorded_without_saved_still_watches_its_inputs():
     """record() without `saved` cannot know what its rules read (a rule may close over an input's
     array), so an input written in place is still an error at backward."""

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..autograd import at_step
 from ..ops import linear, stack
+from ..ops.shape import stack_in_place
 from ..tensor import Tensor, as_tensor, owned
 from . import fused as fused_steps
 from .cells import gru_recurrence, lstm_recurrence, rnn_recurrence
@@ -110,12 +111,12 @@ class _Layer(Module):
         dtype = np.result_type(projected.dtype, weight_hh.dtype, *[part.dtype for part in parts],
                                *([bias_hh.dtype] if bias_hh is not None else []))
         hs = np.empty((len(projected),) + parts[0].shape, dtype)
-        outputs = []
+        rows, outputs = list(hs), []
         for t in range(len(projected)):
             with at_step(t + 1):
-                state = self.recurrence(projected[t], state, weight_hh, bias_hh, out=hs[t])
+                state = self.recurrence(projected[t], state, weight_hh, bias_hh, out=rows[t])
             outputs.append(state[0] if self.state_parts == 2 else state)
-        output = stack(outputs, out=hs)     # no second array: the steps are already in hs
+        output = stack_in_place(outputs, rows, hs)      # the steps are already in hs: no copy
         hs.flags.writeable = False
         return output, state
 

@@ -72,7 +72,7 @@ def _placed(name: str, y: np.ndarray, out: np.ndarray | None) -> np.ndarray:
 def add(a: Any, b: Any, out: np.ndarray | None = None) -> Tensor:
     """a + b;   d/da = 1,   d/db = 1"""
     a, b, y = _operands("add", np.add, a, b)
-    return record("add", _placed("add", y, out), (a, b), _ADD_RULES, NOTHING_KEPT[2])
+    return record("add", y if out is None else _placed("add", y, out), (a, b), _ADD_RULES, NOTHING_KEPT[2])
 
 
 _ADD_RULES = (passthrough, passthrough)
@@ -90,7 +90,7 @@ _SUB_RULES = (passthrough, negated)
 def mul(a: Any, b: Any, out: np.ndarray | None = None) -> Tensor:
     """a * b;   d/da = b,   d/db = a"""
     a, b, y = _operands("mul", np.multiply, a, b)
-    return record("mul", _placed("mul", y, out), (a, b), _MUL_RULES, (b._data, a._data))
+    return record("mul", y if out is None else _placed("mul", y, out), (a, b), _MUL_RULES, (b._data, a._data))
 
 
 _MUL_RULES = (scaled, scaled)       # each factor keeps the other

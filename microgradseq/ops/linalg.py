@@ -83,7 +83,7 @@ def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         raise ValueError(f"linear: input of shape {x_shape} and weight of shape {w_shape} do not line up "
                          f"(expected {expected})")
     if bias is None:
-        return record("linear", X @ W.T, (x, weight), _LINEAR_RULES, (W, X))
+        return record("linear", _product(X, W), (x, weight), _LINEAR_RULES, (W, X))
     bias = as_tensor(bias, weight)
     bias_shape, output_shape = bias._data.shape, x_shape[:-1] + w_shape[:1]
     if bias_shape == w_shape[:1]:
@@ -93,12 +93,24 @@ def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     else:
         raise ValueError(f"linear: bias of shape {bias_shape} does not fit weight of shape {w_shape} and input "
                          f"of shape {x_shape} (expected ({w_shape[0]},) or a shape that broadcasts to {output_shape})")
-    y, added = X @ W.T, bias._data
+    y, added = _product(X, W), bias._data
     if added.dtype is y.dtype:
         y += added          # into the fresh product: one array of the output's size, not two
     else:
         y = y + added
     return record("linear", y, (x, weight, bias), rules, (W, X, None))
+
+
+def _product(X: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """X @ W^T as one product over all rows of X. (numpy multiplies a stack (T, B, in) matrix
+    by matrix; for a sequence's input projection that took 1.7x as long as one (T*B, in)
+    product.) The result is written into an array of the output's shape, not reshaped from
+    the product: a view would look, to `record`, like an array someone else may hold."""
+    if X.ndim <= 2:
+        return X @ W.T
+    y = np.empty(X.shape[:-1] + W.shape[:1], dtype=np.result_type(X.dtype, W.dtype))
+    np.matmul(_rows(X), W.T, out=y.reshape(-1, W.shape[0]))
+    return y
 
 
 _LINEAR_RULES = (lambda g, weight: g @ weight,                              # x keeps the weight
