@@ -3,14 +3,16 @@
 Written from primitives (`x - m - log(sum(exp(x - m)))`), log_softmax would
 keep three arrays of the logits' size for the backward pass (x - m, its
 exponential, and the output); a character model's readout is the largest
-array it makes. As one op it keeps its output y alone, because the whole
-gradient follows from y:
+array it makes. As one op it keeps one, softmax(x), because the whole
+gradient follows from it:
 
-    dL/dx_i = g_i - softmax(x)_i * sum_j g_j,    softmax(x) = e^y.
+    dL/dx_i = g_i - softmax(x)_i * sum_j g_j.
 
-(Keeping softmax(x) instead would save the backward pass one exponential, but
-y is usually held anyway, by the loss that reads it, and then the two would
-be two arrays of the logits' size.)
+The forward pass computes the exponentials anyway, so keeping softmax(x)
+spares the backward pass an exponential of every logit. (Keeping the output
+y = log softmax(x) instead would need e^y again there. A cross-entropy over
+class indices reads y once and lets it go, so only softmax(x) is kept; a loss
+that keeps y itself, such as one against target probabilities, keeps both.)
 
 (`functional.softmax` stays a composite of primitives: its gradient is left to
 the chain rule.)
@@ -25,21 +27,22 @@ from ..tensor import Tensor, record
 
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
     """y = (x - m) - log sum_j e^(x_j - m) along `axis`, m = max of x there (it cancels; it keeps e^ finite);
-    dL/dx = g - e^y * sum of g along `axis`."""
+    dL/dx = g - softmax(x) * sum of g along `axis`,   softmax(x) = e^(x - m) / sum_j e^(x_j - m)."""
     X = x._data
     if X.ndim == 0:
         raise ValueError("log_softmax: expected a tensor with at least one axis, got a 0-d tensor")
     if not -X.ndim <= axis < X.ndim:
         raise ValueError(f"log_softmax: axis {axis} is out of range for shape {X.shape}")
     shifted = X - X.max(axis=axis, keepdims=True)
-    log_total = np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
-    in_place = shifted if shifted.dtype == log_total.dtype else None    # (integer logits: a float y)
-    y = np.subtract(shifted, log_total, out=in_place)     # the logits' size is the largest here: one array
-    return record("log_softmax", y, (x,), (_d_log_softmax,), ((y, axis),))
+    softmax = np.exp(shifted)
+    total = softmax.sum(axis=axis, keepdims=True)
+    in_place = shifted if shifted.dtype == total.dtype else None        # (integer logits: a float y)
+    y = np.subtract(shifted, np.log(total), out=in_place)
+    softmax /= total
+    return record("log_softmax", y, (x,), (_d_log_softmax,), ((softmax, axis),))
 
 
 def _d_log_softmax(g: np.ndarray, kept: tuple) -> np.ndarray:
-    y, axis = kept
-    scaled_softmax = np.exp(y)
-    scaled_softmax *= g.sum(axis=axis, keepdims=True)
-    return np.subtract(g, scaled_softmax, out=scaled_softmax)    # one array of the logits' size, not three
+    softmax, axis = kept
+    scaled_softmax = softmax * g.sum(axis=axis, keepdims=True)
+    return np.subtract(g, scaled_softmax, out=scaled_softmax)    # one array of the logits' size, not two
