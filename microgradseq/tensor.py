@@ -250,6 +250,7 @@ class Tensor:
     # `t * u`, `t.tanh()`, `t.sum()`, ... are the op functions themselves (`ops.mul(t, u)`, ...),
     # attached at the end of this module, once `ops` (written on top of Tensor) is imported:
     # one Python call per op instead of two. The reflected operators swap their operands.
+    # (`t + u` and `t * u` cannot pass `ops.add`'s and `ops.mul`'s `out=`.)
 
     def __radd__(self, other): return _ops.add(other, self)
     def __rsub__(self, other): return _ops.sub(other, self)
@@ -257,6 +258,10 @@ class Tensor:
     def __rtruediv__(self, other): return _ops.div(other, self)
     def __rpow__(self, other): return _ops.power(other, self)
     def __rmatmul__(self, other): return _ops.matmul(other, self)
+
+    # Not the ops themselves: `ops.tanh` and `ops.relu` take `out=`, which a method does not offer.
+    def tanh(self): return _ops.tanh(self)
+    def relu(self): return _ops.relu(self)
 
     __hash__ = object.__hash__
 
@@ -362,6 +367,6 @@ Tensor.__truediv__, Tensor.__pow__, Tensor.__matmul__ = _ops.div, _ops.power, _o
 Tensor.__neg__, Tensor.__getitem__ = _ops.neg, _ops.getitem
 Tensor.sum, Tensor.mean, Tensor.max = _ops.sum, _ops.mean, _ops.max
 Tensor.reshape, Tensor.transpose, Tensor.T = _ops.reshape, _ops.transpose, property(_ops.transpose)
-Tensor.exp, Tensor.log, Tensor.tanh, Tensor.sigmoid = _ops.exp, _ops.log, _ops.tanh, _ops.sigmoid
-Tensor.relu, Tensor.abs, Tensor.sqrt = _ops.relu, _ops.abs, _ops.sqrt
+Tensor.exp, Tensor.log, Tensor.sigmoid = _ops.exp, _ops.log, _ops.sigmoid
+Tensor.abs, Tensor.sqrt = _ops.abs, _ops.sqrt
 Tensor.clip, Tensor.clone = _ops.clip, _ops.clone

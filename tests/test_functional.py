@@ -77,12 +77,13 @@ def test_softmax_gradient_matches_closed_form(axis):
                                rtol=1e-10, atol=1e-12)
 
 
-def test_log_softmax_gradient_matches_closed_form():
-    """d/dx sum(log_softmax(x) * y) = y - softmax(x) * sum(y) along the last axis."""
+@pytest.mark.parametrize("axis", [-1, 0])
+def test_log_softmax_gradient_matches_closed_form(axis):
+    """d/dx sum(log_softmax(x) * y) = y - softmax(x) * sum(y) along the axis."""
     x, y = leaf(LOGITS), RNG.standard_normal(LOGITS.shape)
-    (F.log_softmax(x) * y).sum().backward()
-    s = np_softmax(LOGITS)
-    np.testing.assert_allclose(x.grad, y - s * y.sum(axis=-1, keepdims=True), rtol=1e-10, atol=1e-12)
+    (F.log_softmax(x, axis=axis) * y).sum().backward()
+    s = np_softmax(LOGITS, axis)
+    np.testing.assert_allclose(x.grad, y - s * y.sum(axis=axis, keepdims=True), rtol=1e-10, atol=1e-12)
 
 
 # ---- cross_entropy ----------------------------------------------------------------------

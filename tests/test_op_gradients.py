@@ -283,6 +283,20 @@ def test_linear_with_no_input_features_gives_the_bias_and_an_empty_weight_gradie
     np.testing.assert_array_equal(bias.grad, np.full(outputs, 2.0))
 
 
+@pytest.mark.parametrize("inputs, outputs", [(0, 3), (3, 0)])
+def test_linear_of_a_sequence_with_an_empty_axis_gives_empty_or_bias_only_results(inputs, outputs):
+    """x (2, 4, in) W^T + b with in or out zero: the output is b (or empty), and the gradients
+    have their operands' shapes: b's is the number of rows, 2 * 4."""
+    x = mg.tensor(np.ones((2, 4, inputs)), requires_grad=True, dtype=np.float64)
+    weight = mg.tensor(np.ones((outputs, inputs)), requires_grad=True, dtype=np.float64)
+    bias = mg.tensor(np.arange(float(outputs)), requires_grad=True, dtype=np.float64)
+    y = mg.ops.linear(x, weight, bias)
+    np.testing.assert_array_equal(y.data, np.broadcast_to(np.arange(float(outputs)), (2, 4, outputs)))
+    y.sum().backward()
+    assert x.grad.shape == (2, 4, inputs) and weight.grad.shape == (outputs, inputs)
+    np.testing.assert_array_equal(bias.grad, np.full(outputs, 8.0))
+
+
 def test_linear_names_the_shapes_that_do_not_line_up():
     with pytest.raises(ValueError, match=r"linear: input of shape \(2, 3\) and weight of shape \(4, 5\)"):
         mg.ops.linear(mg.zeros(2, 3), mg.zeros(4, 5))
@@ -389,6 +403,9 @@ def test_stack_in_place_records_the_rows_the_steps_wrote_without_copying():
     np.testing.assert_array_equal(w.grad, [1 + 3, 2 + 3])      # sum over t of (t + 1) * weight_t
     elsewhere = [mg.tensor([5.0, 6.0]), mg.tensor(rows[1]), mg.tensor([7.0, 8.0])]
     np.testing.assert_array_equal(stack_in_place(elsewhere, rows, buffer).data, [[5, 6], [2, -4], [7, 8]])
+    other = np.arange(6.0).reshape(3, 2)            # rows that are not buffer's: copied into buffer
+    not_its_rows = [mg.tensor(row) for row in other]
+    np.testing.assert_array_equal(stack_in_place(not_its_rows, list(other), buffer).data, other)
 
 
 # ---- indexing ------------------------------------------------------------------------

@@ -351,3 +351,13 @@ def test_a_numpy_scalar_operand_acts_like_a_python_scalar():
     assert (x / np.sqrt(np.float64(4.0))).dtype == np.float32
     assert (np.float64(2.0) * x).dtype == np.float32
     np.testing.assert_array_equal((x * np.float64(2.0)).data, np.full(3, 2.0, dtype=np.float32))
+
+
+def test_the_tanh_and_relu_methods_take_no_out_array():
+    """`t.tanh()` and `t.relu()` are methods without `ops.tanh`'s and `ops.relu`'s `out=`."""
+    t = mg.tensor(np.zeros((2, 3)), requires_grad=True)
+    with pytest.raises(TypeError):
+        t.tanh(np.empty((2, 3), dtype=np.float32))
+    with pytest.raises(TypeError):
+        t.relu(out=np.empty((2, 3), dtype=np.float32))
+

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -61,7 +62,7 @@ _MATMUL_RULES = (lambda g, both: _grad_of_left(*both, g), lambda g, both: _grad_
 def _rows(a: np.ndarray) -> np.ndarray:
     """a as a matrix with one row per leading index; a itself when already a matrix
     (the same object, so the stacking of equal factors in the backward pass can notice it)."""
-    return a if a.ndim == 2 else a.reshape(-1, a.shape[-1])
+    return a if a.ndim == 2 else a.reshape(math.prod(a.shape[:-1]), a.shape[-1])   # (not -1: size 0 too)
 
 
 def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -109,7 +110,7 @@ def _product(X: np.ndarray, W: np.ndarray) -> np.ndarray:
     if X.ndim <= 2:
         return X @ W.T
     y = np.empty(X.shape[:-1] + W.shape[:1], dtype=np.result_type(X.dtype, W.dtype))
-    np.matmul(_rows(X), W.T, out=y.reshape(-1, W.shape[0]))
+    np.matmul(_rows(X), W.T, out=_rows(y))
     return y
 
 
