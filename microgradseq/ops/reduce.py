@@ -54,8 +54,7 @@ def max(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
         raise ValueError(f"max: cannot reduce an empty tensor of shape {X.shape}")
     axes = _normalise_axes(axis, X.ndim)
     y_kept = X.max(axis=axis, keepdims=True)
-    y = np.asarray(y_kept if keepdims else X.max(axis=axis))
-
+    y = np.asarray(y_kept if keepdims else np.squeeze(y_kept, axis=axes))     # (no second max over x)
     return record("max", y, (x,), (_to_maxima,), ((X, y_kept, axes, keepdims),))
 
 
