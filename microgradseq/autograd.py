@@ -21,9 +21,11 @@ complete before its rules hand it on. `sum_to` undoes broadcasting in exactly on
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import itertools
 import operator
+import weakref
 import zlib
 from typing import Iterator
 
@@ -41,7 +43,8 @@ class Node:
     """One recorded step of the computation: an op application, a leaf or a cut."""
 
     __slots__ = ("op", "kind", "inputs", "rules", "shape", "dtype", "grad",
-                 "label", "step", "scope", "checks", "value", "cut_info", "visit", "seq", "owns_grad", "saved")
+                 "label", "step", "scope", "checks", "value", "cut_info", "visit", "seq", "owns_grad", "saved",
+                 "__weakref__")
 
     def __init__(self, op: str, kind: str, inputs: tuple, rules, shape: tuple, dtype, saved=None) -> None:
         self.seq = next(_created)   # creation order: every node is made after its inputs
@@ -84,7 +87,7 @@ class Node:
 class _State:
     """Global recording switches. One instance, `state`."""
 
-    __slots__ = ("grad_enabled", "anomaly", "step", "scope", "backward_pass")
+    __slots__ = ("grad_enabled", "anomaly", "step", "scope", "backward_pass", "filling")
 
     def __init__(self) -> None:
         self.grad_enabled = True
@@ -92,6 +95,7 @@ class _State:
         self.step = None
         self.scope = ""
         self.backward_pass = 0      # a new number for every backward pass (rules may cache per pass)
+        self.filling = None         # the array a layer is writing its steps into (see `filling`)
 
 
 state = _State()
@@ -126,6 +130,24 @@ class at_step:  # noqa: N801  (used like a function: `with at_step(t):`)
 
     def __exit__(self, *exc_info) -> None:
         state.step = self.previous
+
+
+@contextlib.contextmanager
+def filling(array: np.ndarray) -> Iterator[None]:
+    """Inside the block, ops may write into views of `array` (their `out=`) unwatched.
+
+    An op that writes into a caller's `out=` array watches it for in-place
+    changes, as `.data` does: the caller still holds it. A layer that writes
+    each step's state into a row of its output array is the one exception:
+    nobody else holds that array while the layer fills it, and the layer
+    makes it read-only before handing it out.
+    """
+    previous = state.filling
+    state.filling = array
+    try:
+        yield
+    finally:
+        state.filling = previous
 
 
 @contextlib.contextmanager
@@ -321,11 +343,100 @@ def _check_unchanged(node: Node, verified: dict) -> None:
             current = verified[id(array)] = checksum(array)
             owner._checksum = None  # fingerprint afresh when next recorded
         if current != recorded:
+            when = ("after it was recorded" if owner._node is node
+                    else f"after {node.describe()} saved it for the backward pass")
             raise RuntimeError(
-                f"{owner._describe_owner()} was changed in place after {node.describe()} saved "
-                "it for the backward pass; its gradient would use the new values. Replace the "
-                "array (t.data = t.data - lr * t.grad) instead of writing into it, or run "
-                "backward() first")
+                f"{owner._describe_owner()} was changed in place {when}; gradients would use the "
+                "new values. Replace the array (t.data = t.data - lr * t.grad) instead of writing "
+                "into it, or run backward() first")
+
+
+class _HandedOut:
+    """Arrays handed out (`.data`) after nodes had recorded them unwatched.
+
+    Each entry: (weak reference to the array, its checksum then, weak reference
+    to the node that made it, the creation numbers [since, until) of the nodes
+    that may have recorded it). An entry goes once its array or its node is
+    gone, or its node was freed by a backward pass (no pass can reach it again).
+    """
+
+    entries: list = []
+    pruned_size = 0         # the length after the last sweep: sweep again at twice that
+
+    @classmethod
+    def add(cls, entry: tuple) -> None:
+        cls.entries.append(entry)
+        if len(cls.entries) > 2 * cls.pruned_size + 8:      # amortised: a sweep per doubling
+            cls.prune()
+
+    @classmethod
+    def prune(cls) -> None:
+        cls.entries = [entry for entry in cls.entries if entry[0]() is not None
+                       and entry[2]() is not None and entry[2]().kind is not FREED]
+        cls.pruned_size = len(cls.entries)
+
+
+def creation_number() -> int:
+    """A number larger than every node's made so far, smaller than every later one's."""
+    return next(_created)
+
+
+def hand_out(node: Node, array: np.ndarray, since: int) -> None:
+    """`array`, the output of `node` (an op or a leaf), leaves our hands through `.data`.
+
+    Ops record an array unwatched while nothing else can write into it (a
+    parameter's array between optimizer steps, an op's output), so a training
+    step fingerprints no weight and no state. The nodes made from `since` until
+    now that take `node` as an input may have kept it: fingerprint it for them.
+    (Nodes made later see a handed-out array and fingerprint it themselves.)
+    """
+    _HandedOut.add((weakref.ref(array), checksum(array), weakref.ref(node), since, creation_number()))
+
+
+def may_keep(saved: tuple, array: np.ndarray) -> bool:
+    """Whether what a node saved (`node.saved`) may include `array` or a view of it."""
+    items = list(saved)
+    while items:
+        item = items.pop()
+        if isinstance(item, tuple):
+            items.extend(item)
+        elif isinstance(item, np.ndarray):
+            if np.may_share_memory(item, array):
+                return True
+        elif not isinstance(item, (type(None), int, float, slice, str)):
+            return True                 # something we cannot look into
+    return False
+
+
+def _check_handed_out(order: list[Node]) -> None:
+    """Raise if a handed-out array was changed in place since, and a node of this pass
+    recorded it before it was handed out. `order` is sorted by creation number."""
+    _HandedOut.prune()
+    for array_ref, recorded, node_ref, since, until in _HandedOut.entries:
+        node = node_ref()
+        at = bisect.bisect_left(order, node.seq, key=_by_creation)
+        if at == len(order) or order[at] is not node:
+            continue                    # its node is not part of this pass
+        start = bisect.bisect_left(order, since, key=_by_creation)
+        for user in itertools.islice(order, start, None):
+            if user.seq >= until:
+                break
+            if node in user.inputs:
+                if checksum(array_ref()) != recorded:
+                    raise RuntimeError(
+                        f"{describe_output(node)} was changed in place after {user.describe()} "
+                        "saved it for the backward pass; gradients would use the new values. "
+                        "Replace the array (t.data = t.data - lr * t.grad) instead of writing "
+                        "into it, or run backward() first")
+                break
+
+
+def describe_output(node: Node) -> str:
+    """How an in-place error names the tensor a node made."""
+    if node.kind is LEAF:
+        name = f"{node.label!r} " if node.label else ""
+        return f"the leaf tensor {name}of shape {node.shape}"
+    return f"the output of {node.describe()}"
 
 
 def _accumulate(node: Node, grad: np.ndarray) -> None:
@@ -391,15 +502,20 @@ def backward(root: Node, grad: np.ndarray, retain_graph: bool = False) -> None:
     """
     order = topological_order(root)
     state.backward_pass += 1
-    for node in order:
-        if node.kind is FREED:
+    verified = {}
+    for node in order:          # first, with nothing changed yet: reset grads, look for in-place changes
+        kind = node.kind
+        if kind is FREED:
             raise _freed_error(node)
-        if node.kind is not LEAF:
+        if kind is not LEAF:
             node.grad = None
+            if node.checks is not None:
+                _check_unchanged(node, verified)
         node.owns_grad = False  # a grad array from an earlier pass may be held by the user
+    if _HandedOut.entries:
+        _check_handed_out(order)
     _accumulate(root, grad)
     anomaly = state.anomaly
-    verified = {}
     deferred = {}               # leaf node -> StackedProducts, summed once at the end
     while order:
         node = order.pop()
@@ -407,8 +523,6 @@ def backward(root: Node, grad: np.ndarray, retain_graph: bool = False) -> None:
             continue
         g = node.grad
         if g is not None:
-            if node.checks is not None:
-                _check_unchanged(node, verified)
             rules, saved = node.rules, node.saved
             i = -1                          # operand i: (a counter is a third of the cost of a zip of three)
             for parent in node.inputs:

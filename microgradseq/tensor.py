@@ -36,7 +36,7 @@ def get_default_dtype() -> np.dtype:
 def _to_array(data: Any, dtype: Any = None) -> tuple[np.ndarray, bool]:
     """(array, shared): `shared` is True when the caller still holds the same buffer."""
     if isinstance(data, Tensor):
-        array, shared = data._data, True
+        array, shared = data.data, True     # (handed out: both tensors hold it now)
     elif isinstance(data, np.ndarray):
         array, shared = data, True
     elif isinstance(data, np.generic):       # a numpy scalar keeps its dtype, as an array does
@@ -53,7 +53,7 @@ def _to_array(data: Any, dtype: Any = None) -> tuple[np.ndarray, bool]:
 class Tensor:
     """An n-dimensional array that records the ops applied to it."""
 
-    __slots__ = ("_data", "_node", "_exposed", "_checksum")
+    __slots__ = ("_data", "_node", "_exposed", "_checksum", "_data_since")
     __array_ufunc__ = None  # numpy defers to Tensor's reflected operators: array * tensor works
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
@@ -83,14 +83,25 @@ class Tensor:
         return self.data
 
     def _expose(self) -> None:
-        """The array is about to leave our hands: watch it for in-place changes.
+        """The array is about to leave our hands (`.data`): whoever holds it may write into it.
 
-        An op output that a node saved for its own rule (tanh keeps tanh(x)) is
-        fingerprinted now, while it still holds the recorded values.
+        Ops recorded it unwatched until now, so first:
+        - an op that keeps its own output (tanh keeps tanh x) fingerprints it on its node;
+        - otherwise, for an op's output or a leaf's array, `autograd.hand_out`
+          fingerprints it for the nodes that recorded it;
+        - anything else (a constant, a cut state) gets a copy of its own to hand
+          out, so what was recorded stays as it was. So does a numpy scalar (what
+          numpy gives for some 0-d results): a 0-d array, as `.data` promises.
         """
-        node = self._node
-        if not self._exposed and node is not None and node.kind is OP:
-            node.checks = (node.checks or ()) + ((self._data, checksum(self._data), self),)
+        if not self._exposed:
+            node = self._node
+            kind = None if node is None else node.kind
+            if kind is not OP and kind is not LEAF or isinstance(self._data, np.generic):
+                self._data = np.array(self._data)
+            elif node.kind is OP and autograd.may_keep(node.saved, self._data):
+                node.checks = (node.checks or ()) + ((self._data, checksum(self._data), self),)
+            else:
+                autograd.hand_out(node, self._data, node.seq if node.kind is OP else self._data_since)
         self._exposed = True
         self._checksum = None
 
@@ -102,19 +113,16 @@ class Tensor:
 
     def _describe_owner(self) -> str:
         """How an in-place error names this tensor."""
-        node = self._node
-        if node is None:
+        if self._node is None:
             return f"a constant tensor of shape {self.shape}"
-        if node.kind is LEAF:
-            name = f"{node.label!r} " if node.label else ""
-            return f"the leaf tensor {name}of shape {self.shape}"
-        return f"the output of {node.describe()}"
+        return autograd.describe_output(self._node)
 
     def _replace_data(self, array: np.ndarray) -> None:
         """Swap in a fresh array that nobody else holds (what optimizers do)."""
         self._data = array
         self._exposed = False
         self._checksum = None
+        self._data_since = autograd.creation_number()   # (read only for a leaf: see _expose)
 
     @property
     def grad(self) -> np.ndarray | None:
@@ -149,6 +157,7 @@ class Tensor:
                 raise TypeError(
                     f"only floating-point tensors can require grad, got dtype {self._data.dtype}")
             self._node = autograd.make_leaf(self._data.shape, self._data.dtype)
+            self._data_since = self._node.seq   # from when nodes record this array (see _expose)
         else:
             self._node = None
 
@@ -276,6 +285,29 @@ def owned(array: np.ndarray, requires_grad: bool = False) -> Tensor:
     out = Tensor(array, requires_grad=requires_grad)
     out._exposed = False
     return out
+
+
+def caller_holds(out: np.ndarray) -> bool:
+    """Whether the caller of an op still holds its `out=` array: always, except for the
+    array a layer is filling step by step (`autograd.filling`), which nobody else holds."""
+    filling = state.filling
+    return filling is None or out is not filling and out.base is not filling
+
+
+def written_into(result: Tensor, out: np.ndarray) -> Tensor:
+    """`result`, an op's output computed into the caller's `out=` array.
+
+    The caller holds that array, so from now on it is watched as an array
+    handed out by `.data` is: every op that records it fingerprints it, and
+    an op that keeps its own output (tanh) fingerprints it now.
+    """
+    filling = state.filling
+    if filling is None or out is not filling and out.base is not filling:     # caller_holds(out)
+        node = result._node
+        if node is not None and autograd.may_keep(node.saved, out):
+            node.checks = (node.checks or ()) + ((out, checksum(out), result),)
+        result._exposed = True
+    return result
 
 
 def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import at_step
+from ..autograd import at_step, filling
 from ..ops import linear, stack
 from ..ops.shape import stack_in_place
 from ..tensor import Tensor, as_tensor, owned
@@ -112,11 +112,12 @@ class _Layer(Module):
                                *([bias_hh.dtype] if bias_hh is not None else []))
         hs = np.empty((len(projected),) + parts[0].shape, dtype)
         rows, outputs = list(hs), []
-        for t in range(len(projected)):
-            with at_step(t + 1):
-                state = self.recurrence(projected[t], state, weight_hh, bias_hh, out=rows[t])
-            outputs.append(state[0] if self.state_parts == 2 else state)
-        output = stack_in_place(outputs, rows, hs)      # the steps are already in hs: no copy
+        with filling(hs):                               # nobody else holds hs until it is read-only
+            for t in range(len(projected)):
+                with at_step(t + 1):
+                    state = self.recurrence(projected[t], state, weight_hh, bias_hh, out=rows[t])
+                outputs.append(state[0] if self.state_parts == 2 else state)
+            output = stack_in_place(outputs, rows, hs)  # the steps are already in hs: no copy
         hs.flags.writeable = False
         return output, state
 

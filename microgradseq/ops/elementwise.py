@@ -7,8 +7,10 @@ Rules are module constants, not closures: a node then costs no function
 objects, and what it keeps is in plain sight as `node.saved`.
 
 `add`, `mul`, `tanh` and `relu` take numpy's `out=` (the last op of a cell
-step writes into a layer's output array). Broadcasting is undone centrally by
-`autograd.sum_to`, so no rule here sums over broadcast axes.
+step writes into a layer's output array). The caller holds that array, so it
+is watched for in-place changes as `.data` is (`tensor.written_into`).
+Broadcasting is undone centrally by `autograd.sum_to`, so no rule here sums
+over broadcast axes.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..tensor import NOTHING_KEPT, Tensor, as_tensor, record
+from ..tensor import NOTHING_KEPT, Tensor, as_tensor, caller_holds, record, written_into
 
 
 def _operands(name: str, fn: Callable, a: Any, b: Any) -> tuple[Tensor, Tensor, np.ndarray]:
@@ -60,19 +62,26 @@ def _fitting(name: str, out: np.ndarray, shape: tuple, dtype) -> np.ndarray:
     return out
 
 
-def _placed(name: str, y: np.ndarray, out: np.ndarray | None) -> np.ndarray:
+def _placed(name: str, y: np.ndarray, out: np.ndarray | None, kept: tuple = ()) -> np.ndarray:
     """y, copied into `out` when one is given. A layer passes the slice of its output array
-    for step t, so collecting the steps needs no copy of the whole sequence."""
+    for step t, so collecting the steps needs no copy of the whole sequence. `kept`: the
+    operands' arrays the gradient rules read, which `out` must not overwrite."""
     if out is None:
         return y
-    _fitting(name, out, y.shape, y.dtype)[...] = y
+    _fitting(name, out, y.shape, y.dtype)
+    if kept and caller_holds(out) and any(np.may_share_memory(out, array) for array in kept):
+        raise ValueError(f"{name}: out shares memory with an operand that the gradient needs; "
+                         "write into another array")
+    out[...] = y
     return out
 
 
 def add(a: Any, b: Any, out: np.ndarray | None = None) -> Tensor:
     """a + b;   d/da = 1,   d/db = 1"""
     a, b, y = _operands("add", np.add, a, b)
-    return record("add", y if out is None else _placed("add", y, out), (a, b), _ADD_RULES, NOTHING_KEPT[2])
+    if out is None:
+        return record("add", y, (a, b), _ADD_RULES, NOTHING_KEPT[2])
+    return written_into(record("add", _placed("add", y, out), (a, b), _ADD_RULES, NOTHING_KEPT[2]), out)
 
 
 _ADD_RULES = (passthrough, passthrough)
@@ -90,7 +99,10 @@ _SUB_RULES = (passthrough, negated)
 def mul(a: Any, b: Any, out: np.ndarray | None = None) -> Tensor:
     """a * b;   d/da = b,   d/db = a"""
     a, b, y = _operands("mul", np.multiply, a, b)
-    return record("mul", y if out is None else _placed("mul", y, out), (a, b), _MUL_RULES, (b._data, a._data))
+    kept = (b._data, a._data)
+    if out is None:
+        return record("mul", y, (a, b), _MUL_RULES, kept)
+    return written_into(record("mul", _placed("mul", y, out, kept), (a, b), _MUL_RULES, kept), out)
 
 
 _MUL_RULES = (scaled, scaled)       # each factor keeps the other
@@ -164,8 +176,11 @@ def log(x: Tensor) -> Tensor:
 def tanh(x: Tensor, out: np.ndarray | None = None) -> Tensor:
     """tanh x;   d tanh(x)/dx = 1 - tanh(x)^2"""
     X = x._data
-    y = np.tanh(X) if out is None else np.tanh(X, out=_fitting("tanh", out, X.shape, X.dtype))
-    return record("tanh", y, (x,), _TANH_RULES, (y,))
+    if out is None:
+        y = np.tanh(X)
+        return record("tanh", y, (x,), _TANH_RULES, (y,))
+    y = np.tanh(X, out=_fitting("tanh", out, X.shape, X.dtype))    # (tanh keeps y: out may be x's array)
+    return written_into(record("tanh", y, (x,), _TANH_RULES, (y,)), out)
 
 
 _TANH_RULES = (lambda g, y: g * (1 - y * y),)
@@ -185,7 +200,9 @@ _SIGMOID_RULES = (lambda g, s: g * s * (1 - s),)
 def relu(x: Tensor, out: np.ndarray | None = None) -> Tensor:
     """max(x, 0);   d/dx = 1 where x > 0, else 0"""
     X = x._data
-    return record("relu", _placed("relu", np.maximum(X, 0), out), (x,), _RELU_RULES, (X,))
+    if out is None:
+        return record("relu", np.maximum(X, 0), (x,), _RELU_RULES, (X,))
+    return written_into(record("relu", _placed("relu", np.maximum(X, 0), out, (X,)), (x,), _RELU_RULES, (X,)), out)
 
 
 _RELU_RULES = (lambda g, x: g * (x > 0),)

@@ -11,7 +11,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..autograd import Scatter
-from ..tensor import Tensor, as_tensor, record
+from ..tensor import Tensor, as_tensor, record, written_into
 
 
 def reshape(x: Tensor, *shape) -> Tensor:
@@ -154,7 +154,8 @@ def stack(tensors: Sequence[Any], axis: int = 0, out: np.ndarray | None = None) 
     tensors, y, axis = _joined("stack", lambda arrays, axis: np.stack(arrays, axis=axis, out=out),
                                tensors, axis, "must all be equal")
     pieces = [_along(axis, i) for i in range(len(tensors))]
-    return record("stack", y, tensors, (_piece,) * len(tensors), pieces)
+    stacked = record("stack", y, tensors, (_piece,) * len(tensors), pieces)
+    return stacked if out is None else written_into(stacked, out)
 
 
 def stack_in_place(tensors: Sequence[Tensor], rows: list, out: np.ndarray) -> Tensor:

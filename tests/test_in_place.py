@@ -1,0 +1,285 @@
+"""In-place safety (SPEC, TBPTT rule 5): gradients use the values the forward pass recorded, and
+an in-place change of a recorded array raises RuntimeError at backward, before any gradient
+changes. Writes that cannot reach a gradient are allowed."""
+
+import importlib
+
+import numpy as np
+import pytest
+
+import microgradseq as mg
+from microgradseq import autograd
+
+
+def f64(values, requires_grad=True):
+    return mg.tensor(np.array(values, dtype=np.float64), requires_grad=requires_grad)
+
+
+# ---- arrays the caller passed in ------------------------------------------------------------------
+
+def test_in_place_multiply_of_recorded_data_raises_at_backward():
+    """w.data *= 2 between forward and backward raises RuntimeError at backward."""
+    w = mg.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    loss = (w * w).sum()
+    w.data *= 2
+    with pytest.raises(RuntimeError):
+        loss.backward()
+
+
+def test_in_place_element_write_of_recorded_data_raises_at_backward():
+    """w.data[0] = 5 between forward and backward raises RuntimeError at backward."""
+    w = mg.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    loss = (w * w).sum()
+    w.data[0] = 5.0
+    with pytest.raises(RuntimeError):
+        loss.backward()
+
+
+def test_writing_into_the_wrapped_numpy_array_raises_at_backward():
+    """Changing the user's own array that a leaf wraps, after forward, raises RuntimeError at backward."""
+    array = np.array([1.0, 2.0])
+    w = mg.tensor(array, requires_grad=True)
+    loss = (w * w).sum()
+    array[0] = 5.0
+    with pytest.raises(RuntimeError):
+        loss.backward()
+
+
+def test_writing_into_a_numpy_constant_operand_raises_at_backward():
+    """A numpy constant the graph saved (w's gradient needs it) cannot be changed in place unnoticed."""
+    w = mg.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    scale = np.array([3.0, 4.0])
+    loss = (w * scale).sum()
+    scale[1] = 0.0
+    with pytest.raises(RuntimeError):
+        loss.backward()
+
+
+def test_replacing_data_does_not_raise_and_uses_recorded_values():
+    """w.data = w.data * 2 swaps in a new array: backward runs and uses the old w: grad = 2 * old w."""
+    old = np.array([1.0, 2.0])
+    w = mg.tensor(old.copy(), requires_grad=True)
+    loss = (w * w).sum()
+    w.data = w.data * 2
+    loss.backward()
+    np.testing.assert_allclose(w.grad, 2 * old)
+
+
+# ---- leaves made from Python data, and module parameters ------------------------------------------
+
+def test_writing_into_a_leaf_made_from_a_list_after_forward_raises_at_backward():
+    """A leaf made from a Python list is recorded unwatched; writing into its .data afterwards is
+    still caught, and the error names the leaf and the op that saved it."""
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    loss = (w * w).sum()
+    w.data *= 2
+    with pytest.raises(RuntimeError, match=r"leaf tensor of shape \(2,\) was changed in place after 'mul'"):
+        loss.backward()
+
+
+@pytest.mark.parametrize("make, weight", [
+    (lambda: mg.nn.Linear(3, 2), "weight"),
+    (lambda: mg.nn.RNN(3, 2), "weight_hh_l0"),
+    (lambda: mg.nn.LSTM(3, 2), "bias_ih_l0"),
+])
+def test_writing_into_a_parameter_between_forward_and_backward_raises(make, weight):
+    """An optimizer written in place (p.data -= ...) between forward and backward is caught,
+    naming the parameter."""
+    module = make()
+    x = mg.tensor(np.ones((5, 1, 3), dtype=np.float32))
+    out = module(x)
+    loss = (out[0] if isinstance(out, tuple) else out).sum()
+    getattr(module, weight).data -= 0.1
+    with pytest.raises(RuntimeError, match=f"'{weight}'.*changed in place"):
+        loss.backward()
+
+
+def test_a_failed_in_place_check_changes_no_gradient():
+    """All checks run before any rule: a leaf grad from an earlier pass stays as it was, even
+    though the changed array (tanh's output) would be reached only after a's rules ran."""
+    a, w = f64([1.0, 2.0]), f64([0.5, -0.5])
+    (a * a).sum().backward()
+    h = w.tanh()
+    loss = h.sum() + (a * a).sum()
+    h.data[0] = 0.0
+    with pytest.raises(RuntimeError):
+        loss.backward()
+    np.testing.assert_array_equal(a.grad, [2.0, 4.0])       # d(a . a)/da from the first pass only
+    assert w.grad is None
+
+
+def test_writing_into_a_leaf_before_any_op_uses_it_is_allowed():
+    """Setting a weight through .data, then using it: d(w . w)/dw = 2 w with the new values."""
+    w = f64([1.0, 2.0])
+    w.data[0] = 5.0
+    (w * w).sum().backward()
+    np.testing.assert_array_equal(w.grad, [10.0, 4.0])
+
+
+def test_reading_data_between_forward_and_backward_is_allowed():
+    w = f64([1.0, 2.0])
+    loss = (w * w).sum()
+    assert w.data.sum() == 3.0
+    loss.backward()
+    np.testing.assert_array_equal(w.grad, [2.0, 4.0])
+
+
+def test_a_graph_keeps_the_array_an_optimizer_replaced():
+    """After an optimizer step replaces w's array, writing into the new one does not touch the
+    older graph: its gradient is d(w . w)/dw = 2 w with the recorded w."""
+    w = f64([1.0, 2.0])
+    loss = (w * w).sum()
+    w.grad = np.ones(2)
+    mg.optim.SGD([w], lr=0.5).step()
+    w.data[0] = 100.0
+    w.grad = None
+    loss.backward()
+    np.testing.assert_array_equal(w.grad, [2.0, 4.0])
+    np.testing.assert_array_equal(w.data, [100.0, 1.5])
+
+
+# ---- op outputs, constants, detached and cut states -----------------------------------------------
+
+def test_writing_into_an_op_output_after_a_consumer_kept_it_raises():
+    """y = 2w is kept by y * v (for dL/dv); changing y afterwards is caught."""
+    w, v = f64([1.0, 2.0]), f64([3.0, 4.0])
+    y = w * 2.0
+    loss = (y * v).sum()
+    y.data[1] = 0.0
+    with pytest.raises(RuntimeError, match="output of 'mul'.*changed in place after 'mul'"):
+        loss.backward()
+
+
+def test_writing_into_an_op_output_before_it_is_used_is_allowed():
+    """y = 2w, then y[0] = 5, then L = sum(y * v): dL/dv is the y that was used, dL/dw = 2 v."""
+    w, v = f64([1.0, 2.0]), f64([3.0, 4.0])
+    y = w * 2.0
+    y.data[0] = 5.0
+    (y * v).sum().backward()
+    np.testing.assert_array_equal(v.grad, [5.0, 4.0])
+    np.testing.assert_array_equal(w.grad, [6.0, 8.0])
+
+
+def test_writing_into_an_output_its_own_op_keeps_raises():
+    """tanh keeps tanh(x) for its rule: changing it after forward is caught."""
+    x = f64([0.5, -0.5])
+    y = x.tanh()
+    y.data[0] = 0.0
+    with pytest.raises(RuntimeError, match="output of 'tanh'.*changed in place after it was recorded"):
+        y.sum().backward()
+
+
+def test_writing_into_a_constant_after_use_keeps_the_recorded_values():
+    """A constant made from a list hands out a copy of its own: the graph keeps what it recorded,
+    d(w . c)/dw = c as used, and the constant shows the new value."""
+    c, w = mg.tensor([1.0, 2.0], dtype=np.float64), f64([3.0, 4.0])
+    loss = (w * c).sum()
+    c.data[0] = 5.0
+    loss.backward()
+    np.testing.assert_array_equal(w.grad, [1.0, 2.0])
+    np.testing.assert_array_equal(c.data, [5.0, 2.0])
+
+
+def test_writing_into_a_detached_tensor_leaves_the_graph_alone():
+    """h.detach() shares h's values; writing into the detached tensor's .data leaves the h that
+    tanh kept as it was: dL/dx = 1 - tanh(x)^2."""
+    x = f64([0.5, 1.0])
+    h = x.tanh()
+    detached = h.detach()
+    detached.data[...] = 0.0
+    h.sum().backward()
+    np.testing.assert_allclose(x.grad, 1 - np.tanh([0.5, 1.0]) ** 2)
+    np.testing.assert_array_equal(detached.data, [0.0, 0.0])
+
+
+def test_writing_into_a_truncated_state_leaves_the_next_steps_values_alone():
+    """A cut state s is used by s * w (which keeps s for dL/dw); writing into s.data afterwards
+    leaves the recorded s: dL/dw = s as used."""
+    h = f64([0.5, 1.0]) * 2.0
+    state = mg.bptt.truncate(h)
+    w = f64([3.0, 4.0])
+    loss = (state * w).sum()
+    state.data[...] = -1.0
+    loss.backward()
+    np.testing.assert_array_equal(w.grad, [1.0, 2.0])
+
+
+def test_a_tensor_made_from_a_tensor_shares_its_watch():
+    """mg.tensor(t) holds t's array: writing through it after t was kept is caught."""
+    w = f64([1.0, 2.0])
+    t = w * 2.0
+    loss = (t * t).sum()
+    mg.tensor(t).data[0] = 7.0
+    with pytest.raises(RuntimeError, match="changed in place"):
+        loss.backward()
+
+
+def test_data_of_a_0d_result_is_an_ndarray():
+    """numpy gives a scalar for some 0-d results; .data is still an ndarray."""
+    total = f64(1.0, requires_grad=False) + f64(2.0, requires_grad=False)
+    assert type(total.data) is np.ndarray and total.data.shape == () and total.item() == 3.0
+
+
+def test_handed_out_arrays_are_forgotten_once_their_graph_is_freed():
+    """Reading h.data at every step of many graphs leaves nothing to check once each graph's
+    backward pass has freed it."""
+    w = f64([0.9, -0.5])
+    for _ in range(50):
+        h = f64([0.1, 0.2], requires_grad=False)
+        for _ in range(20):
+            h = (h * w).tanh()
+            h.data
+        h.sum().backward()
+    autograd._HandedOut.prune()
+    assert len(autograd._HandedOut.entries) <= 1        # at most the last leaf array read
+
+
+# ---- out= ------------------------------------------------------------------------------------------
+
+def test_writing_into_an_out_array_its_op_keeps_raises_at_backward():
+    """tanh(x, out=buf) keeps buf as tanh(x): writing into buf before backward is caught."""
+    x, buffer = f64([1.0, 2.0]), np.empty(2)
+    y = mg.ops.tanh(x, out=buffer)
+    buffer[0] = 9.0
+    with pytest.raises(RuntimeError, match="output of 'tanh'"):
+        y.sum().backward()
+
+
+def test_writing_into_an_out_array_a_later_op_keeps_raises_at_backward():
+    """add(x, 1, out=buf) keeps nothing, but y * x keeps buf (for dL/dx): writing into buf is caught."""
+    x, buffer = f64([1.0, 2.0]), np.empty(2)
+    y = mg.ops.add(x, 1.0, out=buffer)
+    loss = (y * x).sum()
+    buffer[0] = 9.0
+    with pytest.raises(RuntimeError, match="output of 'add'.*changed in place after 'mul'"):
+        loss.backward()
+
+
+def test_out_sharing_memory_with_an_operand_the_gradient_needs_is_rejected():
+    """mul keeps both factors and relu its input: out= over them is a ValueError at once.
+    add keeps nothing, so a += b through out= is fine: d(a + b)/da = 1."""
+    a, b = f64([1.0, 2.0]), f64([3.0, 4.0])
+    with pytest.raises(ValueError, match="mul: out shares memory with an operand"):
+        mg.ops.mul(a, b, out=a.data)
+    with pytest.raises(ValueError, match="relu: out shares memory"):
+        mg.ops.relu(b, out=b.data[::-1])
+    c = f64([1.0, 2.0])
+    total = mg.ops.add(c, b, out=c.data)
+    np.testing.assert_array_equal(total.data, [4.0, 6.0])
+    total.sum().backward()
+    np.testing.assert_array_equal(b.grad, [1.0, 1.0])
+
+
+@pytest.mark.parametrize("layer", [mg.nn.RNN, mg.nn.LSTM, mg.nn.GRU])
+def test_a_layer_fingerprints_none_of_its_own_arrays(layer, monkeypatch):
+    """The steps write their states into the layer's output array unwatched (nobody else holds
+    it, and it is read-only afterwards): a forward and backward pass fingerprints nothing."""
+    counted = []
+    real = autograd.checksum
+    counting = lambda array: counted.append(array.shape) or real(array)      # noqa: E731
+    for module in (autograd, importlib.import_module("microgradseq.tensor")):
+        monkeypatch.setattr(module, "checksum", counting)
+    x = mg.tensor(np.ones((6, 2, 3)).tolist())
+    output, _ = layer(3, 4)(x)
+    output.sum().backward()
+    assert counted == []
