@@ -61,7 +61,8 @@ class Node:
         self.label = None
         self.step = state.step
         self.scope = state.scope
-        self.checks = None      # ((array, checksum, owner tensor), ...): in-place detection
+        self.checks = None      # ((array, checksum, owner tensor or None for its own output), ...):
+                                # in-place detection
         self.value = None       # the output array of a tiny op, for drawings
         self.cut_info = None    # for cuts: what was cut (label, step, k2)
         self.visit = 0
@@ -341,14 +342,15 @@ def _check_unchanged(node: Node, verified: dict) -> None:
         current = verified.get(id(array))
         if current is None:
             current = verified[id(array)] = checksum(array)
-            owner._checksum = None  # fingerprint afresh when next recorded
+            if owner is not None:
+                owner._checksum = None  # fingerprint afresh when next recorded
         if current != recorded:
-            when = ("after it was recorded" if owner._node is node
-                    else f"after {node.describe()} saved it for the backward pass")
+            what, when = ((describe_output(node), "after it was recorded") if owner is None else
+                          (owner._describe_owner(), f"after {node.describe()} saved it for the backward pass"))
             raise RuntimeError(
-                f"{owner._describe_owner()} was changed in place {when}; gradients would use the "
-                "new values. Replace the array (t.data = t.data - lr * t.grad) instead of writing "
-                "into it, or run backward() first")
+                f"{what} was changed in place {when}; gradients would use the new values. Replace "
+                "the array (t.data = t.data - lr * t.grad) instead of writing into it, or run "
+                "backward() first")
 
 
 class _HandedOut:
@@ -356,24 +358,37 @@ class _HandedOut:
 
     Each entry: (weak reference to the array, its checksum then, weak reference
     to the node that made it, the creation numbers [since, until) of the nodes
-    that may have recorded it). An entry goes once its array or its node is
-    gone, or its node was freed by a backward pass (no pass can reach it again).
+    that may have recorded it). A leaf has one entry, for the array it handed
+    out last (an optimizer gives it a new array every step; a weight history
+    kept for plotting must not make every pass slower). An op output's entry
+    goes once its array or its node is gone, or its node was freed by a
+    backward pass (no pass can reach it again).
     """
 
-    entries: list = []
-    pruned_size = 0         # the length after the last sweep: sweep again at twice that
+    outputs: list = []
+    leaves = weakref.WeakKeyDictionary()
+    swept_size = 0          # len(outputs) after the last sweep: sweep again at twice that
 
     @classmethod
-    def add(cls, entry: tuple) -> None:
-        cls.entries.append(entry)
-        if len(cls.entries) > 2 * cls.pruned_size + 8:      # amortised: a sweep per doubling
-            cls.prune()
+    def add(cls, node: Node, entry: tuple) -> None:
+        if node.kind is LEAF:
+            cls.leaves[node] = entry
+            return
+        cls.outputs.append(entry)
+        if len(cls.outputs) > 2 * cls.swept_size + 8:       # amortised: a sweep per doubling
+            cls.sweep()
 
     @classmethod
-    def prune(cls) -> None:
-        cls.entries = [entry for entry in cls.entries if entry[0]() is not None
+    def sweep(cls) -> None:
+        cls.outputs = [entry for entry in cls.outputs if entry[0]() is not None
                        and entry[2]() is not None and entry[2]().kind is not FREED]
-        cls.pruned_size = len(cls.entries)
+        cls.swept_size = len(cls.outputs)
+
+    @classmethod
+    def live(cls) -> list:
+        """The entries whose array is still alive."""
+        cls.sweep()
+        return cls.outputs + [entry for entry in cls.leaves.values() if entry[0]() is not None]
 
 
 def creation_number() -> int:
@@ -386,11 +401,11 @@ def hand_out(node: Node, array: np.ndarray, since: int) -> None:
 
     Ops record an array unwatched while nothing else can write into it (a
     parameter's array between optimizer steps, an op's output), so a training
-    step fingerprints no weight and no state. The nodes made from `since` until
-    now that take `node` as an input may have kept it: fingerprint it for them.
-    (Nodes made later see a handed-out array and fingerprint it themselves.)
+    step fingerprints no weight and no state. Nodes made from `since` until now
+    may have kept it (or a view of it): fingerprint it for them. (Nodes made
+    later see a handed-out array and fingerprint it themselves.)
     """
-    _HandedOut.add((weakref.ref(array), checksum(array), weakref.ref(node), since, creation_number()))
+    _HandedOut.add(node, (weakref.ref(array), checksum(array), weakref.ref(node), since, creation_number()))
 
 
 def may_keep(saved: tuple, array: np.ndarray) -> bool:
@@ -409,26 +424,23 @@ def may_keep(saved: tuple, array: np.ndarray) -> bool:
 
 
 def _check_handed_out(order: list[Node]) -> None:
-    """Raise if a handed-out array was changed in place since, and a node of this pass
-    recorded it before it was handed out. `order` is sorted by creation number."""
-    _HandedOut.prune()
-    for array_ref, recorded, node_ref, since, until in _HandedOut.entries:
-        node = node_ref()
+    """Raise if a handed-out array was changed in place since, and a node of this pass that
+    was made before the hand-out keeps it. `order` is sorted by creation number."""
+    for array_ref, recorded, node_ref, since, until in _HandedOut.live():
+        node, array = node_ref(), array_ref()
         at = bisect.bisect_left(order, node.seq, key=_by_creation)
-        if at == len(order) or order[at] is not node:
-            continue                    # its node is not part of this pass
+        if at == len(order) or order[at] is not node or checksum(array) == recorded:
+            continue                    # not part of this pass, or unchanged
         start = bisect.bisect_left(order, since, key=_by_creation)
         for user in itertools.islice(order, start, None):
             if user.seq >= until:
                 break
-            if node in user.inputs:
-                if checksum(array_ref()) != recorded:
-                    raise RuntimeError(
-                        f"{describe_output(node)} was changed in place after {user.describe()} "
-                        "saved it for the backward pass; gradients would use the new values. "
-                        "Replace the array (t.data = t.data - lr * t.grad) instead of writing "
-                        "into it, or run backward() first")
-                break
+            if user.kind is OP and may_keep(user.saved, array):
+                raise RuntimeError(
+                    f"{describe_output(node)} was changed in place after {user.describe()} "
+                    "saved it for the backward pass; gradients would use the new values. "
+                    "Replace the array (t.data = t.data - lr * t.grad) instead of writing "
+                    "into it, or run backward() first")
 
 
 def describe_output(node: Node) -> str:
@@ -503,17 +515,17 @@ def backward(root: Node, grad: np.ndarray, retain_graph: bool = False) -> None:
     order = topological_order(root)
     state.backward_pass += 1
     verified = {}
-    for node in order:          # first, with nothing changed yet: reset grads, look for in-place changes
-        kind = node.kind
-        if kind is FREED:
+    for node in order:          # first, with nothing changed yet: can this pass run?
+        if node.checks is not None:
+            _check_unchanged(node, verified)
+        elif node.kind is FREED:
             raise _freed_error(node)
-        if kind is not LEAF:
-            node.grad = None
-            if node.checks is not None:
-                _check_unchanged(node, verified)
-        node.owns_grad = False  # a grad array from an earlier pass may be held by the user
-    if _HandedOut.entries:
+    if _HandedOut.outputs or _HandedOut.leaves:
         _check_handed_out(order)
+    for node in order:
+        if node.kind is not LEAF:
+            node.grad = None
+        node.owns_grad = False  # a grad array from an earlier pass may be held by the user
     _accumulate(root, grad)
     anomaly = state.anomaly
     deferred = {}               # leaf node -> StackedProducts, summed once at the end

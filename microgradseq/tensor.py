@@ -53,7 +53,9 @@ def _to_array(data: Any, dtype: Any = None) -> tuple[np.ndarray, bool]:
 class Tensor:
     """An n-dimensional array that records the ops applied to it."""
 
-    __slots__ = ("_data", "_node", "_exposed", "_checksum", "_data_since")
+    # `_data_since`: for a leaf, the creation number from which nodes record its current array;
+    # `_view_of`: the tensor whose array a view op's output views. Both are set only where they apply.
+    __slots__ = ("_data", "_node", "_exposed", "_checksum", "_data_since", "_view_of")
     __array_ufunc__ = None  # numpy defers to Tensor's reflected operators: array * tensor works
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
@@ -61,7 +63,7 @@ class Tensor:
         self._checksum = None
         self._node = None
         if requires_grad:
-            self.requires_grad = True
+            self._become_leaf()
 
     # ---- what the tensor holds -------------------------------------------------
 
@@ -92,17 +94,21 @@ class Tensor:
         - anything else (a constant, a cut state) gets a copy of its own to hand
           out, so what was recorded stays as it was. So does a numpy scalar (what
           numpy gives for some 0-d results): a 0-d array, as `.data` promises.
+        A view (`w[0]`, `w.T`) hands out the array it views as well.
         """
-        if not self._exposed:
-            node = self._node
+        tensor = self
+        while tensor is not None and not tensor._exposed:
+            tensor._exposed = True
+            node = tensor._node
             kind = None if node is None else node.kind
-            if kind is not OP and kind is not LEAF or isinstance(self._data, np.generic):
-                self._data = np.array(self._data)
-            elif node.kind is OP and autograd.may_keep(node.saved, self._data):
-                node.checks = (node.checks or ()) + ((self._data, checksum(self._data), self),)
+            if (kind is not OP and kind is not LEAF) or isinstance(tensor._data, np.generic):
+                tensor._data = np.array(tensor._data)       # a copy of its own: nothing to watch
+                break
+            if kind is OP and autograd.may_keep(node.saved, tensor._data):
+                node.checks = (node.checks or ()) + ((tensor._data, checksum(tensor._data), None),)
             else:
-                autograd.hand_out(node, self._data, node.seq if node.kind is OP else self._data_since)
-        self._exposed = True
+                autograd.hand_out(node, tensor._data, node.seq if kind is OP else tensor._data_since)
+            tensor = getattr(tensor, "_view_of", None)       # (set by the view ops; absent elsewhere)
         self._checksum = None
 
     def _fingerprint(self) -> int:
@@ -153,13 +159,17 @@ class Tensor:
                 "requires_grad can only be changed on a leaf tensor; use detach() for "
                 f"the result of {self._node.describe()}")
         if flag:
-            if self._data.dtype.kind not in "fc":
-                raise TypeError(
-                    f"only floating-point tensors can require grad, got dtype {self._data.dtype}")
-            self._node = autograd.make_leaf(self._data.shape, self._data.dtype)
-            self._data_since = self._node.seq   # from when nodes record this array (see _expose)
+            if not self._exposed:           # ops may have recorded it as a constant: they keep the old array
+                self._data = self._data.copy()
+            self._become_leaf()
         else:
             self._node = None
+
+    def _become_leaf(self) -> None:
+        if self._data.dtype.kind not in "fc":
+            raise TypeError(f"only floating-point tensors can require grad, got dtype {self._data.dtype}")
+        self._node = autograd.make_leaf(self._data.shape, self._data.dtype)
+        self._data_since = self._node.seq   # from when nodes record this array (see _expose)
 
     def requires_grad_(self, flag: bool = True) -> "Tensor":
         """Set `requires_grad` in place and return self."""
@@ -213,9 +223,11 @@ class Tensor:
         return self
 
     def detach(self) -> "Tensor":
-        """Same data, no history."""
+        """Same data, no history. (Both tensors hold the array now, so it is watched as if
+        `.data` had handed it out.)"""
+        self._expose()
         out = Tensor.__new__(Tensor)
-        out._data, out._node, out._exposed, out._checksum = self._data, None, self._exposed, None
+        out._data, out._node, out._exposed, out._checksum = self._data, None, True, None
         return out
 
     def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
@@ -301,11 +313,10 @@ def written_into(result: Tensor, out: np.ndarray) -> Tensor:
     handed out by `.data` is: every op that records it fingerprints it, and
     an op that keeps its own output (tanh) fingerprints it now.
     """
-    filling = state.filling
-    if filling is None or out is not filling and out.base is not filling:     # caller_holds(out)
+    if caller_holds(out):
         node = result._node
         if node is not None and autograd.may_keep(node.saved, out):
-            node.checks = (node.checks or ()) + ((out, checksum(out), result),)
+            node.checks = (node.checks or ()) + ((out, checksum(out), None),)
         result._exposed = True
     return result
 

@@ -108,6 +108,19 @@ def test_a_failed_in_place_check_changes_no_gradient():
     assert w.grad is None
 
 
+def test_a_failed_in_place_check_keeps_the_intermediate_grads_of_the_last_pass():
+    """y = 2x, z = sum(y * y): the first pass leaves dz/dy = 2y on y; a second pass that fails its
+    check leaves it there."""
+    x = f64([1.0, 2.0])
+    y = x * 2.0
+    z = (y * y).sum()
+    z.backward(retain_graph=True)
+    y.data[0] = 5.0
+    with pytest.raises(RuntimeError):
+        z.backward()
+    np.testing.assert_array_equal(y.grad, [4.0, 8.0])
+
+
 def test_writing_into_a_leaf_before_any_op_uses_it_is_allowed():
     """Setting a weight through .data, then using it: d(w . w)/dw = 2 w with the new values."""
     w = f64([1.0, 2.0])
@@ -180,28 +193,98 @@ def test_writing_into_a_constant_after_use_keeps_the_recorded_values():
     np.testing.assert_array_equal(c.data, [5.0, 2.0])
 
 
-def test_writing_into_a_detached_tensor_leaves_the_graph_alone():
-    """h.detach() shares h's values; writing into the detached tensor's .data leaves the h that
-    tanh kept as it was: dL/dx = 1 - tanh(x)^2."""
+def test_a_detached_tensor_shares_the_array_and_its_watch():
+    """h.detach() holds h's array (as in PyTorch): writing into it after tanh kept h is caught,
+    and so is writing into h after an op kept the detached tensor."""
     x = f64([0.5, 1.0])
     h = x.tanh()
     detached = h.detach()
+    assert np.shares_memory(detached.data, h.data)
     detached.data[...] = 0.0
-    h.sum().backward()
-    np.testing.assert_allclose(x.grad, 1 - np.tanh([0.5, 1.0]) ** 2)
-    np.testing.assert_array_equal(detached.data, [0.0, 0.0])
+    with pytest.raises(RuntimeError, match="output of 'tanh'"):
+        h.sum().backward()
+    w, v = f64([1.0, 2.0]), f64([1.0, 1.0])
+    loss = (v * w.detach()).sum()
+    w.data *= 10
+    with pytest.raises(RuntimeError, match="changed in place"):
+        loss.backward()
 
 
-def test_writing_into_a_truncated_state_leaves_the_next_steps_values_alone():
-    """A cut state s is used by s * w (which keeps s for dL/dw); writing into s.data afterwards
-    leaves the recorded s: dL/dw = s as used."""
-    h = f64([0.5, 1.0]) * 2.0
-    state = mg.bptt.truncate(h)
-    w = f64([3.0, 4.0])
-    loss = (state * w).sum()
-    state.data[...] = -1.0
+def test_writing_into_a_truncated_state_or_its_source_is_caught():
+    """s = truncate(h) holds h's array; s * w keeps it (for dL/dw): writing into s or h is caught."""
+    for written in ("state", "source"):
+        x, w = f64([0.5, 1.0]), f64([3.0, 4.0])
+        h = x * 2.0
+        state = mg.bptt.truncate(h)
+        loss = (state * w).sum()
+        (state if written == "state" else h).data[...] = -1.0
+        with pytest.raises(RuntimeError, match="changed in place"):
+            loss.backward()
+
+
+def test_writing_through_a_view_of_a_recorded_array_is_caught():
+    """w[0:2], w.T and y.reshape view their source: writing through their .data is caught."""
+    w = f64([1.0, 2.0, 3.0])
+    loss = (w * w).sum()
+    w[0:2].data[0] = 100.0
+    with pytest.raises(RuntimeError, match="leaf tensor of shape \\(3,\\)"):
+        loss.backward()
+    linear = mg.nn.Linear(2, 2, dtype=np.float64)
+    x = f64([[1.0, 1.0]])
+    loss = linear(x).sum()
+    linear.weight.T.data[...] = 0.0
+    with pytest.raises(RuntimeError, match="'weight'"):
+        loss.backward()
+    y = f64([1.0, 2.0]) * 3.0
+    loss = (y * y).sum()
+    y.reshape(2, 1).data[0] = 0.0
+    with pytest.raises(RuntimeError, match="output of 'mul'"):
+        loss.backward()
+
+
+def test_a_constant_turned_into_a_leaf_keeps_what_ops_recorded():
+    """c used as a constant, then c.requires_grad_(): writing into c leaves v * c's record alone."""
+    c, v = mg.tensor([1.0, 2.0], dtype=np.float64), f64([1.0, 1.0])
+    loss = (v * c).sum()
+    c.requires_grad_()
+    c.data *= 10
     loss.backward()
-    np.testing.assert_array_equal(w.grad, [1.0, 2.0])
+    np.testing.assert_array_equal(v.grad, [1.0, 2.0])
+
+
+def test_gradcheck_leaves_a_wrapped_array_watched():
+    """After gradcheck, writing into the numpy array a leaf wraps is still caught."""
+    array = np.array([1.0, 2.0])
+    w = mg.tensor(array, requires_grad=True)
+    assert mg.gradcheck(lambda t: (t * t).sum(), [w])
+    w.grad = None
+    loss = (w * w).sum()
+    array[0] = 100.0
+    with pytest.raises(RuntimeError, match="changed in place"):
+        loss.backward()
+
+
+def test_an_array_read_only_by_add_may_be_written_after_hand_out():
+    """w + 1 keeps nothing of w: writing into w.data before backward changes no gradient."""
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    loss = (w + 1.0).sum()
+    w.data[0] = 100.0
+    loss.backward()
+    np.testing.assert_array_equal(w.grad, [1.0, 1.0])
+
+
+def test_a_kept_weight_history_does_not_pile_up_checks():
+    """Keeping every handed-out weight array (a history for plotting) keeps one entry per leaf."""
+    linear = mg.nn.Linear(3, 2)
+    optimizer = mg.optim.SGD(linear.parameters(), lr=0.01)
+    x = mg.tensor(np.ones((4, 3), dtype=np.float32))
+    history = []
+    for _ in range(30):
+        (linear(x) ** 2).mean().backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        history.append(linear.weight.data)
+    assert len(autograd._HandedOut.live()) <= 2
 
 
 def test_a_tensor_made_from_a_tensor_shares_its_watch():
@@ -230,8 +313,7 @@ def test_handed_out_arrays_are_forgotten_once_their_graph_is_freed():
             h = (h * w).tanh()
             h.data
         h.sum().backward()
-    autograd._HandedOut.prune()
-    assert len(autograd._HandedOut.entries) <= 1        # at most the last leaf array read
+    assert len(autograd._HandedOut.live()) <= 1         # at most the last leaf array read
 
 
 # ---- out= ------------------------------------------------------------------------------------------

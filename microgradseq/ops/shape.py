@@ -14,6 +14,14 @@ from ..autograd import Scatter
 from ..tensor import Tensor, as_tensor, record, written_into
 
 
+def _viewing(y: Tensor, x: Tensor) -> Tensor:
+    """y, the output of a view op on x: if its array views x's, handing it out (`.data`)
+    hands out x's array too (writing into it writes into x)."""
+    if y._data.base is not None:
+        y._view_of = x
+    return y
+
+
 def reshape(x: Tensor, *shape) -> Tensor:
     """x viewed with a new shape;   the rule reshapes g back to x's shape"""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
@@ -23,7 +31,7 @@ def reshape(x: Tensor, *shape) -> Tensor:
         y = X.reshape(shape)
     except ValueError:
         raise ValueError(f"reshape: cannot reshape shape {X.shape} ({X.size} elements) into {shape}") from None
-    return record("reshape", y, (x,), (_reshaped,), (X.shape,))
+    return _viewing(record("reshape", y, (x,), (_reshaped,), (X.shape,)), x)
 
 
 def _reshaped(g: np.ndarray, shape: tuple) -> np.ndarray:
@@ -39,7 +47,7 @@ def transpose(x: Tensor, *axes) -> Tensor:
     if sorted(a % X.ndim for a in axes) != list(range(X.ndim)):
         raise ValueError(f"transpose: axes {axes} are not a permutation of the {X.ndim} axes of shape {X.shape}")
     inverse = tuple(np.argsort(axes))
-    return record("transpose", X.transpose(axes), (x,), (_transposed,), (inverse,))
+    return _viewing(record("transpose", X.transpose(axes), (x,), (_transposed,), (inverse,)), x)
 
 
 def _transposed(g: np.ndarray, axes: tuple) -> np.ndarray:
@@ -76,7 +84,10 @@ def getitem(x: Tensor, index: Any) -> Tensor:
         y = X[index]
     except IndexError as error:
         raise IndexError(f"getitem: {error} (tensor of shape {X.shape})") from None
-    return record("getitem", np.asarray(y) if y.ndim == 0 else y, (x,), _GETITEM_RULES, ((index, repeats),))
+    out = record("getitem", np.asarray(y) if y.ndim == 0 else y, (x,), _GETITEM_RULES, ((index, repeats),))
+    if y.base is not None:
+        out._view_of = x                # as `_viewing` (spelled out: a layer takes x_proj[t] every step)
+    return out
 
 
 _GETITEM_RULES = (lambda g, kept: Scatter(kept[0], g, kept[1]),)      # kept: (index, repeats)
