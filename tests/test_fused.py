@@ -148,12 +148,14 @@ def test_fused_layer_with_batch_first(layer_class, options):
     assert_same_gradients(want, got)
 
 
-@pytest.mark.parametrize("block", [1, 2 * 4 * H * B], ids=["one-step-blocks", "two-step-blocks"])
-def test_fused_lstm_backward_in_blocks_of_steps_gives_the_same_gradients(monkeypatch, block):
-    """Long sequences compute the LSTM's backward factors a block of steps at a time; the blocks'
-    edges (the previous cell state c_(t-1) of a block's first step) change nothing."""
-    monkeypatch.setattr(fused, "BLOCK", block)
-    plain, twin = twins(mg.nn.LSTM, num_layers=2)
+@pytest.mark.parametrize("layer_class, gates", [(mg.nn.LSTM, 4), (mg.nn.GRU, 3)], ids=["LSTM", "GRU"])
+@pytest.mark.parametrize("steps_per_block", [1, 2], ids=["one-step-blocks", "two-step-blocks"])
+def test_fused_backward_in_blocks_of_steps_gives_the_same_gradients(monkeypatch, layer_class, gates,
+                                                                    steps_per_block):
+    """Long sequences compute the LSTM's and GRU's backward factors a block of steps at a time; the
+    blocks' edges (the previous state of a block's first step) change nothing."""
+    monkeypatch.setattr(fused, "BLOCK", steps_per_block * gates * H * B)
+    plain, twin = twins(layer_class, num_layers=2)
     want_values, want = run_layer(plain, True)
     got_values, got = run_layer(twin, True)
     for got_value, want_value in zip(got_values, want_values):

@@ -20,7 +20,7 @@ import numpy as np
 
 from ...autograd import StackedProducts
 from ...tensor import Tensor
-from .kernels import activate, project, rows, sigmoid_scale, transposed
+from .kernels import activate, blocks, project, rows, sigmoid_scale, transposed
 from .marks import attach_marks, check_steps, give_mark_grads
 from .recording import (input_grad, kept_input, once_per_pass, operands, record_node,
                         recurrent_weight_grad, weight_grads)
@@ -92,6 +92,7 @@ def gru_sequence(x: Tensor, h0: Tensor, weight_ih: Tensor, weight_hh: Tensor, bi
     Backward (BPTT), t = T down to 1, with the factors of `_gru_factors`:
         dh_t = g_t + dh_(t+1) z_(t+1) + da_h,(t+1) W_hh,   da_h,t = dh_t * factors_t (per gate),
         x's part: da_x,t = da_h,t with its n block dh_t * d_n,t.
+    The factors are computed a block of steps at a time, just before the loop reaches the block.
     Returns (h_1 .. h_T, h_T, the step marks); `below` is the marks of the layer underneath.
     """
     x, X = kept_input(x)
@@ -129,25 +130,30 @@ def gru_sequence(x: Tensor, h0: Tensor, weight_ih: Tensor, weight_hh: Tensor, bi
         da_h = np.empty((steps, batch, 3, hidden), dtype)       # the factors, times dh step by step
         da_x = np.empty((steps, batch, 3 * hidden), dtype)
         d_n = da_x[..., 2 * hidden:]                            # x's n block: d_n, times dh at the end
-        _gru_factors(rz, n_s, h_n, da_h, d_n)
         dh_all = np.empty_like(hs)                              # first h_(t-1) - n_t, then dh_t
-        np.subtract(hs[:-1], n_s[1:], out=dh_all[1:])
-        np.subtract(H0, n_s[0], out=dh_all[0])
-        da_h[:, :, 1] *= dh_all
+        by_row = da_h.reshape(steps, batch, -1)
         dh_next = 0
-        for g_t, dh, dh_by_gate, z_t, da_t in zip(                                   # t = T .. 1
-                g[::-1], dh_all[::-1], dh_all[:, :, None][::-1], rz[..., hidden:][::-1], da_h[::-1]):
-            add(g_t, dh_next, dh)
-            da_t *= dh_by_gate
-            dh_next = dot(da_t.reshape(batch, -1), W_hh)
-            dh_next += dh * z_t
+        for start, stop in blocks(steps, 3 * hidden * batch):  # (a block's arrays stay in cache)
+            _gru_factors(rz[start:stop], n_s[start:stop], h_n[start:stop], da_h[start:stop], d_n[start:stop])
+            if start:
+                np.subtract(hs[start - 1:stop - 1], n_s[start:stop], out=dh_all[start:stop])
+            else:
+                np.subtract(hs[:stop - 1], n_s[1:stop], out=dh_all[1:stop])
+                np.subtract(H0, n_s[0], out=dh_all[0])
+            da_h[start:stop, :, 1] *= dh_all[start:stop]
+            back = slice(stop - 1, start - 1 if start else None, -1)                 # t = stop .. start + 1
+            for g_t, dh, dh_by_gate, z_t, da_t in zip(
+                    g[back], dh_all[back], dh_all[back, :, None], rz[back, :, hidden:], da_h[back]):
+                add(g_t, dh_next, dh)
+                da_t *= dh_by_gate
+                dh_next = dot(da_t.reshape(batch, -1), W_hh)
+                dh_next += dh * z_t
+            da_x[start:stop, :, :2 * hidden] = by_row[start:stop, :, :2 * hidden]
+            d_n[start:stop] *= dh_all[start:stop]
         give_mark_grads(marks.get("h", []), dh_all)
-        da_h = da_h.reshape(steps, batch, -1)
-        da_x[..., :2 * hidden] = da_h[..., :2 * hidden]
-        d_n *= dh_all
         dx = input_grad(x, da_x, W_ih)
-        return (dx, dh_next, StackedProducts(rows(da_x), rows(X)), recurrent_weight_grad(da_h, h0, hs),
-                rows(da_x).sum(axis=0), rows(da_h).sum(axis=0))
+        return (dx, dh_next, StackedProducts(rows(da_x), rows(X)), recurrent_weight_grad(by_row, h0, hs),
+                rows(da_x).sum(axis=0), rows(by_row).sum(axis=0))
 
     grads = once_per_pass(backward)
     out = record_node("gru_sequence", hs, operands(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, grads))
