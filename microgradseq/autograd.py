@@ -27,7 +27,7 @@ import itertools
 import operator
 import weakref
 import zlib
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 import numpy as np
 
@@ -61,8 +61,8 @@ class Node:
         self.label = None
         self.step = state.step
         self.scope = state.scope
-        self.checks = None      # ((array, checksum, owner tensor or None for its own output), ...):
-                                # in-place detection
+        self.checks = None      # in-place detection: ((array, checksum, owner tensor, or None for the
+                                # node's own output), ...) and `HandOut`s
         self.value = None       # the output array of a tiny op, for drawings
         self.cut_info = None    # for cuts: what was cut (label, step, k2)
         self.visit = 0
@@ -332,67 +332,17 @@ def _freed_error(node: Node) -> RuntimeError:
         "backward() to walk it again")
 
 
-def _check_unchanged(node: Node, verified: dict) -> None:
-    """Raise if an array this node saved was written in place since it was recorded.
-
-    `verified` maps id(array) -> checksum for arrays already fingerprinted in
-    this pass, so a weight saved by every step is read once.
-    """
-    for array, recorded, owner in node.checks:
-        current = verified.get(id(array))
-        if current is None:
-            current = verified[id(array)] = checksum(array)
-            if owner is not None:
-                owner._checksum = None  # fingerprint afresh when next recorded
-        if current != recorded:
-            what, when = ((describe_output(node), "after it was recorded") if owner is None else
-                          (owner._describe_owner(), f"after {node.describe()} saved it for the backward pass"))
-            raise RuntimeError(
-                f"{what} was changed in place {when}; gradients would use the new values. Replace "
-                "the array (t.data = t.data - lr * t.grad) instead of writing into it, or run "
-                "backward() first")
+class HandOut(NamedTuple):
+    """An array handed out (`.data`) after nodes had recorded it unwatched: one of its node's
+    `checks`. The nodes made in [since, until) (creation numbers) may keep it."""
+    array: weakref.ref
+    checksum: int
+    since: int
+    until: int
 
 
-class _HandedOut:
-    """Arrays handed out (`.data`) after nodes had recorded them unwatched.
-
-    Each entry: (weak reference to the array, its checksum then, weak reference
-    to the node that made it, the creation numbers [since, until) of the nodes
-    that may have recorded it). A leaf has one entry, for the array it handed
-    out last (an optimizer gives it a new array every step; a weight history
-    kept for plotting must not make every pass slower). An op output's entry
-    goes once its array or its node is gone, or its node was freed by a
-    backward pass (no pass can reach it again).
-    """
-
-    outputs: list = []
-    leaves = weakref.WeakKeyDictionary()
-    swept_size = 0          # len(outputs) after the last sweep: sweep again at twice that
-
-    @classmethod
-    def add(cls, node: Node, entry: tuple) -> None:
-        if node.kind is LEAF:
-            cls.leaves[node] = entry
-            return
-        cls.outputs.append(entry)
-        if len(cls.outputs) > 2 * cls.swept_size + 8:       # amortised: a sweep per doubling
-            cls.sweep()
-
-    @classmethod
-    def sweep(cls) -> None:
-        cls.outputs = [entry for entry in cls.outputs if entry[0]() is not None
-                       and entry[2]() is not None and entry[2]().kind is not FREED]
-        cls.swept_size = len(cls.outputs)
-
-    @classmethod
-    def live(cls) -> list:
-        """The entries whose array is still alive."""
-        cls.sweep()
-        return cls.outputs + [entry for entry in cls.leaves.values() if entry[0]() is not None]
-
-
-def creation_number() -> int:
-    """A number larger than every node's made so far, smaller than every later one's."""
+def take_creation_number() -> int:
+    """Use up a creation number: larger than every node's made so far, smaller than every later one's."""
     return next(_created)
 
 
@@ -402,10 +352,57 @@ def hand_out(node: Node, array: np.ndarray, since: int) -> None:
     Ops record an array unwatched while nothing else can write into it (a
     parameter's array between optimizer steps, an op's output), so a training
     step fingerprints no weight and no state. Nodes made from `since` until now
-    may have kept it (or a view of it): fingerprint it for them. (Nodes made
-    later see a handed-out array and fingerprint it themselves.)
+    may have kept it (or a view of it): fingerprint it for them, on `node`,
+    which every pass through them reaches. (Nodes made later see a handed-out
+    array and fingerprint it themselves.) A leaf keeps the hand-out of its
+    latest array only: an optimizer gives it a new array at every step.
     """
-    _HandedOut.add(node, (weakref.ref(array), checksum(array), weakref.ref(node), since, creation_number()))
+    handed = HandOut(weakref.ref(array), checksum(array), since, take_creation_number())
+    if node.kind is LEAF:
+        node.checks = (handed,)
+    else:
+        node.checks = (node.checks or ()) + (handed,)
+
+
+def _check_unchanged(node: Node, verified: dict, order: list[Node]) -> None:
+    """Raise if an array this node checks was written in place since it was fingerprinted.
+
+    `verified` maps id(array) -> checksum for arrays already fingerprinted in
+    this pass, so a weight saved by every step is read once. `order` is the
+    pass's nodes by creation number, for the nodes a `HandOut` covers.
+    """
+    for check in node.checks:
+        if type(check) is HandOut:
+            _check_handed_out(node, check, order)
+            continue
+        array, recorded, owner = check
+        current = verified.get(id(array))
+        if current is None:
+            current = verified[id(array)] = checksum(array)
+            if owner is not None:
+                owner._checksum = None  # fingerprint afresh when next recorded
+        if current != recorded:
+            raise _changed_error(describe_output(node) if owner is None else owner._describe_owner(),
+                                 node if owner is not None else None)
+
+
+def _check_handed_out(node: Node, handed: HandOut, order: list[Node]) -> None:
+    array = handed.array()
+    if array is None or checksum(array) == handed.checksum:
+        return                          # gone with the nodes that kept it, or unchanged
+    start = bisect.bisect_left(order, handed.since, key=_by_creation)
+    for user in itertools.islice(order, start, None):
+        if user.seq >= handed.until:
+            break
+        if user.kind is OP and may_keep(user.saved, array):
+            raise _changed_error(describe_output(node), user)
+
+
+def _changed_error(what: str, saved_by: Node | None) -> RuntimeError:
+    when = "after it was recorded" if saved_by is None else f"after {saved_by.describe()} recorded it"
+    return RuntimeError(
+        f"{what} was changed in place {when}; gradients would use the new values. Replace the "
+        "array (t.data = t.data - lr * t.grad) instead of writing into it, or run backward() first")
 
 
 def may_keep(saved: tuple, array: np.ndarray) -> bool:
@@ -418,29 +415,12 @@ def may_keep(saved: tuple, array: np.ndarray) -> bool:
         elif isinstance(item, np.ndarray):
             if np.may_share_memory(item, array):
                 return True
-        elif not isinstance(item, (type(None), int, float, slice, str)):
-            return True                 # something we cannot look into
+        elif not isinstance(item, _NOTHING_TO_KEEP):
+            return True                 # something we cannot look into (a fused node's closure)
     return False
 
 
-def _check_handed_out(order: list[Node]) -> None:
-    """Raise if a handed-out array was changed in place since, and a node of this pass that
-    was made before the hand-out keeps it. `order` is sorted by creation number."""
-    for array_ref, recorded, node_ref, since, until in _HandedOut.live():
-        node, array = node_ref(), array_ref()
-        at = bisect.bisect_left(order, node.seq, key=_by_creation)
-        if at == len(order) or order[at] is not node or checksum(array) == recorded:
-            continue                    # not part of this pass, or unchanged
-        start = bisect.bisect_left(order, since, key=_by_creation)
-        for user in itertools.islice(order, start, None):
-            if user.seq >= until:
-                break
-            if user.kind is OP and may_keep(user.saved, array):
-                raise RuntimeError(
-                    f"{describe_output(node)} was changed in place after {user.describe()} "
-                    "saved it for the backward pass; gradients would use the new values. "
-                    "Replace the array (t.data = t.data - lr * t.grad) instead of writing "
-                    "into it, or run backward() first")
+_NOTHING_TO_KEEP = (type(None), int, float, slice, str, type(Ellipsis), np.integer, np.bool_, np.dtype)
 
 
 def describe_output(node: Node) -> str:
@@ -517,11 +497,9 @@ def backward(root: Node, grad: np.ndarray, retain_graph: bool = False) -> None:
     verified = {}
     for node in order:          # first, with nothing changed yet: can this pass run?
         if node.checks is not None:
-            _check_unchanged(node, verified)
+            _check_unchanged(node, verified, order)
         elif node.kind is FREED:
             raise _freed_error(node)
-    if _HandedOut.outputs or _HandedOut.leaves:
-        _check_handed_out(order)
     for node in order:
         if node.kind is not LEAF:
             node.grad = None

@@ -53,9 +53,10 @@ def _to_array(data: Any, dtype: Any = None) -> tuple[np.ndarray, bool]:
 class Tensor:
     """An n-dimensional array that records the ops applied to it."""
 
-    # `_data_since`: for a leaf, the creation number from which nodes record its current array;
-    # `_view_of`: the tensor whose array a view op's output views. Both are set only where they apply.
-    __slots__ = ("_data", "_node", "_exposed", "_checksum", "_data_since", "_view_of")
+    # Set only where they apply: `_data_since`, for a leaf, the creation number from which nodes
+    # record its current array; `_view_of`, on a view of an unwatched array, the tensor it views;
+    # `_viewed`, on that tensor, True.
+    __slots__ = ("_data", "_node", "_exposed", "_checksum", "_data_since", "_view_of", "_viewed")
     __array_ufunc__ = None  # numpy defers to Tensor's reflected operators: array * tensor works
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
@@ -88,12 +89,15 @@ class Tensor:
         """The array is about to leave our hands (`.data`): whoever holds it may write into it.
 
         Ops recorded it unwatched until now, so first:
-        - an op that keeps its own output (tanh keeps tanh x) fingerprints it on its node;
+        - an op that keeps its own output (tanh keeps tanh x), or whose output has
+          views, fingerprints it on its node: every pass through them reaches it;
         - otherwise, for an op's output or a leaf's array, `autograd.hand_out`
           fingerprints it for the nodes that recorded it;
         - anything else (a constant, a cut state) gets a copy of its own to hand
           out, so what was recorded stays as it was. So does a numpy scalar (what
           numpy gives for some 0-d results): a 0-d array, as `.data` promises.
+          The copy of a view is read-only: a write into it could not reach the
+          array it views, so it raises instead of being lost.
         A view (`w[0]`, `w.T`) hands out the array it views as well.
         """
         tensor = self
@@ -101,14 +105,17 @@ class Tensor:
             tensor._exposed = True
             node = tensor._node
             kind = None if node is None else node.kind
+            source = getattr(tensor, "_view_of", None)      # (set only by the view ops)
+            tensor._view_of = None
             if (kind is not OP and kind is not LEAF) or isinstance(tensor._data, np.generic):
                 tensor._data = np.array(tensor._data)       # a copy of its own: nothing to watch
+                tensor._data.flags.writeable = source is None
                 break
-            if kind is OP and autograd.may_keep(node.saved, tensor._data):
+            if kind is OP and (getattr(tensor, "_viewed", False) or autograd.may_keep(node.saved, tensor._data)):
                 node.checks = (node.checks or ()) + ((tensor._data, checksum(tensor._data), None),)
             else:
                 autograd.hand_out(node, tensor._data, node.seq if kind is OP else tensor._data_since)
-            tensor = getattr(tensor, "_view_of", None)       # (set by the view ops; absent elsewhere)
+            tensor = source
         self._checksum = None
 
     def _fingerprint(self) -> int:
@@ -128,7 +135,7 @@ class Tensor:
         self._data = array
         self._exposed = False
         self._checksum = None
-        self._data_since = autograd.creation_number()   # (read only for a leaf: see _expose)
+        self._data_since = autograd.take_creation_number()  # (read only for a leaf: see _expose)
 
     @property
     def grad(self) -> np.ndarray | None:

@@ -15,10 +15,10 @@ from ..tensor import Tensor, as_tensor, record, written_into
 
 
 def _viewing(y: Tensor, x: Tensor) -> Tensor:
-    """y, the output of a view op on x: if its array views x's, handing it out (`.data`)
-    hands out x's array too (writing into it writes into x)."""
-    if y._data.base is not None:
-        y._view_of = x
+    """y, the output of a view op on x. If its array views x's unwatched one, handing it out
+    (`.data`) hands out x's array too: writing into it writes into x."""
+    if y._data.base is not None and not y._exposed:
+        y._view_of, x._viewed = x, True
     return y
 
 
@@ -85,8 +85,8 @@ def getitem(x: Tensor, index: Any) -> Tensor:
     except IndexError as error:
         raise IndexError(f"getitem: {error} (tensor of shape {X.shape})") from None
     out = record("getitem", np.asarray(y) if y.ndim == 0 else y, (x,), _GETITEM_RULES, ((index, repeats),))
-    if y.base is not None:
-        out._view_of = x                # as `_viewing` (spelled out: a layer takes x_proj[t] every step)
+    if y.base is not None and not out._exposed:
+        out._view_of, x._viewed = x, True      # as `_viewing` (spelled out: a layer takes x_proj[t] every step)
     return out
 
 

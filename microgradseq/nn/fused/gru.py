@@ -131,7 +131,7 @@ def gru_sequence(x: Tensor, h0: Tensor, weight_ih: Tensor, weight_hh: Tensor, bi
         da_x = np.empty((steps, batch, 3 * hidden), dtype)
         d_n = da_x[..., 2 * hidden:]                            # x's n block: d_n, times dh at the end
         dh_all = np.empty_like(hs)                              # first h_(t-1) - n_t, then dh_t
-        by_row = da_h.reshape(steps, batch, -1)
+        da_h_flat = da_h.reshape(steps, batch, -1)
         dh_next = 0
         for start, stop in blocks(steps, 3 * hidden * batch):  # (a block's arrays stay in cache)
             _gru_factors(rz[start:stop], n_s[start:stop], h_n[start:stop], da_h[start:stop], d_n[start:stop])
@@ -148,12 +148,12 @@ def gru_sequence(x: Tensor, h0: Tensor, weight_ih: Tensor, weight_hh: Tensor, bi
                 da_t *= dh_by_gate
                 dh_next = dot(da_t.reshape(batch, -1), W_hh)
                 dh_next += dh * z_t
-            da_x[start:stop, :, :2 * hidden] = by_row[start:stop, :, :2 * hidden]
+            da_x[start:stop, :, :2 * hidden] = da_h_flat[start:stop, :, :2 * hidden]
             d_n[start:stop] *= dh_all[start:stop]
         give_mark_grads(marks.get("h", []), dh_all)
         dx = input_grad(x, da_x, W_ih)
-        return (dx, dh_next, StackedProducts(rows(da_x), rows(X)), recurrent_weight_grad(by_row, h0, hs),
-                rows(da_x).sum(axis=0), rows(by_row).sum(axis=0))
+        return (dx, dh_next, StackedProducts(rows(da_x), rows(X)), recurrent_weight_grad(da_h_flat, h0, hs),
+                rows(da_x).sum(axis=0), rows(da_h_flat).sum(axis=0))
 
     grads = once_per_pass(backward)
     out = record_node("gru_sequence", hs, operands(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, grads))
