@@ -42,9 +42,8 @@ _created = itertools.count()
 class Node:
     """One recorded step of the computation: an op application, a leaf or a cut."""
 
-    __slots__ = ("op", "kind", "inputs", "rules", "shape", "dtype", "grad",
-                 "label", "step", "scope", "checks", "value", "cut_info", "visit", "seq", "owns_grad", "saved",
-                 "__weakref__")
+    __slots__ = ("op", "kind", "inputs", "rules", "shape", "dtype", "grad", "label", "step", "scope",
+                 "checks", "value", "cut_info", "visit", "seq", "owns_grad", "saved")
 
     def __init__(self, op: str, kind: str, inputs: tuple, rules, shape: tuple, dtype, saved=None) -> None:
         self.seq = next(_created)   # creation order: every node is made after its inputs

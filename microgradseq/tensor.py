@@ -111,7 +111,9 @@ class Tensor:
                 tensor._data = np.array(tensor._data)       # a copy of its own: nothing to watch
                 tensor._data.flags.writeable = source is None
                 break
-            if kind is OP and (getattr(tensor, "_viewed", False) or autograd.may_keep(node.saved, tensor._data)):
+            watched_on_its_node = kind is OP and (getattr(tensor, "_viewed", False)
+                                                  or autograd.may_keep(node.saved, tensor._data))
+            if watched_on_its_node:
                 node.checks = (node.checks or ()) + ((tensor._data, checksum(tensor._data), None),)
             else:
                 autograd.hand_out(node, tensor._data, node.seq if kind is OP else tensor._data_since)

@@ -202,7 +202,8 @@ def relu(x: Tensor, out: np.ndarray | None = None) -> Tensor:
     X = x._data
     if out is None:
         return record("relu", np.maximum(X, 0), (x,), _RELU_RULES, (X,))
-    return written_into(record("relu", _placed("relu", np.maximum(X, 0), out, (X,)), (x,), _RELU_RULES, (X,)), out)
+    y = _placed("relu", np.maximum(X, 0), out, (X,))
+    return written_into(record("relu", y, (x,), _RELU_RULES, (X,)), out)
 
 
 _RELU_RULES = (lambda g, x: g * (x > 0),)

@@ -86,7 +86,7 @@ def getitem(x: Tensor, index: Any) -> Tensor:
         raise IndexError(f"getitem: {error} (tensor of shape {X.shape})") from None
     out = record("getitem", np.asarray(y) if y.ndim == 0 else y, (x,), _GETITEM_RULES, ((index, repeats),))
     if y.base is not None and not out._exposed:
-        out._view_of, x._viewed = x, True      # as `_viewing` (spelled out: a layer takes x_proj[t] every step)
+        out._view_of, x._viewed = x, True      # `_viewing`, spelled out: a layer takes x_proj[t] every step
     return out
 
 
