@@ -339,6 +339,15 @@ class HandOut(NamedTuple):
     since: int
     until: int
 
+    def __reduce__(self):
+        """A pickled graph keeps none of its arrays' identities: the check is spent."""
+        return HandOut, (_gone, self.checksum, self.since, self.until)
+
+
+def _gone() -> None:
+    """A weak reference whose array is gone."""
+    return None
+
 
 def take_creation_number() -> int:
     """Use up a creation number: larger than every node's made so far, smaller than every later one's."""
@@ -386,15 +395,25 @@ def _check_unchanged(node: Node, verified: dict, order: list[Node]) -> None:
 
 
 def _check_handed_out(node: Node, handed: HandOut, order: list[Node]) -> None:
+    """Raise if the array changed and a node of this pass made before the hand-out takes it
+    (or a view of it: `_VIEW_OPS` pass it on) and may keep it."""
     array = handed.array()
     if array is None or checksum(array) == handed.checksum:
         return                          # gone with the nodes that kept it, or unchanged
+    holders = {node}                    # node, and the views of its output made in the window
     start = bisect.bisect_left(order, handed.since, key=_by_creation)
     for user in itertools.islice(order, start, None):
         if user.seq >= handed.until:
             break
-        if user.kind is OP and may_keep(user.saved, array):
+        if user.kind is not OP or not any(parent in holders for parent in user.inputs):
+            continue
+        if user.op in _VIEW_OPS:
+            holders.add(user)
+        elif may_keep(user.saved, array):
             raise _changed_error(describe_output(node), user)
+
+
+_VIEW_OPS = frozenset({"getitem", "reshape", "transpose"})    # ops whose output may view their input
 
 
 def _changed_error(what: str, saved_by: Node | None) -> RuntimeError:
@@ -557,7 +576,9 @@ def sever(node: Node, info: dict | None = None) -> None:
         return
     node.kind = CUT
     node.inputs = ()
-    node.rules = node.saved = node.checks = None
+    node.rules = node.saved = None
+    # Steps after the cut still keep this node's output: its own checks stay, those of its inputs go.
+    node.checks = tuple(check for check in node.checks or () if type(check) is HandOut or check[2] is None) or None
     node.cut_info = info or {}
 
 

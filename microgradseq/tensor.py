@@ -14,7 +14,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import autograd
-from .autograd import CUT, LEAF, OP, Node, checksum, state
+from .autograd import CUT, FREED, LEAF, OP, Node, checksum, state
 
 _default_dtype = np.dtype(np.float32)
 
@@ -93,7 +93,10 @@ class Tensor:
           views, fingerprints it on its node: every pass through them reaches it;
         - otherwise, for an op's output or a leaf's array, `autograd.hand_out`
           fingerprints it for the nodes that recorded it;
-        - anything else (a constant, a cut state) gets a copy of its own to hand
+        - a cut state is watched like an op's output, on its cut node;
+        - an array whose node a backward pass freed needs no watching: no pass
+          can go through that node again;
+        - anything else (a constant) gets a copy of its own to hand
           out, so what was recorded stays as it was. So does a numpy scalar (what
           numpy gives for some 0-d results): a 0-d array, as `.data` promises.
           The copy of a view is read-only: a write into it could not reach the
@@ -107,7 +110,10 @@ class Tensor:
             kind = None if node is None else node.kind
             source = getattr(tensor, "_view_of", None)      # (set only by the view ops)
             tensor._view_of = None
-            if (kind is not OP and kind is not LEAF) or isinstance(tensor._data, np.generic):
+            if kind is FREED and not isinstance(tensor._data, np.generic):
+                tensor = source                             # no pass can reach a freed node again
+                continue
+            if kind not in (OP, LEAF, CUT) or isinstance(tensor._data, np.generic):
                 tensor._data = np.array(tensor._data)       # a copy of its own: nothing to watch
                 tensor._data.flags.writeable = source is None
                 break
@@ -116,7 +122,7 @@ class Tensor:
             if watched_on_its_node:
                 node.checks = (node.checks or ()) + ((tensor._data, checksum(tensor._data), None),)
             else:
-                autograd.hand_out(node, tensor._data, node.seq if kind is OP else tensor._data_since)
+                autograd.hand_out(node, tensor._data, tensor._data_since if kind is LEAF else node.seq)
             tensor = source
         self._checksum = None
 
@@ -341,7 +347,7 @@ def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
         return value
     if isinstance(value, numbers.Number) and like is not None:
         weak = value.item() if isinstance(value, np.generic) else value
-        return Tensor(np.asarray(value, dtype=np.result_type(like._data, weak)))
+        return owned(np.asarray(value, dtype=np.result_type(like._data, weak)))   # (nobody else holds it)
     return Tensor(value)
 
 

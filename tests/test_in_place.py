@@ -255,15 +255,74 @@ def test_writing_into_an_output_after_a_view_of_it_was_kept_raises():
         loss.backward()
 
 
-def test_a_view_without_history_hands_out_a_read_only_copy():
-    """Under no_grad, b[1:3] has no history to watch: its .data is a copy, read-only, so a write
-    meant for b fails at once instead of being lost. Writing into b.data itself works."""
+def test_a_view_made_under_no_grad_writes_into_its_source_and_is_watched():
+    """Under no_grad, b[1:3] has no node of its own: it hands out b's array at once, so a write
+    through it reaches b (the forget-gate idiom); a graph that kept it as a constant is watched."""
     bias = mg.nn.Linear(3, 4).bias
     with mg.no_grad():
-        with pytest.raises(ValueError, match="read-only"):
-            bias[1:3].data[...] = 1.0
-    bias.data[1:3] = 1.0
+        bias[1:3].data[...] = 1.0
     np.testing.assert_array_equal(bias.data[1:3], [1.0, 1.0])
+    w, u = f64([1.0, 2.0]), f64([1.0, 1.0])
+    with mg.no_grad():
+        frozen = w[0:2]
+    loss = (u * frozen).sum()
+    w.data[...] = 0.0
+    with pytest.raises(RuntimeError, match="changed in place"):
+        loss.backward()
+
+
+def test_a_constant_view_hands_out_a_read_only_copy():
+    """A view of a tensor without history hands out a copy; read-only, since a write could not
+    reach the tensor it views."""
+    constant = mg.tensor([[1.0, 2.0], [3.0, 4.0]])
+    with pytest.raises(ValueError, match="read-only"):
+        constant.T.data[0, 0] = 9.0
+
+
+def test_a_severed_state_stays_watched_for_the_steps_after_the_cut():
+    """h2 = h1 * w keeps h1 (for dL/dw); sever(h1) cuts the history behind h1, not h1's watch:
+    writing into h1.data afterwards is caught."""
+    x, w = f64([0.5, 1.0]), f64([2.0, 3.0])
+    h1 = x * 2.0
+    h2 = h1 * w
+    handed_out = h1.data
+    mg.bptt.sever(h1)
+    handed_out[...] = 0.0
+    with pytest.raises(RuntimeError, match="changed in place"):
+        h2.sum().backward()
+
+
+def test_an_output_read_after_backward_is_its_own_array():
+    """After backward frees the graph, .data of a view of an output is that output's array,
+    writable (no pass can go through the freed nodes again)."""
+    x = f64([1.0, 2.0])
+    y = x * 3.0
+    flat = y.reshape(2)
+    (flat * flat).sum().backward()
+    flat.data[...] *= 10
+    np.testing.assert_array_equal(y.data, [30.0, 60.0])
+
+
+def test_a_parameter_read_only_by_a_fused_layer_through_add_may_be_written():
+    """A fused layer's node cannot say what it keeps, but it never takes b2 itself (only b1 + b2
+    does, which keeps nothing): writing into b2 after forward is allowed."""
+    rnn = mg.nn.RNN(3, 2, fused=True)
+    x = mg.tensor(np.ones((4, 1, 3), dtype=np.float32))
+    offset = mg.tensor(np.zeros(2, dtype=np.float32).tolist(), requires_grad=True)
+    out, _ = rnn(x)
+    loss = (out + offset).sum()
+    offset.data[0] = 5.0
+    loss.backward()
+    np.testing.assert_array_equal(offset.grad, [4.0, 4.0])
+
+
+def test_a_module_with_handed_out_arrays_can_be_pickled():
+    """A check holds a weak reference, which pickle cannot take: a pickled check is spent."""
+    import pickle
+    linear = mg.nn.Linear(3, 2)
+    linear.weight.data
+    copy = pickle.loads(pickle.dumps(linear))
+    np.testing.assert_array_equal(copy.weight.data, linear.weight.data)
 
 
 def test_an_index_that_keeps_no_values_is_not_watched():

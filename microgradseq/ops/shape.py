@@ -18,7 +18,11 @@ def _viewing(y: Tensor, x: Tensor) -> Tensor:
     """y, the output of a view op on x. If its array views x's unwatched one, handing it out
     (`.data`) hands out x's array too: writing into it writes into x."""
     if y._data.base is not None and not y._exposed:
-        y._view_of, x._viewed = x, True
+        if y._node is None and x._node is not None:     # (no_grad): nothing can watch y for x's users
+            x._expose()
+            y._exposed = True
+        else:
+            y._view_of, x._viewed = x, True
     return y
 
 
@@ -86,7 +90,11 @@ def getitem(x: Tensor, index: Any) -> Tensor:
         raise IndexError(f"getitem: {error} (tensor of shape {X.shape})") from None
     out = record("getitem", np.asarray(y) if y.ndim == 0 else y, (x,), _GETITEM_RULES, ((index, repeats),))
     if y.base is not None and not out._exposed:
-        out._view_of, x._viewed = x, True      # `_viewing`, spelled out: a layer takes x_proj[t] every step
+        if out._node is None and x._node is not None:   # as `_viewing`
+            x._expose()
+            out._exposed = True
+        else:
+            out._view_of, x._viewed = x, True  # `_viewing`, spelled out: a layer takes x_proj[t] every step
     return out
 
 
