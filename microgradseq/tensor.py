@@ -96,11 +96,11 @@ class Tensor:
         - a cut state is watched like an op's output, on its cut node;
         - an array whose node a backward pass freed needs no watching: no pass
           can go through that node again;
-        - anything else (a constant) gets a copy of its own to hand
-          out, so what was recorded stays as it was. So does a numpy scalar (what
-          numpy gives for some 0-d results): a 0-d array, as `.data` promises.
-          The copy of a view is read-only: a write into it could not reach the
-          array it views, so it raises instead of being lost.
+        - a constant (no node) gets a copy of its own to hand out, so what was
+          recorded stays as it was. So does a numpy scalar (what numpy gives for
+          some 0-d results): a 0-d array, as `.data` promises. The copy of a view
+          of a constant is read-only: a write into it could not reach the
+          constant, so it raises instead of being lost.
         A view (`w[0]`, `w.T`) hands out the array it views as well.
         """
         tensor = self

@@ -18,7 +18,7 @@ def _viewing(y: Tensor, x: Tensor) -> Tensor:
     """y, the output of a view op on x. If its array views x's unwatched one, handing it out
     (`.data`) hands out x's array too: writing into it writes into x."""
     if y._data.base is not None and not y._exposed:
-        if y._node is None and x._node is not None:     # (no_grad): nothing can watch y for x's users
+        if y._node is None and x._node is not None:     # (under no_grad) no node to watch y on: hand x out
             x._expose()
             y._exposed = True
         else:
