@@ -349,6 +349,12 @@ def _gone() -> None:
     return None
 
 
+def check_own_output(node: Node, array: np.ndarray) -> None:
+    """Fingerprint `array`, the node's own output, on the node: every pass that reaches the
+    node (and so every pass through an op that took the output) compares it."""
+    node.checks = (node.checks or ()) + ((array, checksum(array), None),)
+
+
 def take_creation_number() -> int:
     """Use up a creation number: larger than every node's made so far, smaller than every later one's."""
     return next(_created)
@@ -390,8 +396,9 @@ def _check_unchanged(node: Node, verified: dict, order: list[Node]) -> None:
             if owner is not None:
                 owner._checksum = None  # fingerprint afresh when next recorded
         if current != recorded:
-            raise _changed_error(describe_output(node) if owner is None else owner._describe_owner(),
-                                 node if owner is not None else None)
+            if owner is None:               # the node's own output (`check_own_output`)
+                raise _changed_error(describe_output(node), None)
+            raise _changed_error(owner._describe_owner(), node)
 
 
 def _check_handed_out(node: Node, handed: HandOut, order: list[Node]) -> None:
@@ -578,7 +585,8 @@ def sever(node: Node, info: dict | None = None) -> None:
     node.inputs = ()
     node.rules = node.saved = None
     # Steps after the cut still keep this node's output: its own checks stay, those of its inputs go.
-    node.checks = tuple(check for check in node.checks or () if type(check) is HandOut or check[2] is None) or None
+    node.checks = tuple(check for check in node.checks or ()
+                        if type(check) is HandOut or check[2] is None) or None
     node.cut_info = info or {}
 
 

@@ -88,14 +88,8 @@ def getitem(x: Tensor, index: Any) -> Tensor:
         y = X[index]
     except IndexError as error:
         raise IndexError(f"getitem: {error} (tensor of shape {X.shape})") from None
-    out = record("getitem", np.asarray(y) if y.ndim == 0 else y, (x,), _GETITEM_RULES, ((index, repeats),))
-    if y.base is not None and not out._exposed:
-        if out._node is None and x._node is not None:   # as `_viewing`
-            x._expose()
-            out._exposed = True
-        else:
-            out._view_of, x._viewed = x, True  # `_viewing`, spelled out: a layer takes x_proj[t] every step
-    return out
+    y = np.asarray(y) if y.ndim == 0 else y
+    return _viewing(record("getitem", y, (x,), _GETITEM_RULES, ((index, repeats),)), x)
 
 
 _GETITEM_RULES = (lambda g, kept: Scatter(kept[0], g, kept[1]),)      # kept: (index, repeats)
