@@ -10,7 +10,8 @@ cyclic garbage collector has nothing to chase). It knows:
 - `rules`: one vector-Jacobian product per operand, `rule(g, kept) -> dL/d input`,
   where `g = dL/d output`; rules are shared by every node of an op;
 - `saved`: what the op kept for each rule (`kept = saved[i]`: tanh keeps its
-  output, mul each operand's partner), the arrays the tape holds;
+  output, mul each operand's partner), the arrays the tape holds (and, past
+  the operands' entries, what makes the inputs only drawings read: `unfold`);
 - what a reader needs: `shape`, `dtype`, `label` (`"h"`, `"f_gate"`), `step`
   (the time step) and `scope` (the module path that made it).
 
@@ -322,6 +323,21 @@ def topological_order(root: Node) -> list[Node]:
                 order.append(child)
     order.sort(key=_by_creation)
     return order
+
+
+def unfold(roots: list[Node]) -> None:
+    """Make the parts of the graphs behind `roots` that are made only when a drawing asks.
+
+    An op may keep, one entry past its operands' in `saved`, an object whose
+    `make(node)` adds inputs that only drawings read: a fused sequence node's
+    step marks (`nn/fused/marks.py`), which would cost a node per state per
+    step in every training step. They are made here, in creation order (a
+    layer's marks feed on the marks of the layer beneath).
+    """
+    for root in roots:
+        for node in topological_order(root):
+            if node.kind is OP and len(node.saved) > len(node.inputs):
+                node.saved[len(node.inputs)].make(node)
 
 
 def _freed_error(node: Node) -> RuntimeError:

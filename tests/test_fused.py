@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import microgradseq as mg
-from microgradseq.autograd import topological_order
+from microgradseq.autograd import topological_order, unfold
 from microgradseq.bptt.truncate import state_tensors
 from microgradseq.nn import fused
 
@@ -333,15 +333,19 @@ def test_drawing_of_a_fused_4_step_run_has_one_state_box_per_step(module_class):
         assert len([s for s in states(got_boxes[step]) if s.startswith("h ")]) == 1
 
 
-def test_a_fused_layer_hands_every_step_its_dl_dh_for_the_drawing():
+@pytest.mark.parametrize("made", ["after backward", "before backward"])
+def test_a_fused_layer_hands_every_step_its_dl_dh_for_the_drawing(made):
     """The marks of a two-layer fused GRU carry dL/dh_t, as the op-level h nodes do (drawings
-    colour each step by it)."""
+    colour each step by it), whether a drawing made them before the backward pass or after."""
     x = np.random.default_rng(8).normal(size=(T, B, I))
     per_step = []
     for module in twins(mg.nn.GRU, num_layers=2):
         output, _ = module(x)
         loss = (output * output).sum()
+        if made == "before backward":
+            unfold([loss._node])
         loss.backward(retain_graph=True)
+        unfold([loss._node])
         grads = {}
         for node in topological_order(loss._node):
             if node.label == "h" and node.step is not None:
@@ -353,6 +357,31 @@ def test_a_fused_layer_hands_every_step_its_dl_dh_for_the_drawing():
         assert len(got[step]) == len(want[step]) == 2           # one h per layer
         for grad in got[step]:
             assert any(np.allclose(grad, w, rtol=1e-10, atol=1e-10) for w in want[step]), step
+
+
+def test_step_marks_are_made_only_when_a_drawing_asks_and_go_with_the_freed_graph():
+    """A fused LSTM layer's graph holds no marks until `unfold` (what `mg.draw` calls) makes
+    them: T marks per state, before the sequence node in creation order. A backward pass
+    without retain_graph frees what would make them."""
+    _, twin = twins(mg.nn.LSTM)
+    output, _ = twin(np.random.default_rng(9).normal(size=(T, B, I)))
+    loss = output.sum()
+    before = topological_order(loss._node)
+    assert not [node for node in before if node.kind == "mark"]
+    unfold([loss._node])
+    after = topological_order(loss._node)
+    marks = [node for node in after if node.kind == "mark"]
+    assert sorted((m.label, m.step) for m in marks) == sorted((label, t) for label in "ch" for t in range(1, T + 1))
+    sequence = next(node for node in after if node.op == "lstm_sequence" and node.kind != "mark")
+    assert all(m.seq < sequence.seq for m in marks)
+    assert all(p.seq < m.seq for m in marks for p in m.inputs)
+    assert len(after) == len(before) + 2 * T
+    unfold([loss._node])                                    # made once
+    assert len(topological_order(loss._node)) == len(after)
+    output, _ = twin(np.random.default_rng(9).normal(size=(T, B, I)))
+    sequence = output._node.inputs[0] if output._node.op != "lstm_sequence" else output._node
+    output.sum().backward()
+    assert sequence.saved is None and sequence.inputs == ()
 
 
 # ---- errors name the step ---------------------------------------------------------------

@@ -23,6 +23,7 @@ from ..ops.shape import stack_in_place
 from ..tensor import Tensor, as_tensor, owned
 from . import fused as fused_steps
 from .cells import gru_recurrence, lstm_recurrence, rnn_recurrence
+from .fused.marks import StepMarks
 from .module import Module, uniform
 
 
@@ -121,7 +122,7 @@ class _Layer(Module):
         hs.flags.writeable = False
         return output, state
 
-    def sequence(self, k: int, x: Tensor, state: Any, below: dict | None) -> tuple[Tensor, Any, dict]:
+    def sequence(self, k: int, x: Tensor, state: Any, below: StepMarks | None) -> tuple[Tensor, Any, StepMarks]:
         """Layer k over the whole sequence as one fused node: (outputs, final state, step marks);
         `below` is the step marks of layer k - 1 (None for the first layer)."""
         raise NotImplementedError
@@ -179,7 +180,7 @@ class RNN(_Layer):
                    out: np.ndarray | None = None) -> Tensor:
         return rnn_recurrence(x_proj, h, weight_hh, bias_hh, self.nonlinearity, out)
 
-    def sequence(self, k: int, x: Tensor, h: Tensor, below: dict | None) -> tuple:
+    def sequence(self, k: int, x: Tensor, h: Tensor, below: StepMarks | None) -> tuple:
         return fused_steps.rnn_sequence(x, h, *self.layer_weights(k), self.nonlinearity, below)
 
 
@@ -193,7 +194,7 @@ class LSTM(_Layer):
                    out: np.ndarray | None = None) -> tuple:
         return lstm_recurrence(x_proj, state, weight_hh, bias_hh, out)
 
-    def sequence(self, k: int, x: Tensor, state: tuple, below: dict | None) -> tuple:
+    def sequence(self, k: int, x: Tensor, state: tuple, below: StepMarks | None) -> tuple:
         return fused_steps.lstm_sequence(x, *state, *self.layer_weights(k), below)
 
 
@@ -210,5 +211,5 @@ class GRU(_Layer):
                    out: np.ndarray | None = None) -> Tensor:
         return gru_recurrence(x_proj, h, weight_hh, bias_hh, out)
 
-    def sequence(self, k: int, x: Tensor, h: Tensor, below: dict | None) -> tuple:
+    def sequence(self, k: int, x: Tensor, h: Tensor, below: StepMarks | None) -> tuple:
         return fused_steps.gru_sequence(x, h, *self.layer_weights(k), below)

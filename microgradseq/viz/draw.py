@@ -23,7 +23,7 @@ from typing import Any, Mapping
 import graphviz
 import numpy as np
 
-from ..autograd import CUT, FREED, LEAF, Node, topological_order
+from ..autograd import CUT, FREED, LEAF, Node, topological_order, unfold
 from .render import ensure_renderer
 
 STATE_LABELS = ("h", "c")
@@ -119,7 +119,9 @@ class GraphInfo:
 
 
 def _walk(roots: list[Node]) -> list[Node]:
-    """Topological order of everything reachable from the roots, each node once."""
+    """Topological order of everything reachable from the roots, each node once (with the
+    parts made only for drawings, `autograd.unfold`)."""
+    unfold(roots)
     if len(roots) == 1:
         return topological_order(roots[0])
     seen, order = set(), []

@@ -21,7 +21,7 @@ import numpy as np
 from ...autograd import StackedProducts
 from ...tensor import Tensor
 from .kernels import activate, blocks, project, rows, sigmoid_scale, transposed
-from .marks import attach_marks, check_steps, give_mark_grads
+from .marks import StepMarks, attach_marks, check_steps
 from .recording import (input_grad, kept_input, once_per_pass, operands, record_node,
                         recurrent_weight_grad, weight_grads)
 
@@ -86,7 +86,7 @@ def gru_cell(x: Tensor, h: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih
 
 
 def gru_sequence(x: Tensor, h0: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor | None,
-                 bias_hh: Tensor | None, below: dict | None = None) -> tuple[Tensor, Tensor, dict]:
+                 bias_hh: Tensor | None, below: StepMarks | None = None) -> tuple[Tensor, Tensor, StepMarks]:
     """h_1 .. h_T of a GRU layer as one node (T, B, H).
 
     Backward (BPTT), t = T down to 1, with the factors of `_gru_factors`:
@@ -124,7 +124,7 @@ def gru_sequence(x: Tensor, h0: Tensor, weight_ih: Tensor, weight_hh: Tensor, bi
         h_next *= z
         h = add(h_next, n, h_next)
     check_steps("gru_sequence", hs, [x, h0])
-    marks = {}                                          # filled once the node exists
+    marks = StepMarks("gru_sequence", [("h", hs, h0)], below)   # made if a drawing asks
 
     def backward(g):
         da_h = np.empty((steps, batch, 3, hidden), dtype)       # the factors, times dh step by step
@@ -150,12 +150,12 @@ def gru_sequence(x: Tensor, h0: Tensor, weight_ih: Tensor, weight_hh: Tensor, bi
                 dh_next += dh * z_t
             da_x[start:stop, :, :2 * hidden] = da_h_flat[start:stop, :, :2 * hidden]
             d_n[start:stop] *= dh_all[start:stop]
-        give_mark_grads(marks.get("h", []), dh_all)
+        marks.give_grads("h", dh_all)
         dx = input_grad(x, da_x, W_ih)
         return (dx, dh_next, StackedProducts(rows(da_x), rows(X)), recurrent_weight_grad(da_h_flat, h0, hs),
                 rows(da_x).sum(axis=0), rows(da_h_flat).sum(axis=0))
 
     grads = once_per_pass(backward)
     out = record_node("gru_sequence", hs, operands(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, grads))
-    marks.update(attach_marks(out, [("h", hs, h0)], below))
+    attach_marks(out, marks)
     return out, out[steps - 1], marks

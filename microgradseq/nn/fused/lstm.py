@@ -20,7 +20,7 @@ import numpy as np
 from ...autograd import StackedProducts
 from ...tensor import Tensor
 from .kernels import activate, bias_sum, blocks, project, rows, sigmoid_scale, transposed
-from .marks import attach_marks, check_steps, give_mark_grads
+from .marks import StepMarks, attach_marks, check_steps
 from .recording import (input_grad, kept_input, once_per_pass, operands, record_node,
                         recurrent_weight_grad, weight_grads)
 
@@ -99,7 +99,7 @@ def lstm_cell(x: Tensor, state: tuple[Tensor, Tensor], weight_ih: Tensor, weight
 
 def lstm_sequence(x: Tensor, h0: Tensor, c0: Tensor, weight_ih: Tensor, weight_hh: Tensor,
                   bias_ih: Tensor | None, bias_hh: Tensor | None,
-                  below: dict | None = None) -> tuple[Tensor, tuple[Tensor, Tensor], dict]:
+                  below: StepMarks | None = None) -> tuple[Tensor, tuple[Tensor, Tensor], StepMarks]:
     """Every step's (h_t, c_t) as one node of shape (2, T, B, H): [0] the h's, [1] the c's.
 
     Backward (BPTT), t = T down to 1, with g = (g_h, g_c) and the factors of `_lstm_factors`:
@@ -130,7 +130,7 @@ def lstm_sequence(x: Tensor, h0: Tensor, c0: Tensor, weight_ih: Tensor, weight_h
         c += i * g
         h = multiply(o, tanh(c, tanh_c_next), h_next)
     check_steps("lstm_sequence", out.swapaxes(0, 1), [x, h0, c0])
-    marks = {}                                          # filled once the node exists
+    marks = StepMarks("lstm_sequence", [("c", cs, c0), ("h", hs, h0)], below)   # made if a drawing asks
 
     def backward(grad):
         da = np.empty((steps, batch, 4, hidden), dtype)         # the factors, times dc, dh step by step
@@ -152,8 +152,8 @@ def lstm_sequence(x: Tensor, h0: Tensor, c0: Tensor, weight_ih: Tensor, weight_h
                 da_t[:, 3] *= dh
                 dh_next = dot(da_t.reshape(batch, -1), W_hh)
                 dc_next = dc * forget
-        give_mark_grads(marks.get("h", []), dh_all)
-        give_mark_grads(marks.get("c", []), dc_all)
+        marks.give_grads("h", dh_all)
+        marks.give_grads("c", dc_all)
         da = da.reshape(steps, batch, -1)
         bias = rows(da).sum(axis=0)
         dx = input_grad(x, da, W_ih)
@@ -165,6 +165,6 @@ def lstm_sequence(x: Tensor, h0: Tensor, c0: Tensor, weight_ih: Tensor, weight_h
     pairs[1] = (h0, lambda grad: grads(grad)[1][0])
     pairs.insert(2, (c0, lambda grad: grads(grad)[1][1]))
     both = record_node("lstm_sequence", out, pairs)
-    marks.update(attach_marks(both, [("c", cs, c0), ("h", hs, h0)], below))
+    attach_marks(both, marks)
     output = both[0]
     return output, (output[steps - 1], both[1, steps - 1]), marks

@@ -14,7 +14,7 @@ import numpy as np
 from ...autograd import StackedProducts
 from ...tensor import Tensor
 from .kernels import bias_sum, project, rows, transposed
-from .marks import attach_marks, check_steps, give_mark_grads
+from .marks import StepMarks, attach_marks, check_steps
 from .recording import (input_grad, kept_input, once_per_pass, operands, record_node,
                         recurrent_weight_grad, weight_grads)
 
@@ -58,7 +58,7 @@ def rnn_cell(x: Tensor, h: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih
 
 def rnn_sequence(x: Tensor, h0: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor | None,
                  bias_hh: Tensor | None, nonlinearity: str = "tanh",
-                 below: dict | None = None) -> tuple[Tensor, Tensor, dict]:
+                 below: StepMarks | None = None) -> tuple[Tensor, Tensor, StepMarks]:
     """h_t = act(x_t W_ih^T + b_ih + h_(t-1) W_hh^T + b_hh) for t = 1..T, as one node (T, B, H).
 
     Backward (BPTT), from t = T down to 1, with dh_T+1 = 0 through the recurrence:
@@ -77,7 +77,7 @@ def rnn_sequence(x: Tensor, h0: Tensor, weight_ih: Tensor, weight_hh: Tensor, bi
         a += dot(h, w_hh_t)
         h = act(a, h_next)
     check_steps("rnn_sequence", hs, [x, h0])
-    marks = {}                                          # filled once the node exists
+    marks = StepMarks("rnn_sequence", [("h", hs, h0)], below)   # made if a drawing asks
 
     def backward(g):
         da = _act_grad(hs, nonlinearity)                # act'(a_t), times dh_t step by step below
@@ -87,7 +87,7 @@ def rnn_sequence(x: Tensor, h0: Tensor, weight_ih: Tensor, weight_hh: Tensor, bi
             np.add(g_t, dh_next, dh)
             da_t *= dh
             dh_next = dot(da_t, W_hh)
-        give_mark_grads(marks.get("h", []), dh_all)
+        marks.give_grads("h", dh_all)
         bias = rows(da).sum(axis=0)
         dx = input_grad(x, da, W_ih)
         return (dx, dh_next, StackedProducts(rows(da), rows(X)), recurrent_weight_grad(da, h0, hs),
@@ -95,5 +95,5 @@ def rnn_sequence(x: Tensor, h0: Tensor, weight_ih: Tensor, weight_hh: Tensor, bi
 
     grads = once_per_pass(backward)
     out = record_node("rnn_sequence", hs, operands(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, grads))
-    marks.update(attach_marks(out, [("h", hs, h0)], below))
+    attach_marks(out, marks)
     return out, out[steps - 1], marks
