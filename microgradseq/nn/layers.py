@@ -2,12 +2,12 @@
 
 Unrolling is a Python loop over steps, layer by layer: the input projection
 x_t W_ih^T + b_ih of all steps is one product (with b_hh folded in where the
-cell only adds it), then the recurrence runs step by step. Every node made at step t is stamped with t (numbered from 1), so
-drawings and errors can say "t = 37, f_gate".
-BPTT is then just `loss.backward()` over the unrolled graph. With `fused=True`
-each layer runs the whole sequence as one node whose backward is the
-hand-written BPTT loop (`fused/`); it still records one marked box per step
-for drawings.
+cell only adds it), then the recurrence runs step by step. Every node made at
+step t is stamped with t (numbered from 1), so drawings and errors can say
+"t = 37, f_gate". BPTT is then just `loss.backward()` over the unrolled graph.
+With `fused=True` each layer runs the whole sequence as one node whose
+backward is the hand-written BPTT loop (`fused/`); drawings still show one box
+per step (its step marks, made when a drawing asks).
 """
 
 from __future__ import annotations

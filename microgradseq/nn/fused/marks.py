@@ -28,8 +28,8 @@ class StepMarks:
 
     `op` is the sequence node's op; `states` lists (label, values (T, B, H),
     initial state tensor), the cell state before the hidden state (c_t is
-    made first, then h_t from it);
-    `below` is the `StepMarks` of the layer underneath, whose h_t feeds step t.
+    made first, then h_t from it); `below` is the `StepMarks` of the layer
+    underneath, whose h_t feeds step t.
     Until the marks are made, the dL/d state arrays each backward pass hands
     over (`give_grads`) wait here.
     """
@@ -37,7 +37,8 @@ class StepMarks:
     __slots__ = ("op", "scope", "labels", "steps", "shape", "dtype", "values", "initial", "below", "grads",
                  "made")
 
-    def __init__(self, op: str, states: list[tuple[str, np.ndarray, Tensor]], below: "StepMarks | None") -> None:
+    def __init__(self, op: str, states: list[tuple[str, np.ndarray, Tensor]],
+                 below: "StepMarks | None") -> None:
         self.op, self.scope = op, state.scope
         self.labels = [label for label, _, _ in states]
         first = states[0][1]
