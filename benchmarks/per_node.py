@@ -5,12 +5,21 @@ chain is written with plain numpy calls and a hand-written backward; both run
 in the same process on the same float64 data, and the engine's gradient is
 checked against the hand-written one before anything is timed.
 
-A third column times `BareTensor`: the least a tape in Python can do for
-this chain (one object per value, a backward pass over creation order, and
-nothing else: no broadcasting, dtype checks, in-place detection, labels,
-steps, freeing or deferred weight products). It measures what recording
-costs before any feature is added, the floor for any engine written in
-Python on top of numpy.
+Two more columns time minimal tapes for this chain alone, with none of the
+engine's features (broadcasting, dtype checks, in-place detection, labels,
+steps, freeing, deferred weight products, cuts):
+
+- `BareTensor`: a graph, as microgradseq's: each value an object that knows
+  its operands, so a backward pass can start from any value and walk only
+  what it depends on (collected, then sorted by creation order);
+- `GlobalTape`: a Wengert list, one record per op in the order they ran,
+  walked backwards, the rules written inline. There is no graph: the pass
+  walks every op recorded since the list was last cleared, so it can only
+  start from the last value, and only one computation may be recorded at a
+  time.
+
+What they cost over the numpy chain is what recording costs in Python before
+any feature is added, for either design.
 """
 
 from __future__ import annotations
@@ -100,6 +109,71 @@ def bare_chain(w: BareTensor, x: BareTensor) -> np.ndarray:
     return w.grad
 
 
+class GlobalTape:
+    """A Wengert list: one (op, output, a, b) record per op in the order they ran; values hold
+    just their data and grad."""
+
+    MUL, ADD, TANH = range(3)
+
+    def __init__(self):
+        self.records = []
+
+    def value(self, data):
+        return _Value(data)
+
+    def mul(self, a, b):
+        out = _Value(a.data * b.data)
+        self.records.append((GlobalTape.MUL, out, a, b))
+        return out
+
+    def add(self, a, b):
+        out = _Value(a.data + b.data)
+        self.records.append((GlobalTape.ADD, out, a, b))
+        return out
+
+    def tanh(self, a):
+        out = _Value(np.tanh(a.data))
+        self.records.append((GlobalTape.TANH, out, a, None))
+        return out
+
+    def backward(self, last, grad):
+        """Every recorded op's rules, newest first, from dL/d(last value) = grad; clears the tape."""
+        last.grad = grad
+        for op, out, a, b in reversed(self.records):
+            g = out.grad
+            if g is None:
+                continue
+            if op == GlobalTape.MUL:        # d/da = b, d/db = a
+                a.accumulate(g * b.data)
+                b.accumulate(g * a.data)
+            elif op == GlobalTape.ADD:      # d/da = d/db = 1
+                a.accumulate(g)
+                b.accumulate(g)
+            else:                           # d tanh/dx = 1 - y^2
+                y = out.data
+                a.accumulate(g * (1 - y * y))
+        self.records.clear()
+
+
+class _Value:
+    __slots__ = ("data", "grad")
+
+    def __init__(self, data):
+        self.data, self.grad = data, None
+
+    def accumulate(self, grad):
+        self.grad = grad if self.grad is None else self.grad + grad
+
+
+def tape_chain(tape: GlobalTape, w: _Value, x: _Value) -> np.ndarray:
+    w.grad = None
+    h = x
+    for _ in range(NODES // 3):
+        h = tape.tanh(tape.add(tape.mul(h, w), x))
+    tape.backward(h, np.ones(h.data.shape))
+    return w.grad
+
+
 def torch_chain(torch, w, x):
     w.grad = None
     h = x
@@ -117,8 +191,11 @@ def run(repeats: int, torch=None) -> str:
     np.testing.assert_allclose(engine_chain(w, x), expected, rtol=1e-10, atol=1e-12)
     w_bare, x_bare = BareTensor(w_np), BareTensor(x_np)
     np.testing.assert_allclose(bare_chain(w_bare, x_bare), expected, rtol=1e-10, atol=1e-12)
+    tape = GlobalTape()
+    w_tape, x_tape = tape.value(w_np), tape.value(x_np)
+    np.testing.assert_allclose(tape_chain(tape, w_tape, x_tape), expected, rtol=1e-10, atol=1e-12)
     fns = {"numpy": lambda: numpy_chain(w_np, x_np), "engine": lambda: engine_chain(w, x),
-           "bare": lambda: bare_chain(w_bare, x_bare)}
+           "bare": lambda: bare_chain(w_bare, x_bare), "tape": lambda: tape_chain(tape, w_tape, x_tape)}
     if torch is not None:
         w_t = torch.tensor(w_np, requires_grad=True)
         x_t = torch.tensor(x_np)
@@ -126,9 +203,10 @@ def run(repeats: int, torch=None) -> str:
         fns["torch"] = lambda: torch_chain(torch, w_t, x_t)
     times = interleaved(fns, repeats)
     header = ["hand-written numpy µs/node", "microgradseq µs/node", "ratio", "goal",
-              "bare tape µs/node", "ratio"]
+              "bare graph µs/node", "ratio", "global tape µs/node", "ratio"]
     row = [times["numpy"].us(NODES), times["engine"].us(NODES), ratio(times["engine"], times["numpy"]), "≤ 2x",
-           times["bare"].us(NODES), ratio(times["bare"], times["numpy"])]
+           times["bare"].us(NODES), ratio(times["bare"], times["numpy"]),
+           times["tape"].us(NODES), ratio(times["tape"], times["numpy"])]
     if torch is not None:
         header += ["PyTorch µs/node", "ratio"]
         row += [times["torch"].us(NODES), ratio(times["torch"], times["numpy"])]
