@@ -10,8 +10,7 @@ cyclic garbage collector has nothing to chase). It knows:
 - `rules`: one vector-Jacobian product per operand, `rule(g, kept) -> dL/d input`,
   where `g = dL/d output`; rules are shared by every node of an op;
 - `saved`: what the op kept for each rule (`kept = saved[i]`: tanh keeps its
-  output, mul each operand's partner), the arrays the tape holds (and, past
-  the operands' entries, what makes the inputs only drawings read: `unfold`);
+  output, mul each operand's partner), the arrays the tape holds;
 - what a reader needs: `shape`, `dtype`, `label` (`"h"`, `"f_gate"`), `step`
   (the time step) and `scope` (the module path that made it).
 
@@ -328,16 +327,17 @@ def topological_order(root: Node) -> list[Node]:
 def unfold(roots: list[Node]) -> None:
     """Make the parts of the graphs behind `roots` that are made only when a drawing asks.
 
-    An op may keep, one entry past its operands' in `saved`, an object whose
-    `make(node)` adds inputs that only drawings read: a fused sequence node's
-    step marks (`nn/fused/marks.py`), which would cost a node per state per
-    step in every training step. They are made here, in creation order (a
-    layer's marks feed on the marks of the layer beneath).
+    An op's last input may be a mark standing in for nodes that only drawings
+    read, with what makes them (`make(node)`) in its slot of `saved`: a fused
+    sequence node's step marks (`nn/fused/marks.py`), which would cost a node
+    per state per step in every training step. They are made here, in
+    creation order (a layer's marks feed on the marks of the layer beneath).
     """
     for root in roots:
         for node in topological_order(root):
-            if node.kind is OP and len(node.saved) > len(node.inputs):
-                node.saved[len(node.inputs)].make(node)
+            last = node.inputs[-1] if node.kind is OP and node.inputs else None
+            if last is not None and last.kind is MARK and node.saved[-1] is not None:
+                node.saved[-1].make(node)
 
 
 def _freed_error(node: Node) -> RuntimeError:
@@ -371,9 +371,13 @@ def check_own_output(node: Node, array: np.ndarray) -> None:
     node.checks = (node.checks or ()) + ((array, checksum(array), None),)
 
 
-def take_creation_number() -> int:
-    """Use up a creation number: larger than every node's made so far, smaller than every later one's."""
-    return next(_created)
+def take_creation_number(count: int = 1) -> int:
+    """Use up `count` consecutive creation numbers, larger than every node's made so far and
+    smaller than every later one's; returns the first."""
+    first = next(_created)
+    if count > 1:
+        next(itertools.islice(_created, count - 2, None))
+    return first
 
 
 def hand_out(node: Node, array: np.ndarray, since: int) -> None:

@@ -9,6 +9,7 @@ against finite differences, and their drawings against the op-level drawing.
 """
 
 import re
+import weakref
 
 import numpy as np
 import pytest
@@ -360,14 +361,15 @@ def test_a_fused_layer_hands_every_step_its_dl_dh_for_the_drawing(made):
 
 
 def test_step_marks_are_made_only_when_a_drawing_asks_and_go_with_the_freed_graph():
-    """A fused LSTM layer's graph holds no marks until `unfold` (what `mg.draw` calls) makes
-    them: T marks per state, before the sequence node in creation order. A backward pass
-    without retain_graph frees what would make them."""
+    """A fused LSTM layer's graph holds one stand-in per state until `unfold` (what `mg.draw`
+    calls) makes the marks: T per state, before the sequence node in creation order and
+    after everything they take. A backward pass without retain_graph frees what would make them."""
     _, twin = twins(mg.nn.LSTM)
     output, _ = twin(np.random.default_rng(9).normal(size=(T, B, I)))
     loss = output.sum()
     before = topological_order(loss._node)
-    assert not [node for node in before if node.kind == "mark"]
+    stand_ins = [node for node in before if node.kind == "mark"]
+    assert sorted((m.label, m.step, m.shape) for m in stand_ins) == [("c", None, (T, B, H)), ("h", None, (T, B, H))]
     unfold([loss._node])
     after = topological_order(loss._node)
     marks = [node for node in after if node.kind == "mark"]
@@ -375,13 +377,35 @@ def test_step_marks_are_made_only_when_a_drawing_asks_and_go_with_the_freed_grap
     sequence = next(node for node in after if node.op == "lstm_sequence" and node.kind != "mark")
     assert all(m.seq < sequence.seq for m in marks)
     assert all(p.seq < m.seq for m in marks for p in m.inputs)
-    assert len(after) == len(before) + 2 * T
+    assert len(after) == len(before) - 2 + 2 * T
     unfold([loss._node])                                    # made once
     assert len(topological_order(loss._node)) == len(after)
     output, _ = twin(np.random.default_rng(9).normal(size=(T, B, I)))
     sequence = output._node.inputs[0] if output._node.op != "lstm_sequence" else output._node
     output.sum().backward()
     assert sequence.saved is None and sequence.inputs == ()
+
+
+@pytest.mark.parametrize("drawn_first", [False, True], ids=["stand-ins", "marks"])
+def test_every_pass_resets_the_step_gradients_it_will_hand_out(drawn_first):
+    """A second pass that reaches a fused GRU layer but fails before the layer's backward runs
+    (a NaN at sqrt, under detect_anomaly) leaves no dL/dh_t of the first pass behind: the pass
+    let go of them when it started, and the drawing shows no stale |dL/dh|."""
+    _, twin = twins(mg.nn.GRU, dtype=np.float64)
+    output, _ = twin(np.random.default_rng(10).normal(size=(T, B, I)))
+    with np.errstate(invalid="ignore"):
+        first, second = (output * output).sum(), mg.ops.sqrt(output * 0 - 1).sum()
+    if drawn_first:
+        unfold([first._node])
+    first.backward(retain_graph=True)
+    grads = [weakref.ref(node.grad) for node in topological_order(first._node)
+             if node.kind == "mark" and node.label == "h"]
+    assert grads and all(ref() is not None for ref in grads)
+    assert "|dL/dh|" in mg.draw(first).source
+    with mg.detect_anomaly(), np.errstate(invalid="ignore"), pytest.raises(FloatingPointError, match="sqrt"):
+        second.backward(retain_graph=True)
+    assert all(ref() is None for ref in grads)
+    assert "|dL/dh|" not in mg.draw(output).source
 
 
 # ---- errors name the step ---------------------------------------------------------------

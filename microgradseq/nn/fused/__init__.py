@@ -15,8 +15,8 @@ path; `tests/test_fused.py` proves it.
   hand-written BPTT loop, with every weight gradient one stacked product.
 
 A sequence node is one box, but drawings still show one box per step: the node
-keeps what makes a *step mark* per state per step (`marks.py`), made when a
-drawing asks; a mark receives dL/dh_t, and the backward pass skips it.
+has a *step mark* per state per step (`marks.py`), made when a drawing asks;
+a mark receives dL/dh_t, and the backward pass skips it.
 
 Notation, per step: a = x W_ih^T + b_ih + h W_hh^T + b_hh (the pre-activations),
 g = dL/d(output) arriving at the node, σ the logistic sigmoid,
