@@ -423,6 +423,56 @@ def test_reading_states_every_step_keeps_no_old_graph_alive():
     assert live_nodes[100] <= live_nodes[40] + 10
 
 
+# ---- indices, masks and targets an op keeps -----------------------------------------------------------
+
+def _pick_by_index_array(index):
+    x = f64(np.arange(6.0))
+    return x, x[index].sum(), lambda: index.__setitem__(0, 5)
+
+
+def _pick_by_index_list(index):
+    x = f64(np.arange(6.0))
+    return x, x[index].sum(), lambda: index.__setitem__(0, 4)
+
+
+def _pick_by_0d_index(index):
+    x = f64(np.arange(6.0).reshape(3, 2))
+    return x, x[index].sum(), lambda: index.fill(2)
+
+
+def _gather(index):
+    x = f64(np.arange(6.0).reshape(2, 3))
+    return x, mg.ops.gather(x, index).sum(), lambda: index.fill(2)
+
+
+def _where(mask):
+    x = f64([1.0, 2.0, 3.0])
+    return x, mg.ops.where(mask, x, 0.0).sum(), lambda: mask.fill(False)
+
+
+def _cross_entropy(targets):
+    x = f64(np.zeros((2, 3)))
+    return x, mg.functional.cross_entropy(x, targets, reduction="sum"), lambda: targets.fill(2)
+
+
+@pytest.mark.parametrize("case, given, expected", [
+    (_pick_by_index_array, np.array([0, 1]), [1, 1, 0, 0, 0, 0]),
+    (_pick_by_index_list, [0, 1], [1, 1, 0, 0, 0, 0]),
+    (_pick_by_0d_index, np.array(0), [[1, 1], [0, 0], [0, 0]]),
+    (_gather, np.array([0, 1]), [[1, 0, 0], [0, 1, 0]]),
+    (_where, np.array([True, False, True]), [1, 0, 1]),
+    # d/dx of -log softmax(x)[target] at x = 0 over 3 classes: 1/3 - onehot(target)
+    (_cross_entropy, np.array([0, 1]), [[-2 / 3, 1 / 3, 1 / 3], [1 / 3, -2 / 3, 1 / 3]]),
+], ids=["index-array", "index-list", "0d-index", "gather", "where", "cross_entropy"])
+def test_an_index_mask_or_target_written_after_the_op_leaves_the_gradient_as_recorded(case, given, expected):
+    """The op keeps its own copy of the positions it read: the gradient goes where the forward
+    pass read, whatever the caller writes into their array afterwards."""
+    x, loss, overwrite = case(given)
+    overwrite()
+    loss.backward()
+    np.testing.assert_allclose(x.grad, np.array(expected, dtype=np.float64), rtol=1e-12, atol=1e-15)
+
+
 # ---- out= ------------------------------------------------------------------------------------------
 
 def test_writing_into_an_out_array_its_op_keeps_raises_at_backward():

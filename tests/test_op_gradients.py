@@ -606,6 +606,42 @@ def test_where_with_python_scalar_branch(data, shape):
     assert_gradients_match(lambda t: mg.where(cond, t, 0.0), lambda a: np.where(cond, a, 0.0), x)
 
 
+@FAST
+@given(data=st.data(),
+       shapes=hnp.mutually_broadcastable_shapes(num_shapes=3, min_dims=0, max_dims=3,
+                                                min_side=1, max_side=3))
+def test_lerp_gradient_with_three_broadcast_tensors(data, shapes):
+    """lerp(start, end, weight) = start + weight (end - start): each operand gets the
+    finite-difference gradient, summed back to its own (broadcast) shape."""
+    start, end, weight = (data.draw(values(shape)) for shape in shapes.input_shapes)
+    assert_gradients_match(mg.ops.lerp, lambda s, e, w: s + w * (e - s), start, end, weight)
+
+
+@FAST
+@given(data=st.data(), shape=NONEMPTY_DIMS)
+def test_lerp_with_a_python_scalar_weight_and_into_out(data, shape):
+    """lerp(a, b, 0.25, out=buffer): a and b get 0.75 and 0.25 of the gradient; the result lives in out."""
+    a, b = data.draw(values(shape)), data.draw(values(shape))
+    buffers = []
+
+    def written(ta, tb):
+        buffers.append(np.empty(shape))
+        result = mg.ops.lerp(ta, tb, 0.25, buffers[-1])
+        assert np.shares_memory(result.data, buffers[-1])
+        return result
+
+    assert_gradients_match(written, lambda x, y: 0.75 * x + 0.25 * y, a, b)
+
+
+def test_lerp_names_the_shapes_that_do_not_broadcast_and_refuses_out_over_its_weight():
+    a, b = mg.tensor(np.zeros((2, 3))), mg.tensor(np.zeros((4, 3)))
+    with pytest.raises(ValueError, match=r"lerp: shapes \(2, 3\), \(4, 3\) and \(\) cannot be broadcast"):
+        mg.ops.lerp(a, b, 0.5)
+    weight = np.full((2, 3), 0.5)
+    with pytest.raises(ValueError, match="lerp: out shares memory with an operand that the gradient needs"):
+        mg.ops.lerp(mg.tensor(np.zeros((2, 3)), requires_grad=True), a, weight, out=weight)
+
+
 # ---- a composite, so rules compose ---------------------------------------------------
 
 @FAST

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..ops import add, linear, mul, relu, sigmoid, tanh
+from ..ops import lerp, linear, mul, relu, sigmoid, tanh
 from ..tensor import Tensor, as_tensor, owned
 from . import fused as fused_steps
 from .module import Module, uniform
@@ -72,14 +72,15 @@ def gru_recurrence(x_proj: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor
                    out: np.ndarray | None = None) -> Tensor:
     """gru_step given x_proj = x W_ih^T + b_ih;  `out`: where to write h'. r and z come from one
     sigmoid over all 3H columns of x_proj + h_proj (one add and one sigmoid over all of them are
-    fewer nodes than slicing first), and h' = (1 - z) * n + z * h is computed as n + z * (h - n)."""
+    fewer nodes than slicing first), and h' = (1 - z) * n + z * h, a step from n towards h, is one
+    `lerp` node, n + z * (h - n)."""
     hidden = h.shape[-1]
     h_proj = linear(h, weight_hh, bias_hh)
     s = sigmoid(x_proj + h_proj)    # r and z from one sigmoid over all three chunks (n's goes unused)
     r, z = s[..., :hidden].named("r_gate"), s[..., hidden:2 * hidden].named("z_gate")
     h_n = h_proj[..., 2 * hidden:].clone()  # r * h_n saves h_n: a copy of its own lets the r, z columns go
     n = tanh(x_proj[..., 2 * hidden:] + r * h_n).named("n_gate")
-    return add(n, z * (h - n), out).named("h")
+    return lerp(n, h, z, out).named("h")
 
 
 class _Cell(Module):

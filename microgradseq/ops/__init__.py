@@ -1,12 +1,12 @@
 """The primitive ops. Every differentiable computation in microgradseq is built from these."""
 
-from .elementwise import (abs, add, clip, clone, div, exp, log, mul, neg, power, relu, sigmoid, sqrt,
-                          sub, tanh, where)
+from .elementwise import (abs, add, clip, clone, div, exp, lerp, log, mul, neg, power, relu, sigmoid,
+                          sqrt, sub, tanh, where)
 from .linalg import linear, matmul
 from .reduce import max, mean, sum
 from .shape import concat, gather, getitem, reshape, stack, transpose
 from .softmax import log_softmax
 
-__all__ = ["abs", "add", "clip", "clone", "concat", "div", "exp", "gather", "getitem", "linear", "log",
+__all__ = ["abs", "add", "clip", "clone", "concat", "div", "exp", "gather", "getitem", "lerp", "linear", "log",
            "log_softmax", "matmul", "max", "mean", "mul", "neg", "power", "relu", "reshape", "sigmoid",
            "sqrt", "stack", "sub", "sum", "tanh", "transpose", "where"]

@@ -6,7 +6,7 @@ it, one per operand: `rule(g, kept)` turns g = dL/dy into dL/d operand, where
 Rules are module constants, not closures: a node then costs no function
 objects, and what it keeps is in plain sight as `node.saved`.
 
-`add`, `mul`, `tanh` and `relu` take numpy's `out=` (the last op of a cell
+`add`, `mul`, `lerp`, `tanh` and `relu` take numpy's `out=` (the last op of a cell
 step writes into a layer's output array). The caller holds that array, so it
 is watched for in-place changes as `.data` is (`tensor.written_into`).
 Broadcasting is undone centrally by `autograd.sum_to`, so no rule here sums
@@ -106,6 +106,31 @@ def mul(a: Any, b: Any, out: np.ndarray | None = None) -> Tensor:
 
 
 _MUL_RULES = (scaled, scaled)       # each factor keeps the other
+
+
+def lerp(start: Any, end: Any, weight: Any, out: np.ndarray | None = None) -> Tensor:
+    """start + weight * (end - start), as PyTorch's lerp (a GRU's h' = (1 - z) n + z h is lerp(n, h, z));
+    d/dstart = 1 - weight,   d/dend = weight,   d/dweight = end - start"""
+    like = next((t for t in (start, end, weight) if isinstance(t, Tensor)), None)
+    start, end, weight = as_tensor(start, like), as_tensor(end, like), as_tensor(weight, like)
+    S, W = start._data, weight._data
+    try:
+        difference = end._data - S
+        y = S + W * difference
+    except ValueError:
+        raise ValueError(f"lerp: shapes {start.shape}, {end.shape} and {weight.shape} cannot be broadcast "
+                         "together") from None
+    kept = (W, W, difference)
+    if out is None:
+        return record("lerp", y, (start, end, weight), _LERP_RULES, kept)
+    return written_into(record("lerp", _placed("lerp", y, out, (W,)), (start, end, weight), _LERP_RULES, kept), out)
+
+
+def _d_start(g: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    return g * (1 - weight)
+
+
+_LERP_RULES = (_d_start, scaled, scaled)    # end keeps the weight, the weight keeps end - start
 
 
 def div(a: Any, b: Any) -> Tensor:
@@ -240,7 +265,7 @@ def clip(x: Tensor, lo: float | None = None, hi: float | None = None) -> Tensor:
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:
     """condition ? a : b;   d/da = 1 where condition, d/db = 1 elsewhere"""
-    cond = np.asarray(condition._data if isinstance(condition, Tensor) else condition, dtype=bool)
+    cond = np.array(condition._data if isinstance(condition, Tensor) else condition, dtype=bool)  # (a copy: kept)
     a, b, y = _operands("where", lambda A, B: np.where(cond, A, B), a, b)
     return record("where", y, (a, b), _WHERE_RULES, (cond, cond))
 

@@ -63,16 +63,26 @@ _BASIC_PARTS = (int, slice, type(Ellipsis), type(None))
 
 def _prepared_index(index: Any) -> tuple[Any, bool]:
     """(index with any tensors in it replaced by their arrays, whether numpy indexes with
-    arrays here: a copy that may name one position twice, so its gradient adds repeats)."""
+    arrays here: a copy that may name one position twice, so its gradient adds repeats).
+
+    The rule keeps the index, so index arrays and lists are copied: the caller may write into
+    theirs before backward, and the gradient must go where the forward pass read."""
     parts = index if type(index) is tuple else (index,)
     for part in parts:
         if type(part) not in _BASIC_PARTS:
             break
     else:
         return index, False                     # ints, slices, ... and None: the common case
-    plain = tuple(p._data if isinstance(p, Tensor) else p for p in parts)
-    repeats = any(isinstance(p, (np.ndarray, list, tuple)) for p in plain)     # x[((0, 0),)] too
+    plain = tuple(_own_copy(p._data if isinstance(p, Tensor) else p) for p in parts)
+    repeats = any(isinstance(p, np.ndarray) for p in plain)     # x[((0, 0),)] too
     return (plain if type(index) is tuple else plain[0]), repeats
+
+
+def _own_copy(part: Any) -> Any:
+    """An index array or sequence as a fresh array; anything else (an int, a slice) as it is."""
+    if isinstance(part, (list, tuple, np.ndarray)):
+        return np.array(part)
+    return part
 
 
 def getitem(x: Tensor, index: Any) -> Tensor:
@@ -103,7 +113,7 @@ def gather(x: Tensor, index: Any) -> Tensor:
     What a classifier's loss reads: the log-probability of each row's target class.
     """
     X = x._data
-    picks = np.asarray(index._data if isinstance(index, Tensor) else index)
+    picks = np.array(index._data if isinstance(index, Tensor) else index)     # a copy: the rule keeps it
     if picks.dtype.kind not in "iu" or X.ndim == 0 or picks.shape != X.shape[:-1]:
         raise ValueError(f"gather: expected integer indices of shape {X.shape[:-1]} for a tensor of shape "
                          f"{X.shape}, got {picks.dtype} indices of shape {picks.shape}")
