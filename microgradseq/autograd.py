@@ -162,10 +162,10 @@ def in_scope(name: str) -> Iterator[None]:
 
 
 def checksum(array: np.ndarray) -> int:
-    """A fingerprint of an array's bytes, to notice in-place changes."""
+    """A fingerprint of an array's bytes (crc32), to notice in-place changes."""
     if not array.flags.c_contiguous:
         array = array.T if array.T.flags.c_contiguous else np.ascontiguousarray(array)
-    return zlib.crc32(array.reshape(-1).view(np.uint8))
+    return zlib.crc32(array)    # (a C-contiguous array is read as its bytes)
 
 
 def sum_to(grad: np.ndarray, shape: tuple) -> np.ndarray:
@@ -399,7 +399,8 @@ def hand_out(node: Node, array: np.ndarray, since: int) -> None:
 
 
 def _check_unchanged(node: Node, verified: dict, order: list[Node]) -> None:
-    """Raise if an array this node checks was written in place since it was fingerprinted.
+    """Raise if an array this node checks was written in place since it was fingerprinted, and
+    the node may keep it (an operand the node's rules do not read may change freely).
 
     `verified` maps id(array) -> checksum for arrays already fingerprinted in
     this pass, so a weight saved by every step is read once. `order` is the
@@ -413,27 +414,32 @@ def _check_unchanged(node: Node, verified: dict, order: list[Node]) -> None:
         current = verified.get(id(array))
         if current is None:
             current = verified[id(array)] = checksum(array)
-            if owner is not None:
-                owner._checksum = None  # fingerprint afresh when next recorded
         if current != recorded:
             if owner is None:               # the node's own output (`check_own_output`)
                 raise _changed_error(describe_output(node), None)
-            raise _changed_error(owner._describe_owner(), node)
+            if may_keep(node.saved, array):
+                raise _changed_error(owner._describe_owner(), node)
 
 
 def _check_handed_out(node: Node, handed: HandOut, order: list[Node]) -> None:
-    """Raise if the array changed and a node of this pass made before the hand-out takes it
-    (or a view of it: `_VIEW_OPS` pass it on) and may keep it."""
+    """Raise if the array changed and a node of this pass that recorded it unwatched may keep it.
+
+    Those are the nodes made before the hand-out that take `node`, and the nodes made at any
+    time that take a view of it (`_VIEW_OPS` pass it on) made before the hand-out: such a
+    view's tensor was not handed out, so the ops that use it record it unwatched. (Ops made
+    after the hand-out that take `node`'s tensor, or a view made after it, watch it themselves.)
+    """
     array = handed.array()
     if array is None or checksum(array) == handed.checksum:
         return                          # gone with the nodes that kept it, or unchanged
-    holders = {node}                    # node, and the views of its output made in the window
+    holders = {node}                    # node, and the views of its array its ops leave unwatched
     start = bisect.bisect_left(order, handed.since, key=_by_creation)
     for user in itertools.islice(order, start, None):
-        if user.seq >= handed.until:
-            break
-        if user.kind is not OP or not any(parent in holders for parent in user.inputs):
+        if user.kind is not OP:
             continue
+        taken = [parent for parent in user.inputs if parent in holders]
+        if not taken or (user.seq >= handed.until and all(parent is node for parent in taken)):
+            continue                    # takes none, or only the handed-out tensor, after the hand-out
         if user.op in _VIEW_OPS:
             holders.add(user)
         elif may_keep(user.saved, array):
@@ -450,8 +456,17 @@ def _changed_error(what: str, saved_by: Node | None) -> RuntimeError:
         "array (t.data = t.data - lr * t.grad) instead of writing into it, or run backward() first")
 
 
+class Unsaid(tuple):
+    """The `saved` of an op recorded without saying what its rules keep (a custom op whose rules
+    close over their arrays): None for every operand, and `may_keep` assumes it keeps anything."""
+
+    __slots__ = ()
+
+
 def may_keep(saved: tuple, array: np.ndarray) -> bool:
     """Whether what a node saved (`node.saved`) may include `array` or a view of it."""
+    if type(saved) is Unsaid:
+        return True
     items = list(saved)
     while items:
         item = items.pop()

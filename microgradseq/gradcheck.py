@@ -22,6 +22,12 @@ def _scalar(fn: Callable, inputs: Sequence) -> float:
     return float(value.reshape(()))
 
 
+def _replaced(inputs: list, x: Tensor, values: np.ndarray) -> list:
+    """`inputs` with every occurrence of x replaced by a constant tensor holding `values`."""
+    probe = Tensor(values)
+    return [probe if item is x else item for item in inputs]
+
+
 def gradcheck(fn: Callable[..., Tensor], inputs: Sequence, eps: float = 1e-6,
               atol: float = 1e-5, rtol: float = 1e-3) -> bool:
     """True when d fn(*inputs)/d x matches (fn(x + eps e_i) - fn(x - eps e_i)) / (2 eps)
@@ -43,17 +49,15 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence, eps: float = 1e-6,
             continue
         analytic = x.grad if x.grad is not None else np.zeros(x.shape)
         numeric = np.zeros(x.shape, dtype=np.float64)
-        data = x._data
-        original = data.copy()
-        with no_grad():                     # (x._data swapped directly: x's in-place watch is left as it was)
+        original = x._data.copy()
+        with no_grad():                     # fn sees a constant copy of x in x's place: x itself is untouched
             for i in np.ndindex(*x.shape):
-                x._data = original.copy()
-                x._data[i] = original[i] + eps
-                plus = _scalar(fn, inputs)
-                x._data[i] = original[i] - eps
-                minus = _scalar(fn, inputs)
+                probe = original.copy()
+                probe[i] = original[i] + eps
+                plus = _scalar(fn, _replaced(inputs, x, probe))
+                probe[i] = original[i] - eps
+                minus = _scalar(fn, _replaced(inputs, x, probe))
                 numeric[i] = (plus - minus) / (2 * eps)
-        x._data = data
         x.grad = saved[position]
         error = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
         if error.size and error.max() > 0:

@@ -54,14 +54,12 @@ class Tensor:
     """An n-dimensional array that records the ops applied to it."""
 
     # Set only where they apply: `_data_since`, for a leaf, the creation number from which nodes
-    # record its current array; `_view_of`, on a view of an unwatched array, the tensor it views;
-    # `_viewed`, on that tensor, True.
-    __slots__ = ("_data", "_node", "_exposed", "_checksum", "_data_since", "_view_of", "_viewed")
+    # record its current array; `_view_of`, on a view of an unwatched array, the tensor it views.
+    __slots__ = ("_data", "_node", "_exposed", "_data_since", "_view_of")
     __array_ufunc__ = None  # numpy defers to Tensor's reflected operators: array * tensor works
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
         self._data, self._exposed = _to_array(data, dtype)
-        self._checksum = None
         self._node = None
         if requires_grad:
             self._become_leaf()
@@ -79,7 +77,6 @@ class Tensor:
     def data(self, value: Any) -> None:
         self._data, _ = _to_array(value, self._data.dtype)
         self._exposed = True
-        self._checksum = None
 
     def numpy(self) -> np.ndarray:
         """The data itself (not a copy), like `.data`."""
@@ -89,11 +86,11 @@ class Tensor:
         """The array is about to leave our hands (`.data`): whoever holds it may write into it.
 
         Ops recorded it unwatched until now, so first:
-        - an op that keeps its own output (tanh keeps tanh x), or whose output has
-          views, fingerprints it on its node: every pass through them reaches it;
-        - otherwise, for an op's output or a leaf's array, `autograd.hand_out`
-          fingerprints it for the nodes that recorded it;
-        - a cut state is watched like an op's output, on its cut node;
+        - an op that keeps its own output (tanh keeps tanh x) fingerprints it on its
+          node: every pass through the node reaches it;
+        - otherwise, for an op's output, a leaf's array or a cut state,
+          `autograd.hand_out` fingerprints it for the nodes that recorded it (and
+          for those that use the views of it made so far);
         - an array whose node a backward pass freed needs no watching: no pass
           can go through that node again;
         - a constant (no node) gets a copy of its own to hand out, so what was
@@ -117,20 +114,11 @@ class Tensor:
                 tensor._data = np.array(tensor._data)       # a copy of its own: nothing to watch
                 tensor._data.flags.writeable = source is None
                 break
-            watched_on_its_node = kind is OP and (getattr(tensor, "_viewed", False)
-                                                  or autograd.may_keep(node.saved, tensor._data))
-            if watched_on_its_node:
+            if kind is OP and autograd.may_keep(node.saved, tensor._data):
                 autograd.check_own_output(node, tensor._data)
             else:
                 autograd.hand_out(node, tensor._data, tensor._data_since if kind is LEAF else node.seq)
             tensor = source
-        self._checksum = None
-
-    def _fingerprint(self) -> int:
-        """The checksum of the data, computed once until the data is replaced or verified."""
-        if self._checksum is None:
-            self._checksum = checksum(self._data)
-        return self._checksum
 
     def _describe_owner(self) -> str:
         """How an in-place error names this tensor."""
@@ -142,7 +130,6 @@ class Tensor:
         """Swap in a fresh array that nobody else holds (what optimizers do)."""
         self._data = array
         self._exposed = False
-        self._checksum = None
         self._data_since = autograd.take_creation_number()  # (read only for a leaf: see _expose)
 
     @property
@@ -178,6 +165,7 @@ class Tensor:
                 self._data = self._data.copy()
             self._become_leaf()
         else:
+            self._expose()                  # a constant from now on: hand the array out to the graphs that kept it
             self._node = None
 
     def _become_leaf(self) -> None:
@@ -242,7 +230,7 @@ class Tensor:
         `.data` had handed it out.)"""
         self._expose()
         out = Tensor.__new__(Tensor)
-        out._data, out._node, out._exposed, out._checksum = self._data, None, True, None
+        out._data, out._node, out._exposed = self._data, None, True
         return out
 
     def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
@@ -363,12 +351,13 @@ def record(op: str, data: np.ndarray, inputs: Sequence[Tensor], rules: Sequence,
 
     `rules[i](g, saved[i])` turns g = dL/d output into dL/d inputs[i] (before
     `sum_to`); `saved[i]` is what the op kept for that operand's rule (None
-    for every operand when `saved` is not given). Inputs that other code can
-    write into are fingerprinted, to catch an in-place change at backward,
-    unless `saved` is `NOTHING_KEPT[len(inputs)]`: the op declares that its
-    rules read nothing of the forward pass, so no change can reach a
-    gradient. Nothing is linked when recording is off or no input needs a
-    gradient.
+    for every operand when `saved` is not given: `autograd.Unsaid`). Inputs
+    that other code can write into are fingerprinted, to catch an in-place
+    change at backward, unless `saved` is `NOTHING_KEPT[len(inputs)]`: the op
+    declares that its rules read nothing of the forward pass, so no change can
+    reach a gradient. At backward a changed input is an error if `saved` may
+    hold it (`autograd.may_keep`; always, when `saved` was not given). Nothing
+    is linked when recording is off or no input needs a gradient.
     """
     if state.anomaly:
         from .anomaly import check_forward
@@ -376,7 +365,6 @@ def record(op: str, data: np.ndarray, inputs: Sequence[Tensor], rules: Sequence,
     out = _new_tensor(Tensor)
     out._data = data
     out._node = None
-    out._checksum = None
     count = len(inputs)
     if count == 2:                          # the common arities, spelled out: this runs once per op
         a, b = inputs
@@ -405,12 +393,12 @@ def record(op: str, data: np.ndarray, inputs: Sequence[Tensor], rules: Sequence,
     if first is not None and first.shape == shape:
         shape = first.shape                 # share the tuple: one object fewer for Python's garbage collector
     node = out._node = Node(op, OP, nodes, rules, shape, data.dtype,
-                            (None,) * count if saved is None else saved)
+                            autograd.Unsaid((None,) * count) if saved is None else saved)
     if exposed and saved is not NOTHING_KEPT.get(count):      # (an op whose rules read nothing watches nothing)
         checks = ()                         # what the in-place check compares against at backward
         for t in inputs:
             if t._exposed:
-                checks += ((t._data, t._fingerprint(), t),)
+                checks += ((t._data, checksum(t._data), t),)
         node.checks = checks
     if data.size <= 4:
         node.value = data

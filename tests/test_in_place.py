@@ -423,6 +423,100 @@ def test_reading_states_every_step_keeps_no_old_graph_alive():
     assert live_nodes[100] <= live_nodes[40] + 10
 
 
+# ---- what a second review found ------------------------------------------------------------------
+
+def test_a_forward_without_backward_leaves_no_stale_fingerprint_behind():
+    """A wrapped array is fingerprinted afresh by every op that records it: refilling an input
+    buffer after an evaluation forward is no error, and writing after the forward that used the
+    new values (even back to the old ones) is one."""
+    linear = mg.nn.Linear(3, 1, dtype=np.float64)
+    buffer = np.zeros((2, 3))
+    x = mg.tensor(buffer)
+    buffer[:] = 1.0
+    linear(x).sum()                                         # evaluation: no backward
+    buffer[:] = 2.0
+    linear(x).sum().backward()
+    np.testing.assert_allclose(linear.weight.grad, [[4.0, 4.0, 4.0]])   # sum over the batch of x
+    array = np.array([1.0, 2.0])
+    w = mg.tensor(array, requires_grad=True)
+    (w * w).sum()
+    array[0] = 3.0
+    loss = (w * w * w).sum()
+    array[0] = 1.0
+    with pytest.raises(RuntimeError, match="changed in place"):
+        loss.backward()
+
+
+def unwatched_leaf(values):
+    """A leaf made from a Python list: nobody else holds its array, so ops record it unwatched."""
+    return mg.tensor(list(values), requires_grad=True, dtype=np.float64)
+
+
+def test_gradcheck_leaves_an_earlier_graph_of_its_input_watched():
+    """gradcheck with an fn that takes views, then a write into x.data: the graph recorded
+    before gradcheck still catches it (gradcheck evaluates fn on copies, never on x itself)."""
+    x, u = unwatched_leaf([1.0, 2.0]), unwatched_leaf([1.0, 1.0])
+    loss = (x * u).sum()
+    assert mg.gradcheck(lambda t: (t[:1] * t[1:]).sum(), [x])
+    x.data[0] = 100.0
+    with pytest.raises(RuntimeError, match="leaf tensor of shape \\(2,\\)"):
+        loss.backward()
+
+
+def test_a_leaf_that_stops_requiring_grad_hands_its_array_to_the_graphs_that_kept_it():
+    x, u = unwatched_leaf([1.0, 2.0]), unwatched_leaf([1.0, 1.0])
+    view = x.reshape(2)
+    loss = (x * u).sum() + view.sum()
+    x.requires_grad_(False)
+    view.data[0] = 100.0
+    with pytest.raises(RuntimeError, match="changed in place"):
+        loss.backward()
+
+
+@pytest.mark.parametrize("source", ["leaf", "cut state"])
+def test_a_view_made_before_its_source_is_handed_out_is_watched_when_used_after(source):
+    """v = s.reshape(2) made while s's array was unwatched, s.data handed out, v used by a mul
+    after that, then a write into the handed-out array: caught at backward (for a leaf, this
+    was a known gap; for a state cut by truncation, a silent wrong gradient)."""
+    w, u = unwatched_leaf([1.0, 2.0]), unwatched_leaf([1.0, 1.0])
+    s = w if source == "leaf" else w * 3.0
+    view = s.reshape(2)
+    if source == "cut state":
+        mg.bptt.sever(s)
+    handed_out = s.data
+    loss = (view * u).sum()
+    handed_out[0] = 100.0
+    with pytest.raises(RuntimeError, match="changed in place"):
+        loss.backward()
+
+
+def test_writing_into_a_viewed_output_that_nothing_kept_is_no_error():
+    """y = a * 2 with a view nobody uses, y.data written, then (y * y): the gradient is that of
+    the values written, 2 * y * 2, and no error (y * y watched y itself)."""
+    a = f64([1.0, 2.0])
+    y = a * 2.0
+    y[0:1]
+    y.data[0] = 5.0
+    (y * y).sum().backward()
+    np.testing.assert_allclose(a.grad, [20.0, 16.0])
+
+
+@pytest.mark.parametrize("op", ["tanh", "sum", "index", "exp"])
+def test_writing_into_a_wrapped_array_an_op_does_not_keep_is_no_error(op):
+    """tanh and exp keep their output, sum and x[..., 0] only a shape or an index: writing into
+    the wrapped array after them reaches no gradient, so it is no error."""
+    array = np.array([[0.5, -1.0], [2.0, 0.25]])
+    original = array.copy()
+    w = mg.tensor(array, requires_grad=True)
+    loss = {"tanh": lambda: w.tanh().sum(), "sum": lambda: w.sum(), "index": lambda: w[..., 0].sum(),
+            "exp": lambda: w.exp().sum()}[op]()
+    array[...] = 7.0
+    loss.backward()
+    expected = {"tanh": 1 - np.tanh(original) ** 2, "sum": np.ones((2, 2)),
+                "index": np.array([[1.0, 0.0], [1.0, 0.0]]), "exp": np.exp(original)}[op]
+    np.testing.assert_allclose(w.grad, expected, rtol=1e-12)
+
+
 # ---- indices, masks and targets an op keeps -----------------------------------------------------------
 
 def _pick_by_index_array(index):

@@ -22,7 +22,7 @@ def _viewing(y: Tensor, x: Tensor) -> Tensor:
             x._expose()
             y._exposed = True
         else:
-            y._view_of, x._viewed = x, True
+            y._view_of = x
     return y
 
 
