@@ -8,6 +8,7 @@ their own detached state only: depth 0), backprop, and compare. No PyTorch.
 
 from __future__ import annotations
 
+import collections
 import gc
 import tracemalloc
 
@@ -179,6 +180,83 @@ def test_h0_receives_gradient_exactly_while_the_cut_is_at_zero():
     per_update, _ = run_tbptt(model, h0, xs, ys, k1=3, k2=5)
     reaches_h0 = {u: bool(np.any(g["h0[0]"] != 0)) for u, g in per_update.items()}
     assert reaches_h0 == {3: True, 6: False, 9: False}      # c_3 = 0, c_6 = 1, c_9 = 4
+
+
+@pytest.mark.parametrize("layer_type", [mg.nn.RNN, mg.nn.GRU])
+def test_a_step_whose_output_bypasses_its_state_reaches_nothing_behind_the_cut(layer_type):
+    """A layer called on one step returns its output and its state as two tensors, so cutting the
+    state it returns leaves its output's history alone. TBPTT(4, 2): the update at 4 cuts at 2;
+    the runner feeds steps 1 and 2 a cut state, so their losses reach their own step's cell and
+    no further, h_0 gets nothing (c > 0), and steps 3 and 4 run from h_2 held constant."""
+    rng = np.random.default_rng(5)
+    layer = layer_type(3, 4, rng=rng, dtype=F64)
+    xs = [rng.normal(size=(1, 2, 3)) for _ in range(4)]
+    ys = [rng.normal(size=(1, 2, 4)) for _ in range(4)]
+    h0 = mg.tensor(rng.normal(size=(1, 2, 4)), requires_grad=True)
+    got = {}
+    mg.bptt.tbptt(layer, h0, xs, ys, mse, k1=4, k2=2,
+                  on_update=lambda u, loss: got.update({n: p.grad.copy() for n, p in layer.named_parameters()}))
+    assert h0.grad is None
+    states = [h0.detach()]
+    with mg.no_grad():
+        for x in xs:
+            states.append(layer(x, states[-1])[1])
+    for p in layer.parameters():
+        p.grad = None
+    losses = [mse(layer(xs[t], states[t].detach())[0], ys[t]) for t in range(2)]     # steps 1, 2: one cell
+    state = states[2].detach()
+    for t in (2, 3):                                                                  # steps 3, 4 from h_2
+        output, state = layer(xs[t], state)
+        losses.append(mse(output, ys[t]))
+    (losses[0] + losses[1] + losses[2] + losses[3]).backward()
+    for name, p in layer.named_parameters():
+        np.testing.assert_allclose(got[name], p.grad, rtol=1e-12, atol=1e-14, err_msg=name)
+
+
+def test_a_state_handed_on_unchanged_is_cut_all_the_same():
+    """A step that hands the caller's h_0 on unchanged (no input at step 1), TBPTT(3, 2): the cut
+    at 1 holds that state constant, so h_0 gets no gradient and the cell gets that of steps 2, 3
+    from a constant h_0."""
+    rng = np.random.default_rng(6)
+    cell = mg.nn.RNNCell(3, 4, rng=rng, dtype=F64)
+    xs = [None, rng.normal(size=(2, 3)), rng.normal(size=(2, 3))]
+    ys = [None, rng.normal(size=(2, 4)), rng.normal(size=(2, 4))]
+    h0 = mg.tensor(rng.normal(size=(2, 4)), requires_grad=True)
+
+    def step(x, h):
+        h = h if x is None else cell(x, h)
+        return h, h
+
+    got = {}
+    mg.bptt.tbptt(step, h0, xs, ys, mse, k1=3, k2=2,
+                  on_update=lambda u, loss: got.update({n: p.grad.copy() for n, p in cell.named_parameters()}))
+    assert h0.grad is None
+    for p in cell.parameters():
+        p.grad = None
+    h2 = cell(xs[1], h0.detach())
+    h3 = cell(xs[2], h2)
+    (mse(h2, ys[1]) + mse(h3, ys[2])).backward()
+    for name, p in cell.named_parameters():
+        np.testing.assert_allclose(got[name], p.grad, rtol=1e-12, atol=1e-14, err_msg=name)
+
+
+def test_a_namedtuple_state_stays_one_and_trains_as_a_tuple_does():
+    State = collections.namedtuple("State", "h c")
+    grads = {}
+    for wrap in (tuple, lambda pair: State(*pair)):
+        model = Model("lstm")
+        xs, ys = make_data(6)
+
+        def step(x, state):
+            output, (h, c) = model.step(x, tuple(state) if state is not None else None)
+            return output, wrap((h, c))
+
+        result = mg.bptt.tbptt(step, None, xs, ys, mse, k1=2, k2=3)
+        assert type(result.state) is (tuple if wrap is tuple else State)
+        grads[wrap is tuple] = {name: p.grad.copy() for name, p in model.params.items() if p.grad is not None}
+    assert grads[True].keys() == grads[False].keys()
+    for name in grads[True]:
+        np.testing.assert_array_equal(grads[True][name], grads[False][name])
 
 
 def test_unbatched_inputs_and_mean_reduction():
@@ -550,9 +628,18 @@ def test_truncate_keeps_the_structure_of_a_tuple_state():
     assert isinstance(nested, list) and isinstance(nested[0], tuple)
 
 
-def test_truncate_rejects_what_is_not_a_state():
-    with pytest.raises(TypeError, match="truncate"):
-        mg.bptt.sever({"h": mg.tensor(1.0)})
+@pytest.mark.parametrize("state", [{"h": mg.tensor(1.0)}, 3.0, "h"], ids=["dict", "float", "str"])
+def test_truncate_rejects_what_is_not_a_state(state):
+    with pytest.raises(TypeError, match="truncate: a state is a Tensor or a tuple of Tensors"):
+        mg.bptt.sever(state)
+    with pytest.raises(TypeError, match="truncate: a state is a Tensor or a tuple of Tensors"):
+        mg.bptt.truncate(state)
+
+
+@pytest.mark.parametrize("n, k1", [(0, 2), (5, 0), (5, True), (5, 1.5)])
+def test_update_steps_rejects_what_is_not_a_positive_integer(n, k1):
+    with pytest.raises(ValueError, match="update_steps: (n|k1) must be a positive integer"):
+        update_steps(n, k1)
 
 
 def test_sever_cuts_a_state_that_later_steps_already_used():

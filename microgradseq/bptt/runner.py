@@ -17,7 +17,7 @@ import numpy as np
 
 from ..autograd import at_step
 from ..tensor import Tensor
-from .truncate import sever, truncate
+from .truncate import map_state, sever, truncate
 
 
 @dataclass
@@ -43,7 +43,19 @@ def is_update(t: int, n: int, k1: int) -> bool:
 
 def update_steps(n: int, k1: int) -> list[int]:
     """u = k1, 2 k1, ..., and n when n is not a multiple of k1 (the tail update)."""
+    n, k1 = positive_int(n, "n", "update_steps"), positive_int(k1, "k1", "update_steps")
     return [t for t in range(k1, n + 1) if is_update(t, n, k1)] or [n]
+
+
+def cut_of_update_at_or_after(t: int, n: int, k1: int, k2: int) -> int:
+    """c = max(0, u - k2) for u the first update at or after step t."""
+    return max(0, min(-(-t // k1) * k1, n) - k2)
+
+
+def _runners_own(tensor: Tensor) -> Tensor:
+    """The caller's initial state tensor, through a node of the run's own (a copy) when it has
+    history: a cut severs nodes in place, and a step may hand the state on unchanged."""
+    return tensor if tensor._node is None else tensor.clone()
 
 
 def _sever_up_to(window: deque, cut: int, **info: Any) -> None:
@@ -62,6 +74,13 @@ def tbptt(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Seque
     gives a scalar; a `None` target means no loss at that step. At each update:
     one backward pass, then `on_update(u, loss)`, then `optimizer.step()` and
     `optimizer.zero_grad()`. The tape never holds more than max(k1, k2) steps.
+
+    The cut holds the state the step returned constant, so a loss goes through
+    the cells after the cut, and through its output's own dependence on the
+    state the step returned (a readout). A step that computes its output
+    beside its state, not from it (a layer called on one step), is fed a cut
+    state at the steps behind the coming update's cut (k1 > k2): its losses
+    there reach their own step's cell, no further.
     """
     k1, k2 = positive_int(k1, "k1", "tbptt"), positive_int(k2, "k2", "tbptt")
     if reduction not in ("sum", "mean"):
@@ -75,7 +94,10 @@ def tbptt(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Seque
     result = TBPTTResult(state=None)
     window = deque()        # (t, state after step t) for steps not yet behind a cut
     pending = []            # losses since the previous update
+    state = map_state(_runners_own, state)      # the runner cuts only nodes made by the run
     for t in range(1, n + 1):
+        if t <= cut_of_update_at_or_after(t, n, k1, k2):
+            state = truncate(state, k2=k2)      # behind the coming update's cut: no gradient goes there
         with at_step(t):
             output, state = step(inputs[t - 1], state)
             if targets[t - 1] is not None:

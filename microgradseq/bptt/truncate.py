@@ -22,11 +22,15 @@ def state_tensors(state: Any) -> Iterator[Tensor]:
 
 
 def map_state(fn: Callable[[Tensor], Tensor], state: Any) -> Any:
-    """The state with `fn` applied to each tensor, keeping its tuple structure."""
+    """The state with `fn` applied to each tensor, keeping its tuple structure (a namedtuple
+    stays one); TypeError for anything but tensors, (nested) tuples and lists of them, and None."""
     if isinstance(state, Tensor):
         return fn(state)
     if isinstance(state, (tuple, list)):
-        return type(state)(map_state(fn, part) for part in state)
+        parts = [map_state(fn, part) for part in state]
+        return type(state)(*parts) if hasattr(state, "_fields") else type(state)(parts)
+    if state is not None:
+        raise TypeError(f"truncate: a state is a Tensor or a tuple of Tensors, got {type(state).__name__}")
     return state
 
 
