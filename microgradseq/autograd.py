@@ -87,7 +87,7 @@ class Node:
 class _State:
     """Global recording switches. One instance, `state`."""
 
-    __slots__ = ("grad_enabled", "anomaly", "step", "scope", "backward_pass", "filling")
+    __slots__ = ("grad_enabled", "anomaly", "step", "scope", "backward_pass", "filling", "module_call")
 
     def __init__(self) -> None:
         self.grad_enabled = True
@@ -96,6 +96,7 @@ class _State:
         self.scope = ""
         self.backward_pass = 0      # a new number for every backward pass (rules may cache per pass)
         self.filling = None         # the array a layer is writing its steps into (see `filling`)
+        self.module_call = 0        # a number for each outermost module call in progress, 0 outside
 
 
 state = _State()
@@ -148,6 +149,14 @@ def filling(array: np.ndarray) -> Iterator[None]:
         yield
     finally:
         state.filling = previous
+
+
+_module_calls = itertools.count(1)
+
+
+def take_module_call() -> int:
+    """A new number for an outermost module call (see `Tensor._fingerprint`)."""
+    return next(_module_calls)
 
 
 @contextlib.contextmanager
@@ -441,7 +450,8 @@ def _check_handed_out(node: Node, handed: HandOut, order: list[Node]) -> None:
         if not taken or (user.seq >= handed.until and all(parent is node for parent in taken)):
             continue                    # takes none, or only the handed-out tensor, after the hand-out
         if user.op in _VIEW_OPS:
-            holders.add(user)
+            if not (user.op == "getitem" and user.saved[0][1]):     # (an index array copies)
+                holders.add(user)
         elif may_keep(user.saved, array):
             raise _changed_error(describe_output(node), user)
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+import contextlib
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -22,10 +23,16 @@ def _scalar(fn: Callable, inputs: Sequence) -> float:
     return float(value.reshape(()))
 
 
-def _replaced(inputs: list, x: Tensor, values: np.ndarray) -> list:
-    """`inputs` with every occurrence of x replaced by a constant tensor holding `values`."""
-    probe = Tensor(values)
-    return [probe if item is x else item for item in inputs]
+@contextlib.contextmanager
+def _probing(x: Tensor) -> Iterator[np.ndarray]:
+    """x holding a copy of its array to perturb (fn may read x through a closure, a module's
+    parameter); afterwards x's own array and in-place watch, as they were."""
+    data, exposed, checks = x._data, x._exposed, x._node.checks
+    x._data = data.copy()
+    try:
+        yield x._data
+    finally:
+        x._data, x._exposed, x._node.checks = data, exposed, checks
 
 
 def gradcheck(fn: Callable[..., Tensor], inputs: Sequence, eps: float = 1e-6,
@@ -49,14 +56,14 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence, eps: float = 1e-6,
             continue
         analytic = x.grad if x.grad is not None else np.zeros(x.shape)
         numeric = np.zeros(x.shape, dtype=np.float64)
-        original = x._data.copy()
-        with no_grad():                     # fn sees a constant copy of x in x's place: x itself is untouched
+        with no_grad(), _probing(x) as probe:
             for i in np.ndindex(*x.shape):
-                probe = original.copy()
-                probe[i] = original[i] + eps
-                plus = _scalar(fn, _replaced(inputs, x, probe))
-                probe[i] = original[i] - eps
-                minus = _scalar(fn, _replaced(inputs, x, probe))
+                original = probe[i]
+                probe[i] = original + eps
+                plus = _scalar(fn, inputs)
+                probe[i] = original - eps
+                minus = _scalar(fn, inputs)
+                probe[i] = original
                 numeric[i] = (plus - minus) / (2 * eps)
         x.grad = saved[position]
         error = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))

@@ -54,8 +54,9 @@ class Tensor:
     """An n-dimensional array that records the ops applied to it."""
 
     # Set only where they apply: `_data_since`, for a leaf, the creation number from which nodes
-    # record its current array; `_view_of`, on a view of an unwatched array, the tensor it views.
-    __slots__ = ("_data", "_node", "_exposed", "_data_since", "_view_of")
+    # record its current array; `_view_of`, on a view of an unwatched array, the tensor it views;
+    # `_fingerprinted`, on a watched tensor used inside a module call, (call, id(array), checksum).
+    __slots__ = ("_data", "_node", "_exposed", "_data_since", "_view_of", "_fingerprinted")
     __array_ufunc__ = None  # numpy defers to Tensor's reflected operators: array * tensor works
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
@@ -120,6 +121,23 @@ class Tensor:
                 autograd.hand_out(node, tensor._data, tensor._data_since if kind is LEAF else node.seq)
             tensor = source
 
+    def _fingerprint(self) -> int:
+        """The checksum of the data, for an op that records this (watched) tensor.
+
+        Inside one outermost module call, where no code but the module's runs
+        between its ops, it is computed once however many steps use the tensor;
+        outside, every time (the caller may write into the array between ops).
+        """
+        call = state.module_call
+        if not call:
+            return checksum(self._data)
+        cached = getattr(self, "_fingerprinted", None)
+        if cached is not None and cached[0] == call and cached[1] == id(self._data):
+            return cached[2]
+        value = checksum(self._data)
+        self._fingerprinted = (call, id(self._data), value)
+        return value
+
     def _describe_owner(self) -> str:
         """How an in-place error names this tensor."""
         if self._node is None:
@@ -164,8 +182,10 @@ class Tensor:
             if not self._exposed:           # ops may have recorded it as a constant: they keep the old array
                 self._data = self._data.copy()
             self._become_leaf()
-        else:
-            self._expose()                  # a constant from now on: hand the array out to the graphs that kept it
+        else:                               # a constant from now on, with an array of its own:
+            if not self._exposed:           # hand the old one out to the graphs that kept it
+                autograd.hand_out(self._node, self._data, self._data_since)
+                self._data = self._data.copy()
             self._node = None
 
     def _become_leaf(self) -> None:
@@ -398,7 +418,7 @@ def record(op: str, data: np.ndarray, inputs: Sequence[Tensor], rules: Sequence,
         checks = ()                         # what the in-place check compares against at backward
         for t in inputs:
             if t._exposed:
-                checks += ((t._data, checksum(t._data), t),)
+                checks += ((t._data, t._fingerprint(), t),)
         node.checks = checks
     if data.size <= 4:
         node.value = data

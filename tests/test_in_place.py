@@ -517,6 +517,71 @@ def test_writing_into_a_wrapped_array_an_op_does_not_keep_is_no_error(op):
     np.testing.assert_allclose(w.grad, expected, rtol=1e-12)
 
 
+def _checksums_of(monkeypatch, arrays):
+    """A list that grows by one each time an op fingerprints one of `arrays` at record."""
+    tensor_module = importlib.import_module("microgradseq.tensor")   # (mg.tensor is the function)
+    calls, ids = [], {id(a) for a in arrays}
+    real = tensor_module.checksum
+
+    def counting(array):
+        if id(array) in ids:
+            calls.append(1)
+        return real(array)
+
+    monkeypatch.setattr(tensor_module, "checksum", counting)
+    return calls
+
+
+@pytest.mark.parametrize("steps", [10, 40])
+def test_a_watched_parameter_is_fingerprinted_once_per_module_call_however_many_steps(steps, monkeypatch):
+    """After the manual update p.data = p.data - lr * p.grad every parameter is watched (its new
+    array came from the caller); an RNN layer over T steps fingerprints each of them once."""
+    rnn = mg.nn.RNN(3, 8, rng=np.random.default_rng(0), dtype=np.float64)
+    for p in rnn.parameters():
+        p.data = p.data - 0.0
+    calls = _checksums_of(monkeypatch, [p.data for p in rnn.parameters()])
+    output, _ = rnn(np.ones((steps, 2, 3)))
+    assert len(calls) == 2                      # weight_ih, weight_hh (the biases only meet +, which keeps nothing)
+    (output * output).sum().backward()
+
+
+def test_a_frozen_layer_fingerprints_none_of_its_weights(monkeypatch):
+    """requires_grad_(False) gives each weight an array of its own (the old one handed out to the
+    graphs that kept it), so nothing watches the weights of a frozen layer afterwards."""
+    rnn = mg.nn.RNN(3, 8, rng=np.random.default_rng(0), dtype=np.float64)
+    (rnn(np.ones((5, 2, 3)))[0]).sum()
+    for p in rnn.parameters():
+        p.requires_grad_(False)
+    calls = _checksums_of(monkeypatch, [p._data for p in rnn.parameters()])     # (.data would hand them out)
+    x = mg.tensor(np.ones((5, 2, 3)), requires_grad=True)
+    rnn(x)[0].sum().backward()
+    assert calls == [] and x.grad is not None
+
+
+def test_an_embedding_lookup_copies_so_writing_the_table_after_it_is_no_error():
+    """e = emb(indices) is a copy (an index array), made before emb.weight.data is handed out and
+    used by a fused layer after: writing into the table changes nothing e holds."""
+    grads = []
+    for fused in (False, True):
+        emb = mg.nn.Embedding(10, 4, rng=np.random.default_rng(0), dtype=np.float64)
+        rnn = mg.nn.RNN(4, 3, rng=np.random.default_rng(1), dtype=np.float64, fused=fused)
+        e = emb(np.array([[1], [2], [3]]))
+        table = emb.weight.data
+        output, _ = rnn(e)
+        table *= 0.5
+        (output * output).sum().backward()
+        grads.append({name: p.grad for name, p in rnn.named_parameters()})
+    for name in grads[0]:
+        np.testing.assert_allclose(grads[1][name], grads[0][name], rtol=1e-10, err_msg=name)
+
+
+def test_gradcheck_perturbs_a_parameter_read_through_a_closure():
+    """The natural check of a module: fn ignores its arguments and reads the parameters itself."""
+    linear = mg.nn.Linear(3, 2, rng=np.random.default_rng(0), dtype=np.float64)
+    x = mg.tensor(np.ones((4, 3)))
+    assert mg.gradcheck(lambda *params: (linear(x).tanh() ** 2).sum(), list(linear.parameters()))
+
+
 # ---- indices, masks and targets an op keeps -----------------------------------------------------------
 
 def _pick_by_index_array(index):

@@ -6,7 +6,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from ..autograd import in_scope
+from ..autograd import in_scope, state, take_module_call
 from ..tensor import Tensor, get_default_dtype
 
 
@@ -57,8 +57,15 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        with in_scope(self._name or type(self).__name__):
-            return self.forward(*args, **kwargs)
+        outermost = not state.module_call
+        if outermost:                       # (numbered: a caller-held array is read once per call)
+            state.module_call = take_module_call()
+        try:
+            with in_scope(self._name or type(self).__name__):
+                return self.forward(*args, **kwargs)
+        finally:
+            if outermost:
+                state.module_call = 0
 
     def named_modules(self, prefix: str = "") -> Iterator[tuple[str, "Module"]]:
         """(dotted name, module) for this module and every module below it, depth first."""
