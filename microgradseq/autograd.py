@@ -123,6 +123,8 @@ class at_step:  # noqa: N801  (used like a function: `with at_step(t):`)
     __slots__ = ("step", "previous")
 
     def __init__(self, t: int | None) -> None:
+        if t is not None and (isinstance(t, bool) or not isinstance(t, (int, np.integer))):
+            raise TypeError(f"step: a time step is an integer (or None), got {t!r}")
         self.step = t
 
     def __enter__(self) -> None:

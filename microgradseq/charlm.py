@@ -22,7 +22,7 @@ import numpy as np
 
 from . import bptt, optim
 from .autograd import at_step, no_grad
-from .bptt.runner import positive_int
+from .checks import positive_int
 from .functional import cross_entropy, softmax
 from .nn import GRUCell, LSTMCell, RNNCell
 from .nn.linear import Embedding, Linear

@@ -26,14 +26,16 @@ def _shifted(x: Tensor, axis: int) -> Tensor:
     return x - x._data.max(axis=axis, keepdims=True)
 
 
-def softmax(x: Tensor, axis: int = -1) -> Tensor:
+def softmax(x: Any, axis: int = -1) -> Tensor:
     """softmax(x)_i = e^(x_i - m) / sum_j e^(x_j - m)."""
+    x = x if type(x) is Tensor else as_tensor(x)
     e = exp(_shifted(x, axis))
     return e / sum(e, axis=axis, keepdims=True)
 
 
-def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
+def log_softmax(x: Any, axis: int = -1) -> Tensor:
     """log softmax(x)_i = (x_i - m) - log sum_j e^(x_j - m);   one op (`ops.log_softmax`)."""
+    x = x if type(x) is Tensor else as_tensor(x)
     return ops.log_softmax(as_tensor(x), axis)
 
 

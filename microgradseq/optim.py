@@ -15,6 +15,7 @@ with `_replace_data`. Clipping likewise gives each parameter a new `.grad`.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Iterable
 
 import numpy as np
@@ -33,9 +34,9 @@ def _as_list(params: Tensor | Iterable[Tensor], where: str) -> list[Tensor]:
 
 
 def _check_non_negative(where: str, name: str, value: float) -> None:
-    """Raise unless value >= 0 (a NaN fails too)."""
-    if not value >= 0.0:
-        raise ValueError(f"{where}: {name} must be >= 0, got {value}")
+    """Raise unless value is a finite number >= 0 (NaN, inf, a bool or a string fail)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= value < math.inf:
+        raise ValueError(f"{where}: {name} must be a finite number >= 0, got {value!r}")
 
 
 class Optimizer:
@@ -122,7 +123,7 @@ class Adam(Optimizer):
         _check_non_negative("Adam", "lr", lr)
         _check_non_negative("Adam", "eps", eps)
         _check_non_negative("Adam", "weight_decay", weight_decay)
-        if len(betas) != 2:
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ValueError(f"Adam: betas must be a pair (beta1, beta2), got {betas!r}")
         for name, beta in zip(("betas[0]", "betas[1]"), betas):
             if not 0.0 <= beta < 1.0:

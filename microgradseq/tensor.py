@@ -47,6 +47,8 @@ def _to_array(data: Any, dtype: Any = None) -> tuple[np.ndarray, bool]:
             array = array.astype(_default_dtype)
     if dtype is not None and array.dtype != np.dtype(dtype):
         array, shared = array.astype(dtype), False
+    if array.dtype.kind not in "biufc":
+        raise TypeError(f"tensor: expected numbers, got {type(data).__name__} data of dtype {array.dtype}")
     return array, shared
 
 
@@ -163,7 +165,13 @@ class Tensor:
             if value is None:
                 return
             raise RuntimeError("cannot set .grad on a tensor that does not require grad")
-        node.grad = None if value is None else np.array(value, dtype=self._data.dtype)
+        if value is None:
+            node.grad = None
+            return
+        grad = np.array(value, dtype=self._data.dtype)
+        if grad.shape != self._data.shape:
+            raise ValueError(f"grad: expected an array of shape {self.shape}, got shape {grad.shape}")
+        node.grad = grad
 
     @property
     def requires_grad(self) -> bool:

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .runner import positive_int
+from ..checks import positive_int
 
 
 def batchify(sequence: Any, batch_size: int) -> np.ndarray:

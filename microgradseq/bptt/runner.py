@@ -13,9 +13,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-import numpy as np
-
 from ..autograd import at_step
+from ..checks import positive_int
 from ..tensor import Tensor
 from .truncate import map_state, sever, truncate
 
@@ -27,13 +26,6 @@ class TBPTTResult:
     state: Any
     updates: list[int] = field(default_factory=list)
     losses: list[float] = field(default_factory=list)
-
-
-def positive_int(value: Any, name: str, where: str) -> int:
-    """`value` as an int, or ValueError "<where>: <name> must be a positive integer" (a bool is not one)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{where}: {name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 def is_update(t: int, n: int, k1: int) -> bool:
@@ -85,6 +77,12 @@ def tbptt(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Seque
     k1, k2 = positive_int(k1, "k1", "tbptt"), positive_int(k2, "k2", "tbptt")
     if reduction not in ("sum", "mean"):
         raise ValueError(f"tbptt: reduction must be 'sum' or 'mean', got {reduction!r}")
+    for name, value in (("step", step), ("loss_fn", loss_fn), ("on_update", on_update)):
+        if not callable(value) and not (name == "on_update" and value is None):
+            raise TypeError(f"tbptt: {name} must be callable, got {type(value).__name__}")
+    if optimizer is not None and not all(callable(getattr(optimizer, method, None))
+                                         for method in ("step", "zero_grad")):
+        raise TypeError(f"tbptt: optimizer must have step() and zero_grad(), got {type(optimizer).__name__}")
     n = len(inputs)
     if n != len(targets):
         raise ValueError(f"tbptt: inputs and targets differ in length ({n} != {len(targets)})")

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import flag, positive_int
 from ..ops import lerp, linear, mul, relu, sigmoid, tanh
 from ..tensor import Tensor, as_tensor, owned
 from . import fused as fused_steps
@@ -94,7 +95,11 @@ class _Cell(Module):
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
                  rng: np.random.Generator | None = None, dtype: Any = None, *, fused: bool = False) -> None:
         super().__init__()
-        self.input_size, self.hidden_size, self.bias, self.fused = input_size, hidden_size, bias, fused
+        where = type(self).__name__
+        input_size, hidden_size = positive_int(input_size, "input_size", where), positive_int(
+            hidden_size, "hidden_size", where)
+        self.input_size, self.hidden_size = input_size, hidden_size
+        self.bias, self.fused = flag(bias, "bias", where), flag(fused, "fused", where)
         rows, bound = self.gates * hidden_size, 1 / math.sqrt(hidden_size)
         self.weight_ih = uniform((rows, input_size), bound, rng, dtype)
         self.weight_hh = uniform((rows, hidden_size), bound, rng, dtype)

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import at_step, filling
+from ..checks import flag, positive_int
 from ..ops import linear, stack
 from ..ops.shape import stack_in_place
 from ..tensor import Tensor, as_tensor, owned
@@ -40,10 +41,13 @@ class _Layer(Module):
                  batch_first: bool = False, rng: np.random.Generator | None = None,
                  dtype: Any = None, *, fused: bool = False) -> None:
         super().__init__()
-        if num_layers < 1:
-            raise ValueError(f"{type(self).__name__}: num_layers must be at least 1, got {num_layers}")
-        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
-        self.bias, self.batch_first, self.fused = bias, batch_first, fused
+        where = type(self).__name__
+        input_size, hidden_size = positive_int(input_size, "input_size", where), positive_int(
+            hidden_size, "hidden_size", where)
+        self.input_size, self.hidden_size = input_size, hidden_size
+        self.num_layers = num_layers = positive_int(num_layers, "num_layers", where)
+        self.bias, self.batch_first, self.fused = (flag(bias, "bias", where), flag(batch_first, "batch_first", where),
+                                                   flag(fused, "fused", where))
         rows, bound = self.gates * hidden_size, 1 / math.sqrt(hidden_size)
         for k in range(num_layers):
             width = input_size if k == 0 else hidden_size

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import positive_int
 from ..functional import linear
 from ..random import default_generator
 from ..tensor import Tensor, as_tensor, get_default_dtype
@@ -19,6 +20,9 @@ class Linear(Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
                  rng: np.random.Generator | None = None, dtype: Any = None) -> None:
         super().__init__()
+        where = type(self).__name__
+        in_features, out_features = positive_int(in_features, "in_features", where), positive_int(
+            out_features, "out_features", where)
         self.in_features, self.out_features = in_features, out_features
         bound = 1 / math.sqrt(in_features)
         self.weight = uniform((out_features, in_features), bound, rng, dtype)
@@ -41,6 +45,8 @@ class Embedding(Module):
     def __init__(self, num_embeddings: int, embedding_dim: int,
                  rng: np.random.Generator | None = None, dtype: Any = None) -> None:
         super().__init__()
+        num_embeddings = positive_int(num_embeddings, "num_embeddings", "Embedding")
+        embedding_dim = positive_int(embedding_dim, "embedding_dim", "Embedding")
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         rng = rng or default_generator()
         weight = Parameter(rng.standard_normal((num_embeddings, embedding_dim))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 
@@ -114,6 +114,8 @@ class Module:
         `strict`), shapes, values that are not numeric arrays — and on any
         problem a ValueError lists them all and no parameter changes.
         """
+        if not isinstance(state, Mapping):
+            raise TypeError(f"load_state_dict: expected a dict of name -> array, got {type(state).__name__}")
         own = dict(self.named_parameters())
         problems = []
         if strict:

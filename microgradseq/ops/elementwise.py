@@ -170,36 +170,41 @@ def _d_exponent(g: np.ndarray, kept: tuple) -> np.ndarray:
 _POWER_RULES = (_d_base, _d_exponent)
 
 
-def clone(x: Tensor) -> Tensor:
+def clone(x: Any) -> Tensor:
     """A copy of x in its own memory;   d/dx = 1
 
     Where a node saves a slice of a larger array, saving a clone instead lets
     the rest of that array go (the GRU cell clones its h_n columns)."""
+    x = x if type(x) is Tensor else as_tensor(x)
     return record("clone", x._data.copy(), (x,), _CLONE_RULES, NOTHING_KEPT[1])
 
 
 _CLONE_RULES = (passthrough,)
 
 
-def neg(x: Tensor) -> Tensor:
+def neg(x: Any) -> Tensor:
     """-x;   d/dx = -1"""
+    x = x if type(x) is Tensor else as_tensor(x)
     return record("neg", -x._data, (x,), (negated,), NOTHING_KEPT[1])
 
 
-def exp(x: Tensor) -> Tensor:
+def exp(x: Any) -> Tensor:
     """e^x;   d e^x/dx = e^x"""
+    x = x if type(x) is Tensor else as_tensor(x)
     y = np.exp(x._data)
     return record("exp", y, (x,), (scaled,), (y,))
 
 
-def log(x: Tensor) -> Tensor:
+def log(x: Any) -> Tensor:
     """log x (NaN for x < 0, as numpy);   d log x/dx = 1 / x"""
+    x = x if type(x) is Tensor else as_tensor(x)
     X = x._data
     return record("log", np.log(X), (x,), (divided,), (X,))
 
 
-def tanh(x: Tensor, out: np.ndarray | None = None) -> Tensor:
+def tanh(x: Any, out: np.ndarray | None = None) -> Tensor:
     """tanh x;   d tanh(x)/dx = 1 - tanh(x)^2"""
+    x = x if type(x) is Tensor else as_tensor(x)
     X = x._data
     if out is None:
         y = np.tanh(X)
@@ -211,8 +216,9 @@ def tanh(x: Tensor, out: np.ndarray | None = None) -> Tensor:
 _TANH_RULES = (lambda g, y: g * (1 - y * y),)
 
 
-def sigmoid(x: Tensor) -> Tensor:
+def sigmoid(x: Any) -> Tensor:
     """s(x) = 1 / (1 + e^-x), computed as (1 + tanh(x/2)) / 2 (no overflow);   ds/dx = s (1 - s)"""
+    x = x if type(x) is Tensor else as_tensor(x)
     y = np.tanh(0.5 * x._data)
     y *= 0.5
     y += 0.5
@@ -222,8 +228,9 @@ def sigmoid(x: Tensor) -> Tensor:
 _SIGMOID_RULES = (lambda g, s: g * s * (1 - s),)
 
 
-def relu(x: Tensor, out: np.ndarray | None = None) -> Tensor:
+def relu(x: Any, out: np.ndarray | None = None) -> Tensor:
     """max(x, 0);   d/dx = 1 where x > 0, else 0"""
+    x = x if type(x) is Tensor else as_tensor(x)
     X = x._data
     if out is None:
         return record("relu", np.maximum(X, 0), (x,), _RELU_RULES, (X,))
@@ -234,8 +241,9 @@ def relu(x: Tensor, out: np.ndarray | None = None) -> Tensor:
 _RELU_RULES = (lambda g, x: g * (x > 0),)
 
 
-def abs(x: Tensor) -> Tensor:
+def abs(x: Any) -> Tensor:
     """|x|;   d|x|/dx = sign(x)  (0 at 0)"""
+    x = x if type(x) is Tensor else as_tensor(x)
     X = x._data
     return record("abs", np.abs(X), (x,), _ABS_RULES, (X,))
 
@@ -243,8 +251,9 @@ def abs(x: Tensor) -> Tensor:
 _ABS_RULES = (lambda g, x: g * np.sign(x),)
 
 
-def sqrt(x: Tensor) -> Tensor:
+def sqrt(x: Any) -> Tensor:
     """sqrt x;   d sqrt(x)/dx = 1 / (2 sqrt(x))"""
+    x = x if type(x) is Tensor else as_tensor(x)
     y = np.sqrt(x._data)
     return record("sqrt", y, (x,), _SQRT_RULES, (y,))
 
@@ -252,8 +261,9 @@ def sqrt(x: Tensor) -> Tensor:
 _SQRT_RULES = (lambda g, y: g / (2 * y),)
 
 
-def clip(x: Tensor, lo: float | None = None, hi: float | None = None) -> Tensor:
+def clip(x: Any, lo: float | None = None, hi: float | None = None) -> Tensor:
     """min(max(x, lo), hi);   d/dx = 1 where lo <= x <= hi, else 0"""
+    x = x if type(x) is Tensor else as_tensor(x)
     X = x._data
     inside = np.ones(X.shape, dtype=bool)
     if lo is not None:
@@ -266,7 +276,12 @@ def clip(x: Tensor, lo: float | None = None, hi: float | None = None) -> Tensor:
 def where(condition: Any, a: Any, b: Any) -> Tensor:
     """condition ? a : b;   d/da = 1 where condition, d/db = 1 elsewhere"""
     cond = np.array(condition._data if isinstance(condition, Tensor) else condition, dtype=bool)  # (a copy: kept)
-    a, b, y = _operands("where", lambda A, B: np.where(cond, A, B), a, b)
+    try:
+        a, b, y = _operands("where", lambda A, B: np.where(cond, A, B), a, b)
+    except ValueError:
+        shapes = [np.shape(v._data if isinstance(v, Tensor) else v) for v in (a, b)]
+        raise ValueError(f"where: condition of shape {cond.shape} and operands of shapes {shapes[0]} and "
+                         f"{shapes[1]} cannot be broadcast together") from None
     return record("where", y, (a, b), _WHERE_RULES, (cond, cond))
 
 

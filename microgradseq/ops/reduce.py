@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from ..tensor import Tensor, record
+from ..tensor import Tensor, as_tensor, record
 
 
-def _normalise_axes(axis, ndim: int) -> tuple:
+def _normalise_axes(name: str, axis, shape: tuple) -> tuple:
+    """`axis` (None, an int or a sequence of ints) as a tuple of non-negative axes of `shape`;
+    ValueError naming the op and the shape for anything else."""
+    ndim = len(shape)
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    return tuple(a % ndim if ndim else a for a in axes)
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis) if isinstance(axis, (tuple, list)) else None
+    if axes is None or any(isinstance(a, bool) or not isinstance(a, (int, np.integer)) or not -ndim <= a < ndim
+                           for a in axes) or len(set(a % ndim for a in axes)) != len(axes):
+        raise ValueError(f"{name}: axis {axis!r} is not an axis (or distinct axes) of shape {shape}")
+    return tuple(a % ndim for a in axes)
 
 
 def _expand(g: np.ndarray, shape: tuple, axes: tuple, keepdims: bool) -> np.ndarray:
@@ -23,10 +31,11 @@ def _expand(g: np.ndarray, shape: tuple, axes: tuple, keepdims: bool) -> np.ndar
     return g
 
 
-def sum(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
+def sum(x: Any, axis=None, keepdims: bool = False) -> Tensor:
     """sum of x over `axis`;   d/dx[i] = 1 for every summed element: g is broadcast back"""
+    x = x if type(x) is Tensor else as_tensor(x)
     X = x._data
-    axes = _normalise_axes(axis, X.ndim)
+    axes = _normalise_axes("sum", axis, X.shape)
     y = np.asarray(X.sum(axis=axis, keepdims=keepdims))
     return record("sum", y, (x,), (_spread,), ((X.shape, axes, keepdims, 1),))
 
@@ -38,21 +47,23 @@ def _spread(g: np.ndarray, kept: tuple) -> np.ndarray:
     return np.broadcast_to(g if count == 1 else g / count, shape)
 
 
-def mean(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
+def mean(x: Any, axis=None, keepdims: bool = False) -> Tensor:
     """mean of x over `axis` (N elements each);   d/dx[i] = 1 / N"""
+    x = x if type(x) is Tensor else as_tensor(x)
     X = x._data
-    axes = _normalise_axes(axis, X.ndim)
+    axes = _normalise_axes("mean", axis, X.shape)
     count = int(np.prod([X.shape[a] for a in axes])) if axes else 1
     y = np.asarray(X.mean(axis=axis, keepdims=keepdims))
     return record("mean", y, (x,), (_spread,), ((X.shape, axes, keepdims, count),))
 
 
-def max(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
+def max(x: Any, axis=None, keepdims: bool = False) -> Tensor:
     """max of x over `axis`;   d/dx[i] = 1 at the maximum (shared equally between ties), else 0"""
+    x = x if type(x) is Tensor else as_tensor(x)
     X = x._data
     if X.size == 0:
         raise ValueError(f"max: cannot reduce an empty tensor of shape {X.shape}")
-    axes = _normalise_axes(axis, X.ndim)
+    axes = _normalise_axes("max", axis, X.shape)
     y_kept = X.max(axis=axis, keepdims=True)
     y = np.asarray(y_kept if keepdims else np.squeeze(y_kept, axis=axes))     # (no second max over x)
     return record("max", y, (x,), (_to_maxima,), ((X, y_kept, axes, keepdims),))

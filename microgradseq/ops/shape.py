@@ -26,8 +26,9 @@ def _viewing(y: Tensor, x: Tensor) -> Tensor:
     return y
 
 
-def reshape(x: Tensor, *shape) -> Tensor:
+def reshape(x: Any, *shape) -> Tensor:
     """x viewed with a new shape;   the rule reshapes g back to x's shape"""
+    x = x if type(x) is Tensor else as_tensor(x)
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
     X = x._data
@@ -42,8 +43,9 @@ def _reshaped(g: np.ndarray, shape: tuple) -> np.ndarray:
     return np.reshape(g, shape)
 
 
-def transpose(x: Tensor, *axes) -> Tensor:
+def transpose(x: Any, *axes) -> Tensor:
     """x with its axes permuted (reversed when none are given);   the rule applies the inverse permutation"""
+    x = x if type(x) is Tensor else as_tensor(x)
     if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
         axes = tuple(axes[0])
     X = x._data
@@ -85,13 +87,14 @@ def _own_copy(part: Any) -> Any:
     return part
 
 
-def getitem(x: Tensor, index: Any) -> Tensor:
+def getitem(x: Any, index: Any) -> Tensor:
     """x[index];   the rule puts g at the indexed positions of a zero array shaped like x (adding repeats)
 
     The rule hands back a `Scatter` (g and where it goes) rather than the full
     array: the backward pass adds it into one buffer per operand. The rule
     keeps the index, not x itself.
     """
+    x = x if type(x) is Tensor else as_tensor(x)
     X = x._data
     index, repeats = _prepared_index(index)
     try:
@@ -105,13 +108,14 @@ def getitem(x: Tensor, index: Any) -> Tensor:
 _GETITEM_RULES = (lambda g, kept: Scatter(kept[0], g, kept[1]),)      # kept: (index, repeats)
 
 
-def gather(x: Tensor, index: Any) -> Tensor:
+def gather(x: Any, index: Any) -> Tensor:
     """y[...] = x[..., index[...]]: one entry of the last axis for every position of `index`
     (shape x.shape[:-1]), as PyTorch's x.gather(-1, index[..., None])[..., 0];
     the rule puts g at the picked entries of a zero array shaped like x.
 
     What a classifier's loss reads: the log-probability of each row's target class.
     """
+    x = x if type(x) is Tensor else as_tensor(x)
     X = x._data
     picks = np.array(index._data if isinstance(index, Tensor) else index)     # a copy: the rule keeps it
     if picks.dtype.kind not in "iu" or X.ndim == 0 or picks.shape != X.shape[:-1]:
@@ -144,9 +148,15 @@ def _along(axis: int, part: int | slice) -> int | slice | tuple:
 
 def _joined(name: str, join, tensors: Sequence[Any], axis: int, mismatch: str):
     """(tensors, joined data, axis as a non-negative number); errors name the op and all shapes."""
+    if isinstance(tensors, Tensor):     # a Tensor iterates over its rows: a silent surprise
+        raise TypeError(f"{name}: expected a sequence of tensors, got a single Tensor of shape "
+                        f"{tensors.shape}; wrap it in a list")
     tensors = [as_tensor(t) for t in tensors]
     if not tensors:
         raise ValueError(f"{name}: expected at least one tensor, got none")
+    ndim = tensors[0].ndim + (name == "stack")
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not -ndim <= axis < ndim:
+        raise ValueError(f"{name}: axis {axis!r} is out of range for a result with {ndim} axes")
     try:
         y = join([t._data for t in tensors], axis=axis)
     except ValueError:

@@ -20,14 +20,17 @@ the chain rule.)
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from ..tensor import Tensor, record
+from ..tensor import Tensor, as_tensor, record
 
 
-def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
+def log_softmax(x: Any, axis: int = -1) -> Tensor:
     """y = (x - m) - log sum_j e^(x_j - m) along `axis`, m = max of x there (it cancels; it keeps e^ finite);
     dL/dx = g - softmax(x) * sum of g along `axis`,   softmax(x) = e^(x - m) / sum_j e^(x_j - m)."""
+    x = x if type(x) is Tensor else as_tensor(x)
     X = x._data
     if X.ndim == 0:
         raise ValueError("log_softmax: expected a tensor with at least one axis, got a 0-d tensor")

@@ -169,8 +169,11 @@ def draw(root: Any, params: Mapping[str, Any] | None = None, view: str = "cells"
     """
     if view not in ("cells", "ops"):
         raise ValueError(f"draw: view must be 'cells' or 'ops', got {view!r}")
-    if max_steps is not None and (isinstance(max_steps, bool) or max_steps < 2):
-        raise ValueError(f"draw: max_steps must be None or at least 2, got {max_steps!r}")
+    if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer))
+                                  or max_steps < 2):
+        raise ValueError(f"draw: max_steps must be None or an integer of at least 2, got {max_steps!r}")
+    if params is not None and not isinstance(params, Mapping):
+        params = dict(params)           # (model.named_parameters() gives pairs)
     ensure_renderer()
     info = GraphInfo(_roots(root), params, max_steps)
     graph = graphviz.Digraph("microgradseq")

@@ -1,0 +1,161 @@
+"""Bad input gets a clear error naming what was wrong, and nothing is lost: found by a review of
+the public API with wrong shapes, types and values."""
+
+import collections
+import os
+import zipfile
+
+import numpy as np
+import pytest
+
+import microgradseq as mg
+
+
+# ---- saving and loading -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("state, message", [
+    ({1: np.ones(1), "1": np.ones(1)}, "names must be non-empty strings"),
+    ({"w": np.array(["a"])}, "'w' is not a numeric array"),
+])
+def test_a_failed_save_leaves_the_old_file_as_it_was(tmp_path, state, message):
+    path = tmp_path / "model.npz"
+    mg.save({"w": np.arange(3.0)}, path)
+    before = path.read_bytes()
+    with pytest.raises(TypeError, match=message):
+        mg.save(state, path)
+    assert path.read_bytes() == before and os.listdir(tmp_path) == ["model.npz"]
+
+
+def test_names_numpy_would_take_for_its_own_arguments_are_saved_like_any_other(tmp_path):
+    """np.savez(file, **arrays) takes `file` and `allow_pickle` for itself: neither may be lost."""
+    path = tmp_path / "model.npz"
+    mg.save({"file": np.ones(2), "allow_pickle": np.zeros(1), "w": np.arange(3.0)}, path)
+    loaded = mg.load(path)
+    assert sorted(loaded) == ["allow_pickle", "file", "w"]
+    np.testing.assert_array_equal(loaded["file"], np.ones(2))
+
+
+@pytest.mark.parametrize("content", ["zip", "text"])
+def test_load_rejects_a_file_that_is_not_an_archive_of_arrays(tmp_path, content):
+    path = tmp_path / "foreign.npz"
+    if content == "zip":
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("readme.txt", b"hi")
+    else:
+        path.write_text("hello")
+    with pytest.raises(ValueError, match="is not a readable .npz file") as error:
+        mg.load(path)
+    assert "pickle" not in str(error.value)
+
+
+# ---- gradients and optimizers --------------------------------------------------------------------------
+
+def test_a_grad_of_the_wrong_shape_is_refused_so_no_optimizer_half_updates():
+    w = mg.tensor(np.ones(3), requires_grad=True)
+    with pytest.raises(ValueError, match=r"grad: expected an array of shape \(3,\), got shape \(5, 3\)"):
+        w.grad = np.ones((5, 3))
+    assert w.grad is None
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda p: mg.optim.SGD(p, lr="0.1"), "SGD: lr must be a finite number >= 0, got '0.1'"),
+    (lambda p: mg.optim.SGD(p, lr=float("inf")), "SGD: lr must be a finite number >= 0"),
+    (lambda p: mg.optim.SGD(p, lr=True), "SGD: lr must be a finite number >= 0"),
+    (lambda p: mg.optim.Adam(p, betas=0.9), r"Adam: betas must be a pair"),
+])
+def test_optimizer_settings_that_are_not_finite_numbers_are_refused(make, message):
+    with pytest.raises(ValueError, match=message):
+        make([mg.tensor(np.ones(2), requires_grad=True)])
+
+
+def test_gradcheck_fails_a_nan_gradient_and_leaves_every_grad_as_it_was():
+    """sqrt of a negative number under a where that never picks it: autodiff gives NaN (0 * NaN),
+    finite differences 1. The closed-over weight's grad is untouched, a failure or not."""
+    x = mg.tensor(np.array([-1.0, -2.0]), requires_grad=True)
+    weight = mg.tensor(np.array([3.0]), requires_grad=True)
+    weight.grad = np.array([7.0])
+    with np.errstate(invalid="ignore"), pytest.raises(mg.GradcheckError, match="autodiff gives nan"):
+        mg.gradcheck(lambda t: (mg.where(np.array([False, False]), t.sqrt(), t) * weight).sum(), [x])
+    np.testing.assert_array_equal(weight.grad, [7.0])
+    assert x.grad is None
+    with pytest.raises(ValueError, match="gradcheck: eps must be a finite number, positive"):
+        mg.gradcheck(lambda t: (t * t).sum(), x, eps=float("nan"))
+    assert mg.gradcheck(lambda t: (t * t).sum(), mg.tensor(np.ones(3), requires_grad=True))   # one tensor
+
+
+# ---- modules -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: mg.nn.Linear(0, 3), "Linear: in_features must be a positive integer, got 0"),
+    (lambda: mg.nn.Linear(-1, 3), "Linear: in_features must be a positive integer, got -1"),
+    (lambda: mg.nn.RNN(3, 0), "RNN: hidden_size must be a positive integer, got 0"),
+    (lambda: mg.nn.LSTM(3, 4, num_layers=True), "LSTM: num_layers must be a positive integer, got True"),
+    (lambda: mg.nn.GRU(3, 4, batch_first="no"), "GRU: batch_first must be True or False, got 'no'"),
+    (lambda: mg.nn.GRUCell(3, 2.5), "GRUCell: hidden_size must be a positive integer, got 2.5"),
+    (lambda: mg.nn.Embedding(0, 4), "Embedding: num_embeddings must be a positive integer, got 0"),
+])
+def test_module_sizes_and_flags_are_checked(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+@pytest.mark.parametrize("state", [None, [("weight", np.ones((2, 3)))]])
+def test_load_state_dict_wants_a_mapping(state):
+    linear = mg.nn.Linear(3, 2)
+    with pytest.raises(TypeError, match="load_state_dict: expected a dict of name -> array, got"):
+        linear.load_state_dict(state)
+
+
+# ---- ops and tensors ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda a: a.sum(axis=5), ValueError, r"sum: axis 5 is not an axis \(or distinct axes\) of shape \(2, 3\)"),
+    (lambda a: a.max(axis="x"), ValueError, r"max: axis 'x' is not an axis"),
+    (lambda a: a.mean(axis=(0, 0)), ValueError, r"mean: axis \(0, 0\) is not an axis \(or distinct axes\)"),
+    (lambda a: mg.stack([a, a], axis=5), ValueError, "stack: axis 5 is out of range for a result with 3 axes"),
+    (lambda a: mg.concat([a, a], axis=-3), ValueError, "concat: axis -3 is out of range for a result with 2 axes"),
+    (lambda a: mg.concat(a), TypeError, r"concat: expected a sequence of tensors, got a single Tensor of shape \(2, 3\)"),
+    (lambda a: mg.where(np.ones(5, bool), a, a), ValueError,
+     r"where: condition of shape \(5,\) and operands of shapes \(2, 3\) and \(2, 3\) cannot be broadcast"),
+    (lambda a: mg.tensor("abc"), TypeError, "tensor: expected numbers, got str data of dtype <U3"),
+    (lambda a: mg.tensor(None), TypeError, "tensor: expected numbers, got NoneType data of dtype object"),
+    (lambda a: mg.viz.step("x"), TypeError, "step: a time step is an integer"),
+])
+def test_bad_arguments_to_ops_name_the_op_and_what_was_wrong(call, error, message):
+    with pytest.raises(error, match=message):
+        call(mg.tensor(np.ones((2, 3))))
+
+
+def test_ops_take_numpy_arrays_as_constants_wherever_a_tensor_is_expected():
+    x = np.array([[0.5, -1.0, 2.0]])
+    np.testing.assert_allclose(mg.ops.exp(x).data, np.exp(x))
+    np.testing.assert_allclose(mg.functional.softmax(x).data, np.exp(x) / np.exp(x).sum())
+    weight = np.ones((2, 3))
+    np.testing.assert_allclose(mg.functional.linear(mg.tensor(x), weight).data, x @ weight.T)
+
+
+def test_draw_takes_named_parameters_as_they_come_and_checks_max_steps():
+    linear = mg.nn.Linear(2, 1, dtype=np.float64)
+    loss = linear(np.ones((1, 2))).sum()
+    source = mg.draw(loss, params=linear.named_parameters(), view="ops").source
+    assert "weight" in source
+    with pytest.raises(ValueError, match="draw: max_steps must be None or an integer of at least 2, got 3.0"):
+        mg.draw(loss, max_steps=3.0)
+
+
+# ---- truncated BPTT ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("arguments, message", [
+    ({"optimizer": [1]}, "tbptt: optimizer must have step\\(\\) and zero_grad\\(\\), got list"),
+    ({"on_update": 5}, "tbptt: on_update must be callable, got int"),
+])
+def test_tbptt_checks_its_callbacks_before_any_step(arguments, message):
+    calls = collections.Counter()
+
+    def step(x, h):
+        calls["step"] += 1
+        return x, h
+
+    with pytest.raises(TypeError, match=message):
+        mg.bptt.tbptt(step, None, [np.ones(1)] * 3, [None] * 3, lambda o, y: o.sum(), 2, 2, **arguments)
+    assert calls["step"] == 0
