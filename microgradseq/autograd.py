@@ -5,6 +5,9 @@ small and never points back at its tensor (no reference cycles, so Python's
 cyclic garbage collector has nothing to chase). It knows:
 
 - `op`: the op's name (`"tanh"`, `"matmul"`, ...), or `"leaf"` / `"cut"`;
+- `kind`: an op application, a leaf, a cut, a node a backward pass freed, or
+  a mark (a fused node's per-step state, for drawings): `OP`, `LEAF`, `CUT`,
+  `FREED`, `MARK` below;
 - `inputs`: the nodes of the op's operands, an ordered tuple (`a + a` has two
   edges); `None` stands for a constant operand;
 - `rules`: one vector-Jacobian product per operand, `rule(g, kept) -> dL/d input`,

@@ -444,3 +444,4 @@ Tensor.reshape, Tensor.transpose, Tensor.T = _ops.reshape, _ops.transpose, prope
 Tensor.exp, Tensor.log, Tensor.sigmoid = _ops.exp, _ops.log, _ops.sigmoid
 Tensor.abs, Tensor.sqrt = _ops.abs, _ops.sqrt
 Tensor.clip, Tensor.clone = _ops.clip, _ops.clone
+Tensor.tanh.__doc__, Tensor.relu.__doc__ = _ops.tanh.__doc__, _ops.relu.__doc__     # (help() shows the formula)
