@@ -455,3 +455,16 @@ def test_a_second_backward_with_the_same_grad_array_doubles_the_gradients():
         h.backward(seed)
         for name, p in cell.named_parameters():
             np.testing.assert_allclose(p.grad, 2 * first[name], rtol=1e-12, err_msg=f"fused={fused} {name}")
+
+
+@pytest.mark.parametrize("layer_type", [mg.nn.RNN, mg.nn.LSTM, mg.nn.GRU])
+def test_a_fused_layer_takes_an_empty_batch_as_the_op_level_one_does(layer_type):
+    """Batch size 0: outputs of shape (T, 0, H), and every gradient zero (nothing was summed)."""
+    for fused in (False, True):
+        layer = layer_type(I, H, num_layers=2, rng=np.random.default_rng(0), dtype=np.float64, fused=fused)
+        x = mg.tensor(np.ones((T, 0, I)), requires_grad=True)
+        output, _ = layer(x)
+        output.sum().backward()
+        assert output.shape == (T, 0, H) and x.grad.shape == (T, 0, I)
+        for name, p in layer.named_parameters():
+            np.testing.assert_array_equal(p.grad, np.zeros(p.shape), err_msg=f"fused={fused} {name}")

@@ -131,7 +131,7 @@ def gru_sequence(x: Tensor, h0: Tensor, weight_ih: Tensor, weight_hh: Tensor, bi
         da_x = np.empty((steps, batch, 3 * hidden), dtype)
         d_n = da_x[..., 2 * hidden:]                            # x's n block: d_n, times dh at the end
         dh_all = np.empty_like(hs)                              # first h_(t-1) - n_t, then dh_t
-        da_h_flat = da_h.reshape(steps, batch, -1)
+        da_h_flat = da_h.reshape(steps, batch, 3 * hidden)
         dh_next = 0
         for start, stop in blocks(steps, 3 * hidden * batch):  # (a block's arrays stay in cache)
             _gru_factors(rz[start:stop], n_s[start:stop], h_n[start:stop], da_h[start:stop], d_n[start:stop])
@@ -146,7 +146,7 @@ def gru_sequence(x: Tensor, h0: Tensor, weight_ih: Tensor, weight_hh: Tensor, bi
                     g[back], dh_all[back], dh_all[back, :, None], rz[back, :, hidden:], da_h[back]):
                 add(g_t, dh_next, dh)
                 da_t *= dh_by_gate
-                dh_next = dot(da_t.reshape(batch, -1), W_hh)
+                dh_next = dot(da_t.reshape(batch, 3 * hidden), W_hh)
                 dh_next += dh * z_t
             da_x[start:stop, :, :2 * hidden] = da_h_flat[start:stop, :, :2 * hidden]
             d_n[start:stop] *= dh_all[start:stop]

@@ -35,7 +35,7 @@ def project(x: np.ndarray, weight_ih: np.ndarray, bias, dtype,
     steps, batch, width = x.shape
     flat = np.dot(x.reshape(steps * batch, width), weight_ih.T).astype(dtype, copy=False)
     flat += bias
-    return flat.reshape(steps, batch, -1)
+    return flat.reshape(steps, batch, flat.shape[-1])     # (not -1: batch may be 0)
 
 
 def transposed(weight: np.ndarray, batch: int, scale: np.ndarray | None = None) -> np.ndarray:

@@ -150,11 +150,11 @@ def lstm_sequence(x: Tensor, h0: Tensor, c0: Tensor, weight_ih: Tensor, weight_h
                 dc += g_c
                 da_t[:, :3] *= dc_by_gate
                 da_t[:, 3] *= dh
-                dh_next = dot(da_t.reshape(batch, -1), W_hh)
+                dh_next = dot(da_t.reshape(batch, 4 * hidden), W_hh)
                 dc_next = dc * forget
         marks.give_grads("h", dh_all)
         marks.give_grads("c", dc_all)
-        da = da.reshape(steps, batch, -1)
+        da = da.reshape(steps, batch, 4 * hidden)
         bias = rows(da).sum(axis=0)
         dx = input_grad(x, da, W_ih)
         return (dx, (dh_next, dc_next), StackedProducts(rows(da), rows(X)),

@@ -65,7 +65,7 @@ class StepMarks:
                 mark.grad = grad
         if state.anomaly and not np.isfinite(grads).all():
             from ...anomaly import check_backward
-            finite = np.isfinite(grads).reshape(len(grads), -1).all(axis=1)
+            finite = np.isfinite(grads).all(axis=tuple(range(1, grads.ndim)))
             t = len(finite) - 1 - int(np.argmin(finite[::-1]))
             check_backward(self._mark(label, t + 1, grads.shape[1:], grads.dtype), grads[t])
 
@@ -116,6 +116,6 @@ def check_steps(op: str, values: np.ndarray, inputs: list) -> None:
     """Under detect_anomaly, name the first step whose forward values are not finite."""
     if state.anomaly and not np.isfinite(values).all():
         from ...anomaly import check_forward
-        t = int(np.argmin(np.isfinite(values).reshape(len(values), -1).all(axis=1)))
+        t = int(np.argmin(np.isfinite(values).all(axis=tuple(range(1, values.ndim)))))
         with at_step(t + 1):
             check_forward(op, values[t], tuple(i.shape for i in inputs if i is not None))
