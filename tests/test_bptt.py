@@ -690,3 +690,25 @@ def test_carrying_the_state_across_runs_matches_one_long_run():
     first = mg.bptt.tbptt(step, mg.zeros(2, 4, dtype=F64), xs[:6], ys[:6], mse, 3, 3)
     second = mg.bptt.tbptt(step, first.state, xs[6:], ys[6:], mse, 3, 3)
     np.testing.assert_allclose(second.state.data, whole.state.data, rtol=0, atol=1e-15)
+
+
+def test_a_state_carried_from_an_earlier_run_reaches_the_next_run_as_the_cut_it_is():
+    """result.state is a cut; a second run hands it to its first step unchanged (a copy would be
+    a constant, and a drawing would lose the cut), while a leaf h_0 goes in through a copy."""
+    cell = mg.nn.RNNCell(1, 3, rng=np.random.default_rng(0))
+    seen = []
+
+    def step(x, h):
+        seen.append(h)
+        h = cell(x, h)
+        return h, h
+
+    xs, ys = np.ones((4, 1, 1), np.float32), np.zeros((4, 1, 3), np.float32)
+    first = mg.bptt.tbptt(step, None, xs, ys, lambda o, y: ((o - y) ** 2).sum(), k1=2, k2=2)
+    seen.clear()
+    mg.bptt.tbptt(step, first.state, xs, ys, lambda o, y: ((o - y) ** 2).sum(), k1=2, k2=2)
+    assert seen[0] is first.state and seen[0].op == "cut"
+    h0 = mg.tensor(np.ones((1, 3), np.float32), requires_grad=True)
+    seen.clear()
+    mg.bptt.tbptt(step, h0, xs, ys, lambda o, y: ((o - y) ** 2).sum(), k1=2, k2=2)
+    assert seen[0] is not h0 and seen[0].op == "clone" and h0.grad is not None

@@ -13,7 +13,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from ..autograd import at_step
+from ..autograd import CUT, at_step
 from ..checks import positive_int
 from ..tensor import Tensor
 from .truncate import map_state, sever, truncate
@@ -46,8 +46,9 @@ def cut_of_update_at_or_after(t: int, n: int, k1: int, k2: int) -> int:
 
 def _runners_own(tensor: Tensor) -> Tensor:
     """The caller's initial state tensor, through a node of the run's own (a copy) when it has
-    history: a cut severs nodes in place, and a step may hand the state on unchanged."""
-    return tensor if tensor._node is None else tensor.clone()
+    history: a cut severs nodes in place, and a step may hand the state on unchanged. (A state
+    carried from an earlier run is already a cut, and stays one, for drawings.)"""
+    return tensor if tensor._node is None or tensor._node.kind is CUT else tensor.clone()
 
 
 def _sever_up_to(window: deque, cut: int, **info: Any) -> None:
