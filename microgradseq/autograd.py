@@ -34,6 +34,8 @@ from typing import Iterator, NamedTuple
 
 import numpy as np
 
+from .checks import is_int
+
 # What a node is: an op application; a leaf (a tensor made by the user); a cut (a state whose
 # history was dropped by truncation); freed (backward is done with it); a mark (a fused node's
 # per-step state, kept so drawings show one box per step: drawn, never differentiated).
@@ -126,7 +128,7 @@ class at_step:  # noqa: N801  (used like a function: `with at_step(t):`)
     __slots__ = ("step", "previous")
 
     def __init__(self, t: int | None) -> None:
-        if t is not None and (isinstance(t, bool) or not isinstance(t, (int, np.integer))):
+        if t is not None and not is_int(t):
             raise TypeError(f"step: a time step is an integer (or None), got {t!r}")
         self.step = t
 

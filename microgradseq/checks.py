@@ -1,15 +1,33 @@
-"""Argument checks shared across the package: a clear ValueError before any work starts."""
+"""Argument checks shared across the package: predicates, and checks that raise a clear ValueError
+before any work starts."""
 
 from __future__ import annotations
 
+import math
+import numbers
 from typing import Any
 
 import numpy as np
 
 
+def is_int(value: Any) -> bool:
+    """Whether `value` is an integer, Python's or numpy's (a bool is not one)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def is_finite_number(value: Any) -> bool:
+    """Whether `value` is a real number, not NaN or infinite (a bool is not one)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def is_axis(value: Any, ndim: int) -> bool:
+    """Whether `value` names an axis of an array with `ndim` axes (negative from the end)."""
+    return is_int(value) and -ndim <= value < ndim
+
+
 def positive_int(value: Any, name: str, where: str) -> int:
     """`value` as an int, or ValueError "<where>: <name> must be a positive integer" (a bool is not one)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+    if not is_int(value) or value < 1:
         raise ValueError(f"{where}: {name} must be a positive integer, got {value!r}")
     return int(value)
 

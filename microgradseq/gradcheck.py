@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import math
-import numbers
 from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
 from .autograd import LEAF, no_grad, topological_order
+from .checks import is_finite_number
 from .tensor import Tensor
 
 
@@ -49,8 +48,7 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence, eps: float = 1e-6,
     """
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     for name, value in (("eps", eps), ("atol", atol), ("rtol", rtol)):
-        if (isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value)
-                or value < 0 or (name == "eps" and value == 0)):
+        if not is_finite_number(value) or value < 0 or (name == "eps" and value == 0):
             raise ValueError(f"gradcheck: {name} must be a finite number, "
                              f"{'positive' if name == 'eps' else 'not negative'}, got {value!r}")
     out = fn(*inputs)

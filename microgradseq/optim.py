@@ -15,11 +15,11 @@ with `_replace_data`. Clipping likewise gives each parameter a new `.grad`.
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Iterable
 
 import numpy as np
 
+from .checks import is_finite_number
 from .tensor import Tensor
 
 
@@ -35,7 +35,7 @@ def _as_list(params: Tensor | Iterable[Tensor], where: str) -> list[Tensor]:
 
 def _check_non_negative(where: str, name: str, value: float) -> None:
     """Raise unless value is a finite number >= 0 (NaN, inf, a bool or a string fail)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= value < math.inf:
+    if not is_finite_number(value) or value < 0:
         raise ValueError(f"{where}: {name} must be a finite number >= 0, got {value!r}")
 
 

@@ -18,7 +18,7 @@ def state_tensors(state: Any) -> Iterator[Tensor]:
         elif isinstance(item, (tuple, list)):
             stack.extend(reversed(item))
         elif item is not None:
-            raise TypeError(f"truncate: a state is a Tensor or a tuple of Tensors, got {type(item).__name__}")
+            raise _not_a_state(item)
 
 
 def map_state(fn: Callable[[Tensor], Tensor], state: Any) -> Any:
@@ -30,8 +30,12 @@ def map_state(fn: Callable[[Tensor], Tensor], state: Any) -> Any:
         parts = [map_state(fn, part) for part in state]
         return type(state)(*parts) if hasattr(state, "_fields") else type(state)(parts)
     if state is not None:
-        raise TypeError(f"truncate: a state is a Tensor or a tuple of Tensors, got {type(state).__name__}")
+        raise _not_a_state(state)
     return state
+
+
+def _not_a_state(item: Any) -> TypeError:
+    return TypeError(f"truncate: a state is a Tensor or a tuple of Tensors, got {type(item).__name__}")
 
 
 def _cut(tensor: Tensor, info: dict | None) -> Tensor:

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import is_axis
 from ..tensor import Tensor, as_tensor, record
 
 
@@ -15,9 +16,8 @@ def _normalise_axes(name: str, axis, shape: tuple) -> tuple:
     ndim = len(shape)
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis) if isinstance(axis, (tuple, list)) else None
-    if axes is None or any(isinstance(a, bool) or not isinstance(a, (int, np.integer)) or not -ndim <= a < ndim
-                           for a in axes) or len(set(a % ndim for a in axes)) != len(axes):
+    axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
+    if not all(is_axis(a, ndim) for a in axes) or len({a % ndim for a in axes}) != len(axes):
         raise ValueError(f"{name}: axis {axis!r} is not an axis (or distinct axes) of shape {shape}")
     return tuple(a % ndim for a in axes)
 

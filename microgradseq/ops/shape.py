@@ -11,6 +11,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..autograd import Scatter
+from ..checks import is_axis
 from ..tensor import Tensor, as_tensor, record, written_into
 
 
@@ -155,7 +156,7 @@ def _joined(name: str, join, tensors: Sequence[Any], axis: int, mismatch: str):
     if not tensors:
         raise ValueError(f"{name}: expected at least one tensor, got none")
     ndim = tensors[0].ndim + (name == "stack")
-    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not -ndim <= axis < ndim:
+    if not is_axis(axis, ndim):
         raise ValueError(f"{name}: axis {axis!r} is out of range for a result with {ndim} axes")
     try:
         y = join([t._data for t in tensors], axis=axis)

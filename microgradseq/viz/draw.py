@@ -24,6 +24,7 @@ import graphviz
 import numpy as np
 
 from ..autograd import CUT, FREED, LEAF, Node, topological_order, unfold
+from ..checks import is_int
 from .render import ensure_renderer
 
 STATE_LABELS = ("h", "c")
@@ -169,8 +170,7 @@ def draw(root: Any, params: Mapping[str, Any] | None = None, view: str = "cells"
     """
     if view not in ("cells", "ops"):
         raise ValueError(f"draw: view must be 'cells' or 'ops', got {view!r}")
-    if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer))
-                                  or max_steps < 2):
+    if max_steps is not None and (not is_int(max_steps) or max_steps < 2):
         raise ValueError(f"draw: max_steps must be None or an integer of at least 2, got {max_steps!r}")
     if params is not None and not isinstance(params, Mapping):
         params = dict(params)           # (model.named_parameters() gives pairs)
