@@ -128,7 +128,7 @@ class at_step:  # noqa: N801  (used like a function: `with at_step(t):`)
     __slots__ = ("step", "previous")
 
     def __init__(self, t: int | None) -> None:
-        if t is not None and not is_int(t):
+        if type(t) is not int and t is not None and not is_int(t):  # (a layer's int: one test, once a step)
             raise TypeError(f"step: a time step is an integer (or None), got {t!r}")
         self.step = t
 
