@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...autograd import StackedProducts
 from ...tensor import Tensor
 from .kernels import activate, blocks, project, rows, sigmoid_scale, transposed
 from .marks import StepMarks, attach_marks, check_steps
@@ -128,8 +127,7 @@ def gru_sequence(x: Tensor, h0: Tensor, weight_ih: Tensor, weight_hh: Tensor, bi
 
     def backward(g):
         da_h = np.empty((steps, batch, 3, hidden), dtype)       # the factors, times dh step by step
-        da_x = np.empty((steps, batch, 3 * hidden), dtype)
-        d_n = da_x[..., 2 * hidden:]                            # x's n block: d_n, times dh at the end
+        d_n = np.empty_like(hs)                                 # x's n block: d_n, times dh at the end
         dh_all = np.empty_like(hs)                              # first h_(t-1) - n_t, then dh_t
         da_h_flat = da_h.reshape(steps, batch, 3 * hidden)
         dh_next = 0
@@ -148,12 +146,18 @@ def gru_sequence(x: Tensor, h0: Tensor, weight_ih: Tensor, weight_hh: Tensor, bi
                 da_t *= dh_by_gate
                 dh_next = dot(da_t.reshape(batch, 3 * hidden), W_hh)
                 dh_next += dh * z_t
-            da_x[start:stop, :, :2 * hidden] = da_h_flat[start:stop, :, :2 * hidden]
             d_n[start:stop] *= dh_all[start:stop]
         marks.give_grads("h", dh_all)
-        dx = input_grad(x, da_x, W_ih)
-        return (dx, dh_next, StackedProducts(rows(da_x), rows(X)), recurrent_weight_grad(da_h_flat, h0, hs),
-                rows(da_x).sum(axis=0), rows(da_h_flat).sum(axis=0))
+        # da_x = [da_h's r and z blocks, d_n], used where they lie: two parts, no copy of the r and z blocks
+        da_rz, da_n = da_h[:, :, :2].reshape(steps * batch, 2 * hidden), rows(d_n)   # (a view: rows 3H apart)
+        dx = None
+        if x is not None and x._node is not None:               # (x has history to receive dL/dx)
+            dx = np.dot(da_rz, W_ih[:2 * hidden]) + np.dot(da_n, W_ih[2 * hidden:])
+            dx = dx.reshape(X.shape)
+        X_rows = rows(X)
+        return (dx, dh_next, np.concatenate([np.dot(da_rz.T, X_rows), np.dot(da_n.T, X_rows)]),
+                recurrent_weight_grad(da_h_flat, h0, hs),
+                np.concatenate([da_rz.sum(axis=0), da_n.sum(axis=0)]), rows(da_h_flat).sum(axis=0))
 
     grads = once_per_pass(backward)
     out = record_node("gru_sequence", hs, operands(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, grads))
