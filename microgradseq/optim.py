@@ -126,8 +126,8 @@ class Adam(Optimizer):
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ValueError(f"Adam: betas must be a pair (beta1, beta2), got {betas!r}")
         for name, beta in zip(("betas[0]", "betas[1]"), betas):
-            if not 0.0 <= beta < 1.0:
-                raise ValueError(f"Adam: {name} must be in [0, 1), got {beta}")
+            if not is_finite_number(beta) or not 0.0 <= beta < 1.0:
+                raise ValueError(f"Adam: {name} must be in [0, 1), got {beta!r}")
         super().__init__(params)
         self.lr = lr
         self.betas = (float(betas[0]), float(betas[1]))

@@ -62,6 +62,8 @@ def test_a_grad_of_the_wrong_shape_is_refused_so_no_optimizer_half_updates():
     (lambda p: mg.optim.SGD(p, lr=float("inf")), "SGD: lr must be a finite number >= 0"),
     (lambda p: mg.optim.SGD(p, lr=True), "SGD: lr must be a finite number >= 0"),
     (lambda p: mg.optim.Adam(p, betas=0.9), r"Adam: betas must be a pair"),
+    (lambda p: mg.optim.Adam(p, betas=("0.9", 0.999)), r"Adam: betas\[0\] must be in \[0, 1\), got '0.9'"),
+    (lambda p: mg.optim.Adam(p, betas=(0.9, float("nan"))), r"Adam: betas\[1\] must be in \[0, 1\), got nan"),
 ])
 def test_optimizer_settings_that_are_not_finite_numbers_are_refused(make, message):
     with pytest.raises(ValueError, match=message):
