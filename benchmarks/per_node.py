@@ -25,6 +25,7 @@ any feature is added, for either design.
 from __future__ import annotations
 
 import itertools
+import operator
 
 import numpy as np
 
@@ -60,14 +61,16 @@ def engine_chain(w: mg.Tensor, x: mg.Tensor) -> np.ndarray:
 
 
 class BareTensor:
-    """A value and how it was made: just enough tape for mul, add and tanh."""
+    """A value and how it was made: just enough tape for mul, add and tanh, written for speed
+    (a pass stamp instead of a set of seen values, an index instead of a zip of three)."""
 
-    __slots__ = ("data", "parents", "rules", "saved", "grad", "seq")
+    __slots__ = ("data", "parents", "rules", "saved", "grad", "seq", "visit")
     created = itertools.count()
+    passes = itertools.count(1)
 
     def __init__(self, data, parents=(), rules=(), saved=()):
         self.data, self.parents, self.rules, self.saved = data, parents, rules, saved
-        self.grad, self.seq = None, next(BareTensor.created)
+        self.grad, self.seq, self.visit = None, next(BareTensor.created), 0
 
     def __mul__(self, other):      # d/da = b, d/db = a
         return BareTensor(self.data * other.data, (self, other), _BARE_MUL, (other.data, self.data))
@@ -81,20 +84,26 @@ class BareTensor:
 
     def backward(self, grad):
         """Every reachable value's grad, in reverse creation order (a topological order)."""
-        order, seen = [self], {self}
-        for value in order:
+        stamp = next(BareTensor.passes)
+        self.visit, order = stamp, [self]
+        for value in order:                 # the list grows while it is swept
             for parent in value.parents:
-                if parent not in seen:
-                    seen.add(parent)
+                if parent.visit != stamp:
+                    parent.visit = stamp
                     order.append(parent)
-        order.sort(key=lambda value: value.seq, reverse=True)
+        order.sort(key=_by_creation)
         self.grad = grad
-        for value in order:
-            for parent, rule, kept in zip(value.parents, value.rules, value.saved):
-                parent_grad = rule(value.grad, kept)
+        while order:
+            value = order.pop()
+            g, rules, saved = value.grad, value.rules, value.saved
+            i = -1
+            for parent in value.parents:
+                i += 1
+                parent_grad = rules[i](g, saved[i])
                 parent.grad = parent_grad if parent.grad is None else parent.grad + parent_grad
 
 
+_by_creation = operator.attrgetter("seq")
 _BARE_MUL = (lambda g, other: g * other,) * 2
 _BARE_ADD = (lambda g, _: g,) * 2
 _BARE_TANH = (lambda g, y: g * (1 - y * y),)

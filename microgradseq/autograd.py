@@ -584,6 +584,7 @@ def backward(root: Node, grad: np.ndarray, retain_graph: bool = False) -> None:
     _accumulate(root, grad)
     anomaly = state.anomaly
     deferred = {}               # leaf node -> StackedProducts, summed once at the end
+    ndarray = np.ndarray        # (a local name: the loop reads it at every edge)
     while order:
         node = order.pop()
         if node.kind is not OP:
@@ -600,7 +601,7 @@ def backward(root: Node, grad: np.ndarray, retain_graph: bool = False) -> None:
                 if kind is not OP and kind is not LEAF:
                     continue                # a cut, or freed history
                 parent_grad = rules[i](g, saved[i])
-                if type(parent_grad) is not np.ndarray:
+                if type(parent_grad) is not ndarray:
                     parent_grad = _hand_over(node, parent, parent_grad, deferred)
                     if parent_grad is None:
                         continue
