@@ -111,8 +111,9 @@ _MUL_RULES = (scaled, scaled)       # each factor keeps the other
 def lerp(start: Any, end: Any, weight: Any, out: np.ndarray | None = None) -> Tensor:
     """start + weight * (end - start), as PyTorch's lerp (a GRU's h' = (1 - z) n + z h is lerp(n, h, z));
     d/dstart = 1 - weight,   d/dend = weight,   d/dweight = end - start"""
-    like = next((t for t in (start, end, weight) if isinstance(t, Tensor)), None)
-    start, end, weight = as_tensor(start, like), as_tensor(end, like), as_tensor(weight, like)
+    if type(start) is not Tensor or type(end) is not Tensor or type(weight) is not Tensor:
+        like = next((t for t in (start, end, weight) if isinstance(t, Tensor)), None)
+        start, end, weight = as_tensor(start, like), as_tensor(end, like), as_tensor(weight, like)
     S, W = start._data, weight._data
     try:
         difference = end._data - S

@@ -77,7 +77,7 @@ def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     products of stacked factors (a block of rows at a time), and its bias one sum.
     """
     weight = weight if type(weight) is Tensor else as_tensor(weight)
-    x = as_tensor(x, weight)
+    x = x if type(x) is Tensor else as_tensor(x, weight)
     X, W = x._data, weight._data
     x_shape, w_shape = X.shape, W.shape     # (numpy builds a new tuple at every .shape)
     if len(w_shape) != 2 or not x_shape or x_shape[-1] != w_shape[1]:
@@ -86,7 +86,7 @@ def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
                          f"(expected {expected})")
     if bias is None:
         return record("linear", _product(X, W), (x, weight), _LINEAR_RULES, (W, X))
-    bias = as_tensor(bias, weight)
+    bias = bias if type(bias) is Tensor else as_tensor(bias, weight)
     bias_shape, output_shape = bias._data.shape, x_shape[:-1] + w_shape[:1]
     if bias_shape == w_shape[:1]:
         rules = _LINEAR_RULES_WITH_BIAS
