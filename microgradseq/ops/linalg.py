@@ -76,7 +76,7 @@ def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     every time step gets its T products summed at the end of the pass as a few large
     products of stacked factors (a block of rows at a time), and its bias one sum.
     """
-    weight = weight if type(weight) is Tensor else as_tensor(weight)
+    weight = weight if isinstance(weight, Tensor) else as_tensor(weight)     # (a Parameter is a subclass)
     x = x if type(x) is Tensor else as_tensor(x, weight)
     X, W = x._data, weight._data
     x_shape, w_shape = X.shape, W.shape     # (numpy builds a new tuple at every .shape)
