@@ -148,14 +148,16 @@ def gru_sequence(x: Tensor, h0: Tensor, weight_ih: Tensor, weight_hh: Tensor, bi
                 dh_next += dh * z_t
             d_n[start:stop] *= dh_all[start:stop]
         marks.give_grads("h", dh_all)
-        # da_x = [da_h's r and z blocks, d_n], used where they lie: two parts, no copy of the r and z blocks
-        da_rz, da_n = da_h[:, :, :2].reshape(steps * batch, 2 * hidden), rows(d_n)   # (a view: rows 3H apart)
+        # da_x = [da_h's r and z blocks, d_n], used where they lie: two parts, no copy of the r and z
+        # blocks (a view, rows 3H apart; np.matmul reads it as it is, np.dot would copy it)
+        da_rz, da_n = da_h[:, :, :2].reshape(steps * batch, 2 * hidden), rows(d_n)
         dx = None
         if x is not None and x._node is not None:               # (x has history to receive dL/dx)
-            dx = np.dot(da_rz, W_ih[:2 * hidden]) + np.dot(da_n, W_ih[2 * hidden:])
+            dx = np.matmul(da_rz, W_ih[:2 * hidden])
+            dx += np.matmul(da_n, W_ih[2 * hidden:])
             dx = dx.reshape(X.shape)
         X_rows = rows(X)
-        return (dx, dh_next, np.concatenate([np.dot(da_rz.T, X_rows), np.dot(da_n.T, X_rows)]),
+        return (dx, dh_next, np.concatenate([np.matmul(da_rz.T, X_rows), np.matmul(da_n.T, X_rows)]),
                 recurrent_weight_grad(da_h_flat, h0, hs),
                 np.concatenate([da_rz.sum(axis=0), da_n.sum(axis=0)]), rows(da_h_flat).sum(axis=0))
 
