@@ -294,7 +294,7 @@ def check_gradients(kind: str, hidden: int = 16, batch: int = 3, fused: bool = F
 GOALS = {(32, 1): 3.0, (128, 32): 1.3, (512, 1): 1.5, (512, 32): 1.15}
 
 
-def run(kinds, shapes, dtypes, repeats: int, torch_columns=None) -> str:
+def run(kinds, shapes, dtypes, repeats: int, torch_columns=None, min_seconds: float = 1.0) -> str:
     """One row per (model, H, B, dtype), with the op-level graph and the fused path (`fused=True`)."""
     from timing import interleaved, ratio, table
 
@@ -316,7 +316,7 @@ def run(kinds, shapes, dtypes, repeats: int, torch_columns=None) -> str:
                        "fused": engine_trainer(fused_model, inputs, targets, lr)}
                 if torch_columns is not None:
                     fns.update(torch_columns.trainers(kind, params, inputs, targets, lr))
-                times = interleaved(fns, repeats)
+                times = interleaved(fns, repeats, min_seconds=min_seconds)
                 goal = GOALS.get((hidden, batch))
                 row = [kind.upper(), f"{hidden}, {batch}", np.dtype(dtype).name, times["floor"].ms(),
                        times["numpy"].ms(), times["engine"].ms(),

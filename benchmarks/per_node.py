@@ -192,7 +192,7 @@ def torch_chain(torch, w, x):
     return w.grad
 
 
-def run(repeats: int, torch=None) -> str:
+def run(repeats: int, torch=None, min_seconds: float = 1.0) -> str:
     rng = np.random.default_rng(0)
     w_np, x_np = rng.standard_normal((4, 4)) * 0.5, rng.standard_normal((4, 4))
     w, x = mg.tensor(w_np.copy(), requires_grad=True), mg.tensor(x_np.copy())
@@ -210,7 +210,7 @@ def run(repeats: int, torch=None) -> str:
         x_t = torch.tensor(x_np)
         np.testing.assert_allclose(torch_chain(torch, w_t, x_t).numpy(), expected, rtol=1e-10, atol=1e-12)
         fns["torch"] = lambda: torch_chain(torch, w_t, x_t)
-    times = interleaved(fns, repeats)
+    times = interleaved(fns, repeats, min_seconds=min_seconds)
     header = ["hand-written numpy µs/node", "microgradseq µs/node", "ratio", "goal",
               "bare graph µs/node", "ratio", "global tape µs/node", "ratio"]
     row = [times["numpy"].us(NODES), times["engine"].us(NODES), ratio(times["engine"], times["numpy"]), "≤ 2x",

@@ -9,8 +9,9 @@
    hand-written numpy step and its matmul floor;
 3. memory of full BPTT, and TBPTT's time per step and peak memory as n grows.
 PyTorch columns appear when PyTorch is installed. Timings are medians (min–max)
-of repeats run interleaved in one process on the same data and dtype; ratios
-compare numbers from the same run.
+of repeats run interleaved in one process on the same data and dtype (at
+least --repeats of them, and for fast rows as many as fill about a second, up
+to 200); ratios compare numbers from the same run.
 """
 
 from __future__ import annotations
@@ -48,21 +49,23 @@ def machine() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes and few repeats (smoke test)")
-    parser.add_argument("--repeats", type=int, default=None, help="timed repeats per measurement")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="timed repeats per measurement, at least (fast rows get about a second of them)")
     parser.add_argument("--tables", default="123", help="which tables to run, e.g. 12")
     parser.add_argument("--system-allocator", action="store_true",
                         help="leave glibc's malloc as it is: timings then depend on page faults "
                              "(see timing.keep_freed_memory)")
     args = parser.parse_args()
     quick = args.quick
+    min_seconds = 0.0 if quick else 1.0     # fast rows: turns filling about a second (see timing.interleaved)
     torch = torch_columns.load()
     allocator = "system allocator as it is" if args.system_allocator else timing.keep_freed_memory()
     print(f"Machine: {machine()}\nAllocator: {allocator}\n")
 
     if "1" in args.tables:
         repeats = args.repeats or (3 if quick else 30)
-        print(f"## 1. Per-node overhead, 999-op chain on 4x4 float64, {repeats} repeats\n")
-        print(per_node.run(repeats, torch))
+        print(f"## 1. Per-node overhead, 999-op chain on 4x4 float64, {repeats}+ repeats\n")
+        print(per_node.run(repeats, torch, min_seconds))
         print()
 
     kinds = ("rnn", "lstm", "gru")
@@ -75,9 +78,9 @@ def main() -> None:
         for kind in kinds:
             print(f"fused {kind}: worst relative difference "
                   f"{char_models.check_gradients(kind, fused=True):.1e}")
-        print(f"\n## 2. Training step, vocab 65, T = {char_models.STEPS}, SGD, {repeats} repeats\n")
+        print(f"\n## 2. Training step, vocab 65, T = {char_models.STEPS}, SGD, {repeats}+ repeats\n")
         columns = torch_columns.TorchColumns(torch) if torch else None
-        print(char_models.run(kinds, shapes, (np.float32, np.float64), repeats, columns))
+        print(char_models.run(kinds, shapes, (np.float32, np.float64), repeats, columns, min_seconds))
         print()
 
     if "3" in args.tables:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import math
 import statistics
 import time
 import tracemalloc
@@ -59,18 +60,31 @@ def keep_freed_memory() -> str:
     return f"glibc malloc keeps freed memory ({', '.join(kept)})"
 
 
-def interleaved(fns: dict[str, Callable[[], object]], repeats: int, warmup: int = 1) -> dict[str, Timing]:
-    """Time every function `repeats` times, taking turns; one untimed warm-up call each first."""
+def interleaved(fns: dict[str, Callable[[], object]], repeats: int, warmup: int = 1,
+                min_seconds: float = 1.0, max_repeats: int = 200) -> dict[str, Timing]:
+    """Time every function at least `repeats` times, taking turns; one untimed warm-up call each first.
+
+    Fast functions get more turns, up to `max_repeats`: enough that the turns
+    last about `min_seconds` in all. On a shared machine a burst of load lasts
+    tens of milliseconds; seven turns of a 2 ms step fit inside one burst and
+    then the median is the burst's, not the step's.
+    """
+    cycle = 0.0                                     # one turn of every function, from the warm-up calls
     for fn in fns.values():
-        for _ in range(warmup):
-            fn()
+        cycle += min(_seconds(fn) for _ in range(max(1, warmup)))
+    if cycle > 0:
+        repeats = max(repeats, min(max_repeats, math.ceil(min_seconds / cycle)))
     samples = {name: [] for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            samples[name].append(time.perf_counter() - start)
+            samples[name].append(_seconds(fn))
     return {name: Timing(statistics.median(s), min(s), max(s)) for name, s in samples.items()}
+
+
+def _seconds(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
 
 
 def ratio(a: Timing, b: Timing) -> str:
