@@ -62,10 +62,10 @@ def keep_freed_memory() -> str:
 
 def interleaved(fns: dict[str, Callable[[], object]], repeats: int, warmup: int = 1,
                 min_seconds: float = 1.0, max_repeats: int = 200) -> dict[str, Timing]:
-    """Time every function at least `repeats` times, taking turns; one untimed warm-up call each first.
+    """Time every function at least `repeats` times, taking turns, after `warmup` calls each (not samples).
 
     Fast functions get more turns, up to `max_repeats`: enough that the turns
-    last about `min_seconds` in all. On a shared machine a burst of load lasts
+    last about `min_seconds` in all, judged from the warm-up calls. On a shared machine a burst of load lasts
     tens of milliseconds; seven turns of a 2 ms step fit inside one burst and
     then the median is the burst's, not the step's.
     """
