@@ -391,8 +391,8 @@ def take_creation_number(count: int = 1) -> int:
     """Use up `count` consecutive creation numbers, larger than every node's made so far and
     smaller than every later one's; returns the first."""
     first = next(_created)
-    if count > 1:
-        next(itertools.islice(_created, count - 2, None))
+    for _ in range(count - 1):
+        next(_created)
     return first
 
 

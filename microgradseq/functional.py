@@ -35,8 +35,7 @@ def softmax(x: Any, axis: int = -1) -> Tensor:
 
 def log_softmax(x: Any, axis: int = -1) -> Tensor:
     """log softmax(x)_i = (x_i - m) - log sum_j e^(x_j - m);   one op (`ops.log_softmax`)."""
-    x = x if type(x) is Tensor else as_tensor(x)
-    return ops.log_softmax(as_tensor(x), axis)
+    return ops.log_softmax(x, axis)
 
 
 def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:

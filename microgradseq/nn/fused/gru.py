@@ -21,7 +21,7 @@ import numpy as np
 from ...tensor import Tensor
 from .kernels import activate, blocks, project, rows, sigmoid_scale, transposed
 from .marks import StepMarks, attach_marks, check_steps
-from .recording import (input_grad, kept_input, once_per_pass, operands, record_node,
+from .recording import (has_history, input_grad, kept_input, once_per_pass, operands, record_node,
                         recurrent_weight_grad, weight_grads)
 
 
@@ -152,7 +152,7 @@ def gru_sequence(x: Tensor, h0: Tensor, weight_ih: Tensor, weight_hh: Tensor, bi
         # blocks (a view, rows 3H apart; np.matmul reads it as it is, np.dot would copy it)
         da_rz, da_n = da_h[:, :, :2].reshape(steps * batch, 2 * hidden), rows(d_n)
         dx = None
-        if x is not None and x._node is not None:               # (x has history to receive dL/dx)
+        if has_history(x):
             dx = np.matmul(da_rz, W_ih[:2 * hidden])
             dx += np.matmul(da_n, W_ih[2 * hidden:])
             dx = dx.reshape(X.shape)

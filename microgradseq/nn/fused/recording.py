@@ -73,9 +73,14 @@ def kept_input(x: Tensor) -> tuple[Tensor | None, np.ndarray]:
     return x, x._data
 
 
+def has_history(x: Tensor | None) -> bool:
+    """Whether x has history to receive dL/dx (`kept_input` gives None for a copied constant)."""
+    return x is not None and x._node is not None
+
+
 def input_grad(x: Tensor | None, da: np.ndarray, weight_ih: np.ndarray) -> np.ndarray | None:
     """dL/dx = da W_ih, computed only when x has history to receive it."""
-    return None if x is None or x._node is None else np.dot(da, weight_ih)
+    return np.dot(da, weight_ih) if has_history(x) else None
 
 
 def weight_grads(d_in: np.ndarray, d_rec: np.ndarray, x: np.ndarray, h_prev: np.ndarray):
