@@ -6,7 +6,7 @@
     loss.backward()          # w.grad == 2 * w
 """
 
-from . import bptt, functional, nn, optim, viz
+from . import bptt, functional, metadata, nn, optim, viz
 from .anomaly import detect_anomaly
 from .autograd import no_grad
 from .creation import ones, randn, zeros
@@ -15,9 +15,10 @@ from .ops import concat, stack, where
 from .random import manual_seed
 from .serialization import load, save
 from .tensor import Tensor, get_default_dtype, set_default_dtype, tensor
+from .transforms import jacobian, jvp, vjp
 from .viz import draw
 
 __all__ = ["GradcheckError", "Tensor", "bptt", "concat", "detect_anomaly", "functional",
-           "get_default_dtype", "gradcheck", "load", "manual_seed", "nn", "no_grad", "ones", "optim",
-           "randn", "save", "set_default_dtype", "stack", "tensor", "viz", "draw", "where", "zeros"]
+           "get_default_dtype", "gradcheck", "jacobian", "jvp", "load", "manual_seed", "nn", "no_grad", "ones", "optim",
+           "randn", "save", "set_default_dtype", "stack", "tensor", "vjp", "viz", "draw", "where", "zeros"]
 __version__ = "0.1.0"

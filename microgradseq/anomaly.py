@@ -1,4 +1,9 @@
-"""NaN and inf detection: `detect_anomaly()` names the first op that makes one."""
+"""NaN and inf detection: `detect_anomaly()` names the first op that makes one.
+
+The checks run only inside the block: `tensor.result` checks every op's
+forward output, and the backward pass (`gradients.GradientPass`) every
+gradient a rule hands back.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,8 @@ from .autograd import Node, state
 
 @contextlib.contextmanager
 def detect_anomaly() -> Iterator[None]:
-    """Inside the block, the first op whose output or gradient holds NaN/inf raises FloatingPointError."""
+    """Inside the block (in this thread), the first op whose output or gradient holds NaN/inf
+    raises FloatingPointError."""
     previous = state.anomaly
     state.anomaly = True
     try:

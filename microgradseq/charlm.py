@@ -21,7 +21,8 @@ from typing import Any, Callable
 import numpy as np
 
 from . import bptt, optim
-from .autograd import at_step, no_grad
+from .autograd import no_grad
+from .metadata import at_step
 from .checks import positive_int
 from .functional import cross_entropy, softmax
 from .nn import GRUCell, LSTMCell, RNNCell

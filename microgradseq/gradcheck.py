@@ -25,15 +25,21 @@ def _scalar(fn: Callable, inputs: Sequence) -> float:
 
 
 @contextlib.contextmanager
-def _probing(x: Tensor) -> Iterator[np.ndarray]:
-    """x holding a copy of its array to perturb (fn may read x through a closure, a module's
-    parameter); afterwards x's own array and in-place watch, as they were."""
-    data, exposed, checks = x._data, x._exposed, x._node.checks
-    x._data = data.copy()
+def _probing(x: Tensor) -> Iterator[Callable[[tuple, float], None]]:
+    """`shift(i, delta)`: x holding its array with element i moved by delta, a new array each
+    time (arrays are read-only; fn may read x through a closure, a module's parameter).
+    Afterwards x holds its own array again."""
+    original = x._data
+
+    def shift(i: tuple, delta: float) -> None:
+        probe = original.copy()
+        probe[i] += delta
+        x._replace_data(probe)
+
     try:
-        yield x._data
+        yield shift
     finally:
-        x._data, x._exposed, x._node.checks = data, exposed, checks
+        x._data = original
 
 
 def gradcheck(fn: Callable[..., Tensor], inputs: Sequence, eps: float = 1e-6,
@@ -52,20 +58,18 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence, eps: float = 1e-6,
             raise ValueError(f"gradcheck: {name} must be a finite number, "
                              f"{'positive' if name == 'eps' else 'not negative'}, got {value!r}")
     out = fn(*inputs)
-    if not isinstance(out, Tensor) or out.size != 1:
+    if not isinstance(out, Tensor) or out.data.size != 1:
         raise ValueError("gradcheck: fn must return a one-element Tensor")
     checked = [(position, x) for position, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
     analytic = _autodiff_gradients(out, [x for _, x in checked])
     for (position, x), autodiff in zip(checked, analytic):
         numeric = np.zeros(x.shape, dtype=np.float64)
-        with no_grad(), _probing(x) as probe:
+        with no_grad(), _probing(x) as shift:
             for i in np.ndindex(*x.shape):
-                original = probe[i]
-                probe[i] = original + eps
+                shift(i, eps)
                 plus = _scalar(fn, inputs)
-                probe[i] = original - eps
+                shift(i, -eps)
                 minus = _scalar(fn, inputs)
-                probe[i] = original
                 numeric[i] = (plus - minus) / (2 * eps)
         error = np.abs(autodiff - numeric) - (atol + rtol * np.abs(numeric))
         error[np.isnan(error)] = np.inf                 # a NaN on either side is a failure

@@ -1,20 +1,28 @@
-"""`Tensor`: a numpy array plus the node that records how it was made.
+"""`Tensor`: a read-only numpy array plus the node that records how it was made.
 
-Ops are written in `microgradseq.ops`; each computes its output with numpy and
-hands it to `record` together with one gradient rule per operand. `record`
-wraps the output and, when any operand needs a gradient, links a `Node` into
-the tape (`microgradseq.autograd`).
+Ops (`microgradseq.ops`) compute their output with numpy and hand it to
+`result` with one row of the table of derivatives (`Rules`): the output is
+wrapped, and when an operand needs a gradient, a node is linked into the tape
+(`autograd.record`). The operators and methods (`t + u`, `t.tanh()`) are the op
+functions themselves, attached by `ops/methods.py`.
+
+Every array a tensor holds is read-only (numpy's `writeable` flag, as JAX
+arrays are immutable): what a graph recorded cannot change behind its back,
+and a write into it fails at the write. A value changes by getting a new
+array: `t.data = ...`, or `p -= lr * p.grad` under `no_grad()`.
 """
 
 from __future__ import annotations
 
 import numbers
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
-from . import autograd
-from .autograd import CUT, FREED, LEAF, OP, Node, checksum, state
+from . import autograd, forward
+from .anomaly import check_forward
+from .autograd import CUT, LEAF, state
+from .checks import flag
 
 _default_dtype = np.dtype(np.float32)
 
@@ -22,6 +30,8 @@ _default_dtype = np.dtype(np.float32)
 def set_default_dtype(dtype: Any) -> None:
     """Set the dtype of new tensors made from Python data, and of module parameters."""
     global _default_dtype
+    if dtype is None:
+        raise TypeError("set_default_dtype: expected a floating dtype such as np.float64, got None")
     dtype = np.dtype(dtype)
     if dtype.kind != "f":
         raise TypeError(f"set_default_dtype: expected a floating dtype, got {dtype}")
@@ -33,124 +43,63 @@ def get_default_dtype() -> np.dtype:
     return _default_dtype
 
 
-def _to_array(data: Any, dtype: Any = None) -> tuple[np.ndarray, bool]:
-    """(array, shared): `shared` is True when the caller still holds the same buffer."""
+def read_only(array: np.ndarray) -> np.ndarray:
+    """`array` itself, made read-only: the caller promises nobody else can write into it."""
+    array.flags.writeable = False
+    return array
+
+
+def _own_array(data: Any, dtype: Any = None) -> np.ndarray:
+    """A read-only array of its own made from `data` (a copy, as torch.tensor makes)."""
     if isinstance(data, Tensor):
-        array, shared = data.data, True     # (handed out: both tensors hold it now)
-    elif isinstance(data, np.ndarray):
-        array, shared = data, True
-    elif isinstance(data, np.generic):       # a numpy scalar keeps its dtype, as an array does
-        array, shared = np.asarray(data), False
+        data = data._data
+    if isinstance(data, (np.ndarray, np.generic)):
+        array = np.array(data, dtype=dtype)
     else:
-        array, shared = np.asarray(data), False
+        array = np.array(data, dtype=dtype)
         if array.dtype.kind == "f" and dtype is None:
             array = array.astype(_default_dtype)
-    if dtype is not None and array.dtype != np.dtype(dtype):
-        array, shared = array.astype(dtype), False
     if array.dtype.kind not in "biufc":
         raise TypeError(f"tensor: expected numbers, got {type(data).__name__} data of dtype {array.dtype}")
-    return array, shared
+    return read_only(array)
 
 
 class Tensor:
     """An n-dimensional array that records the ops applied to it."""
 
-    # Set only where they apply: `_data_since`, for a leaf, the creation number from which nodes
-    # record its current array; `_view_of`, on a view of an unwatched array, the tensor it views;
-    # `_fingerprinted`, on a watched tensor used inside a module call, (call, id(array), checksum).
-    __slots__ = ("_data", "_node", "_exposed", "_data_since", "_view_of", "_fingerprinted")
+    __slots__ = ("_data", "_node", "_tangent")
     __array_ufunc__ = None  # numpy defers to Tensor's reflected operators: array * tensor works
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
-        self._data, self._exposed = _to_array(data, dtype)
-        self._node = None
-        if requires_grad:
+        self._data = _own_array(data, dtype)
+        self._node = self._tangent = None
+        if flag(requires_grad, "requires_grad", "Tensor"):
             self._become_leaf()
 
     # ---- what the tensor holds -------------------------------------------------
 
     @property
     def data(self) -> np.ndarray:
-        """The numpy array. Writing into it in place while a graph has saved it is an
-        error at backward; assign a new array (`t.data = ...`) instead."""
-        self._expose()
+        """The array, read-only. Assign a new one to change the value (same shape and dtype)."""
         return self._data
 
     @data.setter
     def data(self, value: Any) -> None:
-        self._data, _ = _to_array(value, self._data.dtype)
-        self._exposed = True
+        array = value._data if isinstance(value, Tensor) else value
+        shape, dtype = np.shape(array), getattr(array, "dtype", None)
+        if value is None or shape != self.shape or (dtype is not None and dtype != self.dtype):
+            got = "None" if value is None else f"shape {shape}" + (f" and dtype {dtype}" if dtype is not None else "")
+            raise ValueError(f"Tensor.data: expected an array of shape {self.shape} and dtype {self.dtype}, "
+                             f"got {got}")
+        self._data = _own_array(array, self.dtype)
 
     def numpy(self) -> np.ndarray:
-        """The data itself (not a copy), like `.data`."""
-        return self.data
-
-    def _expose(self) -> None:
-        """The array is about to leave our hands (`.data`): whoever holds it may write into it.
-
-        Ops recorded it unwatched until now, so first:
-        - an op that keeps its own output (tanh keeps tanh x) fingerprints it on its
-          node: every pass through the node reaches it;
-        - otherwise, for an op's output, a leaf's array or a cut state,
-          `autograd.hand_out` fingerprints it for the nodes that recorded it (and
-          for those that use the views of it made so far);
-        - an array whose node a backward pass freed needs no watching: no pass
-          can go through that node again;
-        - a constant (no node) gets a copy of its own to hand out, so what was
-          recorded stays as it was. So does a numpy scalar (what numpy gives for
-          some 0-d results): a 0-d array, as `.data` promises. The copy of a view
-          of a constant is read-only: a write into it could not reach the
-          constant, so it raises instead of being lost.
-        A view (`w[0]`, `w.T`) hands out the array it views as well.
-        """
-        tensor = self
-        while tensor is not None and not tensor._exposed:
-            tensor._exposed = True
-            node = tensor._node
-            kind = None if node is None else node.kind
-            source = getattr(tensor, "_view_of", None)      # (set only by the view ops)
-            tensor._view_of = None
-            if kind is FREED and not isinstance(tensor._data, np.generic):
-                tensor = source                             # no pass can reach a freed node again
-                continue
-            if kind not in (OP, LEAF, CUT) or isinstance(tensor._data, np.generic):
-                tensor._data = np.array(tensor._data)       # a copy of its own: nothing to watch
-                tensor._data.flags.writeable = source is None
-                break
-            if kind is OP and autograd.may_keep(node.saved, tensor._data):
-                autograd.check_own_output(node, tensor._data)
-            else:
-                autograd.hand_out(node, tensor._data, tensor._data_since if kind is LEAF else node.seq)
-            tensor = source
-
-    def _fingerprint(self) -> int:
-        """The checksum of the data, for an op that records this (watched) tensor.
-
-        Inside one outermost module call, where no code but the module's runs
-        between its ops, it is computed once however many steps use the tensor;
-        outside, every time (the caller may write into the array between ops).
-        """
-        call = state.module_call
-        if not call:
-            return checksum(self._data)
-        cached = getattr(self, "_fingerprinted", None)
-        if cached is not None and cached[0] == call and cached[1] == id(self._data):
-            return cached[2]
-        value = checksum(self._data)
-        self._fingerprinted = (call, id(self._data), value)
-        return value
-
-    def _describe_owner(self) -> str:
-        """How an in-place error names this tensor."""
-        if self._node is None:
-            return f"a constant tensor of shape {self.shape}"
-        return autograd.describe_output(self._node)
+        """The data itself (read-only, not a copy), like `.data`."""
+        return self._data
 
     def _replace_data(self, array: np.ndarray) -> None:
-        """Swap in a fresh array that nobody else holds (what optimizers do)."""
-        self._data = array
-        self._exposed = False
-        self._data_since = autograd.take_creation_number()  # (read only for a leaf: see _expose)
+        """Swap in a fresh array that nobody else holds (optimizers, `load_state_dict`)."""
+        self._data = read_only(array)
 
     @property
     def grad(self) -> np.ndarray | None:
@@ -164,13 +113,13 @@ class Tensor:
         if node is None:
             if value is None:
                 return
-            raise RuntimeError("cannot set .grad on a tensor that does not require grad")
+            raise RuntimeError("Tensor.grad: cannot set .grad on a tensor that does not require grad")
         if value is None:
             node.grad = None
             return
-        grad = np.array(value, dtype=self._data.dtype)
+        grad = np.array(value._data if isinstance(value, Tensor) else value, dtype=self._data.dtype)
         if grad.shape != self._data.shape:
-            raise ValueError(f"grad: expected an array of shape {self.shape}, got shape {grad.shape}")
+            raise ValueError(f"Tensor.grad: expected an array of shape {self.shape}, got shape {grad.shape}")
         node.grad = grad
 
     @property
@@ -179,32 +128,27 @@ class Tensor:
         return node is not None and node.kind is not CUT
 
     @requires_grad.setter
-    def requires_grad(self, flag: bool) -> None:
-        if flag == self.requires_grad:
+    def requires_grad(self, value: bool) -> None:
+        value = flag(value, "requires_grad", "Tensor.requires_grad")
+        if value == self.requires_grad:
             return
         if self._node is not None and self._node.kind is not LEAF:
             raise RuntimeError(
-                "requires_grad can only be changed on a leaf tensor; use detach() for "
+                "Tensor.requires_grad: can only be changed on a leaf tensor; use detach() for "
                 f"the result of {self._node.describe()}")
-        if flag:
-            if not self._exposed:           # ops may have recorded it as a constant: they keep the old array
-                self._data = self._data.copy()
+        if value:
             self._become_leaf()
-        else:                               # a constant from now on, with an array of its own:
-            if not self._exposed:           # hand the old one out to the graphs that kept it
-                autograd.hand_out(self._node, self._data, self._data_since)
-                self._data = self._data.copy()
+        else:
             self._node = None
 
     def _become_leaf(self) -> None:
         if self._data.dtype.kind not in "fc":
-            raise TypeError(f"only floating-point tensors can require grad, got dtype {self._data.dtype}")
-        self._node = autograd.make_leaf(self._data.shape, self._data.dtype)
-        self._data_since = self._node.seq   # from when nodes record this array (see _expose)
+            raise TypeError(f"Tensor: only floating-point tensors can require grad, got dtype {self._data.dtype}")
+        self._node = autograd.Node("leaf", LEAF, (), None, None, self._data.shape, self._data.dtype)
 
-    def requires_grad_(self, flag: bool = True) -> "Tensor":
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         """Set `requires_grad` in place and return self."""
-        self.requires_grad = flag
+        self.requires_grad = requires_grad
         return self
 
     @property
@@ -219,11 +163,9 @@ class Tensor:
     def dtype(self) -> np.dtype:
         return self._data.dtype
 
-    @property
-    def size(self) -> int:
-        return self._data.size
-
     def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
         return len(self._data)
 
     def item(self) -> float:
@@ -231,6 +173,22 @@ class Tensor:
         if self._data.size != 1:
             raise ValueError(f"item: only a one-element tensor has an item, this one has shape {self.shape}")
         return self._data.item()
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise RuntimeError(f"bool: the truth value of a tensor with more than one element is ambiguous "
+                               f"(shape {self.shape}); use .any() or .all() on .data")
+        return bool(self._data.item())
+
+    def __float__(self) -> float:
+        if self._data.size != 1:
+            raise TypeError(f"float: only a one-element tensor converts to a Python number, got shape {self.shape}")
+        return float(self._data.item())
+
+    def __int__(self) -> int:
+        if self._data.size != 1:
+            raise TypeError(f"int: only a one-element tensor converts to a Python number, got shape {self.shape}")
+        return int(self._data.item())
 
     # ---- graph ----------------------------------------------------------------
 
@@ -254,18 +212,15 @@ class Tensor:
         return self
 
     def detach(self) -> "Tensor":
-        """Same data, no history. (Both tensors hold the array now, so it is watched as if
-        `.data` had handed it out.)"""
-        self._expose()
-        out = Tensor.__new__(Tensor)
-        out._data, out._node, out._exposed = self._data, None, True
-        return out
+        """Same data (the same read-only array), no history."""
+        return owned(self._data)
 
     def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
         """Reverse-mode pass: fill `.grad` of every tensor this one depends on.
 
         `grad` is dL/dself; it may be omitted only when self has one element (then 1).
         """
+        retain_graph = flag(retain_graph, "retain_graph", "backward")
         node = self._node
         if node is None or node.kind is CUT:
             raise RuntimeError("backward: this tensor does not require grad and has no history")
@@ -276,10 +231,33 @@ class Tensor:
                     f"shape {self.shape}; pass grad= of that shape")
             seed = np.ones(self.shape, dtype=self._data.dtype)
         else:
-            seed = np.asarray(grad._data if isinstance(grad, Tensor) else grad, dtype=self._data.dtype)
+            given = grad._data if isinstance(grad, Tensor) else grad
+            try:
+                seed = np.array(given, dtype=self._data.dtype)
+            except (TypeError, ValueError):
+                raise TypeError(f"backward: grad must be an array of numbers, got {type(given).__name__}") from None
             if seed.shape != self.shape:
                 raise ValueError(f"backward: grad of shape {seed.shape} given for a tensor of shape {self.shape}")
         autograd.backward(node, seed, retain_graph)
+
+    # ---- in-place operators: only under no_grad, and they give the tensor a new array ----------
+
+    def _in_place(self, name: str, combine, other: Any) -> "Tensor":
+        if state.grad_enabled and self.requires_grad:
+            raise RuntimeError(f"{name}: a tensor that requires grad cannot be changed in place while "
+                               "recording; update it under `with mg.no_grad():` (or assign t.data)")
+        if state.grad_enabled:
+            return combine(self, other)             # nothing recorded needs this tensor: rebind
+        new = np.asarray(combine(self, other)._data)
+        if new.shape != self.shape:
+            raise ValueError(f"{name}: the result has shape {new.shape}, the tensor {self.shape}")
+        self._replace_data(new.astype(self.dtype, copy=True))
+        return self
+
+    def __iadd__(self, other): return self._in_place("+=", type(self).__add__, other)
+    def __isub__(self, other): return self._in_place("-=", type(self).__sub__, other)
+    def __imul__(self, other): return self._in_place("*=", type(self).__mul__, other)
+    def __itruediv__(self, other): return self._in_place("/=", type(self).__truediv__, other)
 
     # ---- printing ---------------------------------------------------------------
 
@@ -298,23 +276,6 @@ class Tensor:
             extras.append(f"dtype={self._data.dtype}")
         return "tensor(" + ", ".join([body] + extras) + ")"
 
-    # ---- operators ----------------------------------------------------------------
-    # `t * u`, `t.tanh()`, `t.sum()`, ... are the op functions themselves (`ops.mul(t, u)`, ...),
-    # attached at the end of this module, once `ops` (written on top of Tensor) is imported:
-    # one Python call per op instead of two. The reflected operators swap their operands.
-    # (`t + u` and `t * u` cannot pass `ops.add`'s and `ops.mul`'s `out=`.)
-
-    def __radd__(self, other): return _ops.add(other, self)
-    def __rsub__(self, other): return _ops.sub(other, self)
-    def __rmul__(self, other): return _ops.mul(other, self)
-    def __rtruediv__(self, other): return _ops.div(other, self)
-    def __rpow__(self, other): return _ops.power(other, self)
-    def __rmatmul__(self, other): return _ops.matmul(other, self)
-
-    # Not the ops themselves: `ops.tanh` and `ops.relu` take `out=`, which a method does not offer.
-    def tanh(self): return _ops.tanh(self)
-    def relu(self): return _ops.relu(self)
-
     __hash__ = object.__hash__
 
 
@@ -323,33 +284,17 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
+_new_tensor = object.__new__
+
+
 def owned(array: np.ndarray, requires_grad: bool = False) -> Tensor:
-    """Wrap an array that nothing else holds (so it needs no watching for in-place changes)."""
-    out = Tensor(array, requires_grad=requires_grad)
-    out._exposed = False
+    """Wrap an array that nothing else can write into (a fresh one, or a read-only one): no copy."""
+    out = _new_tensor(Tensor)
+    out._data = read_only(array) if array.flags.writeable else array
+    out._node = out._tangent = None
+    if requires_grad:
+        out._become_leaf()
     return out
-
-
-def caller_holds(out: np.ndarray) -> bool:
-    """Whether the caller of an op still holds its `out=` array: always, except for the
-    array a layer is filling step by step (`autograd.filling`), which nobody else holds."""
-    filling = state.filling
-    return filling is None or out is not filling and out.base is not filling
-
-
-def written_into(result: Tensor, out: np.ndarray) -> Tensor:
-    """`result`, an op's output computed into the caller's `out=` array.
-
-    The caller holds that array, so from now on it is watched as an array
-    handed out by `.data` is: every op that records it fingerprints it, and
-    an op that keeps its own output (tanh) fingerprints it now.
-    """
-    if caller_holds(out):
-        node = result._node
-        if node is not None and autograd.may_keep(node.saved, out):
-            autograd.check_own_output(node, out)
-        result._exposed = True
-    return result
 
 
 def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
@@ -363,85 +308,42 @@ def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
         return value
     if isinstance(value, numbers.Number) and like is not None:
         weak = value.item() if isinstance(value, np.generic) else value
-        return owned(np.asarray(value, dtype=np.result_type(like._data, weak)))   # (nobody else holds it)
+        return owned(np.asarray(value, dtype=np.result_type(like._data, weak)))
     return Tensor(value)
 
 
-_new_tensor = object.__new__
+class Rules(NamedTuple):
+    """One row of the table of derivatives, for each operand x_i of y = f(x_1, ..., x_n):
 
-# `saved` of an op whose rules read nothing of the forward pass (add, sub, neg, clone), by arity.
-NOTHING_KEPT = {1: (None,), 2: (None, None)}
+    - `vjp[i](g, kept)`: reverse mode, g J_i = dL/dx_i from g = dL/dy;
+    - `jvp[i](v, kept)`: forward mode, J_i v = dy from a tangent v of x_i (with a
+      leading axis of directions, see `forward.py`);
+    - `broadcasts`: the op broadcasts its operands against each other.
 
-
-def record(op: str, data: np.ndarray, inputs: Sequence[Tensor], rules: Sequence,
-           saved: Sequence | None = None) -> Tensor:
-    """Wrap `data`, the result of `op` on `inputs`, and link it into the tape.
-
-    `rules[i](g, saved[i])` turns g = dL/d output into dL/d inputs[i] (before
-    `sum_to`); `saved[i]` is what the op kept for that operand's rule (None
-    for every operand when `saved` is not given: `autograd.Unsaid`). Inputs
-    that other code can write into are fingerprinted, to catch an in-place
-    change at backward, unless `saved` is `NOTHING_KEPT[len(inputs)]`: the op
-    declares that its rules read nothing of the forward pass, so no change can
-    reach a gradient. At backward a changed input is an error if `saved` may
-    hold it (`autograd.may_keep`; always, when `saved` was not given). Nothing
-    is linked when recording is off or no input needs a gradient.
+    `kept` is what the op saved for that operand (`saved[i]`).
     """
+
+    vjp: tuple
+    jvp: tuple
+    broadcasts: bool = False
+
+
+def result(op: str, data: np.ndarray, inputs: Sequence[Tensor], rules: Rules, saved: Sequence) -> Tensor:
+    """The tensor `op` returns: `data`, made read-only, with the node that records it (when an
+    operand needs a gradient) and its tangent (when an operand carries one, in forward mode)."""
+    if type(data) is not np.ndarray:
+        data = np.asarray(data)
+    data.flags.writeable = False
     if state.anomaly:
-        from .anomaly import check_forward
-        check_forward(op, np.asarray(data), tuple(t.shape for t in inputs))
+        check_forward(op, data, tuple(t.shape for t in inputs))
     out = _new_tensor(Tensor)
-    out._data = data
-    out._node = None
-    count = len(inputs)
-    if count == 2:                          # the common arities, spelled out: this runs once per op
-        a, b = inputs
-        nodes = (a._node, b._node)
-        exposed = a._exposed or b._exposed
-    elif count == 1:
-        nodes = (inputs[0]._node,)
-        exposed = inputs[0]._exposed
-    elif count == 3:
-        a, b, c = inputs
-        nodes = (a._node, b._node, c._node)
-        exposed = a._exposed or b._exposed or c._exposed
-    else:
-        nodes = tuple([t._node for t in inputs])
-        exposed = any([t._exposed for t in inputs])
-    # a view of an array someone else holds can be written through that array
-    out._exposed = exposed and data.base is not None
-    if not state.grad_enabled:
-        return out
-    for parent in nodes:
-        if parent is not None and parent.kind is not CUT:
+    out._data, out._tangent = data, None
+    out._node = node = autograd.record(op, tuple([t._node for t in inputs]), rules.vjp, saved,
+                                       data.shape, data.dtype)
+    if node is not None and data.size <= 4:
+        node.value = data                   # tiny values are shown in drawings
+    for t in inputs:
+        if t._tangent is not None:
+            out._tangent = forward.push(rules, inputs, saved, data)
             break
-    else:
-        return out                          # no input needs a gradient
-    shape, first = data.shape, nodes[0]
-    if first is not None and first.shape == shape:
-        shape = first.shape                 # share the tuple: one object fewer for Python's garbage collector
-    node = out._node = Node(op, OP, nodes, rules, shape, data.dtype,
-                            autograd.Unsaid((None,) * count) if saved is None else saved)
-    if exposed and saved is not NOTHING_KEPT.get(count):      # (an op whose rules read nothing watches nothing)
-        checks = ()                         # what the in-place check compares against at backward
-        for t in inputs:
-            if t._exposed:
-                checks += ((t._data, t._fingerprint(), t),)
-        node.checks = checks
-    if data.size <= 4:
-        node.value = data
     return out
-
-
-
-from . import ops as _ops  # noqa: E402  (ops are written on top of Tensor)
-
-Tensor.__add__, Tensor.__sub__, Tensor.__mul__ = _ops.add, _ops.sub, _ops.mul
-Tensor.__truediv__, Tensor.__pow__, Tensor.__matmul__ = _ops.div, _ops.power, _ops.matmul
-Tensor.__neg__, Tensor.__getitem__ = _ops.neg, _ops.getitem
-Tensor.sum, Tensor.mean, Tensor.max = _ops.sum, _ops.mean, _ops.max
-Tensor.reshape, Tensor.transpose, Tensor.T = _ops.reshape, _ops.transpose, property(_ops.transpose)
-Tensor.exp, Tensor.log, Tensor.sigmoid = _ops.exp, _ops.log, _ops.sigmoid
-Tensor.abs, Tensor.sqrt = _ops.abs, _ops.sqrt
-Tensor.clip, Tensor.clone = _ops.clip, _ops.clone
-Tensor.tanh.__doc__, Tensor.relu.__doc__ = _ops.tanh.__doc__, _ops.relu.__doc__     # (help() shows the formula)

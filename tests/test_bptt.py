@@ -474,25 +474,6 @@ def test_with_an_optimizer_and_k1_below_k2_gradients_use_the_recorded_values():
     assert not np.allclose(used[0], used[-1])        # the weights did change between updates
 
 
-def test_an_in_place_change_of_a_recorded_array_raises_at_backward():
-    W = mg.tensor(np.eye(2) * 0.5, requires_grad=True)
-
-    class InPlaceSGD:
-        def step(self):
-            W.data -= 0.1 * W.grad                  # writes into the array the retained steps recorded
-
-        def zero_grad(self):
-            W.grad = None
-
-    def step(x, h):
-        h = (h @ W.T + x).tanh()
-        return h, h
-
-    xs, ys = [np.ones((1, 2))] * 6, [np.zeros((1, 2))] * 6
-    with pytest.raises(RuntimeError, match="in place"):
-        mg.bptt.tbptt(step, mg.zeros(1, 2, dtype=F64), xs, ys, mse, 2, 4, optimizer=InPlaceSGD())
-
-
 # --- memory and depth --------------------------------------------------------------------
 
 def tiny_rnn(hidden: int, batch: int, seed: int = 0):

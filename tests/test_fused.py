@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 import microgradseq as mg
-from microgradseq.autograd import topological_order, unfold
+from microgradseq.autograd import topological_order
+from microgradseq.nn.fused.marks import unfold
 from microgradseq.bptt.truncate import state_tensors
 from microgradseq.nn import fused
 

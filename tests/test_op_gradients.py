@@ -344,70 +344,6 @@ OUT_OPS = {
 }
 
 
-@pytest.mark.parametrize("name", list(OUT_OPS))
-@FAST
-@given(data=st.data(), shape=NONEMPTY_DIMS)
-def test_op_written_into_out_has_the_same_value_and_gradient(name, data, shape):
-    """add, mul, tanh, relu with out=: the result lives in `out`, its gradient is unchanged."""
-    mg_op, np_op = OUT_OPS[name]
-    a, b = away_from(data.draw(values(shape)), [0.0]), data.draw(values(shape))
-    buffers = []
-
-    def written(ta, tb):
-        buffers.append(np.empty(shape))
-        result = mg_op(ta, tb, buffers[-1])
-        assert np.shares_memory(result.data, buffers[-1])
-        return result
-
-    if name in ("add", "mul"):
-        assert_gradients_match(written, np_op, a, b)
-    else:
-        assert_gradients_match(lambda ta: written(ta, None), lambda x: np_op(x, None), a)
-
-
-def test_out_that_does_not_fit_names_the_op():
-    x = mg.tensor(np.zeros((2, 3)))
-    with pytest.raises(ValueError, match=r"tanh: out of shape \(2, 3\) and dtype float32 does not fit"):
-        mg.ops.tanh(x, np.empty((2, 3), dtype=np.float32))
-    with pytest.raises(ValueError, match=r"mul: out of shape \(3,\)"):
-        mg.ops.mul(x, x, np.empty(3))
-
-
-def test_stack_into_out_fills_out_and_splits_the_gradient():
-    """stack(..., out=buf) writes into buf (numpy's out=), also when the pieces already are buf's rows."""
-    a, b = mg.tensor([1.0, 2.0], requires_grad=True), mg.tensor([3.0, 4.0], requires_grad=True)
-    buffer = np.empty((2, 2))
-    stacked = mg.stack([a, b], out=buffer)
-    assert np.shares_memory(stacked.data, buffer)
-    np.testing.assert_array_equal(buffer, [[1.0, 2.0], [3.0, 4.0]])
-    (stacked * np.array([[1.0, 2.0], [3.0, 4.0]])).sum().backward()
-    np.testing.assert_array_equal(a.grad, [1.0, 2.0])
-    np.testing.assert_array_equal(b.grad, [3.0, 4.0])
-    rows = [mg.tensor(buffer[0]), mg.tensor(buffer[1])]
-    np.testing.assert_array_equal(mg.stack(rows, out=buffer).data, [[1.0, 2.0], [3.0, 4.0]])
-
-
-def test_stack_in_place_records_the_rows_the_steps_wrote_without_copying():
-    """stack_in_place(tensors, list(buf), buf) for tensors computed into buf's rows: the result's
-    data is buf itself and each tensor gets its slice of the gradient; a tensor whose data is
-    not its row is copied in, as by stack."""
-    from microgradseq.ops.shape import stack_in_place
-    w = mg.tensor([1.0, -2.0], requires_grad=True, dtype=np.float64)
-    buffer = np.zeros((3, 2))
-    rows = list(buffer)
-    pieces = [mg.ops.mul(w, float(t + 1), out=rows[t]) for t in range(3)]
-    stacked = stack_in_place(pieces, rows, buffer)
-    assert stacked.data is buffer
-    np.testing.assert_array_equal(buffer, [[1.0, -2.0], [2.0, -4.0], [3.0, -6.0]])
-    (stacked * np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])).sum().backward()
-    np.testing.assert_array_equal(w.grad, [1 + 3, 2 + 3])      # sum over t of (t + 1) * weight_t
-    elsewhere = [mg.tensor([5.0, 6.0]), mg.tensor(rows[1]), mg.tensor([7.0, 8.0])]
-    np.testing.assert_array_equal(stack_in_place(elsewhere, rows, buffer).data, [[5, 6], [2, -4], [7, 8]])
-    other = np.arange(6.0).reshape(3, 2)            # rows that are not buffer's: copied into buffer
-    not_its_rows = [mg.tensor(row) for row in other]
-    np.testing.assert_array_equal(stack_in_place(not_its_rows, list(other), buffer).data, other)
-
-
 # ---- indexing ------------------------------------------------------------------------
 
 @FAST
@@ -619,27 +555,16 @@ def test_lerp_gradient_with_three_broadcast_tensors(data, shapes):
 
 @FAST
 @given(data=st.data(), shape=NONEMPTY_DIMS)
-def test_lerp_with_a_python_scalar_weight_and_into_out(data, shape):
-    """lerp(a, b, 0.25, out=buffer): a and b get 0.75 and 0.25 of the gradient; the result lives in out."""
+def test_lerp_with_a_python_scalar_weight(data, shape):
+    """lerp(a, b, 0.25): a and b get 0.75 and 0.25 of the gradient."""
     a, b = data.draw(values(shape)), data.draw(values(shape))
-    buffers = []
-
-    def written(ta, tb):
-        buffers.append(np.empty(shape))
-        result = mg.ops.lerp(ta, tb, 0.25, buffers[-1])
-        assert np.shares_memory(result.data, buffers[-1])
-        return result
-
-    assert_gradients_match(written, lambda x, y: 0.75 * x + 0.25 * y, a, b)
+    assert_gradients_match(lambda ta, tb: mg.ops.lerp(ta, tb, 0.25), lambda x, y: 0.75 * x + 0.25 * y, a, b)
 
 
-def test_lerp_names_the_shapes_that_do_not_broadcast_and_refuses_out_over_its_weight():
+def test_lerp_names_the_shapes_that_do_not_broadcast():
     a, b = mg.tensor(np.zeros((2, 3))), mg.tensor(np.zeros((4, 3)))
     with pytest.raises(ValueError, match=r"lerp: shapes \(2, 3\), \(4, 3\) and \(\) cannot be broadcast"):
         mg.ops.lerp(a, b, 0.5)
-    weight = np.full((2, 3), 0.5)
-    with pytest.raises(ValueError, match="lerp: out shares memory with an operand that the gradient needs"):
-        mg.ops.lerp(mg.tensor(np.zeros((2, 3)), requires_grad=True), a, weight, out=weight)
 
 
 # ---- a composite, so rules compose ---------------------------------------------------

@@ -36,14 +36,6 @@ def test_dtype_argument_converts():
     assert mg.tensor(np.ones(2, dtype=np.float64), dtype=np.float32).dtype == np.float32
 
 
-def test_ndarray_is_wrapped_not_copied():
-    """mg.tensor(ndarray) wraps np.asarray(data): .data and .numpy() are that same memory."""
-    array = np.arange(3.0)
-    t = mg.tensor(array)
-    assert np.shares_memory(t.data, array)
-    assert np.shares_memory(t.numpy(), array)
-
-
 def test_default_dtype_can_be_set_and_read_back(restore_default_dtype):
     """set_default_dtype(float64) makes new Python-data tensors float64; get_default_dtype reports it."""
     assert mg.get_default_dtype() == np.float32

@@ -13,7 +13,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from ..autograd import CUT, at_step
+from ..autograd import CUT
+from ..metadata import at_step
 from ..checks import positive_int
 from ..tensor import Tensor
 from .truncate import map_state, sever, truncate

@@ -1,11 +1,17 @@
-"""The truncation operator: keep a state's value, drop its history."""
+"""The truncation operator: keep a state's value, drop its history.
+
+Two primitives on the tape: a *cut* node starts history afresh (`truncate`
+gives a state one), and `sever` turns a recorded node into a cut in place,
+after later steps have already used it (how the runner cuts k2 steps back).
+Gradients stop at a cut: the backward pass passes nothing to it.
+"""
 
 from __future__ import annotations
 
 from typing import Any, Callable, Iterator
 
-from .. import autograd
-from ..tensor import Tensor
+from ..autograd import CUT, LEAF, Node
+from ..tensor import Tensor, owned
 
 
 def state_tensors(state: Any) -> Iterator[Tensor]:
@@ -38,9 +44,29 @@ def _not_a_state(item: Any) -> TypeError:
     return TypeError(f"truncate: a state is a Tensor or a tuple of Tensors, got {type(item).__name__}")
 
 
+def cut_node(source: Node | None, shape: tuple, dtype, info: dict | None = None) -> Node:
+    """A node that starts history afresh where `source` was cut off (what drawings show as the cut)."""
+    node = Node("cut", CUT, (), None, None, shape, dtype)
+    node.cut_info = dict(info or {})
+    if source is not None:
+        node.cut_info.setdefault("label", source.label)
+        node.cut_info.setdefault("op", source.op)
+        node.cut_info.setdefault("step", source.step)
+        node.label = source.label
+    return node
+
+
+def sever_node(node: Node, info: dict | None = None) -> None:
+    """Turn a recorded node into a cut, in place: gradients stop here, history behind it is freed."""
+    if node.kind is LEAF:
+        return
+    node.kind, node.inputs, node.rules, node.saved = CUT, (), None, None
+    node.cut_info = info or {}
+
+
 def _cut(tensor: Tensor, info: dict | None) -> Tensor:
-    out = tensor.detach()
-    out._node = autograd.make_cut(tensor._node, tensor.shape, tensor.dtype, info)
+    out = owned(tensor._data)
+    out._node = cut_node(tensor._node, tensor.shape, tensor.dtype, info)
     return out
 
 
@@ -63,4 +89,4 @@ def sever(state: Any, **info: Any) -> None:
     """
     for tensor in state_tensors(state):
         if tensor._node is not None:
-            autograd.sever(tensor._node, dict(info))
+            sever_node(tensor._node, dict(info))

@@ -17,6 +17,7 @@ from ..checks import flag, positive_int
 from ..ops import lerp, linear, mul, relu, sigmoid, tanh
 from ..tensor import Tensor, as_tensor, owned
 from . import fused as fused_steps
+from .fused.recording import forward_mode
 from .module import Module, uniform
 
 
@@ -33,11 +34,10 @@ def rnn_step(x: Tensor, h: Tensor, weight_ih: Tensor, weight_hh: Tensor,
 
 
 def rnn_recurrence(x_proj: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None,
-                   nonlinearity: str = "tanh", out: np.ndarray | None = None) -> Tensor:
-    """rnn_step given x_proj = x W_ih^T + b_ih (a layer computes it for all steps at once).
-    `out`: where to write h' (a layer passes its output array's slice for this step)."""
+                   nonlinearity: str = "tanh") -> Tensor:
+    """rnn_step given x_proj = x W_ih^T + b_ih (a layer computes it for all steps at once)."""
     pre = _plus_recurrent(x_proj, weight_hh, h, bias_hh)
-    return (tanh(pre, out) if nonlinearity == "tanh" else relu(pre, out)).named("h")
+    return (tanh(pre) if nonlinearity == "tanh" else relu(pre)).named("h")
 
 
 def lstm_step(x: Tensor, state: tuple[Tensor, Tensor], weight_ih: Tensor, weight_hh: Tensor,
@@ -48,8 +48,8 @@ def lstm_step(x: Tensor, state: tuple[Tensor, Tensor], weight_ih: Tensor, weight
 
 
 def lstm_recurrence(x_proj: Tensor, state: tuple[Tensor, Tensor], weight_hh: Tensor,
-                    bias_hh: Tensor | None, out: np.ndarray | None = None) -> tuple[Tensor, Tensor]:
-    """lstm_step given x_proj = x W_ih^T + b_ih;  `out`: where to write h'."""
+                    bias_hh: Tensor | None) -> tuple[Tensor, Tensor]:
+    """lstm_step given x_proj = x W_ih^T + b_ih."""
     h, c = state
     gates = _plus_recurrent(x_proj, weight_hh, h, bias_hh)
     hidden = h.shape[-1]
@@ -58,7 +58,7 @@ def lstm_recurrence(x_proj: Tensor, state: tuple[Tensor, Tensor], weight_hh: Ten
     o = s[..., 3 * hidden:].named("o_gate")
     g = tanh(gates[..., 2 * hidden:3 * hidden]).named("g_gate")
     c_next = (f * c + i * g).named("c")
-    h_next = mul(o, tanh(c_next), out).named("h")
+    h_next = mul(o, tanh(c_next)).named("h")
     return h_next, c_next
 
 
@@ -69,9 +69,8 @@ def gru_step(x: Tensor, h: Tensor, weight_ih: Tensor, weight_hh: Tensor,
     return gru_recurrence(linear(x, weight_ih, bias_ih), h, weight_hh, bias_hh)
 
 
-def gru_recurrence(x_proj: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None,
-                   out: np.ndarray | None = None) -> Tensor:
-    """gru_step given x_proj = x W_ih^T + b_ih;  `out`: where to write h'. r and z come from one
+def gru_recurrence(x_proj: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None) -> Tensor:
+    """gru_step given x_proj = x W_ih^T + b_ih. r and z come from one
     sigmoid over all 3H columns of x_proj + h_proj (one add and one sigmoid over all of them are
     fewer nodes than slicing first), and h' = (1 - z) * n + z * h, a step from n towards h, is one
     `lerp` node, n + z * (h - n)."""
@@ -81,13 +80,14 @@ def gru_recurrence(x_proj: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor
     r, z = s[..., :hidden].named("r_gate"), s[..., hidden:2 * hidden].named("z_gate")
     h_n = h_proj[..., 2 * hidden:].clone()  # r * h_n saves h_n: a copy of its own lets the r, z columns go
     n = tanh(x_proj[..., 2 * hidden:] + r * h_n).named("n_gate")
-    return lerp(n, h, z, out).named("h")
+    return lerp(n, h, z).named("h")
 
 
 class _Cell(Module):
     """Shared set-up: weight_ih (G*H, I), weight_hh (G*H, H), biases (G*H,), uniform(+-1/sqrt(H)).
 
-    `fused=True`: each step is one graph node with hand-derived gradients (same values).
+    `fused=True`: each step is one graph node with hand-derived gradients (same values); under
+    `mg.jvp` (forward mode) the op-level step runs instead.
     """
 
     gates = 1
@@ -150,7 +150,7 @@ class RNNCell(_Cell):
     def forward(self, x: Any, h: Any = None) -> Tensor:
         x, unbatched = self._input(x)
         h = self._state(h, x.shape[0], unbatched)
-        step = fused_steps.rnn_cell if self.fused else rnn_step
+        step = fused_steps.rnn_cell if self.fused and not forward_mode() else rnn_step
         return _unbatch(step(x, h, *self._weights(), self.nonlinearity), unbatched)
 
 
@@ -166,7 +166,7 @@ class LSTMCell(_Cell):
         h, c = (None, None) if state is None else state
         h = self._state(h, x.shape[0], unbatched, "h")
         c = self._state(c, x.shape[0], unbatched, "c")
-        h, c = (fused_steps.lstm_cell if self.fused else lstm_step)(x, (h, c), *self._weights())
+        h, c = (fused_steps.lstm_cell if self.fused and not forward_mode() else lstm_step)(x, (h, c), *self._weights())
         return _unbatch(h, unbatched), _unbatch(c, unbatched)
 
 
@@ -178,5 +178,5 @@ class GRUCell(_Cell):
     def forward(self, x: Any, h: Any = None) -> Tensor:
         x, unbatched = self._input(x)
         h = self._state(h, x.shape[0], unbatched)
-        step = fused_steps.gru_cell if self.fused else gru_step
+        step = fused_steps.gru_cell if self.fused and not forward_mode() else gru_step
         return _unbatch(step(x, h, *self._weights()), unbatched)

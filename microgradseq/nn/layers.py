@@ -17,14 +17,14 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import at_step, filling
 from ..checks import flag, positive_int
+from ..metadata import at_step
 from ..ops import linear, stack
-from ..ops.shape import stack_in_place
 from ..tensor import Tensor, as_tensor, owned
 from . import fused as fused_steps
 from .cells import gru_recurrence, lstm_recurrence, rnn_recurrence
 from .fused.marks import StepMarks
+from .fused.recording import forward_mode
 from .module import Module, uniform
 
 
@@ -98,33 +98,20 @@ class _Layer(Module):
             return linear(x, weight_ih, bias_ih), bias_hh
         return linear(x, weight_ih, bias_ih + bias_hh), None
 
-    def recurrence(self, x_proj: Tensor, state: Any, weight_hh: Tensor, bias_hh: Tensor | None,
-                   out: np.ndarray | None = None) -> Any:
-        """One layer's step given x_proj = x_t W_ih^T + b_ih: the new state, its h written into `out`."""
+    def recurrence(self, x_proj: Tensor, state: Any, weight_hh: Tensor, bias_hh: Tensor | None) -> Any:
+        """One layer's step given x_proj = x_t W_ih^T + b_ih: the new state."""
         raise NotImplementedError
 
     def unroll(self, k: int, x: Tensor, state: Any) -> tuple[Tensor, Any]:
-        """Layer k over the whole sequence, op by op: (outputs (T, B, H), final state).
-
-        Each step writes its h into one (T, B, H) array, which becomes the output
-        as it is (no stacked copy) and is then read-only: the backward pass reads
-        those states.
-        """
+        """Layer k over the whole sequence, op by op: (outputs (T, B, H), final state)."""
         weight_ih, weight_hh, bias_ih, bias_hh = self.layer_weights(k)
         projected, bias_hh = self.project(x, weight_ih, bias_ih, bias_hh)
-        parts = state if self.state_parts == 2 else (state,)
-        dtype = np.result_type(projected.dtype, weight_hh.dtype, *[part.dtype for part in parts],
-                               *([bias_hh.dtype] if bias_hh is not None else []))
-        hs = np.empty((len(projected),) + parts[0].shape, dtype)
-        rows, outputs = list(hs), []
-        with filling(hs):                               # nobody else holds hs until it is read-only
-            for t in range(len(projected)):
-                with at_step(t + 1):
-                    state = self.recurrence(projected[t], state, weight_hh, bias_hh, out=rows[t])
-                outputs.append(state[0] if self.state_parts == 2 else state)
-            output = stack_in_place(outputs, rows, hs)  # the steps are already in hs: no copy
-        hs.flags.writeable = False
-        return output, state
+        outputs = []
+        for t in range(len(projected)):
+            with at_step(t + 1):
+                state = self.recurrence(projected[t], state, weight_hh, bias_hh)
+            outputs.append(state[0] if self.state_parts == 2 else state)
+        return stack(outputs), state
 
     def sequence(self, k: int, x: Tensor, state: Any, below: StepMarks | None) -> tuple[Tensor, Any, StepMarks]:
         """Layer k over the whole sequence as one fused node: (outputs, final state, step marks);
@@ -144,7 +131,7 @@ class _Layer(Module):
         else:
             h0 = self._initial(state, batch, unbatched, "h0")
             layer_states = [h0[k] for k in range(self.num_layers)]
-        if self.fused:
+        if self.fused and not forward_mode():
             output, marks = x, None
             for k in range(self.num_layers):
                 output, layer_states[k], marks = self.sequence(k, output, layer_states[k], marks)
@@ -180,9 +167,9 @@ class RNN(_Layer):
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, rng, dtype, fused=fused)
         self.nonlinearity = nonlinearity
 
-    def recurrence(self, x_proj: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None,
-                   out: np.ndarray | None = None) -> Tensor:
-        return rnn_recurrence(x_proj, h, weight_hh, bias_hh, self.nonlinearity, out)
+    def recurrence(self, x_proj: Tensor, h: Tensor, weight_hh: Tensor,
+                   bias_hh: Tensor | None) -> Tensor:
+        return rnn_recurrence(x_proj, h, weight_hh, bias_hh, self.nonlinearity)
 
     def sequence(self, k: int, x: Tensor, h: Tensor, below: StepMarks | None) -> tuple:
         return fused_steps.rnn_sequence(x, h, *self.layer_weights(k), self.nonlinearity, below)
@@ -194,9 +181,9 @@ class LSTM(_Layer):
     gates = 4
     state_parts = 2
 
-    def recurrence(self, x_proj: Tensor, state: tuple, weight_hh: Tensor, bias_hh: Tensor | None,
-                   out: np.ndarray | None = None) -> tuple:
-        return lstm_recurrence(x_proj, state, weight_hh, bias_hh, out)
+    def recurrence(self, x_proj: Tensor, state: tuple, weight_hh: Tensor,
+                   bias_hh: Tensor | None) -> tuple:
+        return lstm_recurrence(x_proj, state, weight_hh, bias_hh)
 
     def sequence(self, k: int, x: Tensor, state: tuple, below: StepMarks | None) -> tuple:
         return fused_steps.lstm_sequence(x, *state, *self.layer_weights(k), below)
@@ -211,9 +198,9 @@ class GRU(_Layer):
                 bias_hh: Tensor | None) -> tuple[Tensor, Tensor | None]:
         return linear(x, weight_ih, bias_ih), bias_hh
 
-    def recurrence(self, x_proj: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None,
-                   out: np.ndarray | None = None) -> Tensor:
-        return gru_recurrence(x_proj, h, weight_hh, bias_hh, out)
+    def recurrence(self, x_proj: Tensor, h: Tensor, weight_hh: Tensor,
+                   bias_hh: Tensor | None) -> Tensor:
+        return gru_recurrence(x_proj, h, weight_hh, bias_hh)
 
     def sequence(self, k: int, x: Tensor, h: Tensor, below: StepMarks | None) -> tuple:
         return fused_steps.gru_sequence(x, h, *self.layer_weights(k), below)

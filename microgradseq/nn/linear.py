@@ -49,10 +49,8 @@ class Embedding(Module):
         embedding_dim = positive_int(embedding_dim, "embedding_dim", "Embedding")
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         rng = rng or default_generator()
-        weight = Parameter(rng.standard_normal((num_embeddings, embedding_dim))
-                           .astype(dtype or get_default_dtype()))
-        weight._exposed = False  # a fresh array: nothing else can write into it
-        self.weight = weight
+        self.weight = Parameter(rng.standard_normal((num_embeddings, embedding_dim))
+                                .astype(dtype or get_default_dtype()))
 
     def forward(self, indices: Any) -> Tensor:
         index = np.asarray(indices._data if isinstance(indices, Tensor) else indices)

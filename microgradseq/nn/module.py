@@ -6,7 +6,7 @@ from typing import Any, Iterator, Mapping
 
 import numpy as np
 
-from ..autograd import in_scope, state, take_module_call
+from ..metadata import in_scope
 from ..tensor import Tensor, get_default_dtype
 
 
@@ -57,15 +57,8 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        outermost = not state.module_call
-        if outermost:                       # (numbered: a caller-held array is read once per call)
-            state.module_call = take_module_call()
-        try:
-            with in_scope(self._name or type(self).__name__):
-                return self.forward(*args, **kwargs)
-        finally:
-            if outermost:
-                state.module_call = 0
+        with in_scope(self._name or type(self).__name__):      # nodes made inside carry the module path
+            return self.forward(*args, **kwargs)
 
     def named_modules(self, prefix: str = "") -> Iterator[tuple[str, "Module"]]:
         """(dotted name, module) for this module and every module below it, depth first."""
@@ -157,6 +150,4 @@ def uniform(shape: tuple, bound: float, rng: np.random.Generator | None, dtype: 
     """A parameter drawn from uniform(-bound, bound)."""
     from ..random import default_generator
     rng = rng or default_generator()
-    parameter = Parameter(rng.uniform(-bound, bound, shape).astype(dtype or get_default_dtype()))
-    parameter._exposed = False  # a fresh array: nothing else can write into it
-    return parameter
+    return Parameter(rng.uniform(-bound, bound, shape).astype(dtype or get_default_dtype()))

@@ -1,5 +1,10 @@
-"""The primitive ops. Every differentiable computation in microgradseq is built from these."""
+"""The primitive ops. Every differentiable computation in microgradseq is built from these.
 
+Each op is a row of a table of derivatives: its forward value, and for each
+operand its reverse-mode rule (g J) and forward-mode rule (J v), side by side.
+"""
+
+from . import methods  # noqa: F401  (gives Tensor its operators and methods)
 from .elementwise import (abs, add, clip, clone, div, exp, lerp, log, mul, neg, power, relu, sigmoid,
                           sqrt, sub, tanh, where)
 from .linalg import linear, matmul

@@ -1,16 +1,15 @@
-"""Elementwise ops: forward value and gradient rule side by side.
+"""Elementwise ops: forward value and derivative side by side, a row of a table of derivatives.
 
-Each op ends in `record(name, y, inputs, rules, saved)`, and its rules follow
-it, one per operand: `rule(g, kept)` turns g = dL/dy into dL/d operand, where
-`kept` is what the op saved for that operand (`saved[i]`, e.g. tanh saves y).
-Rules are module constants, not closures: a node then costs no function
-objects, and what it keeps is in plain sight as `node.saved`.
+Each op computes y with numpy and ends in `result(name, y, operands, RULES, saved)`.
+An elementwise op's Jacobian is diagonal: y_j depends on x_j alone, with
+dy_j/dx_j = d_j. So reverse mode's g J = g * d and forward mode's J v = v * d
+are the same product, and one rule per operand serves both (`elementwise`).
+`rule(g, kept)` reads what the op saved for that operand (`kept`: tanh saves y,
+mul each operand's partner). Rules are module constants, not closures: a node
+then costs no function objects, and what it keeps is in plain sight.
 
-`add`, `mul`, `lerp`, `tanh` and `relu` take numpy's `out=` (the last op of a cell
-step writes into a layer's output array). The caller holds that array, so it
-is watched for in-place changes as `.data` is (`tensor.written_into`).
-Broadcasting is undone centrally by `autograd.sum_to`, so no rule here sums
-over broadcast axes.
+Broadcasting is undone in one place (`autograd.sum_to`), so no rule here
+sums over broadcast axes.
 """
 
 from __future__ import annotations
@@ -19,7 +18,13 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..tensor import NOTHING_KEPT, Tensor, as_tensor, caller_holds, record, written_into
+from ..tensor import Rules, Tensor, as_tensor, result
+
+
+def elementwise(*rules: Callable) -> Rules:
+    """The row of an elementwise op: J_i is diagonal, so one rule per operand is both its
+    reverse-mode rule (g J_i) and its forward-mode rule (J_i v)."""
+    return Rules(vjp=rules, jvp=rules, broadcasts=True)
 
 
 def _operands(name: str, fn: Callable, a: Any, b: Any) -> tuple[Tensor, Tensor, np.ndarray]:
@@ -35,80 +40,56 @@ def _operands(name: str, fn: Callable, a: Any, b: Any) -> tuple[Tensor, Tensor, 
 
 
 def passthrough(g: np.ndarray, kept: None = None) -> np.ndarray:
-    """The rule of an op whose output moves one for one with its input: dL/dx = g."""
+    """An operand that moves the output one for one: d = 1."""
     return g
 
 
 def negated(g: np.ndarray, kept: None = None) -> np.ndarray:
-    """The rule of an operand that moves the output the other way: dL/dx = -g."""
+    """An operand that moves the output the other way: d = -1."""
     return -g
 
 
 def scaled(g: np.ndarray, factor: np.ndarray) -> np.ndarray:
-    """The rule of a factor: dL/da = g * factor, where `factor` is the product of the other factors."""
+    """d = factor (a product's other factors, e^x, ...)."""
     return g * factor
 
 
 def divided(g: np.ndarray, divisor: np.ndarray) -> np.ndarray:
-    """The rule of an operand whose output moves 1 / divisor as fast: dL/da = g / divisor."""
+    """d = 1 / divisor."""
     return g / divisor
 
 
-def _fitting(name: str, out: np.ndarray, shape: tuple, dtype) -> np.ndarray:
-    """`out`, if the result (shape, dtype) fits it exactly (numpy's out= would cast silently)."""
-    if out.shape != shape or out.dtype != dtype:
-        raise ValueError(f"{name}: out of shape {out.shape} and dtype {out.dtype} does not fit the result "
-                         f"(shape {shape}, dtype {dtype})")
-    return out
+NOTHING = (None, None, None)        # `saved` of an op whose rules read nothing of the forward pass
 
 
-def _placed(name: str, y: np.ndarray, out: np.ndarray | None, kept: tuple = ()) -> np.ndarray:
-    """y, copied into `out` when one is given. A layer passes the slice of its output array
-    for step t, so collecting the steps needs no copy of the whole sequence. `kept`: the
-    operands' arrays the gradient rules read, which `out` must not overwrite."""
-    if out is None:
-        return y
-    _fitting(name, out, y.shape, y.dtype)
-    if kept and caller_holds(out) and any(np.may_share_memory(out, array) for array in kept):
-        raise ValueError(f"{name}: out shares memory with an operand that the gradient needs; "
-                         "write into another array")
-    out[...] = y
-    return out
-
-
-def add(a: Any, b: Any, out: np.ndarray | None = None) -> Tensor:
+def add(a: Any, b: Any) -> Tensor:
     """a + b;   d/da = 1,   d/db = 1"""
     a, b, y = _operands("add", np.add, a, b)
-    if out is None:
-        return record("add", y, (a, b), _ADD_RULES, NOTHING_KEPT[2])
-    return written_into(record("add", _placed("add", y, out), (a, b), _ADD_RULES, NOTHING_KEPT[2]), out)
+    return result("add", y, (a, b), ADD, NOTHING)
 
 
-_ADD_RULES = (passthrough, passthrough)
+ADD = elementwise(passthrough, passthrough)
 
 
 def sub(a: Any, b: Any) -> Tensor:
     """a - b;   d/da = 1,   d/db = -1"""
     a, b, y = _operands("sub", np.subtract, a, b)
-    return record("sub", y, (a, b), _SUB_RULES, NOTHING_KEPT[2])
+    return result("sub", y, (a, b), SUB, NOTHING)
 
 
-_SUB_RULES = (passthrough, negated)
+SUB = elementwise(passthrough, negated)
 
 
-def mul(a: Any, b: Any, out: np.ndarray | None = None) -> Tensor:
+def mul(a: Any, b: Any) -> Tensor:
     """a * b;   d/da = b,   d/db = a"""
     a, b, y = _operands("mul", np.multiply, a, b)
-    kept = (b._data, a._data)
-    if out is None:
-        return record("mul", y, (a, b), _MUL_RULES, kept)
-    return written_into(record("mul", _placed("mul", y, out, kept), (a, b), _MUL_RULES, kept), out)
+    return result("mul", y, (a, b), MUL, (b._data, a._data))
 
 
-_MUL_RULES = (scaled, scaled)       # each factor keeps the other
+MUL = elementwise(scaled, scaled)       # each factor keeps the other
 
 
-def lerp(start: Any, end: Any, weight: Any, out: np.ndarray | None = None) -> Tensor:
+def lerp(start: Any, end: Any, weight: Any) -> Tensor:
     """start + weight * (end - start), as PyTorch's lerp (a GRU's h' = (1 - z) n + z h is lerp(n, h, z));
     d/dstart = 1 - weight,   d/dend = weight,   d/dweight = end - start"""
     if type(start) is not Tensor or type(end) is not Tensor or type(weight) is not Tensor:
@@ -121,24 +102,21 @@ def lerp(start: Any, end: Any, weight: Any, out: np.ndarray | None = None) -> Te
     except ValueError:
         raise ValueError(f"lerp: shapes {start.shape}, {end.shape} and {weight.shape} cannot be broadcast "
                          "together") from None
-    kept = (W, W, difference)
-    if out is None:
-        return record("lerp", y, (start, end, weight), _LERP_RULES, kept)
-    return written_into(record("lerp", _placed("lerp", y, out, (W,)), (start, end, weight), _LERP_RULES, kept), out)
+    return result("lerp", y, (start, end, weight), LERP, (W, W, difference))
 
 
-def _d_start(g: np.ndarray, weight: np.ndarray) -> np.ndarray:
+def _one_minus(g: np.ndarray, weight: np.ndarray) -> np.ndarray:
     return g * (1 - weight)
 
 
-_LERP_RULES = (_d_start, scaled, scaled)    # end keeps the weight, the weight keeps end - start
+LERP = elementwise(_one_minus, scaled, scaled)     # end keeps the weight, the weight keeps end - start
 
 
 def div(a: Any, b: Any) -> Tensor:
     """a / b;   d/da = 1 / b,   d/db = -a / b^2 = -y / b"""
     a, b, y = _operands("div", np.divide, a, b)
     B = b._data
-    return record("div", y, (a, b), _DIV_RULES, (B, (y, B)))
+    return result("div", y, (a, b), DIV, (B, (y, B)))
 
 
 def _d_divisor(g: np.ndarray, kept: tuple) -> np.ndarray:
@@ -146,19 +124,21 @@ def _d_divisor(g: np.ndarray, kept: tuple) -> np.ndarray:
     return -g * y / b
 
 
-_DIV_RULES = (divided, _d_divisor)
+DIV = elementwise(divided, _d_divisor)
 
 
 def power(a: Any, b: Any) -> Tensor:
-    """a ** b;   d/da = b * a^(b-1),   d/db = a^b * log(a)  (0 where a = 0 and b >= 0)"""
+    """a ** b;   d/da = b a^(b-1)  (0 where b = 0),   d/db = a^b log(a)  (0 where a = 0 and b >= 0)"""
     a, b, y = _operands("pow", np.power, a, b)
     A, B = a._data, b._data
-    return record("pow", y, (a, b), _POWER_RULES, ((A, B), (A, B, y)))
+    return result("pow", y, (a, b), POWER, ((A, B), (A, B, y)))
 
 
 def _d_base(g: np.ndarray, kept: tuple) -> np.ndarray:
     a, b = kept
-    return g * b * a ** (b - 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = np.where(b == 0, 0, b * a ** (b - 1))
+    return g * slope
 
 
 def _d_exponent(g: np.ndarray, kept: tuple) -> np.ndarray:
@@ -168,7 +148,7 @@ def _d_exponent(g: np.ndarray, kept: tuple) -> np.ndarray:
     return g * y * log_a
 
 
-_POWER_RULES = (_d_base, _d_exponent)
+POWER = elementwise(_d_base, _d_exponent)
 
 
 def clone(x: Any) -> Tensor:
@@ -177,44 +157,49 @@ def clone(x: Any) -> Tensor:
     Where a node saves a slice of a larger array, saving a clone instead lets
     the rest of that array go (the GRU cell clones its h_n columns)."""
     x = x if type(x) is Tensor else as_tensor(x)
-    return record("clone", x._data.copy(), (x,), _CLONE_RULES, NOTHING_KEPT[1])
+    return result("clone", x._data.copy(), (x,), CLONE, NOTHING)
 
 
-_CLONE_RULES = (passthrough,)
+CLONE = elementwise(passthrough)
 
 
 def neg(x: Any) -> Tensor:
     """-x;   d/dx = -1"""
     x = x if type(x) is Tensor else as_tensor(x)
-    return record("neg", -x._data, (x,), (negated,), NOTHING_KEPT[1])
+    return result("neg", -x._data, (x,), NEG, NOTHING)
+
+
+NEG = elementwise(negated)
 
 
 def exp(x: Any) -> Tensor:
     """e^x;   d e^x/dx = e^x"""
     x = x if type(x) is Tensor else as_tensor(x)
     y = np.exp(x._data)
-    return record("exp", y, (x,), (scaled,), (y,))
+    return result("exp", y, (x,), EXP, (y,))
+
+
+EXP = elementwise(scaled)
 
 
 def log(x: Any) -> Tensor:
     """log x (NaN for x < 0, as numpy);   d log x/dx = 1 / x"""
     x = x if type(x) is Tensor else as_tensor(x)
     X = x._data
-    return record("log", np.log(X), (x,), (divided,), (X,))
+    return result("log", np.log(X), (x,), LOG, (X,))
 
 
-def tanh(x: Any, out: np.ndarray | None = None) -> Tensor:
+LOG = elementwise(divided)
+
+
+def tanh(x: Any) -> Tensor:
     """tanh x;   d tanh(x)/dx = 1 - tanh(x)^2"""
     x = x if type(x) is Tensor else as_tensor(x)
-    X = x._data
-    if out is None:
-        y = np.tanh(X)
-        return record("tanh", y, (x,), _TANH_RULES, (y,))
-    y = np.tanh(X, out=_fitting("tanh", out, X.shape, X.dtype))    # (tanh keeps y: out may be x's array)
-    return written_into(record("tanh", y, (x,), _TANH_RULES, (y,)), out)
+    y = np.tanh(x._data)
+    return result("tanh", y, (x,), TANH, (y,))
 
 
-_TANH_RULES = (lambda g, y: g * (1 - y * y),)
+TANH = elementwise(lambda g, y: g * (1 - y * y))
 
 
 def sigmoid(x: Any) -> Tensor:
@@ -223,67 +208,80 @@ def sigmoid(x: Any) -> Tensor:
     y = np.tanh(0.5 * x._data)
     y *= 0.5
     y += 0.5
-    return record("sigmoid", y, (x,), _SIGMOID_RULES, (y,))
+    return result("sigmoid", y, (x,), SIGMOID, (y,))
 
 
-_SIGMOID_RULES = (lambda g, s: g * s * (1 - s),)
+SIGMOID = elementwise(lambda g, s: g * s * (1 - s))
 
 
-def relu(x: Any, out: np.ndarray | None = None) -> Tensor:
+def relu(x: Any) -> Tensor:
     """max(x, 0);   d/dx = 1 where x > 0, else 0"""
     x = x if type(x) is Tensor else as_tensor(x)
     X = x._data
-    if out is None:
-        return record("relu", np.maximum(X, 0), (x,), _RELU_RULES, (X,))
-    y = _placed("relu", np.maximum(X, 0), out, (X,))
-    return written_into(record("relu", y, (x,), _RELU_RULES, (X,)), out)
+    return result("relu", np.maximum(X, 0), (x,), RELU, (X,))
 
 
-_RELU_RULES = (lambda g, x: g * (x > 0),)
+RELU = elementwise(lambda g, x: g * (x > 0))
 
 
 def abs(x: Any) -> Tensor:
     """|x|;   d|x|/dx = sign(x)  (0 at 0)"""
     x = x if type(x) is Tensor else as_tensor(x)
     X = x._data
-    return record("abs", np.abs(X), (x,), _ABS_RULES, (X,))
+    return result("abs", np.abs(X), (x,), ABS, (X,))
 
 
-_ABS_RULES = (lambda g, x: g * np.sign(x),)
+ABS = elementwise(lambda g, x: g * np.sign(x))
 
 
 def sqrt(x: Any) -> Tensor:
     """sqrt x;   d sqrt(x)/dx = 1 / (2 sqrt(x))"""
     x = x if type(x) is Tensor else as_tensor(x)
     y = np.sqrt(x._data)
-    return record("sqrt", y, (x,), _SQRT_RULES, (y,))
+    return result("sqrt", y, (x,), SQRT, (y,))
 
 
-_SQRT_RULES = (lambda g, y: g / (2 * y),)
+SQRT = elementwise(lambda g, y: g / (2 * y))
+
+
+def _bound(value: Any, name: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"clip: {name} must be a number or None, got {type(value).__name__} {value!r}")
+    return value
 
 
 def clip(x: Any, lo: float | None = None, hi: float | None = None) -> Tensor:
     """min(max(x, lo), hi);   d/dx = 1 where lo <= x <= hi, else 0"""
     x = x if type(x) is Tensor else as_tensor(x)
+    lo, hi = _bound(lo, "lo"), _bound(hi, "hi")
     X = x._data
     inside = np.ones(X.shape, dtype=bool)
     if lo is not None:
         inside &= X >= lo
     if hi is not None:
         inside &= X <= hi
-    return record("clip", np.clip(X, lo, hi), (x,), (scaled,), (inside,))
+    return result("clip", np.clip(X, lo, hi), (x,), CLIP, (inside,))
+
+
+CLIP = elementwise(scaled)
 
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:
     """condition ? a : b;   d/da = 1 where condition, d/db = 1 elsewhere"""
-    cond = np.array(condition._data if isinstance(condition, Tensor) else condition, dtype=bool)  # (a copy: kept)
+    given = condition._data if isinstance(condition, Tensor) else condition
+    cond = np.array(given) if isinstance(given, (bool, np.bool_, np.ndarray, list, tuple)) else None
+    if cond is None or cond.dtype != bool:
+        got = type(given).__name__ if cond is None else f"dtype {cond.dtype}"
+        raise TypeError(f"where: the condition must be a boolean array or tensor, got {got}")
     try:
         a, b, y = _operands("where", lambda A, B: np.where(cond, A, B), a, b)
     except ValueError:
         shapes = [np.shape(v._data if isinstance(v, Tensor) else v) for v in (a, b)]
         raise ValueError(f"where: condition of shape {cond.shape} and operands of shapes {shapes[0]} and "
                          f"{shapes[1]} cannot be broadcast together") from None
-    return record("where", y, (a, b), _WHERE_RULES, (cond, cond))
+    return result("where", y, (a, b), WHERE, (cond, cond))
 
 
-_WHERE_RULES = (lambda g, cond: np.where(cond, g, 0), lambda g, cond: np.where(cond, 0, g))
+WHERE = elementwise(lambda g, cond: np.where(cond, g, 0), lambda g, cond: np.where(cond, 0, g))

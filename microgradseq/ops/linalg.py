@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import StackedProducts
-from ..tensor import Tensor, as_tensor, record
+from ..gradients import StackedProducts
+from ..tensor import Rules, Tensor, as_tensor, result
 from .elementwise import passthrough
 
 
@@ -53,10 +53,39 @@ def matmul(a: Any, b: Any) -> Tensor:
     except ValueError:
         raise ValueError(f"matmul: batch shapes of {A.shape} and {B.shape} cannot be broadcast together") from None
     both = (A, B)
-    return record("matmul", np.asarray(y), (a, b), _MATMUL_RULES, (both, both))
+    return result("matmul", y, (a, b), MATMUL, (both, both))
 
 
-_MATMUL_RULES = (lambda g, both: _grad_of_left(*both, g), lambda g, both: _grad_of_right(*both, g))
+def _lifted(v: np.ndarray, x: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """A tangent (k, *x.shape) with as many batch axes as the product, (k, 1, ..., *x.shape), so
+    that matmul's batch broadcasting lines the k directions up in front."""
+    extra = other.ndim - x.ndim
+    return v.reshape(v.shape[:1] + (1,) * extra + v.shape[1:]) if extra > 0 else v
+
+
+def _tangent_of_left(v: np.ndarray, both: tuple) -> np.ndarray:
+    """J_a v = v @ b, for v of shape (k, *a.shape)."""
+    A, B = both
+    if A.ndim == 1 and B.ndim > 1:      # k row vectors (k, 1, ..., 1, n) times b, the row axis dropped
+        rows = v.reshape(v.shape[:1] + (1,) * (B.ndim - 2) + (1, v.shape[-1]))
+        return np.matmul(rows, B)[..., 0, :]
+    return np.matmul(_lifted(v, A, B), B)
+
+
+def _tangent_of_right(v: np.ndarray, both: tuple) -> np.ndarray:
+    """J_b v = a @ v, for v of shape (k, *b.shape)."""
+    A, B = both
+    if B.ndim == 1:                     # k column vectors
+        if A.ndim == 1:
+            return v @ A
+        columns = v.reshape(v.shape[:1] + (1,) * (A.ndim - 2) + (v.shape[-1], 1))
+        return np.matmul(A, columns)[..., 0]
+    return np.matmul(A, _lifted(v, B, A))
+
+
+#                 reverse mode: g J                                      forward mode: J v
+MATMUL = Rules(vjp=(lambda g, both: _grad_of_left(*both, g), lambda g, both: _grad_of_right(*both, g)),
+               jvp=(_tangent_of_left, _tangent_of_right))
 
 
 def _rows(a: np.ndarray) -> np.ndarray:
@@ -85,13 +114,13 @@ def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         raise ValueError(f"linear: input of shape {x_shape} and weight of shape {w_shape} do not line up "
                          f"(expected {expected})")
     if bias is None:
-        return record("linear", _product(X, W), (x, weight), _LINEAR_RULES, (W, X))
+        return result("linear", _product(X, W), (x, weight), LINEAR, (W, X))
     bias = bias if type(bias) is Tensor else as_tensor(bias, weight)
     bias_shape, output_shape = bias._data.shape, x_shape[:-1] + w_shape[:1]
     if bias_shape == w_shape[:1]:
-        rules = _LINEAR_RULES_WITH_BIAS
+        rules = LINEAR_WITH_BIAS
     elif bias_shape == output_shape or _broadcasts_to(bias_shape, output_shape):
-        rules = _LINEAR_RULES_WITH_ADDEND
+        rules = LINEAR_WITH_ADDEND
     else:
         raise ValueError(f"linear: bias of shape {bias_shape} does not fit weight of shape {w_shape} and input "
                          f"of shape {x_shape} (expected ({w_shape[0]},) or a shape that broadcasts to {output_shape})")
@@ -100,14 +129,13 @@ def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         y += added          # into the fresh product: one array of the output's size, not two
     else:
         y = y + added
-    return record("linear", y, (x, weight, bias), rules, (W, X, None))
+    return result("linear", y, (x, weight, bias), rules, (W, X, None))
 
 
 def _product(X: np.ndarray, W: np.ndarray) -> np.ndarray:
     """X @ W^T as one product over all rows of X. (numpy multiplies a stack (T, B, in) matrix
     by matrix; for a sequence's input projection that took 1.7x as long as one (T*B, in)
-    product.) The result is written into an array of the output's shape, not reshaped from
-    the product: a view would look, to `record`, like an array someone else may hold."""
+    product.) The result is written into an array of the output's shape."""
     if X.ndim <= 2:
         return X @ W.T
     y = np.empty(X.shape[:-1] + W.shape[:1], dtype=np.result_type(X.dtype, W.dtype))
@@ -115,10 +143,18 @@ def _product(X: np.ndarray, W: np.ndarray) -> np.ndarray:
     return y
 
 
-_LINEAR_RULES = (lambda g, weight: g @ weight,                              # x keeps the weight
-                 lambda g, x: StackedProducts(_rows(g), _rows(x)))          # the weight keeps x
-_LINEAR_RULES_WITH_BIAS = _LINEAR_RULES + (lambda g, kept: StackedProducts(_rows(g)),)
-_LINEAR_RULES_WITH_ADDEND = _LINEAR_RULES + (passthrough,)
+def _tangent_of_weight(v: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """J_W v = x v^T for v of shape (k, out, in) (given the output's batch axes, (k, 1, ..., out, in))."""
+    return np.matmul(x, np.swapaxes(v, -1, -2))
+
+
+#                     x: reverse mode (g J), forward mode (J v)     W (x kept)                  b
+LINEAR = Rules(vjp=(lambda g, weight: g @ weight,      lambda g, x: StackedProducts(_rows(g), _rows(x))),
+               jvp=(lambda v, weight: v @ weight.T,    _tangent_of_weight),
+               broadcasts=True)
+LINEAR_WITH_BIAS = Rules(vjp=LINEAR.vjp + (lambda g, kept: StackedProducts(_rows(g)),),
+                         jvp=LINEAR.jvp + (passthrough,), broadcasts=True)
+LINEAR_WITH_ADDEND = Rules(vjp=LINEAR.vjp + (passthrough,), jvp=LINEAR.jvp + (passthrough,), broadcasts=True)
 
 
 def _broadcasts_to(shape: tuple, target: tuple) -> bool:

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..checks import is_axis
-from ..tensor import Tensor, as_tensor, record
+from ..tensor import Rules, Tensor, as_tensor, result
 
 
 def _normalise_axes(name: str, axis, shape: tuple) -> tuple:
@@ -37,7 +37,7 @@ def sum(x: Any, axis=None, keepdims: bool = False) -> Tensor:
     X = x._data
     axes = _normalise_axes("sum", axis, X.shape)
     y = np.asarray(X.sum(axis=axis, keepdims=keepdims))
-    return record("sum", y, (x,), (_spread,), ((X.shape, axes, keepdims, 1),))
+    return result("sum", y, (x,), SUM, ((X.shape, axes, keepdims, 1),))
 
 
 def _spread(g: np.ndarray, kept: tuple) -> np.ndarray:
@@ -47,6 +47,18 @@ def _spread(g: np.ndarray, kept: tuple) -> np.ndarray:
     return np.broadcast_to(g if count == 1 else g / count, shape)
 
 
+def _summed(v: np.ndarray, kept: tuple) -> np.ndarray:
+    """J v for a sum (count 1) or a mean (count N): v summed over the same axes (counted from the
+    end, so a leading axis of directions stays), divided by the count."""
+    shape, axes, keepdims, count = kept
+    total = v.sum(axis=tuple(a - len(shape) for a in axes), keepdims=keepdims)
+    return total if count == 1 else total / count
+
+
+#          reverse mode: g broadcast back   forward mode: v summed
+SUM = Rules(vjp=(_spread,),                jvp=(_summed,))
+
+
 def mean(x: Any, axis=None, keepdims: bool = False) -> Tensor:
     """mean of x over `axis` (N elements each);   d/dx[i] = 1 / N"""
     x = x if type(x) is Tensor else as_tensor(x)
@@ -54,7 +66,7 @@ def mean(x: Any, axis=None, keepdims: bool = False) -> Tensor:
     axes = _normalise_axes("mean", axis, X.shape)
     count = int(np.prod([X.shape[a] for a in axes])) if axes else 1
     y = np.asarray(X.mean(axis=axis, keepdims=keepdims))
-    return record("mean", y, (x,), (_spread,), ((X.shape, axes, keepdims, count),))
+    return result("mean", y, (x,), SUM, ((X.shape, axes, keepdims, count),))
 
 
 def max(x: Any, axis=None, keepdims: bool = False) -> Tensor:
@@ -66,11 +78,23 @@ def max(x: Any, axis=None, keepdims: bool = False) -> Tensor:
     axes = _normalise_axes("max", axis, X.shape)
     y_kept = X.max(axis=axis, keepdims=True)
     y = np.asarray(y_kept if keepdims else np.squeeze(y_kept, axis=axes))     # (no second max over x)
-    return record("max", y, (x,), (_to_maxima,), ((X, y_kept, axes, keepdims),))
+    return result("max", y, (x,), MAX, ((X, y_kept, axes, keepdims),))
+
+
+def _shares(x: np.ndarray, y_kept: np.ndarray, axes: tuple) -> np.ndarray:
+    """1 / (number of ties) at each maximum, 0 elsewhere."""
+    is_max = x == y_kept
+    return is_max / is_max.sum(axis=axes, keepdims=True)
 
 
 def _to_maxima(g: np.ndarray, kept: tuple) -> np.ndarray:
     x, y_kept, axes, keepdims = kept
-    is_max = x == y_kept
-    share = is_max / is_max.sum(axis=axes, keepdims=True)
-    return _expand(g, x.shape, axes, keepdims) * share
+    return _expand(g, x.shape, axes, keepdims) * _shares(x, y_kept, axes)
+
+
+def _of_maxima(v: np.ndarray, kept: tuple) -> np.ndarray:
+    x, y_kept, axes, keepdims = kept
+    return (v * _shares(x, y_kept, axes)).sum(axis=tuple(a - x.ndim for a in axes), keepdims=keepdims)
+
+
+MAX = Rules(vjp=(_to_maxima,), jvp=(_of_maxima,))

@@ -10,21 +10,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..autograd import Scatter
 from ..checks import is_axis
-from ..tensor import Tensor, as_tensor, record, written_into
-
-
-def _viewing(y: Tensor, x: Tensor) -> Tensor:
-    """y, the output of a view op on x. If its array views x's unwatched one, handing it out
-    (`.data`) hands out x's array too: writing into it writes into x."""
-    if y._data.base is not None and not y._exposed:
-        if y._node is None and x._node is not None:     # (under no_grad) no node to watch y on: hand x out
-            x._expose()
-            y._exposed = True
-        else:
-            y._view_of = x
-    return y
+from ..gradients import Scatter
+from ..tensor import Rules, Tensor, as_tensor, result
 
 
 def reshape(x: Any, *shape) -> Tensor:
@@ -37,11 +25,12 @@ def reshape(x: Any, *shape) -> Tensor:
         y = X.reshape(shape)
     except ValueError:
         raise ValueError(f"reshape: cannot reshape shape {X.shape} ({X.size} elements) into {shape}") from None
-    return _viewing(record("reshape", y, (x,), (_reshaped,), (X.shape,)), x)
+    return result("reshape", y, (x,), RESHAPE, ((X.shape, y.shape),))
 
 
-def _reshaped(g: np.ndarray, shape: tuple) -> np.ndarray:
-    return np.reshape(g, shape)
+#             reverse mode: g back to x's shape          forward mode: v to y's shape (directions lead)
+RESHAPE = Rules(vjp=(lambda g, shapes: np.reshape(g, shapes[0]),),
+                jvp=(lambda v, shapes: np.reshape(v, v.shape[:1] + shapes[1]),))
 
 
 def transpose(x: Any, *axes) -> Tensor:
@@ -51,14 +40,16 @@ def transpose(x: Any, *axes) -> Tensor:
         axes = tuple(axes[0])
     X = x._data
     axes = tuple(range(X.ndim))[::-1] if not axes else axes
-    if sorted(a % X.ndim for a in axes) != list(range(X.ndim)):
+    if not all(is_axis(a, X.ndim) for a in axes) or sorted(a % X.ndim for a in axes) != list(range(X.ndim)):
         raise ValueError(f"transpose: axes {axes} are not a permutation of the {X.ndim} axes of shape {X.shape}")
-    inverse = tuple(np.argsort(axes))
-    return _viewing(record("transpose", X.transpose(axes), (x,), (_transposed,), (inverse,)), x)
+    axes = tuple(a % X.ndim for a in axes)
+    inverse = tuple(int(a) for a in np.argsort(axes))
+    return result("transpose", X.transpose(axes), (x,), TRANSPOSE, ((axes, inverse),))
 
 
-def _transposed(g: np.ndarray, axes: tuple) -> np.ndarray:
-    return np.transpose(g, axes)
+#               reverse mode: the inverse permutation        forward mode: the same one, directions first
+TRANSPOSE = Rules(vjp=(lambda g, perms: np.transpose(g, perms[1]),),
+                  jvp=(lambda v, perms: np.transpose(v, (0,) + tuple(a + 1 for a in perms[0])),))
 
 
 _BASIC_PARTS = (int, slice, type(Ellipsis), type(None))
@@ -102,11 +93,22 @@ def getitem(x: Any, index: Any) -> Tensor:
         y = X[index]
     except IndexError as error:
         raise IndexError(f"getitem: {error} (tensor of shape {X.shape})") from None
-    y = np.asarray(y) if y.ndim == 0 else y
-    return _viewing(record("getitem", y, (x,), _GETITEM_RULES, ((index, repeats),)), x)
+    return result("getitem", y, (x,), GETITEM, ((index, repeats),))
 
 
-_GETITEM_RULES = (lambda g, kept: Scatter(kept[0], g, kept[1]),)      # kept: (index, repeats)
+def _indexed_tangent(v: np.ndarray, kept: tuple) -> np.ndarray:
+    """J v = v[index] for each of the k directions: v[:, index] when that keeps the directions in
+    front (numpy moves the axes of index arrays that are not side by side to the front)."""
+    index, repeats = kept
+    parts = index if type(index) is tuple else (index,)
+    arrays = [k for k, part in enumerate(parts) if isinstance(part, np.ndarray)]
+    if not arrays or arrays[-1] - arrays[0] == len(arrays) - 1:
+        return v[(slice(None),) + parts]
+    return np.stack([direction[index] for direction in v])
+
+
+#             reverse mode: g scattered back (kept: index, repeats)   forward mode: v indexed alike
+GETITEM = Rules(vjp=(lambda g, kept: Scatter(kept[0], g, kept[1]),), jvp=(_indexed_tangent,))
 
 
 def gather(x: Any, index: Any) -> Tensor:
@@ -127,7 +129,7 @@ def gather(x: Any, index: Any) -> Tensor:
                          f"for a last axis of size {X.shape[-1]}")
     picks, shape = picks[..., None], X.shape      # the rule keeps x's shape, not x
 
-    return record("gather", np.take_along_axis(X, picks, axis=-1)[..., 0], (x,), (_gathered,), ((shape, picks),))
+    return result("gather", np.take_along_axis(X, picks, axis=-1)[..., 0], (x,), GATHER, ((shape, picks),))
 
 
 def _gathered(g: np.ndarray, kept: tuple) -> np.ndarray:
@@ -137,9 +139,28 @@ def _gathered(g: np.ndarray, kept: tuple) -> np.ndarray:
     return full
 
 
-def _piece(g: np.ndarray, index: Any) -> np.ndarray:
-    """The rule of one piece of a concat or a stack: its part of g, g[index]."""
-    return g[index]
+def _gathered_tangent(v: np.ndarray, kept: tuple) -> np.ndarray:
+    shape, picks = kept
+    return np.take_along_axis(v, np.broadcast_to(picks, v.shape[:1] + picks.shape), axis=-1)[..., 0]
+
+
+GATHER = Rules(vjp=(_gathered,), jvp=(_gathered_tangent,))
+
+
+def _piece(g: np.ndarray, kept: tuple) -> np.ndarray:
+    """g J for one piece of a concat or a stack: its part of g, g[index]."""
+    return g[kept[0]]
+
+
+def _placed(v: np.ndarray, kept: tuple) -> np.ndarray:
+    """J v for one piece: v in its place in an output of zeros (directions lead)."""
+    index, shape = kept
+    full = np.zeros(v.shape[:1] + shape, dtype=v.dtype)
+    full[(slice(None),) + (index if type(index) is tuple else (index,))] = v
+    return full
+
+
+JOIN = Rules(vjp=(_piece,), jvp=(_placed,))
 
 
 def _along(axis: int, part: int | slice) -> int | slice | tuple:
@@ -175,34 +196,16 @@ def concat(tensors: Sequence[Any], axis: int = 0) -> Tensor:
         stop = start + t.shape[axis]
         pieces.append(_along(axis, slice(start, stop)))
         start = stop
-    return record("concat", y, tensors, (_piece,) * len(tensors), pieces)
+    return result("concat", y, tensors, _join_rules(len(tensors)), [(piece, y.shape) for piece in pieces])
 
 
-def stack(tensors: Sequence[Any], axis: int = 0, out: np.ndarray | None = None) -> Tensor:
-    """Join along a new axis;   each piece's gradient is its index of g along that axis
-
-    `out`: the array to hold the result, as numpy's out=. A layer whose steps have
-    already written their states into out[0], out[1], ... passes it, so the graph
-    keeps one array of states instead of the states and their stacked copy.
-    """
-    tensors, y, axis = _joined("stack", lambda arrays, axis: np.stack(arrays, axis=axis, out=out),
-                               tensors, axis, "must all be equal")
-    pieces = [_along(axis, i) for i in range(len(tensors))]
-    stacked = record("stack", y, tensors, (_piece,) * len(tensors), pieces)
-    return stacked if out is None else written_into(stacked, out)
+def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+    """Join along a new axis;   each piece's gradient is its index of g along that axis"""
+    tensors, y, axis = _joined("stack", np.stack, tensors, axis, "must all be equal")
+    pieces = [(_along(axis, i), y.shape) for i in range(len(tensors))]
+    return result("stack", y, tensors, _join_rules(len(tensors)), pieces)
 
 
-def stack_in_place(tensors: Sequence[Tensor], rows: list, out: np.ndarray) -> Tensor:
-    """`stack(tensors, out=out)` for tensors computed straight into the rows of `out`.
-
-    `rows` is `list(out)`, the very arrays the steps wrote into (a layer passes
-    rows[t] as step t's `out=`). When each tensor's data *is* its row, nothing
-    is copied: np.stack would copy every row onto itself, through a temporary
-    array (0.13 ms for an RNN (128, 32) sequence). Otherwise (a tensor whose
-    data is not its row, rows that are not views of `out`) this is `stack`.
-    """
-    if not len(tensors) == len(rows) == len(out) or any(
-            t._data is not row or row.base is not out for t, row in zip(tensors, rows)):
-        return stack(tensors, out=out)
-    return record("stack", out, tensors, (_piece,) * len(tensors), list(range(len(tensors))))
-
+def _join_rules(count: int) -> Rules:
+    """The row of a concat or stack of `count` pieces: the same rules for every piece."""
+    return Rules(vjp=JOIN.vjp * count, jvp=JOIN.jvp * count)

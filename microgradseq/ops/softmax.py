@@ -24,12 +24,12 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor, as_tensor, record
+from ..tensor import Rules, Tensor, as_tensor, result
 
 
 def log_softmax(x: Any, axis: int = -1) -> Tensor:
     """y = (x - m) - log sum_j e^(x_j - m) along `axis`, m = max of x there (it cancels; it keeps e^ finite);
-    dL/dx = g - softmax(x) * sum of g along `axis`,   softmax(x) = e^(x - m) / sum_j e^(x_j - m)."""
+    dL/dx = g - softmax(x) * sum of g along `axis`,   J v = v - sum_j softmax_j v_j,   softmax(x) = e^(x - m) / sum_j e^(x_j - m)."""
     x = x if type(x) is Tensor else as_tensor(x)
     X = x._data
     if X.ndim == 0:
@@ -42,10 +42,19 @@ def log_softmax(x: Any, axis: int = -1) -> Tensor:
     in_place = shifted if shifted.dtype == total.dtype else None        # (integer logits: a float y)
     y = np.subtract(shifted, np.log(total), out=in_place)
     softmax /= total
-    return record("log_softmax", y, (x,), (_d_log_softmax,), ((softmax, axis),))
+    return result("log_softmax", y, (x,), LOG_SOFTMAX, ((softmax, axis - X.ndim if axis >= 0 else axis),))
 
 
 def _d_log_softmax(g: np.ndarray, kept: tuple) -> np.ndarray:
     softmax, axis = kept
     scaled_softmax = softmax * g.sum(axis=axis, keepdims=True)
     return np.subtract(g, scaled_softmax, out=scaled_softmax)    # one array of the logits' size, not two
+
+
+def _log_softmax_tangent(v: np.ndarray, kept: tuple) -> np.ndarray:
+    """J v = v - sum_j softmax_j v_j along the axis (counted from the end: directions lead)."""
+    softmax, axis = kept
+    return v - (softmax * v).sum(axis=axis, keepdims=True)
+
+
+LOG_SOFTMAX = Rules(vjp=(_d_log_softmax,), jvp=(_log_softmax_tangent,))

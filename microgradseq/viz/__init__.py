@@ -8,7 +8,7 @@
 loop draws in clusters as the built-in layers do.
 """
 
-from ..autograd import at_step as step
+from ..metadata import at_step as step
 from .draw import draw
 from .render import ensure_renderer, find_renderer, render
 

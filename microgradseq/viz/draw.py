@@ -23,7 +23,7 @@ from typing import Any, Mapping
 import graphviz
 import numpy as np
 
-from ..autograd import CUT, FREED, LEAF, Node, topological_order, unfold
+from ..autograd import CUT, FREED, LEAF, Node, hooks, topological_order
 from ..checks import is_int
 from .render import ensure_renderer
 
@@ -121,8 +121,8 @@ class GraphInfo:
 
 def _walk(roots: list[Node]) -> list[Node]:
     """Topological order of everything reachable from the roots, each node once (with the
-    parts made only for drawings, `autograd.unfold`)."""
-    unfold(roots)
+    parts made only for drawings, `autograd.hooks.unfold`)."""
+    hooks.unfold(roots)
     if len(roots) == 1:
         return topological_order(roots[0])
     seen, order = set(), []

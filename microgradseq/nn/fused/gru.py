@@ -21,7 +21,7 @@ import numpy as np
 from ...tensor import Tensor
 from .kernels import activate, blocks, project, rows, sigmoid_scale, transposed
 from .marks import StepMarks, attach_marks, check_steps
-from .recording import (has_history, input_grad, kept_input, once_per_pass, operands, record_node,
+from .recording import (has_history, input_grad, once_per_pass, operands, record_node,
                         recurrent_weight_grad, weight_grads)
 
 
@@ -52,7 +52,7 @@ def _gru_factors(rz: np.ndarray, n: np.ndarray, h_n: np.ndarray, factors: np.nda
 def gru_cell(x: Tensor, h: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor | None,
              bias_hh: Tensor | None) -> Tensor:
     """h' = n + z (h - n) = (1 - z) n + z h, as one node; gradients as in `_gru_factors`."""
-    x, X = kept_input(x)
+    X = x._data
     H, W_ih, W_hh = h._data, weight_ih._data, weight_hh._data
     hidden = W_hh.shape[1]
     dtype = np.result_type(X, H, W_ih, W_hh)
@@ -94,7 +94,7 @@ def gru_sequence(x: Tensor, h0: Tensor, weight_ih: Tensor, weight_hh: Tensor, bi
     The factors are computed a block of steps at a time, just before the loop reaches the block.
     Returns (h_1 .. h_T, h_T, the step marks); `below` is the marks of the layer underneath.
     """
-    x, X = kept_input(x)
+    X = x._data
     H0, W_ih, W_hh = h0._data, weight_ih._data, weight_hh._data
     steps, batch, _ = X.shape
     hidden = W_hh.shape[1]

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...autograd import StackedProducts
+from ...gradients import StackedProducts
 from ...tensor import Tensor
 from .kernels import activate, bias_sum, blocks, project, rows, sigmoid_scale, transposed
 from .marks import StepMarks, attach_marks, check_steps
-from .recording import (input_grad, kept_input, once_per_pass, operands, record_node,
+from .recording import (input_grad, once_per_pass, operands, record_node,
                         recurrent_weight_grad, weight_grads)
 
 LSTM_GATES = "ssts"         # i, f: sigmoid; g: tanh; o: sigmoid
@@ -63,7 +63,7 @@ def lstm_cell(x: Tensor, state: tuple[Tensor, Tensor], weight_ih: Tensor, weight
     Backward, with g = (dh', dc'): the factors in `_lstm_factors`; dL/dc = dc * f.
     """
     h, c = state
-    x, X = kept_input(x)
+    X = x._data
     H, C, W_ih, W_hh = h._data, c._data, weight_ih._data, weight_hh._data
     hidden = W_hh.shape[1]
     dtype = np.result_type(X, H, C, W_ih, W_hh)
@@ -108,7 +108,7 @@ def lstm_sequence(x: Tensor, h0: Tensor, c0: Tensor, weight_ih: Tensor, weight_h
     The factors are computed a block of steps at a time, just before the loop reaches the block.
     Returns (h_1 .. h_T, (h_T, c_T), the step marks); `below` is the marks of the layer underneath.
     """
-    x, X = kept_input(x)
+    X = x._data
     H0, C0, W_ih, W_hh = h0._data, c0._data, weight_ih._data, weight_hh._data
     steps, batch, _ = X.shape
     hidden = W_hh.shape[1]

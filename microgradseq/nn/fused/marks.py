@@ -9,7 +9,7 @@ the unfused graph.
 
 A mark is a node per state per step, and making them cost a training step at
 (32, 1) as much as a sixth of its time. So they are made only when a drawing
-asks (`autograd.unfold`). Until then one *stand-in* mark per state, shaped
+asks (`unfold`, installed as `autograd.hooks.unfold`, which `viz` calls). Until then one *stand-in* mark per state, shaped
 (T, B, H), takes their place as the sequence node's last input: it receives
 dL/d(every step's state), and every backward pass that reaches it resets its
 gradient first, as it does a mark's. Its slot in the node's `saved` holds the
@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...autograd import MARK, Node, at_step, state, take_creation_number
+from ...anomaly import check_backward, check_forward
+from ...autograd import MARK, OP, Node, creation_order, hooks, state, topological_order
+from ...metadata import at_step
 from ...tensor import Tensor
 
 
@@ -48,10 +50,12 @@ class StepMarks:
         self.values = {label: values for label, values, _ in states} if tiny else None
         self.initial = tuple(initial._node for _, _, initial in states if initial._node is not None)
         self.below = below
-        self.first = take_creation_number(self.steps * len(self.labels))
+        self.first = next(creation_order)       # numbers for the marks, before the sequence node's
+        for _ in range(self.steps * len(self.labels) - 1):
+            next(creation_order)
         self.stand_ins, feeds = {}, ()
         for label, values, _ in states:                     # c's stand-in feeds h's, as c_t feeds h_t
-            stand_in = self.stand_ins[label] = Node(op, MARK, feeds, None, values.shape, values.dtype)
+            stand_in = self.stand_ins[label] = Node(op, MARK, feeds, None, None, values.shape, values.dtype)
             stand_in.label, stand_in.scope, feeds = label, self.scope, (stand_in,)
         self.made = None        # label -> marks of t = 1..T, once made
 
@@ -64,7 +68,6 @@ class StepMarks:
             for mark, grad in zip(self.made[label], grads):
                 mark.grad = grad
         if state.anomaly and not np.isfinite(grads).all():
-            from ...anomaly import check_backward
             finite = np.isfinite(grads).all(axis=tuple(range(1, grads.ndim)))
             t = len(finite) - 1 - int(np.argmin(finite[::-1]))
             check_backward(self._mark(label, t + 1, grads.shape[1:], grads.dtype), grads[t])
@@ -97,7 +100,7 @@ class StepMarks:
 
     def _mark(self, label: str, step: int, shape: tuple, dtype, feeds: tuple = ()) -> Node:
         """A mark node (unlinked when `feeds` is empty: what an anomaly error names)."""
-        mark = Node(self.op, MARK, feeds, None, shape, dtype)
+        mark = Node(self.op, MARK, feeds, None, None, shape, dtype)
         mark.label, mark.step, mark.scope = label, step, self.scope
         return mark
 
@@ -115,7 +118,23 @@ def attach_marks(out: Tensor, marks: StepMarks) -> StepMarks:
 def check_steps(op: str, values: np.ndarray, inputs: list) -> None:
     """Under detect_anomaly, name the first step whose forward values are not finite."""
     if state.anomaly and not np.isfinite(values).all():
-        from ...anomaly import check_forward
         t = int(np.argmin(np.isfinite(values).all(axis=tuple(range(1, values.ndim)))))
         with at_step(t + 1):
             check_forward(op, values[t], tuple(i.shape for i in inputs if i is not None))
+
+
+def unfold(roots: list[Node]) -> None:
+    """Make the step marks of the fused nodes behind `roots`, for a drawing.
+
+    A fused sequence node's last input is then a stand-in mark, with the
+    `StepMarks` that make the real ones in its slot of `saved`. They are made
+    in creation order (a layer's marks feed on the marks of the layer beneath).
+    """
+    for root in roots:
+        for node in topological_order(root):
+            last = node.inputs[-1] if node.kind is OP and node.inputs else None
+            if last is not None and last.kind is MARK and node.saved[-1] is not None:
+                node.saved[-1].make(node)
+
+
+hooks.unfold = unfold

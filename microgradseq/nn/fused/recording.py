@@ -2,9 +2,9 @@
 
 A node's rules all need the same backward computation, so it runs once per
 pass (`once_per_pass`) and each rule reads its part. Rules keep arrays, never
-the node's own tensor, so the graph stays acyclic. A constant input (no
-history) held by the caller is copied rather than fingerprinted for in-place
-changes (`kept_input`).
+the node's own tensor, so the graph stays acyclic. A fused node has no
+forward-mode rules: under `mg.jvp` the cells and layers run their op-level
+steps instead (`forward_mode`).
 
 Once a cell has da = dL/da, the rest is the same for every cell:
 
@@ -20,8 +20,9 @@ from typing import Callable
 
 import numpy as np
 
-from ...autograd import StackedProducts, state
-from ...tensor import Tensor, record
+from ... import forward
+from ...gradients import StackedProducts, pass_number
+from ...tensor import Rules, Tensor, result
 from .kernels import rows
 
 
@@ -33,8 +34,8 @@ def once_per_pass(compute: Callable[[np.ndarray], tuple]) -> Callable[[np.ndarra
     memo = [None, None]
 
     def cached(g: np.ndarray) -> tuple:
-        if memo[0] != state.backward_pass:
-            memo[0], memo[1] = state.backward_pass, compute(g)
+        if memo[0] != pass_number():
+            memo[0], memo[1] = pass_number(), compute(g)
         return memo[1]
 
     return cached
@@ -44,12 +45,34 @@ def record_node(op: str, value: np.ndarray, operands: list) -> Tensor:
     """record() with (tensor, gradient) pairs, `gradient(g) -> dL/d tensor`; a missing bias (None)
     is left out. Each operand saves its gradient function, which the shared rule calls."""
     present = [(t, gradient) for t, gradient in operands if t is not None]
-    return record(op, value, [t for t, _ in present], (_called,) * len(present),
-                  [gradient for _, gradient in present])
+    rules = Rules(vjp=(_called,) * len(present), jvp=(_no_tangent,) * len(present))
+    return result(op, value, [t for t, _ in present], rules, [gradient for _, gradient in present])
 
 
 def _called(g: np.ndarray, gradient: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
     return gradient(g)
+
+
+def _no_tangent(v: np.ndarray, kept) -> np.ndarray:
+    raise NotImplementedError("a fused node has no forward-mode rule; under mg.jvp the cells and layers "
+                              "use their op-level steps (forward_mode())")
+
+
+def forward_mode() -> bool:
+    """Whether a forward-mode run (`mg.jvp`) is going on in this thread: then the cells and layers
+    take their op-level steps, whose ops carry JVP rules."""
+    return forward.runs.current is not None
+
+
+def _no_tangent(v: np.ndarray, kept) -> np.ndarray:
+    raise NotImplementedError("a fused node has no forward-mode rule; under mg.jvp the cells and layers "
+                              "use their op-level steps (forward_mode())")
+
+
+def forward_mode() -> bool:
+    """Whether a forward-mode run (`mg.jvp`) is going on in this thread: then the cells and layers
+    take their op-level steps, whose ops carry JVP rules."""
+    return forward.runs.current is not None
 
 
 def operands(x, h, weight_ih, weight_hh, bias_ih, bias_hh, grads) -> list:
@@ -60,21 +83,8 @@ def operands(x, h, weight_ih, weight_hh, bias_ih, bias_hh, grads) -> list:
             (bias_ih, lambda g: grads(g)[4]), (bias_hh, lambda g: grads(g)[5])]
 
 
-def kept_input(x: Tensor) -> tuple[Tensor | None, np.ndarray]:
-    """(x as an operand, the array the node keeps for dL/dW_ih = da^T x).
-
-    An input without history that the caller holds is copied and left out of
-    the operands: the copy costs less than fingerprinting the caller's array
-    at record and again at backward (the in-place check), and nothing can
-    change it. Inputs with history are operands as usual.
-    """
-    if x._node is None and x._exposed:
-        return None, x._data.copy()
-    return x, x._data
-
-
 def has_history(x: Tensor | None) -> bool:
-    """Whether x has history to receive dL/dx (`kept_input` gives None for a copied constant)."""
+    """Whether x has history to receive dL/dx."""
     return x is not None and x._node is not None
 
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...autograd import StackedProducts
+from ...gradients import StackedProducts
 from ...tensor import Tensor
 from .kernels import bias_sum, project, rows, transposed
 from .marks import StepMarks, attach_marks, check_steps
-from .recording import (input_grad, kept_input, once_per_pass, operands, record_node,
+from .recording import (input_grad, once_per_pass, operands, record_node,
                         recurrent_weight_grad, weight_grads)
 
 
@@ -40,7 +40,7 @@ def rnn_cell(x: Tensor, h: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih
 
     Backward: da = g * act'(a); dL/dh = da W_hh, and the shared formulas give the rest.
     """
-    x, X = kept_input(x)
+    X = x._data
     H, W_ih, W_hh = h._data, weight_ih._data, weight_hh._data
     pre = np.dot(X, W_ih.T).astype(np.result_type(X, H, W_ih, W_hh), copy=False)
     pre += np.dot(H, W_hh.T)
@@ -65,7 +65,7 @@ def rnn_sequence(x: Tensor, h0: Tensor, weight_ih: Tensor, weight_hh: Tensor, bi
         dh_t = g_t + da_(t+1) W_hh,   da_t = dh_t * act'(a_t);   dL/dh_0 = da_1 W_hh.
     Returns (h_1 .. h_T, h_T, the step marks); `below` is the marks of the layer underneath.
     """
-    x, X = kept_input(x)
+    X = x._data
     W_ih, W_hh = weight_ih._data, weight_hh._data
     steps, batch, _ = X.shape
     dtype = np.result_type(X, h0._data, W_ih, W_hh)

@@ -1,0 +1,81 @@
+"""Forward mode: every value carries its tangent, pushed through each op's JVP rules.
+
+Reverse mode runs the chain rule backwards over a recorded tape; forward mode
+runs it forwards, alongside the values, and records nothing. An op y = f(x_1, ..., x_n)
+whose operands carry tangents v_i (their derivatives along one direction)
+gives y the tangent
+
+    dy = J_1 v_1 + ... + J_n v_n,
+
+where `rules.jvp[i](v_i, saved[i])` computes J_i v_i: the same table row as
+the reverse-mode rule g J_i, read the other way.
+
+Tangents carry a leading axis of k directions, so k JVPs run in one pass
+(`mg.jvp` adds that axis for a single direction and takes it off again).
+For an op that broadcasts, an operand's tangent is first given the output's
+axes, (k, *x.shape) -> (k, 1, ..., 1, *x.shape), so that the rules, written
+for arrays, line up with the extra axis in front.
+
+A tangent belongs to one forward-mode run in one thread (`Seed`): a tensor
+another thread is differentiating forwards, a parameter say, is a constant
+here.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+
+class _Runs(threading.local):
+    def __init__(self) -> None:
+        self.current = None         # the Seed of this thread's forward-mode run, if any
+
+
+runs = _Runs()
+
+
+class Seed:
+    """One forward-mode run: the tangents it gave its inputs, taken back when it ends."""
+
+    def __init__(self, tensors: list, tangents: list) -> None:
+        self.tensors, self.tangents = tensors, tangents
+
+    def __enter__(self) -> "Seed":
+        self.outer, runs.current = runs.current, self
+        self.previous = [t._tangent for t in self.tensors]
+        for tensor, tangent in zip(self.tensors, self.tangents):
+            tensor._tangent = (self, tangent)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        for tensor, previous in zip(self.tensors, self.previous):
+            tensor._tangent = previous
+        runs.current = self.outer
+
+    def tangent(self, tensor) -> np.ndarray | None:
+        """The tensor's tangent in this run (None: a constant here)."""
+        pair = tensor._tangent
+        return pair[1] if pair is not None and pair[0] is self else None
+
+
+def push(rules, inputs, saved, y: np.ndarray):
+    """(run, dy) for an op's output y, dy = sum_i J_i v_i over the operands with a tangent in
+    this thread's run; None when no operand has one."""
+    run = runs.current
+    if run is None:
+        return None
+    total = None
+    for operand, jvp, kept in zip(inputs, rules.jvp, saved):
+        v = run.tangent(operand)
+        if v is None:
+            continue
+        if rules.broadcasts and v.ndim <= y.ndim:
+            v = v.reshape(v.shape[:1] + (1,) * (y.ndim + 1 - v.ndim) + v.shape[1:])
+        dy = jvp(v, kept)
+        total = dy if total is None else total + dy
+    if total is None:
+        return None
+    shape = total.shape[:1] + y.shape
+    return run, (total if total.shape == shape else np.broadcast_to(total, shape))

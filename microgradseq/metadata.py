@@ -1,0 +1,49 @@
+"""What nodes carry for people: the time step and the module path stamped on every node made inside.
+
+Nodes read `autograd.state.step` and `autograd.state.scope` when they are made,
+so drawings can put each node in its step's box and errors can say
+"t = 37, in lstm.cell". Both are per thread, like grad mode.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Iterator
+
+from .autograd import state
+from .checks import is_int
+
+
+class at_step:  # noqa: N801  (used like a function: `with at_step(t):`)
+    """Stamp every node made inside the block with time step `t` (numbered from 1).
+
+    A class rather than a generator-based context manager: a layer enters one
+    per time step, and this costs a third as much. The same object may be
+    entered again while inside (each entry restores what it found).
+    """
+
+    __slots__ = ("step", "previous")
+
+    def __init__(self, t: int | None) -> None:
+        if type(t) is not int and t is not None and not is_int(t):  # (a layer's int: one test, once a step)
+            raise TypeError(f"step: a time step is an integer (or None), got {t!r}")
+        self.step = t
+        self.previous = []
+
+    def __enter__(self) -> None:
+        self.previous.append(state.step)
+        state.step = self.step
+
+    def __exit__(self, *exc_info) -> None:
+        state.step = self.previous.pop()
+
+
+@contextlib.contextmanager
+def in_scope(name: str) -> Iterator[None]:
+    """Nodes made inside carry the module path `outer.name`."""
+    previous = state.scope
+    state.scope = f"{previous}.{name}" if previous and name else (name or previous)
+    try:
+        yield
+    finally:
+        state.scope = previous

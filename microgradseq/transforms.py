@@ -1,0 +1,111 @@
+"""The two modes of autodiff as functions: `jvp` (forward mode), `vjp` (reverse mode), `jacobian`.
+
+For f: R^n -> R^m with Jacobian J (m x n):
+
+- `jvp(f, x, v)` = (f(x), J v): one forward pass carrying tangents, nothing
+  recorded. Cost ~ one evaluation per direction v, so a full Jacobian takes
+  n passes (cheap when n is small: few inputs, many outputs).
+- `vjp(f, x, u)` = (f(x), u^T J): one forward pass recording the tape, one
+  backward pass. A full Jacobian takes m passes (cheap when m is small: a
+  scalar loss of many parameters, which is why training uses reverse mode).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .autograd import no_grad
+from .forward import Seed
+from .tensor import Tensor, owned
+
+
+def _tensors(name: str, inputs: Any) -> list[Tensor]:
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    for position, x in enumerate(inputs):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{name}: input {position} must be a Tensor, got {type(x).__name__}")
+    return inputs
+
+
+def _directions(name: str, inputs: list[Tensor], arrays: Any, what: str) -> tuple[list[np.ndarray], bool]:
+    """The arrays, one per input, each shaped like it or with one extra leading axis of k
+    directions (the same k for all); and whether they had that axis."""
+    arrays = [arrays] if isinstance(arrays, (np.ndarray, Tensor)) or np.isscalar(arrays) else list(arrays)
+    if len(arrays) != len(inputs):
+        raise ValueError(f"{name}: expected {len(inputs)} {what}s (one per input), got {len(arrays)}")
+    arrays = [np.asarray(a._data if isinstance(a, Tensor) else a, dtype=x.dtype) for a, x in zip(arrays, inputs)]
+    batched = [a.shape != x.shape for a, x in zip(arrays, inputs)]
+    for position, (a, x) in enumerate(zip(arrays, inputs)):
+        if a.shape != x.shape and a.shape[1:] != x.shape:
+            raise ValueError(f"{name}: the {what} of input {position} has shape {a.shape}; expected the input's "
+                             f"shape {x.shape} or (k,) + {x.shape} for k directions")
+    if any(batched):
+        counts = {a.shape[0] for a, b in zip(arrays, batched) if b}
+        if not all(batched) or len(counts) != 1:
+            raise ValueError(f"{name}: every {what} needs the same leading axis of k directions, got shapes "
+                             f"{[a.shape for a in arrays]}")
+    return arrays, any(batched)
+
+
+def jvp(fn: Callable[..., Any], inputs: Any, tangents: Any) -> tuple[Any, Any]:
+    """Forward mode: (fn(*inputs), J v), v = `tangents` (one array per input, shaped like it, or
+    with a leading axis of k directions: then J v has that axis too). Records no tape.
+    `fn` may return a tensor or a tuple of tensors (then a tuple of tangents)."""
+    inputs = _tensors("jvp", inputs)
+    tangents, batched = _directions("jvp", inputs, tangents, "tangent")
+    if not batched:
+        tangents = [v[None] for v in tangents]
+    with no_grad(), Seed(inputs, tangents) as run:
+        outputs = fn(*inputs)
+        single = isinstance(outputs, Tensor)
+        outputs = (outputs,) if single else tuple(outputs)
+        out_tangents = []
+        for output in outputs:
+            if not isinstance(output, Tensor):
+                raise TypeError(f"jvp: fn must return a Tensor or a tuple of Tensors, got {type(output).__name__}")
+            tangent = run.tangent(output)
+            k = len(tangents[0]) if tangents else 1
+            tangent = np.zeros((k,) + output.shape, output.dtype) if tangent is None else np.asarray(tangent)
+            out_tangents.append(tangent if batched else tangent[0])
+    results = tuple(owned(np.array(o._data)) for o in outputs)
+    return (results[0], out_tangents[0]) if single else (results, tuple(out_tangents))
+
+
+def vjp(fn: Callable[..., Tensor], inputs: Any, cotangent: Any) -> tuple[Tensor, list[np.ndarray]]:
+    """Reverse mode: (fn(*inputs), u^T J), u = `cotangent` shaped like fn's output; one array
+    per input (dL/dx for L = sum(u * fn(x))). The inputs' own `.grad` are left as they were."""
+    inputs = _tensors("vjp", inputs)
+    copies = [owned(x._data, requires_grad=True) for x in inputs]
+    output = fn(*copies)
+    if not isinstance(output, Tensor):
+        raise TypeError(f"vjp: fn must return a Tensor, got {type(output).__name__}")
+    u = np.asarray(cotangent._data if isinstance(cotangent, Tensor) else cotangent, dtype=output.dtype)
+    if u.shape != output.shape:
+        raise ValueError(f"vjp: the cotangent has shape {u.shape}, the output {output.shape}")
+    if output.requires_grad:
+        output.backward(u)
+    grads = [np.zeros(x.shape, x.dtype) if x.grad is None else x.grad for x in copies]
+    return owned(np.array(output._data)), grads
+
+
+def jacobian(fn: Callable[[Tensor], Tensor], inputs: Any, mode: str = "rev") -> np.ndarray:
+    """The Jacobian of a tensor-valued fn of one input x, shape out.shape + x.shape: row by row
+    with vjp (`mode="rev"`, one backward pass per output element) or column by column with jvp
+    (`"fwd"`, all input directions in one batched forward pass)."""
+    (x,) = _tensors("jacobian", inputs) if not isinstance(inputs, Tensor) else [inputs]
+    if mode == "fwd":
+        basis = np.eye(x._data.size, dtype=x.dtype).reshape((x._data.size,) + x.shape)
+        output, columns = jvp(fn, [x], [basis])
+        return np.moveaxis(columns.reshape((x._data.size,) + output.shape), 0, -1).reshape(output.shape + x.shape)
+    if mode != "rev":
+        raise ValueError(f"jacobian: mode must be 'rev' or 'fwd', got {mode!r}")
+    with no_grad():
+        output = fn(x)
+    rows = []
+    for i in range(output._data.size):
+        u = np.zeros(output._data.size, output.dtype)
+        u[i] = 1.0
+        rows.append(vjp(fn, [x], u.reshape(output.shape))[1][0])
+    return np.array(rows).reshape(output.shape + x.shape)

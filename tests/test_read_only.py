@@ -1,0 +1,240 @@
+"""Every array a tensor holds is read-only: a write into a recorded value fails at the write,
+and gradients always use the values the forward pass computed.
+
+Each route by which a recorded array could change is tried: the tensor's own `.data`,
+`.numpy()`, views (slices, reshapes, transposes), `detach()`, the numpy array a tensor was
+made from, numpy operands, cut states, optimizers, in-place operators."""
+
+import numpy as np
+import pytest
+
+import microgradseq as mg
+
+
+def f64(values, requires_grad=False):
+    return mg.tensor(values, requires_grad=requires_grad, dtype=np.float64)
+
+
+def write_fails(array, where=0, value=9.0):
+    with pytest.raises(ValueError, match="read-only"):
+        array[where] = value
+
+
+def test_a_leaf_array_is_read_only():
+    w = f64([1.0, 2.0], requires_grad=True)
+    write_fails(w.data)
+    write_fails(w.numpy())
+
+
+def test_an_op_output_is_read_only_and_its_gradient_is_the_recorded_one():
+    """y = x * x keeps x; a write into y's or x's array fails, and dL/dx is 2x of the recorded x."""
+    x = f64([1.0, 3.0], requires_grad=True)
+    y = x * x
+    write_fails(y.data)
+    write_fails(x.data)
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad, [2.0, 6.0])
+
+
+@pytest.mark.parametrize("view", [lambda t: t[0:1], lambda t: t.reshape(2, 1), lambda t: t.T,
+                                  lambda t: t.transpose(0), lambda t: t[None]])
+def test_views_of_a_recorded_array_are_read_only(view):
+    x = f64([1.0, 2.0], requires_grad=True)
+    v = view(x)
+    with pytest.raises(ValueError, match="read-only"):
+        v.data[...] = 0.0
+
+
+def test_a_view_under_no_grad_is_read_only_too():
+    x = f64([1.0, 2.0], requires_grad=True)
+    with mg.no_grad():
+        v = x[0:2]
+    write_fails(v.data)
+
+
+def test_a_tensor_made_from_an_ndarray_owns_a_copy():
+    """mg.tensor(array) copies (as torch.tensor does): writing the caller's array later changes
+    neither the tensor nor a gradient that recorded it."""
+    array = np.array([1.0, 2.0])
+    x = mg.tensor(array)
+    w = f64([3.0, 4.0], requires_grad=True)
+    loss = (x * w).sum()
+    array[0] = 100.0
+    assert not np.shares_memory(x.data, array)
+    loss.backward()
+    np.testing.assert_array_equal(x.data, [1.0, 2.0])
+    np.testing.assert_array_equal(w.grad, [1.0, 2.0])
+
+
+def test_a_numpy_operand_is_copied_so_later_writes_do_not_reach_the_gradient():
+    data = np.array([1.0, 2.0])
+    w = f64([3.0, 4.0], requires_grad=True)
+    loss = (w * data).sum()
+    data[:] = 50.0
+    loss.backward()
+    np.testing.assert_array_equal(w.grad, [1.0, 2.0])
+
+
+def test_an_index_array_written_after_the_op_leaves_the_gradient_as_recorded():
+    index = np.array([0, 0])
+    x = f64([1.0, 2.0], requires_grad=True)
+    loss = x[index].sum()
+    index[:] = 1
+    loss.backward()
+    np.testing.assert_array_equal(x.grad, [2.0, 0.0])
+
+
+def test_a_where_condition_written_after_the_op_leaves_the_gradient_as_recorded():
+    condition = np.array([True, False])
+    a, b = f64([1.0, 2.0], requires_grad=True), f64([3.0, 4.0], requires_grad=True)
+    loss = mg.where(condition, a, b).sum()
+    condition[:] = True
+    loss.backward()
+    np.testing.assert_array_equal(a.grad, [1.0, 0.0])
+    np.testing.assert_array_equal(b.grad, [0.0, 1.0])
+
+
+def test_detach_shares_the_read_only_array():
+    x = f64([1.0, 2.0], requires_grad=True)
+    d = x.detach()
+    assert np.shares_memory(d.data, x.data) and not d.requires_grad
+    write_fails(d.data)
+
+
+def test_a_truncated_state_is_read_only():
+    w = f64([0.5, 0.5], requires_grad=True)
+    h = (w * 2.0).tanh()
+    cut = mg.bptt.truncate(h)
+    write_fails(cut.data)
+    write_fails(h.data)
+
+
+def test_assigning_data_gives_a_new_array_and_graphs_keep_the_old_one():
+    """t.data = new replaces the array; a graph that recorded the old one differentiates with it."""
+    w = f64([1.0, 2.0], requires_grad=True)
+    x = f64([3.0, 5.0], requires_grad=True)
+    loss = (w * x).sum()
+    x.data = np.array([100.0, 100.0])
+    loss.backward()
+    np.testing.assert_array_equal(w.grad, [3.0, 5.0])
+    np.testing.assert_array_equal(x.data, [100.0, 100.0])
+    write_fails(x.data)
+
+
+def test_assigning_data_copies_the_given_array():
+    x = f64([1.0, 2.0])
+    new = np.array([7.0, 8.0])
+    x.data = new
+    new[0] = 0.0
+    np.testing.assert_array_equal(x.data, [7.0, 8.0])
+
+
+@pytest.mark.parametrize("value, message", [
+    (np.zeros(3), r"expected an array of shape \(2,\) and dtype float64, got shape \(3,\)"),
+    (np.zeros(2, dtype=np.float32), "got shape \\(2,\\) and dtype float32"),
+    (None, "got None"),
+])
+def test_assigning_data_of_another_shape_or_dtype_is_refused(value, message):
+    x = f64([1.0, 2.0], requires_grad=True)
+    before = x.data
+    with pytest.raises(ValueError, match=message):
+        x.data = value
+    assert x.data is before
+
+
+def test_in_place_update_under_no_grad_gives_the_parameter_a_new_array():
+    """p -= lr * p.grad under no_grad: a new array of the same dtype; a graph recorded before
+    the update still differentiates with the old values."""
+    p = mg.tensor([1.0, 2.0], requires_grad=True)           # float32
+    loss = (p * p).sum()
+    old = p.data
+    with mg.no_grad():
+        p -= 0.5 * np.array([1.0, 1.0])                     # a float64 operand, cast back
+    assert p.data is not old and p.dtype == np.float32 and p.requires_grad
+    np.testing.assert_array_equal(p.data, [0.5, 1.5])
+    loss.backward()
+    np.testing.assert_array_equal(p.grad, [2.0, 4.0])
+    with mg.no_grad():
+        p += 1.0
+        p *= 2.0
+        p /= 4.0
+    np.testing.assert_array_equal(p.data, [0.75, 1.25])
+
+
+def test_in_place_update_of_a_tensor_that_requires_grad_while_recording_is_refused():
+    p = f64([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="no_grad"):
+        p -= 1.0
+    np.testing.assert_array_equal(p.data, [1.0, 2.0])
+
+
+def test_in_place_operator_on_a_constant_while_recording_rebinds():
+    x = f64([1.0, 2.0])
+    y = x
+    y += 1.0
+    np.testing.assert_array_equal(x.data, [1.0, 2.0])
+    np.testing.assert_array_equal(y.data, [2.0, 3.0])
+
+
+def test_in_place_update_that_would_change_the_shape_is_refused():
+    p = f64([1.0, 2.0], requires_grad=True)
+    with mg.no_grad(), pytest.raises(ValueError, match=r"shape \(2, 2\)"):
+        p += np.ones((2, 2))
+    np.testing.assert_array_equal(p.data, [1.0, 2.0])
+
+
+def test_a_loop_variable_update_changes_the_parameters():
+    """for p in params: p -= lr * p.grad, under no_grad, updates each parameter (PyTorch's idiom)."""
+    model = mg.nn.Linear(2, 1, dtype=np.float64)
+    model(np.ones((1, 2))).sum().backward()
+    before = {name: p.data.copy() for name, p in model.named_parameters()}
+    with mg.no_grad():
+        for p in model.parameters():
+            p -= 0.1 * p.grad
+    for name, p in model.named_parameters():
+        np.testing.assert_allclose(p.data, before[name] - 0.1 * p.grad)
+
+
+def test_an_optimizer_step_between_forward_and_backward_keeps_the_recorded_weights():
+    """TBPTT rule 5: a graph recorded before an update differentiates with the weights it used."""
+    w = f64([2.0], requires_grad=True)
+    x = f64([3.0], requires_grad=True)
+    loss = (w * x).sum()
+    optimizer = mg.optim.SGD([w], lr=1.0)
+    w.grad = np.array([10.0])
+    optimizer.step()
+    np.testing.assert_array_equal(w.data, [-8.0])
+    loss.backward()
+    np.testing.assert_array_equal(x.grad, [2.0])            # the recorded w, not the updated one
+
+
+def test_load_state_dict_gives_new_read_only_arrays():
+    model = mg.nn.Linear(2, 2, dtype=np.float64)
+    state = {name: np.ones(p.shape) for name, p in model.named_parameters()}
+    model.load_state_dict(state)
+    state["weight"][0, 0] = 5.0
+    assert model.weight.data[0, 0] == 1.0
+    write_fails(model.weight.data, (0, 0))
+
+
+def test_layer_outputs_and_states_are_read_only():
+    layer = mg.nn.LSTM(3, 4, dtype=np.float64)
+    output, (h, c) = layer(np.ones((5, 2, 3)))
+    for array in (output.data, h.data, c.data):
+        with pytest.raises(ValueError, match="read-only"):
+            array[0, 0, 0] = 1.0
+
+
+def test_fused_layer_outputs_are_read_only():
+    layer = mg.nn.GRU(3, 4, dtype=np.float64, fused=True)
+    output, h = layer(np.ones((5, 2, 3)))
+    with pytest.raises(ValueError, match="read-only"):
+        output.data[0, 0, 0] = 1.0
+
+
+def test_a_0d_result_is_a_read_only_ndarray():
+    x = f64([1.0, 2.0], requires_grad=True)
+    total = x.sum()
+    assert type(total.data) is np.ndarray and total.data.shape == ()
+    with pytest.raises(ValueError, match="read-only"):
+        total.data[...] = 0.0
