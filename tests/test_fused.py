@@ -19,6 +19,7 @@ from microgradseq.autograd import topological_order
 from microgradseq.nn.fused.marks import unfold
 from microgradseq.bptt.truncate import state_tensors
 from microgradseq.nn import fused
+from microgradseq.nn.fused import kernels
 
 I, H, T, B = 3, 4, 5, 2
 
@@ -156,7 +157,7 @@ def test_fused_backward_in_blocks_of_steps_gives_the_same_gradients(monkeypatch,
                                                                     steps_per_block):
     """Long sequences compute the LSTM's and GRU's backward factors a block of steps at a time; the
     blocks' edges (the previous state of a block's first step) change nothing."""
-    monkeypatch.setattr(fused, "BLOCK", steps_per_block * gates * H * B)
+    monkeypatch.setattr(kernels, "BLOCK", steps_per_block * gates * H * B)
     plain, twin = twins(layer_class, num_layers=2)
     want_values, want = run_layer(plain, True)
     got_values, got = run_layer(twin, True)

@@ -32,6 +32,4 @@ from .gru import gru_cell, gru_sequence
 from .lstm import lstm_cell, lstm_sequence
 from .rnn import rnn_cell, rnn_sequence
 
-BLOCK = 1 << 16     # elements: what a block of steps may hold to stay in cache (read at each call)
-
-__all__ = ["BLOCK", "gru_cell", "gru_sequence", "lstm_cell", "lstm_sequence", "rnn_cell", "rnn_sequence"]
+__all__ = ["gru_cell", "gru_sequence", "lstm_cell", "lstm_sequence", "rnn_cell", "rnn_sequence"]

@@ -7,8 +7,8 @@
   σ(a) = 0.5 tanh(0.5 a) + 0.5;
 - `blocks`: work for many steps done a block of steps at a time.
 
-The block size is the package's `fused.BLOCK`, read at each call so that it
-can be changed (the tests shrink it to put block edges inside short sequences).
+The block size is `BLOCK`, read at each call so that it can be changed (the
+tests shrink it to put block edges inside short sequences).
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from ...tensor import Tensor
-from .. import fused
+
+BLOCK = 1 << 16     # elements: what a block of steps may hold to stay in cache (read at each call)
 
 
 def bias_sum(bias_ih: Tensor | None, bias_hh: Tensor | None):
@@ -45,7 +46,7 @@ def transposed(weight: np.ndarray, batch: int, scale: np.ndarray | None = None) 
     matrix-vector product) with a large W is the transposed view about as
     fast, and the copy would cost more than it saves.
     """
-    copy = batch > 1 or weight.size <= fused.BLOCK
+    copy = batch > 1 or weight.size <= BLOCK
     if scale is None:
         return weight.T.copy() if copy else weight.T
     return np.multiply(weight.T, scale, order="C" if copy else "K")
@@ -57,7 +58,7 @@ def blocks(steps: int, per_step: int) -> list[tuple[int, int]]:
     Work done for all steps at once costs few numpy calls when the steps are small;
     done a block at a time, its arrays also stay in cache when they are large.
     """
-    size = max(1, fused.BLOCK // max(1, per_step))
+    size = max(1, BLOCK // max(1, per_step))
     return [(max(0, stop - size), stop) for stop in range(steps, 0, -size)]
 
 
