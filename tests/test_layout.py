@@ -90,3 +90,9 @@ def test_no_fingerprinting_in_the_library():
     for path in PACKAGE.rglob("*.py"):
         text = path.read_text()
         assert "crc32" not in text and "checksum" not in text, path
+
+
+def test_the_backward_loop_in_the_engine_docs_is_the_source():
+    page = (PACKAGE.parent / "docs" / "engine.md").read_text()
+    block = page.split("<!-- backward-loop -->\n```py\n", 1)[1].split("```", 1)[0]
+    assert block == inspect.getsource(autograd.backward)
