@@ -2,6 +2,7 @@
 the public API with wrong shapes, types and values."""
 
 import collections
+import io
 import os
 import zipfile
 
@@ -46,6 +47,95 @@ def test_load_rejects_a_file_that_is_not_an_archive_of_arrays(tmp_path, content)
     with pytest.raises(ValueError, match="is not a readable .npz file") as error:
         mg.load(path)
     assert "pickle" not in str(error.value)
+
+
+@pytest.mark.parametrize("name", ["w\x00x", "w\nx", "tab\t", "\x7f", "\ud800"],
+                         ids=["NUL", "newline", "tab", "DEL", "lone surrogate"])
+def test_save_refuses_a_name_load_could_not_give_back_and_writes_nothing(tmp_path, name):
+    path = tmp_path / "model.npz"
+    mg.save({"w": np.arange(3.0)}, path)
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match="save: the name .* holds a control character"):
+        mg.save({"ok": np.ones(1), name: np.ones(1)}, path)
+    assert path.read_bytes() == before and os.listdir(tmp_path) == ["model.npz"]
+
+
+def test_save_never_touches_a_users_file_named_like_a_partial_save(tmp_path):
+    """`<path>.partial` may be the user's own: a save, good or failed, neither overwrites nor
+    deletes it (the temporary file has a name of its own)."""
+    path, partial = tmp_path / "model.npz", tmp_path / "model.npz.partial"
+    partial.write_bytes(b"the user's own notes")
+    mg.save({"w": np.arange(3.0)}, path)
+    with pytest.raises(TypeError):
+        mg.save({"w": np.array(["text"])}, path)
+    assert partial.read_bytes() == b"the user's own notes"
+    assert sorted(os.listdir(tmp_path)) == ["model.npz", "model.npz.partial"]
+
+
+def test_a_saved_file_gets_the_permissions_any_new_file_gets(tmp_path):
+    """The temporary file is made with the umask's permissions, not mkstemp's owner-only ones."""
+    reference = tmp_path / "plain"
+    reference.write_bytes(b"")
+    mg.save({"w": np.ones(1)}, tmp_path / "model.npz")
+    assert (tmp_path / "model.npz").stat().st_mode == reference.stat().st_mode
+
+
+def _archive(tmp_path, members):
+    """An .npz-like zip holding (name, bytes) members as given."""
+    path = tmp_path / "crafted.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, content in members:
+            archive.writestr(name, content)
+    return path
+
+
+def _npy(array=None, header=None):
+    """The bytes of an NPY file: an array's, or a bare header dict followed by 8 bytes."""
+    buffer = io.BytesIO()
+    if header is None:
+        np.lib.format.write_array(buffer, array, allow_pickle=False)
+    else:
+        np.lib.format.write_array_header_1_0(buffer, header)
+        buffer.write(bytes(8))
+    return buffer.getvalue()
+
+
+def test_load_refuses_a_member_that_is_not_an_npy_file(tmp_path):
+    path = _archive(tmp_path, [("w.npy", b"raw bytes, no NPY header")])
+    with pytest.raises(ValueError, match="load: .* is not a readable .npz file") as error:
+        mg.load(path)
+    assert "b'" not in str(error.value)
+
+
+def test_load_refuses_a_name_held_twice(tmp_path):
+    with pytest.warns(UserWarning, match="Duplicate name"):
+        path = _archive(tmp_path, [("w.npy", _npy(np.zeros(2))), ("w.npy", _npy(np.ones(2)))])
+    with pytest.raises(ValueError, match="load: .*holds 'w.npy' more than once"):
+        mg.load(path)
+
+
+def test_load_refuses_a_header_claiming_a_huge_shape_before_allocating_it(tmp_path):
+    """A header claiming 8 TB over 8 bytes of data: ValueError, not a MemoryError."""
+    header = {"descr": "<f8", "fortran_order": False, "shape": (10 ** 12,)}
+    path = _archive(tmp_path, [("w.npy", _npy(header=header))])
+    with pytest.raises(ValueError, match=r"load: .*claims shape \(1000000000000,\) .* but holds 8 bytes"):
+        mg.load(path)
+
+
+def test_load_refuses_an_npy_member_holding_objects(tmp_path):
+    header = {"descr": "|O", "fortran_order": False, "shape": (1,)}
+    path = _archive(tmp_path, [("w.npy", _npy(header=header))])
+    with pytest.raises(ValueError, match="load: .*holds dtype object, not a numeric array"):
+        mg.load(path)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda f: mg.save({"w": np.ones(1)}, f), r"save: f is a text file; open it in binary mode \('wb'\)"),
+    (lambda f: mg.load(f), r"load: f is a text file; open it in binary mode \('rb'\)"),
+])
+def test_save_and_load_refuse_a_text_file_object(call, message):
+    with pytest.raises(TypeError, match=message):
+        call(io.StringIO())
 
 
 # ---- gradients and optimizers --------------------------------------------------------------------------
