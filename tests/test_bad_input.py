@@ -2,6 +2,7 @@
 the public API with wrong shapes, types and values."""
 
 import collections
+import copy
 import io
 import os
 import zipfile
@@ -158,6 +159,56 @@ def test_a_grad_of_the_wrong_shape_is_refused_so_no_optimizer_half_updates():
 def test_optimizer_settings_that_are_not_finite_numbers_are_refused(make, message):
     with pytest.raises(ValueError, match=message):
         make([mg.tensor(np.ones(2), requires_grad=True)])
+
+
+OPTIMIZERS = {
+    "SGD": lambda ps: mg.optim.SGD(ps, lr=0.1, momentum=0.9),
+    "Adam": lambda ps: mg.optim.Adam(ps, lr=0.1),
+    "AdamW": lambda ps: mg.optim.AdamW(ps, lr=0.1),
+    "RMSprop": lambda ps: mg.optim.RMSprop(ps, momentum=0.5, centered=True),
+}
+
+
+@pytest.mark.parametrize("kind", OPTIMIZERS)
+def test_an_optimizer_step_that_fails_changes_no_parameter_grad_or_state(kind):
+    """A parameter given an array of another shape behind the optimizer's back: the step
+    refuses before it updates anything, the parameters before it in the list included, and
+    Adam's step count stays where it was."""
+    first, second = (mg.tensor(np.array(v), requires_grad=True) for v in ([1.0, 2.0], [3.0, 4.0, 5.0]))
+    optimizer = OPTIMIZERS[kind]([first, second])
+    first.grad, second.grad = np.array([0.5, 0.5]), np.array([0.5, 0.5, 0.5])
+    optimizer.step()
+    second._replace_data(np.ones(5))            # (.data = ... refuses another shape); grads stay
+    data, state = [p.data.copy() for p in (first, second)], copy.deepcopy(optimizer.state)
+    with pytest.raises(ValueError, match=rf"{kind}.step: parameter 1 is float64 of shape \(5,\) but "
+                                         r"its grad is float64 of shape \(3,\); no parameter was changed"):
+        optimizer.step()
+    for p, before in zip((first, second), data):
+        np.testing.assert_array_equal(p.data, before)
+    np.testing.assert_array_equal(first.grad, [0.5, 0.5])
+    assert len(optimizer.state) == 2
+    for now, before in zip(optimizer.state, state):
+        assert now.keys() == before.keys()
+        for key in now:
+            np.testing.assert_array_equal(now[key], before[key], err_msg=key)
+
+
+@pytest.mark.parametrize("kind", OPTIMIZERS)
+@pytest.mark.parametrize("make, message", [
+    (lambda: mg.tensor(np.ones(2)), "item 1 is a tensor that does not require grad"),
+    (lambda: mg.tensor(np.ones(2), requires_grad=True) * 2.0, "item 1 is the result of an op, not a leaf"),
+], ids=["constant", "op result"])
+def test_optimizers_refuse_a_tensor_they_cannot_train(kind, make, message):
+    trained = mg.tensor(np.ones(2), requires_grad=True)
+    with pytest.raises(ValueError, match=f"{kind}: {message}"):
+        OPTIMIZERS[kind]([trained, make()])
+
+
+@pytest.mark.parametrize("kind", OPTIMIZERS)
+def test_an_optimizer_given_none_says_it_wants_an_iterable_of_tensors(kind):
+    with pytest.raises(TypeError, match=rf"{kind}: expected an iterable of Tensors \(such as "
+                                        r"model.parameters\(\)\), got NoneType"):
+        OPTIMIZERS[kind](None)
 
 
 def test_gradcheck_fails_a_nan_gradient_and_leaves_every_grad_as_it_was():
