@@ -249,6 +249,41 @@ def test_load_state_dict_wants_a_mapping(state):
         linear.load_state_dict(state)
 
 
+@pytest.mark.parametrize("call, message", [
+    (lambda m: mg.nn.Linear(2, 3, bias="no"), "Linear: bias must be True or False, got 'no'"),
+    (lambda m: m.load_state_dict(m.state_dict(), strict="no"), "load_state_dict: strict must be True or False, got 'no'"),
+    (lambda m: m.train("x"), r"Linear.train: mode must be True or False, got 'x'"),
+], ids=["bias", "strict", "train"])
+def test_flags_must_be_bools_not_anything_truthy(call, message):
+    model = mg.nn.Linear(3, 2)
+    before = model.state_dict()
+    with pytest.raises(ValueError, match=message):
+        call(model)
+    assert model.training is True
+    for name, array in model.state_dict().items():
+        np.testing.assert_array_equal(array, before[name])
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: mg.randn(2, rng="x"), "randn: rng must be a numpy.random.Generator .* got str"),
+    (lambda: mg.nn.Linear(2, 3, rng="x"), "Linear: rng must be a numpy.random.Generator .* got str"),
+    (lambda: mg.nn.Embedding(2, 3, rng=0), "Embedding: rng must be a numpy.random.Generator .* got int"),
+], ids=["randn", "Linear", "Embedding"])
+def test_an_rng_that_is_not_a_generator_is_a_type_error_naming_the_function(call, message):
+    with pytest.raises(TypeError, match=message):
+        call()
+
+
+def test_load_state_dict_names_a_ragged_list_and_changes_nothing():
+    model = mg.nn.Linear(2, 2)
+    before = model.state_dict()
+    with pytest.raises(ValueError, match=r"load_state_dict for Linear: weight: expected a numeric array, "
+                                         r"got a ragged list \(no parameter was changed\)"):
+        model.load_state_dict({"weight": [[1.0, 2.0], [3.0]], "bias": [0.0, 0.0]})
+    for name, array in model.state_dict().items():
+        np.testing.assert_array_equal(array, before[name])
+
+
 # ---- ops and tensors ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("call, error, message", [
