@@ -337,3 +337,13 @@ def test_tbptt_checks_its_callbacks_before_any_step(arguments, message):
     with pytest.raises(TypeError, match=message):
         mg.bptt.tbptt(step, None, [np.ones(1)] * 3, [None] * 3, lambda o, y: o.sum(), 2, 2, **arguments)
     assert calls["step"] == 0
+
+
+@pytest.mark.parametrize("sequence, batch_size, error, message", [
+    (5, 2, TypeError, "batchify: expected a sequence .* got int"),
+    (np.float64(5.0), 2, TypeError, "batchify: expected a sequence .* got float64"),
+    ([1, 2, 3], 0, ValueError, "batchify: batch_size must be a positive integer, got 0"),
+])
+def test_batchify_names_what_it_wanted(sequence, batch_size, error, message):
+    with pytest.raises(error, match=message):
+        mg.bptt.batchify(sequence, batch_size)
