@@ -226,6 +226,52 @@ def test_gradcheck_fails_a_nan_gradient_and_leaves_every_grad_as_it_was():
     assert mg.gradcheck(lambda t: (t * t).sum(), mg.tensor(np.ones(3), requires_grad=True))   # one tensor
 
 
+@pytest.mark.parametrize("inputs", [np.ones(3), None], ids=["ndarray", "None"])
+def test_gradcheck_wants_tensors_not_an_array_or_none(inputs):
+    with pytest.raises(TypeError, match="gradcheck: inputs must be a Tensor or a list or tuple of "
+                                        "Tensors, got (ndarray|NoneType)"):
+        mg.gradcheck(lambda t: (t * t).sum(), inputs)
+
+
+def test_gradcheck_with_no_input_requiring_grad_says_there_is_nothing_to_check():
+    calls = collections.Counter()
+
+    def fn(t):
+        calls["fn"] += 1
+        return (t * t).sum()
+
+    with pytest.raises(ValueError, match="gradcheck: no input requires grad, so there is nothing to check"):
+        mg.gradcheck(fn, [mg.tensor(np.ones(2), dtype=np.float64)])
+    assert calls["fn"] == 0
+
+
+def test_gradcheck_on_float32_inputs_says_finite_differences_need_float64():
+    x = mg.tensor(np.array([1.0, 2.0], dtype=np.float32), requires_grad=True)
+    with pytest.raises(mg.GradcheckError, match="input 0 is float32: finite differences need float64"):
+        mg.gradcheck(lambda t: (t ** 3).sum(), [x])
+    np.testing.assert_array_equal(x.data, np.array([1.0, 2.0], dtype=np.float32))
+    assert x.grad is None and x.dtype == np.float32
+
+
+def test_gradcheck_gives_each_input_its_own_values_back_even_when_fn_raises():
+    """Inputs are perturbed by giving them new arrays; afterwards each holds its own values,
+    also when fn fails halfway through the finite differences."""
+    x = mg.tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    calls = collections.Counter()
+
+    def fn(t):
+        calls["fn"] += 1
+        if calls["fn"] == 4:
+            raise RuntimeError("fn failed")
+        return (t * t).sum()
+
+    with pytest.raises(RuntimeError, match="fn failed"):
+        mg.gradcheck(fn, [x])
+    np.testing.assert_array_equal(x.data, [1.0, 2.0, 3.0])
+    assert mg.gradcheck(lambda t: (t * t).sum(), [x]) and x.grad is None
+    np.testing.assert_array_equal(x.data, [1.0, 2.0, 3.0])
+
+
 # ---- modules -----------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("make, message", [
