@@ -393,3 +393,80 @@ def test_tbptt_checks_its_callbacks_before_any_step(arguments, message):
 def test_batchify_names_what_it_wanted(sequence, batch_size, error, message):
     with pytest.raises(error, match=message):
         mg.bptt.batchify(sequence, batch_size)
+
+
+def _tiny_run(wrap_step=lambda step: step, wrap_loss=lambda loss_fn: loss_fn, **overrides):
+    """TBPTT(1, 2) of h = tanh(w h + x) over 3 steps, its step and loss_fn wrapped, other
+    arguments overridden; it must raise. Returns the weight, how often step, loss_fn and
+    on_update ran, and the pytest ExceptionInfo."""
+    w = mg.tensor(np.array([0.5]), requires_grad=True)
+    calls = collections.Counter()
+
+    def step(x, h):
+        calls["step"] += 1
+        h = (w * h + x).tanh()
+        return h, h
+
+    def loss_fn(output, target):
+        calls["loss_fn"] += 1
+        return ((output - target) ** 2).sum()
+
+    arguments = dict(step=wrap_step(step), state=mg.tensor(np.zeros(1)), inputs=[np.ones(1)] * 3,
+                     targets=[np.zeros(1)] * 3, loss_fn=wrap_loss(loss_fn), k1=1, k2=2,
+                     on_update=lambda u, loss: calls.update(["on_update"]))
+    arguments.update(overrides)
+    with pytest.raises((TypeError, ValueError)) as error:
+        mg.bptt.tbptt(**arguments)
+    return w, calls, error
+
+
+@pytest.mark.parametrize("inputs, message", [
+    ((np.ones(1) for _ in range(3)), "inputs must be indexable by step with a length .* got generator; "
+                                     r"an iterator or generator has no length: pass list\(...\)"),
+    (iter([np.ones(1)] * 3), r"inputs must be indexable .* got list_iterator; .* pass list\(...\)"),
+    (None, "inputs must be indexable by step with a length .* got NoneType"),
+    (np.float64(1.0), "inputs must be indexable by step with a length .* got float64"),
+], ids=["generator", "iterator", "None", "0-d"])
+def test_tbptt_wants_inputs_it_can_index_by_step_before_any_step(inputs, message):
+    w, calls, error = _tiny_run(inputs=inputs)
+    assert error.type is TypeError and error.match("tbptt: " + message)
+    assert calls["step"] == 0 and w.grad is None
+
+
+def test_tbptt_names_the_missing_steps_of_dict_targets_before_any_step():
+    w, calls, error = _tiny_run(targets={0: np.zeros(1), 2: np.zeros(1), 3: np.zeros(1)})
+    assert error.type is ValueError
+    assert error.match(r"tbptt: targets is a dict without the keys \[1\] .*give None for a step without")
+    assert calls["step"] == 0 and w.grad is None
+
+
+@pytest.mark.parametrize("returned, error_type, message", [
+    (lambda loss: float(loss.item()), TypeError, "got float at step 1"),
+    (lambda loss: None, TypeError, "got NoneType at step 1"),
+    (lambda loss: loss * mg.tensor(np.ones(3)), ValueError, r"got shape \(3,\) at step 1; reduce it"),
+], ids=["float", "None", "non-scalar"])
+def test_tbptt_checks_what_loss_fn_returns_before_the_first_backward(returned, error_type, message):
+    w, calls, error = _tiny_run(wrap_loss=lambda loss_fn: lambda o, y: returned(loss_fn(o, y)))
+    assert error.type is error_type
+    assert error.match("tbptt: loss_fn must return a one-element Tensor, " + message)
+    assert calls["step"] == 1 and calls["on_update"] == 0 and w.grad is None
+
+
+@pytest.mark.parametrize("returned, message", [
+    (lambda out, h: h, r"step must return a pair \(output, new_state\), got a Tensor at step 1"),
+    (lambda out, h: (out, h, h), r"step must return a pair \(output, new_state\), got a tuple of 3 at step 1"),
+    (lambda out, h: (out, {"h": h}), "the state step returned at step 1 holds a dict; a state is a Tensor"),
+    (lambda out, h: (out, h.data), "the state step returned at step 1 holds a ndarray; a state is a Tensor"),
+], ids=["a tensor", "a 3-tuple", "a dict state", "an ndarray state"])
+def test_tbptt_checks_what_step_returns_before_the_first_backward(returned, message):
+    w, calls, error = _tiny_run(wrap_step=lambda step: lambda x, h: returned(*step(x, h)))
+    assert error.type is TypeError and error.match("tbptt: " + message)
+    assert calls["step"] == 1 and calls["on_update"] == 0 and w.grad is None
+
+
+@pytest.mark.parametrize("state, name", [({"h": mg.tensor(np.zeros(1))}, "dict"), (np.zeros(1), "ndarray"),
+                                         ((mg.tensor(np.zeros(1)), 0.0), "float")])
+def test_tbptt_checks_the_initial_state_before_any_step(state, name):
+    w, calls, error = _tiny_run(state=state)
+    assert error.type is TypeError and error.match(f"tbptt: the initial state holds a {name}; a state is")
+    assert calls["step"] == 0 and w.grad is None
