@@ -82,6 +82,8 @@ def save(obj: Any, f: str | os.PathLike | BinaryIO) -> None:
     if not isinstance(f, (str, os.PathLike)):
         raise TypeError(f"save: f must be a path or a binary file object, got {type(f).__name__}")
     path = Path(f)
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"save: there is no folder {path.parent} to write {path.name} into")
     temporary, descriptor = _own_temporary(path)
     try:
         with open(descriptor, "wb") as file:

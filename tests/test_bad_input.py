@@ -81,6 +81,12 @@ def test_a_saved_file_gets_the_permissions_any_new_file_gets(tmp_path):
     assert (tmp_path / "model.npz").stat().st_mode == reference.stat().st_mode
 
 
+def test_save_into_a_missing_folder_names_the_folder_not_a_temporary_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"save: there is no folder .*missing to write model.npz into"):
+        mg.save({"w": np.ones(1)}, tmp_path / "missing" / "model.npz")
+    assert os.listdir(tmp_path) == []
+
+
 def _archive(tmp_path, members):
     """An .npz-like zip holding (name, bytes) members as given."""
     path = tmp_path / "crafted.npz"
