@@ -81,6 +81,23 @@ def test_a_saved_file_gets_the_permissions_any_new_file_gets(tmp_path):
     assert (tmp_path / "model.npz").stat().st_mode == reference.stat().st_mode
 
 
+def test_a_save_that_fails_while_writing_leaves_the_old_file_and_no_temporary_one(tmp_path, monkeypatch):
+    """A write that fails halfway (a full disk, say): the old checkpoint is as it was, and the
+    temporary file is gone."""
+    path = tmp_path / "model.npz"
+    mg.save({"w": np.arange(3.0)}, path)
+    before = path.read_bytes()
+
+    def write_array_then_fail(member, array, allow_pickle):
+        member.write(b"half an array")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np.lib.format, "write_array", write_array_then_fail)
+    with pytest.raises(OSError, match="No space left on device"):
+        mg.save({"w": np.ones(1000)}, path)
+    assert path.read_bytes() == before and os.listdir(tmp_path) == ["model.npz"]
+
+
 def test_save_into_a_missing_folder_names_the_folder_not_a_temporary_file(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"save: there is no folder .*missing to write model.npz into"):
         mg.save({"w": np.ones(1)}, tmp_path / "missing" / "model.npz")
