@@ -108,7 +108,8 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> np.ndarray:
         elif version == (2, 0):
             shape, fortran_order, dtype = _FMT.read_array_header_2_0(member)
         else:
-            raise ValueError(f"{info.filename!r} is an NPY file of version {version}, which save never writes")
+            raise ValueError(f"{info.filename!r} is an NPY file of version {version}, "
+                             "which save never writes")
         if dtype.kind not in _NUMERIC or dtype.hasobject:
             raise ValueError(f"{info.filename!r} holds dtype {dtype}, not a numeric array")
         if any(size < 0 for size in shape):

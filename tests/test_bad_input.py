@@ -99,7 +99,7 @@ def test_a_save_that_fails_while_writing_leaves_the_old_file_and_no_temporary_on
 
 
 def test_save_into_a_missing_folder_names_the_folder_not_a_temporary_file(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"save: there is no folder .*missing to write model.npz into"):
+    with pytest.raises(FileNotFoundError, match="save: there is no folder .*missing to write model.npz"):
         mg.save({"w": np.ones(1)}, tmp_path / "missing" / "model.npz")
     assert os.listdir(tmp_path) == []
 
@@ -320,7 +320,8 @@ def test_load_state_dict_wants_a_mapping(state):
 
 @pytest.mark.parametrize("call, message", [
     (lambda m: mg.nn.Linear(2, 3, bias="no"), "Linear: bias must be True or False, got 'no'"),
-    (lambda m: m.load_state_dict(m.state_dict(), strict="no"), "load_state_dict: strict must be True or False, got 'no'"),
+    (lambda m: m.load_state_dict(m.state_dict(), strict="no"),
+     "load_state_dict: strict must be True or False, got 'no'"),
     (lambda m: m.train("x"), r"Linear.train: mode must be True or False, got 'x'"),
 ], ids=["bias", "strict", "train"])
 def test_flags_must_be_bools_not_anything_truthy(call, message):
@@ -477,7 +478,8 @@ def test_tbptt_checks_what_loss_fn_returns_before_the_first_backward(returned, e
 
 @pytest.mark.parametrize("returned, message", [
     (lambda out, h: h, r"step must return a pair \(output, new_state\), got a Tensor at step 1"),
-    (lambda out, h: (out, h, h), r"step must return a pair \(output, new_state\), got a tuple of 3 at step 1"),
+    (lambda out, h: (out, h, h),
+     r"step must return a pair \(output, new_state\), got a tuple of 3 at step 1"),
     (lambda out, h: (out, {"h": h}), "the state step returned at step 1 holds a dict; a state is a Tensor"),
     (lambda out, h: (out, h.data), "the state step returned at step 1 holds a ndarray; a state is a Tensor"),
 ], ids=["a tensor", "a 3-tuple", "a dict state", "an ndarray state"])
