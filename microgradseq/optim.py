@@ -79,8 +79,11 @@ class Optimizer:
         self.params = _as_list(params, where)
         if not self.params:
             raise ValueError(f"{where}: got an empty list of parameters")
+        from .nn.module import Parameter      # (here, not above: nn.utils imports this module)
         for index, p in enumerate(self.params):
             if not p.requires_grad:
+                if isinstance(p, Parameter):    # a frozen parameter, as PyTorch: never has a grad
+                    continue
                 raise ValueError(f"{where}: item {index} is a tensor that does not require grad; an "
                                  "optimizer trains leaf tensors made with requires_grad=True (or a "
                                  "module's parameters)")

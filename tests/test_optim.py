@@ -280,6 +280,19 @@ def test_bad_parameter_lists_raise(params, message):
         SGD(params, lr=0.1)
 
 
+def test_a_frozen_parameter_is_accepted_and_never_moves():
+    """PyTorch's fine-tuning idiom: freeze a layer with requires_grad_(False), then hand all of
+    model.parameters() to the optimizer; the frozen ones have no grad and stay as they were."""
+    model = mg.nn.Linear(2, 2, rng=np.random.default_rng(0), dtype=np.float64)
+    model.bias.requires_grad_(False)
+    bias = model.bias.data.copy()
+    optimizer = SGD(model.parameters(), lr=0.1)
+    model(np.ones((1, 2))).sum().backward()
+    optimizer.step()
+    np.testing.assert_array_equal(model.bias.data, bias)
+    assert model.bias.grad is None and model.weight.grad is not None
+
+
 def test_a_repeated_parameter_raises():
     """The same tensor listed twice would be updated twice, so it is refused."""
     p = parameter([1.0])
