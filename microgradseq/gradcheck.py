@@ -25,11 +25,12 @@ def _scalar(fn: Callable, inputs: Sequence) -> float:
 
 
 def _inputs(inputs: Any) -> list:
-    """`inputs` as a list: a Tensor alone, or a list or tuple of Tensors (and constants)."""
+    """`inputs` as a list: a Tensor alone, or an iterable of Tensors (and constants), such as
+    `model.parameters()`. An array would iterate over its rows: it is refused."""
     if isinstance(inputs, Tensor):
         return [inputs]
-    if not isinstance(inputs, (list, tuple)):
-        raise TypeError(f"gradcheck: inputs must be a Tensor or a list or tuple of Tensors, got "
+    if isinstance(inputs, np.ndarray) or not hasattr(inputs, "__iter__"):
+        raise TypeError(f"gradcheck: inputs must be a Tensor or an iterable of Tensors, got "
                         f"{type(inputs).__name__}; make the inputs to check with "
                         "mg.tensor(..., dtype=np.float64, requires_grad=True)")
     return list(inputs)
@@ -65,8 +66,8 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Tensor | Sequence, eps: float =
               atol: float = 1e-5, rtol: float = 1e-3) -> bool:
     """True when d fn(*inputs)/d x matches (fn(x + eps e_i) - fn(x - eps e_i)) / (2 eps)
     for every element i of every input x that requires grad; else GradcheckError (a NaN or
-    inf on either side fails). `inputs` is a tensor or a list or tuple of them; at least one
-    must require grad.
+    inf on either side fails). `inputs` is a tensor or an iterable of them (such as
+    `model.parameters()`); at least one must require grad.
 
     Each input is perturbed by giving it a new array (`x.data = ...`), and given
     its own back afterwards; every leaf's `.grad` is as it was, a module's

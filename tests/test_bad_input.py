@@ -251,9 +251,14 @@ def test_gradcheck_fails_a_nan_gradient_and_leaves_every_grad_as_it_was():
 
 @pytest.mark.parametrize("inputs", [np.ones(3), None], ids=["ndarray", "None"])
 def test_gradcheck_wants_tensors_not_an_array_or_none(inputs):
-    with pytest.raises(TypeError, match="gradcheck: inputs must be a Tensor or a list or tuple of "
-                                        "Tensors, got (ndarray|NoneType)"):
+    with pytest.raises(TypeError, match="gradcheck: inputs must be a Tensor or an iterable of Tensors, "
+                                        "got (ndarray|NoneType)"):
         mg.gradcheck(lambda t: (t * t).sum(), inputs)
+
+
+def test_gradcheck_takes_a_modules_parameters_as_they_come():
+    linear = mg.nn.Linear(3, 2, rng=np.random.default_rng(0), dtype=np.float64)
+    assert mg.gradcheck(lambda *params: (linear(np.ones((2, 3))) ** 2).sum(), linear.parameters())
 
 
 def test_gradcheck_with_no_input_requiring_grad_says_there_is_nothing_to_check():
