@@ -117,7 +117,7 @@ class Optimizer:
         raise NotImplementedError
 
     def _check(self, index: int, p: Tensor) -> None:
-        """ValueError unless p's gradient and state arrays match p's shape and dtype."""
+        """ValueError unless p's gradient matches its shape and dtype, and its state arrays its shape."""
         where = f"{type(self).__name__}.step"
         grad = p.grad
         if grad.shape != p.shape or grad.dtype != p.dtype:
