@@ -24,6 +24,7 @@ import numpy as np
 
 _FMT = np.lib.format
 _NUMERIC = "biufc"
+_LONGEST_NAME = 0xFFFF - len(".npy")     # a zip member name's length is stored in 16 bits
 
 
 def _checked_state(obj: Any) -> dict[str, np.ndarray]:
@@ -40,6 +41,9 @@ def _checked_state(obj: Any) -> dict[str, np.ndarray]:
         if any(unicodedata.category(char) in ("Cc", "Cs") for char in name):
             raise ValueError(f"save: the name {name!r} holds a control character or an unpaired "
                              "surrogate, which an .npz member name cannot keep; nothing was written")
+        if len(name.encode()) > _LONGEST_NAME:
+            raise ValueError(f"save: the name {name[:20]!r}... is {len(name.encode())} bytes long in "
+                             f"UTF-8; a member name holds at most {_LONGEST_NAME}; nothing was written")
         array = np.asarray(getattr(value, "_data", value))
         if array.dtype.kind not in _NUMERIC:
             raise TypeError(f"save: {name!r} is not a numeric array (dtype {array.dtype})")

@@ -61,6 +61,16 @@ def test_save_refuses_a_name_load_could_not_give_back_and_writes_nothing(tmp_pat
     assert path.read_bytes() == before and os.listdir(tmp_path) == ["model.npz"]
 
 
+def test_save_refuses_a_name_too_long_for_a_zip_member_and_writes_nothing(tmp_path):
+    path = tmp_path / "model.npz"
+    mg.save({"w": np.ones(1)}, tmp_path / "model.npz")
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match="save: the name 'aaa.*is 70000 bytes long in UTF-8; a member "
+                                         "name holds at most 65531"):
+        mg.save({"a" * 70_000: np.ones(1)}, path)
+    assert path.read_bytes() == before and os.listdir(tmp_path) == ["model.npz"]
+
+
 def test_save_never_touches_a_users_file_named_like_a_partial_save(tmp_path):
     """`<path>.partial` may be the user's own: a save, good or failed, neither overwrites nor
     deletes it (the temporary file has a name of its own)."""
