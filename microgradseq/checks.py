@@ -1,4 +1,4 @@
-"""Argument checks shared across the package: predicates, and checks that raise a clear ValueError
+"""Argument checks shared across the package: predicates, and checks that raise a clear error
 before any work starts."""
 
 from __future__ import annotations
@@ -37,3 +37,11 @@ def flag(value: Any, name: str, where: str) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise ValueError(f"{where}: {name} must be True or False, got {value!r}")
     return bool(value)
+
+
+def generator(rng: Any, where: str) -> np.random.Generator | None:
+    """`rng` if it is a numpy Generator or None, else TypeError naming `where`."""
+    if rng is not None and not isinstance(rng, np.random.Generator):
+        raise TypeError(f"{where}: rng must be a numpy.random.Generator (np.random.default_rng(seed)) "
+                        f"or None, got {type(rng).__name__}")
+    return rng

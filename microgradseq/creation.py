@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .checks import generator
 from .random import default_generator
 from .tensor import Tensor, get_default_dtype, owned
 
@@ -29,6 +30,6 @@ def ones(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
 def randn(*shape: Any, rng: np.random.Generator | None = None, dtype: Any = None,
           requires_grad: bool = False) -> Tensor:
     """Standard normal samples, from `rng` or the generator `manual_seed` sets."""
-    rng = rng or default_generator()
+    rng = generator(rng, "randn") or default_generator()
     data = rng.standard_normal(_shape(shape)).astype(dtype or get_default_dtype())
     return owned(data, requires_grad)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -24,51 +24,78 @@ def _scalar(fn: Callable, inputs: Sequence) -> float:
     return float(value.reshape(()))
 
 
+def _inputs(inputs: Any) -> list:
+    """`inputs` as a list: a Tensor alone, or an iterable of Tensors (and constants), such as
+    `model.parameters()`. An array would iterate over its rows: it is refused."""
+    if isinstance(inputs, Tensor):
+        return [inputs]
+    if isinstance(inputs, np.ndarray) or not hasattr(inputs, "__iter__"):
+        raise TypeError(f"gradcheck: inputs must be a Tensor or an iterable of Tensors, got "
+                        f"{type(inputs).__name__}; make the inputs to check with "
+                        "mg.tensor(..., dtype=np.float64, requires_grad=True)")
+    return list(inputs)
+
+
+def _moved(array: np.ndarray, index: tuple, step: float) -> np.ndarray:
+    """A copy of `array` with `step` added at `index`."""
+    moved = array.copy()
+    moved[index] += step
+    return moved
+
+
 @contextlib.contextmanager
-def _probing(x: Tensor) -> Iterator[Callable[[tuple, float], None]]:
-    """`shift(i, delta)`: x holding its array with element i moved by delta, a new array each
-    time (arrays are read-only; fn may read x through a closure, a module's parameter).
-    Afterwards x holds its own array again."""
-    original = x._data
-
-    def shift(i: tuple, delta: float) -> None:
-        probe = original.copy()
-        probe[i] += delta
-        x._replace_data(probe)
-
+def _perturbing(x: Tensor) -> Iterator[np.ndarray]:
+    """x's array, given back to x afterwards whatever happens: in between, the caller gives x
+    new arrays (fn may read x through a closure, as a module reads its parameters)."""
+    original = x.data
     try:
-        yield shift
+        yield original
     finally:
-        x._data = original
+        x.data = original
 
 
-def gradcheck(fn: Callable[..., Tensor], inputs: Sequence, eps: float = 1e-6,
+def _precision_hint(checked: list[tuple[int, Tensor]]) -> str:
+    coarse = [f"input {position} is {x.dtype}" for position, x in checked if x.dtype != np.float64]
+    if not coarse:
+        return ""
+    return (f" ({', '.join(coarse)}: finite differences need float64 inputs; make them with "
+            "dtype=np.float64)")
+
+
+def gradcheck(fn: Callable[..., Tensor], inputs: Tensor | Sequence, eps: float = 1e-6,
               atol: float = 1e-5, rtol: float = 1e-3) -> bool:
     """True when d fn(*inputs)/d x matches (fn(x + eps e_i) - fn(x - eps e_i)) / (2 eps)
     for every element i of every input x that requires grad; else GradcheckError (a NaN or
-    inf on either side fails). `inputs` is a tensor or a sequence of them.
+    inf on either side fails). `inputs` is a tensor or an iterable of them (such as
+    `model.parameters()`); at least one must require grad.
 
-    Every leaf's `.grad` is as it was afterwards, a module's parameters that fn
-    reads through a closure included. Use float64 inputs: float32 finite
-    differences are too coarse for the default tolerances.
+    Each input is perturbed by giving it a new array (`x.data = ...`), and given
+    its own back afterwards; every leaf's `.grad` is as it was, a module's
+    parameters that fn reads through a closure included. Use float64 inputs:
+    float32 finite differences are too coarse for the default tolerances, and
+    a failure on float32 inputs says so.
     """
-    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    inputs = _inputs(inputs)
     for name, value in (("eps", eps), ("atol", atol), ("rtol", rtol)):
         if not is_finite_number(value) or value < 0 or (name == "eps" and value == 0):
             raise ValueError(f"gradcheck: {name} must be a finite number, "
                              f"{'positive' if name == 'eps' else 'not negative'}, got {value!r}")
+    checked = [(position, x) for position, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    if not checked:
+        raise ValueError("gradcheck: no input requires grad, so there is nothing to check; make the "
+                         "inputs to check with requires_grad=True")
     out = fn(*inputs)
     if not isinstance(out, Tensor) or out.data.size != 1:
-        raise ValueError("gradcheck: fn must return a one-element Tensor")
-    checked = [(position, x) for position, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+        came = f"a Tensor of shape {out.shape}" if isinstance(out, Tensor) else f"a {type(out).__name__}"
+        raise ValueError(f"gradcheck: fn must return a one-element Tensor, got {came}")
     analytic = _autodiff_gradients(out, [x for _, x in checked])
     for (position, x), autodiff in zip(checked, analytic):
         numeric = np.zeros(x.shape, dtype=np.float64)
-        with no_grad(), _probing(x) as shift:
+        with no_grad(), _perturbing(x) as original:
             for i in np.ndindex(*x.shape):
-                shift(i, eps)
+                x.data = _moved(original, i, eps)
                 plus = _scalar(fn, inputs)
-                shift(i, -eps)
+                x.data = _moved(original, i, -eps)
                 minus = _scalar(fn, inputs)
                 numeric[i] = (plus - minus) / (2 * eps)
         error = np.abs(autodiff - numeric) - (atol + rtol * np.abs(numeric))
@@ -78,7 +105,7 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence, eps: float = 1e-6,
             raise GradcheckError(
                 f"gradcheck: input {position} (shape {x.shape}) at index {worst}: "
                 f"autodiff gives {float(autodiff[worst])!r}, finite differences give "
-                f"{float(numeric[worst])!r}")
+                f"{float(numeric[worst])!r}" + _precision_hint(checked))
     return True
 
 

@@ -2,6 +2,8 @@
 the public API with wrong shapes, types and values."""
 
 import collections
+import copy
+import io
 import os
 import zipfile
 
@@ -48,6 +50,128 @@ def test_load_rejects_a_file_that_is_not_an_archive_of_arrays(tmp_path, content)
     assert "pickle" not in str(error.value)
 
 
+@pytest.mark.parametrize("name", ["w\x00x", "w\nx", "tab\t", "\x7f", "\ud800"],
+                         ids=["NUL", "newline", "tab", "DEL", "lone surrogate"])
+def test_save_refuses_a_name_load_could_not_give_back_and_writes_nothing(tmp_path, name):
+    path = tmp_path / "model.npz"
+    mg.save({"w": np.arange(3.0)}, path)
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match="save: the name .* holds a control character"):
+        mg.save({"ok": np.ones(1), name: np.ones(1)}, path)
+    assert path.read_bytes() == before and os.listdir(tmp_path) == ["model.npz"]
+
+
+def test_save_refuses_a_name_too_long_for_a_zip_member_and_writes_nothing(tmp_path):
+    path = tmp_path / "model.npz"
+    mg.save({"w": np.ones(1)}, tmp_path / "model.npz")
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match="save: the name 'aaa.*is 70000 bytes long in UTF-8; a member "
+                                         "name holds at most 65531"):
+        mg.save({"a" * 70_000: np.ones(1)}, path)
+    assert path.read_bytes() == before and os.listdir(tmp_path) == ["model.npz"]
+
+
+def test_save_never_touches_a_users_file_named_like_a_partial_save(tmp_path):
+    """`<path>.partial` may be the user's own: a save, good or failed, neither overwrites nor
+    deletes it (the temporary file has a name of its own)."""
+    path, partial = tmp_path / "model.npz", tmp_path / "model.npz.partial"
+    partial.write_bytes(b"the user's own notes")
+    mg.save({"w": np.arange(3.0)}, path)
+    with pytest.raises(TypeError):
+        mg.save({"w": np.array(["text"])}, path)
+    assert partial.read_bytes() == b"the user's own notes"
+    assert sorted(os.listdir(tmp_path)) == ["model.npz", "model.npz.partial"]
+
+
+def test_a_saved_file_gets_the_permissions_any_new_file_gets(tmp_path):
+    """The temporary file is made with the umask's permissions, not mkstemp's owner-only ones."""
+    reference = tmp_path / "plain"
+    reference.write_bytes(b"")
+    mg.save({"w": np.ones(1)}, tmp_path / "model.npz")
+    assert (tmp_path / "model.npz").stat().st_mode == reference.stat().st_mode
+
+
+def test_a_save_that_fails_while_writing_leaves_the_old_file_and_no_temporary_one(tmp_path, monkeypatch):
+    """A write that fails halfway (a full disk, say): the old checkpoint is as it was, and the
+    temporary file is gone."""
+    path = tmp_path / "model.npz"
+    mg.save({"w": np.arange(3.0)}, path)
+    before = path.read_bytes()
+
+    def write_array_then_fail(member, array, allow_pickle):
+        member.write(b"half an array")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np.lib.format, "write_array", write_array_then_fail)
+    with pytest.raises(OSError, match="No space left on device"):
+        mg.save({"w": np.ones(1000)}, path)
+    assert path.read_bytes() == before and os.listdir(tmp_path) == ["model.npz"]
+
+
+def test_save_into_a_missing_folder_names_the_folder_not_a_temporary_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="save: there is no folder .*missing to write model.npz"):
+        mg.save({"w": np.ones(1)}, tmp_path / "missing" / "model.npz")
+    assert os.listdir(tmp_path) == []
+
+
+def _archive(tmp_path, members):
+    """An .npz-like zip holding (name, bytes) members as given."""
+    path = tmp_path / "crafted.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, content in members:
+            archive.writestr(name, content)
+    return path
+
+
+def _npy(array=None, header=None):
+    """The bytes of an NPY file: an array's, or a bare header dict followed by 8 bytes."""
+    buffer = io.BytesIO()
+    if header is None:
+        np.lib.format.write_array(buffer, array, allow_pickle=False)
+    else:
+        np.lib.format.write_array_header_1_0(buffer, header)
+        buffer.write(bytes(8))
+    return buffer.getvalue()
+
+
+def test_load_refuses_a_member_that_is_not_an_npy_file(tmp_path):
+    path = _archive(tmp_path, [("w.npy", b"raw bytes, no NPY header")])
+    with pytest.raises(ValueError, match="load: .* is not a readable .npz file") as error:
+        mg.load(path)
+    assert "b'" not in str(error.value)
+
+
+def test_load_refuses_a_name_held_twice(tmp_path):
+    with pytest.warns(UserWarning, match="Duplicate name"):
+        path = _archive(tmp_path, [("w.npy", _npy(np.zeros(2))), ("w.npy", _npy(np.ones(2)))])
+    with pytest.raises(ValueError, match="load: .*holds 'w.npy' more than once"):
+        mg.load(path)
+
+
+def test_load_refuses_a_header_claiming_a_huge_shape_before_allocating_it(tmp_path):
+    """A header claiming 8 TB over 8 bytes of data: ValueError, not a MemoryError."""
+    header = {"descr": "<f8", "fortran_order": False, "shape": (10 ** 12,)}
+    path = _archive(tmp_path, [("w.npy", _npy(header=header))])
+    with pytest.raises(ValueError, match=r"load: .*claims shape \(1000000000000,\) .* but holds 8 bytes"):
+        mg.load(path)
+
+
+def test_load_refuses_an_npy_member_holding_objects(tmp_path):
+    header = {"descr": "|O", "fortran_order": False, "shape": (1,)}
+    path = _archive(tmp_path, [("w.npy", _npy(header=header))])
+    with pytest.raises(ValueError, match="load: .*holds dtype object, not a numeric array"):
+        mg.load(path)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda f: mg.save({"w": np.ones(1)}, f), r"save: f is a text file; open it in binary mode \('wb'\)"),
+    (lambda f: mg.load(f), r"load: f is a text file; open it in binary mode \('rb'\)"),
+])
+def test_save_and_load_refuse_a_text_file_object(call, message):
+    with pytest.raises(TypeError, match=message):
+        call(io.StringIO())
+
+
 # ---- gradients and optimizers --------------------------------------------------------------------------
 
 def test_a_grad_of_the_wrong_shape_is_refused_so_no_optimizer_half_updates():
@@ -70,6 +194,56 @@ def test_optimizer_settings_that_are_not_finite_numbers_are_refused(make, messag
         make([mg.tensor(np.ones(2), requires_grad=True)])
 
 
+OPTIMIZERS = {
+    "SGD": lambda ps: mg.optim.SGD(ps, lr=0.1, momentum=0.9),
+    "Adam": lambda ps: mg.optim.Adam(ps, lr=0.1),
+    "AdamW": lambda ps: mg.optim.AdamW(ps, lr=0.1),
+    "RMSprop": lambda ps: mg.optim.RMSprop(ps, momentum=0.5, centered=True),
+}
+
+
+@pytest.mark.parametrize("kind", OPTIMIZERS)
+def test_an_optimizer_step_that_fails_changes_no_parameter_grad_or_state(kind):
+    """A parameter given an array of another shape behind the optimizer's back: the step
+    refuses before it updates anything, the parameters before it in the list included, and
+    Adam's step count stays where it was."""
+    first, second = (mg.tensor(np.array(v), requires_grad=True) for v in ([1.0, 2.0], [3.0, 4.0, 5.0]))
+    optimizer = OPTIMIZERS[kind]([first, second])
+    first.grad, second.grad = np.array([0.5, 0.5]), np.array([0.5, 0.5, 0.5])
+    optimizer.step()
+    second._replace_data(np.ones(5))            # (.data = ... refuses another shape); grads stay
+    data, state = [p.data.copy() for p in (first, second)], copy.deepcopy(optimizer.state)
+    with pytest.raises(ValueError, match=rf"{kind}.step: parameter 1 is float64 of shape \(5,\) but "
+                                         r"its grad is float64 of shape \(3,\); no parameter was changed"):
+        optimizer.step()
+    for p, before in zip((first, second), data):
+        np.testing.assert_array_equal(p.data, before)
+    np.testing.assert_array_equal(first.grad, [0.5, 0.5])
+    assert len(optimizer.state) == 2
+    for now, before in zip(optimizer.state, state):
+        assert now.keys() == before.keys()
+        for key in now:
+            np.testing.assert_array_equal(now[key], before[key], err_msg=key)
+
+
+@pytest.mark.parametrize("kind", OPTIMIZERS)
+@pytest.mark.parametrize("make, message", [
+    (lambda: mg.tensor(np.ones(2)), "item 1 is a tensor that does not require grad"),
+    (lambda: mg.tensor(np.ones(2), requires_grad=True) * 2.0, "item 1 is the result of an op, not a leaf"),
+], ids=["constant", "op result"])
+def test_optimizers_refuse_a_tensor_they_cannot_train(kind, make, message):
+    trained = mg.tensor(np.ones(2), requires_grad=True)
+    with pytest.raises(ValueError, match=f"{kind}: {message}"):
+        OPTIMIZERS[kind]([trained, make()])
+
+
+@pytest.mark.parametrize("kind", OPTIMIZERS)
+def test_an_optimizer_given_none_says_it_wants_an_iterable_of_tensors(kind):
+    with pytest.raises(TypeError, match=rf"{kind}: expected an iterable of Tensors \(such as "
+                                        r"model.parameters\(\)\), got NoneType"):
+        OPTIMIZERS[kind](None)
+
+
 def test_gradcheck_fails_a_nan_gradient_and_leaves_every_grad_as_it_was():
     """sqrt of a negative number under a where that never picks it: autodiff gives NaN (0 * NaN),
     finite differences 1. The closed-over weight's grad is untouched, a failure or not."""
@@ -83,6 +257,57 @@ def test_gradcheck_fails_a_nan_gradient_and_leaves_every_grad_as_it_was():
     with pytest.raises(ValueError, match="gradcheck: eps must be a finite number, positive"):
         mg.gradcheck(lambda t: (t * t).sum(), x, eps=float("nan"))
     assert mg.gradcheck(lambda t: (t * t).sum(), mg.tensor(np.ones(3), requires_grad=True))   # one tensor
+
+
+@pytest.mark.parametrize("inputs", [np.ones(3), None], ids=["ndarray", "None"])
+def test_gradcheck_wants_tensors_not_an_array_or_none(inputs):
+    with pytest.raises(TypeError, match="gradcheck: inputs must be a Tensor or an iterable of Tensors, "
+                                        "got (ndarray|NoneType)"):
+        mg.gradcheck(lambda t: (t * t).sum(), inputs)
+
+
+def test_gradcheck_takes_a_modules_parameters_as_they_come():
+    linear = mg.nn.Linear(3, 2, rng=np.random.default_rng(0), dtype=np.float64)
+    assert mg.gradcheck(lambda *params: (linear(np.ones((2, 3))) ** 2).sum(), linear.parameters())
+
+
+def test_gradcheck_with_no_input_requiring_grad_says_there_is_nothing_to_check():
+    calls = collections.Counter()
+
+    def fn(t):
+        calls["fn"] += 1
+        return (t * t).sum()
+
+    with pytest.raises(ValueError, match="gradcheck: no input requires grad, so there is nothing to check"):
+        mg.gradcheck(fn, [mg.tensor(np.ones(2), dtype=np.float64)])
+    assert calls["fn"] == 0
+
+
+def test_gradcheck_on_float32_inputs_says_finite_differences_need_float64():
+    x = mg.tensor(np.array([1.0, 2.0], dtype=np.float32), requires_grad=True)
+    with pytest.raises(mg.GradcheckError, match="input 0 is float32: finite differences need float64"):
+        mg.gradcheck(lambda t: (t ** 3).sum(), [x])
+    np.testing.assert_array_equal(x.data, np.array([1.0, 2.0], dtype=np.float32))
+    assert x.grad is None and x.dtype == np.float32
+
+
+def test_gradcheck_gives_each_input_its_own_values_back_even_when_fn_raises():
+    """Inputs are perturbed by giving them new arrays; afterwards each holds its own values,
+    also when fn fails halfway through the finite differences."""
+    x = mg.tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    calls = collections.Counter()
+
+    def fn(t):
+        calls["fn"] += 1
+        if calls["fn"] == 4:
+            raise RuntimeError("fn failed")
+        return (t * t).sum()
+
+    with pytest.raises(RuntimeError, match="fn failed"):
+        mg.gradcheck(fn, [x])
+    np.testing.assert_array_equal(x.data, [1.0, 2.0, 3.0])
+    assert mg.gradcheck(lambda t: (t * t).sum(), [x]) and x.grad is None
+    np.testing.assert_array_equal(x.data, [1.0, 2.0, 3.0])
 
 
 # ---- modules -----------------------------------------------------------------------------------------
@@ -106,6 +331,42 @@ def test_load_state_dict_wants_a_mapping(state):
     linear = mg.nn.Linear(3, 2)
     with pytest.raises(TypeError, match="load_state_dict: expected a dict of name -> array, got"):
         linear.load_state_dict(state)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda m: mg.nn.Linear(2, 3, bias="no"), "Linear: bias must be True or False, got 'no'"),
+    (lambda m: m.load_state_dict(m.state_dict(), strict="no"),
+     "load_state_dict: strict must be True or False, got 'no'"),
+    (lambda m: m.train("x"), r"Linear.train: mode must be True or False, got 'x'"),
+], ids=["bias", "strict", "train"])
+def test_flags_must_be_bools_not_anything_truthy(call, message):
+    model = mg.nn.Linear(3, 2)
+    before = model.state_dict()
+    with pytest.raises(ValueError, match=message):
+        call(model)
+    assert model.training is True
+    for name, array in model.state_dict().items():
+        np.testing.assert_array_equal(array, before[name])
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: mg.randn(2, rng="x"), "randn: rng must be a numpy.random.Generator .* got str"),
+    (lambda: mg.nn.Linear(2, 3, rng="x"), "Linear: rng must be a numpy.random.Generator .* got str"),
+    (lambda: mg.nn.Embedding(2, 3, rng=0), "Embedding: rng must be a numpy.random.Generator .* got int"),
+], ids=["randn", "Linear", "Embedding"])
+def test_an_rng_that_is_not_a_generator_is_a_type_error_naming_the_function(call, message):
+    with pytest.raises(TypeError, match=message):
+        call()
+
+
+def test_load_state_dict_names_a_ragged_list_and_changes_nothing():
+    model = mg.nn.Linear(2, 2)
+    before = model.state_dict()
+    with pytest.raises(ValueError, match=r"load_state_dict for Linear: weight: expected a numeric array, "
+                                         r"got a ragged list \(no parameter was changed\)"):
+        model.load_state_dict({"weight": [[1.0, 2.0], [3.0]], "bias": [0.0, 0.0]})
+    for name, array in model.state_dict().items():
+        np.testing.assert_array_equal(array, before[name])
 
 
 # ---- ops and tensors ---------------------------------------------------------------------------------
@@ -161,3 +422,91 @@ def test_tbptt_checks_its_callbacks_before_any_step(arguments, message):
     with pytest.raises(TypeError, match=message):
         mg.bptt.tbptt(step, None, [np.ones(1)] * 3, [None] * 3, lambda o, y: o.sum(), 2, 2, **arguments)
     assert calls["step"] == 0
+
+
+@pytest.mark.parametrize("sequence, batch_size, error, message", [
+    (5, 2, TypeError, "batchify: expected a sequence .* got int"),
+    (np.float64(5.0), 2, TypeError, "batchify: expected a sequence .* got float64"),
+    ([1, 2, 3], 0, ValueError, "batchify: batch_size must be a positive integer, got 0"),
+])
+def test_batchify_names_what_it_wanted(sequence, batch_size, error, message):
+    with pytest.raises(error, match=message):
+        mg.bptt.batchify(sequence, batch_size)
+
+
+def _tiny_run(wrap_step=lambda step: step, wrap_loss=lambda loss_fn: loss_fn, **overrides):
+    """TBPTT(1, 2) of h = tanh(w h + x) over 3 steps, its step and loss_fn wrapped, other
+    arguments overridden; it must raise. Returns the weight, how often step, loss_fn and
+    on_update ran, and the pytest ExceptionInfo."""
+    w = mg.tensor(np.array([0.5]), requires_grad=True)
+    calls = collections.Counter()
+
+    def step(x, h):
+        calls["step"] += 1
+        h = (w * h + x).tanh()
+        return h, h
+
+    def loss_fn(output, target):
+        calls["loss_fn"] += 1
+        return ((output - target) ** 2).sum()
+
+    arguments = dict(step=wrap_step(step), state=mg.tensor(np.zeros(1)), inputs=[np.ones(1)] * 3,
+                     targets=[np.zeros(1)] * 3, loss_fn=wrap_loss(loss_fn), k1=1, k2=2,
+                     on_update=lambda u, loss: calls.update(["on_update"]))
+    arguments.update(overrides)
+    with pytest.raises((TypeError, ValueError)) as error:
+        mg.bptt.tbptt(**arguments)
+    return w, calls, error
+
+
+@pytest.mark.parametrize("inputs, message", [
+    ((np.ones(1) for _ in range(3)), "inputs must be indexable by step with a length .* got generator; "
+                                     r"an iterator or generator has no length: pass list\(...\)"),
+    (iter([np.ones(1)] * 3), r"inputs must be indexable .* got list_iterator; .* pass list\(...\)"),
+    (None, "inputs must be indexable by step with a length .* got NoneType"),
+    (np.float64(1.0), "inputs must be indexable by step with a length .* got float64"),
+], ids=["generator", "iterator", "None", "0-d"])
+def test_tbptt_wants_inputs_it_can_index_by_step_before_any_step(inputs, message):
+    w, calls, error = _tiny_run(inputs=inputs)
+    assert error.type is TypeError and error.match("tbptt: " + message)
+    assert calls["step"] == 0 and w.grad is None
+
+
+def test_tbptt_names_the_missing_steps_of_dict_targets_before_any_step():
+    w, calls, error = _tiny_run(targets={0: np.zeros(1), 2: np.zeros(1), 3: np.zeros(1)})
+    assert error.type is ValueError
+    assert error.match(r"tbptt: targets is a dict without the keys \[1\] .*give None for a step without")
+    assert calls["step"] == 0 and w.grad is None
+
+
+@pytest.mark.parametrize("returned, error_type, message", [
+    (lambda loss: float(loss.item()), TypeError, "got float at step 1"),
+    (lambda loss: None, TypeError, "got NoneType at step 1"),
+    (lambda loss: loss * mg.tensor(np.ones(3)), ValueError, r"got shape \(3,\) at step 1; reduce it"),
+], ids=["float", "None", "non-scalar"])
+def test_tbptt_checks_what_loss_fn_returns_before_the_first_backward(returned, error_type, message):
+    w, calls, error = _tiny_run(wrap_loss=lambda loss_fn: lambda o, y: returned(loss_fn(o, y)))
+    assert error.type is error_type
+    assert error.match("tbptt: loss_fn must return a one-element Tensor, " + message)
+    assert calls["step"] == 1 and calls["on_update"] == 0 and w.grad is None
+
+
+@pytest.mark.parametrize("returned, message", [
+    (lambda out, h: h, r"step must return a pair \(output, new_state\), got a Tensor at step 1"),
+    (lambda out, h: (out, h, h),
+     r"step must return a pair \(output, new_state\), got a tuple of 3 at step 1"),
+    (lambda out, h: (out, {"h": h}), "the state step returned at step 1 holds a dict; a state is a Tensor"),
+    (lambda out, h: (out, h.data), "the state step returned at step 1 holds a ndarray; a state is a Tensor"),
+], ids=["a tensor", "a 3-tuple", "a dict state", "an ndarray state"])
+def test_tbptt_checks_what_step_returns_before_the_first_backward(returned, message):
+    w, calls, error = _tiny_run(wrap_step=lambda step: lambda x, h: returned(*step(x, h)))
+    assert error.type is TypeError and error.match("tbptt: " + message)
+    assert calls["step"] == 1 and calls["on_update"] == 0 and w.grad is None
+
+
+@pytest.mark.parametrize("state, name", [({"h": mg.tensor(np.zeros(1))}, "dict"), (np.zeros(1), "ndarray"),
+                                         ((mg.tensor(np.zeros(1)), 0.0), "float")])
+def test_tbptt_checks_the_initial_state_before_any_step(state, name):
+    w, calls, error = _tiny_run(state=state)
+    assert error.type is TypeError and error.match(f"tbptt: the initial state holds a {name}; a state is")
+    assert calls["step"] == 0 and w.grad is None

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import microgradseq as mg
-from microgradseq.optim import SGD, Adam, clip_grad_norm_, clip_grad_value_
+from microgradseq.optim import SGD, Adam, AdamW, Optimizer, RMSprop, clip_grad_norm_, clip_grad_value_
 
 STEPS = 5
 
@@ -114,10 +114,82 @@ def test_adam_first_step_moves_each_element_by_lr():
     np.testing.assert_allclose(p.data, [0.9, 1.1, 0.9], rtol=1e-5)
 
 
+def test_adamw_decays_the_weights_apart_from_the_gradient_as_pytorch():
+    """torch.optim.AdamW: p *= 1 - lr * weight_decay, then Adam's step from the raw gradient
+    (the decay enters neither moment)."""
+    lr, beta1, beta2, eps, weight_decay = 0.05, 0.85, 0.99, 1e-8, 0.3
+    start = np.array([1.5, -2.0, 0.3, 0.0])
+    p = parameter(start)
+    optimizer = AdamW([p], lr=lr, betas=(beta1, beta2), eps=eps, weight_decay=weight_decay)
+    expected, m, v = start.copy(), np.zeros(4), np.zeros(4)
+    for t, grad in enumerate(gradient_sequence(4, seed=2), start=1):
+        p.grad = grad
+        optimizer.step()
+        expected = expected * (1 - lr * weight_decay)
+        m = beta1 * m + (1 - beta1) * grad
+        v = beta2 * v + (1 - beta2) * grad ** 2
+        expected = expected - lr * (m / (1 - beta1 ** t)) / (np.sqrt(v / (1 - beta2 ** t)) + eps)
+        np.testing.assert_allclose(p.data, expected, rtol=1e-12, atol=1e-15, err_msg=f"step {t}")
+
+
+def test_adamw_defaults_are_pytorchs():
+    """lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2: a zero gradient still decays p."""
+    optimizer = AdamW([parameter([2.0])])
+    assert (optimizer.lr, optimizer.betas, optimizer.eps, optimizer.weight_decay) == (
+        1e-3, (0.9, 0.999), 1e-8, 1e-2)
+    p = optimizer.params[0]
+    p.grad = np.zeros(1)
+    optimizer.step()
+    np.testing.assert_allclose(p.data, [2.0 * (1 - 1e-3 * 1e-2)], rtol=1e-15)
+
+
+def test_rmsprop_matches_numpy_loop():
+    """torch.optim.RMSprop, plain: v = alpha v + (1 - alpha) g^2, p -= lr g / (sqrt(v) + eps)."""
+    lr, alpha, eps = 0.01, 0.9, 1e-8
+    start = np.array([0.5, -1.0, 2.0])
+    p = parameter(start)
+    optimizer = RMSprop([p], lr=lr, alpha=alpha, eps=eps)
+    expected, v = start.copy(), np.zeros(3)
+    for t, grad in enumerate(gradient_sequence(3, seed=3), start=1):
+        p.grad = grad
+        optimizer.step()
+        v = alpha * v + (1 - alpha) * grad ** 2
+        expected = expected - lr * grad / (np.sqrt(v) + eps)
+        np.testing.assert_allclose(p.data, expected, rtol=1e-12, atol=1e-15, err_msg=f"step {t}")
+
+
+def test_rmsprop_centered_with_momentum_and_weight_decay_matches_numpy_loop():
+    """Centered RMSprop divides by sqrt(v - a^2) + eps, a the running mean gradient; momentum
+    accumulates g / avg from a zero buffer; weight decay enters the gradient first."""
+    lr, alpha, eps, weight_decay, momentum = 0.02, 0.95, 1e-6, 0.1, 0.8
+    start = np.array([[0.5, -1.0], [2.0, 0.25]])
+    p = parameter(start)
+    optimizer = RMSprop([p], lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                        momentum=momentum, centered=True)
+    expected, v, a, buffer = start.copy(), np.zeros((2, 2)), np.zeros((2, 2)), np.zeros((2, 2))
+    for t, grad in enumerate(gradient_sequence((2, 2), seed=4), start=1):
+        p.grad = grad
+        optimizer.step()
+        g = grad + weight_decay * expected
+        v = alpha * v + (1 - alpha) * g ** 2
+        a = alpha * a + (1 - alpha) * g
+        buffer = momentum * buffer + g / (np.sqrt(v - a ** 2) + eps)
+        expected = expected - lr * buffer
+        np.testing.assert_allclose(p.data, expected, rtol=1e-12, atol=1e-15, err_msg=f"step {t}")
+
+
+def test_rmsprop_defaults_are_pytorchs():
+    optimizer = RMSprop([parameter([1.0])])
+    assert (optimizer.lr, optimizer.alpha, optimizer.eps, optimizer.weight_decay, optimizer.momentum,
+            optimizer.centered) == (1e-2, 0.99, 1e-8, 0.0, 0.0, False)
+
+
 # ---- how parameters are updated ---------------------------------------------
 
 @pytest.mark.parametrize("make", [lambda ps: SGD(ps, lr=0.1, momentum=0.9),
-                                  lambda ps: Adam(ps, lr=0.1)], ids=["SGD", "Adam"])
+                                  lambda ps: Adam(ps, lr=0.1), lambda ps: AdamW(ps, lr=0.1),
+                                  lambda ps: RMSprop(ps, momentum=0.5, centered=True)],
+                         ids=["SGD", "Adam", "AdamW", "RMSprop"])
 def test_step_replaces_the_array_instead_of_writing_into_it(make):
     """After step() the old p.data array still holds the old values (the graph may have saved it)."""
     p = parameter([1.0, -2.0])
@@ -149,8 +221,10 @@ def test_zero_grad_sets_every_grad_to_none():
 
 
 @pytest.mark.parametrize("make", [lambda ps: SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.1),
-                                  lambda ps: Adam(ps, lr=0.1, weight_decay=0.1)],
-                         ids=["SGD", "Adam"])
+                                  lambda ps: Adam(ps, lr=0.1, weight_decay=0.1),
+                                  lambda ps: AdamW(ps, lr=0.1, weight_decay=0.1),
+                                  lambda ps: RMSprop(ps, weight_decay=0.1, momentum=0.5)],
+                         ids=["SGD", "Adam", "AdamW", "RMSprop"])
 def test_parameters_without_grad_are_left_alone(make):
     """A parameter whose grad is None is not moved, not even by weight decay."""
     with_grad, without_grad = parameter([1.0]), parameter([2.0])
@@ -172,14 +246,20 @@ def test_adam_counts_steps_per_parameter():
     np.testing.assert_allclose(late.data, [0.9], rtol=1e-6)
 
 
-def test_float32_parameters_stay_float32():
+@pytest.mark.parametrize("make", [lambda ps: SGD(ps, lr=0.1, momentum=0.9), lambda ps: Adam(ps, lr=0.1),
+                                  lambda ps: AdamW(ps, lr=0.1),
+                                  lambda ps: RMSprop(ps, momentum=0.5, centered=True)],
+                         ids=["SGD", "Adam", "AdamW", "RMSprop"])
+def test_float32_parameters_stay_float32(make):
     """Updates and optimizer state keep the parameter's dtype."""
     p = mg.tensor(np.array([1.0, 2.0], dtype=np.float32), requires_grad=True)
-    optimizer = Adam([p], lr=0.1)
-    p.grad = np.array([0.5, -0.5], dtype=np.float32)
-    optimizer.step()
+    optimizer = make([p])
+    for _ in range(2):
+        p.grad = np.array([0.5, -0.5], dtype=np.float32)
+        optimizer.step()
     assert p.dtype == np.float32
-    assert optimizer.exp_avg[0].dtype == np.float32 and optimizer.exp_avg_sq[0].dtype == np.float32
+    assert all(value.dtype == np.float32 for value in optimizer.state[0].values()
+               if isinstance(value, np.ndarray))
 
 
 def test_optimizer_accepts_a_generator():
@@ -200,6 +280,19 @@ def test_bad_parameter_lists_raise(params, message):
         SGD(params, lr=0.1)
 
 
+def test_a_frozen_parameter_is_accepted_and_never_moves():
+    """PyTorch's fine-tuning idiom: freeze a layer with requires_grad_(False), then hand all of
+    model.parameters() to the optimizer; the frozen ones have no grad and stay as they were."""
+    model = mg.nn.Linear(2, 2, rng=np.random.default_rng(0), dtype=np.float64)
+    model.bias.requires_grad_(False)
+    bias = model.bias.data.copy()
+    optimizer = SGD(model.parameters(), lr=0.1)
+    model(np.ones((1, 2))).sum().backward()
+    optimizer.step()
+    np.testing.assert_array_equal(model.bias.data, bias)
+    assert model.bias.grad is None and model.weight.grad is not None
+
+
 def test_a_repeated_parameter_raises():
     """The same tensor listed twice would be updated twice, so it is refused."""
     p = parameter([1.0])
@@ -217,11 +310,63 @@ def test_a_repeated_parameter_raises():
     (lambda ps: Adam(ps, betas=(1.0, 0.999)), r"betas\[0\]"),
     (lambda ps: Adam(ps, betas=(0.9, -0.1)), r"betas\[1\]"),
     (lambda ps: Adam(ps, weight_decay=-0.1), "weight_decay"),
+    (lambda ps: AdamW(ps, weight_decay=math.inf), "AdamW: weight_decay"),
+    (lambda ps: AdamW(ps, betas=(0.9, 1.0)), r"AdamW: betas\[1\]"),
+    (lambda ps: RMSprop(ps, alpha=1.5), "RMSprop: alpha"),
+    (lambda ps: RMSprop(ps, momentum=-0.1), "RMSprop: momentum"),
+    (lambda ps: RMSprop(ps, eps=math.nan), "RMSprop: eps"),
+    (lambda ps: RMSprop(ps, centered="yes"), "RMSprop: centered must be True or False"),
 ])
 def test_bad_hyperparameters_raise_naming_them(make, name):
     """An out-of-range hyperparameter is a ValueError that names it."""
     with pytest.raises(ValueError, match=name):
         make([parameter([1.0])])
+
+
+def test_a_step_whose_update_fails_midway_changes_no_parameter_and_no_state():
+    """Every new array and state is computed before any is swapped in: an update that raises
+    at the second parameter leaves the first one, and its momentum, as they were."""
+
+    class Fragile(SGD):
+        def update(self, data, grad, state):
+            if data.shape == (3,):
+                raise FloatingPointError("the second parameter's update failed")
+            return super().update(data, grad, state)
+
+    first, second = parameter([1.0, 2.0]), parameter([1.0, 2.0, 3.0])
+    optimizer = Fragile([first, second], lr=0.1, momentum=0.9)
+    first.grad, second.grad = np.array([1.0, 1.0]), np.array([1.0, 1.0, 1.0])
+    with pytest.raises(FloatingPointError):
+        optimizer.step()
+    np.testing.assert_array_equal(first.data, [1.0, 2.0])
+    assert optimizer.state == [{}, {}]
+
+
+def test_optimizer_state_is_per_parameter_under_pytorchs_names():
+    """state[i] holds PyTorch's keys: step, exp_avg, exp_avg_sq for Adam; square_avg, grad_avg,
+    momentum_buffer for RMSprop; momentum_buffer for SGD."""
+    expected = {SGD: {"momentum_buffer"}, Adam: {"step", "exp_avg", "exp_avg_sq"},
+                RMSprop: {"square_avg", "grad_avg", "momentum_buffer"}}
+    settings = {SGD: {"lr": 0.1, "momentum": 0.9}, Adam: {}, RMSprop: {"momentum": 0.5, "centered": True}}
+    for kind, keys in expected.items():
+        p = parameter([1.0])
+        optimizer = kind([p], **settings[kind])
+        p.grad = np.array([1.0])
+        optimizer.step()
+        assert set(optimizer.state[0]) == keys, kind.__name__
+
+
+def test_an_optimizer_subclass_needs_only_update():
+    """The Optimizer base class checks, stages and swaps in; a subclass gives the new array."""
+
+    class SignDescent(Optimizer):
+        def update(self, data, grad, state):
+            return data - 0.5 * np.sign(grad)
+
+    p = parameter([1.0, 1.0])
+    p.grad = np.array([3.0, -0.1])
+    SignDescent([p]).step()
+    np.testing.assert_array_equal(p.data, [0.5, 1.5])
 
 
 # ---- clipping -----------------------------------------------------------------
@@ -286,3 +431,37 @@ def test_negative_clip_thresholds_raise(clip, name):
     """A negative threshold is a ValueError that names it."""
     with pytest.raises(ValueError, match=name):
         clip([parameter([1.0])], -1.0)
+
+
+def test_clip_grad_norm_with_an_infinite_max_norm_measures_and_changes_nothing():
+    """PyTorch accepts max_norm=inf: the norm is returned, the gradients stay as they were."""
+    p = parameter([0.0, 0.0])
+    p.grad = np.array([3.0, 4.0])
+    assert clip_grad_norm_([p], max_norm=math.inf) == pytest.approx(5.0, rel=1e-15)
+    np.testing.assert_array_equal(p.grad, [3.0, 4.0])
+
+
+def test_clip_grad_norm_with_a_nan_gradient_makes_every_gradient_nan_as_pytorch():
+    """One NaN makes the total norm NaN, so coef = max_norm / NaN scales every gradient to NaN
+    (torch.nn.utils.clip_grad_norm_ with error_if_nonfinite=False)."""
+    a, b = parameter([1.0, np.nan]), parameter([2.0])
+    a.grad, b.grad = np.array([1.0, np.nan]), np.array([2.0])
+    assert math.isnan(clip_grad_norm_([a, b], max_norm=1.0))
+    assert np.isnan(a.grad).all() and np.isnan(b.grad).all()
+
+
+def test_clip_grad_norm_with_an_infinite_gradient_gives_zeros_and_nan_as_pytorch():
+    """total_norm = inf, coef = 0: finite gradients become 0, the infinite element 0 * inf = NaN."""
+    a, b = parameter([1.0, 1.0]), parameter([2.0])
+    a.grad, b.grad = np.array([1.0, np.inf]), np.array([2.0])
+    with np.errstate(invalid="ignore"):
+        assert clip_grad_norm_([a, b], max_norm=1.0) == math.inf
+    np.testing.assert_array_equal(a.grad, [0.0, np.nan])
+    np.testing.assert_array_equal(b.grad, [0.0])
+
+
+def test_nn_utils_holds_the_same_clipping_functions():
+    """PyTorch's spelling, torch.nn.utils.clip_grad_norm_, reaches mg.optim's functions."""
+    from microgradseq.nn import utils
+
+    assert utils.clip_grad_norm_ is clip_grad_norm_ and utils.clip_grad_value_ is clip_grad_value_

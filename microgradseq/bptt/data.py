@@ -18,6 +18,9 @@ def batchify(sequence: Any, batch_size: int) -> np.ndarray:
     state from one TBPTT run to the next keeps each stream continuous.
     """
     data = np.asarray(sequence)
+    if data.ndim == 0:
+        raise TypeError(f"batchify: expected a sequence (a list or an array of N steps), "
+                        f"got {type(sequence).__name__}")
     batch_size = positive_int(batch_size, "batch_size", "batchify")
     steps = len(data) // batch_size
     if steps == 0:

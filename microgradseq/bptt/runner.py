@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from ..autograd import CUT
 from ..metadata import at_step
@@ -58,6 +58,60 @@ def _sever_up_to(window: deque, cut: int, **info: Any) -> None:
         sever(window.popleft()[1], **info)
 
 
+def _length(sequence: Any, name: str) -> int:
+    """len(sequence), or TypeError: the runner reads inputs and targets by step, and needs n first."""
+    try:
+        if hasattr(sequence, "__getitem__"):
+            return len(sequence)
+    except TypeError:                       # a 0-d array has __len__ but no length
+        pass
+    hint = "; an iterator or generator has no length: pass list(...)" if hasattr(sequence, "__next__") else ""
+    raise TypeError(f"tbptt: {name} must be indexable by step with a length (a list, tuple or array), "
+                    f"got {type(sequence).__name__}{hint}")
+
+
+def _check_keys(sequence: Any, name: str, n: int) -> None:
+    """A dict given as inputs or targets must hold every step's index 0..n-1."""
+    if isinstance(sequence, Mapping):
+        missing = [index for index in range(n) if index not in sequence]
+        if missing:
+            raise ValueError(f"tbptt: {name} is a dict without the keys {missing[:5]} (steps are read as "
+                             f"{name}[0] .. {name}[{n - 1}]); give None for a step without a target")
+
+
+def _check_state(state: Any, what: str) -> None:
+    """TypeError unless `state` is a Tensor, a (nested) tuple or list of them, or None."""
+    stack = [state]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (tuple, list)):
+            stack.extend(item)
+        elif item is not None and not isinstance(item, Tensor):
+            raise TypeError(f"tbptt: {what} holds a {type(item).__name__}; a state is a Tensor, a tuple "
+                            "or list of Tensors (an LSTM's (h, c)), or None")
+
+
+def _step_result(result: Any, t: int) -> tuple[Any, Any]:
+    """What step returned at step t, checked to be (output, new_state) before anything uses it."""
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
+        came = (f"a {type(result).__name__} of {len(result)}" if isinstance(result, (tuple, list))
+                else f"a {type(result).__name__}")
+        raise TypeError(f"tbptt: step must return a pair (output, new_state), got {came} at step {t}")
+    _check_state(result[1], f"the state step returned at step {t}")
+    return result[0], result[1]
+
+
+def _checked_loss(loss: Any, t: int) -> Tensor:
+    """What loss_fn returned at step t, checked to be a one-element tensor that backward can take."""
+    if not isinstance(loss, Tensor):
+        raise TypeError(f"tbptt: loss_fn must return a one-element Tensor, got {type(loss).__name__} "
+                        f"at step {t}")
+    if loss.data.size != 1:
+        raise ValueError(f"tbptt: loss_fn must return a one-element Tensor, got shape {loss.shape} at "
+                         f"step {t}; reduce it (reduction='sum' or 'mean')")
+    return loss
+
+
 def tbptt(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Sequence,
           targets: Sequence, loss_fn: Callable[[Any, Any], Tensor], k1: int, k2: int,
           optimizer: Any = None, on_update: Callable[[int, float], None] | None = None,
@@ -85,11 +139,14 @@ def tbptt(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Seque
     if optimizer is not None and not all(callable(getattr(optimizer, method, None))
                                          for method in ("step", "zero_grad")):
         raise TypeError(f"tbptt: optimizer must have step() and zero_grad(), got {type(optimizer).__name__}")
-    n = len(inputs)
-    if n != len(targets):
+    n = _length(inputs, "inputs")
+    if n != _length(targets, "targets"):
         raise ValueError(f"tbptt: inputs and targets differ in length ({n} != {len(targets)})")
     if n == 0:
         raise ValueError("tbptt: the sequence is empty")
+    _check_keys(inputs, "inputs", n)
+    _check_keys(targets, "targets", n)
+    _check_state(state, "the initial state")
 
     result = TBPTTResult(state=None)
     window = deque()        # (t, state after step t) for steps not yet behind a cut
@@ -99,9 +156,9 @@ def tbptt(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Seque
         if t <= cut_of_update_at_or_after(t, n, k1, k2):
             state = truncate(state, k2=k2)      # behind the coming update's cut: no gradient goes there
         with at_step(t):
-            output, state = step(inputs[t - 1], state)
+            output, state = _step_result(step(inputs[t - 1], state), t)
             if targets[t - 1] is not None:
-                pending.append(loss_fn(output, targets[t - 1]))
+                pending.append(_checked_loss(loss_fn(output, targets[t - 1]), t))
         window.append((t, state))
         if not is_update(t, n, k1):
             continue

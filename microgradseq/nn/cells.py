@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import flag, positive_int
+from ..checks import flag, generator, positive_int
 from ..ops import lerp, linear, mul, relu, sigmoid, tanh
 from ..tensor import Tensor, as_tensor, owned
 from . import fused as fused_steps
@@ -96,6 +96,7 @@ class _Cell(Module):
                  rng: np.random.Generator | None = None, dtype: Any = None, *, fused: bool = False) -> None:
         super().__init__()
         where = type(self).__name__
+        rng = generator(rng, where)
         input_size, hidden_size = positive_int(input_size, "input_size", where), positive_int(
             hidden_size, "hidden_size", where)
         self.input_size, self.hidden_size = input_size, hidden_size

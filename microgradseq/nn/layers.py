@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import flag, positive_int
+from ..checks import flag, generator, positive_int
 from ..metadata import at_step
 from ..ops import linear, stack
 from ..tensor import Tensor, as_tensor, owned
@@ -42,6 +42,7 @@ class _Layer(Module):
                  dtype: Any = None, *, fused: bool = False) -> None:
         super().__init__()
         where = type(self).__name__
+        rng = generator(rng, where)
         input_size, hidden_size = positive_int(input_size, "input_size", where), positive_int(
             hidden_size, "hidden_size", where)
         self.input_size, self.hidden_size = input_size, hidden_size

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import positive_int
+from ..checks import flag, generator, positive_int
 from ..functional import linear
 from ..random import default_generator
 from ..tensor import Tensor, as_tensor, get_default_dtype
@@ -23,6 +23,7 @@ class Linear(Module):
         where = type(self).__name__
         in_features, out_features = positive_int(in_features, "in_features", where), positive_int(
             out_features, "out_features", where)
+        bias, rng = flag(bias, "bias", where), generator(rng, where)
         self.in_features, self.out_features = in_features, out_features
         bound = 1 / math.sqrt(in_features)
         self.weight = uniform((out_features, in_features), bound, rng, dtype)
@@ -48,7 +49,7 @@ class Embedding(Module):
         num_embeddings = positive_int(num_embeddings, "num_embeddings", "Embedding")
         embedding_dim = positive_int(embedding_dim, "embedding_dim", "Embedding")
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
-        rng = rng or default_generator()
+        rng = generator(rng, "Embedding") or default_generator()
         self.weight = Parameter(rng.standard_normal((num_embeddings, embedding_dim))
                                 .astype(dtype or get_default_dtype()))
 

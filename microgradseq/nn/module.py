@@ -6,6 +6,7 @@ from typing import Any, Iterator, Mapping
 
 import numpy as np
 
+from ..checks import flag
 from ..metadata import in_scope
 from ..tensor import Tensor, get_default_dtype
 
@@ -89,6 +90,8 @@ class Module:
             parameter.grad = None
 
     def train(self, mode: bool = True) -> "Module":
+        """Set `training` on this module and every module below it; returns self."""
+        mode = flag(mode, "mode", f"{type(self).__name__}.train")
         for _, module in self.named_modules():
             object.__setattr__(module, "training", mode)
         return self
@@ -109,6 +112,7 @@ class Module:
         """
         if not isinstance(state, Mapping):
             raise TypeError(f"load_state_dict: expected a dict of name -> array, got {type(state).__name__}")
+        strict = flag(strict, "strict", "load_state_dict")
         own = dict(self.named_parameters())
         problems = []
         if strict:
@@ -122,7 +126,11 @@ class Module:
         for name, value in state.items():
             if name not in own:
                 continue
-            array = np.asarray(value._data if isinstance(value, Tensor) else value)
+            try:
+                array = np.asarray(value._data if isinstance(value, Tensor) else value)
+            except ValueError:              # numpy refuses a ragged nested list
+                problems.append(f"{name}: expected a numeric array, got a ragged {type(value).__name__}")
+                continue
             if array.dtype.kind not in "biuf":
                 problems.append(f"{name}: expected a numeric array, got dtype {array.dtype}")
             elif array.shape != own[name].shape:
