@@ -24,7 +24,7 @@ def rnn_loss(steps, retain=False, seed=0):
     h, loss, states = None, None, []
     for t in range(1, steps + 1):
         with viz.step(t):
-            h = cell(mg.tensor(rng.standard_normal((1, 3))), h)
+            h = cell(mg.tensor(rng.standard_normal((1, 3)), dtype=np.float32), h)
             term = (head(h) ** 2).sum().named("loss")
             loss = term if loss is None else loss + term
         states.append(h)
