@@ -25,6 +25,7 @@ from __future__ import annotations
 import html
 import math
 import re
+from functools import cached_property
 from typing import Any, Iterable, Mapping
 
 import graphviz
@@ -119,6 +120,7 @@ class GraphInfo:
             return self.names[node]
         return ".".join(part for part in (node.scope, node.label) if part) or node.op
 
+    @cached_property
     def states(self) -> list[Node]:
         """The nodes holding each step's state: those labelled h or c; in a graph without such
         labels, what a step hands to the next (nodes of step t read by step t + 1, and the nodes
@@ -155,7 +157,7 @@ class GraphInfo:
     def grad_norms(self) -> dict[int, float]:
         """||dL/dh_t|| per shown step (the c states when no h has a grad; unlabelled states
         together), from this pass's gradients: cut nodes hold none."""
-        states = self.states()
+        states = self.states
         groups = [[n for n in states if n.label == label] for label in STATE_LABELS]
         groups.append([n for n in states if n.label not in STATE_LABELS])
         squares = {}
@@ -476,7 +478,7 @@ def draw_ops(graph: graphviz.Digraph, info: GraphInfo, show_values: bool) -> Non
 def _groups(info: GraphInfo) -> dict[Node, str]:
     """Each node's box: `in_t` (feeds the step), `cell_t` (the recurrence and its states),
     `out_t` (after the states), `params`, or its own id (cuts, nodes outside the steps)."""
-    states = set(info.states())
+    states = set(info.states)
     stepped_states = {info.step_of[node] for node in states}
     feeds_state = set(states)
     for node in reversed(info.order):
@@ -540,7 +542,7 @@ def draw_cells(graph: graphviz.Digraph, info: GraphInfo, show_values: bool) -> N
     stack them bottom to top while the state edges run left to right.
     """
     group = _groups(info)
-    states = set(info.states())
+    states = set(info.states)
     norms = info.grad_norms()
     colours = extras(graph, info, norms)
     members = {}
