@@ -77,3 +77,12 @@ def test_the_readme_keeps_ci_s_test_line_and_the_demo_line():
     assert sum(line.endswith("  # run the tests") for line in lines) == 1
     assert sum(line.endswith("  # run the demo") for line in lines) == 1
     assert "TODO" not in "\n".join(lines)
+
+
+def test_the_readme_is_about_one_screen_before_learn_more_and_the_history_is_in_the_changelog():
+    readme = (ROOT / "README.md").read_text()
+    before = readme.split("## Learn more")[0]
+    assert len(before.splitlines()) <= 50 and len(before.split()) <= 400
+    assert "Recent changes" not in readme and "rounds back" not in readme
+    changelog = (ROOT / "CHANGELOG.md").read_text()
+    assert changelog.startswith("# Changelog") and "## Unreleased" in changelog
