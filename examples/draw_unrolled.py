@@ -1,4 +1,4 @@
-"""Draw unrolled graphs: a 4-step RNN (cells view), a 4-step LSTM (ops view), and a TBPTT update's window with its cut.
+"""Draw unrolled graphs: a 4-step RNN (cells view), a 4-step LSTM (ops view), a TBPTT update with its cut.
 
     python examples/draw_unrolled.py --out ./microgradseq-drawings
 """
