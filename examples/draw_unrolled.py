@@ -1,4 +1,4 @@
-"""Draw unrolled graphs: a 4-step RNN (cells view), a 4-step LSTM (ops view), and a TBPTT window with its cut.
+"""Draw unrolled graphs: a 4-step RNN (cells view), a 4-step LSTM (ops view), a TBPTT update with its cut.
 
     python examples/draw_unrolled.py --out ./microgradseq-drawings
 """
@@ -37,21 +37,25 @@ def lstm_ops(out: Path) -> Path:
 
 
 def tbptt_window(out: Path) -> Path:
-    """The update at u = 6 of TBPTT(2, 4): the state of step c = u - k2 = 2 severed, the losses
-    of steps (u - k1, u] = 5, 6 injected, their gradient going back through steps 3..6."""
+    """The update at u = 6 of TBPTT(2, 4), as the runner backpropagated it: the state of step
+    c = u - k2 = 2 cut, the losses of steps (u - k1, u] = 5, 6 injected, their gradient going
+    back through steps 3..6. `on_backward` hands over each update's loss with its graph kept."""
     mg.manual_seed(2)
     cell = mg.nn.RNNCell(2, 3)
-    h, states, loss = None, [], None
-    for t in range(1, 7):
-        with viz.step(t):
-            h = cell(mg.randn(1, 2), h)
-            states.append(h)
-            if t >= 5:
-                term = (h ** 2).sum().named("loss")
-                loss = term if loss is None else loss + term
-    mg.bptt.sever(states[1], k2=4)
-    loss.backward(retain_graph=True)
-    return viz.render(viz.draw(loss, dict(cell.named_parameters())), out / "tbptt_cut.svg")
+    params = dict(cell.named_parameters())
+
+    def step(x, h):
+        h = cell(x, h)
+        return h, h
+
+    def on_backward(u, loss):
+        if u == 6:
+            viz.render(viz.draw_update(loss, params), out / "tbptt_cut.svg")
+
+    inputs = [mg.randn(1, 2) for _ in range(8)]
+    mg.bptt.tbptt(step, None, inputs, [mg.zeros(1, 3)] * 8, lambda h, target: ((h - target) ** 2).sum(),
+                  k1=2, k2=4, on_backward=on_backward)
+    return out / "tbptt_cut.svg"
 
 
 def main() -> None:

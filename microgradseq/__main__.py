@@ -1,17 +1,21 @@
 """microgradseq's command line: `demo` trains a character LSTM with TBPTT; `draw` draws an unrolled RNN.
 
-    python -m microgradseq demo             # about 15-30 s on 2 cores; writes ./microgradseq-demo/
+    python -m microgradseq demo             # about 20-30 s on 2 cores; writes ./microgradseq-demo/
     python -m microgradseq draw --out rnn.svg
 
-The demo trains `microgradseq.charlm.CharLM` on the text that ships with the
-package with `mg.bptt.tbptt(k1, k2)`, shows a progress bar, samples text, and
-writes the drawing of one TBPTT window, the loss curve and the per-step
-gradient norms. matplotlib and tqdm are imported here only, never by the library.
+The demo trains `microgradseq.charlm.CharLM` with `mg.bptt.tbptt(k1, k2)` on
+the text that ships with the package, its last tenth held out: it shows a
+progress bar, reports the loss on the held-out text (the figure that says
+what the model learned), samples text, and writes the drawing of one TBPTT
+window, the training and validation loss curves and the per-step gradient
+norms. matplotlib and tqdm (the `demo` extra) are imported here only, never by
+the library.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import time
 from pathlib import Path
@@ -30,21 +34,55 @@ def positive_int(text: str) -> int:
     return value
 
 
-def plot_losses(log: charlm.TrainingLog, path: Path) -> Path:
-    """The loss at each update and its running mean against time steps trained."""
+def fraction(text: str) -> float:
+    """argparse type: a number strictly between 0 and 1, or a usage error."""
+    value = float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must lie strictly between 0 and 1, got {text}")
+    return value
+
+
+DEMO_MODULES = ("matplotlib", "tqdm")
+
+
+def missing_demo_modules() -> list[str]:
+    """The demo extra's modules that cannot be imported."""
+    missing = []
+    for name in DEMO_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
+    return missing
+
+
+def loss_figure(log: charlm.TrainingLog):
+    """Training loss at each update (and its running mean) beside the validation loss,
+    against time steps trained."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4))
     steps = np.array(log.steps)
-    ax.plot(steps, log.losses, lw=0.6, alpha=0.4, label="each update")
+    ax.plot(steps, log.losses, lw=0.6, alpha=0.3, label="training, each update")
     width = max(1, len(log.losses) // 50)
     smooth = np.convolve(log.losses, np.ones(width) / width, mode="valid")
-    ax.plot(steps[width - 1:], smooth, lw=2, label=f"mean of {width} updates")
+    ax.plot(steps[width - 1:], smooth, lw=2, label=f"training, mean of {width} updates")
+    if log.valid_losses:
+        ax.plot(log.valid_steps, log.valid_losses, "o-", lw=2, color="black",
+                label="validation (held-out text)")
     ax.set_xlabel("time step (characters read per stream)")
     ax.set_ylabel("cross-entropy (nats per character)")
-    ax.set_title("training loss")
+    ax.set_title("training and validation loss")
     ax.legend()
     fig.tight_layout()
+    return fig
+
+
+def plot_losses(log: charlm.TrainingLog, path: Path) -> Path:
+    """`loss_figure`, written to `path`."""
+    import matplotlib.pyplot as plt
+
+    fig = loss_figure(log)
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
@@ -77,6 +115,11 @@ def plot_grad_norms(window: charlm.Window, log: charlm.TrainingLog, k1: int, k2:
 
 
 def demo(args: argparse.Namespace) -> int:
+    missing = missing_demo_modules()
+    if missing:
+        print(f"microgradseq demo needs {' and '.join(missing)}: "
+              f'pip install "microgradseq[demo]"', file=sys.stderr)
+        return 2
     from tqdm import tqdm
     import matplotlib
 
@@ -85,11 +128,12 @@ def demo(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     text = charlm.load_text()
     vocab = charlm.Vocabulary(text)
-    codes = vocab.encode(text)
+    codes, valid = charlm.split(vocab.encode(text), args.valid)
     model = charlm.CharLM(len(vocab), args.hidden, args.cell, rng=np.random.default_rng(args.seed))
-    print(f"A character-level {args.cell.upper()} (hidden {args.hidden}) learns {len(text):,} characters of "
+    print(f"A character-level {args.cell.upper()} (hidden {args.hidden}) learns {len(codes):,} characters of "
           f"built-in text ({len(vocab)} distinct), {args.batch} streams at once, with TBPTT(k1={args.k1}, "
-          f"k2={args.k2}): every {args.k1} steps one backward pass through the last {args.k2}.")
+          f"k2={args.k2}): every {args.k1} steps one backward pass through the last {args.k2}. The last "
+          f"{len(valid):,} characters are held out to validate on.")
 
     started = time.perf_counter()
     with tqdm(total=args.steps, unit="step", desc="training", dynamic_ncols=True) as bar:
@@ -98,11 +142,12 @@ def demo(args: argparse.Namespace) -> int:
             bar.update(step - bar.n)
 
         log = charlm.train(model, codes, steps=args.steps, k1=args.k1, k2=args.k2, batch_size=args.batch,
-                           lr=args.lr, on_update=progress)
+                           lr=args.lr, on_update=progress, valid_codes=valid)
     seconds = time.perf_counter() - started
     first, final = np.mean(log.losses[:10]), np.mean(log.losses[-10:])
-    print(f"loss {first:.3f} -> {final:.3f} nats per character in {seconds:.1f} s "
-          f"(uniform guessing: {np.log(len(vocab)):.3f})")
+    print(f"validation loss {log.valid_losses[0]:.3f} -> {log.valid_losses[-1]:.3f} nats per character "
+          f"on the held-out text (uniform guessing: {np.log(len(vocab)):.3f}); training loss "
+          f"{first:.3f} -> {final:.3f}; {seconds:.1f} s")
 
     rng = np.random.default_rng(args.seed)
     for temperature in (0.5, 1.0):
@@ -115,8 +160,10 @@ def demo(args: argparse.Namespace) -> int:
              plot_losses(log, out / "loss.png"),
              plot_grad_norms(window, log, args.k1, args.k2, out / "grad_norms.png")]
     (out / "losses.txt").write_text("".join(f"{v:.5f}\n" for v in log.losses))
+    (out / "valid_losses.txt").write_text("".join(f"{s} {v:.5f}\n" for s, v in
+                                                  zip(log.valid_steps, log.valid_losses)))
     mg.save(model, out / "model.npz")
-    files += [out / "losses.txt", out / "model.npz"]
+    files += [out / "losses.txt", out / "valid_losses.txt", out / "model.npz"]
     print(f"\nfiles written to {out.resolve()}:")
     for path in files:
         print(f"  {path.name}")
@@ -157,6 +204,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--steps", type=positive_int, default=12_000, help="time steps to train")
     run.add_argument("--batch", type=positive_int, default=32, help="parallel streams of text")
     run.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate")
+    run.add_argument("--valid", type=fraction, default=0.1, help="share of the text held out for validation")
     run.add_argument("--seed", type=int, default=0, help="random seed")
     run.add_argument("--out", default="microgradseq-demo", help="output folder")
     run.set_defaults(run=demo)

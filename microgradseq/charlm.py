@@ -9,7 +9,9 @@ The model reads one character per step and predicts the next:
 
 The text is cut into `batch_size` parallel streams (`mg.bptt.batchify`) and
 `mg.bptt.tbptt` trains on them, carrying the state from one pass over the text
-to the next. Used by `python -m microgradseq demo` and `examples/char_lm.py`.
+to the next. `split` holds out the end of the text, and `evaluate` measures
+the loss there, so the figure quoted is on characters the model never trained
+on. Used by `python -m microgradseq demo` and `examples/char_lm.py`.
 """
 
 from __future__ import annotations
@@ -83,6 +85,32 @@ class CharLM(Module):
         return self.readout(self.hidden(state)), state
 
 
+def split(codes: np.ndarray, valid_fraction: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+    """(train, valid): the text's codes with the last `valid_fraction` of them held out for validation."""
+    if not 0 < valid_fraction < 1:
+        raise ValueError(f"split: valid_fraction must lie strictly between 0 and 1, got {valid_fraction!r}")
+    held_out = max(2, round(len(codes) * valid_fraction))
+    if len(codes) - held_out < 2:
+        raise ValueError(f"split: {len(codes)} characters are too few to hold out {valid_fraction:.0%}")
+    return codes[:-held_out], codes[-held_out:]
+
+
+def evaluate(model: CharLM, codes: np.ndarray) -> float:
+    """The mean loss (nats per character) of predicting each next character of `codes`.
+
+    The text is read as one stream from a zero state, under `no_grad` and without
+    truncation: every prediction sees everything before it, and nothing is recorded.
+    """
+    if len(codes) < 2:
+        raise ValueError(f"evaluate: need at least 2 characters, got {len(codes)}")
+    total, state = 0.0, None
+    with no_grad():
+        for t in range(len(codes) - 1):
+            logits, state = model.step(codes[t:t + 1], state)
+            total += cross_entropy(logits, codes[t + 1:t + 2], reduction="sum").item()
+    return total / (len(codes) - 1)
+
+
 def next_char_loss(logits: Tensor, target: Any) -> Tensor:
     """Cross-entropy of the next character, averaged over the batch's streams."""
     return cross_entropy(logits, target)
@@ -91,20 +119,26 @@ def next_char_loss(logits: Tensor, target: Any) -> Tensor:
 @dataclass
 class TrainingLog:
     """What training measured at each update: when (time steps trained so far), the loss
-    (nats per character) and the gradient norm before clipping."""
+    (nats per character) and the gradient norm before clipping; and, when a validation text
+    is given, its loss (`evaluate`) after `valid_steps` time steps of training."""
 
     steps: list[int] = field(default_factory=list)
     losses: list[float] = field(default_factory=list)
     grad_norms: list[float] = field(default_factory=list)
+    valid_steps: list[int] = field(default_factory=list)
+    valid_losses: list[float] = field(default_factory=list)
 
 
 def train(model: CharLM, codes: np.ndarray, *, steps: int, k1: int, k2: int, batch_size: int = 32,
           lr: float = 3e-3, max_norm: float = 5.0,
-          on_update: Callable[[int, float], None] | None = None) -> TrainingLog:
+          on_update: Callable[[int, float], None] | None = None,
+          valid_codes: np.ndarray | None = None, evaluations: int = 10) -> TrainingLog:
     """Train for `steps` time steps (each reading `batch_size` characters) with TBPTT(k1, k2) and Adam.
 
     `on_update(step, loss)` is called after each update with the number of time
-    steps trained so far and the update's loss.
+    steps trained so far and the update's loss. With `valid_codes`, the loss on
+    them (`evaluate`) is measured before training and `evaluations` times during
+    it, evenly spaced (on multiples of k1), the last after the final update.
 
     The text's streams are walked in passes; the state carries across the
     runner's chunks and resets at the start of each pass. At every update the
@@ -117,6 +151,15 @@ def train(model: CharLM, codes: np.ndarray, *, steps: int, k1: int, k2: int, bat
     log = TrainingLog()
 
     done, state = 0, None                      # time steps trained so far; the carried state
+    checkpoints = []                           # when to measure the validation loss
+    if valid_codes is not None:
+        evaluations = positive_int(evaluations, "evaluations", "train")
+        k1 = positive_int(k1, "k1", "train")
+        # evenly spaced, on multiples of k1 so that no measurement splits an update's window
+        checkpoints = sorted({min(steps, k1 * max(1, round(steps * k / (evaluations * k1))))
+                              for k in range(1, evaluations)} | {steps})
+        log.valid_steps.append(0)
+        log.valid_losses.append(evaluate(model, valid_codes))
 
     def clip_and_log(u: int, loss: float) -> None:
         log.steps.append(done + u)
@@ -129,10 +172,14 @@ def train(model: CharLM, codes: np.ndarray, *, steps: int, k1: int, k2: int, bat
         start = done % len(inputs)
         if start == 0:
             state = None                       # a new pass over the text: start from zeros
-        end = min(len(inputs), start + steps - done)
+        stop = next((c for c in checkpoints if c > done), steps)
+        end = min(len(inputs), start + stop - done)
         result = bptt.tbptt(model.step, state, inputs[start:end], targets[start:end], next_char_loss,
                             k1, k2, optimizer=optimizer, on_update=clip_and_log, reduction="mean")
         state, done = result.state, done + end - start
+        if done in checkpoints:
+            log.valid_steps.append(done)
+            log.valid_losses.append(evaluate(model, valid_codes))
     return log
 
 

@@ -7,11 +7,10 @@ import numpy as np
 _generator = np.random.default_rng()
 
 
-def manual_seed(seed: int) -> np.random.Generator:
-    """Reseed the generator behind initialisation and `randn`; returns it."""
+def manual_seed(seed: int) -> None:
+    """Reseed the generator behind initialisation and `randn` (returns None, so a notebook echoes nothing)."""
     global _generator
     _generator = np.random.default_rng(seed)
-    return _generator
 
 
 def default_generator() -> np.random.Generator:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import microgradseq as mg
 from microgradseq import charlm
-from microgradseq.__main__ import main
+from microgradseq.__main__ import loss_figure, main
 
 F64 = np.float64
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -100,14 +103,75 @@ def test_training_carries_on_across_passes_over_the_text(text_codes):
     assert len(log.losses) == len(log.grad_norms) == len(log.steps)
 
 
+def test_split_holds_out_the_end_of_the_text(text_codes):
+    _, codes = text_codes
+    train, valid = charlm.split(codes, 0.1)
+    assert len(valid) == round(len(codes) * 0.1)
+    np.testing.assert_array_equal(np.concatenate([train, valid]), codes)    # the tail, nothing lost or shared
+    assert len(train) + len(valid) == len(codes)
+    for bad in (0.0, 1.0, -0.1):
+        with pytest.raises(ValueError, match="split"):
+            charlm.split(codes, bad)
+
+
+def test_evaluate_is_the_untruncated_next_character_loss_by_hand(text_codes):
+    """A tanh-RNN model's mean loss over a text, computed in numpy from its weights, one stream from h_0 = 0."""
+    vocab, codes = text_codes
+    model = charlm.CharLM(len(vocab), 5, "rnn", embedding_dim=4, rng=np.random.default_rng(3), dtype=F64)
+    text = codes[:60]
+    w = {name: p.numpy() for name, p in model.named_parameters()}
+    h, losses = np.zeros(5), []
+    for x, target in zip(text[:-1], text[1:]):
+        e = w["embedding.weight"][x]
+        h = np.tanh(w["cell.weight_ih"] @ e + w["cell.bias_ih"] + w["cell.weight_hh"] @ h + w["cell.bias_hh"])
+        logits = w["readout.weight"] @ h + w["readout.bias"]
+        losses.append(np.log(np.exp(logits - logits.max()).sum()) + logits.max() - logits[target])
+    assert charlm.evaluate(model, text) == pytest.approx(np.mean(losses), rel=1e-12)
+    assert all(p.grad is None for p in model.parameters())  # nothing recorded, nothing backpropagated
+
+
+def test_training_measures_the_validation_loss_evenly_on_multiples_of_k1(text_codes):
+    vocab, codes = text_codes
+    train, valid = charlm.split(codes, 0.05)
+    model = charlm.CharLM(len(vocab), 16, "gru", rng=np.random.default_rng(0))
+    log = charlm.train(model, train, steps=400, k1=10, k2=20, batch_size=32, lr=1e-2,
+                       valid_codes=valid[:300], evaluations=4)
+    assert log.valid_steps == [0, 100, 200, 300, 400]
+    assert log.valid_losses[0] == pytest.approx(np.log(len(vocab)), abs=0.3)   # untrained: near uniform
+    assert log.valid_losses[-1] < log.valid_losses[0] - 0.5                    # it learns what it never saw
+    assert log.valid_losses[-1] == pytest.approx(charlm.evaluate(model, valid[:300]), rel=1e-12)
+
+
+def test_the_loss_figure_draws_validation_beside_training():
+    pytest.importorskip("matplotlib")
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    log = charlm.TrainingLog(steps=[10, 20, 30, 40], losses=[3.0, 2.5, 2.0, 1.8], grad_norms=[1.0] * 4,
+                             valid_steps=[0, 20, 40], valid_losses=[3.4, 2.6, 2.1])
+    fig = loss_figure(log)
+    lines = {line.get_label(): line for line in fig.axes[0].get_lines()}
+    plt.close(fig)
+    valid = lines["validation (held-out text)"]
+    np.testing.assert_array_equal(valid.get_xdata(), [0, 20, 40])
+    np.testing.assert_array_equal(valid.get_ydata(), [3.4, 2.6, 2.1])
+    np.testing.assert_array_equal(lines["training, each update"].get_ydata(), log.losses)
+
+
 def test_demo_learns_and_writes_its_files(tmp_path, capsys):
     out = tmp_path / "demo"
-    assert main(["demo", "--steps", "600", "--hidden", "32", "--k1", "10", "--k2", "20", "--out", str(out)]) == 0
+    assert main(["demo", "--steps", "600", "--hidden", "32", "--k1", "10", "--k2", "20", "--valid", "0.02",
+                 "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     losses = np.loadtxt(out / "losses.txt")
     uniform = np.log(len(charlm.Vocabulary(charlm.load_text())))
     assert losses[:5].mean() > uniform - 0.3                 # starts near uniform guessing
     assert losses[-5:].mean() < uniform - 0.6                # and learns
+    steps, valid = np.loadtxt(out / "valid_losses.txt", unpack=True)
+    assert steps[0] == 0 and steps[-1] == 600
+    assert valid[-1] < uniform - 0.6                         # on text it never trained on
+    assert f"validation loss {valid[0]:.3f} -> {valid[-1]:.3f}" in printed
     svg = (out / "tbptt_window.svg").read_text()
     assert svg.lstrip().startswith("<?xml") and "</svg>" in svg and "cut" in svg
     for name in ("loss.png", "grad_norms.png"):
@@ -120,13 +184,45 @@ def test_demo_learns_and_writes_its_files(tmp_path, capsys):
 def test_demo_help_lists_its_options():
     done = subprocess.run([sys.executable, "-m", "microgradseq", "demo", "--help"], capture_output=True, text=True)
     assert done.returncode == 0
-    for option in ("--cell", "--k1", "--k2", "--hidden", "--steps", "--seed", "--out"):
+    for option in ("--cell", "--k1", "--k2", "--hidden", "--steps", "--valid", "--seed", "--out"):
         assert option in done.stdout
 
 
 def test_demo_rejects_a_non_positive_k1():
     with pytest.raises(SystemExit):
         main(["demo", "--k1", "0"])
+
+
+BLOCKER = textwrap.dedent("""
+    import sys
+
+    class HideDemoExtra:
+        \"\"\"Pretend the demo extra is not installed: its modules cannot be found.\"\"\"
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] in ("tqdm", "matplotlib"):
+                raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+            return None
+
+    sys.meta_path.insert(0, HideDemoExtra())
+""")
+
+
+@pytest.mark.parametrize("command", ["module", "console script"])
+def test_demo_without_the_extra_says_what_to_install_and_exits_2(tmp_path, command):
+    (tmp_path / "sitecustomize.py").write_text(BLOCKER)
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    script = Path(sys.executable).parent / "microgradseq"
+    if command == "console script" and not script.exists():
+        pytest.skip("the console script is not installed next to this Python")
+    argv = [sys.executable, "-m", "microgradseq"] if command == "module" else [str(script)]
+    done = subprocess.run([*argv, "demo", "--out", str(tmp_path / "out")], capture_output=True, text=True,
+                          env=env, cwd=tmp_path, timeout=60)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and 'pip install "microgradseq[demo]"' in lines[0]
+    assert "Traceback" not in done.stderr and not (tmp_path / "out").exists()
+    hidden = subprocess.run([sys.executable, "-c", "import tqdm"], capture_output=True, env=env, cwd=tmp_path)
+    assert hidden.returncode != 0                            # the blocker really hides the extra
 
 
 @pytest.mark.parametrize("view", ["cells", "ops"])

@@ -24,7 +24,7 @@ def rnn_loss(steps, retain=False, seed=0):
     h, loss, states = None, None, []
     for t in range(1, steps + 1):
         with viz.step(t):
-            h = cell(mg.tensor(rng.standard_normal((1, 3))), h)
+            h = cell(mg.tensor(rng.standard_normal((1, 3)), dtype=np.float32), h)
             term = (head(h) ** 2).sum().named("loss")
             loss = term if loss is None else loss + term
         states.append(h)
@@ -210,3 +210,208 @@ def test_jupyter_shows_the_drawing_inline_as_svg():
     bundle = mg.draw(out)._repr_mimebundle_()
     svg = bundle["image/svg+xml"]
     assert "<svg" in svg and "</svg>" in svg and "tanh" in svg
+
+
+# ---- the runner's own window -----------------------------------------------------------------------
+
+def run_tbptt_2_4(**callbacks):
+    """TBPTT(2, 4) over 8 steps of an RNNCell; returns the states the step made, in order."""
+    mg.manual_seed(2)
+    cell = mg.nn.RNNCell(2, 3)
+    xs = [mg.randn(1, 2) for _ in range(8)]
+    kept = []
+
+    def step(x, h):
+        h = cell(x, h)
+        kept.append(h)
+        return h, h
+
+    mg.bptt.tbptt(step, None, xs, [mg.zeros(1, 3)] * 8, lambda y, t: ((y - t) ** 2).sum(), k1=2, k2=4,
+                  **{name: callback(cell, kept) for name, callback in callbacks.items()})
+    return kept
+
+
+def test_on_backward_draws_the_window_the_update_backpropagated():
+    """At u = 6 of TBPTT(2, 4) the cut is c = u - k2 = 2 and the losses of t = 5, 6 are injected
+    (the definition), not the next update's cut at t = 4."""
+    drawn = {}
+
+    def on_backward(cell, kept):
+        return lambda u, loss: drawn.setdefault(u, viz.draw_update(loss, dict(cell.named_parameters())).source)
+
+    run_tbptt_2_4(on_backward=on_backward)
+    assert sorted(drawn) == [2, 4, 6, 8]
+    source = drawn[6]
+    assert "the update at u = 6: losses of t = 5 .. 6 injected; gradients stop at the cut at c = 2" in source
+    assert sorted(int(t) for t in set(re.findall(r"cluster_step_(\d+)", source))) == [2, 3, 4, 5, 6]
+    cut_node = re.search(r"(n\d+) \[label=<<B>cut</B>", source).group(1)
+    assert f"subgraph cluster_step_2 {{" in source and edges_with(source, cut_node, "cut (k2 = 4)")
+    assert "t &lt; 2" in source                                   # behind the cut: freed
+    assert re.findall(r"<B>t = (\d+)</B>", source) == ["3", "4", "5", "6"]   # gradient norms after the cut
+    assert "no cut (c = 0)" in drawn[2] and "c = 4" in drawn[8]
+
+
+def test_states_behind_the_cut_hold_no_earlier_update_s_gradient():
+    seen = {}
+
+    def on_update(cell, kept):
+        return lambda u, loss: seen.setdefault(u, [h.grad is not None for h in kept])
+
+    run_tbptt_2_4(on_update=on_update)
+    # update u reaches the states after its cut c = max(0, u - 4), up to u
+    for u, has_grad in seen.items():
+        assert has_grad == [max(0, u - 4) < t <= u for t in range(1, u + 1)], u
+
+
+def test_on_backward_must_be_callable():
+    with pytest.raises(TypeError, match="tbptt: on_backward must be callable, got int"):
+        mg.bptt.tbptt(lambda x, h: (x, h), None, [1.0], [None], lambda y, t: y, 1, 1, on_backward=3)
+
+
+# ---- colour that does not mislead --------------------------------------------------------------------
+
+def shade_of(source, step):
+    return re.search(rf'<TD BGCOLOR="(#[0-9a-f]+)"><B>t = {step}</B>', source).group(1)
+
+
+def test_norms_of_the_same_order_share_a_colour_and_each_step_prints_its_norm():
+    """||dL/dh|| of 0.257 and 0.478 differ by a quarter of a decade: neighbouring shades on a
+    four-decade scale, not the palette's two ends."""
+    w = mg.tensor([1.0], requires_grad=True, dtype=np.float64)
+    h, loss = None, None
+    for t, scale in enumerate([0.257, 0.478], 1):
+        with viz.step(t):
+            h = (w * scale).named("h")
+        loss = h.sum() if loss is None else loss + h.sum()
+    loss.backward(retain_graph=True)
+    source = viz.draw(loss).source
+    assert "||dL/dh_t|| = 1" in source                           # dL/dh = 1 at both steps
+    w2 = mg.tensor([1.0], requires_grad=True, dtype=np.float64)
+    with viz.step(1):
+        a = (w2 * 1.0).named("h")
+    with viz.step(2):
+        b = (w2 * 1.0).named("h")
+    total = a.sum() * 0.257 + b.sum() * 0.478
+    total.backward(retain_graph=True)
+    source = viz.draw(total).source
+    assert "||dL/dh_t|| = 0.257" in source and "||dL/dh_t|| = 0.478" in source
+    palette = viz.draw.__globals__["PALETTE"]
+    assert abs(palette.index(shade_of(source, 1)) - palette.index(shade_of(source, 2))) <= 1
+    legend = [float(v) for v in re.findall(r'<TD ALIGN="LEFT">(-?\d+\.\d+)</TD>', source)]
+    assert legend[0] == -4.0 and legend[-1] == 0.0                # log10 from 1e-4 to 1
+
+
+def test_a_fixed_grad_range_gives_the_same_colour_across_drawings():
+    loss, params, states = rnn_loss(4, retain=True)
+    norms = [np.linalg.norm(h.grad) for h in states]
+    small = viz.draw(loss, params, grad_range=(1e-6, 1e2)).source
+    legend = [float(v) for v in re.findall(r'<TD ALIGN="LEFT">(-?\d+\.\d+)</TD>', small)]
+    assert legend[0] == -6.0 and legend[-1] == 2.0
+    expected = viz.draw.__globals__["colour"](np.log10(norms[0]), -6.0, 2.0)
+    assert shade_of(small, 1) == expected
+    with pytest.raises(ValueError, match="draw: grad_range"):
+        viz.draw(loss, params, grad_range=(1.0, 0.1))
+
+
+def test_decay_over_several_decades_still_shows():
+    """Norms a thousandfold apart get shades at opposite ends of the palette."""
+    w = mg.tensor([1.0], requires_grad=True, dtype=np.float64)
+    with viz.step(1):
+        a = (w * 1.0).named("h")
+    with viz.step(2):
+        b = (w * 1.0).named("h")
+    total = a.sum() * 1e-3 + b.sum()
+    total.backward(retain_graph=True)
+    source = viz.draw(total).source
+    palette = viz.draw.__globals__["PALETTE"]
+    assert palette.index(shade_of(source, 1)) < palette.index(shade_of(source, 2)) - 3
+
+
+# ---- the ops view of an LSTM, the cells view without names, scalar constants ---------------------------
+
+def test_four_lstm_steps_in_the_ops_view_fit_in_3000_px(tmp_path):
+    mg.manual_seed(1)
+    lstm = mg.nn.LSTM(2, 3)
+    output, _ = lstm(mg.randn(4, 1, 2))
+    loss = (output[-1] ** 2).sum()
+    loss.backward(retain_graph=True)
+    graph = viz.draw(loss, dict(lstm.named_parameters()), view="ops")
+    svg = ET.parse(viz.render(graph, tmp_path / "lstm.svg")).getroot()
+    width_pt = float(svg.get("width").removesuffix("pt"))
+    assert width_pt * 96 / 72 <= 3000                              # CSS px
+    assert "rankdir=TB" in graph.source and 'fillcolor=gray98' in graph.source    # steps are not filled
+
+
+def test_the_cells_view_finds_an_unnamed_recurrent_state():
+    w = mg.tensor([0.5, -1.0], requires_grad=True, dtype=np.float64)
+    s, loss = mg.tensor([0.0, 0.0], dtype=np.float64), None
+    for t in range(1, 4):
+        with viz.step(t):
+            s = (w * s + 1).tanh()                                  # no label anywhere
+            term = (s * s).sum()
+            loss = term if loss is None else loss + term
+    loss.backward(retain_graph=True)
+    source = viz.draw(loss).source
+    states = re.findall(r"state \(tanh\) \(2,\) = \[[^\]]*\]  \|dL/dstate\| = ([0-9.e-]+)", source)
+    assert len(states) == 3
+    assert edges_with(source, "cell_1 -> cell_2") and edges_with(source, "cell_2 -> cell_3")
+
+
+def test_a_scalar_graph_shows_its_constant_inputs():
+    x0 = mg.tensor(2.0, dtype=np.float64)                          # a constant: no requires_grad
+    w0 = mg.tensor(-3.0, requires_grad=True, dtype=np.float64)
+    out = (x0 * w0).tanh()
+    out.backward(retain_graph=True)
+    source = viz.draw(out, {"w0": w0}).source
+    assert len(re.findall(r"const\d+ -> n\d+", source)) == 1 and 'const1 [label=constant' in source
+
+
+# ---- bad input (issue 20) -------------------------------------------------------------------------------
+
+def test_control_characters_in_names_give_dot_the_renderer_accepts(tmp_path):
+    name = "w\x00\x01\t\n\x1b\x7fend"
+    w = mg.tensor([1.0, 2.0], requires_grad=True).named(name)
+    loss = (w * w).sum().named(name)
+    source = viz.draw(loss, {name: w}).source
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", source)
+    assert "w\\x00\\x01\\x09\\x0a\\x1b\\x7fend" in source
+    assert ET.parse(viz.render(source, tmp_path / "control.svg")).getroot().tag.endswith("svg")
+
+
+def test_draw_refuses_an_empty_list():
+    with pytest.raises(ValueError, match="draw: expected a tensor.*got an empty list"):
+        viz.draw([])
+
+
+def test_draw_params_must_map_names_to_tensors():
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = (w * w).sum()
+    with pytest.raises(TypeError, match="draw: params must be a mapping name -> tensor.*got list holding Tensor"):
+        viz.draw(y, params=[w])
+    with pytest.raises(TypeError, match="draw: params maps names to tensors; 'w' maps to str"):
+        viz.draw(y, params={"w": "x"})
+    assert "<B>w</B>" in viz.draw(y, params=[("w", w)]).source
+
+
+def test_render_refuses_what_is_not_a_graph(tmp_path):
+    with pytest.raises(TypeError, match="render: expected a graphviz.Digraph .* got NoneType"):
+        viz.render(None, tmp_path / "x.svg")
+
+
+def test_render_takes_non_ascii_dot_and_a_path_starting_with_a_dash(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = viz.render('digraph { a [label="gr\u00e4dient \u2207 \u65e5"] }', "-drawing.svg")
+    assert str(path) == "-drawing.svg"
+    assert "gr\u00e4dient \u2207 \u65e5" in "".join(ET.parse(tmp_path / "-drawing.svg").getroot().itertext())
+
+
+def test_a_cut_recorded_with_a_step_that_is_no_integer_still_draws():
+    mg.manual_seed(3)
+    cell = mg.nn.RNNCell(2, 3)
+    with viz.step(1):
+        h = cell(mg.randn(1, 2))
+    h = mg.bptt.truncate(h, step="<b>")
+    with viz.step(2):
+        h = cell(mg.randn(1, 2), h)
+    source = viz.draw(h.sum(), dict(cell.named_parameters())).source
+    assert "cluster_step_2" in source and "<b>" not in source

@@ -17,7 +17,7 @@ from ..autograd import CUT
 from ..metadata import at_step
 from ..checks import positive_int
 from ..tensor import Tensor
-from .truncate import map_state, sever, truncate
+from .truncate import map_state, sever, state_tensors, truncate
 
 
 @dataclass
@@ -52,10 +52,22 @@ def _runners_own(tensor: Tensor) -> Tensor:
     return tensor if tensor._node is None or tensor._node.kind is CUT else tensor.clone()
 
 
-def _sever_up_to(window: deque, cut: int, **info: Any) -> None:
-    """Cut the recorded states of steps up to `cut` (oldest first) and forget them."""
+def _sever_up_to(window: deque, cut: int, **info: Any) -> list:
+    """Cut the recorded states of steps up to `cut` (oldest first), forget them, and return them."""
+    severed = []
     while window and window[0][0] <= cut:
-        sever(window.popleft()[1], **info)
+        severed.append(window.popleft()[1])
+        sever(severed[-1], **info)
+    return severed
+
+
+def _forget_grads(states: list) -> None:
+    """Clear `.grad` on states a coming backward pass will not reach (behind its cut), so what
+    a caller reads there is never an earlier update's gradient."""
+    for state in states:
+        for tensor in state_tensors(state):
+            if tensor._node is not None:
+                tensor._node.grad = None
 
 
 def _length(sequence: Any, name: str) -> int:
@@ -115,13 +127,19 @@ def _checked_loss(loss: Any, t: int) -> Tensor:
 def tbptt(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Sequence,
           targets: Sequence, loss_fn: Callable[[Any, Any], Tensor], k1: int, k2: int,
           optimizer: Any = None, on_update: Callable[[int, float], None] | None = None,
-          reduction: str = "sum") -> TBPTTResult:
+          reduction: str = "sum", on_backward: Callable[[int, Tensor], None] | None = None) -> TBPTTResult:
     """Run TBPTT(k1, k2) over one sequence.
 
     `step(x_t, state) -> (output_t, new_state)`; `loss_fn(output_t, target_t)`
     gives a scalar; a `None` target means no loss at that step. At each update:
     one backward pass, then `on_update(u, loss)`, then `optimizer.step()` and
     `optimizer.zero_grad()`. The tape never holds more than max(k1, k2) steps.
+    States behind an update's cut have no `.grad` when its `on_update` runs.
+
+    `on_backward(u, loss)`, if given, is called right after the update's backward
+    pass with the update's loss tensor L_u, its graph kept (this update's cut,
+    its injected losses, every gradient): `mg.viz.draw_update(loss)` draws the
+    window the update backpropagated. The graph is freed once it returns.
 
     The cut holds the state the step returned constant, so a loss goes through
     the cells after the cut, and through its output's own dependence on the
@@ -133,8 +151,9 @@ def tbptt(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Seque
     k1, k2 = positive_int(k1, "k1", "tbptt"), positive_int(k2, "k2", "tbptt")
     if reduction not in ("sum", "mean"):
         raise ValueError(f"tbptt: reduction must be 'sum' or 'mean', got {reduction!r}")
-    for name, value in (("step", step), ("loss_fn", loss_fn), ("on_update", on_update)):
-        if not callable(value) and not (name == "on_update" and value is None):
+    for name, value in (("step", step), ("loss_fn", loss_fn), ("on_update", on_update),
+                        ("on_backward", on_backward)):
+        if not callable(value) and not (name in ("on_update", "on_backward") and value is None):
             raise TypeError(f"tbptt: {name} must be callable, got {type(value).__name__}")
     if optimizer is not None and not all(callable(getattr(optimizer, method, None))
                                          for method in ("step", "zero_grad")):
@@ -150,6 +169,7 @@ def tbptt(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Seque
 
     result = TBPTTResult(state=None)
     window = deque()        # (t, state after step t) for steps not yet behind a cut
+    stale = []              # states cut after the last backward: they hold its gradients
     pending = []            # losses since the previous update
     state = map_state(_runners_own, state)      # the runner cuts only nodes made by the run
     for t in range(1, n + 1):
@@ -162,7 +182,7 @@ def tbptt(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Seque
         window.append((t, state))
         if not is_update(t, n, k1):
             continue
-        _sever_up_to(window, max(0, t - k2), k2=k2, update=t)
+        _forget_grads(stale + _sever_up_to(window, max(0, t - k2), k2=k2, update=t))
         next_update = min(t + k1, n)
         next_cut = max(0, next_update - k2)
         loss_value = 0.0
@@ -173,10 +193,13 @@ def tbptt(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Seque
             if reduction == "mean":
                 total = total / len(pending)
             # keep the steps the next update walks again: those after its cut
-            total.backward(retain_graph=t < n and next_cut < t)
+            total.backward(retain_graph=(t < n and next_cut < t) or on_backward is not None)
             loss_value = float(total.item())
+            if on_backward is not None:
+                on_backward(t, total)
+        stale = []
         if t < n:       # steps the next update will not walk: free them now, not at the next update
-            _sever_up_to(window, next_cut, k2=k2, update=next_update)
+            stale = _sever_up_to(window, next_cut, k2=k2, update=next_update)
         pending = []
         result.updates.append(t)
         result.losses.append(loss_value)

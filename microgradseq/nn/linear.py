@@ -34,6 +34,10 @@ class Linear(Module):
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             raise ValueError(f"{type(self).__name__}: expected input of shape (..., {self.in_features}), "
                              f"got {x.shape}")
+        if x.dtype.kind == "f" and x.dtype != self.weight.dtype:
+            # numpy would promote silently and return the wider dtype; PyTorch raises, and so do we
+            raise TypeError(f"{type(self).__name__}: expected input of dtype {self.weight.dtype} (the "
+                            f"module's), got {x.dtype}: cast the input or make the module with dtype={x.dtype}")
         return linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:

@@ -5,11 +5,13 @@
     mg.viz.render(graph, "rnn.svg")
 
 `step(t)` stamps the nodes made inside it with time step `t`, so a hand-written
-loop draws in clusters as the built-in layers do.
+loop draws in clusters as the built-in layers do. `draw_update(loss)` draws the
+window a TBPTT update backpropagated, from the loss `mg.bptt.tbptt` hands to its
+`on_backward(u, loss)` callback.
 """
 
 from ..metadata import at_step as step
-from .draw import draw
+from .draw import draw, draw_update
 from .render import ensure_renderer, find_renderer, render
 
-__all__ = ["draw", "ensure_renderer", "find_renderer", "render", "step"]
+__all__ = ["draw", "draw_update", "ensure_renderer", "find_renderer", "render", "step"]

@@ -6,36 +6,50 @@ right, each in a subgraph `cluster_step_<t>` labelled `t = <t>`. Two views:
 
 - `"cells"`: per step one box for the state (h, and c for an LSTM), one for
   what feeds it and one for what comes after it (outputs, losses);
-- `"ops"`: every op node, as micrograd draws it.
+- `"ops"`: every op node, as micrograd draws it, each step a column.
+
+The state of a step is what its nodes labelled `h` or `c` hold (the built-in
+cells label theirs); in a graph with no such labels, it is what a step hands to
+the next one (the nodes of step t that step t + 1 reads).
 
 Node ids come from the topological order, so one graph always gives the same
-DOT text. Every label is ASCII inside an HTML label with `&<>"'` escaped, so
-no name can break the DOT. A `backward()` frees the graph it walked; to draw a
-graph with its gradients, call `backward(retain_graph=True)` first.
+DOT text. Every label is ASCII inside an HTML label with `&<>"'` escaped and
+control characters written as `\\xNN`, so no name can break the DOT. A
+`backward()` frees the graph it walked; to draw a graph with its gradients,
+call `backward(retain_graph=True)` first (`tbptt`'s `on_backward` hands over an
+update's loss with its graph kept: `draw_update`).
 """
 
 from __future__ import annotations
 
 import html
 import math
-from typing import Any, Mapping
+import re
+from functools import cached_property
+from typing import Any, Iterable, Mapping
 
 import graphviz
 import numpy as np
 
 from ..autograd import CUT, FREED, LEAF, Node, hooks, topological_order
 from ..checks import is_int
+from ..tensor import Tensor
 from .render import ensure_renderer
 
 STATE_LABELS = ("h", "c")
 # Pale (small ||dL/dh_t||) to red (large): vanishing gradients fade, exploding ones burn.
 PALETTE = ("#ffffcc", "#ffeda0", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c")
 GREY = "gray60"
+# Gradient norms are coloured on a log scale at least this many decades wide (from the largest
+# norm's decade down), so norms of the same order share a colour and only real decay fades.
+DECADES = 4
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def text(value: Any) -> str:
-    """`value` as ASCII, escaped for an HTML label."""
-    return html.escape(str(value).encode("ascii", "backslashreplace").decode("ascii"))
+    """`value` as ASCII, control characters as `\\xNN`, escaped for an HTML label."""
+    ascii_text = str(value).encode("ascii", "backslashreplace").decode("ascii")
+    return html.escape(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", ascii_text))
 
 
 def html_label(*lines: str) -> str:
@@ -65,6 +79,7 @@ class GraphInfo:
             if node is not None and node in self.ids:
                 self.names[node] = name
         self.data = {getattr(t, "_node", None): t for t in (params or {}).values()}
+        self.grad_range = None      # the colour scale draw() was given
         self.step_of = {}
         for node in self.order:
             self.step_of[node] = self._step(node)
@@ -82,8 +97,8 @@ class GraphInfo:
     def _step(self, node: Node) -> int | None:
         if node in self.names:
             return None
-        if node.kind == CUT and (node.cut_info or {}).get("step") is not None:
-            return node.cut_info["step"]
+        if node.kind == CUT and is_int((node.cut_info or {}).get("step")):
+            return node.cut_info["step"]        # (a step recorded with the cut that is no integer is not one)
         if node.step is not None or node.kind == LEAF:
             return node.step
         if len(node.inputs) > 2:
@@ -105,14 +120,51 @@ class GraphInfo:
             return self.names[node]
         return ".".join(part for part in (node.scope, node.label) if part) or node.op
 
+    @cached_property
+    def states(self) -> list[Node]:
+        """The nodes holding each step's state: those labelled h or c; in a graph without such
+        labels, what a step hands to the next (nodes of step t read by step t + 1, and the nodes
+        in the same places of the last step), scalars left out unless nothing else is handed on."""
+        def candidate(node: Node) -> bool:
+            return node.kind != CUT and self.step_of[node] is not None and not self.is_param(node)
+
+        labelled = [node for node in self.order if node.label in STATE_LABELS and candidate(node)]
+        if labelled:
+            return labelled
+        by_step = {}
+        for node in self.order:
+            if candidate(node) and node.step is not None:
+                by_step.setdefault(self.step_of[node], []).append(node)
+        handed = set()
+        for node in self.order:
+            step = self.step_of[node]
+            for parent in node.inputs:
+                if parent is not None and candidate(parent) and step is not None \
+                        and self.step_of[parent] == step - 1 and node.step is not None:
+                    handed.add(parent)
+        if any(node.shape != () for node in handed):
+            handed = {node for node in handed if node.shape != ()}
+        if not handed or not self.steps:
+            return []
+        last = self.steps[-1]
+        before = by_step.get(last - 1, [])
+        places = {i for i, node in enumerate(before) if node in handed}
+        ending = by_step.get(last, [])
+        if len(ending) == len(before):
+            handed.update(ending[i] for i in places if ending[i].op == before[i].op)
+        return [node for node in self.order if node in handed]
+
     def grad_norms(self) -> dict[int, float]:
-        """||dL/dh_t|| per shown step (the c states when no h has a grad)."""
+        """||dL/dh_t|| per shown step (the c states when no h has a grad; unlabelled states
+        together), from this pass's gradients: cut nodes hold none."""
+        states = self.states
+        groups = [[n for n in states if n.label == label] for label in STATE_LABELS]
+        groups.append([n for n in states if n.label not in STATE_LABELS])
         squares = {}
-        for label in STATE_LABELS:
-            for node in self.order:
+        for group in groups:
+            for node in group:
                 step = self.step_of[node]
-                if node.label == label and node.grad is not None and step in self.shown_set \
-                        and node.kind != CUT:
+                if node.grad is not None and step in self.shown_set:
                     squares[step] = squares.get(step, 0.0) + norm(node.grad) ** 2
             if squares:
                 break
@@ -136,6 +188,9 @@ def _walk(roots: list[Node]) -> list[Node]:
 
 def _roots(root: Any) -> list[Node]:
     items = list(root) if isinstance(root, (tuple, list)) else [root]
+    if not items:
+        raise ValueError(f"draw: expected a tensor with history (or its Node), or a tuple of them; "
+                         f"got an empty {type(root).__name__}")
     nodes = []
     for item in items:
         node = item if isinstance(item, Node) else getattr(item, "_node", None)
@@ -144,6 +199,40 @@ def _roots(root: Any) -> list[Node]:
                              "tensors made without requires_grad inputs have no graph to draw")
         nodes.append(node)
     return nodes
+
+
+def _params(params: Any) -> dict[str, Tensor] | None:
+    """`params` as a dict name -> tensor: a mapping, or pairs as `model.named_parameters()` gives."""
+    if params is None:
+        return None
+    if isinstance(params, Mapping):
+        items = list(params.items())
+    elif isinstance(params, (str, bytes, Tensor)) or not isinstance(params, Iterable):
+        raise TypeError(f"draw: params must be a mapping name -> tensor (e.g. dict(model.named_parameters())), "
+                        f"got {type(params).__name__}")
+    else:
+        items = list(params)
+        for item in items:
+            if not (isinstance(item, tuple) and len(item) == 2):
+                raise TypeError(f"draw: params must be a mapping name -> tensor or (name, tensor) pairs "
+                                f"(e.g. model.named_parameters()), got {type(params).__name__} holding "
+                                f"{type(item).__name__}")
+    for name, tensor in items:
+        if not isinstance(name, str):
+            raise TypeError(f"draw: params' names must be strings, got {type(name).__name__} {name!r}")
+        if not isinstance(tensor, Tensor):
+            raise TypeError(f"draw: params maps names to tensors; {name!r} maps to {type(tensor).__name__}")
+    return dict(items)
+
+
+def grad_scale(norms: dict[int, float], grad_range: tuple[float, float] | None) -> tuple[float, float]:
+    """(low, high) of the colour scale in log10: `grad_range` when given, else from the
+    largest norm's decade down at least DECADES decades."""
+    if grad_range is not None:
+        return math.log10(grad_range[0]), math.log10(grad_range[1])
+    logs = [math.log10(v) for v in norms.values() if v > 0 and math.isfinite(v)] or [0.0]
+    high = math.ceil(max(logs))
+    return min(high - DECADES, math.floor(min(logs))), high
 
 
 def colour(value: float, low: float, high: float) -> str:
@@ -155,27 +244,36 @@ def colour(value: float, low: float, high: float) -> str:
 
 
 def draw(root: Any, params: Mapping[str, Any] | None = None, view: str = "cells",
-         max_steps: int | None = 12, show_values: bool = True) -> graphviz.Digraph:
+         max_steps: int | None = 12, show_values: bool = True,
+         grad_range: tuple[float, float] | None = None) -> graphviz.Digraph:
     """Draw the graph that produced `root` (a tensor, a Node, or a tuple of them).
 
-    `params` maps names to parameter tensors (`dict(model.named_parameters())`);
-    each parameter is drawn once, however many steps use it. `view` is
-    `"cells"` (a box per state per step) or `"ops"` (every op). At most
-    `max_steps` steps are drawn, the first and last halves, with a note saying
-    how many were left out; `None` draws all. Tiny tensors show their values
-    (and grads once a backward has run) when `show_values`. After
-    `loss.backward(retain_graph=True)` each step is coloured by
-    log10 ||dL/dh_t||; without `retain_graph` the backward frees the graph and
-    only the root is left to draw.
+    `params` maps names to parameter tensors (`dict(model.named_parameters())`,
+    or the pairs `model.named_parameters()` gives); each parameter is drawn
+    once, however many steps use it. `view` is `"cells"` (a box per state per
+    step) or `"ops"` (every op, a column per step). At most `max_steps` steps
+    are drawn, the first and last halves, with a note saying how many were left
+    out; `None` draws all. Tiny tensors show their values (and grads once a
+    backward has run) when `show_values`. After `loss.backward(retain_graph=True)`
+    each step prints ||dL/dh_t|| and is coloured by its log10, on a scale from
+    the largest norm's decade down at least four decades, or over
+    `grad_range=(low, high)` (the same for every drawing that passes it);
+    without `retain_graph` the backward frees the graph and only the root is
+    left to draw.
     """
     if view not in ("cells", "ops"):
         raise ValueError(f"draw: view must be 'cells' or 'ops', got {view!r}")
     if max_steps is not None and (not is_int(max_steps) or max_steps < 2):
         raise ValueError(f"draw: max_steps must be None or an integer of at least 2, got {max_steps!r}")
-    if params is not None and not isinstance(params, Mapping):
-        params = dict(params)           # (model.named_parameters() gives pairs)
+    if grad_range is not None and not (
+            isinstance(grad_range, (tuple, list)) and len(grad_range) == 2
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in grad_range)
+            and 0 < grad_range[0] < grad_range[1] < math.inf):
+        raise ValueError(f"draw: grad_range must be None or (low, high) with 0 < low < high, got {grad_range!r}")
+    params = _params(params)
     ensure_renderer()
     info = GraphInfo(_roots(root), params, max_steps)
+    info.grad_range = grad_range
     graph = graphviz.Digraph("microgradseq")
     graph.attr(rankdir="LR", fontname="Helvetica", newrank="true", compound="true")
     graph.attr("node", fontname="Helvetica", fontsize="11", shape="box", style="rounded,filled",
@@ -238,11 +336,16 @@ def cut_edge_label(node: Node) -> str:
 
 
 def step_cluster(graph: graphviz.Digraph, info: GraphInfo, step: int, colours: dict,
-                 members: list[tuple[str, dict]], greyed: bool) -> None:
-    """The subgraph `cluster_step_<t>` holding one step's nodes."""
+                 members: list[tuple[str, dict]], greyed: bool, norms: dict | None = None) -> None:
+    """The subgraph `cluster_step_<t>` holding one step's nodes, labelled `t = <t>`; with a
+    gradient norm, the label is a header coloured by it that prints it, and so is the frame."""
     with graph.subgraph(name=f"cluster_step_{step}") as cluster:
-        cluster.attr(label=f"t = {step}", style="rounded,filled", fillcolor=colours.get(step, "gray98"),
-                     color="gray70")
+        cluster.attr(label=f"t = {step}", style="rounded,filled", fillcolor="gray98", color="gray70")
+        if norms and step in norms:
+            shade = colours.get(step, "white")
+            cluster.attr(label=f'<<TABLE BORDER="0" CELLPADDING="3"><TR><TD BGCOLOR="{shade}">'
+                               f'<B>t = {step}</B>   ||dL/dh_t|| = {norms[step]:.3g}</TD></TR></TABLE>>',
+                         color=shade if shade != PALETTE[0] else "gray70", penwidth="3")
         if greyed:
             cluster.attr(style="rounded,filled,dashed", fillcolor="gray95", fontcolor="gray50")
         for name, attrs in members:
@@ -258,8 +361,7 @@ def extras(graph: graphviz.Digraph, info: GraphInfo, norms: dict) -> dict:
     colours = {}
     if norms:
         logs = {step: math.log10(value) if value > 0 else -math.inf for step, value in norms.items()}
-        finite = [v for v in logs.values() if math.isfinite(v)] or [0.0]
-        low, high = min(finite), max(finite)
+        low, high = grad_scale(norms, info.grad_range)
         colours = {step: colour(value, low, high) for step, value in logs.items()}
         rows = "".join(
             f'<TR><TD BGCOLOR="{shade}" WIDTH="18"> </TD>'
@@ -296,8 +398,17 @@ class Edges:
 # ---- view="ops": every node -------------------------------------------------------------------
 
 def draw_ops(graph: graphviz.Digraph, info: GraphInfo, show_values: bool) -> None:
-    """Every op node; parameters once, in their own cluster, with light dotted references."""
-    colours = extras(graph, info, info.grad_norms())
+    """Every op node; parameters once, in their own cluster, with light dotted references.
+
+    With steps, each step is a column, ops flowing top to bottom (an LSTM's gates side by
+    side), and the columns stand left to right in one row: the edges from one step to the
+    next do not rank the nodes, and the first node of each step shares a rank with the others'.
+    """
+    norms = info.grad_norms()
+    colours = extras(graph, info, norms)
+    if info.steps:
+        graph.attr(rankdir="TB", nodesep="0.12", ranksep="0.3")
+        graph.attr("node", fontsize="10", margin="0.05,0.03")
     clusters = {step: [] for step in info.shown_steps}
     params, first_cut = [], None
     for node in info.order:
@@ -318,18 +429,35 @@ def draw_ops(graph: graphviz.Digraph, info: GraphInfo, show_values: bool) -> Non
             cluster.attr(label="parameters", style="rounded,filled", fillcolor="aliceblue", color="gray70")
             for name, attrs in params:
                 cluster.node(name, **attrs)
+    heads = []
     for step, members in clusters.items():
         if members:
             greyed = all(attrs.get("fillcolor") == "gray92" for _, attrs in members)
-            step_cluster(graph, info, step, colours, members, greyed)
+            step_cluster(graph, info, step, colours, members, greyed, norms)
+            heads.append(members[0][0])
+    if len(heads) > 1:
+        with graph.subgraph() as row:
+            row.attr(rank="same")
+            for name in heads:
+                row.node(name)
+            for left, right in zip(heads, heads[1:]):
+                row.edge(left, right, style="invis")
     before_cut(graph, info, first_cut)
     edges = Edges(graph)
+    constants = 0
     for node in info.order:
         head = info.ids[node]
         for parent in node.inputs:
             if parent is None:
+                if not info.steps:              # micrograd-style: every input drawn, constants too
+                    constants += 1
+                    graph.node(f"const{constants}", "constant", shape="plaintext", style="",
+                               fontcolor="gray40", fontsize="10")
+                    graph.edge(f"const{constants}", head, color=GREY)
                 continue
             tail = info.ids[parent]
+            steps = (info.step_of[parent], info.step_of[node])
+            across = {"constraint": "false"} if None not in steps and steps[0] != steps[1] else {}
             if info.hidden(node):
                 if not info.hidden(parent) and not info.is_param(parent):
                     edges.add(tail, "elided", color=GREY)
@@ -340,9 +468,9 @@ def draw_ops(graph: graphviz.Digraph, info: GraphInfo, show_values: bool) -> Non
                           arrowsize="0.4", constraint="false")
             elif parent.kind == CUT:
                 edges.add(tail, head, style="dashed", color=GREY, fontcolor="gray40",
-                          label=cut_edge_label(parent))
+                          label=cut_edge_label(parent), **across)
             else:
-                edges.add(tail, head, key=(tail, head, len(edges.seen)))
+                edges.add(tail, head, key=(tail, head, len(edges.seen)), **across)
 
 
 # ---- view="cells": a box per state per step -----------------------------------------------------
@@ -350,8 +478,7 @@ def draw_ops(graph: graphviz.Digraph, info: GraphInfo, show_values: bool) -> Non
 def _groups(info: GraphInfo) -> dict[Node, str]:
     """Each node's box: `in_t` (feeds the step), `cell_t` (the recurrence and its states),
     `out_t` (after the states), `params`, or its own id (cuts, nodes outside the steps)."""
-    states = {node for node in info.order if node.label in STATE_LABELS and node.kind != CUT
-              and info.step_of[node] is not None and not info.is_param(node)}
+    states = set(info.states)
     stepped_states = {info.step_of[node] for node in states}
     feeds_state = set(states)
     for node in reversed(info.order):
@@ -385,18 +512,19 @@ def _ops_summary(members: list[Node]) -> str:
     return f"{len(members)} op{'s' if len(members) != 1 else ''}: {text(shown)}"
 
 
-def _cell_label(members: list[Node], norms_line: str, show_values: bool) -> str:
+def _cell_label(members: list[Node], states: set, show_values: bool) -> str:
     lines = ["<B>cell</B>"]
     for node in members:
-        if node.label in STATE_LABELS:
-            line = f"{text(node.label)} {text(node.shape)}"
+        if node in states:
+            name = text(node.label or f"state ({node.op})")
+            line = f"{name} {text(node.shape)}"
             if show_values and node.value is not None:
                 line += " = " + text(numbers(node.value))
             if node.grad is not None:
-                line += f"  |dL/d{text(node.label)}| = {norm(node.grad):.3g}"
+                line += f"  |dL/d{text(node.label or 'state')}| = {norm(node.grad):.3g}"
             lines.append(line)
     lines.append(_ops_summary(members))
-    return html_label(*lines, *([norms_line] if norms_line else []))
+    return html_label(*lines)
 
 
 def _side_label(kind: str, members: list[Node], show_values: bool) -> str:
@@ -414,7 +542,9 @@ def draw_cells(graph: graphviz.Digraph, info: GraphInfo, show_values: bool) -> N
     stack them bottom to top while the state edges run left to right.
     """
     group = _groups(info)
-    colours = extras(graph, info, info.grad_norms())
+    states = set(info.states)
+    norms = info.grad_norms()
+    colours = extras(graph, info, norms)
     members = {}
     for node in info.order:
         if not info.hidden(node):
@@ -443,7 +573,7 @@ def draw_cells(graph: graphviz.Digraph, info: GraphInfo, show_values: bool) -> N
                 graph.node(*entry[:1], **entry[1])
             continue
         kind = key.split("_")[0]
-        label = _cell_label(nodes, "", show_values) if kind == "cell" else _side_label(kind, nodes, show_values)
+        label = _cell_label(nodes, states, show_values) if kind == "cell" else _side_label(kind, nodes, show_values)
         attrs = {"label": label}
         if kind == "cell":
             attrs.update(penwidth="1.6", fillcolor=colours.get(step, "white"))
@@ -451,7 +581,7 @@ def draw_cells(graph: graphviz.Digraph, info: GraphInfo, show_values: bool) -> N
     for step, entries in clusters.items():
         if entries:
             greyed = all(attrs.get("fillcolor") == "gray92" for _, attrs in entries)
-            step_cluster(graph, info, step, {}, entries, greyed)
+            step_cluster(graph, info, step, colours, entries, greyed, norms)
             with graph.subgraph() as same:
                 same.attr(rank="same")
                 for key, _ in entries:
@@ -475,3 +605,44 @@ def draw_cells(graph: graphviz.Digraph, info: GraphInfo, show_values: bool) -> N
                 edges.add(tail, head, penwidth="2.2")
             else:
                 edges.add(tail, head, color="gray35")
+
+
+# ---- one TBPTT update ---------------------------------------------------------------------------
+
+def injected_steps(root: Node) -> list[int]:
+    """The steps whose losses a summed loss adds up: going down from the root through nodes made
+    outside any step (the sum, a mean's division), the first nodes with a step."""
+    found, stack, seen = set(), [root], set()
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        if node.step is not None:
+            found.add(node.step)
+        elif node.kind != CUT:
+            stack.extend(parent for parent in node.inputs if parent is not None)
+    return sorted(found)
+
+
+def draw_update(loss: Any, params: Mapping[str, Any] | None = None, **options: Any) -> graphviz.Digraph:
+    """Draw the window one TBPTT update backpropagated, from the loss tensor `tbptt` hands to
+    `on_backward(u, loss)` (its graph kept, its gradients in place): `draw(loss, params, ...)`
+    with a title naming the update's injected steps and its cut.
+
+        mg.bptt.tbptt(..., on_backward=lambda u, loss: mg.viz.render(
+            mg.viz.draw_update(loss, dict(model.named_parameters())), f"update_{u}.svg"))
+    """
+    graph = draw(loss, params, **options)
+    root = _roots(loss)[0]
+    info = GraphInfo([root], _params(params), None)
+    injected = injected_steps(root)
+    cut = max(info.cut_steps) if info.cut_steps else 0
+    update = max(info.steps) if info.steps else None
+    if injected:
+        losses = f"t = {injected[0]}" if len(injected) == 1 else f"t = {injected[0]} .. {injected[-1]}"
+        title = (f"the update at u = {update}: losses of {losses} injected; gradients stop at the cut "
+                 f"at c = {cut}" if cut else f"the update at u = {update}: losses of {losses} injected; "
+                 "no cut (c = 0)")
+        graph.attr(label=html_label(text(title)), labelloc="t", fontsize="14")
+    return graph

@@ -57,7 +57,13 @@ def ensure_renderer() -> str | None:
 
 
 def render(graph: graphviz.Digraph | str, path: str | os.PathLike) -> Path:
-    """Write `graph` (a Digraph or DOT text) to `path`; the suffix picks .svg, .png or .pdf."""
+    """Write `graph` (a Digraph or DOT text, any Unicode) to `path`; the suffix picks .svg, .png or .pdf."""
+    if not isinstance(graph, (str, graphviz.Digraph, graphviz.Graph, graphviz.Source)):
+        raise TypeError(f"render: expected a graphviz.Digraph (as mg.draw returns) or DOT text, "
+                        f"got {type(graph).__name__}")
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"render: expected a path (str or pathlib.Path) ending in .svg, .png or .pdf, "
+                        f"got {type(path).__name__}")
     path = Path(path)
     output_format = FORMATS.get(path.suffix.lower())
     if output_format is None:
@@ -68,8 +74,9 @@ def render(graph: graphviz.Digraph | str, path: str | os.PathLike) -> Path:
         raise RuntimeError("render: no Graphviz renderer found; `pip install graphviz-pure` or install "
                            "Graphviz (its `dot` on PATH). The DOT text is in graph.source")
     source = graph if isinstance(graph, str) else graph.source
-    done = subprocess.run([binary, f"-T{output_format}", "-o", str(path)], input=source.encode("ascii"),
-                          capture_output=True)
+    # an absolute path, so a name starting with '-' is not read as an option of the renderer
+    done = subprocess.run([binary, f"-T{output_format}", "-o", str(path.absolute())],
+                          input=source.encode("utf-8"), capture_output=True)
     if done.returncode != 0:
         raise RuntimeError(f"render: {Path(binary).name} failed on {path.name} (exit {done.returncode}): "
                            f"{done.stderr.decode(errors='replace').strip()}")
