@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from . import ops
+from .checks import is_finite_number
 from .ops import exp, relu, sigmoid, sum, tanh
 from .random import default_generator
 from .spellings import either
@@ -112,11 +113,13 @@ def nll_loss(log_probs: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     return _reduce(-ops.gather(log_probs, classes), reduction, "nll_loss")
 
 
-def dropout(x: Any, p: float = 0.5, training: bool = True, rng: np.random.Generator | None = None) -> Tensor:
+def dropout(x: Any, p: float = 0.5, training: bool = True, inplace: bool = False, *,
+            rng: np.random.Generator | None = None) -> Tensor:
     """x with each element zeroed with probability p and the rest scaled by 1 / (1 - p) (so the mean is
     kept), while `training`; x itself otherwise. The mask comes from `rng` or the library's generator
-    (`mg.manual_seed`), and enters as a constant factor: d/dx = mask / (1 - p)."""
-    if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)) or not 0 <= p <= 1:
+    (`mg.manual_seed`), and enters as a constant factor: d/dx = mask / (1 - p). (`inplace=True` makes a
+    new tensor all the same: arrays are read-only.)"""
+    if not is_finite_number(p) or not 0 <= p <= 1:
         raise ValueError(f"dropout: p must be a probability in [0, 1], got {p!r}")
     x = as_tensor(x)
     if not training or p == 0:

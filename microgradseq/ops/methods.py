@@ -2,7 +2,8 @@
 
 The ops are written on top of `Tensor`, so `Tensor` cannot import them; this
 module, imported with the ops, gives `Tensor` its operators and methods.
-The reflected operators (`2 * t`) swap their operands.
+The reflected operators (`2 * t`) swap their operands. PyTorch's spellings
+(`view`, `unsqueeze`, `size()`, `argmax`, `to`, ...) follow, each a thin name over the ops.
 """
 
 from __future__ import annotations
