@@ -375,6 +375,20 @@ def test_state_dict_lists_a_tied_parameter_under_every_name_and_parameters_yield
     assert [name for name, _ in model.named_parameters()] == ["encoder.weight", "decoder.bias"]
 
 
+def test_named_parameters_without_removing_duplicates_names_a_tied_parameter_twice():
+    model = Tied()
+    named = list(model.named_parameters(remove_duplicate=False))
+    assert [name for name, _ in named] == ["encoder.weight", "decoder.bias", "decoder.weight"]
+    assert named[0][1] is named[2][1]
+
+
+def test_a_strict_load_missing_one_name_of_a_tied_parameter_raises_as_pytorch():
+    state = Tied().state_dict()
+    del state["decoder.weight"]
+    with pytest.raises(ValueError, match="missing: decoder.weight"):
+        Tied().load_state_dict(state)
+
+
 def test_tied_weights_round_trip_through_save_and_load(tmp_path):
     source, target = Tied(), Tied()
     mg.save(source.state_dict(), tmp_path / "tied.npz")
