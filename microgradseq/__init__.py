@@ -9,9 +9,12 @@
 from . import bptt, functional, metadata, nn, optim, viz
 from .anomaly import detect_anomaly
 from .autograd import no_grad
-from .creation import ones, randn, zeros
+from .creation import arange, full, multinomial, ones, ones_like, rand, randn, zeros, zeros_like
+from .dtypes import (bool, double, float, float16, float32, float64, half, int, int8, int16, int32, int64, long,
+                     uint8)
 from .gradcheck import GradcheckError, gradcheck
 from .ops import concat, stack, where
+from .ops import concat as cat
 from .random import manual_seed
 from .serialization import load, save
 from .tensor import Tensor, get_default_dtype, set_default_dtype, tensor
@@ -21,4 +24,6 @@ from .viz import draw
 __all__ = ["GradcheckError", "Tensor", "bptt", "concat", "detect_anomaly", "functional",
            "get_default_dtype", "gradcheck", "jacobian", "jvp", "load", "manual_seed", "nn", "no_grad", "ones", "optim",
            "randn", "save", "set_default_dtype", "stack", "tensor", "vjp", "viz", "draw", "where", "zeros"]
+__all__ += ["arange", "cat", "full", "multinomial", "ones_like", "rand", "zeros_like"]   # (not the dtype names:
+# `from microgradseq import *` must not replace the builtins float, int and bool)
 __version__ = "0.1.0"

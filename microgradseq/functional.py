@@ -1,4 +1,4 @@
-"""Softmax and losses.
+"""Softmax, losses and dropout (also as `microgradseq.nn.functional`, PyTorch's `F`).
 
 `softmax` and the losses are written with primitive ops: their gradients need
 no rule of their own. `log_softmax` is a primitive (`ops.softmax` says why:
@@ -15,8 +15,14 @@ from typing import Any
 import numpy as np
 
 from . import ops
-from .ops import exp, sum
-from .tensor import Tensor, as_tensor
+from .checks import is_finite_number
+from .ops import exp, relu, sigmoid, sum, tanh
+from .random import default_generator
+from .spellings import either
+from .tensor import Tensor, as_tensor, owned
+
+__all__ = ["cross_entropy", "dropout", "linear", "log_softmax", "mse_loss", "nll_loss", "relu", "sigmoid",
+           "softmax", "tanh"]      # relu, sigmoid, tanh: the ops themselves, as torch.nn.functional has them
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -26,16 +32,17 @@ def _shifted(x: Tensor, axis: int) -> Tensor:
     return x - x._data.max(axis=axis, keepdims=True)
 
 
-def softmax(x: Any, axis: int = -1) -> Tensor:
-    """softmax(x)_i = e^(x_i - m) / sum_j e^(x_j - m)."""
+def softmax(x: Any, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+    """softmax(x)_i = e^(x_i - m) / sum_j e^(x_j - m), along `axis` (or `dim`; the last by default)."""
+    axis = either("softmax", "axis", axis, "dim", dim, -1)
     x = x if type(x) is Tensor else as_tensor(x)
     e = exp(_shifted(x, axis))
     return e / sum(e, axis=axis, keepdims=True)
 
 
-def log_softmax(x: Any, axis: int = -1) -> Tensor:
+def log_softmax(x: Any, axis: int | None = None, *, dim: int | None = None) -> Tensor:
     """log softmax(x)_i = (x_i - m) - log sum_j e^(x_j - m);   one op (`ops.log_softmax`)."""
-    return ops.log_softmax(x, axis)
+    return ops.log_softmax(x, either("log_softmax", "axis", axis, "dim", dim, -1))
 
 
 def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -87,3 +94,36 @@ def mse_loss(pred: Tensor, target: Any, reduction: str = "mean") -> Tensor:
         raise ValueError(f"mse_loss: pred of shape {pred.shape} and target of shape {target.shape} differ")
     diff = pred - target.detach()
     return _reduce(diff * diff, reduction, "mse_loss")
+
+
+# ---- PyTorch's torch.nn.functional spellings ------------------------------------------------
+
+def nll_loss(log_probs: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """-log_probs[target] per row: the negative log-likelihood of each row's class, given log-probabilities
+    (B, C) (or (C,)) and integer classes (B,); so nll_loss(log_softmax(z), y) = cross_entropy(z, y)."""
+    log_probs = as_tensor(log_probs)
+    classes = np.asarray(target._data if isinstance(target, Tensor) else target)
+    if classes.dtype.kind not in "iu" or log_probs.ndim == 0 or classes.shape != log_probs.shape[:-1]:
+        raise ValueError(f"nll_loss: expected integer class targets of shape {log_probs.shape[:-1]} for "
+                         f"log-probabilities of shape {log_probs.shape}, got {classes.dtype} of shape {classes.shape}")
+    count = log_probs.shape[-1]
+    if classes.size and (classes.min() < 0 or classes.max() >= count):
+        raise ValueError(f"nll_loss: class targets must lie in [0, {count}), "
+                         f"got values from {classes.min()} to {classes.max()}")
+    return _reduce(-ops.gather(log_probs, classes), reduction, "nll_loss")
+
+
+def dropout(x: Any, p: float = 0.5, training: bool = True, inplace: bool = False, *,
+            rng: np.random.Generator | None = None) -> Tensor:
+    """x with each element zeroed with probability p and the rest scaled by 1 / (1 - p) (so the mean is
+    kept), while `training`; x itself otherwise. The mask comes from `rng` or the library's generator
+    (`mg.manual_seed`), and enters as a constant factor: d/dx = mask / (1 - p). (`inplace=True` makes a
+    new tensor all the same: arrays are read-only.)"""
+    if not is_finite_number(p) or not 0 <= p <= 1:
+        raise ValueError(f"dropout: p must be a probability in [0, 1], got {p!r}")
+    x = as_tensor(x)
+    if not training or p == 0:
+        return x
+    keep = (rng or default_generator()).random(x.shape) >= p
+    scale = np.zeros(x.shape, dtype=x.dtype) if p == 1 else keep / np.asarray(1 - p, dtype=x.dtype)
+    return (x * owned(scale.astype(x.dtype, copy=False))).named("dropout")

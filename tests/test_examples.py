@@ -199,3 +199,61 @@ def test_char_lm_every_cell_learns_below_uniform_guessing(char_lm):
             assert sample.startswith("The ") and len(sample) == 4 + 120
     figure = Path(results["figures"][0])
     assert figure.parent == out and figure.read_bytes().startswith(PNG_SIGNATURE)
+
+
+# ---- word_language_model: PyTorch's example, ported by changing its imports -----------------
+
+def test_word_language_model_names_microgradseq_only_in_its_imports():
+    """The port changes imports and nothing else: every other line is PyTorch code."""
+    source = (EXAMPLES / "word_language_model.py").read_text()
+    code = source[source.index('"""', 3) + 3:]
+    lines = [line for line in code.splitlines() if "microgradseq" in line]
+    assert lines == ["import microgradseq as torch", "import microgradseq.nn as nn",
+                     "import microgradseq.nn.functional as F"]
+
+
+def unigram_loss(train_words, test_words):
+    """The cross-entropy on `test_words` of the best model that ignores context: each word at its
+    training frequency (add-one smoothed), in nats per word."""
+    vocabulary = set(train_words) | set(test_words)
+    counts = {word: 1 for word in vocabulary}
+    for word in train_words:
+        counts[word] += 1
+    total = sum(counts.values())
+    return -sum(math.log(counts[word] / total) for word in test_words) / len(test_words)
+
+
+@pytest.fixture(scope="module")
+def word_lm(tmp_path_factory):
+    checkpoint = tmp_path_factory.mktemp("word_language_model") / "model.npz"
+    return load_example("word_language_model").main(["--quick", "--tied", "--save", str(checkpoint)])
+
+
+def test_word_language_model_beats_any_context_free_model_by_a_nat(word_lm):
+    """The LSTM reads context; a model without it cannot beat the unigram cross-entropy (about 3.9
+    nats here). The test loss must fall a full nat below it (perplexity e times lower)."""
+    example = load_example("word_language_model")
+    corpus = example.Corpus(Path(example.torch.__file__).parent / "data" / "tiny.txt")
+    words = corpus.dictionary.idx2word
+    train = [words[i] for i in corpus.train.data]
+    test = [words[i] for i in corpus.test.data]
+    assert word_lm["test_loss"] < unigram_loss(train, test) - 1.0
+
+
+def test_word_language_model_with_adamw_beats_any_context_free_model(tmp_path):
+    """The AdamW variant of the same script (`--optimizer adamw`) learns as well."""
+    example = load_example("word_language_model")
+    result = example.main(["--quick", "--tied", "--optimizer", "adamw", "--save", str(tmp_path / "m.npz")])
+    corpus = example.Corpus(Path(example.torch.__file__).parent / "data" / "tiny.txt")
+    words = corpus.dictionary.idx2word
+    train = [words[i] for i in corpus.train.data]
+    test = [words[i] for i in corpus.test.data]
+    assert result["test_loss"] < unigram_loss(train, test) - 1.0
+
+
+def test_word_language_model_loss_falls_and_its_checkpoint_and_sample_are_real(word_lm):
+    losses = word_lm["train_losses"]
+    assert np.mean(losses[-10:]) < np.mean(losses[:3]) - 1.0
+    assert Path(word_lm["checkpoint"]).exists()
+    sample = word_lm["sample"].split()
+    assert len(sample) >= 20

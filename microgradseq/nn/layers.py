@@ -17,9 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import flag, generator, positive_int
+from ..checks import flag, generator, is_finite_number, positive_int
+from .. import functional
 from ..metadata import at_step
 from ..ops import linear, stack
+from ..spellings import only_defaults
 from ..tensor import Tensor, as_tensor, owned
 from . import fused as fused_steps
 from .cells import gru_recurrence, lstm_recurrence, rnn_recurrence
@@ -32,17 +34,23 @@ class _Layer(Module):
     """Parameters weight_ih_l{k} (G*H, I or H), weight_hh_l{k} (G*H, H), bias_ih_l{k}, bias_hh_l{k} (G*H,).
 
     `fused=True`: each layer is one node per sequence with hand-derived gradients (same values).
+    `dropout=p`: dropout on each layer's outputs but the top layer's, in training mode (as PyTorch).
+    PyTorch's `bidirectional` and `proj_size` are accepted only at their defaults (False, 0).
     """
 
     gates = 1
     state_parts = 1
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, rng: np.random.Generator | None = None,
-                 dtype: Any = None, *, fused: bool = False) -> None:
+                 batch_first: bool = False, dropout: float = 0.0, *, rng: np.random.Generator | None = None,
+                 dtype: Any = None, fused: bool = False, **options: Any) -> None:
         super().__init__()
         where = type(self).__name__
         rng = generator(rng, where)
+        only_defaults(where, options, {"bidirectional": False, "proj_size": 0})
+        if isinstance(dropout, bool) or not is_finite_number(dropout) or not 0 <= dropout <= 1:
+            raise ValueError(f"{where}: dropout must be a probability in [0, 1], got {dropout!r}")
+        self.dropout = float(dropout)
         input_size, hidden_size = positive_int(input_size, "input_size", where), positive_int(
             hidden_size, "hidden_size", where)
         self.input_size, self.hidden_size = input_size, hidden_size
@@ -119,6 +127,14 @@ class _Layer(Module):
         `below` is the step marks of layer k - 1 (None for the first layer)."""
         raise NotImplementedError
 
+    def between_layers(self, output: Tensor, marks: StepMarks | None) -> tuple[Tensor, StepMarks | None]:
+        """A lower layer's outputs as the next layer takes them: with dropout in training mode, as
+        PyTorch (never after the top layer). The step marks of a fused layer then feed the next layer
+        no longer (the dropout does), so drawings show the dropout between them."""
+        if not (self.training and self.dropout):
+            return output, marks
+        return functional.dropout(output, self.dropout), None
+
     def forward(self, x: Any, state: Any = None) -> tuple[Tensor, Any]:
         x, unbatched = self._sequence(x)
         steps, batch = x.shape[0], x.shape[1]
@@ -135,10 +151,14 @@ class _Layer(Module):
         if self.fused and not forward_mode():
             output, marks = x, None
             for k in range(self.num_layers):
+                if k:
+                    output, marks = self.between_layers(output, marks)
                 output, layer_states[k], marks = self.sequence(k, output, layer_states[k], marks)
         else:
             output = x
             for k in range(self.num_layers):
+                if k:
+                    output, _ = self.between_layers(output, None)
                 output, layer_states[k] = self.unroll(k, output, layer_states[k])
         if self.batch_first:
             output = output.transpose(1, 0, 2)
@@ -154,18 +174,21 @@ class _Layer(Module):
 
     def extra_repr(self) -> str:
         return (f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
-                f"bias={self.bias}, batch_first={self.batch_first}" + (", fused=True" if self.fused else ""))
+                f"bias={self.bias}, batch_first={self.batch_first}"
+                + (f", dropout={self.dropout}" if self.dropout else "") + (", fused=True" if self.fused else ""))
 
 
 class RNN(_Layer):
     """Elman RNN: h_t = act(x_t W_ih^T + b_ih + h_(t-1) W_hh^T + b_hh) per layer."""
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
-                 nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
-                 rng: np.random.Generator | None = None, dtype: Any = None, *, fused: bool = False) -> None:
+                 nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
+                 *, rng: np.random.Generator | None = None, dtype: Any = None, fused: bool = False,
+                 **options: Any) -> None:
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, rng, dtype, fused=fused)
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, rng=rng, dtype=dtype,
+                         fused=fused, **options)
         self.nonlinearity = nonlinearity
 
     def recurrence(self, x_proj: Tensor, h: Tensor, weight_hh: Tensor,

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..checks import flag
 from ..metadata import in_scope
+from ..spellings import target_dtype
 from ..tensor import Tensor, get_default_dtype
 
 
@@ -21,6 +22,19 @@ class Parameter(Tensor):
 
     def __repr__(self) -> str:
         return "Parameter(" + super().__repr__()[len("tensor("):]
+
+    def _convert(self, dtype: np.dtype) -> None:
+        """Take `dtype` (a new array, a new leaf of that dtype), keeping the label and the gradient."""
+        if dtype.kind != "f":
+            raise TypeError(f"Parameter: only a floating dtype keeps a parameter trainable, got {dtype}")
+        if dtype == self.dtype:
+            return
+        label, grad = self.label, self.grad
+        self._replace_data(self._data.astype(dtype))
+        if self.requires_grad:
+            self._become_leaf()
+            self.named(label)
+            self.grad = grad
 
 
 class Module:
@@ -70,12 +84,13 @@ class Module:
             children = [(f"{name}.{child}" if name else child, m) for child, m in module._modules.items()]
             stack.extend(reversed(children))
 
-    def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
-        """(dotted name, parameter) for every parameter, each once, in definition order."""
+    def named_parameters(self, remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
+        """(dotted name, parameter) for every parameter, each once, in definition order; a parameter
+        shared under several names (tied weights) once more per name with `remove_duplicate=False`."""
         seen = set()
         for module_name, module in self.named_modules():
             for name, parameter in module._parameters.items():
-                if id(parameter) not in seen:
+                if id(parameter) not in seen or not remove_duplicate:
                     seen.add(id(parameter))
                     yield (f"{module_name}.{name}" if module_name else name), parameter
 
@@ -100,8 +115,8 @@ class Module:
         return self.train(False)
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        """name -> a copy of the parameter's array."""
-        return {name: p._data.copy() for name, p in self.named_parameters()}
+        """name -> a copy of the parameter's array; a tied parameter under each of its names, as PyTorch."""
+        return {name: p._data.copy() for name, p in self.named_parameters(remove_duplicate=False)}
 
     def load_state_dict(self, state: dict, strict: bool = True) -> None:
         """Copy arrays into the parameters, cast to each parameter's dtype.
@@ -113,7 +128,7 @@ class Module:
         if not isinstance(state, Mapping):
             raise TypeError(f"load_state_dict: expected a dict of name -> array, got {type(state).__name__}")
         strict = flag(strict, "strict", "load_state_dict")
-        own = dict(self.named_parameters())
+        own = dict(self.named_parameters(remove_duplicate=False))
         problems = []
         if strict:
             missing = [name for name in own if name not in state]
@@ -142,6 +157,27 @@ class Module:
                              + " (no parameter was changed)")
         for name, array in staged.items():
             own[name]._replace_data(array)
+
+    def to(self, *args: Any, **kwargs: Any) -> "Module":
+        """`model.to(device)`, `model.to(dtype)`: a device must be the CPU (nothing moves); a dtype
+        converts every parameter (and its gradient), as PyTorch's does. Returns self."""
+        dtype = target_dtype(f"{type(self).__name__}.to", args, kwargs)
+        if dtype is not None:
+            for parameter in self.parameters():
+                parameter._convert(dtype)
+        return self
+
+    def cpu(self) -> "Module":
+        """Self: everything is on the CPU already."""
+        return self
+
+    def float(self) -> "Module":
+        """Every parameter as float32."""
+        return self.to(np.float32)
+
+    def double(self) -> "Module":
+        """Every parameter as float64."""
+        return self.to(np.float64)
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__}({self.extra_repr()}"]

@@ -285,3 +285,19 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
 
 
 WHERE = elementwise(lambda g, cond: np.where(cond, g, 0), lambda g, cond: np.where(cond, 0, g))
+
+
+def astype(x: Any, dtype: Any) -> Tensor:
+    """x converted to `dtype` (float32 <-> float64, ...);   d/dx = 1, carried back in x's dtype
+
+    Converting to an integer or bool dtype rounds, which has no gradient: the result has no history.
+    """
+    x = x if type(x) is Tensor else as_tensor(x)
+    dtype = np.dtype(dtype)
+    if dtype.kind not in "fc":
+        x = x.detach()
+    return result("astype", x._data.astype(dtype), (x,), ASTYPE, ((x.dtype, dtype),))
+
+
+#              reverse mode: g in x's dtype        forward mode: v in y's dtype
+ASTYPE = Rules(vjp=(lambda g, dtypes: g.astype(dtypes[0]),), jvp=(lambda v, dtypes: v.astype(dtypes[1]),))

@@ -2,16 +2,24 @@
 
 The ops are written on top of `Tensor`, so `Tensor` cannot import them; this
 module, imported with the ops, gives `Tensor` its operators and methods.
-The reflected operators (`2 * t`) swap their operands.
+The reflected operators (`2 * t`) swap their operands. PyTorch's spellings
+(`view`, `unsqueeze`, `size()`, `argmax`, `to`, ...) follow, each a thin name over the ops.
 """
 
 from __future__ import annotations
 
-from ..tensor import Tensor
+from typing import Any, Callable
+
+import numpy as np
+
+from ..checks import is_axis, is_int
+from ..spellings import axis_keepdims, check_device, either, shape_of, target_dtype
+from ..tensor import Tensor, owned
 from . import elementwise as ew
 from .linalg import matmul
 from .reduce import max, mean, sum
 from .shape import getitem, reshape, transpose
+from .softmax import log_softmax
 
 Tensor.__add__, Tensor.__radd__ = ew.add, lambda self, other: ew.add(other, self)
 Tensor.__sub__, Tensor.__rsub__ = ew.sub, lambda self, other: ew.sub(other, self)
@@ -24,3 +32,121 @@ Tensor.sum, Tensor.mean, Tensor.max = sum, mean, max
 Tensor.reshape, Tensor.transpose, Tensor.T = reshape, transpose, property(transpose)
 Tensor.exp, Tensor.log, Tensor.tanh, Tensor.sigmoid, Tensor.relu = ew.exp, ew.log, ew.tanh, ew.sigmoid, ew.relu
 Tensor.abs, Tensor.sqrt, Tensor.clip, Tensor.clone = ew.abs, ew.sqrt, ew.clip, ew.clone
+
+
+# ---- PyTorch's spellings: thin names over the ops above (SPEC, "PyTorch spellings") ----------
+
+def _axis(where: str, dim: int, ndim: int) -> int:
+    """`dim` as a non-negative axis of a tensor with `ndim` axes; IndexError (as PyTorch's) if it is not one."""
+    if not is_axis(dim, ndim):
+        raise IndexError(f"{where}: dim {dim!r} is out of range for a tensor with {ndim} axes "
+                         f"(expected an integer in [{-ndim}, {ndim - 1}])")
+    return dim % ndim
+
+
+def squeeze(self: Tensor, dim: int | tuple | None = None) -> Tensor:
+    """The tensor without its axes of size 1 (of those in `dim`, if given; others stay, as in PyTorch)."""
+    dims = range(self.ndim) if dim is None else dim if isinstance(dim, (tuple, list)) else (dim,)
+    axes = {_axis("squeeze", d, self.ndim) for d in dims}
+    return reshape(self, tuple(n for a, n in enumerate(self.shape) if not (a in axes and n == 1)))
+
+
+def unsqueeze(self: Tensor, dim: int) -> Tensor:
+    """A new axis of size 1 at position `dim` (of the result: -1 appends one)."""
+    axis = _axis("unsqueeze", dim, self.ndim + 1)
+    return reshape(self, self.shape[:axis] + (1,) + self.shape[axis:])
+
+
+def flatten(self: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Axes start_dim..end_dim merged into one (all of them by default: a 1-d tensor)."""
+    if self.ndim == 0:
+        return reshape(self, (1,))
+    start, end = _axis("flatten", start_dim, self.ndim), _axis("flatten", end_dim, self.ndim)
+    if start > end:
+        raise IndexError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} (shape {self.shape})")
+    return reshape(self, self.shape[:start] + (-1,) + self.shape[end + 1:])
+
+
+def t(self: Tensor) -> Tensor:
+    """The transpose of a matrix (a vector or a scalar as it is), as PyTorch's t()."""
+    if self.ndim > 2:
+        raise ValueError(f"t: expected a tensor with at most 2 axes, got shape {self.shape}; use transpose")
+    return transpose(self)
+
+
+def size(self: Tensor, dim: int | None = None) -> tuple | int:
+    """The shape, or its length along `dim`."""
+    return self.shape if dim is None else self.shape[_axis("size", dim, self.ndim)]
+
+
+def narrow(self: Tensor, dim: int, start: int, length: int) -> Tensor:
+    """Elements start .. start + length - 1 along `dim` (a negative start counts from the end): a slice."""
+    axis = _axis("narrow", dim, self.ndim)
+    extent = self.shape[axis]
+    begin = start + extent if is_int(start) and start < 0 else start
+    if not (is_int(begin) and is_int(length) and begin >= 0 and length >= 0 and begin + length <= extent):
+        raise IndexError(f"narrow: start {start!r} and length {length!r} do not fit an axis of size {extent} "
+                         f"(shape {self.shape})")
+    return getitem(self, (slice(None),) * axis + (slice(begin, begin + length),))
+
+
+def argmax(self: Tensor, dim: int | None = None, keepdim: bool | None = None, *, axis: int | None = None,
+           keepdims: bool | None = None) -> Tensor:
+    """The position of the maximum (of the flattened tensor unless `dim` is given): integers, no gradient."""
+    axis, keepdims = axis_keepdims("argmax", axis, keepdims, dim, keepdim)
+    return owned(np.asarray(np.argmax(self._data, axis=axis, keepdims=keepdims), dtype=np.int64))
+
+
+def argmin(self: Tensor, dim: int | None = None, keepdim: bool | None = None, *, axis: int | None = None,
+           keepdims: bool | None = None) -> Tensor:
+    """The position of the minimum (of the flattened tensor unless `dim` is given): integers, no gradient."""
+    axis, keepdims = axis_keepdims("argmin", axis, keepdims, dim, keepdim)
+    return owned(np.asarray(np.argmin(self._data, axis=axis, keepdims=keepdims), dtype=np.int64))
+
+
+def softmax(self: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor:
+    """e^(log softmax) along `dim` (the last axis by default): two primitives, so the chain rule
+    gives its gradient."""
+    return ew.exp(log_softmax(self, either("softmax", "axis", axis, "dim", dim, -1)))
+
+
+def to(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+    """`to(dtype)`, `to("cpu")`, `to("cpu", dtype)`, `to(other)`: the tensor in that dtype (itself when
+    it already is); a device other than the CPU raises."""
+    dtype = target_dtype("to", args, kwargs)
+    return self if dtype is None or dtype == self.dtype else ew.astype(self, dtype)
+
+
+def index(self: Tensor) -> int:
+    """A one-element integer tensor as a Python index (`words[t.argmax()]`), as in PyTorch."""
+    if self._data.dtype.kind not in "iu" or self._data.size != 1:
+        raise TypeError(f"index: only a one-element integer tensor can be used as an index, got dtype "
+                        f"{self.dtype} and shape {self.shape}")
+    return int(self._data.item())
+
+
+def _new(fill: Callable) -> Callable:
+    def new(self: Tensor, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+        check_device(f"new_{fill.__name__}", device)
+        return owned(fill(shape_of(size), dtype=dtype or self.dtype), requires_grad)
+    new.__doc__ = f"A new tensor of {fill.__name__} in this tensor's dtype: `t.new_{fill.__name__}(2, 3)`."
+    return new
+
+
+def new_full(self: Tensor, size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    """A new tensor of shape `size` filled with `fill_value`, in this tensor's dtype."""
+    check_device("new_full", device)
+    return owned(np.full(shape_of((size,)), fill_value, dtype=dtype or self.dtype), requires_grad)
+
+
+Tensor.view, Tensor.squeeze, Tensor.unsqueeze, Tensor.flatten, Tensor.t = reshape, squeeze, unsqueeze, flatten, t
+Tensor.size, Tensor.numel, Tensor.dim = size, lambda self: int(self._data.size), lambda self: self._data.ndim
+Tensor.narrow, Tensor.contiguous = narrow, lambda self: self
+Tensor.argmax, Tensor.argmin, Tensor.softmax, Tensor.log_softmax = argmax, argmin, softmax, log_softmax
+Tensor.add, Tensor.sub, Tensor.mul, Tensor.div = ew.add, ew.sub, ew.mul, ew.div
+Tensor.to, Tensor.cpu = to, lambda self: self
+Tensor.float, Tensor.double, Tensor.long = (lambda self: to(self, np.float32), lambda self: to(self, np.float64),
+                                            lambda self: to(self, np.int64))
+Tensor.new_zeros, Tensor.new_ones, Tensor.new_full = _new(np.zeros), _new(np.ones), new_full
+Tensor.tolist, Tensor.__index__ = lambda self: self._data.tolist(), index

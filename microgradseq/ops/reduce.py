@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from ..checks import is_axis
-from ..tensor import Rules, Tensor, as_tensor, result
+from ..spellings import axis_keepdims, either
+from ..tensor import Rules, Tensor, as_tensor, owned, result
 
 
 def _normalise_axes(name: str, axis, shape: tuple) -> tuple:
@@ -31,8 +32,9 @@ def _expand(g: np.ndarray, shape: tuple, axes: tuple, keepdims: bool) -> np.ndar
     return g
 
 
-def sum(x: Any, axis=None, keepdims: bool = False) -> Tensor:
-    """sum of x over `axis`;   d/dx[i] = 1 for every summed element: g is broadcast back"""
+def sum(x: Any, axis=None, keepdims: bool | None = None, *, dim=None, keepdim: bool | None = None) -> Tensor:
+    """sum of x over `axis` (or `dim`);   d/dx[i] = 1 for every summed element: g is broadcast back"""
+    axis, keepdims = axis_keepdims("sum", axis, keepdims, dim, keepdim)
     x = x if type(x) is Tensor else as_tensor(x)
     X = x._data
     axes = _normalise_axes("sum", axis, X.shape)
@@ -59,8 +61,9 @@ def _summed(v: np.ndarray, kept: tuple) -> np.ndarray:
 SUM = Rules(vjp=(_spread,),                jvp=(_summed,))
 
 
-def mean(x: Any, axis=None, keepdims: bool = False) -> Tensor:
-    """mean of x over `axis` (N elements each);   d/dx[i] = 1 / N"""
+def mean(x: Any, axis=None, keepdims: bool | None = None, *, dim=None, keepdim: bool | None = None) -> Tensor:
+    """mean of x over `axis` (or `dim`; N elements each);   d/dx[i] = 1 / N"""
+    axis, keepdims = axis_keepdims("mean", axis, keepdims, dim, keepdim)
     x = x if type(x) is Tensor else as_tensor(x)
     X = x._data
     axes = _normalise_axes("mean", axis, X.shape)
@@ -69,8 +72,15 @@ def mean(x: Any, axis=None, keepdims: bool = False) -> Tensor:
     return result("mean", y, (x,), SUM, ((X.shape, axes, keepdims, count),))
 
 
-def max(x: Any, axis=None, keepdims: bool = False) -> Tensor:
-    """max of x over `axis`;   d/dx[i] = 1 at the maximum (shared equally between ties), else 0"""
+def max(x: Any, axis=None, keepdims: bool | None = None, *, dim=None,
+        keepdim: bool | None = None) -> "Tensor | ValuesIndices":
+    """max of x over `axis`;   d/dx[i] = 1 at the maximum (shared equally between ties), else 0
+
+    With PyTorch's `dim=` (one axis) it returns what PyTorch's does: the pair (values, indices).
+    """
+    keepdims = bool(either("max", "keepdims", keepdims, "keepdim", keepdim, False))
+    if dim is not None:
+        return _max_and_argmax(x, either("max", "axis", axis, "dim", dim), keepdims)
     x = x if type(x) is Tensor else as_tensor(x)
     X = x._data
     if X.size == 0:
@@ -98,3 +108,19 @@ def _of_maxima(v: np.ndarray, kept: tuple) -> np.ndarray:
 
 
 MAX = Rules(vjp=(_to_maxima,), jvp=(_of_maxima,))
+
+
+class ValuesIndices(NamedTuple):
+    """What PyTorch's `t.max(dim=d)` returns: the maxima, and where along `d` they are."""
+
+    values: Tensor
+    indices: Tensor
+
+
+def _max_and_argmax(x: Any, dim: Any, keepdim: bool) -> ValuesIndices:
+    x = x if type(x) is Tensor else as_tensor(x)
+    if not is_axis(dim, x.ndim):
+        raise TypeError(f"max: dim= takes one axis of shape {x.shape} (as PyTorch's), got {dim!r}; "
+                        "use axis= to reduce over several")
+    indices = np.argmax(x._data, axis=dim, keepdims=keepdim).astype(np.int64)
+    return ValuesIndices(max(x, axis=dim, keepdims=keepdim), owned(indices))

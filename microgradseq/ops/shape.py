@@ -12,6 +12,7 @@ import numpy as np
 
 from ..checks import is_axis
 from ..gradients import Scatter
+from ..spellings import either
 from ..tensor import Rules, Tensor, as_tensor, result
 
 
@@ -187,8 +188,9 @@ def _joined(name: str, join, tensors: Sequence[Any], axis: int, mismatch: str):
     return tensors, y, axis % y.ndim
 
 
-def concat(tensors: Sequence[Any], axis: int = 0) -> Tensor:
-    """Join along an existing axis;   each piece's gradient is its slice of g"""
+def concat(tensors: Sequence[Any], axis: int | None = None, *, dim: int | None = None) -> Tensor:
+    """Join along an existing axis (`axis` or `dim`, 0 by default);   each piece's gradient is its slice of g"""
+    axis = either("concat", "axis", axis, "dim", dim, 0)
     tensors, y, axis = _joined("concat", np.concatenate, tensors, axis,
                                f"do not line up along axis {axis}")
     pieces, start = [], 0
@@ -199,8 +201,9 @@ def concat(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     return result("concat", y, tensors, _join_rules(len(tensors)), [(piece, y.shape) for piece in pieces])
 
 
-def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
-    """Join along a new axis;   each piece's gradient is its index of g along that axis"""
+def stack(tensors: Sequence[Any], axis: int | None = None, *, dim: int | None = None) -> Tensor:
+    """Join along a new axis (`axis` or `dim`, 0 by default);   each piece's gradient is its index of g along it"""
+    axis = either("stack", "axis", axis, "dim", dim, 0)
     tensors, y, axis = _joined("stack", np.stack, tensors, axis, "must all be equal")
     pieces = [(_along(axis, i), y.shape) for i in range(len(tensors))]
     return result("stack", y, tensors, _join_rules(len(tensors)), pieces)

@@ -24,12 +24,14 @@ from typing import Any
 
 import numpy as np
 
+from ..spellings import either
 from ..tensor import Rules, Tensor, as_tensor, result
 
 
-def log_softmax(x: Any, axis: int = -1) -> Tensor:
+def log_softmax(x: Any, axis: int | None = None, *, dim: int | None = None) -> Tensor:
     """y = (x - m) - log sum_j e^(x_j - m) along `axis`, m = max of x there (it cancels; it keeps e^ finite);
     dL/dx = g - softmax(x) * sum of g along `axis`,   J v = v - sum_j softmax_j v_j,   softmax(x) = e^(x - m) / sum_j e^(x_j - m)."""
+    axis = either("log_softmax", "axis", axis, "dim", dim, -1)
     x = x if type(x) is Tensor else as_tensor(x)
     X = x._data
     if X.ndim == 0:

@@ -1,0 +1,13 @@
+"""PyTorch's dtype names (`torch.float32`, `torch.long`, ...) as the numpy dtypes they mean, so that
+`mg.tensor(ids, dtype=mg.long)` and `t.to(mg.float64)` read as they do in PyTorch.
+(`float`, `int`, `bool` here are the names `mg.float`, `mg.int`, `mg.bool`: float32, int32, bool.)"""
+
+import numpy as np
+
+float16 = half = np.float16
+float32 = float = np.float32       # noqa: A001  (torch.float is float32)
+float64 = double = np.float64
+int8, int16, uint8 = np.int8, np.int16, np.uint8
+int32 = int = np.int32             # noqa: A001  (torch.int is int32)
+int64 = long = np.int64
+bool = np.bool_                    # noqa: A001

@@ -1,0 +1,30 @@
+"""`Dropout`: zero each element with probability p while training, scale the rest by 1 / (1 - p)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..checks import flag, is_finite_number
+from ..functional import dropout
+from ..tensor import Tensor
+from .module import Module
+
+
+class Dropout(Module):
+    """`F.dropout(x, p, training=self.training)`: active after `train()`, the identity after `eval()`.
+    Masks come from `rng` or the library's generator (`mg.manual_seed`). `inplace=True` is accepted
+    and changes nothing (arrays are read-only: the result is a new tensor)."""
+
+    def __init__(self, p: float = 0.5, inplace: bool = False, rng: np.random.Generator | None = None) -> None:
+        super().__init__()
+        if not is_finite_number(p) or not 0 <= p <= 1:
+            raise ValueError(f"Dropout: p must be a probability in [0, 1], got {p!r}")
+        self.p, self.inplace, self.rng = float(p), flag(inplace, "inplace", "Dropout"), rng
+
+    def forward(self, x: Any) -> Tensor:
+        return dropout(x, self.p, self.training, rng=self.rng)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"

@@ -1,0 +1,11 @@
+"""`import microgradseq.nn.functional as F`: PyTorch's name for the functions of `microgradseq.functional`.
+
+    F.log_softmax(logits, dim=1)        F.nll_loss(log_probs, targets)
+    F.dropout(x, p=0.2, training=self.training)
+"""
+
+from ..functional import (cross_entropy, dropout, linear, log_softmax, mse_loss, nll_loss, relu, sigmoid,
+                          softmax, tanh)
+
+__all__ = ["cross_entropy", "dropout", "linear", "log_softmax", "mse_loss", "nll_loss", "relu", "sigmoid",
+           "softmax", "tanh"]

@@ -1,0 +1,79 @@
+"""`nn.init`: PyTorch's initialisers. Arrays are read-only, so each gives the tensor a new array
+(of its shape and dtype) and returns the tensor; draws come from `rng` or the library's generator
+(`mg.manual_seed`).
+
+    for name, p in model.named_parameters():
+        nn.init.uniform_(p, -0.1, 0.1) if "weight" in name else nn.init.zeros_(p)
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..random import default_generator
+from ..tensor import Tensor
+
+__all__ = ["constant_", "normal_", "ones_", "orthogonal_", "uniform_", "xavier_uniform_", "zeros_"]
+
+
+def _fill(tensor: Tensor, values: np.ndarray) -> Tensor:
+    tensor._replace_data(np.asarray(values, dtype=tensor.dtype).reshape(tensor.shape).copy())
+    return tensor
+
+
+def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, rng: np.random.Generator | None = None) -> Tensor:
+    """Values drawn from uniform(a, b)."""
+    return _fill(tensor, (rng or default_generator()).uniform(a, b, tensor.shape))
+
+
+def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, rng: np.random.Generator | None = None) -> Tensor:
+    """Values drawn from the normal distribution N(mean, std^2)."""
+    return _fill(tensor, (rng or default_generator()).normal(mean, std, tensor.shape))
+
+
+def constant_(tensor: Tensor, val: float) -> Tensor:
+    """Every value `val`."""
+    return _fill(tensor, np.full(tensor.shape, val))
+
+
+def zeros_(tensor: Tensor) -> Tensor:
+    """Every value 0."""
+    return constant_(tensor, 0.0)
+
+
+def ones_(tensor: Tensor) -> Tensor:
+    """Every value 1."""
+    return constant_(tensor, 1.0)
+
+
+def _fans(tensor: Tensor, where: str) -> tuple[int, int]:
+    """(fan_in, fan_out) of a weight (out, in, *kernel), as PyTorch counts them."""
+    if tensor.ndim < 2:
+        raise ValueError(f"{where}: fan in and fan out need a tensor of at least 2 axes, got shape {tensor.shape}")
+    receptive = math.prod(tensor.shape[2:])
+    return tensor.shape[1] * receptive, tensor.shape[0] * receptive
+
+
+def xavier_uniform_(tensor: Tensor, gain: float = 1.0, rng: np.random.Generator | None = None) -> Tensor:
+    """Glorot & Bengio (2010): uniform(-b, b) with b = gain * sqrt(6 / (fan_in + fan_out)), so the
+    variance gain^2 * 2 / (fan_in + fan_out) is kept going forward and back."""
+    fan_in, fan_out = _fans(tensor, "xavier_uniform_")
+    bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
+    return uniform_(tensor, -bound, bound, rng)
+
+
+def orthogonal_(tensor: Tensor, gain: float = 1.0, rng: np.random.Generator | None = None) -> Tensor:
+    """Saxe et al. (2013): the weight, seen as a (rows, rest) matrix, gets orthonormal rows (or columns,
+    whichever are fewer), times `gain`: Q of the QR decomposition of a Gaussian matrix, its signs fixed
+    by R's diagonal so Q is uniformly (Haar) distributed."""
+    if tensor.ndim < 2:
+        raise ValueError(f"orthogonal_: expected a tensor of at least 2 axes, got shape {tensor.shape}")
+    rows, columns = tensor.shape[0], math.prod(tensor.shape[1:])
+    gaussian = (rng or default_generator()).standard_normal((rows, columns))
+    if rows < columns:
+        gaussian = gaussian.T
+    q, r = np.linalg.qr(gaussian)
+    q = q * np.sign(np.diag(r))
+    return _fill(tensor, gain * (q.T if rows < columns else q))

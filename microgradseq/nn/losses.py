@@ -1,0 +1,55 @@
+"""Losses as modules, as PyTorch spells them: `criterion = nn.NLLLoss(); criterion(output, targets)`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..functional import cross_entropy, mse_loss, nll_loss
+from ..spellings import only_defaults
+from ..tensor import Tensor
+from .module import Module
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+class _Loss(Module):
+    """A loss function with its `reduction` ("mean", "sum" or "none"). PyTorch arguments this library
+    does not support (class weights, ignore_index, label smoothing) may be given at their defaults."""
+
+    defaults: dict = {}
+
+    def __init__(self, reduction: str = "mean", **options: Any) -> None:
+        super().__init__()
+        where = type(self).__name__
+        only_defaults(where, options, self.defaults)
+        if reduction not in _REDUCTIONS:
+            raise ValueError(f"{where}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+        self.reduction = reduction
+
+    def extra_repr(self) -> str:
+        return "" if self.reduction == "mean" else f"reduction={self.reduction!r}"
+
+
+class CrossEntropyLoss(_Loss):
+    """`F.cross_entropy(logits, target)`: logits (B, C), target classes (B,) or probabilities (B, C)."""
+
+    defaults = {"weight": None, "ignore_index": -100, "label_smoothing": 0.0}
+
+    def forward(self, logits: Any, target: Any) -> Tensor:
+        return cross_entropy(logits, target, self.reduction)
+
+
+class NLLLoss(_Loss):
+    """`F.nll_loss(log_probs, target)`: log-probabilities (B, C), target classes (B,)."""
+
+    defaults = {"weight": None, "ignore_index": -100}
+
+    def forward(self, log_probs: Any, target: Any) -> Tensor:
+        return nll_loss(log_probs, target, self.reduction)
+
+
+class MSELoss(_Loss):
+    """`F.mse_loss(pred, target)`: the squared error, averaged or summed over every element."""
+
+    def forward(self, pred: Any, target: Any) -> Tensor:
+        return mse_loss(pred, target, self.reduction)

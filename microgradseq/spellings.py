@@ -1,0 +1,81 @@
+"""PyTorch's argument names beside numpy's: `dim=` for `axis=`, `keepdim=` for `keepdims=`,
+and what `t.to(...)` may be given.
+
+Functions take both spellings so that numpy code and PyTorch code both run
+unchanged; giving both at once is a TypeError naming the function.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def either(where: str, name: str, value: Any, torch_name: str, torch_value: Any, default: Any = None) -> Any:
+    """The value given under numpy's name or PyTorch's (`axis` or `dim`), or `default` when neither was."""
+    if value is not None and torch_value is not None:
+        raise TypeError(f"{where}: got both {name}= and {torch_name}=; pass one (they mean the same)")
+    if value is not None:
+        return value
+    return default if torch_value is None else torch_value
+
+
+def axis_keepdims(where: str, axis: Any, keepdims: Any, dim: Any, keepdim: Any) -> tuple[Any, bool]:
+    """(axis, keepdims) from either spelling of each; keepdims is False unless given."""
+    return either(where, "axis", axis, "dim", dim), bool(either(where, "keepdims", keepdims, "keepdim", keepdim,
+                                                                False))
+
+
+def target_dtype(where: str, args: tuple, kwargs: dict) -> np.dtype | None:
+    """The dtype a `to(...)` call asks for (None: keep it), as PyTorch's `to` reads its arguments:
+    `to(device)`, `to(dtype)`, `to(device, dtype)`, `to(tensor)`, or `device=` and `dtype=` by name.
+
+    A device must be the CPU (`"cpu"`, `"cpu:0"`, or None): nothing here runs anywhere else.
+    """
+    unknown = sorted(set(kwargs) - {"device", "dtype", "non_blocking", "copy", "memory_format"})
+    if unknown:
+        raise TypeError(f"{where}: unexpected keyword argument {unknown[0]!r}")
+    device, dtype = kwargs.get("device"), kwargs.get("dtype")
+    for arg in args:
+        if arg is None or isinstance(arg, str):
+            device = arg
+            continue
+        try:                    # a dtype (np.float64, mg.float64), or a tensor whose dtype to take
+            dtype = np.dtype(arg if isinstance(arg, (type, np.dtype)) else arg.dtype)
+        except (TypeError, AttributeError):
+            device = arg
+    check_device(where, device)
+    return None if dtype is None else np.dtype(dtype)
+
+
+def check_device(where: str, device: Any) -> None:
+    """Accept the CPU (`"cpu"`, `"cpu:0"`, None, or anything whose str() is one of those); refuse the rest."""
+    if device is None:
+        return
+    text = str(device)
+    if text == "cpu" or text.startswith("cpu:"):
+        return
+    raise RuntimeError(f"{where}: device {text!r} is not available; microgradseq runs on numpy, "
+                       "on the CPU only (use 'cpu')")
+
+
+def shape_of(size: tuple) -> tuple:
+    """A shape given as separate numbers (`2, 3`) or as one sequence (`(2, 3)`), as a tuple."""
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        return tuple(size[0])
+    return tuple(size)
+
+
+def only_defaults(where: str, options: dict, defaults: dict) -> None:
+    """Refuse PyTorch arguments that are not supported here: each of `options` must be one of
+    `defaults` and carry its default value (`bidirectional=False` is fine, `True` is not);
+    a `device=` must be the CPU. TypeError naming `where` and the argument otherwise."""
+    for name, value in options.items():
+        if name == "device":
+            check_device(where, value)
+        elif name not in defaults:
+            raise TypeError(f"{where}: the keyword argument {name}= is not supported")
+        elif not (value is defaults[name] or (type(value) is type(defaults[name]) and value == defaults[name])):
+            raise TypeError(f"{where}: {name}={value!r} is not supported (only the default, "
+                            f"{name}={defaults[name]!r})")

@@ -1,0 +1,339 @@
+"""PyTorch's spellings of tensors and functions (SPEC, "PyTorch spellings"), each checked against
+its numpy meaning or a closed form; no PyTorch needed."""
+
+import numpy as np
+import pytest
+
+import microgradseq as mg
+import microgradseq.nn.functional as F
+
+RNG = np.random.default_rng(21)
+X = RNG.standard_normal((3, 4, 5))
+
+
+def tensor(array=X, requires_grad=False):
+    return mg.tensor(array, requires_grad=requires_grad)
+
+
+# ---- dim= and keepdim= beside axis= and keepdims= ---------------------------------------------
+
+@pytest.mark.parametrize("name", ["sum", "mean"])
+@pytest.mark.parametrize("dim", [0, -1, (0, 2)])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_sum_and_mean_take_dim_and_keepdim_as_numpy_takes_axis_and_keepdims(name, dim, keepdim):
+    got = getattr(tensor(), name)(dim=dim, keepdim=keepdim)
+    np.testing.assert_allclose(got.data, getattr(np, name)(X, axis=dim, keepdims=keepdim), rtol=1e-12)
+
+
+def test_a_positional_axis_is_pytorchs_dim_too():
+    np.testing.assert_allclose(tensor().sum(1, keepdim=True).data, X.sum(axis=1, keepdims=True), rtol=1e-12)
+
+
+def test_keepdim_goes_with_axis_and_keepdims_with_dim():
+    np.testing.assert_allclose(tensor().mean(axis=2, keepdim=True).data, X.mean(axis=2, keepdims=True))
+    np.testing.assert_allclose(tensor().sum(dim=2, keepdims=True).data, X.sum(axis=2, keepdims=True))
+
+
+def test_max_with_dim_returns_pytorchs_pair_of_values_and_indices():
+    values, indices = tensor().max(dim=1)
+    np.testing.assert_array_equal(values.data, X.max(axis=1))
+    np.testing.assert_array_equal(indices.data, X.argmax(axis=1))
+    assert indices.dtype == np.int64 and not indices.requires_grad
+
+
+def test_max_with_dim_and_keepdim_keeps_the_axis_in_both():
+    result = tensor().max(dim=-1, keepdim=True)
+    assert result.values.shape == result.indices.shape == (3, 4, 1)
+
+
+def test_max_with_axis_returns_a_tensor_as_numpy_does():
+    np.testing.assert_array_equal(tensor().max(axis=1).data, X.max(axis=1))
+
+
+def test_max_with_dim_passes_the_gradient_to_the_maxima():
+    x = tensor(requires_grad=True)
+    x.max(dim=2).values.sum().backward()
+    np.testing.assert_array_equal(x.grad, (X == X.max(axis=2, keepdims=True)).astype(float))
+
+
+def test_max_with_a_tuple_dim_raises_naming_max():
+    with pytest.raises(TypeError, match="max: dim= takes one axis"):
+        tensor().max(dim=(0, 1))
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda t: t.sum(axis=0, dim=0), "sum"),
+    (lambda t: t.mean(keepdims=True, keepdim=True), "mean"),
+    (lambda t: t.max(axis=0, dim=0), "max"),
+    (lambda t: F.softmax(t, axis=0, dim=0), "softmax"),
+    (lambda t: F.log_softmax(t, axis=0, dim=0), "log_softmax"),
+    (lambda t: t.softmax(0, axis=0), "softmax"),
+    (lambda t: mg.concat([t, t], axis=0, dim=0), "concat"),
+    (lambda t: mg.stack([t, t], axis=0, dim=0), "stack"),
+    (lambda t: t.argmax(0, axis=0), "argmax"),
+], ids=lambda v: v if isinstance(v, str) else "")
+def test_both_spellings_at_once_raise_a_type_error_naming_the_function(call, name):
+    with pytest.raises(TypeError, match=f"^{name}: got both"):
+        call(tensor())
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_softmax_and_log_softmax_take_dim(dim):
+    expected = np.exp(X) / np.exp(X).sum(axis=dim, keepdims=True)
+    np.testing.assert_allclose(F.softmax(tensor(), dim=dim).data, expected, rtol=1e-12)
+    np.testing.assert_allclose(F.log_softmax(tensor(), dim=dim).data, np.log(expected), rtol=1e-12, atol=1e-12)
+
+
+def test_cat_is_concat_and_both_take_dim():
+    a, b = RNG.standard_normal((2, 3)), RNG.standard_normal((2, 4))
+    assert mg.cat is mg.concat
+    np.testing.assert_array_equal(mg.cat([a, b], dim=1).data, np.concatenate([a, b], axis=1))
+    np.testing.assert_array_equal(mg.cat([a, a], 0).data, np.concatenate([a, a], axis=0))
+
+
+def test_stack_takes_dim():
+    a, b = RNG.standard_normal((2, 3)), RNG.standard_normal((2, 3))
+    np.testing.assert_array_equal(mg.stack([a, b], dim=-1).data, np.stack([a, b], axis=-1))
+
+
+# ---- shape methods ------------------------------------------------------------------------------
+
+def test_view_is_reshape():
+    np.testing.assert_array_equal(tensor().view(-1, 5).data, X.reshape(-1, 5))
+    np.testing.assert_array_equal(tensor().view((4, 15)).data, X.reshape(4, 15))
+
+
+def test_view_passes_the_gradient_back_in_the_original_shape():
+    x = tensor(requires_grad=True)
+    (x.view(60) * np.arange(60)).sum().backward()
+    np.testing.assert_array_equal(x.grad, np.arange(60).reshape(X.shape))
+
+
+def test_squeeze_removes_every_axis_of_size_one():
+    y = RNG.standard_normal((1, 3, 1, 2))
+    np.testing.assert_array_equal(tensor(y).squeeze().data, np.squeeze(y))
+
+
+def test_squeeze_with_dim_removes_that_axis_only_if_its_size_is_one():
+    y = RNG.standard_normal((1, 3, 1, 2))
+    assert tensor(y).squeeze(2).shape == (1, 3, 2)
+    assert tensor(y).squeeze(1).shape == (1, 3, 1, 2)        # size 3: unchanged, as in PyTorch
+    assert tensor(y).squeeze((0, 2)).shape == (3, 2)
+
+
+@pytest.mark.parametrize("dim", [0, 1, 3, -1, -4])
+def test_unsqueeze_inserts_an_axis_as_expand_dims(dim):
+    assert tensor().unsqueeze(dim).shape == np.expand_dims(X, dim).shape
+
+
+def test_unsqueeze_out_of_range_raises_index_error_naming_it():
+    with pytest.raises(IndexError, match="unsqueeze: dim 4"):
+        tensor().unsqueeze(4)
+
+
+def test_flatten_is_ravel_and_takes_start_and_end_dim():
+    np.testing.assert_array_equal(tensor().flatten().data, X.ravel())
+    assert tensor().flatten(1).shape == (3, 20)
+    assert tensor().flatten(0, 1).shape == (12, 5)
+
+
+def test_t_transposes_a_matrix_and_leaves_a_vector():
+    m = RNG.standard_normal((2, 3))
+    np.testing.assert_array_equal(tensor(m).t().data, m.T)
+    assert tensor(m[0]).t().shape == (3,)
+    with pytest.raises(ValueError, match="t: expected a tensor with at most 2 axes"):
+        tensor().t()
+
+
+def test_size_numel_and_dim():
+    t = tensor()
+    assert t.size() == (3, 4, 5) and t.size(0) == 3 and t.size(-1) == 5
+    assert t.numel() == 60 and t.dim() == 3
+
+
+def test_narrow_is_a_slice_along_dim():
+    np.testing.assert_array_equal(tensor().narrow(1, 1, 2).data, X[:, 1:3])
+    np.testing.assert_array_equal(tensor().narrow(0, -2, 2).data, X[1:3])
+    with pytest.raises(IndexError, match="narrow"):
+        tensor().narrow(1, 3, 2)
+
+
+def test_contiguous_and_cpu_return_the_tensor_itself():
+    t = tensor()
+    assert t.contiguous() is t and t.cpu() is t
+
+
+# ---- argmax, argmin, softmax methods -------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["argmax", "argmin"])
+def test_argmax_and_argmin_are_numpys_as_integer_tensors_without_gradient(name):
+    x = tensor(requires_grad=True)
+    for kwargs, expected in [({}, getattr(np, name)(X)), ({"dim": 1}, getattr(np, name)(X, axis=1)),
+                             ({"dim": -1, "keepdim": True}, getattr(np, name)(X, axis=-1, keepdims=True))]:
+        got = getattr(x, name)(**kwargs)
+        np.testing.assert_array_equal(got.data, expected)
+        assert got.dtype == np.int64 and not got.requires_grad
+
+
+def test_softmax_method_is_the_closed_form_and_its_gradient_checks():
+    x = tensor(X[0], requires_grad=True)
+    np.testing.assert_allclose(x.softmax(1).data, np.exp(X[0]) / np.exp(X[0]).sum(1, keepdims=True), rtol=1e-12)
+    weights = RNG.standard_normal(X[0].shape)
+    assert mg.gradcheck(lambda a: (a.softmax(dim=0) * weights).sum(), [x])
+
+
+def test_log_softmax_method_takes_dim():
+    expected = X - np.log(np.exp(X).sum(axis=1, keepdims=True))
+    np.testing.assert_allclose(tensor().log_softmax(dim=1).data, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_a_one_element_integer_tensor_is_an_index():
+    words = ["a", "b", "c", "d"]
+    assert words[mg.tensor([0.1, 0.2, 0.9, 0.3]).argmax()] == "c"
+    with pytest.raises(TypeError, match="index"):
+        words[mg.tensor(1.0)]
+
+
+# ---- dtypes and devices -----------------------------------------------------------------------------
+
+def test_to_a_dtype_converts_and_the_gradient_comes_back_in_the_original_dtype():
+    x = mg.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    y = x.to(mg.float64)
+    assert x.dtype == np.float32 and y.dtype == np.float64
+    (y * y).sum().backward()
+    np.testing.assert_array_equal(x.grad, np.array([2.0, -4.0, 6.0], dtype=np.float32))
+    assert x.grad.dtype == np.float32
+
+
+def test_float_double_and_long_are_pytorchs_dtypes():
+    x = mg.tensor([1.5, -2.5])
+    assert x.double().dtype == np.float64 and x.double().float().dtype == np.float32
+    assert x.long().dtype == np.int64
+    np.testing.assert_array_equal(x.long().data, np.array([1.5, -2.5]).astype(np.int64))
+
+
+def test_to_an_integer_dtype_has_no_gradient():
+    assert not mg.tensor([1.0, 2.0], requires_grad=True).to(mg.long).requires_grad
+
+
+def test_to_the_same_dtype_or_the_cpu_returns_the_tensor_itself():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    assert x.to(np.float32) is x and x.to("cpu") is x and x.to(device="cpu") is x and x.float() is x
+
+
+def test_to_takes_a_device_and_a_dtype_or_another_tensors_dtype():
+    x = mg.tensor([1.0, 2.0])
+    assert x.to("cpu", mg.float64).dtype == np.float64
+    assert x.to(device="cpu", dtype=mg.double).dtype == np.float64
+    assert x.to(mg.tensor([1], dtype=np.int32)).dtype == np.int32
+
+
+@pytest.mark.parametrize("device", ["cuda", "cuda:0", "mps", 0])
+def test_any_device_but_the_cpu_raises_a_clear_error(device):
+    with pytest.raises(RuntimeError, match="to: device .* is not available.*CPU only"):
+        mg.tensor([1.0]).to(device)
+
+
+def test_the_conversion_carries_a_tangent_in_forward_mode():
+    _, tangent = mg.jvp(lambda a: a.double() * 3, (mg.tensor([1.0, 2.0]),), (np.array([1.0, -1.0], np.float32),))
+    np.testing.assert_array_equal(tangent, [3.0, -3.0])
+    assert tangent.dtype == np.float64
+
+
+def test_dtype_names_are_pytorchs():
+    assert (mg.float32, mg.float, mg.float64, mg.double, mg.int64, mg.long, mg.int32, mg.int) == (
+        np.float32, np.float32, np.float64, np.float64, np.int64, np.int64, np.int32, np.int32)
+    assert mg.tensor([1, 2], dtype=mg.long).dtype == np.int64
+
+
+def test_star_import_leaves_the_builtins_alone():
+    namespace = {}
+    exec("from microgradseq import *", namespace)
+    assert not {"float", "int", "bool"} & set(namespace)
+
+
+def test_new_zeros_ones_and_full_take_the_tensors_dtype():
+    w = mg.tensor([1.0], dtype=np.float64)
+    assert w.new_zeros(2, 3).dtype == np.float64
+    np.testing.assert_array_equal(w.new_zeros((2, 3)).data, np.zeros((2, 3)))
+    np.testing.assert_array_equal(w.new_ones(4).data, np.ones(4))
+    np.testing.assert_array_equal(w.new_full((2,), 7).data, [7.0, 7.0])
+    assert w.new_zeros(2, dtype=np.int64).dtype == np.int64
+
+
+def test_float_and_int_of_a_one_element_tensor():
+    assert float(mg.tensor([2.5])) == 2.5 and int(mg.tensor(3)) == 3
+    with pytest.raises(TypeError):
+        float(mg.tensor([1.0, 2.0]))
+    with pytest.raises(RuntimeError, match="ambiguous"):
+        bool(mg.tensor([1.0, 2.0]))
+
+
+# ---- creation functions ----------------------------------------------------------------------------
+
+def test_arange_is_numpys_with_pytorchs_dtypes():
+    assert mg.arange(5).dtype == np.int64
+    np.testing.assert_array_equal(mg.arange(5).data, np.arange(5))
+    np.testing.assert_array_equal(mg.arange(2, 11, 3).data, np.arange(2, 11, 3))
+    floats = mg.arange(0, 1, 0.25)
+    assert floats.dtype == mg.get_default_dtype()
+    np.testing.assert_array_equal(floats.data, [0.0, 0.25, 0.5, 0.75])
+
+
+def test_full_infers_the_dtype_of_its_value_as_pytorch():
+    assert mg.full((2, 3), 7).dtype == np.int64
+    assert mg.full((2,), 1.5).dtype == mg.get_default_dtype()
+    assert mg.full((2,), True).dtype == np.bool_
+    np.testing.assert_array_equal(mg.full((2, 2), 1.5).data, np.full((2, 2), 1.5))
+
+
+def test_zeros_like_and_ones_like_take_shape_and_dtype():
+    like = mg.tensor(np.ones((2, 3), dtype=np.float64))
+    assert mg.zeros_like(like).dtype == np.float64 and mg.ones_like(like).shape == (2, 3)
+    np.testing.assert_array_equal(mg.zeros_like(like).data, np.zeros((2, 3)))
+    np.testing.assert_array_equal(mg.ones_like(np.arange(3)).data, np.ones(3, dtype=np.int64))
+
+
+def test_rand_draws_uniform_0_1_from_the_librarys_generator():
+    mg.manual_seed(4)
+    got = mg.rand(2, 3)
+    np.testing.assert_array_equal(got.data, np.random.default_rng(4).random((2, 3)).astype(np.float32))
+    big = mg.rand(100_000).data
+    assert big.min() >= 0 and big.max() < 1 and abs(big.mean() - 0.5) < 4 * np.sqrt(1 / 12 / 100_000)
+
+
+def test_multinomial_with_replacement_draws_each_category_at_its_probability():
+    probs = np.array([0.1, 0.0, 0.6, 0.3])
+    draws = mg.multinomial(mg.tensor(probs * 5), 20_000, replacement=True, rng=np.random.default_rng(0)).data
+    assert draws.dtype == np.int64 and draws.shape == (20_000,)
+    frequencies = np.bincount(draws, minlength=4) / 20_000
+    np.testing.assert_allclose(frequencies, probs, atol=4 * np.sqrt(0.25 / 20_000))
+
+
+def test_multinomial_without_replacement_draws_distinct_categories_of_nonzero_weight():
+    for seed in range(20):
+        draws = mg.multinomial([0.2, 0.0, 0.5, 0.3], 3, rng=np.random.default_rng(seed)).data
+        assert sorted(draws) == [0, 2, 3]
+
+
+def test_multinomial_takes_one_row_per_draw():
+    rows = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 2.0]])
+    np.testing.assert_array_equal(mg.multinomial(rows, 2, replacement=True).data, [[1, 1], [2, 2]])
+
+
+def test_multinomial_draws_from_the_librarys_generator():
+    mg.manual_seed(7)
+    first = mg.multinomial(np.ones(10), 4).data
+    mg.manual_seed(7)
+    np.testing.assert_array_equal(mg.multinomial(np.ones(10), 4).data, first)
+
+
+@pytest.mark.parametrize("probs, count, message", [
+    ([0.5, -0.1], 1, "non-negative"),
+    ([0.0, 0.0], 1, "positive sum"),
+    ([0.5, 0.0], 2, "without replacement"),
+    ([[[1.0]]], 1, "shape"),
+])
+def test_multinomial_refuses_bad_weights(probs, count, message):
+    with pytest.raises(ValueError, match=message):
+        mg.multinomial(probs, count)
