@@ -45,6 +45,26 @@ def cut_of_update_at_or_after(t: int, n: int, k1: int, k2: int) -> int:
     return max(0, min(-(-t // k1) * k1, n) - k2)
 
 
+def check_run(where: str, step: Any, inputs: Sequence, targets: Sequence, loss_fn: Any, optimizer: Any,
+              on_update: Any, reduction: str) -> int:
+    """The sequence's length n, after the checks every runner makes before its first step
+    (`where` names the runner in the error)."""
+    if reduction not in ("sum", "mean"):
+        raise ValueError(f"{where}: reduction must be 'sum' or 'mean', got {reduction!r}")
+    for name, value in (("step", step), ("loss_fn", loss_fn), ("on_update", on_update)):
+        if not callable(value) and not (name == "on_update" and value is None):
+            raise TypeError(f"{where}: {name} must be callable, got {type(value).__name__}")
+    if optimizer is not None and not all(callable(getattr(optimizer, method, None))
+                                         for method in ("step", "zero_grad")):
+        raise TypeError(f"{where}: optimizer must have step() and zero_grad(), got {type(optimizer).__name__}")
+    n = len(inputs)
+    if n != len(targets):
+        raise ValueError(f"{where}: inputs and targets differ in length ({n} != {len(targets)})")
+    if n == 0:
+        raise ValueError(f"{where}: the sequence is empty")
+    return n
+
+
 def _runners_own(tensor: Tensor) -> Tensor:
     """The caller's initial state tensor, through a node of the run's own (a copy) when it has
     history: a cut severs nodes in place, and a step may hand the state on unchanged. (A state
@@ -77,20 +97,7 @@ def tbptt(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Seque
     there reach their own step's cell, no further.
     """
     k1, k2 = positive_int(k1, "k1", "tbptt"), positive_int(k2, "k2", "tbptt")
-    if reduction not in ("sum", "mean"):
-        raise ValueError(f"tbptt: reduction must be 'sum' or 'mean', got {reduction!r}")
-    for name, value in (("step", step), ("loss_fn", loss_fn), ("on_update", on_update)):
-        if not callable(value) and not (name == "on_update" and value is None):
-            raise TypeError(f"tbptt: {name} must be callable, got {type(value).__name__}")
-    if optimizer is not None and not all(callable(getattr(optimizer, method, None))
-                                         for method in ("step", "zero_grad")):
-        raise TypeError(f"tbptt: optimizer must have step() and zero_grad(), got {type(optimizer).__name__}")
-    n = len(inputs)
-    if n != len(targets):
-        raise ValueError(f"tbptt: inputs and targets differ in length ({n} != {len(targets)})")
-    if n == 0:
-        raise ValueError("tbptt: the sequence is empty")
-
+    n = check_run("tbptt", step, inputs, targets, loss_fn, optimizer, on_update, reduction)
     result = TBPTTResult(state=None)
     window = deque()        # (t, state after step t) for steps not yet behind a cut
     pending = []            # losses since the previous update
