@@ -64,17 +64,6 @@ def forward_mode() -> bool:
     return forward.runs.current is not None
 
 
-def _no_tangent(v: np.ndarray, kept) -> np.ndarray:
-    raise NotImplementedError("a fused node has no forward-mode rule; under mg.jvp the cells and layers "
-                              "use their op-level steps (forward_mode())")
-
-
-def forward_mode() -> bool:
-    """Whether a forward-mode run (`mg.jvp`) is going on in this thread: then the cells and layers
-    take their op-level steps, whose ops carry JVP rules."""
-    return forward.runs.current is not None
-
-
 def operands(x, h, weight_ih, weight_hh, bias_ih, bias_hh, grads) -> list:
     """(tensor, rule) pairs of a cell's inputs, each rule reading its slot of `grads(g)`:
     (dx, dh, dW_ih, dW_hh, db_ih, db_hh)."""
