@@ -222,8 +222,9 @@ def test_jvp_of_each_operand_matches_central_differences(name, data):
         output, tangent = mg.jvp(mg_fn, as_tensors(arrays), chosen)
         np.testing.assert_allclose(output.data, np_fn(*arrays), rtol=1e-12, atol=1e-12)
         assert tangent.shape == output.shape and tangent.dtype == np.float64
+        where = "every operand" if position is None else f"operand {position}"
         np.testing.assert_allclose(tangent, directional_difference(np_fn, arrays, chosen), rtol=1e-5, atol=1e-6,
-                                   err_msg=f"J v with the tangent on {'every operand' if position is None else f'operand {position}'}")
+                                   err_msg=f"J v with the tangent on {where}")
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

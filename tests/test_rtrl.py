@@ -152,6 +152,18 @@ def test_rtrl_equals_the_sensitivity_recursion_written_out_in_numpy():
         np.testing.assert_allclose(have, want, rtol=1e-12, atol=1e-12)
 
 
+def test_the_parameter_seeds_are_the_identity_stored_in_order_theta_numbers():
+    """Side by side, the parameters' tangents are the |theta| x |theta| identity (direction d moves entry
+    d of theta alone), and each spans only |theta| + size - 1 numbers of memory, not |theta| x size."""
+    from microgradseq.bptt.rtrl import identity_directions
+    params = [mg.tensor(np.ones(shape), requires_grad=True) for shape in [(3, 4), (5,), ()]]
+    seeds = identity_directions(params)
+    np.testing.assert_array_equal(np.concatenate([s.reshape(18, -1) for s in seeds], axis=1), np.eye(18))
+    for seed, p in zip(seeds, params):
+        low, high = getattr(np.lib, "array_utils", np).byte_bounds(seed)      # (numpy 1.x: np.byte_bounds)
+        assert seed.shape == (18,) + p.shape and high - low == (18 + p.data.size - 1) * 8
+
+
 # ---- parameters and arguments -----------------------------------------------------------------------
 
 def test_params_as_a_mapping_or_a_list_with_a_tied_weight_listed_twice_give_the_same_gradient():
@@ -266,7 +278,7 @@ def test_uoro_runs_an_lstm_with_an_optimizer_and_returns_what_tbptt_returns():
     """A tuple state, k1 = 3 with a ragged tail, SGD: the result's updates are tbptt's, its losses
     finite, its final state the carried (h, c) without history."""
     _, tbptt_records = run_and_record("tbptt", "LSTMCell", 3, True)
-    result, records = run_and_record("uoro", "LSTMCell", 3, True, )
+    result, records = run_and_record("uoro", "LSTMCell", 3, True)
     assert result.updates == [u for u, _, _ in tbptt_records] == [3, 6, 7]
     assert all(np.isfinite(result.losses))
     h, c = result.state

@@ -186,7 +186,8 @@ class RankOne:
         self.step, self.loss_fn, self.params, self.rng = step, loss_fn, params, rng
         self.state = map_state(_constant, state)
         self.state_direction = []
-        self.param_direction = np.zeros(sum(p._data.size for p in params), np.result_type(*params))
+        size, dtype = sum(p._data.size for p in params), np.result_type(*[p.dtype for p in params])
+        self.param_direction = np.zeros(size, dtype)
 
     def advance(self, x: Any, target: Any) -> tuple[float | None, np.ndarray | None]:
         """One step: the estimate (dl_t/dh_(t-1) s~) theta~ + dl_t/dtheta (direct) when the step has a
