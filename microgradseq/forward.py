@@ -53,6 +53,9 @@ class Seed:
         for tensor, previous in zip(self.tensors, self.previous):
             tensor._tangent = previous
         runs.current = self.outer
+        # Outputs of the run still point at it (their tangents are read after the block): let it
+        # hold no inputs, or a run over a sequence would keep every earlier step's tangents alive.
+        self.tensors = self.tangents = self.previous = self.outer = None
 
     def tangent(self, tensor) -> np.ndarray | None:
         """The tensor's tangent in this run (None: a constant here)."""

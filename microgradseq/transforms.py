@@ -91,9 +91,10 @@ def vjp(fn: Callable[..., Tensor], inputs: Any, cotangent: Any) -> tuple[Tensor,
 
 
 def jacobian(fn: Callable[[Tensor], Tensor], inputs: Any, mode: str = "rev") -> np.ndarray:
-    """The Jacobian of a tensor-valued fn of one input x, shape out.shape + x.shape: row by row
-    with vjp (`mode="rev"`, one backward pass per output element) or column by column with jvp
-    (`"fwd"`, all input directions in one batched forward pass)."""
+    """The Jacobian of a tensor-valued fn of one input x, shape out.shape + x.shape: row by row in
+    reverse mode (`mode="rev"`: one recorded forward pass, then one backward pass per output
+    element) or column by column in forward mode (`"fwd"`: all x.size input directions in one
+    batched forward pass)."""
     (x,) = _tensors("jacobian", inputs) if not isinstance(inputs, Tensor) else [inputs]
     if mode == "fwd":
         basis = np.eye(x._data.size, dtype=x.dtype).reshape((x._data.size,) + x.shape)
@@ -101,11 +102,16 @@ def jacobian(fn: Callable[[Tensor], Tensor], inputs: Any, mode: str = "rev") -> 
         return np.moveaxis(columns.reshape((x._data.size,) + output.shape), 0, -1).reshape(output.shape + x.shape)
     if mode != "rev":
         raise ValueError(f"jacobian: mode must be 'rev' or 'fwd', got {mode!r}")
-    with no_grad():
-        output = fn(x)
-    rows = []
-    for i in range(output._data.size):
-        u = np.zeros(output._data.size, output.dtype)
-        u[i] = 1.0
-        rows.append(vjp(fn, [x], u.reshape(output.shape))[1][0])
+    leaf = owned(x._data, requires_grad=True)
+    output = fn(leaf)
+    if not isinstance(output, Tensor):
+        raise TypeError(f"jacobian: fn must return a Tensor, got {type(output).__name__}")
+    rows, size = [], output._data.size
+    for i in range(size):
+        leaf.grad = None
+        if output.requires_grad:
+            u = np.zeros(size, output.dtype)
+            u[i] = 1.0
+            output.backward(u.reshape(output.shape), retain_graph=i < size - 1)
+        rows.append(np.zeros(x.shape, x.dtype) if leaf.grad is None else leaf.grad)
     return np.array(rows).reshape(output.shape + x.shape)

@@ -49,7 +49,12 @@ def adding(tmp_path_factory):
     return run_quick("adding_problem", tmp_path_factory)
 
 
-@pytest.mark.parametrize("example", ["long_memory", "vanishing", "sine", "adding"])
+@pytest.fixture(scope="module")
+def online(tmp_path_factory):
+    return run_quick("online_learning", tmp_path_factory)
+
+
+@pytest.mark.parametrize("example", ["long_memory", "vanishing", "sine", "adding", "online"])
 def test_example_writes_a_png_into_out(example, request):
     results, out = request.getfixturevalue(example)
     assert results["figures"], "the example reports no figure"
@@ -57,6 +62,30 @@ def test_example_writes_a_png_into_out(example, request):
         assert figure.parent == out
         data = figure.read_bytes()
         assert data.startswith(PNG_SIGNATURE) and len(data) > 1024
+
+
+# ---- online_learning: RTRL learns online what a short truncation cannot -----------------------
+
+def test_online_short_truncation_stays_near_chance(online):
+    """TBPTT(1, k2) with k2 < D: no gradient reaches the bit D steps back; its test cross-entropy
+    stays within 10% of chance, ln 2."""
+    results, _ = online
+    assert results["k2"] < results["delay"]
+    assert results["tbptt"]["test_loss"] > 0.9 * results["chance_loss"]
+
+
+def test_online_rtrl_learns_the_delayed_copy(online):
+    """RTRL (the exact gradient through all of history, online) recalls the bit: test cross-entropy
+    below a tenth of chance and accuracy above 0.95."""
+    results, _ = online
+    assert results["rtrl"]["test_loss"] < 0.1 * results["chance_loss"]
+    assert results["rtrl"]["accuracy"] > 0.95
+
+
+def test_online_reports_a_time_per_step_for_every_learner(online):
+    results, _ = online
+    assert all(results[m]["ms_per_step"] > 0 for m in ("tbptt", "rtrl", "uoro"))
+    assert np.isfinite(results["uoro"]["test_loss"])
 
 
 # ---- long_memory: the truncation length decides whether a delay D is learned ----------------

@@ -579,3 +579,14 @@ def test_composite_expression_gradient(data, shapes):
         lambda a, b: (a * b + a).tanh() * a.sigmoid() - (b * b + 1).log(),
         lambda a, b: np.tanh(a * b + a) / (1 + np.exp(-a)) - np.log(b * b + 1),
         x, y)
+
+
+def test_astype_carries_the_gradient_back_in_the_input_dtype():
+    """d astype(x)/dx = 1: the gradient of sum(2 * x.float()) is 2, in x's dtype (float64)."""
+    x = mg.tensor([1.5, -2.0], requires_grad=True, dtype=np.float64)
+    y = mg.ops.astype(x, np.float32)
+    assert y.dtype == np.float32
+    (y * 2.0).sum().backward()
+    assert x.grad.dtype == np.float64
+    np.testing.assert_array_equal(x.grad, [2.0, 2.0])
+    assert mg.gradcheck(lambda t: (mg.ops.astype(t, np.float64) ** 2).sum(), [x])

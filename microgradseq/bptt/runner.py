@@ -45,6 +45,30 @@ def cut_of_update_at_or_after(t: int, n: int, k1: int, k2: int) -> int:
     return max(0, min(-(-t // k1) * k1, n) - k2)
 
 
+def check_run(where: str, step: Any, state: Any, inputs: Sequence, targets: Sequence, loss_fn: Any,
+              optimizer: Any, on_update: Any, reduction: str, on_backward: Any = None) -> int:
+    """The sequence's length n, after the checks every runner makes before its first step
+    (`where` names the runner in the error)."""
+    if reduction not in ("sum", "mean"):
+        raise ValueError(f"{where}: reduction must be 'sum' or 'mean', got {reduction!r}")
+    for name, value in (("step", step), ("loss_fn", loss_fn), ("on_update", on_update),
+                        ("on_backward", on_backward)):
+        if not callable(value) and not (name in ("on_update", "on_backward") and value is None):
+            raise TypeError(f"{where}: {name} must be callable, got {type(value).__name__}")
+    if optimizer is not None and not all(callable(getattr(optimizer, method, None))
+                                         for method in ("step", "zero_grad")):
+        raise TypeError(f"{where}: optimizer must have step() and zero_grad(), got {type(optimizer).__name__}")
+    n = _length(inputs, "inputs", where)
+    if n != _length(targets, "targets", where):
+        raise ValueError(f"{where}: inputs and targets differ in length ({n} != {len(targets)})")
+    if n == 0:
+        raise ValueError(f"{where}: the sequence is empty")
+    _check_keys(inputs, "inputs", n, where)
+    _check_keys(targets, "targets", n, where)
+    _check_state(state, "the initial state", where)
+    return n
+
+
 def _runners_own(tensor: Tensor) -> Tensor:
     """The caller's initial state tensor, through a node of the run's own (a copy) when it has
     history: a cut severs nodes in place, and a step may hand the state on unchanged. (A state
@@ -70,7 +94,7 @@ def _forget_grads(states: list) -> None:
                 tensor._node.grad = None
 
 
-def _length(sequence: Any, name: str) -> int:
+def _length(sequence: Any, name: str, where: str) -> int:
     """len(sequence), or TypeError: the runner reads inputs and targets by step, and needs n first."""
     try:
         if hasattr(sequence, "__getitem__"):
@@ -78,20 +102,20 @@ def _length(sequence: Any, name: str) -> int:
     except TypeError:                       # a 0-d array has __len__ but no length
         pass
     hint = "; an iterator or generator has no length: pass list(...)" if hasattr(sequence, "__next__") else ""
-    raise TypeError(f"tbptt: {name} must be indexable by step with a length (a list, tuple or array), "
+    raise TypeError(f"{where}: {name} must be indexable by step with a length (a list, tuple or array), "
                     f"got {type(sequence).__name__}{hint}")
 
 
-def _check_keys(sequence: Any, name: str, n: int) -> None:
+def _check_keys(sequence: Any, name: str, n: int, where: str) -> None:
     """A dict given as inputs or targets must hold every step's index 0..n-1."""
     if isinstance(sequence, Mapping):
         missing = [index for index in range(n) if index not in sequence]
         if missing:
-            raise ValueError(f"tbptt: {name} is a dict without the keys {missing[:5]} (steps are read as "
+            raise ValueError(f"{where}: {name} is a dict without the keys {missing[:5]} (steps are read as "
                              f"{name}[0] .. {name}[{n - 1}]); give None for a step without a target")
 
 
-def _check_state(state: Any, what: str) -> None:
+def _check_state(state: Any, what: str, where: str = "tbptt") -> None:
     """TypeError unless `state` is a Tensor, a (nested) tuple or list of them, or None."""
     stack = [state]
     while stack:
@@ -99,7 +123,7 @@ def _check_state(state: Any, what: str) -> None:
         if isinstance(item, (tuple, list)):
             stack.extend(item)
         elif item is not None and not isinstance(item, Tensor):
-            raise TypeError(f"tbptt: {what} holds a {type(item).__name__}; a state is a Tensor, a tuple "
+            raise TypeError(f"{where}: {what} holds a {type(item).__name__}; a state is a Tensor, a tuple "
                             "or list of Tensors (an LSTM's (h, c)), or None")
 
 
@@ -149,24 +173,7 @@ def tbptt(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Seque
     there reach their own step's cell, no further.
     """
     k1, k2 = positive_int(k1, "k1", "tbptt"), positive_int(k2, "k2", "tbptt")
-    if reduction not in ("sum", "mean"):
-        raise ValueError(f"tbptt: reduction must be 'sum' or 'mean', got {reduction!r}")
-    for name, value in (("step", step), ("loss_fn", loss_fn), ("on_update", on_update),
-                        ("on_backward", on_backward)):
-        if not callable(value) and not (name in ("on_update", "on_backward") and value is None):
-            raise TypeError(f"tbptt: {name} must be callable, got {type(value).__name__}")
-    if optimizer is not None and not all(callable(getattr(optimizer, method, None))
-                                         for method in ("step", "zero_grad")):
-        raise TypeError(f"tbptt: optimizer must have step() and zero_grad(), got {type(optimizer).__name__}")
-    n = _length(inputs, "inputs")
-    if n != _length(targets, "targets"):
-        raise ValueError(f"tbptt: inputs and targets differ in length ({n} != {len(targets)})")
-    if n == 0:
-        raise ValueError("tbptt: the sequence is empty")
-    _check_keys(inputs, "inputs", n)
-    _check_keys(targets, "targets", n)
-    _check_state(state, "the initial state")
-
+    n = check_run("tbptt", step, state, inputs, targets, loss_fn, optimizer, on_update, reduction, on_backward)
     result = TBPTTResult(state=None)
     window = deque()        # (t, state after step t) for steps not yet behind a cut
     stale = []              # states cut after the last backward: they hold its gradients

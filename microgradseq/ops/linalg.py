@@ -150,7 +150,7 @@ def _tangent_of_weight(v: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 #                     x: reverse mode (g J), forward mode (J v)     W (x kept)                  b
 LINEAR = Rules(vjp=(lambda g, weight: g @ weight,      lambda g, x: StackedProducts(_rows(g), _rows(x))),
-               jvp=(lambda v, weight: v @ weight.T,    _tangent_of_weight),
+               jvp=(lambda v, weight: _product(v, weight), _tangent_of_weight),
                broadcasts=True)
 LINEAR_WITH_BIAS = Rules(vjp=LINEAR.vjp + (lambda g, kept: StackedProducts(_rows(g)),),
                          jvp=LINEAR.jvp + (passthrough,), broadcasts=True)

@@ -99,11 +99,12 @@ def getitem(x: Any, index: Any) -> Tensor:
 
 def _indexed_tangent(v: np.ndarray, kept: tuple) -> np.ndarray:
     """J v = v[index] for each of the k directions: v[:, index] when that keeps the directions in
-    front (numpy moves the axes of index arrays that are not side by side to the front)."""
+    front (numpy moves the axes of index arrays that are not side by side to the front; beside an
+    array, an integer counts as one)."""
     index, repeats = kept
     parts = index if type(index) is tuple else (index,)
-    arrays = [k for k, part in enumerate(parts) if isinstance(part, np.ndarray)]
-    if not arrays or arrays[-1] - arrays[0] == len(arrays) - 1:
+    arrays = [k for k, part in enumerate(parts) if isinstance(part, (np.ndarray, int, np.integer))]
+    if not repeats or arrays[-1] - arrays[0] == len(arrays) - 1:
         return v[(slice(None),) + parts]
     return np.stack([direction[index] for direction in v])
 

@@ -1,0 +1,455 @@
+"""Forward mode: every primitive op's JVP rule, `mg.jvp`, `mg.vjp` and `mg.jacobian`.
+
+The references are independent of the rules under test:
+
+- J v against the central difference (f(x + eps v) - f(x - eps v)) / (2 eps)
+  of the numpy function, along a random direction v (float64);
+- the two modes against each other: <u, J v> = <J^T u, v> for random u, v,
+  where J^T u comes from the reverse-mode rules (themselves checked against
+  finite differences in test_op_gradients.py);
+- k directions in one pass against k passes of one direction each.
+
+Hypothesis draws the shapes (broadcasting, size-1 axes, 0-d arrays, vector and
+batched matmul operands) as test_op_gradients.py does.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from test_op_gradients import (BROADCAST_PAIRS, NONEMPTY_DIMS, SHAPES, away_from, concat_shapes,
+                               distinct_values, matmul_shapes, np_log_softmax, nonzero, positive,
+                               reduction_axes, reshape_targets, values)
+
+import microgradseq as mg
+import microgradseq.functional as F
+
+EPS = 1e-6
+FAST = settings(max_examples=20, deadline=None)
+
+
+# ---- the independent reference ---------------------------------------------------
+
+def directional_difference(np_fn, arrays, directions, eps: float = EPS) -> np.ndarray:
+    """(f(x + eps v) - f(x - eps v)) / (2 eps): the derivative of f along v, by central differences."""
+    plus = np_fn(*[a + eps * v for a, v in zip(arrays, directions)])
+    minus = np_fn(*[a - eps * v for a, v in zip(arrays, directions)])
+    return (np.asarray(plus, dtype=np.float64) - np.asarray(minus, dtype=np.float64)) / (2 * eps)
+
+
+def as_tensors(arrays):
+    return [mg.tensor(a, dtype=np.float64) for a in arrays]
+
+
+# ---- one row per primitive op: a strategy for (mg function, numpy function, operands) -------------
+
+def binary(mg_op, np_op, left_safe=None, right_safe=None):
+    @st.composite
+    def case(draw):
+        shapes = draw(BROADCAST_PAIRS).input_shapes
+        left, right = (draw(values(shape)) for shape in shapes)
+        left = left if left_safe is None else left_safe(left)
+        right = right if right_safe is None else right_safe(right)
+        return mg_op, np_op, [left, right]
+    return case()
+
+
+def unary(mg_op, np_op, safe=None, shapes=SHAPES):
+    @st.composite
+    def case(draw):
+        x = draw(values(draw(shapes)))
+        return mg_op, np_op, [x if safe is None else safe(x)]
+    return case()
+
+
+@st.composite
+def reduction_case(draw, name):
+    shape = draw(SHAPES)
+    axis, keepdims = draw(reduction_axes(len(shape))), draw(st.booleans())
+    x = draw(distinct_values(shape)) if name == "max" else draw(values(shape))
+    np_op = getattr(np, name)
+    return (lambda t: getattr(mg.ops, name)(t, axis=axis, keepdims=keepdims),
+            lambda a: np_op(a, axis=axis, keepdims=keepdims), [x])
+
+
+@st.composite
+def concat_case(draw):
+    shapes, axis = draw(concat_shapes())
+    return (lambda *ts: mg.concat(list(ts), axis=axis), lambda *arrays: np.concatenate(arrays, axis=axis),
+            [draw(values(s)) for s in shapes])
+
+
+@st.composite
+def stack_case(draw):
+    shape, count = draw(SHAPES), draw(st.integers(1, 3))
+    axis = draw(st.integers(-(len(shape) + 1), len(shape)))
+    return (lambda *ts: mg.stack(list(ts), axis=axis), lambda *arrays: np.stack(arrays, axis=axis),
+            [draw(values(shape)) for _ in range(count)])
+
+
+@st.composite
+def gather_case(draw):
+    shape = draw(NONEMPTY_DIMS)
+    index = draw(hnp.arrays(np.int64, shape[:-1], elements=st.integers(0, shape[-1] - 1)))
+    return (lambda t: mg.ops.gather(t, index),
+            lambda a: np.take_along_axis(a, index[..., None], axis=-1)[..., 0], [draw(values(shape))])
+
+
+@st.composite
+def getitem_case(draw):
+    """Basic indices (ints, slices with steps, Ellipsis, None) or integer arrays (repeats possible)."""
+    shape = draw(NONEMPTY_DIMS)
+    index = draw(st.one_of(hnp.basic_indices(shape, allow_newaxis=True), hnp.integer_array_indices(shape)))
+    return lambda t: t[index], lambda a: a[index], [draw(values(shape))]
+
+
+@st.composite
+def lerp_case(draw):
+    shapes = draw(hnp.mutually_broadcastable_shapes(num_shapes=3, min_dims=0, max_dims=3, min_side=1,
+                                                    max_side=3)).input_shapes
+    return mg.ops.lerp, lambda s, e, w: s + w * (e - s), [draw(values(shape)) for shape in shapes]
+
+
+@st.composite
+def linear_case(draw):
+    """x of 1, 2 or 3 axes, with no bias, a vector bias, or an addend of the output's (broadcast) shape."""
+    leading = draw(hnp.array_shapes(min_dims=0, max_dims=2, min_side=1, max_side=3))
+    inputs, outputs = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    x, weight = draw(values(leading + (inputs,))), draw(values((outputs, inputs)))
+    bias = draw(st.sampled_from(["none", "vector", "addend"]))
+    if bias == "none":
+        return mg.ops.linear, lambda a, w: a @ w.T, [x, weight]
+    output_shape = leading + (outputs,)
+    if bias == "vector":
+        bias_shape = (outputs,)
+    else:
+        kept = draw(st.integers(1, len(output_shape)))
+        squeezed = draw(st.lists(st.booleans(), min_size=kept, max_size=kept))
+        bias_shape = tuple(1 if squeeze else n for n, squeeze in zip(output_shape[-kept:], squeezed))
+    return mg.ops.linear, lambda a, w, b: a @ w.T + b, [x, weight, draw(values(bias_shape))]
+
+
+@st.composite
+def log_softmax_case(draw):
+    shape = draw(NONEMPTY_DIMS)
+    axis = draw(st.integers(-len(shape), len(shape) - 1))
+    return (lambda t: mg.ops.log_softmax(t, axis), lambda a: np_log_softmax(a, axis),
+            [draw(values(shape)) * 5])
+
+
+@st.composite
+def matmul_case(draw):
+    left_shape, right_shape = draw(matmul_shapes())
+    return mg.ops.matmul, np.matmul, [draw(values(left_shape)), draw(values(right_shape))]
+
+
+@st.composite
+def reshape_case(draw):
+    shape, target = draw(reshape_targets())
+    return lambda t: t.reshape(*target), lambda a: a.reshape(target), [draw(values(shape))]
+
+
+@st.composite
+def transpose_case(draw):
+    shape = draw(SHAPES)
+    axes = tuple(draw(st.permutations(range(len(shape)))))
+    return lambda t: t.transpose(*axes), lambda a: np.transpose(a, axes), [draw(values(shape))]
+
+
+@st.composite
+def where_case(draw):
+    cond_shape, a_shape, b_shape = draw(hnp.mutually_broadcastable_shapes(
+        num_shapes=3, min_dims=0, max_dims=3, min_side=1, max_side=3)).input_shapes
+    cond = draw(hnp.arrays(np.bool_, cond_shape))
+    return (lambda a, b: mg.where(cond, a, b), lambda a, b: np.where(cond, a, b),
+            [draw(values(a_shape)), draw(values(b_shape))])
+
+
+CASES = {
+    "abs": unary(mg.ops.abs, np.abs, lambda a: away_from(a, [0.0])),
+    "add": binary(mg.ops.add, np.add),
+    "astype": unary(lambda t: mg.ops.astype(t, np.float64), lambda a: a.astype(np.float64)),
+    "clip": unary(lambda t: mg.ops.clip(t, -0.5, 0.8), lambda a: np.clip(a, -0.5, 0.8),
+                  lambda a: away_from(a, [-0.5, 0.8])),
+    "clone": unary(mg.ops.clone, np.copy),
+    "concat": concat_case(),
+    "div": binary(mg.ops.div, np.divide, right_safe=nonzero),
+    "exp": unary(mg.ops.exp, np.exp),
+    "gather": gather_case(),
+    "getitem": getitem_case(),
+    "lerp": lerp_case(),
+    "linear": linear_case(),
+    "log": unary(mg.ops.log, np.log, positive),
+    "log_softmax": log_softmax_case(),
+    "matmul": matmul_case(),
+    "max": reduction_case("max"),
+    "mean": reduction_case("mean"),
+    "mul": binary(mg.ops.mul, np.multiply),
+    "neg": unary(mg.ops.neg, np.negative),
+    "power": binary(mg.ops.power, np.power, left_safe=positive),
+    "relu": unary(mg.ops.relu, lambda a: np.maximum(a, 0), lambda a: away_from(a, [0.0])),
+    "reshape": reshape_case(),
+    "sigmoid": unary(mg.ops.sigmoid, lambda a: 1 / (1 + np.exp(-a))),
+    "sqrt": unary(mg.ops.sqrt, np.sqrt, positive),
+    "stack": stack_case(),
+    "sub": binary(mg.ops.sub, np.subtract),
+    "sum": reduction_case("sum"),
+    "tanh": unary(mg.ops.tanh, np.tanh),
+    "transpose": transpose_case(),
+    "where": where_case(),
+}
+
+
+def test_every_primitive_op_has_a_row_here():
+    """The table above covers mg.ops.__all__ exactly: a new op cannot go without a JVP test."""
+    assert sorted(CASES) == sorted(mg.ops.__all__)
+
+
+def directions_for(data, arrays):
+    return [data.draw(values(a.shape), label="v") for a in arrays]
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+@FAST
+@given(data=st.data())
+def test_jvp_of_each_operand_matches_central_differences(name, data):
+    """J_i v_i for each operand alone (the others' tangents zero), then for all at once, equals the
+    central difference of the numpy function along the same direction."""
+    mg_fn, np_fn, arrays = data.draw(CASES[name], label="case")
+    directions = directions_for(data, arrays)
+    for position in [*range(len(arrays)), None]:
+        chosen = [v if position in (None, i) else np.zeros_like(v) for i, v in enumerate(directions)]
+        output, tangent = mg.jvp(mg_fn, as_tensors(arrays), chosen)
+        np.testing.assert_allclose(output.data, np_fn(*arrays), rtol=1e-12, atol=1e-12)
+        assert tangent.shape == output.shape and tangent.dtype == np.float64
+        where = "every operand" if position is None else f"operand {position}"
+        np.testing.assert_allclose(tangent, directional_difference(np_fn, arrays, chosen), rtol=1e-5, atol=1e-6,
+                                   err_msg=f"J v with the tangent on {where}")
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+@FAST
+@given(data=st.data())
+def test_jvp_and_vjp_are_transposes(name, data):
+    """<u, J v> = <J^T u, v>: forward mode and reverse mode compute the same Jacobian."""
+    mg_fn, np_fn, arrays = data.draw(CASES[name], label="case")
+    directions = directions_for(data, arrays)
+    output, tangent = mg.jvp(mg_fn, as_tensors(arrays), directions)
+    u = data.draw(values(output.shape), label="u")
+    _, cotangents = mg.vjp(mg_fn, as_tensors(arrays), u)
+    forward = np.sum(u * tangent)
+    reverse = sum(np.sum(g * v) for g, v in zip(cotangents, directions))
+    np.testing.assert_allclose(forward, reverse, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+@FAST
+@given(data=st.data(), k=st.integers(1, 3))
+def test_k_directions_in_one_pass_equal_k_single_jvps(name, data, k):
+    """Tangents with a leading axis of k directions give, in one pass, the k JVPs of single runs."""
+    mg_fn, np_fn, arrays = data.draw(CASES[name], label="case")
+    batches = [np.stack([data.draw(values(a.shape)) for _ in range(k)]) for a in arrays]
+    _, tangents = mg.jvp(mg_fn, as_tensors(arrays), batches)
+    assert tangents.shape[0] == k
+    for d in range(k):
+        _, single = mg.jvp(mg_fn, as_tensors(arrays), [b[d] for b in batches])
+        np.testing.assert_allclose(tangents[d], single, rtol=1e-12, atol=1e-12)
+
+
+def test_getitem_with_an_integer_and_an_array_apart_keeps_the_directions_in_front():
+    """x[0, :, [1, 2]]: numpy puts the axes of an int and an array that a slice separates first;
+    the tangent of each of k directions is still v[d][0, :, [1, 2]]. (It was (2, k, 3) before.)"""
+    index = (0, slice(None), np.array([1, 2]))
+    x = np.arange(24.0).reshape(2, 3, 4)
+    directions = np.random.default_rng(0).standard_normal((5, 2, 3, 4))
+    _, tangents = mg.jvp(lambda t: t[index], [mg.tensor(x)], [directions])
+    np.testing.assert_array_equal(tangents, np.stack([v[index] for v in directions]))
+
+
+# ---- jacobian: both modes, and finite differences -------------------------------------------
+
+def wide(x):      # R^12 -> R^2: few outputs, many inputs (a loss is the extreme case)
+    return (x.reshape(2, 6).tanh() * x.reshape(2, 6)).sum(axis=1)
+
+
+def tall(x):      # R^2 -> R^12: many outputs, few inputs
+    return (mg.ops.linear(x, mg.tensor(np.linspace(-1, 1, 24).reshape(12, 2)))).sigmoid()
+
+
+@pytest.mark.parametrize("fn, size", [(wide, 12), (tall, 2)], ids=["wide", "tall"])
+def test_jacobian_forward_and_reverse_agree_with_finite_differences(fn, size):
+    """mg.jacobian column by column (jvp) and row by row (vjp) give the same matrix, and it is the
+    finite-difference Jacobian (one column per input entry)."""
+    x0 = np.random.default_rng(1).standard_normal(size)
+    rev = mg.jacobian(fn, mg.tensor(x0), mode="rev")
+    fwd = mg.jacobian(fn, mg.tensor(x0), mode="fwd")
+    with mg.no_grad():
+        numeric = np.stack([directional_difference(lambda a: fn(mg.tensor(a)).data, [x0], [e])
+                            for e in np.eye(size)], axis=-1)
+    np.testing.assert_allclose(rev, numeric, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(fwd, rev, rtol=1e-12, atol=1e-12)
+
+
+def test_jacobian_of_a_matrix_function_has_shape_out_by_in():
+    """For y = W x with x (3, 2) and y (4, 2), J has shape (4, 2, 3, 2) and J[i, a, j, b] = W[i, j] [a = b]."""
+    weight = np.arange(12.0).reshape(4, 3)
+    for mode in ("rev", "fwd"):
+        jac = mg.jacobian(lambda x: mg.tensor(weight) @ x, mg.tensor(np.ones((3, 2))), mode=mode)
+        np.testing.assert_array_equal(jac, np.einsum("ij,ab->iajb", weight, np.eye(2)))
+
+
+def test_jacobian_rejects_an_unknown_mode():
+    with pytest.raises(ValueError, match="jacobian: mode must be 'rev' or 'fwd', got 'forward'"):
+        mg.jacobian(wide, mg.tensor(np.ones(12)), mode="forward")
+
+
+# ---- bad tangents ------------------------------------------------------------------------------
+
+def test_a_tangent_of_the_wrong_shape_names_the_input_and_both_shapes():
+    a, b = mg.tensor(np.ones((2, 3))), mg.tensor(np.ones(3))
+    with pytest.raises(ValueError, match=r"jvp: the tangent of input 1 has shape \(4,\); expected the "
+                                         r"input's shape \(3,\)"):
+        mg.jvp(lambda x, y: x * y, [a, b], [np.ones((2, 3)), np.ones(4)])
+
+
+def test_tangents_with_different_numbers_of_directions_are_refused():
+    a, b = mg.tensor(np.ones(3)), mg.tensor(np.ones(3))
+    with pytest.raises(ValueError, match=r"jvp: every tangent needs the same leading axis of k directions"):
+        mg.jvp(lambda x, y: x * y, [a, b], [np.ones((2, 3)), np.ones((5, 3))])
+
+
+def test_one_tangent_per_input():
+    with pytest.raises(ValueError, match="jvp: expected 2 tangents \\(one per input\\), got 1"):
+        mg.jvp(lambda x, y: x * y, [mg.tensor(np.ones(3)), mg.tensor(np.ones(3))], [np.ones(3)])
+
+
+def test_a_cotangent_of_the_wrong_shape_names_both_shapes():
+    with pytest.raises(ValueError, match=r"vjp: the cotangent has shape \(2,\), the output \(3,\)"):
+        mg.vjp(lambda x: x * 2, [mg.tensor(np.ones(3))], np.ones(2))
+
+
+# ---- what jvp leaves behind ------------------------------------------------------------------
+
+def test_jvp_records_no_tape_and_leaves_no_tangent(float64_default):
+    """Under jvp nothing is recorded (the output has no history, even from a parameter), and once
+    it returns the inputs carry no tangent: a later op is an ordinary op."""
+    w = mg.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    output, tangent = mg.jvp(lambda t: (t * t).sum(), [w], [np.array([1.0, 0.0])])
+    assert not output.requires_grad and output.op is None
+    assert tangent == pytest.approx(2.0)        # d(w0^2 + w1^2) along e_0 = 2 w0
+    assert mg.forward.runs.current is None
+    assert (w * 3).sum().requires_grad          # still recorded normally afterwards
+
+
+def test_a_second_thread_sees_its_own_tangents_only(float64_default):
+    """A tangent belongs to one run in one thread: another thread using the same tensor meanwhile
+    gets its own J v (here 0: for it the tensor is a constant)."""
+    import threading
+    w = mg.tensor(np.array([3.0]))
+    inside, other = threading.Event(), {}
+
+    def elsewhere():
+        inside.wait()
+        other["result"] = mg.jvp(lambda c: w * w + c, [mg.tensor(np.array([0.0]))], [np.array([1.0])])[1]
+
+    thread = threading.Thread(target=elsewhere)
+    thread.start()
+
+    def fn(t):
+        inside.set()
+        thread.join()
+        return t * t
+
+    _, tangent = mg.jvp(fn, [w], [np.array([1.0])])
+    np.testing.assert_array_equal(tangent, [6.0])
+    np.testing.assert_array_equal(other["result"], [1.0])
+
+
+# ---- composites: no rules of their own -------------------------------------------------------
+
+def jvp_against_differences(fn, tensors, directions, rtol=1e-6, atol=1e-8):
+    """J v of fn(*tensors) (a tensor or a tuple) against central differences of fn's own forward
+    values, found by moving each tensor's data along its direction."""
+    outputs, tangents = mg.jvp(fn, tensors, directions)
+    originals = [t.data for t in tensors]
+
+    def evaluated(sign):
+        for t, x, v in zip(tensors, originals, directions):
+            t.data = x + sign * EPS * v
+        with mg.no_grad():
+            out = fn(*tensors)
+        for t, x in zip(tensors, originals):
+            t.data = x
+        return [o.data for o in ((out,) if isinstance(out, mg.Tensor) else out)]
+
+    plus, minus = evaluated(+1), evaluated(-1)
+    tangents = (tangents,) if isinstance(outputs, mg.Tensor) else tangents
+    for tangent, p, m in zip(tangents, plus, minus):
+        np.testing.assert_allclose(tangent, (p - m) / (2 * EPS), rtol=rtol, atol=atol)
+    return tangents
+
+
+def random_directions(tensors, seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(t.shape) for t in tensors]
+
+
+def test_softmax_and_cross_entropy_under_jvp(float64_default):
+    rng = np.random.default_rng(2)
+    logits = mg.tensor(rng.standard_normal((4, 5)) * 3)
+    probabilities = rng.dirichlet(np.ones(5), size=4)
+    v = random_directions([logits])
+    jvp_against_differences(lambda x: F.softmax(x, axis=-1), [logits], v)
+    jvp_against_differences(lambda x: F.cross_entropy(x, np.array([0, 4, 2, 2])), [logits], v)
+    jvp_against_differences(lambda x: F.cross_entropy(x, probabilities, reduction="sum"), [logits], v)
+    jvp_against_differences(lambda x: F.mse_loss(x, probabilities), [logits], v)
+
+
+@pytest.mark.parametrize("fused", [False, True], ids=["op-level", "fused"])
+@pytest.mark.parametrize("kind", ["RNNCell", "RNNCell-relu", "LSTMCell", "GRUCell"])
+def test_cells_under_jvp_match_central_differences(kind, fused, float64_default):
+    """A cell's output moves as the finite differences say when x, the state and every weight move
+    together (fused cells run their op-level step under jvp)."""
+    rng = np.random.default_rng(3)
+    name, _, nonlinearity = kind.partition("-")
+    extra = {"nonlinearity": nonlinearity} if nonlinearity else {}
+    cell = getattr(mg.nn, name)(3, 4, rng=rng, fused=fused, **extra)
+    x, h, c = (mg.tensor(rng.standard_normal((2, n))) for n in (3, 4, 4))
+    params = list(cell.parameters())
+    tensors = [x, h, c] + params
+    if name == "LSTMCell":
+        def fn(x, h, c, *weights):
+            return cell(x, (h, c))
+    else:
+        def fn(x, h, c, *weights):
+            return cell(x, h)
+    jvp_against_differences(fn, tensors, random_directions(tensors))
+
+
+@pytest.mark.parametrize("fused", [False, True], ids=["op-level", "fused"])
+@pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
+def test_layers_under_jvp_match_central_differences(name, fused, float64_default):
+    """Two-layer sequence layers: outputs and final states, along a direction in x, h_0 and weights."""
+    rng = np.random.default_rng(4)
+    layer = getattr(mg.nn, name)(3, 4, num_layers=2, rng=rng, fused=fused)
+    x, h0 = mg.tensor(rng.standard_normal((5, 2, 3))), mg.tensor(rng.standard_normal((2, 2, 4)))
+    c0 = mg.tensor(rng.standard_normal((2, 2, 4)))
+    tensors = [x, h0, c0] + list(layer.parameters())
+
+    def fn(x, h0, c0, *weights):
+        output, state = layer(x, (h0, c0) if name == "LSTM" else h0)
+        return (output,) + (tuple(state) if name == "LSTM" else (state,))
+
+    jvp_against_differences(fn, tensors, random_directions(tensors))
+
+
+def test_fused_and_op_level_layers_give_the_same_jvp(float64_default):
+    """The fused layer brings no JVP rule of its own: under jvp it runs the op-level steps, so both give
+    the same tangent to the last bits."""
+    rng = np.random.default_rng(5)
+    layers = [mg.nn.LSTM(3, 4, rng=np.random.default_rng(6), fused=fused) for fused in (False, True)]
+    x = mg.tensor(rng.standard_normal((6, 2, 3)))
+    v = rng.standard_normal(x.shape)
+    (_, a), (_, b) = (mg.jvp(lambda t, layer=layer: layer(t)[0], [x], [v]) for layer in layers)
+    np.testing.assert_array_equal(a, b)
