@@ -177,8 +177,12 @@ class Gradients:
                 node.grad = None
 
     def add(self, node: Node, grad: np.ndarray, source: Node | None) -> None:
-        """node.grad += grad (made by `source`'s rules), summed to the node's shape, in its dtype."""
-        grad = sum_to(np.asarray(grad), node.shape).astype(node.dtype, copy=False)
+        """node.grad += grad (made by `source`'s rules), summed to the node's shape, in its dtype.
+        (A rule may hand back a gradient not yet written out as an array, `gradients.Scatter` or
+        `gradients.StackedProducts`, for the fast pass: here it is written out.)"""
+        if not isinstance(grad, np.ndarray):
+            grad = grad.materialise(node.shape) if hasattr(grad, "materialise") else np.asarray(grad)
+        grad = sum_to(grad, node.shape).astype(node.dtype, copy=False)
         node.grad = grad.copy() if node.grad is None else node.grad + grad
 
     def __enter__(self) -> "Gradients":

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .checks import generator
+from .checks import generator, is_finite_number
 from .random import default_generator
 from .tensor import Tensor, get_default_dtype, owned
 
@@ -53,6 +53,9 @@ def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, req
     bound is an integer, else the default float dtype, as PyTorch's."""
     if end is None:
         start, end = 0, start
+    if not all(is_finite_number(v) for v in (start, end, step)) or step == 0:
+        raise ValueError(f"arange: start, end and step must be finite numbers and step not 0, got "
+                         f"start={start!r}, end={end!r}, step={step!r}")
     integers = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in (start, end, step))
     dtype = dtype or (np.int64 if integers else get_default_dtype())
     return owned(np.arange(start, end, step, dtype=dtype), requires_grad)

@@ -18,7 +18,7 @@ for arrays, line up with the extra axis in front.
 
 A tangent belongs to one forward-mode run in one thread (`Seed`): a tensor
 another thread is differentiating forwards, a parameter say, is a constant
-here.
+here. Runs do not nest (`mg.jvp` inside `mg.jvp` is refused).
 """
 
 from __future__ import annotations
@@ -37,30 +37,37 @@ runs = _Runs()
 
 
 class Seed:
-    """One forward-mode run: the tangents it gave its inputs, taken back when it ends."""
+    """One forward-mode run in this thread: the tangents it seeds its input tensors with.
+
+    The seeds live in the run, not on the tensors, so a parameter that another
+    thread differentiates forwards at the same time is a constant here. The
+    same tensor seeded twice gets the sum of its tangents. Outputs made during
+    the run carry `(run, tangent)`.
+    """
 
     def __init__(self, tensors: list, tangents: list) -> None:
-        self.tensors, self.tangents = tensors, tangents
+        self.seeds = {}
+        for tensor, tangent in zip(tensors, tangents):
+            held = self.seeds.get(id(tensor))
+            self.seeds[id(tensor)] = (tensor, tangent if held is None else held[1] + tangent)
 
     def __enter__(self) -> "Seed":
         self.outer, runs.current = runs.current, self
-        self.previous = [t._tangent for t in self.tensors]
-        for tensor, tangent in zip(self.tensors, self.tangents):
-            tensor._tangent = (self, tangent)
         return self
 
     def __exit__(self, *exc_info) -> None:
-        for tensor, previous in zip(self.tensors, self.previous):
-            tensor._tangent = previous
         runs.current = self.outer
         # Outputs of the run still point at it (their tangents are read after the block): let it
         # hold no inputs, or a run over a sequence would keep every earlier step's tangents alive.
-        self.tensors = self.tangents = self.previous = self.outer = None
+        self.seeds, self.outer = {}, None
 
     def tangent(self, tensor) -> np.ndarray | None:
         """The tensor's tangent in this run (None: a constant here)."""
         pair = tensor._tangent
-        return pair[1] if pair is not None and pair[0] is self else None
+        if pair is not None and pair[0] is self:
+            return pair[1]
+        seed = self.seeds.get(id(tensor))
+        return seed[1] if seed is not None and seed[0] is tensor else None
 
 
 def push(rules, inputs, saved, y: np.ndarray):

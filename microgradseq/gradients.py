@@ -46,7 +46,7 @@ class StackedProducts:
         self.lefts += other.lefts
         self.rights += other.rights
 
-    def materialise(self) -> np.ndarray:
+    def materialise(self, shape: tuple | None = None) -> np.ndarray:
         """The sum of the products."""
         return sum_products_sharing_g([self])[0]
 
@@ -120,6 +120,12 @@ class Scatter:
 
     def __init__(self, index, grad: np.ndarray, repeats: bool) -> None:
         self.index, self.grad, self.repeats = index, grad, repeats
+
+    def materialise(self, shape: tuple) -> np.ndarray:
+        """The gradient written out: `grad` at the indexed positions of zeros of `shape`."""
+        full = np.zeros(shape, dtype=self.grad.dtype)
+        self.add_into(full)
+        return full
 
     def add_into(self, full: np.ndarray) -> None:
         if self.repeats:                # integer arrays may name one position twice: add each

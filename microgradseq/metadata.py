@@ -8,10 +8,22 @@ so drawings can put each node in its step's box and errors can say
 from __future__ import annotations
 
 import contextlib
+import threading
 from typing import Iterator
 
 from .autograd import state
 from .checks import is_int
+
+
+_stacks = threading.local()
+
+
+def _outer_steps() -> list:
+    """This thread's stack of the steps that entered `at_step` blocks replaced."""
+    stack = getattr(_stacks, "steps", None)
+    if stack is None:
+        stack = _stacks.steps = []
+    return stack
 
 
 class at_step:  # noqa: N801  (used like a function: `with at_step(t):`)
@@ -22,20 +34,19 @@ class at_step:  # noqa: N801  (used like a function: `with at_step(t):`)
     entered again while inside (each entry restores what it found).
     """
 
-    __slots__ = ("step", "previous")
+    __slots__ = ("step",)
 
     def __init__(self, t: int | None) -> None:
         if type(t) is not int and t is not None and not is_int(t):  # (a layer's int: one test, once a step)
             raise TypeError(f"step: a time step is an integer (or None), got {t!r}")
         self.step = t
-        self.previous = []
 
     def __enter__(self) -> None:
-        self.previous.append(state.step)
+        _outer_steps().append(state.step)      # per thread: one step object may be shared
         state.step = self.step
 
     def __exit__(self, *exc_info) -> None:
-        state.step = self.previous.pop()
+        state.step = _outer_steps().pop()
 
 
 @contextlib.contextmanager

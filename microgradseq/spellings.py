@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from .checks import flag
+
 
 def either(where: str, name: str, value: Any, torch_name: str, torch_value: Any, default: Any = None) -> Any:
     """The value given under numpy's name or PyTorch's (`axis` or `dim`), or `default` when neither was."""
@@ -22,9 +24,9 @@ def either(where: str, name: str, value: Any, torch_name: str, torch_value: Any,
 
 
 def axis_keepdims(where: str, axis: Any, keepdims: Any, dim: Any, keepdim: Any) -> tuple[Any, bool]:
-    """(axis, keepdims) from either spelling of each; keepdims is False unless given."""
-    return either(where, "axis", axis, "dim", dim), bool(either(where, "keepdims", keepdims, "keepdim", keepdim,
-                                                                False))
+    """(axis, keepdims) from either spelling of each; keepdims is False unless given (a bool)."""
+    keep = either(where, "keepdims", keepdims, "keepdim", keepdim, False)
+    return either(where, "axis", axis, "dim", dim), flag(keep, "keepdims", where)
 
 
 def target_dtype(where: str, args: tuple, kwargs: dict) -> np.dtype | None:

@@ -80,8 +80,9 @@ class Tensor:
 
     @property
     def data(self) -> np.ndarray:
-        """The array, read-only. Assign a new one to change the value (same shape and dtype)."""
-        return self._data
+        """The array, read-only: a view of the tensor's own array, whose flag cannot be turned back
+        on. Assign a new one to change the value (same shape and dtype)."""
+        return self._data.view()
 
     @data.setter
     def data(self, value: Any) -> None:
@@ -94,8 +95,8 @@ class Tensor:
         self._data = _own_array(array, self.dtype)
 
     def numpy(self) -> np.ndarray:
-        """The data itself (read-only, not a copy), like `.data`."""
-        return self._data
+        """The data itself (a read-only view, not a copy), like `.data`."""
+        return self._data.view()
 
     def _replace_data(self, array: np.ndarray) -> None:
         """Swap in a fresh array that nobody else holds (optimizers, `load_state_dict`)."""
@@ -342,8 +343,6 @@ def result(op: str, data: np.ndarray, inputs: Sequence[Tensor], rules: Rules, sa
                                        data.shape, data.dtype)
     if node is not None and data.size <= 4:
         node.value = data                   # tiny values are shown in drawings
-    for t in inputs:
-        if t._tangent is not None:
-            out._tangent = forward.push(rules, inputs, saved, data)
-            break
+    if forward.runs.current is not None:    # a forward-mode run in this thread: push the tangents
+        out._tangent = forward.push(rules, inputs, saved, data)
     return out

@@ -17,16 +17,35 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .autograd import no_grad
-from .forward import Seed
+from .forward import Seed, runs
 from .tensor import Tensor, owned
 
 
 def _tensors(name: str, inputs: Any) -> list[Tensor]:
-    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if runs.current is not None:
+        raise RuntimeError(f"{name}: called inside a forward-mode run (mg.jvp inside mg.jvp, or a transform "
+                           "inside fn); nesting transforms is not supported")
+    try:
+        inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    except TypeError:
+        raise TypeError(f"{name}: inputs must be a Tensor or a sequence of Tensors, got "
+                        f"{type(inputs).__name__}") from None
     for position, x in enumerate(inputs):
         if not isinstance(x, Tensor):
             raise TypeError(f"{name}: input {position} must be a Tensor, got {type(x).__name__}")
+        if x.dtype.kind not in "fc":
+            raise TypeError(f"{name}: input {position} must be a floating-point tensor, got dtype {x.dtype}")
     return inputs
+
+
+def _distinct(inputs: list[Tensor]) -> list[Tensor]:
+    """The inputs, a tensor given twice replaced by a tensor of its own the second time: each
+    argument slot of fn gets its own tangent (f(x, x) along (u, v) is J_1 u + J_2 v)."""
+    seen, distinct = set(), []
+    for x in inputs:
+        distinct.append(owned(x._data) if id(x) in seen else x)
+        seen.add(id(x))
+    return distinct
 
 
 def _directions(name: str, inputs: list[Tensor], arrays: Any, what: str) -> tuple[list[np.ndarray], bool]:
@@ -53,13 +72,15 @@ def jvp(fn: Callable[..., Any], inputs: Any, tangents: Any) -> tuple[Any, Any]:
     """Forward mode: (fn(*inputs), J v), v = `tangents` (one array per input, shaped like it, or
     with a leading axis of k directions: then J v has that axis too). Records no tape.
     `fn` may return a tensor or a tuple of tensors (then a tuple of tangents)."""
-    inputs = _tensors("jvp", inputs)
+    inputs = _distinct(_tensors("jvp", inputs))
     tangents, batched = _directions("jvp", inputs, tangents, "tangent")
     if not batched:
         tangents = [v[None] for v in tangents]
     with no_grad(), Seed(inputs, tangents) as run:
         outputs = fn(*inputs)
         single = isinstance(outputs, Tensor)
+        if not single and not isinstance(outputs, (tuple, list)):
+            raise TypeError(f"jvp: fn must return a Tensor or a tuple of Tensors, got {type(outputs).__name__}")
         outputs = (outputs,) if single else tuple(outputs)
         out_tangents = []
         for output in outputs:
@@ -95,7 +116,10 @@ def jacobian(fn: Callable[[Tensor], Tensor], inputs: Any, mode: str = "rev") -> 
     reverse mode (`mode="rev"`: one recorded forward pass, then one backward pass per output
     element) or column by column in forward mode (`"fwd"`: all x.size input directions in one
     batched forward pass)."""
-    (x,) = _tensors("jacobian", inputs) if not isinstance(inputs, Tensor) else [inputs]
+    tensors = _tensors("jacobian", inputs)
+    if len(tensors) != 1:
+        raise ValueError(f"jacobian: fn takes one input here, got {len(tensors)} inputs")
+    (x,) = tensors
     if mode == "fwd":
         basis = np.eye(x._data.size, dtype=x.dtype).reshape((x._data.size,) + x.shape)
         output, columns = jvp(fn, [x], [basis])

@@ -306,7 +306,7 @@ def test_init_gives_the_parameter_a_new_array_of_its_shape_and_dtype():
     p = parameter(20, 30)
     old = p.data
     assert nn.init.uniform_(p, -1, 1) is p
-    assert p.data is not old and not np.any(old) and not p.data.flags.writeable
+    assert not np.shares_memory(p.data, old) and not np.any(old) and not p.data.flags.writeable
     assert p.shape == (20, 30) and p.dtype == np.float32 and p.requires_grad
 
 

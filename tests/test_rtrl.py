@@ -229,7 +229,7 @@ def test_bad_arguments_are_refused_before_any_step(where, change, error, message
 
 def test_a_loss_that_is_not_one_number_is_named():
     step, state, inputs, targets, params = problem("RNNCell")
-    with pytest.raises(ValueError, match=r"rtrl: loss_fn must return a one-element tensor, got shape \(3,\)"):
+    with pytest.raises(ValueError, match=r"rtrl: loss_fn must return a one-element Tensor, got shape \(3,\) at step 1"):
         mg.bptt.rtrl(step, state, inputs, targets, lambda o, y: F.cross_entropy(o, y, reduction="none"), params)
 
 

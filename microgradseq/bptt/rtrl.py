@@ -33,12 +33,12 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .. import autograd
 from ..autograd import LEAF, OP, no_grad, topological_order
-from ..checks import positive_int
+from ..checks import is_int, positive_int
 from ..forward import Seed
 from ..metadata import at_step
 from ..random import default_generator
 from ..tensor import Tensor, owned
-from .runner import TBPTTResult, check_run, is_update
+from .runner import TBPTTResult, check_run, checked_loss, checked_step, is_update
 from .truncate import map_state, state_tensors
 
 
@@ -73,8 +73,11 @@ def uoro(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Sequen
     params = parameters("uoro", params)
     if rng is None:
         rng = default_generator()
-    elif not isinstance(rng, np.random.Generator):
+    elif is_int(rng):
         rng = np.random.default_rng(rng)
+    elif not isinstance(rng, np.random.Generator):
+        raise TypeError(f"uoro: rng must be a numpy.random.Generator, a seed (an integer) or None, got "
+                        f"{type(rng).__name__}")
     return _online(RankOne(step, state, loss_fn, params, rng), inputs, targets, params, n, k1, optimizer,
                    on_update, reduction)
 
@@ -134,13 +137,6 @@ def _tangent(run: Seed, tensor: Tensor, k: int) -> np.ndarray:
     return np.zeros((k,) + tensor.shape, tensor.dtype) if tangent is None else tangent
 
 
-def _loss(where: str, loss: Any) -> Tensor:
-    if not isinstance(loss, Tensor) or loss._data.size != 1:
-        got = f"shape {loss.shape}" if isinstance(loss, Tensor) else type(loss).__name__
-        raise ValueError(f"{where}: loss_fn must return a one-element tensor, got {got}")
-    return loss
-
-
 class Sensitivities:
     """RTRL's carried state: the state's value and P_t = dh_t/dtheta, one array (k, *h.shape) per
     state tensor (none yet: P_0 = 0, the initial state is a constant)."""
@@ -152,13 +148,13 @@ class Sensitivities:
         self.k = sum(p._data.size for p in params)
         self.sensitivities = []
 
-    def advance(self, x: Any, target: Any) -> tuple[float | None, np.ndarray | None]:
-        """One step, forward mode with the |theta| directions: P_t = df/dh P_(t-1) + df/dtheta for the
+    def advance(self, x: Any, target: Any, t: int) -> tuple[float | None, np.ndarray | None]:
+        """One step (step t), forward mode with the |theta| directions: P_t = df/dh P_(t-1) + df/dtheta for the
         new state, and (l_t, dl_t/dtheta) when the step has a target."""
         previous = list(state_tensors(self.state))[:len(self.sensitivities)]
         with no_grad(), Seed(self.params + previous, self.seeds + self.sensitivities) as run:
-            output, state = self.step(x, self.state)
-            loss = None if target is None else _loss("rtrl", self.loss_fn(output, target))
+            output, state = checked_step(self.step(x, self.state), t, "rtrl")
+            loss = None if target is None else checked_loss(self.loss_fn(output, target), t, "rtrl")
         self.sensitivities = [_tangent(run, h, self.k) for h in state_tensors(state)]
         self.state = map_state(_constant, state)
         if loss is None:
@@ -189,13 +185,13 @@ class RankOne:
         size, dtype = sum(p._data.size for p in params), np.result_type(*[p.dtype for p in params])
         self.param_direction = np.zeros(size, dtype)
 
-    def advance(self, x: Any, target: Any) -> tuple[float | None, np.ndarray | None]:
-        """One step: the estimate (dl_t/dh_(t-1) s~) theta~ + dl_t/dtheta (direct) when the step has a
+    def advance(self, x: Any, target: Any, t: int) -> tuple[float | None, np.ndarray | None]:
+        """One step (step t): the estimate (dl_t/dh_(t-1) s~) theta~ + dl_t/dtheta (direct) when the step has a
         target, then s~ and theta~ moved on to step t."""
         previous = list(state_tensors(self.state))[:len(self.state_direction)]
         with Seed(previous, [s[None] for s in self.state_direction]) as run:     # and the step's tape
-            output, state = self.step(x, self.state)
-            loss = None if target is None else _loss("uoro", self.loss_fn(output, target))
+            output, state = checked_step(self.step(x, self.state), t, "uoro")
+            loss = None if target is None else checked_loss(self.loss_fn(output, target), t, "uoro")
         new = list(state_tensors(state))
         along = [_tangent(run, h, 1)[0] for h in new]                              # df/dh s~
         nu = [self.rng.choice(np.array([-1.0, 1.0], h.dtype), size=h.shape) for h in new]
@@ -245,7 +241,7 @@ def _online(learner: Sensitivities | RankOne, inputs: Sequence, targets: Sequenc
     losses, gradient = [], None
     for t in range(1, n + 1):
         with at_step(t):
-            loss, loss_gradient = learner.advance(inputs[t - 1], targets[t - 1])
+            loss, loss_gradient = learner.advance(inputs[t - 1], targets[t - 1], t)
         if loss is not None:
             losses.append(loss)
             gradient = loss_gradient if gradient is None else gradient + loss_gradient

@@ -127,23 +127,23 @@ def _check_state(state: Any, what: str, where: str = "tbptt") -> None:
                             "or list of Tensors (an LSTM's (h, c)), or None")
 
 
-def _step_result(result: Any, t: int) -> tuple[Any, Any]:
+def checked_step(result: Any, t: int, where: str = "tbptt") -> tuple[Any, Any]:
     """What step returned at step t, checked to be (output, new_state) before anything uses it."""
     if not isinstance(result, (tuple, list)) or len(result) != 2:
         came = (f"a {type(result).__name__} of {len(result)}" if isinstance(result, (tuple, list))
                 else f"a {type(result).__name__}")
-        raise TypeError(f"tbptt: step must return a pair (output, new_state), got {came} at step {t}")
-    _check_state(result[1], f"the state step returned at step {t}")
+        raise TypeError(f"{where}: step must return a pair (output, new_state), got {came} at step {t}")
+    _check_state(result[1], f"the state step returned at step {t}", where)
     return result[0], result[1]
 
 
-def _checked_loss(loss: Any, t: int) -> Tensor:
+def checked_loss(loss: Any, t: int, where: str = "tbptt") -> Tensor:
     """What loss_fn returned at step t, checked to be a one-element tensor that backward can take."""
     if not isinstance(loss, Tensor):
-        raise TypeError(f"tbptt: loss_fn must return a one-element Tensor, got {type(loss).__name__} "
+        raise TypeError(f"{where}: loss_fn must return a one-element Tensor, got {type(loss).__name__} "
                         f"at step {t}")
     if loss.data.size != 1:
-        raise ValueError(f"tbptt: loss_fn must return a one-element Tensor, got shape {loss.shape} at "
+        raise ValueError(f"{where}: loss_fn must return a one-element Tensor, got shape {loss.shape} at "
                          f"step {t}; reduce it (reduction='sum' or 'mean')")
     return loss
 
@@ -183,9 +183,9 @@ def tbptt(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Seque
         if t <= cut_of_update_at_or_after(t, n, k1, k2):
             state = truncate(state, k2=k2)      # behind the coming update's cut: no gradient goes there
         with at_step(t):
-            output, state = _step_result(step(inputs[t - 1], state), t)
+            output, state = checked_step(step(inputs[t - 1], state), t)
             if targets[t - 1] is not None:
-                pending.append(_checked_loss(loss_fn(output, targets[t - 1]), t))
+                pending.append(checked_loss(loss_fn(output, targets[t - 1]), t))
         window.append((t, state))
         if not is_update(t, n, k1):
             continue

@@ -24,17 +24,17 @@ class Parameter(Tensor):
         return "Parameter(" + super().__repr__()[len("tensor("):]
 
     def _convert(self, dtype: np.dtype) -> None:
-        """Take `dtype` (a new array, a new leaf of that dtype), keeping the label and the gradient."""
+        """Take `dtype`: a new array, the same leaf node (graphs recorded before still send their
+        gradients here, added in the new dtype), its gradient converted."""
         if dtype.kind != "f":
             raise TypeError(f"Parameter: only a floating dtype keeps a parameter trainable, got {dtype}")
         if dtype == self.dtype:
             return
-        label, grad = self.label, self.grad
         self._replace_data(self._data.astype(dtype))
-        if self.requires_grad:
-            self._become_leaf()
-            self.named(label)
-            self.grad = grad
+        node = self._node
+        if node is not None:
+            node.dtype = dtype
+            node.grad = None if node.grad is None else node.grad.astype(dtype)
 
 
 class Module:

@@ -94,20 +94,22 @@ def argmax(self: Tensor, dim: int | None = None, keepdim: bool | None = None, *,
            keepdims: bool | None = None) -> Tensor:
     """The position of the maximum (of the flattened tensor unless `dim` is given): integers, no gradient."""
     axis, keepdims = axis_keepdims("argmax", axis, keepdims, dim, keepdim)
-    return owned(np.asarray(np.argmax(self._data, axis=axis, keepdims=keepdims), dtype=np.int64))
+    return owned(np.asarray(np.argmax(self._data, axis=None if axis is None else _axis("argmax", axis, self.ndim), keepdims=keepdims),
+                            dtype=np.int64))
 
 
 def argmin(self: Tensor, dim: int | None = None, keepdim: bool | None = None, *, axis: int | None = None,
            keepdims: bool | None = None) -> Tensor:
     """The position of the minimum (of the flattened tensor unless `dim` is given): integers, no gradient."""
     axis, keepdims = axis_keepdims("argmin", axis, keepdims, dim, keepdim)
-    return owned(np.asarray(np.argmin(self._data, axis=axis, keepdims=keepdims), dtype=np.int64))
+    return owned(np.asarray(np.argmin(self._data, axis=None if axis is None else _axis("argmin", axis, self.ndim), keepdims=keepdims),
+                            dtype=np.int64))
 
 
 def softmax(self: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor:
     """e^(log softmax) along `dim` (the last axis by default): two primitives, so the chain rule
     gives its gradient."""
-    return ew.exp(log_softmax(self, either("softmax", "axis", axis, "dim", dim, -1)))
+    return ew.exp(log_softmax(self, _axis("softmax", either("softmax", "axis", axis, "dim", dim, -1), self.ndim)))
 
 
 def to(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:

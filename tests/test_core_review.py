@@ -1,0 +1,166 @@
+"""Holes a review found in the redesigned core, each closed and pinned here."""
+
+import threading
+
+import numpy as np
+import pytest
+
+import microgradseq as mg
+
+
+def f64(values, requires_grad=False):
+    return mg.tensor(values, requires_grad=requires_grad, dtype=np.float64)
+
+
+def test_the_read_only_flag_of_handed_out_data_cannot_be_turned_back_on():
+    """.data and .numpy() hand out views of the tensor's read-only array: numpy refuses to make
+    them writeable again, so a gradient cannot be changed that way either."""
+    w, x = f64([1.0, 2.0], requires_grad=True), f64([3.0, 4.0], requires_grad=True)
+    loss = (w * x).sum()
+    for array in (x.data, x.numpy(), loss.data):
+        with pytest.raises(ValueError, match="WRITEABLE"):
+            array.flags.writeable = True
+    loss.backward()
+    np.testing.assert_array_equal(w.grad, [3.0, 4.0])
+
+
+def test_jvp_with_one_tensor_in_two_argument_slots_gives_each_slot_its_tangent():
+    """f(a, b) = a * b at a = b = x along (u, v): J_a u + J_b v = x * u + x * v."""
+    x = f64([1.0, 2.0])
+    _, tangent = mg.jvp(lambda a, b: a * b, [x, x], [[1.0, 0.0], [0.0, 1.0]])
+    np.testing.assert_array_equal(tangent, [1.0, 2.0])
+
+
+def test_two_threads_differentiating_forwards_through_one_tensor_get_their_own_tangents():
+    """Both threads seed the same tensor at once (a shared parameter): each gets its own J v, and
+    the tensor is left without a tangent."""
+    x = f64([1.0, 2.0])
+    inside, leave = threading.Barrier(2), threading.Barrier(2)
+    got = {}
+
+    def run(name, factor):
+        def fn(a):
+            inside.wait(10)
+            y = a * factor
+            leave.wait(10)
+            return y
+        got[name] = mg.jvp(fn, [x], [np.ones(2)])[1]
+
+    threads = [threading.Thread(target=run, args=("A", 3.0)), threading.Thread(target=run, args=("B", 5.0))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    np.testing.assert_array_equal(got["A"], [3.0, 3.0])
+    np.testing.assert_array_equal(got["B"], [5.0, 5.0])
+    assert x._tangent is None
+
+
+def test_nested_transforms_are_refused_instead_of_giving_zero():
+    outer = f64([2.0])
+    with pytest.raises(RuntimeError, match="nesting transforms is not supported"):
+        mg.jvp(lambda a: mg.jvp(lambda b: a * b * b, [f64([3.0])], [[1.0]])[0], [outer], [[1.0]])
+    with pytest.raises(RuntimeError, match="nesting transforms is not supported"):
+        mg.jvp(lambda a: mg.vjp(lambda b: a * b, [f64([3.0])], [1.0])[0], [outer], [[1.0]])
+
+
+def test_transforms_name_themselves_for_bad_input():
+    x = f64([1.0, 2.0])
+    with pytest.raises(TypeError, match="jvp: fn must return a Tensor or a tuple of Tensors, got float"):
+        mg.jvp(lambda a: 1.0, [x], [np.ones(2)])
+    with pytest.raises(ValueError, match="jacobian: fn takes one input here, got 2 inputs"):
+        mg.jacobian(lambda a: a, [x, x])
+    with pytest.raises(TypeError, match="jvp: input 0 must be a floating-point tensor, got dtype int64"):
+        mg.jvp(lambda a: a, [mg.tensor([1, 2])], [np.ones(2)])
+
+
+def test_converting_a_model_between_forward_and_backward_keeps_its_gradients():
+    """model.double() after a forward pass: the recorded graph still reaches the parameters."""
+    model = mg.nn.Linear(2, 1)
+    loss = model(mg.ones((1, 2))).sum()
+    model.double()
+    loss.backward()
+    assert model.weight.dtype == np.float64 and model.weight.grad.dtype == np.float64
+    np.testing.assert_allclose(model.weight.grad, [[1.0, 1.0]])
+
+
+def test_one_step_object_shared_by_two_threads_restores_each_threads_own_step():
+    shared = mg.viz.step(7)
+    entered, leave = threading.Barrier(2), threading.Barrier(2)
+    seen = {}
+
+    def in_thread(name, outer):
+        with mg.viz.step(outer):
+            with shared:
+                entered.wait(10)
+                leave.wait(10)
+            seen[name] = (mg.tensor([1.0], requires_grad=True) * 2).step
+
+    threads = [threading.Thread(target=in_thread, args=("A", 1)), threading.Thread(target=in_thread, args=("B", 2))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert seen == {"A": 1, "B": 2}
+
+
+@pytest.mark.parametrize("runner", ["rtrl", "uoro"])
+@pytest.mark.parametrize("step_result, error, message", [
+    (lambda h: (h, h, h), TypeError, "step must return a pair \\(output, new_state\\), got a tuple of 3 at step 1"),
+    (lambda h: h, TypeError, "step must return a pair \\(output, new_state\\), got a Tensor at step 1"),
+    (lambda h: (h, {"h": h}), TypeError, "the state step returned at step 1 holds a dict"),
+])
+def test_online_runners_check_what_step_returns(runner, step_result, error, message):
+    w = f64([[0.5]], requires_grad=True)
+    run = getattr(mg.bptt, runner)
+    with pytest.raises(error, match=f"{runner}: {message}"):
+        run(lambda x, h: step_result((h @ w + x).tanh()), f64([[0.0]]), [f64([[1.0]])], [f64([[0.0]])],
+            lambda out, y: ((out - y) ** 2).sum(), [w])
+    assert w.grad is None
+
+
+@pytest.mark.parametrize("runner", ["rtrl", "uoro"])
+def test_online_runners_check_what_loss_fn_returns(runner):
+    w = f64([[0.5]], requires_grad=True)
+    with pytest.raises(TypeError, match=f"{runner}: loss_fn must return a one-element Tensor, got float at step 1"):
+        getattr(mg.bptt, runner)(lambda x, h: ((h @ w + x).tanh(),) * 2, f64([[0.0]]), [f64([[1.0]])],
+                                 [f64([[0.0]])], lambda out, y: 1.0, [w])
+
+
+def test_uoro_refuses_an_rng_that_is_neither_a_generator_nor_a_seed():
+    w = f64([[0.5]], requires_grad=True)
+    with pytest.raises(TypeError, match="uoro: rng must be a numpy.random.Generator, a seed"):
+        mg.bptt.uoro(lambda x, h: ((h @ w + x).tanh(),) * 2, f64([[0.0]]), [f64([[1.0]])], [f64([[0.0]])],
+                     lambda out, y: ((out - y) ** 2).sum(), [w], rng="x")
+
+
+def test_pytorch_spellings_name_themselves_for_bad_input():
+    t = f64([[1.0, 2.0]])
+    with pytest.raises(IndexError, match="softmax: dim 3 is out of range"):
+        t.softmax(3)
+    with pytest.raises(IndexError, match="argmax: dim 2 is out of range"):
+        t.argmax(dim=2)
+    with pytest.raises(ValueError, match="arange: .* step not 0"):
+        mg.arange(0, 5, 0)
+    with pytest.raises(ValueError, match="sum: keepdims must be True or False"):
+        t.sum(axis=1, keepdims="no")
+
+
+def test_the_cores_plain_gradient_adder_gives_the_same_gradients_as_the_fast_one(monkeypatch):
+    """With the core's own `Gradients` installed instead of `gradients.GradientPass`, an LSTM
+    (slices, linear's stacked weight products) gets the same gradients: the hook only speeds up."""
+    from microgradseq import autograd
+
+    def gradients_of(model, x):
+        model.zero_grad()
+        output, _ = model(x)
+        (output * output).sum().backward()
+        return {name: p.grad.copy() for name, p in model.named_parameters()}
+
+    model = mg.nn.LSTM(3, 4, dtype=np.float64, rng=np.random.default_rng(0))
+    x = np.random.default_rng(1).standard_normal((5, 2, 3))
+    fast = gradients_of(model, x)
+    monkeypatch.setattr(autograd.hooks, "gradients", autograd.Gradients)
+    plain = gradients_of(model, x)
+    for name in fast:
+        np.testing.assert_allclose(plain[name], fast[name], rtol=1e-12, atol=1e-12)
