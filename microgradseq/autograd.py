@@ -172,7 +172,7 @@ class Gradients:
     def __init__(self, order: list[Node]) -> None:
         for node in order:
             if node.kind is FREED:
-                raise freed_error(node)
+                raise self.freed_error(node)
             if node.kind is not LEAF:
                 node.grad = None
 
@@ -185,17 +185,16 @@ class Gradients:
         grad = sum_to(grad, node.shape).astype(node.dtype, copy=False)
         node.grad = grad.copy() if node.grad is None else node.grad + grad
 
+    def freed_error(self, node: Node) -> RuntimeError:
+        return RuntimeError(
+            f"backward through a graph that has already been freed (node {node.describe()}): a backward "
+            "pass frees the graph it walked; pass retain_graph=True to the first backward() to walk it again")
+
     def __enter__(self) -> "Gradients":
         return self
 
     def __exit__(self, *exc_info) -> None:
         return None
-
-
-def freed_error(node: Node) -> RuntimeError:
-    return RuntimeError(
-        f"backward through a graph that has already been freed (node {node.describe()}): a backward "
-        "pass frees the graph it walked; pass retain_graph=True to the first backward() to walk it again")
 
 
 class Hooks:

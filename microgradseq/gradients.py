@@ -24,7 +24,7 @@ import threading
 import numpy as np
 
 from .anomaly import check_backward
-from .autograd import FREED, LEAF, OP, Gradients, Node, freed_error, hooks, state, sum_to
+from .autograd import FREED, LEAF, OP, Gradients, Node, hooks, state, sum_to
 
 
 class StackedProducts:
@@ -151,11 +151,7 @@ class GradientPass(Gradients):
     """`Gradients` with in-place buffers, scatters, deferred weight products and anomaly checks."""
 
     def __init__(self, order: list[Node]) -> None:
-        for node in order:
-            if node.kind is FREED:
-                raise _freed_error(node)
-            if node.kind is not LEAF:
-                node.grad = None
+        super().__init__(order)
         self.root = order[-1] if order else None
         self.owned = {}             # id(node) -> id(its grad array), for arrays this pass allocated:
                                     # added into in place (ids, so that the set holds no node alive)
@@ -183,6 +179,14 @@ class GradientPass(Gradients):
         if grad.shape != node.shape:
             grad = sum_to(grad, node.shape)
         self._accumulate(node, grad)
+
+    def freed_error(self, node: Node) -> RuntimeError:
+        if node.cut_info is _INTERRUPTED:
+            return RuntimeError(
+                f"backward: an earlier backward pass was interrupted by an error and had already freed part "
+                f"of this graph (node {node.describe()}); build the graph again (run the forward pass) to "
+                "retry, or pass retain_graph=True to keep it")
+        return super().freed_error(node)
 
     def _check(self, source: Node | None, grad: np.ndarray) -> None:
         if self.anomaly and source is not None:
@@ -233,15 +237,6 @@ class GradientPass(Gradients):
 
 
 _INTERRUPTED = "interrupted"
-
-
-def _freed_error(node: Node) -> RuntimeError:
-    if node.cut_info is _INTERRUPTED:
-        return RuntimeError(
-            f"backward: an earlier backward pass was interrupted by an error and had already freed part "
-            f"of this graph (node {node.describe()}); build the graph again (run the forward pass) to "
-            "retry, or pass retain_graph=True to keep it")
-    return freed_error(node)
 
 
 hooks.gradients = GradientPass
