@@ -38,7 +38,7 @@ from ..forward import Seed
 from ..metadata import at_step
 from ..random import default_generator
 from ..tensor import Tensor, owned
-from .runner import TBPTTResult, check_run, checked_loss, checked_step, is_update
+from .runner import TBPTTResult, check_run, checked_loss, checked_step, finish_update, is_update
 from .truncate import map_state, state_tensors
 
 
@@ -253,13 +253,7 @@ def _online(learner: Sensitivities | RankOne, inputs: Sequence, targets: Sequenc
             loss_value = sum(losses) / count
             _add_into_grads(params, gradient / count)
         losses, gradient = [], None
-        result.updates.append(t)
-        result.losses.append(loss_value)
-        if on_update is not None:
-            on_update(t, loss_value)
-        if optimizer is not None:
-            optimizer.step()
-            optimizer.zero_grad()
+        finish_update(result, t, loss_value, on_update, optimizer)
     result.state = learner.state
     return result
 

@@ -69,6 +69,18 @@ def check_run(where: str, step: Any, state: Any, inputs: Sequence, targets: Sequ
     return n
 
 
+def finish_update(result: TBPTTResult, u: int, loss_value: float, on_update: Any, optimizer: Any) -> None:
+    """What every runner does after an update's gradients are in `.grad`: note (u, L_u), then
+    `on_update(u, L_u)`, `optimizer.step()` and `optimizer.zero_grad()`."""
+    result.updates.append(u)
+    result.losses.append(loss_value)
+    if on_update is not None:
+        on_update(u, loss_value)
+    if optimizer is not None:
+        optimizer.step()
+        optimizer.zero_grad()
+
+
 def _runners_own(tensor: Tensor) -> Tensor:
     """The caller's initial state tensor, through a node of the run's own (a copy) when it has
     history: a cut severs nodes in place, and a step may hand the state on unchanged. (A state
@@ -208,12 +220,6 @@ def tbptt(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Seque
         if t < n:       # steps the next update will not walk: free them now, not at the next update
             stale = _sever_up_to(window, next_cut, k2=k2, update=next_update)
         pending = []
-        result.updates.append(t)
-        result.losses.append(loss_value)
-        if on_update is not None:
-            on_update(t, loss_value)
-        if optimizer is not None:
-            optimizer.step()
-            optimizer.zero_grad()
+        finish_update(result, t, loss_value, on_update, optimizer)
     result.state = truncate(state, k2=k2, update=n)
     return result
