@@ -101,6 +101,13 @@ def weight_grads(d_in: np.ndarray, d_rec: np.ndarray, x: np.ndarray, h_prev: np.
     return StackedProducts(d_in, rows(x)), StackedProducts(d_rec, rows(h_prev))
 
 
+def bias_grads(da: np.ndarray) -> tuple:
+    """dL/db_ih = dL/db_hh = sum of da over its rows, kept as factors like the weights' (summed once,
+    at the end of the pass, for every step)."""
+    products = StackedProducts(rows(da))
+    return products, StackedProducts(products.lefts[0])
+
+
 def recurrent_weight_grad(d_rec: np.ndarray, h0: Tensor, hs: np.ndarray):
     """dL/dW_hh = sum_t da_h,t^T h_(t-1) over a sequence: one product over h_1 .. h_(T-1) (views of
     the saved states, nothing copied), plus h_0's term when h_0 is not zero."""
