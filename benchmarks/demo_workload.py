@@ -306,7 +306,8 @@ def check(inputs: np.ndarray, targets: np.ndarray, vocab: int, steps: int = 100)
 
 def library_paths(vocab: int, dtype) -> list:
     """(model, whether the runner steps blocks) for each column: the default path, then the fast ones."""
-    return [(make_model(vocab, dtype), False), (make_model(vocab, dtype, fused=True), False)]
+    return [(make_model(vocab, dtype), False), (make_model(vocab, dtype, fused=True), False),
+            (make_model(vocab, dtype), True), (make_model(vocab, dtype, fused=True), True)]
 
 
 def run(dtypes, repeats: int, min_seconds: float = 1.0, steps: int = STEPS) -> str:
@@ -316,7 +317,8 @@ def run(dtypes, repeats: int, min_seconds: float = 1.0, steps: int = STEPS) -> s
     torch = torch_columns.load()
     inputs, targets, vocab = text_batches()
     inputs, targets = inputs[:steps], targets[:steps]
-    header = ["dtype", "hand-written numpy ms", "microgradseq ms", "ratio", "goal", "fused cell ms", "ratio"]
+    header = ["dtype", "hand-written numpy ms", "microgradseq ms", "ratio", "goal", "fused cell ms", "ratio",
+              "blocks ms", "ratio", "fused blocks ms", "ratio", "goal"]
     if torch is not None:
         header += ["PyTorch ms", "ratio"]
     rows = []
@@ -325,7 +327,9 @@ def run(dtypes, repeats: int, min_seconds: float = 1.0, steps: int = STEPS) -> s
         written = NumpyTBPTT(model.state_dict())
         fns = {"numpy": lambda: written.run(inputs, targets),
                "default": library_trainer(model, inputs, targets),
-               "fused": library_trainer(make_model(vocab, dtype, fused=True), inputs, targets)}
+               "fused": library_trainer(make_model(vocab, dtype, fused=True), inputs, targets),
+               "blocks": library_trainer(make_model(vocab, dtype), inputs, targets, blocks=True),
+               "fused blocks": library_trainer(make_model(vocab, dtype, fused=True), inputs, targets, blocks=True)}
         if torch is not None:
             fns["torch"] = torch_trainer(torch, model.state_dict(), inputs, targets)
             expected = NumpyTBPTT(model.state_dict()).run(inputs, targets)
@@ -335,7 +339,8 @@ def run(dtypes, repeats: int, min_seconds: float = 1.0, steps: int = STEPS) -> s
         times = interleaved(fns, repeats, min_seconds=min_seconds)
         row = [np.dtype(dtype).name, times["numpy"].ms(), times["default"].ms(),
                ratio(times["default"], times["numpy"]), "≤ 1.2x", times["fused"].ms(),
-               ratio(times["fused"], times["numpy"])]
+               ratio(times["fused"], times["numpy"]), times["blocks"].ms(), ratio(times["blocks"], times["numpy"]),
+               times["fused blocks"].ms(), ratio(times["fused blocks"], times["numpy"]), "≤ 1.05x"]
         if torch is not None:
             row += [times["torch"].ms(), ratio(times["torch"], times["numpy"])]
         rows.append(row)

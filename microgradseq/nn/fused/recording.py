@@ -90,7 +90,12 @@ def has_history(x: Tensor | None) -> bool:
 
 def input_grad(x: Tensor | None, da: np.ndarray, weight_ih: np.ndarray) -> np.ndarray | None:
     """dL/dx = da W_ih, computed only when x has history to receive it."""
-    return np.dot(da, weight_ih) if has_history(x) else None
+    if not has_history(x):
+        return None
+    if da.ndim <= 2:
+        return np.dot(da, weight_ih)
+    # (np.dot of a 3-d array does not call BLAS once: a sequence's (T, B, G*H) as rows, one product)
+    return np.dot(rows(da), weight_ih).reshape(da.shape[:-1] + weight_ih.shape[-1:])
 
 
 def weight_grads(d_in: np.ndarray, d_rec: np.ndarray, x: np.ndarray, h_prev: np.ndarray):
