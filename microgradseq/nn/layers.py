@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..checks import flag, positive_int
+from ..autograd import topological_order
 from ..metadata import at_step
 from ..ops import linear, stack
 from ..tensor import Tensor, as_tensor, owned
@@ -111,7 +112,9 @@ class _Layer(Module):
             with at_step(t + 1):
                 state = self.recurrence(projected[t], state, weight_hh, bias_hh)
             outputs.append(state[0] if self.state_parts == 2 else state)
-        return stack(outputs), state
+        output = stack(outputs)
+        _share_memory(output, outputs)
+        return output, state
 
     def sequence(self, k: int, x: Tensor, state: Any, below: StepMarks | None) -> tuple[Tensor, Any, StepMarks]:
         """Layer k over the whole sequence as one fused node: (outputs, final state, step marks);
@@ -154,6 +157,31 @@ class _Layer(Module):
     def extra_repr(self) -> str:
         return (f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
                 f"bias={self.bias}, batch_first={self.batch_first}" + (", fused=True" if self.fused else ""))
+
+
+def _share_memory(output: Tensor, steps: list) -> None:
+    """Let every step's h live in the stacked output's memory, as a hand-written BPTT keeps one
+    (T, B, H) array: where the graph kept a step's own array (its tensor, the rules that saved it),
+    it now keeps the same values as a view of `output`, and the step's array is freed. Without
+    this the graph would hold every h twice. Values, and so gradients, are unchanged."""
+    stacked = output._data
+    views = {id(h._data): (h._data, stacked[t]) for t, h in enumerate(steps)}
+    if output._node is not None:
+        for node in topological_order(output._node):
+            if node.saved is not None:
+                node.saved = _swapped(node.saved, views)
+    for h in steps:
+        h._data = views[id(h._data)][1]
+
+
+def _swapped(kept: Any, views: dict) -> Any:
+    """`kept` with each array of `views` replaced by its view (inside tuples and lists too)."""
+    if isinstance(kept, np.ndarray):
+        found = views.get(id(kept))
+        return found[1] if found is not None and found[0] is kept else kept
+    if type(kept) in (tuple, list):
+        return type(kept)(_swapped(part, views) for part in kept)
+    return kept
 
 
 class RNN(_Layer):
