@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 
 from ..checks import flag, positive_int
-from ..autograd import topological_order
 from ..metadata import at_step
 from ..ops import linear, stack
 from ..tensor import Tensor, as_tensor, owned
@@ -161,27 +160,37 @@ class _Layer(Module):
 
 def _share_memory(output: Tensor, steps: list) -> None:
     """Let every step's h live in the stacked output's memory, as a hand-written BPTT keeps one
-    (T, B, H) array: where the graph kept a step's own array (its tensor, the rules that saved it),
-    it now keeps the same values as a view of `output`, and the step's array is freed. Without
-    this the graph would hold every h twice. Values, and so gradients, are unchanged."""
-    stacked = output._data
-    views = {id(h._data): (h._data, stacked[t]) for t, h in enumerate(steps)}
-    if output._node is not None:
-        for node in topological_order(output._node):
-            if node.saved is not None:
-                node.saved = _swapped(node.saved, views)
-    for h in steps:
-        h._data = views[id(h._data)][1]
+    (T, B, H) array: where the graph kept a step's own array (its tensor, what the rules of the
+    layer's nodes saved), it now keeps the same values as a view of `output`, and the step's array
+    is freed. Without this the graph would hold every h twice. Values, and so gradients, are
+    unchanged."""
+    stacked, node = output._data, output._node
+    step_of = {id(h._data): t for t, h in enumerate(steps)}
+    if node is not None:
+        first = min((h._node.seq for h in steps if h._node is not None), default=node.seq)
+        for recorded in _made_since(node, first):
+            saved = recorded.saved
+            if saved is None:
+                continue
+            for k, kept in enumerate(saved):
+                t = step_of.get(id(kept))
+                if t is not None and kept is steps[t]._data:
+                    saved = saved[:k] + (stacked[t],) + saved[k + 1:] if type(saved) is tuple else saved
+                    recorded.saved = saved
+    for t, h in enumerate(steps):
+        h._data = stacked[t]
 
 
-def _swapped(kept: Any, views: dict) -> Any:
-    """`kept` with each array of `views` replaced by its view (inside tuples and lists too)."""
-    if isinstance(kept, np.ndarray):
-        found = views.get(id(kept))
-        return found[1] if found is not None and found[0] is kept else kept
-    if type(kept) in (tuple, list):
-        return type(kept)(_swapped(part, views) for part in kept)
-    return kept
+def _made_since(root, first: int) -> list:
+    """The nodes `root` depends on that were made at or after creation number `first` (the
+    layer's own), found by a sweep that does not go further back."""
+    seen, order = {root}, [root]
+    for node in order:                  # the list grows while it is swept
+        for parent in node.inputs:
+            if parent is not None and parent.seq >= first and parent not in seen:
+                seen.add(parent)
+                order.append(parent)
+    return order
 
 
 class RNN(_Layer):
