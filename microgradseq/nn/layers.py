@@ -164,7 +164,8 @@ def _share_memory(output: Tensor, steps: list) -> None:
     layer's nodes saved), it now keeps the same values as a view of `output`, and the step's array
     is freed. Without this the graph would hold every h twice. Values, and so gradients, are
     unchanged."""
-    stacked, node = output._data, output._node
+    node = output._node
+    views = list(output._data)              # views[t] is h_t's place in the stacked array
     step_of = {id(h._data): t for t, h in enumerate(steps)}
     if node is not None:
         first = min((h._node.seq for h in steps if h._node is not None), default=node.seq)
@@ -175,10 +176,10 @@ def _share_memory(output: Tensor, steps: list) -> None:
             for k, kept in enumerate(saved):
                 t = step_of.get(id(kept))
                 if t is not None and kept is steps[t]._data:
-                    saved = saved[:k] + (stacked[t],) + saved[k + 1:] if type(saved) is tuple else saved
+                    saved = saved[:k] + (views[t],) + saved[k + 1:] if type(saved) is tuple else saved
                     recorded.saved = saved
-    for t, h in enumerate(steps):
-        h._data = stacked[t]
+    for h, view in zip(steps, views):
+        h._data = view
 
 
 def _made_since(root, first: int) -> list:
