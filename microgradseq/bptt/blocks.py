@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Any, Callable, Sequence
 
 from ..checks import positive_int
+from ..ops import stack
 from ..tensor import Tensor
 from .runner import TBPTTResult, _runners_own, cut_of_update_at_or_after, update_steps
 from .truncate import map_state, sever, truncate
@@ -74,9 +75,7 @@ def tbptt_blocks(step_block: Callable[[Sequence, Any], tuple[Any, Any]], state: 
         next_cut = max(0, next_update - k2)
         loss_value = 0.0
         if pending:
-            total = pending[0]
-            for loss in pending[1:]:
-                total = total + loss
+            total = pending[0] if len(pending) == 1 else stack(pending).sum()   # two nodes, not k1 - 1
             if reduction == "mean":
                 total = total / len(pending)
             total.backward(retain_graph=t < n and next_cut < t)
