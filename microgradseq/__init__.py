@@ -18,6 +18,7 @@ from .ops import concat as cat
 from .random import manual_seed
 from .serialization import load, save
 from .tensor import Tensor, get_default_dtype, set_default_dtype, tensor
+from .threads import get_num_threads, limit_at_import, set_num_threads
 from .transforms import jacobian, jvp, vjp
 from .viz import draw
 
@@ -26,4 +27,7 @@ __all__ = ["GradcheckError", "Tensor", "bptt", "concat", "detect_anomaly", "func
            "randn", "save", "set_default_dtype", "stack", "tensor", "vjp", "viz", "draw", "where", "zeros"]
 __all__ += ["arange", "cat", "full", "multinomial", "ones_like", "rand", "zeros_like"]   # (not the dtype names:
 # `from microgradseq import *` must not replace the builtins float, int and bool)
+__all__ += ["get_num_threads", "set_num_threads"]
 __version__ = "0.1.0"
+
+limit_at_import()       # one BLAS thread unless the environment says otherwise (threads.py says why)

@@ -69,10 +69,18 @@ class Node:
                  "label", "step", "scope", "value", "cut_info")
 
     def __init__(self, op: str, kind: str, inputs: tuple, rules, saved, shape: tuple, dtype) -> None:
-        self.op, self.kind, self.inputs, self.rules, self.saved = op, kind, inputs, rules, saved
-        self.shape, self.dtype, self.grad = shape, dtype, None
+        self.op = op
+        self.kind = kind
+        self.inputs = inputs
+        self.rules = rules
+        self.saved = saved
+        self.shape = shape
+        self.dtype = dtype
+        self.grad = None
         self.seq = next(creation_order)
-        self.label, self.step, self.scope = None, state.step, state.scope
+        self.label = None
+        self.step = state.step
+        self.scope = state.scope
         self.value = self.cut_info = None       # for drawings: a tiny output's values; what a cut cut
 
     def free(self) -> None:

@@ -28,9 +28,13 @@ from .metadata import at_step
 from .checks import positive_int
 from .functional import cross_entropy, softmax
 from .nn import GRUCell, LSTMCell, RNNCell
+from .nn.cells import gru_recurrence, lstm_recurrence, rnn_recurrence
+from .nn.fused import gru_sequence, lstm_sequence, rnn_sequence
+from .nn.fused.recording import forward_mode
 from .nn.linear import Embedding, Linear
 from .nn.module import Module
-from .tensor import Tensor
+from .ops import linear, stack
+from .tensor import Tensor, owned
 
 CELLS = {"rnn": RNNCell, "lstm": LSTMCell, "gru": GRUCell}
 
@@ -83,6 +87,41 @@ class CharLM(Module):
         """One step: (logits for the next character, new state). `step(x_t, state)` as tbptt wants."""
         state = self.cell(self.embedding(codes), state)
         return self.readout(self.hidden(state)), state
+
+    def step_block(self, codes: Any, state: Any) -> tuple[Tensor, Any]:
+        """Steps of a block at once, (k, B) codes: (logits (k, B, V), new state), as
+        `bptt.tbptt_blocks` wants. The same values as k calls of `step`, with the embedding lookup,
+        the input projection and the readout of all k steps one op each; with a `fused=True` cell
+        the recurrence is one fused sequence node."""
+        x = self.embedding(np.asarray(codes))
+        steps, batch = x.shape[0], x.shape[1]
+        cell = self.cell
+        if state is None:
+            zeros = owned(np.zeros((batch, cell.hidden_size), dtype=cell.weight_hh.dtype))
+            state = (zeros, zeros) if self.cell_type == "lstm" else zeros
+        weight_ih, weight_hh, bias_ih, bias_hh = cell._weights()
+        if cell.fused and not forward_mode():
+            if self.cell_type == "lstm":
+                hs, state, _ = lstm_sequence(x, *state, weight_ih, weight_hh, bias_ih, bias_hh)
+            elif self.cell_type == "gru":
+                hs, state, _ = gru_sequence(x, state, weight_ih, weight_hh, bias_ih, bias_hh)
+            else:
+                hs, state, _ = rnn_sequence(x, state, weight_ih, weight_hh, bias_ih, bias_hh, cell.nonlinearity)
+            if steps == 1:      # a lone step (behind a cut, k1 > k2): its output read from its state, as `step`
+                hs = self.hidden(state).reshape(1, batch, cell.hidden_size)      # does, so the cut stops it
+        else:
+            recurrence = {"rnn": rnn_recurrence, "lstm": lstm_recurrence, "gru": gru_recurrence}[self.cell_type]
+            extra = (cell.nonlinearity,) if self.cell_type == "rnn" else ()
+            if self.cell_type == "gru" or bias_ih is None:
+                projected = linear(x, weight_ih, bias_ih)
+            else:                               # b_hh joins b_ih once for the block, as in a layer
+                projected, bias_hh = linear(x, weight_ih, bias_ih + bias_hh), None
+            outputs = []
+            for t in range(steps):
+                state = recurrence(projected[t], state, weight_hh, bias_hh, *extra)
+                outputs.append(self.hidden(state))
+            hs = stack(outputs)
+        return self.readout(hs), state
 
 
 def split(codes: np.ndarray, valid_fraction: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
@@ -141,7 +180,10 @@ def train(model: CharLM, codes: np.ndarray, *, steps: int, k1: int, k2: int, bat
     it, evenly spaced (on multiples of k1), the last after the final update.
 
     The text's streams are walked in passes; the state carries across the
-    runner's chunks and resets at the start of each pass. At every update the
+    runner's chunks and resets at the start of each pass. The runner hands the
+    model a block of steps at a time (`bptt.tbptt_blocks` with `CharLM.step_block`):
+    the same TBPTT(k1, k2), with the embedding, input projection and readout of
+    the k1 new steps one product each. At every update the
     gradient is clipped to `max_norm` (`clip_grad_norm_`) before Adam steps.
     """
     steps = positive_int(steps, "steps", "train")   # k1, k2 and batch_size are checked where they are used
@@ -174,8 +216,9 @@ def train(model: CharLM, codes: np.ndarray, *, steps: int, k1: int, k2: int, bat
             state = None                       # a new pass over the text: start from zeros
         stop = next((c for c in checkpoints if c > done), steps)
         end = min(len(inputs), start + stop - done)
-        result = bptt.tbptt(model.step, state, inputs[start:end], targets[start:end], next_char_loss,
-                            k1, k2, optimizer=optimizer, on_update=clip_and_log, reduction="mean")
+        result = bptt.tbptt_blocks(model.step_block, state, inputs[start:end], targets[start:end],
+                                   next_char_loss, k1, k2, optimizer=optimizer, on_update=clip_and_log,
+                                   reduction="mean")
         state, done = result.state, done + end - start
         if done in checkpoints:
             log.valid_steps.append(done)

@@ -17,6 +17,7 @@ import numpy as np
 from . import ops
 from .checks import is_finite_number
 from .ops import exp, relu, sigmoid, sum, tanh
+from .ops.losses import cross_entropy as cross_entropy_op
 from .random import default_generator
 from .spellings import either
 from .tensor import Tensor, as_tensor, owned
@@ -67,7 +68,6 @@ def cross_entropy(logits: Tensor, target: Any, reduction: str = "mean") -> Tenso
     """
     logits = as_tensor(logits)
     target_array = np.asarray(target._data if isinstance(target, Tensor) else target)
-    log_p = log_softmax(logits, axis=-1)
     if target_array.dtype.kind in "iu":
         if target_array.shape != logits.shape[:-1]:
             raise ValueError(
@@ -77,12 +77,14 @@ def cross_entropy(logits: Tensor, target: Any, reduction: str = "mean") -> Tenso
         if target_array.size and (target_array.min() < 0 or target_array.max() >= classes):
             raise ValueError(f"cross_entropy: class targets must lie in [0, {classes}), "
                              f"got values from {target_array.min()} to {target_array.max()}")
-        losses = -ops.gather(log_p, target_array)
+        if reduction in ("sum", "mean"):       # one node (ops/losses.py), the same value and gradient
+            return cross_entropy_op(logits, target_array, reduction == "mean")
+        losses = -ops.gather(log_softmax(logits, axis=-1), target_array)
     else:
         if target_array.shape != logits.shape:
             raise ValueError(f"cross_entropy: probability targets of shape {target_array.shape} "
                              f"do not match logits of shape {logits.shape}")
-        losses = -(log_p * target_array.astype(logits.dtype)).sum(axis=-1)
+        losses = -(log_softmax(logits, axis=-1) * target_array.astype(logits.dtype)).sum(axis=-1)
     return _reduce(losses, reduction, "cross_entropy")
 
 

@@ -160,6 +160,21 @@ class GradientPass(Gradients):
         _passes.number = next(_numbers)
 
     def add(self, node: Node, grad, source: Node | None) -> None:
+        if type(grad) is not np.ndarray:
+            self._add_other(node, grad, source)
+            return
+        if self.anomaly and source is not None:
+            check_backward(source, grad)
+        if node.grad is None and node.kind is OP and grad.dtype is node.dtype and grad.shape == node.shape:
+            node.grad = grad            # the common case: an op's first gradient, adopted as it is
+            return
+        if grad.shape != node.shape:
+            grad = sum_to(grad, node.shape)
+        self._accumulate(node, grad)
+
+    def _add_other(self, node: Node, grad, source: Node | None) -> None:
+        """`add` for what a rule hands back that is not an array: a `Scatter`, `StackedProducts`,
+        or anything numpy converts (a scalar)."""
         kind = type(grad)
         if kind is Scatter:
             self._check(source, grad.grad)
@@ -173,12 +188,9 @@ class GradientPass(Gradients):
                     self.deferred[node] = grad
                 return
             grad = grad.materialise()
-        elif kind is not np.ndarray:
+        else:
             grad = np.asarray(grad)
-        self._check(source, grad)
-        if grad.shape != node.shape:
-            grad = sum_to(grad, node.shape)
-        self._accumulate(node, grad)
+        self.add(node, grad, source)
 
     def freed_error(self, node: Node) -> RuntimeError:
         if node.cut_info is _INTERRUPTED:

@@ -7,9 +7,7 @@ so drawings can put each node in its step's box and errors can say
 
 from __future__ import annotations
 
-import contextlib
 import threading
-from typing import Iterator
 
 from .autograd import state
 from .checks import is_int
@@ -49,12 +47,20 @@ class at_step:  # noqa: N801  (used like a function: `with at_step(t):`)
         state.step = _outer_steps().pop()
 
 
-@contextlib.contextmanager
-def in_scope(name: str) -> Iterator[None]:
-    """Nodes made inside carry the module path `outer.name`."""
-    previous = state.scope
-    state.scope = f"{previous}.{name}" if previous and name else (name or previous)
-    try:
-        yield
-    finally:
-        state.scope = previous
+class in_scope:  # noqa: N801  (used like a function: `with in_scope(name):`)
+    """Nodes made inside carry the module path `outer.name`. A class, as `at_step` is: every
+    module call enters one."""
+
+    __slots__ = ("name", "previous")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.previous = []
+
+    def __enter__(self) -> None:
+        previous, name = state.scope, self.name
+        self.previous.append(previous)
+        state.scope = f"{previous}.{name}" if previous and name else (name or previous)
+
+    def __exit__(self, *exc_info) -> None:
+        state.scope = self.previous.pop()

@@ -15,6 +15,7 @@ array: `t.data = ...`, or `p -= lr * p.grad` under `no_grad()`.
 from __future__ import annotations
 
 import numbers
+import operator
 from typing import Any, NamedTuple, Sequence
 
 import numpy as np
@@ -334,15 +335,18 @@ def result(op: str, data: np.ndarray, inputs: Sequence[Tensor], rules: Rules, sa
     operand needs a gradient) and its tangent (when an operand carries one, in forward mode)."""
     if type(data) is not np.ndarray:
         data = np.asarray(data)
-    data.flags.writeable = False
+    data.setflags(write=False)
     if state.anomaly:
         check_forward(op, data, tuple(t.shape for t in inputs))
     out = _new_tensor(Tensor)
     out._data, out._tangent = data, None
-    out._node = node = autograd.record(op, tuple([t._node for t in inputs]), rules.vjp, saved,
+    out._node = node = autograd.record(op, tuple(map(_node_of, inputs)), rules.vjp, saved,
                                        data.shape, data.dtype)
     if node is not None and data.size <= 4:
         node.value = data                   # tiny values are shown in drawings
     if forward.runs.current is not None:    # a forward-mode run in this thread: push the tangents
         out._tangent = forward.push(rules, inputs, saved, data)
     return out
+
+
+_node_of = operator.attrgetter("_node")

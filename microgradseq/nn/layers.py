@@ -120,7 +120,9 @@ class _Layer(Module):
             with at_step(t + 1):
                 state = self.recurrence(projected[t], state, weight_hh, bias_hh)
             outputs.append(state[0] if self.state_parts == 2 else state)
-        return stack(outputs), state
+        output = stack(outputs)
+        _share_memory(output, outputs)
+        return output, state
 
     def sequence(self, k: int, x: Tensor, state: Any, below: StepMarks | None) -> tuple[Tensor, Any, StepMarks]:
         """Layer k over the whole sequence as one fused node: (outputs, final state, step marks);
@@ -176,6 +178,42 @@ class _Layer(Module):
         return (f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
                 f"bias={self.bias}, batch_first={self.batch_first}"
                 + (f", dropout={self.dropout}" if self.dropout else "") + (", fused=True" if self.fused else ""))
+
+
+def _share_memory(output: Tensor, steps: list) -> None:
+    """Let every step's h live in the stacked output's memory, as a hand-written BPTT keeps one
+    (T, B, H) array: where the graph kept a step's own array (its tensor, what the rules of the
+    layer's nodes saved), it now keeps the same values as a view of `output`, and the step's array
+    is freed. Without this the graph would hold every h twice. Values, and so gradients, are
+    unchanged."""
+    node = output._node
+    views = list(output._data)              # views[t] is h_t's place in the stacked array
+    step_of = {id(h._data): t for t, h in enumerate(steps)}
+    if node is not None:
+        first = min((h._node.seq for h in steps if h._node is not None), default=node.seq)
+        for recorded in _made_since(node, first):
+            saved = recorded.saved
+            if saved is None:
+                continue
+            for k, kept in enumerate(saved):
+                t = step_of.get(id(kept))
+                if t is not None and kept is steps[t]._data:
+                    saved = saved[:k] + (views[t],) + saved[k + 1:] if type(saved) is tuple else saved
+                    recorded.saved = saved
+    for h, view in zip(steps, views):
+        h._data = view
+
+
+def _made_since(root, first: int) -> list:
+    """The nodes `root` depends on that were made at or after creation number `first` (the
+    layer's own), found by a sweep that does not go further back."""
+    seen, order = {root}, [root]
+    for node in order:                  # the list grows while it is swept
+        for parent in node.inputs:
+            if parent is not None and parent.seq >= first and parent not in seen:
+                seen.add(parent)
+                order.append(parent)
+    return order
 
 
 class RNN(_Layer):

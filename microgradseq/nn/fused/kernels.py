@@ -13,6 +13,8 @@ tests shrink it to put block edges inside short sequences).
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ...tensor import Tensor
@@ -67,15 +69,20 @@ def rows(a: np.ndarray) -> np.ndarray:
     return a.reshape(-1, a.shape[-1])
 
 
+@functools.lru_cache(maxsize=64)
 def sigmoid_scale(hidden: int, gates: str, dtype) -> tuple[np.ndarray, np.ndarray]:
     """Per-column scale s and offset b with σ(a) = 0.5 tanh(0.5 a) + 0.5 and tanh(a) = 1 tanh(1 a) + 0.
 
     `gates` names each gate block, "s" for a sigmoid and "t" for a tanh: with
     a' = s a, the activations are s tanh(a') + b, one tanh call for all gates.
-    Scaling by 0.5 is exact in floating point.
+    Scaling by 0.5 is exact in floating point. Made once per (hidden, gates, dtype)
+    and kept (read-only): a cell asks at every step.
     """
     sigmoid = np.repeat([kind == "s" for kind in gates], hidden)
-    return np.where(sigmoid, 0.5, 1.0).astype(dtype), np.where(sigmoid, 0.5, 0.0).astype(dtype)
+    scale = np.where(sigmoid, 0.5, 1.0).astype(dtype)
+    offset = np.where(sigmoid, 0.5, 0.0).astype(dtype)
+    scale.flags.writeable = offset.flags.writeable = False
+    return scale, offset
 
 
 def activate(a: np.ndarray, scale: np.ndarray, offset: np.ndarray) -> np.ndarray:

@@ -21,7 +21,7 @@ from ...gradients import StackedProducts
 from ...tensor import Tensor
 from .kernels import activate, bias_sum, blocks, project, rows, sigmoid_scale, transposed
 from .marks import StepMarks, attach_marks, check_steps
-from .recording import (input_grad, once_per_pass, operands, record_node,
+from .recording import (bias_grads, input_grad, once_per_pass, operands, record_node,
                         recurrent_weight_grad, weight_grads)
 
 LSTM_GATES = "ssts"         # i, f: sigmoid; g: tanh; o: sigmoid
@@ -72,7 +72,8 @@ def lstm_cell(x: Tensor, state: tuple[Tensor, Tensor], weight_ih: Tensor, weight
     gates += np.dot(H, W_hh.T)
     gates += bias_sum(bias_ih, bias_hh)
     gates *= scale
-    i, f, g, o = np.split(activate(gates, scale, offset), 4, axis=-1)
+    activate(gates, scale, offset)
+    i, f, g, o = (gates[..., k * hidden:(k + 1) * hidden] for k in range(4))
     out = np.empty((2,) + H.shape, dtype)
     c_next = np.add(f * C, i * g, out[1])
     tanh_c = np.tanh(c_next)
@@ -86,8 +87,10 @@ def lstm_cell(x: Tensor, state: tuple[Tensor, Tensor], weight_ih: Tensor, weight
         factors[..., :3, :] *= dc[..., None, :]
         factors[..., 3, :] *= dh
         da = factors.reshape(H.shape[:-1] + (4 * hidden,))
-        d_state = np.stack([np.dot(da, W_hh), dc * f])     # (dL/dh, dL/dc) side by side
-        return (input_grad(x, da, W_ih), d_state, *weight_grads(da, da, X, H), da, da)
+        d_state = np.empty((2,) + H.shape, dtype)           # (dL/dh, dL/dc) side by side
+        d_state[0] = np.dot(da, W_hh)
+        np.multiply(dc, f, out=d_state[1])
+        return (input_grad(x, da, W_ih), d_state, *weight_grads(da, da, X, H), *bias_grads(da))
 
     grads = once_per_pass(backward)
     pairs = operands(x, h, weight_ih, weight_hh, bias_ih, bias_hh, grads)

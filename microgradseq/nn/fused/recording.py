@@ -79,7 +79,12 @@ def has_history(x: Tensor | None) -> bool:
 
 def input_grad(x: Tensor | None, da: np.ndarray, weight_ih: np.ndarray) -> np.ndarray | None:
     """dL/dx = da W_ih, computed only when x has history to receive it."""
-    return np.dot(da, weight_ih) if has_history(x) else None
+    if not has_history(x):
+        return None
+    if da.ndim <= 2:
+        return np.dot(da, weight_ih)
+    # (np.dot of a 3-d array does not call BLAS once: a sequence's (T, B, G*H) as rows, one product)
+    return np.dot(rows(da), weight_ih).reshape(da.shape[:-1] + weight_ih.shape[-1:])
 
 
 def weight_grads(d_in: np.ndarray, d_rec: np.ndarray, x: np.ndarray, h_prev: np.ndarray):
@@ -88,6 +93,13 @@ def weight_grads(d_in: np.ndarray, d_rec: np.ndarray, x: np.ndarray, h_prev: np.
     d_in = rows(d_in)
     d_rec = d_in if shared else rows(d_rec)
     return StackedProducts(d_in, rows(x)), StackedProducts(d_rec, rows(h_prev))
+
+
+def bias_grads(da: np.ndarray) -> tuple:
+    """dL/db_ih = dL/db_hh = sum of da over its rows, kept as factors like the weights' (summed once,
+    at the end of the pass, for every step)."""
+    products = StackedProducts(rows(da))
+    return products, StackedProducts(products.lefts[0])
 
 
 def recurrent_weight_grad(d_rec: np.ndarray, h0: Tensor, hs: np.ndarray):

@@ -15,7 +15,7 @@ from ...gradients import StackedProducts
 from ...tensor import Tensor
 from .kernels import bias_sum, project, rows, transposed
 from .marks import StepMarks, attach_marks, check_steps
-from .recording import (input_grad, once_per_pass, operands, record_node,
+from .recording import (bias_grads, input_grad, once_per_pass, operands, record_node,
                         recurrent_weight_grad, weight_grads)
 
 
@@ -49,7 +49,7 @@ def rnn_cell(x: Tensor, h: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih
 
     def backward(g):
         da = g * _act_grad(out, nonlinearity)
-        return (input_grad(x, da, W_ih), np.dot(da, W_hh), *weight_grads(da, da, X, H), da, da)
+        return (input_grad(x, da, W_ih), np.dot(da, W_hh), *weight_grads(da, da, X, H), *bias_grads(da))
 
     grads = once_per_pass(backward)
     pairs = operands(x, h, weight_ih, weight_hh, bias_ih, bias_hh, grads)

@@ -1,0 +1,86 @@
+"""TBPTT(k1, k2) with a model that steps a block of time steps at once: the same definition, fewer calls.
+
+`tbptt` calls `step(x_t, state)` once per step. A model that can run several
+steps in one call (a sequence layer, with the input projection and the
+readout of all of them one product each) passes
+`step_block(xs, state) -> (outputs, state)` to `tbptt_blocks` instead: `xs` is
+`inputs[a:b]`, the steps a + 1 .. b, and `outputs[j]` is step a + 1 + j's
+output. Every loss is still `loss_fn(outputs[j], targets[a + j])`.
+
+The definition and the cut stay exact because a block never straddles a
+point where the runner acts on a state: blocks end at every update u and at
+every cut c_u = u - k2, so the state at a cut is a block's final state, and is
+cut (`sever`) there as `tbptt` cuts it. Steps behind the coming update's cut
+(k1 > k2) run one at a time from a truncated state, as in `tbptt`. With
+k2 a multiple of k1 (the demo's TBPTT(20, 40)) the blocks are the k1 new
+steps of each update.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+from ..checks import positive_int
+from ..ops import stack
+from ..tensor import Tensor
+from .runner import TBPTTResult, _runners_own, check_run, cut_of_update_at_or_after, finish_update, update_steps
+from .truncate import map_state, sever, truncate
+
+
+def block_ends(n: int, k1: int, k2: int) -> list[int]:
+    """The last step of each block: every update, every cut inside the sequence, and every step
+    behind its coming update's cut (those run one at a time)."""
+    updates = update_steps(n, k1)
+    ends = set(updates) | {u - k2 for u in updates if u - k2 > 0}
+    ends |= {t for t in range(1, n + 1) if t <= cut_of_update_at_or_after(t, n, k1, k2)}
+    return sorted(ends)
+
+
+def tbptt_blocks(step_block: Callable[[Sequence, Any], tuple[Any, Any]], state: Any, inputs: Sequence,
+                 targets: Sequence, loss_fn: Callable[[Any, Any], Tensor], k1: int, k2: int,
+                 optimizer: Any = None, on_update: Callable[[int, float], None] | None = None,
+                 reduction: str = "sum") -> TBPTTResult:
+    """`mg.bptt.tbptt` with `step_block(inputs[a:b], state) -> (outputs, state)` in place of
+    `step(x_t, state)`: the same updates, losses, gradients and result."""
+    k1, k2 = positive_int(k1, "k1", "tbptt_blocks"), positive_int(k2, "k2", "tbptt_blocks")
+    n = check_run("tbptt_blocks", step_block, state, inputs, targets, loss_fn, optimizer, on_update, reduction)
+
+    result = TBPTTResult(state=None)
+    ends = {}               # step -> the state after it, for block ends not yet behind a cut
+    pending = []            # losses since the previous update
+    state = map_state(_runners_own, state)
+    start = 0
+    for stop in block_ends(n, k1, k2):
+        if stop <= cut_of_update_at_or_after(stop, n, k1, k2):
+            state = truncate(state, k2=k2)      # behind the coming update's cut (k1 > k2): one step, cut
+        outputs, state = step_block(inputs[start:stop], state)
+        for j in range(stop - start):
+            if targets[start + j] is not None:
+                pending.append(loss_fn(outputs[j], targets[start + j]))
+        ends[stop] = state
+        start = stop
+        t = stop
+        if t % k1 and t != n:
+            continue
+        _sever_up_to(ends, max(0, t - k2), k2=k2, update=t)
+        next_update = min(t + k1, n)
+        next_cut = max(0, next_update - k2)
+        loss_value = 0.0
+        if pending:
+            total = pending[0] if len(pending) == 1 else stack(pending).sum()   # two nodes, not k1 - 1
+            if reduction == "mean":
+                total = total / len(pending)
+            total.backward(retain_graph=t < n and next_cut < t)
+            loss_value = float(total.item())
+        if t < n:
+            _sever_up_to(ends, next_cut, k2=k2, update=next_update)
+        pending = []
+        finish_update(result, t, loss_value, on_update, optimizer)
+    result.state = truncate(state, k2=k2, update=n)
+    return result
+
+
+def _sever_up_to(ends: dict, cut: int, **info: Any) -> None:
+    """Cut the states of block ends up to `cut` and forget them."""
+    for t in [t for t in ends if t <= cut]:
+        sever(ends.pop(t), **info)
