@@ -252,6 +252,14 @@ def unigram_loss(train_words, test_words):
     return -sum(math.log(counts[word] / total) for word in test_words) / len(test_words)
 
 
+def corpus_unigram_loss() -> float:
+    """The unigram cross-entropy of the example's test words, trained on its training words."""
+    example = load_example("word_language_model")
+    corpus = example.Corpus(Path(example.torch.__file__).parent / "data" / "tiny.txt")
+    words = corpus.dictionary.idx2word
+    return unigram_loss([words[i] for i in corpus.train.data], [words[i] for i in corpus.test.data])
+
+
 @pytest.fixture(scope="module")
 def word_lm(tmp_path_factory):
     checkpoint = tmp_path_factory.mktemp("word_language_model") / "model.npz"
@@ -261,23 +269,14 @@ def word_lm(tmp_path_factory):
 def test_word_language_model_beats_any_context_free_model_by_a_nat(word_lm):
     """The LSTM reads context; a model without it cannot beat the unigram cross-entropy (about 3.9
     nats here). The test loss must fall a full nat below it (perplexity e times lower)."""
-    example = load_example("word_language_model")
-    corpus = example.Corpus(Path(example.torch.__file__).parent / "data" / "tiny.txt")
-    words = corpus.dictionary.idx2word
-    train = [words[i] for i in corpus.train.data]
-    test = [words[i] for i in corpus.test.data]
-    assert word_lm["test_loss"] < unigram_loss(train, test) - 1.0
+    assert word_lm["test_loss"] < corpus_unigram_loss() - 1.0
 
 
 def test_word_language_model_with_adamw_beats_any_context_free_model(tmp_path):
     """The AdamW variant of the same script (`--optimizer adamw`) learns as well."""
-    example = load_example("word_language_model")
-    result = example.main(["--quick", "--tied", "--optimizer", "adamw", "--save", str(tmp_path / "m.npz")])
-    corpus = example.Corpus(Path(example.torch.__file__).parent / "data" / "tiny.txt")
-    words = corpus.dictionary.idx2word
-    train = [words[i] for i in corpus.train.data]
-    test = [words[i] for i in corpus.test.data]
-    assert result["test_loss"] < unigram_loss(train, test) - 1.0
+    result = load_example("word_language_model").main(
+        ["--quick", "--tied", "--optimizer", "adamw", "--save", str(tmp_path / "m.npz")])
+    assert result["test_loss"] < corpus_unigram_loss() - 1.0
 
 
 def test_word_language_model_loss_falls_and_its_checkpoint_and_sample_are_real(word_lm):
