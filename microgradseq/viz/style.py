@@ -1,0 +1,57 @@
+"""How drawings look: labels escaped for DOT, numbers, and the gradient colour scale."""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from typing import Any
+
+import numpy as np
+
+# Pale (small ||dL/dh_t||) to red (large): vanishing gradients fade, exploding ones burn.
+PALETTE = ("#ffffcc", "#ffeda0", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c")
+GREY = "gray60"
+# Gradient norms are coloured on a log scale at least this many decades wide (from the largest
+# norm's decade down), so norms of the same order share a colour and only real decay fades.
+DECADES = 4
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def text(value: Any) -> str:
+    """`value` as ASCII, control characters as `\\xNN`, escaped for an HTML label."""
+    ascii_text = str(value).encode("ascii", "backslashreplace").decode("ascii")
+    return html.escape(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", ascii_text))
+
+
+def html_label(*lines: str) -> str:
+    """An HTML label of already-escaped lines."""
+    return "<" + "<BR/>".join(lines) + ">"
+
+
+def numbers(array: Any) -> str:
+    values = np.asarray(array).reshape(-1)
+    parts = ", ".join(f"{float(v):.4g}" for v in values)
+    return parts if values.size == 1 else f"[{parts}]"
+
+
+def norm(array: np.ndarray) -> float:
+    return float(np.sqrt(np.sum(np.square(array, dtype=np.float64))))
+
+
+def grad_scale(norms: dict[int, float], grad_range: tuple[float, float] | None) -> tuple[float, float]:
+    """(low, high) of the colour scale in log10: `grad_range` when given, else from the
+    largest norm's decade down at least DECADES decades."""
+    if grad_range is not None:
+        return math.log10(grad_range[0]), math.log10(grad_range[1])
+    logs = [math.log10(v) for v in norms.values() if v > 0 and math.isfinite(v)] or [0.0]
+    high = math.ceil(max(logs))
+    return min(high - DECADES, math.floor(min(logs))), high
+
+
+def colour(value: float, low: float, high: float) -> str:
+    """The palette colour for `value` on the scale low..high."""
+    if not math.isfinite(value):
+        return PALETTE[0]
+    share = 0.5 if high - low < 1e-12 else (value - low) / (high - low)
+    return PALETTE[min(len(PALETTE) - 1, max(0, round(share * (len(PALETTE) - 1))))]
