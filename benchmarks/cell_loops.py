@@ -23,7 +23,8 @@ from __future__ import annotations
 import numpy as np
 
 import microgradseq as mg
-from char_models import REFERENCE_NAMES, STEPS, VOCAB, data, make_model, reference_step, sigmoid
+from char_models import (REFERENCE_NAMES, STEPS, VOCAB, data, engine_trainer, make_model, reference_step,
+                         sigmoid)
 from microgradseq.functional import cross_entropy
 
 CELLS = {"rnn": mg.nn.RNNCell, "lstm": mg.nn.LSTMCell, "gru": mg.nn.GRUCell}
@@ -52,17 +53,6 @@ class CellLoop(mg.nn.Module):
             h = state[0] if self.kind == "lstm" else state
             loss = loss + cross_entropy(self.readout(h), targets[t], reduction="sum")
         return loss
-
-
-def loop_trainer(model: CellLoop, inputs: np.ndarray, targets: np.ndarray, lr: float):
-    optimizer = mg.optim.SGD(model.parameters(), lr=lr)
-
-    def step():
-        model(inputs, targets).backward()
-        optimizer.step()
-        optimizer.zero_grad()
-
-    return step
 
 
 def per_step_reference(kind: str, params: dict, inputs: np.ndarray, targets: np.ndarray, lr: float) -> None:
@@ -162,8 +152,8 @@ def run(workloads, dtypes, repeats: int, min_seconds: float = 1.0) -> str:
             lr = 1e-4
             fns = {"numpy": lambda: reference_step(kind, params, inputs, targets, lr),
                    "per step": lambda: per_step_reference(kind, step_params, inputs, targets, lr),
-                   "loop": loop_trainer(CellLoop(kind, hidden, dtype), inputs, targets, lr),
-                   "fused": loop_trainer(CellLoop(kind, hidden, dtype, fused=True), inputs, targets, lr)}
+                   "loop": engine_trainer(CellLoop(kind, hidden, dtype), inputs, targets, lr),
+                   "fused": engine_trainer(CellLoop(kind, hidden, dtype, fused=True), inputs, targets, lr)}
             times = interleaved(fns, repeats, min_seconds=min_seconds)
             goal = GOALS.get((kind, hidden, batch))
             rows.append([f"{kind.upper()}Cell", f"{hidden}, {batch}", np.dtype(dtype).name, times["numpy"].ms(),
