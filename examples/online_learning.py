@@ -1,7 +1,8 @@
 """Online learning on an endless stream: TBPTT(1, k2), RTRL and UORO on a delayed copy.
 
 A stream of random bits b_t enters an RNN one per step, and at every step the
-network must output b_(t-D), the bit D steps back. Learning is online: one
+network must output b_(t-D), the bit D steps back (the task and model of
+`long_memory.py`, imported from it). Learning is online: one
 update after every step (k1 = 1), as a model that lives on a stream must learn.
 
 - TBPTT(1, k2) backpropagates each loss through its last k2 cells. With
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 import time
 from pathlib import Path
 
@@ -31,44 +33,10 @@ import numpy as np
 import microgradseq as mg
 from microgradseq.functional import cross_entropy
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from long_memory import Recaller, delayed_copy, evaluate  # noqa: E402  (the task and model, shared)
+
 CHANCE_LOSS = math.log(2.0)
-
-
-def delayed_copy(rng: np.random.Generator, steps: int, streams: int, delay: int) -> tuple[np.ndarray, list]:
-    """Inputs (steps, streams, 1) holding +-1 for each bit, and per-step targets b_(t-D)
-    (None for the first D steps: no bit to recall yet)."""
-    bits = rng.integers(0, 2, size=(steps, streams))
-    inputs = (2.0 * bits - 1.0)[..., None]
-    targets = [None if t < delay else bits[t - delay] for t in range(steps)]
-    return inputs, targets
-
-
-class Recaller(mg.nn.Module):
-    """A tanh RNN cell and a linear readout to two logits (bit 0 or bit 1), in float64."""
-
-    def __init__(self, hidden_size: int) -> None:
-        super().__init__()
-        self.cell = mg.nn.RNNCell(1, hidden_size, dtype=np.float64)
-        self.readout = mg.nn.Linear(hidden_size, 2, dtype=np.float64)
-
-    def step(self, x: mg.Tensor, hidden: mg.Tensor | None) -> tuple[mg.Tensor, mg.Tensor]:
-        """One time step, as the runners take it: (logits, new hidden)."""
-        hidden = self.cell(x, hidden)
-        return self.readout(hidden), hidden
-
-
-def evaluate(model: Recaller, inputs: np.ndarray, targets: list) -> tuple[float, float]:
-    """(mean cross-entropy, accuracy) over the steps that have a target, with no tape."""
-    hidden, losses, correct, counted = None, [], 0, 0
-    with mg.no_grad():
-        for x, target in zip(inputs, targets):
-            logits, hidden = model.step(x, hidden)
-            if target is None:
-                continue
-            losses.append(cross_entropy(logits, target).item())
-            correct += int((logits.data.argmax(axis=-1) == target).sum())
-            counted += target.size
-    return float(np.mean(losses)), correct / counted
 
 
 def train(method: str, config: argparse.Namespace) -> dict:
