@@ -2,8 +2,9 @@
 
 `softmax` and the losses are written with primitive ops: their gradients need
 no rule of their own. `log_softmax` is a primitive (`ops.softmax` says why:
-it keeps one array instead of three), and cross-entropy with class targets
-picks each row's log-probability with `gather`.
+it keeps one array instead of three), and so is cross-entropy with class
+targets summed or averaged (`ops.losses` says why; `reduction="none"` picks
+each row's log-probability with `gather`).
 All are stable for large logits: they subtract the row maximum first
 (log-sum-exp), a constant that cancels out of every formula below.
 """
@@ -61,6 +62,13 @@ def _reduce(losses: Tensor, reduction: str, name: str) -> Tensor:
     raise ValueError(f"{name}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
 
 
+def _check_range(where: str, classes: np.ndarray, count: int) -> None:
+    """ValueError naming `where` unless every class index lies in [0, count)."""
+    if classes.size and (classes.min() < 0 or classes.max() >= count):
+        raise ValueError(f"{where}: class targets must lie in [0, {count}), "
+                         f"got values from {classes.min()} to {classes.max()}")
+
+
 def cross_entropy(logits: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     """-sum_c p_c log softmax(logits)_c per row, with p one-hot (class indices) or given.
 
@@ -73,10 +81,7 @@ def cross_entropy(logits: Tensor, target: Any, reduction: str = "mean") -> Tenso
             raise ValueError(
                 f"cross_entropy: class targets of shape {target_array.shape} do not match "
                 f"logits of shape {logits.shape} (expected {logits.shape[:-1]})")
-        classes = logits.shape[-1]
-        if target_array.size and (target_array.min() < 0 or target_array.max() >= classes):
-            raise ValueError(f"cross_entropy: class targets must lie in [0, {classes}), "
-                             f"got values from {target_array.min()} to {target_array.max()}")
+        _check_range("cross_entropy", target_array, logits.shape[-1])
         if reduction in ("sum", "mean"):       # one node (ops/losses.py), the same value and gradient
             return cross_entropy_op(logits, target_array, reduction == "mean")
         losses = -ops.gather(log_softmax(logits, axis=-1), target_array)
@@ -108,10 +113,7 @@ def nll_loss(log_probs: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     if classes.dtype.kind not in "iu" or log_probs.ndim == 0 or classes.shape != log_probs.shape[:-1]:
         raise ValueError(f"nll_loss: expected integer class targets of shape {log_probs.shape[:-1]} for "
                          f"log-probabilities of shape {log_probs.shape}, got {classes.dtype} of shape {classes.shape}")
-    count = log_probs.shape[-1]
-    if classes.size and (classes.min() < 0 or classes.max() >= count):
-        raise ValueError(f"nll_loss: class targets must lie in [0, {count}), "
-                         f"got values from {classes.min()} to {classes.max()}")
+    _check_range("nll_loss", classes, log_probs.shape[-1])
     return _reduce(-ops.gather(log_probs, classes), reduction, "nll_loss")
 
 
