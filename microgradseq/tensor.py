@@ -46,7 +46,7 @@ def get_default_dtype() -> np.dtype:
 
 def read_only(array: np.ndarray) -> np.ndarray:
     """`array` itself, made read-only: the caller promises nobody else can write into it."""
-    array.flags.writeable = False
+    array.setflags(write=False)
     return array
 
 
@@ -54,12 +54,13 @@ def _own_array(data: Any, dtype: Any = None) -> np.ndarray:
     """A read-only array of its own made from `data` (a copy, as torch.tensor makes)."""
     if isinstance(data, Tensor):
         data = data._data
-    if isinstance(data, (np.ndarray, np.generic)):
+    try:
         array = np.array(data, dtype=dtype)
-    else:
-        array = np.array(data, dtype=dtype)
-        if array.dtype.kind == "f" and dtype is None:
-            array = array.astype(_default_dtype)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"tensor: cannot make an array of numbers from {type(data).__name__} data "
+                         f"({error})") from None
+    if array.dtype.kind == "f" and dtype is None and not isinstance(data, (np.ndarray, np.generic)):
+        array = array.astype(_default_dtype)       # Python data: the default dtype, as PyTorch
     if array.dtype.kind not in "biufc":
         raise TypeError(f"tensor: expected numbers, got {type(data).__name__} data of dtype {array.dtype}")
     return read_only(array)

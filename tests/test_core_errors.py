@@ -114,3 +114,8 @@ def test_a_second_backward_over_a_freed_graph_says_so():
 def test_len_of_a_0d_tensor_raises():
     with pytest.raises(TypeError, match="len"):
         len(f64(1.0))
+
+
+def test_ragged_data_names_tensor():
+    with pytest.raises(ValueError, match="tensor: cannot make an array of numbers from list data"):
+        mg.tensor([[1.0], [1.0, 2.0]])
