@@ -7,9 +7,10 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-from .autograd import LEAF, no_grad, topological_order
+from .autograd import no_grad
 from .checks import is_finite_number
 from .tensor import Tensor
+from .transforms import reverse_gradients
 
 
 class GradcheckError(AssertionError):
@@ -88,7 +89,7 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Tensor | Sequence, eps: float =
     if not isinstance(out, Tensor) or out.data.size != 1:
         came = f"a Tensor of shape {out.shape}" if isinstance(out, Tensor) else f"a {type(out).__name__}"
         raise ValueError(f"gradcheck: fn must return a one-element Tensor, got {came}")
-    analytic = _autodiff_gradients(out, [x for _, x in checked])
+    analytic = reverse_gradients([(out, 1.0)], [x for _, x in checked])   # leaves' .grad kept
     for (position, x), autodiff in zip(checked, analytic):
         numeric = np.zeros(x.shape, dtype=np.float64)
         with no_grad(), _perturbing(x) as original:
@@ -107,17 +108,3 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Tensor | Sequence, eps: float =
                 f"autodiff gives {float(autodiff[worst])!r}, finite differences give "
                 f"{float(numeric[worst])!r}" + _precision_hint(checked))
     return True
-
-
-def _autodiff_gradients(out: Tensor, inputs: list[Tensor]) -> list[np.ndarray]:
-    """d out / d x for each x, by one backward pass; every leaf's `.grad` is restored after it."""
-    leaves = [node for node in topological_order(out._node) if node.kind is LEAF] if out._node else []
-    before = [leaf.grad for leaf in leaves]
-    for leaf in leaves:
-        leaf.grad = None
-    try:
-        out.backward()
-        return [np.zeros(x.shape) if x.grad is None else x.grad for x in inputs]
-    finally:
-        for leaf, grad in zip(leaves, before):
-            leaf.grad = grad

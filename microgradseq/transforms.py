@@ -12,11 +12,12 @@ For f: R^n -> R^m with Jacobian J (m x n):
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import numpy as np
 
-from .autograd import no_grad
+from . import autograd
+from .autograd import LEAF, OP, no_grad
 from .forward import Seed, runs
 from .tensor import Tensor, owned
 
@@ -139,3 +140,23 @@ def jacobian(fn: Callable[[Tensor], Tensor], inputs: Any, mode: str = "rev") -> 
             output.backward(u.reshape(output.shape), retain_graph=i < size - 1)
         rows.append(np.zeros(x.shape, x.dtype) if leaf.grad is None else leaf.grad)
     return np.array(rows).reshape(output.shape + x.shape)
+
+
+def reverse_gradients(outputs: list[tuple[Tensor, Any]], tensors: list[Tensor],
+                      retain_graph: bool = False) -> list[np.ndarray]:
+    """d(sum_i <c_i, y_i>)/dx for each x of `tensors`, given pairs (y_i, c_i) of outputs and
+    cotangents, by reverse mode; every leaf's `.grad` is as it was afterwards (gradcheck and the
+    online runners take gradients without adding them into the parameters')."""
+    roots = [(y._node, np.broadcast_to(np.asarray(c, y.dtype), y.shape).copy())
+             for y, c in outputs if y._node is not None and y._node.kind is OP]
+    leaves = {node for root, _ in roots for node in autograd.topological_order(root) if node.kind is LEAF}
+    kept = {node: node.grad for node in leaves}
+    try:
+        for node in leaves:
+            node.grad = None
+        for root, cotangent in roots:
+            autograd.backward(root, cotangent, retain_graph)
+        return [np.zeros(x.shape, x.dtype) if x.grad is None else x.grad for x in tensors]
+    finally:
+        for node, grad in kept.items():
+            node.grad = grad

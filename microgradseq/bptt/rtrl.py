@@ -31,13 +31,13 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .. import autograd
-from ..autograd import LEAF, OP, no_grad, topological_order
+from ..autograd import LEAF, no_grad
 from ..checks import is_int, positive_int
 from ..forward import Seed
 from ..metadata import at_step
 from ..random import default_generator
 from ..tensor import Tensor, owned
+from ..transforms import reverse_gradients
 from .runner import TBPTTResult, check_run, checked_loss, checked_step, finish_update, is_update
 from .truncate import map_state, state_tensors
 
@@ -214,22 +214,9 @@ def _norm(arrays: list[np.ndarray]) -> float:
 
 def _param_gradient(params: list[Tensor], outputs: list[tuple[Tensor, Any]]) -> np.ndarray:
     """d(sum_i <c_i, y_i>)/dtheta, flattened, for pairs (y_i, c_i) of this step's outputs and
-    cotangents, by reverse mode over the step's tape; every leaf's `.grad` is left as it was
-    (the runner adds gradients in at updates)."""
-    roots = [(y._node, np.broadcast_to(np.asarray(c, y.dtype), y.shape).copy())
-             for y, c in outputs if y._node is not None and y._node.kind is OP]
-    leaves = {node for root, _ in roots for node in topological_order(root) if node.kind is LEAF}
-    kept = {node: node.grad for node in leaves}
-    try:
-        for node in leaves:
-            node.grad = None
-        for root, cotangent in roots:
-            autograd.backward(root, cotangent, retain_graph=True)
-        return np.concatenate([np.zeros(p._data.size, p.dtype) if p.grad is None else p.grad.ravel()
-                               for p in params])
-    finally:
-        for node, grad in kept.items():
-            node.grad = grad
+    cotangents, by reverse mode over the step's tape (kept for the step's next pass); the leaves'
+    `.grad` are left as they were (the runner adds gradients in at updates)."""
+    return np.concatenate([g.ravel() for g in reverse_gradients(outputs, params, retain_graph=True)])
 
 
 def _online(learner: Sensitivities | RankOne, inputs: Sequence, targets: Sequence, params: list[Tensor],
