@@ -12,27 +12,28 @@ from typing import Iterator
 
 import numpy as np
 
-from .autograd import Node, state
+from .autograd import Node, anomaly_checks, current_scope, current_step
 
 
 @contextlib.contextmanager
 def detect_anomaly() -> Iterator[None]:
     """Inside the block (in this thread), the first op whose output or gradient holds NaN/inf
     raises FloatingPointError."""
-    previous = state.anomaly
-    state.anomaly = True
+    previous = anomaly_checks.get()
+    anomaly_checks.set(True)
     try:
         yield
     finally:
-        state.anomaly = previous
+        anomaly_checks.set(previous)
 
 
 def _where() -> str:
     parts = []
-    if state.step is not None:
-        parts.append(f"t = {state.step}")
-    if state.scope:
-        parts.append(f"in {state.scope}")
+    step, scope = current_step.get(), current_scope.get()
+    if step is not None:
+        parts.append(f"t = {step}")
+    if scope:
+        parts.append(f"in {scope}")
     return (" (" + ", ".join(parts) + ")") if parts else ""
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import operator
-import threading
+from contextvars import ContextVar
 from typing import Iterator
 
 import numpy as np
@@ -36,30 +36,24 @@ OP, LEAF, CUT, FREED, MARK = "op", "leaf", "cut", "freed", "mark"
 creation_order = itertools.count()     # every node is numbered after the nodes it takes
 
 
-class Recording(threading.local):
-    """What the current thread records: grad mode, and the time step and module scope stamped on
-    new nodes. Per thread, as PyTorch's grad mode is: one thread's `no_grad()` changes nothing
-    another thread records."""
-
-    def __init__(self) -> None:
-        self.grad_enabled = True
-        self.anomaly = False
-        self.step = None
-        self.scope = ""
-
-
-state = Recording()
+# What the current thread records: grad mode, and the time step and module scope stamped on new
+# nodes. Per thread, as PyTorch's grad mode is: one thread's `no_grad()` changes nothing another
+# thread records. (Context variables: each thread, and each asyncio task, has its own value.)
+grad_enabled = ContextVar("grad_enabled", default=True)
+anomaly_checks = ContextVar("anomaly_checks", default=False)   # inside detect_anomaly() (anomaly.py)
+current_step = ContextVar("current_step", default=None)         # inside at_step(t) (metadata.py)
+current_scope = ContextVar("current_scope", default="")         # inside a module call (metadata.py)
 
 
 @contextlib.contextmanager
 def no_grad() -> Iterator[None]:
     """Record nothing inside the block (in this thread): results have no history."""
-    previous = state.grad_enabled
-    state.grad_enabled = False
+    previous = grad_enabled.get()
+    grad_enabled.set(False)
     try:
         yield
     finally:
-        state.grad_enabled = previous
+        grad_enabled.set(previous)
 
 
 class Node:
@@ -79,8 +73,8 @@ class Node:
         self.grad = None
         self.seq = next(creation_order)
         self.label = None
-        self.step = state.step
-        self.scope = state.scope
+        self.step = current_step.get()
+        self.scope = current_scope.get()
         self.value = self.cut_info = None       # for drawings: a tiny output's values; what a cut cut
 
     def free(self) -> None:
@@ -104,11 +98,11 @@ class Node:
 def record(op: str, inputs: tuple, rules: tuple, saved: tuple, shape: tuple, dtype) -> Node | None:
     """The node of an op's output, linked to its operands' nodes (`inputs`, None for a constant);
     None when nothing needs recording: recording is off, or no operand needs a gradient."""
-    if not state.grad_enabled:
+    if not grad_enabled.get():
         return None
     for parent in inputs:
         if parent is not None and parent.kind is not CUT:
-            return Node(op, OP, inputs, rules, saved, shape, dtype)
+            return Node(op, OP, inputs, rules, saved, parent.shape if parent.shape == shape else shape, dtype)
     return None
 
 
@@ -148,9 +142,9 @@ def backward(root: Node, grad: np.ndarray, retain_graph: bool = False) -> None:
             g = node.grad
             if g is None or node.kind is not OP:
                 continue                            # no gradient reached it, or nothing to pass on
-            for parent, rule, kept in zip(node.inputs, node.rules, node.saved):
+            for i, parent in enumerate(node.inputs):        # input i: its rule, and what it kept
                 if parent is not None and (parent.kind is OP or parent.kind is LEAF):
-                    gradients.add(parent, rule(g, kept), node)      # parent.grad += dL/d parent
+                    gradients.add(parent, node.rules[i](g, node.saved[i]), node)    # parent.grad += dL/d parent
             if not retain_graph:
                 node.free()
 
@@ -176,6 +170,8 @@ class Gradients:
     run (no node was freed by an earlier pass) and clears the gradients of
     every node but the leaves, which accumulate across passes.
     """
+
+    __slots__ = ()
 
     def __init__(self, order: list[Node]) -> None:
         for node in order:

@@ -23,17 +23,12 @@ here. Runs do not nest (`mg.jvp` inside `mg.jvp` is refused).
 
 from __future__ import annotations
 
-import threading
+from contextvars import ContextVar
 
 import numpy as np
 
 
-class _Runs(threading.local):
-    def __init__(self) -> None:
-        self.current = None         # the Seed of this thread's forward-mode run, if any
-
-
-runs = _Runs()
+current_run = ContextVar("current_run", default=None)     # this thread's forward-mode run (a Seed), if any
 
 
 class Seed:
@@ -52,11 +47,12 @@ class Seed:
             self.seeds[id(tensor)] = (tensor, tangent if held is None else held[1] + tangent)
 
     def __enter__(self) -> "Seed":
-        self.outer, runs.current = runs.current, self
+        self.outer = current_run.get()
+        current_run.set(self)
         return self
 
     def __exit__(self, *exc_info) -> None:
-        runs.current = self.outer
+        current_run.set(self.outer)
         # Outputs of the run still point at it (their tangents are read after the block): let it
         # hold no inputs, or a run over a sequence would keep every earlier step's tangents alive.
         self.seeds, self.outer = {}, None
@@ -73,7 +69,7 @@ class Seed:
 def push(rules, inputs, saved, y: np.ndarray):
     """(run, dy) for an op's output y, dy = sum_i J_i v_i over the operands with a tangent in
     this thread's run; None when no operand has one."""
-    run = runs.current
+    run = current_run.get()
     if run is None:
         return None
     total = None

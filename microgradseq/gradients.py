@@ -24,7 +24,7 @@ import threading
 import numpy as np
 
 from .anomaly import check_backward
-from .autograd import FREED, LEAF, OP, Gradients, Node, hooks, state, sum_to
+from .autograd import FREED, LEAF, OP, Gradients, Node, anomaly_checks, hooks, sum_to
 
 
 class StackedProducts:
@@ -147,8 +147,13 @@ def pass_number() -> int:
     return getattr(_passes, "number", 0)
 
 
+_ndarray = np.ndarray
+
+
 class GradientPass(Gradients):
     """`Gradients` with in-place buffers, scatters, deferred weight products and anomaly checks."""
+
+    __slots__ = ("root", "owned", "deferred", "anomaly")
 
     def __init__(self, order: list[Node]) -> None:
         super().__init__(order)
@@ -156,16 +161,16 @@ class GradientPass(Gradients):
         self.owned = {}             # id(node) -> id(its grad array), for arrays this pass allocated:
                                     # added into in place (ids, so that the set holds no node alive)
         self.deferred = {}          # leaf node -> StackedProducts, summed when the pass ends
-        self.anomaly = state.anomaly
+        self.anomaly = anomaly_checks.get()
         _passes.number = next(_numbers)
 
     def add(self, node: Node, grad, source: Node | None) -> None:
-        if type(grad) is not np.ndarray:
+        if type(grad) is not _ndarray:
             self._add_other(node, grad, source)
             return
         if self.anomaly and source is not None:
             check_backward(source, grad)
-        if node.grad is None and node.kind is OP and grad.dtype is node.dtype and grad.shape == node.shape:
+        if node.grad is None and node.kind is OP and grad.shape == node.shape and grad.dtype is node.dtype:
             node.grad = grad            # the common case: an op's first gradient, adopted as it is
             return
         if grad.shape != node.shape:

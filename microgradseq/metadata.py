@@ -1,6 +1,6 @@
 """What nodes carry for people: the time step and the module path stamped on every node made inside.
 
-Nodes read `autograd.state.step` and `autograd.state.scope` when they are made,
+Nodes read `autograd.current_step` and `autograd.current_scope` when they are made,
 so drawings can put each node in its step's box and errors can say
 "t = 37, in lstm.cell". Both are per thread, like grad mode.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 
-from .autograd import state
+from .autograd import current_scope, current_step
 from .checks import is_int
 
 
@@ -40,11 +40,11 @@ class at_step:  # noqa: N801  (used like a function: `with at_step(t):`)
         self.step = t
 
     def __enter__(self) -> None:
-        _outer_steps().append(state.step)      # per thread: one step object may be shared
-        state.step = self.step
+        _outer_steps().append(current_step.get())      # per thread: one step object may be shared
+        current_step.set(self.step)
 
     def __exit__(self, *exc_info) -> None:
-        state.step = _outer_steps().pop()
+        current_step.set(_outer_steps().pop())
 
 
 class in_scope:  # noqa: N801  (used like a function: `with in_scope(name):`)
@@ -58,9 +58,9 @@ class in_scope:  # noqa: N801  (used like a function: `with in_scope(name):`)
         self.previous = []
 
     def __enter__(self) -> None:
-        previous, name = state.scope, self.name
+        previous, name = current_scope.get(), self.name
         self.previous.append(previous)
-        state.scope = f"{previous}.{name}" if previous and name else (name or previous)
+        current_scope.set(f"{previous}.{name}" if previous and name else (name or previous))
 
     def __exit__(self, *exc_info) -> None:
-        state.scope = self.previous.pop()
+        current_scope.set(self.previous.pop())

@@ -22,7 +22,7 @@ import numpy as np
 
 from . import autograd, forward
 from .anomaly import check_forward
-from .autograd import CUT, LEAF, state
+from .autograd import CUT, LEAF, anomaly_checks, grad_enabled
 from .checks import flag
 
 _default_dtype = np.dtype(np.float32)
@@ -46,7 +46,7 @@ def get_default_dtype() -> np.dtype:
 
 def read_only(array: np.ndarray) -> np.ndarray:
     """`array` itself, made read-only: the caller promises nobody else can write into it."""
-    array.setflags(write=False)
+    array.setflags(False)           # (write=False; positional is cheaper)
     return array
 
 
@@ -246,10 +246,11 @@ class Tensor:
     # ---- in-place operators: only under no_grad, and they give the tensor a new array ----------
 
     def _in_place(self, name: str, combine, other: Any) -> "Tensor":
-        if state.grad_enabled and self.requires_grad:
+        recording = grad_enabled.get()
+        if recording and self.requires_grad:
             raise RuntimeError(f"{name}: a tensor that requires grad cannot be changed in place while "
                                "recording; update it under `with mg.no_grad():` (or assign t.data)")
-        if state.grad_enabled:
+        if recording:
             return combine(self, other)             # nothing recorded needs this tensor: rebind
         new = np.asarray(combine(self, other)._data)
         if new.shape != self.shape:
@@ -336,16 +337,21 @@ def result(op: str, data: np.ndarray, inputs: Sequence[Tensor], rules: Rules, sa
     operand needs a gradient) and its tangent (when an operand carries one, in forward mode)."""
     if type(data) is not np.ndarray:
         data = np.asarray(data)
-    data.setflags(write=False)
-    if state.anomaly:
+    data.setflags(False)           # (write=False; positional is cheaper)
+    if anomaly_checks.get():
         check_forward(op, data, tuple(t.shape for t in inputs))
     out = _new_tensor(Tensor)
     out._data, out._tangent = data, None
-    out._node = node = autograd.record(op, tuple(map(_node_of, inputs)), rules.vjp, saved,
-                                       data.shape, data.dtype)
+    if len(inputs) == 2:                    # the operands' nodes (the common arities spelled out: cheaper)
+        nodes = (inputs[0]._node, inputs[1]._node)
+    elif len(inputs) == 1:
+        nodes = (inputs[0]._node,)
+    else:
+        nodes = tuple([t._node for t in inputs])
+    out._node = node = autograd.record(op, nodes, rules.vjp, saved, data.shape, data.dtype)
     if node is not None and data.size <= 4:
         node.value = data                   # tiny values are shown in drawings
-    if forward.runs.current is not None:    # a forward-mode run in this thread: push the tangents
+    if forward.current_run.get() is not None:    # a forward-mode run in this thread: push the tangents
         out._tangent = forward.push(rules, inputs, saved, data)
     return out
 

@@ -18,12 +18,12 @@ import numpy as np
 
 from . import autograd
 from .autograd import LEAF, OP, no_grad
-from .forward import Seed, runs
+from .forward import Seed, current_run
 from .tensor import Tensor, owned
 
 
 def _tensors(name: str, inputs: Any) -> list[Tensor]:
-    if runs.current is not None:
+    if current_run.get() is not None:
         raise RuntimeError(f"{name}: called inside a forward-mode run (mg.jvp inside mg.jvp, or a transform "
                            "inside fn); nesting transforms is not supported")
     try:

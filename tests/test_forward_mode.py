@@ -338,7 +338,7 @@ def test_jvp_records_no_tape_and_leaves_no_tangent(float64_default):
     output, tangent = mg.jvp(lambda t: (t * t).sum(), [w], [np.array([1.0, 0.0])])
     assert not output.requires_grad and output.op is None
     assert tangent == pytest.approx(2.0)        # d(w0^2 + w1^2) along e_0 = 2 w0
-    assert mg.forward.runs.current is None
+    assert mg.forward.current_run.get() is None
     assert (w * 3).sum().requires_grad          # still recorded normally afterwards
 
 

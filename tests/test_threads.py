@@ -129,3 +129,33 @@ def test_reentering_the_same_step_object_restores_each_level():
 def test_a_step_that_is_not_an_integer_is_refused():
     with pytest.raises(TypeError, match="step"):
         mg.viz.step("3")
+
+
+def test_no_grad_in_one_asyncio_task_does_not_stop_another_task_recording():
+    """The state lives in context variables, so asyncio tasks are kept apart as threads are: task A
+    sits inside no_grad() across an await while task B records w * 5 + w * 2 (gradient 7, not 2)."""
+    import asyncio
+
+    w = mg.tensor([1.0, 1.0, 1.0], requires_grad=True, dtype=np.float64)
+
+    async def main():
+        inside, done = asyncio.Event(), asyncio.Event()
+
+        async def evaluating():
+            with mg.no_grad():
+                inside.set()
+                await done.wait()
+                return (w * 3).requires_grad
+
+        async def training():
+            await inside.wait()
+            loss = (w * 5 + w * 2).sum()
+            done.set()
+            return loss
+
+        return await asyncio.gather(evaluating(), training())
+
+    recorded_under_no_grad, loss = asyncio.run(main())
+    loss.backward()
+    assert recorded_under_no_grad is False
+    np.testing.assert_array_equal(w.grad, [7.0, 7.0, 7.0])

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...anomaly import check_backward, check_forward
-from ...autograd import MARK, OP, Node, creation_order, hooks, state, topological_order
+from ...autograd import MARK, OP, Node, anomaly_checks, creation_order, current_scope, hooks, topological_order
 from ...metadata import at_step
 from ...tensor import Tensor
 
@@ -42,7 +42,7 @@ class StepMarks:
 
     def __init__(self, op: str, states: list[tuple[str, np.ndarray, Tensor]],
                  below: "StepMarks | None") -> None:
-        self.op, self.scope = op, state.scope
+        self.op, self.scope = op, current_scope.get()
         self.labels = [label for label, _, _ in states]
         first = states[0][1]
         self.steps = len(first)
@@ -67,7 +67,7 @@ class StepMarks:
         else:
             for mark, grad in zip(self.made[label], grads):
                 mark.grad = grad
-        if state.anomaly and not np.isfinite(grads).all():
+        if anomaly_checks.get() and not np.isfinite(grads).all():
             finite = np.isfinite(grads).all(axis=tuple(range(1, grads.ndim)))
             t = len(finite) - 1 - int(np.argmin(finite[::-1]))
             check_backward(self._mark(label, t + 1, grads.shape[1:], grads.dtype), grads[t])
@@ -117,7 +117,7 @@ def attach_marks(out: Tensor, marks: StepMarks) -> StepMarks:
 
 def check_steps(op: str, values: np.ndarray, inputs: list) -> None:
     """Under detect_anomaly, name the first step whose forward values are not finite."""
-    if state.anomaly and not np.isfinite(values).all():
+    if anomaly_checks.get() and not np.isfinite(values).all():
         t = int(np.argmin(np.isfinite(values).all(axis=tuple(range(1, values.ndim)))))
         with at_step(t + 1):
             check_forward(op, values[t], tuple(i.shape for i in inputs if i is not None))

@@ -61,7 +61,7 @@ def _no_tangent(v: np.ndarray, kept) -> np.ndarray:
 def forward_mode() -> bool:
     """Whether a forward-mode run (`mg.jvp`) is going on in this thread: then the cells and layers
     take their op-level steps, whose ops carry JVP rules."""
-    return forward.runs.current is not None
+    return forward.current_run.get() is not None
 
 
 def operands(x, h, weight_ih, weight_hh, bias_ih, bias_hh, grads) -> list:
