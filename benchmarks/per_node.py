@@ -213,7 +213,7 @@ def run(repeats: int, torch=None, min_seconds: float = 1.0) -> str:
     times = interleaved(fns, repeats, min_seconds=min_seconds)
     header = ["hand-written numpy µs/node", "microgradseq µs/node", "ratio", "goal",
               "bare graph µs/node", "ratio", "global tape µs/node", "ratio"]
-    row = [times["numpy"].us(NODES), times["engine"].us(NODES), ratio(times["engine"], times["numpy"]), "≤ 2x",
+    row = [times["numpy"].us(NODES), times["engine"].us(NODES), ratio(times["engine"], times["numpy"]), "≤ 2.3x",
            times["bare"].us(NODES), ratio(times["bare"], times["numpy"]),
            times["tape"].us(NODES), ratio(times["tape"], times["numpy"])]
     if torch is not None:

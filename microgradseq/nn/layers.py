@@ -21,6 +21,7 @@ from ..checks import flag, generator, is_finite_number, positive_int
 from .. import functional
 from ..metadata import at_step
 from ..ops import linear, stack
+from ..ops.shape import stacked
 from ..spellings import only_defaults
 from ..tensor import Tensor, as_tensor, owned
 from . import fused as fused_steps
@@ -115,14 +116,19 @@ class _Layer(Module):
         """Layer k over the whole sequence, op by op: (outputs (T, B, H), final state)."""
         weight_ih, weight_hh, bias_ih, bias_hh = self.layer_weights(k)
         projected, bias_hh = self.project(x, weight_ih, bias_ih, bias_hh)
-        outputs = []
-        for t in range(len(projected)):
+        steps = len(projected)
+        if steps == 0:
+            return stack([]), state                 # (stack's error for an empty sequence)
+        outputs, values = [], None
+        for t in range(steps):
             with at_step(t + 1):
                 state = self.recurrence(projected[t], state, weight_hh, bias_hh)
-            outputs.append(state[0] if self.state_parts == 2 else state)
-        output = stack(outputs)
-        _share_memory(output, outputs)
-        return output, state
+            h = state[0] if self.state_parts == 2 else state
+            if values is None:
+                values = np.empty((steps,) + h.shape, h.dtype)
+            _move_into(h, values[t])
+            outputs.append(h)
+        return stacked(outputs, values), state
 
     def sequence(self, k: int, x: Tensor, state: Any, below: StepMarks | None) -> tuple[Tensor, Any, StepMarks]:
         """Layer k over the whole sequence as one fused node: (outputs, final state, step marks);
@@ -180,40 +186,19 @@ class _Layer(Module):
                 + (f", dropout={self.dropout}" if self.dropout else "") + (", fused=True" if self.fused else ""))
 
 
-def _share_memory(output: Tensor, steps: list) -> None:
-    """Let every step's h live in the stacked output's memory, as a hand-written BPTT keeps one
-    (T, B, H) array: where the graph kept a step's own array (its tensor, what the rules of the
-    layer's nodes saved), it now keeps the same values as a view of `output`, and the step's array
-    is freed. Without this the graph would hold every h twice. Values, and so gradients, are
-    unchanged."""
-    node = output._node
-    views = list(output._data)              # views[t] is h_t's place in the stacked array
-    step_of = {id(h._data): t for t, h in enumerate(steps)}
-    if node is not None:
-        first = min((h._node.seq for h in steps if h._node is not None), default=node.seq)
-        for recorded in _made_since(node, first):
-            saved = recorded.saved
-            if saved is None:
-                continue
-            for k, kept in enumerate(saved):
-                t = step_of.get(id(kept))
-                if t is not None and kept is steps[t]._data:
-                    saved = saved[:k] + (views[t],) + saved[k + 1:] if type(saved) is tuple else saved
-                    recorded.saved = saved
-    for h, view in zip(steps, views):
-        h._data = view
-
-
-def _made_since(root, first: int) -> list:
-    """The nodes `root` depends on that were made at or after creation number `first` (the
-    layer's own), found by a sweep that does not go further back."""
-    seen, order = {root}, [root]
-    for node in order:                  # the list grows while it is swept
-        for parent in node.inputs:
-            if parent is not None and parent.seq >= first and parent not in seen:
-                seen.add(parent)
-                order.append(parent)
-    return order
+def _move_into(h: Tensor, place: np.ndarray) -> None:
+    """Let step output h live at `place`, its row of the layer's output array, as a hand-written
+    BPTT keeps one (T, B, H) array: copy its values there, and let h's tensor, and its node if it
+    kept its own output (tanh does), hold the row instead. h's own array is then freed, and the graph
+    holds every h once, not twice. Values, and so gradients, are unchanged. Until the layer returns,
+    nothing else holds the output array; each row is made read-only once written."""
+    own = h._data
+    place[...] = own
+    place.setflags(False)
+    node = h._node
+    if node is not None and node.saved is not None and any(kept is own for kept in node.saved):
+        node.saved = tuple(place if kept is own else kept for kept in node.saved)
+    h._data = place
 
 
 class RNN(_Layer):

@@ -206,6 +206,12 @@ def stack(tensors: Sequence[Any], axis: int | None = None, *, dim: int | None = 
     """Join along a new axis (`axis` or `dim`, 0 by default);   each piece's gradient is its index of g along it"""
     axis = either("stack", "axis", axis, "dim", dim, 0)
     tensors, y, axis = _joined("stack", np.stack, tensors, axis, "must all be equal")
+    return stacked(tensors, y, axis)
+
+
+def stacked(tensors: Sequence[Tensor], y: np.ndarray, axis: int = 0) -> Tensor:
+    """`stack(tensors, axis)` given its value `y`, an array nothing else holds (a sequence layer writes
+    each step's output into its place while the steps run, instead of copying them all at the end)."""
     pieces = [(_along(axis, i), y.shape) for i in range(len(tensors))]
     return result("stack", y, tensors, _join_rules(len(tensors)), pieces)
 
