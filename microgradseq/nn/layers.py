@@ -192,13 +192,12 @@ def _move_into(h: Tensor, place: np.ndarray) -> None:
     kept its own output (tanh does), hold the row instead. h's own array is then freed, and the graph
     holds every h once, not twice. Values, and so gradients, are unchanged. Until the layer returns,
     nothing else holds the output array; each row is made read-only once written."""
-    own = h._data
+    own, node = h._data, h._node
     place[...] = own
     place.setflags(False)
-    node = h._node
-    if node is not None and node.saved is not None and any(kept is own for kept in node.saved):
-        node.saved = tuple(place if kept is own else kept for kept in node.saved)
     h._data = place
+    if node is not None and node.saved is not None and id(own) in map(id, node.saved):
+        node.saved = tuple([place if kept is own else kept for kept in node.saved])
 
 
 class RNN(_Layer):
