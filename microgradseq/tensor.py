@@ -15,7 +15,6 @@ array: `t.data = ...`, or `p -= lr * p.grad` under `no_grad()`.
 from __future__ import annotations
 
 import numbers
-import operator
 from typing import Any, NamedTuple, Sequence
 
 import numpy as np
@@ -337,7 +336,7 @@ def result(op: str, data: np.ndarray, inputs: Sequence[Tensor], rules: Rules, sa
     operand needs a gradient) and its tangent (when an operand carries one, in forward mode)."""
     if type(data) is not np.ndarray:
         data = np.asarray(data)
-    data.setflags(False)           # (write=False; positional is cheaper)
+    data.setflags(False)                    # write=False (positional: half the cost)
     if anomaly_checks.get():
         check_forward(op, data, tuple(t.shape for t in inputs))
     out = _new_tensor(Tensor)
@@ -346,6 +345,8 @@ def result(op: str, data: np.ndarray, inputs: Sequence[Tensor], rules: Rules, sa
         nodes = (inputs[0]._node, inputs[1]._node)
     elif len(inputs) == 1:
         nodes = (inputs[0]._node,)
+    elif len(inputs) == 3:                  # (linear: x, W, b)
+        nodes = (inputs[0]._node, inputs[1]._node, inputs[2]._node)
     else:
         nodes = tuple([t._node for t in inputs])
     out._node = node = autograd.record(op, nodes, rules.vjp, saved, data.shape, data.dtype)
@@ -355,5 +356,3 @@ def result(op: str, data: np.ndarray, inputs: Sequence[Tensor], rules: Rules, sa
         out._tangent = forward.push(rules, inputs, saved, data)
     return out
 
-
-_node_of = operator.attrgetter("_node")
