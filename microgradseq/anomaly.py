@@ -8,23 +8,16 @@ gradient a rule hands back.
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
 
 import numpy as np
 
-from .autograd import Node, anomaly_checks, current_scope, current_step
+from .autograd import Node, anomaly_checks, current_scope, current_step, setting
 
 
-@contextlib.contextmanager
-def detect_anomaly() -> Iterator[None]:
+def detect_anomaly() -> contextlib.AbstractContextManager:
     """Inside the block (in this thread), the first op whose output or gradient holds NaN/inf
     raises FloatingPointError."""
-    previous = anomaly_checks.get()
-    anomaly_checks.set(True)
-    try:
-        yield
-    finally:
-        anomaly_checks.set(previous)
+    return setting(anomaly_checks, True)
 
 
 def _where() -> str:

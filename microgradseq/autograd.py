@@ -46,14 +46,19 @@ current_scope = ContextVar("current_scope", default="")         # inside a modul
 
 
 @contextlib.contextmanager
-def no_grad() -> Iterator[None]:
-    """Record nothing inside the block (in this thread): results have no history."""
-    previous = grad_enabled.get()
-    grad_enabled.set(False)
+def setting(variable: ContextVar, value) -> Iterator[None]:
+    """`variable` holds `value` inside the block (in this thread), and what it held before after it."""
+    previous = variable.get()
+    variable.set(value)
     try:
         yield
     finally:
-        grad_enabled.set(previous)
+        variable.set(previous)
+
+
+def no_grad() -> contextlib.AbstractContextManager:
+    """Record nothing inside the block (in this thread): results have no history."""
+    return setting(grad_enabled, False)
 
 
 class Node:
