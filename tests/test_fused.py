@@ -197,6 +197,42 @@ def test_fused_layer_under_no_grad_records_nothing():
     assert not output.requires_grad and not h_n.requires_grad and not c_n.requires_grad
 
 
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+def test_a_fused_cell_follows_every_change_to_its_weights(kind):
+    """The fused step lays out its weights once per set of weight arrays (kernels.PreparedWeights):
+    after an optimizer step, an assignment to .data and load_state_dict it still agrees with the
+    op-level cell, values and gradients."""
+    rng = np.random.default_rng(7)
+    plain, twin = twins({"rnn": mg.nn.RNNCell, "lstm": mg.nn.LSTMCell, "gru": mg.nn.GRUCell}[kind])
+    x, h = rng.normal(size=(B, I)), rng.normal(size=(B, H))
+    state = (h, rng.normal(size=(B, H))) if kind == "lstm" else h
+
+    def run(cell):
+        out = cell(x, state)
+        loss = ((out[0] if kind == "lstm" else out) ** 2).sum()
+        cell.zero_grad()
+        loss.backward()
+        return loss
+
+    def check(when):
+        want, got = gradients(plain, [], run(plain)), gradients(twin, [], run(twin))
+        for name in want:
+            assert_close(got[name], want[name], f"{name}, {when}")
+
+    check("at first")
+    for cell in (plain, twin):
+        run(cell)
+        mg.optim.SGD(cell.parameters(), lr=0.5).step()
+    check("after an optimizer step")
+    new = rng.normal(size=plain.weight_hh.shape)
+    plain.weight_hh.data, twin.weight_hh.data = new, new.copy()
+    check("after assigning weight_hh.data")
+    weights = {name: rng.normal(size=p.shape) for name, p in plain.named_parameters()}
+    plain.load_state_dict(weights)
+    twin.load_state_dict(weights)
+    check("after load_state_dict")
+
+
 # ---- truncated BPTT -------------------------------------------------------------------------
 
 def tbptt_run(kind, fused_flag, use_layer):

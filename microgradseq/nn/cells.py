@@ -17,6 +17,7 @@ from ..checks import flag, generator, positive_int
 from ..ops import lerp, linear, mul, relu, sigmoid, tanh
 from ..tensor import Tensor, as_tensor, owned
 from . import fused as fused_steps
+from .fused.kernels import PreparedWeights
 from .fused.recording import forward_mode
 from .module import Module, uniform
 
@@ -91,6 +92,7 @@ class _Cell(Module):
     """
 
     gates = 1
+    activations = "t"       # per gate block: "s" sigmoid, "t" tanh (the fused step's PreparedWeights)
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
                  rng: np.random.Generator | None = None, dtype: Any = None, *, fused: bool = False) -> None:
@@ -106,6 +108,7 @@ class _Cell(Module):
         self.weight_hh = uniform((rows, hidden_size), bound, rng, dtype)
         self.bias_ih = uniform((rows,), bound, rng, dtype) if bias else None
         self.bias_hh = uniform((rows,), bound, rng, dtype) if bias else None
+        self._prepared = PreparedWeights(self.activations)      # the fused step's weights, laid out
 
     def _input(self, x: Any) -> tuple[Tensor, bool]:
         """x as a (B, I) tensor, and whether it came unbatched as (I,)."""
@@ -151,14 +154,18 @@ class RNNCell(_Cell):
     def forward(self, x: Any, h: Any = None) -> Tensor:
         x, unbatched = self._input(x)
         h = self._state(h, x.shape[0], unbatched)
-        step = fused_steps.rnn_cell if self.fused and not forward_mode() else rnn_step
-        return _unbatch(step(x, h, *self._weights(), self.nonlinearity), unbatched)
+        if self.fused and not forward_mode():
+            h = fused_steps.rnn_cell(x, h, *self._weights(), self.nonlinearity, self._prepared)
+        else:
+            h = rnn_step(x, h, *self._weights(), self.nonlinearity)
+        return _unbatch(h, unbatched)
 
 
 class LSTMCell(_Cell):
     """(h', c') from x and (h, c); gate rows in weight_ih / weight_hh ordered i, f, g, o."""
 
     gates = 4
+    activations = "ssts"
 
     def forward(self, x: Any, state: tuple | None = None) -> tuple[Tensor, Tensor]:
         x, unbatched = self._input(x)
@@ -167,7 +174,10 @@ class LSTMCell(_Cell):
         h, c = (None, None) if state is None else state
         h = self._state(h, x.shape[0], unbatched, "h")
         c = self._state(c, x.shape[0], unbatched, "c")
-        h, c = (fused_steps.lstm_cell if self.fused and not forward_mode() else lstm_step)(x, (h, c), *self._weights())
+        if self.fused and not forward_mode():
+            h, c = fused_steps.lstm_cell(x, (h, c), *self._weights(), self._prepared)
+        else:
+            h, c = lstm_step(x, (h, c), *self._weights())
         return _unbatch(h, unbatched), _unbatch(c, unbatched)
 
 
@@ -175,9 +185,13 @@ class GRUCell(_Cell):
     """h' from x and h; gate rows ordered r, z, n."""
 
     gates = 3
+    activations = "sst"
 
     def forward(self, x: Any, h: Any = None) -> Tensor:
         x, unbatched = self._input(x)
         h = self._state(h, x.shape[0], unbatched)
-        step = fused_steps.gru_cell if self.fused and not forward_mode() else gru_step
-        return _unbatch(step(x, h, *self._weights()), unbatched)
+        if self.fused and not forward_mode():
+            h = fused_steps.gru_cell(x, h, *self._weights(), self._prepared)
+        else:
+            h = gru_step(x, h, *self._weights())
+        return _unbatch(h, unbatched)

@@ -19,10 +19,11 @@ from __future__ import annotations
 import numpy as np
 
 from ...tensor import Tensor
-from .kernels import activate, blocks, project, rows, sigmoid_scale, transposed
+from .kernels import PreparedWeights, activate, blocks, project, rows, sigmoid_scale, transposed
 from .marks import StepMarks, attach_marks, check_steps
-from .recording import (has_history, input_grad, once_per_pass, operands, record_node,
-                        recurrent_weight_grad, weight_grads)
+from .recording import has_history, input_grad, record_node, recurrent_weight_grad, weight_grads
+
+GRU_GATES = "sst"           # r, z: sigmoid; n: tanh
 
 
 def _gru_factors(rz: np.ndarray, n: np.ndarray, h_n: np.ndarray, factors: np.ndarray,
@@ -50,22 +51,26 @@ def _gru_factors(rz: np.ndarray, n: np.ndarray, h_n: np.ndarray, factors: np.nda
 
 
 def gru_cell(x: Tensor, h: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor | None,
-             bias_hh: Tensor | None) -> Tensor:
-    """h' = n + z (h - n) = (1 - z) n + z h, as one node; gradients as in `_gru_factors`."""
-    X = x._data
-    H, W_ih, W_hh = h._data, weight_ih._data, weight_hh._data
-    hidden = W_hh.shape[1]
-    dtype = np.result_type(X, H, W_ih, W_hh)
-    from_x = np.dot(X, W_ih.T).astype(dtype, copy=False)
-    from_h = np.dot(H, W_hh.T).astype(dtype, copy=False)
-    if bias_ih is not None:
-        from_x += bias_ih._data
-        from_h += bias_hh._data
-    scale, offset = sigmoid_scale(hidden, "ss", dtype)
-    rz = np.tanh(scale * (from_x[..., :2 * hidden] + from_h[..., :2 * hidden])) * scale + offset
+             bias_hh: Tensor | None, weights: PreparedWeights | None = None) -> Tensor:
+    """h' = n + z (h - n) = (1 - z) n + z h, as one node; gradients as in `_gru_factors`.
+    `weights`: the cell's `PreparedWeights` (made here when missing)."""
+    X, H, W_ih, W_hh = x._data, h._data, weight_ih._data, weight_hh._data
+    w = (weights or PreparedWeights(GRU_GATES)).get(weight_ih, weight_hh, bias_ih, bias_hh)
+    dtype = w.dtype if X.dtype == H.dtype == w.dtype else np.result_type(X, H, w.dtype)
+    hidden = H.shape[-1]
+    from_x = np.dot(X, w.ih_t).astype(dtype, copy=False)    # r, z columns times s = 1/2 (kernels)
+    from_x += w.bias_ih
+    from_h = np.dot(H, w.hh_t).astype(dtype, copy=False)
+    from_h += w.bias_hh
+    rz = np.add(from_x[..., :2 * hidden], from_h[..., :2 * hidden])
+    activate(rz, w.scale[:2 * hidden], w.offset[:2 * hidden])
     h_n = from_h[..., 2 * hidden:]
-    n = np.tanh(from_x[..., 2 * hidden:] + rz[..., :hidden] * h_n)
-    out = n + rz[..., hidden:] * (H - n)
+    n = np.multiply(rz[..., :hidden], h_n)
+    n += from_x[..., 2 * hidden:]
+    np.tanh(n, n)
+    out = H - n
+    out *= rz[..., hidden:]
+    out += n
 
     def backward(g):
         factors, d_n = np.empty(H.shape[:-1] + (3, hidden), dtype), np.empty_like(H)
@@ -74,14 +79,12 @@ def gru_cell(x: Tensor, h: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih
         factors *= g[..., None, :]
         da_h = factors.reshape(H.shape[:-1] + (3 * hidden,))
         da_x = da_h.copy()
-        da_x[..., 2 * hidden:] = g * d_n
+        np.multiply(g, d_n, da_x[..., 2 * hidden:])
         z = rz[..., hidden:]
-        return (input_grad(x, da_x, W_ih), g * z + np.dot(da_h, W_hh), *weight_grads(da_x, da_h, X, H),
-                da_x, da_h)
+        return (input_grad(x, da_x, W_ih), g * z + np.dot(da_h, W_hh),
+                *weight_grads(da_x, da_h, X, H), da_x, da_h)
 
-    grads = once_per_pass(backward)
-    pairs = operands(x, h, weight_ih, weight_hh, bias_ih, bias_hh, grads)
-    return record_node("gru_cell", out, pairs).named("h")
+    return record_node("gru_cell", out, (x, h, weight_ih, weight_hh, bias_ih, bias_hh), backward).named("h")
 
 
 def gru_sequence(x: Tensor, h0: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor | None,
@@ -99,7 +102,7 @@ def gru_sequence(x: Tensor, h0: Tensor, weight_ih: Tensor, weight_hh: Tensor, bi
     steps, batch, _ = X.shape
     hidden = W_hh.shape[1]
     dtype = np.result_type(X, H0, W_ih, W_hh)
-    scale, offset = sigmoid_scale(hidden, "sst", dtype)
+    scale, offset = sigmoid_scale(hidden, GRU_GATES, dtype)
     bias = 0                                            # b_ih, plus b_hh's r and z parts (b_hn waits for r)
     if bias_ih is not None:
         bias = bias_ih._data + np.concatenate([bias_hh._data[:2 * hidden], np.zeros(hidden, dtype)])
@@ -161,7 +164,6 @@ def gru_sequence(x: Tensor, h0: Tensor, weight_ih: Tensor, weight_hh: Tensor, bi
                 recurrent_weight_grad(da_h_flat, h0, hs),
                 np.concatenate([da_rz.sum(axis=0), da_n.sum(axis=0)]), rows(da_h_flat).sum(axis=0))
 
-    grads = once_per_pass(backward)
-    out = record_node("gru_sequence", hs, operands(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, grads))
+    out = record_node("gru_sequence", hs, (x, h0, weight_ih, weight_hh, bias_ih, bias_hh), backward)
     attach_marks(out, marks)
     return out, out[steps - 1], marks

@@ -5,7 +5,9 @@
 - `transposed`: W_hh^T laid out once for the product h W_hh^T at every step;
 - `sigmoid_scale`, `activate`: every gate's activation with one tanh call,
   σ(a) = 0.5 tanh(0.5 a) + 0.5;
-- `blocks`: work for many steps done a block of steps at a time.
+- `blocks`: work for many steps done a block of steps at a time;
+- `PreparedWeights`: a cell's scaled, transposed weights, made once for the
+  many steps between two updates.
 
 The block size is `BLOCK`, read at each call so that it can be changed (the
 tests shrink it to put block edges inside short sequences).
@@ -14,6 +16,7 @@ tests shrink it to put block edges inside short sequences).
 from __future__ import annotations
 
 import functools
+from typing import NamedTuple
 
 import numpy as np
 
@@ -91,3 +94,57 @@ def activate(a: np.ndarray, scale: np.ndarray, offset: np.ndarray) -> np.ndarray
     a *= scale
     a += offset
     return a
+
+
+class Prepared(NamedTuple):
+    """A cell's weights laid out for its step: a' = x ih_t + h hh_t + bias = s a (s per column, see
+    `sigmoid_scale`), and each gate's activation is s tanh(a') + offset, whose derivative by a is
+    s^2 - (s tanh(a'))^2 (`slope` = s^2). `bias_ih`, `bias_hh` are the scaled biases apart (0 without)."""
+
+    ih_t: np.ndarray
+    hh_t: np.ndarray
+    bias_ih: np.ndarray | int
+    bias_hh: np.ndarray | int
+    bias: np.ndarray | int
+    scale: np.ndarray
+    offset: np.ndarray
+    slope: np.ndarray
+    dtype: np.dtype
+
+
+class PreparedWeights:
+    """A cell's `Prepared` weights, made again only when one of its weight arrays changes.
+
+    A parameter's array is read-only and an update gives it a new one, so the
+    arrays themselves tell whether the weights changed (compared by identity;
+    the entry keeps them alive, so no other array can take their place): a cell
+    looped over the T steps between two updates lays out its weights once, not T times.
+    """
+
+    __slots__ = ("gates", "entry")
+
+    def __init__(self, gates: str) -> None:
+        self.gates, self.entry = gates, ((), None)      # one tuple, swapped whole: safe across threads
+
+    def get(self, weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor | None,
+            bias_hh: Tensor | None) -> Prepared:
+        arrays = (weight_ih._data, weight_hh._data,
+                  None if bias_ih is None else bias_ih._data, None if bias_hh is None else bias_hh._data)
+        kept, prepared = self.entry
+        if kept and kept[0] is arrays[0] and kept[1] is arrays[1] and kept[2] is arrays[2] and kept[3] is arrays[3]:
+            return prepared
+        prepared = prepare(*arrays, self.gates)
+        self.entry = (arrays, prepared)
+        return prepared
+
+
+def prepare(weight_ih: np.ndarray, weight_hh: np.ndarray, bias_ih: np.ndarray | None,
+            bias_hh: np.ndarray | None, gates: str) -> Prepared:
+    """`Prepared` from the weight arrays; `gates` as in `sigmoid_scale` ("ssts" for an LSTM)."""
+    dtype = np.result_type(weight_ih, weight_hh, *[b for b in (bias_ih, bias_hh) if b is not None])
+    scale, offset = sigmoid_scale(weight_hh.shape[1], gates, dtype)
+    ih_t = np.multiply(weight_ih.T, scale, order="C")
+    hh_t = np.multiply(weight_hh.T, scale, order="C")
+    b_ih = 0 if bias_ih is None else bias_ih * scale
+    b_hh = 0 if bias_hh is None else bias_hh * scale
+    return Prepared(ih_t, hh_t, b_ih, b_hh, b_ih + b_hh, scale, offset, scale * scale, dtype)

@@ -9,8 +9,8 @@ also reaches the loss through h'):
     da_i = dc g σ'(a_i),   da_f = dc c σ'(a_f),   da_g = dc i (1 - g^2),   da_o = dh' tanh(c') σ'(a_o)
     dL/dc = dc f,          dL/dh = da W_hh
 
-`_lstm_factors` writes the per-gate factors from the saved activations; the
-cell and the sequence both start from them.
+The sequence computes the per-gate factors for a block of steps at once
+(`_lstm_factors`); the cell, one step, multiplies them out directly.
 """
 
 from __future__ import annotations
@@ -19,10 +19,9 @@ import numpy as np
 
 from ...gradients import StackedProducts
 from ...tensor import Tensor
-from .kernels import activate, bias_sum, blocks, project, rows, sigmoid_scale, transposed
+from .kernels import PreparedWeights, activate, bias_sum, blocks, project, rows, sigmoid_scale, transposed
 from .marks import StepMarks, attach_marks, check_steps
-from .recording import (bias_grads, input_grad, once_per_pass, operands, record_node,
-                        recurrent_weight_grad, weight_grads)
+from .recording import bias_grads, input_grad, record_node, recurrent_weight_grad, weight_grads
 
 LSTM_GATES = "ssts"         # i, f: sigmoid; g: tanh; o: sigmoid
 
@@ -57,46 +56,55 @@ def _lstm_factors(gates: np.ndarray, tanh_c: np.ndarray, factors: np.ndarray,
 
 
 def lstm_cell(x: Tensor, state: tuple[Tensor, Tensor], weight_ih: Tensor, weight_hh: Tensor,
-              bias_ih: Tensor | None, bias_hh: Tensor | None) -> tuple[Tensor, Tensor]:
+              bias_ih: Tensor | None, bias_hh: Tensor | None,
+              weights: PreparedWeights | None = None) -> tuple[Tensor, Tensor]:
     """(h', c') as one node holding both, shape (2, B, H), read out by slices labelled "h" and "c".
 
-    Backward, with g = (dh', dc'): the factors in `_lstm_factors`; dL/dc = dc * f.
+    Backward, with g = (dh', dc') and a' the gates' activations: dc = dc' + dh' o (1 - tanh(c')^2),
+    da = [dc g, dc c, dc i, dh' tanh(c')] * act'(a) per gate, act'(a) = s^2 - (a' - offset)^2
+    (`kernels.Prepared`); dL/dc = dc f, dL/dh = da W_hh. `weights`: the cell's `PreparedWeights`
+    (made here when missing).
     """
     h, c = state
-    X = x._data
-    H, C, W_ih, W_hh = h._data, c._data, weight_ih._data, weight_hh._data
-    hidden = W_hh.shape[1]
-    dtype = np.result_type(X, H, C, W_ih, W_hh)
-    scale, offset = sigmoid_scale(hidden, LSTM_GATES, dtype)
-    gates = np.dot(X, W_ih.T).astype(dtype, copy=False)
-    gates += np.dot(H, W_hh.T)
-    gates += bias_sum(bias_ih, bias_hh)
-    gates *= scale
-    activate(gates, scale, offset)
-    i, f, g, o = (gates[..., k * hidden:(k + 1) * hidden] for k in range(4))
+    X, H, C, W_ih, W_hh = x._data, h._data, c._data, weight_ih._data, weight_hh._data
+    w = (weights or PreparedWeights(LSTM_GATES)).get(weight_ih, weight_hh, bias_ih, bias_hh)
+    dtype = w.dtype
+    if not X.dtype == H.dtype == C.dtype == dtype:
+        dtype = np.result_type(X, H, C, dtype)
+    hidden = H.shape[-1]
+    gates = np.dot(X, w.ih_t).astype(dtype, copy=False)     # a' = s a
+    gates += np.dot(H, w.hh_t)
+    gates += w.bias
+    centred = np.tanh(gates, gates)
+    centred *= w.scale                                      # s tanh(a') = a' - offset
+    act = centred + w.offset                                # i, f, g, o
+    i, f, g, o = (act[..., k * hidden:(k + 1) * hidden] for k in range(4))
     out = np.empty((2,) + H.shape, dtype)
-    c_next = np.add(f * C, i * g, out[1])
+    c_next = np.multiply(f, C, out[1])
+    c_next += i * g
     tanh_c = np.tanh(c_next)
     np.multiply(o, tanh_c, out[0])
 
     def backward(grad):
-        factors, factor_dc = np.empty(H.shape[:-1] + (4, hidden), dtype), np.empty_like(H)
-        _lstm_factors(gates, tanh_c, factors, factor_dc)
-        factors[..., 1, :] *= C
-        dh, dc = grad[0], grad[1] + grad[0] * factor_dc
-        factors[..., :3, :] *= dc[..., None, :]
-        factors[..., 3, :] *= dh
-        da = factors.reshape(H.shape[:-1] + (4 * hidden,))
-        d_state = np.empty((2,) + H.shape, dtype)           # (dL/dh, dL/dc) side by side
-        d_state[0] = np.dot(da, W_hh)
-        np.multiply(dc, f, out=d_state[1])
-        return (input_grad(x, da, W_ih), d_state, *weight_grads(da, da, X, H), *bias_grads(da))
+        dh = grad[0]
+        dc = np.multiply(tanh_c, tanh_c)
+        np.subtract(1, dc, dc)
+        dc *= o
+        dc *= dh
+        dc += grad[1]
+        da = np.multiply(centred, centred)
+        np.subtract(w.slope, da, da)                        # act'(a)
+        by_gate = da.reshape(H.shape[:-1] + (4, hidden))
+        by_gate[..., :3, :] *= dc[..., None, :]
+        by_gate[..., 0, :] *= g
+        by_gate[..., 1, :] *= C
+        by_gate[..., 2, :] *= i
+        by_gate[..., 3, :] *= dh
+        by_gate[..., 3, :] *= tanh_c
+        return (input_grad(x, da, W_ih), np.dot(da, W_hh), dc * f,
+                *weight_grads(da, da, X, H), *bias_grads(da))
 
-    grads = once_per_pass(backward)
-    pairs = operands(x, h, weight_ih, weight_hh, bias_ih, bias_hh, grads)
-    pairs.insert(2, (c, lambda grad: grads(grad)[1][1]))
-    pairs[1] = (h, lambda grad: grads(grad)[1][0])
-    both = record_node("lstm_cell", out, pairs)
+    both = record_node("lstm_cell", out, (x, h, c, weight_ih, weight_hh, bias_ih, bias_hh), backward)
     return both[0].named("h"), both[1].named("c")
 
 
@@ -160,14 +168,10 @@ def lstm_sequence(x: Tensor, h0: Tensor, c0: Tensor, weight_ih: Tensor, weight_h
         da = da.reshape(steps, batch, 4 * hidden)
         bias = rows(da).sum(axis=0)
         dx = input_grad(x, da, W_ih)
-        return (dx, (dh_next, dc_next), StackedProducts(rows(da), rows(X)),
+        return (dx, dh_next, dc_next, StackedProducts(rows(da), rows(X)),
                 recurrent_weight_grad(da, h0, hs), bias, bias)
 
-    grads = once_per_pass(backward)
-    pairs = operands(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, grads)
-    pairs[1] = (h0, lambda grad: grads(grad)[1][0])
-    pairs.insert(2, (c0, lambda grad: grads(grad)[1][1]))
-    both = record_node("lstm_sequence", out, pairs)
+    both = record_node("lstm_sequence", out, (x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh), backward)
     attach_marks(both, marks)
     output = both[0]
     return output, (output[steps - 1], both[1, steps - 1]), marks

@@ -1,7 +1,7 @@
 """A fused function as one graph node, and the last steps of the backward pass that every cell shares.
 
 A node's rules all need the same backward computation, so it runs once per
-pass (`once_per_pass`) and each rule reads its part. Rules keep arrays, never
+pass (`OncePerPass`) and each rule reads its part. Rules keep arrays, never
 the node's own tensor, so the graph stays acyclic. A fused node has no
 forward-mode rules: under `mg.jvp` the cells and layers run their op-level
 steps instead (`forward_mode`).
@@ -16,6 +16,7 @@ with da_h = da except in the GRU (its n gate multiplies h's part by r).
 
 from __future__ import annotations
 
+import functools
 from typing import Callable
 
 import numpy as np
@@ -26,31 +27,43 @@ from ...tensor import Rules, Tensor, result
 from .kernels import rows
 
 
-def once_per_pass(compute: Callable[[np.ndarray], tuple]) -> Callable[[np.ndarray], tuple]:
-    """`compute(g)`, evaluated once per backward pass: every rule of a node receives the same g.
+class OncePerPass:
+    """`backward(g)` of a fused node, computed once per backward pass and read by each operand's rule
+    (every rule of a node receives the same g). Keyed on the pass, not on g: a second pass may hand
+    the same array again."""
 
-    Keyed on the pass, not only on g: a second pass may hand the same array again.
-    """
-    memo = [None, None]
+    __slots__ = ("backward", "number", "grads")
 
-    def cached(g: np.ndarray) -> tuple:
-        if memo[0] != pass_number():
-            memo[0], memo[1] = pass_number(), compute(g)
-        return memo[1]
+    def __init__(self, backward: Callable[[np.ndarray], tuple]) -> None:
+        self.backward, self.number, self.grads = backward, 0, None
 
-    return cached
-
-
-def record_node(op: str, value: np.ndarray, operands: list) -> Tensor:
-    """record() with (tensor, gradient) pairs, `gradient(g) -> dL/d tensor`; a missing bias (None)
-    is left out. Each operand saves its gradient function, which the shared rule calls."""
-    present = [(t, gradient) for t, gradient in operands if t is not None]
-    rules = Rules(vjp=(_called,) * len(present), jvp=(_no_tangent,) * len(present))
-    return result(op, value, [t for t, _ in present], rules, [gradient for _, gradient in present])
+    def __call__(self, g: np.ndarray) -> tuple:
+        if self.number != pass_number():
+            self.number, self.grads = pass_number(), self.backward(g)
+        return self.grads
 
 
-def _called(g: np.ndarray, gradient: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
-    return gradient(g)
+def record_node(op: str, value: np.ndarray, inputs: tuple, backward: Callable[[np.ndarray], tuple]) -> Tensor:
+    """record() for a fused function of `inputs` (tensors; None for a missing bias, left out):
+    `backward(g)` returns dL/d input for every input, in order, and operand k's rule reads slot k."""
+    present = tuple(k for k, t in enumerate(inputs) if t is not None)
+    shared = OncePerPass(backward)
+    return result(op, value, [inputs[k] for k in present], _slot_rules(present), (shared,) * len(present))
+
+
+def _slot(k: int) -> Callable:
+    def rule(g: np.ndarray, shared: OncePerPass) -> np.ndarray:
+        return shared(g)[k]
+    return rule
+
+
+_SLOTS = tuple(_slot(k) for k in range(8))
+
+
+@functools.lru_cache(maxsize=None)
+def _slot_rules(present: tuple) -> Rules:
+    """The Rules row of a fused node whose operands are the inputs at positions `present`."""
+    return Rules(vjp=tuple(_SLOTS[k] for k in present), jvp=(_no_tangent,) * len(present))
 
 
 def _no_tangent(v: np.ndarray, kept) -> np.ndarray:
@@ -62,14 +75,6 @@ def forward_mode() -> bool:
     """Whether a forward-mode run (`mg.jvp`) is going on in this thread: then the cells and layers
     take their op-level steps, whose ops carry JVP rules."""
     return forward.current_run.get() is not None
-
-
-def operands(x, h, weight_ih, weight_hh, bias_ih, bias_hh, grads) -> list:
-    """(tensor, rule) pairs of a cell's inputs, each rule reading its slot of `grads(g)`:
-    (dx, dh, dW_ih, dW_hh, db_ih, db_hh)."""
-    return [(x, lambda g: grads(g)[0]), (h, lambda g: grads(g)[1]),
-            (weight_ih, lambda g: grads(g)[2]), (weight_hh, lambda g: grads(g)[3]),
-            (bias_ih, lambda g: grads(g)[4]), (bias_hh, lambda g: grads(g)[5])]
 
 
 def has_history(x: Tensor | None) -> bool:

@@ -13,10 +13,9 @@ import numpy as np
 
 from ...gradients import StackedProducts
 from ...tensor import Tensor
-from .kernels import bias_sum, project, rows, transposed
+from .kernels import PreparedWeights, bias_sum, project, rows, transposed
 from .marks import StepMarks, attach_marks, check_steps
-from .recording import (bias_grads, input_grad, once_per_pass, operands, record_node,
-                        recurrent_weight_grad, weight_grads)
+from .recording import bias_grads, input_grad, record_node, recurrent_weight_grad, weight_grads
 
 
 def _relu_into(a: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -35,25 +34,28 @@ def _act_grad(h: np.ndarray, nonlinearity: str, out: np.ndarray | None = None) -
 
 
 def rnn_cell(x: Tensor, h: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor | None,
-             bias_hh: Tensor | None, nonlinearity: str = "tanh") -> Tensor:
+             bias_hh: Tensor | None, nonlinearity: str = "tanh",
+             weights: PreparedWeights | None = None) -> Tensor:
     """h' = act(a), a = x W_ih^T + b_ih + h W_hh^T + b_hh, as one node.
 
     Backward: da = g * act'(a); dL/dh = da W_hh, and the shared formulas give the rest.
+    `weights`: the cell's `PreparedWeights` (made here when missing).
     """
-    X = x._data
-    H, W_ih, W_hh = h._data, weight_ih._data, weight_hh._data
-    pre = np.dot(X, W_ih.T).astype(np.result_type(X, H, W_ih, W_hh), copy=False)
-    pre += np.dot(H, W_hh.T)
-    pre += bias_sum(bias_ih, bias_hh)
-    out = np.tanh(pre) if nonlinearity == "tanh" else np.maximum(pre, 0)
+    X, H, W_ih, W_hh = x._data, h._data, weight_ih._data, weight_hh._data
+    w = (weights or PreparedWeights("t")).get(weight_ih, weight_hh, bias_ih, bias_hh)
+    dtype = w.dtype if X.dtype == H.dtype == w.dtype else np.result_type(X, H, w.dtype)
+    pre = np.dot(X, w.ih_t).astype(dtype, copy=False)
+    pre += np.dot(H, w.hh_t)
+    pre += w.bias
+    out = np.tanh(pre, pre) if nonlinearity == "tanh" else _relu_into(pre, pre)
 
     def backward(g):
-        da = g * _act_grad(out, nonlinearity)
-        return (input_grad(x, da, W_ih), np.dot(da, W_hh), *weight_grads(da, da, X, H), *bias_grads(da))
+        da = _act_grad(out, nonlinearity)
+        da *= g
+        return (input_grad(x, da, W_ih), np.dot(da, W_hh),
+                *weight_grads(da, da, X, H), *bias_grads(da))
 
-    grads = once_per_pass(backward)
-    pairs = operands(x, h, weight_ih, weight_hh, bias_ih, bias_hh, grads)
-    return record_node("rnn_cell", out, pairs).named("h")
+    return record_node("rnn_cell", out, (x, h, weight_ih, weight_hh, bias_ih, bias_hh), backward).named("h")
 
 
 def rnn_sequence(x: Tensor, h0: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor | None,
@@ -93,7 +95,6 @@ def rnn_sequence(x: Tensor, h0: Tensor, weight_ih: Tensor, weight_hh: Tensor, bi
         return (dx, dh_next, StackedProducts(rows(da), rows(X)), recurrent_weight_grad(da, h0, hs),
                 bias, bias)
 
-    grads = once_per_pass(backward)
-    out = record_node("rnn_sequence", hs, operands(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, grads))
+    out = record_node("rnn_sequence", hs, (x, h0, weight_ih, weight_hh, bias_ih, bias_hh), backward)
     attach_marks(out, marks)
     return out, out[steps - 1], marks
