@@ -71,13 +71,13 @@ def gru_step(x: Tensor, h: Tensor, weight_ih: Tensor, weight_hh: Tensor,
 
 
 def gru_recurrence(x_proj: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None) -> Tensor:
-    """gru_step given x_proj = x W_ih^T + b_ih. r and z come from one
-    sigmoid over all 3H columns of x_proj + h_proj (one add and one sigmoid over all of them are
-    fewer nodes than slicing first), and h' = (1 - z) * n + z * h, a step from n towards h, is one
-    `lerp` node, n + z * (h - n)."""
+    """gru_step given x_proj = x W_ih^T + b_ih. r and z come from one add over all 3H columns of
+    x_proj + h_proj and one sigmoid over the first 2H (the sigmoid keeps its output for its rule:
+    n's columns would be kept for nothing), and h' = (1 - z) * n + z * h, a step from n towards h,
+    is one `lerp` node, n + z * (h - n)."""
     hidden = h.shape[-1]
     h_proj = linear(h, weight_hh, bias_hh)
-    s = sigmoid(x_proj + h_proj)    # r and z from one sigmoid over all three chunks (n's goes unused)
+    s = sigmoid((x_proj + h_proj)[..., :2 * hidden])       # r and z
     r, z = s[..., :hidden].named("r_gate"), s[..., hidden:2 * hidden].named("z_gate")
     h_n = h_proj[..., 2 * hidden:].clone()  # r * h_n saves h_n: a copy of its own lets the r, z columns go
     n = tanh(x_proj[..., 2 * hidden:] + r * h_n).named("n_gate")
