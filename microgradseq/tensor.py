@@ -281,6 +281,13 @@ class Tensor:
 
     __hash__ = object.__hash__
 
+    def __setstate__(self, state: tuple) -> None:
+        """A deep copy or an unpickled tensor holds a read-only array too (numpy's copies are writeable)."""
+        for name, value in state[1].items():
+            object.__setattr__(self, name, value)
+        if self._data.flags.writeable:
+            read_only(self._data)
+
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
     """Same as `Tensor(...)`, as in PyTorch."""

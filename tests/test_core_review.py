@@ -146,9 +146,12 @@ def test_pytorch_spellings_name_themselves_for_bad_input():
         t.sum(axis=1, keepdims="no")
 
 
-def test_the_cores_plain_gradient_adder_gives_the_same_gradients_as_the_fast_one(monkeypatch):
+@pytest.mark.parametrize("fused", [False, True], ids=["op-level", "fused"])
+def test_the_cores_plain_gradient_adder_gives_the_same_gradients_as_the_fast_one(monkeypatch, fused):
     """With the core's own `Gradients` installed instead of `gradients.GradientPass`, an LSTM
-    (slices, linear's stacked weight products) gets the same gradients: the hook only speeds up."""
+    (slices, linear's stacked weight products) gets the same gradients, and so does a fused LSTM
+    layer and a loop of fused LSTM cells (nodes whose rules share one computation): the hook only
+    speeds up."""
     from microgradseq import autograd
 
     def gradients_of(model, x):
@@ -157,10 +160,25 @@ def test_the_cores_plain_gradient_adder_gives_the_same_gradients_as_the_fast_one
         (output * output).sum().backward()
         return {name: p.grad.copy() for name, p in model.named_parameters()}
 
-    model = mg.nn.LSTM(3, 4, dtype=np.float64, rng=np.random.default_rng(0))
+    def gradients_of_cell_loop(cell, x):
+        cell.zero_grad()
+        state, loss = None, 0
+        for x_t in x:
+            state = cell(x_t, state)
+            loss = loss + (state[0] * state[0]).sum()
+        loss.backward()
+        return {name: p.grad.copy() for name, p in cell.named_parameters()}
+
+    model = mg.nn.LSTM(3, 4, dtype=np.float64, rng=np.random.default_rng(0), fused=fused)
+    cell = mg.nn.LSTMCell(3, 4, dtype=np.float64, rng=np.random.default_rng(0), fused=fused)
     x = np.random.default_rng(1).standard_normal((5, 2, 3))
-    fast = gradients_of(model, x)
+    fast = gradients_of(model, x), gradients_of_cell_loop(cell, x)
     monkeypatch.setattr(autograd.hooks, "gradients", autograd.Gradients)
-    plain = gradients_of(model, x)
-    for name in fast:
-        np.testing.assert_allclose(plain[name], fast[name], rtol=1e-12, atol=1e-12)
+    plain = []          # in a thread of its own: no fast pass has ever run there
+    worker = threading.Thread(target=lambda: plain.extend([gradients_of(model, x), gradients_of_cell_loop(cell, x)]))
+    worker.start()
+    worker.join()
+    assert len(plain) == 2, "the plain pass failed (see the thread's traceback above)"
+    for fast_grads, plain_grads in zip(fast, plain):
+        for name in fast_grads:
+            np.testing.assert_allclose(plain_grads[name], fast_grads[name], rtol=1e-12, atol=1e-12)

@@ -238,3 +238,24 @@ def test_a_0d_result_is_a_read_only_ndarray():
     assert type(total.data) is np.ndarray and total.data.shape == ()
     with pytest.raises(ValueError, match="read-only"):
         total.data[...] = 0.0
+
+
+def test_a_deep_copy_or_an_unpickled_tensor_is_read_only_too():
+    """numpy's deep copies and unpickled arrays are writeable; a tensor's stay read-only (fused cells
+    rely on it: they reuse weights laid out for arrays that cannot change)."""
+    import copy
+    import pickle
+
+    cell = mg.nn.LSTMCell(3, 4, dtype=np.float64, fused=True)
+    cell(np.ones((1, 3)))
+    for twin in (copy.deepcopy(cell), pickle.loads(pickle.dumps(cell))):
+        for name, p in twin.named_parameters():
+            write_fails(p.data)
+            assert type(p) is mg.nn.Parameter and p.requires_grad, name
+        plain = mg.nn.LSTMCell(3, 4, dtype=np.float64)
+        plain.load_state_dict(twin.state_dict())
+        np.testing.assert_allclose(twin(np.ones((1, 3)))[0].data, plain(np.ones((1, 3)))[0].data, rtol=1e-12)
+    leaf = f64([1.0, 2.0], requires_grad=True)
+    for twin in (copy.deepcopy(leaf), pickle.loads(pickle.dumps(leaf))):
+        write_fails(twin.data)
+        np.testing.assert_array_equal(twin.data, [1.0, 2.0])

@@ -17,7 +17,10 @@ from ..checks import flag, generator, positive_int
 from ..ops import lerp, linear, mul, relu, sigmoid, tanh
 from ..tensor import Tensor, as_tensor, owned
 from . import fused as fused_steps
+from .fused.gru import GRU_GATES
 from .fused.kernels import PreparedWeights
+from .fused.lstm import LSTM_GATES
+from .fused.rnn import RNN_GATES
 from .fused.recording import forward_mode
 from .module import Module, uniform
 
@@ -92,7 +95,7 @@ class _Cell(Module):
     """
 
     gates = 1
-    activations = "t"       # per gate block: "s" sigmoid, "t" tanh (the fused step's PreparedWeights)
+    activations = RNN_GATES     # per gate block, "s" sigmoid or "t" tanh: the fused step's PreparedWeights
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
                  rng: np.random.Generator | None = None, dtype: Any = None, *, fused: bool = False) -> None:
@@ -165,7 +168,7 @@ class LSTMCell(_Cell):
     """(h', c') from x and (h, c); gate rows in weight_ih / weight_hh ordered i, f, g, o."""
 
     gates = 4
-    activations = "ssts"
+    activations = LSTM_GATES
 
     def forward(self, x: Any, state: tuple | None = None) -> tuple[Tensor, Tensor]:
         x, unbatched = self._input(x)
@@ -185,7 +188,7 @@ class GRUCell(_Cell):
     """h' from x and h; gate rows ordered r, z, n."""
 
     gates = 3
-    activations = "sst"
+    activations = GRU_GATES
 
     def forward(self, x: Any, h: Any = None) -> Tensor:
         x, unbatched = self._input(x)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...tensor import Tensor
-from .kernels import PreparedWeights, activate, blocks, project, rows, sigmoid_scale, transposed
+from .kernels import PreparedWeights, activate, blocks, project, rows, sigmoid_scale, step_dtype, transposed
 from .marks import StepMarks, attach_marks, check_steps
 from .recording import has_history, input_grad, record_node, recurrent_weight_grad, weight_grads
 
@@ -54,9 +54,9 @@ def gru_cell(x: Tensor, h: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih
              bias_hh: Tensor | None, weights: PreparedWeights | None = None) -> Tensor:
     """h' = n + z (h - n) = (1 - z) n + z h, as one node; gradients as in `_gru_factors`.
     `weights`: the cell's `PreparedWeights` (made here when missing)."""
-    X, H, W_ih, W_hh = x._data, h._data, weight_ih._data, weight_hh._data
+    X, H = x._data, h._data
     w = (weights or PreparedWeights(GRU_GATES)).get(weight_ih, weight_hh, bias_ih, bias_hh)
-    dtype = w.dtype if X.dtype == H.dtype == w.dtype else np.result_type(X, H, w.dtype)
+    dtype = step_dtype(w, X, H)
     hidden = H.shape[-1]
     from_x = np.dot(X, w.ih_t).astype(dtype, copy=False)    # r, z columns times s = 1/2 (kernels)
     from_x += w.bias_ih
@@ -81,7 +81,7 @@ def gru_cell(x: Tensor, h: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih
         da_x = da_h.copy()
         np.multiply(g, d_n, da_x[..., 2 * hidden:])
         z = rz[..., hidden:]
-        return (input_grad(x, da_x, W_ih), g * z + np.dot(da_h, W_hh),
+        return (input_grad(x, da_x, w.weight_ih), g * z + np.dot(da_h, w.weight_hh),
                 *weight_grads(da_x, da_h, X, H), da_x, da_h)
 
     return record_node("gru_cell", out, (x, h, weight_ih, weight_hh, bias_ih, bias_hh), backward).named("h")

@@ -16,6 +16,7 @@ tests shrink it to put block edges inside short sequences).
 from __future__ import annotations
 
 import functools
+import operator
 from typing import NamedTuple
 
 import numpy as np
@@ -97,10 +98,17 @@ def activate(a: np.ndarray, scale: np.ndarray, offset: np.ndarray) -> np.ndarray
 
 
 class Prepared(NamedTuple):
-    """A cell's weights laid out for its step: a' = x ih_t + h hh_t + bias = s a (s per column, see
-    `sigmoid_scale`), and each gate's activation is s tanh(a') + offset, whose derivative by a is
-    s^2 - (s tanh(a'))^2 (`slope` = s^2). `bias_ih`, `bias_hh` are the scaled biases apart (0 without)."""
+    """A cell's weights laid out for its step, from the arrays `weight_ih`, `weight_hh` (kept: the
+    backward pass multiplies by these, the ones the forward pass used).
 
+    a' = x ih_t + h hh_t + bias = s a, the pre-activations times each gate column's scale s
+    (`sigmoid_scale`); each gate is s tanh(a') + offset (an LSTM's i, f, g, o), whose derivative
+    by a is s^2 - (s tanh(a'))^2, `slope` = s^2. The RNN and LSTM add `bias` (both biases); the
+    GRU adds `bias_ih` and `bias_hh` apart (h's n block is multiplied by r). 0 without biases.
+    """
+
+    weight_ih: np.ndarray
+    weight_hh: np.ndarray
     ih_t: np.ndarray
     hh_t: np.ndarray
     bias_ih: np.ndarray | int
@@ -119,6 +127,7 @@ class PreparedWeights:
     arrays themselves tell whether the weights changed (compared by identity;
     the entry keeps them alive, so no other array can take their place): a cell
     looped over the T steps between two updates lays out its weights once, not T times.
+    Copies and pickles of a cell start empty.
     """
 
     __slots__ = ("gates", "entry")
@@ -126,12 +135,15 @@ class PreparedWeights:
     def __init__(self, gates: str) -> None:
         self.gates, self.entry = gates, ((), None)      # one tuple, swapped whole: safe across threads
 
+    def __reduce__(self) -> tuple:
+        return PreparedWeights, (self.gates,)
+
     def get(self, weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor | None,
             bias_hh: Tensor | None) -> Prepared:
         arrays = (weight_ih._data, weight_hh._data,
                   None if bias_ih is None else bias_ih._data, None if bias_hh is None else bias_hh._data)
         kept, prepared = self.entry
-        if kept and kept[0] is arrays[0] and kept[1] is arrays[1] and kept[2] is arrays[2] and kept[3] is arrays[3]:
+        if len(kept) == 4 and all(map(operator.is_, kept, arrays)):      # the same arrays: unchanged
             return prepared
         prepared = prepare(*arrays, self.gates)
         self.entry = (arrays, prepared)
@@ -147,4 +159,13 @@ def prepare(weight_ih: np.ndarray, weight_hh: np.ndarray, bias_ih: np.ndarray | 
     hh_t = np.multiply(weight_hh.T, scale, order="C")
     b_ih = 0 if bias_ih is None else bias_ih * scale
     b_hh = 0 if bias_hh is None else bias_hh * scale
-    return Prepared(ih_t, hh_t, b_ih, b_hh, b_ih + b_hh, scale, offset, scale * scale, dtype)
+    return Prepared(weight_ih, weight_hh, ih_t, hh_t, b_ih, b_hh, b_ih + b_hh, scale, offset, scale * scale, dtype)
+
+
+def step_dtype(prepared: Prepared, *arrays: np.ndarray) -> np.dtype:
+    """The dtype of a cell's step: the weights', unless the inputs or states promote it (as the
+    op-level step's ops would)."""
+    for array in arrays:
+        if array.dtype != prepared.dtype:
+            return np.result_type(prepared.dtype, *arrays)
+    return prepared.dtype

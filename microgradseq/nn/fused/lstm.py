@@ -19,7 +19,8 @@ import numpy as np
 
 from ...gradients import StackedProducts
 from ...tensor import Tensor
-from .kernels import PreparedWeights, activate, bias_sum, blocks, project, rows, sigmoid_scale, transposed
+from .kernels import (PreparedWeights, activate, bias_sum, blocks, project, rows, sigmoid_scale, step_dtype,
+                      transposed)
 from .marks import StepMarks, attach_marks, check_steps
 from .recording import bias_grads, input_grad, record_node, recurrent_weight_grad, weight_grads
 
@@ -60,24 +61,21 @@ def lstm_cell(x: Tensor, state: tuple[Tensor, Tensor], weight_ih: Tensor, weight
               weights: PreparedWeights | None = None) -> tuple[Tensor, Tensor]:
     """(h', c') as one node holding both, shape (2, B, H), read out by slices labelled "h" and "c".
 
-    Backward, with g = (dh', dc') and a' the gates' activations: dc = dc' + dh' o (1 - tanh(c')^2),
-    da = [dc g, dc c, dc i, dh' tanh(c')] * act'(a) per gate, act'(a) = s^2 - (a' - offset)^2
-    (`kernels.Prepared`); dL/dc = dc f, dL/dh = da W_hh. `weights`: the cell's `PreparedWeights`
-    (made here when missing).
+    Backward, with g = (dh', dc') and act = [i, f, g, o] the gates (`kernels.Prepared`: each is
+    s tanh(s a) + offset, so act'(a) = s^2 - (act - offset)^2):
+        dc = dc' + dh' o (1 - tanh(c')^2),   da = act'(a) * [dc g, dc c, dc i, dh' tanh(c')] (per gate),
+        dL/dc = dc f,   dL/dh = da W_hh.
+    `weights`: the cell's `PreparedWeights` (made here when missing).
     """
     h, c = state
-    X, H, C, W_ih, W_hh = x._data, h._data, c._data, weight_ih._data, weight_hh._data
+    X, H, C = x._data, h._data, c._data
     w = (weights or PreparedWeights(LSTM_GATES)).get(weight_ih, weight_hh, bias_ih, bias_hh)
-    dtype = w.dtype
-    if not X.dtype == H.dtype == C.dtype == dtype:
-        dtype = np.result_type(X, H, C, dtype)
+    dtype = step_dtype(w, X, H, C)
     hidden = H.shape[-1]
-    gates = np.dot(X, w.ih_t).astype(dtype, copy=False)     # a' = s a
-    gates += np.dot(H, w.hh_t)
-    gates += w.bias
-    centred = np.tanh(gates, gates)
-    centred *= w.scale                                      # s tanh(a') = a' - offset
-    act = centred + w.offset                                # i, f, g, o
+    act = np.dot(X, w.ih_t).astype(dtype, copy=False)      # s a
+    act += np.dot(H, w.hh_t)
+    act += w.bias
+    activate(act, w.scale, w.offset)                        # i, f, g, o
     i, f, g, o = (act[..., k * hidden:(k + 1) * hidden] for k in range(4))
     out = np.empty((2,) + H.shape, dtype)
     c_next = np.multiply(f, C, out[1])
@@ -87,21 +85,22 @@ def lstm_cell(x: Tensor, state: tuple[Tensor, Tensor], weight_ih: Tensor, weight
 
     def backward(grad):
         dh = grad[0]
-        dc = np.multiply(tanh_c, tanh_c)
+        dc = np.multiply(tanh_c, tanh_c)                    # dc = dc' + dh' o (1 - tanh(c')^2)
         np.subtract(1, dc, dc)
         dc *= o
         dc *= dh
         dc += grad[1]
-        da = np.multiply(centred, centred)
-        np.subtract(w.slope, da, da)                        # act'(a)
-        by_gate = da.reshape(H.shape[:-1] + (4, hidden))
+        da = np.subtract(act, w.offset)                     # act'(a) = s^2 - (act - offset)^2
+        da *= da
+        np.subtract(w.slope, da, da)
+        by_gate = da.reshape(H.shape[:-1] + (4, hidden))   # times [dc g, dc c, dc i, dh' tanh(c')]
         by_gate[..., :3, :] *= dc[..., None, :]
         by_gate[..., 0, :] *= g
         by_gate[..., 1, :] *= C
         by_gate[..., 2, :] *= i
         by_gate[..., 3, :] *= dh
         by_gate[..., 3, :] *= tanh_c
-        return (input_grad(x, da, W_ih), np.dot(da, W_hh), dc * f,
+        return (input_grad(x, da, w.weight_ih), np.dot(da, w.weight_hh), dc * f,
                 *weight_grads(da, da, X, H), *bias_grads(da))
 
     both = record_node("lstm_cell", out, (x, h, c, weight_ih, weight_hh, bias_ih, bias_hh), backward)

@@ -35,7 +35,7 @@ class OncePerPass:
     __slots__ = ("backward", "number", "grads")
 
     def __init__(self, backward: Callable[[np.ndarray], tuple]) -> None:
-        self.backward, self.number, self.grads = backward, 0, None
+        self.backward, self.number, self.grads = backward, None, None
 
     def __call__(self, g: np.ndarray) -> tuple:
         if self.number != pass_number():
@@ -57,7 +57,7 @@ def _slot(k: int) -> Callable:
     return rule
 
 
-_SLOTS = tuple(_slot(k) for k in range(8))
+_SLOTS = tuple(_slot(k) for k in range(8))     # a fused node has at most 8 operands (an LSTM cell's: 7)
 
 
 @functools.lru_cache(maxsize=None)

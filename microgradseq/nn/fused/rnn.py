@@ -13,9 +13,11 @@ import numpy as np
 
 from ...gradients import StackedProducts
 from ...tensor import Tensor
-from .kernels import PreparedWeights, bias_sum, project, rows, transposed
+from .kernels import PreparedWeights, bias_sum, project, rows, step_dtype, transposed
 from .marks import StepMarks, attach_marks, check_steps
 from .recording import bias_grads, input_grad, record_node, recurrent_weight_grad, weight_grads
+
+RNN_GATES = "t"             # one block, scale 1: tanh's, and relu's (the scale is all the step uses)
 
 
 def _relu_into(a: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -41,9 +43,9 @@ def rnn_cell(x: Tensor, h: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih
     Backward: da = g * act'(a); dL/dh = da W_hh, and the shared formulas give the rest.
     `weights`: the cell's `PreparedWeights` (made here when missing).
     """
-    X, H, W_ih, W_hh = x._data, h._data, weight_ih._data, weight_hh._data
-    w = (weights or PreparedWeights("t")).get(weight_ih, weight_hh, bias_ih, bias_hh)
-    dtype = w.dtype if X.dtype == H.dtype == w.dtype else np.result_type(X, H, w.dtype)
+    X, H = x._data, h._data
+    w = (weights or PreparedWeights(RNN_GATES)).get(weight_ih, weight_hh, bias_ih, bias_hh)
+    dtype = step_dtype(w, X, H)
     pre = np.dot(X, w.ih_t).astype(dtype, copy=False)
     pre += np.dot(H, w.hh_t)
     pre += w.bias
@@ -52,7 +54,7 @@ def rnn_cell(x: Tensor, h: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih
     def backward(g):
         da = _act_grad(out, nonlinearity)
         da *= g
-        return (input_grad(x, da, W_ih), np.dot(da, W_hh),
+        return (input_grad(x, da, w.weight_ih), np.dot(da, w.weight_hh),
                 *weight_grads(da, da, X, H), *bias_grads(da))
 
     return record_node("rnn_cell", out, (x, h, weight_ih, weight_hh, bias_ih, bias_hh), backward).named("h")
