@@ -182,3 +182,27 @@ def test_the_cores_plain_gradient_adder_gives_the_same_gradients_as_the_fast_one
     for fast_grads, plain_grads in zip(fast, plain):
         for name in fast_grads:
             np.testing.assert_allclose(plain_grads[name], fast_grads[name], rtol=1e-12, atol=1e-12)
+
+
+def test_a_fused_node_walked_twice_under_the_plain_gradient_adder_uses_each_passs_gradient(monkeypatch):
+    """The plain `Gradients` does not number its passes: a fused node walked by two passes over a
+    kept graph (retain_graph) must still compute each pass's gradients from that pass's g."""
+    from microgradseq import autograd
+
+    monkeypatch.setattr(autograd.hooks, "gradients", autograd.Gradients)
+    grads = []
+
+    def two_passes():
+        layer = mg.nn.LSTM(3, 4, dtype=np.float64, rng=np.random.default_rng(0), fused=True)
+        output, _ = layer(np.random.default_rng(1).standard_normal((5, 2, 3)))
+        output.sum().backward(retain_graph=True)
+        grads.append(layer.weight_hh_l0.grad.copy())
+        layer.zero_grad()
+        (output * 3.0).sum().backward()
+        grads.append(layer.weight_hh_l0.grad.copy())
+
+    worker = threading.Thread(target=two_passes)      # a thread where no numbered pass has run
+    worker.start()
+    worker.join()
+    assert len(grads) == 2, "a pass failed (see the thread's traceback above)"
+    np.testing.assert_allclose(grads[1], 3.0 * grads[0], rtol=1e-12)
