@@ -73,7 +73,8 @@ def library_trainer(model: charlm.CharLM, inputs: np.ndarray, targets: np.ndarra
     def train() -> list[float]:
         if blocks:
             result = bptt.tbptt_blocks(model.step_block, None, inputs, targets, charlm.next_char_loss, K1, K2,
-                                       optimizer=optimizer, on_update=clip, reduction="mean")
+                                       optimizer=optimizer, on_update=clip, reduction="mean",
+                                       block_loss_fn=charlm.next_char_losses)
         else:
             result = bptt.tbptt(model.step, None, inputs, targets, charlm.next_char_loss, K1, K2,
                                 optimizer=optimizer, on_update=clip, reduction="mean")

@@ -155,6 +155,12 @@ def next_char_loss(logits: Tensor, target: Any) -> Tensor:
     return cross_entropy(logits, target)
 
 
+def next_char_losses(logits: Tensor, targets: Any) -> Tensor:
+    """The sum of `next_char_loss` over a block's steps, logits (k, B, V) and targets (k, B), as
+    one cross-entropy node: sum_t mean_b CE_tb = (sum over all t, b of CE_tb) / B."""
+    return cross_entropy(logits, np.asarray(targets), reduction="sum") / logits.shape[1]
+
+
 @dataclass
 class TrainingLog:
     """What training measured at each update: when (time steps trained so far), the loss
@@ -182,8 +188,8 @@ def train(model: CharLM, codes: np.ndarray, *, steps: int, k1: int, k2: int, bat
     The text's streams are walked in passes; the state carries across the
     runner's chunks and resets at the start of each pass. The runner hands the
     model a block of steps at a time (`bptt.tbptt_blocks` with `CharLM.step_block`):
-    the same TBPTT(k1, k2), with the embedding, input projection and readout of
-    the k1 new steps one product each. At every update the
+    the same TBPTT(k1, k2), with the embedding, input projection, readout and loss
+    of the k1 new steps one op each. At every update the
     gradient is clipped to `max_norm` (`clip_grad_norm_`) before Adam steps.
     """
     steps = positive_int(steps, "steps", "train")   # k1, k2 and batch_size are checked where they are used
@@ -218,7 +224,7 @@ def train(model: CharLM, codes: np.ndarray, *, steps: int, k1: int, k2: int, bat
         end = min(len(inputs), start + stop - done)
         result = bptt.tbptt_blocks(model.step_block, state, inputs[start:end], targets[start:end],
                                    next_char_loss, k1, k2, optimizer=optimizer, on_update=clip_and_log,
-                                   reduction="mean")
+                                   reduction="mean", block_loss_fn=next_char_losses)
         state, done = result.state, done + end - start
         if done in checkpoints:
             log.valid_steps.append(done)

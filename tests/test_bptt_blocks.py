@@ -14,19 +14,25 @@ def model_and_data(cell: str, fused: bool = False, steps: int = 23):
     return model, codes[:-1], codes[1:]
 
 
-def train(model, inputs, targets, k1, k2, blocks):
+def train(model, inputs, targets, k1, k2, blocks, block_loss=False, reduction="mean"):
     optimizer = mg.optim.SGD(model.parameters(), lr=0.1)
-    run = bptt.tbptt_blocks if blocks else bptt.tbptt
-    step = model.step_block if blocks else model.step
-    result = run(step, None, inputs, targets, charlm.next_char_loss, k1, k2, optimizer=optimizer, reduction="mean")
+    if blocks:
+        result = bptt.tbptt_blocks(model.step_block, None, inputs, targets, charlm.next_char_loss, k1, k2,
+                                   optimizer=optimizer, reduction=reduction,
+                                   block_loss_fn=charlm.next_char_losses if block_loss else None)
+    else:
+        result = bptt.tbptt(model.step, None, inputs, targets, charlm.next_char_loss, k1, k2,
+                            optimizer=optimizer, reduction=reduction)
     return result, model.state_dict()
 
 
 @pytest.mark.parametrize("k1, k2", [(4, 8), (5, 5), (3, 7), (6, 4), (1, 3), (23, 23), (5, 100)])
 @pytest.mark.parametrize("cell, fused", [("lstm", False), ("lstm", True), ("rnn", False), ("gru", True)])
-def test_updates_losses_and_weights_equal_tbptt(k1, k2, cell, fused):
+@pytest.mark.parametrize("block_loss", [False, True], ids=["step-losses", "block-losses"])
+def test_updates_losses_and_weights_equal_tbptt(k1, k2, cell, fused, block_loss):
+    """With `block_loss_fn` too: a block's losses as one cross-entropy node sum to the same L_u."""
     expected, expected_weights = train(*model_and_data(cell, fused), k1, k2, blocks=False)
-    result, weights = train(*model_and_data(cell, fused), k1, k2, blocks=True)
+    result, weights = train(*model_and_data(cell, fused), k1, k2, blocks=True, block_loss=block_loss)
     assert result.updates == expected.updates
     np.testing.assert_allclose(result.losses, expected.losses, rtol=1e-12)
     for name, value in expected_weights.items():
@@ -34,6 +40,45 @@ def test_updates_losses_and_weights_equal_tbptt(k1, k2, cell, fused):
     for got, want in zip(bptt.truncate(result.state) if cell == "lstm" else [result.state],
                          bptt.truncate(expected.state) if cell == "lstm" else [expected.state]):
         np.testing.assert_allclose(got.data, want.data, rtol=1e-10)
+
+
+@pytest.mark.parametrize("reduction", ["sum", "mean"])
+def test_block_losses_and_step_losses_mix_where_some_targets_are_missing(reduction):
+    """Steps without a target have no loss: a block holding one takes its losses step by step, the
+    others as one node, and a mean still divides by the number of losses (here 20 of 23)."""
+    model, inputs, targets = model_and_data("lstm")
+    targets = list(targets)
+    for t in (2, 9, 10):
+        targets[t] = None
+    expected, expected_weights = train(*model_and_data("lstm")[:2], targets, 5, 8, blocks=False,
+                                       reduction=reduction)
+    calls = []
+
+    def block_losses(logits, block_targets):
+        calls.append(len(block_targets))
+        return charlm.next_char_losses(logits, block_targets)
+
+    optimizer = mg.optim.SGD(model.parameters(), lr=0.1)
+    result = bptt.tbptt_blocks(model.step_block, None, inputs, targets, charlm.next_char_loss, 5, 8,
+                               optimizer=optimizer, reduction=reduction, block_loss_fn=block_losses)
+    np.testing.assert_allclose(result.losses, expected.losses, rtol=1e-12)
+    for name, value in expected_weights.items():
+        np.testing.assert_allclose(model.state_dict()[name], value, rtol=1e-10, atol=1e-13, err_msg=name)
+    # blocks end at 2, 5, 7, 10, 12, 15, 20, 23: (2, 5], (7, 10] and (10, 12] hold a missing target
+    assert calls == [2, 2, 3, 5, 3]
+
+
+def test_next_char_losses_is_the_sum_of_the_steps_losses():
+    rng = np.random.default_rng(4)
+    logits = mg.tensor(rng.normal(size=(3, 2, 7)), requires_grad=True)
+    targets = rng.integers(0, 7, (3, 2))
+    block = charlm.next_char_losses(logits, targets)
+    block.backward()
+    want = sum(-np.log(np.exp(row[k]) / np.exp(row).sum()) for step, codes in zip(logits.data, targets)
+               for row, k in zip(step, codes)) / 2
+    np.testing.assert_allclose(block.item(), want, rtol=1e-12)
+    softmax = np.exp(logits.data) / np.exp(logits.data).sum(axis=-1, keepdims=True)
+    np.testing.assert_allclose(logits.grad, (softmax - np.eye(7)[targets]) / 2, rtol=1e-12)
 
 
 def test_blocks_end_at_updates_and_cuts():
@@ -58,3 +103,6 @@ def test_bad_arguments_raise_before_any_work():
         bptt.tbptt_blocks(model.step_block, None, inputs, targets, charlm.next_char_loss, 0, 2)
     with pytest.raises(ValueError, match="differ in length"):
         bptt.tbptt_blocks(model.step_block, None, inputs, targets[:2], charlm.next_char_loss, 2, 2)
+    with pytest.raises(TypeError, match="tbptt_blocks: block_loss_fn must be callable or None, got str"):
+        bptt.tbptt_blocks(model.step_block, None, inputs, targets, charlm.next_char_loss, 2, 2,
+                          block_loss_fn="cross_entropy")

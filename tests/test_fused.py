@@ -166,6 +166,37 @@ def test_fused_backward_in_blocks_of_steps_gives_the_same_gradients(monkeypatch,
     assert_same_gradients(want, got)
 
 
+def two_passes(layer, seed):
+    """Gradients of two different losses walked over one kept graph (retain_graph), each pass's own."""
+    rng = np.random.default_rng(seed)
+    x, h0, c0 = leaves(rng, (T, B, I), (1, B, H), (1, B, H))
+    is_lstm = isinstance(layer, mg.nn.LSTM)
+    output, final = layer(x, (h0, c0) if is_lstm else h0)
+    last = final[1] if is_lstm else final               # c_T for the LSTM: the cell path too
+    passes = []
+    for retain in (True, False):
+        layer.zero_grad()
+        for t in (x, h0, c0):
+            t.grad = None
+        loss = (output * rng.normal(size=output.shape)).sum() + (last * rng.normal(size=last.shape)).sum()
+        loss.backward(retain_graph=retain)
+        passes.append(gradients(layer, [x, h0, c0] if is_lstm else [x, h0], loss))
+    return passes
+
+
+@pytest.mark.parametrize("layer_class, options", LAYERS)
+@pytest.mark.parametrize("steps_per_block", [1, 100], ids=["one-step-blocks", "one-block"])
+def test_a_second_pass_over_a_kept_fused_layer_gives_its_own_gradients(monkeypatch, layer_class, options,
+                                                                      steps_per_block):
+    """The LSTM's and GRU's factors are made by the first backward pass and reused by the next one
+    (TBPTT walks each step k2 / k1 times): the second pass, with another loss, still gets the
+    op-level gradients of that loss."""
+    monkeypatch.setattr(kernels, "BLOCK", steps_per_block * 4 * H * B)
+    plain, twin = twins(layer_class, **options)
+    for want, got in zip(two_passes(plain, 3), two_passes(twin, 3)):
+        assert_same_gradients(want, got)
+
+
 def test_fused_flag_is_a_keyword_after_the_pytorch_arguments():
     """RNN(input, hidden, num_layers, nonlinearity, bias, batch_first) stays positional, as in PyTorch."""
     rnn = mg.nn.RNN(I, H, 2, "relu", False, True, fused=True)

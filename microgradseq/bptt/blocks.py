@@ -5,7 +5,10 @@ steps in one call (a sequence layer, with the input projection and the
 readout of all of them one product each) passes
 `step_block(xs, state) -> (outputs, state)` to `tbptt_blocks` instead: `xs` is
 `inputs[a:b]`, the steps a + 1 .. b, and `outputs[j]` is step a + 1 + j's
-output. Every loss is still `loss_fn(outputs[j], targets[a + j])`.
+output. Every loss is still `loss_fn(outputs[j], targets[a + j])`; a model whose
+per-step losses sum in one op can also pass `block_loss_fn(outputs, targets[a:b])`,
+their sum over the block (the char LM's cross-entropy over all (k, B) positions
+at once), which the runner uses for blocks whose steps all have targets.
 
 The definition and the cut stay exact because a block never straddles a
 point where the runner acts on a state: blocks end at every update u and at
@@ -39,24 +42,37 @@ def block_ends(n: int, k1: int, k2: int) -> list[int]:
 def tbptt_blocks(step_block: Callable[[Sequence, Any], tuple[Any, Any]], state: Any, inputs: Sequence,
                  targets: Sequence, loss_fn: Callable[[Any, Any], Tensor], k1: int, k2: int,
                  optimizer: Any = None, on_update: Callable[[int, float], None] | None = None,
-                 reduction: str = "sum") -> TBPTTResult:
+                 reduction: str = "sum",
+                 block_loss_fn: Callable[[Any, Sequence], Tensor] | None = None) -> TBPTTResult:
     """`mg.bptt.tbptt` with `step_block(inputs[a:b], state) -> (outputs, state)` in place of
-    `step(x_t, state)`: the same updates, losses, gradients and result."""
+    `step(x_t, state)`: the same updates, losses, gradients and result.
+
+    `block_loss_fn(outputs, targets[a:b])`, if given, must return the sum over the block's steps of
+    `loss_fn(outputs[j], targets[a + j])` (the same value, as one op: fewer nodes); it is used for
+    the blocks whose steps all have targets, `loss_fn` for the others."""
     k1, k2 = positive_int(k1, "k1", "tbptt_blocks"), positive_int(k2, "k2", "tbptt_blocks")
     n = check_run("tbptt_blocks", step_block, state, inputs, targets, loss_fn, optimizer, on_update, reduction)
+    if block_loss_fn is not None and not callable(block_loss_fn):
+        raise TypeError(f"tbptt_blocks: block_loss_fn must be callable or None, got {type(block_loss_fn).__name__}")
 
     result = TBPTTResult(state=None)
     ends = {}               # step -> the state after it, for block ends not yet behind a cut
-    pending = []            # losses since the previous update
+    pending = []            # losses since the previous update (a block's sum counts as its steps)
+    counted = 0             # how many steps' losses `pending` holds
     state = map_state(_runners_own, state)
     start = 0
     for stop in block_ends(n, k1, k2):
         if stop <= cut_of_update_at_or_after(stop, n, k1, k2):
             state = truncate(state, k2=k2)      # behind the coming update's cut (k1 > k2): one step, cut
         outputs, state = step_block(inputs[start:stop], state)
-        for j in range(stop - start):
-            if targets[start + j] is not None:
-                pending.append(loss_fn(outputs[j], targets[start + j]))
+        if block_loss_fn is not None and all(targets[t] is not None for t in range(start, stop)):
+            pending.append(block_loss_fn(outputs, targets[start:stop]))
+            counted += stop - start
+        else:
+            for j in range(stop - start):
+                if targets[start + j] is not None:
+                    pending.append(loss_fn(outputs[j], targets[start + j]))
+                    counted += 1
         ends[stop] = state
         start = stop
         t = stop
@@ -69,12 +85,12 @@ def tbptt_blocks(step_block: Callable[[Sequence, Any], tuple[Any, Any]], state: 
         if pending:
             total = pending[0] if len(pending) == 1 else stack(pending).sum()   # two nodes, not k1 - 1
             if reduction == "mean":
-                total = total / len(pending)
+                total = total / counted
             total.backward(retain_graph=t < n and next_cut < t)
             loss_value = float(total.item())
         if t < n:
             _sever_up_to(ends, next_cut, k2=k2, update=next_update)
-        pending = []
+        pending, counted = [], 0
         finish_update(result, t, loss_value, on_update, optimizer)
     result.state = truncate(state, k2=k2, update=n)
     return result
