@@ -297,6 +297,32 @@ def test_linear_of_a_sequence_with_an_empty_axis_gives_empty_or_bias_only_result
     np.testing.assert_array_equal(bias.grad, np.full(outputs, 8.0))
 
 
+def test_linear_multiplies_by_a_row_ordered_copy_of_w_transposed_from_its_second_product():
+    """A weight multiplied again and again (a recurrence's W_hh) gets a C-ordered copy of W^T at its
+    second product with more than one row; the products equal x W^T; a new array (an update) starts
+    again, and the copy goes when the weight's array does."""
+    from microgradseq.ops.linalg import transposed_copies
+    rng = np.random.default_rng(5)
+    weight = mg.tensor(rng.normal(size=(6, 4)), requires_grad=True)
+    x = rng.normal(size=(3, 4))
+    first = mg.ops.linear(x, weight)
+    assert transposed_copies.entries[id(weight._data)][1] is None         # seen once: no copy yet
+    second = mg.ops.linear(x, weight)
+    copy = transposed_copies.entries[id(weight._data)][1]
+    assert copy.flags.c_contiguous and np.array_equal(copy, weight.data.T)
+    for y in (first, second):
+        np.testing.assert_array_equal(y.data, x @ weight.data.T)
+    (first + second).sum().backward()
+    np.testing.assert_allclose(weight.grad, 2 * np.ones((3, 6)).T @ x)
+    old = id(weight._data)
+    with mg.no_grad():
+        weight -= 0.5
+    assert old not in transposed_copies.entries                          # the old array is gone
+    np.testing.assert_array_equal(mg.ops.linear(x, weight).data, x @ weight.data.T)
+    np.testing.assert_array_equal(mg.ops.linear(x, weight).data, x @ weight.data.T)
+    assert transposed_copies.entries[id(weight._data)][1] is not None
+
+
 def test_linear_names_the_shapes_that_do_not_line_up():
     with pytest.raises(ValueError, match=r"linear: input of shape \(2, 3\) and weight of shape \(4, 5\)"):
         mg.ops.linear(mg.zeros(2, 3), mg.zeros(4, 5))
