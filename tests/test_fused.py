@@ -197,6 +197,27 @@ def test_a_second_pass_over_a_kept_fused_layer_gives_its_own_gradients(monkeypat
         assert_same_gradients(want, got)
 
 
+def test_a_first_pass_interrupted_inside_a_fused_lstm_layer_makes_the_next_pass_fail_clearly(monkeypatch):
+    """The LSTM's first backward pass writes its gate gradients over the gates it saved, a block of
+    steps at a time: if it stops half-way, a retry over the kept graph must not read what is left."""
+    from microgradseq.nn.fused import lstm as fused_lstm
+    monkeypatch.setattr(kernels, "BLOCK", 4 * H * B)            # one step a block: five blocks
+
+    def blocks_then_interrupt(steps, per_step):
+        yield from kernels.blocks(steps, per_step)[:2]
+        raise KeyboardInterrupt
+
+    _, twin = twins(mg.nn.LSTM)
+    output, _ = twin(np.random.default_rng(4).normal(size=(T, B, I)))
+    loss = output.sum()
+    monkeypatch.setattr(fused_lstm, "blocks", blocks_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        loss.backward(retain_graph=True)
+    monkeypatch.setattr(fused_lstm, "blocks", kernels.blocks)
+    with pytest.raises(RuntimeError, match="lstm_sequence: an earlier backward pass .* was interrupted"):
+        loss.backward(retain_graph=True)
+
+
 def test_fused_flag_is_a_keyword_after_the_pytorch_arguments():
     """RNN(input, hidden, num_layers, nonlinearity, bias, batch_first) stays positional, as in PyTorch."""
     rnn = mg.nn.RNN(I, H, 2, "relu", False, True, fused=True)

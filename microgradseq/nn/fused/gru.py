@@ -94,8 +94,7 @@ def gru_sequence(x: Tensor, h0: Tensor, weight_ih: Tensor, weight_hh: Tensor, bi
     Backward (BPTT), t = T down to 1, with the factors of `_gru_factors`:
         dh_t = g_t + dh_(t+1) z_(t+1) + da_h,(t+1) W_hh,   da_h,t = dh_t * factors_t (per gate),
         x's part: da_x,t = da_h,t with its n block dh_t * d_n,t.
-    The factors are computed a block of steps at a time, just before the loop reaches the block,
-    by the first backward pass; a later pass over a kept graph reuses them.
+    The factors are computed a block of steps at a time, just before the loop reaches the block.
     Returns (h_1 .. h_T, h_T, the step marks); `below` is the marks of the layer underneath.
     """
     X = x._data
@@ -129,37 +128,28 @@ def gru_sequence(x: Tensor, h0: Tensor, weight_ih: Tensor, weight_hh: Tensor, bi
     check_steps("gru_sequence", hs, [x, h0])
     marks = StepMarks("gru_sequence", [("h", hs, h0)], below)   # made if a drawing asks
 
-    kept = None     # the factors, made by the first backward pass and reused by later passes over a
-                    # kept graph (TBPTT(k1, k2) walks each step k2 / k1 times)
-
     def backward(g):
-        nonlocal kept, n_s, h_n
-        factors, d_n_factor = kept or (np.empty((steps, batch, 3, hidden), dtype), np.empty_like(hs))
-        da_h = np.empty_like(factors)                           # the factors times dh, step by step
-        d_n = np.empty_like(hs)                                 # x's n block: d_n times dh
-        dh_all = np.empty_like(hs)                              # (the first pass: h_(t-1) - n_t first)
+        da_h = np.empty((steps, batch, 3, hidden), dtype)       # the factors, times dh step by step
+        d_n = np.empty_like(hs)                                 # x's n block: d_n, times dh at the end
+        dh_all = np.empty_like(hs)                              # first h_(t-1) - n_t, then dh_t
         da_h_flat = da_h.reshape(steps, batch, 3 * hidden)
         dh_next = 0
         for start, stop in blocks(steps, 3 * hidden * batch):  # (a block's arrays stay in cache)
-            if kept is None:
-                _gru_factors(rz[start:stop], n_s[start:stop], h_n[start:stop], factors[start:stop],
-                             d_n_factor[start:stop])
-                if start:
-                    np.subtract(hs[start - 1:stop - 1], n_s[start:stop], out=dh_all[start:stop])
-                else:
-                    np.subtract(hs[:stop - 1], n_s[1:stop], out=dh_all[1:stop])
-                    np.subtract(H0, n_s[0], out=dh_all[0])
-                factors[start:stop, :, 1] *= dh_all[start:stop]
+            _gru_factors(rz[start:stop], n_s[start:stop], h_n[start:stop], da_h[start:stop], d_n[start:stop])
+            if start:
+                np.subtract(hs[start - 1:stop - 1], n_s[start:stop], out=dh_all[start:stop])
+            else:
+                np.subtract(hs[:stop - 1], n_s[1:stop], out=dh_all[1:stop])
+                np.subtract(H0, n_s[0], out=dh_all[0])
+            da_h[start:stop, :, 1] *= dh_all[start:stop]
             back = slice(stop - 1, start - 1 if start else None, -1)                 # t = stop .. start + 1
-            for g_t, dh, dh_by_gate, z_t, factors_t, da_t, da_flat_t in zip(
-                    g[back], dh_all[back], dh_all[back, :, None], rz[back, :, hidden:], factors[back],
-                    da_h[back], da_h_flat[back]):
+            for g_t, dh, dh_by_gate, z_t, da_t in zip(
+                    g[back], dh_all[back], dh_all[back, :, None], rz[back, :, hidden:], da_h[back]):
                 add(g_t, dh_next, dh)
-                multiply(factors_t, dh_by_gate, da_t)
-                dh_next = dot(da_flat_t, W_hh)
+                da_t *= dh_by_gate
+                dh_next = dot(da_t.reshape(batch, 3 * hidden), W_hh)
                 dh_next += dh * z_t
-            multiply(d_n_factor[start:stop], dh_all[start:stop], d_n[start:stop])
-        kept, n_s, h_n = (factors, d_n_factor), None, None      # (only the factors read n and W_hn h + b_hn)
+            d_n[start:stop] *= dh_all[start:stop]
         marks.give_grads("h", dh_all)
         # da_x = [da_h's r and z blocks, d_n], used where they lie: two parts, no copy of the r and z
         # blocks (a view, rows 3H apart; np.matmul reads it as it is, np.dot would copy it)

@@ -116,7 +116,8 @@ def lstm_sequence(x: Tensor, h0: Tensor, c0: Tensor, weight_ih: Tensor, weight_h
         dh_t = g_h,t + da_(t+1) W_hh,   dc_t = g_c,t + dc_(t+1) f_(t+1) + dh_t * factor_dc,t,
         da_t = [dc_t, dc_t, dc_t, dh_t] * factors_t (per gate);   dL/dh_0 = da_1 W_hh, dL/dc_0 = dc_1 f_1.
     The factors are computed a block of steps at a time, just before the loop reaches the block,
-    by the first backward pass; a later pass over a kept graph reuses them.
+    by the first backward pass, which writes da over the gates it read them from; a later pass
+    over a kept graph (TBPTT) reuses them.
     Returns (h_1 .. h_T, (h_T, c_T), the step marks); `below` is the marks of the layer underneath.
     """
     X = x._data
@@ -143,26 +144,34 @@ def lstm_sequence(x: Tensor, h0: Tensor, c0: Tensor, weight_ih: Tensor, weight_h
     check_steps("lstm_sequence", out.swapaxes(0, 1), [x, h0, c0])
     marks = StepMarks("lstm_sequence", [("c", cs, c0), ("h", hs, h0)], below)   # made if a drawing asks
 
-    kept = None     # the factors, made by the first backward pass and reused by later passes over a
-                    # kept graph (TBPTT(k1, k2) walks each step k2 / k1 times)
+    kept = None     # (factors, factor_dc, f): made by the first backward pass and reused by later passes
+                    # over a kept graph (TBPTT(k1, k2) walks each step k2 / k1 times)
 
     def backward(grad):
-        nonlocal kept, tanh_c
-        factors, factor_dc = kept or (np.empty((steps, batch, 4, hidden), dtype), np.empty_like(hs))
-        da = np.empty_like(factors)                             # the factors times dc, dh, step by step
-        da_flat = da.reshape(steps, batch, 4 * hidden)
+        nonlocal kept, gates, by_gate, tanh_c
+        first = kept is None
+        if first:
+            if gates is None:
+                raise RuntimeError("lstm_sequence: an earlier backward pass through this node was interrupted "
+                                   "after it had begun to write over the gates it saved; run the forward pass again")
+            factors, factor_dc = np.empty((steps, batch, 4, hidden), dtype), np.empty_like(hs)
+            forget = by_gate[:, :, 1].copy()            # f_t: every pass reads it
+            da, gates = gates, None                     # this pass writes da over the gates, a block at a time,
+        else:                                           # once the block's factors are made from them
+            (factors, factor_dc, forget), da = kept, np.empty((steps, batch, 4 * hidden), dtype)
+        da_by_gate = da.reshape(steps, batch, 4, hidden)
         dh_all, dc_all = np.empty_like(hs), np.empty_like(cs)
         dh_next = dc_next = 0
-        for start, stop in blocks(steps, gates[0].size):
-            if kept is None:
-                _lstm_factors(gates[start:stop], tanh_c[start:stop], factors[start:stop], factor_dc[start:stop])
+        for start, stop in blocks(steps, da[0].size):
+            if first:
+                _lstm_factors(da[start:stop], tanh_c[start:stop], factors[start:stop], factor_dc[start:stop])
                 factors[start + 1:stop, :, 1] *= cs[start:stop - 1]
                 factors[start, :, 1] *= C0 if start == 0 else cs[start - 1]
             back = slice(stop - 1, start - 1 if start else None, -1)                 # t = stop .. start + 1
-            for g_h, g_c, dh, dc, dc_by_gate, forget, k_ifg, k_o, k_dc, da_ifg, da_o, da_t in zip(
+            for g_h, g_c, dh, dc, dc_by_gate, f_t, k_ifg, k_o, k_dc, da_ifg, da_o, da_t in zip(
                     grad[0][back], grad[1][back], dh_all[back], dc_all[back], dc_all[back, :, None],
-                    by_gate[back, :, 1], factors[back, :, :3], factors[back, :, 3], factor_dc[back],
-                    da[back, :, :3], da[back, :, 3], da_flat[back]):
+                    forget[back], factors[back, :, :3], factors[back, :, 3], factor_dc[back],
+                    da_by_gate[back, :, :3], da_by_gate[back, :, 3], da[back]):
                 np.add(g_h, dh_next, dh)
                 multiply(k_dc, dh, dc)
                 dc += dc_next
@@ -170,14 +179,15 @@ def lstm_sequence(x: Tensor, h0: Tensor, c0: Tensor, weight_ih: Tensor, weight_h
                 multiply(k_ifg, dc_by_gate, da_ifg)
                 multiply(k_o, dh, da_o)
                 dh_next = dot(da_t, W_hh)
-                dc_next = dc * forget
-        kept, tanh_c = (factors, factor_dc), None               # (only the factors read tanh(c))
+                dc_next = dc * f_t
+        if first:       # (only the factors read the gates and tanh(c'))
+            kept, by_gate, tanh_c = (factors, factor_dc, forget), None, None
         marks.give_grads("h", dh_all)
         marks.give_grads("c", dc_all)
-        bias = rows(da_flat).sum(axis=0)
-        dx = input_grad(x, da_flat, W_ih)
-        return (dx, dh_next, dc_next, StackedProducts(rows(da_flat), rows(X)),
-                recurrent_weight_grad(da_flat, h0, hs), bias, bias)
+        bias = rows(da).sum(axis=0)
+        dx = input_grad(x, da, W_ih)
+        return (dx, dh_next, dc_next, StackedProducts(rows(da), rows(X)),
+                recurrent_weight_grad(da, h0, hs), bias, bias)
 
     both = record_node("lstm_sequence", out, (x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh), backward)
     attach_marks(both, marks)
