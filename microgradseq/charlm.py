@@ -156,9 +156,14 @@ def next_char_loss(logits: Tensor, target: Any) -> Tensor:
 
 
 def next_char_losses(logits: Tensor, targets: Any) -> Tensor:
-    """The sum of `next_char_loss` over a block's steps, logits (k, B, V) and targets (k, B), as
-    one cross-entropy node: sum_t mean_b CE_tb = (sum over all t, b of CE_tb) / B."""
-    return cross_entropy(logits, np.asarray(targets), reduction="sum") / logits.shape[1]
+    """The sum of `next_char_loss` over a block's steps, logits (k, B, V) and targets (k, B) (an
+    array, a tensor, or k rows of codes), as one cross-entropy node:
+    sum_t mean_b CE_tb = (sum over all t, b of CE_tb) / B."""
+    if logits.ndim != 3:
+        raise ValueError(f"next_char_losses: expected logits of shape (steps, batch, vocab), "
+                         f"got shape {logits.shape}")
+    codes = targets.data if isinstance(targets, Tensor) else np.stack([np.asarray(row) for row in targets])
+    return cross_entropy(logits, codes, reduction="sum") / logits.shape[1]
 
 
 @dataclass

@@ -17,9 +17,16 @@ def model_and_data(cell: str, fused: bool = False, steps: int = 23):
 def train(model, inputs, targets, k1, k2, blocks, block_loss=False, reduction="mean"):
     optimizer = mg.optim.SGD(model.parameters(), lr=0.1)
     if blocks:
+        blocks_summed = []
+
+        def block_losses(logits, codes):
+            blocks_summed.append(len(codes))
+            return charlm.next_char_losses(logits, codes)
+
         result = bptt.tbptt_blocks(model.step_block, None, inputs, targets, charlm.next_char_loss, k1, k2,
                                    optimizer=optimizer, reduction=reduction,
-                                   block_loss_fn=charlm.next_char_losses if block_loss else None)
+                                   block_loss_fn=block_losses if block_loss else None)
+        assert sum(blocks_summed) == (len(inputs) if block_loss else 0)     # every step's loss in a block sum
     else:
         result = bptt.tbptt(model.step, None, inputs, targets, charlm.next_char_loss, k1, k2,
                             optimizer=optimizer, reduction=reduction)
@@ -79,6 +86,35 @@ def test_next_char_losses_is_the_sum_of_the_steps_losses():
     np.testing.assert_allclose(block.item(), want, rtol=1e-12)
     softmax = np.exp(logits.data) / np.exp(logits.data).sum(axis=-1, keepdims=True)
     np.testing.assert_allclose(logits.grad, (softmax - np.eye(7)[targets]) / 2, rtol=1e-12)
+
+
+def test_next_char_losses_takes_targets_as_an_array_a_tensor_or_rows():
+    rng = np.random.default_rng(6)
+    logits = mg.tensor(rng.normal(size=(3, 2, 7)))
+    codes = rng.integers(0, 7, (3, 2))
+    want = charlm.next_char_losses(logits, codes).item()
+    rows = np.empty(3, dtype=object)
+    rows[:] = list(codes)
+    for targets in (mg.tensor(codes), list(codes), rows):
+        np.testing.assert_allclose(charlm.next_char_losses(logits, targets).item(), want, rtol=1e-12)
+    with pytest.raises(ValueError, match=r"next_char_losses: expected logits of shape \(steps, batch, vocab\), "
+                                         r"got shape \(6, 7\)"):
+        charlm.next_char_losses(logits.reshape(6, 7), codes.reshape(6))
+
+
+def test_a_block_loss_that_is_not_one_number_is_named():
+    model, inputs, targets = model_and_data("lstm", steps=4)
+    per_step = lambda logits, codes: mg.functional.cross_entropy(     # noqa: E731
+        logits.reshape(-1, 7), np.asarray(codes).reshape(-1), reduction="none")
+    with pytest.raises(ValueError, match=r"tbptt_blocks: block_loss_fn must return a one-element Tensor, "
+                                         r"got shape \(4,\) at steps 1 to 2"):
+        bptt.tbptt_blocks(model.step_block, None, inputs, targets, charlm.next_char_loss, 2, 2,
+                          block_loss_fn=per_step)
+    with pytest.raises(TypeError, match="tbptt_blocks: block_loss_fn must return a one-element Tensor, got float"):
+        bptt.tbptt_blocks(model.step_block, None, inputs, targets, charlm.next_char_loss, 2, 2,
+                          block_loss_fn=lambda logits, codes: 0.0)
+    with pytest.raises(TypeError, match="tbptt_blocks: loss_fn must return a one-element Tensor, got float at step 1"):
+        bptt.tbptt_blocks(model.step_block, None, inputs, targets, lambda logits, code: 0.0, 2, 2)
 
 
 def test_blocks_end_at_updates_and_cuts():

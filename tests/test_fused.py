@@ -166,15 +166,15 @@ def test_fused_backward_in_blocks_of_steps_gives_the_same_gradients(monkeypatch,
     assert_same_gradients(want, got)
 
 
-def two_passes(layer, seed):
-    """Gradients of two different losses walked over one kept graph (retain_graph), each pass's own."""
+def three_passes(layer, seed):
+    """Gradients of three different losses walked over one kept graph (retain_graph), each pass's own."""
     rng = np.random.default_rng(seed)
     x, h0, c0 = leaves(rng, (T, B, I), (1, B, H), (1, B, H))
     is_lstm = isinstance(layer, mg.nn.LSTM)
     output, final = layer(x, (h0, c0) if is_lstm else h0)
     last = final[1] if is_lstm else final               # c_T for the LSTM: the cell path too
     passes = []
-    for retain in (True, False):
+    for retain in (True, True, False):
         layer.zero_grad()
         for t in (x, h0, c0):
             t.grad = None
@@ -186,14 +186,14 @@ def two_passes(layer, seed):
 
 @pytest.mark.parametrize("layer_class, options", LAYERS)
 @pytest.mark.parametrize("steps_per_block", [1, 100], ids=["one-step-blocks", "one-block"])
-def test_a_second_pass_over_a_kept_fused_layer_gives_its_own_gradients(monkeypatch, layer_class, options,
+def test_later_passes_over_a_kept_fused_layer_give_their_own_gradients(monkeypatch, layer_class, options,
                                                                       steps_per_block):
-    """The LSTM's and GRU's factors are made by the first backward pass and reused by the next one
-    (TBPTT walks each step k2 / k1 times): the second pass, with another loss, still gets the
-    op-level gradients of that loss."""
+    """The fused LSTM's factors are made by the first backward pass (which writes its gate gradients
+    over the saved gates) and reused by the next ones (TBPTT walks each step k2 / k1 times): the
+    second and third passes, each with another loss, still get the op-level gradients of theirs."""
     monkeypatch.setattr(kernels, "BLOCK", steps_per_block * 4 * H * B)
     plain, twin = twins(layer_class, **options)
-    for want, got in zip(two_passes(plain, 3), two_passes(twin, 3)):
+    for want, got in zip(three_passes(plain, 3), three_passes(twin, 3)):
         assert_same_gradients(want, got)
 
 
@@ -214,7 +214,8 @@ def test_a_first_pass_interrupted_inside_a_fused_lstm_layer_makes_the_next_pass_
     with pytest.raises(KeyboardInterrupt):
         loss.backward(retain_graph=True)
     monkeypatch.setattr(fused_lstm, "blocks", kernels.blocks)
-    with pytest.raises(RuntimeError, match="lstm_sequence: an earlier backward pass .* was interrupted"):
+    with pytest.raises(RuntimeError, match=r"backward: an earlier backward pass through a fused LSTM layer "
+                                           r"\(lstm_sequence\) was interrupted"):
         loss.backward(retain_graph=True)
 
 

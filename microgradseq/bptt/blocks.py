@@ -26,7 +26,8 @@ from typing import Any, Callable, Sequence
 from ..checks import positive_int
 from ..ops import stack
 from ..tensor import Tensor
-from .runner import TBPTTResult, _runners_own, check_run, cut_of_update_at_or_after, finish_update, update_steps
+from .runner import (TBPTTResult, _runners_own, check_run, checked_loss, cut_of_update_at_or_after, finish_update,
+                     update_steps)
 from .truncate import map_state, sever, truncate
 
 
@@ -49,7 +50,8 @@ def tbptt_blocks(step_block: Callable[[Sequence, Any], tuple[Any, Any]], state: 
 
     `block_loss_fn(outputs, targets[a:b])`, if given, must return the sum over the block's steps of
     `loss_fn(outputs[j], targets[a + j])` (the same value, as one op: fewer nodes); it is used for
-    the blocks whose steps all have targets, `loss_fn` for the others."""
+    the blocks whose steps all have targets, `loss_fn` for the others. (`targets` must then take
+    slices, as `inputs` does.)"""
     k1, k2 = positive_int(k1, "k1", "tbptt_blocks"), positive_int(k2, "k2", "tbptt_blocks")
     n = check_run("tbptt_blocks", step_block, state, inputs, targets, loss_fn, optimizer, on_update, reduction)
     if block_loss_fn is not None and not callable(block_loss_fn):
@@ -66,12 +68,14 @@ def tbptt_blocks(step_block: Callable[[Sequence, Any], tuple[Any, Any]], state: 
             state = truncate(state, k2=k2)      # behind the coming update's cut (k1 > k2): one step, cut
         outputs, state = step_block(inputs[start:stop], state)
         if block_loss_fn is not None and all(targets[t] is not None for t in range(start, stop)):
-            pending.append(block_loss_fn(outputs, targets[start:stop]))
+            pending.append(checked_loss(block_loss_fn(outputs, targets[start:stop]), (start + 1, stop),
+                                        "tbptt_blocks", "block_loss_fn"))
             counted += stop - start
         else:
             for j in range(stop - start):
                 if targets[start + j] is not None:
-                    pending.append(loss_fn(outputs[j], targets[start + j]))
+                    pending.append(checked_loss(loss_fn(outputs[j], targets[start + j]), start + j + 1,
+                                                "tbptt_blocks"))
                     counted += 1
         ends[stop] = state
         start = stop

@@ -149,14 +149,16 @@ def checked_step(result: Any, t: int, where: str = "tbptt") -> tuple[Any, Any]:
     return result[0], result[1]
 
 
-def checked_loss(loss: Any, t: int, where: str = "tbptt") -> Tensor:
-    """What loss_fn returned at step t, checked to be a one-element tensor that backward can take."""
+def checked_loss(loss: Any, t: int | tuple[int, int], where: str = "tbptt", name: str = "loss_fn") -> Tensor:
+    """What `name` returned at step t (or for the steps (first, last) of a block), checked to be a
+    one-element tensor that backward can take."""
+    place = f"step {t}" if isinstance(t, int) else f"steps {t[0]} to {t[1]}"
     if not isinstance(loss, Tensor):
-        raise TypeError(f"{where}: loss_fn must return a one-element Tensor, got {type(loss).__name__} "
-                        f"at step {t}")
+        raise TypeError(f"{where}: {name} must return a one-element Tensor, got {type(loss).__name__} "
+                        f"at {place}")
     if loss.data.size != 1:
-        raise ValueError(f"{where}: loss_fn must return a one-element Tensor, got shape {loss.shape} at "
-                         f"step {t}; reduce it (reduction='sum' or 'mean')")
+        raise ValueError(f"{where}: {name} must return a one-element Tensor, got shape {loss.shape} at "
+                         f"{place}; reduce it (reduction='sum' or 'mean')")
     return loss
 
 

@@ -142,6 +142,8 @@ class TransposedCopies:
     not for a weight used once before it changes, so it is made at the second
     product with the same array. Arrays are read-only and an update gives a
     weight a new array, so the array is the key; its copy goes when it does.
+    (The two routes sum in different orders, so an array's first product and
+    its later ones may differ in the last bits.)
     """
 
     def __init__(self) -> None:

@@ -152,8 +152,9 @@ def lstm_sequence(x: Tensor, h0: Tensor, c0: Tensor, weight_ih: Tensor, weight_h
         first = kept is None
         if first:
             if gates is None:
-                raise RuntimeError("lstm_sequence: an earlier backward pass through this node was interrupted "
-                                   "after it had begun to write over the gates it saved; run the forward pass again")
+                raise RuntimeError("backward: an earlier backward pass through a fused LSTM layer (lstm_sequence) "
+                                   "was interrupted after it had begun to write over the gates the layer saved; "
+                                   "run the layer's forward pass again")
             factors, factor_dc = np.empty((steps, batch, 4, hidden), dtype), np.empty_like(hs)
             forget = by_gate[:, :, 1].copy()            # f_t: every pass reads it
             da, gates = gates, None                     # this pass writes da over the gates, a block at a time,
