@@ -162,7 +162,14 @@ def next_char_losses(logits: Tensor, targets: Any) -> Tensor:
     if logits.ndim != 3:
         raise ValueError(f"next_char_losses: expected logits of shape (steps, batch, vocab), "
                          f"got shape {logits.shape}")
-    codes = targets.data if isinstance(targets, Tensor) else np.stack([np.asarray(row) for row in targets])
+    try:
+        codes = targets.data if isinstance(targets, Tensor) else np.stack([np.asarray(row) for row in targets])
+    except ValueError:
+        codes = None            # rows of different lengths
+    if codes is None or codes.shape != logits.shape[:2] or codes.dtype.kind not in "iu":
+        got = "rows of different lengths" if codes is None else f"shape {codes.shape} and dtype {codes.dtype}"
+        raise ValueError(f"next_char_losses: expected integer targets of shape {logits.shape[:2]} "
+                         f"(steps, batch), got {got}")
     return cross_entropy(logits, codes, reduction="sum") / logits.shape[1]
 
 

@@ -100,6 +100,12 @@ def test_next_char_losses_takes_targets_as_an_array_a_tensor_or_rows():
     with pytest.raises(ValueError, match=r"next_char_losses: expected logits of shape \(steps, batch, vocab\), "
                                          r"got shape \(6, 7\)"):
         charlm.next_char_losses(logits.reshape(6, 7), codes.reshape(6))
+    for targets, got in ((codes.reshape(6), r"shape \(6,\) and dtype int64"),
+                         (codes.astype(float), r"shape \(3, 2\) and dtype float64"),
+                         ([codes[0], codes[1], codes[2][:1]], "rows of different lengths")):
+        with pytest.raises(ValueError, match=r"next_char_losses: expected integer targets of shape \(3, 2\) "
+                                             rf"\(steps, batch\), got {got}"):
+            charlm.next_char_losses(logits, targets)
 
 
 def test_a_block_loss_that_is_not_one_number_is_named():
@@ -115,6 +121,28 @@ def test_a_block_loss_that_is_not_one_number_is_named():
                           block_loss_fn=lambda logits, codes: 0.0)
     with pytest.raises(TypeError, match="tbptt_blocks: loss_fn must return a one-element Tensor, got float at step 1"):
         bptt.tbptt_blocks(model.step_block, None, inputs, targets, lambda logits, code: 0.0, 2, 2)
+    with pytest.raises(ValueError, match="return the sum of the steps' losses, even with reduction='mean'"):
+        bptt.tbptt_blocks(model.step_block, None, inputs, targets, charlm.next_char_loss, 2, 2, reduction="mean",
+                          block_loss_fn=per_step)
+
+
+def test_block_losses_need_targets_that_take_slices_and_say_so_before_any_update():
+    """A dict of targets serves `tbptt` (a key a step) but not `targets[a:b]`: refused before any work."""
+    model, inputs, targets = model_and_data("lstm", steps=4)
+    updates = []
+    with pytest.raises(TypeError, match=r"tbptt_blocks: block_loss_fn reads targets\[a:b\], so targets must take "
+                                        r"slices \(a list, tuple or array\), got dict"):
+        bptt.tbptt_blocks(model.step_block, None, inputs, dict(enumerate(targets)), charlm.next_char_loss, 2, 2,
+                          on_update=lambda u, loss: updates.append(u), block_loss_fn=charlm.next_char_losses)
+    assert updates == []
+
+
+def test_a_step_block_that_returns_no_pair_is_named():
+    model, inputs, targets = model_and_data("lstm", steps=4)
+    with pytest.raises(TypeError, match="tbptt_blocks: step_block must return a pair \\(output, new_state\\), "
+                                        "got a Tensor at steps 1 to 2"):
+        bptt.tbptt_blocks(lambda xs, state: model.step_block(xs, state)[0], None, inputs, targets,
+                          charlm.next_char_loss, 2, 2)
 
 
 def test_blocks_end_at_updates_and_cuts():

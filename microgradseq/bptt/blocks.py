@@ -26,8 +26,8 @@ from typing import Any, Callable, Sequence
 from ..checks import positive_int
 from ..ops import stack
 from ..tensor import Tensor
-from .runner import (TBPTTResult, _runners_own, check_run, checked_loss, cut_of_update_at_or_after, finish_update,
-                     update_steps)
+from .runner import (TBPTTResult, _runners_own, check_run, checked_loss, checked_step, cut_of_update_at_or_after,
+                     finish_update, update_steps)
 from .truncate import map_state, sever, truncate
 
 
@@ -49,13 +49,17 @@ def tbptt_blocks(step_block: Callable[[Sequence, Any], tuple[Any, Any]], state: 
     `step(x_t, state)`: the same updates, losses, gradients and result.
 
     `block_loss_fn(outputs, targets[a:b])`, if given, must return the sum over the block's steps of
-    `loss_fn(outputs[j], targets[a + j])` (the same value, as one op: fewer nodes); it is used for
-    the blocks whose steps all have targets, `loss_fn` for the others. (`targets` must then take
-    slices, as `inputs` does.)"""
+    `loss_fn(outputs[j], targets[a + j])`: the same value, in fewer nodes (the point of it: one op,
+    ideally). It is a sum with `reduction="mean"` too: the runner divides L_u by the number of step
+    losses. It is used for the blocks whose steps all have targets, `loss_fn` for the others;
+    `targets` must then take slices, as `inputs` does."""
     k1, k2 = positive_int(k1, "k1", "tbptt_blocks"), positive_int(k2, "k2", "tbptt_blocks")
     n = check_run("tbptt_blocks", step_block, state, inputs, targets, loss_fn, optimizer, on_update, reduction)
     if block_loss_fn is not None and not callable(block_loss_fn):
         raise TypeError(f"tbptt_blocks: block_loss_fn must be callable or None, got {type(block_loss_fn).__name__}")
+    if block_loss_fn is not None and not _takes_slices(targets):
+        raise TypeError(f"tbptt_blocks: block_loss_fn reads targets[a:b], so targets must take slices (a list, "
+                        f"tuple or array), got {type(targets).__name__}")
 
     result = TBPTTResult(state=None)
     ends = {}               # step -> the state after it, for block ends not yet behind a cut
@@ -66,7 +70,8 @@ def tbptt_blocks(step_block: Callable[[Sequence, Any], tuple[Any, Any]], state: 
     for stop in block_ends(n, k1, k2):
         if stop <= cut_of_update_at_or_after(stop, n, k1, k2):
             state = truncate(state, k2=k2)      # behind the coming update's cut (k1 > k2): one step, cut
-        outputs, state = step_block(inputs[start:stop], state)
+        outputs, state = checked_step(step_block(inputs[start:stop], state), (start + 1, stop), "tbptt_blocks",
+                                      "step_block")
         if block_loss_fn is not None and all(targets[t] is not None for t in range(start, stop)):
             pending.append(checked_loss(block_loss_fn(outputs, targets[start:stop]), (start + 1, stop),
                                         "tbptt_blocks", "block_loss_fn"))
@@ -98,6 +103,14 @@ def tbptt_blocks(step_block: Callable[[Sequence, Any], tuple[Any, Any]], state: 
         finish_update(result, t, loss_value, on_update, optimizer)
     result.state = truncate(state, k2=k2, update=n)
     return result
+
+
+def _takes_slices(targets: Sequence) -> bool:
+    try:
+        targets[0:0]
+    except (TypeError, KeyError):
+        return False
+    return True
 
 
 def _sever_up_to(ends: dict, cut: int, **info: Any) -> None:

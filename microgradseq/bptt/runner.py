@@ -139,27 +139,35 @@ def _check_state(state: Any, what: str, where: str = "tbptt") -> None:
                             "or list of Tensors (an LSTM's (h, c)), or None")
 
 
-def checked_step(result: Any, t: int, where: str = "tbptt") -> tuple[Any, Any]:
-    """What step returned at step t, checked to be (output, new_state) before anything uses it."""
+def checked_step(result: Any, t: int | tuple[int, int], where: str = "tbptt", name: str = "step") -> tuple[Any, Any]:
+    """What `name` returned at step t (or for the steps (first, last) of a block), checked to be
+    (output, new_state) before anything uses it."""
+    place = _place(t)
     if not isinstance(result, (tuple, list)) or len(result) != 2:
         came = (f"a {type(result).__name__} of {len(result)}" if isinstance(result, (tuple, list))
                 else f"a {type(result).__name__}")
-        raise TypeError(f"{where}: step must return a pair (output, new_state), got {came} at step {t}")
-    _check_state(result[1], f"the state step returned at step {t}", where)
+        raise TypeError(f"{where}: {name} must return a pair (output, new_state), got {came} at {place}")
+    _check_state(result[1], f"the state {name} returned at {place}", where)
     return result[0], result[1]
 
 
 def checked_loss(loss: Any, t: int | tuple[int, int], where: str = "tbptt", name: str = "loss_fn") -> Tensor:
-    """What `name` returned at step t (or for the steps (first, last) of a block), checked to be a
-    one-element tensor that backward can take."""
-    place = f"step {t}" if isinstance(t, int) else f"steps {t[0]} to {t[1]}"
+    """What `name` returned at step t (or for the steps (first, last) of a block: the sum of their
+    losses), checked to be a one-element tensor that backward can take."""
+    place = _place(t)
     if not isinstance(loss, Tensor):
         raise TypeError(f"{where}: {name} must return a one-element Tensor, got {type(loss).__name__} "
                         f"at {place}")
     if loss.data.size != 1:
+        hint = ("return the sum of the steps' losses, even with reduction='mean'" if isinstance(t, tuple)
+                else "reduce it (reduction='sum' or 'mean')")
         raise ValueError(f"{where}: {name} must return a one-element Tensor, got shape {loss.shape} at "
-                         f"{place}; reduce it (reduction='sum' or 'mean')")
+                         f"{place}; {hint}")
     return loss
+
+
+def _place(t: int | tuple[int, int]) -> str:
+    return f"step {t}" if isinstance(t, int) else f"steps {t[0]} to {t[1]}"
 
 
 def tbptt(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Sequence,
