@@ -130,6 +130,23 @@ def test_evaluate_is_the_untruncated_next_character_loss_by_hand(text_codes):
     assert all(p.grad is None for p in model.parameters())  # nothing recorded, nothing backpropagated
 
 
+@pytest.mark.parametrize("fused", [False, True], ids=["op-level", "fused"])
+def test_evaluate_in_blocks_is_evaluate_step_by_step(text_codes, monkeypatch, fused):
+    """evaluate reads EVALUATION_BLOCK characters a call, carrying the state: 29 predictions in blocks
+    of 7 (the last block a lone step) give the loss of 29 calls of `step`."""
+    vocab, codes = text_codes
+    model = charlm.CharLM(len(vocab), 6, "lstm", embedding_dim=4, rng=np.random.default_rng(5), dtype=F64)
+    model.cell.fused = fused
+    text = codes[:30]
+    monkeypatch.setattr(charlm, "EVALUATION_BLOCK", 7)
+    state, losses = None, []
+    with mg.no_grad():
+        for t in range(len(text) - 1):
+            logits, state = model.step(text[t:t + 1], state)
+            losses.append(mg.functional.cross_entropy(logits, text[t + 1:t + 2]).item())
+    assert charlm.evaluate(model, text) == pytest.approx(np.mean(losses), rel=1e-12)
+
+
 def test_training_measures_the_validation_loss_evenly_on_multiples_of_k1(text_codes):
     vocab, codes = text_codes
     train, valid = charlm.split(codes, 0.05)
