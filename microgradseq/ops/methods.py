@@ -90,20 +90,21 @@ def narrow(self: Tensor, dim: int, start: int, length: int) -> Tensor:
     return getitem(self, (slice(None),) * axis + (slice(begin, begin + length),))
 
 
-def argmax(self: Tensor, dim: int | None = None, keepdim: bool | None = None, *, axis: int | None = None,
-           keepdims: bool | None = None) -> Tensor:
-    """The position of the maximum (of the flattened tensor unless `dim` is given): integers, no gradient."""
-    axis, keepdims = axis_keepdims("argmax", axis, keepdims, dim, keepdim)
-    return owned(np.asarray(np.argmax(self._data, axis=None if axis is None else _axis("argmax", axis, self.ndim), keepdims=keepdims),
-                            dtype=np.int64))
+def _position_of(find: Callable, extreme: str) -> Callable:
+    name = find.__name__
+
+    def position(self: Tensor, dim: int | None = None, keepdim: bool | None = None, *, axis: int | None = None,
+                 keepdims: bool | None = None) -> Tensor:
+        axis, keepdims = axis_keepdims(name, axis, keepdims, dim, keepdim)
+        axis = None if axis is None else _axis(name, axis, self.ndim)
+        return owned(np.asarray(find(self._data, axis=axis, keepdims=keepdims), dtype=np.int64))
+    position.__name__ = name
+    position.__doc__ = (f"The position of the {extreme} (of the flattened tensor unless `dim` is given): "
+                        "integers, no gradient.")
+    return position
 
 
-def argmin(self: Tensor, dim: int | None = None, keepdim: bool | None = None, *, axis: int | None = None,
-           keepdims: bool | None = None) -> Tensor:
-    """The position of the minimum (of the flattened tensor unless `dim` is given): integers, no gradient."""
-    axis, keepdims = axis_keepdims("argmin", axis, keepdims, dim, keepdim)
-    return owned(np.asarray(np.argmin(self._data, axis=None if axis is None else _axis("argmin", axis, self.ndim), keepdims=keepdims),
-                            dtype=np.int64))
+argmax, argmin = _position_of(np.argmax, "maximum"), _position_of(np.argmin, "minimum")
 
 
 def softmax(self: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor:
