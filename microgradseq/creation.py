@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from .checks import generator, is_finite_number
-from .random import default_generator
+from .checks import is_finite_number
+from .random import generator_or_default
 from .tensor import Tensor, get_default_dtype, owned
 
 
@@ -30,7 +30,7 @@ def ones(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
 def randn(*shape: Any, rng: np.random.Generator | None = None, dtype: Any = None,
           requires_grad: bool = False) -> Tensor:
     """Standard normal samples, from `rng` or the generator `manual_seed` sets."""
-    rng = generator(rng, "randn") or default_generator()
+    rng = generator_or_default(rng, "randn")
     data = rng.standard_normal(_shape(shape)).astype(dtype or get_default_dtype())
     return owned(data, requires_grad)
 
@@ -86,7 +86,7 @@ def ones_like(like: Any, *, dtype: Any = None, requires_grad: bool = False) -> T
 def rand(*shape: Any, rng: np.random.Generator | None = None, dtype: Any = None,
          requires_grad: bool = False) -> Tensor:
     """Samples from uniform[0, 1), from `rng` or the generator `manual_seed` sets."""
-    rng = rng or default_generator()
+    rng = generator_or_default(rng, "rand")
     return owned(rng.random(_shape(shape)).astype(dtype or get_default_dtype()), requires_grad)
 
 
@@ -106,7 +106,7 @@ def multinomial(probs: Any, num_samples: int, replacement: bool = False, *,
     if not replacement and np.any((rows > 0).sum(axis=-1) < num_samples):
         raise ValueError(f"multinomial: cannot draw {num_samples} samples without replacement from rows with "
                          f"fewer categories of non-zero weight ({(rows > 0).sum(axis=-1).min()})")
-    rng = rng or default_generator()
+    rng = generator_or_default(rng, "multinomial")
     draws = np.stack([rng.choice(len(row), size=num_samples, replace=bool(replacement), p=row / row.sum())
                       for row in rows]).astype(np.int64)
     return owned(draws.reshape(weights.shape[:-1] + (num_samples,)))

@@ -19,7 +19,7 @@ from . import ops
 from .checks import is_finite_number
 from .ops import exp, relu, sigmoid, sum, tanh
 from .ops.losses import cross_entropy as cross_entropy_op
-from .random import default_generator
+from .random import generator_or_default
 from .spellings import either
 from .tensor import Tensor, as_tensor, owned
 
@@ -128,6 +128,6 @@ def dropout(x: Any, p: float = 0.5, training: bool = True, inplace: bool = False
     x = as_tensor(x)
     if not training or p == 0:
         return x
-    keep = (rng or default_generator()).random(x.shape) >= p
+    keep = generator_or_default(rng, "dropout").random(x.shape) >= p
     scale = np.zeros(x.shape, dtype=x.dtype) if p == 1 else keep / np.asarray(1 - p, dtype=x.dtype)
     return (x * owned(scale.astype(x.dtype, copy=False))).named("dropout")

@@ -353,7 +353,15 @@ def test_flags_must_be_bools_not_anything_truthy(call, message):
     (lambda: mg.randn(2, rng="x"), "randn: rng must be a numpy.random.Generator .* got str"),
     (lambda: mg.nn.Linear(2, 3, rng="x"), "Linear: rng must be a numpy.random.Generator .* got str"),
     (lambda: mg.nn.Embedding(2, 3, rng=0), "Embedding: rng must be a numpy.random.Generator .* got int"),
-], ids=["randn", "Linear", "Embedding"])
+    (lambda: mg.rand(2, rng="x"), "rand: rng must be a numpy.random.Generator .* got str"),
+    (lambda: mg.multinomial([0.5, 0.5], 1, rng=0), "multinomial: rng must be a numpy.random.Generator .* got int"),
+    (lambda: mg.nn.init.uniform_(mg.zeros(2), rng=0), "uniform_: rng must be a numpy.random.Generator .* got int"),
+    (lambda: mg.nn.init.normal_(mg.zeros(2), rng=0), "normal_: rng must be a numpy.random.Generator .* got int"),
+    (lambda: mg.nn.init.orthogonal_(mg.zeros((2, 2)), rng=0),
+     "orthogonal_: rng must be a numpy.random.Generator .* got int"),
+    (lambda: mg.nn.functional.dropout(mg.ones(2), 0.5, rng=0),
+     "dropout: rng must be a numpy.random.Generator .* got int"),
+], ids=["randn", "Linear", "Embedding", "rand", "multinomial", "uniform_", "normal_", "orthogonal_", "dropout"])
 def test_an_rng_that_is_not_a_generator_is_a_type_error_naming_the_function(call, message):
     with pytest.raises(TypeError, match=message):
         call()

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from ..random import default_generator
+from ..random import generator_or_default
 from ..tensor import Tensor
 
 __all__ = ["constant_", "normal_", "ones_", "orthogonal_", "uniform_", "xavier_uniform_", "zeros_"]
@@ -25,12 +25,12 @@ def _fill(tensor: Tensor, values: np.ndarray) -> Tensor:
 
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, rng: np.random.Generator | None = None) -> Tensor:
     """Values drawn from uniform(a, b)."""
-    return _fill(tensor, (rng or default_generator()).uniform(a, b, tensor.shape))
+    return _fill(tensor, generator_or_default(rng, "uniform_").uniform(a, b, tensor.shape))
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, rng: np.random.Generator | None = None) -> Tensor:
     """Values drawn from the normal distribution N(mean, std^2)."""
-    return _fill(tensor, (rng or default_generator()).normal(mean, std, tensor.shape))
+    return _fill(tensor, generator_or_default(rng, "normal_").normal(mean, std, tensor.shape))
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
@@ -71,7 +71,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, rng: np.random.Generator | No
     if tensor.ndim < 2:
         raise ValueError(f"orthogonal_: expected a tensor of at least 2 axes, got shape {tensor.shape}")
     rows, columns = tensor.shape[0], math.prod(tensor.shape[1:])
-    gaussian = (rng or default_generator()).standard_normal((rows, columns))
+    gaussian = generator_or_default(rng, "orthogonal_").standard_normal((rows, columns))
     if rows < columns:
         gaussian = gaussian.T
     q, r = np.linalg.qr(gaussian)

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..checks import flag, generator, positive_int
 from ..functional import linear
-from ..random import default_generator
+from ..random import generator_or_default
 from ..tensor import Tensor, as_tensor, get_default_dtype
 from .module import Module, Parameter, uniform
 
@@ -53,7 +53,7 @@ class Embedding(Module):
         num_embeddings = positive_int(num_embeddings, "num_embeddings", "Embedding")
         embedding_dim = positive_int(embedding_dim, "embedding_dim", "Embedding")
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
-        rng = generator(rng, "Embedding") or default_generator()
+        rng = generator_or_default(rng, "Embedding")
         self.weight = Parameter(rng.standard_normal((num_embeddings, embedding_dim))
                                 .astype(dtype or get_default_dtype()))
 
