@@ -26,7 +26,7 @@ from .tensor import Tensor, as_tensor, owned
 __all__ = ["cross_entropy", "dropout", "linear", "log_softmax", "mse_loss", "nll_loss", "relu", "sigmoid",
            "softmax", "tanh"]      # relu, sigmoid, tanh: the ops themselves, as torch.nn.functional has them
 
-_REDUCTIONS = ("mean", "sum", "none")
+REDUCTIONS = ("mean", "sum", "none")      # what `reduction=` may be (the loss modules check it too)
 
 
 def _shifted(x: Tensor, axis: int) -> Tensor:
@@ -59,7 +59,7 @@ def _reduce(losses: Tensor, reduction: str, name: str) -> Tensor:
         return losses.sum()
     if reduction == "none":
         return losses
-    raise ValueError(f"{name}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    raise ValueError(f"{name}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
 
 
 def _check_range(where: str, classes: np.ndarray, count: int) -> None:

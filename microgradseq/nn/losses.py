@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..functional import cross_entropy, mse_loss, nll_loss
+from ..functional import REDUCTIONS, cross_entropy, mse_loss, nll_loss
 from ..spellings import only_defaults
 from ..tensor import Tensor
 from .module import Module
-
-_REDUCTIONS = ("mean", "sum", "none")
 
 
 class _Loss(Module):
@@ -22,8 +20,8 @@ class _Loss(Module):
         super().__init__()
         where = type(self).__name__
         only_defaults(where, options, self.defaults)
-        if reduction not in _REDUCTIONS:
-            raise ValueError(f"{where}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+        if reduction not in REDUCTIONS:
+            raise ValueError(f"{where}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
         self.reduction = reduction
 
     def extra_repr(self) -> str:
