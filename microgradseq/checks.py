@@ -39,6 +39,14 @@ def flag(value: Any, name: str, where: str) -> bool:
     return bool(value)
 
 
+def probability(value: Any, name: str, where: str) -> float:
+    """`value` as a float if it is a probability, a number in [0, 1] (not a bool), else ValueError naming
+    `where` and `name`."""
+    if not is_finite_number(value) or not 0 <= value <= 1:
+        raise ValueError(f"{where}: {name} must be a probability in [0, 1], got {value!r}")
+    return float(value)
+
+
 def generator(rng: Any, where: str) -> np.random.Generator | None:
     """`rng` if it is a numpy Generator or None, else TypeError naming `where`."""
     if rng is not None and not isinstance(rng, np.random.Generator):

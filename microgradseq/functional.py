@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from . import ops
-from .checks import is_finite_number
+from .checks import probability
 from .ops import exp, relu, sigmoid, sum, tanh
 from .ops.losses import cross_entropy as cross_entropy_op
 from .random import generator_or_default
@@ -123,8 +123,7 @@ def dropout(x: Any, p: float = 0.5, training: bool = True, inplace: bool = False
     kept), while `training`; x itself otherwise. The mask comes from `rng` or the library's generator
     (`mg.manual_seed`), and enters as a constant factor: d/dx = mask / (1 - p). (`inplace=True` makes a
     new tensor all the same: arrays are read-only.)"""
-    if not is_finite_number(p) or not 0 <= p <= 1:
-        raise ValueError(f"dropout: p must be a probability in [0, 1], got {p!r}")
+    p = probability(p, "p", "dropout")
     x = as_tensor(x)
     if not training or p == 0:
         return x

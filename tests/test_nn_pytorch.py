@@ -260,7 +260,7 @@ def test_dropout_on_a_layer_is_shown_in_its_repr():
     assert "dropout=0.2" in repr(nn.LSTM(3, 4, 2, dropout=0.2))
 
 
-@pytest.mark.parametrize("dropout", [-0.5, 2, "a"])
+@pytest.mark.parametrize("dropout", [-0.5, 2, "a", True])
 def test_layers_refuse_a_dropout_outside_0_1_naming_the_class(dropout):
     with pytest.raises(ValueError, match="^GRU: dropout must be a probability"):
         nn.GRU(3, 4, dropout=dropout)

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import flag, is_finite_number
+from ..checks import flag, probability
 from ..functional import dropout
 from ..tensor import Tensor
 from .module import Module
@@ -19,9 +19,8 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, inplace: bool = False, rng: np.random.Generator | None = None) -> None:
         super().__init__()
-        if not is_finite_number(p) or not 0 <= p <= 1:
-            raise ValueError(f"Dropout: p must be a probability in [0, 1], got {p!r}")
-        self.p, self.inplace, self.rng = float(p), flag(inplace, "inplace", "Dropout"), rng
+        self.p = probability(p, "p", "Dropout")
+        self.inplace, self.rng = flag(inplace, "inplace", "Dropout"), rng
 
     def forward(self, x: Any) -> Tensor:
         return dropout(x, self.p, self.training, rng=self.rng)

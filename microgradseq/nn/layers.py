@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import flag, generator, is_finite_number, positive_int
+from ..checks import flag, generator, positive_int, probability
 from .. import functional
 from ..metadata import at_step
 from ..ops import linear, stack
@@ -49,9 +49,7 @@ class _Layer(Module):
         where = type(self).__name__
         rng = generator(rng, where)
         only_defaults(where, options, {"bidirectional": False, "proj_size": 0})
-        if isinstance(dropout, bool) or not is_finite_number(dropout) or not 0 <= dropout <= 1:
-            raise ValueError(f"{where}: dropout must be a probability in [0, 1], got {dropout!r}")
-        self.dropout = float(dropout)
+        self.dropout = probability(dropout, "dropout", where)
         input_size, hidden_size = positive_int(input_size, "input_size", where), positive_int(
             hidden_size, "hidden_size", where)
         self.input_size, self.hidden_size = input_size, hidden_size
