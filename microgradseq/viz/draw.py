@@ -53,6 +53,13 @@ def draw(root: Any, params: Mapping[str, Any] | None = None, view: str = "cells"
     without `retain_graph` the backward frees the graph and only the root is
     left to draw.
     """
+    return _drawing(root, params, view, max_steps, show_values, grad_range)[0]
+
+
+def _drawing(root: Any, params: Mapping[str, Any] | None = None, view: str = "cells",
+             max_steps: int | None = 12, show_values: bool = True,
+             grad_range: tuple[float, float] | None = None) -> tuple[graphviz.Digraph, GraphInfo]:
+    """`draw`, and what it found out about the graph (`draw_update` titles the drawing from it)."""
     if view not in ("cells", "ops"):
         raise ValueError(f"draw: view must be 'cells' or 'ops', got {view!r}")
     if max_steps is not None and (not is_int(max_steps) or max_steps < 2):
@@ -79,7 +86,7 @@ def draw(root: Any, params: Mapping[str, Any] | None = None, view: str = "cells"
         draw_cells(graph, info, show_values)
     else:
         draw_ops(graph, info, show_values)
-    return graph
+    return graph, info
 
 
 # ---- the pieces both views share ------------------------------------------------------------
@@ -425,10 +432,8 @@ def draw_update(loss: Any, params: Mapping[str, Any] | None = None, **options: A
         mg.bptt.tbptt(..., on_backward=lambda u, loss: mg.viz.render(
             mg.viz.draw_update(loss, dict(model.named_parameters())), f"update_{u}.svg"))
     """
-    graph = draw(loss, params, **options)
-    root = graph_roots(loss)[0]
-    info = GraphInfo([root], named_tensors(params), None)
-    injected = injected_steps(root)
+    graph, info = _drawing(loss, params, **options)
+    injected = injected_steps(graph_roots(loss)[0])
     cut = max(info.cut_steps) if info.cut_steps else 0
     update = max(info.steps) if info.steps else None
     if injected:
