@@ -35,7 +35,8 @@ def _lstm_factors(gates: np.ndarray, tanh_c: np.ndarray, factors: np.ndarray,
         da = [dc, dc * c, dc, dh] * factors (per gate),      factors = [g σ'(a_i), σ'(a_f), i (1 - g^2),
                                                                         tanh(c') σ'(a_o)]   (…, 4, H)
     and dc * f carries on to the step before. The caller multiplies the f block by c, the previous
-    cell state. Everything is computed in place: no temporaries as large as the sequence.
+    cell state. Everything is computed in place: no temporaries as large as the sequence, and
+    `factor_dc` may be `tanh_c` itself (it is written last).
     """
     hidden = tanh_c.shape[-1]
     i, f, g, o = (gates[..., k * hidden:(k + 1) * hidden] for k in range(4))
@@ -155,10 +156,11 @@ def lstm_sequence(x: Tensor, h0: Tensor, c0: Tensor, weight_ih: Tensor, weight_h
                 raise RuntimeError("backward: an earlier backward pass through a fused LSTM layer (lstm_sequence) "
                                    "was interrupted after it had begun to write over the gates the layer saved; "
                                    "run the layer's forward pass again")
-            factors, factor_dc = np.empty((steps, batch, 4, hidden), dtype), np.empty_like(hs)
+            factors = np.empty((steps, batch, 4, hidden), dtype)
             forget = by_gate[:, :, 1].copy()            # f_t: every pass reads it
-            da, gates = gates, None                     # this pass writes da over the gates, a block at a time,
-        else:                                           # once the block's factors are made from them
+            da, gates = gates, None                     # this pass writes da over the gates, and factor_dc over
+            factor_dc = tanh_c                          # tanh(c'), a block at a time, once the block's factors
+        else:                                           # are made from them
             (factors, factor_dc, forget), da = kept, np.empty((steps, batch, 4 * hidden), dtype)
         da_by_gate = da.reshape(steps, batch, 4, hidden)
         dh_all, dc_all = np.empty_like(hs), np.empty_like(cs)
