@@ -13,15 +13,15 @@ from .autograd import current_scope, current_step
 from .checks import is_int
 
 
-_stacks = threading.local()
+class _Entries(threading.local):
+    """This thread's open `at_step` blocks: what to restore when each is left (context-variable
+    tokens, innermost last). Per thread, so one step object may be entered in several threads."""
+
+    def __init__(self) -> None:
+        self.steps = []
 
 
-def _outer_steps() -> list:
-    """This thread's stack of the steps that entered `at_step` blocks replaced."""
-    stack = getattr(_stacks, "steps", None)
-    if stack is None:
-        stack = _stacks.steps = []
-    return stack
+_entries = _Entries()
 
 
 class at_step:  # noqa: N801  (used like a function: `with at_step(t):`)
@@ -40,27 +40,25 @@ class at_step:  # noqa: N801  (used like a function: `with at_step(t):`)
         self.step = t
 
     def __enter__(self) -> None:
-        _outer_steps().append(current_step.get())      # per thread: one step object may be shared
-        current_step.set(self.step)
+        _entries.steps.append(current_step.set(self.step))
 
     def __exit__(self, *exc_info) -> None:
-        current_step.set(_outer_steps().pop())
+        current_step.reset(_entries.steps.pop())
 
 
 class in_scope:  # noqa: N801  (used like a function: `with in_scope(name):`)
     """Nodes made inside carry the module path `outer.name`. A class, as `at_step` is: every
     module call enters one."""
 
-    __slots__ = ("name", "previous")
+    __slots__ = ("name", "entries")
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.previous = []
+        self.entries = []           # what to restore when each entry is left (context-variable tokens)
 
     def __enter__(self) -> None:
-        previous, name = current_scope.get(), self.name
-        self.previous.append(previous)
-        current_scope.set(f"{previous}.{name}" if previous and name else (name or previous))
+        outer, name = current_scope.get(), self.name
+        self.entries.append(current_scope.set(f"{outer}.{name}" if outer and name else (name or outer)))
 
     def __exit__(self, *exc_info) -> None:
-        current_scope.set(self.previous.pop())
+        current_scope.reset(self.entries.pop())
