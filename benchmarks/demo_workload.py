@@ -14,7 +14,7 @@ losses. Over each window of k1 new steps the embedding lookup, the input
 projection, the readout and its softmax are one product each, the gate
 derivatives of a block are computed for all its steps at once (and kept: a
 block is walked by k2 / k1 updates), and every weight gradient is one stacked
-product over the window. As in the library (the SPEC's rule 5), the gradient
+product over the window. As in the library (docs/api.md, "Truncated BPTT", rule 5), the gradient
 of a step goes through the weights that step used. Adam and clipping are
 PyTorch's formulas. Before timing, its losses and weights are checked against
 the library's (float64).

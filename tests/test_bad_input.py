@@ -359,9 +359,12 @@ def test_flags_must_be_bools_not_anything_truthy(call, message):
     (lambda: mg.nn.init.normal_(mg.zeros(2), rng=0), "normal_: rng must be a numpy.random.Generator .* got int"),
     (lambda: mg.nn.init.orthogonal_(mg.zeros((2, 2)), rng=0),
      "orthogonal_: rng must be a numpy.random.Generator .* got int"),
+    (lambda: mg.nn.init.xavier_uniform_(mg.zeros((2, 2)), rng=3),
+     "xavier_uniform_: rng must be a numpy.random.Generator .* got int"),
     (lambda: mg.nn.functional.dropout(mg.ones(2), 0.5, rng=0),
      "dropout: rng must be a numpy.random.Generator .* got int"),
-], ids=["randn", "Linear", "Embedding", "rand", "multinomial", "uniform_", "normal_", "orthogonal_", "dropout"])
+], ids=["randn", "Linear", "Embedding", "rand", "multinomial", "uniform_", "normal_", "orthogonal_", "xavier_uniform_",
+        "dropout"])
 def test_an_rng_that_is_not_a_generator_is_a_type_error_naming_the_function(call, message):
     with pytest.raises(TypeError, match=message):
         call()

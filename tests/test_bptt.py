@@ -1,6 +1,6 @@
 """Truncated BPTT: the runner against explicitly rebuilt windows, identities, closed forms, memory, errors.
 
-The reference for every update u is the definition itself (SPEC, "Truncated
+The reference for every update u is the definition itself (docs/api.md, "Truncated
 BPTT"): recompute the forward from the detached state h_c, c = max(0, u - k2),
 over steps (c, u], add the losses at t in (u', u] (those at or before c through
 their own detached state only: depth 0), backprop, and compare. No PyTorch.
@@ -435,7 +435,7 @@ def test_an_update_without_any_target_reports_zero_loss_and_skips_backward():
 
 
 def test_with_an_optimizer_and_k1_below_k2_gradients_use_the_recorded_values():
-    """SPEC rule 5: the update at u differentiates the computation that happened, with the
+    """Rule 5 of truncated BPTT (docs/api.md): the update at u differentiates the computation that happened, with the
     weights each step actually used, even though earlier updates changed them since."""
     rng = np.random.default_rng(3)
     W = mg.tensor(rng.normal(size=(3, 3)) * 0.5, requires_grad=True)

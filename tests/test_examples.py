@@ -285,3 +285,14 @@ def test_word_language_model_loss_falls_and_its_checkpoint_and_sample_are_real(w
     assert Path(word_lm["checkpoint"]).exists()
     sample = word_lm["sample"].split()
     assert len(sample) >= 20
+
+
+def test_draw_unrolled_writes_its_three_drawings(tmp_path):
+    """examples/draw_unrolled.py: one box per step, each weight drawn once, the TBPTT cut shown."""
+    drawing = load_example("draw_unrolled")
+    rnn, lstm, window = drawing.rnn_cells(tmp_path), drawing.lstm_ops(tmp_path), drawing.tbptt_window(tmp_path)
+    texts = {path.name: path.read_text() for path in (rnn, lstm, window)}
+    assert all(path.parent == tmp_path and "<svg" in texts[path.name] for path in (rnn, lstm, window))
+    assert [texts["rnn_cells.svg"].count(f"t = {t}<") for t in range(1, 6)] == [1, 1, 1, 1, 0]
+    assert texts["lstm_ops.svg"].count("weight_hh_l0") == 1 and texts["lstm_ops.svg"].count("weight_ih_l0") == 1
+    assert "cut at c = 2" in texts["tbptt_cut.svg"] and "stroke-dasharray" in texts["tbptt_cut.svg"]

@@ -2,7 +2,7 @@
 
 The references here do not use the library: the vanilla RNN and the LSTM are
 differentiated by hand (the backward recurrences are derived in comments), the
-cells' forward passes are the SPEC formulas written in numpy, and parameter
+cells' forward passes are the formulas of docs/api.md written in numpy, and parameter
 gradients are compared with central finite differences computed in the test.
 Everything runs in float64 so that agreement can be asked for to 1e-10.
 """
@@ -275,7 +275,7 @@ def test_lstm_layer_matches_hand_derived_backward():
         assert_close(parameter.grad, want[name.removesuffix("_l0")])
 
 
-# ---- forward values: the SPEC formulas in numpy ------------------------------------
+# ---- forward values: the formulas of docs/api.md in numpy ------------------------------------
 
 def np_rnn_step(x, h, w_ih, w_hh, b_ih, b_hh, nonlinearity="tanh"):
     pre = x @ w_ih.T + b_ih + h @ w_hh.T + b_hh

@@ -1,6 +1,6 @@
 """`mg.nn` modules: parameters, names, state dicts, save/load, errors and graph metadata.
 
-References are the SPEC's parameter table, numpy formulas and closed forms;
+References are the parameter table of docs/api.md, numpy formulas and closed forms;
 nothing is checked only against the library's own earlier output.
 """
 

@@ -1,4 +1,4 @@
-"""PyTorch's spellings of tensors and functions (SPEC, "PyTorch spellings"), each checked against
+"""PyTorch's spellings of tensors and functions (docs/api.md, "PyTorch spellings"), each checked against
 its numpy meaning or a closed form; no PyTorch needed."""
 
 import numpy as np

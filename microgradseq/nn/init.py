@@ -61,7 +61,7 @@ def xavier_uniform_(tensor: Tensor, gain: float = 1.0, rng: np.random.Generator 
     variance gain^2 * 2 / (fan_in + fan_out) is kept going forward and back."""
     fan_in, fan_out = _fans(tensor, "xavier_uniform_")
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
-    return uniform_(tensor, -bound, bound, rng)
+    return _fill(tensor, generator_or_default(rng, "xavier_uniform_").uniform(-bound, bound, tensor.shape))
 
 
 def orthogonal_(tensor: Tensor, gain: float = 1.0, rng: np.random.Generator | None = None) -> Tensor:

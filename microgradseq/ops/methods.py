@@ -34,7 +34,7 @@ Tensor.exp, Tensor.log, Tensor.tanh, Tensor.sigmoid, Tensor.relu = ew.exp, ew.lo
 Tensor.abs, Tensor.sqrt, Tensor.clip, Tensor.clone = ew.abs, ew.sqrt, ew.clip, ew.clone
 
 
-# ---- PyTorch's spellings: thin names over the ops above (SPEC, "PyTorch spellings") ----------
+# ---- PyTorch's spellings: thin names over the ops above (docs/api.md, "PyTorch spellings") ----------
 
 def _axis(where: str, dim: int, ndim: int) -> int:
     """`dim` as a non-negative axis of a tensor with `ndim` axes; IndexError (as PyTorch's) if it is not one."""
