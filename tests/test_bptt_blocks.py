@@ -158,7 +158,8 @@ def test_step_block_gives_the_values_of_step_by_step():
     for t in range(6):
         step_logits, state_by_step = model.step(inputs[t], state_by_step)
         np.testing.assert_allclose(logits.data[t], step_logits.data, rtol=1e-12)
-    np.testing.assert_allclose(state[1].data, state_by_step[1].data, rtol=1e-12)
+    np.testing.assert_allclose(state[0].data, state_by_step[0].data, rtol=1e-12)       # h
+    np.testing.assert_allclose(state[1].data, state_by_step[1].data, rtol=1e-12)       # c
 
 
 def test_bad_arguments_raise_before_any_work():

@@ -205,9 +205,10 @@ def test_demo_help_lists_its_options():
         assert option in done.stdout
 
 
-def test_demo_rejects_a_non_positive_k1():
-    with pytest.raises(SystemExit):
+def test_demo_rejects_a_non_positive_k1(capsys):
+    with pytest.raises(SystemExit) as stopped:
         main(["demo", "--k1", "0"])
+    assert stopped.value.code == 2 and "k1" in capsys.readouterr().err
 
 
 BLOCKER = textwrap.dedent("""

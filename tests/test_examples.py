@@ -84,7 +84,8 @@ def test_online_rtrl_learns_the_delayed_copy(online):
 
 def test_online_reports_a_time_per_step_for_every_learner(online):
     results, _ = online
-    assert all(results[m]["ms_per_step"] > 0 for m in ("tbptt", "rtrl", "uoro"))
+    times = [results[m]["ms_per_step"] for m in ("tbptt", "rtrl", "uoro")]
+    assert all(np.isfinite(t) and 0 < t < 60_000 for t in times)            # milliseconds, not seconds or ns
     assert np.isfinite(results["uoro"]["test_loss"])
 
 

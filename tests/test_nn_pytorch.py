@@ -85,11 +85,15 @@ def test_dropout_mask_comes_from_the_librarys_generator():
     np.testing.assert_allclose(y, keep / (1 - p))
 
 
-@pytest.mark.parametrize("p", [0.0, 0.5])
-def test_dropout_outside_training_or_with_p_zero_is_the_identity(p):
+@pytest.mark.parametrize("p", [0.0, 0.5, 1.0])
+def test_dropout_outside_training_is_the_identity(p):
     x = mg.tensor(RNG.standard_normal((3, 4)))
     assert F.dropout(x, p, training=False) is x
-    assert F.dropout(x, 0.0) is x
+
+
+def test_dropout_with_p_zero_is_the_identity_in_training():
+    x = mg.tensor(RNG.standard_normal((3, 4)))
+    assert F.dropout(x, 0.0) is x and F.dropout(x, 0.0, training=True) is x
 
 
 def test_dropout_with_p_one_zeroes_everything():

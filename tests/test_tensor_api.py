@@ -1,5 +1,5 @@
 """The Tensor surface: construction and dtypes, backward's contract, errors, anomaly detection,
-and that long graphs neither recurse nor leak. (In-place safety: test_in_place.py.)"""
+and that long graphs neither recurse nor leak. (Read-only arrays and in-place updates: test_read_only.py.)"""
 
 import gc
 import tracemalloc
@@ -296,7 +296,8 @@ def test_a_numpy_scalar_operand_acts_like_a_python_scalar():
 
 
 def test_the_tanh_and_relu_methods_take_no_out_array():
-    """`t.tanh()` and `t.relu()` are methods without `ops.tanh`'s and `ops.relu`'s `out=`."""
+    """`t.tanh()` and `t.relu()` take no output array, positional or `out=` (no op takes one: an array
+    the caller still held could change a value a graph recorded)."""
     t = mg.tensor(np.zeros((2, 3)), requires_grad=True)
     with pytest.raises(TypeError):
         t.tanh(np.empty((2, 3), dtype=np.float32))

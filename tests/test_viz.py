@@ -2,7 +2,6 @@
 
 import importlib
 import re
-import time
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -123,7 +122,7 @@ def test_fifty_steps_are_elided_to_twelve_with_a_count():
     assert "left out" not in viz.draw(loss, params, max_steps=None).source
 
 
-def test_grad_norms_colour_the_steps_with_a_legend():
+def test_grad_norms_are_printed_per_step_with_a_colour_legend():
     loss, params, states = rnn_loss(4, retain=True)
     source = viz.draw(loss, params).source
     assert "log10 ||dL/dh_t||" in source
@@ -166,14 +165,13 @@ def test_drawing_after_backward_without_retain_graph_says_so():
     assert "retain_graph=True" in viz.draw(loss, params).source
 
 
-def test_ten_thousand_steps_draw_fast_without_recursion():
+def test_ten_thousand_steps_draw_without_recursion():
+    """Every walk of the drawing is iterative: a 10,000-step graph draws (its speed is a benchmark's
+    business, not a test's)."""
     mg.manual_seed(4)
     rnn = mg.nn.RNN(2, 3)
     out, _ = rnn(mg.randn(10_000, 1, 2))
-    loss = out.sum()
-    start = time.perf_counter()
-    source = viz.draw(loss, dict(rnn.named_parameters())).source
-    assert time.perf_counter() - start < 3.0
+    source = viz.draw(out.sum(), dict(rnn.named_parameters())).source
     assert "9988 steps left out" in source
 
 
@@ -302,13 +300,27 @@ def test_norms_of_the_same_order_share_a_colour_and_each_step_prints_its_norm():
 
 
 def test_a_fixed_grad_range_gives_the_same_colour_across_drawings():
-    loss, params, states = rnn_loss(4, retain=True)
-    norms = [np.linalg.norm(h.grad) for h in states]
-    small = viz.draw(loss, params, grad_range=(1e-6, 1e2)).source
-    legend = [float(v) for v in re.findall(r'<TD ALIGN="LEFT">(-?\d+\.\d+)</TD>', small)]
+    """With grad_range fixed, a step whose ||dL/dh|| is 1 gets one shade in two drawings whose other
+    step differs (1e-3 in one, 50 in the other); left to each drawing's own norms, it does not."""
+    def drawing(second_norm, grad_range):
+        w = mg.tensor([1.0], requires_grad=True, dtype=np.float64)
+        loss = None
+        for t, weight in enumerate([1.0, second_norm], 1):
+            with viz.step(t):
+                h = (w * 1.0).named("h")
+            term = (h * weight).sum()               # dL/dh_t = weight
+            loss = term if loss is None else loss + term
+        loss.backward(retain_graph=True)
+        return viz.draw(loss, grad_range=grad_range).source
+
+    fixed = [drawing(second, (1e-6, 1e2)) for second in (1e-3, 50.0)]
+    legend = [float(v) for v in re.findall(r'<TD ALIGN="LEFT">(-?\d+\.\d+)</TD>', fixed[0])]
     assert legend[0] == -6.0 and legend[-1] == 2.0
-    expected = viz.draw.__globals__["colour"](np.log10(norms[0]), -6.0, 2.0)
-    assert shade_of(small, 1) == expected
+    assert shade_of(fixed[0], 1) == shade_of(fixed[1], 1)
+    assert shade_of(fixed[0], 2) != shade_of(fixed[1], 2)
+    own = [drawing(second, None) for second in (1e-3, 50.0)]
+    assert shade_of(own[0], 1) != shade_of(own[1], 1)
+    loss, params, _ = rnn_loss(2, retain=True)
     with pytest.raises(ValueError, match="draw: grad_range"):
         viz.draw(loss, params, grad_range=(1.0, 0.1))
 
