@@ -1,8 +1,8 @@
 """Backpropagation through time in `mg.nn`, checked against hand-written numpy.
 
-The references here do not use the library: the vanilla RNN and the LSTM are
-differentiated by hand (the backward recurrences are derived in comments), the
-cells' forward passes are the formulas of docs/api.md written in numpy, and parameter
+The references here do not use the library: the vanilla RNN, the LSTM, the GRU and
+the ReLU RNN with biases are differentiated by hand (the backward recurrences are
+derived in comments), the cells' forward passes are the formulas of docs/api.md written in numpy, and parameter
 gradients are compared with central finite differences computed in the test.
 Everything runs in float64 so that agreement can be asked for to 1e-10.
 """
@@ -273,6 +273,226 @@ def test_lstm_layer_matches_hand_derived_backward():
     assert_close(loss.item(), want_loss)
     for name, parameter in lstm.named_parameters():
         assert_close(parameter.grad, want[name.removesuffix("_l0")])
+
+
+# ---- GRU, by hand ------------------------------------------------------------------
+#
+# Forward, per step (rows of the weights in PyTorch's order r, z, n):
+#   gi = x W_ih^T + b_ih = [gi_r | gi_z | gi_n],   gh = h W_hh^T + b_hh = [gh_r | gh_z | gh_n]
+#   r = σ(gi_r + gh_r),  z = σ(gi_z + gh_z)
+#   n = tanh(gi_n + r * gh_n),   gh_n = W_hn h + b_hn   (b_hn is inside r * (...), as PyTorch)
+#   h' = (1 - z) * n + z * h
+# Loss: sum_t sum(h_t * R_t) + sum(h_T * F).
+# Backward, given dh' (R_t, plus what step t+1 sends back, plus F at t = T):
+#   dn = dh' * (1 - z),   dz = dh' * (h - n)
+#   da_n = dn * (1 - n^2)                      (n's pre-activation gi_n + r * gh_n)
+#   dgi_n = da_n                               (x's part of n's block)
+#   dr = da_n * gh_n,   dgh_n = da_n * r       (through r * (W_hn h + b_hn): b_hn's gradient has r in it)
+#   da_r = dr σ'(.),  da_z = dz σ'(.)          (σ' = s (1 - s); r's and z's pre-activations are
+#                                               plain sums, so gi and gh get the same da_r, da_z)
+#   dgi = [da_r | da_z | da_n],   dgh = [da_r | da_z | dgh_n]
+#   dW_ih += dgi^T x,  db_ih += sum over the batch of dgi,  dx = dgi W_ih
+#   dW_hh += dgh^T h,  db_hh += sum over the batch of dgh
+# h reaches h' along three paths, so the gradient carried to step t-1 is
+#   dh = dh' * z                               (directly, through z * h)
+#      + da_r W_hr + da_z W_hz                 (through the gates r and z)
+#      + dgh_n W_hn                            (through n's r * (W_hn h + b_hn))
+
+
+def gru_reference(xs, h0, w_ih, w_hh, b_ih, b_hh, step_weights, final_weight):
+    """Loss sum_t sum(h_t R_t) + sum(h_T F), its gradients by hand, dL/dx_t (T, B, I) and dL/dh_0."""
+    hidden = h0.shape[1]
+    w_hr, w_hz, w_hn = w_hh[:hidden], w_hh[hidden:2 * hidden], w_hh[2 * hidden:]
+    h, cache, hs = h0, [], []
+    for x in xs:
+        gi = x @ w_ih.T + b_ih
+        gh = h @ w_hh.T + b_hh
+        r = sigmoid(gi[:, :hidden] + gh[:, :hidden])
+        z = sigmoid(gi[:, hidden:2 * hidden] + gh[:, hidden:2 * hidden])
+        gh_n = gh[:, 2 * hidden:]                    # W_hn h + b_hn
+        n = np.tanh(gi[:, 2 * hidden:] + r * gh_n)
+        cache.append((x, h, r, z, n, gh_n))
+        h = (1 - z) * n + z * h
+        hs.append(h)
+    loss = sum(np.sum(h_t * w) for h_t, w in zip(hs, step_weights)) + np.sum(h * final_weight)
+
+    grads = dict(weight_ih=np.zeros_like(w_ih), weight_hh=np.zeros_like(w_hh),
+                 bias_ih=np.zeros_like(b_ih), bias_hh=np.zeros_like(b_hh))
+    dxs = [None] * len(xs)
+    dh_carry = final_weight.copy()
+    for t in reversed(range(len(xs))):
+        x, h_prev, r, z, n, gh_n = cache[t]
+        dh = dh_carry + step_weights[t]
+        dn, dz = dh * (1 - z), dh * (h_prev - n)
+        da_n = dn * (1 - n ** 2)
+        dr, dgh_n = da_n * gh_n, da_n * r
+        da_r, da_z = dr * r * (1 - r), dz * z * (1 - z)
+        dgi = np.concatenate([da_r, da_z, da_n], axis=1)
+        dgh = np.concatenate([da_r, da_z, dgh_n], axis=1)
+        grads["weight_ih"] += dgi.T @ x
+        grads["weight_hh"] += dgh.T @ h_prev
+        grads["bias_ih"] += dgi.sum(axis=0)
+        grads["bias_hh"] += dgh.sum(axis=0)
+        dxs[t] = dgi @ w_ih
+        dh_carry = dh * z + da_r @ w_hr + da_z @ w_hz + dgh_n @ w_hn
+    return loss, grads, np.stack(dxs), dh_carry
+
+
+SEQ_STEPS, SEQ_BATCH, SEQ_INPUTS, SEQ_HIDDEN = 5, 3, 3, 4
+FUSED = pytest.mark.parametrize("fused", [False, True], ids=["op-level", "fused"])
+
+
+def sequence_problem(seed):
+    """xs (T, B, I), h0 (B, H), the per-step weights R_t (T, B, H) and F (B, H)."""
+    rng = np.random.default_rng(seed)
+    return (rng.normal(size=(SEQ_STEPS, SEQ_BATCH, SEQ_INPUTS)), rng.normal(size=(SEQ_BATCH, SEQ_HIDDEN)),
+            rng.normal(size=(SEQ_STEPS, SEQ_BATCH, SEQ_HIDDEN)), rng.normal(size=(SEQ_BATCH, SEQ_HIDDEN)))
+
+
+@FUSED
+def test_gru_cell_chain_matches_hand_derived_backward(fused):
+    """Five GRUCell steps on a batch of 3, with biases: loss, parameter, x_t and h_0 grads by hand."""
+    cell = mg.nn.GRUCell(SEQ_INPUTS, SEQ_HIDDEN, rng=np.random.default_rng(10), fused=fused)
+    w = cell.state_dict()
+    xs, h0, step_weights, final_weight = sequence_problem(11)
+
+    x, h = mg.tensor(xs, requires_grad=True), mg.tensor(h0, requires_grad=True)
+    state, loss = h, None
+    for t in range(SEQ_STEPS):
+        state = cell(x[t], state)
+        term = (state * step_weights[t]).sum()
+        loss = term if loss is None else loss + term
+    loss = loss + (state * final_weight).sum()
+    loss.backward()
+
+    want_loss, want, dx, dh0 = gru_reference(xs, h0, w["weight_ih"], w["weight_hh"], w["bias_ih"],
+                                             w["bias_hh"], step_weights, final_weight)
+    # r is not 1, so b_hn's gradient (times r) is not b_in's: the data can tell where b_hn sits
+    assert np.abs(want["bias_hh"][2 * SEQ_HIDDEN:] - want["bias_ih"][2 * SEQ_HIDDEN:]).min() > 1e-3
+    assert_close(loss.item(), want_loss)
+    assert {name for name, _ in cell.named_parameters()} == set(want)
+    for name, parameter in cell.named_parameters():
+        assert_close(parameter.grad, want[name])
+    assert_close(x.grad, dx)
+    assert_close(h.grad, dh0)
+
+
+@FUSED
+def test_gru_layer_matches_hand_derived_backward(fused):
+    """mg.nn.GRU over time-major x (5, 3, 3): loss, parameter, x and h_0 grads equal the hand-written BPTT."""
+    gru = mg.nn.GRU(SEQ_INPUTS, SEQ_HIDDEN, rng=np.random.default_rng(12), fused=fused)
+    w = gru.state_dict()
+    xs, h0, step_weights, final_weight = sequence_problem(13)
+
+    x, h = mg.tensor(xs, requires_grad=True), mg.tensor(h0[None], requires_grad=True)
+    output, h_n = gru(x, h)
+    loss = (output * step_weights).sum() + (h_n * final_weight[None]).sum()
+    loss.backward()
+
+    want_loss, want, dx, dh0 = gru_reference(xs, h0, w["weight_ih_l0"], w["weight_hh_l0"], w["bias_ih_l0"],
+                                             w["bias_hh_l0"], step_weights, final_weight)
+    assert_close(loss.item(), want_loss)
+    assert {name.removesuffix("_l0") for name, _ in gru.named_parameters()} == set(want)
+    for name, parameter in gru.named_parameters():
+        assert_close(parameter.grad, want[name.removesuffix("_l0")])
+    assert_close(x.grad, dx)
+    assert_close(h.grad, dh0[None])
+
+
+# ---- ReLU RNN with biases, by hand -------------------------------------------------
+#
+# Forward: a_t = x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh,  h_t = max(a_t, 0).
+# Loss: sum_t sum(h_t * R_t) + sum(h_T * F).
+# Backward. h_t reaches the loss through its own term and through a_{t+1}:
+#   dh_t = R_t + da_{t+1} W_hh     (+ F at t = T; da_{T+1} = 0)
+#   da_t = dh_t * [a_t > 0]        (relu' is the mask: no gradient where a_t < 0)
+#   dW_ih = sum_t da_t^T x_t,  dW_hh = sum_t da_t^T h_{t-1},
+#   db_ih = db_hh = sum over steps and batch of da_t  (both biases are plain addends of a_t)
+#   dx_t = da_t W_ih,  dL/dh_0 = da_1 W_hh
+
+
+def relu_rnn_reference(xs, h0, w_ih, w_hh, b_ih, b_hh, step_weights, final_weight):
+    """(loss, grads, dL/dx_t (T, B, I), dL/dh_0, the masks [a_t > 0] (T, B, H))."""
+    h, hs, masks = h0, [h0], []
+    for x in xs:
+        a = x @ w_ih.T + b_ih + h @ w_hh.T + b_hh
+        masks.append(a > 0)
+        h = np.maximum(a, 0.0)
+        hs.append(h)
+    loss = sum(np.sum(h_t * w) for h_t, w in zip(hs[1:], step_weights)) + np.sum(h * final_weight)
+
+    grads = dict(weight_ih=np.zeros_like(w_ih), weight_hh=np.zeros_like(w_hh),
+                 bias_ih=np.zeros_like(b_ih), bias_hh=np.zeros_like(b_hh))
+    dxs = [None] * len(xs)
+    dh_carry = final_weight.copy()
+    for t in reversed(range(len(xs))):
+        da = (dh_carry + step_weights[t]) * masks[t]
+        grads["weight_ih"] += da.T @ xs[t]
+        grads["weight_hh"] += da.T @ hs[t]           # hs[t] is h_{t-1}: hs[0] = h_0
+        grads["bias_ih"] += da.sum(axis=0)
+        grads["bias_hh"] += da.sum(axis=0)
+        dxs[t] = da @ w_ih
+        dh_carry = da @ w_hh
+    return loss, grads, np.stack(dxs), dh_carry, np.stack(masks)
+
+
+def assert_mask_has_both_signs(masks):
+    """Every step has pre-activations of both signs, so the relu mask is exercised throughout."""
+    for t, mask in enumerate(masks):
+        assert mask.any() and not mask.all(), f"step {t + 1}: pre-activations all of one sign"
+
+
+@FUSED
+def test_relu_rnn_cell_chain_matches_hand_derived_backward(fused):
+    """Five RNNCell(relu, bias=True) steps on a batch of 3: loss, parameter, x_t and h_0 grads by hand."""
+    cell = mg.nn.RNNCell(SEQ_INPUTS, SEQ_HIDDEN, bias=True, nonlinearity="relu",
+                         rng=np.random.default_rng(14), fused=fused)
+    w = cell.state_dict()
+    xs, h0, step_weights, final_weight = sequence_problem(15)
+
+    x, h = mg.tensor(xs, requires_grad=True), mg.tensor(h0, requires_grad=True)
+    state, loss = h, None
+    for t in range(SEQ_STEPS):
+        state = cell(x[t], state)
+        term = (state * step_weights[t]).sum()
+        loss = term if loss is None else loss + term
+    loss = loss + (state * final_weight).sum()
+    loss.backward()
+
+    want_loss, want, dx, dh0, masks = relu_rnn_reference(
+        xs, h0, w["weight_ih"], w["weight_hh"], w["bias_ih"], w["bias_hh"], step_weights, final_weight)
+    assert_mask_has_both_signs(masks)
+    assert_close(loss.item(), want_loss)
+    assert {name for name, _ in cell.named_parameters()} == set(want)
+    for name, parameter in cell.named_parameters():
+        assert_close(parameter.grad, want[name])
+    assert_close(x.grad, dx)
+    assert_close(h.grad, dh0)
+
+
+@FUSED
+def test_relu_rnn_layer_matches_hand_derived_backward(fused):
+    """mg.nn.RNN(relu, bias=True) over time-major x (5, 3, 3): loss and all grads by hand."""
+    rnn = mg.nn.RNN(SEQ_INPUTS, SEQ_HIDDEN, nonlinearity="relu", bias=True,
+                    rng=np.random.default_rng(16), fused=fused)
+    w = rnn.state_dict()
+    xs, h0, step_weights, final_weight = sequence_problem(17)
+
+    x, h = mg.tensor(xs, requires_grad=True), mg.tensor(h0[None], requires_grad=True)
+    output, h_n = rnn(x, h)
+    loss = (output * step_weights).sum() + (h_n * final_weight[None]).sum()
+    loss.backward()
+
+    want_loss, want, dx, dh0, masks = relu_rnn_reference(
+        xs, h0, w["weight_ih_l0"], w["weight_hh_l0"], w["bias_ih_l0"], w["bias_hh_l0"], step_weights,
+        final_weight)
+    assert_mask_has_both_signs(masks)
+    assert_close(loss.item(), want_loss)
+    assert {name.removesuffix("_l0") for name, _ in rnn.named_parameters()} == set(want)
+    for name, parameter in rnn.named_parameters():
+        assert_close(parameter.grad, want[name.removesuffix("_l0")])
+    assert_close(x.grad, dx)
+    assert_close(h.grad, dh0[None])
 
 
 # ---- forward values: the formulas of docs/api.md in numpy ------------------------------------
