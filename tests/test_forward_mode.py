@@ -7,20 +7,25 @@ The references are independent of the rules under test:
 - the two modes against each other: <u, J v> = <J^T u, v> for random u, v,
   where J^T u comes from the reverse-mode rules (themselves checked against
   finite differences in test_op_gradients.py);
-- k directions in one pass against k passes of one direction each.
+- k directions in one pass against k passes of one direction each;
+- closed forms where finite differences are not defined (max at ties, 0 ** b)
+  or not the point (astype's dtypes).
 
 Hypothesis draws the shapes (broadcasting, size-1 axes, 0-d arrays, vector and
 batched matmul operands) as test_op_gradients.py does.
 """
+
+import operator
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from test_op_gradients import (BROADCAST_PAIRS, NONEMPTY_DIMS, SHAPES, away_from, concat_shapes,
-                               distinct_values, matmul_shapes, np_log_softmax, nonzero, positive,
-                               reduction_axes, reshape_targets, values)
+from test_op_gradients import (BROADCAST_PAIRS, EMPTY_CASES, NONEMPTY_DIMS, SHAPES, TIES, away_from,
+                               boolean_mask_indices, concat_shapes, distinct_values, documented_max_jacobian,
+                               matmul_shapes, np_log_softmax, nonzero, positive, reduction_axes,
+                               reshape_targets, values)
 
 import microgradseq as mg
 import microgradseq.functional as F
@@ -206,17 +211,98 @@ def test_every_primitive_op_has_a_row_here():
     assert sorted(CASES) == sorted(mg.ops.__all__)
 
 
+# ---- more rows: the same ops with constants, one-sided bounds, tensor conditions, masks -------------
+
+@st.composite
+def constant_operand_case(draw, op, tensor_safe, constant_safe, kind, side):
+    """x OP c (side "right") or c OP x (side "left", numpy deferring to the reflected operator) for c
+    a Python scalar or an ndarray broadcast against x: c is a constant, x carries the tangent."""
+    x_shape, c_shape = draw(BROADCAST_PAIRS).input_shapes
+    x = draw(values(x_shape))
+    x = x if tensor_safe is None else tensor_safe(x)
+    if kind == "scalar":
+        c = 1.7
+    else:
+        c = draw(values(c_shape))
+        c = np.asarray(c if constant_safe is None else constant_safe(c))
+    if side == "right":
+        return lambda t: op(t, c), lambda a: op(a, c), [x]
+    return lambda t: op(c, t), lambda a: op(c, a), [x]
+
+
+# name: (operator, how to make a left operand safe, how to make a right operand safe)
+CONSTANT_OPERATORS = {
+    "add": (operator.add, None, None),
+    "sub": (operator.sub, None, None),
+    "mul": (operator.mul, None, None),
+    "div": (operator.truediv, None, nonzero),
+    "pow": (operator.pow, positive, None),
+}
+
+
+def constant_cases():
+    cases = {}
+    for name, (op, left_safe, right_safe) in CONSTANT_OPERATORS.items():
+        for kind in ("scalar", "ndarray"):
+            cases[f"{name}(x, {kind})"] = constant_operand_case(op, left_safe, right_safe, kind, "right")
+            cases[f"{name}({kind}, x)"] = constant_operand_case(op, right_safe, left_safe, kind, "left")
+    return cases
+
+
+@st.composite
+def where_variant_case(draw, variant):
+    """mg.where with a boolean Tensor as the condition, or a Python scalar as either branch."""
+    cond_shape, a_shape, b_shape = draw(hnp.mutually_broadcastable_shapes(
+        num_shapes=3, min_dims=0, max_dims=3, min_side=1, max_side=3)).input_shapes
+    cond = draw(hnp.arrays(np.bool_, cond_shape))
+    a, b = draw(values(a_shape)), draw(values(b_shape))
+    if variant == "tensor condition":
+        return (lambda ta, tb: mg.where(mg.tensor(cond), ta, tb), lambda xa, xb: np.where(cond, xa, xb), [a, b])
+    if variant == "scalar first":
+        return lambda tb: mg.where(cond, 0.5, tb), lambda xb: np.where(cond, 0.5, xb), [b]
+    return lambda ta: mg.where(cond, ta, 0.0), lambda xa: np.where(cond, xa, 0.0), [a]
+
+
+@st.composite
+def boolean_mask_case(draw):
+    shape = draw(NONEMPTY_DIMS)
+    index = draw(boolean_mask_indices(shape))
+    return lambda t: t[index], lambda a: a[index], [draw(values(shape))]
+
+
+@st.composite
+def lerp_scalar_weight_case(draw):
+    start_shape, end_shape = draw(BROADCAST_PAIRS).input_shapes
+    return (lambda s, e: mg.ops.lerp(s, e, 0.25), lambda s, e: s + 0.25 * (e - s),
+            [draw(values(start_shape)), draw(values(end_shape))])
+
+
+VARIANTS = {
+    **constant_cases(),
+    "clip(lo only)": unary(lambda t: mg.ops.clip(t, -0.5, None), lambda a: np.clip(a, -0.5, None),
+                           lambda a: away_from(a, [-0.5])),
+    "clip(hi only)": unary(lambda t: mg.ops.clip(t, hi=0.8), lambda a: np.clip(a, None, 0.8),
+                           lambda a: away_from(a, [0.8])),
+    "where(tensor condition)": where_variant_case("tensor condition"),
+    "where(scalar first branch)": where_variant_case("scalar first"),
+    "where(scalar second branch)": where_variant_case("scalar second"),
+    "getitem(boolean mask)": boolean_mask_case(),
+    "lerp(scalar weight)": lerp_scalar_weight_case(),
+}
+ALL_CASES = {**CASES, **VARIANTS}
+
+
 def directions_for(data, arrays):
     return [data.draw(values(a.shape), label="v") for a in arrays]
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", sorted(CASES) + sorted(VARIANTS))
 @FAST
 @given(data=st.data())
 def test_jvp_of_each_operand_matches_central_differences(name, data):
     """J_i v_i for each operand alone (the others' tangents zero), then for all at once, equals the
     central difference of the numpy function along the same direction."""
-    mg_fn, np_fn, arrays = data.draw(CASES[name], label="case")
+    mg_fn, np_fn, arrays = data.draw(ALL_CASES[name], label="case")
     directions = directions_for(data, arrays)
     for position in [*range(len(arrays)), None]:
         chosen = [v if position in (None, i) else np.zeros_like(v) for i, v in enumerate(directions)]
@@ -228,12 +314,12 @@ def test_jvp_of_each_operand_matches_central_differences(name, data):
                                    err_msg=f"J v with the tangent on {where}")
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", sorted(CASES) + sorted(VARIANTS))
 @FAST
 @given(data=st.data())
 def test_jvp_and_vjp_are_transposes(name, data):
     """<u, J v> = <J^T u, v>: forward mode and reverse mode compute the same Jacobian."""
-    mg_fn, np_fn, arrays = data.draw(CASES[name], label="case")
+    mg_fn, np_fn, arrays = data.draw(ALL_CASES[name], label="case")
     directions = directions_for(data, arrays)
     output, tangent = mg.jvp(mg_fn, as_tensors(arrays), directions)
     u = data.draw(values(output.shape), label="u")
@@ -243,12 +329,12 @@ def test_jvp_and_vjp_are_transposes(name, data):
     np.testing.assert_allclose(forward, reverse, rtol=1e-10, atol=1e-10)
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", sorted(CASES) + sorted(VARIANTS))
 @FAST
 @given(data=st.data(), k=st.integers(1, 3))
 def test_k_directions_in_one_pass_equal_k_single_jvps(name, data, k):
     """Tangents with a leading axis of k directions give, in one pass, the k JVPs of single runs."""
-    mg_fn, np_fn, arrays = data.draw(CASES[name], label="case")
+    mg_fn, np_fn, arrays = data.draw(ALL_CASES[name], label="case")
     batches = [np.stack([data.draw(values(a.shape)) for _ in range(k)]) for a in arrays]
     _, tangents = mg.jvp(mg_fn, as_tensors(arrays), batches)
     assert tangents.shape[0] == k
@@ -265,6 +351,102 @@ def test_getitem_with_an_integer_and_an_array_apart_keeps_the_directions_in_fron
     directions = np.random.default_rng(0).standard_normal((5, 2, 3, 4))
     _, tangents = mg.jvp(lambda t: t[index], [mg.tensor(x)], [directions])
     np.testing.assert_array_equal(tangents, np.stack([v[index] for v in directions]))
+
+
+# ---- points where finite differences are not the reference -----------------------------------
+
+@pytest.mark.parametrize("axis, v, expected", [
+    (1, [[1.0, 7.0, 3.0], [3.0, 6.0, 9.0], [5.0, 2.0, 2.0]], [2.0, 6.0, 5.0]),
+    (0, [[1.0, 7.0, 3.0], [3.0, 6.0, 9.0], [5.0, 2.0, 2.0]], [3.0, 6.0, 3.0]),
+    (None, [[1.0, 7.0, 3.0], [3.0, 6.0, 9.0], [5.0, 2.0, 2.0]], 3.0),
+])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_jvp_of_max_with_ties_averages_the_tangents_of_the_tied_entries(axis, v, expected, keepdims):
+    """max's rule shares d/dx equally between ties (its docstring), so J v is the mean of v over the
+    k tied maxima: closed forms written out by hand for TIES (two, three and one tied per row)."""
+    _, tangent = mg.jvp(lambda t: mg.ops.max(t, axis=axis, keepdims=keepdims), [mg.tensor(TIES)],
+                        [np.array(v)])
+    np.testing.assert_allclose(tangent, np.reshape(expected, np.max(TIES, axis=axis, keepdims=keepdims).shape),
+                               rtol=1e-15)
+
+
+@FAST
+@given(data=st.data(), shape=SHAPES, keepdims=st.booleans())
+def test_jvp_of_max_with_many_ties_matches_the_documented_shares(data, shape, keepdims):
+    """Entries from {0, 1, 2}, any axis: J v (k directions at once) equals J written out entry by entry
+    from the docstring (1/k on each of k tied maxima) times v, and <u, J v> = <J^T u, v> with reverse mode."""
+    axis = data.draw(reduction_axes(len(shape)))
+    x = data.draw(hnp.arrays(np.float64, shape, elements=st.sampled_from([0.0, 1.0, 2.0])))
+    directions = np.stack([data.draw(values(shape)) for _ in range(2)])
+    fn = lambda t: mg.ops.max(t, axis=axis, keepdims=keepdims)      # noqa: E731
+    output, tangents = mg.jvp(fn, [mg.tensor(x)], [directions])
+    jacobian = documented_max_jacobian(x, axis, keepdims)
+    for v, tangent in zip(directions, tangents):
+        np.testing.assert_allclose(tangent, np.tensordot(jacobian, v, axes=x.ndim), rtol=1e-12, atol=1e-15)
+    u = data.draw(values(output.shape))
+    _, (cotangent,) = mg.vjp(fn, [mg.tensor(x)], u)
+    np.testing.assert_allclose(np.sum(u * tangents[0]), np.sum(cotangent * directions[0]), rtol=1e-10, atol=1e-12)
+
+
+def test_jvp_of_power_at_base_zero():
+    """0 ** b along v: in the exponent (the base a constant) J v = 0 for every b >= 0, the documented
+    special case (0^b log 0 would be nan); in the base (the exponent a constant) J v = b 0^(b-1) v =
+    (0, inf, v, 0, 0) for b = (0, 0.5, 1, 2, 3). Finite differences agree where they are defined."""
+    b = np.array([0.0, 0.5, 1.0, 2.0, 3.0])
+    v = np.array([0.5, 2.0, -1.5, 3.0, 1.25])
+    _, in_b = mg.jvp(lambda e: np.zeros(5) ** e, [mg.tensor(b)], [v])
+    _, in_a = mg.jvp(lambda a: a ** b, [mg.tensor(np.zeros(5))], [v])
+    np.testing.assert_array_equal(in_b, np.zeros(5))
+    np.testing.assert_array_equal(in_a, [0.0, np.inf, -1.5, 0.0, 0.0])
+
+    positive_b, integer_b = b > 0, b == np.round(b)
+    np.testing.assert_allclose(in_b[positive_b], directional_difference(
+        lambda e: np.power(0.0, e), [b[positive_b]], [v[positive_b]]), atol=1e-6)
+    np.testing.assert_allclose(in_a[integer_b], directional_difference(
+        lambda a: np.power(a, b[integer_b]), [np.zeros(4)], [v[integer_b]]), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("source, target", [(np.float64, np.float32), (np.float32, np.float64),
+                                            (np.float32, np.float32), (np.float64, np.float64)])
+def test_jvp_of_astype_across_dtypes(source, target):
+    """J v = v, converted as the value is: the tangent has the output's dtype and v's values (exact from
+    float32 up to float64; rounded as the value is from float64 down to float32), for 1 and k directions."""
+    rng = np.random.default_rng(7)
+    x, v = rng.standard_normal((2, 3)).astype(source), rng.standard_normal((4, 2, 3)).astype(source)
+    fn = lambda t: mg.ops.astype(t, target)      # noqa: E731
+    output, tangent = mg.jvp(fn, [mg.tensor(x, dtype=source)], [v[0]])
+    assert output.dtype == target and tangent.dtype == target and tangent.shape == (2, 3)
+    np.testing.assert_array_equal(tangent, v[0].astype(target))
+    _, tangents = mg.jvp(fn, [mg.tensor(x, dtype=source)], [v])
+    assert tangents.dtype == target
+    np.testing.assert_array_equal(tangents, v.astype(target))
+
+
+@pytest.mark.parametrize("name", list(EMPTY_CASES))
+def test_jvp_over_a_zero_size_axis_matches_central_differences(name):
+    """Operands with an axis of size 0: the tangent has the output's shape, empty or zeros (a sum of
+    nothing), as the central differences say."""
+    mg_fn, np_fn, shapes = EMPTY_CASES[name]
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(shape) for shape in shapes]
+    directions = [rng.standard_normal(shape) for shape in shapes]
+    output, tangent = mg.jvp(mg_fn, as_tensors(arrays), directions)
+    expected = directional_difference(np_fn, arrays, directions)
+    assert tangent.shape == output.shape == expected.shape and tangent.dtype == np.float64
+    np.testing.assert_array_equal(tangent, expected)
+
+
+@pytest.mark.filterwarnings("ignore:Mean of empty slice:RuntimeWarning",
+                            "ignore:invalid value encountered:RuntimeWarning")
+@pytest.mark.parametrize("axis", [0, None])
+def test_jvp_of_mean_over_an_empty_axis_is_nan_as_its_value(axis):
+    """mean over N = 0 elements is numpy's nan, and its tangent (a sum of nothing over N = 0) is nan too,
+    as numpy's own central differences (nan - nan) are; the shape is the output's."""
+    x = np.zeros((0, 3))
+    output, tangent = mg.jvp(lambda t: t.mean(axis=axis), [mg.tensor(x)], [np.ones((0, 3))])
+    expected = directional_difference(lambda a: np.mean(a, axis=axis), [x], [np.ones((0, 3))])
+    assert tangent.shape == output.shape == expected.shape
+    assert np.isnan(tangent).all() and np.isnan(expected).all()
 
 
 # ---- jacobian: both modes, and finite differences -------------------------------------------

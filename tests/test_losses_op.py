@@ -3,6 +3,9 @@
 import numpy as np
 import pytest
 
+from test_forward_mode import directional_difference
+from test_op_gradients import central_differences
+
 import microgradseq as mg
 from microgradseq import ops
 from microgradseq.functional import cross_entropy
@@ -50,3 +53,53 @@ def test_float32_logits_give_a_float32_loss_and_gradient():
     loss = cross_entropy(x, np.array([0, 2]))
     loss.backward()
     assert loss.dtype == np.float32 and x.grad.dtype == np.float32
+
+
+# ---- against finite differences of the loss written in numpy ------------------------------------
+
+def np_cross_entropy(x: np.ndarray, target: np.ndarray, reduction: str) -> float:
+    """-log softmax(x)[target] per row of x (..., C), summed or averaged over the rows, in float64 numpy."""
+    shifted = x - x.max(axis=-1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    losses = -np.take_along_axis(log_p, target[..., None], axis=-1)[..., 0]
+    return float(losses.sum() if reduction == "sum" else losses.mean())
+
+
+def logits_and_targets(shape, seed):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal(shape) * 3, rng.integers(0, shape[-1], shape[:-1])
+
+
+@pytest.mark.parametrize("reduction", ["sum", "mean"])
+@pytest.mark.parametrize("shape", [(5,), (3, 5), (4, 2, 5)], ids=["C", "B,C", "T,B,C"])
+def test_value_and_gradient_match_central_differences(reduction, shape):
+    """The one node's value is the numpy loss, and g * dL/dx (g = 1.7) is g times the central differences
+    of the numpy loss, entry by entry (float64), for 1-D, 2-D and 3-D logits and both reductions."""
+    x, target = logits_and_targets(shape, seed=3)
+    logits = mg.tensor(x, requires_grad=True, dtype=np.float64)
+    loss = cross_entropy(logits, target, reduction=reduction)
+    assert loss.op == "cross_entropy" and loss.shape == ()
+    np.testing.assert_allclose(loss.item(), np_cross_entropy(x, target, reduction), rtol=1e-12)
+    (loss * 1.7).backward()
+    numeric = central_differences(lambda a: 1.7 * np_cross_entropy(a, target, reduction), x)
+    assert logits.grad.shape == shape and logits.grad.dtype == np.float64
+    np.testing.assert_allclose(logits.grad, numeric, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("reduction", ["sum", "mean"])
+@pytest.mark.parametrize("shape", [(5,), (3, 5), (4, 2, 5)], ids=["C", "B,C", "T,B,C"])
+def test_forward_mode_matches_central_differences(reduction, shape):
+    """J v from mg.jvp, for one direction and for k = 3 at once, is the central difference of the numpy
+    loss along each direction (float64), for 1-D, 2-D and 3-D logits and both reductions."""
+    x, target = logits_and_targets(shape, seed=4)
+    directions = np.random.default_rng(5).standard_normal((3,) + shape)
+    fn = lambda t: cross_entropy(t, target, reduction=reduction)     # noqa: E731
+    expected = [directional_difference(lambda a: np_cross_entropy(a, target, reduction), [x], [v])
+                for v in directions]
+    loss, tangent = mg.jvp(fn, [mg.tensor(x, dtype=np.float64)], [directions[0]])
+    assert tangent.shape == () and tangent.dtype == np.float64
+    np.testing.assert_allclose(loss.item(), np_cross_entropy(x, target, reduction), rtol=1e-12)
+    np.testing.assert_allclose(tangent, expected[0], rtol=1e-6, atol=1e-8)
+    _, tangents = mg.jvp(fn, [mg.tensor(x, dtype=np.float64)], [directions])
+    assert tangents.shape == (3,)
+    np.testing.assert_allclose(tangents, expected, rtol=1e-6, atol=1e-8)

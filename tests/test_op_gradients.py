@@ -6,6 +6,8 @@ backward on sum(f(x) * R), and compare each input's .grad with the central
 difference (g(x + eps e_i) - g(x - eps e_i)) / (2 eps) of g(x) = sum(f_numpy(x) * R).
 Hypothesis draws the shapes (broadcasting pairs, size-1 axes, 0-d arrays) and
 values; values are kept away from kinks (relu/abs at 0, clip bounds, max ties).
+Where finite differences are not defined (max at ties, 0 ** b) the reference is
+the closed form the op's docstring states, written out in the test.
 """
 
 import numpy as np
@@ -178,6 +180,42 @@ def test_binary_op_gradient_with_numpy_constant_on_the_right(name, data, shapes)
     assert_gradients_match(lambda t: mg_op(t, constant), lambda a: np_op(a, constant), left)
 
 
+@pytest.mark.parametrize("name", list(BINARY))
+@FAST
+@given(data=st.data(), shapes=BROADCAST_PAIRS)
+def test_binary_op_gradient_with_numpy_constant_on_the_left(name, data, shapes):
+    """ndarray OP tensor (numpy defers to the tensor's reflected operator) broadcasts, the array is a
+    constant, and the tensor gets the finite-difference gradient summed back to its own shape."""
+    mg_op, np_op, left_safe, right_safe = BINARY[name]
+    left_shape, right_shape = shapes.input_shapes
+    constant = np.asarray(_safe(left_safe, data.draw(values(left_shape))))
+    right = _safe(right_safe, data.draw(values(right_shape)))
+    assert isinstance(mg_op(constant, mg.tensor(right)), mg.Tensor)
+    assert_gradients_match(lambda t: mg_op(constant, t), lambda a: np_op(constant, a), right)
+
+
+def test_power_at_base_zero_gives_the_documented_gradients():
+    """0 ** b against closed forms: d/db = 0 for every b >= 0 (the documented special case, where
+    0^b log 0 would be nan), d/da = b 0^(b-1) = 0, inf, 1, 0, 0 for b = 0 (special case), 0.5, 1, 2, 3;
+    and against finite differences where 0 ** b is differentiable: in b for b > 0 (0^b = 0 nearby),
+    in a for integer b ((+-eps)^b is defined)."""
+    b = np.array([0.0, 0.5, 1.0, 2.0, 3.0])
+    weights = np.array([1.5, 2.0, -0.5, 3.0, 0.7])
+    base = mg.tensor(np.zeros(5), requires_grad=True, dtype=np.float64)
+    exponent = mg.tensor(b, requires_grad=True, dtype=np.float64)
+    y = base ** exponent
+    np.testing.assert_array_equal(y.data, [1.0, 0.0, 0.0, 0.0, 0.0])
+    (y * weights).sum().backward()
+    np.testing.assert_array_equal(exponent.grad, np.zeros(5))
+    np.testing.assert_array_equal(base.grad, weights * np.array([0.0, np.inf, 1.0, 0.0, 0.0]))
+
+    positive_b, integer_b = b > 0, b == np.round(b)
+    in_b = central_differences(lambda e: np.sum(np.power(0.0, e) * weights[positive_b]), b[positive_b])
+    in_a = central_differences(lambda a: np.sum(np.power(a, b[integer_b]) * weights[integer_b]), np.zeros(4))
+    np.testing.assert_allclose(exponent.grad[positive_b], in_b, atol=1e-6)
+    np.testing.assert_allclose(base.grad[integer_b], in_a, rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("exponent", [2, 3, -1, 0.5, 2.5, -1.5])
 @FAST
 @given(data=st.data(), shape=SHAPES)
@@ -229,6 +267,16 @@ def test_matmul_with_numpy_constant_on_the_right(data, shapes):
     left_shape, right_shape = shapes
     left, constant = data.draw(values(left_shape)), data.draw(values(right_shape))
     assert_gradients_match(lambda a: a @ constant, lambda a: a @ constant, left)
+
+
+@FAST
+@given(data=st.data(), shapes=matmul_shapes())
+def test_matmul_with_numpy_constant_on_the_left(data, shapes):
+    """ndarray @ tensor (the reflected operator): the tensor gets the finite-difference gradient,
+    batch broadcasting summed back."""
+    left_shape, right_shape = shapes
+    constant, right = data.draw(values(left_shape)), data.draw(values(right_shape))
+    assert_gradients_match(lambda b: constant @ b, lambda b: constant @ b, right)
 
 
 @FAST
@@ -347,6 +395,10 @@ UNARY = {
     "sqrt": (lambda t: t.sqrt(), np.sqrt, positive),
     "clip": (lambda t: t.clip(-0.5, 0.8), lambda a: np.clip(a, -0.5, 0.8),
              lambda a: away_from(a, [-0.5, 0.8])),
+    "clip_lo_only": (lambda t: t.clip(-0.5, None), lambda a: np.clip(a, -0.5, None),
+                     lambda a: away_from(a, [-0.5])),
+    "clip_hi_only": (lambda t: t.clip(hi=0.8), lambda a: np.clip(a, None, 0.8),
+                     lambda a: away_from(a, [0.8])),
 }
 
 
@@ -358,16 +410,6 @@ def test_unary_op_gradient(name, data, shape):
     mg_op, np_op, make_safe = UNARY[name]
     x = _safe(make_safe, data.draw(values(shape)))
     assert_gradients_match(mg_op, np_op, x)
-
-
-# ---- out= ------------------------------------------------------------------------------
-
-OUT_OPS = {
-    "add": (lambda a, b, out: mg.ops.add(a, b, out), np.add),
-    "mul": (lambda a, b, out: mg.ops.mul(a, b, out), np.multiply),
-    "tanh": (lambda a, b, out: mg.ops.tanh(a, out), lambda a, b: np.tanh(a)),
-    "relu": (lambda a, b, out: mg.ops.relu(a, out), lambda a, b: np.maximum(a, 0)),
-}
 
 
 # ---- indexing ------------------------------------------------------------------------
@@ -386,6 +428,40 @@ def test_getitem_basic_slicing_gradient(data, shape):
 def test_getitem_integer_array_gradient(data, shape):
     """x[integer arrays] (repeats possible) adds up the gradient of every pick."""
     index = data.draw(hnp.integer_array_indices(shape))
+    x = data.draw(values(shape))
+    assert_gradients_match(lambda t: t[index], lambda a: a[index], x)
+
+
+@FAST
+@given(data=st.data(), shape=NONEMPTY_DIMS)
+def test_getitem_with_newaxis_gradient(data, shape):
+    """x[basic index with None in it]: the new size-1 axes are dropped again on the way back."""
+    parts = data.draw(hnp.basic_indices(shape, allow_newaxis=True))
+    parts = parts if isinstance(parts, tuple) else (parts,)
+    at = data.draw(st.integers(0, len(parts)))
+    index = parts[:at] + (None,) + parts[at:]
+    x = data.draw(values(shape))
+    assert_gradients_match(lambda t: t[index], lambda a: a[index], x)
+
+
+@st.composite
+def boolean_mask_indices(draw, shape):
+    """A boolean mask over some consecutive axes of `shape` (after 0 or more full slices), maybe
+    followed by an int on the next axis: numpy's x[..., mask, i] forms."""
+    start = draw(st.integers(0, len(shape) - 1))
+    stop = draw(st.integers(start + 1, len(shape)))
+    mask = draw(hnp.arrays(np.bool_, shape[start:stop]))
+    index = (slice(None),) * start + (mask,)
+    if stop < len(shape) and draw(st.booleans()):
+        index += (draw(st.integers(-shape[stop], shape[stop] - 1)),)
+    return index
+
+
+@FAST
+@given(data=st.data(), shape=NONEMPTY_DIMS)
+def test_getitem_boolean_mask_gradient(data, shape):
+    """x[boolean mask] puts the gradient back on the selected entries (none, some or all) and 0 elsewhere."""
+    index = data.draw(boolean_mask_indices(shape))
     x = data.draw(values(shape))
     assert_gradients_match(lambda t: t[index], lambda a: a[index], x)
 
@@ -464,6 +540,98 @@ def test_max_gradient(keepdims, data, shape):
     x = data.draw(distinct_values(shape))
     assert_gradients_match(lambda t: t.max(axis=axis, keepdims=keepdims),
                            lambda a: np.max(a, axis=axis, keepdims=keepdims), x)
+
+
+def documented_max_jacobian(x: np.ndarray, axis, keepdims: bool) -> np.ndarray:
+    """d max(x)/dx as max's docstring states it, written out entry by entry (shape out.shape + x.shape):
+    1/k on each of the k entries tied for the maximum of an output's group, 0 elsewhere."""
+    axes = set(range(x.ndim)) if axis is None else {a % x.ndim for a in np.atleast_1d(axis)}
+    groups = {}
+    for i in np.ndindex(x.shape):
+        out = tuple(0 if d in axes else i[d] for d in range(x.ndim)) if keepdims else \
+            tuple(i[d] for d in range(x.ndim) if d not in axes)
+        groups.setdefault(out, []).append(i)
+    jacobian = np.zeros(np.max(x, axis=axis, keepdims=keepdims).shape + x.shape)
+    for out, members in groups.items():
+        tied = [i for i in members if x[i] == max(x[m] for m in members)]
+        for i in tied:
+            jacobian[out + i] = 1 / len(tied)
+    return jacobian
+
+
+TIES = np.array([[3.0, 1.0, 3.0],      # a row with two tied maxima, a row where all three tie,
+                 [2.0, 2.0, 2.0],      # a row with one maximum; columns: a tie of two, then
+                 [3.0, 0.0, 1.0]])     # single maxima; over all: three entries tie at 3
+
+
+@pytest.mark.parametrize("axis, g, expected", [
+    (1, [6.0, 12.0, 3.0], [[3, 0, 3], [4, 4, 4], [3, 0, 0]]),
+    (0, [6.0, 12.0, 3.0], [[3, 0, 3], [0, 12, 0], [3, 0, 0]]),
+    (None, 6.0, [[2, 0, 2], [0, 0, 0], [2, 0, 0]]),
+    ((0, 1), 6.0, [[2, 0, 2], [0, 0, 0], [2, 0, 0]]),
+])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_max_gradient_is_shared_equally_between_ties(axis, g, expected, keepdims):
+    """Closed form: g / k on each of the k tied maxima (written out by hand), with and without keepdims."""
+    x = mg.tensor(TIES, requires_grad=True, dtype=np.float64)
+    y = x.max(axis=axis, keepdims=keepdims)
+    assert y.shape == np.max(TIES, axis=axis, keepdims=keepdims).shape
+    y.backward(np.reshape(g, y.shape))
+    np.testing.assert_array_equal(x.grad, np.array(expected, dtype=np.float64))
+
+
+@pytest.mark.parametrize("keepdims", [False, True])
+@FAST
+@given(data=st.data(), shape=SHAPES)
+def test_max_gradient_with_many_ties_matches_the_documented_shares(keepdims, data, shape):
+    """Entries from {0, 1, 2} (ties everywhere, an all-equal group now and then), any axis: x.grad is
+    g J with J written out entry by entry from the docstring's rule (1/k on each of k tied maxima)."""
+    axis = data.draw(reduction_axes(len(shape)))
+    x = data.draw(hnp.arrays(np.float64, shape, elements=st.sampled_from([0.0, 1.0, 2.0])))
+    g = data.draw(values(np.max(x, axis=axis, keepdims=keepdims).shape))
+    t = mg.tensor(x, requires_grad=True, dtype=np.float64)
+    t.max(axis=axis, keepdims=keepdims).backward(g)
+    expected = np.tensordot(g, documented_max_jacobian(x, axis, keepdims), axes=g.ndim)
+    np.testing.assert_allclose(t.grad, expected, rtol=1e-12, atol=1e-15)
+
+
+# ---- empty axes --------------------------------------------------------------------------
+
+EMPTY_CASES = {     # name: (mg function, numpy function, operand shapes)
+    "sum_over_the_empty_axis": (lambda t: t.sum(axis=0), lambda a: np.sum(a, axis=0), [(0, 3)]),
+    "sum_over_the_other_axis": (lambda t: t.sum(axis=1), lambda a: np.sum(a, axis=1), [(0, 3)]),
+    "sum_over_all": (lambda t: t.sum(), np.sum, [(0, 3)]),
+    "mean_over_the_other_axis": (lambda t: t.mean(axis=1), lambda a: np.mean(a, axis=1), [(0, 3)]),
+    "mul_broadcast": (lambda a, b: a * b, np.multiply, [(0, 3), (3,)]),
+    "matmul_no_rows": (lambda a, b: a @ b, np.matmul, [(0, 3), (3, 2)]),
+    "matmul_empty_inner_axis": (lambda a, b: a @ b, np.matmul, [(2, 0), (0, 3)]),
+    "matmul_batch_empty_inner_axis": (lambda a, b: a @ b, np.matmul, [(4, 2, 0), (0, 3)]),
+    "matvec_empty_inner_axis": (lambda a, b: a @ b, np.matmul, [(2, 0), (0,)]),
+}
+
+
+@pytest.mark.parametrize("name", list(EMPTY_CASES))
+def test_gradient_over_a_zero_size_axis_has_the_operand_shape(name):
+    """An empty operand gets an empty gradient of its own shape (not None); a non-empty one multiplied
+    by an empty one gets zeros, as the finite differences (empty sums) say."""
+    mg_fn, np_fn, shapes = EMPTY_CASES[name]
+    rng = np.random.default_rng(0)
+    assert_gradients_match(mg_fn, np_fn, *[rng.standard_normal(shape) for shape in shapes])
+
+
+@pytest.mark.filterwarnings("ignore:Mean of empty slice:RuntimeWarning",
+                            "ignore:invalid value encountered:RuntimeWarning",
+                            "ignore:divide by zero encountered:RuntimeWarning")
+@pytest.mark.parametrize("axis", [0, None, (0, 1)])
+def test_mean_over_an_empty_axis_is_nan_as_numpy_with_an_empty_gradient(axis):
+    """mean over N = 0 elements is numpy's nan (0 / 0); d/dx = 1/N has no entry to land on, so the
+    gradient is an empty array of x's shape."""
+    x = mg.tensor(np.zeros((0, 3)), requires_grad=True, dtype=np.float64)
+    y = x.mean(axis=axis)
+    expected = np.mean(np.zeros((0, 3)), axis=axis)
+    assert y.shape == np.shape(expected) and np.isnan(y.data).all() and np.isnan(expected).all()
+    y.sum().backward()
+    assert x.grad.shape == (0, 3) and x.grad.dtype == np.float64
 
 
 # ---- shape ops -----------------------------------------------------------------------
@@ -569,6 +737,28 @@ def test_where_with_python_scalar_branch(data, shape):
 
 
 @FAST
+@given(data=st.data(), shape=SHAPES)
+def test_where_with_python_scalar_as_the_first_branch(data, shape):
+    """mg.where(cond, 0.5, x): the scalar is a constant, x gets the gradient where cond does not hold."""
+    cond = data.draw(hnp.arrays(np.bool_, shape))
+    x = data.draw(values(shape))
+    assert_gradients_match(lambda t: mg.where(cond, 0.5, t), lambda a: np.where(cond, 0.5, a), x)
+
+
+@FAST
+@given(data=st.data(),
+       shapes=hnp.mutually_broadcastable_shapes(num_shapes=3, min_dims=0, max_dims=3,
+                                                min_side=1, max_side=3))
+def test_where_with_a_tensor_condition(data, shapes):
+    """mg.where(boolean Tensor, a, b) routes the gradient as the same condition as an array would."""
+    cond_shape, a_shape, b_shape = shapes.input_shapes
+    cond = data.draw(hnp.arrays(np.bool_, cond_shape))
+    a, b = data.draw(values(a_shape)), data.draw(values(b_shape))
+    assert_gradients_match(lambda ta, tb: mg.where(mg.tensor(cond), ta, tb),
+                           lambda xa, xb: np.where(cond, xa, xb), a, b)
+
+
+@FAST
 @given(data=st.data(),
        shapes=hnp.mutually_broadcastable_shapes(num_shapes=3, min_dims=0, max_dims=3,
                                                 min_side=1, max_side=3))
@@ -616,3 +806,20 @@ def test_astype_carries_the_gradient_back_in_the_input_dtype():
     assert x.grad.dtype == np.float64
     np.testing.assert_array_equal(x.grad, [2.0, 2.0])
     assert mg.gradcheck(lambda t: (mg.ops.astype(t, np.float64) ** 2).sum(), [x])
+
+
+@pytest.mark.parametrize("source, target", [(np.float64, np.float32), (np.float32, np.float64),
+                                            (np.float32, np.float32), (np.float64, np.float64)])
+def test_astype_across_dtypes_gives_the_gradient_in_the_input_dtype(source, target):
+    """d/dx sum(R * astype(x)^2) = 2 x R (closed form, float64): the output has the target dtype, the
+    gradient x's dtype, and the closed form's values (to float32 precision where float32 took part)."""
+    rng = np.random.default_rng(3)
+    data, weights = rng.standard_normal((2, 3)).astype(source), rng.standard_normal((2, 3))
+    x = mg.tensor(data, requires_grad=True, dtype=source)
+    y = mg.ops.astype(x, target)
+    assert y.dtype == target
+    (y ** 2 * weights.astype(target)).sum().backward()
+    assert x.grad.dtype == source and x.grad.shape == (2, 3)
+    exact = source == target == np.float64
+    np.testing.assert_allclose(x.grad, 2 * data.astype(np.float64) * weights,
+                               rtol=1e-12 if exact else 1e-5, atol=1e-12 if exact else 1e-6)

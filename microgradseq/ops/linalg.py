@@ -21,7 +21,7 @@ def _grad_of_right(A: np.ndarray, B: np.ndarray, g: np.ndarray) -> np.ndarray:
     """dL/dB = A^T g. When B is a matrix shared by a batch of rows, stack the rows
     into one product instead of one small product per batch element."""
     if A.ndim >= 2 and B.ndim == 2 and g.ndim == A.ndim:
-        return A.reshape(-1, A.shape[-1]).T @ g.reshape(-1, g.shape[-1])
+        return _rows(A).T @ _rows(g)
     if A.ndim == 1 and B.ndim >= 2:
         return np.multiply.outer(A, g) if g.ndim == 1 else A[:, None] * g[..., None, :]
     if B.ndim == 1:
