@@ -100,7 +100,7 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Tensor | Sequence, eps: float =
                 minus = _scalar(fn, inputs)
                 numeric[i] = (plus - minus) / (2 * eps)
         error = np.abs(autodiff - numeric) - (atol + rtol * np.abs(numeric))
-        error[np.isnan(error)] = np.inf                 # a NaN on either side is a failure
+        error = np.where(np.isnan(error), np.inf, error)    # a NaN on either side is a failure (an array, 0-d too)
         if error.size and error.max() > 0:
             worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(error)), x.shape))
             raise GradcheckError(

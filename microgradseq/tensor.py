@@ -107,7 +107,8 @@ class Tensor:
     def grad(self) -> np.ndarray | None:
         """dL/dself from the last backward pass that reached this tensor (leaves: summed over passes)."""
         node = self._node
-        return None if node is None else node.grad
+        grad = None if node is None else node.grad
+        return grad if grad is None or type(grad) is np.ndarray else np.asarray(grad)   # (0-d sums: numpy scalars)
 
     @grad.setter
     def grad(self, value: Any) -> None:

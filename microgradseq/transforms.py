@@ -97,7 +97,8 @@ def jvp(fn: Callable[..., Any], inputs: Any, tangents: Any) -> tuple[Any, Any]:
 
 def vjp(fn: Callable[..., Tensor], inputs: Any, cotangent: Any) -> tuple[Tensor, list[np.ndarray]]:
     """Reverse mode: (fn(*inputs), u^T J), u = `cotangent` shaped like fn's output; one array
-    per input (dL/dx for L = sum(u * fn(x))). The inputs' own `.grad` are left as they were."""
+    per input (dL/dx for L = sum(u * fn(x))). No `.grad` changes: the inputs' own, or those of the
+    parameters fn uses, are left as they were (as PyTorch's torch.autograd.functional.vjp)."""
     inputs = _tensors("vjp", inputs)
     copies = [owned(x._data, requires_grad=True) for x in inputs]
     output = fn(*copies)
@@ -106,10 +107,7 @@ def vjp(fn: Callable[..., Tensor], inputs: Any, cotangent: Any) -> tuple[Tensor,
     u = np.asarray(cotangent._data if isinstance(cotangent, Tensor) else cotangent, dtype=output.dtype)
     if u.shape != output.shape:
         raise ValueError(f"vjp: the cotangent has shape {u.shape}, the output {output.shape}")
-    if output.requires_grad:
-        output.backward(u)
-    grads = [np.zeros(x.shape, x.dtype) if x.grad is None else x.grad for x in copies]
-    return owned(np.array(output._data)), grads
+    return owned(np.array(output._data)), reverse_gradients([(output, u)], copies)
 
 
 def jacobian(fn: Callable[[Tensor], Tensor], inputs: Any, mode: str = "rev") -> np.ndarray:
@@ -133,22 +131,19 @@ def jacobian(fn: Callable[[Tensor], Tensor], inputs: Any, mode: str = "rev") -> 
         raise TypeError(f"jacobian: fn must return a Tensor, got {type(output).__name__}")
     rows, size = [], output._data.size
     for i in range(size):
-        leaf.grad = None
-        if output.requires_grad:
-            u = np.zeros(size, output.dtype)
-            u[i] = 1.0
-            output.backward(u.reshape(output.shape), retain_graph=i < size - 1)
-        rows.append(np.zeros(x.shape, x.dtype) if leaf.grad is None else leaf.grad)
+        u = np.zeros(size, output.dtype)
+        u[i] = 1.0
+        rows += reverse_gradients([(output, u.reshape(output.shape))], [leaf], retain_graph=i < size - 1)
     return np.array(rows).reshape(output.shape + x.shape)
 
 
 def reverse_gradients(outputs: list[tuple[Tensor, Any]], tensors: list[Tensor],
                       retain_graph: bool = False) -> list[np.ndarray]:
     """d(sum_i <c_i, y_i>)/dx for each x of `tensors`, given pairs (y_i, c_i) of outputs and
-    cotangents, by reverse mode; every leaf's `.grad` is as it was afterwards (gradcheck and the
-    online runners take gradients without adding them into the parameters')."""
+    cotangents, by reverse mode; every leaf's `.grad` is as it was afterwards (vjp, jacobian,
+    gradcheck and the online runners take gradients without adding them into the parameters')."""
     roots = [(y._node, np.broadcast_to(np.asarray(c, y.dtype), y.shape).copy())
-             for y, c in outputs if y._node is not None and y._node.kind is OP]
+             for y, c in outputs if y._node is not None and y._node.kind in (OP, LEAF)]
     leaves = {node for root, _ in roots for node in autograd.topological_order(root) if node.kind is LEAF}
     kept = {node: node.grad for node in leaves}
     try:

@@ -521,3 +521,16 @@ def test_tbptt_checks_the_initial_state_before_any_step(state, name):
     w, calls, error = _tiny_run(state=state)
     assert error.type is TypeError and error.match(f"tbptt: the initial state holds a {name}; a state is")
     assert calls["step"] == 0 and w.grad is None
+
+
+def test_gradcheck_takes_a_zero_d_input():
+    assert mg.gradcheck(lambda s: s * s, [mg.tensor(np.array(2.0), requires_grad=True)])
+    with pytest.raises(mg.GradcheckError, match="input 0 .shape ()"):
+        mg.gradcheck(_wrong_square, [mg.tensor(np.array(2.0), requires_grad=True)])
+
+
+def _wrong_square(s):
+    """s^2 with a gradient of s instead of 2s (a custom op whose rule is wrong)."""
+    from microgradseq.tensor import Rules, result
+    rule = (lambda g, kept: g * kept,)
+    return result("wrong_square", s._data * s._data, (s,), Rules(vjp=rule, jvp=rule), (s._data,))

@@ -635,3 +635,24 @@ def test_fused_and_op_level_layers_give_the_same_jvp(float64_default):
     v = rng.standard_normal(x.shape)
     (_, a), (_, b) = (mg.jvp(lambda t, layer=layer: layer(t)[0], [x], [v]) for layer in layers)
     np.testing.assert_array_equal(a, b)
+
+
+def test_vjp_and_jacobian_leave_every_grad_as_it_was():
+    """Like torch.autograd.functional: taking a VJP or a Jacobian adds nothing into the .grad of the
+    inputs or of the parameters fn uses (a parameter's earlier gradient stays; None stays None)."""
+    layer = mg.nn.Linear(3, 2, dtype=np.float64)
+    earlier = np.full((2, 3), 7.0)
+    layer.weight.grad = earlier
+    x = mg.tensor(np.random.default_rng(0).standard_normal((4, 3)), requires_grad=True)
+    out, (dx,) = mg.vjp(lambda v: layer(v), [x], np.ones((4, 2)))
+    np.testing.assert_allclose(dx, np.ones((4, 2)) @ layer.weight.data)       # u W
+    J = mg.jacobian(lambda v: layer(v), x)
+    np.testing.assert_allclose(J[1, 0, 1], layer.weight.data[0])             # d out[1, 0] / d x[1]
+    np.testing.assert_array_equal(layer.weight.grad, earlier)
+    assert layer.bias.grad is None and x.grad is None
+
+
+def test_vjp_of_the_identity_is_the_cotangent():
+    x = mg.tensor(np.arange(3.0))
+    _, (dx,) = mg.vjp(lambda v: v, [x], np.array([1.0, 2.0, 3.0]))
+    np.testing.assert_array_equal(dx, [1.0, 2.0, 3.0])

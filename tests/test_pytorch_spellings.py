@@ -145,6 +145,63 @@ def test_t_transposes_a_matrix_and_leaves_a_vector():
         tensor().t()
 
 
+@pytest.mark.parametrize("shape, dims", [((2, 3), (0, 1)), ((2, 3), (1, 0)), ((4, 2, 3), (0, 1)),
+                                         ((4, 2, 3), (-1, 0)), ((4, 2, 3), (1, 1))])
+def test_transpose_of_two_dims_swaps_them_as_pytorch(shape, dims):
+    """transpose(d0, d1) exchanges two axes (torch.transpose), also for a matrix, where numpy's
+    transpose(0, 1) would be the identity; the gradient of sum(w * y) is w with the axes swapped back."""
+    x_np = np.arange(np.prod(shape), dtype=np.float64).reshape(shape)
+    x = mg.tensor(x_np, requires_grad=True)
+    y = x.transpose(*dims)
+    np.testing.assert_array_equal(y.data, np.swapaxes(x_np, *dims))
+    w = np.random.default_rng(0).standard_normal(y.shape)
+    (y * w).sum().backward()
+    np.testing.assert_array_equal(x.grad, np.swapaxes(w, *dims))
+
+
+def test_transpose_of_every_axis_or_a_tuple_is_numpys_permutation():
+    x_np = np.arange(24.0).reshape(2, 3, 4)
+    x = mg.tensor(x_np)
+    np.testing.assert_array_equal(x.transpose(2, 0, 1).data, x_np.transpose(2, 0, 1))
+    np.testing.assert_array_equal(x.transpose((1, 0, 2)).data, x_np.transpose(1, 0, 2))
+    np.testing.assert_array_equal(mg.tensor(x_np[0]).transpose((0, 1)).data, x_np[0])
+    np.testing.assert_array_equal(x.transpose().data, x_np.T)
+    with pytest.raises(ValueError, match="transpose: axes"):
+        x.transpose(0, 3)
+
+
+def test_permute_orders_every_axis_as_pytorch():
+    x_np = np.arange(24.0).reshape(2, 3, 4)
+    x = mg.tensor(x_np, requires_grad=True)
+    y = x.permute(2, 0, 1)
+    np.testing.assert_array_equal(y.data, x_np.transpose(2, 0, 1))
+    np.testing.assert_array_equal(x.permute((1, 0, 2)).data, x_np.transpose(1, 0, 2))
+    np.testing.assert_array_equal(mg.tensor(x_np[0]).permute(0, 1).data, x_np[0])     # the identity
+    w = np.arange(24.0).reshape(y.shape)
+    (y * w).sum().backward()
+    np.testing.assert_array_equal(x.grad, w.transpose(1, 2, 0))
+
+
+@pytest.mark.parametrize("name", ["sum", "mean", "max"])
+def test_reductions_take_a_list_of_dims_as_pytorch(name):
+    x_np = np.random.default_rng(1).standard_normal((2, 3, 4))
+    x = mg.tensor(x_np)
+    expected = getattr(np, name if name != "max" else "amax")(x_np, axis=(0, 2))
+    np.testing.assert_allclose(getattr(x, name)(axis=[0, 2]).data, expected)
+    if name != "max":                   # (max with dim= is PyTorch's one-axis pair)
+        np.testing.assert_allclose(getattr(x, name)(dim=[0, 2]).data, expected)
+
+
+def test_max_over_a_non_empty_axis_of_an_empty_tensor_is_empty_as_pytorch():
+    x = mg.tensor(np.zeros((0, 3)), requires_grad=True)
+    y = x.max(axis=1)
+    assert y.shape == (0,)
+    y.sum().backward()
+    assert x.grad.shape == (0, 3)
+    with pytest.raises(ValueError, match="max: no maximum over an empty axis"):
+        x.max(axis=0)
+
+
 def test_size_numel_and_dim():
     t = tensor()
     assert t.size() == (3, 4, 5) and t.size(0) == 3 and t.size(-1) == 5

@@ -304,3 +304,13 @@ def test_the_tanh_and_relu_methods_take_no_out_array():
     with pytest.raises(TypeError):
         t.relu(out=np.empty((2, 3), dtype=np.float32))
 
+
+
+def test_the_grad_of_a_zero_d_tensor_is_a_zero_d_array():
+    """A 0-d tensor's gradient summed from a broadcast, or added over two passes, is still an ndarray
+    of shape () (numpy hands 0-d sums back as scalars)."""
+    s = mg.tensor(np.array(2.0), requires_grad=True)
+    (mg.tensor(np.ones(3)) * s).sum().backward()
+    assert type(s.grad) is np.ndarray and s.grad.shape == () and s.grad == 3.0
+    (s * 4.0).backward()
+    assert type(s.grad) is np.ndarray and s.grad.shape == () and s.grad == 7.0

@@ -74,6 +74,11 @@ def t(self: Tensor) -> Tensor:
     return transpose(self)
 
 
+def permute(self: Tensor, *dims: Any) -> Tensor:
+    """The axes in the order `dims` (every axis once), as PyTorch's permute: numpy's transpose."""
+    return transpose(self, tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims)
+
+
 def size(self: Tensor, dim: int | None = None) -> tuple | int:
     """The shape, or its length along `dim`."""
     return self.shape if dim is None else self.shape[_axis("size", dim, self.ndim)]
@@ -145,7 +150,7 @@ def new_full(self: Tensor, size: Any, fill_value: Any, *, dtype: Any = None, dev
 
 Tensor.view, Tensor.squeeze, Tensor.unsqueeze, Tensor.flatten, Tensor.t = reshape, squeeze, unsqueeze, flatten, t
 Tensor.size, Tensor.numel, Tensor.dim = size, lambda self: int(self._data.size), lambda self: self._data.ndim
-Tensor.narrow, Tensor.contiguous = narrow, lambda self: self
+Tensor.narrow, Tensor.contiguous, Tensor.permute = narrow, lambda self: self, permute
 Tensor.argmax, Tensor.argmin, Tensor.softmax, Tensor.log_softmax = argmax, argmin, softmax, log_softmax
 Tensor.add, Tensor.sub, Tensor.mul, Tensor.div = ew.add, ew.sub, ew.mul, ew.div
 Tensor.to, Tensor.cpu = to, lambda self: self

@@ -38,7 +38,7 @@ def sum(x: Any, axis=None, keepdims: bool | None = None, *, dim=None, keepdim: b
     x = x if type(x) is Tensor else as_tensor(x)
     X = x._data
     axes = _normalise_axes("sum", axis, X.shape)
-    y = np.asarray(X.sum(axis=axis, keepdims=keepdims))
+    y = np.asarray(X.sum(axis=axes, keepdims=keepdims))
     return result("sum", y, (x,), SUM, ((X.shape, axes, keepdims, 1),))
 
 
@@ -68,7 +68,7 @@ def mean(x: Any, axis=None, keepdims: bool | None = None, *, dim=None, keepdim: 
     X = x._data
     axes = _normalise_axes("mean", axis, X.shape)
     count = int(np.prod([X.shape[a] for a in axes])) if axes else 1
-    y = np.asarray(X.mean(axis=axis, keepdims=keepdims))
+    y = np.asarray(X.mean(axis=axes, keepdims=keepdims))
     return result("mean", y, (x,), SUM, ((X.shape, axes, keepdims, count),))
 
 
@@ -83,10 +83,10 @@ def max(x: Any, axis=None, keepdims: bool | None = None, *, dim=None,
         return _max_and_argmax(x, either("max", "axis", axis, "dim", dim), keepdims)
     x = x if type(x) is Tensor else as_tensor(x)
     X = x._data
-    if X.size == 0:
-        raise ValueError(f"max: cannot reduce an empty tensor of shape {X.shape}")
     axes = _normalise_axes("max", axis, X.shape)
-    y_kept = X.max(axis=axis, keepdims=True)
+    if X.size == 0 and (not axes or any(X.shape[a] == 0 for a in axes)):
+        raise ValueError(f"max: no maximum over an empty axis (shape {X.shape}, axis {axis!r})")
+    y_kept = X.max(axis=axes, keepdims=True)
     y = np.asarray(y_kept if keepdims else np.squeeze(y_kept, axis=axes))     # (no second max over x)
     return result("max", y, (x,), MAX, ((X, y_kept, axes, keepdims),))
 

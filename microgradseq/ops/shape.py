@@ -35,11 +35,17 @@ RESHAPE = Rules(vjp=(lambda g, shapes: np.reshape(g, shapes[0]),),
 
 
 def transpose(x: Any, *axes) -> Tensor:
-    """x with its axes permuted (reversed when none are given);   the rule applies the inverse permutation"""
+    """x with its axes permuted: numpy's `transpose(2, 0, 1)` or `transpose((2, 0, 1))` (every axis,
+    reversed when none are given), or PyTorch's `transpose(0, 1)`: two axes swapped, the rest in place;
+    the rule applies the inverse permutation"""
     x = x if type(x) is Tensor else as_tensor(x)
+    X = x._data
     if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
         axes = tuple(axes[0])
-    X = x._data
+    elif len(axes) == 2 and all(is_axis(a, X.ndim) for a in axes):      # PyTorch's transpose(dim0, dim1)
+        order = list(range(X.ndim))
+        order[axes[0]], order[axes[1]] = order[axes[1]], order[axes[0]]
+        axes = tuple(order)
     axes = tuple(range(X.ndim))[::-1] if not axes else axes
     if not all(is_axis(a, X.ndim) for a in axes) or sorted(a % X.ndim for a in axes) != list(range(X.ndim)):
         raise ValueError(f"transpose: axes {axes} are not a permutation of the {X.ndim} axes of shape {X.shape}")
