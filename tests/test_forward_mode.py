@@ -159,7 +159,7 @@ def reshape_case(draw):
 def transpose_case(draw):
     shape = draw(SHAPES)
     axes = tuple(draw(st.permutations(range(len(shape)))))
-    return lambda t: t.transpose(*axes), lambda a: np.transpose(a, axes), [draw(values(shape))]
+    return lambda t: t.transpose(axes), lambda a: np.transpose(a, axes), [draw(values(shape))]
 
 
 @st.composite

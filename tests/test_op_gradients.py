@@ -658,10 +658,10 @@ def test_reshape_gradient(data, shapes):
 @FAST
 @given(data=st.data(), shape=SHAPES)
 def test_transpose_with_axes_gradient(data, shape):
-    """x.transpose(*axes) with any permutation un-permutes the gradient."""
+    """x.transpose(axes) with any permutation (numpy's tuple form) un-permutes the gradient."""
     axes = tuple(data.draw(st.permutations(range(len(shape)))))
     x = data.draw(values(shape))
-    assert_gradients_match(lambda t: t.transpose(*axes), lambda a: np.transpose(a, axes), x)
+    assert_gradients_match(lambda t: t.transpose(axes), lambda a: np.transpose(a, axes), x)
 
 
 @FAST
