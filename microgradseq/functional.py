@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from . import ops
-from .checks import probability
+from .checks import is_axis, probability
 from .ops import exp, relu, sigmoid, sum, tanh
 from .ops.losses import cross_entropy as cross_entropy_op
 from .random import generator_or_default
@@ -38,6 +38,10 @@ def softmax(x: Any, axis: int | None = None, *, dim: int | None = None) -> Tenso
     """softmax(x)_i = e^(x_i - m) / sum_j e^(x_j - m), along `axis` (or `dim`; the last by default)."""
     axis = either("softmax", "axis", axis, "dim", dim, -1)
     x = x if type(x) is Tensor else as_tensor(x)
+    if x.ndim == 0 or not is_axis(axis, x.ndim):
+        raise ValueError(f"softmax: axis {axis!r} is not an axis of shape {x.shape}")
+    if x.shape[axis] == 0:
+        return exp(x)                       # nothing to normalise: an empty result, as PyTorch's
     e = exp(_shifted(x, axis))
     return e / sum(e, axis=axis, keepdims=True)
 
@@ -75,6 +79,8 @@ def cross_entropy(logits: Tensor, target: Any, reduction: str = "mean") -> Tenso
     logits (B, C) (or (C,)); target: integer classes (B,) or probabilities (B, C).
     """
     logits = as_tensor(logits)
+    if logits.ndim == 0:
+        raise ValueError("cross_entropy: expected logits with a class axis, (C,) or (B, C), got a 0-d tensor")
     target_array = np.asarray(target._data if isinstance(target, Tensor) else target)
     if target_array.dtype.kind in "iu":
         if target_array.shape != logits.shape[:-1]:

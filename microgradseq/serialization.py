@@ -14,6 +14,7 @@ import io
 import math
 import os
 import secrets
+import stat
 import unicodedata
 import zipfile
 from collections import Counter
@@ -44,7 +45,10 @@ def _checked_state(obj: Any) -> dict[str, np.ndarray]:
         if len(name.encode()) > _LONGEST_NAME:
             raise ValueError(f"save: the name {name[:20]!r}... is {len(name.encode())} bytes long in "
                              f"UTF-8; a member name holds at most {_LONGEST_NAME}; nothing was written")
-        array = np.asarray(getattr(value, "_data", value))
+        try:
+            array = np.asarray(getattr(value, "_data", value))
+        except ValueError as error:             # (a ragged list)
+            raise ValueError(f"save: {name!r} is not an array of numbers ({error}); nothing was written") from None
         if array.dtype.kind not in _NUMERIC:
             raise TypeError(f"save: {name!r} is not a numeric array (dtype {array.dtype})")
         arrays[name] = array
@@ -75,7 +79,9 @@ def save(obj: Any, f: str | os.PathLike | BinaryIO) -> None:
 
     Every name and array is checked before anything is written. A path is
     written in full under a temporary name of its own beside it, then moved
-    over it in one step: an old file there survives any failure.
+    over it in one step: an old file there survives any failure. A symbolic link
+    is followed (the file it names is replaced, the link kept), and a file that
+    was there keeps its permissions.
     """
     arrays = _checked_state(obj)
     if hasattr(f, "write"):
@@ -85,11 +91,15 @@ def save(obj: Any, f: str | os.PathLike | BinaryIO) -> None:
         return
     if not isinstance(f, (str, os.PathLike)):
         raise TypeError(f"save: f must be a path or a binary file object, got {type(f).__name__}")
-    path = Path(f)
+    path = Path(os.path.realpath(f))           # through symbolic links, to the file they name
+    if path.is_dir():
+        raise IsADirectoryError(f"save: {f} is a folder; give a file name such as {Path(f) / 'model.npz'}")
     if not path.parent.is_dir():
         raise FileNotFoundError(f"save: there is no folder {path.parent} to write {path.name} into")
     temporary, descriptor = _own_temporary(path)
     try:
+        if path.exists():                       # the old file's permissions (a private file stays private)
+            os.chmod(temporary, stat.S_IMODE(path.stat().st_mode))
         with open(descriptor, "wb") as file:
             _write_archive(file, arrays)
             file.flush()

@@ -179,7 +179,8 @@ class Tensor:
 
     def __bool__(self) -> bool:
         if self._data.size != 1:
-            raise RuntimeError(f"bool: the truth value of a tensor with more than one element is ambiguous "
+            many = "no elements" if self._data.size == 0 else "more than one element"
+            raise RuntimeError(f"bool: the truth value of a tensor with {many} is ambiguous "
                                f"(shape {self.shape}); use .any() or .all() on .data")
         return bool(self._data.item())
 

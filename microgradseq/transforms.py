@@ -145,6 +145,7 @@ def reverse_gradients(outputs: list[tuple[Tensor, Any]], tensors: list[Tensor],
     roots = [(y._node, np.broadcast_to(np.asarray(c, y.dtype), y.shape).copy())
              for y, c in outputs if y._node is not None and y._node.kind in (OP, LEAF)]
     leaves = {node for root, _ in roots for node in autograd.topological_order(root) if node.kind is LEAF}
+    leaves |= {x._node for x in tensors if x._node is not None and x._node.kind is LEAF}  # (unreached: zero)
     kept = {node: node.grad for node in leaves}
     try:
         for node in leaves:

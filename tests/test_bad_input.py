@@ -534,3 +534,11 @@ def _wrong_square(s):
     from microgradseq.tensor import Rules, result
     rule = (lambda g, kept: g * kept,)
     return result("wrong_square", s._data * s._data, (s,), Rules(vjp=rule, jvp=rule), (s._data,))
+
+
+def test_gradcheck_of_an_input_fn_does_not_use_ignores_its_stale_grad():
+    """An input fn ignores has gradient 0 whatever its .grad held before (and keeps that .grad)."""
+    a, b = mg.tensor(np.ones(2), requires_grad=True), mg.tensor(np.ones(2), requires_grad=True)
+    b.grad = np.array([5.0, 5.0])
+    assert mg.gradcheck(lambda a, b: (a * a).sum(), [a, b])
+    np.testing.assert_array_equal(b.grad, [5.0, 5.0])

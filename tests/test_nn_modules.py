@@ -580,3 +580,8 @@ def test_layer_output_is_read_only_because_backward_reads_its_states(make):
     with pytest.raises(ValueError, match="read-only"):
         output.data[0] = 0.0
 
+
+
+def test_a_layer_given_a_state_that_is_not_a_tensor_names_itself():
+    with pytest.raises(TypeError, match=r"RNN: expected h0 as a tensor of shape \(1, 1, 3\), got tuple"):
+        mg.nn.RNN(2, 3)(mg.zeros(4, 1, 2), (mg.zeros(1, 1, 3),))

@@ -394,3 +394,32 @@ def test_multinomial_draws_from_the_librarys_generator():
 def test_multinomial_refuses_bad_weights(probs, count, message):
     with pytest.raises(ValueError, match=message):
         mg.multinomial(probs, count)
+
+
+def test_softmax_and_log_softmax_over_an_empty_axis_are_empty_as_pytorch():
+    x = mg.tensor(np.zeros((3, 0)), requires_grad=True)
+    for fn in (F.softmax, F.log_softmax):
+        y = fn(x, dim=1)
+        assert y.shape == (3, 0)
+        y.sum().backward()
+        assert x.grad.shape == (3, 0)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: F.softmax(mg.tensor(np.zeros((2, 3))), dim=5), r"softmax: axis 5 is not an axis of shape \(2, 3\)"),
+    (lambda: F.softmax(mg.tensor(1.0)), r"softmax: axis -1 is not an axis of shape \(\)"),
+    (lambda: F.cross_entropy(mg.tensor(np.array(1.0)), np.array(0)), "cross_entropy: expected logits with a class axis"),
+    (lambda: mg.tensor([1, 2]) ** -1, "pow: Integers to negative integer powers are not allowed"),
+], ids=["softmax axis", "softmax 0-d", "cross_entropy 0-d", "int pow"])
+def test_errors_name_the_function_and_the_reason(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_iterating_gives_the_rows_and_a_0_d_tensor_cannot_be_iterated_as_pytorch():
+    rows = list(mg.tensor(np.arange(6.0).reshape(3, 2)))
+    assert [r.data.tolist() for r in rows] == [[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]
+    with pytest.raises(TypeError, match="iteration over a 0-d tensor"):
+        list(mg.tensor(1.0))
+    with pytest.raises(RuntimeError, match="no elements"):
+        bool(mg.tensor(np.ones(0)))

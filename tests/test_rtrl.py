@@ -323,3 +323,29 @@ def test_rtrl_memory_does_not_grow_with_the_sequence_length():
     few thousand steps and then stop: 8,000 steps end where 4,000 do.)"""
     short, long = peak_traced_memory(400), peak_traced_memory(4000)
     assert abs(long - short) < 0.2 * short, (short, long)
+
+
+def test_uoro_readout_gradient_is_exact_whatever_grad_the_parameters_held():
+    """The readout takes no noisy estimate in UORO: with optimizer=None its gradient summed over the
+    updates equals RTRL's (an exact method) at k1 = 1, also when the parameters' .grad held values
+    from before (the nu-pass does not reach the readout; its old .grad must not leak in)."""
+    rng = np.random.default_rng(0)
+    cell = mg.nn.RNNCell(2, 3, dtype=np.float64, rng=rng)
+    readout = mg.nn.Linear(3, 1, dtype=np.float64, rng=rng)
+    params = list(cell.parameters()) + list(readout.parameters())
+    xs, ys = [rng.normal(size=(1, 2)) for _ in range(4)], [rng.normal(size=(1, 1)) for _ in range(4)]
+
+    def step(x, h):
+        h = cell(x, h)
+        return readout(h), h
+
+    def readout_grads(runner, **options):
+        for p in params:
+            p.grad = None
+        readout.bias.grad = np.array([100.0])
+        runner(step, None, xs, ys, lambda y, t: ((y - t) ** 2).sum(), params, k1=1, **options)
+        return readout.weight.grad.copy(), readout.bias.grad.copy()
+
+    exact, estimated = readout_grads(mg.bptt.rtrl), readout_grads(mg.bptt.uoro, rng=0)
+    for want, got in zip(exact, estimated):
+        np.testing.assert_allclose(got, want, rtol=1e-12)

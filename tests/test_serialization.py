@@ -115,3 +115,26 @@ def test_save_and_load_name_what_they_take_when_f_is_neither_a_path_nor_a_file(f
         mg.save({"w": np.ones(1)}, f)
     with pytest.raises(TypeError, match="load: f must be a path or a binary file object, got"):
         mg.load(f)
+
+
+def test_saving_over_a_file_keeps_its_permissions_and_follows_a_link(tmp_path):
+    """A private file stays private, and a symbolic link stays a link to the file that now holds the
+    new arrays (save writes a temporary file beside the target and moves it over the target)."""
+    import os
+    import stat
+    target, link = tmp_path / "m.npz", tmp_path / "link.npz"
+    mg.save({"a": np.zeros(2)}, target)
+    os.chmod(target, 0o600)
+    os.symlink(target.name, link)
+    mg.save({"b": np.ones(3)}, link)
+    assert link.is_symlink() and stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert list(mg.load(target)) == ["b"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.npz", "m.npz"]
+
+
+def test_saving_a_ragged_list_or_into_a_folder_names_save_and_writes_nothing(tmp_path):
+    with pytest.raises(ValueError, match="save: 'a' is not an array of numbers"):
+        mg.save({"a": [[1, 2], [3]]}, tmp_path / "x.npz")
+    with pytest.raises(IsADirectoryError, match="save: .* is a folder"):
+        mg.save({"a": np.ones(2)}, tmp_path)
+    assert list(tmp_path.iterdir()) == []

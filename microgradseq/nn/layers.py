@@ -88,7 +88,11 @@ class _Layer(Module):
         shape = (self.num_layers, batch, self.hidden_size)
         if state is None:
             return owned(np.zeros(shape, dtype=self.weight_hh_l0.dtype))
-        state = as_tensor(state)
+        try:
+            state = as_tensor(state)
+        except (TypeError, ValueError):
+            raise TypeError(f"{type(self).__name__}: expected {name} as a tensor of shape {shape}, "
+                            f"got {type(state).__name__}") from None
         expected = (self.num_layers, self.hidden_size) if unbatched else shape
         if state.shape != expected:
             raise ValueError(f"{type(self).__name__}: expected {name} of shape {expected}, got {state.shape}")

@@ -34,9 +34,12 @@ def _operands(name: str, fn: Callable, a: Any, b: Any) -> tuple[Tensor, Tensor, 
         b = as_tensor(b, a)
     try:
         return a, b, fn(a._data, b._data)
-    except ValueError:
-        raise ValueError(
-            f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
+    except ValueError as error:
+        try:
+            np.broadcast_shapes(a.shape, b.shape)
+        except ValueError:
+            raise ValueError(f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
+        raise ValueError(f"{name}: {error} (dtypes {a.dtype} and {b.dtype})") from None
 
 
 def passthrough(g: np.ndarray, kept: None = None) -> np.ndarray:

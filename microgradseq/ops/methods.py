@@ -8,7 +8,7 @@ The reflected operators (`2 * t`) swap their operands. PyTorch's spellings
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -77,6 +77,13 @@ def t(self: Tensor) -> Tensor:
 def permute(self: Tensor, *dims: Any) -> Tensor:
     """The axes in the order `dims` (every axis once), as PyTorch's permute: numpy's transpose."""
     return transpose(self, tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims)
+
+
+def iterate(self: Tensor) -> Iterator[Tensor]:
+    """The sub-tensors along the first axis, as PyTorch's; a 0-d tensor has none to iterate over."""
+    if self.ndim == 0:
+        raise TypeError("iteration over a 0-d tensor")
+    return (self[i] for i in range(len(self)))
 
 
 def size(self: Tensor, dim: int | None = None) -> tuple | int:
@@ -150,7 +157,7 @@ def new_full(self: Tensor, size: Any, fill_value: Any, *, dtype: Any = None, dev
 
 Tensor.view, Tensor.squeeze, Tensor.unsqueeze, Tensor.flatten, Tensor.t = reshape, squeeze, unsqueeze, flatten, t
 Tensor.size, Tensor.numel, Tensor.dim = size, lambda self: int(self._data.size), lambda self: self._data.ndim
-Tensor.narrow, Tensor.contiguous, Tensor.permute = narrow, lambda self: self, permute
+Tensor.narrow, Tensor.contiguous, Tensor.permute, Tensor.__iter__ = narrow, lambda self: self, permute, iterate
 Tensor.argmax, Tensor.argmin, Tensor.softmax, Tensor.log_softmax = argmax, argmin, softmax, log_softmax
 Tensor.add, Tensor.sub, Tensor.mul, Tensor.div = ew.add, ew.sub, ew.mul, ew.div
 Tensor.to, Tensor.cpu = to, lambda self: self

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import is_axis
 from ..spellings import either
 from ..tensor import Rules, Tensor, as_tensor, result
 
@@ -36,8 +37,11 @@ def log_softmax(x: Any, axis: int | None = None, *, dim: int | None = None) -> T
     X = x._data
     if X.ndim == 0:
         raise ValueError("log_softmax: expected a tensor with at least one axis, got a 0-d tensor")
-    if not -X.ndim <= axis < X.ndim:
-        raise ValueError(f"log_softmax: axis {axis} is out of range for shape {X.shape}")
+    if not is_axis(axis, X.ndim):
+        raise ValueError(f"log_softmax: axis {axis!r} is not an axis of shape {X.shape}")
+    if X.shape[axis] == 0:                  # nothing to normalise: an empty result, as PyTorch's
+        empty = np.empty(X.shape, X.dtype if X.dtype.kind == "f" else np.float64)
+        return result("log_softmax", empty, (x,), LOG_SOFTMAX, ((empty, axis - X.ndim if axis >= 0 else axis),))
     shifted = X - X.max(axis=axis, keepdims=True)
     softmax = np.exp(shifted)
     total = softmax.sum(axis=axis, keepdims=True)
