@@ -495,19 +495,19 @@ def test_wrong_input_width_raises_value_error_naming_module_and_shapes(make, x, 
 
 
 @pytest.mark.parametrize("make, x, state, class_name, expected", [
-    pytest.param(lambda: mg.nn.RNNCell(3, 4), np.zeros((2, 3)), np.zeros((2, 5)), "RNNCell", (2, 4),
+    pytest.param(lambda: mg.nn.RNNCell(3, 4, dtype=np.float64), np.zeros((2, 3)), np.zeros((2, 5)), "RNNCell", (2, 4),
                  id="RNNCell"),
-    pytest.param(lambda: mg.nn.GRUCell(3, 4), np.zeros((2, 3)), np.zeros((3, 4)), "GRUCell", (2, 4),
+    pytest.param(lambda: mg.nn.GRUCell(3, 4, dtype=np.float64), np.zeros((2, 3)), np.zeros((3, 4)), "GRUCell", (2, 4),
                  id="GRUCell-batch"),
-    pytest.param(lambda: mg.nn.GRUCell(3, 4), np.zeros(3), np.zeros((1, 4)), "GRUCell", (4,),
+    pytest.param(lambda: mg.nn.GRUCell(3, 4, dtype=np.float64), np.zeros(3), np.zeros((1, 4)), "GRUCell", (4,),
                  id="GRUCell-unbatched"),
-    pytest.param(lambda: mg.nn.LSTMCell(3, 4), np.zeros((2, 3)), (np.zeros((2, 4)), np.zeros((2, 6))),
+    pytest.param(lambda: mg.nn.LSTMCell(3, 4, dtype=np.float64), np.zeros((2, 3)), (np.zeros((2, 4)), np.zeros((2, 6))),
                  "LSTMCell", (2, 4), id="LSTMCell-c"),
-    pytest.param(lambda: mg.nn.RNN(3, 4, num_layers=2), np.zeros((5, 2, 3)), np.zeros((1, 2, 4)), "RNN",
+    pytest.param(lambda: mg.nn.RNN(3, 4, num_layers=2, dtype=np.float64), np.zeros((5, 2, 3)), np.zeros((1, 2, 4)), "RNN",
                  (2, 2, 4), id="RNN"),
-    pytest.param(lambda: mg.nn.GRU(3, 4), np.zeros((5, 3)), np.zeros((1, 2, 4)), "GRU", (1, 4),
+    pytest.param(lambda: mg.nn.GRU(3, 4, dtype=np.float64), np.zeros((5, 3)), np.zeros((1, 2, 4)), "GRU", (1, 4),
                  id="GRU-unbatched"),
-    pytest.param(lambda: mg.nn.LSTM(3, 4), np.zeros((5, 2, 3)), (np.zeros((1, 2, 4)), np.zeros((1, 2, 5))),
+    pytest.param(lambda: mg.nn.LSTM(3, 4, dtype=np.float64), np.zeros((5, 2, 3)), (np.zeros((1, 2, 4)), np.zeros((1, 2, 5))),
                  "LSTM", (1, 2, 4), id="LSTM-c0"),
 ])
 def test_wrong_hidden_state_shape_raises_value_error_naming_module_and_shapes(make, x, state,
@@ -585,3 +585,17 @@ def test_layer_output_is_read_only_because_backward_reads_its_states(make):
 def test_a_layer_given_a_state_that_is_not_a_tensor_names_itself():
     with pytest.raises(TypeError, match=r"RNN: expected h0 as a tensor of shape \(1, 1, 3\), got tuple"):
         mg.nn.RNN(2, 3)(mg.zeros(4, 1, 2), (mg.zeros(1, 1, 3),))
+
+
+@pytest.mark.parametrize("make, x, state", [
+    (lambda: mg.nn.RNNCell(3, 4), np.zeros((2, 3)), None),
+    (lambda: mg.nn.LSTMCell(3, 4), np.zeros((2, 3), np.float32), (np.zeros((2, 4)), np.zeros((2, 4), np.float32))),
+    (lambda: mg.nn.GRU(3, 4), np.zeros((5, 2, 3)), None),
+    (lambda: mg.nn.LSTM(3, 4), np.zeros((5, 2, 3), np.float32), (np.zeros((1, 2, 4), np.float32), np.zeros((1, 2, 4)))),
+], ids=["RNNCell input", "LSTMCell h", "GRU input", "LSTM c0"])
+def test_a_float_input_or_state_of_another_dtype_is_refused_as_pytorch(make, x, state):
+    """A float32 module given float64 data raises (numpy would promote silently, and the model would
+    run in float64), as PyTorch and Linear do; the message names the module and both dtypes."""
+    with pytest.raises(TypeError, match=r"(RNNCell|LSTMCell|GRU|LSTM): expected .* of dtype float32 "
+                                        r"\(the module's\), got float64"):
+        make()(x, state)

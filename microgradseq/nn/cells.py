@@ -22,7 +22,7 @@ from .fused.kernels import PreparedWeights
 from .fused.lstm import LSTM_GATES
 from .fused.rnn import RNN_GATES
 from .fused.recording import forward_mode
-from .module import Module, uniform
+from .module import Module, same_dtype, uniform
 
 
 def _plus_recurrent(x_proj: Tensor, weight_hh: Tensor, h: Tensor, bias_hh: Tensor | None) -> Tensor:
@@ -119,6 +119,7 @@ class _Cell(Module):
         if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
             raise ValueError(f"{type(self).__name__}: expected input of shape (B, {self.input_size}) "
                              f"or ({self.input_size},), got {x.shape}")
+        same_dtype(self, x, self.weight_hh.dtype)
         return (x.reshape(1, self.input_size), True) if x.ndim == 1 else (x, False)
 
     def _state(self, h: Any, batch: int, unbatched: bool, name: str = "h") -> Tensor:
@@ -129,6 +130,7 @@ class _Cell(Module):
         expected = (self.hidden_size,) if unbatched else (batch, self.hidden_size)
         if h.shape != expected:
             raise ValueError(f"{type(self).__name__}: expected {name} of shape {expected}, got {h.shape}")
+        same_dtype(self, h, self.weight_hh.dtype, name)
         return h.reshape(1, self.hidden_size) if unbatched else h
 
     def _weights(self) -> tuple:

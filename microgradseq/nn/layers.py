@@ -28,7 +28,7 @@ from . import fused as fused_steps
 from .cells import gru_recurrence, lstm_recurrence, rnn_recurrence
 from .fused.marks import StepMarks
 from .fused.recording import forward_mode
-from .module import Module, uniform
+from .module import Module, same_dtype, uniform
 
 
 class _Layer(Module):
@@ -77,6 +77,7 @@ class _Layer(Module):
             layout = "(B, T, I)" if self.batch_first else "(T, B, I)"
             raise ValueError(f"{type(self).__name__}: expected input of shape {layout} or (T, I) "
                              f"with I = {self.input_size}, got {x.shape}")
+        same_dtype(self, x, self.weight_hh_l0.dtype)
         if x.shape[0 if x.ndim == 2 or not self.batch_first else 1] == 0:
             raise ValueError(f"{type(self).__name__}: the input sequence is empty (shape {x.shape})")
         if x.ndim == 2:
@@ -96,6 +97,7 @@ class _Layer(Module):
         expected = (self.num_layers, self.hidden_size) if unbatched else shape
         if state.shape != expected:
             raise ValueError(f"{type(self).__name__}: expected {name} of shape {expected}, got {state.shape}")
+        same_dtype(self, state, self.weight_hh_l0.dtype, name)
         return state.reshape(shape)
 
     def project(self, x: Tensor, weight_ih: Tensor, bias_ih: Tensor | None,

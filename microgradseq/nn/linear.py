@@ -11,7 +11,7 @@ from ..checks import flag, generator, positive_int
 from ..functional import linear
 from ..random import generator_or_default
 from ..tensor import Tensor, as_tensor, get_default_dtype
-from .module import Module, Parameter, uniform
+from .module import Module, Parameter, same_dtype, uniform
 
 
 class Linear(Module):
@@ -34,11 +34,7 @@ class Linear(Module):
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             raise ValueError(f"{type(self).__name__}: expected input of shape (..., {self.in_features}), "
                              f"got {x.shape}")
-        if x.dtype.kind == "f" and x.dtype != self.weight.dtype:
-            # numpy would promote silently and return the wider dtype; PyTorch raises, and so do we
-            raise TypeError(f"{type(self).__name__}: expected input of dtype {self.weight.dtype} (the "
-                            f"module's), got {x.dtype}: cast the input or make the module with dtype={x.dtype}")
-        return linear(x, self.weight, self.bias)
+        return linear(same_dtype(self, x, self.weight.dtype), self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

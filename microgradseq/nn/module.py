@@ -190,6 +190,15 @@ class Module:
         return ""
 
 
+def same_dtype(module: Module, x: Tensor, dtype: np.dtype, name: str = "input") -> Tensor:
+    """x itself when it is not a float of another dtype than the module's `dtype`; else the TypeError
+    PyTorch raises (numpy would promote silently, and a float32 model would run in float64)."""
+    if x.dtype.kind == "f" and x.dtype != dtype:
+        raise TypeError(f"{type(module).__name__}: expected {name} of dtype {dtype} (the module's), got "
+                        f"{x.dtype}: cast it or make the module with dtype={x.dtype}")
+    return x
+
+
 def uniform(shape: tuple, bound: float, rng: np.random.Generator | None, dtype: Any) -> Parameter:
     """A parameter drawn from uniform(-bound, bound)."""
     from ..random import default_generator
