@@ -42,6 +42,79 @@ def fraction(text: str) -> float:
     return value
 
 
+def bounded_int(low: int, high: int | None = None):
+    """argparse type: an integer in [low, high] (no upper bound when high is None), or a usage error."""
+    span = f"an integer >= {low}" if high is None else f"an integer from {low} to {high}"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {span}, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"must be {span}, got {text}")
+        return value
+
+    return parse
+
+
+MAX_LR = 1.0        # Adam moves each weight by about lr a step: above 1 training only diverges
+MAX_HIDDEN = 2048   # an LSTM of 2048 has 17 million recurrent weights; much larger ones exhaust memory
+
+
+def learning_rate(text: str) -> float:
+    """argparse type: a learning rate, a finite number in (0, MAX_LR], or a usage error."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number greater than 0 and at most {MAX_LR:g}, "
+                                         f"got {text!r}") from None
+    if not 0 < value <= MAX_LR:          # also rejects nan
+        raise argparse.ArgumentTypeError(f"must be a number greater than 0 and at most {MAX_LR:g}, got {text}")
+    return value
+
+
+def check_demo(args: argparse.Namespace, usage: argparse.ArgumentParser) -> None:
+    """The checks of `demo`'s options that depend on each other and on the built-in text
+    (its length after --valid holds out the end), made before any work: `usage.error` (exit 2)."""
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        usage.error(f"argument --out: {args.out!r} exists and is not a folder")
+    total = len(charlm.load_text())
+    try:
+        n = len(charlm.split(np.arange(total), args.valid)[0])      # training characters
+    except ValueError:
+        usage.error(f"argument --valid: holding out {args.valid:g} of the text's {total:,} characters "
+                    f"leaves fewer than 2 to train on")
+    if args.batch > n // 2:
+        usage.error(f"argument --batch: must be from 1 to {n // 2:,} (the {n:,} training characters left by "
+                    f"--valid {args.valid:g}, at least 2 a stream), got {args.batch}")
+    drawn = args.k1 * (args.k2 // args.k1 + 1)              # the update charlm.record_window draws
+    if drawn >= n:
+        usage.error(f"argument --k1/--k2: the drawn TBPTT(k1={args.k1}, k2={args.k2}) window ends at its "
+                    f"update u = {drawn:,} (the first multiple of k1 above k2), which needs more than u of "
+                    f"the {n:,} training characters; k1 + k2 below {n:,} always fits")
+
+
+def check_draw(args: argparse.Namespace, usage: argparse.ArgumentParser) -> None:
+    """`draw --out`'s format (by suffix, as `mg.viz.render`) and folder, checked before any work."""
+    from microgradseq.viz.render import FORMATS, PURE
+
+    out = Path(args.out)
+    suffix = out.suffix.lower()
+    if suffix not in FORMATS:
+        usage.error(f"argument --out: the suffix picks the format, one of {', '.join(FORMATS)}; "
+                    f"got {args.out!r}")
+    renderer = mg.viz.find_renderer()
+    if suffix == ".pdf" and renderer is not None and Path(renderer).name.startswith(PURE):
+        usage.error(f"argument --out: .pdf needs the system Graphviz `dot` (here {PURE} renders, "
+                    f"which writes .svg and .png), got {args.out!r}")
+    if not out.absolute().parent.is_dir():
+        usage.error(f"argument --out: the folder {str(out.absolute().parent)!r} does not exist")
+    if out.is_dir():
+        usage.error(f"argument --out: {args.out!r} is a folder")
+
+
 DEMO_MODULES = ("matplotlib", "tqdm")
 
 
@@ -54,6 +127,15 @@ def missing_demo_modules() -> list[str]:
         except ImportError:
             missing.append(name)
     return missing
+
+
+def has_renderer() -> bool:
+    """Whether a Graphviz renderer exists (`mg.viz.render` needs one); if not, say what to install."""
+    if mg.viz.ensure_renderer() is None:
+        print('microgradseq needs a Graphviz renderer to draw: pip install graphviz-pure, or install '
+              'Graphviz (its `dot` on PATH)', file=sys.stderr)
+        return False
+    return True
 
 
 def loss_figure(log: charlm.TrainingLog):
@@ -120,6 +202,8 @@ def demo(args: argparse.Namespace) -> int:
         print(f"microgradseq demo needs {' and '.join(missing)}: "
               f'pip install "microgradseq[demo]"', file=sys.stderr)
         return 2
+    if not has_renderer():
+        return 2
     from tqdm import tqdm
     import matplotlib
 
@@ -144,6 +228,10 @@ def demo(args: argparse.Namespace) -> int:
         log = charlm.train(model, codes, steps=args.steps, k1=args.k1, k2=args.k2, batch_size=args.batch,
                            lr=args.lr, on_update=progress, valid_codes=valid)
     seconds = time.perf_counter() - started
+    if not np.all(np.isfinite(log.losses + log.valid_losses)):
+        print(f"training diverged (the loss reached {log.losses[-1]}); try a smaller --lr than {args.lr:g}",
+              file=sys.stderr)
+        return 1
     first, final = np.mean(log.losses[:10]), np.mean(log.losses[-10:])
     print(f"validation loss {log.valid_losses[0]:.3f} -> {log.valid_losses[-1]:.3f} nats per character "
           f"on the held-out text (uniform guessing: {np.log(len(vocab)):.3f}); training loss "
@@ -172,6 +260,8 @@ def demo(args: argparse.Namespace) -> int:
 
 def draw(args: argparse.Namespace) -> int:
     """A small RNN unrolled for --steps steps, a loss at every step, after one backward pass."""
+    if not has_renderer():
+        return 2
     mg.manual_seed(args.seed)
     cell = charlm.CELLS[args.cell](3, 4)
     readout = mg.nn.Linear(4, 2)
@@ -198,31 +288,36 @@ def parser() -> argparse.ArgumentParser:
     run = commands.add_parser("demo", help="train a character-level LSTM with TBPTT on the built-in text",
                               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     run.add_argument("--cell", default="lstm", choices=sorted(charlm.CELLS), help="recurrent cell")
-    run.add_argument("--k1", type=positive_int, default=20, help="steps between updates (TBPTT k1)")
-    run.add_argument("--k2", type=positive_int, default=40, help="steps each update backpropagates (TBPTT k2)")
-    run.add_argument("--hidden", type=positive_int, default=128, help="hidden size")
-    run.add_argument("--steps", type=positive_int, default=12_000, help="time steps to train")
-    run.add_argument("--batch", type=positive_int, default=32, help="parallel streams of text")
-    run.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate")
-    run.add_argument("--valid", type=fraction, default=0.1, help="share of the text held out for validation")
-    run.add_argument("--seed", type=int, default=0, help="random seed")
+    run.add_argument("--k1", type=positive_int, default=20,
+                     help="steps between updates (TBPTT k1), >= 1; k1 + k2 below the training text's length")
+    run.add_argument("--k2", type=positive_int, default=40, help="steps each update backpropagates (TBPTT k2), >= 1")
+    run.add_argument("--hidden", type=bounded_int(1, MAX_HIDDEN), default=128, help=f"hidden size, 1 to {MAX_HIDDEN}")
+    run.add_argument("--steps", type=positive_int, default=12_000, help="time steps to train, >= 1")
+    run.add_argument("--batch", type=positive_int, default=32,
+                     help="parallel streams of text, from 1 to half the training text's length")
+    run.add_argument("--lr", type=learning_rate, default=3e-3, help=f"Adam learning rate, in (0, {MAX_LR:g}]")
+    run.add_argument("--valid", type=fraction, default=0.1,
+                     help="share of the text held out for validation, in (0, 1)")
+    run.add_argument("--seed", type=bounded_int(0), default=0, help="random seed, >= 0")
     run.add_argument("--out", default="microgradseq-demo", help="output folder")
-    run.set_defaults(run=demo)
+    run.set_defaults(run=demo, check=check_demo, usage=run)
 
     picture = commands.add_parser("draw", help="draw the unrolled graph of a small RNN to a file",
                                   formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     picture.add_argument("--cell", default="rnn", choices=sorted(charlm.CELLS), help="recurrent cell")
-    picture.add_argument("--steps", type=positive_int, default=4, help="time steps to unroll")
+    picture.add_argument("--steps", type=positive_int, default=4, help="time steps to unroll, >= 1")
     picture.add_argument("--view", default="cells", choices=["cells", "ops"], help="one box per step, or every op")
     picture.add_argument("--all", action="store_true", help="draw every step (default: at most 12)")
-    picture.add_argument("--seed", type=int, default=0, help="random seed")
-    picture.add_argument("--out", default="microgradseq-rnn.svg", help="output file (.svg or .png)")
-    picture.set_defaults(run=draw)
+    picture.add_argument("--seed", type=bounded_int(0), default=0, help="random seed, >= 0")
+    picture.add_argument("--out", default="microgradseq-rnn.svg",
+                         help="output file: .svg or .png (.pdf with the system Graphviz `dot`)")
+    picture.set_defaults(run=draw, check=check_draw, usage=picture)
     return main_parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    args.check(args, args.usage)          # usage errors (exit 2) before any work
     return args.run(args)
 
 

@@ -201,14 +201,19 @@ def train(model: CharLM, codes: np.ndarray, *, steps: int, k1: int, k2: int, bat
     `on_update(step, loss)` is called after each update with the number of time
     steps trained so far and the update's loss. With `valid_codes`, the loss on
     them (`evaluate`) is measured before training and `evaluations` times during
-    it, evenly spaced (on multiples of k1), the last after the final update.
+    it, evenly spaced, each right after an update (on multiples of k1 within the
+    first pass over the text), the last after the final update.
 
-    The text's streams are walked in passes; the state carries across the
-    runner's chunks and resets at the start of each pass. The runner hands the
-    model a block of steps at a time (`bptt.tbptt_blocks` with `CharLM.step_block`):
-    the same TBPTT(k1, k2), with the embedding, input projection, readout and loss
-    of the k1 new steps one op each. At every update the
-    gradient is clipped to `max_norm` (`clip_grad_norm_`) before Adam steps.
+    The text's streams are walked in passes, one runner call each, the state
+    starting from zeros at each pass. Measuring the validation loss does not
+    change training: it happens inside the runner's call, right after the
+    optimizer's step at the checkpoint's update, so with or without
+    `valid_codes` the updates, their windows and the weights are the same.
+    The runner hands the model a block of steps at a time (`bptt.tbptt_blocks`
+    with `CharLM.step_block`): the same TBPTT(k1, k2), with the embedding, input
+    projection, readout and loss of the k1 new steps one op each. At every
+    update the gradient is clipped to `max_norm` (`clip_grad_norm_`) before
+    Adam steps.
     """
     steps = positive_int(steps, "steps", "train")   # k1, k2 and batch_size are checked where they are used
     inputs, targets = bptt.next_step_pairs(bptt.batchify(codes, batch_size))
@@ -216,37 +221,56 @@ def train(model: CharLM, codes: np.ndarray, *, steps: int, k1: int, k2: int, bat
     optimizer = optim.Adam(params, lr=lr)
     log = TrainingLog()
 
-    done, state = 0, None                      # time steps trained so far; the carried state
-    checkpoints = []                           # when to measure the validation loss
+    # One runner call a pass over the text (the state resets between passes), whatever `valid_codes`:
+    # evaluating happens inside the call, after the optimizer's step at a checkpoint, so it never
+    # splits an update's window and training is the same with or without it.
+    pass_length = len(inputs)                  # steps in a pass over the text (the last may be shorter)
+    checkpoints = set()                        # the updates after which the validation loss is measured
     if valid_codes is not None:
         evaluations = positive_int(evaluations, "evaluations", "train")
         k1 = positive_int(k1, "k1", "train")
-        # evenly spaced, on multiples of k1 so that no measurement splits an update's window
-        checkpoints = sorted({min(steps, k1 * max(1, round(steps * k / (evaluations * k1))))
-                              for k in range(1, evaluations)} | {steps})
+
+        def update_at_or_after(t: int) -> int:
+            """The step of the first update at or after step t: a pass's updates come every k1 steps
+            counted from its start, and at its end."""
+            start = (t - 1) // pass_length * pass_length
+            return start + min(-(-(t - start) // k1) * k1, min(pass_length, steps - start))
+
+        # evenly spaced, on multiples of k1 (updates within the first pass; later, the next update)
+        checkpoints = {update_at_or_after(min(steps, k1 * max(1, round(steps * k / (evaluations * k1)))))
+                       for k in range(1, evaluations)} | {steps}
         log.valid_steps.append(0)
         log.valid_losses.append(evaluate(model, valid_codes))
 
+    done, last = 0, 0                          # time steps before the current pass; the last update's step
+
     def clip_and_log(u: int, loss: float) -> None:
-        log.steps.append(done + u)
+        nonlocal last
+        last = done + u                        # u counts within the pass
+        log.steps.append(last)
         log.losses.append(loss)
         log.grad_norms.append(optim.clip_grad_norm_(params, max_norm))
         if on_update is not None:
-            on_update(done + u, loss)          # u counts within the runner's chunk
+            on_update(last, loss)
 
-    while done < steps:
-        start = done % len(inputs)
-        if start == 0:
-            state = None                       # a new pass over the text: start from zeros
-        stop = next((c for c in checkpoints if c > done), steps)
-        end = min(len(inputs), start + stop - done)
-        result = bptt.tbptt_blocks(model.step_block, state, inputs[start:end], targets[start:end],
-                                   next_char_loss, k1, k2, optimizer=optimizer, on_update=clip_and_log,
-                                   reduction="mean", block_loss_fn=next_char_losses)
-        state, done = result.state, done + end - start
-        if done in checkpoints:
-            log.valid_steps.append(done)
-            log.valid_losses.append(evaluate(model, valid_codes))
+    class StepThenEvaluate:
+        """Adam, measuring the validation loss right after the step of a checkpoint's update
+        (`evaluate` runs under no_grad: it records nothing and leaves every gradient as it was)."""
+
+        def step(self) -> None:
+            optimizer.step()
+            if last in checkpoints:
+                log.valid_steps.append(last)
+                log.valid_losses.append(evaluate(model, valid_codes))
+
+        def zero_grad(self) -> None:
+            optimizer.zero_grad()
+
+    for done in range(0, steps, pass_length):  # each pass starts from zeros
+        length = min(pass_length, steps - done)
+        bptt.tbptt_blocks(model.step_block, None, inputs[:length], targets[:length], next_char_loss, k1, k2,
+                          optimizer=StepThenEvaluate(), on_update=clip_and_log, reduction="mean",
+                          block_loss_fn=next_char_losses)
     return log
 
 

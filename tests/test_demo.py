@@ -159,6 +159,59 @@ def test_training_measures_the_validation_loss_evenly_on_multiples_of_k1(text_co
     assert log.valid_losses[-1] == pytest.approx(charlm.evaluate(model, valid[:300]), rel=1e-12)
 
 
+def small_float64_model(vocab):
+    return charlm.CharLM(len(vocab), 8, "lstm", embedding_dim=4, rng=np.random.default_rng(0), dtype=F64)
+
+
+def test_validating_does_not_change_training_when_k1_is_below_k2(text_codes):
+    """TBPTT(20, 40): the update after a validation checkpoint still reaches back k2 steps, so training
+    with valid_codes gives the weights and losses of training without it (it gave others, up to 3e-5
+    apart, when each checkpoint started a runner call from a cut state). The validation loss is
+    measured right after the checkpoint's update: that of a run stopped there."""
+    vocab, codes = text_codes
+    train, valid = codes[:3000], codes[-200:]
+    runs = []
+    for valid_codes in (None, valid):
+        model = small_float64_model(vocab)
+        log = charlm.train(model, train, steps=200, k1=20, k2=40, batch_size=8, valid_codes=valid_codes,
+                           evaluations=4)
+        runs.append((model, log))
+    (plain, plain_log), (validated, log) = runs
+    assert log.steps == plain_log.steps == list(range(20, 201, 20))
+    assert log.losses == plain_log.losses and log.grad_norms == plain_log.grad_norms
+    for name, p in validated.named_parameters():
+        np.testing.assert_array_equal(p.data, dict(plain.named_parameters())[name].data, err_msg=name)
+    assert log.valid_steps == [0, 40, 100, 160, 200]         # where they were before, evenly on multiples of k1
+    assert plain_log.valid_steps == plain_log.valid_losses == []
+    for at, loss in zip(log.valid_steps, log.valid_losses):
+        stopped = small_float64_model(vocab)
+        if at:
+            charlm.train(stopped, train, steps=at, k1=20, k2=40, batch_size=8)
+        assert loss == charlm.evaluate(stopped, valid), at
+    assert all(p.grad is None for p in validated.parameters())   # evaluating left no gradient behind
+
+
+def test_validation_checkpoints_fall_on_updates_in_every_pass(text_codes):
+    """Passes of 99 steps with k1 = 20: a pass's updates count from its start (20, ..., 80, 99, then
+    119, ...), and each checkpoint is the first update at or after its even spacing, so training is
+    still the same with or without validation."""
+    vocab, codes = text_codes
+    train, valid = codes[:400], codes[-100:]           # 4 streams of 100 characters: 99 steps a pass
+    runs = []
+    for valid_codes in (None, valid):
+        model = small_float64_model(vocab)
+        log = charlm.train(model, train, steps=250, k1=20, k2=30, batch_size=4, valid_codes=valid_codes,
+                           evaluations=5)
+        runs.append((model, log))
+    (plain, plain_log), (validated, log) = runs
+    assert log.steps == plain_log.steps and log.losses == plain_log.losses
+    assert [s for s in log.steps if s <= 120] == [20, 40, 60, 80, 99, 119]
+    for name, p in validated.named_parameters():
+        np.testing.assert_array_equal(p.data, dict(plain.named_parameters())[name].data, err_msg=name)
+    assert log.valid_steps == [0, 40, 119, 179, 218, 250]
+    assert set(log.valid_steps[1:]) <= set(log.steps)
+
+
 def test_the_loss_figure_draws_validation_beside_training():
     pytest.importorskip("matplotlib")
     import matplotlib
@@ -209,6 +262,96 @@ def test_demo_rejects_a_non_positive_k1(capsys):
     with pytest.raises(SystemExit) as stopped:
         main(["demo", "--k1", "0"])
     assert stopped.value.code == 2 and "k1" in capsys.readouterr().err
+
+
+TRAINING_CHARACTERS = len(charlm.split(charlm.Vocabulary(charlm.load_text()).encode(charlm.load_text()), 0.1)[0])
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["--steps", "0"], ["--steps", "positive integer"]),
+    (["--k1", "-3"], ["--k1", "positive integer"]),
+    (["--k2", "0"], ["--k2", "positive integer"]),
+    (["--k2", "100000"], ["--k1/--k2", "k1 + k2 below"]),
+    (["--k1", "30000"], ["--k1/--k2", "k1 + k2 below"]),
+    (["--hidden", "0"], ["--hidden", "from 1 to 2048"]),
+    (["--hidden", "100000"], ["--hidden", "from 1 to 2048"]),
+    (["--batch", "0"], ["--batch", "positive integer"]),
+    (["--batch", "100000"], ["--batch", f"from 1 to {TRAINING_CHARACTERS // 2:,}"]),
+    (["--batch", "100", "--valid", "0.999"], ["--batch", "from 1 to 12", "--valid 0.999"]),
+    (["--valid", "0.99999"], ["--valid", "fewer than 2 to train on"]),
+    (["--lr", "-1"], ["--lr", "greater than 0 and at most 1"]),
+    (["--lr", "0"], ["--lr", "greater than 0 and at most 1"]),
+    (["--lr", "nan"], ["--lr", "greater than 0 and at most 1"]),
+    (["--lr", "inf"], ["--lr", "greater than 0 and at most 1"]),
+    (["--lr", "2"], ["--lr", "greater than 0 and at most 1"]),
+    (["--valid", "0"], ["--valid", "strictly between 0 and 1"]),
+    (["--valid", "1"], ["--valid", "strictly between 0 and 1"]),
+    (["--valid", "nan"], ["--valid", "strictly between 0 and 1"]),
+    (["--seed", "-1"], ["--seed", ">= 0"]),
+])
+def test_demo_rejects_out_of_range_numbers_before_any_work(argv, says, capsys, tmp_path, monkeypatch):
+    """A usage error (exit 2) naming the option and its range, before the banner or the progress bar
+    (and without making the output folder); these gave tracebacks after the work had started."""
+    monkeypatch.setattr(charlm, "train", lambda *a, **k: pytest.fail("demo trained"))
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as stopped:
+        main(["demo", *argv, "--out", str(out)])
+    captured = capsys.readouterr()
+    assert stopped.value.code == 2
+    assert captured.out == "" and "Traceback" not in captured.err and "step/s" not in captured.err
+    assert "microgradseq demo: error: argument" in captured.err
+    for text in says:
+        assert text in captured.err
+    assert not out.exists()
+
+
+def test_demo_rejects_a_file_as_its_output_folder(capsys, tmp_path):
+    path = tmp_path / "taken.txt"
+    path.write_text("mine")
+    with pytest.raises(SystemExit) as stopped:
+        main(["demo", "--out", str(path)])
+    assert stopped.value.code == 2 and "--out" in capsys.readouterr().err and path.read_text() == "mine"
+
+
+def test_demo_help_states_the_ranges():
+    help_text = " ".join(parser_help("demo").split())
+    for text in ("in (0, 1]", "1 to 2048", "in (0, 1)", "half the training text"):
+        assert text in help_text
+
+
+def parser_help(command):
+    from microgradseq.__main__ import parser
+    return parser()._subparsers._group_actions[0].choices[command].format_help()
+
+
+@pytest.mark.parametrize("name, says", [
+    ("x.txt", ".svg, .png, .pdf"),
+    ("picture", ".svg, .png, .pdf"),
+    ("missing/x.svg", "does not exist"),
+])
+def test_draw_checks_its_output_file_before_building_the_graph(name, says, capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr(mg, "draw", lambda *a, **k: pytest.fail("draw built the graph"))
+    with pytest.raises(SystemExit) as stopped:
+        main(["draw", "--out", str(tmp_path / name)])
+    err = capsys.readouterr().err
+    assert stopped.value.code == 2 and "microgradseq draw: error: argument --out" in err and says in err
+    assert "Traceback" not in err and not (tmp_path / name).exists()
+
+
+def test_draw_asks_for_the_system_dot_for_a_pdf(capsys, tmp_path, monkeypatch):
+    """graphviz-pure writes .svg and .png only: with it as the renderer, .pdf is a usage error."""
+    monkeypatch.setattr(mg.viz, "find_renderer", lambda: "/somewhere/graphviz-pure")
+    monkeypatch.setattr(mg, "draw", lambda *a, **k: pytest.fail("draw built the graph"))
+    with pytest.raises(SystemExit) as stopped:
+        main(["draw", "--out", str(tmp_path / "rnn.pdf")])
+    err = capsys.readouterr().err
+    assert stopped.value.code == 2 and "--out" in err and "system Graphviz" in err
+
+
+def test_draw_rejects_a_negative_seed(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(["draw", "--seed", "-1"])
+    assert stopped.value.code == 2 and "--seed" in capsys.readouterr().err
 
 
 BLOCKER = textwrap.dedent("""

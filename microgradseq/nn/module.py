@@ -193,9 +193,10 @@ class Module:
 def same_dtype(module: Module, x: Tensor, dtype: np.dtype, name: str = "input") -> Tensor:
     """x itself when it is not a float of another dtype than the module's `dtype`; else the TypeError
     PyTorch raises (numpy would promote silently, and a float32 model would run in float64)."""
-    if x.dtype.kind == "f" and x.dtype != dtype:
+    found = x._data.dtype
+    if found is not dtype and found.kind == "f" and found != dtype:     # (numpy's dtypes: one object each)
         raise TypeError(f"{type(module).__name__}: expected {name} of dtype {dtype} (the module's), got "
-                        f"{x.dtype}: cast it or make the module with dtype={x.dtype}")
+                        f"{found}: cast it or make the module with dtype={found}")
     return x
 
 
