@@ -542,3 +542,31 @@ def test_gradcheck_of_an_input_fn_does_not_use_ignores_its_stale_grad():
     b.grad = np.array([5.0, 5.0])
     assert mg.gradcheck(lambda a, b: (a * a).sum(), [a, b])
     np.testing.assert_array_equal(b.grad, [5.0, 5.0])
+
+
+@pytest.mark.parametrize("runner", ["tbptt", "tbptt_blocks", "rtrl"])
+def test_a_dict_of_targets_shorter_than_the_inputs_is_named_by_its_missing_keys(runner):
+    """A dict of targets missing keys is named as such (docs/api.md), also when it is shorter than
+    `inputs` too: its length says less than which steps it lacks."""
+    w = mg.tensor(np.array([0.5]), requires_grad=True)
+    calls = collections.Counter()
+
+    def step(x, h):
+        calls["step"] += 1
+        h = (w * h + x).tanh()
+        return h, h
+
+    def step_block(xs, h):
+        calls["step"] += 1
+        return [step(x, h)[0] for x in xs], h
+
+    loss_fn = lambda o, y: ((o - y) ** 2).sum()     # noqa: E731
+    arguments = dict(state=mg.tensor(np.zeros(1)), inputs=[np.ones(1)] * 6, targets={0: np.zeros(1)},
+                     loss_fn=loss_fn, k1=2)
+    with pytest.raises(ValueError, match=rf"{runner}: targets is a dict without the keys \[1, 2, 3, 4, 5\] "
+                                         r"\(steps are read as targets\[0\] .. targets\[5\]\); give None"):
+        if runner == "rtrl":
+            mg.bptt.rtrl(step, params=[w], **arguments)
+        else:
+            getattr(mg.bptt, runner)(step_block if runner == "tbptt_blocks" else step, k2=2, **arguments)
+    assert calls["step"] == 0 and w.grad is None

@@ -240,6 +240,154 @@ def test_a_state_handed_on_unchanged_is_cut_all_the_same():
         np.testing.assert_allclose(got[name], p.grad, rtol=1e-12, atol=1e-14, err_msg=name)
 
 
+def run_either(runner, step, state, xs, ys, loss_fn, k1, k2, **options):
+    """`tbptt` with `step`, or `tbptt_blocks` with a step_block that calls `step` on each step of its block."""
+    if runner == "tbptt":
+        return mg.bptt.tbptt(step, state, xs, ys, loss_fn, k1, k2, **options)
+
+    def step_block(block, state):
+        outputs = []
+        for x in block:
+            output, state = step(x, state)
+            outputs.append(output)
+        return outputs, state
+    return mg.bptt.tbptt_blocks(step_block, state, xs, ys, loss_fn, k1, k2, **options)
+
+
+@pytest.mark.parametrize("runner", ["tbptt", "tbptt_blocks"])
+@pytest.mark.parametrize("k1, k2", [(2, 2), (2, 3), (3, 3), (1, 4)])
+@pytest.mark.parametrize("resets", [(3, 5), (2, 4)])
+def test_a_state_step_returns_but_the_run_did_not_make_is_left_to_its_caller(runner, k1, k2, resets):
+    """Rule 3: the runner cuts only nodes the run made. A learned reset state h_init = tanh(W_e), made
+    once before the run, that `step` returns at the steps `resets`: the runner cuts a copy of its own
+    there, never the caller's node, so every update's gradient is the definition's (rebuilt below,
+    h_init included: it reaches W_e wherever an update's window holds it), and afterwards h_init's
+    graph is the caller's as it was."""
+    rng = np.random.default_rng(0)
+    cell = mg.nn.RNNCell(2, 3, dtype=F64, rng=rng)
+    readout = mg.nn.Linear(3, 1, dtype=F64, rng=rng)
+    w_e = mg.tensor(rng.normal(size=(1, 3)), requires_grad=True)
+    h_init = w_e.tanh()
+    params = {"w_e": w_e, **dict(cell.named_parameters()), **{f"readout.{k}": v for k, v in readout.named_parameters()}}
+
+    def step(x, h):
+        if x is None:                       # reset to the learned state
+            return readout(h_init), h_init
+        h = cell(x, h)
+        return readout(h), h
+
+    n = 6
+    xs = [None if t in resets else rng.normal(size=(1, 2)) for t in range(1, n + 1)]
+    ys = [rng.normal(size=(1, 1)) for _ in range(n)]
+    got = {}
+
+    def on_update(u, loss):
+        got[u] = {name: None if p.grad is None else p.grad.copy() for name, p in params.items()}
+        for p in params.values():
+            p.grad = None
+
+    run_either(runner, step, None, xs, ys, mse, k1, k2, on_update=on_update)
+    assert h_init._node.kind is OP and h_init.op == "tanh"
+
+    states = [None]
+    with mg.no_grad():
+        for x in xs:
+            states.append(step(x, states[-1])[1])
+    previous = 0
+    for u in update_steps(n, k1):
+        cut = max(0, u - k2)
+        state, losses = (None if cut == 0 else states[cut].detach()), []
+        for t in range(cut + 1, u + 1):
+            output, state = step(xs[t - 1], state)
+            if t > previous:
+                losses.append(mse(output, ys[t - 1]))
+        sum(losses[1:], losses[0]).backward(retain_graph=True)      # h_init is the caller's: keep it
+        for name, p in params.items():
+            want = np.zeros_like(p.data) if p.grad is None else p.grad
+            have = np.zeros_like(p.data) if got[u][name] is None else got[u][name]
+            np.testing.assert_allclose(have, want, rtol=1e-12, atol=1e-14, err_msg=f"update {u}: {name}")
+            p.grad = None
+        previous = u
+
+    (h_init ** 2).sum().backward()          # the caller's graph through h_init still works
+    np.testing.assert_allclose(w_e.grad, 2 * h_init.data * (1 - h_init.data ** 2), rtol=1e-12)
+
+
+@pytest.mark.parametrize("runner", ["tbptt", "tbptt_blocks"])
+@pytest.mark.parametrize("k1, k2", [(2, 2), (2, 3), (3, 2), (6, 6)])
+def test_a_graph_of_the_callers_that_every_step_reads_is_kept_for_every_update(runner, k1, k2):
+    """An encoder's output, ctx = tanh(W_e), made before the run and read by every step: each update's
+    backward pass reaches it, so none may free it. Every update's gradient is the definition's
+    (steps (c, u] rebuilt from h_c held constant, losses at or before c through their own state
+    only), and afterwards ctx's graph is the caller's as it was."""
+    rng = np.random.default_rng(2)
+    cell = mg.nn.RNNCell(2, 3, dtype=F64, rng=rng)
+    readout = mg.nn.Linear(3, 1, dtype=F64, rng=rng)
+    w_e = mg.tensor(rng.normal(size=(1, 2)), requires_grad=True)
+    ctx = w_e.tanh()
+    params = {"w_e": w_e, **dict(cell.named_parameters()), **{f"readout.{k}": v for k, v in readout.named_parameters()}}
+
+    def step(x, h):
+        h = cell(ctx + x, h)
+        return readout(h), h
+
+    n = 6
+    xs, ys = [rng.normal(size=(1, 2)) for _ in range(n)], [rng.normal(size=(1, 1)) for _ in range(n)]
+    got = {}
+
+    def on_update(u, loss):
+        got[u] = {name: None if p.grad is None else p.grad.copy() for name, p in params.items()}
+        for p in params.values():
+            p.grad = None
+
+    run_either(runner, step, None, xs, ys, mse, k1, k2, on_update=on_update)
+    assert ctx._node.kind is OP
+
+    states = [None]
+    with mg.no_grad():
+        for x in xs:
+            states.append(step(x, states[-1])[1])
+    previous = 0
+    for u in update_steps(n, k1):
+        cut = max(0, u - k2)
+        losses = [mse(readout(states[t].detach()), ys[t - 1]) for t in range(previous + 1, cut + 1)]   # depth 0
+        state = None if cut == 0 else states[cut].detach()
+        for t in range(cut + 1, u + 1):
+            output, state = step(xs[t - 1], state)
+            if t > previous:
+                losses.append(mse(output, ys[t - 1]))
+        sum(losses[1:], losses[0]).backward(retain_graph=True)      # ctx is the caller's: keep it
+        for name, p in params.items():
+            want = np.zeros_like(p.data) if p.grad is None else p.grad
+            have = np.zeros_like(p.data) if got[u][name] is None else got[u][name]
+            np.testing.assert_allclose(have, want, rtol=1e-12, atol=1e-14, err_msg=f"update {u}: {name}")
+            p.grad = None
+        previous = u
+    ctx.sum().backward()
+    np.testing.assert_allclose(w_e.grad, 1 - ctx.data ** 2, rtol=1e-12)
+
+
+@pytest.mark.parametrize("runner", ["tbptt", "tbptt_blocks"])
+def test_an_initial_state_with_history_is_left_to_its_caller(runner):
+    """h_0 = tanh(W_0), made by the caller: the run trains W_0 while its cut is at 0 and leaves h_0's
+    graph as it was, so the caller can backpropagate through it afterwards."""
+    rng = np.random.default_rng(1)
+    cell = mg.nn.RNNCell(2, 3, dtype=F64, rng=rng)
+    w_0 = mg.tensor(rng.normal(size=(1, 3)), requires_grad=True)
+    h0 = w_0.tanh()
+
+    def step(x, h):
+        h = cell(x, h)
+        return h, h
+
+    xs, ys = [rng.normal(size=(1, 2)) for _ in range(4)], [rng.normal(size=(1, 3)) for _ in range(4)]
+    run_either(runner, step, h0, xs, ys, mse, 2, 2)
+    assert h0._node.kind is OP and w_0.grad is not None
+    trained = w_0.grad.copy()
+    (h0 ** 2).sum().backward()
+    np.testing.assert_allclose(w_0.grad - trained, 2 * h0.data * (1 - h0.data ** 2), rtol=1e-12)
+
+
 def test_a_namedtuple_state_stays_one_and_trains_as_a_tuple_does():
     State = collections.namedtuple("State", "h c")
     grads = {}
@@ -432,6 +580,45 @@ def test_an_update_without_any_target_reports_zero_loss_and_skips_backward():
     result = mg.bptt.tbptt(lambda x, h: ((w * h + x).tanh(),) * 2, mg.tensor(0.0, dtype=F64), [1.0] * 4,
                            [None, None, 0.0, 0.0], mse, 2, 2, on_update=lambda u, loss: losses.append(w.grad))
     assert result.losses[0] == 0.0 and losses[0] is None and losses[1] is not None
+
+
+@pytest.mark.parametrize("runner", ["tbptt", "tbptt_blocks"])
+@pytest.mark.parametrize("reduction", ["sum", "mean"])
+def test_an_update_whose_losses_are_all_constants_runs_with_gradient_zero(runner, reduction):
+    """A loss_fn may return a constant (a tensor without history) where the target makes the loss
+    one (here a padded step): its gradient is zero. An update whose losses are all constants runs
+    without a backward pass, as one without targets does, and reports their sum (or mean); the other
+    updates are those of the run where these steps have no target."""
+    model = Model("rnn")
+    xs, ys = make_data(7, gaps=())
+    padded = {2, 3}                                     # steps 3 and 4: the whole update at 4 of TBPTT(2, 2)
+
+    def loss_fn(output, target):
+        return mg.tensor(0.25, dtype=F64) if target is None else mse(output, target)
+
+    def run(targets, loss):
+        grads = {}
+
+        def on_update(u, value):
+            grads[u] = {name: None if p.grad is None else p.grad.copy() for name, p in model.params.items()}
+            model.zero_grad()
+        result = run_either(runner, model.step, None, xs, targets, loss, 2, 2, on_update=on_update,
+                            reduction=reduction)
+        return result, grads
+
+    masked = [None if t in padded else y for t, y in enumerate(ys)]
+    expected, expected_grads = run(masked, mse)
+    model.zero_grad()
+    constant = [mg.tensor(0.0) if t in padded else y for t, y in enumerate(ys)]     # a marker loss_fn reads
+    result, grads = run(constant, lambda output, target: (mg.tensor(0.25, dtype=F64) if isinstance(target, mg.Tensor)
+                                                          else mse(output, target)))
+    assert result.updates == expected.updates == [2, 4, 6, 7]
+    assert result.losses[1] == (0.5 if reduction == "sum" else 0.25) and expected.losses[1] == 0.0
+    assert all(g is None for g in grads[4].values())
+    for u in (2, 6, 7):
+        assert result.losses[result.updates.index(u)] == expected.losses[expected.updates.index(u)]
+        for name in model.params:
+            np.testing.assert_array_equal(grads[u][name], expected_grads[u][name], err_msg=f"update {u}: {name}")
 
 
 def test_with_an_optimizer_and_k1_below_k2_gradients_use_the_recorded_values():
@@ -674,8 +861,9 @@ def test_carrying_the_state_across_runs_matches_one_long_run():
 
 
 def test_a_state_carried_from_an_earlier_run_reaches_the_next_run_as_the_cut_it_is():
-    """result.state is a cut; a second run hands it to its first step unchanged (a copy would be
-    a constant, and a drawing would lose the cut), while a leaf h_0 goes in through a copy."""
+    """result.state is a cut; a second run hands its first step a cut of it made at this run's step 0
+    (the same values; a copy without a cut would be a constant, and a drawing would lose the cut,
+    or place it at the earlier run's last step), while a leaf h_0 goes in through a copy."""
     cell = mg.nn.RNNCell(1, 3, rng=np.random.default_rng(0))
     seen = []
 
@@ -688,7 +876,9 @@ def test_a_state_carried_from_an_earlier_run_reaches_the_next_run_as_the_cut_it_
     first = mg.bptt.tbptt(step, None, xs, ys, lambda o, y: ((o - y) ** 2).sum(), k1=2, k2=2)
     seen.clear()
     mg.bptt.tbptt(step, first.state, xs, ys, lambda o, y: ((o - y) ** 2).sum(), k1=2, k2=2)
-    assert seen[0] is first.state and seen[0].op == "cut"
+    assert seen[0].op == "cut" and seen[0]._node.cut_info["step"] == 0
+    np.testing.assert_array_equal(seen[0].data, first.state.data)
+    assert first.state._node.cut_info["step"] == 4             # the caller's tensor as it was
     h0 = mg.tensor(np.ones((1, 3), np.float32), requires_grad=True)
     seen.clear()
     mg.bptt.tbptt(step, h0, xs, ys, lambda o, y: ((o - y) ** 2).sum(), k1=2, k2=2)

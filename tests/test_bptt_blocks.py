@@ -1,5 +1,8 @@
 """tbptt_blocks (a model stepping a block of steps at once) runs exactly the TBPTT(k1, k2) that tbptt runs."""
 
+import gc
+import tracemalloc
+
 import numpy as np
 import pytest
 
@@ -171,3 +174,76 @@ def test_bad_arguments_raise_before_any_work():
     with pytest.raises(TypeError, match="tbptt_blocks: block_loss_fn must be callable or None, got str"):
         bptt.tbptt_blocks(model.step_block, None, inputs, targets, charlm.next_char_loss, 2, 2,
                           block_loss_fn="cross_entropy")
+
+
+@pytest.mark.parametrize("block_loss", [False, True], ids=["step-losses", "block-losses"])
+@pytest.mark.parametrize("outputs, error, message", [
+    (lambda logits: logits[:1], ValueError, r"expected 2 outputs for steps 1 to 2, got 1"),
+    (lambda logits: mg.concat([logits, logits]), ValueError, r"expected 2 outputs for steps 1 to 2, got 4"),
+    (lambda logits: list(logits)[:1], ValueError, r"expected 2 outputs for steps 1 to 2, got 1"),
+    (lambda logits: None, TypeError, r"expected a sequence of 2 outputs for steps 1 to 2, got a NoneType"),
+    (lambda logits: logits.sum(), TypeError, r"expected a sequence of 2 outputs for steps 1 to 2, got a Tensor"),
+], ids=["too few", "too many", "a short list", "None", "a 0-d tensor"])
+def test_a_step_block_that_returns_other_than_one_output_per_step_is_named_before_any_update(
+        outputs, error, message, block_loss):
+    """`outputs[j]` is step a + 1 + j's output: too few would lose losses (or fail deep inside), too
+    many would be read wrong. Checked as the block returns, before any loss or update."""
+    model, inputs, targets = model_and_data("lstm", steps=4)
+    before = model.state_dict()
+    optimizer = mg.optim.SGD(model.parameters(), lr=0.1)
+    updates = []
+
+    def step_block(codes, state):
+        logits, state = model.step_block(codes, state)
+        return outputs(logits), state
+
+    with pytest.raises(error, match=r"tbptt_blocks: step_block must return one output per step: " + message):
+        bptt.tbptt_blocks(step_block, None, inputs, targets, charlm.next_char_loss, 2, 2, optimizer=optimizer,
+                          on_update=lambda u, loss: updates.append(u),
+                          block_loss_fn=charlm.next_char_losses if block_loss else None)
+    assert updates == [] and all(p.grad is None for p in model.parameters())
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, before[name], err_msg=name)
+
+
+@pytest.mark.parametrize("n", range(1, 30))
+def test_the_block_ends_come_one_at_a_time_and_are_the_definitions(n):
+    """Every update, every cut inside the sequence, every step behind its coming update's cut."""
+    for k1 in range(1, 33):
+        for k2 in range(1, 33):
+            updates = [t for t in range(1, n + 1) if t % k1 == 0 or t == n]
+            coming = {t: min(u for u in updates if u >= t) for t in range(1, n + 1)}
+            ends = set(updates) | {u - k2 for u in updates if u - k2 > 0}
+            ends |= {t for t in range(1, n + 1) if t <= coming[t] - k2}
+            lazy = bptt.blocks.iter_block_ends(n, k1, k2)
+            assert iter(lazy) is lazy
+            assert list(lazy) == bptt.blocks.block_ends(n, k1, k2) == sorted(ends), (n, k1, k2)
+
+
+def test_tbptt_blocks_memory_does_not_grow_with_the_sequence_length():
+    """The runner reads the block ends as it goes (a list of them all would be of the order of n:
+    with k1 = 100 > k2 = 3, 98 ends every 100 steps)."""
+    def peak(n, k1=100, k2=3, hidden=8, batch=2):
+        rng = np.random.default_rng(0)
+        w = mg.tensor(rng.normal(size=(hidden, hidden)) / np.sqrt(hidden), requires_grad=True)
+
+        def step_block(xs, h):
+            outputs = []
+            for x in xs:
+                h = (mg.ops.linear(h, w) + x).tanh()
+                outputs.append(h)
+            return outputs, h
+
+        xs = rng.normal(size=(n, batch, hidden))
+        ys = [np.zeros((batch, hidden)) if t % k1 == 0 else None for t in range(1, n + 1)]
+        h0 = mg.zeros(batch, hidden, dtype=np.float64)
+        gc.collect()
+        tracemalloc.start()
+        try:
+            bptt.tbptt_blocks(step_block, h0, xs, ys, lambda o, y: ((o - y) ** 2).sum(), k1, k2)
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    short, long = peak(1_000), peak(10_000)
+    assert abs(long - short) < 0.10 * short, (short, long)

@@ -427,3 +427,25 @@ def test_a_cut_recorded_with_a_step_that_is_no_integer_still_draws():
         h = cell(mg.randn(1, 2), h)
     source = viz.draw(h.sum(), dict(cell.named_parameters())).source
     assert "cluster_step_2" in source and "<b>" not in source
+
+
+def test_draw_update_of_a_run_carrying_on_from_an_earlier_runs_state_numbers_its_own_steps():
+    """tbptt(..., result.state, ...) carries a state on: its drawings name this run's updates and
+    steps (the carried state sits before step 1), not the step of the run that made the state."""
+    mg.manual_seed(2)
+    cell = mg.nn.RNNCell(2, 3)
+    params = dict(cell.named_parameters())
+
+    def step(x, h):
+        h = cell(x, h)
+        return h, h
+
+    inputs, targets = [mg.randn(1, 2) for _ in range(8)], [mg.zeros(1, 3)] * 8
+    loss_fn = lambda h, target: ((h - target) ** 2).sum()      # noqa: E731
+    first = mg.bptt.tbptt(step, None, inputs, targets, loss_fn, k1=2, k2=4)
+    sources = {}
+    mg.bptt.tbptt(step, first.state, inputs, targets, loss_fn, k1=2, k2=4,
+                  on_backward=lambda u, loss: sources.setdefault(u, viz.draw_update(loss, params).source))
+    steps = sorted({int(t) for t in re.findall(r"cluster_step_(\d+)", sources[2])})
+    assert "the update at u = 2" in sources[2] and steps == [0, 1, 2]
+    assert "the update at u = 4" in sources[4] and max(int(t) for t in re.findall(r"cluster_step_(\d+)", sources[4])) == 4

@@ -21,23 +21,46 @@ steps of each update.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
+from ..autograd import creation_order
 from ..checks import positive_int
 from ..ops import stack
 from ..tensor import Tensor
-from .runner import (TBPTTResult, _runners_own, check_run, checked_loss, checked_step, cut_of_update_at_or_after,
-                     finish_update, update_steps)
-from .truncate import map_state, sever, truncate
+from .ownership import (callers_history, has_history, keeps_callers_graph, runners_own, runs_own,
+                        takes_in_callers_graph)
+from .runner import TBPTTResult, check_run, checked_loss, checked_step, cut_of_update_at_or_after, finish_update
+from .truncate import map_state, sever, state_tensors, truncate
 
 
 def block_ends(n: int, k1: int, k2: int) -> list[int]:
     """The last step of each block: every update, every cut inside the sequence, and every step
-    behind its coming update's cut (those run one at a time)."""
-    updates = update_steps(n, k1)
-    ends = set(updates) | {u - k2 for u in updates if u - k2 > 0}
-    ends |= {t for t in range(1, n + 1) if t <= cut_of_update_at_or_after(t, n, k1, k2)}
-    return sorted(ends)
+    behind its coming update's cut (those run one at a time). A list of `iter_block_ends`."""
+    return list(iter_block_ends(n, k1, k2))
+
+
+def iter_block_ends(n: int, k1: int, k2: int) -> Iterator[int]:
+    """`block_ends` one at a time, in order, as the run reaches them: memory does not grow with n.
+
+    Between the previous update p and the next one u (cut c = u - k2): the steps p + 1 .. c one at
+    a time, then the cuts v - k2 of later updates v that fall inside (p, u), then u."""
+    n, k1, k2 = (positive_int(value, name, "block_ends") for value, name in ((n, "n"), (k1, "k1"), (k2, "k2")))
+    previous = 0
+    while previous < n:
+        update = min(previous + k1, n)
+        cut = max(0, update - k2)
+        yield from range(previous + 1, cut + 1)
+        # later updates v = update + j k1 (or n) whose cut v - k2 lies in (previous, update): above `cut`
+        j = max(1, (previous + k2 - update) // k1 + 1)
+        while update + (j - 1) * k1 < n:
+            later_cut = min(update + j * k1, n) - k2
+            if later_cut >= update:
+                break
+            if later_cut > previous:
+                yield later_cut
+            j += 1
+        yield update
+        previous = update
 
 
 def tbptt_blocks(step_block: Callable[[Sequence, Any], tuple[Any, Any]], state: Any, inputs: Sequence,
@@ -65,13 +88,19 @@ def tbptt_blocks(step_block: Callable[[Sequence, Any], tuple[Any, Any]], state: 
     ends = {}               # step -> the state after it, for block ends not yet behind a cut
     pending = []            # losses since the previous update (a block's sum counts as its steps)
     counted = 0             # how many steps' losses `pending` holds
-    state = map_state(_runners_own, state)
+    callers_step = 0 if callers_history(state) else -1     # the last block end that took in a caller's graph
+    previous = 0            # the previous update
+    state = map_state(runners_own, state)       # the runner cuts only nodes made by the run
     start = 0
-    for stop in block_ends(n, k1, k2):
+    for stop in iter_block_ends(n, k1, k2):
         if stop <= cut_of_update_at_or_after(stop, n, k1, k2):
             state = truncate(state, k2=k2)      # behind the coming update's cut (k1 > k2): one step, cut
-        outputs, state = checked_step(step_block(inputs[start:stop], state), (start + 1, stop), "tbptt_blocks",
-                                      "step_block")
+        made_after = next(creation_order)
+        outputs, returned = checked_step(step_block(inputs[start:stop], state), (start + 1, stop), "tbptt_blocks",
+                                         "step_block")
+        checked_outputs(outputs, start + 1, stop)
+        fed, state = state, runs_own(returned, state, made_after)
+        first_loss = len(pending)
         if block_loss_fn is not None and all(targets[t] is not None for t in range(start, stop)):
             pending.append(checked_loss(block_loss_fn(outputs, targets[start:stop]), (start + 1, stop),
                                         "tbptt_blocks", "block_loss_fn"))
@@ -82,6 +111,9 @@ def tbptt_blocks(step_block: Callable[[Sequence, Any], tuple[Any, Any]], state: 
                     pending.append(checked_loss(loss_fn(outputs[j], targets[start + j]), start + j + 1,
                                                 "tbptt_blocks"))
                     counted += 1
+        if takes_in_callers_graph([tensor._node for tensor in state_tensors(state)]
+                                  + [loss._node for loss in pending[first_loss:]], fed, made_after):
+            callers_step = stop
         ends[stop] = state
         start = stop
         t = stop
@@ -95,14 +127,33 @@ def tbptt_blocks(step_block: Callable[[Sequence, Any], tuple[Any, Any]], state: 
             total = pending[0] if len(pending) == 1 else stack(pending).sum()   # two nodes, not k1 - 1
             if reduction == "mean":
                 total = total / counted
-            total.backward(retain_graph=t < n and next_cut < t)
             loss_value = float(total.item())
+            if has_history(total):      # else every loss is a constant: gradient zero, nothing to walk
+                total.backward(retain_graph=(t < n and next_cut < t)
+                               or keeps_callers_graph(callers_step, previous, max(0, t - k2)))
+        previous = t
         if t < n:
             _sever_up_to(ends, next_cut, k2=k2, update=next_update)
         pending, counted = [], 0
         finish_update(result, t, loss_value, on_update, optimizer)
     result.state = truncate(state, k2=k2, update=n)
     return result
+
+
+def checked_outputs(outputs: Any, first: int, last: int) -> None:
+    """What `step_block` returned as the outputs of steps first .. last, checked to hold one output
+    per step (`outputs[j]` is step first + j's) before any loss reads them."""
+    steps = last - first + 1
+    try:
+        count = len(outputs) if hasattr(outputs, "__getitem__") else None
+    except TypeError:                       # a 0-d tensor or array has no length
+        count = None
+    if count is None:
+        raise TypeError(f"tbptt_blocks: step_block must return one output per step: expected a sequence of "
+                        f"{steps} outputs for steps {first} to {last}, got a {type(outputs).__name__}")
+    if count != steps:
+        raise ValueError(f"tbptt_blocks: step_block must return one output per step: expected {steps} outputs "
+                         f"for steps {first} to {last}, got {count}")
 
 
 def _takes_slices(targets: Sequence) -> bool:

@@ -13,10 +13,12 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
-from ..autograd import CUT
+from ..autograd import creation_order
 from ..metadata import at_step
 from ..checks import positive_int
 from ..tensor import Tensor
+from .ownership import (callers_history, has_history, keeps_callers_graph, nodes_of, runs_own,
+                        runners_own, takes_in_callers_graph)
 from .truncate import map_state, sever, state_tensors, truncate
 
 
@@ -59,12 +61,13 @@ def check_run(where: str, step: Any, state: Any, inputs: Sequence, targets: Sequ
                                          for method in ("step", "zero_grad")):
         raise TypeError(f"{where}: optimizer must have step() and zero_grad(), got {type(optimizer).__name__}")
     n = _length(inputs, "inputs", where)
-    if n != _length(targets, "targets", where):
-        raise ValueError(f"{where}: inputs and targets differ in length ({n} != {len(targets)})")
+    length = _length(targets, "targets", where)
+    _check_keys(inputs, "inputs", n, where)         # a dict's missing keys first: they say more than its length
+    _check_keys(targets, "targets", n, where)
+    if n != length:
+        raise ValueError(f"{where}: inputs and targets differ in length ({n} != {length})")
     if n == 0:
         raise ValueError(f"{where}: the sequence is empty")
-    _check_keys(inputs, "inputs", n, where)
-    _check_keys(targets, "targets", n, where)
     _check_state(state, "the initial state", where)
     return n
 
@@ -79,13 +82,6 @@ def finish_update(result: TBPTTResult, u: int, loss_value: float, on_update: Any
     if optimizer is not None:
         optimizer.step()
         optimizer.zero_grad()
-
-
-def _runners_own(tensor: Tensor) -> Tensor:
-    """The caller's initial state tensor, through a node of the run's own (a copy) when it has
-    history: a cut severs nodes in place, and a step may hand the state on unchanged. (A state
-    carried from an earlier run is already a cut, and stays one, for drawings.)"""
-    return tensor if tensor._node is None or tensor._node.kind is CUT else tensor.clone()
 
 
 def _sever_up_to(window: deque, cut: int, **info: Any) -> list:
@@ -200,14 +196,23 @@ def tbptt(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Seque
     window = deque()        # (t, state after step t) for steps not yet behind a cut
     stale = []              # states cut after the last backward: they hold its gradients
     pending = []            # losses since the previous update
-    state = map_state(_runners_own, state)      # the runner cuts only nodes made by the run
+    callers_step = 0 if callers_history(state) else -1     # the last step that took in a caller's graph
+    previous = 0            # the previous update
+    state = map_state(runners_own, state)       # the runner cuts only nodes made by the run
     for t in range(1, n + 1):
         if t <= cut_of_update_at_or_after(t, n, k1, k2):
             state = truncate(state, k2=k2)      # behind the coming update's cut: no gradient goes there
         with at_step(t):
-            output, state = checked_step(step(inputs[t - 1], state), t)
+            made_after = next(creation_order)
+            output, returned = checked_step(step(inputs[t - 1], state), t)
+            fed, state = state, runs_own(returned, state, made_after)
             if targets[t - 1] is not None:
                 pending.append(checked_loss(loss_fn(output, targets[t - 1]), t))
+        roots = nodes_of(state)
+        if targets[t - 1] is not None:
+            roots.append(pending[-1]._node)
+        if takes_in_callers_graph(roots, fed, made_after):
+            callers_step = t
         window.append((t, state))
         if not is_update(t, n, k1):
             continue
@@ -221,11 +226,14 @@ def tbptt(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Seque
                 total = total + loss
             if reduction == "mean":
                 total = total / len(pending)
-            # keep the steps the next update walks again: those after its cut
-            total.backward(retain_graph=(t < n and next_cut < t) or on_backward is not None)
             loss_value = float(total.item())
-            if on_backward is not None:
-                on_backward(t, total)
+            if has_history(total):      # else every loss is a constant: gradient zero, nothing to walk
+                # keep the steps the next update walks again (those after its cut), and a caller's graph
+                total.backward(retain_graph=(t < n and next_cut < t) or on_backward is not None
+                               or keeps_callers_graph(callers_step, previous, max(0, t - k2)))
+                if on_backward is not None:
+                    on_backward(t, total)
+        previous = t
         stale = []
         if t < n:       # steps the next update will not walk: free them now, not at the next update
             stale = _sever_up_to(window, next_cut, k2=k2, update=next_update)
