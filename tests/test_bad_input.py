@@ -445,10 +445,8 @@ def test_batchify_names_what_it_wanted(sequence, batch_size, error, message):
         mg.bptt.batchify(sequence, batch_size)
 
 
-def _tiny_run(wrap_step=lambda step: step, wrap_loss=lambda loss_fn: loss_fn, **overrides):
-    """TBPTT(1, 2) of h = tanh(w h + x) over 3 steps, its step and loss_fn wrapped, other
-    arguments overridden; it must raise. Returns the weight, how often step, loss_fn and
-    on_update ran, and the pytest ExceptionInfo."""
+def _counting_rnn():
+    """h = tanh(w h + x): the weight w, a Counter of calls, and step and loss_fn that count theirs."""
     w = mg.tensor(np.array([0.5]), requires_grad=True)
     calls = collections.Counter()
 
@@ -461,6 +459,14 @@ def _tiny_run(wrap_step=lambda step: step, wrap_loss=lambda loss_fn: loss_fn, **
         calls["loss_fn"] += 1
         return ((output - target) ** 2).sum()
 
+    return w, calls, step, loss_fn
+
+
+def _tiny_run(wrap_step=lambda step: step, wrap_loss=lambda loss_fn: loss_fn, **overrides):
+    """TBPTT(1, 2) of h = tanh(w h + x) over 3 steps, its step and loss_fn wrapped, other
+    arguments overridden; it must raise. Returns the weight, how often step, loss_fn and
+    on_update ran, and the pytest ExceptionInfo."""
+    w, calls, step, loss_fn = _counting_rnn()
     arguments = dict(step=wrap_step(step), state=mg.tensor(np.zeros(1)), inputs=[np.ones(1)] * 3,
                      targets=[np.zeros(1)] * 3, loss_fn=wrap_loss(loss_fn), k1=1, k2=2,
                      on_update=lambda u, loss: calls.update(["on_update"]))
@@ -548,19 +554,11 @@ def test_gradcheck_of_an_input_fn_does_not_use_ignores_its_stale_grad():
 def test_a_dict_of_targets_shorter_than_the_inputs_is_named_by_its_missing_keys(runner):
     """A dict of targets missing keys is named as such (docs/api.md), also when it is shorter than
     `inputs` too: its length says less than which steps it lacks."""
-    w = mg.tensor(np.array([0.5]), requires_grad=True)
-    calls = collections.Counter()
-
-    def step(x, h):
-        calls["step"] += 1
-        h = (w * h + x).tanh()
-        return h, h
+    w, calls, step, loss_fn = _counting_rnn()
 
     def step_block(xs, h):
-        calls["step"] += 1
         return [step(x, h)[0] for x in xs], h
 
-    loss_fn = lambda o, y: ((o - y) ** 2).sum()     # noqa: E731
     arguments = dict(state=mg.tensor(np.zeros(1)), inputs=[np.ones(1)] * 6, targets={0: np.zeros(1)},
                      loss_fn=loss_fn, k1=2)
     with pytest.raises(ValueError, match=rf"{runner}: targets is a dict without the keys \[1, 2, 3, 4, 5\] "

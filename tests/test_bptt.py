@@ -254,6 +254,48 @@ def run_either(runner, step, state, xs, ys, loss_fn, k1, k2, **options):
     return mg.bptt.tbptt_blocks(step_block, state, xs, ys, loss_fn, k1, k2, **options)
 
 
+def cell_readout_and_encoder(seed: int, encoder_shape: tuple):
+    """An RNNCell(2, 3) and a Linear(3, 1) readout in float64, and an encoder weight W_e of the
+    caller's: (rng, cell, readout, W_e, every parameter by name)."""
+    rng = np.random.default_rng(seed)
+    cell = mg.nn.RNNCell(2, 3, dtype=F64, rng=rng)
+    readout = mg.nn.Linear(3, 1, dtype=F64, rng=rng)
+    w_e = mg.tensor(rng.normal(size=encoder_shape), requires_grad=True)
+    params = {"w_e": w_e, **dict(cell.named_parameters()), **{f"readout.{k}": v for k, v in readout.named_parameters()}}
+    return rng, cell, readout, w_e, params
+
+
+def gradients_at_updates(params: dict):
+    """({u: {name: .grad at update u}}, an on_update that fills it and clears the gradients)."""
+    got = {}
+
+    def on_update(u, loss):
+        got[u] = {name: None if p.grad is None else p.grad.copy() for name, p in params.items()}
+        for p in params.values():
+            p.grad = None
+
+    return got, on_update
+
+
+def states_without_recording(step, xs) -> list:
+    """[None, h_1, ..., h_n]: the states step makes from no state, under no_grad (values only)."""
+    states = [None]
+    with mg.no_grad():
+        for x in xs:
+            states.append(step(x, states[-1])[1])
+    return states
+
+
+def assert_update_took_the_rebuilt_gradients(params: dict, got: dict, u: int) -> None:
+    """Each parameter's gradient at update u (`got`, name -> array or None) equals the .grad a
+    backward pass over the rebuilt window just left (None counting as zeros); then clears .grad."""
+    for name, p in params.items():
+        want = np.zeros_like(p.data) if p.grad is None else p.grad
+        have = np.zeros_like(p.data) if got[name] is None else got[name]
+        np.testing.assert_allclose(have, want, rtol=1e-12, atol=1e-14, err_msg=f"update {u}: {name}")
+        p.grad = None
+
+
 @pytest.mark.parametrize("runner", ["tbptt", "tbptt_blocks"])
 @pytest.mark.parametrize("k1, k2", [(2, 2), (2, 3), (3, 3), (1, 4)])
 @pytest.mark.parametrize("resets", [(3, 5), (2, 4)])
@@ -263,12 +305,8 @@ def test_a_state_step_returns_but_the_run_did_not_make_is_left_to_its_caller(run
     there, never the caller's node, so every update's gradient is the definition's (rebuilt below,
     h_init included: it reaches W_e wherever an update's window holds it), and afterwards h_init's
     graph is the caller's as it was."""
-    rng = np.random.default_rng(0)
-    cell = mg.nn.RNNCell(2, 3, dtype=F64, rng=rng)
-    readout = mg.nn.Linear(3, 1, dtype=F64, rng=rng)
-    w_e = mg.tensor(rng.normal(size=(1, 3)), requires_grad=True)
+    rng, cell, readout, w_e, params = cell_readout_and_encoder(0, (1, 3))
     h_init = w_e.tanh()
-    params = {"w_e": w_e, **dict(cell.named_parameters()), **{f"readout.{k}": v for k, v in readout.named_parameters()}}
 
     def step(x, h):
         if x is None:                       # reset to the learned state
@@ -279,20 +317,12 @@ def test_a_state_step_returns_but_the_run_did_not_make_is_left_to_its_caller(run
     n = 6
     xs = [None if t in resets else rng.normal(size=(1, 2)) for t in range(1, n + 1)]
     ys = [rng.normal(size=(1, 1)) for _ in range(n)]
-    got = {}
-
-    def on_update(u, loss):
-        got[u] = {name: None if p.grad is None else p.grad.copy() for name, p in params.items()}
-        for p in params.values():
-            p.grad = None
+    got, on_update = gradients_at_updates(params)
 
     run_either(runner, step, None, xs, ys, mse, k1, k2, on_update=on_update)
     assert h_init._node.kind is OP and h_init.op == "tanh"
 
-    states = [None]
-    with mg.no_grad():
-        for x in xs:
-            states.append(step(x, states[-1])[1])
+    states = states_without_recording(step, xs)
     previous = 0
     for u in update_steps(n, k1):
         cut = max(0, u - k2)
@@ -302,11 +332,7 @@ def test_a_state_step_returns_but_the_run_did_not_make_is_left_to_its_caller(run
             if t > previous:
                 losses.append(mse(output, ys[t - 1]))
         sum(losses[1:], losses[0]).backward(retain_graph=True)      # h_init is the caller's: keep it
-        for name, p in params.items():
-            want = np.zeros_like(p.data) if p.grad is None else p.grad
-            have = np.zeros_like(p.data) if got[u][name] is None else got[u][name]
-            np.testing.assert_allclose(have, want, rtol=1e-12, atol=1e-14, err_msg=f"update {u}: {name}")
-            p.grad = None
+        assert_update_took_the_rebuilt_gradients(params, got[u], u)
         previous = u
 
     (h_init ** 2).sum().backward()          # the caller's graph through h_init still works
@@ -320,12 +346,8 @@ def test_a_graph_of_the_callers_that_every_step_reads_is_kept_for_every_update(r
     backward pass reaches it, so none may free it. Every update's gradient is the definition's
     (steps (c, u] rebuilt from h_c held constant, losses at or before c through their own state
     only), and afterwards ctx's graph is the caller's as it was."""
-    rng = np.random.default_rng(2)
-    cell = mg.nn.RNNCell(2, 3, dtype=F64, rng=rng)
-    readout = mg.nn.Linear(3, 1, dtype=F64, rng=rng)
-    w_e = mg.tensor(rng.normal(size=(1, 2)), requires_grad=True)
+    rng, cell, readout, w_e, params = cell_readout_and_encoder(2, (1, 2))
     ctx = w_e.tanh()
-    params = {"w_e": w_e, **dict(cell.named_parameters()), **{f"readout.{k}": v for k, v in readout.named_parameters()}}
 
     def step(x, h):
         h = cell(ctx + x, h)
@@ -333,20 +355,12 @@ def test_a_graph_of_the_callers_that_every_step_reads_is_kept_for_every_update(r
 
     n = 6
     xs, ys = [rng.normal(size=(1, 2)) for _ in range(n)], [rng.normal(size=(1, 1)) for _ in range(n)]
-    got = {}
-
-    def on_update(u, loss):
-        got[u] = {name: None if p.grad is None else p.grad.copy() for name, p in params.items()}
-        for p in params.values():
-            p.grad = None
+    got, on_update = gradients_at_updates(params)
 
     run_either(runner, step, None, xs, ys, mse, k1, k2, on_update=on_update)
     assert ctx._node.kind is OP
 
-    states = [None]
-    with mg.no_grad():
-        for x in xs:
-            states.append(step(x, states[-1])[1])
+    states = states_without_recording(step, xs)
     previous = 0
     for u in update_steps(n, k1):
         cut = max(0, u - k2)
@@ -357,11 +371,7 @@ def test_a_graph_of_the_callers_that_every_step_reads_is_kept_for_every_update(r
             if t > previous:
                 losses.append(mse(output, ys[t - 1]))
         sum(losses[1:], losses[0]).backward(retain_graph=True)      # ctx is the caller's: keep it
-        for name, p in params.items():
-            want = np.zeros_like(p.data) if p.grad is None else p.grad
-            have = np.zeros_like(p.data) if got[u][name] is None else got[u][name]
-            np.testing.assert_allclose(have, want, rtol=1e-12, atol=1e-14, err_msg=f"update {u}: {name}")
-            p.grad = None
+        assert_update_took_the_rebuilt_gradients(params, got[u], u)
         previous = u
     ctx.sum().backward()
     np.testing.assert_allclose(w_e.grad, 1 - ctx.data ** 2, rtol=1e-12)

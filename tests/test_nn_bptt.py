@@ -349,6 +349,42 @@ def sequence_problem(seed):
             rng.normal(size=(SEQ_STEPS, SEQ_BATCH, SEQ_HIDDEN)), rng.normal(size=(SEQ_BATCH, SEQ_HIDDEN)))
 
 
+def assert_matches_reference(module, loss, x, h0, want_loss, want, dx, dh0):
+    """The loss, every parameter's gradient (a layer's names without their _l0), dL/dx and dL/dh0
+    equal the hand-derived ones, and the module has exactly the reference's parameters."""
+    assert_close(loss.item(), want_loss)
+    grads = {name.removesuffix("_l0"): parameter.grad for name, parameter in module.named_parameters()}
+    assert set(grads) == set(want)
+    for name, grad in grads.items():
+        assert_close(grad, want[name])
+    assert_close(x.grad, dx)
+    assert_close(h0.grad, dh0)
+
+
+def layer_backward(layer, xs, h0, step_weights, final_weight):
+    """The layer over time-major xs from h0 (one layer), the same loss as `cell_chain_backward`,
+    backpropagated: (loss, x, h0 as (1, B, H))."""
+    x, h = mg.tensor(xs, requires_grad=True), mg.tensor(h0[None], requires_grad=True)
+    output, h_n = layer(x, h)
+    loss = (output * step_weights).sum() + (h_n * final_weight[None]).sum()
+    loss.backward()
+    return loss, x, h
+
+
+def cell_chain_backward(cell, xs, h0, step_weights, final_weight):
+    """The cell looped over xs from h0, loss sum_t sum(h_t R_t) + sum(h_T F), backpropagated:
+    (loss, x, h0) with x and h0 the tensors whose .grad now hold dL/dx and dL/dh0."""
+    x, h = mg.tensor(xs, requires_grad=True), mg.tensor(h0, requires_grad=True)
+    state, loss = h, None
+    for t in range(len(xs)):
+        state = cell(x[t], state)
+        term = (state * step_weights[t]).sum()
+        loss = term if loss is None else loss + term
+    loss = loss + (state * final_weight).sum()
+    loss.backward()
+    return loss, x, h
+
+
 @FUSED
 def test_gru_cell_chain_matches_hand_derived_backward(fused):
     """Five GRUCell steps on a batch of 3, with biases: loss, parameter, x_t and h_0 grads by hand."""
@@ -356,25 +392,13 @@ def test_gru_cell_chain_matches_hand_derived_backward(fused):
     w = cell.state_dict()
     xs, h0, step_weights, final_weight = sequence_problem(11)
 
-    x, h = mg.tensor(xs, requires_grad=True), mg.tensor(h0, requires_grad=True)
-    state, loss = h, None
-    for t in range(SEQ_STEPS):
-        state = cell(x[t], state)
-        term = (state * step_weights[t]).sum()
-        loss = term if loss is None else loss + term
-    loss = loss + (state * final_weight).sum()
-    loss.backward()
+    loss, x, h = cell_chain_backward(cell, xs, h0, step_weights, final_weight)
 
     want_loss, want, dx, dh0 = gru_reference(xs, h0, w["weight_ih"], w["weight_hh"], w["bias_ih"],
                                              w["bias_hh"], step_weights, final_weight)
     # r is not 1, so b_hn's gradient (times r) is not b_in's: the data can tell where b_hn sits
     assert np.abs(want["bias_hh"][2 * SEQ_HIDDEN:] - want["bias_ih"][2 * SEQ_HIDDEN:]).min() > 1e-3
-    assert_close(loss.item(), want_loss)
-    assert {name for name, _ in cell.named_parameters()} == set(want)
-    for name, parameter in cell.named_parameters():
-        assert_close(parameter.grad, want[name])
-    assert_close(x.grad, dx)
-    assert_close(h.grad, dh0)
+    assert_matches_reference(cell, loss, x, h, want_loss, want, dx, dh0)
 
 
 @FUSED
@@ -384,19 +408,11 @@ def test_gru_layer_matches_hand_derived_backward(fused):
     w = gru.state_dict()
     xs, h0, step_weights, final_weight = sequence_problem(13)
 
-    x, h = mg.tensor(xs, requires_grad=True), mg.tensor(h0[None], requires_grad=True)
-    output, h_n = gru(x, h)
-    loss = (output * step_weights).sum() + (h_n * final_weight[None]).sum()
-    loss.backward()
+    loss, x, h = layer_backward(gru, xs, h0, step_weights, final_weight)
 
     want_loss, want, dx, dh0 = gru_reference(xs, h0, w["weight_ih_l0"], w["weight_hh_l0"], w["bias_ih_l0"],
                                              w["bias_hh_l0"], step_weights, final_weight)
-    assert_close(loss.item(), want_loss)
-    assert {name.removesuffix("_l0") for name, _ in gru.named_parameters()} == set(want)
-    for name, parameter in gru.named_parameters():
-        assert_close(parameter.grad, want[name.removesuffix("_l0")])
-    assert_close(x.grad, dx)
-    assert_close(h.grad, dh0[None])
+    assert_matches_reference(gru, loss, x, h, want_loss, want, dx, dh0[None])
 
 
 # ---- ReLU RNN with biases, by hand -------------------------------------------------
@@ -450,24 +466,12 @@ def test_relu_rnn_cell_chain_matches_hand_derived_backward(fused):
     w = cell.state_dict()
     xs, h0, step_weights, final_weight = sequence_problem(15)
 
-    x, h = mg.tensor(xs, requires_grad=True), mg.tensor(h0, requires_grad=True)
-    state, loss = h, None
-    for t in range(SEQ_STEPS):
-        state = cell(x[t], state)
-        term = (state * step_weights[t]).sum()
-        loss = term if loss is None else loss + term
-    loss = loss + (state * final_weight).sum()
-    loss.backward()
+    loss, x, h = cell_chain_backward(cell, xs, h0, step_weights, final_weight)
 
     want_loss, want, dx, dh0, masks = relu_rnn_reference(
         xs, h0, w["weight_ih"], w["weight_hh"], w["bias_ih"], w["bias_hh"], step_weights, final_weight)
     assert_mask_has_both_signs(masks)
-    assert_close(loss.item(), want_loss)
-    assert {name for name, _ in cell.named_parameters()} == set(want)
-    for name, parameter in cell.named_parameters():
-        assert_close(parameter.grad, want[name])
-    assert_close(x.grad, dx)
-    assert_close(h.grad, dh0)
+    assert_matches_reference(cell, loss, x, h, want_loss, want, dx, dh0)
 
 
 @FUSED
@@ -478,21 +482,13 @@ def test_relu_rnn_layer_matches_hand_derived_backward(fused):
     w = rnn.state_dict()
     xs, h0, step_weights, final_weight = sequence_problem(17)
 
-    x, h = mg.tensor(xs, requires_grad=True), mg.tensor(h0[None], requires_grad=True)
-    output, h_n = rnn(x, h)
-    loss = (output * step_weights).sum() + (h_n * final_weight[None]).sum()
-    loss.backward()
+    loss, x, h = layer_backward(rnn, xs, h0, step_weights, final_weight)
 
     want_loss, want, dx, dh0, masks = relu_rnn_reference(
         xs, h0, w["weight_ih_l0"], w["weight_hh_l0"], w["bias_ih_l0"], w["bias_hh_l0"], step_weights,
         final_weight)
     assert_mask_has_both_signs(masks)
-    assert_close(loss.item(), want_loss)
-    assert {name.removesuffix("_l0") for name, _ in rnn.named_parameters()} == set(want)
-    for name, parameter in rnn.named_parameters():
-        assert_close(parameter.grad, want[name.removesuffix("_l0")])
-    assert_close(x.grad, dx)
-    assert_close(h.grad, dh0[None])
+    assert_matches_reference(rnn, loss, x, h, want_loss, want, dx, dh0[None])
 
 
 # ---- forward values: the formulas of docs/api.md in numpy ------------------------------------

@@ -719,13 +719,16 @@ def test_stack_gradient(data, shape, count):
 @FAST
 @given(data=st.data(),
        shapes=hnp.mutually_broadcastable_shapes(num_shapes=3, min_dims=0, max_dims=3,
-                                                min_side=1, max_side=3))
-def test_where_gradient(data, shapes):
-    """mg.where(cond, a, b) sends the gradient to a where cond holds and to b elsewhere, broadcasting summed back."""
+                                                min_side=1, max_side=3),
+       condition_as_tensor=st.booleans())
+def test_where_gradient(data, shapes, condition_as_tensor):
+    """mg.where(cond, a, b) sends the gradient to a where cond holds and to b elsewhere, broadcasting
+    summed back; a boolean Tensor as cond routes it as the array does."""
     cond_shape, a_shape, b_shape = shapes.input_shapes
     cond = data.draw(hnp.arrays(np.bool_, cond_shape))
     a, b = data.draw(values(a_shape)), data.draw(values(b_shape))
-    assert_gradients_match(lambda ta, tb: mg.where(cond, ta, tb),
+    condition = mg.tensor(cond) if condition_as_tensor else cond
+    assert_gradients_match(lambda ta, tb: mg.where(condition, ta, tb),
                            lambda xa, xb: np.where(cond, xa, xb), a, b)
 
 
@@ -745,19 +748,6 @@ def test_where_with_python_scalar_as_the_first_branch(data, shape):
     cond = data.draw(hnp.arrays(np.bool_, shape))
     x = data.draw(values(shape))
     assert_gradients_match(lambda t: mg.where(cond, 0.5, t), lambda a: np.where(cond, 0.5, a), x)
-
-
-@FAST
-@given(data=st.data(),
-       shapes=hnp.mutually_broadcastable_shapes(num_shapes=3, min_dims=0, max_dims=3,
-                                                min_side=1, max_side=3))
-def test_where_with_a_tensor_condition(data, shapes):
-    """mg.where(boolean Tensor, a, b) routes the gradient as the same condition as an array would."""
-    cond_shape, a_shape, b_shape = shapes.input_shapes
-    cond = data.draw(hnp.arrays(np.bool_, cond_shape))
-    a, b = data.draw(values(a_shape)), data.draw(values(b_shape))
-    assert_gradients_match(lambda ta, tb: mg.where(mg.tensor(cond), ta, tb),
-                           lambda xa, xb: np.where(cond, xa, xb), a, b)
 
 
 @FAST
