@@ -26,19 +26,14 @@ import microgradseq as mg
 from microgradseq import charlm
 
 
-def positive_int(text: str) -> int:
-    """argparse type: a positive integer, or a usage error."""
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
-
-
 def fraction(text: str) -> float:
     """argparse type: a number strictly between 0 and 1, or a usage error."""
-    value = float(text)
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"must lie strictly between 0 and 1, got {text}")
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be a number strictly between 0 and 1, got {text!r}")
     return value
 
 
@@ -56,6 +51,9 @@ def bounded_int(low: int, high: int | None = None):
         return value
 
     return parse
+
+
+positive_int = bounded_int(1)
 
 
 MAX_LR = 1.0        # Adam moves each weight by about lr a step: above 1 training only diverges
@@ -88,7 +86,7 @@ def check_demo(args: argparse.Namespace, usage: argparse.ArgumentParser) -> None
                     f"leaves fewer than 2 to train on")
     if args.batch > n // 2:
         usage.error(f"argument --batch: must be from 1 to {n // 2:,} (the {n:,} training characters left by "
-                    f"--valid {args.valid:g}, at least 2 a stream), got {args.batch}")
+                    f"--valid {args.valid:g}, at least 2 a stream; hold out less to train more), got {args.batch}")
     drawn = args.k1 * (args.k2 // args.k1 + 1)              # the update charlm.record_window draws
     if drawn >= n:
         usage.error(f"argument --k1/--k2: the drawn TBPTT(k1={args.k1}, k2={args.k2}) window ends at its "

@@ -13,17 +13,6 @@ from .autograd import current_scope, current_step
 from .checks import is_int
 
 
-class _Entries(threading.local):
-    """This thread's open `at_step` blocks: what to restore when each is left (context-variable
-    tokens, innermost last). Per thread, so one step object may be entered in several threads."""
-
-    def __init__(self) -> None:
-        self.steps = []
-
-
-_entries = _Entries()
-
-
 class at_step:  # noqa: N801  (used like a function: `with at_step(t):`)
     """Stamp every node made inside the block with time step `t` (numbered from 1).
 
@@ -32,18 +21,20 @@ class at_step:  # noqa: N801  (used like a function: `with at_step(t):`)
     entered again while inside (each entry restores what it found).
     """
 
-    __slots__ = ("step",)
+    __slots__ = ("step", "entries")
 
     def __init__(self, t: int | None) -> None:
         if type(t) is not int and t is not None and not is_int(t):  # (a layer's int: one test, once a step)
             raise TypeError(f"step: a time step is an integer (or None), got {t!r}")
         self.step = t
+        self.entries = {}   # thread -> what to restore when each of its entries is left (context-variable
+                            # tokens, innermost last): one step object may be entered in several threads
 
     def __enter__(self) -> None:
-        _entries.steps.append(current_step.set(self.step))
+        self.entries.setdefault(threading.get_ident(), []).append(current_step.set(self.step))
 
     def __exit__(self, *exc_info) -> None:
-        current_step.reset(_entries.steps.pop())
+        current_step.reset(self.entries[threading.get_ident()].pop())
 
 
 class in_scope:  # noqa: N801  (used like a function: `with in_scope(name):`)

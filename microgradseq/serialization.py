@@ -98,9 +98,9 @@ def save(obj: Any, f: str | os.PathLike | BinaryIO) -> None:
         raise FileNotFoundError(f"save: there is no folder {path.parent} to write {path.name} into")
     temporary, descriptor = _own_temporary(path)
     try:
-        if path.exists():                       # the old file's permissions (a private file stays private)
-            os.chmod(temporary, stat.S_IMODE(path.stat().st_mode))
         with open(descriptor, "wb") as file:
+            if path.exists():                   # the old file's permissions (a private file stays private)
+                os.chmod(temporary, stat.S_IMODE(path.stat().st_mode) & 0o777)
             _write_archive(file, arrays)
             file.flush()
             os.fsync(file.fileno())

@@ -893,3 +893,20 @@ def test_a_state_carried_from_an_earlier_run_reaches_the_next_run_as_the_cut_it_
     seen.clear()
     mg.bptt.tbptt(step, h0, xs, ys, lambda o, y: ((o - y) ** 2).sum(), k1=2, k2=2)
     assert seen[0] is not h0 and seen[0].op == "clone" and h0.grad is not None
+
+
+def test_a_cut_of_the_callers_that_step_returns_is_not_cut_again_in_place():
+    """An earlier run's result.state (a cut) that step returns as a reset state keeps its node as
+    the caller had it: the runner cuts a fresh cut of its own there."""
+    cell = mg.nn.RNNCell(1, 3, dtype=F64, rng=np.random.default_rng(0))
+    xs, ys = np.ones((4, 1, 1)), np.zeros((4, 1, 3))
+    loss_fn = lambda o, y: ((o - y) ** 2).sum()      # noqa: E731
+    first = mg.bptt.tbptt(lambda x, h: (cell(x, h),) * 2, None, xs, ys, loss_fn, k1=2, k2=2)
+    kept = dict(first.state._node.cut_info)
+
+    def step(x, h):
+        h = cell(x, h)
+        return h, first.state           # a reset to the earlier run's final state at every step
+
+    mg.bptt.tbptt(step, None, xs, ys, loss_fn, k1=1, k2=1)
+    assert first.state._node.kind == "cut" and first.state._node.cut_info == kept

@@ -58,7 +58,7 @@ def test_set_default_dtype_none_is_refused_and_changes_nothing():
 
 
 def test_transpose_with_an_axis_that_is_not_an_integer_names_transpose():
-    with pytest.raises(ValueError, match=r"transpose: axes \('a',\) are not a permutation"):
+    with pytest.raises(ValueError, match=r"transpose: axes \('a',\) are neither two axes to swap nor a permutation"):
         f64([[1.0, 2.0]]).transpose("a")
 
 

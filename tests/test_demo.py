@@ -268,14 +268,14 @@ TRAINING_CHARACTERS = len(charlm.split(charlm.Vocabulary(charlm.load_text()).enc
 
 
 @pytest.mark.parametrize("argv, says", [
-    (["--steps", "0"], ["--steps", "positive integer"]),
-    (["--k1", "-3"], ["--k1", "positive integer"]),
-    (["--k2", "0"], ["--k2", "positive integer"]),
+    (["--steps", "0"], ["--steps", "an integer >= 1"]),
+    (["--k1", "-3"], ["--k1", "an integer >= 1"]),
+    (["--k2", "0"], ["--k2", "an integer >= 1"]),
     (["--k2", "100000"], ["--k1/--k2", "k1 + k2 below"]),
     (["--k1", "30000"], ["--k1/--k2", "k1 + k2 below"]),
     (["--hidden", "0"], ["--hidden", "from 1 to 2048"]),
     (["--hidden", "100000"], ["--hidden", "from 1 to 2048"]),
-    (["--batch", "0"], ["--batch", "positive integer"]),
+    (["--batch", "0"], ["--batch", "an integer >= 1"]),
     (["--batch", "100000"], ["--batch", f"from 1 to {TRAINING_CHARACTERS // 2:,}"]),
     (["--batch", "100", "--valid", "0.999"], ["--batch", "from 1 to 12", "--valid 0.999"]),
     (["--valid", "0.99999"], ["--valid", "fewer than 2 to train on"]),

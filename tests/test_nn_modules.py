@@ -599,3 +599,16 @@ def test_a_float_input_or_state_of_another_dtype_is_refused_as_pytorch(make, x, 
     with pytest.raises(TypeError, match=r"(RNNCell|LSTMCell|GRU|LSTM): expected .* of dtype float32 "
                                         r"\(the module's\), got float64"):
         make()(x, state)
+
+
+@pytest.mark.parametrize("make, x", [
+    (lambda: mg.nn.RNNCell(2, 3), np.array([[1, 2]])),
+    (lambda: mg.nn.Linear(2, 3), np.array([[1, 2]])),
+    (lambda: mg.nn.GRU(2, 3), np.ones((4, 1, 2), dtype=np.int64)),
+], ids=["RNNCell", "Linear", "GRU"])
+def test_an_integer_input_is_refused_as_pytorch(make, x):
+    """Integer data would make a float32 module compute in float64 (numpy promotes int64 with
+    float32 to float64): refused, naming the module, both dtypes and the cast to make."""
+    with pytest.raises(TypeError, match=r"expected input of dtype float32 \(the module's\), got int64: "
+                                        r"cast it to float32"):
+        make()(x)

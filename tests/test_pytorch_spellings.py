@@ -423,3 +423,11 @@ def test_iterating_gives_the_rows_and_a_0_d_tensor_cannot_be_iterated_as_pytorch
         list(mg.tensor(1.0))
     with pytest.raises(RuntimeError, match="no elements"):
         bool(mg.tensor(np.ones(0)))
+
+
+def test_permute_and_transpose_name_themselves_when_the_axes_do_not_fit():
+    x = mg.zeros(2, 3, 4)
+    with pytest.raises(ValueError, match=r"permute: dims \(0, 1\) are not an order of the 3 axes"):
+        x.permute(0, 1)
+    with pytest.raises(ValueError, match="transpose: axes .* are neither two axes to swap nor a permutation"):
+        x.transpose(0, 3)

@@ -159,3 +159,23 @@ def test_no_grad_in_one_asyncio_task_does_not_stop_another_task_recording():
     loss.backward()
     assert recorded_under_no_grad is False
     np.testing.assert_array_equal(w.grad, [7.0, 7.0, 7.0])
+
+
+def test_asyncio_tasks_leaving_their_steps_in_another_order_than_they_entered():
+    """Two tasks in one thread interleave their at_step blocks (1 enters, 2 enters, 1 leaves, 2 leaves):
+    each sees its own step inside, and the step outside is as it was."""
+    import asyncio
+
+    from microgradseq import autograd
+    from microgradseq.metadata import at_step
+
+    async def inside(t, delay):
+        with at_step(t):
+            await asyncio.sleep(delay)
+            return autograd.current_step.get()
+
+    async def both():
+        return await asyncio.gather(inside(1, 0.01), inside(2, 0.03))
+
+    assert asyncio.run(both()) == [1, 2]
+    assert autograd.current_step.get() is None

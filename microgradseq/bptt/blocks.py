@@ -29,7 +29,8 @@ from ..ops import stack
 from ..tensor import Tensor
 from .ownership import (callers_history, has_history, keeps_callers_graph, runners_own, runs_own,
                         takes_in_callers_graph)
-from .runner import TBPTTResult, check_run, checked_loss, checked_step, cut_of_update_at_or_after, finish_update
+from .runner import (TBPTTResult, check_run, checked_loss, checked_step, cut_of_update_at_or_after, finish_update,
+                     is_update)
 from .truncate import map_state, sever, state_tensors, truncate
 
 
@@ -41,26 +42,12 @@ def block_ends(n: int, k1: int, k2: int) -> list[int]:
 
 def iter_block_ends(n: int, k1: int, k2: int) -> Iterator[int]:
     """`block_ends` one at a time, in order, as the run reaches them: memory does not grow with n.
-
-    Between the previous update p and the next one u (cut c = u - k2): the steps p + 1 .. c one at
-    a time, then the cuts v - k2 of later updates v that fall inside (p, u), then u."""
-    n, k1, k2 = (positive_int(value, name, "block_ends") for value, name in ((n, "n"), (k1, "k1"), (k2, "k2")))
-    previous = 0
-    while previous < n:
-        update = min(previous + k1, n)
-        cut = max(0, update - k2)
-        yield from range(previous + 1, cut + 1)
-        # later updates v = update + j k1 (or n) whose cut v - k2 lies in (previous, update): above `cut`
-        j = max(1, (previous + k2 - update) // k1 + 1)
-        while update + (j - 1) * k1 < n:
-            later_cut = min(update + j * k1, n) - k2
-            if later_cut >= update:
-                break
-            if later_cut > previous:
-                yield later_cut
-            j += 1
-        yield update
-        previous = update
+    Step t ends a block when an update comes at t, when t is the cut of the update at t + k2, or
+    when t lies behind its coming update's cut (then it runs alone)."""
+    n, k1, k2 = (positive_int(value, name, "tbptt_blocks") for value, name in ((n, "n"), (k1, "k1"), (k2, "k2")))
+    return (t for t in range(1, n + 1)
+            if is_update(t, n, k1) or (t + k2 <= n and is_update(t + k2, n, k1))
+            or t <= cut_of_update_at_or_after(t, n, k1, k2))
 
 
 def tbptt_blocks(step_block: Callable[[Sequence, Any], tuple[Any, Any]], state: Any, inputs: Sequence,

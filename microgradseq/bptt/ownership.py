@@ -40,8 +40,9 @@ def runs_own(state: Any, fed: Any, made_after: int) -> Any:
 
     A tensor is the run's when the call made it (its node numbered after `made_after`, taken just
     before the call) or when the call handed on a tensor of the state it was fed (the run's already).
-    Anything else (a learned reset state made once before the run, a tensor made in a callback) is
-    the caller's: the copy is cut in its place, and the caller's node is left as it was."""
+    Anything else (a learned reset state made once before the run, a tensor made in a callback, a
+    cut of the caller's such as an earlier run's result.state) is the caller's: a copy (or a fresh
+    cut) is cut in its place, and the caller's node is left as it was."""
     if isinstance(state, Tensor):           # the common case, once a step: quick
         node = state._node
         if node is None or node.seq > made_after:
@@ -49,11 +50,11 @@ def runs_own(state: Any, fed: Any, made_after: int) -> Any:
 
     def is_runs(tensor: Tensor) -> bool:
         node = tensor._node
-        return node is None or node.seq > made_after or node.kind is CUT or node in nodes_of(fed)
+        return node is None or node.seq > made_after or node in nodes_of(fed)
 
     if all(is_runs(tensor) for tensor in state_tensors(state)):
         return state
-    return map_state(lambda tensor: tensor if is_runs(tensor) else tensor.clone(), state)
+    return map_state(lambda tensor: tensor if is_runs(tensor) else runners_own(tensor), state)
 
 
 def nodes_of(state: Any) -> list:

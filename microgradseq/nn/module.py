@@ -191,12 +191,13 @@ class Module:
 
 
 def same_dtype(module: Module, x: Tensor, dtype: np.dtype, name: str = "input") -> Tensor:
-    """x itself when it is not a float of another dtype than the module's `dtype`; else the TypeError
-    PyTorch raises (numpy would promote silently, and a float32 model would run in float64)."""
+    """x itself when its dtype is the module's `dtype`; else the TypeError PyTorch raises (numpy would
+    promote silently: a float32 model given float64 or integer data would run in float64)."""
     found = x._data.dtype
-    if found is not dtype and found.kind == "f" and found != dtype:     # (numpy's dtypes: one object each)
+    if found is not dtype and found != dtype:       # (numpy's dtypes are one object each: `is` first)
+        advice = f"cast it or make the module with dtype={found}" if found.kind == "f" else f"cast it to {dtype}"
         raise TypeError(f"{type(module).__name__}: expected {name} of dtype {dtype} (the module's), got "
-                        f"{found}: cast it or make the module with dtype={found}")
+                        f"{found}: {advice}")
     return x
 
 

@@ -76,7 +76,10 @@ def t(self: Tensor) -> Tensor:
 
 def permute(self: Tensor, *dims: Any) -> Tensor:
     """The axes in the order `dims` (every axis once), as PyTorch's permute: numpy's transpose."""
-    return transpose(self, tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims)
+    order = tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
+    if not all(is_axis(d, self.ndim) for d in order) or sorted(d % self.ndim for d in order) != list(range(self.ndim)):
+        raise ValueError(f"permute: dims {order} are not an order of the {self.ndim} axes of shape {self.shape}")
+    return transpose(self, order)
 
 
 def iterate(self: Tensor) -> Iterator[Tensor]:

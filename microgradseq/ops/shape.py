@@ -48,7 +48,8 @@ def transpose(x: Any, *axes) -> Tensor:
         axes = tuple(order)
     axes = tuple(range(X.ndim))[::-1] if not axes else axes
     if not all(is_axis(a, X.ndim) for a in axes) or sorted(a % X.ndim for a in axes) != list(range(X.ndim)):
-        raise ValueError(f"transpose: axes {axes} are not a permutation of the {X.ndim} axes of shape {X.shape}")
+        raise ValueError(f"transpose: axes {axes} are neither two axes to swap nor a permutation of the "
+                         f"{X.ndim} axes of shape {X.shape}")
     axes = tuple(a % X.ndim for a in axes)
     inverse = tuple(int(a) for a in np.argsort(axes))
     return result("transpose", X.transpose(axes), (x,), TRANSPOSE, ((axes, inverse),))
