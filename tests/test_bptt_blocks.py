@@ -247,3 +247,11 @@ def test_tbptt_blocks_memory_does_not_grow_with_the_sequence_length():
 
     short, long = peak(1_000), peak(10_000)
     assert abs(long - short) < 0.10 * short, (short, long)
+
+
+def test_inputs_that_take_no_slices_are_refused_before_any_work():
+    """step_block reads inputs[a:b]: a dict of inputs is named as such, not numpy's 'unhashable type'."""
+    model, inputs, targets = model_and_data("lstm", steps=4)
+    with pytest.raises(TypeError, match="tbptt_blocks: step_block reads inputs\\[a:b\\], so inputs must take "
+                                        "slices .* got dict"):
+        bptt.tbptt_blocks(model.step_block, None, dict(enumerate(inputs)), targets, charlm.next_char_loss, 2, 2)

@@ -67,6 +67,9 @@ def tbptt_blocks(step_block: Callable[[Sequence, Any], tuple[Any, Any]], state: 
     n = check_run("tbptt_blocks", step_block, state, inputs, targets, loss_fn, optimizer, on_update, reduction)
     if block_loss_fn is not None and not callable(block_loss_fn):
         raise TypeError(f"tbptt_blocks: block_loss_fn must be callable or None, got {type(block_loss_fn).__name__}")
+    if not _takes_slices(inputs):
+        raise TypeError(f"tbptt_blocks: step_block reads inputs[a:b], so inputs must take slices (a list, "
+                        f"tuple or array), got {type(inputs).__name__}")
     if block_loss_fn is not None and not _takes_slices(targets):
         raise TypeError(f"tbptt_blocks: block_loss_fn reads targets[a:b], so targets must take slices (a list, "
                         f"tuple or array), got {type(targets).__name__}")
@@ -143,9 +146,9 @@ def checked_outputs(outputs: Any, first: int, last: int) -> None:
                          f"for steps {first} to {last}, got {count}")
 
 
-def _takes_slices(targets: Sequence) -> bool:
+def _takes_slices(sequence: Sequence) -> bool:
     try:
-        targets[0:0]
+        sequence[0:0]
     except (TypeError, KeyError):
         return False
     return True
