@@ -231,10 +231,10 @@ def train(model: CharLM, codes: np.ndarray, *, steps: int, k1: int, k2: int, bat
         k1 = positive_int(k1, "k1", "train")
 
         def update_at_or_after(t: int) -> int:
-            """The step of the first update at or after step t: a pass's updates come every k1 steps
-            counted from its start, and at its end."""
+            """The step of the first update at or after step t (the runner's updates, counted from the
+            start of t's pass)."""
             start = (t - 1) // pass_length * pass_length
-            return start + min(-(-(t - start) // k1) * k1, min(pass_length, steps - start))
+            return start + next(u for u in bptt.update_steps(min(pass_length, steps - start), k1) if start + u >= t)
 
         # evenly spaced, on multiples of k1 (updates within the first pass; later, the next update)
         checkpoints = {update_at_or_after(min(steps, k1 * max(1, round(steps * k / (evaluations * k1)))))

@@ -27,11 +27,10 @@ from ..autograd import creation_order
 from ..checks import positive_int
 from ..ops import stack
 from ..tensor import Tensor
-from .ownership import (callers_history, has_history, keeps_callers_graph, runners_own, runs_own,
-                        takes_in_callers_graph)
+from .ownership import callers_history, keeps_callers_graph, nodes_of, runners_own, runs_own, takes_in_callers_graph
 from .runner import (TBPTTResult, check_run, checked_loss, checked_step, cut_of_update_at_or_after, finish_update,
                      is_update)
-from .truncate import map_state, sever, state_tensors, truncate
+from .truncate import map_state, sever, truncate
 
 
 def block_ends(n: int, k1: int, k2: int) -> list[int]:
@@ -101,13 +100,12 @@ def tbptt_blocks(step_block: Callable[[Sequence, Any], tuple[Any, Any]], state: 
                     pending.append(checked_loss(loss_fn(outputs[j], targets[start + j]), start + j + 1,
                                                 "tbptt_blocks"))
                     counted += 1
-        if takes_in_callers_graph([tensor._node for tensor in state_tensors(state)]
-                                  + [loss._node for loss in pending[first_loss:]], fed, made_after):
+        if takes_in_callers_graph(nodes_of(state) + [loss._node for loss in pending[first_loss:]], fed, made_after):
             callers_step = stop
         ends[stop] = state
         start = stop
         t = stop
-        if t % k1 and t != n:
+        if not is_update(t, n, k1):
             continue
         _sever_up_to(ends, max(0, t - k2), k2=k2, update=t)
         next_update = min(t + k1, n)
@@ -118,7 +116,7 @@ def tbptt_blocks(step_block: Callable[[Sequence, Any], tuple[Any, Any]], state: 
             if reduction == "mean":
                 total = total / counted
             loss_value = float(total.item())
-            if has_history(total):      # else every loss is a constant: gradient zero, nothing to walk
+            if total.requires_grad:     # else every loss is a constant: gradient zero, nothing to walk
                 total.backward(retain_graph=(t < n and next_cut < t)
                                or keeps_callers_graph(callers_step, previous, max(0, t - k2)))
         previous = t

@@ -95,8 +95,3 @@ def keeps_callers_graph(callers_step: int, previous: int, cut: int) -> bool:
     walks: the caller's is left as it was, and the run's own is freed by the cuts, as ever."""
     return callers_step > min(previous, cut) or (callers_step == 0 and cut == 0)
 
-
-def has_history(loss: Tensor) -> bool:
-    """Whether a backward pass from `loss` reaches anything: a loss without history (a constant, a
-    cut) has gradient zero, and its update runs without a backward pass, as one without targets does."""
-    return loss._node is not None and loss._node.kind is not CUT

@@ -17,8 +17,7 @@ from ..autograd import creation_order
 from ..metadata import at_step
 from ..checks import positive_int
 from ..tensor import Tensor
-from .ownership import (callers_history, has_history, keeps_callers_graph, nodes_of, runs_own,
-                        runners_own, takes_in_callers_graph)
+from .ownership import callers_history, keeps_callers_graph, nodes_of, runs_own, runners_own, takes_in_callers_graph
 from .truncate import map_state, sever, state_tensors, truncate
 
 
@@ -227,7 +226,7 @@ def tbptt(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Seque
             if reduction == "mean":
                 total = total / len(pending)
             loss_value = float(total.item())
-            if has_history(total):      # else every loss is a constant: gradient zero, nothing to walk
+            if total.requires_grad:     # else every loss is a constant: gradient zero, nothing to walk
                 # keep the steps the next update walks again (those after its cut), and a caller's graph
                 total.backward(retain_graph=(t < n and next_cut < t) or on_backward is not None
                                or keeps_callers_graph(callers_step, previous, max(0, t - k2)))

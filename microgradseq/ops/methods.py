@@ -18,7 +18,7 @@ from ..tensor import Tensor, owned
 from . import elementwise as ew
 from .linalg import matmul
 from .reduce import max, mean, sum
-from .shape import getitem, reshape, transpose
+from .shape import getitem, is_permutation, reshape, transpose
 from .softmax import log_softmax
 
 Tensor.__add__, Tensor.__radd__ = ew.add, lambda self, other: ew.add(other, self)
@@ -77,7 +77,7 @@ def t(self: Tensor) -> Tensor:
 def permute(self: Tensor, *dims: Any) -> Tensor:
     """The axes in the order `dims` (every axis once), as PyTorch's permute: numpy's transpose."""
     order = tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
-    if not all(is_axis(d, self.ndim) for d in order) or sorted(d % self.ndim for d in order) != list(range(self.ndim)):
+    if not is_permutation(order, self.ndim):
         raise ValueError(f"permute: dims {order} are not an order of the {self.ndim} axes of shape {self.shape}")
     return transpose(self, order)
 

@@ -34,6 +34,11 @@ RESHAPE = Rules(vjp=(lambda g, shapes: np.reshape(g, shapes[0]),),
                 jvp=(lambda v, shapes: np.reshape(v, v.shape[:1] + shapes[1]),))
 
 
+def is_permutation(axes: tuple, ndim: int) -> bool:
+    """Whether `axes` names every one of `ndim` axes once (negative axes counted from the end)."""
+    return all(is_axis(a, ndim) for a in axes) and sorted(a % ndim for a in axes) == list(range(ndim))
+
+
 def transpose(x: Any, *axes) -> Tensor:
     """x with its axes permuted: numpy's `transpose(2, 0, 1)` or `transpose((2, 0, 1))` (every axis,
     reversed when none are given), or PyTorch's `transpose(0, 1)`: two axes swapped, the rest in place;
@@ -47,7 +52,7 @@ def transpose(x: Any, *axes) -> Tensor:
         order[axes[0]], order[axes[1]] = order[axes[1]], order[axes[0]]
         axes = tuple(order)
     axes = tuple(range(X.ndim))[::-1] if not axes else axes
-    if not all(is_axis(a, X.ndim) for a in axes) or sorted(a % X.ndim for a in axes) != list(range(X.ndim)):
+    if not is_permutation(axes, X.ndim):
         raise ValueError(f"transpose: axes {axes} are neither two axes to swap nor a permutation of the "
                          f"{X.ndim} axes of shape {X.shape}")
     axes = tuple(a % X.ndim for a in axes)
