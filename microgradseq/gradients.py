@@ -182,7 +182,8 @@ class GradientPass(Gradients):
         or anything numpy converts (a scalar)."""
         kind = type(grad)
         if kind is Scatter:
-            self._check(source, grad.grad)
+            if self.anomaly and source is not None:
+                check_backward(source, grad.grad)
             self._scatter(node, grad)
             return
         if kind is StackedProducts:
@@ -229,11 +230,12 @@ class GradientPass(Gradients):
 
     def _scatter(self, node: Node, scatter: Scatter) -> None:
         """node.grad += scatter, written into a buffer this pass owns (allocated on first use)."""
-        if self.owned.get(id(node)) != id(node.grad):
-            node.grad = (np.zeros(node.shape, dtype=node.dtype) if node.grad is None
-                         else node.grad.astype(node.dtype, copy=True))
-            self.owned[id(node)] = id(node.grad)
-        scatter.add_into(node.grad)
+        buffer = node.grad
+        if buffer is None or self.owned.get(id(node)) != id(buffer):
+            buffer = node.grad = (np.zeros(node.shape, dtype=node.dtype) if buffer is None
+                                  else buffer.astype(node.dtype, copy=True))
+            self.owned[id(node)] = id(buffer)
+        scatter.add_into(buffer)
 
     def __exit__(self, error_type, error, traceback) -> None:
         if error_type is not None:

@@ -9,7 +9,7 @@ import pytest
 import microgradseq as mg
 from microgradseq.autograd import topological_order
 from microgradseq.bptt.truncate import sever_node as sever
-from microgradseq.metadata import at_step, in_scope
+from microgradseq.metadata import at_step, in_scope, time_steps
 
 
 def test_nodes_come_after_their_inputs_in_topological_order():
@@ -58,6 +58,26 @@ def test_nodes_carry_step_scope_and_label():
         h = (x * 2).tanh().named("h")
     assert (h.step, h._node.scope, h.label) == (3, "rnn.cell", "h")
     assert "t = 3" in h._node.describe() and "'h'" in h._node.describe()
+
+
+def test_time_steps_stamps_each_iteration_and_restores_the_step_outside():
+    """Nodes made in iteration t of `for t in time_steps(T)` carry step t; after the loop (ended,
+    left by break, or by an error) new nodes carry the step outside it again."""
+    x = mg.tensor([1.0], requires_grad=True)
+    with at_step(9):
+        made = [(t, x * t) for t in time_steps(3)]
+        after_loop = x * 2
+        for t in time_steps(5):
+            if t == 2:
+                break
+        after_break = x * 2
+        with pytest.raises(ZeroDivisionError):
+            for t in time_steps(5):
+                1 / 0
+        after_error = x * 2
+    outside = x * 2
+    assert [(t, y.step) for t, y in made] == [(1, 1), (2, 2), (3, 3)]
+    assert (after_loop.step, after_break.step, after_error.step, outside.step) == (9, 9, 9, None)
 
 
 def test_a_severed_node_stops_the_gradient():

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..checks import flag, generator, positive_int, probability
 from .. import functional
-from ..metadata import at_step
+from ..metadata import time_steps
 from ..ops import linear, stack
 from ..ops.shape import stacked
 from ..spellings import only_defaults
@@ -124,13 +124,12 @@ class _Layer(Module):
         if steps == 0:
             return stack([]), state                 # (stack's error for an empty sequence)
         outputs, values = [], None
-        for t in range(steps):
-            with at_step(t + 1):
-                state = self.recurrence(projected[t], state, weight_hh, bias_hh)
+        for t in time_steps(steps):
+            state = self.recurrence(projected[t - 1], state, weight_hh, bias_hh)
             h = state[0] if self.state_parts == 2 else state
             if values is None:
                 values = np.empty((steps,) + h.shape, h.dtype)
-            _move_into(h, values[t])
+            _move_into(h, values[t - 1])
             outputs.append(h)
         return stacked(outputs, values), state
 
