@@ -9,9 +9,14 @@
 from . import bptt, functional, metadata, nn, optim, viz
 from .anomaly import detect_anomaly
 from .autograd import no_grad
-from .creation import arange, full, multinomial, ones, ones_like, rand, randn, zeros, zeros_like
+from .creation import (arange, as_tensor, empty, eye, full, linspace, multinomial, ones, ones_like, rand, rand_like,
+                       randint, randn, randn_like, randperm, zeros, zeros_like)
 from .dtypes import (bool, double, float, float16, float32, float64, half, int, int8, int16, int32, int64, long,
                      uint8)
+from .function_forms import (abs, add, argmax, argmin, bmm, chunk, clamp, clip, div, eq, exp, flatten, from_numpy,
+                             gather, ge, gt, index_select, is_tensor, le, log, log_softmax, lt, masked_fill, matmul,
+                             max, mean, min, mm, mul, narrow, ne, numel, permute, pow, relu, reshape, sigmoid,
+                             softmax, split, sqrt, squeeze, sub, sum, tanh, topk, transpose, unbind, unsqueeze)
 from .gradcheck import GradcheckError, gradcheck
 from .ops import concat, stack, where
 from .ops import concat as cat
@@ -25,8 +30,8 @@ from .viz import draw
 __all__ = ["GradcheckError", "Tensor", "bptt", "concat", "detect_anomaly", "functional",
            "get_default_dtype", "gradcheck", "jacobian", "jvp", "load", "manual_seed", "nn", "no_grad", "ones", "optim",
            "randn", "save", "set_default_dtype", "stack", "tensor", "vjp", "viz", "draw", "where", "zeros"]
-__all__ += ["arange", "cat", "full", "multinomial", "ones_like", "rand", "zeros_like"]   # (not the dtype names:
-# `from microgradseq import *` must not replace the builtins float, int and bool)
+__all__ += ["arange", "cat", "full", "multinomial", "ones_like", "rand", "zeros_like"]   # (not the dtype names,
+# nor abs, sum, max, min, pow: `from microgradseq import *` must not replace the builtins)
 __all__ += ["get_num_threads", "set_num_threads"]
 __version__ = "0.1.0"
 

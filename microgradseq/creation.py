@@ -1,4 +1,4 @@
-"""Tensors made from nothing: zeros, ones, randn."""
+"""Tensors made from nothing (zeros, ones, randn, ...) or from data (`as_tensor`)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .checks import is_finite_number
+from .checks import is_finite_number, is_int
 from .random import generator_or_default
 from .tensor import Tensor, get_default_dtype, owned
 
@@ -110,3 +110,64 @@ def multinomial(probs: Any, num_samples: int, replacement: bool = False, *,
     draws = np.stack([rng.choice(len(row), size=num_samples, replace=bool(replacement), p=row / row.sum())
                       for row in rows]).astype(np.int64)
     return owned(draws.reshape(weights.shape[:-1] + (num_samples,)))
+
+
+# ---- more of PyTorch's: randint, randperm, randn_like, rand_like, linspace, eye, empty, as_tensor ----
+
+def randint(low: int, high: Any = None, size: Any = None, *, rng: np.random.Generator | None = None,
+            dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Integers drawn uniformly from low .. high - 1 (`randint(high, size)` starts at 0), int64,
+    as PyTorch's; from `rng` or the generator `manual_seed` sets."""
+    if size is None:
+        low, high, size = 0, low, high
+    if not (is_int(low) and is_int(high) and low < high) or not isinstance(size, (tuple, list)):
+        raise ValueError(f"randint: expected integers low < high and a size tuple, got low={low!r}, high={high!r}, "
+                         f"size={size!r}")
+    rng = generator_or_default(rng, "randint")
+    return owned(rng.integers(low, high, tuple(size)).astype(dtype or np.int64), requires_grad)
+
+
+def randperm(n: int, *, rng: np.random.Generator | None = None, dtype: Any = None) -> Tensor:
+    """0 .. n - 1 in a random order (int64)."""
+    if not (is_int(n) and n >= 0):
+        raise ValueError(f"randperm: expected a non-negative integer, got {n!r}")
+    return owned(generator_or_default(rng, "randperm").permutation(n).astype(dtype or np.int64))
+
+
+def randn_like(like: Any, *, rng: np.random.Generator | None = None, dtype: Any = None,
+               requires_grad: bool = False) -> Tensor:
+    """Standard normal samples of `like`'s shape and dtype (or `dtype`)."""
+    shape, dtype = _like_shape_dtype(like, dtype)
+    return randn(shape, rng=rng, dtype=dtype, requires_grad=requires_grad)
+
+
+def rand_like(like: Any, *, rng: np.random.Generator | None = None, dtype: Any = None,
+              requires_grad: bool = False) -> Tensor:
+    """Uniform[0, 1) samples of `like`'s shape and dtype (or `dtype`)."""
+    shape, dtype = _like_shape_dtype(like, dtype)
+    return rand(shape, rng=rng, dtype=dtype, requires_grad=requires_grad)
+
+
+def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """`steps` evenly spaced values from start to end, both included."""
+    if not (is_int(steps) and steps >= 0):
+        raise ValueError(f"linspace: steps must be a non-negative integer, got {steps!r}")
+    return owned(np.linspace(start, end, steps, dtype=dtype or get_default_dtype()), requires_grad)
+
+
+def eye(n: int, m: int | None = None, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """The n x m (n x n) identity matrix."""
+    return owned(np.eye(n, m, dtype=dtype or get_default_dtype()), requires_grad)
+
+
+def empty(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor to be filled later: zeros here (numpy's uninitialised memory would only hide bugs)."""
+    return zeros(*shape, dtype=dtype, requires_grad=requires_grad)
+
+
+def as_tensor(data: Any, dtype: Any = None) -> Tensor:
+    """`data` as a tensor: a tensor of that dtype as it is, anything else made into one (a copy:
+    arrays here are read-only, so unlike PyTorch's it never shares a numpy array's memory)."""
+    if isinstance(data, Tensor):
+        return data if dtype is None else data.to(dtype)
+    return Tensor(data, dtype=dtype)

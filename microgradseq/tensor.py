@@ -72,6 +72,10 @@ class Tensor:
     __array_ufunc__ = None  # numpy defers to Tensor's reflected operators: array * tensor works
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
+        if isinstance(data, numbers.Integral) and isinstance(requires_grad, numbers.Integral) and not isinstance(
+                requires_grad, (bool, np.bool_)):
+            raise TypeError(f"Tensor: Tensor({data}, {requires_grad}, ...) takes data, not sizes (PyTorch's legacy "
+                            f"constructor); for a tensor of that shape use mg.zeros({data}, {requires_grad}, ...)")
         self._data = _own_array(data, dtype)
         self._node = self._tangent = None
         if flag(requires_grad, "requires_grad", "Tensor"):
@@ -94,6 +98,11 @@ class Tensor:
             raise ValueError(f"Tensor.data: expected an array of shape {self.shape} and dtype {self.dtype}, "
                              f"got {got}")
         self._data = _own_array(array, self.dtype)
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """What numpy sees of a tensor (`np.array([t1, t2])`, `np.asarray(t)`): its data, read-only."""
+        data = self._data if dtype is None else self._data.astype(dtype)
+        return data.copy() if copy else data.view()
 
     def numpy(self) -> np.ndarray:
         """The data itself (a read-only view, not a copy), like `.data`."""
@@ -211,6 +220,8 @@ class Tensor:
 
     def named(self, label: str) -> "Tensor":
         """Give this tensor's node a readable label (`"h"`, `"f_gate"`); returns self."""
+        if type(label) is not str:
+            raise TypeError(f"named: expected a label as a str, got {type(label).__name__}")
         if self._node is not None:
             self._node.label = label
         return self
@@ -244,20 +255,36 @@ class Tensor:
                 raise ValueError(f"backward: grad of shape {seed.shape} given for a tensor of shape {self.shape}")
         autograd.backward(node, seed, retain_graph)
 
-    # ---- in-place operators: only under no_grad, and they give the tensor a new array ----------
+    # ---- in-place operators: the tensor itself takes the result, as in PyTorch ------------------
 
     def _in_place(self, name: str, combine, other: Any) -> "Tensor":
+        """`t += u` and its kin: t takes the result, in t's shape and dtype. Under `no_grad()` it
+        gets a new array and keeps what it is (a parameter stays a leaf: `p -= lr * p.grad`); while
+        recording it takes the result's history too (`loss += step_loss`), except a leaf that
+        requires grad, whose gradient would then have nowhere to go. Either way graphs that
+        recorded the old array keep it."""
         recording = grad_enabled.get()
-        if recording and self.requires_grad:
-            raise RuntimeError(f"{name}: a tensor that requires grad cannot be changed in place while "
+        if recording and self._node is not None and self._node.kind is LEAF:
+            raise RuntimeError(f"{name}: a leaf tensor that requires grad cannot be changed in place while "
                                "recording; update it under `with mg.no_grad():` (or assign t.data)")
+        out = combine(self, other)
+        if out.shape != self.shape:
+            raise ValueError(f"{name}: the result has shape {out.shape}, the tensor {self.shape}")
+        if out.dtype != self.dtype:
+            if not np.can_cast(out.dtype, self.dtype, "same_kind"):
+                raise TypeError(f"{name}: the result's dtype {out.dtype} cannot be cast to the tensor's "
+                                f"dtype {self.dtype}")
+            out = out.to(self.dtype)
         if recording:
-            return combine(self, other)             # nothing recorded needs this tensor: rebind
-        new = np.asarray(combine(self, other)._data)
-        if new.shape != self.shape:
-            raise ValueError(f"{name}: the result has shape {new.shape}, the tensor {self.shape}")
-        self._replace_data(new.astype(self.dtype, copy=True))
+            self._data, self._node = out._data, out._node
+        else:
+            self._replace_data(np.array(out._data))
+        self._tangent = out._tangent
         return self
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        raise TypeError("Tensor: item assignment (t[i] = v) is not supported, arrays are read-only; make a new "
+                        "tensor (mg.where(mask, v, t), or under no_grad t.data = an edited copy of t.data)")
 
     def __iadd__(self, other): return self._in_place("+=", type(self).__add__, other)
     def __isub__(self, other): return self._in_place("-=", type(self).__sub__, other)
@@ -281,7 +308,11 @@ class Tensor:
             extras.append(f"dtype={self._data.dtype}")
         return "tensor(" + ", ".join([body] + extras) + ")"
 
-    __hash__ = object.__hash__
+    def __format__(self, spec: str) -> str:
+        """A 0-d tensor formats as its number (`f"{loss:.3f}"`), as in PyTorch."""
+        return format(self._data.item(), spec) if self._data.ndim == 0 else object.__format__(self, spec)
+
+    __hash__ = object.__hash__     # (== is elementwise: tensors hash by identity, as PyTorch's)
 
     def __setstate__(self, state: tuple) -> None:
         """A deep copy or an unpickled tensor holds a read-only array too (numpy's copies are writeable)."""

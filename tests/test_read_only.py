@@ -161,19 +161,59 @@ def test_in_place_update_under_no_grad_gives_the_parameter_a_new_array():
     np.testing.assert_array_equal(p.data, [0.75, 1.25])
 
 
-def test_in_place_update_of_a_tensor_that_requires_grad_while_recording_is_refused():
+def test_in_place_update_of_a_leaf_that_requires_grad_while_recording_is_refused():
     p = f64([1.0, 2.0], requires_grad=True)
-    with pytest.raises(RuntimeError, match="no_grad"):
+    with pytest.raises(RuntimeError, match="leaf tensor .*no_grad"):
         p -= 1.0
     np.testing.assert_array_equal(p.data, [1.0, 2.0])
+    assert p.op == "leaf"
 
 
-def test_in_place_operator_on_a_constant_while_recording_rebinds():
+def test_in_place_operator_on_a_constant_changes_the_tensor_itself_as_in_pytorch():
     x = f64([1.0, 2.0])
     y = x
     y += 1.0
-    np.testing.assert_array_equal(x.data, [1.0, 2.0])
-    np.testing.assert_array_equal(y.data, [2.0, 3.0])
+    assert y is x
+    np.testing.assert_array_equal(x.data, [2.0, 3.0])
+
+
+def test_a_loss_summed_with_plus_equals_backpropagates_every_term():
+    """loss = 0; loss += l_t (PyTorch's tutorials): d/dw of sum_t (w x_t)^2 = sum_t 2 w x_t^2."""
+    w = f64([0.5], requires_grad=True)
+    xs = [1.0, -2.0, 3.0]
+    loss = 0
+    for x in xs:
+        loss += ((w * x) ** 2).sum()
+    loss.backward()
+    np.testing.assert_allclose(loss.item(), sum((0.5 * x) ** 2 for x in xs))
+    np.testing.assert_allclose(w.grad, [sum(2 * 0.5 * x * x for x in xs)])
+
+
+def test_in_place_operator_on_a_result_takes_its_history_and_keeps_what_graphs_recorded():
+    """h = x^2; z = 3h recorded; then h += x: h's gradient path is now x^2 + x, z's still 3 x^2."""
+    x = f64([2.0, -1.0], requires_grad=True)
+    h = x * x
+    z = (h * 3.0).sum()
+    h += x
+    np.testing.assert_array_equal(h.data, [6.0, 0.0])
+    h.sum().backward(retain_graph=True)        # (x * x is in both graphs)
+    np.testing.assert_allclose(x.grad, 2 * x.data + 1)
+    x.grad = None
+    z.backward()
+    np.testing.assert_allclose(x.grad, 6 * x.data)
+
+
+def test_in_place_operator_casts_to_the_tensors_dtype_and_refuses_a_float_into_integers():
+    p = mg.tensor([1.0, 2.0], requires_grad=True)           # float32
+    h = p * 1.0
+    h += np.array([0.5, 0.5])                               # float64 operand: the result is cast back
+    assert h.dtype == np.float32 and h.requires_grad
+    counts = mg.tensor([1, 2])
+    with pytest.raises(TypeError, match=r"\+=: the result's dtype float64 cannot be cast to the tensor's dtype int64"):
+        counts += 0.5
+    with mg.no_grad(), pytest.raises(TypeError, match="cannot be cast"):
+        counts += 0.5
+    np.testing.assert_array_equal(counts.data, [1, 2])
 
 
 def test_in_place_update_that_would_change_the_shape_is_refused():

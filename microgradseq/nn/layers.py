@@ -90,6 +90,8 @@ class _Layer(Module):
         if state is None:
             return owned(np.zeros(shape, dtype=self.weight_hh_l0.dtype))
         try:
+            if isinstance(state, (tuple, list)):        # (an LSTM's pair given to an RNN, say)
+                raise TypeError
             state = as_tensor(state)
         except (TypeError, ValueError):
             raise TypeError(f"{type(self).__name__}: expected {name} as a tensor of shape {shape}, "

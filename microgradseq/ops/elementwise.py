@@ -27,7 +27,7 @@ def elementwise(*rules: Callable) -> Rules:
     return Rules(vjp=rules, jvp=rules, broadcasts=True)
 
 
-def _operands(name: str, fn: Callable, a: Any, b: Any) -> tuple[Tensor, Tensor, np.ndarray]:
+def operands(name: str, fn: Callable, a: Any, b: Any) -> tuple[Tensor, Tensor, np.ndarray]:
     """Both operands as tensors, and fn of their data; a shape mismatch names the op."""
     if type(a) is not Tensor or type(b) is not Tensor:
         a = as_tensor(a, b if isinstance(b, Tensor) else None)
@@ -67,7 +67,7 @@ NOTHING = (None, None, None)        # `saved` of an op whose rules read nothing 
 
 def add(a: Any, b: Any) -> Tensor:
     """a + b;   d/da = 1,   d/db = 1"""
-    a, b, y = _operands("add", np.add, a, b)
+    a, b, y = operands("add", np.add, a, b)
     return result("add", y, (a, b), ADD, NOTHING)
 
 
@@ -76,7 +76,7 @@ ADD = elementwise(passthrough, passthrough)
 
 def sub(a: Any, b: Any) -> Tensor:
     """a - b;   d/da = 1,   d/db = -1"""
-    a, b, y = _operands("sub", np.subtract, a, b)
+    a, b, y = operands("sub", np.subtract, a, b)
     return result("sub", y, (a, b), SUB, NOTHING)
 
 
@@ -85,7 +85,7 @@ SUB = elementwise(passthrough, negated)
 
 def mul(a: Any, b: Any) -> Tensor:
     """a * b;   d/da = b,   d/db = a"""
-    a, b, y = _operands("mul", np.multiply, a, b)
+    a, b, y = operands("mul", np.multiply, a, b)
     return result("mul", y, (a, b), MUL, (b._data, a._data))
 
 
@@ -117,7 +117,7 @@ LERP = elementwise(_one_minus, scaled, scaled)     # end keeps the weight, the w
 
 def div(a: Any, b: Any) -> Tensor:
     """a / b;   d/da = 1 / b,   d/db = -a / b^2 = -y / b"""
-    a, b, y = _operands("div", np.divide, a, b)
+    a, b, y = operands("div", np.divide, a, b)
     B = b._data
     return result("div", y, (a, b), DIV, (B, (y, B)))
 
@@ -132,7 +132,7 @@ DIV = elementwise(divided, _d_divisor)
 
 def power(a: Any, b: Any) -> Tensor:
     """a ** b;   d/da = b a^(b-1)  (0 where b = 0),   d/db = a^b log(a)  (0 where a = 0 and b >= 0)"""
-    a, b, y = _operands("pow", np.power, a, b)
+    a, b, y = operands("pow", np.power, a, b)
     A, B = a._data, b._data
     return result("pow", y, (a, b), POWER, ((A, B), (A, B, y)))
 
@@ -279,7 +279,7 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
         got = type(given).__name__ if cond is None else f"dtype {cond.dtype}"
         raise TypeError(f"where: the condition must be a boolean array or tensor, got {got}")
     try:
-        a, b, y = _operands("where", lambda A, B: np.where(cond, A, B), a, b)
+        a, b, y = operands("where", lambda A, B: np.where(cond, A, B), a, b)
     except ValueError:
         shapes = [np.shape(v._data if isinstance(v, Tensor) else v) for v in (a, b)]
         raise ValueError(f"where: condition of shape {cond.shape} and operands of shapes {shapes[0]} and "

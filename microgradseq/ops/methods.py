@@ -8,6 +8,7 @@ The reflected operators (`2 * t`) swap their operands. PyTorch's spellings
 
 from __future__ import annotations
 
+import numbers
 from typing import Any, Callable, Iterator
 
 import numpy as np
@@ -122,6 +123,22 @@ def _position_of(find: Callable, extreme: str) -> Callable:
 argmax, argmin = _position_of(np.argmax, "maximum"), _position_of(np.argmin, "minimum")
 
 
+def _comparison(compare: np.ufunc, name: str) -> Callable:
+    def comparison(self: Tensor, other: Any) -> Tensor:
+        if not isinstance(other, (Tensor, np.ndarray, np.generic, numbers.Number)):
+            return NotImplemented           # (t == None is False, t < "a" a TypeError, as in Python)
+        return owned(np.asarray(ew.operands(name, compare, self, other)[2]))
+    comparison.__name__ = name
+    comparison.__doc__ = (f"Elementwise `{name}` with broadcasting, as PyTorch's: a bool tensor, no gradient "
+                          "(a step function's derivative is zero wherever it has one).")
+    return comparison
+
+
+eq, ne, lt, le, gt, ge = (_comparison(np.equal, "eq"), _comparison(np.not_equal, "ne"), _comparison(np.less, "lt"),
+                          _comparison(np.less_equal, "le"), _comparison(np.greater, "gt"),
+                          _comparison(np.greater_equal, "ge"))
+
+
 def softmax(self: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor:
     """e^(log softmax) along `dim` (the last axis by default): two primitives, so the chain rule
     gives its gradient."""
@@ -162,9 +179,11 @@ Tensor.view, Tensor.squeeze, Tensor.unsqueeze, Tensor.flatten, Tensor.t = reshap
 Tensor.size, Tensor.numel, Tensor.dim = size, lambda self: int(self._data.size), lambda self: self._data.ndim
 Tensor.narrow, Tensor.contiguous, Tensor.permute, Tensor.__iter__ = narrow, lambda self: self, permute, iterate
 Tensor.argmax, Tensor.argmin, Tensor.softmax, Tensor.log_softmax = argmax, argmin, softmax, log_softmax
-Tensor.add, Tensor.sub, Tensor.mul, Tensor.div = ew.add, ew.sub, ew.mul, ew.div
+Tensor.mul, Tensor.div = ew.mul, ew.div
 Tensor.to, Tensor.cpu = to, lambda self: self
 Tensor.float, Tensor.double, Tensor.long = (lambda self: to(self, np.float32), lambda self: to(self, np.float64),
                                             lambda self: to(self, np.int64))
 Tensor.new_zeros, Tensor.new_ones, Tensor.new_full = _new(np.zeros), _new(np.ones), new_full
 Tensor.tolist, Tensor.__index__ = lambda self: self._data.tolist(), index
+Tensor.__eq__, Tensor.__ne__, Tensor.__lt__, Tensor.__le__, Tensor.__gt__, Tensor.__ge__ = eq, ne, lt, le, gt, ge
+Tensor.eq, Tensor.ne, Tensor.lt, Tensor.le, Tensor.gt, Tensor.ge = eq, ne, lt, le, gt, ge

@@ -1,0 +1,59 @@
+"""PyTorch's function forms of the tensor methods: `mg.tanh(x)` is `x.tanh()`, `mg.split(x, 2)` is
+`x.split(2)`, and so on; `x` may also be a numpy array or a number (a constant).
+
+Two differ from the methods as PyTorch's do: `mg.max(x, 1)` and `mg.min(x, 1)`
+return the pair (values, indices), as `x.max(dim=1)` does (the method's
+positional argument is numpy's axis: `x.max(1)` returns the values), and
+`mg.max(x, y)` with a tensor `y` is the elementwise maximum.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from . import ops
+from .tensor import Tensor, as_tensor
+
+def _form(name: str) -> Callable:
+    method = getattr(Tensor, name)
+
+    def function(input: Any, *args: Any, **kwargs: Any) -> Any:
+        return method(as_tensor(input), *args, **kwargs)
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = f"`mg.{name}(x, ...)` is `x.{name}(...)`. " + (method.__doc__ or "")
+    return function
+
+
+def _extreme(name: str) -> Callable:
+    def function(input: Any, dim: Any = None, keepdim: bool = False) -> Any:
+        x = as_tensor(input)
+        if isinstance(dim, Tensor):             # mg.max(x, y): elementwise
+            other = dim
+            return ops.where((x >= other if name == "max" else x <= other)._data, x, other)
+        return getattr(x, name)() if dim is None else getattr(x, name)(dim=dim, keepdim=keepdim)
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = (f"The {name}imum of all entries; with `dim`, the pair (values, indices) along it; with a "
+                        f"tensor second, the elementwise {name}imum (ties go to the first).")
+    return function
+
+
+def is_tensor(obj: Any) -> bool:
+    return isinstance(obj, Tensor)
+
+
+def from_numpy(array: Any) -> Tensor:
+    """A tensor of the array's values and dtype (a copy: arrays here are read-only)."""
+    return Tensor(array)
+
+
+abs, exp, log, sqrt, tanh, sigmoid, relu, clamp, clip, pow = map(
+    _form, ("abs", "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "clamp", "clip", "pow"))
+add, sub, mul, div, matmul, mm, bmm = map(_form, ("add", "sub", "mul", "div", "matmul", "mm", "bmm"))
+eq, ne, lt, le, gt, ge = map(_form, ("eq", "ne", "lt", "le", "gt", "ge"))
+sum, mean, argmax, argmin, softmax, log_softmax, topk, numel = map(
+    _form, ("sum", "mean", "argmax", "argmin", "softmax", "log_softmax", "topk", "numel"))
+max, min = _extreme("max"), _extreme("min")
+reshape, transpose, permute, squeeze, unsqueeze, flatten = map(
+    _form, ("reshape", "transpose", "permute", "squeeze", "unsqueeze", "flatten"))
+narrow, split, chunk, unbind, index_select, gather, masked_fill = map(
+    _form, ("narrow", "split", "chunk", "unbind", "index_select", "gather", "masked_fill"))

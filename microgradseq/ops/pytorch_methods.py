@@ -1,0 +1,176 @@
+"""More of PyTorch's tensor methods, each written with the primitive ops (so none needs a rule
+of its own): `t.split`, `t.gather(dim, index)`, `t.topk`, `t.expand`, `t.masked_fill`, ...
+
+A PyTorch script ports by changing its imports; these are the methods course
+scripts use beyond the numpy names (`methods.py`). Selecting (split, chunk,
+unbind, index_select, gather, topk) is indexing, whose rule scatters the
+gradient back; `expand` and `repeat` broadcast, and `sum_to` sums the gradient
+back; `min` is -max(-x); `masked_fill` is `where`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..checks import is_int
+from ..autograd import CUT, LEAF
+from ..spellings import shape_of
+from ..tensor import Tensor, owned
+from . import elementwise as ew
+from . import reduce
+from .reduce import ValuesIndices
+from .methods import _axis, to
+from .shape import getitem, reshape
+
+
+def _along(axis: int, part: Any) -> tuple:
+    """The index that takes `part` along `axis` and everything along the axes before it."""
+    return (slice(None),) * axis + (part,)
+
+
+def split(self: Tensor, split_size_or_sections: int | list, dim: int = 0) -> tuple[Tensor, ...]:
+    """Pieces along `dim`: each `split_size` long (the last may be shorter), or of the given lengths."""
+    axis = _axis("split", dim, self.ndim)
+    extent, sizes = self.shape[axis], split_size_or_sections
+    if is_int(sizes) and sizes > 0:
+        sizes = [sizes] * (extent // sizes) + ([extent % sizes] if extent % sizes else [])
+    elif not (isinstance(sizes, (list, tuple)) and all(is_int(n) and n >= 0 for n in sizes) and sum(sizes) == extent):
+        raise ValueError(f"split: expected a positive size, or lengths that add up to {extent} (dim {dim} of "
+                         f"shape {self.shape}), got {split_size_or_sections!r}")
+    ends = np.cumsum(sizes).tolist()
+    return tuple(getitem(self, _along(axis, slice(end - size, end))) for size, end in zip(sizes, ends))
+
+
+def chunk(self: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+    """At most `chunks` pieces of one length along `dim` (the last may be shorter), as PyTorch's."""
+    if not (is_int(chunks) and chunks > 0):
+        raise ValueError(f"chunk: expected a positive number of chunks, got {chunks!r}")
+    extent = self.shape[_axis("chunk", dim, self.ndim)]
+    return split(self, math.ceil(extent / chunks) or 1, dim)
+
+
+def unbind(self: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
+    """The slices along `dim`, that axis removed: `h1, h2 = t.unbind(0)`."""
+    axis = _axis("unbind", dim, self.ndim)
+    return tuple(getitem(self, _along(axis, i)) for i in range(self.shape[axis]))
+
+
+def index_select(self: Tensor, dim: int, index: Any) -> Tensor:
+    """The entries at positions `index` (1-d integers) along `dim`."""
+    picks = np.asarray(index._data if isinstance(index, Tensor) else index)
+    if picks.ndim != 1 or picks.dtype.kind not in "iu":
+        raise ValueError(f"index_select: expected a 1-d integer index, got dtype {picks.dtype} and shape {picks.shape}")
+    return getitem(self, _along(_axis("index_select", dim, self.ndim), picks))
+
+
+def gather(self: Tensor, dim: int, index: Any) -> Tensor:
+    """out[i][j][k] = self[index[i][j][k]][j][k] for dim 0 (and alike for the others), as PyTorch's:
+    `log_probs.gather(1, targets.unsqueeze(1))` picks each row's target. `index` has self's number
+    of axes, and along the other axes no more entries than self."""
+    picks = np.asarray(index._data if isinstance(index, Tensor) else index)
+    axis = _axis("gather", dim, self.ndim)
+    if (picks.dtype.kind not in "iu" or picks.ndim != self.ndim
+            or any(n > m for a, (n, m) in enumerate(zip(picks.shape, self.shape)) if a != axis)):
+        raise ValueError(f"gather: expected an integer index with {self.ndim} axes, each but dim {dim} no longer "
+                         f"than shape {self.shape}'s, got dtype {picks.dtype} and shape {picks.shape}")
+    positions = list(np.indices(picks.shape, sparse=True))
+    positions[axis] = picks
+    return getitem(self, tuple(positions))
+
+
+def topk(self: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> ValuesIndices:
+    """The k largest (or smallest) entries along `dim`, largest first, and where they are."""
+    axis = _axis("topk", dim, self.ndim)
+    if not (is_int(k) and 0 <= k <= self.shape[axis]):
+        raise ValueError(f"topk: expected k from 0 to {self.shape[axis]} (dim {dim} of shape {self.shape}), got {k!r}")
+    order = np.argsort(-self._data if largest else self._data, axis=axis, kind="stable")
+    indices = np.take(order, np.arange(k), axis=axis).astype(np.int64)
+    return ValuesIndices(gather(self, axis, indices), owned(indices))
+
+
+def min(self: Tensor, axis: Any = None, keepdims: bool | None = None, *, dim: Any = None,
+        keepdim: bool | None = None) -> Tensor | ValuesIndices:
+    """The minimum, -max(-x): over `axis` (all by default); with `dim=`, PyTorch's pair (values, indices)."""
+    negated = reduce.max(ew.neg(self), axis, keepdims, dim=dim, keepdim=keepdim)
+    if isinstance(negated, ValuesIndices):
+        return ValuesIndices(ew.neg(negated.values), negated.indices)
+    return ew.neg(negated)
+
+
+def expand(self: Tensor, *sizes: Any) -> Tensor:
+    """The tensor broadcast to `sizes` (-1 keeps an axis's size): self + zeros of that shape, so the
+    gradient is summed back over the stretched axes."""
+    shape = shape_of(sizes)
+    lead = len(shape) - self.ndim
+    if lead < 0 or any(n == -1 and a < lead for a, n in enumerate(shape)):
+        raise ValueError(f"expand: cannot expand shape {self.shape} to {shape}")
+    target = tuple(self.shape[a - lead] if n == -1 else n for a, n in enumerate(shape))
+    try:
+        np.broadcast_shapes(self.shape, target)
+    except ValueError:
+        raise ValueError(f"expand: cannot expand shape {self.shape} to {shape}") from None
+    return ew.add(self, np.zeros(target, dtype=self.dtype))
+
+
+def expand_as(self: Tensor, other: Tensor) -> Tensor:
+    return expand(self, *other.shape)
+
+
+def repeat(self: Tensor, *sizes: Any) -> Tensor:
+    """The tensor tiled `sizes` times along each axis (numpy's tile): each axis of size n gets a
+    new axis of size r in front, broadcast, and the two are merged into one of size r n."""
+    repeats = shape_of(sizes)
+    if len(repeats) < self.ndim or not all(is_int(r) and r >= 0 for r in repeats):
+        raise ValueError(f"repeat: expected at least {self.ndim} non-negative counts, got {repeats}")
+    shape = (1,) * (len(repeats) - self.ndim) + self.shape
+    spread = reshape(self, tuple(x for n in shape for x in (1, n)))
+    tiled = expand(spread, *[x for r, n in zip(repeats, shape) for x in (r, n)])
+    return reshape(tiled, tuple(r * n for r, n in zip(repeats, shape)))
+
+
+def masked_fill(self: Tensor, mask: Any, value: Any) -> Tensor:
+    """`value` where `mask` is True, self elsewhere (mask broadcasts): where(mask, value, self), in
+    self's dtype."""
+    filled = ew.where(mask, value, self)
+    return filled if filled.dtype == self.dtype else to(filled, self.dtype)
+
+
+def clamp(self: Tensor, min: Any = None, max: Any = None) -> Tensor:
+    """min(max(self, min), max): `clip` under PyTorch's names."""
+    return ew.clip(self, min, max)
+
+
+def add(self: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
+    """self + alpha * other."""
+    return ew.add(self, other if alpha == 1 else ew.mul(other, alpha))
+
+
+def sub(self: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
+    """self - alpha * other."""
+    return ew.sub(self, other if alpha == 1 else ew.mul(other, alpha))
+
+
+def type_(self: Tensor, dtype: Any = None) -> Tensor | str:
+    """`t.type(dtype)` converts, as `to(dtype)`; `t.type()` names the dtype."""
+    return str(self.dtype) if dtype is None else to(self, dtype)
+
+
+def fill_(self: Tensor, value: Any) -> Tensor:
+    """Every entry set to `value`, as an in-place operator does: the tensor gets a new array."""
+    return self._in_place("fill_", lambda t, v: owned(np.full(t.shape, v, dtype=t.dtype)), value)
+
+
+Tensor.split, Tensor.chunk, Tensor.unbind, Tensor.index_select, Tensor.gather = split, chunk, unbind, index_select, gather
+Tensor.topk, Tensor.min, Tensor.expand, Tensor.expand_as, Tensor.repeat = topk, min, expand, expand_as, repeat
+Tensor.masked_fill, Tensor.clamp, Tensor.add, Tensor.sub, Tensor.type = masked_fill, clamp, add, sub, type_
+Tensor.matmul, Tensor.mm, Tensor.bmm, Tensor.pow = (Tensor.__matmul__,) * 3 + (ew.power,)
+Tensor.fill_, Tensor.zero_ = fill_, lambda self: fill_(self, 0)
+Tensor.int, Tensor.bool, Tensor.half = (lambda self: to(self, np.int32), lambda self: to(self, np.bool_),
+                                        lambda self: to(self, np.float16))
+Tensor.is_leaf = property(lambda self: self._node is None or self._node.kind in (LEAF, CUT))
+Tensor.grad_fn = property(lambda self: None if self.is_leaf else self._node)     # the node that made it
+Tensor.device = property(lambda self: "cpu")
+Tensor.retain_grad = lambda self: None      # every tensor the user holds keeps its gradient already

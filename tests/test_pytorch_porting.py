@@ -1,0 +1,286 @@
+"""What course scripts written for PyTorch use beyond the spellings: comparisons, function forms
+(`mg.tanh(x)`), selecting methods (split, gather, topk, ...), broadcasting methods (expand,
+repeat), formatting and in-place fills. Values against numpy, gradients against central finite
+differences (mg.gradcheck) in float64; no PyTorch needed."""
+
+import numpy as np
+import pytest
+
+import microgradseq as mg
+
+RNG = np.random.default_rng(5)
+X = RNG.standard_normal((3, 4))
+
+
+def f64(array=X, requires_grad=False):
+    return mg.tensor(np.array(array, dtype=np.float64), requires_grad=requires_grad)
+
+
+def check_gradient(fn, array=X):
+    """fn(x)'s gradient against central finite differences, through a random weighting of its output."""
+    x = f64(array, requires_grad=True)
+    weights = RNG.standard_normal(fn(x).shape)
+    assert mg.gradcheck(lambda a: (fn(a) * weights).sum(), [x])
+
+
+# ---- comparisons -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, compare", [("__eq__", np.equal), ("__ne__", np.not_equal), ("__lt__", np.less),
+                                           ("__le__", np.less_equal), ("__gt__", np.greater),
+                                           ("__ge__", np.greater_equal)])
+def test_comparisons_are_elementwise_bool_tensors_with_broadcasting(name, compare):
+    other = np.round(X[0], 1)                               # (4,) against (3, 4), some entries equal
+    a = mg.tensor(np.round(X, 1))
+    for got in (getattr(a, name)(other), getattr(a, name)(mg.tensor(other))):
+        assert got.dtype == bool and not got.requires_grad
+        np.testing.assert_array_equal(got.data, compare(np.round(X, 1), other))
+
+
+def test_accuracy_as_course_scripts_compute_it():
+    """(pred == y).sum().item() and (pred == y).float().mean(): the fraction of right guesses."""
+    pred, y = mg.tensor([1, 2, 0, 2]), mg.tensor([1, 0, 0, 2])
+    assert (pred == y).sum().item() == 3
+    assert (pred == y).float().mean().item() == pytest.approx(0.75)
+
+
+def test_a_number_on_the_left_and_the_named_methods_compare_too():
+    a = f64([1.0, 2.0, 3.0])
+    np.testing.assert_array_equal((2 < a).data, [False, False, True])
+    np.testing.assert_array_equal(a.ge(2).data, [False, True, True])
+    np.testing.assert_array_equal(mg.lt(a, 2).data, [True, False, False])
+
+
+def test_tensors_still_hash_by_identity_and_compare_unequal_to_none():
+    a, b = f64([1.0, 2.0]), f64([1.0, 2.0])
+    assert {a: 1, b: 2}[a] == 1 and a in [a] and (a == None) is False    # noqa: E711
+    with pytest.raises(TypeError):
+        a < "text"
+
+
+def test_comparing_shapes_that_do_not_broadcast_names_the_comparison():
+    with pytest.raises(ValueError, match=r"lt: shapes \(3,\) and \(2,\) cannot be broadcast together"):
+        f64([1.0, 2.0, 3.0]) < f64([1.0, 2.0])
+
+
+# ---- formatting, item assignment, in-place fills --------------------------------------------
+
+def test_a_0_d_tensor_formats_as_its_number_and_a_larger_one_refuses_a_format():
+    loss = f64(2.0 / 3.0)
+    assert f"{loss:.3f}" == "0.667" and f"{loss}" == str(2.0 / 3.0)
+    with pytest.raises(TypeError):
+        f"{f64([1.0, 2.0]):.3f}"
+
+
+def test_item_assignment_is_refused_with_the_way_to_do_it():
+    t = f64([1.0, 2.0])
+    with pytest.raises(TypeError, match=r"item assignment .* read-only; make a new tensor \(mg.where"):
+        t[0] = 5.0
+    np.testing.assert_array_equal(t.data, [1.0, 2.0])
+
+
+def test_fill_and_zero_give_the_tensor_a_new_array_and_keep_recorded_values():
+    w = f64([2.0], requires_grad=True)
+    word = f64([3.0])
+    y = (w * word).sum()
+    word.fill_(7.0)
+    np.testing.assert_array_equal(word.data, [7.0])
+    y.backward()
+    np.testing.assert_array_equal(w.grad, [3.0])            # the recorded 3, not the new 7
+    word.zero_()
+    np.testing.assert_array_equal(word.data, [0.0])
+
+
+def test_fill_of_a_leaf_that_requires_grad_is_refused_while_recording():
+    w = f64([2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="fill_: a leaf tensor"):
+        w.fill_(0.0)
+    with mg.no_grad():
+        w.fill_(0.0)
+    np.testing.assert_array_equal(w.data, [0.0])
+
+
+# ---- selecting: split, chunk, unbind, index_select, gather, topk ------------------------------
+
+def test_split_by_size_and_by_lengths_and_chunk_take_numpys_pieces():
+    x = f64()
+    for got, expected in [(x.split(3, 1), [X[:, :3], X[:, 3:]]), (x.split([1, 3], dim=1), [X[:, :1], X[:, 1:]]),
+                          (x.chunk(2, 0), [X[:2], X[2:]]), (mg.chunk(x, 4, 1), np.split(X, 4, axis=1))]:
+        assert len(got) == len(expected)
+        for piece, want in zip(got, expected):
+            np.testing.assert_array_equal(piece.data, want)
+    check_gradient(lambda a: mg.concat([p * (k + 1) for k, p in enumerate(a.split([1, 3], 1))], 1))
+
+
+def test_split_lengths_that_do_not_add_up_raise_naming_split():
+    with pytest.raises(ValueError, match=r"split: expected a positive size, or lengths that add up to 4"):
+        f64().split([1, 2], dim=1)
+
+
+def test_unbind_gives_the_slices_without_the_axis():
+    rows = f64().unbind(1)
+    assert len(rows) == 4
+    np.testing.assert_array_equal(rows[2].data, X[:, 2])
+    check_gradient(lambda a: a.unbind(1)[2] * 3 + a.unbind(1)[0])
+
+
+def test_index_select_takes_positions_along_dim_with_repeats():
+    got = f64().index_select(1, mg.tensor([3, 0, 3]))
+    np.testing.assert_array_equal(got.data, X[:, [3, 0, 3]])
+    check_gradient(lambda a: a.index_select(1, np.array([3, 0, 3])))
+
+
+def test_gather_picks_along_dim_as_pytorch_defines_it():
+    """out[i][j] = x[i][index[i][j]] for dim 1, x[index[i][j]][j] for dim 0."""
+    index = np.array([[3, 0], [1, 1], [2, 3]])
+    np.testing.assert_array_equal(f64().gather(1, index).data, np.take_along_axis(X, index, axis=1))
+    rows = np.array([[2, 0, 1, 1]])
+    np.testing.assert_array_equal(f64().gather(0, rows).data, [[X[2, 0], X[0, 1], X[1, 2], X[1, 3]]])
+    check_gradient(lambda a: a.gather(1, index))
+    check_gradient(lambda a: a.gather(0, rows))
+
+
+def test_gather_with_an_index_of_other_axes_raises_naming_gather():
+    with pytest.raises(ValueError, match=r"gather: expected an integer index with 2 axes"):
+        f64().gather(1, np.array([0, 1, 2]))
+
+
+def test_topk_gives_the_largest_first_and_their_positions_and_passes_the_gradient_to_them():
+    values, indices = f64().topk(2, dim=1)
+    order = np.argsort(-X, axis=1)[:, :2]
+    np.testing.assert_array_equal(indices.data, order)
+    np.testing.assert_array_equal(values.data, np.take_along_axis(X, order, axis=1))
+    smallest = f64().topk(1, dim=0, largest=False)
+    np.testing.assert_array_equal(smallest.values.data, X.min(axis=0, keepdims=True))
+    check_gradient(lambda a: a.topk(2, dim=1).values)
+
+
+def test_min_is_numpys_and_with_dim_pytorchs_pair():
+    np.testing.assert_array_equal(f64().min().data, X.min())
+    values, indices = f64().min(dim=1)
+    np.testing.assert_array_equal(values.data, X.min(axis=1))
+    np.testing.assert_array_equal(indices.data, X.argmin(axis=1))
+    check_gradient(lambda a: a.min(axis=0))
+
+
+# ---- broadcasting: expand, repeat, masked_fill, clamp, add with alpha --------------------------
+
+def test_expand_broadcasts_and_sums_the_gradient_back():
+    column = X[:, :1]
+    np.testing.assert_array_equal(f64(column).expand(2, -1, 4).data, np.broadcast_to(column, (2, 3, 4)))
+    check_gradient(lambda a: a.expand(2, 3, 4), column)
+
+
+def test_expand_to_a_shape_that_does_not_fit_raises_naming_expand():
+    with pytest.raises(ValueError, match=r"expand: cannot expand shape \(3, 4\) to \(3, 5\)"):
+        f64().expand(3, 5)
+
+
+@pytest.mark.parametrize("repeats", [(2, 1), (1, 3), (2, 2, 1)])
+def test_repeat_is_numpys_tile(repeats):
+    np.testing.assert_array_equal(f64().repeat(*repeats).data, np.tile(X, repeats))
+    check_gradient(lambda a: a.repeat(*repeats))
+
+
+def test_masked_fill_puts_the_value_where_the_mask_is_true_and_passes_the_gradient_elsewhere():
+    x = f64()
+    got = x.masked_fill(x > 0, 0.0)
+    np.testing.assert_array_equal(got.data, np.where(X > 0, 0.0, X))
+    assert got.dtype == np.float64
+    check_gradient(lambda a: a.masked_fill(mg.tensor(X > 0), -1.0))
+
+
+def test_clamp_takes_pytorchs_min_and_max_names():
+    np.testing.assert_array_equal(f64().clamp(min=-0.5, max=0.5).data, np.clip(X, -0.5, 0.5))
+    np.testing.assert_array_equal(mg.clamp(f64(), min=0).data, np.maximum(X, 0))
+
+
+def test_add_and_sub_with_alpha_scale_the_other_operand():
+    np.testing.assert_allclose(f64().add(f64(), alpha=2).data, 3 * X)
+    np.testing.assert_allclose(f64().sub(1.0, alpha=0.5).data, X - 0.5)
+
+
+# ---- function forms and what a tensor says about itself ---------------------------------------
+
+@pytest.mark.parametrize("name, numpy_fn", [("tanh", np.tanh), ("exp", np.exp), ("abs", np.abs),
+                                            ("sigmoid", lambda a: 1 / (1 + np.exp(-a)))])
+def test_function_forms_are_the_methods(name, numpy_fn):
+    np.testing.assert_allclose(getattr(mg, name)(f64()).data, numpy_fn(X), rtol=1e-12)
+    np.testing.assert_allclose(getattr(mg, name)(X).data, numpy_fn(X), rtol=1e-12)     # an array as a constant
+
+
+def test_function_forms_with_more_arguments():
+    x = f64()
+    np.testing.assert_allclose(mg.matmul(x, x.T).data, X @ X.T)
+    np.testing.assert_allclose(mg.sum(x, 1).data, X.sum(axis=1))
+    np.testing.assert_allclose(mg.softmax(x, 1).data.sum(axis=1), np.ones(3))
+    assert mg.transpose(x, 0, 1).shape == (4, 3) and mg.unsqueeze(x, 0).shape == (1, 3, 4)
+    assert mg.pow(x, 2).data == pytest.approx(X ** 2)
+
+
+def test_max_and_min_as_functions_follow_pytorch():
+    x = f64()
+    values, indices = mg.max(x, 1)
+    np.testing.assert_array_equal(values.data, X.max(axis=1))
+    np.testing.assert_array_equal(indices.data, X.argmax(axis=1))
+    assert mg.min(x).item() == X.min()
+    np.testing.assert_array_equal(mg.max(x, f64(np.zeros((3, 4)))).data, np.maximum(X, 0))
+    np.testing.assert_array_equal(mg.min(x, f64(np.zeros((3, 4)))).data, np.minimum(X, 0))
+
+
+def test_leaves_grad_fn_device_and_conversions():
+    w = f64([1.5, -2.5], requires_grad=True)
+    y = w * 2
+    assert w.is_leaf and f64().is_leaf and not y.is_leaf and y.detach().is_leaf
+    assert w.grad_fn is None and y.grad_fn is not None and y.grad_fn.op == "mul"
+    assert w.device == "cpu" and mg.zeros(2).to(w.device).dtype == mg.zeros(2).dtype
+    assert w.int().dtype == np.int32 and (w > 0).int().tolist() == [1, 0] and w.bool().dtype == bool
+    assert w.type() == "float64" and w.type(np.float32).dtype == np.float32
+    assert mg.is_tensor(w) and not mg.is_tensor(X)
+
+
+# ---- makers --------------------------------------------------------------------------------
+
+def test_randint_randperm_linspace_eye_empty():
+    mg.manual_seed(3)
+    draws = mg.randint(2, 5, (1000,))
+    assert draws.dtype == np.int64 and set(draws.tolist()) == {2, 3, 4}
+    assert mg.randint(3, (4, 2)).shape == (4, 2)
+    assert sorted(mg.randperm(6).tolist()) == list(range(6))
+    np.testing.assert_allclose(mg.linspace(0, 1, 5).data, [0, 0.25, 0.5, 0.75, 1])
+    np.testing.assert_array_equal(mg.eye(3).data, np.eye(3))
+    np.testing.assert_array_equal(mg.empty(2, 3).data, np.zeros((2, 3)))
+
+
+def test_randn_like_and_rand_like_take_shape_and_dtype():
+    like = f64(np.zeros((500, 4)))
+    normal, uniform = mg.randn_like(like), mg.rand_like(like)
+    assert normal.shape == uniform.shape == (500, 4) and normal.dtype == uniform.dtype == np.float64
+    assert abs(normal.data.mean()) < 0.1 and 0 <= uniform.data.min() and uniform.data.max() < 1
+
+
+def test_as_tensor_and_from_numpy_copy_an_array_and_keep_a_tensor():
+    array = np.array([1.0, 2.0])
+    made = mg.from_numpy(array)
+    array[0] = 9.0
+    assert made.tolist() == [1.0, 2.0] and made.dtype == np.float64
+    t = f64([1.0], requires_grad=True)
+    assert mg.as_tensor(t) is t and mg.as_tensor(t, dtype=np.float32).requires_grad
+
+
+def test_randint_with_bounds_the_wrong_way_round_raises_naming_it():
+    with pytest.raises(ValueError, match="randint: expected integers low < high"):
+        mg.randint(5, 2, (3,))
+
+
+def test_numpy_and_matplotlib_see_a_tensors_values():
+    """np.asarray(t) (what plt.plot does), and a list of 0-d tensors made into one, as in PyTorch."""
+    t = f64([1.0, 2.0], requires_grad=True)
+    seen = np.asarray(t)
+    np.testing.assert_array_equal(seen, [1.0, 2.0])
+    assert not seen.flags.writeable
+    np.testing.assert_array_equal(mg.tensor([f64(1.0), f64(2.0)]).data, [1.0, 2.0])
+
+
+def test_pytorchs_legacy_sizes_constructor_is_refused_with_what_to_use():
+    with pytest.raises(TypeError, match=r"Tensor\(2, 3, ...\) takes data, not sizes .* mg.zeros\(2, 3, ...\)"):
+        mg.Tensor(2, 3)
