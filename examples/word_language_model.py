@@ -62,7 +62,7 @@ class Corpus(object):
         for line in lines:
             words = line.split() + ["<eos>"]
             ids = [self.dictionary.add_word(word) for word in words]
-            idss.append(torch.tensor(ids, dtype=torch.int64))
+            idss.append(torch.tensor(ids).type(torch.int64))
         return torch.cat(idss)
 
 
@@ -185,14 +185,15 @@ def train_epoch(model, criterion, train_data, args, lr, optimizer=None):
 def generate(model, corpus, words, temperature, device):
     model.eval()
     hidden = model.init_hidden(1)
-    input = torch.tensor([[corpus.dictionary.word2idx["<eos>"]]]).to(device)
+    ntokens = len(corpus.dictionary)
+    input = torch.randint(ntokens, (1, 1), dtype=torch.long).to(device)
     sampled = []
     with torch.no_grad():  # no tracking history
         for i in range(words):
             output, hidden = model(input, hidden)
             word_weights = output.squeeze().div(temperature).exp().cpu()
             word_idx = torch.multinomial(word_weights, 1)[0]
-            input = torch.tensor([[int(word_idx)]]).to(device)
+            input.fill_(word_idx)
             sampled.append(corpus.dictionary.idx2word[word_idx])
     return " ".join(sampled).replace(" <eos> ", "\n")
 

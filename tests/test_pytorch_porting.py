@@ -284,3 +284,9 @@ def test_numpy_and_matplotlib_see_a_tensors_values():
 def test_pytorchs_legacy_sizes_constructor_is_refused_with_what_to_use():
     with pytest.raises(TypeError, match=r"Tensor\(2, 3, ...\) takes data, not sizes .* mg.zeros\(2, 3, ...\)"):
         mg.Tensor(2, 3)
+
+
+def test_abs_and_unary_plus_of_a_tensor():
+    x = f64([-1.5, 2.0])
+    np.testing.assert_array_equal(abs(x).data, [1.5, 2.0])
+    assert +x is x
