@@ -380,10 +380,11 @@ def test_state_dict_lists_a_tied_parameter_under_every_name_and_parameters_yield
 
 
 def test_named_parameters_without_removing_duplicates_names_a_tied_parameter_twice():
+    """decoder.weight stays before decoder.bias: a replaced parameter keeps its place, as in PyTorch."""
     model = Tied()
     named = list(model.named_parameters(remove_duplicate=False))
-    assert [name for name, _ in named] == ["encoder.weight", "decoder.bias", "decoder.weight"]
-    assert named[0][1] is named[2][1]
+    assert [name for name, _ in named] == ["encoder.weight", "decoder.weight", "decoder.bias"]
+    assert named[0][1] is named[1][1]
 
 
 def test_a_strict_load_missing_one_name_of_a_tied_parameter_raises_as_pytorch():

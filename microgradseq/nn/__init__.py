@@ -1,15 +1,15 @@
 """Modules: parameters, linear maps, recurrent cells and sequence layers."""
 
 from . import functional, init, utils
-from .activations import ReLU, Sigmoid, Tanh
+from .activations import LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .cells import GRUCell, LSTMCell, RNNCell
-from .containers import ModuleList, Sequential
+from .containers import ModuleDict, ModuleList, Sequential
 from .dropout import Dropout
 from .layers import GRU, LSTM, RNN
-from .linear import Embedding, Linear
+from .linear import Embedding, Flatten, Identity, Linear
 from .losses import CrossEntropyLoss, MSELoss, NLLLoss
 from .module import Module, Parameter
 
-__all__ = ["CrossEntropyLoss", "Dropout", "Embedding", "GRU", "GRUCell", "LSTM", "LSTMCell", "Linear", "MSELoss",
-           "Module", "ModuleList", "NLLLoss", "Parameter", "RNN", "RNNCell", "ReLU", "Sequential", "Sigmoid", "Tanh",
-           "functional", "init", "utils"]
+__all__ = ["CrossEntropyLoss", "Dropout", "Embedding", "Flatten", "GRU", "GRUCell", "Identity", "LSTM", "LSTMCell",
+           "Linear", "LogSoftmax", "MSELoss", "Module", "ModuleDict", "ModuleList", "NLLLoss", "Parameter", "RNN",
+           "RNNCell", "ReLU", "Sequential", "Sigmoid", "Softmax", "Tanh", "functional", "init", "utils"]

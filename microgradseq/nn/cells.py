@@ -22,7 +22,7 @@ from .fused.kernels import PreparedWeights
 from .fused.lstm import LSTM_GATES
 from .fused.rnn import RNN_GATES
 from .fused.recording import forward_mode
-from .module import Module, same_dtype, uniform
+from .module import Module, same_dtype, state_or_hx, uniform
 
 
 def _plus_recurrent(x_proj: Tensor, weight_hh: Tensor, h: Tensor, bias_hh: Tensor | None) -> Tensor:
@@ -156,9 +156,9 @@ class RNNCell(_Cell):
         super().__init__(input_size, hidden_size, bias, rng, dtype, fused=fused)
         self.nonlinearity = nonlinearity
 
-    def forward(self, x: Any, h: Any = None) -> Tensor:
+    def forward(self, x: Any, h: Any = None, *, hx: Any = None) -> Tensor:
         x, unbatched = self._input(x)
-        h = self._state(h, x.shape[0], unbatched)
+        h = self._state(state_or_hx(self, h, hx), x.shape[0], unbatched)
         if self.fused and not forward_mode():
             h = fused_steps.rnn_cell(x, h, *self._weights(), self.nonlinearity, self._prepared)
         else:
@@ -172,8 +172,9 @@ class LSTMCell(_Cell):
     gates = 4
     activations = LSTM_GATES
 
-    def forward(self, x: Any, state: tuple | None = None) -> tuple[Tensor, Tensor]:
+    def forward(self, x: Any, state: tuple | None = None, *, hx: tuple | None = None) -> tuple[Tensor, Tensor]:
         x, unbatched = self._input(x)
+        state = state_or_hx(self, state, hx)
         if state is not None and not (isinstance(state, (tuple, list)) and len(state) == 2):
             raise ValueError(f"LSTMCell: expected the state as a pair (h, c), got {type(state).__name__}")
         h, c = (None, None) if state is None else state
@@ -192,9 +193,9 @@ class GRUCell(_Cell):
     gates = 3
     activations = GRU_GATES
 
-    def forward(self, x: Any, h: Any = None) -> Tensor:
+    def forward(self, x: Any, h: Any = None, *, hx: Any = None) -> Tensor:
         x, unbatched = self._input(x)
-        h = self._state(h, x.shape[0], unbatched)
+        h = self._state(state_or_hx(self, h, hx), x.shape[0], unbatched)
         if self.fused and not forward_mode():
             h = fused_steps.gru_cell(x, h, *self._weights(), self._prepared)
         else:

@@ -1,4 +1,5 @@
-"""`Sequential` and `ModuleList`: modules that hold other modules under the names "0", "1", ..."""
+"""`Sequential` and `ModuleList`, modules that hold other modules under the names "0", "1", ...,
+and `ModuleDict`, which holds them under keys of your choosing."""
 
 from __future__ import annotations
 
@@ -77,3 +78,83 @@ class ModuleList(_Indexed):
         for module in modules:
             self.append(module)
         return self
+
+
+class ModuleDict(Module):
+    """A dict of modules whose parameters the owner finds (a plain dict hides them), as PyTorch's:
+    `d[key]`, `d[key] = module`, `del d[key]`, `key in d`, `len`, iteration over the keys, `keys()`,
+    `items()`, `values()`, `update`, `pop`, `clear`. Entries keep their order; a child's names come
+    out as `<attribute>.<key>.weight`. It has no forward of its own."""
+
+    def __init__(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]] | None = None) -> None:
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def _entry(self, key: Any, module: Any) -> tuple[str, Module]:
+        """(key, module) checked, as PyTorch's add_module checks a name: a non-empty str without
+        '.' that is not already another attribute (`keys`, `training`, ...)."""
+        if not isinstance(key, str):
+            raise TypeError(f"ModuleDict: keys must be str, got {type(key).__name__}")
+        if not key or "." in key:
+            raise KeyError(f"ModuleDict: a key must be non-empty and without '.', got {key!r}")
+        if hasattr(self, key) and key not in self._modules:
+            raise KeyError(f"ModuleDict: key {key!r} is already an attribute of ModuleDict")
+        return key, _checked("ModuleDict", repr(key), module)
+
+    def __getitem__(self, key: str) -> Module:
+        return self._modules[key]
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        setattr(self, *self._entry(key, module))
+
+    def __delitem__(self, key: str) -> None:
+        if key not in self._modules:
+            raise KeyError(key)
+        delattr(self, key)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._modules)
+
+    def __contains__(self, key: Any) -> bool:
+        return key in self._modules
+
+    def keys(self) -> Iterable[str]:
+        return self._modules.keys()
+
+    def items(self) -> Iterable[tuple[str, Module]]:
+        return self._modules.items()
+
+    def values(self) -> Iterable[Module]:
+        return self._modules.values()
+
+    def pop(self, key: str) -> Module:
+        """Remove the entry `key` and return its module."""
+        module = self[key]
+        del self[key]
+        return module
+
+    def clear(self) -> None:
+        """Remove every entry."""
+        for key in list(self._modules):
+            del self[key]
+
+    def update(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]]) -> None:
+        """Add or replace entries from a mapping (a dict, an OrderedDict, a ModuleDict) or from
+        (key, module) pairs, in their order. Every entry is checked before any is added."""
+        if isinstance(modules, (Mapping, ModuleDict)):
+            pairs = list(modules.items())
+        elif isinstance(modules, Iterable) and not isinstance(modules, (str, Module)):
+            pairs = list(modules)
+        else:
+            raise TypeError(f"ModuleDict.update: expected a mapping or an iterable of (key, module) pairs, "
+                            f"got {type(modules).__name__}")
+        for j, pair in enumerate(pairs):
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                raise ValueError(f"ModuleDict.update: element #{j} must be a (key, module) pair, got {pair!r}")
+        entries = [self._entry(key, module) for key, module in pairs]
+        for key, module in entries:
+            setattr(self, key, module)

@@ -28,7 +28,7 @@ from . import fused as fused_steps
 from .cells import gru_recurrence, lstm_recurrence, rnn_recurrence
 from .fused.marks import StepMarks
 from .fused.recording import forward_mode
-from .module import Module, same_dtype, uniform
+from .module import Module, same_dtype, state_or_hx, uniform
 
 
 class _Layer(Module):
@@ -148,8 +148,9 @@ class _Layer(Module):
             return output, marks
         return functional.dropout(output, self.dropout), None
 
-    def forward(self, x: Any, state: Any = None) -> tuple[Tensor, Any]:
+    def forward(self, x: Any, state: Any = None, *, hx: Any = None) -> tuple[Tensor, Any]:
         x, unbatched = self._sequence(x)
+        state = state_or_hx(self, state, hx)
         steps, batch = x.shape[0], x.shape[1]
         if self.state_parts == 2:
             if state is not None and not (isinstance(state, (tuple, list)) and len(state) == 2):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping
+from collections import namedtuple
+from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 
-from ..checks import flag
+from ..checks import flag, is_int
 from ..metadata import in_scope
-from ..spellings import target_dtype
+from ..spellings import check_device, target_dtype
 from ..tensor import Tensor, get_default_dtype
 
 
@@ -37,15 +38,30 @@ class Parameter(Tensor):
             node.grad = None if node.grad is None else node.grad.astype(dtype)
 
 
+class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """What `load_state_dict` returns, as PyTorch's: the module's names the dict lacked, and the
+    dict's names the module lacks (both empty after a strict load, which raises otherwise)."""
+
+    def __repr__(self) -> str:
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
+
+    __str__ = __repr__
+
+
 class Module:
     """Base class: assign `Parameter`s and sub-`Module`s as attributes; write `forward`.
 
     Names come out dotted, as PyTorch makes them: a `Linear` stored as
-    `self.readout` owns `readout.weight` and `readout.bias`.
+    `self.readout` owns `readout.weight` and `readout.bias`. Buffers
+    (`register_buffer`) are tensors the module keeps but does not train.
     """
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", {})
+        object.__setattr__(self, "_buffers", {})
+        object.__setattr__(self, "_non_persistent_buffers_set", set())
         object.__setattr__(self, "_modules", {})
         object.__setattr__(self, "_name", "")
         object.__setattr__(self, "training", True)
@@ -53,8 +69,16 @@ class Module:
     def __setattr__(self, name: str, value: Any) -> None:
         if "_parameters" not in self.__dict__:
             raise RuntimeError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
-        self._parameters.pop(name, None)
-        self._modules.pop(name, None)
+        if name in self._buffers and not isinstance(value, (Parameter, Module)):
+            self.register_buffer(name, value, name not in self._non_persistent_buffers_set)
+            return
+        # forget `name` everywhere but in the table it goes to: replacing keeps its place, as PyTorch
+        kept = (self._parameters if isinstance(value, Parameter) else self._modules if isinstance(value, Module)
+                else None)
+        for table in (self._parameters, self._modules, self._buffers):
+            if table is not kept:
+                table.pop(name, None)
+        self._non_persistent_buffers_set.discard(name)
         if isinstance(value, Parameter):
             self._parameters[name] = value.named(name)
         elif isinstance(value, Module):
@@ -66,7 +90,29 @@ class Module:
     def __delattr__(self, name: str) -> None:
         self._parameters.pop(name, None)
         self._modules.pop(name, None)
+        self._buffers.pop(name, None)
+        self._non_persistent_buffers_set.discard(name)
         object.__delattr__(self, name)
+
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
+        """Keep `tensor` as `self.<name>`, a buffer: state that is not trained (a running mean, a
+        mask). A persistent buffer is saved in `state_dict()` and loaded back; `to(dtype)` converts
+        floating ones. Assigning `self.<name> = t` later replaces it (a Tensor or None)."""
+        where = f"{type(self).__name__}.register_buffer"
+        if "_buffers" not in self.__dict__:
+            raise RuntimeError(f"{where}: call super().__init__() before registering buffers")
+        if not isinstance(name, str):
+            raise TypeError(f"{where}: expected the name as a str, got {type(name).__name__}")
+        if not name or "." in name:
+            raise KeyError(f"{where}: a buffer name must be non-empty and without '.', got {name!r}")
+        if hasattr(self, name) and name not in self._buffers:
+            raise KeyError(f"{where}: attribute {name!r} already exists")
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"{where}: expected a Tensor or None for buffer {name!r}, got {type(tensor).__name__}")
+        persistent = flag(persistent, "persistent", where)
+        self._buffers[name] = tensor
+        (self._non_persistent_buffers_set.discard if persistent else self._non_persistent_buffers_set.add)(name)
+        object.__setattr__(self, name, tensor)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
@@ -75,29 +121,89 @@ class Module:
         with in_scope(self._name or type(self).__name__):      # nodes made inside carry the module path
             return self.forward(*args, **kwargs)
 
-    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, "Module"]]:
-        """(dotted name, module) for this module and every module below it, depth first."""
-        stack = [(prefix, self)]
+    def named_modules(self, prefix: str = "", remove_duplicate: bool = True) -> Iterator[tuple[str, "Module"]]:
+        """(dotted name, module) for this module and every module below it, depth first; a module
+        held in several places once (under its first name), unless `remove_duplicate=False`."""
+        stack, seen = [(prefix, self)], set()
         while stack:
             name, module = stack.pop()
+            if remove_duplicate and id(module) in seen:
+                continue
+            seen.add(id(module))
             yield name, module
             children = [(f"{name}.{child}" if name else child, m) for child, m in module._modules.items()]
             stack.extend(reversed(children))
 
-    def named_parameters(self, remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
-        """(dotted name, parameter) for every parameter, each once, in definition order; a parameter
-        shared under several names (tied weights) once more per name with `remove_duplicate=False`."""
-        seen = set()
-        for module_name, module in self.named_modules():
-            for name, parameter in module._parameters.items():
-                if id(parameter) not in seen or not remove_duplicate:
-                    seen.add(id(parameter))
-                    yield (f"{module_name}.{name}" if module_name else name), parameter
+    def modules(self) -> Iterator["Module"]:
+        """This module and every module below it, each once, depth first."""
+        for _, module in self.named_modules():
+            yield module
 
-    def parameters(self) -> Iterator[Parameter]:
+    def named_children(self) -> Iterator[tuple[str, "Module"]]:
+        """(name, module) for each direct child, each module once."""
+        seen = set()
+        for name, module in self._modules.items():
+            if id(module) not in seen:
+                seen.add(id(module))
+                yield name, module
+
+    def children(self) -> Iterator["Module"]:
+        """Each direct child, once."""
+        for _, module in self.named_children():
+            yield module
+
+    def _named_members(self, table: str, prefix: str, recurse: bool,
+                       remove_duplicate: bool) -> Iterator[tuple[str, Tensor]]:
+        """(dotted name, tensor) from each module's `table` (_parameters or _buffers), skipping None."""
+        seen = set()
+        modules = self.named_modules(prefix, remove_duplicate) if recurse else [(prefix, self)]
+        for module_name, module in modules:
+            for name, member in getattr(module, table).items():
+                if member is not None and (id(member) not in seen or not remove_duplicate):
+                    seen.add(id(member))
+                    yield (f"{module_name}.{name}" if module_name else name), member
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
+        """(dotted name, parameter) for every parameter, each once, in definition order; a parameter
+        shared under several names (tied weights) once more per name with `remove_duplicate=False`;
+        this module's own only with `recurse=False`. Names start with `prefix.` when one is given."""
+        return self._named_members("_parameters", prefix, recurse, remove_duplicate)
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         """Every parameter, each once."""
-        for _, parameter in self.named_parameters():
+        for _, parameter in self.named_parameters(recurse=recurse):
             yield parameter
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+        """(dotted name, buffer) for every buffer that is not None, persistent or not; as
+        `named_parameters`."""
+        return self._named_members("_buffers", prefix, recurse, remove_duplicate)
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        """Every buffer that is not None, each once."""
+        for _, buffer in self.named_buffers(recurse=recurse):
+            yield buffer
+
+    def apply(self, fn: Callable[["Module"], Any]) -> "Module":
+        """Call `fn` on every module below this one (children before their parent), then on this
+        one, as PyTorch's `model.apply(init_weights)`; returns self."""
+        if not callable(fn):
+            raise TypeError(f"{type(self).__name__}.apply: expected a function of a module, got {type(fn).__name__}")
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Module":
+        """Freeze (False) or unfreeze every parameter, as PyTorch's fine-tuning idiom; returns self.
+        Frozen parameters get no gradient; optimizers skip them."""
+        requires_grad = flag(requires_grad, "requires_grad", f"{type(self).__name__}.requires_grad_")
+        for module in self.modules():
+            for name, parameter in module._parameters.items():
+                parameter.requires_grad_(requires_grad).named(name)     # (a new leaf node has no label yet)
+        return self
 
     def zero_grad(self) -> None:
         """Forget accumulated gradients (grad = None)."""
@@ -114,25 +220,42 @@ class Module:
     def eval(self) -> "Module":
         return self.train(False)
 
-    def state_dict(self) -> dict[str, np.ndarray]:
-        """name -> a copy of the parameter's array; a tied parameter under each of its names, as PyTorch."""
-        return {name: p._data.copy() for name, p in self.named_parameters(remove_duplicate=False)}
+    def _saved(self) -> dict[str, Tensor]:
+        """What `state_dict` saves, by dotted name, in PyTorch's order: each module's parameters,
+        then its persistent buffers, then its children's; anything shared under each of its names."""
+        saved = {}
+        for module_name, module in self.named_modules(remove_duplicate=False):
+            own = list(module._parameters.items()) + [
+                (name, b) for name, b in module._buffers.items()
+                if b is not None and name not in module._non_persistent_buffers_set]
+            for name, tensor in own:
+                saved[f"{module_name}.{name}" if module_name else name] = tensor
+        return saved
 
-    def load_state_dict(self, state: dict, strict: bool = True) -> None:
-        """Copy arrays into the parameters, cast to each parameter's dtype.
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """name -> a copy of the array of each parameter and persistent buffer; a tied parameter under
+        each of its names, as PyTorch."""
+        return {name: t._data.copy() for name, t in self._saved().items()}
+
+    def load_state_dict(self, state_dict: Mapping, strict: bool = True) -> _IncompatibleKeys:
+        """Copy arrays into the parameters and persistent buffers, cast to each one's dtype; returns
+        PyTorch's `_IncompatibleKeys(missing_keys, unexpected_keys)`.
 
         Everything is checked first — missing and unexpected names (when
         `strict`), shapes, values that are not numeric arrays — and on any
-        problem a ValueError lists them all and no parameter changes.
+        problem a ValueError lists them all and nothing changes. With
+        `strict=False` the names both sides have are loaded, and the rest
+        is only reported in the result.
         """
+        state = state_dict
         if not isinstance(state, Mapping):
             raise TypeError(f"load_state_dict: expected a dict of name -> array, got {type(state).__name__}")
         strict = flag(strict, "strict", "load_state_dict")
-        own = dict(self.named_parameters(remove_duplicate=False))
+        own = self._saved()
+        missing = [name for name in own if name not in state]
+        unexpected = [name for name in state if name not in own]
         problems = []
         if strict:
-            missing = [name for name in own if name not in state]
-            unexpected = [name for name in state if name not in own]
             if missing:
                 problems.append(f"missing: {', '.join(missing)}")
             if unexpected:
@@ -157,36 +280,59 @@ class Module:
                              + " (no parameter was changed)")
         for name, array in staged.items():
             own[name]._replace_data(array)
+        return _IncompatibleKeys(missing, unexpected)
 
     def to(self, *args: Any, **kwargs: Any) -> "Module":
         """`model.to(device)`, `model.to(dtype)`: a device must be the CPU (nothing moves); a dtype
-        converts every parameter (and its gradient), as PyTorch's does. Returns self."""
-        dtype = target_dtype(f"{type(self).__name__}.to", args, kwargs)
-        if dtype is not None:
-            for parameter in self.parameters():
-                parameter._convert(dtype)
+        must be a floating one and converts every parameter (and its gradient) and every floating
+        buffer, as PyTorch's does (integer buffers stay). Returns self."""
+        where = f"{type(self).__name__}.to"
+        dtype = target_dtype(where, args, kwargs)
+        if dtype is None:
+            return self
+        if dtype.kind != "f":
+            raise TypeError(f"{where}: expected a floating-point dtype, got {dtype}")
+        for parameter in self.parameters():
+            parameter._convert(dtype)
+        for module in self.modules():
+            for name, buffer in module._buffers.items():
+                if buffer is not None and buffer.dtype.kind == "f" and buffer.dtype != dtype:
+                    module.register_buffer(name, Tensor(buffer, requires_grad=buffer.requires_grad, dtype=dtype),
+                                           name not in module._non_persistent_buffers_set)
         return self
 
     def cpu(self) -> "Module":
         """Self: everything is on the CPU already."""
         return self
 
+    def cuda(self, device: Any = None) -> "Module":
+        """Refused: microgradseq runs on the CPU only (RuntimeError naming the module)."""
+        check_device(f"{type(self).__name__}.cuda", f"cuda:{device}" if is_int(device) else device or "cuda")
+        return self
+
+    def half(self) -> "Module":
+        """Every parameter and floating buffer as float16."""
+        return self.to(np.float16)
+
     def float(self) -> "Module":
-        """Every parameter as float32."""
+        """Every parameter and floating buffer as float32."""
         return self.to(np.float32)
 
     def double(self) -> "Module":
-        """Every parameter as float64."""
+        """Every parameter and floating buffer as float64."""
         return self.to(np.float64)
 
     def __repr__(self) -> str:
-        lines = [f"{type(self).__name__}({self.extra_repr()}"]
-        for name, module in self._modules.items():
-            child = repr(module).replace("\n", "\n  ")
-            lines.append(f"  ({name}): {child}")
-        return lines[0] + ")" if len(lines) == 1 else "\n".join(lines) + "\n)"
+        """PyTorch's layout: `Name(extra)` alone; with children (or an extra_repr of several
+        lines), the extra lines and then `(name): child` each on a line of its own, indented."""
+        extra = self.extra_repr().split("\n") if self.extra_repr() else []
+        children = [f"({name}): " + repr(module).replace("\n", "\n  ") for name, module in self._modules.items()]
+        if not children and len(extra) <= 1:
+            return f"{type(self).__name__}({''.join(extra)})"
+        return f"{type(self).__name__}(\n  " + "\n  ".join(extra + children) + "\n)"
 
     def extra_repr(self) -> str:
+        """The module's settings for its repr (`in_features=3, ...`); override it, as in PyTorch."""
         return ""
 
 
@@ -199,6 +345,15 @@ def same_dtype(module: Module, x: Tensor, dtype: np.dtype, name: str = "input") 
         raise TypeError(f"{type(module).__name__}: expected {name} of dtype {dtype} (the module's), got "
                         f"{found}: {advice}")
     return x
+
+
+def state_or_hx(module: Module, state: Any, hx: Any) -> Any:
+    """The state a cell or layer was given: as its second argument, or by PyTorch's name `hx=`
+    (`lstm(x, hx=(h0, c0))`); both at once is a TypeError naming the module."""
+    if state is not None and hx is not None:
+        raise TypeError(f"{type(module).__name__}: got the state twice, as the second argument and as hx=; "
+                        "pass one")
+    return hx if state is None else state
 
 
 def uniform(shape: tuple, bound: float, rng: np.random.Generator | None, dtype: Any) -> Parameter:
