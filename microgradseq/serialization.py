@@ -1,38 +1,73 @@
-"""`save` and `load`: state dicts as `.npz` files, never pickle.
+"""`save` and `load`: state dicts and checkpoints as `.npz` files, never pickle.
 
-The file is a zip archive with one NPY member per array, named `<name>.npy`,
-as `numpy.savez` writes it. `load` reads the members itself rather than
-through `numpy.load`, so that a name is exactly the member's name less
-`.npy` (numpy's reader would hand `"x.npy"` and `"x"` each the other's
-array), and so that it can check each member's header against the bytes
-that follow before it allocates anything.
+The file is a zip archive of NPY members, as `numpy.savez` writes it, in one
+of two layouts:
+
+- a *state dict* (a dict of str -> numeric array, what `Module.state_dict()`
+  gives) is one member per array, named `<name>.npy`, so that
+  `numpy.load(f, allow_pickle=False)[name]` reads it too;
+- anything else (a checkpoint: a tree of dicts, lists, tuples, numbers,
+  strings, arrays and Tensors) is a member `__tree__.npy`, a 0-d numpy
+  unicode array holding a JSON skeleton of the tree, and one member
+  `<i>.npy` per array, which the skeleton names by `i`. JSON keeps what
+  pickle would otherwise be needed for: int keys apart from str keys (an
+  optimizer's state is keyed by int), tuples apart from lists, and which
+  leaves were Tensors.
+
+`load` reads the members itself rather than through `numpy.load`, so that a
+name is exactly the member's name less `.npy` (numpy's reader would hand
+`"x.npy"` and `"x"` each the other's array), and so that it can check each
+member's header against the bytes that follow before it allocates anything.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import math
 import os
 import secrets
 import stat
 import unicodedata
 import zipfile
+import zlib
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
 
+from .checks import flag
+from .spellings import check_device
+from .tensor import Tensor
+
+try:
+    from lzma import LZMAError
+except ImportError:                             # (a Python built without lzma cannot read such members at all)
+    LZMAError = zipfile.BadZipFile
+
 _FMT = np.lib.format
 _NUMERIC = "biufc"
 _LONGEST_NAME = 0xFFFF - len(".npy")     # a zip member name's length is stored in 16 bits
+_TREE = "__tree__"                       # the skeleton's member (less .npy); a state dict's arrays are numeric
+_FORMAT = "microgradseq.tree"
+_CAN_STORE = "dicts, lists, tuples, None, bool, int, float, str, numpy arrays of numbers and Tensors"
+# what a damaged or foreign archive makes zipfile, zlib, lzma, json or numpy's header parser raise
+_UNREADABLE = (ValueError, OSError, zipfile.BadZipFile, EOFError, NotImplementedError, zlib.error, LZMAError,
+               RecursionError)
 
 
-def _checked_state(obj: Any) -> dict[str, np.ndarray]:
-    """name -> array from a module or a dict, refusing what `load` could not give back as it was."""
-    state = obj.state_dict() if hasattr(obj, "state_dict") else obj
-    if not isinstance(state, dict):
-        raise TypeError(f"save: expected a Module or a dict of arrays, got {type(obj).__name__}")
+# ---- what is saved --------------------------------------------------------------------------------------
+
+def _is_state_dict(obj: Any) -> bool:
+    """A dict of str -> numpy array: written one member per name, as before trees could be saved."""
+    return (isinstance(obj, dict) and all(isinstance(name, str) for name in obj)
+            and all(isinstance(value, (np.ndarray, np.generic)) for value in obj.values()))
+
+
+def _checked_state(state: dict) -> dict[str, np.ndarray]:
+    """name -> array of a state dict, refusing what `load` could not give back as it was."""
     arrays = {}
     for name, value in state.items():
         if not isinstance(name, str) or not name:
@@ -45,15 +80,96 @@ def _checked_state(obj: Any) -> dict[str, np.ndarray]:
         if len(name.encode()) > _LONGEST_NAME:
             raise ValueError(f"save: the name {name[:20]!r}... is {len(name.encode())} bytes long in "
                              f"UTF-8; a member name holds at most {_LONGEST_NAME}; nothing was written")
-        try:
-            array = np.asarray(getattr(value, "_data", value))
-        except ValueError as error:             # (a ragged list)
-            raise ValueError(f"save: {name!r} is not an array of numbers ({error}); nothing was written") from None
+        array = np.asarray(value)
         if array.dtype.kind not in _NUMERIC:
             raise TypeError(f"save: {name!r} is not a numeric array (dtype {array.dtype})")
         arrays[name] = array
     return arrays
 
+
+def _numeric(array: np.ndarray, where: str) -> np.ndarray:
+    if array.dtype.kind not in _NUMERIC:
+        raise TypeError(f"save: cannot store {where} (an array of dtype {array.dtype}): expected an array "
+                        "of numbers or bools")
+    return array
+
+
+def _refuse(value: Any, where: str) -> None:
+    """TypeError naming the leaf; a module or optimizer is told to save its state_dict()."""
+    kind = type(value).__name__
+    if hasattr(value, "state_dict"):
+        raise TypeError(f"save: cannot store {where} (a {kind}): store {where}.state_dict() instead "
+                        "(torch.save would pickle the whole object; save never pickles)")
+    raise TypeError(f"save: cannot store {where} (a {kind}): expected {_CAN_STORE}")
+
+
+def _container(value: Any, where: str, arrays: list, inside: set) -> dict:
+    """A dict, list or tuple as a tagged JSON object, its items encoded in turn."""
+    if isinstance(value, dict):
+        pairs = []
+        for key, item in value.items():
+            if isinstance(key, bool) or not isinstance(key, (str, int)):
+                raise TypeError(f"save: cannot store {where}: its key {key!r} is a {type(key).__name__}; "
+                                "keys must be str or int")
+            key = str(key) if isinstance(key, str) else int(key)
+            pairs.append([key, _encode(item, f"{where}[{key!r}]", arrays, inside)])
+        return {"dict": pairs}
+    kind = "tuple" if isinstance(value, tuple) else "list"
+    return {kind: [_encode(item, f"{where}[{i}]", arrays, inside) for i, item in enumerate(value)]}
+
+
+def _encode(value: Any, where: str, arrays: list, inside: set) -> Any:
+    """`value` as JSON, its arrays appended to `arrays` and named by their index there."""
+    if isinstance(value, Tensor):
+        arrays.append(value._data)
+        return {"tensor": len(arrays) - 1, "requires_grad": value.requires_grad}
+    if isinstance(value, (np.ndarray, np.generic)) and not isinstance(value, str):
+        arrays.append(_numeric(np.asarray(value), where))      # (a numpy scalar comes back as a 0-d array)
+        return {"array": len(arrays) - 1}
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):                  # (a subclass, such as an IntEnum, as its base type)
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, str):
+        return str.__str__(value)
+    if not isinstance(value, (dict, list, tuple)):
+        _refuse(value, where)
+    if id(value) in inside:
+        raise ValueError(f"save: {where} holds itself (a {type(value).__name__}), which no file can")
+    inside.add(id(value))
+    try:
+        return _container(value, where, arrays, inside)
+    finally:
+        inside.discard(id(value))
+
+
+def _skeleton(obj: Any) -> dict[str, np.ndarray]:
+    """Member name -> array for a tree: the JSON skeleton, then its arrays by index."""
+    arrays: list[np.ndarray] = []
+    try:
+        text = _as_json(_encode(obj, "obj", arrays, set()))
+    except RecursionError:
+        raise ValueError("save: the tree is nested too deeply for Python to walk; nothing was written") from None
+    return {_TREE: np.array(text), **{str(i): array for i, array in enumerate(arrays)}}
+
+
+def _as_json(root: Any) -> str:
+    """The skeleton's text: ASCII (a lone surrogate escaped), NaN and infinities as Python's json spells them."""
+    try:
+        return json.dumps({"format": _FORMAT, "version": 1, "root": root})
+    except ValueError as error:                 # (an int of more digits than Python converts to text)
+        raise ValueError(f"save: the tree cannot be written as JSON ({error}); nothing was written") from None
+
+
+def _members(obj: Any) -> dict[str, np.ndarray]:
+    """Every member to write, checked before anything is: a module stands for its state_dict()."""
+    state = obj.state_dict() if hasattr(obj, "state_dict") else obj
+    return _checked_state(state) if _is_state_dict(state) else _skeleton(state)
+
+
+# ---- writing --------------------------------------------------------------------------------------------
 
 def _write_archive(file: BinaryIO, arrays: dict[str, np.ndarray]) -> None:
     with zipfile.ZipFile(file, "w") as archive:
@@ -63,34 +179,47 @@ def _write_archive(file: BinaryIO, arrays: dict[str, np.ndarray]) -> None:
 
 
 def _own_temporary(path: Path) -> tuple[Path, int]:
-    """A new file beside `path` that nobody else owns (created here, O_EXCL), and its descriptor."""
+    """A new file beside `path` that nobody else owns (created here, O_EXCL), and its descriptor.
+
+    Its name is short and does not grow with `path`'s, so that a target whose name is
+    as long as the file system allows can still be saved."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     while True:
-        candidate = path.with_name(f".{path.name}.{secrets.token_hex(6)}.partial")
+        candidate = path.with_name(f".mgsave-{secrets.token_hex(6)}.tmp")
         try:
             return candidate, os.open(candidate, flags, 0o666)
         except FileExistsError:
             continue
 
 
-def save(obj: Any, f: str | os.PathLike | BinaryIO) -> None:
-    """Write a module's `state_dict()` (or a dict of arrays) as an .npz archive to `f`, a path
-    or a binary file object opened for writing.
-
-    Every name and array is checked before anything is written. A path is
-    written in full under a temporary name of its own beside it, then moved
-    over it in one step: an old file there survives any failure. A symbolic link
-    is followed (the file it names is replaced, the link kept), and a file that
-    was there keeps its permissions.
-    """
-    arrays = _checked_state(obj)
-    if hasattr(f, "write"):
-        if isinstance(f, io.TextIOBase):
-            raise TypeError("save: f is a text file; open it in binary mode ('wb')")
-        _write_archive(f, arrays)
+def _sync_folder(folder: Path) -> None:
+    """Make the rename itself durable: on POSIX a rename lives in the folder, which has to be
+    fsynced too. Skipped where a folder cannot be opened (Windows) or synced."""
+    if not hasattr(os, "O_DIRECTORY"):
         return
-    if not isinstance(f, (str, os.PathLike)):
-        raise TypeError(f"save: f must be a path or a binary file object, got {type(f).__name__}")
+    try:
+        descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+
+
+def _save_to_object(f: Any, members: dict[str, np.ndarray]) -> None:
+    if isinstance(f, io.TextIOBase):
+        raise TypeError("save: f is a text file; open it in binary mode ('wb')")
+    writable = getattr(f, "writable", None)
+    if callable(writable) and not writable():
+        raise io.UnsupportedOperation(f"save: f is not open for writing (mode {getattr(f, 'mode', '?')!r}); "
+                                      "open it with 'wb'")
+    _write_archive(f, members)
+
+
+def _save_to_path(f: str | os.PathLike, members: dict[str, np.ndarray]) -> None:
     path = Path(os.path.realpath(f))           # through symbolic links, to the file they name
     if path.is_dir():
         raise IsADirectoryError(f"save: {f} is a folder; give a file name such as {Path(f) / 'model.npz'}")
@@ -101,33 +230,68 @@ def save(obj: Any, f: str | os.PathLike | BinaryIO) -> None:
         with open(descriptor, "wb") as file:
             if path.exists():                   # the old file's permissions (a private file stays private)
                 os.chmod(temporary, stat.S_IMODE(path.stat().st_mode) & 0o777)
-            _write_archive(file, arrays)
+            _write_archive(file, members)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)
     finally:
         if temporary.exists():
             temporary.unlink()
+    _sync_folder(path.parent)
 
 
-def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> np.ndarray:
+def save(obj: Any, f: str | os.PathLike | BinaryIO) -> None:
+    """Write `obj` as an .npz archive to `f`, a path or a binary file object opened for writing.
+
+    `obj` is a state dict (`model.state_dict()`, or a dict of str -> array),
+    a module (its `state_dict()` is saved), or a checkpoint as PyTorch's
+    tutorials save one: a tree of dicts (str or int keys), lists, tuples,
+    None, bool, int, float, str, numpy arrays of numbers and Tensors (saved
+    as their data), e.g. `{'epoch': 3, 'model_state_dict': ..., 'loss': 0.25}`.
+    Anything else (a function, a module inside the tree) raises TypeError
+    naming where in the tree it is. Nothing is ever pickled.
+
+    Everything is checked before anything is written. A path is written in
+    full under a short temporary name of its own beside it, then moved over
+    it in one step (and the folder fsynced): an old file there survives any
+    failure. A symbolic link is followed (the file it names is replaced, the
+    link kept), and a file that was there keeps its permissions.
+    """
+    members = _members(obj)
+    if hasattr(f, "write"):
+        _save_to_object(f, members)
+    elif isinstance(f, (str, os.PathLike)):
+        _save_to_path(f, members)
+    else:
+        raise TypeError(f"save: f must be a path or a binary file object, got {type(f).__name__}")
+
+
+# ---- reading --------------------------------------------------------------------------------------------
+
+def _header(member: BinaryIO, name: str) -> tuple[tuple, bool, np.dtype]:
+    magic = member.read(_FMT.MAGIC_LEN)
+    if len(magic) != _FMT.MAGIC_LEN or not magic.startswith(_FMT.MAGIC_PREFIX):
+        raise ValueError(f"{name!r} is not an NPY array (it does not start as one)")
+    version = (magic[-2], magic[-1])
+    if version == (1, 0):
+        shape, fortran_order, dtype = _FMT.read_array_header_1_0(member)
+    elif version == (2, 0):
+        shape, fortran_order, dtype = _FMT.read_array_header_2_0(member)
+    else:
+        raise ValueError(f"{name!r} is an NPY file of version {version}, which save never writes")
+    if any(type(size) is not int or size < 0 for size in shape):   # numpy lets (True,) through
+        raise ValueError(f"{name!r} claims the shape {shape}")
+    return shape, fortran_order, dtype
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, kinds: str = _NUMERIC) -> np.ndarray:
     """One NPY member, its header checked against the member's size before any allocation."""
+    if info.flag_bits & 0x1:
+        raise ValueError(f"{info.filename!r} is encrypted, which save never writes")
     with archive.open(info) as member:
-        magic = member.read(_FMT.MAGIC_LEN)
-        if len(magic) != _FMT.MAGIC_LEN or not magic.startswith(_FMT.MAGIC_PREFIX):
-            raise ValueError(f"{info.filename!r} is not an NPY array (it does not start as one)")
-        version = (magic[-2], magic[-1])
-        if version == (1, 0):
-            shape, fortran_order, dtype = _FMT.read_array_header_1_0(member)
-        elif version == (2, 0):
-            shape, fortran_order, dtype = _FMT.read_array_header_2_0(member)
-        else:
-            raise ValueError(f"{info.filename!r} is an NPY file of version {version}, "
-                             "which save never writes")
-        if dtype.kind not in _NUMERIC or dtype.hasobject:
+        shape, fortran_order, dtype = _header(member, info.filename)
+        if dtype.kind not in kinds or dtype.hasobject:
             raise ValueError(f"{info.filename!r} holds dtype {dtype}, not a numeric array")
-        if any(size < 0 for size in shape):
-            raise ValueError(f"{info.filename!r} claims the shape {shape}")
         count = math.prod(shape)
         available = info.file_size - member.tell()
         if count * dtype.itemsize != available:
@@ -140,7 +304,7 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> np.ndarray:
     return flat.reshape(shape, order="F" if fortran_order else "C")
 
 
-def _read_archive(file: str | os.PathLike | BinaryIO) -> dict[str, np.ndarray]:
+def _read_archive(file: BinaryIO) -> Any:
     with zipfile.ZipFile(file) as archive:
         members = archive.infolist()
         for info in members:
@@ -149,30 +313,135 @@ def _read_archive(file: str | os.PathLike | BinaryIO) -> dict[str, np.ndarray]:
         repeated = [name for name, times in Counter(info.filename for info in members).items() if times > 1]
         if repeated:
             raise ValueError(f"it holds {repeated[0]!r} more than once")
-        return {info.filename[:-len(".npy")]: _read_member(archive, info) for info in members}
+        arrays = {info.filename[:-len(".npy")]:
+                  _read_member(archive, info, _NUMERIC + "U" if info.filename == _TREE + ".npy" else _NUMERIC)
+                  for info in members}
+    if _TREE in arrays and arrays[_TREE].dtype.kind == "U":
+        return _rebuild(arrays.pop(_TREE), arrays)
+    return arrays                               # a state dict (whose name may be __tree__ too)
 
 
-def load(f: str | os.PathLike | BinaryIO) -> dict[str, np.ndarray]:
-    """Read the dict of arrays `save` wrote, from a path or a binary file object.
+def _rebuild(text: np.ndarray, arrays: dict[str, np.ndarray]) -> Any:
+    """The tree a skeleton describes, every array it names used once and none left over."""
+    if text.shape != ():
+        raise ValueError(f"its {_TREE!r} member has the shape {text.shape}, not a single string")
+    skeleton = json.loads(text.item())
+    if not isinstance(skeleton, dict) or skeleton.get("format") != _FORMAT or skeleton.get("version") != 1:
+        raise ValueError(f"its {_TREE!r} member is not a skeleton save writes")
+    used: set[str] = set()
+    tree = _decode(skeleton.get("root"), arrays, used)
+    if used != set(arrays):
+        raise ValueError(f"it holds arrays its tree does not name: {sorted(set(arrays) - used)[:5]}")
+    return tree
 
-    Never unpickles. A missing file raises FileNotFoundError; a truncated or
-    foreign one, a member that is not an NPY array, a name held twice or a
-    header whose shape does not match the bytes that follow raise ValueError.
+
+def _take(index: Any, arrays: dict[str, np.ndarray], used: set) -> np.ndarray:
+    name = str(index)
+    if type(index) is not int or name not in arrays or name in used:
+        raise ValueError(f"its tree names the array {index!r}, which it does not hold (or names twice)")
+    used.add(name)
+    return arrays[name]
+
+
+def _decode(node: Any, arrays: dict[str, np.ndarray], used: set) -> Any:
+    """The value a skeleton node stands for (see `_encode`)."""
+    if node is None or isinstance(node, (bool, int, float, str)):
+        return node
+    kind = next(iter(node), None) if isinstance(node, dict) else None
+    keys = set(node) if isinstance(node, dict) else None
+    if kind in ("list", "tuple") and keys == {kind} and isinstance(node[kind], list):
+        items = [_decode(item, arrays, used) for item in node[kind]]
+        return items if kind == "list" else tuple(items)
+    if kind == "dict" and keys == {"dict"} and isinstance(node["dict"], list):
+        return dict(_pair(pair, arrays, used) for pair in node["dict"])
+    if kind == "array" and keys == {"array"}:
+        return _take(node["array"], arrays, used)
+    if kind == "tensor" and keys == {"tensor", "requires_grad"} and isinstance(node["requires_grad"], bool):
+        array = _take(node["tensor"], arrays, used)
+        try:
+            return Tensor(array, requires_grad=node["requires_grad"])
+        except (TypeError, ValueError, RuntimeError) as error:
+            raise ValueError(f"its tensor {node['tensor']} cannot be made again ({error})") from None
+    raise ValueError(f"its tree holds {str(node)[:60]}, which save never writes")
+
+
+def _pair(pair: Any, arrays: dict[str, np.ndarray], used: set) -> tuple:
+    if not (isinstance(pair, list) and len(pair) == 2 and type(pair[0]) in (str, int)):
+        raise ValueError(f"its tree holds the dict item {str(pair)[:60]}, which save never writes")
+    return pair[0], _decode(pair[1], arrays, used)
+
+
+def _open_path(f: str | os.PathLike) -> BinaryIO:
+    """The file at `f`, opened for reading; what keeps it from being read named for `load`."""
+    path = Path(f)
+    try:
+        return open(path, "rb")
+    except FileNotFoundError:
+        raise FileNotFoundError(f"load: no file at {path}") from None
+    except IsADirectoryError:
+        raise IsADirectoryError(f"load: {path} is a folder; give the file save wrote, "
+                                f"such as {path / 'model.npz'}") from None
+    except PermissionError:
+        raise PermissionError(f"load: no permission to read {path}") from None
+
+
+def _seekable_source(f: Any) -> BinaryIO:
+    """`f` itself when it can seek (zipfile reads the end first), else all its bytes in memory."""
+    if isinstance(f, io.TextIOBase):
+        raise TypeError("load: f is a text file; open it in binary mode ('rb')")
+    seekable = getattr(f, "seekable", None)
+    if callable(seekable) and seekable():
+        return f
+    data = f.read()
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"load: f.read() gave {type(data).__name__}, not bytes; open the file in binary "
+                        "mode ('rb')")
+    return io.BytesIO(data)
+
+
+def _check_keywords(map_location: Any, weights_only: Any) -> None:
+    """PyTorch's torch.load keywords: everything here is on the CPU, and nothing is unpickled."""
+    if callable(map_location) or isinstance(map_location, Mapping):
+        raise TypeError(f"load: map_location must be None or the CPU ('cpu'), got a "
+                        f"{type(map_location).__name__}; everything loads onto the CPU")
+    check_device("load", map_location)
+    if weights_only is not None:
+        flag(weights_only, "weights_only", "load")
+
+
+def load(f: str | os.PathLike | BinaryIO, map_location: Any = None, weights_only: bool | None = None) -> Any:
+    """Read what `save` wrote, from a path or a binary file object.
+
+    A state dict comes back as a dict of name -> numpy array (files written
+    before trees could be saved, and `numpy.savez` files of numbers, too); a
+    tree as it was saved: dicts (a dict subclass such as OrderedDict as a
+    dict), lists, tuples, scalars, numpy arrays (a numpy scalar as a 0-d
+    array), and Tensors as Tensors without history (leaves, with the
+    `requires_grad` they had), as `torch.load` gives them.
+
+    `map_location` and `weights_only` are PyTorch's: `map_location` may be
+    None or the CPU (`'cpu'`, `'cpu:0'`), as nothing here runs anywhere else;
+    `weights_only` is accepted and ignored, since nothing is ever unpickled
+    (every load is as safe as PyTorch's `weights_only=True`).
+
+    A missing file raises FileNotFoundError, a folder IsADirectoryError and an
+    unreadable file PermissionError. A truncated, damaged or foreign file, a
+    member that is not an NPY array of numbers, a name held twice or a header
+    whose shape does not match the bytes that follow raise ValueError.
     """
+    _check_keywords(map_location, weights_only)
     if hasattr(f, "read"):
-        if isinstance(f, io.TextIOBase):
-            raise TypeError("load: f is a text file; open it in binary mode ('rb')")
-        source = f if f.seekable() else io.BytesIO(f.read())
+        source = _seekable_source(f)
         where = f"the file object {getattr(f, 'name', type(f).__name__)!s}"
     elif isinstance(f, (str, os.PathLike)):
-        source = Path(f)
-        if not source.exists():
-            raise FileNotFoundError(f"load: no file at {source}")
-        where = str(source)
+        source, where = _open_path(f), str(Path(f))
     else:
         raise TypeError(f"load: f must be a path or a binary file object, got {type(f).__name__}")
     try:
         return _read_archive(source)
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError, NotImplementedError) as error:
+    except _UNREADABLE as error:
         raise ValueError(f"load: {where} is not a readable .npz file of arrays saved by "
                          f"microgradseq.save ({error})") from None
+    finally:
+        if source is not f:                     # (the caller's own file object stays open)
+            source.close()

@@ -16,7 +16,8 @@ import microgradseq as mg
 # ---- saving and loading -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("state, message", [
-    ({1: np.ones(1), "1": np.ones(1)}, "names must be non-empty strings"),
+    ({"": np.ones(1)}, "names must be non-empty strings"),
+    ({"w": np.ones(1), "f": print}, r"cannot store obj\[.f.\]"),
     ({"w": np.array(["a"])}, "'w' is not a numeric array"),
 ])
 def test_a_failed_save_leaves_the_old_file_as_it_was(tmp_path, state, message):
