@@ -7,12 +7,9 @@ of two layouts:
   gives) is one member per array, named `<name>.npy`, so that
   `numpy.load(f, allow_pickle=False)[name]` reads it too;
 - anything else (a checkpoint: a tree of dicts, lists, tuples, numbers,
-  strings, arrays and Tensors) is a member `__tree__.npy`, a 0-d numpy
-  unicode array holding a JSON skeleton of the tree, and one member
-  `<i>.npy` per array, which the skeleton names by `i`. JSON keeps what
-  pickle would otherwise be needed for: int keys apart from str keys (an
-  optimizer's state is keyed by int), tuples apart from lists, and which
-  leaves were Tensors.
+  strings, arrays and Tensors) is a member `__tree__.npy` holding a JSON
+  skeleton of the tree, and one member `<i>.npy` per array, which the
+  skeleton names by `i` (`checkpoints.py`).
 
 `load` reads the members itself rather than through `numpy.load`, so that a
 name is exactly the member's name less `.npy` (numpy's reader would hand
@@ -23,7 +20,6 @@ member's header against the bytes that follow before it allocates anything.
 from __future__ import annotations
 
 import io
-import json
 import math
 import os
 import secrets
@@ -38,9 +34,9 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from .checkpoints import NUMERIC, TREE, rebuild, tree_members
 from .checks import flag
 from .spellings import check_device
-from .tensor import Tensor
 
 try:
     from lzma import LZMAError
@@ -48,12 +44,9 @@ except ImportError:                             # (a Python built without lzma c
     LZMAError = zipfile.BadZipFile
 
 _FMT = np.lib.format
-_NUMERIC = "biufc"
+_NUMERIC = NUMERIC
 _LONGEST_NAME = 0xFFFF - len(".npy")     # a zip member name's length is stored in 16 bits
-_TREE = "__tree__"                       # the skeleton's member (less .npy); a state dict's arrays are numeric
-_FORMAT = "microgradseq.tree"
-_CAN_STORE = "dicts, lists, tuples, None, bool, int, float, str, numpy arrays of numbers and Tensors"
-# what a damaged or foreign archive makes zipfile, zlib, lzma, json or numpy's header parser raise
+# what a damaged or foreign archive makes zipfile, zlib, lzma, json (checkpoints.py) or numpy's header parser raise
 _UNREADABLE = (ValueError, OSError, zipfile.BadZipFile, EOFError, NotImplementedError, zlib.error, LZMAError,
                RecursionError)
 
@@ -87,86 +80,10 @@ def _checked_state(state: dict) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _numeric(array: np.ndarray, where: str) -> np.ndarray:
-    if array.dtype.kind not in _NUMERIC:
-        raise TypeError(f"save: cannot store {where} (an array of dtype {array.dtype}): expected an array "
-                        "of numbers or bools")
-    return array
-
-
-def _refuse(value: Any, where: str) -> None:
-    """TypeError naming the leaf; a module or optimizer is told to save its state_dict()."""
-    kind = type(value).__name__
-    if hasattr(value, "state_dict"):
-        raise TypeError(f"save: cannot store {where} (a {kind}): store {where}.state_dict() instead "
-                        "(torch.save would pickle the whole object; save never pickles)")
-    raise TypeError(f"save: cannot store {where} (a {kind}): expected {_CAN_STORE}")
-
-
-def _container(value: Any, where: str, arrays: list, inside: set) -> dict:
-    """A dict, list or tuple as a tagged JSON object, its items encoded in turn."""
-    if isinstance(value, dict):
-        pairs = []
-        for key, item in value.items():
-            if isinstance(key, bool) or not isinstance(key, (str, int)):
-                raise TypeError(f"save: cannot store {where}: its key {key!r} is a {type(key).__name__}; "
-                                "keys must be str or int")
-            key = str(key) if isinstance(key, str) else int(key)
-            pairs.append([key, _encode(item, f"{where}[{key!r}]", arrays, inside)])
-        return {"dict": pairs}
-    kind = "tuple" if isinstance(value, tuple) else "list"
-    return {kind: [_encode(item, f"{where}[{i}]", arrays, inside) for i, item in enumerate(value)]}
-
-
-def _encode(value: Any, where: str, arrays: list, inside: set) -> Any:
-    """`value` as JSON, its arrays appended to `arrays` and named by their index there."""
-    if isinstance(value, Tensor):
-        arrays.append(value._data)
-        return {"tensor": len(arrays) - 1, "requires_grad": value.requires_grad}
-    if isinstance(value, (np.ndarray, np.generic)) and not isinstance(value, str):
-        arrays.append(_numeric(np.asarray(value), where))      # (a numpy scalar comes back as a 0-d array)
-        return {"array": len(arrays) - 1}
-    if value is None or isinstance(value, bool):
-        return value
-    if isinstance(value, int):                  # (a subclass, such as an IntEnum, as its base type)
-        return int(value)
-    if isinstance(value, float):
-        return float(value)
-    if isinstance(value, str):
-        return str.__str__(value)
-    if not isinstance(value, (dict, list, tuple)):
-        _refuse(value, where)
-    if id(value) in inside:
-        raise ValueError(f"save: {where} holds itself (a {type(value).__name__}), which no file can")
-    inside.add(id(value))
-    try:
-        return _container(value, where, arrays, inside)
-    finally:
-        inside.discard(id(value))
-
-
-def _skeleton(obj: Any) -> dict[str, np.ndarray]:
-    """Member name -> array for a tree: the JSON skeleton, then its arrays by index."""
-    arrays: list[np.ndarray] = []
-    try:
-        text = _as_json(_encode(obj, "obj", arrays, set()))
-    except RecursionError:
-        raise ValueError("save: the tree is nested too deeply for Python to walk; nothing was written") from None
-    return {_TREE: np.array(text), **{str(i): array for i, array in enumerate(arrays)}}
-
-
-def _as_json(root: Any) -> str:
-    """The skeleton's text: ASCII (a lone surrogate escaped), NaN and infinities as Python's json spells them."""
-    try:
-        return json.dumps({"format": _FORMAT, "version": 1, "root": root})
-    except ValueError as error:                 # (an int of more digits than Python converts to text)
-        raise ValueError(f"save: the tree cannot be written as JSON ({error}); nothing was written") from None
-
-
 def _members(obj: Any) -> dict[str, np.ndarray]:
     """Every member to write, checked before anything is: a module stands for its state_dict()."""
     state = obj.state_dict() if hasattr(obj, "state_dict") else obj
-    return _checked_state(state) if _is_state_dict(state) else _skeleton(state)
+    return _checked_state(state) if _is_state_dict(state) else tree_members(state)
 
 
 # ---- writing --------------------------------------------------------------------------------------------
@@ -314,61 +231,11 @@ def _read_archive(file: BinaryIO) -> Any:
         if repeated:
             raise ValueError(f"it holds {repeated[0]!r} more than once")
         arrays = {info.filename[:-len(".npy")]:
-                  _read_member(archive, info, _NUMERIC + "U" if info.filename == _TREE + ".npy" else _NUMERIC)
+                  _read_member(archive, info, _NUMERIC + "U" if info.filename == TREE + ".npy" else _NUMERIC)
                   for info in members}
-    if _TREE in arrays and arrays[_TREE].dtype.kind == "U":
-        return _rebuild(arrays.pop(_TREE), arrays)
+    if TREE in arrays and arrays[TREE].dtype.kind == "U":
+        return rebuild(arrays.pop(TREE), arrays)
     return arrays                               # a state dict (whose name may be __tree__ too)
-
-
-def _rebuild(text: np.ndarray, arrays: dict[str, np.ndarray]) -> Any:
-    """The tree a skeleton describes, every array it names used once and none left over."""
-    if text.shape != ():
-        raise ValueError(f"its {_TREE!r} member has the shape {text.shape}, not a single string")
-    skeleton = json.loads(text.item())
-    if not isinstance(skeleton, dict) or skeleton.get("format") != _FORMAT or skeleton.get("version") != 1:
-        raise ValueError(f"its {_TREE!r} member is not a skeleton save writes")
-    used: set[str] = set()
-    tree = _decode(skeleton.get("root"), arrays, used)
-    if used != set(arrays):
-        raise ValueError(f"it holds arrays its tree does not name: {sorted(set(arrays) - used)[:5]}")
-    return tree
-
-
-def _take(index: Any, arrays: dict[str, np.ndarray], used: set) -> np.ndarray:
-    name = str(index)
-    if type(index) is not int or name not in arrays or name in used:
-        raise ValueError(f"its tree names the array {index!r}, which it does not hold (or names twice)")
-    used.add(name)
-    return arrays[name]
-
-
-def _decode(node: Any, arrays: dict[str, np.ndarray], used: set) -> Any:
-    """The value a skeleton node stands for (see `_encode`)."""
-    if node is None or isinstance(node, (bool, int, float, str)):
-        return node
-    kind = next(iter(node), None) if isinstance(node, dict) else None
-    keys = set(node) if isinstance(node, dict) else None
-    if kind in ("list", "tuple") and keys == {kind} and isinstance(node[kind], list):
-        items = [_decode(item, arrays, used) for item in node[kind]]
-        return items if kind == "list" else tuple(items)
-    if kind == "dict" and keys == {"dict"} and isinstance(node["dict"], list):
-        return dict(_pair(pair, arrays, used) for pair in node["dict"])
-    if kind == "array" and keys == {"array"}:
-        return _take(node["array"], arrays, used)
-    if kind == "tensor" and keys == {"tensor", "requires_grad"} and isinstance(node["requires_grad"], bool):
-        array = _take(node["tensor"], arrays, used)
-        try:
-            return Tensor(array, requires_grad=node["requires_grad"])
-        except (TypeError, ValueError, RuntimeError) as error:
-            raise ValueError(f"its tensor {node['tensor']} cannot be made again ({error})") from None
-    raise ValueError(f"its tree holds {str(node)[:60]}, which save never writes")
-
-
-def _pair(pair: Any, arrays: dict[str, np.ndarray], used: set) -> tuple:
-    if not (isinstance(pair, list) and len(pair) == 2 and type(pair[0]) in (str, int)):
-        raise ValueError(f"its tree holds the dict item {str(pair)[:60]}, which save never writes")
-    return pair[0], _decode(pair[1], arrays, used)
 
 
 def _open_path(f: str | os.PathLike) -> BinaryIO:
