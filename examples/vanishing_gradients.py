@@ -74,7 +74,7 @@ def state_gradients(cell: mg.nn.Module, inputs: np.ndarray, readout: np.ndarray)
 
 def clip_parameter_gradient(cell: mg.nn.Module, max_norm: float) -> tuple[float, float]:
     """(norm before, norm after) of the cell's parameter gradient under clip_grad_norm_."""
-    before = mg.optim.clip_grad_norm_(cell.parameters(), max_norm)
+    before = mg.optim.clip_grad_norm_(cell.parameters(), max_norm).item()      # (a 0-d Tensor)
     after = float(np.sqrt(sum(np.sum(p.grad ** 2) for p in cell.parameters())))
     return before, after
 

@@ -249,7 +249,7 @@ def train(model: CharLM, codes: np.ndarray, *, steps: int, k1: int, k2: int, bat
         last = done + u                        # u counts within the pass
         log.steps.append(last)
         log.losses.append(loss)
-        log.grad_norms.append(optim.clip_grad_norm_(params, max_norm))
+        log.grad_norms.append(optim.clip_grad_norm_(params, max_norm).item())
         if on_update is not None:
             on_update(last, loss)
 

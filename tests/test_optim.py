@@ -184,6 +184,171 @@ def test_rmsprop_defaults_are_pytorchs():
             optimizer.centered) == (1e-2, 0.99, 1e-8, 0.0, 0.0, False)
 
 
+def test_sgd_defaults_are_pytorchs():
+    """torch.optim.SGD(params): lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False,
+    maximize=False."""
+    assert SGD([parameter([1.0])]).defaults == {"lr": 1e-3, "momentum": 0.0, "dampening": 0.0,
+                                                "weight_decay": 0.0, "nesterov": False, "maximize": False}
+
+
+def test_sgd_dampening_scales_the_gradient_into_the_buffer_after_the_first_step():
+    """buf = g at the first step, then momentum * buf + (1 - dampening) * g."""
+    lr, momentum, dampening = 0.1, 0.9, 0.3
+    start = np.array([0.5, -1.0, 2.0])
+    p = parameter(start)
+    optimizer = SGD([p], lr=lr, momentum=momentum, dampening=dampening)
+    expected, buffer = start.copy(), None
+    for grad in gradient_sequence(3, seed=5):
+        p.grad = grad
+        optimizer.step()
+        buffer = grad if buffer is None else momentum * buffer + (1 - dampening) * grad
+        expected = expected - lr * buffer
+        np.testing.assert_allclose(p.data, expected, rtol=1e-14, atol=1e-15)
+
+
+def test_sgd_nesterov_steps_along_g_plus_momentum_times_buffer():
+    """Nesterov: p -= lr * (g + momentum * buf), buf the heavy-ball buffer, weight decay in g."""
+    lr, momentum, weight_decay = 0.05, 0.8, 0.01
+    start = np.array([[0.5, -1.0], [2.0, 0.25]])
+    p = parameter(start)
+    optimizer = SGD([p], lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=True)
+    expected, buffer = start.copy(), None
+    for grad in gradient_sequence((2, 2), seed=6):
+        p.grad = grad
+        optimizer.step()
+        g = grad + weight_decay * expected
+        buffer = g if buffer is None else momentum * buffer + g
+        expected = expected - lr * (g + momentum * buffer)
+        np.testing.assert_allclose(p.data, expected, rtol=1e-14, atol=1e-15)
+
+
+@pytest.mark.parametrize("options", [{"momentum": 0.0}, {"momentum": 0.9, "dampening": 0.1}],
+                         ids=["no momentum", "dampening"])
+def test_sgd_nesterov_without_momentum_or_with_dampening_raises(options):
+    """As PyTorch: Nesterov momentum requires a momentum and zero dampening."""
+    with pytest.raises(ValueError, match="SGD: nesterov=True needs momentum > 0 and dampening = 0"):
+        SGD([parameter([1.0])], lr=0.1, nesterov=True, **options)
+
+
+def test_sgd_maximize_ascends_the_gradient_and_still_decays_the_weights():
+    """maximize: g = -grad, then + weight_decay * p (torch's sgd negates the gradient first)."""
+    lr, weight_decay = 0.1, 0.2
+    start = np.array([1.0, -2.0])
+    p = parameter(start)
+    optimizer = SGD([p], lr=lr, weight_decay=weight_decay, maximize=True)
+    expected = start.copy()
+    for grad in gradient_sequence(2, seed=7):
+        p.grad = grad
+        optimizer.step()
+        expected = expected - lr * (-grad + weight_decay * expected)
+        np.testing.assert_allclose(p.data, expected, rtol=1e-14, atol=1e-15)
+
+
+def adam_reference(start, grads, lr, beta1, beta2, eps, weight_decay=0.0, amsgrad=False, maximize=False,
+                   decoupled=False):
+    """Adam / AdamW as torch.optim's documentation writes them, in numpy: the parameter after each step."""
+    theta, m, v, v_max, out = start.copy(), 0.0, 0.0, 0.0, []
+    for t, grad in enumerate(grads, start=1):
+        g = -grad if maximize else grad
+        if decoupled:
+            theta = theta * (1 - lr * weight_decay)
+        else:
+            g = g + weight_decay * theta
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g ** 2
+        m_hat = m / (1 - beta1 ** t)
+        if amsgrad:
+            v_max = np.maximum(v_max, v)
+            v_hat = v_max / (1 - beta2 ** t)
+        else:
+            v_hat = v / (1 - beta2 ** t)
+        theta = theta - lr * m_hat / (np.sqrt(v_hat) + eps)
+        out.append(theta)
+    return out
+
+
+def shrinking_gradients():
+    """Gradients that fall by 10x a step, so v_t falls too and amsgrad's max(v_max, v_t) matters."""
+    return [np.array([2.0, -1.0, 0.5]) * 0.1 ** k for k in range(STEPS)]
+
+
+@pytest.mark.parametrize("kind", [Adam, AdamW])
+def test_adam_amsgrad_divides_by_the_largest_second_moment_so_far(kind):
+    """amsgrad: v_hat = max over steps of v, bias-corrected; state keeps it as max_exp_avg_sq."""
+    lr, beta1, beta2, eps, weight_decay = 0.01, 0.9, 0.5, 1e-8, 0.1
+    start = np.array([0.5, -1.0, 2.0])
+    p = parameter(start)
+    optimizer = kind([p], lr=lr, betas=(beta1, beta2), eps=eps, weight_decay=weight_decay, amsgrad=True)
+    grads = shrinking_gradients()
+    expected = adam_reference(start, grads, lr, beta1, beta2, eps, weight_decay, amsgrad=True,
+                              decoupled=kind is AdamW)
+    for t, (grad, want) in enumerate(zip(grads, expected), start=1):
+        p.grad = grad
+        optimizer.step()
+        np.testing.assert_allclose(p.data, want, rtol=1e-12, atol=1e-15, err_msg=f"step {t}")
+    without = adam_reference(start, grads, lr, beta1, beta2, eps, weight_decay, decoupled=kind is AdamW)
+    assert not np.allclose(expected[-1], without[-1], rtol=1e-6)       # (the max did matter)
+    assert set(optimizer.state[0]) == {"step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"}
+
+
+@pytest.mark.parametrize("kind", [Adam, AdamW])
+def test_adam_maximize_steps_up_the_gradient(kind):
+    """maximize: the moments are those of -grad (weight decay as usual)."""
+    lr, beta1, beta2, eps, weight_decay = 0.05, 0.9, 0.99, 1e-8, 0.1
+    start = np.array([1.5, -2.0, 0.3])
+    p = parameter(start)
+    optimizer = kind([p], lr=lr, betas=(beta1, beta2), eps=eps, weight_decay=weight_decay, maximize=True)
+    grads = gradient_sequence(3, seed=8)
+    expected = adam_reference(start, grads, lr, beta1, beta2, eps, weight_decay, maximize=True,
+                              decoupled=kind is AdamW)
+    for t, (grad, want) in enumerate(zip(grads, expected), start=1):
+        p.grad = grad
+        optimizer.step()
+        np.testing.assert_allclose(p.data, want, rtol=1e-12, atol=1e-15, err_msg=f"step {t}")
+
+
+def test_rmsprop_maximize_steps_up_the_gradient():
+    """maximize: g = -grad, then RMSprop's update from g."""
+    lr, alpha, eps = 0.01, 0.9, 1e-8
+    start = np.array([0.5, -1.0, 2.0])
+    p = parameter(start)
+    optimizer = RMSprop([p], lr=lr, alpha=alpha, eps=eps, maximize=True)
+    expected, v = start.copy(), np.zeros(3)
+    for grad in gradient_sequence(3, seed=9):
+        p.grad = grad
+        optimizer.step()
+        v = alpha * v + (1 - alpha) * grad ** 2
+        expected = expected + lr * grad / (np.sqrt(v) + eps)
+        np.testing.assert_allclose(p.data, expected, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("kind, option, value", [
+    (SGD, "foreach", True), (SGD, "differentiable", True), (SGD, "fused", True),
+    (Adam, "foreach", True), (Adam, "capturable", True), (Adam, "fused", True),
+    (AdamW, "differentiable", True), (RMSprop, "capturable", True), (RMSprop, "foreach", True),
+])
+def test_pytorch_implementation_options_other_than_the_default_are_a_type_error(kind, option, value):
+    """foreach=True, fused=True, capturable=True, differentiable=True ask for machinery this library
+    does not have: a TypeError naming the optimizer and the option."""
+    with pytest.raises(TypeError, match=rf"{kind.__name__}: {option}=True is not supported"):
+        kind([parameter([1.0])], **{option: value})
+
+
+@pytest.mark.parametrize("kind", [SGD, Adam, AdamW, RMSprop])
+def test_pytorch_implementation_options_at_their_defaults_are_accepted(kind):
+    """foreach=None or False (the plain loop, which is this library's), differentiable=False, ..."""
+    accepted = {"foreach": False, "differentiable": False}
+    if kind is not RMSprop:
+        accepted["fused"] = None
+    if kind is not SGD:
+        accepted["capturable"] = False
+    p = parameter([1.0])
+    optimizer = kind([p], **accepted)
+    p.grad = np.array([1.0])
+    optimizer.step()
+    assert p.data[0] != 1.0
+
+
 # ---- how parameters are updated ---------------------------------------------
 
 @pytest.mark.parametrize("make", [lambda ps: SGD(ps, lr=0.1, momentum=0.9),
@@ -328,10 +493,10 @@ def test_a_step_whose_update_fails_midway_changes_no_parameter_and_no_state():
     at the second parameter leaves the first one, and its momentum, as they were."""
 
     class Fragile(SGD):
-        def update(self, data, grad, state):
+        def update(self, data, grad, state, group):
             if data.shape == (3,):
                 raise FloatingPointError("the second parameter's update failed")
-            return super().update(data, grad, state)
+            return super().update(data, grad, state, group)
 
     first, second = parameter([1.0, 2.0]), parameter([1.0, 2.0, 3.0])
     optimizer = Fragile([first, second], lr=0.1, momentum=0.9)
@@ -357,10 +522,11 @@ def test_optimizer_state_is_per_parameter_under_pytorchs_names():
 
 
 def test_an_optimizer_subclass_needs_only_update():
-    """The Optimizer base class checks, stages and swaps in; a subclass gives the new array."""
+    """The Optimizer base class checks, stages and swaps in; a subclass gives the new array
+    (from its group's options, here none)."""
 
     class SignDescent(Optimizer):
-        def update(self, data, grad, state):
+        def update(self, data, grad, state, group):
             return data - 0.5 * np.sign(grad)
 
     p = parameter([1.0, 1.0])
@@ -375,7 +541,7 @@ def test_clip_grad_norm_returns_the_norm_before_clipping():
     """Grads 3 and 4 spread over two tensors have total norm 5."""
     a, b = parameter([0.0]), parameter([0.0])
     a.grad, b.grad = np.array([3.0]), np.array([4.0])
-    assert clip_grad_norm_([a, b], max_norm=1.0) == pytest.approx(5.0, rel=1e-15)
+    assert clip_grad_norm_([a, b], max_norm=1.0).item() == pytest.approx(5.0, rel=1e-15)
 
 
 def test_clip_grad_norm_scales_the_total_norm_to_max_norm():
@@ -392,7 +558,7 @@ def test_clip_grad_norm_leaves_small_grads_alone():
     """Below max_norm the grads keep their values exactly."""
     p = parameter([0.0, 0.0])
     p.grad = np.array([0.3, 0.4])
-    assert clip_grad_norm_([p], max_norm=1.0) == pytest.approx(0.5, rel=1e-15)
+    assert clip_grad_norm_([p], max_norm=1.0).item() == pytest.approx(0.5, rel=1e-15)
     np.testing.assert_array_equal(p.grad, [0.3, 0.4])
 
 
@@ -408,9 +574,9 @@ def test_clip_grad_norm_gives_new_grad_arrays():
 def test_clip_grad_norm_skips_parameters_without_grad_and_returns_zero_for_none():
     """Parameters with grad None add nothing to the norm; with none at all the norm is 0.0."""
     with_grad, without_grad = parameter([0.0]), parameter([0.0])
-    assert clip_grad_norm_([without_grad], max_norm=1.0) == 0.0
+    assert clip_grad_norm_([without_grad], max_norm=1.0).item() == 0.0
     with_grad.grad = np.array([2.0])
-    assert clip_grad_norm_([with_grad, without_grad], max_norm=10.0) == pytest.approx(2.0)
+    assert clip_grad_norm_([with_grad, without_grad], max_norm=10.0).item() == pytest.approx(2.0)
     assert without_grad.grad is None
 
 
@@ -419,14 +585,14 @@ def test_clip_grad_value_clips_each_element():
     p, unset = parameter([0.0, 0.0, 0.0, 0.0]), parameter([0.0])
     p.grad = np.array([-3.0, -0.5, 0.5, 3.0])
     old = p.grad
-    clip_grad_value_([p, unset], value=1.0)
+    clip_grad_value_([p, unset], clip_value=1.0)
     np.testing.assert_array_equal(p.grad, [-1.0, -0.5, 0.5, 1.0])
     np.testing.assert_array_equal(old, [-3.0, -0.5, 0.5, 3.0])
     assert unset.grad is None
 
 
 @pytest.mark.parametrize("clip, name", [(clip_grad_norm_, "max_norm"),
-                                        (clip_grad_value_, "value")])
+                                        (clip_grad_value_, "clip_value")])
 def test_negative_clip_thresholds_raise(clip, name):
     """A negative threshold is a ValueError that names it."""
     with pytest.raises(ValueError, match=name):
@@ -437,7 +603,7 @@ def test_clip_grad_norm_with_an_infinite_max_norm_measures_and_changes_nothing()
     """PyTorch accepts max_norm=inf: the norm is returned, the gradients stay as they were."""
     p = parameter([0.0, 0.0])
     p.grad = np.array([3.0, 4.0])
-    assert clip_grad_norm_([p], max_norm=math.inf) == pytest.approx(5.0, rel=1e-15)
+    assert clip_grad_norm_([p], max_norm=math.inf).item() == pytest.approx(5.0, rel=1e-15)
     np.testing.assert_array_equal(p.grad, [3.0, 4.0])
 
 
@@ -446,7 +612,7 @@ def test_clip_grad_norm_with_a_nan_gradient_makes_every_gradient_nan_as_pytorch(
     (torch.nn.utils.clip_grad_norm_ with error_if_nonfinite=False)."""
     a, b = parameter([1.0, np.nan]), parameter([2.0])
     a.grad, b.grad = np.array([1.0, np.nan]), np.array([2.0])
-    assert math.isnan(clip_grad_norm_([a, b], max_norm=1.0))
+    assert math.isnan(clip_grad_norm_([a, b], max_norm=1.0).item())
     assert np.isnan(a.grad).all() and np.isnan(b.grad).all()
 
 
@@ -455,7 +621,7 @@ def test_clip_grad_norm_with_an_infinite_gradient_gives_zeros_and_nan_as_pytorch
     a, b = parameter([1.0, 1.0]), parameter([2.0])
     a.grad, b.grad = np.array([1.0, np.inf]), np.array([2.0])
     with np.errstate(invalid="ignore"):
-        assert clip_grad_norm_([a, b], max_norm=1.0) == math.inf
+        assert clip_grad_norm_([a, b], max_norm=1.0).item() == math.inf
     np.testing.assert_array_equal(a.grad, [0.0, np.nan])
     np.testing.assert_array_equal(b.grad, [0.0])
 

@@ -1,0 +1,302 @@
+"""Learning-rate schedules, as `torch.optim.lr_scheduler`: each changes the `'lr'` of the
+optimizer's param groups when you call `scheduler.step()` (once an epoch, after `optimizer.step()`).
+
+    optimizer = mg.optim.SGD(model.parameters(), lr=0.1)
+    scheduler = mg.optim.lr_scheduler.StepLR(optimizer, step_size=30, gamma=0.1)
+    for epoch in range(100):
+        train(...)                    # optimizer.step() inside
+        scheduler.step()
+
+A schedule counts epochs in `last_epoch` (0 after construction, which already sets epoch 0's
+rates) and keeps each group's starting rate as `base_lrs` (and in the group, as
+`'initial_lr'`). Like PyTorch's, `step()` is chainable: StepLR, MultiStepLR and
+ExponentialLR multiply the group's current lr, so a rate you change by hand carries on from
+where you put it; `step(epoch)` computes the closed form for that epoch instead.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import types
+from bisect import bisect_right
+from collections import Counter
+from typing import Any, Callable, Iterable
+
+from ..checks import is_finite_number, is_int, positive_int
+from . import options as check
+from .optimizer import Optimizer
+
+
+def _non_negative_int(value: Any, name: str, where: str) -> int:
+    if not is_int(value) or value < 0:
+        raise ValueError(f"{where}: {name} must be an integer >= 0, got {value!r}")
+    return int(value)
+
+
+class LRScheduler:
+    """The base class: subclasses define `get_lr()`, the groups' rates at epoch `last_epoch`
+    (and, for `step(epoch)`, `closed_form_lr()`)."""
+
+    def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
+        where = type(self).__name__
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{where}: expected an optimizer (mg.optim.SGD, Adam, ...), got "
+                            f"{type(optimizer).__name__}")
+        if not is_int(last_epoch) or last_epoch < -1:
+            raise ValueError(f"{where}: last_epoch must be an integer >= -1, got {last_epoch!r}")
+        groups = optimizer.param_groups
+        if last_epoch != -1:
+            for index, group in enumerate(groups):
+                if "initial_lr" not in group:
+                    raise ValueError(f"{where}: resuming at last_epoch={last_epoch} needs 'initial_lr' in "
+                                     f"param_groups[{index}] (load the optimizer's state dict first)")
+        self.optimizer = optimizer
+        self.base_lrs = [group.get("initial_lr", group["lr"]) for group in groups]
+        self.last_epoch = last_epoch
+        self.step()                                  # epoch 0's rates (raises before any change)
+        for group, base in zip(groups, self.base_lrs):
+            group.setdefault("initial_lr", base)
+
+    def get_lr(self) -> list[float]:
+        """Each group's learning rate at epoch `self.last_epoch` (from the current ones)."""
+        raise NotImplementedError
+
+    def closed_form_lr(self) -> list[float]:
+        """Each group's learning rate at epoch `self.last_epoch`, from `base_lrs` alone."""
+        return self.get_lr()
+
+    def get_last_lr(self) -> list[float]:
+        """The learning rates the last `step()` set, one per group."""
+        return list(self._last_lr)
+
+    def step(self, epoch: int | None = None) -> None:
+        """Go to the next epoch (or to `epoch`) and set every group's lr, all or none."""
+        where = f"{type(self).__name__}.step"
+        previous = self.last_epoch
+        self.last_epoch = previous + 1 if epoch is None else _non_negative_int(epoch, "epoch", where)
+        try:
+            rates = self.get_lr() if epoch is None else self.closed_form_lr()
+            for index, rate in enumerate(rates):
+                check.non_negative(where, f"the learning rate of param group {index}", rate)
+        except BaseException:
+            self.last_epoch = previous
+            raise
+        for group, rate in zip(self.optimizer.param_groups, rates):
+            group["lr"] = rate
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    def state_dict(self) -> dict:
+        """Everything the schedule keeps but the optimizer, copied."""
+        return {name: copy.deepcopy(value) for name, value in self.__dict__.items() if name != "optimizer"}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Take the schedule's place from `state_dict` (from `state_dict()` of the same kind of
+        schedule). The optimizer's rates are not changed: its own state dict holds them."""
+        where = f"{type(self).__name__}.load_state_dict"
+        expected = set(self.state_dict())
+        if not isinstance(state_dict, dict) or set(state_dict) != expected:
+            got = sorted(state_dict) if isinstance(state_dict, dict) else type(state_dict).__name__
+            raise ValueError(f"{where}: expected a dict with the keys {sorted(expected)} (as "
+                             f"{type(self).__name__}.state_dict() returns), got {got}")
+        self.__dict__.update(copy.deepcopy(state_dict))
+
+    def _rates(self) -> list[float]:
+        return [group["lr"] for group in self.optimizer.param_groups]
+
+
+_LRScheduler = LRScheduler          # PyTorch's older name
+
+
+class StepLR(LRScheduler):
+    """Multiply the rate by `gamma` every `step_size` epochs:
+
+        lr(epoch) = base_lr * gamma ^ floor(epoch / step_size)
+    """
+
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1) -> None:
+        self.step_size = positive_int(step_size, "step_size", "StepLR")
+        check.non_negative("StepLR", "gamma", gamma)
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
+            return self._rates()
+        return [rate * self.gamma for rate in self._rates()]
+
+    def closed_form_lr(self) -> list[float]:
+        return [base * self.gamma ** (self.last_epoch // self.step_size) for base in self.base_lrs]
+
+
+class MultiStepLR(LRScheduler):
+    """Multiply the rate by `gamma` at each epoch in `milestones`:
+
+        lr(epoch) = base_lr * gamma ^ (number of milestones <= epoch)
+    """
+
+    def __init__(self, optimizer: Optimizer, milestones: Iterable[int], gamma: float = 0.1,
+                 last_epoch: int = -1) -> None:
+        try:
+            given = list(milestones)
+        except TypeError:
+            raise TypeError(f"MultiStepLR: milestones must be a list of epochs, got "
+                            f"{type(milestones).__name__}") from None
+        self.milestones = Counter(_non_negative_int(m, "each milestone", "MultiStepLR") for m in given)
+        check.non_negative("MultiStepLR", "gamma", gamma)
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        if self.last_epoch not in self.milestones:
+            return self._rates()
+        return [rate * self.gamma ** self.milestones[self.last_epoch] for rate in self._rates()]
+
+    def closed_form_lr(self) -> list[float]:
+        passed = bisect_right(sorted(self.milestones.elements()), self.last_epoch)
+        return [base * self.gamma ** passed for base in self.base_lrs]
+
+
+class ExponentialLR(LRScheduler):
+    """Multiply the rate by `gamma` every epoch:
+
+        lr(epoch) = base_lr * gamma ^ epoch
+    """
+
+    def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
+        check.non_negative("ExponentialLR", "gamma", gamma)
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        if self.last_epoch == 0:
+            return self._rates()
+        return [rate * self.gamma for rate in self._rates()]
+
+    def closed_form_lr(self) -> list[float]:
+        return [base * self.gamma ** self.last_epoch for base in self.base_lrs]
+
+
+class LambdaLR(LRScheduler):
+    """The starting rate times a function of the epoch, one function for all groups or one each:
+
+        lr(epoch) = base_lr * lr_lambda(epoch)
+
+    Its state dict keeps the functions only when they are objects with attributes of their
+    own (their `__dict__`); a plain function or lambda is kept as None, as in PyTorch.
+    """
+
+    def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float] | list,
+                 last_epoch: int = -1) -> None:
+        groups = len(getattr(optimizer, "param_groups", ()))
+        functions = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * groups
+        if len(functions) != groups:
+            raise ValueError(f"LambdaLR: expected {groups} lr_lambdas (one per param group), got {len(functions)}")
+        for function in functions:
+            if not callable(function):
+                raise TypeError(f"LambdaLR: lr_lambda must be a function of the epoch, got "
+                                f"{type(function).__name__}")
+        self.lr_lambdas = functions
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        rates = []
+        for base, function in zip(self.base_lrs, self.lr_lambdas):
+            factor = function(self.last_epoch)
+            if not is_finite_number(factor):
+                raise ValueError(f"LambdaLR.step: lr_lambda({self.last_epoch}) must be a finite number, "
+                                 f"got {factor!r}")
+            rates.append(base * factor)
+        return rates
+
+    def state_dict(self) -> dict:
+        state = {name: copy.deepcopy(value) for name, value in self.__dict__.items()
+                 if name not in ("optimizer", "lr_lambdas")}
+        state["lr_lambdas"] = [None if isinstance(f, types.FunctionType) else copy.deepcopy(f.__dict__)
+                               for f in self.lr_lambdas]
+        return state
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        functions = self.lr_lambdas
+        saved = state_dict.get("lr_lambdas") if isinstance(state_dict, dict) else None
+        if isinstance(saved, list) and len(saved) != len(functions):
+            raise ValueError(f"LambdaLR.load_state_dict: expected {len(functions)} lr_lambdas, got {len(saved)}")
+        super().load_state_dict(state_dict)
+        self.lr_lambdas = functions
+        for function, attributes in zip(functions, saved or ()):
+            if attributes is not None:
+                function.__dict__.update(attributes)
+
+
+class ReduceLROnPlateau(LRScheduler):
+    """Lower the rate when a metric has stopped improving: `step(metric)` after each evaluation.
+
+    With mode 'min' the metric improves when it falls below best * (1 - threshold)
+    ('rel') or best - threshold ('abs'); with 'max', above best * (1 + threshold) or
+    best + threshold. After more than `patience` epochs without improvement, each group's
+
+        lr = max(lr * factor, min_lr)        (only if that lowers it by more than eps)
+
+    and then `cooldown` epochs pass before bad epochs count again.
+    """
+
+    def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
+                 threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0,
+                 min_lr: float | list[float] = 0.0, eps: float = 1e-8) -> None:
+        where = "ReduceLROnPlateau"
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{where}: expected an optimizer (mg.optim.SGD, Adam, ...), got "
+                            f"{type(optimizer).__name__}")
+        if mode not in ("min", "max"):
+            raise ValueError(f"{where}: mode must be 'min' or 'max', got {mode!r}")
+        if threshold_mode not in ("rel", "abs"):
+            raise ValueError(f"{where}: threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
+        check.fraction(where, "factor", factor)
+        check.non_negative(where, "threshold", threshold)
+        check.non_negative(where, "eps", eps)
+        groups = len(optimizer.param_groups)
+        min_lrs = list(min_lr) if isinstance(min_lr, (list, tuple)) else [min_lr] * groups
+        if len(min_lrs) != groups:
+            raise ValueError(f"{where}: expected {groups} min_lrs (one per param group), got {len(min_lrs)}")
+        for value in min_lrs:
+            check.non_negative(where, "min_lr", value)
+        self.patience = _non_negative_int(patience, "patience", where)
+        self.cooldown = _non_negative_int(cooldown, "cooldown", where)
+        self.optimizer = optimizer
+        self.mode, self.factor, self.threshold, self.threshold_mode = mode, factor, threshold, threshold_mode
+        self.min_lrs, self.eps = min_lrs, eps
+        self.best = math.inf if mode == "min" else -math.inf
+        self.num_bad_epochs = self.cooldown_counter = 0
+        self.last_epoch = 0
+        self._last_lr = self._rates()
+
+    def is_better(self, metric: float, best: float) -> bool:
+        """Whether `metric` improves on `best` by more than the threshold."""
+        if self.mode == "min":
+            bound = best * (1.0 - self.threshold) if self.threshold_mode == "rel" else best - self.threshold
+            return metric < bound
+        bound = best * (1.0 + self.threshold) if self.threshold_mode == "rel" else best + self.threshold
+        return metric > bound
+
+    def step(self, metrics: Any, epoch: int | None = None) -> None:  # type: ignore[override]
+        """Count an epoch with this value of the metric (a number, or a one-element tensor)."""
+        where = "ReduceLROnPlateau.step"
+        try:
+            current = float(metrics)
+        except (TypeError, ValueError):
+            raise TypeError(f"{where}: expected the metric as a number, got {type(metrics).__name__}") from None
+        self.last_epoch = self.last_epoch + 1 if epoch is None else _non_negative_int(epoch, "epoch", where)
+        if self.is_better(current, self.best):
+            self.best, self.num_bad_epochs = current, 0
+        else:
+            self.num_bad_epochs += 1
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0                  # bad epochs in the cooldown do not count
+        if self.num_bad_epochs > self.patience:
+            for group, min_lr in zip(self.optimizer.param_groups, self.min_lrs):
+                new = max(group["lr"] * self.factor, min_lr)
+                if group["lr"] - new > self.eps:
+                    group["lr"] = new
+            self.cooldown_counter, self.num_bad_epochs = self.cooldown, 0
+        self._last_lr = self._rates()

@@ -1,0 +1,66 @@
+"""Checks of optimizer options (hyperparameters), shared by the optimizers and the clipping functions.
+
+Each check has the form `check(where, name, value)` and raises a ValueError naming `where` (the
+public function: `Adam`, `Adam.step`, ...), the option and the value that came, so an optimizer can
+keep a table `option name -> check` and run it at construction and again at every step (a learning
+rate changed in `param_groups` after construction is checked before it is used).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ..checks import flag, is_finite_number
+from ..spellings import only_defaults
+
+
+def non_negative(where: str, name: str, value: Any) -> None:
+    """A finite number >= 0 (NaN, inf, a bool or a string fail)."""
+    if not is_finite_number(value) or value < 0:
+        raise ValueError(f"{where}: {name} must be a finite number >= 0, got {value!r}")
+
+
+def non_negative_or_inf(where: str, name: str, value: Any) -> None:
+    """A number >= 0, inf included."""
+    if not (value == math.inf and not isinstance(value, bool)):
+        if not is_finite_number(value) or value < 0:
+            raise ValueError(f"{where}: {name} must be a number >= 0 (inf allowed), got {value!r}")
+
+
+def fraction(where: str, name: str, value: Any) -> None:
+    """0 <= value < 1 (Adam's betas: beta = 1 would divide by 1 - beta^t = 0)."""
+    if not is_finite_number(value) or not 0.0 <= value < 1.0:
+        raise ValueError(f"{where}: {name} must be in [0, 1), got {value!r}")
+
+
+def closed_fraction(where: str, name: str, value: Any) -> None:
+    """0 <= value <= 1."""
+    if not is_finite_number(value) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"{where}: {name} must be in [0, 1], got {value!r}")
+
+
+def boolean(where: str, name: str, value: Any) -> None:
+    """True or False (numpy's bools too)."""
+    flag(value, name, where)
+
+
+def betas(where: str, name: str, value: Any) -> None:
+    """A pair (beta1, beta2), each in [0, 1)."""
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise ValueError(f"{where}: {name} must be a pair (beta1, beta2), got {value!r}")
+    for index, beta in enumerate(value):
+        fraction(where, f"{name}[{index}]", beta)
+
+
+def pytorch_only(where: str, **options: Any) -> None:
+    """Refuse PyTorch's implementation switches unless they ask for what this library does.
+
+    `foreach=` and `fused=` choose how PyTorch loops over the parameters (None or False: the
+    plain loop, the only one here); `capturable=` and `differentiable=` are for CUDA graphs and
+    differentiating through the step (False only). TypeError naming `where` and the option.
+    """
+    plain_loop = {name: (None if name in ("foreach", "fused") and value is False else value)
+                  for name, value in options.items()}
+    only_defaults(where, plain_loop, {"foreach": None, "fused": None, "capturable": False,
+                                      "differentiable": False})

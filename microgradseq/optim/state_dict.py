@@ -1,0 +1,112 @@
+"""An optimizer's `state_dict()` and `load_state_dict()`, in PyTorch's layout:
+
+    {'state': {0: {'step': 3, 'exp_avg': array, ...}, 1: {...}},
+     'param_groups': [{'lr': 0.001, 'betas': (0.9, 0.999), ..., 'params': [0, 1]}]}
+
+Parameters are numbered in order over the groups; only parameters with state
+appear under 'state'. Arrays are copied both ways, so the dict and the
+optimizer never share one.
+
+Loading is all or nothing: the group count and sizes, every option and every
+state entry are checked, every array copied (and cast to its parameter's
+dtype, as PyTorch casts a loaded state to its parameter's), and only then is
+the optimizer's state replaced.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+
+from ..checks import is_int
+
+
+def _copied(value: Any) -> Any:
+    return value.copy() if isinstance(value, np.ndarray) else copy.deepcopy(value)
+
+
+def state_dict(optimizer: Any) -> dict:
+    """The optimizer's options and state, copied, numbered as PyTorch numbers them."""
+    number = {id(p): index for index, p in enumerate(optimizer.params)}
+    return {
+        "state": {index: {name: _copied(value) for name, value in state.items()}
+                  for index, state in enumerate(optimizer.state) if state},
+        "param_groups": [{**{name: _copied(value) for name, value in group.items() if name != "params"},
+                          "params": [number[id(p)] for p in group["params"]]}
+                         for group in optimizer.param_groups],
+    }
+
+
+def load_state_dict(optimizer: Any, saved: Any) -> None:
+    """Replace the optimizer's options and state by `saved`'s, or raise and change nothing."""
+    where = f"{type(optimizer).__name__}.load_state_dict"
+    if not isinstance(saved, dict) or set(saved) != {"state", "param_groups"}:
+        got = sorted(map(str, saved)) if isinstance(saved, dict) else type(saved).__name__
+        raise ValueError(f"{where}: expected a dict with the keys 'state' and 'param_groups' (as "
+                         f"state_dict() returns), got {got}")
+    groups, states = saved["param_groups"], saved["state"]
+    if not isinstance(groups, (list, tuple)) or not all(
+            isinstance(g, dict) and isinstance(g.get("params"), (list, tuple)) for g in groups):
+        raise ValueError(f"{where}: 'param_groups' must be a list of dicts, each with a list 'params'")
+    if not isinstance(states, dict):
+        raise ValueError(f"{where}: 'state' must be a dict (parameter number -> dict), got {type(states).__name__}")
+    if len(groups) != len(optimizer.param_groups):
+        raise ValueError(f"{where}: expected {len(optimizer.param_groups)} param groups (this optimizer's), "
+                         f"the state dict has {len(groups)}")
+    for index, (group, ours) in enumerate(zip(groups, optimizer.param_groups)):
+        if len(group["params"]) != len(ours["params"]):
+            raise ValueError(f"{where}: param group {index} has {len(ours['params'])} parameters here, "
+                             f"{len(group['params'])} in the state dict")
+
+    # the saved numbers, group by group, stand for our parameters in the same places (as in PyTorch)
+    numbers = [number for group in groups for number in group["params"]]
+    position = {number: index for index, number in enumerate(numbers)}
+    if len(position) != len(numbers):
+        raise ValueError(f"{where}: a parameter number appears twice in the state dict's param_groups")
+
+    new_groups = []
+    for index, (group, ours) in enumerate(zip(groups, optimizer.param_groups)):
+        new = {"params": ours["params"], **optimizer.defaults,
+               **{name: _copied(value) for name, value in group.items() if name != "params"}}
+        optimizer.check_options(where, new, index)
+        new_groups.append(new)
+
+    new_state: list[dict] = [{} for _ in optimizer.params]
+    for number, entry in states.items():
+        if number not in position:
+            raise ValueError(f"{where}: the state dict has state for parameter {number!r}, which none of "
+                             f"its param_groups lists (they list {numbers})")
+        new_state[position[number]] = _checked_entry(optimizer, where, position[number], entry)
+
+    optimizer.param_groups[:] = new_groups
+    optimizer.state[:] = new_state
+
+
+def _checked_entry(optimizer: Any, where: str, index: int, entry: Any) -> dict:
+    """Parameter `index`'s saved state, checked and copied, its arrays in the parameter's dtype."""
+    p = optimizer.params[index]
+    if not isinstance(entry, dict):
+        raise ValueError(f"{where}: the state of parameter {index} must be a dict, got {type(entry).__name__}")
+    names = optimizer.state_names
+    state = {}
+    for name, value in entry.items():
+        if names is not None and name not in names:
+            raise ValueError(f"{where}: parameter {index} has state {name!r}, which "
+                             f"{type(optimizer).__name__} does not keep (it keeps {', '.join(names)})")
+        if name == "step":
+            if not is_int(value) or value < 0:
+                raise ValueError(f"{where}: parameter {index}'s step must be an integer >= 0, got {value!r}")
+            state[name] = int(value)
+        elif isinstance(value, np.ndarray):
+            if value.shape != p.shape or value.dtype.kind != "f":
+                raise ValueError(f"{where}: parameter {index}'s {name} must be a floating-point array of "
+                                 f"shape {p.shape} (the parameter's), got {value.dtype} of shape {value.shape}")
+            state[name] = value.astype(p.dtype)            # (a copy, always)
+        elif names is None:                                # a subclass of yours: kept as it came
+            state[name] = _copied(value)
+        else:
+            raise ValueError(f"{where}: parameter {index}'s {name} must be a numpy array, got "
+                             f"{type(value).__name__}")
+    return state

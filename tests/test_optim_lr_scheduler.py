@@ -1,0 +1,256 @@
+"""optim.lr_scheduler: StepLR, MultiStepLR, ExponentialLR, LambdaLR and ReduceLROnPlateau against
+PyTorch's closed forms and hand-worked sequences."""
+
+import math
+
+import numpy as np
+import pytest
+
+import microgradseq as mg
+from microgradseq.optim import SGD, lr_scheduler
+from microgradseq.optim.lr_scheduler import ExponentialLR, LambdaLR, MultiStepLR, ReduceLROnPlateau, StepLR
+
+
+def optimizer(*lrs):
+    """SGD with one group per learning rate."""
+    return SGD([{"params": [mg.tensor(np.zeros(1), requires_grad=True)], "lr": lr} for lr in lrs])
+
+
+def run(scheduler, epochs):
+    """The first group's lr after construction and after each of `epochs` steps."""
+    rates = [scheduler.optimizer.param_groups[0]["lr"]]
+    for _ in range(epochs):
+        scheduler.step()
+        rates.append(scheduler.optimizer.param_groups[0]["lr"])
+    return rates
+
+
+# ---- the closed forms --------------------------------------------------------------------------
+
+def test_step_lr_multiplies_by_gamma_every_step_size_epochs():
+    """lr(e) = base * gamma^floor(e / step_size)."""
+    rates = run(StepLR(optimizer(0.1), step_size=3, gamma=0.5), 10)
+    np.testing.assert_allclose(rates, [0.1 * 0.5 ** (e // 3) for e in range(11)], rtol=1e-14)
+
+
+def test_multi_step_lr_multiplies_by_gamma_at_each_milestone():
+    """lr(e) = base * gamma^(number of milestones <= e)."""
+    rates = run(MultiStepLR(optimizer(1.0), milestones=[2, 5], gamma=0.1), 7)
+    np.testing.assert_allclose(rates, [1.0, 1.0, 0.1, 0.1, 0.1, 0.01, 0.01, 0.01], rtol=1e-14)
+
+
+def test_exponential_lr_multiplies_by_gamma_every_epoch():
+    """lr(e) = base * gamma^e."""
+    rates = run(ExponentialLR(optimizer(2.0), gamma=0.9), 6)
+    np.testing.assert_allclose(rates, [2.0 * 0.9 ** e for e in range(7)], rtol=1e-14)
+
+
+def test_lambda_lr_sets_base_times_the_function_already_at_construction():
+    """lr(e) = base * lr_lambda(e), epoch 0 included (the constructor takes PyTorch's first step)."""
+    rates = run(LambdaLR(optimizer(0.5), lr_lambda=lambda e: (e + 1) / 10), 3)
+    np.testing.assert_allclose(rates, [0.05, 0.1, 0.15, 0.2], rtol=1e-14)
+
+
+def test_lambda_lr_takes_one_function_per_group():
+    opt = optimizer(1.0, 2.0)
+    scheduler = LambdaLR(opt, [lambda e: 0.5 ** e, lambda e: 1.0 / (e + 1)])
+    scheduler.step()
+    scheduler.step()
+    assert scheduler.get_last_lr() == pytest.approx([0.25, 2.0 / 3.0], rel=1e-14)
+
+
+def test_each_group_is_scheduled_from_its_own_base_lr():
+    opt = optimizer(1.0, 0.01)
+    scheduler = StepLR(opt, step_size=1, gamma=0.5)
+    scheduler.step()
+    assert [g["lr"] for g in opt.param_groups] == pytest.approx([0.5, 0.005], rel=1e-15)
+    assert scheduler.base_lrs == [1.0, 0.01] and [g["initial_lr"] for g in opt.param_groups] == [1.0, 0.01]
+
+
+def test_get_last_lr_is_what_the_last_step_set():
+    opt = optimizer(1.0, 3.0)
+    scheduler = ExponentialLR(opt, gamma=0.5)
+    assert scheduler.get_last_lr() == [1.0, 3.0]
+    scheduler.step()
+    assert scheduler.get_last_lr() == [0.5, 1.5]
+
+
+def test_a_rate_set_by_hand_carries_on_from_where_it_was_put():
+    """PyTorch's chainable form: StepLR multiplies the group's current lr at its epochs."""
+    opt = optimizer(1.0)
+    scheduler = StepLR(opt, step_size=2, gamma=0.5)
+    scheduler.step()                                  # epoch 1: unchanged
+    opt.param_groups[0]["lr"] = 0.3
+    scheduler.step()                                  # epoch 2: 0.3 * 0.5
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.15, rel=1e-15)
+
+
+def test_step_with_an_epoch_jumps_to_the_closed_form():
+    """step(7) sets lr(7) = base * gamma^floor(7 / 3), whatever the current rate."""
+    opt = optimizer(1.0)
+    scheduler = StepLR(opt, step_size=3, gamma=0.1)
+    scheduler.step(7)
+    assert scheduler.last_epoch == 7 and opt.param_groups[0]["lr"] == pytest.approx(0.01, rel=1e-14)
+
+
+def test_the_optimizer_steps_with_the_scheduled_rate():
+    """SGD with grad 1 under StepLR(step_size=2, gamma=0.5): p = -(1 + 1 + 0.5 + 0.5)."""
+    p = mg.tensor(np.zeros(1), requires_grad=True)
+    opt = SGD([p], lr=1.0)
+    scheduler = StepLR(opt, step_size=2, gamma=0.5)
+    for _ in range(4):
+        p.grad = np.ones(1)
+        opt.step()
+        scheduler.step()
+    np.testing.assert_allclose(p.data, [-3.0], rtol=1e-15)
+
+
+def test_the_old_name_lr_scheduler_is_kept():
+    assert lr_scheduler._LRScheduler is lr_scheduler.LRScheduler
+
+
+# ---- saving and resuming ------------------------------------------------------------------------
+
+def test_a_loaded_scheduler_carries_on_the_closed_form():
+    """Five epochs, save both state dicts; a new optimizer and scheduler loaded from them give
+    lr(e) = base * gamma^floor(e / 2) for epochs 6..9."""
+    opt = optimizer(1.0)
+    scheduler = StepLR(opt, step_size=2, gamma=0.5)
+    run(scheduler, 5)
+    fresh_opt = optimizer(7.0)
+    fresh = StepLR(fresh_opt, step_size=9, gamma=0.9)
+    fresh_opt.load_state_dict(opt.state_dict())
+    fresh.load_state_dict(scheduler.state_dict())
+    assert fresh.last_epoch == 5 and fresh.step_size == 2
+    rates = run(fresh, 4)[1:]
+    np.testing.assert_allclose(rates, [0.5 ** (e // 2) for e in range(6, 10)], rtol=1e-14)
+
+
+def test_resuming_with_last_epoch_needs_initial_lr():
+    """last_epoch != -1 reads each group's 'initial_lr' (set by an earlier scheduler)."""
+    with pytest.raises(ValueError, match=r"StepLR: resuming at last_epoch=4 needs 'initial_lr' in param_groups\[0\]"):
+        StepLR(optimizer(1.0), step_size=2, last_epoch=4)
+
+
+def test_a_scheduler_state_dict_of_another_kind_is_refused():
+    scheduler = StepLR(optimizer(1.0), step_size=2)
+    with pytest.raises(ValueError, match="StepLR.load_state_dict: expected a dict with the keys"):
+        scheduler.load_state_dict(ExponentialLR(optimizer(1.0), gamma=0.5).state_dict())
+
+
+def test_lambda_lr_state_dict_keeps_a_callable_objects_attributes_not_a_function():
+    """As PyTorch: a plain function is saved as None; an object's __dict__ is saved and restored."""
+
+    class Warmup:
+        def __init__(self, epochs):
+            self.epochs = epochs
+
+        def __call__(self, epoch):
+            return min(1.0, (epoch + 1) / self.epochs)
+
+    saved = LambdaLR(optimizer(1.0, 1.0), [Warmup(3), lambda e: 1.0]).state_dict()
+    assert saved["lr_lambdas"] == [{"epochs": 3}, None]
+    warmup = Warmup(10)
+    LambdaLR(optimizer(1.0, 1.0), [warmup, lambda e: 1.0]).load_state_dict(saved)
+    assert warmup.epochs == 3
+
+
+# ---- ReduceLROnPlateau -------------------------------------------------------------------------
+
+def plateau(metrics, lr=1.0, **options):
+    opt = optimizer(lr)
+    scheduler = ReduceLROnPlateau(opt, **options)
+    rates = []
+    for metric in metrics:
+        scheduler.step(metric)
+        rates.append(opt.param_groups[0]["lr"])
+    return rates
+
+
+def test_plateau_lowers_the_rate_after_more_than_patience_bad_epochs():
+    """patience 2: the third epoch without improvement multiplies lr by factor; counting restarts."""
+    rates = plateau([5, 4, 4, 4, 4, 4, 4, 3], factor=0.5, patience=2, threshold=0.0, threshold_mode="abs")
+    assert rates == [1, 1, 1, 1, 0.5, 0.5, 0.5, 0.5]
+
+
+def test_plateau_waits_cooldown_epochs_after_lowering():
+    """patience 0, cooldown 2: lower, then two epochs whose bad results do not count."""
+    rates = plateau([1.0] * 6, factor=0.5, patience=0, cooldown=2)
+    assert rates == [1, 0.5, 0.5, 0.5, 0.25, 0.25]
+
+
+def test_plateau_never_goes_below_min_lr():
+    rates = plateau([1.0] * 4, factor=0.1, patience=0, min_lr=0.05)
+    assert rates == pytest.approx([1.0, 0.1, 0.05, 0.05], rel=1e-15)
+
+
+def test_plateau_skips_a_reduction_smaller_than_eps():
+    """lr 1e-8 * 0.5 would lower it by 5e-9 < eps = 1e-8: left as it is."""
+    assert plateau([1.0, 1.0], lr=1e-8, factor=0.5, patience=0) == [1e-8, 1e-8]
+
+
+@pytest.mark.parametrize("second, lowered", [(9.5, True), (8.9, False)])
+def test_plateau_relative_threshold_in_min_mode(second, lowered):
+    """mode 'min', 'rel': better means below best * (1 - threshold) = 10 * 0.9."""
+    rates = plateau([10.0, second], factor=0.5, patience=0, threshold=0.1)
+    assert (rates[-1] == 0.5) is lowered
+
+
+@pytest.mark.parametrize("second, lowered", [(10.5, True), (11.5, False)])
+def test_plateau_absolute_threshold_in_max_mode(second, lowered):
+    """mode 'max', 'abs': better means above best + threshold = 10 + 1."""
+    rates = plateau([10.0, second], mode="max", factor=0.5, patience=0, threshold=1.0, threshold_mode="abs")
+    assert (rates[-1] == 0.5) is lowered
+
+
+def test_plateau_takes_a_one_element_tensor_as_the_metric():
+    assert plateau([mg.tensor(2.0), mg.tensor(3.0)], factor=0.5, patience=0) == [1.0, 0.5]
+
+
+def test_plateau_state_dict_round_trip_keeps_the_count_of_bad_epochs():
+    opt = optimizer(1.0)
+    scheduler = ReduceLROnPlateau(opt, factor=0.5, patience=2)
+    for metric in (3.0, 3.0, 3.0):
+        scheduler.step(metric)
+    other = ReduceLROnPlateau(optimizer(1.0), factor=0.5, patience=2)
+    other.load_state_dict(scheduler.state_dict())
+    assert (other.best, other.num_bad_epochs, other.last_epoch) == (3.0, 2, 3)
+
+
+# ---- bad arguments -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("make, error, message", [
+    (lambda o: StepLR(o, step_size=0), ValueError, "StepLR: step_size must be a positive integer, got 0"),
+    (lambda o: StepLR(o, step_size=2, gamma=math.nan), ValueError, "StepLR: gamma must be a finite number"),
+    (lambda o: MultiStepLR(o, milestones=[2, -1]), ValueError, "MultiStepLR: each milestone must be an integer >= 0"),
+    (lambda o: MultiStepLR(o, milestones=3), TypeError, "MultiStepLR: milestones must be a list of epochs"),
+    (lambda o: ExponentialLR(o, gamma=-0.5), ValueError, "ExponentialLR: gamma must be a finite number >= 0"),
+    (lambda o: LambdaLR(o, [lambda e: 1.0] * 2), ValueError, "LambdaLR: expected 1 lr_lambdas"),
+    (lambda o: LambdaLR(o, 0.5), TypeError, "LambdaLR: lr_lambda must be a function of the epoch"),
+    (lambda o: ReduceLROnPlateau(o, factor=1.0), ValueError, r"ReduceLROnPlateau: factor must be in \[0, 1\)"),
+    (lambda o: ReduceLROnPlateau(o, mode="mean"), ValueError, "ReduceLROnPlateau: mode must be 'min' or 'max'"),
+    (lambda o: ReduceLROnPlateau(o, threshold_mode="x"), ValueError, "threshold_mode must be 'rel' or 'abs'"),
+    (lambda o: ReduceLROnPlateau(o, min_lr=[0.0, 0.0]), ValueError, "expected 1 min_lrs"),
+    (lambda o: ReduceLROnPlateau(o, patience=-1), ValueError, "patience must be an integer >= 0"),
+    (lambda o: StepLR([o], step_size=2), TypeError, "StepLR: expected an optimizer"),
+], ids=["step_size", "gamma nan", "milestone", "milestones", "negative gamma", "lambda count", "lambda type",
+        "factor", "mode", "threshold_mode", "min_lr count", "patience", "not an optimizer"])
+def test_bad_scheduler_arguments_raise_naming_the_scheduler(make, error, message):
+    opt = optimizer(0.1)
+    with pytest.raises(error, match=message):
+        make(opt)
+    assert opt.param_groups[0]["lr"] == 0.1 and "initial_lr" not in opt.param_groups[0]
+
+
+def test_a_lambda_giving_nan_is_refused_and_changes_nothing():
+    opt = optimizer(1.0)
+    scheduler = LambdaLR(opt, lambda e: 1.0 if e < 2 else math.nan)
+    scheduler.step()
+    with pytest.raises(ValueError, match=r"LambdaLR.step: lr_lambda\(2\) must be a finite number, got nan"):
+        scheduler.step()
+    assert scheduler.last_epoch == 1 and opt.param_groups[0]["lr"] == 1.0
+
+
+def test_plateau_refuses_a_metric_that_is_not_a_number():
+    with pytest.raises(TypeError, match="ReduceLROnPlateau.step: expected the metric as a number, got str"):
+        ReduceLROnPlateau(optimizer(1.0)).step("low")
