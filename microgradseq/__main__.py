@@ -96,17 +96,16 @@ def check_demo(args: argparse.Namespace, usage: argparse.ArgumentParser) -> None
 
 def check_draw(args: argparse.Namespace, usage: argparse.ArgumentParser) -> None:
     """`draw --out`'s format (by suffix, as `mg.viz.render`) and folder, checked before any work."""
-    from microgradseq.viz.render import FORMATS, PURE
+    from microgradseq.viz.render import FORMATS, cannot_write
 
     out = Path(args.out)
     suffix = out.suffix.lower()
     if suffix not in FORMATS:
         usage.error(f"argument --out: the suffix picks the format, one of {', '.join(FORMATS)}; "
                     f"got {args.out!r}")
-    renderer = mg.viz.find_renderer()
-    if suffix == ".pdf" and renderer is not None and Path(renderer).name.startswith(PURE):
-        usage.error(f"argument --out: .pdf needs the system Graphviz `dot` (here {PURE} renders, "
-                    f"which writes .svg and .png), got {args.out!r}")
+    problem = cannot_write(suffix, mg.viz.find_renderer())
+    if problem:
+        usage.error(f"argument --out: {problem}, got {args.out!r}")
     if not out.absolute().parent.is_dir():
         usage.error(f"argument --out: the folder {str(out.absolute().parent)!r} does not exist")
     if out.is_dir():
@@ -305,7 +304,7 @@ def parser() -> argparse.ArgumentParser:
     picture.add_argument("--cell", default="rnn", choices=sorted(charlm.CELLS), help="recurrent cell")
     picture.add_argument("--steps", type=positive_int, default=4, help="time steps to unroll, >= 1")
     picture.add_argument("--view", default="cells", choices=["cells", "ops"], help="one box per step, or every op")
-    picture.add_argument("--all", action="store_true", help="draw every step (default: at most 12)")
+    picture.add_argument("--all", action="store_true", help="draw every step, not at most 12")
     picture.add_argument("--seed", type=bounded_int(0), default=0, help="random seed, >= 0")
     picture.add_argument("--out", default="microgradseq-rnn.svg",
                          help="output file: .svg or .png (.pdf with the system Graphviz `dot`)")

@@ -98,6 +98,7 @@ class Tensor:
             raise ValueError(f"Tensor.data: expected an array of shape {self.shape} and dtype {self.dtype}, "
                              f"got {got}")
         self._data = _own_array(array, self.dtype)
+        self._show_leaf_value()
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         """What numpy sees of a tensor (`np.array([t1, t2])`, `np.asarray(t)`): its data, read-only."""
@@ -111,6 +112,13 @@ class Tensor:
     def _replace_data(self, array: np.ndarray) -> None:
         """Swap in a fresh array that nobody else holds (optimizers, `load_state_dict`)."""
         self._data = read_only(array)
+        self._show_leaf_value()
+
+    def _show_leaf_value(self) -> None:
+        """A tiny leaf's node keeps its current values for drawings, as `result` does an op's."""
+        node = self._node
+        if node is not None and node.kind is LEAF and self._data.size <= 4:
+            node.value = self._data
 
     @property
     def grad(self) -> np.ndarray | None:
@@ -157,6 +165,7 @@ class Tensor:
         if self._data.dtype.kind not in "fc":
             raise TypeError(f"Tensor: only floating-point tensors can require grad, got dtype {self._data.dtype}")
         self._node = autograd.Node("leaf", LEAF, (), None, None, self._data.shape, self._data.dtype)
+        self._show_leaf_value()
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         """Set `requires_grad` in place and return self."""

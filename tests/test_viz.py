@@ -1,9 +1,11 @@
 """mg.viz: the DOT text of drawings, and real renders through whichever renderer is installed."""
 
 import importlib
+import math
 import re
 import xml.etree.ElementTree as ET
 
+import graphviz
 import numpy as np
 import pytest
 
@@ -165,6 +167,24 @@ def test_drawing_after_backward_without_retain_graph_says_so():
     assert "retain_graph=True" in viz.draw(loss, params).source
 
 
+def test_drawing_a_step_copies_nothing_drawn_before_it(monkeypatch):
+    """graphviz's `with graph.subgraph()` copies the parent's whole body for each subgraph: one or two
+    per step made drawing time grow with the square of the steps (20,000 steps: 26 s). No drawing
+    copies a body (the times themselves are a benchmark's business)."""
+    copied = []
+    original = graphviz.Digraph._copy_kwargs
+
+    def counting(self, **kwargs):
+        copied.append(len(self.body))
+        return original(self, **kwargs)
+
+    monkeypatch.setattr(graphviz.Digraph, "_copy_kwargs", counting)
+    loss, params, _ = rnn_loss(30, retain=True)
+    for view in ("cells", "ops"):
+        viz.draw(loss, params, view=view, max_steps=None)
+    assert copied == []
+
+
 def test_ten_thousand_steps_draw_without_recursion():
     """Every walk of the drawing is iterative: a 10,000-step graph draws (its speed is a benchmark's
     business, not a test's)."""
@@ -179,6 +199,12 @@ def test_render_without_a_renderer_raises_with_the_fix(monkeypatch, tmp_path):
     monkeypatch.setattr(render_module, "ensure_renderer", lambda: None)
     with pytest.raises(RuntimeError, match="pip install graphviz-pure"):
         viz.render("digraph { a }", tmp_path / "x.svg")
+
+
+def test_render_refuses_pdf_when_graphviz_pure_renders_saying_why(monkeypatch, tmp_path):
+    monkeypatch.setattr(render_module, "ensure_renderer", lambda: str(tmp_path / "graphviz-pure"))
+    with pytest.raises(ValueError, match=r"render: \.pdf needs the system Graphviz `dot` .*got 'x\.pdf'"):
+        viz.render("digraph { a }", tmp_path / "x.pdf")
 
 
 def test_render_svg_is_xml_with_an_svg_root(tmp_path):
@@ -339,7 +365,68 @@ def test_decay_over_several_decades_still_shows():
     assert palette.index(shade_of(source, 1)) < palette.index(shade_of(source, 2)) - 3
 
 
+def norm_drawing(weights):
+    """Steps t = 1, 2, ... with dL/dh_t = weights[t - 1] exactly (h_t = w, L = sum of weight * h_t)."""
+    w = mg.tensor([1.0], requires_grad=True, dtype=np.float64)
+    loss = None
+    for t, weight in enumerate(weights, 1):
+        with viz.step(t):
+            h = (w * 1.0).named("h")
+        term = (h * weight).sum()
+        loss = term if loss is None else loss + term
+    loss.backward(retain_graph=True)
+    return viz.draw(loss).source
+
+
+def test_an_infinite_gradient_norm_gets_the_hottest_colour():
+    """Exploding gradients burn: ||dL/dh|| = inf is the palette's red end (it used to be its palest),
+    as a finite 1 is (the top of the scale); 1e-3 is not."""
+    source = norm_drawing([1e-3, 1.0, math.inf])
+    palette = viz.draw.__globals__["PALETTE"]
+    assert "||dL/dh_t|| = inf" in source
+    assert shade_of(source, 3) == shade_of(source, 2) == palette[-1] != shade_of(source, 1)
+
+
+def test_a_nan_gradient_norm_gets_a_colour_of_its_own_named_in_the_legend():
+    source = norm_drawing([1.0, math.nan])
+    palette = viz.draw.__globals__["PALETTE"]
+    assert "||dL/dh_t|| = nan" in source
+    assert shade_of(source, 2) not in palette and shade_of(source, 1) in palette
+    assert f'<TD BGCOLOR="{shade_of(source, 2)}" WIDTH="18"> </TD><TD ALIGN="LEFT">NaN</TD>' in source
+
+
 # ---- the ops view of an LSTM, the cells view without names, scalar constants ---------------------------
+
+def left_to_right(svg_path):
+    """The steps' clusters of a rendered drawing in their order left to right, and the x of the
+    centre of the note `elided`."""
+    ns = {"svg": "http://www.w3.org/2000/svg"}
+    lefts, note = {}, None
+    for group in ET.parse(svg_path).getroot().iter("{http://www.w3.org/2000/svg}g"):
+        title = group.find("svg:title", ns)
+        if title is None:
+            continue
+        if group.get("class") == "cluster" and title.text.startswith("cluster_step_"):
+            outline = group.find("svg:path", ns)
+            outline = outline.get("d") if outline is not None else group.find("svg:polygon", ns).get("points")
+            xs = [float(x) for x in re.findall(r"-?\d+\.?\d*", outline)[0::2]]
+            lefts[int(title.text.removeprefix("cluster_step_"))] = (min(xs), max(xs))
+        elif group.get("class") == "node" and title.text == "elided":
+            note = float(group.find("svg:text", ns).get("x"))
+    return sorted(lefts, key=lambda step: lefts[step][0]), lefts, note
+
+
+@pytest.mark.parametrize("view", ["cells", "ops"])
+def test_steps_left_out_keep_time_left_to_right_with_the_note_in_their_place(tmp_path, view):
+    """13 steps drawn as 12: t = 1..6, the note for t = 7, t = 8..13, in that order left to right
+    (the ops view used to put t = 8, 9 first)."""
+    loss, params, _ = rnn_loss(13, retain=True)
+    graph = viz.draw(loss, params, view=view)
+    assert "1 step left out (t = 7 .. 7)" in graph.source
+    order, spans, note = left_to_right(viz.render(graph, tmp_path / "rnn.svg"))
+    assert order == [1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12, 13]
+    assert spans[6][1] < note < spans[8][0]
+
 
 def test_four_lstm_steps_in_the_ops_view_fit_in_3000_px(tmp_path):
     mg.manual_seed(1)
@@ -369,6 +456,39 @@ def test_the_cells_view_finds_an_unnamed_recurrent_state():
     assert edges_with(source, "cell_1 -> cell_2") and edges_with(source, "cell_2 -> cell_3")
 
 
+def test_the_cells_of_stacked_layers_name_each_state_s_layer():
+    """A 2-layer LSTM's step holds c, h of layer 0 and c, h of layer 1: each line says which."""
+    mg.manual_seed(0)
+    lstm = mg.nn.LSTM(2, 3, num_layers=2)
+    output, _ = lstm(mg.randn(3, 1, 2))
+    source = viz.draw(output.sum(), dict(lstm.named_parameters())).source
+    cell = re.search(r"cell_2 \[label=<(.*)> fillcolor", source).group(1)
+    assert re.findall(r"<BR/>([ch] \(layer \d\)) \(1, 3\)", cell) == ["c (layer 0)", "h (layer 0)",
+                                                                          "c (layer 1)", "h (layer 1)"]
+
+
+def test_a_root_freed_by_backward_says_so_in_its_box():
+    loss, params, _ = rnn_loss(3)
+    loss.backward()                                     # frees the graph: only the root is left
+    box = re.search(r"cell_3 \[label=<(.*)> fillcolor", viz.draw(loss, params).source).group(1)
+    assert box == "<B>cell</B><BR/>1 op: add<BR/>freed by backward()"
+
+
+def test_a_tiny_named_leaf_shows_its_data_without_params():
+    a = mg.tensor(2.0, requires_grad=True, dtype=np.float64).named("a")
+    x = (a * 3.0).tanh()
+    x.backward(retain_graph=True)
+    assert re.search(r"<B>a</B><BR/>\(\)<BR/>data 2<BR/>grad ", mg.draw(x).source)
+
+
+def test_a_tiny_leaf_shows_its_current_data_after_an_update():
+    a = mg.tensor(2.0, requires_grad=True, dtype=np.float64).named("a")
+    x = (a * 3.0).tanh()
+    with mg.no_grad():
+        a -= 0.5
+    assert re.search(r"<B>a</B><BR/>\(\)<BR/>data 1.5", mg.draw(x).source)
+
+
 def test_a_scalar_graph_shows_its_constant_inputs():
     x0 = mg.tensor(2.0, dtype=np.float64)                          # a constant: no requires_grad
     w0 = mg.tensor(-3.0, requires_grad=True, dtype=np.float64)
@@ -393,6 +513,38 @@ def test_control_characters_in_names_give_dot_the_renderer_accepts(tmp_path):
 def test_draw_refuses_an_empty_list():
     with pytest.raises(ValueError, match="draw: expected a tensor.*got an empty list"):
         viz.draw([])
+
+
+@pytest.mark.parametrize("root", [None, 3, "loss", np.ones(3), {"a": mg.tensor([1.0], requires_grad=True)}],
+                         ids=["None", "int", "str", "ndarray", "dict"])
+def test_draw_of_what_is_no_tensor_is_a_type_error_naming_what_came(root):
+    with pytest.raises(TypeError, match=rf"draw: expected a tensor with history .*got {type(root).__name__}$"):
+        viz.draw(root)
+
+
+def test_draw_of_a_tensor_without_history_is_a_value_error():
+    with pytest.raises(ValueError, match="draw: expected a tensor with history .*no graph to draw"):
+        viz.draw(mg.tensor([1.0, 2.0]))
+
+
+def test_draw_update_s_errors_name_draw_update():
+    loss, params, _ = rnn_loss(2, retain=True)
+    with pytest.raises(ValueError, match="^draw_update: view must be 'cells' or 'ops', got 'x'"):
+        viz.draw_update(loss, params, view="x")
+    with pytest.raises(TypeError, match="^draw_update: params maps names to tensors"):
+        viz.draw_update(loss, {"w": 1})
+    with pytest.raises(TypeError, match="^draw_update: expected a tensor with history .*got NoneType"):
+        viz.draw_update(None)
+    with pytest.raises(TypeError, match=r"^draw_update\(\) got an unexpected keyword argument 'foo'"):
+        viz.draw_update(loss, params, foo=1)
+
+
+def test_the_draw_command_s_help_gives_the_all_flag_one_default(capsys):
+    from microgradseq.__main__ import main
+    with pytest.raises(SystemExit):
+        main(["draw", "--help"])
+    entry = " ".join(re.search(r"--all\s+(.*?)\n  --", capsys.readouterr().out, re.S).group(1).split())
+    assert entry == "draw every step, not at most 12 (default: False)"
 
 
 def test_draw_params_must_map_names_to_tensors():

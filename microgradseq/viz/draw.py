@@ -23,7 +23,8 @@ update's loss with its graph kept: `draw_update`).
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from contextlib import contextmanager
+from typing import Any, Iterator, Mapping
 
 import graphviz
 import numpy as np
@@ -32,7 +33,7 @@ from ..autograd import CUT, FREED, Node
 from ..checks import is_int
 from .graph import GraphInfo, graph_roots, named_tensors
 from .render import ensure_renderer
-from .style import GREY, PALETTE, colour, grad_scale, html_label, norm, numbers, text
+from .style import GREY, NAN_COLOUR, PALETTE, colour, grad_scale, html_label, log_norm, norm, numbers, text
 
 
 def draw(root: Any, params: Mapping[str, Any] | None = None, view: str = "cells",
@@ -45,33 +46,34 @@ def draw(root: Any, params: Mapping[str, Any] | None = None, view: str = "cells"
     once, however many steps use it. `view` is `"cells"` (a box per state per
     step) or `"ops"` (every op, a column per step). At most `max_steps` steps
     are drawn, the first and last halves, with a note saying how many were left
-    out; `None` draws all. Tiny tensors show their values (and grads once a
-    backward has run) when `show_values`. After `loss.backward(retain_graph=True)`
+    out; `None` draws all. Tiny tensors show their values (a leaf only when it is
+    in `params`) and grads once a backward has run, when `show_values`. After `loss.backward(retain_graph=True)`
     each step prints ||dL/dh_t|| and is coloured by its log10, on a scale from
     the largest norm's decade down at least four decades, or over
     `grad_range=(low, high)` (the same for every drawing that passes it);
     without `retain_graph` the backward frees the graph and only the root is
     left to draw.
     """
-    return _drawing(root, params, view, max_steps, show_values, grad_range)[0]
+    return _drawing("draw", root, params, view, max_steps, show_values, grad_range)[0]
 
 
-def _drawing(root: Any, params: Mapping[str, Any] | None = None, view: str = "cells",
-             max_steps: int | None = 12, show_values: bool = True,
-             grad_range: tuple[float, float] | None = None) -> tuple[graphviz.Digraph, GraphInfo]:
-    """`draw`, and what it found out about the graph (`draw_update` titles the drawing from it)."""
+def _drawing(caller: str, root: Any, params: Mapping[str, Any] | None, view: str, max_steps: int | None,
+             show_values: bool, grad_range: tuple[float, float] | None) -> tuple[graphviz.Digraph, GraphInfo]:
+    """`draw`, and what it found out about the graph (`draw_update` titles the drawing from it);
+    errors name `caller`, the public function called."""
     if view not in ("cells", "ops"):
-        raise ValueError(f"draw: view must be 'cells' or 'ops', got {view!r}")
+        raise ValueError(f"{caller}: view must be 'cells' or 'ops', got {view!r}")
     if max_steps is not None and (not is_int(max_steps) or max_steps < 2):
-        raise ValueError(f"draw: max_steps must be None or an integer of at least 2, got {max_steps!r}")
+        raise ValueError(f"{caller}: max_steps must be None or an integer of at least 2, got {max_steps!r}")
     if grad_range is not None and not (
             isinstance(grad_range, (tuple, list)) and len(grad_range) == 2
             and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in grad_range)
             and 0 < grad_range[0] < grad_range[1] < math.inf):
-        raise ValueError(f"draw: grad_range must be None or (low, high) with 0 < low < high, got {grad_range!r}")
-    params = named_tensors(params)
+        raise ValueError(f"{caller}: grad_range must be None or (low, high) with 0 < low < high, "
+                         f"got {grad_range!r}")
+    params = named_tensors(params, caller)
     ensure_renderer()
-    info = GraphInfo(graph_roots(root), params, max_steps)
+    info = GraphInfo(graph_roots(root, caller), params, max_steps)
     info.grad_range = grad_range
     graph = graphviz.Digraph("microgradseq")
     graph.attr(rankdir="LR", fontname="Helvetica", newrank="true", compound="true")
@@ -96,8 +98,9 @@ def node_label(node: Node, info: GraphInfo, show_values: bool) -> str:
     if info.is_param(node):
         lines = [f"<B>{text(info.name(node))}</B>", text(node.shape)]
         tensor = info.data.get(node)
-        if show_values and tensor is not None and np.size(tensor.data) <= 4:
-            lines.append("data " + text(numbers(tensor.data)))
+        data = node.value if tensor is None else tensor.data
+        if show_values and data is not None and np.size(data) <= 4:
+            lines.append("data " + text(numbers(data)))
     elif node.kind == CUT:
         cut = node.cut_info or {}
         lines = [f"<B>cut</B> {text(node.label or cut.get('label') or '')}", text(node.shape)]
@@ -134,11 +137,20 @@ def cut_edge_label(node: Node) -> str:
     return html_label("cut" if k2 is None else f"cut (k2 = {text(k2)})")
 
 
+@contextmanager
+def subgraph(graph: graphviz.Digraph, name: str | None = None) -> Iterator[graphviz.Digraph]:
+    """`graph.subgraph(name=name)` as a `with` block, without its cost: graphviz's own copies the
+    parent's whole body for every subgraph, so thousands of steps drew in quadratic time."""
+    sub = graphviz.Digraph(name=name)
+    yield sub
+    graph.subgraph(sub)
+
+
 def step_cluster(graph: graphviz.Digraph, info: GraphInfo, step: int, colours: dict,
                  members: list[tuple[str, dict]], greyed: bool, norms: dict | None = None) -> None:
     """The subgraph `cluster_step_<t>` holding one step's nodes, labelled `t = <t>`; with a
     gradient norm, the label is a header coloured by it that prints it, and so is the frame."""
-    with graph.subgraph(name=f"cluster_step_{step}") as cluster:
+    with subgraph(graph, f"cluster_step_{step}") as cluster:
         cluster.attr(label=f"t = {step}", style="rounded,filled", fillcolor="gray98", color="gray70")
         if norms and step in norms:
             shade = colours.get(step, "white")
@@ -151,33 +163,40 @@ def step_cluster(graph: graphviz.Digraph, info: GraphInfo, step: int, colours: d
             cluster.node(name, **attrs)
 
 
-def extras(graph: graphviz.Digraph, info: GraphInfo, norms: dict) -> dict:
-    """The elision note, the legend and the 'before the cut' marker; returns step -> colour."""
-    if info.hidden_steps:
-        first, last = info.hidden_steps[0], info.hidden_steps[-1]
-        graph.node("elided", html_label(f"... {len(info.hidden_steps)} steps left out (t = {first} .. {last}) ..."),
-                   shape="plaintext", style="")
-    colours = {}
-    if norms:
-        logs = {step: math.log10(value) if value > 0 else -math.inf for step, value in norms.items()}
-        low, high = grad_scale(norms, info.grad_range)
-        colours = {step: colour(value, low, high) for step, value in logs.items()}
-        rows = "".join(
-            f'<TR><TD BGCOLOR="{shade}" WIDTH="18"> </TD>'
-            f'<TD ALIGN="LEFT">{low + (high - low) * k / (len(PALETTE) - 1):.2f}</TD></TR>'
-            for k, shade in enumerate(PALETTE))
-        graph.node("legend", f'<<TABLE BORDER="0" CELLSPACING="1"><TR><TD COLSPAN="2">'
-                             f'log10 ||dL/dh_t||</TD></TR>{rows}</TABLE>>', shape="plaintext", style="")
-    return colours
+def elision_note(graph: graphviz.Digraph, info: GraphInfo) -> None:
+    """The node `elided` standing for the steps left out."""
+    first, last, count = info.hidden_steps[0], info.hidden_steps[-1], len(info.hidden_steps)
+    graph.node("elided", html_label(f"... {count} step{'s' if count != 1 else ''} left out "
+                                    f"(t = {first} .. {last}) ..."), shape="plaintext", style="")
 
 
-def before_cut(graph: graphviz.Digraph, info: GraphInfo, first_cut: str | None) -> None:
-    """A grey marker for the steps behind the earliest cut: their history is gone."""
-    if not info.cut_steps or first_cut is None or info.cut_steps[0] <= 1:
-        return
-    step = info.cut_steps[0]
-    graph.node("before_cut", html_label(f"t &lt; {step}", "behind the truncation:", "history freed"),
+def legend(graph: graphviz.Digraph, info: GraphInfo, norms: dict) -> dict:
+    """The colour legend of the gradient norms; returns step -> colour."""
+    if not norms:
+        return {}
+    low, high = grad_scale(norms, info.grad_range)
+    shades = [(shade, f"{low + (high - low) * k / (len(PALETTE) - 1):.2f}") for k, shade in enumerate(PALETTE)]
+    if any(math.isnan(value) for value in norms.values()):
+        shades.append((NAN_COLOUR, "NaN"))
+    rows = "".join(f'<TR><TD BGCOLOR="{shade}" WIDTH="18"> </TD><TD ALIGN="LEFT">{name}</TD></TR>'
+                   for shade, name in shades)
+    graph.node("legend", f'<<TABLE BORDER="0" CELLSPACING="1"><TR><TD COLSPAN="2">'
+                         f'log10 ||dL/dh_t||</TD></TR>{rows}</TABLE>>', shape="plaintext", style="")
+    return {step: colour(log_norm(value), low, high) for step, value in norms.items()}
+
+
+def marks_before_cut(info: GraphInfo, first_cut: str | None) -> bool:
+    """Whether steps lie behind the earliest cut (drawn as `first_cut`), to be marked."""
+    return bool(info.cut_steps) and first_cut is not None and info.cut_steps[0] > 1
+
+
+def before_cut(graph: graphviz.Digraph, info: GraphInfo) -> None:
+    """The grey marker `before_cut` for the steps behind the earliest cut: their history is gone."""
+    graph.node("before_cut", html_label(f"t &lt; {info.cut_steps[0]}", "behind the truncation:", "history freed"),
                style="rounded,dashed", color=GREY, fontcolor="gray50")
+
+
+def before_cut_edge(graph: graphviz.Digraph, first_cut: str) -> None:
     graph.edge("before_cut", first_cut, style="dashed", color=GREY, arrowhead="none")
 
 
@@ -196,20 +215,58 @@ class Edges:
 
 # ---- view="ops": every node -------------------------------------------------------------------
 
+ANCHOR = {"shape": "point", "style": "invis", "width": "0", "height": "0", "label": ""}
+LADDER = 5      # each edge from a column's anchor to the next column, said this many times
+
+
+def keep_in_order(graph: graphviz.Digraph, columns: list[tuple[str, str]]) -> None:
+    """Hold the ops view's columns left to right; `columns` holds (anchor, first node) of each.
+
+    Graphviz drops an edge between nodes of one rank in two clusters, so a row of edges cannot
+    order clusters: they stand in whatever order crosses the fewest edges. So each column has an
+    invisible anchor above its first node, the anchors share a rank, and each points at its own
+    column's first node and at the next column's, with an edge said `LADDER` times (graphviz
+    adds up repeated edges into one that costs as much to cross): time order crosses none of
+    them. The caller declares the first anchor before any other node, which makes the layout
+    start from the left (a mirrored layout crosses no more edges).
+    """
+    for rank in (0, 1):
+        with subgraph(graph) as row:
+            row.attr(rank="same")
+            for column in columns:
+                row.node(column[rank])
+    for anchor, first in columns:
+        graph.edge(anchor, first, style="invis")
+    for (anchor, _), (_, right) in zip(columns, columns[1:]):
+        for _ in range(LADDER):
+            graph.edge(anchor, right, style="invis")
+
+
+@contextmanager
+def note_column(graph: graphviz.Digraph, name: str) -> Iterator[graphviz.Digraph]:
+    """An unframed cluster `cluster_<name>` with the anchor `anchor_<name>`, for a note that
+    stands in the row of steps (`keep_in_order`)."""
+    with subgraph(graph, f"cluster_{name}") as cluster:
+        cluster.attr(label="", peripheries="0")
+        cluster.node(f"anchor_{name}", **ANCHOR)
+        yield cluster
+
+
 def draw_ops(graph: graphviz.Digraph, info: GraphInfo, show_values: bool) -> None:
     """Every op node; parameters once, in their own cluster, with light dotted references.
 
     With steps, each step is a column, ops flowing top to bottom (an LSTM's gates side by
-    side), and the columns stand left to right in one row: the edges from one step to the
-    next do not rank the nodes, and the first node of each step shares a rank with the others'.
+    side), and the columns stand left to right in one row (`keep_in_order`): the edges from
+    one step to the next do not rank the nodes, and the first node of each step shares a rank
+    with the others'. The notes for the steps left out and for those behind a cut stand in
+    the row as columns of their own.
     """
     norms = info.grad_norms()
-    colours = extras(graph, info, norms)
     if info.steps:
         graph.attr(rankdir="TB", nodesep="0.12", ranksep="0.3")
         graph.attr("node", fontsize="10", margin="0.05,0.03")
     clusters = {step: [] for step in info.shown_steps}
-    params, first_cut = [], None
+    params, loose, first_cut = [], [], None
     for node in info.order:
         if info.hidden(node):
             continue
@@ -222,26 +279,40 @@ def draw_ops(graph: graphviz.Digraph, info: GraphInfo, show_values: bool) -> Non
             if node.kind == CUT and step == (info.cut_steps or [None])[0] and first_cut is None:
                 first_cut = entry[0]
         else:
-            graph.node(entry[0], **entry[1])
+            loose.append(entry)
+    steps = [step for step, members in clusters.items() if members]
+    marker = marks_before_cut(info, first_cut)
+    if steps:
+        graph.node(f"anchor_{'before_cut' if marker else steps[0]}", **ANCHOR)     # first: see keep_in_order
+    colours = legend(graph, info, norms)
+    for name, attrs in loose:
+        graph.node(name, **attrs)
     if params:
-        with graph.subgraph(name="cluster_parameters") as cluster:
+        with subgraph(graph, "cluster_parameters") as cluster:
             cluster.attr(label="parameters", style="rounded,filled", fillcolor="aliceblue", color="gray70")
             for name, attrs in params:
                 cluster.node(name, **attrs)
-    heads = []
-    for step, members in clusters.items():
-        if members:
-            greyed = all(attrs.get("fillcolor") == "gray92" for _, attrs in members)
-            step_cluster(graph, info, step, colours, members, greyed, norms)
-            heads.append(members[0][0])
-    if len(heads) > 1:
-        with graph.subgraph() as row:
-            row.attr(rank="same")
-            for name in heads:
-                row.node(name)
-            for left, right in zip(heads, heads[1:]):
-                row.edge(left, right, style="invis")
-    before_cut(graph, info, first_cut)
+    columns = []            # (anchor, first node) of each column, left to right
+    if marker:
+        with note_column(graph, "before_cut") as column:
+            before_cut(column, info)
+        columns.append(("anchor_before_cut", "before_cut"))
+    note_at = next((step for step in steps if info.hidden_steps and step > info.hidden_steps[-1]), None)
+    for step in steps:
+        if step == note_at:
+            with note_column(graph, "elided") as column:
+                elision_note(column, info)
+            columns.append(("anchor_elided", "elided"))
+        members = clusters[step]
+        greyed = all(attrs.get("fillcolor") == "gray92" for _, attrs in members)
+        step_cluster(graph, info, step, colours, [(f"anchor_{step}", ANCHOR)] + members, greyed, norms)
+        columns.append((f"anchor_{step}", members[0][0]))
+    if info.hidden_steps and note_at is None:
+        elision_note(graph, info)
+    if len(columns) > 1:
+        keep_in_order(graph, columns)
+    if marker:
+        before_cut_edge(graph, first_cut)
     edges = Edges(graph)
     constants = 0
     for node in info.order:
@@ -257,11 +328,11 @@ def draw_ops(graph: graphviz.Digraph, info: GraphInfo, show_values: bool) -> Non
             tail = info.ids[parent]
             steps = (info.step_of[parent], info.step_of[node])
             across = {"constraint": "false"} if None not in steps and steps[0] != steps[1] else {}
-            if info.hidden(node):
+            if info.hidden(node):       # (the note stands in a column: these edges do not rank it)
                 if not info.hidden(parent) and not info.is_param(parent):
-                    edges.add(tail, "elided", color=GREY)
+                    edges.add(tail, "elided", color=GREY, constraint="false")
             elif info.hidden(parent):
-                edges.add("elided", head, color=GREY)
+                edges.add("elided", head, color=GREY, constraint="false")
             elif info.is_param(parent):
                 edges.add(tail, head, style="dotted", color="steelblue", penwidth="0.6",
                           arrowsize="0.4", constraint="false")
@@ -306,16 +377,29 @@ def _groups(info: GraphInfo) -> dict[Node, str]:
 
 
 def _ops_summary(members: list[Node]) -> str:
+    """`3 ops: linear, add, tanh`, and how many of them a backward() freed."""
     ops = list(dict.fromkeys(node.op for node in members))
     shown = ", ".join(ops[:4]) + (", ..." if len(ops) > 4 else "")
-    return f"{len(members)} op{'s' if len(members) != 1 else ''}: {text(shown)}"
+    summary = f"{len(members)} op{'s' if len(members) != 1 else ''}: {text(shown)}"
+    freed = sum(node.kind == FREED for node in members)
+    if freed:
+        summary += "<BR/>" + ("freed by backward()" if freed == len(members) else f"{freed} freed by backward()")
+    return summary
 
 
 def _cell_label(members: list[Node], states: set, show_values: bool) -> str:
+    """The state box: each state with its values and |dL/dstate|, then its ops. A label met
+    twice (stacked layers: c, h of layer 0, then of layer 1) gets its layer, counted in the
+    order the states were computed."""
     lines = ["<B>cell</B>"]
+    labels = [node.label for node in members if node in states]
+    layers = {}
     for node in members:
         if node in states:
             name = text(node.label or f"state ({node.op})")
+            if node.label and labels.count(node.label) > 1:
+                layers[node.label] = layers.get(node.label, -1) + 1
+                name += f" (layer {layers[node.label]})"
             line = f"{name} {text(node.shape)}"
             if show_values and node.value is not None:
                 line += " = " + text(numbers(node.value))
@@ -343,7 +427,9 @@ def draw_cells(graph: graphviz.Digraph, info: GraphInfo, show_values: bool) -> N
     group = _groups(info)
     states = set(info.states)
     norms = info.grad_norms()
-    colours = extras(graph, info, norms)
+    if info.hidden_steps:
+        elision_note(graph, info)
+    colours = legend(graph, info, norms)
     members = {}
     for node in info.order:
         if not info.hidden(node):
@@ -381,11 +467,13 @@ def draw_cells(graph: graphviz.Digraph, info: GraphInfo, show_values: bool) -> N
         if entries:
             greyed = all(attrs.get("fillcolor") == "gray92" for _, attrs in entries)
             step_cluster(graph, info, step, colours, entries, greyed, norms)
-            with graph.subgraph() as same:
+            with subgraph(graph) as same:
                 same.attr(rank="same")
                 for key, _ in entries:
                     same.node(key)
-    before_cut(graph, info, first_cut)
+    if marks_before_cut(info, first_cut):
+        before_cut(graph, info)
+        before_cut_edge(graph, first_cut)
     edges = Edges(graph)
     for node in info.order:
         head = "elided" if info.hidden(node) else group[node]
@@ -424,7 +512,9 @@ def injected_steps(root: Node) -> list[int]:
     return sorted(found)
 
 
-def draw_update(loss: Any, params: Mapping[str, Any] | None = None, **options: Any) -> graphviz.Digraph:
+def draw_update(loss: Any, params: Mapping[str, Any] | None = None, view: str = "cells",
+                max_steps: int | None = 12, show_values: bool = True,
+                grad_range: tuple[float, float] | None = None) -> graphviz.Digraph:
     """Draw the window one TBPTT update backpropagated, from the loss tensor `tbptt` hands to
     `on_backward(u, loss)` (its graph kept, its gradients in place): `draw(loss, params, ...)`
     with a title naming the update's injected steps and its cut.
@@ -432,8 +522,8 @@ def draw_update(loss: Any, params: Mapping[str, Any] | None = None, **options: A
         mg.bptt.tbptt(..., on_backward=lambda u, loss: mg.viz.render(
             mg.viz.draw_update(loss, dict(model.named_parameters())), f"update_{u}.svg"))
     """
-    graph, info = _drawing(loss, params, **options)
-    injected = injected_steps(graph_roots(loss)[0])
+    graph, info = _drawing("draw_update", loss, params, view, max_steps, show_values, grad_range)
+    injected = injected_steps(graph_roots(loss, "draw_update")[0])
     cut = max(info.cut_steps) if info.cut_steps else 0
     update = max(info.steps) if info.steps else None
     if injected:

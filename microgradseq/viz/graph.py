@@ -134,40 +134,46 @@ def _walk(roots: list[Node]) -> list[Node]:
     return order
 
 
-def graph_roots(root: Any) -> list[Node]:
+def graph_roots(root: Any, caller: str) -> list[Node]:
+    """The nodes to draw from: `root` is a tensor with history, its Node, or a tuple or list of
+    them. Errors name `caller`: something else is a TypeError, a tensor without history a ValueError."""
     items = list(root) if isinstance(root, (tuple, list)) else [root]
     if not items:
-        raise ValueError(f"draw: expected a tensor with history (or its Node), or a tuple of them; "
+        raise ValueError(f"{caller}: expected a tensor with history (or its Node), or a tuple of them; "
                          f"got an empty {type(root).__name__}")
     nodes = []
     for item in items:
-        node = item if isinstance(item, Node) else getattr(item, "_node", None)
+        if not isinstance(item, (Tensor, Node)):
+            raise TypeError(f"{caller}: expected a tensor with history (or its Node), or a tuple of them; "
+                            f"got {type(item).__name__}")
+        node = item if isinstance(item, Node) else item._node
         if node is None:
-            raise ValueError(f"draw: expected a tensor with history (or its Node), got {item!r}; "
+            raise ValueError(f"{caller}: expected a tensor with history (or its Node), got {item!r}; "
                              "tensors made without requires_grad inputs have no graph to draw")
         nodes.append(node)
     return nodes
 
 
-def named_tensors(params: Any) -> dict[str, Tensor] | None:
-    """`params` as a dict name -> tensor: a mapping, or pairs as `model.named_parameters()` gives."""
+def named_tensors(params: Any, caller: str) -> dict[str, Tensor] | None:
+    """`params` as a dict name -> tensor: a mapping, or pairs as `model.named_parameters()` gives;
+    errors name `caller`."""
     if params is None:
         return None
     if isinstance(params, Mapping):
         items = list(params.items())
     elif isinstance(params, (str, bytes, Tensor)) or not isinstance(params, Iterable):
-        raise TypeError(f"draw: params must be a mapping name -> tensor (e.g. dict(model.named_parameters())), "
+        raise TypeError(f"{caller}: params must be a mapping name -> tensor (e.g. dict(model.named_parameters())), "
                         f"got {type(params).__name__}")
     else:
         items = list(params)
         for item in items:
             if not (isinstance(item, tuple) and len(item) == 2):
-                raise TypeError(f"draw: params must be a mapping name -> tensor or (name, tensor) pairs "
+                raise TypeError(f"{caller}: params must be a mapping name -> tensor or (name, tensor) pairs "
                                 f"(e.g. model.named_parameters()), got {type(params).__name__} holding "
                                 f"{type(item).__name__}")
     for name, tensor in items:
         if not isinstance(name, str):
-            raise TypeError(f"draw: params' names must be strings, got {type(name).__name__} {name!r}")
+            raise TypeError(f"{caller}: params' names must be strings, got {type(name).__name__} {name!r}")
         if not isinstance(tensor, Tensor):
-            raise TypeError(f"draw: params maps names to tensors; {name!r} maps to {type(tensor).__name__}")
+            raise TypeError(f"{caller}: params maps names to tensors; {name!r} maps to {type(tensor).__name__}")
     return dict(items)

@@ -56,6 +56,14 @@ def ensure_renderer() -> str | None:
     return _renderer
 
 
+def cannot_write(suffix: str, renderer: str | None) -> str | None:
+    """Why `renderer` cannot write a file ending in `suffix`, or None when it can: graphviz-pure
+    writes .svg and .png, not .pdf."""
+    if suffix.lower() == ".pdf" and renderer is not None and Path(renderer).name.startswith(PURE):
+        return f".pdf needs the system Graphviz `dot` (here {PURE} renders, which writes .svg and .png)"
+    return None
+
+
 def render(graph: graphviz.Digraph | str, path: str | os.PathLike) -> Path:
     """Write `graph` (a Digraph or DOT text, any Unicode) to `path`; the suffix picks .svg, .png or .pdf."""
     if not isinstance(graph, (str, graphviz.Digraph, graphviz.Graph, graphviz.Source)):
@@ -73,6 +81,9 @@ def render(graph: graphviz.Digraph | str, path: str | os.PathLike) -> Path:
     if binary is None:
         raise RuntimeError("render: no Graphviz renderer found; `pip install graphviz-pure` or install "
                            "Graphviz (its `dot` on PATH). The DOT text is in graph.source")
+    problem = cannot_write(path.suffix, binary)
+    if problem:
+        raise ValueError(f"render: {problem}, got {path.name!r}")
     source = graph if isinstance(graph, str) else graph.source
     # an absolute path, so a name starting with '-' is not read as an option of the renderer
     done = subprocess.run([binary, f"-T{output_format}", "-o", str(path.absolute())],

@@ -11,6 +11,7 @@ import numpy as np
 
 # Pale (small ||dL/dh_t||) to red (large): vanishing gradients fade, exploding ones burn.
 PALETTE = ("#ffffcc", "#ffeda0", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c")
+NAN_COLOUR = "#9e9ac8"      # a NaN norm: off the palette (violet), so it reads as neither small nor large
 GREY = "gray60"
 # Gradient norms are coloured on a log scale at least this many decades wide (from the largest
 # norm's decade down), so norms of the same order share a colour and only real decay fades.
@@ -49,9 +50,19 @@ def grad_scale(norms: dict[int, float], grad_range: tuple[float, float] | None) 
     return min(high - DECADES, math.floor(min(logs))), high
 
 
+def log_norm(value: float) -> float:
+    """log10 of a norm: -inf for 0, +inf for +inf, NaN for NaN."""
+    return math.log10(value) if value > 0 or math.isnan(value) else -math.inf
+
+
 def colour(value: float, low: float, high: float) -> str:
-    """The palette colour for `value` on the scale low..high."""
-    if not math.isfinite(value):
+    """The palette colour for `value` (a log10) on the scale low..high: the palest at or below
+    `low` (a zero norm too), the hottest at or above `high` (+inf too: an exploding gradient
+    burns), NAN_COLOUR for NaN."""
+    if math.isnan(value):
+        return NAN_COLOUR
+    if value >= high:
+        return PALETTE[-1]
+    if value <= low:
         return PALETTE[0]
-    share = 0.5 if high - low < 1e-12 else (value - low) / (high - low)
-    return PALETTE[min(len(PALETTE) - 1, max(0, round(share * (len(PALETTE) - 1))))]
+    return PALETTE[round((value - low) / (high - low) * (len(PALETTE) - 1))]
