@@ -5,11 +5,17 @@ it back. RTRL (Williams & Zipser, 1989) is forward mode through time: beside
 the state h_t = f(h_(t-1), x_t; theta) it carries the state's sensitivity to
 every parameter,
 
-    P_t = dh_t/dtheta = df/dh P_(t-1) + df/dtheta,        P_0 = 0,
+    P_t = dh_t/dtheta = df/dh P_(t-1) + df/dtheta,        P_0 = dh_0/dtheta,
 
 so a loss's gradient is known as soon as the loss is:
 
     dl_t/dtheta = dl_t/dh_t P_t + dl_t/dtheta (its direct part, the readout's).
+
+P_0 is zero for a fixed initial state. A learned one is a parameter too: where
+h_0 is a parameter (or a part of a tuple state, an LSTM's (h0, c0)), its block
+of P_0 is the identity, and an h_0 computed from parameters before the run
+(h0 = tanh(W0)) has its Jacobian there, found by reverse mode over its
+recorded history.
 
 Nothing about the past is kept but P_t, and the gradient summed between
 updates equals TBPTT(k1, n)'s. One forward-mode pass per step computes it
@@ -17,6 +23,12 @@ updates equals TBPTT(k1, n)'s. One forward-mode pass per step computes it
 parameter entry. A parameter's tangent is its rows of the identity (along
 direction d only entry d moves), the state's tangent is P_(t-1); after the
 step, the new state carries P_t and the loss carries dl_t/dtheta.
+
+Beside P_t the run keeps which parameters each state tensor depends on at all
+(`reach.py`: the blocks of P_t that are not zero by construction). A parameter
+that no loss since the previous update depends on gets no gradient at that
+update (its `.grad` stays None), as under tbptt, whose backward pass never
+reaches it.
 
 UORO (Tallec & Ollivier, 2018) keeps P_t only as a rank-one product
 s~ theta~^T that equals it on average: memory |state| + |theta| instead of
@@ -31,13 +43,15 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..autograd import LEAF, no_grad
+from ..autograd import LEAF, creation_order, grad_enabled, setting
 from ..checks import is_int, positive_int
 from ..forward import Seed
 from ..metadata import at_step
+from ..nn.module import Parameter
 from ..random import default_generator
 from ..tensor import Tensor, owned
 from ..transforms import reverse_gradients
+from .reach import Reach
 from .runner import TBPTTResult, check_run, checked_loss, checked_step, finish_update, is_update
 from .truncate import map_state, state_tensors
 
@@ -50,15 +64,20 @@ def rtrl(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Sequen
 
     `step`, `state`, `inputs`, `targets`, `loss_fn`, `k1`, `optimizer`, `on_update` and
     `reduction` mean what they mean for `tbptt`. `params` (a mapping name -> tensor, or an
-    iterable of tensors that require grad) are the parameters theta whose sensitivities are
-    carried; at each update the summed gradient is added into their `.grad`. Memory:
-    |state| x |theta| per sequence in the batch; time per step of the order of that times H.
+    iterable of tensors that require grad; a frozen module Parameter is skipped, as the
+    optimizers skip it) are the parameters theta whose sensitivities are carried; at each update
+    the summed gradient is added into the `.grad` of those the update's losses depend on. The
+    initial state may be one of them (a learned h0), or computed from them (h0 = tanh(W0)). A
+    tensor the step reads that was computed from a parameter outside it (W_eff = W * mask, made
+    once) is refused with a ValueError at the first step that reads it: forward mode cannot see
+    that path. Memory: |state| x |theta| per sequence in the batch, whatever n; time per step of
+    the order of that times H.
     """
     k1 = positive_int(k1, "k1", "rtrl")
     n = check_run("rtrl", step, state, inputs, targets, loss_fn, optimizer, on_update, reduction)
-    params = parameters("rtrl", params)
-    return _online(Sensitivities(step, state, loss_fn, params), inputs, targets, params, n, k1, optimizer,
-                   on_update, reduction)
+    params, names = parameters("rtrl", params)
+    return _online(Sensitivities(step, state, loss_fn, params, names), inputs, targets, params, n, k1,
+                   optimizer, on_update, reduction)
 
 
 def uoro(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Sequence, targets: Sequence,
@@ -70,7 +89,7 @@ def uoro(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Sequen
     a seed for the random signs (default: the library's generator, `mg.manual_seed`)."""
     k1 = positive_int(k1, "k1", "uoro")
     n = check_run("uoro", step, state, inputs, targets, loss_fn, optimizer, on_update, reduction)
-    params = parameters("uoro", params)
+    params, names = parameters("uoro", params)
     if rng is None:
         rng = default_generator()
     elif is_int(rng):
@@ -78,13 +97,18 @@ def uoro(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Sequen
     elif not isinstance(rng, np.random.Generator):
         raise TypeError(f"uoro: rng must be a numpy.random.Generator, a seed (an integer) or None, got "
                         f"{type(rng).__name__}")
-    return _online(RankOne(step, state, loss_fn, params, rng), inputs, targets, params, n, k1, optimizer,
-                   on_update, reduction)
+    return _online(RankOne(step, state, loss_fn, params, names, rng), inputs, targets, params, n, k1,
+                   optimizer, on_update, reduction)
 
 
-def parameters(where: str, params: Any) -> list[Tensor]:
+def parameters(where: str, params: Any) -> tuple[list[Tensor], list[str]]:
     """`params` (a mapping name -> tensor, or an iterable of tensors) as a list, each tensor once
-    (tied weights may be listed under two names); ValueError/TypeError naming `where` otherwise."""
+    (tied weights may be listed under two names), and their names; ValueError/TypeError naming
+    `where` otherwise.
+
+    A frozen Parameter (`requires_grad_(False)`, still listed by `module.parameters()`) is skipped,
+    as the optimizers skip it: a constant here, with no `.grad`. Any other tensor that does not
+    require grad is refused: it was named to be trained, and would silently not be."""
     if isinstance(params, Tensor):
         raise TypeError(f"{where}: params must be a mapping name -> tensor or an iterable of tensors, got a "
                         f"single Tensor of shape {params.shape}; wrap it in a list")
@@ -97,17 +121,24 @@ def parameters(where: str, params: Any) -> list[Tensor]:
                         f"got {type(params).__name__}")
     if not named:
         raise ValueError(f"{where}: params is empty; pass the tensors whose gradient to compute")
-    unique, seen = [], set()
+    unique, names, seen = [], [], set()
     for name, p in named:
         if not isinstance(p, Tensor):
             raise TypeError(f"{where}: {name} must be a Tensor, got {type(p).__name__}")
-        if p._node is None or p._node.kind is not LEAF:
-            raise ValueError(f"{where}: {name} (shape {p.shape}) must be a tensor that requires grad "
-                             "(a parameter, a leaf)")
+        if isinstance(p, Parameter) and not p.requires_grad:
+            continue                        # frozen: as the optimizers, skip it
+        if p._node is None:
+            raise ValueError(f"{where}: {name} (shape {p.shape}) must be a tensor that requires grad (a "
+                             "parameter, a leaf), got one that does not; make it with requires_grad=True")
+        if p._node.kind is not LEAF:
+            raise ValueError(f"{where}: {name} (shape {p.shape}) must be a tensor that requires grad (a "
+                             f"parameter, a leaf), got the result of the op {p._node.op!r}; list the leaves "
+                             "it was computed from")
         if id(p) not in seen:
             seen.add(id(p))
             unique.append(p)
-    return unique
+            names.append(name)
+    return unique, names
 
 
 def identity_directions(params: list[Tensor]) -> list[np.ndarray]:
@@ -126,9 +157,37 @@ def identity_directions(params: list[Tensor]) -> list[np.ndarray]:
     return seeds
 
 
+def recorded_jacobian(tensor: Tensor, params: list[Tensor]) -> np.ndarray:
+    """d tensor/d theta for a tensor computed before the run (h0 = tanh(W0)), shaped like a
+    sensitivity, (|theta|, *tensor.shape): by reverse mode over its recorded history, one backward
+    pass per entry (`mg.jacobian`'s "rev" mode, on a graph the caller recorded). The graph is kept
+    and every leaf's `.grad` left as it was."""
+    size = tensor._data.size
+    rows = []
+    for entry in range(size):
+        cotangent = np.zeros(size, tensor.dtype)
+        cotangent[entry] = 1
+        gradients = reverse_gradients([(tensor, cotangent.reshape(tensor.shape))], params, retain_graph=True)
+        rows.append(np.concatenate([g.ravel() for g in gradients]))
+    return np.stack(rows, axis=1).reshape((-1,) + tensor.shape)
+
+
 def _constant(tensor: Tensor) -> Tensor:
-    """The state's value without history or tangent: the next step starts from it."""
+    """The state's value without history or tangent: what the run carries to the next step."""
     return owned(tensor._data)
+
+
+def _fed(tensor: Tensor) -> Tensor:
+    """What a step is fed for one state tensor: a clone, a node of the run's own. The clone of the
+    caller's initial state keeps its history (the way back to the parameters it was made from);
+    that of a carried state (a constant) starts at a fresh leaf. Either way the step's tape shows
+    which of its results depend on it, and the step may change it in place, as under tbptt.
+    (A state that cannot carry a gradient, an integer counter, is fed as it is.)"""
+    if tensor._node is None:
+        if tensor.dtype.kind not in "fc":
+            return tensor
+        tensor = owned(tensor._data, requires_grad=True)
+    return tensor.clone()
 
 
 def _tangent(run: Seed, tensor: Tensor, k: int) -> np.ndarray:
@@ -138,66 +197,115 @@ def _tangent(run: Seed, tensor: Tensor, k: int) -> np.ndarray:
 
 
 class Sensitivities:
-    """RTRL's carried state: the state's value and P_t = dh_t/dtheta, one array (k, *h.shape) per
-    state tensor (none yet: P_0 = 0, the initial state is a constant)."""
+    """RTRL's carried state: the state's value, its reach, and P_t = dh_t/dtheta, one array
+    (k, *h.shape) per state tensor (None: zero, a state tensor no parameter reaches).
 
-    def __init__(self, step: Callable, state: Any, loss_fn: Callable, params: list[Tensor]) -> None:
+    P_0 = dh_0/dtheta, per tensor of the initial state h_0:
+
+        0                               when no parameter reaches it (a constant, a fixed h0);
+        its rows of the identity        when it is a parameter (the tangent every parameter gets);
+        its Jacobian, by reverse mode   when it was computed from parameters (h0 = tanh(W0)).
+    """
+
+    def __init__(self, step: Callable, state: Any, loss_fn: Callable, params: list[Tensor],
+                 names: list[str]) -> None:
         self.step, self.loss_fn, self.params = step, loss_fn, params
-        self.state = map_state(_constant, state)
         self.seeds = identity_directions(params)
         self.k = sum(p._data.size for p in params)
-        self.sensitivities = []
+        self.reach = Reach(params, names, "rtrl")
+        self.state = state                              # step 1 is fed the caller's initial state
+        self.reaches = self.reach.of_initial(state)
+        self.sensitivities = [self._initial(h, reach) for h, reach in zip(state_tensors(state), self.reaches)]
 
-    def advance(self, x: Any, target: Any, t: int) -> tuple[float | None, np.ndarray | None]:
+    def _initial(self, h: Tensor, reach: frozenset[int]) -> np.ndarray | None:
+        """P_0 for one tensor of the initial state (see the class)."""
+        if not reach:
+            return None
+        for p, seed in zip(self.params, self.seeds):
+            if h is p:
+                return seed
+        return recorded_jacobian(h, self.params)
+
+    def advance(self, x: Any, target: Any, t: int) -> tuple[float, np.ndarray, frozenset[int]] | None:
         """One step (step t), forward mode with the |theta| directions: P_t = df/dh P_(t-1) + df/dtheta for the
-        new state, and (l_t, dl_t/dtheta) when the step has a target."""
-        previous = list(state_tensors(self.state))[:len(self.sensitivities)]
-        with no_grad(), Seed(self.params + previous, self.seeds + self.sensitivities) as run:
-            output, state = checked_step(self.step(x, self.state), t, "rtrl")
-            loss = None if target is None else checked_loss(self.loss_fn(output, target), t, "rtrl")
-        self.sensitivities = [_tangent(run, h, self.k) for h in state_tensors(state)]
+        new state, and (l_t, dl_t/dtheta, the parameters l_t depends on) when the step has a target."""
+        with setting(grad_enabled, True):               # the step's tape tells its results' reach
+            fed = map_state(_fed, self.state)
+            previous = list(state_tensors(fed))
+            seeded = [(h, P) for h, P in zip(previous, self.sensitivities) if P is not None]
+            made_after = next(creation_order)           # the step's nodes are numbered after this
+            with Seed(self.params + [h for h, _ in seeded], self.seeds + [P for _, P in seeded]) as run:
+                output, state = checked_step(self.step(x, fed), t, "rtrl")
+                loss = None if target is None else checked_loss(self.loss_fn(output, target), t, "rtrl")
+                new = list(state_tensors(state))
+                # (read in the run: a seeded tensor handed on as it is, the fed state or a parameter
+                # such as a learned h0 returned at a reset, has its tangent only while the run lasts)
+                self.sensitivities = [run.tangent(h) for h in new]
+                loss_gradient = None if loss is None else _tangent(run, loss, self.k).reshape(self.k)
+        sources = self.reach.sources(previous, self.reaches)
+        self.reaches = [self.reach.of(h, sources, made_after, t) for h in new]
         self.state = map_state(_constant, state)
         if loss is None:
-            return None, None
-        return loss.item(), _tangent(run, loss, self.k).reshape(self.k)
+            return None
+        return loss.item(), loss_gradient, self.reach.of(loss, sources, made_after, t)
 
 
 class RankOne:
-    """UORO's carried state: the state's value and P_t ~ s~ theta~^T, s~ one array per state tensor
-    (none yet: P_0 = 0), theta~ one vector of |theta| numbers.
+    """UORO's carried state: the state's value, its reach, and P_t ~ s~ theta~^T, s~ one array per
+    state tensor (None: zero), theta~ one vector of |theta| numbers.
 
-    Each step, with random signs nu (E[nu nu^T] = I) and any scalars rho0, rho1 > 0,
+    Each step, with random signs nu (E[nu nu^T] = I, drawn afresh) and scalars rho0, rho1 > 0,
 
-        s~ <- rho0 (df/dh s~) + rho1 nu,     theta~ <- theta~ / rho0 + (nu^T df/dtheta) / rho1,
+        s~ <- rho0 (df/dh s~) + rho1 nu,     theta~ <- theta~ / rho0 + (nu^T df/dtheta) / rho1.
 
-    and E[s~ theta~^T] = df/dh P_(t-1) + df/dtheta = P_t: unbiased. df/dh s~ is one forward-mode
-    direction, nu^T df/dtheta one reverse-mode pass over this step's tape. rho0 and rho1 balance the
-    two factors' norms, which keeps the variance down (the paper's choice).
+    Multiplied out, s~ theta~^T gets df/dh (s~ theta~^T) + nu nu^T df/dtheta and two cross terms
+    odd in nu (rho0 does not depend on nu, and rho1 is the same for nu and -nu), which average to
+    zero: if E[s~ theta~^T] = P_(t-1) before the step, it is df/dh P_(t-1) + df/dtheta = P_t after.
+    df/dh s~ is one forward-mode direction, nu^T df/dtheta one reverse-mode pass over this step's
+    tape. rho0 and rho1 balance the two factors' norms, which keeps the variance down (the paper's
+    choice).
+
+    The induction needs E[s~_0 theta~_0^T] = P_0 to start. With a learned initial state P_0 is not
+    zero (the identity in h0's block), and a rank-one product could meet it only on average,
+    adding noise before the first step. Instead step 1 is fed the caller's initial state itself,
+    its history included: its reverse passes differentiate through h_0 = h_0(theta) exactly, so
+    its "df/dtheta" is df/dh P_0 + df/dtheta = P_1. Read this way step 1 depends on theta alone
+    (h_0 is a part of it), the sensitivity before it is 0, and s~_0 theta~_0^T = 0 starts the
+    induction exactly. The first loss's gradient is then exact, and the noise starts with step 1's
+    signs.
     """
 
     EPS = 1e-7
 
-    def __init__(self, step: Callable, state: Any, loss_fn: Callable, params: list[Tensor],
+    def __init__(self, step: Callable, state: Any, loss_fn: Callable, params: list[Tensor], names: list[str],
                  rng: np.random.Generator) -> None:
         self.step, self.loss_fn, self.params, self.rng = step, loss_fn, params, rng
-        self.state = map_state(_constant, state)
-        self.state_direction = []
-        size, dtype = sum(p._data.size for p in params), np.result_type(*[p.dtype for p in params])
-        self.param_direction = np.zeros(size, dtype)
+        self.reach = Reach(params, names, "uoro")
+        self.state = state                              # step 1 is fed the caller's initial state
+        self.reaches = self.reach.of_initial(state)
+        self.state_direction = [None] * len(self.reaches)      # s~_0 = 0
+        size = sum(p._data.size for p in params)
+        self.param_direction = np.zeros(size, np.result_type(*[p.dtype for p in params]) if params else float)
 
-    def advance(self, x: Any, target: Any, t: int) -> tuple[float | None, np.ndarray | None]:
-        """One step (step t): the estimate (dl_t/dh_(t-1) s~) theta~ + dl_t/dtheta (direct) when the step has a
-        target, then s~ and theta~ moved on to step t."""
-        previous = list(state_tensors(self.state))[:len(self.state_direction)]
-        with Seed(previous, [s[None] for s in self.state_direction]) as run:     # and the step's tape
-            output, state = checked_step(self.step(x, self.state), t, "uoro")
-            loss = None if target is None else checked_loss(self.loss_fn(output, target), t, "uoro")
-        new = list(state_tensors(state))
-        along = [_tangent(run, h, 1)[0] for h in new]                              # df/dh s~
+    def advance(self, x: Any, target: Any, t: int) -> tuple[float, np.ndarray, frozenset[int]] | None:
+        """One step (step t): the estimate (dl_t/dh_(t-1) s~) theta~ + dl_t/dtheta (direct) and the parameters
+        l_t depends on, when the step has a target, then s~ and theta~ moved on to step t."""
+        with setting(grad_enabled, True):               # the step's tape: reverse passes, reach
+            fed = map_state(_fed, self.state)
+            previous = list(state_tensors(fed))
+            seeded = [(h, s[None]) for h, s in zip(previous, self.state_direction) if s is not None]
+            made_after = next(creation_order)           # the step's nodes are numbered after this
+            with Seed([h for h, _ in seeded], [s for _, s in seeded]) as run:
+                output, state = checked_step(self.step(x, fed), t, "uoro")
+                loss = None if target is None else checked_loss(self.loss_fn(output, target), t, "uoro")
+                new = list(state_tensors(state))                   # (tangents read in the run: see Sensitivities)
+                along = [_tangent(run, h, 1)[0] for h in new]                      # df/dh s~
+                through_state = None if loss is None else _tangent(run, loss, 1).item()    # dl_t/dh_(t-1) s~
+        sources = self.reach.sources(previous, self.reaches)
+        self.reaches = [self.reach.of(h, sources, made_after, t) for h in new]
         nu = [self.rng.choice(np.array([-1.0, 1.0], h.dtype), size=h.shape) for h in new]
         estimate = None
         if loss is not None:
-            through_state = _tangent(run, loss, 1).item()                          # dl_t/dh_(t-1) s~
             estimate = through_state * self.param_direction + _param_gradient(self.params, [(loss, 1.0)])
         nu_theta = _param_gradient(self.params, list(zip(new, nu)))                # nu^T df/dtheta
         rho0 = math.sqrt((_norm([self.param_direction]) + self.EPS) / (_norm(along) + self.EPS))
@@ -205,7 +313,9 @@ class RankOne:
         self.state_direction = [rho0 * a + rho1 * v for a, v in zip(along, nu)]
         self.param_direction = self.param_direction / rho0 + nu_theta / rho1
         self.state = map_state(_constant, state)
-        return (None, None) if loss is None else (loss.item(), estimate)
+        if loss is None:
+            return None
+        return loss.item(), estimate, self.reach.of(loss, sources, made_after, t)
 
 
 def _norm(arrays: list[np.ndarray]) -> float:
@@ -216,6 +326,8 @@ def _param_gradient(params: list[Tensor], outputs: list[tuple[Tensor, Any]]) -> 
     """d(sum_i <c_i, y_i>)/dtheta, flattened, for pairs (y_i, c_i) of this step's outputs and
     cotangents, by reverse mode over the step's tape (kept for the step's next pass); the leaves'
     `.grad` are left as they were (the runner adds gradients in at updates)."""
+    if not params:
+        return np.zeros(0)
     return np.concatenate([g.ravel() for g in reverse_gradients(outputs, params, retain_graph=True)])
 
 
@@ -223,32 +335,37 @@ def _online(learner: Sensitivities | RankOne, inputs: Sequence, targets: Sequenc
             n: int, k1: int, optimizer: Any, on_update: Callable | None, reduction: str) -> TBPTTResult:
     """The update schedule `tbptt` keeps (u = k1, 2 k1, ..., n), with each loss's gradient known
     when the loss is: at an update, the gradients since the previous one are summed (or averaged)
-    into the parameters' `.grad`, then `on_update(u, L_u)`, `optimizer.step()`, `optimizer.zero_grad()`."""
+    into the `.grad` of the parameters those losses depend on, then `on_update(u, L_u)`,
+    `optimizer.step()`, `optimizer.zero_grad()`. Between updates the run keeps running sums (the
+    losses', their count, the gradient's), never a list: memory does not grow with k1."""
     result = TBPTTResult(state=None)
-    losses, gradient = [], None
+    total, count, gradient, reached = 0.0, 0, None, frozenset()     # since the previous update
     for t in range(1, n + 1):
         with at_step(t):
-            loss, loss_gradient = learner.advance(inputs[t - 1], targets[t - 1], t)
+            loss = learner.advance(inputs[t - 1], targets[t - 1], t)
         if loss is not None:
-            losses.append(loss)
+            value, loss_gradient, reaches = loss
+            total, count, reached = total + value, count + 1, reached | reaches
             gradient = loss_gradient if gradient is None else gradient + loss_gradient
         if not is_update(t, n, k1):
             continue
         loss_value = 0.0
-        if losses:
-            count = 1 if reduction == "sum" else len(losses)
-            loss_value = sum(losses) / count
-            _add_into_grads(params, gradient / count)
-        losses, gradient = [], None
+        if count:
+            divisor = 1 if reduction == "sum" else count
+            loss_value = total / divisor
+            _add_into_grads(params, gradient / divisor, reached)
+        total, count, gradient, reached = 0.0, 0, None, frozenset()
         finish_update(result, t, loss_value, on_update, optimizer)
     result.state = learner.state
     return result
 
 
-def _add_into_grads(params: list[Tensor], flat: np.ndarray) -> None:
-    """Split a flat gradient (the parameters' entries in order) and add each part into its `.grad`."""
+def _add_into_grads(params: list[Tensor], flat: np.ndarray, reached: frozenset[int]) -> None:
+    """Split a flat gradient (the parameters' entries in order) and add each part into its `.grad`,
+    for the parameters the update's losses reached (the others' `.grad` stays as it was)."""
     offset = 0
-    for p in params:
-        part = flat[offset:offset + p._data.size].reshape(p.shape)
-        p.grad = part if p.grad is None else p.grad + part
+    for i, p in enumerate(params):
+        if i in reached:
+            part = flat[offset:offset + p._data.size].reshape(p.shape)
+            p.grad = part if p.grad is None else p.grad + part
         offset += p._data.size
