@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Iterator, Mapping
 
 from ..checks import is_int
-from .module import Module
+from .module import Module, checked_name
 
 
 def _checked(where: str, name: str, module: Any) -> Module:
@@ -92,15 +92,8 @@ class ModuleDict(Module):
             self.update(modules)
 
     def _entry(self, key: Any, module: Any) -> tuple[str, Module]:
-        """(key, module) checked, as PyTorch's add_module checks a name: a non-empty str without
-        '.' that is not already another attribute (`keys`, `training`, ...)."""
-        if not isinstance(key, str):
-            raise TypeError(f"ModuleDict: keys must be str, got {type(key).__name__}")
-        if not key or "." in key:
-            raise KeyError(f"ModuleDict: a key must be non-empty and without '.', got {key!r}")
-        if hasattr(self, key) and key not in self._modules:
-            raise KeyError(f"ModuleDict: key {key!r} is already an attribute of ModuleDict")
-        return key, _checked("ModuleDict", repr(key), module)
+        """(key, module) checked, as PyTorch's add_module checks a name (not `keys`, `training`, ...)."""
+        return checked_name("ModuleDict", self, key, self._modules), _checked("ModuleDict", repr(key), module)
 
     def __getitem__(self, key: str) -> Module:
         return self._modules[key]

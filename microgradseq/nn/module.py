@@ -50,6 +50,18 @@ class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpec
     __str__ = __repr__
 
 
+def checked_name(where: str, owner: Any, name: Any, own: dict) -> str:
+    """`name` for a buffer or a module `owner` keeps in `own`, checked as PyTorch's add_module
+    checks one: a non-empty str without '.' that is not already another attribute of `owner`."""
+    if not isinstance(name, str):
+        raise TypeError(f"{where}: expected the name as a str, got {type(name).__name__}")
+    if not name or "." in name:
+        raise KeyError(f"{where}: a name must be non-empty and without '.', got {name!r}")
+    if hasattr(owner, name) and name not in own:
+        raise KeyError(f"{where}: attribute {name!r} already exists")
+    return name
+
+
 class Module:
     """Base class: assign `Parameter`s and sub-`Module`s as attributes; write `forward`.
 
@@ -101,12 +113,7 @@ class Module:
         where = f"{type(self).__name__}.register_buffer"
         if "_buffers" not in self.__dict__:
             raise RuntimeError(f"{where}: call super().__init__() before registering buffers")
-        if not isinstance(name, str):
-            raise TypeError(f"{where}: expected the name as a str, got {type(name).__name__}")
-        if not name or "." in name:
-            raise KeyError(f"{where}: a buffer name must be non-empty and without '.', got {name!r}")
-        if hasattr(self, name) and name not in self._buffers:
-            raise KeyError(f"{where}: attribute {name!r} already exists")
+        checked_name(where, self, name, self._buffers)
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"{where}: expected a Tensor or None for buffer {name!r}, got {type(tensor).__name__}")
         persistent = flag(persistent, "persistent", where)
