@@ -115,3 +115,14 @@ def test_the_training_log_keeps_the_clipped_norm_as_a_float():
     log = charlm.train(model, vocab.encode("abcab cab abcab"), steps=4, k1=2, k2=2, batch_size=1,
                        lr=0.01, max_norm=1.0)
     assert log.grad_norms and all(type(norm) is float and math.isfinite(norm) for norm in log.grad_norms)
+
+
+def test_clip_grad_value_still_takes_its_earlier_keyword_value():
+    p = mg.tensor([3.0, -0.5], requires_grad=True)
+    p.grad = np.array([3.0, -0.5], dtype=np.float32)
+    mg.optim.clip_grad_value_([p], value=1.0)
+    np.testing.assert_array_equal(p.grad, [1.0, -0.5])
+    with pytest.raises(TypeError, match="clip_grad_value_: got both clip_value= and value="):
+        mg.optim.clip_grad_value_([p], 1.0, value=1.0)
+    with pytest.raises(TypeError, match="clip_grad_value_: missing the argument clip_value"):
+        mg.optim.clip_grad_value_([p])

@@ -11,6 +11,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from ..checks import flag, is_finite_number
+from ..spellings import either
 from ..tensor import Tensor, get_default_dtype, owned
 from . import options as check
 
@@ -97,9 +98,13 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
     return owned(np.array(total_norm, dtype=dtype))
 
 
-def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float,
-                     foreach: bool | None = None) -> None:
-    """Clip every gradient elementwise to [-clip_value, clip_value]; parameters without one are skipped."""
+def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float | None = None,
+                     foreach: bool | None = None, *, value: float | None = None) -> None:
+    """Clip every gradient elementwise to [-clip_value, clip_value]; parameters without one are skipped.
+    (`value=` is this library's earlier name of `clip_value`, still accepted.)"""
+    clip_value = either("clip_grad_value_", "clip_value", clip_value, "value", value)
+    if clip_value is None:
+        raise TypeError("clip_grad_value_: missing the argument clip_value")
     check.non_negative_or_inf("clip_grad_value_", "clip_value", clip_value)
     check.pytorch_only("clip_grad_value_", foreach=foreach)
     for t in _tensors(parameters, "clip_grad_value_"):
