@@ -157,6 +157,8 @@ def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, requires_gr
 
 def eye(n: int, m: int | None = None, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """The n x m (n x n) identity matrix."""
+    if not (is_int(n) and n >= 0 and (m is None or (is_int(m) and m >= 0))):
+        raise ValueError(f"eye: expected non-negative integer sizes, got n={n!r}, m={m!r}")
     return owned(np.eye(n, m, dtype=dtype or get_default_dtype()), requires_grad)
 
 

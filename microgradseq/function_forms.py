@@ -24,16 +24,24 @@ def _form(name: str) -> Callable:
     return function
 
 
+def _pairwise(name: str, a: Tensor, b: Tensor) -> Tensor:
+    """max(a, b) (or min) elementwise, as PyTorch's: NaN where either is NaN, and at a tie the
+    gradient split between the two, half each."""
+    first_wins, second_wins = (a > b, a < b) if name == "max" else (a < b, a > b)
+    tie = ops.add(ops.mul(a, 0.5), ops.mul(b, 0.5))         # (a == b, or a NaN: then NaN)
+    return ops.where(first_wins._data, a, ops.where(second_wins._data, b, tie))
+
+
 def _extreme(name: str) -> Callable:
     def function(input: Any, dim: Any = None, keepdim: bool = False) -> Any:
         x = as_tensor(input)
         if isinstance(dim, Tensor):             # mg.max(x, y): elementwise
-            other = dim
-            return ops.where((x >= other if name == "max" else x <= other)._data, x, other)
+            return _pairwise(name, x, dim)
         return getattr(x, name)() if dim is None else getattr(x, name)(dim=dim, keepdim=keepdim)
     function.__name__ = function.__qualname__ = name
     function.__doc__ = (f"The {name}imum of all entries; with `dim`, the pair (values, indices) along it; with a "
-                        f"tensor second, the elementwise {name}imum (ties go to the first).")
+                        f"tensor second, the elementwise {name}imum (NaN where either is; a tie's gradient "
+                        "split between the two).")
     return function
 
 

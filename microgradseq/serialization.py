@@ -44,7 +44,6 @@ except ImportError:                             # (a Python built without lzma c
     LZMAError = zipfile.BadZipFile
 
 _FMT = np.lib.format
-_NUMERIC = NUMERIC
 _LONGEST_NAME = 0xFFFF - len(".npy")     # a zip member name's length is stored in 16 bits
 # what a damaged or foreign archive makes zipfile, zlib, lzma, json (checkpoints.py) or numpy's header parser raise
 _UNREADABLE = (ValueError, OSError, zipfile.BadZipFile, EOFError, NotImplementedError, zlib.error, LZMAError,
@@ -74,7 +73,7 @@ def _checked_state(state: dict) -> dict[str, np.ndarray]:
             raise ValueError(f"save: the name {name[:20]!r}... is {len(name.encode())} bytes long in "
                              f"UTF-8; a member name holds at most {_LONGEST_NAME}; nothing was written")
         array = np.asarray(value)
-        if array.dtype.kind not in _NUMERIC:
+        if array.dtype.kind not in NUMERIC:
             raise TypeError(f"save: {name!r} is not a numeric array (dtype {array.dtype})")
         arrays[name] = array
     return arrays
@@ -201,7 +200,7 @@ def _header(member: BinaryIO, name: str) -> tuple[tuple, bool, np.dtype]:
     return shape, fortran_order, dtype
 
 
-def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, kinds: str = _NUMERIC) -> np.ndarray:
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, kinds: str = NUMERIC) -> np.ndarray:
     """One NPY member, its header checked against the member's size before any allocation."""
     if info.flag_bits & 0x1:
         raise ValueError(f"{info.filename!r} is encrypted, which save never writes")
@@ -231,7 +230,7 @@ def _read_archive(file: BinaryIO) -> Any:
         if repeated:
             raise ValueError(f"it holds {repeated[0]!r} more than once")
         arrays = {info.filename[:-len(".npy")]:
-                  _read_member(archive, info, _NUMERIC + "U" if info.filename == TREE + ".npy" else _NUMERIC)
+                  _read_member(archive, info, NUMERIC + "U" if info.filename == TREE + ".npy" else NUMERIC)
                   for info in members}
     if TREE in arrays and arrays[TREE].dtype.kind == "U":
         return rebuild(arrays.pop(TREE), arrays)

@@ -72,8 +72,9 @@ class Tensor:
     __array_ufunc__ = None  # numpy defers to Tensor's reflected operators: array * tensor works
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
-        if isinstance(data, numbers.Integral) and isinstance(requires_grad, numbers.Integral) and not isinstance(
-                requires_grad, (bool, np.bool_)):
+        if requires_grad is not False and requires_grad is not True and isinstance(
+                requires_grad, numbers.Integral) and isinstance(data, numbers.Integral) and not isinstance(
+                requires_grad, np.bool_):
             raise TypeError(f"Tensor: Tensor({data}, {requires_grad}, ...) takes data, not sizes (PyTorch's legacy "
                             f"constructor); for a tensor of that shape use mg.zeros({data}, {requires_grad}, ...)")
         self._data = _own_array(data, dtype)
@@ -288,7 +289,9 @@ class Tensor:
             self._data, self._node = out._data, out._node
         else:
             self._replace_data(np.array(out._data))
-        self._tangent = out._tangent
+        run = forward.current_run.get()
+        # (in a forward-mode run a result without a tangent is a constant there, even if self was seeded)
+        self._tangent = out._tangent if out._tangent is not None or run is None else (run, None)
         return self
 
     def __setitem__(self, index: Any, value: Any) -> None:

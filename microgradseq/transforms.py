@@ -41,7 +41,8 @@ def _tensors(name: str, inputs: Any) -> list[Tensor]:
 
 def _distinct(inputs: list[Tensor]) -> list[Tensor]:
     """The inputs, a tensor given twice replaced by a tensor of its own the second time: each
-    argument slot of fn gets its own tangent (f(x, x) along (u, v) is J_1 u + J_2 v)."""
+    argument slot of fn gets its own tangent (f(x, x) along (u, v) is J_1 u + J_2 v). (The first
+    time the caller's own: fn may reach a parameter through a closure rather than its argument.)"""
     seen, distinct = set(), []
     for x in inputs:
         distinct.append(owned(x._data) if id(x) in seen else x)
@@ -77,8 +78,13 @@ def jvp(fn: Callable[..., Any], inputs: Any, tangents: Any) -> tuple[Any, Any]:
     tangents, batched = _directions("jvp", inputs, tangents, "tangent")
     if not batched:
         tangents = [v[None] for v in tangents]
-    with no_grad(), Seed(inputs, tangents) as run:
-        outputs = fn(*inputs)
+    as_given = [(x, x._data, x._node, x._tangent) for x in inputs]    # fn's in-place operators (x += 1) change its inputs
+    with no_grad(), Seed(inputs, tangents) as run:      # only while it runs, as torch.func.jvp's do
+        try:
+            outputs = fn(*inputs)
+        finally:
+            for x, data, node, tangent in as_given:
+                x._data, x._node, x._tangent = data, node, tangent
         single = isinstance(outputs, Tensor)
         if not single and not isinstance(outputs, (tuple, list)):
             raise TypeError(f"jvp: fn must return a Tensor or a tuple of Tensors, got {type(outputs).__name__}")

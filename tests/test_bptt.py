@@ -910,3 +910,44 @@ def test_a_cut_of_the_callers_that_step_returns_is_not_cut_again_in_place():
 
     mg.bptt.tbptt(step, None, xs, ys, loss_fn, k1=1, k2=1)
     assert first.state._node.kind == "cut" and first.state._node.cut_info == kept
+
+
+# ---- a step that changes its state in place -------------------------------------------------------
+
+def _in_place_run(in_place: bool, k1: int, k2: int, runner=None) -> list:
+    """h' = (h + x W) U, written `h += x * W` or `h = h + x * W`: the gradients of each update."""
+    rng = np.random.default_rng(0)
+    xs = [mg.tensor(rng.normal(size=3)) for _ in range(7)]
+    ys = [mg.tensor(rng.normal(size=3)) for _ in range(7)]
+    W = mg.tensor(np.full(3, 0.5), requires_grad=True)
+    U = mg.tensor(np.full(3, 0.7), requires_grad=True)
+
+    def step(x, h):
+        if in_place:
+            h += x * W
+        else:
+            h = h + x * W
+        h = h * U
+        return h, h
+
+    grads = []
+
+    def on_update(u, loss):
+        grads.append((W.grad.copy(), U.grad.copy()))
+        W.grad = U.grad = None
+
+    run = runner or mg.bptt.tbptt
+    run(step, mg.zeros(3, dtype=np.float64), xs, ys, lambda o, y: ((o - y) ** 2).sum(), k1, k2, on_update=on_update)
+    return grads
+
+
+@pytest.mark.parametrize("k1, k2", [(1, 1), (2, 2), (3, 2), (2, 4), (1, 3)])
+def test_a_step_that_adds_into_its_state_in_place_gets_the_gradients_of_the_same_step_written_out(
+        float64_default, k1, k2):
+    """The runner keeps the state each step returned and cuts it later; a step's h += ... must not
+    move that cut onto its own new node (it dropped x W's path from W's gradient for k1 != k2)."""
+    written_out, in_place = _in_place_run(False, k1, k2), _in_place_run(True, k1, k2)
+    assert len(written_out) == len(in_place) > 0
+    for (w1, u1), (w2, u2) in zip(written_out, in_place):
+        np.testing.assert_allclose(w2, w1, rtol=1e-12)
+        np.testing.assert_allclose(u2, u1, rtol=1e-12)

@@ -656,3 +656,23 @@ def test_vjp_of_the_identity_is_the_cotangent():
     x = mg.tensor(np.arange(3.0))
     _, (dx,) = mg.vjp(lambda v: v, [x], np.array([1.0, 2.0, 3.0]))
     np.testing.assert_array_equal(dx, [1.0, 2.0, 3.0])
+
+
+def test_fill_of_a_seeded_input_makes_it_a_constant_in_the_run():
+    """y = 3 x after x.fill_(0): x no longer depends on the input, so dy = 0 (not 3 v)."""
+    x = mg.tensor([1.0, 2.0], dtype=np.float64)
+    _, tangent = mg.jvp(lambda a: (a.fill_(0.0), a * 3.0)[1], [x], [np.ones(2)])
+    np.testing.assert_array_equal(tangent, [0.0, 0.0])
+
+
+def test_forward_mode_never_changes_the_callers_tensor_when_fn_updates_its_argument_in_place():
+    """f(x) = (x + 1)^2 written with x += 1: J = diag(2 (x + 1)) at x = (1, 2), call after call."""
+    x = mg.tensor([1.0, 2.0], dtype=np.float64)
+
+    def f(a):
+        a += 1.0
+        return a * a
+
+    for _ in range(2):
+        np.testing.assert_allclose(mg.jacobian(f, x, mode="fwd"), np.diag([4.0, 6.0]))
+    np.testing.assert_array_equal(x.data, [1.0, 2.0])

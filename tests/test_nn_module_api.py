@@ -657,3 +657,14 @@ def test_embedding_refuses_other_values_of_pytorchs_options_naming_them(option, 
         nn.Embedding(5, 3, **{option: value})
     with pytest.raises(TypeError, match=f"^Embedding: {option}={value!r} is not supported"):
         nn.Embedding.from_pretrained(np.ones((5, 3)), **{option: value})
+
+
+def test_apply_walks_a_deep_tree_without_recursion():
+    """3,000 nested containers: apply visits every one, innermost first, with no RecursionError."""
+    inner = nn.Identity()
+    model = inner
+    for _ in range(3000):
+        model = nn.Sequential(model)
+    visited = []
+    model.apply(visited.append)
+    assert len(visited) == 3001 and visited[0] is inner and visited[-1] is model

@@ -290,3 +290,52 @@ def test_abs_and_unary_plus_of_a_tensor():
     x = f64([-1.5, 2.0])
     np.testing.assert_array_equal(abs(x).data, [1.5, 2.0])
     assert +x is x
+
+
+# ---- edge cases a review found ---------------------------------------------------------------------
+
+def test_the_named_comparisons_refuse_what_they_cannot_compare_and_the_operators_defer():
+    t = f64([1.0, 2.0])
+    with pytest.raises(TypeError, match="eq: expected a tensor, an array or a number to compare with, got list"):
+        t.eq([1.0, 2.0])
+    assert (t == [1.0, 2.0]) is False                       # Python's fallback, as PyTorch's ==
+
+
+def test_min_and_topk_of_unsigned_integers_and_bools():
+    u = mg.tensor(np.array([0, 5, 3], dtype=np.uint8))
+    assert u.min().item() == 0 and u.min(dim=0).indices.item() == 0
+    assert u.topk(1).values.tolist() == [5] and u.topk(2, largest=False).values.tolist() == [0, 3]
+    assert mg.tensor([True, False]).min().item() is False
+
+
+def test_gather_and_index_select_refuse_negative_and_too_large_positions_naming_themselves():
+    with pytest.raises(IndexError, match=r"gather: indices from -1 to 0 are out of range for a dim of size 4"):
+        f64().gather(1, np.array([[-1], [0], [0]]))
+    with pytest.raises(IndexError, match=r"index_select: indices from 4 to 4 are out of range"):
+        f64().index_select(1, [4])
+
+
+def test_split_and_chunk_of_an_empty_axis_give_one_empty_piece_as_pytorch():
+    for pieces in (mg.zeros(0).split(2), mg.zeros(0).chunk(3)):
+        assert len(pieces) == 1 and pieces[0].shape == (0,)
+
+
+def test_elementwise_max_and_min_propagate_nan_and_split_a_ties_gradient():
+    """d max(a, b)/da = 1 where a > b, 0 where a < b, 1/2 at a tie (PyTorch's maximum)."""
+    a = f64([np.nan, 1.0, 2.0, 3.0], requires_grad=True)
+    b = f64([0.0, np.nan, 2.0, 1.0], requires_grad=True)
+    largest = mg.max(a, b)
+    assert np.isnan(largest.data[:2]).all() and largest.data[2:].tolist() == [2.0, 3.0]
+    largest[2:].sum().backward()
+    np.testing.assert_array_equal(a.grad, [0.0, 0.0, 0.5, 1.0])
+    np.testing.assert_array_equal(b.grad, [0.0, 0.0, 0.5, 0.0])
+    np.testing.assert_array_equal(mg.min(f64([1.0, 4.0]), f64([2.0, 3.0])).data, [1.0, 3.0])
+
+
+def test_add_with_alpha_keeps_a_float32_tensor_float32():
+    assert mg.tensor([1.0, 2.0]).add(2, alpha=0.5).dtype == np.float32
+
+
+def test_eye_with_a_negative_size_names_itself():
+    with pytest.raises(ValueError, match="eye: expected non-negative integer sizes, got n=-1"):
+        mg.eye(-1)

@@ -728,3 +728,50 @@ def test_uoro_estimates_through_a_state_handed_on_as_it_is_average_to_the_exact_
         mg.bptt.uoro(step, state, inputs, targets, loss_fn, params, k1=5, rng=seed)
         estimates.append(np.concatenate([p.grad.ravel() for p in params.values()]))
     assert_unbiased(np.stack(estimates), exact, exact_entries=15)
+
+
+# ---- a step that changes its state in place ------------------------------------------------------
+
+def _in_place_updates(runner: str, reset_with_zero: bool = False) -> list:
+    """h' = (h + x W) U written with `h += x * W` (and, with `reset_with_zero`, the state zeroed in
+    place at step 3 by h.zero_()): W's and U's gradient at each update, TBPTT(2, n) or its online twins."""
+    rng = np.random.default_rng(0)
+    xs = [mg.tensor(rng.normal(size=3), dtype=np.float64) for _ in range(6)]
+    ys = [mg.tensor(rng.normal(size=3), dtype=np.float64) for _ in range(6)]
+    W = mg.tensor(np.full(3, 0.5), requires_grad=True, dtype=np.float64)
+    U = mg.tensor(np.full(3, 0.7), requires_grad=True, dtype=np.float64)
+    count = [0]
+
+    def step(x, h):
+        count[0] += 1
+        if reset_with_zero and count[0] == 3:
+            h.zero_()
+        h += x * W
+        h = h * U
+        return h, h
+
+    grads = []
+
+    def on_update(u, loss):
+        grads.append(np.concatenate([W.grad, U.grad]))
+        W.grad = U.grad = None
+
+    def squared(o, y):
+        return ((o - y) ** 2).sum()
+
+    state = mg.zeros(3, dtype=np.float64)
+    if runner == "tbptt":
+        mg.bptt.tbptt(step, state, xs, ys, squared, 2, len(xs), on_update=on_update)
+    else:
+        getattr(mg.bptt, runner)(step, state, xs, ys, squared, {"W": W, "U": U}, k1=2, on_update=on_update)
+    return grads
+
+
+@pytest.mark.parametrize("reset_with_zero", [False, True], ids=["h += x W", "and h.zero_() at step 3"])
+def test_rtrl_follows_a_step_that_changes_its_state_in_place_as_tbptt_does(reset_with_zero):
+    """The fed state's node is taken before the step (h += ... gives h a new one), and a state zeroed
+    in place is a constant in the forward-mode run: W.grad was None, or the reset kept its tangent."""
+    expected, got = _in_place_updates("tbptt", reset_with_zero), _in_place_updates("rtrl", reset_with_zero)
+    assert len(got) == len(expected) == 3
+    for want, have in zip(expected, got):
+        np.testing.assert_allclose(have, want, rtol=1e-10)

@@ -27,7 +27,8 @@ from ..autograd import creation_order
 from ..checks import positive_int
 from ..ops import stack
 from ..tensor import Tensor
-from .ownership import callers_history, keeps_callers_graph, nodes_of, runners_own, runs_own, takes_in_callers_graph
+from .ownership import (callers_history, for_step, keeps_callers_graph, nodes_of, runners_own, runs_own,
+                        takes_in_callers_graph)
 from .runner import (TBPTTResult, check_run, checked_loss, checked_step, cut_of_update_at_or_after, finish_update,
                      is_update)
 from .truncate import map_state, sever, truncate
@@ -85,7 +86,7 @@ def tbptt_blocks(step_block: Callable[[Sequence, Any], tuple[Any, Any]], state: 
         if stop <= cut_of_update_at_or_after(stop, n, k1, k2):
             state = truncate(state, k2=k2)      # behind the coming update's cut (k1 > k2): one step, cut
         made_after = next(creation_order)
-        outputs, returned = checked_step(step_block(inputs[start:stop], state), (start + 1, stop), "tbptt_blocks",
+        outputs, returned = checked_step(step_block(inputs[start:stop], for_step(state)), (start + 1, stop), "tbptt_blocks",
                                          "step_block")
         checked_outputs(outputs, start + 1, stop)
         fed, state = state, runs_own(returned, state, made_after)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..autograd import CUT, OP
-from ..tensor import Tensor
+from ..tensor import Tensor, owned
 from .truncate import map_state, state_tensors, truncate
 
 
@@ -27,6 +27,17 @@ def runners_own(tensor: Tensor) -> Tensor:
     if tensor._node is None:
         return tensor
     return truncate(tensor, step=0) if tensor._node.kind is CUT else tensor.clone()
+
+
+def for_step(state: Any) -> Any:
+    """The state as a step is fed it: new tensor objects over the same arrays and nodes. An
+    in-place operator in the step (`h += x W`) then changes the step's tensor, not the one the
+    runner keeps in its window and cuts later (that would cut the step's new node instead)."""
+    def alias(tensor: Tensor) -> Tensor:
+        fed = owned(tensor._data)
+        fed._node = tensor._node
+        return fed
+    return map_state(alias, state)
 
 
 def callers_history(state: Any) -> bool:

@@ -50,13 +50,14 @@ class Reach:
         """The reach of each tensor of the caller's initial state (a parameter reaches itself)."""
         return [frozenset() if h._node is None else self.behind(h._node) for h in state_tensors(state)]
 
-    def sources(self, fed: list[Tensor], reaches: list[frozenset[int]]) -> dict[Node, frozenset[int]]:
+    def sources(self, fed: list[Node | None], reaches: list[frozenset[int]]) -> dict[Node, frozenset[int]]:
         """Where a walk back over a step's tape stops: the parameters' nodes, each reaching itself,
-        and the nodes of the state the step was fed, each reaching what that state tensor reached."""
+        and the nodes of the state the step was fed (taken before the step: an in-place operator
+        in it gives the tensor a new node), each reaching what that state tensor reached."""
         sources = {p._node: frozenset([i]) for i, p in enumerate(self.params) if p._node is not None}
-        for h, reach in zip(fed, reaches):
-            if h._node is not None:
-                sources[h._node] = sources.get(h._node, frozenset()) | reach
+        for node, reach in zip(fed, reaches):
+            if node is not None:
+                sources[node] = sources.get(node, frozenset()) | reach
         return sources
 
     def of(self, tensor: Tensor, sources: dict[Node, frozenset[int]], made_after: int, t: int) -> frozenset[int]:

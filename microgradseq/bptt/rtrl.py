@@ -232,6 +232,7 @@ class Sensitivities:
         with setting(grad_enabled, True):               # the step's tape tells its results' reach
             fed = map_state(_fed, self.state)
             previous = list(state_tensors(fed))
+            fed_nodes = [h._node for h in previous]     # (before the step: h += ... gives h a new node)
             seeded = [(h, P) for h, P in zip(previous, self.sensitivities) if P is not None]
             made_after = next(creation_order)           # the step's nodes are numbered after this
             with Seed(self.params + [h for h, _ in seeded], self.seeds + [P for _, P in seeded]) as run:
@@ -242,7 +243,7 @@ class Sensitivities:
                 # such as a learned h0 returned at a reset, has its tangent only while the run lasts)
                 self.sensitivities = [run.tangent(h) for h in new]
                 loss_gradient = None if loss is None else _tangent(run, loss, self.k).reshape(self.k)
-        sources = self.reach.sources(previous, self.reaches)
+        sources = self.reach.sources(fed_nodes, self.reaches)
         self.reaches = [self.reach.of(h, sources, made_after, t) for h in new]
         self.state = map_state(_constant, state)
         if loss is None:
@@ -293,6 +294,7 @@ class RankOne:
         with setting(grad_enabled, True):               # the step's tape: reverse passes, reach
             fed = map_state(_fed, self.state)
             previous = list(state_tensors(fed))
+            fed_nodes = [h._node for h in previous]     # (before the step: h += ... gives h a new node)
             seeded = [(h, s[None]) for h, s in zip(previous, self.state_direction) if s is not None]
             made_after = next(creation_order)           # the step's nodes are numbered after this
             with Seed([h for h, _ in seeded], [s for _, s in seeded]) as run:
@@ -301,7 +303,7 @@ class RankOne:
                 new = list(state_tensors(state))                   # (tangents read in the run: see Sensitivities)
                 along = [_tangent(run, h, 1)[0] for h in new]                      # df/dh s~
                 through_state = None if loss is None else _tangent(run, loss, 1).item()    # dl_t/dh_(t-1) s~
-        sources = self.reach.sources(previous, self.reaches)
+        sources = self.reach.sources(fed_nodes, self.reaches)
         self.reaches = [self.reach.of(h, sources, made_after, t) for h in new]
         nu = [self.rng.choice(np.array([-1.0, 1.0], h.dtype), size=h.shape) for h in new]
         estimate = None

@@ -17,7 +17,8 @@ from ..autograd import creation_order
 from ..metadata import at_step
 from ..checks import positive_int
 from ..tensor import Tensor
-from .ownership import callers_history, keeps_callers_graph, nodes_of, runs_own, runners_own, takes_in_callers_graph
+from .ownership import (callers_history, for_step, keeps_callers_graph, nodes_of, runners_own, runs_own,
+                        takes_in_callers_graph)
 from .truncate import map_state, sever, state_tensors, truncate
 
 
@@ -203,7 +204,7 @@ def tbptt(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Seque
             state = truncate(state, k2=k2)      # behind the coming update's cut: no gradient goes there
         with at_step(t):
             made_after = next(creation_order)
-            output, returned = checked_step(step(inputs[t - 1], state), t)
+            output, returned = checked_step(step(inputs[t - 1], for_step(state)), t)
             fed, state = state, runs_own(returned, state, made_after)
             if targets[t - 1] is not None:
                 pending.append(checked_loss(loss_fn(output, targets[t - 1]), t))

@@ -198,9 +198,14 @@ class Module:
         one, as PyTorch's `model.apply(init_weights)`; returns self."""
         if not callable(fn):
             raise TypeError(f"{type(self).__name__}.apply: expected a function of a module, got {type(fn).__name__}")
-        for child in self.children():
-            child.apply(fn)
-        fn(self)
+        stack = [(self, False)]                 # (a module, whether its children are done): no recursion
+        while stack:
+            module, children_done = stack.pop()
+            if children_done:
+                fn(module)
+                continue
+            stack.append((module, True))
+            stack.extend((child, False) for child in reversed(list(module.children())))
         return self
 
     def requires_grad_(self, requires_grad: bool = True) -> "Module":

@@ -123,20 +123,27 @@ def _position_of(find: Callable, extreme: str) -> Callable:
 argmax, argmin = _position_of(np.argmax, "maximum"), _position_of(np.argmin, "minimum")
 
 
-def _comparison(compare: np.ufunc, name: str) -> Callable:
+def _comparison(compare: np.ufunc, name: str) -> tuple[Callable, Callable]:
+    """The method `t.lt(u)` and the operator `t < u` of one comparison."""
     def comparison(self: Tensor, other: Any) -> Tensor:
         if not isinstance(other, (Tensor, np.ndarray, np.generic, numbers.Number)):
-            return NotImplemented           # (t == None is False, t < "a" a TypeError, as in Python)
+            raise TypeError(f"{name}: expected a tensor, an array or a number to compare with, got "
+                            f"{type(other).__name__}")
         return owned(np.asarray(ew.operands(name, compare, self, other)[2]))
+
+    def operator(self: Tensor, other: Any) -> Tensor:
+        if not isinstance(other, (Tensor, np.ndarray, np.generic, numbers.Number)):
+            return NotImplemented           # (t == None is False, t < "a" a TypeError, as in PyTorch)
+        return comparison(self, other)
     comparison.__name__ = name
     comparison.__doc__ = (f"Elementwise `{name}` with broadcasting, as PyTorch's: a bool tensor, no gradient "
                           "(a step function's derivative is zero wherever it has one).")
-    return comparison
+    return comparison, operator
 
 
-eq, ne, lt, le, gt, ge = (_comparison(np.equal, "eq"), _comparison(np.not_equal, "ne"), _comparison(np.less, "lt"),
-                          _comparison(np.less_equal, "le"), _comparison(np.greater, "gt"),
-                          _comparison(np.greater_equal, "ge"))
+(eq, eq_operator), (ne, ne_operator), (lt, lt_operator), (le, le_operator), (gt, gt_operator), (ge, ge_operator) = (
+    _comparison(np.equal, "eq"), _comparison(np.not_equal, "ne"), _comparison(np.less, "lt"),
+    _comparison(np.less_equal, "le"), _comparison(np.greater, "gt"), _comparison(np.greater_equal, "ge"))
 
 
 def softmax(self: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor:
@@ -185,5 +192,6 @@ Tensor.float, Tensor.double, Tensor.long = (lambda self: to(self, np.float32), l
                                             lambda self: to(self, np.int64))
 Tensor.new_zeros, Tensor.new_ones, Tensor.new_full = _new(np.zeros), _new(np.ones), new_full
 Tensor.tolist, Tensor.__index__ = lambda self: self._data.tolist(), index
-Tensor.__eq__, Tensor.__ne__, Tensor.__lt__, Tensor.__le__, Tensor.__gt__, Tensor.__ge__ = eq, ne, lt, le, gt, ge
+Tensor.__eq__, Tensor.__ne__, Tensor.__lt__ = eq_operator, ne_operator, lt_operator
+Tensor.__le__, Tensor.__gt__, Tensor.__ge__ = le_operator, gt_operator, ge_operator
 Tensor.eq, Tensor.ne, Tensor.lt, Tensor.le, Tensor.gt, Tensor.ge = eq, ne, lt, le, gt, ge

@@ -17,8 +17,8 @@ import numpy as np
 
 from ..checks import is_int
 from ..autograd import CUT, LEAF
-from ..spellings import shape_of
-from ..tensor import Tensor, owned
+from ..spellings import axis_keepdims, shape_of
+from ..tensor import Tensor, as_tensor, owned
 from . import elementwise as ew
 from . import reduce
 from .reduce import ValuesIndices
@@ -40,7 +40,8 @@ def split(self: Tensor, split_size_or_sections: int | list, dim: int = 0) -> tup
     elif not (isinstance(sizes, (list, tuple)) and all(is_int(n) and n >= 0 for n in sizes) and sum(sizes) == extent):
         raise ValueError(f"split: expected a positive size, or lengths that add up to {extent} (dim {dim} of "
                          f"shape {self.shape}), got {split_size_or_sections!r}")
-    ends = np.cumsum(sizes).tolist()
+    ends = np.cumsum(sizes).tolist() or [0]       # (an empty axis: one empty piece, as PyTorch's)
+    sizes = sizes or [0]
     return tuple(getitem(self, _along(axis, slice(end - size, end))) for size, end in zip(sizes, ends))
 
 
@@ -58,21 +59,34 @@ def unbind(self: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
     return tuple(getitem(self, _along(axis, i)) for i in range(self.shape[axis]))
 
 
+def _positions(where: str, index: Any, extent: int) -> np.ndarray:
+    """`index` as integer positions 0 .. extent - 1 (IndexError naming `where` otherwise: PyTorch
+    takes no negative index here)."""
+    picks = np.asarray(index._data if isinstance(index, Tensor) else index)
+    if picks.dtype.kind not in "iu":
+        raise ValueError(f"{where}: expected integer indices, got dtype {picks.dtype}")
+    if picks.size and (picks.min() < 0 or picks.max() >= extent):
+        raise IndexError(f"{where}: indices from {picks.min()} to {picks.max()} are out of range for a dim "
+                         f"of size {extent}")
+    return picks
+
+
 def index_select(self: Tensor, dim: int, index: Any) -> Tensor:
     """The entries at positions `index` (1-d integers) along `dim`."""
-    picks = np.asarray(index._data if isinstance(index, Tensor) else index)
-    if picks.ndim != 1 or picks.dtype.kind not in "iu":
-        raise ValueError(f"index_select: expected a 1-d integer index, got dtype {picks.dtype} and shape {picks.shape}")
-    return getitem(self, _along(_axis("index_select", dim, self.ndim), picks))
+    axis = _axis("index_select", dim, self.ndim)
+    picks = _positions("index_select", index, self.shape[axis])
+    if picks.ndim != 1:
+        raise ValueError(f"index_select: expected a 1-d index, got shape {picks.shape}")
+    return getitem(self, _along(axis, picks))
 
 
 def gather(self: Tensor, dim: int, index: Any) -> Tensor:
     """out[i][j][k] = self[index[i][j][k]][j][k] for dim 0 (and alike for the others), as PyTorch's:
     `log_probs.gather(1, targets.unsqueeze(1))` picks each row's target. `index` has self's number
     of axes, and along the other axes no more entries than self."""
-    picks = np.asarray(index._data if isinstance(index, Tensor) else index)
     axis = _axis("gather", dim, self.ndim)
-    if (picks.dtype.kind not in "iu" or picks.ndim != self.ndim
+    picks = _positions("gather", index, self.shape[axis])
+    if (picks.ndim != self.ndim
             or any(n > m for a, (n, m) in enumerate(zip(picks.shape, self.shape)) if a != axis)):
         raise ValueError(f"gather: expected an integer index with {self.ndim} axes, each but dim {dim} no longer "
                          f"than shape {self.shape}'s, got dtype {picks.dtype} and shape {picks.shape}")
@@ -86,14 +100,22 @@ def topk(self: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool
     axis = _axis("topk", dim, self.ndim)
     if not (is_int(k) and 0 <= k <= self.shape[axis]):
         raise ValueError(f"topk: expected k from 0 to {self.shape[axis]} (dim {dim} of shape {self.shape}), got {k!r}")
-    order = np.argsort(-self._data if largest else self._data, axis=axis, kind="stable")
-    indices = np.take(order, np.arange(k), axis=axis).astype(np.int64)
+    order = np.argsort(self._data, axis=axis, kind="stable")     # (not of -x: unsigned integers)
+    ranks = np.arange(self.shape[axis] - 1, self.shape[axis] - 1 - k, -1) if largest else np.arange(k)
+    indices = np.take(order, ranks, axis=axis).astype(np.int64)
     return ValuesIndices(gather(self, axis, indices), owned(indices))
 
 
 def min(self: Tensor, axis: Any = None, keepdims: bool | None = None, *, dim: Any = None,
         keepdim: bool | None = None) -> Tensor | ValuesIndices:
-    """The minimum, -max(-x): over `axis` (all by default); with `dim=`, PyTorch's pair (values, indices)."""
+    """The minimum, -max(-x): over `axis` (all by default); with `dim=`, PyTorch's pair (values, indices).
+    (Integers and bools, which have no gradient, straight from numpy: -x would wrap an unsigned one.)"""
+    if self.dtype.kind not in "fc":
+        axis, keep = axis_keepdims("min", axis, keepdims, dim, keepdim)
+        values = owned(np.asarray(np.min(self._data, axis=axis, keepdims=keep)))
+        if dim is None:
+            return values
+        return ValuesIndices(values, owned(np.argmin(self._data, axis=axis, keepdims=keep).astype(np.int64)))
     negated = reduce.max(ew.neg(self), axis, keepdims, dim=dim, keepdim=keepdim)
     if isinstance(negated, ValuesIndices):
         return ValuesIndices(ew.neg(negated.values), negated.indices)
@@ -145,12 +167,12 @@ def clamp(self: Tensor, min: Any = None, max: Any = None) -> Tensor:
 
 def add(self: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
     """self + alpha * other."""
-    return ew.add(self, other if alpha == 1 else ew.mul(other, alpha))
+    return ew.add(self, other if alpha == 1 else ew.mul(as_tensor(other, self), alpha))
 
 
 def sub(self: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
     """self - alpha * other."""
-    return ew.sub(self, other if alpha == 1 else ew.mul(other, alpha))
+    return ew.sub(self, other if alpha == 1 else ew.mul(as_tensor(other, self), alpha))
 
 
 def type_(self: Tensor, dtype: Any = None) -> Tensor | str:
