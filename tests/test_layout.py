@@ -62,6 +62,18 @@ def test_the_core_imports_nothing_from_ops_nn_bptt_viz_or_anomaly():
     assert not {m for m in core if m.split(".")[1] in ("ops", "nn", "bptt", "viz", "anomaly", "tensor")}
 
 
+def test_layers_only_look_down():
+    """bptt works with any step function and optim with any tensors: neither needs nn; viz reads any
+    graph and needs nothing from nn, bptt or optim."""
+    graph = import_graph()
+    above = {"bptt": ("nn", "viz"), "optim": ("nn", "viz", "bptt"), "viz": ("nn", "bptt", "optim")}
+    for name, imported in graph.items():
+        parts = name.split(".")
+        if len(parts) > 1 and parts[1] in above:
+            wrong = {m for m in imported if m.split(".")[1:2] and m.split(".")[1] in above[parts[1]]}
+            assert not wrong, f"{name} imports {sorted(wrong)}"
+
+
 def code_lines(source: str) -> int:
     """Lines of code: not blank, not only a comment, not part of a docstring."""
     tree = ast.parse(source)

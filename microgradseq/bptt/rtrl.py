@@ -47,7 +47,7 @@ from ..autograd import LEAF, creation_order, grad_enabled, setting
 from ..checks import is_int, positive_int
 from ..forward import Seed
 from ..metadata import at_step
-from ..nn.module import Parameter
+from ..parameter import Parameter
 from ..random import default_generator
 from ..tensor import Tensor, owned
 from ..transforms import reverse_gradients

@@ -1,4 +1,4 @@
-"""`Module` and `Parameter`: modules own parameters and find them by walking attributes."""
+"""`Module`: modules own parameters (`Parameter`, parameter.py) and find them by walking attributes."""
 
 from __future__ import annotations
 
@@ -9,33 +9,9 @@ import numpy as np
 
 from ..checks import flag, is_int
 from ..metadata import in_scope
+from ..parameter import Parameter
 from ..spellings import check_device, target_dtype
 from ..tensor import Tensor, get_default_dtype
-
-
-class Parameter(Tensor):
-    """A tensor that a module owns and trains: it always requires grad."""
-
-    __slots__ = ()
-
-    def __init__(self, data: Any, requires_grad: bool = True, dtype: Any = None) -> None:
-        super().__init__(data, requires_grad=requires_grad, dtype=dtype)
-
-    def __repr__(self) -> str:
-        return "Parameter(" + super().__repr__()[len("tensor("):]
-
-    def _convert(self, dtype: np.dtype) -> None:
-        """Take `dtype`: a new array, the same leaf node (graphs recorded before still send their
-        gradients here, added in the new dtype), its gradient converted."""
-        if dtype.kind != "f":
-            raise TypeError(f"Parameter: only a floating dtype keeps a parameter trainable, got {dtype}")
-        if dtype == self.dtype:
-            return
-        self._replace_data(self._data.astype(dtype))
-        node = self._node
-        if node is not None:
-            node.dtype = dtype
-            node.grad = None if node.grad is None else node.grad.astype(dtype)
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):

@@ -24,6 +24,7 @@ import numpy as np
 
 from ..autograd import LEAF, grad_enabled, setting
 from ..checks import flag
+from ..parameter import Parameter
 from ..tensor import Tensor
 from . import state_dict as saving
 
@@ -99,7 +100,6 @@ def _group_params(group: Any, where: str, label: str) -> list[Tensor]:
         tensors = list(iter(params))
     except TypeError:
         raise TypeError(f"{where}: {label}expected an iterable of Tensors, got {type(params).__name__}") from None
-    from ..nn.module import Parameter     # (here, not above: nn.utils imports this package)
     for index, p in enumerate(tensors):
         if not isinstance(p, Tensor):
             raise ValueError(f"{where}: {label}expected an iterable of Tensors, item {index} is a "

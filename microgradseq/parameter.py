@@ -1,0 +1,39 @@
+"""`Parameter`: a tensor that a module owns and trains.
+
+Its own module, below `nn`, `optim` and `bptt`: the optimizers and the online
+runners skip a frozen parameter (one a module keeps with requires_grad off)
+as PyTorch's optimizers do, and need to know one without importing `nn`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .tensor import Tensor
+
+
+class Parameter(Tensor):
+    """A tensor that a module owns and trains: it always requires grad."""
+
+    __slots__ = ()
+
+    def __init__(self, data: Any, requires_grad: bool = True, dtype: Any = None) -> None:
+        super().__init__(data, requires_grad=requires_grad, dtype=dtype)
+
+    def __repr__(self) -> str:
+        return "Parameter(" + super().__repr__()[len("tensor("):]
+
+    def _convert(self, dtype: np.dtype) -> None:
+        """Take `dtype`: a new array, the same leaf node (graphs recorded before still send their
+        gradients here, added in the new dtype), its gradient converted."""
+        if dtype.kind != "f":
+            raise TypeError(f"Parameter: only a floating dtype keeps a parameter trainable, got {dtype}")
+        if dtype == self.dtype:
+            return
+        self._replace_data(self._data.astype(dtype))
+        node = self._node
+        if node is not None:
+            node.dtype = dtype
+            node.grad = None if node.grad is None else node.grad.astype(dtype)
