@@ -238,17 +238,18 @@ class Optimizer:
                 loss = closure()
         where = f"{type(self).__name__}.step"
         self._check_groups(where)
-        due = [(index, p, group) for index, (p, group) in enumerate(self._params_and_groups())
-               if p.grad is not None]
-        for index, p, _ in due:
-            self._check(where, index, p)
+        states = list(self.state)                   # (by position: the list itself, no lookups by tensor)
+        due = [(index, p, group, p.grad) for index, (p, group) in enumerate(self._params_and_groups())]
+        due = [entry for entry in due if entry[3] is not None]
+        for index, p, _, grad in due:
+            self._check(where, index, p, grad, states[index])
         staged = []
-        for index, p, group in due:
-            state = {name: _as_dtype(value, p.dtype) for name, value in self.state[index].items()}
-            data = self.update(p._data, p.grad, state, group)
+        for index, p, group, grad in due:
+            state = {name: _as_dtype(value, p.dtype) for name, value in states[index].items()}
+            data = self.update(p._data, grad, state, group)
             staged.append((data.astype(p.dtype, copy=False),
                            {name: _as_dtype(value, p.dtype) for name, value in state.items()}))
-        for (index, p, _), (data, state) in zip(due, staged):
+        for (index, p, _, _), (data, state) in zip(due, staged):
             p._replace_data(data)
             self.state[index] = state
         return loss
@@ -260,15 +261,14 @@ class Optimizer:
         """The parameter's new array (a fresh one); may assign new arrays into `state`."""
         raise NotImplementedError
 
-    def _check(self, where: str, index: int, p: Tensor) -> None:
+    def _check(self, where: str, index: int, p: Tensor, grad: np.ndarray, state: dict) -> None:
         """ValueError unless p's gradient matches its shape and dtype, and its state arrays are
         floating-point arrays of its shape (another float dtype is cast to p's by the step, as
         PyTorch's load_state_dict casts state to its parameter's dtype)."""
-        grad = p.grad
         if grad.shape != p.shape or grad.dtype != p.dtype:
             raise ValueError(f"{where}: parameter {index} is {p.dtype} of shape {p.shape} but its grad "
                              f"is {grad.dtype} of shape {grad.shape}; no parameter was changed")
-        for name, value in self.state[index].items():
+        for name, value in state.items():
             if isinstance(value, np.ndarray) and value.shape != p.shape:
                 raise ValueError(f"{where}: parameter {index} has shape {p.shape} but its {name} has "
                                  f"shape {value.shape} (was the parameter reshaped?); no parameter "
