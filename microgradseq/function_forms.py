@@ -25,11 +25,15 @@ def _form(name: str) -> Callable:
 
 
 def _pairwise(name: str, a: Tensor, b: Tensor) -> Tensor:
-    """max(a, b) (or min) elementwise, as PyTorch's: NaN where either is NaN, and at a tie the
-    gradient split between the two, half each."""
+    """max(a, b) (or min) elementwise, as PyTorch's: the gradient to the larger (smaller) one, split
+    half and half at a tie; NaN where either is NaN, with the gradient to both. Integers and bools
+    keep their dtype (they have no gradient)."""
     first_wins, second_wins = (a > b, a < b) if name == "max" else (a < b, a > b)
-    tie = ops.add(ops.mul(a, 0.5), ops.mul(b, 0.5))         # (a == b, or a NaN: then NaN)
-    return ops.where(first_wins._data, a, ops.where(second_wins._data, b, tie))
+    if a.dtype.kind not in "fc" and b.dtype.kind not in "fc":
+        return ops.where(second_wins._data, b, a)
+    tie = ops.add(ops.mul(a, 0.5), ops.mul(b, 0.5))
+    neither = ops.where((a == b)._data, tie, ops.add(a, b))         # a tie, or a NaN (then a + b is NaN)
+    return ops.where(first_wins._data, a, ops.where(second_wins._data, b, neither))
 
 
 def _extreme(name: str) -> Callable:

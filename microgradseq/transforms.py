@@ -78,26 +78,28 @@ def jvp(fn: Callable[..., Any], inputs: Any, tangents: Any) -> tuple[Any, Any]:
     tangents, batched = _directions("jvp", inputs, tangents, "tangent")
     if not batched:
         tangents = [v[None] for v in tangents]
-    as_given = [(x, x._data, x._node, x._tangent) for x in inputs]    # fn's in-place operators (x += 1) change its inputs
-    with no_grad(), Seed(inputs, tangents) as run:      # only while it runs, as torch.func.jvp's do
+    as_given = [(x, x._data, x._node, x._tangent) for x in inputs]    # fn's in-place operators (x += 1)
+    with no_grad(), Seed(inputs, tangents) as run:      # change its inputs only while it runs, as torch.func's
         try:
             outputs = fn(*inputs)
+            single = isinstance(outputs, Tensor)
+            if not single and not isinstance(outputs, (tuple, list)):
+                raise TypeError(f"jvp: fn must return a Tensor or a tuple of Tensors, got {type(outputs).__name__}")
+            outputs = (outputs,) if single else tuple(outputs)
+            results, out_tangents = [], []
+            for output in outputs:              # (read before the inputs are restored: fn may return one)
+                if not isinstance(output, Tensor):
+                    raise TypeError(f"jvp: fn must return a Tensor or a tuple of Tensors, got "
+                                    f"{type(output).__name__}")
+                tangent = run.tangent(output)
+                k = len(tangents[0]) if tangents else 1
+                tangent = np.zeros((k,) + output.shape, output.dtype) if tangent is None else np.asarray(tangent)
+                out_tangents.append(tangent if batched else tangent[0])
+                results.append(owned(np.array(output._data)))
         finally:
             for x, data, node, tangent in as_given:
                 x._data, x._node, x._tangent = data, node, tangent
-        single = isinstance(outputs, Tensor)
-        if not single and not isinstance(outputs, (tuple, list)):
-            raise TypeError(f"jvp: fn must return a Tensor or a tuple of Tensors, got {type(outputs).__name__}")
-        outputs = (outputs,) if single else tuple(outputs)
-        out_tangents = []
-        for output in outputs:
-            if not isinstance(output, Tensor):
-                raise TypeError(f"jvp: fn must return a Tensor or a tuple of Tensors, got {type(output).__name__}")
-            tangent = run.tangent(output)
-            k = len(tangents[0]) if tangents else 1
-            tangent = np.zeros((k,) + output.shape, output.dtype) if tangent is None else np.asarray(tangent)
-            out_tangents.append(tangent if batched else tangent[0])
-    results = tuple(owned(np.array(o._data)) for o in outputs)
+                x._show_leaf_value()
     return (results[0], out_tangents[0]) if single else (results, tuple(out_tangents))
 
 

@@ -915,14 +915,15 @@ def test_a_cut_of_the_callers_that_step_returns_is_not_cut_again_in_place():
 # ---- a step that changes its state in place -------------------------------------------------------
 
 def _in_place_run(in_place: bool, k1: int, k2: int, runner=None) -> list:
-    """h' = (h + x W) U, written `h += x * W` or `h = h + x * W`: the gradients of each update."""
+    """h' = (h + x W) U, written `h += x * W` or `h = h + x * W`: the gradients of each update
+    (with `runner`, tbptt_blocks, the step looped over each block)."""
     rng = np.random.default_rng(0)
     xs = [mg.tensor(rng.normal(size=3)) for _ in range(7)]
     ys = [mg.tensor(rng.normal(size=3)) for _ in range(7)]
     W = mg.tensor(np.full(3, 0.5), requires_grad=True)
     U = mg.tensor(np.full(3, 0.7), requires_grad=True)
 
-    def step(x, h):
+    def step(x, h, in_place=in_place):
         if in_place:
             h += x * W
         else:
@@ -936,17 +937,26 @@ def _in_place_run(in_place: bool, k1: int, k2: int, runner=None) -> list:
         grads.append((W.grad.copy(), U.grad.copy()))
         W.grad = U.grad = None
 
-    run = runner or mg.bptt.tbptt
-    run(step, mg.zeros(3, dtype=np.float64), xs, ys, lambda o, y: ((o - y) ** 2).sum(), k1, k2, on_update=on_update)
+    def step_block(block_xs, h):
+        outputs = []
+        for j, x in enumerate(block_xs):     # in place on the state it was fed (later h are its outputs)
+            output, h = step(x, h, in_place and j == 0)
+            outputs.append(output)
+        return outputs, h
+
+    run, stepping = (mg.bptt.tbptt, step) if runner is None else (runner, step_block)
+    run(stepping, mg.zeros(3, dtype=np.float64), xs, ys, lambda o, y: ((o - y) ** 2).sum(), k1, k2,
+        on_update=on_update)
     return grads
 
 
+@pytest.mark.parametrize("runner", [None, mg.bptt.tbptt_blocks], ids=["tbptt", "tbptt_blocks"])
 @pytest.mark.parametrize("k1, k2", [(1, 1), (2, 2), (3, 2), (2, 4), (1, 3)])
 def test_a_step_that_adds_into_its_state_in_place_gets_the_gradients_of_the_same_step_written_out(
-        float64_default, k1, k2):
+        float64_default, k1, k2, runner):
     """The runner keeps the state each step returned and cuts it later; a step's h += ... must not
     move that cut onto its own new node (it dropped x W's path from W's gradient for k1 != k2)."""
-    written_out, in_place = _in_place_run(False, k1, k2), _in_place_run(True, k1, k2)
+    written_out, in_place = _in_place_run(False, k1, k2, runner), _in_place_run(True, k1, k2, runner)
     assert len(written_out) == len(in_place) > 0
     for (w1, u1), (w2, u2) in zip(written_out, in_place):
         np.testing.assert_allclose(w2, w1, rtol=1e-12)

@@ -676,3 +676,17 @@ def test_forward_mode_never_changes_the_callers_tensor_when_fn_updates_its_argum
     for _ in range(2):
         np.testing.assert_allclose(mg.jacobian(f, x, mode="fwd"), np.diag([4.0, 6.0]))
     np.testing.assert_array_equal(x.data, [1.0, 2.0])
+
+
+def test_jvp_of_fn_returning_its_input_after_an_in_place_operator():
+    """f(x) = 2 x written x *= 2; return x: (2 x, 2 v), and the caller's x left as it was."""
+    x = mg.tensor([1.0, 2.0], dtype=np.float64)
+
+    def double(a):
+        a *= 2.0
+        return a
+
+    value, tangent = mg.jvp(double, [x], [np.ones(2)])
+    np.testing.assert_array_equal(value.data, [2.0, 4.0])
+    np.testing.assert_array_equal(tangent, [2.0, 2.0])
+    np.testing.assert_array_equal(x.data, [1.0, 2.0])

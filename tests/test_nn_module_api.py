@@ -668,3 +668,12 @@ def test_apply_walks_a_deep_tree_without_recursion():
     visited = []
     model.apply(visited.append)
     assert len(visited) == 3001 and visited[0] is inner and visited[-1] is model
+
+
+def test_apply_visits_each_module_once_even_in_a_module_that_holds_itself():
+    inner = nn.Sequential(nn.Tanh())
+    outer = nn.Sequential(inner)
+    inner.loop = outer                                  # a cycle: inner -> outer -> inner
+    visited = []
+    outer.apply(visited.append)
+    assert len(visited) == 3 and len({id(m) for m in visited}) == 3

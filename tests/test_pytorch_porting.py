@@ -339,3 +339,11 @@ def test_add_with_alpha_keeps_a_float32_tensor_float32():
 def test_eye_with_a_negative_size_names_itself():
     with pytest.raises(ValueError, match="eye: expected non-negative integer sizes, got n=-1"):
         mg.eye(-1)
+
+
+def test_elementwise_max_of_integers_keeps_their_dtype_and_a_nan_sends_the_gradient_to_both():
+    largest = mg.max(mg.tensor([1, 5, 2 ** 60 + 1]), mg.tensor([2, 5, 1]))
+    assert largest.dtype == np.int64 and largest.tolist() == [2, 5, 2 ** 60 + 1]
+    a, b = f64([np.nan], requires_grad=True), f64([0.0], requires_grad=True)
+    mg.max(a, b).sum().backward()
+    assert a.grad.tolist() == [1.0] and b.grad.tolist() == [1.0]       # PyTorch's rule at a NaN

@@ -732,7 +732,7 @@ def test_uoro_estimates_through_a_state_handed_on_as_it_is_average_to_the_exact_
 
 # ---- a step that changes its state in place ------------------------------------------------------
 
-def _in_place_updates(runner: str, reset_with_zero: bool = False) -> list:
+def _in_place_updates(runner: str, reset_with_zero: bool = False, in_place: bool = True) -> list:
     """h' = (h + x W) U written with `h += x * W` (and, with `reset_with_zero`, the state zeroed in
     place at step 3 by h.zero_()): W's and U's gradient at each update, TBPTT(2, n) or its online twins."""
     rng = np.random.default_rng(0)
@@ -746,7 +746,10 @@ def _in_place_updates(runner: str, reset_with_zero: bool = False) -> list:
         count[0] += 1
         if reset_with_zero and count[0] == 3:
             h.zero_()
-        h += x * W
+        if in_place:
+            h += x * W
+        else:
+            h = h + x * W
         h = h * U
         return h, h
 
@@ -763,7 +766,9 @@ def _in_place_updates(runner: str, reset_with_zero: bool = False) -> list:
     if runner == "tbptt":
         mg.bptt.tbptt(step, state, xs, ys, squared, 2, len(xs), on_update=on_update)
     else:
-        getattr(mg.bptt, runner)(step, state, xs, ys, squared, {"W": W, "U": U}, k1=2, on_update=on_update)
+        options = {"rng": np.random.default_rng(1)} if runner == "uoro" else {}
+        getattr(mg.bptt, runner)(step, state, xs, ys, squared, {"W": W, "U": U}, k1=2, on_update=on_update,
+                                 **options)
     return grads
 
 
@@ -775,3 +780,30 @@ def test_rtrl_follows_a_step_that_changes_its_state_in_place_as_tbptt_does(reset
     assert len(got) == len(expected) == 3
     for want, have in zip(expected, got):
         np.testing.assert_allclose(have, want, rtol=1e-10)
+
+
+def test_uoro_follows_a_step_that_changes_its_state_in_place_as_the_step_written_out():
+    """The same random signs (one rng seed) give the same estimates whether the step writes h += x W
+    or h = h + x W (W got no gradient at all before the fed state's nodes were taken first)."""
+    written_out, in_place = _in_place_updates("uoro", in_place=False), _in_place_updates("uoro")
+    assert len(in_place) == len(written_out) == 3
+    for want, have in zip(written_out, in_place):
+        np.testing.assert_allclose(have, want, rtol=1e-12)
+
+
+def test_an_integer_counter_in_the_state_is_the_steps_own_to_count_in_place():
+    """A step that counts with n += 1 leaves the caller's initial counter at 0, as tbptt does."""
+    W = mg.tensor(np.full(3, 0.5), requires_grad=True, dtype=np.float64)
+    xs = [mg.tensor(np.ones(3), dtype=np.float64) for _ in range(4)]
+
+    def step(x, state):
+        h, n = state
+        n += 1
+        h = (h + x * W).tanh()
+        return h, (h, n)
+
+    for runner in ("rtrl", "uoro"):
+        counter = mg.tensor(0)
+        state = (mg.zeros(3, dtype=np.float64), counter)
+        result = getattr(mg.bptt, runner)(step, state, xs, xs, lambda o, y: ((o - y) ** 2).sum(), {"W": W})
+        assert counter.item() == 0 and result.state[1].item() == 4

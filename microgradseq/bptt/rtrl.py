@@ -185,7 +185,7 @@ def _fed(tensor: Tensor) -> Tensor:
     (A state that cannot carry a gradient, an integer counter, is fed as it is.)"""
     if tensor._node is None:
         if tensor.dtype.kind not in "fc":
-            return tensor
+            return owned(tensor._data)          # (a tensor of its own: the step may count in place)
         tensor = owned(tensor._data, requires_grad=True)
     return tensor.clone()
 

@@ -171,17 +171,19 @@ class Module:
 
     def apply(self, fn: Callable[["Module"], Any]) -> "Module":
         """Call `fn` on every module below this one (children before their parent), then on this
-        one, as PyTorch's `model.apply(init_weights)`; returns self."""
+        one, as PyTorch's `model.apply(init_weights)`, each module once; returns self."""
         if not callable(fn):
             raise TypeError(f"{type(self).__name__}.apply: expected a function of a module, got {type(fn).__name__}")
-        stack = [(self, False)]                 # (a module, whether its children are done): no recursion
-        while stack:
+        stack, seen = [(self, False)], {id(self)}   # (a module, whether its children are done): no recursion,
+        while stack:                                # and each module once (a module may hold itself)
             module, children_done = stack.pop()
             if children_done:
                 fn(module)
                 continue
             stack.append((module, True))
-            stack.extend((child, False) for child in reversed(list(module.children())))
+            children = [child for child in module.children() if id(child) not in seen]
+            seen.update(id(child) for child in children)
+            stack.extend((child, False) for child in reversed(children))
         return self
 
     def requires_grad_(self, requires_grad: bool = True) -> "Module":
