@@ -114,12 +114,15 @@ def multinomial(probs: Any, num_samples: int, replacement: bool = False, *,
 
 # ---- more of PyTorch's: randint, randperm, randn_like, rand_like, linspace, eye, empty, as_tensor ----
 
-def randint(low: int, high: Any = None, size: Any = None, *, rng: np.random.Generator | None = None,
+def randint(low: int = 0, high: Any = None, size: Any = None, *, rng: np.random.Generator | None = None,
             dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    """Integers drawn uniformly from low .. high - 1 (`randint(high, size)` starts at 0), int64,
-    as PyTorch's; from `rng` or the generator `manual_seed` sets."""
-    if size is None:
+    """Integers drawn uniformly from low .. high - 1, int64, as PyTorch's: `randint(high, size)`,
+    `randint(low, high, size)`, `randint(high, size=...)` or by keyword; from `rng` or the generator
+    `manual_seed` sets."""
+    if size is None and isinstance(high, (tuple, list)):      # randint(high, size)
         low, high, size = 0, low, high
+    elif high is None:                                         # randint(high, size=...)
+        low, high = 0, low
     if not (is_int(low) and is_int(high) and low < high) or not isinstance(size, (tuple, list)):
         raise ValueError(f"randint: expected integers low < high and a size tuple, got low={low!r}, high={high!r}, "
                          f"size={size!r}")

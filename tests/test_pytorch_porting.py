@@ -347,3 +347,20 @@ def test_elementwise_max_of_integers_keeps_their_dtype_and_a_nan_sends_the_gradi
     a, b = f64([np.nan], requires_grad=True), f64([0.0], requires_grad=True)
     mg.max(a, b).sum().backward()
     assert a.grad.tolist() == [1.0] and b.grad.tolist() == [1.0]       # PyTorch's rule at a NaN
+
+
+@pytest.mark.parametrize("call", [lambda: mg.randint(5, (400,)), lambda: mg.randint(5, size=(400,)),
+                                  lambda: mg.randint(high=5, size=(400,)), lambda: mg.randint(0, 5, (400,))],
+                         ids=["high, size", "high, size=", "high=, size=", "low, high, size"])
+def test_randint_takes_pytorchs_forms(call):
+    draws = call()
+    assert draws.shape == (400,) and set(draws.tolist()) == {0, 1, 2, 3, 4}
+
+
+@pytest.mark.parametrize("make", [lambda d: mg.nn.Linear(2, 3, device=d), lambda d: mg.nn.RNNCell(2, 3, device=d),
+                                  lambda d: mg.nn.LSTMCell(2, 3, device=d), lambda d: mg.nn.GRUCell(2, 3, device=d)],
+                         ids=["Linear", "RNNCell", "LSTMCell", "GRUCell"])
+def test_linear_and_cells_take_the_cpu_as_device_and_refuse_another(make):
+    assert next(make("cpu").parameters()).shape[1] == 2        # (weight or weight_ih: in_features 2)
+    with pytest.raises(RuntimeError, match="device 'cuda' is not available"):
+        make("cuda")

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..checks import flag, generator, positive_int
 from ..ops import lerp, linear, mul, relu, sigmoid, tanh
+from ..spellings import check_device
 from ..tensor import Tensor, as_tensor, owned
 from . import fused as fused_steps
 from .fused.gru import GRU_GATES
@@ -98,9 +99,11 @@ class _Cell(Module):
     activations = RNN_GATES     # per gate block, "s" sigmoid or "t" tanh: the fused step's PreparedWeights
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 rng: np.random.Generator | None = None, dtype: Any = None, *, fused: bool = False) -> None:
+                 rng: np.random.Generator | None = None, dtype: Any = None, *, fused: bool = False,
+                 device: Any = None) -> None:
         super().__init__()
         where = type(self).__name__
+        check_device(where, device)
         rng = generator(rng, where)
         input_size, hidden_size = positive_int(input_size, "input_size", where), positive_int(
             hidden_size, "hidden_size", where)
@@ -150,10 +153,10 @@ class RNNCell(_Cell):
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
                  nonlinearity: str = "tanh", rng: np.random.Generator | None = None,
-                 dtype: Any = None, *, fused: bool = False) -> None:
+                 dtype: Any = None, *, fused: bool = False, device: Any = None) -> None:
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNNCell: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-        super().__init__(input_size, hidden_size, bias, rng, dtype, fused=fused)
+        super().__init__(input_size, hidden_size, bias, rng, dtype, fused=fused, device=device)
         self.nonlinearity = nonlinearity
 
     def forward(self, x: Any, h: Any = None, *, hx: Any = None) -> Tensor:

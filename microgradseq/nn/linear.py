@@ -11,7 +11,7 @@ from ..checks import flag, generator, is_int, positive_int
 from .. import ops
 from ..functional import linear
 from ..random import generator_or_default
-from ..spellings import only_defaults
+from ..spellings import check_device, only_defaults
 from ..tensor import Tensor, as_tensor, get_default_dtype
 from .module import Module, Parameter, same_dtype, uniform
 
@@ -49,9 +49,10 @@ class Linear(Module):
     """y = x W^T + b, with W (out, in) and b (out,), as PyTorch; init uniform(-1/sqrt(in), 1/sqrt(in))."""
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
-                 rng: np.random.Generator | None = None, dtype: Any = None) -> None:
+                 rng: np.random.Generator | None = None, dtype: Any = None, *, device: Any = None) -> None:
         super().__init__()
         where = type(self).__name__
+        check_device(where, device)
         in_features, out_features = positive_int(in_features, "in_features", where), positive_int(
             out_features, "out_features", where)
         bias, rng = flag(bias, "bias", where), generator(rng, where)
