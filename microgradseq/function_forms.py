@@ -14,6 +14,7 @@ from typing import Any, Callable
 from . import ops
 from .tensor import Tensor, as_tensor
 
+
 def _form(name: str) -> Callable:
     method = getattr(Tensor, name)
 

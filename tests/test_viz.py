@@ -269,7 +269,7 @@ def test_on_backward_draws_the_window_the_update_backpropagated():
     assert "the update at u = 6: losses of t = 5 .. 6 injected; gradients stop at the cut at c = 2" in source
     assert sorted(int(t) for t in set(re.findall(r"cluster_step_(\d+)", source))) == [2, 3, 4, 5, 6]
     cut_node = re.search(r"(n\d+) \[label=<<B>cut</B>", source).group(1)
-    assert f"subgraph cluster_step_2 {{" in source and edges_with(source, cut_node, "cut (k2 = 4)")
+    assert "subgraph cluster_step_2 {" in source and edges_with(source, cut_node, "cut (k2 = 4)")
     assert "t &lt; 2" in source                                   # behind the cut: freed
     assert re.findall(r"<B>t = (\d+)</B>", source) == ["3", "4", "5", "6"]   # gradient norms after the cut
     assert "no cut (c = 0)" in drawn[2] and "c = 4" in drawn[8]
