@@ -126,3 +126,27 @@ def test_clip_grad_value_still_takes_its_earlier_keyword_value():
         mg.optim.clip_grad_value_([p], 1.0, value=1.0)
     with pytest.raises(TypeError, match="clip_grad_value_: missing the argument clip_value"):
         mg.optim.clip_grad_value_([p])
+
+
+def test_clipping_takes_the_parameters_as_params_too():
+    """The optimizers' name for them: clip_grad_norm_(params=..., max_norm=...) as well as parameters=."""
+    p = with_grad([3.0, 4.0])
+    norm = clip_grad_norm_(params=[p], max_norm=1.0)
+    assert norm.item() == 5.0
+    np.testing.assert_allclose(p.grad, np.array([3.0, 4.0]) / (5.0 + 1e-6))
+    q = with_grad([-3.0, 0.5])
+    clip_grad_value_(params=q, clip_value=1.0)
+    np.testing.assert_array_equal(q.grad, [-1.0, 0.5])
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda p: clip_grad_norm_(max_norm=1.0), "clip_grad_norm_: missing the argument parameters"),
+    (lambda p: clip_grad_norm_([p]), "clip_grad_norm_: missing the argument max_norm"),
+    (lambda p: clip_grad_norm_([p], 1.0, params=[p]), "clip_grad_norm_: got both parameters= and params="),
+    (lambda p: clip_grad_value_(clip_value=1.0), "clip_grad_value_: missing the argument parameters"),
+])
+def test_clipping_without_its_parameters_or_max_norm_names_what_is_missing(call, message):
+    p = with_grad([3.0, 4.0])
+    with pytest.raises(TypeError, match=message):
+        call(p)
+    np.testing.assert_array_equal(p.grad, [3.0, 4.0])

@@ -31,6 +31,14 @@ def _tensors(params: Tensor | Iterable[Tensor], where: str) -> list[Tensor]:
     return tensors
 
 
+def _given(where: str, parameters: Any, params: Any) -> Any:
+    """The parameters, given as `parameters=` (PyTorch's name), `params=` (the optimizers') or first."""
+    parameters = either(where, "parameters", parameters, "params", params)
+    if parameters is None:
+        raise TypeError(f"{where}: missing the argument parameters (the tensors whose gradients to clip)")
+    return parameters
+
+
 def _norm_type(value: Any) -> float:
     """p as a float: a number >= 1, or inf (also given as the string 'inf', as float() reads it)."""
     p = math.inf if value in ("inf", "Inf") else value
@@ -64,8 +72,9 @@ def vector_norm(values: np.ndarray, p: float) -> float:
     return largest * float(np.sum((magnitudes / largest) ** p)) ** (1.0 / p)
 
 
-def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm_type: float = 2.0,
-                    error_if_nonfinite: bool = False, foreach: bool | None = None) -> Tensor:
+def clip_grad_norm_(parameters: Tensor | Iterable[Tensor] | None = None, max_norm: float | None = None,
+                    norm_type: float = 2.0, error_if_nonfinite: bool = False, foreach: bool | None = None, *,
+                    params: Tensor | Iterable[Tensor] | None = None) -> Tensor:
     """Scale all gradients together so that their joint p-norm is at most `max_norm`:
 
         total_norm = || (||grad_1||_p, ..., ||grad_n||_p) ||_p     (= the p-norm of all grads together)
@@ -78,8 +87,12 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
     `max_norm=inf` only measures. A NaN gradient makes the norm NaN and every gradient NaN; an
     infinite one makes the norm inf, the finite gradients 0 and the infinite elements NaN, unless
     `error_if_nonfinite=True`, which raises RuntimeError instead and changes nothing.
+    (`params=` is accepted for `parameters=`, as the optimizers name them.)
     """
     where = "clip_grad_norm_"
+    parameters = _given(where, parameters, params)
+    if max_norm is None:
+        raise TypeError(f"{where}: missing the argument max_norm")
     check.non_negative_or_inf(where, "max_norm", max_norm)
     p = _norm_type(norm_type)
     error_if_nonfinite = flag(error_if_nonfinite, "error_if_nonfinite", where)
@@ -98,10 +111,13 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
     return owned(np.array(total_norm, dtype=dtype))
 
 
-def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float | None = None,
-                     foreach: bool | None = None, *, value: float | None = None) -> None:
+def clip_grad_value_(parameters: Tensor | Iterable[Tensor] | None = None, clip_value: float | None = None,
+                     foreach: bool | None = None, *, value: float | None = None,
+                     params: Tensor | Iterable[Tensor] | None = None) -> None:
     """Clip every gradient elementwise to [-clip_value, clip_value]; parameters without one are skipped.
-    (`value=` is this library's earlier name of `clip_value`, still accepted.)"""
+    (`value=` is this library's earlier name of `clip_value`, still accepted; `params=` is accepted
+    for `parameters=`.)"""
+    parameters = _given("clip_grad_value_", parameters, params)
     clip_value = either("clip_grad_value_", "clip_value", clip_value, "value", value)
     if clip_value is None:
         raise TypeError("clip_grad_value_: missing the argument clip_value")
