@@ -137,10 +137,26 @@ def _save_to_object(f: Any, members: dict[str, np.ndarray]) -> None:
 
 def _save_to_path(f: str | os.PathLike, members: dict[str, np.ndarray]) -> None:
     path = Path(os.path.realpath(f))           # through symbolic links, to the file they name
-    if path.is_dir():
+    if path.is_dir() or os.fspath(f).endswith(("/", os.sep)):
         raise IsADirectoryError(f"save: {f} is a folder; give a file name such as {Path(f) / 'model.npz'}")
     if not path.parent.is_dir():
         raise FileNotFoundError(f"save: there is no folder {path.parent} to write {path.name} into")
+    try:
+        if path.exists() and not path.is_file():    # a device or a pipe (os.devnull): written into,
+            archive = io.BytesIO()                  # never replaced by a file (and built in memory
+            _write_archive(archive, members)        # first: a device's tell() may say 0 throughout)
+            with open(path, "wb") as file:
+                file.write(archive.getbuffer())
+            return
+        _replace(path, members)
+    except OSError as error:                    # (a read-only folder, a full disk: the old file is intact)
+        if error.errno is None:
+            raise
+        raise OSError(error.errno, f"save: could not write {f}: {error.strerror}") from None
+
+
+def _replace(path: Path, members: dict[str, np.ndarray]) -> None:
+    """Write the archive under a temporary name beside `path`, then move it over `path` in one step."""
     temporary, descriptor = _own_temporary(path)
     try:
         with open(descriptor, "wb") as file:
@@ -171,7 +187,8 @@ def save(obj: Any, f: str | os.PathLike | BinaryIO) -> None:
     full under a short temporary name of its own beside it, then moved over
     it in one step (and the folder fsynced): an old file there survives any
     failure. A symbolic link is followed (the file it names is replaced, the
-    link kept), and a file that was there keeps its permissions.
+    link kept), and a file that was there keeps its permissions. A device or
+    a pipe (such as `os.devnull`) is written into, as `open(f, "wb")` would.
     """
     members = _members(obj)
     if hasattr(f, "write"):
@@ -213,11 +230,24 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, kinds: str = N
         if count * dtype.itemsize != available:
             raise ValueError(f"{info.filename!r} claims shape {shape} of {dtype} "
                              f"({count * dtype.itemsize} bytes) but holds {available} bytes")
-        data = bytearray(member.read(available))
-    if len(data) != available:
-        raise ValueError(f"{info.filename!r} is truncated")
-    flat = np.frombuffer(data, dtype=dtype, count=count) if count else np.empty(0, dtype)
+        try:
+            flat = np.empty(count, dtype)
+        except MemoryError:
+            raise MemoryError(f"load: {info.filename!r} holds {available} bytes (shape {shape} of {dtype}), "
+                              "more than this machine can allocate") from None
+        _read_into(member, memoryview(flat).cast("B"), info.filename)
     return flat.reshape(shape, order="F" if fortran_order else "C")
+
+
+def _read_into(member: BinaryIO, buffer: memoryview, name: str, chunk: int = 1 << 24) -> None:
+    """Fill `buffer` from `member` a chunk at a time (no second copy of a large array in memory)."""
+    position = 0
+    while position < len(buffer):
+        data = member.read(min(chunk, len(buffer) - position))
+        if not data:
+            raise ValueError(f"{name!r} is truncated")
+        buffer[position:position + len(data)] = data
+        position += len(data)
 
 
 def _read_archive(file: BinaryIO) -> Any:
@@ -255,6 +285,10 @@ def _seekable_source(f: Any) -> BinaryIO:
     """`f` itself when it can seek (zipfile reads the end first), else all its bytes in memory."""
     if isinstance(f, io.TextIOBase):
         raise TypeError("load: f is a text file; open it in binary mode ('rb')")
+    readable = getattr(f, "readable", None)
+    if callable(readable) and not readable():
+        raise io.UnsupportedOperation(f"load: f is not open for reading (mode {getattr(f, 'mode', '?')!r}); "
+                                      "open it with 'rb'")
     seekable = getattr(f, "seekable", None)
     if callable(seekable) and seekable():
         return f

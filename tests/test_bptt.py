@@ -914,14 +914,19 @@ def test_a_cut_of_the_callers_that_step_returns_is_not_cut_again_in_place():
 
 # ---- a step that changes its state in place -------------------------------------------------------
 
-def _in_place_run(in_place: bool, k1: int, k2: int, runner=None) -> list:
-    """h' = (h + x W) U, written `h += x * W` or `h = h + x * W`: the gradients of each update
-    (with `runner`, tbptt_blocks, the step looped over each block)."""
+def _in_place_problem():
+    """h_t = (h_(t-1) + x_t W) U elementwise, h_0 = 0, output h_t, l_t = ||h_t - y_t||^2, 7 steps."""
     rng = np.random.default_rng(0)
-    xs = [mg.tensor(rng.normal(size=3)) for _ in range(7)]
-    ys = [mg.tensor(rng.normal(size=3)) for _ in range(7)]
-    W = mg.tensor(np.full(3, 0.5), requires_grad=True)
-    U = mg.tensor(np.full(3, 0.7), requires_grad=True)
+    xs, ys = rng.normal(size=(7, 3)), rng.normal(size=(7, 3))
+    return xs, ys, np.full(3, 0.5), np.full(3, 0.7)
+
+
+def _in_place_run(in_place: bool, k1: int, k2: int, runner=None) -> list:
+    """The model of _in_place_problem, its step written `h += x * W` or `h = h + x * W`: the gradients
+    of each update (with `runner`, tbptt_blocks, the step looped over each block)."""
+    xs_data, ys_data, W_data, U_data = _in_place_problem()
+    xs, ys = [mg.tensor(x) for x in xs_data], [mg.tensor(y) for y in ys_data]
+    W, U = mg.tensor(W_data, requires_grad=True), mg.tensor(U_data, requires_grad=True)
 
     def step(x, h, in_place=in_place):
         if in_place:
@@ -950,14 +955,52 @@ def _in_place_run(in_place: bool, k1: int, k2: int, runner=None) -> list:
     return grads
 
 
+def _numpy_tbptt_by_central_differences(k1: int, k2: int, eps: float = 1e-6) -> list:
+    """The definition in numpy for _in_place_problem: at update u, L_u = sum of l_t for t in (u', u]
+    with h_c (c = max(0, u - k2)) held at its recorded value; a loss at t <= c has depth 0 and, its
+    output being the state itself, no gradient. dL_u/dW and dL_u/dU by central differences."""
+    xs, ys, W, U = _in_place_problem()
+    n = len(xs)
+    states = [np.zeros(3)]
+    for x in xs:
+        states.append((states[-1] + x * W) * U)
+
+    def window_loss(W, U, previous, u, cut):
+        h, total = states[cut], 0.0
+        for t in range(cut + 1, u + 1):
+            h = (h + xs[t - 1] * W) * U
+            if t > previous:
+                total += np.sum((h - ys[t - 1]) ** 2)
+        return total
+
+    grads, previous = [], 0
+    for u in update_steps(n, k1):
+        cut, gradient = max(0, u - k2), []
+        for which in range(2):
+            g = np.zeros(3)
+            for i in range(3):
+                step = np.zeros(3)
+                step[i] = eps
+                moved = [(W + step, U), (W - step, U)] if which == 0 else [(W, U + step), (W, U - step)]
+                g[i] = (window_loss(*moved[0], previous, u, cut) - window_loss(*moved[1], previous, u, cut)) / (2 * eps)
+            gradient.append(g)
+        grads.append(tuple(gradient))
+        previous = u
+    return grads
+
+
 @pytest.mark.parametrize("runner", [None, mg.bptt.tbptt_blocks], ids=["tbptt", "tbptt_blocks"])
-@pytest.mark.parametrize("k1, k2", [(1, 1), (2, 2), (3, 2), (2, 4), (1, 3)])
-def test_a_step_that_adds_into_its_state_in_place_gets_the_gradients_of_the_same_step_written_out(
+@pytest.mark.parametrize("k1, k2", [(1, 1), (2, 2), (3, 2), (2, 4), (1, 3), (7, 7)])
+def test_a_step_that_adds_into_its_state_in_place_gets_the_tbptt_gradients_of_the_definition(
         float64_default, k1, k2, runner):
     """The runner keeps the state each step returned and cuts it later; a step's h += ... must not
-    move that cut onto its own new node (it dropped x W's path from W's gradient for k1 != k2)."""
-    written_out, in_place = _in_place_run(False, k1, k2, runner), _in_place_run(True, k1, k2, runner)
-    assert len(written_out) == len(in_place) > 0
-    for (w1, u1), (w2, u2) in zip(written_out, in_place):
-        np.testing.assert_allclose(w2, w1, rtol=1e-12)
-        np.testing.assert_allclose(u2, u1, rtol=1e-12)
+    move that cut onto its own new node (it dropped x W's path from W's gradient for k1 != k2).
+    Reference: central differences of each update's windowed loss in numpy; the step written out
+    (h = h + x W) is held to the same reference."""
+    expected = _numpy_tbptt_by_central_differences(k1, k2)
+    for in_place in (True, False):
+        got = _in_place_run(in_place, k1, k2, runner)
+        assert len(got) == len(expected) == len(update_steps(7, k1))
+        for u, ((w_got, u_got), (w_want, u_want)) in enumerate(zip(got, expected)):
+            np.testing.assert_allclose(w_got, w_want, rtol=1e-7, atol=1e-9, err_msg=f"W, update {u}, {in_place=}")
+            np.testing.assert_allclose(u_got, u_want, rtol=1e-7, atol=1e-9, err_msg=f"U, update {u}, {in_place=}")

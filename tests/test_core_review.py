@@ -146,12 +146,49 @@ def test_pytorch_spellings_name_themselves_for_bad_input():
         t.sum(axis=1, keepdims="no")
 
 
+def numpy_lstm_outputs(x, w):
+    """h_1..h_T, stacked, of a one-layer LSTM in numpy (PyTorch's gate order i, f, g, o; h_0 = c_0 = 0)."""
+    sigmoid = lambda v: 1 / (1 + np.exp(-v))        # noqa: E731
+    h = c = np.zeros((x.shape[1], w["weight_hh"].shape[1]))
+    outputs = []
+    for x_t in x:
+        i, f, g, o = np.split(x_t @ w["weight_ih"].T + w["bias_ih"] + h @ w["weight_hh"].T + w["bias_hh"], 4, axis=-1)
+        c = sigmoid(f) * c + sigmoid(i) * np.tanh(g)
+        h = sigmoid(o) * np.tanh(c)
+        outputs.append(h)
+    return np.stack(outputs)
+
+
+def lstm_gradients_by_central_differences(module, x, loss_of_outputs, eps=1e-6):
+    """d loss_of_outputs(numpy_lstm_outputs(x, w))/dw for each of the module's weights (a layer's named
+    as its cell's), by central differences in float64."""
+    weights = {name.removesuffix("_l0"): p.data.copy() for name, p in module.named_parameters()}
+    grads = {}
+    for name, array in weights.items():
+        grads[name] = np.zeros_like(array)
+        for index in np.ndindex(array.shape):
+            values = []
+            for sign in (1, -1):
+                moved = dict(weights, **{name: array.copy()})
+                moved[name][index] += sign * eps
+                values.append(loss_of_outputs(numpy_lstm_outputs(x, moved)))
+            grads[name][index] = (values[0] - values[1]) / (2 * eps)
+    return grads
+
+
+def assert_gradients_match(module, got, expected, where):
+    for name, p in module.named_parameters():
+        np.testing.assert_allclose(got[name], expected[name.removesuffix("_l0")], rtol=1e-6, atol=1e-9,
+                                   err_msg=f"{where}: {name}")
+
+
 @pytest.mark.parametrize("fused", [False, True], ids=["op-level", "fused"])
-def test_the_cores_plain_gradient_adder_gives_the_same_gradients_as_the_fast_one(monkeypatch, fused):
-    """With the core's own `Gradients` installed instead of `gradients.GradientPass`, an LSTM
-    (slices, linear's stacked weight products) gets the same gradients, and so does a fused LSTM
-    layer and a loop of fused LSTM cells (nodes whose rules share one computation): the hook only
-    speeds up."""
+def test_the_cores_plain_gradient_adder_and_the_fast_one_give_the_gradients_of_central_differences(
+        monkeypatch, fused):
+    """With the core's own `Gradients` installed instead of `gradients.GradientPass`, and without, an
+    LSTM (slices, linear's stacked weight products) gets the gradient of sum_t ||h_t||^2, and so does a
+    fused LSTM layer and a loop of fused LSTM cells (nodes whose rules share one computation).
+    Reference: central differences of that loss with the LSTM written in numpy."""
     from microgradseq import autograd
 
     def gradients_of(model, x):
@@ -172,6 +209,7 @@ def test_the_cores_plain_gradient_adder_gives_the_same_gradients_as_the_fast_one
     model = mg.nn.LSTM(3, 4, dtype=np.float64, rng=np.random.default_rng(0), fused=fused)
     cell = mg.nn.LSTMCell(3, 4, dtype=np.float64, rng=np.random.default_rng(0), fused=fused)
     x = np.random.default_rng(1).standard_normal((5, 2, 3))
+    expected = [lstm_gradients_by_central_differences(module, x, lambda h: np.sum(h * h)) for module in (model, cell)]
     fast = gradients_of(model, x), gradients_of_cell_loop(cell, x)
     monkeypatch.setattr(autograd.hooks, "gradients", autograd.Gradients)
     plain = []          # in a thread of its own: no fast pass has ever run there
@@ -179,30 +217,34 @@ def test_the_cores_plain_gradient_adder_gives_the_same_gradients_as_the_fast_one
     worker.start()
     worker.join()
     assert len(plain) == 2, "the plain pass failed (see the thread's traceback above)"
-    for fast_grads, plain_grads in zip(fast, plain):
-        for name in fast_grads:
-            np.testing.assert_allclose(plain_grads[name], fast_grads[name], rtol=1e-12, atol=1e-12)
+    for module, want, fast_grads, plain_grads in zip((model, cell), expected, fast, plain):
+        assert_gradients_match(module, fast_grads, want, f"fast, {type(module).__name__}")
+        assert_gradients_match(module, plain_grads, want, f"plain, {type(module).__name__}")
 
 
 def test_a_fused_node_walked_twice_under_the_plain_gradient_adder_uses_each_passs_gradient(monkeypatch):
     """The plain `Gradients` does not number its passes: a fused node walked by two passes over a
-    kept graph (retain_graph) must still compute each pass's gradients from that pass's g."""
+    kept graph (retain_graph) must still compute each pass's gradients from that pass's g: sum(h)'s,
+    then sum(h^2)'s. Reference: central differences of each loss with the LSTM written in numpy."""
     from microgradseq import autograd
 
     monkeypatch.setattr(autograd.hooks, "gradients", autograd.Gradients)
+    layer = mg.nn.LSTM(3, 4, dtype=np.float64, rng=np.random.default_rng(0), fused=True)
+    x = np.random.default_rng(1).standard_normal((5, 2, 3))
     grads = []
 
     def two_passes():
-        layer = mg.nn.LSTM(3, 4, dtype=np.float64, rng=np.random.default_rng(0), fused=True)
-        output, _ = layer(np.random.default_rng(1).standard_normal((5, 2, 3)))
+        output, _ = layer(x)
         output.sum().backward(retain_graph=True)
-        grads.append(layer.weight_hh_l0.grad.copy())
+        grads.append({name: p.grad.copy() for name, p in layer.named_parameters()})
         layer.zero_grad()
-        (output * 3.0).sum().backward()
-        grads.append(layer.weight_hh_l0.grad.copy())
+        (output * output).sum().backward()
+        grads.append({name: p.grad.copy() for name, p in layer.named_parameters()})
 
     worker = threading.Thread(target=two_passes)      # a thread where no numbered pass has run
     worker.start()
     worker.join()
     assert len(grads) == 2, "a pass failed (see the thread's traceback above)"
-    np.testing.assert_allclose(grads[1], 3.0 * grads[0], rtol=1e-12)
+    assert_gradients_match(layer, grads[0], lstm_gradients_by_central_differences(layer, x, np.sum), "sum(h)")
+    assert_gradients_match(layer, grads[1], lstm_gradients_by_central_differences(layer, x, lambda h: np.sum(h * h)),
+                           "sum(h^2)")

@@ -49,10 +49,13 @@ def test_softmax_without_dim_takes_pytorchs_implicit_axis_and_warns(shape, axis)
     np.testing.assert_allclose(y.data, numpy_softmax(x, axis), rtol=1e-12)
 
 
-def test_log_softmax_with_a_dim_does_not_warn():
+def test_log_softmax_with_a_dim_does_not_warn_and_is_numpys_log_softmax():
+    x = RNG.standard_normal((3, 4))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        nn.LogSoftmax(dim=0)(np.zeros(3))
+        y = nn.LogSoftmax(dim=0)(x)
+    expected = x - x.max(axis=0) - np.log(np.exp(x - x.max(axis=0)).sum(axis=0))
+    np.testing.assert_allclose(y.data, expected, rtol=1e-12)
 
 
 @pytest.mark.parametrize("kind", [nn.Softmax, nn.LogSoftmax])

@@ -101,11 +101,41 @@ def test_dropout_with_p_one_zeroes_everything():
 
 
 def test_dropout_gradient_is_the_mask_over_one_minus_p():
-    x = mg.tensor(RNG.standard_normal((6, 5)), requires_grad=True)
-    y = F.dropout(x, 0.25)
+    """References: the mask drawn here as dropout documents it (keep where rng.random(shape) >= p,
+    from a generator seeded alike), and central differences of g . dropout(x) with the generator
+    re-seeded before each evaluation (the same mask each time: dropout is linear in x)."""
+    p, shape, seed = 0.25, (6, 5), 5
+    x0, g = RNG.standard_normal(shape), RNG.standard_normal(shape)
+    x = mg.tensor(x0, requires_grad=True)
+    (F.dropout(x, p, rng=np.random.default_rng(seed)) * g).sum().backward()
+    keep = np.random.default_rng(seed).random(shape) >= p
+    assert 0 < keep.sum() < keep.size
+    np.testing.assert_allclose(x.grad, g * keep / (1 - p), rtol=1e-12)
+
+    def loss(values):
+        return float(np.sum(g * F.dropout(mg.tensor(values), p, rng=np.random.default_rng(seed)).data))
+
+    eps, numeric = 1e-6, np.zeros(shape)
+    for i in np.ndindex(shape):
+        step = np.zeros(shape)
+        step[i] = eps
+        numeric[i] = (loss(x0 + step) - loss(x0 - step)) / (2 * eps)
+    np.testing.assert_allclose(x.grad, numeric, rtol=1e-7, atol=1e-9)
+
+
+def test_dropout_under_the_librarys_seeded_generator_scales_survivors_and_drops_a_fraction_p():
+    """mg.manual_seed seeds the mask: survivors are x / (1 - p) exactly where a generator seeded
+    alike keeps them, the rest 0, the fraction dropped within 4 standard errors of p; the gradient
+    of the sum is that mask over 1 - p."""
+    p, shape = 0.25, (300, 400)
+    x = mg.tensor(RNG.standard_normal(shape) + 2, requires_grad=True)
+    mg.manual_seed(3)
+    y = F.dropout(x, p)
     y.sum().backward()
-    mask = y.data != 0
-    np.testing.assert_allclose(x.grad, mask / 0.75)
+    keep = np.random.default_rng(3).random(shape) >= p
+    np.testing.assert_allclose(y.data, np.where(keep, x.data / (1 - p), 0.0), rtol=1e-12)
+    assert abs(np.mean(~keep) - p) < 4 * math.sqrt(p * (1 - p) / keep.size)
+    np.testing.assert_allclose(x.grad, keep / (1 - p), rtol=1e-12)
 
 
 def test_dropout_is_drawn_like_any_other_op():

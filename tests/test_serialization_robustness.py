@@ -170,3 +170,77 @@ def test_save_fsyncs_the_folder_after_moving_the_file_into_place(tmp_path, monke
     mg.save(STATE, tmp_path / "m.npz")
     assert synced[-1] == (True, tmp_path.stat().st_ino)
     assert (False, (tmp_path / "m.npz").stat().st_ino) in synced
+
+
+def test_save_to_a_device_writes_into_it_and_leaves_it_a_device():
+    """mg.save(x, os.devnull) works as open(os.devnull, "wb") does; the device is never replaced by a file."""
+    mg.save(STATE, os.devnull)
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
+
+
+def test_save_to_a_pipe_writes_the_archive_through_it(tmp_path):
+    import threading
+
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(pipe.read_bytes()))
+    reader.start()
+    mg.save(STATE, pipe)
+    reader.join(timeout=10)
+    assert stat.S_ISFIFO(os.stat(pipe).st_mode)
+    loaded = mg.load(io.BytesIO(received[0]))
+    assert loaded.keys() == STATE.keys() and all(np.array_equal(loaded[k], STATE[k]) for k in STATE)
+
+
+def test_save_to_a_path_ending_in_a_slash_names_a_folder_and_writes_nothing(tmp_path):
+    with pytest.raises(IsADirectoryError, match="save: .*newdir/ is a folder"):
+        mg.save(STATE, f"{tmp_path}/newdir/")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_write_names_save_and_the_path_and_keeps_the_old_file(tmp_path, monkeypatch):
+    import errno
+
+    target = tmp_path / "model.npz"
+    mg.save({"old": np.arange(3.0)}, target)
+
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(mg.serialization.os, "fsync", full_disk)
+    with pytest.raises(OSError, match=f"save: could not write {target}: No space left on device") as caught:
+        mg.save(STATE, target)
+    assert caught.value.errno == errno.ENOSPC
+    monkeypatch.undo()
+    np.testing.assert_array_equal(mg.load(target)["old"], np.arange(3.0))
+    assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]
+
+
+def test_load_of_an_array_too_large_to_allocate_names_load_and_the_size(monkeypatch):
+    def no_memory(*args, **kwargs):
+        raise MemoryError
+
+    buffer = io.BytesIO()
+    mg.save(STATE, buffer)
+    monkeypatch.setattr(mg.serialization.np, "empty", no_memory)
+    with pytest.raises(MemoryError, match="load: 'a.npy' holds 320 bytes .* more than this machine can allocate"):
+        mg.load(io.BytesIO(buffer.getvalue()))
+
+
+def test_load_reads_a_large_member_a_chunk_at_a_time():
+    """The array is filled from the archive in chunks: no second copy of the whole payload in memory."""
+    from microgradseq.serialization import _read_into
+
+    payload = np.arange(1000, dtype=np.float64)
+    target = np.empty_like(payload)
+    _read_into(io.BytesIO(payload.tobytes()), memoryview(target).cast("B"), "x.npy", chunk=300)
+    np.testing.assert_array_equal(target, payload)
+    with pytest.raises(ValueError, match="'x.npy' is truncated"):
+        _read_into(io.BytesIO(payload.tobytes()[:-8]), memoryview(target).cast("B"), "x.npy", chunk=300)
+
+
+def test_load_from_a_file_opened_for_writing_names_load_and_the_mode(tmp_path):
+    with open(tmp_path / "x.npz", "wb") as handle:
+        with pytest.raises(io.UnsupportedOperation, match="load: f is not open for reading .*'wb'.* 'rb'"):
+            mg.load(handle)
