@@ -141,8 +141,16 @@ def corrupt(change):
     (corrupt(lambda s: s["state"][0].update(step=-1)), "parameter 0's step must be an integer >= 0, got -1"),
     (corrupt(lambda s: s["param_groups"][1].update(lr=float("nan"))),
      r"param_groups\[1\]\['lr'\] must be a finite number >= 0, got nan"),
+    (corrupt(lambda s: s["state"][0].pop("exp_avg_sq")),
+     "the state of parameter 0 lacks exp_avg_sq, which Adam keeps with these options"),
+    (corrupt(lambda s: s["state"][0].pop("step")), "the state of parameter 0 lacks step"),
+    (corrupt(lambda s: s["param_groups"][0].update(amsgrad=True)),
+     "the state of parameter 0 lacks max_exp_avg_sq, which Adam keeps with these options"),
+    (lambda: SGD([{"params": [parameter([0.0, 0.0])]}, {"params": [parameter([0.0, 0.0])]}], lr=0.5).state_dict(),
+     r"param group 0 of the state dict lacks the option\(s\) betas, eps, amsgrad of Adam \(is it another "
+     r"optimizer's state dict\?\)"),
 ], ids=["not a dict", "group count", "group size", "shape", "dtype", "unknown state", "unknown parameter",
-        "negative step", "bad lr"])
+        "negative step", "bad lr", "no exp_avg_sq", "no step", "amsgrad without its maximum", "SGD's"])
 def test_a_bad_state_dict_is_refused_naming_load_state_dict_and_nothing_changes(make, message):
     """Every check runs before anything is replaced: the optimizer keeps its options and state."""
     _, _, optimizer = trained_adam(steps=1)
@@ -165,3 +173,29 @@ def test_sgd_round_trip_keeps_the_momentum_buffer():
     loaded.step()
     buffer = 0.9 * np.array([1.0, 2.0]) + np.array([1.0, 1.0])
     np.testing.assert_allclose(q.data, -0.1 * np.array([1.0, 2.0]) - 0.1 * buffer, rtol=1e-15)
+
+
+@pytest.mark.parametrize("name", ["grad_avg", "momentum_buffer"])
+def test_rmsprop_refuses_state_without_what_its_options_keep(name):
+    """Centered RMSprop keeps a mean gradient, with momentum a buffer: a saved step without them is
+    refused (taken as zeros, the next update would be silently wrong)."""
+    p = parameter([1.0, 2.0])
+    optimizer = mg.optim.RMSprop([p], lr=0.1, centered=True, momentum=0.5)
+    p.grad = np.array([1.0, -1.0])
+    optimizer.step()
+    saved = optimizer.state_dict()
+    del saved["state"][0][name]
+    before = optimizer.state_dict()
+    with pytest.raises(ValueError, match=f"RMSprop.load_state_dict: the state of parameter 0 lacks {name}"):
+        optimizer.load_state_dict(saved)
+    assert unchanged(optimizer, before)
+
+
+def test_a_parameter_that_never_stepped_loads_with_no_state():
+    """Empty state is a parameter before its first step, not a damaged entry."""
+    a, b, optimizer = trained_adam(steps=2)
+    saved = optimizer.state_dict()
+    assert 1 not in saved["state"]
+    saved["state"][1] = {}
+    optimizer.load_state_dict(saved)
+    assert optimizer.state[1] == {}

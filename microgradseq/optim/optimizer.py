@@ -184,6 +184,11 @@ class Optimizer:
     def check_together(self, where: str, group: dict, label: str) -> None:
         """Rules between options (SGD: nesterov needs momentum); none by default."""
 
+    def kept_state(self, group: dict) -> tuple[str, ...]:
+        """The state a parameter keeps once it has taken a step under `group`'s options (what
+        `load_state_dict` requires of a saved entry); none by default."""
+        return ()
+
     def _check_groups(self, where: str) -> None:
         """The groups still hold the parameters they were given (the state is kept in their order),
         and every option is valid."""

@@ -38,6 +38,10 @@ class RMSprop(Optimizer):
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                                       momentum=momentum, centered=centered, maximize=maximize))
 
+    def kept_state(self, group: dict) -> tuple[str, ...]:
+        return (("square_avg",) + (("grad_avg",) if group["centered"] else ())
+                + (("momentum_buffer",) if group["momentum"] > 0.0 else ()))
+
     def update(self, data: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict) -> np.ndarray:
         alpha, eps, momentum = group["alpha"], group["eps"], group["momentum"]
         g = with_decay(data, -grad if group["maximize"] else grad, group["weight_decay"])

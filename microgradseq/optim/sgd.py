@@ -48,6 +48,9 @@ class SGD(Optimizer):
             raise ValueError(f"{where}: {label}nesterov=True needs momentum > 0 and dampening = 0, got "
                              f"momentum={group['momentum']!r}, dampening={group['dampening']!r}")
 
+    def kept_state(self, group: dict) -> tuple[str, ...]:
+        return ("momentum_buffer",) if group["momentum"] != 0.0 else ()
+
     def update(self, data: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict) -> np.ndarray:
         momentum = group["momentum"]
         g = with_decay(data, -grad if group["maximize"] else grad, group["weight_decay"])

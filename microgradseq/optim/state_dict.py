@@ -68,6 +68,11 @@ def load_state_dict(optimizer: Any, saved: Any) -> None:
 
     new_groups = []
     for index, (group, ours) in enumerate(zip(groups, optimizer.param_groups)):
+        missing = [name for name in optimizer.defaults if name not in group]
+        if missing:
+            raise ValueError(f"{where}: param group {index} of the state dict lacks the option(s) "
+                             f"{', '.join(missing)} of {type(optimizer).__name__} (is it another "
+                             "optimizer's state dict?); nothing was changed")
         new = {"params": ours["params"], **optimizer.defaults,
                **{name: _copied(value) for name, value in group.items() if name != "params"}}
         optimizer.check_options(where, new, index)
@@ -78,17 +83,28 @@ def load_state_dict(optimizer: Any, saved: Any) -> None:
         if number not in position:
             raise ValueError(f"{where}: the state dict has state for parameter {number!r}, which none of "
                              f"its param_groups lists (they list {numbers})")
-        new_state[position[number]] = _checked_entry(optimizer, where, position[number], entry)
+        new_state[position[number]] = _checked_entry(optimizer, where, position[number], entry,
+                                                     new_groups[_group_of(groups, number)])
 
     optimizer.param_groups[:] = new_groups
     optimizer.state[:] = new_state
 
 
-def _checked_entry(optimizer: Any, where: str, index: int, entry: Any) -> dict:
-    """Parameter `index`'s saved state, checked and copied, its arrays in the parameter's dtype."""
+def _group_of(groups: list, number: Any) -> int:
+    """The index of the saved group that lists parameter `number`."""
+    return next(index for index, group in enumerate(groups) if number in group["params"])
+
+
+def _checked_entry(optimizer: Any, where: str, index: int, entry: Any, group: dict) -> dict:
+    """Parameter `index`'s saved state, checked and copied, its arrays in the parameter's dtype:
+    a parameter that has taken a step holds all the state its group's options keep."""
     p = optimizer.params[index]
     if not isinstance(entry, dict):
         raise ValueError(f"{where}: the state of parameter {index} must be a dict, got {type(entry).__name__}")
+    lacking = [name for name in optimizer.kept_state(group) if name not in entry]
+    if entry and lacking:
+        raise ValueError(f"{where}: the state of parameter {index} lacks {', '.join(lacking)}, which "
+                         f"{type(optimizer).__name__} keeps with these options; nothing was changed")
     names = optimizer.state_names
     state = {}
     for name, value in entry.items():

@@ -1,0 +1,827 @@
+"""The composite ops (no rules of their own, built from primitives): reverse-mode gradient and
+forward-mode tangent, both against finite differences.
+
+The composites are PyTorch's method names in ops/pytorch_methods.py (split, chunk, topk, expand,
+masked_fill, clamp, add/sub with alpha, ...), the reshaping names in ops/methods.py (squeeze,
+flatten, permute, softmax, to, ...), their function forms (mg.max(a, b), mg.softmax, ...),
+functional.py's softmax, losses and dropout, and Tensor's in-place operators while recording.
+
+The references are independent of the library:
+
+- gradients: central differences of a numpy implementation written here, weighted by a fixed
+  random array (`assert_gradients_match`, from test_op_gradients.py);
+- tangents: J v against the central difference (f(x + eps v) - f(x - eps v)) / (2 eps) of the same
+  numpy function along a random direction v (`directional_difference`, from test_forward_mode.py),
+  for each operand alone and for all at once;
+- closed forms where finite differences are not the point (the dtypes of a float32 <-> float64
+  conversion, a target that is documented to get no gradient, fill_).
+
+Ops returning several tensors (split, chunk, unbind) are checked through their pieces flattened and
+joined, so every piece gets its own random weights. Values stay away from kinks (min/max/topk ties,
+clamp bounds) with `away_from` and `distinct_values`. Every case runs on 0-d (where the op takes
+it), 1-d, 2-d and 3-d inputs, all float64.
+"""
+
+import inspect
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from test_forward_mode import as_tensors, directional_difference
+from test_op_gradients import (away_from, assert_gradients_match, distinct_values, matmul_shapes, nonzero,
+                               np_log_softmax, values)
+
+import microgradseq as mg
+import microgradseq.functional as F
+from microgradseq.ops import methods as methods_module
+from microgradseq.ops import pytorch_methods
+
+FAST = settings(max_examples=6, deadline=None)
+
+
+# ---- the two checks ------------------------------------------------------------------
+
+def assert_tangents_match(mg_fn, np_fn, arrays, directions) -> None:
+    """mg.jvp's J v, with the tangent on each operand alone and then on all, equals the central
+    difference of np_fn along the same directions; the value is np_fn's."""
+    for position in [*range(len(arrays)), None]:
+        chosen = [v if position in (None, i) else np.zeros_like(v) for i, v in enumerate(directions)]
+        output, tangent = mg.jvp(mg_fn, as_tensors(arrays), chosen)
+        expected = np.asarray(np_fn(*arrays), dtype=np.float64)
+        assert output.shape == expected.shape
+        np.testing.assert_allclose(output.data, expected, rtol=1e-12, atol=1e-12)
+        assert tangent.shape == output.shape and tangent.dtype == np.float64
+        where = "every operand" if position is None else f"operand {position}"
+        np.testing.assert_allclose(tangent, directional_difference(np_fn, arrays, chosen), rtol=1e-5, atol=1e-6,
+                                   err_msg=f"J v with the tangent on {where}")
+
+
+def check_both_modes(data, mg_fn, np_fn, arrays) -> None:
+    """The gradient (reverse mode) and the tangent along drawn directions (forward mode)."""
+    assert_gradients_match(mg_fn, np_fn, *arrays)
+    directions = [data.draw(values(np.shape(a)), label="v") for a in arrays]
+    assert_tangents_match(mg_fn, np_fn, [np.asarray(a, dtype=np.float64) for a in arrays], directions)
+
+
+def mg_joined(pieces):
+    """Several output tensors as one vector: each flattened, then concatenated."""
+    return mg.concat([p.reshape(-1) for p in pieces], axis=0)
+
+
+def np_joined(pieces):
+    return np.concatenate([np.reshape(p, -1) for p in pieces])
+
+
+# ---- strategies ----------------------------------------------------------------------
+
+def shapes(ndim: int, max_side: int = 3):
+    return hnp.array_shapes(min_dims=ndim, max_dims=ndim, min_side=1, max_side=max_side)
+
+
+@st.composite
+def broadcastable_to(draw, shape):
+    """A shape that broadcasts to `shape` without changing it: leading axes dropped, others made 1."""
+    dropped = draw(st.integers(0, len(shape)))
+    return tuple(1 if draw(st.booleans()) else n for n in shape[dropped:])
+
+
+@st.composite
+def broadcast_operands(draw, ndim):
+    """Two shapes, one of `ndim` axes and one that broadcasts to it, in either order."""
+    full = draw(shapes(ndim))
+    pair = (full, draw(broadcastable_to(full)))
+    return pair[::-1] if draw(st.booleans()) else pair
+
+
+def on_band(a: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Each entry moved into [k/2 + low, k/2 + high) for its k = floor(2 a), keeping its order.
+    Two arrays on the bands [0.1, 0.2) and [0.3, 0.4) differ by at least 0.1 everywhere: no ties."""
+    a = np.asarray(a, dtype=np.float64)
+    base = np.floor(2 * a)
+    return base / 2 + low + (high - low) * (2 * a - base)
+
+
+@st.composite
+def an_axis(draw, ndim):
+    """An axis of an ndim-d array, maybe counted from the end."""
+    return draw(st.integers(-ndim, ndim - 1))
+
+
+def np_along(a, axis, positions):
+    """The entries at `positions` along `axis` (numpy's take)."""
+    return np.take(a, np.asarray(positions, dtype=np.int64), axis=axis)
+
+
+# ---- one row per composite: a strategy for (mg function, numpy function, operands) ----------------
+
+@st.composite
+def split_size_case(draw, ndim):
+    shape = draw(shapes(ndim))
+    dim = draw(an_axis(ndim))
+    extent = shape[dim]
+    size = draw(st.integers(1, extent + 1))
+    by_function = draw(st.booleans())
+
+    def np_fn(a):
+        return np_joined([np_along(a, dim, range(s, min(s + size, extent))) for s in range(0, extent, size)])
+
+    def mg_fn(t):
+        return mg_joined(mg.split(t, size, dim) if by_function else t.split(size, dim=dim))
+    return mg_fn, np_fn, [draw(values(shape))]
+
+
+@st.composite
+def split_lengths_case(draw, ndim):
+    shape = draw(shapes(ndim))
+    dim = draw(an_axis(ndim))
+    cuts = sorted(draw(st.lists(st.integers(0, shape[dim]), max_size=3)))
+    lengths = list(np.diff([0] + cuts + [shape[dim]]))           # zeros too: empty pieces
+    return (lambda t: mg_joined(t.split([int(n) for n in lengths], dim)),
+            lambda a: np_joined(np.split(a, cuts, axis=dim)), [draw(values(shape))])
+
+
+@st.composite
+def chunk_case(draw, ndim):
+    """PyTorch's chunk: pieces of ceil(extent / chunks) (the last shorter), so maybe fewer than asked."""
+    shape = draw(shapes(ndim))
+    dim = draw(an_axis(ndim))
+    extent = shape[dim]
+    chunks = draw(st.integers(1, extent + 2))
+    size = -(-extent // chunks)
+    by_function = draw(st.booleans())
+
+    def np_fn(a):
+        return np_joined([np_along(a, dim, range(s, min(s + size, extent))) for s in range(0, extent, size)])
+    return (lambda t: mg_joined(mg.chunk(t, chunks, dim) if by_function else t.chunk(chunks, dim=dim)),
+            np_fn, [draw(values(shape))])
+
+
+@st.composite
+def unbind_case(draw, ndim):
+    shape = draw(shapes(ndim))
+    dim = draw(an_axis(ndim))
+    return (lambda t: mg_joined(t.unbind(dim)),
+            lambda a: np_joined([np.take(a, i, axis=dim) for i in range(shape[dim])]), [draw(values(shape))])
+
+
+@st.composite
+def index_select_case(draw, ndim):
+    """A 1-d index (repeats, any order, maybe empty), as an array or an integer tensor."""
+    shape = draw(shapes(ndim))
+    dim = draw(an_axis(ndim))
+    index = draw(hnp.arrays(np.int64, draw(st.integers(0, 4)), elements=st.integers(0, shape[dim] - 1)))
+    given = mg.tensor(index) if draw(st.booleans()) else index
+    return lambda t: t.index_select(dim, given), lambda a: np_along(a, dim, index), [draw(values(shape))]
+
+
+@st.composite
+def gather_dim_case(draw, ndim):
+    """PyTorch's gather: index of self's rank, up to 4 long along dim, no longer than self elsewhere."""
+    shape = draw(shapes(ndim))
+    dim = draw(an_axis(ndim))
+    axis = dim % ndim
+    index_shape = tuple(draw(st.integers(1, 4)) if a == axis else draw(st.integers(1, n))
+                        for a, n in enumerate(shape))
+    index = draw(hnp.arrays(np.int64, index_shape, elements=st.integers(0, shape[axis] - 1)))
+    cut = tuple(slice(None) if a == axis else slice(0, n) for a, n in enumerate(index_shape))
+    by_function = draw(st.booleans())
+    return (lambda t: mg.gather(t, dim, index) if by_function else t.gather(dim, index),
+            lambda a: np.take_along_axis(a[cut], index, axis=axis), [draw(values(shape))])
+
+
+@st.composite
+def topk_case(draw, ndim, largest):
+    """The k largest (smallest) along dim, largest (smallest) first; entries distinct (no ties)."""
+    shape = draw(shapes(ndim))
+    dim = draw(an_axis(ndim))
+    k = draw(st.integers(0, shape[dim]))
+
+    def np_fn(a):
+        ordered = np.sort(a, axis=dim)
+        return np_along(np.flip(ordered, axis=dim) if largest else ordered, dim, range(k))
+    return lambda t: t.topk(k, dim=dim, largest=largest).values, np_fn, [draw(distinct_values(shape))]
+
+
+@st.composite
+def min_all_case(draw, ndim):
+    by_function = draw(st.booleans())
+    return (lambda t: mg.min(t) if by_function else t.min(), np.min, [draw(distinct_values(draw(shapes(ndim))))])
+
+
+@st.composite
+def min_dim_case(draw, ndim):
+    """The values of the pair (values, indices) that min(dim=) returns, with and without keepdim."""
+    dim, keepdim, by_function = draw(an_axis(ndim)), draw(st.booleans()), draw(st.booleans())
+
+    def mg_fn(t):
+        pair = mg.min(t, dim, keepdim) if by_function else t.min(dim=dim, keepdim=keepdim)
+        return pair.values
+    return mg_fn, lambda a: np.min(a, axis=dim, keepdims=keepdim), [draw(distinct_values(draw(shapes(ndim))))]
+
+
+@st.composite
+def min_axis0_case(draw, ndim):
+    return lambda t: t.min(axis=0), lambda a: np.min(a, axis=0), [draw(distinct_values(draw(shapes(ndim))))]
+
+
+@st.composite
+def expand_target(draw, ndim):
+    """(x's shape with some axes 1, sizes for expand with -1s in them, the shape those mean)."""
+    shape = tuple(1 if draw(st.booleans()) else n for n in draw(shapes(ndim)))
+    leading = tuple(draw(st.lists(st.integers(1, 3), max_size=2)))
+    sizes = tuple(draw(st.sampled_from([1, 2, 3, -1] if n == 1 else [n, -1])) for n in shape)
+    full = leading + tuple(n if s == -1 else s for n, s in zip(shape, sizes))
+    return shape, leading + sizes, full
+
+
+@st.composite
+def expand_case(draw, ndim):
+    shape, sizes, full = draw(expand_target(ndim))
+    as_tuple = draw(st.booleans())
+    return (lambda t: t.expand(sizes) if as_tuple else t.expand(*sizes),
+            lambda a: np.broadcast_to(a, full), [draw(values(shape))])
+
+
+@st.composite
+def expand_as_case(draw, ndim):
+    shape, _, full = draw(expand_target(ndim))
+    other = mg.zeros(*full, dtype=np.float64)
+    return lambda t: t.expand_as(other), lambda a: np.broadcast_to(a, full), [draw(values(shape))]
+
+
+@st.composite
+def repeat_case(draw, ndim):
+    """numpy's tile: counts (0 included) for every axis and up to two new leading ones."""
+    counts = tuple(draw(st.lists(st.integers(0, 3), min_size=max(ndim, 1), max_size=ndim + 2)))
+    as_tuple = draw(st.booleans())
+    return (lambda t: t.repeat(counts) if as_tuple else t.repeat(*counts),
+            lambda a: np.tile(a, counts), [draw(values(draw(shapes(ndim))))])
+
+
+@st.composite
+def masked_fill_case(draw, ndim):
+    """A boolean mask that broadcasts to x (fewer axes, size-1 axes), as an array or a tensor."""
+    shape = draw(shapes(ndim))
+    mask = draw(hnp.arrays(np.bool_, draw(broadcastable_to(shape))))
+    given = mg.tensor(mask) if draw(st.booleans()) else mask
+    by_function = draw(st.booleans())
+    return (lambda t: mg.masked_fill(t, given, 0.7) if by_function else t.masked_fill(given, 0.7),
+            lambda a: np.where(mask, 0.7, a), [draw(values(shape))])
+
+
+def clamp_case(mg_fn, lo, hi):
+    @st.composite
+    def case(draw, ndim):
+        kinks = [b for b in (lo, hi) if b is not None]
+        x = away_from(draw(values(draw(shapes(ndim)))), kinks)
+        return mg_fn, lambda a: np.clip(a, lo, hi), [x]
+    return case
+
+
+def alpha_case(mg_fn, np_fn):
+    @st.composite
+    def case(draw, ndim):
+        left, right = draw(broadcast_operands(ndim))
+        return mg_fn, np_fn, [draw(values(left)), draw(values(right))]
+    return case
+
+
+def pairwise_case(mg_fn, np_fn):
+    """mg.max(a, b) / mg.min(a, b) with a and b broadcast, on bands that never tie."""
+    @st.composite
+    def case(draw, ndim):
+        left, right = draw(broadcast_operands(ndim))
+        a, b = on_band(draw(values(left)), 0.1, 0.2), on_band(draw(values(right)), 0.3, 0.4)
+        return (mg_fn, np_fn, [a, b]) if draw(st.booleans()) else (mg_fn, np_fn, [b, a])
+    return case
+
+
+@st.composite
+def squeeze_case(draw, ndim):
+    """dim None, one axis, or a tuple of axes (size-1 ones go, the others stay, as PyTorch's)."""
+    shape = draw(shapes(ndim, max_side=2))
+    options = [st.none()] + ([an_axis(ndim), st.lists(an_axis(ndim), min_size=1, max_size=ndim,
+                                                      unique_by=lambda d: d % ndim).map(tuple)] if ndim else [])
+    dim = draw(st.one_of(*options))
+    dims = range(ndim) if dim is None else dim if isinstance(dim, tuple) else (dim,)
+    gone = tuple(d % ndim for d in dims if shape[d] == 1)
+    by_function = draw(st.booleans())
+    return (lambda t: mg.squeeze(t, dim) if by_function else t.squeeze(dim),
+            lambda a: np.squeeze(a, axis=gone), [draw(values(shape))])
+
+
+@st.composite
+def unsqueeze_case(draw, ndim):
+    dim = draw(st.integers(-(ndim + 1), ndim))
+    return lambda t: t.unsqueeze(dim), lambda a: np.expand_dims(a, dim), [draw(values(draw(shapes(ndim))))]
+
+
+@st.composite
+def flatten_case(draw, ndim):
+    """flatten() or flatten(start, end) with start <= end (either maybe from the end); 0-d gives (1,)."""
+    shape = draw(shapes(ndim))
+    x = draw(values(shape))
+    if ndim == 0 or draw(st.booleans()):
+        return lambda t: t.flatten(), lambda a: a.reshape(-1), [x]
+    start = draw(st.integers(0, ndim - 1))
+    end = draw(st.integers(start, ndim - 1))
+    given = [d - ndim if draw(st.booleans()) else d for d in (start, end)]
+    return (lambda t: t.flatten(*given), lambda a: a.reshape(shape[:start] + (-1,) + shape[end + 1:]), [x])
+
+
+@st.composite
+def narrow_case(draw, ndim):
+    shape = draw(shapes(ndim))
+    dim = draw(an_axis(ndim))
+    extent = shape[dim]
+    start = draw(st.integers(-extent, extent - 1))
+    begin = start % extent
+    length = draw(st.integers(0, extent - begin))
+    return (lambda t: t.narrow(dim, start, length), lambda a: np_along(a, dim, range(begin, begin + length)),
+            [draw(values(shape))])
+
+
+@st.composite
+def t_case(draw, ndim):
+    return lambda t: t.t(), lambda a: a.T, [draw(values(draw(shapes(ndim))))]
+
+
+@st.composite
+def view_case(draw, ndim):
+    shape = draw(shapes(ndim))
+    size = int(np.prod(shape, dtype=int))
+    target = draw(st.sampled_from([(size,), (-1,), (1, size), (size, 1), (1, -1), (), tuple(reversed(shape)),
+                                   (1,) + shape, shape + (1,)]))
+    target = target if size == 1 or target != () else (size,)
+    as_tuple = draw(st.booleans())
+    return (lambda t: t.view(target) if as_tuple else t.view(*target), lambda a: a.reshape(target),
+            [draw(values(shape))])
+
+
+@st.composite
+def permute_case(draw, ndim):
+    order = tuple(draw(st.permutations(range(ndim))))
+    given = tuple(d - ndim if draw(st.booleans()) else d for d in order)
+    form = draw(st.sampled_from(["spread", "tuple", "function"]))
+    fn = {"spread": lambda t: t.permute(*given), "tuple": lambda t: t.permute(given),
+          "function": lambda t: mg.permute(t, given)}[form]
+    return fn, lambda a: np.transpose(a, order), [draw(values(draw(shapes(ndim))))]
+
+
+@st.composite
+def transpose_pair_case(draw, ndim):
+    """PyTorch's transpose(dim0, dim1): two axes swapped (numpy's swapaxes)."""
+    d0, d1, by_function = draw(an_axis(ndim)), draw(an_axis(ndim)), draw(st.booleans())
+    return (lambda t: mg.transpose(t, d0, d1) if by_function else t.transpose(d0, d1),
+            lambda a: np.swapaxes(a, d0, d1), [draw(values(draw(shapes(ndim))))])
+
+
+def np_softmax(a, axis):
+    e = np.exp(a - a.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def softmax_case(form):
+    @st.composite
+    def case(draw, ndim):
+        dim = draw(an_axis(ndim))
+        fn = {"F.softmax": lambda t: F.softmax(t, dim=dim), "F.softmax(axis)": lambda t: F.softmax(t, axis=dim),
+              "Tensor.softmax": lambda t: t.softmax(dim), "mg.softmax": lambda t: mg.softmax(t, dim)}[form]
+        return fn, lambda a: np_softmax(a, dim), [draw(values(draw(shapes(ndim)))) * 3]
+    return case
+
+
+@st.composite
+def small_getitem_case(draw, ndim):
+    """Indexing a 0-d tensor ((), ..., None) or a 1-d one (ints from either end, reversed and stepped
+    slices, None, repeated integer arrays)."""
+    shape = draw(shapes(ndim))
+    if ndim == 0:
+        index = draw(st.sampled_from([(), Ellipsis, None, (None, Ellipsis), (Ellipsis, None), (None, None)]))
+    else:
+        n = shape[0]
+        index = draw(st.one_of(st.integers(-n, n - 1), st.just(slice(None, None, -1)),
+                               hnp.basic_indices(shape, allow_newaxis=True),
+                               hnp.arrays(np.int64, st.integers(0, 4), elements=st.integers(-n, n - 1))))
+    return lambda t: t[index], lambda a: np.asarray(a[index]), [draw(values(shape))]
+
+
+@st.composite
+def to_float64_case(draw, ndim):
+    """to/double/type on a float64 tensor: the identity, gradient 1."""
+    form = draw(st.sampled_from(["to", "to(cpu, dtype)", "double", "type", "mg.float64"]))
+    fn = {"to": lambda t: t.to(np.float64), "to(cpu, dtype)": lambda t: t.to("cpu", np.float64),
+          "double": lambda t: t.double(), "type": lambda t: t.type(np.float64),
+          "mg.float64": lambda t: t.to(mg.float64)}[form]
+    return lambda t: fn(t) * 1.5, lambda a: a * 1.5, [draw(values(draw(shapes(ndim))))]
+
+
+ANY_RANK, WITH_AXES, UP_TO_MATRIX = (0, 1, 2, 3), (1, 2, 3), (0, 1, 2)
+
+# name: (strategy given the number of axes, the numbers of axes it runs on)
+CASES = {
+    "split(int size)": (split_size_case, WITH_AXES),
+    "split(lengths)": (split_lengths_case, WITH_AXES),
+    "chunk": (chunk_case, WITH_AXES),
+    "unbind": (unbind_case, WITH_AXES),
+    "index_select": (index_select_case, WITH_AXES),
+    "gather(dim, index)": (gather_dim_case, WITH_AXES),
+    "topk(largest)": (lambda ndim: topk_case(ndim, True), WITH_AXES),
+    "topk(smallest)": (lambda ndim: topk_case(ndim, False), WITH_AXES),
+    "min()": (min_all_case, ANY_RANK),
+    "min(dim) values": (min_dim_case, WITH_AXES),
+    "min(axis=0)": (min_axis0_case, WITH_AXES),
+    "expand": (expand_case, ANY_RANK),
+    "expand_as": (expand_as_case, ANY_RANK),
+    "repeat": (repeat_case, ANY_RANK),
+    "masked_fill(broadcast mask)": (masked_fill_case, ANY_RANK),
+    "clamp(min only)": (clamp_case(lambda t: t.clamp(min=-0.5), -0.5, None), ANY_RANK),
+    "clamp(max only)": (clamp_case(lambda t: t.clamp(max=0.8), None, 0.8), ANY_RANK),
+    "clamp(min, max)": (clamp_case(lambda t: t.clamp(-0.5, 0.8), -0.5, 0.8), ANY_RANK),
+    "mg.clamp(min, max)": (clamp_case(lambda t: mg.clamp(t, min=-0.5, max=0.8), -0.5, 0.8), ANY_RANK),
+    "Tensor.add(alpha)": (alpha_case(lambda a, b: a.add(b, alpha=2.5), lambda a, b: a + 2.5 * b), ANY_RANK),
+    "Tensor.sub(alpha)": (alpha_case(lambda a, b: a.sub(b, alpha=-0.75), lambda a, b: a + 0.75 * b), ANY_RANK),
+    "mg.add(alpha)": (alpha_case(lambda a, b: mg.add(a, b, alpha=0.5), lambda a, b: a + 0.5 * b), ANY_RANK),
+    "mg.sub(alpha)": (alpha_case(lambda a, b: mg.sub(a, b, alpha=3), lambda a, b: a - 3 * b), ANY_RANK),
+    "mg.max(a, b)": (pairwise_case(lambda a, b: mg.max(a, b), np.maximum), ANY_RANK),
+    "mg.min(a, b)": (pairwise_case(lambda a, b: mg.min(a, b), np.minimum), ANY_RANK),
+    "squeeze": (squeeze_case, ANY_RANK),
+    "unsqueeze": (unsqueeze_case, ANY_RANK),
+    "flatten": (flatten_case, ANY_RANK),
+    "narrow": (narrow_case, WITH_AXES),
+    "t": (t_case, UP_TO_MATRIX),
+    "view": (view_case, ANY_RANK),
+    "permute": (permute_case, ANY_RANK),
+    "transpose(dim0, dim1)": (transpose_pair_case, WITH_AXES),
+    "F.softmax": (softmax_case("F.softmax"), WITH_AXES),
+    "F.softmax(axis)": (softmax_case("F.softmax(axis)"), WITH_AXES),
+    "Tensor.softmax": (softmax_case("Tensor.softmax"), WITH_AXES),
+    "mg.softmax": (softmax_case("mg.softmax"), WITH_AXES),
+    "getitem(0-d, 1-d)": (small_getitem_case, (0, 1)),
+    "to(float64) on float64": (to_float64_case, ANY_RANK),
+}
+
+RANKED = [pytest.param(name, ndim, id=f"{name}-{ndim}d") for name, (_, ndims) in CASES.items() for ndim in ndims]
+
+
+@pytest.mark.parametrize("name, ndim", RANKED)
+@FAST
+@given(data=st.data())
+def test_composite_gradient_and_tangent_match_central_differences(name, ndim, data):
+    """The op's gradient of sum(R * f(x)) and its J v both equal central differences of the numpy f."""
+    builder, _ = CASES[name]
+    mg_fn, np_fn, arrays = data.draw(builder(ndim), label="case")
+    check_both_modes(data, mg_fn, np_fn, arrays)
+
+
+def test_split_under_jvp_gives_one_tangent_per_piece():
+    """split returns a tuple: jvp returns a tuple of tangents, piece i's being v's piece i."""
+    rng = np.random.default_rng(0)
+    x, v = rng.standard_normal((5, 3)), rng.standard_normal((5, 3))
+    pieces, tangents = mg.jvp(lambda t: t.split([2, 0, 3], 0), [mg.tensor(x)], [v])
+    expected = directional_difference(lambda a: a, [x], [v])
+    assert [p.shape for p in pieces] == [(2, 3), (0, 3), (3, 3)] and len(tangents) == 3
+    np.testing.assert_allclose(np.concatenate(tangents), expected, rtol=1e-6, atol=1e-8)
+
+
+# ---- matmul with a numpy constant, forward mode ------------------------------------------------
+
+MATMUL_WITH_CONSTANT = {
+    "t @ C": (lambda t, c: t @ c, False),
+    "C @ t": (lambda t, c: c @ t, True),
+    "t.matmul(C)": (lambda t, c: t.matmul(c), False),
+    "mg.matmul(C, t)": (lambda t, c: mg.matmul(c, t), True),
+}
+
+
+@pytest.mark.parametrize("name", list(MATMUL_WITH_CONSTANT))
+@FAST
+@given(data=st.data(), operand_shapes=matmul_shapes())
+def test_matmul_with_a_numpy_constant_operand(name, data, operand_shapes):
+    """tensor @ ndarray and ndarray @ tensor (vectors, matrices, broadcast batches): the tensor's
+    gradient and tangent match central differences, the array being a constant."""
+    mg_op, constant_left = MATMUL_WITH_CONSTANT[name]
+    left_shape, right_shape = operand_shapes
+    tensor_shape, constant_shape = (right_shape, left_shape) if constant_left else (left_shape, right_shape)
+    constant = data.draw(values(constant_shape))
+    np_fn = (lambda a: constant @ a) if constant_left else (lambda a: a @ constant)
+    check_both_modes(data, lambda t: mg_op(t, constant), np_fn, [data.draw(values(tensor_shape))])
+
+
+@FAST
+@given(data=st.data(), sizes=st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.integers(1, 2)))
+def test_mm_and_bmm_with_a_numpy_constant_operand(data, sizes):
+    """t.mm(C) on matrices and t.bmm(C) on batches of matrices: gradient and tangent."""
+    m, n, p, batch = sizes
+    c2, c3 = data.draw(values((n, p))), data.draw(values((batch, n, p)))
+    check_both_modes(data, lambda t: t.mm(c2), lambda a: a @ c2, [data.draw(values((m, n)))])
+    check_both_modes(data, lambda t: mg.bmm(t, c3), lambda a: a @ c3, [data.draw(values((batch, m, n)))])
+
+
+# ---- losses ------------------------------------------------------------------------------------
+
+def np_reduce(losses, reduction):
+    return {"mean": np.mean, "sum": np.sum, "none": lambda a: a}[reduction](losses)
+
+
+LOGIT_SHAPES = {"(C,)": 0, "(N, C)": 1, "(N, T, C)": 2}   # leading batch axes; classes last
+
+
+@st.composite
+def logits_and_classes(draw, leading_axes):
+    batch = tuple(draw(st.lists(st.integers(1, 3), min_size=leading_axes, max_size=leading_axes)))
+    classes = draw(st.integers(1, 4))
+    logits = draw(values(batch + (classes,))) * 3
+    target = draw(hnp.arrays(np.int64, batch, elements=st.integers(0, classes - 1)))
+    return logits, target
+
+
+@pytest.mark.parametrize("layout", list(LOGIT_SHAPES))
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@FAST
+@given(data=st.data())
+def test_cross_entropy_with_class_targets(layout, reduction, data):
+    """-log softmax(z)[target] per row, reduced: gradient and tangent w.r.t. the logits (the
+    mean/sum case is its own op, "none" a composite)."""
+    logits, target = data.draw(logits_and_classes(LOGIT_SHAPES[layout]))
+    given = mg.tensor(target) if data.draw(st.booleans()) else target
+
+    def np_fn(z):
+        picked = np.take_along_axis(np_log_softmax(z, -1), target[..., None], axis=-1)[..., 0]
+        return np_reduce(-picked, reduction)
+    check_both_modes(data, lambda z: F.cross_entropy(z, given, reduction=reduction), np_fn, [logits])
+
+
+@pytest.mark.parametrize("layout", list(LOGIT_SHAPES))
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@FAST
+@given(data=st.data())
+def test_cross_entropy_with_probability_targets(layout, reduction, data):
+    """-sum_c p_c log softmax(z)_c per row, reduced, for probabilities p: gradient and tangent
+    w.r.t. the logits."""
+    logits, _ = data.draw(logits_and_classes(LOGIT_SHAPES[layout]))
+    weights = data.draw(hnp.arrays(np.float64, logits.shape, elements=st.floats(0.05, 1.0)))
+    probabilities = weights / weights.sum(axis=-1, keepdims=True)
+    check_both_modes(data, lambda z: F.cross_entropy(z, probabilities, reduction=reduction),
+                     lambda z: np_reduce(-(probabilities * np_log_softmax(z, -1)).sum(axis=-1), reduction), [logits])
+
+
+@pytest.mark.parametrize("layout", list(LOGIT_SHAPES))
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@FAST
+@given(data=st.data())
+def test_nll_loss(layout, reduction, data):
+    """-log_probs[target] per row, reduced (any numbers as log-probabilities): gradient and tangent."""
+    log_probs, target = data.draw(logits_and_classes(LOGIT_SHAPES[layout]))
+    check_both_modes(data, lambda t: F.nll_loss(t, target, reduction=reduction),
+                     lambda a: np_reduce(-np.take_along_axis(a, target[..., None], axis=-1)[..., 0], reduction),
+                     [log_probs])
+
+
+@pytest.mark.parametrize("ndim", ANY_RANK)
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@FAST
+@given(data=st.data())
+def test_mse_loss_with_respect_to_the_prediction(ndim, reduction, data):
+    """(pred - target)^2, reduced: gradient and tangent w.r.t. pred (a target array or tensor a constant)."""
+    shape = data.draw(shapes(ndim))
+    target = data.draw(values(shape))
+    given = mg.tensor(target, dtype=np.float64) if data.draw(st.booleans()) else target
+    check_both_modes(data, lambda p: F.mse_loss(p, given, reduction=reduction),
+                     lambda p: np_reduce((p - target) ** 2, reduction), [data.draw(values(shape))])
+
+
+def test_mse_loss_target_gets_no_gradient_and_no_tangent():
+    """Documented (docs/api.md): the target gets no gradient; so its tangent moves nothing either,
+    and pred's gradient is the closed form 2 (pred - target) / N."""
+    rng = np.random.default_rng(1)
+    pred, target, v = rng.standard_normal((3, 2)), rng.standard_normal((3, 2)), rng.standard_normal((3, 2))
+    p, y = mg.tensor(pred, requires_grad=True), mg.tensor(target, requires_grad=True)
+    F.mse_loss(p, y).backward()
+    assert y.grad is None
+    np.testing.assert_allclose(p.grad, 2 * (pred - target) / 6, rtol=1e-12)
+    _, tangent = mg.jvp(lambda a, b: F.mse_loss(a, b), as_tensors([pred, target]), [np.zeros((3, 2)), v])
+    assert tangent == 0.0
+
+
+def test_mse_loss_refuses_shapes_that_only_broadcast():
+    """Documented: the shapes must match (PyTorch broadcasts with a warning); no broadcasting case to check."""
+    with pytest.raises(ValueError, match=r"mse_loss: pred of shape \(2, 3\) and target of shape \(3,\) differ"):
+        F.mse_loss(mg.zeros(2, 3), mg.zeros(3))
+
+
+# ---- dropout: the mask drawn again from the same seed at every evaluation -----------------------------
+
+def np_dropout(a, p, seed):
+    """Each entry kept where a fresh generator of `seed` draws u >= p (zeroed with probability p),
+    kept ones scaled by 1 / (1 - p)."""
+    keep = np.random.default_rng(seed).random(np.shape(a)) >= p
+    return np.zeros_like(a) if p == 1 else np.where(keep, a / (1 - p), 0.0)
+
+
+@pytest.fixture
+def restore_generator():
+    """The library's generator as it was before the test (the test reseeds it)."""
+    import microgradseq.random as library_random
+    before = library_random.default_generator()
+    yield
+    library_random._generator = before
+
+
+DROPOUTS = {
+    "F.dropout(rng=)": lambda t, p, seed: F.dropout(t, p, rng=np.random.default_rng(seed)),
+    "F.dropout(manual_seed)": lambda t, p, seed: (mg.manual_seed(seed), F.dropout(t, p, training=True))[1],
+    "nn.Dropout(train)": lambda t, p, seed: (mg.manual_seed(seed), mg.nn.Dropout(p).train()(t))[1],
+    "nn.Dropout(rng=)": lambda t, p, seed: mg.nn.Dropout(p, rng=np.random.default_rng(seed))(t),
+}
+
+
+@pytest.mark.parametrize("form", list(DROPOUTS))
+@pytest.mark.parametrize("p", [0.25, 0.5, 1.0])
+@pytest.mark.parametrize("ndim", ANY_RANK)
+@FAST
+@given(data=st.data(), seed=st.integers(0, 2 ** 16))
+def test_dropout_in_training_mode(form, p, ndim, data, seed, restore_generator):
+    """Reseeded before every evaluation, dropout is x times a fixed mask / (1 - p): gradient and tangent."""
+    dropout = DROPOUTS[form]
+    check_both_modes(data, lambda t: dropout(t, p, seed), lambda a: np_dropout(a, p, seed),
+                     [data.draw(values(data.draw(shapes(ndim))))])
+
+
+@pytest.mark.parametrize("ndim", ANY_RANK)
+@FAST
+@given(data=st.data())
+def test_dropout_off_is_the_identity(ndim, data):
+    """training=False, eval() or p = 0: gradient and tangent of the identity."""
+    x = data.draw(values(data.draw(shapes(ndim))))
+    check_both_modes(data, lambda t: F.dropout(t, 0.5, training=False), lambda a: a, [x])
+    check_both_modes(data, lambda t: mg.nn.Dropout(0.5).eval()(t), lambda a: a, [x])
+    check_both_modes(data, lambda t: F.dropout(t, 0.0), lambda a: a, [x])
+
+
+# ---- in-place operators while recording ------------------------------------------------------------
+
+def in_place(op):
+    def fn(a, b):
+        x = a * 1
+        if op == "+=":
+            x += b
+        elif op == "-=":
+            x -= b
+        elif op == "*=":
+            x *= b
+        else:
+            x /= b
+        return x
+    return fn
+
+
+def in_place_chain(a, b, c):
+    x = a * 1
+    x += b
+    x *= c
+    x -= b
+    x /= c
+    return x
+
+
+IN_PLACE = {"+=": np.add, "-=": np.subtract, "*=": np.multiply, "/=": np.divide}
+
+
+@pytest.mark.parametrize("op", list(IN_PLACE))
+@pytest.mark.parametrize("ndim", ANY_RANK)
+@FAST
+@given(data=st.data())
+def test_in_place_operator_while_recording(op, ndim, data):
+    """x = a * 1; x OP= b with b broadcast against x: a and b get the gradient and the tangent of a OP b."""
+    shape = data.draw(shapes(ndim))
+    a, b = data.draw(values(shape)), data.draw(values(data.draw(broadcastable_to(shape))))
+    b = nonzero(b) if op == "/=" else b
+    check_both_modes(data, in_place(op), lambda x, y: np.broadcast_to(IN_PLACE[op](x, y), shape), [a, b])
+
+
+@pytest.mark.parametrize("ndim", ANY_RANK)
+@FAST
+@given(data=st.data())
+def test_chain_of_in_place_operators_while_recording(ndim, data):
+    """x = a * 1; x += b; x *= c; x -= b; x /= c is ((a + b) c - b) / c: all three get gradient and tangent."""
+    shape = data.draw(shapes(ndim))
+    a = data.draw(values(shape))
+    b, c = (data.draw(values(data.draw(broadcastable_to(shape)))) for _ in range(2))
+    check_both_modes(data, in_place_chain, lambda x, y, z: np.broadcast_to(((x + y) * z - y) / z, shape),
+                     [a, b, nonzero(c)])
+
+
+def test_fill_makes_the_tensor_a_constant():
+    """x = a * 1; x.fill_(0.5); y = x * b: y no longer depends on a (gradient 0 or none, tangent 0),
+    and b gets the finite-difference gradient of 0.5 b, 0.5 summed."""
+    rng = np.random.default_rng(2)
+    a, b = (mg.tensor(rng.standard_normal(3), requires_grad=True) for _ in range(2))
+
+    def fn(s, t):
+        x = s * 1
+        x.fill_(0.5)
+        return x * t
+    fn(a, b).sum().backward()
+    assert a.grad is None or not a.grad.any()
+    np.testing.assert_allclose(b.grad, [0.5, 0.5, 0.5], rtol=1e-12)
+    _, tangent = mg.jvp(fn, as_tensors([a.data, b.data]), [np.ones(3), np.zeros(3)])
+    np.testing.assert_array_equal(tangent, np.zeros(3))
+
+
+# ---- astype / to between float32 and float64 --------------------------------------------------------
+
+CONVERSIONS = {
+    "to(dtype)": lambda t, dtype: t.to(dtype),
+    "to(cpu, dtype)": lambda t, dtype: t.to("cpu", dtype),
+    "to(dtype=)": lambda t, dtype: t.to(dtype=dtype),
+    "type(dtype)": lambda t, dtype: t.type(dtype),
+    "float()/double()": lambda t, dtype: t.float() if dtype == np.float32 else t.double(),
+}
+
+
+@pytest.mark.parametrize("form", list(CONVERSIONS))
+@pytest.mark.parametrize("source, target", [(np.float64, np.float32), (np.float32, np.float64)])
+def test_conversion_between_float32_and_float64(form, source, target):
+    """y = convert(x): d/dx sum(R y^2) = 2 x R (closed form) arrives in x's dtype; J v = v arrives in
+    y's dtype (exact from float32 up, rounded as the value is from float64 down)."""
+    rng = np.random.default_rng(3)
+    x, weights, v = rng.standard_normal((2, 3)).astype(source), rng.standard_normal((2, 3)), \
+        rng.standard_normal((2, 3)).astype(source)
+    convert = CONVERSIONS[form]
+    t = mg.tensor(x, requires_grad=True, dtype=source)
+    y = convert(t, target)
+    assert y.dtype == target
+    (y ** 2 * weights.astype(target)).sum().backward()
+    assert t.grad.dtype == source
+    np.testing.assert_allclose(t.grad, 2 * x.astype(np.float64) * weights, rtol=1e-5, atol=1e-6)
+    output, tangent = mg.jvp(lambda s: convert(s, target), [mg.tensor(x, dtype=source)], [v])
+    assert output.dtype == target and tangent.dtype == target
+    np.testing.assert_array_equal(tangent, v.astype(target))
+
+
+# ---- which composites this file covers -------------------------------------------------------
+
+def public_functions(module):
+    """The public functions a module defines itself (not those it imports)."""
+    return sorted(name for name, value in vars(module).items()
+                  if inspect.isfunction(value) and value.__module__ == module.__name__ and not name.startswith("_"))
+
+
+# public function of ops/pytorch_methods.py: where this file checks it (a CASES row or a test here)
+PYTORCH_METHODS = {
+    "split": ["split(int size)", "split(lengths)", "test_split_under_jvp_gives_one_tangent_per_piece"],
+    "chunk": ["chunk"],
+    "unbind": ["unbind"],
+    "index_select": ["index_select"],
+    "gather": ["gather(dim, index)"],
+    "topk": ["topk(largest)", "topk(smallest)"],
+    "min": ["min()", "min(dim) values", "min(axis=0)"],
+    "expand": ["expand"],
+    "expand_as": ["expand_as"],
+    "repeat": ["repeat"],
+    "masked_fill": ["masked_fill(broadcast mask)"],
+    "clamp": ["clamp(min only)", "clamp(max only)", "clamp(min, max)", "mg.clamp(min, max)"],
+    "add": ["Tensor.add(alpha)", "mg.add(alpha)"],
+    "sub": ["Tensor.sub(alpha)", "mg.sub(alpha)"],
+    "type_": ["to(float64) on float64", "test_conversion_between_float32_and_float64"],
+    "fill_": ["test_fill_makes_the_tensor_a_constant"],
+}
+
+# public function of ops/methods.py with a gradient: where this file checks it
+METHODS = {
+    "squeeze": ["squeeze"], "unsqueeze": ["unsqueeze"], "flatten": ["flatten"], "t": ["t"],
+    "permute": ["permute"], "narrow": ["narrow"], "softmax": ["Tensor.softmax", "mg.softmax"],
+    "to": ["to(float64) on float64", "test_conversion_between_float32_and_float64"],
+}
+# ... and those without one (integers, bools, shapes, Python values, new constants)
+COMPARISONS = {"eq", "ne", "lt", "le", "gt", "ge"}
+METHODS_WITHOUT_GRADIENT = {"argmax", "argmin", "index", "iterate", "new_full", "size"} | COMPARISONS | {
+    f"{name}_operator" for name in COMPARISONS}
+
+# functional.__all__: the composites checked here, and the primitives checked in test_op_gradients.py
+# and test_forward_mode.py
+FUNCTIONAL = {
+    "cross_entropy": ["test_cross_entropy_with_class_targets", "test_cross_entropy_with_probability_targets"],
+    "dropout": ["test_dropout_in_training_mode", "test_dropout_off_is_the_identity"],
+    "mse_loss": ["test_mse_loss_with_respect_to_the_prediction"],
+    "nll_loss": ["test_nll_loss"],
+    "softmax": ["F.softmax", "F.softmax(axis)"],
+}
+FUNCTIONAL_PRIMITIVES = {"linear", "log_softmax", "relu", "sigmoid", "tanh"}
+
+
+def test_every_public_composite_has_a_row_here():
+    """Each public function of ops/pytorch_methods.py, each differentiable one of ops/methods.py and each
+    composite of functional.__all__ is in a table above, and each points at a check in this file: a new
+    composite cannot go without a gradient and tangent test."""
+    assert public_functions(pytorch_methods) == sorted(PYTORCH_METHODS)
+    assert public_functions(methods_module) == sorted(set(METHODS) | METHODS_WITHOUT_GRADIENT)
+    assert sorted(F.__all__) == sorted(set(FUNCTIONAL) | FUNCTIONAL_PRIMITIVES)
+    assert FUNCTIONAL_PRIMITIVES <= set(mg.ops.__all__)
+    for table in (PYTORCH_METHODS, METHODS, FUNCTIONAL):
+        for name, checks in table.items():
+            for check in checks:
+                assert check in CASES or callable(globals().get(check)), f"{name}: no check named {check!r}"
