@@ -65,6 +65,19 @@ def _own_array(data: Any, dtype: Any = None) -> np.ndarray:
     return read_only(array)
 
 
+def numbers_in(value: Any, dtype: np.dtype) -> np.ndarray | None:
+    """A new array of `value`'s numbers in `dtype`, or None unless they are numbers of a kind that
+    casts to it: ints into floats and float64 into float32, but not floats into ints, complex into
+    reals, or None and strings (which numpy would truncate, drop, or turn into NaN)."""
+    try:
+        numbers = np.asarray(value._data if isinstance(value, Tensor) else value)
+    except (TypeError, ValueError):                 # (ragged lists)
+        return None
+    if numbers.dtype.kind not in "biufc" or not np.can_cast(numbers.dtype, dtype, "same_kind"):
+        return None
+    return np.array(numbers, dtype=dtype)
+
+
 class Tensor:
     """An n-dimensional array that records the ops applied to it."""
 
@@ -92,13 +105,16 @@ class Tensor:
 
     @data.setter
     def data(self, value: Any) -> None:
+        """Same shape and dtype, else ValueError (Python numbers: of a kind that casts to the dtype)."""
         array = value._data if isinstance(value, Tensor) else value
-        shape, dtype = np.shape(array), getattr(array, "dtype", None)
-        if value is None or shape != self.shape or (dtype is not None and dtype != self.dtype):
-            got = "None" if value is None else f"shape {shape}" + (f" and dtype {dtype}" if dtype is not None else "")
+        if value is not None and not isinstance(array, (np.ndarray, np.generic)):
+            array = numbers_in(array, self.dtype)
+        if array is None or array.shape != self.shape or array.dtype != self.dtype:
+            got = ("None" if value is None else "data that are not numbers of a kind that casts to it"
+                   if array is None else f"shape {array.shape} and dtype {array.dtype}")
             raise ValueError(f"Tensor.data: expected an array of shape {self.shape} and dtype {self.dtype}, "
                              f"got {got}")
-        self._data = _own_array(array, self.dtype)
+        self._data = _own_array(array)
         self._show_leaf_value()
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
@@ -138,7 +154,10 @@ class Tensor:
         if value is None:
             node.grad = None
             return
-        grad = np.array(value._data if isinstance(value, Tensor) else value, dtype=self._data.dtype)
+        grad = numbers_in(value, self._data.dtype)
+        if grad is None:
+            raise TypeError(f"Tensor.grad: expected numbers that cast to {self.dtype}, got "
+                            f"{type(value).__name__} {value!r:.60}")
         if grad.shape != self._data.shape:
             raise ValueError(f"Tensor.grad: expected an array of shape {self.shape}, got shape {grad.shape}")
         node.grad = grad
@@ -256,11 +275,10 @@ class Tensor:
                     f"shape {self.shape}; pass grad= of that shape")
             seed = np.ones(self.shape, dtype=self._data.dtype)
         else:
-            given = grad._data if isinstance(grad, Tensor) else grad
-            try:
-                seed = np.array(given, dtype=self._data.dtype)
-            except (TypeError, ValueError):
-                raise TypeError(f"backward: grad must be an array of numbers, got {type(given).__name__}") from None
+            seed = numbers_in(grad, self._data.dtype)
+            if seed is None:
+                raise TypeError(f"backward: grad must be numbers that cast to {self.dtype}, got "
+                                f"{type(grad).__name__} {grad!r:.60}")
             if seed.shape != self.shape:
                 raise ValueError(f"backward: grad of shape {seed.shape} given for a tensor of shape {self.shape}")
         autograd.backward(node, seed, retain_graph)

@@ -33,8 +33,17 @@ def test_retain_graph_must_be_a_bool_and_nothing_runs_before_the_check():
 
 def test_backward_grad_that_is_not_numbers_names_backward():
     w = f64([1.0, 2.0], requires_grad=True)
-    with pytest.raises(TypeError, match="backward: grad must be an array of numbers, got str"):
+    with pytest.raises(TypeError, match="backward: grad must be numbers that cast to float64, got str"):
         (w * 2).backward(grad="x")
+    assert w.grad is None
+
+
+@pytest.mark.parametrize("grad", [[1.0, None], np.array([1 + 2j, 1.0]), [[1.0], [2.0, 3.0]]],
+                         ids=["None (numpy: NaN)", "complex (numpy: drops the imaginary part)", "ragged"])
+def test_backward_grad_that_numpy_would_turn_into_other_numbers_is_refused(grad):
+    w = f64([1.0, 2.0], requires_grad=True)
+    with pytest.raises(TypeError, match="backward: grad must be numbers that cast to float64"):
+        (w * 2).backward(grad=grad)
     assert w.grad is None
 
 

@@ -370,6 +370,23 @@ def test_load_state_dict_casts_to_each_parameters_dtype():
     np.testing.assert_array_equal(wide.bias.data, [0.0, 1.0, 2.0])
 
 
+def test_load_state_dict_refuses_casts_that_change_the_numbers_and_changes_nothing():
+    """Floats into an integer buffer would truncate (2.7 -> 2, NaN -> a huge negative number), and a
+    float64 beyond float32's range would become inf: refused, naming each, before anything loads."""
+    model = mg.nn.Linear(2, 3)
+    model.register_buffer("seen", mg.tensor(np.array([0, 0])))
+    before = model.state_dict()
+    state = {"weight": np.full((3, 2), 1e40), "bias": np.zeros(3), "seen": np.array([2.7, np.nan])}
+    with pytest.raises(ValueError) as caught:
+        model.load_state_dict(state)
+    message = str(caught.value)
+    assert "weight: values beyond the range of float32 (they would become inf)" in message
+    assert "seen: expected int64 or numbers of a kind that casts to it, got float64" in message
+    assert_unchanged(model, before)
+    model.load_state_dict({"weight": np.full((3, 2), np.inf), "bias": np.zeros(3), "seen": np.array([1, 2])})
+    assert np.isinf(model.weight.data).all() and model.seen.data.tolist() == [1, 2]     # inf stays inf
+
+
 # ---- save / load -------------------------------------------------------------------------
 
 def test_save_then_load_round_trips_a_module(tmp_path):

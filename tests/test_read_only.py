@@ -133,6 +133,9 @@ def test_assigning_data_copies_the_given_array():
     (np.zeros(3), r"expected an array of shape \(2,\) and dtype float64, got shape \(3,\)"),
     (np.zeros(2, dtype=np.float32), "got shape \\(2,\\) and dtype float32"),
     (None, "got None"),
+    ([1.0, None], "got data that are not numbers of a kind that casts to it"),     # (numpy: NaN)
+    ([1.0, "2"], "got data that are not numbers of a kind that casts to it"),
+    ([1.0, 2.0, 3.0], r"got shape \(3,\) and dtype float64"),
 ])
 def test_assigning_data_of_another_shape_or_dtype_is_refused(value, message):
     x = f64([1.0, 2.0], requires_grad=True)
@@ -299,3 +302,25 @@ def test_a_deep_copy_or_an_unpickled_tensor_is_read_only_too():
     for twin in (copy.deepcopy(leaf), pickle.loads(pickle.dumps(leaf))):
         write_fails(twin.data)
         np.testing.assert_array_equal(twin.data, [1.0, 2.0])
+
+
+def test_python_numbers_assigned_to_data_take_the_tensors_dtype_when_of_a_kind_that_casts():
+    """Python floats into float32 (and ints into floats) take the tensor's dtype; floats into an
+    integer tensor are refused (numpy would truncate 1.9 to 1)."""
+    x = mg.tensor([1.0, 2.0])
+    x.data = [3, 4.5]
+    assert x.data.dtype == np.float32 and x.data.tolist() == [3.0, 4.5]
+    counts = mg.tensor([1, 2])
+    with pytest.raises(ValueError, match="dtype int64, got data that are not numbers of a kind that casts"):
+        counts.data = [1.9, -0.9]
+    assert counts.data.tolist() == [1, 2]
+
+
+@pytest.mark.parametrize("value", [[1.0, None], np.array([1 + 2j, 1.0]), "ab"],
+                         ids=["None (numpy: NaN)", "complex (numpy: drops the imaginary part)", "text"])
+def test_assigning_a_grad_that_numpy_would_turn_into_other_numbers_is_refused(value):
+    w = f64([1.0, 2.0], requires_grad=True)
+    w.grad = np.array([5.0, 6.0])
+    with pytest.raises(TypeError, match="Tensor.grad: expected numbers that cast to float64"):
+        w.grad = value
+    np.testing.assert_array_equal(w.grad, [5.0, 6.0])

@@ -232,7 +232,9 @@ class Module:
         PyTorch's `_IncompatibleKeys(missing_keys, unexpected_keys)`.
 
         Everything is checked first — missing and unexpected names (when
-        `strict`), shapes, values that are not numeric arrays — and on any
+        `strict`), shapes, values that are not numeric arrays, casts that
+        would change the numbers (floats into an integer buffer, a float64
+        beyond float32's range) — and on any
         problem a ValueError lists them all and nothing changes. With
         `strict=False` the names both sides have are loaded, and the rest
         is only reported in the result.
@@ -259,12 +261,19 @@ class Module:
             except ValueError:              # numpy refuses a ragged nested list
                 problems.append(f"{name}: expected a numeric array, got a ragged {type(value).__name__}")
                 continue
+            dtype = own[name].dtype
             if array.dtype.kind not in "biuf":
                 problems.append(f"{name}: expected a numeric array, got dtype {array.dtype}")
             elif array.shape != own[name].shape:
                 problems.append(f"{name}: expected shape {own[name].shape}, got {array.shape}")
+            elif not np.can_cast(array.dtype, dtype, "same_kind"):         # (floats into ints would truncate)
+                problems.append(f"{name}: expected {dtype} or numbers of a kind that casts to it, got {array.dtype}")
             else:
-                staged[name] = np.array(array, dtype=own[name].dtype, copy=True)
+                with np.errstate(over="ignore"):
+                    cast = np.array(array, dtype=dtype, copy=True)
+                if not np.array_equal(np.isfinite(cast), np.isfinite(array)):
+                    problems.append(f"{name}: values beyond the range of {dtype} (they would become inf)")
+                staged[name] = cast
         if problems:
             raise ValueError(f"load_state_dict for {type(self).__name__}: " + "; ".join(problems)
                              + " (no parameter was changed)")
