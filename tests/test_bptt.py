@@ -3,7 +3,9 @@
 The reference for every update u is the definition itself (docs/api.md, "Truncated
 BPTT"): recompute the forward from the detached state h_c, c = max(0, u - k2),
 over steps (c, u], add the losses at t in (u', u] (those at or before c through
-their own detached state only: depth 0), backprop, and compare. No PyTorch.
+their own detached state only: depth 0), backprop, and compare. For a step that
+changes its state in place, the same definition written in numpy, differentiated by
+central differences. No PyTorch.
 """
 
 from __future__ import annotations

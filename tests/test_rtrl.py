@@ -3,8 +3,9 @@
 References: TBPTT(k1, n) on the same cell (reverse mode through the recorded
 history, tested against finite differences elsewhere); a vanilla RNN's RTRL
 written out here in numpy, the sensitivity recursion by hand; central
-differences of the whole sequence's loss (a learned initial state); for UORO,
-RTRL's exact gradient and the sample standard error of many estimates.
+differences of the whole sequence's loss (a learned initial state, a step that
+changes its state in place); for UORO, RTRL's exact gradient and the sample standard
+error of many estimates, and UORO written out in numpy fed the same random signs.
 """
 
 import tracemalloc
