@@ -12,7 +12,7 @@ The references are independent of the library:
   random array (`assert_gradients_match`, from test_op_gradients.py);
 - tangents: J v against the central difference (f(x + eps v) - f(x - eps v)) / (2 eps) of the same
   numpy function along a random direction v (`directional_difference`, from test_forward_mode.py),
-  for each operand alone and for all at once;
+  for each operand alone, for all at once, and for k = 2 directions in one pass;
 - closed forms where finite differences are not the point (the dtypes of a float32 <-> float64
   conversion, a target that is documented to get no gradient, fill_).
 
@@ -22,6 +22,7 @@ clamp bounds) with `away_from` and `distinct_values`. Every case runs on 0-d (wh
 it), 1-d, 2-d and 3-d inputs, all float64.
 """
 
+import contextlib
 import inspect
 
 import numpy as np
@@ -35,6 +36,7 @@ from test_op_gradients import (away_from, assert_gradients_match, distinct_value
 
 import microgradseq as mg
 import microgradseq.functional as F
+import microgradseq.random as library_random
 from microgradseq.ops import methods as methods_module
 from microgradseq.ops import pytorch_methods
 
@@ -45,24 +47,32 @@ FAST = settings(max_examples=6, deadline=None)
 
 def assert_tangents_match(mg_fn, np_fn, arrays, directions) -> None:
     """mg.jvp's J v, with the tangent on each operand alone and then on all, equals the central
-    difference of np_fn along the same directions; the value is np_fn's."""
+    difference of np_fn along the same directions; the value is np_fn's. `directions` hold k of them
+    per operand (a leading axis): the first goes alone, then all k in one pass."""
+    expected = np.asarray(np_fn(*arrays), dtype=np.float64)
     for position in [*range(len(arrays)), None]:
-        chosen = [v if position in (None, i) else np.zeros_like(v) for i, v in enumerate(directions)]
+        chosen = [v[0] if position in (None, i) else np.zeros_like(v[0]) for i, v in enumerate(directions)]
         output, tangent = mg.jvp(mg_fn, as_tensors(arrays), chosen)
-        expected = np.asarray(np_fn(*arrays), dtype=np.float64)
         assert output.shape == expected.shape
         np.testing.assert_allclose(output.data, expected, rtol=1e-12, atol=1e-12)
         assert tangent.shape == output.shape and tangent.dtype == np.float64
         where = "every operand" if position is None else f"operand {position}"
         np.testing.assert_allclose(tangent, directional_difference(np_fn, arrays, chosen), rtol=1e-5, atol=1e-6,
                                    err_msg=f"J v with the tangent on {where}")
+    _, tangents = mg.jvp(mg_fn, as_tensors(arrays), directions)
+    assert tangents.shape == (len(directions[0]),) + expected.shape
+    for d, tangent in enumerate(tangents):
+        np.testing.assert_allclose(tangent, directional_difference(np_fn, arrays, [v[d] for v in directions]),
+                                   rtol=1e-5, atol=1e-6, err_msg=f"direction {d} of a batch")
 
 
 def check_both_modes(data, mg_fn, np_fn, arrays) -> None:
-    """The gradient (reverse mode) and the tangent along drawn directions (forward mode)."""
+    """The gradient (reverse mode) and the tangent along two drawn directions (forward mode), one at a
+    time and both in one pass."""
     assert_gradients_match(mg_fn, np_fn, *arrays)
-    directions = [data.draw(values(np.shape(a)), label="v") for a in arrays]
-    assert_tangents_match(mg_fn, np_fn, [np.asarray(a, dtype=np.float64) for a in arrays], directions)
+    arrays = [np.asarray(a, dtype=np.float64) for a in arrays]
+    directions = [data.draw(values((2,) + a.shape), label="v") for a in arrays]
+    assert_tangents_match(mg_fn, np_fn, arrays, directions)
 
 
 def mg_joined(pieces):
@@ -271,6 +281,15 @@ def masked_fill_case(draw, ndim):
             lambda a: np.where(mask, 0.7, a), [draw(values(shape))])
 
 
+@st.composite
+def masked_fill_tensor_value_case(draw, ndim):
+    """The value a 0-d tensor: it gets the gradient summed over the filled entries."""
+    shape = draw(shapes(ndim))
+    mask = draw(hnp.arrays(np.bool_, draw(broadcastable_to(shape))))
+    return (lambda t, value: t.masked_fill(mask, value), lambda a, value: np.where(mask, value, a),
+            [draw(values(shape)), draw(values(()))])
+
+
 def clamp_case(mg_fn, lo, hi):
     @st.composite
     def case(draw, ndim):
@@ -437,6 +456,7 @@ CASES = {
     "expand_as": (expand_as_case, ANY_RANK),
     "repeat": (repeat_case, ANY_RANK),
     "masked_fill(broadcast mask)": (masked_fill_case, ANY_RANK),
+    "masked_fill(tensor value)": (masked_fill_tensor_value_case, ANY_RANK),
     "clamp(min only)": (clamp_case(lambda t: t.clamp(min=-0.5), -0.5, None), ANY_RANK),
     "clamp(max only)": (clamp_case(lambda t: t.clamp(max=0.8), None, 0.8), ANY_RANK),
     "clamp(min, max)": (clamp_case(lambda t: t.clamp(-0.5, 0.8), -0.5, 0.8), ANY_RANK),
@@ -484,6 +504,24 @@ def test_split_under_jvp_gives_one_tangent_per_piece():
     expected = directional_difference(lambda a: a, [x], [v])
     assert [p.shape for p in pieces] == [(2, 3), (0, 3), (3, 3)] and len(tangents) == 3
     np.testing.assert_allclose(np.concatenate(tangents), expected, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("name, np_op", [("max", np.maximum), ("min", np.minimum)])
+def test_elementwise_max_and_min_split_a_tie_half_and_half(name, np_op):
+    """Closed form (the docstring): where a = b each gets g / 2 and J v = (v_a + v_b) / 2; elsewhere the
+    larger (smaller) one gets all of g. b broadcasts along the rows of a."""
+    a = np.array([[1.0, 2.0, 3.0], [3.0, 0.0, 5.0]])
+    b = np.array([1.0, 0.0, 5.0])                          # ties at (0, 0), (1, 1), (1, 2)
+    g = np.array([[2.0, 4.0, 6.0], [8.0, 10.0, 12.0]])
+    tie = a == b
+    a_wins = np_op(a, b) == a
+    ta, tb = mg.tensor(a, requires_grad=True), mg.tensor(b, requires_grad=True)
+    getattr(mg, name)(ta, tb).backward(g)
+    np.testing.assert_array_equal(ta.grad, np.where(tie, g / 2, np.where(a_wins, g, 0.0)))
+    np.testing.assert_array_equal(tb.grad, np.where(tie, g / 2, np.where(a_wins, 0.0, g)).sum(axis=0))
+    va, vb = np.full((2, 3), 4.0), np.array([2.0, 6.0, 10.0])
+    _, tangent = mg.jvp(lambda x, y: getattr(mg, name)(x, y), as_tensors([a, b]), [va, vb])
+    np.testing.assert_array_equal(tangent, np.where(tie, (va + vb) / 2, np.where(a_wins, va, vb)))
 
 
 # ---- matmul with a numpy constant, forward mode ------------------------------------------------
@@ -621,13 +659,14 @@ def np_dropout(a, p, seed):
     return np.zeros_like(a) if p == 1 else np.where(keep, a / (1 - p), 0.0)
 
 
-@pytest.fixture
-def restore_generator():
-    """The library's generator as it was before the test (the test reseeds it)."""
-    import microgradseq.random as library_random
+@contextlib.contextmanager
+def generator_kept():
+    """The library's generator as it was before (the dropout cases reseed it)."""
     before = library_random.default_generator()
-    yield
-    library_random._generator = before
+    try:
+        yield
+    finally:
+        library_random._generator = before
 
 
 DROPOUTS = {
@@ -643,11 +682,12 @@ DROPOUTS = {
 @pytest.mark.parametrize("ndim", ANY_RANK)
 @FAST
 @given(data=st.data(), seed=st.integers(0, 2 ** 16))
-def test_dropout_in_training_mode(form, p, ndim, data, seed, restore_generator):
+def test_dropout_in_training_mode(form, p, ndim, data, seed):
     """Reseeded before every evaluation, dropout is x times a fixed mask / (1 - p): gradient and tangent."""
     dropout = DROPOUTS[form]
-    check_both_modes(data, lambda t: dropout(t, p, seed), lambda a: np_dropout(a, p, seed),
-                     [data.draw(values(data.draw(shapes(ndim))))])
+    with generator_kept():
+        check_both_modes(data, lambda t: dropout(t, p, seed), lambda a: np_dropout(a, p, seed),
+                         [data.draw(values(data.draw(shapes(ndim))))])
 
 
 @pytest.mark.parametrize("ndim", ANY_RANK)
@@ -782,7 +822,7 @@ PYTORCH_METHODS = {
     "expand": ["expand"],
     "expand_as": ["expand_as"],
     "repeat": ["repeat"],
-    "masked_fill": ["masked_fill(broadcast mask)"],
+    "masked_fill": ["masked_fill(broadcast mask)", "masked_fill(tensor value)"],
     "clamp": ["clamp(min only)", "clamp(max only)", "clamp(min, max)", "mg.clamp(min, max)"],
     "add": ["Tensor.add(alpha)", "mg.add(alpha)"],
     "sub": ["Tensor.sub(alpha)", "mg.sub(alpha)"],
