@@ -254,3 +254,66 @@ def test_a_lambda_giving_nan_is_refused_and_changes_nothing():
 def test_plateau_refuses_a_metric_that_is_not_a_number():
     with pytest.raises(TypeError, match="ReduceLROnPlateau.step: expected the metric as a number, got str"):
         ReduceLROnPlateau(optimizer(1.0)).step("low")
+
+
+# ---- groups added later, and state dicts checked entry by entry (from a reliability audit) -------------
+
+def added_group(opt, lr=1.0):
+    opt.add_param_group({"params": [mg.tensor(np.zeros(1), requires_grad=True)], "lr": lr})
+
+
+def test_a_chainable_schedule_scales_a_group_added_later_as_pytorchs_does():
+    opt = optimizer(1.0)
+    scheduler = StepLR(opt, step_size=1, gamma=0.5)
+    added_group(opt, lr=4.0)
+    scheduler.step()
+    scheduler.step()
+    assert [group["lr"] for group in opt.param_groups] == [0.25, 1.0]
+
+
+@pytest.mark.parametrize("make, advance", [
+    (lambda opt: LambdaLR(opt, lambda epoch: 0.5 ** epoch), lambda s: s.step()),
+    (lambda opt: StepLR(opt, step_size=1, gamma=0.5), lambda s: s.step(3)),
+    (lambda opt: ReduceLROnPlateau(opt, patience=0, min_lr=[0.1]), lambda s: [s.step(1.0) for _ in range(3)]),
+], ids=["LambdaLR", "StepLR.step(epoch)", "ReduceLROnPlateau with a list of min_lr"])
+def test_a_rate_from_per_group_values_refuses_a_group_added_later_and_changes_nothing(make, advance):
+    """base_lrs, lr_lambdas or min_lrs would have left the new group out, its rate silently unscheduled."""
+    opt = optimizer(1.0)
+    scheduler = make(opt)
+    added_group(opt)
+    before = [group["lr"] for group in opt.param_groups]
+    with pytest.raises(ValueError, match="the optimizer has 2 param groups, but this schedule has 1"):
+        advance(scheduler)
+    assert [group["lr"] for group in opt.param_groups] == before
+
+
+def test_plateau_with_one_min_lr_serves_a_group_added_later_as_pytorchs_does():
+    opt = optimizer(1.0)
+    scheduler = ReduceLROnPlateau(opt, patience=0, factor=0.1, min_lr=0.05)
+    added_group(opt)
+    for _ in range(3):
+        scheduler.step(1.0)
+    assert [group["lr"] for group in opt.param_groups] == [0.05, 0.05]
+
+
+@pytest.mark.parametrize("make, change, message", [
+    (lambda: StepLR(optimizer(1.0), step_size=2), {"step_size": 0}, "step_size must be a positive integer, got 0"),
+    (lambda: StepLR(optimizer(1.0), step_size=2), {"last_epoch": 2.5}, "last_epoch must be an integer >= -1, got 2.5"),
+    (lambda: StepLR(optimizer(1.0), step_size=2), {"gamma": "0.1"}, "gamma must be a finite number >= 0"),
+    (lambda: StepLR(optimizer(1.0, 1.0), step_size=2), {"base_lrs": [1.0]},
+     "the optimizer has 2 param groups, but this schedule has 1 base_lrs"),
+    (lambda: MultiStepLR(optimizer(1.0), [2]), {"milestones": [2]}, "milestones must be a Counter of epochs"),
+    (lambda: ReduceLROnPlateau(optimizer(1.0)), {"mode": "mni"}, "mode must be one of 'min', 'max', got 'mni'"),
+    (lambda: ReduceLROnPlateau(optimizer(1.0)), {"patience": -1}, "patience must be an integer >= 0"),
+    (lambda: ReduceLROnPlateau(optimizer(1.0)), {"best": "low"}, "best must be a number"),
+    (lambda: LambdaLR(optimizer(1.0), lambda e: 1.0), {"lr_lambdas": [[("n", 5), 3]]},
+     r"expected lr_lambdas, a list of 1 entries \(None, or a dict"),
+], ids=["step_size 0", "last_epoch 2.5", "gamma text", "base_lrs short", "milestones list", "mode", "patience",
+        "best", "lr_lambdas"])
+def test_a_bad_scheduler_state_dict_is_refused_naming_the_entry_and_nothing_changes(make, change, message):
+    scheduler = make()
+    before = scheduler.state_dict()
+    saved = {**scheduler.state_dict(), **change}
+    with pytest.raises(ValueError, match=f"{type(scheduler).__name__}.load_state_dict: {message}"):
+        scheduler.load_state_dict(saved)
+    assert scheduler.state_dict() == before

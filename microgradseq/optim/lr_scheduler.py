@@ -34,6 +34,55 @@ def _non_negative_int(value: Any, name: str, where: str) -> int:
     return int(value)
 
 
+def _last_epoch(value: Any, where: str) -> int:
+    if not is_int(value) or value < -1:
+        raise ValueError(f"{where}: last_epoch must be an integer >= -1, got {value!r}")
+    return int(value)
+
+
+def _one_of(*choices: str) -> Callable[[str, str, Any], None]:
+    def check_choice(where: str, name: str, value: Any) -> None:
+        if value not in choices:
+            raise ValueError(f"{where}: {name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+    return check_choice
+
+
+def _rates(where: str, name: str, value: Any) -> None:
+    """A list of rates, each a finite number >= 0."""
+    if not isinstance(value, list):
+        raise ValueError(f"{where}: {name} must be a list of learning rates, got {type(value).__name__}")
+    for index, rate in enumerate(value):
+        check.non_negative(where, f"{name}[{index}]", rate)
+
+
+def _milestones(where: str, name: str, value: Any) -> None:
+    if not isinstance(value, Counter) or not all(is_int(m) and m >= 0 and is_int(n) and n > 0
+                                                 for m, n in value.items()):
+        raise ValueError(f"{where}: {name} must be a Counter of epochs (integers >= 0), got {value!r}")
+
+
+def _number_or_inf(where: str, name: str, value: Any) -> None:
+    if not (is_finite_number(value) or (isinstance(value, float) and math.isinf(value))):
+        raise ValueError(f"{where}: {name} must be a number, got {value!r}")
+
+
+# How load_state_dict checks each entry a schedule keeps, before taking any of them (an entry not
+# listed here, one a subclass of yours keeps, is taken as it comes).
+_STATE_CHECKS: dict[str, Callable[[str, str, Any], None]] = {
+    "last_epoch": lambda where, name, value: _last_epoch(value, where),
+    "base_lrs": _rates, "_last_lr": _rates, "min_lrs": _rates,
+    "step_size": lambda where, name, value: positive_int(value, name, where),
+    "gamma": check.non_negative, "factor": check.fraction, "threshold": check.non_negative,
+    "eps": check.non_negative, "milestones": _milestones,
+    "patience": lambda where, name, value: _non_negative_int(value, name, where),
+    "cooldown": lambda where, name, value: _non_negative_int(value, name, where),
+    "num_bad_epochs": lambda where, name, value: _non_negative_int(value, name, where),
+    "cooldown_counter": lambda where, name, value: _non_negative_int(value, name, where),
+    "mode": _one_of("min", "max"), "threshold_mode": _one_of("rel", "abs"), "best": _number_or_inf,
+    "default_min_lr": lambda where, name, value: value is None or check.non_negative(where, name, value),
+}
+
+
 class LRScheduler:
     """The base class: subclasses define `get_lr()`, the groups' rates at epoch `last_epoch`
     (and, for `step(epoch)`, `closed_form_lr()`)."""
@@ -43,8 +92,7 @@ class LRScheduler:
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{where}: expected an optimizer (mg.optim.SGD, Adam, ...), got "
                             f"{type(optimizer).__name__}")
-        if not is_int(last_epoch) or last_epoch < -1:
-            raise ValueError(f"{where}: last_epoch must be an integer >= -1, got {last_epoch!r}")
+        _last_epoch(last_epoch, where)
         groups = optimizer.param_groups
         if last_epoch != -1:
             for index, group in enumerate(groups):
@@ -92,17 +140,44 @@ class LRScheduler:
 
     def load_state_dict(self, state_dict: dict) -> None:
         """Take the schedule's place from `state_dict` (from `state_dict()` of the same kind of
-        schedule). The optimizer's rates are not changed: its own state dict holds them."""
+        schedule), all or nothing: every entry is checked first (`ValueError` naming it). The
+        optimizer's rates are not changed: its own state dict holds them."""
+        self.__dict__.update(self._checked_state(state_dict))
+
+    def _checked_state(self, state_dict: Any) -> dict:
+        """A copy of `state_dict`, each entry checked as `_STATE_CHECKS` says."""
         where = f"{type(self).__name__}.load_state_dict"
         expected = set(self.state_dict())
         if not isinstance(state_dict, dict) or set(state_dict) != expected:
             got = sorted(state_dict) if isinstance(state_dict, dict) else type(state_dict).__name__
             raise ValueError(f"{where}: expected a dict with the keys {sorted(expected)} (as "
                              f"{type(self).__name__}.state_dict() returns), got {got}")
-        self.__dict__.update(copy.deepcopy(state_dict))
+        state = copy.deepcopy(state_dict)
+        for name, value in state.items():
+            if name in _STATE_CHECKS:
+                _STATE_CHECKS[name](where, name, value)
+        for name in ("base_lrs", "min_lrs"):
+            if name in state:
+                self._check_group_count(where, len(state[name]), name)
+        return state
+
+    def _check_group_count(self, where: str, count: int, name: str = "base_lrs") -> None:
+        """ValueError unless the optimizer has `count` param groups (a group added after the
+        schedule was made would be left out of it)."""
+        groups = len(self.optimizer.param_groups)
+        if count != groups:
+            raise ValueError(f"{where}: the optimizer has {groups} param groups, but this schedule has "
+                             f"{count} {name}; make the schedule after add_param_group (or load a state "
+                             "dict of a schedule for as many groups)")
 
     def _rates(self) -> list[float]:
         return [group["lr"] for group in self.optimizer.param_groups]
+
+    def _bases(self) -> list[float]:
+        """`base_lrs`, one per param group (a rate computed from them would leave a group added
+        since out: an error, where a chainable schedule just scales every group's current rate)."""
+        self._check_group_count(f"{type(self).__name__}.step", len(self.base_lrs))
+        return self.base_lrs
 
 
 _LRScheduler = LRScheduler          # PyTorch's older name
@@ -126,7 +201,7 @@ class StepLR(LRScheduler):
         return [rate * self.gamma for rate in self._rates()]
 
     def closed_form_lr(self) -> list[float]:
-        return [base * self.gamma ** (self.last_epoch // self.step_size) for base in self.base_lrs]
+        return [base * self.gamma ** (self.last_epoch // self.step_size) for base in self._bases()]
 
 
 class MultiStepLR(LRScheduler):
@@ -154,7 +229,7 @@ class MultiStepLR(LRScheduler):
 
     def closed_form_lr(self) -> list[float]:
         passed = bisect_right(sorted(self.milestones.elements()), self.last_epoch)
-        return [base * self.gamma ** passed for base in self.base_lrs]
+        return [base * self.gamma ** passed for base in self._bases()]
 
 
 class ExponentialLR(LRScheduler):
@@ -174,7 +249,7 @@ class ExponentialLR(LRScheduler):
         return [rate * self.gamma for rate in self._rates()]
 
     def closed_form_lr(self) -> list[float]:
-        return [base * self.gamma ** self.last_epoch for base in self.base_lrs]
+        return [base * self.gamma ** self.last_epoch for base in self._bases()]
 
 
 class LambdaLR(LRScheduler):
@@ -201,7 +276,7 @@ class LambdaLR(LRScheduler):
 
     def get_lr(self) -> list[float]:
         rates = []
-        for base, function in zip(self.base_lrs, self.lr_lambdas):
+        for base, function in zip(self._bases(), self.lr_lambdas):
             factor = function(self.last_epoch)
             if not is_finite_number(factor):
                 raise ValueError(f"LambdaLR.step: lr_lambda({self.last_epoch}) must be a finite number, "
@@ -219,13 +294,16 @@ class LambdaLR(LRScheduler):
     def load_state_dict(self, state_dict: dict) -> None:
         functions = self.lr_lambdas
         saved = state_dict.get("lr_lambdas") if isinstance(state_dict, dict) else None
-        if isinstance(saved, list) and len(saved) != len(functions):
-            raise ValueError(f"LambdaLR.load_state_dict: expected {len(functions)} lr_lambdas, got {len(saved)}")
-        super().load_state_dict(state_dict)
-        self.lr_lambdas = functions
-        for function, attributes in zip(functions, saved or ()):
+        if not isinstance(saved, list) or len(saved) != len(functions) or not all(
+                attributes is None or isinstance(attributes, dict) for attributes in saved):
+            raise ValueError(f"LambdaLR.load_state_dict: expected lr_lambdas, a list of {len(functions)} "
+                             f"entries (None, or a dict of a function object's attributes), got {saved!r:.80}")
+        state = self._checked_state(state_dict)
+        state["lr_lambdas"] = functions
+        self.__dict__.update(state)
+        for function, attributes in zip(functions, saved):
             if attributes is not None:
-                function.__dict__.update(attributes)
+                function.__dict__.update(copy.deepcopy(attributes))
 
 
 class ReduceLROnPlateau(LRScheduler):
@@ -260,6 +338,8 @@ class ReduceLROnPlateau(LRScheduler):
             raise ValueError(f"{where}: expected {groups} min_lrs (one per param group), got {len(min_lrs)}")
         for value in min_lrs:
             check.non_negative(where, "min_lr", value)
+        # a single min_lr also serves groups added later, as in PyTorch; a list is for these groups only
+        self.default_min_lr = None if isinstance(min_lr, (list, tuple)) else min_lr
         self.patience = _non_negative_int(patience, "patience", where)
         self.cooldown = _non_negative_int(cooldown, "cooldown", where)
         self.optimizer = optimizer
@@ -294,6 +374,9 @@ class ReduceLROnPlateau(LRScheduler):
             self.cooldown_counter -= 1
             self.num_bad_epochs = 0                  # bad epochs in the cooldown do not count
         if self.num_bad_epochs > self.patience:
+            if self.default_min_lr is not None:
+                self.min_lrs += [self.default_min_lr] * (len(self.optimizer.param_groups) - len(self.min_lrs))
+            self._check_group_count(where, len(self.min_lrs), "min_lrs")
             for group, min_lr in zip(self.optimizer.param_groups, self.min_lrs):
                 new = max(group["lr"] * self.factor, min_lr)
                 if group["lr"] - new > self.eps:
