@@ -2,36 +2,40 @@
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import numpy as np
 
 from .checks import is_finite_number, is_int
 from .random import generator_or_default
+from .spellings import shape_of
 from .tensor import Tensor, get_default_dtype, owned
 
 
-def _shape(shape: tuple) -> tuple:
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        return tuple(shape[0])
-    return tuple(shape)
+def _shape(shape: tuple, where: str) -> tuple:
+    """A shape given as `2, 3` or `(2, 3)`, checked to be integers >= 0 (ValueError naming `where`)."""
+    sizes = shape_of(shape)
+    if not all(is_int(size) and size >= 0 for size in sizes):
+        raise ValueError(f"{where}: a size must be integers >= 0, such as (2, 3), got {sizes!r}")
+    return sizes
 
 
 def zeros(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros: `zeros(2, 3)` or `zeros((2, 3))`."""
-    return owned(np.zeros(_shape(shape), dtype=dtype or get_default_dtype()), requires_grad)
+    return owned(np.zeros(_shape(shape, "zeros"), dtype=dtype or get_default_dtype()), requires_grad)
 
 
 def ones(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones: `ones(2, 3)` or `ones((2, 3))`."""
-    return owned(np.ones(_shape(shape), dtype=dtype or get_default_dtype()), requires_grad)
+    return owned(np.ones(_shape(shape, "ones"), dtype=dtype or get_default_dtype()), requires_grad)
 
 
 def randn(*shape: Any, rng: np.random.Generator | None = None, dtype: Any = None,
           requires_grad: bool = False) -> Tensor:
     """Standard normal samples, from `rng` or the generator `manual_seed` sets."""
     rng = generator_or_default(rng, "randn")
-    data = rng.standard_normal(_shape(shape)).astype(dtype or get_default_dtype())
+    data = rng.standard_normal(_shape(shape, "randn")).astype(dtype or get_default_dtype())
     return owned(data, requires_grad)
 
 
@@ -63,7 +67,11 @@ def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, req
 
 def full(size: Any, fill_value: Any, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of shape `size` with every element `fill_value` (its dtype as PyTorch infers it)."""
-    return owned(np.full(_shape((size,)), fill_value, dtype=dtype or _fill_dtype(fill_value)), requires_grad)
+    if isinstance(fill_value, Tensor) and fill_value.numel() == 1:
+        fill_value = fill_value.item()
+    if not isinstance(fill_value, (numbers.Number, np.bool_)):
+        raise TypeError(f"full: fill_value must be a number, got {type(fill_value).__name__}")
+    return owned(np.full(_shape((size,), "full"), fill_value, dtype=dtype or _fill_dtype(fill_value)), requires_grad)
 
 
 def _like_shape_dtype(like: Any, dtype: Any) -> tuple[tuple, np.dtype]:
@@ -87,7 +95,7 @@ def rand(*shape: Any, rng: np.random.Generator | None = None, dtype: Any = None,
          requires_grad: bool = False) -> Tensor:
     """Samples from uniform[0, 1), from `rng` or the generator `manual_seed` sets."""
     rng = generator_or_default(rng, "rand")
-    return owned(rng.random(_shape(shape)).astype(dtype or get_default_dtype()), requires_grad)
+    return owned(rng.random(_shape(shape, "rand")).astype(dtype or get_default_dtype()), requires_grad)
 
 
 def multinomial(probs: Any, num_samples: int, replacement: bool = False, *,
@@ -167,7 +175,7 @@ def eye(n: int, m: int | None = None, *, dtype: Any = None, requires_grad: bool 
 
 def empty(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor to be filled later: zeros here (numpy's uninitialised memory would only hide bugs)."""
-    return zeros(*shape, dtype=dtype, requires_grad=requires_grad)
+    return owned(np.zeros(_shape(shape, "empty"), dtype=dtype or get_default_dtype()), requires_grad)
 
 
 def as_tensor(data: Any, dtype: Any = None) -> Tensor:

@@ -6,14 +6,17 @@ from typing import Any
 
 import numpy as np
 
-from .checks import generator
+from .checks import generator, is_int
 
 _generator = np.random.default_rng()
 
 
 def manual_seed(seed: int) -> None:
-    """Reseed the generator behind initialisation and `randn` (returns None, so a notebook echoes nothing)."""
+    """Reseed the generator behind initialisation and `randn` (returns None, so a notebook echoes nothing).
+    `seed` is an integer >= 0 (ValueError otherwise)."""
     global _generator
+    if not is_int(seed) or seed < 0:
+        raise ValueError(f"manual_seed: seed must be an integer >= 0, got {seed!r}")
     _generator = np.random.default_rng(seed)
 
 

@@ -569,3 +569,54 @@ def test_a_dict_of_targets_shorter_than_the_inputs_is_named_by_its_missing_keys(
         else:
             getattr(mg.bptt, runner)(step_block if runner == "tbptt_blocks" else step, k2=2, **arguments)
     assert calls["step"] == 0 and w.grad is None
+
+
+# ---- initialisers, makers and seeds (from a reliability audit: NaN weights, raw numpy errors) ----------
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda w: mg.nn.init.normal_(w, mean=float("nan")), ValueError, "normal_: mean must be a finite number, got nan"),
+    (lambda w: mg.nn.init.normal_(w, std=-1), ValueError, "normal_: std must be >= 0, got -1"),
+    (lambda w: mg.nn.init.uniform_(w, 1, 0), ValueError, "uniform_: expected a <= b, got a=1, b=0"),
+    (lambda w: mg.nn.init.uniform_(w, float("nan"), 1), ValueError, "uniform_: a must be a finite number"),
+    (lambda w: mg.nn.init.orthogonal_(w, gain=float("nan")), ValueError, "orthogonal_: gain must be a finite number"),
+    (lambda w: mg.nn.init.xavier_uniform_(w, gain="2"), ValueError, "xavier_uniform_: gain must be a finite number"),
+    (lambda w: mg.nn.init.constant_(w, mg.tensor([1.0, 2.0])), TypeError,
+     r"constant_: val must be a number, got Tensor of shape \(2,\)"),
+    (lambda w: mg.nn.init.zeros_(np.ones(3)), TypeError, "zeros_: expected a Tensor .*got ndarray"),
+    (lambda w: mg.nn.init.uniform_(mg.tensor([1, 2])), TypeError, "uniform_: expected a floating-point tensor"),
+])
+def test_initialisers_check_their_arguments_and_leave_the_weight(call, error, message):
+    w = mg.nn.Parameter(np.arange(6.0).reshape(3, 2))
+    with pytest.raises(error, match=message):
+        call(w)
+    np.testing.assert_array_equal(w.data, np.arange(6.0).reshape(3, 2))
+
+
+def test_constant_takes_a_one_element_tensor_as_pytorchs_does():
+    w = mg.nn.Parameter(np.zeros((2, 2)))
+    mg.nn.init.constant_(w, mg.tensor(0.5))
+    np.testing.assert_array_equal(w.data, np.full((2, 2), 0.5))
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: mg.zeros(-1), ValueError, r"zeros: a size must be integers >= 0, such as \(2, 3\), got \(-1,\)"),
+    (lambda: mg.ones(2.5), ValueError, r"ones: a size must be integers >= 0.*got \(2.5,\)"),
+    (lambda: mg.randn(None), ValueError, r"randn: a size must be integers >= 0.*got \(None,\)"),
+    (lambda: mg.rand((2, -3)), ValueError, r"rand: a size must be integers >= 0.*got \(2, -3\)"),
+    (lambda: mg.empty(-2), ValueError, r"empty: a size must be integers >= 0"),
+    (lambda: mg.full((2,), "x"), TypeError, "full: fill_value must be a number, got str"),
+    (lambda: mg.manual_seed(-1), ValueError, "manual_seed: seed must be an integer >= 0, got -1"),
+    (lambda: mg.manual_seed(1.5), ValueError, "manual_seed: seed must be an integer >= 0, got 1.5"),
+])
+def test_makers_and_the_seed_name_themselves_and_what_they_wanted(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_an_optimizer_state_dict_listing_parameters_by_something_else_than_numbers_is_refused():
+    p = mg.tensor(np.zeros(2), requires_grad=True)
+    optimizer = mg.optim.SGD([p], lr=0.1)
+    saved = optimizer.state_dict()
+    saved["param_groups"][0]["params"] = [[0]]
+    with pytest.raises(ValueError, match=r"SGD.load_state_dict: param_groups list parameters by number .*got \[0\]"):
+        optimizer.load_state_dict(saved)

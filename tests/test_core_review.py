@@ -128,11 +128,13 @@ def test_online_runners_check_what_loss_fn_returns(runner):
                                  [f64([[0.0]])], lambda out, y: 1.0, [w])
 
 
-def test_uoro_refuses_an_rng_that_is_neither_a_generator_nor_a_seed():
+@pytest.mark.parametrize("rng, got", [("x", "str"), (-1, "-1")])
+def test_uoro_refuses_an_rng_that_is_neither_a_generator_nor_a_seed(rng, got):
     w = f64([[0.5]], requires_grad=True)
-    with pytest.raises(TypeError, match="uoro: rng must be a numpy.random.Generator, a seed"):
+    with pytest.raises(TypeError, match=rf"uoro: rng must be a numpy.random.Generator, a seed \(an integer >= 0\) "
+                                        rf"or None, got {got}$"):
         mg.bptt.uoro(lambda x, h: ((h @ w + x).tanh(),) * 2, f64([[0.0]]), [f64([[1.0]])], [f64([[0.0]])],
-                     lambda out, y: ((out - y) ** 2).sum(), [w], rng="x")
+                     lambda out, y: ((out - y) ** 2).sum(), [w], rng=rng)
 
 
 def test_pytorch_spellings_name_themselves_for_bad_input():

@@ -92,11 +92,11 @@ def uoro(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Sequen
     params, names = parameters("uoro", params)
     if rng is None:
         rng = default_generator()
-    elif is_int(rng):
+    elif is_int(rng) and rng >= 0:
         rng = np.random.default_rng(rng)
     elif not isinstance(rng, np.random.Generator):
-        raise TypeError(f"uoro: rng must be a numpy.random.Generator, a seed (an integer) or None, got "
-                        f"{type(rng).__name__}")
+        got = repr(rng) if is_int(rng) else type(rng).__name__
+        raise TypeError(f"uoro: rng must be a numpy.random.Generator, a seed (an integer >= 0) or None, got {got}")
     return _online(RankOne(step, state, loss_fn, params, names, rng), inputs, targets, params, n, k1,
                    optimizer, on_update, reduction)
 

@@ -9,9 +9,11 @@
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
+from ..checks import is_finite_number
 from ..random import generator_or_default
 from ..tensor import Tensor
 
@@ -23,28 +25,53 @@ def _fill(tensor: Tensor, values: np.ndarray) -> Tensor:
     return tensor
 
 
+def _checked(where: str, tensor: Tensor, floating: bool = True, **numbers: float) -> None:
+    """TypeError unless `tensor` is a Tensor (of a floating dtype, for random values); ValueError
+    unless each of `numbers` is a finite number (a 0-d tensor gives its value)."""
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"{where}: expected a Tensor (a parameter), got {type(tensor).__name__}")
+    if floating and tensor.dtype.kind != "f":
+        raise TypeError(f"{where}: expected a floating-point tensor, got dtype {tensor.dtype}")
+    for name, value in numbers.items():
+        if not is_finite_number(value):
+            raise ValueError(f"{where}: {name} must be a finite number, got {value!r}")
+
+
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, rng: np.random.Generator | None = None) -> Tensor:
-    """Values drawn from uniform(a, b)."""
+    """Values drawn from uniform(a, b), a <= b."""
+    _checked("uniform_", tensor, a=a, b=b)
+    if a > b:
+        raise ValueError(f"uniform_: expected a <= b, got a={a!r}, b={b!r}")
     return _fill(tensor, generator_or_default(rng, "uniform_").uniform(a, b, tensor.shape))
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, rng: np.random.Generator | None = None) -> Tensor:
-    """Values drawn from the normal distribution N(mean, std^2)."""
+    """Values drawn from the normal distribution N(mean, std^2), std >= 0."""
+    _checked("normal_", tensor, mean=mean, std=std)
+    if std < 0:
+        raise ValueError(f"normal_: std must be >= 0, got {std!r}")
     return _fill(tensor, generator_or_default(rng, "normal_").normal(mean, std, tensor.shape))
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
-    """Every value `val`."""
-    return _fill(tensor, np.full(tensor.shape, val))
+    """Every value `val` (a number, or a one-element tensor)."""
+    _checked("constant_", tensor, floating=False)
+    value = val.item() if isinstance(val, Tensor) and val.numel() == 1 else val
+    if not isinstance(value, numbers.Number) or isinstance(value, bool):
+        raise TypeError(f"constant_: val must be a number, got {type(val).__name__}"
+                        + (f" of shape {val.shape}" if isinstance(val, Tensor) else ""))
+    return _fill(tensor, np.full(tensor.shape, value))
 
 
 def zeros_(tensor: Tensor) -> Tensor:
     """Every value 0."""
+    _checked("zeros_", tensor, floating=False)
     return constant_(tensor, 0.0)
 
 
 def ones_(tensor: Tensor) -> Tensor:
     """Every value 1."""
+    _checked("ones_", tensor, floating=False)
     return constant_(tensor, 1.0)
 
 
@@ -59,6 +86,7 @@ def _fans(tensor: Tensor, where: str) -> tuple[int, int]:
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0, rng: np.random.Generator | None = None) -> Tensor:
     """Glorot & Bengio (2010): uniform(-b, b) with b = gain * sqrt(6 / (fan_in + fan_out)), so the
     variance gain^2 * 2 / (fan_in + fan_out) is kept going forward and back."""
+    _checked("xavier_uniform_", tensor, gain=gain)
     fan_in, fan_out = _fans(tensor, "xavier_uniform_")
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return _fill(tensor, generator_or_default(rng, "xavier_uniform_").uniform(-bound, bound, tensor.shape))
@@ -68,6 +96,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, rng: np.random.Generator | No
     """Saxe et al. (2013): the weight, seen as a (rows, rest) matrix, gets orthonormal rows (or columns,
     whichever are fewer), times `gain`: Q of the QR decomposition of a Gaussian matrix, its signs fixed
     by R's diagonal so Q is uniformly (Haar) distributed."""
+    _checked("orthogonal_", tensor, gain=gain)
     if tensor.ndim < 2:
         raise ValueError(f"orthogonal_: expected a tensor of at least 2 axes, got shape {tensor.shape}")
     rows, columns = tensor.shape[0], math.prod(tensor.shape[1:])

@@ -62,6 +62,10 @@ def load_state_dict(optimizer: Any, saved: Any) -> None:
 
     # the saved numbers, group by group, stand for our parameters in the same places (as in PyTorch)
     numbers = [number for group in groups for number in group["params"]]
+    odd = [number for number in numbers if not is_int(number)]
+    if odd:
+        raise ValueError(f"{where}: param_groups list parameters by number (integers, as state_dict() "
+                         f"gives them), got {odd[0]!r}")
     position = {number: index for index, number in enumerate(numbers)}
     if len(position) != len(numbers):
         raise ValueError(f"{where}: a parameter number appears twice in the state dict's param_groups")
