@@ -344,12 +344,35 @@ class Tensor:
 
     __hash__ = object.__hash__     # (== is elementwise: tensors hash by identity, as PyTorch's)
 
-    def __setstate__(self, state: tuple) -> None:
-        """A deep copy or an unpickled tensor holds a read-only array too (numpy's copies are writeable)."""
-        for name, value in state[1].items():
-            object.__setattr__(self, name, value)
-        if self._data.flags.writeable:
-            read_only(self._data)
+    def __copy__(self) -> "Tensor":
+        """`copy.copy`: another tensor object over the same (read-only) array and the same node."""
+        out = _new_tensor(type(self))
+        out._data, out._node, out._tangent = self._data, self._node, self._tangent
+        return out
+
+    def __reduce_ex__(self, protocol: int) -> tuple:
+        """`copy.deepcopy` and `pickle`: the values, and for a leaf its requires_grad, .grad and label;
+        never a graph. A result of ops that requires grad is refused, as PyTorch refuses to
+        deep-copy one (its graph would have to come along: 100,000 steps deep, say)."""
+        node = self._node
+        if node is not None and node.kind is not LEAF and node.kind is not CUT:
+            raise RuntimeError(f"copy.deepcopy/pickle: this tensor is the result of {node.op!r}, with a graph "
+                               "behind it; only leaves and tensors without history are copied (copy "
+                               "t.detach() for its values)")
+        leaf = node if node is not None and node.kind is LEAF else None
+        return _rebuilt, (type(self), self._data, leaf is not None, leaf and leaf.grad, leaf and leaf.label)
+
+
+def _rebuilt(cls: type, data: np.ndarray, requires_grad: bool, grad: np.ndarray | None, label: str | None) -> Tensor:
+    """A copied or unpickled tensor: its own read-only array (numpy's copies are writeable), and a
+    new leaf node when the original was a leaf."""
+    out = _new_tensor(cls)
+    out._data = read_only(np.array(data))
+    out._node = out._tangent = None
+    if requires_grad:
+        out._become_leaf()
+        out._node.grad, out._node.label = (None if grad is None else np.array(grad)), label
+    return out
 
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:

@@ -324,3 +324,41 @@ def test_assigning_a_grad_that_numpy_would_turn_into_other_numbers_is_refused(va
     with pytest.raises(TypeError, match="Tensor.grad: expected numbers that cast to float64"):
         w.grad = value
     np.testing.assert_array_equal(w.grad, [5.0, 6.0])
+
+
+def test_a_copied_or_unpickled_leaf_is_a_leaf_that_trains():
+    """The copy gets a leaf node of its own (the unpickled 'leaf' was a string equal to, not identical
+    with, the engine's, and gradients never reached it), with the original's .grad."""
+    import copy
+    import pickle
+
+    w = f64([1.0, 2.0], requires_grad=True)
+    (w * w).sum().backward()
+    for twin in (copy.deepcopy(w), pickle.loads(pickle.dumps(w))):
+        assert twin.is_leaf and twin.requires_grad and twin._node is not w._node
+        np.testing.assert_array_equal(twin.grad, [2.0, 4.0])            # d(w.w)/dw = 2w, copied
+        (3 * twin).sum().backward()
+        np.testing.assert_array_equal(twin.grad, [5.0, 7.0])            # + 3, accumulated
+    np.testing.assert_array_equal(w.grad, [2.0, 4.0])
+    model = pickle.loads(pickle.dumps(mg.nn.Linear(2, 1, dtype=np.float64)))
+    model(f64([[1.0, 1.0]])).sum().backward()
+    mg.optim.SGD(model.parameters(), lr=0.1).step()                 # (refused "the result of an op" before)
+    np.testing.assert_array_equal(model.bias.grad, [1.0])
+
+
+def test_a_tensor_with_history_is_not_deep_copied_or_pickled_but_copy_copy_shares_it():
+    """As PyTorch's deepcopy: only leaves (a 40-step history made deepcopy recurse past Python's limit)."""
+    import copy
+    import pickle
+
+    w = f64([0.5], requires_grad=True)
+    h = f64([0.0])
+    for _ in range(1000):
+        h = (w * h + 1.0).tanh()
+    for copier in (copy.deepcopy, pickle.dumps):
+        with pytest.raises(RuntimeError, match="copy.deepcopy/pickle: this tensor is the result of 'tanh'.*t.detach"):
+            copier(h)
+    np.testing.assert_array_equal(copy.deepcopy(h.detach()).data, h.data)
+    alias = copy.copy(h)
+    alias.backward(np.ones(1))
+    assert w.grad is not None and np.isfinite(w.grad).all()
