@@ -10,6 +10,8 @@ Where finite differences are not defined (max at ties, 0 ** b) the reference is
 the closed form the op's docstring states, written out in the test.
 """
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -410,6 +412,36 @@ def test_unary_op_gradient(name, data, shape):
     mg_op, np_op, make_safe = UNARY[name]
     x = _safe(make_safe, data.draw(values(shape)))
     assert_gradients_match(mg_op, np_op, x)
+
+
+@pytest.mark.parametrize("dtype, xs", [
+    (np.float32, [-88.0, -60.0, -35.0, -20.0, -15.0, -10.0, -1.0, 0.0, 1.0, 10.0, 20.0, 88.0]),
+    (np.float64, [-700.0, -100.0, -35.0, -20.0, -1.0, 0.0, 1.0, 35.0, 700.0]),
+])
+def test_sigmoid_keeps_its_relative_accuracy_far_out_on_both_sides(dtype, xs):
+    """s(x) = 1 / (1 + e^-x) against Python's own exp (double precision, x exact in both dtypes):
+    within a few units in the last place, tiny values included (1/2 + tanh(x/2)/2 gave 0 for
+    s(-20) in float32), so log(s(x)) and its gradient 1 - s(x) stay finite."""
+    x = mg.tensor(np.array(xs, dtype=dtype), requires_grad=True)
+    s = x.sigmoid()
+    expected = np.array([1 / (1 + math.exp(-v)) for v in xs])
+    assert s.dtype == dtype
+    np.testing.assert_allclose(s.data, expected, rtol=4 * np.finfo(dtype).eps, atol=0)
+    s.log().sum().backward()            # d log s / dx = 1 - s: as accurate as 1 - s can be in the dtype
+    np.testing.assert_allclose(x.grad, 1 - expected, rtol=4 * np.finfo(dtype).eps, atol=4 * np.finfo(dtype).eps)
+
+
+def test_sigmoid_far_below_the_overflow_of_e_to_the_minus_x_is_tiny_not_zero_or_nan():
+    """e^-x is capped at the largest float: no overflow warning, s stays positive, its gradient finite."""
+    import warnings
+
+    x = mg.tensor(np.array([-1e4, -1000.0, 1000.0], dtype=np.float32), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s = x.sigmoid()
+        s.sum().backward()
+    assert (s.data[:2] > 0).all() and s.data[:2].max() < 1e-38 and s.data[2] == 1.0
+    assert np.isfinite(x.grad).all()
 
 
 # ---- indexing ------------------------------------------------------------------------

@@ -206,12 +206,26 @@ TANH = elementwise(lambda g, y: g * (1 - y * y))
 
 
 def sigmoid(x: Any) -> Tensor:
-    """s(x) = 1 / (1 + e^-x), computed as (1 + tanh(x/2)) / 2 (no overflow);   ds/dx = s (1 - s)"""
+    """s(x) = 1 / (1 + e^-x);   ds/dx = s (1 - s)
+
+    Accurate to the last bits everywhere (1/2 + tanh(x/2)/2 would cancel for x < 0: s(-20)
+    came out 0 in float32). e^-x is capped below the largest float, so nothing overflows: for x
+    below -88.7 (float32) or -709.8 (float64) s stays at 1 / (1 + that largest float)."""
     x = x if type(x) is Tensor else as_tensor(x)
-    y = np.tanh(0.5 * x._data)
-    y *= 0.5
-    y += 0.5
+    y = 1 / (1 + np.exp(np.minimum(-x._data, _LARGEST_EXPONENT.get(x._data.dtype, 709.0))))
     return result("sigmoid", y, (x,), SIGMOID, (y,))
+
+
+def _largest_exponent(dtype: type) -> float:
+    """The largest x of `dtype` whose e^x is finite: e^-x capped there cannot overflow."""
+    x = np.log(np.finfo(dtype).max).astype(dtype)
+    while not np.isfinite(np.exp(x)):
+        x = np.nextafter(x, dtype(0))
+    return float(x)
+
+
+with np.errstate(over="ignore"):
+    _LARGEST_EXPONENT = {np.dtype(t): _largest_exponent(t) for t in (np.float16, np.float32, np.float64)}
 
 
 SIGMOID = elementwise(lambda g, s: g * s * (1 - s))
