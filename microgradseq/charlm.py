@@ -176,7 +176,8 @@ def next_char_losses(logits: Tensor, targets: Any) -> Tensor:
         got = "rows of different lengths" if codes is None else f"shape {codes.shape} and dtype {codes.dtype}"
         raise ValueError(f"next_char_losses: expected integer targets of shape {logits.shape[:2]} "
                          f"(steps, batch), got {got}")
-    return cross_entropy(logits, codes, reduction="sum") / logits.shape[1]
+    vocab = logits.shape[-1]
+    return cross_entropy(logits.reshape(-1, vocab), codes.reshape(-1), reduction="sum") / logits.shape[1]
 
 
 @dataclass

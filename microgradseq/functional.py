@@ -73,28 +73,46 @@ def _check_range(where: str, classes: np.ndarray, count: int) -> None:
                          f"got values from {classes.min()} to {classes.max()}")
 
 
+def _classes_last(where: str, scores: Tensor, target: np.ndarray, probabilities: bool) -> tuple[Tensor, np.ndarray]:
+    """PyTorch's layouts of a classification loss, (C,), (N, C) or (N, C, d1, ...) with the classes on
+    axis 1, as scores (..., C) with the classes last (and probability targets moved alike); the
+    scores must be floating-point."""
+    if scores.ndim == 0:
+        raise ValueError(f"{where}: expected scores with a class axis, (C,), (N, C) or (N, C, d1, ...), "
+                         "got a 0-d tensor")
+    if scores.dtype.kind != "f":
+        raise TypeError(f"{where}: expected floating-point scores, got dtype {scores.dtype}")
+    if scores.ndim < 3:
+        return scores, target
+    if probabilities and target.shape == scores.shape:
+        target = np.moveaxis(target, 1, -1)
+    return scores.permute(0, *range(2, scores.ndim), 1), target
+
+
 def cross_entropy(logits: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     """-sum_c p_c log softmax(logits)_c per row, with p one-hot (class indices) or given.
 
-    logits (B, C) (or (C,)); target: integer classes (B,) or probabilities (B, C).
+    As PyTorch's: logits (N, C) (or (C,), or (N, C, d1, ...) with the classes on axis 1); target:
+    integer classes (N,) (or (), or (N, d1, ...)), or probabilities of the logits' shape.
     """
-    logits = as_tensor(logits)
-    if logits.ndim == 0:
-        raise ValueError("cross_entropy: expected logits with a class axis, (C,) or (B, C), got a 0-d tensor")
+    given = as_tensor(logits)
     target_array = np.asarray(target._data if isinstance(target, Tensor) else target)
-    if target_array.dtype.kind in "iu":
+    classes = target_array.dtype.kind in "iu"
+    logits, target_array = _classes_last("cross_entropy", given, target_array, probabilities=not classes)
+    if classes:
         if target_array.shape != logits.shape[:-1]:
             raise ValueError(
-                f"cross_entropy: class targets of shape {target_array.shape} do not match "
-                f"logits of shape {logits.shape} (expected {logits.shape[:-1]})")
+                f"cross_entropy: class targets of shape {target_array.shape} do not match logits of shape "
+                f"{given.shape} (expected {logits.shape[:-1]}; the classes are on axis 1, as in PyTorch: "
+                "flatten logits (T, B, C) to (T * B, C) and targets to (T * B,))")
         _check_range("cross_entropy", target_array, logits.shape[-1])
         if reduction in ("sum", "mean"):       # one node (ops/losses.py), the same value and gradient
             return cross_entropy_op(logits, target_array, reduction == "mean")
         losses = -ops.gather(log_softmax(logits, axis=-1), target_array)
     else:
         if target_array.shape != logits.shape:
-            raise ValueError(f"cross_entropy: probability targets of shape {target_array.shape} "
-                             f"do not match logits of shape {logits.shape}")
+            raise ValueError(f"cross_entropy: probability targets of shape {np.shape(target)} "
+                             f"do not match logits of shape {given.shape}")
         losses = -(log_softmax(logits, axis=-1) * target_array.astype(logits.dtype)).sum(axis=-1)
     return _reduce(losses, reduction, "cross_entropy")
 
@@ -113,12 +131,14 @@ def mse_loss(pred: Tensor, target: Any, reduction: str = "mean") -> Tensor:
 
 def nll_loss(log_probs: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     """-log_probs[target] per row: the negative log-likelihood of each row's class, given log-probabilities
-    (B, C) (or (C,)) and integer classes (B,); so nll_loss(log_softmax(z), y) = cross_entropy(z, y)."""
-    log_probs = as_tensor(log_probs)
+    (N, C) (or (C,), or (N, C, d1, ...): classes on axis 1, as PyTorch's) and integer classes (N,) (or
+    (N, d1, ...)); so nll_loss(log_softmax(z, dim=1), y) = cross_entropy(z, y)."""
+    given = as_tensor(log_probs)
     classes = np.asarray(target._data if isinstance(target, Tensor) else target)
-    if classes.dtype.kind not in "iu" or log_probs.ndim == 0 or classes.shape != log_probs.shape[:-1]:
+    log_probs, classes = _classes_last("nll_loss", given, classes, probabilities=False)
+    if classes.dtype.kind not in "iu" or classes.shape != log_probs.shape[:-1]:
         raise ValueError(f"nll_loss: expected integer class targets of shape {log_probs.shape[:-1]} for "
-                         f"log-probabilities of shape {log_probs.shape}, got {classes.dtype} of shape {classes.shape}")
+                         f"log-probabilities of shape {given.shape}, got {classes.dtype} of shape {classes.shape}")
     _check_range("nll_loss", classes, log_probs.shape[-1])
     return _reduce(-ops.gather(log_probs, classes), reduction, "nll_loss")
 
@@ -131,6 +151,8 @@ def dropout(x: Any, p: float = 0.5, training: bool = True, inplace: bool = False
     new tensor all the same: arrays are read-only.)"""
     p = probability(p, "p", "dropout")
     x = as_tensor(x)
+    if x.dtype.kind != "f":
+        raise TypeError(f"dropout: expected a floating-point tensor, got dtype {x.dtype}")
     if not training or p == 0:
         return x
     keep = generator_or_default(rng, "dropout").random(x.shape) >= p

@@ -564,16 +564,22 @@ def np_reduce(losses, reduction):
     return {"mean": np.mean, "sum": np.sum, "none": lambda a: a}[reduction](losses)
 
 
-LOGIT_SHAPES = {"(C,)": 0, "(N, C)": 1, "(N, T, C)": 2}   # leading batch axes; classes last
+LOGIT_SHAPES = {"(C,)": 0, "(N, C)": 1, "(N, C, d)": 2}   # axes beside the classes' (axis 1 of 3-D, as PyTorch)
+
+
+def classes_last(z):
+    """The numpy references' layout: PyTorch's (N, C, d) with the classes moved last; (C,), (N, C) as they are."""
+    return np.moveaxis(z, 1, -1) if z.ndim == 3 else z
 
 
 @st.composite
-def logits_and_classes(draw, leading_axes):
-    batch = tuple(draw(st.lists(st.integers(1, 3), min_size=leading_axes, max_size=leading_axes)))
+def logits_and_classes(draw, other_axes):
+    """Logits in PyTorch's layout, (C,), (N, C) or (N, C, d), and class targets (), (N,) or (N, d)."""
+    batch = tuple(draw(st.lists(st.integers(1, 3), min_size=other_axes, max_size=other_axes)))
     classes = draw(st.integers(1, 4))
     logits = draw(values(batch + (classes,))) * 3
     target = draw(hnp.arrays(np.int64, batch, elements=st.integers(0, classes - 1)))
-    return logits, target
+    return (np.moveaxis(logits, -1, 1) if other_axes == 2 else logits), target
 
 
 @pytest.mark.parametrize("layout", list(LOGIT_SHAPES))
@@ -587,7 +593,7 @@ def test_cross_entropy_with_class_targets(layout, reduction, data):
     given = mg.tensor(target) if data.draw(st.booleans()) else target
 
     def np_fn(z):
-        picked = np.take_along_axis(np_log_softmax(z, -1), target[..., None], axis=-1)[..., 0]
+        picked = np.take_along_axis(np_log_softmax(classes_last(z), -1), target[..., None], axis=-1)[..., 0]
         return np_reduce(-picked, reduction)
     check_both_modes(data, lambda z: F.cross_entropy(z, given, reduction=reduction), np_fn, [logits])
 
@@ -600,10 +606,12 @@ def test_cross_entropy_with_probability_targets(layout, reduction, data):
     """-sum_c p_c log softmax(z)_c per row, reduced, for probabilities p: gradient and tangent
     w.r.t. the logits."""
     logits, _ = data.draw(logits_and_classes(LOGIT_SHAPES[layout]))
+    class_axis = 1 if logits.ndim == 3 else -1
     weights = data.draw(hnp.arrays(np.float64, logits.shape, elements=st.floats(0.05, 1.0)))
-    probabilities = weights / weights.sum(axis=-1, keepdims=True)
+    probabilities = weights / weights.sum(axis=class_axis, keepdims=True)
     check_both_modes(data, lambda z: F.cross_entropy(z, probabilities, reduction=reduction),
-                     lambda z: np_reduce(-(probabilities * np_log_softmax(z, -1)).sum(axis=-1), reduction), [logits])
+                     lambda z: np_reduce(-(classes_last(probabilities) * np_log_softmax(classes_last(z), -1)).sum(axis=-1),
+                                         reduction), [logits])
 
 
 @pytest.mark.parametrize("layout", list(LOGIT_SHAPES))
@@ -614,7 +622,8 @@ def test_nll_loss(layout, reduction, data):
     """-log_probs[target] per row, reduced (any numbers as log-probabilities): gradient and tangent."""
     log_probs, target = data.draw(logits_and_classes(LOGIT_SHAPES[layout]))
     check_both_modes(data, lambda t: F.nll_loss(t, target, reduction=reduction),
-                     lambda a: np_reduce(-np.take_along_axis(a, target[..., None], axis=-1)[..., 0], reduction),
+                     lambda a: np_reduce(-np.take_along_axis(classes_last(a), target[..., None], axis=-1)[..., 0],
+                                         reduction),
                      [log_probs])
 
 

@@ -1,4 +1,5 @@
-"""The one-node cross-entropy (ops/losses.py) against the same loss written with primitives."""
+"""The one-node cross-entropy (ops/losses.py) against the same loss written with primitives, and against
+central differences of the loss in numpy, with PyTorch's layouts (C,), (N, C) and (N, C, d)."""
 
 import numpy as np
 import pytest
@@ -12,17 +13,25 @@ from microgradseq.functional import cross_entropy
 
 
 def composite(logits, target, reduction):
-    """-log_softmax(x)[target], reduced: the loss as four primitive nodes."""
+    """-log_softmax(x)[target], reduced: the loss as four primitive nodes (classes on axis 1 of
+    3-D logits (N, C, d), as PyTorch's, moved last first)."""
+    if logits.ndim == 3:
+        logits = logits.permute(0, 2, 1)
     losses = -ops.gather(ops.log_softmax(logits, axis=-1), target)
     return losses.sum() if reduction == "sum" else losses.mean()
 
 
+def target_shape(shape):
+    """Class targets for logits (C,), (N, C) or (N, C, d): (), (N,) or (N, d)."""
+    return shape[:1] + shape[2:] if len(shape) >= 2 else ()
+
+
 @pytest.mark.parametrize("reduction", ["sum", "mean"])
-@pytest.mark.parametrize("shape", [(5,), (3, 5), (4, 2, 5)])
+@pytest.mark.parametrize("shape", [(5,), (3, 5), (4, 5, 2)])
 def test_value_and_gradient_match_the_composite_of_primitives(reduction, shape):
     rng = np.random.default_rng(0)
     x = rng.standard_normal(shape) * 3
-    target = rng.integers(0, shape[-1], shape[:-1])
+    target = rng.integers(0, shape[0] if len(shape) == 1 else shape[1], target_shape(shape))
     fused, reference = mg.tensor(x, requires_grad=True), mg.tensor(x, requires_grad=True)
     loss, expected = cross_entropy(fused, target, reduction=reduction), composite(reference, target, reduction)
     (loss * 1.7).backward()
@@ -58,20 +67,23 @@ def test_float32_logits_give_a_float32_loss_and_gradient():
 # ---- against finite differences of the loss written in numpy ------------------------------------
 
 def np_cross_entropy(x: np.ndarray, target: np.ndarray, reduction: str) -> float:
-    """-log softmax(x)[target] per row of x (..., C), summed or averaged over the rows, in float64 numpy."""
-    shifted = x - x.max(axis=-1, keepdims=True)
-    log_p = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
-    losses = -np.take_along_axis(log_p, target[..., None], axis=-1)[..., 0]
+    """-log softmax(x)[target] per row, the classes on axis 1 of x (N, C, d) (else last), summed or
+    averaged over the rows, in float64 numpy."""
+    class_axis = 1 if x.ndim == 3 else -1
+    shifted = x - x.max(axis=class_axis, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=class_axis, keepdims=True))
+    losses = -np.take_along_axis(log_p, np.expand_dims(target, class_axis), axis=class_axis)
     return float(losses.sum() if reduction == "sum" else losses.mean())
 
 
 def logits_and_targets(shape, seed):
     rng = np.random.default_rng(seed)
-    return rng.standard_normal(shape) * 3, rng.integers(0, shape[-1], shape[:-1])
+    classes = shape[0] if len(shape) == 1 else shape[1]
+    return rng.standard_normal(shape) * 3, rng.integers(0, classes, target_shape(shape))
 
 
 @pytest.mark.parametrize("reduction", ["sum", "mean"])
-@pytest.mark.parametrize("shape", [(5,), (3, 5), (4, 2, 5)], ids=["C", "B,C", "T,B,C"])
+@pytest.mark.parametrize("shape", [(5,), (3, 5), (4, 5, 2)], ids=["C", "N,C", "N,C,d"])
 def test_value_and_gradient_match_central_differences(reduction, shape):
     """The one node's value is the numpy loss, and g * dL/dx (g = 1.7) is g times the central differences
     of the numpy loss, entry by entry (float64), for 1-D, 2-D and 3-D logits and both reductions."""
@@ -87,7 +99,7 @@ def test_value_and_gradient_match_central_differences(reduction, shape):
 
 
 @pytest.mark.parametrize("reduction", ["sum", "mean"])
-@pytest.mark.parametrize("shape", [(5,), (3, 5), (4, 2, 5)], ids=["C", "B,C", "T,B,C"])
+@pytest.mark.parametrize("shape", [(5,), (3, 5), (4, 5, 2)], ids=["C", "N,C", "N,C,d"])
 def test_forward_mode_matches_central_differences(reduction, shape):
     """J v from mg.jvp, for one direction and for k = 3 at once, is the central difference of the numpy
     loss along each direction (float64), for 1-D, 2-D and 3-D logits and both reductions."""
@@ -103,3 +115,32 @@ def test_forward_mode_matches_central_differences(reduction, shape):
     _, tangents = mg.jvp(fn, [mg.tensor(x, dtype=np.float64)], [directions])
     assert tangents.shape == (3,)
     np.testing.assert_allclose(tangents, expected, rtol=1e-6, atol=1e-8)
+
+
+def test_logits_whose_array_is_not_in_row_order_get_the_whole_gradient():
+    """cross_entropy(z.t(), y): the rule subtracts the one-hot through a flat view of its buffer, which
+    was a copy for a transposed input, so the -1 at each target was lost (an error of 1.0)."""
+    x = np.random.default_rng(6).standard_normal((3, 4))
+    target = np.array([0, 1, 2, 0])
+    z = mg.tensor(x, requires_grad=True)
+    (cross_entropy(z.t(), target, reduction="sum") * 1.7).backward()
+    numeric = central_differences(lambda a: 1.7 * np_cross_entropy(a.T, target, "sum"), x)
+    np.testing.assert_allclose(z.grad, numeric, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: cross_entropy(mg.tensor([[1, 2, 3], [0, 0, 5]]), [0, 1]), "cross_entropy: expected floating-point scores, got dtype int64"),
+    (lambda: mg.functional.nll_loss(mg.tensor([[1, 2]]), [0]), "nll_loss: expected floating-point scores, got dtype int64"),
+    (lambda: mg.functional.dropout(mg.tensor([1, 2, 3, 4]), 0.5), "dropout: expected a floating-point tensor, got dtype int64"),
+])
+def test_integer_scores_are_refused_as_pytorch_refuses_them(call, message):
+    """(The loss came out truncated to an integer, 3 for 3.71; dropout's 1 / (1 - p) became 0.)"""
+    with pytest.raises(TypeError, match=message):
+        call()
+
+
+def test_logits_with_the_classes_last_name_pytorchs_layout():
+    """(T, B, C) logits with (T, B) targets: PyTorch reads the classes on axis 1; the error says how to flatten."""
+    with pytest.raises(ValueError, match=r"expected \(5, 3\); the classes are on axis 1, as in PyTorch: flatten "
+                                         r"logits \(T, B, C\) to \(T \* B, C\)"):
+        cross_entropy(mg.tensor(np.zeros((5, 2, 3))), np.zeros((5, 2), dtype=np.int64))

@@ -23,7 +23,7 @@ from ..tensor import Rules, Tensor, result
 def cross_entropy(x: Tensor, classes: np.ndarray, mean: bool) -> Tensor:
     """-log softmax(x)[classes] summed over the rows of x (..., C) (averaged when `mean`);
     `classes` holds valid class indices of shape x.shape[:-1] (the caller checks them)."""
-    X = x._data
+    X = np.ascontiguousarray(x._data)         # (rows in C order: the rule writes into d.ravel(), a view then)
     shifted = X - X.max(axis=-1, keepdims=True)
     softmax = np.exp(shifted)
     total = softmax.sum(axis=-1, keepdims=True)
