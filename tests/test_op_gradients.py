@@ -629,6 +629,50 @@ def test_max_gradient_with_many_ties_matches_the_documented_shares(keepdims, dat
     np.testing.assert_allclose(t.grad, expected, rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.parametrize("method, picks", [("max", np.argmax), ("min", np.argmin)])
+@pytest.mark.parametrize("dim, keepdim", [(0, False), (1, False), (1, True), (-1, True)])
+def test_max_and_min_with_dim_send_the_whole_gradient_to_the_returned_index(method, picks, dim, keepdim):
+    """PyTorch's pair (values, indices): the values are the entries at the indices, so g goes to each
+    index alone, ties or not (numpy's argmax/argmin pick the first of a tie)."""
+    x = mg.tensor(TIES, requires_grad=True, dtype=np.float64)
+    values, indices = getattr(x, method)(dim=dim, keepdim=keepdim)
+    expected_indices = picks(TIES, axis=dim, keepdims=keepdim)
+    np.testing.assert_array_equal(indices.data, expected_indices)
+    g = np.arange(1.0, values.data.size + 1).reshape(values.shape)
+    values.backward(g)
+    expected = np.zeros_like(TIES, dtype=np.float64)
+    np.put_along_axis(expected, expected_indices if keepdim else np.expand_dims(expected_indices, dim),
+                      g if keepdim else np.expand_dims(g, dim), axis=dim)
+    np.testing.assert_array_equal(x.grad, expected)
+    np.testing.assert_array_equal(values.data, np.take_along_axis(
+        TIES, expected_indices if keepdim else np.expand_dims(expected_indices, dim), axis=dim).reshape(values.shape))
+
+
+def test_a_nan_maximum_takes_the_gradient_where_the_nan_is_as_pytorchs():
+    """max over all (shared between the NaNs) and max(dim=) (at the index) send g to the NaN, not NaN everywhere."""
+    import warnings
+
+    data = np.array([[1.0, np.nan, 3.0], [np.nan, 2.0, np.nan]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        whole = mg.tensor(data, requires_grad=True)
+        whole.max().backward()
+        along = mg.tensor(data, requires_grad=True)
+        along.max(dim=1).values.backward(np.array([1.0, 2.0]))
+    np.testing.assert_array_equal(whole.grad, [[0, 1 / 3, 0], [1 / 3, 0, 1 / 3]])
+    np.testing.assert_array_equal(along.grad, [[0, 1, 0], [2, 0, 0]])
+
+
+def test_max_of_float32_keeps_float32_in_both_modes():
+    x = np.array([1.0, 2.0, 2.0], dtype=np.float32)
+    t = mg.tensor(x, requires_grad=True)
+    t.max().backward()
+    _, tangent = mg.jvp(lambda a: a.max(), [mg.tensor(x)], [np.ones(3, np.float32)])
+    assert t.grad.dtype == np.float32 and tangent.dtype == np.float32
+    np.testing.assert_array_equal(t.grad, [0.0, 0.5, 0.5])
+    assert tangent == 1.0
+
+
 # ---- empty axes --------------------------------------------------------------------------
 
 EMPTY_CASES = {     # name: (mg function, numpy function, operand shapes)

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..checks import is_int
 from ..autograd import CUT, LEAF
-from ..spellings import axis_keepdims, shape_of
+from ..spellings import axis_keepdims, either, shape_of
 from ..tensor import Tensor, as_tensor, owned
 from . import elementwise as ew
 from . import reduce
@@ -108,7 +108,7 @@ def topk(self: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool
 
 def min(self: Tensor, axis: Any = None, keepdims: bool | None = None, *, dim: Any = None,
         keepdim: bool | None = None) -> Tensor | ValuesIndices:
-    """The minimum, -max(-x): over `axis` (all by default); with `dim=`, PyTorch's pair (values, indices).
+    """The minimum, -max(-x), over `axis` (all by default); with `dim=`, PyTorch's pair (values, indices).
     (Integers and bools, which have no gradient, straight from numpy: -x would wrap an unsigned one.)"""
     if self.dtype.kind not in "fc":
         axis, keep = axis_keepdims("min", axis, keepdims, dim, keepdim)
@@ -116,10 +116,10 @@ def min(self: Tensor, axis: Any = None, keepdims: bool | None = None, *, dim: An
         if dim is None:
             return values
         return ValuesIndices(values, owned(np.argmin(self._data, axis=axis, keepdims=keep).astype(np.int64)))
-    negated = reduce.max(ew.neg(self), axis, keepdims, dim=dim, keepdim=keepdim)
-    if isinstance(negated, ValuesIndices):
-        return ValuesIndices(ew.neg(negated.values), negated.indices)
-    return ew.neg(negated)
+    if dim is not None:
+        keep = axis_keepdims("min", axis, keepdims, dim, keepdim)[1]
+        return reduce.extreme_and_index(self, either("min", "axis", axis, "dim", dim), keep, "min")
+    return ew.neg(reduce.max(ew.neg(self), axis, keepdims))
 
 
 def expand(self: Tensor, *sizes: Any) -> Tensor:

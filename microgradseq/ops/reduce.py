@@ -9,6 +9,7 @@ import numpy as np
 from ..checks import is_axis
 from ..spellings import axis_keepdims, either
 from ..tensor import Rules, Tensor, as_tensor, owned, result
+from .shape import getitem, reshape
 
 
 def _normalise_axes(name: str, axis, shape: tuple) -> tuple:
@@ -76,11 +77,12 @@ def max(x: Any, axis=None, keepdims: bool | None = None, *, dim=None,
         keepdim: bool | None = None) -> "Tensor | ValuesIndices":
     """max of x over `axis`;   d/dx[i] = 1 at the maximum (shared equally between ties), else 0
 
-    With PyTorch's `dim=` (one axis) it returns what PyTorch's does: the pair (values, indices).
+    With PyTorch's `dim=` (one axis) it returns what PyTorch's does: the pair (values, indices),
+    the values picked at the indices (the whole gradient goes to each index, as PyTorch's).
     """
     keepdims = bool(either("max", "keepdims", keepdims, "keepdim", keepdim, False))
     if dim is not None:
-        return _max_and_argmax(x, either("max", "axis", axis, "dim", dim), keepdims)
+        return extreme_and_index(x, either("max", "axis", axis, "dim", dim), keepdims)
     x = x if type(x) is Tensor else as_tensor(x)
     X = x._data
     axes = _normalise_axes("max", axis, X.shape)
@@ -92,9 +94,10 @@ def max(x: Any, axis=None, keepdims: bool | None = None, *, dim=None,
 
 
 def _shares(x: np.ndarray, y_kept: np.ndarray, axes: tuple) -> np.ndarray:
-    """1 / (number of ties) at each maximum, 0 elsewhere."""
-    is_max = x == y_kept
-    return is_max / is_max.sum(axis=axes, keepdims=True)
+    """1 / (number of ties) at each maximum, 0 elsewhere, in x's dtype (a NaN maximum is where the
+    NaNs are, as PyTorch's: NaN == NaN is false)."""
+    is_max = (x == y_kept) | (np.isnan(x) & np.isnan(y_kept)) if x.dtype.kind in "fc" else x == y_kept
+    return np.divide(is_max, is_max.sum(axis=axes, keepdims=True), dtype=x.dtype if x.dtype.kind in "fc" else None)
 
 
 def _to_maxima(g: np.ndarray, kept: tuple) -> np.ndarray:
@@ -117,10 +120,19 @@ class ValuesIndices(NamedTuple):
     indices: Tensor
 
 
-def _max_and_argmax(x: Any, dim: Any, keepdim: bool) -> ValuesIndices:
+def extreme_and_index(x: Any, dim: Any, keepdim: bool, where: str = "max") -> ValuesIndices:
+    """PyTorch's `x.max(dim=d)` (`where="max"`) or `x.min(dim=d)`: the values picked at the indices
+    argmax (argmin) finds, so the whole gradient goes to each index, as PyTorch's (ties are not
+    shared here, and a NaN extreme is where numpy's argmax found the first NaN)."""
     x = x if type(x) is Tensor else as_tensor(x)
     if not is_axis(dim, x.ndim):
-        raise TypeError(f"max: dim= takes one axis of shape {x.shape} (as PyTorch's), got {dim!r}; "
+        raise TypeError(f"{where}: dim= takes one axis of shape {x.shape} (as PyTorch's), got {dim!r}; "
                         "use axis= to reduce over several")
-    indices = np.argmax(x._data, axis=dim, keepdims=keepdim).astype(np.int64)
-    return ValuesIndices(max(x, axis=dim, keepdims=keepdim), owned(indices))
+    axis = dim % x.ndim
+    indices = (np.argmax if where == "max" else np.argmin)(x._data, axis=axis).astype(np.int64)
+    positions = list(np.indices(indices.shape, sparse=True))
+    positions.insert(axis, indices)
+    values = getitem(x, tuple(positions))
+    if keepdim:
+        values, indices = reshape(values, x.shape[:axis] + (1,) + x.shape[axis + 1:]), np.expand_dims(indices, axis)
+    return ValuesIndices(values, owned(indices))
