@@ -431,6 +431,16 @@ def test_sigmoid_keeps_its_relative_accuracy_far_out_on_both_sides(dtype, xs):
     np.testing.assert_allclose(x.grad, 1 - expected, rtol=4 * np.finfo(dtype).eps, atol=4 * np.finfo(dtype).eps)
 
 
+def test_clip_with_numpy_float64_bounds_keeps_float32_as_a_python_number_would():
+    """A scalar does not promote (docs/api.md): np.float64 bounds leave a float32 tensor float32."""
+    x = mg.tensor(np.array([-1.0, 0.5, 3.0], np.float32), requires_grad=True)
+    y = x.clip(np.float64(0.0), np.float64(2.0))
+    assert y.dtype == np.float32 and x.clamp(min=np.float64(0.0)).dtype == np.float32
+    np.testing.assert_array_equal(y.data, [0.0, 0.5, 2.0])
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 1.0, 0.0])
+
+
 def test_sigmoid_far_below_the_overflow_of_e_to_the_minus_x_is_tiny_not_zero_or_nan():
     """e^-x is capped at the largest float: no overflow warning, s stays positive, its gradient finite."""
     import warnings

@@ -266,7 +266,7 @@ def _bound(value: Any, name: str) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"clip: {name} must be a number or None, got {type(value).__name__} {value!r}")
-    return value
+    return value.item() if isinstance(value, np.generic) else value     # (a Python number: x keeps its dtype)
 
 
 def clip(x: Any, lo: float | None = None, hi: float | None = None) -> Tensor:
