@@ -48,3 +48,12 @@ def check_backward(node: Node, grad: np.ndarray) -> None:
         raise FloatingPointError(
             f"{node.op}: backward gradient holds {bad} at {node.describe()}; "
             f"gradient of shape {grad.shape}")
+
+
+def check_sum(node: Node, grad: np.ndarray) -> None:
+    """Raise if the gradient summed so far into `node` is not finite (finite parts that overflowed)."""
+    if grad.dtype.kind in "fc" and not np.isfinite(grad).all():
+        bad = "NaN" if np.isnan(grad).any() else "inf"
+        raise FloatingPointError(
+            f"{node.op}: the gradient summed into {node.describe()} holds {bad}, though each part was "
+            f"finite (their sum overflowed); gradient of shape {grad.shape}")

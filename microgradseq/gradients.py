@@ -13,7 +13,8 @@ same sum with less work, and is installed in its place (`GradientPass`):
     a weight used at T steps gets its T products summed at the end of the
     pass as a few large products of stacked factors, the way a hand-written
     BPTT computes it.
-- Under `detect_anomaly()`, every gradient is checked for NaN and inf.
+- Under `detect_anomaly()`, every gradient is checked for NaN and inf, as a rule hands it
+  back (naming its op) and as it is summed into a node (two finite parts may overflow).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import threading
 
 import numpy as np
 
-from .anomaly import check_backward
+from .anomaly import check_backward, check_sum
 from .autograd import FREED, LEAF, OP, Gradients, Node, anomaly_checks, hooks, sum_to
 
 
@@ -187,7 +188,7 @@ class GradientPass(Gradients):
             self._scatter(node, grad)
             return
         if kind is StackedProducts:
-            if node.kind is LEAF:
+            if node.kind is LEAF and not self.anomaly:     # (checked, each product names its op)
                 if node in self.deferred:
                     self.deferred[node].extend(grad)
                 else:
@@ -216,17 +217,19 @@ class GradientPass(Gradients):
         (the leaf keeps it after the pass)."""
         if self.owned.get(id(node)) == id(node.grad):
             node.grad += grad
-            return
-        if grad.dtype != node.dtype:
-            grad = grad.astype(node.dtype)
-        if node.grad is None:
-            if node.kind is OP:
-                node.grad = grad
-                return
-            node.grad = grad.copy()
         else:
-            node.grad = node.grad + grad
-        self.owned[id(node)] = id(node.grad)
+            if grad.dtype != node.dtype:
+                grad = grad.astype(node.dtype)
+            if node.grad is None:
+                if node.kind is OP:
+                    node.grad = grad
+                    return
+                node.grad = grad.copy()
+            else:
+                node.grad = node.grad + grad
+            self.owned[id(node)] = id(node.grad)
+        if self.anomaly:
+            check_sum(node, node.grad)
 
     def _scatter(self, node: Node, scatter: Scatter) -> None:
         """node.grad += scatter, written into a buffer this pass owns (allocated on first use)."""
@@ -236,6 +239,8 @@ class GradientPass(Gradients):
                                   else buffer.astype(node.dtype, copy=True))
             self.owned[id(node)] = id(buffer)
         scatter.add_into(buffer)
+        if self.anomaly:
+            check_sum(node, buffer)
 
     def __exit__(self, error_type, error, traceback) -> None:
         if error_type is not None:

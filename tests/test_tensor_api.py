@@ -221,6 +221,27 @@ def test_detect_anomaly_raises_on_inf_appearing_only_in_backward():
             y.sum().backward()
 
 
+def test_detect_anomaly_names_linear_for_an_inf_in_a_weight_gradient_not_the_leaf():
+    """linear's weight gradient is a deferred product summed at the end of the pass; under
+    detect_anomaly it is written out at once, so the op that made it is the one named."""
+    weight = mg.tensor(np.ones((1, 1)), requires_grad=True)
+    with mg.detect_anomaly(), np.errstate(over="ignore"):
+        y = mg.functional.linear(mg.tensor(np.array([[1e300]])), weight)
+        with pytest.raises(FloatingPointError, match="^linear: backward gradient holds inf"):
+            y.backward(np.array([[1e10]]))
+
+
+@pytest.mark.parametrize("make", [lambda x: x + x, lambda x: x[[0, 0]]], ids=["x + x", "x[[0, 0]]"])
+def test_detect_anomaly_catches_finite_gradients_whose_sum_overflows(make):
+    """Each part 1e308 is finite; summed into x they overflow to inf, which is reported too."""
+    x = mg.tensor(np.array([1.0]), requires_grad=True)
+    with mg.detect_anomaly(), np.errstate(over="ignore"):
+        y = make(x)
+        with pytest.raises(FloatingPointError, match=r"the gradient summed into .* holds inf, though each part "
+                                                     r"was finite \(their sum overflowed\)"):
+            y.backward(np.full(y.shape, 1e308))
+
+
 def test_detect_anomaly_is_off_again_after_the_block():
     """Leaving detect_anomaly restores plain numpy NaN behaviour."""
     with mg.detect_anomaly():
