@@ -398,13 +398,17 @@ def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
 
     A Python or numpy scalar takes the dtype numpy would give a Python scalar
     next to `like` (float32 tensor * 2.0 and * np.float64(2.0) stay float32, as
-    in PyTorch).
+    in PyTorch), but a float next to an integer tensor the default float dtype
+    (PyTorch's `arange(5) * 0.1` is float32).
     """
     if isinstance(value, Tensor):
         return value
     if isinstance(value, numbers.Number) and like is not None:
         weak = value.item() if isinstance(value, np.generic) else value
-        return owned(np.asarray(value, dtype=np.result_type(like._data, weak)))
+        dtype = np.result_type(like._data, weak)
+        if dtype.kind == "f" and like._data.dtype.kind in "biu":
+            dtype = _default_dtype
+        return owned(np.asarray(value, dtype=dtype))
     return Tensor(value)
 
 

@@ -212,7 +212,7 @@ def test_in_place_operator_casts_to_the_tensors_dtype_and_refuses_a_float_into_i
     h += np.array([0.5, 0.5])                               # float64 operand: the result is cast back
     assert h.dtype == np.float32 and h.requires_grad
     counts = mg.tensor([1, 2])
-    with pytest.raises(TypeError, match=r"\+=: the result's dtype float64 cannot be cast to the tensor's dtype int64"):
+    with pytest.raises(TypeError, match=r"\+=: the result's dtype float32 cannot be cast to the tensor's dtype int64"):
         counts += 0.5
     with mg.no_grad(), pytest.raises(TypeError, match="cannot be cast"):
         counts += 0.5

@@ -301,6 +301,24 @@ def test_memory_of_a_freed_graph_is_returned():
     assert loss.requires_grad  # the root is still alive: the drop is the freeing, not losing the loss
 
 
+@pytest.mark.parametrize("make, dtype, values", [
+    (lambda i, x: i * 0.5, np.float32, [0.5, 1.0, 1.5]), (lambda i, x: 0.5 * i, np.float32, [0.5, 1.0, 1.5]),
+    (lambda i, x: i / 2, np.float32, [0.5, 1.0, 1.5]), (lambda i, x: i / i, np.float32, [1.0, 1.0, 1.0]),
+    (lambda i, x: mg.arange(3) * 0.5, np.float32, [0.0, 0.5, 1.0]),
+    (lambda i, x: 0.5 ** i, np.float32, [0.5, 0.25, 0.125]), (lambda i, x: x * np.int64(3), np.float32, [3, 6, 9]),
+    (lambda i, x: x + np.array([1, 2, 3]), np.float32, [2, 4, 6]), (lambda i, x: i + 1, np.int64, [2, 3, 4]),
+    (lambda i, x: i ** 2, np.int64, [1, 4, 9]), (lambda i, x: i * True, np.int64, [1, 2, 3]),
+    (lambda i, x: x * i, np.float64, [1, 4, 9]),
+], ids=["int * 0.5", "0.5 * int", "int / 2", "int / int", "arange * 0.5", "0.5 ** int", "f32 * np.int64",
+        "f32 + int array", "int + 1", "int ** 2", "int * True", "f32 * int tensor (numpy's rule)"])
+def test_scalars_and_arrays_promote_as_pytorchs_do(make, dtype, values):
+    """PyTorch's rules where they differ from numpy's (which gives float64 for the first eight); two
+    tensors of different kinds keep numpy's rule, as docs/pytorch.md says."""
+    y = make(mg.tensor([1, 2, 3]), mg.tensor([1.0, 2.0, 3.0]))
+    assert y.dtype == dtype
+    np.testing.assert_array_equal(y.data, values)
+
+
 def test_numpy_scalars_keep_their_dtype_like_arrays():
     assert mg.tensor(np.float64(1.5)).dtype == np.float64
     assert mg.tensor(np.arange(3.0).sum()).dtype == np.float64

@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..tensor import Rules, Tensor, as_tensor, result
+from ..tensor import Rules, Tensor, as_tensor, get_default_dtype, owned, result
 
 
 def elementwise(*rules: Callable) -> Rules:
@@ -32,6 +32,7 @@ def operands(name: str, fn: Callable, a: Any, b: Any) -> tuple[Tensor, Tensor, n
     if type(a) is not Tensor or type(b) is not Tensor:
         a = as_tensor(a, b if isinstance(b, Tensor) else None)
         b = as_tensor(b, a)
+        a, b = promoted(a, b)
     try:
         return a, b, fn(a._data, b._data)
     except ValueError as error:
@@ -40,6 +41,20 @@ def operands(name: str, fn: Callable, a: Any, b: Any) -> tuple[Tensor, Tensor, n
         except ValueError:
             raise ValueError(f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
         raise ValueError(f"{name}: {error} (dtypes {a.dtype} and {b.dtype})") from None
+
+
+def promoted(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+    """PyTorch's promotion of a scalar or array operand across kinds: an integer one next to a
+    floating tensor, or a float next to an integer tensor (`as_tensor`: the default float dtype),
+    takes the floating dtype (numpy would make float32 next to int64 float64). Such an operand has
+    no gradient, so it becomes a constant of that dtype. (Two tensors of different kinds are left
+    to numpy: checking every op's dtypes would cost every op.)"""
+    a_kind, b_kind = a._data.dtype.kind, b._data.dtype.kind
+    if a_kind in "fc" and b_kind in "biu":
+        return a, owned(b._data.astype(a._data.dtype))
+    if b_kind in "fc" and a_kind in "biu":
+        return owned(a._data.astype(b._data.dtype)), b
+    return a, b
 
 
 def passthrough(g: np.ndarray, kept: None = None) -> np.ndarray:
@@ -118,6 +133,8 @@ LERP = elementwise(_one_minus, scaled, scaled)     # end keeps the weight, the w
 def div(a: Any, b: Any) -> Tensor:
     """a / b;   d/da = 1 / b,   d/db = -a / b^2 = -y / b"""
     a, b, y = operands("div", np.divide, a, b)
+    if a._data.dtype.kind in "biu" and b._data.dtype.kind in "biu":
+        y = y.astype(get_default_dtype())   # true division of integers: the default float dtype, as PyTorch's
     B = b._data
     return result("div", y, (a, b), DIV, (B, (y, B)))
 
