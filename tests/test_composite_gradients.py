@@ -413,6 +413,14 @@ def softmax_case(form):
 
 
 @st.composite
+def flip_case(draw, ndim):
+    """t.flip(dims): one axis, or a list of distinct axes (negative ones too)."""
+    axes = draw(st.lists(an_axis(ndim), min_size=1, max_size=ndim, unique_by=lambda d: d % ndim))
+    dims = axes[0] if len(axes) == 1 and draw(st.booleans()) else axes
+    return lambda t: t.flip(dims), lambda a: np.flip(a, axis=tuple(axes)), [draw(values(draw(shapes(ndim))))]
+
+
+@st.composite
 def small_getitem_case(draw, ndim):
     """Indexing a 0-d tensor ((), ..., None) or a 1-d one (ints from either end, reversed and stepped
     slices, None, repeated integer arrays)."""
@@ -471,6 +479,7 @@ CASES = {
     "unsqueeze": (unsqueeze_case, ANY_RANK),
     "flatten": (flatten_case, ANY_RANK),
     "narrow": (narrow_case, WITH_AXES),
+    "flip": (flip_case, WITH_AXES),
     "t": (t_case, UP_TO_MATRIX),
     "view": (view_case, ANY_RANK),
     "permute": (permute_case, ANY_RANK),
@@ -721,8 +730,10 @@ def in_place(op):
             x -= b
         elif op == "*=":
             x *= b
-        else:
+        elif op == "/=":
             x /= b
+        else:
+            getattr(x, op)(b)           # PyTorch's method forms: x.add_(b), ...
         return x
     return fn
 
@@ -736,7 +747,8 @@ def in_place_chain(a, b, c):
     return x
 
 
-IN_PLACE = {"+=": np.add, "-=": np.subtract, "*=": np.multiply, "/=": np.divide}
+IN_PLACE = {"+=": np.add, "-=": np.subtract, "*=": np.multiply, "/=": np.divide,
+            "add_": np.add, "sub_": np.subtract, "mul_": np.multiply, "div_": np.divide}
 
 
 @pytest.mark.parametrize("op", list(IN_PLACE))
@@ -747,7 +759,7 @@ def test_in_place_operator_while_recording(op, ndim, data):
     """x = a * 1; x OP= b with b broadcast against x: a and b get the gradient and the tangent of a OP b."""
     shape = data.draw(shapes(ndim))
     a, b = data.draw(values(shape)), data.draw(values(data.draw(broadcastable_to(shape))))
-    b = nonzero(b) if op == "/=" else b
+    b = nonzero(b) if op in ("/=", "div_") else b
     check_both_modes(data, in_place(op), lambda x, y: np.broadcast_to(IN_PLACE[op](x, y), shape), [a, b])
 
 
@@ -761,6 +773,36 @@ def test_chain_of_in_place_operators_while_recording(ndim, data):
     b, c = (data.draw(values(data.draw(broadcastable_to(shape)))) for _ in range(2))
     check_both_modes(data, in_place_chain, lambda x, y, z: np.broadcast_to(((x + y) * z - y) / z, shape),
                      [a, b, nonzero(c)])
+
+
+@FAST
+@given(data=st.data())
+def test_add_and_sub_with_alpha_in_place_while_recording(data):
+    """x = a * 1; x.add_(b, alpha=2.5); x.sub_(b, alpha=0.5) is a + 2 b."""
+    shape = data.draw(shapes(2))
+    a, b = data.draw(values(shape)), data.draw(values(data.draw(broadcastable_to(shape))))
+
+    def fn(a, b):
+        x = a * 1
+        x.add_(b, alpha=2.5)
+        return x.sub_(b, alpha=0.5)
+    check_both_modes(data, fn, lambda x, y: np.broadcast_to(x + 2 * y, shape), [a, b])
+
+
+def test_logical_operators_of_bool_and_integer_tensors():
+    """&, |, ^, ~, all and any as numpy computes them (no gradient: bool and integer tensors only)."""
+    x = np.array([[0, 2, 5], [1, 3, 4]])
+    p, q = x >= 1, x <= 4
+    P, Q, X = mg.tensor(p), mg.tensor(q), mg.tensor(x)
+    for got, expected in [(P & Q, p & q), (P | Q, p | q), (P ^ Q, p ^ q), (~P, ~p), (P & True, p & True),
+                          (np.array(True) & P, p & True), (X & 6, x & 6), (~X, ~x), (P.all(), p.all()),
+                          (P.all(dim=1), p.all(axis=1)), (Q.any(0, keepdim=True), q.any(axis=0, keepdims=True))]:
+        assert got.dtype == expected.dtype
+        np.testing.assert_array_equal(got.data, expected)
+    with pytest.raises(TypeError, match="and: expected bool or integer tensors, got dtypes float32 and float32"):
+        mg.tensor([1.0]) & mg.tensor([1.0])
+    with pytest.raises(TypeError, match="invert: expected a bool or integer tensor"):
+        ~mg.tensor([1.0])
 
 
 def test_fill_makes_the_tensor_a_constant():
@@ -837,6 +879,12 @@ PYTORCH_METHODS = {
     "sub": ["Tensor.sub(alpha)", "mg.sub(alpha)"],
     "type_": ["to(float64) on float64", "test_conversion_between_float32_and_float64"],
     "fill_": ["test_fill_makes_the_tensor_a_constant"],
+    "add_": ["test_in_place_operator_while_recording", "test_add_and_sub_with_alpha_in_place_while_recording"],
+    "sub_": ["test_in_place_operator_while_recording", "test_add_and_sub_with_alpha_in_place_while_recording"],
+    "mul_": ["test_in_place_operator_while_recording"],
+    "div_": ["test_in_place_operator_while_recording"],
+    "flip": ["flip"],
+    "invert": ["test_logical_operators_of_bool_and_integer_tensors"],
 }
 
 # public function of ops/methods.py with a gradient: where this file checks it

@@ -1,5 +1,6 @@
 """More of PyTorch's tensor methods, each written with the primitive ops (so none needs a rule
-of its own): `t.split`, `t.gather(dim, index)`, `t.topk`, `t.expand`, `t.masked_fill`, ...
+of its own): `t.split`, `t.gather(dim, index)`, `t.topk`, `t.expand`, `t.masked_fill`, `t.flip`,
+the in-place `t.add_(u)` and kin, and the logical `&`, `|`, `^`, `~`, `t.all()`, `t.any()` ...
 
 A PyTorch script ports by changing its imports; these are the methods course
 scripts use beyond the numpy names (`methods.py`). Selecting (split, chunk,
@@ -185,11 +186,69 @@ def fill_(self: Tensor, value: Any) -> Tensor:
     return self._in_place("fill_", lambda t, v: owned(np.full(t.shape, v, dtype=t.dtype)), value)
 
 
+def _in_place_method(name: str, combine) -> Any:
+    """PyTorch's `t.add_(u)` and kin: the in-place operator's rules (`_in_place`), as a method."""
+    def method(self: Tensor, other: Any, **options: Any) -> Tensor:
+        return self._in_place(name, lambda t, u: combine(t, u, **options), other)
+    method.__name__ = name
+    method.__doc__ = f"In place, as `t {name[:-1]}= u` (the tensor gets a new array); returns the tensor."
+    return method
+
+
+add_, sub_ = _in_place_method("add_", add), _in_place_method("sub_", sub)
+mul_, div_ = _in_place_method("mul_", ew.mul), _in_place_method("div_", ew.div)
+
+
+def flip(self: Tensor, dims: Any) -> Tensor:
+    """The entries in reverse order along each of `dims` (an axis or a list of them), as PyTorch's
+    `torch.flip`: indexing with reversed slices, whose rule sends the gradient back."""
+    axes = [dims] if is_int(dims) else list(dims)
+    index = [slice(None)] * self.ndim
+    for axis in axes:
+        index[_axis("flip", axis, self.ndim)] = slice(None, None, -1)
+    return getitem(self, tuple(index))
+
+
+def _logical(ufunc: np.ufunc, name: str) -> Any:
+    """`t & u`, `t | u`, `t ^ u` of bool (or integer) tensors, as PyTorch's: no gradient."""
+    def logical(self: Tensor, other: Any) -> Tensor:
+        if not isinstance(other, (Tensor, np.ndarray, np.generic, bool, int)):
+            return NotImplemented
+        other = as_tensor(other, self)
+        if self.dtype.kind not in "biu" or other.dtype.kind not in "biu":
+            raise TypeError(f"{name}: expected bool or integer tensors, got dtypes {self.dtype} and {other.dtype}")
+        return owned(np.asarray(ew.operands(name, ufunc, self, other)[2]))
+    return logical
+
+
+def invert(self: Tensor) -> Tensor:
+    """`~t`: logical not of a bool tensor (bitwise of an integer one), as PyTorch's."""
+    if self.dtype.kind not in "biu":
+        raise TypeError(f"invert: expected a bool or integer tensor, got dtype {self.dtype}")
+    return owned(np.asarray(np.invert(self._data)))
+
+
+def _truth(reduce_: Any, name: str) -> Any:
+    """`t.all()` / `t.any()`, over every entry or along `dim`: a bool tensor, as PyTorch's."""
+    def truth(self: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None, keepdims: Any = None) -> Tensor:
+        axis, keep = axis_keepdims(name, axis, keepdims, dim, keepdim)
+        if axis is not None:
+            axis = _axis(name, axis, self.ndim)
+        return owned(np.asarray(reduce_(self._data, axis=axis, keepdims=keep)))
+    truth.__name__ = name
+    return truth
+
+
 Tensor.split, Tensor.chunk, Tensor.unbind, Tensor.index_select, Tensor.gather = split, chunk, unbind, index_select, gather
 Tensor.topk, Tensor.min, Tensor.expand, Tensor.expand_as, Tensor.repeat = topk, min, expand, expand_as, repeat
 Tensor.masked_fill, Tensor.clamp, Tensor.add, Tensor.sub, Tensor.type = masked_fill, clamp, add, sub, type_
 Tensor.matmul, Tensor.mm, Tensor.bmm, Tensor.pow = (Tensor.__matmul__,) * 3 + (ew.power,)
 Tensor.fill_, Tensor.zero_ = fill_, lambda self: fill_(self, 0)
+Tensor.add_, Tensor.sub_, Tensor.mul_, Tensor.div_, Tensor.flip = add_, sub_, mul_, div_, flip
+Tensor.__and__ = Tensor.__rand__ = _logical(np.bitwise_and, "and")
+Tensor.__or__ = Tensor.__ror__ = _logical(np.bitwise_or, "or")
+Tensor.__xor__ = Tensor.__rxor__ = _logical(np.bitwise_xor, "xor")
+Tensor.__invert__, Tensor.all, Tensor.any = invert, _truth(np.all, "all"), _truth(np.any, "any")
 Tensor.int, Tensor.bool, Tensor.half = (lambda self: to(self, np.int32), lambda self: to(self, np.bool_),
                                         lambda self: to(self, np.float16))
 Tensor.is_leaf = property(lambda self: self._node is None or self._node.kind in (LEAF, CUT))
