@@ -13,10 +13,10 @@ from .creation import (arange, as_tensor, empty, eye, full, linspace, multinomia
                        randint, randn, randn_like, randperm, zeros, zeros_like)
 from .dtypes import (bool, double, float, float16, float32, float64, half, int, int8, int16, int32, int64, long,
                      uint8)
-from .function_forms import (abs, add, argmax, argmin, bmm, chunk, clamp, clip, div, eq, exp, flatten, from_numpy,
-                             gather, ge, gt, index_select, is_tensor, le, log, log_softmax, lt, masked_fill, matmul,
-                             max, mean, min, mm, mul, narrow, ne, numel, permute, pow, relu, reshape, sigmoid,
-                             softmax, split, sqrt, squeeze, sub, sum, tanh, topk, transpose, unbind, unsqueeze)
+from .function_forms import (abs, add, argmax, argmin, bmm, chunk, clamp, clip, cos, div, eq, exp, flatten,
+                             from_numpy, gather, ge, gt, index_select, is_tensor, le, log, log_softmax, lt, masked_fill,
+                             matmul, max, mean, min, mm, mul, narrow, ne, numel, permute, pow, relu, reshape, sigmoid,
+                             sin, softmax, split, sqrt, squeeze, sub, sum, tanh, topk, transpose, unbind, unsqueeze)
 from .gradcheck import GradcheckError, gradcheck
 from .ops import concat, stack, where
 from .ops import concat as cat

@@ -59,8 +59,8 @@ def from_numpy(array: Any) -> Tensor:
     return Tensor(array)
 
 
-abs, exp, log, sqrt, tanh, sigmoid, relu, clamp, clip, pow = map(
-    _form, ("abs", "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "clamp", "clip", "pow"))
+abs, exp, log, sqrt, tanh, sigmoid, relu, clamp, clip, pow, sin, cos = map(
+    _form, ("abs", "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "clamp", "clip", "pow", "sin", "cos"))
 add, sub, mul, div, matmul, mm, bmm = map(_form, ("add", "sub", "mul", "div", "matmul", "mm", "bmm"))
 eq, ne, lt, le, gt, ge = map(_form, ("eq", "ne", "lt", "le", "gt", "ge"))
 sum, mean, argmax, argmin, softmax, log_softmax, topk, numel = map(

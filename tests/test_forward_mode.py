@@ -179,6 +179,7 @@ CASES = {
                   lambda a: away_from(a, [-0.5, 0.8])),
     "clone": unary(mg.ops.clone, np.copy),
     "concat": concat_case(),
+    "cos": unary(mg.ops.cos, np.cos, lambda a: a * 2),
     "div": binary(mg.ops.div, np.divide, right_safe=nonzero),
     "exp": unary(mg.ops.exp, np.exp),
     "gather": gather_case(),
@@ -196,6 +197,7 @@ CASES = {
     "relu": unary(mg.ops.relu, lambda a: np.maximum(a, 0), lambda a: away_from(a, [0.0])),
     "reshape": reshape_case(),
     "sigmoid": unary(mg.ops.sigmoid, lambda a: 1 / (1 + np.exp(-a))),
+    "sin": unary(mg.ops.sin, np.sin, lambda a: a * 2),
     "sqrt": unary(mg.ops.sqrt, np.sqrt, positive),
     "stack": stack_case(),
     "sub": binary(mg.ops.sub, np.subtract),
@@ -264,6 +266,14 @@ def where_variant_case(draw, variant):
 
 
 @st.composite
+def sin_cos_broadcast_case(draw):
+    """sin(a) * cos(b) with a and b broadcast together (the methods and the function form)."""
+    shapes = draw(BROADCAST_PAIRS).input_shapes
+    return (lambda a, b: a.sin() * mg.cos(b), lambda a, b: np.sin(a) * np.cos(b),
+            [draw(values(shape)) * 2 for shape in shapes])
+
+
+@st.composite
 def boolean_mask_case(draw):
     shape = draw(NONEMPTY_DIMS)
     index = draw(boolean_mask_indices(shape))
@@ -288,6 +298,7 @@ VARIANTS = {
     "where(scalar second branch)": where_variant_case("scalar second"),
     "getitem(boolean mask)": boolean_mask_case(),
     "lerp(scalar weight)": lerp_scalar_weight_case(),
+    "sin(a) * cos(b) (broadcast)": sin_cos_broadcast_case(),
 }
 ALL_CASES = {**CASES, **VARIANTS}
 

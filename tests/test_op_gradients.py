@@ -390,6 +390,8 @@ UNARY = {
     "clone": (lambda t: t.clone(), np.copy, None),
     "exp": (lambda t: t.exp(), np.exp, None),
     "log": (lambda t: t.log(), np.log, positive),
+    "sin": (lambda t: t.sin(), np.sin, lambda a: a * 2),        # [-4, 4]: every sign of sin and cos
+    "cos": (lambda t: t.cos(), np.cos, lambda a: a * 2),
     "tanh": (lambda t: t.tanh(), np.tanh, None),
     "sigmoid": (lambda t: t.sigmoid(), lambda a: 1 / (1 + np.exp(-a)), None),
     "relu": (lambda t: t.relu(), lambda a: np.maximum(a, 0), lambda a: away_from(a, [0.0])),
@@ -412,6 +414,38 @@ def test_unary_op_gradient(name, data, shape):
     mg_op, np_op, make_safe = UNARY[name]
     x = _safe(make_safe, data.draw(values(shape)))
     assert_gradients_match(mg_op, np_op, x)
+
+
+@FAST
+@given(data=st.data(), shapes=BROADCAST_PAIRS)
+def test_sin_and_cos_gradients_through_broadcasting(data, shapes):
+    """sin(a) * cos(b) for a and b broadcast together: each gets cos a * cos b and -sin a * sin b
+    summed back to its own shape, as finite differences say."""
+    left, right = (data.draw(values(shape)) * 2 for shape in shapes.input_shapes)
+    assert_gradients_match(lambda a, b: a.sin() * mg.cos(b), lambda a, b: np.sin(a) * np.cos(b), left, right)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name, values_at, slopes_at", [
+    ("sin", [0.0, 1.0, 0.0], [1.0, 0.0, -1.0]),         # d sin/dx = cos x
+    ("cos", [1.0, 0.0, -1.0], [0.0, -1.0, 0.0]),        # d cos/dx = -sin x
+])
+def test_sin_and_cos_at_0_half_pi_and_pi(name, values_at, slopes_at, dtype):
+    """Closed forms at x = 0, pi/2, pi (x rounded to the dtype, so within a few ulps of them): the value,
+    the gradient and the tangent, each in x's dtype; the method, the function form and mg.ops agree."""
+    x = np.array([0.0, math.pi / 2, math.pi], dtype=dtype)
+    tolerance = dict(rtol=0, atol=4 * np.finfo(dtype).eps)
+    t = mg.tensor(x, requires_grad=True)
+    y = getattr(t, name)()
+    assert y.dtype == dtype
+    np.testing.assert_allclose(y.data, values_at, **tolerance)
+    np.testing.assert_array_equal(getattr(mg, name)(x).data, y.data)
+    y.sum().backward()
+    assert t.grad.dtype == dtype
+    np.testing.assert_allclose(t.grad, slopes_at, **tolerance)
+    _, tangent = mg.jvp(getattr(mg.ops, name), [mg.tensor(x)], [np.full(3, 2.0, dtype=dtype)])
+    assert tangent.dtype == dtype
+    np.testing.assert_allclose(tangent, 2 * np.array(slopes_at), **tolerance)
 
 
 @pytest.mark.parametrize("dtype, xs", [

@@ -5,13 +5,13 @@ operand its reverse-mode rule (g J) and forward-mode rule (J v), side by side.
 """
 
 from . import methods, pytorch_methods  # noqa: F401  (give Tensor its operators and methods)
-from .elementwise import (abs, add, astype, clip, clone, div, exp, lerp, log, mul, neg, power, relu, sigmoid,
-                          sqrt, sub, tanh, where)
+from .elementwise import (abs, add, astype, clip, clone, cos, div, exp, lerp, log, mul, neg, power, relu,
+                          sigmoid, sin, sqrt, sub, tanh, where)
 from .linalg import linear, matmul
 from .reduce import max, mean, sum
 from .shape import concat, gather, getitem, reshape, stack, transpose
 from .softmax import log_softmax
 
-__all__ = ["abs", "add", "astype", "clip", "clone", "concat", "div", "exp", "gather", "getitem", "lerp", "linear", "log",
-           "log_softmax", "matmul", "max", "mean", "mul", "neg", "power", "relu", "reshape", "sigmoid",
-           "sqrt", "stack", "sub", "sum", "tanh", "transpose", "where"]
+__all__ = ["abs", "add", "astype", "clip", "clone", "concat", "cos", "div", "exp", "gather", "getitem", "lerp",
+           "linear", "log", "log_softmax", "matmul", "max", "mean", "mul", "neg", "power", "relu", "reshape",
+           "sigmoid", "sin", "sqrt", "stack", "sub", "sum", "tanh", "transpose", "where"]

@@ -212,6 +212,26 @@ def log(x: Any) -> Tensor:
 LOG = elementwise(divided)
 
 
+def sin(x: Any) -> Tensor:
+    """sin x;   d sin(x)/dx = cos x"""
+    x = x if type(x) is Tensor else as_tensor(x)
+    X = x._data
+    return result("sin", np.sin(X), (x,), SIN, (X,))
+
+
+SIN = elementwise(lambda g, x: g * np.cos(x))
+
+
+def cos(x: Any) -> Tensor:
+    """cos x;   d cos(x)/dx = -sin x"""
+    x = x if type(x) is Tensor else as_tensor(x)
+    X = x._data
+    return result("cos", np.cos(X), (x,), COS, (X,))
+
+
+COS = elementwise(lambda g, x: -g * np.sin(x))
+
+
 def tanh(x: Any) -> Tensor:
     """tanh x;   d tanh(x)/dx = 1 - tanh(x)^2"""
     x = x if type(x) is Tensor else as_tensor(x)
