@@ -6,17 +6,18 @@
     loss.backward()          # w.grad == 2 * w
 """
 
-from . import bptt, functional, metadata, nn, optim, viz
+from . import autograd, bptt, functional, metadata, nn, optim, viz
 from .anomaly import detect_anomaly
 from .autograd import no_grad
 from .creation import (arange, as_tensor, empty, eye, full, linspace, multinomial, ones, ones_like, rand, rand_like,
                        randint, randn, randn_like, randperm, zeros, zeros_like)
 from .dtypes import (bool, double, float, float16, float32, float64, half, int, int8, int16, int32, int64, long,
                      uint8)
-from .function_forms import (abs, add, argmax, argmin, bmm, chunk, clamp, clip, cos, div, eq, exp, flatten,
-                             from_numpy, gather, ge, gt, index_select, is_tensor, le, log, log_softmax, lt, masked_fill,
-                             matmul, max, mean, min, mm, mul, narrow, ne, numel, permute, pow, relu, reshape, sigmoid,
-                             sin, softmax, split, sqrt, squeeze, sub, sum, tanh, topk, transpose, unbind, unsqueeze)
+from .function_forms import (abs, add, allclose, argmax, argmin, bmm, chunk, clamp, clip, cos, div, eq, equal, exp,
+                             flatten, flip, from_numpy, gather, ge, gt, index_select, is_tensor, le, log, log_softmax,
+                             lt, masked_fill, matmul, max, mean, min, mm, mul, narrow, ne, numel, permute, pow, relu,
+                             reshape, sigmoid, sin, softmax, split, sqrt, squeeze, sub, sum, tanh, topk, transpose,
+                             unbind, unsqueeze)
 from .gradcheck import GradcheckError, gradcheck
 from .ops import concat, stack, where
 from .ops import concat as cat
@@ -24,8 +25,13 @@ from .random import manual_seed
 from .serialization import load, save
 from .tensor import Tensor, get_default_dtype, set_default_dtype, tensor
 from .threads import get_num_threads, limit_at_import, set_num_threads
-from .transforms import jacobian, jvp, vjp
+from .grad_mode import enable_grad, is_grad_enabled, set_grad_enabled
+from .transforms import grad, jacobian, jvp, vjp
 from .viz import draw
+
+# PyTorch's `torch.autograd.grad`: `mg.autograd` is the core module (autograd.py), which a course
+# reads for the chain rule alone; the function lives with the other transforms and is named there.
+autograd.grad = grad
 
 __all__ = ["GradcheckError", "Tensor", "bptt", "concat", "detect_anomaly", "functional",
            "get_default_dtype", "gradcheck", "jacobian", "jvp", "load", "manual_seed", "nn", "no_grad", "ones", "optim",

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+import numpy as np
+
 from . import ops
 from .tensor import Tensor, as_tensor
 
@@ -59,6 +61,17 @@ def from_numpy(array: Any) -> Tensor:
     return Tensor(array)
 
 
+def allclose(input: Any, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+    """|input - other| <= atol + rtol |other| at every entry (broadcasting), as torch.allclose."""
+    return bool(np.allclose(as_tensor(input)._data, as_tensor(other)._data, rtol, atol, equal_nan))
+
+
+def equal(input: Any, other: Any) -> bool:
+    """The same shape and the same values, as torch.equal."""
+    a, b = as_tensor(input)._data, as_tensor(other)._data
+    return a.shape == b.shape and bool(np.array_equal(a, b))
+
+
 abs, exp, log, sqrt, tanh, sigmoid, relu, clamp, clip, pow, sin, cos = map(
     _form, ("abs", "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "clamp", "clip", "pow", "sin", "cos"))
 add, sub, mul, div, matmul, mm, bmm = map(_form, ("add", "sub", "mul", "div", "matmul", "mm", "bmm"))
@@ -68,5 +81,5 @@ sum, mean, argmax, argmin, softmax, log_softmax, topk, numel = map(
 max, min = _extreme("max"), _extreme("min")
 reshape, transpose, permute, squeeze, unsqueeze, flatten = map(
     _form, ("reshape", "transpose", "permute", "squeeze", "unsqueeze", "flatten"))
-narrow, split, chunk, unbind, index_select, gather, masked_fill = map(
-    _form, ("narrow", "split", "chunk", "unbind", "index_select", "gather", "masked_fill"))
+narrow, split, chunk, unbind, index_select, gather, masked_fill, flip = map(
+    _form, ("narrow", "split", "chunk", "unbind", "index_select", "gather", "masked_fill", "flip"))

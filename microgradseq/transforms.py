@@ -164,3 +164,35 @@ def reverse_gradients(outputs: list[tuple[Tensor, Any]], tensors: list[Tensor],
     finally:
         for node, grad in kept.items():
             node.grad = grad
+
+
+def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool | None = None,
+         create_graph: bool = False, allow_unused: bool | None = None) -> tuple[Tensor | None, ...]:
+    """PyTorch's `torch.autograd.grad`: d(sum_i <grad_outputs_i, outputs_i>)/d input for each input,
+    returned as tensors, no `.grad` changed. A one-element output needs no grad_output (1);
+    an input the outputs do not reach is an error unless `allow_unused` (then None). The graph is
+    freed unless `retain_graph`. (No `create_graph`: gradients here are not differentiated again.)"""
+    if create_graph:
+        raise NotImplementedError("autograd.grad: create_graph=True (gradients of gradients) is not supported; "
+                                  "mg.jvp of a gradient computed by hand is the way to second derivatives here")
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    given = [None] * len(outputs) if grad_outputs is None else (
+        [grad_outputs] if isinstance(grad_outputs, Tensor) else list(grad_outputs))
+    if len(given) != len(outputs) or not all(isinstance(t, Tensor) for t in outputs + inputs):
+        raise TypeError("autograd.grad: expected tensors as outputs and inputs, and one grad_output per output")
+    pairs = []
+    for y, g in zip(outputs, given):
+        if y._node is None or y._node.kind not in (OP, LEAF):
+            raise RuntimeError("autograd.grad: an output does not require grad and has no history")
+        if g is None and y._data.size != 1:
+            raise RuntimeError(f"autograd.grad: grad can be implicitly created only for one-element outputs, "
+                               f"got shape {y.shape}; pass grad_outputs")
+        pairs.append((y, 1.0 if g is None else (g._data if isinstance(g, Tensor) else g)))
+    reached = {node for y, _ in pairs for node in autograd.topological_order(y._node)}
+    unused = [i for i, x in enumerate(inputs) if x._node is None or x._node not in reached]
+    if unused and not allow_unused:
+        raise RuntimeError(f"autograd.grad: input {unused[0]} is not used to compute the outputs; pass "
+                           "allow_unused=True to get None for it")
+    grads = reverse_gradients(pairs, inputs, retain_graph=bool(retain_graph))
+    return tuple(None if i in unused else owned(g.copy()) for i, g in enumerate(grads))

@@ -364,3 +364,53 @@ def test_linear_and_cells_take_the_cpu_as_device_and_refuse_another(make):
     assert next(make("cpu").parameters()).shape[1] == 2        # (weight or weight_ih: in_features 2)
     with pytest.raises(RuntimeError, match="device 'cuda' is not available"):
         make("cuda")
+
+
+# ---- from a second porting audit (a seq2seq, a char-RNN, an autograd tutorial, a classifier, a
+# vanishing-gradient demo): the names they failed on ------------------------------------------------
+
+def test_autograd_grad_returns_the_gradients_and_leaves_every_grad_alone():
+    """torch.autograd.grad(y, x): dy/dx as tensors (here 2x, and 3 for y = 3x with grad_outputs of ones)."""
+    x = mg.tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    x.grad = np.full(3, 7.0)
+    (dx,) = mg.autograd.grad((x ** 2).sum(), x)
+    np.testing.assert_array_equal(dx.data, [2.0, 4.0, 6.0])
+    y = x * 3
+    (dy,) = mg.autograd.grad(y, [x], grad_outputs=mg.ones_like(y))
+    np.testing.assert_array_equal(dy.data, [3.0, 3.0, 3.0])
+    np.testing.assert_array_equal(x.grad, [7.0, 7.0, 7.0])
+
+
+def test_autograd_grad_says_what_it_cannot_do():
+    x, unused = (mg.tensor(np.ones(2), requires_grad=True) for _ in range(2))
+    with pytest.raises(RuntimeError, match="input 1 is not used to compute the outputs; pass allow_unused=True"):
+        mg.autograd.grad((x * 2).sum(), [x, unused])
+    assert mg.autograd.grad((x * 2).sum(), [x, unused], allow_unused=True)[1] is None
+    with pytest.raises(RuntimeError, match=r"only for one-element outputs, got shape \(2,\)"):
+        mg.autograd.grad(x * 2, x)
+    with pytest.raises(NotImplementedError, match="create_graph=True"):
+        mg.autograd.grad((x * 2).sum(), x, create_graph=True)
+
+
+def test_set_grad_enabled_and_enable_grad_switch_recording_in_this_thread():
+    x = mg.tensor(np.ones(2), requires_grad=True)
+    try:
+        mg.set_grad_enabled(False)                      # called alone: from now on
+        assert not mg.is_grad_enabled() and not (x * 2).requires_grad
+    finally:
+        mg.set_grad_enabled(True)
+    with mg.set_grad_enabled(False):
+        assert not (x * 2).requires_grad
+    assert (x * 2).requires_grad and mg.is_grad_enabled()
+    with mg.no_grad(), mg.enable_grad():
+        assert (x * 2).requires_grad
+    with pytest.raises(ValueError, match="set_grad_enabled: mode must be True or False"):
+        mg.set_grad_enabled("no")
+
+
+def test_allclose_equal_and_flip_as_pytorchs():
+    a = mg.tensor([1.0, 2.0, 3.0])
+    assert mg.allclose(a, a + 1e-9) and not mg.allclose(a, a + 1e-3)
+    assert mg.allclose(a, np.array([1.0, 2.0, 3.0])) and type(mg.allclose(a, a)) is bool
+    assert mg.equal(a, a.detach()) and not mg.equal(a, mg.tensor([1.0, 2.0])) and not mg.equal(a, a * 2)
+    np.testing.assert_array_equal(mg.flip(mg.tensor([[1, 2], [3, 4]]), [0, 1]).data, [[4, 3], [2, 1]])
