@@ -6,7 +6,7 @@
     loss.backward()          # w.grad == 2 * w
 """
 
-from . import autograd, bptt, functional, metadata, nn, optim, viz
+from . import autograd, bptt, functional, metadata, nn, optim, utils, viz
 from .anomaly import detect_anomaly
 from .autograd import no_grad
 from .creation import (arange, as_tensor, empty, eye, full, linspace, multinomial, ones, ones_like, rand, rand_like,
@@ -15,9 +15,9 @@ from .dtypes import (bool, double, float, float16, float32, float64, half, int, 
                      uint8)
 from .function_forms import (abs, add, allclose, argmax, argmin, bmm, chunk, clamp, clip, cos, div, eq, equal, exp,
                              flatten, flip, from_numpy, gather, ge, gt, index_select, is_tensor, le, log, log_softmax,
-                             lt, masked_fill, matmul, max, mean, min, mm, mul, narrow, ne, numel, permute, pow, relu,
-                             reshape, sigmoid, sin, softmax, split, sqrt, squeeze, sub, sum, tanh, topk, transpose,
-                             unbind, unsqueeze)
+                             lt, masked_fill, matmul, max, mean, min, mm, mul, narrow, ne, norm, numel, permute, pow,
+                             relu, reshape, sigmoid, sin, softmax, split, sqrt, squeeze, sub, sum, tanh, topk,
+                             transpose, unbind, unsqueeze)
 from .gradcheck import GradcheckError, gradcheck
 from .ops import concat, stack, where
 from .ops import concat as cat

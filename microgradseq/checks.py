@@ -47,9 +47,10 @@ def probability(value: Any, name: str, where: str) -> float:
     return float(value)
 
 
-def generator(rng: Any, where: str) -> np.random.Generator | None:
-    """`rng` if it is a numpy Generator or None, else TypeError naming `where`."""
+def generator(rng: Any, where: str, name: str = "rng") -> np.random.Generator | None:
+    """`rng` if it is a numpy Generator or None, else TypeError naming `where` (and the argument,
+    `rng`, or `generator` where PyTorch's `torch.Generator` is numpy's Generator here)."""
     if rng is not None and not isinstance(rng, np.random.Generator):
-        raise TypeError(f"{where}: rng must be a numpy.random.Generator (np.random.default_rng(seed)) "
+        raise TypeError(f"{where}: {name} must be a numpy.random.Generator (np.random.default_rng(seed)) "
                         f"or None, got {type(rng).__name__}")
     return rng

@@ -76,8 +76,8 @@ abs, exp, log, sqrt, tanh, sigmoid, relu, clamp, clip, pow, sin, cos = map(
     _form, ("abs", "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "clamp", "clip", "pow", "sin", "cos"))
 add, sub, mul, div, matmul, mm, bmm = map(_form, ("add", "sub", "mul", "div", "matmul", "mm", "bmm"))
 eq, ne, lt, le, gt, ge = map(_form, ("eq", "ne", "lt", "le", "gt", "ge"))
-sum, mean, argmax, argmin, softmax, log_softmax, topk, numel = map(
-    _form, ("sum", "mean", "argmax", "argmin", "softmax", "log_softmax", "topk", "numel"))
+sum, mean, norm, argmax, argmin, softmax, log_softmax, topk, numel = map(
+    _form, ("sum", "mean", "norm", "argmax", "argmin", "softmax", "log_softmax", "topk", "numel"))
 max, min = _extreme("max"), _extreme("min")
 reshape, transpose, permute, squeeze, unsqueeze, flatten = map(
     _form, ("reshape", "transpose", "permute", "squeeze", "unsqueeze", "flatten"))

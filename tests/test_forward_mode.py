@@ -22,10 +22,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from test_op_gradients import (BROADCAST_PAIRS, EMPTY_CASES, NONEMPTY_DIMS, SHAPES, TIES, away_from,
+from test_op_gradients import (BROADCAST_PAIRS, EMPTY_CASES, NONEMPTY_DIMS, NORM_ORDERS, SHAPES, TIES, away_from,
                                boolean_mask_indices, concat_shapes, distinct_values, documented_max_jacobian,
-                               matmul_shapes, np_log_softmax, nonzero, positive, reduction_axes,
-                               reshape_targets, values)
+                               matmul_shapes, norm_inputs, np_log_softmax, np_norm, nonzero, positive,
+                               reduction_axes, reshape_targets, values)
 
 import microgradseq as mg
 import microgradseq.functional as F
@@ -76,6 +76,14 @@ def reduction_case(draw, name):
     np_op = getattr(np, name)
     return (lambda t: getattr(mg.ops, name)(t, axis=axis, keepdims=keepdims),
             lambda a: np_op(a, axis=axis, keepdims=keepdims), [x])
+
+
+@st.composite
+def norm_case(draw):
+    """p = 2, 1, inf or "inf" over all entries, an axis or a tuple of axes, keepdim either way, x off the kinks."""
+    p = draw(st.sampled_from(NORM_ORDERS))
+    x, dim, keepdim = draw(norm_inputs(p))
+    return lambda t: mg.ops.norm(t, p, dim, keepdim), lambda a: np_norm(a, p, dim, keepdim), [x]
 
 
 @st.composite
@@ -193,6 +201,7 @@ CASES = {
     "mean": reduction_case("mean"),
     "mul": binary(mg.ops.mul, np.multiply),
     "neg": unary(mg.ops.neg, np.negative),
+    "norm": norm_case(),
     "power": binary(mg.ops.power, np.power, left_safe=positive),
     "relu": unary(mg.ops.relu, lambda a: np.maximum(a, 0), lambda a: away_from(a, [0.0])),
     "reshape": reshape_case(),
@@ -398,6 +407,21 @@ def test_jvp_of_max_with_many_ties_matches_the_documented_shares(data, shape, ke
     _, (cotangent,) = mg.vjp(fn, [mg.tensor(x)], u)
     np.testing.assert_allclose(np.sum(u * tangents[0]), np.sum(cotangent * directions[0]), rtol=1e-10, atol=1e-12)
 
+
+@pytest.mark.parametrize("p, expected", [
+    (2, [[0.0, 0.0], [-0.6 * 1 + 0.8 * 2, -0.6 * 5 + 0.8 * -1]]),     # x / y . v, 0 for the zero row
+    (1, [[0.0, 0.0], [-1 + 2, -5 - 1]]),                               # sign x . v
+    ("inf", [[0.0, 0.0], [2.0, -1.0]]),                                # v at the largest |x| (times its sign)
+])
+def test_jvp_of_norm_along_dim_with_a_zero_row_and_two_directions(p, expected):
+    """J v for rows (0, 0) and (-3, 4) along dim=1, two directions at once (v = (1, 2) and (5, -1) on the
+    second row, anything on the first): closed forms, 0 for the zero row, float32 kept."""
+    x = np.array([[0.0, 0.0], [-3.0, 4.0]], dtype=np.float32)
+    directions = np.array([[[7.0, -7.0], [1.0, 2.0]], [[3.0, 9.0], [5.0, -1.0]]], dtype=np.float32)
+    output, tangents = mg.jvp(lambda t: t.norm(p, dim=1), [mg.tensor(x)], [directions])
+    np.testing.assert_array_equal(output.data, [0.0, {2: 5.0, 1: 7.0}.get(p, 4.0)])
+    assert tangents.dtype == np.float32 and tangents.shape == (2, 2)
+    np.testing.assert_allclose(tangents, np.transpose(expected), rtol=1e-6)
 
 def test_jvp_of_power_at_base_zero():
     """0 ** b along v: in the exponent (the base a constant) J v = 0 for every b >= 0, the documented

@@ -11,6 +11,7 @@ the closed form the op's docstring states, written out in the test.
 """
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -715,6 +716,141 @@ def test_max_of_float32_keeps_float32_in_both_modes():
     assert t.grad.dtype == np.float32 and tangent.dtype == np.float32
     np.testing.assert_array_equal(t.grad, [0.0, 0.5, 0.5])
     assert tangent == 1.0
+
+
+# ---- norm: one op with its own rule (PyTorch's subgradient 0 at x = 0) ------------------------
+
+NORM_ORDERS = [2, 1, math.inf, "inf"]
+
+
+def np_norm(a: np.ndarray, p, axis, keepdims: bool) -> np.ndarray:
+    """The p-norm written with numpy's reductions (p = 2, 1, inf or "inf")."""
+    if p == 2:
+        return np.sqrt(np.sum(a * a, axis=axis, keepdims=keepdims))
+    if p == 1:
+        return np.sum(np.abs(a), axis=axis, keepdims=keepdims)
+    return np.max(np.abs(a), axis=axis, keepdims=keepdims)
+
+
+@st.composite
+def norm_inputs(draw, p):
+    """(x, dim, keepdim) with x off the norm's kinks: every entry at least 0.1 from 0 (for p = 2 the norm
+    too; for p = 1 sign x is constant nearby) and, for p = inf, |x| at least 0.2 and 0.04 apart (no ties)."""
+    shape = draw(SHAPES)
+    dim, keepdim = draw(reduction_axes(len(shape))), draw(st.booleans())
+    if p in (2, 1):
+        return away_from(draw(values(shape)), [0.0]), dim, keepdim
+    magnitudes = draw(distinct_values(shape))
+    signs = np.where(draw(hnp.arrays(np.bool_, shape)), 1.0, -1.0)
+    return (magnitudes - magnitudes.min() + 0.2) * signs, dim, keepdim
+
+
+def test_norm_fro_is_pytorchs_default_the_2_norm_of_the_entries():
+    x = mg.tensor(np.array([[3.0, 0.0], [0.0, 4.0]]), requires_grad=True)
+    y = x.norm(p="fro")
+    y.backward()
+    assert y.item() == 5.0
+    np.testing.assert_allclose(x.grad, [[0.6, 0.0], [0.0, 0.8]], rtol=1e-15)
+
+
+@pytest.mark.parametrize("p", NORM_ORDERS)
+@pytest.mark.parametrize("spelling", ["t.norm(p, dim=, keepdim=)", "mg.ops.norm(t, p=, axis=, keepdims=)"])
+@FAST
+@given(data=st.data())
+def test_norm_gradient(p, spelling, data):
+    """||x||_p over all entries, an axis or a tuple of axes, keepdim either way, in PyTorch's and numpy's
+    spellings: the value and the gradient match finite differences of the numpy norm."""
+    x, dim, keepdim = data.draw(norm_inputs(p))
+    if spelling.startswith("t."):
+        mg_fn = lambda t: t.norm(p, dim=dim, keepdim=keepdim)                   # noqa: E731
+    else:
+        mg_fn = lambda t: mg.ops.norm(t, p=p, axis=dim, keepdims=keepdim)       # noqa: E731
+    assert_gradients_match(mg_fn, lambda a: np_norm(a, p, dim, keepdim), x)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_norm_of_3_4_5_in_both_modes(dtype):
+    """||(3, 4)|| = 5, d/dx = x / 5 = (0.6, 0.8), and along v = (1, 2) the tangent (3 + 8) / 5 = 2.2:
+    each in x's dtype; the method, the function form and mg.ops agree (p = 2 is the default)."""
+    x = np.array([3.0, 4.0], dtype=dtype)
+    t = mg.tensor(x, requires_grad=True)
+    y = t.norm()
+    assert y.shape == () and y.dtype == dtype and y.item() == 5.0
+    assert mg.norm(x).item() == mg.ops.norm(x, 2).item() == t.norm(p=2, dim=0).item() == 5.0
+    y.backward()
+    assert t.grad.dtype == dtype
+    np.testing.assert_allclose(t.grad, [0.6, 0.8], rtol=2 * np.finfo(dtype).eps)
+    _, tangent = mg.jvp(mg.norm, [mg.tensor(x)], [np.array([1.0, 2.0], dtype=dtype)])
+    assert tangent.dtype == dtype
+    np.testing.assert_allclose(tangent, 2.2, rtol=2 * np.finfo(dtype).eps)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("p", NORM_ORDERS)
+def test_norm_of_zeros_has_gradient_and_tangent_zero_without_a_warning(p, dtype):
+    """At x = 0 the norm is 0 and its (sub)gradient and tangent are 0, as PyTorch's, not the NaN of
+    sqrt(sum(x * x)); over dim=1 a zero row gets 0 while the other row gets its own slopes."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        t = mg.tensor(np.zeros(3, dtype=dtype), requires_grad=True)
+        y = t.norm(p)
+        y.backward()
+        _, tangent = mg.jvp(lambda a: a.norm(p), [mg.tensor(np.zeros(3, dtype=dtype))],
+                            [np.array([1.0, -2.0, 3.0], dtype=dtype)])
+        rows = mg.tensor(np.array([[0.0, 0.0], [-3.0, 4.0]], dtype=dtype), requires_grad=True)
+        rows.norm(p, dim=1).backward(np.ones(2, dtype=dtype))
+    assert y.item() == 0.0 and y.dtype == dtype
+    assert t.grad.dtype == dtype and tangent.dtype == dtype and rows.grad.dtype == dtype
+    np.testing.assert_array_equal(t.grad, np.zeros(3))
+    assert tangent == 0.0
+    slopes = {2: [-0.6, 0.8], 1: [-1.0, 1.0]}.get(p, [0.0, 1.0])           # inf: at the largest |x| only
+    np.testing.assert_allclose(rows.grad, [[0.0, 0.0], slopes], rtol=2 * np.finfo(dtype).eps)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("p, norm, slopes, along_v", [
+    (1, 7.5, [1.0, -1.0, 1.0, 1.0], 1 - 2 + 4 + 8),            # sum |x|; sign x
+    (math.inf, 3.0, [0.0, -0.5, 0.5, 0.0], (-2 + 4) / 2),     # max |x|: the tie -3, 3 shares sign x
+    ("inf", 3.0, [0.0, -0.5, 0.5, 0.0], (-2 + 4) / 2),
+])
+def test_norm_p1_and_inf_on_a_small_vector(p, norm, slopes, along_v, dtype):
+    """x = (1, -3, 3, 0.5), v = (1, 2, 4, 8): closed forms for the value, the gradient and J v, in x's dtype."""
+    x = np.array([1.0, -3.0, 3.0, 0.5], dtype=dtype)
+    t = mg.tensor(x, requires_grad=True)
+    y = mg.norm(t, p)
+    assert y.dtype == dtype and y.item() == norm
+    y.backward()
+    assert t.grad.dtype == dtype
+    np.testing.assert_array_equal(t.grad, slopes)
+    _, tangent = mg.jvp(lambda a: a.norm(p=p), [mg.tensor(x)], [np.array([1.0, 2.0, 4.0, 8.0], dtype=dtype)])
+    assert tangent.dtype == dtype and tangent == along_v
+
+
+def test_norm_of_integers_is_float64_as_mean():
+    y = mg.norm(mg.tensor([3, 4]))
+    assert y.dtype == np.float64 and y.item() == 5.0
+
+
+@pytest.mark.parametrize("p", [3, 0, -1, 0.5, -math.inf, "nuc", "Inf", True, None])
+def test_norm_refuses_other_orders_naming_the_p(p):
+    with pytest.raises(ValueError, match=rf"norm: p={re.escape(repr(p))} is not supported"):
+        mg.tensor([3.0, 4.0]).norm(p)
+
+
+def test_norm_names_bad_dims():
+    x = mg.zeros(2, 3)
+    with pytest.raises(ValueError, match=r"norm: axis 2 is not an axis .* of shape \(2, 3\)"):
+        x.norm(dim=2)
+    with pytest.raises(ValueError, match=r"norm: axis \(1, -1\) is not an axis \(or distinct axes\)"):
+        x.norm(2, (1, -1))
+    with pytest.raises(ValueError, match=r"norm: axis 1.5 is not an axis"):
+        mg.norm(x, axis=1.5)
+    with pytest.raises(TypeError, match="norm: got both axis= and dim="):
+        x.norm(dim=0, axis=0)
+    with pytest.raises(ValueError, match=r"norm: no largest \|x\| over an empty axis"):
+        mg.zeros(0, 3).norm("inf", dim=0)
 
 
 # ---- empty axes --------------------------------------------------------------------------

@@ -8,10 +8,10 @@ from . import methods, pytorch_methods  # noqa: F401  (give Tensor its operators
 from .elementwise import (abs, add, astype, clip, clone, cos, div, exp, lerp, log, mul, neg, power, relu,
                           sigmoid, sin, sqrt, sub, tanh, where)
 from .linalg import linear, matmul
-from .reduce import max, mean, sum
+from .reduce import max, mean, norm, sum
 from .shape import concat, gather, getitem, reshape, stack, transpose
 from .softmax import log_softmax
 
 __all__ = ["abs", "add", "astype", "clip", "clone", "concat", "cos", "div", "exp", "gather", "getitem", "lerp",
-           "linear", "log", "log_softmax", "matmul", "max", "mean", "mul", "neg", "power", "relu", "reshape",
-           "sigmoid", "sin", "sqrt", "stack", "sub", "sum", "tanh", "transpose", "where"]
+           "linear", "log", "log_softmax", "matmul", "max", "mean", "mul", "neg", "norm", "power", "relu",
+           "reshape", "sigmoid", "sin", "sqrt", "stack", "sub", "sum", "tanh", "transpose", "where"]

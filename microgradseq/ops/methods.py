@@ -18,7 +18,7 @@ from ..spellings import axis_keepdims, check_device, either, shape_of, target_dt
 from ..tensor import Tensor, owned
 from . import elementwise as ew
 from .linalg import matmul
-from .reduce import max, mean, sum
+from .reduce import max, mean, norm, sum
 from .shape import getitem, is_permutation, reshape, transpose
 from .softmax import log_softmax
 
@@ -29,7 +29,7 @@ Tensor.__truediv__, Tensor.__rtruediv__ = ew.div, lambda self, other: ew.div(oth
 Tensor.__pow__, Tensor.__rpow__ = ew.power, lambda self, other: ew.power(other, self)
 Tensor.__matmul__, Tensor.__rmatmul__ = matmul, lambda self, other: matmul(other, self)
 Tensor.__neg__, Tensor.__abs__, Tensor.__pos__, Tensor.__getitem__ = ew.neg, ew.abs, lambda self: self, getitem
-Tensor.sum, Tensor.mean, Tensor.max = sum, mean, max
+Tensor.sum, Tensor.mean, Tensor.max, Tensor.norm = sum, mean, max, norm
 Tensor.reshape, Tensor.transpose, Tensor.T = reshape, transpose, property(transpose)
 Tensor.exp, Tensor.log, Tensor.tanh, Tensor.sigmoid, Tensor.relu = ew.exp, ew.log, ew.tanh, ew.sigmoid, ew.relu
 Tensor.abs, Tensor.sqrt, Tensor.clip, Tensor.clone = ew.abs, ew.sqrt, ew.clip, ew.clone

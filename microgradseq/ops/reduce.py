@@ -1,7 +1,9 @@
-"""Reductions: sum, mean, max. Their rules spread g back over the reduced axes."""
+"""Reductions: sum, mean, max, norm. Their rules spread g back over the reduced axes."""
 
 from __future__ import annotations
 
+import math
+import numbers
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -111,6 +113,75 @@ def _of_maxima(v: np.ndarray, kept: tuple) -> np.ndarray:
 
 
 MAX = Rules(vjp=(_to_maxima,), jvp=(_of_maxima,))
+
+
+def _order(p: Any) -> float:
+    """p as 1, 2 or inf (given as a number, or as the string 'inf'; PyTorch's default 'fro', the
+    Frobenius norm, is the 2-norm over the entries reduced); ValueError naming `norm` otherwise."""
+    if isinstance(p, str) and p in ("inf", "fro"):
+        return math.inf if p == "inf" else 2.0
+    if isinstance(p, numbers.Real) and not isinstance(p, (bool, np.bool_)) and p in (1, 2, math.inf):
+        return float(p)
+    raise ValueError(f"norm: p={p!r} is not supported; use p=2 (the Euclidean norm), p=1, or p=inf "
+                     "('inf' or float('inf'): the largest |x|)")
+
+
+def norm(x: Any, p: Any = 2, dim=None, keepdim: bool | None = None, *, axis=None,
+         keepdims: bool | None = None) -> Tensor:
+    """The p-norm of x over `dim` (or `axis`: an int, a tuple, or all entries), as torch.norm:
+
+        p = 2:    y = sqrt(sum x_i^2)    d y/dx_i = x_i / y        (0 where y = 0)
+        p = 1:    y = sum |x_i|          d y/dx_i = sign x_i       (0 at x_i = 0)
+        p = inf:  y = max |x_i|          d y/dx_i = sign x_i at the entries where |x_i| = y,
+                                                    shared equally between ties (as max), else 0
+
+    One op, not sqrt(sum(x * x)): that chain's gradient at x = 0 is 0 / 0 = NaN, where this
+    rule gives PyTorch's subgradient 0. Forward mode contracts the same slopes with the tangent:
+    dy = sum_i (d y/dx_i) v_i over the reduced axes. `p` is 2, 1, or inf ('inf' or
+    float('inf')), or 'fro' (= 2); anything else is a ValueError. Integer input gives float64 (as `mean`).
+    """
+    axis, keepdims = axis_keepdims("norm", axis, keepdims, dim, keepdim)
+    order = _order(p)
+    x = x if type(x) is Tensor else as_tensor(x)
+    X = x._data
+    if X.dtype.kind not in "biuf":
+        raise TypeError(f"norm: expected a real tensor, got dtype {X.dtype}")
+    axes = _normalise_axes("norm", axis, X.shape)
+    magnitudes = np.abs(X if X.dtype.kind == "f" else X.astype(np.float64))
+    if order == 2:
+        y_kept = np.sqrt(np.sum(magnitudes * magnitudes, axis=axes, keepdims=True))
+    elif order == 1:
+        y_kept = np.sum(magnitudes, axis=axes, keepdims=True)
+    else:
+        if X.size == 0 and (not axes or any(X.shape[a] == 0 for a in axes)):
+            raise ValueError(f"norm: no largest |x| over an empty axis for p=inf (shape {X.shape}, dim {axis!r})")
+        y_kept = np.max(magnitudes, axis=axes, keepdims=True)
+    y = np.asarray(y_kept if keepdims else np.squeeze(y_kept, axis=axes))
+    return result("norm", y, (x,), NORM, ((X, y_kept, axes, keepdims, order),))
+
+
+def _slopes(kept: tuple) -> np.ndarray:
+    """d y/dx, entry by entry, in x's dtype (its reduced groups broadcast against y_kept)."""
+    x, y_kept, axes, _, order = kept
+    if order == 1:
+        return np.sign(x)
+    if order == 2:
+        return np.divide(x, y_kept, out=np.zeros(x.shape, y_kept.dtype), where=y_kept != 0)
+    return np.sign(x) * _shares(np.abs(x), y_kept, axes)
+
+
+def _to_norm(g: np.ndarray, kept: tuple) -> np.ndarray:
+    x, _, axes, keepdims, _ = kept
+    return _expand(g, x.shape, axes, keepdims) * _slopes(kept)
+
+
+def _of_norm(v: np.ndarray, kept: tuple) -> np.ndarray:
+    x, _, axes, keepdims, _ = kept
+    return (v * _slopes(kept)).sum(axis=tuple(a - x.ndim for a in axes), keepdims=keepdims)
+
+
+#           reverse mode: g (d y/dx)    forward mode: sum (d y/dx) v over the reduced axes
+NORM = Rules(vjp=(_to_norm,),          jvp=(_of_norm,))
 
 
 class ValuesIndices(NamedTuple):

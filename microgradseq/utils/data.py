@@ -1,0 +1,165 @@
+"""PyTorch's `torch.utils.data`, the part course scripts use: `TensorDataset`, `DataLoader`,
+`random_split` and `Subset`.
+
+    train = TensorDataset(X, y)                             # row i of X with label y[i]
+    loader = DataLoader(train, batch_size=32, shuffle=True)
+    for xb, yb in loader:                                   # xb (32, ...) float32, yb (32,) int64
+        ...
+
+A batch is a list of constants (no history), one per field, stacked along a new first axis in the
+field's dtype. From a `TensorDataset` (or a `Subset` of one) it is one numpy `take` per tensor;
+from any other dataset (`__len__`, and `__getitem__` giving a tensor, an array, a number or a tuple
+of them) the items are stacked with numpy, as PyTorch's `default_collate`: Python ints become int64,
+Python floats float64. `shuffle=True` draws a new order every epoch from `generator` (a numpy
+Generator) or the library's generator, so `mg.manual_seed(n)` makes it reproducible. One process:
+`num_workers=0` and `pin_memory=False` are accepted, and no other option of PyTorch's but its default.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterator
+
+import numpy as np
+
+from ..checks import flag, is_finite_number, is_int, positive_int
+from ..checks import generator as generator_checked
+from ..random import default_generator
+from ..spellings import only_defaults
+from ..tensor import Tensor, as_tensor, owned
+
+# PyTorch's DataLoader options for worker processes, samplers and memory pinning: only their defaults
+_SINGLE_PROCESS = {"num_workers": 0, "pin_memory": False, "sampler": None, "batch_sampler": None,
+                   "collate_fn": None, "timeout": 0, "worker_init_fn": None, "multiprocessing_context": None,
+                   "prefetch_factor": None, "persistent_workers": False, "pin_memory_device": ""}
+
+
+class TensorDataset:
+    """PyTorch's `TensorDataset`: tensors (or arrays) with the same first dimension; `ds[i]` is the
+    tuple of each one's row i (`i` an integer, a slice or an integer array, indexed as tensors are)."""
+
+    def __init__(self, *tensors: Any) -> None:
+        self.tensors = tuple(as_tensor(t) for t in tensors)
+        sizes = [t.shape[0] if t.ndim else "a scalar" for t in self.tensors]
+        if not sizes or len(set(sizes)) != 1 or sizes[0] == "a scalar":
+            raise ValueError(f"TensorDataset: expected one or more tensors with the same size of the first "
+                             f"dimension, got sizes {sizes}")
+
+    def __len__(self) -> int:
+        return self.tensors[0].shape[0]
+
+    def __getitem__(self, index: Any) -> tuple:
+        return tuple(t[index] for t in self.tensors)
+
+
+class Subset:
+    """PyTorch's `Subset`: the items of `dataset` at `indices` (what `random_split` returns)."""
+
+    def __init__(self, dataset: Any, indices: Any) -> None:
+        self.dataset, self.indices = dataset, indices
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, list):
+            return self.dataset[[self.indices[i] for i in index]]
+        return self.dataset[self.indices[index]]
+
+
+def _tensors_and_rows(dataset: Any) -> tuple:
+    """(the tensors, the row of each item or None for all in order) of a TensorDataset or a Subset of
+    one (of one ...), which batch by indexing; (None, None) for any other dataset."""
+    rows = None
+    while type(dataset).__getitem__ is Subset.__getitem__:
+        indices = np.asarray(dataset.indices, dtype=np.int64)
+        rows = indices if rows is None else indices[rows]
+        dataset = dataset.dataset
+    if type(dataset).__getitem__ is not TensorDataset.__getitem__:
+        return None, None
+    return dataset.tensors, rows
+
+
+def _collate(items: list) -> Any:
+    """The items stacked along a new first axis, as PyTorch's `default_collate`: tuples field by field
+    (a list out), tensors and arrays in their dtype, Python ints as int64 and floats as float64."""
+    first = items[0]
+    if isinstance(first, (tuple, list)):
+        if any(not isinstance(item, (tuple, list)) or len(item) != len(first) for item in items):
+            raise ValueError("DataLoader: the dataset's items must all have the same number of fields")
+        return [_collate(list(field)) for field in zip(*items)]
+    if not isinstance(first, (Tensor, np.ndarray, np.generic, int, float)):
+        raise TypeError(f"DataLoader: cannot batch items of type {type(first).__name__}; a dataset's items must be "
+                        "tensors, arrays, numbers, or tuples of them")
+    try:
+        batch = np.stack([item._data if isinstance(item, Tensor) else np.asarray(item) for item in items])
+    except ValueError as error:
+        raise ValueError(f"DataLoader: cannot stack the items of a batch ({error})") from None
+    if batch.dtype.kind not in "biufc":
+        raise TypeError(f"DataLoader: cannot batch items of dtype {batch.dtype}; expected numbers")
+    if isinstance(first, (int, float)) and batch.dtype.kind in "iuf":     # Python numbers: int64 or float64
+        batch = batch.astype(np.int64 if batch.dtype.kind in "iu" else np.float64, copy=False)
+    return owned(batch)
+
+
+class DataLoader:
+    """PyTorch's `DataLoader`, in one process: batches of `batch_size` items of `dataset`, in order or,
+    with `shuffle`, in a new random order every epoch; `drop_last` drops a last, shorter batch.
+    `len(loader)` is the number of batches. The options after `shuffle` are keyword-only."""
+
+    def __init__(self, dataset: Any, batch_size: int = 1, shuffle: bool = False, *, drop_last: bool = False,
+                 generator: np.random.Generator | None = None, **options: Any) -> None:
+        only_defaults("DataLoader", options, _SINGLE_PROCESS)
+        if not (hasattr(type(dataset), "__len__") and hasattr(type(dataset), "__getitem__")):
+            raise TypeError(f"DataLoader: expected a dataset with __len__ and __getitem__ (such as a "
+                            f"TensorDataset), got {type(dataset).__name__}")
+        self.dataset = dataset
+        self.batch_size = positive_int(batch_size, "batch_size", "DataLoader")
+        self.shuffle = flag(shuffle, "shuffle", "DataLoader")
+        self.drop_last = flag(drop_last, "drop_last", "DataLoader")
+        self.generator = generator_checked(generator, "DataLoader", "generator")
+
+    def __len__(self) -> int:
+        items = len(self.dataset)
+        return items // self.batch_size if self.drop_last else -(-items // self.batch_size)
+
+    def __iter__(self) -> Iterator:
+        items = len(self.dataset)
+        rng = default_generator() if self.generator is None else self.generator
+        order = rng.permutation(items) if self.shuffle else np.arange(items)
+        tensors, rows = _tensors_and_rows(self.dataset)
+        for start in range(0, len(self) * self.batch_size, self.batch_size):
+            batch = order[start:start + self.batch_size]
+            if tensors is None:
+                yield _collate([self.dataset[int(i)] for i in batch])
+            else:
+                picked = batch if rows is None else rows[batch]
+                yield [owned(np.take(t._data, picked, axis=0)) for t in tensors]
+
+
+def random_split(dataset: Any, lengths: Any, generator: np.random.Generator | None = None) -> list[Subset]:
+    """PyTorch's `random_split`: `dataset` split at random into non-overlapping `Subset`s of the given
+    `lengths`, which sum to len(dataset), or fractions of it summing to 1 (each rounded down, the
+    remaining items dealt one at a time from the first); the order is drawn from `generator` or the
+    library's generator."""
+    items = len(dataset)
+    if not isinstance(lengths, (list, tuple)) or not lengths or not all(
+            is_finite_number(x) and x >= 0 for x in lengths):
+        raise ValueError(f"random_split: lengths must be a list of integers >= 0 or of fractions summing to 1, "
+                         f"got {lengths!r}")
+    if math.isclose(sum(lengths), 1) and sum(lengths) <= 1:
+        sizes = [math.floor(items * fraction) for fraction in lengths]
+        for i in range(items - sum(sizes)):
+            sizes[i % len(sizes)] += 1
+    elif all(is_int(x) for x in lengths):
+        sizes = [int(x) for x in lengths]
+    else:
+        raise ValueError(f"random_split: lengths must be integers, or fractions summing to 1, got {lengths!r}")
+    if sum(sizes) != items:
+        raise ValueError(f"random_split: the lengths {list(lengths)} sum to {sum(sizes)}, not to the length of "
+                         f"the dataset ({items})")
+    rng = generator_checked(generator, "random_split", "generator")
+    rng = default_generator() if rng is None else rng
+    order = rng.permutation(items).tolist()
+    ends = np.cumsum(sizes).tolist()
+    return [Subset(dataset, order[end - size:end]) for size, end in zip(sizes, ends)]
