@@ -6,7 +6,7 @@
     loss.backward()          # w.grad == 2 * w
 """
 
-from . import autograd, bptt, functional, metadata, nn, optim, utils, viz
+from . import autograd, bptt, functional, metadata, nn, optim, transforms, utils, viz
 from .anomaly import detect_anomaly
 from .autograd import no_grad
 from .creation import (arange, as_tensor, empty, eye, full, linspace, multinomial, ones, ones_like, rand, rand_like,
@@ -26,12 +26,12 @@ from .serialization import load, save
 from .tensor import Tensor, get_default_dtype, set_default_dtype, tensor
 from .threads import get_num_threads, limit_at_import, set_num_threads
 from .grad_mode import enable_grad, is_grad_enabled, set_grad_enabled
-from .transforms import grad, jacobian, jvp, vjp
+from .transforms import jacobian, jvp, vjp
 from .viz import draw
 
 # PyTorch's `torch.autograd.grad`: `mg.autograd` is the core module (autograd.py), which a course
 # reads for the chain rule alone; the function lives with the other transforms and is named there.
-autograd.grad = grad
+autograd.grad = transforms.grad
 
 __all__ = ["GradcheckError", "Tensor", "bptt", "concat", "detect_anomaly", "functional",
            "get_default_dtype", "gradcheck", "jacobian", "jvp", "load", "manual_seed", "nn", "no_grad", "ones", "optim",

@@ -110,7 +110,7 @@ def cross_entropy(logits: Tensor, target: Any, reduction: str = "mean") -> Tenso
             return cross_entropy_op(logits, target_array, reduction == "mean")
         losses = -ops.gather(log_softmax(logits, axis=-1), target_array)
     else:
-        if target_array.shape != logits.shape:
+        if np.shape(target) != given.shape:
             raise ValueError(f"cross_entropy: probability targets of shape {np.shape(target)} "
                              f"do not match logits of shape {given.shape}")
         losses = -(log_softmax(logits, axis=-1) * target_array.astype(logits.dtype)).sum(axis=-1)

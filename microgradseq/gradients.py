@@ -215,6 +215,7 @@ class GradientPass(Gradients):
         """node.grad += grad, in the node's dtype, never writing into an array the pass does not own.
         A first gradient is adopted as it is for an op (the rule made it) and copied for a leaf
         (the leaf keeps it after the pass)."""
+        finite_before = self.anomaly and (node.grad is None or bool(np.isfinite(node.grad).all()))
         if self.owned.get(id(node)) == id(node.grad):
             node.grad += grad
         else:
@@ -228,7 +229,7 @@ class GradientPass(Gradients):
             else:
                 node.grad = node.grad + grad
             self.owned[id(node)] = id(node.grad)
-        if self.anomaly:
+        if finite_before:               # (a .grad already inf from an earlier pass is not this pass's doing)
             check_sum(node, node.grad)
 
     def _scatter(self, node: Node, scatter: Scatter) -> None:
@@ -238,8 +239,9 @@ class GradientPass(Gradients):
             buffer = node.grad = (np.zeros(node.shape, dtype=node.dtype) if buffer is None
                                   else buffer.astype(node.dtype, copy=True))
             self.owned[id(node)] = id(buffer)
+        finite_before = self.anomaly and bool(np.isfinite(buffer).all())
         scatter.add_into(buffer)
-        if self.anomaly:
+        if finite_before:
             check_sum(node, buffer)
 
     def __exit__(self, error_type, error, traceback) -> None:

@@ -66,16 +66,21 @@ def _own_array(data: Any, dtype: Any = None) -> np.ndarray:
 
 
 def numbers_in(value: Any, dtype: np.dtype) -> np.ndarray | None:
-    """A new array of `value`'s numbers in `dtype`, or None unless they are numbers of a kind that
-    casts to it: ints into floats and float64 into float32, but not floats into ints, complex into
-    reals, or None and strings (which numpy would truncate, drop, or turn into NaN)."""
+    """A new array of `value`'s numbers in `dtype`, or None unless they cast to it unchanged: of a
+    kind that casts (ints into floats, float64 into float32; not floats into ints, complex into
+    reals, None or text, which numpy would truncate, drop or turn into NaN) and within its range
+    (1e39 into float32 would become inf, 2**32 + 5 into int32 would wrap to 5)."""
     try:
         numbers = np.asarray(value._data if isinstance(value, Tensor) else value)
     except (TypeError, ValueError):                 # (ragged lists)
         return None
     if numbers.dtype.kind not in "biufc" or not np.can_cast(numbers.dtype, dtype, "same_kind"):
         return None
-    return np.array(numbers, dtype=dtype)
+    with np.errstate(over="ignore"):
+        cast = np.array(numbers, dtype=dtype)
+    kept = (np.array_equal(cast, numbers) if cast.dtype.kind in "biu"
+            else np.array_equal(np.isfinite(cast), np.isfinite(numbers)))
+    return cast if kept else None
 
 
 class Tensor:

@@ -148,19 +148,24 @@ def jacobian(fn: Callable[[Tensor], Tensor], inputs: Any, mode: str = "rev") -> 
 def reverse_gradients(outputs: list[tuple[Tensor, Any]], tensors: list[Tensor],
                       retain_graph: bool = False) -> list[np.ndarray]:
     """d(sum_i <c_i, y_i>)/dx for each x of `tensors`, given pairs (y_i, c_i) of outputs and
-    cotangents, by reverse mode; every leaf's `.grad` is as it was afterwards (vjp, jacobian,
-    gradcheck and the online runners take gradients without adding them into the parameters')."""
+    cotangents, by reverse mode: one pass per output (the graph kept until the last), the passes'
+    gradients added up; every `.grad` is as it was afterwards (vjp, jacobian, gradcheck,
+    autograd.grad and the online runners take gradients without leaving them in any tensor)."""
     roots = [(y._node, np.broadcast_to(np.asarray(c, y.dtype), y.shape).copy())
              for y, c in outputs if y._node is not None and y._node.kind in (OP, LEAF)]
-    leaves = {node for root, _ in roots for node in autograd.topological_order(root) if node.kind is LEAF}
-    leaves |= {x._node for x in tensors if x._node is not None and x._node.kind is LEAF}  # (unreached: zero)
-    kept = {node: node.grad for node in leaves}
+    nodes = {node for root, _ in roots for node in autograd.topological_order(root)}
+    nodes |= {x._node for x in tensors if x._node is not None}
+    kept = {node: node.grad for node in nodes}
+    totals = [np.zeros(x.shape, x.dtype) for x in tensors]
     try:
-        for node in leaves:
-            node.grad = None
-        for root, cotangent in roots:
-            autograd.backward(root, cotangent, retain_graph)
-        return [np.zeros(x.shape, x.dtype) if x.grad is None else x.grad for x in tensors]
+        for k, (root, cotangent) in enumerate(roots):
+            for node in nodes:
+                node.grad = None
+            autograd.backward(root, cotangent, retain_graph or k < len(roots) - 1)
+            for total, x in zip(totals, tensors):
+                if x.grad is not None:
+                    total += x.grad
+        return totals
     finally:
         for node, grad in kept.items():
             node.grad = grad
@@ -195,4 +200,4 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
         raise RuntimeError(f"autograd.grad: input {unused[0]} is not used to compute the outputs; pass "
                            "allow_unused=True to get None for it")
     grads = reverse_gradients(pairs, inputs, retain_graph=bool(retain_graph))
-    return tuple(None if i in unused else owned(g.copy()) for i, g in enumerate(grads))
+    return tuple(None if i in unused else owned(g) for i, g in enumerate(grads))

@@ -144,3 +144,11 @@ def test_logits_with_the_classes_last_name_pytorchs_layout():
     with pytest.raises(ValueError, match=r"expected \(5, 3\); the classes are on axis 1, as in PyTorch: flatten "
                                          r"logits \(T, B, C\) to \(T \* B, C\)"):
         cross_entropy(mg.tensor(np.zeros((5, 2, 3))), np.zeros((5, 2), dtype=np.int64))
+
+
+def test_probability_targets_must_have_the_logits_own_layout():
+    """For logits (N, C, d) probabilities are (N, C, d) too; (N, d, C) was taken silently."""
+    logits = mg.tensor(np.zeros((2, 3, 4)))
+    with pytest.raises(ValueError, match=r"probability targets of shape \(2, 4, 3\) do not match logits of shape "
+                                         r"\(2, 3, 4\)"):
+        cross_entropy(logits, np.full((2, 4, 3), 1 / 3))

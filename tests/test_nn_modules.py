@@ -380,9 +380,13 @@ def test_load_state_dict_refuses_casts_that_change_the_numbers_and_changes_nothi
     with pytest.raises(ValueError) as caught:
         model.load_state_dict(state)
     message = str(caught.value)
-    assert "weight: values beyond the range of float32 (they would become inf)" in message
+    assert "weight: values beyond the range of float32" in message
     assert "seen: expected int64 or numbers of a kind that casts to it, got float64" in message
     assert_unchanged(model, before)
+    with pytest.raises(ValueError, match="seen: values beyond the range of int32"):
+        small = mg.nn.Linear(2, 3)
+        small.register_buffer("seen", mg.tensor(np.array([0, 0], np.int32)))
+        small.load_state_dict({**small.state_dict(), "seen": np.array([2 ** 32 + 5, 1])})   # (would wrap to 5)
     model.load_state_dict({"weight": np.full((3, 2), np.inf), "bias": np.zeros(3), "seen": np.array([1, 2])})
     assert np.isinf(model.weight.data).all() and model.seen.data.tolist() == [1, 2]     # inf stays inf
 

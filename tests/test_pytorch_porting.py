@@ -414,3 +414,17 @@ def test_allclose_equal_and_flip_as_pytorchs():
     assert mg.allclose(a, np.array([1.0, 2.0, 3.0])) and type(mg.allclose(a, a)) is bool
     assert mg.equal(a, a.detach()) and not mg.equal(a, mg.tensor([1.0, 2.0])) and not mg.equal(a, a * 2)
     np.testing.assert_array_equal(mg.flip(mg.tensor([[1, 2], [3, 4]]), [0, 1]).data, [[4, 3], [2, 1]])
+
+
+def test_autograd_grad_of_several_outputs_sharing_a_graph_sums_them_and_changes_no_grad():
+    """d(sum 2x + sum 6x)/dx = 8 (it raised "graph already freed"); the intermediate h and the outputs
+    keep the .grad they had (None), as PyTorch's autograd.grad touches none."""
+    x = mg.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    h = x * 2
+    first, second = h.sum(), (h * 3).sum()
+    (dx,) = mg.autograd.grad([first, second], x)
+    np.testing.assert_array_equal(dx.data, [8.0, 8.0])
+    assert h.grad is None and first.grad is None and x.grad is None
+    h = x * 2
+    (dh,) = mg.autograd.grad([h.sum(), (h * h).sum()], h)         # d/dh: 1 + 2h
+    np.testing.assert_array_equal(dh.data, [5.0, 9.0])

@@ -2,6 +2,7 @@
 and that long graphs neither recurse nor leak. (Read-only arrays and in-place updates: test_read_only.py.)"""
 
 import gc
+import math
 import tracemalloc
 
 import numpy as np
@@ -242,6 +243,14 @@ def test_detect_anomaly_catches_finite_gradients_whose_sum_overflows(make):
             y.backward(np.full(y.shape, 1e308))
 
 
+def test_detect_anomaly_does_not_blame_a_pass_for_a_grad_already_inf():
+    x = mg.tensor(np.array([1.0]), requires_grad=True)
+    x.grad = np.array([np.inf])
+    with mg.detect_anomaly():
+        (x * 2).backward(np.array([1.0]))
+    assert np.isinf(x.grad).all()
+
+
 def test_detect_anomaly_is_off_again_after_the_block():
     """Leaving detect_anomaly restores plain numpy NaN behaviour."""
     with mg.detect_anomaly():
@@ -353,3 +362,24 @@ def test_the_grad_of_a_zero_d_tensor_is_a_zero_d_array():
     assert type(s.grad) is np.ndarray and s.grad.shape == () and s.grad == 3.0
     (s * 4.0).backward()
     assert type(s.grad) is np.ndarray and s.grad.shape == () and s.grad == 7.0
+
+
+@pytest.mark.parametrize("data", [np.array([1, 0], dtype=np.uint8), np.array([True, False])])
+def test_sigmoid_of_unsigned_or_bool_tensors_is_the_sigmoid_of_their_values(data):
+    """(-x of an unsigned array wraps, of a bool array raises: the values are made floats first.)"""
+    np.testing.assert_allclose(mg.tensor(data).sigmoid().data, [1 / (1 + math.exp(-1)), 0.5], rtol=1e-15)
+
+
+def test_a_parameter_and_a_tensor_promote_alike():
+    """Two tensors of different kinds keep numpy's rule, a Parameter too (it took the scalar path)."""
+    counts = mg.tensor(np.array([1, 2]))
+    assert (mg.nn.Parameter(np.ones(2, np.float32)) * counts).dtype == (mg.tensor(np.ones(2, np.float32)) * counts).dtype
+
+
+@pytest.mark.parametrize("value, dtype", [([1e39], np.float32), ([2 ** 32 + 5], np.int32)],
+                         ids=["1e39 into float32 (inf)", "2**32 + 5 into int32 (wraps to 5)"])
+def test_numbers_outside_the_dtypes_range_are_refused_by_data(value, dtype):
+    t = mg.tensor(np.zeros(1, dtype))
+    with pytest.raises(ValueError, match="Tensor.data: .*not numbers of a kind that casts to it"):
+        t.data = value
+    assert t.data[0] == 0

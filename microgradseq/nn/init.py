@@ -25,14 +25,14 @@ def _fill(tensor: Tensor, values: np.ndarray) -> Tensor:
     return tensor
 
 
-def _checked(where: str, tensor: Tensor, floating: bool = True, **numbers: float) -> None:
+def _checked(where: str, tensor: Tensor, floating: bool = True, **arguments: float) -> None:
     """TypeError unless `tensor` is a Tensor (of a floating dtype, for random values); ValueError
-    unless each of `numbers` is a finite number (a 0-d tensor gives its value)."""
+    unless each of `arguments` is a finite number."""
     if not isinstance(tensor, Tensor):
         raise TypeError(f"{where}: expected a Tensor (a parameter), got {type(tensor).__name__}")
     if floating and tensor.dtype.kind != "f":
         raise TypeError(f"{where}: expected a floating-point tensor, got dtype {tensor.dtype}")
-    for name, value in numbers.items():
+    for name, value in arguments.items():
         if not is_finite_number(value):
             raise ValueError(f"{where}: {name} must be a finite number, got {value!r}")
 

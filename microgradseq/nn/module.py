@@ -11,7 +11,7 @@ from ..checks import flag, is_int
 from ..metadata import in_scope
 from ..parameter import Parameter
 from ..spellings import check_device, target_dtype
-from ..tensor import Tensor, get_default_dtype
+from ..tensor import Tensor, get_default_dtype, numbers_in
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -266,13 +266,11 @@ class Module:
                 problems.append(f"{name}: expected a numeric array, got dtype {array.dtype}")
             elif array.shape != own[name].shape:
                 problems.append(f"{name}: expected shape {own[name].shape}, got {array.shape}")
-            elif not np.can_cast(array.dtype, dtype, "same_kind"):         # (floats into ints would truncate)
-                problems.append(f"{name}: expected {dtype} or numbers of a kind that casts to it, got {array.dtype}")
+            elif (cast := numbers_in(array, dtype)) is None:          # (floats into ints, inf, wrapping)
+                problems.append(f"{name}: values beyond the range of {dtype}"
+                                if np.can_cast(array.dtype, dtype, "same_kind") else
+                                f"{name}: expected {dtype} or numbers of a kind that casts to it, got {array.dtype}")
             else:
-                with np.errstate(over="ignore"):
-                    cast = np.array(array, dtype=dtype, copy=True)
-                if not np.array_equal(np.isfinite(cast), np.isfinite(array)):
-                    problems.append(f"{name}: values beyond the range of {dtype} (they would become inf)")
                 staged[name] = cast
         if problems:
             raise ValueError(f"load_state_dict for {type(self).__name__}: " + "; ".join(problems)

@@ -30,9 +30,11 @@ def elementwise(*rules: Callable) -> Rules:
 def operands(name: str, fn: Callable, a: Any, b: Any) -> tuple[Tensor, Tensor, np.ndarray]:
     """Both operands as tensors, and fn of their data; a shape mismatch names the op."""
     if type(a) is not Tensor or type(b) is not Tensor:
+        both_tensors = isinstance(a, Tensor) and isinstance(b, Tensor)     # (a Parameter is one)
         a = as_tensor(a, b if isinstance(b, Tensor) else None)
         b = as_tensor(b, a)
-        a, b = promoted(a, b)
+        if not both_tensors:
+            a, b = promoted(a, b)
     try:
         return a, b, fn(a._data, b._data)
     except ValueError as error:
@@ -249,7 +251,8 @@ def sigmoid(x: Any) -> Tensor:
     came out 0 in float32). e^-x is capped below the largest float, so nothing overflows: for x
     below -88.7 (float32) or -709.8 (float64) s stays at 1 / (1 + that largest float)."""
     x = x if type(x) is Tensor else as_tensor(x)
-    y = 1 / (1 + np.exp(np.minimum(-x._data, _LARGEST_EXPONENT.get(x._data.dtype, 709.0))))
+    X = x._data if x._data.dtype.kind in "fc" else x._data.astype(np.float64)   # (-x of bools, unsigned)
+    y = 1 / (1 + np.exp(np.minimum(-X, _LARGEST_EXPONENT.get(X.dtype, 709.0))))
     return result("sigmoid", y, (x,), SIGMOID, (y,))
 
 

@@ -186,26 +186,28 @@ def fill_(self: Tensor, value: Any) -> Tensor:
     return self._in_place("fill_", lambda t, v: owned(np.full(t.shape, v, dtype=t.dtype)), value)
 
 
-def _in_place_method(name: str, combine) -> Any:
+def _in_place_method(name: str, operator: str, combine) -> Any:
     """PyTorch's `t.add_(u)` and kin: the in-place operator's rules (`_in_place`), as a method."""
     def method(self: Tensor, other: Any, **options: Any) -> Tensor:
         return self._in_place(name, lambda t, u: combine(t, u, **options), other)
     method.__name__ = name
-    method.__doc__ = f"In place, as `t {name[:-1]}= u` (the tensor gets a new array); returns the tensor."
+    method.__doc__ = f"In place, as `t {operator} u` (the tensor gets a new array); returns the tensor."
     return method
 
 
-add_, sub_ = _in_place_method("add_", add), _in_place_method("sub_", sub)
-mul_, div_ = _in_place_method("mul_", ew.mul), _in_place_method("div_", ew.div)
+add_, sub_ = _in_place_method("add_", "+=", add), _in_place_method("sub_", "-=", sub)
+mul_, div_ = _in_place_method("mul_", "*=", ew.mul), _in_place_method("div_", "/=", ew.div)
 
 
 def flip(self: Tensor, dims: Any) -> Tensor:
     """The entries in reverse order along each of `dims` (an axis or a list of them), as PyTorch's
     `torch.flip`: indexing with reversed slices, whose rule sends the gradient back."""
-    axes = [dims] if is_int(dims) else list(dims)
+    axes = [_axis("flip", axis, self.ndim) for axis in ([dims] if is_int(dims) else list(dims))]
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"flip: each dim may appear once, got {dims!r}")
     index = [slice(None)] * self.ndim
     for axis in axes:
-        index[_axis("flip", axis, self.ndim)] = slice(None, None, -1)
+        index[axis] = slice(None, None, -1)
     return getitem(self, tuple(index))
 
 
@@ -224,7 +226,7 @@ def _logical(ufunc: np.ufunc, name: str) -> Any:
 def invert(self: Tensor) -> Tensor:
     """`~t`: logical not of a bool tensor (bitwise of an integer one), as PyTorch's."""
     if self.dtype.kind not in "biu":
-        raise TypeError(f"invert: expected a bool or integer tensor, got dtype {self.dtype}")
+        raise TypeError(f"bitwise_not (~): expected a bool or integer tensor, got dtype {self.dtype}")
     return owned(np.asarray(np.invert(self._data)))
 
 
@@ -245,9 +247,9 @@ Tensor.masked_fill, Tensor.clamp, Tensor.add, Tensor.sub, Tensor.type = masked_f
 Tensor.matmul, Tensor.mm, Tensor.bmm, Tensor.pow = (Tensor.__matmul__,) * 3 + (ew.power,)
 Tensor.fill_, Tensor.zero_ = fill_, lambda self: fill_(self, 0)
 Tensor.add_, Tensor.sub_, Tensor.mul_, Tensor.div_, Tensor.flip = add_, sub_, mul_, div_, flip
-Tensor.__and__ = Tensor.__rand__ = _logical(np.bitwise_and, "and")
-Tensor.__or__ = Tensor.__ror__ = _logical(np.bitwise_or, "or")
-Tensor.__xor__ = Tensor.__rxor__ = _logical(np.bitwise_xor, "xor")
+Tensor.__and__ = Tensor.__rand__ = _logical(np.bitwise_and, "bitwise_and (&)")
+Tensor.__or__ = Tensor.__ror__ = _logical(np.bitwise_or, "bitwise_or (|)")
+Tensor.__xor__ = Tensor.__rxor__ = _logical(np.bitwise_xor, "bitwise_xor (^)")
 Tensor.__invert__, Tensor.all, Tensor.any = invert, _truth(np.all, "all"), _truth(np.any, "any")
 Tensor.int, Tensor.bool, Tensor.half = (lambda self: to(self, np.int32), lambda self: to(self, np.bool_),
                                         lambda self: to(self, np.float16))

@@ -191,16 +191,16 @@ class ValuesIndices(NamedTuple):
     indices: Tensor
 
 
-def extreme_and_index(x: Any, dim: Any, keepdim: bool, where: str = "max") -> ValuesIndices:
-    """PyTorch's `x.max(dim=d)` (`where="max"`) or `x.min(dim=d)`: the values picked at the indices
+def extreme_and_index(x: Any, dim: Any, keepdim: bool, which: str = "max") -> ValuesIndices:
+    """PyTorch's `x.max(dim=d)` (`which="max"`) or `x.min(dim=d)`: the values picked at the indices
     argmax (argmin) finds, so the whole gradient goes to each index, as PyTorch's (ties are not
     shared here, and a NaN extreme is where numpy's argmax found the first NaN)."""
     x = x if type(x) is Tensor else as_tensor(x)
     if not is_axis(dim, x.ndim):
-        raise TypeError(f"{where}: dim= takes one axis of shape {x.shape} (as PyTorch's), got {dim!r}; "
+        raise TypeError(f"{which}: dim= takes one axis of shape {x.shape} (as PyTorch's), got {dim!r}; "
                         "use axis= to reduce over several")
     axis = dim % x.ndim
-    indices = (np.argmax if where == "max" else np.argmin)(x._data, axis=axis).astype(np.int64)
+    indices = (np.argmax if which == "max" else np.argmin)(x._data, axis=axis).astype(np.int64)
     positions = list(np.indices(indices.shape, sparse=True))
     positions.insert(axis, indices)
     values = getitem(x, tuple(positions))

@@ -47,7 +47,7 @@ def _one_of(*choices: str) -> Callable[[str, str, Any], None]:
     return check_choice
 
 
-def _rates(where: str, name: str, value: Any) -> None:
+def _check_rates(where: str, name: str, value: Any) -> None:
     """A list of rates, each a finite number >= 0."""
     if not isinstance(value, list):
         raise ValueError(f"{where}: {name} must be a list of learning rates, got {type(value).__name__}")
@@ -70,7 +70,7 @@ def _number_or_inf(where: str, name: str, value: Any) -> None:
 # listed here, one a subclass of yours keeps, is taken as it comes).
 _STATE_CHECKS: dict[str, Callable[[str, str, Any], None]] = {
     "last_epoch": lambda where, name, value: _last_epoch(value, where),
-    "base_lrs": _rates, "_last_lr": _rates, "min_lrs": _rates,
+    "base_lrs": _check_rates, "_last_lr": _check_rates, "min_lrs": _check_rates,
     "step_size": lambda where, name, value: positive_int(value, name, where),
     "gamma": check.non_negative, "factor": check.fraction, "threshold": check.non_negative,
     "eps": check.non_negative, "milestones": _milestones,
@@ -156,9 +156,6 @@ class LRScheduler:
         for name, value in state.items():
             if name in _STATE_CHECKS:
                 _STATE_CHECKS[name](where, name, value)
-        for name in ("base_lrs", "min_lrs"):
-            if name in state:
-                self._check_group_count(where, len(state[name]), name)
         return state
 
     def _check_group_count(self, where: str, count: int, name: str = "base_lrs") -> None:
@@ -365,6 +362,9 @@ class ReduceLROnPlateau(LRScheduler):
             current = float(metrics)
         except (TypeError, ValueError):
             raise TypeError(f"{where}: expected the metric as a number, got {type(metrics).__name__}") from None
+        if self.default_min_lr is not None:      # groups added since: the single min_lr serves them too
+            self.min_lrs += [self.default_min_lr] * (len(self.optimizer.param_groups) - len(self.min_lrs))
+        self._check_group_count(where, len(self.min_lrs), "min_lrs")
         self.last_epoch = self.last_epoch + 1 if epoch is None else _non_negative_int(epoch, "epoch", where)
         if self.is_better(current, self.best):
             self.best, self.num_bad_epochs = current, 0
@@ -374,9 +374,6 @@ class ReduceLROnPlateau(LRScheduler):
             self.cooldown_counter -= 1
             self.num_bad_epochs = 0                  # bad epochs in the cooldown do not count
         if self.num_bad_epochs > self.patience:
-            if self.default_min_lr is not None:
-                self.min_lrs += [self.default_min_lr] * (len(self.optimizer.param_groups) - len(self.min_lrs))
-            self._check_group_count(where, len(self.min_lrs), "min_lrs")
             for group, min_lr in zip(self.optimizer.param_groups, self.min_lrs):
                 new = max(group["lr"] * self.factor, min_lr)
                 if group["lr"] - new > self.eps:

@@ -77,8 +77,7 @@ def load_state_dict(optimizer: Any, saved: Any) -> None:
             raise ValueError(f"{where}: param group {index} of the state dict lacks the option(s) "
                              f"{', '.join(missing)} of {type(optimizer).__name__} (is it another "
                              "optimizer's state dict?); nothing was changed")
-        new = {"params": ours["params"], **optimizer.defaults,
-               **{name: _copied(value) for name, value in group.items() if name != "params"}}
+        new = {"params": ours["params"], **{name: _copied(value) for name, value in group.items() if name != "params"}}
         optimizer.check_options(where, new, index)
         new_groups.append(new)
 
