@@ -26,7 +26,7 @@ import contextlib
 import itertools
 import operator
 from contextvars import ContextVar
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -56,9 +56,11 @@ def setting(variable: ContextVar, value) -> Iterator[None]:
         variable.set(previous)
 
 
-def no_grad() -> contextlib.AbstractContextManager:
-    """Record nothing inside the block (in this thread): results have no history."""
-    return setting(grad_enabled, False)
+def no_grad(func: Callable | None = None) -> Any:
+    """Record nothing inside the block (in this thread): results have no history. Also a decorator,
+    `@no_grad()` or `@no_grad`."""
+    block = setting(grad_enabled, False)
+    return block if func is None else block(func)
 
 
 class Node:

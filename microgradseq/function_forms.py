@@ -17,10 +17,15 @@ from . import ops
 from .tensor import Tensor, as_tensor
 
 
+_SCALAR_FIRST = {"add", "sub", "mul", "div", "pow"}     # methods whose op takes a number on either side
+
+
 def _form(name: str) -> Callable:
     method = getattr(Tensor, name)
 
     def function(input: Any, *args: Any, **kwargs: Any) -> Any:
+        if name in _SCALAR_FIRST and args and isinstance(args[0], Tensor) and not isinstance(input, Tensor):
+            return method(input, *args, **kwargs)       # mg.sub(1, t) is 1 - t: the scalar takes t's dtype
         return method(as_tensor(input), *args, **kwargs)
     function.__name__ = function.__qualname__ = name
     function.__doc__ = f"`mg.{name}(x, ...)` is `x.{name}(...)`. " + (method.__doc__ or "")
@@ -63,7 +68,11 @@ def from_numpy(array: Any) -> Tensor:
 
 def allclose(input: Any, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
     """|input - other| <= atol + rtol |other| at every entry (broadcasting), as torch.allclose."""
-    return bool(np.allclose(as_tensor(input)._data, as_tensor(other)._data, rtol, atol, equal_nan))
+    a, b = as_tensor(input)._data, as_tensor(other)._data
+    try:
+        return bool(np.allclose(a, b, rtol, atol, equal_nan))
+    except ValueError:
+        raise ValueError(f"allclose: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
 
 
 def equal(input: Any, other: Any) -> bool:

@@ -1,19 +1,22 @@
 """PyTorch's switches of recording beside `no_grad` (autograd.py): `enable_grad`,
 `set_grad_enabled` and `is_grad_enabled`. Each changes only this thread's recording, as
-`no_grad` does.
+`no_grad` does, and each is a decorator too.
 """
 
 from __future__ import annotations
 
-import contextlib
+import functools
+from typing import Any, Callable
 
 from .autograd import grad_enabled, setting
 from .checks import flag
 
 
-def enable_grad() -> contextlib.AbstractContextManager:
-    """Record inside the block (in this thread), also within `no_grad()`; a decorator too."""
-    return setting(grad_enabled, True)
+def enable_grad(func: Callable | None = None) -> Any:
+    """Record inside the block (in this thread), also within `no_grad()`; a decorator too, with or
+    without parentheses."""
+    block = setting(grad_enabled, True)
+    return block if func is None else block(func)
 
 
 def is_grad_enabled() -> bool:
@@ -27,11 +30,23 @@ class set_grad_enabled:
     it inside the block and puts back what was before."""
 
     def __init__(self, mode: bool) -> None:
-        self.previous = grad_enabled.get()
-        grad_enabled.set(flag(mode, "mode", "set_grad_enabled"))
+        self.previous, self.mode = grad_enabled.get(), flag(mode, "mode", "set_grad_enabled")
+        grad_enabled.set(self.mode)
 
     def __enter__(self) -> None:
         return None
 
     def __exit__(self, *exc_info) -> None:
         grad_enabled.set(self.previous)
+
+    def __call__(self, func: Callable) -> Callable:
+        """`@set_grad_enabled(False)`: the mode inside each call of `func` only (the mode set when
+        the decorator was made is put back at once)."""
+        grad_enabled.set(self.previous)
+        mode = self.mode
+
+        @functools.wraps(func)
+        def switched(*args: Any, **kwargs: Any) -> Any:
+            with setting(grad_enabled, mode):
+                return func(*args, **kwargs)
+        return switched

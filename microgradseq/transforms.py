@@ -17,9 +17,9 @@ from typing import Any, Callable
 import numpy as np
 
 from . import autograd
-from .autograd import LEAF, OP, no_grad
+from .autograd import FREED, LEAF, OP, no_grad
 from .forward import Seed, current_run
-from .tensor import Tensor, owned
+from .tensor import Tensor, numbers_in, owned
 
 
 def _tensors(name: str, inputs: Any) -> list[Tensor]:
@@ -183,17 +183,24 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     given = [None] * len(outputs) if grad_outputs is None else (
-        [grad_outputs] if isinstance(grad_outputs, Tensor) else list(grad_outputs))
+        [grad_outputs] if isinstance(grad_outputs, (Tensor, np.ndarray)) else list(grad_outputs))
     if len(given) != len(outputs) or not all(isinstance(t, Tensor) for t in outputs + inputs):
         raise TypeError("autograd.grad: expected tensors as outputs and inputs, and one grad_output per output")
     pairs = []
-    for y, g in zip(outputs, given):
+    for i, (y, g) in enumerate(zip(outputs, given)):
+        if y._node is not None and y._node.kind is FREED:
+            raise RuntimeError("autograd.grad: the graph of an output has already been freed by an earlier pass; "
+                               "pass retain_graph=True to the first call to walk it again")
         if y._node is None or y._node.kind not in (OP, LEAF):
             raise RuntimeError("autograd.grad: an output does not require grad and has no history")
         if g is None and y._data.size != 1:
             raise RuntimeError(f"autograd.grad: grad can be implicitly created only for one-element outputs, "
                                f"got shape {y.shape}; pass grad_outputs")
-        pairs.append((y, 1.0 if g is None else (g._data if isinstance(g, Tensor) else g)))
+        cotangent = np.ones(y.shape, y.dtype) if g is None else numbers_in(g, y.dtype)
+        if cotangent is None or cotangent.shape != y.shape:
+            raise ValueError(f"autograd.grad: grad_outputs[{i}] must be numbers of shape {y.shape} that cast to "
+                             f"{y.dtype}, got {np.shape(g._data if isinstance(g, Tensor) else g)}")
+        pairs.append((y, cotangent))
     reached = {node for y, _ in pairs for node in autograd.topological_order(y._node)}
     unused = [i for i, x in enumerate(inputs) if x._node is None or x._node not in reached]
     if unused and not allow_unused:

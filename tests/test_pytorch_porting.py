@@ -428,3 +428,50 @@ def test_autograd_grad_of_several_outputs_sharing_a_graph_sums_them_and_changes_
     h = x * 2
     (dh,) = mg.autograd.grad([h.sum(), (h * h).sum()], h)         # d/dh: 1 + 2h
     np.testing.assert_array_equal(dh.data, [5.0, 9.0])
+
+
+def test_function_forms_with_a_number_first_give_the_tensors_dtype_as_the_operators_do():
+    p = mg.tensor([1.0, 2.0])                                          # float32
+    for y, values in [(mg.sub(1, p), [0.0, -1.0]), (mg.mul(np.float64(2), p), [2.0, 4.0]), (mg.add(1, p), [2.0, 3.0]),
+                      (mg.div(4, p), [4.0, 2.0]), (mg.pow(2, p), [2.0, 4.0]), (mg.mul(2.0, mg.arange(2)), [0.0, 2.0])]:
+        assert y.dtype == np.float32
+        np.testing.assert_array_equal(y.data, values)
+    assert mg.arange(3).clamp(0.5).dtype == np.float32
+
+
+def test_autograd_grad_checks_grad_outputs_and_names_a_freed_graph():
+    w = mg.tensor(np.ones((2, 3)), requires_grad=True)
+    y = w * 3
+    for wrong in (mg.ones(3), mg.tensor(1.0), np.array([[1 + 2j] * 3] * 2)):
+        with pytest.raises(ValueError, match=r"grad_outputs\[0\] must be numbers of shape \(2, 3\)"):
+            mg.autograd.grad(y, w, wrong, retain_graph=True)
+    loss = (w * w).sum()
+    mg.autograd.grad(loss, w)
+    with pytest.raises(RuntimeError, match="already been freed by an earlier pass; pass retain_graph=True"):
+        mg.autograd.grad(loss, w)
+
+
+def test_grad_modes_decorate_functions_as_pytorchs_do():
+    x = mg.tensor(np.ones(2), requires_grad=True)
+
+    @mg.set_grad_enabled(False)
+    def off():
+        return (x * 2).requires_grad
+
+    @mg.no_grad
+    def bare_no_grad():
+        return (x * 2).requires_grad
+
+    @mg.enable_grad
+    def bare_enable_grad():
+        return (x * 2).requires_grad
+
+    assert mg.is_grad_enabled()                 # (making the decorator did not switch this thread off)
+    assert not off() and not bare_no_grad() and mg.is_grad_enabled()
+    with mg.no_grad():
+        assert bare_enable_grad()
+
+
+def test_allclose_of_shapes_that_do_not_broadcast_names_allclose():
+    with pytest.raises(ValueError, match=r"allclose: shapes \(2,\) and \(3,\) cannot be broadcast together"):
+        mg.allclose(mg.zeros(2), mg.zeros(3))

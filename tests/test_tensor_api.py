@@ -366,8 +366,30 @@ def test_the_grad_of_a_zero_d_tensor_is_a_zero_d_array():
 
 @pytest.mark.parametrize("data", [np.array([1, 0], dtype=np.uint8), np.array([True, False])])
 def test_sigmoid_of_unsigned_or_bool_tensors_is_the_sigmoid_of_their_values(data):
-    """(-x of an unsigned array wraps, of a bool array raises: the values are made floats first.)"""
-    np.testing.assert_allclose(mg.tensor(data).sigmoid().data, [1 / (1 + math.exp(-1)), 0.5], rtol=1e-15)
+    """(-x of an unsigned array wraps, of a bool array raises: the values are made floats first, in the
+    default dtype, as PyTorch's.)"""
+    y = mg.tensor(data).sigmoid()
+    assert y.dtype == np.float32
+    np.testing.assert_allclose(y.data, [1 / (1 + math.exp(-1)), 0.5], rtol=1e-7)
+
+
+@pytest.mark.parametrize("op, reference", [("exp", math.exp), ("log", math.log), ("sqrt", math.sqrt),
+                                           ("tanh", math.tanh), ("sin", math.sin), ("cos", math.cos)])
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.int64, np.bool_])
+def test_float_ops_of_integer_or_bool_tensors_give_the_default_float_dtype(op, reference, dtype):
+    """As PyTorch's (numpy would give float16 for 8-bit ones: exp of uint8 12 was inf)."""
+    data = np.array([1, 12] if dtype is not np.bool_ else [True, True], dtype=dtype)
+    y = getattr(mg.tensor(data), op)()
+    assert y.dtype == np.float32
+    np.testing.assert_allclose(y.data, [reference(float(v)) for v in data], rtol=1e-6)
+
+
+def test_min_keeps_the_reduced_axis_when_asked_as_max_does():
+    """(x.min(1, keepdim=True) came back (2,), so x - x.min(...) broadcast along the wrong axis.)"""
+    x = mg.tensor([[1.0, 2.0], [3.0, 0.0]])
+    assert x.min(1, keepdim=True).shape == (2, 1) and x.min(keepdim=True).shape == (1, 1)
+    np.testing.assert_array_equal((x - x.min(axis=1, keepdim=True)).data, [[0.0, 1.0], [3.0, 0.0]])
+    assert mg.ones((2, 2)).all(axis=1, keepdims=True).shape == (2, 1)
 
 
 def test_a_parameter_and_a_tensor_promote_alike():

@@ -45,6 +45,13 @@ def operands(name: str, fn: Callable, a: Any, b: Any) -> tuple[Tensor, Tensor, n
         raise ValueError(f"{name}: {error} (dtypes {a.dtype} and {b.dtype})") from None
 
 
+def floats(x: Tensor) -> np.ndarray:
+    """x's array, or for an integer or bool tensor its values in the default float dtype, as PyTorch
+    gives exp, log, tanh, ... of one (numpy would give float16 for 8-bit ones: exp(uint8 12) = inf)."""
+    X = x._data
+    return X if X.dtype.kind in "fc" else X.astype(get_default_dtype())
+
+
 def promoted(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
     """PyTorch's promotion of a scalar or array operand across kinds: an integer one next to a
     floating tensor, or a float next to an integer tensor (`as_tensor`: the default float dtype),
@@ -197,7 +204,7 @@ NEG = elementwise(negated)
 def exp(x: Any) -> Tensor:
     """e^x;   d e^x/dx = e^x"""
     x = x if type(x) is Tensor else as_tensor(x)
-    y = np.exp(x._data)
+    y = np.exp(floats(x))
     return result("exp", y, (x,), EXP, (y,))
 
 
@@ -207,7 +214,7 @@ EXP = elementwise(scaled)
 def log(x: Any) -> Tensor:
     """log x (NaN for x < 0, as numpy);   d log x/dx = 1 / x"""
     x = x if type(x) is Tensor else as_tensor(x)
-    X = x._data
+    X = floats(x)
     return result("log", np.log(X), (x,), LOG, (X,))
 
 
@@ -217,7 +224,7 @@ LOG = elementwise(divided)
 def sin(x: Any) -> Tensor:
     """sin x;   d sin(x)/dx = cos x"""
     x = x if type(x) is Tensor else as_tensor(x)
-    X = x._data
+    X = floats(x)
     return result("sin", np.sin(X), (x,), SIN, (X,))
 
 
@@ -227,7 +234,7 @@ SIN = elementwise(lambda g, x: g * np.cos(x))
 def cos(x: Any) -> Tensor:
     """cos x;   d cos(x)/dx = -sin x"""
     x = x if type(x) is Tensor else as_tensor(x)
-    X = x._data
+    X = floats(x)
     return result("cos", np.cos(X), (x,), COS, (X,))
 
 
@@ -237,7 +244,7 @@ COS = elementwise(lambda g, x: -g * np.sin(x))
 def tanh(x: Any) -> Tensor:
     """tanh x;   d tanh(x)/dx = 1 - tanh(x)^2"""
     x = x if type(x) is Tensor else as_tensor(x)
-    y = np.tanh(x._data)
+    y = np.tanh(floats(x))
     return result("tanh", y, (x,), TANH, (y,))
 
 
@@ -251,7 +258,7 @@ def sigmoid(x: Any) -> Tensor:
     came out 0 in float32). e^-x is capped below the largest float, so nothing overflows: for x
     below -88.7 (float32) or -709.8 (float64) s stays at 1 / (1 + that largest float)."""
     x = x if type(x) is Tensor else as_tensor(x)
-    X = x._data if x._data.dtype.kind in "fc" else x._data.astype(np.float64)   # (-x of bools, unsigned)
+    X = floats(x)                   # (-x of bools or unsigned integers would wrap or raise)
     y = 1 / (1 + np.exp(np.minimum(-X, _LARGEST_EXPONENT.get(X.dtype, 709.0))))
     return result("sigmoid", y, (x,), SIGMOID, (y,))
 
@@ -294,7 +301,7 @@ ABS = elementwise(lambda g, x: g * np.sign(x))
 def sqrt(x: Any) -> Tensor:
     """sqrt x;   d sqrt(x)/dx = 1 / (2 sqrt(x))"""
     x = x if type(x) is Tensor else as_tensor(x)
-    y = np.sqrt(x._data)
+    y = np.sqrt(floats(x))
     return result("sqrt", y, (x,), SQRT, (y,))
 
 
@@ -314,6 +321,8 @@ def clip(x: Any, lo: float | None = None, hi: float | None = None) -> Tensor:
     x = x if type(x) is Tensor else as_tensor(x)
     lo, hi = _bound(lo, "lo"), _bound(hi, "hi")
     X = x._data
+    if X.dtype.kind in "biu" and (isinstance(lo, float) or isinstance(hi, float)):
+        X = floats(x)               # an integer tensor clipped to float bounds: the default float dtype
     inside = np.ones(X.shape, dtype=bool)
     if lo is not None:
         inside &= X >= lo

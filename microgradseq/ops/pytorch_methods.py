@@ -117,10 +117,10 @@ def min(self: Tensor, axis: Any = None, keepdims: bool | None = None, *, dim: An
         if dim is None:
             return values
         return ValuesIndices(values, owned(np.argmin(self._data, axis=axis, keepdims=keep).astype(np.int64)))
+    axis, keep = axis_keepdims("min", axis, keepdims, dim, keepdim)
     if dim is not None:
-        keep = axis_keepdims("min", axis, keepdims, dim, keepdim)[1]
-        return reduce.extreme_and_index(self, either("min", "axis", axis, "dim", dim), keep, "min")
-    return ew.neg(reduce.max(ew.neg(self), axis, keepdims))
+        return reduce.extreme_and_index(self, axis, keep, "min")
+    return ew.neg(reduce.max(ew.neg(self), axis, keep))
 
 
 def expand(self: Tensor, *sizes: Any) -> Tensor:
@@ -232,7 +232,7 @@ def invert(self: Tensor) -> Tensor:
 
 def _truth(reduce_: Any, name: str) -> Any:
     """`t.all()` / `t.any()`, over every entry or along `dim`: a bool tensor, as PyTorch's."""
-    def truth(self: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None, keepdims: Any = None) -> Tensor:
+    def truth(self: Tensor, dim: Any = None, keepdim: Any = None, *, axis: Any = None, keepdims: Any = None) -> Tensor:
         axis, keep = axis_keepdims(name, axis, keepdims, dim, keepdim)
         if axis is not None:
             axis = _axis(name, axis, self.ndim)
