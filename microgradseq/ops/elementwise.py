@@ -244,7 +244,7 @@ COS = elementwise(lambda g, x: -g * np.sin(x))
 def tanh(x: Any) -> Tensor:
     """tanh x;   d tanh(x)/dx = 1 - tanh(x)^2"""
     x = x if type(x) is Tensor else as_tensor(x)
-    y = np.tanh(floats(x))
+    y = np.tanh(x._data)            # (an integer tensor's: numpy's dtype; a check here would cost every RNN step)
     return result("tanh", y, (x,), TANH, (y,))
 
 
@@ -258,7 +258,9 @@ def sigmoid(x: Any) -> Tensor:
     came out 0 in float32). e^-x is capped below the largest float, so nothing overflows: for x
     below -88.7 (float32) or -709.8 (float64) s stays at 1 / (1 + that largest float)."""
     x = x if type(x) is Tensor else as_tensor(x)
-    X = floats(x)                   # (-x of bools or unsigned integers would wrap or raise)
+    X = x._data
+    if X.dtype.kind not in "fc":
+        X = floats(x)               # (-x of bools or unsigned integers would wrap or raise)
     y = 1 / (1 + np.exp(np.minimum(-X, _LARGEST_EXPONENT.get(X.dtype, 709.0))))
     return result("sigmoid", y, (x,), SIGMOID, (y,))
 
