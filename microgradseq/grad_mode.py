@@ -1,6 +1,6 @@
 """PyTorch's switches of recording beside `no_grad` (autograd.py): `enable_grad`,
-`set_grad_enabled` and `is_grad_enabled`. Each changes only this thread's recording, as
-`no_grad` does, and each is a decorator too.
+`set_grad_enabled` and `is_grad_enabled`. Each changes or reads only this thread's recording,
+as `no_grad` does; the first two are decorators too.
 """
 
 from __future__ import annotations
