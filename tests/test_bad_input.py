@@ -620,3 +620,15 @@ def test_an_optimizer_state_dict_listing_parameters_by_something_else_than_numbe
     saved["param_groups"][0]["params"] = [[0]]
     with pytest.raises(ValueError, match=r"SGD.load_state_dict: param_groups list parameters by number .*got \[0\]"):
         optimizer.load_state_dict(saved)
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: mg.zeros((0, 3)).max(dim=0), ValueError, r"max: no maximum over an empty axis \(shape \(0, 3\), dim 0\)"),
+    (lambda: mg.zeros((0, 3)).min(dim=0), ValueError, r"min: no minimum over an empty axis"),
+    (lambda: mg.zeros((2, 2)).max(dim=2), IndexError, r"max: dim 2 is out of range for a tensor of shape \(2, 2\)"),
+    (lambda: mg.tensor(np.array([1], np.uint8)) + 300, OverflowError, "add: Python integer 300 out of bounds for uint8"),
+], ids=["max(dim) of an empty axis", "min(dim) of an empty axis", "max(dim) out of range", "uint8 + 300"])
+def test_reductions_along_a_dim_and_integer_overflow_name_the_op(call, error, message):
+    """(numpy's own messages came through: 'attempt to get argmax of an empty sequence', ...)"""
+    with pytest.raises(error, match=message):
+        call()

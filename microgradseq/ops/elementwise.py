@@ -31,8 +31,11 @@ def operands(name: str, fn: Callable, a: Any, b: Any) -> tuple[Tensor, Tensor, n
     """Both operands as tensors, and fn of their data; a shape mismatch names the op."""
     if type(a) is not Tensor or type(b) is not Tensor:
         both_tensors = isinstance(a, Tensor) and isinstance(b, Tensor)     # (a Parameter is one)
-        a = as_tensor(a, b if isinstance(b, Tensor) else None)
-        b = as_tensor(b, a)
+        try:
+            a = as_tensor(a, b if isinstance(b, Tensor) else None)
+            b = as_tensor(b, a)
+        except OverflowError as error:      # (a Python integer out of an integer tensor's range)
+            raise OverflowError(f"{name}: {error}") from None
         if not both_tensors:
             a, b = promoted(a, b)
     try:

@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..checks import is_axis
+from ..checks import is_axis, is_int
 from ..spellings import axis_keepdims, either
 from ..tensor import Rules, Tensor, as_tensor, owned, result
 from .shape import getitem, reshape
@@ -196,10 +196,14 @@ def extreme_and_index(x: Any, dim: Any, keepdim: bool, which: str = "max") -> Va
     argmax (argmin) finds, so the whole gradient goes to each index, as PyTorch's (ties are not
     shared here, and a NaN extreme is where numpy's argmax found the first NaN)."""
     x = x if type(x) is Tensor else as_tensor(x)
-    if not is_axis(dim, x.ndim):
+    if not is_int(dim):
         raise TypeError(f"{which}: dim= takes one axis of shape {x.shape} (as PyTorch's), got {dim!r}; "
                         "use axis= to reduce over several")
+    if not is_axis(dim, x.ndim):
+        raise IndexError(f"{which}: dim {dim} is out of range for a tensor of shape {x.shape}")
     axis = dim % x.ndim
+    if x.shape[axis] == 0:
+        raise ValueError(f"{which}: no {which}imum over an empty axis (shape {x.shape}, dim {dim})")
     indices = (np.argmax if which == "max" else np.argmin)(x._data, axis=axis).astype(np.int64)
     positions = list(np.indices(indices.shape, sparse=True))
     positions.insert(axis, indices)
