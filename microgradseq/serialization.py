@@ -125,13 +125,19 @@ def _sync_folder(folder: Path) -> None:
         os.close(descriptor)
 
 
-def _save_to_object(f: Any, members: dict[str, np.ndarray]) -> None:
+def _check_binary_file(f: Any, where: str, use: str, mode: str) -> None:
+    """TypeError for a text file object, io.UnsupportedOperation for one not open for `use`
+    ('reading': `f.readable()`, 'writing': `f.writable()`), each naming `where` and the `mode` to open with."""
     if isinstance(f, io.TextIOBase):
-        raise TypeError("save: f is a text file; open it in binary mode ('wb')")
-    writable = getattr(f, "writable", None)
-    if callable(writable) and not writable():
-        raise io.UnsupportedOperation(f"save: f is not open for writing (mode {getattr(f, 'mode', '?')!r}); "
-                                      "open it with 'wb'")
+        raise TypeError(f"{where}: f is a text file; open it in binary mode ({mode!r})")
+    able = getattr(f, "readable" if use == "reading" else "writable", None)
+    if callable(able) and not able():
+        raise io.UnsupportedOperation(f"{where}: f is not open for {use} (mode {getattr(f, 'mode', '?')!r}); "
+                                      f"open it with {mode!r}")
+
+
+def _save_to_object(f: Any, members: dict[str, np.ndarray]) -> None:
+    _check_binary_file(f, "save", "writing", "wb")
     _write_archive(f, members)
 
 
@@ -283,12 +289,7 @@ def _open_path(f: str | os.PathLike) -> BinaryIO:
 
 def _seekable_source(f: Any) -> BinaryIO:
     """`f` itself when it can seek (zipfile reads the end first), else all its bytes in memory."""
-    if isinstance(f, io.TextIOBase):
-        raise TypeError("load: f is a text file; open it in binary mode ('rb')")
-    readable = getattr(f, "readable", None)
-    if callable(readable) and not readable():
-        raise io.UnsupportedOperation(f"load: f is not open for reading (mode {getattr(f, 'mode', '?')!r}); "
-                                      "open it with 'rb'")
+    _check_binary_file(f, "load", "reading", "rb")
     seekable = getattr(f, "seekable", None)
     if callable(seekable) and seekable():
         return f
