@@ -1,4 +1,4 @@
-"""Softmax, losses and dropout (also as `microgradseq.nn.functional`, PyTorch's `F`).
+"""Softmax, losses, dropout and one_hot (also as `microgradseq.nn.functional`, PyTorch's `F`).
 
 `softmax` and the losses are written with primitive ops: their gradients need
 no rule of their own. `log_softmax` is a primitive (`ops.softmax` says why:
@@ -16,15 +16,15 @@ from typing import Any
 import numpy as np
 
 from . import ops
-from .checks import is_axis, probability
+from .checks import is_axis, is_int, probability
 from .ops import exp, relu, sigmoid, sum, tanh
 from .ops.losses import cross_entropy as cross_entropy_op
 from .random import generator_or_default
 from .spellings import either
 from .tensor import Tensor, as_tensor, owned
 
-__all__ = ["cross_entropy", "dropout", "linear", "log_softmax", "mse_loss", "nll_loss", "relu", "sigmoid",
-           "softmax", "tanh"]      # relu, sigmoid, tanh: the ops themselves, as torch.nn.functional has them
+__all__ = ["cross_entropy", "dropout", "linear", "log_softmax", "mse_loss", "nll_loss", "one_hot", "relu",
+           "sigmoid", "softmax", "tanh"]      # relu, sigmoid, tanh: the ops themselves, as torch.nn.functional has them
 
 REDUCTIONS = ("mean", "sum", "none")      # what `reduction=` may be (the loss modules check it too)
 
@@ -158,3 +158,22 @@ def dropout(x: Any, p: float = 0.5, training: bool = True, inplace: bool = False
     keep = generator_or_default(rng, "dropout").random(x.shape) >= p
     scale = np.zeros(x.shape, dtype=x.dtype) if p == 1 else keep / np.asarray(1 - p, dtype=x.dtype)
     return (x * owned(scale.astype(x.dtype, copy=False))).named("dropout")
+
+
+def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:
+    """out[..., c] = 1 if tensor[...] == c else 0, for c in 0 .. num_classes - 1, as PyTorch's:
+    int64 of shape tensor.shape + (num_classes,); num_classes=-1 takes max(tensor) + 1. A
+    constant (integers have no gradient): `.float()` it to feed a layer."""
+    classes = as_tensor(tensor)._data
+    if classes.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: expected an integer tensor of class indices, got dtype {classes.dtype}")
+    if not (is_int(num_classes) and num_classes >= -1):
+        raise ValueError(f"one_hot: expected num_classes a non-negative integer (or -1), got {num_classes!r}")
+    if num_classes == -1:
+        if classes.size == 0:
+            raise ValueError("one_hot: cannot infer num_classes from an empty tensor; pass num_classes")
+        num_classes = int(classes.max()) + 1
+    if classes.size and (classes.min() < 0 or classes.max() >= num_classes):
+        raise ValueError(f"one_hot: expected class indices in [0, {num_classes}), got values from "
+                         f"{classes.min()} to {classes.max()}")
+    return owned(np.equal(classes[..., None], np.arange(num_classes)).astype(np.int64))

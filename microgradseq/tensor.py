@@ -23,6 +23,7 @@ from . import autograd, forward
 from .anomaly import check_forward
 from .autograd import CUT, LEAF, anomaly_checks, grad_enabled
 from .checks import flag
+from .spellings import either
 
 _default_dtype = np.dtype(np.float32)
 
@@ -264,12 +265,18 @@ class Tensor:
         """Same data (the same read-only array), no history."""
         return owned(self._data)
 
-    def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
+    def backward(self, grad: Any = None, retain_graph: bool | None = None, create_graph: bool = False, *,
+                 gradient: Any = None) -> None:
         """Reverse-mode pass: fill `.grad` of every tensor this one depends on.
 
-        `grad` is dL/dself; it may be omitted only when self has one element (then 1).
+        `grad` (PyTorch's name: `gradient=`) is dL/dself; it may be omitted only when self has one
+        element (then 1). `retain_graph=None` is False, as PyTorch's default; `create_graph` only False.
         """
-        retain_graph = flag(retain_graph, "retain_graph", "backward")
+        grad = either("backward", "grad", grad, "gradient", gradient)
+        retain_graph = flag(False if retain_graph is None else retain_graph, "retain_graph", "backward")
+        if flag(create_graph, "create_graph", "backward"):
+            raise NotImplementedError("backward: create_graph=True (gradients of gradients) is not supported; "
+                                      "mg.jvp of a gradient computed by hand is the way to second derivatives here")
         node = self._node
         if node is None or node.kind is CUT:
             raise RuntimeError("backward: this tensor does not require grad and has no history")
@@ -319,7 +326,8 @@ class Tensor:
 
     def __setitem__(self, index: Any, value: Any) -> None:
         raise TypeError("Tensor: item assignment (t[i] = v) is not supported, arrays are read-only; make a new "
-                        "tensor (mg.where(mask, v, t), or under no_grad t.data = an edited copy of t.data)")
+                        "tensor (mg.where(mask, v, t); rows filled one at a time, out[i] = row: append the rows "
+                        "to a list and mg.stack it; or under no_grad t.data = an edited copy of t.data)")
 
     def __iadd__(self, other): return self._in_place("+=", type(self).__add__, other)
     def __isub__(self, other): return self._in_place("-=", type(self).__sub__, other)

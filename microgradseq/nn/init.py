@@ -28,6 +28,9 @@ def _fill(tensor: Tensor, values: np.ndarray) -> Tensor:
 def _checked(where: str, tensor: Tensor, floating: bool = True, **arguments: float) -> None:
     """TypeError unless `tensor` is a Tensor (of a floating dtype, for random values); ValueError
     unless each of `arguments` is a finite number."""
+    if isinstance(tensor, np.ndarray):      # PyTorch code's nn.init.uniform_(p.data, ...)
+        raise TypeError(f"{where}: expected a Tensor (a parameter), got ndarray: p.data is the parameter's "
+                        f"read-only array here, pass the parameter itself ({where}(p, ...))")
     if not isinstance(tensor, Tensor):
         raise TypeError(f"{where}: expected a Tensor (a parameter), got {type(tensor).__name__}")
     if floating and tensor.dtype.kind != "f":

@@ -1,0 +1,101 @@
+"""From a third porting audit (a GRU seq2seq, an LSTM classifier, an RNN from scratch, a char-RNN
+generator, an autograd lesson): `backward(gradient=...)` as PyTorch's tutorial writes it, `F.one_hot`,
+and what item assignment says to write instead. Values against numpy or closed forms; no PyTorch."""
+
+import numpy as np
+import pytest
+
+import microgradseq as mg
+import microgradseq.nn.functional as F
+
+RNG = np.random.default_rng(3)
+
+
+# ---- backward with PyTorch's argument names ---------------------------------------------------
+
+def test_backward_takes_pytorchs_gradient_keyword_for_the_vector_jacobian_product():
+    """Q = 3a^3 - b^2 (PyTorch's autograd tutorial), Q.backward(gradient=v): a.grad = 9a^2 v, b.grad = -2b v."""
+    a = mg.tensor([2.0, 3.0], requires_grad=True)
+    b = mg.tensor([6.0, 4.0], requires_grad=True)
+    v = np.array([1.0, 0.5], dtype=np.float32)
+    (3 * a ** 3 - b ** 2).backward(gradient=mg.tensor(v))
+    np.testing.assert_allclose(a.grad, 9 * np.array([2.0, 3.0]) ** 2 * v)
+    np.testing.assert_allclose(b.grad, -2 * np.array([6.0, 4.0]) * v)
+
+
+def test_backward_refuses_both_spellings_of_the_gradient_at_once():
+    x = mg.tensor([1.0], requires_grad=True)
+    with pytest.raises(TypeError, match="backward: got both grad= and gradient="):
+        (x * 2).backward(np.ones(1), gradient=np.ones(1))
+
+
+def test_backward_takes_retain_graph_none_as_pytorchs_default_and_frees_the_graph():
+    x = mg.tensor([1.0, -2.0], requires_grad=True)
+    y = (x * x).sum()
+    y.backward(retain_graph=None)
+    np.testing.assert_allclose(x.grad, [2.0, -4.0])
+    with pytest.raises(RuntimeError):
+        y.backward()                                    # freed, as after retain_graph=False
+
+
+def test_backward_takes_create_graph_false_and_says_what_to_do_for_true():
+    x = mg.tensor([3.0], requires_grad=True)
+    (x * x).sum().backward(None, True, False)           # PyTorch's positional order
+    np.testing.assert_allclose(x.grad, [6.0])
+    with pytest.raises(NotImplementedError, match=r"backward: create_graph=True .* not supported; mg.jvp"):
+        (x * x).sum().backward(create_graph=True)
+
+
+# ---- F.one_hot --------------------------------------------------------------------------------
+
+def test_one_hot_is_rows_of_the_identity_as_int64():
+    tokens = RNG.integers(0, 5, size=(3, 4))
+    got = F.one_hot(mg.tensor(tokens), num_classes=6)
+    assert got.dtype == np.int64 and got.shape == (3, 4, 6) and not got.requires_grad
+    np.testing.assert_array_equal(got.data, np.eye(6, dtype=np.int64)[tokens])
+    np.testing.assert_array_equal(F.one_hot(mg.tensor([0, 2, 1])).data, np.eye(3)[[0, 2, 1]])   # max + 1 classes
+
+
+def test_one_hot_inputs_of_a_from_scratch_rnn_step_pass_the_gradient_to_the_weights():
+    """x_t = one_hot(tokens).float(); h = x_t @ W: dL/dW = x_t^T g, i.e. row c of W gets the g of the tokens equal to c."""
+    tokens = np.array([1, 3, 1])
+    W = mg.tensor(RNG.standard_normal((4, 2)), requires_grad=True)
+    g = RNG.standard_normal((3, 2))
+    (F.one_hot(mg.tensor(tokens), 4).double() @ W).backward(g)
+    expected = np.zeros((4, 2))
+    np.add.at(expected, tokens, g)
+    np.testing.assert_allclose(W.grad, expected)
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: F.one_hot(mg.tensor([0.0, 1.0]), 2), TypeError, "one_hot: expected an integer tensor .* got dtype float32"),
+    (lambda: F.one_hot(mg.tensor([0, 3]), 3), ValueError, r"one_hot: expected class indices in \[0, 3\), got values from 0 to 3"),
+    (lambda: F.one_hot(mg.tensor([-1, 0]), 3), ValueError, r"one_hot: expected class indices in \[0, 3\)"),
+    (lambda: F.one_hot(mg.tensor([1]), 2.0), ValueError, "one_hot: expected num_classes a non-negative integer"),
+    (lambda: F.one_hot(mg.zeros(0, dtype=np.int64)), ValueError, "one_hot: cannot infer num_classes from an empty"),
+])
+def test_one_hot_refuses_what_it_cannot_encode_naming_itself(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+# ---- item assignment: what to write instead --------------------------------------------------------
+
+def test_item_assignment_names_the_list_and_stack_way_to_fill_rows():
+    """seq2seq tutorials fill `outputs[t] = out` step by step; here the rows go in a list, then mg.stack."""
+    outputs = mg.zeros(3, 2)
+    with pytest.raises(TypeError, match=r"out\[i\] = row: append the rows to a list and mg.stack it"):
+        outputs[0] = mg.ones(2)
+
+
+def test_init_of_p_data_says_to_pass_the_parameter_itself():
+    """Seq2seq tutorials initialise with nn.init.uniform_(param.data, -0.08, 0.08); here .data is a read-only array."""
+    gru = mg.nn.GRU(2, 3)
+    before = gru.weight_ih_l0.data.copy()
+    for init in (lambda a: mg.nn.init.uniform_(a, -0.08, 0.08), mg.nn.init.zeros_):
+        with pytest.raises(TypeError, match=r"expected a Tensor \(a parameter\), got ndarray: p.data is the "
+                                            r"parameter's read-only array here, pass the parameter itself"):
+            init(gru.weight_ih_l0.data)
+    np.testing.assert_array_equal(gru.weight_ih_l0.data, before)
+    mg.nn.init.uniform_(gru.weight_ih_l0, -0.08, 0.08)
+    assert np.abs(gru.weight_ih_l0.data).max() <= 0.08
