@@ -214,6 +214,7 @@ def main(argv=None):
     parser.add_argument("--dropout", type=float, default=0.2, help="dropout applied to layers (0 = no dropout)")
     parser.add_argument("--tied", action="store_true", help="tie the word embedding and softmax weights")
     parser.add_argument("--seed", type=int, default=1111, help="random seed")
+    parser.add_argument("--cuda", action="store_true", help="use CUDA (there is none here: raises)")
     parser.add_argument("--save", type=str, default="model.npz", help="path to save the final model")
     parser.add_argument("--words", type=int, default=30, help="number of words to generate")
     parser.add_argument("--temperature", type=float, default=1.0, help="temperature - higher will increase diversity")
@@ -225,7 +226,10 @@ def main(argv=None):
         args.epochs = 6
 
     torch.manual_seed(args.seed)
-    device = "cpu"
+    if torch.cuda.is_available():
+        if not args.cuda:
+            print("WARNING: You have a CUDA device, so you should probably run with --cuda")
+    device = torch.device("cuda" if args.cuda else "cpu")
     corpus = Corpus(args.data)
     eval_batch_size = 10
     train_data = batchify(corpus.train, args.batch_size, device)

@@ -6,7 +6,7 @@
     loss.backward()          # w.grad == 2 * w
 """
 
-from . import autograd, bptt, functional, metadata, nn, optim, transforms, utils, viz
+from . import autograd, bptt, cuda, functional, metadata, nn, optim, transforms, utils, viz
 from .anomaly import detect_anomaly
 from .autograd import no_grad
 from .creation import (arange, as_tensor, empty, eye, full, linspace, multinomial, ones, ones_like, rand, rand_like,
@@ -23,6 +23,7 @@ from .ops import concat, stack, where
 from .ops import concat as cat
 from .random import manual_seed
 from .serialization import load, save
+from .spellings import device
 from .tensor import Tensor, get_default_dtype, set_default_dtype, tensor
 from .threads import get_num_threads, limit_at_import, set_num_threads
 from .grad_mode import enable_grad, is_grad_enabled, set_grad_enabled
@@ -38,7 +39,7 @@ __all__ = ["GradcheckError", "Tensor", "bptt", "concat", "detect_anomaly", "func
            "randn", "save", "set_default_dtype", "stack", "tensor", "vjp", "viz", "draw", "where", "zeros"]
 __all__ += ["arange", "cat", "full", "multinomial", "ones_like", "rand", "zeros_like"]   # (not the dtype names,
 # nor abs, sum, max, min, pow: `from microgradseq import *` must not replace the builtins)
-__all__ += ["get_num_threads", "set_num_threads"]
+__all__ += ["get_num_threads", "set_num_threads", "cuda", "device"]
 __version__ = "0.1.0"
 
 limit_at_import()       # one BLAS thread unless the environment says otherwise (threads.py says why)

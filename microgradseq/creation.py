@@ -9,7 +9,7 @@ import numpy as np
 
 from .checks import is_finite_number, is_int
 from .random import generator_or_default
-from .spellings import shape_of
+from .spellings import check_device, shape_of
 from .tensor import Tensor, get_default_dtype, owned
 
 
@@ -21,19 +21,22 @@ def _shape(shape: tuple, where: str) -> tuple:
     return sizes
 
 
-def zeros(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def zeros(*shape: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros: `zeros(2, 3)` or `zeros((2, 3))`."""
+    check_device("zeros", device)
     return owned(np.zeros(_shape(shape, "zeros"), dtype=dtype or get_default_dtype()), requires_grad)
 
 
-def ones(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def ones(*shape: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones: `ones(2, 3)` or `ones((2, 3))`."""
+    check_device("ones", device)
     return owned(np.ones(_shape(shape, "ones"), dtype=dtype or get_default_dtype()), requires_grad)
 
 
 def randn(*shape: Any, rng: np.random.Generator | None = None, dtype: Any = None,
-          requires_grad: bool = False) -> Tensor:
+          device: Any = None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples, from `rng` or the generator `manual_seed` sets."""
+    check_device("randn", device)
     rng = generator_or_default(rng, "randn")
     data = rng.standard_normal(_shape(shape, "randn")).astype(dtype or get_default_dtype())
     return owned(data, requires_grad)
@@ -52,9 +55,11 @@ def _fill_dtype(value: Any) -> np.dtype:
     return get_default_dtype()
 
 
-def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, device: Any = None,
+           requires_grad: bool = False) -> Tensor:
     """start, start + step, ... up to but not including end (`arange(n)`: 0 .. n - 1); int64 when every
     bound is an integer, else the default float dtype, as PyTorch's."""
+    check_device("arange", device)
     if end is None:
         start, end = 0, start
     if not all(is_finite_number(v) for v in (start, end, step)) or step == 0:
@@ -65,8 +70,9 @@ def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, req
     return owned(np.arange(start, end, step, dtype=dtype), requires_grad)
 
 
-def full(size: Any, fill_value: Any, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def full(size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of shape `size` with every element `fill_value` (its dtype as PyTorch infers it)."""
+    check_device("full", device)
     if isinstance(fill_value, Tensor) and fill_value.numel() == 1:
         fill_value = fill_value.item()
     if not isinstance(fill_value, (numbers.Number, np.bool_)):
@@ -79,21 +85,24 @@ def _like_shape_dtype(like: Any, dtype: Any) -> tuple[tuple, np.dtype]:
     return data.shape, np.dtype(dtype) if dtype is not None else data.dtype
 
 
-def zeros_like(like: Any, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def zeros_like(like: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """Zeros of `like`'s shape and dtype (or `dtype`)."""
+    check_device("zeros_like", device)
     shape, dtype = _like_shape_dtype(like, dtype)
     return owned(np.zeros(shape, dtype=dtype), requires_grad)
 
 
-def ones_like(like: Any, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def ones_like(like: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """Ones of `like`'s shape and dtype (or `dtype`)."""
+    check_device("ones_like", device)
     shape, dtype = _like_shape_dtype(like, dtype)
     return owned(np.ones(shape, dtype=dtype), requires_grad)
 
 
 def rand(*shape: Any, rng: np.random.Generator | None = None, dtype: Any = None,
-         requires_grad: bool = False) -> Tensor:
+         device: Any = None, requires_grad: bool = False) -> Tensor:
     """Samples from uniform[0, 1), from `rng` or the generator `manual_seed` sets."""
+    check_device("rand", device)
     rng = generator_or_default(rng, "rand")
     return owned(rng.random(_shape(shape, "rand")).astype(dtype or get_default_dtype()), requires_grad)
 
@@ -123,10 +132,11 @@ def multinomial(probs: Any, num_samples: int, replacement: bool = False, *,
 # ---- more of PyTorch's: randint, randperm, randn_like, rand_like, linspace, eye, empty, as_tensor ----
 
 def randint(low: int = 0, high: Any = None, size: Any = None, *, rng: np.random.Generator | None = None,
-            dtype: Any = None, requires_grad: bool = False) -> Tensor:
+            dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """Integers drawn uniformly from low .. high - 1, int64, as PyTorch's: `randint(high, size)`,
     `randint(low, high, size)`, `randint(high, size=...)` or by keyword; from `rng` or the generator
     `manual_seed` sets."""
+    check_device("randint", device)
     if size is None and isinstance(high, (tuple, list)):      # randint(high, size)
         low, high, size = 0, low, high
     elif high is None:                                         # randint(high, size=...)
@@ -138,49 +148,57 @@ def randint(low: int = 0, high: Any = None, size: Any = None, *, rng: np.random.
     return owned(rng.integers(low, high, tuple(size)).astype(dtype or np.int64), requires_grad)
 
 
-def randperm(n: int, *, rng: np.random.Generator | None = None, dtype: Any = None) -> Tensor:
+def randperm(n: int, *, rng: np.random.Generator | None = None, dtype: Any = None, device: Any = None) -> Tensor:
     """0 .. n - 1 in a random order (int64)."""
+    check_device("randperm", device)
     if not (is_int(n) and n >= 0):
         raise ValueError(f"randperm: expected a non-negative integer, got {n!r}")
     return owned(generator_or_default(rng, "randperm").permutation(n).astype(dtype or np.int64))
 
 
 def randn_like(like: Any, *, rng: np.random.Generator | None = None, dtype: Any = None,
-               requires_grad: bool = False) -> Tensor:
+               device: Any = None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples of `like`'s shape and dtype (or `dtype`)."""
+    check_device("randn_like", device)
     shape, dtype = _like_shape_dtype(like, dtype)
     return randn(shape, rng=rng, dtype=dtype, requires_grad=requires_grad)
 
 
 def rand_like(like: Any, *, rng: np.random.Generator | None = None, dtype: Any = None,
-              requires_grad: bool = False) -> Tensor:
+              device: Any = None, requires_grad: bool = False) -> Tensor:
     """Uniform[0, 1) samples of `like`'s shape and dtype (or `dtype`)."""
+    check_device("rand_like", device)
     shape, dtype = _like_shape_dtype(like, dtype)
     return rand(shape, rng=rng, dtype=dtype, requires_grad=requires_grad)
 
 
-def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: Any = None,
+             requires_grad: bool = False) -> Tensor:
     """`steps` evenly spaced values from start to end, both included."""
+    check_device("linspace", device)
     if not (is_int(steps) and steps >= 0):
         raise ValueError(f"linspace: steps must be a non-negative integer, got {steps!r}")
     return owned(np.linspace(start, end, steps, dtype=dtype or get_default_dtype()), requires_grad)
 
 
-def eye(n: int, m: int | None = None, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """The n x m (n x n) identity matrix."""
+    check_device("eye", device)
     if not (is_int(n) and n >= 0 and (m is None or (is_int(m) and m >= 0))):
         raise ValueError(f"eye: expected non-negative integer sizes, got n={n!r}, m={m!r}")
     return owned(np.eye(n, m, dtype=dtype or get_default_dtype()), requires_grad)
 
 
-def empty(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def empty(*shape: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor to be filled later: zeros here (numpy's uninitialised memory would only hide bugs)."""
+    check_device("empty", device)
     return owned(np.zeros(_shape(shape, "empty"), dtype=dtype or get_default_dtype()), requires_grad)
 
 
-def as_tensor(data: Any, dtype: Any = None) -> Tensor:
+def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     """`data` as a tensor: a tensor of that dtype as it is, anything else made into one (a copy:
     arrays here are read-only, so unlike PyTorch's it never shares a numpy array's memory)."""
+    check_device("as_tensor", device)
     if isinstance(data, Tensor):
         return data if dtype is None else data.to(dtype)
     return Tensor(data, dtype=dtype)

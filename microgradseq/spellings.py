@@ -62,6 +62,45 @@ def check_device(where: str, device: Any) -> None:
                        "on the CPU only (use 'cpu')")
 
 
+class device:
+    """PyTorch's `torch.device`: the name of where tensors live. Any name can be made, as in PyTorch
+    (`device("cuda" if mg.cuda.is_available() else "cpu")`), but only the CPU can be used: giving
+    another device to a tensor maker, a module or `to(...)` raises there. Equal to its name
+    (`mg.device("cpu") == "cpu"`)."""
+
+    def __init__(self, type: Any, index: int | None = None) -> None:
+        if isinstance(type, device):
+            type, index = type.type, type.index if index is None else index
+        if not isinstance(type, str) or not type:
+            raise TypeError(f"device: expected a device name such as 'cpu', got {type!r}")
+        name, colon, number = type.partition(":")
+        if colon:
+            if index is not None or not number.isdigit():
+                raise ValueError(f"device: expected a name such as 'cpu' or 'cpu:0', got {type!r}"
+                                 + (f" and index={index!r}" if index is not None else ""))
+            index = int(number)
+        if index is not None and not (isinstance(index, int) and not isinstance(index, bool) and index >= 0):
+            raise ValueError(f"device: expected index a non-negative integer, got {index!r}")
+        self.type, self.index = name, index
+
+    def __str__(self) -> str:
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __repr__(self) -> str:
+        return f"device(type={self.type!r}" + ("" if self.index is None else f", index={self.index}") + ")"
+
+    def __eq__(self, other: Any) -> bool:
+        if isinstance(other, (device, str)):
+            return str(self) == str(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(str(self))
+
+
+CPU = device("cpu")
+
+
 def shape_of(size: tuple) -> tuple:
     """A shape given as separate numbers (`2, 3`) or as one sequence (`(2, 3)`), as a tuple."""
     if len(size) == 1 and isinstance(size[0], (tuple, list)):

@@ -23,7 +23,7 @@ from . import autograd, forward
 from .anomaly import check_forward
 from .autograd import CUT, LEAF, anomaly_checks, grad_enabled
 from .checks import flag
-from .spellings import either
+from .spellings import check_device, either
 
 _default_dtype = np.dtype(np.float32)
 
@@ -388,8 +388,9 @@ def _rebuilt(cls: type, data: np.ndarray, requires_grad: bool, grad: np.ndarray 
     return out
 
 
-def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
-    """Same as `Tensor(...)`, as in PyTorch."""
+def tensor(data: Any, requires_grad: bool = False, dtype: Any = None, device: Any = None) -> Tensor:
+    """Same as `Tensor(...)`, as in PyTorch (`device`: the CPU, or None)."""
+    check_device("tensor", device)
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 

@@ -99,3 +99,66 @@ def test_init_of_p_data_says_to_pass_the_parameter_itself():
     np.testing.assert_array_equal(gru.weight_ih_l0.data, before)
     mg.nn.init.uniform_(gru.weight_ih_l0, -0.08, 0.08)
     assert np.abs(gru.weight_ih_l0.data).max() <= 0.08
+
+
+# ---- devices: PyTorch's boilerplate runs, and only the CPU is usable --------------------------
+
+def test_the_device_boilerplate_of_a_pytorch_script_picks_the_cpu_and_runs():
+    device = mg.device("cuda" if mg.cuda.is_available() else "cpu")
+    assert device == "cpu" and device.type == "cpu" and str(device) == "cpu" and mg.cuda.device_count() == 0
+    model = mg.nn.Linear(3, 2).to(device)
+    x = mg.randn(4, 3, device=device)
+    np.testing.assert_allclose(model(x.to(device)).data, x.data @ model.weight.data.T + model.bias.data, rtol=1e-6)
+    assert x.device == device and model.weight.device.type == "cpu"
+
+
+@pytest.mark.parametrize("make, expected", [
+    (lambda d: mg.zeros(2, 3, device=d), np.zeros((2, 3))),
+    (lambda d: mg.ones((2,), device=d), np.ones(2)),
+    (lambda d: mg.full((2,), 7.0, device=d), np.full(2, 7.0)),
+    (lambda d: mg.arange(4, device=d), np.arange(4)),
+    (lambda d: mg.eye(2, device=d), np.eye(2)),
+    (lambda d: mg.linspace(0, 1, 3, device=d), np.array([0.0, 0.5, 1.0])),
+    (lambda d: mg.empty(2, device=d), np.zeros(2)),
+    (lambda d: mg.zeros_like(np.ones((1, 2)), device=d), np.zeros((1, 2))),
+    (lambda d: mg.ones_like(np.ones(3), device=d), np.ones(3)),
+    (lambda d: mg.tensor([1.0, 2.0], device=d), np.array([1.0, 2.0])),
+    (lambda d: mg.as_tensor([1, 2], device=d), np.array([1, 2])),
+])
+@pytest.mark.parametrize("device", [None, "cpu", "cpu:0", mg.device("cpu"), mg.device("cpu", 0)])
+def test_tensor_makers_take_a_cpu_device_and_make_the_same_values(make, expected, device):
+    np.testing.assert_array_equal(make(device).data, expected)
+
+
+@pytest.mark.parametrize("make", [
+    lambda d: mg.zeros(2, device=d), lambda d: mg.randn(2, device=d), lambda d: mg.rand(2, device=d),
+    lambda d: mg.randint(0, 3, (2,), device=d), lambda d: mg.randperm(3, device=d),
+    lambda d: mg.randn_like(np.ones(2), device=d), lambda d: mg.rand_like(np.ones(2), device=d),
+    lambda d: mg.tensor([1.0], device=d), lambda d: mg.as_tensor([1.0], device=d),
+])
+def test_a_tensor_maker_given_another_device_names_itself_and_the_device(make):
+    with pytest.raises(RuntimeError, match=r"^\w+: device 'cuda:0' is not available"):
+        make(mg.device("cuda", 0))
+
+
+def test_random_makers_draw_the_same_numbers_with_a_cpu_device_as_without():
+    mg.manual_seed(5)
+    plain = [mg.randn(3).data, mg.rand(2).data, mg.randint(0, 9, (4,)).data, mg.randperm(5).data]
+    mg.manual_seed(5)
+    cpu = [mg.randn(3, device="cpu").data, mg.rand(2, device="cpu").data,
+           mg.randint(0, 9, (4,), device="cpu").data, mg.randperm(5, device="cpu").data]
+    for a, b in zip(plain, cpu):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("name, error", [(3, TypeError), ("", TypeError), ("cuda:x", ValueError),
+                                         ("cpu:0:1", ValueError)])
+def test_device_refuses_what_is_not_a_device_name(name, error):
+    with pytest.raises(error, match="^device: expected"):
+        mg.device(name)
+
+
+def test_device_equals_its_name_and_hashes_as_it():
+    assert mg.device("cpu", 0) == "cpu:0" and mg.device("cpu:0") == mg.device("cpu", 0)
+    assert mg.device("cpu") != mg.device("cuda") and {mg.device("cpu"): 1}["cpu"] == 1
+    assert repr(mg.device("cuda", 1)) == "device(type='cuda', index=1)"

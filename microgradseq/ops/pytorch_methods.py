@@ -18,7 +18,7 @@ import numpy as np
 
 from ..checks import is_int
 from ..autograd import CUT, LEAF
-from ..spellings import axis_keepdims, either, shape_of
+from ..spellings import CPU, axis_keepdims, either, shape_of
 from ..tensor import Tensor, as_tensor, owned
 from . import elementwise as ew
 from . import reduce
@@ -255,5 +255,5 @@ Tensor.int, Tensor.bool, Tensor.half = (lambda self: to(self, np.int32), lambda 
                                         lambda self: to(self, np.float16))
 Tensor.is_leaf = property(lambda self: self._node is None or self._node.kind in (LEAF, CUT))
 Tensor.grad_fn = property(lambda self: None if self.is_leaf else self._node)     # the node that made it
-Tensor.device = property(lambda self: "cpu")
+Tensor.device = property(lambda self: CPU)
 Tensor.retain_grad = lambda self: None      # every tensor the user holds keeps its gradient already
