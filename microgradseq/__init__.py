@@ -6,7 +6,7 @@
     loss.backward()          # w.grad == 2 * w
 """
 
-from . import autograd, bptt, cuda, functional, metadata, nn, optim, transforms, utils, viz
+from . import autograd, bptt, cuda, function, functional, metadata, nn, optim, transforms, utils, viz
 from .anomaly import detect_anomaly
 from .autograd import no_grad
 from .creation import (arange, as_tensor, empty, eye, full, linspace, multinomial, ones, ones_like, rand, rand_like,
@@ -30,9 +30,11 @@ from .grad_mode import enable_grad, is_grad_enabled, set_grad_enabled
 from .transforms import jacobian, jvp, vjp
 from .viz import draw
 
-# PyTorch's `torch.autograd.grad`: `mg.autograd` is the core module (autograd.py), which a course
-# reads for the chain rule alone; the function lives with the other transforms and is named there.
+# PyTorch's `torch.autograd.grad` and `torch.autograd.Function`: `mg.autograd` is the core module
+# (autograd.py), which a course reads for the chain rule alone; they live in transforms.py and
+# function.py and are named there.
 autograd.grad = transforms.grad
+autograd.Function = function.Function
 
 __all__ = ["GradcheckError", "Tensor", "bptt", "concat", "detect_anomaly", "functional",
            "get_default_dtype", "gradcheck", "jacobian", "jvp", "load", "manual_seed", "nn", "no_grad", "ones", "optim",
