@@ -30,11 +30,12 @@ from .grad_mode import enable_grad, is_grad_enabled, set_grad_enabled
 from .transforms import jacobian, jvp, vjp
 from .viz import draw
 
-# PyTorch's `torch.autograd.grad` and `torch.autograd.Function`: `mg.autograd` is the core module
-# (autograd.py), which a course reads for the chain rule alone; they live in transforms.py and
-# function.py and are named there.
+# PyTorch's `torch.autograd.grad`, `Function` and `gradcheck`: `mg.autograd` is the core module
+# (autograd.py), which a course reads for the chain rule alone; they live in transforms.py,
+# function.py and gradcheck.py and are named there.
 autograd.grad = transforms.grad
 autograd.Function = function.Function
+autograd.gradcheck = gradcheck
 
 __all__ = ["GradcheckError", "Tensor", "bptt", "concat", "detect_anomaly", "functional",
            "get_default_dtype", "gradcheck", "jacobian", "jvp", "load", "manual_seed", "nn", "no_grad", "ones", "optim",

@@ -17,12 +17,13 @@ class GradcheckError(AssertionError):
     """The autodiff gradient and the finite-difference gradient disagree."""
 
 
-def _scalar(fn: Callable, inputs: Sequence) -> float:
+def _values(fn: Callable, inputs: Sequence, shape: tuple) -> np.ndarray:
+    """fn(*inputs) as an array of `shape` (the shape of the first call's output)."""
     out = fn(*inputs)
     value = out._data if isinstance(out, Tensor) else np.asarray(out)
-    if value.size != 1:
-        raise ValueError(f"gradcheck: fn must return a scalar, got shape {value.shape}")
-    return float(value.reshape(()))
+    if value.shape != shape:
+        raise ValueError(f"gradcheck: fn returned shape {value.shape} for a moved input, {shape} before")
+    return value.astype(np.float64)
 
 
 def _inputs(inputs: Any) -> list:
@@ -65,10 +66,15 @@ def _precision_hint(checked: list[tuple[int, Tensor]]) -> str:
 
 def gradcheck(fn: Callable[..., Tensor], inputs: Tensor | Sequence, eps: float = 1e-6,
               atol: float = 1e-5, rtol: float = 1e-3) -> bool:
-    """True when d fn(*inputs)/d x matches (fn(x + eps e_i) - fn(x - eps e_i)) / (2 eps)
-    for every element i of every input x that requires grad; else GradcheckError (a NaN or
+    """True when the Jacobian of y = fn(*inputs) matches central finite differences,
+
+        dy_j/dx_i  against  (y_j(x + eps e_i) - y_j(x - eps e_i)) / (2 eps),
+
+    for every element i of every input x that requires grad and every element j of y (one
+    number, a loss, or a tensor: one backward pass per element j); else GradcheckError (a NaN or
     inf on either side fails). `inputs` is a tensor or an iterable of them (such as
-    `model.parameters()`); at least one must require grad.
+    `model.parameters()`); at least one must require grad. As PyTorch's `gradcheck`, also
+    reachable as `mg.autograd.gradcheck`.
 
     Each input is perturbed by giving it a new array (`x.data = ...`), and given
     its own back afterwards; every leaf's `.grad` is as it was, a module's
@@ -86,25 +92,31 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Tensor | Sequence, eps: float =
         raise ValueError("gradcheck: no input requires grad, so there is nothing to check; make the "
                          "inputs to check with requires_grad=True")
     out = fn(*inputs)
-    if not isinstance(out, Tensor) or out.data.size != 1:
-        came = f"a Tensor of shape {out.shape}" if isinstance(out, Tensor) else f"a {type(out).__name__}"
-        raise ValueError(f"gradcheck: fn must return a one-element Tensor, got {came}")
-    analytic = reverse_gradients([(out, 1.0)], [x for _, x in checked])   # leaves' .grad kept
-    for (position, x), autodiff in zip(checked, analytic):
-        numeric = np.zeros(x.shape, dtype=np.float64)
+    if not isinstance(out, Tensor) or out.dtype.kind not in "fc":
+        came = f"a Tensor of dtype {out.dtype}" if isinstance(out, Tensor) else f"a {type(out).__name__}"
+        raise ValueError(f"gradcheck: fn must return a floating-point Tensor, got {came}")
+    rows = []                           # row j: d y_j / d x for each checked x (leaves' .grad kept)
+    for j in np.ndindex(*out.shape):
+        seed = np.zeros(out.shape)
+        seed[j] = 1.0
+        rows.append(reverse_gradients([(out, seed)], [x for _, x in checked], retain_graph=True))
+    for k, (position, x) in enumerate(checked):
+        autodiff = np.array([row[k] for row in rows], dtype=np.float64).reshape(out.shape + x.shape)
+        numeric = np.zeros(out.shape + x.shape, dtype=np.float64)
         with no_grad(), _perturbing(x) as original:
             for i in np.ndindex(*x.shape):
                 x.data = _moved(original, i, eps)
-                plus = _scalar(fn, inputs)
+                plus = _values(fn, inputs, out.shape)
                 x.data = _moved(original, i, -eps)
-                minus = _scalar(fn, inputs)
-                numeric[i] = (plus - minus) / (2 * eps)
+                minus = _values(fn, inputs, out.shape)
+                numeric[(Ellipsis,) + i] = (plus - minus) / (2 * eps)
         error = np.abs(autodiff - numeric) - (atol + rtol * np.abs(numeric))
         error = np.where(np.isnan(error), np.inf, error)    # a NaN on either side is a failure (an array, 0-d too)
         if error.size and error.max() > 0:
-            worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(error)), x.shape))
+            worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(error)), error.shape))
+            output_index = f", output index {worst[:out.ndim]}" if out.size != 1 else ""
             raise GradcheckError(
-                f"gradcheck: input {position} (shape {x.shape}) at index {worst}: "
+                f"gradcheck: input {position} (shape {x.shape}) at index {worst[out.ndim:]}{output_index}: "
                 f"autodiff gives {float(autodiff[worst])!r}, finite differences give "
                 f"{float(numeric[worst])!r}" + _precision_hint(checked))
     return True

@@ -261,6 +261,37 @@ def test_gradcheck_leaves_inputs_unchanged():
     np.testing.assert_array_equal(x.data, LOGITS)
 
 
+def test_gradcheck_of_a_tensor_valued_fn_checks_every_entry_of_the_jacobian():
+    """fn(x, y) = tanh(x * y) with y (2, 1) broadcast against x (2, 3): True, as PyTorch's gradcheck."""
+    assert mg.gradcheck(lambda x, y: (x * y).tanh(), [leaf(RNG.standard_normal((2, 3))),
+                                                      leaf(RNG.standard_normal((2, 1)))]) is True
+    assert mg.autograd.gradcheck is mg.gradcheck
+
+
+def test_gradcheck_of_a_tensor_valued_fn_finds_a_jacobian_a_summed_loss_hides():
+    """A backward that sends each entry's gradient to the mirrored entry: for y = 2x, dL/dx of
+    sum(y) is right (all twos), but d y_0 / d x_2 is 2 where it should be 0: the Jacobian check names
+    that entry (output index (0,), input index (2,)) with both values."""
+    class Mirrored(mg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g[::-1] * 2
+    x = leaf([0.1, 0.2, 0.3])
+    assert mg.gradcheck(lambda x: Mirrored.apply(x).sum(), [x]) is True
+    with pytest.raises(mg.GradcheckError, match=r"input 0 \(shape \(3,\)\) at index \(2,\), output index \(0,\): "
+                                                r"autodiff gives 2\.0, finite differences give 0\.0"):
+        mg.gradcheck(lambda x: Mirrored.apply(x), [x])
+
+
+def test_gradcheck_wants_a_floating_point_output():
+    with pytest.raises(ValueError, match="gradcheck: fn must return a floating-point Tensor, got a Tensor of dtype"):
+        mg.gradcheck(lambda x: x.argmax(), [leaf([1.0, 2.0])])
+
+
 def test_gradcheck_raises_naming_the_input_whose_gradient_is_wrong():
     """fn = sum(a^2) + sum(x * x.detach()): autodiff gives dx = x, finite differences 2x,
     so gradcheck raises GradcheckError naming input 1, its worst index (2,) and both values (3 and 6)."""
