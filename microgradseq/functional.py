@@ -66,11 +66,34 @@ def _reduce(losses: Tensor, reduction: str, name: str) -> Tensor:
     raise ValueError(f"{name}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
 
 
-def _check_range(where: str, classes: np.ndarray, count: int) -> None:
-    """ValueError naming `where` unless every class index lies in [0, count)."""
-    if classes.size and (classes.min() < 0 or classes.max() >= count):
-        raise ValueError(f"{where}: class targets must lie in [0, {count}), "
-                         f"got values from {classes.min()} to {classes.max()}")
+def _kept_targets(where: str, classes: np.ndarray, count: int, ignore_index: Any) -> np.ndarray | None:
+    """Where the class targets are not `ignore_index` (a bool array), or None when none is ignored;
+    ValueError naming `where` unless every other target lies in [0, count). (The common case, every
+    target in range and ignore_index negative, costs one min and one max.)"""
+    if not is_int(ignore_index):
+        raise TypeError(f"{where}: ignore_index must be an integer, got {ignore_index!r}")
+    if not classes.size:
+        return None
+    low, high = classes.min(), classes.max()
+    if ignore_index < 0 and low >= 0 or ignore_index >= 0 and not low <= ignore_index <= high:
+        kept = None
+    else:
+        kept = classes != ignore_index
+        low, high = (classes[kept].min(), classes[kept].max()) if kept.any() else (0, 0)
+    if low < 0 or high >= count:
+        raise ValueError(f"{where}: class targets must lie in [0, {count}) (or equal ignore_index={ignore_index}), "
+                         f"got values from {low} to {high}")
+    return kept
+
+
+def _ignoring(log_probs: Tensor, classes: np.ndarray, kept: np.ndarray, reduction: str, where: str) -> Tensor:
+    """-log_probs[target] where `kept`, 0 where the target is ignored; "mean" over the kept targets
+    (NaN when none is kept, as PyTorch's)."""
+    picked = ops.gather(log_probs, np.where(kept, classes, 0))
+    losses = picked * owned(np.where(kept, -1.0, 0.0).astype(log_probs.dtype))
+    if reduction == "mean":
+        return losses.sum() / np.asarray(kept.sum(), dtype=log_probs.dtype)
+    return _reduce(losses, reduction, where)
 
 
 def _classes_last(where: str, scores: Tensor, target: np.ndarray, probabilities: bool) -> tuple[Tensor, np.ndarray]:
@@ -89,11 +112,13 @@ def _classes_last(where: str, scores: Tensor, target: np.ndarray, probabilities:
     return scores.permute(0, *range(2, scores.ndim), 1), target
 
 
-def cross_entropy(logits: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+def cross_entropy(logits: Tensor, target: Any, reduction: str = "mean", *, ignore_index: int = -100) -> Tensor:
     """-sum_c p_c log softmax(logits)_c per row, with p one-hot (class indices) or given.
 
     As PyTorch's: logits (N, C) (or (C,), or (N, C, d1, ...) with the classes on axis 1); target:
-    integer classes (N,) (or (), or (N, d1, ...)), or probabilities of the logits' shape.
+    integer classes (N,) (or (), or (N, d1, ...)), or probabilities of the logits' shape. A class
+    target equal to `ignore_index` (padding, say) adds nothing, and "mean" divides by the number
+    of the other targets.
     """
     given = as_tensor(logits)
     target_array = np.asarray(target._data if isinstance(target, Tensor) else target)
@@ -105,7 +130,9 @@ def cross_entropy(logits: Tensor, target: Any, reduction: str = "mean") -> Tenso
                 f"cross_entropy: class targets of shape {target_array.shape} do not match logits of shape "
                 f"{given.shape} (expected {logits.shape[:-1]}; the classes are on axis 1, as in PyTorch: "
                 "flatten logits (T, B, C) to (T * B, C) and targets to (T * B,))")
-        _check_range("cross_entropy", target_array, logits.shape[-1])
+        kept = _kept_targets("cross_entropy", target_array, logits.shape[-1], ignore_index)
+        if kept is not None:
+            return _ignoring(log_softmax(logits, axis=-1), target_array, kept, reduction, "cross_entropy")
         if reduction in ("sum", "mean"):       # one node (ops/losses.py), the same value and gradient
             return cross_entropy_op(logits, target_array, reduction == "mean")
         losses = -ops.gather(log_softmax(logits, axis=-1), target_array)
@@ -129,17 +156,20 @@ def mse_loss(pred: Tensor, target: Any, reduction: str = "mean") -> Tensor:
 
 # ---- PyTorch's torch.nn.functional spellings ------------------------------------------------
 
-def nll_loss(log_probs: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+def nll_loss(log_probs: Tensor, target: Any, reduction: str = "mean", *, ignore_index: int = -100) -> Tensor:
     """-log_probs[target] per row: the negative log-likelihood of each row's class, given log-probabilities
     (N, C) (or (C,), or (N, C, d1, ...): classes on axis 1, as PyTorch's) and integer classes (N,) (or
-    (N, d1, ...)); so nll_loss(log_softmax(z, dim=1), y) = cross_entropy(z, y)."""
+    (N, d1, ...)); so nll_loss(log_softmax(z, dim=1), y) = cross_entropy(z, y). Targets equal to
+    `ignore_index` add nothing, as in `cross_entropy`."""
     given = as_tensor(log_probs)
     classes = np.asarray(target._data if isinstance(target, Tensor) else target)
     log_probs, classes = _classes_last("nll_loss", given, classes, probabilities=False)
     if classes.dtype.kind not in "iu" or classes.shape != log_probs.shape[:-1]:
         raise ValueError(f"nll_loss: expected integer class targets of shape {log_probs.shape[:-1]} for "
                          f"log-probabilities of shape {given.shape}, got {classes.dtype} of shape {classes.shape}")
-    _check_range("nll_loss", classes, log_probs.shape[-1])
+    kept = _kept_targets("nll_loss", classes, log_probs.shape[-1], ignore_index)
+    if kept is not None:
+        return _ignoring(log_probs, classes, kept, reduction, "nll_loss")
     return _reduce(-ops.gather(log_probs, classes), reduction, "nll_loss")
 
 

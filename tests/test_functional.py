@@ -311,3 +311,60 @@ def test_gradcheck_raises_naming_the_input_whose_gradient_is_wrong():
     assert any(abs(n - 3.0) < 1e-4 for n in numbers), message
     assert any(abs(n - 6.0) < 1e-4 for n in numbers), message
 
+
+
+# ---- ignore_index: padding targets add nothing ------------------------------------------------
+
+def _ignoring_reference(z: np.ndarray, y: np.ndarray, ignore: int) -> tuple[float, np.ndarray]:
+    """mean over the kept rows of -log softmax(z)[y], and its gradient (softmax - onehot) / kept on
+    kept rows, 0 on ignored ones, written out in numpy."""
+    kept = y != ignore
+    p = np_softmax(z)
+    rows = np.arange(len(y))[kept]
+    loss = -np.log(p[rows, y[kept]]).sum() / kept.sum()
+    grad = p.copy()
+    grad[rows, y[kept]] -= 1
+    grad[~kept] = 0
+    return loss, grad / kept.sum()
+
+
+@pytest.mark.parametrize("ignore", [0, 2, -100, -1])
+@pytest.mark.parametrize("loss_fn", ["cross_entropy", "nll_loss", "CrossEntropyLoss", "NLLLoss"])
+def test_targets_equal_to_ignore_index_add_nothing_and_the_mean_is_over_the_others(ignore, loss_fn):
+    z = RNG.standard_normal((6, 4))
+    y = np.array([1, 3, 0, 2, 1, 3])
+    y[[1, 4]] = ignore
+    expected_loss, expected_grad = _ignoring_reference(z, y, ignore)
+    logits = leaf(z)
+    call = {"cross_entropy": lambda: F.cross_entropy(logits, y, ignore_index=ignore),
+            "nll_loss": lambda: F.nll_loss(F.log_softmax(logits, dim=1), y, ignore_index=ignore),
+            "CrossEntropyLoss": lambda: mg.nn.CrossEntropyLoss(ignore_index=ignore)(logits, y),
+            "NLLLoss": lambda: mg.nn.NLLLoss(ignore_index=ignore)(F.log_softmax(logits, dim=1), y)}[loss_fn]
+    loss = call()
+    loss.backward()
+    np.testing.assert_allclose(loss.item(), expected_loss, rtol=1e-12)
+    np.testing.assert_allclose(logits.grad, expected_grad, rtol=1e-10, atol=1e-15)
+    assert not np.signbit(logits.grad[1]).any()         # ignored rows: +0, as PyTorch's
+
+
+def test_ignore_index_with_sum_none_and_the_classes_on_axis_1():
+    z = RNG.standard_normal((2, 3, 5))                  # (N, C, d1): classes on axis 1
+    y = np.array([[0, 2, 1, 0, 2], [1, 1, 0, 2, 0]])
+    per_entry = -np.log(np.take_along_axis(np_softmax(np.moveaxis(z, 1, -1)), y[..., None], -1)[..., 0])
+    per_entry[y == 0] = 0.0
+    np.testing.assert_allclose(F.cross_entropy(z, y, reduction="none", ignore_index=0).data, per_entry, rtol=1e-12)
+    np.testing.assert_allclose(F.cross_entropy(z, y, reduction="sum", ignore_index=0).item(), per_entry.sum(),
+                               rtol=1e-12)
+
+
+def test_every_target_ignored_gives_a_nan_mean_as_pytorchs():
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(F.cross_entropy(RNG.standard_normal((2, 3)), np.array([1, 1]), ignore_index=1).item())
+
+
+def test_a_target_out_of_range_names_the_ignore_index_and_the_range():
+    with pytest.raises(ValueError, match=r"cross_entropy: class targets must lie in \[0, 3\) \(or equal "
+                                         r"ignore_index=0\), got values from 1 to 3"):
+        F.cross_entropy(RNG.standard_normal((3, 3)), np.array([0, 3, 1]), ignore_index=0)
+    with pytest.raises(TypeError, match="CrossEntropyLoss: ignore_index must be an integer, got 0.5"):
+        mg.nn.CrossEntropyLoss(ignore_index=0.5)
