@@ -26,7 +26,7 @@ from .serialization import load, save
 from .spellings import device
 from .tensor import Tensor, get_default_dtype, set_default_dtype, tensor
 from .threads import get_num_threads, limit_at_import, set_num_threads
-from .grad_mode import enable_grad, is_grad_enabled, set_grad_enabled
+from .grad_mode import enable_grad, inference_mode, is_grad_enabled, set_grad_enabled
 from .transforms import jacobian, jvp, vjp
 from .viz import draw
 

@@ -1,12 +1,13 @@
 """PyTorch's switches of recording beside `no_grad` (autograd.py): `enable_grad`,
-`set_grad_enabled` and `is_grad_enabled`. Each changes or reads only this thread's recording,
+`set_grad_enabled`, `inference_mode` and `is_grad_enabled`. Each changes or reads only this thread's recording,
 as `no_grad` does; the first two are decorators too.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from .autograd import grad_enabled, setting
 from .checks import flag
@@ -17,6 +18,20 @@ def enable_grad(func: Callable | None = None) -> Any:
     without parentheses."""
     block = setting(grad_enabled, True)
     return block if func is None else block(func)
+
+
+def inference_mode(mode: Any = True) -> Any:
+    """PyTorch's `inference_mode`: here `no_grad` (nothing recorded in this thread; arrays are
+    read-only anyway); with `mode=False` recording stays as it is. A decorator too, with or
+    without parentheses."""
+    if callable(mode):                      # @inference_mode
+        return setting(grad_enabled, False)(mode)
+    return setting(grad_enabled, False) if flag(mode, "mode", "inference_mode") else _as_it_is()
+
+
+@contextlib.contextmanager
+def _as_it_is() -> Iterator[None]:
+    yield
 
 
 def is_grad_enabled() -> bool:

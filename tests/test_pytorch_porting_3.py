@@ -162,3 +162,31 @@ def test_device_equals_its_name_and_hashes_as_it():
     assert mg.device("cpu", 0) == "cpu:0" and mg.device("cpu:0") == mg.device("cpu", 0)
     assert mg.device("cpu") != mg.device("cuda") and {mg.device("cpu"): 1}["cpu"] == 1
     assert repr(mg.device("cuda", 1)) == "device(type='cuda', index=1)"
+
+
+# ---- inference_mode: PyTorch's newer no_grad ----------------------------------------------------
+
+def test_inference_mode_records_nothing_as_a_block_and_as_a_decorator():
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    with mg.inference_mode():
+        assert not (w * 2).requires_grad
+    assert (w * 2).requires_grad
+
+    @mg.inference_mode
+    def bare():
+        return (w * 2).requires_grad
+
+    @mg.inference_mode()
+    def called():
+        return (w * 2).requires_grad
+    assert bare() is False and called() is False and (w * 2).requires_grad
+
+
+def test_inference_mode_false_leaves_recording_as_it_is():
+    w = mg.tensor([1.0], requires_grad=True)
+    with mg.inference_mode(False):
+        assert (w * 2).requires_grad
+    with mg.no_grad(), mg.inference_mode(False):
+        assert not (w * 2).requires_grad
+    with pytest.raises(ValueError, match="inference_mode: mode must be True or False, got 'yes'"):
+        mg.inference_mode("yes")
