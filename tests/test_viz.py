@@ -601,3 +601,158 @@ def test_draw_update_of_a_run_carrying_on_from_an_earlier_runs_state_numbers_its
     steps = sorted({int(t) for t in re.findall(r"cluster_step_(\d+)", sources[2])})
     assert "the update at u = 2" in sources[2] and steps == [0, 1, 2]
     assert "the update at u = 4" in sources[4] and max(int(t) for t in re.findall(r"cluster_step_(\d+)", sources[4])) == 4
+
+
+# ---- found by an audit of the drawings as instructors meet them ------------------------------------------
+
+def truncated_after_three(steps=6):
+    """An RNNCell over `steps` steps, its state truncated after t = 3 (k2 = 3), a loss at every
+    step summed over both windows: the graph holds t = 1 .. 3 whole, and a cut at t = 3."""
+    mg.manual_seed(0)
+    cell = mg.nn.RNNCell(2, 3)
+    h, loss = None, None
+    for t in range(1, steps + 1):
+        with viz.step(t):
+            h = cell(mg.randn(1, 2), h)
+            term = (h ** 2).sum()
+            loss = term if loss is None else loss + term
+        if t == 3:
+            h = mg.bptt.truncate(h, k2=3)
+    return loss, dict(cell.named_parameters())
+
+
+@pytest.mark.parametrize("view", ["cells", "ops"])
+def test_no_history_freed_marker_when_the_steps_before_the_cut_are_drawn(tmp_path, view):
+    """t = 1 .. 3 are in the graph (the summed loss keeps them): nothing behind the cut was freed,
+    and the ops view keeps time order (the marker's edge to the cut pulled t = 3 before t = 2)."""
+    loss, params = truncated_after_three()
+    graph = viz.draw(loss, params, view=view)
+    assert "before_cut" not in graph.source and "history freed" not in graph.source
+    assert edges_with(graph.source, "style=dashed", "cut (k2 = 3)")
+    order, _, _ = left_to_right(viz.render(graph, tmp_path / "cut.svg"))
+    assert order == [1, 2, 3, 4, 5, 6]
+
+
+@pytest.mark.parametrize("kind, inputs, cell_ops", [("RNNCell", "2 ops: linear, add", 2),
+                                                     ("LSTMCell", "2 ops: linear, add", 12),
+                                                     ("GRUCell", "2 ops: linear, getitem", 12)])
+def test_the_first_step_splits_input_and_cell_as_every_other_step(kind, inputs, cell_ops):
+    """x W_ih^T + b_ih (and b_hh or the n columns) is a step's input, the rest of the cell math its
+    cell (cells.py), at t = 1 too: from a zero state nothing there reads an earlier state, and the
+    whole gate computation used to be drawn as t = 1's input."""
+    mg.manual_seed(0)
+    cell = getattr(mg.nn, kind)(2, 3)
+    state, loss = None, None
+    for t in range(1, 4):
+        with viz.step(t):
+            state = cell(mg.randn(1, 2), state)
+            term = ((state[0] if kind == "LSTMCell" else state) ** 2).sum()
+            loss = term if loss is None else loss + term
+    source = viz.draw(loss, dict(cell.named_parameters())).source
+    for t in (1, 2, 3):
+        assert re.search(rf"in_{t} \[label=<<B>input</B><BR/>{inputs}<BR/>", source), t
+        assert re.search(rf"cell_{t} \[label=<<B>cell</B><BR/>.*<BR/>{cell_ops} ops: ", source), t
+
+
+def test_a_step_whose_state_was_cut_draws_its_loss_as_output_not_as_a_cell():
+    """States of t = 1, 2 severed: those steps hold a cut and the loss computed from it, no cell;
+    their running loss is no state edge."""
+    mg.manual_seed(0)
+    cell = mg.nn.RNNCell(2, 3)
+    h, loss, states = None, None, []
+    for t in range(1, 4):
+        with viz.step(t):
+            h = cell(mg.randn(1, 2), h)
+            term = (h ** 2).sum()
+            loss = term if loss is None else loss + term
+        states.append(h)
+    mg.bptt.sever(states[:2], k2=1)
+    source = viz.draw(loss, dict(cell.named_parameters())).source
+    assert "cell_1" not in source and "cell_2" not in source
+    assert "out_1 [label=<<B>output / loss</B><BR/>2 ops: pow, sum" in source
+    assert "out_2 [label=<<B>output / loss</B><BR/>3 ops: pow, sum, add" in source
+    assert edges_with(source, "out_1 -> out_2") and not edges_with(source, "penwidth=2.2", "out_")
+    cut_edges = [line.split("[")[0].split("->")[1].strip()
+                 for line in edges_with(source, "style=dashed", "cut (k2 = 1)")]
+    assert sorted(cut_edges) == ["cell_3", "out_1", "out_2"]       # h_1 to its loss, h_2 to its loss and to t = 3
+
+
+def cell_rows(svg_path):
+    """The y of the centre of each cell box (`cell_<t>`) of a rendered cells view."""
+    ns = {"svg": "http://www.w3.org/2000/svg"}
+    rows = {}
+    for group in ET.parse(svg_path).getroot().iter("{http://www.w3.org/2000/svg}g"):
+        title = group.find("svg:title", ns)
+        if group.get("class") == "node" and title is not None and title.text.startswith("cell_"):
+            shape = group.find("svg:path", ns)
+            points = shape.get("d") if shape is not None else group.find("svg:polygon", ns).get("points")
+            ys = [float(y) for y in re.findall(r"-?\d+\.?\d*", points)[1::2]]
+            rows[title.text] = (min(ys) + max(ys)) / 2
+    return rows
+
+
+def test_a_layer_s_cells_stand_in_one_row(tmp_path):
+    """nn.RNN's input projection fans out to every step and its stack gathers every step: the
+    steps came out in a staircase, each lower than the one before. The states are one row."""
+    mg.manual_seed(1)
+    rnn = mg.nn.RNN(2, 3)
+    output, _ = rnn(mg.randn(5, 1, 2))
+    graph = viz.draw((output ** 2).sum(), dict(rnn.named_parameters()))
+    rows = cell_rows(viz.render(graph, tmp_path / "rnn.svg"))
+    assert sorted(rows) == [f"cell_{t}" for t in range(1, 6)]
+    assert max(rows.values()) - min(rows.values()) < 1
+
+
+def test_cuts_and_steps_left_out_keep_the_cells_in_one_row(tmp_path):
+    """A cut leaves no edge from one cell to the next, and a note stands for the steps left out;
+    the cells on either side still share a row."""
+    loss, params = truncated_after_three(20)
+    graph = viz.draw(loss, params, max_steps=8)
+    assert "12 steps left out (t = 5 .. 16)" in graph.source
+    rows = cell_rows(viz.render(graph, tmp_path / "cut.svg"))
+    assert sorted(rows, key=lambda key: int(key[5:])) == [f"cell_{t}" for t in (1, 2, 3, 4, 17, 18, 19, 20)]
+    assert max(rows.values()) - min(rows.values()) < 1
+
+
+def test_a_graph_without_steps_lists_its_parameters_top_down_in_order(tmp_path):
+    """Two Linear layers, no steps: their parameters read 0.weight, 0.bias, 2.weight, 2.bias from the
+    top of the `parameters` box down (a left-to-right layout stacks what is declared first at the
+    bottom, so they came out the wrong way up)."""
+    mg.manual_seed(0)
+    net = mg.nn.Sequential(mg.nn.Linear(3, 4), mg.nn.Tanh(), mg.nn.Linear(4, 1))
+    loss = (net(mg.randn(2, 3)) ** 2).mean()
+    params = dict(net.named_parameters())
+    graph = viz.draw(loss, params)
+    ids = {re.search(rf"(n\d+) \[label=<<B>{re.escape(name)}</B>", graph.source).group(1): name for name in params}
+    ns = {"svg": "http://www.w3.org/2000/svg"}
+    tops = {}
+    for group in ET.parse(viz.render(graph, tmp_path / "mlp.svg")).getroot().iter("{http://www.w3.org/2000/svg}g"):
+        title = group.find("svg:title", ns)
+        if group.get("class") == "node" and title is not None and title.text in ids:
+            tops[ids[title.text]] = min(float(text.get("y")) for text in group.findall("svg:text", ns))
+    assert list(params) == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    assert sorted(tops, key=tops.get) == list(params)
+
+
+def test_a_gru_update_s_window_renders_in_the_ops_view(tmp_path):
+    """At u = 6 of TBPTT(2, 4) the cut h of t = 2 stands alone in its column and feeds t = 3's
+    h W_hh^T, which nothing else in its step ranks: its labelled dashed edge, which ranks nothing,
+    made the renderer fail ("trouble in init_rank"). Such edges keep their words as an xlabel."""
+    mg.manual_seed(2)
+    cell = mg.nn.GRUCell(2, 3)
+    drawn = {}
+
+    def step(x, h):
+        h = cell(x, h)
+        return h, h
+
+    mg.bptt.tbptt(step, None, [mg.randn(1, 2) for _ in range(6)], [mg.zeros(1, 3)] * 6,
+                  lambda y, t: ((y - t) ** 2).sum(), k1=2, k2=4,
+                  on_backward=lambda u, loss: drawn.setdefault(
+                      u, viz.draw_update(loss, dict(cell.named_parameters()), view="ops")))
+    graph = drawn[6]
+    svg = viz.render(graph, tmp_path / "gru.svg")
+    assert "cut (k2 = 4)" in "".join(ET.parse(svg).getroot().itertext())
+    cut_edges = edges_with(graph.source, "style=dashed", "cut (k2 = 4)")
+    assert len(cut_edges) == 2              # h_2 feeds t = 3's h W_hh^T and its lerp towards h
+    assert all("xlabel=<cut (k2 = 4)>" in edge and "constraint=false" in edge for edge in cut_edges)

@@ -186,8 +186,9 @@ def legend(graph: graphviz.Digraph, info: GraphInfo, norms: dict) -> dict:
 
 
 def marks_before_cut(info: GraphInfo, first_cut: str | None) -> bool:
-    """Whether steps lie behind the earliest cut (drawn as `first_cut`), to be marked."""
-    return bool(info.cut_steps) and first_cut is not None and info.cut_steps[0] > 1
+    """Whether steps lie behind the earliest cut (drawn as `first_cut`), to be marked: only when
+    the graph holds none of them (a loss summed over the windows keeps them, history and all)."""
+    return bool(info.cut_steps) and first_cut is not None and info.steps[0] == info.cut_steps[0] > 1
 
 
 def before_cut(graph: graphviz.Digraph, info: GraphInfo) -> None:
@@ -290,7 +291,8 @@ def draw_ops(graph: graphviz.Digraph, info: GraphInfo, show_values: bool) -> Non
     if params:
         with subgraph(graph, "cluster_parameters") as cluster:
             cluster.attr(label="parameters", style="rounded,filled", fillcolor="aliceblue", color="gray70")
-            for name, attrs in params:
+            # in order, left to right; without steps top down (a left-to-right layout stacks upwards)
+            for name, attrs in params if info.steps else reversed(params):
                 cluster.node(name, **attrs)
     columns = []            # (anchor, first node) of each column, left to right
     if marker:
@@ -337,8 +339,10 @@ def draw_ops(graph: graphviz.Digraph, info: GraphInfo, show_values: bool) -> Non
                 edges.add(tail, head, style="dotted", color="steelblue", penwidth="0.6",
                           arrowsize="0.4", constraint="false")
             elif parent.kind == CUT:
+                # an edge across steps ranks nothing: a label on it can fail dot's ranking, an xlabel cannot
+                key = "xlabel" if across else "label"
                 edges.add(tail, head, style="dashed", color=GREY, fontcolor="gray40",
-                          label=cut_edge_label(parent), **across)
+                          **{key: cut_edge_label(parent)}, **across)
             else:
                 edges.add(tail, head, key=(tail, head, len(edges.seen)), **across)
 
@@ -347,7 +351,8 @@ def draw_ops(graph: graphviz.Digraph, info: GraphInfo, show_values: bool) -> Non
 
 def _groups(info: GraphInfo) -> dict[Node, str]:
     """Each node's box: `in_t` (feeds the step), `cell_t` (the recurrence and its states),
-    `out_t` (after the states), `params`, or its own id (cuts, nodes outside the steps)."""
+    `out_t` (after the states), `params`, or its own id (cuts, nodes outside the steps).
+    A step without states (its state cut) has no cell: what comes after the cut is its output."""
     states = set(info.states)
     stepped_states = {info.step_of[node] for node in states}
     feeds_state = set(states)
@@ -360,6 +365,7 @@ def _groups(info: GraphInfo) -> dict[Node, str]:
     for node in info.order:
         if any(p is not None and (p in states or p in recurrent or p.kind == CUT) for p in node.inputs):
             recurrent.add(node)
+    in_cell = _feeding_the_cell(info, feeds_state - states, recurrent)
     group = {}
     for node in info.order:
         step = info.step_of[node]
@@ -367,13 +373,31 @@ def _groups(info: GraphInfo) -> dict[Node, str]:
             group[node] = "params"
         elif node.kind == CUT or step is None:
             group[node] = info.ids[node]
-        elif node in states or step not in stepped_states:
+        elif step not in stepped_states:
+            group[node] = f"out_{step}" if node in recurrent else f"cell_{step}"
+        elif node in states:
             group[node] = f"cell_{step}"
         elif node in feeds_state:
-            group[node] = f"cell_{step}" if node in recurrent else f"in_{step}"
+            group[node] = f"cell_{step}" if node in in_cell else f"in_{step}"
         else:
             group[node] = f"out_{step}" if node in recurrent else f"in_{step}"
     return group
+
+
+def _feeding_the_cell(info: GraphInfo, feeding: set, recurrent: set) -> set:
+    """The nodes feeding a step's states that belong in its cell: those downstream of a state, and
+    so, in a step computing the same ops (op, label, shape, in order), the nodes in their places:
+    the first step, reading a zero state, is split as the others are, not left all input."""
+    by_step = {}
+    for node in info.order:
+        if node in feeding:
+            by_step.setdefault(info.step_of[node], []).append(node)
+    steps = [(tuple((node.op, node.label, node.shape) for node in nodes), nodes) for nodes in by_step.values()]
+    inside = {}         # a step's ops -> which of them some step computing them has in its cell
+    for ops, nodes in steps:
+        flags = [node in recurrent for node in nodes]
+        inside[ops] = [a or b for a, b in zip(inside.get(ops, flags), flags)]
+    return {node for ops, nodes in steps for node, flag in zip(nodes, inside[ops]) if flag}
 
 
 def _ops_summary(members: list[Node]) -> str:
@@ -419,7 +443,8 @@ def _side_label(kind: str, members: list[Node], show_values: bool) -> str:
 
 
 def draw_cells(graph: graphviz.Digraph, info: GraphInfo, show_values: bool) -> None:
-    """One box per state per step, inputs below it, outputs and losses above, states chained.
+    """One box per state per step, inputs below it, outputs and losses above, states chained in
+    one row (`state_row`).
 
     Within a step the boxes share a rank, so the edges input -> cell -> output
     stack them bottom to top while the state edges run left to right.
@@ -461,7 +486,7 @@ def draw_cells(graph: graphviz.Digraph, info: GraphInfo, show_values: bool) -> N
         label = _cell_label(nodes, states, show_values) if kind == "cell" else _side_label(kind, nodes, show_values)
         attrs = {"label": label}
         if kind == "cell":
-            attrs.update(penwidth="1.6", fillcolor=colours.get(step, "white"))
+            attrs.update(penwidth="1.6", fillcolor=colours.get(step, "white"), group="states")
         clusters[step].append((key, attrs))
     for step, entries in clusters.items():
         if entries:
@@ -492,6 +517,22 @@ def draw_cells(graph: graphviz.Digraph, info: GraphInfo, show_values: bool) -> N
                 edges.add(tail, head, penwidth="2.2")
             else:
                 edges.add(tail, head, color="gray35")
+    cells = [step for step, entries in clusters.items() if any(key == f"cell_{step}" for key, _ in entries)]
+    state_row(graph, info, cells, edges.seen)
+
+
+def state_row(graph: graphviz.Digraph, info: GraphInfo, steps: list[int], joined: set) -> None:
+    """Hold the cell boxes of `steps` (in the group `states`) in one straight row, the note for the
+    steps left out in its place: consecutive ones not `joined` by an edge get an invisible one.
+    Without it, what fans out to every step or in from it (a layer's input projection and stack
+    of outputs) and the cuts set the steps in a staircase."""
+    row = [f"cell_{step}" for step in steps]
+    if info.hidden_steps:
+        graph.node("elided", group="states")
+        row.insert(sum(step < info.hidden_steps[0] for step in steps), "elided")
+    for tail, head in zip(row, row[1:]):
+        if (tail, head) not in joined:
+            graph.edge(tail, head, style="invis")
 
 
 # ---- one TBPTT update ---------------------------------------------------------------------------
