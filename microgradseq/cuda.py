@@ -20,3 +20,7 @@ def manual_seed(seed: int) -> None:
 
 
 manual_seed_all = manual_seed
+
+
+def empty_cache() -> None:
+    """Frees no GPU memory (there is none held); as PyTorch's on a machine without CUDA, nothing happens."""

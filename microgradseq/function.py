@@ -21,10 +21,16 @@ walk it is one more row of the table of derivatives, as tanh is. `backward`
 gets dL/d(output) and returns dL/d(input) for each argument of `forward` (None
 for an argument that is not a tensor, or that needs no gradient), each of the
 input's shape or broadcast from it (then summed back, as every rule's
-gradient is). It runs once a pass, however many inputs share it. A `forward`
-returning a tuple of tensors records a node per output; each calls `backward`
-with its own gradient and zeros for the others (the sum over the outputs is
-then the chain rule, backward being linear in them).
+gradient is). It runs once a pass, however many inputs share it.
+
+A `forward` returning a tuple of tensors records the Function as one node
+(named after the class) and each output as a node `Name[k]` that picks its
+part out of it: the outputs' gradients all reach the Function's node before
+its rule runs (they were made after it), so `backward` runs once a pass with
+every output's gradient, as PyTorch's does (zeros, or None after
+`ctx.set_materialize_grads(False)`, for an output the pass did not reach).
+An output of an integer dtype, or one given to `ctx.mark_non_differentiable`,
+is returned without history.
 
 Forward mode (`mg.jvp`) calls a `jvp(ctx, *tangents)` staticmethod, as
 PyTorch's does: the tangent of the output(s) given one tangent per argument of
@@ -33,13 +39,24 @@ PyTorch's does: the tangent of the output(s) given one tangent per argument of
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import numpy as np
 
-from .autograd import anomaly_checks, no_grad, setting
+from .autograd import LEAF, OP, anomaly_checks, no_grad, setting
 from .forward import current_run
+from .gradients import Scatter, pass_number
 from .tensor import Rules, Tensor, owned, result
+
+
+def _tensors_only(where: str, tensors: tuple) -> tuple:
+    """`tensors` itself, else TypeError naming `where`: ctx keeps tensors (or None) by these names."""
+    for position, tensor in enumerate(tensors):
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"{where}: expected tensors (or None), got {type(tensor).__name__} "
+                            f"at position {position}; keep other values as attributes of ctx")
+    return tensors
 
 
 class FunctionCtx:
@@ -51,21 +68,26 @@ class FunctionCtx:
         self.needs_input_grad = needs_input_grad
         self.materialize_grads = True
         self._saved = ()
+        self._saved_for_forward = None     # what save_for_forward kept, for `jvp` (None: not called)
+        self._in_jvp = False
+        self._non_differentiable = ()
 
     def save_for_backward(self, *tensors: Tensor | None) -> None:
         """Keep these tensors (or None) for `backward`. Their arrays are read-only: what backward
         reads is what forward computed."""
-        for position, tensor in enumerate(tensors):
-            if tensor is not None and not isinstance(tensor, Tensor):
-                raise TypeError(f"save_for_backward: expected tensors (or None), got {type(tensor).__name__} "
-                                f"at position {position}; keep other values as attributes of ctx")
-        self._saved = tensors
+        self._saved = _tensors_only("save_for_backward", tensors)
 
-    save_for_forward = save_for_backward
+    def save_for_forward(self, *tensors: Tensor | None) -> None:
+        """Keep these tensors (or None) for `jvp`, where `saved_tensors` reads them, as PyTorch's;
+        `backward` still reads what `save_for_backward` kept."""
+        self._saved_for_forward = _tensors_only("save_for_forward", tensors)
 
     @property
     def saved_tensors(self) -> tuple:
-        """What `save_for_backward` kept, in its order."""
+        """What `save_for_backward` kept, in its order (in `jvp`: what `save_for_forward` kept, if
+        it was called)."""
+        if self._in_jvp and self._saved_for_forward is not None:
+            return self._saved_for_forward
         return self._saved
 
     def set_materialize_grads(self, value: bool) -> None:
@@ -73,7 +95,10 @@ class FunctionCtx:
         self.materialize_grads = bool(value)
 
     def mark_non_differentiable(self, *tensors: Tensor) -> None:
-        """Accepted for PyTorch code; a non-differentiable output simply gets no gradient here."""
+        """These outputs of `forward` get no gradient: `apply` returns them without history
+        (`requires_grad` False), as PyTorch's; `backward` gets zeros (or None) for them."""
+        _tensors_only("mark_non_differentiable", tensors)
+        self._non_differentiable += tensors
 
 
 class Function:
@@ -91,12 +116,19 @@ class Function:
                                   "subclass")
 
     @classmethod
-    def apply(cls, *args: Any) -> Any:
-        """forward(ctx, *args), recorded as one node per output whose rule is `backward`."""
+    def apply(cls, *args: Any, **kwargs: Any) -> Any:
+        """forward(ctx, *args), recorded as one node whose rule is `backward` (and a node per output
+        when there are several)."""
         name = cls.__name__
+        if kwargs:
+            raise TypeError(f"{name}.apply: pass the arguments of forward by position, as PyTorch's apply "
+                            f"takes them; got {', '.join(f'{key}=' for key in kwargs)}")
+        newer = "setup_context" in _overridden(cls)
+        if newer:                               # `inputs` holds forward's defaults too, as PyTorch's
+            args = _with_defaults(cls.forward, args)
         ctx = FunctionCtx(tuple(isinstance(a, Tensor) and a.requires_grad for a in args))
         with no_grad(), setting(current_run, None):
-            if "setup_context" in _overridden(cls):
+            if newer:
                 outputs = cls.forward(*args)
                 cls.setup_context(ctx, args, outputs)
             else:
@@ -106,36 +138,111 @@ class Function:
         if not isinstance(outputs, tuple) or not outputs or not all(isinstance(o, Tensor) for o in outputs):
             raise TypeError(f"{name}.forward: expected a Tensor or a tuple of Tensors, got "
                             f"{_described(outputs[0] if single else outputs)}")
-        positions = tuple(i for i, a in enumerate(args) if isinstance(a, Tensor))
-        call = _Call(cls, ctx, args, positions, tuple(o._data for o in outputs))
-        made = tuple(result(name, out._data, [args[i] for i in positions],
-                            Rules(vjp=(call.gradient,) * len(positions), jvp=(call.tangents(k),) * len(positions)),
-                            tuple((k, slot) for slot in range(len(positions))))
-                     for k, out in enumerate(outputs))
+        marked, ctx._non_differentiable = ctx._non_differentiable, ()     # (ctx keeps no output alive)
+        differentiable = tuple(k for k, o in enumerate(outputs)
+                               if o.dtype.kind in "fc" and not any(o is m for m in marked))
+        made = _Call(cls, ctx, args, outputs, differentiable).record(outputs)
         return made[0] if single else made
+
+
+class _Parts:
+    """A Function's several differentiable outputs as parts of one flat node: output k is the part
+    [start, stop) of it, in the outputs' common dtype. The outputs' rules hold only this (not the
+    ctx, nor the arguments), so an output the backward pass never reached keeps nothing alive."""
+
+    def __init__(self, outputs: tuple, differentiable: tuple) -> None:
+        self.outputs = tuple((o.shape, o.dtype) for o in outputs)
+        self.dtype = np.result_type(*[outputs[k].dtype for k in differentiable])
+        self.spans, start = {}, 0
+        for k in differentiable:
+            self.spans[k] = (start, start + outputs[k]._data.size)
+            start += outputs[k]._data.size
+        self.size = start
+        self.reached = {}           # output k -> the backward pass that sent it a gradient
+
+    def gradient(self, g: np.ndarray, k: int) -> Scatter:
+        """Output k's rule: its gradient g, put in its part of the Function's node."""
+        self.reached[k] = pass_number()
+        start, stop = self.spans[k]
+        return Scatter(slice(start, stop), g.reshape(-1), False)
+
+    def tangent(self, v: np.ndarray, k: int) -> np.ndarray:
+        """Output k's forward rule: its part of the Function's flat tangent (k directions first)."""
+        start, stop = self.spans[k]
+        shape, dtype = self.outputs[k]
+        return v[:, start:stop].reshape(v.shape[:1] + shape).astype(dtype, copy=False)
+
+    def given(self, g: np.ndarray) -> dict:
+        """Output k -> its gradient, for the outputs this pass reached, from the Function's node's g."""
+        now = pass_number()
+        return {k: g[start:stop].reshape(self.outputs[k][0]).astype(self.outputs[k][1], copy=False)
+                for k, (start, stop) in self.spans.items() if self.reached.get(k) == now}
 
 
 class _Call:
     """One application of a Function: its rules read the ctx that forward filled."""
 
-    def __init__(self, cls: type, ctx: FunctionCtx, args: tuple, positions: tuple, outputs: tuple) -> None:
-        self.cls, self.ctx, self.args, self.positions, self.outputs = cls, ctx, args, positions, outputs
-        self.last = None            # (output k, g, its gradients): backward runs once for all inputs
+    def __init__(self, cls: type, ctx: FunctionCtx, args: tuple, outputs: tuple, differentiable: tuple) -> None:
+        self.cls, self.ctx, self.args = cls, ctx, args
+        self.positions = tuple(i for i, a in enumerate(args) if isinstance(a, Tensor))
+        self.outputs = tuple((o.shape, o.dtype) for o in outputs)      # (no output array kept alive)
+        self.differentiable = differentiable
+        self.parts = _Parts(outputs, differentiable) if len(differentiable) > 1 else None
+        self.parents = ()           # the nodes of the tensor arguments, as the Function's node took them
+        self.last = None            # [g, pass, its gradients]: backward runs once a pass for all inputs
 
-    def gradient(self, g: np.ndarray, kept: tuple) -> np.ndarray:
-        """dL/d(input `slot`), given g = dL/d(output k): backward's answer for that argument."""
-        k, slot = kept
-        if self.last is None or self.last[0] != k or self.last[1] is not g:
-            self.last = (k, g, self._backward(k, g))
-        return self.last[2][slot]
+    def record(self, outputs: tuple) -> tuple:
+        """The tensors `apply` returns: output k with its node, or without history when it is not
+        differentiable."""
+        name, inputs = self.cls.__name__, [self.args[i] for i in self.positions]
+        slots = tuple(range(len(inputs)))
+        rules = Rules(vjp=(self.gradient,) * len(slots), jvp=(self.tangent,) * len(slots))
+        made = [owned(o._data) for o in outputs]
+        if not self.differentiable:
+            return tuple(made)
+        if self.parts is None:                      # one output: the node is its own
+            k = self.differentiable[0]
+            made[k] = node = result(name, outputs[k]._data, inputs, rules, slots)
+        else:                                       # one node for the Function, one per output
+            parts = self.parts
+            node = result(name, np.broadcast_to(np.zeros((), parts.dtype), (parts.size,)), inputs, rules, slots)
+            if node._node is not None:
+                node._node.value = None             # (a placeholder: drawings show no values for it)
+            for k in self.differentiable:
+                made[k] = result(f"{name}[{k}]", outputs[k]._data, [node],
+                                 Rules(vjp=(parts.gradient,), jvp=(parts.tangent,)), (k,))
+        if node._node is not None:
+            self.parents = node._node.inputs
+        return tuple(made)
 
-    def _backward(self, k: int, g: np.ndarray) -> list[np.ndarray]:
+    # ---- reverse mode ------------------------------------------------------------------------
+
+    def gradient(self, g: np.ndarray, slot: int) -> np.ndarray:
+        """dL/d(input `slot`), given g = dL/d(output) (several outputs: all of them, flat): backward's
+        answer for that argument, backward running once for all of them."""
+        last = self.last
+        if last is None or last[0] is not g or last[1] != pass_number():
+            last = self.last = [g, pass_number(), self._backward(g)]
+        grads = last[2]
+        grad, grads[slot] = grads[slot], None
+        if all(x is None for x in grads):
+            self.last = None                        # (the pass is done with them: keep nothing)
+        return grad
+
+    def _grad_outputs(self, g: np.ndarray) -> list:
+        """backward's arguments: each output's gradient (read-only), zeros or None where there is none."""
+        def read_only(array: np.ndarray) -> Tensor:
+            view = array.view()
+            view.setflags(write=False)
+            return owned(view)
+        given = {self.differentiable[0]: g} if self.parts is None else self.parts.given(g)
+        return [read_only(given[k]) if k in given else
+                (owned(np.zeros(shape, dtype)) if self.ctx.materialize_grads else None)
+                for k, (shape, dtype) in enumerate(self.outputs)]
+
+    def _backward(self, g: np.ndarray) -> list:
         name = f"{self.cls.__name__}.backward"
-        view = g.view()
-        view.setflags(write=False)
-        grad_outputs = [owned(view) if j == k else
-                        (owned(np.zeros_like(y)) if self.ctx.materialize_grads else None)
-                        for j, y in enumerate(self.outputs)]
+        grad_outputs = self._grad_outputs(g)
         with no_grad(), setting(anomaly_checks, False):     # (a NaN it makes is named after the Function)
             grads = self.cls.backward(self.ctx, *grad_outputs)
         grads = grads if isinstance(grads, tuple) else (grads,)
@@ -143,7 +250,10 @@ class _Call:
         if len(grads) < len(self.args) or any(e is not None for e in extra):
             raise ValueError(f"{name}: expected {len(self.args)} gradients (one per argument of forward, None "
                              f"where there is none), got {len(grads)}")
-        return [self._checked(name, grads[i], self.args[i], i) for i in self.positions]
+        checked = [self._checked(name, grads[i], self.args[i], i) for i in self.positions]
+        # the walk asks only the inputs whose node takes a gradient (a leaf's, an op's): drop the others now
+        return [grad if parent is not None and parent.kind in (OP, LEAF) else None
+                for parent, grad in zip(self.parents, checked)]
 
     @staticmethod
     def _checked(name: str, grad: Any, x: Tensor, position: int) -> np.ndarray:
@@ -163,27 +273,58 @@ class _Call:
                              f"expected {x.shape} (the argument's shape, or one it broadcasts to)")
         return array
 
-    def tangents(self, k: int):
-        """Forward mode's rule for output k: J_slot v, from jvp with v for that argument, zeros elsewhere,
-        direction by direction (v carries a leading axis of directions)."""
-        def tangent(v: np.ndarray, kept: tuple) -> np.ndarray:
-            if "jvp" not in _overridden(self.cls):
-                raise NotImplementedError(f"{self.cls.__name__}: forward mode (mg.jvp) needs a jvp(ctx, *tangents) "
-                                          "staticmethod giving the output's tangent, one tangent per argument of "
-                                          "forward")
-            _, slot = kept
-            position = self.positions[slot]
-            per_direction = []
-            for direction in v:
-                tangents = [owned(direction) if i == position else
-                            (owned(np.zeros_like(a._data)) if isinstance(a, Tensor) else None)
-                            for i, a in enumerate(self.args)]
+    # ---- forward mode ------------------------------------------------------------------------
+
+    def tangent(self, v: np.ndarray, slot: int) -> np.ndarray:
+        """Forward mode's rule for input `slot`: J v, from jvp with v for that argument and zeros
+        elsewhere, direction by direction (v carries a leading axis of directions); several
+        outputs: their tangents flat, side by side."""
+        name = self.cls.__name__
+        if "jvp" not in _overridden(self.cls):
+            raise NotImplementedError(f"{name}: forward mode (mg.jvp) needs a jvp(ctx, *tangents) staticmethod "
+                                      "giving the output's tangent, one tangent per argument of forward")
+        position = self.positions[slot]
+        per_direction = []
+        for direction in v:
+            tangents = [owned(direction) if i == position else
+                        (owned(np.zeros_like(a._data)) if isinstance(a, Tensor) else None)
+                        for i, a in enumerate(self.args)]
+            self.ctx._in_jvp = True
+            try:
                 with no_grad(), setting(current_run, None):
                     out = self.cls.jvp(self.ctx, *tangents)
-                out = out if isinstance(out, tuple) else (out,)
-                per_direction.append(np.asarray(out[k]._data if isinstance(out[k], Tensor) else out[k]))
-            return np.stack(per_direction)
-        return tangent
+            finally:
+                self.ctx._in_jvp = False
+            out = out if isinstance(out, tuple) else (out,)
+            if len(out) != len(self.outputs):
+                raise ValueError(f"{name}.jvp: expected {len(self.outputs)} tangents (one per output of "
+                                 f"forward), got {len(out)}")
+            parts = [self._checked_tangent(name, out[k], k) for k in self.differentiable]
+            per_direction.append(parts[0] if len(parts) == 1 else
+                                 np.concatenate([p.astype(self.parts.dtype).reshape(-1) for p in parts]))
+        return np.stack(per_direction)
+
+    def _checked_tangent(self, name: str, tangent: Any, k: int) -> np.ndarray:
+        shape, dtype = self.outputs[k]
+        if tangent is None:
+            return np.zeros(shape, dtype)
+        array = np.asarray(tangent._data if isinstance(tangent, Tensor) else tangent)
+        try:
+            return np.broadcast_to(array, shape)
+        except ValueError:
+            raise ValueError(f"{name}.jvp: the tangent of output {k} has shape {array.shape}, expected "
+                             f"{shape}") from None
+
+
+def _with_defaults(forward: Any, args: tuple) -> tuple:
+    """args with forward's defaults for the arguments not given (as PyTorch's apply gives
+    setup_context its `inputs`); as they are when they do not fit forward (forward then says so)."""
+    try:
+        bound = inspect.signature(forward).bind(*args)
+    except (TypeError, ValueError):
+        return args
+    bound.apply_defaults()
+    return tuple(bound.args)
 
 
 def _overridden(cls: type) -> set:

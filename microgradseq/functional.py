@@ -87,12 +87,14 @@ def _kept_targets(where: str, classes: np.ndarray, count: int, ignore_index: Any
 
 
 def _ignoring(log_probs: Tensor, classes: np.ndarray, kept: np.ndarray, reduction: str, where: str) -> Tensor:
-    """-log_probs[target] where `kept`, 0 where the target is ignored; "mean" over the kept targets
-    (NaN when none is kept, as PyTorch's)."""
-    picked = ops.gather(log_probs, np.where(kept, classes, 0))
-    losses = picked * owned(np.where(kept, -1.0, 0.0).astype(log_probs.dtype))
-    if reduction == "mean":
-        return losses.sum() / np.asarray(kept.sum(), dtype=log_probs.dtype)
+    """-log_probs[target] for the kept targets: "none" each (0 where the target is ignored), "sum"
+    their sum, "mean" their mean; as PyTorch's, a mean over no target is NaN, with gradient 0."""
+    if reduction == "none":
+        picked = ops.gather(log_probs, np.where(kept, classes, 0))
+        return picked * owned(np.where(kept, -1.0, 0.0).astype(log_probs.dtype)) + 0.0    # (+ 0: -0 is 0)
+    losses = -ops.gather(log_probs[kept], classes[kept])
+    if reduction == "mean" and not kept.any():
+        return losses.sum() + owned(np.full((), np.nan, log_probs.dtype))     # (0/0 would make the gradient NaN)
     return _reduce(losses, reduction, where)
 
 

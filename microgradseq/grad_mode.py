@@ -1,13 +1,12 @@
 """PyTorch's switches of recording beside `no_grad` (autograd.py): `enable_grad`,
 `set_grad_enabled`, `inference_mode` and `is_grad_enabled`. Each changes or reads only this thread's recording,
-as `no_grad` does; the first two are decorators too.
+as `no_grad` does; all but `is_grad_enabled` are decorators too.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 from .autograd import grad_enabled, setting
 from .checks import flag
@@ -20,18 +19,38 @@ def enable_grad(func: Callable | None = None) -> Any:
     return block if func is None else block(func)
 
 
-def inference_mode(mode: Any = True) -> Any:
+class inference_mode:
     """PyTorch's `inference_mode`: here `no_grad` (nothing recorded in this thread; arrays are
-    read-only anyway); with `mode=False` recording stays as it is. A decorator too, with or
-    without parentheses."""
-    if callable(mode):                      # @inference_mode
-        return setting(grad_enabled, False)(mode)
-    return setting(grad_enabled, False) if flag(mode, "mode", "inference_mode") else _as_it_is()
+    read-only anyway). As PyTorch's, `inference_mode(False)` turns recording on, also inside
+    `no_grad` or `inference_mode()` (it leaves inference mode, which is grad mode off). A block that
+    can be entered again (the same object, nested too), and a decorator, with or without
+    parentheses."""
 
+    def __new__(cls, mode: Any = True) -> Any:
+        if callable(mode):                  # @inference_mode
+            return cls(True)(mode)
+        return super().__new__(cls)
 
-@contextlib.contextmanager
-def _as_it_is() -> Iterator[None]:
-    yield
+    def __init__(self, mode: Any = True) -> None:
+        self.mode = flag(mode, "mode", "inference_mode")
+        self.previous = []                  # what each open block found, innermost last
+
+    def __enter__(self) -> None:
+        self.previous.append(grad_enabled.get())
+        grad_enabled.set(not self.mode)
+
+    def __exit__(self, *exc_info) -> None:
+        grad_enabled.set(self.previous.pop())
+
+    def __call__(self, func: Callable) -> Callable:
+        """`@inference_mode()`: the mode inside each call of `func` only."""
+        recording = not self.mode
+
+        @functools.wraps(func)
+        def switched(*args: Any, **kwargs: Any) -> Any:
+            with setting(grad_enabled, recording):
+                return func(*args, **kwargs)
+        return switched
 
 
 def is_grad_enabled() -> bool:

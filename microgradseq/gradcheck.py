@@ -56,12 +56,14 @@ def _perturbing(x: Tensor) -> Iterator[np.ndarray]:
         x.data = original
 
 
-def _precision_hint(checked: list[tuple[int, Tensor]]) -> str:
+def _precision_hint(checked: list[tuple[int, Tensor]], out: Tensor) -> str:
     coarse = [f"input {position} is {x.dtype}" for position, x in checked if x.dtype != np.float64]
-    if not coarse:
-        return ""
-    return (f" ({', '.join(coarse)}: finite differences need float64 inputs; make them with "
-            "dtype=np.float64)")
+    if coarse:
+        return (f" ({', '.join(coarse)}: finite differences need float64 inputs; make them with "
+                "dtype=np.float64)")
+    if out.dtype != np.float64:
+        return f" (fn returns {out.dtype}: finite differences need fn computed in float64)"
+    return ""
 
 
 def gradcheck(fn: Callable[..., Tensor], inputs: Tensor | Sequence, eps: float = 1e-6,
@@ -114,9 +116,9 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Tensor | Sequence, eps: float =
         error = np.where(np.isnan(error), np.inf, error)    # a NaN on either side is a failure (an array, 0-d too)
         if error.size and error.max() > 0:
             worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(error)), error.shape))
-            output_index = f", output index {worst[:out.ndim]}" if out.size != 1 else ""
+            output_index = f", output index {worst[:out.ndim]}" if out._data.size != 1 else ""
             raise GradcheckError(
                 f"gradcheck: input {position} (shape {x.shape}) at index {worst[out.ndim:]}{output_index}: "
                 f"autodiff gives {float(autodiff[worst])!r}, finite differences give "
-                f"{float(numeric[worst])!r}" + _precision_hint(checked))
+                f"{float(numeric[worst])!r}" + _precision_hint(checked, out))
     return True

@@ -97,6 +97,15 @@ class device:
     def __hash__(self) -> int:
         return hash(str(self))
 
+    def __enter__(self) -> "device":
+        """`with mg.device("cpu"):` (PyTorch's default device for the block): tensors are made on the
+        CPU anyway; another device raises."""
+        check_device("device", self)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        return None
+
 
 CPU = device("cpu")
 

@@ -323,3 +323,204 @@ def test_the_gradient_backward_receives_is_read_only():
             return g
     with pytest.raises(ValueError, match="read-only"):
         Writes.apply(leaf(2)).sum().backward()
+
+
+# ---- several outputs, non-differentiable outputs, save_for_forward, apply's arguments ------------
+
+def test_several_outputs_call_backward_once_with_every_outputs_gradient():
+    """L = sum(3 sin x + cos^2 x): backward runs once, given dL/ds = 3 and dL/dc = 2 cos x together,
+    as PyTorch's (not once an output with zeros for the other), so a backward that is not linear in
+    its arguments (here it clips their sum to [-1, 1]) is still the one PyTorch would run."""
+    calls = []
+
+    class ClippedSinCos(mg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return mg.sin(x), mg.cos(x)
+
+        @staticmethod
+        def backward(ctx, grad_sin, grad_cos):
+            calls.append((grad_sin.data.copy(), grad_cos.data.copy()))
+            x, = ctx.saved_tensors
+            return mg.clamp(grad_sin * mg.cos(x) - grad_cos * mg.sin(x), -1.0, 1.0)
+    x = leaf(5)
+    s, c = ClippedSinCos.apply(x)
+    (3 * s + c * c).sum().backward()
+    assert len(calls) == 1
+    np.testing.assert_allclose(calls[0][0], np.full(5, 3.0))
+    np.testing.assert_allclose(calls[0][1], 2 * np.cos(x.data), rtol=1e-14)
+    expected = np.clip(3 * np.cos(x.data) - 2 * np.cos(x.data) * np.sin(x.data), -1, 1)
+    np.testing.assert_allclose(x.grad, expected, rtol=1e-13)
+
+
+def test_without_materialized_grads_only_an_output_the_pass_did_not_reach_gets_none():
+    """Three passes over one kept graph of (2x, sum 3x): through both outputs, through the first,
+    through the second; backward sees None exactly for the output each pass left out."""
+    seen = []
+
+    class Two(mg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.set_materialize_grads(False)
+            return x * 2, (x * 3).sum()
+
+        @staticmethod
+        def backward(ctx, a, b):
+            seen.append((a is None, b is None))
+            return (0 if a is None else 2 * a) + (0 if b is None else 3 * b * mg.ones(3, dtype=np.float64))
+    x = leaf(3)
+    a, b = Two.apply(x)
+    (a.sum() + b).backward(retain_graph=True)
+    np.testing.assert_allclose(x.grad, np.full(3, 5.0))
+    a.sum().backward(retain_graph=True)
+    b.backward()
+    np.testing.assert_allclose(x.grad, np.full(3, 10.0))
+    assert seen == [(False, False), (False, True), (True, False)]
+
+
+def test_after_backward_an_output_left_unused_keeps_nothing_of_the_call_alive():
+    """ctx (and what forward kept on it) goes once backward has run, also while an output the loss
+    did not use is still held."""
+    import gc
+    import weakref
+
+    class Big:
+        pass
+
+    class Two(mg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.big = Big()
+            Two.kept = weakref.ref(ctx.big)
+            return x * 2, x * 3
+
+        @staticmethod
+        def backward(ctx, a, b):
+            return 2 * a + 3 * b
+    x = leaf(3)
+    a, b = Two.apply(x)
+    a.sum().backward()
+    gc.collect()
+    assert Two.kept() is None and b.requires_grad
+    np.testing.assert_allclose(x.grad, np.full(3, 2.0))
+
+
+def test_a_kept_graph_holds_no_gradient_backward_returned():
+    """With retain_graph the graph stays, but the array backward returned (the leaf took a copy) is
+    not kept between passes."""
+    import weakref
+    returned = []
+
+    class Double(mg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            grad = g.data * 2
+            returned.append(weakref.ref(grad))
+            return grad
+    x = leaf(4)
+    y = Double.apply(x).sum()
+    y.backward(retain_graph=True)
+    assert returned[0]() is None
+    y.backward()
+    np.testing.assert_allclose(x.grad, np.full(4, 4.0))
+
+
+def test_integer_and_marked_outputs_come_back_without_history():
+    """(max over the last axis, argmax, a float mask marked non-differentiable): only the max
+    requires grad, as in PyTorch; its gradient is 1 at each row's maximum."""
+    class MaxArgmax(mg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            index = mg.tensor(np.argmax(x.data, axis=-1))
+            mask = mg.tensor((x.data > 0).astype(x.dtype))
+            ctx.mark_non_differentiable(mask)
+            ctx.save_for_backward(index)
+            ctx.shape = x.shape
+            return mg.tensor(x.data.max(axis=-1)), index, mask
+
+        @staticmethod
+        def backward(ctx, g, g_index, g_mask):
+            index, = ctx.saved_tensors
+            grad = np.zeros(ctx.shape)
+            grad[np.arange(ctx.shape[0]), index.data] = g.data
+            return grad
+    x = leaf(3, 4)
+    values, index, mask = MaxArgmax.apply(x)
+    assert values.requires_grad and not index.requires_grad and not mask.requires_grad
+    assert index.grad_fn is None and mask.grad_fn is None
+    values.sum().backward()
+    expected = (x.data == x.data.max(axis=1, keepdims=True)).astype(float)
+    np.testing.assert_array_equal(x.grad, expected)
+
+
+def test_jvp_reads_what_save_for_forward_kept_and_backward_what_save_for_backward_kept():
+    """x * y: backward gets (x, y) from save_for_backward, jvp y alone from save_for_forward
+    (its tangent y v_x for a tangent v_x of x), as PyTorch's ctx keeps the two apart."""
+    class Product(mg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, y):
+            ctx.save_for_backward(x, y)
+            ctx.save_for_forward(y)
+            return x * y
+
+        @staticmethod
+        def backward(ctx, g):
+            x, y = ctx.saved_tensors
+            return g * y, g * x
+
+        @staticmethod
+        def jvp(ctx, x_tangent, y_tangent):
+            y, = ctx.saved_tensors
+            return x_tangent * y
+    x, y = leaf(3), leaf(3)
+    Product.apply(x, y).sum().backward()
+    np.testing.assert_allclose(x.grad, y.data)
+    np.testing.assert_allclose(y.grad, x.data)
+    v = RNG.standard_normal(3)
+    _, tangent = mg.jvp(lambda x: Product.apply(x, y), (x,), (v,))
+    np.testing.assert_allclose(tangent, v * y.data, rtol=1e-14)
+
+
+def test_apply_takes_forwards_arguments_by_position_and_setup_context_sees_the_defaults():
+    class Scale(mg.autograd.Function):
+        @staticmethod
+        def forward(x, factor=3.0):
+            return x * factor
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            _, ctx.factor = inputs                  # PyTorch's inputs hold forward's defaults
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * ctx.factor, None
+    x = leaf(2)
+    Scale.apply(x).sum().backward()
+    np.testing.assert_allclose(x.grad, [3.0, 3.0])
+    with pytest.raises(TypeError, match=r"^Scale.apply: pass the arguments of forward by position.*got factor="):
+        Scale.apply(x, factor=2.0)
+
+
+def test_a_jvp_giving_a_tangent_of_the_wrong_shape_or_count_names_itself():
+    class WrongShape(mg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def jvp(ctx, v):
+            return mg.ones(5)
+    with pytest.raises(ValueError, match=r"^WrongShape.jvp: the tangent of output 0 has shape \(5,\), expected \(3,\)"):
+        mg.jvp(lambda x: WrongShape.apply(x), (leaf(3),), (np.ones(3),))
+
+    class TooFew(SinCos):
+        @staticmethod
+        def jvp(ctx, v):
+            return v
+    with pytest.raises(ValueError, match=r"^TooFew.jvp: expected 2 tangents"):
+        mg.jvp(lambda x: TooFew.apply(x), (leaf(3),), (np.ones(3),))

@@ -368,3 +368,51 @@ def test_a_target_out_of_range_names_the_ignore_index_and_the_range():
         F.cross_entropy(RNG.standard_normal((3, 3)), np.array([0, 3, 1]), ignore_index=0)
     with pytest.raises(TypeError, match="CrossEntropyLoss: ignore_index must be an integer, got 0.5"):
         mg.nn.CrossEntropyLoss(ignore_index=0.5)
+
+
+def test_gradcheck_of_a_one_element_output_names_no_output_index():
+    """sum(x * x.detach()) has gradient x where finite differences give 2x: the message names the
+    input index alone, an output index only means something for a tensor output."""
+    x = leaf([1.0, 2.0, 3.0])
+    with pytest.raises(mg.GradcheckError) as raised:
+        mg.gradcheck(lambda x: (x * x.detach()).sum(), [x])
+    assert "input 0 (shape (3,)) at index (2,): autodiff gives 3.0" in str(raised.value)
+    assert "output index" not in str(raised.value)
+
+
+def test_gradcheck_of_a_float32_output_from_float64_inputs_says_what_is_coarse():
+    """x^3 computed in float32 from a float64 x: the finite differences are float32's, and the
+    message says that fn returns float32."""
+    x = leaf([1.0, 2.0, 3.0])
+    with pytest.raises(mg.GradcheckError, match=r"\(fn returns float32: finite differences need fn computed "
+                                                r"in float64\)"):
+        mg.gradcheck(lambda x: (x.float() ** 3).sum(), [x])
+
+
+@pytest.mark.parametrize("loss_fn", ["cross_entropy", "nll_loss"])
+def test_every_target_ignored_gives_a_nan_mean_with_a_zero_gradient_as_pytorchs(loss_fn):
+    """A batch that is all padding: the mean over no target is NaN, but the gradient is 0 (PyTorch's
+    backward writes -1/count only at kept targets, and there are none), so an optimizer step after
+    it changes nothing rather than filling the parameters with NaN; numpy warns of nothing."""
+    logits = leaf(RNG.standard_normal((2, 3, 4)))           # (N, C, d1)
+    target = np.full((2, 4), -100)
+    with np.errstate(all="raise"):
+        loss = (F.cross_entropy(logits, target) if loss_fn == "cross_entropy"
+                else F.nll_loss(F.log_softmax(logits, dim=1), target))
+        loss.backward()
+    assert np.isnan(loss.item())
+    np.testing.assert_array_equal(logits.grad, np.zeros((2, 3, 4)))
+
+
+def test_ignored_targets_are_plus_zero_in_the_per_target_losses():
+    """reduction="none": 0 (not -0, which prints as "-0.") at an ignored target, as PyTorch's, and
+    -log softmax(z)[y] elsewhere; the gradient is +0 on the ignored rows too."""
+    z = RNG.standard_normal((4, 3))
+    y = np.array([2, -100, 0, -100])
+    logits = leaf(z)
+    losses = F.cross_entropy(logits, y, reduction="none")
+    expected = -np.log(np_softmax(z)[np.arange(4), np.where(y < 0, 0, y)]) * (y >= 0)
+    np.testing.assert_allclose(losses.data, expected, rtol=1e-12)
+    assert not np.signbit(losses.data).any()
+    losses.sum().backward()
+    assert not np.signbit(logits.grad[[1, 3]]).any()

@@ -182,11 +182,50 @@ def test_inference_mode_records_nothing_as_a_block_and_as_a_decorator():
     assert bare() is False and called() is False and (w * 2).requires_grad
 
 
-def test_inference_mode_false_leaves_recording_as_it_is():
+def test_inference_mode_false_turns_recording_on_as_pytorchs():
+    """PyTorch's InferenceMode(false) sets grad mode on (inference mode off means grad mode on), inside
+    no_grad and inside inference_mode() too; each block puts back what it found."""
     w = mg.tensor([1.0], requires_grad=True)
     with mg.inference_mode(False):
         assert (w * 2).requires_grad
     with mg.no_grad(), mg.inference_mode(False):
+        assert (w * 2).requires_grad
+    with mg.inference_mode():
+        with mg.inference_mode(mode=False):
+            assert (w * 2).requires_grad
         assert not (w * 2).requires_grad
+    assert (w * 2).requires_grad
+
+    @mg.inference_mode(False)
+    def recorded():
+        return (w * 2).requires_grad
+    with mg.no_grad():
+        assert recorded() is True and not (w * 2).requires_grad
     with pytest.raises(ValueError, match="inference_mode: mode must be True or False, got 'yes'"):
         mg.inference_mode("yes")
+
+
+def test_one_inference_mode_object_serves_many_blocks():
+    """A script may make the block once (`ctx = torch.inference_mode()`) and enter it every batch,
+    nested in itself too."""
+    w = mg.tensor([1.0], requires_grad=True)
+    block = mg.inference_mode()
+    for _ in range(3):
+        with block:
+            assert not (w * 2).requires_grad
+            with block:
+                assert not (w * 2).requires_grad
+            assert not (w * 2).requires_grad
+        assert (w * 2).requires_grad
+
+
+def test_a_device_block_and_cuda_empty_cache_port_as_on_a_machine_without_a_gpu():
+    """`with torch.device(device):` makes the block's tensors there (the CPU: as anywhere here);
+    another device raises naming it. `torch.cuda.empty_cache()` does nothing without CUDA."""
+    with mg.device("cpu") as device:
+        x = mg.zeros(2)
+    assert device == "cpu" and x.device == "cpu"
+    with pytest.raises(RuntimeError, match=r"^device: device 'cuda:0' is not available"):
+        with mg.device("cuda", 0):
+            pass
+    assert mg.cuda.empty_cache() is None
