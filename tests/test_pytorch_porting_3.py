@@ -229,3 +229,11 @@ def test_a_device_block_and_cuda_empty_cache_port_as_on_a_machine_without_a_gpu(
         with mg.device("cuda", 0):
             pass
     assert mg.cuda.empty_cache() is None
+
+
+def test_a_tensor_is_not_on_cuda_and_cuda_names_itself_and_the_device():
+    t = mg.zeros(2)
+    assert t.is_cuda is False and t.cuda("cpu") is t
+    for args, device in (((), "cuda"), ((1,), "cuda:1"), (("cuda:0",), "cuda:0")):
+        with pytest.raises(RuntimeError, match=f"^cuda: device '{device}' is not available"):
+            t.cuda(*args)

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..checks import is_int
 from ..autograd import CUT, LEAF
-from ..spellings import CPU, axis_keepdims, either, shape_of
+from ..spellings import CPU, axis_keepdims, check_device, either, shape_of
 from ..tensor import Tensor, as_tensor, owned
 from . import elementwise as ew
 from . import reduce
@@ -241,6 +241,12 @@ def _truth(reduce_: Any, name: str) -> Any:
     return truth
 
 
+def _cuda(self: Tensor, device: Any = None, non_blocking: bool = False) -> Tensor:
+    """PyTorch's `t.cuda()`: there is no GPU here, so a RuntimeError naming `cuda` (use `t.to("cpu")`)."""
+    check_device("cuda", f"cuda:{device}" if is_int(device) else device or "cuda")
+    return self
+
+
 Tensor.split, Tensor.chunk, Tensor.unbind, Tensor.index_select, Tensor.gather = split, chunk, unbind, index_select, gather
 Tensor.topk, Tensor.min, Tensor.expand, Tensor.expand_as, Tensor.repeat = topk, min, expand, expand_as, repeat
 Tensor.masked_fill, Tensor.clamp, Tensor.add, Tensor.sub, Tensor.type = masked_fill, clamp, add, sub, type_
@@ -255,5 +261,5 @@ Tensor.int, Tensor.bool, Tensor.half = (lambda self: to(self, np.int32), lambda 
                                         lambda self: to(self, np.float16))
 Tensor.is_leaf = property(lambda self: self._node is None or self._node.kind in (LEAF, CUT))
 Tensor.grad_fn = property(lambda self: None if self.is_leaf else self._node)     # the node that made it
-Tensor.device = property(lambda self: CPU)
+Tensor.device, Tensor.is_cuda, Tensor.cuda = property(lambda self: CPU), False, _cuda
 Tensor.retain_grad = lambda self: None      # every tensor the user holds keeps its gradient already
