@@ -9,8 +9,9 @@
 from . import autograd, bptt, cuda, function, functional, metadata, nn, optim, transforms, utils, viz
 from .anomaly import detect_anomaly
 from .autograd import no_grad
-from .creation import (arange, as_tensor, empty, eye, full, linspace, multinomial, ones, ones_like, rand, rand_like,
-                       randint, randn, randn_like, randperm, zeros, zeros_like)
+from .creation import (BoolTensor, DoubleTensor, FloatTensor, IntTensor, LongTensor, arange, as_tensor, empty, eye,
+                       full, linspace, multinomial, ones, ones_like, rand, rand_like, randint, randn, randn_like,
+                       randperm, zeros, zeros_like)
 from .dtypes import (bool, double, float, float16, float32, float64, half, int, int8, int16, int32, int64, long,
                      uint8)
 from .function_forms import (abs, add, allclose, argmax, argmin, bmm, chunk, clamp, clip, cos, div, eq, equal, exp,

@@ -13,32 +13,39 @@ from .spellings import check_device, shape_of
 from .tensor import Tensor, get_default_dtype, owned
 
 
-def _shape(shape: tuple, where: str) -> tuple:
-    """A shape given as `2, 3` or `(2, 3)`, checked to be integers >= 0 (ValueError naming `where`)."""
+def _shape(shape: tuple, where: str, size: Any = None) -> tuple:
+    """A shape given as `2, 3` or `(2, 3)`, or by PyTorch's keyword `size=(2, 3)`, checked to be integers
+    >= 0 (ValueError naming `where`; both ways at once: TypeError)."""
+    if size is not None:
+        if shape:
+            raise TypeError(f"{where}: got the sizes both as arguments {shape!r} and as size={size!r}; pass one")
+        shape = (size,)
     sizes = shape_of(shape)
-    if not all(is_int(size) and size >= 0 for size in sizes):
+    if not all(is_int(n) and n >= 0 for n in sizes):
         raise ValueError(f"{where}: a size must be integers >= 0, such as (2, 3), got {sizes!r}")
     return sizes
 
 
-def zeros(*shape: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    """A tensor of zeros: `zeros(2, 3)` or `zeros((2, 3))`."""
+def zeros(*shape: Any, size: Any = None, dtype: Any = None, device: Any = None,
+          requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros: `zeros(2, 3)`, `zeros((2, 3))` or `zeros(size=(2, 3))`."""
     check_device("zeros", device)
-    return owned(np.zeros(_shape(shape, "zeros"), dtype=dtype or get_default_dtype()), requires_grad)
+    return owned(np.zeros(_shape(shape, "zeros", size), dtype=dtype or get_default_dtype()), requires_grad)
 
 
-def ones(*shape: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    """A tensor of ones: `ones(2, 3)` or `ones((2, 3))`."""
+def ones(*shape: Any, size: Any = None, dtype: Any = None, device: Any = None,
+         requires_grad: bool = False) -> Tensor:
+    """A tensor of ones: `ones(2, 3)`, `ones((2, 3))` or `ones(size=(2, 3))`."""
     check_device("ones", device)
-    return owned(np.ones(_shape(shape, "ones"), dtype=dtype or get_default_dtype()), requires_grad)
+    return owned(np.ones(_shape(shape, "ones", size), dtype=dtype or get_default_dtype()), requires_grad)
 
 
-def randn(*shape: Any, rng: np.random.Generator | None = None, dtype: Any = None,
+def randn(*shape: Any, size: Any = None, rng: np.random.Generator | None = None, dtype: Any = None,
           device: Any = None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples, from `rng` or the generator `manual_seed` sets."""
     check_device("randn", device)
     rng = generator_or_default(rng, "randn")
-    data = rng.standard_normal(_shape(shape, "randn")).astype(dtype or get_default_dtype())
+    data = rng.standard_normal(_shape(shape, "randn", size)).astype(dtype or get_default_dtype())
     return owned(data, requires_grad)
 
 
@@ -99,12 +106,12 @@ def ones_like(like: Any, *, dtype: Any = None, device: Any = None, requires_grad
     return owned(np.ones(shape, dtype=dtype), requires_grad)
 
 
-def rand(*shape: Any, rng: np.random.Generator | None = None, dtype: Any = None,
+def rand(*shape: Any, size: Any = None, rng: np.random.Generator | None = None, dtype: Any = None,
          device: Any = None, requires_grad: bool = False) -> Tensor:
     """Samples from uniform[0, 1), from `rng` or the generator `manual_seed` sets."""
     check_device("rand", device)
     rng = generator_or_default(rng, "rand")
-    return owned(rng.random(_shape(shape, "rand")).astype(dtype or get_default_dtype()), requires_grad)
+    return owned(rng.random(_shape(shape, "rand", size)).astype(dtype or get_default_dtype()), requires_grad)
 
 
 def multinomial(probs: Any, num_samples: int, replacement: bool = False, *,
@@ -189,10 +196,11 @@ def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = None, 
     return owned(np.eye(n, m, dtype=dtype or get_default_dtype()), requires_grad)
 
 
-def empty(*shape: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def empty(*shape: Any, size: Any = None, dtype: Any = None, device: Any = None,
+          requires_grad: bool = False) -> Tensor:
     """A tensor to be filled later: zeros here (numpy's uninitialised memory would only hide bugs)."""
     check_device("empty", device)
-    return owned(np.zeros(_shape(shape, "empty"), dtype=dtype or get_default_dtype()), requires_grad)
+    return owned(np.zeros(_shape(shape, "empty", size), dtype=dtype or get_default_dtype()), requires_grad)
 
 
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
@@ -202,3 +210,28 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     if isinstance(data, Tensor):
         return data if dtype is None else data.to(dtype)
     return Tensor(data, dtype=dtype)
+
+
+# ---- PyTorch's legacy typed constructors: torch.LongTensor(data), torch.FloatTensor(data), ... -------
+
+def _typed_constructor(name: str, dtype: Any) -> Any:
+    def make(*data: Any, device: Any = None) -> Tensor:
+        check_device(name, device)
+        if len(data) == 1 and not is_int(data[0]):
+            return Tensor(data[0], dtype=dtype)
+        spelled = ", ".join(map(repr, data))
+        raise TypeError(f"{name}: {name}({spelled}) makes a tensor from data here (a list, an array or a tensor), "
+                        f"not from sizes (PyTorch's legacy constructor); for a tensor of that shape use "
+                        f"mg.zeros({spelled}, dtype=mg.{np.dtype(dtype).name})")
+    make.__name__ = make.__qualname__ = name
+    make.__doc__ = (f"PyTorch's legacy `torch.{name}(data)`: `data` (a list, an array, a tensor) as a "
+                    f"{np.dtype(dtype).name} tensor, as `mg.tensor(data, dtype=...)`; sizes are refused "
+                    "(use `mg.zeros`).")
+    return make
+
+
+FloatTensor = _typed_constructor("FloatTensor", np.float32)
+DoubleTensor = _typed_constructor("DoubleTensor", np.float64)
+LongTensor = _typed_constructor("LongTensor", np.int64)
+IntTensor = _typed_constructor("IntTensor", np.int32)
+BoolTensor = _typed_constructor("BoolTensor", np.bool_)

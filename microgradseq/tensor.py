@@ -265,6 +265,15 @@ class Tensor:
         """Same data (the same read-only array), no history."""
         return owned(self._data)
 
+    def detach_(self) -> "Tensor":
+        """PyTorch's in-place `detach_()`: this tensor loses its history (and stops requiring grad),
+        so what is computed from it next starts a new graph (a recurrent state carried between
+        batches: `state.detach_()`); graphs that already used it keep it. Inside `mg.jvp` it is a
+        constant from then on. Returns self."""
+        run = forward.current_run.get()
+        self._node, self._tangent = None, None if run is None else (run, None)
+        return self
+
     def backward(self, grad: Any = None, retain_graph: bool | None = None, create_graph: bool = False, *,
                  gradient: Any = None) -> None:
         """Reverse-mode pass: fill `.grad` of every tensor this one depends on.

@@ -363,6 +363,20 @@ def narrow_case(draw, ndim):
 
 
 @st.composite
+def unfold_case(draw, ndim):
+    """t.unfold(dim, size, step): the windows of numpy's sliding_window_view, every step-th one (an
+    entry in several windows sums their gradients)."""
+    shape = draw(shapes(ndim, max_side=5))
+    dim = draw(an_axis(ndim))
+    size, step = draw(st.integers(0, shape[dim])), draw(st.integers(1, 3))
+
+    def np_fn(a):
+        windows = np.lib.stride_tricks.sliding_window_view(a, size, axis=dim % ndim)
+        return np_along(windows, dim % ndim, range(0, windows.shape[dim % ndim], step))
+    return lambda t: t.unfold(dim, size, step), np_fn, [draw(values(shape))]
+
+
+@st.composite
 def t_case(draw, ndim):
     return lambda t: t.t(), lambda a: a.T, [draw(values(draw(shapes(ndim))))]
 
@@ -480,6 +494,7 @@ CASES = {
     "flatten": (flatten_case, ANY_RANK),
     "narrow": (narrow_case, WITH_AXES),
     "flip": (flip_case, WITH_AXES),
+    "unfold": (unfold_case, WITH_AXES),
     "t": (t_case, UP_TO_MATRIX),
     "view": (view_case, ANY_RANK),
     "permute": (permute_case, ANY_RANK),
@@ -789,6 +804,21 @@ def test_add_and_sub_with_alpha_in_place_while_recording(data):
     check_both_modes(data, fn, lambda x, y: np.broadcast_to(x + 2 * y, shape), [a, b])
 
 
+@pytest.mark.parametrize("ndim", ANY_RANK)
+@FAST
+@given(data=st.data())
+def test_copy_in_place_while_recording_sends_the_gradient_to_the_source(ndim, data):
+    """x = a * 1 (a constant); x.copy_(b) with b broadcast to x's shape is b broadcast: b gets the
+    gradient and the tangent of broadcast_to(b)."""
+    shape = data.draw(shapes(ndim))
+    a, b = data.draw(values(shape)), data.draw(values(data.draw(broadcastable_to(shape))))
+
+    def fn(b):
+        x = mg.tensor(a) * 1
+        return x.copy_(b)
+    check_both_modes(data, fn, lambda y: np.broadcast_to(y, shape), [b])
+
+
 def test_logical_operators_of_bool_and_integer_tensors():
     """&, |, ^, ~, all and any as numpy computes them (no gradient: bool and integer tensors only)."""
     x = np.array([[0, 2, 5], [1, 3, 4]])
@@ -886,6 +916,8 @@ PYTORCH_METHODS = {
     "div_": ["test_in_place_operator_while_recording"],
     "flip": ["flip"],
     "invert": ["test_logical_operators_of_bool_and_integer_tensors"],
+    "unfold": ["unfold"],
+    "copy_": ["test_copy_in_place_while_recording_sends_the_gradient_to_the_source"],
 }
 
 # public function of ops/methods.py with a gradient: where this file checks it

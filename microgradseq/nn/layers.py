@@ -36,11 +36,13 @@ class _Layer(Module):
 
     `fused=True`: each layer is one node per sequence with hand-derived gradients (same values).
     `dropout=p`: dropout on each layer's outputs but the top layer's, in training mode (as PyTorch).
-    PyTorch's `bidirectional` and `proj_size` are accepted only at their defaults (False, 0).
+    PyTorch's `bidirectional` and `proj_size` are accepted only at their defaults (False, 0), and
+    read as those (`layer.bidirectional`, as d2l's models ask before sizing their readout).
     """
 
     gates = 1
     state_parts = 1
+    bidirectional, proj_size = False, 0
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, *, rng: np.random.Generator | None = None,

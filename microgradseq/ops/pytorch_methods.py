@@ -1,6 +1,7 @@
 """More of PyTorch's tensor methods, each written with the primitive ops (so none needs a rule
 of its own): `t.split`, `t.gather(dim, index)`, `t.topk`, `t.expand`, `t.masked_fill`, `t.flip`,
-the in-place `t.add_(u)` and kin, and the logical `&`, `|`, `^`, `~`, `t.all()`, `t.any()` ...
+`t.unfold`, the in-place `t.add_(u)`, `t.copy_(u)` and kin, and the logical `&`, `|`, `^`, `~`,
+`t.all()`, `t.any()` ...
 
 A PyTorch script ports by changing its imports; these are the methods course
 scripts use beyond the numpy names (`methods.py`). Selecting (split, chunk,
@@ -24,7 +25,7 @@ from . import elementwise as ew
 from . import reduce
 from .reduce import ValuesIndices
 from .methods import _axis, to
-from .shape import getitem, reshape
+from .shape import getitem, reshape, transpose
 
 
 def _along(axis: int, part: Any) -> tuple:
@@ -199,6 +200,38 @@ add_, sub_ = _in_place_method("add_", "+=", add), _in_place_method("sub_", "-=",
 mul_, div_ = _in_place_method("mul_", "*=", ew.mul), _in_place_method("div_", "/=", ew.div)
 
 
+def copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
+    """`src` (broadcast to the tensor's shape, cast to its dtype) copied into the tensor, with the rules
+    of the in-place operators: under `no_grad` the tensor gets a new array (`p.copy_(w)` sets a
+    parameter, as `nn.init` does); while recording it takes src's history, so the gradient goes to
+    src, summed over the broadcast axes. Returns the tensor."""
+    def copied(t: Tensor, u: Any) -> Tensor:
+        u = to(as_tensor(u, t), t.dtype)
+        try:
+            if np.broadcast_shapes(u.shape, t.shape) != t.shape:
+                raise ValueError
+        except ValueError:
+            raise ValueError(f"copy_: the source's shape {u.shape} does not broadcast to the tensor's "
+                             f"shape {t.shape}") from None
+        return ew.add(u, np.zeros(t.shape, dtype=t.dtype))
+    return self._in_place("copy_", copied, src)
+
+
+def unfold(self: Tensor, dimension: int, size: int, step: int) -> Tensor:
+    """Every window of `size` entries along `dimension`, one every `step`, as PyTorch's `t.unfold`:
+    that axis becomes the window count (n - size) // step + 1 and the windows' entries a new last
+    axis (`series.unfold(0, 20, 1)` is the (n - 19, 20) sliding windows). Indexing, so the gradient
+    of an entry is the sum over the windows holding it."""
+    axis = _axis("unfold", dimension, self.ndim)
+    extent = self.shape[axis]
+    if not (is_int(size) and 0 <= size <= extent and is_int(step) and step > 0):
+        raise ValueError(f"unfold: expected a size from 0 to {extent} (dim {dimension} of shape {self.shape}) "
+                         f"and a step > 0, got size={size!r}, step={step!r}")
+    starts = np.arange((extent - size) // step + 1, dtype=np.int64) * step
+    windows = getitem(self, _along(axis, starts[:, None] + np.arange(size, dtype=np.int64)))
+    return transpose(windows, tuple(a for a in range(self.ndim + 1) if a != axis + 1) + (axis + 1,))
+
+
 def flip(self: Tensor, dims: Any) -> Tensor:
     """The entries in reverse order along each of `dims` (an axis or a list of them), as PyTorch's
     `torch.flip`: indexing with reversed slices, whose rule sends the gradient back."""
@@ -253,6 +286,7 @@ Tensor.masked_fill, Tensor.clamp, Tensor.add, Tensor.sub, Tensor.type = masked_f
 Tensor.matmul, Tensor.mm, Tensor.bmm, Tensor.pow = (Tensor.__matmul__,) * 3 + (ew.power,)
 Tensor.fill_, Tensor.zero_ = fill_, lambda self: fill_(self, 0)
 Tensor.add_, Tensor.sub_, Tensor.mul_, Tensor.div_, Tensor.flip = add_, sub_, mul_, div_, flip
+Tensor.copy_, Tensor.unfold = copy_, unfold
 Tensor.__and__ = Tensor.__rand__ = _logical(np.bitwise_and, "bitwise_and (&)")
 Tensor.__or__ = Tensor.__ror__ = _logical(np.bitwise_or, "bitwise_or (|)")
 Tensor.__xor__ = Tensor.__rxor__ = _logical(np.bitwise_xor, "bitwise_xor (^)")

@@ -1,5 +1,6 @@
 """PyTorch's `torch.utils.data`, the part course scripts use: `TensorDataset`, `DataLoader`,
-`random_split` and `Subset`.
+`random_split`, `Subset`, and the samplers `SequentialSampler`, `RandomSampler` and
+`SubsetRandomSampler` (`DataLoader(data, sampler=RandomSampler(data), batch_size=32)`).
 
     train = TensorDataset(X, y)                             # row i of X with label y[i]
     loader = DataLoader(train, batch_size=32, shuffle=True)
@@ -11,8 +12,9 @@ field's dtype. From a `TensorDataset` (or a `Subset` of one) it is one numpy `ta
 from any other dataset (`__len__`, and `__getitem__` giving a tensor, an array, a number or a tuple
 of them) the items are stacked with numpy, as PyTorch's `default_collate`: Python ints become int64,
 Python floats float64. `shuffle=True` draws a new order every epoch from `generator` (a numpy
-Generator) or the library's generator, so `mg.manual_seed(n)` makes it reproducible. One process:
-`num_workers=0` and `pin_memory=False` are accepted, and no other option of PyTorch's but its default.
+Generator) or the library's generator, so `mg.manual_seed(n)` makes it reproducible; a `sampler`
+(any iterable of indices with a length) gives the order instead. One process: `num_workers=0` and
+`pin_memory=False` are accepted, and no other option of PyTorch's but its default.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from ..spellings import only_defaults
 from ..tensor import Tensor, as_tensor, owned
 
 # PyTorch's DataLoader options for worker processes, samplers and memory pinning: only their defaults
-_SINGLE_PROCESS = {"num_workers": 0, "pin_memory": False, "sampler": None, "batch_sampler": None,
+_SINGLE_PROCESS = {"num_workers": 0, "pin_memory": False, "batch_sampler": None,
                    "collate_fn": None, "timeout": 0, "worker_init_fn": None, "multiprocessing_context": None,
                    "prefetch_factor": None, "persistent_workers": False, "pin_memory_device": ""}
 
@@ -65,6 +67,60 @@ class Subset:
         if isinstance(index, list):
             return self.dataset[[self.indices[i] for i in index]]
         return self.dataset[self.indices[index]]
+
+
+class SequentialSampler:
+    """PyTorch's `SequentialSampler`: the indices 0 .. len(data_source) - 1 in order."""
+
+    def __init__(self, data_source: Any) -> None:
+        self.data_source = data_source
+
+    def __len__(self) -> int:
+        return len(self.data_source)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(range(len(self.data_source)))
+
+
+class RandomSampler:
+    """PyTorch's `RandomSampler`: the indices of `data_source` in a new random order each time it is
+    iterated (`num_samples` of them, by default all; drawn with replacement if `replacement`), from
+    `generator` (a numpy Generator) or the library's generator."""
+
+    def __init__(self, data_source: Any, replacement: bool = False, num_samples: int | None = None,
+                 generator: np.random.Generator | None = None) -> None:
+        self.data_source = data_source
+        self.replacement = flag(replacement, "replacement", "RandomSampler")
+        self.num_samples = positive_int(len(data_source) if num_samples is None else num_samples,
+                                        "num_samples", "RandomSampler")
+        self.generator = generator_checked(generator, "RandomSampler", "generator")
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+    def __iter__(self) -> Iterator[int]:
+        rng = default_generator() if self.generator is None else self.generator
+        items = len(self.data_source)
+        if self.replacement:
+            order = rng.integers(0, items, self.num_samples)
+        else:       # (more samples than items: one permutation after another, as PyTorch's)
+            order = np.concatenate([rng.permutation(items) for _ in range(-(-self.num_samples // items))])
+        return iter(order[:self.num_samples].tolist())
+
+
+class SubsetRandomSampler:
+    """PyTorch's `SubsetRandomSampler`: the given `indices` in a new random order each time."""
+
+    def __init__(self, indices: Any, generator: np.random.Generator | None = None) -> None:
+        self.indices = indices
+        self.generator = generator_checked(generator, "SubsetRandomSampler", "generator")
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __iter__(self) -> Iterator[int]:
+        rng = default_generator() if self.generator is None else self.generator
+        return iter([self.indices[i] for i in rng.permutation(len(self.indices))])
 
 
 def _tensors_and_rows(dataset: Any) -> tuple:
@@ -104,11 +160,13 @@ def _collate(items: list) -> Any:
 
 class DataLoader:
     """PyTorch's `DataLoader`, in one process: batches of `batch_size` items of `dataset`, in order or,
-    with `shuffle`, in a new random order every epoch; `drop_last` drops a last, shorter batch.
-    `len(loader)` is the number of batches. The options after `shuffle` are keyword-only."""
+    with `shuffle`, in a new random order every epoch, or in the order `sampler` gives each epoch (an
+    iterable of indices with a length, such as a `RandomSampler`; not with `shuffle`); `drop_last`
+    drops a last, shorter batch. `len(loader)` is the number of batches. The options after `shuffle`
+    are keyword-only."""
 
-    def __init__(self, dataset: Any, batch_size: int = 1, shuffle: bool = False, *, drop_last: bool = False,
-                 generator: np.random.Generator | None = None, **options: Any) -> None:
+    def __init__(self, dataset: Any, batch_size: int = 1, shuffle: bool = False, *, sampler: Any = None,
+                 drop_last: bool = False, generator: np.random.Generator | None = None, **options: Any) -> None:
         only_defaults("DataLoader", options, _SINGLE_PROCESS)
         if not (hasattr(type(dataset), "__len__") and hasattr(type(dataset), "__getitem__")):
             raise TypeError(f"DataLoader: expected a dataset with __len__ and __getitem__ (such as a "
@@ -116,19 +174,30 @@ class DataLoader:
         self.dataset = dataset
         self.batch_size = positive_int(batch_size, "batch_size", "DataLoader")
         self.shuffle = flag(shuffle, "shuffle", "DataLoader")
+        if sampler is not None and not (hasattr(sampler, "__iter__") and hasattr(sampler, "__len__")):
+            raise TypeError(f"DataLoader: expected sampler an iterable of indices with a length (such as "
+                            f"RandomSampler(dataset)), got {type(sampler).__name__}")
+        if sampler is not None and self.shuffle:
+            raise ValueError("DataLoader: sampler and shuffle=True exclude each other (the sampler gives the "
+                             "order); pass one")
+        self.sampler = sampler
         self.drop_last = flag(drop_last, "drop_last", "DataLoader")
         self.generator = generator_checked(generator, "DataLoader", "generator")
 
     def __len__(self) -> int:
-        items = len(self.dataset)
+        items = len(self.dataset if self.sampler is None else self.sampler)
         return items // self.batch_size if self.drop_last else -(-items // self.batch_size)
 
     def __iter__(self) -> Iterator:
         items = len(self.dataset)
         rng = default_generator() if self.generator is None else self.generator
-        order = rng.permutation(items) if self.shuffle else np.arange(items)
+        if self.sampler is not None:
+            order = np.fromiter((int(i) for i in self.sampler), dtype=np.int64)
+        else:
+            order = rng.permutation(items) if self.shuffle else np.arange(items)
         tensors, rows = _tensors_and_rows(self.dataset)
-        for start in range(0, len(self) * self.batch_size, self.batch_size):
+        usable = len(order) - len(order) % self.batch_size if self.drop_last else len(order)
+        for start in range(0, usable, self.batch_size):
             batch = order[start:start + self.batch_size]
             if tensors is None:
                 yield _collate([self.dataset[int(i)] for i in batch])
