@@ -6,7 +6,7 @@
     loss.backward()          # w.grad == 2 * w
 """
 
-from . import autograd, bptt, cuda, function, functional, metadata, nn, optim, transforms, utils, viz
+from . import autograd, autograd_functional, bptt, cuda, function, functional, metadata, nn, optim, transforms, utils, viz
 from .anomaly import detect_anomaly
 from .autograd import no_grad
 from .creation import (BoolTensor, DoubleTensor, FloatTensor, IntTensor, LongTensor, arange, as_tensor, empty, eye,
@@ -31,12 +31,13 @@ from .grad_mode import enable_grad, inference_mode, is_grad_enabled, set_grad_en
 from .transforms import jacobian, jvp, vjp
 from .viz import draw
 
-# PyTorch's `torch.autograd.grad`, `Function` and `gradcheck`: `mg.autograd` is the core module
+# PyTorch's `torch.autograd.grad`, `Function`, `gradcheck` and `functional`: `mg.autograd` is the core module
 # (autograd.py), which a course reads for the chain rule alone; they live in transforms.py,
-# function.py and gradcheck.py and are named there.
+# function.py, gradcheck.py and autograd_functional.py and are named there.
 autograd.grad = transforms.grad
 autograd.Function = function.Function
 autograd.gradcheck = gradcheck
+autograd.functional = autograd_functional
 
 __all__ = ["GradcheckError", "Tensor", "bptt", "concat", "detect_anomaly", "functional",
            "get_default_dtype", "gradcheck", "jacobian", "jvp", "load", "manual_seed", "nn", "no_grad", "ones", "optim",
