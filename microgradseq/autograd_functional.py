@@ -1,14 +1,18 @@
 """PyTorch's `torch.autograd.functional` (`mg.autograd.functional`): `jacobian`, `vjp` and `jvp` with
-PyTorch's calls and return types, over `transforms.py`'s `mg.jacobian`, `mg.vjp` and `mg.jvp`.
+PyTorch's calls and return types, over `transforms.py`'s reverse and forward passes.
 
     J = torch.autograd.functional.jacobian(f, x)               # out.shape + x.shape
     y, vJ = torch.autograd.functional.vjp(f, x, v)             # v shaped like f(x)
     y, Jv = torch.autograd.functional.jvp(f, x, v)             # v shaped like x
 
 `inputs` is a tensor (then one result) or a tuple of tensors (a result per
-input); results are tensors without history. Second derivatives (`hessian`,
-`hvp`, `vhp`, `create_graph=True`) are not supported: gradients here are not
-recorded.
+input); `func` returns a tensor or a tuple of tensors (then a result per
+output; a Jacobian J[i][j] = d output_i / d input_j when both are tuples).
+As PyTorch's, `func` gets fresh copies of the inputs: a tensor it reaches
+through a closure, the input itself included, is a constant; no `.grad`
+changes; recording is on inside (also within `no_grad`); results are tensors
+without history. Second derivatives (`hessian`, `hvp`, `vhp`,
+`create_graph=True`) are not supported: gradients here are not recorded.
 """
 
 from __future__ import annotations
@@ -18,70 +22,137 @@ from typing import Any, Callable
 import numpy as np
 
 from . import transforms
-from .autograd import no_grad
+from .grad_mode import enable_grad
 from .tensor import Tensor, owned
 
-_STRATEGIES = {"reverse-mode": "rev", "forward-mode": "fwd"}
+_STRATEGIES = ("reverse-mode", "forward-mode")
 
 
 def _inputs(where: str, inputs: Any, create_graph: bool) -> tuple[bool, tuple]:
-    """(whether one tensor was given, the inputs as a tuple)."""
+    """(whether one tensor was given, the inputs as a tuple), each floating-point."""
     if create_graph:
         raise NotImplementedError(f"{where}: create_graph=True (derivatives of derivatives) is not supported; "
                                   "gradients here are not recorded")
-    if isinstance(inputs, Tensor):
-        return True, (inputs,)
-    if not isinstance(inputs, (tuple, list)) or not all(isinstance(x, Tensor) for x in inputs):
+    single = isinstance(inputs, Tensor)
+    if not single and (not isinstance(inputs, (tuple, list)) or not all(isinstance(x, Tensor) for x in inputs)):
         raise TypeError(f"{where}: inputs must be a Tensor or a tuple of Tensors, got {type(inputs).__name__}")
-    return False, tuple(inputs)
+    xs = (inputs,) if single else tuple(inputs)
+    for position, x in enumerate(xs):
+        if x.dtype.kind not in "fc":
+            raise TypeError(f"{where}: input {position} must be a floating-point tensor, got dtype {x.dtype}")
+    return single, xs
 
 
-def _shaped(single: bool, arrays: Any) -> Any:
-    tensors = tuple(owned(a) for a in arrays)
-    return tensors[0] if single else tensors
+def _fresh(xs: tuple, requires_grad: bool = False) -> list[Tensor]:
+    """New tensors over the inputs' arrays (no copy: they are read-only), as PyTorch's functional API
+    differentiates detached copies: a tensor func reaches through a closure is a constant."""
+    return [owned(x._data, requires_grad) for x in xs]
 
 
-def jacobian(func: Callable[..., Tensor], inputs: Any, create_graph: bool = False, strict: bool = False,
+def _outputs(where: str, output: Any) -> tuple[bool, tuple]:
+    """(whether func returned one tensor, its outputs as a tuple)."""
+    if isinstance(output, Tensor):
+        return True, (output,)
+    if isinstance(output, (tuple, list)) and all(isinstance(y, Tensor) for y in output):
+        return False, tuple(output)
+    raise TypeError(f"{where}: func must return a Tensor or a tuple of Tensors, got {type(output).__name__}")
+
+
+def _vectors(where: str, v: Any, like: tuple, single: bool, what: str) -> list[np.ndarray]:
+    """`v` (a tensor for one `what`, else a tuple of them, one per `what`) as arrays in the dtypes of
+    `like`, each of its shape (ValueError otherwise)."""
+    vs = [v] if single and not isinstance(v, (tuple, list)) else v
+    if not isinstance(vs, (tuple, list)) or len(vs) != len(like):
+        raise ValueError(f"{where}: v must be one tensor per {what} ({len(like)}), got "
+                         f"{len(vs) if isinstance(vs, (tuple, list)) else type(v).__name__}")
+    arrays = [np.asarray(a._data if isinstance(a, Tensor) else a, dtype=y.dtype) for a, y in zip(vs, like)]
+    for position, (a, y) in enumerate(zip(arrays, like)):
+        if a.shape != y.shape:
+            raise ValueError(f"{where}: v for {what} {position} must have its shape {y.shape}, got {a.shape}")
+    return arrays
+
+
+def _nested(single_out: bool, single_in: bool, blocks: list[list[np.ndarray]]) -> Any:
+    """blocks[i][j] (output i, input j) as tensors, in PyTorch's nesting: a tensor, a tuple over the
+    side that is a tuple, or a tuple of tuples."""
+    rows = [tuple(owned(b) for b in row) for row in blocks]
+    rows = [row[0] if single_in else row for row in rows]
+    return rows[0] if single_out else tuple(rows)
+
+
+def jacobian(func: Callable[..., Any], inputs: Any, create_graph: bool = False, strict: bool = False,
              vectorize: bool = False, strategy: str = "reverse-mode") -> Any:
-    """d func / d x for each input x: a tensor of shape out.shape + x.shape (a tuple of them for a
-    tuple of inputs), row by row in reverse mode or, with `strategy="forward-mode"`, column by
-    column in forward mode. func returns one tensor."""
-    single, xs = _inputs("jacobian", inputs, create_graph)
+    """J[i][j] = d output_i / d input_j, of shape output_i.shape + input_j.shape: row by row in reverse
+    mode (one recorded call of func, one backward pass per output element) or, with
+    `strategy="forward-mode"`, column by column (one batched forward pass per input)."""
+    single_in, xs = _inputs("jacobian", inputs, create_graph)
     if strategy not in _STRATEGIES:
         raise ValueError(f"jacobian: strategy must be one of {sorted(_STRATEGIES)}, got {strategy!r}")
+    if strategy == "forward-mode":
+        return _jacobian_forward(func, xs, single_in)
+    leaves = _fresh(xs, requires_grad=True)
+    with enable_grad():
+        single_out, ys = _outputs("jacobian", func(*leaves))
+    blocks = []
+    for y in ys:
+        rows = []
+        for e in range(y._data.size):
+            u = np.zeros(y._data.size, y.dtype)
+            u[e] = 1
+            rows.append(transforms.reverse_gradients([(y, u.reshape(y.shape))], leaves, retain_graph=True))
+        blocks.append([np.array([row[j] for row in rows], dtype=x.dtype).reshape(y.shape + x.shape)
+                       for j, x in enumerate(xs)])
+    return _nested(single_out, single_in, blocks)
 
-    def of_input(i: int) -> Callable[[Tensor], Tensor]:
-        return lambda x: func(*(x if j == i else other for j, other in enumerate(xs)))
-    return _shaped(single, [transforms.jacobian(of_input(i), [x], _STRATEGIES[strategy]) for i, x in enumerate(xs)])
+
+def _jacobian_forward(func: Callable[..., Any], xs: tuple, single_in: bool) -> Any:
+    fresh, columns, single_out = _fresh(xs), [], True
+    for j, x in enumerate(fresh):
+        basis = np.eye(x._data.size, dtype=x.dtype).reshape((x._data.size,) + x.shape)
+        outputs, tangents = transforms.jvp(lambda xj: func(*fresh[:j], xj, *fresh[j + 1:]), [x], [basis])
+        single_out, ys = _outputs("jacobian", outputs)
+        tangents = (tangents,) if single_out else tangents
+        columns.append([np.moveaxis(t.reshape((x._data.size,) + y.shape), 0, -1).reshape(y.shape + x.shape)
+                        for y, t in zip(ys, tangents)])
+    return _nested(single_out, single_in, [list(row) for row in zip(*columns)])
 
 
-def vjp(func: Callable[..., Tensor], inputs: Any, v: Any = None, create_graph: bool = False,
-        strict: bool = False) -> tuple[Tensor, Any]:
-    """(func(inputs), v^T J): v shaped like func's output (it may be left out for a one-element
-    output), v^T J shaped like the input (a tuple for a tuple of inputs)."""
-    single, xs = _inputs("vjp", inputs, create_graph)
+def vjp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool = False,
+        strict: bool = False) -> tuple[Any, Any]:
+    """(func(inputs), v^T J): v shaped like func's output (a tuple for a tuple of outputs; it may be
+    left out for a one-element output), v^T J = d(sum_i <v_i, output_i>)/d x shaped like each input
+    (a tuple for a tuple of inputs). func is called once."""
+    single_in, xs = _inputs("vjp", inputs, create_graph)
+    leaves = _fresh(xs, requires_grad=True)
+    with enable_grad():
+        single_out, ys = _outputs("vjp", func(*leaves))
     if v is None:
-        with no_grad():
-            probe = func(*xs)
-        if not isinstance(probe, Tensor) or probe.numel() != 1:
+        if not single_out or ys[0]._data.size != 1:
             raise ValueError("vjp: v may be left out only when func returns a one-element tensor")
-        v = np.ones(probe.shape, probe.dtype)
-    output, grads = transforms.vjp(func, xs, v)
-    return output, _shaped(single, grads)
+        v = np.ones(ys[0].shape, ys[0].dtype)
+    vs = _vectors("vjp", v, ys, single_out, "output")
+    grads = transforms.reverse_gradients(list(zip(ys, vs)), leaves)
+    values = tuple(owned(np.array(y._data)) for y in ys)
+    return values[0] if single_out else values, _nested(True, single_in, [grads])
 
 
-def jvp(func: Callable[..., Tensor], inputs: Any, v: Any = None, create_graph: bool = False,
+def jvp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool = False,
         strict: bool = False) -> tuple[Any, Any]:
     """(func(inputs), J v): v shaped like the input (a tuple for a tuple of inputs; it may be left
-    out for a one-element input), J v shaped like func's output."""
-    single, xs = _inputs("jvp", inputs, create_graph)
+    out when every input has one element), J v = sum_j J_j v_j shaped like each output (a tuple for
+    a tuple of outputs)."""
+    single_in, xs = _inputs("jvp", inputs, create_graph)
     if v is None:
-        if any(x.numel() != 1 for x in xs):
+        if any(x._data.size != 1 for x in xs):
             raise ValueError("jvp: v may be left out only when every input has one element")
         v = tuple(np.ones(x.shape, x.dtype) for x in xs)
-    tangents = [v] if single and not isinstance(v, (tuple, list)) else list(v)
-    output, tangent = transforms.jvp(func, list(xs), tangents)
-    return output, (tuple(owned(t) for t in tangent) if isinstance(tangent, tuple) else owned(tangent))
+        single_in = False
+    vs = _vectors("jvp", v, xs, single_in, "input")
+    outputs, tangents = transforms.jvp(func, _fresh(xs), vs)
+    single_out, ys = _outputs("jvp", outputs)
+    tangents = (tangents,) if single_out else tangents
+    values, tangents = tuple(ys), tuple(owned(np.asarray(t)) for t in tangents)
+    return (values[0], tangents[0]) if single_out else (values, tangents)
 
 
 def _second_order(name: str) -> Callable:

@@ -217,16 +217,21 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
 def _typed_constructor(name: str, dtype: Any) -> Any:
     def make(*data: Any, device: Any = None) -> Tensor:
         check_device(name, device)
+        if not data:                        # torch.FloatTensor(): an empty tensor, as PyTorch's
+            return owned(np.zeros(0, dtype=dtype))
         if len(data) == 1 and not is_int(data[0]):
-            return Tensor(data[0], dtype=dtype)
+            try:
+                return Tensor(data[0], dtype=dtype)
+            except (TypeError, ValueError) as error:      # (Tensor's message names `tensor`)
+                raise type(error)(f"{name}: {str(error).partition(': ')[2] or error}") from None
         spelled = ", ".join(map(repr, data))
         raise TypeError(f"{name}: {name}({spelled}) makes a tensor from data here (a list, an array or a tensor), "
                         f"not from sizes (PyTorch's legacy constructor); for a tensor of that shape use "
                         f"mg.zeros({spelled}, dtype=mg.{np.dtype(dtype).name})")
     make.__name__ = make.__qualname__ = name
     make.__doc__ = (f"PyTorch's legacy `torch.{name}(data)`: `data` (a list, an array, a tensor) as a "
-                    f"{np.dtype(dtype).name} tensor, as `mg.tensor(data, dtype=...)`; sizes are refused "
-                    "(use `mg.zeros`).")
+                    f"{np.dtype(dtype).name} tensor, as `mg.tensor(data, dtype=...)`; `{name}()` is empty, "
+                    "shape (0,); sizes are refused (use `mg.zeros`).")
     return make
 
 

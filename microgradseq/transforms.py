@@ -17,7 +17,7 @@ from typing import Any, Callable
 import numpy as np
 
 from . import autograd
-from .autograd import FREED, LEAF, OP, no_grad
+from .autograd import FREED, LEAF, OP, grad_enabled, no_grad, setting
 from .forward import Seed, current_run
 from .tensor import Tensor, numbers_in, owned
 
@@ -109,7 +109,8 @@ def vjp(fn: Callable[..., Tensor], inputs: Any, cotangent: Any) -> tuple[Tensor,
     parameters fn uses, are left as they were (as PyTorch's torch.autograd.functional.vjp)."""
     inputs = _tensors("vjp", inputs)
     copies = [owned(x._data, requires_grad=True) for x in inputs]
-    output = fn(*copies)
+    with setting(grad_enabled, True):     # (recorded also inside no_grad, as PyTorch's)
+        output = fn(*copies)
     if not isinstance(output, Tensor):
         raise TypeError(f"vjp: fn must return a Tensor, got {type(output).__name__}")
     u = np.asarray(cotangent._data if isinstance(cotangent, Tensor) else cotangent, dtype=output.dtype)
@@ -134,7 +135,8 @@ def jacobian(fn: Callable[[Tensor], Tensor], inputs: Any, mode: str = "rev") -> 
     if mode != "rev":
         raise ValueError(f"jacobian: mode must be 'rev' or 'fwd', got {mode!r}")
     leaf = owned(x._data, requires_grad=True)
-    output = fn(leaf)
+    with setting(grad_enabled, True):
+        output = fn(leaf)
     if not isinstance(output, Tensor):
         raise TypeError(f"jacobian: fn must return a Tensor, got {type(output).__name__}")
     rows, size = [], output._data.size

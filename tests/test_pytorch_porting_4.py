@@ -255,11 +255,58 @@ def test_dataloader_takes_any_sized_iterable_of_indices_as_sampler():
     assert [b[0].tolist() for b in DataLoader(data, sampler=[4, 0, 2], batch_size=2)] == [[40, 0], [20]]
 
 
-def test_dataloader_refuses_a_sampler_with_shuffle_and_a_sampler_without_a_length():
+def test_dataloader_refuses_a_sampler_with_shuffle_and_a_sampler_that_is_not_iterable():
     data = TensorDataset(mg.arange(5))
     with pytest.raises(ValueError, match="DataLoader: sampler and shuffle=True exclude each other"):
         DataLoader(data, sampler=RandomSampler(data), shuffle=True)
-    with pytest.raises(TypeError, match="DataLoader: expected sampler an iterable of indices with a length"):
-        DataLoader(data, sampler=iter(range(5)))
+    with pytest.raises(TypeError, match="DataLoader: expected sampler an iterable of indices .*, got int"):
+        DataLoader(data, sampler=5)
     with pytest.raises(ValueError, match="RandomSampler: num_samples must be a positive integer, got 0"):
         RandomSampler(data, num_samples=0)
+
+
+def test_dataloader_takes_a_sampler_without_a_length_as_pytorchs_does_reading_it_as_it_goes():
+    data = TensorDataset(mg.arange(5) * 10)
+
+    class Forever:                                      # a sampler with no __len__ that never ends
+        def __iter__(self):
+            i = 0
+            while True:
+                yield (3 * i) % 5
+                i += 1
+    batches = iter(DataLoader(data, sampler=Forever(), batch_size=2))
+    assert [next(batches)[0].tolist() for _ in range(3)] == [[0, 30], [10, 40], [20, 0]]
+    loader = DataLoader(data, sampler=iter([4, 1, 2]), batch_size=2, drop_last=True)
+    assert [b[0].tolist() for b in loader] == [[40, 10]]
+    with pytest.raises(TypeError, match="DataLoader: len\\(\\) of a loader needs a sampler with a length"):
+        len(loader)
+
+
+def test_dataloader_refuses_a_sampler_index_that_is_not_an_integer_and_an_empty_random_sampler():
+    data = TensorDataset(mg.arange(5.0))
+    with pytest.raises(TypeError, match="DataLoader: the sampler gave 1.5; expected integer indices"):
+        list(DataLoader(data, sampler=[0, 1.5]))
+    assert [b[0].tolist() for b in DataLoader(data, sampler=mg.tensor([4, 2]), batch_size=2)] == [[4.0, 2.0]]
+    with pytest.raises(ValueError, match="RandomSampler: cannot draw 3 samples from an empty data_source"):
+        list(RandomSampler([], num_samples=3))
+
+
+@pytest.mark.parametrize("name, dtype", [("LongTensor", np.int64), ("FloatTensor", np.float32),
+                                         ("BoolTensor", np.bool_)])
+def test_legacy_typed_constructors_without_data_are_empty_and_name_themselves_on_bad_data(name, dtype):
+    empty = getattr(mg, name)()                         # torch.LongTensor(): tensor([], dtype=torch.int64)
+    assert empty.shape == (0,) and empty.dtype == dtype
+    with pytest.raises(ValueError, match=f"^{name}: cannot make an array of numbers from list data"):
+        getattr(mg, name)([[1, 2], [3]])
+
+
+def test_unfold_of_a_0d_tensor_reads_it_as_one_entry_as_pytorchs():
+    x = mg.tensor(5.0, dtype=np.float64, requires_grad=True)
+    assert x.unfold(0, 1, 1).tolist() == [5.0] and x.unfold(-1, 1, 3).shape == (1,)
+    assert x.unfold(0, 0, 1).shape == (0,)
+    (x.unfold(0, 1, 1) * 3.0).sum().backward()
+    assert x.grad == 3.0                                    # d(3 x)/dx
+    with pytest.raises(IndexError, match="unfold: dim 1 is out of range for a 0-d tensor"):
+        x.unfold(1, 1, 1)
+    with pytest.raises(ValueError, match=r"unfold: expected a size from 0 to 1 \(dim 0 of shape \(\)\)"):
+        x.unfold(0, 2, 1)

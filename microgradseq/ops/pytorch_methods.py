@@ -221,12 +221,17 @@ def unfold(self: Tensor, dimension: int, size: int, step: int) -> Tensor:
     """Every window of `size` entries along `dimension`, one every `step`, as PyTorch's `t.unfold`:
     that axis becomes the window count (n - size) // step + 1 and the windows' entries a new last
     axis (`series.unfold(0, 20, 1)` is the (n - 19, 20) sliding windows). Indexing, so the gradient
-    of an entry is the sum over the windows holding it."""
-    axis = _axis("unfold", dimension, self.ndim)
-    extent = self.shape[axis]
+    of an entry is the sum over the windows holding it. A 0-d tensor reads as one entry (dim 0 or
+    -1, size 0 or 1: shape (size,)), as PyTorch's."""
+    if self.ndim == 0 and not (is_int(dimension) and dimension in (0, -1)):
+        raise IndexError(f"unfold: dim {dimension!r} is out of range for a 0-d tensor (expected 0 or -1)")
+    axis = _axis("unfold", dimension, max(self.ndim, 1))
+    extent = self.shape[axis] if self.ndim else 1
     if not (is_int(size) and 0 <= size <= extent and is_int(step) and step > 0):
         raise ValueError(f"unfold: expected a size from 0 to {extent} (dim {dimension} of shape {self.shape}) "
                          f"and a step > 0, got size={size!r}, step={step!r}")
+    if self.ndim == 0:
+        return getitem(reshape(self, (1,)), slice(0, size))
     starts = np.arange((extent - size) // step + 1, dtype=np.int64) * step
     windows = getitem(self, _along(axis, starts[:, None] + np.arange(size, dtype=np.int64)))
     return transpose(windows, tuple(a for a in range(self.ndim + 1) if a != axis + 1) + (axis + 1,))

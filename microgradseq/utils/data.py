@@ -13,13 +13,14 @@ from any other dataset (`__len__`, and `__getitem__` giving a tensor, an array, 
 of them) the items are stacked with numpy, as PyTorch's `default_collate`: Python ints become int64,
 Python floats float64. `shuffle=True` draws a new order every epoch from `generator` (a numpy
 Generator) or the library's generator, so `mg.manual_seed(n)` makes it reproducible; a `sampler`
-(any iterable of indices with a length) gives the order instead. One process: `num_workers=0` and
+(any iterable of indices, taken as it gives them) gives the order instead. One process: `num_workers=0` and
 `pin_memory=False` are accepted, and no other option of PyTorch's but its default.
 """
 
 from __future__ import annotations
 
 import math
+import operator
 from typing import Any, Iterator
 
 import numpy as np
@@ -101,6 +102,8 @@ class RandomSampler:
     def __iter__(self) -> Iterator[int]:
         rng = default_generator() if self.generator is None else self.generator
         items = len(self.data_source)
+        if items == 0:
+            raise ValueError(f"RandomSampler: cannot draw {self.num_samples} samples from an empty data_source")
         if self.replacement:
             order = rng.integers(0, items, self.num_samples)
         else:       # (more samples than items: one permutation after another, as PyTorch's)
@@ -161,9 +164,9 @@ def _collate(items: list) -> Any:
 class DataLoader:
     """PyTorch's `DataLoader`, in one process: batches of `batch_size` items of `dataset`, in order or,
     with `shuffle`, in a new random order every epoch, or in the order `sampler` gives each epoch (an
-    iterable of indices with a length, such as a `RandomSampler`; not with `shuffle`); `drop_last`
-    drops a last, shorter batch. `len(loader)` is the number of batches. The options after `shuffle`
-    are keyword-only."""
+    iterable of integer indices, such as a `RandomSampler`, read as it goes; not with `shuffle`);
+    `drop_last` drops a last, shorter batch. `len(loader)` is the number of batches (TypeError for a
+    sampler without a length, as PyTorch's). The options after `shuffle` are keyword-only."""
 
     def __init__(self, dataset: Any, batch_size: int = 1, shuffle: bool = False, *, sampler: Any = None,
                  drop_last: bool = False, generator: np.random.Generator | None = None, **options: Any) -> None:
@@ -174,9 +177,9 @@ class DataLoader:
         self.dataset = dataset
         self.batch_size = positive_int(batch_size, "batch_size", "DataLoader")
         self.shuffle = flag(shuffle, "shuffle", "DataLoader")
-        if sampler is not None and not (hasattr(sampler, "__iter__") and hasattr(sampler, "__len__")):
-            raise TypeError(f"DataLoader: expected sampler an iterable of indices with a length (such as "
-                            f"RandomSampler(dataset)), got {type(sampler).__name__}")
+        if sampler is not None and not hasattr(sampler, "__iter__"):
+            raise TypeError(f"DataLoader: expected sampler an iterable of indices (such as RandomSampler(dataset)), "
+                            f"got {type(sampler).__name__}")
         if sampler is not None and self.shuffle:
             raise ValueError("DataLoader: sampler and shuffle=True exclude each other (the sampler gives the "
                              "order); pass one")
@@ -185,25 +188,42 @@ class DataLoader:
         self.generator = generator_checked(generator, "DataLoader", "generator")
 
     def __len__(self) -> int:
+        if self.sampler is not None and not hasattr(self.sampler, "__len__"):
+            raise TypeError(f"DataLoader: len() of a loader needs a sampler with a length (__len__), got "
+                            f"{type(self.sampler).__name__}")
         items = len(self.dataset if self.sampler is None else self.sampler)
         return items // self.batch_size if self.drop_last else -(-items // self.batch_size)
 
     def __iter__(self) -> Iterator:
-        items = len(self.dataset)
-        rng = default_generator() if self.generator is None else self.generator
-        if self.sampler is not None:
-            order = np.fromiter((int(i) for i in self.sampler), dtype=np.int64)
-        else:
-            order = rng.permutation(items) if self.shuffle else np.arange(items)
         tensors, rows = _tensors_and_rows(self.dataset)
-        usable = len(order) - len(order) % self.batch_size if self.drop_last else len(order)
-        for start in range(0, usable, self.batch_size):
-            batch = order[start:start + self.batch_size]
+        for batch in self._batches():
             if tensors is None:
                 yield _collate([self.dataset[int(i)] for i in batch])
             else:
                 picked = batch if rows is None else rows[batch]
                 yield [owned(np.take(t._data, picked, axis=0)) for t in tensors]
+
+    def _batches(self) -> Iterator[np.ndarray]:
+        """The indices of each batch: from the sampler as it gives them (it may have no length, or
+        never end), else the dataset's in order or shuffled."""
+        if self.sampler is None:
+            items = len(self.dataset)
+            rng = default_generator() if self.generator is None else self.generator
+            order = rng.permutation(items) if self.shuffle else np.arange(items)
+            usable = items - items % self.batch_size if self.drop_last else items
+            yield from (order[start:start + self.batch_size] for start in range(0, usable, self.batch_size))
+            return
+        batch = []
+        for i in self.sampler:
+            try:
+                batch.append(operator.index(i))
+            except TypeError:
+                raise TypeError(f"DataLoader: the sampler gave {i!r}; expected integer indices") from None
+            if len(batch) == self.batch_size:
+                yield np.array(batch, dtype=np.int64)
+                batch = []
+        if batch and not self.drop_last:
+            yield np.array(batch, dtype=np.int64)
 
 
 def random_split(dataset: Any, lengths: Any, generator: np.random.Generator | None = None) -> list[Subset]:
