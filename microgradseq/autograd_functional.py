@@ -93,16 +93,7 @@ def jacobian(func: Callable[..., Any], inputs: Any, create_graph: bool = False, 
     leaves = _fresh(xs, requires_grad=True)
     with enable_grad():
         single_out, ys = _outputs("jacobian", func(*leaves))
-    blocks = []
-    for y in ys:
-        rows = []
-        for e in range(y._data.size):
-            u = np.zeros(y._data.size, y.dtype)
-            u[e] = 1
-            rows.append(transforms.reverse_gradients([(y, u.reshape(y.shape))], leaves, retain_graph=True))
-        blocks.append([np.array([row[j] for row in rows], dtype=x.dtype).reshape(y.shape + x.shape)
-                       for j, x in enumerate(xs)])
-    return _nested(single_out, single_in, blocks)
+    return _nested(single_out, single_in, [transforms.jacobian_blocks(y, leaves) for y in ys])
 
 
 def _jacobian_forward(func: Callable[..., Any], xs: tuple, single_in: bool) -> Any:

@@ -10,7 +10,7 @@ import numpy as np
 from .autograd import no_grad
 from .checks import is_finite_number
 from .tensor import Tensor
-from .transforms import reverse_gradients
+from .transforms import jacobian_blocks
 
 
 class GradcheckError(AssertionError):
@@ -97,13 +97,9 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Tensor | Sequence, eps: float =
     if not isinstance(out, Tensor) or out.dtype.kind not in "fc":
         came = f"a Tensor of dtype {out.dtype}" if isinstance(out, Tensor) else f"a {type(out).__name__}"
         raise ValueError(f"gradcheck: fn must return a floating-point Tensor, got {came}")
-    rows = []                           # row j: d y_j / d x for each checked x (leaves' .grad kept)
-    for j in np.ndindex(*out.shape):
-        seed = np.zeros(out.shape)
-        seed[j] = 1.0
-        rows.append(reverse_gradients([(out, seed)], [x for _, x in checked], retain_graph=True))
-    for k, (position, x) in enumerate(checked):
-        autodiff = np.array([row[k] for row in rows], dtype=np.float64).reshape(out.shape + x.shape)
+    blocks = jacobian_blocks(out, [x for _, x in checked])     # d out / d x (leaves' .grad kept)
+    for (position, x), block in zip(checked, blocks):
+        autodiff = block.astype(np.float64)
         numeric = np.zeros(out.shape + x.shape, dtype=np.float64)
         with no_grad(), _perturbing(x) as original:
             for i in np.ndindex(*x.shape):

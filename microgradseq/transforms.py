@@ -139,12 +139,20 @@ def jacobian(fn: Callable[[Tensor], Tensor], inputs: Any, mode: str = "rev") -> 
         output = fn(leaf)
     if not isinstance(output, Tensor):
         raise TypeError(f"jacobian: fn must return a Tensor, got {type(output).__name__}")
+    return jacobian_blocks(output, [leaf])[0]
+
+
+def jacobian_blocks(output: Tensor, tensors: list[Tensor]) -> list[np.ndarray]:
+    """d output / d x for each x of `tensors`, of shape output.shape + x.shape, row by row: one
+    backward pass per element of the output, seeded with that element's one-hot cotangent (the
+    graph kept between them). jacobian, gradcheck and autograd.functional build on it."""
     rows, size = [], output._data.size
-    for i in range(size):
+    for e in range(size):
         u = np.zeros(size, output.dtype)
-        u[i] = 1.0
-        rows += reverse_gradients([(output, u.reshape(output.shape))], [leaf], retain_graph=i < size - 1)
-    return np.array(rows).reshape(output.shape + x.shape)
+        u[e] = 1
+        rows.append(reverse_gradients([(output, u.reshape(output.shape))], tensors, retain_graph=True))
+    return [np.array([row[j] for row in rows], dtype=x.dtype).reshape(output.shape + x.shape)
+            for j, x in enumerate(tensors)]
 
 
 def reverse_gradients(outputs: list[tuple[Tensor, Any]], tensors: list[Tensor],
