@@ -38,14 +38,15 @@ class at_step:  # noqa: N801  (used like a function: `with at_step(t):`)
         current_step.reset(self.entries[threading.get_ident()].pop())
 
 
-def time_steps(count: int) -> Iterator[int]:
+def time_steps(count: int, reverse: bool = False) -> Iterator[int]:
     """`for t in time_steps(T):` runs t = 1, ..., T and stamps every node made in iteration t with
     step t, as `with at_step(t):` around the loop's body would, for a loop over a sequence (a
     layer's) at a fraction of the cost: one setting a step. The step outside the loop is back
-    when the loop ends, by `break` or an error too."""
+    when the loop ends, by `break` or an error too. `reverse=True` runs t = T, ..., 1 (a
+    bidirectional layer's reverse direction: its step t reads input position t)."""
     outside = current_step.set(None)
     try:
-        for t in range(1, count + 1):
+        for t in (range(count, 0, -1) if reverse else range(1, count + 1)):
             current_step.set(t)
             yield t
     finally:

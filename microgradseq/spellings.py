@@ -119,7 +119,7 @@ def shape_of(size: tuple) -> tuple:
 
 def only_defaults(where: str, options: dict, defaults: dict) -> None:
     """Refuse PyTorch arguments that are not supported here: each of `options` must be one of
-    `defaults` and carry its default value (`bidirectional=False` is fine, `True` is not);
+    `defaults` and carry its default value (`proj_size=0` is fine, `2` is not);
     a `device=` must be the CPU. TypeError naming `where` and the argument otherwise."""
     for name, value in options.items():
         if name == "device":

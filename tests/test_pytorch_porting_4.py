@@ -73,14 +73,17 @@ def test_legacy_typed_constructors_refuse_sizes_and_say_what_to_write():
         mg.LongTensor([1], device="cuda")
 
 
-# ---- recurrent layers say they are one-directional (d2l: `if not self.rnn.bidirectional`) --------
+# ---- recurrent layers say whether they are bidirectional (d2l: `if not self.rnn.bidirectional`) ----
 
 @pytest.mark.parametrize("layer", [nn.RNN, nn.LSTM, nn.GRU])
-def test_recurrent_layers_read_bidirectional_false_and_proj_size_zero(layer):
-    module = layer(3, 5, num_layers=2)
-    assert module.bidirectional is False and module.proj_size == 0
+@pytest.mark.parametrize("bidirectional, directions", [(False, 1), (True, 2)])
+def test_recurrent_layers_read_bidirectional_and_proj_size_zero(layer, bidirectional, directions):
+    module = layer(3, 5, num_layers=2, bidirectional=bidirectional)
+    assert module.bidirectional is bidirectional and module.proj_size == 0
     num_directions = 2 if module.bidirectional else 1            # d2l's RNNModel sizes its readout so
-    assert num_directions * module.num_layers * module.hidden_size == 10
+    assert num_directions * module.num_layers * module.hidden_size == 10 * directions
+    output, _ = module(np.zeros((4, 1, 3), np.float32))
+    assert output.shape == (4, 1, num_directions * module.hidden_size)
     assert "bidirectional" not in module.state_dict() and "proj_size" not in dict(module.named_parameters())
 
 

@@ -72,6 +72,20 @@ def check_run(where: str, step: Any, state: Any, inputs: Sequence, targets: Sequ
     return n
 
 
+def refuse_bidirectional(step: Any, where: str, name: str = "step") -> None:
+    """ValueError if `step` is, or is a method of, a module that holds a bidirectional layer (one
+    whose `bidirectional` reads True): its reverse direction reads the steps after t, which a runner
+    stepping forward in time cannot give it, and its reverse state would be carried forward."""
+    owner = getattr(step, "__self__", step)             # `model.step` belongs to `model`
+    named_modules = getattr(owner, "named_modules", None)
+    for path, module in named_modules() if callable(named_modules) else [("", owner)]:
+        if getattr(module, "bidirectional", False) is True:
+            place = f" at {path!r}" if path else ""
+            raise ValueError(f"{where}: {name} uses a bidirectional layer ({type(module).__name__}{place}); its "
+                             f"reverse direction reads every later step, so it cannot be truncated in time: "
+                             f"run the whole sequence and call backward() on its loss (full BPTT)")
+
+
 def finish_update(result: TBPTTResult, u: int, loss_value: float, on_update: Any, optimizer: Any) -> None:
     """What every runner does after an update's gradients are in `.grad`: note (u, L_u), then
     `on_update(u, L_u)`, `optimizer.step()` and `optimizer.zero_grad()`."""
@@ -192,6 +206,7 @@ def tbptt(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Seque
     """
     k1, k2 = positive_int(k1, "k1", "tbptt"), positive_int(k2, "k2", "tbptt")
     n = check_run("tbptt", step, state, inputs, targets, loss_fn, optimizer, on_update, reduction, on_backward)
+    refuse_bidirectional(step, "tbptt")
     result = TBPTTResult(state=None)
     window = deque()        # (t, state after step t) for steps not yet behind a cut
     stale = []              # states cut after the last backward: they hold its gradients

@@ -8,6 +8,16 @@ step t is stamped with t (numbered from 1), so drawings and errors can say
 With `fused=True` each layer runs the whole sequence as one node whose
 backward is the hand-written BPTT loop (`fused/`); drawings still show one box
 per step (its step marks, made when a drawing asks).
+
+`bidirectional=True` gives each layer a second set of weights (`..._reverse`)
+run from t = T down to 1, h'_t = cell(x_t, h'_(t+1)), h'_(T+1) = h0; the layer's
+output at t is [h_t, h'_t] (2H wide), which the layer above reads. Both
+directions' nodes at input position t are stamped with t.
+
+A `PackedSequence` (`nn.utils.rnn`) runs each sequence of a batch for its own
+length: sorted longest first, the sequences that have a step t are the first
+batch_sizes[t - 1] rows, so step t runs the cell on that prefix of the batch
+and the other rows keep their state.
 """
 
 from __future__ import annotations
@@ -19,8 +29,8 @@ import numpy as np
 
 from ..checks import flag, generator, positive_int, probability
 from .. import functional
-from ..metadata import time_steps
-from ..ops import linear, stack
+from ..metadata import in_scope, time_steps
+from ..ops import concat, linear, stack
 from ..ops.shape import stacked
 from ..spellings import only_defaults
 from ..tensor import Tensor, as_tensor, owned
@@ -29,28 +39,39 @@ from .cells import gru_recurrence, lstm_recurrence, rnn_recurrence
 from .fused.marks import StepMarks
 from .fused.recording import forward_mode
 from .module import Module, same_dtype, state_or_hx, uniform
+from .utils.rnn import PackedSequence, checked_packed
 
 
 class _Layer(Module):
-    """Parameters weight_ih_l{k} (G*H, I or H), weight_hh_l{k} (G*H, H), bias_ih_l{k}, bias_hh_l{k} (G*H,).
+    """Parameters weight_ih_l{k} (G*H, I; D*H above the first layer), weight_hh_l{k} (G*H, H),
+    bias_ih_l{k}, bias_hh_l{k} (G*H,); with `bidirectional=True` (D = 2 directions) each layer has
+    the same again for its reverse direction, `weight_ih_l{k}_reverse`, ..., registered after them.
 
-    `fused=True`: each layer is one node per sequence with hand-derived gradients (same values).
+    Input (T, B, I) ((B, T, I) with `batch_first`, or unbatched (T, I)), or a `PackedSequence`;
+    output (T, B, D*H), every step's top-layer [h_t, h'_t] (a `PackedSequence` for a packed
+    input); state (num_layers * D, B, H) in the order layer 0, layer 0 reverse, layer 1, ...
+    (an LSTM's: a pair). For a packed input each sequence's final state is the one after its own
+    last step (the reverse direction: after its first), in the batch's original order.
+
+    `fused=True`: each layer and direction is one node per sequence with hand-derived gradients
+    (same values); the reverse direction is the same kernel run on the flipped sequence, its
+    output flipped back. A packed input runs the op-level steps, fused or not.
     `dropout=p`: dropout on each layer's outputs but the top layer's, in training mode (as PyTorch).
-    PyTorch's `bidirectional` and `proj_size` are accepted only at their defaults (False, 0), and
-    read as those (`layer.bidirectional`, as d2l's models ask before sizing their readout).
+    PyTorch's `proj_size` is accepted only at its default 0 (and reads as that).
     """
 
     gates = 1
     state_parts = 1
-    bidirectional, proj_size = False, 0
+    proj_size = 0
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, dropout: float = 0.0, *, rng: np.random.Generator | None = None,
-                 dtype: Any = None, fused: bool = False, **options: Any) -> None:
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, *,
+                 rng: np.random.Generator | None = None, dtype: Any = None, fused: bool = False,
+                 **options: Any) -> None:
         super().__init__()
         where = type(self).__name__
         rng = generator(rng, where)
-        only_defaults(where, options, {"bidirectional": False, "proj_size": 0})
+        only_defaults(where, options, {"proj_size": 0})
         self.dropout = probability(dropout, "dropout", where)
         input_size, hidden_size = positive_int(input_size, "input_size", where), positive_int(
             hidden_size, "hidden_size", where)
@@ -58,18 +79,27 @@ class _Layer(Module):
         self.num_layers = num_layers = positive_int(num_layers, "num_layers", where)
         self.bias, self.batch_first, self.fused = (flag(bias, "bias", where), flag(batch_first, "batch_first", where),
                                                    flag(fused, "fused", where))
+        self.bidirectional = flag(bidirectional, "bidirectional", where)
         rows, bound = self.gates * hidden_size, 1 / math.sqrt(hidden_size)
         for k in range(num_layers):
-            width = input_size if k == 0 else hidden_size
-            setattr(self, f"weight_ih_l{k}", uniform((rows, width), bound, rng, dtype))
-            setattr(self, f"weight_hh_l{k}", uniform((rows, hidden_size), bound, rng, dtype))
-            if bias:
-                setattr(self, f"bias_ih_l{k}", uniform((rows,), bound, rng, dtype))
-                setattr(self, f"bias_hh_l{k}", uniform((rows,), bound, rng, dtype))
+            width = input_size if k == 0 else hidden_size * self.num_directions
+            for suffix in ("", "_reverse")[:self.num_directions]:
+                setattr(self, f"weight_ih_l{k}{suffix}", uniform((rows, width), bound, rng, dtype))
+                setattr(self, f"weight_hh_l{k}{suffix}", uniform((rows, hidden_size), bound, rng, dtype))
+                if bias:
+                    setattr(self, f"bias_ih_l{k}{suffix}", uniform((rows,), bound, rng, dtype))
+                    setattr(self, f"bias_hh_l{k}{suffix}", uniform((rows,), bound, rng, dtype))
 
-    def layer_weights(self, k: int) -> tuple:
-        """(weight_ih, weight_hh, bias_ih, bias_hh) of layer k (biases None without bias)."""
-        return tuple(getattr(self, f"{name}_l{k}", None)
+    @property
+    def num_directions(self) -> int:
+        """D: 2 for a bidirectional layer, else 1."""
+        return 2 if self.bidirectional else 1
+
+    def layer_weights(self, k: int, reverse: bool = False) -> tuple:
+        """(weight_ih, weight_hh, bias_ih, bias_hh) of layer k, or of its reverse direction (biases None
+        without bias)."""
+        suffix = "_reverse" if reverse else ""
+        return tuple(getattr(self, f"{name}_l{k}{suffix}", None)
                      for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
 
     def _sequence(self, x: Any) -> tuple[Tensor, bool]:
@@ -86,9 +116,19 @@ class _Layer(Module):
             return x.reshape(x.shape[0], 1, self.input_size), True
         return (x.transpose(1, 0, 2) if self.batch_first else x), False
 
+    def _packed(self, sequence: PackedSequence) -> tuple[Tensor, np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """A packed sequence's data (N, I), checked, its batch sizes, and its sorted and unsorted orders."""
+        where = type(self).__name__
+        data, batch_sizes, sorted_order, unsorted_order = checked_packed(sequence, where)
+        if data.ndim != 2 or data.shape[1] != self.input_size:
+            raise ValueError(f"{where}: expected a packed sequence of data (N, I) with I = {self.input_size}, "
+                             f"got data of shape {data.shape}")
+        same_dtype(self, data, self.weight_hh_l0.dtype)
+        return data, batch_sizes, sorted_order, unsorted_order
+
     def _initial(self, state: Any, batch: int, unbatched: bool, name: str) -> Tensor:
-        """A (num_layers, B, H) state: zeros when missing, checked otherwise."""
-        shape = (self.num_layers, batch, self.hidden_size)
+        """A (num_layers * D, B, H) state: zeros when missing, checked otherwise."""
+        shape = (self.num_layers * self.num_directions, batch, self.hidden_size)
         if state is None:
             return owned(np.zeros(shape, dtype=self.weight_hh_l0.dtype))
         try:
@@ -98,11 +138,40 @@ class _Layer(Module):
         except (TypeError, ValueError):
             raise TypeError(f"{type(self).__name__}: expected {name} as a tensor of shape {shape}, "
                             f"got {type(state).__name__}") from None
-        expected = (self.num_layers, self.hidden_size) if unbatched else shape
+        expected = (shape[0], self.hidden_size) if unbatched else shape
         if state.shape != expected:
             raise ValueError(f"{type(self).__name__}: expected {name} of shape {expected}, got {state.shape}")
         same_dtype(self, state, self.weight_hh_l0.dtype, name)
         return state.reshape(shape)
+
+    def _initial_states(self, state: Any, batch: int, unbatched: bool, order: np.ndarray | None) -> list:
+        """The initial state of each layer and direction, [layer 0, layer 0 reverse, layer 1, ...] (a pair
+        (h, c) each for an LSTM); `order` puts the rows of a packed batch longest first."""
+        if self.state_parts == 2:
+            if state is not None and not (isinstance(state, (tuple, list)) and len(state) == 2):
+                raise ValueError(f"{type(self).__name__}: expected the state as a pair (h0, c0), "
+                                 f"got {type(state).__name__}")
+            h0, c0 = (None, None) if state is None else state
+            parts = [self._initial(h0, batch, unbatched, "h0"), self._initial(c0, batch, unbatched, "c0")]
+        else:
+            parts = [self._initial(state, batch, unbatched, "h0")]
+        if order is not None:
+            parts = [part[:, order] for part in parts]
+        count = self.num_layers * self.num_directions
+        if self.state_parts == 2:
+            return [(parts[0][i], parts[1][i]) for i in range(count)]
+        return [parts[0][i] for i in range(count)]
+
+    def _final(self, states: list, unbatched: bool, order: np.ndarray | None) -> Any:
+        """h_n (and c_n), (num_layers * D, B, H), from the last state of each layer and direction;
+        `order` puts the rows of a packed batch back in the batch's order."""
+        parts = ([stack([s[0] for s in states]), stack([s[1] for s in states])] if self.state_parts == 2
+                 else [stack(states)])
+        if order is not None:
+            parts = [part[:, order] for part in parts]
+        if unbatched:
+            parts = [part.reshape(len(states), self.hidden_size) for part in parts]
+        return tuple(parts) if self.state_parts == 2 else parts[0]
 
     def project(self, x: Tensor, weight_ih: Tensor, bias_ih: Tensor | None,
                 bias_hh: Tensor | None) -> tuple[Tensor, Tensor | None]:
@@ -120,29 +189,76 @@ class _Layer(Module):
         """One layer's step given x_proj = x_t W_ih^T + b_ih: the new state."""
         raise NotImplementedError
 
-    def unroll(self, k: int, x: Tensor, state: Any) -> tuple[Tensor, Any]:
-        """Layer k over the whole sequence, op by op: (outputs (T, B, H), final state)."""
-        weight_ih, weight_hh, bias_ih, bias_hh = self.layer_weights(k)
+    def unroll(self, k: int, reverse: bool, x: Tensor, state: Any) -> tuple[Tensor, Any]:
+        """Layer k (its reverse direction if `reverse`: t = T down to 1) over the whole sequence, op by
+        op: (outputs (T, B, H) in step order, final state)."""
+        weight_ih, weight_hh, bias_ih, bias_hh = self.layer_weights(k, reverse)
         projected, bias_hh = self.project(x, weight_ih, bias_ih, bias_hh)
         steps = len(projected)
         if steps == 0:
             return stack([]), state                 # (stack's error for an empty sequence)
-        outputs, values = [], None
-        for t in time_steps(steps):
+        outputs, values = [None] * steps, None
+        for t in time_steps(steps, reverse):
             state = self.recurrence(projected[t - 1], state, weight_hh, bias_hh)
             h = state[0] if self.state_parts == 2 else state
             if values is None:
                 values = np.empty((steps,) + h.shape, h.dtype)
             _move_into(h, values[t - 1])
-            outputs.append(h)
+            outputs[t - 1] = h
         return stacked(outputs, values), state
 
-    def sequence(self, k: int, x: Tensor, state: Any, below: StepMarks | None) -> tuple[Tensor, Any, StepMarks]:
-        """Layer k over the whole sequence as one fused node: (outputs, final state, step marks);
-        `below` is the step marks of layer k - 1 (None for the first layer)."""
+    def unroll_packed(self, k: int, reverse: bool, data: Tensor, batch_sizes: np.ndarray,
+                      state: Any) -> tuple[Tensor, Any]:
+        """Layer k (or its reverse direction) over a packed sequence's data (N, I), op by op: (outputs
+        (N, H), rows as data's, final state).
+
+        Step t runs the cell on the rows of the batch_sizes[t - 1] sequences that have a step t, a
+        prefix of the batch (sorted longest first); the other rows keep their state. So each
+        sequence's final state is the one after its last step (the reverse direction, which meets
+        its last step first, starts there from the initial state, and ends after its first step).
+        """
+        weight_ih, weight_hh, bias_ih, bias_hh = self.layer_weights(k, reverse)
+        projected, bias_hh = self.project(data, weight_ih, bias_ih, bias_hh)
+        starts, batch = np.cumsum(batch_sizes) - batch_sizes, int(batch_sizes[0])
+        outputs = [None] * len(batch_sizes)
+        for t in time_steps(len(batch_sizes), reverse):
+            start, active = int(starts[t - 1]), int(batch_sizes[t - 1])
+            rows, everyone = projected[start:start + active], active == batch
+            stepped = self.recurrence(rows, state if everyone else _first_rows(state, active), weight_hh, bias_hh)
+            state = stepped if everyone else _on_top(stepped, state, active)
+            outputs[t - 1] = stepped[0] if self.state_parts == 2 else stepped
+        return concat(outputs), state
+
+    def sequence(self, k: int, reverse: bool, x: Tensor, state: Any,
+                 below: StepMarks | None) -> tuple[Tensor, Any, StepMarks]:
+        """Layer k (or its reverse direction, given the sequence flipped) over the whole sequence as one
+        fused node: (outputs, final state, step marks); `below` is the step marks of the same
+        direction of layer k - 1 (None for the first layer)."""
         raise NotImplementedError
 
-    def between_layers(self, output: Tensor, marks: StepMarks | None) -> tuple[Tensor, StepMarks | None]:
+    def direction(self, k: int, reverse: bool, x: Tensor, state: Any, below: StepMarks | None,
+                  batch_sizes: np.ndarray | None) -> tuple[Tensor, Any, StepMarks | None]:
+        """Layer k's forward (or reverse) direction over x, (T, B, I), or a packed sequence's data with
+        its `batch_sizes`: (outputs in step order, final state, step marks of a fused node or None).
+        The reverse direction's nodes are in the scope `reverse` inside the layer's, so errors and
+        drawings tell its h from the forward direction's."""
+        if not reverse:
+            return self._run(k, False, x, state, below, batch_sizes)
+        with in_scope("reverse"):
+            return self._run(k, True, x, state, below, batch_sizes)
+
+    def _run(self, k: int, reverse: bool, x: Tensor, state: Any, below: StepMarks | None,
+             batch_sizes: np.ndarray | None) -> tuple[Tensor, Any, StepMarks | None]:
+        if batch_sizes is not None:
+            return (*self.unroll_packed(k, reverse, x, batch_sizes, state), None)
+        if not self.fused or forward_mode():
+            return (*self.unroll(k, reverse, x, state), None)
+        if not reverse:
+            return self.sequence(k, False, x, state, below)
+        output, state, marks = self.sequence(k, True, x[::-1], state, below)
+        return output[::-1], state, marks
+
+    def between_layers(self, output: Tensor, marks: list | None) -> tuple[Tensor, list | None]:
         """A lower layer's outputs as the next layer takes them: with dropout in training mode, as
         PyTorch (never after the top layer). The step marks of a fused layer then feed the next layer
         no longer (the dropout does), so drawings show the dropout between them."""
@@ -150,48 +266,54 @@ class _Layer(Module):
             return output, marks
         return functional.dropout(output, self.dropout), None
 
-    def forward(self, x: Any, state: Any = None, *, hx: Any = None) -> tuple[Tensor, Any]:
-        x, unbatched = self._sequence(x)
+    def forward(self, x: Any, state: Any = None, *, hx: Any = None) -> tuple[Any, Any]:
         state = state_or_hx(self, state, hx)
-        steps, batch = x.shape[0], x.shape[1]
-        if self.state_parts == 2:
-            if state is not None and not (isinstance(state, (tuple, list)) and len(state) == 2):
-                raise ValueError(f"{type(self).__name__}: expected the state as a pair (h0, c0), "
-                                 f"got {type(state).__name__}")
-            h0, c0 = (None, None) if state is None else state
-            initial = [self._initial(h0, batch, unbatched, "h0"), self._initial(c0, batch, unbatched, "c0")]
-            layer_states = [(initial[0][k], initial[1][k]) for k in range(self.num_layers)]
+        packed = x if isinstance(x, PackedSequence) else None
+        if packed is not None:
+            x, batch_sizes, sorted_order, unsorted_order = self._packed(packed)
+            unbatched, states = False, self._initial_states(state, int(batch_sizes[0]), False, sorted_order)
         else:
-            h0 = self._initial(state, batch, unbatched, "h0")
-            layer_states = [h0[k] for k in range(self.num_layers)]
-        if self.fused and not forward_mode():
-            output, marks = x, None
-            for k in range(self.num_layers):
-                if k:
-                    output, marks = self.between_layers(output, marks)
-                output, layer_states[k], marks = self.sequence(k, output, layer_states[k], marks)
-        else:
-            output = x
-            for k in range(self.num_layers):
-                if k:
-                    output, _ = self.between_layers(output, None)
-                output, layer_states[k] = self.unroll(k, output, layer_states[k])
+            x, unbatched = self._sequence(x)
+            batch_sizes, unsorted_order = None, None
+            states = self._initial_states(state, x.shape[1], unbatched, None)
+        directions = self.num_directions
+        output, below = x, None
+        for k in range(self.num_layers):
+            if k:
+                output, below = self.between_layers(output, below)
+            outputs, marks = [], []
+            for d in range(directions):
+                out, states[k * directions + d], mark = self.direction(
+                    k, d == 1, output, states[k * directions + d], below[d] if below else None, batch_sizes)
+                outputs.append(out)
+                marks.append(mark)
+            output, below = (outputs[0] if directions == 1 else concat(outputs, axis=-1)), marks
+        final = self._final(states, unbatched, unsorted_order)
+        if packed is not None:
+            return PackedSequence(output, *packed[1:]), final
         if self.batch_first:
             output = output.transpose(1, 0, 2)
-        if self.state_parts == 2:
-            final = (stack([s[0] for s in layer_states]), stack([s[1] for s in layer_states]))
-        else:
-            final = stack(layer_states)
         if unbatched:
-            output = output.reshape(steps, self.hidden_size)
-            shape = (self.num_layers, self.hidden_size)
-            final = tuple(f.reshape(shape) for f in final) if self.state_parts == 2 else final.reshape(shape)
+            output = output.reshape(x.shape[0], directions * self.hidden_size)
         return output, final
 
     def extra_repr(self) -> str:
         return (f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
                 f"bias={self.bias}, batch_first={self.batch_first}"
-                + (f", dropout={self.dropout}" if self.dropout else "") + (", fused=True" if self.fused else ""))
+                + (f", dropout={self.dropout}" if self.dropout else "")
+                + (", bidirectional=True" if self.bidirectional else "") + (", fused=True" if self.fused else ""))
+
+
+def _first_rows(state: Any, count: int) -> Any:
+    """The first `count` rows of a state (of both parts of an LSTM's (h, c))."""
+    return tuple(part[:count] for part in state) if isinstance(state, tuple) else state[:count]
+
+
+def _on_top(stepped: Any, state: Any, count: int) -> Any:
+    """The rows a step computed, then those of `state` from row `count` on (each part of an LSTM's)."""
+    if isinstance(stepped, tuple):
+        return tuple(concat([new, old[count:]]) for new, old in zip(stepped, state))
+    return concat([stepped, state[count:]])
 
 
 def _move_into(h: Tensor, place: np.ndarray) -> None:
@@ -213,24 +335,25 @@ class RNN(_Layer):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 *, rng: np.random.Generator | None = None, dtype: Any = None, fused: bool = False,
-                 **options: Any) -> None:
+                 bidirectional: bool = False, *, rng: np.random.Generator | None = None, dtype: Any = None,
+                 fused: bool = False, **options: Any) -> None:
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, rng=rng, dtype=dtype,
-                         fused=fused, **options)
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, rng=rng,
+                         dtype=dtype, fused=fused, **options)
         self.nonlinearity = nonlinearity
 
     def recurrence(self, x_proj: Tensor, h: Tensor, weight_hh: Tensor,
                    bias_hh: Tensor | None) -> Tensor:
         return rnn_recurrence(x_proj, h, weight_hh, bias_hh, self.nonlinearity)
 
-    def sequence(self, k: int, x: Tensor, h: Tensor, below: StepMarks | None) -> tuple:
-        return fused_steps.rnn_sequence(x, h, *self.layer_weights(k), self.nonlinearity, below)
+    def sequence(self, k: int, reverse: bool, x: Tensor, h: Tensor, below: StepMarks | None) -> tuple:
+        return fused_steps.rnn_sequence(x, h, *self.layer_weights(k, reverse), self.nonlinearity, below,
+                                        reverse=reverse)
 
 
 class LSTM(_Layer):
-    """LSTM layers; the state is a pair (h, c), each (num_layers, B, H)."""
+    """LSTM layers; the state is a pair (h, c), each (num_layers * D, B, H)."""
 
     gates = 4
     state_parts = 2
@@ -239,8 +362,8 @@ class LSTM(_Layer):
                    bias_hh: Tensor | None) -> tuple:
         return lstm_recurrence(x_proj, state, weight_hh, bias_hh)
 
-    def sequence(self, k: int, x: Tensor, state: tuple, below: StepMarks | None) -> tuple:
-        return fused_steps.lstm_sequence(x, *state, *self.layer_weights(k), below)
+    def sequence(self, k: int, reverse: bool, x: Tensor, state: tuple, below: StepMarks | None) -> tuple:
+        return fused_steps.lstm_sequence(x, *state, *self.layer_weights(k, reverse), below, reverse=reverse)
 
 
 class GRU(_Layer):
@@ -256,5 +379,5 @@ class GRU(_Layer):
                    bias_hh: Tensor | None) -> Tensor:
         return gru_recurrence(x_proj, h, weight_hh, bias_hh)
 
-    def sequence(self, k: int, x: Tensor, h: Tensor, below: StepMarks | None) -> tuple:
-        return fused_steps.gru_sequence(x, h, *self.layer_weights(k), below)
+    def sequence(self, k: int, reverse: bool, x: Tensor, h: Tensor, below: StepMarks | None) -> tuple:
+        return fused_steps.gru_sequence(x, h, *self.layer_weights(k, reverse), below, reverse=reverse)

@@ -413,18 +413,21 @@ def _ops_summary(members: list[Node]) -> str:
 
 def _cell_label(members: list[Node], states: set, show_values: bool) -> str:
     """The state box: each state with its values and |dL/dstate|, then its ops. A label met
-    twice (stacked layers: c, h of layer 0, then of layer 1) gets its layer, counted in the
-    order the states were computed."""
+    twice in one scope (stacked layers: c, h of layer 0, then of layer 1) gets its layer, counted
+    in the order the states were computed; a bidirectional layer's reverse direction (its scope
+    `reverse`) says so."""
     lines = ["<B>cell</B>"]
-    labels = [node.label for node in members if node in states]
+    keys = [(node.scope, node.label) for node in members if node in states]
     layers = {}
     for node in members:
         if node in states:
-            name = text(node.label or f"state ({node.op})")
-            if node.label and labels.count(node.label) > 1:
-                layers[node.label] = layers.get(node.label, -1) + 1
-                name += f" (layer {layers[node.label]})"
-            line = f"{name} {text(node.shape)}"
+            name, notes, key = text(node.label or f"state ({node.op})"), [], (node.scope, node.label)
+            if node.label and keys.count(key) > 1:
+                layers[key] = layers.get(key, -1) + 1
+                notes.append(f"layer {layers[key]}")
+            if node.scope.rpartition(".")[2] == "reverse":
+                notes.append("reverse")
+            line = name + (f" ({', '.join(notes)})" if notes else "") + f" {text(node.shape)}"
             if show_values and node.value is not None:
                 line += " = " + text(numbers(node.value))
             if node.grad is not None:

@@ -88,7 +88,8 @@ def gru_cell(x: Tensor, h: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih
 
 
 def gru_sequence(x: Tensor, h0: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor | None,
-                 bias_hh: Tensor | None, below: StepMarks | None = None) -> tuple[Tensor, Tensor, StepMarks]:
+                 bias_hh: Tensor | None, below: StepMarks | None = None, *,
+                 reverse: bool = False) -> tuple[Tensor, Tensor, StepMarks]:
     """h_1 .. h_T of a GRU layer as one node (T, B, H).
 
     Backward (BPTT), t = T down to 1, with the factors of `_gru_factors`:
@@ -96,6 +97,8 @@ def gru_sequence(x: Tensor, h0: Tensor, weight_ih: Tensor, weight_hh: Tensor, bi
         x's part: da_x,t = da_h,t with its n block dh_t * d_n,t.
     The factors are computed a block of steps at a time, just before the loop reaches the block.
     Returns (h_1 .. h_T, h_T, the step marks); `below` is the marks of the layer underneath.
+    `reverse=True`: x is a sequence flipped (a bidirectional layer's reverse direction); the
+    step marks and anomaly errors then name input positions (`StepMarks`).
     """
     X = x._data
     H0, W_ih, W_hh = h0._data, weight_ih._data, weight_hh._data
@@ -125,8 +128,8 @@ def gru_sequence(x: Tensor, h0: Tensor, weight_ih: Tensor, weight_hh: Tensor, bi
         np.subtract(h, n, h_next)
         h_next *= z
         h = add(h_next, n, h_next)
-    check_steps("gru_sequence", hs, [x, h0])
-    marks = StepMarks("gru_sequence", [("h", hs, h0)], below)   # made if a drawing asks
+    check_steps("gru_sequence", hs, [x, h0], reverse)
+    marks = StepMarks("gru_sequence", [("h", hs, h0)], below, reverse)   # made if a drawing asks
 
     def backward(g):
         da_h = np.empty((steps, batch, 3, hidden), dtype)       # the factors, times dh step by step

@@ -110,7 +110,8 @@ def lstm_cell(x: Tensor, state: tuple[Tensor, Tensor], weight_ih: Tensor, weight
 
 def lstm_sequence(x: Tensor, h0: Tensor, c0: Tensor, weight_ih: Tensor, weight_hh: Tensor,
                   bias_ih: Tensor | None, bias_hh: Tensor | None,
-                  below: StepMarks | None = None) -> tuple[Tensor, tuple[Tensor, Tensor], StepMarks]:
+                  below: StepMarks | None = None, *,
+                  reverse: bool = False) -> tuple[Tensor, tuple[Tensor, Tensor], StepMarks]:
     """Every step's (h_t, c_t) as one node of shape (2, T, B, H): [0] the h's, [1] the c's.
 
     Backward (BPTT), t = T down to 1, with g = (g_h, g_c) and the factors of `_lstm_factors`:
@@ -120,6 +121,8 @@ def lstm_sequence(x: Tensor, h0: Tensor, c0: Tensor, weight_ih: Tensor, weight_h
     by the first backward pass, which writes da over the gates it read them from; a later pass
     over a kept graph (TBPTT) reuses them.
     Returns (h_1 .. h_T, (h_T, c_T), the step marks); `below` is the marks of the layer underneath.
+    `reverse=True`: x is a sequence flipped (a bidirectional layer's reverse direction); the
+    step marks and anomaly errors then name input positions (`StepMarks`).
     """
     X = x._data
     H0, C0, W_ih, W_hh = h0._data, c0._data, weight_ih._data, weight_hh._data
@@ -142,8 +145,8 @@ def lstm_sequence(x: Tensor, h0: Tensor, c0: Tensor, weight_ih: Tensor, weight_h
         c = multiply(f, c, c_next)
         c += i * g
         h = multiply(o, tanh(c, tanh_c_next), h_next)
-    check_steps("lstm_sequence", out.swapaxes(0, 1), [x, h0, c0])
-    marks = StepMarks("lstm_sequence", [("c", cs, c0), ("h", hs, h0)], below)   # made if a drawing asks
+    check_steps("lstm_sequence", out.swapaxes(0, 1), [x, h0, c0], reverse)
+    marks = StepMarks("lstm_sequence", [("c", cs, c0), ("h", hs, h0)], below, reverse)   # made if a drawing asks
 
     kept = None     # (factors, factor_dc, f): made by the first backward pass and reused by later passes
                     # over a kept graph (TBPTT(k1, k2) walks each step k2 / k1 times)

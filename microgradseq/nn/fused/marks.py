@@ -33,16 +33,20 @@ class StepMarks:
     `op` is the sequence node's op; `states` lists (label, values (T, B, H),
     initial state tensor), the cell state before the hidden state (c_t is
     made first, then h_t from it); `below` is the `StepMarks` of the layer
-    underneath, whose h_t feeds step t. Make it before the sequence node: it
-    takes the creation numbers its marks will carry, so that they come
-    before the node in creation order, after everything the node takes.
+    underneath, whose h_t feeds step t. `reverse`: the node ran on the
+    sequence flipped (a bidirectional layer's reverse direction), so its s-th
+    step read input position T + 1 - s, and its marks and errors name that
+    position. Make it before the sequence node: it takes the creation numbers
+    its marks will carry, so that they come before the node in creation
+    order, after everything the node takes.
     """
 
-    __slots__ = ("op", "scope", "labels", "steps", "values", "initial", "below", "first", "stand_ins", "made")
+    __slots__ = ("op", "scope", "labels", "steps", "values", "initial", "below", "reverse", "first", "stand_ins",
+                 "made")
 
     def __init__(self, op: str, states: list[tuple[str, np.ndarray, Tensor]],
-                 below: "StepMarks | None") -> None:
-        self.op, self.scope = op, current_scope.get()
+                 below: "StepMarks | None", reverse: bool = False) -> None:
+        self.op, self.scope, self.reverse = op, current_scope.get(), reverse
         self.labels = [label for label, _, _ in states]
         first = states[0][1]
         self.steps = len(first)
@@ -99,9 +103,10 @@ class StepMarks:
         return marks
 
     def _mark(self, label: str, step: int, shape: tuple, dtype, feeds: tuple = ()) -> Node:
-        """A mark node (unlinked when `feeds` is empty: what an anomaly error names)."""
+        """The mark of the node's `step`-th step (unlinked when `feeds` is empty: what an anomaly error
+        names), stamped with the input position that step read."""
         mark = Node(self.op, MARK, feeds, None, None, shape, dtype)
-        mark.label, mark.step, mark.scope = label, step, self.scope
+        mark.label, mark.step, mark.scope = label, self.steps + 1 - step if self.reverse else step, self.scope
         return mark
 
 
@@ -115,12 +120,13 @@ def attach_marks(out: Tensor, marks: StepMarks) -> StepMarks:
     return marks
 
 
-def check_steps(op: str, values: np.ndarray, inputs: list) -> None:
-    """Under detect_anomaly, name the first step whose forward values are not finite."""
+def check_steps(op: str, values: np.ndarray, inputs: list, reverse: bool = False) -> None:
+    """Under detect_anomaly, name the first step run whose forward values are not finite (by the
+    input position it read: `reverse`, a node run on the flipped sequence, read T + 1 - s at step s)."""
     if anomaly_checks.get() and not np.isfinite(values).all():
-        t = int(np.argmin(np.isfinite(values).all(axis=tuple(range(1, values.ndim)))))
-        with at_step(t + 1):
-            check_forward(op, values[t], tuple(i.shape for i in inputs if i is not None))
+        s = int(np.argmin(np.isfinite(values).all(axis=tuple(range(1, values.ndim)))))
+        with at_step(len(values) - s if reverse else s + 1):
+            check_forward(op, values[s], tuple(i.shape for i in inputs if i is not None))
 
 
 def unfold(roots: list[Node]) -> None:

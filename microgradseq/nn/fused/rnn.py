@@ -62,12 +62,14 @@ def rnn_cell(x: Tensor, h: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih
 
 def rnn_sequence(x: Tensor, h0: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor | None,
                  bias_hh: Tensor | None, nonlinearity: str = "tanh",
-                 below: StepMarks | None = None) -> tuple[Tensor, Tensor, StepMarks]:
+                 below: StepMarks | None = None, *, reverse: bool = False) -> tuple[Tensor, Tensor, StepMarks]:
     """h_t = act(x_t W_ih^T + b_ih + h_(t-1) W_hh^T + b_hh) for t = 1..T, as one node (T, B, H).
 
     Backward (BPTT), from t = T down to 1, with dh_T+1 = 0 through the recurrence:
         dh_t = g_t + da_(t+1) W_hh,   da_t = dh_t * act'(a_t);   dL/dh_0 = da_1 W_hh.
     Returns (h_1 .. h_T, h_T, the step marks); `below` is the marks of the layer underneath.
+    `reverse=True`: x is a sequence flipped (a bidirectional layer's reverse direction); the
+    step marks and anomaly errors then name input positions (`StepMarks`).
     """
     X = x._data
     W_ih, W_hh = weight_ih._data, weight_hh._data
@@ -80,8 +82,8 @@ def rnn_sequence(x: Tensor, h0: Tensor, weight_ih: Tensor, weight_hh: Tensor, bi
     for a, h_next in zip(pre, hs):                      # the recurrence, nothing else, per step
         a += dot(h, w_hh_t)
         h = act(a, h_next)
-    check_steps("rnn_sequence", hs, [x, h0])
-    marks = StepMarks("rnn_sequence", [("h", hs, h0)], below)   # made if a drawing asks
+    check_steps("rnn_sequence", hs, [x, h0], reverse)
+    marks = StepMarks("rnn_sequence", [("h", hs, h0)], below, reverse)   # made if a drawing asks
 
     def backward(g):
         da = _act_grad(hs, nonlinearity)                # act'(a_t), times dh_t step by step below

@@ -1,0 +1,7 @@
+"""`nn.utils`, where PyTorch keeps gradient clipping (the same functions as `mg.optim`'s) and, in
+`nn.utils.rnn`, the packing of variable-length batches for the recurrent layers."""
+
+from ...optim import clip_grad_norm_, clip_grad_value_
+from . import rnn
+
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "rnn"]
