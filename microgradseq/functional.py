@@ -2,9 +2,10 @@
 
 `softmax` and the losses are written with primitive ops: their gradients need
 no rule of their own. `log_softmax` is a primitive (`ops.softmax` says why:
-it keeps one array instead of three), and so is cross-entropy with class
+it keeps one array instead of three), and so are cross-entropy with class
 targets summed or averaged (`ops.losses` says why; `reduction="none"` picks
-each row's log-probability with `gather`).
+each row's log-probability with `gather`) and the two binary cross-entropies
+(`ops.losses` says why: a stable composite would have the wrong slope at 0).
 All are stable for large logits: they subtract the row maximum first
 (log-sum-exp), a constant that cancels out of every formula below.
 """
@@ -16,15 +17,18 @@ from typing import Any
 import numpy as np
 
 from . import ops
-from .checks import is_axis, is_int, probability
+from .checks import is_axis, is_finite_number, is_int, probability
 from .ops import exp, relu, sigmoid, sum, tanh
+from .ops.losses import binary_cross_entropy as binary_cross_entropy_op
+from .ops.losses import binary_cross_entropy_with_logits as binary_cross_entropy_with_logits_op
 from .ops.losses import cross_entropy as cross_entropy_op
 from .random import generator_or_default
 from .spellings import either
 from .tensor import Tensor, as_tensor, owned
 
-__all__ = ["cross_entropy", "dropout", "linear", "log_softmax", "mse_loss", "nll_loss", "one_hot", "relu",
-           "sigmoid", "softmax", "tanh"]      # relu, sigmoid, tanh: the ops themselves, as torch.nn.functional has them
+__all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "dropout", "huber_loss",
+           "l1_loss", "linear", "log_softmax", "mse_loss", "nll_loss", "one_hot", "relu", "sigmoid",
+           "smooth_l1_loss", "softmax", "tanh"]      # relu, sigmoid, tanh: the ops themselves, as torch.nn.functional has them
 
 REDUCTIONS = ("mean", "sum", "none")      # what `reduction=` may be (the loss modules check it too)
 
@@ -154,6 +158,114 @@ def mse_loss(pred: Tensor, target: Any, reduction: str = "mean") -> Tensor:
         raise ValueError(f"mse_loss: pred of shape {pred.shape} and target of shape {target.shape} differ")
     diff = pred - target.detach()
     return _reduce(diff * diff, reduction, "mse_loss")
+
+
+# ---- regression losses: the error d = input - target, the target a constant --------------------
+
+def _difference(where: str, input: Any, target: Any) -> Tensor:
+    """input - target, the target held constant; ValueError naming `where` unless the shapes are equal."""
+    input = as_tensor(input)
+    target = as_tensor(target, input)
+    if input.shape != target.shape:
+        raise ValueError(f"{where}: input of shape {input.shape} and target of shape {target.shape} differ")
+    return input - target.detach()
+
+
+def l1_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
+    """|d|, averaged or summed over every element (d = input - target);   d/dinput = sign(d)
+    (0 where d = 0, as PyTorch's)."""
+    return _reduce(_difference("l1_loss", input, target).abs(), reduction, "l1_loss")
+
+
+def smooth_l1_loss(input: Any, target: Any, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (d = input - target): the squared error near
+    0, the absolute error beyond, so a large error pulls no harder than 1;   d/dinput = d / beta inside,
+    sign(d) outside. beta = 0 is `l1_loss`, as in PyTorch."""
+    if not is_finite_number(beta) or beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must be a finite number >= 0, got {beta!r}")
+    diff = _difference("smooth_l1_loss", input, target)
+    size = diff.abs()
+    if beta == 0:
+        return _reduce(size, reduction, "smooth_l1_loss")
+    return _reduce(ops.where(size._data < beta, 0.5 * diff * diff / beta, size - 0.5 * beta), reduction,
+                   "smooth_l1_loss")
+
+
+def huber_loss(input: Any, target: Any, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta) (d = input - target): `smooth_l1_loss`
+    with beta = delta, times delta;   d/dinput = d inside, delta sign(d) outside."""
+    if not is_finite_number(delta) or delta <= 0:
+        raise ValueError(f"huber_loss: delta must be a finite number > 0, got {delta!r}")
+    diff = _difference("huber_loss", input, target)
+    size = diff.abs()
+    return _reduce(ops.where(size._data < delta, 0.5 * diff * diff, delta * (size - 0.5 * delta)), reduction,
+                   "huber_loss")
+
+
+# ---- binary classification: one probability per element --------------------------------------
+
+def _binary_operands(where: str, input: Any, target: Any, **weights: Any) -> tuple[Tensor, np.ndarray, dict]:
+    """The input tensor (floating-point, else TypeError), the target as a constant array of its dtype
+    and shape, and each weight given (None stays None) as a constant array of its dtype that
+    broadcasts to its shape; ValueError naming `where` and both shapes otherwise."""
+    x = as_tensor(input)
+    if x.dtype.kind != "f":
+        raise TypeError(f"{where}: expected a floating-point input, got dtype {x.dtype}")
+    y = _constant(target, x.dtype)
+    if y.shape != x.shape:
+        raise ValueError(f"{where}: target of shape {y.shape} and input of shape {x.shape} differ (as in "
+                         "PyTorch, they must have the same shape)")
+    arrays = {}
+    for name, value in weights.items():
+        array = None if value is None else _constant(value, x.dtype)
+        if array is not None and not _broadcasts_to(array.shape, x.shape):
+            raise ValueError(f"{where}: {name} of shape {array.shape} does not broadcast to the input's "
+                             f"shape {x.shape}")
+        arrays[name] = array
+    return x, y, arrays
+
+
+def _constant(value: Any, dtype: np.dtype) -> np.ndarray:
+    """A tensor's values (no gradient reaches it), an array or numbers, as an array of `dtype`."""
+    return np.asarray(value._data if isinstance(value, Tensor) else value).astype(dtype)
+
+
+def _broadcasts_to(shape: tuple, target_shape: tuple) -> bool:
+    try:
+        return np.broadcast_shapes(shape, target_shape) == target_shape
+    except ValueError:
+        return False
+
+
+def _weighted(losses: Tensor, weight: np.ndarray | None, reduction: str, where: str) -> Tensor:
+    """w * losses (w a constant), reduced."""
+    return _reduce(losses if weight is None else losses * owned(weight), reduction, where)
+
+
+def binary_cross_entropy_with_logits(input: Any, target: Any, weight: Any = None, reduction: str = "mean",
+                                     pos_weight: Any = None) -> Tensor:
+    """-w [p y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))] per element, from logits x (a sentiment
+    model's one output per example, say), targets y in [0, 1] of x's shape, an optional weight w and
+    a weight p of the positive class (pos_weight, e.g. one per class on the last axis), both
+    broadcasting to x's shape. Stable for any x: one op (`ops.losses`), whose
+    gradient is w ((1 + (p - 1) y) sigmoid(x) - p y), sigmoid(x) - y when w = p = 1."""
+    x, y, weights = _binary_operands("binary_cross_entropy_with_logits", input, target, weight=weight,
+                                     pos_weight=pos_weight)
+    losses = binary_cross_entropy_with_logits_op(x, y, weights["pos_weight"])
+    return _weighted(losses, weights["weight"], reduction, "binary_cross_entropy_with_logits")
+
+
+def binary_cross_entropy(input: Any, target: Any, weight: Any = None, reduction: str = "mean") -> Tensor:
+    """-w [y log x + (1 - y) log(1 - x)] per element, from probabilities x in [0, 1] (a sigmoid's
+    output), targets y of x's shape and an optional weight w that broadcasts to it. As PyTorch's, each
+    log is clamped at -100 (one op, `ops.losses`). `binary_cross_entropy_with_logits` on the logits is
+    the stable way to the same loss."""
+    x, y, weights = _binary_operands("binary_cross_entropy", input, target, weight=weight)
+    X = x._data
+    if not ((X >= 0) & (X <= 1)).all():
+        raise ValueError(f"binary_cross_entropy: expected probabilities in [0, 1] as input (for logits use "
+                         f"binary_cross_entropy_with_logits), got values from {X.min()} to {X.max()}")
+    return _weighted(binary_cross_entropy_op(x, y), weights["weight"], reduction, "binary_cross_entropy")
 
 
 # ---- PyTorch's torch.nn.functional spellings ------------------------------------------------

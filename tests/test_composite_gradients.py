@@ -664,6 +664,70 @@ def test_mse_loss_with_respect_to_the_prediction(ndim, reduction, data):
                      lambda p: np_reduce((p - target) ** 2, reduction), [data.draw(values(shape))])
 
 
+@pytest.mark.parametrize("ndim", [0, 1, 2])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("loss, parameter", [("l1_loss", None), ("smooth_l1_loss", "beta"), ("huber_loss", "delta")])
+@FAST
+@given(data=st.data())
+def test_regression_losses_with_respect_to_the_prediction(loss, parameter, ndim, reduction, data):
+    """|d|; 0.5 d^2 / beta or |d| - 0.5 beta; 0.5 d^2 or delta (|d| - 0.5 delta) (d = pred - target),
+    reduced: gradient and tangent w.r.t. pred, d kept 0.1 away from the kinks (0 and +-beta, +-delta)."""
+    shape = data.draw(shapes(ndim))
+    target = data.draw(values(shape))
+    width = data.draw(st.sampled_from([0.5, 1.0, 2.0]))
+    kinks = [0.0] if parameter is None else [0.0, -width, width]
+    prediction = target + away_from(data.draw(values(shape)), kinks)
+    options = {} if parameter is None else {parameter: width}
+
+    def np_loss(p):
+        d = np.abs(p - target)
+        if loss == "l1_loss":
+            return np_reduce(d, reduction)
+        inside, outside = 0.5 * d ** 2, width * (d - 0.5 * width)
+        per_element = np.where(d < width, inside, outside)
+        return np_reduce(per_element / width if loss == "smooth_l1_loss" else per_element, reduction)
+
+    check_both_modes(data, lambda p: getattr(F, loss)(p, target, reduction=reduction, **options), np_loss,
+                     [prediction])
+
+
+@pytest.mark.parametrize("ndim", [0, 1, 2])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@FAST
+@given(data=st.data())
+def test_binary_cross_entropy_with_logits_with_respect_to_the_logits(ndim, reduction, data):
+    """-w [p y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))], reduced: gradient and tangent w.r.t. x, with
+    targets in [0, 1], a weight and a pos_weight."""
+    shape = data.draw(shapes(ndim))
+    target = (data.draw(values(shape)) + 2) / 4
+    weight, pos_weight = 0.5 + data.draw(values(shape)) ** 2, 0.5 + data.draw(values(shape)) ** 2
+
+    def np_loss(x):
+        log_p, log_q = -np.logaddexp(0, -x), -np.logaddexp(0, x)       # log sigmoid(x), log(1 - sigmoid(x))
+        return np_reduce(-weight * (pos_weight * target * log_p + (1 - target) * log_q), reduction)
+
+    check_both_modes(data, lambda x: F.binary_cross_entropy_with_logits(
+        x, target, weight=weight, reduction=reduction, pos_weight=pos_weight), np_loss, [2 * data.draw(values(shape))])
+
+
+@pytest.mark.parametrize("ndim", [0, 1, 2])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@FAST
+@given(data=st.data())
+def test_binary_cross_entropy_with_respect_to_the_probabilities(ndim, reduction, data):
+    """-w [y log x + (1 - y) log(1 - x)], reduced: gradient and tangent w.r.t. x in [0.1, 0.9]."""
+    shape = data.draw(shapes(ndim))
+    target = (data.draw(values(shape)) + 2) / 4
+    weight = 0.5 + data.draw(values(shape)) ** 2
+    probabilities = 0.5 + data.draw(values(shape)) / 5
+
+    def np_loss(x):
+        return np_reduce(-weight * (target * np.log(x) + (1 - target) * np.log(1 - x)), reduction)
+
+    check_both_modes(data, lambda x: F.binary_cross_entropy(x, target, weight=weight, reduction=reduction),
+                     np_loss, [probabilities])
+
+
 def test_mse_loss_target_gets_no_gradient_and_no_tangent():
     """Documented (docs/api.md): the target gets no gradient; so its tangent moves nothing either,
     and pred's gradient is the closed form 2 (pred - target) / N."""
@@ -937,6 +1001,11 @@ FUNCTIONAL = {
     "cross_entropy": ["test_cross_entropy_with_class_targets", "test_cross_entropy_with_probability_targets"],
     "dropout": ["test_dropout_in_training_mode", "test_dropout_off_is_the_identity"],
     "mse_loss": ["test_mse_loss_with_respect_to_the_prediction"],
+    "l1_loss": ["test_regression_losses_with_respect_to_the_prediction"],
+    "smooth_l1_loss": ["test_regression_losses_with_respect_to_the_prediction"],
+    "huber_loss": ["test_regression_losses_with_respect_to_the_prediction"],
+    "binary_cross_entropy_with_logits": ["test_binary_cross_entropy_with_logits_with_respect_to_the_logits"],
+    "binary_cross_entropy": ["test_binary_cross_entropy_with_respect_to_the_probabilities"],
     "nll_loss": ["test_nll_loss"],
     "softmax": ["F.softmax", "F.softmax(axis)"],
 }

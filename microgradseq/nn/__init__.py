@@ -7,9 +7,10 @@ from .containers import ModuleDict, ModuleList, Sequential
 from .dropout import Dropout
 from .layers import GRU, LSTM, RNN
 from .linear import Embedding, Flatten, Identity, Linear
-from .losses import CrossEntropyLoss, MSELoss, NLLLoss
+from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss
 from .module import Module, Parameter
 
-__all__ = ["CrossEntropyLoss", "Dropout", "Embedding", "Flatten", "GRU", "GRUCell", "Identity", "LSTM", "LSTMCell",
-           "Linear", "LogSoftmax", "MSELoss", "Module", "ModuleDict", "ModuleList", "NLLLoss", "Parameter", "RNN",
-           "RNNCell", "ReLU", "Sequential", "Sigmoid", "Softmax", "Tanh", "functional", "init", "utils"]
+__all__ = ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "Dropout", "Embedding", "Flatten", "GRU", "GRUCell",
+           "HuberLoss", "Identity", "L1Loss", "LSTM", "LSTMCell", "Linear", "LogSoftmax", "MSELoss", "Module",
+           "ModuleDict", "ModuleList", "NLLLoss", "Parameter", "RNN", "RNNCell", "ReLU", "Sequential", "Sigmoid",
+           "SmoothL1Loss", "Softmax", "Tanh", "functional", "init", "utils"]

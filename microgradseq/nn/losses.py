@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..checks import is_int
-from ..functional import REDUCTIONS, cross_entropy, mse_loss, nll_loss
+from ..checks import is_finite_number, is_int
+from ..functional import (REDUCTIONS, binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,
+                          huber_loss, l1_loss, mse_loss, nll_loss, smooth_l1_loss)
 from ..spellings import only_defaults
-from ..tensor import Tensor
+from ..tensor import Tensor, as_tensor
 from .module import Module
 
 
@@ -66,3 +67,76 @@ class MSELoss(_Loss):
 
     def forward(self, pred: Any, target: Any) -> Tensor:
         return mse_loss(pred, target, self.reduction)
+
+
+class L1Loss(_Loss):
+    """`F.l1_loss(input, target)`: the absolute error, averaged or summed over every element."""
+
+    def forward(self, input: Any, target: Any) -> Tensor:
+        return l1_loss(input, target, self.reduction)
+
+
+class SmoothL1Loss(_Loss):
+    """`F.smooth_l1_loss(input, target, beta=beta)`: squared error below `beta`, absolute beyond."""
+
+    def __init__(self, reduction: str = "mean", beta: float = 1.0, **options: Any) -> None:
+        super().__init__(reduction, **options)
+        if not is_finite_number(beta) or beta < 0:
+            raise ValueError(f"SmoothL1Loss: beta must be a finite number >= 0, got {beta!r}")
+        self.beta = beta
+
+    def forward(self, input: Any, target: Any) -> Tensor:
+        return smooth_l1_loss(input, target, self.reduction, beta=self.beta)
+
+    def extra_repr(self) -> str:
+        return ", ".join(part for part in [super().extra_repr(), f"beta={self.beta}" if self.beta != 1.0 else ""]
+                         if part)
+
+
+class HuberLoss(_Loss):
+    """`F.huber_loss(input, target, delta=delta)`: squared error below `delta`, delta times absolute beyond."""
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
+        super().__init__(reduction)
+        if not is_finite_number(delta) or delta <= 0:
+            raise ValueError(f"HuberLoss: delta must be a finite number > 0, got {delta!r}")
+        self.delta = delta
+
+    def forward(self, input: Any, target: Any) -> Tensor:
+        return huber_loss(input, target, self.reduction, delta=self.delta)
+
+    def extra_repr(self) -> str:
+        return ", ".join(part for part in [super().extra_repr(), f"delta={self.delta}" if self.delta != 1.0 else ""]
+                         if part)
+
+
+class _WeightedLoss(_Loss):
+    """A loss with constant weights kept as buffers, as PyTorch keeps them: in `state_dict()` when
+    given, and converted by `double()` / `to(dtype)` with the rest of a model."""
+
+    def _weights(self, **weights: Any) -> None:
+        for name, value in weights.items():
+            self.register_buffer(name, None if value is None else as_tensor(value).detach())
+
+
+class BCEWithLogitsLoss(_WeightedLoss):
+    """`F.binary_cross_entropy_with_logits(input, target, weight, pos_weight=pos_weight)`: binary
+    cross-entropy from logits, stable for any logit."""
+
+    def __init__(self, weight: Any = None, reduction: str = "mean", pos_weight: Any = None, **options: Any) -> None:
+        super().__init__(reduction, **options)
+        self._weights(weight=weight, pos_weight=pos_weight)
+
+    def forward(self, input: Any, target: Any) -> Tensor:
+        return binary_cross_entropy_with_logits(input, target, self.weight, self.reduction, pos_weight=self.pos_weight)
+
+
+class BCELoss(_WeightedLoss):
+    """`F.binary_cross_entropy(input, target, weight)`: binary cross-entropy from probabilities in [0, 1]."""
+
+    def __init__(self, weight: Any = None, reduction: str = "mean", **options: Any) -> None:
+        super().__init__(reduction, **options)
+        self._weights(weight=weight)
+
+    def forward(self, input: Any, target: Any) -> Tensor:
+        return binary_cross_entropy(input, target, self.weight, self.reduction)

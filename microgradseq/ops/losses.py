@@ -1,4 +1,5 @@
-"""Cross-entropy against class indices as one op, with its gradient in closed form.
+"""Losses as one op each, with their gradients in closed form: cross-entropy against class
+indices, and binary cross-entropy from logits or from probabilities (below).
 
 Written from primitives (`functional.cross_entropy` with `reduction="none"`
 still is), the loss of a batch of logits is four nodes: log_softmax, gather
@@ -10,7 +11,8 @@ fifth of the graph. As one node it keeps softmax(x) and the targets, and
     dL/dx_r = g * (softmax(x_r) - onehot(t_r))       (/ N),
     J v     = sum over rows of (sum_j softmax(x_r)_j v_rj - v_r[t_r])   (/ N).
 
-`tests/test_losses_op.py` checks it against the composite of primitives.
+`tests/test_losses_op.py` checks it against the composite of primitives, and
+`tests/test_losses_binary.py` the binary ones against numpy and finite differences.
 """
 
 from __future__ import annotations
@@ -51,3 +53,56 @@ def _cross_entropy_tangent(v: np.ndarray, kept: tuple) -> np.ndarray:
 
 
 CROSS_ENTROPY = Rules(vjp=(_d_cross_entropy,), jvp=(_cross_entropy_tangent,))
+
+
+# ---- binary cross-entropy: elementwise, so one rule serves both modes --------------------------
+#
+# Each loss below is y_j = l(x_j) for every element, its target (and pos_weight) constants, so its
+# Jacobian is diagonal: g J = g * l'(x) and J v = v * l'(x) are the same product (`elementwise`).
+# Written with primitives, l would need max(x, 0) and |x| for stability, whose derivatives at x = 0
+# (0 by convention) add up to the wrong slope there: -y instead of sigmoid(0) - y.
+
+def binary_cross_entropy_with_logits(x: Tensor, target: np.ndarray, pos_weight: np.ndarray | None) -> Tensor:
+    """Per element, from logits x, targets y and pos_weight p (1 when None), s = sigmoid(x):
+
+        l      = -[p y log s + (1 - y) log(1 - s)]
+               = (1 - y) x + (1 + (p - 1) y) softplus(-x),   softplus(-x) = log(1 + e^-|x|) + max(-x, 0)
+        dl/dx  = (1 + (p - 1) y) s - p y                    (s - y when p = 1)
+
+    The second form never overflows (e^-|x| <= 1). `target` and `pos_weight` are arrays of x's
+    dtype that broadcast to x's shape (the caller checks them)."""
+    X = x._data
+    small = np.exp(-np.abs(X))                                      # e^-|x|, in (0, 1]
+    s = np.where(X >= 0, 1 / (1 + small), small / (1 + small))      # sigmoid(x), without overflow
+    positive = target if pos_weight is None else pos_weight * target
+    log_weight = 1 + (positive - target)                            # 1 + (p - 1) y
+    loss = (1 - target) * X + log_weight * (np.log1p(small) + np.maximum(-X, 0))
+    slope = log_weight * s - positive
+    return result("binary_cross_entropy_with_logits", loss.astype(X.dtype, copy=False), (x,), BINARY_CROSS_ENTROPY,
+                  (slope.astype(X.dtype, copy=False),))
+
+
+def binary_cross_entropy(x: Tensor, target: np.ndarray) -> Tensor:
+    """Per element, from probabilities x in [0, 1] and targets y, as PyTorch computes it:
+
+        l      = -[y max(log x, -100) + (1 - y) max(log(1 - x), -100)]
+        dl/dx  = (x - y) / max(x (1 - x), 1e-12)
+
+    The logs are clamped at -100, so x = 0 or 1 costs at most 100 rather than inf; inside (0, 1)
+    the rule is the exact derivative (y / x and (1 - y) / (1 - x) over one denominator), and at
+    the ends it stays finite, as PyTorch's does. `target`: an array of x's dtype and shape."""
+    X = x._data
+    with np.errstate(divide="ignore"):                              # (log 0 = -inf, then clamped)
+        log_x, log_rest = np.maximum(np.log(X), -100), np.maximum(np.log1p(-X), -100)
+    loss = -(target * log_x + (1 - target) * log_rest)
+    slope = (X - target) / np.maximum(X * (1 - X), 1e-12)
+    return result("binary_cross_entropy", loss.astype(X.dtype, copy=False), (x,), BINARY_CROSS_ENTROPY,
+                  (slope.astype(X.dtype, copy=False),))
+
+
+def _sloped(g: np.ndarray, slope: np.ndarray) -> np.ndarray:
+    """g * dl/dx, elementwise: reverse mode's g J and forward mode's J v alike."""
+    return g * slope
+
+
+BINARY_CROSS_ENTROPY = Rules(vjp=(_sloped,), jvp=(_sloped,))

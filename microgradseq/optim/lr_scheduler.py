@@ -9,9 +9,10 @@ optimizer's param groups when you call `scheduler.step()` (once an epoch, after 
 
 A schedule counts epochs in `last_epoch` (0 after construction, which already sets epoch 0's
 rates) and keeps each group's starting rate as `base_lrs` (and in the group, as
-`'initial_lr'`). Like PyTorch's, `step()` is chainable: StepLR, MultiStepLR and
-ExponentialLR multiply the group's current lr, so a rate you change by hand carries on from
-where you put it; `step(epoch)` computes the closed form for that epoch instead.
+`'initial_lr'`). Like PyTorch's, `step()` is chainable: StepLR, MultiStepLR,
+ExponentialLR and CosineAnnealingLR compute the next rate from the group's current lr, so a
+rate you change by hand carries on from where you put it; `step(epoch)` computes the closed
+form for that epoch instead.
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ _STATE_CHECKS: dict[str, Callable[[str, str, Any], None]] = {
     "cooldown_counter": lambda where, name, value: _non_negative_int(value, name, where),
     "mode": _one_of("min", "max"), "threshold_mode": _one_of("rel", "abs"), "best": _number_or_inf,
     "default_min_lr": lambda where, name, value: value is None or check.non_negative(where, name, value),
+    "T_max": lambda where, name, value: positive_int(value, name, where), "eta_min": check.non_negative,
 }
 
 
@@ -247,6 +249,44 @@ class ExponentialLR(LRScheduler):
 
     def closed_form_lr(self) -> list[float]:
         return [base * self.gamma ** self.last_epoch for base in self._bases()]
+
+
+class CosineAnnealingLR(LRScheduler):
+    """Follow half a cosine from the starting rate down to `eta_min` over `T_max` epochs (then back
+    up over the next T_max, and so on), as PyTorch's:
+
+        lr(epoch) = eta_min + (base_lr - eta_min) (1 + cos(pi epoch / T_max)) / 2
+
+    `step()` computes it, as PyTorch does, from the current rate (so a rate changed by hand
+    carries on), by the ratio of consecutive epochs' values:
+
+        lr(e) = eta_min + (lr(e - 1) - eta_min) (1 + cos(pi e / T_max)) / (1 + cos(pi (e - 1) / T_max))
+
+    and where that ratio is 0 / 0 (e - 1 = T_max, 3 T_max, ...: the bottom of the cosine) by the
+    difference, lr(e) = lr(e - 1) + (base_lr - eta_min) (1 - cos(pi / T_max)) / 2.
+    """
+
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1) -> None:
+        self.T_max = positive_int(T_max, "T_max", "CosineAnnealingLR")
+        check.non_negative("CosineAnnealingLR", "eta_min", eta_min)
+        self.eta_min = eta_min
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        epoch, period, low = self.last_epoch, self.T_max, self.eta_min
+        if epoch == 0:
+            return self._rates()
+        if not hasattr(self, "_last_lr"):       # the constructor's step, resuming at last_epoch > 0
+            return self.closed_form_lr()
+        if (epoch - 1 - period) % (2 * period) == 0:
+            return [rate + (base - low) * (1 - math.cos(math.pi / period)) / 2
+                    for rate, base in zip(self._rates(), self._bases())]
+        ratio = (1 + math.cos(math.pi * epoch / period)) / (1 + math.cos(math.pi * (epoch - 1) / period))
+        return [ratio * (rate - low) + low for rate in self._rates()]
+
+    def closed_form_lr(self) -> list[float]:
+        return [self.eta_min + (base - self.eta_min) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
+                for base in self._bases()]
 
 
 class LambdaLR(LRScheduler):

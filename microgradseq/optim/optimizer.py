@@ -289,6 +289,12 @@ class Optimizer:
         'params': [i, ...]}]}, parameters numbered in order over the groups."""
         return saving.state_dict(self)
 
+    def checked_state(self, where: str, index: int, entry: Any, group: dict) -> dict:
+        """Parameter `index`'s saved state, checked and copied, for `load_state_dict` (ValueError
+        naming `where`): arrays of the parameter's shape, cast to its dtype. An optimizer whose state
+        is not per-parameter arrays (LBFGS) checks its own."""
+        return saving.checked_entry(self, where, index, entry, group)
+
     def load_state_dict(self, state_dict: dict) -> None:
         """Take the options and state of `state_dict` (from `state_dict()` of an optimizer with groups
         of the same sizes), all or nothing; state arrays are copied, cast to their parameter's dtype."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..checks import flag, is_finite_number
+from ..checks import flag, is_finite_number, positive_int
 from ..spellings import only_defaults
 
 
@@ -26,6 +26,11 @@ def non_negative_or_inf(where: str, name: str, value: Any) -> None:
     if not (value == math.inf and not isinstance(value, bool)):
         if not is_finite_number(value) or value < 0:
             raise ValueError(f"{where}: {name} must be a number >= 0 (inf allowed), got {value!r}")
+
+
+def positive_integer(where: str, name: str, value: Any) -> None:
+    """An integer >= 1 (a bool or a float fail): LBFGS's max_iter, max_eval, history_size."""
+    positive_int(value, name, where)
 
 
 def fraction(where: str, name: str, value: Any) -> None:

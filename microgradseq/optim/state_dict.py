@@ -86,8 +86,8 @@ def load_state_dict(optimizer: Any, saved: Any) -> None:
         if number not in position:
             raise ValueError(f"{where}: the state dict has state for parameter {number!r}, which none of "
                              f"its param_groups lists (they list {numbers})")
-        new_state[position[number]] = _checked_entry(optimizer, where, position[number], entry,
-                                                     new_groups[_group_of(groups, number)])
+        new_state[position[number]] = optimizer.checked_state(where, position[number], entry,
+                                                              new_groups[_group_of(groups, number)])
 
     optimizer.param_groups[:] = new_groups
     optimizer.state[:] = new_state
@@ -98,7 +98,7 @@ def _group_of(groups: list, number: Any) -> int:
     return next(index for index, group in enumerate(groups) if number in group["params"])
 
 
-def _checked_entry(optimizer: Any, where: str, index: int, entry: Any, group: dict) -> dict:
+def checked_entry(optimizer: Any, where: str, index: int, entry: Any, group: dict) -> dict:
     """Parameter `index`'s saved state, checked and copied, its arrays in the parameter's dtype:
     a parameter that has taken a step holds all the state its group's options keep."""
     p = optimizer.params[index]
