@@ -54,7 +54,12 @@ def online(tmp_path_factory):
     return run_quick("online_learning", tmp_path_factory)
 
 
-@pytest.mark.parametrize("example", ["long_memory", "vanishing", "sine", "adding", "online"])
+@pytest.fixture(scope="module")
+def classification(tmp_path_factory):
+    return run_quick("sequence_classification", tmp_path_factory)
+
+
+@pytest.mark.parametrize("example", ["long_memory", "vanishing", "sine", "adding", "online", "classification"])
 def test_example_writes_a_png_into_out(example, request):
     results, out = request.getfixturevalue(example)
     assert results["figures"], "the example reports no figure"
@@ -211,6 +216,29 @@ def test_adding_table_has_every_cell_and_length(adding):
     expected = {(cell, length) for cell in ("LSTM", "RNN") for length in results["lengths"]}
     assert set(results["test_mse"]) == expected
     assert all(np.isfinite(value) for value in results["test_mse"].values())
+
+
+# ---- sequence_classification: padded, packed and bidirectional GRUs --------------------------
+
+def test_classification_data_follow_the_stated_rule():
+    """Label 1 exactly when the first and the last token are both low (1..3), half the time; lengths
+    4..L; tokens 1..7 (0 is padding)."""
+    example = load_example("sequence_classification")
+    sequences, labels = example.batch(np.random.default_rng(0), 4000, 12)
+    tokens = [s.tolist() for s in sequences]
+    assert all(4 <= len(t) <= 12 and min(t) >= 1 and max(t) <= 7 for t in tokens)
+    rule = np.array([t[0] <= 3 and t[-1] <= 3 for t in tokens], dtype=float)
+    assert np.array_equal(rule, labels)
+    assert abs(labels.mean() - 0.5) < 0.05            # 4,000 fair coins: standard deviation 0.008
+
+
+def test_classification_bidirectional_packed_model_beats_chance(classification):
+    results, _ = classification
+    runs = {run["model"]: run for run in results["runs"]}
+    assert set(runs) == {"one direction, padded", "one direction, packed", "bidirectional, packed"}
+    # chance is 0.5; over 512 test sequences its standard deviation is 0.022
+    assert runs["bidirectional, packed"]["accuracy"] > 0.6
+    assert all(np.isfinite(run["losses"]).all() for run in runs.values())
 
 
 @pytest.fixture(scope="module")
