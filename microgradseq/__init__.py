@@ -17,7 +17,7 @@ from .dtypes import (bool, double, float, float16, float32, float64, half, int, 
 from .function_forms import (abs, add, allclose, argmax, argmin, bmm, chunk, clamp, clip, cos, div, eq, equal, exp,
                              flatten, flip, from_numpy, gather, ge, gt, index_select, is_tensor, le, log, log_softmax,
                              lt, masked_fill, matmul, max, mean, min, mm, mul, narrow, ne, norm, numel, permute, pow,
-                             relu, reshape, sigmoid, sin, softmax, split, sqrt, squeeze, sub, sum, tanh, topk,
+                             relu, reshape, round, sigmoid, sin, softmax, split, sqrt, squeeze, sub, sum, tanh, topk,
                              transpose, unbind, unsqueeze)
 from .gradcheck import GradcheckError, gradcheck
 from .ops import concat, stack, where
@@ -43,7 +43,7 @@ __all__ = ["GradcheckError", "Tensor", "bptt", "concat", "detect_anomaly", "func
            "get_default_dtype", "gradcheck", "jacobian", "jvp", "load", "manual_seed", "nn", "no_grad", "ones", "optim",
            "randn", "save", "set_default_dtype", "stack", "tensor", "vjp", "viz", "draw", "where", "zeros"]
 __all__ += ["arange", "cat", "full", "multinomial", "ones_like", "rand", "zeros_like"]   # (not the dtype names,
-# nor abs, sum, max, min, pow: `from microgradseq import *` must not replace the builtins)
+# nor abs, sum, max, min, pow, round: `from microgradseq import *` must not replace the builtins)
 __all__ += ["get_num_threads", "set_num_threads", "cuda", "device"]
 __version__ = "0.1.0"
 

@@ -81,8 +81,8 @@ def equal(input: Any, other: Any) -> bool:
     return a.shape == b.shape and bool(np.array_equal(a, b))
 
 
-abs, exp, log, sqrt, tanh, sigmoid, relu, clamp, clip, pow, sin, cos = map(
-    _form, ("abs", "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "clamp", "clip", "pow", "sin", "cos"))
+abs, exp, log, sqrt, tanh, sigmoid, relu, clamp, clip, pow, sin, cos, round = map(
+    _form, ("abs", "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "clamp", "clip", "pow", "sin", "cos", "round"))
 add, sub, mul, div, matmul, mm, bmm = map(_form, ("add", "sub", "mul", "div", "matmul", "mm", "bmm"))
 eq, ne, lt, le, gt, ge = map(_form, ("eq", "ne", "lt", "le", "gt", "ge"))
 sum, mean, norm, argmax, argmin, softmax, log_softmax, topk, numel = map(

@@ -360,3 +360,14 @@ def test_tbptt_blocks_refuses_a_bidirectional_step_block():
     inputs = [np.ones((1, I))] * 3
     with pytest.raises(ValueError, match=r"^tbptt_blocks: step_block uses a bidirectional layer \(LSTM at 'encoder'\)"):
         mg.bptt.tbptt_blocks(tagger.step, None, inputs, [None] * 3, lambda out, target: out.sum(), 2, 2)
+
+
+@pytest.mark.parametrize("runner", ["rtrl", "uoro"])
+def test_rtrl_and_uoro_refuse_a_bidirectional_step_too(runner):
+    """They step forward in time as tbptt does: a reverse direction would become a second forward one."""
+    tagger = Tagger()
+    inputs = [mg.tensor(np.ones((1, 1, I)))] * 3
+    with pytest.raises(ValueError, match=rf"^{runner}: step uses a bidirectional layer \(LSTM at 'encoder'\); its "
+                                         r"reverse direction reads every later step"):
+        getattr(mg.bptt, runner)(tagger.step, None, inputs, [None, None, 0.0], lambda out, target: out.sum(),
+                                 list(tagger.parameters()))

@@ -186,6 +186,7 @@ CASES = {
     "clip": unary(lambda t: mg.ops.clip(t, -0.5, 0.8), lambda a: np.clip(a, -0.5, 0.8),
                   lambda a: away_from(a, [-0.5, 0.8])),
     "clone": unary(mg.ops.clone, np.copy),
+    "round": unary(mg.ops.round, np.round, lambda a: away_from(a, [-1.5, -0.5, 0.5, 1.5])),
     "concat": concat_case(),
     "cos": unary(mg.ops.cos, np.cos, lambda a: a * 2),
     "div": binary(mg.ops.div, np.divide, right_safe=nonzero),

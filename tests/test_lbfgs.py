@@ -568,3 +568,21 @@ def test_time_sequence_prediction_trains_with_lbfgs_and_predicts_the_future():
     assert y.shape == (3, 30 + future) and y.dtype == np.float64
     expected_test_loss = np.mean((y[:, :-future] - test_target.numpy()) ** 2)
     assert np.isfinite(loss.item()) and loss.item() == pytest.approx(expected_test_loss)
+
+
+def test_the_line_search_keeps_its_own_tolerance_whatever_tolerance_change_is():
+    """PyTorch's LBFGS does not hand tolerance_change to the strong-Wolfe search, which stops
+    narrowing its bracket only below 1e-9. On f = 1000 (x - 0.004)^2 from 0 with lr 0.01, a
+    tolerance_change of 0.02 (larger than the whole bracket) must not stop the search at t = 0:
+    the step reaches the minimiser x = 0.004."""
+    x = mg.tensor([0.0], dtype=np.float64, requires_grad=True)
+    optimizer = LBFGS([x], lr=0.01, tolerance_change=0.02, line_search_fn="strong_wolfe")
+
+    def closure():
+        optimizer.zero_grad()
+        loss = (1000 * (x - 0.004) ** 2).sum()
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    assert abs(x.item() - 0.004) < 1e-9

@@ -177,13 +177,14 @@ def test_cosine_state_dict_round_trip():
     scheduler.step()
     assert other.get_last_lr() == scheduler.get_last_lr()
     bad = dict(saved, T_max=0)
-    with pytest.raises(ValueError, match="CosineAnnealingLR.load_state_dict: T_max must be a positive integer"):
+    with pytest.raises(ValueError, match="CosineAnnealingLR.load_state_dict: T_max must be a finite number > 0"):
         other.load_state_dict(bad)
 
 
 @pytest.mark.parametrize("options, words", [
-    ({"T_max": 0}, "T_max must be a positive integer, got 0"),
-    ({"T_max": 2.5}, "T_max must be a positive integer, got 2.5"),
+    ({"T_max": 0}, "T_max must be a finite number > 0, got 0"),
+    ({"T_max": float("inf")}, "T_max must be a finite number > 0, got inf"),
+    ({"T_max": "4"}, "T_max must be a finite number > 0, got '4'"),
     ({"T_max": 3, "eta_min": -0.1}, "eta_min must be a finite number >= 0, got -0.1"),
 ])
 def test_cosine_bad_arguments_raise_naming_the_schedule(options, words):
@@ -191,3 +192,18 @@ def test_cosine_bad_arguments_raise_naming_the_schedule(options, words):
     with pytest.raises(ValueError, match="CosineAnnealingLR: " + words):
         CosineAnnealingLR(optimizer, **options)
     assert optimizer.param_groups[0]["lr"] == 0.2
+
+
+def test_cosine_takes_a_float_t_max_as_pytorch_does():
+    """A script may compute T_max = epochs * steps / accumulation, a float: 4.0 gives the rates of 4,
+    and 2.5 follows the closed form step by step."""
+    rates = {}
+    for T_max in (4, 4.0, 2.5):
+        optimizer = SGD([parameter([1.0])], lr=0.2)
+        scheduler = CosineAnnealingLR(optimizer, T_max=T_max, eta_min=0.01)
+        rates[T_max] = []
+        for _ in range(6):
+            scheduler.step()
+            rates[T_max].append(optimizer.param_groups[0]["lr"])
+    assert rates[4.0] == pytest.approx(rates[4], abs=1e-15)
+    assert rates[2.5] == pytest.approx([closed_form(0.2, 0.01, 2.5, e) for e in range(1, 7)], abs=1e-12)

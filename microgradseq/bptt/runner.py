@@ -82,8 +82,8 @@ def refuse_bidirectional(step: Any, where: str, name: str = "step") -> None:
         if getattr(module, "bidirectional", False) is True:
             place = f" at {path!r}" if path else ""
             raise ValueError(f"{where}: {name} uses a bidirectional layer ({type(module).__name__}{place}); its "
-                             f"reverse direction reads every later step, so it cannot be truncated in time: "
-                             f"run the whole sequence and call backward() on its loss (full BPTT)")
+                             f"reverse direction reads every later step, which a runner stepping forward in time "
+                             f"cannot give it: run the whole sequence and call backward() on its loss (full BPTT)")
 
 
 def finish_update(result: TBPTTResult, u: int, loss_value: float, on_update: Any, optimizer: Any) -> None:

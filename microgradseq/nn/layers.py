@@ -95,6 +95,10 @@ class _Layer(Module):
         """D: 2 for a bidirectional layer, else 1."""
         return 2 if self.bidirectional else 1
 
+    def flatten_parameters(self) -> None:
+        """Nothing to do: PyTorch's call lays the weights out in one block for cuDNN; these are numpy
+        arrays already (kept so that scripts calling it in `forward` run unchanged)."""
+
     def layer_weights(self, k: int, reverse: bool = False) -> tuple:
         """(weight_ih, weight_hh, bias_ih, bias_hh) of layer k, or of its reverse direction (biases None
         without bias)."""

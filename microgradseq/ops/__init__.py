@@ -5,7 +5,7 @@ operand its reverse-mode rule (g J) and forward-mode rule (J v), side by side.
 """
 
 from . import methods, pytorch_methods  # noqa: F401  (give Tensor its operators and methods)
-from .elementwise import (abs, add, astype, clip, clone, cos, div, exp, lerp, log, mul, neg, power, relu,
+from .elementwise import (abs, add, astype, clip, clone, cos, div, exp, lerp, log, mul, neg, power, relu, round,
                           sigmoid, sin, sqrt, sub, tanh, where)
 from .linalg import linear, matmul
 from .reduce import max, mean, norm, sum
@@ -14,4 +14,4 @@ from .softmax import log_softmax
 
 __all__ = ["abs", "add", "astype", "clip", "clone", "concat", "cos", "div", "exp", "gather", "getitem", "lerp",
            "linear", "log", "log_softmax", "matmul", "max", "mean", "mul", "neg", "norm", "power", "relu",
-           "reshape", "sigmoid", "sin", "sqrt", "stack", "sub", "sum", "tanh", "transpose", "where"]
+           "reshape", "round", "sigmoid", "sin", "sqrt", "stack", "sub", "sum", "tanh", "transpose", "where"]

@@ -303,6 +303,18 @@ def abs(x: Any) -> Tensor:
 ABS = elementwise(lambda g, x: g * np.sign(x))
 
 
+def round(x: Any, decimals: int = 0) -> Tensor:
+    """x rounded to `decimals` places, halves to even (as numpy's and PyTorch's round);
+    d/dx = 0: a staircase is flat between its jumps (PyTorch's gradient too)"""
+    x = x if type(x) is Tensor else as_tensor(x)
+    if isinstance(decimals, bool) or not isinstance(decimals, (int, np.integer)):
+        raise TypeError(f"round: decimals must be an integer, got {decimals!r}")
+    return result("round", np.round(x._data, decimals), (x,), FLAT, (None,))
+
+
+FLAT = elementwise(lambda g, kept: np.zeros_like(g))
+
+
 def sqrt(x: Any) -> Tensor:
     """sqrt x;   d sqrt(x)/dx = 1 / (2 sqrt(x))"""
     x = x if type(x) is Tensor else as_tensor(x)

@@ -249,11 +249,12 @@ class LBFGS(Optimizer):
 def _take_step(objective: _Objective, group: dict, d: np.ndarray, proposal: Trial, last: bool) -> tuple:
     """x <- x + t d, and (t, f, g) there: t the proposal's, or with strong_wolfe the line search's,
     starting from the proposal (which holds f, g and g . d at x). Without a line search the last
-    iteration does not evaluate f and g again (as PyTorch's): they stay the proposal's."""
+    iteration does not evaluate f and g again (as PyTorch's): they stay the proposal's. The line search
+    keeps its own tolerance on t, 1e-9, whatever the optimizer's `tolerance_change` (PyTorch's does
+    not pass it on either)."""
     if group["line_search_fn"] == "strong_wolfe":
         start = Trial(0.0, proposal.f, proposal.g, proposal.gtd)
-        best, _ = strong_wolfe(lambda step: objective.evaluate_at(step, d), d, start, proposal.t,
-                               tolerance_change=group["tolerance_change"])
+        best, _ = strong_wolfe(lambda step: objective.evaluate_at(step, d), d, start, proposal.t)
         objective.move(best.t, d)
         return best.t, best.f, best.g
     objective.move(proposal.t, d)

@@ -81,7 +81,7 @@ _STATE_CHECKS: dict[str, Callable[[str, str, Any], None]] = {
     "cooldown_counter": lambda where, name, value: _non_negative_int(value, name, where),
     "mode": _one_of("min", "max"), "threshold_mode": _one_of("rel", "abs"), "best": _number_or_inf,
     "default_min_lr": lambda where, name, value: value is None or check.non_negative(where, name, value),
-    "T_max": lambda where, name, value: positive_int(value, name, where), "eta_min": check.non_negative,
+    "T_max": check.positive, "eta_min": check.non_negative,
 }
 
 
@@ -266,8 +266,9 @@ class CosineAnnealingLR(LRScheduler):
     difference, lr(e) = lr(e - 1) + (base_lr - eta_min) (1 - cos(pi / T_max)) / 2.
     """
 
-    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1) -> None:
-        self.T_max = positive_int(T_max, "T_max", "CosineAnnealingLR")
+    def __init__(self, optimizer: Optimizer, T_max: float, eta_min: float = 0.0, last_epoch: int = -1) -> None:
+        check.positive("CosineAnnealingLR", "T_max", T_max)   # epochs (a float too, as PyTorch takes it)
+        self.T_max = T_max
         check.non_negative("CosineAnnealingLR", "eta_min", eta_min)
         self.eta_min = eta_min
         super().__init__(optimizer, last_epoch)

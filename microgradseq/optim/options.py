@@ -28,6 +28,12 @@ def non_negative_or_inf(where: str, name: str, value: Any) -> None:
             raise ValueError(f"{where}: {name} must be a number >= 0 (inf allowed), got {value!r}")
 
 
+def positive(where: str, name: str, value: Any) -> None:
+    """A finite number > 0."""
+    if not is_finite_number(value) or value <= 0:
+        raise ValueError(f"{where}: {name} must be a finite number > 0, got {value!r}")
+
+
 def positive_integer(where: str, name: str, value: Any) -> None:
     """An integer >= 1 (a bool or a float fail): LBFGS's max_iter, max_eval, history_size."""
     positive_int(value, name, where)

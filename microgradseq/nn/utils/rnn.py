@@ -55,6 +55,9 @@ class PackedSequence(_PackedSequenceFields):
     def __new__(cls, data: Any, batch_sizes: Any = None, sorted_indices: Any = None,
                 unsorted_indices: Any = None) -> "PackedSequence":
         if batch_sizes is None:                 # PyTorch's older form, PackedSequence((data, batch_sizes))
+            if not (isinstance(data, (tuple, list)) and len(data) == 2):
+                raise TypeError(f"PackedSequence: expected data and batch_sizes, or one pair (data, batch_sizes), "
+                                f"got {type(data).__name__} alone")
             data, batch_sizes = data
         if unsorted_indices is None and sorted_indices is not None:
             unsorted_indices = _inverse(_indices(sorted_indices))

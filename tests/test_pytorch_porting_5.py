@@ -1,0 +1,117 @@
+"""Porting, round 5: a sentiment classifier as PyTorch's tutorials write it (an embedding with a padding
+index, a bidirectional LSTM over a packed batch, dropout, one logit, BCEWithLogitsLoss, accuracy by
+`torch.round(torch.sigmoid(...))`), and the spellings it needed: `round`, `flatten_parameters()`,
+`PackedSequence((data, batch_sizes))`."""
+
+import numpy as np
+import pytest
+
+import microgradseq as torch
+import microgradseq.nn as nn
+import microgradseq.optim as optim
+
+
+# ---- round: a staircase, zero gradient ------------------------------------------------------
+
+def test_round_goes_to_the_nearest_integer_halves_to_even_as_pytorch():
+    x = torch.tensor([-1.5, -0.5, 0.4, 0.5, 1.5, 2.5, 2.6])
+    assert torch.round(x).tolist() == [-2.0, -0.0, 0.0, 0.0, 2.0, 2.0, 3.0]
+    assert x.round().dtype == np.float32
+    assert torch.round(torch.tensor([1.25, -3.14159]), decimals=1).tolist() == pytest.approx([1.2, -3.1])
+    assert torch.round(torch.tensor([3, -2])).tolist() == [3, -2]          # integers stay as they are
+
+
+def test_round_passes_a_zero_gradient_as_pytorch():
+    x = torch.tensor([0.3, 1.7, -2.2], dtype=torch.float64, requires_grad=True)
+    y = torch.round(x)
+    assert y.requires_grad
+    (y * torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)).sum().backward()
+    assert x.grad.tolist() == [0.0, 0.0, 0.0]
+
+
+def test_round_refuses_a_decimals_that_is_not_an_integer():
+    with pytest.raises(TypeError, match="round: decimals must be an integer, got 1.5"):
+        torch.tensor([1.0]).round(decimals=1.5)
+
+
+# ---- small spellings -------------------------------------------------------------------------
+
+def test_flatten_parameters_is_accepted_and_changes_nothing():
+    lstm = nn.LSTM(3, 4, bidirectional=True)
+    before = {name: value.copy() for name, value in lstm.state_dict().items()}
+    assert lstm.flatten_parameters() is None
+    assert all(np.array_equal(before[name], value) for name, value in lstm.state_dict().items())
+
+
+def test_packed_sequence_takes_pytorch_s_older_pair_form_and_refuses_a_tensor_alone():
+    data, sizes = torch.tensor([[1.0], [2.0], [3.0]]), torch.tensor([2, 1])
+    packed = nn.utils.rnn.PackedSequence((data, sizes))
+    assert packed.data is data and packed.batch_sizes is sizes and packed.sorted_indices is None
+    with pytest.raises(TypeError, match=r"PackedSequence: expected data and batch_sizes, or one pair "
+                                        r"\(data, batch_sizes\), got Tensor alone"):
+        nn.utils.rnn.PackedSequence(torch.randn(2, 2))
+
+
+# ---- the tutorial's model --------------------------------------------------------------------
+
+class RNN(nn.Module):
+    """As PyTorch sentiment tutorials write it (only the imports differ)."""
+
+    def __init__(self, vocab_size, embedding_dim, hidden_dim, output_dim, n_layers, bidirectional, dropout,
+                 pad_idx):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=pad_idx)
+        self.rnn = nn.LSTM(embedding_dim, hidden_dim, num_layers=n_layers, bidirectional=bidirectional,
+                           dropout=dropout)
+        self.fc = nn.Linear(hidden_dim * 2, output_dim)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, text, text_lengths):
+        embedded = self.dropout(self.embedding(text))
+        packed_embedded = nn.utils.rnn.pack_padded_sequence(embedded, text_lengths.to('cpu'), enforce_sorted=False)
+        self.rnn.flatten_parameters()
+        packed_output, (hidden, cell) = self.rnn(packed_embedded)
+        output, output_lengths = nn.utils.rnn.pad_packed_sequence(packed_output)
+        hidden = self.dropout(torch.cat((hidden[-2, :, :], hidden[-1, :, :]), dim=1))
+        return self.fc(hidden)
+
+
+def binary_accuracy(preds, y):
+    rounded_preds = torch.round(torch.sigmoid(preds))
+    correct = (rounded_preds == y).float()
+    return correct.sum() / len(correct)
+
+
+def reviews(rng, count):
+    """Token sequences (lengths 3..10, tokens 2..9; 1 pads) labelled 1 when token 2 occurs (half of them)."""
+    texts, labels = [], rng.integers(0, 2, size=count)
+    for label in labels:
+        tokens = rng.integers(3, 10, size=rng.integers(3, 11))
+        if label:
+            tokens[rng.integers(len(tokens))] = 2
+        texts.append(torch.tensor(tokens))
+    lengths = torch.tensor([len(t) for t in texts])
+    return nn.utils.rnn.pad_sequence(texts, padding_value=1), lengths, torch.tensor(labels).float()
+
+
+def test_the_sentiment_tutorial_s_model_trains_with_its_pytorch_lines():
+    """Chance is 0.5 (balanced labels); 256 test reviews put its standard deviation at 0.031."""
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    model = RNN(10, 8, 8, 1, n_layers=2, bidirectional=True, dropout=0.1, pad_idx=1)
+    optimizer = optim.Adam(model.parameters(), lr=0.03)
+    criterion = nn.BCEWithLogitsLoss()
+    model.train()
+    for _ in range(60):
+        text, text_lengths, label = reviews(rng, 32)
+        optimizer.zero_grad()
+        predictions = model(text, text_lengths).squeeze(1)
+        loss = criterion(predictions, label)
+        loss.backward()
+        optimizer.step()
+    assert model.embedding.weight.grad[1].tolist() == [0.0] * 8      # the padding row gets no gradient
+    model.eval()
+    with torch.no_grad():
+        text, text_lengths, label = reviews(np.random.default_rng(1), 256)
+        accuracy = binary_accuracy(model(text, text_lengths).squeeze(1), label)
+    assert accuracy.item() > 0.75
