@@ -22,9 +22,9 @@ from .function_forms import (abs, add, allclose, argmax, argmin, bmm, chunk, cla
 from .gradcheck import GradcheckError, gradcheck
 from .ops import concat, stack, where
 from .ops import concat as cat
-from .random import manual_seed
+from .random import Generator, manual_seed
 from .serialization import load, save
-from .spellings import device
+from .spellings import device, set_default_device
 from .tensor import Tensor, get_default_dtype, set_default_dtype, tensor
 from .threads import get_num_threads, limit_at_import, set_num_threads
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, set_grad_enabled

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from .checks import generator, is_int
+from .spellings import check_device
 
 _generator = np.random.default_rng()
 
@@ -18,6 +19,24 @@ def manual_seed(seed: int) -> None:
     if not is_int(seed) or seed < 0:
         raise ValueError(f"manual_seed: seed must be an integer >= 0, got {seed!r}")
     _generator = np.random.default_rng(seed)
+
+
+class Generator(np.random.Generator):
+    """PyTorch's `torch.Generator`: a numpy Generator, so it goes wherever a `generator=` or `rng=` is
+    taken (`random_split`, `DataLoader`, `multinomial`, ...), with PyTorch's `manual_seed(seed)`, which
+    reseeds it in place and returns it: `mg.Generator().manual_seed(2024)`. `device` must be the CPU."""
+
+    def __init__(self, device: Any = None) -> None:
+        check_device("Generator", device)
+        super().__init__(np.random.PCG64())
+
+    def manual_seed(self, seed: int) -> "Generator":
+        """Reseed in place (the draws that follow are `np.random.default_rng(seed)`'s); returns self.
+        `seed` is an integer >= 0 (ValueError otherwise)."""
+        if not is_int(seed) or seed < 0:
+            raise ValueError(f"Generator.manual_seed: seed must be an integer >= 0, got {seed!r}")
+        self.bit_generator.state = np.random.PCG64(int(seed)).state
+        return self
 
 
 def default_generator() -> np.random.Generator:

@@ -110,6 +110,12 @@ class device:
 CPU = device("cpu")
 
 
+def set_default_device(device: Any) -> None:
+    """PyTorch's `torch.set_default_device`: the CPU (or None) is accepted, and tensors are made there
+    anyway; another device raises a RuntimeError naming it."""
+    check_device("set_default_device", device)
+
+
 def shape_of(size: tuple) -> tuple:
     """A shape given as separate numbers (`2, 3`) or as one sequence (`(2, 3)`), as a tuple."""
     if len(size) == 1 and isinstance(size[0], (tuple, list)):

@@ -140,8 +140,10 @@ class _Cell(Module):
         return self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh
 
     def extra_repr(self) -> str:
-        fused = ", fused=True" if self.fused else ""
-        return f"{self.input_size}, {self.hidden_size}, bias={self.bias}{fused}"
+        """PyTorch's: the sizes, then only the options that differ from their defaults."""
+        relu = ", nonlinearity=relu" if getattr(self, "nonlinearity", "tanh") != "tanh" else ""
+        bias = "" if self.bias else ", bias=False"
+        return f"{self.input_size}, {self.hidden_size}{bias}{relu}" + (", fused=True" if self.fused else "")
 
 
 def _unbatch(t: Tensor, unbatched: bool) -> Tensor:

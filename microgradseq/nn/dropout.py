@@ -26,4 +26,4 @@ class Dropout(Module):
         return dropout(x, self.p, self.training, rng=self.rng)
 
     def extra_repr(self) -> str:
-        return f"p={self.p}"
+        return f"p={self.p}, inplace={self.inplace}"

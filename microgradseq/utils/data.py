@@ -1,4 +1,4 @@
-"""PyTorch's `torch.utils.data`, the part course scripts use: `TensorDataset`, `DataLoader`,
+"""PyTorch's `torch.utils.data`, the part course scripts use: `Dataset`, `TensorDataset`, `DataLoader`,
 `random_split`, `Subset`, and the samplers `SequentialSampler`, `RandomSampler` and
 `SubsetRandomSampler` (`DataLoader(data, sampler=RandomSampler(data), batch_size=32)`).
 
@@ -37,7 +37,16 @@ _SINGLE_PROCESS = {"num_workers": 0, "pin_memory": False, "batch_sampler": None,
                    "prefetch_factor": None, "persistent_workers": False, "pin_memory_device": ""}
 
 
-class TensorDataset:
+class Dataset:
+    """PyTorch's `Dataset`, the base class a script's own dataset subclasses: it defines `__getitem__`
+    (and `__len__`, which `DataLoader` and `random_split` need); items are what `__getitem__` gives."""
+
+    def __getitem__(self, index: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__}: a Dataset subclass must define __getitem__ "
+                                  "(and __len__), as in PyTorch")
+
+
+class TensorDataset(Dataset):
     """PyTorch's `TensorDataset`: tensors (or arrays) with the same first dimension; `ds[i]` is the
     tuple of each one's row i (`i` an integer, a slice or an integer array, indexed as tensors are)."""
 
@@ -55,7 +64,7 @@ class TensorDataset:
         return tuple(t[index] for t in self.tensors)
 
 
-class Subset:
+class Subset(Dataset):
     """PyTorch's `Subset`: the items of `dataset` at `indices` (what `random_split` returns)."""
 
     def __init__(self, dataset: Any, indices: Any) -> None:
