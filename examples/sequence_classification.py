@@ -10,7 +10,8 @@ the usual PyTorch recipe for variable-length data, with its imports changed:
     packed = pack_padded_sequence(embedding(padded), lengths, enforce_sorted=False)
     _, h_n = gru(packed)                                # each sequence's own final state
 
-Three models of the same size:
+Three models with the same hidden size (the bidirectional one has a GRU per
+direction, so about twice the weights):
 
 - padded, one direction: the GRU also reads the padding, so its final state
   comes up to L - 4 pad steps after the last real token;

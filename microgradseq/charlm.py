@@ -8,8 +8,12 @@ The model reads one character per step and predicts the next:
     l_t      = cross_entropy(logits_t, x_(t+1)), averaged over the batch
 
 The text is cut into `batch_size` parallel streams (`mg.bptt.batchify`) and
-`mg.bptt.tbptt` trains on them, carrying the state from one pass over the text
-to the next. `split` holds out the end of the text, and `evaluate` measures
+the TBPTT runner trains on them, carrying the state from each update's window
+to the next within a pass over the text. Each pass starts again from a zero
+state, since the end of a stream is not followed by its own beginning; the
+first updates of a pass, before the state has warmed up, cost a little more,
+which shows as a small spike in the training curve once a pass (about
+len(text) / batch_size steps). `split` holds out the end of the text, and `evaluate` measures
 the loss there, so the figure quoted is on characters the model never trained
 on. Used by `python -m microgradseq demo` and `examples/char_lm.py`.
 """

@@ -144,8 +144,10 @@ def cross_entropy(logits: Tensor, target: Any, reduction: str = "mean", *, ignor
         losses = -ops.gather(log_softmax(logits, axis=-1), target_array)
     else:
         if np.shape(target) != given.shape:
+            hint = (f"; class indices must be integers (.long()), these are {target_array.dtype}"
+                    if np.shape(target) == given.shape[:1] + given.shape[2:] else "")
             raise ValueError(f"cross_entropy: probability targets of shape {np.shape(target)} "
-                             f"do not match logits of shape {given.shape}")
+                             f"do not match logits of shape {given.shape}{hint}")
         losses = -(log_softmax(logits, axis=-1) * target_array.astype(logits.dtype)).sum(axis=-1)
     return _reduce(losses, reduction, "cross_entropy")
 

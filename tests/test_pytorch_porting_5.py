@@ -115,3 +115,23 @@ def test_the_sentiment_tutorial_s_model_trains_with_its_pytorch_lines():
         text, text_lengths, label = reviews(np.random.default_rng(1), 256)
         accuracy = binary_accuracy(model(text, text_lengths).squeeze(1), label)
     assert accuracy.item() > 0.75
+
+
+# ---- errors that say what to write ---------------------------------------------------------
+
+def test_a_list_of_sequences_given_to_a_layer_says_to_pack_or_pad_them():
+    with pytest.raises(TypeError, match=r"^GRU: expected the input as one tensor \(T, B, I\) or a PackedSequence, "
+                                        r"got a list of 2 tensors; .*pack_sequence \(or pad_sequence\)"):
+        nn.GRU(3, 4)([torch.randn(2, 3), torch.randn(5, 3)])
+
+
+def test_lengths_that_do_not_fit_the_batch_axis_point_at_batch_first():
+    padded = torch.zeros(5, 3, 2)                   # time-major, read as batch-first
+    with pytest.raises(ValueError, match=r"expected lengths of the batch's size 5, got 3; the input's first two "
+                                         r"axes \(5, 3\) were read as \(B, T\) \(batch_first=True\): check batch_first"):
+        nn.utils.rnn.pack_padded_sequence(padded, [2, 5, 4], batch_first=True, enforce_sorted=False)
+
+
+def test_float_class_labels_say_that_class_indices_are_integers():
+    with pytest.raises(ValueError, match=r"class indices must be integers \(\.long\(\)\), these are float32"):
+        nn.CrossEntropyLoss()(torch.randn(3, 2), torch.tensor([0.0, 1.0, 1.0]))

@@ -108,6 +108,10 @@ class _Layer(Module):
 
     def _sequence(self, x: Any) -> tuple[Tensor, bool]:
         """x as time-major (T, B, I), and whether it came unbatched as (T, I)."""
+        if isinstance(x, (list, tuple)) and any(isinstance(item, Tensor) for item in x):
+            raise TypeError(f"{type(self).__name__}: expected the input as one tensor (T, B, I) or a PackedSequence, "
+                            f"got a {type(x).__name__} of {len(x)} tensors; join sequences of one length with "
+                            "torch.stack, of different lengths with nn.utils.rnn.pack_sequence (or pad_sequence)")
         x = as_tensor(x)
         if x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
             layout = "(B, T, I)" if self.batch_first else "(T, B, I)"
@@ -302,8 +306,11 @@ class _Layer(Module):
         return output, final
 
     def extra_repr(self) -> str:
-        return (f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
-                f"bias={self.bias}, batch_first={self.batch_first}"
+        """PyTorch's: the sizes, then only the options that differ from their defaults (`GRU(8, 16,
+        bidirectional=True)`), so a printed model reads as a tutorial prints it."""
+        return (f"{self.input_size}, {self.hidden_size}"
+                + (f", num_layers={self.num_layers}" if self.num_layers != 1 else "")
+                + ("" if self.bias else ", bias=False") + (", batch_first=True" if self.batch_first else "")
                 + (f", dropout={self.dropout}" if self.dropout else "")
                 + (", bidirectional=True" if self.bidirectional else "") + (", fused=True" if self.fused else ""))
 
@@ -314,10 +321,21 @@ def _first_rows(state: Any, count: int) -> Any:
 
 
 def _on_top(stepped: Any, state: Any, count: int) -> Any:
-    """The rows a step computed, then those of `state` from row `count` on (each part of an LSTM's)."""
+    """The rows a step computed, then those of `state` from row `count` on (each part of an LSTM's).
+    The joined state takes the label of the part it joins (`h`, `c`: what drawings show as the
+    step's state), and the stepped rows are relabelled `h_stepped`, `c_stepped`."""
     if isinstance(stepped, tuple):
-        return tuple(concat([new, old[count:]]) for new, old in zip(stepped, state))
-    return concat([stepped, state[count:]])
+        return tuple(_joined(new, old, count) for new, old in zip(stepped, state))
+    return _joined(stepped, state, count)
+
+
+def _joined(new: Tensor, old: Tensor, count: int) -> Tensor:
+    label = new._node.label if new._node is not None else None
+    joined = concat([new, old[count:]])
+    if label:
+        new.named(f"{label}_stepped")
+        joined.named(label)
+    return joined
 
 
 def _move_into(h: Tensor, place: np.ndarray) -> None:

@@ -386,18 +386,37 @@ def _groups(info: GraphInfo) -> dict[Node, str]:
 
 def _feeding_the_cell(info: GraphInfo, feeding: set, recurrent: set) -> set:
     """The nodes feeding a step's states that belong in its cell: those downstream of a state, and
-    so, in a step computing the same ops (op, label, shape, in order), the nodes in their places:
-    the first step, reading a zero state, is split as the others are, not left all input."""
+    so the nodes in their places in another step of the same module scope: the first step, reading
+    a zero state, is split as the others are, not left all input. A place is found by the step's
+    whole sequence of (op, label); a step whose sequence no other step has (a bidirectional layer's
+    reverse direction at t = T over a packed batch) by the k-th node of each op and label."""
     by_step = {}
     for node in info.order:
         if node in feeding:
-            by_step.setdefault(info.step_of[node], []).append(node)
-    steps = [(tuple((node.op, node.label, node.shape) for node in nodes), nodes) for nodes in by_step.values()]
-    inside = {}         # a step's ops -> which of them some step computing them has in its cell
-    for ops, nodes in steps:
+            by_step.setdefault((info.step_of[node], node.scope), []).append(node)
+    steps = [((scope, tuple((node.op, node.label) for node in nodes)), _places(scope, nodes), nodes)
+             for (_, scope), nodes in by_step.items()]
+    sequences, places, counts = {}, {}, {}  # sequence -> flags, place -> flag, sequence -> steps
+    for sequence, where, nodes in steps:
         flags = [node in recurrent for node in nodes]
-        inside[ops] = [a or b for a, b in zip(inside.get(ops, flags), flags)]
-    return {node for ops, nodes in steps for node, flag in zip(nodes, inside[ops]) if flag}
+        sequences[sequence] = [a or b for a, b in zip(sequences.get(sequence, flags), flags)]
+        counts[sequence] = counts.get(sequence, 0) + 1
+        for place, flag in zip(where, flags):
+            places[place] = places.get(place, False) or flag
+    inside = set()
+    for sequence, where, nodes in steps:
+        flags = sequences[sequence] if counts[sequence] > 1 else [places[place] for place in where]
+        inside.update(node for node, flag in zip(nodes, flags) if flag)
+    return inside
+
+
+def _places(scope: str, nodes: list[Node]) -> list[tuple]:
+    """Each node's place in its step: (scope, op, label, k) for the k-th node of its op and label."""
+    seen, places = {}, []
+    for node in nodes:
+        k = seen[(node.op, node.label)] = seen.get((node.op, node.label), -1) + 1
+        places.append((scope, node.op, node.label, k))
+    return places
 
 
 def _ops_summary(members: list[Node]) -> str:

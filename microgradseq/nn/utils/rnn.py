@@ -104,7 +104,7 @@ def checked_packed(sequence: Any, where: str) -> tuple[Tensor, np.ndarray, np.nd
     return data, sizes, orders[0], orders[1]
 
 
-def _lengths(lengths: Any, batch: int, steps: int, where: str) -> np.ndarray:
+def _lengths(lengths: Any, batch: int, steps: int, where: str, layout: str = "") -> np.ndarray:
     """The lengths as a 1-D integer array, one per sequence of the batch, each in 1..steps."""
     try:
         values = np.asarray(lengths._data if isinstance(lengths, Tensor) else lengths)
@@ -114,7 +114,8 @@ def _lengths(lengths: Any, batch: int, steps: int, where: str) -> np.ndarray:
         raise TypeError(f"{where}: expected lengths as a list or 1-D tensor of integers, got "
                         + (f"{type(lengths).__name__}" if values is None else f"shape {values.shape}"))
     if len(values) != batch:
-        raise ValueError(f"{where}: expected lengths of the batch's size {batch}, got {len(values)}")
+        raise ValueError(f"{where}: expected lengths of the batch's size {batch}, got {len(values)}"
+                         + (f"; the input's first two axes {layout}: check batch_first" if layout else ""))
     if values.dtype.kind not in "iu":
         raise TypeError(f"{where}: expected integer lengths, got dtype {values.dtype}")
     if values.min() < 1 or values.max() > steps:
@@ -146,7 +147,8 @@ def _pack(input: Any, lengths: Any, batch_first: bool, enforce_sorted: bool, whe
         raise ValueError(f"{where}: expected input of shape {layout} with at least one step and one sequence, "
                          f"got {input.shape}")
     steps, batch = input.shape[:2][::-1] if batch_first else input.shape[:2]
-    lengths = _lengths(lengths, batch, steps, where)
+    lengths = _lengths(lengths, batch, steps, where, f"{input.shape[:2]} were read as "
+                       + ("(B, T) (batch_first=True)" if batch_first else "(T, B) (batch_first=False)"))
     if enforce_sorted:
         if (np.diff(lengths) > 0).any():
             raise RuntimeError(f"{where}: expected lengths sorted longest first (enforce_sorted=True), got "
