@@ -41,10 +41,10 @@ def ones(*shape: Any, size: Any = None, dtype: Any = None, device: Any = None,
 
 
 def randn(*shape: Any, size: Any = None, rng: np.random.Generator | None = None, dtype: Any = None,
-          device: Any = None, requires_grad: bool = False) -> Tensor:
-    """Standard normal samples, from `rng` or the generator `manual_seed` sets."""
+          device: Any = None, requires_grad: bool = False, generator: Any = None) -> Tensor:
+    """Standard normal samples, from `rng` (PyTorch's `generator=`) or the generator `manual_seed` sets."""
     check_device("randn", device)
-    rng = generator_or_default(rng, "randn")
+    rng = generator_or_default(rng, "randn", generator)
     data = rng.standard_normal(_shape(shape, "randn", size)).astype(dtype or get_default_dtype())
     return owned(data, requires_grad)
 
@@ -107,18 +107,18 @@ def ones_like(like: Any, *, dtype: Any = None, device: Any = None, requires_grad
 
 
 def rand(*shape: Any, size: Any = None, rng: np.random.Generator | None = None, dtype: Any = None,
-         device: Any = None, requires_grad: bool = False) -> Tensor:
-    """Samples from uniform[0, 1), from `rng` or the generator `manual_seed` sets."""
+         device: Any = None, requires_grad: bool = False, generator: Any = None) -> Tensor:
+    """Samples from uniform[0, 1), from `rng` (PyTorch's `generator=`) or the generator `manual_seed` sets."""
     check_device("rand", device)
-    rng = generator_or_default(rng, "rand")
+    rng = generator_or_default(rng, "rand", generator)
     return owned(rng.random(_shape(shape, "rand", size)).astype(dtype or get_default_dtype()), requires_grad)
 
 
 def multinomial(probs: Any, num_samples: int, replacement: bool = False, *,
-                rng: np.random.Generator | None = None) -> Tensor:
+                rng: np.random.Generator | None = None, generator: Any = None) -> Tensor:
     """`num_samples` category indices drawn with probabilities proportional to `probs` (weights (C,) or one
     row per draw (B, C): then (B, num_samples)), without replacement unless `replacement`; int64, as
-    PyTorch's. Draws from `rng` or the generator `manual_seed` sets."""
+    PyTorch's. Draws from `rng` (PyTorch's `generator=`) or the generator `manual_seed` sets."""
     weights = np.asarray(probs._data if isinstance(probs, Tensor) else probs, dtype=np.float64)
     if weights.ndim not in (1, 2) or weights.shape[-1] == 0:
         raise ValueError(f"multinomial: expected weights of shape (C,) or (B, C), got shape {weights.shape}")
@@ -130,7 +130,7 @@ def multinomial(probs: Any, num_samples: int, replacement: bool = False, *,
     if not replacement and np.any((rows > 0).sum(axis=-1) < num_samples):
         raise ValueError(f"multinomial: cannot draw {num_samples} samples without replacement from rows with "
                          f"fewer categories of non-zero weight ({(rows > 0).sum(axis=-1).min()})")
-    rng = generator_or_default(rng, "multinomial")
+    rng = generator_or_default(rng, "multinomial", generator)
     draws = np.stack([rng.choice(len(row), size=num_samples, replace=bool(replacement), p=row / row.sum())
                       for row in rows]).astype(np.int64)
     return owned(draws.reshape(weights.shape[:-1] + (num_samples,)))
@@ -139,7 +139,7 @@ def multinomial(probs: Any, num_samples: int, replacement: bool = False, *,
 # ---- more of PyTorch's: randint, randperm, randn_like, rand_like, linspace, eye, empty, as_tensor ----
 
 def randint(low: int = 0, high: Any = None, size: Any = None, *, rng: np.random.Generator | None = None,
-            dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+            dtype: Any = None, device: Any = None, requires_grad: bool = False, generator: Any = None) -> Tensor:
     """Integers drawn uniformly from low .. high - 1, int64, as PyTorch's: `randint(high, size)`,
     `randint(low, high, size)`, `randint(high, size=...)` or by keyword; from `rng` or the generator
     `manual_seed` sets."""
@@ -151,16 +151,17 @@ def randint(low: int = 0, high: Any = None, size: Any = None, *, rng: np.random.
     if not (is_int(low) and is_int(high) and low < high) or not isinstance(size, (tuple, list)):
         raise ValueError(f"randint: expected integers low < high and a size tuple, got low={low!r}, high={high!r}, "
                          f"size={size!r}")
-    rng = generator_or_default(rng, "randint")
+    rng = generator_or_default(rng, "randint", generator)
     return owned(rng.integers(low, high, tuple(size)).astype(dtype or np.int64), requires_grad)
 
 
-def randperm(n: int, *, rng: np.random.Generator | None = None, dtype: Any = None, device: Any = None) -> Tensor:
-    """0 .. n - 1 in a random order (int64)."""
+def randperm(n: int, *, rng: np.random.Generator | None = None, dtype: Any = None, device: Any = None,
+             generator: Any = None) -> Tensor:
+    """0 .. n - 1 in a random order (int64), from `rng` (PyTorch's `generator=`) or the library's generator."""
     check_device("randperm", device)
     if not (is_int(n) and n >= 0):
         raise ValueError(f"randperm: expected a non-negative integer, got {n!r}")
-    return owned(generator_or_default(rng, "randperm").permutation(n).astype(dtype or np.int64))
+    return owned(generator_or_default(rng, "randperm", generator).permutation(n).astype(dtype or np.int64))
 
 
 def randn_like(like: Any, *, rng: np.random.Generator | None = None, dtype: Any = None,

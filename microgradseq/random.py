@@ -44,7 +44,12 @@ def default_generator() -> np.random.Generator:
     return _generator
 
 
-def generator_or_default(rng: Any, where: str) -> np.random.Generator:
-    """`rng`, checked to be a numpy Generator (TypeError naming `where`), or the library's generator
-    when it is None."""
+def generator_or_default(rng: Any, where: str, torch_generator: Any = None) -> np.random.Generator:
+    """`rng`, or PyTorch's spelling of it, `generator=` (`torch_generator`; a numpy Generator here, such
+    as `mg.Generator().manual_seed(0)`), checked (TypeError naming `where`), or the library's
+    generator when neither is given."""
+    if torch_generator is not None:
+        if rng is not None:
+            raise TypeError(f"{where}: give rng or generator (PyTorch's name for it), not both")
+        return generator(torch_generator, where, "generator")
     return generator(rng, where) or _generator

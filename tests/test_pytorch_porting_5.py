@@ -135,3 +135,24 @@ def test_lengths_that_do_not_fit_the_batch_axis_point_at_batch_first():
 def test_float_class_labels_say_that_class_indices_are_integers():
     with pytest.raises(ValueError, match=r"class indices must be integers \(\.long\(\)\), these are float32"):
         nn.CrossEntropyLoss()(torch.randn(3, 2), torch.tensor([0.0, 1.0, 1.0]))
+
+
+# ---- generator= on the random makers, as PyTorch spells rng= ---------------------------------
+
+@pytest.mark.parametrize("make, draw", [
+    (lambda **g: torch.randn(3, **g), lambda r: r.standard_normal(3)),
+    (lambda **g: torch.rand(3, **g), lambda r: r.random(3)),
+    (lambda **g: torch.randint(0, 10, (4,), **g), lambda r: r.integers(0, 10, (4,))),
+    (lambda **g: torch.randperm(5, **g), lambda r: r.permutation(5)),
+    (lambda **g: torch.multinomial(torch.tensor([0.2, 0.3, 0.5]), 2, **g),
+     lambda r: r.choice(3, size=2, replace=False, p=np.array([0.2, 0.3, 0.5]))),
+])
+def test_random_makers_take_pytorch_s_generator_keyword(make, draw):
+    """mg.Generator().manual_seed(s) draws what numpy's default_rng(s) draws."""
+    expected = draw(np.random.default_rng(7))
+    assert np.allclose(np.asarray(make(generator=torch.Generator().manual_seed(7)).tolist(), dtype=float),
+                       np.asarray(expected, dtype=float), atol=1e-6)
+    with pytest.raises(TypeError, match="give rng or generator .PyTorch's name for it., not both"):
+        make(generator=torch.Generator(), rng=np.random.default_rng(0))
+    with pytest.raises(TypeError, match=r"generator must be a numpy.random.Generator"):
+        make(generator=7)
