@@ -141,7 +141,7 @@ def multinomial(probs: Any, num_samples: int, replacement: bool = False, *,
 def randint(low: int = 0, high: Any = None, size: Any = None, *, rng: np.random.Generator | None = None,
             dtype: Any = None, device: Any = None, requires_grad: bool = False, generator: Any = None) -> Tensor:
     """Integers drawn uniformly from low .. high - 1, int64, as PyTorch's: `randint(high, size)`,
-    `randint(low, high, size)`, `randint(high, size=...)` or by keyword; from `rng` or the generator
+    `randint(low, high, size)`, `randint(high, size=...)` or by keyword; from `rng` (`generator=`) or the generator
     `manual_seed` sets."""
     check_device("randint", device)
     if size is None and isinstance(high, (tuple, list)):      # randint(high, size)

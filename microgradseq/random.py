@@ -24,11 +24,27 @@ def manual_seed(seed: int) -> None:
 class Generator(np.random.Generator):
     """PyTorch's `torch.Generator`: a numpy Generator, so it goes wherever a `generator=` or `rng=` is
     taken (`random_split`, `DataLoader`, `multinomial`, ...), with PyTorch's `manual_seed(seed)`, which
-    reseeds it in place and returns it: `mg.Generator().manual_seed(2024)`. `device` must be the CPU."""
+    reseeds it in place and returns it: `mg.Generator().manual_seed(2024)`. `device` must be the CPU.
+    As PyTorch's, a new one starts from a fixed seed (PyTorch's default, `initial_seed()`), and
+    `seed()` sets a fresh random one. (The numbers drawn are numpy's, not PyTorch's.)"""
 
     def __init__(self, device: Any = None) -> None:
         check_device("Generator", device)
-        super().__init__(np.random.PCG64())
+        super().__init__(np.random.PCG64(DEFAULT_SEED))
+        self._seed = DEFAULT_SEED
+
+    def __reduce__(self) -> tuple:
+        """Copies and pickles stay `mg.Generator`s, in the same state (numpy's own would give back a
+        plain numpy Generator, without `manual_seed`)."""
+        return _rebuilt_generator, (self.bit_generator.state, self._seed)
+
+    def initial_seed(self) -> int:
+        """The seed it started from (the last `manual_seed`'s)."""
+        return self._seed
+
+    def seed(self) -> int:
+        """Reseed with a fresh seed from the operating system's entropy; returns it."""
+        return self.manual_seed(int(np.random.SeedSequence().entropy % 2 ** 63)).initial_seed()
 
     def manual_seed(self, seed: int) -> "Generator":
         """Reseed in place (the draws that follow are `np.random.default_rng(seed)`'s); returns self.
@@ -36,7 +52,17 @@ class Generator(np.random.Generator):
         if not is_int(seed) or seed < 0:
             raise ValueError(f"Generator.manual_seed: seed must be an integer >= 0, got {seed!r}")
         self.bit_generator.state = np.random.PCG64(int(seed)).state
+        self._seed = int(seed)
         return self
+
+
+DEFAULT_SEED = 67280421310721       # what PyTorch's torch.Generator() starts from
+
+
+def _rebuilt_generator(state: dict, seed: int) -> Generator:
+    rebuilt = Generator()
+    rebuilt.bit_generator.state, rebuilt._seed = state, seed
+    return rebuilt
 
 
 def default_generator() -> np.random.Generator:

@@ -338,22 +338,23 @@ def test_a_layer_refuses_a_packed_batch_of_the_wrong_width_dtype_or_state():
         lstm(PackedSequence(mg.tensor(PACKED), mg.tensor([3, 2])))
 
 
-def test_a_packed_bidirectional_drawing_has_each_step_s_whole_state_and_splits_every_step():
-    """Where some sequences have ended, the state is the stepped rows on top of the kept ones: that
-    joined state (the whole batch's rows) is the step's h, so each step's cell box shows h and
-    h (reverse) of shape (B, H) and the state boxes are chained both ways. The reverse direction's
-    first step (t = T, over fewer rows, from the initial state) is split as the others are: its
-    input box holds only its rows of the input projection."""
+@pytest.mark.parametrize("loss_of", ["h_n", "outputs"])
+def test_a_packed_bidirectional_drawing_has_a_state_at_every_step_and_splits_every_step(loss_of):
+    """At step t the state is that of the sequences that have a step t (batch_sizes = 3, 3, 2, 1 for
+    lengths 4, 2, 3): each step's cell box shows h and h (reverse) of those rows, whether the loss
+    reads the final states or only the outputs, the state boxes are chained both ways, and
+    ||dL/dh_t|| is that of those rows. The reverse direction's first step (t = T, from the initial
+    state) is split as the others are: its input box holds only its rows of the input projection."""
     mg.manual_seed(0)
     sequences = [mg.randn(4, 3, dtype=np.float64), mg.randn(2, 3, dtype=np.float64), mg.randn(3, 3, dtype=np.float64)]
     gru = nn.GRU(3, 2, bidirectional=True, dtype=np.float64)
-    _, h_n = gru(pack_sequence(sequences, enforce_sorted=False))
-    loss = (h_n ** 2).sum()
+    output, h_n = gru(pack_sequence(sequences, enforce_sorted=False))
+    loss = (h_n ** 2).sum() if loss_of == "h_n" else (pad_packed_sequence(output)[0] ** 2).sum()
     loss.backward(retain_graph=True)
     source = mg.draw(loss, dict(gru.named_parameters())).source
-    for t in range(1, 5):
+    for t, rows in zip(range(1, 5), (3, 3, 2, 1)):
         cell = source[source.index(f"cell_{t} [label="):].split("\n", 1)[0]
-        assert "h (3, 2)" in cell and "h (reverse) (3, 2)" in cell, t
+        assert f"h ({rows}, 2)" in cell and f"h (reverse) ({rows}, 2)" in cell, t
     for t in (1, 2, 3):
         assert f"cell_{t} -> cell_{t + 1}" in source and f"cell_{t + 1} -> cell_{t}" in source
     last_input = source[source.index("in_4 [label="):].split("\n", 1)[0]

@@ -119,10 +119,14 @@ def test_the_sentiment_tutorial_s_model_trains_with_its_pytorch_lines():
 
 # ---- errors that say what to write ---------------------------------------------------------
 
-def test_a_list_of_sequences_given_to_a_layer_says_to_pack_or_pad_them():
-    with pytest.raises(TypeError, match=r"^GRU: expected the input as one tensor \(T, B, I\) or a PackedSequence, "
-                                        r"got a list of 2 tensors; .*pack_sequence \(or pad_sequence\)"):
-        nn.GRU(3, 4)([torch.randn(2, 3), torch.randn(5, 3)])
+def test_a_list_of_sequences_of_different_lengths_given_to_a_layer_says_to_pack_them():
+    for sequences in ([torch.randn(2, 3), torch.randn(5, 3)], (np.zeros((2, 3)), np.zeros((5, 3)))):
+        with pytest.raises(TypeError, match=r"^GRU: expected the input as one tensor \(T, B, I\) or a PackedSequence, "
+                                            r"got a (list|tuple) of sequences of different shapes \(\(2, 3\), \(5, 3\)\); "
+                                            r"pack .*nn\.utils\.rnn\.pack_sequence\(sequences, enforce_sorted=False\)"):
+            nn.GRU(3, 4)(sequences)
+    steps = [torch.randn(1, 3), torch.randn(1, 3)]          # one length: read as the steps of (T, B, I)
+    assert nn.GRU(3, 4)(steps)[0].shape == (2, 1, 4)
 
 
 def test_lengths_that_do_not_fit_the_batch_axis_point_at_batch_first():
@@ -156,3 +160,24 @@ def test_random_makers_take_pytorch_s_generator_keyword(make, draw):
         make(generator=torch.Generator(), rng=np.random.default_rng(0))
     with pytest.raises(TypeError, match=r"generator must be a numpy.random.Generator"):
         make(generator=7)
+
+
+def test_a_generator_copied_or_pickled_stays_a_generator_in_the_same_state():
+    import copy
+    import pickle
+    g = torch.Generator().manual_seed(5)
+    for twin in (copy.deepcopy(g), copy.copy(g), pickle.loads(pickle.dumps(g))):
+        assert type(twin) is torch.Generator and twin is not g
+        assert twin.random(3).tolist() == np.random.default_rng(5).random(3).tolist()
+        assert twin.manual_seed(1).random() == np.random.default_rng(1).random()
+    dropout = nn.Dropout(0.5)
+    dropout.rng = g
+    assert type(copy.deepcopy(dropout).rng) is torch.Generator
+
+
+def test_a_new_generator_starts_from_pytorch_s_fixed_seed_and_seed_picks_a_fresh_one():
+    a, b = torch.Generator(), torch.Generator()
+    assert a.initial_seed() == 67280421310721 and a.random(4).tolist() == b.random(4).tolist()
+    assert a.manual_seed(3).initial_seed() == 3
+    fresh = a.seed()
+    assert a.initial_seed() == fresh and a.random() == np.random.default_rng(fresh).random()

@@ -95,6 +95,12 @@ class _Layer(Module):
         """D: 2 for a bidirectional layer, else 1."""
         return 2 if self.bidirectional else 1
 
+    @property
+    def _flat_weights_names(self) -> list[str]:
+        """The parameters' names in PyTorch's order (layer by layer, each direction's weight_ih, weight_hh,
+        bias_ih, bias_hh): d2l's init walks them, `for name in m._flat_weights_names: ... m._parameters[name]`."""
+        return list(self._parameters)
+
     def flatten_parameters(self) -> None:
         """Nothing to do: PyTorch's call lays the weights out in one block for cuDNN; these are numpy
         arrays already (kept so that scripts calling it in `forward` run unchanged)."""
@@ -108,10 +114,13 @@ class _Layer(Module):
 
     def _sequence(self, x: Any) -> tuple[Tensor, bool]:
         """x as time-major (T, B, I), and whether it came unbatched as (T, I)."""
-        if isinstance(x, (list, tuple)) and any(isinstance(item, Tensor) for item in x):
+        if isinstance(x, (list, tuple)) and all(isinstance(item, (Tensor, np.ndarray)) for item in x) \
+                and len({item.shape for item in x}) > 1:
             raise TypeError(f"{type(self).__name__}: expected the input as one tensor (T, B, I) or a PackedSequence, "
-                            f"got a {type(x).__name__} of {len(x)} tensors; join sequences of one length with "
-                            "torch.stack, of different lengths with nn.utils.rnn.pack_sequence (or pad_sequence)")
+                            f"got a {type(x).__name__} of sequences of different shapes "
+                            f"({', '.join(str(item.shape) for item in x[:3])}{', ...' if len(x) > 3 else ''}); "
+                            "pack sequences of different lengths with "
+                            "nn.utils.rnn.pack_sequence(sequences, enforce_sorted=False)")
         x = as_tensor(x)
         if x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
             layout = "(B, T, I)" if self.batch_first else "(T, B, I)"
@@ -220,22 +229,29 @@ class _Layer(Module):
         """Layer k (or its reverse direction) over a packed sequence's data (N, I), op by op: (outputs
         (N, H), rows as data's, final state).
 
-        Step t runs the cell on the rows of the batch_sizes[t - 1] sequences that have a step t, a
-        prefix of the batch (sorted longest first); the other rows keep their state. So each
-        sequence's final state is the one after its last step (the reverse direction, which meets
-        its last step first, starts there from the initial state, and ends after its first step).
+        Sorted longest first, the sequences that have a step t are the first batch_sizes[t - 1]
+        rows, and step t runs the cell on those rows only. Going forward the state narrows as
+        sequences end, and each keeps the state after its last step; the reverse direction meets
+        each sequence's last step first, so there the state widens as sequences join, each from its
+        initial state, and ends after every sequence's first step.
         """
         weight_ih, weight_hh, bias_ih, bias_hh = self.layer_weights(k, reverse)
         projected, bias_hh = self.project(data, weight_ih, bias_ih, bias_hh)
-        starts, batch = np.cumsum(batch_sizes) - batch_sizes, int(batch_sizes[0])
-        outputs = [None] * len(batch_sizes)
+        starts, initial = np.cumsum(batch_sizes) - batch_sizes, state
+        outputs, ended, state = [None] * len(batch_sizes), [], None     # ended: (state, row) where rows ended
         for t in time_steps(len(batch_sizes), reverse):
             start, active = int(starts[t - 1]), int(batch_sizes[t - 1])
-            rows, everyone = projected[start:start + active], active == batch
-            stepped = self.recurrence(rows, state if everyone else _first_rows(state, active), weight_hh, bias_hh)
-            state = stepped if everyone else _on_top(stepped, state, active)
-            outputs[t - 1] = stepped[0] if self.state_parts == 2 else stepped
-        return concat(outputs), state
+            had = 0 if state is None else _row_count(state)
+            if active > had:                        # sequences join (all at the first step)
+                joining = _rows(initial, had, active)
+                state = joining if state is None else _joined([state, joining])
+            elif active < had:                      # sequences end: their final state is this one
+                ended.append((state, active))
+                state = _rows(state, 0, active)
+            state = self.recurrence(projected[start:start + active], state, weight_hh, bias_hh)
+            outputs[t - 1] = state[0] if self.state_parts == 2 else state
+        final = _joined([state] + [_rows(kept, row, _row_count(kept)) for kept, row in reversed(ended)])
+        return concat(outputs), final
 
     def sequence(self, k: int, reverse: bool, x: Tensor, state: Any,
                  below: StepMarks | None) -> tuple[Tensor, Any, StepMarks]:
@@ -315,27 +331,25 @@ class _Layer(Module):
                 + (", bidirectional=True" if self.bidirectional else "") + (", fused=True" if self.fused else ""))
 
 
-def _first_rows(state: Any, count: int) -> Any:
-    """The first `count` rows of a state (of both parts of an LSTM's (h, c))."""
-    return tuple(part[:count] for part in state) if isinstance(state, tuple) else state[:count]
+def _row_count(state: Any) -> int:
+    return len(state[0] if isinstance(state, tuple) else state)
 
 
-def _on_top(stepped: Any, state: Any, count: int) -> Any:
-    """The rows a step computed, then those of `state` from row `count` on (each part of an LSTM's).
-    The joined state takes the label of the part it joins (`h`, `c`: what drawings show as the
-    step's state), and the stepped rows are relabelled `h_stepped`, `c_stepped`."""
-    if isinstance(stepped, tuple):
-        return tuple(_joined(new, old, count) for new, old in zip(stepped, state))
-    return _joined(stepped, state, count)
+def _rows(state: Any, start: int, stop: int) -> Any:
+    """Rows start .. stop - 1 of a state (of both parts of an LSTM's (h, c)); the state itself when
+    that is all of it."""
+    if start == 0 and stop == _row_count(state):
+        return state
+    return tuple(part[start:stop] for part in state) if isinstance(state, tuple) else state[start:stop]
 
 
-def _joined(new: Tensor, old: Tensor, count: int) -> Tensor:
-    label = new._node.label if new._node is not None else None
-    joined = concat([new, old[count:]])
-    if label:
-        new.named(f"{label}_stepped")
-        joined.named(label)
-    return joined
+def _joined(pieces: list) -> Any:
+    """States of consecutive rows joined into one (part by part for an LSTM's (h, c))."""
+    if len(pieces) == 1:
+        return pieces[0]
+    if isinstance(pieces[0], tuple):
+        return tuple(concat(list(parts)) for parts in zip(*pieces))
+    return concat(pieces)
 
 
 def _move_into(h: Tensor, place: np.ndarray) -> None:

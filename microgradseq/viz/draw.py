@@ -388,13 +388,15 @@ def _feeding_the_cell(info: GraphInfo, feeding: set, recurrent: set) -> set:
     """The nodes feeding a step's states that belong in its cell: those downstream of a state, and
     so the nodes in their places in another step of the same module scope: the first step, reading
     a zero state, is split as the others are, not left all input. A place is found by the step's
-    whole sequence of (op, label); a step whose sequence no other step has (a bidirectional layer's
-    reverse direction at t = T over a packed batch) by the k-th node of each op and label."""
+    whole sequence of (op, label); in a step whose sequence no other step has (a bidirectional
+    layer's reverse direction at t = T over a packed batch), a node's place is the k-th node of
+    its op and label that reads the same nodes from outside the steps (the weights, a layer's input
+    projection): those are the same nodes at every step."""
     by_step = {}
     for node in info.order:
         if node in feeding:
             by_step.setdefault((info.step_of[node], node.scope), []).append(node)
-    steps = [((scope, tuple((node.op, node.label) for node in nodes)), _places(scope, nodes), nodes)
+    steps = [((scope, tuple((node.op, node.label) for node in nodes)), _places(info, scope, nodes), nodes)
              for (_, scope), nodes in by_step.items()]
     sequences, places, counts = {}, {}, {}  # sequence -> flags, place -> flag, sequence -> steps
     for sequence, where, nodes in steps:
@@ -410,12 +412,15 @@ def _feeding_the_cell(info: GraphInfo, feeding: set, recurrent: set) -> set:
     return inside
 
 
-def _places(scope: str, nodes: list[Node]) -> list[tuple]:
-    """Each node's place in its step: (scope, op, label, k) for the k-th node of its op and label."""
+def _places(info: GraphInfo, scope: str, nodes: list[Node]) -> list[tuple]:
+    """Each node's place in its step: (scope, op, label, what it reads from outside the steps, k) for
+    the k-th such node."""
     seen, places = {}, []
     for node in nodes:
-        k = seen[(node.op, node.label)] = seen.get((node.op, node.label), -1) + 1
-        places.append((scope, node.op, node.label, k))
+        reads = tuple(p if p is not None and info.step_of[p] is None else None for p in node.inputs)
+        key = (node.op, node.label, reads)
+        k = seen[key] = seen.get(key, -1) + 1
+        places.append((scope, *key, k))
     return places
 
 
