@@ -17,7 +17,7 @@ from . import ops
 from .tensor import Tensor, as_tensor
 
 
-_SCALAR_FIRST = {"add", "sub", "mul", "div", "pow"}     # methods whose op takes a number on either side
+_SCALAR_FIRST = {"add", "sub", "mul", "div", "pow", "floor_divide", "remainder"}     # methods whose op takes a number on either side
 
 
 def _form(name: str) -> Callable:
@@ -88,7 +88,8 @@ eq, ne, lt, le, gt, ge = map(_form, ("eq", "ne", "lt", "le", "gt", "ge"))
 sum, mean, norm, argmax, argmin, softmax, log_softmax, topk, numel = map(
     _form, ("sum", "mean", "norm", "argmax", "argmin", "softmax", "log_softmax", "topk", "numel"))
 max, min = _extreme("max"), _extreme("min")
-reshape, transpose, permute, squeeze, unsqueeze, flatten = map(
-    _form, ("reshape", "transpose", "permute", "squeeze", "unsqueeze", "flatten"))
+reshape, transpose, permute, squeeze, unsqueeze, flatten, t = map(
+    _form, ("reshape", "transpose", "permute", "squeeze", "unsqueeze", "flatten", "t"))
 narrow, split, chunk, unbind, index_select, gather, masked_fill, flip = map(
     _form, ("narrow", "split", "chunk", "unbind", "index_select", "gather", "masked_fill", "flip"))
+masked_select, floor_divide, remainder = map(_form, ("masked_select", "floor_divide", "remainder"))

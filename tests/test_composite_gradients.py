@@ -282,6 +282,35 @@ def masked_fill_case(draw, ndim):
 
 
 @st.composite
+def masked_fill_in_place_case(draw, ndim):
+    """masked_fill_ on a recorded tensor: the tensor takes the filled value's history."""
+    shape = draw(shapes(ndim))
+    mask = draw(hnp.arrays(np.bool_, draw(broadcastable_to(shape))))
+    return lambda t: (t * 1).masked_fill_(mask, 0.7), lambda a: np.where(mask, 0.7, a), [draw(values(shape))]
+
+
+@st.composite
+def masked_select_case(draw, ndim):
+    """The entries at a mask that broadcasts to x, as an array or a tensor, by method or function."""
+    shape = draw(shapes(ndim))
+    mask = draw(hnp.arrays(np.bool_, draw(broadcastable_to(shape))))
+    given = mg.tensor(mask) if draw(st.booleans()) else mask
+    by_function = draw(st.booleans())
+    return (lambda t: mg.masked_select(t, given) if by_function else t.masked_select(given),
+            lambda a: a[np.broadcast_to(mask, a.shape)], [draw(values(shape))])
+
+
+@st.composite
+def divide_case(draw, ndim):
+    """t.div(u) and mg.div(t, u) with rounding_mode=None: true division, u broadcast and away from 0."""
+    shape = draw(shapes(ndim))
+    a, b = draw(values(shape)), draw(values(draw(broadcastable_to(shape))))
+    b = np.where(np.abs(b) < 0.5, 0.5 + np.abs(b), b)
+    fn = (lambda x, y: mg.div(x, y, rounding_mode=None)) if draw(st.booleans()) else (lambda x, y: x.div(y))
+    return fn, lambda x, y: x / y, [a, b]
+
+
+@st.composite
 def masked_fill_tensor_value_case(draw, ndim):
     """The value a 0-d tensor: it gets the gradient summed over the filled entries."""
     shape = draw(shapes(ndim))
@@ -452,10 +481,10 @@ def small_getitem_case(draw, ndim):
 @st.composite
 def to_float64_case(draw, ndim):
     """to/double/type on a float64 tensor: the identity, gradient 1."""
-    form = draw(st.sampled_from(["to", "to(cpu, dtype)", "double", "type", "mg.float64"]))
+    form = draw(st.sampled_from(["to", "to(cpu, dtype)", "double", "type", "mg.float64", "type_as"]))
     fn = {"to": lambda t: t.to(np.float64), "to(cpu, dtype)": lambda t: t.to("cpu", np.float64),
           "double": lambda t: t.double(), "type": lambda t: t.type(np.float64),
-          "mg.float64": lambda t: t.to(mg.float64)}[form]
+          "mg.float64": lambda t: t.to(mg.float64), "type_as": lambda t: t.type_as(mg.zeros(1, dtype=np.float64))}[form]
     return lambda t: fn(t) * 1.5, lambda a: a * 1.5, [draw(values(draw(shapes(ndim))))]
 
 
@@ -479,6 +508,9 @@ CASES = {
     "repeat": (repeat_case, ANY_RANK),
     "masked_fill(broadcast mask)": (masked_fill_case, ANY_RANK),
     "masked_fill(tensor value)": (masked_fill_tensor_value_case, ANY_RANK),
+    "masked_fill_ while recording": (masked_fill_in_place_case, ANY_RANK),
+    "masked_select(broadcast mask)": (masked_select_case, ANY_RANK),
+    "div(rounding_mode=None)": (divide_case, ANY_RANK),
     "clamp(min only)": (clamp_case(lambda t: t.clamp(min=-0.5), -0.5, None), ANY_RANK),
     "clamp(max only)": (clamp_case(lambda t: t.clamp(max=0.8), None, 0.8), ANY_RANK),
     "clamp(min, max)": (clamp_case(lambda t: t.clamp(-0.5, 0.8), -0.5, 0.8), ANY_RANK),
@@ -518,6 +550,17 @@ def test_composite_gradient_and_tangent_match_central_differences(name, ndim, da
     builder, _ = CASES[name]
     mg_fn, np_fn, arrays = data.draw(builder(ndim), label="case")
     check_both_modes(data, mg_fn, np_fn, arrays)
+
+
+@pytest.mark.parametrize("rounding_mode", ["floor", "trunc"])
+def test_rounded_division_passes_a_zero_gradient_and_tangent(rounding_mode):
+    """div(..., rounding_mode) is a staircase: flat between its steps, as PyTorch's gradient."""
+    a, b = mg.tensor([7.5, -2.25, 3.2], requires_grad=True), mg.tensor([2.0, 1.5, -0.7], requires_grad=True)
+    mg.div(a, b, rounding_mode=rounding_mode).sum().backward()
+    assert a.grad.tolist() == [0.0] * 3 and b.grad.tolist() == [0.0] * 3
+    _, tangent = mg.jvp(lambda x, y: x.div(y, rounding_mode=rounding_mode), [a.detach(), b.detach()],
+                        [np.ones(3), np.ones(3)])
+    assert tangent.tolist() == [0.0] * 3
 
 
 def test_split_under_jvp_gives_one_tangent_per_piece():
@@ -969,6 +1012,10 @@ PYTORCH_METHODS = {
     "expand_as": ["expand_as"],
     "repeat": ["repeat"],
     "masked_fill": ["masked_fill(broadcast mask)", "masked_fill(tensor value)"],
+    "masked_fill_": ["masked_fill_ while recording"],
+    "masked_select": ["masked_select(broadcast mask)"],
+    "divide": ["div(rounding_mode=None)", "test_rounded_division_passes_a_zero_gradient_and_tangent"],
+    "type_as": ["to(float64) on float64"],
     "clamp": ["clamp(min only)", "clamp(max only)", "clamp(min, max)", "mg.clamp(min, max)"],
     "add": ["Tensor.add(alpha)", "mg.add(alpha)"],
     "sub": ["Tensor.sub(alpha)", "mg.sub(alpha)"],
@@ -992,7 +1039,7 @@ METHODS = {
 }
 # ... and those without one (integers, bools, shapes, Python values, new constants)
 COMPARISONS = {"eq", "ne", "lt", "le", "gt", "ge"}
-METHODS_WITHOUT_GRADIENT = {"argmax", "argmin", "index", "iterate", "new_full", "size"} | COMPARISONS | {
+METHODS_WITHOUT_GRADIENT = {"argmax", "argmin", "index", "iterate", "new", "new_full", "size"} | COMPARISONS | {
     f"{name}_operator" for name in COMPARISONS}
 
 # functional.__all__: the composites checked here, and the primitives checked in test_op_gradients.py

@@ -159,6 +159,30 @@ def _d_divisor(g: np.ndarray, kept: tuple) -> np.ndarray:
 DIV = elementwise(divided, _d_divisor)
 
 
+def floor_divide(a: Any, b: Any) -> Tensor:
+    """a // b = floor(a / b), as Python's and PyTorch's (integers stay integers);
+    d/da = 0,   d/db = 0: a staircase (PyTorch's gradient too)"""
+    a, b, y = operands("floor_divide", np.floor_divide, a, b)
+    return result("floor_divide", y, (a, b), FLOOR_DIVIDE, NOTHING)
+
+
+def _flat(g: np.ndarray, kept: None = None) -> np.ndarray:
+    return np.zeros_like(g)
+
+
+FLOOR_DIVIDE = elementwise(_flat, _flat)
+
+
+def remainder(a: Any, b: Any) -> Tensor:
+    """a % b = a - floor(a / b) b, with b's sign (Python's and PyTorch's remainder);
+    d/da = 1,   d/db = -floor(a / b)"""
+    a, b, y = operands("remainder", np.mod, a, b)
+    return result("remainder", y, (a, b), REMAINDER, (None, -np.floor_divide(a._data, b._data)))
+
+
+REMAINDER = elementwise(passthrough, scaled)
+
+
 def power(a: Any, b: Any) -> Tensor:
     """a ** b;   d/da = b a^(b-1)  (0 where b = 0),   d/db = a^b log(a)  (0 where a = 0 and b >= 0)"""
     a, b, y = operands("pow", np.power, a, b)
@@ -312,7 +336,7 @@ def round(x: Any, decimals: int = 0) -> Tensor:
     return result("round", np.round(x._data, decimals), (x,), FLAT, (None,))
 
 
-FLAT = elementwise(lambda g, kept: np.zeros_like(g))
+FLAT = elementwise(_flat)
 
 
 def sqrt(x: Any) -> Tensor:

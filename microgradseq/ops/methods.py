@@ -27,6 +27,8 @@ Tensor.__sub__, Tensor.__rsub__ = ew.sub, lambda self, other: ew.sub(other, self
 Tensor.__mul__, Tensor.__rmul__ = ew.mul, lambda self, other: ew.mul(other, self)
 Tensor.__truediv__, Tensor.__rtruediv__ = ew.div, lambda self, other: ew.div(other, self)
 Tensor.__pow__, Tensor.__rpow__ = ew.power, lambda self, other: ew.power(other, self)
+Tensor.__floordiv__, Tensor.__rfloordiv__ = ew.floor_divide, lambda self, other: ew.floor_divide(other, self)
+Tensor.__mod__, Tensor.__rmod__ = ew.remainder, lambda self, other: ew.remainder(other, self)
 Tensor.__matmul__, Tensor.__rmatmul__ = matmul, lambda self, other: matmul(other, self)
 Tensor.__neg__, Tensor.__abs__, Tensor.__pos__, Tensor.__getitem__ = ew.neg, ew.abs, lambda self: self, getitem
 Tensor.sum, Tensor.mean, Tensor.max, Tensor.norm = sum, mean, max, norm
@@ -176,6 +178,14 @@ def _new(fill: Callable) -> Callable:
     return new
 
 
+def new(self: Tensor, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """PyTorch's legacy `t.new(*sizes)`: a new tensor of that shape in this tensor's dtype, of zeros
+    (PyTorch's is uninitialised, as `empty`'s, which gives zeros here too), so the char-RNN idiom
+    `weight.new(n_layers, batch, hidden).zero_()` ports. `t.new()` is empty, shape (0,)."""
+    check_device("new", device)
+    return owned(np.zeros(shape_of(size) if size else (0,), dtype=dtype or self.dtype), requires_grad)
+
+
 def new_full(self: Tensor, size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
              requires_grad: bool = False) -> Tensor:
     """A new tensor of shape `size` filled with `fill_value`, in this tensor's dtype."""
@@ -191,7 +201,7 @@ Tensor.mul, Tensor.div = ew.mul, ew.div
 Tensor.to, Tensor.cpu = to, lambda self: self
 Tensor.float, Tensor.double, Tensor.long = (lambda self: to(self, np.float32), lambda self: to(self, np.float64),
                                             lambda self: to(self, np.int64))
-Tensor.new_zeros, Tensor.new_ones, Tensor.new_full = _new(np.zeros), _new(np.ones), new_full
+Tensor.new_zeros, Tensor.new_ones, Tensor.new_full, Tensor.new = _new(np.zeros), _new(np.ones), new_full, new
 Tensor.tolist, Tensor.__index__ = lambda self: self._data.tolist(), index
 Tensor.__eq__, Tensor.__ne__, Tensor.__lt__ = eq_operator, ne_operator, lt_operator
 Tensor.__le__, Tensor.__gt__, Tensor.__ge__ = le_operator, gt_operator, ge_operator

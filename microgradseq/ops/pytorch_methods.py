@@ -1,6 +1,6 @@
 """More of PyTorch's tensor methods, each written with the primitive ops (so none needs a rule
 of its own): `t.split`, `t.gather(dim, index)`, `t.topk`, `t.expand`, `t.masked_fill`, `t.flip`,
-`t.unfold`, the in-place `t.add_(u)`, `t.copy_(u)` and kin, and the logical `&`, `|`, `^`, `~`,
+`t.unfold`, `t.masked_select`, the in-place `t.add_(u)`, `t.masked_fill_`, `t.copy_(u)` and kin, and the logical `&`, `|`, `^`, `~`,
 `t.all()`, `t.any()` ...
 
 A PyTorch script ports by changing its imports; these are the methods course
@@ -162,6 +162,49 @@ def masked_fill(self: Tensor, mask: Any, value: Any) -> Tensor:
     return filled if filled.dtype == self.dtype else to(filled, self.dtype)
 
 
+def masked_fill_(self: Tensor, mask: Any, value: Any) -> Tensor:
+    """In place, as `masked_fill` (the tensor gets a new array, with the rules of `t += u`): attention
+    scores masked before a softmax, `scores.masked_fill_(mask == 0, -float('inf'))`. Returns the tensor."""
+    return self._in_place("masked_fill_", lambda t, m: masked_fill(t, m, value), mask)
+
+
+def masked_select(self: Tensor, mask: Any) -> Tensor:
+    """The entries where the bool `mask` (broadcast with self) is True, in row-major order, as a 1-d
+    tensor: indexing at the mask's positions, whose rule scatters the gradient back."""
+    picks = np.asarray(mask._data if isinstance(mask, Tensor) else mask)
+    if picks.dtype != np.bool_:
+        raise TypeError(f"masked_select: expected a bool mask, got dtype {picks.dtype}")
+    try:
+        shape = np.broadcast_shapes(self.shape, picks.shape)
+    except ValueError:
+        raise ValueError(f"masked_select: the mask's shape {picks.shape} does not broadcast with the tensor's "
+                         f"shape {self.shape}") from None
+    spread = self if self.shape == shape else expand(self, *shape)
+    if not shape:                       # a 0-d tensor and mask: one entry or none, 1-d as PyTorch's
+        spread, shape = reshape(spread, (1,)), (1,)
+    return getitem(spread, np.nonzero(np.broadcast_to(picks, shape)))
+
+
+def type_as(self: Tensor, other: Any) -> Tensor:
+    """The tensor in `other`'s dtype, as `to(other.dtype)`."""
+    return to(self, as_tensor(other).dtype)
+
+
+def divide(self: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+    """self / other; PyTorch's `rounding_mode="floor"` is self // other and `"trunc"` rounds toward
+    zero (both with a zero gradient, as PyTorch's): `torch.div(positions, vocab_size, rounding_mode="floor")`."""
+    if rounding_mode is None:
+        return ew.div(self, other)
+    if rounding_mode not in ("floor", "trunc"):
+        raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}")
+    quotient = ew.floor_divide(self, other)
+    if rounding_mode == "floor":
+        return quotient
+    self, other = as_tensor(self, other if isinstance(other, Tensor) else None), as_tensor(other, quotient)
+    inexact_negative = ((self < 0) ^ (other < 0)) & (ew.remainder(self, other) != 0)
+    return ew.where(inexact_negative, quotient + 1, quotient)
+
+
 def clamp(self: Tensor, min: Any = None, max: Any = None) -> Tensor:
     """min(max(self, min), max): `clip` under PyTorch's names."""
     return ew.clip(self, min, max)
@@ -288,6 +331,8 @@ def _cuda(self: Tensor, device: Any = None, non_blocking: bool = False) -> Tenso
 Tensor.split, Tensor.chunk, Tensor.unbind, Tensor.index_select, Tensor.gather = split, chunk, unbind, index_select, gather
 Tensor.topk, Tensor.min, Tensor.expand, Tensor.expand_as, Tensor.repeat = topk, min, expand, expand_as, repeat
 Tensor.masked_fill, Tensor.clamp, Tensor.add, Tensor.sub, Tensor.type = masked_fill, clamp, add, sub, type_
+Tensor.masked_fill_, Tensor.masked_select, Tensor.type_as, Tensor.div = masked_fill_, masked_select, type_as, divide
+Tensor.floor_divide, Tensor.remainder = ew.floor_divide, ew.remainder
 Tensor.matmul, Tensor.mm, Tensor.bmm, Tensor.pow = (Tensor.__matmul__,) * 3 + (ew.power,)
 Tensor.fill_, Tensor.zero_ = fill_, lambda self: fill_(self, 0)
 Tensor.add_, Tensor.sub_, Tensor.mul_, Tensor.div_, Tensor.flip = add_, sub_, mul_, div_, flip
