@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 import microgradseq as mg
-from char_models import (REFERENCE_NAMES, STEPS, VOCAB, data, engine_trainer, make_model, reference_step,
+from char_models import (REFERENCE_NAMES, VOCAB, data, engine_trainer, make_model, reference_step,
                          sigmoid)
 from microgradseq.functional import cross_entropy
 

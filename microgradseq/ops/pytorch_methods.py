@@ -19,7 +19,7 @@ import numpy as np
 
 from ..checks import is_int
 from ..autograd import CUT, LEAF
-from ..spellings import CPU, axis_keepdims, check_device, either, shape_of
+from ..spellings import CPU, axis_keepdims, check_device, shape_of
 from ..tensor import Tensor, as_tensor, owned
 from . import elementwise as ew
 from . import reduce
