@@ -47,6 +47,28 @@ def probability(value: Any, name: str, where: str) -> float:
     return float(value)
 
 
+def non_negative_number(value: Any, name: str, where: str) -> Any:
+    """`value` if it is a finite number >= 0 (not a bool), else ValueError naming `where` and `name`."""
+    if not is_finite_number(value) or value < 0:
+        raise ValueError(f"{where}: {name} must be a finite number >= 0, got {value!r}")
+    return value
+
+
+def positive_number(value: Any, name: str, where: str) -> Any:
+    """`value` if it is a finite number > 0 (not a bool), else ValueError naming `where` and `name`."""
+    if not is_finite_number(value) or value <= 0:
+        raise ValueError(f"{where}: {name} must be a finite number > 0, got {value!r}")
+    return value
+
+
+def broadcasts_to(shape: tuple, target: tuple) -> bool:
+    """Whether an array of `shape` broadcasts to `target` without changing it."""
+    try:
+        return np.broadcast_shapes(shape, target) == target
+    except ValueError:
+        return False
+
+
 def generator(rng: Any, where: str, name: str = "rng") -> np.random.Generator | None:
     """`rng` if it is a numpy Generator or None, else TypeError naming `where` (and the argument,
     `rng`, or `generator` where PyTorch's `torch.Generator` is numpy's Generator here)."""

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from . import ops
-from .checks import is_axis, is_finite_number, is_int, probability
+from .checks import broadcasts_to, is_axis, is_int, non_negative_number, positive_number, probability
 from .ops import exp, relu, sigmoid, sum, tanh
 from .ops.losses import binary_cross_entropy as binary_cross_entropy_op
 from .ops.losses import binary_cross_entropy_with_logits as binary_cross_entropy_with_logits_op
@@ -183,8 +183,7 @@ def smooth_l1_loss(input: Any, target: Any, reduction: str = "mean", beta: float
     """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (d = input - target): the squared error near
     0, the absolute error beyond, so a large error pulls no harder than 1;   d/dinput = d / beta inside,
     sign(d) outside. beta = 0 is `l1_loss`, as in PyTorch."""
-    if not is_finite_number(beta) or beta < 0:
-        raise ValueError(f"smooth_l1_loss: beta must be a finite number >= 0, got {beta!r}")
+    non_negative_number(beta, "beta", "smooth_l1_loss")
     diff = _difference("smooth_l1_loss", input, target)
     size = diff.abs()
     if beta == 0:
@@ -196,8 +195,7 @@ def smooth_l1_loss(input: Any, target: Any, reduction: str = "mean", beta: float
 def huber_loss(input: Any, target: Any, reduction: str = "mean", delta: float = 1.0) -> Tensor:
     """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta) (d = input - target): `smooth_l1_loss`
     with beta = delta, times delta;   d/dinput = d inside, delta sign(d) outside."""
-    if not is_finite_number(delta) or delta <= 0:
-        raise ValueError(f"huber_loss: delta must be a finite number > 0, got {delta!r}")
+    positive_number(delta, "delta", "huber_loss")
     diff = _difference("huber_loss", input, target)
     size = diff.abs()
     return _reduce(ops.where(size._data < delta, 0.5 * diff * diff, delta * (size - 0.5 * delta)), reduction,
@@ -220,7 +218,7 @@ def _binary_operands(where: str, input: Any, target: Any, **weights: Any) -> tup
     arrays = {}
     for name, value in weights.items():
         array = None if value is None else _constant(value, x.dtype)
-        if array is not None and not _broadcasts_to(array.shape, x.shape):
+        if array is not None and not broadcasts_to(array.shape, x.shape):
             raise ValueError(f"{where}: {name} of shape {array.shape} does not broadcast to the input's "
                              f"shape {x.shape}")
         arrays[name] = array
@@ -230,13 +228,6 @@ def _binary_operands(where: str, input: Any, target: Any, **weights: Any) -> tup
 def _constant(value: Any, dtype: np.dtype) -> np.ndarray:
     """A tensor's values (no gradient reaches it), an array or numbers, as an array of `dtype`."""
     return np.asarray(value._data if isinstance(value, Tensor) else value).astype(dtype)
-
-
-def _broadcasts_to(shape: tuple, target_shape: tuple) -> bool:
-    try:
-        return np.broadcast_shapes(shape, target_shape) == target_shape
-    except ValueError:
-        return False
 
 
 def _weighted(losses: Tensor, weight: np.ndarray | None, reduction: str, where: str) -> Tensor:

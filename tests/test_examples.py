@@ -236,8 +236,10 @@ def test_classification_bidirectional_packed_model_beats_chance(classification):
     results, _ = classification
     runs = {run["model"]: run for run in results["runs"]}
     assert set(runs) == {"one direction, padded", "one direction, packed", "bidirectional, packed"}
-    # chance is 0.5; over 512 test sequences its standard deviation is 0.022
-    assert runs["bidirectional, packed"]["accuracy"] > 0.6
+    # chance is 0.5 (standard deviation 0.022 over 512 test sequences); knowing one end token but not
+    # the other gives at best 5/6 (where the known one is low, the label is 1 three times in four):
+    # above 0.95 needs both
+    assert runs["bidirectional, packed"]["accuracy"] > 0.95
     assert all(np.isfinite(run["losses"]).all() for run in runs.values())
 
 

@@ -339,23 +339,26 @@ def test_a_layer_refuses_a_packed_batch_of_the_wrong_width_dtype_or_state():
 
 
 @pytest.mark.parametrize("loss_of", ["h_n", "outputs"])
-def test_a_packed_bidirectional_drawing_has_a_state_at_every_step_and_splits_every_step(loss_of):
+@pytest.mark.parametrize("lengths", [(4, 2, 3), (4, 3, 2, 1)])
+def test_a_packed_bidirectional_drawing_has_a_state_at_every_step_and_splits_every_step(loss_of, lengths):
     """At step t the state is that of the sequences that have a step t (batch_sizes = 3, 3, 2, 1 for
     lengths 4, 2, 3): each step's cell box shows h and h (reverse) of those rows, whether the loss
     reads the final states or only the outputs, the state boxes are chained both ways, and
     ||dL/dh_t|| is that of those rows. The reverse direction's first step (t = T, from the initial
-    state) is split as the others are: its input box holds only its rows of the input projection."""
+    state) is split as the others are: its input box holds only its rows of the input projection
+    and its slices, as every step's does (lengths 4, 3, 2, 1: no other step computes what it does)."""
     mg.manual_seed(0)
-    sequences = [mg.randn(4, 3, dtype=np.float64), mg.randn(2, 3, dtype=np.float64), mg.randn(3, 3, dtype=np.float64)]
+    sequences = [mg.randn(n, 3, dtype=np.float64) for n in lengths]
     gru = nn.GRU(3, 2, bidirectional=True, dtype=np.float64)
     output, h_n = gru(pack_sequence(sequences, enforce_sorted=False))
     loss = (h_n ** 2).sum() if loss_of == "h_n" else (pad_packed_sequence(output)[0] ** 2).sum()
     loss.backward(retain_graph=True)
     source = mg.draw(loss, dict(gru.named_parameters())).source
-    for t, rows in zip(range(1, 5), (3, 3, 2, 1)):
+    for t in range(1, 5):
+        rows = sum(n >= t for n in lengths)
         cell = source[source.index(f"cell_{t} [label="):].split("\n", 1)[0]
         assert f"h ({rows}, 2)" in cell and f"h (reverse) ({rows}, 2)" in cell, t
+        inputs = source[source.index(f"in_{t} [label="):].split("\n", 1)[0]
+        assert "4 ops: getitem<BR/>" in inputs, t       # each direction's rows of x W_ih^T + b, and their n block
     for t in (1, 2, 3):
         assert f"cell_{t} -> cell_{t + 1}" in source and f"cell_{t + 1} -> cell_{t}" in source
-    last_input = source[source.index("in_4 [label="):].split("\n", 1)[0]
-    assert "ops: getitem<BR/>" in last_input

@@ -756,3 +756,24 @@ def test_a_gru_update_s_window_renders_in_the_ops_view(tmp_path):
     cut_edges = edges_with(graph.source, "style=dashed", "cut (k2 = 4)")
     assert len(cut_edges) == 2              # h_2 feeds t = 3's h W_hh^T and its lerp towards h
     assert all("xlabel=<cut (k2 = 4)>" in edge and "constraint=false" in edge for edge in cut_edges)
+
+
+def test_steps_that_all_differ_are_split_as_their_recurrence_goes():
+    """Each step also attends to every earlier state, so no two steps compute the same ops. Each step's
+    input box still holds exactly its input projection x_t U, and the rest of the step (h W, the
+    earlier states' terms, tanh) is in its cell, the first step's h0 W included."""
+    mg.manual_seed(8)
+    A, U, W = (mg.randn(*shape, requires_grad=True) for shape in ((4, 4), (3, 4), (4, 4)))
+    states, h, loss = [], mg.zeros(1, 4), None
+    for t in range(1, 6):
+        with viz.step(t):
+            pre = mg.randn(1, 3) @ U + h @ W
+            for earlier in states:
+                pre = pre + earlier @ A
+            h = mg.tanh(pre).named("h")
+            states.append(h)
+            loss = (h ** 2).sum() if loss is None else loss + (h ** 2).sum()
+    loss.backward(retain_graph=True)
+    source = viz.draw(loss, {"A": A, "U": U, "W": W}).source
+    for t in range(1, 6):
+        assert "1 op: matmul" in source[source.index(f"in_{t} [label="):].split("\n", 1)[0], t

@@ -15,9 +15,7 @@ output at t is [h_t, h'_t] (2H wide), which the layer above reads. Both
 directions' nodes at input position t are stamped with t.
 
 A `PackedSequence` (`nn.utils.rnn`) runs each sequence of a batch for its own
-length: sorted longest first, the sequences that have a step t are the first
-batch_sizes[t - 1] rows, so step t runs the cell on that prefix of the batch
-and the other rows keep their state.
+length (`packed_steps.py`).
 """
 
 from __future__ import annotations
@@ -39,6 +37,7 @@ from .cells import gru_recurrence, lstm_recurrence, rnn_recurrence
 from .fused.marks import StepMarks
 from .fused.recording import forward_mode
 from .module import Module, same_dtype, state_or_hx, uniform
+from .packed_steps import unroll_packed
 from .utils.rnn import PackedSequence, checked_packed
 
 
@@ -224,35 +223,6 @@ class _Layer(Module):
             outputs[t - 1] = h
         return stacked(outputs, values), state
 
-    def unroll_packed(self, k: int, reverse: bool, data: Tensor, batch_sizes: np.ndarray,
-                      state: Any) -> tuple[Tensor, Any]:
-        """Layer k (or its reverse direction) over a packed sequence's data (N, I), op by op: (outputs
-        (N, H), rows as data's, final state).
-
-        Sorted longest first, the sequences that have a step t are the first batch_sizes[t - 1]
-        rows, and step t runs the cell on those rows only. Going forward the state narrows as
-        sequences end, and each keeps the state after its last step; the reverse direction meets
-        each sequence's last step first, so there the state widens as sequences join, each from its
-        initial state, and ends after every sequence's first step.
-        """
-        weight_ih, weight_hh, bias_ih, bias_hh = self.layer_weights(k, reverse)
-        projected, bias_hh = self.project(data, weight_ih, bias_ih, bias_hh)
-        starts, initial = np.cumsum(batch_sizes) - batch_sizes, state
-        outputs, ended, state = [None] * len(batch_sizes), [], None     # ended: (state, row) where rows ended
-        for t in time_steps(len(batch_sizes), reverse):
-            start, active = int(starts[t - 1]), int(batch_sizes[t - 1])
-            had = 0 if state is None else _row_count(state)
-            if active > had:                        # sequences join (all at the first step)
-                joining = _rows(initial, had, active)
-                state = joining if state is None else _joined([state, joining])
-            elif active < had:                      # sequences end: their final state is this one
-                ended.append((state, active))
-                state = _rows(state, 0, active)
-            state = self.recurrence(projected[start:start + active], state, weight_hh, bias_hh)
-            outputs[t - 1] = state[0] if self.state_parts == 2 else state
-        final = _joined([state] + [_rows(kept, row, _row_count(kept)) for kept, row in reversed(ended)])
-        return concat(outputs), final
-
     def sequence(self, k: int, reverse: bool, x: Tensor, state: Any,
                  below: StepMarks | None) -> tuple[Tensor, Any, StepMarks]:
         """Layer k (or its reverse direction, given the sequence flipped) over the whole sequence as one
@@ -274,7 +244,7 @@ class _Layer(Module):
     def _run(self, k: int, reverse: bool, x: Tensor, state: Any, below: StepMarks | None,
              batch_sizes: np.ndarray | None) -> tuple[Tensor, Any, StepMarks | None]:
         if batch_sizes is not None:
-            return (*self.unroll_packed(k, reverse, x, batch_sizes, state), None)
+            return (*unroll_packed(self, k, reverse, x, batch_sizes, state), None)
         if not self.fused or forward_mode():
             return (*self.unroll(k, reverse, x, state), None)
         if not reverse:
@@ -329,27 +299,6 @@ class _Layer(Module):
                 + ("" if self.bias else ", bias=False") + (", batch_first=True" if self.batch_first else "")
                 + (f", dropout={self.dropout}" if self.dropout else "")
                 + (", bidirectional=True" if self.bidirectional else "") + (", fused=True" if self.fused else ""))
-
-
-def _row_count(state: Any) -> int:
-    return len(state[0] if isinstance(state, tuple) else state)
-
-
-def _rows(state: Any, start: int, stop: int) -> Any:
-    """Rows start .. stop - 1 of a state (of both parts of an LSTM's (h, c)); the state itself when
-    that is all of it."""
-    if start == 0 and stop == _row_count(state):
-        return state
-    return tuple(part[start:stop] for part in state) if isinstance(state, tuple) else state[start:stop]
-
-
-def _joined(pieces: list) -> Any:
-    """States of consecutive rows joined into one (part by part for an LSTM's (h, c))."""
-    if len(pieces) == 1:
-        return pieces[0]
-    if isinstance(pieces[0], tuple):
-        return tuple(concat(list(parts)) for parts in zip(*pieces))
-    return concat(pieces)
 
 
 def _move_into(h: Tensor, place: np.ndarray) -> None:

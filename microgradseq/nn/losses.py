@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..checks import is_finite_number, is_int
+from ..checks import is_int, non_negative_number, positive_number
 from ..functional import (REDUCTIONS, binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,
                           huber_loss, l1_loss, mse_loss, nll_loss, smooth_l1_loss)
 from ..spellings import only_defaults
@@ -81,9 +81,7 @@ class SmoothL1Loss(_Loss):
 
     def __init__(self, reduction: str = "mean", beta: float = 1.0, **options: Any) -> None:
         super().__init__(reduction, **options)
-        if not is_finite_number(beta) or beta < 0:
-            raise ValueError(f"SmoothL1Loss: beta must be a finite number >= 0, got {beta!r}")
-        self.beta = beta
+        self.beta = non_negative_number(beta, "beta", "SmoothL1Loss")
 
     def forward(self, input: Any, target: Any) -> Tensor:
         return smooth_l1_loss(input, target, self.reduction, beta=self.beta)
@@ -98,9 +96,7 @@ class HuberLoss(_Loss):
 
     def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
         super().__init__(reduction)
-        if not is_finite_number(delta) or delta <= 0:
-            raise ValueError(f"HuberLoss: delta must be a finite number > 0, got {delta!r}")
-        self.delta = delta
+        self.delta = positive_number(delta, "delta", "HuberLoss")
 
     def forward(self, input: Any, target: Any) -> Tensor:
         return huber_loss(input, target, self.reduction, delta=self.delta)

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import broadcasts_to
 from ..gradients import StackedProducts
 from ..tensor import Rules, Tensor, as_tensor, result
 from .elementwise import passthrough
@@ -120,7 +121,7 @@ def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     bias_shape, output_shape = bias._data.shape, x_shape[:-1] + w_shape[:1]
     if bias_shape == w_shape[:1]:
         rules = LINEAR_WITH_BIAS
-    elif bias_shape == output_shape or _broadcasts_to(bias_shape, output_shape):
+    elif bias_shape == output_shape or broadcasts_to(bias_shape, output_shape):
         rules = LINEAR_WITH_ADDEND
     else:
         raise ValueError(f"linear: bias of shape {bias_shape} does not fit weight of shape {w_shape} and input "
@@ -187,10 +188,3 @@ LINEAR = Rules(vjp=(lambda g, weight: g @ weight,      lambda g, x: StackedProdu
 LINEAR_WITH_BIAS = Rules(vjp=LINEAR.vjp + (lambda g, kept: StackedProducts(_rows(g)),),
                          jvp=LINEAR.jvp + (passthrough,), broadcasts=True)
 LINEAR_WITH_ADDEND = Rules(vjp=LINEAR.vjp + (passthrough,), jvp=LINEAR.jvp + (passthrough,), broadcasts=True)
-
-
-def _broadcasts_to(shape: tuple, target: tuple) -> bool:
-    try:
-        return np.broadcast_shapes(shape, target) == target
-    except ValueError:
-        return False

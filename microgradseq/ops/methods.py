@@ -197,7 +197,7 @@ Tensor.view, Tensor.squeeze, Tensor.unsqueeze, Tensor.flatten, Tensor.t = reshap
 Tensor.size, Tensor.numel, Tensor.dim = size, lambda self: int(self._data.size), lambda self: self._data.ndim
 Tensor.narrow, Tensor.contiguous, Tensor.permute, Tensor.__iter__ = narrow, lambda self: self, permute, iterate
 Tensor.argmax, Tensor.argmin, Tensor.softmax, Tensor.log_softmax = argmax, argmin, softmax, log_softmax
-Tensor.mul, Tensor.div = ew.mul, ew.div
+Tensor.mul = ew.mul                 # (t.div, with PyTorch's rounding_mode=, is in pytorch_methods.py)
 Tensor.to, Tensor.cpu = to, lambda self: self
 Tensor.float, Tensor.double, Tensor.long = (lambda self: to(self, np.float32), lambda self: to(self, np.float64),
                                             lambda self: to(self, np.int64))

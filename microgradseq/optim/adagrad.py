@@ -39,7 +39,7 @@ class Adagrad(Optimizer):
                                       maximize=maximize))
 
     def kept_state(self, group: dict) -> tuple[str, ...]:
-        return ("step", "sum")
+        return self.state_names             # both, whatever the options
 
     def update(self, data: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict) -> np.ndarray:
         g = with_decay(data, -grad if group["maximize"] else grad, group["weight_decay"])

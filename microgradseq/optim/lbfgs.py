@@ -171,7 +171,7 @@ class LBFGS(Optimizer):
         gradients; return its first result. All or nothing: if anything raises (the closure
         too), every parameter, gradient and the state are left as they were."""
         where = "LBFGS.step"
-        if closure is None or not callable(closure):
+        if not callable(closure):
             raise TypeError(f"{where}: expected a closure that zeroes the gradients, computes the loss, "
                             "calls loss.backward() and returns the loss (optimizer.step(closure)): L-BFGS "
                             f"evaluates the loss several times per step; got {type(closure).__name__}")

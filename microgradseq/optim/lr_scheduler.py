@@ -71,6 +71,7 @@ def _number_or_inf(where: str, name: str, value: Any) -> None:
 # listed here, one a subclass of yours keeps, is taken as it comes).
 _STATE_CHECKS: dict[str, Callable[[str, str, Any], None]] = {
     "last_epoch": lambda where, name, value: _last_epoch(value, where),
+    "_step_count": lambda where, name, value: _non_negative_int(value, name, where),
     "base_lrs": _check_rates, "_last_lr": _check_rates, "min_lrs": _check_rates,
     "step_size": lambda where, name, value: positive_int(value, name, where),
     "gamma": check.non_negative, "factor": check.fraction, "threshold": check.non_negative,
@@ -104,6 +105,7 @@ class LRScheduler:
         self.optimizer = optimizer
         self.base_lrs = [group.get("initial_lr", group["lr"]) for group in groups]
         self.last_epoch = last_epoch
+        self._step_count = 0                         # steps taken, the constructor's first (as PyTorch's)
         self.step()                                  # epoch 0's rates (raises before any change)
         for group, base in zip(groups, self.base_lrs):
             group.setdefault("initial_lr", base)
@@ -125,12 +127,13 @@ class LRScheduler:
         where = f"{type(self).__name__}.step"
         previous = self.last_epoch
         self.last_epoch = previous + 1 if epoch is None else _non_negative_int(epoch, "epoch", where)
+        self._step_count += 1
         try:
             rates = self.get_lr() if epoch is None else self.closed_form_lr()
             for index, rate in enumerate(rates):
                 check.non_negative(where, f"the learning rate of param group {index}", rate)
         except BaseException:
-            self.last_epoch = previous
+            self.last_epoch, self._step_count = previous, self._step_count - 1
             raise
         for group, rate in zip(self.optimizer.param_groups, rates):
             group["lr"] = rate
@@ -277,7 +280,7 @@ class CosineAnnealingLR(LRScheduler):
         epoch, period, low = self.last_epoch, self.T_max, self.eta_min
         if epoch == 0:
             return self._rates()
-        if not hasattr(self, "_last_lr"):       # the constructor's step, resuming at last_epoch > 0
+        if self._step_count == 1:               # the constructor's step, resuming at last_epoch > 0
             return self.closed_form_lr()
         if (epoch - 1 - period) % (2 * period) == 0:
             return [rate + (base - low) * (1 - math.cos(math.pi / period)) / 2

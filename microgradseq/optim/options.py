@@ -11,14 +11,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..checks import flag, is_finite_number, positive_int
+from ..checks import flag, is_finite_number, non_negative_number, positive_int, positive_number
 from ..spellings import only_defaults
 
 
 def non_negative(where: str, name: str, value: Any) -> None:
     """A finite number >= 0 (NaN, inf, a bool or a string fail)."""
-    if not is_finite_number(value) or value < 0:
-        raise ValueError(f"{where}: {name} must be a finite number >= 0, got {value!r}")
+    non_negative_number(value, name, where)
 
 
 def non_negative_or_inf(where: str, name: str, value: Any) -> None:
@@ -30,8 +29,7 @@ def non_negative_or_inf(where: str, name: str, value: Any) -> None:
 
 def positive(where: str, name: str, value: Any) -> None:
     """A finite number > 0."""
-    if not is_finite_number(value) or value <= 0:
-        raise ValueError(f"{where}: {name} must be a finite number > 0, got {value!r}")
+    positive_number(value, name, where)
 
 
 def positive_integer(where: str, name: str, value: Any) -> None:

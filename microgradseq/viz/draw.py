@@ -389,39 +389,47 @@ def _feeding_the_cell(info: GraphInfo, feeding: set, recurrent: set) -> set:
     so the nodes in their places in another step of the same module scope: the first step, reading
     a zero state, is split as the others are, not left all input. A place is found by the step's
     whole sequence of (op, label); in a step whose sequence no other step has (a bidirectional
-    layer's reverse direction at t = T over a packed batch), a node's place is the k-th node of
-    its op and label that reads the same nodes from outside the steps (the weights, a layer's input
-    projection): those are the same nodes at every step."""
+    layer's reverse direction at t = T over a packed batch, steps that all differ), by what each
+    node is and reads (`_places`)."""
     by_step = {}
     for node in info.order:
         if node in feeding:
             by_step.setdefault((info.step_of[node], node.scope), []).append(node)
-    steps = [((scope, tuple((node.op, node.label) for node in nodes)), _places(info, scope, nodes), nodes)
+    steps = [((scope, tuple((node.op, node.label) for node in nodes)),
+              list(zip(_places(info, scope, nodes, True), _places(info, scope, nodes, False))), nodes)
              for (_, scope), nodes in by_step.items()]
-    sequences, places, counts = {}, {}, {}  # sequence -> flags, place -> flag, sequence -> steps
+    in_cell, steps_with = {}, {}        # sequence or place -> in some step's cell; -> how many steps
     for sequence, where, nodes in steps:
         flags = [node in recurrent for node in nodes]
-        sequences[sequence] = [a or b for a, b in zip(sequences.get(sequence, flags), flags)]
-        counts[sequence] = counts.get(sequence, 0) + 1
-        for place, flag in zip(where, flags):
-            places[place] = places.get(place, False) or flag
+        in_cell[sequence] = [a or b for a, b in zip(in_cell.get(sequence, flags), flags)]
+        for pair, flag in zip(where, flags):
+            for place in pair:
+                in_cell[place] = in_cell.get(place, False) or flag
+        for key in {sequence, *(place for pair in where for place in pair)}:
+            steps_with[key] = steps_with.get(key, 0) + 1
     inside = set()
     for sequence, where, nodes in steps:
-        flags = sequences[sequence] if counts[sequence] > 1 else [places[place] for place in where]
+        if steps_with[sequence] > 1:
+            flags = in_cell[sequence]
+        else:                           # its exact place if another step has it, else the coarser one
+            flags = [in_cell[exact if steps_with[exact] > 1 else coarse] for exact, coarse in where]
         inside.update(node for node, flag in zip(nodes, flags) if flag)
     return inside
 
 
-def _places(info: GraphInfo, scope: str, nodes: list[Node]) -> list[tuple]:
-    """Each node's place in its step: (scope, op, label, what it reads from outside the steps, k) for
-    the k-th such node."""
-    seen, places = {}, []
-    for node in nodes:
-        reads = tuple(p if p is not None and info.step_of[p] is None else None for p in node.inputs)
-        key = (node.op, node.label, reads)
-        k = seen[key] = seen.get(key, -1) + 1
-        places.append((scope, *key, k))
-    return places
+def _places(info: GraphInfo, scope: str, nodes: list[Node], exact: bool) -> list[tuple]:
+    """Each node's place in its step: (scope, op, label, what it reads). What it reads: an input
+    outside the steps (a weight: the same node at every step) itself; an input of the step by its
+    op and label (`exact`), or not told apart from a constant (a zero initial state is no node,
+    where later steps read the previous state)."""
+    def read(parent: Node | None) -> object:
+        if parent is not None and info.step_of[parent] is None:
+            return parent
+        if not exact:
+            return "in the steps, or a constant"
+        return None if parent is None else (parent.op, parent.label)
+
+    return [(exact, scope, node.op, node.label, tuple(read(parent) for parent in node.inputs)) for node in nodes]
 
 
 def _ops_summary(members: list[Node]) -> str:
