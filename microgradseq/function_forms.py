@@ -93,3 +93,4 @@ reshape, transpose, permute, squeeze, unsqueeze, flatten, t = map(
 narrow, split, chunk, unbind, index_select, gather, masked_fill, flip = map(
     _form, ("narrow", "split", "chunk", "unbind", "index_select", "gather", "masked_fill", "flip"))
 masked_select, floor_divide, remainder = map(_form, ("masked_select", "floor_divide", "remainder"))
+sort, argsort, repeat_interleave = map(_form, ("sort", "argsort", "repeat_interleave"))

@@ -132,13 +132,14 @@ def split_size_case(draw, ndim):
     dim = draw(an_axis(ndim))
     extent = shape[dim]
     size = draw(st.integers(1, extent + 1))
-    by_function = draw(st.booleans())
+    form = draw(st.sampled_from(["function", "method", "split_size="]))     # (the last: Tensor.split's keyword)
 
     def np_fn(a):
         return np_joined([np_along(a, dim, range(s, min(s + size, extent))) for s in range(0, extent, size)])
 
     def mg_fn(t):
-        return mg_joined(mg.split(t, size, dim) if by_function else t.split(size, dim=dim))
+        return mg_joined({"function": lambda: mg.split(t, size, dim), "method": lambda: t.split(size, dim=dim),
+                          "split_size=": lambda: t.split(split_size=size, dim=dim)}[form]())
     return mg_fn, np_fn, [draw(values(shape))]
 
 
@@ -380,6 +381,39 @@ def flatten_case(draw, ndim):
 
 
 @st.composite
+def sort_case(draw, ndim):
+    """t.sort / mg.sort's values along dim, either way round; entries distinct (no ties), so the
+    order numpy's stable argsort finds (of -a for descending) stays put within the differences."""
+    shape = draw(shapes(ndim))
+    dim, descending, by_function = draw(an_axis(ndim)), draw(st.booleans()), draw(st.booleans())
+
+    def np_fn(a):
+        return np.take_along_axis(a, np.argsort(-a if descending else a, axis=dim, kind="stable"), axis=dim)
+
+    def mg_fn(t):
+        pair = mg.sort(t, dim, descending=descending) if by_function else t.sort(dim=dim, descending=descending)
+        return pair.values
+    return mg_fn, np_fn, [draw(distinct_values(shape))]
+
+
+@st.composite
+def repeat_interleave_case(draw, ndim):
+    """mg.repeat_interleave / t.repeat_interleave: an int, or counts (maybe zeros) as an array or an int64
+    tensor, along dim or (dim=None) of the flattened tensor, against numpy's repeat."""
+    shape = draw(shapes(ndim))
+    dim = None if ndim == 0 or draw(st.booleans()) else draw(an_axis(ndim))
+    extent = int(np.prod(shape, dtype=int)) if dim is None else shape[dim]
+    if draw(st.booleans()):
+        repeats = counts = draw(st.integers(0, 3))
+    else:
+        counts = draw(hnp.arrays(np.int64, extent, elements=st.integers(0, 3)))
+        repeats = mg.tensor(counts) if draw(st.booleans()) else counts
+    by_function = draw(st.booleans())
+    return (lambda t: mg.repeat_interleave(t, repeats, dim) if by_function else t.repeat_interleave(repeats, dim=dim),
+            lambda a: np.repeat(a, counts, axis=dim), [draw(values(shape))])
+
+
+@st.composite
 def narrow_case(draw, ndim):
     shape = draw(shapes(ndim))
     dim = draw(an_axis(ndim))
@@ -500,6 +534,8 @@ CASES = {
     "gather(dim, index)": (gather_dim_case, WITH_AXES),
     "topk(largest)": (lambda ndim: topk_case(ndim, True), WITH_AXES),
     "topk(smallest)": (lambda ndim: topk_case(ndim, False), WITH_AXES),
+    "sort values": (sort_case, WITH_AXES),
+    "repeat_interleave": (repeat_interleave_case, ANY_RANK),
     "min()": (min_all_case, ANY_RANK),
     "min(dim) values": (min_dim_case, WITH_AXES),
     "min(axis=0)": (min_axis0_case, WITH_AXES),
@@ -561,6 +597,25 @@ def test_rounded_division_passes_a_zero_gradient_and_tangent(rounding_mode):
     _, tangent = mg.jvp(lambda x, y: x.div(y, rounding_mode=rounding_mode), [a.detach(), b.detach()],
                         [np.ones(3), np.ones(3)])
     assert tangent.tolist() == [0.0] * 3
+
+
+@pytest.mark.parametrize("descending", [False, True])
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_sort_and_argsort_keep_ties_in_their_order_as_numpy_s_stable_sort(descending, dim):
+    """Indices (int64, no gradient) and values against numpy's stable argsort (of -a descending: equal
+    entries keep their order either way round, as PyTorch's stable sort), on a grid full of ties."""
+    a = np.random.default_rng(3).integers(-2, 3, size=(4, 6)).astype(np.float64)
+    expected = np.argsort(-a if descending else a, axis=dim, kind="stable")
+    x = mg.tensor(a, requires_grad=True)
+    values, indices = x.sort(dim, descending)
+    assert indices.dtype == np.int64 and not indices.requires_grad and values.requires_grad
+    np.testing.assert_array_equal(indices.data, expected)
+    np.testing.assert_array_equal(values.data, np.take_along_axis(a, expected, axis=dim))
+    for argsorted in (x.argsort(dim, descending), mg.argsort(x, dim=dim, descending=descending, stable=True)):
+        assert argsorted.dtype == np.int64 and not argsorted.requires_grad
+        np.testing.assert_array_equal(argsorted.data, expected)
+    integers = mg.tensor(a.astype(np.int64)).sort(dim, descending=descending)       # integers: no -x inside
+    np.testing.assert_array_equal(integers.indices.data, expected)
 
 
 def test_split_under_jvp_gives_one_tangent_per_piece():
@@ -1007,6 +1062,9 @@ PYTORCH_METHODS = {
     "index_select": ["index_select"],
     "gather": ["gather(dim, index)"],
     "topk": ["topk(largest)", "topk(smallest)"],
+    "sort": ["sort values", "test_sort_and_argsort_keep_ties_in_their_order_as_numpy_s_stable_sort"],
+    "argsort": ["test_sort_and_argsort_keep_ties_in_their_order_as_numpy_s_stable_sort"],
+    "repeat_interleave": ["repeat_interleave"],
     "min": ["min()", "min(dim) values", "min(axis=0)"],
     "expand": ["expand"],
     "expand_as": ["expand_as"],

@@ -1,7 +1,8 @@
 """Porting, round 5: a sentiment classifier as PyTorch's tutorials write it (an embedding with a padding
 index, a bidirectional LSTM over a packed batch, dropout, one logit, BCEWithLogitsLoss, accuracy by
 `torch.round(torch.sigmoid(...))`), and the spellings it needed: `round`, `flatten_parameters()`,
-`PackedSequence((data, batch_sizes))`."""
+`PackedSequence((data, batch_sizes))`; and, for the older idiom that sorts a batch by length before
+packing, `t.sort`, `argsort`, `repeat_interleave` and `split(split_size=)`."""
 
 import numpy as np
 import pytest
@@ -181,3 +182,72 @@ def test_a_new_generator_starts_from_pytorch_s_fixed_seed_and_seed_picks_a_fresh
     assert a.manual_seed(3).initial_seed() == 3
     fresh = a.seed()
     assert a.initial_seed() == fresh and a.random() == np.random.default_rng(fresh).random()
+
+
+# ---- sorting a batch by length, repeat_interleave, split(split_size=) ---------------------------
+
+def test_sorting_by_length_then_packing_sorted_gives_what_packing_unsorted_gives():
+    """The older packed-sequence idiom: sort the batch longest first, pack with enforce_sorted=True, run,
+    then put h_n back in the batch's order with the inverse of the sort, `order.sort(0)`'s indices."""
+    torch.manual_seed(0)
+    gru = nn.GRU(3, 4, batch_first=True, dtype=np.float64)
+    x = torch.randn(4, 5, 3, dtype=np.float64, requires_grad=True)
+    lengths = torch.tensor([2, 5, 3, 5])
+
+    sorted_lengths, order = lengths.sort(0, descending=True)
+    packed = nn.utils.rnn.pack_padded_sequence(x[order], sorted_lengths, batch_first=True, enforce_sorted=True)
+    _, h_n = gru(packed)
+    _, unsort = order.sort(0)
+    h_n = h_n[:, unsort]
+
+    assert order.tolist() == [1, 3, 2, 0]              # the two of length 5 in their own order (stable)
+    _, expected = gru(nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False))
+    np.testing.assert_allclose(h_n.data, expected.data, rtol=1e-12, atol=1e-12)
+    h_n.sum().backward()
+    sorted_path_grad, x.grad = x.grad, None
+    expected.sum().backward()
+    np.testing.assert_allclose(sorted_path_grad, x.grad, rtol=1e-12, atol=1e-12)
+
+
+def test_sort_puts_nan_last_ascending_and_first_descending_as_pytorch():
+    x = torch.tensor([1.0, float("nan"), 0.0])
+    assert x.sort().indices.tolist() == [2, 0, 1] and torch.argsort(x, descending=True).tolist() == [1, 0, 2]
+    values, indices = torch.sort(torch.tensor(3.0))                 # a 0-d tensor: itself, at 0
+    assert values.item() == 3.0 and indices.item() == 0
+
+
+def test_repeat_interleave_repeats_each_entry_in_place_as_numpy_s_repeat():
+    """A beam search's `encoder_out.repeat_interleave(beam, dim=0)`: each row `beam` times in a row."""
+    encoder_out = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(torch.tensor(encoder_out).repeat_interleave(3, dim=0).data,
+                                  np.repeat(encoder_out, 3, axis=0))
+    np.testing.assert_array_equal(torch.repeat_interleave(torch.tensor(encoder_out), 2).data,
+                                  np.repeat(encoder_out, 2))                 # dim=None: flattened first
+    counts = torch.tensor([2, 0, 1])
+    assert torch.repeat_interleave(counts).tolist() == np.repeat(np.arange(3), [2, 0, 1]).tolist()
+    assert torch.tensor([5, 7]).repeat_interleave(torch.tensor(2)).tolist() == [5, 5, 7, 7]
+
+
+def test_repeat_interleave_gradient_is_the_number_of_copies_of_each_entry():
+    x = torch.tensor([0.5, -1.0, 2.0], dtype=np.float64, requires_grad=True)
+    torch.repeat_interleave(x, torch.tensor([2, 0, 3])).sum().backward()
+    assert x.grad.tolist() == [2.0, 0.0, 3.0]
+
+
+@pytest.mark.parametrize("repeats, got", [(torch.tensor([1, 2]), r"int64 counts of shape \(2,\)"), (-1, "-1"),
+                                          (1.5, "1.5"), (torch.tensor([[1, 2, 3]]), r"int64 counts of shape \(1, 3\)")])
+def test_repeat_interleave_refuses_counts_that_do_not_fit(repeats, got):
+    with pytest.raises(ValueError, match=r"^repeat_interleave: expected a non-negative integer, or 1-d non-negative "
+                                         r"integer counts of length 1 or 3 \(one per entry along dim 1\), got " + got):
+        torch.zeros(2, 3).repeat_interleave(repeats, dim=1)
+
+
+def test_sort_and_split_name_what_was_wrong():
+    with pytest.raises(IndexError, match=r"^sort: dim 2 is out of range for a tensor with 2 axes"):
+        torch.zeros(2, 3).sort(2)
+    with pytest.raises(IndexError, match=r"^argsort: dim -3 is out of range for a tensor with 2 axes"):
+        torch.argsort(torch.zeros(2, 3), dim=-3)
+    x = torch.arange(5)
+    assert [p.tolist() for p in x.split(split_size=2)] == [[0, 1], [2, 3], [4]]   # Tensor.split's keyword
+    with pytest.raises(TypeError, match=r"^split: got both split_size_or_sections= and split_size=; pass one"):
+        x.split(2, split_size=2)

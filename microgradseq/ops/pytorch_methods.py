@@ -1,12 +1,12 @@
 """More of PyTorch's tensor methods, each written with the primitive ops (so none needs a rule
-of its own): `t.split`, `t.gather(dim, index)`, `t.topk`, `t.expand`, `t.masked_fill`, `t.flip`,
-`t.unfold`, `t.masked_select`, the in-place `t.add_(u)`, `t.masked_fill_`, `t.copy_(u)` and kin, and the logical `&`, `|`, `^`, `~`,
-`t.all()`, `t.any()` ...
+of its own): `t.split`, `t.gather(dim, index)`, `t.topk`, `t.sort`, `t.repeat_interleave`, `t.expand`,
+`t.masked_fill`, `t.flip`, `t.unfold`, `t.masked_select`, the in-place `t.add_(u)`, `t.masked_fill_`,
+`t.copy_(u)` and kin, and the logical `&`, `|`, `^`, `~`, `t.all()`, `t.any()` ...
 
 A PyTorch script ports by changing its imports; these are the methods course
 scripts use beyond the numpy names (`methods.py`). Selecting (split, chunk,
-unbind, index_select, gather, topk) is indexing, whose rule scatters the
-gradient back; `expand` and `repeat` broadcast, and `sum_to` sums the gradient
+unbind, index_select, gather, topk, sort, repeat_interleave) is indexing, whose
+rule scatters the gradient back; `expand` and `repeat` broadcast, and `sum_to` sums the gradient
 back; `min` is -max(-x); `masked_fill` is `where`.
 """
 
@@ -19,7 +19,7 @@ import numpy as np
 
 from ..checks import is_int
 from ..autograd import CUT, LEAF
-from ..spellings import CPU, axis_keepdims, check_device, shape_of
+from ..spellings import CPU, axis_keepdims, check_device, either, shape_of
 from ..tensor import Tensor, as_tensor, owned
 from . import elementwise as ew
 from . import reduce
@@ -33,8 +33,12 @@ def _along(axis: int, part: Any) -> tuple:
     return (slice(None),) * axis + (part,)
 
 
-def split(self: Tensor, split_size_or_sections: int | list, dim: int = 0) -> tuple[Tensor, ...]:
-    """Pieces along `dim`: each `split_size` long (the last may be shorter), or of the given lengths."""
+def split(self: Tensor, split_size_or_sections: int | list | None = None, dim: int = 0, *,
+          split_size: int | list | None = None) -> tuple[Tensor, ...]:
+    """Pieces along `dim`: each `split_size` long (the last may be shorter), or of the given lengths.
+    `split_size=` is the keyword of PyTorch's `Tensor.split` (older scripts write `t.split(split_size=2)`)."""
+    split_size_or_sections = either("split", "split_size_or_sections", split_size_or_sections,
+                                    "split_size", split_size)
     axis = _axis("split", dim, self.ndim)
     extent, sizes = self.shape[axis], split_size_or_sections
     if is_int(sizes) and sizes > 0:
@@ -106,6 +110,59 @@ def topk(self: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool
     ranks = np.arange(self.shape[axis] - 1, self.shape[axis] - 1 - k, -1) if largest else np.arange(k)
     indices = np.take(order, ranks, axis=axis).astype(np.int64)
     return ValuesIndices(gather(self, axis, indices), owned(indices))
+
+
+def _sorting_order(where: str, self: Tensor, dim: int, descending: bool) -> tuple[int, np.ndarray]:
+    """(axis, the int64 positions that sort `self` along it), stable as PyTorch's `stable=True`: equal
+    entries keep their order, descending too. Descending is the ascending stable order of the entries
+    read backwards, read backwards again: a tie's entries, reversed twice, come in their own order
+    (no -x, which unsigned integers and bools have not; NaN comes last ascending, first descending)."""
+    if self.ndim == 0 and is_int(dim) and dim in (0, -1):
+        return 0, np.zeros((), dtype=np.int64)          # a 0-d tensor is its own order, as PyTorch's
+    axis = _axis(where, dim, self.ndim)
+    if not descending:
+        return axis, np.argsort(self._data, axis=axis, kind="stable").astype(np.int64)
+    backwards = np.flip(self._data, axis=axis)
+    last = self.shape[axis] - 1
+    return axis, np.flip(last - np.argsort(backwards, axis=axis, kind="stable"), axis=axis).astype(np.int64)
+
+
+def sort(self: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> ValuesIndices:
+    """The entries in order along `dim` and where each came from, PyTorch's pair (values, indices):
+    `lengths, order = lengths.sort(0, descending=True)` before packing, `_, unsort = order.sort(0)` after.
+    Always stable (so `stable=False` gives one of the orders PyTorch may). The values are gathered at
+    the indices, so each entry's gradient goes back to where it came from."""
+    axis, indices = _sorting_order("sort", self, dim, descending)
+    values = getitem(self, ()) if self.ndim == 0 else gather(self, axis, indices)
+    return ValuesIndices(values, owned(indices))
+
+
+def argsort(self: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+    """The int64 positions that sort the entries along `dim` (sort's indices; no gradient)."""
+    return owned(_sorting_order("argsort", self, dim, descending)[1])
+
+
+def repeat_interleave(self: Tensor, repeats: Any = None, dim: int | None = None) -> Tensor:
+    """Each entry along `dim` repeated `repeats` times in place (an int, or a 1-d integer tensor of one
+    count per entry), as PyTorch's and numpy's repeat: `[a, b].repeat_interleave(2)` is `[a, a, b, b]`.
+    Without `dim` the tensor is flattened first. Indexing, so an entry's gradient is the sum over its
+    copies. With no `repeats`, the tensor holds the counts: `tensor([2, 1]).repeat_interleave()` is
+    `[0, 0, 1]`."""
+    if repeats is None:                     # the counts alone: positions 0, 1, ... each repeated
+        if self.ndim != 1:
+            raise ValueError(f"repeat_interleave: expected 1-d counts, got shape {self.shape}")
+        self, repeats = owned(np.arange(self.shape[0], dtype=np.int64)), self
+    source = reshape(self, (-1,)) if dim is None else self
+    axis = 0 if dim is None else _axis("repeat_interleave", dim, self.ndim)
+    extent = source.shape[axis]
+    counts = np.asarray(repeats._data if isinstance(repeats, Tensor) else repeats)
+    if counts.dtype.kind not in "iu" or counts.ndim > 1 or counts.size not in (1, extent) or np.any(counts < 0):
+        got = f"{counts.dtype} counts of shape {counts.shape}" if counts.ndim else repr(repeats)
+        along = "of the flattened tensor" if dim is None else f"along dim {dim}"
+        raise ValueError(f"repeat_interleave: expected a non-negative integer, or 1-d non-negative integer "
+                         f"counts of length 1 or {extent} (one per entry {along}), got {got}")
+    picks = np.repeat(np.arange(extent, dtype=np.int64), np.broadcast_to(counts.reshape(-1), (extent,)))
+    return getitem(source, _along(axis, picks))
 
 
 def min(self: Tensor, axis: Any = None, keepdims: bool | None = None, *, dim: Any = None,
@@ -337,6 +394,7 @@ Tensor.matmul, Tensor.mm, Tensor.bmm, Tensor.pow = (Tensor.__matmul__,) * 3 + (e
 Tensor.fill_, Tensor.zero_ = fill_, lambda self: fill_(self, 0)
 Tensor.add_, Tensor.sub_, Tensor.mul_, Tensor.div_, Tensor.flip = add_, sub_, mul_, div_, flip
 Tensor.copy_, Tensor.unfold = copy_, unfold
+Tensor.sort, Tensor.argsort, Tensor.repeat_interleave = sort, argsort, repeat_interleave
 Tensor.__and__ = Tensor.__rand__ = _logical(np.bitwise_and, "bitwise_and (&)")
 Tensor.__or__ = Tensor.__ror__ = _logical(np.bitwise_or, "bitwise_or (|)")
 Tensor.__xor__ = Tensor.__rxor__ = _logical(np.bitwise_xor, "bitwise_xor (^)")
