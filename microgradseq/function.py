@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 
 from .autograd import LEAF, OP, anomaly_checks, no_grad, setting
+from .checks import broadcasts_to
 from .forward import current_run
 from .gradients import Scatter, pass_number
 from .tensor import Rules, Tensor, owned, result
@@ -264,11 +265,7 @@ class _Call:
         if array.dtype.kind not in "fc":
             raise TypeError(f"{name}: the gradient for argument {position} must be floating-point, "
                             f"got dtype {array.dtype}")
-        try:
-            fits = np.broadcast_shapes(x.shape, array.shape) == array.shape
-        except ValueError:
-            fits = False
-        if not fits:
+        if not broadcasts_to(x.shape, array.shape):
             raise ValueError(f"{name}: the gradient for argument {position} has shape {array.shape}, "
                              f"expected {x.shape} (the argument's shape, or one it broadcasts to)")
         return array

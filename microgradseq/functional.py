@@ -152,25 +152,22 @@ def cross_entropy(logits: Tensor, target: Any, reduction: str = "mean", *, ignor
     return _reduce(losses, reduction, "cross_entropy")
 
 
-def mse_loss(pred: Tensor, target: Any, reduction: str = "mean") -> Tensor:
-    """(pred - target)^2, averaged or summed over every element."""
-    pred = as_tensor(pred)
-    target = as_tensor(target, pred)
-    if pred.shape != target.shape:
-        raise ValueError(f"mse_loss: pred of shape {pred.shape} and target of shape {target.shape} differ")
-    diff = pred - target.detach()
-    return _reduce(diff * diff, reduction, "mse_loss")
+# ---- regression losses: the error d = input - target (pred - target), the target a constant ---
 
-
-# ---- regression losses: the error d = input - target, the target a constant --------------------
-
-def _difference(where: str, input: Any, target: Any) -> Tensor:
-    """input - target, the target held constant; ValueError naming `where` unless the shapes are equal."""
+def _difference(where: str, input: Any, target: Any, name: str = "input") -> Tensor:
+    """input - target, the target held constant; ValueError naming `where` (and the input by `name`)
+    unless the shapes are equal."""
     input = as_tensor(input)
     target = as_tensor(target, input)
     if input.shape != target.shape:
-        raise ValueError(f"{where}: input of shape {input.shape} and target of shape {target.shape} differ")
+        raise ValueError(f"{where}: {name} of shape {input.shape} and target of shape {target.shape} differ")
     return input - target.detach()
+
+
+def mse_loss(pred: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """(pred - target)^2, averaged or summed over every element."""
+    diff = _difference("mse_loss", pred, target, "pred")
+    return _reduce(diff * diff, reduction, "mse_loss")
 
 
 def l1_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:

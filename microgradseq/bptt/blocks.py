@@ -30,7 +30,7 @@ from ..tensor import Tensor
 from .ownership import (callers_history, for_step, keeps_callers_graph, nodes_of, runners_own, runs_own,
                         takes_in_callers_graph)
 from .runner import (TBPTTResult, check_run, checked_loss, checked_step, cut_of_update_at_or_after, finish_update,
-                     is_update, refuse_bidirectional)
+                     is_update)
 from .truncate import map_state, sever, truncate
 
 
@@ -64,8 +64,8 @@ def tbptt_blocks(step_block: Callable[[Sequence, Any], tuple[Any, Any]], state: 
     losses. It is used for the blocks whose steps all have targets, `loss_fn` for the others;
     `targets` must then take slices, as `inputs` does."""
     k1, k2 = positive_int(k1, "k1", "tbptt_blocks"), positive_int(k2, "k2", "tbptt_blocks")
-    n = check_run("tbptt_blocks", step_block, state, inputs, targets, loss_fn, optimizer, on_update, reduction)
-    refuse_bidirectional(step_block, "tbptt_blocks", "step_block")
+    n = check_run("tbptt_blocks", step_block, state, inputs, targets, loss_fn, optimizer, on_update, reduction,
+                  step_name="step_block")
     if block_loss_fn is not None and not callable(block_loss_fn):
         raise TypeError(f"tbptt_blocks: block_loss_fn must be callable or None, got {type(block_loss_fn).__name__}")
     if not _takes_slices(inputs):

@@ -52,8 +52,7 @@ from ..random import default_generator
 from ..tensor import Tensor, owned
 from ..transforms import reverse_gradients
 from .reach import Reach
-from .runner import (TBPTTResult, check_run, checked_loss, checked_step, finish_update, is_update,
-                     refuse_bidirectional)
+from .runner import TBPTTResult, check_run, checked_loss, checked_step, finish_update, is_update
 from .truncate import map_state, state_tensors
 
 
@@ -76,7 +75,6 @@ def rtrl(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Sequen
     """
     k1 = positive_int(k1, "k1", "rtrl")
     n = check_run("rtrl", step, state, inputs, targets, loss_fn, optimizer, on_update, reduction)
-    refuse_bidirectional(step, "rtrl")
     params, names = parameters("rtrl", params)
     return _online(Sensitivities(step, state, loss_fn, params, names), inputs, targets, params, n, k1,
                    optimizer, on_update, reduction)
@@ -91,7 +89,6 @@ def uoro(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Sequen
     a seed for the random signs (default: the library's generator, `mg.manual_seed`)."""
     k1 = positive_int(k1, "k1", "uoro")
     n = check_run("uoro", step, state, inputs, targets, loss_fn, optimizer, on_update, reduction)
-    refuse_bidirectional(step, "uoro")
     params, names = parameters("uoro", params)
     if rng is None:
         rng = default_generator()

@@ -48,9 +48,10 @@ def cut_of_update_at_or_after(t: int, n: int, k1: int, k2: int) -> int:
 
 
 def check_run(where: str, step: Any, state: Any, inputs: Sequence, targets: Sequence, loss_fn: Any,
-              optimizer: Any, on_update: Any, reduction: str, on_backward: Any = None) -> int:
+              optimizer: Any, on_update: Any, reduction: str, on_backward: Any = None, step_name: str = "step") -> int:
     """The sequence's length n, after the checks every runner makes before its first step
-    (`where` names the runner in the error)."""
+    (`where` names the runner in the error; `step_name` the step in the last check: no
+    bidirectional layer, `refuse_bidirectional`)."""
     if reduction not in ("sum", "mean"):
         raise ValueError(f"{where}: reduction must be 'sum' or 'mean', got {reduction!r}")
     for name, value in (("step", step), ("loss_fn", loss_fn), ("on_update", on_update),
@@ -69,6 +70,7 @@ def check_run(where: str, step: Any, state: Any, inputs: Sequence, targets: Sequ
     if n == 0:
         raise ValueError(f"{where}: the sequence is empty")
     _check_state(state, "the initial state", where)
+    refuse_bidirectional(step, where, step_name)
     return n
 
 
@@ -206,7 +208,6 @@ def tbptt(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Seque
     """
     k1, k2 = positive_int(k1, "k1", "tbptt"), positive_int(k2, "k2", "tbptt")
     n = check_run("tbptt", step, state, inputs, targets, loss_fn, optimizer, on_update, reduction, on_backward)
-    refuse_bidirectional(step, "tbptt")
     result = TBPTTResult(state=None)
     window = deque()        # (t, state after step t) for steps not yet behind a cut
     stale = []              # states cut after the last backward: they hold its gradients

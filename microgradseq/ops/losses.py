@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Rules, Tensor, result
+from .elementwise import elementwise, scaled
 
 
 def cross_entropy(x: Tensor, classes: np.ndarray, mean: bool) -> Tensor:
@@ -58,7 +59,8 @@ CROSS_ENTROPY = Rules(vjp=(_d_cross_entropy,), jvp=(_cross_entropy_tangent,))
 # ---- binary cross-entropy: elementwise, so one rule serves both modes --------------------------
 #
 # Each loss below is y_j = l(x_j) for every element, its target (and pos_weight) constants, so its
-# Jacobian is diagonal: g J = g * l'(x) and J v = v * l'(x) are the same product (`elementwise`).
+# Jacobian is diagonal: g J = g * l'(x) and J v = v * l'(x) are the same product, the row of an
+# elementwise op that keeps its factor (`elementwise(scaled)`, as exp's).
 # Written with primitives, l would need max(x, 0) and |x| for stability, whose derivatives at x = 0
 # (0 by convention) add up to the wrong slope there: -y instead of sigmoid(0) - y.
 
@@ -100,9 +102,4 @@ def binary_cross_entropy(x: Tensor, target: np.ndarray) -> Tensor:
                   (slope.astype(X.dtype, copy=False),))
 
 
-def _sloped(g: np.ndarray, slope: np.ndarray) -> np.ndarray:
-    """g * dl/dx, elementwise: reverse mode's g J and forward mode's J v alike."""
-    return g * slope
-
-
-BINARY_CROSS_ENTROPY = Rules(vjp=(_sloped,), jvp=(_sloped,))
+BINARY_CROSS_ENTROPY = elementwise(scaled)         # g * dl/dx, and v * dl/dx

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import is_int
+from ..checks import broadcasts_to, is_int
 from ..autograd import CUT, LEAF
 from ..spellings import CPU, axis_keepdims, check_device, either, shape_of
 from ..tensor import Tensor, as_tensor, owned
@@ -307,12 +307,9 @@ def copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
     src, summed over the broadcast axes. Returns the tensor."""
     def copied(t: Tensor, u: Any) -> Tensor:
         u = to(as_tensor(u, t), t.dtype)
-        try:
-            if np.broadcast_shapes(u.shape, t.shape) != t.shape:
-                raise ValueError
-        except ValueError:
+        if not broadcasts_to(u.shape, t.shape):
             raise ValueError(f"copy_: the source's shape {u.shape} does not broadcast to the tensor's "
-                             f"shape {t.shape}") from None
+                             f"shape {t.shape}")
         return ew.add(u, np.zeros(t.shape, dtype=t.dtype))
     return self._in_place("copy_", copied, src)
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..checks import flag, is_finite_number, is_int, positive_int
 from ..checks import generator as generator_checked
-from ..random import default_generator
+from ..random import generator_or_default
 from ..spellings import only_defaults
 from ..tensor import Tensor, as_tensor, owned
 
@@ -109,7 +109,7 @@ class RandomSampler:
         return self.num_samples
 
     def __iter__(self) -> Iterator[int]:
-        rng = default_generator() if self.generator is None else self.generator
+        rng = generator_or_default(self.generator, "RandomSampler")
         items = len(self.data_source)
         if items == 0:
             raise ValueError(f"RandomSampler: cannot draw {self.num_samples} samples from an empty data_source")
@@ -131,7 +131,7 @@ class SubsetRandomSampler:
         return len(self.indices)
 
     def __iter__(self) -> Iterator[int]:
-        rng = default_generator() if self.generator is None else self.generator
+        rng = generator_or_default(self.generator, "SubsetRandomSampler")
         return iter([self.indices[i] for i in rng.permutation(len(self.indices))])
 
 
@@ -217,7 +217,7 @@ class DataLoader:
         never end), else the dataset's in order or shuffled."""
         if self.sampler is None:
             items = len(self.dataset)
-            rng = default_generator() if self.generator is None else self.generator
+            rng = generator_or_default(self.generator, "DataLoader")
             order = rng.permutation(items) if self.shuffle else np.arange(items)
             usable = items - items % self.batch_size if self.drop_last else items
             yield from (order[start:start + self.batch_size] for start in range(0, usable, self.batch_size))
@@ -256,8 +256,7 @@ def random_split(dataset: Any, lengths: Any, generator: np.random.Generator | No
     if sum(sizes) != items:
         raise ValueError(f"random_split: the lengths {list(lengths)} sum to {sum(sizes)}, not to the length of "
                          f"the dataset ({items})")
-    rng = generator_checked(generator, "random_split", "generator")
-    rng = default_generator() if rng is None else rng
+    rng = generator_or_default(None, "random_split", generator)
     order = rng.permutation(items).tolist()
     ends = np.cumsum(sizes).tolist()
     return [Subset(dataset, order[end - size:end]) for size, end in zip(sizes, ends)]
