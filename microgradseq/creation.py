@@ -119,7 +119,7 @@ def multinomial(probs: Any, num_samples: int, replacement: bool = False, *,
     """`num_samples` category indices drawn with probabilities proportional to `probs` (weights (C,) or one
     row per draw (B, C): then (B, num_samples)), without replacement unless `replacement`; int64, as
     PyTorch's. Draws from `rng` (PyTorch's `generator=`) or the generator `manual_seed` sets."""
-    weights = np.asarray(probs._data if isinstance(probs, Tensor) else probs, dtype=np.float64)
+    weights = np.asarray(probs, dtype=np.float64)
     if weights.ndim not in (1, 2) or weights.shape[-1] == 0:
         raise ValueError(f"multinomial: expected weights of shape (C,) or (B, C), got shape {weights.shape}")
     if not (isinstance(num_samples, (int, np.integer)) and not isinstance(num_samples, bool) and num_samples > 0):

@@ -305,7 +305,7 @@ class _Call:
         shape, dtype = self.outputs[k]
         if tangent is None:
             return np.zeros(shape, dtype)
-        array = np.asarray(tangent._data if isinstance(tangent, Tensor) else tangent)
+        array = np.asarray(tangent)
         try:
             return np.broadcast_to(array, shape)
         except ValueError:

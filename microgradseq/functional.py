@@ -127,7 +127,7 @@ def cross_entropy(logits: Tensor, target: Any, reduction: str = "mean", *, ignor
     of the other targets.
     """
     given = as_tensor(logits)
-    target_array = np.asarray(target._data if isinstance(target, Tensor) else target)
+    target_array = np.asarray(target)
     classes = target_array.dtype.kind in "iu"
     logits, target_array = _classes_last("cross_entropy", given, target_array, probabilities=not classes)
     if classes:
@@ -224,7 +224,7 @@ def _binary_operands(where: str, input: Any, target: Any, **weights: Any) -> tup
 
 def _constant(value: Any, dtype: np.dtype) -> np.ndarray:
     """A tensor's values (no gradient reaches it), an array or numbers, as an array of `dtype`."""
-    return np.asarray(value._data if isinstance(value, Tensor) else value).astype(dtype)
+    return np.asarray(value).astype(dtype)
 
 
 def _weighted(losses: Tensor, weight: np.ndarray | None, reduction: str, where: str) -> Tensor:
@@ -266,7 +266,7 @@ def nll_loss(log_probs: Tensor, target: Any, reduction: str = "mean", *, ignore_
     (N, d1, ...)); so nll_loss(log_softmax(z, dim=1), y) = cross_entropy(z, y). Targets equal to
     `ignore_index` add nothing, as in `cross_entropy`."""
     given = as_tensor(log_probs)
-    classes = np.asarray(target._data if isinstance(target, Tensor) else target)
+    classes = np.asarray(target)
     log_probs, classes = _classes_last("nll_loss", given, classes, probabilities=False)
     if classes.dtype.kind not in "iu" or classes.shape != log_probs.shape[:-1]:
         raise ValueError(f"nll_loss: expected integer class targets of shape {log_probs.shape[:-1]} for "

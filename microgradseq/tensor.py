@@ -72,7 +72,7 @@ def numbers_in(value: Any, dtype: np.dtype) -> np.ndarray | None:
     reals, None or text, which numpy would truncate, drop or turn into NaN) and within its range
     (1e39 into float32 would become inf, 2**32 + 5 into int32 would wrap to 5)."""
     try:
-        numbers = np.asarray(value._data if isinstance(value, Tensor) else value)
+        numbers = np.asarray(value)
     except (TypeError, ValueError):                 # (ragged lists)
         return None
     if numbers.dtype.kind not in "biufc" or not np.can_cast(numbers.dtype, dtype, "same_kind"):

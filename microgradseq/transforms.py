@@ -56,7 +56,7 @@ def _directions(name: str, inputs: list[Tensor], arrays: Any, what: str) -> tupl
     arrays = [arrays] if isinstance(arrays, (np.ndarray, Tensor)) or np.isscalar(arrays) else list(arrays)
     if len(arrays) != len(inputs):
         raise ValueError(f"{name}: expected {len(inputs)} {what}s (one per input), got {len(arrays)}")
-    arrays = [np.asarray(a._data if isinstance(a, Tensor) else a, dtype=x.dtype) for a, x in zip(arrays, inputs)]
+    arrays = [np.asarray(a, dtype=x.dtype) for a, x in zip(arrays, inputs)]
     batched = [a.shape != x.shape for a, x in zip(arrays, inputs)]
     for position, (a, x) in enumerate(zip(arrays, inputs)):
         if a.shape != x.shape and a.shape[1:] != x.shape:
@@ -113,7 +113,7 @@ def vjp(fn: Callable[..., Tensor], inputs: Any, cotangent: Any) -> tuple[Tensor,
         output = fn(*copies)
     if not isinstance(output, Tensor):
         raise TypeError(f"vjp: fn must return a Tensor, got {type(output).__name__}")
-    u = np.asarray(cotangent._data if isinstance(cotangent, Tensor) else cotangent, dtype=output.dtype)
+    u = np.asarray(cotangent, dtype=output.dtype)
     if u.shape != output.shape:
         raise ValueError(f"vjp: the cotangent has shape {u.shape}, the output {output.shape}")
     return owned(np.array(output._data)), reverse_gradients([(output, u)], copies)

@@ -101,7 +101,7 @@ class Embedding(Module):
             if self.padding_idx is not None:
                 weight[self.padding_idx] = 0
         else:
-            weight = np.asarray(_weight._data if isinstance(_weight, Tensor) else _weight)
+            weight = np.asarray(_weight)
             if weight.shape != (num_embeddings, embedding_dim) or weight.dtype.kind != "f":
                 raise ValueError(f"Embedding: expected a floating-point _weight of shape "
                                  f"{(num_embeddings, embedding_dim)}, got {weight.dtype} of shape {weight.shape}")
@@ -122,7 +122,7 @@ class Embedding(Module):
         return cls(*weight.shape, padding_idx, _weight=weight, _freeze=freeze, **options)
 
     def forward(self, indices: Any) -> Tensor:
-        index = np.asarray(indices._data if isinstance(indices, Tensor) else indices)
+        index = np.asarray(indices)
         if index.dtype.kind not in "iu":
             raise ValueError(f"Embedding: expected integer indices, got dtype {index.dtype}")
         if index.size and (index.min() < 0 or index.max() >= self.num_embeddings):

@@ -257,7 +257,7 @@ class Module:
             if name not in own:
                 continue
             try:
-                array = np.asarray(value._data if isinstance(value, Tensor) else value)
+                array = np.asarray(value)
             except ValueError:              # numpy refuses a ragged nested list
                 problems.append(f"{name}: expected a numeric array, got a ragged {type(value).__name__}")
                 continue

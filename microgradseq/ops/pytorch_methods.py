@@ -68,7 +68,7 @@ def unbind(self: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
 def _positions(where: str, index: Any, extent: int) -> np.ndarray:
     """`index` as integer positions 0 .. extent - 1 (IndexError naming `where` otherwise: PyTorch
     takes no negative index here)."""
-    picks = np.asarray(index._data if isinstance(index, Tensor) else index)
+    picks = np.asarray(index)
     if picks.dtype.kind not in "iu":
         raise ValueError(f"{where}: expected integer indices, got dtype {picks.dtype}")
     if picks.size and (picks.min() < 0 or picks.max() >= extent):
@@ -155,7 +155,7 @@ def repeat_interleave(self: Tensor, repeats: Any = None, dim: int | None = None)
     source = reshape(self, (-1,)) if dim is None else self
     axis = 0 if dim is None else _axis("repeat_interleave", dim, self.ndim)
     extent = source.shape[axis]
-    counts = np.asarray(repeats._data if isinstance(repeats, Tensor) else repeats)
+    counts = np.asarray(repeats)
     if counts.dtype.kind not in "iu" or counts.ndim > 1 or counts.size not in (1, extent) or np.any(counts < 0):
         got = f"{counts.dtype} counts of shape {counts.shape}" if counts.ndim else repr(repeats)
         along = "of the flattened tensor" if dim is None else f"along dim {dim}"
@@ -228,7 +228,7 @@ def masked_fill_(self: Tensor, mask: Any, value: Any) -> Tensor:
 def masked_select(self: Tensor, mask: Any) -> Tensor:
     """The entries where the bool `mask` (broadcast with self) is True, in row-major order, as a 1-d
     tensor: indexing at the mask's positions, whose rule scatters the gradient back."""
-    picks = np.asarray(mask._data if isinstance(mask, Tensor) else mask)
+    picks = np.asarray(mask)
     if picks.dtype != np.bool_:
         raise TypeError(f"masked_select: expected a bool mask, got dtype {picks.dtype}")
     try:

@@ -134,7 +134,7 @@ def gather(x: Any, index: Any) -> Tensor:
     """
     x = x if type(x) is Tensor else as_tensor(x)
     X = x._data
-    picks = np.array(index._data if isinstance(index, Tensor) else index)     # a copy: the rule keeps it
+    picks = np.array(index)     # a copy: the rule keeps it
     if picks.dtype.kind not in "iu" or X.ndim == 0 or picks.shape != X.shape[:-1]:
         raise ValueError(f"gather: expected integer indices of shape {X.shape[:-1]} for a tensor of shape "
                          f"{X.shape}, got {picks.dtype} indices of shape {picks.shape}")
