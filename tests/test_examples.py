@@ -59,7 +59,13 @@ def classification(tmp_path_factory):
     return run_quick("sequence_classification", tmp_path_factory)
 
 
-@pytest.mark.parametrize("example", ["long_memory", "vanishing", "sine", "adding", "online", "classification"])
+@pytest.fixture(scope="module")
+def seq2seq(tmp_path_factory):
+    return run_quick("seq2seq_attention", tmp_path_factory)
+
+
+@pytest.mark.parametrize("example", ["long_memory", "vanishing", "sine", "adding", "online", "classification",
+                                     "seq2seq"])
 def test_example_writes_a_png_into_out(example, request):
     results, out = request.getfixturevalue(example)
     assert results["figures"], "the example reports no figure"
@@ -327,3 +333,58 @@ def test_draw_unrolled_writes_its_three_drawings(tmp_path):
     assert [texts["rnn_cells.svg"].count(f"t = {t}<") for t in range(1, 6)] == [1, 1, 1, 1, 0]
     assert texts["lstm_ops.svg"].count("weight_hh_l0") == 1 and texts["lstm_ops.svg"].count("weight_ih_l0") == 1
     assert "cut at c = 2" in texts["tbptt_cut.svg"] and "stroke-dasharray" in texts["tbptt_cut.svg"]
+
+
+# ---- seq2seq_attention: attention as a shortcut through time ----------------------------------
+
+def test_seq2seq_target_is_the_source_reversed():
+    example = load_example("seq2seq_attention")
+    source, target = example.batch(np.random.default_rng(0), 5, 7)
+    assert source.shape == target.shape == (7, 5)
+    assert all(list(target[:, b]) == list(source[::-1, b]) for b in range(5))
+    assert source.min() >= 0 and source.max() < example.DIGITS
+
+
+def test_seq2seq_gradient_reach_is_the_derivative_of_the_last_loss():
+    """The reach figure's gradients, checked by central differences along a random direction of the
+    input embeddings (float64), for both decoders."""
+    import microgradseq as mg
+    import microgradseq.nn.functional as F
+    example = load_example("seq2seq_attention")
+    source, target = example.batch(np.random.default_rng(1), 3, 5)
+    for attention in (False, True):
+        mg.manual_seed(0)
+        model = example.Seq2Seq(attention, hidden=6, embedding=4)
+        x = model.embed_source(mg.tensor(source)).detach().requires_grad_()
+
+        def last_loss(embedded):
+            logits, _ = model.decode(embedded, target)
+            return F.cross_entropy(logits[-1], mg.tensor(target[-1]))
+
+        last_loss(x).backward()
+        direction = np.random.default_rng(2).normal(size=x.shape)
+        eps = 1e-6
+        with mg.no_grad():
+            plus = last_loss(mg.tensor(x.numpy() + eps * direction)).item()
+            minus = last_loss(mg.tensor(x.numpy() - eps * direction)).item()
+        assert np.isclose((plus - minus) / (2 * eps), (x.grad * direction).sum(), rtol=1e-6, atol=1e-12)
+
+
+def test_seq2seq_attention_gives_the_gradient_a_short_path(seq2seq):
+    """Untrained, without attention the last output's gradient shrinks along the path back to the
+    input it must copy (s = 0, 2L steps away); with attention that input is one weight away."""
+    results, _ = seq2seq
+    plain, attended = results["runs"]
+    assert plain["model"] == "no attention" and attended["model"] == "attention"
+    assert plain["reach"][0] < plain["reach"][-1] / 10
+    assert attended["reach"][0] > 100 * plain["reach"][0]
+
+
+def test_seq2seq_attention_learns_the_reversal_better(seq2seq):
+    """Chance is 0.1 a digit; attention's decoder reads the digit it must copy directly."""
+    results, _ = seq2seq
+    plain, attended = results["runs"]
+    assert attended["accuracy"] > 0.6 and attended["accuracy"] > plain["accuracy"]
+    weights = attended["weights"]               # (output step, input position), rows sum to 1
+    assert np.allclose(weights.sum(axis=1), 1)
+    assert all(np.isfinite(run["losses"]).all() for run in results["runs"])
