@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+import warnings
 from typing import Any
 
-from ..checks import is_int, non_negative_number, positive_number
+from ..checks import flag, is_int, non_negative_number, positive_number
 from ..functional import (REDUCTIONS, binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,
                           huber_loss, l1_loss, mse_loss, nll_loss, smooth_l1_loss)
 from ..spellings import only_defaults
@@ -12,15 +14,40 @@ from ..tensor import Tensor, as_tensor
 from .module import Module
 
 
+def _legacy_reduction(where: str, options: dict, reduction: str) -> str:
+    """`reduction`, or the one PyTorch's deprecated `size_average=` and `reduce=` (taken out of `options`)
+    stand for, with PyTorch's warning: both None (their default) leave `reduction` as it is; else
+    reduce=False is "none", size_average=False "sum", and both True (or None) "mean"."""
+    size_average, reduce = options.pop("size_average", None), options.pop("reduce", None)
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else flag(size_average, "size_average", where)
+    reduce = True if reduce is None else flag(reduce, "reduce", where)
+    legacy = "mean" if size_average and reduce else "sum" if reduce else "none"
+    warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{legacy}' instead.",
+                  UserWarning, stacklevel=_outside_this_file())
+    return legacy
+
+
+def _outside_this_file() -> int:
+    """The stacklevel of the first caller outside this file (the line that made the loss)."""
+    frame, level = sys._getframe(2), 2
+    while frame is not None and frame.f_code.co_filename == __file__:
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 class _Loss(Module):
-    """A loss function with its `reduction` ("mean", "sum" or "none"). PyTorch arguments this library
-    does not support (class weights, label smoothing) may be given at their defaults."""
+    """A loss function with its `reduction` ("mean", "sum" or "none"; PyTorch's deprecated
+    `size_average=` and `reduce=` too, with its warning). PyTorch arguments this library does not
+    support (class weights, label smoothing) may be given at their defaults."""
 
     defaults: dict = {}
 
     def __init__(self, reduction: str = "mean", **options: Any) -> None:
         super().__init__()
         where = type(self).__name__
+        reduction = _legacy_reduction(where, options, reduction)
         only_defaults(where, options, self.defaults)
         if reduction not in REDUCTIONS:
             raise ValueError(f"{where}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
@@ -112,7 +139,12 @@ class _WeightedLoss(_Loss):
 
     def _weights(self, **weights: Any) -> None:
         for name, value in weights.items():
-            self.register_buffer(name, None if value is None else as_tensor(value).detach())
+            try:
+                weight = None if value is None else as_tensor(value).detach()
+            except (TypeError, ValueError):
+                raise TypeError(f"{type(self).__name__}: expected {name} as a tensor of numbers (or None), "
+                                f"got {value!r:.60}") from None
+            self.register_buffer(name, weight)
 
 
 class BCEWithLogitsLoss(_WeightedLoss):

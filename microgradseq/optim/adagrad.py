@@ -41,6 +41,16 @@ class Adagrad(Optimizer):
     def kept_state(self, group: dict) -> tuple[str, ...]:
         return self.state_names             # both, whatever the options
 
+    def checked_state(self, where: str, index: int, entry: Any, group: dict) -> dict:
+        """The base class's checks, and a `sum` of squares with no negative entry (its square root would
+        be NaN; a NaN entry, which a NaN gradient leaves, still loads)."""
+        state = super().checked_state(where, index, entry, group)
+        total = state.get("sum")
+        if total is not None and (total < 0).any():
+            raise ValueError(f"{where}: parameter {index}'s sum must be >= 0 (a sum of squared gradients), got "
+                             f"an entry of {total.min()}; nothing was changed")
+        return state
+
     def update(self, data: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict) -> np.ndarray:
         g = with_decay(data, -grad if group["maximize"] else grad, group["weight_decay"])
         t = state["step"] = state.get("step", 0) + 1

@@ -29,12 +29,13 @@ entry): a second `step(closure)` continues the first's iterations.
 
 from __future__ import annotations
 
+import numbers
 from typing import Any, Callable, Iterable
 
 import numpy as np
 
 from ..autograd import grad_enabled, setting
-from ..checks import is_finite_number, is_int
+from ..checks import is_int
 from ..tensor import Tensor
 from . import options as check
 from .line_search import Trial, strong_wolfe
@@ -299,8 +300,9 @@ def _checked_state(where: str, state: Any, size: int, dtype: np.dtype, copy_arra
         return value.astype(dtype, copy=copy_arrays)
 
     def number(name: str, value: Any) -> float:
-        if not is_finite_number(value):
-            raise ValueError(f"{where}: LBFGS's {name} must be a finite number, got {value!r}")
+        # NaN or inf too: a step whose closure returned NaN keeps it, as PyTorch's does (its state must load)
+        if not isinstance(value, numbers.Real) or isinstance(value, bool):
+            raise ValueError(f"{where}: LBFGS's {name} must be a number, got {value!r}")
         return float(value)
 
     copy = {}

@@ -102,7 +102,8 @@ def _zoom(trial, bracket: list[Trial], done: bool, searches: int, armijo_fails, 
     conditions, each trial at the cubic's minimum (moved a tenth of the interval in from an end it
     hugs), until one does, the interval moves x by less than `tolerance_change` (its length times
     max |d|), or the evaluations reach `max_ls`. Returns lo and the count of evaluations."""
-    low, high = (0, 1) if bracket[0].f <= bracket[-1].f else (1, 0)
+    # (one trial, done: it is lo, even when its loss is NaN, where PyTorch's _strong_wolfe fails with IndexError)
+    low, high = (0, 1) if len(bracket) == 1 or bracket[0].f <= bracket[-1].f else (1, 0)
     insufficient_progress = False
     while not done and searches < max_ls:
         if abs(bracket[1].t - bracket[0].t) * d_norm < tolerance_change:

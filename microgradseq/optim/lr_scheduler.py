@@ -282,7 +282,7 @@ class CosineAnnealingLR(LRScheduler):
             return self._rates()
         if self._step_count == 1:               # the constructor's step, resuming at last_epoch > 0
             return self.closed_form_lr()
-        if (epoch - 1 - period) % (2 * period) == 0:
+        if _at_the_bottom(epoch - 1, period):
             return [rate + (base - low) * (1 - math.cos(math.pi / period)) / 2
                     for rate, base in zip(self._rates(), self._bases())]
         ratio = (1 + math.cos(math.pi * epoch / period)) / (1 + math.cos(math.pi * (epoch - 1) / period))
@@ -291,6 +291,14 @@ class CosineAnnealingLR(LRScheduler):
     def closed_form_lr(self) -> list[float]:
         return [self.eta_min + (base - self.eta_min) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
                 for base in self._bases()]
+
+
+def _at_the_bottom(epoch: int, period: float) -> bool:
+    """Whether epoch / period is an odd integer, where 1 + cos(pi epoch / period) is 0: PyTorch's test
+    (epoch - period) % (2 period) == 0, but within rounding, which a T_max such as 0.4 or 2 / 3 needs (2 /
+    0.4 is 5 to within rounding, and the modulo misses it, then the ratio divides by 0)."""
+    turns = epoch / period
+    return abs(turns - round(turns)) < 1e-9 and round(turns) % 2 == 1
 
 
 class LambdaLR(LRScheduler):

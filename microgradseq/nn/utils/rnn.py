@@ -24,6 +24,7 @@ concat, with no rule of their own.
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any, Iterable, NamedTuple
 
@@ -59,8 +60,8 @@ class PackedSequence(_PackedSequenceFields):
                 raise TypeError(f"PackedSequence: expected data and batch_sizes, or one pair (data, batch_sizes), "
                                 f"got {type(data).__name__} alone")
             data, batch_sizes = data
-        if unsorted_indices is None and sorted_indices is not None:
-            unsorted_indices = _inverse(_indices(sorted_indices))
+        if unsorted_indices is None and sorted_indices is not None and _is_permutation(_indices(sorted_indices)):
+            unsorted_indices = _inverse(_indices(sorted_indices))   # (one that is not is refused where it is used)
         return super().__new__(cls, data, batch_sizes, sorted_indices, unsorted_indices)
 
     def to(self, *args: Any, **kwargs: Any) -> "PackedSequence":
@@ -72,6 +73,21 @@ class PackedSequence(_PackedSequenceFields):
 
 def _indices(value: Any) -> np.ndarray:
     return np.asarray(value._data if isinstance(value, Tensor) else value)
+
+
+def _is_permutation(order: np.ndarray, size: int | None = None) -> bool:
+    """Whether `order` is 1-D integers 0 .. size - 1 in some order (size: its own length by default)."""
+    size = len(order) if size is None and order.ndim == 1 else size
+    return (order.ndim == 1 and order.dtype.kind in "iu" and len(order) == size
+            and np.array_equal(np.sort(order), np.arange(size)))
+
+
+def _tensor(value: Any, name: str, where: str) -> Tensor:
+    """`value` as a tensor, or TypeError naming `where` and `name`."""
+    try:
+        return as_tensor(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{where}: expected {name} as a tensor, got {type(value).__name__}") from None
 
 
 def _inverse(order: np.ndarray) -> Tensor:
@@ -87,7 +103,7 @@ def checked_packed(sequence: Any, where: str) -> tuple[Tensor, np.ndarray, np.nd
     if not isinstance(sequence, PackedSequence):
         raise TypeError(f"{where}: expected a PackedSequence (from pack_padded_sequence or pack_sequence), "
                         f"got {type(sequence).__name__}")
-    data, sizes = as_tensor(sequence.data), _indices(sequence.batch_sizes)
+    data, sizes = _tensor(sequence.data, "data", where), _indices(sequence.batch_sizes)
     rows = len(data) if data.ndim else 0
     if (sizes.ndim != 1 or sizes.dtype.kind not in "iu" or not sizes.size or sizes.min() < 1
             or (np.diff(sizes) > 0).any() or sizes.sum() != rows):
@@ -97,7 +113,7 @@ def checked_packed(sequence: Any, where: str) -> tuple[Tensor, np.ndarray, np.nd
     for name in ("sorted_indices", "unsorted_indices"):
         value = getattr(sequence, name)
         order = None if value is None else _indices(value)
-        if order is not None and not np.array_equal(np.sort(order), np.arange(sizes[0])):
+        if order is not None and not _is_permutation(order, int(sizes[0])):
             raise ValueError(f"{where}: expected {name} to be a permutation of the batch's {sizes[0]} positions, "
                              f"got {order.tolist()}")
         orders.append(order)
@@ -111,8 +127,9 @@ def _lengths(lengths: Any, batch: int, steps: int, where: str, layout: str = "")
     except (TypeError, ValueError):
         values = None
     if values is None or values.ndim != 1:
+        shaped = values is not None and (values.ndim or isinstance(lengths, (Tensor, np.ndarray)))
         raise TypeError(f"{where}: expected lengths as a list or 1-D tensor of integers, got "
-                        + (f"{type(lengths).__name__}" if values is None else f"shape {values.shape}"))
+                        + (f"shape {values.shape}" if shaped else type(lengths).__name__))
     if len(values) != batch:
         raise ValueError(f"{where}: expected lengths of the batch's size {batch}, got {len(values)}"
                          + (f"; the input's first two axes {layout}: check batch_first" if layout else ""))
@@ -121,12 +138,23 @@ def _lengths(lengths: Any, batch: int, steps: int, where: str, layout: str = "")
     if values.min() < 1 or values.max() > steps:
         raise ValueError(f"{where}: expected every length between 1 and the input's {steps} steps, "
                          f"got {values.tolist()}")
-    return values
+    return values.astype(np.int64)          # (unsigned lengths, a uint8 mask's sum say, would wrap in diff)
 
 
 def _padding(value: Any, where: str) -> Any:
     if not isinstance(value, numbers.Real) or isinstance(value, bool):
         raise TypeError(f"{where}: expected padding_value as a number, got {value!r}")
+    return value
+
+
+def _fits(value: Any, dtype: np.dtype, where: str) -> Any:
+    """`value`, a padding value, if sequences of `dtype` can hold it (a fraction is cut to an integer
+    as PyTorch's); else ValueError naming `where`, as PyTorch refuses NaN or -1 for integers or uint8."""
+    if dtype.kind in "iu":
+        limits = np.iinfo(dtype)
+        if not (math.isfinite(value) and limits.min <= value < limits.max + 1):
+            raise ValueError(f"{where}: padding_value {value!r} does not fit the sequences' dtype {dtype} "
+                             f"(integers from {limits.min} to {limits.max})")
     return value
 
 
@@ -140,7 +168,7 @@ def _padded(pieces: list[Tensor], rows: np.ndarray, padding_value: Any) -> Tenso
 
 
 def _pack(input: Any, lengths: Any, batch_first: bool, enforce_sorted: bool, where: str) -> PackedSequence:
-    input = as_tensor(input)
+    input = _tensor(input, "input", where)
     batch_first, enforce_sorted = flag(batch_first, "batch_first", where), flag(enforce_sorted, "enforce_sorted", where)
     if input.ndim < 2 or 0 in input.shape[:2]:
         layout = "(B, T, *)" if batch_first else "(T, B, *)"
@@ -190,8 +218,10 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, pad
     batch_first, padding_value = flag(batch_first, "batch_first", where), _padding(padding_value, where)
     steps = len(batch_sizes)
     if total_length is not None and (not is_int(total_length) or total_length < steps):
-        raise ValueError(f"{where}: expected total_length of at least the longest sequence's {steps} steps, "
+        kind = "of" if is_int(total_length) else "as an integer of"
+        raise ValueError(f"{where}: expected total_length {kind} at least the longest sequence's {steps} steps, "
                          f"got {total_length!r}")
+    padding_value = _fits(padding_value, data.dtype, where)
     total = steps if total_length is None else int(total_length)
     batch = int(batch_sizes[0])
     place = np.arange(batch) if unsorted is None else unsorted          # each batch position's sorted place
@@ -206,9 +236,10 @@ def _pad(sequences: Iterable, batch_first: bool, padding_value: Any, padding_sid
          where: str) -> tuple[Tensor, np.ndarray]:
     """(padded batch, lengths) of a list of tensors (L_i, *)."""
     try:
-        sequences = [as_tensor(s) for s in sequences]
-    except (TypeError, ValueError):
+        sequences = list(sequences)
+    except TypeError:
         raise TypeError(f"{where}: expected a list of tensors, got {type(sequences).__name__}") from None
+    sequences = [_tensor(sequence, f"sequence {k}", where) for k, sequence in enumerate(sequences)]
     if not sequences:
         raise ValueError(f"{where}: expected at least one sequence, got none")
     batch_first, padding_value = flag(batch_first, "batch_first", where), _padding(padding_value, where)
@@ -222,6 +253,7 @@ def _pad(sequences: Iterable, batch_first: bool, padding_value: Any, padding_sid
         if sequence.dtype != first.dtype:
             raise TypeError(f"{where}: expected sequences of one dtype, got {sequence.dtype} for sequence {k} "
                             f"and {first.dtype} for sequence 0")
+    padding_value = _fits(padding_value, first.dtype, where)
     lengths = np.array([len(sequence) for sequence in sequences])
     steps, starts = lengths.max(), np.cumsum(lengths) - lengths
     position = np.arange(steps)[:, None] - (steps - lengths if padding_side == "left" else 0)     # (T, B)
