@@ -158,7 +158,12 @@ def _difference(where: str, input: Any, target: Any, name: str = "input") -> Ten
     """input - target, the target held constant; ValueError naming `where` (and the input by `name`)
     unless the shapes are equal."""
     input = as_tensor(input)
-    target = as_tensor(target, input)
+    try:
+        if target is None or isinstance(target, str):
+            raise TypeError
+        target = as_tensor(target, input)
+    except (TypeError, ValueError):
+        raise TypeError(f"{where}: expected target as a tensor of numbers, got {type(target).__name__}") from None
     if input.shape != target.shape:
         raise ValueError(f"{where}: {name} of shape {input.shape} and target of shape {target.shape} differ")
     return input - target.detach()
@@ -208,13 +213,13 @@ def _binary_operands(where: str, input: Any, target: Any, **weights: Any) -> tup
     x = as_tensor(input)
     if x.dtype.kind != "f":
         raise TypeError(f"{where}: expected a floating-point input, got dtype {x.dtype}")
-    y = _constant(target, x.dtype)
+    y = _constant(target, x.dtype, "target", where)
     if y.shape != x.shape:
         raise ValueError(f"{where}: target of shape {y.shape} and input of shape {x.shape} differ (as in "
                          "PyTorch, they must have the same shape)")
     arrays = {}
     for name, value in weights.items():
-        array = None if value is None else _constant(value, x.dtype)
+        array = None if value is None else _constant(value, x.dtype, name, where)
         if array is not None and not broadcasts_to(array.shape, x.shape):
             raise ValueError(f"{where}: {name} of shape {array.shape} does not broadcast to the input's "
                              f"shape {x.shape}")
@@ -222,9 +227,16 @@ def _binary_operands(where: str, input: Any, target: Any, **weights: Any) -> tup
     return x, y, arrays
 
 
-def _constant(value: Any, dtype: np.dtype) -> np.ndarray:
-    """A tensor's values (no gradient reaches it), an array or numbers, as an array of `dtype`."""
-    return np.asarray(value).astype(dtype)
+def _constant(value: Any, dtype: np.dtype, name: str, where: str) -> np.ndarray:
+    """A tensor's values (no gradient reaches it), an array or numbers, as an array of `dtype`;
+    TypeError naming `where` and `name` for what is not numbers."""
+    try:
+        array = np.asarray(value)
+        if array.dtype.kind not in "biuf":
+            raise TypeError
+        return array.astype(dtype)
+    except (TypeError, ValueError):
+        raise TypeError(f"{where}: expected {name} as a tensor of numbers, got {type(value).__name__}") from None
 
 
 def _weighted(losses: Tensor, weight: np.ndarray | None, reduction: str, where: str) -> Tensor:

@@ -14,11 +14,17 @@ _generator = np.random.default_rng()
 
 def manual_seed(seed: int) -> None:
     """Reseed the generator behind initialisation and `randn` (returns None, so a notebook echoes nothing).
-    `seed` is an integer >= 0 (ValueError otherwise)."""
+    `seed` is an integer in PyTorch's range, -2**63 to 2**64 - 1 (see `seed_value`)."""
     global _generator
-    if not is_int(seed) or seed < 0:
-        raise ValueError(f"manual_seed: seed must be an integer >= 0, got {seed!r}")
-    _generator = np.random.default_rng(seed)
+    _generator = np.random.default_rng(seed_value(seed, "manual_seed"))
+
+
+def seed_value(seed: Any, where: str) -> int:
+    """The seed numpy is given for `seed`, as PyTorch reads it: an integer from -2**63 to 2**64 - 1
+    (ValueError naming `where` otherwise), a negative one taken as 0xffff_ffff_ffff_ffff + seed."""
+    if not is_int(seed) or not -2 ** 63 <= seed <= 2 ** 64 - 1:
+        raise ValueError(f"{where}: seed must be an integer from -2**63 to 2**64 - 1, got {seed!r}")
+    return int(seed) + (0xffff_ffff_ffff_ffff if seed < 0 else 0)
 
 
 class Generator(np.random.Generator):
@@ -48,11 +54,10 @@ class Generator(np.random.Generator):
 
     def manual_seed(self, seed: int) -> "Generator":
         """Reseed in place (the draws that follow are `np.random.default_rng(seed)`'s); returns self.
-        `seed` is an integer >= 0 (ValueError otherwise)."""
-        if not is_int(seed) or seed < 0:
-            raise ValueError(f"Generator.manual_seed: seed must be an integer >= 0, got {seed!r}")
-        self.bit_generator.state = np.random.PCG64(int(seed)).state
-        self._seed = int(seed)
+        `seed` is an integer from -2**63 to 2**64 - 1 (a negative one is read as PyTorch's, `seed_value`)."""
+        seed = seed_value(seed, "Generator.manual_seed")
+        self.bit_generator.state = np.random.PCG64(seed).state
+        self._seed = seed
         return self
 
 

@@ -605,8 +605,9 @@ def test_constant_takes_a_one_element_tensor_as_pytorchs_does():
     (lambda: mg.rand((2, -3)), ValueError, r"rand: a size must be integers >= 0.*got \(2, -3\)"),
     (lambda: mg.empty(-2), ValueError, r"empty: a size must be integers >= 0"),
     (lambda: mg.full((2,), "x"), TypeError, "full: fill_value must be a number, got str"),
-    (lambda: mg.manual_seed(-1), ValueError, "manual_seed: seed must be an integer >= 0, got -1"),
-    (lambda: mg.manual_seed(1.5), ValueError, "manual_seed: seed must be an integer >= 0, got 1.5"),
+    (lambda: mg.manual_seed(2 ** 64), ValueError,
+     r"manual_seed: seed must be an integer from -2\*\*63 to 2\*\*64 - 1, got 18446744073709551616"),
+    (lambda: mg.manual_seed(1.5), ValueError, r"manual_seed: seed must be an integer from -2\*\*63 to 2\*\*64 - 1, got 1.5"),
 ])
 def test_makers_and_the_seed_name_themselves_and_what_they_wanted(call, error, message):
     with pytest.raises(error, match=message):

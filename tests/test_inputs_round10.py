@@ -11,6 +11,7 @@ import pytest
 
 import microgradseq as mg
 import microgradseq.nn as nn
+import microgradseq.nn.functional as F
 from microgradseq.nn.utils.rnn import (PackedSequence, pack_padded_sequence, pack_sequence, pad_packed_sequence,
                                        pad_sequence)
 from microgradseq.optim import LBFGS, SGD, Adagrad
@@ -225,3 +226,37 @@ def test_size_average_none_is_the_default_and_not_a_bool_is_refused():
         assert nn.MSELoss(size_average=None, reduce=None, reduction="sum").reduction == "sum"
     with pytest.raises(ValueError, match=r"^MSELoss: size_average must be True or False, got 'no'"):
         nn.MSELoss(size_average="no")
+
+
+# ---- seeds, sort flags and loss targets (PyTorch's readings) -------------------------------
+
+def test_a_negative_seed_is_read_as_pytorch_reads_it():
+    """PyTorch's manual_seed takes -2**63 .. 2**64 - 1 and reads a negative seed as 0xffff_ffff_ffff_ffff + seed."""
+    mg.manual_seed(-1)
+    first = mg.randn(3).numpy()
+    mg.manual_seed(0xffff_ffff_ffff_ffff - 1)
+    assert np.array_equal(mg.randn(3).numpy(), first)
+    assert mg.Generator().manual_seed(-1).initial_seed() == 0xffff_ffff_ffff_fffe
+    assert mg.Generator().manual_seed(-2 ** 63).initial_seed() == 0xffff_ffff_ffff_ffff - 2 ** 63
+    assert mg.Generator().manual_seed(2 ** 64 - 1).initial_seed() == 2 ** 64 - 1
+
+
+@pytest.mark.parametrize("call", [lambda t: t.sort(descending="yes"), lambda t: t.sort(0, 1),
+                                  lambda t: t.argsort(descending=None), lambda t: mg.sort(t, stable="no")])
+def test_sort_flags_must_be_bools(call):
+    with pytest.raises(ValueError, match=r"(sort|argsort): (descending|stable) must be True or False"):
+        call(mg.tensor([3.0, 1.0, 2.0]))
+
+
+def test_sort_takes_stable_none_and_numpy_bools():
+    t = mg.tensor([3.0, 1.0, 2.0])
+    assert t.sort(stable=None).indices.tolist() == [1, 2, 0]
+    assert t.argsort(descending=np.bool_(True)).tolist() == [0, 2, 1]
+
+
+@pytest.mark.parametrize("loss", [F.binary_cross_entropy, F.binary_cross_entropy_with_logits, F.l1_loss,
+                                  F.mse_loss, F.smooth_l1_loss, F.huber_loss])
+@pytest.mark.parametrize("target", ["a", None, {"a": 1}])
+def test_a_loss_target_that_is_not_numbers_names_the_loss(loss, target):
+    with pytest.raises(TypeError, match=rf"{loss.__name__}: expected target as a tensor of numbers, got"):
+        loss(mg.tensor([0.5, 0.25]), target)

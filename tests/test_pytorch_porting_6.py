@@ -796,9 +796,9 @@ def test_generators_seeded_alike_split_alike_and_draw_like_multinomial_rng():
     assert sorted(draws.tolist()) == [0, 1, 2, 3, 4]
 
 
-@pytest.mark.parametrize("seed", [-1, 1.5, "1", True])
+@pytest.mark.parametrize("seed", [-2 ** 63 - 1, 2 ** 64, 1.5, "1", True])
 def test_generator_manual_seed_refuses_what_is_not_a_seed(seed):
-    with pytest.raises(ValueError, match=r"Generator.manual_seed: seed must be an integer >= 0"):
+    with pytest.raises(ValueError, match=r"Generator.manual_seed: seed must be an integer from -2\*\*63 to 2\*\*64 - 1"):
         torch.Generator().manual_seed(seed)
 
 

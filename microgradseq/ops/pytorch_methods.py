@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import broadcasts_to, is_int
+from ..checks import broadcasts_to, flag, is_int
 from ..autograd import CUT, LEAF
 from ..spellings import CPU, axis_keepdims, check_device, either, shape_of
 from ..tensor import Tensor, as_tensor, owned
@@ -112,11 +112,15 @@ def topk(self: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool
     return ValuesIndices(gather(self, axis, indices), owned(indices))
 
 
-def _sorting_order(where: str, self: Tensor, dim: int, descending: bool) -> tuple[int, np.ndarray]:
+def _sorting_order(where: str, self: Tensor, dim: int, descending: bool, stable: Any) -> tuple[int, np.ndarray]:
     """(axis, the int64 positions that sort `self` along it), stable as PyTorch's `stable=True`: equal
     entries keep their order, descending too. Descending is the ascending stable order of the entries
     read backwards, read backwards again: a tie's entries, reversed twice, come in their own order
-    (no -x, which unsigned integers and bools have not; NaN comes last ascending, first descending)."""
+    (no -x, which unsigned integers and bools have not; NaN comes last ascending, first descending).
+    `descending` and `stable` (None too) must be bools, as PyTorch's."""
+    descending = flag(descending, "descending", where)
+    if stable is not None:
+        flag(stable, "stable", where)
     if self.ndim == 0 and is_int(dim) and dim in (0, -1):
         return 0, np.zeros((), dtype=np.int64)          # a 0-d tensor is its own order, as PyTorch's
     axis = _axis(where, dim, self.ndim)
@@ -132,14 +136,14 @@ def sort(self: Tensor, dim: int = -1, descending: bool = False, stable: bool = F
     `lengths, order = lengths.sort(0, descending=True)` before packing, `_, unsort = order.sort(0)` after.
     Always stable (so `stable=False` gives one of the orders PyTorch may). The values are gathered at
     the indices, so each entry's gradient goes back to where it came from."""
-    axis, indices = _sorting_order("sort", self, dim, descending)
+    axis, indices = _sorting_order("sort", self, dim, descending, stable)
     values = getitem(self, ()) if self.ndim == 0 else gather(self, axis, indices)
     return ValuesIndices(values, owned(indices))
 
 
 def argsort(self: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
     """The int64 positions that sort the entries along `dim` (sort's indices; no gradient)."""
-    return owned(_sorting_order("argsort", self, dim, descending)[1])
+    return owned(_sorting_order("argsort", self, dim, descending, stable)[1])
 
 
 def repeat_interleave(self: Tensor, repeats: Any = None, dim: int | None = None) -> Tensor:

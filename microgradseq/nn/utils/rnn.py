@@ -72,7 +72,7 @@ class PackedSequence(_PackedSequenceFields):
 
 
 def _indices(value: Any) -> np.ndarray:
-    return np.asarray(value._data if isinstance(value, Tensor) else value)
+    return np.asarray(value)
 
 
 def _is_permutation(order: np.ndarray, size: int | None = None) -> bool:
@@ -123,7 +123,7 @@ def checked_packed(sequence: Any, where: str) -> tuple[Tensor, np.ndarray, np.nd
 def _lengths(lengths: Any, batch: int, steps: int, where: str, layout: str = "") -> np.ndarray:
     """The lengths as a 1-D integer array, one per sequence of the batch, each in 1..steps."""
     try:
-        values = np.asarray(lengths._data if isinstance(lengths, Tensor) else lengths)
+        values = np.asarray(lengths)
     except (TypeError, ValueError):
         values = None
     if values is None or values.ndim != 1:
