@@ -6,7 +6,7 @@
     loss.backward()          # w.grad == 2 * w
 """
 
-from . import autograd, autograd_functional, bptt, cuda, function, functional, metadata, nn, optim, transforms, utils, viz
+from . import autograd, autograd_functional, bptt, creation, cuda, function, functional, metadata, nn, optim, transforms, utils, viz
 from .anomaly import detect_anomaly
 from .autograd import no_grad
 from .creation import (BoolTensor, DoubleTensor, FloatTensor, IntTensor, LongTensor, arange, as_tensor, empty, eye,
@@ -39,6 +39,7 @@ autograd.grad = transforms.grad
 autograd.Function = function.Function
 autograd.gradcheck = gradcheck
 autograd.functional = autograd_functional
+autograd.Variable = creation.Variable     # PyTorch's deprecated legacy wrapper
 
 __all__ = ["GradcheckError", "Tensor", "bptt", "concat", "detect_anomaly", "functional",
            "get_default_dtype", "gradcheck", "jacobian", "jvp", "load", "manual_seed", "nn", "no_grad", "ones", "optim",

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 from typing import Any
 
 import numpy as np
 
-from .checks import is_finite_number, is_int
+from .checks import flag, is_finite_number, is_int
 from .random import generator_or_default
 from .spellings import check_device, shape_of
-from .tensor import Tensor, get_default_dtype, owned
+from .tensor import Tensor, get_default_dtype, owned, tensor
 
 
 def _shape(shape: tuple, where: str, size: Any = None) -> tuple:
@@ -210,7 +211,7 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     check_device("as_tensor", device)
     if isinstance(data, Tensor):
         return data if dtype is None else data.to(dtype)
-    return Tensor(data, dtype=dtype)
+    return tensor(data, dtype=dtype)
 
 
 # ---- PyTorch's legacy typed constructors: torch.LongTensor(data), torch.FloatTensor(data), ... -------
@@ -241,3 +242,28 @@ DoubleTensor = _typed_constructor("DoubleTensor", np.float64)
 LongTensor = _typed_constructor("LongTensor", np.int64)
 IntTensor = _typed_constructor("IntTensor", np.int32)
 BoolTensor = _typed_constructor("BoolTensor", np.bool_)
+
+
+class _VariableType(type):
+    def __instancecheck__(cls, other: Any) -> bool:
+        return isinstance(other, Tensor)
+
+
+class Variable(metaclass=_VariableType):
+    """PyTorch's deprecated `torch.autograd.Variable`, kept for old scripts as PyTorch keeps it:
+    `Variable(t)` is a tensor without history, `t.detach()`, requiring grad if `requires_grad=True`;
+    `volatile=True` has no effect but a warning (use `no_grad`); `isinstance(t, Variable)` is true of
+    any tensor. Its data must be a tensor (TypeError otherwise); `Variable()` is an empty one."""
+
+    def __new__(cls, data: Any = None, requires_grad: bool = False, volatile: bool = False) -> Tensor:
+        requires_grad, volatile = flag(requires_grad, "requires_grad", "Variable"), flag(volatile, "volatile", "Variable")
+        if volatile:
+            if requires_grad:
+                raise ValueError("Variable: can't be volatile and require_grad at the same time")
+            warnings.warn("volatile was removed and now has no effect. Use `with torch.no_grad():` instead.",
+                          UserWarning, stacklevel=2)
+        if data is None:
+            data = owned(np.zeros(0, dtype=get_default_dtype()))
+        elif not isinstance(data, Tensor):
+            raise TypeError(f"Variable: data has to be a tensor, but got {type(data).__name__}")
+        return data.detach().requires_grad_(requires_grad)

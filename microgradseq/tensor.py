@@ -96,6 +96,8 @@ class Tensor:
                 requires_grad, np.bool_):
             raise TypeError(f"Tensor: Tensor({data}, {requires_grad}, ...) takes data, not sizes (PyTorch's legacy "
                             f"constructor); for a tensor of that shape use mg.zeros({data}, {requires_grad}, ...)")
+        if dtype is None and not isinstance(data, (Tensor, np.ndarray, np.generic)):
+            dtype = _default_dtype      # PyTorch's legacy `torch.Tensor(data)`: always the default float dtype
         self._data = _own_array(data, dtype)
         self._node = self._tangent = None
         if flag(requires_grad, "requires_grad", "Tensor"):
@@ -398,9 +400,14 @@ def _rebuilt(cls: type, data: np.ndarray, requires_grad: bool, grad: np.ndarray 
 
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None, device: Any = None) -> Tensor:
-    """Same as `Tensor(...)`, as in PyTorch (`device`: the CPU, or None)."""
+    """A tensor of `data`, its dtype inferred from the data as PyTorch's `torch.tensor` infers it
+    (`Tensor(data)`, PyTorch's legacy constructor, is always the default float dtype); `device`: the
+    CPU, or None."""
     check_device("tensor", device)
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+    out = owned(_own_array(data, dtype))
+    if flag(requires_grad, "requires_grad", "tensor"):
+        out._become_leaf()
+    return out
 
 
 _new_tensor = object.__new__
@@ -432,7 +439,7 @@ def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
         if dtype.kind == "f" and like._data.dtype.kind in "biu":
             dtype = _default_dtype
         return owned(np.asarray(value, dtype=dtype))
-    return Tensor(value)
+    return tensor(value)
 
 
 class Rules(NamedTuple):

@@ -552,6 +552,7 @@ def greedy_decode(model, src, src_mask, src_lengths, max_len=100, sos_index=1, e
     return output, np.concatenate(attention_scores, axis=1)
 
 
+@pytest.mark.filterwarnings("ignore:dropout option adds dropout")     # (PyTorch warns the same: one layer)
 def test_the_annotated_encoder_decoder_learns_the_copy_task_and_masks_the_padding():
     """Guessing one of the 9 symbols has perplexity 9; the model must get under 1.5 and copy an unseen
     sequence by greedy decoding; each step's attention must sum to 1, and a padded source position must

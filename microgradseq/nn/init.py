@@ -17,7 +17,8 @@ from ..checks import is_finite_number
 from ..random import generator_or_default
 from ..tensor import Tensor
 
-__all__ = ["constant_", "normal_", "ones_", "orthogonal_", "uniform_", "xavier_uniform_", "zeros_"]
+__all__ = ["calculate_gain", "constant_", "kaiming_normal_", "kaiming_uniform_", "normal_", "ones_", "orthogonal_",
+           "uniform_", "xavier_normal_", "xavier_uniform_", "zeros_"]
 
 
 def _fill(tensor: Tensor, values: np.ndarray) -> Tensor:
@@ -93,6 +94,57 @@ def xavier_uniform_(tensor: Tensor, gain: float = 1.0, rng: np.random.Generator 
     fan_in, fan_out = _fans(tensor, "xavier_uniform_")
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return _fill(tensor, generator_or_default(rng, "xavier_uniform_").uniform(-bound, bound, tensor.shape))
+
+
+def xavier_normal_(tensor: Tensor, gain: float = 1.0, rng: np.random.Generator | None = None) -> Tensor:
+    """Glorot & Bengio (2010), normal: N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out))."""
+    _checked("xavier_normal_", tensor, gain=gain)
+    fan_in, fan_out = _fans(tensor, "xavier_normal_")
+    std = gain * math.sqrt(2.0 / (fan_in + fan_out))
+    return _fill(tensor, generator_or_default(rng, "xavier_normal_").normal(0.0, std, tensor.shape))
+
+
+def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
+    """PyTorch's recommended gain of a nonlinearity: 1 (linear, conv, sigmoid), 5/3 (tanh),
+    sqrt(2) (relu), sqrt(2 / (1 + slope^2)) (leaky_relu, slope `param`, 0.01 by default), 3/4 (selu)."""
+    if nonlinearity in ("linear", "identity", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
+                        "conv_transpose2d", "conv_transpose3d", "sigmoid"):
+        return 1.0
+    if nonlinearity == "tanh":
+        return 5.0 / 3
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        slope = 0.01 if param is None else param
+        if isinstance(slope, bool) or not is_finite_number(slope):
+            raise ValueError(f"calculate_gain: negative_slope {param!r} not a valid number")
+        return math.sqrt(2.0 / (1 + slope ** 2))
+    if nonlinearity == "selu":
+        return 3.0 / 4
+    raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}")
+
+
+def _kaiming_std(where: str, tensor: Tensor, a: float, mode: str, nonlinearity: str) -> float:
+    _checked(where, tensor, a=a)
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"{where}: mode {mode!r} not supported, please use one of ['fan_in', 'fan_out']")
+    fan_in, fan_out = _fans(tensor, where)
+    return calculate_gain(nonlinearity, a) / math.sqrt(fan_in if mode == "fan_in" else fan_out)
+
+
+def kaiming_normal_(tensor: Tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
+                    rng: np.random.Generator | None = None) -> Tensor:
+    """He et al. (2015), normal: N(0, std^2) with std = gain / sqrt(fan), the gain of `nonlinearity`
+    (leaky_relu of slope `a`: sqrt(2) for a = 0), fan the fan_in or fan_out (`mode`)."""
+    std = _kaiming_std("kaiming_normal_", tensor, a, mode, nonlinearity)
+    return _fill(tensor, generator_or_default(rng, "kaiming_normal_").normal(0.0, std, tensor.shape))
+
+
+def kaiming_uniform_(tensor: Tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
+                     rng: np.random.Generator | None = None) -> Tensor:
+    """He et al. (2015), uniform: uniform(-b, b) with b = sqrt(3) * gain / sqrt(fan), as kaiming_normal_."""
+    bound = math.sqrt(3.0) * _kaiming_std("kaiming_uniform_", tensor, a, mode, nonlinearity)
+    return _fill(tensor, generator_or_default(rng, "kaiming_uniform_").uniform(-bound, bound, tensor.shape))
 
 
 def orthogonal_(tensor: Tensor, gain: float = 1.0, rng: np.random.Generator | None = None) -> Tensor:

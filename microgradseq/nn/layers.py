@@ -21,6 +21,7 @@ length (`packed_steps.py`).
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -76,6 +77,10 @@ class _Layer(Module):
             hidden_size, "hidden_size", where)
         self.input_size, self.hidden_size = input_size, hidden_size
         self.num_layers = num_layers = positive_int(num_layers, "num_layers", where)
+        if self.dropout > 0 and num_layers == 1:     # PyTorch's RNNBase warns the same
+            warnings.warn(f"dropout option adds dropout after all but last recurrent layer, so non-zero dropout "
+                          f"expects num_layers greater than 1, but got dropout={dropout} and num_layers={num_layers}",
+                          UserWarning, stacklevel=2)
         self.bias, self.batch_first, self.fused = (flag(bias, "bias", where), flag(batch_first, "batch_first", where),
                                                    flag(fused, "fused", where))
         self.bidirectional = flag(bidirectional, "bidirectional", where)
