@@ -226,14 +226,15 @@ def _typed_constructor(name: str, dtype: Any) -> Any:
                 return Tensor(data[0], dtype=dtype)
             except (TypeError, ValueError) as error:      # (Tensor's message names `tensor`)
                 raise type(error)(f"{name}: {str(error).partition(': ')[2] or error}") from None
-        spelled = ", ".join(map(repr, data))
-        raise TypeError(f"{name}: {name}({spelled}) makes a tensor from data here (a list, an array or a tensor), "
-                        f"not from sizes (PyTorch's legacy constructor); for a tensor of that shape use "
-                        f"mg.zeros({spelled}, dtype=mg.{np.dtype(dtype).name})")
+        if all(is_int(size) and size >= 0 for size in data):     # sizes: PyTorch's memory is uninitialised,
+            return owned(np.zeros(tuple(int(size) for size in data), dtype=dtype))  # here zeros (rows to fill)
+        raise TypeError(f"{name}: expected data (a list, an array or a tensor) or sizes (integers >= 0), got "
+                        f"{', '.join(map(repr, data))}")
     make.__name__ = make.__qualname__ = name
     make.__doc__ = (f"PyTorch's legacy `torch.{name}(data)`: `data` (a list, an array, a tensor) as a "
                     f"{np.dtype(dtype).name} tensor, as `mg.tensor(data, dtype=...)`; `{name}()` is empty, "
-                    "shape (0,); sizes are refused (use `mg.zeros`).")
+                    f"shape (0,); `{name}(2, 3)`, sizes, is a tensor of that shape (uninitialised in PyTorch, "
+                    "zeros here).")
     return make
 
 

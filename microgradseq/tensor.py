@@ -87,7 +87,8 @@ def numbers_in(value: Any, dtype: np.dtype) -> np.ndarray | None:
 class Tensor:
     """An n-dimensional array that records the ops applied to it."""
 
-    __slots__ = ("_data", "_node", "_tangent")
+    __slots__ = ("_data", "_node", "_tangent", "_base", "_index")   # _base, _index: for base[index] with a
+                                                                     # basic index (ops/shape.py), else unset
     __array_ufunc__ = None  # numpy defers to Tensor's reflected operators: array * tensor works
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
@@ -309,15 +310,20 @@ class Tensor:
     # ---- in-place operators: the tensor itself takes the result, as in PyTorch ------------------
 
     def _in_place(self, name: str, combine, other: Any) -> "Tensor":
-        """`t += u` and its kin: t takes the result, in t's shape and dtype. Under `no_grad()` it
-        gets a new array and keeps what it is (a parameter stays a leaf: `p -= lr * p.grad`); while
-        recording it takes the result's history too (`loss += step_loss`), except a leaf that
-        requires grad, whose gradient would then have nowhere to go. Either way graphs that
-        recorded the old array keep it."""
+        """`t += u` and its kin (`t[i] = v` too): t takes the result, in t's shape and dtype. Under
+        `no_grad()` it gets a new array and keeps what it is (a parameter stays a leaf: `p -= lr *
+        p.grad`); while recording it takes the result's history too (`loss += step_loss`), except a
+        leaf that requires grad, whose gradient would then have nowhere to go. Either way graphs
+        that recorded the old array keep it. When t is a part of another tensor (t = u[i], a basic
+        index) the result is written into u as well, as into a PyTorch view."""
         recording = grad_enabled.get()
-        if recording and self._node is not None and self._node.kind is LEAF:
-            raise RuntimeError(f"{name}: a leaf tensor that requires grad cannot be changed in place while "
-                               "recording; update it under `with mg.no_grad():` (or assign t.data)")
+        changed = self                          # self, and the tensors it is a part of (see below)
+        while recording and changed is not None:
+            if changed._node is not None and changed._node.kind is LEAF:
+                raise RuntimeError(f"{name}: a leaf tensor that requires grad {'' if changed is self else '(here a part of one) '}"
+                                   "cannot be changed in place while recording; update it under `with "
+                                   "mg.no_grad():` (or assign t.data)")
+            changed = getattr(changed, "_base", None)
         out = combine(self, other)
         if out.shape != self.shape:
             raise ValueError(f"{name}: the result has shape {out.shape}, the tensor {self.shape}")
@@ -326,19 +332,20 @@ class Tensor:
                 raise TypeError(f"{name}: the result's dtype {out.dtype} cannot be cast to the tensor's "
                                 f"dtype {self.dtype}")
             out = out.to(self.dtype)
+        self._take(out, recording)
+        if getattr(self, "_base", None) is not None:    # self is base[index], a basic index: as a PyTorch
+            self._write_into_base()                     # view, a part of base, so base takes the write too
+        return self                                     # (ops/shape.py)
+
+    def _take(self, out: "Tensor", recording: bool) -> None:
+        """Take `out`'s values (a copy under `no_grad()`, keeping what self is), and while recording its
+        history; in a forward-mode run its tangent (none: a constant there, even if self was seeded)."""
         if recording:
             self._data, self._node = out._data, out._node
         else:
             self._replace_data(np.array(out._data))
         run = forward.current_run.get()
-        # (in a forward-mode run a result without a tangent is a constant there, even if self was seeded)
         self._tangent = out._tangent if out._tangent is not None or run is None else (run, None)
-        return self
-
-    def __setitem__(self, index: Any, value: Any) -> None:
-        raise TypeError("Tensor: item assignment (t[i] = v) is not supported, arrays are read-only; make a new "
-                        "tensor (mg.where(mask, v, t); rows filled one at a time, out[i] = row: append the rows "
-                        "to a list and mg.stack it; or under no_grad t.data = an edited copy of t.data)")
 
     def __iadd__(self, other): return self._in_place("+=", type(self).__add__, other)
     def __isub__(self, other): return self._in_place("-=", type(self).__sub__, other)

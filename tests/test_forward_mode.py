@@ -24,8 +24,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from test_op_gradients import (BROADCAST_PAIRS, EMPTY_CASES, NONEMPTY_DIMS, NORM_ORDERS, SHAPES, TIES, away_from,
                                boolean_mask_indices, concat_shapes, distinct_values, documented_max_jacobian,
-                               matmul_shapes, norm_inputs, np_log_softmax, np_norm, nonzero, positive,
-                               reduction_axes, reshape_targets, values)
+                               index_put_inputs, matmul_shapes, norm_inputs, np_index_put, np_log_softmax, np_norm,
+                               nonzero, positive, reduction_axes, reshape_targets, values)
 
 import microgradseq as mg
 import microgradseq.functional as F
@@ -118,6 +118,12 @@ def getitem_case(draw):
 
 
 @st.composite
+def index_put_case(draw):
+    index, x, value = draw(index_put_inputs())
+    return lambda t, v: mg.ops.index_put(t, index, v), np_index_put(index), [x, value]
+
+
+@st.composite
 def lerp_case(draw):
     shapes = draw(hnp.mutually_broadcastable_shapes(num_shapes=3, min_dims=0, max_dims=3, min_side=1,
                                                     max_side=3)).input_shapes
@@ -193,6 +199,7 @@ CASES = {
     "exp": unary(mg.ops.exp, np.exp),
     "gather": gather_case(),
     "getitem": getitem_case(),
+    "index_put": index_put_case(),
     "lerp": lerp_case(),
     "linear": linear_case(),
     "log": unary(mg.ops.log, np.log, positive),

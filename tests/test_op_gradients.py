@@ -553,6 +553,57 @@ def test_getitem_repeated_integer_index_counts_every_pick():
     np.testing.assert_array_equal(x.grad, [2.0, 0.0, 1.0])
 
 
+@st.composite
+def index_put_inputs(draw):
+    """(index, x, value) for x[index] = value: a basic index, a boolean mask, or rows without repeats;
+    value of the indexed region's shape, broadcast to it (fewer axes, size-1 axes, a scalar) or, for a
+    basic index, with an extra leading axis of size 1 (numpy drops it)."""
+    shape = draw(NONEMPTY_DIMS)
+    kind = draw(st.sampled_from(["basic", "mask", "rows"]))
+    if kind == "basic":
+        index = draw(hnp.basic_indices(shape))
+    elif kind == "mask":
+        index = draw(boolean_mask_indices(shape))
+    else:
+        index = np.array(draw(st.lists(st.integers(0, shape[0] - 1), min_size=1, max_size=shape[0], unique=True)))
+    region = np.empty(shape)[index].shape
+    if 0 in region:
+        value_shape = region
+    else:
+        kept_axes = draw(st.integers(0, len(region)))          # the trailing axes value keeps, each whole or 1
+        value_shape = tuple(n if draw(st.booleans()) else 1 for n in region[len(region) - kept_axes:])
+        if kind == "basic" and region and draw(st.booleans()):     # (numpy takes it for a basic index only)
+            value_shape = (1,) + region
+    return index, draw(values(shape)), draw(values(value_shape))
+
+
+def np_index_put(index):
+    def put(a, v):
+        out = np.array(a, dtype=np.float64)
+        out[index] = v
+        return out
+    return put
+
+
+@FAST
+@given(case=index_put_inputs())
+def test_index_put_gradient(case):
+    """x[index] = value as an op: x's gradient is g with zeros where value went, value's is g there,
+    summed over what was broadcast."""
+    index, x, value = case
+    assert_gradients_match(lambda t, v: mg.ops.index_put(t, index, v), np_index_put(index), x, value)
+
+
+def test_index_put_refuses_a_position_named_twice_and_names_bad_indices():
+    x = mg.zeros(3, 2)
+    with pytest.raises(ValueError, match=r"index_put: the index names a position of the tensor of shape \(3, 2\) twice"):
+        mg.ops.index_put(x, np.array([0, 2, 0]), mg.ones(3, 2))
+    with pytest.raises(IndexError, match=r"index_put: .*\(tensor of shape \(3, 2\), value of shape \(\)\)"):
+        mg.ops.index_put(x, 5, 1.0)
+    with pytest.raises(ValueError, match=r"index_put: could not broadcast .*value of shape \(3,\)"):
+        mg.ops.index_put(x, 0, mg.ones(3))
+
+
 @FAST
 @given(data=st.data(), shape=NONEMPTY_DIMS)
 def test_gather_gradient(data, shape):

@@ -1,6 +1,6 @@
 """From a third porting audit (a GRU seq2seq, an LSTM classifier, an RNN from scratch, a char-RNN
 generator, an autograd lesson): `backward(gradient=...)` as PyTorch's tutorial writes it, `F.one_hot`,
-and what item assignment says to write instead. Values against numpy or closed forms; no PyTorch."""
+and item assignment filling a buffer. Values against numpy or closed forms; no PyTorch."""
 
 import numpy as np
 import pytest
@@ -79,13 +79,18 @@ def test_one_hot_refuses_what_it_cannot_encode_naming_itself(call, error, messag
         call()
 
 
-# ---- item assignment: what to write instead --------------------------------------------------------
+# ---- item assignment: a buffer filled row by row --------------------------------------------------------
 
-def test_item_assignment_names_the_list_and_stack_way_to_fill_rows():
-    """seq2seq tutorials fill `outputs[t] = out` step by step; here the rows go in a list, then mg.stack."""
-    outputs = mg.zeros(3, 2)
-    with pytest.raises(TypeError, match=r"out\[i\] = row: append the rows to a list and mg.stack it"):
-        outputs[0] = mg.ones(2)
+def test_a_buffer_filled_row_by_row_ports_as_written():
+    """seq2seq tutorials fill `outputs[t] = out` step by step: each row is written, and its gradient
+    goes back to the step that made it."""
+    steps = [mg.tensor([1.0, 2.0], requires_grad=True, dtype=mg.float64) for _ in range(3)]
+    outputs = mg.zeros(3, 2, dtype=mg.float64)
+    for t, step in enumerate(steps):
+        outputs[t] = step * (t + 1)
+    np.testing.assert_array_equal(outputs.data, [[1, 2], [2, 4], [3, 6]])
+    outputs.sum().backward()
+    assert [s.grad.tolist() for s in steps] == [[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]]
 
 
 def test_init_of_p_data_says_to_pass_the_parameter_itself():

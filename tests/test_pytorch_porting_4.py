@@ -63,12 +63,18 @@ def test_legacy_typed_constructors_make_a_tensor_of_their_dtype_from_data(name, 
     np.testing.assert_array_equal(getattr(mg, name)([[1, 0], [0, 1]]).data, np.eye(2, dtype=dtype))
 
 
-def test_legacy_typed_constructors_refuse_sizes_and_say_what_to_write():
-    with pytest.raises(TypeError, match=r"FloatTensor: FloatTensor\(2, 3\) makes a tensor from data .* "
-                                        r"mg.zeros\(2, 3, dtype=mg.float32\)"):
-        mg.FloatTensor(2, 3)
-    with pytest.raises(TypeError, match=r"mg.zeros\(5, dtype=mg.int64\)"):
-        mg.LongTensor(5)
+def test_legacy_typed_constructors_take_sizes_as_pytorchs_do_zeros_here():
+    """PyTorch's `torch.LongTensor(batch, length)` is a tensor of that shape (uninitialised memory) that a
+    script fills by rows (`inp[b] = ...`); here its entries start at zero."""
+    made = mg.FloatTensor(2, 3)
+    assert made.shape == (2, 3) and made.dtype == np.float32 and not made.data.any()
+    assert mg.LongTensor(5).shape == (5,) and mg.LongTensor(5).dtype == np.int64
+    ids = mg.LongTensor(2, 4)
+    ids[1] = mg.tensor([3, 1, 4, 1])
+    np.testing.assert_array_equal(ids.data, [[0, 0, 0, 0], [3, 1, 4, 1]])
+    with pytest.raises(TypeError, match=r"LongTensor: expected data \(a list, an array or a tensor\) or sizes "
+                                        r"\(integers >= 0\), got 2, -1"):
+        mg.LongTensor(2, -1)
     with pytest.raises(RuntimeError, match="LongTensor: device 'cuda'"):
         mg.LongTensor([1], device="cuda")
 

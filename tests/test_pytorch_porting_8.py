@@ -220,10 +220,7 @@ class BiLSTM_CRF(nn.Module):
         # Do the forward algorithm to compute the partition function
         init_alphas = torch.full((1, self.tagset_size), -10000.)
         # START_TAG has all of the score.
-        # differs: no item assignment (`init_alphas[0][START] = 0.`); the tensor gets an edited copy
-        alphas = init_alphas.data.copy()
-        alphas[0][self.tag_to_ix[START_TAG]] = 0.
-        init_alphas.data = alphas
+        init_alphas[0][self.tag_to_ix[START_TAG]] = 0.
 
         # Wrap in a variable so that we will get automatic backprop
         forward_var = init_alphas
@@ -273,10 +270,7 @@ class BiLSTM_CRF(nn.Module):
 
         # Initialize the viterbi variables in log space
         init_vvars = torch.full((1, self.tagset_size), -10000.)
-        # differs: no item assignment (`init_vvars[0][START] = 0`); the tensor gets an edited copy
-        vvars = init_vvars.data.copy()
-        vvars[0][self.tag_to_ix[START_TAG]] = 0
-        init_vvars.data = vvars
+        init_vvars[0][self.tag_to_ix[START_TAG]] = 0
 
         # forward_var at step i holds the viterbi variables for step i-1
         forward_var = init_vvars
@@ -856,16 +850,13 @@ n_characters = len(all_characters)
 
 
 def char_tensor(string):
-    # differs: `tensor = torch.zeros(len(string)).long()` then `tensor[c] = ...` in a loop: item
-    # assignment raises here, and helpers.py's bare `except: continue` would swallow that error and
-    # return all zeros; the indices go in a list, made a tensor afterwards
-    indices = []
+    tensor = torch.zeros(len(string)).long()
     for c in range(len(string)):
         try:
-            indices.append(all_characters.index(string[c]))
+            tensor[c] = all_characters.index(string[c])
         except:
-            indices.append(0)
-    return torch.tensor(indices).long()
+            continue
+    return tensor
 
 
 # model.py
@@ -957,18 +948,16 @@ def test_spro_char_rnn_trains_on_random_chunks_and_samples_the_text_back():
     file_len = len(file)
 
     def random_training_set(chunk_len, batch_size):
-        # differs: `torch.LongTensor(batch_size, chunk_len)` (sizes) filled by `inp[bi] = ...`: the
-        # rows go in lists and are stacked
-        inp = []
-        target = []
+        inp = torch.LongTensor(batch_size, chunk_len)
+        target = torch.LongTensor(batch_size, chunk_len)
         for bi in range(batch_size):
             start_index = random.randint(0, file_len - chunk_len)
             end_index = start_index + chunk_len + 1
             chunk = file[start_index:end_index]
-            inp.append(char_tensor(chunk[:-1]))
-            target.append(char_tensor(chunk[1:]))
-        inp = Variable(torch.stack(inp))
-        target = Variable(torch.stack(target))
+            inp[bi] = char_tensor(chunk[:-1])
+            target[bi] = char_tensor(chunk[1:])
+        inp = Variable(inp)
+        target = Variable(target)
         if args.cuda:
             inp = inp.cuda()
             target = target.cuda()

@@ -362,3 +362,121 @@ def test_a_tensor_with_history_is_not_deep_copied_or_pickled_but_copy_copy_share
     alias = copy.copy(h)
     alias.backward(np.ones(1))
     assert w.grad is not None and np.isfinite(w.grad).all()
+
+
+# ---- item assignment: t[index] = value gives t a new array, as the in-place operators do -----------
+
+def test_item_assignment_gives_the_tensor_a_new_array_and_graphs_keep_the_old_one():
+    w = f64([2.0, 3.0], requires_grad=True)
+    word = f64([5.0, 7.0])
+    y = (w * word).sum()
+    old = word.data
+    word[0] = 11.0
+    np.testing.assert_array_equal(word.data, [11.0, 7.0])
+    np.testing.assert_array_equal(old, [5.0, 7.0])          # the recorded array is untouched
+    write_fails(word.data)                                 # and the new one is read-only too
+    y.backward()
+    np.testing.assert_array_equal(w.grad, [5.0, 7.0])
+
+
+def test_item_assignment_while_recording_records_index_put():
+    """y = 2x; y[1:] = v^2: dL/dx is 2 g outside the written positions and 0 there; dL/dv = 2 v g there.
+    (Hand-derived; the op's rules are checked by finite differences in test_op_gradients.)"""
+    x = f64([1.0, 2.0, 3.0], requires_grad=True)
+    v = f64([4.0, 5.0], requires_grad=True)
+    y = 2 * x
+    y[1:] = v * v
+    np.testing.assert_array_equal(y.data, [2.0, 16.0, 25.0])
+    (y * f64([1.0, 10.0, 100.0])).sum().backward()
+    np.testing.assert_array_equal(x.grad, [2.0, 0.0, 0.0])
+    np.testing.assert_array_equal(v.grad, [2 * 4.0 * 10.0, 2 * 5.0 * 100.0])
+
+
+def test_a_buffer_filled_row_by_row_backpropagates_into_every_row():
+    """A seq2seq decoder's `outputs[t] = output` in a loop: the buffer's gradient reaches each step's output."""
+    w = f64([0.5, -1.0], requires_grad=True)
+    outputs = mg.zeros(3, 2, dtype=np.float64)
+    for t in range(3):
+        outputs[t] = w * (t + 1)
+    outputs.sum().backward()
+    np.testing.assert_array_equal(w.grad, [6.0, 6.0])      # 1 + 2 + 3 for each entry
+
+
+def test_item_assignment_into_a_leaf_that_requires_grad_is_refused_while_recording_and_allowed_under_no_grad():
+    w = f64([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"t\[index\] = value: a leaf tensor that requires grad cannot be changed"):
+        w[0] = 5.0
+    with pytest.raises(RuntimeError, match=r"a leaf tensor that requires grad \(here a part of one\)"):
+        w[0:1][0] = 5.0
+    np.testing.assert_array_equal(w.data, [1.0, 2.0])       # nothing changed
+    with mg.no_grad():
+        w[0, ] = 5.0
+        w[1] += 1.0                                          # the finite-difference nudge
+    np.testing.assert_array_equal(w.data, [5.0, 3.0])
+    assert w.requires_grad and w.is_leaf                     # still the parameter it was
+
+
+def test_writing_into_a_part_of_a_tensor_writes_into_the_tensor_as_into_a_pytorch_view():
+    """t[i] with a basic index is a part of t: `t[i][j] = v`, `t[i][j] += 1` and `row.fill_(0)` write into t;
+    an integer-array index makes a copy (as in PyTorch), whose writes stay in it."""
+    one_hot = mg.zeros(4, 1, 5)
+    one_hot[2][0][3] = 1                                   # PyTorch's name-classification tutorial
+    assert one_hot.numpy().nonzero() == (np.array([2]), np.array([0]), np.array([3]))
+    counts = mg.zeros(2, 2)
+    counts[1][0] += 1
+    counts[1][0] += 1
+    np.testing.assert_array_equal(counts.data, [[0.0, 0.0], [2.0, 0.0]])
+    table = mg.ones(2, 3)
+    row = table[1]
+    row.fill_(0.0)
+    np.testing.assert_array_equal(table.data, [[1, 1, 1], [0, 0, 0]])
+    picked = table[[0]]
+    picked[0, 0] = 9.0
+    np.testing.assert_array_equal(table.data, [[1, 1, 1], [0, 0, 0]])
+
+
+def test_a_write_through_a_part_is_differentiated_through_the_whole():
+    """y = 3x (2, 2); y[0][1] = v: dL/dx is 3 g except at (0, 1), dL/dv is g there."""
+    x = f64(np.ones((2, 2)), requires_grad=True)
+    v = f64(2.0, requires_grad=True)
+    y = 3 * x
+    y[0][1] = v
+    np.testing.assert_array_equal(y.data, [[3.0, 2.0], [3.0, 3.0]])
+    g = np.array([[1.0, 2.0], [3.0, 4.0]])
+    (y * f64(g)).sum().backward()
+    np.testing.assert_array_equal(x.grad, [[3.0, 0.0], [9.0, 12.0]])
+    assert v.grad == 2.0
+
+
+def test_item_assignment_in_forward_mode_pushes_the_tangents():
+    """d/dx of f(x) = (y with y[0] = x_1^2), y = 2x: J v = (2 x_1 v_1, 2 v_1, 2 v_2)."""
+    def f(x):
+        y = 2 * x
+        y[0] = x[1] * x[1]
+        return y
+    x, v = np.array([1.0, 3.0, 5.0]), np.array([0.5, -1.0, 2.0])
+    out, tangent = mg.jvp(f, (f64(x),), (f64(v),))
+    np.testing.assert_allclose(out.data, [9.0, 6.0, 10.0])
+    np.testing.assert_allclose(tangent.data, [2 * 3.0 * -1.0, 2 * -1.0, 2 * 2.0])
+
+
+def test_item_assignment_errors_name_the_op_and_change_nothing():
+    t = f64([1.0, 2.0, 3.0])
+    with pytest.raises(IndexError, match=r"index_put: .*\(tensor of shape \(3,\), value of shape \(\)\)"):
+        t[5] = 1.0
+    with pytest.raises(ValueError, match=r"index_put: the index names a position of the tensor of shape \(3,\) twice"):
+        t[[0, 0]] = f64([1.0, 2.0])
+    np.testing.assert_array_equal(t.data, [1.0, 2.0, 3.0])
+
+
+def test_a_write_into_a_part_100000_parts_deep_needs_no_recursion():
+    """v = v[:] a hundred thousand times, then v[1] = 5 w_0: the write climbs to y one level at a time,
+    and the backward pass walks the 100,000 index_put nodes (dL/dw: 2 + 5, 0 where it was overwritten, 2)."""
+    w = f64([0.0, 0.0, 0.0], requires_grad=True)
+    y = w * 2
+    part = y
+    for _ in range(100_000):
+        part = part[:]
+    part[1] = w[0] * 5
+    y.sum().backward()
+    np.testing.assert_array_equal(w.grad, [7.0, 0.0, 2.0])

@@ -9,9 +9,9 @@ from .elementwise import (abs, add, astype, clip, clone, cos, div, exp, lerp, lo
                           sigmoid, sin, sqrt, sub, tanh, where)
 from .linalg import linear, matmul
 from .reduce import max, mean, norm, sum
-from .shape import concat, gather, getitem, reshape, stack, transpose
+from .shape import concat, gather, getitem, index_put, reshape, stack, transpose
 from .softmax import log_softmax
 
-__all__ = ["abs", "add", "astype", "clip", "clone", "concat", "cos", "div", "exp", "gather", "getitem", "lerp",
+__all__ = ["abs", "add", "astype", "clip", "clone", "concat", "cos", "div", "exp", "gather", "getitem", "index_put", "lerp",
            "linear", "log", "log_softmax", "matmul", "max", "mean", "mul", "neg", "norm", "power", "relu",
            "reshape", "round", "sigmoid", "sin", "sqrt", "stack", "sub", "sum", "tanh", "transpose", "where"]

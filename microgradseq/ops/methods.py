@@ -19,7 +19,7 @@ from ..tensor import Tensor, owned
 from . import elementwise as ew
 from .linalg import matmul
 from .reduce import max, mean, norm, sum
-from .shape import getitem, is_permutation, reshape, transpose
+from .shape import getitem, is_permutation, reshape, setitem, transpose, write_into_base
 from .softmax import log_softmax
 
 Tensor.__add__, Tensor.__radd__ = ew.add, lambda self, other: ew.add(other, self)
@@ -31,6 +31,7 @@ Tensor.__floordiv__, Tensor.__rfloordiv__ = ew.floor_divide, lambda self, other:
 Tensor.__mod__, Tensor.__rmod__ = ew.remainder, lambda self, other: ew.remainder(other, self)
 Tensor.__matmul__, Tensor.__rmatmul__ = matmul, lambda self, other: matmul(other, self)
 Tensor.__neg__, Tensor.__abs__, Tensor.__pos__, Tensor.__getitem__ = ew.neg, ew.abs, lambda self: self, getitem
+Tensor.__setitem__, Tensor._write_into_base = setitem, write_into_base
 Tensor.sum, Tensor.mean, Tensor.max, Tensor.norm = sum, mean, max, norm
 Tensor.reshape, Tensor.transpose, Tensor.T = reshape, transpose, property(transpose)
 Tensor.exp, Tensor.log, Tensor.tanh, Tensor.sigmoid, Tensor.relu = ew.exp, ew.log, ew.tanh, ew.sigmoid, ew.relu

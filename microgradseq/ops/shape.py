@@ -10,6 +10,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..autograd import grad_enabled
 from ..checks import is_axis
 from ..gradients import Scatter
 from ..spellings import either
@@ -101,12 +102,15 @@ def getitem(x: Any, index: Any) -> Tensor:
     """
     x = x if type(x) is Tensor else as_tensor(x)
     X = x._data
-    index, repeats = _prepared_index(index)
+    prepared, repeats = _prepared_index(index)
     try:
-        y = X[index]
+        y = X[prepared]
     except IndexError as error:
         raise IndexError(f"getitem: {error} (tensor of shape {X.shape})") from None
-    return result("getitem", y, (x,), GETITEM, ((index, repeats),))
+    out = result("getitem", y, (x,), GETITEM, ((prepared, repeats),))
+    if prepared is index:       # a basic index (ints, slices, ...: _prepared_index kept it as it was):
+        out._base, out._index = x, index    # a part of x, as PyTorch's view: writing into it writes into x
+    return out
 
 
 def _indexed_tangent(v: np.ndarray, kept: tuple) -> np.ndarray:
@@ -123,6 +127,84 @@ def _indexed_tangent(v: np.ndarray, kept: tuple) -> np.ndarray:
 
 #             reverse mode: g scattered back (kept: index, repeats)   forward mode: v indexed alike
 GETITEM = Rules(vjp=(lambda g, kept: Scatter(kept[0], g, kept[1]),), jvp=(_indexed_tangent,))
+
+
+def index_put(x: Any, index: Any, value: Any) -> Tensor:
+    """x with `value` written at x[index] (broadcast, in x's dtype), what `x[index] = value` records
+    (PyTorch's `index_put`);   the rules: for x, g with zeros where value was written (x's entries
+    there are gone); for value, g's entries there (summed over what was broadcast)"""
+    x = x if type(x) is Tensor else as_tensor(x)
+    value = as_tensor(value, x)
+    index, repeats = _prepared_index(index)
+    y = x._data.copy()
+    try:
+        y[index] = value._data
+    except (IndexError, ValueError, TypeError) as error:
+        raise type(error)(f"index_put: {error} (tensor of shape {x.shape}, value of shape {value.shape})") from None
+    if repeats and _names_a_position_twice(x.shape, index):
+        raise ValueError(f"index_put: the index names a position of the tensor of shape {x.shape} twice; which "
+                         "value lands there is not defined (as in PyTorch)")
+    kept = (index, value.shape, x.shape)
+    return result("index_put", y, (x, value), INDEX_PUT, (kept, kept))
+
+
+def _names_a_position_twice(shape: tuple, index: Any) -> bool:
+    positions = np.arange(int(np.prod(shape))).reshape(shape)[index]
+    return np.unique(positions).size != positions.size
+
+
+def _unwritten(g: np.ndarray, kept: tuple) -> np.ndarray:
+    """g J for x: g with zeros at the written positions."""
+    out = g.copy()
+    out[kept[0]] = 0
+    return out
+
+
+def _written(g: np.ndarray, kept: tuple) -> np.ndarray:
+    """g J for value: g at the written positions, with value's leading axes of size 1 if numpy dropped
+    them (the core then sums what was broadcast)."""
+    index, shape, _ = kept
+    part = g[index]
+    return part.reshape((1,) * (len(shape) - part.ndim) + part.shape) if part.ndim < len(shape) else part
+
+
+def _unwritten_tangent(v: np.ndarray, kept: tuple) -> np.ndarray:
+    """J v for x, each direction alike: v with zeros at the written positions."""
+    out = v.copy()
+    for direction in out:
+        direction[kept[0]] = 0
+    return out
+
+
+def _written_tangent(v: np.ndarray, kept: tuple) -> np.ndarray:
+    """J v for value: each direction of v written into zeros of x's shape."""
+    index, _, shape = kept
+    out = np.zeros(v.shape[:1] + shape, dtype=v.dtype)
+    for direction, tangent in zip(out, v):
+        direction[index] = tangent
+    return out
+
+
+INDEX_PUT = Rules(vjp=(_unwritten, _written), jvp=(_unwritten_tangent, _written_tangent))
+
+
+def write_into_base(part: Tensor) -> None:
+    """After a write into `part` = base[index] (a basic index): base takes index_put(base, index, part),
+    and so on up, base being perhaps a part of another tensor (a loop, not a recursion: a part of a
+    part of ... may be deep)."""
+    recording = grad_enabled.get()
+    while getattr(part, "_base", None) is not None:
+        base = part._base
+        base._take(index_put(base, part._index, part), recording)
+        part = base
+
+
+def setitem(self: Tensor, index: Any, value: Any) -> None:
+    """`t[index] = value`: t takes `index_put(t, index, value)`, as the in-place operators take their
+    result: a new array (arrays are read-only) and, while recording, its history. When t is a part of
+    another tensor (`t = u[0]`, a basic index), the write goes into that tensor too, as into a
+    PyTorch view: `u[0][1] = v` writes into u."""
+    self._in_place("t[index] = value", lambda t, v: index_put(t, index, v), value)
 
 
 def gather(x: Any, index: Any) -> Tensor:
