@@ -176,10 +176,10 @@ class NMT(nn.Module):
         return dec_state, combined_output, e_t
 
     def generate_sent_masks(self, enc_hiddens: torch.Tensor, source_lengths: List[int]) -> torch.Tensor:
-        # difference: no `enc_masks[e_id, src_len:] = 1` into torch.zeros(b, src_len) (arrays are
-        # read-only); the rows go in a list, then a tensor
-        enc_masks = [[0.0] * src_len + [1.0] * (enc_hiddens.size(1) - src_len) for src_len in source_lengths]
-        return torch.tensor(enc_masks, dtype=torch.float).to(self.device)
+        enc_masks = torch.zeros(enc_hiddens.size(0), enc_hiddens.size(1), dtype=torch.float)
+        for e_id, src_len in enumerate(source_lengths):
+            enc_masks[e_id, src_len:] = 1
+        return enc_masks.to(self.device)
 
     def beam_search(self, src_sent: List[str], beam_size: int = 5, max_decoding_time_step: int = 70) -> List[Hypothesis]:
         src_sents_var = self.vocab.src.to_input_tensor([src_sent], self.device)
@@ -498,11 +498,9 @@ def run_epoch(data_iter, model, loss_compute, print_every=50):
 
 def data_gen(num_words=11, batch_size=16, num_batches=100, length=10, pad_index=0, sos_index=1):
     for i in range(num_batches):
-        # difference: no `data[:, 0] = sos_index` into the tensor (arrays are read-only); into the
-        # numpy array before torch.from_numpy
-        array = np.random.randint(1, num_words, size=(batch_size, length))
-        array[:, 0] = sos_index
-        data = torch.from_numpy(array)
+        data = torch.from_numpy(
+          np.random.randint(1, num_words, size=(batch_size, length)))
+        data[:, 0] = sos_index
         src = data[:, 1:]
         trg = data
         src_lengths = [length - 1] * batch_size
@@ -1139,8 +1137,7 @@ class Seq2SeqDecoder(d2l.Decoder):
 def sequence_mask(X, valid_len, value=0):
     maxlen = X.size(1)
     mask = torch.arange((maxlen), dtype=torch.float32, device=X.device)[None, :] < valid_len[:, None]
-    # difference: no `X[~mask] = value` (arrays are read-only); masked_fill gives the filled tensor
-    X = X.masked_fill(~mask, value)
+    X[~mask] = value
     return X
 
 
