@@ -87,8 +87,8 @@ def numbers_in(value: Any, dtype: np.dtype) -> np.ndarray | None:
 class Tensor:
     """An n-dimensional array that records the ops applied to it."""
 
-    __slots__ = ("_data", "_node", "_tangent", "_base", "_index")   # _base, _index: for base[index] with a
-                                                                     # basic index (ops/shape.py), else unset
+    __slots__ = ("_data", "_node", "_tangent", "_part_of")  # _part_of: for base[index] with a basic index,
+                                                            # (base, index, ...) (ops/shape.py), else None
     __array_ufunc__ = None  # numpy defers to Tensor's reflected operators: array * tensor works
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
@@ -100,7 +100,7 @@ class Tensor:
         if dtype is None and not isinstance(data, (Tensor, np.ndarray, np.generic)):
             dtype = _default_dtype      # PyTorch's legacy `torch.Tensor(data)`: always the default float dtype
         self._data = _own_array(data, dtype)
-        self._node = self._tangent = None
+        self._node = self._tangent = self._part_of = None
         if flag(requires_grad, "requires_grad", "Tensor"):
             self._become_leaf()
 
@@ -315,7 +315,8 @@ class Tensor:
         p.grad`); while recording it takes the result's history too (`loss += step_loss`), except a
         leaf that requires grad, whose gradient would then have nowhere to go. Either way graphs
         that recorded the old array keep it. When t is a part of another tensor (t = u[i], a basic
-        index) the result is written into u as well, as into a PyTorch view."""
+        index) the result is written into u as well, as into a PyTorch view, and t starts from u's
+        values as they are now."""
         recording = grad_enabled.get()
         changed = self                          # self, and the tensors it is a part of (see below)
         while recording and changed is not None:
@@ -323,8 +324,9 @@ class Tensor:
                 raise RuntimeError(f"{name}: a leaf tensor that requires grad {'' if changed is self else '(here a part of one) '}"
                                    "cannot be changed in place while recording; update it under `with "
                                    "mg.no_grad():` (or assign t.data)")
-            changed = getattr(changed, "_base", None)
-        out = combine(self, other)
+            changed = None if changed._part_of is None else changed._part_of[0]
+        chain = None if self._part_of is None else self._parts_in_step()
+        out = combine(self if chain is None else chain[0][1], other)     # (a part: as its base holds it now)
         if out.shape != self.shape:
             raise ValueError(f"{name}: the result has shape {out.shape}, the tensor {self.shape}")
         if out.dtype != self.dtype:
@@ -332,10 +334,11 @@ class Tensor:
                 raise TypeError(f"{name}: the result's dtype {out.dtype} cannot be cast to the tensor's "
                                 f"dtype {self.dtype}")
             out = out.to(self.dtype)
-        self._take(out, recording)
-        if getattr(self, "_base", None) is not None:    # self is base[index], a basic index: as a PyTorch
-            self._write_into_base()                     # view, a part of base, so base takes the write too
-        return self                                     # (ops/shape.py)
+        if chain is None:
+            self._take(out, recording)
+        else:                       # self is base[index], a basic index: as a PyTorch view, a part of base,
+            self._write_through(chain, out, recording)  # so base takes the write too (ops/shape.py)
+        return self
 
     def _take(self, out: "Tensor", recording: bool) -> None:
         """Take `out`'s values (a copy under `no_grad()`, keeping what self is), and while recording its
@@ -378,7 +381,7 @@ class Tensor:
     def __copy__(self) -> "Tensor":
         """`copy.copy`: another tensor object over the same (read-only) array and the same node."""
         out = _new_tensor(type(self))
-        out._data, out._node, out._tangent = self._data, self._node, self._tangent
+        out._data, out._node, out._tangent, out._part_of = self._data, self._node, self._tangent, None
         return out
 
     def __reduce_ex__(self, protocol: int) -> tuple:
@@ -399,7 +402,7 @@ def _rebuilt(cls: type, data: np.ndarray, requires_grad: bool, grad: np.ndarray 
     new leaf node when the original was a leaf."""
     out = _new_tensor(cls)
     out._data = read_only(np.array(data))
-    out._node = out._tangent = None
+    out._node = out._tangent = out._part_of = None
     if requires_grad:
         out._become_leaf()
         out._node.grad, out._node.label = (None if grad is None else np.array(grad)), label
@@ -424,7 +427,7 @@ def owned(array: np.ndarray, requires_grad: bool = False) -> Tensor:
     """Wrap an array that nothing else can write into (a fresh one, or a read-only one): no copy."""
     out = _new_tensor(Tensor)
     out._data = read_only(array) if array.flags.writeable else array
-    out._node = out._tangent = None
+    out._node = out._tangent = out._part_of = None
     if requires_grad:
         out._become_leaf()
     return out
@@ -474,7 +477,7 @@ def result(op: str, data: np.ndarray, inputs: Sequence[Tensor], rules: Rules, sa
     if anomaly_checks.get():
         check_forward(op, data, tuple(t.shape for t in inputs))
     out = _new_tensor(Tensor)
-    out._data, out._tangent = data, None
+    out._data, out._tangent, out._part_of = data, None, None
     if len(inputs) == 2:                    # the operands' nodes (the common arities spelled out: cheaper)
         nodes = (inputs[0]._node, inputs[1]._node)
     elif len(inputs) == 1:

@@ -78,7 +78,8 @@ def jvp(fn: Callable[..., Any], inputs: Any, tangents: Any) -> tuple[Any, Any]:
     tangents, batched = _directions("jvp", inputs, tangents, "tangent")
     if not batched:
         tangents = [v[None] for v in tangents]
-    as_given = [(x, x._data, x._node, x._tangent) for x in inputs]    # fn's in-place operators (x += 1)
+    as_given = [(x, x._data, x._node, x._tangent, x._part_of)     # fn's in-place operators
+                for x in _with_bases(inputs)]       # (x += 1; into a part, its bases' too)
     with no_grad(), Seed(inputs, tangents) as run:      # change its inputs only while it runs, as torch.func's
         try:
             outputs = fn(*inputs)
@@ -97,10 +98,22 @@ def jvp(fn: Callable[..., Any], inputs: Any, tangents: Any) -> tuple[Any, Any]:
                 out_tangents.append(tangent if batched else tangent[0])
                 results.append(owned(np.array(output._data)))
         finally:
-            for x, data, node, tangent in as_given:
-                x._data, x._node, x._tangent = data, node, tangent
+            for x, data, node, tangent, part_of in as_given:
+                x._data, x._node, x._tangent, x._part_of = data, node, tangent, part_of
                 x._show_leaf_value()
     return (results[0], out_tangents[0]) if single else (results, tuple(out_tangents))
+
+
+def _with_bases(inputs: list) -> list:
+    """The inputs and, for an input that is a part of another tensor (`base[0]`), the tensors above it,
+    each once: a write into the part writes into them too."""
+    seen, out = set(), []
+    for x in inputs:
+        while x is not None and id(x) not in seen:
+            seen.add(id(x))
+            out.append(x)
+            x = x._part_of and x._part_of[0]
+    return out
 
 
 def vjp(fn: Callable[..., Tensor], inputs: Any, cotangent: Any) -> tuple[Tensor, list[np.ndarray]]:

@@ -469,14 +469,22 @@ def test_item_assignment_errors_name_the_op_and_change_nothing():
     np.testing.assert_array_equal(t.data, [1.0, 2.0, 3.0])
 
 
-def test_a_write_into_a_part_100000_parts_deep_needs_no_recursion():
-    """v = v[:] a hundred thousand times, then v[1] = 5 w_0: the write climbs to y one level at a time,
-    and the backward pass walks the 100,000 index_put nodes (dL/dw: 2 + 5, 0 where it was overwritten, 2)."""
+def test_parts_of_parts_write_through_up_to_16_levels_and_deeper_ones_are_copies():
+    """A part of a part ... writes into the top tensor through at most 16 levels (dL/dw: 2 + 5, 0 where
+    it was overwritten, 2); `h = h[:]` a hundred thousand times holds no chain, so the 100,001st is a
+    tensor of its own (docs/pytorch.md)."""
     w = f64([0.0, 0.0, 0.0], requires_grad=True)
     y = w * 2
     part = y
-    for _ in range(100_000):
+    for _ in range(16):
         part = part[:]
     part[1] = w[0] * 5
     y.sum().backward()
     np.testing.assert_array_equal(w.grad, [7.0, 0.0, 2.0])
+    top = f64([0.0, 0.0])
+    deep = top
+    for _ in range(100_000):
+        deep = deep[:]
+    deep[0] = 1.0
+    np.testing.assert_array_equal(top.data, [0.0, 0.0])
+    np.testing.assert_array_equal(deep.data, [1.0, 0.0])

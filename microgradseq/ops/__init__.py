@@ -9,7 +9,8 @@ from .elementwise import (abs, add, astype, clip, clone, cos, div, exp, lerp, lo
                           sigmoid, sin, sqrt, sub, tanh, where)
 from .linalg import linear, matmul
 from .reduce import max, mean, norm, sum
-from .shape import concat, gather, getitem, index_put, reshape, stack, transpose
+from .assign import index_put
+from .shape import concat, gather, getitem, reshape, stack, transpose
 from .softmax import log_softmax
 
 __all__ = ["abs", "add", "astype", "clip", "clone", "concat", "cos", "div", "exp", "gather", "getitem", "index_put", "lerp",

@@ -19,7 +19,8 @@ from ..tensor import Tensor, owned
 from . import elementwise as ew
 from .linalg import matmul
 from .reduce import max, mean, norm, sum
-from .shape import getitem, is_permutation, reshape, setitem, transpose, write_into_base
+from .assign import parts_in_step, setitem, write_through
+from .shape import getitem, is_permutation, reshape, transpose
 from .softmax import log_softmax
 
 Tensor.__add__, Tensor.__radd__ = ew.add, lambda self, other: ew.add(other, self)
@@ -31,7 +32,7 @@ Tensor.__floordiv__, Tensor.__rfloordiv__ = ew.floor_divide, lambda self, other:
 Tensor.__mod__, Tensor.__rmod__ = ew.remainder, lambda self, other: ew.remainder(other, self)
 Tensor.__matmul__, Tensor.__rmatmul__ = matmul, lambda self, other: matmul(other, self)
 Tensor.__neg__, Tensor.__abs__, Tensor.__pos__, Tensor.__getitem__ = ew.neg, ew.abs, lambda self: self, getitem
-Tensor.__setitem__, Tensor._write_into_base = setitem, write_into_base
+Tensor.__setitem__, Tensor._parts_in_step, Tensor._write_through = setitem, parts_in_step, staticmethod(write_through)
 Tensor.sum, Tensor.mean, Tensor.max, Tensor.norm = sum, mean, max, norm
 Tensor.reshape, Tensor.transpose, Tensor.T = reshape, transpose, property(transpose)
 Tensor.exp, Tensor.log, Tensor.tanh, Tensor.sigmoid, Tensor.relu = ew.exp, ew.log, ew.tanh, ew.sigmoid, ew.relu

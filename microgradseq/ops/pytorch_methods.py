@@ -138,6 +138,7 @@ def sort(self: Tensor, dim: int = -1, descending: bool = False, stable: bool = F
     the indices, so each entry's gradient goes back to where it came from."""
     axis, indices = _sorting_order("sort", self, dim, descending, stable)
     values = getitem(self, ()) if self.ndim == 0 else gather(self, axis, indices)
+    values._part_of = None                   # (a tensor of its own, as PyTorch's: not a part of self)
     return ValuesIndices(values, owned(indices))
 
 
@@ -347,7 +348,9 @@ def flip(self: Tensor, dims: Any) -> Tensor:
     index = [slice(None)] * self.ndim
     for axis in axes:
         index[axis] = slice(None, None, -1)
-    return getitem(self, tuple(index))
+    out = getitem(self, tuple(index))
+    out._part_of = None                     # PyTorch's flip copies: a write into the result leaves self
+    return out
 
 
 def _logical(ufunc: np.ufunc, name: str) -> Any:

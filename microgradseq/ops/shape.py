@@ -10,7 +10,6 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..autograd import grad_enabled
 from ..checks import is_axis
 from ..gradients import Scatter
 from ..spellings import either
@@ -69,9 +68,10 @@ TRANSPOSE = Rules(vjp=(lambda g, perms: np.transpose(g, perms[1]),),
 _BASIC_PARTS = (int, slice, type(Ellipsis), type(None))
 
 
-def _prepared_index(index: Any) -> tuple[Any, bool]:
-    """(index with any tensors in it replaced by their arrays, whether numpy indexes with
-    arrays here: a copy that may name one position twice, so its gradient adds repeats).
+def _prepared_index(index: Any) -> tuple[Any, bool, bool]:
+    """(index as numpy takes it, whether numpy indexes with arrays here (a copy that may name one
+    position twice, so its gradient adds repeats), whether it is basic: ints, slices, Ellipsis and
+    None, whose result is a part of the tensor, see PART_DEPTH).
 
     The rule keeps the index, so index arrays and lists are copied: the caller may write into
     theirs before backward, and the gradient must go where the forward pass read."""
@@ -80,17 +80,35 @@ def _prepared_index(index: Any) -> tuple[Any, bool]:
         if type(part) not in _BASIC_PARTS:
             break
     else:
-        return index, False                     # ints, slices, ... and None: the common case
-    plain = tuple(_own_copy(p._data if isinstance(p, Tensor) else p) for p in parts)
+        return index, False, True               # ints, slices, ... and None: the common case
+    plain = tuple(map(_plain, parts))
     repeats = any(isinstance(p, np.ndarray) for p in plain)     # x[((0, 0),)] too
-    return (plain if type(index) is tuple else plain[0]), repeats
+    basic = all(type(p) in _BASIC_PARTS for p in plain)
+    return (plain if type(index) is tuple else plain[0]), repeats, basic
 
 
-def _own_copy(part: Any) -> Any:
-    """An index array or sequence as a fresh array; anything else (an int, a slice) as it is."""
+def _plain(part: Any) -> Any:
+    """One part of an index as numpy takes it: a numpy integer or a 0-d integer tensor as an int (PyTorch
+    reads one as a select: `counts[label][guess] += 1` with tensor labels writes into counts); an
+    array, a list or a tensor as a fresh array (an empty list as integers, PyTorch's `t[[]]`);
+    anything else (a slice, a bool) as it is."""
+    if isinstance(part, Tensor):
+        data = part._data
+        if data.ndim == 0 and data.dtype.kind in "iu" and data.dtype != np.uint8:
+            return int(data)
+        part = data
+    if isinstance(part, np.integer):
+        return int(part)
     if isinstance(part, (list, tuple, np.ndarray)):
-        return np.array(part)
+        array = np.array(part)
+        return array.astype(np.intp) if array.size == 0 and array.dtype.kind == "f" else array
     return part
+
+
+# A tensor taken with a basic index, t = base[index], is a part of base, as a PyTorch view is: a write into
+# t goes into base too (ops/assign.py). t._part_of is (base, index, seen, depth): `seen` is base's array when
+# t was last in step with it, `depth` the number of tensors above (a part of a part of ...); None otherwise.
+PART_DEPTH = 16     # a part of a part ... deeper than this is a copy: `h = h[1:]` in a loop holds no chain
 
 
 def getitem(x: Any, index: Any) -> Tensor:
@@ -98,18 +116,20 @@ def getitem(x: Any, index: Any) -> Tensor:
 
     The rule hands back a `Scatter` (g and where it goes) rather than the full
     array: the backward pass adds it into one buffer per operand. The rule
-    keeps the index, not x itself.
+    keeps the index, not x itself. With a basic index the result is a part of x.
     """
     x = x if type(x) is Tensor else as_tensor(x)
     X = x._data
-    prepared, repeats = _prepared_index(index)
+    index, repeats, basic = _prepared_index(index)
     try:
-        y = X[prepared]
+        y = X[index]
     except IndexError as error:
         raise IndexError(f"getitem: {error} (tensor of shape {X.shape})") from None
-    out = result("getitem", y, (x,), GETITEM, ((prepared, repeats),))
-    if prepared is index:       # a basic index (ints, slices, ...: _prepared_index kept it as it was):
-        out._base, out._index = x, index    # a part of x, as PyTorch's view: writing into it writes into x
+    out = result("getitem", y, (x,), GETITEM, ((index, repeats),))
+    if basic:
+        depth = 1 if x._part_of is None else x._part_of[3] + 1
+        if depth <= PART_DEPTH:
+            out._part_of = (x, index, X, depth)
     return out
 
 
@@ -127,84 +147,6 @@ def _indexed_tangent(v: np.ndarray, kept: tuple) -> np.ndarray:
 
 #             reverse mode: g scattered back (kept: index, repeats)   forward mode: v indexed alike
 GETITEM = Rules(vjp=(lambda g, kept: Scatter(kept[0], g, kept[1]),), jvp=(_indexed_tangent,))
-
-
-def index_put(x: Any, index: Any, value: Any) -> Tensor:
-    """x with `value` written at x[index] (broadcast, in x's dtype), what `x[index] = value` records
-    (PyTorch's `index_put`);   the rules: for x, g with zeros where value was written (x's entries
-    there are gone); for value, g's entries there (summed over what was broadcast)"""
-    x = x if type(x) is Tensor else as_tensor(x)
-    value = as_tensor(value, x)
-    index, repeats = _prepared_index(index)
-    y = x._data.copy()
-    try:
-        y[index] = value._data
-    except (IndexError, ValueError, TypeError) as error:
-        raise type(error)(f"index_put: {error} (tensor of shape {x.shape}, value of shape {value.shape})") from None
-    if repeats and _names_a_position_twice(x.shape, index):
-        raise ValueError(f"index_put: the index names a position of the tensor of shape {x.shape} twice; which "
-                         "value lands there is not defined (as in PyTorch)")
-    kept = (index, value.shape, x.shape)
-    return result("index_put", y, (x, value), INDEX_PUT, (kept, kept))
-
-
-def _names_a_position_twice(shape: tuple, index: Any) -> bool:
-    positions = np.arange(int(np.prod(shape))).reshape(shape)[index]
-    return np.unique(positions).size != positions.size
-
-
-def _unwritten(g: np.ndarray, kept: tuple) -> np.ndarray:
-    """g J for x: g with zeros at the written positions."""
-    out = g.copy()
-    out[kept[0]] = 0
-    return out
-
-
-def _written(g: np.ndarray, kept: tuple) -> np.ndarray:
-    """g J for value: g at the written positions, with value's leading axes of size 1 if numpy dropped
-    them (the core then sums what was broadcast)."""
-    index, shape, _ = kept
-    part = g[index]
-    return part.reshape((1,) * (len(shape) - part.ndim) + part.shape) if part.ndim < len(shape) else part
-
-
-def _unwritten_tangent(v: np.ndarray, kept: tuple) -> np.ndarray:
-    """J v for x, each direction alike: v with zeros at the written positions."""
-    out = v.copy()
-    for direction in out:
-        direction[kept[0]] = 0
-    return out
-
-
-def _written_tangent(v: np.ndarray, kept: tuple) -> np.ndarray:
-    """J v for value: each direction of v written into zeros of x's shape."""
-    index, _, shape = kept
-    out = np.zeros(v.shape[:1] + shape, dtype=v.dtype)
-    for direction, tangent in zip(out, v):
-        direction[index] = tangent
-    return out
-
-
-INDEX_PUT = Rules(vjp=(_unwritten, _written), jvp=(_unwritten_tangent, _written_tangent))
-
-
-def write_into_base(part: Tensor) -> None:
-    """After a write into `part` = base[index] (a basic index): base takes index_put(base, index, part),
-    and so on up, base being perhaps a part of another tensor (a loop, not a recursion: a part of a
-    part of ... may be deep)."""
-    recording = grad_enabled.get()
-    while getattr(part, "_base", None) is not None:
-        base = part._base
-        base._take(index_put(base, part._index, part), recording)
-        part = base
-
-
-def setitem(self: Tensor, index: Any, value: Any) -> None:
-    """`t[index] = value`: t takes `index_put(t, index, value)`, as the in-place operators take their
-    result: a new array (arrays are read-only) and, while recording, its history. When t is a part of
-    another tensor (`t = u[0]`, a basic index), the write goes into that tensor too, as into a
-    PyTorch view: `u[0][1] = v` writes into u."""
-    self._in_place("t[index] = value", lambda t, v: index_put(t, index, v), value)
 
 
 def gather(x: Any, index: Any) -> Tensor:
