@@ -345,8 +345,8 @@ class Tensor:
         history; in a forward-mode run its tangent (none: a constant there, even if self was seeded)."""
         if recording:
             self._data, self._node = out._data, out._node
-        else:
-            self._replace_data(np.array(out._data))
+        else:                       # (a view is copied: it would keep the array it looks into alive)
+            self._replace_data(out._data if out._data.base is None else np.array(out._data))
         run = forward.current_run.get()
         self._tangent = out._tangent if out._tangent is not None or run is None else (run, None)
 

@@ -488,3 +488,18 @@ def test_parts_of_parts_write_through_up_to_16_levels_and_deeper_ones_are_copies
     deep[0] = 1.0
     np.testing.assert_array_equal(top.data, [0.0, 0.0])
     np.testing.assert_array_equal(deep.data, [1.0, 0.0])
+
+
+def test_an_in_place_update_under_no_grad_keeps_no_larger_array_alive():
+    """t.copy_(big[0]) under no_grad: t's new array is its own, not a view that would keep big's alive."""
+    import gc
+    import weakref
+    t = f64([0.0, 0.0, 0.0])
+    big = f64(np.arange(3000.0).reshape(1000, 3))
+    with mg.no_grad():
+        t.copy_(big[1])
+    held = weakref.ref(big._data)
+    del big
+    gc.collect()
+    assert held() is None
+    np.testing.assert_array_equal(t.data, [3.0, 4.0, 5.0])
