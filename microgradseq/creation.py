@@ -226,8 +226,9 @@ def _typed_constructor(name: str, dtype: Any) -> Any:
                 return Tensor(data[0], dtype=dtype)
             except (TypeError, ValueError) as error:      # (Tensor's message names `tensor`)
                 raise type(error)(f"{name}: {str(error).partition(': ')[2] or error}") from None
-        if all(is_int(size) and size >= 0 for size in data):     # sizes: PyTorch's memory is uninitialised,
-            return owned(np.zeros(tuple(int(size) for size in data), dtype=dtype))  # here zeros (rows to fill)
+        sizes = shape_of(data)
+        if all(is_int(size) and size >= 0 for size in sizes):    # sizes: PyTorch's memory is uninitialised,
+            return owned(np.zeros(tuple(int(size) for size in sizes), dtype=dtype))  # here zeros (rows to fill)
         raise TypeError(f"{name}: expected data (a list, an array or a tensor) or sizes (integers >= 0), got "
                         f"{', '.join(map(repr, data))}")
     make.__name__ = make.__qualname__ = name

@@ -117,10 +117,12 @@ def set_default_device(device: Any) -> None:
 
 
 def shape_of(size: tuple) -> tuple:
-    """A shape given as separate numbers (`2, 3`) or as one sequence (`(2, 3)`), as a tuple."""
+    """A shape given as separate numbers (`2, 3`) or as one sequence (`(2, 3)`), as a tuple; a 0-d
+    integer tensor or array counts as its number, as in PyTorch (`zeros(3, lengths.max())`)."""
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        return tuple(size[0])
-    return tuple(size)
+        size = size[0]
+    return tuple(n.item() if getattr(n, "ndim", None) == 0 and np.asarray(n).dtype.kind in "iu" else n
+                 for n in size)
 
 
 def only_defaults(where: str, options: dict, defaults: dict) -> None:

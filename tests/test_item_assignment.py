@@ -454,7 +454,7 @@ def test_errors_name_index_put_and_change_nothing():
         t[5] = 1.0
     with pytest.raises(ValueError, match=r"index_put: could not broadcast"):
         t[0] = f64([1.0, 2.0])
-    with pytest.raises(ValueError, match=r"index_put: the index names a position .* twice"):
+    with pytest.raises(ValueError, match=r"index_put: the index names a position twice, for values that may differ"):
         t[[1, 1]] = f64([[1.0, 1.0, 1.0], [2.0, 2.0, 2.0]])
     with pytest.raises(ValueError, match=r"index_put: could not broadcast"):
         row[:] = f64([1.0, 2.0])
@@ -680,3 +680,44 @@ def test_repeated_indexing_in_a_loop_keeps_memory_bounded():
         return held
 
     assert retained(2500) - retained(500) < 100_000
+
+
+# ---- a newcomer's findings: init of parts, t.new(data), sizes from tensors, one value at repeats ----
+
+def test_nn_init_on_a_part_of_a_parameter_sets_those_entries_of_the_parameter():
+    """PyTorch recipes: constant_(bias[H:2H], 1.0) for the forget gates, orthogonal_ of each gate's block."""
+    lstm = mg.nn.LSTM(3, 4, dtype=np.float64)
+    before = lstm.bias_ih_l0.data.copy()
+    mg.nn.init.constant_(lstm.bias_ih_l0[4:8], 1.0)
+    np.testing.assert_array_equal(lstm.bias_ih_l0.data, np.concatenate([before[:4], np.ones(4), before[8:]]))
+    assert lstm.bias_ih_l0.is_leaf and lstm.bias_ih_l0.requires_grad
+    weight = lstm.weight_hh_l0
+    for k in range(4):
+        mg.nn.init.orthogonal_(weight[4 * k:4 * (k + 1)])
+    for k in range(4):
+        block = weight.data[4 * k:4 * (k + 1)]
+        np.testing.assert_allclose(block @ block.T, np.eye(4), atol=1e-12)
+
+
+def test_new_with_data_is_that_data_in_the_tensors_dtype():
+    t = mg.zeros(2, dtype=np.float32)
+    assert t.new([1, 2]).dtype == np.float32 and t.new([1, 2]).tolist() == [1.0, 2.0]
+    assert t.new(2, 3).shape == (2, 3) and not t.new(2, 3).data.any()
+
+
+def test_a_0d_integer_tensor_is_a_size_as_in_pytorch():
+    lengths = mg.tensor([3, 5])
+    assert mg.zeros(2, lengths.max()).shape == (2, 5)
+    assert mg.LongTensor(3, lengths.max()).shape == (3, 5)
+
+
+def test_one_value_at_a_position_named_twice_lands_once_and_its_gradient_counts_it_once():
+    """seen[tokens] = True with a repeated token; y[[1, 1, 2]] = v: dL/dv = g_1 + g_2 (not 2 g_1 + g_2)."""
+    seen = mg.zeros(5, dtype=np.bool_)
+    seen[[3, 1, 3, 0]] = True
+    assert seen.tolist() == [True, True, False, True, False]
+    v = f64(2.0, requires_grad=True)
+    y = f64(np.zeros(4)) * 1.0
+    y[[1, 1, 2]] = v
+    (y * f64([1.0, 10.0, 100.0, 1000.0])).sum().backward()
+    assert y.tolist() == [0.0, 2.0, 2.0, 0.0] and v.grad == 110.0

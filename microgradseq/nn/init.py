@@ -13,6 +13,7 @@ import numbers
 
 import numpy as np
 
+from ..autograd import no_grad
 from ..checks import is_finite_number
 from ..random import generator_or_default
 from ..tensor import Tensor
@@ -22,7 +23,15 @@ __all__ = ["calculate_gain", "constant_", "kaiming_normal_", "kaiming_uniform_",
 
 
 def _fill(tensor: Tensor, values: np.ndarray) -> Tensor:
-    tensor._replace_data(np.asarray(values, dtype=tensor.dtype).reshape(tensor.shape).copy())
+    """The tensor gets `values` as a new array (nothing recorded). A part of another tensor (`w[:H]`,
+    a basic index) writes them into that tensor too, as PyTorch's in-place init of a view does:
+    `nn.init.constant_(lstm.bias_ih_l0[H:2 * H], 1.0)` sets the forget gates' biases."""
+    values = np.asarray(values, dtype=tensor.dtype).reshape(tensor.shape).copy()
+    if tensor._part_of is None:
+        tensor._replace_data(values)
+    else:
+        with no_grad():
+            tensor[...] = values
     return tensor
 
 

@@ -40,11 +40,10 @@ def index_put(x: Any, index: Any, value: Any) -> Tensor:
     y = x._data.copy()
     try:
         y[index] = value._data
+        if repeats:
+            index = _each_position_once(x.shape, index, value)
     except (IndexError, ValueError, TypeError) as error:
         raise type(error)(f"index_put: {error} (tensor of shape {x.shape}, value of shape {value.shape})") from None
-    if repeats and _names_a_position_twice(x.shape, index):
-        raise ValueError(f"index_put: the index names a position of the tensor of shape {x.shape} twice; which "
-                         "value lands there is not defined (as in PyTorch)")
     kept = (index, value.shape, x.shape)
     return result("index_put", y, (x, value), INDEX_PUT, (kept, kept))
 
@@ -75,9 +74,19 @@ def _number_for(value: Any, dtype: np.dtype) -> Any:
     return value
 
 
-def _names_a_position_twice(shape: tuple, index: Any) -> bool:
+def _each_position_once(shape: tuple, index: Any, value: Tensor) -> Any:
+    """`index`, or, when it names a position twice and value is one number (`seen[tokens] = True`),
+    the positions it names, each once, so the rules count each once. ValueError when it names a
+    position twice for values that may differ: which one lands is not defined (PyTorch leaves it
+    undefined too)."""
     positions = np.arange(int(np.prod(shape))).reshape(shape)[index]
-    return np.unique(positions).size != positions.size
+    once = np.unique(positions)
+    if once.size == positions.size:
+        return index
+    if value._data.size != 1:
+        raise ValueError("the index names a position twice, for values that may differ: which one lands is not "
+                         "defined (PyTorch leaves it undefined too)")
+    return np.unravel_index(once, shape)
 
 
 def _unwritten(g: np.ndarray, kept: tuple) -> np.ndarray:

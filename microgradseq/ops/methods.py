@@ -183,9 +183,13 @@ def _new(fill: Callable) -> Callable:
 def new(self: Tensor, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """PyTorch's legacy `t.new(*sizes)`: a new tensor of that shape in this tensor's dtype, of zeros
     (PyTorch's is uninitialised, as `empty`'s, which gives zeros here too), so the char-RNN idiom
-    `weight.new(n_layers, batch, hidden).zero_()` ports. `t.new()` is empty, shape (0,)."""
+    `weight.new(n_layers, batch, hidden).zero_()` ports. `t.new()` is empty, shape (0,). Given one list,
+    tuple, array or tensor, `t.new([1, 2])` is that data in this tensor's dtype, as PyTorch's."""
     check_device("new", device)
-    return owned(np.zeros(shape_of(size) if size else (0,), dtype=dtype or self.dtype), requires_grad)
+    dtype = dtype or self.dtype
+    if len(size) == 1 and isinstance(size[0], (list, tuple, np.ndarray, Tensor)):
+        return owned(np.array(size[0], dtype=dtype), requires_grad)
+    return owned(np.zeros(shape_of(size) if size else (0,), dtype=dtype), requires_grad)
 
 
 def new_full(self: Tensor, size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
