@@ -431,3 +431,40 @@ def test_permute_and_transpose_name_themselves_when_the_axes_do_not_fit():
         x.permute(0, 1)
     with pytest.raises(ValueError, match="transpose: axes .* are neither two axes to swap nor a permutation"):
         x.transpose(0, 3)
+
+
+# ---- uniform_ and normal_: old code's in-place random fills ---------------------------------------
+
+def test_uniform_and_normal_fill_in_place_from_their_distribution():
+    """100,000 draws: uniform(-0.1, 0.1) stays inside its bounds with mean 0 (standard error 1.8e-4);
+    N(2, 0.5^2) has mean 2 and std 0.5 (standard errors 1.6e-3 and 1.1e-3): bounds at 6 of them."""
+    t = mg.FloatTensor(100, 1000)
+    assert t.uniform_(-0.1, 0.1) is t and t.dtype == np.float32
+    assert t.data.min() >= -0.1 and t.data.max() <= 0.1 and abs(t.data.mean()) < 6 * 1.8e-4
+    n = mg.zeros(100, 1000, dtype=np.float64).normal_(2.0, 0.5)
+    assert abs(n.data.mean() - 2.0) < 6 * 1.6e-3 and abs(n.data.std() - 0.5) < 6 * 1.1e-3
+
+
+def test_uniform_and_normal_follow_the_generator_and_the_rules_of_in_place_changes():
+    draws = [mg.zeros(5).normal_(generator=mg.Generator().manual_seed(3)).tolist() for _ in range(2)]
+    assert draws[0] == draws[1]
+    w = mg.zeros(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="uniform_: a leaf tensor that requires grad"):
+        w.uniform_()
+    with mg.no_grad():
+        w.uniform_(1.0, 2.0)
+    assert w.is_leaf and (w.data >= 1.0).all()
+    rows = mg.zeros(2, 3)
+    rows[0].uniform_(1.0, 2.0)                          # a part: the write goes into rows
+    assert (rows.data[0] >= 1.0).all() and not rows.data[1].any()
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: mg.zeros(2, dtype=np.int64).uniform_(), TypeError, "uniform_: expected a floating-point tensor"),
+    (lambda: mg.zeros(2).uniform_(1.0, 0.0), ValueError, r"uniform_: expected a <= b, got a=1.0, b=0.0"),
+    (lambda: mg.zeros(2).normal_(0.0, -1.0), ValueError, r"normal_: expected std >= 0, got -1.0"),
+    (lambda: mg.zeros(2).normal_(float("nan")), ValueError, "normal_: mean must be a finite number"),
+])
+def test_uniform_and_normal_refuse_bad_arguments(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
