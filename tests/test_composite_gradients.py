@@ -998,33 +998,18 @@ def test_logical_operators_of_bool_and_integer_tensors():
         ~mg.tensor([1.0])
 
 
-@pytest.mark.parametrize("fill", [lambda x: x.uniform_(0.5, 0.5), lambda x: x.normal_(0.5, 0.0)])
-def test_random_fills_make_the_tensor_a_constant(fill):
-    """x = a * 1; x.uniform_(0.5, 0.5) (or normal_(0.5, 0)); y = x * b: y no longer depends on a, and b's
-    gradient is 0.5 (the degenerate distributions make the drawn value known)."""
-    rng = np.random.default_rng(3)
-    a, b = (mg.tensor(rng.standard_normal(3), requires_grad=True) for _ in range(2))
-
-    def fn(s, t):
-        x = s * 1
-        fill(x)
-        return x * t
-    fn(a, b).sum().backward()
-    assert a.grad is None or not a.grad.any()
-    np.testing.assert_allclose(b.grad, [0.5, 0.5, 0.5], rtol=1e-12)
-    _, tangent = mg.jvp(fn, as_tensors([a.data, b.data]), [np.ones(3), np.zeros(3)])
-    np.testing.assert_array_equal(tangent, np.zeros(3))
-
-
-def test_fill_makes_the_tensor_a_constant():
-    """x = a * 1; x.fill_(0.5); y = x * b: y no longer depends on a (gradient 0 or none, tangent 0),
-    and b gets the finite-difference gradient of 0.5 b, 0.5 summed."""
+@pytest.mark.parametrize("fill", [lambda x: x.fill_(0.5), lambda x: x.uniform_(0.5, 0.5),
+                                  lambda x: x.normal_(0.5, 0.0)], ids=["fill_", "uniform_", "normal_"])
+def test_fills_make_the_tensor_a_constant(fill):
+    """x = a * 1; x.fill_(0.5) (or uniform_(0.5, 0.5), normal_(0.5, 0): degenerate draws, so the value is
+    known); y = x * b: y no longer depends on a (gradient 0 or none, tangent 0), and b gets the
+    finite-difference gradient of 0.5 b, 0.5 summed."""
     rng = np.random.default_rng(2)
     a, b = (mg.tensor(rng.standard_normal(3), requires_grad=True) for _ in range(2))
 
     def fn(s, t):
         x = s * 1
-        x.fill_(0.5)
+        fill(x)
         return x * t
     fn(a, b).sum().backward()
     assert a.grad is None or not a.grad.any()
@@ -1096,9 +1081,9 @@ PYTORCH_METHODS = {
     "add": ["Tensor.add(alpha)", "mg.add(alpha)"],
     "sub": ["Tensor.sub(alpha)", "mg.sub(alpha)"],
     "type_": ["to(float64) on float64", "test_conversion_between_float32_and_float64"],
-    "fill_": ["test_fill_makes_the_tensor_a_constant"],
-    "uniform_": ["test_random_fills_make_the_tensor_a_constant"],
-    "normal_": ["test_random_fills_make_the_tensor_a_constant"],
+    "fill_": ["test_fills_make_the_tensor_a_constant"],
+    "uniform_": ["test_fills_make_the_tensor_a_constant"],
+    "normal_": ["test_fills_make_the_tensor_a_constant"],
     "add_": ["test_in_place_operator_while_recording", "test_add_and_sub_with_alpha_in_place_while_recording"],
     "sub_": ["test_in_place_operator_while_recording", "test_add_and_sub_with_alpha_in_place_while_recording"],
     "mul_": ["test_in_place_operator_while_recording"],
