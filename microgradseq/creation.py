@@ -216,8 +216,20 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
 
 # ---- PyTorch's legacy typed constructors: torch.LongTensor(data), torch.FloatTensor(data), ... -------
 
-def _typed_constructor(name: str, dtype: Any) -> Any:
-    def make(*data: Any, device: Any = None) -> Tensor:
+class TypedConstructor:
+    """PyTorch's legacy `torch.LongTensor` and kin: a maker of tensors of one dtype, which old code also
+    uses as a type: `isinstance(x, torch.LongTensor)` (a tensor of that dtype), `x.type(torch.LongTensor)`
+    and `x.to(torch.LongTensor)` (its `dtype`)."""
+
+    def __init__(self, name: str, dtype: Any) -> None:
+        self.__name__, self.dtype = name, np.dtype(dtype)
+        self.__doc__ = (f"PyTorch's legacy `torch.{name}(data)`: `data` (a list, an array, a tensor) as a "
+                        f"{self.dtype.name} tensor, as `mg.tensor(data, dtype=...)`; `{name}()` is empty, "
+                        f"shape (0,); `{name}(2, 3)`, sizes, is a tensor of that shape (uninitialised in "
+                        "PyTorch, zeros here).")
+
+    def __call__(self, *data: Any, device: Any = None) -> Tensor:
+        name, dtype = self.__name__, self.dtype
         check_device(name, device)
         if not data:                        # torch.FloatTensor(): an empty tensor, as PyTorch's
             return owned(np.zeros(0, dtype=dtype))
@@ -231,19 +243,19 @@ def _typed_constructor(name: str, dtype: Any) -> Any:
             return owned(np.zeros(tuple(int(size) for size in sizes), dtype=dtype))  # here zeros (rows to fill)
         raise TypeError(f"{name}: expected data (a list, an array or a tensor) or sizes (integers >= 0), got "
                         f"{', '.join(map(repr, data))}")
-    make.__name__ = make.__qualname__ = name
-    make.__doc__ = (f"PyTorch's legacy `torch.{name}(data)`: `data` (a list, an array, a tensor) as a "
-                    f"{np.dtype(dtype).name} tensor, as `mg.tensor(data, dtype=...)`; `{name}()` is empty, "
-                    f"shape (0,); `{name}(2, 3)`, sizes, is a tensor of that shape (uninitialised in PyTorch, "
-                    "zeros here).")
-    return make
+
+    def __instancecheck__(self, other: Any) -> bool:
+        return isinstance(other, Tensor) and other.dtype == self.dtype
+
+    def __repr__(self) -> str:
+        return f"<legacy tensor type {self.__name__}: {self.dtype.name}>"
 
 
-FloatTensor = _typed_constructor("FloatTensor", np.float32)
-DoubleTensor = _typed_constructor("DoubleTensor", np.float64)
-LongTensor = _typed_constructor("LongTensor", np.int64)
-IntTensor = _typed_constructor("IntTensor", np.int32)
-BoolTensor = _typed_constructor("BoolTensor", np.bool_)
+FloatTensor = TypedConstructor("FloatTensor", np.float32)
+DoubleTensor = TypedConstructor("DoubleTensor", np.float64)
+LongTensor = TypedConstructor("LongTensor", np.int64)
+IntTensor = TypedConstructor("IntTensor", np.int32)
+BoolTensor = TypedConstructor("BoolTensor", np.bool_)
 
 
 class _VariableType(type):

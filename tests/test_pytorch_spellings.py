@@ -468,3 +468,14 @@ def test_uniform_and_normal_follow_the_generator_and_the_rules_of_in_place_chang
 def test_uniform_and_normal_refuse_bad_arguments(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_the_legacy_typed_constructors_are_also_types():
+    """Old code's `isinstance(x, torch.LongTensor)` (a tensor of that dtype) and `x.type(torch.LongTensor)`
+    (a conversion, fractions cut toward zero as PyTorch's)."""
+    x = mg.tensor([1.5, -2.5])
+    assert isinstance(x, mg.FloatTensor) and not isinstance(x, mg.LongTensor)
+    assert isinstance(x.long(), mg.LongTensor) and not isinstance(x.data, mg.FloatTensor)
+    converted = x.type(mg.LongTensor)
+    assert converted.dtype == np.int64 and converted.tolist() == [1, -2]
+    assert x.type(mg.DoubleTensor).dtype == np.float64
