@@ -337,12 +337,12 @@ class Tensor:
         if chain is None:
             self._take(out, recording)
         else:                       # self is base[index], a basic index: as a PyTorch view, a part of base,
-            self._write_through(chain, out, recording)  # so base takes the write too (ops/shape.py)
+            self._write_through(chain, out, recording)  # so base takes the write too (ops/assign.py)
         return self
 
     def _take(self, out: "Tensor", recording: bool) -> None:
-        """Take `out`'s values (a copy under `no_grad()`, keeping what self is), and while recording its
-        history; in a forward-mode run its tangent (none: a constant there, even if self was seeded)."""
+        """Take `out`'s array (under `no_grad()` keeping what self is, a leaf say), and while recording
+        its history; in a forward-mode run its tangent (none: a constant there, even if self was seeded)."""
         if recording:
             self._data, self._node = out._data, out._node
         else:                       # (a view is copied: it would keep the array it looks into alive)
