@@ -462,7 +462,7 @@ def test_uniform_and_normal_follow_the_generator_and_the_rules_of_in_place_chang
 @pytest.mark.parametrize("call, error, message", [
     (lambda: mg.zeros(2, dtype=np.int64).uniform_(), TypeError, "uniform_: expected a floating-point tensor"),
     (lambda: mg.zeros(2).uniform_(1.0, 0.0), ValueError, r"uniform_: expected a <= b, got a=1.0, b=0.0"),
-    (lambda: mg.zeros(2).normal_(0.0, -1.0), ValueError, r"normal_: expected std >= 0, got -1.0"),
+    (lambda: mg.zeros(2).normal_(0.0, -1.0), ValueError, r"normal_: std must be >= 0, got -1.0"),
     (lambda: mg.zeros(2).normal_(float("nan")), ValueError, "normal_: mean must be a finite number"),
 ])
 def test_uniform_and_normal_refuse_bad_arguments(call, error, message):

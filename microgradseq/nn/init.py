@@ -23,15 +23,11 @@ __all__ = ["calculate_gain", "constant_", "kaiming_normal_", "kaiming_uniform_",
 
 
 def _fill(tensor: Tensor, values: np.ndarray) -> Tensor:
-    """The tensor gets `values` as a new array (nothing recorded). A part of another tensor (`w[:H]`,
-    a basic index) writes them into that tensor too, as PyTorch's in-place init of a view does:
-    `nn.init.constant_(lstm.bias_ih_l0[H:2 * H], 1.0)` sets the forget gates' biases."""
-    values = np.asarray(values, dtype=tensor.dtype).reshape(tensor.shape).copy()
-    if tensor._part_of is None:
-        tensor._replace_data(values)
-    else:
-        with no_grad():
-            tensor[...] = values
+    """The tensor gets `values`, written as `tensor[...] = values` under `no_grad()` (a new array, nothing
+    recorded), so a part of another tensor (`w[:H]`, a basic index) writes them into that tensor too,
+    as PyTorch's in-place init of a view does: `nn.init.constant_(lstm.bias_ih_l0[H:2 * H], 1.0)`."""
+    with no_grad():
+        tensor[...] = np.asarray(values, dtype=tensor.dtype).reshape(tensor.shape)
     return tensor
 
 
@@ -51,19 +47,18 @@ def _checked(where: str, tensor: Tensor, floating: bool = True, **arguments: flo
 
 
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, rng: np.random.Generator | None = None) -> Tensor:
-    """Values drawn from uniform(a, b), a <= b."""
+    """Values drawn from uniform(a, b), a <= b: the tensor's `uniform_` under `no_grad()`."""
     _checked("uniform_", tensor, a=a, b=b)
-    if a > b:
-        raise ValueError(f"uniform_: expected a <= b, got a={a!r}, b={b!r}")
-    return _fill(tensor, generator_or_default(rng, "uniform_").uniform(a, b, tensor.shape))
+    with no_grad():
+        return tensor.uniform_(a, b, generator=generator_or_default(rng, "uniform_"))
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, rng: np.random.Generator | None = None) -> Tensor:
-    """Values drawn from the normal distribution N(mean, std^2), std >= 0."""
+    """Values drawn from the normal distribution N(mean, std^2), std >= 0: the tensor's `normal_`
+    under `no_grad()`."""
     _checked("normal_", tensor, mean=mean, std=std)
-    if std < 0:
-        raise ValueError(f"normal_: std must be >= 0, got {std!r}")
-    return _fill(tensor, generator_or_default(rng, "normal_").normal(mean, std, tensor.shape))
+    with no_grad():
+        return tensor.normal_(mean, std, generator=generator_or_default(rng, "normal_"))
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:

@@ -308,7 +308,7 @@ def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator: Any
     """Every entry drawn from N(mean, std^2), as `uniform_` draws; std >= 0."""
     _random_fill_checks("normal_", self, mean=mean, std=std)
     if std < 0:
-        raise ValueError(f"normal_: expected std >= 0, got {std!r}")
+        raise ValueError(f"normal_: std must be >= 0, got {std!r}")
     draw = generator_or_default(None, "normal_", generator)
     return self._in_place("normal_", lambda t, _: owned(draw.normal(mean, std, t.shape).astype(t.dtype)), None)
 
