@@ -1,6 +1,7 @@
-"""Softmax, losses, dropout and one_hot (also as `microgradseq.nn.functional`, PyTorch's `F`).
+"""Softmax, losses, dropout, gelu, layer_norm and one_hot (also as `microgradseq.nn.functional`,
+PyTorch's `F`).
 
-`softmax` and the losses are written with primitive ops: their gradients need
+`softmax`, `gelu`, `layer_norm` and the losses are written with primitive ops: their gradients need
 no rule of their own. `log_softmax` is a primitive (`ops.softmax` says why:
 it keeps one array instead of three), and so are cross-entropy with class
 targets summed or averaged (`ops.losses` says why; `reduction="none"` picks
@@ -12,6 +13,7 @@ All are stable for large logits: they subtract the row maximum first
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -26,8 +28,8 @@ from .random import generator_or_default
 from .spellings import either
 from .tensor import Tensor, as_tensor, owned
 
-__all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "dropout", "huber_loss",
-           "l1_loss", "linear", "log_softmax", "mse_loss", "nll_loss", "one_hot", "relu", "sigmoid",
+__all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "dropout", "gelu",
+           "huber_loss", "l1_loss", "layer_norm", "linear", "log_softmax", "mse_loss", "nll_loss", "one_hot", "relu", "sigmoid",
            "smooth_l1_loss", "softmax", "tanh"]      # relu, sigmoid, tanh: the ops themselves, as torch.nn.functional has them
 
 REDUCTIONS = ("mean", "sum", "none")      # what `reduction=` may be (the loss modules check it too)
@@ -304,6 +306,62 @@ def dropout(x: Any, p: float = 0.5, training: bool = True, inplace: bool = False
     keep = generator_or_default(rng, "dropout").random(x.shape) >= p
     scale = np.zeros(x.shape, dtype=x.dtype) if p == 1 else keep / np.asarray(1 - p, dtype=x.dtype)
     return (x * owned(scale.astype(x.dtype, copy=False))).named("dropout")
+
+
+def gelu(input: Any, approximate: str = "none") -> Tensor:
+    """x Phi(x), Phi the standard normal's distribution function, as PyTorch's F.gelu:
+
+        approximate="none":  x (1 + erf(x / sqrt 2)) / 2
+        approximate="tanh":  x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))) / 2
+
+    Written with primitives (erf or tanh, mul, add): the chain rule gives its derivative,
+    Phi(x) + x phi(x) for the exact form."""
+    x = as_tensor(input)
+    if x.dtype.kind != "f":
+        raise TypeError(f"gelu: expected a floating-point tensor, got dtype {x.dtype}")
+    if approximate == "none":
+        return x * (ops.erf(x * (1 / math.sqrt(2))) + 1) * 0.5
+    if approximate == "tanh":
+        return x * (tanh((x + x * x * x * 0.044715) * math.sqrt(2 / math.pi)) + 1) * 0.5
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def layer_norm(input: Any, normalized_shape: Any, weight: Any = None, bias: Any = None, eps: float = 1e-5) -> Tensor:
+    """(x - mean) / sqrt(var + eps) * weight + bias, the mean and variance (divided by N, not N - 1)
+    taken over the last len(normalized_shape) axes, as PyTorch's F.layer_norm; weight and bias
+    (optional) have shape normalized_shape. Written with mean, sub, mul, sqrt and div: the chain rule
+    gives its gradient."""
+    shape = normalized_shape_of("layer_norm", normalized_shape)
+    eps = non_negative_number(eps, "eps", "layer_norm")
+    x = as_tensor(input)
+    if x.dtype.kind != "f":
+        raise TypeError(f"layer_norm: expected a floating-point tensor, got dtype {x.dtype}")
+    if x.ndim < len(shape) or x.shape[x.ndim - len(shape):] != shape:
+        raise ValueError(f"layer_norm: normalized_shape {shape} expects an input of shape (*, "
+                         f"{', '.join(map(str, shape))}), got {x.shape}")
+    for name, value in (("weight", weight), ("bias", bias)):
+        if value is not None and as_tensor(value).shape != shape:
+            raise ValueError(f"layer_norm: {name} must have shape normalized_shape {shape}, got "
+                             f"{as_tensor(value).shape}")
+    axes = tuple(range(x.ndim - len(shape), x.ndim))
+    centred = x - x.mean(axes, keepdims=True)
+    y = centred / ((centred * centred).mean(axes, keepdims=True) + eps).sqrt()
+    if weight is not None:
+        y = y * weight
+    return y if bias is None else y + bias
+
+
+def normalized_shape_of(where: str, normalized_shape: Any) -> tuple:
+    """`normalized_shape` (an int or a sequence of positive ints) as a tuple; else an error naming `where`."""
+    shape = (normalized_shape,) if is_int(normalized_shape) else normalized_shape
+    try:
+        shape = tuple(shape)
+    except TypeError:
+        shape = None
+    if not shape or not all(is_int(n) and n > 0 for n in shape):
+        raise ValueError(f"{where}: normalized_shape must be a positive int or a non-empty sequence of them, "
+                         f"got {normalized_shape!r}")
+    return tuple(int(n) for n in shape)
 
 
 def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:

@@ -2,9 +2,10 @@
 forward-mode tangent, both against finite differences.
 
 The composites are PyTorch's method names in ops/pytorch_methods.py (split, chunk, topk, expand,
-masked_fill, clamp, add/sub with alpha, ...), the reshaping names in ops/methods.py (squeeze,
-flatten, permute, softmax, to, ...), their function forms (mg.max(a, b), mg.softmax, ...),
-functional.py's softmax, losses and dropout, and Tensor's in-place operators while recording.
+masked_fill, clamp, add/sub with alpha, tril, ...), the reshaping names in ops/methods.py (squeeze,
+flatten, permute, softmax, to, ...), their function forms (mg.max(a, b), mg.softmax, ...), var, std
+and logsumexp, functional.py's softmax, gelu, layer_norm, losses and dropout, and Tensor's in-place
+operators while recording.
 
 The references are independent of the library:
 
@@ -24,6 +25,7 @@ it), 1-d, 2-d and 3-d inputs, all float64.
 
 import contextlib
 import inspect
+import math
 
 import numpy as np
 import pytest
@@ -522,6 +524,68 @@ def to_float64_case(draw, ndim):
     return lambda t: fn(t) * 1.5, lambda a: a * 1.5, [draw(values(draw(shapes(ndim))))]
 
 
+@st.composite
+def triangle_case(draw, ndim, lower):
+    """tril / triu of the last two axes, any diagonal from below the last row to past the last column."""
+    shape = draw(shapes(ndim))
+    diagonal = draw(st.integers(-shape[-2], shape[-1]))
+    if lower:
+        return lambda t: mg.tril(t, diagonal), lambda a: np.tril(a, diagonal), [draw(values(shape))]
+    return lambda t: t.triu(diagonal), lambda a: np.triu(a, diagonal), [draw(values(shape))]
+
+
+@st.composite
+def spread_case(draw, ndim, name):
+    """var / std over one axis or all of them, correction 0 or 1, with no two entries equal (std's slope
+    is infinite at zero spread)."""
+    shape = tuple(max(side, 2) for side in draw(shapes(ndim)))        # (two values or more along each axis)
+    dim = draw(st.one_of(st.none(), an_axis(ndim)))
+    correction, keepdim = draw(st.sampled_from([0, 1])), draw(st.booleans())
+    x = draw(distinct_values(shape))
+    np_fn = {"var": np.var, "std": np.std}[name]
+    return (lambda t: getattr(t, name)(dim, correction=correction, keepdim=keepdim),
+            lambda a: np_fn(a, axis=dim, ddof=correction, keepdims=keepdim), [x])
+
+
+@st.composite
+def logsumexp_case(draw, ndim):
+    dim = draw(st.one_of(an_axis(ndim), st.just(tuple(range(ndim)))))
+    keepdim = draw(st.booleans())
+    return (lambda t: mg.logsumexp(t, dim, keepdim), lambda a: np.log(np.exp(a).sum(axis=dim, keepdims=keepdim)),
+            [draw(values(draw(shapes(ndim)))) * 5])
+
+
+def gelu_case(approximate):
+    def exact(a):
+        return a * (1 + np.vectorize(math.erf)(a / math.sqrt(2))) / 2
+
+    def tanh_form(a):
+        return 0.5 * a * (1 + np.tanh(math.sqrt(2 / math.pi) * (a + 0.044715 * a ** 3)))
+
+    @st.composite
+    def case(draw, ndim):
+        return (lambda t: F.gelu(t, approximate=approximate), exact if approximate == "none" else tanh_form,
+                [draw(values(draw(shapes(ndim)))) * 2])
+    return case
+
+
+@st.composite
+def layer_norm_case(draw, ndim):
+    """F.layer_norm over the last 1..ndim axes, with weight and bias (operands too), or without."""
+    shape = draw(shapes(ndim))
+    count = draw(st.integers(1, ndim))
+    normalized, axes = shape[ndim - count:], tuple(range(ndim - count, ndim))
+    x = draw(distinct_values(shape))
+
+    def np_layer_norm(a, weight=1.0, bias=0.0):
+        centred = a - a.mean(axis=axes, keepdims=True)
+        return centred / np.sqrt((centred ** 2).mean(axis=axes, keepdims=True) + 1e-5) * weight + bias
+    if draw(st.booleans()):
+        return lambda t: F.layer_norm(t, normalized), np_layer_norm, [x]
+    return (lambda t, w, b: F.layer_norm(t, normalized, w, b), np_layer_norm,
+            [x, draw(values(normalized)), draw(values(normalized))])
+
+
 ANY_RANK, WITH_AXES, UP_TO_MATRIX = (0, 1, 2, 3), (1, 2, 3), (0, 1, 2)
 
 # name: (strategy given the number of axes, the numbers of axes it runs on)
@@ -573,6 +637,14 @@ CASES = {
     "mg.softmax": (softmax_case("mg.softmax"), WITH_AXES),
     "getitem(0-d, 1-d)": (small_getitem_case, (0, 1)),
     "to(float64) on float64": (to_float64_case, ANY_RANK),
+    "tril": (lambda ndim: triangle_case(ndim, lower=True), (2, 3)),
+    "triu": (lambda ndim: triangle_case(ndim, lower=False), (2, 3)),
+    "var": (lambda ndim: spread_case(ndim, "var"), WITH_AXES),
+    "std": (lambda ndim: spread_case(ndim, "std"), WITH_AXES),
+    "logsumexp": (logsumexp_case, WITH_AXES),
+    "F.gelu": (gelu_case("none"), ANY_RANK),
+    "F.gelu(tanh)": (gelu_case("tanh"), ANY_RANK),
+    "F.layer_norm": (layer_norm_case, WITH_AXES),
 }
 
 RANKED = [pytest.param(name, ndim, id=f"{name}-{ndim}d") for name, (_, ndims) in CASES.items() for ndim in ndims]
@@ -1092,6 +1164,8 @@ PYTORCH_METHODS = {
     "invert": ["test_logical_operators_of_bool_and_integer_tensors"],
     "unfold": ["unfold"],
     "copy_": ["test_copy_in_place_while_recording_sends_the_gradient_to_the_source"],
+    "tril": ["tril"],
+    "triu": ["triu"],
 }
 
 # public function of ops/methods.py with a gradient: where this file checks it
@@ -1118,6 +1192,8 @@ FUNCTIONAL = {
     "binary_cross_entropy": ["test_binary_cross_entropy_with_respect_to_the_probabilities"],
     "nll_loss": ["test_nll_loss"],
     "softmax": ["F.softmax", "F.softmax(axis)"],
+    "gelu": ["F.gelu", "F.gelu(tanh)"],
+    "layer_norm": ["F.layer_norm"],
 }
 FUNCTIONAL_PRIMITIVES = {"linear", "log_softmax", "relu", "sigmoid", "tanh"}
 FUNCTIONAL_WITHOUT_GRADIENT = {"one_hot"}      # integers out (test_pytorch_porting_3.py checks its values)

@@ -15,6 +15,7 @@ Hypothesis draws the shapes (broadcasting, size-1 axes, 0-d arrays, vector and
 batched matmul operands) as test_op_gradients.py does.
 """
 
+import math
 import operator
 
 import numpy as np
@@ -99,6 +100,13 @@ def stack_case(draw):
     axis = draw(st.integers(-(len(shape) + 1), len(shape)))
     return (lambda *ts: mg.stack(list(ts), axis=axis), lambda *arrays: np.stack(arrays, axis=axis),
             [draw(values(shape)) for _ in range(count)])
+
+
+@st.composite
+def cumsum_case(draw):
+    shape = draw(NONEMPTY_DIMS)
+    axis = draw(st.integers(-len(shape), len(shape) - 1))
+    return lambda t: mg.ops.cumsum(t, axis), lambda a: np.cumsum(a, axis), [draw(values(shape))]
 
 
 @st.composite
@@ -195,7 +203,9 @@ CASES = {
     "round": unary(mg.ops.round, np.round, lambda a: away_from(a, [-1.5, -0.5, 0.5, 1.5])),
     "concat": concat_case(),
     "cos": unary(mg.ops.cos, np.cos, lambda a: a * 2),
+    "cumsum": cumsum_case(),
     "div": binary(mg.ops.div, np.divide, right_safe=nonzero),
+    "erf": unary(mg.ops.erf, np.vectorize(math.erf)),
     "exp": unary(mg.ops.exp, np.exp),
     "gather": gather_case(),
     "getitem": getitem_case(),

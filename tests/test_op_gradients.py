@@ -393,6 +393,7 @@ UNARY = {
     "log": (lambda t: t.log(), np.log, positive),
     "sin": (lambda t: t.sin(), np.sin, lambda a: a * 2),        # [-4, 4]: every sign of sin and cos
     "cos": (lambda t: t.cos(), np.cos, lambda a: a * 2),
+    "erf": (lambda t: t.erf(), np.vectorize(math.erf), None),      # (numpy has no erf: Python's, entry by entry)
     "tanh": (lambda t: t.tanh(), np.tanh, None),
     "sigmoid": (lambda t: t.sigmoid(), lambda a: 1 / (1 + np.exp(-a)), None),
     "relu": (lambda t: t.relu(), lambda a: np.maximum(a, 0), lambda a: away_from(a, [0.0])),
@@ -622,6 +623,43 @@ def test_gather_names_bad_indices():
         mg.ops.gather(x, np.array([0.0, 1.0]))
     with pytest.raises(IndexError, match="gather: indices from 0 to 3 are out of range"):
         mg.ops.gather(x, np.array([0, 3]))
+
+
+# ---- cumsum ----------------------------------------------------------------------------
+
+@FAST
+@given(data=st.data(), shape=NONEMPTY_DIMS)
+def test_cumsum_gradient(data, shape):
+    """The running sum along each axis (negative too): dL/dx_j = sum over i >= j of g_i."""
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1))
+    assert_gradients_match(lambda t: t.cumsum(axis), lambda a: np.cumsum(a, axis), data.draw(values(shape)))
+
+
+def test_cumsum_gradient_is_the_running_sum_of_g_from_the_far_end():
+    """Written out: y = (x0, x0 + x1, x0 + x1 + x2), so dL/dx = (g0 + g1 + g2, g1 + g2, g2)."""
+    x = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    (x.cumsum(0) * mg.tensor([1.0, 10.0, 100.0])).sum().backward()
+    assert x.grad.tolist() == [111.0, 110.0, 100.0]
+
+
+def test_cumsum_of_a_0_d_tensor_is_itself_and_dim_is_required():
+    x = mg.tensor(2.5, requires_grad=True)
+    y = mg.cumsum(x, 0)
+    y.backward()
+    assert y.shape == () and y.item() == 2.5 and x.grad == 1.0
+    with pytest.raises(ValueError, match=r"cumsum: dim None is not an axis of shape \(2,\) \(dim is required\)"):
+        mg.tensor([1.0, 2.0]).cumsum()
+    with pytest.raises(ValueError, match=r"cumsum: dim 1 is not an axis of shape \(2,\)"):
+        mg.tensor([1.0, 2.0]).cumsum(1)
+
+
+def test_cumsum_of_integers_and_bools_sums_as_int64_and_dtype_converts_first():
+    """As PyTorch's: a running count of a bool mask is int64; dtype= converts before summing."""
+    assert mg.cumsum(mg.tensor([True, False, True]), 0).tolist() == [1, 1, 2]
+    assert mg.cumsum(mg.tensor([True, False, True]), 0).dtype == np.int64
+    assert mg.tensor([1, 2], dtype=mg.int32).cumsum(0).dtype == np.int64
+    y = mg.tensor([1, 2, 3]).cumsum(0, dtype=mg.float32)
+    assert y.dtype == np.float32 and y.tolist() == [1.0, 3.0, 6.0]
 
 
 # ---- log_softmax ---------------------------------------------------------------------

@@ -1,7 +1,7 @@
-"""Modules: parameters, linear maps, recurrent cells and sequence layers."""
+"""Modules: parameters, linear maps, normalisation, recurrent cells and sequence layers."""
 
 from . import functional, init, utils
-from .activations import LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .activations import GELU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .cells import GRUCell, LSTMCell, RNNCell
 from .containers import ModuleDict, ModuleList, Sequential
 from .dropout import Dropout
@@ -9,8 +9,9 @@ from .layers import GRU, LSTM, RNN
 from .linear import Embedding, Flatten, Identity, Linear
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss
 from .module import Module, Parameter
+from .normalization import LayerNorm
 
-__all__ = ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "Dropout", "Embedding", "Flatten", "GRU", "GRUCell",
-           "HuberLoss", "Identity", "L1Loss", "LSTM", "LSTMCell", "Linear", "LogSoftmax", "MSELoss", "Module",
+__all__ = ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "Dropout", "Embedding", "Flatten", "GELU", "GRU",
+           "GRUCell", "HuberLoss", "Identity", "L1Loss", "LSTM", "LSTMCell", "LayerNorm", "Linear", "LogSoftmax", "MSELoss", "Module",
            "ModuleDict", "ModuleList", "NLLLoss", "Parameter", "RNN", "RNNCell", "ReLU", "Sequential", "Sigmoid",
            "SmoothL1Loss", "Softmax", "Tanh", "functional", "init", "utils"]

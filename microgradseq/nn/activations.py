@@ -1,4 +1,4 @@
-"""Activations as modules, for `Sequential`: `Tanh`, `ReLU`, `Sigmoid`, `Softmax`, `LogSoftmax`
+"""Activations as modules, for `Sequential`: `Tanh`, `ReLU`, `Sigmoid`, `GELU`, `Softmax`, `LogSoftmax`
 (no parameters)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import warnings
 from typing import Any
 
 from ..checks import flag, is_int
-from ..functional import log_softmax, softmax
+from ..functional import gelu, log_softmax, softmax
 from ..ops import relu, sigmoid, tanh
 from ..tensor import Tensor, as_tensor
 from .module import Module
@@ -76,3 +76,20 @@ class LogSoftmax(_Normalised):
     """log softmax along `dim`: (x_i - m) - log sum_j e^(x_j - m); feeds `NLLLoss`."""
 
     function = staticmethod(log_softmax)
+
+
+class GELU(Module):
+    """x Phi(x), Phi the standard normal's distribution function, elementwise (`F.gelu`, which says
+    how); `approximate="tanh"` for the tanh form, as PyTorch's."""
+
+    def __init__(self, approximate: str = "none") -> None:
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, x: Any) -> Tensor:
+        return gelu(x, self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"

@@ -5,14 +5,14 @@ operand its reverse-mode rule (g J) and forward-mode rule (J v), side by side.
 """
 
 from . import methods, pytorch_methods  # noqa: F401  (give Tensor its operators and methods)
-from .elementwise import (abs, add, astype, clip, clone, cos, div, exp, lerp, log, mul, neg, power, relu, round,
-                          sigmoid, sin, sqrt, sub, tanh, where)
+from .elementwise import (abs, add, astype, clip, clone, cos, div, erf, exp, lerp, log, mul, neg, power, relu,
+                          round, sigmoid, sin, sqrt, sub, tanh, where)
 from .linalg import linear, matmul
-from .reduce import max, mean, norm, sum
+from .reduce import cumsum, max, mean, norm, sum
 from .assign import index_put
 from .shape import concat, gather, getitem, reshape, stack, transpose
 from .softmax import log_softmax
 
-__all__ = ["abs", "add", "astype", "clip", "clone", "concat", "cos", "div", "exp", "gather", "getitem", "index_put", "lerp",
+__all__ = ["abs", "add", "astype", "clip", "clone", "concat", "cos", "cumsum", "div", "erf", "exp", "gather", "getitem", "index_put", "lerp",
            "linear", "log", "log_softmax", "matmul", "max", "mean", "mul", "neg", "norm", "power", "relu",
            "reshape", "round", "sigmoid", "sin", "sqrt", "stack", "sub", "sum", "tanh", "transpose", "where"]

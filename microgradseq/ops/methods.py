@@ -18,10 +18,10 @@ from ..spellings import axis_keepdims, check_device, either, shape_of, target_dt
 from ..tensor import Tensor, owned
 from . import elementwise as ew
 from .linalg import matmul
-from .reduce import max, mean, norm, sum
+from .reduce import cumsum, max, mean, norm, std, sum, var
 from .assign import parts_in_step, setitem, write_through
 from .shape import getitem, is_permutation, reshape, transpose
-from .softmax import log_softmax
+from .softmax import log_softmax, logsumexp
 
 Tensor.__add__, Tensor.__radd__ = ew.add, lambda self, other: ew.add(other, self)
 Tensor.__sub__, Tensor.__rsub__ = ew.sub, lambda self, other: ew.sub(other, self)
@@ -34,10 +34,11 @@ Tensor.__matmul__, Tensor.__rmatmul__ = matmul, lambda self, other: matmul(other
 Tensor.__neg__, Tensor.__abs__, Tensor.__pos__, Tensor.__getitem__ = ew.neg, ew.abs, lambda self: self, getitem
 Tensor.__setitem__, Tensor._parts_in_step, Tensor._write_through = setitem, parts_in_step, staticmethod(write_through)
 Tensor.sum, Tensor.mean, Tensor.max, Tensor.norm = sum, mean, max, norm
+Tensor.var, Tensor.std, Tensor.cumsum, Tensor.logsumexp = var, std, cumsum, logsumexp
 Tensor.reshape, Tensor.transpose, Tensor.T = reshape, transpose, property(transpose)
 Tensor.exp, Tensor.log, Tensor.tanh, Tensor.sigmoid, Tensor.relu = ew.exp, ew.log, ew.tanh, ew.sigmoid, ew.relu
 Tensor.abs, Tensor.sqrt, Tensor.clip, Tensor.clone = ew.abs, ew.sqrt, ew.clip, ew.clone
-Tensor.sin, Tensor.cos, Tensor.round = ew.sin, ew.cos, ew.round
+Tensor.sin, Tensor.cos, Tensor.round, Tensor.erf = ew.sin, ew.cos, ew.round, ew.erf
 
 
 # ---- PyTorch's spellings: thin names over the ops above (docs/api.md, "PyTorch spellings") ----------

@@ -1,6 +1,6 @@
 """More of PyTorch's tensor methods, each written with the primitive ops (so none needs a rule
 of its own): `t.split`, `t.gather(dim, index)`, `t.topk`, `t.sort`, `t.repeat_interleave`, `t.expand`,
-`t.masked_fill`, `t.flip`, `t.unfold`, `t.masked_select`, the in-place `t.add_(u)`, `t.masked_fill_`,
+`t.masked_fill`, `t.tril`, `t.triu`, `t.flip`, `t.unfold`, `t.masked_select`, the in-place `t.add_(u)`, `t.masked_fill_`,
 `t.copy_(u)` and kin, and the logical `&`, `|`, `^`, `~`, `t.all()`, `t.any()` ...
 
 A PyTorch script ports by changing its imports; these are the methods course
@@ -231,6 +231,28 @@ def masked_fill_(self: Tensor, mask: Any, value: Any) -> Tensor:
     return self._in_place("masked_fill_", lambda t, m: masked_fill(t, m, value), mask)
 
 
+def _triangle(name: str, lower: bool) -> Any:
+    def triangle(self: Tensor, diagonal: int = 0) -> Tensor:
+        if self.ndim < 2:
+            raise ValueError(f"{name}: expected a tensor with at least 2 axes (its last two are the matrix), "
+                             f"got shape {self.shape}")
+        if not is_int(diagonal):
+            raise TypeError(f"{name}: diagonal must be an integer, got {diagonal!r}")
+        rows, columns = self.shape[-2:]
+        below = np.tri(rows, columns, diagonal if lower else diagonal - 1, dtype=bool)
+        return ew.where(below if lower else ~below, self, np.zeros((), self.dtype))
+    side = "on and below" if lower else "on and above"
+    triangle.__name__ = triangle.__qualname__ = name
+    triangle.__doc__ = (f"The entries {side} the `diagonal`-th diagonal of the last two axes, 0 elsewhere, as "
+                        f"torch.{name} (diagonal 0 is the main one, > 0 above it, < 0 below): a `where`, so the "
+                        "gradient passes where the entries are kept. `torch.tril(torch.ones(T, T))` is a "
+                        "causal mask.")
+    return triangle
+
+
+tril, triu = _triangle("tril", lower=True), _triangle("triu", lower=False)
+
+
 def masked_select(self: Tensor, mask: Any) -> Tensor:
     """The entries where the bool `mask` (broadcast with self) is True, in row-major order, as a 1-d
     tensor: indexing at the mask's positions, whose rule scatters the gradient back."""
@@ -427,7 +449,7 @@ Tensor.matmul, Tensor.mm, Tensor.bmm, Tensor.pow = (Tensor.__matmul__,) * 3 + (e
 Tensor.fill_, Tensor.zero_ = fill_, lambda self: fill_(self, 0)
 Tensor.uniform_, Tensor.normal_ = uniform_, normal_
 Tensor.add_, Tensor.sub_, Tensor.mul_, Tensor.div_, Tensor.flip = add_, sub_, mul_, div_, flip
-Tensor.copy_, Tensor.unfold = copy_, unfold
+Tensor.copy_, Tensor.unfold, Tensor.tril, Tensor.triu = copy_, unfold, tril, triu
 Tensor.sort, Tensor.argsort, Tensor.repeat_interleave = sort, argsort, repeat_interleave
 Tensor.__and__ = Tensor.__rand__ = _logical(np.bitwise_and, "bitwise_and (&)")
 Tensor.__or__ = Tensor.__ror__ = _logical(np.bitwise_or, "bitwise_or (|)")

@@ -1,16 +1,21 @@
-"""Reductions: sum, mean, max, norm. Their rules spread g back over the reduced axes."""
+"""Reductions: sum, mean, max, norm, and the running sum cumsum. Their rules spread g back over the
+reduced axes. var and std are written with them (no rules of their own)."""
 
 from __future__ import annotations
 
+import builtins
 import math
 import numbers
+import warnings
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..checks import is_axis, is_int
+from ..checks import flag, is_axis, is_finite_number, is_int
 from ..spellings import axis_keepdims, either
 from ..tensor import Rules, Tensor, as_tensor, owned, result
+from . import elementwise as ew
+from .elementwise import astype
 from .shape import getitem, reshape
 
 
@@ -182,6 +187,80 @@ def _of_norm(v: np.ndarray, kept: tuple) -> np.ndarray:
 
 #           reverse mode: g (d y/dx)    forward mode: sum (d y/dx) v over the reduced axes
 NORM = Rules(vjp=(_to_norm,),          jvp=(_of_norm,))
+
+
+def cumsum(x: Any, dim: Any = None, *, dtype: Any = None, axis: Any = None) -> Tensor:
+    """The running sum along `dim`: y_i = x_0 + ... + x_i;
+    dL/dx_j = sum over i >= j of g_i (the running sum of g from the far end),   J v = the running sum of v.
+
+    As torch.cumsum: `dim` is required; integers and bools sum as int64 (numpy's and PyTorch's
+    rule); `dtype=` converts x first."""
+    axis = either("cumsum", "axis", axis, "dim", dim)
+    x = x if type(x) is Tensor else as_tensor(x)
+    if axis is None or not is_axis(axis, builtins.max(x.ndim, 1)):
+        raise ValueError(f"cumsum: dim {axis!r} is not an axis of shape {x.shape} (dim is required)")
+    if dtype is not None:
+        x = astype(x, dtype)
+    X = x._data
+    if X.ndim == 0:                         # (a 0-d tensor is its own running sum, as PyTorch's)
+        return result("cumsum", np.cumsum(X).reshape(()), (x,), CUMSUM, (None,))
+    from_end = axis - X.ndim if axis >= 0 else axis
+    return result("cumsum", np.cumsum(X, axis=axis), (x,), CUMSUM, (from_end,))
+
+
+def _running_sum_from_the_end(g: np.ndarray, axis: int | None) -> np.ndarray:
+    return g if axis is None else np.flip(np.cumsum(np.flip(g, axis), axis), axis)
+
+
+def _running_sum(v: np.ndarray, axis: int | None) -> np.ndarray:
+    return v if axis is None else np.cumsum(v, axis)
+
+
+#             reverse mode: g summed from the far end   forward mode: v summed from the start
+CUMSUM = Rules(vjp=(_running_sum_from_the_end,),        jvp=(_running_sum,))
+
+
+def var(x: Any, dim: Any = None, unbiased: bool | None = None, keepdim: bool | None = None, *,
+        correction: Any = None, axis: Any = None, keepdims: bool | None = None) -> Tensor:
+    """The variance over `dim`, as PyTorch's: sum (x - mean)^2 / (N - correction), correction 1
+    (Bessel's; `unbiased=False` or `correction=0` divide by N, as numpy's var does by default).
+
+    Written with mean, sub, mul and sum, so it needs no rule of its own:
+    dvar/dx_i = 2 (x_i - mean) / (N - correction) (the mean's own share sums to zero)."""
+    axis, keepdims = axis_keepdims("var", axis, keepdims, dim, keepdim)
+    correction = _correction("var", unbiased, correction)
+    x = x if type(x) is Tensor else as_tensor(x)
+    if x.dtype.kind not in "fc":
+        raise TypeError(f"var: expected a floating-point tensor (as PyTorch's var and std), got {x.dtype}")
+    axes = _normalise_axes("var", axis, x.shape)
+    count = int(np.prod([x.shape[a] for a in axes])) if axes else 1
+    if count - correction <= 0:
+        warnings.warn(f"var: {count} values and correction {correction} leave no degrees of freedom "
+                      "(the result is NaN or infinite), as PyTorch warns", UserWarning, stacklevel=2)
+    centred = ew.sub(x, mean(x, axes, keepdims=True))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return ew.div(sum(ew.mul(centred, centred), axes, keepdims), builtins.max(count - correction, 0))
+
+
+def std(x: Any, dim: Any = None, unbiased: bool | None = None, keepdim: bool | None = None, *,
+        correction: Any = None, axis: Any = None, keepdims: bool | None = None) -> Tensor:
+    """The standard deviation over `dim`: sqrt(var), with var's arguments (correction 1 by default,
+    as PyTorch's);   dstd/dx_i = (x_i - mean) / ((N - correction) std)."""
+    return ew.sqrt(var(x, dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims))
+
+
+def _correction(where: str, unbiased: Any, correction: Any) -> Any:
+    """The number var divides N less by: PyTorch's `correction=` (default 1), or its older
+    `unbiased=` (True: 1, False: 0); not both."""
+    if unbiased is not None and correction is not None:
+        raise TypeError(f"{where}: got both unbiased= and correction=; pass one")
+    if unbiased is not None:
+        return 1 if flag(unbiased, "unbiased", where) else 0
+    if correction is None:
+        return 1
+    if not is_finite_number(correction) or correction < 0:
+        raise ValueError(f"{where}: correction must be a number >= 0, got {correction!r}")
+    return correction
 
 
 class ValuesIndices(NamedTuple):

@@ -14,7 +14,7 @@ y = log softmax(x) instead would need e^y again there. A cross-entropy over
 class indices reads y once and lets it go, so only softmax(x) is kept; a loss
 that keeps y itself, such as one against target probabilities, keeps both.)
 
-(`functional.softmax` stays a composite of primitives: its gradient is left to
+(`functional.softmax` and `logsumexp` stay composites of primitives: their gradients are left to
 the chain rule.)
 """
 
@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 
 from ..checks import is_axis
+from . import elementwise as ew
+from . import reduce
 from ..spellings import either
 from ..tensor import Rules, Tensor, as_tensor, result
 
@@ -64,3 +66,22 @@ def _log_softmax_tangent(v: np.ndarray, kept: tuple) -> np.ndarray:
 
 
 LOG_SOFTMAX = Rules(vjp=(_d_log_softmax,), jvp=(_log_softmax_tangent,))
+
+
+def logsumexp(x: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Tensor:
+    """log sum_j e^(x_j) along `dim` (an axis or a tuple of them), as torch.logsumexp:
+    m + log sum_j e^(x_j - m), m = the max of x there, taken as a constant (it cancels, and keeps e^
+    finite);   dL/dx_j = g softmax(x)_j, which the chain rule finds through exp, sum and log.
+    A slice of -inf gives -inf."""
+    axis = either("logsumexp", "axis", axis, "dim", dim)
+    x = x if type(x) is Tensor else as_tensor(x)
+    if axis is None:
+        raise TypeError(f"logsumexp: dim is required (an axis of shape {x.shape}, or a tuple of them)")
+    axes = reduce._normalise_axes("logsumexp", axis, x.shape)
+    X = ew.floats(x)
+    m = X.max(axis=axes, keepdims=True, initial=-np.inf)
+    m = np.where(np.isfinite(m), m, 0).astype(X.dtype)        # (a slice of -inf: e^(x - 0) = 0, log 0 = -inf)
+    total = reduce.sum(ew.exp(ew.sub(x, m)), axes, keepdims=True)
+    with np.errstate(divide="ignore"):
+        y = ew.add(ew.log(total), m)
+    return y if keepdim else y.reshape(tuple(n for i, n in enumerate(y.shape) if i not in axes))

@@ -1,0 +1,202 @@
+"""var, std, logsumexp, tril/triu, gelu and layer_norm, and the modules nn.GELU and nn.LayerNorm:
+what PyTorch defines them to be, checked against numpy written here and closed forms (float64), and
+the errors they raise. They are composites of the primitive ops (no rules of their own): their
+gradients and tangents against central differences are rows of test_composite_gradients.py; cumsum
+and erf are primitives, rows of test_op_gradients.py and test_forward_mode.py."""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+from test_op_gradients import central_differences
+
+import microgradseq as mg
+import microgradseq.nn as nn
+import microgradseq.nn.functional as F
+
+
+def np_layer_norm(x, axes, weight=None, bias=None, eps=1e-5):
+    """The definition: (x - mean) / sqrt(var + eps), var divided by N, then * weight + bias."""
+    mean = x.mean(axis=axes, keepdims=True)
+    variance = ((x - mean) ** 2).mean(axis=axes, keepdims=True)
+    y = (x - mean) / np.sqrt(variance + eps)
+    y = y if weight is None else y * weight
+    return y if bias is None else y + bias
+
+
+# ---- var and std -----------------------------------------------------------------------------
+
+def test_var_is_unbiased_by_default_as_pytorchs_and_unbiased_false_divides_by_n():
+    x = mg.tensor([1.0, 2.0, 3.0, 4.0])
+    assert x.var().item() == pytest.approx(5 / 3)           # sum of squares 5, over N - 1 = 3
+    assert x.var(unbiased=False).item() == pytest.approx(5 / 4)
+    assert mg.var(x, 0, False).item() == pytest.approx(5 / 4)     # PyTorch's var(input, dim, unbiased)
+    assert x.std().item() == pytest.approx(math.sqrt(5 / 3))
+    m = mg.tensor([[1.0, 3.0], [2.0, 6.0]])
+    assert m.var(dim=1).tolist() == [2.0, 8.0] and m.var(0, keepdim=True).shape == (1, 2)
+    assert m.var(axis=(0, 1)).item() == pytest.approx(np.var([1, 3, 2, 6], ddof=1))
+
+
+def test_var_gradient_in_closed_form():
+    """dvar/dx_i = 2 (x_i - mean) / (N - 1)."""
+    x = mg.tensor([1.0, 2.0, 6.0], dtype=mg.float64, requires_grad=True)
+    x.var().backward()
+    np.testing.assert_allclose(x.grad, 2 * (np.array([1.0, 2.0, 6.0]) - 3.0) / 2, rtol=1e-12)
+
+
+def test_var_refuses_integers_both_corrections_and_warns_without_degrees_of_freedom():
+    with pytest.raises(TypeError, match="var: expected a floating-point tensor .* got int64"):
+        mg.tensor([1, 2, 3]).var()
+    with pytest.raises(TypeError, match="var: got both unbiased= and correction="):
+        mg.tensor([1.0, 2.0]).var(unbiased=True, correction=1)
+    with pytest.raises(ValueError, match="var: correction must be a number >= 0, got -1"):
+        mg.tensor([1.0, 2.0]).var(correction=-1)
+    with pytest.raises(ValueError, match=r"var: axis 2 is not an axis .* of shape \(2,\)"):
+        mg.tensor([1.0, 2.0]).var(2)
+    with pytest.warns(UserWarning, match="var: 1 values and correction 1 leave no degrees of freedom"):
+        assert math.isnan(mg.tensor([3.0]).var().item())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert mg.tensor([3.0]).var(correction=0).item() == 0.0
+
+
+# ---- logsumexp -------------------------------------------------------------------------------
+
+def test_logsumexp_gradient_is_the_softmax():
+    x = mg.tensor([[1.0, 2.0, 3.0], [0.0, 0.0, -1.0]], dtype=mg.float64, requires_grad=True)
+    x.logsumexp(1).sum().backward()
+    e = np.exp(x.numpy())
+    np.testing.assert_allclose(x.grad, e / e.sum(axis=1, keepdims=True), rtol=1e-12)
+
+
+def test_logsumexp_is_stable_for_large_values_and_minus_infinity_for_a_slice_of_minus_infinity():
+    x = mg.tensor([[1000.0, 1000.0], [-np.inf, -np.inf], [-1000.0, -np.inf]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = mg.logsumexp(x, dim=1)
+    assert y.tolist() == [pytest.approx(1000 + math.log(2)), -np.inf, -1000.0]
+    assert mg.logsumexp(mg.zeros(3, 0), 1).tolist() == [-np.inf] * 3        # an empty sum: log 0
+    with pytest.raises(TypeError, match=r"logsumexp: dim is required \(an axis of shape \(2,\)"):
+        mg.tensor([1.0, 2.0]).logsumexp()
+
+
+# ---- tril and triu ---------------------------------------------------------------------------
+
+def test_tril_of_ones_is_a_causal_mask_and_keeps_the_dtype():
+    """The attention idiom: scores above the diagonal masked to -inf, then each row's softmax."""
+    T = 4
+    mask = mg.tril(mg.ones(T, T))
+    assert mask.dtype == np.float32 and mask.numpy().tolist() == np.tril(np.ones((T, T))).tolist()
+    assert mg.tril(mg.ones(2, 2, dtype=mg.long)).dtype == np.int64
+    weights = F.softmax(mg.zeros(T, T).masked_fill(mask == 0, float("-inf")), dim=-1)
+    np.testing.assert_allclose(weights.numpy(), np.tril(np.ones((T, T))) / np.arange(1, T + 1)[:, None])
+
+
+def test_tril_refuses_fewer_than_two_axes_and_a_non_integer_diagonal():
+    with pytest.raises(ValueError, match=r"tril: expected a tensor with at least 2 axes .* got shape \(3,\)"):
+        mg.tril(mg.ones(3))
+    with pytest.raises(TypeError, match="triu: diagonal must be an integer, got 0.5"):
+        mg.ones(2, 2).triu(0.5)
+
+
+# ---- gelu -------------------------------------------------------------------------------------
+
+def test_gelu_is_x_times_the_normal_cdf_and_its_tanh_form():
+    x = np.linspace(-4, 4, 17)
+    cdf = np.array([(1 + math.erf(v / math.sqrt(2))) / 2 for v in x])
+    np.testing.assert_allclose(F.gelu(mg.tensor(x)).numpy(), x * cdf, rtol=1e-12, atol=1e-15)
+    approximation = 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
+    np.testing.assert_allclose(F.gelu(mg.tensor(x), approximate="tanh").numpy(), approximation, rtol=1e-12)
+    assert np.max(np.abs(x * cdf - approximation)) < 1e-3        # (the two forms agree closely)
+    assert nn.GELU()(mg.tensor([1.0], dtype=mg.float32)).dtype == np.float32
+
+
+def test_gelu_derivative_in_closed_form():
+    """d/dx x Phi(x) = Phi(x) + x phi(x), phi the normal density."""
+    x = mg.tensor([-1.5, 0.0, 0.7], dtype=mg.float64, requires_grad=True)
+    F.gelu(x).sum().backward()
+    a = x.numpy()
+    expected = [(1 + math.erf(v / math.sqrt(2))) / 2 + v * math.exp(-v * v / 2) / math.sqrt(2 * math.pi) for v in a]
+    np.testing.assert_allclose(x.grad, expected, rtol=1e-12)
+
+
+def test_gelu_refuses_integers_and_unknown_forms_and_the_module_prints_as_pytorchs():
+    with pytest.raises(TypeError, match="gelu: expected a floating-point tensor, got dtype int64"):
+        F.gelu(mg.tensor([1, 2]))
+    with pytest.raises(ValueError, match="gelu: approximate must be 'none' or 'tanh', got 'fast'"):
+        F.gelu(mg.tensor([1.0]), approximate="fast")
+    with pytest.raises(ValueError, match="GELU: approximate must be 'none' or 'tanh'"):
+        nn.GELU("erf")
+    assert repr(nn.GELU()) == "GELU(approximate='none')" and repr(nn.GELU("tanh")) == "GELU(approximate='tanh')"
+
+
+# ---- layer_norm and LayerNorm ----------------------------------------------------------------
+
+def test_layer_norm_output_has_mean_0_and_variance_1_per_sample():
+    x = mg.tensor(np.random.default_rng(3).standard_normal((4, 6)) * 3 + 7)
+    y = F.layer_norm(x, (6,), eps=0.0).numpy()
+    np.testing.assert_allclose(y.mean(axis=1), 0, atol=1e-12)
+    np.testing.assert_allclose(y.var(axis=1), 1, rtol=1e-12)
+
+
+def test_layer_norm_module_starts_as_pytorchs_and_learns_its_weight_and_bias():
+    norm = nn.LayerNorm(3)
+    assert repr(norm) == "LayerNorm((3,), eps=1e-05, elementwise_affine=True)"
+    assert list(norm.state_dict()) == ["weight", "bias"]
+    assert norm.weight.numpy().tolist() == [1.0, 1.0, 1.0] and norm.bias.numpy().tolist() == [0.0, 0.0, 0.0]
+    assert norm.weight.dtype == np.float32
+    x = mg.tensor([[1.0, 2.0, 6.0], [0.0, -1.0, 1.0]])
+    target = np.array([[0.5, -1.0, 2.0], [1.0, 1.0, 1.0]], dtype=np.float32)
+    ((norm(x) - mg.tensor(target)) ** 2).sum().backward()
+    normalised = np_layer_norm(x.numpy().astype(np.float64), (1,))
+    np.testing.assert_allclose(norm.bias.grad, (2 * (normalised - target)).sum(axis=0), rtol=1e-5)
+    np.testing.assert_allclose(norm.weight.grad, (2 * (normalised - target) * normalised).sum(axis=0), rtol=1e-5)
+
+
+def test_layer_norm_module_without_affine_or_bias_has_fewer_parameters():
+    assert list(nn.LayerNorm((2, 3), elementwise_affine=False).state_dict()) == []
+    assert list(nn.LayerNorm(4, bias=False).state_dict()) == ["weight"]
+    assert nn.LayerNorm(4, dtype=mg.float64).weight.dtype == np.float64
+    x = mg.tensor(np.arange(6.0).reshape(2, 3))
+    np.testing.assert_allclose(nn.LayerNorm(3, elementwise_affine=False, dtype=mg.float64)(x).numpy(),
+                               np_layer_norm(np.arange(6.0).reshape(2, 3), (1,)), rtol=1e-12)
+
+
+def test_layer_norm_says_what_it_expected():
+    with pytest.raises(ValueError, match=r"layer_norm: normalized_shape \(4,\) expects an input of shape \(\*, 4\), "
+                                         r"got \(2, 3\)"):
+        F.layer_norm(mg.zeros(2, 3), (4,))
+    with pytest.raises(ValueError, match=r"layer_norm: weight must have shape normalized_shape \(3,\), got \(2,\)"):
+        F.layer_norm(mg.zeros(2, 3), 3, weight=mg.ones(2))
+    with pytest.raises(ValueError, match="LayerNorm: normalized_shape must be a positive int .* got 0"):
+        nn.LayerNorm(0)
+    with pytest.raises(ValueError, match="LayerNorm: eps must be a finite number >= 0, got -1"):
+        nn.LayerNorm(3, eps=-1)
+    with pytest.raises(TypeError, match="LayerNorm: expected input of dtype float32 .* got float64"):
+        nn.LayerNorm(3)(mg.zeros(2, 3, dtype=mg.float64))
+    with pytest.raises(TypeError, match="layer_norm: expected a floating-point tensor, got dtype int64"):
+        F.layer_norm(mg.tensor([[1, 2]]), 2)
+
+
+def test_a_causal_self_attention_block_built_from_these_trains_its_gradients_by_finite_differences():
+    """A pre-norm attention block (LayerNorm, a tril-masked softmax, GELU) is composites all the way
+    down: the gradient of one weight entry matches a central difference of the loss."""
+    rng = np.random.default_rng(4)
+    T, C = 4, 3
+    x = rng.standard_normal((T, C))
+    w_qkv = rng.standard_normal((C, 3 * C)) * 0.5
+
+    def loss_of(w: np.ndarray) -> mg.Tensor:
+        h = F.layer_norm(mg.tensor(x), (C,))
+        q, k, v = (h @ mg.tensor(w)).split(C, dim=1)
+        scores = (q @ k.T / math.sqrt(C)).masked_fill(mg.tril(mg.ones(T, T)) == 0, float("-inf"))
+        return F.gelu(F.softmax(scores, dim=-1) @ v).sum()
+
+    weight = mg.tensor(w_qkv, requires_grad=True)
+    h = F.layer_norm(mg.tensor(x), (C,))
+    q, k, v = (h @ weight).split(C, dim=1)
+    scores = (q @ k.T / math.sqrt(C)).masked_fill(mg.tril(mg.ones(T, T)) == 0, float("-inf"))
+    F.gelu(F.softmax(scores, dim=-1) @ v).sum().backward()
+    numeric = central_differences(lambda w: loss_of(w).item(), w_qkv)
+    np.testing.assert_allclose(weight.grad, numeric, rtol=1e-6, atol=1e-8)
