@@ -14,12 +14,12 @@ from .creation import (BoolTensor, DoubleTensor, FloatTensor, IntTensor, LongTen
                        randperm, zeros, zeros_like)
 from .dtypes import (bool, double, float, float16, float32, float64, half, int, int8, int16, int32, int64, long,
                      uint8)
-from .function_forms import (abs, add, allclose, argmax, argmin, argsort, bmm, chunk, clamp, clip, cos, cumsum, div, eq,
-                             equal, erf, exp, flatten, flip, floor_divide, from_numpy, gather, ge, gt, index_select,
-                             is_tensor, le, log, log_softmax, logsumexp, lt, masked_fill, masked_select, matmul, max,
-                             mean, min, mm, mul, narrow, ne, norm, numel, permute, pow, relu, remainder,
-                             repeat_interleave, reshape, round, sigmoid, sin, softmax, sort, split, sqrt, squeeze, std,
-                             sub, sum, t, tanh, topk, transpose, tril, triu, unbind, unsqueeze, var)
+from .function_forms import (abs, add, allclose, argmax, argmin, argsort, bmm, chunk, clamp, clip, cos, cumsum, div,
+                             eq, equal, erf, exp, flatten, flip, floor_divide, from_numpy, gather, ge, gt,
+                             index_select, is_tensor, le, log, log_softmax, logsumexp, lt, masked_fill, masked_select,
+                             matmul, max, mean, min, mm, mul, narrow, ne, norm, numel, permute, pow, relu, remainder,
+                             repeat_interleave, reshape, roll, round, sigmoid, sin, softmax, sort, split, sqrt,
+                             squeeze, std, sub, sum, t, tanh, topk, transpose, tril, triu, unbind, unsqueeze, var)
 from .gradcheck import GradcheckError, gradcheck
 from .ops import concat, stack, where
 from .ops import concat as cat

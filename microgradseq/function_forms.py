@@ -94,4 +94,5 @@ narrow, split, chunk, unbind, index_select, gather, masked_fill, flip = map(
     _form, ("narrow", "split", "chunk", "unbind", "index_select", "gather", "masked_fill", "flip"))
 masked_select, floor_divide, remainder = map(_form, ("masked_select", "floor_divide", "remainder"))
 sort, argsort, repeat_interleave = map(_form, ("sort", "argsort", "repeat_interleave"))
-var, std, cumsum, logsumexp, erf, tril, triu = map(_form, ("var", "std", "cumsum", "logsumexp", "erf", "tril", "triu"))
+var, std, cumsum, logsumexp, erf, tril, triu, roll = map(
+    _form, ("var", "std", "cumsum", "logsumexp", "erf", "tril", "triu", "roll"))

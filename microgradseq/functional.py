@@ -29,8 +29,8 @@ from .spellings import either
 from .tensor import Tensor, as_tensor, owned
 
 __all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "dropout", "gelu",
-           "huber_loss", "l1_loss", "layer_norm", "linear", "log_softmax", "mse_loss", "nll_loss", "one_hot", "relu", "sigmoid",
-           "smooth_l1_loss", "softmax", "tanh"]      # relu, sigmoid, tanh: the ops themselves, as torch.nn.functional has them
+           "huber_loss", "l1_loss", "layer_norm", "linear", "log_softmax", "mse_loss", "nll_loss", "one_hot",
+           "relu", "sigmoid", "smooth_l1_loss", "softmax", "tanh"]      # relu, sigmoid, tanh: the ops themselves, as torch.nn.functional has them
 
 REDUCTIONS = ("mean", "sum", "none")      # what `reduction=` may be (the loss modules check it too)
 

@@ -2,7 +2,7 @@
 forward-mode tangent, both against finite differences.
 
 The composites are PyTorch's method names in ops/pytorch_methods.py (split, chunk, topk, expand,
-masked_fill, clamp, add/sub with alpha, tril, ...), the reshaping names in ops/methods.py (squeeze,
+masked_fill, clamp, add/sub with alpha, tril, roll, ...), the reshaping names in ops/methods.py (squeeze,
 flatten, permute, softmax, to, ...), their function forms (mg.max(a, b), mg.softmax, ...), var, std
 and logsumexp, functional.py's softmax, gelu, layer_norm, losses and dropout, and Tensor's in-place
 operators while recording.
@@ -525,6 +525,20 @@ def to_float64_case(draw, ndim):
 
 
 @st.composite
+def roll_case(draw, ndim):
+    """t.roll(shifts, dims): one axis or several (shifts of either sign, larger than the axis too), or
+    none (the tensor flattened, rolled and put back)."""
+    shape = draw(shapes(ndim))
+    axes = draw(st.lists(an_axis(ndim), max_size=ndim, unique_by=lambda d: d % ndim)) if ndim else []
+    shifts = [draw(st.integers(-5, 5)) for _ in axes]
+    if not axes:
+        shift = draw(st.integers(-5, 5))
+        return lambda t: mg.roll(t, shift), lambda a: np.roll(a, shift), [draw(values(shape))]
+    return (lambda t: t.roll(tuple(shifts), tuple(axes)), lambda a: np.roll(a, tuple(shifts), tuple(axes)),
+            [draw(values(shape))])
+
+
+@st.composite
 def triangle_case(draw, ndim, lower):
     """tril / triu of the last two axes, any diagonal from below the last row to past the last column."""
     shape = draw(shapes(ndim))
@@ -637,6 +651,7 @@ CASES = {
     "mg.softmax": (softmax_case("mg.softmax"), WITH_AXES),
     "getitem(0-d, 1-d)": (small_getitem_case, (0, 1)),
     "to(float64) on float64": (to_float64_case, ANY_RANK),
+    "roll": (roll_case, ANY_RANK),
     "tril": (lambda ndim: triangle_case(ndim, lower=True), (2, 3)),
     "triu": (lambda ndim: triangle_case(ndim, lower=False), (2, 3)),
     "var": (lambda ndim: spread_case(ndim, "var"), WITH_AXES),
@@ -658,6 +673,21 @@ def test_composite_gradient_and_tangent_match_central_differences(name, ndim, da
     builder, _ = CASES[name]
     mg_fn, np_fn, arrays = data.draw(builder(ndim), label="case")
     check_both_modes(data, mg_fn, np_fn, arrays)
+
+
+def test_roll_of_a_0_d_tensor_and_its_errors():
+    """A 0-d tensor rolls into itself (dim 0 or -1, as PyTorch's); mismatched or missing shifts name roll."""
+    x = mg.tensor(2.5, requires_grad=True)
+    mg.roll(x, 3, 0).backward()
+    assert x.grad == 1.0
+    with pytest.raises(ValueError, match=r"roll: shifts and dims must have the same length, got \(1, 2\) and 0"):
+        mg.ones(2, 2).roll((1, 2), 0)
+    with pytest.raises(ValueError, match="roll: without dims, shifts must be one integer"):
+        mg.ones(2, 2).roll((1, 2))
+    with pytest.raises(TypeError, match="roll: shifts must be an integer or a sequence of them, got 0.5"):
+        mg.ones(2).roll(0.5)
+    with pytest.raises(IndexError, match="roll: dim 2 is out of range"):
+        mg.ones(2, 2).roll(1, 2)
 
 
 @pytest.mark.parametrize("rounding_mode", ["floor", "trunc"])
@@ -1166,6 +1196,7 @@ PYTORCH_METHODS = {
     "copy_": ["test_copy_in_place_while_recording_sends_the_gradient_to_the_source"],
     "tril": ["tril"],
     "triu": ["triu"],
+    "roll": ["roll", "test_roll_of_a_0_d_tensor_and_its_errors"],
 }
 
 # public function of ops/methods.py with a gradient: where this file checks it

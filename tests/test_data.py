@@ -1,13 +1,14 @@
 """PyTorch's torch.utils.data (microgradseq.utils.data): TensorDataset, DataLoader, random_split and
 Subset. Batches, orders and splits against plain numpy indexing and counting; no PyTorch needed."""
 
+import itertools
 import math
 
 import numpy as np
 import pytest
 
 import microgradseq as mg
-from microgradseq.utils.data import DataLoader, Subset, TensorDataset, random_split
+from microgradseq.utils.data import DataLoader, RandomSampler, Subset, TensorDataset, random_split
 
 N = 10
 IDS = np.arange(N)
@@ -250,16 +251,59 @@ def test_bad_dataloader_arguments_name_dataloader_and_the_argument():
         DataLoader(iter(range(5)))
     with pytest.raises(TypeError, match="DataLoader: generator must be a numpy.random.Generator"):
         DataLoader(dataset(), shuffle=True, generator=42)
-    with pytest.raises(TypeError, match="DataLoader: num_workers=2 is not supported"):
-        DataLoader(dataset(), num_workers=2)
+    with pytest.raises(TypeError, match="DataLoader: collate_fn=.* is not supported"):
+        DataLoader(dataset(), collate_fn=lambda items: items)
     with pytest.raises(TypeError, match="DataLoader: the keyword argument colour= is not supported"):
         DataLoader(dataset(), colour="red")
+    with pytest.raises(ValueError, match="DataLoader: num_workers option should be non-negative; got -1"):
+        DataLoader(dataset(), num_workers=-1)
+    with pytest.raises(ValueError, match="DataLoader: persistent_workers option needs num_workers > 0"):
+        DataLoader(dataset(), persistent_workers=True)
+    with pytest.raises(ValueError, match="DataLoader: prefetch_factor option could only be specified in multi"):
+        DataLoader(dataset(), prefetch_factor=2)
+    with pytest.raises(ValueError, match="DataLoader: pin_memory must be True or False"):
+        DataLoader(dataset(), pin_memory="yes")
 
 
 def test_single_process_defaults_are_accepted():
     loader = DataLoader(dataset(), batch_size=5, num_workers=0, pin_memory=False, sampler=None,
                         collate_fn=None, persistent_workers=False)
     assert len(loader) == 2 and loader.batch_size == 5 and loader.dataset is not None
+
+
+def test_worker_options_load_the_batches_pytorchs_workers_give_here_in_one_process():
+    """PyTorch's workers give an ordered loader's batches in order; here they are loaded in this
+    process, so the batches are those of num_workers=0 (makemore passes num_workers=4)."""
+    plain = [[field.tolist() for field in batch] for batch in DataLoader(dataset(), batch_size=3)]
+    workers = DataLoader(dataset(), batch_size=3, num_workers=4, persistent_workers=True, prefetch_factor=2)
+    assert [[field.tolist() for field in batch] for batch in workers] == plain
+    assert workers.num_workers == 4
+
+
+def test_pin_memory_warns_as_pytorch_does_without_an_accelerator_and_changes_no_batch():
+    with pytest.warns(UserWarning, match="'pin_memory' argument is set as true but no accelerator is found"):
+        pinned = DataLoader(dataset(), batch_size=4, pin_memory=True)
+    assert [b[0].tolist() for b in pinned] == [b[0].tolist() for b in DataLoader(dataset(), batch_size=4)]
+
+
+def test_random_sampler_with_replacement_draws_as_it_is_read():
+    """num_samples=10**10 (an endless loader's sampler) gives its first batch at once: the indices are
+    drawn as they are read, each uniform over the items."""
+    sampler = RandomSampler(range(5), replacement=True, num_samples=10 ** 10, generator=np.random.default_rng(0))
+    assert len(sampler) == 10 ** 10
+    drawn = list(itertools.islice(iter(sampler), 5000))
+    assert set(drawn) == set(range(5))
+    np.testing.assert_allclose(np.bincount(drawn) / 5000, 0.2, atol=0.03)
+    batch = next(iter(DataLoader(dataset(), sampler=sampler, batch_size=4)))
+    assert batch[0].shape == (4, 3)
+    assert len(list(RandomSampler(range(5), replacement=True, num_samples=70))) == 70
+
+
+def test_the_modules_of_pytorchs_layout_hold_the_same_classes():
+    """`from torch.utils.data.dataloader import DataLoader` (makemore), `.dataset`, `.sampler`."""
+    from microgradseq.utils.data import dataloader, dataset as dataset_module, sampler
+    assert dataloader.DataLoader is DataLoader and dataset_module.TensorDataset is TensorDataset
+    assert sampler.RandomSampler is RandomSampler and dataset_module.random_split is random_split
 
 
 # ---- a ported script ---------------------------------------------------------------------------

@@ -234,6 +234,21 @@ def test_zero_grad_clears_every_gradient_so_the_next_pass_does_not_accumulate():
         np.testing.assert_allclose(p.grad, first[name], rtol=1e-6)
 
 
+def test_zero_grad_with_set_to_none_false_gives_zeros_where_there_was_a_gradient():
+    """As PyTorch's Module.zero_grad: None by default (set_to_none=True), else zeros of each parameter's
+    shape and dtype, and only where a gradient was."""
+    model = mg.nn.Linear(3, 2)
+    model(np.ones((4, 3), dtype=np.float32)).sum().backward()
+    model.bias.grad = None
+    model.zero_grad(set_to_none=False)
+    assert model.weight.grad.shape == (2, 3) and model.weight.grad.dtype == np.float32
+    assert not model.weight.grad.any() and model.bias.grad is None
+    model.zero_grad(set_to_none=True)
+    assert model.weight.grad is None
+    with pytest.raises(ValueError, match="Linear.zero_grad: set_to_none must be True or False"):
+        model.zero_grad(set_to_none=None)
+
+
 def test_train_and_eval_set_the_flag_on_every_submodule():
     """Modules start in training mode; eval() and train() switch the whole tree and return it."""
     model = Stack()

@@ -195,10 +195,13 @@ class Module:
                 parameter.requires_grad_(requires_grad).named(name)     # (a new leaf node has no label yet)
         return self
 
-    def zero_grad(self) -> None:
-        """Forget accumulated gradients (grad = None)."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget accumulated gradients: grad = None, or (set_to_none=False) a new array of zeros of
+        the parameter's shape and dtype where there was a gradient (as PyTorch)."""
+        set_to_none = flag(set_to_none, "set_to_none", f"{type(self).__name__}.zero_grad")
         for parameter in self.parameters():
-            parameter.grad = None
+            if parameter.grad is not None:
+                parameter.grad = None if set_to_none else np.zeros(parameter.shape, parameter.dtype)
 
     def train(self, mode: bool = True) -> "Module":
         """Set `training` on this module and every module below it; returns self."""

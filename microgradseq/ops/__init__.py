@@ -13,6 +13,7 @@ from .assign import index_put
 from .shape import concat, gather, getitem, reshape, stack, transpose
 from .softmax import log_softmax
 
-__all__ = ["abs", "add", "astype", "clip", "clone", "concat", "cos", "cumsum", "div", "erf", "exp", "gather", "getitem", "index_put", "lerp",
-           "linear", "log", "log_softmax", "matmul", "max", "mean", "mul", "neg", "norm", "power", "relu",
-           "reshape", "round", "sigmoid", "sin", "sqrt", "stack", "sub", "sum", "tanh", "transpose", "where"]
+__all__ = ["abs", "add", "astype", "clip", "clone", "concat", "cos", "cumsum", "div", "erf", "exp", "gather",
+           "getitem", "index_put", "lerp", "linear", "log", "log_softmax", "matmul", "max", "mean", "mul", "neg",
+           "norm", "power", "relu", "reshape", "round", "sigmoid", "sin", "sqrt", "stack", "sub", "sum", "tanh",
+           "transpose", "where"]

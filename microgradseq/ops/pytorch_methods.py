@@ -1,6 +1,6 @@
 """More of PyTorch's tensor methods, each written with the primitive ops (so none needs a rule
 of its own): `t.split`, `t.gather(dim, index)`, `t.topk`, `t.sort`, `t.repeat_interleave`, `t.expand`,
-`t.masked_fill`, `t.tril`, `t.triu`, `t.flip`, `t.unfold`, `t.masked_select`, the in-place `t.add_(u)`, `t.masked_fill_`,
+`t.masked_fill`, `t.tril`, `t.triu`, `t.roll`, `t.flip`, `t.unfold`, `t.masked_select`, the in-place `t.add_(u)`, `t.masked_fill_`,
 `t.copy_(u)` and kin, and the logical `&`, `|`, `^`, `~`, `t.all()`, `t.any()` ...
 
 A PyTorch script ports by changing its imports; these are the methods course
@@ -231,6 +231,30 @@ def masked_fill_(self: Tensor, mask: Any, value: Any) -> Tensor:
     return self._in_place("masked_fill_", lambda t, m: masked_fill(t, m, value), mask)
 
 
+def roll(self: Tensor, shifts: Any, dims: Any = None) -> Tensor:
+    """The entries shifted by `shifts` places along `dims`, those leaving one end coming back at the
+    other, as torch.roll (numpy's roll); shifts and dims may be sequences of one length. Without dims
+    the tensor is flattened, rolled and put back in its shape. Indexing, so the gradient is rolled back."""
+    shift_list = list(shifts) if isinstance(shifts, (tuple, list)) else [shifts]
+    if not shift_list or not all(is_int(shift) for shift in shift_list):
+        raise TypeError(f"roll: shifts must be an integer or a sequence of them, got {shifts!r}")
+    if dims is None:
+        if len(shift_list) != 1:
+            raise ValueError(f"roll: without dims, shifts must be one integer (the tensor is flattened), "
+                             f"got {shifts!r}")
+        return reshape(roll(reshape(self, (-1,)), shift_list[0], 0), self.shape)
+    dim_list = list(dims) if isinstance(dims, (tuple, list)) else [dims]
+    if len(dim_list) != len(shift_list):
+        raise ValueError(f"roll: shifts and dims must have the same length, got {shifts!r} and {dims!r}")
+    axes = [_axis("roll", dim, max(self.ndim, 1)) for dim in dim_list]     # (a 0-d tensor: dim 0 or -1)
+    rolled = self
+    for shift, axis in zip(shift_list, axes):
+        extent = self.shape[axis] if self.ndim else 0
+        if extent:
+            rolled = getitem(rolled, _along(axis, (np.arange(extent) - shift) % extent))
+    return rolled
+
+
 def _triangle(name: str, lower: bool) -> Any:
     def triangle(self: Tensor, diagonal: int = 0) -> Tensor:
         if self.ndim < 2:
@@ -449,7 +473,7 @@ Tensor.matmul, Tensor.mm, Tensor.bmm, Tensor.pow = (Tensor.__matmul__,) * 3 + (e
 Tensor.fill_, Tensor.zero_ = fill_, lambda self: fill_(self, 0)
 Tensor.uniform_, Tensor.normal_ = uniform_, normal_
 Tensor.add_, Tensor.sub_, Tensor.mul_, Tensor.div_, Tensor.flip = add_, sub_, mul_, div_, flip
-Tensor.copy_, Tensor.unfold, Tensor.tril, Tensor.triu = copy_, unfold, tril, triu
+Tensor.copy_, Tensor.unfold, Tensor.tril, Tensor.triu, Tensor.roll = copy_, unfold, tril, triu, roll
 Tensor.sort, Tensor.argsort, Tensor.repeat_interleave = sort, argsort, repeat_interleave
 Tensor.__and__ = Tensor.__rand__ = _logical(np.bitwise_and, "bitwise_and (&)")
 Tensor.__or__ = Tensor.__ror__ = _logical(np.bitwise_or, "bitwise_or (|)")

@@ -1,0 +1,26 @@
+"""PyTorch's `torch.utils.data`, the part course scripts use, in PyTorch's layout: `Dataset`,
+`TensorDataset`, `Subset` and `random_split` (`dataset.py`), the samplers `SequentialSampler`,
+`RandomSampler` and `SubsetRandomSampler` (`sampler.py`), and `DataLoader` (`dataloader.py`;
+`from torch.utils.data.dataloader import DataLoader` ports too).
+
+    train = TensorDataset(X, y)                             # row i of X with label y[i]
+    loader = DataLoader(train, batch_size=32, shuffle=True)
+    for xb, yb in loader:                                   # xb (32, ...) float32, yb (32,) int64
+        ...
+
+A batch is a list of constants (no history), one per field, stacked along a new first axis in the
+field's dtype. From a `TensorDataset` (or a `Subset` of one) it is one numpy `take` per tensor;
+from any other dataset (`__len__`, and `__getitem__` giving a tensor, an array, a number or a tuple
+of them) the items are stacked with numpy, as PyTorch's `default_collate`: Python ints become int64,
+Python floats float64. `shuffle=True` draws a new order every epoch from `generator` (a numpy
+Generator) or the library's generator, so `mg.manual_seed(n)` makes it reproducible; a `sampler`
+(any iterable of indices, taken as it gives them) gives the order instead. One process: `num_workers`
+and `pin_memory` are accepted and load the same batches here, in this process.
+"""
+
+from .dataloader import DataLoader
+from .dataset import Dataset, Subset, TensorDataset, random_split
+from .sampler import RandomSampler, SequentialSampler, SubsetRandomSampler
+
+__all__ = ["DataLoader", "Dataset", "RandomSampler", "SequentialSampler", "Subset", "SubsetRandomSampler",
+           "TensorDataset", "random_split"]

@@ -1,0 +1,145 @@
+"""`DataLoader`: a dataset's items in batches, as PyTorch's `torch.utils.data.dataloader`, in one
+process (the package's docstring says how a batch is made)."""
+
+from __future__ import annotations
+
+import operator
+import warnings
+from typing import Any, Iterator
+
+import numpy as np
+
+from ...checks import flag, is_int, positive_int
+from ...checks import generator as generator_checked
+from ...random import generator_or_default
+from ...spellings import only_defaults
+from ...tensor import Tensor, owned
+from .dataset import Subset, TensorDataset
+
+# PyTorch's DataLoader options that would change what a batch is, or how workers start: only their defaults
+_SINGLE_PROCESS = {"batch_sampler": None, "collate_fn": None, "timeout": 0, "worker_init_fn": None,
+                   "multiprocessing_context": None, "pin_memory_device": ""}
+
+
+def _check_workers(num_workers: Any, persistent_workers: Any, prefetch_factor: Any) -> None:
+    """PyTorch's checks of the worker options (which change nothing here)."""
+    if not is_int(num_workers) or num_workers < 0:
+        raise ValueError(f"DataLoader: num_workers option should be non-negative; got {num_workers!r}")
+    if flag(persistent_workers, "persistent_workers", "DataLoader") and num_workers == 0:
+        raise ValueError("DataLoader: persistent_workers option needs num_workers > 0")
+    if prefetch_factor is not None and num_workers == 0:
+        raise ValueError("DataLoader: prefetch_factor option could only be specified in multiprocessing; "
+                         "let num_workers > 0 to enable multiprocessing, otherwise set prefetch_factor to None")
+    if prefetch_factor is not None and (not is_int(prefetch_factor) or prefetch_factor < 0):
+        raise ValueError(f"DataLoader: prefetch_factor option should be non-negative; got {prefetch_factor!r}")
+
+
+def _tensors_and_rows(dataset: Any) -> tuple:
+    """(the tensors, the row of each item or None for all in order) of a TensorDataset or a Subset of
+    one (of one ...), which batch by indexing; (None, None) for any other dataset."""
+    rows = None
+    while type(dataset).__getitem__ is Subset.__getitem__:
+        indices = np.asarray(dataset.indices, dtype=np.int64)
+        rows = indices if rows is None else indices[rows]
+        dataset = dataset.dataset
+    if type(dataset).__getitem__ is not TensorDataset.__getitem__:
+        return None, None
+    return dataset.tensors, rows
+
+
+def _collate(items: list) -> Any:
+    """The items stacked along a new first axis, as PyTorch's `default_collate`: tuples field by field
+    (a list out), tensors and arrays in their dtype, Python ints as int64 and floats as float64."""
+    first = items[0]
+    if isinstance(first, (tuple, list)):
+        if any(not isinstance(item, (tuple, list)) or len(item) != len(first) for item in items):
+            raise ValueError("DataLoader: the dataset's items must all have the same number of fields")
+        return [_collate(list(field)) for field in zip(*items)]
+    if not isinstance(first, (Tensor, np.ndarray, np.generic, int, float)):
+        raise TypeError(f"DataLoader: cannot batch items of type {type(first).__name__}; a dataset's items must be "
+                        "tensors, arrays, numbers, or tuples of them")
+    try:
+        batch = np.stack([item._data if isinstance(item, Tensor) else np.asarray(item) for item in items])
+    except ValueError as error:
+        raise ValueError(f"DataLoader: cannot stack the items of a batch ({error})") from None
+    if batch.dtype.kind not in "biufc":
+        raise TypeError(f"DataLoader: cannot batch items of dtype {batch.dtype}; expected numbers")
+    if isinstance(first, (int, float)) and batch.dtype.kind in "iuf":     # Python numbers: int64 or float64
+        batch = batch.astype(np.int64 if batch.dtype.kind in "iu" else np.float64, copy=False)
+    return owned(batch)
+
+
+class DataLoader:
+    """PyTorch's `DataLoader`, in one process: batches of `batch_size` items of `dataset`, in order or,
+    with `shuffle`, in a new random order every epoch, or in the order `sampler` gives each epoch (an
+    iterable of integer indices, such as a `RandomSampler`, read as it goes; not with `shuffle`);
+    `drop_last` drops a last, shorter batch. `len(loader)` is the number of batches (TypeError for a
+    sampler without a length, as PyTorch's). The options after `shuffle` are keyword-only.
+
+    `num_workers` (and `persistent_workers`, `prefetch_factor`) are accepted and change nothing: the
+    batches are the same as PyTorch's workers give, loaded here in this process. `pin_memory=True`
+    warns, as PyTorch's does without an accelerator, and pins nothing."""
+
+    def __init__(self, dataset: Any, batch_size: int = 1, shuffle: bool = False, *, sampler: Any = None,
+                 drop_last: bool = False, generator: np.random.Generator | None = None, num_workers: int = 0,
+                 pin_memory: bool = False, persistent_workers: bool = False, prefetch_factor: int | None = None,
+                 **options: Any) -> None:
+        only_defaults("DataLoader", options, _SINGLE_PROCESS)
+        _check_workers(num_workers, persistent_workers, prefetch_factor)
+        self.num_workers = num_workers
+        if flag(pin_memory, "pin_memory", "DataLoader"):
+            warnings.warn("DataLoader: 'pin_memory' argument is set as true but no accelerator is found, then "
+                          "device pinned memory won't be used.", UserWarning, stacklevel=2)
+        if not (hasattr(type(dataset), "__len__") and hasattr(type(dataset), "__getitem__")):
+            raise TypeError(f"DataLoader: expected a dataset with __len__ and __getitem__ (such as a "
+                            f"TensorDataset), got {type(dataset).__name__}")
+        self.dataset = dataset
+        self.batch_size = positive_int(batch_size, "batch_size", "DataLoader")
+        self.shuffle = flag(shuffle, "shuffle", "DataLoader")
+        if sampler is not None and not hasattr(sampler, "__iter__"):
+            raise TypeError(f"DataLoader: expected sampler an iterable of indices (such as RandomSampler(dataset)), "
+                            f"got {type(sampler).__name__}")
+        if sampler is not None and self.shuffle:
+            raise ValueError("DataLoader: sampler and shuffle=True exclude each other (the sampler gives the "
+                             "order); pass one")
+        self.sampler = sampler
+        self.drop_last = flag(drop_last, "drop_last", "DataLoader")
+        self.generator = generator_checked(generator, "DataLoader", "generator")
+
+    def __len__(self) -> int:
+        if self.sampler is not None and not hasattr(self.sampler, "__len__"):
+            raise TypeError(f"DataLoader: len() of a loader needs a sampler with a length (__len__), got "
+                            f"{type(self.sampler).__name__}")
+        items = len(self.dataset if self.sampler is None else self.sampler)
+        return items // self.batch_size if self.drop_last else -(-items // self.batch_size)
+
+    def __iter__(self) -> Iterator:
+        tensors, rows = _tensors_and_rows(self.dataset)
+        for batch in self._batches():
+            if tensors is None:
+                yield _collate([self.dataset[int(i)] for i in batch])
+            else:
+                picked = batch if rows is None else rows[batch]
+                yield [owned(np.take(t._data, picked, axis=0)) for t in tensors]
+
+    def _batches(self) -> Iterator[np.ndarray]:
+        """The indices of each batch: from the sampler as it gives them (it may have no length, or
+        never end), else the dataset's in order or shuffled."""
+        if self.sampler is None:
+            items = len(self.dataset)
+            rng = generator_or_default(self.generator, "DataLoader")
+            order = rng.permutation(items) if self.shuffle else np.arange(items)
+            usable = items - items % self.batch_size if self.drop_last else items
+            yield from (order[start:start + self.batch_size] for start in range(0, usable, self.batch_size))
+            return
+        batch = []
+        for i in self.sampler:
+            try:
+                batch.append(operator.index(i))
+            except TypeError:
+                raise TypeError(f"DataLoader: the sampler gave {i!r}; expected integer indices") from None
+            if len(batch) == self.batch_size:
+                yield np.array(batch, dtype=np.int64)
+                batch = []
+        if batch and not self.drop_last:
+            yield np.array(batch, dtype=np.int64)

@@ -1,0 +1,74 @@
+"""Samplers: the order in which a `DataLoader` visits a dataset's items, as PyTorch's
+`torch.utils.data.sampler`."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import numpy as np
+
+from ...checks import flag, positive_int
+from ...checks import generator as generator_checked
+from ...random import generator_or_default
+
+
+class SequentialSampler:
+    """PyTorch's `SequentialSampler`: the indices 0 .. len(data_source) - 1 in order."""
+
+    def __init__(self, data_source: Any) -> None:
+        self.data_source = data_source
+
+    def __len__(self) -> int:
+        return len(self.data_source)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(range(len(self.data_source)))
+
+
+class RandomSampler:
+    """PyTorch's `RandomSampler`: the indices of `data_source` in a new random order each time it is
+    iterated (`num_samples` of them, by default all; drawn with replacement if `replacement`), from
+    `generator` (a numpy Generator) or the library's generator."""
+
+    def __init__(self, data_source: Any, replacement: bool = False, num_samples: int | None = None,
+                 generator: np.random.Generator | None = None) -> None:
+        self.data_source = data_source
+        self.replacement = flag(replacement, "replacement", "RandomSampler")
+        self.num_samples = positive_int(len(data_source) if num_samples is None else num_samples,
+                                        "num_samples", "RandomSampler")
+        self.generator = generator_checked(generator, "RandomSampler", "generator")
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+    def __iter__(self) -> Iterator[int]:
+        rng = generator_or_default(self.generator, "RandomSampler")
+        items = len(self.data_source)
+        if items == 0:
+            raise ValueError(f"RandomSampler: cannot draw {self.num_samples} samples from an empty data_source")
+        if self.replacement:
+            return self._with_replacement(rng, items)
+        # (more samples than items: one permutation after another, as PyTorch's)
+        order = np.concatenate([rng.permutation(items) for _ in range(-(-self.num_samples // items))])
+        return iter(order[:self.num_samples].tolist())
+
+    def _with_replacement(self, rng: np.random.Generator, items: int) -> Iterator[int]:
+        """Uniform indices, drawn 32 at a time as they are read (PyTorch's way), so a sampler of
+        num_samples=10**10 (an endless loader's) gives its first batch at once."""
+        for start in range(0, self.num_samples, 32):
+            yield from rng.integers(0, items, min(32, self.num_samples - start)).tolist()
+
+
+class SubsetRandomSampler:
+    """PyTorch's `SubsetRandomSampler`: the given `indices` in a new random order each time."""
+
+    def __init__(self, indices: Any, generator: np.random.Generator | None = None) -> None:
+        self.indices = indices
+        self.generator = generator_checked(generator, "SubsetRandomSampler", "generator")
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __iter__(self) -> Iterator[int]:
+        rng = generator_or_default(self.generator, "SubsetRandomSampler")
+        return iter([self.indices[i] for i in rng.permutation(len(self.indices))])
