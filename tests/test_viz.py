@@ -319,7 +319,7 @@ def test_norms_of_the_same_order_share_a_colour_and_each_step_prints_its_norm():
     total.backward(retain_graph=True)
     source = viz.draw(total).source
     assert "||dL/dh_t|| = 0.257" in source and "||dL/dh_t|| = 0.478" in source
-    palette = viz.draw.__globals__["PALETTE"]
+    palette = viz.style.PALETTE
     assert abs(palette.index(shade_of(source, 1)) - palette.index(shade_of(source, 2))) <= 1
     legend = [float(v) for v in re.findall(r'<TD ALIGN="LEFT">(-?\d+\.\d+)</TD>', source)]
     assert legend[0] == -4.0 and legend[-1] == 0.0                # log10 from 1e-4 to 1
@@ -361,7 +361,7 @@ def test_decay_over_several_decades_still_shows():
     total = a.sum() * 1e-3 + b.sum()
     total.backward(retain_graph=True)
     source = viz.draw(total).source
-    palette = viz.draw.__globals__["PALETTE"]
+    palette = viz.style.PALETTE
     assert palette.index(shade_of(source, 1)) < palette.index(shade_of(source, 2)) - 3
 
 
@@ -382,14 +382,14 @@ def test_an_infinite_gradient_norm_gets_the_hottest_colour():
     """Exploding gradients burn: ||dL/dh|| = inf is the palette's red end (it used to be its palest),
     as a finite 1 is (the top of the scale); 1e-3 is not."""
     source = norm_drawing([1e-3, 1.0, math.inf])
-    palette = viz.draw.__globals__["PALETTE"]
+    palette = viz.style.PALETTE
     assert "||dL/dh_t|| = inf" in source
     assert shade_of(source, 3) == shade_of(source, 2) == palette[-1] != shade_of(source, 1)
 
 
 def test_a_nan_gradient_norm_gets_a_colour_of_its_own_named_in_the_legend():
     source = norm_drawing([1.0, math.nan])
-    palette = viz.draw.__globals__["PALETTE"]
+    palette = viz.style.PALETTE
     assert "||dL/dh_t|| = nan" in source
     assert shade_of(source, 2) not in palette and shade_of(source, 1) in palette
     assert f'<TD BGCOLOR="{shade_of(source, 2)}" WIDTH="18"> </TD><TD ALIGN="LEFT">NaN</TD>' in source

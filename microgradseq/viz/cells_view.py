@@ -1,0 +1,233 @@
+"""`view="cells"`: per step one box for the state, one for what feeds it and one for what comes
+after it, the state boxes chained in one row."""
+
+from __future__ import annotations
+
+import graphviz
+
+from ..autograd import CUT, FREED, Node
+from .graph import GraphInfo
+from .parts import (Edges, before_cut, before_cut_edge, cut_edge_label, elision_note, legend, marks_before_cut,
+                    node_label, node_style, step_cluster, subgraph)
+from .style import GREY, html_label, norm, numbers, text
+
+
+def _groups(info: GraphInfo) -> dict[Node, str]:
+    """Each node's box: `in_t` (feeds the step), `cell_t` (the recurrence and its states),
+    `out_t` (after the states), `params`, or its own id (cuts, nodes outside the steps).
+    A step without states (its state cut) has no cell: what comes after the cut is its output."""
+    states = set(info.states)
+    stepped_states = {info.step_of[node] for node in states}
+    feeds_state = set(states)
+    for node in reversed(info.order):
+        if node in feeds_state:
+            for parent in node.inputs:
+                if parent is not None and info.step_of[parent] == info.step_of[node]:
+                    feeds_state.add(parent)
+    recurrent = set()           # nodes downstream of some state
+    for node in info.order:
+        if any(p is not None and (p in states or p in recurrent or p.kind == CUT) for p in node.inputs):
+            recurrent.add(node)
+    in_cell = _feeding_the_cell(info, feeds_state - states, recurrent)
+    group = {}
+    for node in info.order:
+        step = info.step_of[node]
+        if info.is_param(node):
+            group[node] = "params"
+        elif node.kind == CUT or step is None:
+            group[node] = info.ids[node]
+        elif step not in stepped_states:
+            group[node] = f"out_{step}" if node in recurrent else f"cell_{step}"
+        elif node in states:
+            group[node] = f"cell_{step}"
+        elif node in feeds_state:
+            group[node] = f"cell_{step}" if node in in_cell else f"in_{step}"
+        else:
+            group[node] = f"out_{step}" if node in recurrent else f"in_{step}"
+    return group
+
+
+def _feeding_the_cell(info: GraphInfo, feeding: set, recurrent: set) -> set:
+    """The nodes feeding a step's states that belong in its cell: those downstream of a state, and
+    so the nodes in their places in another step of the same module scope: the first step, reading
+    a zero state, is split as the others are, not left all input. A place is found by the step's
+    whole sequence of (op, label); in a step whose sequence no other step has (a bidirectional
+    layer's reverse direction at t = T over a packed batch, steps that all differ), by what each
+    node is and reads (`_places`)."""
+    by_step = {}
+    for node in info.order:
+        if node in feeding:
+            by_step.setdefault((info.step_of[node], node.scope), []).append(node)
+    steps = [((scope, tuple((node.op, node.label) for node in nodes)),
+              list(zip(_places(info, scope, nodes, True), _places(info, scope, nodes, False))), nodes)
+             for (_, scope), nodes in by_step.items()]
+    in_cell, steps_with = {}, {}        # sequence or place -> in some step's cell; -> how many steps
+    for sequence, where, nodes in steps:
+        flags = [node in recurrent for node in nodes]
+        in_cell[sequence] = [a or b for a, b in zip(in_cell.get(sequence, flags), flags)]
+        for pair, flag in zip(where, flags):
+            for place in pair:
+                in_cell[place] = in_cell.get(place, False) or flag
+        for key in {sequence, *(place for pair in where for place in pair)}:
+            steps_with[key] = steps_with.get(key, 0) + 1
+    inside = set()
+    for sequence, where, nodes in steps:
+        if steps_with[sequence] > 1:
+            flags = in_cell[sequence]
+        else:                           # its exact place if another step has it, else the coarser one
+            flags = [in_cell[exact if steps_with[exact] > 1 else coarse] for exact, coarse in where]
+        inside.update(node for node, flag in zip(nodes, flags) if flag)
+    return inside
+
+
+def _places(info: GraphInfo, scope: str, nodes: list[Node], exact: bool) -> list[tuple]:
+    """Each node's place in its step: (scope, op, label, what it reads). What it reads: an input
+    outside the steps (a weight: the same node at every step) itself; an input of the step by its
+    op and label (`exact`), or not told apart from a constant (a zero initial state is no node,
+    where later steps read the previous state)."""
+    def read(parent: Node | None) -> object:
+        if parent is not None and info.step_of[parent] is None:
+            return parent
+        if not exact:
+            return "in the steps, or a constant"
+        return None if parent is None else (parent.op, parent.label)
+
+    return [(exact, scope, node.op, node.label, tuple(read(parent) for parent in node.inputs)) for node in nodes]
+
+
+def _ops_summary(members: list[Node]) -> str:
+    """`3 ops: linear, add, tanh`, and how many of them a backward() freed."""
+    ops = list(dict.fromkeys(node.op for node in members))
+    shown = ", ".join(ops[:4]) + (", ..." if len(ops) > 4 else "")
+    summary = f"{len(members)} op{'s' if len(members) != 1 else ''}: {text(shown)}"
+    freed = sum(node.kind == FREED for node in members)
+    if freed:
+        summary += "<BR/>" + ("freed by backward()" if freed == len(members) else f"{freed} freed by backward()")
+    return summary
+
+
+def _cell_label(members: list[Node], states: set, show_values: bool) -> str:
+    """The state box: each state with its values and |dL/dstate|, then its ops. A label met
+    twice in one scope (stacked layers: c, h of layer 0, then of layer 1) gets its layer, counted
+    in the order the states were computed; a bidirectional layer's reverse direction (its scope
+    `reverse`) says so."""
+    lines = ["<B>cell</B>"]
+    keys = [(node.scope, node.label) for node in members if node in states]
+    layers = {}
+    for node in members:
+        if node in states:
+            name, notes, key = text(node.label or f"state ({node.op})"), [], (node.scope, node.label)
+            if node.label and keys.count(key) > 1:
+                layers[key] = layers.get(key, -1) + 1
+                notes.append(f"layer {layers[key]}")
+            if node.scope.rpartition(".")[2] == "reverse":
+                notes.append("reverse")
+            line = name + (f" ({', '.join(notes)})" if notes else "") + f" {text(node.shape)}"
+            if show_values and node.value is not None:
+                line += " = " + text(numbers(node.value))
+            if node.grad is not None:
+                line += f"  |dL/d{text(node.label or 'state')}| = {norm(node.grad):.3g}"
+            lines.append(line)
+    lines.append(_ops_summary(members))
+    return html_label(*lines)
+
+
+def _side_label(kind: str, members: list[Node], show_values: bool) -> str:
+    last = members[-1]
+    lines = [f"<B>{'input' if kind == 'in' else 'output / loss'}</B>", _ops_summary(members), text(last.shape)]
+    if show_values and last.value is not None:
+        lines.append(f"{text(last.label or last.op)} = {text(numbers(last.value))}")
+    return html_label(*lines)
+
+
+def draw_cells(graph: graphviz.Digraph, info: GraphInfo, show_values: bool) -> None:
+    """One box per state per step, inputs below it, outputs and losses above, states chained in
+    one row (`state_row`).
+
+    Within a step the boxes share a rank, so the edges input -> cell -> output
+    stack them bottom to top while the state edges run left to right.
+    """
+    group = _groups(info)
+    states = set(info.states)
+    norms = info.grad_norms()
+    if info.hidden_steps:
+        elision_note(graph, info)
+    colours = legend(graph, info, norms)
+    members = {}
+    for node in info.order:
+        if not info.hidden(node):
+            members.setdefault(group[node], []).append(node)
+    params = [node for node in info.order if group[node] == "params"]
+    if params:
+        rows = "".join(f'<TR><TD ALIGN="LEFT"><B>{text(info.name(p))}</B></TD><TD>{text(p.shape)}</TD>'
+                       f'<TD>{"" if p.grad is None else f"|grad| = {norm(p.grad):.3g}"}</TD></TR>'
+                       for p in params)
+        graph.node("params", f'<<TABLE BORDER="0" CELLSPACING="2"><TR><TD COLSPAN="3">parameters'
+                             f'</TD></TR>{rows}</TABLE>>', fillcolor="aliceblue")
+    clusters = {step: [] for step in info.shown_steps}
+    first_cut = None
+    for key, nodes in members.items():
+        if key == "params":
+            continue
+        step = info.step_of[nodes[0]]
+        if key.startswith("n"):
+            node = nodes[0]
+            entry = (key, {"label": node_label(node, info, show_values), **node_style(node, info)})
+            if node.kind == CUT and step is not None:
+                clusters[step].append(entry)
+                if step == info.cut_steps[0] and first_cut is None:
+                    first_cut = key
+            else:
+                graph.node(*entry[:1], **entry[1])
+            continue
+        kind = key.split("_")[0]
+        label = _cell_label(nodes, states, show_values) if kind == "cell" else _side_label(kind, nodes, show_values)
+        attrs = {"label": label}
+        if kind == "cell":
+            attrs.update(penwidth="1.6", fillcolor=colours.get(step, "white"), group="states")
+        clusters[step].append((key, attrs))
+    for step, entries in clusters.items():
+        if entries:
+            greyed = all(attrs.get("fillcolor") == "gray92" for _, attrs in entries)
+            step_cluster(graph, info, step, colours, entries, greyed, norms)
+            with subgraph(graph) as same:
+                same.attr(rank="same")
+                for key, _ in entries:
+                    same.node(key)
+    if marks_before_cut(info, first_cut):
+        before_cut(graph, info)
+        before_cut_edge(graph, first_cut)
+    edges = Edges(graph)
+    for node in info.order:
+        head = "elided" if info.hidden(node) else group[node]
+        for parent in node.inputs:
+            if parent is None:
+                continue
+            tail = "elided" if info.hidden(parent) else group[parent]
+            if tail == head:
+                continue
+            if tail == "params":
+                continue        # the table is drawn once; an edge per step would hide the cells
+            if parent.kind == CUT and tail != "elided":
+                edges.add(tail, head, style="dashed", color=GREY, fontcolor="gray40",
+                          label=cut_edge_label(parent))
+            elif tail.startswith("cell_") and head.startswith("cell_"):
+                edges.add(tail, head, penwidth="2.2")
+            else:
+                edges.add(tail, head, color="gray35")
+    cells = [step for step, entries in clusters.items() if any(key == f"cell_{step}" for key, _ in entries)]
+    state_row(graph, info, cells, edges.seen)
+
+
+def state_row(graph: graphviz.Digraph, info: GraphInfo, steps: list[int], joined: set) -> None:
+    """Hold the cell boxes of `steps` (in the group `states`) in one straight row, the note for the
+    steps left out in its place: consecutive ones not `joined` by an edge get an invisible one.
+    Without it, what fans out to every step or in from it (a layer's input projection and stack
+    of outputs) and the cuts set the steps in a staircase."""
+    row = [f"cell_{step}" for step in steps]
+    if info.hidden_steps:
+        graph.node("elided", group="states")
+        row.insert(sum(step < info.hidden_steps[0] for step in steps), "elided")
+    for tail, head in zip(row, row[1:]):
+        if (tail, head) not in joined:
+            graph.edge(tail, head, style="invis")

@@ -1,0 +1,137 @@
+"""The pieces both views draw: node boxes and their styles, the label of a cut edge, a step's
+cluster, the note for the steps left out, the colour legend, the marker for the steps behind a
+truncation, and edges added once each."""
+
+from __future__ import annotations
+
+import math
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import graphviz
+import numpy as np
+
+from ..autograd import CUT, FREED, Node
+from .graph import GraphInfo
+from .style import GREY, NAN_COLOUR, PALETTE, colour, grad_scale, html_label, log_norm, norm, numbers, text
+
+
+def node_label(node: Node, info: GraphInfo, show_values: bool) -> str:
+    """micrograd's box: op and label, shape, then data and grad for tiny tensors."""
+    if info.is_param(node):
+        lines = [f"<B>{text(info.name(node))}</B>", text(node.shape)]
+        tensor = info.data.get(node)
+        data = node.value if tensor is None else tensor.data
+        if show_values and data is not None and np.size(data) <= 4:
+            lines.append("data " + text(numbers(data)))
+    elif node.kind == CUT:
+        cut = node.cut_info or {}
+        lines = [f"<B>cut</B> {text(node.label or cut.get('label') or '')}", text(node.shape)]
+        if cut.get("k2") is not None:
+            lines.append(f"k2 = {text(cut['k2'])}")
+        return html_label(*lines)
+    else:
+        head = f"<B>{text(node.op)}</B>"
+        if node.label:
+            head += f" {text(node.label)}"
+        lines = [head, text(node.shape)]
+        if node.kind == FREED:
+            lines.append("freed")
+        if show_values and node.value is not None:
+            lines.append("data " + text(numbers(node.value)))
+    if node.grad is not None:
+        small = show_values and node.grad.size <= 4
+        lines.append("grad " + text(numbers(node.grad)) if small else f"|grad| = {norm(node.grad):.3g}")
+    return html_label(*lines)
+
+
+def node_style(node: Node, info: GraphInfo) -> dict:
+    if node.kind == CUT:
+        return {"style": "rounded,filled,dashed", "fillcolor": "gray92", "color": GREY, "fontcolor": "gray40"}
+    if info.is_param(node):
+        return {"fillcolor": "lightblue"}
+    if node.kind == FREED:
+        return {"style": "rounded,dashed", "color": GREY}
+    return {}
+
+
+def cut_edge_label(node: Node) -> str:
+    k2 = (node.cut_info or {}).get("k2")
+    return html_label("cut" if k2 is None else f"cut (k2 = {text(k2)})")
+
+
+@contextmanager
+def subgraph(graph: graphviz.Digraph, name: str | None = None) -> Iterator[graphviz.Digraph]:
+    """`graph.subgraph(name=name)` as a `with` block, without its cost: graphviz's own copies the
+    parent's whole body for every subgraph, so thousands of steps drew in quadratic time."""
+    sub = graphviz.Digraph(name=name)
+    yield sub
+    graph.subgraph(sub)
+
+
+def step_cluster(graph: graphviz.Digraph, info: GraphInfo, step: int, colours: dict,
+                 members: list[tuple[str, dict]], greyed: bool, norms: dict | None = None) -> None:
+    """The subgraph `cluster_step_<t>` holding one step's nodes, labelled `t = <t>`; with a
+    gradient norm, the label is a header coloured by it that prints it, and so is the frame."""
+    with subgraph(graph, f"cluster_step_{step}") as cluster:
+        cluster.attr(label=f"t = {step}", style="rounded,filled", fillcolor="gray98", color="gray70")
+        if norms and step in norms:
+            shade = colours.get(step, "white")
+            cluster.attr(label=f'<<TABLE BORDER="0" CELLPADDING="3"><TR><TD BGCOLOR="{shade}">'
+                               f'<B>t = {step}</B>   ||dL/dh_t|| = {norms[step]:.3g}</TD></TR></TABLE>>',
+                         color=shade if shade != PALETTE[0] else "gray70", penwidth="3")
+        if greyed:
+            cluster.attr(style="rounded,filled,dashed", fillcolor="gray95", fontcolor="gray50")
+        for name, attrs in members:
+            cluster.node(name, **attrs)
+
+
+def elision_note(graph: graphviz.Digraph, info: GraphInfo) -> None:
+    """The node `elided` standing for the steps left out."""
+    first, last, count = info.hidden_steps[0], info.hidden_steps[-1], len(info.hidden_steps)
+    graph.node("elided", html_label(f"... {count} step{'s' if count != 1 else ''} left out "
+                                    f"(t = {first} .. {last}) ..."), shape="plaintext", style="")
+
+
+def legend(graph: graphviz.Digraph, info: GraphInfo, norms: dict) -> dict:
+    """The colour legend of the gradient norms; returns step -> colour."""
+    if not norms:
+        return {}
+    low, high = grad_scale(norms, info.grad_range)
+    shades = [(shade, f"{low + (high - low) * k / (len(PALETTE) - 1):.2f}") for k, shade in enumerate(PALETTE)]
+    if any(math.isnan(value) for value in norms.values()):
+        shades.append((NAN_COLOUR, "NaN"))
+    rows = "".join(f'<TR><TD BGCOLOR="{shade}" WIDTH="18"> </TD><TD ALIGN="LEFT">{name}</TD></TR>'
+                   for shade, name in shades)
+    graph.node("legend", f'<<TABLE BORDER="0" CELLSPACING="1"><TR><TD COLSPAN="2">'
+                         f'log10 ||dL/dh_t||</TD></TR>{rows}</TABLE>>', shape="plaintext", style="")
+    return {step: colour(log_norm(value), low, high) for step, value in norms.items()}
+
+
+def marks_before_cut(info: GraphInfo, first_cut: str | None) -> bool:
+    """Whether steps lie behind the earliest cut (drawn as `first_cut`), to be marked: only when
+    the graph holds none of them (a loss summed over the windows keeps them, history and all)."""
+    return bool(info.cut_steps) and first_cut is not None and info.steps[0] == info.cut_steps[0] > 1
+
+
+def before_cut(graph: graphviz.Digraph, info: GraphInfo) -> None:
+    """The grey marker `before_cut` for the steps behind the earliest cut: their history is gone."""
+    graph.node("before_cut", html_label(f"t &lt; {info.cut_steps[0]}", "behind the truncation:", "history freed"),
+               style="rounded,dashed", color=GREY, fontcolor="gray50")
+
+
+def before_cut_edge(graph: graphviz.Digraph, first_cut: str) -> None:
+    graph.edge("before_cut", first_cut, style="dashed", color=GREY, arrowhead="none")
+
+
+class Edges:
+    """Edges added once each, in the order first asked for."""
+
+    def __init__(self, graph: graphviz.Digraph) -> None:
+        self.graph, self.seen = graph, set()
+
+    def add(self, tail: str, head: str, key: Any = None, **attrs: str) -> None:
+        key = (tail, head) if key is None else key
+        if key not in self.seen:
+            self.seen.add(key)
+            self.graph.edge(tail, head, **attrs)
