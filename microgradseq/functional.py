@@ -319,6 +319,8 @@ def gelu(input: Any, approximate: str = "none") -> Tensor:
     x = as_tensor(input)
     if x.dtype.kind != "f":
         raise TypeError(f"gelu: expected a floating-point tensor, got dtype {x.dtype}")
+    if x.dtype == np.float16 and approximate in ("none", "tanh"):      # (x^3 would overflow half from 41)
+        return ops.astype(gelu(ops.astype(x, np.float32), approximate), np.float16)
     if approximate == "none":
         return x * (ops.erf(x * (1 / math.sqrt(2))) + 1) * 0.5
     if approximate == "tanh":
@@ -344,11 +346,19 @@ def layer_norm(input: Any, normalized_shape: Any, weight: Any = None, bias: Any 
             raise ValueError(f"layer_norm: {name} must have shape normalized_shape {shape}, got "
                              f"{as_tensor(value).shape}")
     axes = tuple(range(x.ndim - len(shape), x.ndim))
-    centred = x - x.mean(axes, keepdims=True)
-    y = centred / ((centred * centred).mean(axes, keepdims=True) + eps).sqrt()
+    y = _normalised(x, axes, eps)
     if weight is not None:
         y = y * weight
     return y if bias is None else y + bias
+
+
+def _normalised(x: Tensor, axes: tuple, eps: float) -> Tensor:
+    """(x - mean) / sqrt(var + eps) over `axes` (var divided by N); half precision computed in float32,
+    as PyTorch's (the squares would overflow half from 256), and given back in half."""
+    if x.dtype == np.float16:
+        return ops.astype(_normalised(ops.astype(x, np.float32), axes, eps), np.float16)
+    centred = x - x.mean(axes, keepdims=True)
+    return centred / ((centred * centred).mean(axes, keepdims=True) + eps).sqrt()
 
 
 def normalized_shape_of(where: str, normalized_shape: Any) -> tuple:

@@ -688,6 +688,7 @@ def test_roll_of_a_0_d_tensor_and_its_errors():
         mg.ones(2).roll(0.5)
     with pytest.raises(IndexError, match="roll: dim 2 is out of range"):
         mg.ones(2, 2).roll(1, 2)
+    assert mg.arange(3).roll(10 ** 20, 0).tolist() == [2, 0, 1]       # (10**20 = 1 mod 3: a shift of 1)
 
 
 @pytest.mark.parametrize("rounding_mode", ["floor", "trunc"])

@@ -3,6 +3,7 @@ Subset. Batches, orders and splits against plain numpy indexing and counting; no
 
 import itertools
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -275,15 +276,21 @@ def test_worker_options_load_the_batches_pytorchs_workers_give_here_in_one_proce
     """PyTorch's workers give an ordered loader's batches in order; here they are loaded in this
     process, so the batches are those of num_workers=0 (makemore passes num_workers=4)."""
     plain = [[field.tolist() for field in batch] for batch in DataLoader(dataset(), batch_size=3)]
-    workers = DataLoader(dataset(), batch_size=3, num_workers=4, persistent_workers=True, prefetch_factor=2)
+    workers = DataLoader(dataset(), batch_size=3, num_workers=4, persistent_workers=True)
     assert [[field.tolist() for field in batch] for batch in workers] == plain
-    assert workers.num_workers == 4
+    assert workers.num_workers == 4 and workers.persistent_workers and workers.prefetch_factor == 2
 
 
 def test_pin_memory_warns_as_pytorch_does_without_an_accelerator_and_changes_no_batch():
-    with pytest.warns(UserWarning, match="'pin_memory' argument is set as true but no accelerator is found"):
-        pinned = DataLoader(dataset(), batch_size=4, pin_memory=True)
-    assert [b[0].tolist() for b in pinned] == [b[0].tolist() for b in DataLoader(dataset(), batch_size=4)]
+    pinned = DataLoader(dataset(), batch_size=4, pin_memory=True)
+    assert pinned.pin_memory and pinned.prefetch_factor is None and pinned.timeout == 0
+    with pytest.warns(UserWarning, match="^'pin_memory' argument is set as true but no accelerator is found"):
+        batches = iter(pinned)
+    assert [b[0].tolist() for b in batches] == [b[0].tolist() for b in DataLoader(dataset(), batch_size=4)]
+    with warnings.catch_warnings():         # (a ported script's filter, by PyTorch's message, silences it)
+        warnings.simplefilter("error")
+        warnings.filterwarnings("ignore", message=r"'pin_memory' argument is set as true")
+        assert len(list(pinned)) == 3
 
 
 def test_random_sampler_with_replacement_draws_as_it_is_read():
@@ -297,6 +304,15 @@ def test_random_sampler_with_replacement_draws_as_it_is_read():
     batch = next(iter(DataLoader(dataset(), sampler=sampler, batch_size=4)))
     assert batch[0].shape == (4, 3)
     assert len(list(RandomSampler(range(5), replacement=True, num_samples=70))) == 70
+
+
+def test_random_sampler_without_replacement_draws_one_permutation_at_a_time():
+    """num_samples far beyond the items: one permutation after another, each drawn when it is reached
+    (drawing them all first would need terabytes here)."""
+    sampler = RandomSampler(range(4), num_samples=10 ** 12, generator=np.random.default_rng(0))
+    first = list(itertools.islice(iter(sampler), 12))
+    assert [sorted(first[i:i + 4]) for i in (0, 4, 8)] == [[0, 1, 2, 3]] * 3
+    assert sorted(np.bincount(list(RandomSampler(range(4), num_samples=6)), minlength=4)) == [1, 1, 2, 2]
 
 
 def test_the_modules_of_pytorchs_layout_hold_the_same_classes():

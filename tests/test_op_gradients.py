@@ -653,13 +653,27 @@ def test_cumsum_of_a_0_d_tensor_is_itself_and_dim_is_required():
         mg.tensor([1.0, 2.0]).cumsum(1)
 
 
-def test_cumsum_of_integers_and_bools_sums_as_int64_and_dtype_converts_first():
-    """As PyTorch's: a running count of a bool mask is int64; dtype= converts before summing."""
+def test_cumsum_of_integers_and_bools_sums_as_int64_and_dtype_is_the_result_dtype():
+    """As PyTorch's: a running count of a bool mask is int64, as is any integer's (unsigned too); a
+    given dtype is the result's (x converted first)."""
     assert mg.cumsum(mg.tensor([True, False, True]), 0).tolist() == [1, 1, 2]
     assert mg.cumsum(mg.tensor([True, False, True]), 0).dtype == np.int64
     assert mg.tensor([1, 2], dtype=mg.int32).cumsum(0).dtype == np.int64
+    assert mg.tensor([200, 100], dtype=mg.uint8).cumsum(0).tolist() == [200, 300]
+    assert mg.tensor([200, 100], dtype=mg.uint8).cumsum(0).dtype == np.int64
+    assert mg.tensor([1, 2]).cumsum(0, dtype=mg.int32).dtype == np.int32
     y = mg.tensor([1, 2, 3]).cumsum(0, dtype=mg.float32)
     assert y.dtype == np.float32 and y.tolist() == [1.0, 3.0, 6.0]
+    with pytest.raises(TypeError, match="cumsum: dtype must be a dtype .* got 'bogus'"):
+        mg.ones(2).cumsum(0, dtype="bogus")
+
+
+def test_erf_is_pythons_math_erf_and_refuses_complex_tensors():
+    x = np.array([-3.0, -0.5, 0.0, 0.25, 2.0])
+    np.testing.assert_array_equal(mg.erf(x).numpy(), [math.erf(v) for v in x])
+    assert mg.tensor([0.5], dtype=mg.float32).erf().dtype == np.float32
+    with pytest.raises(TypeError, match="erf: expected a real tensor, got complex128"):
+        mg.tensor(np.array([1 + 1j])).erf()
 
 
 # ---- log_softmax ---------------------------------------------------------------------

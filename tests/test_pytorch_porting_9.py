@@ -799,7 +799,7 @@ MAKEMORE_RUNS = [  # (type, extra command-line options, steps)
 ]
 
 
-PIN_MEMORY_WARNING = "ignore:.*'pin_memory' argument is set as true"     # (PyTorch warns so too without a GPU)
+PIN_MEMORY_WARNING = "ignore:'pin_memory' argument is set as true"     # (PyTorch warns so too without a GPU)
 
 
 @pytest.mark.filterwarnings(PIN_MEMORY_WARNING)

@@ -46,8 +46,10 @@ def test_var_gradient_in_closed_form():
 
 
 def test_var_refuses_integers_both_corrections_and_warns_without_degrees_of_freedom():
-    with pytest.raises(TypeError, match="var: expected a floating-point tensor .* got int64"):
+    with pytest.raises(TypeError, match="var: expected a real floating-point tensor, got int64"):
         mg.tensor([1, 2, 3]).var()
+    with pytest.raises(TypeError, match="var: expected a real floating-point tensor, got complex128"):
+        mg.tensor(np.array([1 + 1j, 2 + 0j])).var()
     with pytest.raises(TypeError, match="var: got both unbiased= and correction="):
         mg.tensor([1.0, 2.0]).var(unbiased=True, correction=1)
     with pytest.raises(ValueError, match="var: correction must be a number >= 0, got -1"):
@@ -59,6 +61,44 @@ def test_var_refuses_integers_both_corrections_and_warns_without_degrees_of_free
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert mg.tensor([3.0]).var(correction=0).item() == 0.0
+
+
+def test_std_has_a_zero_gradient_and_tangent_where_it_is_zero_as_pytorchs():
+    """sqrt's slope is infinite at 0; PyTorch's std rule gives 0 there, so a constant row normalised by
+    its std (plus an epsilon) keeps finite gradients."""
+    x = mg.tensor(np.zeros((2, 4)), requires_grad=True)
+    y = (x - x.mean(-1, keepdim=True)) / (x.std(-1, keepdim=True) + 1e-5)
+    weights = np.arange(8.0).reshape(2, 4)
+    (y * mg.tensor(weights)).sum().backward()
+    np.testing.assert_allclose(x.grad, (weights - weights.mean(axis=1, keepdims=True)) / 1e-5, rtol=1e-9)
+    constant = mg.tensor([2.0, 2.0, 2.0], dtype=mg.float64, requires_grad=True)
+    constant.std().backward()
+    assert constant.grad.tolist() == [0.0, 0.0, 0.0]
+    _, tangent = mg.jvp(lambda a: a.std(), [mg.tensor(np.ones(3))], [np.array([1.0, 2.0, 3.0])])
+    assert tangent == 0.0
+
+
+def test_var_reads_pytorchs_other_call_forms():
+    """x.var(False) is the older var(unbiased); dim=() is every axis; a 0-d tensor takes dim 0 or -1."""
+    x = mg.tensor([[1.0, 2.0], [3.0, 6.0]])
+    assert x.var(False).item() == pytest.approx(np.var([1, 2, 3, 6]))
+    assert x.std(True).item() == pytest.approx(np.std([1, 2, 3, 6], ddof=1))
+    assert x.var(dim=()).item() == pytest.approx(np.var([1, 2, 3, 6], ddof=1))
+    assert mg.tensor(3.0).var(0, correction=0).item() == 0.0 and mg.tensor(3.0).var(-1, correction=0).shape == ()
+
+
+def test_half_precision_var_layer_norm_and_gelu_are_computed_wider_as_pytorchs():
+    """(x - mean)^2 and x^3 overflow float16 from 256 and 41: PyTorch computes these in a wider type."""
+    a = np.zeros(100, np.float16)
+    a[0] = 300
+    variance = mg.tensor(a).var()
+    assert variance.dtype == np.float16 and variance.item() == pytest.approx(900, rel=1e-3)
+    normalised = F.layer_norm(mg.tensor(a[None]), (100,))
+    assert normalised.dtype == np.float16
+    np.testing.assert_allclose(normalised.numpy()[0, :2].astype(np.float64), [9.95, -0.1005], rtol=2e-3)
+    t = mg.tensor([300.0], dtype=mg.float16, requires_grad=True)
+    F.gelu(t, approximate="tanh").backward()
+    assert t.grad.dtype == np.float16 and t.grad.tolist() == [1.0]
 
 
 # ---- logsumexp -------------------------------------------------------------------------------
@@ -79,6 +119,14 @@ def test_logsumexp_is_stable_for_large_values_and_minus_infinity_for_a_slice_of_
     assert mg.logsumexp(mg.zeros(3, 0), 1).tolist() == [-np.inf] * 3        # an empty sum: log 0
     with pytest.raises(TypeError, match=r"logsumexp: dim is required \(an axis of shape \(2,\)"):
         mg.tensor([1.0, 2.0]).logsumexp()
+
+
+def test_logsumexp_takes_every_axis_for_an_empty_dim_and_a_0_d_tensor_and_checks_keepdim():
+    x = mg.tensor([[0.0, 1.0], [2.0, 3.0]], dtype=mg.float64)
+    assert x.logsumexp(()).item() == pytest.approx(math.log(sum(math.exp(v) for v in range(4))))
+    assert mg.tensor(1.5).logsumexp(0).item() == 1.5
+    with pytest.raises(ValueError, match="logsumexp: keepdim must be True or False, got 'no'"):
+        x.logsumexp(1, keepdim="no")
 
 
 # ---- tril and triu ---------------------------------------------------------------------------

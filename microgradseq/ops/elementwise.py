@@ -357,6 +357,8 @@ def erf(x: Any) -> Tensor:
     50 ns an element; GELU over a small model's activations is the use)."""
     x = x if type(x) is Tensor else as_tensor(x)
     X = floats(x)
+    if X.dtype.kind == "c":
+        raise TypeError(f"erf: expected a real tensor, got {X.dtype}")
     return result("erf", np.asarray(_math_erf(X), dtype=X.dtype), (x,), ERF, (X,))
 
 

@@ -251,7 +251,7 @@ def roll(self: Tensor, shifts: Any, dims: Any = None) -> Tensor:
     for shift, axis in zip(shift_list, axes):
         extent = self.shape[axis] if self.ndim else 0
         if extent:
-            rolled = getitem(rolled, _along(axis, (np.arange(extent) - shift) % extent))
+            rolled = getitem(rolled, _along(axis, (np.arange(extent) - shift % extent) % extent))
     return rolled
 
 

@@ -193,19 +193,24 @@ def cumsum(x: Any, dim: Any = None, *, dtype: Any = None, axis: Any = None) -> T
     """The running sum along `dim`: y_i = x_0 + ... + x_i;
     dL/dx_j = sum over i >= j of g_i (the running sum of g from the far end),   J v = the running sum of v.
 
-    As torch.cumsum: `dim` is required; integers and bools sum as int64 (numpy's and PyTorch's
-    rule); `dtype=` converts x first."""
+    As torch.cumsum: `dim` is required; the result is in `dtype` when given (x is converted first),
+    else int64 for integers and bools, else x's dtype."""
     axis = either("cumsum", "axis", axis, "dim", dim)
     x = x if type(x) is Tensor else as_tensor(x)
     if axis is None or not is_axis(axis, builtins.max(x.ndim, 1)):
         raise ValueError(f"cumsum: dim {axis!r} is not an axis of shape {x.shape} (dim is required)")
     if dtype is not None:
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(f"cumsum: dtype must be a dtype (mg.float32, mg.int64, ...), got {dtype!r}") from None
         x = astype(x, dtype)
     X = x._data
+    summed_in = X.dtype if dtype is not None or X.dtype.kind in "fc" else np.dtype(np.int64)
     if X.ndim == 0:                         # (a 0-d tensor is its own running sum, as PyTorch's)
-        return result("cumsum", np.cumsum(X).reshape(()), (x,), CUMSUM, (None,))
+        return result("cumsum", X.astype(summed_in), (x,), CUMSUM, (None,))
     from_end = axis - X.ndim if axis >= 0 else axis
-    return result("cumsum", np.cumsum(X, axis=axis), (x,), CUMSUM, (from_end,))
+    return result("cumsum", np.cumsum(X, axis=axis, dtype=summed_in), (x,), CUMSUM, (from_end,))
 
 
 def _running_sum_from_the_end(g: np.ndarray, axis: int | None) -> np.ndarray:
@@ -220,19 +225,35 @@ def _running_sum(v: np.ndarray, axis: int | None) -> np.ndarray:
 CUMSUM = Rules(vjp=(_running_sum_from_the_end,),        jvp=(_running_sum,))
 
 
+def reduced_axes(name: str, axis: Any, shape: tuple) -> tuple:
+    """The axes a reduction written for PyTorch reduces: `axis` as `_normalise_axes` reads it, except
+    that an empty tuple means every axis and a 0-d tensor takes dim 0 or -1, as PyTorch's var and
+    logsumexp read them."""
+    if isinstance(axis, (tuple, list)) and not axis:
+        axis = None
+    if not shape and not isinstance(axis, bool) and axis in (0, -1, (0,), (-1,), [0], [-1]):
+        axis = None
+    return _normalise_axes(name, axis, shape)
+
+
 def var(x: Any, dim: Any = None, unbiased: bool | None = None, keepdim: bool | None = None, *,
         correction: Any = None, axis: Any = None, keepdims: bool | None = None) -> Tensor:
     """The variance over `dim`, as PyTorch's: sum (x - mean)^2 / (N - correction), correction 1
     (Bessel's; `unbiased=False` or `correction=0` divide by N, as numpy's var does by default).
+    `x.var(False)` is PyTorch's older var(unbiased).
 
     Written with mean, sub, mul and sum, so it needs no rule of its own:
     dvar/dx_i = 2 (x_i - mean) / (N - correction) (the mean's own share sums to zero)."""
+    if isinstance(dim, (bool, np.bool_)) and unbiased is None:
+        dim, unbiased = None, dim
     axis, keepdims = axis_keepdims("var", axis, keepdims, dim, keepdim)
     correction = _correction("var", unbiased, correction)
     x = x if type(x) is Tensor else as_tensor(x)
-    if x.dtype.kind not in "fc":
-        raise TypeError(f"var: expected a floating-point tensor (as PyTorch's var and std), got {x.dtype}")
-    axes = _normalise_axes("var", axis, x.shape)
+    if x.dtype.kind != "f":
+        raise TypeError(f"var: expected a real floating-point tensor, got {x.dtype}")
+    axes = reduced_axes("var", axis, x.shape)
+    if x.dtype == np.float16:       # (PyTorch sums half in a wider type: (x - mean)^2 passes 65504 from 256)
+        return astype(var(astype(x, np.float32), axes, correction=correction, keepdim=keepdims), np.float16)
     count = int(np.prod([x.shape[a] for a in axes])) if axes else 1
     if count - correction <= 0:
         warnings.warn(f"var: {count} values and correction {correction} leave no degrees of freedom "
@@ -245,8 +266,12 @@ def var(x: Any, dim: Any = None, unbiased: bool | None = None, keepdim: bool | N
 def std(x: Any, dim: Any = None, unbiased: bool | None = None, keepdim: bool | None = None, *,
         correction: Any = None, axis: Any = None, keepdims: bool | None = None) -> Tensor:
     """The standard deviation over `dim`: sqrt(var), with var's arguments (correction 1 by default,
-    as PyTorch's);   dstd/dx_i = (x_i - mean) / ((N - correction) std)."""
-    return ew.sqrt(var(x, dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims))
+    as PyTorch's);   dstd/dx_i = (x_i - mean) / ((N - correction) std), and 0 where std = 0, as
+    PyTorch's (sqrt's own slope is infinite there: a constant row would give NaN). The zeros come from
+    `where`: std is where(var = 0, 0, sqrt(where(var = 0, 1, var)))."""
+    variance = var(x, dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims)
+    zero = variance._data == 0
+    return ew.where(zero, 0, ew.sqrt(ew.where(zero, 1, variance)))
 
 
 def _correction(where: str, unbiased: Any, correction: Any) -> Any:

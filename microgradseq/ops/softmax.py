@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import is_axis
+from ..checks import flag, is_axis
 from . import elementwise as ew
 from . import reduce
 from ..spellings import either
@@ -69,15 +69,16 @@ LOG_SOFTMAX = Rules(vjp=(_d_log_softmax,), jvp=(_log_softmax_tangent,))
 
 
 def logsumexp(x: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Tensor:
-    """log sum_j e^(x_j) along `dim` (an axis or a tuple of them), as torch.logsumexp:
+    """log sum_j e^(x_j) along `dim` (an axis or a tuple of them; `()` is every axis), as torch.logsumexp:
     m + log sum_j e^(x_j - m), m = the max of x there, taken as a constant (it cancels, and keeps e^
     finite);   dL/dx_j = g softmax(x)_j, which the chain rule finds through exp, sum and log.
     A slice of -inf gives -inf."""
     axis = either("logsumexp", "axis", axis, "dim", dim)
+    keepdim = flag(keepdim, "keepdim", "logsumexp")
     x = x if type(x) is Tensor else as_tensor(x)
     if axis is None:
         raise TypeError(f"logsumexp: dim is required (an axis of shape {x.shape}, or a tuple of them)")
-    axes = reduce._normalise_axes("logsumexp", axis, x.shape)
+    axes = reduce.reduced_axes("logsumexp", axis, x.shape)
     X = ew.floats(x)
     m = X.max(axis=axes, keepdims=True, initial=-np.inf)
     m = np.where(np.isfinite(m), m, 0).astype(X.dtype)        # (a slice of -inf: e^(x - 0) = 0, log 0 = -inf)

@@ -78,7 +78,7 @@ class DataLoader:
 
     `num_workers` (and `persistent_workers`, `prefetch_factor`) are accepted and change nothing: the
     batches are the same as PyTorch's workers give, loaded here in this process. `pin_memory=True`
-    warns, as PyTorch's does without an accelerator, and pins nothing."""
+    warns each time the loader is iterated, as PyTorch's does without an accelerator, and pins nothing."""
 
     def __init__(self, dataset: Any, batch_size: int = 1, shuffle: bool = False, *, sampler: Any = None,
                  drop_last: bool = False, generator: np.random.Generator | None = None, num_workers: int = 0,
@@ -86,10 +86,9 @@ class DataLoader:
                  **options: Any) -> None:
         only_defaults("DataLoader", options, _SINGLE_PROCESS)
         _check_workers(num_workers, persistent_workers, prefetch_factor)
-        self.num_workers = num_workers
-        if flag(pin_memory, "pin_memory", "DataLoader"):
-            warnings.warn("DataLoader: 'pin_memory' argument is set as true but no accelerator is found, then "
-                          "device pinned memory won't be used.", UserWarning, stacklevel=2)
+        self.num_workers, self.persistent_workers, self.timeout = num_workers, persistent_workers, 0
+        self.prefetch_factor = 2 if num_workers and prefetch_factor is None else prefetch_factor
+        self.pin_memory = flag(pin_memory, "pin_memory", "DataLoader")
         if not (hasattr(type(dataset), "__len__") and hasattr(type(dataset), "__getitem__")):
             raise TypeError(f"DataLoader: expected a dataset with __len__ and __getitem__ (such as a "
                             f"TensorDataset), got {type(dataset).__name__}")
@@ -114,6 +113,12 @@ class DataLoader:
         return items // self.batch_size if self.drop_last else -(-items // self.batch_size)
 
     def __iter__(self) -> Iterator:
+        if self.pin_memory:             # (PyTorch's words, each time an iterator is made, so its filters match)
+            warnings.warn("'pin_memory' argument is set as true but no accelerator is found, then device pinned "
+                          "memory won't be used.", UserWarning, stacklevel=2)
+        return self._loaded()
+
+    def _loaded(self) -> Iterator:
         tensors, rows = _tensors_and_rows(self.dataset)
         for batch in self._batches():
             if tensors is None:

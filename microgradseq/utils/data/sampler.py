@@ -46,17 +46,18 @@ class RandomSampler:
         items = len(self.data_source)
         if items == 0:
             raise ValueError(f"RandomSampler: cannot draw {self.num_samples} samples from an empty data_source")
-        if self.replacement:
-            return self._with_replacement(rng, items)
-        # (more samples than items: one permutation after another, as PyTorch's)
-        order = np.concatenate([rng.permutation(items) for _ in range(-(-self.num_samples // items))])
-        return iter(order[:self.num_samples].tolist())
+        return self._drawn(rng, items)
 
-    def _with_replacement(self, rng: np.random.Generator, items: int) -> Iterator[int]:
-        """Uniform indices, drawn 32 at a time as they are read (PyTorch's way), so a sampler of
-        num_samples=10**10 (an endless loader's) gives its first batch at once."""
-        for start in range(0, self.num_samples, 32):
-            yield from rng.integers(0, items, min(32, self.num_samples - start)).tolist()
+    def _drawn(self, rng: np.random.Generator, items: int) -> Iterator[int]:
+        """The indices, drawn as they are read (PyTorch's way), so a sampler of num_samples=10**10 (an
+        endless loader's) gives its first batch at once: with replacement 32 uniform ones at a time,
+        else one permutation of the items after another."""
+        for start in range(0, self.num_samples, 32 if self.replacement else items):
+            left = self.num_samples - start
+            if self.replacement:
+                yield from rng.integers(0, items, min(32, left)).tolist()
+            else:
+                yield from rng.permutation(items)[:left].tolist()
 
 
 class SubsetRandomSampler:
