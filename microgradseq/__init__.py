@@ -6,7 +6,8 @@
     loss.backward()          # w.grad == 2 * w
 """
 
-from . import autograd, autograd_functional, bptt, creation, cuda, function, functional, metadata, nn, optim, transforms, utils, viz
+from . import (autograd, autograd_functional, backends, bptt, creation, cuda, function, functional, metadata, nn, optim,
+               transforms, utils, viz)
 from .anomaly import detect_anomaly
 from .autograd import no_grad
 from .creation import (BoolTensor, DoubleTensor, FloatTensor, IntTensor, LongTensor, arange, as_tensor, empty, eye,
@@ -15,11 +16,12 @@ from .creation import (BoolTensor, DoubleTensor, FloatTensor, IntTensor, LongTen
 from .dtypes import (bool, double, float, float16, float32, float64, half, int, int8, int16, int32, int64, long,
                      uint8)
 from .function_forms import (abs, add, allclose, argmax, argmin, argsort, bmm, chunk, clamp, clip, cos, cumsum, div,
-                             eq, equal, erf, exp, flatten, flip, floor_divide, from_numpy, gather, ge, gt,
+                             eq, equal, erf, exp, flatten, flip, floor_divide, from_numpy, gather, ge, gt, index_fill,
                              index_select, is_tensor, le, log, log_softmax, logsumexp, lt, masked_fill, masked_select,
-                             matmul, max, mean, min, mm, mul, narrow, ne, norm, numel, permute, pow, relu, remainder,
-                             repeat_interleave, reshape, roll, round, sigmoid, sin, softmax, sort, split, sqrt,
-                             squeeze, std, sub, sum, t, tanh, topk, transpose, tril, triu, unbind, unsqueeze, var)
+                             matmul, max, mean, min, mm, mul, narrow, ne, nonzero, norm, numel, permute, pow, relu,
+                             remainder, repeat_interleave, reshape, roll, round, scatter, sigmoid, sin, softmax, sort,
+                             split, sqrt, squeeze, std, sub, sum, t, tanh, topk, transpose, tril, triu, unbind,
+                             unsqueeze, var)
 from .gradcheck import GradcheckError, gradcheck
 from .ops import concat, stack, where
 from .ops import concat as cat
@@ -46,7 +48,7 @@ __all__ = ["GradcheckError", "Tensor", "bptt", "concat", "detect_anomaly", "func
            "randn", "save", "set_default_dtype", "stack", "tensor", "vjp", "viz", "draw", "where", "zeros"]
 __all__ += ["arange", "cat", "full", "multinomial", "ones_like", "rand", "zeros_like"]   # (not the dtype names,
 # nor abs, sum, max, min, pow, round: `from microgradseq import *` must not replace the builtins)
-__all__ += ["get_num_threads", "set_num_threads", "cuda", "device"]
+__all__ += ["get_num_threads", "set_num_threads", "backends", "cuda", "device"]
 __version__ = "0.1.0"
 
 limit_at_import()       # one BLAS thread unless the environment says otherwise (threads.py says why)

@@ -1,4 +1,4 @@
-"""Softmax, losses, dropout, gelu, layer_norm and one_hot (also as `microgradseq.nn.functional`,
+"""Softmax, losses, dropout, gelu, layer_norm, pad and one_hot (also as `microgradseq.nn.functional`,
 PyTorch's `F`).
 
 `softmax`, `gelu`, `layer_norm` and the losses are written with primitive ops: their gradients need
@@ -14,12 +14,13 @@ All are stable for large logits: they subtract the row maximum first
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
 
 from . import ops
-from .checks import broadcasts_to, is_axis, is_int, non_negative_number, positive_number, probability
+from .checks import broadcasts_to, flag, is_axis, is_int, non_negative_number, positive_number, probability
 from .ops import exp, relu, sigmoid, sum, tanh
 from .ops.losses import binary_cross_entropy as binary_cross_entropy_op
 from .ops.losses import binary_cross_entropy_with_logits as binary_cross_entropy_with_logits_op
@@ -29,8 +30,8 @@ from .spellings import either
 from .tensor import Tensor, as_tensor, owned
 
 __all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "dropout", "gelu",
-           "huber_loss", "l1_loss", "layer_norm", "linear", "log_softmax", "mse_loss", "nll_loss", "one_hot",
-           "relu", "sigmoid", "smooth_l1_loss", "softmax", "tanh"]      # relu, sigmoid, tanh: the ops themselves, as torch.nn.functional has them
+           "huber_loss", "kl_div", "l1_loss", "layer_norm", "linear", "log_softmax", "mse_loss", "nll_loss",
+           "one_hot", "pad", "relu", "sigmoid", "smooth_l1_loss", "softmax", "tanh"]      # relu, sigmoid, tanh: the ops themselves, as torch.nn.functional has them
 
 REDUCTIONS = ("mean", "sum", "none")      # what `reduction=` may be (the loss modules check it too)
 
@@ -274,6 +275,36 @@ def binary_cross_entropy(input: Any, target: Any, weight: Any = None, reduction:
 
 # ---- PyTorch's torch.nn.functional spellings ------------------------------------------------
 
+def kl_div(input: Any, target: Any, size_average: Any = None, reduce: Any = None, reduction: str = "mean",
+           log_target: bool = False) -> Tensor:
+    """The Kullback-Leibler divergence of `input` (log-probabilities) from `target` (probabilities, or
+    log-probabilities with `log_target`), pointwise as PyTorch's F.kl_div:
+
+        target (log target - input)     (0 where target = 0);   e^target (target - input) with log_target
+
+    `reduction`: "batchmean" divides the sum by input.size(0) (the divergence per sample), "sum",
+    "none", and "mean" divides by the number of entries, with PyTorch's warning that this is not
+    the divergence. The target is a constant: d/dinput = -target."""
+    if size_average is not None or reduce is not None:
+        raise TypeError("kl_div: size_average= and reduce= are PyTorch's deprecated arguments; pass reduction=")
+    if reduction not in REDUCTIONS + ("batchmean",):
+        raise ValueError(f"kl_div: reduction must be one of {REDUCTIONS + ('batchmean',)}, got {reduction!r}")
+    log_q, p, _ = _binary_operands("kl_div", input, target)
+    if flag(log_target, "log_target", "kl_div"):
+        probabilities, p_log_p = np.exp(p), np.exp(p) * p
+    else:
+        probabilities, p_log_p = p, np.where(p > 0, p * np.log(np.where(p > 0, p, 1)), 0).astype(p.dtype)
+    losses = log_q * owned(-probabilities) + owned(p_log_p)
+    if reduction == "batchmean":
+        return losses.sum() / (log_q.shape[0] if log_q.ndim else 1)
+    if reduction == "mean":
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support size."
+                      "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
+                      "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
+                      UserWarning, stacklevel=2)
+    return _reduce(losses, reduction, "kl_div")
+
+
 def nll_loss(log_probs: Tensor, target: Any, reduction: str = "mean", *, ignore_index: int = -100) -> Tensor:
     """-log_probs[target] per row: the negative log-likelihood of each row's class, given log-probabilities
     (N, C) (or (C,), or (N, C, d1, ...): classes on axis 1, as PyTorch's) and integer classes (N,) (or
@@ -359,6 +390,32 @@ def _normalised(x: Tensor, axes: tuple, eps: float) -> Tensor:
         return ops.astype(_normalised(ops.astype(x, np.float32), axes, eps), np.float16)
     centred = x - x.mean(axes, keepdims=True)
     return centred / ((centred * centred).mean(axes, keepdims=True) + eps).sqrt()
+
+
+def pad(input: Any, pad: Any, mode: str = "constant", value: Any = None) -> Tensor:
+    """input with `value` (0 if None) around it, as PyTorch's F.pad: `pad` gives (before, after) for
+    the last axis, then for the one before, and so on (an even number of ints, at most two per axis);
+    a negative amount cuts entries off that side. Only mode="constant". The (cut) input is written
+    into a new tensor of the padded shape (`index_put`), so its gradient is the slice it occupies."""
+    x = as_tensor(input)
+    if mode != "constant":
+        raise ValueError(f"pad: mode {mode!r} is not supported here, only 'constant'")
+    amounts = tuple(pad) if isinstance(pad, (tuple, list)) else None
+    if (amounts is None or len(amounts) % 2 or len(amounts) > 2 * x.ndim
+            or not all(is_int(amount) for amount in amounts)):
+        raise ValueError(f"pad: expected an even number of integers, at most two per axis of shape {x.shape}, "
+                         f"got {pad!r}")
+    kept, placed, shape = [slice(None)] * x.ndim, [slice(None)] * x.ndim, list(x.shape)
+    for k in range(len(amounts) // 2):
+        axis, before, after = x.ndim - 1 - k, amounts[2 * k], amounts[2 * k + 1]
+        start, stop = max(-before, 0), x.shape[axis] - max(-after, 0)
+        if stop < start:
+            raise ValueError(f"pad: padding {pad!r} would leave axis {axis} of shape {x.shape} a negative size")
+        kept[axis] = slice(start, stop)
+        placed[axis] = slice(max(before, 0), max(before, 0) + stop - start)
+        shape[axis] = stop - start + max(before, 0) + max(after, 0)
+    filled = owned(np.full(shape, 0 if value is None else value, dtype=x.dtype))
+    return ops.index_put(filled, tuple(placed), x[tuple(kept)])
 
 
 def normalized_shape_of(where: str, normalized_shape: Any) -> tuple:

@@ -368,7 +368,7 @@ class Tensor:
                 extras.append(f"label={node.label!r}")
             if node.step is not None:
                 extras.append(f"t={node.step}")
-        if self._data.dtype != _default_dtype:
+        if self._data.dtype not in (_default_dtype, np.int64, np.bool_):      # (PyTorch's defaults go unsaid)
             extras.append(f"dtype={self._data.dtype}")
         return "tensor(" + ", ".join([body] + extras) + ")"
 

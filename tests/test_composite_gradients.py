@@ -39,6 +39,7 @@ from test_op_gradients import (away_from, assert_gradients_match, distinct_value
 import microgradseq as mg
 import microgradseq.functional as F
 import microgradseq.random as library_random
+from microgradseq.ops import filling
 from microgradseq.ops import methods as methods_module
 from microgradseq.ops import pytorch_methods
 
@@ -322,6 +323,48 @@ def masked_fill_tensor_value_case(draw, ndim):
             [draw(values(shape)), draw(values(()))])
 
 
+@st.composite
+def index_fill_case(draw, ndim):
+    """index_fill(dim, index, v), out of place or in place on a recorded tensor, v a number or a 0-d
+    tensor (which gets the gradient summed over the filled entries)."""
+    shape = draw(shapes(ndim))
+    axis = draw(an_axis(ndim))
+    picks = np.array(draw(st.lists(st.integers(0, shape[axis] - 1), max_size=shape[axis], unique=True)), np.int64)
+    chosen = np.isin(np.arange(shape[axis]), picks).reshape((-1,) + (1,) * (ndim - axis % ndim - 1))
+    if draw(st.booleans()):
+        in_place = draw(st.booleans())
+        fn = (lambda t: (t * 1).index_fill_(axis, picks, 0.7)) if in_place else (
+            lambda t: mg.index_fill(t, axis, mg.tensor(picks), 0.7))
+        return fn, lambda a: np.where(chosen, 0.7, a), [draw(values(shape))]
+    return (lambda t, v: t.index_fill(axis, picks, v), lambda a, v: np.where(chosen, v, a),
+            [draw(values(shape)), draw(values(()))])
+
+
+@st.composite
+def scatter_case(draw, ndim):
+    """scatter(dim, index, src) with distinct positions along dim in each line (a permutation's
+    first entries), src at least index's size, out of place or in place on a recorded tensor."""
+    shape = draw(shapes(ndim))
+    axis = draw(an_axis(ndim)) % ndim
+    index_shape = tuple(draw(st.integers(1, n)) for n in shape)
+    lines = [np.array(draw(st.permutations(range(shape[axis]))))[:index_shape[axis]]
+             for _ in range(int(np.prod(index_shape)) // index_shape[axis])]
+    picks = np.moveaxis(np.array(lines, np.int64).reshape(
+        tuple(n for a, n in enumerate(index_shape) if a != axis) + (index_shape[axis],)), -1, axis)
+    src_shape = tuple(draw(st.integers(n, n + 1)) for n in index_shape)
+
+    def np_scatter(a, src):
+        out = np.array(a)
+        positions = list(np.indices(picks.shape))
+        positions[axis] = picks
+        out[tuple(positions)] = src[tuple(slice(0, n) for n in picks.shape)]
+        return out
+    in_place = draw(st.booleans())
+    fn = (lambda t, src: (t * 1).scatter_(axis, mg.tensor(picks), src)) if in_place else (
+        lambda t, src: t.scatter(axis, picks, src))
+    return fn, np_scatter, [draw(values(shape)), draw(values(src_shape))]
+
+
 def clamp_case(mg_fn, lo, hi):
     @st.composite
     def case(draw, ndim):
@@ -600,6 +643,44 @@ def layer_norm_case(draw, ndim):
             [x, draw(values(normalized)), draw(values(normalized))])
 
 
+@st.composite
+def pad_case(draw, ndim):
+    """F.pad over the last 1..ndim axes, amounts from cutting all but one entry to adding two."""
+    shape = draw(shapes(ndim))
+    amounts = []
+    for axis in range(ndim - 1, ndim - 1 - draw(st.integers(1, ndim)), -1):
+        before = draw(st.integers(-(shape[axis] - 1), 2))
+        amounts += [before, draw(st.integers(-(shape[axis] - 1 - max(-before, 0)), 2))]
+    value = draw(st.sampled_from([None, -1.5]))
+    widths = [(0, 0)] * ndim
+    for k in range(len(amounts) // 2):
+        widths[ndim - 1 - k] = (amounts[2 * k], amounts[2 * k + 1])
+
+    def np_pad(a):
+        cut = a[tuple(slice(max(-b, 0), a.shape[i] - max(-e, 0)) for i, (b, e) in enumerate(widths))]
+        return np.pad(cut, [(max(b, 0), max(e, 0)) for b, e in widths], constant_values=value or 0)
+    return lambda t: F.pad(t, tuple(amounts), value=value), np_pad, [draw(values(shape))]
+
+
+@st.composite
+def kl_div_case(draw, ndim):
+    """F.kl_div of log-probabilities against a constant target (some entries 0), or a log-target."""
+    shape = draw(shapes(ndim))
+    reduction = draw(st.sampled_from(["sum", "none", "batchmean"]))
+    target = np.abs(draw(values(shape))) * draw(hnp.arrays(np.bool_, shape))
+    log_target = draw(st.booleans())
+    if log_target:
+        target = target - 3.0
+
+    def np_kl_div(a):
+        p = np.exp(target) if log_target else target
+        log_p = target if log_target else np.log(np.where(p > 0, p, 1))
+        pointwise = np.where(p > 0, p * log_p, 0) - p * a
+        return {"sum": pointwise.sum(), "none": pointwise, "batchmean": pointwise.sum() / shape[0]}[reduction]
+    return (lambda t: F.kl_div(t, target, reduction=reduction, log_target=log_target), np_kl_div,
+            [draw(values(shape))])
+
+
 ANY_RANK, WITH_AXES, UP_TO_MATRIX = (0, 1, 2, 3), (1, 2, 3), (0, 1, 2)
 
 # name: (strategy given the number of axes, the numbers of axes it runs on)
@@ -623,6 +704,8 @@ CASES = {
     "masked_fill(broadcast mask)": (masked_fill_case, ANY_RANK),
     "masked_fill(tensor value)": (masked_fill_tensor_value_case, ANY_RANK),
     "masked_fill_ while recording": (masked_fill_in_place_case, ANY_RANK),
+    "index_fill": (index_fill_case, WITH_AXES),
+    "scatter": (scatter_case, WITH_AXES),
     "masked_select(broadcast mask)": (masked_select_case, ANY_RANK),
     "div(rounding_mode=None)": (divide_case, ANY_RANK),
     "clamp(min only)": (clamp_case(lambda t: t.clamp(min=-0.5), -0.5, None), ANY_RANK),
@@ -660,6 +743,8 @@ CASES = {
     "F.gelu": (gelu_case("none"), ANY_RANK),
     "F.gelu(tanh)": (gelu_case("tanh"), ANY_RANK),
     "F.layer_norm": (layer_norm_case, WITH_AXES),
+    "F.pad": (pad_case, WITH_AXES),
+    "F.kl_div": (kl_div_case, WITH_AXES),
 }
 
 RANKED = [pytest.param(name, ndim, id=f"{name}-{ndim}d") for name, (_, ndims) in CASES.items() for ndim in ndims]
@@ -689,6 +774,18 @@ def test_roll_of_a_0_d_tensor_and_its_errors():
     with pytest.raises(IndexError, match="roll: dim 2 is out of range"):
         mg.ones(2, 2).roll(1, 2)
     assert mg.arange(3).roll(10 ** 20, 0).tolist() == [2, 0, 1]       # (10**20 = 1 mod 3: a shift of 1)
+
+
+def test_nonzero_gives_positions_without_a_gradient():
+    """Where the entries are not zero, as numpy's argwhere (rows) or nonzero (one array per axis):
+    int64 constants, nothing recorded."""
+    a = np.array([[0.0, 1.5, 0.0], [2.0, 0.0, -1.0]])
+    x = mg.tensor(a, requires_grad=True)
+    found = x.nonzero()
+    assert found.dtype == np.int64 and found.tolist() == np.argwhere(a).tolist() and found.grad_fn is None
+    rows, columns = mg.nonzero(x, as_tuple=True)
+    assert rows.tolist() == [0, 1, 1] and columns.tolist() == [1, 0, 2]
+    assert mg.nonzero(mg.tensor([1, 2]) == 0).shape == (0, 1)
 
 
 @pytest.mark.parametrize("rounding_mode", ["floor", "trunc"])
@@ -1175,8 +1272,6 @@ PYTORCH_METHODS = {
     "expand": ["expand"],
     "expand_as": ["expand_as"],
     "repeat": ["repeat"],
-    "masked_fill": ["masked_fill(broadcast mask)", "masked_fill(tensor value)"],
-    "masked_fill_": ["masked_fill_ while recording"],
     "masked_select": ["masked_select(broadcast mask)"],
     "divide": ["div(rounding_mode=None)", "test_rounded_division_passes_a_zero_gradient_and_tangent"],
     "type_as": ["to(float64) on float64"],
@@ -1198,6 +1293,17 @@ PYTORCH_METHODS = {
     "tril": ["tril"],
     "triu": ["triu"],
     "roll": ["roll", "test_roll_of_a_0_d_tensor_and_its_errors"],
+}
+
+# public function of ops/filling.py: where this file checks it
+FILLING = {
+    "masked_fill": ["masked_fill(broadcast mask)", "masked_fill(tensor value)"],
+    "masked_fill_": ["masked_fill_ while recording"],
+    "index_fill": ["index_fill"],
+    "index_fill_": ["index_fill"],
+    "scatter": ["scatter"],
+    "scatter_": ["scatter"],
+    "nonzero": ["test_nonzero_gives_positions_without_a_gradient"],
 }
 
 # public function of ops/methods.py with a gradient: where this file checks it
@@ -1225,6 +1331,8 @@ FUNCTIONAL = {
     "nll_loss": ["test_nll_loss"],
     "softmax": ["F.softmax", "F.softmax(axis)"],
     "gelu": ["F.gelu", "F.gelu(tanh)"],
+    "pad": ["F.pad"],
+    "kl_div": ["F.kl_div"],
     "layer_norm": ["F.layer_norm"],
 }
 FUNCTIONAL_PRIMITIVES = {"linear", "log_softmax", "relu", "sigmoid", "tanh"}
@@ -1236,10 +1344,11 @@ def test_every_public_composite_has_a_row_here():
     composite of functional.__all__ is in a table above, and each points at a check in this file: a new
     composite cannot go without a gradient and tangent test."""
     assert public_functions(pytorch_methods) == sorted(PYTORCH_METHODS)
+    assert public_functions(filling) == sorted(FILLING)
     assert public_functions(methods_module) == sorted(set(METHODS) | METHODS_WITHOUT_GRADIENT)
     assert sorted(F.__all__) == sorted(set(FUNCTIONAL) | FUNCTIONAL_PRIMITIVES | FUNCTIONAL_WITHOUT_GRADIENT)
     assert FUNCTIONAL_PRIMITIVES <= set(mg.ops.__all__)
-    for table in (PYTORCH_METHODS, METHODS, FUNCTIONAL):
+    for table in (PYTORCH_METHODS, FILLING, METHODS, FUNCTIONAL):
         for name, checks in table.items():
             for check in checks:
                 assert check in CASES or callable(globals().get(check)), f"{name}: no check named {check!r}"

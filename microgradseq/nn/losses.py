@@ -8,7 +8,7 @@ from typing import Any
 
 from ..checks import flag, is_int, non_negative_number, positive_number
 from ..functional import (REDUCTIONS, binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,
-                          huber_loss, l1_loss, mse_loss, nll_loss, smooth_l1_loss)
+                          huber_loss, kl_div, l1_loss, mse_loss, nll_loss, smooth_l1_loss)
 from ..spellings import only_defaults
 from ..tensor import Tensor, as_tensor
 from .module import Module
@@ -43,14 +43,15 @@ class _Loss(Module):
     support (class weights, label smoothing) may be given at their defaults."""
 
     defaults: dict = {}
+    reductions = REDUCTIONS
 
     def __init__(self, reduction: str = "mean", **options: Any) -> None:
         super().__init__()
         where = type(self).__name__
         reduction = _legacy_reduction(where, options, reduction)
         only_defaults(where, options, self.defaults)
-        if reduction not in REDUCTIONS:
-            raise ValueError(f"{where}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+        if reduction not in self.reductions:
+            raise ValueError(f"{where}: reduction must be one of {self.reductions}, got {reduction!r}")
         self.reduction = reduction
 
     def extra_repr(self) -> str:
@@ -87,6 +88,20 @@ class NLLLoss(_ClassLoss):
 
     def forward(self, log_probs: Any, target: Any) -> Tensor:
         return nll_loss(log_probs, target, self.reduction, ignore_index=self.ignore_index)
+
+
+class KLDivLoss(_Loss):
+    """`F.kl_div(input, target, reduction, log_target)`: the divergence of the log-probabilities `input`
+    from the target distribution; `reduction="batchmean"` is the divergence per sample."""
+
+    reductions = REDUCTIONS + ("batchmean",)
+
+    def __init__(self, reduction: str = "mean", log_target: bool = False, **options: Any) -> None:
+        super().__init__(reduction, **options)
+        self.log_target = flag(log_target, "log_target", "KLDivLoss")
+
+    def forward(self, input: Any, target: Any) -> Tensor:
+        return kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
 
 
 class MSELoss(_Loss):

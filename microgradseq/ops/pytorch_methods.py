@@ -1,13 +1,13 @@
 """More of PyTorch's tensor methods, each written with the primitive ops (so none needs a rule
 of its own): `t.split`, `t.gather(dim, index)`, `t.topk`, `t.sort`, `t.repeat_interleave`, `t.expand`,
-`t.masked_fill`, `t.tril`, `t.triu`, `t.roll`, `t.flip`, `t.unfold`, `t.masked_select`, the in-place `t.add_(u)`, `t.masked_fill_`,
+`t.tril`, `t.triu`, `t.roll`, `t.flip`, `t.unfold`, `t.masked_select`, the in-place `t.add_(u)`,
 `t.copy_(u)` and kin, and the logical `&`, `|`, `^`, `~`, `t.all()`, `t.any()` ...
 
 A PyTorch script ports by changing its imports; these are the methods course
 scripts use beyond the numpy names (`methods.py`). Selecting (split, chunk,
 unbind, index_select, gather, topk, sort, repeat_interleave) is indexing, whose
 rule scatters the gradient back; `expand` and `repeat` broadcast, and `sum_to` sums the gradient
-back; `min` is -max(-x); `masked_fill` is `where`.
+back; `min` is -max(-x). (Filling chosen positions, `masked_fill` and kin, is `filling.py`.)
 """
 
 from __future__ import annotations
@@ -216,19 +216,6 @@ def repeat(self: Tensor, *sizes: Any) -> Tensor:
     spread = reshape(self, tuple(x for n in shape for x in (1, n)))
     tiled = expand(spread, *[x for r, n in zip(repeats, shape) for x in (r, n)])
     return reshape(tiled, tuple(r * n for r, n in zip(repeats, shape)))
-
-
-def masked_fill(self: Tensor, mask: Any, value: Any) -> Tensor:
-    """`value` where `mask` is True, self elsewhere (mask broadcasts): where(mask, value, self), in
-    self's dtype."""
-    filled = ew.where(mask, value, self)
-    return filled if filled.dtype == self.dtype else to(filled, self.dtype)
-
-
-def masked_fill_(self: Tensor, mask: Any, value: Any) -> Tensor:
-    """In place, as `masked_fill` (the tensor gets a new array, with the rules of `t += u`): attention
-    scores masked before a softmax, `scores.masked_fill_(mask == 0, -float('inf'))`. Returns the tensor."""
-    return self._in_place("masked_fill_", lambda t, m: masked_fill(t, m, value), mask)
 
 
 def roll(self: Tensor, shifts: Any, dims: Any = None) -> Tensor:
@@ -466,8 +453,8 @@ def _cuda(self: Tensor, device: Any = None, non_blocking: bool = False) -> Tenso
 
 Tensor.split, Tensor.chunk, Tensor.unbind, Tensor.index_select, Tensor.gather = split, chunk, unbind, index_select, gather
 Tensor.topk, Tensor.min, Tensor.expand, Tensor.expand_as, Tensor.repeat = topk, min, expand, expand_as, repeat
-Tensor.masked_fill, Tensor.clamp, Tensor.add, Tensor.sub, Tensor.type = masked_fill, clamp, add, sub, type_
-Tensor.masked_fill_, Tensor.masked_select, Tensor.type_as, Tensor.div = masked_fill_, masked_select, type_as, divide
+Tensor.clamp, Tensor.add, Tensor.sub, Tensor.type = clamp, add, sub, type_
+Tensor.masked_select, Tensor.type_as, Tensor.div = masked_select, type_as, divide
 Tensor.floor_divide, Tensor.remainder = ew.floor_divide, ew.remainder
 Tensor.matmul, Tensor.mm, Tensor.bmm, Tensor.pow = (Tensor.__matmul__,) * 3 + (ew.power,)
 Tensor.fill_, Tensor.zero_ = fill_, lambda self: fill_(self, 0)
