@@ -14,6 +14,8 @@ All are stable for large logits: they subtract the row maximum first
 from __future__ import annotations
 
 import math
+import os
+import sys
 import warnings
 from typing import Any
 
@@ -24,6 +26,7 @@ from .checks import broadcasts_to, flag, is_axis, is_int, non_negative_number, p
 from .ops import exp, relu, sigmoid, sum, tanh
 from .ops.losses import binary_cross_entropy as binary_cross_entropy_op
 from .ops.losses import binary_cross_entropy_with_logits as binary_cross_entropy_with_logits_op
+from .ops.assign import number_for
 from .ops.losses import cross_entropy as cross_entropy_op
 from .random import generator_or_default
 from .spellings import either
@@ -61,6 +64,31 @@ def log_softmax(x: Any, axis: int | None = None, *, dim: int | None = None) -> T
 def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """x W^T + b, as PyTorch's F.linear (W of shape (out, in)); one node."""
     return ops.linear(x, weight, bias)
+
+
+def legacy_reduction(where: str, size_average: Any, reduce: Any, reduction: str) -> str:
+    """`reduction`, or the one PyTorch's deprecated `size_average=` and `reduce=` stand for, with
+    PyTorch's warning: both None (their default) leave `reduction` as it is; else reduce=False is
+    "none", size_average=False "sum", and both True (or None) "mean"."""
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else flag(size_average, "size_average", where)
+    reduce = True if reduce is None else flag(reduce, "reduce", where)
+    legacy = "mean" if size_average and reduce else "sum" if reduce else "none"
+    warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{legacy}' instead.",
+                  UserWarning, stacklevel=_outside_the_library())
+    return legacy
+
+
+def _outside_the_library() -> int:
+    """The stacklevel of the first caller outside microgradseq (the user's line that made the loss)."""
+    frame, level = sys._getframe(2), 2
+    while frame is not None and frame.f_code.co_filename.startswith(_LIBRARY):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+_LIBRARY = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
 def _reduce(losses: Tensor, reduction: str, name: str) -> Tensor:
@@ -284,16 +312,18 @@ def kl_div(input: Any, target: Any, size_average: Any = None, reduce: Any = None
 
     `reduction`: "batchmean" divides the sum by input.size(0) (the divergence per sample), "sum",
     "none", and "mean" divides by the number of entries, with PyTorch's warning that this is not
-    the divergence. The target is a constant: d/dinput = -target."""
-    if size_average is not None or reduce is not None:
-        raise TypeError("kl_div: size_average= and reduce= are PyTorch's deprecated arguments; pass reduction=")
+    the divergence (PyTorch's deprecated size_average= and reduce= too, with its warning). The
+    target is a constant: d/dinput = -target."""
+    reduction = legacy_reduction("kl_div", size_average, reduce, reduction)
     if reduction not in REDUCTIONS + ("batchmean",):
         raise ValueError(f"kl_div: reduction must be one of {REDUCTIONS + ('batchmean',)}, got {reduction!r}")
     log_q, p, _ = _binary_operands("kl_div", input, target)
     if flag(log_target, "log_target", "kl_div"):
         probabilities, p_log_p = np.exp(p), np.exp(p) * p
     else:
-        probabilities, p_log_p = p, np.where(p > 0, p * np.log(np.where(p > 0, p, 1)), 0).astype(p.dtype)
+        with np.errstate(invalid="ignore"):       # (a negative target: NaN, as PyTorch's xlogy gives)
+            p_log_p = np.where(p == 0, 0, p * np.log(np.where(p == 0, 1, p))).astype(p.dtype)
+        probabilities = p
     losses = log_q * owned(-probabilities) + owned(p_log_p)
     if reduction == "batchmean":
         return losses.sum() / (log_q.shape[0] if log_q.ndim else 1)
@@ -414,7 +444,12 @@ def pad(input: Any, pad: Any, mode: str = "constant", value: Any = None) -> Tens
         kept[axis] = slice(start, stop)
         placed[axis] = slice(max(before, 0), max(before, 0) + stop - start)
         shape[axis] = stop - start + max(before, 0) + max(after, 0)
-    filled = owned(np.full(shape, 0 if value is None else value, dtype=x.dtype))
+    try:
+        value = number_for(0 if value is None else value, x.dtype, "pad")
+        filled = owned(np.full(shape, value, dtype=x.dtype))
+    except (TypeError, ValueError) as error:        # (a value numpy cannot write: a string, ...)
+        message = str(error) if str(error).startswith("pad:") else f"pad: cannot fill with {value!r}: {error}"
+        raise type(error)(message) from None
     return ops.index_put(filled, tuple(placed), x[tuple(kept)])
 
 

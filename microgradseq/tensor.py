@@ -368,7 +368,8 @@ class Tensor:
                 extras.append(f"label={node.label!r}")
             if node.step is not None:
                 extras.append(f"t={node.step}")
-        if self._data.dtype not in (_default_dtype, np.int64, np.bool_):      # (PyTorch's defaults go unsaid)
+        unsaid = (_default_dtype, np.int64, np.bool_) if self._data.size else (_default_dtype,)
+        if self._data.dtype not in unsaid:      # (PyTorch's defaults go unsaid; an empty tensor's int64 is said)
             extras.append(f"dtype={self._data.dtype}")
         return "tensor(" + ", ".join([body] + extras) + ")"
 

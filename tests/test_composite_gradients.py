@@ -1279,9 +1279,6 @@ PYTORCH_METHODS = {
     "add": ["Tensor.add(alpha)", "mg.add(alpha)"],
     "sub": ["Tensor.sub(alpha)", "mg.sub(alpha)"],
     "type_": ["to(float64) on float64", "test_conversion_between_float32_and_float64"],
-    "fill_": ["test_fills_make_the_tensor_a_constant"],
-    "uniform_": ["test_fills_make_the_tensor_a_constant"],
-    "normal_": ["test_fills_make_the_tensor_a_constant"],
     "add_": ["test_in_place_operator_while_recording", "test_add_and_sub_with_alpha_in_place_while_recording"],
     "sub_": ["test_in_place_operator_while_recording", "test_add_and_sub_with_alpha_in_place_while_recording"],
     "mul_": ["test_in_place_operator_while_recording"],
@@ -1304,6 +1301,9 @@ FILLING = {
     "scatter": ["scatter"],
     "scatter_": ["scatter"],
     "nonzero": ["test_nonzero_gives_positions_without_a_gradient"],
+    "fill_": ["test_fills_make_the_tensor_a_constant"],
+    "uniform_": ["test_fills_make_the_tensor_a_constant"],
+    "normal_": ["test_fills_make_the_tensor_a_constant"],
 }
 
 # public function of ops/methods.py with a gradient: where this file checks it

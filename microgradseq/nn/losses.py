@@ -2,39 +2,14 @@
 
 from __future__ import annotations
 
-import sys
-import warnings
 from typing import Any
 
 from ..checks import flag, is_int, non_negative_number, positive_number
 from ..functional import (REDUCTIONS, binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,
-                          huber_loss, kl_div, l1_loss, mse_loss, nll_loss, smooth_l1_loss)
+                          huber_loss, kl_div, l1_loss, legacy_reduction, mse_loss, nll_loss, smooth_l1_loss)
 from ..spellings import only_defaults
 from ..tensor import Tensor, as_tensor
 from .module import Module
-
-
-def _legacy_reduction(where: str, options: dict, reduction: str) -> str:
-    """`reduction`, or the one PyTorch's deprecated `size_average=` and `reduce=` (taken out of `options`)
-    stand for, with PyTorch's warning: both None (their default) leave `reduction` as it is; else
-    reduce=False is "none", size_average=False "sum", and both True (or None) "mean"."""
-    size_average, reduce = options.pop("size_average", None), options.pop("reduce", None)
-    if size_average is None and reduce is None:
-        return reduction
-    size_average = True if size_average is None else flag(size_average, "size_average", where)
-    reduce = True if reduce is None else flag(reduce, "reduce", where)
-    legacy = "mean" if size_average and reduce else "sum" if reduce else "none"
-    warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{legacy}' instead.",
-                  UserWarning, stacklevel=_outside_this_file())
-    return legacy
-
-
-def _outside_this_file() -> int:
-    """The stacklevel of the first caller outside this file (the line that made the loss)."""
-    frame, level = sys._getframe(2), 2
-    while frame is not None and frame.f_code.co_filename == __file__:
-        frame, level = frame.f_back, level + 1
-    return level
 
 
 class _Loss(Module):
@@ -48,7 +23,8 @@ class _Loss(Module):
     def __init__(self, reduction: str = "mean", **options: Any) -> None:
         super().__init__()
         where = type(self).__name__
-        reduction = _legacy_reduction(where, options, reduction)
+        legacy = options.pop("size_average", None), options.pop("reduce", None)     # (PyTorch's deprecated pair)
+        reduction = legacy_reduction(where, *legacy, reduction)
         only_defaults(where, options, self.defaults)
         if reduction not in self.reductions:
             raise ValueError(f"{where}: reduction must be one of {self.reductions}, got {reduction!r}")

@@ -31,7 +31,7 @@ def index_put(x: Any, index: Any, value: Any) -> Tensor:
     there are gone); for value, g's entries there (summed over what was broadcast)"""
     x = x if type(x) is Tensor else as_tensor(x)
     try:
-        value = as_tensor(_number_for(value, x.dtype), x)
+        value = as_tensor(number_for(value, x.dtype), x)
     except (TypeError, ValueError) as error:
         raise type(error)(f"index_put: {str(error).partition(': ')[2] or error}") from None
     if x.dtype.kind not in "fc" and value._node is not None:
@@ -48,17 +48,17 @@ def index_put(x: Any, index: Any, value: Any) -> Tensor:
     return result("index_put", y, (x, value), INDEX_PUT, (kept, kept))
 
 
-def _number_for(value: Any, dtype: np.dtype) -> Any:
+def number_for(value: Any, dtype: np.dtype, where: str = "index_put") -> Any:
     """A Python or numpy number as PyTorch writes it into a tensor of `dtype`: a float into integers
     cut toward zero, a negative integer into unsigned ones wrapped (-1 into uint8 is 255), but NaN,
     inf and numbers out of range refused (numpy would write -2**63 for NaN into int64, wrap 1e10
     into int32, make 1e39 float32's inf), and a complex number into reals unless it is real. Anything
-    else (tensors, arrays) as it is: numpy casts it, as PyTorch's copy_ does."""
+    else (tensors, arrays) as it is: numpy casts it, as PyTorch's copy_ does. Errors name `where`."""
     if not isinstance(value, numbers.Number) or isinstance(value, (bool, np.bool_)) or dtype.kind in "bc":
         return value
     if isinstance(value, numbers.Complex) and not isinstance(value, numbers.Real):
         if value.imag != 0:
-            raise TypeError(f"index_put: the complex value {value!r} cannot be written into a tensor of dtype {dtype}")
+            raise TypeError(f"{where}: the complex value {value!r} cannot be written into a tensor of dtype {dtype}")
         value = value.real
     if dtype.kind in "iu":
         limits = np.iinfo(dtype)
@@ -66,11 +66,11 @@ def _number_for(value: Any, dtype: np.dtype) -> Any:
         if whole is not None and dtype.kind == "u" and -limits.max <= whole < 0:
             whole += limits.max + 1
         if whole is None or not limits.min <= whole <= limits.max:
-            raise ValueError(f"index_put: the value {value!r} cannot be converted to dtype {dtype} without overflow")
+            raise ValueError(f"{where}: the value {value!r} cannot be converted to dtype {dtype} without overflow")
         return whole
     with np.errstate(over="ignore"):
         if math.isfinite(value) and not np.isfinite(np.array(value, dtype=dtype)):
-            raise ValueError(f"index_put: the value {value!r} cannot be converted to dtype {dtype} without overflow")
+            raise ValueError(f"{where}: the value {value!r} cannot be converted to dtype {dtype} without overflow")
     return value
 
 

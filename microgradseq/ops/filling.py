@@ -1,6 +1,7 @@
-"""PyTorch's methods that fill chosen positions: `t.masked_fill(mask, v)`, `t.index_fill(dim, index, v)`,
-`t.scatter(dim, index, src)`, each also in place (`masked_fill_`, `index_fill_`, `scatter_`, with the
-rules of `t += u`), and `t.nonzero()`, the positions of the true entries.
+"""PyTorch's methods that fill a tensor, whole or at chosen positions: `t.masked_fill(mask, v)`,
+`t.index_fill(dim, index, v)`, `t.scatter(dim, index, src)`, each also in place (`masked_fill_`,
+`index_fill_`, `scatter_`, with the rules of `t += u`); `t.fill_(v)`, `t.zero_()`, `t.uniform_(a, b)`,
+`t.normal_(mean, std)`; and `t.nonzero()`, the positions of the non-zero entries.
 
 None needs a rule of its own: masked_fill and index_fill are `where` (the gradient passes where the
 entries are kept), scatter is `index_put` (the written positions send their gradient to the source,
@@ -17,9 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import is_finite_number
+from ..random import generator_or_default
 from ..tensor import Tensor, as_tensor, owned
 from . import elementwise as ew
-from .assign import index_put
+from .assign import index_put, number_for
 from .methods import _axis, to
 from .pytorch_methods import _positions
 from .shape import getitem
@@ -39,15 +42,22 @@ def masked_fill_(self: Tensor, mask: Any, value: Any) -> Tensor:
 
 
 def index_fill(self: Tensor, dim: int, index: Any, value: Any) -> Tensor:
-    """`value` at every entry whose position along `dim` is in `index` (0-d or 1-d integers), self
-    elsewhere, as PyTorch's: a `where` over those slices, in self's dtype."""
+    """`value` (a number or a 0-d tensor) at every entry whose position along `dim` is in `index`
+    (0-d or 1-d integers, negative ones counted from the end), self elsewhere, as PyTorch's: a
+    `where` over those slices, in self's dtype."""
     axis = _axis("index_fill", dim, max(self.ndim, 1))
-    picks = _positions("index_fill", index._data if isinstance(index, Tensor) else index,
-                       self.shape[axis] if self.ndim else 1)
-    if picks.ndim > 1:
-        raise IndexError(f"index_fill: expected a 0-d or 1-d index, got shape {picks.shape}")
-    chosen = np.zeros(self.shape[axis] if self.ndim else 1, dtype=bool)
-    chosen[picks] = True
+    extent = self.shape[axis] if self.ndim else 1
+    picks = np.asarray(index._data if isinstance(index, Tensor) else index)
+    if picks.dtype.kind not in "iu" or picks.ndim > 1:
+        raise IndexError(f"index_fill: expected a 0-d or 1-d integer index, got {picks.dtype} of shape {picks.shape}")
+    if picks.size and (picks.min() < -extent or picks.max() >= extent):
+        raise IndexError(f"index_fill: indices from {picks.min()} to {picks.max()} are out of range for a dim "
+                         f"of size {extent}")
+    if isinstance(value, Tensor) and value.ndim:
+        raise ValueError(f"index_fill: value must be a number or a 0-d tensor, got a tensor of shape {value.shape}")
+    value = number_for(value, self.dtype, "index_fill")
+    chosen = np.zeros(extent, dtype=bool)
+    chosen[picks % extent] = True
     along = chosen.reshape((-1,) + (1,) * (self.ndim - axis - 1)) if self.ndim else chosen.reshape(())
     return masked_fill(self, along, value)
 
@@ -60,17 +70,23 @@ def index_fill_(self: Tensor, dim: int, index: Any, value: Any) -> Tensor:
 def scatter(self: Tensor, dim: int, index: Any, src: Any = None, *, value: Any = None, reduce: Any = None) -> Tensor:
     """self with src's entries written where `index` says along `dim`, as PyTorch's: for dim 1,
     out[i][index[i][j]] = src[i][j] (src a tensor of at least index's size, or one number). `index`
-    is int64 with self's number of axes, no longer than self along the others. An `index_put`: the
-    gradient of the written entries goes to src, the others' to self."""
+    is int64 with self's number of axes, no longer than self along the others (an empty one writes
+    nothing; a 0-d tensor counts as one axis). An `index_put`: the gradient of the written entries
+    goes to src, the others' to self."""
     if reduce is not None:
         raise TypeError("scatter: reduce= is not supported (PyTorch's scatter_reduce is not here)")
     if (src is None) == (value is None):
         raise TypeError("scatter: pass the values to write once: a tensor `src` or a number `value`")
-    axis = _axis("scatter", dim, max(self.ndim, 1))
     picks = index._data if isinstance(index, Tensor) else np.asarray(index)
     if picks.dtype != np.int64:
         raise TypeError(f"scatter: expected an int64 index (as PyTorch's), got dtype {picks.dtype}")
-    picks = _positions("scatter", picks, self.shape[axis] if self.ndim else 1)
+    if self.ndim == 0:                  # (one axis of one entry, as PyTorch's)
+        given = as_tensor(src).reshape(-1) if isinstance(src, (Tensor, np.ndarray, list)) else src
+        return scatter(self.reshape(1), dim, picks.reshape(-1), given, value=value).reshape(())
+    axis = _axis("scatter", dim, self.ndim)
+    if picks.size == 0:
+        return self
+    picks = _positions("scatter", picks, self.shape[axis])
     if picks.ndim != self.ndim or any(n > m for a, (n, m) in enumerate(zip(picks.shape, self.shape)) if a != axis):
         raise ValueError(f"scatter: expected an index with {self.ndim} axes, each but dim {dim} no longer than "
                          f"shape {self.shape}'s, got shape {picks.shape}")
@@ -82,13 +98,49 @@ def scatter(self: Tensor, dim: int, index: Any, src: Any = None, *, value: Any =
         given = getitem(source, tuple(slice(0, n) for n in picks.shape))
     positions = list(np.indices(picks.shape, sparse=True))
     positions[axis] = picks
-    return index_put(self, tuple(positions), given)
+    try:
+        return index_put(self, tuple(positions), given)
+    except (TypeError, ValueError, IndexError) as error:
+        raise type(error)(f"scatter: {str(error).partition('index_put: ')[2] or error}") from None
 
 
 def scatter_(self: Tensor, dim: int, index: Any, src: Any = None, *, value: Any = None,
              reduce: Any = None) -> Tensor:
     """In place, as `scatter`; returns the tensor."""
     return self._in_place("scatter_", lambda t, _: scatter(t, dim, index, src, value=value, reduce=reduce), None)
+
+
+def fill_(self: Tensor, value: Any) -> Tensor:
+    """Every entry set to `value`, as an in-place operator does: the tensor gets a new array."""
+    return self._in_place("fill_", lambda t, v: owned(np.full(t.shape, v, dtype=t.dtype)), value)
+
+
+def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, *, generator: Any = None) -> Tensor:
+    """Every entry drawn from uniform(a, b), as an in-place operator sets them (a new array; old code's
+    `torch.FloatTensor(n, m).uniform_(-0.1, 0.1)`), from `generator` or the generator `manual_seed`
+    sets; a floating-point tensor only."""
+    _random_fill_checks("uniform_", self, a=a, b=b)
+    if not a <= b:
+        raise ValueError(f"uniform_: expected a <= b, got a={a!r}, b={b!r}")
+    draw = generator_or_default(None, "uniform_", generator)
+    return self._in_place("uniform_", lambda t, _: owned(draw.uniform(a, b, t.shape).astype(t.dtype)), None)
+
+
+def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> Tensor:
+    """Every entry drawn from N(mean, std^2), as `uniform_` draws; std >= 0."""
+    _random_fill_checks("normal_", self, mean=mean, std=std)
+    if std < 0:
+        raise ValueError(f"normal_: std must be >= 0, got {std!r}")
+    draw = generator_or_default(None, "normal_", generator)
+    return self._in_place("normal_", lambda t, _: owned(draw.normal(mean, std, t.shape).astype(t.dtype)), None)
+
+
+def _random_fill_checks(where: str, self: Tensor, **numbers: Any) -> None:
+    if self.dtype.kind != "f":
+        raise TypeError(f"{where}: expected a floating-point tensor, got dtype {self.dtype}")
+    for name, value in numbers.items():
+        if not is_finite_number(value):
+            raise ValueError(f"{where}: {name} must be a finite number, got {value!r}")
 
 
 def nonzero(self: Tensor, *, as_tuple: bool = False) -> Tensor | tuple[Tensor, ...]:
@@ -104,3 +156,5 @@ def nonzero(self: Tensor, *, as_tuple: bool = False) -> Tensor | tuple[Tensor, .
 Tensor.masked_fill, Tensor.masked_fill_ = masked_fill, masked_fill_
 Tensor.index_fill, Tensor.index_fill_, Tensor.scatter, Tensor.scatter_ = index_fill, index_fill_, scatter, scatter_
 Tensor.nonzero = nonzero
+Tensor.fill_, Tensor.zero_ = fill_, lambda self: fill_(self, 0)
+Tensor.uniform_, Tensor.normal_ = uniform_, normal_

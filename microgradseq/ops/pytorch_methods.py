@@ -17,9 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import broadcasts_to, flag, is_finite_number, is_int
+from ..checks import broadcasts_to, flag, is_int
 from ..autograd import CUT, LEAF
-from ..random import generator_or_default
 from ..spellings import CPU, axis_keepdims, check_device, either, shape_of
 from ..tensor import Tensor, as_tensor, owned
 from . import elementwise as ew
@@ -321,39 +320,6 @@ def type_(self: Tensor, dtype: Any = None) -> Tensor | str:
     return str(self.dtype) if dtype is None else to(self, dtype)
 
 
-def fill_(self: Tensor, value: Any) -> Tensor:
-    """Every entry set to `value`, as an in-place operator does: the tensor gets a new array."""
-    return self._in_place("fill_", lambda t, v: owned(np.full(t.shape, v, dtype=t.dtype)), value)
-
-
-def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, *, generator: Any = None) -> Tensor:
-    """Every entry drawn from uniform(a, b), as an in-place operator sets them (a new array; old code's
-    `torch.FloatTensor(n, m).uniform_(-0.1, 0.1)`), from `generator` or the generator `manual_seed`
-    sets; a floating-point tensor only."""
-    _random_fill_checks("uniform_", self, a=a, b=b)
-    if not a <= b:
-        raise ValueError(f"uniform_: expected a <= b, got a={a!r}, b={b!r}")
-    draw = generator_or_default(None, "uniform_", generator)
-    return self._in_place("uniform_", lambda t, _: owned(draw.uniform(a, b, t.shape).astype(t.dtype)), None)
-
-
-def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> Tensor:
-    """Every entry drawn from N(mean, std^2), as `uniform_` draws; std >= 0."""
-    _random_fill_checks("normal_", self, mean=mean, std=std)
-    if std < 0:
-        raise ValueError(f"normal_: std must be >= 0, got {std!r}")
-    draw = generator_or_default(None, "normal_", generator)
-    return self._in_place("normal_", lambda t, _: owned(draw.normal(mean, std, t.shape).astype(t.dtype)), None)
-
-
-def _random_fill_checks(where: str, self: Tensor, **numbers: Any) -> None:
-    if self.dtype.kind != "f":
-        raise TypeError(f"{where}: expected a floating-point tensor, got dtype {self.dtype}")
-    for name, value in numbers.items():
-        if not is_finite_number(value):
-            raise ValueError(f"{where}: {name} must be a finite number, got {value!r}")
-
-
 def _in_place_method(name: str, operator: str, combine) -> Any:
     """PyTorch's `t.add_(u)` and kin: the in-place operator's rules (`_in_place`), as a method."""
     def method(self: Tensor, other: Any, **options: Any) -> Tensor:
@@ -457,8 +423,6 @@ Tensor.clamp, Tensor.add, Tensor.sub, Tensor.type = clamp, add, sub, type_
 Tensor.masked_select, Tensor.type_as, Tensor.div = masked_select, type_as, divide
 Tensor.floor_divide, Tensor.remainder = ew.floor_divide, ew.remainder
 Tensor.matmul, Tensor.mm, Tensor.bmm, Tensor.pow = (Tensor.__matmul__,) * 3 + (ew.power,)
-Tensor.fill_, Tensor.zero_ = fill_, lambda self: fill_(self, 0)
-Tensor.uniform_, Tensor.normal_ = uniform_, normal_
 Tensor.add_, Tensor.sub_, Tensor.mul_, Tensor.div_, Tensor.flip = add_, sub_, mul_, div_, flip
 Tensor.copy_, Tensor.unfold, Tensor.tril, Tensor.triu, Tensor.roll = copy_, unfold, tril, triu, roll
 Tensor.sort, Tensor.argsort, Tensor.repeat_interleave = sort, argsort, repeat_interleave
