@@ -1,19 +1,10 @@
-"""Softmax, losses, dropout, gelu, layer_norm, pad and one_hot (also as `microgradseq.nn.functional`,
-PyTorch's `F`).
-
-`softmax`, `gelu`, `layer_norm` and the losses are written with primitive ops: their gradients need
-no rule of their own. `log_softmax` is a primitive (`ops.softmax` says why:
-it keeps one array instead of three), and so are cross-entropy with class
-targets summed or averaged (`ops.losses` says why; `reduction="none"` picks
-each row's log-probability with `gather`) and the two binary cross-entropies
-(`ops.losses` says why: a stable composite would have the wrong slope at 0).
-All are stable for large logits: they subtract the row maximum first
-(log-sum-exp), a constant that cancels out of every formula below.
-"""
+"""The losses, written with primitive ops (cross-entropy over classes and the binary
+cross-entropies are ops of their own: `ops.losses` says why): cross_entropy, nll_loss, the
+regression losses, the binary cross-entropies, kl_div; and `reduction=`, PyTorch's deprecated
+`size_average=`/`reduce=` included."""
 
 from __future__ import annotations
 
-import math
 import os
 import sys
 import warnings
@@ -21,49 +12,15 @@ from typing import Any
 
 import numpy as np
 
-from . import ops
-from .checks import broadcasts_to, flag, is_axis, is_int, non_negative_number, positive_number, probability
-from .ops import exp, relu, sigmoid, sum, tanh
-from .ops.losses import binary_cross_entropy as binary_cross_entropy_op
-from .ops.losses import binary_cross_entropy_with_logits as binary_cross_entropy_with_logits_op
-from .ops.assign import number_for
-from .ops.losses import cross_entropy as cross_entropy_op
-from .random import generator_or_default
-from .spellings import either
-from .tensor import Tensor, as_tensor, owned
-
-__all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "dropout", "gelu",
-           "huber_loss", "kl_div", "l1_loss", "layer_norm", "linear", "log_softmax", "mse_loss", "nll_loss",
-           "one_hot", "pad", "relu", "sigmoid", "smooth_l1_loss", "softmax", "tanh"]      # relu, sigmoid, tanh: the ops themselves, as torch.nn.functional has them
+from .. import ops
+from ..checks import broadcasts_to, flag, is_int, non_negative_number, positive_number
+from ..ops.losses import binary_cross_entropy as binary_cross_entropy_op
+from ..ops.losses import binary_cross_entropy_with_logits as binary_cross_entropy_with_logits_op
+from ..ops.losses import cross_entropy as cross_entropy_op
+from ..tensor import Tensor, as_tensor, owned
+from .activations import log_softmax
 
 REDUCTIONS = ("mean", "sum", "none")      # what `reduction=` may be (the loss modules check it too)
-
-
-def _shifted(x: Tensor, axis: int) -> Tensor:
-    """x - max(x) along axis; the max is held constant (it cancels in softmax)."""
-    return x - x._data.max(axis=axis, keepdims=True)
-
-
-def softmax(x: Any, axis: int | None = None, *, dim: int | None = None) -> Tensor:
-    """softmax(x)_i = e^(x_i - m) / sum_j e^(x_j - m), along `axis` (or `dim`; the last by default)."""
-    axis = either("softmax", "axis", axis, "dim", dim, -1)
-    x = x if type(x) is Tensor else as_tensor(x)
-    if x.ndim == 0 or not is_axis(axis, x.ndim):
-        raise ValueError(f"softmax: axis {axis!r} is not an axis of shape {x.shape}")
-    if x.shape[axis] == 0:
-        return exp(x)                       # nothing to normalise: an empty result, as PyTorch's
-    e = exp(_shifted(x, axis))
-    return e / sum(e, axis=axis, keepdims=True)
-
-
-def log_softmax(x: Any, axis: int | None = None, *, dim: int | None = None) -> Tensor:
-    """log softmax(x)_i = (x_i - m) - log sum_j e^(x_j - m);   one op (`ops.log_softmax`)."""
-    return ops.log_softmax(x, either("log_softmax", "axis", axis, "dim", dim, -1))
-
-
-def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """x W^T + b, as PyTorch's F.linear (W of shape (out, in)); one node."""
-    return ops.linear(x, weight, bias)
 
 
 def legacy_reduction(where: str, size_average: Any, reduce: Any, reduction: str) -> str:
@@ -88,7 +45,7 @@ def _outside_the_library() -> int:
     return level
 
 
-_LIBRARY = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_LIBRARY = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
 def _reduce(losses: Tensor, reduction: str, name: str) -> Tensor:
@@ -303,6 +260,7 @@ def binary_cross_entropy(input: Any, target: Any, weight: Any = None, reduction:
 
 # ---- PyTorch's torch.nn.functional spellings ------------------------------------------------
 
+
 def kl_div(input: Any, target: Any, size_average: Any = None, reduce: Any = None, reduction: str = "mean",
            log_target: bool = False) -> Tensor:
     """The Kullback-Leibler divergence of `input` (log-probabilities) from `target` (probabilities, or
@@ -350,136 +308,3 @@ def nll_loss(log_probs: Tensor, target: Any, reduction: str = "mean", *, ignore_
     if kept is not None:
         return _ignoring(log_probs, classes, kept, reduction, "nll_loss")
     return _reduce(-ops.gather(log_probs, classes), reduction, "nll_loss")
-
-
-def dropout(x: Any, p: float = 0.5, training: bool = True, inplace: bool = False, *,
-            rng: np.random.Generator | None = None) -> Tensor:
-    """x with each element zeroed with probability p and the rest scaled by 1 / (1 - p) (so the mean is
-    kept), while `training`; x itself otherwise. The mask comes from `rng` or the library's generator
-    (`mg.manual_seed`), and enters as a constant factor: d/dx = mask / (1 - p). (`inplace=True` makes a
-    new tensor all the same: arrays are read-only.)"""
-    p = probability(p, "p", "dropout")
-    x = as_tensor(x)
-    if x.dtype.kind != "f":
-        raise TypeError(f"dropout: expected a floating-point tensor, got dtype {x.dtype}")
-    if not training or p == 0:
-        return x
-    keep = generator_or_default(rng, "dropout").random(x.shape) >= p
-    scale = np.zeros(x.shape, dtype=x.dtype) if p == 1 else keep / np.asarray(1 - p, dtype=x.dtype)
-    return (x * owned(scale.astype(x.dtype, copy=False))).named("dropout")
-
-
-def gelu(input: Any, approximate: str = "none") -> Tensor:
-    """x Phi(x), Phi the standard normal's distribution function, as PyTorch's F.gelu:
-
-        approximate="none":  x (1 + erf(x / sqrt 2)) / 2
-        approximate="tanh":  x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))) / 2
-
-    Written with primitives (erf or tanh, mul, add): the chain rule gives its derivative,
-    Phi(x) + x phi(x) for the exact form."""
-    x = as_tensor(input)
-    if x.dtype.kind != "f":
-        raise TypeError(f"gelu: expected a floating-point tensor, got dtype {x.dtype}")
-    if x.dtype == np.float16 and approximate in ("none", "tanh"):      # (x^3 would overflow half from 41)
-        return ops.astype(gelu(ops.astype(x, np.float32), approximate), np.float16)
-    if approximate == "none":
-        return x * (ops.erf(x * (1 / math.sqrt(2))) + 1) * 0.5
-    if approximate == "tanh":
-        return x * (tanh((x + x * x * x * 0.044715) * math.sqrt(2 / math.pi)) + 1) * 0.5
-    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-
-
-def layer_norm(input: Any, normalized_shape: Any, weight: Any = None, bias: Any = None, eps: float = 1e-5) -> Tensor:
-    """(x - mean) / sqrt(var + eps) * weight + bias, the mean and variance (divided by N, not N - 1)
-    taken over the last len(normalized_shape) axes, as PyTorch's F.layer_norm; weight and bias
-    (optional) have shape normalized_shape. Written with mean, sub, mul, sqrt and div: the chain rule
-    gives its gradient."""
-    shape = normalized_shape_of("layer_norm", normalized_shape)
-    eps = non_negative_number(eps, "eps", "layer_norm")
-    x = as_tensor(input)
-    if x.dtype.kind != "f":
-        raise TypeError(f"layer_norm: expected a floating-point tensor, got dtype {x.dtype}")
-    if x.ndim < len(shape) or x.shape[x.ndim - len(shape):] != shape:
-        raise ValueError(f"layer_norm: normalized_shape {shape} expects an input of shape (*, "
-                         f"{', '.join(map(str, shape))}), got {x.shape}")
-    for name, value in (("weight", weight), ("bias", bias)):
-        if value is not None and as_tensor(value).shape != shape:
-            raise ValueError(f"layer_norm: {name} must have shape normalized_shape {shape}, got "
-                             f"{as_tensor(value).shape}")
-    axes = tuple(range(x.ndim - len(shape), x.ndim))
-    y = _normalised(x, axes, eps)
-    if weight is not None:
-        y = y * weight
-    return y if bias is None else y + bias
-
-
-def _normalised(x: Tensor, axes: tuple, eps: float) -> Tensor:
-    """(x - mean) / sqrt(var + eps) over `axes` (var divided by N); half precision computed in float32,
-    as PyTorch's (the squares would overflow half from 256), and given back in half."""
-    if x.dtype == np.float16:
-        return ops.astype(_normalised(ops.astype(x, np.float32), axes, eps), np.float16)
-    centred = x - x.mean(axes, keepdims=True)
-    return centred / ((centred * centred).mean(axes, keepdims=True) + eps).sqrt()
-
-
-def pad(input: Any, pad: Any, mode: str = "constant", value: Any = None) -> Tensor:
-    """input with `value` (0 if None) around it, as PyTorch's F.pad: `pad` gives (before, after) for
-    the last axis, then for the one before, and so on (an even number of ints, at most two per axis);
-    a negative amount cuts entries off that side. Only mode="constant". The (cut) input is written
-    into a new tensor of the padded shape (`index_put`), so its gradient is the slice it occupies."""
-    x = as_tensor(input)
-    if mode != "constant":
-        raise ValueError(f"pad: mode {mode!r} is not supported here, only 'constant'")
-    amounts = tuple(pad) if isinstance(pad, (tuple, list)) else None
-    if (amounts is None or len(amounts) % 2 or len(amounts) > 2 * x.ndim
-            or not all(is_int(amount) for amount in amounts)):
-        raise ValueError(f"pad: expected an even number of integers, at most two per axis of shape {x.shape}, "
-                         f"got {pad!r}")
-    kept, placed, shape = [slice(None)] * x.ndim, [slice(None)] * x.ndim, list(x.shape)
-    for k in range(len(amounts) // 2):
-        axis, before, after = x.ndim - 1 - k, amounts[2 * k], amounts[2 * k + 1]
-        start, stop = max(-before, 0), x.shape[axis] - max(-after, 0)
-        if stop < start:
-            raise ValueError(f"pad: padding {pad!r} would leave axis {axis} of shape {x.shape} a negative size")
-        kept[axis] = slice(start, stop)
-        placed[axis] = slice(max(before, 0), max(before, 0) + stop - start)
-        shape[axis] = stop - start + max(before, 0) + max(after, 0)
-    try:
-        value = number_for(0 if value is None else value, x.dtype, "pad")
-        filled = owned(np.full(shape, value, dtype=x.dtype))
-    except (TypeError, ValueError) as error:        # (a value numpy cannot write: a string, ...)
-        message = str(error) if str(error).startswith("pad:") else f"pad: cannot fill with {value!r}: {error}"
-        raise type(error)(message) from None
-    return ops.index_put(filled, tuple(placed), x[tuple(kept)])
-
-
-def normalized_shape_of(where: str, normalized_shape: Any) -> tuple:
-    """`normalized_shape` (an int or a sequence of positive ints) as a tuple; else an error naming `where`."""
-    shape = (normalized_shape,) if is_int(normalized_shape) else normalized_shape
-    try:
-        shape = tuple(shape)
-    except TypeError:
-        shape = None
-    if not shape or not all(is_int(n) and n > 0 for n in shape):
-        raise ValueError(f"{where}: normalized_shape must be a positive int or a non-empty sequence of them, "
-                         f"got {normalized_shape!r}")
-    return tuple(int(n) for n in shape)
-
-
-def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:
-    """out[..., c] = 1 if tensor[...] == c else 0, for c in 0 .. num_classes - 1, as PyTorch's:
-    int64 of shape tensor.shape + (num_classes,); num_classes=-1 takes max(tensor) + 1. A
-    constant (integers have no gradient): `.float()` it to feed a layer."""
-    classes = as_tensor(tensor)._data
-    if classes.dtype.kind not in "iu":
-        raise TypeError(f"one_hot: expected an integer tensor of class indices, got dtype {classes.dtype}")
-    if not (is_int(num_classes) and num_classes >= -1):
-        raise ValueError(f"one_hot: expected num_classes a non-negative integer (or -1), got {num_classes!r}")
-    if num_classes == -1:
-        if classes.size == 0:
-            raise ValueError("one_hot: cannot infer num_classes from an empty tensor; pass num_classes")
-        num_classes = int(classes.max()) + 1
-    if classes.size and (classes.min() < 0 or classes.max() >= num_classes):
-        raise ValueError(f"one_hot: expected class indices in [0, {num_classes}), got values from "
-                         f"{classes.min()} to {classes.max()}")
-    return owned(np.equal(classes[..., None], np.arange(num_classes)).astype(np.int64))

@@ -1,0 +1,23 @@
+"""The functions of PyTorch's `torch.nn.functional` (also as `microgradseq.nn.functional`, `F`):
+softmax and the activations (`activations.py`), the losses (`losses.py`), and what the layer modules
+compute, `linear`, `dropout`, `layer_norm`, with `pad` and `one_hot` for inputs (`layer_functions.py`).
+
+`softmax`, `gelu`, `layer_norm` and the losses are written with primitive ops: their gradients need
+no rule of their own. `log_softmax` is a primitive (`ops.softmax` says why:
+it keeps one array instead of three), and so are cross-entropy with class
+targets summed or averaged (`ops.losses` says why; `reduction="none"` picks
+each row's log-probability with `gather`) and the two binary cross-entropies
+(`ops.losses` says why: a stable composite would have the wrong slope at 0).
+All are stable for large logits: they subtract the row maximum first
+(log-sum-exp), a constant that cancels out of every formula.
+"""
+
+from ..ops import relu, sigmoid, tanh
+from .activations import gelu, log_softmax, softmax
+from .layer_functions import dropout, layer_norm, linear, normalized_shape_of, one_hot, pad
+from .losses import (REDUCTIONS, binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber_loss,
+                     kl_div, l1_loss, legacy_reduction, mse_loss, nll_loss, smooth_l1_loss)
+
+__all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "dropout", "gelu",
+           "huber_loss", "kl_div", "l1_loss", "layer_norm", "linear", "log_softmax", "mse_loss", "nll_loss",
+           "one_hot", "pad", "relu", "sigmoid", "smooth_l1_loss", "softmax", "tanh"]      # relu, sigmoid, tanh: the ops themselves, as torch.nn.functional has them

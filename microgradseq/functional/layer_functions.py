@@ -1,0 +1,132 @@
+"""What the layer modules compute, as functions: `linear` (nn.Linear), `dropout` (nn.Dropout),
+`layer_norm` (nn.LayerNorm); and two for inputs, `pad` and `one_hot`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import ops
+from ..checks import is_int, non_negative_number, probability
+from ..ops.assign import number_for
+from ..random import generator_or_default
+from ..tensor import Tensor, as_tensor, owned
+
+
+def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """x W^T + b, as PyTorch's F.linear (W of shape (out, in)); one node."""
+    return ops.linear(x, weight, bias)
+
+
+def dropout(x: Any, p: float = 0.5, training: bool = True, inplace: bool = False, *,
+            rng: np.random.Generator | None = None) -> Tensor:
+    """x with each element zeroed with probability p and the rest scaled by 1 / (1 - p) (so the mean is
+    kept), while `training`; x itself otherwise. The mask comes from `rng` or the library's generator
+    (`mg.manual_seed`), and enters as a constant factor: d/dx = mask / (1 - p). (`inplace=True` makes a
+    new tensor all the same: arrays are read-only.)"""
+    p = probability(p, "p", "dropout")
+    x = as_tensor(x)
+    if x.dtype.kind != "f":
+        raise TypeError(f"dropout: expected a floating-point tensor, got dtype {x.dtype}")
+    if not training or p == 0:
+        return x
+    keep = generator_or_default(rng, "dropout").random(x.shape) >= p
+    scale = np.zeros(x.shape, dtype=x.dtype) if p == 1 else keep / np.asarray(1 - p, dtype=x.dtype)
+    return (x * owned(scale.astype(x.dtype, copy=False))).named("dropout")
+
+
+def layer_norm(input: Any, normalized_shape: Any, weight: Any = None, bias: Any = None, eps: float = 1e-5) -> Tensor:
+    """(x - mean) / sqrt(var + eps) * weight + bias, the mean and variance (divided by N, not N - 1)
+    taken over the last len(normalized_shape) axes, as PyTorch's F.layer_norm; weight and bias
+    (optional) have shape normalized_shape. Written with mean, sub, mul, sqrt and div: the chain rule
+    gives its gradient."""
+    shape = normalized_shape_of("layer_norm", normalized_shape)
+    eps = non_negative_number(eps, "eps", "layer_norm")
+    x = as_tensor(input)
+    if x.dtype.kind != "f":
+        raise TypeError(f"layer_norm: expected a floating-point tensor, got dtype {x.dtype}")
+    if x.ndim < len(shape) or x.shape[x.ndim - len(shape):] != shape:
+        raise ValueError(f"layer_norm: normalized_shape {shape} expects an input of shape (*, "
+                         f"{', '.join(map(str, shape))}), got {x.shape}")
+    for name, value in (("weight", weight), ("bias", bias)):
+        if value is not None and as_tensor(value).shape != shape:
+            raise ValueError(f"layer_norm: {name} must have shape normalized_shape {shape}, got "
+                             f"{as_tensor(value).shape}")
+    axes = tuple(range(x.ndim - len(shape), x.ndim))
+    y = _normalised(x, axes, eps)
+    if weight is not None:
+        y = y * weight
+    return y if bias is None else y + bias
+
+
+def _normalised(x: Tensor, axes: tuple, eps: float) -> Tensor:
+    """(x - mean) / sqrt(var + eps) over `axes` (var divided by N); half precision computed in float32,
+    as PyTorch's (the squares would overflow half from 256), and given back in half."""
+    if x.dtype == np.float16:
+        return ops.astype(_normalised(ops.astype(x, np.float32), axes, eps), np.float16)
+    centred = x - x.mean(axes, keepdims=True)
+    return centred / ((centred * centred).mean(axes, keepdims=True) + eps).sqrt()
+
+
+def pad(input: Any, pad: Any, mode: str = "constant", value: Any = None) -> Tensor:
+    """input with `value` (0 if None) around it, as PyTorch's F.pad: `pad` gives (before, after) for
+    the last axis, then for the one before, and so on (an even number of ints, at most two per axis);
+    a negative amount cuts entries off that side. Only mode="constant". The (cut) input is written
+    into a new tensor of the padded shape (`index_put`), so its gradient is the slice it occupies."""
+    x = as_tensor(input)
+    if mode != "constant":
+        raise ValueError(f"pad: mode {mode!r} is not supported here, only 'constant'")
+    amounts = tuple(pad) if isinstance(pad, (tuple, list)) else None
+    if (amounts is None or len(amounts) % 2 or len(amounts) > 2 * x.ndim
+            or not all(is_int(amount) for amount in amounts)):
+        raise ValueError(f"pad: expected an even number of integers, at most two per axis of shape {x.shape}, "
+                         f"got {pad!r}")
+    kept, placed, shape = [slice(None)] * x.ndim, [slice(None)] * x.ndim, list(x.shape)
+    for k in range(len(amounts) // 2):
+        axis, before, after = x.ndim - 1 - k, amounts[2 * k], amounts[2 * k + 1]
+        start, stop = max(-before, 0), x.shape[axis] - max(-after, 0)
+        if stop < start:
+            raise ValueError(f"pad: padding {pad!r} would leave axis {axis} of shape {x.shape} a negative size")
+        kept[axis] = slice(start, stop)
+        placed[axis] = slice(max(before, 0), max(before, 0) + stop - start)
+        shape[axis] = stop - start + max(before, 0) + max(after, 0)
+    try:
+        value = number_for(0 if value is None else value, x.dtype, "pad")
+        filled = owned(np.full(shape, value, dtype=x.dtype))
+    except (TypeError, ValueError) as error:        # (a value numpy cannot write: a string, ...)
+        message = str(error) if str(error).startswith("pad:") else f"pad: cannot fill with {value!r}: {error}"
+        raise type(error)(message) from None
+    return ops.index_put(filled, tuple(placed), x[tuple(kept)])
+
+
+def normalized_shape_of(where: str, normalized_shape: Any) -> tuple:
+    """`normalized_shape` (an int or a sequence of positive ints) as a tuple; else an error naming `where`."""
+    shape = (normalized_shape,) if is_int(normalized_shape) else normalized_shape
+    try:
+        shape = tuple(shape)
+    except TypeError:
+        shape = None
+    if not shape or not all(is_int(n) and n > 0 for n in shape):
+        raise ValueError(f"{where}: normalized_shape must be a positive int or a non-empty sequence of them, "
+                         f"got {normalized_shape!r}")
+    return tuple(int(n) for n in shape)
+
+
+def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:
+    """out[..., c] = 1 if tensor[...] == c else 0, for c in 0 .. num_classes - 1, as PyTorch's:
+    int64 of shape tensor.shape + (num_classes,); num_classes=-1 takes max(tensor) + 1. A
+    constant (integers have no gradient): `.float()` it to feed a layer."""
+    classes = as_tensor(tensor)._data
+    if classes.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: expected an integer tensor of class indices, got dtype {classes.dtype}")
+    if not (is_int(num_classes) and num_classes >= -1):
+        raise ValueError(f"one_hot: expected num_classes a non-negative integer (or -1), got {num_classes!r}")
+    if num_classes == -1:
+        if classes.size == 0:
+            raise ValueError("one_hot: cannot infer num_classes from an empty tensor; pass num_classes")
+        num_classes = int(classes.max()) + 1
+    if classes.size and (classes.min() < 0 or classes.max() >= num_classes):
+        raise ValueError(f"one_hot: expected class indices in [0, {num_classes}), got values from "
+                         f"{classes.min()} to {classes.max()}")
+    return owned(np.equal(classes[..., None], np.arange(num_classes)).astype(np.int64))
