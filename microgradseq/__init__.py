@@ -11,8 +11,8 @@ from . import (autograd, autograd_functional, backends, bptt, creation, cuda, fu
 from .anomaly import detect_anomaly
 from .autograd import no_grad
 from .creation import (BoolTensor, DoubleTensor, FloatTensor, IntTensor, LongTensor, arange, as_tensor, empty, eye,
-                       full, linspace, multinomial, ones, ones_like, rand, rand_like, randint, randn, randn_like,
-                       randperm, zeros, zeros_like)
+                       full, linspace, multinomial, normal, ones, ones_like, rand, rand_like, randint, randn,
+                       randn_like, randperm, zeros, zeros_like)
 from .dtypes import (bool, double, float, float16, float32, float64, half, int, int8, int16, int32, int64, long,
                      uint8)
 from .function_forms import (abs, add, allclose, argmax, argmin, argsort, bmm, chunk, clamp, clip, cos, cumsum, div,
@@ -21,7 +21,7 @@ from .function_forms import (abs, add, allclose, argmax, argmin, argsort, bmm, c
                              matmul, max, mean, min, mm, mul, narrow, ne, nonzero, norm, numel, permute, pow, relu,
                              remainder, repeat_interleave, reshape, roll, round, scatter, sigmoid, sin, softmax, sort,
                              split, sqrt, squeeze, std, sub, sum, t, tanh, topk, transpose, tril, triu, unbind,
-                             unsqueeze, var)
+                             unique, unsqueeze, var)
 from .gradcheck import GradcheckError, gradcheck
 from .ops import concat, stack, where
 from .ops import concat as cat

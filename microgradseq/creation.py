@@ -50,6 +50,31 @@ def randn(*shape: Any, size: Any = None, rng: np.random.Generator | None = None,
     return owned(data, requires_grad)
 
 
+def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Any = None,
+           rng: np.random.Generator | None = None, dtype: Any = None, device: Any = None,
+           requires_grad: bool = False) -> Tensor:
+    """Samples from N(mean, std^2), as torch.normal: numbers for mean and std with a `size` (in `dtype`,
+    by default the default float dtype: `normal(0, 1, (2, 3))`), or tensors of means and/or stds, one
+    draw per entry of their broadcast shape (in the tensor's floating dtype). From `rng` (PyTorch's
+    `generator=`) or the generator `manual_seed` sets; a constant."""
+    check_device("normal", device)
+    rng = generator_or_default(rng, "normal", generator)
+    given = [np.asarray(v._data if isinstance(v, Tensor) else v) for v in (mean, std)]
+    if any(isinstance(v, (Tensor, np.ndarray, list, tuple)) for v in (mean, std)):
+        if size is not None:
+            raise TypeError("normal: size= goes with numbers for mean and std; a tensor's shape is the size")
+        floating = [a.dtype for a in given if a.ndim and a.dtype.kind == "f"]
+        shape, dtype = np.broadcast_shapes(*(a.shape for a in given)), dtype or (floating or [get_default_dtype()])[0]
+    else:
+        if size is None:
+            raise TypeError("normal: with numbers for mean and std, give the size: normal(0, 1, (2, 3))")
+        shape, dtype = _shape((), "normal", size), dtype or get_default_dtype()
+    if any(a.dtype.kind not in "biuf" for a in given) or not np.all(np.isfinite(given[0])) or not (
+            np.all(given[1] >= 0) and np.all(np.isfinite(given[1]))):
+        raise ValueError(f"normal: expected a finite mean and a finite std >= 0, got mean={mean!r}, std={std!r}")
+    return owned(rng.normal(given[0], given[1], shape).astype(dtype), requires_grad)
+
+
 # ---- PyTorch's creation functions: arange, full, zeros_like, ones_like, rand, multinomial ----------
 
 def _fill_dtype(value: Any) -> np.dtype:

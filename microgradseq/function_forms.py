@@ -96,4 +96,4 @@ masked_select, floor_divide, remainder = map(_form, ("masked_select", "floor_div
 sort, argsort, repeat_interleave = map(_form, ("sort", "argsort", "repeat_interleave"))
 var, std, cumsum, logsumexp, erf, tril, triu, roll = map(
     _form, ("var", "std", "cumsum", "logsumexp", "erf", "tril", "triu", "roll"))
-scatter, index_fill, nonzero = map(_form, ("scatter", "index_fill", "nonzero"))
+scatter, index_fill, nonzero, unique = map(_form, ("scatter", "index_fill", "nonzero", "unique"))

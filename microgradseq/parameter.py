@@ -25,6 +25,15 @@ class Parameter(Tensor):
     def __repr__(self) -> str:
         return "Parameter(" + super().__repr__()[len("tensor("):]
 
+    def _materialise(self, array: np.ndarray) -> None:
+        """Take `array`, of a new shape: what a lazy module (`nn.LazyLinear`) does at its first call.
+        The same object, so an optimizer made before trains it; the same leaf node, now of the
+        array's shape and dtype, with no gradient yet."""
+        self._replace_data(array)
+        node = self._node
+        if node is not None:
+            node.shape, node.dtype, node.grad = array.shape, array.dtype, None
+
     def _convert(self, dtype: np.dtype) -> None:
         """Take `dtype`: a new array, the same leaf node (graphs recorded before still send their
         gradients here, added in the new dtype), its gradient converted."""

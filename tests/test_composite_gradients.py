@@ -41,7 +41,7 @@ import microgradseq.functional as F
 import microgradseq.random as library_random
 from microgradseq.ops import filling
 from microgradseq.ops import methods as methods_module
-from microgradseq.ops import pytorch_methods
+from microgradseq.ops import pytorch_methods, sorting
 
 FAST = settings(max_examples=6, deadline=None)
 
@@ -788,6 +788,20 @@ def test_nonzero_gives_positions_without_a_gradient():
     assert mg.nonzero(mg.tensor([1, 2]) == 0).shape == (0, 1)
 
 
+def test_unique_gives_sorted_distinct_constants_and_where_each_entry_went():
+    """As numpy's unique: sorted distinct values in x's dtype, the inverse in x's shape (x is
+    values[inverse]), the counts; with dim, the distinct slices. Constants: no history."""
+    a = np.array([[2.5, 0.0, 2.5], [1.0, 0.0, 2.5]])
+    x = mg.tensor(a, requires_grad=True)
+    values, inverse, counts = x.unique(return_inverse=True, return_counts=True)
+    assert values.tolist() == [0.0, 1.0, 2.5] and values.dtype == np.float64 and values.grad_fn is None
+    np.testing.assert_array_equal(values.numpy()[inverse.numpy()], a)
+    assert inverse.dtype == counts.dtype == np.int64 and counts.tolist() == [2, 1, 3]
+    rows, where = mg.unique(mg.tensor([[1, 2], [0, 5], [1, 2]]), dim=0, return_inverse=True)
+    assert rows.tolist() == [[0, 5], [1, 2]] and where.tolist() == [1, 0, 1]
+    assert mg.tensor([0, 0, 2, 1]).unique().nelement() == 3
+
+
 @pytest.mark.parametrize("rounding_mode", ["floor", "trunc"])
 def test_rounded_division_passes_a_zero_gradient_and_tangent(rounding_mode):
     """div(..., rounding_mode) is a staircase: flat between its steps, as PyTorch's gradient."""
@@ -1264,9 +1278,6 @@ PYTORCH_METHODS = {
     "unbind": ["unbind"],
     "index_select": ["index_select"],
     "gather": ["gather(dim, index)"],
-    "topk": ["topk(largest)", "topk(smallest)"],
-    "sort": ["sort values", "test_sort_and_argsort_keep_ties_in_their_order_as_numpy_s_stable_sort"],
-    "argsort": ["test_sort_and_argsort_keep_ties_in_their_order_as_numpy_s_stable_sort"],
     "repeat_interleave": ["repeat_interleave"],
     "min": ["min()", "min(dim) values", "min(axis=0)"],
     "expand": ["expand"],
@@ -1304,6 +1315,14 @@ FILLING = {
     "fill_": ["test_fills_make_the_tensor_a_constant"],
     "uniform_": ["test_fills_make_the_tensor_a_constant"],
     "normal_": ["test_fills_make_the_tensor_a_constant"],
+}
+
+# public function of ops/sorting.py: where this file checks it
+SORTING = {
+    "topk": ["topk(largest)", "topk(smallest)"],
+    "sort": ["sort values", "test_sort_and_argsort_keep_ties_in_their_order_as_numpy_s_stable_sort"],
+    "argsort": ["test_sort_and_argsort_keep_ties_in_their_order_as_numpy_s_stable_sort"],
+    "unique": ["test_unique_gives_sorted_distinct_constants_and_where_each_entry_went"],
 }
 
 # public function of ops/methods.py with a gradient: where this file checks it
@@ -1345,10 +1364,11 @@ def test_every_public_composite_has_a_row_here():
     composite cannot go without a gradient and tangent test."""
     assert public_functions(pytorch_methods) == sorted(PYTORCH_METHODS)
     assert public_functions(filling) == sorted(FILLING)
+    assert public_functions(sorting) == sorted(SORTING)
     assert public_functions(methods_module) == sorted(set(METHODS) | METHODS_WITHOUT_GRADIENT)
     assert sorted(F.__all__) == sorted(set(FUNCTIONAL) | FUNCTIONAL_PRIMITIVES | FUNCTIONAL_WITHOUT_GRADIENT)
     assert FUNCTIONAL_PRIMITIVES <= set(mg.ops.__all__)
-    for table in (PYTORCH_METHODS, FILLING, METHODS, FUNCTIONAL):
+    for table in (PYTORCH_METHODS, FILLING, SORTING, METHODS, FUNCTIONAL):
         for name, checks in table.items():
             for check in checks:
                 assert check in CASES or callable(globals().get(check)), f"{name}: no check named {check!r}"

@@ -249,6 +249,51 @@ def test_zero_grad_with_set_to_none_false_gives_zeros_where_there_was_a_gradient
         model.zero_grad(set_to_none=None)
 
 
+def test_lazy_linear_takes_in_features_at_the_first_call_into_the_same_parameters():
+    """An optimizer made before the first call trains the parameters the call gives their shape; the
+    module is then a Linear, and another input size is refused as Linear refuses it."""
+    lazy = mg.nn.LazyLinear(3, rng=np.random.default_rng(0))
+    weight, bias = lazy.weight, lazy.bias
+    optimizer = mg.optim.SGD(lazy.parameters(), lr=0.1)
+    assert lazy.in_features == 0 and weight.shape == (3, 0)
+    x = np.ones((2, 4), dtype=np.float32)
+    lazy(x).sum().backward()
+    assert type(lazy) is mg.nn.Linear and lazy.weight is weight and weight.shape == (3, 4)
+    assert np.all(np.abs(weight.numpy()) <= 0.5) and repr(lazy) == "Linear(in_features=4, out_features=3, bias=True)"
+    before = weight.numpy().copy()
+    optimizer.step()
+    np.testing.assert_allclose(weight.numpy(), before - 0.1 * 2, rtol=1e-6)       # (dL/dW = the 2 rows of ones)
+    assert bias.grad.tolist() == [2.0, 2.0, 2.0]
+    with pytest.raises(ValueError, match=r"Linear: expected input of shape \(..., 4\), got \(2, 5\)"):
+        lazy(np.ones((2, 5), dtype=np.float32))
+
+
+def test_add_module_registers_a_child_as_assigning_it_does_and_checks_the_name():
+    holder = mg.nn.Module()
+    assert holder.add_module("head", mg.nn.Linear(2, 2)) is None
+    holder.register_module("spare", None)
+    assert [name for name, _ in holder.named_modules()] == ["", "head"] and holder.spare is None
+    with pytest.raises(TypeError, match="Module.add_module: expected the name as a str, got int"):
+        holder.add_module(3, mg.nn.ReLU())
+    with pytest.raises(KeyError, match="a name must be non-empty and without '.'"):
+        holder.add_module("a.b", mg.nn.ReLU())
+    with pytest.raises(TypeError, match="Module.add_module: expected a Module or None for 'x', got Tensor"):
+        holder.add_module("x", mg.zeros(2))
+
+
+def test_normal_draws_from_numbers_with_a_size_or_from_tensors_of_means_and_stds():
+    mg.manual_seed(0)
+    first = mg.normal(0.0, 1.0, (2, 3))
+    mg.manual_seed(0)
+    assert first.dtype == np.float32 and mg.normal(0.0, 1.0, size=(2, 3)).tolist() == first.tolist()
+    draws = mg.normal(mg.tensor([0.0, 100.0], dtype=mg.float64), 1e-3)
+    assert draws.dtype == np.float64 and np.allclose(draws.numpy(), [0.0, 100.0], atol=0.01)
+    with pytest.raises(TypeError, match="normal: with numbers for mean and std, give the size"):
+        mg.normal(0.0, 1.0)
+    with pytest.raises(ValueError, match="normal: expected a finite mean and a finite std >= 0"):
+        mg.normal(0.0, -1.0, (2,))
+
+
 def test_train_and_eval_set_the_flag_on_every_submodule():
     """Modules start in training mode; eval() and train() switch the whole tree and return it."""
     model = Stack()

@@ -219,17 +219,26 @@ def test_power_at_base_zero_gives_the_documented_gradients():
     np.testing.assert_allclose(base.grad[integer_b], in_a, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("exponent", [2, 3, -1, 0.5, 2.5, -1.5])
+@pytest.mark.parametrize("exponent", [2, 3, 3.0, -1, -2, 0.5, -0.5, 2.5, -1.5])
 @FAST
 @given(data=st.data(), shape=SHAPES)
 def test_power_by_python_scalar_exponent(exponent, data, shape):
-    """x ** c matches finite differences for integer, negative and fractional c."""
+    """x ** c matches finite differences for integer, negative and fractional c (2, 3, 0.5, -0.5, -1
+    and -2 are computed by products and roots, as PyTorch's CPU pow does: numpy's pow is slow)."""
     x = data.draw(values(shape))
     if isinstance(exponent, float):
         x = positive(x)
     elif exponent < 0:
         x = nonzero(x)
     assert_gradients_match(lambda t: t ** exponent, lambda a: a ** exponent, x)
+
+
+@pytest.mark.parametrize("exponent", [2, 3.0, 0.5, -0.5, -1, -2])
+def test_spelled_out_powers_keep_float32_and_agree_with_numpys_pow(exponent):
+    x = np.random.default_rng(0).uniform(0.5, 2.0, (3, 4)).astype(np.float32)
+    y = mg.tensor(x) ** exponent
+    assert y.dtype == np.float32
+    np.testing.assert_allclose(y.numpy(), np.power(x, np.float32(exponent)), rtol=2e-7)
 
 
 @pytest.mark.parametrize("base", [2.0, 0.5])

@@ -248,3 +248,73 @@ def test_a_causal_self_attention_block_built_from_these_trains_its_gradients_by_
     F.gelu(F.softmax(scores, dim=-1) @ v).sum().backward()
     numeric = central_differences(lambda w: loss_of(w).item(), w_qkv)
     np.testing.assert_allclose(weight.grad, numeric, rtol=1e-6, atol=1e-8)
+
+
+# ---- BatchNorm1d ------------------------------------------------------------------------------
+
+def np_batch_norm(x, axes, eps=1e-5):
+    mean = x.mean(axis=axes, keepdims=True)
+    return (x - mean) / np.sqrt(x.var(axis=axes, keepdims=True) + eps)
+
+
+@pytest.mark.parametrize("shape", [(4, 3), (3, 2, 5)])
+def test_batch_norm_in_training_is_the_definition_and_its_gradients_match_central_differences(shape):
+    rng = np.random.default_rng(5)
+    x = rng.normal(1.0, 2.0, size=shape)
+    axes = (0,) if len(shape) == 2 else (0, 2)
+    weights = rng.normal(size=shape)
+    norm = nn.BatchNorm1d(shape[1], dtype=mg.float64)
+    with mg.no_grad():
+        norm.weight.copy_(mg.tensor(rng.normal(size=shape[1])))
+        norm.bias.copy_(mg.tensor(rng.normal(size=shape[1])))
+    per_feature = (1, -1) if len(shape) == 2 else (1, -1, 1)
+    w, b = norm.weight.numpy().reshape(per_feature), norm.bias.numpy().reshape(per_feature)
+    t = mg.tensor(x, requires_grad=True)
+    out = norm(t)
+    np.testing.assert_allclose(out.numpy(), np_batch_norm(x, axes) * w + b, rtol=1e-10)
+    (out * mg.tensor(weights)).sum().backward()
+    numeric = central_differences(lambda a: float(np.sum((np_batch_norm(a, axes) * w + b) * weights)), x)
+    np.testing.assert_allclose(t.grad, numeric, rtol=1e-5, atol=1e-7)
+
+
+def test_batch_norm_running_statistics_follow_momentum_or_the_average_and_serve_evaluation():
+    batches = [np.array([[1.0, 10.0], [3.0, 14.0]]), np.array([[5.0, 0.0], [9.0, 2.0]])]
+    norm, average = nn.BatchNorm1d(2, dtype=mg.float64), nn.BatchNorm1d(2, momentum=None, dtype=mg.float64)
+    for batch in batches:
+        norm(mg.tensor(batch))
+        average(mg.tensor(batch))
+    means = [b.mean(axis=0) for b in batches]
+    variances = [b.var(axis=0, ddof=1) for b in batches]
+    np.testing.assert_allclose(norm.running_mean.numpy(), 0.9 * 0.1 * means[0] + 0.1 * means[1])
+    np.testing.assert_allclose(norm.running_var.numpy(), 0.9 * (0.9 + 0.1 * variances[0]) + 0.1 * variances[1])
+    np.testing.assert_allclose(average.running_mean.numpy(), (means[0] + means[1]) / 2)
+    assert int(norm.num_batches_tracked) == 2
+    assert list(norm.state_dict()) == ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"]
+    norm.eval()
+    x = np.array([[2.0, 3.0]])
+    expected = (x - norm.running_mean.numpy()) / np.sqrt(norm.running_var.numpy() + 1e-5)
+    np.testing.assert_allclose(norm(mg.tensor(x)).numpy(), expected)         # (one sample is fine in eval)
+    assert int(norm.num_batches_tracked) == 2
+    untracked = nn.BatchNorm1d(2, track_running_stats=False, affine=False, dtype=mg.float64).eval()
+    np.testing.assert_allclose(untracked(mg.tensor(batches[0])).numpy(), np_batch_norm(batches[0], (0,)))
+    assert untracked.running_mean is None and list(untracked.state_dict()) == []
+
+
+def test_batch_norm_says_what_it_expected_and_prints_as_pytorchs():
+    assert repr(nn.BatchNorm1d(3)) == "BatchNorm1d(3, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)"
+    with pytest.raises(ValueError, match="BatchNorm1d: Expected more than 1 value per channel when training"):
+        nn.BatchNorm1d(2)(mg.ones(1, 2))
+    with pytest.raises(ValueError, match=r"BatchNorm1d: expected input of shape \(N, 3\) or \(N, 3, L\), got \(2, 4\)"):
+        nn.BatchNorm1d(3)(mg.ones(2, 4))
+    with pytest.raises(ValueError, match="BatchNorm1d: num_features must be an integer >= 0, got 2.5"):
+        nn.BatchNorm1d(2.5)
+
+
+def test_lazy_batch_norm_takes_its_size_from_the_first_input_and_becomes_a_batch_norm():
+    lazy = nn.LazyBatchNorm1d()
+    parameters = list(lazy.parameters())
+    assert lazy.num_features == 0 and lazy.weight.shape == (0,)
+    lazy(mg.tensor([[1.0, 2.0], [2.0, 3.0]]))
+    assert type(lazy) is nn.BatchNorm1d and lazy.num_features == 2 and lazy.weight.tolist() == [1.0, 1.0]
+    assert [id(p) for p in lazy.parameters()] == [id(p) for p in parameters]
+    np.testing.assert_allclose(lazy.running_mean.numpy(), [0.15, 0.25], rtol=1e-6)

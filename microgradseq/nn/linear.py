@@ -1,4 +1,5 @@
-"""`Linear`, `Embedding`, and the two modules that only pass data on: `Identity` and `Flatten`."""
+"""`Linear` (and `LazyLinear`), `Embedding`, and the two modules that only pass data on: `Identity` and
+`Flatten`."""
 
 from __future__ import annotations
 
@@ -70,6 +71,37 @@ class Linear(Module):
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class LazyLinear(Linear):
+    """A `Linear` that reads in_features from its first input (x.shape[-1]), as PyTorch's: until then
+    in_features is 0 and the weight (out, 0) holds nothing. The first call draws weight and bias as
+    Linear does, uniform(-1/sqrt(in), 1/sqrt(in)), into the same Parameter objects (so an optimizer
+    made before the call trains them), and the module becomes a `Linear`."""
+
+    def __init__(self, out_features: int, bias: bool = True, rng: np.random.Generator | None = None,
+                 dtype: Any = None, *, device: Any = None) -> None:
+        Module.__init__(self)
+        check_device("LazyLinear", device)
+        self.in_features, self.out_features = 0, positive_int(out_features, "out_features", "LazyLinear")
+        self._rng = generator(rng, "LazyLinear")
+        dtype = np.dtype(dtype or get_default_dtype())
+        self.weight = Parameter(np.zeros((self.out_features, 0), dtype))
+        self.bias = Parameter(np.zeros(self.out_features, dtype)) if flag(bias, "bias", "LazyLinear") else None
+
+    def forward(self, x: Any) -> Tensor:
+        x = as_tensor(x)
+        if x.ndim == 0 or x.shape[-1] == 0:
+            raise ValueError(f"LazyLinear: expected input of shape (..., in_features) with in_features > 0, "
+                             f"got {x.shape}")
+        in_features = x.shape[-1]
+        rng, bound, dtype = generator_or_default(self._rng, "LazyLinear"), 1 / math.sqrt(in_features), self.weight.dtype
+        self.weight._materialise(rng.uniform(-bound, bound, (self.out_features, in_features)).astype(dtype))
+        if self.bias is not None:
+            self.bias._materialise(rng.uniform(-bound, bound, self.out_features).astype(dtype))
+        self.in_features = in_features
+        self.__class__ = Linear             # (as PyTorch's: from now on it is a Linear)
+        return self.forward(x)
 
 
 class Embedding(Module):

@@ -97,6 +97,18 @@ class Module:
         (self._non_persistent_buffers_set.discard if persistent else self._non_persistent_buffers_set.add)(name)
         object.__setattr__(self, name, tensor)
 
+    def add_module(self, name: str, module: "Module | None") -> None:
+        """Keep `module` as the child `name`, as `self.<name> = module` does, with PyTorch's checks: a
+        non-empty str without '.' that is not another attribute (KeyError), a Module or None (TypeError).
+        `Sequential().add_module("block0", ...)` appends in order. (Also `register_module`.)"""
+        where = f"{type(self).__name__}.add_module"
+        checked_name(where, self, name, self._modules)
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{where}: expected a Module or None for {name!r}, got {type(module).__name__}")
+        setattr(self, name, module)
+
+    register_module = add_module
+
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 

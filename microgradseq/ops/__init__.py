@@ -4,7 +4,7 @@ Each op is a row of a table of derivatives: its forward value, and for each
 operand its reverse-mode rule (g J) and forward-mode rule (J v), side by side.
 """
 
-from . import filling, methods, pytorch_methods  # noqa: F401  (give Tensor its operators and methods)
+from . import filling, methods, pytorch_methods, sorting  # noqa: F401  (give Tensor its operators and methods)
 from .elementwise import (abs, add, astype, clip, clone, cos, div, erf, exp, lerp, log, mul, neg, power, relu,
                           round, sigmoid, sin, sqrt, sub, tanh, where)
 from .linalg import linear, matmul

@@ -186,15 +186,31 @@ REMAINDER = elementwise(passthrough, scaled)
 
 def power(a: Any, b: Any) -> Tensor:
     """a ** b;   d/da = b a^(b-1)  (0 where b = 0),   d/db = a^b log(a)  (0 where a = 0 and b >= 0)"""
-    a, b, y = operands("pow", np.power, a, b)
+    a, b, y = operands("pow", _power, a, b)
     A, B = a._data, b._data
     return result("pow", y, (a, b), POWER, ((A, B), (A, B, y)))
+
+
+def _power(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """np.power, but for a float base and one of the exponents PyTorch's CPU pow also spells out
+    (2, 3, 0.5, -0.5, -1, -2) by products and roots: numpy's general pow is far slower (x ** 3 of a
+    (64, 11, 192) float32 array: 8 ms against 0.03 ms for x * x * x)."""
+    if b.ndim == 0 and a.dtype.kind == "f" and b.dtype.kind in "iuf":
+        spelled_out = _SPELLED_OUT_POWERS.get(float(b))
+        if spelled_out is not None:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return spelled_out(a).astype(np.result_type(a, b), copy=False)
+    return np.power(a, b)
+
+
+_SPELLED_OUT_POWERS = {2.0: lambda a: a * a, 3.0: lambda a: a * a * a, 0.5: np.sqrt,
+                       -0.5: lambda a: 1 / np.sqrt(a), -1.0: lambda a: 1 / a, -2.0: lambda a: 1 / (a * a)}
 
 
 def _d_base(g: np.ndarray, kept: tuple) -> np.ndarray:
     a, b = kept
     with np.errstate(divide="ignore", invalid="ignore"):
-        slope = np.where(b == 0, 0, b * a ** (b - 1))
+        slope = np.where(b == 0, 0, b * _power(a, b - 1))
     return g * slope
 
 

@@ -202,6 +202,7 @@ def new_full(self: Tensor, size: Any, fill_value: Any, *, dtype: Any = None, dev
 
 Tensor.view, Tensor.squeeze, Tensor.unsqueeze, Tensor.flatten, Tensor.t = reshape, squeeze, unsqueeze, flatten, t
 Tensor.size, Tensor.numel, Tensor.dim = size, lambda self: int(self._data.size), lambda self: self._data.ndim
+Tensor.nelement = Tensor.numel
 Tensor.narrow, Tensor.contiguous, Tensor.permute, Tensor.__iter__ = narrow, lambda self: self, permute, iterate
 Tensor.argmax, Tensor.argmin, Tensor.softmax, Tensor.log_softmax = argmax, argmin, softmax, log_softmax
 Tensor.mul = ew.mul                 # (t.div, with PyTorch's rounding_mode=, is in pytorch_methods.py)

@@ -1,13 +1,14 @@
 """More of PyTorch's tensor methods, each written with the primitive ops (so none needs a rule
-of its own): `t.split`, `t.gather(dim, index)`, `t.topk`, `t.sort`, `t.repeat_interleave`, `t.expand`,
+of its own): `t.split`, `t.gather(dim, index)`, `t.repeat_interleave`, `t.expand`,
 `t.tril`, `t.triu`, `t.roll`, `t.flip`, `t.unfold`, `t.masked_select`, the in-place `t.add_(u)`,
 `t.copy_(u)` and kin, and the logical `&`, `|`, `^`, `~`, `t.all()`, `t.any()` ...
 
 A PyTorch script ports by changing its imports; these are the methods course
 scripts use beyond the numpy names (`methods.py`). Selecting (split, chunk,
-unbind, index_select, gather, topk, sort, repeat_interleave) is indexing, whose
+unbind, index_select, gather, repeat_interleave) is indexing, whose
 rule scatters the gradient back; `expand` and `repeat` broadcast, and `sum_to` sums the gradient
-back; `min` is -max(-x). (Filling chosen positions, `masked_fill` and kin, is `filling.py`.)
+back; `min` is -max(-x). (Filling chosen positions, `masked_fill` and kin, is `filling.py`; sorting,
+`sort`, `topk` and kin, `sorting.py`.)
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import broadcasts_to, flag, is_int
+from ..checks import broadcasts_to, is_int
 from ..autograd import CUT, LEAF
 from ..spellings import CPU, axis_keepdims, check_device, either, shape_of
 from ..tensor import Tensor, as_tensor, owned
@@ -99,52 +100,6 @@ def gather(self: Tensor, dim: int, index: Any) -> Tensor:
     positions = list(np.indices(picks.shape, sparse=True))
     positions[axis] = picks
     return getitem(self, tuple(positions))
-
-
-def topk(self: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> ValuesIndices:
-    """The k largest (or smallest) entries along `dim`, largest first, and where they are."""
-    axis = _axis("topk", dim, self.ndim)
-    if not (is_int(k) and 0 <= k <= self.shape[axis]):
-        raise ValueError(f"topk: expected k from 0 to {self.shape[axis]} (dim {dim} of shape {self.shape}), got {k!r}")
-    order = np.argsort(self._data, axis=axis, kind="stable")     # (not of -x: unsigned integers)
-    ranks = np.arange(self.shape[axis] - 1, self.shape[axis] - 1 - k, -1) if largest else np.arange(k)
-    indices = np.take(order, ranks, axis=axis).astype(np.int64)
-    return ValuesIndices(gather(self, axis, indices), owned(indices))
-
-
-def _sorting_order(where: str, self: Tensor, dim: int, descending: bool, stable: Any) -> tuple[int, np.ndarray]:
-    """(axis, the int64 positions that sort `self` along it), stable as PyTorch's `stable=True`: equal
-    entries keep their order, descending too. Descending is the ascending stable order of the entries
-    read backwards, read backwards again: a tie's entries, reversed twice, come in their own order
-    (no -x, which unsigned integers and bools have not; NaN comes last ascending, first descending).
-    `descending` and `stable` (None too) must be bools, as PyTorch's."""
-    descending = flag(descending, "descending", where)
-    if stable is not None:
-        flag(stable, "stable", where)
-    if self.ndim == 0 and is_int(dim) and dim in (0, -1):
-        return 0, np.zeros((), dtype=np.int64)          # a 0-d tensor is its own order, as PyTorch's
-    axis = _axis(where, dim, self.ndim)
-    if not descending:
-        return axis, np.argsort(self._data, axis=axis, kind="stable").astype(np.int64)
-    backwards = np.flip(self._data, axis=axis)
-    last = self.shape[axis] - 1
-    return axis, np.flip(last - np.argsort(backwards, axis=axis, kind="stable"), axis=axis).astype(np.int64)
-
-
-def sort(self: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> ValuesIndices:
-    """The entries in order along `dim` and where each came from, PyTorch's pair (values, indices):
-    `lengths, order = lengths.sort(0, descending=True)` before packing, `_, unsort = order.sort(0)` after.
-    Always stable (so `stable=False` gives one of the orders PyTorch may). The values are gathered at
-    the indices, so each entry's gradient goes back to where it came from."""
-    axis, indices = _sorting_order("sort", self, dim, descending, stable)
-    values = getitem(self, ()) if self.ndim == 0 else gather(self, axis, indices)
-    values._part_of = None                   # (a tensor of its own, as PyTorch's: not a part of self)
-    return ValuesIndices(values, owned(indices))
-
-
-def argsort(self: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
-    """The int64 positions that sort the entries along `dim` (sort's indices; no gradient)."""
-    return owned(_sorting_order("argsort", self, dim, descending, stable)[1])
 
 
 def repeat_interleave(self: Tensor, repeats: Any = None, dim: int | None = None) -> Tensor:
@@ -418,14 +373,14 @@ def _cuda(self: Tensor, device: Any = None, non_blocking: bool = False) -> Tenso
 
 
 Tensor.split, Tensor.chunk, Tensor.unbind, Tensor.index_select, Tensor.gather = split, chunk, unbind, index_select, gather
-Tensor.topk, Tensor.min, Tensor.expand, Tensor.expand_as, Tensor.repeat = topk, min, expand, expand_as, repeat
+Tensor.min, Tensor.expand, Tensor.expand_as, Tensor.repeat = min, expand, expand_as, repeat
 Tensor.clamp, Tensor.add, Tensor.sub, Tensor.type = clamp, add, sub, type_
 Tensor.masked_select, Tensor.type_as, Tensor.div = masked_select, type_as, divide
 Tensor.floor_divide, Tensor.remainder = ew.floor_divide, ew.remainder
 Tensor.matmul, Tensor.mm, Tensor.bmm, Tensor.pow = (Tensor.__matmul__,) * 3 + (ew.power,)
 Tensor.add_, Tensor.sub_, Tensor.mul_, Tensor.div_, Tensor.flip = add_, sub_, mul_, div_, flip
 Tensor.copy_, Tensor.unfold, Tensor.tril, Tensor.triu, Tensor.roll = copy_, unfold, tril, triu, roll
-Tensor.sort, Tensor.argsort, Tensor.repeat_interleave = sort, argsort, repeat_interleave
+Tensor.repeat_interleave = repeat_interleave
 Tensor.__and__ = Tensor.__rand__ = _logical(np.bitwise_and, "bitwise_and (&)")
 Tensor.__or__ = Tensor.__ror__ = _logical(np.bitwise_or, "bitwise_or (|)")
 Tensor.__xor__ = Tensor.__rxor__ = _logical(np.bitwise_xor, "bitwise_xor (^)")

@@ -1,0 +1,81 @@
+"""PyTorch's sorting and ranking methods: `t.sort`, `t.argsort`, `t.topk`, `t.unique`. The values
+come back by indexing (`gather`), whose rule sends each gradient to where its value came from; the
+positions and counts are int64 constants."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..checks import flag, is_int
+from ..tensor import Tensor, owned
+from .methods import _axis
+from .pytorch_methods import gather
+from .reduce import ValuesIndices
+from .shape import getitem
+
+
+def topk(self: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> ValuesIndices:
+    """The k largest (or smallest) entries along `dim`, largest first, and where they are."""
+    axis = _axis("topk", dim, self.ndim)
+    if not (is_int(k) and 0 <= k <= self.shape[axis]):
+        raise ValueError(f"topk: expected k from 0 to {self.shape[axis]} (dim {dim} of shape {self.shape}), got {k!r}")
+    order = np.argsort(self._data, axis=axis, kind="stable")     # (not of -x: unsigned integers)
+    ranks = np.arange(self.shape[axis] - 1, self.shape[axis] - 1 - k, -1) if largest else np.arange(k)
+    indices = np.take(order, ranks, axis=axis).astype(np.int64)
+    return ValuesIndices(gather(self, axis, indices), owned(indices))
+
+
+def _sorting_order(where: str, self: Tensor, dim: int, descending: bool, stable: Any) -> tuple[int, np.ndarray]:
+    """(axis, the int64 positions that sort `self` along it), stable as PyTorch's `stable=True`: equal
+    entries keep their order, descending too. Descending is the ascending stable order of the entries
+    read backwards, read backwards again: a tie's entries, reversed twice, come in their own order
+    (no -x, which unsigned integers and bools have not; NaN comes last ascending, first descending).
+    `descending` and `stable` (None too) must be bools, as PyTorch's."""
+    descending = flag(descending, "descending", where)
+    if stable is not None:
+        flag(stable, "stable", where)
+    if self.ndim == 0 and is_int(dim) and dim in (0, -1):
+        return 0, np.zeros((), dtype=np.int64)          # a 0-d tensor is its own order, as PyTorch's
+    axis = _axis(where, dim, self.ndim)
+    if not descending:
+        return axis, np.argsort(self._data, axis=axis, kind="stable").astype(np.int64)
+    backwards = np.flip(self._data, axis=axis)
+    last = self.shape[axis] - 1
+    return axis, np.flip(last - np.argsort(backwards, axis=axis, kind="stable"), axis=axis).astype(np.int64)
+
+
+def sort(self: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> ValuesIndices:
+    """The entries in order along `dim` and where each came from, PyTorch's pair (values, indices):
+    `lengths, order = lengths.sort(0, descending=True)` before packing, `_, unsort = order.sort(0)` after.
+    Always stable (so `stable=False` gives one of the orders PyTorch may). The values are gathered at
+    the indices, so each entry's gradient goes back to where it came from."""
+    axis, indices = _sorting_order("sort", self, dim, descending, stable)
+    values = getitem(self, ()) if self.ndim == 0 else gather(self, axis, indices)
+    values._part_of = None                   # (a tensor of its own, as PyTorch's: not a part of self)
+    return ValuesIndices(values, owned(indices))
+
+
+def argsort(self: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+    """The int64 positions that sort the entries along `dim` (sort's indices; no gradient)."""
+    return owned(_sorting_order("argsort", self, dim, descending, stable)[1])
+
+
+def unique(self: Tensor, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False,
+           dim: int | None = None) -> Tensor | tuple[Tensor, ...]:
+    """The distinct entries, ascending, flattened (or with `dim`, the distinct slices along it), in
+    self's dtype, as torch.unique; with `return_inverse` also where each entry went (int64, self's
+    shape; along `dim` one per slice) and with `return_counts` how often each came (int64), in that
+    order. Always sorted (numpy's unique). No gradient: the values are constants."""
+    for name, value in (("sorted", sorted), ("return_inverse", return_inverse), ("return_counts", return_counts)):
+        flag(value, name, "unique")
+    axis = None if dim is None else _axis("unique", dim, self.ndim)
+    values, inverse, counts = np.unique(self._data, return_inverse=True, return_counts=True, axis=axis)
+    inverse = inverse.reshape(self.shape if axis is None else (self.shape[axis],)).astype(np.int64)
+    found = (owned(values),) + ((owned(inverse),) if return_inverse else ()) + (
+        (owned(counts.astype(np.int64)),) if return_counts else ())
+    return found[0] if len(found) == 1 else found
+
+
+Tensor.topk, Tensor.sort, Tensor.argsort, Tensor.unique = topk, sort, argsort, unique
