@@ -60,15 +60,25 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Any 
     check_device("normal", device)
     rng = generator_or_default(rng, "normal", generator)
     given = [np.asarray(v._data if isinstance(v, Tensor) else v) for v in (mean, std)]
-    if any(isinstance(v, (Tensor, np.ndarray, list, tuple)) for v in (mean, std)):
+    arrays = [a for v, a in zip((mean, std), given) if isinstance(v, (Tensor, np.ndarray, list, tuple))]
+    if arrays:
         if size is not None:
             raise TypeError("normal: size= goes with numbers for mean and std; a tensor's shape is the size")
-        floating = [a.dtype for a in given if a.ndim and a.dtype.kind == "f"]
-        shape, dtype = np.broadcast_shapes(*(a.shape for a in given)), dtype or (floating or [get_default_dtype()])[0]
+        if any(a.dtype.kind != "f" for a in arrays):
+            raise TypeError(f"normal: expected floating-point tensors of means and stds, got "
+                            f"{', '.join(str(a.dtype) for a in arrays)}")
+        try:
+            shape = np.broadcast_shapes(*(a.shape for a in given))
+        except ValueError:
+            raise ValueError(f"normal: mean of shape {given[0].shape} and std of shape {given[1].shape} cannot be "
+                             "broadcast together") from None
+        dtype = dtype or arrays[0].dtype
     else:
         if size is None:
             raise TypeError("normal: with numbers for mean and std, give the size: normal(0, 1, (2, 3))")
         shape, dtype = _shape((), "normal", size), dtype or get_default_dtype()
+    if np.dtype(dtype).kind != "f":
+        raise TypeError(f"normal: expected a floating-point dtype, got {np.dtype(dtype)}")
     if any(a.dtype.kind not in "biuf" for a in given) or not np.all(np.isfinite(given[0])) or not (
             np.all(given[1] >= 0) and np.all(np.isfinite(given[1]))):
         raise ValueError(f"normal: expected a finite mean and a finite std >= 0, got mean={mean!r}, std={std!r}")

@@ -26,13 +26,16 @@ class Parameter(Tensor):
         return "Parameter(" + super().__repr__()[len("tensor("):]
 
     def _materialise(self, array: np.ndarray) -> None:
-        """Take `array`, of a new shape: what a lazy module (`nn.LazyLinear`) does at its first call.
-        The same object, so an optimizer made before trains it; the same leaf node, now of the
-        array's shape and dtype, with no gradient yet."""
+        """Take `array`, of a new shape: what a lazy module (`nn.LazyLinear`) does at its first call or
+        when a state dict gives its parameters their shapes. The same object, so an optimizer made
+        before trains it; the same leaf node, now of the array's shape and dtype, with no gradient
+        yet. An `UninitializedParameter` becomes a `Parameter`."""
         self._replace_data(array)
         node = self._node
         if node is not None:
             node.shape, node.dtype, node.grad = array.shape, array.dtype, None
+        if type(self) is UninitializedParameter:
+            self.__class__ = Parameter
 
     def _convert(self, dtype: np.dtype) -> None:
         """Take `dtype`: a new array, the same leaf node (graphs recorded before still send their
@@ -46,3 +49,11 @@ class Parameter(Tensor):
         if node is not None:
             node.dtype = dtype
             node.grad = None if node.grad is None else node.grad.astype(dtype)
+
+
+class UninitializedParameter(Parameter):
+    """A parameter whose shape is not known yet, as PyTorch's: a lazy module's (`nn.LazyLinear`)
+    until its first call or a state dict gives it one. It holds no values (an array with a 0-sized
+    axis); `nn.init` refuses it. `_materialise` makes it a `Parameter`."""
+
+    __slots__ = ()

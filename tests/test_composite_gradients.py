@@ -800,6 +800,8 @@ def test_unique_gives_sorted_distinct_constants_and_where_each_entry_went():
     rows, where = mg.unique(mg.tensor([[1, 2], [0, 5], [1, 2]]), dim=0, return_inverse=True)
     assert rows.tolist() == [[0, 5], [1, 2]] and where.tolist() == [1, 0, 1]
     assert mg.tensor([0, 0, 2, 1]).unique().nelement() == 3
+    with pytest.raises(ValueError, match=r"unique: shape \(0, 3\) has 0-sized axes other than dim 1"):
+        mg.zeros(0, 3).unique(dim=1)
 
 
 @pytest.mark.parametrize("rounding_mode", ["floor", "trunc"])

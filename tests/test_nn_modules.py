@@ -268,6 +268,33 @@ def test_lazy_linear_takes_in_features_at_the_first_call_into_the_same_parameter
         lazy(np.ones((2, 5), dtype=np.float32))
 
 
+def test_lazy_modules_take_their_sizes_from_a_state_dict_before_their_first_call():
+    """The resume pattern: build the model, load the checkpoint, then train (PyTorch materialises
+    uninitialised parameters from a state dict); nn.init refuses an uninitialised parameter."""
+    source = mg.nn.Linear(4, 3)
+    lazy = mg.nn.LazyLinear(3)
+    weight = lazy.weight
+    with pytest.raises(ValueError, match="constant_: the parameter is not initialised yet"):
+        mg.nn.init.constant_(lazy.bias, 0.5)
+    lazy.load_state_dict(source.state_dict())
+    assert type(lazy) is mg.nn.Linear and lazy.in_features == 4 and lazy.weight is weight
+    assert type(weight) is mg.nn.Parameter and np.array_equal(weight.numpy(), source.weight.numpy())
+    with pytest.raises(ValueError, match=r"weight: expected shape \(3, 0\), got \(2, 4\)"):
+        mg.nn.LazyLinear(3).load_state_dict(mg.nn.Linear(4, 2).state_dict())
+    norm = mg.nn.LazyBatchNorm1d()
+    norm.load_state_dict(mg.nn.BatchNorm1d(5).state_dict())
+    assert type(norm) is mg.nn.BatchNorm1d and norm.num_features == 5 and norm.running_var.shape == (5,)
+
+
+def test_add_module_keeps_a_slot_for_none_which_a_module_may_fill_later():
+    holder = mg.nn.Module()
+    holder.add_module("head", None)
+    assert holder.head is None and list(holder.named_children()) == []
+    assert repr(holder) == "Module(\n  (head): None\n)"
+    holder.add_module("head", mg.nn.ReLU())
+    assert [name for name, _ in holder.named_children()] == ["head"]
+
+
 def test_add_module_registers_a_child_as_assigning_it_does_and_checks_the_name():
     holder = mg.nn.Module()
     assert holder.add_module("head", mg.nn.Linear(2, 2)) is None
@@ -292,6 +319,13 @@ def test_normal_draws_from_numbers_with_a_size_or_from_tensors_of_means_and_stds
         mg.normal(0.0, 1.0)
     with pytest.raises(ValueError, match="normal: expected a finite mean and a finite std >= 0"):
         mg.normal(0.0, -1.0, (2,))
+    assert mg.normal(mg.tensor(0.0, dtype=mg.float64), mg.tensor(1.0, dtype=mg.float64)).dtype == np.float64
+    with pytest.raises(TypeError, match="normal: expected a floating-point dtype, got int64"):
+        mg.normal(0, 1, (3,), dtype=mg.int64)
+    with pytest.raises(TypeError, match="normal: expected floating-point tensors of means and stds, got int64"):
+        mg.normal(mg.tensor([1, 2]), 1.0)
+    with pytest.raises(ValueError, match=r"normal: mean of shape \(2,\) and std of shape \(3,\) cannot be broadcast"):
+        mg.normal(mg.zeros(2), mg.ones(3))
 
 
 def test_train_and_eval_set_the_flag_on_every_submodule():

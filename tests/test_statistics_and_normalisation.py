@@ -318,3 +318,55 @@ def test_lazy_batch_norm_takes_its_size_from_the_first_input_and_becomes_a_batch
     assert type(lazy) is nn.BatchNorm1d and lazy.num_features == 2 and lazy.weight.tolist() == [1.0, 1.0]
     assert [id(p) for p in lazy.parameters()] == [id(p) for p in parameters]
     np.testing.assert_allclose(lazy.running_mean.numpy(), [0.15, 0.25], rtol=1e-6)
+
+
+def test_half_precision_batch_norm_is_computed_in_float32_as_pytorchs():
+    """The squares of |x - mean| >= 256 overflow half: PyTorch normalises half in float32, and so do
+    the running statistics' updates (their unbiased correction too)."""
+    norm = nn.BatchNorm1d(1).half()
+    y = norm(mg.tensor([[-300.0], [300.0]], dtype=mg.float16))
+    assert y.dtype == np.float16 and y.tolist() == [[-1.0], [1.0]]
+    norm = nn.BatchNorm1d(1).half()
+    norm(mg.tensor([[-100.0], [100.0]] * 4, dtype=mg.float16))
+    assert norm.running_var.dtype == np.float16
+    assert norm.running_var.item() == pytest.approx(0.9 + 0.1 * 8 * 100.0 ** 2 / 7, rel=1e-3)
+
+
+def test_batch_norm_without_running_statistics_uses_the_batch_and_with_them_uses_them_in_eval():
+    """PyTorch's rule: the batch's statistics while training or when both running ones are None; in
+    eval mode the running ones whenever they are there, whatever track_running_stats says."""
+    x = mg.tensor([[1.0, 2.0], [3.0, 5.0]], dtype=mg.float64)
+    norm = nn.BatchNorm1d(2, dtype=mg.float64)
+    norm.running_mean = None
+    norm.running_var = None
+    np.testing.assert_allclose(norm.eval()(x).numpy(), np_batch_norm(x.numpy(), (0,)), rtol=1e-12)
+    trained = nn.BatchNorm1d(1, dtype=mg.float64)
+    trained.load_state_dict({"weight": np.ones(1), "bias": np.zeros(1), "running_mean": np.array([100.0]),
+                             "running_var": np.ones(1), "num_batches_tracked": np.array(3)})
+    trained.track_running_stats = False
+    np.testing.assert_allclose(trained.eval()(mg.tensor([[1.0], [3.0]], dtype=mg.float64)).numpy(),
+                               (np.array([[1.0], [3.0]]) - 100) / np.sqrt(1 + 1e-5), rtol=1e-12)
+
+
+def test_batch_norm_checks_the_dtype_without_affine_and_updates_its_buffers_in_place():
+    with pytest.raises(TypeError, match="BatchNorm1d: expected input of dtype float32 .* got int64"):
+        nn.BatchNorm1d(2, affine=False)(mg.tensor([[1, 2], [3, 5]]))
+    with pytest.raises(TypeError, match="BatchNorm1d: expected a floating-point input, got dtype int64"):
+        nn.BatchNorm1d(2, affine=False, track_running_stats=False)(mg.tensor([[1, 2], [3, 5]]))
+    norm = nn.BatchNorm1d(2)
+    running_mean, count = norm.running_mean, norm.num_batches_tracked
+    norm(mg.tensor([[1.0, 2.0], [3.0, 5.0]]))
+    assert norm.running_mean is running_mean and norm.num_batches_tracked is count
+    np.testing.assert_allclose(running_mean.numpy(), [0.2, 0.35], rtol=1e-6)
+    assert int(count) == 1
+
+
+def test_batch_norm_loads_a_state_dict_without_num_batches_tracked_and_takes_empty_batches():
+    """PyTorch's older state dicts have no num_batches_tracked: it stays as it is; an empty batch
+    gives an empty output."""
+    norm = nn.BatchNorm1d(2)
+    state = norm.state_dict()
+    del state["num_batches_tracked"]
+    assert norm.load_state_dict(state).missing_keys == []
+    assert nn.BatchNorm1d(3)(mg.zeros(0, 3)).shape == (0, 3)
+    assert nn.BatchNorm1d(0)(mg.zeros(4, 0)).shape == (4, 0)

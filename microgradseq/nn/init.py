@@ -15,6 +15,7 @@ import numpy as np
 
 from ..autograd import no_grad
 from ..checks import is_finite_number
+from ..parameter import UninitializedParameter
 from ..random import generator_or_default
 from ..tensor import Tensor
 
@@ -39,6 +40,9 @@ def _checked(where: str, tensor: Tensor, floating: bool = True, **arguments: flo
                         f"read-only array here, pass the parameter itself ({where}(p, ...))")
     if not isinstance(tensor, Tensor):
         raise TypeError(f"{where}: expected a Tensor (a parameter), got {type(tensor).__name__}")
+    if isinstance(tensor, UninitializedParameter):
+        raise ValueError(f"{where}: the parameter is not initialised yet (a lazy module's, whose first call "
+                         "gives it its shape): call the module once, or load a state dict, first")
     if floating and tensor.dtype.kind != "f":
         raise TypeError(f"{where}: expected a floating-point tensor, got dtype {tensor.dtype}")
     for name, value in arguments.items():

@@ -14,6 +14,7 @@ from ..functional import linear
 from ..random import generator_or_default
 from ..spellings import check_device, only_defaults
 from ..tensor import Tensor, as_tensor, get_default_dtype
+from ..parameter import UninitializedParameter
 from .module import Module, Parameter, same_dtype, uniform
 
 
@@ -86,8 +87,20 @@ class LazyLinear(Linear):
         self.in_features, self.out_features = 0, positive_int(out_features, "out_features", "LazyLinear")
         self._rng = generator(rng, "LazyLinear")
         dtype = np.dtype(dtype or get_default_dtype())
-        self.weight = Parameter(np.zeros((self.out_features, 0), dtype))
-        self.bias = Parameter(np.zeros(self.out_features, dtype)) if flag(bias, "bias", "LazyLinear") else None
+        self.weight = UninitializedParameter(np.zeros((self.out_features, 0), dtype))
+        bias = flag(bias, "bias", "LazyLinear")
+        self.bias = UninitializedParameter(np.zeros(self.out_features, dtype)) if bias else None
+
+    def _loads_shape(self, name: str, tensor: Tensor, shape: tuple) -> bool:
+        """Before the first call, a state dict gives the weight its shape (out, in), any in > 0."""
+        if name == "weight":
+            return len(shape) == 2 and shape[0] == self.out_features and shape[1] > 0
+        return shape == tensor.shape
+
+    def _loaded(self) -> None:
+        if self.weight.shape[1]:            # (given its shape by the state dict: a Linear from now on)
+            self.in_features = self.weight.shape[1]
+            self.__class__ = Linear
 
     def forward(self, x: Any) -> Tensor:
         x = as_tensor(x)

@@ -105,7 +105,13 @@ class Module:
         checked_name(where, self, name, self._modules)
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{where}: expected a Module or None for {name!r}, got {type(module).__name__}")
-        setattr(self, name, module)
+        if module is None:                  # (a slot for a child, kept as PyTorch keeps it)
+            self._parameters.pop(name, None)
+            self._buffers.pop(name, None)
+            self._modules[name] = None
+            object.__setattr__(self, name, None)
+        else:
+            setattr(self, name, module)
 
     register_module = add_module
 
@@ -126,7 +132,8 @@ class Module:
                 continue
             seen.add(id(module))
             yield name, module
-            children = [(f"{name}.{child}" if name else child, m) for child, m in module._modules.items()]
+            children = [(f"{name}.{child}" if name else child, m) for child, m in module._modules.items()
+                        if m is not None]
             stack.extend(reversed(children))
 
     def modules(self) -> Iterator["Module"]:
@@ -138,7 +145,7 @@ class Module:
         """(name, module) for each direct child, each module once."""
         seen = set()
         for name, module in self._modules.items():
-            if id(module) not in seen:
+            if module is not None and id(module) not in seen:
                 seen.add(id(module))
                 yield name, module
 
@@ -228,14 +235,28 @@ class Module:
     def _saved(self) -> dict[str, Tensor]:
         """What `state_dict` saves, by dotted name, in PyTorch's order: each module's parameters,
         then its persistent buffers, then its children's; anything shared under each of its names."""
+        return {name: tensor for name, (_, _, tensor) in self._saved_by_owner().items()}
+
+    def _saved_by_owner(self) -> dict[str, tuple["Module", str, Tensor]]:
+        """As `_saved`, each with the module that holds it and its name there."""
         saved = {}
         for module_name, module in self.named_modules(remove_duplicate=False):
             own = list(module._parameters.items()) + [
                 (name, b) for name, b in module._buffers.items()
                 if b is not None and name not in module._non_persistent_buffers_set]
             for name, tensor in own:
-                saved[f"{module_name}.{name}" if module_name else name] = tensor
+                saved[f"{module_name}.{name}" if module_name else name] = (module, name, tensor)
         return saved
+
+    # How a module takes a state dict (load_state_dict): the shape each entry must have (a lazy module
+    # takes its size from one), the entries it may go without, and what it does once loaded.
+    _optional_on_load: tuple = ()
+
+    def _loads_shape(self, name: str, tensor: Tensor, shape: tuple) -> bool:
+        return shape == tensor.shape
+
+    def _loaded(self) -> None:
+        return None
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """name -> a copy of the array of each parameter and persistent buffer; a tied parameter under
@@ -258,8 +279,10 @@ class Module:
         if not isinstance(state, Mapping):
             raise TypeError(f"load_state_dict: expected a dict of name -> array, got {type(state).__name__}")
         strict = flag(strict, "strict", "load_state_dict")
-        own = self._saved()
-        missing = [name for name in own if name not in state]
+        owners = self._saved_by_owner()
+        own = {name: tensor for name, (_, _, tensor) in owners.items()}
+        missing = [name for name, (module, local, _) in owners.items()
+                   if name not in state and local not in module._optional_on_load]
         unexpected = [name for name in state if name not in own]
         problems = []
         if strict:
@@ -279,7 +302,7 @@ class Module:
             dtype = own[name].dtype
             if array.dtype.kind not in "biuf":
                 problems.append(f"{name}: expected a numeric array, got dtype {array.dtype}")
-            elif array.shape != own[name].shape:
+            elif not owners[name][0]._loads_shape(owners[name][1], own[name], array.shape):
                 problems.append(f"{name}: expected shape {own[name].shape}, got {array.shape}")
             elif (cast := numbers_in(array, dtype)) is None:          # (floats into ints, inf, wrapping)
                 problems.append(f"{name}: values beyond the range of {dtype}"
@@ -291,7 +314,15 @@ class Module:
             raise ValueError(f"load_state_dict for {type(self).__name__}: " + "; ".join(problems)
                              + " (no parameter was changed)")
         for name, array in staged.items():
-            own[name]._replace_data(array)
+            tensor = own[name]
+            if array.shape == tensor.shape:
+                tensor._replace_data(array)
+            elif isinstance(tensor, Parameter):         # (a lazy module's parameter takes its shape)
+                tensor._materialise(array)
+            else:
+                tensor._replace_data(array)
+        for module in {id(module): module for module, _, _ in owners.values()}.values():
+            module._loaded()
         return _IncompatibleKeys(missing, unexpected)
 
     def to(self, *args: Any, **kwargs: Any) -> "Module":

@@ -8,9 +8,11 @@ from typing import Any
 
 import numpy as np
 
+from .. import ops
 from ..checks import flag, is_int, non_negative_number
 from ..functional import layer_norm, normalized_shape_of
 from ..spellings import check_device
+from ..parameter import UninitializedParameter
 from ..tensor import Tensor, as_tensor, get_default_dtype, owned
 from .module import Module, Parameter, same_dtype
 
@@ -69,41 +71,55 @@ class BatchNorm1d(Module):
         self.register_buffer("running_var", owned(np.ones(num_features, dtype)) if tracked else None)
         self.register_buffer("num_batches_tracked", owned(np.array(0, np.int64)) if tracked else None)
 
+    _optional_on_load = ("num_batches_tracked",)     # (PyTorch's older state dicts have none: it stays 0)
+
     def forward(self, x: Any) -> Tensor:
         x = as_tensor(x)
         where = type(self).__name__
         if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
             raise ValueError(f"{where}: expected input of shape (N, {self.num_features}) or (N, "
                              f"{self.num_features}, L), got {x.shape}")
-        if self.weight is not None:
-            x = same_dtype(self, x, self.weight.dtype)
+        kept = next((t for t in (self.weight, self.running_mean) if t is not None), None)
+        if kept is not None:
+            x = same_dtype(self, x, kept.dtype)
+        elif x.dtype.kind != "f":
+            raise TypeError(f"{where}: expected a floating-point input, got dtype {x.dtype}")
+        if x.dtype == np.float16:       # (PyTorch sums half in float32: the squares pass 65504 from 256)
+            return ops.astype(self._normalised(ops.astype(x, np.float32)), np.float16)
+        return self._normalised(x)
+
+    def _normalised(self, x: Tensor) -> Tensor:
+        """As PyTorch's: the batch's statistics while training, or whenever there are no running ones
+        (both None); the running ones move while training with `track_running_stats`."""
         axes, per_feature = ((0,), (1, -1)) if x.ndim == 2 else ((0, 2), (1, -1, 1))
-        if self.training or not self.track_running_stats:
-            count = x.numel() // self.num_features
-            if count <= 1:
-                raise ValueError(f"{where}: Expected more than 1 value per channel when training, got input "
-                                 f"of shape {x.shape}")
+        count = x.numel() // max(self.num_features, 1)
+        if self.training and self.track_running_stats and self.num_batches_tracked is not None:
+            self.num_batches_tracked._replace_data(np.array(int(self.num_batches_tracked) + 1, np.int64))
+        if count == 0:
+            return x * 1                        # (an empty batch: nothing to normalise, as PyTorch's)
+        if self.training or (self.running_mean is None and self.running_var is None):
+            if self.training and count == 1:
+                raise ValueError(f"{type(self).__name__}: Expected more than 1 value per channel when training, "
+                                 f"got input of shape {x.shape}")
             mean = x.mean(axes, keepdims=True)
             centred = x - mean
             variance = (centred * centred).mean(axes, keepdims=True)
-            if self.training and self.track_running_stats:
-                self._track(mean._data.reshape(-1), variance._data.reshape(-1) * count / (count - 1))
+            if self.training and self.track_running_stats and self.running_mean is not None:
+                self._track(mean._data.reshape(-1), variance._data.reshape(-1) / (count - 1) * count)
             y = centred / (variance + self.eps).sqrt()
         else:
             mean, variance = self.running_mean._data.reshape(per_feature), self.running_var._data.reshape(per_feature)
-            y = (x - mean) / np.sqrt(variance + self.eps)
+            y = (x - mean.astype(x.dtype)) / np.sqrt(variance + self.eps).astype(x.dtype)
         if self.weight is not None:
-            y = y * self.weight.reshape(per_feature) + self.bias.reshape(per_feature)
+            y = y * self.weight.reshape(per_feature).to(y.dtype) + self.bias.reshape(per_feature).to(y.dtype)
         return y
 
     def _track(self, batch_mean: np.ndarray, unbiased_variance: np.ndarray) -> None:
-        """running <- (1 - m) running + m batch, m = momentum (None: 1 / batches so far)."""
-        batches = int(self.num_batches_tracked) + 1
-        m = 1 / batches if self.momentum is None else self.momentum
-        dtype = self.running_mean.dtype
-        self.num_batches_tracked = owned(np.array(batches, np.int64))
-        self.running_mean = owned(((1 - m) * self.running_mean._data + m * batch_mean).astype(dtype))
-        self.running_var = owned(((1 - m) * self.running_var._data + m * unbiased_variance).astype(dtype))
+        """running <- (1 - m) running + m batch, m = momentum (None: 1 / batches so far), in place (the
+        same buffer tensors, new arrays)."""
+        m = 1 / int(self.num_batches_tracked) if self.momentum is None else self.momentum
+        for running, batch in ((self.running_mean, batch_mean), (self.running_var, unbiased_variance)):
+            running._replace_data(((1 - m) * running._data + m * batch).astype(running.dtype))
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
@@ -111,25 +127,41 @@ class BatchNorm1d(Module):
 
 
 class LazyBatchNorm1d(BatchNorm1d):
-    """A `BatchNorm1d` that reads num_features from its first input (x.shape[1]), as PyTorch's: the
-    first call gives weight, bias and the running statistics their size (the same Parameter objects)
+    """A `BatchNorm1d` that reads num_features from its first input (x.shape[1]) or from a state dict,
+    as PyTorch's: that gives weight, bias and the running statistics their size (the same objects)
     and the module becomes a `BatchNorm1d`."""
 
     def __init__(self, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
                  track_running_stats: bool = True, device: Any = None, dtype: Any = None) -> None:
         super().__init__(0, eps, momentum, affine, track_running_stats, device, dtype)
+        if self.affine:
+            self.weight = UninitializedParameter(self.weight._data)
+            self.bias = UninitializedParameter(self.bias._data)
 
     def forward(self, x: Any) -> Tensor:
         x = as_tensor(x)
         if x.ndim not in (2, 3) or x.shape[1] == 0:
             raise ValueError(f"LazyBatchNorm1d: expected input of shape (N, C) or (N, C, L), got {x.shape}")
-        features = x.shape[1]
-        dtype = next((t.dtype for t in (self.weight, self.running_mean) if t is not None), x.dtype)
-        if self.weight is not None:
-            self.weight._materialise(np.ones(features, dtype))
-            self.bias._materialise(np.zeros(features, dtype))
-        if self.track_running_stats:
-            self.running_mean, self.running_var = owned(np.zeros(features, dtype)), owned(np.ones(features, dtype))
+        self._sized(x.shape[1])
+        return self.forward(x)
+
+    def _sized(self, features: int) -> None:
+        """Give every parameter and running statistic `features` entries; from now on a BatchNorm1d."""
+        for tensor, fill in ((self.weight, 1), (self.bias, 0), (self.running_mean, 0), (self.running_var, 1)):
+            if tensor is None or tensor.shape == (features,):
+                continue
+            if isinstance(tensor, Parameter):
+                tensor._materialise(np.full(features, fill, tensor.dtype))
+            else:
+                tensor._replace_data(np.full(features, fill, tensor.dtype))
         self.num_features = features
         self.__class__ = BatchNorm1d
-        return self.forward(x)
+
+    def _loads_shape(self, name: str, tensor: Tensor, shape: tuple) -> bool:
+        """Before the first call, a state dict gives the size: (C,) entries, any C > 0."""
+        return shape == tensor.shape or (tensor.ndim == 1 and len(shape) == 1 and shape[0] > 0)
+
+    def _loaded(self) -> None:
+        sizes = {t.shape[0] for t in (self.weight, self.bias, self.running_mean, self.running_var) if t is not None}
+        if len(sizes) == 1 and sizes != {0}:       # (every entry given one size: a BatchNorm1d of that size)
+            self._sized(sizes.pop())

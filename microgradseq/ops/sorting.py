@@ -71,6 +71,9 @@ def unique(self: Tensor, sorted: bool = True, return_inverse: bool = False, retu
     for name, value in (("sorted", sorted), ("return_inverse", return_inverse), ("return_counts", return_counts)):
         flag(value, name, "unique")
     axis = None if dim is None else _axis("unique", dim, self.ndim)
+    if axis is not None and any(n == 0 for a, n in enumerate(self.shape) if a != axis):
+        raise ValueError(f"unique: shape {self.shape} has 0-sized axes other than dim {dim}: there are no slices "
+                         "to compare (as PyTorch refuses)")
     values, inverse, counts = np.unique(self._data, return_inverse=True, return_counts=True, axis=axis)
     inverse = inverse.reshape(self.shape if axis is None else (self.shape[axis],)).astype(np.int64)
     found = (owned(values),) + ((owned(inverse),) if return_inverse else ()) + (
