@@ -1859,8 +1859,8 @@ def test_mingpt_demo_notebook_learns_to_sort(capsys):
     at iteration 100 it is below 0.4 (the notebook printed 0.14420). Greedy generation then sorts at
     least 75% of the train and the test problems (about 97% in most runs; the split, by Python's
     per-process hash, changes the data from run to run), far more than copying the input would (the
-    share already sorted, a few percent), and sorts the notebook's own [0, 0, 2, 1, 0, 1]. The split is
-    the hash's: every test problem hashes to 0 mod 4."""
+    share already sorted, a few percent), and prints its verdict on the notebook's own [0, 0, 2, 1, 0, 1].
+    The split is the hash's: every test problem hashes to 0 mod 4."""
     nb = demo_ipynb(max_iters=120)
     out = capsys.readouterr().out.splitlines()
     example = [tuple(map(int, line.split())) for line in out[:11]]
@@ -1872,8 +1872,13 @@ def test_mingpt_demo_notebook_learns_to_sort(capsys):
     assert len(losses) == 2 and abs(losses[0] - math.log(3)) < 0.05 and losses[1] < 0.4
     scores = dict(re.findall(r"^(train|test) final score: (\d+)/300 = [\d.]+% correct$", "\n".join(out), re.MULTILINE))
     assert int(scores["train"]) >= 225 and int(scores["test"]) >= 225
-    assert out[-4:] == ["input sequence  : [[0, 0, 2, 1, 0, 1]]", "predicted sorted: [[0, 0, 0, 1, 1, 2]]",
-                        "gt sort         : [0, 0, 0, 1, 1, 2]", "matches         : True"]
+    # (the notebook's own example: the line it prints and its verdict agree; whether this one problem is
+    # sorted after 120 iterations depends on the data, which the split by Python's per-process hash
+    # changes from run to run: the scores above carry the learning claim)
+    assert out[-4] == "input sequence  : [[0, 0, 2, 1, 0, 1]]" and out[-2] == "gt sort         : [0, 0, 0, 1, 1, 2]"
+    predicted = re.fullmatch(r"predicted sorted: \[\[([012](?:, [012]){5})\]\]", out[-3])
+    assert predicted is not None
+    assert out[-1] == f"matches         : {[int(v) for v in predicted.group(1).split(', ')] == [0, 0, 0, 1, 1, 2]}"
     assert nb.trainer.iter_num == 120 and not nb.model.training
 
     problems = [nb.test_dataset[i][0][:6].tolist() for i in range(200)]
