@@ -6,22 +6,27 @@
     loss.backward()          # w.grad == 2 * w
 """
 
+import math
+
+import numpy as np
+
 from . import (autograd, autograd_functional, backends, bptt, creation, cuda, function, functional, metadata, nn, optim,
                transforms, utils, viz)
 from .anomaly import detect_anomaly
 from .autograd import no_grad
 from .creation import (BoolTensor, DoubleTensor, FloatTensor, IntTensor, LongTensor, arange, as_tensor, empty, eye,
-                       full, linspace, multinomial, normal, ones, ones_like, rand, rand_like, randint, randn,
-                       randn_like, randperm, zeros, zeros_like)
+                       empty_like, full, full_like, linspace, multinomial, normal, ones, ones_like, rand, rand_like,
+                       randint, randn, randn_like, randperm, zeros, zeros_like)
 from .dtypes import (bool, double, float, float16, float32, float64, half, int, int8, int16, int32, int64, long,
                      uint8)
-from .function_forms import (abs, add, allclose, argmax, argmin, argsort, bmm, chunk, clamp, clip, cos, cumsum, div,
-                             eq, equal, erf, exp, flatten, flip, floor_divide, from_numpy, gather, ge, gt, index_fill,
-                             index_select, is_tensor, le, log, log_softmax, logsumexp, lt, masked_fill, masked_select,
-                             matmul, max, mean, min, mm, mul, narrow, ne, nonzero, norm, numel, permute, pow, relu,
-                             remainder, repeat_interleave, reshape, roll, round, scatter, sigmoid, sin, softmax, sort,
-                             split, sqrt, squeeze, std, sub, sum, t, tanh, topk, transpose, tril, triu, unbind,
-                             unique, unsqueeze, var)
+from .function_forms import (abs, add, allclose, amax, amin, argmax, argmin, argsort, bmm, chunk, clamp, clip, cos,
+                             cumsum, div, eq, equal, erf, exp, flatten, flip, floor_divide, from_numpy, gather, ge,
+                             gt, index_fill, index_select, is_floating_point, is_tensor, isfinite, isinf, isnan, le,
+                             log, log_softmax, logsumexp, lt, masked_fill, masked_select, matmul, max, mean, min, mm,
+                             mul, narrow, ne, nonzero, norm, numel, permute, pow, relu, remainder, repeat_interleave,
+                             reshape, roll, round, rsqrt, scatter, sigmoid, sin, softmax, sort, split, sqrt, square,
+                             squeeze, std, sub, sum, t, tanh, topk, transpose, tril, triu, unbind, unique, unsqueeze,
+                             var)
 from .gradcheck import GradcheckError, gradcheck
 from .ops import concat, stack, where
 from .ops import concat as cat
@@ -50,5 +55,8 @@ __all__ += ["arange", "cat", "full", "multinomial", "ones_like", "rand", "zeros_
 # nor abs, sum, max, min, pow, round: `from microgradseq import *` must not replace the builtins)
 __all__ += ["get_num_threads", "set_num_threads", "backends", "cuda", "device"]
 __version__ = "0.1.0"
+
+pi, e, inf, nan = math.pi, math.e, math.inf, math.nan       # torch.pi, torch.inf, ...
+finfo, iinfo = np.finfo, np.iinfo                            # torch.finfo(torch.float32).eps, .min, .max
 
 limit_at_import()       # one BLAS thread unless the environment says otherwise (threads.py says why)

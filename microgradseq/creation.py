@@ -142,6 +142,21 @@ def ones_like(like: Any, *, dtype: Any = None, device: Any = None, requires_grad
     return owned(np.ones(shape, dtype=dtype), requires_grad)
 
 
+def full_like(like: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
+              requires_grad: bool = False) -> Tensor:
+    """`fill_value` in `like`'s shape and dtype (or `dtype`), as torch.full_like."""
+    check_device("full_like", device)
+    shape, dtype = _like_shape_dtype(like, dtype)
+    return owned(np.full(shape, fill_value, dtype=dtype), requires_grad)
+
+
+def empty_like(like: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of `like`'s shape and dtype (or `dtype`): zeros here (PyTorch's are uninitialised), as `empty`."""
+    check_device("empty_like", device)
+    shape, dtype = _like_shape_dtype(like, dtype)
+    return owned(np.zeros(shape, dtype=dtype), requires_grad)
+
+
 def rand(*shape: Any, size: Any = None, rng: np.random.Generator | None = None, dtype: Any = None,
          device: Any = None, requires_grad: bool = False, generator: Any = None) -> Tensor:
     """Samples from uniform[0, 1), from `rng` (PyTorch's `generator=`) or the generator `manual_seed` sets."""

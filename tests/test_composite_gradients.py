@@ -681,6 +681,29 @@ def kl_div_case(draw, ndim):
             [draw(values(shape))])
 
 
+@st.composite
+def extreme_case(draw, ndim, name):
+    """amax / amin over one axis, a tuple of axes or () (every axis), entries without ties."""
+    shape = draw(shapes(ndim))
+    dim = draw(st.one_of(st.just(()), an_axis(ndim), st.just(tuple(range(ndim)))))
+    keepdim = draw(st.booleans())
+    np_fn = {"amax": np.max, "amin": np.min}[name]
+    axis = None if dim == () else dim
+    return (lambda t: getattr(t, name)(dim, keepdim), lambda a: np_fn(a, axis=axis, keepdims=keepdim),
+            [draw(distinct_values(shape))])
+
+
+@st.composite
+def square_case(draw, ndim):
+    return lambda t: t.square(), np.square, [draw(values(draw(shapes(ndim))))]
+
+
+@st.composite
+def rsqrt_case(draw, ndim):
+    """rsqrt of entries in [0.5, 2.5] (away from its pole at 0)."""
+    return lambda t: mg.rsqrt(t), lambda a: 1 / np.sqrt(a), [np.abs(draw(values(draw(shapes(ndim))))) + 0.5]
+
+
 ANY_RANK, WITH_AXES, UP_TO_MATRIX = (0, 1, 2, 3), (1, 2, 3), (0, 1, 2)
 
 # name: (strategy given the number of axes, the numbers of axes it runs on)
@@ -735,6 +758,10 @@ CASES = {
     "getitem(0-d, 1-d)": (small_getitem_case, (0, 1)),
     "to(float64) on float64": (to_float64_case, ANY_RANK),
     "roll": (roll_case, ANY_RANK),
+    "amax": (lambda ndim: extreme_case(ndim, "amax"), WITH_AXES),
+    "amin": (lambda ndim: extreme_case(ndim, "amin"), WITH_AXES),
+    "square": (square_case, ANY_RANK),
+    "rsqrt": (rsqrt_case, ANY_RANK),
     "tril": (lambda ndim: triangle_case(ndim, lower=True), (2, 3)),
     "triu": (lambda ndim: triangle_case(ndim, lower=False), (2, 3)),
     "var": (lambda ndim: spread_case(ndim, "var"), WITH_AXES),
@@ -802,6 +829,14 @@ def test_unique_gives_sorted_distinct_constants_and_where_each_entry_went():
     assert mg.tensor([0, 0, 2, 1]).unique().nelement() == 3
     with pytest.raises(ValueError, match=r"unique: shape \(0, 3\) has 0-sized axes other than dim 1"):
         mg.zeros(0, 3).unique(dim=1)
+
+
+def test_entrywise_tests_give_bool_constants():
+    a = np.array([1.0, np.inf, -np.inf, np.nan, 0.0])
+    x = mg.tensor(a, requires_grad=True)
+    assert x.isnan().tolist() == np.isnan(a).tolist() and mg.isinf(x).tolist() == np.isinf(a).tolist()
+    assert x.isfinite().tolist() == np.isfinite(a).tolist() and x.isfinite().grad_fn is None
+    assert x.is_floating_point() and not mg.tensor([1]).is_floating_point()
 
 
 @pytest.mark.parametrize("rounding_mode", ["floor", "trunc"])
@@ -1303,6 +1338,13 @@ PYTORCH_METHODS = {
     "tril": ["tril"],
     "triu": ["triu"],
     "roll": ["roll", "test_roll_of_a_0_d_tensor_and_its_errors"],
+    "amax": ["amax"],
+    "amin": ["amin"],
+    "square": ["square"],
+    "rsqrt": ["rsqrt"],
+    "isnan": ["test_entrywise_tests_give_bool_constants"],
+    "isinf": ["test_entrywise_tests_give_bool_constants"],
+    "isfinite": ["test_entrywise_tests_give_bool_constants"],
 }
 
 # public function of ops/filling.py: where this file checks it

@@ -405,3 +405,15 @@ def test_numbers_outside_the_dtypes_range_are_refused_by_data(value, dtype):
     with pytest.raises(ValueError, match="Tensor.data: .*not numbers of a kind that casts to it"):
         t.data = value
     assert t.data[0] == 0
+
+
+def test_pytorchs_constants_finfo_and_the_like_makers():
+    """torch.pi, torch.e, torch.inf, torch.nan; torch.finfo(dtype).eps/.min/.max (numpy's finfo);
+    full_like and empty_like (zeros here, as empty is) in the given tensor's shape and dtype."""
+    assert (mg.pi, mg.e, mg.inf) == (math.pi, math.e, math.inf) and math.isnan(mg.nan)
+    assert mg.finfo(mg.float32).eps == np.finfo(np.float32).eps and mg.finfo(mg.float16).max == 65504
+    assert mg.iinfo(mg.int64).max == 2 ** 63 - 1
+    like = mg.zeros(2, 3, dtype=mg.float64)
+    filled = mg.full_like(like, 7)
+    assert filled.shape == (2, 3) and filled.dtype == np.float64 and filled.tolist() == [[7.0] * 3] * 2
+    assert mg.empty_like(like, dtype=mg.int64).tolist() == [[0] * 3] * 2

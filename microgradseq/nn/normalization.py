@@ -50,8 +50,9 @@ class BatchNorm1d(Module):
     y = (x - mean) / sqrt(var + eps) * weight + bias per feature c, mean and var (divided by N, not
     N - 1) over N (and L), written with primitives; the buffers running_mean (zeros) and running_var
     (ones) move toward the batch's mean and unbiased variance by `momentum` (None: their average over
-    every batch so far), and num_batches_tracked counts. In eval mode (or without
-    `track_running_stats`) the running statistics are used, as constants."""
+    every batch so far), and num_batches_tracked counts. In eval mode the running statistics are
+    used, as constants; without them (`track_running_stats=False`: the buffers are None) the batch's,
+    in both modes."""
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
                  track_running_stats: bool = True, device: Any = None, dtype: Any = None) -> None:

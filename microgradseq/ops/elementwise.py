@@ -371,7 +371,7 @@ def erf(x: Any) -> Tensor:
     """erf x = (2 / sqrt(pi)) * integral from 0 to x of e^(-t^2) dt;   d erf(x)/dx = (2 / sqrt(pi)) e^(-x^2)
 
     numpy has no erf ufunc: Python's math.erf runs on each element (exact to the last bit, about
-    50 ns an element; GELU over a small model's activations is the use)."""
+    100 ns an element; GELU over a small model's activations is the use)."""
     x = x if type(x) is Tensor else as_tensor(x)
     X = floats(x)
     if X.dtype.kind == "c":

@@ -141,6 +141,38 @@ def min(self: Tensor, axis: Any = None, keepdims: bool | None = None, *, dim: An
     return ew.neg(reduce.max(ew.neg(self), axis, keep))
 
 
+def amax(self: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
+    """The largest entry over `dim` (an axis, a tuple, or `()` for all), as torch.amax: the values
+    only, and the gradient shared equally between ties (`max` over `axis=`)."""
+    return reduce.max(self, None if isinstance(dim, (tuple, list)) and not dim else dim, keepdim)
+
+
+def amin(self: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
+    """The smallest entry over `dim`, as torch.amin (see `amax`)."""
+    return min(self, None if isinstance(dim, (tuple, list)) and not dim else dim, keepdim)
+
+
+def square(self: Tensor) -> Tensor:
+    """x^2, as torch.square: `x ** 2`;   d/dx = 2x"""
+    return ew.power(self, 2)
+
+
+def rsqrt(self: Tensor) -> Tensor:
+    """1 / sqrt(x), as torch.rsqrt: `x ** -0.5`;   d/dx = -x^(-3/2) / 2"""
+    return ew.power(self, -0.5)
+
+
+def _test(test: np.ufunc, name: str) -> Any:
+    def entrywise_test(self: Tensor) -> Tensor:
+        return owned(test(self._data))
+    entrywise_test.__name__ = entrywise_test.__qualname__ = name
+    entrywise_test.__doc__ = f"Where the entries are {name[2:]}, as torch.{name}: a bool tensor, no gradient."
+    return entrywise_test
+
+
+isnan, isinf, isfinite = _test(np.isnan, "isnan"), _test(np.isinf, "isinf"), _test(np.isfinite, "isfinite")
+
+
 def expand(self: Tensor, *sizes: Any) -> Tensor:
     """The tensor broadcast to `sizes` (-1 keeps an axis's size): self + zeros of that shape, so the
     gradient is summed back over the stretched axes."""
@@ -380,6 +412,9 @@ Tensor.floor_divide, Tensor.remainder = ew.floor_divide, ew.remainder
 Tensor.matmul, Tensor.mm, Tensor.bmm, Tensor.pow = (Tensor.__matmul__,) * 3 + (ew.power,)
 Tensor.add_, Tensor.sub_, Tensor.mul_, Tensor.div_, Tensor.flip = add_, sub_, mul_, div_, flip
 Tensor.copy_, Tensor.unfold, Tensor.tril, Tensor.triu, Tensor.roll = copy_, unfold, tril, triu, roll
+Tensor.amax, Tensor.amin, Tensor.square, Tensor.rsqrt = amax, amin, square, rsqrt
+Tensor.isnan, Tensor.isinf, Tensor.isfinite = isnan, isinf, isfinite
+Tensor.is_floating_point = lambda self: self._data.dtype.kind == "f"
 Tensor.repeat_interleave = repeat_interleave
 Tensor.__and__ = Tensor.__rand__ = _logical(np.bitwise_and, "bitwise_and (&)")
 Tensor.__or__ = Tensor.__ror__ = _logical(np.bitwise_or, "bitwise_or (|)")

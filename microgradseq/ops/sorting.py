@@ -1,6 +1,6 @@
-"""PyTorch's sorting and ranking methods: `t.sort`, `t.argsort`, `t.topk`, `t.unique`. The values
-come back by indexing (`gather`), whose rule sends each gradient to where its value came from; the
-positions and counts are int64 constants."""
+"""PyTorch's sorting and ranking methods: `t.sort`, `t.argsort`, `t.topk`, `t.unique`. sort's and
+topk's values come back by indexing (`gather`), whose rule sends each gradient to where its value
+came from; unique's values, and every position and count, are constants."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@
         ...
 
 A batch is a list of constants (no history), one per field, stacked along a new first axis in the
-field's dtype. From a `TensorDataset` (or a `Subset` of one) it is one numpy `take` per tensor;
+field's dtype (a single tensor when the items are not tuples, as PyTorch's). From a `TensorDataset` (or a `Subset` of one) it is one numpy `take` per tensor;
 from any other dataset (`__len__`, and `__getitem__` giving a tensor, an array, a number or a tuple
 of them) the items are stacked with numpy, as PyTorch's `default_collate`: Python ints become int64,
 Python floats float64. `shuffle=True` draws a new order every epoch from `generator` (a numpy
