@@ -19,17 +19,18 @@ from .creation import (BoolTensor, DoubleTensor, FloatTensor, IntTensor, LongTen
                        randint, randn, randn_like, randperm, zeros, zeros_like)
 from .dtypes import (bool, double, float, float16, float32, float64, half, int, int8, int16, int32, int64, long,
                      uint8)
-from .function_forms import (abs, add, allclose, amax, amin, argmax, argmin, argsort, bmm, chunk, clamp, clip, cos,
-                             cumsum, div, eq, equal, erf, exp, flatten, flip, floor_divide, from_numpy, gather, ge,
-                             gt, index_fill, index_select, is_floating_point, is_tensor, isfinite, isinf, isnan, le,
-                             log, log_softmax, logsumexp, lt, masked_fill, masked_select, matmul, max, mean, min, mm,
-                             mul, narrow, ne, nonzero, norm, numel, permute, pow, relu, remainder, repeat_interleave,
-                             reshape, roll, round, rsqrt, scatter, sigmoid, sin, softmax, sort, split, sqrt, square,
-                             squeeze, std, sub, sum, t, tanh, topk, transpose, tril, triu, unbind, unique, unsqueeze,
-                             var)
+from .function_forms import (abs, add, allclose, amax, amin, argmax, argmin, argsort, bincount, bmm, chunk, clamp,
+                             clip, cos, cumsum, div, dot, eq, equal, erf, exp, flatten, flip, floor_divide,
+                             from_numpy, gather, ge, gt, index_fill, index_select, is_floating_point, is_tensor,
+                             isfinite, isinf, isnan, le, log, log_softmax, logsumexp, lt, masked_fill, masked_select,
+                             matmul, max, mean, min, mm, mul, narrow, ne, nonzero, norm, numel, permute, pow, relu,
+                             remainder, repeat_interleave, reshape, roll, round, rsqrt, scatter, sigmoid, sin,
+                             softmax, sort, split, sqrt, square, squeeze, std, sub, sum, t, tanh, topk, transpose,
+                             tril, triu, unbind, unique, unsqueeze, var)
 from .gradcheck import GradcheckError, gradcheck
 from .ops import concat, stack, where
 from .ops import concat as cat
+from .printing import set_printoptions
 from .random import Generator, manual_seed
 from .serialization import load, save
 from .spellings import device, set_default_device

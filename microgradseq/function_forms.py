@@ -99,3 +99,4 @@ var, std, cumsum, logsumexp, erf, tril, triu, roll = map(
 scatter, index_fill, nonzero, unique = map(_form, ("scatter", "index_fill", "nonzero", "unique"))
 amax, amin, square, rsqrt, isnan, isinf, isfinite, is_floating_point = map(
     _form, ("amax", "amin", "square", "rsqrt", "isnan", "isinf", "isfinite", "is_floating_point"))
+dot, bincount = map(_form, ("dot", "bincount"))

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
-from . import autograd, forward
+from . import autograd, forward, printing
 from .anomaly import check_forward
 from .autograd import CUT, LEAF, anomaly_checks, grad_enabled
 from .checks import flag
@@ -358,8 +358,7 @@ class Tensor:
     # ---- printing ---------------------------------------------------------------
 
     def __repr__(self) -> str:
-        body = np.array2string(self._data, separator=", ", precision=4, threshold=20,
-                               prefix="tensor(")
+        body = printing.array_text(self._data)
         extras = []
         node = self._node
         if node is not None:

@@ -704,6 +704,14 @@ def rsqrt_case(draw, ndim):
     return lambda t: mg.rsqrt(t), lambda a: 1 / np.sqrt(a), [np.abs(draw(values(draw(shapes(ndim))))) + 0.5]
 
 
+@st.composite
+def dot_case(draw, ndim):
+    """t.dot(u) / mg.dot(t, u) of two vectors of one length: their inner product."""
+    length = draw(st.integers(1, 4))
+    fn = (lambda t, u: t.dot(u)) if draw(st.booleans()) else (lambda t, u: mg.dot(t, u))
+    return fn, np.dot, [draw(values((length,))), draw(values((length,)))]
+
+
 ANY_RANK, WITH_AXES, UP_TO_MATRIX = (0, 1, 2, 3), (1, 2, 3), (0, 1, 2)
 
 # name: (strategy given the number of axes, the numbers of axes it runs on)
@@ -758,6 +766,7 @@ CASES = {
     "getitem(0-d, 1-d)": (small_getitem_case, (0, 1)),
     "to(float64) on float64": (to_float64_case, ANY_RANK),
     "roll": (roll_case, ANY_RANK),
+    "dot": (dot_case, (1,)),
     "amax": (lambda ndim: extreme_case(ndim, "amax"), WITH_AXES),
     "amin": (lambda ndim: extreme_case(ndim, "amin"), WITH_AXES),
     "square": (square_case, ANY_RANK),
@@ -837,6 +846,21 @@ def test_entrywise_tests_give_bool_constants():
     assert x.isnan().tolist() == np.isnan(a).tolist() and mg.isinf(x).tolist() == np.isinf(a).tolist()
     assert x.isfinite().tolist() == np.isfinite(a).tolist() and x.isfinite().grad_fn is None
     assert x.is_floating_point() and not mg.tensor([1]).is_floating_point()
+
+
+def test_bincount_counts_as_numpys_and_refuses_what_it_cannot_count():
+    x = mg.tensor([4, 3, 6, 3, 4])
+    assert x.bincount().tolist() == np.bincount([4, 3, 6, 3, 4]).tolist() and x.bincount().dtype == np.int64
+    assert mg.bincount(x, weights=np.linspace(0, 1, 5)).tolist() == np.bincount([4, 3, 6, 3, 4], np.linspace(0, 1, 5)).tolist()
+    assert mg.tensor([0, 1]).bincount(minlength=4).tolist() == [1, 1, 0, 0]
+    with pytest.raises(ValueError, match="bincount: expected non-negative integers, got -1"):
+        mg.tensor([0, -1]).bincount()
+    with pytest.raises(ValueError, match=r"bincount: expected a 1-d tensor of integers, got float32 of shape \(2,\)"):
+        mg.tensor([0.5, 1.0]).bincount()
+    with pytest.raises(ValueError, match=r"dot: expected two 1-d tensors of the same length, got shapes \(2,\) and \(3,\)"):
+        mg.ones(2).dot(mg.ones(3))
+    with pytest.raises(TypeError, match="dot: expected two tensors of the same dtype, got float32 and float64"):
+        mg.dot(mg.ones(2), mg.ones(2, dtype=mg.float64))
 
 
 @pytest.mark.parametrize("rounding_mode", ["floor", "trunc"])
@@ -1367,12 +1391,13 @@ SORTING = {
     "sort": ["sort values", "test_sort_and_argsort_keep_ties_in_their_order_as_numpy_s_stable_sort"],
     "argsort": ["test_sort_and_argsort_keep_ties_in_their_order_as_numpy_s_stable_sort"],
     "unique": ["test_unique_gives_sorted_distinct_constants_and_where_each_entry_went"],
+    "bincount": ["test_bincount_counts_as_numpys_and_refuses_what_it_cannot_count"],
 }
 
 # public function of ops/methods.py with a gradient: where this file checks it
 METHODS = {
     "squeeze": ["squeeze"], "unsqueeze": ["unsqueeze"], "flatten": ["flatten"], "t": ["t"],
-    "permute": ["permute"], "narrow": ["narrow"], "softmax": ["Tensor.softmax", "mg.softmax"],
+    "permute": ["permute"], "narrow": ["narrow"], "softmax": ["Tensor.softmax", "mg.softmax"], "dot": ["dot"],
     "to": ["to(float64) on float64", "test_conversion_between_float32_and_float64"],
 }
 # ... and those without one (integers, bools, shapes, Python values, new constants)

@@ -417,3 +417,22 @@ def test_pytorchs_constants_finfo_and_the_like_makers():
     filled = mg.full_like(like, 7)
     assert filled.shape == (2, 3) and filled.dtype == np.float64 and filled.tolist() == [[7.0] * 3] * 2
     assert mg.empty_like(like, dtype=mg.int64).tolist() == [[0] * 3] * 2
+
+
+def test_set_printoptions_changes_digits_and_notation_and_the_default_profile_restores_them():
+    small = mg.tensor([[-5.9605e-08], [1.9868e-08]])
+    assert "e-08" in repr(small) and repr(mg.tensor([1.23456, 2.0])) == "tensor([1.2346, 2.0000])"
+    try:
+        assert mg.set_printoptions(sci_mode=False) is None
+        assert repr(small) == "tensor([[-0.0000],\n        [ 0.0000]])"
+        mg.set_printoptions(precision=2)
+        assert repr(mg.tensor([1.23456, 2.5])) == "tensor([1.23, 2.50])"
+        mg.set_printoptions(sci_mode=True)
+        assert repr(mg.tensor([1.5, 2.0])) == "tensor([1.50e+00, 2.00e+00])"      # (precision 2 stays)
+        mg.set_printoptions(profile="full")
+        assert "..." not in repr(mg.arange(30.0))
+        with pytest.raises(ValueError, match="set_printoptions: profile must be one of"):
+            mg.set_printoptions(profile="long")
+    finally:
+        mg.set_printoptions(profile="default")
+    assert "..." in repr(mg.arange(30.0)) and repr(mg.tensor([0.0, 1.0])) == "tensor([0., 1.])"

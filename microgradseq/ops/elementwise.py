@@ -409,20 +409,20 @@ def clip(x: Any, lo: float | None = None, hi: float | None = None) -> Tensor:
 CLIP = elementwise(scaled)
 
 
-def where(condition: Any, a: Any, b: Any) -> Tensor:
-    """condition ? a : b;   d/da = 1 where condition, d/db = 1 elsewhere"""
+def where(condition: Any, input: Any, other: Any) -> Tensor:
+    """condition ? input : other;   d/dinput = 1 where condition, d/dother = 1 elsewhere (PyTorch's names)"""
     given = condition._data if isinstance(condition, Tensor) else condition
     cond = np.array(given) if isinstance(given, (bool, np.bool_, np.ndarray, list, tuple)) else None
     if cond is None or cond.dtype != bool:
         got = type(given).__name__ if cond is None else f"dtype {cond.dtype}"
         raise TypeError(f"where: the condition must be a boolean array or tensor, got {got}")
     try:
-        a, b, y = operands("where", lambda A, B: np.where(cond, A, B), a, b)
+        input, other, y = operands("where", lambda A, B: np.where(cond, A, B), input, other)
     except ValueError:
-        shapes = [np.shape(v._data if isinstance(v, Tensor) else v) for v in (a, b)]
+        shapes = [np.shape(v._data if isinstance(v, Tensor) else v) for v in (input, other)]
         raise ValueError(f"where: condition of shape {cond.shape} and operands of shapes {shapes[0]} and "
                          f"{shapes[1]} cannot be broadcast together") from None
-    return result("where", y, (a, b), WHERE, (cond, cond))
+    return result("where", y, (input, other), WHERE, (cond, cond))
 
 
 WHERE = elementwise(lambda g, cond: np.where(cond, g, 0), lambda g, cond: np.where(cond, 0, g))

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..checks import is_axis, is_int
 from ..spellings import axis_keepdims, check_device, either, shape_of, target_dtype
-from ..tensor import Tensor, owned
+from ..tensor import Tensor, as_tensor, owned
 from . import elementwise as ew
 from .linalg import matmul
 from .reduce import cumsum, max, mean, norm, std, sum, var
@@ -193,6 +193,17 @@ def new(self: Tensor, *size: Any, dtype: Any = None, device: Any = None, require
     return owned(np.zeros(shape_of(size) if size else (0,), dtype=dtype), requires_grad)
 
 
+def dot(self: Tensor, other: Any) -> Tensor:
+    """The inner product of two 1-d tensors of one length and dtype, as torch.dot: `matmul` of two
+    vectors, a 0-d tensor (d/dself = other, d/dother = self)."""
+    other = other if isinstance(other, Tensor) else as_tensor(other)
+    if self.ndim != 1 or other.ndim != 1 or self.shape != other.shape:
+        raise ValueError(f"dot: expected two 1-d tensors of the same length, got shapes {self.shape} and {other.shape}")
+    if self.dtype != other.dtype:
+        raise TypeError(f"dot: expected two tensors of the same dtype, got {self.dtype} and {other.dtype}")
+    return matmul(self, other)
+
+
 def new_full(self: Tensor, size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
              requires_grad: bool = False) -> Tensor:
     """A new tensor of shape `size` filled with `fill_value`, in this tensor's dtype."""
@@ -205,7 +216,7 @@ Tensor.size, Tensor.numel, Tensor.dim = size, lambda self: int(self._data.size),
 Tensor.nelement = Tensor.numel
 Tensor.narrow, Tensor.contiguous, Tensor.permute, Tensor.__iter__ = narrow, lambda self: self, permute, iterate
 Tensor.argmax, Tensor.argmin, Tensor.softmax, Tensor.log_softmax = argmax, argmin, softmax, log_softmax
-Tensor.mul = ew.mul                 # (t.div, with PyTorch's rounding_mode=, is in pytorch_methods.py)
+Tensor.mul, Tensor.dot = ew.mul, dot      # (t.div, with PyTorch's rounding_mode=, is in pytorch_methods.py)
 Tensor.to, Tensor.cpu = to, lambda self: self
 Tensor.float, Tensor.double, Tensor.long = (lambda self: to(self, np.float32), lambda self: to(self, np.float64),
                                             lambda self: to(self, np.int64))

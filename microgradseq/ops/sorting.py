@@ -1,4 +1,5 @@
-"""PyTorch's sorting and ranking methods: `t.sort`, `t.argsort`, `t.topk`, `t.unique`. sort's and
+"""PyTorch's sorting, ranking and counting methods: `t.sort`, `t.argsort`, `t.topk`, `t.unique`,
+`t.bincount`. sort's and
 topk's values come back by indexing (`gather`), whose rule sends each gradient to where its value
 came from; unique's values, and every position and count, are constants."""
 
@@ -81,4 +82,23 @@ def unique(self: Tensor, sorted: bool = True, return_inverse: bool = False, retu
     return found[0] if len(found) == 1 else found
 
 
+def bincount(self: Tensor, weights: Any = None, minlength: int = 0) -> Tensor:
+    """How often each of 0 .. max appears in a 1-d tensor of non-negative integers, as torch.bincount
+    (numpy's): int64 counts of length max + 1 (at least `minlength`); with `weights`, the sum of the
+    weights at each value, in floating point. A constant."""
+    values = self._data
+    if values.ndim != 1 or values.dtype.kind not in "iub":
+        raise ValueError(f"bincount: expected a 1-d tensor of integers, got {values.dtype} of shape {values.shape}")
+    if values.size and values.min() < 0:
+        raise ValueError(f"bincount: expected non-negative integers, got {values.min()}")
+    if not is_int(minlength) or minlength < 0:
+        raise ValueError(f"bincount: minlength must be an integer >= 0, got {minlength!r}")
+    given = None if weights is None else np.asarray(weights._data if isinstance(weights, Tensor) else weights)
+    if given is not None and given.shape != values.shape:
+        raise ValueError(f"bincount: weights of shape {given.shape} do not match input of shape {values.shape}")
+    counts = np.bincount(values, given, int(minlength))
+    return owned(counts if given is not None else counts.astype(np.int64))
+
+
 Tensor.topk, Tensor.sort, Tensor.argsort, Tensor.unique = topk, sort, argsort, unique
+Tensor.bincount = bincount
