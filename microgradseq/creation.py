@@ -11,6 +11,7 @@ import numpy as np
 from .checks import flag, is_finite_number, is_int
 from .random import generator_or_default
 from .spellings import check_device, shape_of
+from .ops.assign import number_for
 from .tensor import Tensor, get_default_dtype, owned, tensor
 
 
@@ -123,37 +124,40 @@ def full(size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None, r
     return owned(np.full(_shape((size,), "full"), fill_value, dtype=dtype or _fill_dtype(fill_value)), requires_grad)
 
 
-def _like_shape_dtype(like: Any, dtype: Any) -> tuple[tuple, np.dtype]:
-    data = like._data if isinstance(like, Tensor) else np.asarray(like)
+def _like_shape_dtype(input: Any, dtype: Any) -> tuple[tuple, np.dtype]:
+    data = input._data if isinstance(input, Tensor) else np.asarray(input)
     return data.shape, np.dtype(dtype) if dtype is not None else data.dtype
 
 
-def zeros_like(like: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    """Zeros of `like`'s shape and dtype (or `dtype`)."""
+def zeros_like(input: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """Zeros of `input`'s shape and dtype (or `dtype`)."""
     check_device("zeros_like", device)
-    shape, dtype = _like_shape_dtype(like, dtype)
+    shape, dtype = _like_shape_dtype(input, dtype)
     return owned(np.zeros(shape, dtype=dtype), requires_grad)
 
 
-def ones_like(like: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    """Ones of `like`'s shape and dtype (or `dtype`)."""
+def ones_like(input: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """Ones of `input`'s shape and dtype (or `dtype`)."""
     check_device("ones_like", device)
-    shape, dtype = _like_shape_dtype(like, dtype)
+    shape, dtype = _like_shape_dtype(input, dtype)
     return owned(np.ones(shape, dtype=dtype), requires_grad)
 
 
-def full_like(like: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
+def full_like(input: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
               requires_grad: bool = False) -> Tensor:
-    """`fill_value` in `like`'s shape and dtype (or `dtype`), as torch.full_like."""
+    """`fill_value` (one number, which the dtype must hold) in `input`'s shape and dtype (or `dtype`),
+    as torch.full_like."""
     check_device("full_like", device)
-    shape, dtype = _like_shape_dtype(like, dtype)
-    return owned(np.full(shape, fill_value, dtype=dtype), requires_grad)
+    shape, dtype = _like_shape_dtype(input, dtype)
+    if not isinstance(fill_value, (numbers.Number, np.generic)) or np.ndim(fill_value):
+        raise TypeError(f"full_like: fill_value must be one number, got {type(fill_value).__name__}")
+    return owned(np.full(shape, number_for(fill_value, dtype, "full_like"), dtype=dtype), requires_grad)
 
 
-def empty_like(like: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    """A tensor of `like`'s shape and dtype (or `dtype`): zeros here (PyTorch's are uninitialised), as `empty`."""
+def empty_like(input: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of `input`'s shape and dtype (or `dtype`): zeros here (PyTorch's are uninitialised), as `empty`."""
     check_device("empty_like", device)
-    shape, dtype = _like_shape_dtype(like, dtype)
+    shape, dtype = _like_shape_dtype(input, dtype)
     return owned(np.zeros(shape, dtype=dtype), requires_grad)
 
 

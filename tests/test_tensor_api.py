@@ -419,20 +419,50 @@ def test_pytorchs_constants_finfo_and_the_like_makers():
     assert mg.empty_like(like, dtype=mg.int64).tolist() == [[0] * 3] * 2
 
 
+def test_floats_print_as_pytorchs_formatter_writes_them():
+    """Integer-valued floats as `1.`, others with 4 digits, scientific notation when the magnitudes
+    span more than 1000 times, pass 1e8 or fall below 1e-4; each entry padded to the widest."""
+    assert repr(mg.tensor([0.1, 0.2])) == "tensor([0.1000, 0.2000])"
+    assert repr(mg.tensor([1.23456, 2.0])) == "tensor([1.2346, 2.0000])"
+    assert repr(mg.tensor([0.0, 1.0, 2.0])) == "tensor([0., 1., 2.])"
+    assert repr(mg.tensor([1e-5, 1.0])) == "tensor([1.0000e-05, 1.0000e+00])"
+    assert repr(mg.tensor([1e10, 1.0])) == "tensor([1.0000e+10, 1.0000e+00])"
+    assert repr(mg.tensor([np.nan, 1.5, -np.inf])) == "tensor([   nan, 1.5000,   -inf])"
+    assert repr(mg.tensor([1.5, 2.25], dtype=mg.float16)) == "tensor([1.5000, 2.2500], dtype=float16)"
+
+
 def test_set_printoptions_changes_digits_and_notation_and_the_default_profile_restores_them():
     small = mg.tensor([[-5.9605e-08], [1.9868e-08]])
-    assert "e-08" in repr(small) and repr(mg.tensor([1.23456, 2.0])) == "tensor([1.2346, 2.0000])"
+    assert "e-08" in repr(small)
     try:
         assert mg.set_printoptions(sci_mode=False) is None
         assert repr(small) == "tensor([[-0.0000],\n        [ 0.0000]])"
+        assert repr(mg.tensor([1e10, 1.0])) == "tensor([10000000000.,           1.])"
         mg.set_printoptions(precision=2)
         assert repr(mg.tensor([1.23456, 2.5])) == "tensor([1.23, 2.50])"
         mg.set_printoptions(sci_mode=True)
         assert repr(mg.tensor([1.5, 2.0])) == "tensor([1.50e+00, 2.00e+00])"      # (precision 2 stays)
         mg.set_printoptions(profile="full")
         assert "..." not in repr(mg.arange(30.0))
-        with pytest.raises(ValueError, match="set_printoptions: profile must be one of"):
-            mg.set_printoptions(profile="long")
     finally:
         mg.set_printoptions(profile="default")
     assert "..." in repr(mg.arange(30.0)) and repr(mg.tensor([0.0, 1.0])) == "tensor([0., 1.])"
+
+
+def test_a_refused_set_printoptions_call_changes_nothing():
+    for call in (dict(profile="short", precision=-1), dict(precision=7, sci_mode="yes"),
+                 dict(profile="full", edgeitems=1.5), dict(threshold=float("nan")), dict(sci_mode=0),
+                 dict(profile="long")):
+        with pytest.raises(ValueError, match="set_printoptions: "):
+            mg.set_printoptions(**call)
+        assert repr(mg.tensor([0.1, 0.2])) == "tensor([0.1000, 0.2000])" and "..." in repr(mg.arange(30.0))
+
+
+def test_full_like_refuses_what_the_dtype_cannot_hold_and_takes_pytorchs_input_keyword():
+    with pytest.raises(ValueError, match="full_like: the value nan cannot be converted to dtype int64"):
+        mg.full_like(mg.tensor([1, 2]), math.nan)
+    with pytest.raises(TypeError, match="full_like: fill_value must be one number, got Tensor"):
+        mg.full_like(mg.tensor([1, 2]), mg.tensor([3.0, 4.0]))
+    assert mg.zeros_like(input=mg.ones(2)).tolist() == [0.0, 0.0]
+    weighted = mg.bincount(mg.tensor([0, 1, 1]), weights=mg.tensor([0.5, 0.5, 1.0]))
+    assert weighted.dtype == np.float32 and weighted.tolist() == [0.5, 1.5]

@@ -85,7 +85,7 @@ def unique(self: Tensor, sorted: bool = True, return_inverse: bool = False, retu
 def bincount(self: Tensor, weights: Any = None, minlength: int = 0) -> Tensor:
     """How often each of 0 .. max appears in a 1-d tensor of non-negative integers, as torch.bincount
     (numpy's): int64 counts of length max + 1 (at least `minlength`); with `weights`, the sum of the
-    weights at each value, in floating point. A constant."""
+    weights at each value (float32 for float32 weights, else float64, as PyTorch's). A constant."""
     values = self._data
     if values.ndim != 1 or values.dtype.kind not in "iub":
         raise ValueError(f"bincount: expected a 1-d tensor of integers, got {values.dtype} of shape {values.shape}")
@@ -97,7 +97,9 @@ def bincount(self: Tensor, weights: Any = None, minlength: int = 0) -> Tensor:
     if given is not None and given.shape != values.shape:
         raise ValueError(f"bincount: weights of shape {given.shape} do not match input of shape {values.shape}")
     counts = np.bincount(values, given, int(minlength))
-    return owned(counts if given is not None else counts.astype(np.int64))
+    if given is None:
+        return owned(counts.astype(np.int64))
+    return owned(counts.astype(np.float32 if given.dtype == np.float32 else np.float64))   # (PyTorch's rule)
 
 
 Tensor.topk, Tensor.sort, Tensor.argsort, Tensor.unique = topk, sort, argsort, unique
