@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .checks import flag
 from .tensor import Tensor
 
 
@@ -49,6 +50,16 @@ class Parameter(Tensor):
         if node is not None:
             node.dtype = dtype
             node.grad = None if node.grad is None else node.grad.astype(dtype)
+
+
+def forget_gradients(parameters: Any, set_to_none: bool, where: str) -> None:
+    """PyTorch's `zero_grad(set_to_none=True)`, a module's and an optimizer's: each parameter's gradient
+    becomes None, or (set_to_none=False) a new array of zeros of its shape and dtype where there was
+    one. `set_to_none` must be a bool (ValueError naming `where`)."""
+    set_to_none = flag(set_to_none, "set_to_none", where)
+    for parameter in parameters:
+        if parameter.grad is not None:
+            parameter.grad = None if set_to_none else np.zeros(parameter.shape, parameter.dtype)
 
 
 class UninitializedParameter(Parameter):

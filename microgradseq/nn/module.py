@@ -9,7 +9,7 @@ import numpy as np
 
 from ..checks import flag, is_int
 from ..metadata import in_scope
-from ..parameter import Parameter
+from ..parameter import Parameter, forget_gradients
 from ..spellings import check_device, target_dtype
 from ..tensor import Tensor, get_default_dtype, numbers_in
 
@@ -217,10 +217,7 @@ class Module:
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget accumulated gradients: grad = None, or (set_to_none=False) a new array of zeros of
         the parameter's shape and dtype where there was a gradient (as PyTorch)."""
-        set_to_none = flag(set_to_none, "set_to_none", f"{type(self).__name__}.zero_grad")
-        for parameter in self.parameters():
-            if parameter.grad is not None:
-                parameter.grad = None if set_to_none else np.zeros(parameter.shape, parameter.dtype)
+        forget_gradients(self.parameters(), set_to_none, f"{type(self).__name__}.zero_grad")
 
     def train(self, mode: bool = True) -> "Module":
         """Set `training` on this module and every module below it; returns self."""

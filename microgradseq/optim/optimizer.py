@@ -23,8 +23,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from ..autograd import LEAF, grad_enabled, setting
-from ..checks import flag
-from ..parameter import Parameter
+from ..parameter import Parameter, forget_gradients
 from ..tensor import Tensor
 from . import state_dict as saving
 
@@ -226,10 +225,7 @@ class Optimizer:
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget every parameter's gradient: grad = None, or (set_to_none=False) a new array of
         zeros of the parameter's shape and dtype where there was a gradient (as PyTorch)."""
-        set_to_none = flag(set_to_none, "set_to_none", f"{type(self).__name__}.zero_grad")
-        for p in self.params:
-            if p.grad is not None:
-                p.grad = None if set_to_none else np.zeros(p.shape, p.dtype)
+        forget_gradients(self.params, set_to_none, f"{type(self).__name__}.zero_grad")
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient: all of them, or (on an error) none.
