@@ -24,7 +24,7 @@ from ..tensor import Tensor, as_tensor, owned
 from . import elementwise as ew
 from .assign import index_put, number_for
 from .methods import _axis, to
-from .pytorch_methods import _positions
+from .pytorch_methods import _along_index
 from .shape import getitem
 
 
@@ -83,23 +83,18 @@ def scatter(self: Tensor, dim: int, index: Any, src: Any = None, *, value: Any =
     if self.ndim == 0:                  # (one axis of one entry, as PyTorch's)
         given = as_tensor(src).reshape(-1) if isinstance(src, (Tensor, np.ndarray, list)) else src
         return scatter(self.reshape(1), dim, picks.reshape(-1), given, value=value).reshape(())
-    axis = _axis("scatter", dim, self.ndim)
+    _axis("scatter", dim, self.ndim)
     if picks.size == 0:
         return self
-    picks = _positions("scatter", picks, self.shape[axis])
-    if picks.ndim != self.ndim or any(n > m for a, (n, m) in enumerate(zip(picks.shape, self.shape)) if a != axis):
-        raise ValueError(f"scatter: expected an index with {self.ndim} axes, each but dim {dim} no longer than "
-                         f"shape {self.shape}'s, got shape {picks.shape}")
+    positions = _along_index("scatter", self, dim, picks)
     given = value if src is None else src
     if isinstance(given, (Tensor, np.ndarray, list)):
         source = as_tensor(given)
         if source.ndim != picks.ndim or any(n > m for n, m in zip(picks.shape, source.shape)):
             raise ValueError(f"scatter: src of shape {source.shape} does not cover index of shape {picks.shape}")
         given = getitem(source, tuple(slice(0, n) for n in picks.shape))
-    positions = list(np.indices(picks.shape, sparse=True))
-    positions[axis] = picks
     try:
-        return index_put(self, tuple(positions), given)
+        return index_put(self, positions, given)
     except (TypeError, ValueError, IndexError) as error:
         raise type(error)(f"scatter: {str(error).partition('index_put: ')[2] or error}") from None
 

@@ -91,15 +91,22 @@ def gather(self: Tensor, dim: int, index: Any) -> Tensor:
     """out[i][j][k] = self[index[i][j][k]][j][k] for dim 0 (and alike for the others), as PyTorch's:
     `log_probs.gather(1, targets.unsqueeze(1))` picks each row's target. `index` has self's number
     of axes, and along the other axes no more entries than self."""
-    axis = _axis("gather", dim, self.ndim)
-    picks = _positions("gather", index, self.shape[axis])
+    return getitem(self, _along_index("gather", self, dim, index))
+
+
+def _along_index(where: str, self: Tensor, dim: int, index: Any) -> tuple:
+    """The numpy index gather reads and scatter writes: for each entry of `index` (integers, self's
+    number of axes, no longer than self along the others), the position it names along `dim` and
+    its own position along the others. ValueError/IndexError naming `where` otherwise."""
+    axis = _axis(where, dim, self.ndim)
+    picks = _positions(where, index, self.shape[axis])
     if (picks.ndim != self.ndim
             or any(n > m for a, (n, m) in enumerate(zip(picks.shape, self.shape)) if a != axis)):
-        raise ValueError(f"gather: expected an integer index with {self.ndim} axes, each but dim {dim} no longer "
+        raise ValueError(f"{where}: expected an integer index with {self.ndim} axes, each but dim {dim} no longer "
                          f"than shape {self.shape}'s, got dtype {picks.dtype} and shape {picks.shape}")
     positions = list(np.indices(picks.shape, sparse=True))
     positions[axis] = picks
-    return getitem(self, tuple(positions))
+    return tuple(positions)
 
 
 def repeat_interleave(self: Tensor, repeats: Any = None, dim: int | None = None) -> Tensor:
