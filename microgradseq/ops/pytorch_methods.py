@@ -151,12 +151,12 @@ def min(self: Tensor, axis: Any = None, keepdims: bool | None = None, *, dim: An
 def amax(self: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
     """The largest entry over `dim` (an axis, a tuple, or `()` for all), as torch.amax: the values
     only, and the gradient shared equally between ties (`max` over `axis=`)."""
-    return reduce.max(self, None if isinstance(dim, (tuple, list)) and not dim else dim, keepdim)
+    return reduce.max(self, reduce.reduced_axes("amax", dim, self.shape), keepdim)
 
 
 def amin(self: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
     """The smallest entry over `dim`, as torch.amin (see `amax`)."""
-    return min(self, None if isinstance(dim, (tuple, list)) and not dim else dim, keepdim)
+    return min(self, reduce.reduced_axes("amin", dim, self.shape), keepdim)
 
 
 def square(self: Tensor) -> Tensor:
