@@ -14,7 +14,7 @@ All are stable for large logits: they subtract the row maximum first
 
 from ..ops import relu, sigmoid, tanh
 from .activations import gelu, log_softmax, softmax
-from .layer_functions import dropout, layer_norm, linear, normalized_shape_of, one_hot, pad
+from .layer_functions import dropout, layer_norm, linear, normalized_shape_of, one_hot, pad, standardised
 from .losses import (REDUCTIONS, binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber_loss,
                      kl_div, l1_loss, legacy_reduction, mse_loss, nll_loss, smooth_l1_loss)
 

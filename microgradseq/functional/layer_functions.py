@@ -54,19 +54,23 @@ def layer_norm(input: Any, normalized_shape: Any, weight: Any = None, bias: Any 
             raise ValueError(f"layer_norm: {name} must have shape normalized_shape {shape}, got "
                              f"{as_tensor(value).shape}")
     axes = tuple(range(x.ndim - len(shape), x.ndim))
-    y = _normalised(x, axes, eps)
+    y = standardised(x, axes, eps)[0]
     if weight is not None:
         y = y * weight
     return y if bias is None else y + bias
 
 
-def _normalised(x: Tensor, axes: tuple, eps: float) -> Tensor:
-    """(x - mean) / sqrt(var + eps) over `axes` (var divided by N); half precision computed in float32,
-    as PyTorch's (the squares would overflow half from 256), and given back in half."""
+def standardised(x: Tensor, axes: tuple, eps: float) -> tuple[Tensor, Tensor, Tensor]:
+    """((x - mean) / sqrt(var + eps), mean, var) over `axes`, var divided by N: layer_norm's step, and
+    batch norm's over the batch. Half precision is computed in float32, as PyTorch's (the squares
+    would overflow half from 256): y comes back in half, mean and var in float32."""
     if x.dtype == np.float16:
-        return ops.astype(_normalised(ops.astype(x, np.float32), axes, eps), np.float16)
-    centred = x - x.mean(axes, keepdims=True)
-    return centred / ((centred * centred).mean(axes, keepdims=True) + eps).sqrt()
+        y, mean, variance = standardised(ops.astype(x, np.float32), axes, eps)
+        return ops.astype(y, np.float16), mean, variance
+    mean = x.mean(axes, keepdims=True)
+    centred = x - mean
+    variance = (centred * centred).mean(axes, keepdims=True)
+    return centred / (variance + eps).sqrt(), mean, variance
 
 
 def pad(input: Any, pad: Any, mode: str = "constant", value: Any = None) -> Tensor:

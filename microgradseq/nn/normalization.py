@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import ops
 from ..checks import flag, is_int, non_negative_number
-from ..functional import layer_norm, normalized_shape_of
+from ..functional import layer_norm, normalized_shape_of, standardised
 from ..spellings import check_device
 from ..parameter import UninitializedParameter
 from ..tensor import Tensor, as_tensor, get_default_dtype, owned
@@ -102,12 +102,9 @@ class BatchNorm1d(Module):
             if self.training and count == 1:
                 raise ValueError(f"{type(self).__name__}: Expected more than 1 value per channel when training, "
                                  f"got input of shape {x.shape}")
-            mean = x.mean(axes, keepdims=True)
-            centred = x - mean
-            variance = (centred * centred).mean(axes, keepdims=True)
+            y, mean, variance = standardised(x, axes, self.eps)
             if self.training and self.track_running_stats and self.running_mean is not None:
                 self._track(mean._data.reshape(-1), variance._data.reshape(-1) / (count - 1) * count)
-            y = centred / (variance + self.eps).sqrt()
         else:
             mean, variance = self.running_mean._data.reshape(per_feature), self.running_var._data.reshape(per_feature)
             y = (x - mean.astype(x.dtype)) / np.sqrt(variance + self.eps).astype(x.dtype)
