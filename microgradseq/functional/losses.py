@@ -258,8 +258,7 @@ def binary_cross_entropy(input: Any, target: Any, weight: Any = None, reduction:
     return _weighted(binary_cross_entropy_op(x, y), weights["weight"], reduction, "binary_cross_entropy")
 
 
-# ---- PyTorch's torch.nn.functional spellings ------------------------------------------------
-
+# ---- losses of log-probabilities: the KL divergence from a target, the negative log-likelihood ----
 
 def kl_div(input: Any, target: Any, size_average: Any = None, reduce: Any = None, reduction: str = "mean",
            log_target: bool = False) -> Tensor:
