@@ -357,6 +357,31 @@ def test_ignore_index_with_sum_none_and_the_classes_on_axis_1():
                                rtol=1e-12)
 
 
+@pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
+@pytest.mark.parametrize("loss_fn", ["cross_entropy", "nll_loss"])
+def test_ignore_index_gradient_and_tangent_with_the_classes_on_axis_1_match_central_differences(loss_fn, reduction):
+    """(N, C, d) scores, targets 0 ignored: the gradient of sum(R * loss) and J v along two directions
+    against central differences of the loss in numpy (float64), for every reduction."""
+    from test_op_gradients import assert_gradients_match, assert_tangents_match_differences
+
+    rng = np.random.default_rng(12)
+    z = rng.standard_normal((2, 3, 5))
+    y = np.array([[0, 2, 1, 0, 2], [1, 1, 0, 2, 0]])
+
+    def np_loss(a):
+        per_entry = -np.take_along_axis(np_log_softmax(np.moveaxis(a, 1, -1)), y[..., None], -1)[..., 0]
+        per_entry = np.where(y == 0, 0.0, per_entry)
+        return {"none": per_entry, "sum": per_entry.sum(), "mean": per_entry.sum() / (y != 0).sum()}[reduction]
+
+    def loss(t):
+        if loss_fn == "cross_entropy":
+            return F.cross_entropy(t, y, reduction=reduction, ignore_index=0)
+        return F.nll_loss(F.log_softmax(t, dim=1), y, reduction=reduction, ignore_index=0)
+    assert_gradients_match(loss, np_loss, z)
+    for direction in rng.standard_normal((2,) + z.shape):
+        assert_tangents_match_differences(loss, np_loss, [z], [direction])
+
+
 def test_every_target_ignored_gives_a_nan_mean_as_pytorchs():
     with np.errstate(invalid="ignore"):
         assert np.isnan(F.cross_entropy(RNG.standard_normal((2, 3)), np.array([1, 1]), ignore_index=1).item())

@@ -149,9 +149,10 @@ def test_reverse_mode_matches_central_differences(program):
         np.testing.assert_allclose(got, reference, atol=1e-7, rtol=1e-6)
 
 
-@pytest.mark.parametrize("program", [p for p in PROGRAMS if p is not _zero_d], ids=lambda p: p.__name__.strip("_"))
+@pytest.mark.parametrize("program", PROGRAMS, ids=lambda p: p.__name__.strip("_"))
 def test_forward_mode_matches_central_differences(program):
-    directions = [RNG.standard_normal(W0.shape), RNG.standard_normal(V0.shape)]
+    rng = np.random.default_rng(PROGRAMS.index(program))           # (its own draws, whatever ran before)
+    directions = [rng.standard_normal(W0.shape), rng.standard_normal(V0.shape)]
     _, tangent = mg.jvp(program, [f64(W0), f64(V0)], directions)
     reference = sum((central_differences(_value_of(program), [W0, V0], i) * d).sum()
                     for i, d in enumerate(directions))
@@ -171,8 +172,8 @@ def test_forward_mode_of_a_write_into_a_0d_tensor():
 
 
 def test_forward_mode_of_zero_d_program_by_hand():
-    """(Reverse mode of the 0-d program is checked above; its tangent by hand where the rules work:
-    s = 2 x00 * (v0 x11) * x00 ... only through a 1-d part, which does not crash.)"""
+    """y = a; y[0:1] = a_1 a_0 (a write into a 1-d part): J v = (a_1 v_0 + a_0 v_1, v_1), by hand. (The
+    0-d program's tangent is checked against central differences above.)"""
     def f(a):
         y = a * 1.0
         y[0:1] = a[1:2] * a[0:1]
@@ -184,11 +185,12 @@ def test_forward_mode_of_zero_d_program_by_hand():
 def test_a_fused_lstm_output_written_into_backpropagates_as_finite_differences_say():
     previous = mg.get_default_dtype()
     mg.set_default_dtype(np.float64)
+    rng = np.random.default_rng(1)
     try:
         mg.manual_seed(0)
         lstm = mg.nn.LSTM(3, 4)
-        X = RNG.standard_normal((4, 2, 3))
-        M = RNG.standard_normal((4, 2, 4))
+        X = rng.standard_normal((4, 2, 3))
+        M = rng.standard_normal((4, 2, 4))
 
         def loss(x):
             out, (h, c) = lstm(x)
@@ -202,7 +204,7 @@ def test_a_fused_lstm_output_written_into_backpropagates_as_finite_differences_s
         loss(x).backward()
         reference = central_differences(lambda a: loss(f64(a)).item(), [X], 0)
         np.testing.assert_allclose(x.grad, reference, atol=1e-7)
-        v = RNG.standard_normal(X.shape)
+        v = rng.standard_normal(X.shape)
         _, tangent = mg.jvp(loss, [f64(X)], [v])
         np.testing.assert_allclose(tangent, (reference * v).sum(), atol=1e-7)
     finally:
@@ -416,9 +418,8 @@ def test_an_integer_tensor_written_with_a_value_that_requires_grad_has_no_gradie
     assert not t.requires_grad
     reference = central_differences(lambda a: float(np.trunc(3 * a[()]) * 2.0), [np.array(1.5)], 0)
     assert reference == 0.0
-    if t.requires_grad:
-        (t.to(np.float64) * 2.0).sum().backward()
-        assert w.grad == reference
+    loss = (t.to(np.float64) * 2.0).sum()
+    assert not loss.requires_grad and w.grad is None        # no path back to w: its gradient is the reference, 0
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
@@ -598,10 +599,11 @@ def test_no_grad_in_one_thread_does_not_let_another_thread_write_into_a_leaf():
 
 def test_tbptt_with_a_state_buffer_written_row_by_row_matches_finite_differences():
     H = 3
-    W = f64(RNG.standard_normal((H, H)) * 0.5, requires_grad=True)
-    xs = [f64(RNG.standard_normal(H)) for _ in range(6)]
-    ys = [f64(float(RNG.standard_normal())) for _ in range(6)]
-    h0 = f64(RNG.standard_normal((2, H)) * 0.3)
+    rng = np.random.default_rng(2)
+    W = f64(rng.standard_normal((H, H)) * 0.5, requires_grad=True)
+    xs = [f64(rng.standard_normal(H)) for _ in range(6)]
+    ys = [f64(float(rng.standard_normal())) for _ in range(6)]
+    h0 = f64(rng.standard_normal((2, H)) * 0.3)
 
     def step_with(weight):
         def step(x, h):

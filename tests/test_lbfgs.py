@@ -149,6 +149,54 @@ def test_the_second_direction_with_history_one_is_the_bfgs_update_of_a_scaled_id
     assert problem.calls == 2                  # f at x0 and x1; none after the last iteration
 
 
+def numpy_lbfgs(A, b, x0, lr, history_size, iterations):
+    """L-BFGS without a line search on 0.5 x^T A x - b^T x, written with matrices: the first step
+    lr min(1, 1 / |g|_1) along -g, then steps of lr along -H g, H the BFGS update of gamma I by the
+    newest `history_size` pairs (s, y), oldest first, gamma = y.s / y.y of the newest:
+    H <- V^T H V + rho s s^T with V = I - rho y s^T, rho = 1 / y.s. The iterates and directions."""
+    x, g, pairs, xs, ds = x0.copy(), A @ x0 - b, [], [x0.copy()], []
+    for k in range(iterations):
+        if k == 0:
+            d, t = -g, lr * min(1.0, 1.0 / np.abs(g).sum())
+        else:
+            s, y = xs[-1] - xs[-2], g - previous_g
+            assert y @ s > 1e-10                      # (a quadratic keeps every pair)
+            pairs = (pairs + [(s, y)])[-history_size:]
+            newest_s, newest_y = pairs[-1]
+            H = (newest_y @ newest_s) / (newest_y @ newest_y) * np.eye(len(x))
+            for s_i, y_i in pairs:
+                rho = 1.0 / (y_i @ s_i)
+                V = np.eye(len(x)) - rho * np.outer(y_i, s_i)
+                H = V.T @ H @ V + rho * np.outer(s_i, s_i)
+            d, t = -H @ g, lr
+        previous_g = g
+        x = x + t * d
+        g = A @ x - b
+        xs.append(x.copy())
+        ds.append(d)
+    return xs, ds
+
+
+@pytest.mark.parametrize("history_size", [2, 3])
+@pytest.mark.parametrize("lr", [1.0, 0.6])
+def test_directions_with_several_pairs_are_the_bfgs_update_written_as_matrices(history_size, lr):
+    """Six iterations on a quadratic of 5 entries: with 2 or 3 pairs kept (and older ones dropped), each
+    iterate and the last direction are those of the matrix form of L-BFGS, H_0 scaled by the newest
+    pair, to rounding."""
+    A, b = spd_problem(5, seed=4, condition=30.0)
+    x0 = np.array([0.5, -1.0, 2.0, 0.25, -0.75])
+    x = leaf(x0)
+    problem = Quadratic(A, b, [x])
+    optimizer = LBFGS([x], lr=lr, max_iter=6, max_eval=100, history_size=history_size, tolerance_grad=0.0,
+                      tolerance_change=0.0)
+    optimizer.step(problem.closure_for(optimizer))
+    xs, ds = numpy_lbfgs(A, b, x0, lr, history_size, 6)
+    np.testing.assert_allclose(problem.xs, xs[:6], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(x.data, xs[6], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(optimizer.state[0]["d"], ds[-1], rtol=1e-10, atol=1e-12)
+    assert len(optimizer.state[0]["old_dirs"]) == history_size
+
+
 def test_with_history_one_only_the_newest_pair_is_kept():
     """history_size bounds the pairs; each kept pair is (y, s) with y . s > 0 and rho = 1 / y . s."""
     A, b = spd_problem(4, seed=1, condition=50.0)

@@ -1794,6 +1794,9 @@ def notebook_6(tmp_path_factory):
     printed = io.StringIO()
     with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(printed):
         patch.chdir(tmp_path_factory.mktemp("notebook_6"))
+        # (its seeding cell sets torch.backends.cudnn.deterministic = True: put back afterwards, not left to
+        # whichever test runs next)
+        patch.setattr(torch.backends.cudnn, "deterministic", torch.backends.cudnn.deterministic)
         names = attention_is_all_you_need(*pairs)
         names.checkpoint_saved = exists('tut6-model.pt')
     return names, printed.getvalue()
@@ -1825,7 +1828,9 @@ def test_seq2seq_transformer_learns_to_sort_and_translates_the_held_out_words(no
 
     valid = [float(v) for v in re.findall(r"^\t Val\. Loss: ([\d.]+) \|  Val\. PPL:\s+[\d.]+$", out, re.MULTILINE)]
     train = [float(v) for v in re.findall(r"^\tTrain Loss: ([\d.]+) \| Train PPL:\s+[\d.]+$", out, re.MULTILINE)]
-    assert len(valid) == len(train) == 10 and len(re.findall(r"^Epoch: \d\d \| Time: 0m \d+s$", out, re.MULTILINE)) == 10
+    assert len(valid) == len(train) == 10 and len(re.findall(r"^Epoch: \d\d \| Time: \d+m \d+s$", out, re.MULTILINE)) == 10
+    assert re.findall(r"^Epoch: (\d\d) \|", out, re.MULTILINE) == [f"{e:02}" for e in range(1, 11)]
+    assert nb.epoch_time(10.0, 135.9) == (2, 5) and nb.epoch_time(0.0, 59.99) == (0, 59)   # (not the clock's reading)
     assert train[0] > 1.5 and valid[-1] < 0.1 * math.log(14)
     assert nb.checkpoint_saved and abs(nb.best_valid_loss - min(valid)) <= 5e-4
     test_loss = float(re.search(r"^\| Test Loss: ([\d.]+) \| Test PPL:\s+([\d.]+) \|$", out, re.MULTILINE).group(1))
@@ -2028,9 +2033,10 @@ def test_gap_G7_backends_cudnn_is_there_without_a_gpu():
     `torch.backends.cudnn.is_available()` is False without CUDA, as `torch.backends.mps.is_available()` is
     without Apple's GPU."""
     cudnn = torch.backends.cudnn
-    before = cudnn.deterministic                 # (False, unless a script of this session set it: the notebook's does)
+    before = cudnn.deterministic                 # (the notebook's seeding cell sets it; its fixture puts it back)
     try:
         assert before in (False, True) and cudnn.benchmark is False and cudnn.enabled is True
+        assert before is False                   # (the default)
         cudnn.deterministic = True
         assert torch.backends.cudnn.deterministic is True
         cudnn.deterministic = False

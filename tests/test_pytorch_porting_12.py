@@ -1953,6 +1953,19 @@ def test_ch03_self_attention_v1_with_v2s_weights_gives_v2s_output():
     assert np.allclose(out1.detach().numpy(), softmax_np(Q @ K.T / math.sqrt(2)) @ V, atol=1e-6)
     out1.sum().backward()
     assert all(p.grad is not None and p.grad.shape == (3, 2) for p in sa_v1.parameters())
+
+    def attention_sum(Wq, Wk, Wv):                        # out1.sum() in numpy, float64
+        return (softmax_np((X @ Wq) @ (X @ Wk).T / math.sqrt(2)) @ (X @ Wv)).sum()
+    weights = [p.detach().numpy().astype(np.float64) for p in (sa_v1.W_query, sa_v1.W_key, sa_v1.W_value)]
+    for which, p in enumerate((sa_v1.W_query, sa_v1.W_key, sa_v1.W_value)):
+        numeric = np.zeros((3, 2))                        # central differences
+        for index in np.ndindex(3, 2):
+            step = np.zeros((3, 2))
+            step[index] = 1e-6
+            plus, minus = list(weights), list(weights)
+            plus[which], minus[which] = weights[which] + step, weights[which] - step
+            numeric[index] = (attention_sum(*plus) - attention_sum(*minus)) / 2e-6
+        assert np.allclose(p.grad, numeric, atol=1e-4), which
     assert len(list(SelfAttention_v2(3, 2, qkv_bias=True).parameters())) == 6
 
 
@@ -2468,6 +2481,9 @@ def test_gap_G2_set_printoptions_changes_how_tensors_print():
         assert "e" not in text.replace("tensor", "") and "-0.0000" in text and " 0.0000" in text
         text = repr(torch.tensor([1e-8, 1.0]))
         assert "e" not in text.replace("tensor", "") and "0.0000" in text and "1.0000" in text
+        torch.set_printoptions(precision=4)          # (a call without sci_mode sets it back to None: PyTorch's choice)
+        assert "e-08" in repr(small)
+        torch.set_printoptions(sci_mode=False)
         torch.set_printoptions(precision=2)
         text = repr(torch.tensor([1.23456, 2.5]))
         assert "1.23" in text and "1.235" not in text and "2.50" in text

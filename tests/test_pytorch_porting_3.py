@@ -34,7 +34,7 @@ def test_backward_takes_retain_graph_none_as_pytorchs_default_and_frees_the_grap
     y = (x * x).sum()
     y.backward(retain_graph=None)
     np.testing.assert_allclose(x.grad, [2.0, -4.0])
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="already been freed"):
         y.backward()                                    # freed, as after retain_graph=False
 
 

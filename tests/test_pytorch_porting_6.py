@@ -168,6 +168,7 @@ def test_the_name_classification_tutorial_trains_and_beats_chance():
     at 1/3 (standard deviation 0.11), as it does the mean accuracy per class, the mean diagonal of the
     tutorial's confusion matrix normalised by rows."""
     random.seed(0)
+    torch.manual_seed(0)        # (the RNN's initial weights: otherwise the global generator's leftover state)
     device = torch.device("cpu")
     torch.set_default_device(device)
     alldata = NamesDataset(synthetic_names(np.random.default_rng(0), 40))
@@ -390,6 +391,10 @@ def test_the_packed_padded_attention_seq2seq_notebook_learns_to_reverse_and_mask
     model = Seq2Seq(enc, dec, PAD, device).to(device)
     model.apply(init_weights)
     assert count_parameters(model) == sum(p.size for p in model.state_dict().values())
+    gru = lambda n_in, h: 3 * h * (n_in + h + 2)           # (one direction: W_ih, W_hh, b_ih, b_hh of 3 gates)
+    assert count_parameters(model) == (VOCAB * 8 + 2 * gru(8, 16) + (32 * 16 + 16)       # encoder
+                                       + (48 * 16 + 16) + 16                              # attention: attn, v
+                                       + VOCAB * 8 + gru(32 + 8, 16) + (56 * VOCAB + VOCAB))  # decoder
     assert "GRU(8, 16, bidirectional=True)" in str(model)
     optimizer = optim.Adam(model.parameters(), lr=0.02)
     criterion = nn.CrossEntropyLoss(ignore_index=PAD)
@@ -480,6 +485,8 @@ def test_the_bidirectional_rnn_tutorial_classifies_images_read_row_by_row(tmp_pa
 
     torch.save(model.state_dict(), tmp_path / 'model.ckpt')
     assert sorted(torch.load(tmp_path / 'model.ckpt')) == sorted(model.state_dict())
+    reloaded = torch.load(tmp_path / 'model.ckpt')
+    assert all(np.array_equal(np.asarray(reloaded[k]), p.detach().numpy()) for k, p in model.named_parameters())
 
 
 # ---- 4. curiousily: an LSTM autoencoder for time series anomaly detection -----------------------
@@ -806,9 +813,10 @@ def test_generator_manual_seed_refuses_what_is_not_a_seed(seed):
 
 
 def test_generator_and_set_default_device_take_the_cpu_and_refuse_another_device():
-    torch.Generator(device="cpu")
-    torch.set_default_device("cpu")
-    torch.set_default_device(None)
+    on_cpu = torch.Generator(device="cpu")
+    assert on_cpu.manual_seed(5).permutation(6).tolist() == np.random.default_rng(5).permutation(6).tolist()
+    assert torch.set_default_device("cpu") is None and torch.zeros(2).device == torch.device("cpu")
+    assert torch.set_default_device(None) is None
     with pytest.raises(RuntimeError, match=r"Generator: device 'cuda' is not available"):
         torch.Generator(device="cuda")
     with pytest.raises(RuntimeError, match=r"set_default_device: device 'cuda:0' is not available"):

@@ -1333,14 +1333,12 @@ def test_the_d2l_seq2seq_chapter_trains_with_its_xavier_init_and_translates():
 
 # ---- the spellings these scripts needed ----------------------------------------------------------
 
-RNG = np.random.default_rng(7)
-
-
 def f64(array, requires_grad=False):
     return torch.tensor(np.array(array, dtype=np.float64), requires_grad=requires_grad)
 
 
 def test_masked_fill_in_place_fills_the_tensor_and_the_gradient_skips_the_filled_entries():
+    RNG = np.random.default_rng(7)          # (its own draws: not what an earlier test left in a shared one)
     x = f64(RNG.standard_normal((2, 3)), requires_grad=True)
     mask = np.array([[True, False, False], [False, False, True]])
     scores = x * 2
@@ -1356,11 +1354,16 @@ def test_masked_fill_in_place_fills_the_tensor_and_the_gradient_skips_the_filled
 
 
 def test_masked_select_takes_the_entries_where_the_broadcast_mask_is_true_with_their_gradient():
+    RNG = np.random.default_rng(7)          # (its own draws: not what an earlier test left in a shared one)
     x = RNG.standard_normal((3, 4))
     mask = RNG.random(4) > 0.5                                  # broadcasts over the rows
+    assert mask.any() and not mask.all()
     got = torch.masked_select(f64(x), torch.tensor(mask))
     np.testing.assert_array_equal(got.numpy(), x[np.broadcast_to(mask, x.shape)])
     assert torch.gradcheck(lambda a: (a.masked_select(torch.tensor(mask)) ** 2).sum(), [f64(x, requires_grad=True)])
+    leaf = f64(x, requires_grad=True)
+    (leaf.masked_select(torch.tensor(mask)) ** 2).sum().backward()
+    np.testing.assert_allclose(leaf.grad, 2 * x * np.broadcast_to(mask, x.shape), rtol=1e-12)   # (closed form)
     with pytest.raises(TypeError, match="masked_select: expected a bool mask, got dtype int64"):
         f64(x).masked_select(np.ones(4, dtype=np.int64))
     with pytest.raises(ValueError, match=r"masked_select: the mask's shape \(3,\) does not broadcast"):
@@ -1382,6 +1385,11 @@ def test_floor_division_and_remainder_are_pythons_as_pytorch(a, b):
 def test_remainder_gradient_is_one_and_minus_the_quotient_and_floor_division_passes_zero():
     a, b = f64([7.5, -2.25, 3.2], requires_grad=True), f64([2.0, 1.5, -0.7], requires_grad=True)
     assert torch.gradcheck(lambda p, q: ((p % q) * torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64)).sum(), [a, b])
+    w = np.array([1.0, -2.0, 0.5])
+    p, q = f64([7.5, -2.25, 3.2], requires_grad=True), f64([2.0, 1.5, -0.7], requires_grad=True)
+    ((p % q) * torch.tensor(w)).sum().backward()              # (closed form: d/dp = 1, d/dq = -floor(p / q))
+    np.testing.assert_allclose(p.grad, w, rtol=1e-12)
+    np.testing.assert_allclose(q.grad, -w * np.floor(p.numpy() / q.numpy()), rtol=1e-12)
     (a // b).sum().backward()
     assert a.grad.tolist() == [0.0, 0.0, 0.0] and b.grad.tolist() == [0.0, 0.0, 0.0]
     _, tangent = torch.jvp(lambda p, q: p % q, [a.detach(), b.detach()], [np.ones(3), np.ones(3)])

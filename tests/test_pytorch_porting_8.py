@@ -115,6 +115,19 @@ def test_the_lstm_steps_like_the_whole_sequence_and_the_pos_tagger_learns_the_ta
     assert np.allclose(out[-1].numpy(), whole[0][0].numpy())          # "the last slice of out" is hidden
     assert np.allclose(torch.cat(stepped).numpy(), out.numpy(), atol=1e-6)
     assert np.allclose(hidden[1].numpy(), whole[1].numpy(), atol=1e-6)
+    # and both are the LSTM's equations (PyTorch's gate order i, f, g, o), written out in numpy
+    W_ih, W_hh, b_ih, b_hh = (getattr(lstm, n).detach().numpy().astype(np.float64)
+                              for n in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"))
+    h, c = (s.numpy().astype(np.float64)[0] for s in initial)
+    sigmoid = lambda z: 1 / (1 + np.exp(-z))
+    by_hand = []
+    for x_t in inputs.numpy().astype(np.float64):
+        i, f, g, o = np.split(x_t @ W_ih.T + b_ih + h @ W_hh.T + b_hh, 4, axis=-1)
+        c = sigmoid(f) * c + sigmoid(i) * np.tanh(g)
+        h = sigmoid(o) * np.tanh(c)
+        by_hand.append(h)
+    assert np.allclose(out.numpy(), np.stack(by_hand), atol=1e-6)
+    assert np.allclose(whole[0].numpy()[0], h, atol=1e-6) and np.allclose(whole[1].numpy()[0], c, atol=1e-6)
     hidden = (torch.randn(1, 1, 3), torch.randn(1, 1, 3))  # clean out hidden state
     out, hidden = lstm(inputs, hidden)
 
@@ -1224,6 +1237,7 @@ def test_the_attention_classifiers_find_the_opinion_word(architecture, epochs):
         val_loss, val_acc = eval_model(model, valid_iter, loss_fn)
     assert val_acc > 90 and val_loss < math.log(2) / 2
     assert np.array_equal(model.word_embeddings.weights.numpy(), word_embeddings.numpy())
+    assert model.word_embeddings.weights.requires_grad is False       # (frozen: not what train_model's filter passes)
 
     test_sen1 = [[7, 9, 2, 11, 4]]  # (TEXT.preprocess of a review: here filler around "good")
     test_sen = np.asarray(test_sen1)

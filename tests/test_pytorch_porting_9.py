@@ -35,7 +35,6 @@ import os
 import re
 import sys
 import time
-import warnings
 from dataclasses import dataclass
 from typing import List
 
@@ -1430,10 +1429,10 @@ def test_gap_G5_pin_memory_is_accepted_and_changes_no_batch():
     """PyTorch: DataLoader(..., pin_memory=True) without an accelerator warns that pinned memory won't
     be used and loads the same batches (makemore's InfiniteDataLoader passes pin_memory=True)."""
     dataset = torch.utils.data.TensorDataset(torch.arange(10).view(5, 2))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with pytest.warns(UserWarning, match="'pin_memory' argument is set as true but no accelerator is found"):
         pinned = [b[0].tolist() for b in DataLoader(dataset, batch_size=2, pin_memory=True)]
     assert pinned == [b[0].tolist() for b in DataLoader(dataset, batch_size=2)]
+    assert pinned == [[[0, 1], [2, 3]], [[4, 5], [6, 7]], [[8, 9]]]          # (the rows in order, two a batch)
 
 
 def test_gap_G6_random_sampler_with_replacement_draws_as_it_is_iterated():
@@ -1463,6 +1462,7 @@ def test_gap_G7_num_workers_load_the_same_batches():
     dataset = torch.utils.data.TensorDataset(torch.arange(10).view(5, 2))
     workers = [b[0].tolist() for b in DataLoader(dataset, batch_size=2, num_workers=4)]
     assert workers == [b[0].tolist() for b in DataLoader(dataset, batch_size=2, num_workers=0)]
+    assert workers == [[[0, 1], [2, 3]], [[4, 5], [6, 7]], [[8, 9]]]         # (the rows in order, two a batch)
 
 
 def test_gap_G8_the_dataloader_module_path_is_pytorchs():
@@ -1471,3 +1471,5 @@ def test_gap_G8_the_dataloader_module_path_is_pytorchs():
     import importlib
     module = importlib.import_module("microgradseq.utils.data.dataloader")
     assert module.DataLoader is DataLoader
+    assert DataLoader is torch.utils.data.DataLoader              # (the line above holds by this file's own import)
+    assert torch.utils.data.dataloader is module and hasattr(torch.utils.data, "__path__")

@@ -275,6 +275,12 @@ def test_batch_norm_in_training_is_the_definition_and_its_gradients_match_centra
     (out * mg.tensor(weights)).sum().backward()
     numeric = central_differences(lambda a: float(np.sum((np_batch_norm(a, axes) * w + b) * weights)), x)
     np.testing.assert_allclose(t.grad, numeric, rtol=1e-5, atol=1e-7)
+    for parameter, loss_of in ((norm.weight, lambda v: np.sum((np_batch_norm(x, axes) * v.reshape(per_feature) + b)
+                                                               * weights)),
+                               (norm.bias, lambda v: np.sum((np_batch_norm(x, axes) * w + v.reshape(per_feature))
+                                                            * weights))):
+        numeric = central_differences(lambda v: float(loss_of(v)), parameter.numpy().copy())
+        np.testing.assert_allclose(parameter.grad, numeric, rtol=1e-5, atol=1e-7)
 
 
 def test_batch_norm_running_statistics_follow_momentum_or_the_average_and_serve_evaluation():
