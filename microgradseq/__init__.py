@@ -7,6 +7,7 @@
 """
 
 import math
+import sys
 
 import numpy as np
 
@@ -23,7 +24,7 @@ from .function_forms import (abs, add, allclose, amax, amin, argmax, argmin, arg
                              clip, cos, cumsum, div, dot, eq, equal, erf, exp, flatten, flip, floor_divide,
                              from_numpy, gather, ge, gt, index_fill, index_select, is_floating_point, is_tensor,
                              isfinite, isinf, isnan, le, log, log_softmax, logsumexp, lt, masked_fill, masked_select,
-                             matmul, max, mean, min, mm, mul, narrow, ne, nonzero, norm, numel, permute, pow, relu,
+                             matmul, max, mean, min, mm, movedim, mul, narrow, ne, nonzero, norm, numel, permute, pow, relu,
                              remainder, repeat_interleave, reshape, roll, round, rsqrt, scatter, sigmoid, sin,
                              softmax, sort, split, sqrt, square, squeeze, std, sub, sum, t, tanh, topk, transpose,
                              tril, triu, unbind, unique, unsqueeze, var)
@@ -39,6 +40,9 @@ from .threads import get_num_threads, limit_at_import, set_num_threads
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, set_grad_enabled
 from .transforms import jacobian, jvp, vjp
 from .viz import draw
+from .histogram import histogram                            # torch.histogram (makemore part 3's plots)
+from .ops.elementwise import log2, log10                   # torch.log10 (`loss.log10()` of the lectures)
+from .function_forms import all_of as all, any_of as any      # torch.all, torch.any (not in __all__)
 
 # PyTorch's `torch.autograd.grad`, `Function`, `gradcheck` and `functional`: `mg.autograd` is the core module
 # (autograd.py), which a course reads for the chain rule alone; they live in transforms.py,
@@ -48,6 +52,10 @@ autograd.Function = function.Function
 autograd.gradcheck = gradcheck
 autograd.functional = autograd_functional
 autograd.Variable = creation.Variable     # PyTorch's deprecated legacy wrapper
+from . import forward_ad, func            # torch.autograd.forward_ad (dual tensors) and torch.func (func.py)
+autograd.forward_ad = forward_ad          # `import torch.autograd.forward_ad as fwAD` ports too: autograd is a
+sys.modules[autograd.__name__ + ".forward_ad"] = forward_ad     # module, so Python looks the name up here
+sys.modules[autograd.__name__ + ".functional"] = autograd_functional     # (`import torch.autograd.functional`)
 
 __all__ = ["GradcheckError", "Tensor", "bptt", "concat", "detect_anomaly", "functional",
            "get_default_dtype", "gradcheck", "jacobian", "jvp", "load", "manual_seed", "nn", "no_grad", "ones", "optim",

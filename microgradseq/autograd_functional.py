@@ -99,12 +99,9 @@ def jacobian(func: Callable[..., Any], inputs: Any, create_graph: bool = False, 
 def _jacobian_forward(func: Callable[..., Any], xs: tuple, single_in: bool) -> Any:
     fresh, columns, single_out = _fresh(xs), [], True
     for j, x in enumerate(fresh):
-        basis = np.eye(x._data.size, dtype=x.dtype).reshape((x._data.size,) + x.shape)
-        outputs, tangents = transforms.jvp(lambda xj: func(*fresh[:j], xj, *fresh[j + 1:]), [x], [basis])
-        single_out, ys = _outputs("jacobian", outputs)
-        tangents = (tangents,) if single_out else tangents
-        columns.append([np.moveaxis(t.reshape((x._data.size,) + y.shape), 0, -1).reshape(y.shape + x.shape)
-                        for y, t in zip(ys, tangents)])
+        outputs, blocks = transforms.jacobian_columns(lambda xj: func(*fresh[:j], xj, *fresh[j + 1:]), x)
+        single_out, _ = _outputs("jacobian", outputs)
+        columns.append([blocks] if single_out else list(blocks))
     return _nested(single_out, single_in, [list(row) for row in zip(*columns)])
 
 

@@ -273,18 +273,25 @@ class _Call:
     # ---- forward mode ------------------------------------------------------------------------
 
     def tangent(self, v: np.ndarray, slot: int) -> np.ndarray:
-        """Forward mode's rule for input `slot`: J v, from jvp with v for that argument and zeros
-        elsewhere, direction by direction (v carries a leading axis of directions); several
-        outputs: their tangents flat, side by side."""
+        """Forward mode's rule: J v = J_1 v_1 + ... + J_n v_n for all the arguments at once, from
+        one call of jvp with every argument's tangent (zeros for a tensor without one), as PyTorch
+        calls it once; the rule of the first argument with a tangent gives it, the others' add
+        nothing. Direction by direction (v carries a leading axis of directions), each call
+        seeing ctx as forward left it (a jvp may `del ctx.result`, as PyTorch's tutorial does);
+        several outputs: their tangents flat, side by side."""
         name = self.cls.__name__
         if "jvp" not in _overridden(self.cls):
             raise NotImplementedError(f"{name}: forward mode (mg.jvp) needs a jvp(ctx, *tangents) staticmethod "
                                       "giving the output's tangent, one tangent per argument of forward")
-        position = self.positions[slot]
-        per_direction = []
-        for direction in v:
-            tangents = [owned(direction) if i == position else
-                        (owned(np.zeros_like(a._data)) if isinstance(a, Tensor) else None)
+        run = current_run.get()
+        given = {i: run.tangent(self.args[i]) for i in self.positions}
+        if next(i for i in self.positions if given[i] is not None) != self.positions[slot]:
+            return 0.0                              # (in the first one's call already)
+        as_forward_left_it, per_direction = dict(vars(self.ctx)), []
+        for d in range(len(v)):
+            vars(self.ctx).update(as_forward_left_it)
+            tangents = [None if not isinstance(a, Tensor) else
+                        owned(np.zeros_like(a._data) if given[i] is None else given[i][d])
                         for i, a in enumerate(self.args)]
             self.ctx._in_jvp = True
             try:

@@ -75,12 +75,6 @@ def allclose(input: Any, other: Any, rtol: float = 1e-05, atol: float = 1e-08, e
         raise ValueError(f"allclose: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
 
 
-def equal(input: Any, other: Any) -> bool:
-    """The same shape and the same values, as torch.equal."""
-    a, b = as_tensor(input)._data, as_tensor(other)._data
-    return a.shape == b.shape and bool(np.array_equal(a, b))
-
-
 abs, exp, log, sqrt, tanh, sigmoid, relu, clamp, clip, pow, sin, cos, round = map(
     _form, ("abs", "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "clamp", "clip", "pow", "sin", "cos", "round"))
 add, sub, mul, div, matmul, mm, bmm = map(_form, ("add", "sub", "mul", "div", "matmul", "mm", "bmm"))
@@ -88,8 +82,10 @@ eq, ne, lt, le, gt, ge = map(_form, ("eq", "ne", "lt", "le", "gt", "ge"))
 sum, mean, norm, argmax, argmin, softmax, log_softmax, topk, numel = map(
     _form, ("sum", "mean", "norm", "argmax", "argmin", "softmax", "log_softmax", "topk", "numel"))
 max, min = _extreme("max"), _extreme("min")
-reshape, transpose, permute, squeeze, unsqueeze, flatten, t = map(
-    _form, ("reshape", "transpose", "permute", "squeeze", "unsqueeze", "flatten", "t"))
+equal = _form("equal")
+all_of, any_of = _form("all"), _form("any")     # torch.all and torch.any (`mg.all`: not Python's all here)
+reshape, transpose, permute, movedim, squeeze, unsqueeze, flatten, t = map(
+    _form, ("reshape", "transpose", "permute", "movedim", "squeeze", "unsqueeze", "flatten", "t"))
 narrow, split, chunk, unbind, index_select, gather, masked_fill, flip = map(
     _form, ("narrow", "split", "chunk", "unbind", "index_select", "gather", "masked_fill", "flip"))
 masked_select, floor_divide, remainder = map(_form, ("masked_select", "floor_divide", "remainder"))

@@ -10,7 +10,7 @@ import numpy as np
 from .autograd import no_grad
 from .checks import is_finite_number
 from .tensor import Tensor
-from .transforms import jacobian_blocks
+from .transforms import jacobian_blocks, jacobian_columns
 
 
 class GradcheckError(AssertionError):
@@ -67,16 +67,19 @@ def _precision_hint(checked: list[tuple[int, Tensor]], out: Tensor) -> str:
 
 
 def gradcheck(fn: Callable[..., Tensor], inputs: Tensor | Sequence, eps: float = 1e-6,
-              atol: float = 1e-5, rtol: float = 1e-3) -> bool:
+              atol: float = 1e-5, rtol: float = 1e-3, *, raise_exception: bool = True,
+              check_forward_ad: bool = False, check_backward_ad: bool = True) -> bool:
     """True when the Jacobian of y = fn(*inputs) matches central finite differences,
 
         dy_j/dx_i  against  (y_j(x + eps e_i) - y_j(x - eps e_i)) / (2 eps),
 
     for every element i of every input x that requires grad and every element j of y (one
-    number, a loss, or a tensor: one backward pass per element j); else GradcheckError (a NaN or
-    inf on either side fails). `inputs` is a tensor or an iterable of them (such as
-    `model.parameters()`); at least one must require grad. As PyTorch's `gradcheck`, also
-    reachable as `mg.autograd.gradcheck`.
+    number, a loss, or a tensor); else GradcheckError (or False, with `raise_exception=False`).
+    A NaN or inf on either side fails. The Jacobian is computed by reverse mode (one backward
+    pass per element j), and with `check_forward_ad=True` also by forward mode (one pass with
+    x.size directions, the unit vectors e_i); `check_backward_ad=False` leaves reverse mode out.
+    `inputs` is a tensor or an iterable of them (such as `model.parameters()`); at least one
+    must require grad. As PyTorch's `gradcheck`, also reachable as `mg.autograd.gradcheck`.
 
     Each input is perturbed by giving it a new array (`x.data = ...`), and given
     its own back afterwards; every leaf's `.grad` is as it was, a module's
@@ -89,6 +92,9 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Tensor | Sequence, eps: float =
         if not is_finite_number(value) or value < 0 or (name == "eps" and value == 0):
             raise ValueError(f"gradcheck: {name} must be a finite number, "
                              f"{'positive' if name == 'eps' else 'not negative'}, got {value!r}")
+    if not (check_backward_ad or check_forward_ad):
+        raise ValueError("gradcheck: check_backward_ad and check_forward_ad are both False, so there is "
+                         "nothing to check")
     checked = [(position, x) for position, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
     if not checked:
         raise ValueError("gradcheck: no input requires grad, so there is nothing to check; make the "
@@ -97,24 +103,47 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Tensor | Sequence, eps: float =
     if not isinstance(out, Tensor) or out.dtype.kind not in "fc":
         came = f"a Tensor of dtype {out.dtype}" if isinstance(out, Tensor) else f"a {type(out).__name__}"
         raise ValueError(f"gradcheck: fn must return a floating-point Tensor, got {came}")
-    blocks = jacobian_blocks(out, [x for _, x in checked])     # d out / d x (leaves' .grad kept)
-    for (position, x), block in zip(checked, blocks):
-        autodiff = block.astype(np.float64)
-        numeric = np.zeros(out.shape + x.shape, dtype=np.float64)
-        with no_grad(), _perturbing(x) as original:
-            for i in np.ndindex(*x.shape):
-                x.data = _moved(original, i, eps)
-                plus = _values(fn, inputs, out.shape)
-                x.data = _moved(original, i, -eps)
-                minus = _values(fn, inputs, out.shape)
-                numeric[(Ellipsis,) + i] = (plus - minus) / (2 * eps)
-        error = np.abs(autodiff - numeric) - (atol + rtol * np.abs(numeric))
-        error = np.where(np.isnan(error), np.inf, error)    # a NaN on either side is a failure (an array, 0-d too)
-        if error.size and error.max() > 0:
-            worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(error)), error.shape))
-            output_index = f", output index {worst[:out.ndim]}" if out._data.size != 1 else ""
-            raise GradcheckError(
-                f"gradcheck: input {position} (shape {x.shape}) at index {worst[out.ndim:]}{output_index}: "
-                f"autodiff gives {float(autodiff[worst])!r}, finite differences give "
-                f"{float(numeric[worst])!r}" + _precision_hint(checked, out))
+    if check_backward_ad:
+        reverse = jacobian_blocks(out, [x for _, x in checked])     # d out / d x (leaves' .grad kept)
+    for k, (position, x) in enumerate(checked):
+        numeric = _finite_differences(fn, inputs, x, out.shape, eps)
+        computed = {}
+        if check_backward_ad:
+            computed["autodiff"] = reverse[k]
+        if check_forward_ad:
+            computed["forward-mode autodiff"] = jacobian_columns(lambda _: fn(*inputs), x)[1]
+        for method, block in computed.items():
+            error = _mismatch(block.astype(np.float64), numeric, atol, rtol, position, x, out, method, checked)
+            if error is not None:
+                if raise_exception:
+                    raise error
+                return False
     return True
+
+
+def _finite_differences(fn: Callable, inputs: list, x: Tensor, shape: tuple, eps: float) -> np.ndarray:
+    """d fn / d x by central differences, of shape `shape` (fn's output's) + x.shape, in float64."""
+    numeric = np.zeros(shape + x.shape, dtype=np.float64)
+    with no_grad(), _perturbing(x) as original:
+        for i in np.ndindex(*x.shape):
+            x.data = _moved(original, i, eps)
+            plus = _values(fn, inputs, shape)
+            x.data = _moved(original, i, -eps)
+            minus = _values(fn, inputs, shape)
+            numeric[(Ellipsis,) + i] = (plus - minus) / (2 * eps)
+    return numeric
+
+
+def _mismatch(autodiff: np.ndarray, numeric: np.ndarray, atol: float, rtol: float, position: int, x: Tensor,
+              out: Tensor, method: str, checked: list) -> GradcheckError | None:
+    """The error naming the worst entry where |autodiff - numeric| > atol + rtol |numeric|, or None."""
+    error = np.abs(autodiff - numeric) - (atol + rtol * np.abs(numeric))
+    error = np.where(np.isnan(error), np.inf, error)    # a NaN on either side is a failure (an array, 0-d too)
+    if not error.size or error.max() <= 0:
+        return None
+    worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(error)), error.shape))
+    output_index = f", output index {worst[:out.ndim]}" if out._data.size != 1 else ""
+    return GradcheckError(
+        f"gradcheck: input {position} (shape {x.shape}) at index {worst[out.ndim:]}{output_index}: "
+        f"{method} gives {float(autodiff[worst])!r}, finite differences give "
+        f"{float(numeric[worst])!r}" + _precision_hint(checked, out))

@@ -53,10 +53,18 @@ def set_printoptions(precision: int | None = None, threshold: float | None = Non
 def array_text(data: np.ndarray) -> str:
     """The array as a tensor prints it, under the current options."""
     threshold = options["threshold"]
-    formatter = {"float_kind": _float_format(data)} if data.dtype.kind == "f" and data.size else None
+    formatter = ({"float_kind": _float_format(data)} if data.dtype.kind == "f" and data.size else
+                 {"bool": _bool_format(data)} if data.dtype.kind == "b" else None)
     return np.array2string(data, separator=", ", precision=options["precision"],
                            threshold=int(min(threshold, 2 ** 62)), edgeitems=options["edgeitems"],
                            max_line_width=options["linewidth"], formatter=formatter, prefix="tensor(")
+
+
+def _bool_format(data: np.ndarray) -> Callable[[Any], str]:
+    """PyTorch's for bools: True and False padded to the widest present (`tensor([True, True])`,
+    `tensor([ True, False])`), where numpy always pads to False's width."""
+    width = 4 if data.all() else 5
+    return lambda value: str(bool(value)).rjust(width)
 
 
 def _float_format(data: np.ndarray) -> Callable[[Any], str]:

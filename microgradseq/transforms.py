@@ -142,9 +142,7 @@ def jacobian(fn: Callable[[Tensor], Tensor], inputs: Any, mode: str = "rev") -> 
         raise ValueError(f"jacobian: fn takes one input here, got {len(tensors)} inputs")
     (x,) = tensors
     if mode == "fwd":
-        basis = np.eye(x._data.size, dtype=x.dtype).reshape((x._data.size,) + x.shape)
-        output, columns = jvp(fn, [x], [basis])
-        return np.moveaxis(columns.reshape((x._data.size,) + output.shape), 0, -1).reshape(output.shape + x.shape)
+        return jacobian_columns(fn, x)[1]
     if mode != "rev":
         raise ValueError(f"jacobian: mode must be 'rev' or 'fwd', got {mode!r}")
     leaf = owned(x._data, requires_grad=True)
@@ -153,6 +151,22 @@ def jacobian(fn: Callable[[Tensor], Tensor], inputs: Any, mode: str = "rev") -> 
     if not isinstance(output, Tensor):
         raise TypeError(f"jacobian: fn must return a Tensor, got {type(output).__name__}")
     return jacobian_blocks(output, [leaf])[0]
+
+
+def jacobian_columns(fn: Callable[[Tensor], Any], x: Tensor) -> tuple[Any, Any]:
+    """(fn(x), d fn(x) / d x) by forward mode, column by column: the x.size unit vectors as the
+    directions of one batched forward pass, nothing recorded. The Jacobian has shape
+    output.shape + x.shape; for fn returning a tuple of tensors, a tuple of them.
+    jacobian, gradcheck and func.jacfwd build on it."""
+    n = x._data.size
+    outputs, tangents = jvp(fn, [x], [np.eye(n, dtype=x.dtype).reshape((n,) + x.shape)])
+
+    def block(y: Tensor, tangent: np.ndarray) -> np.ndarray:      # (n, *y.shape) -> y.shape + x.shape
+        return np.moveaxis(tangent.reshape((n,) + y.shape), 0, -1).reshape(y.shape + x.shape)
+
+    if isinstance(outputs, Tensor):
+        return outputs, block(outputs, tangents)
+    return outputs, tuple(block(y, tangent) for y, tangent in zip(outputs, tangents))
 
 
 def jacobian_blocks(output: Tensor, tensors: list[Tensor]) -> list[np.ndarray]:

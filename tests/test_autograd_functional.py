@@ -156,3 +156,11 @@ def test_the_librarys_own_vjp_and_jacobian_record_inside_no_grad():
         _, (g,) = mg.vjp(lambda a: a * a, x, np.ones(2))
     np.testing.assert_allclose(J, np.diag(2 * x.data))
     np.testing.assert_allclose(g, 2 * x.data)
+
+
+def test_the_module_imports_by_its_pytorch_path():
+    """`import torch.autograd.functional as AF` ports: Python finds the name though autograd is a module here."""
+    import microgradseq.autograd.functional as AF
+    assert AF is mg.autograd.functional
+    np.testing.assert_allclose(AF.jacobian(lambda x: x * x, mg.tensor([1.0, 3.0], dtype=np.float64)).data,
+                               np.diag([2.0, 6.0]))

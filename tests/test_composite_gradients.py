@@ -41,7 +41,7 @@ import microgradseq.functional as F
 import microgradseq.random as library_random
 from microgradseq.ops import filling
 from microgradseq.ops import methods as methods_module
-from microgradseq.ops import pytorch_methods, sorting
+from microgradseq.ops import pytorch_methods, reduce, softmax, sorting
 
 FAST = settings(max_examples=6, deadline=None)
 
@@ -233,6 +233,19 @@ def min_dim_case(draw, ndim):
         pair = mg.min(t, dim, keepdim) if by_function else t.min(dim=dim, keepdim=keepdim)
         return pair.values
     return mg_fn, lambda a: np.min(a, axis=dim, keepdims=keepdim), [draw(distinct_values(draw(shapes(ndim))))]
+
+
+@st.composite
+def extremes_along_case(draw, ndim):
+    """t.max(d) and t.min(d) with d given by position: numpy's values, or PyTorch's `.values` (the values
+    picked at `.indices`), with and without keepdim."""
+    dim, keepdim, which, named = draw(an_axis(ndim)), draw(st.booleans()), draw(st.sampled_from(["max", "min"])), \
+        draw(st.booleans())
+
+    def mg_fn(t):
+        out = getattr(t, which)(dim, keepdim=keepdim)
+        return out.values if named else out
+    return mg_fn, lambda a: getattr(np, which)(a, axis=dim, keepdims=keepdim), [draw(distinct_values(draw(shapes(ndim))))]
 
 
 @st.composite
@@ -512,6 +525,24 @@ def permute_case(draw, ndim):
 
 
 @st.composite
+def movedim_case(draw, ndim):
+    """PyTorch's movedim(source, destination): numpy's moveaxis, of one axis (an int) or several (tuples),
+    axes counted from either end; as a method, its alias moveaxis, or a function."""
+    count = draw(st.integers(1, ndim))
+    source = tuple(draw(st.permutations(range(ndim)))[:count])
+    destination = tuple(draw(st.permutations(range(ndim)))[:count])
+    given_source, given_destination = (tuple(d - ndim if draw(st.booleans()) else d for d in axes)
+                                       for axes in (source, destination))
+    if count == 1 and draw(st.booleans()):
+        given_source, given_destination = given_source[0], given_destination[0]
+    form = draw(st.sampled_from(["movedim", "moveaxis", "function"]))
+    fn = {"movedim": lambda t: t.movedim(given_source, given_destination),
+          "moveaxis": lambda t: t.moveaxis(given_source, given_destination),
+          "function": lambda t: mg.movedim(t, given_source, given_destination)}[form]
+    return fn, lambda a: np.moveaxis(a, source, destination), [draw(values(draw(shapes(ndim))))]
+
+
+@st.composite
 def transpose_pair_case(draw, ndim):
     """PyTorch's transpose(dim0, dim1): two axes swapped (numpy's swapaxes)."""
     d0, d1, by_function = draw(an_axis(ndim)), draw(an_axis(ndim)), draw(st.booleans())
@@ -729,6 +760,7 @@ CASES = {
     "min()": (min_all_case, ANY_RANK),
     "min(dim) values": (min_dim_case, WITH_AXES),
     "min(axis=0)": (min_axis0_case, WITH_AXES),
+    "max(d) and min(d), .values": (extremes_along_case, WITH_AXES),
     "expand": (expand_case, ANY_RANK),
     "expand_as": (expand_as_case, ANY_RANK),
     "repeat": (repeat_case, ANY_RANK),
@@ -758,6 +790,7 @@ CASES = {
     "t": (t_case, UP_TO_MATRIX),
     "view": (view_case, ANY_RANK),
     "permute": (permute_case, ANY_RANK),
+    "movedim": (movedim_case, WITH_AXES),
     "transpose(dim0, dim1)": (transpose_pair_case, WITH_AXES),
     "F.softmax": (softmax_case("F.softmax"), WITH_AXES),
     "F.softmax(axis)": (softmax_case("F.softmax(axis)"), WITH_AXES),
@@ -1263,7 +1296,8 @@ def test_logical_operators_of_bool_and_integer_tensors():
     P, Q, X = mg.tensor(p), mg.tensor(q), mg.tensor(x)
     for got, expected in [(P & Q, p & q), (P | Q, p | q), (P ^ Q, p ^ q), (~P, ~p), (P & True, p & True),
                           (np.array(True) & P, p & True), (X & 6, x & 6), (~X, ~x), (P.all(), p.all()),
-                          (P.all(dim=1), p.all(axis=1)), (Q.any(0, keepdim=True), q.any(axis=0, keepdims=True))]:
+                          (P.all(dim=1), p.all(axis=1)), (Q.any(0, keepdim=True), q.any(axis=0, keepdims=True)),
+                          (mg.all(X, 1), x.all(axis=1)), (mg.any(q), q.any())]:     # (mg.all, mg.any: torch.all)
         assert got.dtype == expected.dtype
         np.testing.assert_array_equal(got.data, expected)
     with pytest.raises(TypeError, match=r"bitwise_and \(&\): expected bool or integer tensors, got dtypes float32 and "
@@ -1369,6 +1403,8 @@ PYTORCH_METHODS = {
     "isnan": ["test_entrywise_tests_give_bool_constants"],
     "isinf": ["test_entrywise_tests_give_bool_constants"],
     "isfinite": ["test_entrywise_tests_give_bool_constants"],
+    "max_of": ["max(d) and min(d), .values"],
+    "equal": ["test_equal_as_a_method_and_a_function"],
 }
 
 # public function of ops/filling.py: where this file checks it
@@ -1397,7 +1433,8 @@ SORTING = {
 # public function of ops/methods.py with a gradient: where this file checks it
 METHODS = {
     "squeeze": ["squeeze"], "unsqueeze": ["unsqueeze"], "flatten": ["flatten"], "t": ["t"],
-    "permute": ["permute"], "narrow": ["narrow"], "softmax": ["Tensor.softmax", "mg.softmax"], "dot": ["dot"],
+    "permute": ["permute"], "movedim": ["movedim", "test_movedim_refuses_what_is_not_an_axis_naming_movedim"],
+    "narrow": ["narrow"], "softmax": ["Tensor.softmax", "mg.softmax"], "dot": ["dot"],
     "to": ["to(float64) on float64", "test_conversion_between_float32_and_float64"],
 }
 # ... and those without one (integers, bools, shapes, Python values, new constants)
@@ -1426,6 +1463,33 @@ FUNCTIONAL = {
 FUNCTIONAL_PRIMITIVES = {"linear", "log_softmax", "relu", "sigmoid", "tanh"}
 FUNCTIONAL_WITHOUT_GRADIENT = {"one_hot"}      # integers out (test_pytorch_porting_3.py checks its values)
 
+# public function of ops/reduce.py and ops/softmax.py that is a composite (the rest are primitives, rows of
+# test_op_gradients.py, or give no tensor): where this file checks it
+BESIDE_PRIMITIVES = {
+    "var": ["var"],
+    "std": ["std"],
+    "logsumexp": ["logsumexp"],
+    "extreme_and_index": ["min(dim) values"],        # (t.max(dim=) and t.min(dim=): the values at the indices)
+    "extremes_along": ["max(d) and min(d), .values"],   # (t.max(d): the values, answering .values and .indices)
+}
+PRIMITIVES_BESIDE = {"cumsum", "max", "mean", "norm", "sum", "log_softmax"}
+HELPERS_BESIDE = {"reduced_axes"}                   # (axes checked and named; no tensor)
+
+
+def test_movedim_refuses_what_is_not_an_axis_naming_movedim():
+    t = mg.zeros((2, 3, 4))
+    assert t.movedim(0, -1).shape == (3, 4, 2) and t.movedim((0, 1), (2, 0)).shape == (3, 4, 2)
+    for source, destination in [(3, 0), (0, (1, 2)), ((0, 0), (1, 2)), ((0, 1), (2, 2)), (0.5, 1)]:
+        with pytest.raises(ValueError, match=r"movedim: (source|repeated axis)"):
+            t.movedim(source, destination)
+
+
+def test_equal_as_a_method_and_a_function():
+    """torch.equal and t.equal: True for the same shape and values (dtypes may differ), else False."""
+    a = mg.tensor([[1.0, 2.0]])
+    assert a.equal(mg.tensor([[1, 2]])) and mg.equal(a, np.array([[1.0, 2.0]]))
+    assert not a.equal(mg.tensor([1.0, 2.0])) and not mg.equal(a, mg.tensor([[1.0, 2.5]]))
+
 
 def test_every_public_composite_has_a_row_here():
     """Each public function of ops/pytorch_methods.py, each differentiable one of ops/methods.py and each
@@ -1437,7 +1501,10 @@ def test_every_public_composite_has_a_row_here():
     assert public_functions(methods_module) == sorted(set(METHODS) | METHODS_WITHOUT_GRADIENT)
     assert sorted(F.__all__) == sorted(set(FUNCTIONAL) | FUNCTIONAL_PRIMITIVES | FUNCTIONAL_WITHOUT_GRADIENT)
     assert FUNCTIONAL_PRIMITIVES <= set(mg.ops.__all__)
-    for table in (PYTORCH_METHODS, FILLING, SORTING, METHODS, FUNCTIONAL):
+    assert sorted(set(public_functions(reduce)) | set(public_functions(softmax))) == sorted(
+        set(BESIDE_PRIMITIVES) | PRIMITIVES_BESIDE | HELPERS_BESIDE)
+    assert PRIMITIVES_BESIDE <= set(mg.ops.__all__)
+    for table in (PYTORCH_METHODS, FILLING, SORTING, METHODS, FUNCTIONAL, BESIDE_PRIMITIVES):
         for name, checks in table.items():
             for check in checks:
                 assert check in CASES or callable(globals().get(check)), f"{name}: no check named {check!r}"

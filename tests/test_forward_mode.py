@@ -743,3 +743,90 @@ def test_jvp_of_fn_returning_its_input_after_an_in_place_operator():
     np.testing.assert_array_equal(value.data, [2.0, 4.0])
     np.testing.assert_array_equal(tangent, [2.0, 2.0])
     np.testing.assert_array_equal(x.data, [1.0, 2.0])
+
+
+# ---- gradcheck(check_forward_ad=True): the forward-mode Jacobian against central differences --
+
+def _exp_function(jvp_factor: float = 1.0, backward_factor: float = 1.0):
+    """exp as an autograd.Function whose forward-mode and reverse-mode rules can be made wrong by a factor."""
+    class Exp(mg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.result = mg.exp(x)
+            ctx.save_for_backward(ctx.result)
+            return ctx.result
+
+        @staticmethod
+        def backward(ctx, g):
+            (result,) = ctx.saved_tensors
+            return g * result * backward_factor
+
+        @staticmethod
+        def jvp(ctx, v):
+            return v * ctx.result * jvp_factor
+    return Exp.apply
+
+
+def test_gradcheck_checks_forward_mode_of_ops_with_broadcasting():
+    """tanh(x * w + b) with w (3,) and b (2, 1) broadcast against x (2, 3): forward mode alone, and both modes."""
+    rng = np.random.default_rng(0)
+    x, w, b = (mg.tensor(rng.standard_normal(shape), dtype=np.float64, requires_grad=True)
+               for shape in ((2, 3), (3,), (2, 1)))
+    fn = lambda x, w, b: (x * w + b).tanh()         # noqa: E731
+    assert mg.gradcheck(fn, (x, w, b), check_forward_ad=True, check_backward_ad=False) is True
+    assert mg.gradcheck(fn, (x, w, b), check_forward_ad=True) is True
+
+
+def test_gradcheck_with_check_forward_ad_fails_a_wrong_jvp_and_names_forward_mode():
+    """A Function with the right backward and a jvp off by 2x: reverse mode passes, forward mode fails, worst
+    where e^x is largest, x = 0.3: 2 e^0.3 = 2.6997 against e^0.3 = 1.3499."""
+    x = mg.tensor([[0.1, -0.4], [0.3, 0.2]], dtype=np.float64, requires_grad=True)
+    wrong_jvp = _exp_function(jvp_factor=2.0)
+    assert mg.gradcheck(wrong_jvp, x) is True               # reverse mode only, as PyTorch's default
+    with pytest.raises(mg.GradcheckError, match=r"index \(1, 0\).*forward-mode autodiff gives 2\.699.*finite differences give 1\.349"):
+        mg.gradcheck(wrong_jvp, x, check_forward_ad=True)
+    assert mg.gradcheck(wrong_jvp, x, check_forward_ad=True, raise_exception=False) is False
+
+
+def test_gradcheck_with_check_backward_ad_false_checks_only_forward_mode():
+    """A Function with a backward off by 3x and the right jvp: forward mode alone passes, the default fails."""
+    x = mg.tensor([0.5, -1.0, 2.0], dtype=np.float64, requires_grad=True)
+    wrong_backward = _exp_function(backward_factor=3.0)
+    assert mg.gradcheck(wrong_backward, x, check_forward_ad=True, check_backward_ad=False) is True
+    with pytest.raises(mg.GradcheckError, match="input 0 .* autodiff gives"):
+        mg.gradcheck(wrong_backward, x)
+    assert mg.gradcheck(wrong_backward, x, raise_exception=False) is False
+
+
+def test_gradcheck_with_neither_mode_says_there_is_nothing_to_check():
+    x = mg.tensor([1.0], dtype=np.float64, requires_grad=True)
+    with pytest.raises(ValueError, match="gradcheck: check_backward_ad and check_forward_ad are both False"):
+        mg.gradcheck(mg.exp, x, check_backward_ad=False)
+
+
+def test_a_functions_jvp_is_called_once_per_direction_with_every_arguments_tangent():
+    """f(x, y) = x * y as a Function whose jvp frees what it kept (`del ctx.x`, as PyTorch's tutorial does):
+    J v = v_x y + x v_y, from one jvp call per direction, for one direction and for a basis of four."""
+    calls = []
+
+    class Mul(mg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, y):
+            ctx.x, ctx.y = x, y
+            return x * y
+
+        @staticmethod
+        def jvp(ctx, vx, vy):
+            calls.append(1)
+            out = vx * ctx.y + ctx.x * vy
+            del ctx.x, ctx.y
+            return out
+
+    x = mg.tensor([1.0, 2.0], dtype=np.float64)
+    y = mg.tensor([3.0, -1.0], dtype=np.float64)
+    _, tangent = mg.jvp(Mul.apply, [x, y], [np.array([1.0, 0.5]), np.array([2.0, 4.0])])
+    np.testing.assert_allclose(tangent, [1.0 * 3.0 + 1.0 * 2.0, 0.5 * -1.0 + 2.0 * 4.0])
+    assert len(calls) == 1
+    columns = mg.jacobian(lambda a: Mul.apply(a, y), x, mode="fwd")
+    np.testing.assert_allclose(columns, np.diag([3.0, -1.0]))
+    assert len(calls) == 1 + 2                      # one call per direction (x has two entries)

@@ -261,6 +261,98 @@ def test_scalar_base_to_tensor_exponent(base, data, shape):
     assert_gradients_match(lambda t: base ** t, lambda a: base ** a, x)
 
 
+# ---- remainder and floor division: a % b and a // b, smooth between their steps -------------------
+
+def assert_tangents_match_differences(mg_fn, np_fn, arrays, directions) -> None:
+    """mg.jvp's J v, with the tangent on each operand alone and then on all, equals the central
+    difference (f(x + eps v) - f(x - eps v)) / (2 eps) of the numpy function along the same directions."""
+    arrays = [np.asarray(a, dtype=np.float64) for a in arrays]
+    chosen_sets = [[v if j == i else np.zeros_like(v) for j, v in enumerate(directions)] for i in range(len(arrays))]
+    for chosen in chosen_sets + [list(directions)]:
+        _, tangent = mg.jvp(mg_fn, [mg.tensor(a, dtype=np.float64) for a in arrays], chosen)
+        plus = np.asarray(np_fn(*[a + EPS * v for a, v in zip(arrays, chosen)]), dtype=np.float64)
+        minus = np.asarray(np_fn(*[a - EPS * v for a, v in zip(arrays, chosen)]), dtype=np.float64)
+        assert np.shape(tangent) == plus.shape
+        np.testing.assert_allclose(tangent, (plus - minus) / (2 * EPS), rtol=1e-5, atol=1e-6)
+
+
+@st.composite
+def off_the_steps(draw, shapes):
+    """(a, b) of the two shapes for a % b and a // b, every a_i / b_j at least 0.03 from an integer (so
+    the steps of floor(a / b) are far outside the finite differences' reach): a = k + f with k in
+    -3 .. 2 and f in [0.1, 0.9], b = +-1 or +-2 times (1 + u), |u| <= 0.01."""
+    left_shape, right_shape = shapes
+    k = draw(hnp.arrays(np.float64, left_shape, elements=st.integers(-3, 2).map(float)))
+    f = draw(hnp.arrays(np.float64, left_shape, elements=st.floats(0.1, 0.9, width=64)))
+    sign = draw(hnp.arrays(np.float64, right_shape, elements=st.sampled_from([-1.0, 1.0])))
+    size = draw(hnp.arrays(np.float64, right_shape, elements=st.sampled_from([1.0, 2.0])))
+    u = draw(hnp.arrays(np.float64, right_shape, elements=st.floats(-0.01, 0.01, width=64)))
+    a, b = k + f, sign * size * (1 + u)
+    assert np.abs(np.round(a / b) - a / b).min(initial=1.0) >= 0.03
+    return a, b
+
+
+# name: (numpy's op, the op as Python's operator, the spellings of the op on two tensors)
+STEPPED = {
+    "remainder": (np.mod, lambda a, b: a % b,
+                  [lambda a, b: a % b, lambda a, b: mg.remainder(a, b), lambda a, b: a.remainder(b)]),
+    "floor_divide": (np.floor_divide, lambda a, b: a // b,
+                     [lambda a, b: a // b, lambda a, b: mg.floor_divide(a, b), lambda a, b: a.floor_divide(b)]),
+}
+
+
+@pytest.mark.parametrize("name", list(STEPPED))
+@FAST
+@given(data=st.data(), shapes=BROADCAST_PAIRS)
+def test_remainder_and_floor_division_of_two_broadcast_tensors_in_both_modes(name, data, shapes):
+    """a % b = a - floor(a / b) b: d/da = 1, d/db = -floor(a / b); a // b is a staircase, flat between its
+    steps. Each operand's gradient (summed back to its own shape) and J v, for each operand alone and
+    both, against central differences of numpy's mod and floor_divide."""
+    np_op, _, forms = STEPPED[name]
+    form = data.draw(st.sampled_from(forms), label="spelling")
+    a, b = data.draw(off_the_steps(shapes.input_shapes))
+    assert_gradients_match(form, np_op, a, b)
+    assert_tangents_match_differences(form, np_op, [a, b], [data.draw(values(np.shape(a))),
+                                                            data.draw(values(np.shape(b)))])
+
+
+@pytest.mark.parametrize("side", ["number on the right", "array on the right", "number on the left",
+                                  "array on the left"])
+@pytest.mark.parametrize("name", list(STEPPED))
+@FAST
+@given(data=st.data(), shapes=BROADCAST_PAIRS)
+def test_remainder_and_floor_division_with_a_constant_in_both_modes(name, side, data, shapes):
+    """t % c, t // c, c % t and c // t for c a Python number or a numpy array (broadcast; numpy defers to
+    the reflected operator): c is a constant, t gets the finite-difference gradient and tangent."""
+    np_op, operator_form, _ = STEPPED[name]
+    a, b = data.draw(off_the_steps(shapes.input_shapes))
+    if side.endswith("right"):
+        c = float(b.flat[0]) if side.startswith("number") else b
+        mg_fn, np_fn, x = (lambda t: operator_form(t, c)), (lambda x: np_op(x, c)), a
+    else:
+        c = float(a.flat[0]) if side.startswith("number") else a
+        mg_fn, np_fn, x = (lambda t: operator_form(c, t)), (lambda x: np_op(c, x)), b
+    assert isinstance(mg_fn(mg.tensor(x, dtype=np.float64)), mg.Tensor)
+    assert_gradients_match(mg_fn, np_fn, x)
+    assert_tangents_match_differences(mg_fn, np_fn, [x], [data.draw(values(np.shape(x)))])
+
+
+def test_remainder_gradient_is_one_and_minus_the_quotient_by_hand():
+    """7.5 % 2 = 1.5 (quotient 3), -7.5 % 2 = 0.5 (quotient -4), 7.5 % -2 = -0.5 (quotient -4):
+    d/da = 1, d/db = -quotient; a // b has gradient 0 for both."""
+    a = mg.tensor([7.5, -7.5, 7.5], dtype=np.float64, requires_grad=True)
+    b = mg.tensor([2.0, 2.0, -2.0], dtype=np.float64, requires_grad=True)
+    y = a % b
+    assert y.tolist() == [1.5, 0.5, -0.5]
+    y.backward(np.array([1.0, 10.0, 100.0]))
+    assert a.grad.tolist() == [1.0, 10.0, 100.0] and b.grad.tolist() == [-3.0, 40.0, 400.0]
+    a.grad = b.grad = None
+    q = a // b
+    assert q.tolist() == [3.0, -4.0, -4.0]
+    q.backward(np.ones(3))
+    assert a.grad.tolist() == [0.0] * 3 and b.grad.tolist() == [0.0] * 3
+
+
 @st.composite
 def matmul_shapes(draw):
     """Operand shapes numpy's matmul accepts: vectors, matrices and broadcast batches."""
@@ -411,6 +503,8 @@ UNARY = {
     "clone": (lambda t: t.clone(), np.copy, None),
     "exp": (lambda t: t.exp(), np.exp, None),
     "log": (lambda t: t.log(), np.log, positive),
+    "log10": (lambda t: t.log10(), np.log10, positive),
+    "log2": (lambda t: t.log2(), np.log2, positive),
     "sin": (lambda t: t.sin(), np.sin, lambda a: a * 2),        # [-4, 4]: every sign of sin and cos
     "cos": (lambda t: t.cos(), np.cos, lambda a: a * 2),
     "erf": (lambda t: t.erf(), np.vectorize(math.erf), None),      # (numpy has no erf: Python's, entry by entry)
@@ -1197,3 +1291,63 @@ def test_astype_across_dtypes_gives_the_gradient_in_the_input_dtype(source, targ
     exact = source == target == np.float64
     np.testing.assert_allclose(x.grad, 2 * data.astype(np.float64) * weights,
                                rtol=1e-12 if exact else 1e-5, atol=1e-12 if exact else 1e-6)
+
+
+# ---- which ops this file covers ----------------------------------------------------------------------
+
+def recorded_ops() -> set:
+    """The name of every op ops/*.py records with a rule of its own (`result("name", ...)`)."""
+    import pathlib
+
+    folder = pathlib.Path(mg.ops.__file__).parent
+    return {name for path in folder.glob("*.py") for name in re.findall(r'result\(\s*"(\w+)"', path.read_text())}
+
+
+# each op recorded in ops/*.py: the test checking its gradient against central differences (in this file,
+# or "module.test" in another), and the table row of this file it runs through
+OP_CHECKS = {
+    **{name: ("test_binary_op_gradient_with_two_broadcast_tensors", BINARY)
+       for name in ("add", "sub", "mul", "div", "pow")},
+    **{name: ("test_unary_op_gradient", UNARY)
+       for name in ("clone", "neg", "exp", "log", "sin", "cos", "erf", "tanh", "sigmoid", "relu", "abs", "sqrt",
+                    "round", "clip", "log10", "log2")},
+    **{name: ("test_remainder_and_floor_division_of_two_broadcast_tensors_in_both_modes", STEPPED)
+       for name in ("remainder", "floor_divide")},
+    "lerp": ("test_lerp_gradient_with_three_broadcast_tensors", None),
+    "where": ("test_where_gradient", None),
+    "astype": ("test_astype_across_dtypes_gives_the_gradient_in_the_input_dtype", None),
+    "matmul": ("test_matmul_gradient_for_vectors_matrices_and_batches", None),
+    "linear": ("test_linear_gradient_with_and_without_bias", None),
+    "sum": ("test_sum_and_mean_gradient", None),
+    "mean": ("test_sum_and_mean_gradient", None),
+    "max": ("test_max_gradient", None),
+    "norm": ("test_norm_gradient", None),
+    "cumsum": ("test_cumsum_gradient", None),
+    "reshape": ("test_reshape_gradient", None),
+    "transpose": ("test_transpose_with_axes_gradient", None),
+    "getitem": ("test_getitem_basic_slicing_gradient", None),
+    "gather": ("test_gather_gradient", None),
+    "concat": ("test_concat_gradient", None),
+    "stack": ("test_stack_gradient", None),
+    "index_put": ("test_index_put_gradient", None),
+    "log_softmax": ("test_log_softmax_gradient", None),
+    "cross_entropy": ("test_losses_op.test_value_and_gradient_match_central_differences", None),
+    "binary_cross_entropy_with_logits": ("test_losses_binary.test_with_logits_matches_the_closed_form", None),
+    "binary_cross_entropy": ("test_losses_binary.test_from_probabilities_matches_the_closed_form", None),
+}
+
+
+def test_every_recorded_op_has_a_finite_difference_check():
+    """Every op with a rule of its own, whether or not mg.ops.__all__ lists it (a % b and a // b are
+    Tensor's operators only), names a test that checks its gradient against central differences (its
+    tangent: test_forward_mode.py's table of mg.ops.__all__, or the same test here): a new op cannot go
+    without one."""
+    import importlib
+
+    assert sorted(recorded_ops()) == sorted(OP_CHECKS)
+    for name, (check, table) in OP_CHECKS.items():
+        module, _, function = check.rpartition(".")
+        where = importlib.import_module(module) if module else globals()
+        found = getattr(where, function, None) if module else where.get(function)
+        assert callable(found), f"{name}: no test named {check!r}"
+        assert table is None or name in table, f"{name}: no row in the table {check} runs through"

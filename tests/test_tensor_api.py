@@ -466,3 +466,13 @@ def test_full_like_refuses_what_the_dtype_cannot_hold_and_takes_pytorchs_input_k
     assert mg.zeros_like(input=mg.ones(2)).tolist() == [0.0, 0.0]
     weighted = mg.bincount(mg.tensor([0, 1, 1]), weights=mg.tensor([0.5, 0.5, 1.0]))
     assert weighted.dtype == np.float32 and weighted.tolist() == [0.5, 1.5]
+
+
+def test_bools_print_padded_to_the_widest_present_as_pytorchs_do():
+    """PyTorch pads True and False to the widest one present: tensor([True, True]) (numpy pads to False's
+    width, [ True,  True]), tensor([ True, False]), a column [[ True], [False]], tensor(True)."""
+    assert repr(mg.tensor([True, True])) == "tensor([True, True])"
+    assert repr(mg.tensor([True, False])) == "tensor([ True, False])"
+    assert repr(mg.tensor([[True], [False]])) == "tensor([[ True],\n        [False]])"
+    assert repr(mg.tensor(True)) == "tensor(True)" and repr(mg.tensor([False, False])) == "tensor([False, False])"
+    assert str(mg.tensor([1.0, 2.0]) > 0) == "tensor([True, True])"

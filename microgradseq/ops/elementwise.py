@@ -266,6 +266,23 @@ def log(x: Any) -> Tensor:
 LOG = elementwise(divided)
 
 
+def log10(x: Any) -> Tensor:
+    """log_10 x = ln x / ln 10, as torch.log10 (`loss.log10()` for a loss curve);   d log_10 x/dx = 1 / (x ln 10)"""
+    x = x if type(x) is Tensor else as_tensor(x)
+    X = floats(x)
+    return result("log10", np.log10(X), (x,), LOG10, (X * math.log(10),))
+
+
+def log2(x: Any) -> Tensor:
+    """log_2 x = ln x / ln 2, as torch.log2;   d log_2 x/dx = 1 / (x ln 2)"""
+    x = x if type(x) is Tensor else as_tensor(x)
+    X = floats(x)
+    return result("log2", np.log2(X), (x,), LOG2, (X * math.log(2),))
+
+
+LOG10 = LOG2 = elementwise(divided)     # each keeps x ln b, its derivative's divisor
+
+
 def sin(x: Any) -> Tensor:
     """sin x;   d sin(x)/dx = cos x"""
     x = x if type(x) is Tensor else as_tensor(x)

@@ -89,6 +89,24 @@ def permute(self: Tensor, *dims: Any) -> Tensor:
     return transpose(self, order)
 
 
+def movedim(self: Tensor, source: Any, destination: Any) -> Tensor:
+    """The axes `source` moved to the positions `destination` (an axis each, or sequences of one
+    length), the other axes kept in their order, as PyTorch's movedim: numpy's moveaxis, a transpose."""
+    sources = tuple(source) if isinstance(source, (tuple, list)) else (source,)
+    destinations = tuple(destination) if isinstance(destination, (tuple, list)) else (destination,)
+    ndim = self.ndim
+    if len(sources) != len(destinations) or not all(is_axis(d, ndim) for d in sources + destinations):
+        raise ValueError(f"movedim: source {source!r} and destination {destination!r} must be axes of shape "
+                         f"{self.shape} (from {-ndim} to {ndim - 1}), as many of each")
+    sources, destinations = [d % ndim for d in sources], [d % ndim for d in destinations]
+    if len(set(sources)) != len(sources) or len(set(destinations)) != len(destinations):
+        raise ValueError(f"movedim: repeated axis in source {source!r} or destination {destination!r}")
+    order = [axis for axis in range(ndim) if axis not in sources]
+    for position, axis in sorted(zip(destinations, sources)):
+        order.insert(position, axis)
+    return transpose(self, tuple(order))
+
+
 def iterate(self: Tensor) -> Iterator[Tensor]:
     """The sub-tensors along the first axis, as PyTorch's; a 0-d tensor has none to iterate over."""
     if self.ndim == 0:
@@ -215,6 +233,7 @@ Tensor.view, Tensor.squeeze, Tensor.unsqueeze, Tensor.flatten, Tensor.t = reshap
 Tensor.size, Tensor.numel, Tensor.dim = size, lambda self: int(self._data.size), lambda self: self._data.ndim
 Tensor.nelement = Tensor.numel
 Tensor.narrow, Tensor.contiguous, Tensor.permute, Tensor.__iter__ = narrow, lambda self: self, permute, iterate
+Tensor.movedim = Tensor.moveaxis = movedim
 Tensor.argmax, Tensor.argmin, Tensor.softmax, Tensor.log_softmax = argmax, argmin, softmax, log_softmax
 Tensor.mul, Tensor.dot = ew.mul, dot      # (t.div, with PyTorch's rounding_mode=, is in pytorch_methods.py)
 Tensor.to, Tensor.cpu = to, lambda self: self

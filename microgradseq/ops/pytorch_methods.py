@@ -140,12 +140,23 @@ def min(self: Tensor, axis: Any = None, keepdims: bool | None = None, *, dim: An
         axis, keep = axis_keepdims("min", axis, keepdims, dim, keepdim)
         values = owned(np.asarray(np.min(self._data, axis=axis, keepdims=keep)))
         if dim is None:
-            return values
+            return reduce.extremes_along(values, self, axis, keep, "min") if is_int(axis) else values
         return ValuesIndices(values, owned(np.argmin(self._data, axis=axis, keepdims=keep).astype(np.int64)))
     axis, keep = axis_keepdims("min", axis, keepdims, dim, keepdim)
     if dim is not None:
         return reduce.extreme_and_index(self, axis, keep, "min")
-    return ew.neg(reduce.max(ew.neg(self), axis, keep))
+    values = ew.neg(reduce.max(ew.neg(self), axis, keep))
+    return reduce.extremes_along(values, self, axis, keep, "min") if is_int(axis) else values
+
+
+def max_of(self: Tensor, axis: Any = None, keepdims: bool | None = None, *, dim: Any = None,
+           keepdim: bool | None = None) -> Tensor | ValuesIndices:
+    """`reduce.max` as a method: over one axis given by position (`t.max(1)`) the values, which also
+    answer to `.values` and `.indices` (`reduce.ExtremesAlong`); with `dim=`, PyTorch's pair."""
+    values = reduce.max(self, axis, keepdims, dim=dim, keepdim=keepdim)
+    if dim is not None or not is_int(axis):
+        return values
+    return reduce.extremes_along(values, self, axis, values.ndim == self.ndim, "max")
 
 
 def amax(self: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
@@ -402,7 +413,15 @@ def _truth(reduce_: Any, name: str) -> Any:
             axis = _axis(name, axis, self.ndim)
         return owned(np.asarray(reduce_(self._data, axis=axis, keepdims=keep)))
     truth.__name__ = name
+    truth.__doc__ = (f"Whether {name} entries are true (nonzero), over every entry or along `dim`, as "
+                     f"torch.{name}: a bool tensor, no gradient.")
     return truth
+
+
+def equal(self: Tensor, other: Any) -> bool:
+    """The same shape and the same values, as torch.equal (`t.equal(u)`)."""
+    a, b = self._data, as_tensor(other)._data
+    return a.shape == b.shape and bool(np.array_equal(a, b))
 
 
 def _cuda(self: Tensor, device: Any = None, non_blocking: bool = False) -> Tensor:
@@ -433,3 +452,4 @@ Tensor.is_leaf = property(lambda self: self._node is None or self._node.kind in 
 Tensor.grad_fn = property(lambda self: None if self.is_leaf else self._node)     # the node that made it
 Tensor.device, Tensor.is_cuda, Tensor.cuda = property(lambda self: CPU), False, _cuda
 Tensor.retain_grad = lambda self: None      # every tensor the user holds keeps its gradient already
+Tensor.max, Tensor.log10, Tensor.log2, Tensor.equal = max_of, ew.log10, ew.log2, equal

@@ -315,3 +315,52 @@ def extreme_and_index(x: Any, dim: Any, keepdim: bool, which: str = "max") -> Va
     if keepdim:
         values, indices = reshape(values, x.shape[:axis] + (1,) + x.shape[axis + 1:]), np.expand_dims(indices, axis)
     return ValuesIndices(values, owned(indices))
+
+
+class ExtremesAlong(Tensor):
+    """What `t.max(d)` and `t.min(d)` return for one axis `d` given by position: numpy's meaning,
+    the values (the gradient shared between ties, as `max` over `axis=`), which also answer to the
+    names of PyTorch's pair, so `logits.max(1, keepdim=True).values` and `logits.max(1).indices` port:
+
+        .values   the extremes picked at .indices, as PyTorch's `values` (the whole gradient to each index)
+        .indices  where along d they are: int64, the first of ties (numpy's argmax and argmin)
+
+    Both are read from t when asked for (a RuntimeError if t was changed in place since). Unpacking
+    (`values, indices = t.max(1)`) still iterates over the values: `t.max(dim=1)` is the pair."""
+
+    __slots__ = ("_along",)         # (x, d, keepdim, "max" or "min", x's array then)
+
+    def _source(self, name: str) -> tuple:
+        x, dim, keepdim, which, array = self._along
+        if x._data is not array:
+            raise RuntimeError(f"{which}(...).{name}: the tensor was changed in place after {which} was taken; "
+                               f"take {which} again (or t.{which}(dim={dim}) for the pair at once)")
+        return x, dim, keepdim, which
+
+    @property
+    def values(self) -> Tensor:
+        return extreme_and_index(*self._source("values")).values
+
+    @property
+    def indices(self) -> Tensor:
+        x, dim, keepdim, which = self._source("indices")
+        indices = (np.argmax if which == "max" else np.argmin)(x._data, axis=dim, keepdims=keepdim)
+        return owned(np.asarray(indices, dtype=np.int64))
+
+    def __copy__(self) -> "ExtremesAlong":
+        out = Tensor.__copy__(self)
+        out._along = self._along
+        return out
+
+    def __reduce_ex__(self, protocol: int) -> tuple:
+        rebuild, arguments = Tensor.__reduce_ex__(self, protocol)      # (a copy is a plain tensor)
+        return rebuild, (Tensor,) + tuple(arguments[1:])
+
+
+def extremes_along(values: Tensor, x: Tensor, dim: int, keepdim: bool, which: str) -> ExtremesAlong:
+    """`values` (x's maxima or minima along `dim`, a position) as an `ExtremesAlong` over the same
+    array and node."""
+    out = object.__new__(ExtremesAlong)
+    out._data, out._node, out._tangent, out._part_of = values._data, values._node, values._tangent, None
+    out._along = (x, dim, keepdim, which, x._data)
+    return out
