@@ -99,7 +99,7 @@ def jacobian(func: Callable[..., Any], inputs: Any, create_graph: bool = False, 
 def _jacobian_forward(func: Callable[..., Any], xs: tuple, single_in: bool) -> Any:
     fresh, columns, single_out = _fresh(xs), [], True
     for j, x in enumerate(fresh):
-        outputs, blocks = transforms.jacobian_columns(lambda xj: func(*fresh[:j], xj, *fresh[j + 1:]), x)
+        outputs, blocks = transforms.jacobian_columns(lambda xj: func(*fresh[:j], xj, *fresh[j + 1:]), x, "jacobian")
         single_out, _ = _outputs("jacobian", outputs)
         columns.append([blocks] if single_out else list(blocks))
     return _nested(single_out, single_in, [list(row) for row in zip(*columns)])

@@ -111,6 +111,8 @@ def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, dev
                          f"start={start!r}, end={end!r}, step={step!r}")
     integers = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in (start, end, step))
     dtype = dtype or (np.int64 if integers else get_default_dtype())
+    if np.dtype(dtype).kind == "f":     # each value start + i * step in float64, rounded once (as PyTorch)
+        return owned(np.arange(start, end, step, dtype=np.float64).astype(dtype), requires_grad)
     return owned(np.arange(start, end, step, dtype=dtype), requires_grad)
 
 

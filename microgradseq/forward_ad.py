@@ -33,6 +33,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .autograd import setting
+from . import transforms
 from .forward import Seed, current_run
 from .tensor import Rules, Tensor, owned, result
 
@@ -54,21 +55,15 @@ class UnpackedDualTensor(NamedTuple):
 
 
 class _Level(Seed):
-    """One dual level: a forward-mode run without seeds, whose tangents `make_dual` gives. It keeps
-    the tangent tensors make_dual was given, so that `unpack_dual` of that dual hands back the same
-    object, as PyTorch's does."""
+    """One dual level: a forward-mode run without seeds, whose tangents `make_dual` gives."""
 
     def __init__(self) -> None:
         super().__init__([], [])
-        self.given = {}         # id(dual) -> (the array in its tangent pair, the tangent tensor given)
-
-    def __exit__(self, *exc_info) -> None:
-        super().__exit__(*exc_info)
-        self.given = {}
 
 
 def enter_dual_level() -> int:
     """Open a dual level in this thread and return its number (0: there is only one)."""
+    transforms.refuse_inside_transform("enter_dual_level")
     run = current_run.get()
     if run is not None:
         where = ("a dual level is already open" if isinstance(run, _Level)
@@ -125,9 +120,8 @@ def make_dual(tensor: Tensor, tangent: Any, *, level: int | None = None) -> Tens
                            "make the new dual from fwAD.unpack_dual(t).primal")
     dual = result("make_dual", tensor._data, (tensor,), _IDENTITY, (None,))
     array = values.astype(tensor.dtype, copy=False)[None]     # (one direction)
-    dual._tangent = (run, array)
     same = isinstance(tangent, Tensor) and tangent.dtype == tensor.dtype
-    run.given[id(dual)] = (array, tangent if same else owned(array[0]))
+    dual._tangent = (run, array, tangent if same else owned(array[0]))     # (the tensor given, for unpack_dual)
     return dual
 
 
@@ -141,9 +135,7 @@ def unpack_dual(tensor: Tensor, *, level: int | None = None) -> UnpackedDualTens
     pair = tensor._tangent
     if run is None or pair is None or pair[0] is not run or pair[1] is None:
         return UnpackedDualTensor(tensor, None)
-    array = pair[1]
-    given = run.given.get(id(tensor))
-    tangent = given[1] if given is not None and given[0] is array else owned(array[0])
+    tangent = pair[2] if len(pair) > 2 else owned(pair[1][0])
     with setting(current_run, None):            # (the primal gets no tangent)
         primal = result("unpack_dual", tensor._data, (tensor,), _IDENTITY, (None,))
     return UnpackedDualTensor(primal, tangent)

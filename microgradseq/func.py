@@ -25,7 +25,6 @@ stack: vmap(f)(xs) is torch.stack([f(x) for x in xs])).
 from __future__ import annotations
 
 import contextlib
-from contextvars import ContextVar
 from typing import Any, Callable, Iterator
 
 import numpy as np
@@ -33,17 +32,6 @@ import numpy as np
 from . import transforms
 from .autograd import grad_enabled, setting
 from .tensor import Tensor, owned
-
-_inside = ContextVar("func_transform", default=None)     # the transform whose function runs now, this thread
-
-
-def _not_nested(name: str) -> None:
-    outer = _inside.get()
-    if outer is not None:
-        raise NotImplementedError(
-            f"func.{name}: called inside func.{outer}: a transform of a transform (jacrev(jacrev(f)), "
-            "jvp(grad(f)), hessian) is a second derivative, and gradients here are not recorded; "
-            "differentiate a gradient written out by hand, or use finite differences")
 
 
 def _refused(name: str, why: str) -> Callable:
@@ -145,7 +133,7 @@ def _per_argument(many: bool, args: list, positions: list[int], groups: list[lis
 def _run(name: str, func: Callable, args: Any, kwargs: dict, has_aux: bool, record: bool) -> tuple[Any, Any]:
     """(f's output, its aux or None): f called with recording on (`record`), marked as inside `name`."""
     recording = setting(grad_enabled, True) if record else contextlib.nullcontext()
-    with setting(_inside, name), recording:
+    with setting(transforms.current_transform, name), recording:
         output = func(*args, **kwargs)
     if not has_aux:
         return output, None
@@ -169,7 +157,7 @@ def grad_and_value(func: Callable, argnums: Any = 0, has_aux: bool = False) -> C
     """A function returning (df/dx, f(x)) for a scalar f (a 0-d tensor): the gradient with respect
     to the arguments `argnums` names, by one backward pass; ((df/dx), (f(x), aux)) with has_aux."""
     def wrapper(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
-        _not_nested("grad")
+        transforms.refuse_inside_transform("func.grad")
         many, positions = _positions("grad", argnums, len(args))
         args, groups = _fresh("grad", args, positions, True)
         output, aux = _run("grad", func, args, kwargs, has_aux, record=True)
@@ -202,7 +190,7 @@ def vjp(func: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     """(f(*primals), vjp_fn): vjp_fn(u), u shaped like f's output (a tree for a tree), returns
     u^T J = d<u, f>/dx for each primal, as a tuple (one per primal). f is called once, recorded;
     each call of vjp_fn is one backward pass over that record. ((output, vjp_fn, aux) with has_aux.)"""
-    _not_nested("vjp")
+    transforms.refuse_inside_transform("func.vjp")
     if not primals:
         raise ValueError("func.vjp: expected at least one primal: vjp(f, x) differentiates f at x")
     args, groups = _fresh("vjp", primals, list(range(len(primals))), True)
@@ -225,7 +213,7 @@ def jvp(func: Callable, primals: tuple, tangents: tuple, *, strict: bool = False
     """(f(*primals), J v), v = `tangents` (nested as `primals`, each of its primal's shape): one
     forward pass carrying the tangents (`mg.jvp`), nothing recorded; J v nested as f's output.
     ((output, J v, aux) with has_aux.)"""
-    _not_nested("jvp")
+    transforms.refuse_inside_transform("func.jvp")
     for what, given in (("primals", primals), ("tangents", tangents)):
         if not isinstance(given, tuple) or not given:
             raise TypeError(f"func.jvp: {what} must be a non-empty tuple (f is called as f(*primals)), "
@@ -255,7 +243,7 @@ def jacrev(func: Callable, argnums: Any = 0, *, has_aux: bool = False, chunk_siz
     the arguments `argnums` names) by reverse mode: one recorded call of f, one backward pass per
     output element (J's rows). ((J, aux) with has_aux.) `chunk_size` changes nothing here."""
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        _not_nested("jacrev")
+        transforms.refuse_inside_transform("func.jacrev")
         many, positions = _positions("jacrev", argnums, len(args))
         args, groups = _fresh("jacrev", args, positions, True)
         output, aux = _run("jacrev", func, args, kwargs, has_aux, record=True)
@@ -272,7 +260,7 @@ def jacfwd(func: Callable, argnums: Any = 0, has_aux: bool = False, *, randomnes
     differentiated, one forward pass with x.size directions (the unit vectors; J's columns), nothing
     recorded. ((J, aux) with has_aux.)"""
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        _not_nested("jacfwd")
+        transforms.refuse_inside_transform("func.jacfwd")
         many, positions = _positions("jacfwd", argnums, len(args))
         args, groups = _fresh("jacfwd", args, positions, False)
         flat, held, columns = [x for group in groups for x in group], {}, []
@@ -283,7 +271,7 @@ def jacfwd(func: Callable, argnums: Any = 0, has_aux: bool = False, *, randomnes
                     moved[p] = _rebuild(args[p], leaves)
                 held["output"], held["aux"] = _run("jacfwd", func, moved, kwargs, has_aux, record=False)
                 return tuple(_outputs("jacfwd", held["output"]))
-            columns.append(transforms.jacobian_columns(call, x)[1])
+            columns.append(transforms.jacobian_columns(call, x, "func.jacfwd")[1])
         blocks = [_per_argument(many, args, positions, groups, iter(column)) for column in zip(*columns)]
         jacobian = _rebuild(held["output"], iter(blocks))
         return (jacobian, held["aux"]) if has_aux else jacobian
@@ -330,9 +318,9 @@ def functional_call(module: Any, parameter_and_buffer_dicts: Any, args: Any = No
             if by_tensor.get(id(tensor), given[full]) is not given[full]:
                 raise ValueError(f"{where}: {full!r} is tied to another name given a different tensor")
             by_tensor[id(tensor)] = given[full]
-    swaps = [(owner, name, tensor, given.get(full, by_tensor.get(id(tensor)) if tie_weights else None))
+    swaps = [(full, owner, name, tensor, given.get(full, by_tensor.get(id(tensor)) if tie_weights else None))
              for full, owner, name, tensor in held]
-    swaps = [swap for swap in swaps if swap[3] is not None]
+    swaps = [swap for swap in swaps if swap[4] is not None]
     named = {f"{path}.{name}" if path else name for path, owner in modules.items()
              for name in (*owner._parameters, *owner._buffers)}
     for full in set(given) - named:         # another attribute: set for the call, as PyTorch's
@@ -340,18 +328,37 @@ def functional_call(module: Any, parameter_and_buffer_dicts: Any, args: Any = No
         if path not in modules:
             raise AttributeError(f"{where}: {full!r} names no submodule of {type(module).__name__} ({path!r})")
         owner = modules[path]
-        swaps.append((owner, name, owner.__dict__.get(name, _MISSING), given[full]))
+        swaps.append((full, owner, name, owner.__dict__.get(name, _MISSING), given[full]))
     args = args if isinstance(args, tuple) else () if args is None else (args,)
     try:
-        for owner, name, _, tensor in swaps:
-            object.__setattr__(owner, name, tensor)
+        for _, owner, name, _, tensor in swaps:
+            _put(owner, name, tensor)
         return module(*args, **(kwargs or {}))
     finally:
-        for owner, name, original, _ in reversed(swaps):
+        for full, owner, name, original, tensor in reversed(swaps):
+            now = _table(owner, name).get(name, tensor)
+            if now is not tensor and full in given:     # forward reassigned it (self.foo = self.foo + 1):
+                for d in dicts:                         # the dict given gets the new tensor, as PyTorch's
+                    if full in d:
+                        d[full] = now
             if original is _MISSING:
                 object.__delattr__(owner, name)
             else:
-                object.__setattr__(owner, name, original)
+                _put(owner, name, original)
+
+
+def _table(owner: Any, name: str) -> dict:
+    """The module's table holding `name` (its parameters' or buffers'), or an empty dict."""
+    return owner._parameters if name in owner._parameters else owner._buffers if name in owner._buffers else {}
+
+
+def _put(owner: Any, name: str, tensor: Any) -> None:
+    """`tensor` as the module's `name`, for its attribute and in its table (what parameters() and
+    state_dict() read), without the checks and labels of Module.__setattr__."""
+    table = _table(owner, name)
+    if name in table:
+        table[name] = tensor
+    object.__setattr__(owner, name, tensor)
 
 
 _MISSING = object()

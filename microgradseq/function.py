@@ -287,6 +287,10 @@ class _Call:
         given = {i: run.tangent(self.args[i]) for i in self.positions}
         if next(i for i in self.positions if given[i] is not None) != self.positions[slot]:
             return 0.0                              # (in the first one's call already)
+        if len(v) == 0:                             # no directions (the Jacobian of an empty input)
+            shape, dtype = (self.outputs[self.differentiable[0]] if self.parts is None else
+                            ((self.parts.size,), self.parts.dtype))
+            return np.zeros((0,) + tuple(shape), dtype)
         as_forward_left_it, per_direction = dict(vars(self.ctx)), []
         for d in range(len(v)):
             vars(self.ctx).update(as_forward_left_it)

@@ -96,3 +96,6 @@ scatter, index_fill, nonzero, unique = map(_form, ("scatter", "index_fill", "non
 amax, amin, square, rsqrt, isnan, isinf, isfinite, is_floating_point = map(
     _form, ("amax", "amin", "square", "rsqrt", "isnan", "isinf", "isfinite", "is_floating_point"))
 dot, bincount = map(_form, ("dot", "bincount"))
+logical_and, logical_or, logical_xor, logical_not = map(
+    _form, ("logical_and", "logical_or", "logical_xor", "logical_not"))
+cosh, sinh, sign, clamp_min, clamp_max = map(_form, ("cosh", "sinh", "sign", "clamp_min", "clamp_max"))

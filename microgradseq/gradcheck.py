@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from .autograd import no_grad
-from .checks import is_finite_number
+from .checks import flag, is_finite_number
 from .tensor import Tensor
 from .transforms import jacobian_blocks, jacobian_columns
 
@@ -92,6 +92,10 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Tensor | Sequence, eps: float =
         if not is_finite_number(value) or value < 0 or (name == "eps" and value == 0):
             raise ValueError(f"gradcheck: {name} must be a finite number, "
                              f"{'positive' if name == 'eps' else 'not negative'}, got {value!r}")
+    raise_exception, check_forward_ad, check_backward_ad = (
+        flag(value, name, "gradcheck") for value, name in ((raise_exception, "raise_exception"),
+                                                            (check_forward_ad, "check_forward_ad"),
+                                                            (check_backward_ad, "check_backward_ad")))
     if not (check_backward_ad or check_forward_ad):
         raise ValueError("gradcheck: check_backward_ad and check_forward_ad are both False, so there is "
                          "nothing to check")
@@ -111,7 +115,7 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Tensor | Sequence, eps: float =
         if check_backward_ad:
             computed["autodiff"] = reverse[k]
         if check_forward_ad:
-            computed["forward-mode autodiff"] = jacobian_columns(lambda _: fn(*inputs), x)[1]
+            computed["forward-mode autodiff"] = jacobian_columns(lambda _: fn(*inputs), x, "gradcheck")[1]
         for method, block in computed.items():
             error = _mismatch(block.astype(np.float64), numeric, atol, rtol, position, x, out, method, checked)
             if error is not None:

@@ -53,11 +53,24 @@ def set_printoptions(precision: int | None = None, threshold: float | None = Non
 def array_text(data: np.ndarray) -> str:
     """The array as a tensor prints it, under the current options."""
     threshold = options["threshold"]
-    formatter = ({"float_kind": _float_format(data)} if data.dtype.kind == "f" and data.size else
-                 {"bool": _bool_format(data)} if data.dtype.kind == "b" else None)
+    shown = _shown(data)
+    formatter = ({"float_kind": _float_format(shown)} if data.dtype.kind == "f" and data.size else
+                 {"bool": _bool_format(shown)} if data.dtype.kind == "b" else None)
     return np.array2string(data, separator=", ", precision=options["precision"],
                            threshold=int(min(threshold, 2 ** 62)), edgeitems=options["edgeitems"],
                            max_line_width=options["linewidth"], formatter=formatter, prefix="tensor(")
+
+
+def _shown(data: np.ndarray) -> np.ndarray:
+    """The entries a print shows: all of them, or past `threshold` entries the first and last
+    `edgeitems` along each axis. PyTorch sizes its formatter from these alone."""
+    if data.size <= options["threshold"]:
+        return data
+    edge = options["edgeitems"]
+    for axis, n in enumerate(data.shape):
+        if n > 2 * edge:
+            data = np.concatenate([data.take(range(edge), axis), data.take(range(n - edge, n), axis)], axis)
+    return data
 
 
 def _bool_format(data: np.ndarray) -> Callable[[Any], str]:

@@ -12,6 +12,7 @@ For f: R^n -> R^m with Jacobian J (m x n):
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any, Callable
 
 import numpy as np
@@ -22,7 +23,23 @@ from .forward import Seed, current_run
 from .tensor import Tensor, numbers_in, owned
 
 
+# The torch.func transform (func.py) whose function runs now, in this thread: a transform inside it would
+# differentiate a derivative, which is not recorded here.
+current_transform = ContextVar("func_transform", default=None)
+
+
+def refuse_inside_transform(name: str) -> None:
+    """NotImplementedError naming `name` when it is called inside a torch.func transform's function."""
+    outer = current_transform.get()
+    if outer is not None:
+        raise NotImplementedError(
+            f"{name}: called inside func.{outer}: a transform of a transform (jacrev(jacrev(f)), jvp(grad(f)), "
+            "hessian, the gradient of a dual tensor's tangent) is a second derivative, and gradients here are not "
+            "recorded; differentiate a gradient written out by hand, or use finite differences")
+
+
 def _tensors(name: str, inputs: Any) -> list[Tensor]:
+    refuse_inside_transform(name)
     if current_run.get() is not None:
         raise RuntimeError(f"{name}: called inside a forward-mode run (mg.jvp inside mg.jvp, or a transform "
                            "inside fn); nesting transforms is not supported")
@@ -74,8 +91,13 @@ def jvp(fn: Callable[..., Any], inputs: Any, tangents: Any) -> tuple[Any, Any]:
     """Forward mode: (fn(*inputs), J v), v = `tangents` (one array per input, shaped like it, or
     with a leading axis of k directions: then J v has that axis too). Records no tape.
     `fn` may return a tensor or a tuple of tensors (then a tuple of tangents)."""
-    inputs = _distinct(_tensors("jvp", inputs))
-    tangents, batched = _directions("jvp", inputs, tangents, "tangent")
+    return _forward_pass("jvp", fn, inputs, tangents)
+
+
+def _forward_pass(name: str, fn: Callable[..., Any], inputs: Any, tangents: Any) -> tuple[Any, Any]:
+    """jvp, its errors naming `name` (the public function the caller is)."""
+    inputs = _distinct(_tensors(name, inputs))
+    tangents, batched = _directions(name, inputs, tangents, "tangent")
     if not batched:
         tangents = [v[None] for v in tangents]
     as_given = [(x, x._data, x._node, x._tangent, x._part_of)     # fn's in-place operators
@@ -85,12 +107,12 @@ def jvp(fn: Callable[..., Any], inputs: Any, tangents: Any) -> tuple[Any, Any]:
             outputs = fn(*inputs)
             single = isinstance(outputs, Tensor)
             if not single and not isinstance(outputs, (tuple, list)):
-                raise TypeError(f"jvp: fn must return a Tensor or a tuple of Tensors, got {type(outputs).__name__}")
+                raise TypeError(f"{name}: fn must return a Tensor or a tuple of Tensors, got {type(outputs).__name__}")
             outputs = (outputs,) if single else tuple(outputs)
             results, out_tangents = [], []
             for output in outputs:              # (read before the inputs are restored: fn may return one)
                 if not isinstance(output, Tensor):
-                    raise TypeError(f"jvp: fn must return a Tensor or a tuple of Tensors, got "
+                    raise TypeError(f"{name}: fn must return a Tensor or a tuple of Tensors, got "
                                     f"{type(output).__name__}")
                 tangent = run.tangent(output)
                 k = len(tangents[0]) if tangents else 1
@@ -142,7 +164,7 @@ def jacobian(fn: Callable[[Tensor], Tensor], inputs: Any, mode: str = "rev") -> 
         raise ValueError(f"jacobian: fn takes one input here, got {len(tensors)} inputs")
     (x,) = tensors
     if mode == "fwd":
-        return jacobian_columns(fn, x)[1]
+        return jacobian_columns(fn, x, "jacobian")[1]
     if mode != "rev":
         raise ValueError(f"jacobian: mode must be 'rev' or 'fwd', got {mode!r}")
     leaf = owned(x._data, requires_grad=True)
@@ -153,13 +175,13 @@ def jacobian(fn: Callable[[Tensor], Tensor], inputs: Any, mode: str = "rev") -> 
     return jacobian_blocks(output, [leaf])[0]
 
 
-def jacobian_columns(fn: Callable[[Tensor], Any], x: Tensor) -> tuple[Any, Any]:
+def jacobian_columns(fn: Callable[[Tensor], Any], x: Tensor, name: str) -> tuple[Any, Any]:
     """(fn(x), d fn(x) / d x) by forward mode, column by column: the x.size unit vectors as the
     directions of one batched forward pass, nothing recorded. The Jacobian has shape
     output.shape + x.shape; for fn returning a tuple of tensors, a tuple of them.
-    jacobian, gradcheck and func.jacfwd build on it."""
+    jacobian, gradcheck and func.jacfwd build on it; errors name `name`, the caller."""
     n = x._data.size
-    outputs, tangents = jvp(fn, [x], [np.eye(n, dtype=x.dtype).reshape((n,) + x.shape)])
+    outputs, tangents = _forward_pass(name, fn, [x], [np.eye(n, dtype=x.dtype).reshape((n,) + x.shape)])
 
     def block(y: Tensor, tangent: np.ndarray) -> np.ndarray:      # (n, *y.shape) -> y.shape + x.shape
         return np.moveaxis(tangent.reshape((n,) + y.shape), 0, -1).reshape(y.shape + x.shape)

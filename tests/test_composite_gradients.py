@@ -387,6 +387,15 @@ def clamp_case(mg_fn, lo, hi):
     return case
 
 
+def hyperbolic_case(name):
+    """cosh x = (e^x + e^-x) / 2 and sinh x = (e^x - e^-x) / 2, as a method or a function form."""
+    @st.composite
+    def case(draw, ndim):
+        mg_fn = (lambda t: getattr(t, name)()) if name == "cosh" else (lambda t: getattr(mg, name)(t))
+        return mg_fn, getattr(np, name), [draw(values(draw(shapes(ndim))))]
+    return case
+
+
 def alpha_case(mg_fn, np_fn):
     @st.composite
     def case(draw, ndim):
@@ -743,6 +752,22 @@ def dot_case(draw, ndim):
     return fn, np.dot, [draw(values((length,))), draw(values((length,)))]
 
 
+
+@st.composite
+def meshgrid_case(draw, ndim):
+    """torch.meshgrid of max(ndim, 1) vectors (0-d tensors, PyTorch's vectors of length 1, when ndim is 0),
+    "ij" or "xy", given as arguments or as one list: the grids flattened and joined, against numpy's."""
+    lengths = [draw(st.integers(1, 4)) for _ in range(max(ndim, 1))]
+    indexing, as_list = draw(st.sampled_from(["ij", "xy"])), draw(st.booleans())
+
+    def np_fn(*a):
+        return np_joined(np.meshgrid(*[np.reshape(x, -1) for x in a], indexing=indexing))
+
+    def mg_fn(*t):
+        return mg_joined(mg.meshgrid(list(t), indexing=indexing) if as_list else mg.meshgrid(*t, indexing=indexing))
+    return mg_fn, np_fn, [draw(values(() if ndim == 0 else (n,))) for n in lengths]
+
+
 ANY_RANK, WITH_AXES, UP_TO_MATRIX = (0, 1, 2, 3), (1, 2, 3), (0, 1, 2)
 
 # name: (strategy given the number of axes, the numbers of axes it runs on)
@@ -774,6 +799,10 @@ CASES = {
     "clamp(min only)": (clamp_case(lambda t: t.clamp(min=-0.5), -0.5, None), ANY_RANK),
     "clamp(max only)": (clamp_case(lambda t: t.clamp(max=0.8), None, 0.8), ANY_RANK),
     "clamp(min, max)": (clamp_case(lambda t: t.clamp(-0.5, 0.8), -0.5, 0.8), ANY_RANK),
+    "clamp_min": (clamp_case(lambda t: t.clamp_min(-0.5), -0.5, None), ANY_RANK),
+    "mg.clamp_max": (clamp_case(lambda t: mg.clamp_max(t, 0.8), None, 0.8), ANY_RANK),
+    "cosh": (hyperbolic_case("cosh"), ANY_RANK),
+    "mg.sinh": (hyperbolic_case("sinh"), ANY_RANK),
     "mg.clamp(min, max)": (clamp_case(lambda t: mg.clamp(t, min=-0.5, max=0.8), -0.5, 0.8), ANY_RANK),
     "Tensor.add(alpha)": (alpha_case(lambda a, b: a.add(b, alpha=2.5), lambda a, b: a + 2.5 * b), ANY_RANK),
     "Tensor.sub(alpha)": (alpha_case(lambda a, b: a.sub(b, alpha=-0.75), lambda a, b: a + 0.75 * b), ANY_RANK),
@@ -814,6 +843,7 @@ CASES = {
     "F.layer_norm": (layer_norm_case, WITH_AXES),
     "F.pad": (pad_case, WITH_AXES),
     "F.kl_div": (kl_div_case, WITH_AXES),
+    "meshgrid": (meshgrid_case, ANY_RANK),
 }
 
 RANKED = [pytest.param(name, ndim, id=f"{name}-{ndim}d") for name, (_, ndims) in CASES.items() for ndim in ndims]
@@ -1307,6 +1337,23 @@ def test_logical_operators_of_bool_and_integer_tensors():
         ~mg.tensor([1.0])
 
 
+def test_logical_functions_of_any_dtype_give_bool_constants():
+    """torch.logical_and, _or, _xor and _not as numpy's logical ufuncs of `entry != 0` (NaN counts as
+    True), broadcast, as methods and functions: bool tensors without history."""
+    x = np.array([[0.0, 2.5, np.nan], [-1.0, 0.0, 3.0]])
+    k = np.array([1, 0, 7])
+    t = mg.tensor(x, requires_grad=True)
+    for name in ("and", "or", "xor"):
+        expected = getattr(np, f"logical_{name}")(x != 0, k != 0)
+        for got in (getattr(t, f"logical_{name}")(mg.tensor(k)), getattr(mg, f"logical_{name}")(x, k)):
+            assert got.dtype == np.bool_ and not got.requires_grad and got.grad_fn is None
+            np.testing.assert_array_equal(got.data, expected)
+    np.testing.assert_array_equal(t.logical_not().data, x == 0)
+    np.testing.assert_array_equal(mg.logical_not(mg.tensor(k)).data, k == 0)
+    with pytest.raises(ValueError, match=r"logical_and: shapes \(2, 3\) and \(2,\) cannot be broadcast together"):
+        t.logical_and(mg.tensor([True, False]))
+
+
 @pytest.mark.parametrize("fill", [lambda x: x.fill_(0.5), lambda x: x.uniform_(0.5, 0.5),
                                   lambda x: x.normal_(0.5, 0.0)], ids=["fill_", "uniform_", "normal_"])
 def test_fills_make_the_tensor_a_constant(fill):
@@ -1382,6 +1429,7 @@ PYTORCH_METHODS = {
     "divide": ["div(rounding_mode=None)", "test_rounded_division_passes_a_zero_gradient_and_tangent"],
     "type_as": ["to(float64) on float64"],
     "clamp": ["clamp(min only)", "clamp(max only)", "clamp(min, max)", "mg.clamp(min, max)"],
+    "clamp_min": ["clamp_min"], "clamp_max": ["mg.clamp_max"], "cosh": ["cosh"], "sinh": ["mg.sinh"],
     "add": ["Tensor.add(alpha)", "mg.add(alpha)"],
     "sub": ["Tensor.sub(alpha)", "mg.sub(alpha)"],
     "type_": ["to(float64) on float64", "test_conversion_between_float32_and_float64"],
@@ -1405,6 +1453,11 @@ PYTORCH_METHODS = {
     "isfinite": ["test_entrywise_tests_give_bool_constants"],
     "max_of": ["max(d) and min(d), .values"],
     "equal": ["test_equal_as_a_method_and_a_function"],
+    "meshgrid": ["meshgrid"],
+    "logical_and": ["test_logical_functions_of_any_dtype_give_bool_constants"],
+    "logical_or": ["test_logical_functions_of_any_dtype_give_bool_constants"],
+    "logical_xor": ["test_logical_functions_of_any_dtype_give_bool_constants"],
+    "logical_not": ["test_logical_functions_of_any_dtype_give_bool_constants"],
 }
 
 # public function of ops/filling.py: where this file checks it

@@ -252,8 +252,8 @@ def test_bad_dataloader_arguments_name_dataloader_and_the_argument():
         DataLoader(iter(range(5)))
     with pytest.raises(TypeError, match="DataLoader: generator must be a numpy.random.Generator"):
         DataLoader(dataset(), shuffle=True, generator=42)
-    with pytest.raises(TypeError, match="DataLoader: collate_fn=.* is not supported"):
-        DataLoader(dataset(), collate_fn=lambda items: items)
+    with pytest.raises(TypeError, match="DataLoader: expected collate_fn a function of a batch's list of items"):
+        DataLoader(dataset(), collate_fn=3)
     with pytest.raises(TypeError, match="DataLoader: the keyword argument colour= is not supported"):
         DataLoader(dataset(), colour="red")
     with pytest.raises(ValueError, match="DataLoader: num_workers option should be non-negative; got -1"):

@@ -193,6 +193,17 @@ def where_case(draw):
             [draw(values(a_shape)), draw(values(b_shape))])
 
 
+@st.composite
+def einsum_case(draw):
+    """torch.einsum (ops/einsum.py): a matmul, a batch of outer products summed
+    (fast.ai's weight gradient), a diagonal, or a broadcast batch matmul, with shapes drawn."""
+    i, j, k, b = (draw(st.integers(1, 3)) for _ in range(4))
+    equation, shapes = draw(st.sampled_from([("ij,jk->ik", [(i, j), (j, k)]), ("bi,bj->ij", [(b, i), (b, j)]),
+                                             ("ii->i", [(i, i)]), ("...ij,jk->...ik", [(b, i, j), (j, k)])]))
+    return (lambda *ts: mg.einsum(equation, *ts), lambda *arrays: np.einsum(equation, *arrays),
+            [draw(values(shape)) for shape in shapes])
+
+
 CASES = {
     "abs": unary(mg.ops.abs, np.abs, lambda a: away_from(a, [0.0])),
     "add": binary(mg.ops.add, np.add),
@@ -201,6 +212,10 @@ CASES = {
                   lambda a: away_from(a, [-0.5, 0.8])),
     "clone": unary(mg.ops.clone, np.copy),
     "round": unary(mg.ops.round, np.round, lambda a: away_from(a, [-1.5, -0.5, 0.5, 1.5])),
+    "sign": unary(mg.ops.sign, np.sign, lambda a: away_from(a, [0.0])),
+    "log10": unary(mg.ops.log10, np.log10, positive),
+    "log2": unary(mg.ops.log2, np.log2, positive),
+    "einsum": einsum_case(),
     "concat": concat_case(),
     "cos": unary(mg.ops.cos, np.cos, lambda a: a * 2),
     "cumsum": cumsum_case(),

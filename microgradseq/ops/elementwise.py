@@ -374,6 +374,13 @@ def round(x: Any, decimals: int = 0) -> Tensor:
 FLAT = elementwise(_flat)
 
 
+def sign(x: Any) -> Tensor:
+    """-1, 0 or 1 by each entry's sign (NaN for NaN), in x's dtype, as torch.sign;
+    d/dx = 0: a step is flat between its jumps (PyTorch's gradient too)"""
+    x = x if type(x) is Tensor else as_tensor(x)
+    return result("sign", np.sign(x._data), (x,), FLAT, (None,))
+
+
 def sqrt(x: Any) -> Tensor:
     """sqrt x;   d sqrt(x)/dx = 1 / (2 sqrt(x))"""
     x = x if type(x) is Tensor else as_tensor(x)

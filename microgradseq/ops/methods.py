@@ -95,12 +95,15 @@ def movedim(self: Tensor, source: Any, destination: Any) -> Tensor:
     sources = tuple(source) if isinstance(source, (tuple, list)) else (source,)
     destinations = tuple(destination) if isinstance(destination, (tuple, list)) else (destination,)
     ndim = self.ndim
-    if len(sources) != len(destinations) or not all(is_axis(d, ndim) for d in sources + destinations):
+    wrap = ndim or 1                                # (a 0-d tensor takes dim 0 or -1, and nothing moves)
+    if len(sources) != len(destinations) or not all(is_axis(d, wrap) for d in sources + destinations):
         raise ValueError(f"movedim: source {source!r} and destination {destination!r} must be axes of shape "
-                         f"{self.shape} (from {-ndim} to {ndim - 1}), as many of each")
-    sources, destinations = [d % ndim for d in sources], [d % ndim for d in destinations]
+                         f"{self.shape} (from {-wrap} to {wrap - 1}), as many of each")
+    sources, destinations = [d % wrap for d in sources], [d % wrap for d in destinations]
     if len(set(sources)) != len(sources) or len(set(destinations)) != len(destinations):
         raise ValueError(f"movedim: repeated axis in source {source!r} or destination {destination!r}")
+    if not ndim:
+        return transpose(self, ())
     order = [axis for axis in range(ndim) if axis not in sources]
     for position, axis in sorted(zip(destinations, sources)):
         order.insert(position, axis)

@@ -1,7 +1,8 @@
 """More of PyTorch's tensor methods, each written with the primitive ops (so none needs a rule
 of its own): `t.split`, `t.gather(dim, index)`, `t.repeat_interleave`, `t.expand`,
 `t.tril`, `t.triu`, `t.roll`, `t.flip`, `t.unfold`, `t.masked_select`, the in-place `t.add_(u)`,
-`t.copy_(u)` and kin, and the logical `&`, `|`, `^`, `~`, `t.all()`, `t.any()` ...
+`t.copy_(u)` and kin, and the logical `&`, `|`, `^`, `~`, `t.logical_and(u)` and kin, `t.all()`,
+`t.any()` ... (and one function, `mg.meshgrid`: vectors expanded into grids)
 
 A PyTorch script ports by changing its imports; these are the methods course
 scripts use beyond the numpy names (`methods.py`). Selecting (split, chunk,
@@ -14,6 +15,7 @@ back; `min` is -max(-x). (Filling chosen positions, `masked_fill` and kin, is `f
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -140,13 +142,13 @@ def min(self: Tensor, axis: Any = None, keepdims: bool | None = None, *, dim: An
         axis, keep = axis_keepdims("min", axis, keepdims, dim, keepdim)
         values = owned(np.asarray(np.min(self._data, axis=axis, keepdims=keep)))
         if dim is None:
-            return reduce.extremes_along(values, self, axis, keep, "min") if is_int(axis) else values
+            return _with_indices(values, self, axis, keep, "min") if is_int(axis) else values
         return ValuesIndices(values, owned(np.argmin(self._data, axis=axis, keepdims=keep).astype(np.int64)))
     axis, keep = axis_keepdims("min", axis, keepdims, dim, keepdim)
     if dim is not None:
         return reduce.extreme_and_index(self, axis, keep, "min")
     values = ew.neg(reduce.max(ew.neg(self), axis, keep))
-    return reduce.extremes_along(values, self, axis, keep, "min") if is_int(axis) else values
+    return _with_indices(values, self, axis, keep, "min") if is_int(axis) else values
 
 
 def max_of(self: Tensor, axis: Any = None, keepdims: bool | None = None, *, dim: Any = None,
@@ -156,7 +158,13 @@ def max_of(self: Tensor, axis: Any = None, keepdims: bool | None = None, *, dim:
     values = reduce.max(self, axis, keepdims, dim=dim, keepdim=keepdim)
     if dim is not None or not is_int(axis):
         return values
-    return reduce.extremes_along(values, self, axis, values.ndim == self.ndim, "max")
+    return _with_indices(values, self, axis, values.ndim == self.ndim, "max")
+
+
+def _with_indices(values: Tensor, x: Tensor, axis: int, keepdim: bool, which: str) -> reduce.ExtremesAlong:
+    """t.max(d)'s (or t.min(d)'s) values, answering also to `.values` and `.indices`."""
+    indices = (np.argmax if which == "max" else np.argmin)(x._data, axis=axis, keepdims=keepdim)
+    return reduce.extremes_along(values, (x, axis, keepdim, which), np.asarray(indices))
 
 
 def amax(self: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
@@ -310,6 +318,26 @@ def clamp(self: Tensor, min: Any = None, max: Any = None) -> Tensor:
     return ew.clip(self, min, max)
 
 
+def clamp_min(self: Tensor, min: Any) -> Tensor:
+    """max(self, min), as torch.clamp_min (fast.ai's relu, `x.clamp_min(0.)`);   d/dx = 1 above min, else 0"""
+    return ew.clip(self, min, None)
+
+
+def clamp_max(self: Tensor, max: Any) -> Tensor:
+    """min(self, max), as torch.clamp_max;   d/dx = 1 below max, else 0"""
+    return ew.clip(self, None, max)
+
+
+def cosh(self: Tensor) -> Tensor:
+    """(e^x + e^-x) / 2, as torch.cosh;   d cosh x/dx = sinh x (through exp)"""
+    return (ew.exp(self) + ew.exp(ew.neg(self))) / 2
+
+
+def sinh(self: Tensor) -> Tensor:
+    """(e^x - e^-x) / 2, as torch.sinh;   d sinh x/dx = cosh x (through exp)"""
+    return (ew.exp(self) - ew.exp(ew.neg(self))) / 2
+
+
 def add(self: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
     """self + alpha * other."""
     return ew.add(self, other if alpha == 1 else ew.mul(as_tensor(other, self), alpha))
@@ -409,12 +437,15 @@ def _truth(reduce_: Any, name: str) -> Any:
     """`t.all()` / `t.any()`, over every entry or along `dim`: a bool tensor, as PyTorch's."""
     def truth(self: Tensor, dim: Any = None, keepdim: Any = None, *, axis: Any = None, keepdims: Any = None) -> Tensor:
         axis, keep = axis_keepdims(name, axis, keepdims, dim, keepdim)
-        if axis is not None:
+        if isinstance(axis, (tuple, list)):
+            axis = tuple(_axis(name, d, self.ndim) for d in axis)
+        elif axis is not None:
             axis = _axis(name, axis, self.ndim)
-        return owned(np.asarray(reduce_(self._data, axis=axis, keepdims=keep)))
+        out = np.asarray(reduce_(self._data, axis=axis, keepdims=keep))
+        return owned(out.astype(np.uint8) if self.dtype == np.uint8 else out)    # (uint8 stays uint8, as PyTorch's)
     truth.__name__ = name
     truth.__doc__ = (f"Whether {name} entries are true (nonzero), over every entry or along `dim`, as "
-                     f"torch.{name}: a bool tensor, no gradient.")
+                     f"torch.{name}: a bool tensor (uint8 for uint8), no gradient; `dim` an axis or a tuple.")
     return truth
 
 
@@ -422,6 +453,63 @@ def equal(self: Tensor, other: Any) -> bool:
     """The same shape and the same values, as torch.equal (`t.equal(u)`)."""
     a, b = self._data, as_tensor(other)._data
     return a.shape == b.shape and bool(np.array_equal(a, b))
+
+
+def _logical_of(ufunc: np.ufunc, name: str) -> Any:
+    """torch.logical_and (or, xor): of two tensors of any dtypes, nonzero counting as True."""
+    def logical(self: Tensor, other: Any) -> Tensor:
+        return owned(np.asarray(ew.operands(name, lambda a, b: ufunc(a != 0, b != 0), self, other)[2]))
+    logical.__name__ = name
+    logical.__doc__ = (f"`t.{name}(u)` (and `mg.{name}(t, u)`): the entries' {name[8:]} (a nonzero entry is "
+                       f"True, zero is False), broadcast, as torch.{name}: a bool tensor, no gradient.")
+    return logical
+
+
+logical_and = _logical_of(np.logical_and, "logical_and")
+logical_or = _logical_of(np.logical_or, "logical_or")
+logical_xor = _logical_of(np.logical_xor, "logical_xor")
+
+
+def logical_not(self: Tensor) -> Tensor:
+    """`t.logical_not()` (and `mg.logical_not(t)`): True where an entry is zero, as torch.logical_not
+    (for a bool tensor, `~t`): a bool tensor, no gradient."""
+    return owned(np.asarray(self._data == 0))
+
+
+def meshgrid(*tensors: Any, indexing: str | None = None) -> tuple[Tensor, ...]:
+    """torch.meshgrid(x_1, ..., x_k, indexing="ij"): for vectors x_i of lengths n_i, k tensors G_i of one
+    shape (n_1, ..., n_k), with G_i[j_1, ..., j_k] = x_i[j_i]; indexing="xy" (numpy's default) swaps the
+    first two axes, shape (n_2, n_1, n_3, ...), for x-y plots. The tensors come as arguments or as one
+    list or tuple, 0-d ones counting as vectors of length 1, all of one dtype. Each G_i is x_i reshaped
+    to length 1 on every other axis and expanded, so dL/dx_i[j] = sum of dL/dG_i over the entries with
+    j_i = j. Without `indexing` it is "ij" and a UserWarning says to pass it, as PyTorch's."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing is None:
+        warnings.warn("meshgrid: pass indexing='ij' (the default used here, PyTorch's) or indexing='xy' "
+                      "(numpy's), as PyTorch asks", UserWarning, stacklevel=2)
+        indexing = "ij"
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    if not tensors:
+        raise ValueError("meshgrid: expected at least one tensor, got none")
+    xs = [as_tensor(x) for x in tensors]
+    if any(x.ndim > 1 for x in xs):
+        raise ValueError(f"meshgrid: expected 0-d or 1-d tensors, got shapes {[x.shape for x in xs]}")
+    if len({x.dtype for x in xs}) > 1:
+        raise TypeError(f"meshgrid: expected tensors of one dtype, got {[str(x.dtype) for x in xs]}")
+    axes = list(range(len(xs)))
+    if indexing == "xy" and len(xs) > 1:
+        axes[0], axes[1] = 1, 0
+    shape = [0] * len(xs)
+    for x, axis in zip(xs, axes):
+        shape[axis] = x._data.size
+    grids = []
+    for x, axis in zip(xs, axes):
+        along = [1] * len(xs)
+        along[axis] = x._data.size
+        grids.append(expand(reshape(x, tuple(along)), *shape))
+    return tuple(grids)
 
 
 def _cuda(self: Tensor, device: Any = None, non_blocking: bool = False) -> Tensor:
@@ -453,3 +541,6 @@ Tensor.grad_fn = property(lambda self: None if self.is_leaf else self._node)    
 Tensor.device, Tensor.is_cuda, Tensor.cuda = property(lambda self: CPU), False, _cuda
 Tensor.retain_grad = lambda self: None      # every tensor the user holds keeps its gradient already
 Tensor.max, Tensor.log10, Tensor.log2, Tensor.equal = max_of, ew.log10, ew.log2, equal
+Tensor.clamp_min, Tensor.clamp_max, Tensor.cosh, Tensor.sinh, Tensor.sign = clamp_min, clamp_max, cosh, sinh, ew.sign
+Tensor.logical_and, Tensor.logical_or, Tensor.logical_xor = logical_and, logical_or, logical_xor
+Tensor.logical_not = logical_not

@@ -325,42 +325,47 @@ class ExtremesAlong(Tensor):
         .values   the extremes picked at .indices, as PyTorch's `values` (the whole gradient to each index)
         .indices  where along d they are: int64, the first of ties (numpy's argmax and argmin)
 
-    Both are read from t when asked for (a RuntimeError if t was changed in place since). Unpacking
-    (`values, indices = t.max(1)`) still iterates over the values: `t.max(dim=1)` is the pair."""
+    The indices are found with the values. Only while t's values are differentiated (recorded, or
+    carrying a tangent in forward mode) is t kept, for `.values`' rule (a RuntimeError if t was
+    changed in place since). Unpacking (`values, indices = t.max(1)`) still
+    iterates over the values: `t.max(dim=1)` is the pair."""
 
-    __slots__ = ("_along",)         # (x, d, keepdim, "max" or "min", x's array then)
-
-    def _source(self, name: str) -> tuple:
-        x, dim, keepdim, which, array = self._along
-        if x._data is not array:
-            raise RuntimeError(f"{which}(...).{name}: the tensor was changed in place after {which} was taken; "
-                               f"take {which} again (or t.{which}(dim={dim}) for the pair at once)")
-        return x, dim, keepdim, which
+    __slots__ = ("_indices", "_source")     # int64 indices; (x, d, keepdim, "max" or "min", x's array) or None
 
     @property
     def values(self) -> Tensor:
-        return extreme_and_index(*self._source("values")).values
+        if self._source is None:                # (nothing recorded: the values are the extremes at the indices)
+            return owned(self._data)
+        x, dim, keepdim, which, array = self._source
+        if x._data is not array:
+            raise RuntimeError(f"{which}(...).values: the tensor was changed in place after {which} was taken; "
+                               f"take {which} again (or t.{which}(dim={dim}) for the pair at once)")
+        return extreme_and_index(x, dim, keepdim, which).values
 
     @property
     def indices(self) -> Tensor:
-        x, dim, keepdim, which = self._source("indices")
-        indices = (np.argmax if which == "max" else np.argmin)(x._data, axis=dim, keepdims=keepdim)
-        return owned(np.asarray(indices, dtype=np.int64))
+        return owned(self._indices)
 
     def __copy__(self) -> "ExtremesAlong":
         out = Tensor.__copy__(self)
-        out._along = self._along
+        out._indices, out._source = self._indices, self._source
         return out
 
     def __reduce_ex__(self, protocol: int) -> tuple:
-        rebuild, arguments = Tensor.__reduce_ex__(self, protocol)      # (a copy is a plain tensor)
-        return rebuild, (Tensor,) + tuple(arguments[1:])
+        return _rebuilt_extremes, (np.array(self._data), np.array(self._indices))
 
 
-def extremes_along(values: Tensor, x: Tensor, dim: int, keepdim: bool, which: str) -> ExtremesAlong:
-    """`values` (x's maxima or minima along `dim`, a position) as an `ExtremesAlong` over the same
-    array and node."""
+def _rebuilt_extremes(values: np.ndarray, indices: np.ndarray) -> ExtremesAlong:
+    """An ExtremesAlong from pickle or deepcopy: the values and indices, without history."""
+    return extremes_along(owned(values), None, indices)
+
+
+def extremes_along(values: Tensor, source: tuple | None, indices: np.ndarray) -> ExtremesAlong:
+    """`values` (x's maxima or minima along an axis) over the same array and node, with their
+    `indices`; `source` = (x, axis, keepdim, "max" or "min") is kept while the values are differentiated."""
     out = object.__new__(ExtremesAlong)
     out._data, out._node, out._tangent, out._part_of = values._data, values._node, values._tangent, None
-    out._along = (x, dim, keepdim, which, x._data)
+    out._indices = indices.astype(np.int64, copy=False)
+    recorded = values._node is not None or values._tangent is not None      # (reverse or forward mode)
+    out._source = source + (source[0]._data,) if source is not None and recorded else None
     return out

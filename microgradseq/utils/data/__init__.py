@@ -1,6 +1,6 @@
 """PyTorch's `torch.utils.data`, the part course scripts use, in PyTorch's layout: `Dataset`,
 `TensorDataset`, `Subset` and `random_split` (`dataset.py`), the samplers `SequentialSampler`,
-`RandomSampler` and `SubsetRandomSampler` (`sampler.py`), and `DataLoader` (`dataloader.py`;
+`RandomSampler` and `SubsetRandomSampler`, and `BatchSampler` (`sampler.py`), and `DataLoader` (`dataloader.py`;
 `from torch.utils.data.dataloader import DataLoader` ports too).
 
     train = TensorDataset(X, y)                             # row i of X with label y[i]
@@ -14,13 +14,15 @@ from any other dataset (`__len__`, and `__getitem__` giving a tensor, an array, 
 of them) the items are stacked with numpy, as PyTorch's `default_collate`: Python ints become int64,
 Python floats float64. `shuffle=True` draws a new order every epoch from `generator` (a numpy
 Generator) or the library's generator, so `mg.manual_seed(n)` makes it reproducible; a `sampler`
-(any iterable of indices, taken as it gives them) gives the order instead. One process: `num_workers`
+(any iterable of indices, taken as it gives them) gives the order instead, or a `batch_sampler`
+whole batches of indices (`BatchSampler(sampler, batch_size, drop_last)`), and a `collate_fn` makes
+a batch from its list of items instead of stacking them. One process: `num_workers`
 and `pin_memory` are accepted and load the same batches here, in this process.
 """
 
 from .dataloader import DataLoader
 from .dataset import Dataset, Subset, TensorDataset, random_split
-from .sampler import RandomSampler, SequentialSampler, SubsetRandomSampler
+from .sampler import BatchSampler, RandomSampler, SequentialSampler, SubsetRandomSampler
 
-__all__ = ["DataLoader", "Dataset", "RandomSampler", "SequentialSampler", "Subset", "SubsetRandomSampler",
+__all__ = ["BatchSampler", "DataLoader", "Dataset", "RandomSampler", "SequentialSampler", "Subset", "SubsetRandomSampler",
            "TensorDataset", "random_split"]

@@ -1,5 +1,7 @@
 """`DataLoader`: a dataset's items in batches, as PyTorch's `torch.utils.data.dataloader`, in one
-process (the package's docstring says how a batch is made)."""
+process (the package's docstring says how a batch is made). A `batch_sampler` gives whole batches of
+indices instead of `batch_size` and `sampler`, and a `collate_fn` makes each batch from the list of
+its items instead of stacking them (fast.ai's `DataLoader(ds, batch_sampler=..., collate_fn=collate)`)."""
 
 from __future__ import annotations
 
@@ -17,8 +19,7 @@ from ...tensor import Tensor, owned
 from .dataset import Subset, TensorDataset
 
 # PyTorch's DataLoader options that would change what a batch is, or how workers start: only their defaults
-_SINGLE_PROCESS = {"batch_sampler": None, "collate_fn": None, "timeout": 0, "worker_init_fn": None,
-                   "multiprocessing_context": None, "pin_memory_device": ""}
+_SINGLE_PROCESS = {"timeout": 0, "worker_init_fn": None, "multiprocessing_context": None, "pin_memory_device": ""}
 
 
 def _check_workers(num_workers: Any, persistent_workers: Any, prefetch_factor: Any) -> None:
@@ -81,9 +82,9 @@ class DataLoader:
     warns each time the loader is iterated, as PyTorch's does without an accelerator, and pins nothing."""
 
     def __init__(self, dataset: Any, batch_size: int = 1, shuffle: bool = False, *, sampler: Any = None,
-                 drop_last: bool = False, generator: np.random.Generator | None = None, num_workers: int = 0,
-                 pin_memory: bool = False, persistent_workers: bool = False, prefetch_factor: int | None = None,
-                 **options: Any) -> None:
+                 batch_sampler: Any = None, drop_last: bool = False, collate_fn: Any = None,
+                 generator: np.random.Generator | None = None, num_workers: int = 0, pin_memory: bool = False,
+                 persistent_workers: bool = False, prefetch_factor: int | None = None, **options: Any) -> None:
         only_defaults("DataLoader", options, _SINGLE_PROCESS)
         _check_workers(num_workers, persistent_workers, prefetch_factor)
         self.num_workers, self.persistent_workers, self.timeout = num_workers, persistent_workers, 0
@@ -93,22 +94,33 @@ class DataLoader:
             raise TypeError(f"DataLoader: expected a dataset with __len__ and __getitem__ (such as a "
                             f"TensorDataset), got {type(dataset).__name__}")
         self.dataset = dataset
-        self.batch_size = positive_int(batch_size, "batch_size", "DataLoader")
         self.shuffle = flag(shuffle, "shuffle", "DataLoader")
-        if sampler is not None and not hasattr(sampler, "__iter__"):
-            raise TypeError(f"DataLoader: expected sampler an iterable of indices (such as RandomSampler(dataset)), "
-                            f"got {type(sampler).__name__}")
+        self.drop_last = flag(drop_last, "drop_last", "DataLoader")
+        for name, given in (("sampler", sampler), ("batch_sampler", batch_sampler)):
+            if given is not None and not hasattr(given, "__iter__"):
+                raise TypeError(f"DataLoader: expected {name} an iterable of indices (such as RandomSampler(dataset)"
+                                f"{'' if name == 'sampler' else ' in a BatchSampler'}), got {type(given).__name__}")
+        if batch_sampler is not None and (batch_size != 1 or self.shuffle or sampler is not None or self.drop_last):
+            raise ValueError("DataLoader: batch_sampler option is mutually exclusive with batch_size, shuffle, "
+                             "sampler, and drop_last (the batch sampler gives whole batches)")
+        self.batch_size = None if batch_sampler is not None else positive_int(batch_size, "batch_size", "DataLoader")
         if sampler is not None and self.shuffle:
             raise ValueError("DataLoader: sampler and shuffle=True exclude each other (the sampler gives the "
                              "order); pass one")
-        self.sampler = sampler
-        self.drop_last = flag(drop_last, "drop_last", "DataLoader")
+        if collate_fn is not None and not callable(collate_fn):
+            raise TypeError(f"DataLoader: expected collate_fn a function of a batch's list of items, got "
+                            f"{type(collate_fn).__name__}")
+        self.sampler, self.batch_sampler, self.collate_fn = sampler, batch_sampler, collate_fn
         self.generator = generator_checked(generator, "DataLoader", "generator")
 
     def __len__(self) -> int:
-        if self.sampler is not None and not hasattr(self.sampler, "__len__"):
-            raise TypeError(f"DataLoader: len() of a loader needs a sampler with a length (__len__), got "
-                            f"{type(self.sampler).__name__}")
+        given = self.batch_sampler if self.batch_sampler is not None else self.sampler
+        if given is not None and not hasattr(given, "__len__"):
+            name = "batch_sampler" if self.batch_sampler is not None else "sampler"
+            raise TypeError(f"DataLoader: len() of a loader needs a {name} with a length (__len__), got "
+                            f"{type(given).__name__}")
+        if self.batch_sampler is not None:
+            return len(self.batch_sampler)
         items = len(self.dataset if self.sampler is None else self.sampler)
         return items // self.batch_size if self.drop_last else -(-items // self.batch_size)
 
@@ -121,15 +133,22 @@ class DataLoader:
     def _loaded(self) -> Iterator:
         tensors, rows = _tensors_and_rows(self.dataset)
         for batch in self._batches():
-            if tensors is None:
-                yield _collate([self.dataset[int(i)] for i in batch])
+            if tensors is None or self.collate_fn is not None or type(batch) is list:
+                items = [self.dataset[int(i) if isinstance(i, np.integer) else i] for i in batch]
+                yield (_collate if self.collate_fn is None else self.collate_fn)(items)
             else:
                 picked = batch if rows is None else rows[batch]
                 yield [owned(np.take(t._data, picked, axis=0)) for t in tensors]
 
-    def _batches(self) -> Iterator[np.ndarray]:
-        """The indices of each batch: from the sampler as it gives them (it may have no length, or
-        never end), else the dataset's in order or shuffled."""
+    def _batches(self) -> Iterator:
+        """The indices of each batch: from the batch sampler or the sampler as they give them (they may
+        have no length, or never end), else the dataset's in order or shuffled. A batch of integers is
+        an int64 array; one holding other indices (a sampler of lists, as a BatchSampler passed as
+        the sampler gives) is a list of them, each handed to the dataset as it is, as PyTorch does."""
+        if self.batch_sampler is not None:
+            for given in self.batch_sampler:
+                yield _indices(list(given), "batch_sampler")
+            return
         if self.sampler is None:
             items = len(self.dataset)
             rng = generator_or_default(self.generator, "DataLoader")
@@ -139,12 +158,23 @@ class DataLoader:
             return
         batch = []
         for i in self.sampler:
-            try:
-                batch.append(operator.index(i))
-            except TypeError:
-                raise TypeError(f"DataLoader: the sampler gave {i!r}; expected integer indices") from None
+            batch.append(i)
             if len(batch) == self.batch_size:
-                yield np.array(batch, dtype=np.int64)
+                yield _indices(batch, "sampler")
                 batch = []
         if batch and not self.drop_last:
-            yield np.array(batch, dtype=np.int64)
+            yield _indices(batch, "sampler")
+
+
+def _indices(batch: list, name: str) -> Any:
+    """A batch's indices: an int64 array of integers, or the list as it is when it holds batches of
+    indices (lists, tuples, arrays or tensors); anything else is a TypeError naming what came."""
+    try:
+        return np.array([operator.index(i) for i in batch], dtype=np.int64)
+    except TypeError:
+        pass
+    for i in batch:
+        if not isinstance(i, (list, tuple, range, np.ndarray, Tensor)) and not is_int(i):
+            raise TypeError(f"DataLoader: the {name} gave {i!r}; expected integer indices (or lists of them, as "
+                            "a BatchSampler gives)")
+    return batch

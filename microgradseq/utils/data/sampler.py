@@ -1,5 +1,5 @@
 """Samplers: the order in which a `DataLoader` visits a dataset's items, as PyTorch's
-`torch.utils.data.sampler`."""
+`torch.utils.data.sampler`, and `BatchSampler`, which groups a sampler's indices into batches."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from ...checks import flag, positive_int
+from ...checks import flag, is_int, positive_int
 from ...checks import generator as generator_checked
 from ...random import generator_or_default
 
@@ -73,3 +73,40 @@ class SubsetRandomSampler:
     def __iter__(self) -> Iterator[int]:
         rng = generator_or_default(self.generator, "SubsetRandomSampler")
         return iter([self.indices[i] for i in rng.permutation(len(self.indices))])
+
+
+class BatchSampler:
+    """PyTorch's `BatchSampler`: the indices `sampler` gives, in lists of `batch_size` (the last one
+    shorter unless `drop_last`), for `DataLoader(dataset, batch_sampler=...)`, or iterated by hand:
+
+        list(BatchSampler(SequentialSampler(range(5)), 2, drop_last=False))  ->  [[0, 1], [2, 3], [4]]
+
+    `len()` is the number of lists, from the sampler's length (a TypeError if it has none)."""
+
+    def __init__(self, sampler: Any, batch_size: int, drop_last: bool) -> None:
+        if not is_int(batch_size) or isinstance(batch_size, (bool, np.bool_)) or batch_size <= 0:
+            raise ValueError(f"BatchSampler: batch_size should be a positive integer value, but got "
+                             f"batch_size={batch_size!r}")
+        if not isinstance(drop_last, (bool, np.bool_)):
+            raise ValueError(f"BatchSampler: drop_last should be a boolean value, but got drop_last={drop_last!r}")
+        if not hasattr(sampler, "__iter__"):
+            raise TypeError(f"BatchSampler: expected sampler an iterable of indices (such as "
+                            f"RandomSampler(dataset)), got {type(sampler).__name__}")
+        self.sampler, self.batch_size, self.drop_last = sampler, int(batch_size), bool(drop_last)
+
+    def __iter__(self) -> Iterator[list]:
+        batch = []
+        for index in self.sampler:
+            batch.append(index)
+            if len(batch) == self.batch_size:
+                yield batch
+                batch = []
+        if batch and not self.drop_last:
+            yield batch
+
+    def __len__(self) -> int:
+        if not hasattr(self.sampler, "__len__"):
+            raise TypeError(f"BatchSampler: len() needs a sampler with a length (__len__), got "
+                            f"{type(self.sampler).__name__}")
+        items = len(self.sampler)
+        return items // self.batch_size if self.drop_last else -(-items // self.batch_size)
