@@ -111,8 +111,9 @@ def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, dev
                          f"start={start!r}, end={end!r}, step={step!r}")
     integers = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in (start, end, step))
     dtype = dtype or (np.int64 if integers else get_default_dtype())
-    if np.dtype(dtype).kind == "f":     # each value start + i * step in float64, rounded once (as PyTorch)
-        return owned(np.arange(start, end, step, dtype=np.float64).astype(dtype), requires_grad)
+    if np.dtype(dtype).kind == "f":     # each value start + i * step in float64, rounded once (as PyTorch;
+        count = len(np.arange(start, end, step))    # numpy's arange fills start + i * (x_1 - x_0))
+        return owned((start + np.arange(count, dtype=np.float64) * step).astype(dtype), requires_grad)
     return owned(np.arange(start, end, step, dtype=dtype), requires_grad)
 
 

@@ -335,8 +335,8 @@ def functional_call(module: Any, parameter_and_buffer_dicts: Any, args: Any = No
             _put(owner, name, tensor)
         return module(*args, **(kwargs or {}))
     finally:
-        for full, owner, name, original, tensor in reversed(swaps):
-            now = _table(owner, name).get(name, tensor)
+        after = [_table(owner, name).get(name, tensor) for _, owner, name, _, tensor in swaps]   # (before any
+        for (full, owner, name, original, tensor), now in zip(reversed(swaps), reversed(after)):  # is put back)
             if now is not tensor and full in given:     # forward reassigned it (self.foo = self.foo + 1):
                 for d in dicts:                         # the dict given gets the new tensor, as PyTorch's
                     if full in d:

@@ -380,14 +380,16 @@ class Tensor:
     __hash__ = object.__hash__     # (== is elementwise: tensors hash by identity, as PyTorch's)
 
     def __copy__(self) -> "Tensor":
-        """`copy.copy`: another tensor object over the same (read-only) array and the same node."""
+        """`copy.copy`: another tensor object over the same (read-only) array and the same node
+        (and the script's own attributes)."""
         out = _new_tensor(type(self))
         out._data, out._node, out._tangent, out._part_of = self._data, self._node, self._tangent, None
+        out.__dict__.update(self.__dict__)
         return out
 
     def __reduce_ex__(self, protocol: int) -> tuple:
-        """`copy.deepcopy` and `pickle`: the values, and for a leaf its requires_grad, .grad and label;
-        never a graph. A result of ops that requires grad is refused, as PyTorch refuses to
+        """`copy.deepcopy` and `pickle`: the values, and for a leaf its requires_grad, .grad and label
+        (and the script's own attributes, copied as PyTorch's are); never a graph. A result of ops that requires grad is refused, as PyTorch refuses to
         deep-copy one (its graph would have to come along: 100,000 steps deep, say)."""
         node = self._node
         if node is not None and node.kind is not LEAF and node.kind is not CUT:
@@ -395,7 +397,8 @@ class Tensor:
                                "behind it; only leaves and tensors without history are copied (copy "
                                "t.detach() for its values)")
         leaf = node if node is not None and node.kind is LEAF else None
-        return _rebuilt, (type(self), self._data, leaf is not None, leaf and leaf.grad, leaf and leaf.label)
+        return (_rebuilt, (type(self), self._data, leaf is not None, leaf and leaf.grad, leaf and leaf.label),
+                self.__dict__ or None)
 
 
 def _rebuilt(cls: type, data: np.ndarray, requires_grad: bool, grad: np.ndarray | None, label: str | None) -> Tensor:

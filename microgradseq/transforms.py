@@ -210,8 +210,8 @@ def reverse_gradients(outputs: list[tuple[Tensor, Any]], tensors: list[Tensor],
     cotangents, by reverse mode: one pass per output (the graph kept until the last), the passes'
     gradients added up; every `.grad` is as it was afterwards (vjp, jacobian, gradcheck,
     autograd.grad and the online runners take gradients without leaving them in any tensor)."""
-    roots = [(y._node, np.broadcast_to(np.asarray(c, y.dtype), y.shape).copy())
-             for y, c in outputs if y._node is not None and y._node.kind in (OP, LEAF)]
+    roots = [(y._node, np.broadcast_to(np.asarray(c, y.dtype), y.shape).copy())     # (a freed output's pass
+             for y, c in outputs if y._node is not None and y._node.kind in (OP, LEAF, FREED)]   # says so)
     nodes = {node for root, _ in roots for node in autograd.topological_order(root)}
     nodes |= {x._node for x in tensors if x._node is not None}
     kept = {node: node.grad for node in nodes}

@@ -387,12 +387,17 @@ def clamp_case(mg_fn, lo, hi):
     return case
 
 
-def hyperbolic_case(name):
-    """cosh x = (e^x + e^-x) / 2 and sinh x = (e^x - e^-x) / 2, as a method or a function form."""
+def clamp_tensor_case(name):
+    """clamp_min(x, m) = max(x, m) and clamp_max(x, m) = min(x, m) with a tensor bound m of x's shape or 0-d:
+    each gets the gradient where its value is taken, as PyTorch's (x kept off the kink x = m)."""
     @st.composite
     def case(draw, ndim):
-        mg_fn = (lambda t: getattr(t, name)()) if name == "cosh" else (lambda t: getattr(mg, name)(t))
-        return mg_fn, getattr(np, name), [draw(values(draw(shapes(ndim))))]
+        shape = draw(shapes(ndim))
+        m = draw(values(draw(st.sampled_from([shape, ()]))))
+        x = m + away_from(draw(values(shape)), [0.0])
+        np_fn = np.maximum if name == "clamp_min" else np.minimum
+        mg_fn = (lambda t, b: t.clamp_min(b)) if name == "clamp_min" else (lambda t, b: mg.clamp_max(t, b))
+        return mg_fn, np_fn, [x, m]
     return case
 
 
@@ -801,8 +806,8 @@ CASES = {
     "clamp(min, max)": (clamp_case(lambda t: t.clamp(-0.5, 0.8), -0.5, 0.8), ANY_RANK),
     "clamp_min": (clamp_case(lambda t: t.clamp_min(-0.5), -0.5, None), ANY_RANK),
     "mg.clamp_max": (clamp_case(lambda t: mg.clamp_max(t, 0.8), None, 0.8), ANY_RANK),
-    "cosh": (hyperbolic_case("cosh"), ANY_RANK),
-    "mg.sinh": (hyperbolic_case("sinh"), ANY_RANK),
+    "clamp_min(tensor bound)": (clamp_tensor_case("clamp_min"), ANY_RANK),
+    "mg.clamp_max(tensor bound)": (clamp_tensor_case("clamp_max"), ANY_RANK),
     "mg.clamp(min, max)": (clamp_case(lambda t: mg.clamp(t, min=-0.5, max=0.8), -0.5, 0.8), ANY_RANK),
     "Tensor.add(alpha)": (alpha_case(lambda a, b: a.add(b, alpha=2.5), lambda a, b: a + 2.5 * b), ANY_RANK),
     "Tensor.sub(alpha)": (alpha_case(lambda a, b: a.sub(b, alpha=-0.75), lambda a, b: a + 0.75 * b), ANY_RANK),
@@ -1429,7 +1434,7 @@ PYTORCH_METHODS = {
     "divide": ["div(rounding_mode=None)", "test_rounded_division_passes_a_zero_gradient_and_tangent"],
     "type_as": ["to(float64) on float64"],
     "clamp": ["clamp(min only)", "clamp(max only)", "clamp(min, max)", "mg.clamp(min, max)"],
-    "clamp_min": ["clamp_min"], "clamp_max": ["mg.clamp_max"], "cosh": ["cosh"], "sinh": ["mg.sinh"],
+    "clamp_min": ["clamp_min", "clamp_min(tensor bound)"], "clamp_max": ["mg.clamp_max", "mg.clamp_max(tensor bound)"],
     "add": ["Tensor.add(alpha)", "mg.add(alpha)"],
     "sub": ["Tensor.sub(alpha)", "mg.sub(alpha)"],
     "type_": ["to(float64) on float64", "test_conversion_between_float32_and_float64"],

@@ -213,6 +213,8 @@ CASES = {
     "clone": unary(mg.ops.clone, np.copy),
     "round": unary(mg.ops.round, np.round, lambda a: away_from(a, [-1.5, -0.5, 0.5, 1.5])),
     "sign": unary(mg.ops.sign, np.sign, lambda a: away_from(a, [0.0])),
+    "cosh": unary(mg.ops.cosh, np.cosh, lambda a: a * 2),
+    "sinh": unary(mg.ops.sinh, np.sinh, lambda a: a * 2),
     "log10": unary(mg.ops.log10, np.log10, positive),
     "log2": unary(mg.ops.log2, np.log2, positive),
     "einsum": einsum_case(),

@@ -507,6 +507,8 @@ UNARY = {
     "log2": (lambda t: t.log2(), np.log2, positive),
     "sin": (lambda t: t.sin(), np.sin, lambda a: a * 2),        # [-4, 4]: every sign of sin and cos
     "cos": (lambda t: t.cos(), np.cos, lambda a: a * 2),
+    "cosh": (lambda t: t.cosh(), np.cosh, lambda a: a * 2),
+    "sinh": (lambda t: mg.sinh(t), np.sinh, lambda a: a * 2),
     "erf": (lambda t: t.erf(), np.vectorize(math.erf), None),      # (numpy has no erf: Python's, entry by entry)
     "tanh": (lambda t: t.tanh(), np.tanh, None),
     "sigmoid": (lambda t: t.sigmoid(), lambda a: 1 / (1 + np.exp(-a)), None),
@@ -1311,7 +1313,7 @@ OP_CHECKS = {
        for name in ("add", "sub", "mul", "div", "pow")},
     **{name: ("test_unary_op_gradient", UNARY)
        for name in ("clone", "neg", "exp", "log", "sin", "cos", "erf", "tanh", "sigmoid", "relu", "abs", "sqrt",
-                    "round", "sign", "clip", "log10", "log2")},
+                    "round", "sign", "clip", "log10", "log2", "cosh", "sinh")},
     **{name: ("test_remainder_and_floor_division_of_two_broadcast_tensors_in_both_modes", STEPPED)
        for name in ("remainder", "floor_divide")},
     "lerp": ("test_lerp_gradient_with_three_broadcast_tensors", None),

@@ -40,7 +40,14 @@ def _operands(operands: tuple) -> list[Tensor]:
     if not operands:
         raise TypeError("einsum: expected an equation and at least one operand, got no operand")
     like = next((x for x in operands if isinstance(x, Tensor)), None)
-    return [as_tensor(x, like) for x in operands]
+    tensors = []
+    for position, x in enumerate(operands):
+        try:
+            tensors.append(as_tensor(x, like))
+        except (TypeError, ValueError):
+            raise TypeError(f"einsum: operand {position} must be a tensor or an array of numbers, got "
+                            f"{type(x).__name__} {x!r:.40}") from None
+    return tensors
 
 
 def _split(equation: Any, count: int) -> tuple[list[str], str | None]:
@@ -74,10 +81,7 @@ def _explicit(equation: str, inputs: list[str], out: str | None, shapes: list[tu
     if out is None:                 # implicit: the letters used once, in alphabetical order, after the '...' axes
         used = "".join(s for s in subs)
         out = extra + "".join(sorted(c for c in set(used) if used.count(c) == 1 and c not in extra))
-    elif "..." not in out and any(widths):
-        raise ValueError(f"einsum: {equation!r} gives operands axes that '...' stands for, but the output "
-                         "does not place them; write '...' in the output too")
-    else:
+    else:                           # (an output without '...' sums its axes, as PyTorch's)
         out = out.replace("...", extra)
     seen = "".join(subs)
     for c in out:

@@ -303,6 +303,28 @@ def cos(x: Any) -> Tensor:
 COS = elementwise(lambda g, x: -g * np.sin(x))
 
 
+def cosh(x: Any) -> Tensor:
+    """cosh x = (e^x + e^-x) / 2, as torch.cosh;   d cosh(x)/dx = sinh x
+    (numpy's, exact where the sum written out would overflow first)"""
+    x = x if type(x) is Tensor else as_tensor(x)
+    X = floats(x)
+    return result("cosh", np.cosh(X), (x,), COSH, (X,))
+
+
+COSH = elementwise(lambda g, x: g * np.sinh(x))
+
+
+def sinh(x: Any) -> Tensor:
+    """sinh x = (e^x - e^-x) / 2, as torch.sinh;   d sinh(x)/dx = cosh x
+    (numpy's: the difference written out cancels near 0, where sinh x is about x)"""
+    x = x if type(x) is Tensor else as_tensor(x)
+    X = floats(x)
+    return result("sinh", np.sinh(X), (x,), SINH, (X,))
+
+
+SINH = elementwise(lambda g, x: g * np.cosh(x))
+
+
 def tanh(x: Any) -> Tensor:
     """tanh x;   d tanh(x)/dx = 1 - tanh(x)^2"""
     x = x if type(x) is Tensor else as_tensor(x)
@@ -378,7 +400,8 @@ def sign(x: Any) -> Tensor:
     """-1, 0 or 1 by each entry's sign (NaN for NaN), in x's dtype, as torch.sign;
     d/dx = 0: a step is flat between its jumps (PyTorch's gradient too)"""
     x = x if type(x) is Tensor else as_tensor(x)
-    return result("sign", np.sign(x._data), (x,), FLAT, (None,))
+    X = x._data
+    return result("sign", X.copy() if X.dtype == np.bool_ else np.sign(X), (x,), FLAT, (None,))   # (bools: as they are)
 
 
 def sqrt(x: Any) -> Tensor:

@@ -319,23 +319,19 @@ def clamp(self: Tensor, min: Any = None, max: Any = None) -> Tensor:
 
 
 def clamp_min(self: Tensor, min: Any) -> Tensor:
-    """max(self, min), as torch.clamp_min (fast.ai's relu, `x.clamp_min(0.)`);   d/dx = 1 above min, else 0"""
+    """max(self, min), as torch.clamp_min (fast.ai's relu, `x.clamp_min(0.)`): d/dself = 1 where
+    self >= min, else 0; a tensor `min` (broadcast) gets the gradient where it is taken, self < min."""
+    if isinstance(min, Tensor):
+        return ew.where(self >= min, self, min)
     return ew.clip(self, min, None)
 
 
 def clamp_max(self: Tensor, max: Any) -> Tensor:
-    """min(self, max), as torch.clamp_max;   d/dx = 1 below max, else 0"""
+    """min(self, max), as torch.clamp_max: d/dself = 1 where self <= max, else 0; a tensor `max`
+    (broadcast) gets the gradient where it is taken, self > max."""
+    if isinstance(max, Tensor):
+        return ew.where(self <= max, self, max)
     return ew.clip(self, None, max)
-
-
-def cosh(self: Tensor) -> Tensor:
-    """(e^x + e^-x) / 2, as torch.cosh;   d cosh x/dx = sinh x (through exp)"""
-    return (ew.exp(self) + ew.exp(ew.neg(self))) / 2
-
-
-def sinh(self: Tensor) -> Tensor:
-    """(e^x - e^-x) / 2, as torch.sinh;   d sinh x/dx = cosh x (through exp)"""
-    return (ew.exp(self) - ew.exp(ew.neg(self))) / 2
 
 
 def add(self: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
@@ -538,9 +534,9 @@ Tensor.int, Tensor.bool, Tensor.half = (lambda self: to(self, np.int32), lambda 
                                         lambda self: to(self, np.float16))
 Tensor.is_leaf = property(lambda self: self._node is None or self._node.kind in (LEAF, CUT))
 Tensor.grad_fn = property(lambda self: None if self.is_leaf else self._node)     # the node that made it
-Tensor.device, Tensor.is_cuda, Tensor.cuda = property(lambda self: CPU), False, _cuda
+Tensor.device, Tensor.is_cuda, Tensor.cuda = property(lambda self: CPU), property(lambda self: False), _cuda
 Tensor.retain_grad = lambda self: None      # every tensor the user holds keeps its gradient already
 Tensor.max, Tensor.log10, Tensor.log2, Tensor.equal = max_of, ew.log10, ew.log2, equal
-Tensor.clamp_min, Tensor.clamp_max, Tensor.cosh, Tensor.sinh, Tensor.sign = clamp_min, clamp_max, cosh, sinh, ew.sign
+Tensor.clamp_min, Tensor.clamp_max, Tensor.cosh, Tensor.sinh, Tensor.sign = clamp_min, clamp_max, ew.cosh, ew.sinh, ew.sign
 Tensor.logical_and, Tensor.logical_or, Tensor.logical_xor = logical_and, logical_or, logical_xor
 Tensor.logical_not = logical_not

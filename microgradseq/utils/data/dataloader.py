@@ -103,7 +103,11 @@ class DataLoader:
         if batch_sampler is not None and (batch_size != 1 or self.shuffle or sampler is not None or self.drop_last):
             raise ValueError("DataLoader: batch_sampler option is mutually exclusive with batch_size, shuffle, "
                              "sampler, and drop_last (the batch sampler gives whole batches)")
-        self.batch_size = None if batch_sampler is not None else positive_int(batch_size, "batch_size", "DataLoader")
+        if batch_size is None and self.drop_last:
+            raise ValueError("DataLoader: batch_size=None option disables auto-batching and is mutually exclusive "
+                             "with drop_last")
+        self.batch_size = (None if batch_sampler is not None or batch_size is None else
+                           positive_int(batch_size, "batch_size", "DataLoader"))
         if sampler is not None and self.shuffle:
             raise ValueError("DataLoader: sampler and shuffle=True exclude each other (the sampler gives the "
                              "order); pass one")
@@ -122,6 +126,8 @@ class DataLoader:
         if self.batch_sampler is not None:
             return len(self.batch_sampler)
         items = len(self.dataset if self.sampler is None else self.sampler)
+        if self.batch_size is None:                 # (batching off: one item at a time)
+            return items
         return items // self.batch_size if self.drop_last else -(-items // self.batch_size)
 
     def __iter__(self) -> Iterator:
@@ -131,6 +137,11 @@ class DataLoader:
         return self._loaded()
 
     def _loaded(self) -> Iterator:
+        if self.batch_size is None and self.batch_sampler is None:     # batch_size=None: batching off, each
+            for i in (self._order() if self.sampler is None else self.sampler):   # item as the dataset gives it
+                item = self.dataset[int(i) if isinstance(i, np.integer) else i]
+                yield item if self.collate_fn is None else self.collate_fn(item)
+            return
         tensors, rows = _tensors_and_rows(self.dataset)
         for batch in self._batches():
             if tensors is None or self.collate_fn is not None or type(batch) is list:
@@ -147,12 +158,14 @@ class DataLoader:
         the sampler gives) is a list of them, each handed to the dataset as it is, as PyTorch does."""
         if self.batch_sampler is not None:
             for given in self.batch_sampler:
+                if not hasattr(given, "__iter__"):
+                    raise TypeError(f"DataLoader: the batch_sampler gave {given!r}; expected a batch of indices (a "
+                                    "list, as a BatchSampler gives: wrap a sampler of single indices in "
+                                    "BatchSampler(sampler, batch_size, drop_last))")
                 yield _indices(list(given), "batch_sampler")
             return
         if self.sampler is None:
-            items = len(self.dataset)
-            rng = generator_or_default(self.generator, "DataLoader")
-            order = rng.permutation(items) if self.shuffle else np.arange(items)
+            order, items = self._order(), len(self.dataset)
             usable = items - items % self.batch_size if self.drop_last else items
             yield from (order[start:start + self.batch_size] for start in range(0, usable, self.batch_size))
             return
@@ -164,6 +177,12 @@ class DataLoader:
                 batch = []
         if batch and not self.drop_last:
             yield _indices(batch, "sampler")
+
+
+    def _order(self) -> np.ndarray:
+        """The dataset's indices, in order or (with `shuffle`) in a new random order."""
+        items = len(self.dataset)
+        return generator_or_default(self.generator, "DataLoader").permutation(items) if self.shuffle else np.arange(items)
 
 
 def _indices(batch: list, name: str) -> Any:
