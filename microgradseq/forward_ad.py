@@ -20,7 +20,8 @@ recorded as the identity). Leaving the level ends the run: `unpack_dual` then
 gives a tangent of None.
 
 As in PyTorch there is one level at a time (entering a second, or entering
-one inside `mg.jvp` or a `torch.func` transform, is a RuntimeError), and a
+one inside `mg.jvp` or `func.jacfwd`, is a RuntimeError; inside the function
+of a reverse-mode `torch.func` transform, a NotImplementedError), and a
 tangent is given per dual tensor, of the primal's shape; here it is cast to
 the primal's dtype.
 """

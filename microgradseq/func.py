@@ -232,7 +232,7 @@ def jvp(func: Callable, primals: tuple, tangents: tuple, *, strict: bool = False
         held["output"], held["aux"] = _run("jvp", func, _rebuild(primals, iter(leaves)), {}, has_aux, record=False)
         return tuple(_outputs("jvp", held["output"]))
 
-    values, dys = transforms.jvp(flat, xs, vs)
+    values, dys = transforms._forward_pass("func.jvp", flat, xs, vs)
     output = _rebuild(held["output"], iter(values))
     tangent = _rebuild(held["output"], iter([owned(np.asarray(dy)) for dy in dys]))
     return (output, tangent, held["aux"]) if has_aux else (output, tangent)

@@ -281,7 +281,8 @@ class _Call:
         several outputs: their tangents flat, side by side."""
         name = self.cls.__name__
         if "jvp" not in _overridden(self.cls):
-            raise NotImplementedError(f"{name}: forward mode (mg.jvp) needs a jvp(ctx, *tangents) staticmethod "
+            raise NotImplementedError(f"{name}: forward mode (mg.jvp, a dual level, func.jvp, jacfwd, gradcheck's "
+                                      "check_forward_ad) needs a jvp(ctx, *tangents) staticmethod "
                                       "giving the output's tangent, one tangent per argument of forward")
         run = current_run.get()
         given = {i: run.tangent(self.args[i]) for i in self.positions}

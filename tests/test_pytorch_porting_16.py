@@ -19,7 +19,7 @@ the end pin PyTorch's behaviour for each gap the round found:
       that gives lists of indices (`DataLoader(train_ds, sampler=BatchSampler(...))`). Closed:
       utils/data/sampler.py and dataloader.py.
   G5  `torch.optim.Adadelta`. Closed: optim/adadelta.py.
-  G6  `torch.cosh`, `torch.sinh` (d2l's Newton's method). Closed: ops/pytorch_methods.py, through exp.
+  G6  `torch.cosh`, `torch.sinh` (d2l's Newton's method). Closed: ops/elementwise.py, primitives over numpy's.
   G7  `torch.sign` (d2l's Yogi). Closed: ops/elementwise.py, a primitive with a zero derivative, as round.
   G8  `torch.arange(-10, 10, 0.01)` in float32 (d2l's show_trace): each value should be the float32 nearest
       start + i * step, as PyTorch computes it in double; numpy's float32 arange adds a float32 step, and the

@@ -176,3 +176,12 @@ def test_dataloader_batch_size_none_refuses_drop_last_as_pytorch():
         DataLoader(ds, batch_size=None, drop_last=True)
     assert [item[0].tolist() for item in DataLoader(ds, batch_size=None)] == [[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]
     assert len(DataLoader(ds, batch_size=None)) == 3
+
+
+def test_dataloader_batch_size_none_gives_arrays_as_tensors_as_default_convert():
+    """PyTorch's default_convert, with batching off: a numpy array of numbers comes as a tensor (in a tuple
+    too); other items as they are."""
+    items = [(np.array([1.0, 2.0]), 3), (np.array([4.0, 5.0]), 6)]
+    out = list(DataLoader(items, batch_size=None))
+    assert isinstance(out[0], tuple) and isinstance(out[0][0], mg.Tensor) and out[0][0].tolist() == [1.0, 2.0]
+    assert out[1][1] == 6

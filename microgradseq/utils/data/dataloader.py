@@ -140,7 +140,7 @@ class DataLoader:
         if self.batch_size is None and self.batch_sampler is None:     # batch_size=None: batching off, each
             for i in (self._order() if self.sampler is None else self.sampler):   # item as the dataset gives it
                 item = self.dataset[int(i) if isinstance(i, np.integer) else i]
-                yield item if self.collate_fn is None else self.collate_fn(item)
+                yield _converted(item) if self.collate_fn is None else self.collate_fn(item)
             return
         tensors, rows = _tensors_and_rows(self.dataset)
         for batch in self._batches():
@@ -183,6 +183,16 @@ class DataLoader:
         """The dataset's indices, in order or (with `shuffle`) in a new random order."""
         items = len(self.dataset)
         return generator_or_default(self.generator, "DataLoader").permutation(items) if self.shuffle else np.arange(items)
+
+
+def _converted(item: Any) -> Any:
+    """An item as PyTorch's `default_convert` gives it with batching off: numpy arrays of numbers as
+    tensors, in tuples and lists too; anything else as it is."""
+    if isinstance(item, np.ndarray) and item.dtype.kind in "biufc":
+        return owned(np.array(item))
+    if isinstance(item, (tuple, list)):
+        return type(item)(_converted(part) for part in item)
+    return item
 
 
 def _indices(batch: list, name: str) -> Any:
