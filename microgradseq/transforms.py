@@ -42,7 +42,7 @@ def _tensors(name: str, inputs: Any) -> list[Tensor]:
     refuse_inside_transform(name)
     if current_run.get() is not None:
         raise RuntimeError(f"{name}: called inside a forward-mode run (a dual level, or the function of mg.jvp "
-                           "or of another forward-mode transform); nesting them is not supported")
+                           "or of another forward-mode transform); nesting transforms is not supported")
     try:
         inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     except TypeError:
