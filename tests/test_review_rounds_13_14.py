@@ -140,7 +140,7 @@ def test_summarised_bool_tensor_pads_by_the_entries_shown():
 
 # ---- gradcheck's new flags -----------------------------------------------------------------------
 
-class _WrongJvp(mg.autograd.Function):
+class _Square(mg.autograd.Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -151,6 +151,13 @@ class _WrongJvp(mg.autograd.Function):
         x, = ctx.saved_tensors
         return 2 * g * x
 
+    @staticmethod
+    def jvp(ctx, t):
+        x, = ctx.saved_tensors
+        return 2 * t * x
+
+
+class _WrongJvp(_Square):
     @staticmethod
     def jvp(ctx, t):
         x, = ctx.saved_tensors
@@ -191,21 +198,6 @@ def test_gradcheck_forward_ad_inside_a_dual_level_names_gradcheck():
 
 # ---- a Function's jvp over zero directions (an empty input) -----------------------------------------
 
-class _Square(mg.autograd.Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x * x
-
-    @staticmethod
-    def backward(ctx, g):
-        x, = ctx.saved_tensors
-        return 2 * g * x
-
-    @staticmethod
-    def jvp(ctx, t):
-        x, = ctx.saved_tensors
-        return 2 * t * x
 
 
 def test_jacfwd_of_a_function_over_an_empty_input_is_empty():
