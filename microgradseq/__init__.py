@@ -24,8 +24,8 @@ from .function_forms import (abs, add, allclose, amax, amin, argmax, argmin, arg
                              clip, cos, cumsum, div, dot, eq, equal, erf, exp, flatten, flip, floor_divide,
                              from_numpy, gather, ge, gt, index_fill, index_select, is_floating_point, is_tensor,
                              isfinite, isinf, isnan, le, log, log_softmax, logsumexp, lt, masked_fill, masked_select,
-                             matmul, max, mean, min, mm, movedim, mul, narrow, ne, nonzero, norm, numel, permute, pow, relu,
-                             remainder, repeat_interleave, reshape, roll, round, rsqrt, scatter, sigmoid, sin,
+                             matmul, max, mean, min, mm, movedim, mul, narrow, ne, nonzero, norm, numel, permute,
+                             pow, relu, remainder, repeat_interleave, reshape, roll, round, rsqrt, scatter, sigmoid, sin,
                              softmax, sort, split, sqrt, square, squeeze, std, sub, sum, t, tanh, topk, transpose,
                              tril, triu, unbind, unique, unsqueeze, var)
 from .gradcheck import GradcheckError, gradcheck

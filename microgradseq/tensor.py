@@ -389,8 +389,9 @@ class Tensor:
 
     def __reduce_ex__(self, protocol: int) -> tuple:
         """`copy.deepcopy` and `pickle`: the values, and for a leaf its requires_grad, .grad and label
-        (and the script's own attributes, copied as PyTorch's are); never a graph. A result of ops that requires grad is refused, as PyTorch refuses to
-        deep-copy one (its graph would have to come along: 100,000 steps deep, say)."""
+        (and the script's own attributes, copied as PyTorch's are); never a graph. A result of ops
+        that requires grad is refused, as PyTorch refuses to deep-copy one (its graph would have to
+        come along: 100,000 steps deep, say)."""
         node = self._node
         if node is not None and node.kind is not LEAF and node.kind is not CUT:
             raise RuntimeError(f"copy.deepcopy/pickle: this tensor is the result of {node.op!r}, with a graph "
