@@ -46,7 +46,7 @@ from .function_forms import clamp_max, clamp_min, cosh, sign, sinh   # torch.cos
 from .ops.elementwise import log2, log10                   # torch.log10 (`loss.log10()` of the lectures)
 from .function_forms import all_of as all, any_of as any      # torch.all, torch.any (not in __all__)
 from .function_forms import logical_and, logical_not, logical_or, logical_xor   # torch.logical_and, ... (UvA DL)
-from .ops.pytorch_methods import meshgrid                  # torch.meshgrid (the UvA DL course's decision boundary)
+from .ops.expanding import meshgrid                        # torch.meshgrid (the UvA DL course's decision boundary)
 
 # PyTorch's `torch.autograd.grad`, `Function`, `gradcheck` and `functional`: `mg.autograd` is the core module
 # (autograd.py), which a course reads for the chain rule alone; they live in transforms.py,

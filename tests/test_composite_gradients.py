@@ -1,8 +1,9 @@
 """The composite ops (no rules of their own, built from primitives): reverse-mode gradient and
 forward-mode tangent, both against finite differences.
 
-The composites are PyTorch's method names in ops/pytorch_methods.py (split, chunk, topk, expand,
-masked_fill, clamp, add/sub with alpha, tril, roll, ...), the reshaping names in ops/methods.py (squeeze,
+The composites are PyTorch's method names in ops/selecting.py, expanding.py, arithmetic.py,
+attributes.py, filling.py and sorting.py (split, chunk, topk, expand, masked_fill, clamp, add/sub with
+alpha, tril, roll, ...), the reshaping names in ops/methods.py (squeeze,
 flatten, permute, softmax, to, ...), their function forms (mg.max(a, b), mg.softmax, ...), var, std
 and logsumexp, functional.py's softmax, gelu, layer_norm, losses and dropout, and Tensor's in-place
 operators while recording.
@@ -41,7 +42,7 @@ import microgradseq.functional as F
 import microgradseq.random as library_random
 from microgradseq.ops import filling
 from microgradseq.ops import methods as methods_module
-from microgradseq.ops import pytorch_methods, reduce, softmax, sorting
+from microgradseq.ops import arithmetic, attributes, expanding, logical, reduce, selecting, softmax, sorting
 
 FAST = settings(max_examples=6, deadline=None)
 
@@ -1418,51 +1419,67 @@ def public_functions(module):
                   if inspect.isfunction(value) and value.__module__ == module.__name__ and not name.startswith("_"))
 
 
-# public function of ops/pytorch_methods.py: where this file checks it (a CASES row or a test here)
-PYTORCH_METHODS = {
+# public function of ops/selecting.py: where this file checks it (a CASES row or a test here)
+SELECTING = {
     "split": ["split(int size)", "split(lengths)", "test_split_under_jvp_gives_one_tangent_per_piece"],
     "chunk": ["chunk"],
     "unbind": ["unbind"],
     "index_select": ["index_select"],
     "gather": ["gather(dim, index)"],
+    "masked_select": ["masked_select(broadcast mask)"],
     "repeat_interleave": ["repeat_interleave"],
-    "min": ["min()", "min(dim) values", "min(axis=0)"],
+    "unfold": ["unfold"],
+    "flip": ["flip"],
+    "roll": ["roll", "test_roll_of_a_0_d_tensor_and_its_errors"],
+    "tril": ["tril"],
+    "triu": ["triu"],
+}
+
+# public function of ops/expanding.py: where this file checks it
+EXPANDING = {
     "expand": ["expand"],
     "expand_as": ["expand_as"],
     "repeat": ["repeat"],
-    "masked_select": ["masked_select(broadcast mask)"],
-    "divide": ["div(rounding_mode=None)", "test_rounded_division_passes_a_zero_gradient_and_tangent"],
-    "type_as": ["to(float64) on float64"],
-    "clamp": ["clamp(min only)", "clamp(max only)", "clamp(min, max)", "mg.clamp(min, max)"],
-    "clamp_min": ["clamp_min", "clamp_min(tensor bound)"], "clamp_max": ["mg.clamp_max", "mg.clamp_max(tensor bound)"],
-    "add": ["Tensor.add(alpha)", "mg.add(alpha)"],
-    "sub": ["Tensor.sub(alpha)", "mg.sub(alpha)"],
-    "type_": ["to(float64) on float64", "test_conversion_between_float32_and_float64"],
-    "add_": ["test_in_place_operator_while_recording", "test_add_and_sub_with_alpha_in_place_while_recording"],
-    "sub_": ["test_in_place_operator_while_recording", "test_add_and_sub_with_alpha_in_place_while_recording"],
-    "mul_": ["test_in_place_operator_while_recording"],
-    "div_": ["test_in_place_operator_while_recording"],
-    "flip": ["flip"],
-    "invert": ["test_logical_operators_of_bool_and_integer_tensors"],
-    "unfold": ["unfold"],
-    "copy_": ["test_copy_in_place_while_recording_sends_the_gradient_to_the_source"],
-    "tril": ["tril"],
-    "triu": ["triu"],
-    "roll": ["roll", "test_roll_of_a_0_d_tensor_and_its_errors"],
+    "meshgrid": ["meshgrid"],
+}
+
+# public function of ops/arithmetic.py: where this file checks it
+ARITHMETIC = {
+    "min": ["min()", "min(dim) values", "min(axis=0)"],
+    "max_of": ["max(d) and min(d), .values"],
     "amax": ["amax"],
     "amin": ["amin"],
     "square": ["square"],
     "rsqrt": ["rsqrt"],
+    "clamp": ["clamp(min only)", "clamp(max only)", "clamp(min, max)", "mg.clamp(min, max)"],
+    "clamp_min": ["clamp_min", "clamp_min(tensor bound)"], "clamp_max": ["mg.clamp_max", "mg.clamp_max(tensor bound)"],
+    "add": ["Tensor.add(alpha)", "mg.add(alpha)"],
+    "sub": ["Tensor.sub(alpha)", "mg.sub(alpha)"],
+    "divide": ["div(rounding_mode=None)", "test_rounded_division_passes_a_zero_gradient_and_tangent"],
+    "add_": ["test_in_place_operator_while_recording", "test_add_and_sub_with_alpha_in_place_while_recording"],
+    "sub_": ["test_in_place_operator_while_recording", "test_add_and_sub_with_alpha_in_place_while_recording"],
+    "mul_": ["test_in_place_operator_while_recording"],
+    "div_": ["test_in_place_operator_while_recording"],
+    "copy_": ["test_copy_in_place_while_recording_sends_the_gradient_to_the_source"],
+}
+
+# public function of ops/attributes.py: where this file checks it
+ATTRIBUTES = {
+    "type_": ["to(float64) on float64", "test_conversion_between_float32_and_float64"],
+    "type_as": ["to(float64) on float64"],
+}
+
+# public function of ops/logical.py (bools out, no gradient): where this file checks it
+LOGICAL = {
     "isnan": ["test_entrywise_tests_give_bool_constants"],
     "isinf": ["test_entrywise_tests_give_bool_constants"],
     "isfinite": ["test_entrywise_tests_give_bool_constants"],
-    "max_of": ["max(d) and min(d), .values"],
-    "equal": ["test_equal_as_a_method_and_a_function"],
-    "meshgrid": ["meshgrid"],
+    "invert": ["test_logical_operators_of_bool_and_integer_tensors"],
     "logical_and": ["test_logical_functions_of_any_dtype_give_bool_constants"],
     "logical_or": ["test_logical_functions_of_any_dtype_give_bool_constants"],
     "logical_xor": ["test_logical_functions_of_any_dtype_give_bool_constants"],
     "logical_not": ["test_logical_functions_of_any_dtype_give_bool_constants"],
+    "equal": ["test_equal_as_a_method_and_a_function"],
 }
 
 # public function of ops/filling.py: where this file checks it
@@ -1550,10 +1567,15 @@ def test_equal_as_a_method_and_a_function():
 
 
 def test_every_public_composite_has_a_row_here():
-    """Each public function of ops/pytorch_methods.py, each differentiable one of ops/methods.py and each
-    composite of functional.__all__ is in a table above, and each points at a check in this file: a new
-    composite cannot go without a gradient and tangent test."""
-    assert public_functions(pytorch_methods) == sorted(PYTORCH_METHODS)
+    """Each public function of ops/selecting.py, expanding.py, arithmetic.py, attributes.py, logical.py,
+    filling.py and sorting.py, each differentiable one of ops/methods.py and each composite of
+    functional.__all__ is in a table above, and each points at a check in this file: a new composite
+    cannot go without a gradient and tangent test."""
+    assert public_functions(selecting) == sorted(SELECTING)
+    assert public_functions(expanding) == sorted(EXPANDING)
+    assert public_functions(arithmetic) == sorted(ARITHMETIC)
+    assert public_functions(attributes) == sorted(ATTRIBUTES)
+    assert public_functions(logical) == sorted(LOGICAL)
     assert public_functions(filling) == sorted(FILLING)
     assert public_functions(sorting) == sorted(SORTING)
     assert public_functions(methods_module) == sorted(set(METHODS) | METHODS_WITHOUT_GRADIENT)
@@ -1562,7 +1584,8 @@ def test_every_public_composite_has_a_row_here():
     assert sorted(set(public_functions(reduce)) | set(public_functions(softmax))) == sorted(
         set(BESIDE_PRIMITIVES) | PRIMITIVES_BESIDE | HELPERS_BESIDE)
     assert PRIMITIVES_BESIDE <= set(mg.ops.__all__)
-    for table in (PYTORCH_METHODS, FILLING, SORTING, METHODS, FUNCTIONAL, BESIDE_PRIMITIVES):
+    for table in (SELECTING, EXPANDING, ARITHMETIC, ATTRIBUTES, LOGICAL, FILLING, SORTING, METHODS, FUNCTIONAL,
+                  BESIDE_PRIMITIVES):
         for name, checks in table.items():
             for check in checks:
                 assert check in CASES or callable(globals().get(check)), f"{name}: no check named {check!r}"

@@ -12,7 +12,7 @@ the end pin PyTorch's behaviour for each gap the round found:
 
   G1  attributes on a tensor: fast.ai keeps every hand-computed gradient as `x.g = ...` on the tensor
       itself (PyTorch's tensors take any attribute). Closed: a Tensor has a `__dict__` beside its slots.
-  G2  `t.clamp_min(0.)` (fast.ai's relu) and `t.clamp_max`. Closed: ops/pytorch_methods.py.
+  G2  `t.clamp_min(0.)` (fast.ai's relu) and `t.clamp_max`. Closed: ops/arithmetic.py.
   G3  `torch.einsum` (the 2019 lesson's `w.g = torch.einsum("bi,bj->ij", inp, out.g)`, course22p2's
       `torch.einsum('ik,kj->ij', a, b)`). Closed: ops/einsum.py, a primitive with VJP and JVP rules.
   G4  `torch.utils.data.BatchSampler`, `DataLoader(batch_sampler=..., collate_fn=...)`, and a sampler

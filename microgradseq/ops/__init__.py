@@ -4,7 +4,8 @@ Each op is a row of a table of derivatives: its forward value, and for each
 operand its reverse-mode rule (g J) and forward-mode rule (J v), side by side.
 """
 
-from . import filling, methods, pytorch_methods, sorting  # noqa: F401  (give Tensor its operators and methods)
+# imported for what they do: give Tensor its operators and methods
+from . import arithmetic, attributes, expanding, filling, logical, methods, selecting, sorting  # noqa: F401
 from .einsum import einsum
 from .elementwise import (abs, add, astype, clip, clone, cos, cosh, div, erf, exp, lerp, log, log2, log10, mul, neg,
                           power, relu, round, sigmoid, sign, sin, sinh, sqrt, sub, tanh, where)

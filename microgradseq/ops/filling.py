@@ -24,7 +24,7 @@ from ..tensor import Tensor, as_tensor, owned
 from . import elementwise as ew
 from .assign import index_put, number_for
 from .methods import _axis, to
-from .pytorch_methods import _along_index
+from .selecting import _along_index
 from .shape import getitem
 
 

@@ -238,7 +238,7 @@ Tensor.nelement = Tensor.numel
 Tensor.narrow, Tensor.contiguous, Tensor.permute, Tensor.__iter__ = narrow, lambda self: self, permute, iterate
 Tensor.movedim = Tensor.moveaxis = movedim
 Tensor.argmax, Tensor.argmin, Tensor.softmax, Tensor.log_softmax = argmax, argmin, softmax, log_softmax
-Tensor.mul, Tensor.dot = ew.mul, dot      # (t.div, with PyTorch's rounding_mode=, is in pytorch_methods.py)
+Tensor.mul, Tensor.dot = ew.mul, dot      # (t.div, with PyTorch's rounding_mode=, is in arithmetic.py)
 Tensor.to, Tensor.cpu = to, lambda self: self
 Tensor.float, Tensor.double, Tensor.long = (lambda self: to(self, np.float32), lambda self: to(self, np.float64),
                                             lambda self: to(self, np.int64))

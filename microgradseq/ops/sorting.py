@@ -12,7 +12,7 @@ import numpy as np
 from ..checks import flag, is_int
 from ..tensor import Tensor, owned
 from .methods import _axis
-from .pytorch_methods import gather
+from .selecting import gather
 from .reduce import ValuesIndices
 from .shape import getitem
 

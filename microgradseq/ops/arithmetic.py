@@ -1,0 +1,162 @@
+"""PyTorch's names for arithmetic beyond the operators: the extremes `t.min()`, `t.max(dim)`, `t.amax`,
+`t.amin`; `t.square()`, `t.rsqrt()`; `t.clamp` (and `t.clamp_min`, `t.clamp_max`); `t.add(u, alpha=)`,
+`t.sub(u, alpha=)`, `t.div(u, rounding_mode=)`; the in-place `t.add_(u)`, `t.sub_`, `t.mul_`, `t.div_`
+and `t.copy_(u)`; and PyTorch's other names for elementwise ops (`t.pow`, `t.mm`, `t.log10`, ...).
+
+None needs a rule of its own: each is written with the primitives of `elementwise.py` and
+`reduce.py` (`min` is -max(-x), `square` and `rsqrt` are powers, `clamp` is `clip` or `where`,
+alpha a `mul`), and the in-place methods follow the rules of `t += u` (`Tensor._in_place`): the
+tensor takes the result, and while recording its history too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..checks import broadcasts_to, is_int
+from ..spellings import axis_keepdims
+from ..tensor import Tensor, as_tensor, owned
+from . import elementwise as ew
+from . import reduce
+from .reduce import ValuesIndices
+from .methods import to
+
+
+def min(self: Tensor, axis: Any = None, keepdims: bool | None = None, *, dim: Any = None,
+        keepdim: bool | None = None) -> Tensor | ValuesIndices:
+    """The minimum, -max(-x), over `axis` (all by default); with `dim=`, PyTorch's pair (values, indices).
+    (Integers and bools, which have no gradient, straight from numpy: -x would wrap an unsigned one.)"""
+    if self.dtype.kind not in "fc":
+        axis, keep = axis_keepdims("min", axis, keepdims, dim, keepdim)
+        values = owned(np.asarray(np.min(self._data, axis=axis, keepdims=keep)))
+        if dim is None:
+            return _with_indices(values, self, axis, keep, "min") if is_int(axis) else values
+        return ValuesIndices(values, owned(np.argmin(self._data, axis=axis, keepdims=keep).astype(np.int64)))
+    axis, keep = axis_keepdims("min", axis, keepdims, dim, keepdim)
+    if dim is not None:
+        return reduce.extreme_and_index(self, axis, keep, "min")
+    values = ew.neg(reduce.max(ew.neg(self), axis, keep))
+    return _with_indices(values, self, axis, keep, "min") if is_int(axis) else values
+
+
+def max_of(self: Tensor, axis: Any = None, keepdims: bool | None = None, *, dim: Any = None,
+           keepdim: bool | None = None) -> Tensor | ValuesIndices:
+    """`reduce.max` as a method: over one axis given by position (`t.max(1)`) the values, which also
+    answer to `.values` and `.indices` (`reduce.ExtremesAlong`); with `dim=`, PyTorch's pair."""
+    values = reduce.max(self, axis, keepdims, dim=dim, keepdim=keepdim)
+    if dim is not None or not is_int(axis):
+        return values
+    return _with_indices(values, self, axis, values.ndim == self.ndim, "max")
+
+
+def _with_indices(values: Tensor, x: Tensor, axis: int, keepdim: bool, which: str) -> reduce.ExtremesAlong:
+    """t.max(d)'s (or t.min(d)'s) values, answering also to `.values` and `.indices`."""
+    indices = (np.argmax if which == "max" else np.argmin)(x._data, axis=axis, keepdims=keepdim)
+    return reduce.extremes_along(values, (x, axis, keepdim, which), np.asarray(indices))
+
+
+def amax(self: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
+    """The largest entry over `dim` (an axis, a tuple, or `()` for all), as torch.amax: the values
+    only, and the gradient shared equally between ties (`max` over `axis=`)."""
+    return reduce.max(self, reduce.reduced_axes("amax", dim, self.shape), keepdim)
+
+
+def amin(self: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
+    """The smallest entry over `dim`, as torch.amin (see `amax`)."""
+    return min(self, reduce.reduced_axes("amin", dim, self.shape), keepdim)
+
+
+def square(self: Tensor) -> Tensor:
+    """x^2, as torch.square: `x ** 2`;   d/dx = 2x"""
+    return ew.power(self, 2)
+
+
+def rsqrt(self: Tensor) -> Tensor:
+    """1 / sqrt(x), as torch.rsqrt: `x ** -0.5`;   d/dx = -x^(-3/2) / 2"""
+    return ew.power(self, -0.5)
+
+
+def clamp(self: Tensor, min: Any = None, max: Any = None) -> Tensor:
+    """min(max(self, min), max): `clip` under PyTorch's names."""
+    return ew.clip(self, min, max)
+
+
+def clamp_min(self: Tensor, min: Any) -> Tensor:
+    """max(self, min), as torch.clamp_min (fast.ai's relu, `x.clamp_min(0.)`): d/dself = 1 where
+    self >= min, else 0; a tensor `min` (broadcast) gets the gradient where it is taken, self < min."""
+    if isinstance(min, Tensor):
+        return ew.where(self >= min, self, min)
+    return ew.clip(self, min, None)
+
+
+def clamp_max(self: Tensor, max: Any) -> Tensor:
+    """min(self, max), as torch.clamp_max: d/dself = 1 where self <= max, else 0; a tensor `max`
+    (broadcast) gets the gradient where it is taken, self > max."""
+    if isinstance(max, Tensor):
+        return ew.where(self <= max, self, max)
+    return ew.clip(self, None, max)
+
+
+def add(self: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
+    """self + alpha * other."""
+    return ew.add(self, other if alpha == 1 else ew.mul(as_tensor(other, self), alpha))
+
+
+def sub(self: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
+    """self - alpha * other."""
+    return ew.sub(self, other if alpha == 1 else ew.mul(as_tensor(other, self), alpha))
+
+
+def divide(self: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+    """self / other; PyTorch's `rounding_mode="floor"` is self // other and `"trunc"` rounds toward
+    zero (both with a zero gradient, as PyTorch's): `torch.div(positions, vocab_size, rounding_mode="floor")`."""
+    if rounding_mode is None:
+        return ew.div(self, other)
+    if rounding_mode not in ("floor", "trunc"):
+        raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}")
+    quotient = ew.floor_divide(self, other)
+    if rounding_mode == "floor":
+        return quotient
+    self, other = as_tensor(self, other if isinstance(other, Tensor) else None), as_tensor(other, quotient)
+    inexact_negative = ((self < 0) ^ (other < 0)) & (ew.remainder(self, other) != 0)
+    return ew.where(inexact_negative, quotient + 1, quotient)
+
+
+def _in_place_method(name: str, operator: str, combine) -> Any:
+    """PyTorch's `t.add_(u)` and kin: the in-place operator's rules (`_in_place`), as a method."""
+    def method(self: Tensor, other: Any, **options: Any) -> Tensor:
+        return self._in_place(name, lambda t, u: combine(t, u, **options), other)
+    method.__name__ = name
+    method.__doc__ = f"In place, as `t {operator} u` (the tensor gets a new array); returns the tensor."
+    return method
+
+
+add_, sub_ = _in_place_method("add_", "+=", add), _in_place_method("sub_", "-=", sub)
+mul_, div_ = _in_place_method("mul_", "*=", ew.mul), _in_place_method("div_", "/=", ew.div)
+
+
+def copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
+    """`src` (broadcast to the tensor's shape, cast to its dtype) copied into the tensor, with the rules
+    of the in-place operators: under `no_grad` the tensor gets a new array (`p.copy_(w)` sets a
+    parameter, as `nn.init` does); while recording it takes src's history, so the gradient goes to
+    src, summed over the broadcast axes. Returns the tensor."""
+    def copied(t: Tensor, u: Any) -> Tensor:
+        u = to(as_tensor(u, t), t.dtype)
+        if not broadcasts_to(u.shape, t.shape):
+            raise ValueError(f"copy_: the source's shape {u.shape} does not broadcast to the tensor's "
+                             f"shape {t.shape}")
+        return ew.add(u, np.zeros(t.shape, dtype=t.dtype))
+    return self._in_place("copy_", copied, src)
+
+
+Tensor.min, Tensor.max, Tensor.amax, Tensor.amin = min, max_of, amax, amin      # (Tensor.max replaces methods.py's)
+Tensor.square, Tensor.rsqrt = square, rsqrt
+Tensor.clamp, Tensor.clamp_min, Tensor.clamp_max = clamp, clamp_min, clamp_max
+Tensor.add, Tensor.sub, Tensor.div = add, sub, divide
+Tensor.add_, Tensor.sub_, Tensor.mul_, Tensor.div_, Tensor.copy_ = add_, sub_, mul_, div_, copy_
+Tensor.floor_divide, Tensor.remainder = ew.floor_divide, ew.remainder
+Tensor.matmul, Tensor.mm, Tensor.bmm, Tensor.pow = (Tensor.__matmul__,) * 3 + (ew.power,)
+Tensor.log10, Tensor.log2, Tensor.sign = ew.log10, ew.log2, ew.sign
+Tensor.cosh, Tensor.sinh = ew.cosh, ew.sinh

@@ -1,0 +1,105 @@
+"""PyTorch's truth tests and logic: the entrywise tests `t.isnan()`, `t.isinf()`, `t.isfinite()`; the
+operators `&`, `|`, `^`, `~` of bool (or integer) tensors; `t.logical_and(u)`, `t.logical_or(u)`,
+`t.logical_xor(u)`, `t.logical_not()` of any dtype; `t.all()`, `t.any()`; and `t.equal(u)`.
+
+None needs a rule: each answers with bools (integers for `&`, `|`, `^`, `~` of integer tensors and
+uint8 for `all`, `any` of uint8 ones; a Python bool for `equal`), computed by numpy from the arrays
+and recorded nowhere: constants with no gradient, as PyTorch's.
+
+    finite = loss.isfinite().all()                # skip a step whose loss overflowed
+    keep = (targets != pad) & ~is_special         # a mask from two others
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..spellings import axis_keepdims
+from ..tensor import Tensor, as_tensor, owned
+from . import elementwise as ew
+from .methods import _axis
+
+
+def _test(test: np.ufunc, name: str) -> Any:
+    def entrywise_test(self: Tensor) -> Tensor:
+        return owned(test(self._data))
+    entrywise_test.__name__ = entrywise_test.__qualname__ = name
+    entrywise_test.__doc__ = f"Where the entries are {name[2:]}, as torch.{name}: a bool tensor, no gradient."
+    return entrywise_test
+
+
+isnan, isinf, isfinite = _test(np.isnan, "isnan"), _test(np.isinf, "isinf"), _test(np.isfinite, "isfinite")
+
+
+def _logical(ufunc: np.ufunc, name: str) -> Any:
+    """`t & u`, `t | u`, `t ^ u` of bool (or integer) tensors, as PyTorch's: no gradient."""
+    def logical(self: Tensor, other: Any) -> Tensor:
+        if not isinstance(other, (Tensor, np.ndarray, np.generic, bool, int)):
+            return NotImplemented
+        other = as_tensor(other, self)
+        if self.dtype.kind not in "biu" or other.dtype.kind not in "biu":
+            raise TypeError(f"{name}: expected bool or integer tensors, got dtypes {self.dtype} and {other.dtype}")
+        return owned(np.asarray(ew.operands(name, ufunc, self, other)[2]))
+    return logical
+
+
+def invert(self: Tensor) -> Tensor:
+    """`~t`: logical not of a bool tensor (bitwise of an integer one), as PyTorch's."""
+    if self.dtype.kind not in "biu":
+        raise TypeError(f"bitwise_not (~): expected a bool or integer tensor, got dtype {self.dtype}")
+    return owned(np.asarray(np.invert(self._data)))
+
+
+def _logical_of(ufunc: np.ufunc, name: str) -> Any:
+    """torch.logical_and (or, xor): of two tensors of any dtypes, nonzero counting as True."""
+    def logical(self: Tensor, other: Any) -> Tensor:
+        return owned(np.asarray(ew.operands(name, lambda a, b: ufunc(a != 0, b != 0), self, other)[2]))
+    logical.__name__ = name
+    logical.__doc__ = (f"`t.{name}(u)` (and `mg.{name}(t, u)`): the entries' {name[8:]} (a nonzero entry is "
+                       f"True, zero is False), broadcast, as torch.{name}: a bool tensor, no gradient.")
+    return logical
+
+
+logical_and = _logical_of(np.logical_and, "logical_and")
+logical_or = _logical_of(np.logical_or, "logical_or")
+logical_xor = _logical_of(np.logical_xor, "logical_xor")
+
+
+def logical_not(self: Tensor) -> Tensor:
+    """`t.logical_not()` (and `mg.logical_not(t)`): True where an entry is zero, as torch.logical_not
+    (for a bool tensor, `~t`): a bool tensor, no gradient."""
+    return owned(np.asarray(self._data == 0))
+
+
+def _truth(reduce_: Any, name: str) -> Any:
+    """`t.all()` / `t.any()`, over every entry or along `dim`: a bool tensor, as PyTorch's."""
+    def truth(self: Tensor, dim: Any = None, keepdim: Any = None, *, axis: Any = None, keepdims: Any = None) -> Tensor:
+        axis, keep = axis_keepdims(name, axis, keepdims, dim, keepdim)
+        if isinstance(axis, (tuple, list)):
+            axis = tuple(_axis(name, d, self.ndim) for d in axis)
+        elif axis is not None:
+            axis = _axis(name, axis, self.ndim)
+        out = np.asarray(reduce_(self._data, axis=axis, keepdims=keep))
+        return owned(out.astype(np.uint8) if self.dtype == np.uint8 else out)    # (uint8 stays uint8, as PyTorch's)
+    truth.__name__ = name
+    truth.__doc__ = (f"Whether {name} entries are true (nonzero), over every entry or along `dim`, as "
+                     f"torch.{name}: a bool tensor (uint8 for uint8), no gradient; `dim` an axis or a tuple.")
+    return truth
+
+
+def equal(self: Tensor, other: Any) -> bool:
+    """The same shape and the same values, as torch.equal (`t.equal(u)`)."""
+    a, b = self._data, as_tensor(other)._data
+    return a.shape == b.shape and bool(np.array_equal(a, b))
+
+
+Tensor.isnan, Tensor.isinf, Tensor.isfinite = isnan, isinf, isfinite
+Tensor.__and__ = Tensor.__rand__ = _logical(np.bitwise_and, "bitwise_and (&)")
+Tensor.__or__ = Tensor.__ror__ = _logical(np.bitwise_or, "bitwise_or (|)")
+Tensor.__xor__ = Tensor.__rxor__ = _logical(np.bitwise_xor, "bitwise_xor (^)")
+Tensor.__invert__ = invert
+Tensor.logical_and, Tensor.logical_or, Tensor.logical_xor = logical_and, logical_or, logical_xor
+Tensor.logical_not = logical_not
+Tensor.all, Tensor.any, Tensor.equal = _truth(np.all, "all"), _truth(np.any, "any"), equal
