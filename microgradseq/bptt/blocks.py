@@ -77,6 +77,7 @@ def tbptt_blocks(step_block: Callable[[Sequence, Any], tuple[Any, Any]], state: 
 
     result = TBPTTResult(state=None)
     ends = {}               # step -> the state after it, for block ends not yet behind a cut
+    cut_once_read = None    # the next update, when the state of the last one is its cut (k1 = k2)
     pending = []            # losses since the previous update (a block's sum counts as its steps)
     counted = 0             # how many steps' losses `pending` holds
     callers_step = 0 if callers_history(state) else -1     # the last block end that took in a caller's graph
@@ -91,6 +92,9 @@ def tbptt_blocks(step_block: Callable[[Sequence, Any], tuple[Any, Any]], state: 
                                          "step_block")
         checked_outputs(outputs, start + 1, stop)
         fed, state = state, runs_own(returned, state, made_after)
+        if cut_once_read is not None:       # the block has read the last update's state: cut it now
+            _sever_up_to(ends, start, k2=k2, update=cut_once_read)
+            cut_once_read = None
         first_loss = len(pending)
         if block_loss_fn is not None and all(targets[t] is not None for t in range(start, stop)):
             pending.append(checked_loss(block_loss_fn(outputs, targets[start:stop]), (start + 1, stop),
@@ -114,7 +118,7 @@ def tbptt_blocks(step_block: Callable[[Sequence, Any], tuple[Any, Any]], state: 
         next_cut = max(0, next_update - k2)
         loss_value = 0.0
         if pending:
-            total = pending[0] if len(pending) == 1 else stack(pending).sum()   # two nodes, not k1 - 1
+            total = pending[0] if len(pending) == 1 else stack([_scalar(loss) for loss in pending]).sum()
             if reduction == "mean":
                 total = total / counted
             loss_value = float(total.item())
@@ -122,8 +126,10 @@ def tbptt_blocks(step_block: Callable[[Sequence, Any], tuple[Any, Any]], state: 
                 total.backward(retain_graph=(t < n and next_cut < t)
                                or keeps_callers_graph(callers_step, previous, max(0, t - k2)))
         previous = t
-        if t < n:
-            _sever_up_to(ends, next_cut, k2=k2, update=next_update)
+        if t < n:       # steps the next update will not walk: free them now (h_t once read, as tbptt)
+            _sever_up_to(ends, min(next_cut, t - 1), k2=k2, update=next_update)
+            if next_cut == t:
+                cut_once_read = next_update
         pending, counted = [], 0
         finish_update(result, t, loss_value, on_update, optimizer)
     result.state = truncate(state, k2=k2, update=n)
@@ -144,6 +150,12 @@ def checked_outputs(outputs: Any, first: int, last: int) -> None:
     if count != steps:
         raise ValueError(f"tbptt_blocks: step_block must return one output per step: expected {steps} outputs "
                          f"for steps {first} to {last}, got {count}")
+
+
+def _scalar(loss: Tensor) -> Tensor:
+    """A one-element loss as a 0-d tensor, so that losses of shapes () and (1,) stack (`tbptt` adds
+    them); a 0-d one as it is: L_u stays two nodes (a stack and its sum), not one per loss."""
+    return loss if loss.ndim == 0 else loss.sum()
 
 
 def _takes_slices(sequence: Sequence) -> bool:

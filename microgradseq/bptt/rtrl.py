@@ -190,6 +190,15 @@ def _fed(tensor: Tensor) -> Tensor:
     return tensor.clone()
 
 
+def step_data(inputs: Sequence, targets: Sequence, t: int) -> tuple[Any, Any]:
+    """(x_t, target_t), read once the step's nodes are being numbered: an input (or target) that is
+    a tensor with history (an embedding looked up before the run) makes a node when indexed, and
+    made before the step it would be a new node of the caller's graph at every step, each of
+    them remembered by `Reach` (memory growing with n); made in the step, it is the step's own,
+    and the caller's graph behind it is looked up once a run."""
+    return inputs[t - 1], targets[t - 1]
+
+
 def _tangent(run: Seed, tensor: Tensor, k: int) -> np.ndarray:
     """The tensor's tangent in `run` (k directions), zeros when it has none."""
     tangent = run.tangent(tensor)
@@ -226,7 +235,7 @@ class Sensitivities:
                 return seed
         return recorded_jacobian(h, self.params)
 
-    def advance(self, x: Any, target: Any, t: int) -> tuple[float, np.ndarray, frozenset[int]] | None:
+    def advance(self, inputs: Sequence, targets: Sequence, t: int) -> tuple[float, np.ndarray, frozenset[int]] | None:
         """One step (step t), forward mode with the |theta| directions: P_t = df/dh P_(t-1) + df/dtheta for the
         new state, and (l_t, dl_t/dtheta, the parameters l_t depends on) when the step has a target."""
         with setting(grad_enabled, True):               # the step's tape tells its results' reach
@@ -236,6 +245,7 @@ class Sensitivities:
             seeded = [(h, P) for h, P in zip(previous, self.sensitivities) if P is not None]
             made_after = next(creation_order)           # the step's nodes are numbered after this
             with Seed(self.params + [h for h, _ in seeded], self.seeds + [P for _, P in seeded]) as run:
+                x, target = step_data(inputs, targets, t)
                 output, state = checked_step(self.step(x, fed), t, "rtrl")
                 loss = None if target is None else checked_loss(self.loss_fn(output, target), t, "rtrl")
                 new = list(state_tensors(state))
@@ -288,7 +298,7 @@ class RankOne:
         size = sum(p._data.size for p in params)
         self.param_direction = np.zeros(size, np.result_type(*[p.dtype for p in params]) if params else float)
 
-    def advance(self, x: Any, target: Any, t: int) -> tuple[float, np.ndarray, frozenset[int]] | None:
+    def advance(self, inputs: Sequence, targets: Sequence, t: int) -> tuple[float, np.ndarray, frozenset[int]] | None:
         """One step (step t): the estimate (dl_t/dh_(t-1) s~) theta~ + dl_t/dtheta (direct) and the parameters
         l_t depends on, when the step has a target, then s~ and theta~ moved on to step t."""
         with setting(grad_enabled, True):               # the step's tape: reverse passes, reach
@@ -298,6 +308,7 @@ class RankOne:
             seeded = [(h, s[None]) for h, s in zip(previous, self.state_direction) if s is not None]
             made_after = next(creation_order)           # the step's nodes are numbered after this
             with Seed([h for h, _ in seeded], [s for _, s in seeded]) as run:
+                x, target = step_data(inputs, targets, t)
                 output, state = checked_step(self.step(x, fed), t, "uoro")
                 loss = None if target is None else checked_loss(self.loss_fn(output, target), t, "uoro")
                 new = list(state_tensors(state))                   # (tangents read in the run: see Sensitivities)
@@ -344,7 +355,7 @@ def _online(learner: Sensitivities | RankOne, inputs: Sequence, targets: Sequenc
     total, count, gradient, reached = 0.0, 0, None, frozenset()     # since the previous update
     for t in range(1, n + 1):
         with at_step(t):
-            loss = learner.advance(inputs[t - 1], targets[t - 1], t)
+            loss = learner.advance(inputs, targets, t)
         if loss is not None:
             value, loss_gradient, reaches = loss
             total, count, reached = total + value, count + 1, reached | reaches

@@ -13,7 +13,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
-from ..autograd import creation_order
+from ..autograd import OP, creation_order
 from ..metadata import at_step
 from ..checks import positive_int
 from ..tensor import Tensor
@@ -98,6 +98,14 @@ def finish_update(result: TBPTTResult, u: int, loss_value: float, on_update: Any
     if optimizer is not None:
         optimizer.step()
         optimizer.zero_grad()
+
+
+def mark_update(loss: Tensor, u: int, cut: int) -> None:
+    """Record on L_u's node which update it is and where that update cut the tape, for a drawing
+    (`mg.viz.draw_update`): its steps end at the last loss, which may come before u, and its
+    cut nodes are missing when the first op reading the cut state read nothing else."""
+    if loss._node is not None and loss._node.kind is OP:
+        loss._node.cut_info = {"update": u, "cut": cut}
 
 
 def _sever_up_to(window: deque, cut: int, **info: Any) -> list:
@@ -197,7 +205,9 @@ def tbptt(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Seque
     `on_backward(u, loss)`, if given, is called right after the update's backward
     pass with the update's loss tensor L_u, its graph kept (this update's cut,
     its injected losses, every gradient): `mg.viz.draw_update(loss)` draws the
-    window the update backpropagated. The graph is freed once it returns.
+    window the update backpropagated. The loss's node records u and the cut c_u
+    (`mark_update`): the graph alone cannot tell them when the update's last steps
+    have no target. The graph is freed once it returns.
 
     The cut holds the state the step returned constant, so a loss goes through
     the cells after the cut, and through its output's own dependence on the
@@ -211,6 +221,7 @@ def tbptt(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Seque
     result = TBPTTResult(state=None)
     window = deque()        # (t, state after step t) for steps not yet behind a cut
     stale = []              # states cut after the last backward: they hold its gradients
+    cut_once_read = None    # the next update, when the state of the last one is its cut (k1 = k2)
     pending = []            # losses since the previous update
     callers_step = 0 if callers_history(state) else -1     # the last step that took in a caller's graph
     previous = 0            # the previous update
@@ -224,6 +235,9 @@ def tbptt(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Seque
             fed, state = state, runs_own(returned, state, made_after)
             if targets[t - 1] is not None:
                 pending.append(checked_loss(loss_fn(output, targets[t - 1]), t))
+        if cut_once_read is not None:       # step t has read h_(t-1), the last update's state: cut it now
+            stale += _sever_up_to(window, t - 1, k2=k2, update=cut_once_read)
+            cut_once_read = None
         roots = nodes_of(state)
         if targets[t - 1] is not None:
             roots.append(pending[-1]._node)
@@ -248,11 +262,14 @@ def tbptt(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Seque
                 total.backward(retain_graph=(t < n and next_cut < t) or on_backward is not None
                                or keeps_callers_graph(callers_step, previous, max(0, t - k2)))
                 if on_backward is not None:
+                    mark_update(total, t, max(0, t - k2))
                     on_backward(t, total)
         previous = t
         stale = []
         if t < n:       # steps the next update will not walk: free them now, not at the next update
-            stale = _sever_up_to(window, next_cut, k2=k2, update=next_update)
+            stale = _sever_up_to(window, min(next_cut, t - 1), k2=k2, update=next_update)
+            if next_cut == t:   # its cut is h_t: cut it once step t + 1 has read it (an op reading
+                cut_once_read = next_update     # only a cut is not recorded: no drawing would show it)
         pending = []
         finish_update(result, t, loss_value, on_update, optimizer)
     result.state = truncate(state, k2=k2, update=n)

@@ -112,20 +112,34 @@ def injected_steps(root: Node) -> list[int]:
     return sorted(found)
 
 
+def recorded_update(root: Node) -> tuple[int | None, int]:
+    """(u, c_u) as `tbptt` recorded them on the loss it hands to `on_backward`, else (None, 0).
+    The graph alone cannot tell them: its last step is the last injected loss's, before u when
+    the update's last steps have no target, and the cut is missing from it when the first op
+    reading the cut state read nothing else (such an op is not recorded)."""
+    recorded = root.cut_info if root.kind != CUT and isinstance(root.cut_info, dict) else {}
+    update, cut = recorded.get("update"), recorded.get("cut")
+    return (update, cut) if is_int(update) and is_int(cut) else (None, 0)
+
+
 def draw_update(loss: Any, params: Mapping[str, Any] | None = None, view: str = "cells",
                 max_steps: int | None = 12, show_values: bool = True,
                 grad_range: tuple[float, float] | None = None) -> graphviz.Digraph:
     """Draw the window one TBPTT update backpropagated, from the loss tensor `tbptt` hands to
     `on_backward(u, loss)` (its graph kept, its gradients in place): `draw(loss, params, ...)`
-    with a title naming the update's injected steps and its cut.
+    with a title naming the update's injected steps and its cut (u and c_u as the runner recorded
+    them on the loss; for another loss, its last step and its latest cut).
 
         mg.bptt.tbptt(..., on_backward=lambda u, loss: mg.viz.render(
             mg.viz.draw_update(loss, dict(model.named_parameters())), f"update_{u}.svg"))
     """
     graph, info = _drawing("draw_update", loss, params, view, max_steps, show_values, grad_range)
-    injected = injected_steps(graph_roots(loss, "draw_update")[0])
-    cut = max(info.cut_steps) if info.cut_steps else 0
-    update = max(info.steps) if info.steps else None
+    root = graph_roots(loss, "draw_update")[0]
+    injected = injected_steps(root)
+    update, cut = recorded_update(root)
+    if update is None:          # a loss the runner did not mark: what the graph shows
+        update = max(info.steps) if info.steps else None
+        cut = max(info.cut_steps) if info.cut_steps else 0
     if injected:
         losses = f"t = {injected[0]}" if len(injected) == 1 else f"t = {injected[0]} .. {injected[-1]}"
         title = (f"the update at u = {update}: losses of {losses} injected; gradients stop at the cut "
