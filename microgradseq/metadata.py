@@ -38,16 +38,25 @@ class at_step:  # noqa: N801  (used like a function: `with at_step(t):`)
         current_step.reset(self.entries[threading.get_ident()].pop())
 
 
+def step_offset() -> int:
+    """What a sequence's step numbers are shifted by: a sequence run inside `at_step(s)` (a layer
+    called on one step of `tbptt`'s, say) numbers its steps from s, s + 1, ...; outside, from 1."""
+    enclosing = current_step.get()
+    return 0 if enclosing is None else enclosing - 1
+
+
 def time_steps(count: int, reverse: bool = False) -> Iterator[int]:
     """`for t in time_steps(T):` runs t = 1, ..., T and stamps every node made in iteration t with
     step t, as `with at_step(t):` around the loop's body would, for a loop over a sequence (a
-    layer's) at a fraction of the cost: one setting a step. The step outside the loop is back
-    when the loop ends, by `break` or an error too. `reverse=True` runs t = T, ..., 1 (a
-    bidirectional layer's reverse direction: its step t reads input position t)."""
+    layer's) at a fraction of the cost: one setting a step. Inside `at_step(s)` the stamps are
+    s - 1 + t (`step_offset`). The step outside the loop is back when the loop ends, by `break`
+    or an error too. `reverse=True` runs t = T, ..., 1 (a bidirectional layer's reverse
+    direction: its step t reads input position t)."""
+    offset = step_offset()
     outside = current_step.set(None)
     try:
         for t in (range(count, 0, -1) if reverse else range(1, count + 1)):
-            current_step.set(t)
+            current_step.set(offset + t)
             yield t
     finally:
         current_step.reset(outside)

@@ -275,20 +275,34 @@ def test_rtrl_trains_a_learned_input_sequence_with_the_gradient_of_its_loss():
     np.testing.assert_allclose(X.grad, expected, rtol=1e-6, atol=1e-8)
 
 
-# ---- found, to be fixed outside bptt and viz -----------------------------------------------------------
+# ---- found outside bptt and viz: the steps a layer numbers --------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="a layer numbers its steps from 1 within each call (metadata.time_steps, "
-                                       "nn/fused/marks.py), ignoring the runner's step t")
 @pytest.mark.parametrize("fused", [False, True], ids=["op-level", "fused"])
 def test_a_layer_as_the_step_of_tbptt_draws_each_step_in_the_runners_cluster(fused):
     """mg.nn.RNN called on one step (a documented use: its output is computed beside its state) as
     tbptt's step, TBPTT(3, 3): the update at 6 backpropagates steps 4 to 6, cut at 3. The layer
-    stamps the cell's nodes with its own step, 1, inside the runner's step t, so the drawing puts
-    the recurrence of steps 4, 5 and 6 in a cluster "t = 1"."""
+    stamped the cell's nodes with its own step, 1, inside the runner's step t, so the drawing put
+    the recurrence of steps 4, 5 and 6 in a cluster "t = 1"; it numbers its steps from the step
+    it is called in now (`metadata.step_offset`)."""
     mg.manual_seed(0)
     layer = mg.nn.RNN(2, 3, fused=fused)
     inputs, targets = [mg.randn(1, 1, 2) for _ in range(6)], [mg.zeros(1, 1, 3)] * 6
     drawn = {}
     mg.bptt.tbptt(layer, None, inputs, targets, squared_error, 3, 3,
                   on_backward=lambda u, loss: drawn.setdefault(u, viz.draw_update(loss).source))
-    assert clusters_of(drawn[6]) <= {3, 4, 5, 6}
+    assert clusters_of(drawn[3]) == {1, 2, 3}
+    assert clusters_of(drawn[6]) == {3, 4, 5, 6}        # (3: the cut state h_3)
+
+
+@pytest.mark.parametrize("fused", [False, True], ids=["op-level", "fused"])
+def test_a_layer_called_inside_a_step_numbers_its_steps_from_that_step(fused):
+    """A bidirectional 2-step layer called inside `mg.viz.step(5)`: its steps are 5 and 6 in both
+    directions, as two steps of a sequence that starts at step 5; outside any step, 1 and 2."""
+    mg.manual_seed(0)
+    layer = mg.nn.GRU(2, 3, bidirectional=True, fused=fused)
+    x = mg.randn(2, 1, 2)
+    with mg.viz.step(5):
+        inside, _ = layer(x)
+    outside, _ = layer(x)
+    assert clusters_of(viz.draw(inside.sum(), max_steps=None).source) == {5, 6}
+    assert clusters_of(viz.draw(outside.sum(), max_steps=None).source) == {1, 2}

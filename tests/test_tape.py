@@ -61,9 +61,11 @@ def test_nodes_carry_step_scope_and_label():
 
 
 def test_time_steps_stamps_each_iteration_and_restores_the_step_outside():
-    """Nodes made in iteration t of `for t in time_steps(T)` carry step t; after the loop (ended,
-    left by break, or by an error) new nodes carry the step outside it again."""
+    """Nodes made in iteration t of `for t in time_steps(T)` carry step t, and inside `at_step(9)`
+    step 8 + t (a sequence run inside step 9 starts there); after the loop (ended, left by break,
+    or by an error) new nodes carry the step outside it again."""
     x = mg.tensor([1.0], requires_grad=True)
+    assert [(t, (x * t).step) for t in time_steps(3)] == [(1, 1), (2, 2), (3, 3)]
     with at_step(9):
         made = [(t, x * t) for t in time_steps(3)]
         after_loop = x * 2
@@ -76,7 +78,7 @@ def test_time_steps_stamps_each_iteration_and_restores_the_step_outside():
                 1 / 0
         after_error = x * 2
     outside = x * 2
-    assert [(t, y.step) for t, y in made] == [(1, 1), (2, 2), (3, 3)]
+    assert [(t, y.step) for t, y in made] == [(1, 9), (2, 10), (3, 11)]
     assert (after_loop.step, after_break.step, after_error.step, outside.step) == (9, 9, 9, None)
 
 

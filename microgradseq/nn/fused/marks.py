@@ -22,7 +22,7 @@ import numpy as np
 
 from ...anomaly import check_backward, check_forward
 from ...autograd import MARK, OP, Node, anomaly_checks, creation_order, current_scope, hooks, topological_order
-from ...metadata import at_step
+from ...metadata import at_step, step_offset
 from ...tensor import Tensor
 
 
@@ -41,12 +41,12 @@ class StepMarks:
     order, after everything the node takes.
     """
 
-    __slots__ = ("op", "scope", "labels", "steps", "values", "initial", "below", "reverse", "first", "stand_ins",
-                 "made")
+    __slots__ = ("op", "scope", "offset", "labels", "steps", "values", "initial", "below", "reverse", "first",
+                 "stand_ins", "made")
 
     def __init__(self, op: str, states: list[tuple[str, np.ndarray, Tensor]],
                  below: "StepMarks | None", reverse: bool = False) -> None:
-        self.op, self.scope, self.reverse = op, current_scope.get(), reverse
+        self.op, self.scope, self.offset, self.reverse = op, current_scope.get(), step_offset(), reverse
         self.labels = [label for label, _, _ in states]
         first = states[0][1]
         self.steps = len(first)
@@ -104,9 +104,11 @@ class StepMarks:
 
     def _mark(self, label: str, step: int, shape: tuple, dtype, feeds: tuple = ()) -> Node:
         """The mark of the node's `step`-th step (unlinked when `feeds` is empty: what an anomaly error
-        names), stamped with the input position that step read."""
+        names), stamped with the input position that step read (from the step the layer was called
+        in, `step_offset`, as an op-level layer's steps are)."""
         mark = Node(self.op, MARK, feeds, None, None, shape, dtype)
-        mark.label, mark.step, mark.scope = label, self.steps + 1 - step if self.reverse else step, self.scope
+        position = self.steps + 1 - step if self.reverse else step
+        mark.label, mark.step, mark.scope = label, self.offset + position, self.scope
         return mark
 
 
@@ -125,7 +127,7 @@ def check_steps(op: str, values: np.ndarray, inputs: list, reverse: bool = False
     input position it read: `reverse`, a node run on the flipped sequence, read T + 1 - s at step s)."""
     if anomaly_checks.get() and not np.isfinite(values).all():
         s = int(np.argmin(np.isfinite(values).all(axis=tuple(range(1, values.ndim)))))
-        with at_step(len(values) - s if reverse else s + 1):
+        with at_step(step_offset() + (len(values) - s if reverse else s + 1)):
             check_forward(op, values[s], tuple(i.shape for i in inputs if i is not None))
 
 
