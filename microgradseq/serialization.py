@@ -19,6 +19,7 @@ member's header against the bytes that follow before it allocates anything.
 
 from __future__ import annotations
 
+import errno
 import io
 import math
 import os
@@ -136,9 +137,19 @@ def _check_binary_file(f: Any, where: str, use: str, mode: str) -> None:
                                       f"open it with {mode!r}")
 
 
+class _WriteOnly:
+    """The caller's file object as zipfile sees it: `write` and `flush`, no `tell` or `seek`, so that
+    zipfile writes the archive in one pass and never seeks back to fill in a member's size, which a
+    gzip file (`gzip.open(f, "wb")`, seekable only forward), a socket or a pipe cannot do."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        self.write = file.write
+        self.flush = getattr(file, "flush", lambda: None)
+
+
 def _save_to_object(f: Any, members: dict[str, np.ndarray]) -> None:
     _check_binary_file(f, "save", "writing", "wb")
-    _write_archive(f, members)
+    _write_archive(_WriteOnly(f), members)
 
 
 def _save_to_path(f: str | os.PathLike, members: dict[str, np.ndarray]) -> None:
@@ -163,6 +174,8 @@ def _save_to_path(f: str | os.PathLike, members: dict[str, np.ndarray]) -> None:
 
 def _replace(path: Path, members: dict[str, np.ndarray]) -> None:
     """Write the archive under a temporary name beside `path`, then move it over `path` in one step."""
+    if path.is_file() and not os.access(path, os.W_OK):    # (as open(f, "wb") refuses it, torch.save's too)
+        raise PermissionError(errno.EACCES, "Permission denied (the file is read-only)")
     temporary, descriptor = _own_temporary(path)
     try:
         with open(descriptor, "wb") as file:
@@ -193,7 +206,8 @@ def save(obj: Any, f: str | os.PathLike | BinaryIO) -> None:
     full under a short temporary name of its own beside it, then moved over
     it in one step (and the folder fsynced): an old file there survives any
     failure. A symbolic link is followed (the file it names is replaced, the
-    link kept), and a file that was there keeps its permissions. A device or
+    link kept), and a file that was there keeps its permissions; a read-only
+    one is refused (PermissionError), as `open(f, "wb")` refuses it. A device or
     a pipe (such as `os.devnull`) is written into, as `open(f, "wb")` would.
     """
     members = _members(obj)

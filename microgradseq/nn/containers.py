@@ -57,7 +57,7 @@ class Sequential(_Indexed):
         else:
             named = [(str(position), module) for position, module in enumerate(modules)]
         for name, module in named:
-            setattr(self, name, _checked("Sequential", name, module))
+            self.add_module(name, _checked("Sequential", name, module))      # (add_module checks the name)
 
     def forward(self, x: Any) -> Any:
         for module in self._modules.values():
@@ -74,7 +74,10 @@ class ModuleList(_Indexed):
         self.extend(modules or ())
 
     def extend(self, modules: Iterable[Module]) -> "ModuleList":
-        """Append each of `modules`; returns self."""
+        """Append each of `modules` (each checked first: a bad one appends none); returns self."""
+        modules = list(modules)
+        for offset, module in enumerate(modules):
+            _checked(type(self).__name__, str(len(self) + offset), module)
         for module in modules:
             self.append(module)
         return self

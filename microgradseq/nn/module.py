@@ -60,6 +60,15 @@ class Module:
         if name in self._buffers and not isinstance(value, (Parameter, Module)):
             self.register_buffer(name, value, name not in self._non_persistent_buffers_set)
             return
+        # as PyTorch: a parameter's name takes a Parameter or None, a child's a Module (or a Parameter) or None;
+        # anything else would silently drop it from parameters(), state_dict() and the optimizer's reach
+        if name in self._parameters and not isinstance(value, (Parameter, type(None))):
+            raise TypeError(f"{type(self).__name__}: cannot assign {type(value).__name__!r} as parameter {name!r} "
+                            "(a Parameter or None expected); to change its values assign its .data or load a "
+                            "state dict")
+        if name in self._modules and not isinstance(value, (Module, Parameter, type(None))):
+            raise TypeError(f"{type(self).__name__}: cannot assign {type(value).__name__!r} as child module "
+                            f"{name!r} (a Module or None expected)")
         # forget `name` everywhere but in the table it goes to: replacing keeps its place, as PyTorch
         kept = (self._parameters if isinstance(value, Parameter) else self._modules if isinstance(value, Module)
                 else None)
@@ -124,16 +133,23 @@ class Module:
 
     def named_modules(self, prefix: str = "", remove_duplicate: bool = True) -> Iterator[tuple[str, "Module"]]:
         """(dotted name, module) for this module and every module below it, depth first; a module
-        held in several places once (under its first name), unless `remove_duplicate=False`."""
-        stack, seen = [(prefix, self)], set()
-        while stack:
-            name, module = stack.pop()
-            if remove_duplicate and id(module) in seen:
+        held in several places once (under its first name), unless `remove_duplicate=False`. A module
+        that holds itself or one of its holders is not entered again along that path (its names would
+        never end; PyTorch's recursion fails there)."""
+        stack, seen, inside = [(prefix, self, False)], set(), set()     # inside: the modules on the path
+        while stack:                                                      # from self down to the current one
+            name, module, leaving = stack.pop()
+            if leaving:
+                inside.discard(id(module))
                 continue
+            if (remove_duplicate and id(module) in seen) or id(module) in inside:
+                continue                    # (a module holding itself, or its holder: its names never end)
             seen.add(id(module))
             yield name, module
-            children = [(f"{name}.{child}" if name else child, m) for child, m in module._modules.items()
+            inside.add(id(module))
+            children = [(f"{name}.{child}" if name else child, m, False) for child, m in module._modules.items()
                         if m is not None]
+            stack.append((name, module, True))
             stack.extend(reversed(children))
 
     def modules(self) -> Iterator["Module"]:
@@ -246,11 +262,15 @@ class Module:
         return saved
 
     # How a module takes a state dict (load_state_dict): the shape each entry must have (a lazy module
-    # takes its size from one), the entries it may go without, and what it does once loaded.
+    # takes its size from one), what is wrong with the shapes given together (a lazy module's entries
+    # must agree on its size), the entries it may go without, and what it does once loaded.
     _optional_on_load: tuple = ()
 
     def _loads_shape(self, name: str, tensor: Tensor, shape: tuple) -> bool:
         return shape == tensor.shape
+
+    def _loads_shapes(self, shapes: dict[str, tuple]) -> str | None:
+        return None
 
     def _loaded(self) -> None:
         return None
@@ -307,6 +327,11 @@ class Module:
                                 f"{name}: expected {dtype} or numbers of a kind that casts to it, got {array.dtype}")
             else:
                 staged[name] = cast
+        given = {}                                  # id(module) -> (module, {its own name: shape given})
+        for name, array in staged.items():
+            module, local, _ = owners[name]
+            given.setdefault(id(module), (module, {}))[1][local] = array.shape
+        problems += [problem for module, shapes in given.values() if (problem := module._loads_shapes(shapes))]
         if problems:
             raise ValueError(f"load_state_dict for {type(self).__name__}: " + "; ".join(problems)
                              + " (no parameter was changed)")

@@ -159,6 +159,11 @@ class LazyBatchNorm1d(BatchNorm1d):
         """Before the first call, a state dict gives the size: (C,) entries, any C > 0."""
         return shape == tensor.shape or (tensor.ndim == 1 and len(shape) == 1 and shape[0] > 0)
 
+    def _loads_shapes(self, shapes: dict[str, tuple]) -> str | None:
+        """The (C,) entries given together must agree on C (the next call would reset the others)."""
+        sizes = {shape[0] for shape in shapes.values() if len(shape) == 1}
+        return None if len(sizes) <= 1 else f"the (C,) entries of a LazyBatchNorm1d must agree on C, got {shapes}"
+
     def _loaded(self) -> None:
         sizes = {t.shape[0] for t in (self.weight, self.bias, self.running_mean, self.running_var) if t is not None}
         if len(sizes) == 1 and sizes != {0}:       # (every entry given one size: a BatchNorm1d of that size)

@@ -300,7 +300,9 @@ def _checked_state(where: str, state: Any, size: int, dtype: np.dtype, copy_arra
         return value.astype(dtype, copy=copy_arrays)
 
     def number(name: str, value: Any) -> float:
-        # NaN or inf too: a step whose closure returned NaN keeps it, as PyTorch's does (its state must load)
+        # NaN or inf too: a step whose closure returned NaN keeps it, as PyTorch's does (its state must load);
+        # a numpy number (t from an lr of np.float64) comes back from mg.load as a 0-d array
+        value = check.plain(value)
         if not isinstance(value, numbers.Real) or isinstance(value, bool):
             raise ValueError(f"{where}: LBFGS's {name} must be a number, got {value!r}")
         return float(value)
@@ -308,9 +310,10 @@ def _checked_state(where: str, state: Any, size: int, dtype: np.dtype, copy_arra
     copy = {}
     for name in ("func_evals", "n_iter"):
         if name in state:
-            if not is_int(state[name]) or state[name] < 0:
+            count = check.plain(state[name])
+            if not is_int(count) or count < 0:
                 raise ValueError(f"{where}: LBFGS's {name} must be an integer >= 0, got {state[name]!r}")
-            copy[name] = int(state[name])
+            copy[name] = int(count)
     for name in ("d", "prev_flat_grad"):
         if state.get(name) is not None:
             copy[name] = vector(name, state[name])

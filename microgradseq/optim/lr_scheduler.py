@@ -57,8 +57,9 @@ def _check_rates(where: str, name: str, value: Any) -> None:
 
 
 def _milestones(where: str, name: str, value: Any) -> None:
-    if not isinstance(value, Counter) or not all(is_int(m) and m >= 0 and is_int(n) and n > 0
-                                                 for m, n in value.items()):
+    """A Counter of epochs, or the dict epoch -> count that `mg.save` and `mg.load` make of one."""
+    if not isinstance(value, dict) or not all(is_int(m) and m >= 0 and is_int(n) and n > 0
+                                              for m, n in value.items()):
         raise ValueError(f"{where}: {name} must be a Counter of epochs (integers >= 0), got {value!r}")
 
 
@@ -159,8 +160,11 @@ class LRScheduler:
                              f"{type(self).__name__}.state_dict() returns), got {got}")
         state = copy.deepcopy(state_dict)
         for name, value in state.items():
-            if name in _STATE_CHECKS:
+            if name in _STATE_CHECKS:            # (numbers that went through mg.save as 0-d arrays: as numbers)
+                state[name] = value = check.plain(value)
                 _STATE_CHECKS[name](where, name, value)
+        if "milestones" in state:
+            state["milestones"] = Counter(state["milestones"])
         return state
 
     def _check_group_count(self, where: str, count: int, name: str = "base_lrs") -> None:

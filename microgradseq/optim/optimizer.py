@@ -18,11 +18,13 @@ step; `lr_scheduler` does just that).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Callable, Iterable
 
 import numpy as np
 
 from ..autograd import LEAF, grad_enabled, setting
+from ..checks import is_int
 from ..parameter import Parameter, forget_gradients
 from ..tensor import Tensor
 from . import state_dict as saving
@@ -50,6 +52,30 @@ class ParamState(list):
 
     def __setitem__(self, key: Any, value: Any) -> None:
         super().__setitem__(self._position(key), value)
+
+    def __delitem__(self, key: Any) -> None:
+        """`del optimizer.state[p]`: p's state is forgotten (it starts afresh at its next step), as
+        deleting from PyTorch's dict of state; the others keep their places (a list's `del` would
+        shift them onto the wrong parameters)."""
+        position = self._position(key)
+        for index in (range(*position.indices(len(self))) if isinstance(position, slice) else (position,)):
+            super().__setitem__(index, {})
+
+    def pop(self, key: Any, *default: Any) -> dict:
+        """p's state, forgotten here as `del` forgets it (`default` for a parameter not trained here)."""
+        try:
+            state = self[key]
+        except (KeyError, IndexError):
+            if default:
+                return default[0]
+            raise
+        del self[key]
+        return state
+
+    def clear(self) -> None:
+        """Forget every parameter's state: the next step is each one's first, as PyTorch's
+        `optimizer.state.clear()`."""
+        self[:] = [{} for _ in self.params]
 
     def keys(self) -> list[Tensor]:
         return list(self.params)
@@ -196,6 +222,10 @@ class Optimizer:
             raise ValueError(f"{where}: the parameters in param_groups are not those the optimizer was "
                              f"given ({len(listed)} listed, {len(self.params)} given); add parameters with "
                              "add_param_group, never by changing a group's 'params'")
+        if len(self.state) != len(self.params):
+            raise ValueError(f"{where}: optimizer.state holds {len(self.state)} entries for {len(self.params)} "
+                             "parameters; forget a parameter's state with `del optimizer.state[p]`, never by "
+                             "removing an entry")
         for index, group in enumerate(self.param_groups):
             self.check_options(where, group, index)
 
@@ -214,11 +244,35 @@ class Optimizer:
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __setattr__(self, name: str, value: Any) -> None:
-        """`optimizer.lr = 0.01` sets the only group's lr (never a stray attribute the step ignores)."""
+        """`optimizer.lr = 0.01` sets the only group's lr (never a stray attribute the step ignores);
+        `optimizer.state = collections.defaultdict(dict)` (PyTorch's way to start afresh) or any dict of
+        parameter -> state sets each parameter's state (none where the dict has no entry)."""
         if name in self.__dict__.get("defaults", {}) and "param_groups" in self.__dict__:
             self._only_group(name)[name] = value
+        elif name == "state" and "state" in self.__dict__ and value is not self.state:
+            self.state[:] = self._states_from(value)
         else:
             object.__setattr__(self, name, value)
+
+    def _states_from(self, value: Any) -> list[dict]:
+        """One state dict per parameter, from a dict keyed by the parameters (or their numbers)."""
+        where = f"{type(self).__name__}.state"
+        if not isinstance(value, Mapping):
+            raise TypeError(f"{where}: expected a dict of parameter -> state (such as "
+                            f"collections.defaultdict(dict)), got {type(value).__name__}")
+        states = [{} for _ in self.params]
+        for key, state in value.items():
+            if isinstance(key, Tensor):
+                position = self.state._position(key)        # (KeyError if it is not one of the parameters)
+            elif is_int(key) and 0 <= key < len(self.params):
+                position = int(key)
+            else:
+                raise KeyError(f"{where}: expected the optimizer's parameters (or their numbers, 0 to "
+                               f"{len(self.params) - 1}) as keys, got {key!r:.60}")
+            if not isinstance(state, dict):
+                raise TypeError(f"{where}: the state of each parameter must be a dict, got {type(state).__name__}")
+            states[position] = state
+        return states
 
     # ---- gradients and the step ---------------------------------------------------------------
 

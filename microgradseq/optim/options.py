@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from ..checks import flag, is_finite_number, non_negative_number, positive_int, positive_number
 from ..spellings import only_defaults
 
@@ -60,6 +62,17 @@ def betas(where: str, name: str, value: Any) -> None:
         raise ValueError(f"{where}: {name} must be a pair (beta1, beta2), got {value!r}")
     for index, beta in enumerate(value):
         fraction(where, f"{name}[{index}]", beta)
+
+
+def plain(value: Any) -> Any:
+    """A number as Python's own: a numpy number (an lr from `np.logspace`, say) or a 0-d numeric array
+    (what `mg.save` and `mg.load` make of a numpy number) becomes the int, float or bool it holds;
+    tuples and lists item by item; anything else as it is. What `load_state_dict` reads options with."""
+    if isinstance(value, (np.ndarray, np.generic)) and value.ndim == 0 and value.dtype.kind in "biuf":
+        return value.item()
+    if type(value) in (tuple, list):
+        return type(value)(plain(item) for item in value)
+    return value
 
 
 def pytorch_only(where: str, **options: Any) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..checks import is_int
+from .options import plain
 
 
 def _copied(value: Any) -> Any:
@@ -77,7 +78,8 @@ def load_state_dict(optimizer: Any, saved: Any) -> None:
             raise ValueError(f"{where}: param group {index} of the state dict lacks the option(s) "
                              f"{', '.join(missing)} of {type(optimizer).__name__} (is it another "
                              "optimizer's state dict?); nothing was changed")
-        new = {"params": ours["params"], **{name: _copied(value) for name, value in group.items() if name != "params"}}
+        new = {"params": ours["params"],          # (numbers that went through mg.save as 0-d arrays: as numbers)
+               **{name: plain(_copied(value)) for name, value in group.items() if name != "params"}}
         optimizer.check_options(where, new, index)
         new_groups.append(new)
 
@@ -115,6 +117,7 @@ def checked_entry(optimizer: Any, where: str, index: int, entry: Any, group: dic
             raise ValueError(f"{where}: parameter {index} has state {name!r}, which "
                              f"{type(optimizer).__name__} does not keep (it keeps {', '.join(names)})")
         if name == "step":
+            value = plain(value)
             if not is_int(value) or value < 0:
                 raise ValueError(f"{where}: parameter {index}'s step must be an integer >= 0, got {value!r}")
             state[name] = int(value)
