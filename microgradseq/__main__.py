@@ -299,8 +299,15 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default="microgradseq-demo", help="output folder")
     run.set_defaults(run=demo, check=check_demo, usage=run)
 
-    picture = commands.add_parser("draw", help="draw the unrolled graph of a small RNN to a file",
-                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    picture = commands.add_parser(
+        "draw", help="draw the unrolled graph of a small RNN to a file",
+        description="Draw the graph of a small recurrent cell (3 inputs, 4 hidden units, --cell) unrolled "
+                    "over --steps steps, with a loss at every step (a 2-unit linear readout, squared and "
+                    "summed), after one backward pass: each step a box labelled t = <t> that prints "
+                    "||dL/dh_t||, each parameter drawn once. The cells view draws per step the input, the "
+                    "state and the output; the ops view every op. Rendered by graphviz-pure when no "
+                    "system Graphviz is installed.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     picture.add_argument("--cell", default="rnn", choices=sorted(charlm.CELLS), help="recurrent cell")
     picture.add_argument("--steps", type=positive_int, default=4, help="time steps to unroll, >= 1")
     picture.add_argument("--view", default="cells", choices=["cells", "ops"], help="one box per step, or every op")

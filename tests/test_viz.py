@@ -57,12 +57,17 @@ def test_each_parameter_is_drawn_once_over_five_steps(view):
 
 
 def test_parameter_references_are_dotted_not_one_thick_edge_per_use():
+    """Over 5 steps h W_hh^T is computed 5 times: cell.weight_hh is drawn once, with a light dotted
+    edge to where it is first read (t = 1), not an edge per use running across every column."""
     loss, params, _ = rnn_loss(5)
     source = viz.draw(loss, params, view="ops").source
     param_ids = re.findall(r"(n\d+) \[label=<<B>cell\.weight_hh</B>", source)
     assert len(param_ids) == 1
-    uses = [line for line in source.splitlines() if line.strip().startswith(param_ids[0] + " ->")]
-    assert len(uses) == 5 and all("style=dotted" in line for line in uses)
+    uses = [line for line in source.splitlines() if line.strip().startswith(param_ids[0] + " ->")
+            and "style=invis" not in line]
+    assert len(uses) == 1 and all("style=dotted" in line for line in uses)
+    first_step = source[source.index("subgraph cluster_step_1 {"):source.index("subgraph cluster_step_2 {")]
+    assert re.search(rf"\b{uses[0].split('->')[1].split()[0]} \[label=<<B>linear</B>", first_step)
 
 
 def test_sever_draws_a_greyed_cut_with_a_dashed_cut_edge():
@@ -716,8 +721,8 @@ def test_cuts_and_steps_left_out_keep_the_cells_in_one_row(tmp_path):
 
 def test_a_graph_without_steps_lists_its_parameters_top_down_in_order(tmp_path):
     """Two Linear layers, no steps: their parameters read 0.weight, 0.bias, 2.weight, 2.bias from the
-    top of the `parameters` box down (a left-to-right layout stacks what is declared first at the
-    bottom, so they came out the wrong way up)."""
+    top down, each beside the layer that reads it (a left-to-right layout stacks what is declared
+    first at the bottom, so they came out the wrong way up)."""
     mg.manual_seed(0)
     net = mg.nn.Sequential(mg.nn.Linear(3, 4), mg.nn.Tanh(), mg.nn.Linear(4, 1))
     loss = (net(mg.randn(2, 3)) ** 2).mean()

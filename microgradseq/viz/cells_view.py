@@ -7,30 +7,34 @@ import graphviz
 
 from ..autograd import CUT, FREED, Node
 from .graph import GraphInfo
-from .parts import (Edges, before_cut, before_cut_edge, cut_edge_label, elision_note, legend, marks_before_cut,
-                    node_label, node_style, step_cluster, subgraph)
+from .parts import (Edges, before_cut, before_cut_edge, cut_edge_label, elision_note, feeding_the_steps, legend,
+                    marks_before_cut, node_label, node_style, step_cluster, subgraph)
 from .style import GREY, html_label, norm, numbers, text
 
 
 def _groups(info: GraphInfo) -> dict[Node, str]:
     """Each node's box: `in_t` (feeds the step), `cell_t` (the recurrence and its states),
     `out_t` (after the states), `params`, or its own id (cuts, nodes outside the steps).
-    A step without states (its state cut) has no cell: what comes after the cut is its output."""
-    states = set(info.states)
+    A step without states (its state cut) has no cell: what comes after the cut is its output.
+    Only the drawn nodes are grouped: what a drawn node reads from the steps left out comes from
+    an earlier step, and so carries the recurrence."""
+    drawn = set(info.drawn)
+    states = {node for node in info.states if node in drawn}
     stepped_states = {info.step_of[node] for node in states}
     feeds_state = set(states)
-    for node in reversed(info.order):
+    for node in reversed(info.drawn):
         if node in feeds_state:
             for parent in node.inputs:
                 if parent is not None and info.step_of[parent] == info.step_of[node]:
                     feeds_state.add(parent)
     recurrent = set()           # nodes downstream of some state
-    for node in info.order:
-        if any(p is not None and (p in states or p in recurrent or p.kind == CUT) for p in node.inputs):
+    for node in info.drawn:
+        if any(p is not None and (p in states or p in recurrent or p.kind == CUT or p not in drawn)
+               for p in node.inputs):
             recurrent.add(node)
     in_cell = _feeding_the_cell(info, feeds_state - states, recurrent)
     group = {}
-    for node in info.order:
+    for node in info.drawn:
         step = info.step_of[node]
         if info.is_param(node):
             group[node] = "params"
@@ -55,7 +59,7 @@ def _feeding_the_cell(info: GraphInfo, feeding: set, recurrent: set) -> set:
     layer's reverse direction at t = T over a packed batch, steps that all differ), by what each
     node is and reads (`_places`)."""
     by_step = {}
-    for node in info.order:
+    for node in info.drawn:
         if node in feeding:
             by_step.setdefault((info.step_of[node], node.scope), []).append(node)
     steps = [((scope, tuple((node.op, node.label) for node in nodes)),
@@ -132,11 +136,19 @@ def _cell_label(members: list[Node], states: set, show_values: bool) -> str:
     return html_label(*lines)
 
 
-def _side_label(kind: str, members: list[Node], show_values: bool) -> str:
-    last = members[-1]
-    lines = [f"<B>{'input' if kind == 'in' else 'output / loss'}</B>", _ops_summary(members), text(last.shape)]
-    if show_values and last.value is not None:
-        lines.append(f"{text(last.label or last.op)} = {text(numbers(last.value))}")
+def _side_label(kind: str, members: list[Node], show_values: bool, info: GraphInfo) -> str:
+    """An input or output box: its ops, and the shape and values of the step's own result: its last
+    labelled node (a step's `loss`, not the running total it is added to), else its last node
+    reading nothing of an earlier step, else its last node."""
+    def own(node: Node) -> bool:
+        step = info.step_of[node]
+        return all(p is None or info.step_of[p] is None or info.step_of[p] >= step for p in node.inputs)
+
+    shown = next((node for node in reversed(members) if node.label), None) \
+        or next((node for node in reversed(members) if own(node)), members[-1])
+    lines = [f"<B>{'input' if kind == 'in' else 'output / loss'}</B>", _ops_summary(members), text(shown.shape)]
+    if show_values and shown.value is not None:
+        lines.append(f"{text(shown.label or shown.op)} = {text(numbers(shown.value))}")
     return html_label(*lines)
 
 
@@ -154,10 +166,9 @@ def draw_cells(graph: graphviz.Digraph, info: GraphInfo, show_values: bool) -> N
         elision_note(graph, info)
     colours = legend(graph, info, norms)
     members = {}
-    for node in info.order:
-        if not info.hidden(node):
-            members.setdefault(group[node], []).append(node)
-    params = [node for node in info.order if group[node] == "params"]
+    for node in info.drawn:
+        members.setdefault(group[node], []).append(node)
+    params = members.get("params", [])
     if params:
         rows = "".join(f'<TR><TD ALIGN="LEFT"><B>{text(info.name(p))}</B></TD><TD>{text(p.shape)}</TD>'
                        f'<TD>{"" if p.grad is None else f"|grad| = {norm(p.grad):.3g}"}</TD></TR>'
@@ -181,7 +192,10 @@ def draw_cells(graph: graphviz.Digraph, info: GraphInfo, show_values: bool) -> N
                 graph.node(*entry[:1], **entry[1])
             continue
         kind = key.split("_")[0]
-        label = _cell_label(nodes, states, show_values) if kind == "cell" else _side_label(kind, nodes, show_values)
+        if kind == "cell":
+            label = _cell_label(nodes, states, show_values)
+        else:
+            label = _side_label(kind, nodes, show_values, info)
         attrs = {"label": label}
         if kind == "cell":
             attrs.update(penwidth="1.6", fillcolor=colours.get(step, "white"), group="states")
@@ -197,24 +211,30 @@ def draw_cells(graph: graphviz.Digraph, info: GraphInfo, show_values: bool) -> N
     if marks_before_cut(info, first_cut):
         before_cut(graph, info)
         before_cut_edge(graph, first_cut)
+    feeding = feeding_the_steps(info, {node for node in info.drawn if info.step_of[node] is not None})
     edges = Edges(graph)
     for node in info.order:
-        head = "elided" if info.hidden(node) else group[node]
+        head = group.get(node, "elided")
+        # what feeds the steps stands before them, also what reads them first (stacked layers: the
+        # outputs of the layer below, stacked for the input projection of the one above)
+        back = {"constraint": "false"} if node in feeding else {}
         for parent in node.inputs:
             if parent is None:
                 continue
-            tail = "elided" if info.hidden(parent) else group[parent]
+            tail = group.get(parent, "elided")
             if tail == head:
                 continue
             if tail == "params":
                 continue        # the table is drawn once; an edge per step would hide the cells
             if parent.kind == CUT and tail != "elided":
+                # a step's boxes share a rank, and a label on an edge within a rank sits on the line
+                within = "xlabel" if info.step_of[parent] == info.step_of[node] else "label"
                 edges.add(tail, head, style="dashed", color=GREY, fontcolor="gray40",
-                          label=cut_edge_label(parent))
+                          **{within: cut_edge_label(parent)})
             elif tail.startswith("cell_") and head.startswith("cell_"):
                 edges.add(tail, head, penwidth="2.2")
             else:
-                edges.add(tail, head, color="gray35")
+                edges.add(tail, head, color="gray35", **(back if info.step_of[parent] is not None else {}))
     cells = [step for step, entries in clusters.items() if any(key == f"cell_{step}" for key, _ in entries)]
     state_row(graph, info, cells, edges.seen)
 

@@ -19,6 +19,7 @@ class GraphInfo:
     """What the drawing needs to know about a graph, found in a few linear passes."""
 
     def __init__(self, roots: list[Node], params: Mapping[str, Any] | None, max_steps: int | None) -> None:
+        self.roots = roots
         self.order = _walk(roots)
         self.ids = {node: f"n{i}" for i, node in enumerate(self.order)}
         self.names = {}
@@ -39,6 +40,8 @@ class GraphInfo:
         hidden = set(self.hidden_steps)
         self.shown_steps = [s for s in self.steps if s not in hidden]
         self.shown_set = set(self.shown_steps)
+        # the nodes drawn, in topological order: the views group and lay out only these
+        self.drawn = [node for node in self.order if not self.hidden(node)] if hidden else self.order
         self.cut_steps = sorted({self.step_of[n] for n in self.order
                                  if n.kind == CUT and self.step_of[n] is not None})
 

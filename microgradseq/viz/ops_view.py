@@ -1,5 +1,6 @@
-"""`view="ops"`: every op node, as micrograd draws it, each step a column, the columns held left
-to right in one row."""
+"""`view="ops"`: every op node, as micrograd draws it. A graph with steps has a column per step,
+the columns held left to right in one row; a graph without steps is micrograd's left-to-right
+tree."""
 
 from __future__ import annotations
 
@@ -8,44 +9,56 @@ from typing import Iterator
 
 import graphviz
 
-from ..autograd import CUT
+from ..autograd import CUT, Node
 from .graph import GraphInfo
 from .parts import (Edges, before_cut, before_cut_edge, cut_edge_label, elision_note, legend, marks_before_cut,
-                    node_label, node_style, step_cluster, subgraph)
-from .style import GREY
+                    feeding_the_steps, node_label, node_style, step_cluster, step_colours, subgraph)
+from .style import GREY, PARAMETER_COLOURS, html_label
 
 
 ANCHOR = {"shape": "point", "style": "invis", "width": "0", "height": "0", "label": ""}
-LADDER = 5      # each edge from a column's anchor to the next column, said this many times
+LADDER = 20     # each edge from a column's anchor to the next column, said this many times
+PARAMETER_EDGE = {"style": "dotted", "penwidth": "1.2", "arrowsize": "0.5"}
+BEFORE, AFTER = -float("inf"), float("inf")     # the columns of `use_column` before and after the steps
+READ_AT = "dotted: first use"  # under the parameters' title: their edges go to the first step reading them
+FOLLOW = "10"   # the weight pulling what reads every step under the last one
 
 
 def keep_in_order(graph: graphviz.Digraph, columns: list[tuple[str, str]]) -> None:
-    """Hold the ops view's columns left to right; `columns` holds (anchor, first node) of each.
+    """Hold the ops view's columns left to right; `columns` holds (anchor, level node) of each: a
+    step's first node, a note, or the title of the parameters left of the steps.
 
     Graphviz drops an edge between nodes of one rank in two clusters, so a row of edges cannot
     order clusters: they stand in whatever order crosses the fewest edges. So each column has an
-    invisible anchor above its first node, the anchors share a rank, and each points at its own
-    column's first node and at the next column's, with an edge said `LADDER` times (graphviz
-    adds up repeated edges into one that costs as much to cross): time order crosses none of
-    them. The caller declares the first anchor before any other node, which makes the layout
-    start from the left (a mirrored layout crosses no more edges).
+    invisible anchor above its level node, the anchors share a rank and so do the level nodes,
+    and each anchor points at its own column's level node and at the next column's, with an
+    edge said `LADDER` times (graphviz adds up repeated edges into one that costs as much to
+    cross): time order crosses none of them. A mirrored layout crosses no more edges, so two
+    invisible nodes outside the clusters, on the top rank, tell left from right: `start`, which
+    the caller declares before any other node, points at the first column, `end` at the last,
+    and an edge `start -> end` between nodes of one rank keeps `start` on the left.
     """
-    for rank in (0, 1):
+    for rank, names in (("min", ["start", "end"]), ("same", [anchor for anchor, _ in columns]),
+                        ("same", [level for _, level in columns])):
         with subgraph(graph) as row:
-            row.attr(rank="same")
-            for column in columns:
-                row.node(column[rank])
-    for anchor, first in columns:
-        graph.edge(anchor, first, style="invis")
+            row.attr(rank=rank)
+            for name in names:
+                row.node(name)
+    graph.edge("start", "end", style="invis")
+    graph.edge("start", columns[0][1], style="invis")
+    graph.edge("end", columns[-1][1], style="invis")
+    for anchor, level in columns:
+        graph.edge(anchor, level, style="invis")
     for (anchor, _), (_, right) in zip(columns, columns[1:]):
-        for _ in range(LADDER):
-            graph.edge(anchor, right, style="invis")
+        # the DOT line graph.edge writes, written once and repeated (quoting it LADDER times a column
+        # was most of the time of drawing 10,000 steps); the names are ids, anchor_<...> or n<i>
+        graph.body.append(f"\t{anchor} -> {right} [style=invis]\n" * LADDER)
 
 
 @contextmanager
 def note_column(graph: graphviz.Digraph, name: str) -> Iterator[graphviz.Digraph]:
-    """An unframed cluster `cluster_<name>` with the anchor `anchor_<name>`, for a note that
-    stands in the row of steps (`keep_in_order`)."""
+    """An unframed cluster `cluster_<name>` with the anchor `anchor_<name>`, for what stands in the
+    row of steps as a column of its own (`keep_in_order`)."""
     with subgraph(graph, f"cluster_{name}") as cluster:
         cluster.attr(label="", peripheries="0")
         cluster.node(f"anchor_{name}", **ANCHOR)
@@ -53,47 +66,89 @@ def note_column(graph: graphviz.Digraph, name: str) -> Iterator[graphviz.Digraph
 
 
 def draw_ops(graph: graphviz.Digraph, info: GraphInfo, show_values: bool) -> None:
-    """Every op node; parameters once, in their own cluster, with light dotted references.
-
-    With steps, each step is a column, ops flowing top to bottom (an LSTM's gates side by
-    side), and the columns stand left to right in one row (`keep_in_order`): the edges from
-    one step to the next do not rank the nodes, and the first node of each step shares a rank
-    with the others'. The notes for the steps left out and for those behind a cut stand in
-    the row as columns of their own.
-    """
-    norms = info.grad_norms()
+    """Every op node, each parameter once: with steps, a column per step (`draw_steps`); without,
+    micrograd's left-to-right tree (`draw_plain`)."""
     if info.steps:
-        graph.attr(rankdir="TB", nodesep="0.12", ranksep="0.3")
-        graph.attr("node", fontsize="10", margin="0.05,0.03")
+        draw_steps(graph, info, show_values)
+    else:
+        draw_plain(graph, info, show_values)
+
+
+def draw_plain(graph: graphviz.Digraph, info: GraphInfo, show_values: bool) -> None:
+    """A graph without steps as micrograd draws it: every node, the parameters among the ops that
+    read them, every input drawn (constants as a small `constant` label), every edge ranking."""
+    for node in info.order:
+        graph.node(info.ids[node], label=node_label(node, info, show_values), **node_style(node, info))
+    constants = 0
+    for node in info.order:
+        head = info.ids[node]
+        for parent in node.inputs:
+            if parent is None:
+                constants += 1
+                graph.node(f"const{constants}", "constant", shape="plaintext", style="",
+                           fontcolor="gray40", fontsize="10")
+                graph.edge(f"const{constants}", head, color=GREY)
+            elif parent.kind == CUT:
+                graph.edge(info.ids[parent], head, style="dashed", color=GREY, fontcolor="gray40",
+                           label=cut_edge_label(parent))
+            else:
+                graph.edge(info.ids[parent], head)
+
+
+def draw_steps(graph: graphviz.Digraph, info: GraphInfo, show_values: bool) -> None:
+    """Each step a column, ops flowing top to bottom (an LSTM's gates side by side), the columns
+    left to right in one row (`keep_in_order`). Left of the steps, what feeds them from outside
+    (a layer's input projection) and below it the parameters, each once, with a dotted edge in a
+    colour of its own to its first use (`step_edges`). What reads the steps from outside hangs
+    below them: below the last step what joins them all (a layer's stack of outputs, a loss on
+    it), the parameters read only there beside it, the colour legend under it.
+    What stands between the layers of a stack (the outputs of one, stacked for the input
+    projection of the next) stands where its edges put it. The notes for the steps left out and
+    for those behind a cut stand in the row as columns of their own.
+
+    The edges from one step to the next do not rank the nodes, and are routed in straight
+    segments (`splines=ortho`), so they run from column to column rather than around the last
+    one; a cut's words are an xlabel, which ortho routing keeps off the line.
+    """
+    graph.attr(rankdir="TB", nodesep="0.12", ranksep="0.3", splines="ortho")
+    graph.attr("node", fontsize="10", margin="0.05,0.03")
+    graph.node("start", **ANCHOR)                                   # first: see keep_in_order
+    graph.node("end", **ANCHOR)
+    norms = info.grad_norms()
+    colours = step_colours(info, norms)
     clusters = {step: [] for step in info.shown_steps}
     params, loose, first_cut = [], [], None
-    for node in info.order:
-        if info.hidden(node):
-            continue
+    for node in info.drawn:
         entry = (info.ids[node], {"label": node_label(node, info, show_values), **node_style(node, info)})
-        step = info.step_of[node]
+        step = drawn_in(info, node)
         if info.is_param(node):
-            params.append(entry)
-        elif step is not None and (node.step is not None or node.kind == CUT):
+            params.append((node, entry))
+        elif step is not None:
             clusters[step].append(entry)
             if node.kind == CUT and step == (info.cut_steps or [None])[0] and first_cut is None:
                 first_cut = entry[0]
         else:
-            loose.append(entry)
+            loose.append((node, entry))
     steps = [step for step, members in clusters.items() if members]
+    stepped = [node for node in info.drawn if drawn_in(info, node) is not None]
+    feeding = feeding_the_steps(info, set(stepped))
+    between = feeding & downstream(info, set(stepped))      # (a stacked layer's: where their edges put them)
+    before = [entry for node, entry in loose if node in feeding and node not in between]
+    uses = first_uses(info, feeding)
+    beside = {node for node, _ in params if uses.get(node, AFTER) == AFTER}     # read only after the steps
+    colours_of = {node: PARAMETER_COLOURS[k % len(PARAMETER_COLOURS)] for k, (node, _) in enumerate(params)}
+    for node, (_, attrs) in params:
+        attrs.update(color=colours_of[node], penwidth="1.6")
+    listed = [entry for node, entry in params if node not in beside]
+    columns = []            # (anchor, level node) of each column, left to right
+    if before or listed:
+        columns.append(("anchor_inputs", inputs_column(graph, before, listed)))
+        # what a step reads from there stands below the steps' titles: the edges fanning out from it
+        # run level, and would run through the titles
+        for name in dict.fromkeys(info.ids[parent] for node in stepped for parent in node.inputs
+                                  if parent in feeding and parent not in between):
+            graph.edge("anchor_inputs", name, style="invis")
     marker = marks_before_cut(info, first_cut)
-    if steps:
-        graph.node(f"anchor_{'before_cut' if marker else steps[0]}", **ANCHOR)     # first: see keep_in_order
-    colours = legend(graph, info, norms)
-    for name, attrs in loose:
-        graph.node(name, **attrs)
-    if params:
-        with subgraph(graph, "cluster_parameters") as cluster:
-            cluster.attr(label="parameters", style="rounded,filled", fillcolor="aliceblue", color="gray70")
-            # in order, left to right; without steps top down (a left-to-right layout stacks upwards)
-            for name, attrs in params if info.steps else reversed(params):
-                cluster.node(name, **attrs)
-    columns = []            # (anchor, first node) of each column, left to right
     if marker:
         with note_column(graph, "before_cut") as column:
             before_cut(column, info)
@@ -110,37 +165,108 @@ def draw_ops(graph: graphviz.Digraph, info: GraphInfo, show_values: bool) -> Non
         columns.append((f"anchor_{step}", members[0][0]))
     if info.hidden_steps and note_at is None:
         elision_note(graph, info)
-    if len(columns) > 1:
-        keep_in_order(graph, columns)
+    keep_in_order(graph, columns)
     if marker:
         before_cut_edge(graph, first_cut)
-    edges = Edges(graph)
-    constants = 0
+    after = [(node, entry) for node, entry in loose if node not in feeding or node in between]
+    for _, (name, attrs) in after + [(node, entry) for node, entry in params if node in beside]:
+        graph.node(name, **attrs)
+    joins = [name for node, (name, _) in after if info.step_of[node] is None and node not in between]
+    if joins:       # (what reads every step, a layer's stack, would stand under the middle one)
+        graph.edge(clusters[steps[-1]][-1][0], joins[0], style="invis", weight=FOLLOW)
+    if legend(graph, info, norms):
+        for root in info.roots:
+            if not info.hidden(root):
+                graph.edge(info.ids[root], "legend", style="invis")
+    step_edges(graph, info, feeding, beside, colours_of)
+
+
+def use_column(info: GraphInfo, node: Node, feeding: set[Node]) -> float:
+    """Where a node reading a parameter stands: BEFORE the steps (it feeds them from outside), in
+    a step, or AFTER them (outside the columns)."""
+    step = drawn_in(info, node)
+    return BEFORE if node in feeding else AFTER if step is None else step
+
+
+def first_uses(info: GraphInfo, feeding: set[Node]) -> dict[Node, float]:
+    """parameter -> the column of its first use (`use_column`)."""
+    uses = {}
+    for node in info.drawn:
+        for parent in node.inputs:
+            if parent is not None and info.is_param(parent):
+                uses[parent] = min(use_column(info, node, feeding), uses.get(parent, AFTER))
+    return uses
+
+
+def inputs_column(graph: graphviz.Digraph, before: list[tuple[str, dict]], params: list[tuple[str, dict]]) -> str:
+    """The column left of the steps: what feeds them from outside (ranked by its edges into them),
+    and below it the box of parameters, one above the other in order, its title level with the
+    steps' first ops (a node, not the box's label: the edges from the parameters to what stands
+    above them go round a node, and would cross a label). Returns the column's level node."""
+    level = "parameters" if params else "level_inputs"
+    with note_column(graph, "inputs") as column:
+        for name, attrs in before:
+            column.node(name, **attrs)
+        if not params:
+            column.node(level, **ANCHOR)
+        else:
+            with subgraph(column, "cluster_parameters") as box:
+                box.attr(label="", style="rounded,filled", fillcolor="aliceblue", color="gray70")
+                box.node(level, html_label("parameters", f'<FONT POINT-SIZE="9" COLOR="gray40">{READ_AT}</FONT>'),
+                         shape="plaintext", style="")
+                for name, attrs in params:
+                    box.node(name, **attrs)
+                names = [level] + [name for name, _ in params]
+                for upper, lower in zip(names, names[1:]):
+                    box.edge(upper, lower, style="invis")
+    return level
+
+
+def downstream(info: GraphInfo, nodes: set[Node]) -> set[Node]:
+    """The drawn nodes that read one of `nodes` or a node left out, directly or through others."""
+    drawn, found = set(info.drawn), set()
+    for node in info.drawn:
+        if any(parent is not None and (parent in nodes or parent in found or parent not in drawn)
+               for parent in node.inputs):
+            found.add(node)
+    return found
+
+
+def drawn_in(info: GraphInfo, node: Node) -> int | None:
+    """The step whose column holds the node, None for a node drawn outside the steps."""
+    step = info.step_of[node]
+    return step if step is not None and (node.step is not None or node.kind == CUT) else None
+
+
+def step_edges(graph: graphviz.Digraph, info: GraphInfo, feeding: set[Node], beside: set[Node],
+               colours_of: dict[Node, str]) -> None:
+    """The edges of a graph drawn in columns: those from one step to another rank nothing (also
+    between nodes outside the columns that follow a step, as a running sum of the steps' losses
+    does: they stand in a row under the steps), those into or out of the steps left out end at
+    the note. A parameter has light dotted edges to the ops of its first use only (`first_uses`:
+    one edge per use ran across every column); they rank nothing, but those of a parameter
+    standing beside its reader (`beside`) hold it next to it."""
+    drawn, edges, uses = set(info.drawn), Edges(graph), first_uses(info, feeding)
     for node in info.order:
         head = info.ids[node]
         for parent in node.inputs:
             if parent is None:
-                if not info.steps:              # micrograd-style: every input drawn, constants too
-                    constants += 1
-                    graph.node(f"const{constants}", "constant", shape="plaintext", style="",
-                               fontcolor="gray40", fontsize="10")
-                    graph.edge(f"const{constants}", head, color=GREY)
                 continue
             tail = info.ids[parent]
+            if info.is_param(parent):
+                if node in drawn and use_column(info, node, feeding) == uses[parent]:
+                    edges.add(tail, head, color=colours_of[parent], **PARAMETER_EDGE,
+                              **({} if parent in beside else {"constraint": "false"}))
+                continue
             steps = (info.step_of[parent], info.step_of[node])
             across = {"constraint": "false"} if None not in steps and steps[0] != steps[1] else {}
-            if info.hidden(node):       # (the note stands in a column: these edges do not rank it)
-                if not info.hidden(parent) and not info.is_param(parent):
+            if node not in drawn:       # (the note stands in a column: these edges do not rank it)
+                if parent in drawn:
                     edges.add(tail, "elided", color=GREY, constraint="false")
-            elif info.hidden(parent):
+            elif parent not in drawn:
                 edges.add("elided", head, color=GREY, constraint="false")
-            elif info.is_param(parent):
-                edges.add(tail, head, style="dotted", color="steelblue", penwidth="0.6",
-                          arrowsize="0.4", constraint="false")
             elif parent.kind == CUT:
-                # an edge across steps ranks nothing: a label on it can fail dot's ranking, an xlabel cannot
-                key = "xlabel" if across else "label"
                 edges.add(tail, head, style="dashed", color=GREY, fontcolor="gray40",
-                          **{key: cut_edge_label(parent)}, **across)
+                          xlabel=cut_edge_label(parent), **across)
             else:
                 edges.add(tail, head, key=(tail, head, len(edges.seen)), **across)

@@ -1,6 +1,6 @@
-"""The pieces both views draw: node boxes and their styles, the label of a cut edge, a step's
-cluster, the note for the steps left out, the colour legend, the marker for the steps behind a
-truncation, and edges added once each."""
+"""The pieces both views draw: node boxes and their styles, what feeds the steps from outside them,
+the label of a cut edge, a step's cluster, the note for the steps left out, the colour legend, the
+marker for the steps behind a truncation, and edges added once each."""
 
 from __future__ import annotations
 
@@ -43,6 +43,17 @@ def node_label(node: Node, info: GraphInfo, show_values: bool) -> str:
         small = show_values and node.grad.size <= 4
         lines.append("grad " + text(numbers(node.grad)) if small else f"|grad| = {norm(node.grad):.3g}")
     return html_label(*lines)
+
+
+def feeding_the_steps(info: GraphInfo, stepped: set[Node]) -> set[Node]:
+    """The drawn nodes outside the steps that some node in `stepped` reads, directly or through
+    others outside the steps (a layer's input projection and its bias): walked back from the steps."""
+    feeding = set()
+    for node in reversed(info.drawn):
+        if node in stepped or node in feeding:
+            feeding.update(parent for parent in node.inputs if parent is not None and parent not in stepped
+                           and not info.is_param(parent) and not info.hidden(parent))
+    return feeding
 
 
 def node_style(node: Node, info: GraphInfo) -> dict:
@@ -93,19 +104,31 @@ def elision_note(graph: graphviz.Digraph, info: GraphInfo) -> None:
                                     f"(t = {first} .. {last}) ..."), shape="plaintext", style="")
 
 
-def legend(graph: graphviz.Digraph, info: GraphInfo, norms: dict) -> dict:
-    """The colour legend of the gradient norms; returns step -> colour."""
+def step_colours(info: GraphInfo, norms: dict) -> dict:
+    """step -> the colour of its gradient norm on the drawing's scale."""
     if not norms:
         return {}
     low, high = grad_scale(norms, info.grad_range)
-    shades = [(shade, f"{low + (high - low) * k / (len(PALETTE) - 1):.2f}") for k, shade in enumerate(PALETTE)]
-    if any(math.isnan(value) for value in norms.values()):
-        shades.append((NAN_COLOUR, "NaN"))
-    rows = "".join(f'<TR><TD BGCOLOR="{shade}" WIDTH="18"> </TD><TD ALIGN="LEFT">{name}</TD></TR>'
-                   for shade, name in shades)
-    graph.node("legend", f'<<TABLE BORDER="0" CELLSPACING="1"><TR><TD COLSPAN="2">'
-                         f'log10 ||dL/dh_t||</TD></TR>{rows}</TABLE>>', shape="plaintext", style="")
     return {step: colour(log_norm(value), low, high) for step, value in norms.items()}
+
+
+def legend(graph: graphviz.Digraph, info: GraphInfo, norms: dict) -> dict:
+    """The colour legend of the gradient norms; returns `step_colours`. Its ends say `or less` and
+    `or more`: a norm beyond the scale takes the colour of its end."""
+    if not norms:
+        return {}
+    low, high = grad_scale(norms, info.grad_range)
+    last = len(PALETTE) - 1
+    rows = []
+    for k, shade in enumerate(PALETTE):
+        bound = "<TD>or less</TD>" if k == 0 else "<TD>or more</TD>" if k == last else ""
+        rows.append(f'<TR><TD BGCOLOR="{shade}" WIDTH="18"> </TD>'
+                    f'<TD ALIGN="LEFT">{low + (high - low) * k / last:.2f}</TD>{bound}</TR>')
+    if any(math.isnan(value) for value in norms.values()):
+        rows.append(f'<TR><TD BGCOLOR="{NAN_COLOUR}" WIDTH="18"> </TD><TD ALIGN="LEFT">NaN</TD></TR>')
+    graph.node("legend", f'<<TABLE BORDER="0" CELLSPACING="1"><TR><TD COLSPAN="3">'
+                         f'log10 ||dL/dh_t||</TD></TR>{"".join(rows)}</TABLE>>', shape="plaintext", style="")
+    return step_colours(info, norms)
 
 
 def marks_before_cut(info: GraphInfo, first_cut: str | None) -> bool:

@@ -13,6 +13,9 @@ import numpy as np
 PALETTE = ("#ffffcc", "#ffeda0", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c")
 NAN_COLOUR = "#9e9ac8"      # a NaN norm: off the palette (violet), so it reads as neither small nor large
 GREY = "gray60"
+# Each parameter's edges in the ops view take a colour of their own, so where the lines of several
+# run side by side each can be followed to its parameter (ColorBrewer's Dark2).
+PARAMETER_COLOURS = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666")
 # Gradient norms are coloured on a log scale at least this many decades wide (from the largest
 # norm's decade down), so norms of the same order share a colour and only real decay fades.
 DECADES = 4
@@ -31,8 +34,10 @@ def html_label(*lines: str) -> str:
 
 
 def numbers(array: Any) -> str:
+    """The values, 4 significant digits each; a zero is `0` whatever its sign (a `-0` draws the eye
+    to nothing)."""
     values = np.asarray(array).reshape(-1)
-    parts = ", ".join(f"{float(v):.4g}" for v in values)
+    parts = ", ".join(f"{float(v) + 0.0:.4g}" for v in values)
     return parts if values.size == 1 else f"[{parts}]"
 
 
