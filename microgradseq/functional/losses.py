@@ -48,8 +48,25 @@ def _outside_the_library() -> int:
 _LIBRARY = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
+def checked_reduction(where: str, reduction: Any, allowed: tuple = REDUCTIONS, weight_position: str = "") -> str:
+    """`reduction`, or TypeError naming `where` for what is not a string and ValueError for another
+    string. `weight_position`: where PyTorch's `weight=` (class weights, not supported here) goes by
+    position, for a loss whose `reduction` sits there ("third" for `cross_entropy`), said in the error."""
+    if not isinstance(reduction, str):
+        hint = (f"; class weights (PyTorch's weight=, its {weight_position} positional argument) are not "
+                "supported: pass reduction= by name") if weight_position else ""
+        raise TypeError(f"{where}: reduction must be one of {allowed}, got {type(reduction).__name__} "
+                        f"{reduction!r:.40}{hint}")
+    if reduction not in allowed:
+        raise ValueError(f"{where}: reduction must be one of {allowed}, got {reduction!r}")
+    return reduction
+
+
 def _reduce(losses: Tensor, reduction: str, name: str) -> Tensor:
+    checked_reduction(name, reduction)
     if reduction == "mean":
+        if not losses._data.size:      # the mean of nothing: NaN, as PyTorch's, without numpy's warning
+            return losses.sum() + owned(np.full((), np.nan, losses.dtype))
         return losses.mean()
     if reduction == "sum":
         return losses.sum()
@@ -114,6 +131,7 @@ def cross_entropy(logits: Tensor, target: Any, reduction: str = "mean", *, ignor
     target equal to `ignore_index` (padding, say) adds nothing, and "mean" divides by the number
     of the other targets.
     """
+    checked_reduction("cross_entropy", reduction, weight_position="third")
     given = as_tensor(logits)
     target_array = np.asarray(target)
     classes = target_array.dtype.kind in "iu"
@@ -272,8 +290,7 @@ def kl_div(input: Any, target: Any, size_average: Any = None, reduce: Any = None
     the divergence (PyTorch's deprecated size_average= and reduce= too, with its warning). The
     target is a constant: d/dinput = -target."""
     reduction = legacy_reduction("kl_div", size_average, reduce, reduction)
-    if reduction not in REDUCTIONS + ("batchmean",):
-        raise ValueError(f"kl_div: reduction must be one of {REDUCTIONS + ('batchmean',)}, got {reduction!r}")
+    checked_reduction("kl_div", reduction, REDUCTIONS + ("batchmean",))
     log_q, p, _ = _binary_operands("kl_div", input, target)
     if flag(log_target, "log_target", "kl_div"):
         probabilities, p_log_p = np.exp(p), np.exp(p) * p
@@ -283,6 +300,8 @@ def kl_div(input: Any, target: Any, size_average: Any = None, reduce: Any = None
         probabilities = p
     losses = log_q * owned(-probabilities) + owned(p_log_p)
     if reduction == "batchmean":
+        if log_q.ndim and not log_q.shape[0]:      # (a batch of none: NaN, as PyTorch's 0 / 0, without a warning)
+            return losses.sum() + owned(np.full((), np.nan, losses.dtype))
         return losses.sum() / (log_q.shape[0] if log_q.ndim else 1)
     if reduction == "mean":
         warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support size."
@@ -297,6 +316,7 @@ def nll_loss(log_probs: Tensor, target: Any, reduction: str = "mean", *, ignore_
     (N, C) (or (C,), or (N, C, d1, ...): classes on axis 1, as PyTorch's) and integer classes (N,) (or
     (N, d1, ...)); so nll_loss(log_softmax(z, dim=1), y) = cross_entropy(z, y). Targets equal to
     `ignore_index` add nothing, as in `cross_entropy`."""
+    checked_reduction("nll_loss", reduction, weight_position="third")
     given = as_tensor(log_probs)
     classes = np.asarray(target)
     log_probs, classes = _classes_last("nll_loss", given, classes, probabilities=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..checks import flag, is_int, non_negative_number, positive_number
+from ..functional.losses import checked_reduction
 from ..functional import (REDUCTIONS, binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,
                           huber_loss, kl_div, l1_loss, legacy_reduction, mse_loss, nll_loss, smooth_l1_loss)
 from ..spellings import only_defaults
@@ -26,9 +27,8 @@ class _Loss(Module):
         legacy = options.pop("size_average", None), options.pop("reduce", None)     # (PyTorch's deprecated pair)
         reduction = legacy_reduction(where, *legacy, reduction)
         only_defaults(where, options, self.defaults)
-        if reduction not in self.reductions:
-            raise ValueError(f"{where}: reduction must be one of {self.reductions}, got {reduction!r}")
-        self.reduction = reduction
+        self.reduction = checked_reduction(where, reduction, self.reductions,
+                                           weight_position="first" if "weight" in self.defaults else "")
 
     def extra_repr(self) -> str:
         return "" if self.reduction == "mean" else f"reduction={self.reduction!r}"

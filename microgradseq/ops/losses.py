@@ -30,12 +30,15 @@ def cross_entropy(x: Tensor, classes: np.ndarray, mean: bool) -> Tensor:
     shifted = X - X.max(axis=-1, keepdims=True)
     softmax = np.exp(shifted)
     total = softmax.sum(axis=-1, keepdims=True)
-    targets = np.arange(classes.size) * X.shape[-1] + classes.ravel()  # each row's target, in the flat array
+    # each row's target, in the flat array (as intp: uint64 classes plus int64 offsets would be float64)
+    targets = np.arange(classes.size) * X.shape[-1] + classes.ravel().astype(np.intp, copy=False)
     loss = np.log(total).sum() - shifted.ravel()[targets].sum()         # sum of -log softmax at the targets
     count = classes.size if mean else 1
     softmax /= total
-    return result("cross_entropy", np.asarray(loss / count if mean else loss, dtype=X.dtype), (x,), CROSS_ENTROPY,
-                  ((softmax, targets, count),))
+    if mean:       # (the mean of no row is NaN, as PyTorch's, without numpy's 0/0 warning)
+        loss = loss / count if count else np.nan
+    return result("cross_entropy", np.asarray(loss, dtype=X.dtype), (x,), CROSS_ENTROPY,
+                  ((softmax, targets, max(count, 1)),))
 
 
 def _d_cross_entropy(g: np.ndarray, kept: tuple) -> np.ndarray:
