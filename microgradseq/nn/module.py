@@ -136,21 +136,16 @@ class Module:
         held in several places once (under its first name), unless `remove_duplicate=False`. A module
         that holds itself or one of its holders is not entered again along that path (its names would
         never end; PyTorch's recursion fails there)."""
-        stack, seen, inside = [(prefix, self, False)], set(), set()     # inside: the modules on the path
-        while stack:                                                      # from self down to the current one
-            name, module, leaving = stack.pop()
-            if leaving:
-                inside.discard(id(module))
-                continue
-            if (remove_duplicate and id(module) in seen) or id(module) in inside:
+        stack, seen = [(prefix, self, frozenset())], set()      # (name, module, ids of the modules holding it)
+        while stack:
+            name, module, holders = stack.pop()
+            if (remove_duplicate and id(module) in seen) or id(module) in holders:
                 continue                    # (a module holding itself, or its holder: its names never end)
             seen.add(id(module))
             yield name, module
-            inside.add(id(module))
-            children = [(f"{name}.{child}" if name else child, m, False) for child, m in module._modules.items()
-                        if m is not None]
-            stack.append((name, module, True))
-            stack.extend(reversed(children))
+            holders |= {id(module)}
+            stack.extend(reversed([(f"{name}.{child}" if name else child, m, holders)
+                                   for child, m in module._modules.items() if m is not None]))
 
     def modules(self) -> Iterator["Module"]:
         """This module and every module below it, each once, depth first."""

@@ -7,8 +7,8 @@ import graphviz
 
 from ..autograd import CUT, FREED, Node
 from .graph import GraphInfo
-from .parts import (Edges, before_cut, before_cut_edge, cut_edge_label, elision_note, feeding_the_steps, legend,
-                    marks_before_cut, node_label, node_style, step_cluster, subgraph)
+from .parts import (Edges, before_cut, before_cut_edge, cut_edge_label, downstream, elision_note, feeding_the_steps,
+                    legend, marks_before_cut, node_label, node_style, step_cluster, subgraph)
 from .style import GREY, html_label, norm, numbers, text
 
 
@@ -27,11 +27,7 @@ def _groups(info: GraphInfo) -> dict[Node, str]:
             for parent in node.inputs:
                 if parent is not None and info.step_of[parent] == info.step_of[node]:
                     feeds_state.add(parent)
-    recurrent = set()           # nodes downstream of some state
-    for node in info.drawn:
-        if any(p is not None and (p in states or p in recurrent or p.kind == CUT or p not in drawn)
-               for p in node.inputs):
-            recurrent.add(node)
+    recurrent = downstream(info, states | {node for node in info.drawn if node.kind == CUT})   # after a state
     in_cell = _feeding_the_cell(info, feeds_state - states, recurrent)
     group = {}
     for node in info.drawn:

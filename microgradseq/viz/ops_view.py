@@ -11,8 +11,8 @@ import graphviz
 
 from ..autograd import CUT, Node
 from .graph import GraphInfo
-from .parts import (Edges, before_cut, before_cut_edge, cut_edge_label, elision_note, legend, marks_before_cut,
-                    feeding_the_steps, node_label, node_style, step_cluster, step_colours, subgraph)
+from .parts import (Edges, before_cut, before_cut_edge, cut_edge_label, downstream, elision_note, feeding_the_steps,
+                    legend, marks_before_cut, node_label, node_style, step_cluster, step_colours, subgraph)
 from .style import GREY, PARAMETER_COLOURS, html_label
 
 
@@ -178,7 +178,7 @@ def draw_steps(graph: graphviz.Digraph, info: GraphInfo, show_values: bool) -> N
         for root in info.roots:
             if not info.hidden(root):
                 graph.edge(info.ids[root], "legend", style="invis")
-    step_edges(graph, info, feeding, beside, colours_of)
+    step_edges(graph, info, feeding, uses, beside, colours_of)
 
 
 def use_column(info: GraphInfo, node: Node, feeding: set[Node]) -> float:
@@ -222,31 +222,21 @@ def inputs_column(graph: graphviz.Digraph, before: list[tuple[str, dict]], param
     return level
 
 
-def downstream(info: GraphInfo, nodes: set[Node]) -> set[Node]:
-    """The drawn nodes that read one of `nodes` or a node left out, directly or through others."""
-    drawn, found = set(info.drawn), set()
-    for node in info.drawn:
-        if any(parent is not None and (parent in nodes or parent in found or parent not in drawn)
-               for parent in node.inputs):
-            found.add(node)
-    return found
-
-
 def drawn_in(info: GraphInfo, node: Node) -> int | None:
     """The step whose column holds the node, None for a node drawn outside the steps."""
     step = info.step_of[node]
     return step if step is not None and (node.step is not None or node.kind == CUT) else None
 
 
-def step_edges(graph: graphviz.Digraph, info: GraphInfo, feeding: set[Node], beside: set[Node],
-               colours_of: dict[Node, str]) -> None:
+def step_edges(graph: graphviz.Digraph, info: GraphInfo, feeding: set[Node], uses: dict[Node, float],
+               beside: set[Node], colours_of: dict[Node, str]) -> None:
     """The edges of a graph drawn in columns: those from one step to another rank nothing (also
     between nodes outside the columns that follow a step, as a running sum of the steps' losses
     does: they stand in a row under the steps), those into or out of the steps left out end at
     the note. A parameter has light dotted edges to the ops of its first use only (`first_uses`:
     one edge per use ran across every column); they rank nothing, but those of a parameter
     standing beside its reader (`beside`) hold it next to it."""
-    drawn, edges, uses = set(info.drawn), Edges(graph), first_uses(info, feeding)
+    drawn, edges = set(info.drawn), Edges(graph)
     for node in info.order:
         head = info.ids[node]
         for parent in node.inputs:

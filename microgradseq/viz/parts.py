@@ -1,6 +1,7 @@
-"""The pieces both views draw: node boxes and their styles, what feeds the steps from outside them,
-the label of a cut edge, a step's cluster, the note for the steps left out, the colour legend, the
-marker for the steps behind a truncation, and edges added once each."""
+"""The pieces both views draw: node boxes and their styles, what feeds the steps from outside them
+and what is downstream of a set of nodes, the label of a cut edge, a step's cluster, the note for
+the steps left out, the colour legend, the marker for the steps behind a truncation, and edges
+added once each."""
 
 from __future__ import annotations
 
@@ -54,6 +55,16 @@ def feeding_the_steps(info: GraphInfo, stepped: set[Node]) -> set[Node]:
             feeding.update(parent for parent in node.inputs if parent is not None and parent not in stepped
                            and not info.is_param(parent) and not info.hidden(parent))
     return feeding
+
+
+def downstream(info: GraphInfo, nodes: set[Node]) -> set[Node]:
+    """The drawn nodes that read one of `nodes` or a node left out, directly or through others."""
+    drawn, found = set(info.drawn), set()
+    for node in info.drawn:
+        if any(parent is not None and (parent in nodes or parent in found or parent not in drawn)
+               for parent in node.inputs):
+            found.add(node)
+    return found
 
 
 def node_style(node: Node, info: GraphInfo) -> dict:
