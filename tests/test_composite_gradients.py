@@ -1170,17 +1170,17 @@ def test_binary_cross_entropy_with_respect_to_the_probabilities(ndim, reduction,
                      np_loss, [probabilities])
 
 
-def test_mse_loss_target_gets_no_gradient_and_no_tangent():
-    """Documented (docs/api.md): the target gets no gradient; so its tangent moves nothing either,
-    and pred's gradient is the closed form 2 (pred - target) / N."""
+def test_mse_loss_differentiates_the_target_too():
+    """As PyTorch's: pred's gradient is the closed form 2 (pred - target) / N, the target's its
+    negative, and a tangent of the target alone moves the loss by -2 (pred - target) . v / N."""
     rng = np.random.default_rng(1)
     pred, target, v = rng.standard_normal((3, 2)), rng.standard_normal((3, 2)), rng.standard_normal((3, 2))
     p, y = mg.tensor(pred, requires_grad=True), mg.tensor(target, requires_grad=True)
     F.mse_loss(p, y).backward()
-    assert y.grad is None
     np.testing.assert_allclose(p.grad, 2 * (pred - target) / 6, rtol=1e-12)
+    np.testing.assert_allclose(y.grad, -2 * (pred - target) / 6, rtol=1e-12)
     _, tangent = mg.jvp(lambda a, b: F.mse_loss(a, b), as_tensors([pred, target]), [np.zeros((3, 2)), v])
-    assert tangent == 0.0
+    np.testing.assert_allclose(tangent, -2 * np.sum((pred - target) * v) / 6, rtol=1e-12)
 
 
 def test_mse_loss_refuses_shapes_that_only_broadcast():

@@ -222,15 +222,6 @@ def test_bce_loss_module_is_the_function():
     assert criterion.weight.dtype == np.float64
 
 
-def test_the_target_and_weights_get_no_gradient():
-    x, y = logits_and_targets((3,), seed=9)
-    target = mg.tensor(y, requires_grad=True)
-    weight = mg.tensor(np.ones(3), requires_grad=True)
-    logits = mg.tensor(x, requires_grad=True)
-    F.binary_cross_entropy_with_logits(logits, target, weight).backward()
-    assert logits.grad is not None and target.grad is None and weight.grad is None
-
-
 # ---- errors ---------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("loss", [F.binary_cross_entropy_with_logits, F.binary_cross_entropy])

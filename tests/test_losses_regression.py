@@ -89,13 +89,15 @@ def test_gradients_at_the_kinks_are_pytorchs():
     np.testing.assert_allclose(F.smooth_l1_loss(d, np.zeros(4), reduction="none").data, [0.0, 0.5, 0.5, 0.125])
 
 
-def test_the_target_gets_no_gradient_and_float32_stays_float32():
+def test_float32_stays_float32_and_the_target_gets_the_negated_gradient():
     x = mg.tensor(np.array([0.5, -2.0], dtype=np.float32), requires_grad=True)
     target = mg.tensor(np.array([0.0, 0.0], dtype=np.float32), requires_grad=True)
     loss = F.huber_loss(x, target)
     loss.backward()
-    assert loss.dtype == np.float32 and x.grad.dtype == np.float32 and target.grad is None
+    assert loss.dtype == np.float32 and x.grad.dtype == np.float32 and target.grad.dtype == np.float32
     np.testing.assert_allclose(loss.item(), np.mean(np_huber(np.array([0.5, -2.0]), 1.0)), rtol=1e-6)
+    np.testing.assert_allclose(x.grad, [0.25, -0.5], rtol=1e-6)          # d / N inside, delta sign(d) / N beyond
+    np.testing.assert_array_equal(target.grad, -x.grad)
 
 
 @pytest.mark.parametrize("module, function", [

@@ -17,6 +17,7 @@ from ..checks import broadcasts_to, flag, is_int, non_negative_number, positive_
 from ..ops.losses import binary_cross_entropy as binary_cross_entropy_op
 from ..ops.losses import binary_cross_entropy_with_logits as binary_cross_entropy_with_logits_op
 from ..ops.losses import cross_entropy as cross_entropy_op
+from ..ops.losses import kl_div as kl_div_op
 from ..tensor import Tensor, as_tensor, owned
 from .activations import log_softmax
 
@@ -105,35 +106,30 @@ def _ignoring(log_probs: Tensor, classes: np.ndarray, kept: np.ndarray, reductio
     return _reduce(losses, reduction, where)
 
 
-def _classes_last(where: str, scores: Tensor, target: np.ndarray, probabilities: bool) -> tuple[Tensor, np.ndarray]:
+def _classes_last(where: str, scores: Tensor) -> Tensor:
     """PyTorch's layouts of a classification loss, (C,), (N, C) or (N, C, d1, ...) with the classes on
-    axis 1, as scores (..., C) with the classes last (and probability targets moved alike); the
-    scores must be floating-point."""
+    axis 1, as scores (..., C) with the classes last; the scores must be floating-point."""
     if scores.ndim == 0:
         raise ValueError(f"{where}: expected scores with a class axis, (C,), (N, C) or (N, C, d1, ...), "
                          "got a 0-d tensor")
     if scores.dtype.kind != "f":
         raise TypeError(f"{where}: expected floating-point scores, got dtype {scores.dtype}")
-    if scores.ndim < 3:
-        return scores, target
-    if probabilities and target.shape == scores.shape:
-        target = np.moveaxis(target, 1, -1)
-    return scores.permute(0, *range(2, scores.ndim), 1), target
+    return scores if scores.ndim < 3 else scores.permute(0, *range(2, scores.ndim), 1)
 
 
 def cross_entropy(logits: Tensor, target: Any, reduction: str = "mean", *, ignore_index: int = -100) -> Tensor:
     """-sum_c p_c log softmax(logits)_c per row, with p one-hot (class indices) or given.
 
     As PyTorch's: logits (N, C) (or (C,), or (N, C, d1, ...) with the classes on axis 1); target:
-    integer classes (N,) (or (), or (N, d1, ...)), or probabilities of the logits' shape. A class
-    target equal to `ignore_index` (padding, say) adds nothing, and "mean" divides by the number
-    of the other targets.
+    integer classes (N,) (or (), or (N, d1, ...)), or probabilities of the logits' shape (a tensor
+    of them gets a gradient, -log softmax(logits) per row). A class target equal to `ignore_index`
+    (padding, say) adds nothing, and "mean" divides by the number of the other targets.
     """
     checked_reduction("cross_entropy", reduction, weight_position="third")
     given = as_tensor(logits)
     target_array = np.asarray(target)
     classes = target_array.dtype.kind in "iu"
-    logits, target_array = _classes_last("cross_entropy", given, target_array, probabilities=not classes)
+    logits = _classes_last("cross_entropy", given)
     if classes:
         if target_array.shape != logits.shape[:-1]:
             raise ValueError(
@@ -152,15 +148,25 @@ def cross_entropy(logits: Tensor, target: Any, reduction: str = "mean", *, ignor
                     if np.shape(target) == given.shape[:1] + given.shape[2:] else "")
             raise ValueError(f"cross_entropy: probability targets of shape {np.shape(target)} "
                              f"do not match logits of shape {given.shape}{hint}")
-        losses = -(log_softmax(logits, axis=-1) * target_array.astype(logits.dtype)).sum(axis=-1)
+        probabilities = _classes_last("cross_entropy", _target(target, given.dtype, "cross_entropy"))
+        losses = -(log_softmax(logits, axis=-1) * probabilities).sum(axis=-1)
     return _reduce(losses, reduction, "cross_entropy")
 
 
-# ---- regression losses: the error d = input - target (pred - target), the target a constant ---
+def _target(target: Any, dtype: np.dtype, where: str) -> Tensor:
+    """A target of probabilities (or of any numbers) as a tensor of `dtype`: a tensor keeps its
+    gradient, as PyTorch's targets do (a target made by the model gets dL/dtarget); an array or
+    numbers are a constant. TypeError naming `where` for what is not numbers."""
+    if isinstance(target, Tensor) and target.dtype.kind in "biuf":
+        return target.to(dtype)
+    return owned(_constant(target, dtype, "target", where))
+
+
+# ---- regression losses: the error d = input - target (pred - target) ---------------------------
 
 def _difference(where: str, input: Any, target: Any, name: str = "input") -> Tensor:
-    """input - target, the target held constant; ValueError naming `where` (and the input by `name`)
-    unless the shapes are equal."""
+    """input - target; both get gradients, as in PyTorch (dL/dtarget = -dL/dinput). ValueError naming
+    `where` (and the input by `name`) unless the shapes are equal."""
     input = as_tensor(input)
     try:
         if target is None or isinstance(target, str):
@@ -170,7 +176,7 @@ def _difference(where: str, input: Any, target: Any, name: str = "input") -> Ten
         raise TypeError(f"{where}: expected target as a tensor of numbers, got {type(target).__name__}") from None
     if input.shape != target.shape:
         raise ValueError(f"{where}: {name} of shape {input.shape} and target of shape {target.shape} differ")
-    return input - target.detach()
+    return input - target
 
 
 def mse_loss(pred: Tensor, target: Any, reduction: str = "mean") -> Tensor:
@@ -210,14 +216,19 @@ def huber_loss(input: Any, target: Any, reduction: str = "mean", delta: float = 
 
 # ---- binary classification: one probability per element --------------------------------------
 
-def _binary_operands(where: str, input: Any, target: Any, **weights: Any) -> tuple[Tensor, np.ndarray, dict]:
-    """The input tensor (floating-point, else TypeError), the target as a constant array of its dtype
-    and shape, and each weight given (None stays None) as a constant array of its dtype that
-    broadcasts to its shape; ValueError naming `where` and both shapes otherwise."""
+def _binary_operands(where: str, input: Any, target: Any, **weights: Any) -> tuple[Tensor, Tensor, dict]:
+    """The input tensor (floating-point, else TypeError), the target as a tensor of its dtype and
+    shape (`_target`), and each weight given (None stays None) as a constant array of its dtype that
+    broadcasts to its shape; ValueError naming `where` and both shapes otherwise. A weight that
+    requires grad raises RuntimeError, as in PyTorch (the loss is not differentiable in it)."""
     x = as_tensor(input)
     if x.dtype.kind != "f":
         raise TypeError(f"{where}: expected a floating-point input, got dtype {x.dtype}")
-    y = _constant(target, x.dtype, "target", where)
+    for name, value in weights.items():
+        if isinstance(value, Tensor) and value.requires_grad:
+            raise RuntimeError(f"{where}: not differentiable with respect to {name}, so {name} cannot require "
+                               f"grad, as in PyTorch (pass {name}.detach())")
+    y = _target(target, x.dtype, where)
     if y.shape != x.shape:
         raise ValueError(f"{where}: target of shape {y.shape} and input of shape {x.shape} differ (as in "
                          "PyTorch, they must have the same shape)")
@@ -285,18 +296,13 @@ def kl_div(input: Any, target: Any, size_average: Any = None, reduce: Any = None
 
     `reduction`: "batchmean" divides the sum by input.size(0) (the divergence per sample), "sum",
     "none", and "mean" divides by the number of entries, with PyTorch's warning that this is not
-    the divergence (PyTorch's deprecated size_average= and reduce= too, with its warning). The
-    target is a constant: d/dinput = -target."""
+    the divergence (PyTorch's deprecated size_average= and reduce= too, with its warning). One op
+    (`ops.losses.kl_div`): d/dinput = -target, and a target tensor gets log target + 1 - input
+    (e^target (target - input + 1) with log_target), as in PyTorch."""
     reduction = legacy_reduction("kl_div", size_average, reduce, reduction)
     checked_reduction("kl_div", reduction, REDUCTIONS + ("batchmean",))
     log_q, p, _ = _binary_operands("kl_div", input, target)
-    if flag(log_target, "log_target", "kl_div"):
-        probabilities, p_log_p = np.exp(p), np.exp(p) * p
-    else:
-        with np.errstate(invalid="ignore"):       # (a negative target: NaN, as PyTorch's xlogy gives)
-            p_log_p = np.where(p == 0, 0, p * np.log(np.where(p == 0, 1, p))).astype(p.dtype)
-        probabilities = p
-    losses = log_q * owned(-probabilities) + owned(p_log_p)
+    losses = kl_div_op(log_q, p, flag(log_target, "log_target", "kl_div"))
     if reduction == "batchmean":
         if log_q.ndim and not log_q.shape[0]:      # (a batch of none: NaN, as PyTorch's 0 / 0, without a warning)
             return losses.sum() + owned(np.full((), np.nan, losses.dtype))
@@ -317,7 +323,7 @@ def nll_loss(log_probs: Tensor, target: Any, reduction: str = "mean", *, ignore_
     checked_reduction("nll_loss", reduction, weight_position="third")
     given = as_tensor(log_probs)
     classes = np.asarray(target)
-    log_probs, classes = _classes_last("nll_loss", given, classes, probabilities=False)
+    log_probs = _classes_last("nll_loss", given)
     if classes.dtype.kind not in "iu" or classes.shape != log_probs.shape[:-1]:
         raise ValueError(f"nll_loss: expected integer class targets of shape {log_probs.shape[:-1]} for "
                          f"log-probabilities of shape {given.shape}, got {classes.dtype} of shape {classes.shape}")
