@@ -174,10 +174,10 @@ def test_activation_modules_are_the_functions():
 def test_loss_modules_are_the_functions(reduction):
     logits, target = RNG.standard_normal((4, 3)), np.array([2, 0, 1, 1])
     np.testing.assert_array_equal(nn.CrossEntropyLoss(reduction=reduction)(logits, target).data,
-                                  F.cross_entropy(logits, target, reduction).data)
+                                  F.cross_entropy(logits, target, reduction=reduction).data)
     log_probs = F.log_softmax(logits, dim=1)
     np.testing.assert_array_equal(nn.NLLLoss(reduction=reduction)(log_probs, target).data,
-                                  F.nll_loss(log_probs, target, reduction).data)
+                                  F.nll_loss(log_probs, target, reduction=reduction).data)
     pred, goal = RNG.standard_normal((4, 2)), RNG.standard_normal((4, 2))
     np.testing.assert_allclose(nn.MSELoss(reduction=reduction)(pred, goal).data,
                                {"mean": np.mean, "sum": np.sum, "none": lambda v: v}[reduction]((pred - goal) ** 2))
@@ -188,10 +188,10 @@ def test_loss_modules_refuse_an_unknown_reduction_naming_the_class():
         nn.NLLLoss(reduction="average")
 
 
-def test_loss_modules_accept_unsupported_pytorch_arguments_only_at_their_defaults():
-    nn.CrossEntropyLoss(weight=None, ignore_index=-100, label_smoothing=0.0)
-    with pytest.raises(TypeError, match=r"^CrossEntropyLoss: label_smoothing=0.1 is not supported"):
-        nn.CrossEntropyLoss(label_smoothing=0.1)
+def test_loss_modules_take_pytorchs_arguments_and_name_themselves_for_another():
+    nn.CrossEntropyLoss(weight=None, ignore_index=-100, label_smoothing=0.1)
+    with pytest.raises(TypeError, match=r"^MSELoss: the keyword argument label_smoothing= is not supported"):
+        nn.MSELoss(label_smoothing=0.1)
 
 
 def test_sequential_applies_its_modules_in_turn_under_pytorchs_names():

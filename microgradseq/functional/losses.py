@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .. import ops
-from ..checks import broadcasts_to, flag, is_int, non_negative_number, positive_number
+from ..checks import broadcasts_to, flag, is_int, non_negative_number, positive_number, probability
 from ..ops.losses import binary_cross_entropy as binary_cross_entropy_op
 from ..ops.losses import binary_cross_entropy_with_logits as binary_cross_entropy_with_logits_op
 from ..ops.losses import cross_entropy as cross_entropy_op
@@ -49,15 +49,12 @@ def _outside_the_library() -> int:
 _LIBRARY = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
-def checked_reduction(where: str, reduction: Any, allowed: tuple = REDUCTIONS, weight_position: str = "") -> str:
+def checked_reduction(where: str, reduction: Any, allowed: tuple = REDUCTIONS) -> str:
     """`reduction`, or TypeError naming `where` for what is not a string and ValueError for another
-    string. `weight_position`: where PyTorch's `weight=` (class weights, not supported here) goes by
-    position, for a loss whose `reduction` sits there ("third" for `cross_entropy`), said in the error."""
+    string."""
     if not isinstance(reduction, str):
-        hint = (f"; class weights (PyTorch's weight=, its {weight_position} positional argument) are not "
-                "supported: pass reduction= by name") if weight_position else ""
         raise TypeError(f"{where}: reduction must be one of {allowed}, got {type(reduction).__name__} "
-                        f"{reduction!r:.40}{hint}")
+                        f"{reduction!r:.40}")
     if reduction not in allowed:
         raise ValueError(f"{where}: reduction must be one of {allowed}, got {reduction!r}")
     return reduction
@@ -94,16 +91,70 @@ def _kept_targets(where: str, classes: np.ndarray, count: int, ignore_index: Any
     return kept
 
 
-def _ignoring(log_probs: Tensor, classes: np.ndarray, kept: np.ndarray, reduction: str, where: str) -> Tensor:
-    """-log_probs[target] for the kept targets: "none" each (0 where the target is ignored), "sum"
-    their sum, "mean" their mean; as PyTorch's, a mean over no target is NaN, with gradient 0."""
+def class_weights(where: str, weight: Any, classes: int, dtype: np.dtype) -> np.ndarray | None:
+    """PyTorch's `weight=` of a classification loss: None, or one weight per class, an array of `dtype`
+    of shape (C,); ValueError naming `where` for another shape, RuntimeError for a tensor that
+    requires grad (the loss is not differentiable in it, as in PyTorch)."""
+    if weight is None:
+        return None
+    if isinstance(weight, str):
+        raise TypeError(f"{where}: expected weight (class weights, the third argument, as PyTorch's) as a tensor "
+                        f"of numbers, got the string {weight!r}: pass reduction={weight!r} by name")
+    if isinstance(weight, Tensor) and weight.requires_grad:
+        raise RuntimeError(f"{where}: not differentiable with respect to weight, so weight cannot require grad, "
+                           "as in PyTorch (pass weight.detach())")
+    weights = _constant(weight, dtype, "weight", where)
+    if weights.shape != (classes,):
+        raise ValueError(f"{where}: expected one weight per class, shape ({classes},), got weight of shape "
+                         f"{weights.shape}")
+    return weights
+
+
+def _negative_log_likelihood(log_probs: Tensor, classes: np.ndarray, kept: np.ndarray | None,
+                             weights: np.ndarray | None, reduction: str, where: str) -> Tensor:
+    """-w[t] log_probs[t] per row, t its class (w = 1 without class weights; nothing for a row whose
+    target is ignored, `kept` False): "none" each (0 where ignored), "sum" their sum, "mean" their
+    sum over the sum of the kept rows' w[t] (without weights, their mean), as PyTorch's. A mean over
+    no weight is NaN, with gradient 0."""
+    if kept is None and weights is None:
+        return _reduce(-ops.gather(log_probs, classes), reduction, where)
     if reduction == "none":
-        picked = ops.gather(log_probs, np.where(kept, classes, 0))
-        return picked * owned(np.where(kept, -1.0, 0.0).astype(log_probs.dtype)) + 0.0    # (+ 0: -0 is 0)
-    losses = -ops.gather(log_probs[kept], classes[kept])
-    if reduction == "mean" and not kept.any():
-        return losses.sum() + owned(np.full((), np.nan, log_probs.dtype))     # (0/0 would make the gradient NaN)
-    return _reduce(losses, reduction, where)
+        targets = classes if kept is None else np.where(kept, classes, 0)
+        scale = -np.ones(classes.shape) if weights is None else -weights[targets]
+        if kept is not None:
+            scale = np.where(kept, scale, 0.0)                  # (+0: the gradient there is +0 too)
+        return ops.gather(log_probs, targets) * owned(scale.astype(log_probs.dtype)) + 0.0    # (+ 0: -0 is 0)
+    if kept is not None:
+        log_probs, classes = log_probs[kept], classes[kept]
+    losses = -ops.gather(log_probs, classes)
+    if weights is None:
+        return _reduce(losses, reduction, where)
+    total = (losses * owned(weights[classes])).sum()
+    return total if reduction == "sum" else _divided(total, weights[classes].sum())
+
+
+def _divided(total: Tensor, divisor: Any) -> Tensor:
+    """total / divisor, a weighted mean. A divisor of 0 gives NaN, as PyTorch's, without numpy's
+    warning: the gradient is 0 where nothing was kept (every target ignored) and NaN at rows kept
+    with weight 0, as PyTorch's."""
+    if divisor == 0:
+        return total * owned(np.full((), np.nan, total.dtype))
+    return total / float(divisor)
+
+
+def _smoothing(log_probs: Tensor, classes: np.ndarray, kept: np.ndarray | None, weights: np.ndarray | None,
+               reduction: str) -> Tensor:
+    """PyTorch's label-smoothing term of a class-target cross-entropy: -sum_c w_c log_probs_c per row
+    (0 where the target is ignored), reduced as the negative log-likelihood is ("mean": over the
+    weight of the kept rows' classes, or their number without weights)."""
+    per_row = -(log_probs if weights is None else log_probs * owned(weights)).sum(axis=-1)
+    if kept is not None:
+        per_row = ops.where(kept, per_row, 0.0)
+    if reduction == "none":
+        return per_row
+    rows = classes if kept is None else classes[kept]
+    return per_row.sum() if reduction == "sum" else _divided(per_row.sum(), rows.size if weights is None
+                                                             else weights[rows].sum())
 
 
 def _classes_last(where: str, scores: Tensor) -> Tensor:
@@ -117,40 +168,52 @@ def _classes_last(where: str, scores: Tensor) -> Tensor:
     return scores if scores.ndim < 3 else scores.permute(0, *range(2, scores.ndim), 1)
 
 
-def cross_entropy(logits: Tensor, target: Any, reduction: str = "mean", *, ignore_index: int = -100) -> Tensor:
-    """-sum_c p_c log softmax(logits)_c per row, with p one-hot (class indices) or given.
+def cross_entropy(input: Any, target: Any, weight: Any = None, size_average: Any = None, ignore_index: int = -100,
+                  reduce: Any = None, reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+    """-sum_c w_c p_c log softmax(input)_c per row, with p one-hot (class indices) or given, w the
+    class weights (1 without `weight`).
 
-    As PyTorch's: logits (N, C) (or (C,), or (N, C, d1, ...) with the classes on axis 1); target:
-    integer classes (N,) (or (), or (N, d1, ...)), or probabilities of the logits' shape (a tensor
-    of them gets a gradient, -log softmax(logits) per row). A class target equal to `ignore_index`
-    (padding, say) adds nothing, and "mean" divides by the number of the other targets.
+    As PyTorch's: input (N, C) logits (or (C,), or (N, C, d1, ...) with the classes on axis 1);
+    target: integer classes (N,) (or (), or (N, d1, ...)), or probabilities of the input's shape (a
+    tensor of them gets a gradient, -w log softmax(input) per row). A class target equal to
+    `ignore_index` (padding, say) adds nothing. "mean" divides by the weight of the kept class
+    targets (their number without `weight`), or by the number of rows for probabilities.
+    `label_smoothing` = e in [0, 1] mixes each target with the uniform one, (1 - e) p + e / C.
     """
-    checked_reduction("cross_entropy", reduction, weight_position="third")
-    given = as_tensor(logits)
-    target_array = np.asarray(target)
-    classes = target_array.dtype.kind in "iu"
+    reduction = legacy_reduction("cross_entropy", size_average, reduce, reduction)
+    checked_reduction("cross_entropy", reduction)
+    smoothing = probability(label_smoothing, "label_smoothing", "cross_entropy")
+    given = as_tensor(input)
     logits = _classes_last("cross_entropy", given)
-    if classes:
+    count = logits.shape[-1]
+    weights = class_weights("cross_entropy", weight, count, logits.dtype)
+    target_array = np.asarray(target)
+    if target_array.dtype.kind in "iu":
         if target_array.shape != logits.shape[:-1]:
             raise ValueError(
                 f"cross_entropy: class targets of shape {target_array.shape} do not match logits of shape "
                 f"{given.shape} (expected {logits.shape[:-1]}; the classes are on axis 1, as in PyTorch: "
                 "flatten logits (T, B, C) to (T * B, C) and targets to (T * B,))")
-        kept = _kept_targets("cross_entropy", target_array, logits.shape[-1], ignore_index)
-        if kept is not None:
-            return _ignoring(log_softmax(logits, axis=-1), target_array, kept, reduction, "cross_entropy")
-        if reduction in ("sum", "mean"):       # one node (ops/losses.py), the same value and gradient
-            return cross_entropy_op(logits, target_array, reduction == "mean")
-        losses = -ops.gather(log_softmax(logits, axis=-1), target_array)
-    else:
-        if np.shape(target) != given.shape:
-            hint = (f"; class indices must be integers (.long()), these are {target_array.dtype}"
-                    if np.shape(target) == given.shape[:1] + given.shape[2:] else "")
-            raise ValueError(f"cross_entropy: probability targets of shape {np.shape(target)} "
-                             f"do not match logits of shape {given.shape}{hint}")
-        probabilities = _classes_last("cross_entropy", _target(target, given.dtype, "cross_entropy"))
-        losses = -(log_softmax(logits, axis=-1) * probabilities).sum(axis=-1)
-    return _reduce(losses, reduction, "cross_entropy")
+        kept = _kept_targets("cross_entropy", target_array, count, ignore_index)
+        if kept is None and weights is None and not smoothing and reduction != "none":
+            return cross_entropy_op(logits, target_array, reduction == "mean")  # one node (ops/losses.py)
+        log_probs = log_softmax(logits, axis=-1)
+        loss = _negative_log_likelihood(log_probs, target_array, kept, weights, reduction, "cross_entropy")
+        if not smoothing:
+            return loss
+        return (1 - smoothing) * loss + smoothing / count * _smoothing(log_probs, target_array, kept, weights, reduction)
+    if np.shape(target) != given.shape:
+        hint = (f"; class indices must be integers (.long()), these are {target_array.dtype}"
+                if np.shape(target) == given.shape[:1] + given.shape[2:] else "")
+        raise ValueError(f"cross_entropy: probability targets of shape {np.shape(target)} "
+                         f"do not match logits of shape {given.shape}{hint}")
+    probabilities = _classes_last("cross_entropy", _target(target, given.dtype, "cross_entropy"))
+    if smoothing:
+        probabilities = (1 - smoothing) * probabilities + smoothing / count
+    log_probs = log_softmax(logits, axis=-1)
+    if weights is not None:
+        log_probs = log_probs * owned(weights)
+    return _reduce(-(log_probs * probabilities).sum(axis=-1), reduction, "cross_entropy")
 
 
 def _target(target: Any, dtype: np.dtype, where: str) -> Tensor:
@@ -164,9 +227,9 @@ def _target(target: Any, dtype: np.dtype, where: str) -> Tensor:
 
 # ---- regression losses: the error d = input - target (pred - target) ---------------------------
 
-def _difference(where: str, input: Any, target: Any, name: str = "input") -> Tensor:
+def _difference(where: str, input: Any, target: Any) -> Tensor:
     """input - target; both get gradients, as in PyTorch (dL/dtarget = -dL/dinput). ValueError naming
-    `where` (and the input by `name`) unless the shapes are equal."""
+    `where` unless the shapes are equal."""
     input = as_tensor(input)
     try:
         if target is None or isinstance(target, str):
@@ -175,13 +238,13 @@ def _difference(where: str, input: Any, target: Any, name: str = "input") -> Ten
     except (TypeError, ValueError):
         raise TypeError(f"{where}: expected target as a tensor of numbers, got {type(target).__name__}") from None
     if input.shape != target.shape:
-        raise ValueError(f"{where}: {name} of shape {input.shape} and target of shape {target.shape} differ")
+        raise ValueError(f"{where}: input of shape {input.shape} and target of shape {target.shape} differ")
     return input - target
 
 
-def mse_loss(pred: Tensor, target: Any, reduction: str = "mean") -> Tensor:
-    """(pred - target)^2, averaged or summed over every element."""
-    diff = _difference("mse_loss", pred, target, "pred")
+def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
+    """d^2, averaged or summed over every element (d = input - target);   d/dinput = 2 d."""
+    diff = _difference("mse_loss", input, target)
     return _reduce(diff * diff, reduction, "mse_loss")
 
 
@@ -315,19 +378,21 @@ def kl_div(input: Any, target: Any, size_average: Any = None, reduce: Any = None
     return _reduce(losses, reduction, "kl_div")
 
 
-def nll_loss(log_probs: Tensor, target: Any, reduction: str = "mean", *, ignore_index: int = -100) -> Tensor:
-    """-log_probs[target] per row: the negative log-likelihood of each row's class, given log-probabilities
-    (N, C) (or (C,), or (N, C, d1, ...): classes on axis 1, as PyTorch's) and integer classes (N,) (or
-    (N, d1, ...)); so nll_loss(log_softmax(z, dim=1), y) = cross_entropy(z, y). Targets equal to
-    `ignore_index` add nothing, as in `cross_entropy`."""
-    checked_reduction("nll_loss", reduction, weight_position="third")
-    given = as_tensor(log_probs)
+def nll_loss(input: Any, target: Any, weight: Any = None, size_average: Any = None, ignore_index: int = -100,
+             reduce: Any = None, reduction: str = "mean") -> Tensor:
+    """-w[t] input[t] per row: the negative log-likelihood of each row's class t, given log-probabilities
+    (N, C) (or (C,), or (N, C, d1, ...): classes on axis 1, as PyTorch's), integer classes (N,) (or
+    (N, d1, ...)) and optional class weights w (1 without); so nll_loss(log_softmax(z, dim=1), y) =
+    cross_entropy(z, y). Targets equal to `ignore_index` add nothing, and "mean" divides by the
+    weight of the others, as in `cross_entropy`."""
+    reduction = legacy_reduction("nll_loss", size_average, reduce, reduction)
+    checked_reduction("nll_loss", reduction)
+    given = as_tensor(input)
     classes = np.asarray(target)
     log_probs = _classes_last("nll_loss", given)
     if classes.dtype.kind not in "iu" or classes.shape != log_probs.shape[:-1]:
         raise ValueError(f"nll_loss: expected integer class targets of shape {log_probs.shape[:-1]} for "
                          f"log-probabilities of shape {given.shape}, got {classes.dtype} of shape {classes.shape}")
+    weights = class_weights("nll_loss", weight, log_probs.shape[-1], log_probs.dtype)
     kept = _kept_targets("nll_loss", classes, log_probs.shape[-1], ignore_index)
-    if kept is not None:
-        return _ignoring(log_probs, classes, kept, reduction, "nll_loss")
-    return _reduce(-ops.gather(log_probs, classes), reduction, "nll_loss")
+    return _negative_log_likelihood(log_probs, classes, kept, weights, reduction, "nll_loss")

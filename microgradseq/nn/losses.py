@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..checks import flag, is_int, non_negative_number, positive_number
+from ..checks import flag, is_int, non_negative_number, positive_number, probability
 from ..functional.losses import checked_reduction
 from ..functional import (REDUCTIONS, binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,
                           huber_loss, kl_div, l1_loss, legacy_reduction, mse_loss, nll_loss, smooth_l1_loss)
@@ -15,10 +15,9 @@ from .module import Module
 
 class _Loss(Module):
     """A loss function with its `reduction` ("mean", "sum" or "none"; PyTorch's deprecated
-    `size_average=` and `reduce=` too, with its warning). PyTorch arguments this library does not
-    support (class weights, label smoothing) may be given at their defaults."""
+    `size_average=` and `reduce=` too, with its warning). Another keyword raises TypeError naming the
+    loss."""
 
-    defaults: dict = {}
     reductions = REDUCTIONS
 
     def __init__(self, reduction: str = "mean", **options: Any) -> None:
@@ -26,44 +25,11 @@ class _Loss(Module):
         where = type(self).__name__
         legacy = options.pop("size_average", None), options.pop("reduce", None)     # (PyTorch's deprecated pair)
         reduction = legacy_reduction(where, *legacy, reduction)
-        only_defaults(where, options, self.defaults)
-        self.reduction = checked_reduction(where, reduction, self.reductions,
-                                           weight_position="first" if "weight" in self.defaults else "")
+        only_defaults(where, options, {})
+        self.reduction = checked_reduction(where, reduction, self.reductions)
 
     def extra_repr(self) -> str:
         return "" if self.reduction == "mean" else f"reduction={self.reduction!r}"
-
-
-class _ClassLoss(_Loss):
-    """A loss over class targets: targets equal to `ignore_index` (padding, say) add nothing."""
-
-    def __init__(self, reduction: str = "mean", *, ignore_index: int = -100, **options: Any) -> None:
-        super().__init__(reduction, **options)
-        if not is_int(ignore_index):
-            raise TypeError(f"{type(self).__name__}: ignore_index must be an integer, got {ignore_index!r}")
-        self.ignore_index = ignore_index
-
-    def extra_repr(self) -> str:
-        shown = [super().extra_repr()] + ([f"ignore_index={self.ignore_index}"] if self.ignore_index != -100 else [])
-        return ", ".join(part for part in shown if part)
-
-
-class CrossEntropyLoss(_ClassLoss):
-    """`F.cross_entropy(logits, target)`: logits (B, C), target classes (B,) or probabilities (B, C)."""
-
-    defaults = {"weight": None, "label_smoothing": 0.0}
-
-    def forward(self, logits: Any, target: Any) -> Tensor:
-        return cross_entropy(logits, target, self.reduction, ignore_index=self.ignore_index)
-
-
-class NLLLoss(_ClassLoss):
-    """`F.nll_loss(log_probs, target)`: log-probabilities (B, C), target classes (B,)."""
-
-    defaults = {"weight": None}
-
-    def forward(self, log_probs: Any, target: Any) -> Tensor:
-        return nll_loss(log_probs, target, self.reduction, ignore_index=self.ignore_index)
 
 
 class KLDivLoss(_Loss):
@@ -81,10 +47,10 @@ class KLDivLoss(_Loss):
 
 
 class MSELoss(_Loss):
-    """`F.mse_loss(pred, target)`: the squared error, averaged or summed over every element."""
+    """`F.mse_loss(input, target)`: the squared error, averaged or summed over every element."""
 
-    def forward(self, pred: Any, target: Any) -> Tensor:
-        return mse_loss(pred, target, self.reduction)
+    def forward(self, input: Any, target: Any) -> Tensor:
+        return mse_loss(input, target, self.reduction)
 
 
 class L1Loss(_Loss):
@@ -136,6 +102,48 @@ class _WeightedLoss(_Loss):
                 raise TypeError(f"{type(self).__name__}: expected {name} as a tensor of numbers (or None), "
                                 f"got {value!r:.60}") from None
             self.register_buffer(name, weight)
+
+
+class _ClassLoss(_WeightedLoss):
+    """A loss over class targets, with PyTorch's arguments in PyTorch's order: class weights `weight`
+    (one per class, a buffer), and `ignore_index`: targets equal to it (padding, say) add nothing."""
+
+    def __init__(self, weight: Any = None, size_average: Any = None, ignore_index: int = -100, reduce: Any = None,
+                 reduction: str = "mean") -> None:
+        super().__init__(reduction, size_average=size_average, reduce=reduce)
+        if not is_int(ignore_index):
+            raise TypeError(f"{type(self).__name__}: ignore_index must be an integer, got {ignore_index!r}")
+        self.ignore_index = ignore_index
+        self._weights(weight=weight)
+
+    def extra_repr(self) -> str:
+        shown = [super().extra_repr()] + ([f"ignore_index={self.ignore_index}"] if self.ignore_index != -100 else [])
+        return ", ".join(part for part in shown if part)
+
+
+class CrossEntropyLoss(_ClassLoss):
+    """`F.cross_entropy(input, target, weight, ...)`: logits (B, C), target classes (B,) or probabilities
+    (B, C); `label_smoothing` mixes each target with the uniform one."""
+
+    def __init__(self, weight: Any = None, size_average: Any = None, ignore_index: int = -100, reduce: Any = None,
+                 reduction: str = "mean", label_smoothing: float = 0.0) -> None:
+        super().__init__(weight, size_average, ignore_index, reduce, reduction)
+        self.label_smoothing = probability(label_smoothing, "label_smoothing", "CrossEntropyLoss")
+
+    def forward(self, input: Any, target: Any) -> Tensor:
+        return cross_entropy(input, target, self.weight, ignore_index=self.ignore_index, reduction=self.reduction,
+                             label_smoothing=self.label_smoothing)
+
+    def extra_repr(self) -> str:
+        shown = [super().extra_repr()] + ([f"label_smoothing={self.label_smoothing}"] if self.label_smoothing else [])
+        return ", ".join(part for part in shown if part)
+
+
+class NLLLoss(_ClassLoss):
+    """`F.nll_loss(input, target, weight, ...)`: log-probabilities (B, C), target classes (B,)."""
+
+    def forward(self, input: Any, target: Any) -> Tensor:
+        return nll_loss(input, target, self.weight, ignore_index=self.ignore_index, reduction=self.reduction)
 
 
 class BCEWithLogitsLoss(_WeightedLoss):
