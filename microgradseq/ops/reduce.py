@@ -20,12 +20,15 @@ from .shape import getitem, reshape
 
 
 def _normalise_axes(name: str, axis, shape: tuple) -> tuple:
-    """`axis` (None, an int or a sequence of ints) as a tuple of non-negative axes of `shape`;
-    ValueError naming the op and the shape for anything else."""
+    """`axis` (None, an int or a sequence of ints) as a tuple of non-negative axes of `shape` (a 0-d
+    tensor takes dim 0 or -1 and reduces nothing, as PyTorch's); ValueError naming the op and the
+    shape for anything else."""
     ndim = len(shape)
     if axis is None:
         return tuple(range(ndim))
     axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
+    if not ndim and len(axes) == 1 and is_axis(axes[0], 1):
+        return ()
     if not all(is_axis(a, ndim) for a in axes) or len({a % ndim for a in axes}) != len(axes):
         raise ValueError(f"{name}: axis {axis!r} is not an axis (or distinct axes) of shape {shape}")
     return tuple(a % ndim for a in axes)
@@ -41,12 +44,13 @@ def _expand(g: np.ndarray, shape: tuple, axes: tuple, keepdims: bool) -> np.ndar
 
 
 def sum(x: Any, axis=None, keepdims: bool | None = None, *, dim=None, keepdim: bool | None = None) -> Tensor:
-    """sum of x over `axis` (or `dim`);   d/dx[i] = 1 for every summed element: g is broadcast back"""
+    """sum of x over `axis` (or `dim`; integers and bools sum in int64, as PyTorch's);
+    d/dx[i] = 1 for every summed element: g is broadcast back"""
     axis, keepdims = axis_keepdims("sum", axis, keepdims, dim, keepdim)
     x = x if type(x) is Tensor else as_tensor(x)
     X = x._data
     axes = _normalise_axes("sum", axis, X.shape)
-    y = np.asarray(X.sum(axis=axes, keepdims=keepdims))
+    y = np.asarray(X.sum(axis=axes, keepdims=keepdims, dtype=None if X.dtype.kind in "fc" else np.int64))
     return result("sum", y, (x,), SUM, ((X.shape, axes, keepdims, 1),))
 
 
@@ -227,11 +231,8 @@ CUMSUM = Rules(vjp=(_running_sum_from_the_end,),        jvp=(_running_sum,))
 
 def reduced_axes(name: str, axis: Any, shape: tuple) -> tuple:
     """The axes a reduction written for PyTorch reduces: `axis` as `_normalise_axes` reads it, except
-    that an empty tuple means every axis and a 0-d tensor takes dim 0 or -1, as PyTorch's var and
-    logsumexp read them."""
+    that an empty tuple means every axis, as PyTorch's var and logsumexp read it."""
     if isinstance(axis, (tuple, list)) and not axis:
-        axis = None
-    if not shape and not isinstance(axis, bool) and axis in (0, -1, (0,), (-1,), [0], [-1]):
         axis = None
     return _normalise_axes(name, axis, shape)
 

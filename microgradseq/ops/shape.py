@@ -6,6 +6,7 @@ scatter it into the indexed positions, split it into the pieces.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
 
 import numpy as np
@@ -68,10 +69,11 @@ TRANSPOSE = Rules(vjp=(lambda g, perms: np.transpose(g, perms[1]),),
 _BASIC_PARTS = (int, slice, type(Ellipsis), type(None))
 
 
-def _prepared_index(index: Any) -> tuple[Any, bool, bool]:
-    """(index as numpy takes it, whether numpy indexes with arrays here (a copy that may name one
-    position twice, so its gradient adds repeats), whether it is basic: ints, slices, Ellipsis and
-    None, whose result is a part of the tensor, see PART_DEPTH).
+def _prepared_index(index: Any, shape: tuple) -> tuple[Any, bool, bool]:
+    """(index as numpy takes it, read as PyTorch reads it, for a tensor of `shape`; whether numpy
+    indexes with arrays here (a copy that may name one position twice, so its gradient adds repeats);
+    whether it is basic: ints, slices, Ellipsis and None, whose result is a part of the tensor, see
+    PART_DEPTH).
 
     The rule keeps the index, so index arrays and lists are copied: the caller may write into
     theirs before backward, and the gradient must go where the forward pass read."""
@@ -82,9 +84,23 @@ def _prepared_index(index: Any) -> tuple[Any, bool, bool]:
     else:
         return index, False, True               # ints, slices, ... and None: the common case
     plain = tuple(map(_plain, parts))
+    apart = [k for k, p in enumerate(plain) if isinstance(p, np.ndarray) or type(p) is int]
+    if any(type(plain[k]) is int for k in apart) and apart[-1] - apart[0] >= len(apart):
+        return _integers_first(plain, shape), True, False
     repeats = any(isinstance(p, np.ndarray) for p in plain)     # x[((0, 0),)] too
     basic = all(type(p) in _BASIC_PARTS for p in plain)
     return (plain if type(index) is tuple else plain[0]), repeats, basic
+
+
+def _integers_first(parts: tuple, shape: tuple) -> tuple:
+    """An index whose integers and arrays stand apart, read as PyTorch reads it: the integers select
+    first, then the arrays index what is left, so x[0, :, [1, 2]] is x[0][:, [1, 2]], the slice's axis
+    in front (numpy reads the integers with the arrays and puts the arrays' axis first). Given as the
+    positions it reads, one integer array per axis of x, which numpy reads the same way."""
+    selected = sum(((slice(None),) * (p.ndim if p.dtype == bool else 1) if isinstance(p, np.ndarray) else (p,)
+                    for p in parts), ())
+    rest = tuple(p if isinstance(p, np.ndarray) or p is Ellipsis else slice(None) for p in parts if type(p) is not int)
+    return np.unravel_index(np.arange(math.prod(shape)).reshape(shape)[selected][rest], shape)
 
 
 def _plain(part: Any) -> Any:
@@ -120,8 +136,8 @@ def getitem(x: Any, index: Any) -> Tensor:
     """
     x = x if type(x) is Tensor else as_tensor(x)
     X = x._data
-    index, repeats, basic = _prepared_index(index)
     try:
+        index, repeats, basic = _prepared_index(index, X.shape)
         y = X[index]
     except IndexError as error:
         raise IndexError(f"getitem: {error} (tensor of shape {X.shape})") from None
