@@ -408,8 +408,8 @@ def test_loading_a_state_of_another_size_raises_and_changes_nothing():
                                          "prev_flat_grad"):
         optimizer.load_state_dict(bad)
     bad = optimizer.state_dict()
-    bad["state"][0]["al"] = []
-    with pytest.raises(ValueError, match="LBFGS does not keep the state 'al'"):
+    bad["state"][0]["alpha"] = []
+    with pytest.raises(ValueError, match="LBFGS does not keep the state 'alpha'"):
         optimizer.load_state_dict(bad)
 
 

@@ -508,10 +508,10 @@ def test_a_step_whose_update_fails_midway_changes_no_parameter_and_no_state():
 
 
 def test_optimizer_state_is_per_parameter_under_pytorchs_names():
-    """state[i] holds PyTorch's keys: step, exp_avg, exp_avg_sq for Adam; square_avg, grad_avg,
+    """state[i] holds PyTorch's keys: step, exp_avg, exp_avg_sq for Adam; step, square_avg, grad_avg,
     momentum_buffer for RMSprop; momentum_buffer for SGD."""
     expected = {SGD: {"momentum_buffer"}, Adam: {"step", "exp_avg", "exp_avg_sq"},
-                RMSprop: {"square_avg", "grad_avg", "momentum_buffer"}}
+                RMSprop: {"step", "square_avg", "grad_avg", "momentum_buffer"}}
     settings = {SGD: {"lr": 0.1, "momentum": 0.9}, Adam: {}, RMSprop: {"momentum": 0.5, "centered": True}}
     for kind, keys in expected.items():
         p = parameter([1.0])

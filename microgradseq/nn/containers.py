@@ -45,6 +45,46 @@ class _Indexed(Module):
         setattr(self, name, _checked(type(self).__name__, name, module))
         return self
 
+    def extend(self, modules: Iterable[Module]) -> "_Indexed":
+        """Append each of `modules` (each checked first: a bad one appends none); returns self."""
+        modules = list(modules)
+        for offset, module in enumerate(modules):
+            _checked(type(self).__name__, str(len(self) + offset), module)
+        for module in modules:
+            self.append(module)
+        return self
+
+    def insert(self, index: int, module: Module) -> "_Indexed":
+        """Put `module` before position `index` (-len <= index <= len); the modules from there on move
+        up one and all are named "0", "1", ... again, as PyTorch's. Returns self."""
+        where = f"{type(self).__name__}.insert"
+        if not is_int(index) or not -len(self) <= index <= len(self):
+            raise IndexError(f"{where}: index {index!r} is out of range for {len(self)} modules")
+        modules = list(self._modules.values())
+        modules.insert(index, _checked(where, str(index), module))
+        self._renumber(modules)
+        return self
+
+    def __delitem__(self, index: int | slice) -> None:
+        """Remove the module at `index` (or those of a slice); the rest are named "0", "1", ... again,
+        as PyTorch's."""
+        modules = list(self._modules.values())
+        del modules[index if isinstance(index, slice) else self._position(index)]
+        self._renumber(modules)
+
+    def pop(self, index: int | slice) -> Any:
+        """Remove and return the module at `index` (a slice: a container of those modules)."""
+        taken = self[index]
+        del self[index]
+        return taken
+
+    def _renumber(self, modules: list) -> None:
+        """Hold exactly `modules`, named by their positions."""
+        for name in list(self._modules):
+            delattr(self, name)
+        for position, module in enumerate(modules):
+            setattr(self, str(position), module)
+
 
 class Sequential(_Indexed):
     """Modules applied in turn: `Sequential(a, b)(x)` is `b(a(x))`. Children are named "0", "1", ...,
@@ -67,20 +107,11 @@ class Sequential(_Indexed):
 
 class ModuleList(_Indexed):
     """A list of modules whose parameters the owner finds (a plain list hides them): index it, loop
-    over it, `append` and `extend` it; it has no forward of its own."""
+    over it, `append`, `extend`, `insert`, `pop` and `del` as a list's; it has no forward of its own."""
 
     def __init__(self, modules: Iterable[Module] | None = None) -> None:
         super().__init__()
         self.extend(modules or ())
-
-    def extend(self, modules: Iterable[Module]) -> "ModuleList":
-        """Append each of `modules` (each checked first: a bad one appends none); returns self."""
-        modules = list(modules)
-        for offset, module in enumerate(modules):
-            _checked(type(self).__name__, str(len(self) + offset), module)
-        for module in modules:
-            self.append(module)
-        return self
 
 
 class ModuleDict(Module):

@@ -286,7 +286,8 @@ def _checked_state(where: str, state: Any, size: int, dtype: np.dtype, copy_arra
     floats, counts >= 0, numbers."""
     if not isinstance(state, dict):
         raise ValueError(f"{where}: the LBFGS state must be a dict, got {type(state).__name__}")
-    unknown = [name for name in state if name not in LBFGS.state_names]
+    # PyTorch's state also holds `al`, the two-loop's scratch list, refilled at every iteration: skipped
+    unknown = [name for name in state if name not in LBFGS.state_names and name != "al"]
     if unknown:
         raise ValueError(f"{where}: LBFGS does not keep the state {unknown[0]!r} (it keeps "
                          f"{', '.join(LBFGS.state_names)})")

@@ -87,6 +87,12 @@ _STATE_CHECKS: dict[str, Callable[[str, str, Any], None]] = {
 }
 
 
+# Entries of PyTorch's schedule state dicts that mean nothing here: flags its `step` sets and clears,
+# ReduceLROnPlateau's `mode_worse` (which its `mode` gives) and the `verbose` of older versions.
+# `load_state_dict` skips them, so a PyTorch schedule's state dict loads.
+_PYTORCH_BOOKKEEPING = ("_get_lr_called_within_step", "_is_initial", "mode_worse", "verbose")
+
+
 class LRScheduler:
     """The base class: subclasses define `get_lr()`, the groups' rates at epoch `last_epoch`
     (and, for `step(epoch)`, `closed_form_lr()`)."""
@@ -153,6 +159,8 @@ class LRScheduler:
     def _checked_state(self, state_dict: Any) -> dict:
         """A copy of `state_dict`, each entry checked as `_STATE_CHECKS` says."""
         where = f"{type(self).__name__}.load_state_dict"
+        if isinstance(state_dict, dict):
+            state_dict = {name: value for name, value in state_dict.items() if name not in _PYTORCH_BOOKKEEPING}
         expected = set(self.state_dict())
         if not isinstance(state_dict, dict) or set(state_dict) != expected:
             got = sorted(state_dict) if isinstance(state_dict, dict) else type(state_dict).__name__

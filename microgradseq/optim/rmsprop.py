@@ -23,12 +23,14 @@ class RMSprop(Optimizer):
         p   = p - lr * buf            (p - lr * g / avg when momentum == 0)
 
     Options (per param group): lr, alpha, eps, weight_decay, momentum, centered, maximize.
+    State: step (the parameter's update count, as PyTorch keeps it; the update does not use it),
+    square_avg (v), grad_avg (a, centered only), momentum_buffer (buf, with momentum).
     """
 
     option_checks = {"lr": check.non_negative, "alpha": check.closed_fraction, "eps": check.non_negative,
                      "weight_decay": check.non_negative, "momentum": check.non_negative,
                      "centered": check.boolean, "maximize": check.boolean}
-    state_names = ("square_avg", "grad_avg", "momentum_buffer")
+    state_names = ("step", "square_avg", "grad_avg", "momentum_buffer")
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-2, alpha: float = 0.99,
                  eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0,
@@ -39,12 +41,14 @@ class RMSprop(Optimizer):
                                       momentum=momentum, centered=centered, maximize=maximize))
 
     def kept_state(self, group: dict) -> tuple[str, ...]:
+        # (not `step`: the update does not read it, so a state saved without it still loads)
         return (("square_avg",) + (("grad_avg",) if group["centered"] else ())
                 + (("momentum_buffer",) if group["momentum"] > 0.0 else ()))
 
     def update(self, data: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict) -> np.ndarray:
         alpha, eps, momentum = group["alpha"], group["eps"], group["momentum"]
         g = with_decay(data, -grad if group["maximize"] else grad, group["weight_decay"])
+        state["step"] = state.get("step", 0) + 1
         square_avg = state["square_avg"] = alpha * state.get("square_avg", 0.0) + (1.0 - alpha) * g * g
         if group["centered"]:
             grad_avg = state["grad_avg"] = alpha * state.get("grad_avg", 0.0) + (1.0 - alpha) * g

@@ -117,10 +117,7 @@ def checked_entry(optimizer: Any, where: str, index: int, entry: Any, group: dic
             raise ValueError(f"{where}: parameter {index} has state {name!r}, which "
                              f"{type(optimizer).__name__} does not keep (it keeps {', '.join(names)})")
         if name == "step":
-            value = plain(value)
-            if not is_int(value) or value < 0:
-                raise ValueError(f"{where}: parameter {index}'s step must be an integer >= 0, got {value!r}")
-            state[name] = int(value)
+            state[name] = _step_count(where, index, value)
         elif isinstance(value, np.ndarray):
             if value.shape != p.shape or value.dtype.kind != "f":
                 raise ValueError(f"{where}: parameter {index}'s {name} must be a floating-point array of "
@@ -132,3 +129,14 @@ def checked_entry(optimizer: Any, where: str, index: int, entry: Any, group: dic
             raise ValueError(f"{where}: parameter {index}'s {name} must be a numpy array, got "
                              f"{type(value).__name__}")
     return state
+
+
+def _step_count(where: str, index: int, value: Any) -> int:
+    """A saved step count as an int: an integer >= 0, or a float that holds one (PyTorch keeps
+    `step` as a float32 tensor, so its state dict, converted to numpy, has 3.0 or a 0-d array)."""
+    value = plain(value)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not is_int(value) or value < 0:
+        raise ValueError(f"{where}: parameter {index}'s step must be an integer >= 0, got {value!r}")
+    return int(value)
