@@ -17,6 +17,8 @@ def is_int(value: Any) -> bool:
 
 def is_finite_number(value: Any) -> bool:
     """Whether `value` is a real number, not NaN or infinite (a bool is not one)."""
+    if type(value) is float or type(value) is int:      # the common case, without numbers.Real's slow check
+        return math.isfinite(value)
     return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
