@@ -11,3 +11,21 @@ int8, int16, uint8 = np.int8, np.int16, np.uint8
 int32 = int = np.int32             # noqa: A001  (torch.int is int32)
 int64 = long = np.int64
 bool = np.bool_                    # noqa: A001
+
+
+def float_dtype_of(data, default: np.dtype) -> np.dtype:
+    """The dtype PyTorch gives a tensor made from a (nested) list of numbers with floats in it:
+    `default` for Python numbers, a numpy float scalar's (or a tensor's) own dtype, promoted
+    together: `[1.5, 2.0]` is the default dtype, `[np.float64(1.5), 2.0]` float64."""
+    own, plain, parts = [], False, [data]
+    while parts:
+        part = parts.pop()
+        if isinstance(part, (list, tuple)):
+            parts.extend(part)
+        elif type(part) is float or type(part) is int:
+            plain = True
+        elif getattr(part, "dtype", None) is not None and np.dtype(part.dtype).kind == "f":
+            own.append(np.dtype(part.dtype))
+        elif getattr(part, "dtype", None) is None:
+            plain = True
+    return np.result_type(*own, *([default] if plain or not own else []))

@@ -23,6 +23,7 @@ from . import autograd, forward, printing
 from .anomaly import check_forward
 from .autograd import CUT, LEAF, anomaly_checks, grad_enabled
 from .checks import flag
+from .dtypes import float_dtype_of
 from .spellings import check_device, either
 
 _default_dtype = np.dtype(np.float32)
@@ -60,7 +61,7 @@ def _own_array(data: Any, dtype: Any = None) -> np.ndarray:
         raise ValueError(f"tensor: cannot make an array of numbers from {type(data).__name__} data "
                          f"({error})") from None
     if array.dtype.kind == "f" and dtype is None and not isinstance(data, (np.ndarray, np.generic)):
-        array = array.astype(_default_dtype)       # Python data: the default dtype, as PyTorch
+        array = array.astype(float_dtype_of(data, _default_dtype))    # Python floats: the default, as PyTorch
     if array.dtype.kind not in "biufc":
         raise TypeError(f"tensor: expected numbers, got {type(data).__name__} data of dtype {array.dtype}")
     return read_only(array)

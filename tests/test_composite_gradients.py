@@ -518,6 +518,16 @@ def t_case(draw, ndim):
 
 
 @st.composite
+def view_as_case(draw, ndim):
+    """t.view_as(u), t.reshape_as(u): t takes u's shape (u a tensor or an array of the same size)."""
+    shape = draw(shapes(ndim))
+    target = draw(st.sampled_from([tuple(reversed(shape)), (1,) + shape, shape + (1,), (int(np.prod(shape, dtype=int)),)]))
+    other = draw(st.sampled_from([mg.zeros(target), np.zeros(target)]))
+    name = draw(st.sampled_from(["view_as", "reshape_as"]))
+    return lambda t: getattr(t, name)(other), lambda a: a.reshape(target), [draw(values(shape))]
+
+
+@st.composite
 def view_case(draw, ndim):
     shape = draw(shapes(ndim))
     size = int(np.prod(shape, dtype=int))
@@ -824,6 +834,7 @@ CASES = {
     "unfold": (unfold_case, WITH_AXES),
     "t": (t_case, UP_TO_MATRIX),
     "view": (view_case, ANY_RANK),
+    "view_as": (view_as_case, ANY_RANK),
     "permute": (permute_case, ANY_RANK),
     "movedim": (movedim_case, WITH_AXES),
     "transpose(dim0, dim1)": (transpose_pair_case, WITH_AXES),
@@ -1461,6 +1472,8 @@ ARITHMETIC = {
     "mul_": ["test_in_place_operator_while_recording"],
     "div_": ["test_in_place_operator_while_recording"],
     "copy_": ["test_copy_in_place_while_recording_sends_the_gradient_to_the_source"],
+    "mm": ["test_mm_and_bmm_with_a_numpy_constant_operand"],
+    "bmm": ["test_mm_and_bmm_with_a_numpy_constant_operand"],
 }
 
 # public function of ops/attributes.py: where this file checks it
@@ -1509,7 +1522,7 @@ SORTING = {
 METHODS = {
     "squeeze": ["squeeze"], "unsqueeze": ["unsqueeze"], "flatten": ["flatten"], "t": ["t"],
     "permute": ["permute"], "movedim": ["movedim", "test_movedim_refuses_what_is_not_an_axis_naming_movedim"],
-    "narrow": ["narrow"], "softmax": ["Tensor.softmax", "mg.softmax"], "dot": ["dot"],
+    "narrow": ["narrow"], "softmax": ["Tensor.softmax", "mg.softmax"], "dot": ["dot"], "view_as": ["view_as"],
     "to": ["to(float64) on float64", "test_conversion_between_float32_and_float64"],
 }
 # ... and those without one (integers, bools, shapes, Python values, new constants)

@@ -24,7 +24,9 @@ def softmax(x: Any, axis: int | None = None, *, dim: int | None = None) -> Tenso
     """softmax(x)_i = e^(x_i - m) / sum_j e^(x_j - m), along `axis` (or `dim`; the last by default)."""
     axis = either("softmax", "axis", axis, "dim", dim, -1)
     x = x if type(x) is Tensor else as_tensor(x)
-    if x.ndim == 0 or not is_axis(axis, x.ndim):
+    if x.ndim == 0 and is_axis(axis, 1):    # a 0-d tensor's dim 0 (or -1), as PyTorch's: its one entry, 1
+        return x.softmax(axis)
+    if not is_axis(axis, x.ndim):
         raise ValueError(f"softmax: axis {axis!r} is not an axis of shape {x.shape}")
     if x.shape[axis] == 0:
         return exp(x)                       # nothing to normalise: an empty result, as PyTorch's

@@ -1,7 +1,8 @@
 """PyTorch's names for arithmetic beyond the operators: the extremes `t.min()`, `t.max(dim)`, `t.amax`,
 `t.amin`; `t.square()`, `t.rsqrt()`; `t.clamp` (and `t.clamp_min`, `t.clamp_max`); `t.add(u, alpha=)`,
 `t.sub(u, alpha=)`, `t.div(u, rounding_mode=)`; the in-place `t.add_(u)`, `t.sub_`, `t.mul_`, `t.div_`
-and `t.copy_(u)`; and PyTorch's other names for elementwise ops (`t.pow`, `t.mm`, `t.log10`, ...).
+and `t.copy_(u)`; `t.mm` and `t.bmm` (matmul of matrices, of batches of one size); and PyTorch's other
+names for elementwise ops (`t.pow`, `t.log10`, ...).
 
 None needs a rule of its own: each is written with the primitives of `elementwise.py` and
 `reduce.py` (`min` is -max(-x), `square` and `rsqrt` are powers, `clamp` is `clip` or `where`,
@@ -21,6 +22,7 @@ from ..tensor import Tensor, as_tensor, owned
 from . import elementwise as ew
 from . import reduce
 from .reduce import ValuesIndices
+from .linalg import matmul
 from .methods import to
 
 
@@ -115,17 +117,48 @@ def sub(self: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
 
 def divide(self: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:
     """self / other; PyTorch's `rounding_mode="floor"` is self // other and `"trunc"` rounds toward
-    zero (both with a zero gradient, as PyTorch's): `torch.div(positions, vocab_size, rounding_mode="floor")`."""
+    zero (both with a zero gradient, as PyTorch's): `torch.div(positions, vocab_size, rounding_mode="floor")`.
+
+    "trunc" is PyTorch's trunc(self / other) of the rounded quotient for floats (1 / 0.1 rounds to 10.0
+    first; inf / 2 is inf, where the floor of inf is NaN) and C's exact division for integers. It is the
+    floor quotient (its node gives the zero gradient) with the entries where the two differ replaced."""
     if rounding_mode is None:
         return ew.div(self, other)
     if rounding_mode not in ("floor", "trunc"):
         raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        self, other, ratio = ew.operands("div", np.divide, self, other)
+    A, B = self._data, other._data
+    ew.check_divisor("div", A, B)
     quotient = ew.floor_divide(self, other)
     if rounding_mode == "floor":
         return quotient
-    self, other = as_tensor(self, other if isinstance(other, Tensor) else None), as_tensor(other, quotient)
-    inexact_negative = ((self < 0) ^ (other < 0)) & (ew.remainder(self, other) != 0)
-    return ew.where(inexact_negative, quotient + 1, quotient)
+    floor = quotient._data
+    if floor.dtype.kind in "fc":
+        toward_zero = np.trunc(ratio).astype(floor.dtype, copy=False)
+    else:                                   # integers: one more than the floor where a negative quotient is inexact
+        toward_zero = np.where(((A < 0) != (B < 0)) & (np.remainder(A, B) != 0), floor + 1, floor)
+    return ew.where(toward_zero != floor, toward_zero, quotient)     # (NaN != NaN: a NaN floor takes trunc's value)
+
+
+def mm(self: Tensor, mat2: Any) -> Tensor:
+    """The product of two matrices, as torch.mm: `matmul` of (n, m) and (m, p), and nothing else (a
+    vector or a batch is a ValueError, where matmul would take it);   dL/dself = g mat2^T,   dL/dmat2 = self^T g"""
+    other = mat2 if isinstance(mat2, Tensor) else as_tensor(mat2, self)
+    if self.ndim != 2 or other.ndim != 2 or self.shape[1] != other.shape[0]:
+        raise ValueError(f"mm: expected two 2-d tensors (n, m) and (m, p), got shapes {self.shape} and {other.shape}")
+    return matmul(self, other)
+
+
+def bmm(self: Tensor, mat2: Any) -> Tensor:
+    """Batches of matrix products, as torch.bmm: (b, n, m) and (b, m, p) give (b, n, p), one product per
+    batch entry, both batches of one size (matmul would broadcast them, and take any number of batch
+    axes);   dL/dself = g mat2^T,   dL/dmat2 = self^T g, batch by batch"""
+    other = mat2 if isinstance(mat2, Tensor) else as_tensor(mat2, self)
+    if not (self.ndim == other.ndim == 3 and self.shape[0] == other.shape[0] and self.shape[2] == other.shape[1]):
+        raise ValueError(f"bmm: expected two 3-d tensors (b, n, m) and (b, m, p), got shapes {self.shape} and "
+                         f"{other.shape}")
+    return matmul(self, other)
 
 
 def _in_place_method(name: str, operator: str, combine) -> Any:
@@ -161,6 +194,6 @@ Tensor.clamp, Tensor.clamp_min, Tensor.clamp_max = clamp, clamp_min, clamp_max
 Tensor.add, Tensor.sub, Tensor.div = add, sub, divide
 Tensor.add_, Tensor.sub_, Tensor.mul_, Tensor.div_, Tensor.copy_ = add_, sub_, mul_, div_, copy_
 Tensor.floor_divide, Tensor.remainder = ew.floor_divide, ew.remainder
-Tensor.matmul, Tensor.mm, Tensor.bmm, Tensor.pow = (Tensor.__matmul__,) * 3 + (ew.power,)
+Tensor.matmul, Tensor.mm, Tensor.bmm, Tensor.pow = Tensor.__matmul__, mm, bmm, ew.power
 Tensor.log10, Tensor.log2, Tensor.sign = ew.log10, ew.log2, ew.sign
 Tensor.cosh, Tensor.sinh = ew.cosh, ew.sinh

@@ -15,6 +15,7 @@ sums over broadcast axes.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any, Callable
 
 import numpy as np
@@ -103,12 +104,17 @@ ADD = elementwise(passthrough, passthrough)
 
 
 def sub(a: Any, b: Any) -> Tensor:
-    """a - b;   d/da = 1,   d/db = -1"""
+    """a - b;   d/da = 1,   d/db = -1   (a bool tensor on either side is a TypeError, as in PyTorch)"""
+    if getattr(a, "dtype", None) is _BOOL or getattr(b, "dtype", None) is _BOOL:    # (before a number promotes it)
+        raise TypeError(f"sub: subtraction with a bool tensor is not supported (dtypes {np.result_type(a)} and "
+                        f"{np.result_type(b)}), as in PyTorch; invert a mask with ~mask or mask.logical_not(), or "
+                        "convert it first (mask.long(), mask.float())")
     a, b, y = operands("sub", np.subtract, a, b)
     return result("sub", y, (a, b), SUB, NOTHING)
 
 
 SUB = elementwise(passthrough, negated)
+_BOOL = np.dtype(np.bool_)
 
 
 def mul(a: Any, b: Any) -> Tensor:
@@ -163,8 +169,24 @@ DIV = elementwise(divided, _d_divisor)
 def floor_divide(a: Any, b: Any) -> Tensor:
     """a // b = floor(a / b), as Python's and PyTorch's (integers stay integers);
     d/da = 0,   d/db = 0: a staircase (PyTorch's gradient too)"""
-    a, b, y = operands("floor_divide", np.floor_divide, a, b)
+    a, b, y = operands("floor_divide", _checked(np.floor_divide, "floor_divide"), a, b)
     return result("floor_divide", y, (a, b), FLOOR_DIVIDE, NOTHING)
+
+
+def check_divisor(name: str, a: np.ndarray, b: np.ndarray) -> None:
+    """ZeroDivisionError naming `name` when integers are divided by an integer 0 (PyTorch raises
+    "ZeroDivisionError" where numpy gives 0 with a warning); floats divide by 0 as IEEE says."""
+    if a.dtype.kind in "biu" and b.dtype.kind in "biu" and not b.all():
+        raise ZeroDivisionError(f"{name}: integer division by zero (dtypes {a.dtype} and {b.dtype}, shapes "
+                                f"{a.shape} and {b.shape}), as in PyTorch")
+
+
+def _checked(divide: np.ufunc, name: str) -> Callable:
+    """`divide` with `check_divisor` first."""
+    def checked(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        check_divisor(name, a, b)
+        return divide(a, b)
+    return checked
 
 
 def _flat(g: np.ndarray, kept: None = None) -> np.ndarray:
@@ -177,7 +199,7 @@ FLOOR_DIVIDE = elementwise(_flat, _flat)
 def remainder(a: Any, b: Any) -> Tensor:
     """a % b = a - floor(a / b) b, with b's sign (Python's and PyTorch's remainder);
     d/da = 1,   d/db = -floor(a / b)"""
-    a, b, y = operands("remainder", np.mod, a, b)
+    a, b, y = operands("remainder", _checked(np.mod, "remainder"), a, b)
     return result("remainder", y, (a, b), REMAINDER, (None, -np.floor_divide(a._data, b._data)))
 
 
@@ -185,7 +207,13 @@ REMAINDER = elementwise(passthrough, scaled)
 
 
 def power(a: Any, b: Any) -> Tensor:
-    """a ** b;   d/da = b a^(b-1)  (0 where b = 0),   d/db = a^b log(a)  (0 where a = 0 and b >= 0)"""
+    """a ** b;   d/da = b a^(b-1)  (0 where b = 0),   d/db = a^b log(a)  (0 where a = 0 and b >= 0)
+
+    Integers to negative integer powers, as PyTorch's: 1 / a^|b| rounded toward zero (0 unless a is 1
+    or -1) for a tensor exponent; a ValueError for a negative Python number (`t ** -1`), as numpy's."""
+    if isinstance(a, Tensor) and a.dtype.kind in "biu" and isinstance(b, numbers.Integral) and b < 0:
+        raise ValueError(f"pow: Integers to negative integer powers are not allowed ({a.dtype} tensor ** {b}); "
+                         "use a float tensor (t.float() ** -1)")
     a, b, y = operands("pow", _power, a, b)
     A, B = a._data, b._data
     return result("pow", y, (a, b), POWER, ((A, B), (A, B, y)))
@@ -200,7 +228,16 @@ def _power(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         if spelled_out is not None:
             with np.errstate(divide="ignore", invalid="ignore"):
                 return spelled_out(a).astype(np.result_type(a, b), copy=False)
+    if a.dtype.kind in "biu" and b.dtype.kind == "i" and (b < 0).any():
+        return np.where(b < 0, _below_one(a, b), np.power(a, np.maximum(b, 0)))
     return np.power(a, b)
+
+
+def _below_one(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a ** b for integers b < 0, as PyTorch's: 1 / a^|b| rounded toward zero, which is 1 for a = 1,
+    (-1)^b for a = -1, and 0 for every other a (0 too)."""
+    odd = (b % 2).astype(bool)
+    return np.where(a == 1, 1, np.where(a == -1, np.where(odd, -1, 1), 0)).astype(np.result_type(a, b), copy=False)
 
 
 _SPELLED_OUT_DTYPES = (np.float32, np.float64)     # (PyTorch's half keeps pow: 1 / (x * x) of 300 is 0 in half)

@@ -77,10 +77,10 @@ def _truth(reduce_: Any, name: str) -> Any:
     """`t.all()` / `t.any()`, over every entry or along `dim`: a bool tensor, as PyTorch's."""
     def truth(self: Tensor, dim: Any = None, keepdim: Any = None, *, axis: Any = None, keepdims: Any = None) -> Tensor:
         axis, keep = axis_keepdims(name, axis, keepdims, dim, keepdim)
-        if isinstance(axis, (tuple, list)):
-            axis = tuple(_axis(name, d, self.ndim) for d in axis)
-        elif axis is not None:
-            axis = _axis(name, axis, self.ndim)
+        if axis is not None:
+            dims = axis if isinstance(axis, (tuple, list)) else (axis,)
+            axes = tuple(_axis(name, d, self.ndim, scalar_dim=True) for d in dims)
+            axis = axes if self.ndim else ()        # (a 0-d tensor's dim 0 reduces nothing, as PyTorch's)
         out = np.asarray(reduce_(self._data, axis=axis, keepdims=keep))
         return owned(out.astype(np.uint8) if self.dtype == np.uint8 else out)    # (uint8 stays uint8, as PyTorch's)
     truth.__name__ = name

@@ -43,18 +43,21 @@ Tensor.sin, Tensor.cos, Tensor.round, Tensor.erf = ew.sin, ew.cos, ew.round, ew.
 
 # ---- PyTorch's spellings: thin names over the ops above (docs/api.md, "PyTorch spellings") ----------
 
-def _axis(where: str, dim: int, ndim: int) -> int:
-    """`dim` as a non-negative axis of a tensor with `ndim` axes; IndexError (as PyTorch's) if it is not one."""
-    if not is_axis(dim, ndim):
+def _axis(where: str, dim: int, ndim: int, *, scalar_dim: bool = False) -> int:
+    """`dim` as a non-negative axis of a tensor with `ndim` axes; IndexError (as PyTorch's) if it is not one.
+    With `scalar_dim`, a 0-d tensor has dim 0 (or -1) too, as PyTorch gives the ops that take one
+    (squeeze, argmax, all, softmax, ...): they act on its one entry."""
+    extent = (ndim or 1) if scalar_dim else ndim
+    if not is_axis(dim, extent):
         raise IndexError(f"{where}: dim {dim!r} is out of range for a tensor with {ndim} axes "
-                         f"(expected an integer in [{-ndim}, {ndim - 1}])")
-    return dim % ndim
+                         f"(expected an integer in [{-extent}, {extent - 1}])")
+    return dim % extent
 
 
 def squeeze(self: Tensor, dim: int | tuple | None = None) -> Tensor:
     """The tensor without its axes of size 1 (of those in `dim`, if given; others stay, as in PyTorch)."""
     dims = range(self.ndim) if dim is None else dim if isinstance(dim, (tuple, list)) else (dim,)
-    axes = {_axis("squeeze", d, self.ndim) for d in dims}
+    axes = {_axis("squeeze", d, self.ndim, scalar_dim=True) for d in dims}
     return reshape(self, tuple(n for a, n in enumerate(self.shape) if not (a in axes and n == 1)))
 
 
@@ -139,7 +142,7 @@ def _position_of(find: Callable, extreme: str) -> Callable:
     def position(self: Tensor, dim: int | None = None, keepdim: bool | None = None, *, axis: int | None = None,
                  keepdims: bool | None = None) -> Tensor:
         axis, keepdims = axis_keepdims(name, axis, keepdims, dim, keepdim)
-        axis = None if axis is None else _axis(name, axis, self.ndim)
+        axis = None if axis is None else _axis(name, axis, self.ndim, scalar_dim=True)
         return owned(np.asarray(find(self._data, axis=axis, keepdims=keepdims), dtype=np.int64))
     position.__name__ = name
     position.__doc__ = (f"The position of the {extreme} (of the flattened tensor unless `dim` is given): "
@@ -176,7 +179,8 @@ def _comparison(compare: np.ufunc, name: str) -> tuple[Callable, Callable]:
 def softmax(self: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor:
     """e^(log softmax) along `dim` (the last axis by default): two primitives, so the chain rule
     gives its gradient."""
-    return ew.exp(log_softmax(self, _axis("softmax", either("softmax", "axis", axis, "dim", dim, -1), self.ndim)))
+    dim = either("softmax", "axis", axis, "dim", dim, -1)
+    return ew.exp(log_softmax(self, _axis("softmax", dim, self.ndim, scalar_dim=True)))
 
 
 def to(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
@@ -225,6 +229,14 @@ def dot(self: Tensor, other: Any) -> Tensor:
     return matmul(self, other)
 
 
+def view_as(self: Tensor, other: Any) -> Tensor:
+    """This tensor reshaped to `other`'s shape (`label.view_as(pred)`), as PyTorch's `view_as` and
+    `reshape_as`; `other` is anything with a `shape`. ValueError when the sizes differ, as `view`'s."""
+    if not hasattr(other, "shape"):
+        raise TypeError(f"view_as: expected a tensor (or an array) to take the shape of, got {type(other).__name__}")
+    return reshape(self, tuple(other.shape))
+
+
 def new_full(self: Tensor, size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
              requires_grad: bool = False) -> Tensor:
     """A new tensor of shape `size` filled with `fill_value`, in this tensor's dtype."""
@@ -233,6 +245,7 @@ def new_full(self: Tensor, size: Any, fill_value: Any, *, dtype: Any = None, dev
 
 
 Tensor.view, Tensor.squeeze, Tensor.unsqueeze, Tensor.flatten, Tensor.t = reshape, squeeze, unsqueeze, flatten, t
+Tensor.view_as = Tensor.reshape_as = view_as
 Tensor.size, Tensor.numel, Tensor.dim = size, lambda self: int(self._data.size), lambda self: self._data.ndim
 Tensor.nelement = Tensor.numel
 Tensor.narrow, Tensor.contiguous, Tensor.permute, Tensor.__iter__ = narrow, lambda self: self, permute, iterate

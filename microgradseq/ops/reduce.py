@@ -304,8 +304,10 @@ def extreme_and_index(x: Any, dim: Any, keepdim: bool, which: str = "max") -> Va
     if not is_int(dim):
         raise TypeError(f"{which}: dim= takes one axis of shape {x.shape} (as PyTorch's), got {dim!r}; "
                         "use axis= to reduce over several")
-    if not is_axis(dim, x.ndim):
+    if not is_axis(dim, builtins.max(x.ndim, 1)):
         raise IndexError(f"{which}: dim {dim} is out of range for a tensor of shape {x.shape}")
+    if x.ndim == 0:             # a 0-d tensor's dim 0 (or -1), as PyTorch's: its one entry, at index 0
+        return ValuesIndices(reshape(x, ()), owned(np.zeros((), dtype=np.int64)))
     axis = dim % x.ndim
     if x.shape[axis] == 0:
         raise ValueError(f"{which}: no {which}imum over an empty axis (shape {x.shape}, dim {dim})")

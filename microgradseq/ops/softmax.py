@@ -28,6 +28,7 @@ from ..checks import flag, is_axis
 from . import elementwise as ew
 from . import reduce
 from ..spellings import either
+from .shape import reshape
 from ..tensor import Rules, Tensor, as_tensor, result
 
 
@@ -37,20 +38,21 @@ def log_softmax(x: Any, axis: int | None = None, *, dim: int | None = None) -> T
     axis = either("log_softmax", "axis", axis, "dim", dim, -1)
     x = x if type(x) is Tensor else as_tensor(x)
     X = x._data
-    if X.ndim == 0:
-        raise ValueError("log_softmax: expected a tensor with at least one axis, got a 0-d tensor")
+    if X.ndim == 0 and is_axis(axis, 1):    # a 0-d tensor's dim 0 (or -1), as PyTorch's: its one entry, y = 0
+        return reshape(log_softmax(reshape(x, (1,))), ())
     if not is_axis(axis, X.ndim):
         raise ValueError(f"log_softmax: axis {axis!r} is not an axis of shape {X.shape}")
-    if X.shape[axis] == 0:                  # nothing to normalise: an empty result, as PyTorch's
+    along = axis - X.ndim if axis >= 0 else axis        # from the end: tangents have their directions in front
+    if X.shape[along] == 0:                 # nothing to normalise: an empty result, as PyTorch's
         empty = np.empty(X.shape, X.dtype if X.dtype.kind == "f" else np.float64)
-        return result("log_softmax", empty, (x,), LOG_SOFTMAX, ((empty, axis - X.ndim if axis >= 0 else axis),))
-    shifted = X - X.max(axis=axis, keepdims=True)
+        return result("log_softmax", empty, (x,), LOG_SOFTMAX, ((empty, along),))
+    shifted = X - X.max(axis=along, keepdims=True)
     softmax = np.exp(shifted)
-    total = softmax.sum(axis=axis, keepdims=True)
+    total = softmax.sum(axis=along, keepdims=True)
     in_place = shifted if shifted.dtype == total.dtype else None        # (integer logits: a float y)
     y = np.subtract(shifted, np.log(total), out=in_place)
     softmax /= total
-    return result("log_softmax", y, (x,), LOG_SOFTMAX, ((softmax, axis - X.ndim if axis >= 0 else axis),))
+    return result("log_softmax", y, (x,), LOG_SOFTMAX, ((softmax, along),))
 
 
 def _d_log_softmax(g: np.ndarray, kept: tuple) -> np.ndarray:
@@ -80,6 +82,8 @@ def logsumexp(x: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = Non
         raise TypeError(f"logsumexp: dim is required (an axis of shape {x.shape}, or a tuple of them)")
     axes = reduce.reduced_axes("logsumexp", axis, x.shape)
     X = ew.floats(x)
+    if X is not x._data:                # integers and bools, as floats (they have no gradient), as PyTorch's
+        x = as_tensor(X)
     m = X.max(axis=axes, keepdims=True, initial=-np.inf)
     m = np.where(np.isfinite(m), m, 0).astype(X.dtype)        # (a slice of -inf: e^(x - 0) = 0, log 0 = -inf)
     total = reduce.sum(ew.exp(ew.sub(x, m)), axes, keepdims=True)
