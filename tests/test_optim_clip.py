@@ -87,13 +87,8 @@ def test_clip_grad_norm_error_if_nonfinite_raises_and_leaves_the_gradients(bad):
     np.testing.assert_array_equal(b.grad, [5.0])
 
 
-def test_clip_grad_norm_foreach_true_is_a_type_error():
-    with pytest.raises(TypeError, match=r"clip_grad_norm_: foreach=True is not supported"):
-        clip_grad_norm_([with_grad([1.0])], 1.0, foreach=True)
-
-
-@pytest.mark.parametrize("foreach", [None, False])
-def test_clip_grad_norm_foreach_none_or_false_clips(foreach):
+@pytest.mark.parametrize("foreach", [None, False, True])
+def test_clip_grad_norm_clips_alike_for_every_foreach(foreach):
     p = with_grad([3.0, 4.0])
     clip_grad_norm_([p], 1.0, foreach=foreach)
     np.testing.assert_allclose(p.grad, np.array([3.0, 4.0]) / (5.0 + 1e-6), rtol=1e-15)

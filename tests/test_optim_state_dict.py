@@ -50,7 +50,9 @@ def test_state_dict_has_pytorchs_layout():
     assert saved["state"][0]["step"] == 2
     assert [g["params"] for g in saved["param_groups"]] == [[0], [1]]
     assert saved["param_groups"][1] == {"lr": 0.2, "betas": (BETA1, BETA2), "eps": EPS, "weight_decay": 0.0,
-                                        "amsgrad": False, "maximize": False, "params": [1]}
+                                        "amsgrad": False, "maximize": False, "foreach": None, "capturable": False,
+                                        "differentiable": False, "fused": None, "decoupled_weight_decay": False,
+                                        "params": [1]}
 
 
 def test_state_dict_arrays_are_copies():

@@ -2505,7 +2505,8 @@ def test_gap_G5_adadelta_is_zeilers_update_as_pytorch_computes_it():
         state = optimizer.state[p]
         assert state["step"] == 5 and np.allclose(state["square_avg"], square) and np.allclose(state["acc_delta"], acc)
     defaults = torch.optim.Adadelta([torch.zeros(1, requires_grad=True)]).defaults
-    assert defaults == {"lr": 1.0, "rho": 0.9, "eps": 1e-6, "weight_decay": 0.0, "maximize": False}
+    assert defaults == {"lr": 1.0, "rho": 0.9, "eps": 1e-6, "weight_decay": 0.0, "maximize": False, "capturable": False,
+                        "foreach": None, "differentiable": False}
     with pytest.raises(ValueError, match=r"Adadelta: rho must be in \[0, 1\], got 1.5"):
         torch.optim.Adadelta([torch.zeros(1, requires_grad=True)], rho=1.5)
     with pytest.raises(ValueError, match=r"Adadelta: lr"):

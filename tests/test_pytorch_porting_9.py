@@ -1366,7 +1366,7 @@ def test_gap_G3_layer_norm_normalises_the_last_dims_with_a_learned_scale_and_shi
     """PyTorch: nn.LayerNorm(normalized_shape, eps=1e-05, elementwise_affine=True, bias=True): over the
     last len(normalized_shape) dims, y = (x - mean) / sqrt(var + eps) * weight + bias, var the biased
     variance; `weight` (ones) and `bias` (zeros) are Parameters of normalized_shape (an int n means
-    (n,)); print shows `LayerNorm((8,), eps=1e-05, elementwise_affine=True)`; elementwise_affine=False
+    (n,)); print shows `LayerNorm((8,), eps=1e-05, elementwise_affine=True, bias=True)`; elementwise_affine=False
     has no parameters (weight and bias None). The input gradient is (g - mean(g) - x_hat mean(g x_hat))
     / sqrt(var + eps), g = dy * weight."""
     torch.manual_seed(0)
@@ -1374,7 +1374,7 @@ def test_gap_G3_layer_norm_normalises_the_last_dims_with_a_learned_scale_and_shi
     assert ln.normalized_shape == (8,) and ln.eps == 1e-5 and ln.elementwise_affine
     assert [name for name, _ in ln.named_parameters()] == ["weight", "bias"]
     assert ln.weight.tolist() == [1.0] * 8 and ln.bias.tolist() == [0.0] * 8 and ln.weight.dtype == torch.float32
-    assert repr(ln) == "LayerNorm((8,), eps=1e-05, elementwise_affine=True)"
+    assert repr(ln) == "LayerNorm((8,), eps=1e-05, elementwise_affine=True, bias=True)"
     rng = np.random.default_rng(0)
     x = rng.normal(2.0, 3.0, size=(2, 3, 8))
     w, b = rng.normal(size=8), rng.normal(size=8)

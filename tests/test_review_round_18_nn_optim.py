@@ -9,6 +9,7 @@ Each test names one behaviour and says in its docstring what was wrong before.
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 
 import numpy as np
 import pytest
@@ -16,7 +17,7 @@ import pytest
 import microgradseq as mg
 from microgradseq import nn
 from microgradseq.optim import SGD, Adam
-from microgradseq.optim.lr_scheduler import ReduceLROnPlateau, StepLR
+from microgradseq.optim.lr_scheduler import CosineAnnealingLR, ExponentialLR, ReduceLROnPlateau, StepLR
 
 F64 = np.float64
 
@@ -204,3 +205,293 @@ def test_pop_returns_the_module_and_sequential_extends(float64_default):
     taken = modules.pop(slice(1, 3))
     assert isinstance(taken, nn.ModuleList) and [m.in_features for m in taken] == [2, 3]
     assert widths(modules) == [("0", 1), ("1", 4)]
+
+
+# ---- schedules resumed with last_epoch=k (PyTorch >= 2.8) -----------------------------------------------
+
+
+def resumed_sgd(lr: float, initial_lr: float) -> SGD:
+    """An optimizer as after loading a checkpoint: its group holds 'initial_lr' and its current lr."""
+    optimizer = SGD([parameter([0.0])], lr=lr)
+    optimizer.param_groups[0]["initial_lr"] = initial_lr
+    return optimizer
+
+
+@pytest.mark.parametrize("k", [0, 1, 4, 9])
+def test_exponential_lr_resumed_at_an_epoch_keeps_the_current_rate(k):
+    """PyTorch's constructor step leaves the rate as it is when resuming (PR #149312); ours multiplied
+    it by gamma once more (0.1 -> 0.09). Then each step multiplies by gamma: lr_j = lr gamma^j."""
+    optimizer = resumed_sgd(lr=0.1, initial_lr=0.1)
+    scheduler = ExponentialLR(optimizer, gamma=0.9, last_epoch=k)
+    assert scheduler.last_epoch == k + 1
+    assert optimizer.param_groups[0]["lr"] == 0.1 and scheduler.get_last_lr() == [0.1]
+    for j in range(1, 21):
+        scheduler.step()
+        assert optimizer.param_groups[0]["lr"] == pytest.approx(0.1 * 0.9 ** j, rel=1e-13)
+
+
+@pytest.mark.parametrize("k", [0, 3, 10])
+def test_cosine_resumed_at_an_epoch_keeps_the_rate_then_scales_it_by_the_cosine_ratio(k):
+    """PyTorch keeps the current rate at the constructor's step (epoch k + 1); ours jumped to the closed
+    form of epoch k + 1 from 'initial_lr'. Each step e then scales the distance to eta_min by
+    (1 + cos(pi e / T)) / (1 + cos(pi (e - 1) / T)) (T = 50: no step reaches the bottom)."""
+    T, eta_min, rate = 50, 0.01, 0.05
+    optimizer = resumed_sgd(lr=rate, initial_lr=0.1)
+    scheduler = CosineAnnealingLR(optimizer, T_max=T, eta_min=eta_min, last_epoch=k)
+    assert scheduler.last_epoch == k + 1 and optimizer.param_groups[0]["lr"] == rate
+    for epoch in range(k + 2, k + 22):
+        ratio = (1 + math.cos(math.pi * epoch / T)) / (1 + math.cos(math.pi * (epoch - 1) / T))
+        rate = eta_min + (rate - eta_min) * ratio
+        scheduler.step()
+        assert optimizer.param_groups[0]["lr"] == pytest.approx(rate, rel=1e-12)
+
+
+# ---- PyTorch's implementation switches: foreach, fused, capturable, differentiable ---------------------
+
+
+@pytest.mark.parametrize("switches", [{"foreach": True}, {"foreach": False}, {"fused": True}, {"foreach": None}],
+                         ids=["foreach", "foreach=False", "fused", "foreach=None"])
+def test_sgd_takes_foreach_and_fused_and_updates_as_the_plain_loop(switches):
+    """PyTorch's CPU build takes foreach=True and fused=True (they choose how its step loops); ours raised
+    TypeError. They are kept in the group as given, and the update is p - lr (g + wd p) all the same."""
+    p = parameter([1.0, -2.0])
+    optimizer = SGD([p], lr=0.1, weight_decay=0.5, **switches)
+    group = optimizer.param_groups[0]
+    expected = {"foreach": None, "differentiable": False, "fused": None, **switches}
+    assert {name: group[name] for name in expected} == expected
+    p.grad = np.array([0.3, 0.4])
+    optimizer.step()
+    p0, g = np.array([1.0, -2.0]), np.array([0.3, 0.4])
+    np.testing.assert_allclose(p.data, p0 - 0.1 * (g + 0.5 * p0), rtol=1e-15)
+
+
+def test_adam_with_foreach_steps_as_written_out():
+    """Adam(foreach=True) was a TypeError; its steps are Adam's, written out in numpy."""
+    p0 = np.array([0.5, -1.0])
+    p = parameter(p0)
+    optimizer = Adam([p], lr=0.01, foreach=True)
+    expected, m, v = p0, np.zeros(2), np.zeros(2)
+    for t, g in enumerate([np.array([0.3, 0.7]), np.array([-0.2, 0.1])], start=1):
+        p.grad = g.copy()
+        optimizer.step()
+        expected, m, v = adam_step(expected, g, m, v, t)
+        np.testing.assert_allclose(p.data, expected, rtol=1e-14)
+
+
+@pytest.mark.parametrize("kind, keys", [
+    (SGD, ["lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize", "foreach", "differentiable",
+           "fused"]),
+    (Adam, ["lr", "betas", "eps", "weight_decay", "amsgrad", "maximize", "foreach", "capturable", "differentiable",
+            "fused", "decoupled_weight_decay"]),
+    (mg.optim.AdamW, ["lr", "betas", "eps", "weight_decay", "amsgrad", "maximize", "foreach", "capturable",
+                      "differentiable", "fused", "decoupled_weight_decay"]),
+    (mg.optim.RMSprop, ["lr", "momentum", "alpha", "eps", "centered", "weight_decay", "capturable", "foreach",
+                        "maximize", "differentiable"]),
+    (mg.optim.Adagrad, ["lr", "lr_decay", "eps", "weight_decay", "initial_accumulator_value", "foreach", "maximize",
+                        "differentiable", "fused"]),
+    (mg.optim.Adadelta, ["lr", "rho", "eps", "weight_decay", "maximize", "capturable", "foreach", "differentiable"]),
+], ids=lambda value: getattr(value, "__name__", ""))
+def test_param_groups_hold_pytorchs_options_in_its_order(kind, keys):
+    """A group holds what PyTorch 2.13's holds, in its order, so the state dict's param_groups match
+    (before, the switches were missing)."""
+    optimizer = kind([parameter([1.0])], foreach=True)
+    assert list(optimizer.state_dict()["param_groups"][0]) == keys + ["params"]
+    assert optimizer.param_groups[0]["foreach"] is True
+
+
+def test_foreach_and_fused_together_raise_pytorchs_runtime_error():
+    """As PyTorch's: both True is a RuntimeError, at construction and for a group added later."""
+    with pytest.raises(RuntimeError, match="Adam: `fused` and `foreach` cannot be `True` together"):
+        Adam([parameter([1.0])], foreach=True, fused=True)
+    optimizer = SGD([parameter([1.0])], lr=0.1, foreach=True)
+    with pytest.raises(RuntimeError, match="SGD.add_param_group: `fused` and `foreach` cannot be `True` together"):
+        optimizer.add_param_group({"params": [parameter([2.0])], "fused": True})
+    assert len(optimizer.param_groups) == 1
+
+
+def test_rmsprop_takes_its_switches_positionally_as_pytorchs():
+    """torch.optim.RMSprop(params, lr, alpha, eps, weight_decay, momentum, centered, capturable, foreach,
+    maximize, differentiable): all positional; ours made them keyword-only (TypeError)."""
+    optimizer = mg.optim.RMSprop([parameter([1.0])], 0.01, 0.99, 1e-8, 0, 0, False, False, True, True)
+    assert optimizer.param_groups[0]["foreach"] is True and optimizer.param_groups[0]["maximize"] is True
+
+
+def test_adam_decoupled_weight_decay_is_adamws_update():
+    """PyTorch's Adam takes decoupled_weight_decay=True (AdamW's update); ours raised TypeError. The
+    step: p (1 - lr wd), then Adam's step from the plain gradient."""
+    p0, g = np.array([0.5, -1.0]), np.array([0.3, 0.7])
+    p = parameter(p0)
+    optimizer = Adam([p], lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)
+    p.grad = g.copy()
+    optimizer.step()
+    expected, _, _ = adam_step(p0 * (1 - 0.01 * 0.1), g, np.zeros(2), np.zeros(2), t=1)
+    np.testing.assert_allclose(p.data, expected, rtol=1e-14)
+
+
+def test_a_state_dict_without_the_switches_loads_with_pytorchs_values_and_adamw_stays_decoupled():
+    """A state dict saved before the switches were kept (ours, or an older PyTorch's) lacks them: it loads
+    with foreach=None, fused=None, capturable=False, differentiable=False, decoupled_weight_decay=False,
+    as PyTorch's __setstate__ fills them in; AdamW keeps decoupled_weight_decay=True whatever it loads."""
+    old_group = {"lr": 0.01, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0, "amsgrad": False,
+                 "maximize": False, "params": [0]}
+    adam = Adam([parameter([1.0])], foreach=True)
+    adam.load_state_dict({"state": {}, "param_groups": [dict(old_group)]})
+    group = adam.param_groups[0]
+    assert (group["foreach"], group["fused"], group["capturable"], group["differentiable"],
+            group["decoupled_weight_decay"]) == (None, None, False, False, False)
+    adamw = mg.optim.AdamW([parameter([1.0])])
+    adamw.load_state_dict({"state": {}, "param_groups": [dict(old_group, decoupled_weight_decay=False)]})
+    assert adamw.param_groups[0]["decoupled_weight_decay"] is True
+
+
+def test_optimizer_repr_is_pytorchs_text():
+    """PyTorch prints each group's options sorted, the groups parted by an empty line, and SGD's
+    defaults as the ints 0; ours had no empty line and printed 0.0."""
+    optimizer = SGD([parameter([1.0])], lr=0.1)
+    optimizer.add_param_group({"params": [parameter([2.0])], "lr": 0.2})
+    group = ("    dampening: 0\n    differentiable: False\n    foreach: None\n    fused: None\n    lr: {}\n"
+             "    maximize: False\n    momentum: 0\n    nesterov: False\n    weight_decay: 0\n")
+    assert repr(optimizer) == ("SGD (\nParameter Group 0\n" + group.format(0.1) + "\nParameter Group 1\n"
+                               + group.format(0.2) + ")")
+
+
+# ---- reprs as PyTorch prints them ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("module, text", [
+    (lambda: nn.LayerNorm(4), "LayerNorm((4,), eps=1e-05, elementwise_affine=True, bias=True)"),
+    (lambda: nn.LayerNorm(4, bias=False), "LayerNorm((4,), eps=1e-05, elementwise_affine=True, bias=False)"),
+    (lambda: nn.LayerNorm([2, 3], elementwise_affine=False), "LayerNorm((2, 3), eps=1e-05, elementwise_affine=False, "
+                                                             "bias=False)"),
+    (lambda: nn.BatchNorm1d(4, affine=False), "BatchNorm1d(4, eps=1e-05, momentum=0.1, affine=False, bias=False, "
+                                              "track_running_stats=True)"),
+    (lambda: nn.Dropout(0), "Dropout(p=0, inplace=False)"),
+], ids=["LayerNorm", "LayerNorm-bias=False", "LayerNorm-no-affine", "BatchNorm1d-no-affine", "Dropout-int-p"])
+def test_norm_and_dropout_reprs_are_pytorchs_text(module, text):
+    """PyTorch 2.13 prints `bias=` for LayerNorm and BatchNorm1d (whether there is a bias) and Dropout's p
+    as given; ours left `bias=` out and printed p=0.0."""
+    assert repr(module()) == text
+
+
+def test_module_list_prints_a_run_of_equal_modules_on_one_line():
+    """PyTorch's ModuleList repr folds consecutive equal reprs: `(0-2): 3 x Linear(...)`; ours printed each."""
+    layers = nn.ModuleList([nn.Linear(2, 2) for _ in range(3)] + [nn.Tanh(), nn.Linear(2, 2)])
+    line = "Linear(in_features=2, out_features=2, bias=True)"
+    assert repr(layers) == f"ModuleList(\n  (0-2): 3 x {line}\n  (3): Tanh()\n  (4): {line}\n)"
+    assert repr(nn.ModuleList([nn.ModuleList([nn.Tanh()])] * 2)) == (
+        "ModuleList(\n  (0-1): 2 x ModuleList(\n    (0): Tanh()\n  )\n)")
+
+
+def test_batch_norm_without_bias_scales_and_adds_nothing(float64_default):
+    """PyTorch's BatchNorm1d(..., bias=False) has a weight and no bias (ours had no bias argument):
+    y = (x - mean) / sqrt(var + eps) * weight, the batch's biased variance."""
+    norm = nn.BatchNorm1d(2, bias=False)
+    assert norm.bias is None and list(norm.state_dict()) == ["weight", "running_mean", "running_var",
+                                                             "num_batches_tracked"]
+    x = np.array([[1.0, 2.0], [3.0, 6.0], [5.0, 1.0]])
+    norm.load_state_dict(dict(norm.state_dict(), weight=np.array([2.0, -1.0])))
+    expected = (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + 1e-5) * np.array([2.0, -1.0])
+    np.testing.assert_allclose(norm(mg.tensor(x)).data, expected, rtol=1e-12)
+
+
+# ---- Sequential and ModuleList: + += * --------------------------------------------------------------------
+
+
+def test_sequential_plus_joins_two_into_a_new_one_numbered_afresh():
+    """PyTorch's `Sequential + Sequential`: a new Sequential of the same module objects, named "0", "1", ...
+    (ours raised TypeError); anything but a Sequential is a ValueError."""
+    first, second = nn.Sequential(*linears(2)), nn.Sequential(nn.Linear(7, 1))
+    named = nn.Sequential(OrderedDict(fc=nn.Linear(9, 1)))
+    joined = named + first + second
+    assert widths(joined) == [("0", 9), ("1", 1), ("2", 2), ("3", 7)]
+    assert joined[1] is first[0] and len(first) == 2 and widths(named) == [("fc", 9)]
+    with pytest.raises(ValueError, match="Sequential \\+: expected a Sequential, got list"):
+        first + [nn.Tanh()]
+
+
+def test_sequential_plus_equals_appends_after_its_own_names():
+    """PyTorch's `seq += other`: other's modules named len(seq), len(seq) + 1, ... in place."""
+    model = nn.Sequential(OrderedDict(fc=nn.Linear(1, 1), act=nn.Tanh()))
+    held = model
+    model += nn.Sequential(nn.Linear(5, 1), nn.Linear(6, 1))
+    assert model is held and [name for name, _ in model.named_children()] == ["fc", "act", "2", "3"]
+    assert [m.in_features for m in list(model)[2:]] == [5, 6]
+
+
+def test_sequential_times_repeats_the_same_modules():
+    """PyTorch's `seq * n` and `n * seq`: a new Sequential of the modules n times over, the same objects
+    (so the copies share their parameters), and `seq *= n` in place; n must be an integer >= 1."""
+    layer, act = nn.Linear(2, 2), nn.Tanh()
+    model = nn.Sequential(layer, act)
+    for repeated in (model * 3, 3 * model):
+        assert list(repeated) == [layer, act] * 3
+        assert list(repeated.state_dict()) == ["0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias"]
+        assert len(list(repeated.parameters())) == 2
+    model *= 2
+    assert list(model) == [layer, act, layer, act]
+    with pytest.raises(ValueError, match="Sequential \\*: expected a number of repeats >= 1, got 0"):
+        model * 0
+    with pytest.raises(TypeError, match="Sequential \\*: expected an integer number of repeats, got float"):
+        model * 2.0
+
+
+def test_module_list_plus_takes_any_iterable_of_modules():
+    """PyTorch's `ModuleList + iterable` is a new ModuleList numbered afresh and `+=` extends in place; a
+    ModuleList has no `*` (TypeError), as PyTorch's. Ours had neither + nor +=."""
+    modules = nn.ModuleList(linears(2))
+    extra = nn.Linear(9, 1)
+    joined = modules + [extra] + nn.Sequential(nn.Linear(8, 1))
+    assert isinstance(joined, nn.ModuleList) and widths(joined) == [("0", 1), ("1", 2), ("2", 9), ("3", 8)]
+    assert len(modules) == 2 and joined[2] is extra
+    held = modules
+    modules += (nn.Linear(5, 1) for _ in range(2))
+    assert modules is held and widths(modules) == [("0", 1), ("1", 2), ("2", 5), ("3", 5)]
+    with pytest.raises(TypeError, match="ModuleList \\+: expected an iterable of modules, got int"):
+        modules + 5
+    with pytest.raises(TypeError):
+        modules * 2
+
+
+# ---- Module.state_dict(destination=, prefix=, keep_vars=) --------------------------------------------------
+
+
+def test_state_dict_takes_pytorchs_prefix_and_destination():
+    """PyTorch's `state_dict(destination=d, prefix='enc.')` puts 'enc.' + name into d and returns d; ours
+    took no arguments (TypeError)."""
+    model = nn.Sequential(nn.Linear(2, 3), nn.Linear(3, 1))
+    destination = {"step": 7}
+    result = model.state_dict(destination=destination, prefix="encoder.")
+    assert result is destination
+    assert list(result) == ["step", "encoder.0.weight", "encoder.0.bias", "encoder.1.weight", "encoder.1.bias"]
+    np.testing.assert_array_equal(result["encoder.1.bias"], model[1].bias.data)
+    with pytest.raises(TypeError, match="Sequential.state_dict: expected prefix as a str"):
+        model.state_dict(prefix=1)
+
+
+def test_state_dict_keep_vars_gives_the_tensors_themselves():
+    """`keep_vars=True`: the Parameter and buffer objects (ours only gave array copies); the default
+    still gives copies, so changing them changes nothing."""
+    model = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
+    kept = model.state_dict(keep_vars=True)
+    assert kept["0.weight"] is model[0].weight and kept["1.running_mean"] is model[1].running_mean
+    copies = model.state_dict()
+    assert copies["0.weight"] is not model[0].weight.data
+    np.testing.assert_array_equal(copies["0.weight"], model[0].weight.data)
+
+
+def test_state_dict_positional_arguments_warn_as_pytorchs():
+    """PyTorch still takes (destination, prefix, keep_vars) positionally, with a FutureWarning."""
+    model = nn.Linear(2, 1)
+    with pytest.warns(FutureWarning, match="Positional args are being deprecated"):
+        result = model.state_dict({}, "head.", True)
+    assert list(result) == ["head.weight", "head.bias"] and result["head.weight"] is model.weight
+
+
+def test_load_state_dict_takes_assign_false_and_refuses_true():
+    """PyTorch's load_state_dict(state_dict, strict=True, assign=False): assign=False copies as before (it
+    was a TypeError); assign=True, which keeps the dict's own tensors, raises TypeError saying so."""
+    model = nn.Linear(2, 1)
+    model.load_state_dict({"weight": np.array([[1.0, 2.0]]), "bias": np.array([3.0])}, assign=False)
+    np.testing.assert_array_equal(model.bias.data, [3.0])
+    with pytest.raises(TypeError, match="load_state_dict: assign=True is not supported"):
+        model.load_state_dict(model.state_dict(), assign=True)

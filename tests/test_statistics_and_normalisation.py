@@ -190,7 +190,7 @@ def test_layer_norm_output_has_mean_0_and_variance_1_per_sample():
 
 def test_layer_norm_module_starts_as_pytorchs_and_learns_its_weight_and_bias():
     norm = nn.LayerNorm(3)
-    assert repr(norm) == "LayerNorm((3,), eps=1e-05, elementwise_affine=True)"
+    assert repr(norm) == "LayerNorm((3,), eps=1e-05, elementwise_affine=True, bias=True)"
     assert list(norm.state_dict()) == ["weight", "bias"]
     assert norm.weight.numpy().tolist() == [1.0, 1.0, 1.0] and norm.bias.numpy().tolist() == [0.0, 0.0, 0.0]
     assert norm.weight.dtype == np.float32
@@ -307,7 +307,8 @@ def test_batch_norm_running_statistics_follow_momentum_or_the_average_and_serve_
 
 
 def test_batch_norm_says_what_it_expected_and_prints_as_pytorchs():
-    assert repr(nn.BatchNorm1d(3)) == "BatchNorm1d(3, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)"
+    assert repr(nn.BatchNorm1d(3)) == ("BatchNorm1d(3, eps=1e-05, momentum=0.1, affine=True, bias=True, "
+                                      "track_running_stats=True)")
     with pytest.raises(ValueError, match="BatchNorm1d: Expected more than 1 value per channel when training"):
         nn.BatchNorm1d(2)(mg.ones(1, 2))
     with pytest.raises(ValueError, match=r"BatchNorm1d: expected input of shape \(N, 3\) or \(N, 3, L\), got \(2, 4\)"):

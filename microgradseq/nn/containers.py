@@ -9,6 +9,14 @@ from ..checks import is_int
 from .module import Module, checked_name
 
 
+def _listed(where: str, modules: Any) -> list:
+    """`modules` as a list, or a TypeError naming `where` if it is not iterable."""
+    try:
+        return list(modules)
+    except TypeError:
+        raise TypeError(f"{where}: expected an iterable of modules, got {type(modules).__name__}") from None
+
+
 def _checked(where: str, name: str, module: Any) -> Module:
     if not isinstance(module, Module):
         raise TypeError(f"{where}: entry {name} must be a Module, got {type(module).__name__}")
@@ -47,7 +55,7 @@ class _Indexed(Module):
 
     def extend(self, modules: Iterable[Module]) -> "_Indexed":
         """Append each of `modules` (each checked first: a bad one appends none); returns self."""
-        modules = list(modules)
+        modules = _listed(f"{type(self).__name__}.extend", modules)
         for offset, module in enumerate(modules):
             _checked(type(self).__name__, str(len(self) + offset), module)
         for module in modules:
@@ -85,10 +93,15 @@ class _Indexed(Module):
         for position, module in enumerate(modules):
             setattr(self, str(position), module)
 
+    def __dir__(self) -> list[str]:
+        """As PyTorch's: the children's names "0", "1", ... are left out."""
+        return [name for name in super().__dir__() if not name.isdigit()]
+
 
 class Sequential(_Indexed):
     """Modules applied in turn: `Sequential(a, b)(x)` is `b(a(x))`. Children are named "0", "1", ...,
-    or by the keys of one mapping passed instead (`Sequential(OrderedDict(fc=..., act=...))`)."""
+    or by the keys of one mapping passed instead (`Sequential(OrderedDict(fc=..., act=...))`).
+    As PyTorch's, `+` and `+=` join two Sequentials and `*` repeats one (the same module objects)."""
 
     def __init__(self, *modules: Any) -> None:
         super().__init__()
@@ -104,14 +117,79 @@ class Sequential(_Indexed):
             x = module(x)
         return x
 
+    def __add__(self, other: "Sequential") -> "Sequential":
+        """A new Sequential of this one's modules, then `other`'s (the same objects), named "0", "1", ..."""
+        return Sequential(*self, *_sequential("Sequential +", other))
+
+    def __iadd__(self, other: "Sequential") -> "Sequential":
+        """Append `other`'s modules, named by position after this one's, as PyTorch's."""
+        offset = len(self)
+        for position, module in enumerate(_sequential("Sequential +=", other)):
+            self.add_module(str(offset + position), module)
+        return self
+
+    def __mul__(self, times: int) -> "Sequential":
+        """A new Sequential of this one's modules `times` times over (the same objects, so the copies
+        share their parameters), named "0", "1", ..., as PyTorch's."""
+        return Sequential(*list(self) * _times("Sequential *", times))
+
+    __rmul__ = __mul__
+
+    def __imul__(self, times: int) -> "Sequential":
+        """This one's modules `times` times over, in place (the same objects), as PyTorch's."""
+        modules, offset = list(self), len(self)
+        for position, module in enumerate(modules * (_times("Sequential *=", times) - 1)):
+            self.add_module(str(offset + position), module)
+        return self
+
+
+def _sequential(where: str, other: Any) -> Sequential:
+    """`other` if it is a Sequential, else PyTorch's ValueError (before anything changes)."""
+    if not isinstance(other, Sequential):
+        raise ValueError(f"{where}: expected a Sequential, got {type(other).__name__}")
+    return other
+
+
+def _times(where: str, times: Any) -> int:
+    """A repeat count: TypeError unless an integer, ValueError unless >= 1, as PyTorch's."""
+    if not is_int(times):
+        raise TypeError(f"{where}: expected an integer number of repeats, got {type(times).__name__}")
+    if times <= 0:
+        raise ValueError(f"{where}: expected a number of repeats >= 1, got {times}")
+    return int(times)
+
 
 class ModuleList(_Indexed):
     """A list of modules whose parameters the owner finds (a plain list hides them): index it, loop
-    over it, `append`, `extend`, `insert`, `pop` and `del` as a list's; it has no forward of its own."""
+    over it, `append`, `extend`, `insert`, `pop`, `del`, `+` and `+=` as a list's (no `*`, as
+    PyTorch's); it has no forward of its own."""
 
     def __init__(self, modules: Iterable[Module] | None = None) -> None:
         super().__init__()
         self.extend(modules or ())
+
+    def __add__(self, other: Iterable[Module]) -> "ModuleList":
+        """A new ModuleList of this one's modules, then those of `other` (any iterable of modules)."""
+        return ModuleList([*self, *_listed("ModuleList +", other)])
+
+    def __iadd__(self, other: Iterable[Module]) -> "ModuleList":
+        """`extend(other)`: returns self."""
+        return self.extend(_listed("ModuleList +=", other))
+
+    def __repr__(self) -> str:
+        """PyTorch's: a run of equal consecutive modules is one line, `(0-2): 3 x Linear(...)`."""
+        runs: list[list] = []                   # [first position, last position, repr]
+        for position, module in enumerate(self):
+            text = repr(module)
+            if runs and runs[-1][2] == text:
+                runs[-1][1] = position
+            else:
+                runs.append([position, position, text])
+        if not runs:
+            return f"{type(self).__name__}()"
+        lines = [f"({first}): {text}" if first == last else f"({first}-{last}): {last - first + 1} x {text}"
+                 for first, last, text in runs]
+        return f"{type(self).__name__}(\n  " + "\n  ".join(line.replace("\n", "\n  ") for line in lines) + "\n)"
 
 
 class ModuleDict(Module):

@@ -19,7 +19,8 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, inplace: bool = False, rng: np.random.Generator | None = None) -> None:
         super().__init__()
-        self.p = probability(p, "p", "Dropout")
+        probability(p, "p", "Dropout")
+        self.p = p                  # as given (PyTorch's repr shows Dropout(p=0, ...) for an int)
         self.inplace, self.rng = flag(inplace, "inplace", "Dropout"), rng
 
     def forward(self, x: Any) -> Tensor:

@@ -16,7 +16,7 @@ from .module import Module
 class _Loss(Module):
     """A loss function with its `reduction` ("mean", "sum" or "none"; PyTorch's deprecated
     `size_average=` and `reduce=` too, with its warning). Another keyword raises TypeError naming the
-    loss."""
+    loss. It prints as PyTorch's do, its name alone: `CrossEntropyLoss()`."""
 
     reductions = REDUCTIONS
 
@@ -27,9 +27,6 @@ class _Loss(Module):
         reduction = legacy_reduction(where, *legacy, reduction)
         only_defaults(where, options, {})
         self.reduction = checked_reduction(where, reduction, self.reductions)
-
-    def extra_repr(self) -> str:
-        return "" if self.reduction == "mean" else f"reduction={self.reduction!r}"
 
 
 class KLDivLoss(_Loss):
@@ -70,10 +67,6 @@ class SmoothL1Loss(_Loss):
     def forward(self, input: Any, target: Any) -> Tensor:
         return smooth_l1_loss(input, target, self.reduction, beta=self.beta)
 
-    def extra_repr(self) -> str:
-        return ", ".join(part for part in [super().extra_repr(), f"beta={self.beta}" if self.beta != 1.0 else ""]
-                         if part)
-
 
 class HuberLoss(_Loss):
     """`F.huber_loss(input, target, delta=delta)`: squared error below `delta`, delta times absolute beyond."""
@@ -84,10 +77,6 @@ class HuberLoss(_Loss):
 
     def forward(self, input: Any, target: Any) -> Tensor:
         return huber_loss(input, target, self.reduction, delta=self.delta)
-
-    def extra_repr(self) -> str:
-        return ", ".join(part for part in [super().extra_repr(), f"delta={self.delta}" if self.delta != 1.0 else ""]
-                         if part)
 
 
 class _WeightedLoss(_Loss):
@@ -116,10 +105,6 @@ class _ClassLoss(_WeightedLoss):
         self.ignore_index = ignore_index
         self._weights(weight=weight)
 
-    def extra_repr(self) -> str:
-        shown = [super().extra_repr()] + ([f"ignore_index={self.ignore_index}"] if self.ignore_index != -100 else [])
-        return ", ".join(part for part in shown if part)
-
 
 class CrossEntropyLoss(_ClassLoss):
     """`F.cross_entropy(input, target, weight, ...)`: logits (B, C), target classes (B,) or probabilities
@@ -133,10 +118,6 @@ class CrossEntropyLoss(_ClassLoss):
     def forward(self, input: Any, target: Any) -> Tensor:
         return cross_entropy(input, target, self.weight, ignore_index=self.ignore_index, reduction=self.reduction,
                              label_smoothing=self.label_smoothing)
-
-    def extra_repr(self) -> str:
-        shown = [super().extra_repr()] + ([f"label_smoothing={self.label_smoothing}"] if self.label_smoothing else [])
-        return ", ".join(part for part in shown if part)
 
 
 class NLLLoss(_ClassLoss):

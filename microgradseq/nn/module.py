@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import warnings
 from collections import namedtuple
+from collections.abc import MutableMapping
 from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
@@ -270,14 +272,37 @@ class Module:
     def _loaded(self) -> None:
         return None
 
-    def state_dict(self) -> dict[str, np.ndarray]:
+    def state_dict(self, *args: Any, destination: MutableMapping | None = None, prefix: str = "",
+                   keep_vars: bool = False) -> dict:
         """name -> a copy of the array of each parameter and persistent buffer; a tied parameter under
-        each of its names, as PyTorch."""
-        return {name: t._data.copy() for name, t in self._saved().items()}
+        each of its names, as PyTorch. PyTorch's keywords: `prefix` starts every name (`"encoder."`),
+        `keep_vars=True` gives the Parameter and buffer tensors themselves (not copies), and the
+        entries go into `destination` (a dict), which is returned. Given positionally (destination,
+        prefix, keep_vars) they work too, with PyTorch's deprecation warning."""
+        where = f"{type(self).__name__}.state_dict"
+        if args:
+            if len(args) > 3:
+                raise TypeError(f"{where}: expected at most 3 positional arguments (destination, prefix, "
+                                f"keep_vars), got {len(args)}")
+            warnings.warn("Positional args are being deprecated, use kwargs instead.", FutureWarning, stacklevel=2)
+            destination = args[0] if destination is None else destination
+            prefix = args[1] if len(args) > 1 and prefix == "" else prefix
+            keep_vars = args[2] if len(args) > 2 and keep_vars is False else keep_vars
+        if not isinstance(prefix, str):
+            raise TypeError(f"{where}: expected prefix as a str (such as 'encoder.'), got {type(prefix).__name__}")
+        keep_vars = flag(keep_vars, "keep_vars", where)
+        if destination is None:
+            destination = {}
+        elif not isinstance(destination, MutableMapping):
+            raise TypeError(f"{where}: expected destination as a dict, got {type(destination).__name__}")
+        for name, tensor in self._saved().items():
+            destination[prefix + name] = tensor if keep_vars else tensor._data.copy()
+        return destination
 
-    def load_state_dict(self, state_dict: Mapping, strict: bool = True) -> _IncompatibleKeys:
+    def load_state_dict(self, state_dict: Mapping, strict: bool = True, assign: bool = False) -> _IncompatibleKeys:
         """Copy arrays into the parameters and persistent buffers, cast to each one's dtype; returns
-        PyTorch's `_IncompatibleKeys(missing_keys, unexpected_keys)`.
+        PyTorch's `_IncompatibleKeys(missing_keys, unexpected_keys)`. PyTorch's `assign=True` (keep the
+        state dict's tensors themselves, for modules made on the meta device) is not supported here.
 
         Everything is checked first — missing and unexpected names (when
         `strict`), shapes, values that are not numeric arrays, casts that
@@ -291,6 +316,9 @@ class Module:
         if not isinstance(state, Mapping):
             raise TypeError(f"load_state_dict: expected a dict of name -> array, got {type(state).__name__}")
         strict = flag(strict, "strict", "load_state_dict")
+        if flag(assign, "assign", "load_state_dict"):
+            raise TypeError("load_state_dict: assign=True is not supported (only False: the values are copied "
+                            "into the module's own parameters and buffers)")
         owners = self._saved_by_owner()
         own = {name: tensor for name, (_, _, tensor) in owners.items()}
         missing = [name for name, (module, local, _) in owners.items()

@@ -42,7 +42,8 @@ class LayerNorm(Module):
         return layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
+                f"bias={self.bias is not None}")
 
 
 class BatchNorm1d(Module):
@@ -52,10 +53,11 @@ class BatchNorm1d(Module):
     (ones) move toward the batch's mean and unbiased variance by `momentum` (None: their average over
     every batch so far), and num_batches_tracked counts. In eval mode the running statistics are
     used, as constants; without them (`track_running_stats=False`: the buffers are None) the batch's,
-    in both modes."""
+    in both modes. `bias=False` (with `affine`) scales by weight and adds no bias."""
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
-                 track_running_stats: bool = True, device: Any = None, dtype: Any = None) -> None:
+                 track_running_stats: bool = True, device: Any = None, dtype: Any = None, *,
+                 bias: bool = True) -> None:
         super().__init__()
         where = type(self).__name__
         check_device(where, device)
@@ -67,7 +69,8 @@ class BatchNorm1d(Module):
             raise ValueError(f"{where}: num_features must be an integer >= 0, got {num_features!r}")
         self.num_features, dtype = int(num_features), np.dtype(dtype or get_default_dtype())
         self.weight = Parameter(np.ones(num_features, dtype)) if self.affine else None
-        self.bias = Parameter(np.zeros(num_features, dtype)) if self.affine else None
+        bias = flag(bias, "bias", where)
+        self.bias = Parameter(np.zeros(num_features, dtype)) if self.affine and bias else None
         self.register_buffer("running_mean", owned(np.zeros(num_features, dtype)) if tracked else None)
         self.register_buffer("running_var", owned(np.ones(num_features, dtype)) if tracked else None)
         self.register_buffer("num_batches_tracked", owned(np.array(0, np.int64)) if tracked else None)
@@ -109,7 +112,9 @@ class BatchNorm1d(Module):
             mean, variance = self.running_mean._data.reshape(per_feature), self.running_var._data.reshape(per_feature)
             y = (x - mean.astype(x.dtype)) / np.sqrt(variance + self.eps).astype(x.dtype)
         if self.weight is not None:
-            y = y * self.weight.reshape(per_feature).to(y.dtype) + self.bias.reshape(per_feature).to(y.dtype)
+            y = y * self.weight.reshape(per_feature).to(y.dtype)
+        if self.bias is not None:
+            y = y + self.bias.reshape(per_feature).to(y.dtype)
         return y
 
     def _track(self, batch_mean: np.ndarray, unbiased_variance: np.ndarray) -> None:
@@ -121,7 +126,7 @@ class BatchNorm1d(Module):
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"track_running_stats={self.track_running_stats}")
+                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
 
 
 class LazyBatchNorm1d(BatchNorm1d):
@@ -130,10 +135,12 @@ class LazyBatchNorm1d(BatchNorm1d):
     and the module becomes a `BatchNorm1d`."""
 
     def __init__(self, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
-                 track_running_stats: bool = True, device: Any = None, dtype: Any = None) -> None:
-        super().__init__(0, eps, momentum, affine, track_running_stats, device, dtype)
+                 track_running_stats: bool = True, device: Any = None, dtype: Any = None, *,
+                 bias: bool = True) -> None:
+        super().__init__(0, eps, momentum, affine, track_running_stats, device, dtype, bias=bias)
         if self.affine:
             self.weight = UninitializedParameter(self.weight._data)
+        if self.bias is not None:
             self.bias = UninitializedParameter(self.bias._data)
 
     def forward(self, x: Any) -> Tensor:

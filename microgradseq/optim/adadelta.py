@@ -23,18 +23,20 @@ class Adadelta(Optimizer):
         acc_delta  = rho * acc_delta + (1 - rho) * delta^2                       (0 before the first step)
         p          = p - lr * delta
 
-    Options (per param group): lr, rho, eps, weight_decay, maximize. State: step, square_avg, acc_delta.
+    Options (per param group): lr, rho, eps, weight_decay, maximize, and PyTorch's capturable, foreach,
+    differentiable (kept as given; the update is the same). State: step, square_avg, acc_delta.
     """
 
     option_checks = {"lr": check.non_negative, "rho": check.closed_fraction, "eps": check.non_negative,
-                     "weight_decay": check.non_negative, "maximize": check.boolean}
+                     "weight_decay": check.non_negative, "maximize": check.boolean,
+                     **check.switches("capturable", "foreach", "differentiable")}
     state_names = ("step", "square_avg", "acc_delta")
 
     def __init__(self, params: Iterable[Any], lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
-                 weight_decay: float = 0.0, foreach: bool | None = None, *, capturable: bool = False,
+                 weight_decay: float = 0, foreach: bool | None = None, *, capturable: bool = False,
                  maximize: bool = False, differentiable: bool = False) -> None:
-        check.pytorch_only("Adadelta", foreach=foreach, capturable=capturable, differentiable=differentiable)
-        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize))
+        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize,
+                                      capturable=capturable, foreach=foreach, differentiable=differentiable))
 
     def kept_state(self, group: dict) -> tuple[str, ...]:
         return self.state_names

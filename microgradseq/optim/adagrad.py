@@ -21,22 +21,23 @@ class Adagrad(Optimizer):
         sum = sum + g^2                    (sum = initial_accumulator_value before the first step)
         p   = p - clr * g / (sqrt(sum) + eps)
 
-    Options (per param group): lr, lr_decay, weight_decay, initial_accumulator_value, eps, maximize.
+    Options (per param group): lr, lr_decay, weight_decay, initial_accumulator_value, eps, maximize, and
+    PyTorch's foreach, differentiable, fused (kept as given; the update is the same).
     State: step, sum.
     """
 
     option_checks = {"lr": check.non_negative, "lr_decay": check.non_negative, "weight_decay": check.non_negative,
                      "initial_accumulator_value": check.non_negative, "eps": check.non_negative,
-                     "maximize": check.boolean}
+                     "maximize": check.boolean,
+                     **check.switches("foreach", "differentiable", "fused")}
     state_names = ("step", "sum")
 
-    def __init__(self, params: Iterable[Any], lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
-                 initial_accumulator_value: float = 0.0, eps: float = 1e-10, foreach: bool | None = None, *,
+    def __init__(self, params: Iterable[Any], lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
+                 initial_accumulator_value: float = 0, eps: float = 1e-10, foreach: bool | None = None, *,
                  maximize: bool = False, differentiable: bool = False, fused: bool | None = None) -> None:
-        check.pytorch_only("Adagrad", foreach=foreach, differentiable=differentiable, fused=fused)
-        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
-                                      initial_accumulator_value=initial_accumulator_value, eps=eps,
-                                      maximize=maximize))
+        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
+                                      initial_accumulator_value=initial_accumulator_value, foreach=foreach,
+                                      maximize=maximize, differentiable=differentiable, fused=fused))
 
     def kept_state(self, group: dict) -> tuple[str, ...]:
         return self.state_names             # both, whatever the options

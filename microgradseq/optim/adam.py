@@ -26,25 +26,28 @@ class Adam(Optimizer):
         v_hat = v / (1 - beta2^t)
         p     = p - lr * m_hat / (sqrt(v_hat) + eps)
 
-    Options (per param group): lr, betas, eps, weight_decay, amsgrad, maximize.
+    With `decoupled_weight_decay=True` it is AdamW, as with PyTorch's Adam.
+
+    Options (per param group): lr, betas, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay,
+    and PyTorch's foreach, capturable, differentiable, fused (kept as given; the update is the same).
     State: step, exp_avg (m), exp_avg_sq (v), max_exp_avg_sq (v_max, with amsgrad).
     """
 
-    decoupled_weight_decay = False
     option_checks = {"lr": check.non_negative, "betas": check.betas, "eps": check.non_negative,
-                     "weight_decay": check.non_negative, "amsgrad": check.boolean,
-                     "maximize": check.boolean}
+                     "weight_decay": check.non_negative, "amsgrad": check.boolean, "maximize": check.boolean,
+                     **check.switches("foreach", "capturable", "differentiable", "fused"),
+                     "decoupled_weight_decay": check.boolean}
     state_names = ("step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq")
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, amsgrad: bool = False, *, foreach: bool | None = None,
+                 weight_decay: float = 0, amsgrad: bool = False, *, foreach: bool | None = None,
                  maximize: bool = False, capturable: bool = False, differentiable: bool = False,
-                 fused: bool | None = None) -> None:
-        check.pytorch_only(type(self).__name__, foreach=foreach, capturable=capturable,
-                           differentiable=differentiable, fused=fused)
-        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                                      amsgrad=amsgrad, maximize=maximize))
+                 fused: bool | None = None, decoupled_weight_decay: bool = False) -> None:
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                                      maximize=maximize, foreach=foreach, capturable=capturable,
+                                      differentiable=differentiable, fused=fused,
+                                      decoupled_weight_decay=decoupled_weight_decay))
 
     def kept_state(self, group: dict) -> tuple[str, ...]:
         return ("step", "exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if group["amsgrad"] else ())
@@ -53,7 +56,7 @@ class Adam(Optimizer):
         lr, (beta1, beta2), weight_decay = group["lr"], group["betas"], group["weight_decay"]
         if group["maximize"]:
             grad = -grad
-        if self.decoupled_weight_decay:
+        if group["decoupled_weight_decay"]:
             data = data * (1.0 - lr * weight_decay)
         else:
             grad = with_decay(data, grad, weight_decay)
@@ -76,9 +79,9 @@ class AdamW(Adam):
         p     = p * (1 - lr * weight_decay)
         m, v, m_hat, v_hat as Adam's, from g = grad (-grad if maximize)
         p     = p - lr * m_hat / (sqrt(v_hat) + eps)
-    """
 
-    decoupled_weight_decay = True
+    It is `Adam(..., decoupled_weight_decay=True)`, and stays so when it loads a state dict, as PyTorch's.
+    """
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
@@ -87,4 +90,9 @@ class AdamW(Adam):
                  fused: bool | None = None) -> None:
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
                          foreach=foreach, maximize=maximize, capturable=capturable,
-                         differentiable=differentiable, fused=fused)
+                         differentiable=differentiable, fused=fused, decoupled_weight_decay=True)
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        super().load_state_dict(state_dict)
+        for group in self.param_groups:
+            group["decoupled_weight_decay"] = True

@@ -96,7 +96,7 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor] | None = None, max_nor
     check.non_negative_or_inf(where, "max_norm", max_norm)
     p = _norm_type(norm_type)
     error_if_nonfinite = flag(error_if_nonfinite, "error_if_nonfinite", where)
-    check.pytorch_only(where, foreach=foreach)
+    check.loop_choice(where, "foreach", foreach)          # (one loop here: any choice clips alike)
     with_grad = [t for t in _tensors(parameters, where) if t.grad is not None]
     dtype = np.result_type(*(t.grad.dtype for t in with_grad)) if with_grad else get_default_dtype()
     total_norm = vector_norm(np.array([vector_norm(t.grad, p) for t in with_grad]), p)
@@ -122,7 +122,7 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor] | None = None, clip_v
     if clip_value is None:
         raise TypeError("clip_grad_value_: missing the argument clip_value")
     check.non_negative_or_inf("clip_grad_value_", "clip_value", clip_value)
-    check.pytorch_only("clip_grad_value_", foreach=foreach)
+    check.loop_choice("clip_grad_value_", "foreach", foreach)
     for t in _tensors(parameters, "clip_grad_value_"):
         if t.grad is not None:
             t.grad = np.clip(t.grad, -clip_value, clip_value)

@@ -9,7 +9,10 @@ optimizer's param groups when you call `scheduler.step()` (once an epoch, after 
 
 A schedule counts epochs in `last_epoch` (0 after construction, which already sets epoch 0's
 rates) and keeps each group's starting rate as `base_lrs` (and in the group, as
-`'initial_lr'`). Like PyTorch's, `step()` is chainable: StepLR, MultiStepLR,
+`'initial_lr'`). Made with `last_epoch=k` to resume (the groups must hold `'initial_lr'`), it starts
+at epoch k + 1; as PyTorch's since 2.8, ExponentialLR and CosineAnnealingLR then keep the groups'
+current rates (the ones the checkpoint had), where StepLR, MultiStepLR and LambdaLR take that
+epoch's step. Like PyTorch's, `step()` is chainable: StepLR, MultiStepLR,
 ExponentialLR and CosineAnnealingLR compute the next rate from the group's current lr, so a
 rate you change by hand carries on from where you put it; `step(epoch)` computes the closed
 form for that epoch instead.
@@ -97,6 +100,8 @@ class LRScheduler:
     """The base class: subclasses define `get_lr()`, the groups' rates at epoch `last_epoch`
     (and, for `step(epoch)`, `closed_form_lr()`)."""
 
+    _is_initial = False         # True during the constructor's step, as PyTorch's flag
+
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
         where = type(self).__name__
         if not isinstance(optimizer, Optimizer):
@@ -113,7 +118,11 @@ class LRScheduler:
         self.base_lrs = [group.get("initial_lr", group["lr"]) for group in groups]
         self.last_epoch = last_epoch
         self._step_count = 0                         # steps taken, the constructor's first (as PyTorch's)
-        self.step()                                  # epoch 0's rates (raises before any change)
+        self._is_initial = True
+        try:
+            self.step()                              # epoch last_epoch + 1's rates (raises before any change)
+        finally:
+            del self._is_initial                     # (the class's False again; kept out of the state dict)
         for group, base in zip(groups, self.base_lrs):
             group.setdefault("initial_lr", base)
 
@@ -258,7 +267,7 @@ class ExponentialLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
-        if self.last_epoch == 0:
+        if self._is_initial:                    # (resuming at last_epoch=k: the rates stay as they are)
             return self._rates()
         return [rate * self.gamma for rate in self._rates()]
 
@@ -290,9 +299,9 @@ class CosineAnnealingLR(LRScheduler):
 
     def get_lr(self) -> list[float]:
         epoch, period, low = self.last_epoch, self.T_max, self.eta_min
-        if epoch == 0:
+        if self._is_initial:                    # (resuming at last_epoch=k: the rates stay as they are)
             return self._rates()
-        if self._step_count == 1:               # the constructor's step, resuming at last_epoch > 0
+        if self._step_count == 1 and epoch > 0:  # (get_lr() called after the constructor, as PyTorch's)
             return self.closed_form_lr()
         if _at_the_bottom(epoch - 1, period):
             return [rate + (base - low) * (1 - math.cos(math.pi / period)) / 2

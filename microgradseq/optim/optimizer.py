@@ -204,6 +204,8 @@ class Optimizer:
             if name not in group:
                 raise ValueError(f"{where}: {label} is missing (every group needs it)")
             check(where, label, group[name])
+        if group.get("foreach") and group.get("fused"):         # (PyTorch's error, word for word)
+            raise RuntimeError(f"{where}: `fused` and `foreach` cannot be `True` together.")
         self.check_together(where, group, "" if index is None else f"param_groups[{index}]: ")
 
     def check_together(self, where: str, group: dict, label: str) -> None:
@@ -351,8 +353,9 @@ class Optimizer:
         saving.load_state_dict(self, state_dict)
 
     def __repr__(self) -> str:
-        lines = [f"{type(self).__name__} ("]
+        """PyTorch's text: each group's options, sorted, the groups parted by an empty line."""
+        text = f"{type(self).__name__} ("
         for index, group in enumerate(self.param_groups):
-            lines.append(f"Parameter Group {index}")
-            lines += [f"    {name}: {value}" for name, value in sorted(group.items()) if name != "params"]
-        return "\n".join(lines + [")"])
+            text += f"\nParameter Group {index}\n"
+            text += "".join(f"    {name}: {value}\n" for name, value in sorted(group.items()) if name != "params")
+        return text + ")"

@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 
 from ..checks import flag, is_finite_number, non_negative_number, positive_int, positive_number
-from ..spellings import only_defaults
 
 
 def non_negative(where: str, name: str, value: Any) -> None:
@@ -75,14 +74,33 @@ def plain(value: Any) -> Any:
     return value
 
 
-def pytorch_only(where: str, **options: Any) -> None:
-    """Refuse PyTorch's implementation switches unless they ask for what this library does.
+def loop_choice(where: str, name: str, value: Any) -> None:
+    """`foreach=` or `fused=`: True, False or None. PyTorch's choice of how its step loops over the
+    parameters (one kernel per tensor, one per list, one fused); this library has one loop, so every
+    choice gives the same update, and the value is only kept in the group, as PyTorch keeps it."""
+    if value is not None and not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{where}: {name} must be True, False or None, got {value!r}")
 
-    `foreach=` and `fused=` choose how PyTorch loops over the parameters (None or False: the
-    plain loop, the only one here); `capturable=` and `differentiable=` are for CUDA graphs and
-    differentiating through the step (False only). TypeError naming `where` and the option.
-    """
-    plain_loop = {name: (None if name in ("foreach", "fused") and value is False else value)
-                  for name, value in options.items()}
-    only_defaults(where, plain_loop, {"foreach": None, "fused": None, "capturable": False,
-                                      "differentiable": False})
+
+def _off(where: str, name: str, value: Any, allowed: tuple) -> None:
+    if not any(value is choice or (isinstance(value, np.bool_) and value == choice) for choice in allowed):
+        raise TypeError(f"{where}: {name}={value!r} is not supported (only "
+                        f"{' or '.join(map(repr, allowed))}: PyTorch's CPU build cannot step with it either)")
+
+
+def not_capturable(where: str, name: str, value: Any) -> None:
+    """`capturable=`: False or None (which PyTorch takes as False); True is for CUDA graphs."""
+    _off(where, name, value, (False, None))
+
+
+def not_differentiable(where: str, name: str, value: Any) -> None:
+    """`differentiable=`: False; True records the step itself, for non-leaf parameters."""
+    _off(where, name, value, (False,))
+
+
+def switches(*names: str) -> dict:
+    """The checks of those of PyTorch's implementation switches an optimizer takes (as its PyTorch
+    namesake does), for its `option_checks`."""
+    checks = {"foreach": loop_choice, "fused": loop_choice, "capturable": not_capturable,
+              "differentiable": not_differentiable}
+    return {name: checks[name] for name in names}

@@ -22,23 +22,25 @@ class RMSprop(Optimizer):
         buf = momentum * buf + g / avg                          (buf = 0 before the first step)
         p   = p - lr * buf            (p - lr * g / avg when momentum == 0)
 
-    Options (per param group): lr, alpha, eps, weight_decay, momentum, centered, maximize.
+    Options (per param group): lr, alpha, eps, weight_decay, momentum, centered, maximize, and
+    PyTorch's capturable, foreach, differentiable (kept as given; the update is the same).
     State: step (the parameter's update count, as PyTorch keeps it; the update does not use it),
     square_avg (v), grad_avg (a, centered only), momentum_buffer (buf, with momentum).
     """
 
     option_checks = {"lr": check.non_negative, "alpha": check.closed_fraction, "eps": check.non_negative,
                      "weight_decay": check.non_negative, "momentum": check.non_negative,
-                     "centered": check.boolean, "maximize": check.boolean}
+                     "centered": check.boolean, "maximize": check.boolean,
+                     **check.switches("capturable", "foreach", "differentiable")}
     state_names = ("step", "square_avg", "grad_avg", "momentum_buffer")
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-2, alpha: float = 0.99,
-                 eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0,
-                 centered: bool = False, *, capturable: bool = False, foreach: bool | None = None,
+                 eps: float = 1e-8, weight_decay: float = 0, momentum: float = 0,
+                 centered: bool = False, capturable: bool = False, foreach: bool | None = None,
                  maximize: bool = False, differentiable: bool = False) -> None:
-        check.pytorch_only("RMSprop", capturable=capturable, foreach=foreach, differentiable=differentiable)
-        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                                      momentum=momentum, centered=centered, maximize=maximize))
+        super().__init__(params, dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
+                                      weight_decay=weight_decay, capturable=capturable, foreach=foreach,
+                                      maximize=maximize, differentiable=differentiable))
 
     def kept_state(self, group: dict) -> tuple[str, ...]:
         # (not `step`: the update does not read it, so a state saved without it still loads)

@@ -26,22 +26,24 @@ class SGD(Optimizer):
         g   = g + momentum * buf   if nesterov,   else   g = buf
         p   = p - lr * g           (g as it came when momentum == 0)
 
-    Options (per param group): lr, momentum, dampening, weight_decay, nesterov, maximize.
+    Options (per param group): lr, momentum, dampening, weight_decay, nesterov, maximize, and
+    PyTorch's foreach, differentiable, fused (kept as given; the update is the same).
     Nesterov momentum needs momentum > 0 and dampening = 0, as in PyTorch.
     """
 
     option_checks = {"lr": check.non_negative, "momentum": check.non_negative,
                      "dampening": check.closed_fraction, "weight_decay": check.non_negative,
-                     "nesterov": check.boolean, "maximize": check.boolean}
+                     "nesterov": check.boolean, "maximize": check.boolean,
+                     **check.switches("foreach", "differentiable", "fused")}
     state_names = ("momentum_buffer",)
 
-    def __init__(self, params: Iterable[Any], lr: float = 1e-3, momentum: float = 0.0,
-                 dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False, *,
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3, momentum: float = 0,
+                 dampening: float = 0, weight_decay: float = 0, nesterov: bool = False, *,
                  maximize: bool = False, foreach: bool | None = None, differentiable: bool = False,
                  fused: bool | None = None) -> None:
-        check.pytorch_only("SGD", foreach=foreach, differentiable=differentiable, fused=fused)
-        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
-                                      weight_decay=weight_decay, nesterov=nesterov, maximize=maximize))
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                                      nesterov=nesterov, maximize=maximize, foreach=foreach,
+                                      differentiable=differentiable, fused=fused))
 
     def check_together(self, where: str, group: dict, label: str) -> None:
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):

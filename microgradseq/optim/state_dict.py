@@ -24,6 +24,12 @@ from ..checks import is_int
 from .options import plain
 
 
+# Options PyTorch's optimizers gained over its versions: a state dict without them (an older one, of
+# PyTorch or of this library) loads with PyTorch's values for them, which its __setstate__ fills in.
+FILLED_IN = {"maximize": False, "foreach": None, "fused": None, "capturable": False, "differentiable": False,
+             "decoupled_weight_decay": False}
+
+
 def _copied(value: Any) -> Any:
     return value.copy() if isinstance(value, np.ndarray) else copy.deepcopy(value)
 
@@ -73,13 +79,14 @@ def load_state_dict(optimizer: Any, saved: Any) -> None:
 
     new_groups = []
     for index, (group, ours) in enumerate(zip(groups, optimizer.param_groups)):
-        missing = [name for name in optimizer.defaults if name not in group]
+        missing = [name for name in optimizer.defaults if name not in group and name not in FILLED_IN]
         if missing:
             raise ValueError(f"{where}: param group {index} of the state dict lacks the option(s) "
                              f"{', '.join(missing)} of {type(optimizer).__name__} (is it another "
                              "optimizer's state dict?); nothing was changed")
         new = {"params": ours["params"],          # (numbers that went through mg.save as 0-d arrays: as numbers)
-               **{name: plain(_copied(value)) for name, value in group.items() if name != "params"}}
+               **{name: plain(_copied(value)) for name, value in group.items() if name != "params"},
+               **{name: value for name, value in FILLED_IN.items() if name in optimizer.defaults and name not in group}}
         optimizer.check_options(where, new, index)
         new_groups.append(new)
 
