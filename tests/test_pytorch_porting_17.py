@@ -50,6 +50,7 @@ import types
 
 import numpy as np
 import pytest
+from test_op_gradients import central_differences
 
 import microgradseq as torch
 import microgradseq.nn as nn
@@ -78,20 +79,6 @@ def quietly(fn, *args, **kwargs):
     return result, printed.getvalue()
 
 
-def central_difference(f, array, eps=1e-6):
-    """d f / d array by central differences; f takes the array (changed in place and restored)."""
-    grad = np.zeros_like(array, dtype=np.float64)
-    for index in np.ndindex(array.shape):
-        kept = array[index]
-        array[index] = kept + eps
-        up = f(array)
-        array[index] = kept - eps
-        down = f(array)
-        array[index] = kept
-        grad[index] = (up - down) / (2 * eps)
-    return grad
-
-
 def parameter_central_difference(model, name, loss_of_model, eps=1e-6):
     """d loss / d model.<name> by central differences of the model's own forward pass (float64)."""
     parameter = dict(model.named_parameters())[name]
@@ -102,7 +89,7 @@ def parameter_central_difference(model, name, loss_of_model, eps=1e-6):
         with torch.no_grad():
             return float(loss_of_model())
 
-    grad = central_difference(loss_at, values, eps)
+    grad = central_differences(loss_at, values, eps)
     parameter.data = values
     return grad
 
@@ -330,7 +317,7 @@ def test_vae_loss_gradient_reaches_reconstruction_and_data_as_central_difference
     with float64():
         r, data = torch.tensor(recon, requires_grad=True), torch.tensor(x, requires_grad=True)
         names.loss_function(r, data, torch.tensor(mu), torch.tensor(logvar)).backward()
-    np.testing.assert_allclose(r.grad, central_difference(lambda a: np_vae_loss(a, x, mu, logvar), recon.copy()),
+    np.testing.assert_allclose(r.grad, central_differences(lambda a: np_vae_loss(a, x, mu, logvar), recon.copy()),
                                rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(data.grad, np.log1p(-recon) - np.log(recon), rtol=1e-12)
 
@@ -779,9 +766,9 @@ def test_zoo_dml_loss_without_detach_sends_the_target_gradient_into_the_peer():
     with float64():
         a, b = torch.tensor(out1, requires_grad=True), torch.tensor(out2, requires_grad=True)
         DMLLoss()(a, b).backward()
-    np.testing.assert_allclose(b.grad, central_difference(lambda z: np_batchmean_kl(out1, z), out2.copy()),
+    np.testing.assert_allclose(b.grad, central_differences(lambda z: np_batchmean_kl(out1, z), out2.copy()),
                                rtol=1e-6, atol=1e-9)
-    np.testing.assert_allclose(a.grad, central_difference(lambda z: np_batchmean_kl(z, out2), out1.copy()),
+    np.testing.assert_allclose(a.grad, central_differences(lambda z: np_batchmean_kl(z, out2), out1.copy()),
                                rtol=1e-6, atol=1e-9)
 
 
