@@ -169,3 +169,29 @@ def test_a_weight_that_requires_grad_raises_as_pytorchs(loss, argument):
         loss(x, np.ones(3), weight)
     loss(x, np.ones(3), weight.detach()).backward()         # a constant weight is fine
     assert x.grad is not None and weight.grad is None
+
+
+# ---- PyTorch's signatures: the deprecated pair where PyTorch puts it -------------------------------
+
+@pytest.mark.parametrize("loss, closed", [
+    (F.mse_loss, lambda x, y: (x - y) ** 2),
+    (F.l1_loss, lambda x, y: np.abs(x - y)),
+    (F.smooth_l1_loss, lambda x, y: np_smooth_l1(x - y, 1.0)),
+    (F.binary_cross_entropy, lambda x, y: np_bce(x, y)),
+    (F.binary_cross_entropy_with_logits, lambda x, y: np_bce_with_logits(x, y)),
+])
+def test_the_regression_and_binary_losses_take_pytorchs_deprecated_size_average_and_reduce(loss, closed):
+    """Old scripts write `F.binary_cross_entropy(recon, x, size_average=False)` (PyTorch's VAE example
+    before 0.4.1): the sum, with PyTorch's warning; reduce=False: each element. A string where PyTorch
+    puts size_average (F.mse_loss(x, y, "sum")) raises, saying to pass reduction= by name."""
+    x, y = np.array([0.2, 0.7, 0.4]), np.array([0.0, 1.0, 0.5])
+    with pytest.warns(UserWarning, match="please use reduction='sum' instead"):
+        summed = loss(mg.tensor(x), y, size_average=False)
+    np.testing.assert_allclose(summed.item(), closed(x, y).sum(), rtol=1e-14)
+    with pytest.warns(UserWarning, match="please use reduction='none' instead"):
+        each = loss(mg.tensor(x), y, reduce=False)
+    np.testing.assert_allclose(each.data, closed(x, y), rtol=1e-14)
+    positional = (None,) if loss in (F.binary_cross_entropy, F.binary_cross_entropy_with_logits) else ()
+    with pytest.raises(TypeError, match=rf"{loss.__name__}: expected size_average .* got the string 'sum': "
+                                        r"pass reduction='sum' by name"):
+        loss(mg.tensor(x), y, *positional, "sum")

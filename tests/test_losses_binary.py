@@ -87,7 +87,7 @@ def test_with_logits_weight_and_pos_weight_broadcast(weight_shape, pos_weight_sh
     weight = rng.uniform(0.5, 2.0, weight_shape)
     pos_weight = rng.uniform(0.5, 3.0, pos_weight_shape)
     assert_value_gradient_and_tangent(
-        lambda t, r: F.binary_cross_entropy_with_logits(t, y, weight, r, pos_weight=pos_weight),
+        lambda t, r: F.binary_cross_entropy_with_logits(t, y, weight, reduction=r, pos_weight=pos_weight),
         lambda a: np_bce_with_logits(a, y, weight, pos_weight), x, reduction)
 
 
@@ -171,7 +171,7 @@ def test_from_probabilities_with_a_broadcast_weight(weight_shape, reduction):
     rng = np.random.default_rng(4)
     x, y = rng.uniform(0.05, 0.95, (3, 4)), rng.integers(0, 2, (3, 4)).astype(np.float64)
     weight = rng.uniform(0.5, 2.0, weight_shape)
-    assert_value_gradient_and_tangent(lambda t, r: F.binary_cross_entropy(t, y, weight, r),
+    assert_value_gradient_and_tangent(lambda t, r: F.binary_cross_entropy(t, y, weight, reduction=r),
                                       lambda a: np_bce(a, y, weight), x, reduction)
 
 

@@ -30,6 +30,9 @@ def legacy_reduction(where: str, size_average: Any, reduce: Any, reduction: str)
     "none", size_average=False "sum", and both True (or None) "mean"."""
     if size_average is None and reduce is None:
         return reduction
+    if isinstance(size_average, str):          # F.mse_loss(x, y, "sum"): PyTorch's third argument is size_average
+        raise TypeError(f"{where}: expected size_average (PyTorch's deprecated flag, which comes before "
+                        f"reduction) as a bool, got the string {size_average!r}: pass reduction={size_average!r} by name")
     size_average = True if size_average is None else flag(size_average, "size_average", where)
     reduce = True if reduce is None else flag(reduce, "reduce", where)
     legacy = "mean" if size_average and reduce else "sum" if reduce else "none"
@@ -242,22 +245,26 @@ def _difference(where: str, input: Any, target: Any) -> Tensor:
     return input - target
 
 
-def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
+def mse_loss(input: Any, target: Any, size_average: Any = None, reduce: Any = None, reduction: str = "mean") -> Tensor:
     """d^2, averaged or summed over every element (d = input - target);   d/dinput = 2 d."""
+    reduction = legacy_reduction("mse_loss", size_average, reduce, reduction)
     diff = _difference("mse_loss", input, target)
     return _reduce(diff * diff, reduction, "mse_loss")
 
 
-def l1_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
+def l1_loss(input: Any, target: Any, size_average: Any = None, reduce: Any = None, reduction: str = "mean") -> Tensor:
     """|d|, averaged or summed over every element (d = input - target);   d/dinput = sign(d)
     (0 where d = 0, as PyTorch's)."""
+    reduction = legacy_reduction("l1_loss", size_average, reduce, reduction)
     return _reduce(_difference("l1_loss", input, target).abs(), reduction, "l1_loss")
 
 
-def smooth_l1_loss(input: Any, target: Any, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+def smooth_l1_loss(input: Any, target: Any, size_average: Any = None, reduce: Any = None, reduction: str = "mean",
+                   beta: float = 1.0) -> Tensor:
     """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (d = input - target): the squared error near
     0, the absolute error beyond, so a large error pulls no harder than 1;   d/dinput = d / beta inside,
     sign(d) outside. beta = 0 is `l1_loss`, as in PyTorch."""
+    reduction = legacy_reduction("smooth_l1_loss", size_average, reduce, reduction)
     non_negative_number(beta, "beta", "smooth_l1_loss")
     diff = _difference("smooth_l1_loss", input, target)
     size = diff.abs()
@@ -322,24 +329,27 @@ def _weighted(losses: Tensor, weight: np.ndarray | None, reduction: str, where: 
     return _reduce(losses if weight is None else losses * owned(weight), reduction, where)
 
 
-def binary_cross_entropy_with_logits(input: Any, target: Any, weight: Any = None, reduction: str = "mean",
-                                     pos_weight: Any = None) -> Tensor:
+def binary_cross_entropy_with_logits(input: Any, target: Any, weight: Any = None, size_average: Any = None,
+                                     reduce: Any = None, reduction: str = "mean", pos_weight: Any = None) -> Tensor:
     """-w [p y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))] per element, from logits x (a sentiment
     model's one output per example, say), targets y in [0, 1] of x's shape, an optional weight w and
     a weight p of the positive class (pos_weight, e.g. one per class on the last axis), both
     broadcasting to x's shape. Stable for any x: one op (`ops.losses`), whose
     gradient is w ((1 + (p - 1) y) sigmoid(x) - p y), sigmoid(x) - y when w = p = 1."""
+    reduction = legacy_reduction("binary_cross_entropy_with_logits", size_average, reduce, reduction)
     x, y, weights = _binary_operands("binary_cross_entropy_with_logits", input, target, weight=weight,
                                      pos_weight=pos_weight)
     losses = binary_cross_entropy_with_logits_op(x, y, weights["pos_weight"])
     return _weighted(losses, weights["weight"], reduction, "binary_cross_entropy_with_logits")
 
 
-def binary_cross_entropy(input: Any, target: Any, weight: Any = None, reduction: str = "mean") -> Tensor:
+def binary_cross_entropy(input: Any, target: Any, weight: Any = None, size_average: Any = None, reduce: Any = None,
+                         reduction: str = "mean") -> Tensor:
     """-w [y log x + (1 - y) log(1 - x)] per element, from probabilities x in [0, 1] (a sigmoid's
     output), targets y of x's shape and an optional weight w that broadcasts to it. As PyTorch's, each
     log is clamped at -100 (one op, `ops.losses`). `binary_cross_entropy_with_logits` on the logits is
     the stable way to the same loss."""
+    reduction = legacy_reduction("binary_cross_entropy", size_average, reduce, reduction)
     x, y, weights = _binary_operands("binary_cross_entropy", input, target, weight=weight)
     X = x._data
     if not ((X >= 0) & (X <= 1)).all():

@@ -47,14 +47,14 @@ class MSELoss(_Loss):
     """`F.mse_loss(input, target)`: the squared error, averaged or summed over every element."""
 
     def forward(self, input: Any, target: Any) -> Tensor:
-        return mse_loss(input, target, self.reduction)
+        return mse_loss(input, target, reduction=self.reduction)
 
 
 class L1Loss(_Loss):
     """`F.l1_loss(input, target)`: the absolute error, averaged or summed over every element."""
 
     def forward(self, input: Any, target: Any) -> Tensor:
-        return l1_loss(input, target, self.reduction)
+        return l1_loss(input, target, reduction=self.reduction)
 
 
 class SmoothL1Loss(_Loss):
@@ -65,7 +65,7 @@ class SmoothL1Loss(_Loss):
         self.beta = non_negative_number(beta, "beta", "SmoothL1Loss")
 
     def forward(self, input: Any, target: Any) -> Tensor:
-        return smooth_l1_loss(input, target, self.reduction, beta=self.beta)
+        return smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
 
 
 class HuberLoss(_Loss):
@@ -136,7 +136,8 @@ class BCEWithLogitsLoss(_WeightedLoss):
         self._weights(weight=weight, pos_weight=pos_weight)
 
     def forward(self, input: Any, target: Any) -> Tensor:
-        return binary_cross_entropy_with_logits(input, target, self.weight, self.reduction, pos_weight=self.pos_weight)
+        return binary_cross_entropy_with_logits(input, target, self.weight, reduction=self.reduction,
+                                                pos_weight=self.pos_weight)
 
 
 class BCELoss(_WeightedLoss):
@@ -147,4 +148,4 @@ class BCELoss(_WeightedLoss):
         self._weights(weight=weight)
 
     def forward(self, input: Any, target: Any) -> Tensor:
-        return binary_cross_entropy(input, target, self.weight, self.reduction)
+        return binary_cross_entropy(input, target, self.weight, reduction=self.reduction)
