@@ -1,5 +1,6 @@
 """The functions of PyTorch's `torch.nn.functional` (also as `microgradseq.nn.functional`, `F`):
-softmax and the activations (`activations.py`), the losses (`losses.py`), and what the layer modules
+softmax and the activations (`activations.py`), the losses (`classification.py` over classes,
+`losses.py` of values, `reduction.py` how both read their arguments), and what the layer modules
 compute, `linear`, `dropout`, `layer_norm`, with `pad` and `one_hot` for inputs (`layer_functions.py`).
 
 `softmax`, `gelu`, `layer_norm` and the losses are written with primitive ops: their gradients need
@@ -15,8 +16,10 @@ All are stable for large logits: they subtract the row maximum first
 from ..ops import relu, sigmoid, tanh
 from .activations import gelu, log_softmax, softmax
 from .layer_functions import dropout, layer_norm, linear, normalized_shape_of, one_hot, pad, standardised
-from .losses import (REDUCTIONS, binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber_loss,
-                     kl_div, l1_loss, legacy_reduction, mse_loss, nll_loss, smooth_l1_loss)
+from .classification import cross_entropy, nll_loss
+from .losses import (binary_cross_entropy, binary_cross_entropy_with_logits, huber_loss, kl_div, l1_loss, mse_loss,
+                     smooth_l1_loss)
+from .reduction import REDUCTIONS, legacy_reduction
 
 __all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "dropout", "gelu",
            "huber_loss", "kl_div", "l1_loss", "layer_norm", "linear", "log_softmax", "mse_loss", "nll_loss",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..checks import flag, is_int, non_negative_number, positive_number, probability
-from ..functional.losses import checked_reduction
+from ..functional.reduction import checked_reduction
 from ..functional import (REDUCTIONS, binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,
                           huber_loss, kl_div, l1_loss, legacy_reduction, mse_loss, nll_loss, smooth_l1_loss)
 from ..spellings import only_defaults

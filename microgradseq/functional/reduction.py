@@ -1,0 +1,88 @@
+"""How a loss reads its arguments and reduces its per-element losses, for every loss here:
+`reduction=` ("mean", "sum", "none"; PyTorch's deprecated `size_average=` and `reduce=` too),
+targets as tensors (a target keeps its gradient, as PyTorch's), weights as constant arrays."""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from typing import Any
+
+import numpy as np
+
+from ..checks import flag
+from ..tensor import Tensor, owned
+
+REDUCTIONS = ("mean", "sum", "none")      # what `reduction=` may be (the loss modules check it too)
+
+
+def legacy_reduction(where: str, size_average: Any, reduce: Any, reduction: str) -> str:
+    """`reduction`, or the one PyTorch's deprecated `size_average=` and `reduce=` stand for, with
+    PyTorch's warning: both None (their default) leave `reduction` as it is; else reduce=False is
+    "none", size_average=False "sum", and both True (or None) "mean"."""
+    if size_average is None and reduce is None:
+        return reduction
+    if isinstance(size_average, str):          # F.mse_loss(x, y, "sum"): PyTorch's third argument is size_average
+        raise TypeError(f"{where}: expected size_average (PyTorch's deprecated flag, which comes before "
+                        f"reduction) as a bool, got the string {size_average!r}: pass reduction={size_average!r} by name")
+    size_average = True if size_average is None else flag(size_average, "size_average", where)
+    reduce = True if reduce is None else flag(reduce, "reduce", where)
+    legacy = "mean" if size_average and reduce else "sum" if reduce else "none"
+    warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{legacy}' instead.",
+                  UserWarning, stacklevel=_outside_the_library())
+    return legacy
+
+
+def _outside_the_library() -> int:
+    """The stacklevel of the first caller outside microgradseq (the user's line that made the loss)."""
+    frame, level = sys._getframe(2), 2
+    while frame is not None and frame.f_code.co_filename.startswith(_LIBRARY):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+_LIBRARY = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def checked_reduction(where: str, reduction: Any, allowed: tuple = REDUCTIONS) -> str:
+    """`reduction`, or TypeError naming `where` for what is not a string and ValueError for another
+    string."""
+    if not isinstance(reduction, str):
+        raise TypeError(f"{where}: reduction must be one of {allowed}, got {type(reduction).__name__} "
+                        f"{reduction!r:.40}")
+    if reduction not in allowed:
+        raise ValueError(f"{where}: reduction must be one of {allowed}, got {reduction!r}")
+    return reduction
+
+
+def reduce_losses(losses: Tensor, reduction: str, name: str) -> Tensor:
+    checked_reduction(name, reduction)
+    if reduction == "mean":
+        if not losses._data.size:      # the mean of nothing: NaN, as PyTorch's, without numpy's warning
+            return losses.sum() + owned(np.full((), np.nan, losses.dtype))
+        return losses.mean()
+    if reduction == "sum":
+        return losses.sum()
+    return losses                       # "none"
+
+
+def as_target(target: Any, dtype: np.dtype, where: str) -> Tensor:
+    """A target of probabilities (or of any numbers) as a tensor of `dtype`: a tensor keeps its
+    gradient, as PyTorch's targets do (a target made by the model gets dL/dtarget); an array or
+    numbers are a constant. TypeError naming `where` for what is not numbers."""
+    if isinstance(target, Tensor) and target.dtype.kind in "biuf":
+        return target.to(dtype)
+    return owned(constant(target, dtype, "target", where))
+
+
+def constant(value: Any, dtype: np.dtype, name: str, where: str) -> np.ndarray:
+    """A tensor's values (no gradient reaches it), an array or numbers, as an array of `dtype`;
+    TypeError naming `where` and `name` for what is not numbers."""
+    try:
+        array = np.asarray(value)
+        if array.dtype.kind not in "biuf":
+            raise TypeError
+        return array.astype(dtype)
+    except (TypeError, ValueError):
+        raise TypeError(f"{where}: expected {name} as a tensor of numbers, got {type(value).__name__}") from None
