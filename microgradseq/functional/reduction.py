@@ -23,7 +23,7 @@ def legacy_reduction(where: str, size_average: Any, reduce: Any, reduction: str)
     "none", size_average=False "sum", and both True (or None) "mean"."""
     if size_average is None and reduce is None:
         return reduction
-    if isinstance(size_average, str):          # F.mse_loss(x, y, "sum"): PyTorch's third argument is size_average
+    if isinstance(size_average, str) and size_average in REDUCTIONS:   # F.mse_loss(x, y, "sum"): size_average's place
         raise TypeError(f"{where}: expected size_average (PyTorch's deprecated flag, which comes before "
                         f"reduction) as a bool, got the string {size_average!r}: pass reduction={size_average!r} by name")
     size_average = True if size_average is None else flag(size_average, "size_average", where)
