@@ -377,3 +377,14 @@ def test_view_as_and_reshape_as_take_the_other_tensors_shape():
     assert label.view_as(pred).tolist() == [[0], [2], [1]] and label.reshape_as(pred).shape == (3, 1)
     with pytest.raises(ValueError, match="reshape"):
         label.view_as(mg.zeros(2, 2))
+
+
+def test_integers_apart_without_an_array_still_take_a_part_that_writes_through():
+    """x[t0, :, 1] with a 0-d integer tensor t0 is basic indexing, as PyTorch's: a part of x, so a write
+    into it lands in x (u[i][j] = v). Reading integers apart from arrays first (above) took this index
+    for one with arrays, and the write was lost."""
+    x = mg.tensor(np.arange(24.0).reshape(2, 3, 4))
+    part = x[mg.tensor(0), :, 1]
+    assert part.tolist() == [1.0, 5.0, 9.0]
+    part[0] = 100.0
+    assert x[0, 0, 1].item() == 100.0 and x.sum().item() == np.arange(24.0).sum() - 1.0 + 100.0

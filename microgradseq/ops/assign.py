@@ -38,7 +38,7 @@ def index_put(x: Any, index: Any, value: Any) -> Tensor:
         value = value.detach()          # integers have no gradient: x stays without history, as PyTorch's
     y = x._data.copy()
     try:
-        index, repeats, _ = _prepared_index(index, x.shape)
+        index, repeats, _ = _prepared_index(index, x._data)
         y[index] = value._data
         if repeats:
             index = _each_position_once(x.shape, index, value)

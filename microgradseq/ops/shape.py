@@ -69,8 +69,8 @@ TRANSPOSE = Rules(vjp=(lambda g, perms: np.transpose(g, perms[1]),),
 _BASIC_PARTS = (int, slice, type(Ellipsis), type(None))
 
 
-def _prepared_index(index: Any, shape: tuple) -> tuple[Any, bool, bool]:
-    """(index as numpy takes it, read as PyTorch reads it, for a tensor of `shape`; whether numpy
+def _prepared_index(index: Any, array: np.ndarray) -> tuple[Any, bool, bool]:
+    """(index as numpy takes it, read as PyTorch reads it, for `array`; whether numpy
     indexes with arrays here (a copy that may name one position twice, so its gradient adds repeats);
     whether it is basic: ints, slices, Ellipsis and None, whose result is a part of the tensor, see
     PART_DEPTH).
@@ -84,12 +84,19 @@ def _prepared_index(index: Any, shape: tuple) -> tuple[Any, bool, bool]:
     else:
         return index, False, True               # ints, slices, ... and None: the common case
     plain = tuple(map(_plain, parts))
-    apart = [k for k, p in enumerate(plain) if isinstance(p, np.ndarray) or type(p) is int]
-    if any(type(plain[k]) is int for k in apart) and apart[-1] - apart[0] >= len(apart):
-        return _integers_first(plain, shape), True, False
+    if int in map(type, plain) and _apart(plain):        # (an int beside arrays only: numpy's layout is PyTorch's)
+        return _integers_first(plain, array.shape), True, False
     repeats = any(isinstance(p, np.ndarray) for p in plain)     # x[((0, 0),)] too
     basic = all(type(p) in _BASIC_PARTS for p in plain)
     return (plain if type(index) is tuple else plain[0]), repeats, basic
+
+
+def _apart(parts: tuple) -> bool:
+    """Whether an index's integers and arrays stand apart, with an array among them (a slice,
+    Ellipsis or None between two of them): numpy then puts the arrays' axes first."""
+    selecting = [k for k, p in enumerate(parts) if isinstance(p, np.ndarray) or type(p) is int]
+    arrays = any(isinstance(parts[k], np.ndarray) for k in selecting)
+    return arrays and selecting[-1] - selecting[0] >= len(selecting)
 
 
 def _integers_first(parts: tuple, shape: tuple) -> tuple:
@@ -137,7 +144,7 @@ def getitem(x: Any, index: Any) -> Tensor:
     x = x if type(x) is Tensor else as_tensor(x)
     X = x._data
     try:
-        index, repeats, basic = _prepared_index(index, X.shape)
+        index, repeats, basic = _prepared_index(index, X)
         y = X[index]
     except IndexError as error:
         raise IndexError(f"getitem: {error} (tensor of shape {X.shape})") from None
