@@ -8,6 +8,7 @@ Each test names one behaviour and says in its docstring what was wrong before.
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -388,3 +389,23 @@ def test_integers_apart_without_an_array_still_take_a_part_that_writes_through()
     assert part.tolist() == [1.0, 5.0, 9.0]
     part[0] = 100.0
     assert x[0, 0, 1].item() == 100.0 and x.sum().item() == np.arange(24.0).sum() - 1.0 + 100.0
+
+
+def test_floor_division_and_remainder_of_infinities_are_quiet_as_pytorchs():
+    """inf // 2 and inf % 2 are NaN, 1.0 // 0 is inf, and div(inf, 2, rounding_mode="trunc") is inf, as
+    PyTorch gives them, without numpy's 'invalid value encountered' warnings (an error under -W error)."""
+    x = mg.tensor([np.inf, -np.inf, 1.0, np.nan])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        floor, rest, trunc = x // 2, x % 2, mg.div(x, 2, rounding_mode="trunc")
+        by_zero = mg.tensor([1.0, -1.0]) // 0
+    np.testing.assert_array_equal(floor.data, [np.nan, np.nan, 0.0, np.nan])
+    np.testing.assert_array_equal(rest.data, [np.nan, np.nan, 1.0, np.nan])
+    np.testing.assert_array_equal(trunc.data, [np.inf, -np.inf, 0.0, np.nan])
+    np.testing.assert_array_equal(by_zero.data, [np.inf, -np.inf])
+
+
+def test_negating_a_bool_tensor_raises_naming_neg():
+    """PyTorch refuses -mask; numpy's own message here named neither the op nor a way out."""
+    with pytest.raises(TypeError, match=r"^neg: negation, the - operator, of a bool tensor is not supported.*~mask"):
+        -mg.tensor([True, False])

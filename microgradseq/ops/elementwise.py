@@ -182,10 +182,12 @@ def check_divisor(name: str, a: np.ndarray, b: np.ndarray) -> None:
 
 
 def _checked(divide: np.ufunc, name: str) -> Callable:
-    """`divide` with `check_divisor` first."""
+    """`divide` with `check_divisor` first, and quiet, as PyTorch's: inf // 2 is NaN and 1.0 // 0 inf
+    without numpy's warnings."""
     def checked(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         check_divisor(name, a, b)
-        return divide(a, b)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return divide(a, b)
     return checked
 
 
@@ -200,7 +202,7 @@ def remainder(a: Any, b: Any) -> Tensor:
     """a % b = a - floor(a / b) b, with b's sign (Python's and PyTorch's remainder);
     d/da = 1,   d/db = -floor(a / b)"""
     a, b, y = operands("remainder", _checked(np.mod, "remainder"), a, b)
-    return result("remainder", y, (a, b), REMAINDER, (None, -np.floor_divide(a._data, b._data)))
+    return result("remainder", y, (a, b), REMAINDER, (None, -_checked(np.floor_divide, "remainder")(a._data, b._data)))
 
 
 REMAINDER = elementwise(passthrough, scaled)
@@ -275,8 +277,11 @@ CLONE = elementwise(passthrough)
 
 
 def neg(x: Any) -> Tensor:
-    """-x;   d/dx = -1"""
+    """-x;   d/dx = -1   (a bool tensor is a TypeError, as in PyTorch)"""
     x = x if type(x) is Tensor else as_tensor(x)
+    if x._data.dtype is _BOOL:
+        raise TypeError("neg: negation, the - operator, of a bool tensor is not supported, as in PyTorch; invert a "
+                        "mask with ~mask or mask.logical_not()")
     return result("neg", -x._data, (x,), NEG, NOTHING)
 
 
