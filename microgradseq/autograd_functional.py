@@ -97,12 +97,15 @@ def jacobian(func: Callable[..., Any], inputs: Any, create_graph: bool = False, 
 
 
 def _jacobian_forward(func: Callable[..., Any], xs: tuple, single_in: bool) -> Any:
-    fresh, columns, single_out = _fresh(xs), [], True
-    for j, x in enumerate(fresh):
-        outputs, blocks = transforms.jacobian_columns(lambda xj: func(*fresh[:j], xj, *fresh[j + 1:]), x, "jacobian")
-        single_out, _ = _outputs("jacobian", outputs)
-        columns.append([blocks] if single_out else list(blocks))
-    return _nested(single_out, single_in, [list(row) for row in zip(*columns)])
+    """All the inputs' columns in one forward pass: func runs once, as in reverse mode."""
+    held = {}
+
+    def call(*leaves: Tensor) -> tuple:
+        held["single"], ys = _outputs("jacobian", func(*leaves))
+        return ys
+
+    per_output = transforms.joint_jacobian_columns(call, _fresh(xs), "jacobian")[1]
+    return _nested(held["single"], single_in, [list(columns) for columns in per_output])
 
 
 def vjp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool = False,

@@ -29,7 +29,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from . import transforms
+from . import forward, transforms
 from .autograd import grad_enabled, setting
 from .tensor import Tensor, owned
 
@@ -45,6 +45,9 @@ hessian = _refused("hessian", "a Hessian is a second derivative, and gradients h
                               "jacrev of a gradient written out by hand, or finite differences")
 vmap = _refused("vmap", "loop over the batch and stack the results: vmap(f)(xs) is "
                         "torch.stack([f(x) for x in xs])")
+
+
+_RANDOMNESS = ("error", "different", "same")     # jacfwd's, as PyTorch's
 
 
 # ---- trees of tensors (PyTorch's pytrees: tuples, lists and dicts) ---------------------------
@@ -212,7 +215,8 @@ def vjp(func: Callable, *primals: Any, has_aux: bool = False) -> tuple:
 def jvp(func: Callable, primals: tuple, tangents: tuple, *, strict: bool = False, has_aux: bool = False) -> tuple:
     """(f(*primals), J v), v = `tangents` (nested as `primals`, each of its primal's shape): one
     forward pass carrying the tangents (`mg.jvp`), nothing recorded; J v nested as f's output.
-    ((output, J v, aux) with has_aux.)"""
+    ((output, J v, aux) with has_aux.) With `strict`, an output that does not depend on the
+    primals at all (no tangent reaches it) is a RuntimeError, as PyTorch's."""
     transforms.refuse_inside_transform("func.jvp")
     for what, given in (("primals", primals), ("tangents", tangents)):
         if not isinstance(given, tuple) or not given:
@@ -230,7 +234,12 @@ def jvp(func: Callable, primals: tuple, tangents: tuple, *, strict: bool = False
 
     def flat(*leaves: Tensor) -> tuple:
         held["output"], held["aux"] = _run("jvp", func, _rebuild(primals, iter(leaves)), {}, has_aux, record=False)
-        return tuple(_outputs("jvp", held["output"]))
+        ys = tuple(_outputs("jvp", held["output"]))
+        independent = [i for i, y in enumerate(ys) if forward.current_run.get().tangent(y) is None] if strict else []
+        if independent:
+            raise RuntimeError(f"func.jvp: with strict=True every output must depend on the primals; output "
+                               f"{independent[0]} of f does not")
+        return ys
 
     values, dys = transforms._forward_pass("func.jvp", flat, xs, vs)
     output = _rebuild(held["output"], iter(values))
@@ -241,7 +250,11 @@ def jvp(func: Callable, primals: tuple, tangents: tuple, *, strict: bool = False
 def jacrev(func: Callable, argnums: Any = 0, *, has_aux: bool = False, chunk_size: int | None = None) -> Callable:
     """A function returning J = df/dx (shape f(x).shape + x.shape; nested as f's output, then as
     the arguments `argnums` names) by reverse mode: one recorded call of f, one backward pass per
-    output element (J's rows). ((J, aux) with has_aux.) `chunk_size` changes nothing here."""
+    output element (J's rows). ((J, aux) with has_aux.) `chunk_size` (None or a positive int, as
+    PyTorch's) changes nothing here."""
+    if chunk_size is not None and (type(chunk_size) is not int or chunk_size < 1):
+        raise ValueError(f"func.jacrev: chunk_size must be None or a positive int, got {chunk_size!r}")
+
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         transforms.refuse_inside_transform("func.jacrev")
         many, positions = _positions("jacrev", argnums, len(args))
@@ -256,23 +269,30 @@ def jacrev(func: Callable, argnums: Any = 0, *, has_aux: bool = False, chunk_siz
 
 
 def jacfwd(func: Callable, argnums: Any = 0, has_aux: bool = False, *, randomness: str = "error") -> Callable:
-    """A function returning J = df/dx as jacrev's does, by forward mode: for each tensor x
-    differentiated, one forward pass with x.size directions (the unit vectors; J's columns), nothing
-    recorded. ((J, aux) with has_aux.)"""
+    """A function returning J = df/dx as jacrev's does, by forward mode: one forward pass with n
+    directions, n the sizes of the tensors differentiated added up (the unit vectors; J's
+    columns), nothing recorded. f runs once, so a random op (dropout) draws once for every column,
+    as under PyTorch's randomness="same"; `randomness` must be one of PyTorch's values, and "error"
+    is not enforced. ((J, aux) with has_aux.)"""
+    if randomness not in _RANDOMNESS:
+        raise ValueError(f"func.jacfwd: randomness must be one of {_RANDOMNESS}, got {randomness!r}")
+
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         transforms.refuse_inside_transform("func.jacfwd")
         many, positions = _positions("jacfwd", argnums, len(args))
         args, groups = _fresh("jacfwd", args, positions, False)
-        flat, held, columns = [x for group in groups for x in group], {}, []
-        for j, x in enumerate(flat):
-            def call(xj: Tensor, j: int = j) -> tuple:
-                leaves, moved = iter(flat[:j] + [xj] + flat[j + 1:]), list(args)
-                for p in positions:
-                    moved[p] = _rebuild(args[p], leaves)
-                held["output"], held["aux"] = _run("jacfwd", func, moved, kwargs, has_aux, record=False)
-                return tuple(_outputs("jacfwd", held["output"]))
-            columns.append(transforms.jacobian_columns(call, x, "func.jacfwd")[1])
-        blocks = [_per_argument(many, args, positions, groups, iter(column)) for column in zip(*columns)]
+        held = {}
+
+        def call(*leaves: Tensor) -> tuple:
+            leaves, moved = iter(leaves), list(args)
+            for p in positions:
+                moved[p] = _rebuild(args[p], leaves)
+            held["output"], held["aux"] = _run("jacfwd", func, moved, kwargs, has_aux, record=False)
+            return tuple(_outputs("jacfwd", held["output"]))
+
+        flat = [x for group in groups for x in group]
+        per_output = transforms.joint_jacobian_columns(call, flat, "func.jacfwd")[1]
+        blocks = [_per_argument(many, args, positions, groups, iter(columns)) for columns in per_output]
         jacobian = _rebuild(held["output"], iter(blocks))
         return (jacobian, held["aux"]) if has_aux else jacobian
     return wrapper

@@ -179,16 +179,31 @@ def jacobian_columns(fn: Callable[[Tensor], Any], x: Tensor, name: str) -> tuple
     """(fn(x), d fn(x) / d x) by forward mode, column by column: the x.size unit vectors as the
     directions of one batched forward pass, nothing recorded. The Jacobian has shape
     output.shape + x.shape; for fn returning a tuple of tensors, a tuple of them.
-    jacobian, gradcheck and func.jacfwd build on it; errors name `name`, the caller."""
-    n = x._data.size
-    outputs, tangents = _forward_pass(name, fn, [x], [np.eye(n, dtype=x.dtype).reshape((n,) + x.shape)])
+    jacobian and gradcheck build on it; errors name `name`, the caller."""
+    outputs, blocks = joint_jacobian_columns(fn, [x], name)
+    return outputs, blocks[0] if isinstance(outputs, Tensor) else tuple(per_input[0] for per_input in blocks)
 
-    def block(y: Tensor, tangent: np.ndarray) -> np.ndarray:      # (n, *y.shape) -> y.shape + x.shape
-        return np.moveaxis(tangent.reshape((n,) + y.shape), 0, -1).reshape(y.shape + x.shape)
+
+def joint_jacobian_columns(fn: Callable[..., Any], xs: list[Tensor], name: str) -> tuple[Any, Any]:
+    """(fn(*xs), d fn / d x for each x of `xs`) in one forward pass: n directions, n the sizes of
+    the xs added up, x's tangent the rows of the n x n identity that move x alone. fn runs once, so
+    every column sees the same random draws (a dropout mask), as PyTorch's jacfwd, which also
+    pushes one basis for all its inputs. The blocks: a list with one per x, shaped
+    output.shape + x.shape (for fn returning a tuple of tensors, a tuple of such lists)."""
+    sizes = [x._data.size for x in xs]
+    starts, n = np.cumsum([0] + sizes[:-1]), sum(sizes)
+    directions = [np.eye(n, dtype=x.dtype)[:, start:start + size].reshape((n,) + x.shape)
+                  for x, start, size in zip(xs, starts, sizes)]
+    outputs, tangents = _forward_pass(name, fn, xs, directions)
+
+    def blocks(y: Tensor, tangent: np.ndarray) -> list[np.ndarray]:     # (n, *y.shape) -> y.shape + x.shape
+        tangent = tangent.reshape((n,) + y.shape)
+        return [np.moveaxis(tangent[start:start + size], 0, -1).reshape(y.shape + x.shape)
+                for x, start, size in zip(xs, starts, sizes)]
 
     if isinstance(outputs, Tensor):
-        return outputs, block(outputs, tangents)
-    return outputs, tuple(block(y, tangent) for y, tangent in zip(outputs, tangents))
+        return outputs, blocks(outputs, tangents)
+    return outputs, tuple(blocks(y, tangent) for y, tangent in zip(outputs, tangents))
 
 
 def jacobian_blocks(output: Tensor, tensors: list[Tensor]) -> list[np.ndarray]:
