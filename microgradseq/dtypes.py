@@ -22,10 +22,10 @@ def float_dtype_of(data, default: np.dtype) -> np.dtype:
         part = parts.pop()
         if isinstance(part, (list, tuple)):
             parts.extend(part)
-        elif type(part) is float or type(part) is int:
-            plain = True
-        elif getattr(part, "dtype", None) is not None and np.dtype(part.dtype).kind == "f":
-            own.append(np.dtype(part.dtype))
-        elif getattr(part, "dtype", None) is None:
-            plain = True
+            continue
+        dtype = getattr(part, "dtype", None)
+        if dtype is None:
+            plain = True                        # a Python number
+        elif np.dtype(dtype).kind == "f":
+            own.append(np.dtype(dtype))         # a numpy float scalar, an array or a tensor
     return np.result_type(*own, *([default] if plain or not own else []))

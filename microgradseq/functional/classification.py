@@ -14,7 +14,8 @@ from ..checks import is_int, probability
 from ..ops.losses import cross_entropy as cross_entropy_op
 from ..tensor import Tensor, as_tensor, owned
 from .activations import log_softmax
-from .reduction import as_target, checked_reduction, constant, legacy_reduction, reduce_losses
+from .reduction import as_target, checked_reduction, constant_weight, legacy_reduction, reduce_losses
+
 
 def _kept_targets(where: str, classes: np.ndarray, count: int, ignore_index: Any) -> np.ndarray | None:
     """Where the class targets are not `ignore_index` (a bool array), or None when none is ignored;
@@ -45,10 +46,7 @@ def class_weights(where: str, weight: Any, classes: int, dtype: np.dtype) -> np.
     if isinstance(weight, str):
         raise TypeError(f"{where}: expected weight (class weights, the third argument, as PyTorch's) as a tensor "
                         f"of numbers, got the string {weight!r}: pass reduction={weight!r} by name")
-    if isinstance(weight, Tensor) and weight.requires_grad:
-        raise RuntimeError(f"{where}: not differentiable with respect to weight, so weight cannot require grad, "
-                           "as in PyTorch (pass weight.detach())")
-    weights = constant(weight, dtype, "weight", where)
+    weights = constant_weight(weight, dtype, "weight", where)
     if weights.shape != (classes,):
         raise ValueError(f"{where}: expected one weight per class, shape ({classes},), got weight of shape "
                          f"{weights.shape}")
@@ -60,7 +58,7 @@ def _negative_log_likelihood(log_probs: Tensor, classes: np.ndarray, kept: np.nd
     """-w[t] log_probs[t] per row, t its class (w = 1 without class weights; nothing for a row whose
     target is ignored, `kept` False): "none" each (0 where ignored), "sum" their sum, "mean" their
     sum over the sum of the kept rows' w[t] (without weights, their mean), as PyTorch's. A mean over
-    no weight is NaN, with gradient 0."""
+    no weight is NaN (`_divided`)."""
     if kept is None and weights is None:
         return reduce_losses(-ops.gather(log_probs, classes), reduction, where)
     if reduction == "none":
@@ -74,8 +72,9 @@ def _negative_log_likelihood(log_probs: Tensor, classes: np.ndarray, kept: np.nd
     losses = -ops.gather(log_probs, classes)
     if weights is None:
         return reduce_losses(losses, reduction, where)
-    total = (losses * owned(weights[classes])).sum()
-    return total if reduction == "sum" else _divided(total, weights[classes].sum())
+    row_weights = weights[classes]
+    total = (losses * owned(row_weights)).sum()
+    return total if reduction == "sum" else _divided(total, row_weights.sum())
 
 
 def _divided(total: Tensor, divisor: Any) -> Tensor:

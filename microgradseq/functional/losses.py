@@ -10,13 +10,13 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import broadcasts_to, flag, non_negative_number, positive_number
 from .. import ops
+from ..checks import broadcasts_to, flag, non_negative_number, positive_number
 from ..ops.losses import binary_cross_entropy as binary_cross_entropy_op
 from ..ops.losses import binary_cross_entropy_with_logits as binary_cross_entropy_with_logits_op
 from ..ops.losses import kl_div as kl_div_op
 from ..tensor import Tensor, as_tensor, owned
-from .reduction import REDUCTIONS, as_target, checked_reduction, constant, legacy_reduction, reduce_losses
+from .reduction import REDUCTIONS, as_target, checked_reduction, constant_weight, legacy_reduction, reduce_losses
 
 
 # ---- regression losses: the error d = input - target (pred - target) ---------------------------
@@ -62,7 +62,7 @@ def smooth_l1_loss(input: Any, target: Any, size_average: Any = None, reduce: An
     if beta == 0:
         return reduce_losses(size, reduction, "smooth_l1_loss")
     return reduce_losses(ops.where(size._data < beta, 0.5 * diff * diff / beta, size - 0.5 * beta), reduction,
-                   "smooth_l1_loss")
+                         "smooth_l1_loss")
 
 
 def huber_loss(input: Any, target: Any, reduction: str = "mean", delta: float = 1.0) -> Tensor:
@@ -72,34 +72,29 @@ def huber_loss(input: Any, target: Any, reduction: str = "mean", delta: float = 
     diff = _difference("huber_loss", input, target)
     size = diff.abs()
     return reduce_losses(ops.where(size._data < delta, 0.5 * diff * diff, delta * (size - 0.5 * delta)), reduction,
-                   "huber_loss")
+                         "huber_loss")
 
 
 # ---- binary classification: one probability per element --------------------------------------
 
 def _binary_operands(where: str, input: Any, target: Any, **weights: Any) -> tuple[Tensor, Tensor, dict]:
     """The input tensor (floating-point, else TypeError), the target as a tensor of its dtype and
-    shape (`_target`), and each weight given (None stays None) as a constant array of its dtype that
-    broadcasts to its shape; ValueError naming `where` and both shapes otherwise. A weight that
-    requires grad raises RuntimeError, as in PyTorch (the loss is not differentiable in it)."""
+    shape (`as_target`), and each weight given (None stays None) as a constant array of its dtype
+    (`constant_weight`) that broadcasts to its shape; ValueError naming `where` and both shapes
+    otherwise."""
     x = as_tensor(input)
     if x.dtype.kind != "f":
         raise TypeError(f"{where}: expected a floating-point input, got dtype {x.dtype}")
-    for name, value in weights.items():
-        if isinstance(value, Tensor) and value.requires_grad:
-            raise RuntimeError(f"{where}: not differentiable with respect to {name}, so {name} cannot require "
-                               f"grad, as in PyTorch (pass {name}.detach())")
+    arrays = {name: None if value is None else constant_weight(value, x.dtype, name, where)
+              for name, value in weights.items()}
     y = as_target(target, x.dtype, where)
     if y.shape != x.shape:
         raise ValueError(f"{where}: target of shape {y.shape} and input of shape {x.shape} differ (as in "
                          "PyTorch, they must have the same shape)")
-    arrays = {}
-    for name, value in weights.items():
-        array = None if value is None else constant(value, x.dtype, name, where)
+    for name, array in arrays.items():
         if array is not None and not broadcasts_to(array.shape, x.shape):
             raise ValueError(f"{where}: {name} of shape {array.shape} does not broadcast to the input's "
                              f"shape {x.shape}")
-        arrays[name] = array
     return x, y, arrays
 
 

@@ -57,6 +57,7 @@ def checked_reduction(where: str, reduction: Any, allowed: tuple = REDUCTIONS) -
 
 
 def reduce_losses(losses: Tensor, reduction: str, name: str) -> Tensor:
+    """Per-element `losses` as `reduction` says: "mean" (NaN for none at all, as PyTorch's), "sum", "none"."""
     checked_reduction(name, reduction)
     if reduction == "mean":
         if not losses._data.size:      # the mean of nothing: NaN, as PyTorch's, without numpy's warning
@@ -86,3 +87,12 @@ def constant(value: Any, dtype: np.dtype, name: str, where: str) -> np.ndarray:
         return array.astype(dtype)
     except (TypeError, ValueError):
         raise TypeError(f"{where}: expected {name} as a tensor of numbers, got {type(value).__name__}") from None
+
+
+def constant_weight(value: Any, dtype: np.dtype, name: str, where: str) -> np.ndarray:
+    """A loss's weight (`weight`, `pos_weight`) as a constant array of `dtype`; RuntimeError naming
+    `where` for a tensor that requires grad: the loss is not differentiable in it, as in PyTorch."""
+    if isinstance(value, Tensor) and value.requires_grad:
+        raise RuntimeError(f"{where}: not differentiable with respect to {name}, so {name} cannot require grad, "
+                           f"as in PyTorch (pass {name}.detach())")
+    return constant(value, dtype, name, where)

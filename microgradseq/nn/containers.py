@@ -123,10 +123,7 @@ class Sequential(_Indexed):
 
     def __iadd__(self, other: "Sequential") -> "Sequential":
         """Append `other`'s modules, named by position after this one's, as PyTorch's."""
-        offset = len(self)
-        for position, module in enumerate(_sequential("Sequential +=", other)):
-            self.add_module(str(offset + position), module)
-        return self
+        return self.extend(_sequential("Sequential +=", other))
 
     def __mul__(self, times: int) -> "Sequential":
         """A new Sequential of this one's modules `times` times over (the same objects, so the copies
@@ -137,10 +134,7 @@ class Sequential(_Indexed):
 
     def __imul__(self, times: int) -> "Sequential":
         """This one's modules `times` times over, in place (the same objects), as PyTorch's."""
-        modules, offset = list(self), len(self)
-        for position, module in enumerate(modules * (_times("Sequential *=", times) - 1)):
-            self.add_module(str(offset + position), module)
-        return self
+        return self.extend(list(self) * (_times("Sequential *=", times) - 1))
 
 
 def _sequential(where: str, other: Any) -> Sequential:
@@ -176,8 +170,8 @@ class ModuleList(_Indexed):
         """`extend(other)`: returns self."""
         return self.extend(_listed("ModuleList +=", other))
 
-    def __repr__(self) -> str:
-        """PyTorch's: a run of equal consecutive modules is one line, `(0-2): 3 x Linear(...)`."""
+    def _child_lines(self) -> list[str]:
+        """PyTorch's: a run of equal consecutive modules is one entry, `(0-2): 3 x Linear(...)`."""
         runs: list[list] = []                   # [first position, last position, repr]
         for position, module in enumerate(self):
             text = repr(module)
@@ -185,11 +179,8 @@ class ModuleList(_Indexed):
                 runs[-1][1] = position
             else:
                 runs.append([position, position, text])
-        if not runs:
-            return f"{type(self).__name__}()"
-        lines = [f"({first}): {text}" if first == last else f"({first}-{last}): {last - first + 1} x {text}"
-                 for first, last, text in runs]
-        return f"{type(self).__name__}(\n  " + "\n  ".join(line.replace("\n", "\n  ") for line in lines) + "\n)"
+        return [f"({first}): {text}" if first == last else f"({first}-{last}): {last - first + 1} x {text}"
+                for first, last, text in runs]
 
 
 class ModuleDict(Module):

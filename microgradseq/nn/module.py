@@ -414,10 +414,14 @@ class Module:
         """PyTorch's layout: `Name(extra)` alone; with children (or an extra_repr of several
         lines), the extra lines and then `(name): child` each on a line of its own, indented."""
         extra = self.extra_repr().split("\n") if self.extra_repr() else []
-        children = [f"({name}): " + repr(module).replace("\n", "\n  ") for name, module in self._modules.items()]
+        children = [line.replace("\n", "\n  ") for line in self._child_lines()]
         if not children and len(extra) <= 1:
             return f"{type(self).__name__}({''.join(extra)})"
         return f"{type(self).__name__}(\n  " + "\n  ".join(extra + children) + "\n)"
+
+    def _child_lines(self) -> list[str]:
+        """The repr's `(name): child` entries, one per child (`ModuleList` groups equal ones)."""
+        return [f"({name}): {module!r}" for name, module in self._modules.items()]
 
     def extra_repr(self) -> str:
         """The module's settings for its repr (`in_features=3, ...`); override it, as in PyTorch."""
