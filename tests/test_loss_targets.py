@@ -182,8 +182,9 @@ def test_a_weight_that_requires_grad_raises_as_pytorchs(loss, argument):
 ])
 def test_the_regression_and_binary_losses_take_pytorchs_deprecated_size_average_and_reduce(loss, closed):
     """Old scripts write `F.binary_cross_entropy(recon, x, size_average=False)` (PyTorch's VAE example
-    before 0.4.1): the sum, with PyTorch's warning; reduce=False: each element. A string where PyTorch
-    puts size_average (F.mse_loss(x, y, "sum")) raises, saying to pass reduction= by name."""
+    before 0.4.1): the sum, with PyTorch's warning; reduce=False: each element. A reduction string
+    where PyTorch puts size_average, this library's own order (F.mse_loss(pred, target, "sum")), is
+    the reduction; given twice, it raises."""
     x, y = np.array([0.2, 0.7, 0.4]), np.array([0.0, 1.0, 0.5])
     with pytest.warns(UserWarning, match="please use reduction='sum' instead"):
         summed = loss(mg.tensor(x), y, size_average=False)
@@ -192,6 +193,9 @@ def test_the_regression_and_binary_losses_take_pytorchs_deprecated_size_average_
         each = loss(mg.tensor(x), y, reduce=False)
     np.testing.assert_allclose(each.data, closed(x, y), rtol=1e-14)
     positional = (None,) if loss in (F.binary_cross_entropy, F.binary_cross_entropy_with_logits) else ()
-    with pytest.raises(TypeError, match=rf"{loss.__name__}: expected size_average .* got the string 'sum': "
-                                        r"pass reduction='sum' by name"):
-        loss(mg.tensor(x), y, *positional, "sum")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_allclose(loss(mg.tensor(x), y, *positional, "sum").item(), closed(x, y).sum(), rtol=1e-14)
+    with pytest.raises(TypeError, match=rf"^{loss.__name__}: a reduction given twice, 'sum' in size_average's "
+                                        r"place and reduction='none'"):
+        loss(mg.tensor(x), y, *positional, "sum", reduction="none")

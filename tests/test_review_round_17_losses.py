@@ -52,17 +52,17 @@ def test_the_mean_loss_of_an_empty_batch_is_nan_without_numpy_warnings(loss_fn):
     assert loss.shape == () and np.isnan(loss.item())
 
 
-@pytest.mark.parametrize("call, where", [
-    (lambda: F.cross_entropy(mg.tensor(np.zeros((2, 3))), np.array([0, 2]), "sum"), "cross_entropy"),
-    (lambda: F.nll_loss(mg.tensor(np.zeros((2, 3))), np.array([0, 2]), "sum"), "nll_loss"),
-])
-def test_a_reduction_given_where_pytorch_puts_class_weights_raises_naming_the_loss(call, where):
-    """The third argument is PyTorch's class `weight=` (tests/test_class_weights.py); a reduction
-    there is refused with a pointer to reduction= by name."""
-    with pytest.raises(TypeError, match=rf"^{where}: expected weight \(class weights, the third argument, as "
-                                        r"PyTorch's\) as a tensor of numbers, got the string 'sum': pass "
-                                        r"reduction='sum' by name"):
-        call()
+@pytest.mark.parametrize("loss", [F.cross_entropy, F.nll_loss])
+def test_a_reduction_given_where_pytorch_puts_class_weights_is_the_reduction(loss):
+    """The third argument is PyTorch's class `weight=` (tests/test_class_weights.py); a reduction string
+    there, this library's own order (`cross_entropy(logits, target, "sum")`), is the reduction: -log q
+    at the targets, summed (q = 1/3 for zero scores). Given twice, it raises naming the loss."""
+    scores, targets = mg.tensor(np.zeros((2, 3))), np.array([0, 2])
+    np.testing.assert_allclose(loss(scores, targets, "sum").item(), 2 * np.log(3) if loss is F.cross_entropy
+                               else 0.0, rtol=1e-14)
+    with pytest.raises(TypeError, match=rf"^{loss.__name__}: a reduction given twice, 'sum' in weight's place "
+                                        r"and reduction='none'"):
+        loss(scores, targets, "sum", reduction="none")
 
 
 def test_kl_div_with_a_reduction_that_is_not_a_string_names_the_loss():

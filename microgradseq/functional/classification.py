@@ -14,7 +14,8 @@ from ..checks import is_int, probability
 from ..ops.losses import cross_entropy as cross_entropy_op
 from ..tensor import Tensor, as_tensor, owned
 from .activations import log_softmax
-from .reduction import as_target, checked_reduction, constant_weight, legacy_reduction, reduce_losses
+from .reduction import (as_target, checked_reduction, constant_weight, legacy_reduction, reduce_losses,
+                        reduction_in_place_of)
 
 
 def _kept_targets(where: str, classes: np.ndarray, count: int, ignore_index: Any) -> np.ndarray | None:
@@ -43,9 +44,6 @@ def class_weights(where: str, weight: Any, classes: int, dtype: np.dtype) -> np.
     requires grad (the loss is not differentiable in it, as in PyTorch)."""
     if weight is None:
         return None
-    if isinstance(weight, str):
-        raise TypeError(f"{where}: expected weight (class weights, the third argument, as PyTorch's) as a tensor "
-                        f"of numbers, got the string {weight!r}: pass reduction={weight!r} by name")
     weights = constant_weight(weight, dtype, "weight", where)
     if weights.shape != (classes,):
         raise ValueError(f"{where}: expected one weight per class, shape ({classes},), got weight of shape "
@@ -112,22 +110,24 @@ def _classes_last(where: str, scores: Tensor) -> Tensor:
     return scores if scores.ndim < 3 else scores.permute(0, *range(2, scores.ndim), 1)
 
 
-def cross_entropy(input: Any, target: Any, weight: Any = None, size_average: Any = None, ignore_index: int = -100,
+def cross_entropy(logits: Any, target: Any, weight: Any = None, size_average: Any = None, ignore_index: int = -100,
                   reduce: Any = None, reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
-    """-sum_c w_c p_c log softmax(input)_c per row, with p one-hot (class indices) or given, w the
+    """-sum_c w_c p_c log softmax(logits)_c per row, with p one-hot (class indices) or given, w the
     class weights (1 without `weight`).
 
-    As PyTorch's: input (N, C) logits (or (C,), or (N, C, d1, ...) with the classes on axis 1);
-    target: integer classes (N,) (or (), or (N, d1, ...)), or probabilities of the input's shape (a
-    tensor of them gets a gradient, -w log softmax(input) per row). A class target equal to
+    As PyTorch's, argument for argument: logits (N, C) (or (C,), or (N, C, d1, ...) with the classes
+    on axis 1); target: integer classes (N,) (or (), or (N, d1, ...)), or probabilities of the logits'
+    shape (a tensor of them gets a gradient, -w log softmax(logits) per row). A reduction string in
+    weight's place is the reduction (`cross_entropy(logits, target, "sum")`). A class target equal to
     `ignore_index` (padding, say) adds nothing. "mean" divides by the weight of the kept class
     targets (their number without `weight`), or by the number of rows for probabilities.
     `label_smoothing` = e in [0, 1] mixes each target with the uniform one, (1 - e) p + e / C.
     """
+    weight, reduction = reduction_in_place_of("cross_entropy", "weight", weight, reduction)
     reduction = legacy_reduction("cross_entropy", size_average, reduce, reduction)
     checked_reduction("cross_entropy", reduction)
     smoothing = probability(label_smoothing, "label_smoothing", "cross_entropy")
-    given = as_tensor(input)
+    given = as_tensor(logits)
     logits = _classes_last("cross_entropy", given)
     count = logits.shape[-1]
     weights = class_weights("cross_entropy", weight, count, logits.dtype)
@@ -166,7 +166,9 @@ def nll_loss(input: Any, target: Any, weight: Any = None, size_average: Any = No
     (N, C) (or (C,), or (N, C, d1, ...): classes on axis 1, as PyTorch's), integer classes (N,) (or
     (N, d1, ...)) and optional class weights w (1 without); so nll_loss(log_softmax(z, dim=1), y) =
     cross_entropy(z, y). Targets equal to `ignore_index` add nothing, and "mean" divides by the
-    weight of the others, as in `cross_entropy`."""
+    weight of the others, as in `cross_entropy` (and a reduction string in weight's place is the
+    reduction)."""
+    weight, reduction = reduction_in_place_of("nll_loss", "weight", weight, reduction)
     reduction = legacy_reduction("nll_loss", size_average, reduce, reduction)
     checked_reduction("nll_loss", reduction)
     given = as_tensor(input)

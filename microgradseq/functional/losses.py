@@ -21,9 +21,9 @@ from .reduction import REDUCTIONS, as_target, checked_reduction, constant_weight
 
 # ---- regression losses: the error d = input - target (pred - target) ---------------------------
 
-def _difference(where: str, input: Any, target: Any) -> Tensor:
+def _difference(where: str, input: Any, target: Any, name: str = "input") -> Tensor:
     """input - target; both get gradients, as in PyTorch (dL/dtarget = -dL/dinput). ValueError naming
-    `where` unless the shapes are equal."""
+    `where` (and the input by `name`) unless the shapes are equal."""
     input = as_tensor(input)
     try:
         if target is None or isinstance(target, str):
@@ -32,14 +32,14 @@ def _difference(where: str, input: Any, target: Any) -> Tensor:
     except (TypeError, ValueError):
         raise TypeError(f"{where}: expected target as a tensor of numbers, got {type(target).__name__}") from None
     if input.shape != target.shape:
-        raise ValueError(f"{where}: input of shape {input.shape} and target of shape {target.shape} differ")
+        raise ValueError(f"{where}: {name} of shape {input.shape} and target of shape {target.shape} differ")
     return input - target
 
 
-def mse_loss(input: Any, target: Any, size_average: Any = None, reduce: Any = None, reduction: str = "mean") -> Tensor:
-    """d^2, averaged or summed over every element (d = input - target);   d/dinput = 2 d."""
+def mse_loss(pred: Any, target: Any, size_average: Any = None, reduce: Any = None, reduction: str = "mean") -> Tensor:
+    """d^2, averaged or summed over every element (d = pred - target);   d/dpred = 2 d."""
     reduction = legacy_reduction("mse_loss", size_average, reduce, reduction)
-    diff = _difference("mse_loss", input, target)
+    diff = _difference("mse_loss", pred, target, "pred")
     return reduce_losses(diff * diff, reduction, "mse_loss")
 
 

@@ -21,17 +21,26 @@ def legacy_reduction(where: str, size_average: Any, reduce: Any, reduction: str)
     """`reduction`, or the one PyTorch's deprecated `size_average=` and `reduce=` stand for, with
     PyTorch's warning: both None (their default) leave `reduction` as it is; else reduce=False is
     "none", size_average=False "sum", and both True (or None) "mean"."""
+    size_average, reduction = reduction_in_place_of(where, "size_average", size_average, reduction)
     if size_average is None and reduce is None:
         return reduction
-    if isinstance(size_average, str) and size_average in REDUCTIONS:   # F.mse_loss(x, y, "sum"): size_average's place
-        raise TypeError(f"{where}: expected size_average (PyTorch's deprecated flag, which comes before "
-                        f"reduction) as a bool, got the string {size_average!r}: pass reduction={size_average!r} by name")
     size_average = True if size_average is None else flag(size_average, "size_average", where)
     reduce = True if reduce is None else flag(reduce, "reduce", where)
     legacy = "mean" if size_average and reduce else "sum" if reduce else "none"
     warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{legacy}' instead.",
                   UserWarning, stacklevel=_outside_the_library())
     return legacy
+
+
+def reduction_in_place_of(where: str, name: str, value: Any, reduction: str) -> tuple[Any, str]:
+    """(value, reduction); or (None, value) for a reduction string given in the place of PyTorch's
+    `name` (weight, size_average): this library's own order, `mse_loss(pred, target, "sum")`, which
+    no value of `name` can mean. TypeError naming `where` when `reduction=` is given as well."""
+    if not (isinstance(value, str) and value in REDUCTIONS):
+        return value, reduction
+    if reduction != "mean":
+        raise TypeError(f"{where}: a reduction given twice, {value!r} in {name}'s place and reduction={reduction!r}")
+    return None, value
 
 
 def _outside_the_library() -> int:
