@@ -1,12 +1,14 @@
 """Regression losses (F.l1_loss, F.smooth_l1_loss, F.huber_loss, nn.L1Loss, nn.SmoothL1Loss, nn.HuberLoss),
 as PyTorch's: values against the piecewise closed forms in numpy, gradients against central differences
 and tangents against directional differences of those, in float64 on several shapes with every
-reduction (errors kept away from the kinks at 0 and at beta or delta)."""
+reduction (errors kept away from the kinks at 0 and at beta or delta); and PyTorch 2.13's elementwise
+weight= of mse_loss, l1_loss and huber_loss, with the gradients of input, target and weight."""
 
 import numpy as np
 import pytest
 
 from test_losses_binary import SHAPES, assert_value_gradient_and_tangent
+from test_op_gradients import central_differences
 
 import microgradseq as mg
 import microgradseq.nn as nn
@@ -155,3 +157,65 @@ def test_a_forecaster_trains_with_smooth_l1():
 def test_errors_name_the_loss_and_what_came(call, words):
     with pytest.raises(ValueError, match=words):
         call()
+
+
+# ---- PyTorch 2.13's elementwise weight= of mse_loss, l1_loss and huber_loss -------------------------
+
+WEIGHTED = {   # per-element loss of d, and whether "mean" divides by the weights' sum (PyTorch 2.13's choice)
+    "mse_loss": (lambda d: d * d, True),
+    "l1_loss": (np_l1, True),
+    "huber_loss": (lambda d: np_huber(d, 1.0), False),
+}
+
+
+def np_weighted(name, x, y, w, reduction):
+    """The closed form: w l(x - y), summed, or divided by sum(w) or by the count for "mean"."""
+    per_element, over_weights = WEIGHTED[name]
+    losses = w * per_element(x - y)
+    if reduction == "none":
+        return losses
+    if reduction == "sum":
+        return losses.sum()
+    return losses.sum() / w.sum() if over_weights else losses.mean()
+
+
+@pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
+@pytest.mark.parametrize("shape", [(5,), (3, 4), (2, 3, 4)])
+@pytest.mark.parametrize("name", sorted(WEIGHTED))
+def test_an_elementwise_weight_matches_the_closed_form_and_every_operand_gets_its_gradient(name, shape, reduction):
+    x, y = errors_away_from_kinks(shape, 1.0, seed=3)
+    w = np.random.default_rng(4).uniform(0.2, 2.0, shape)
+    tensors = [mg.tensor(a.copy(), requires_grad=True) for a in (x, y, w)]
+    out = getattr(F, name)(tensors[0], tensors[1], reduction=reduction, weight=tensors[2])
+    expected = np_weighted(name, x, y, w, reduction)
+    np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-13)
+    upstream = np.random.default_rng(5).standard_normal(np.shape(expected))
+    (out * upstream).sum().backward()
+    arrays = [x, y, w]
+    for k, tensor in enumerate(tensors):
+        def loss_of(a, k=k):
+            operands = arrays[:k] + [a] + arrays[k + 1:]
+            return float(np.sum(np_weighted(name, *operands, reduction) * upstream))
+        np.testing.assert_allclose(tensor.grad, central_differences(loss_of, arrays[k]), rtol=1e-6, atol=1e-8)
+
+
+def test_a_weight_in_pytorchs_positional_places():
+    x, y = np.array([1.0, -2.0, 0.5]), np.zeros(3)
+    w = np.array([1.0, 2.0, 3.0])
+    # mse_loss(input, target, size_average, reduce, reduction, weight); huber_loss(input, target, reduction, delta, weight)
+    assert float(F.mse_loss(x, y, None, None, "sum", w)) == pytest.approx(1.0 + 8.0 + 0.75)
+    assert float(F.l1_loss(x, y, None, None, "mean", w)) == pytest.approx((1.0 + 4.0 + 1.5) / 6.0)
+    assert float(F.huber_loss(x, y, "mean", 1.0, w)) == pytest.approx((0.5 + 2 * 1.5 + 3 * 0.125) / 3)
+
+
+def test_weights_summing_to_zero_give_nan_quietly_as_pytorchs(recwarn):
+    out = F.mse_loss(np.array([1.0, 2.0]), np.zeros(2), weight=np.zeros(2))
+    assert np.isnan(out.data) and not recwarn.list
+
+
+@pytest.mark.parametrize("name", sorted(WEIGHTED))
+def test_a_weight_of_another_shape_or_not_numbers_is_refused_naming_the_loss(name):
+    with pytest.raises(ValueError, match=rf"{name}: weight of shape \(3,\) and input of shape \(2, 3\) differ"):
+        getattr(F, name)(np.zeros((2, 3)), np.zeros((2, 3)), weight=np.ones(3))
+    with pytest.raises(TypeError, match=rf"{name}: expected weight as a tensor of numbers, got str"):
+        getattr(F, name)(np.zeros(2), np.zeros(2), weight="ones")

@@ -36,18 +36,40 @@ def _difference(where: str, input: Any, target: Any, name: str = "input") -> Ten
     return input - target
 
 
-def mse_loss(pred: Any, target: Any, size_average: Any = None, reduce: Any = None, reduction: str = "mean") -> Tensor:
-    """d^2, averaged or summed over every element (d = pred - target);   d/dpred = 2 d."""
+def _elementwise_weighted(where: str, losses: Tensor, weight: Any, reduction: str, mean_over_weights: bool = True) -> Tensor:
+    """The per-element `losses` reduced, or with PyTorch 2.13's elementwise `weight=` w (the losses'
+    shape, else ValueError; a tensor that requires grad gets dL/dw = the losses, reduced as they are):
+    w * losses, whose "mean" is sum(w l) / sum(w) for mse_loss and l1_loss, and the plain mean of
+    w l for huber_loss (`mean_over_weights=False`), as PyTorch's."""
+    if weight is None:
+        return reduce_losses(losses, reduction, where)
+    checked_reduction(where, reduction)
+    w = as_target(weight, losses.dtype, where, "weight")
+    if w.shape != losses.shape:
+        raise ValueError(f"{where}: weight of shape {w.shape} and input of shape {losses.shape} differ (as in "
+                         "PyTorch, they must have the same shape)")
+    if reduction == "mean" and mean_over_weights:
+        with np.errstate(divide="ignore", invalid="ignore"):    # (weights summing to 0: inf or NaN, quietly, as PyTorch's)
+            return (losses * w).sum() / w.sum()
+    return reduce_losses(losses * w, reduction, where)
+
+
+def mse_loss(pred: Any, target: Any, size_average: Any = None, reduce: Any = None, reduction: str = "mean",
+             weight: Any = None) -> Tensor:
+    """d^2, averaged or summed over every element (d = pred - target);   d/dpred = 2 d. With a
+    `weight` w of pred's shape: w d^2, whose mean is sum(w d^2) / sum(w) (`_elementwise_weighted`)."""
     reduction = legacy_reduction("mse_loss", size_average, reduce, reduction)
     diff = _difference("mse_loss", pred, target, "pred")
-    return reduce_losses(diff * diff, reduction, "mse_loss")
+    return _elementwise_weighted("mse_loss", diff * diff, weight, reduction)
 
 
-def l1_loss(input: Any, target: Any, size_average: Any = None, reduce: Any = None, reduction: str = "mean") -> Tensor:
+def l1_loss(input: Any, target: Any, size_average: Any = None, reduce: Any = None, reduction: str = "mean",
+            weight: Any = None) -> Tensor:
     """|d|, averaged or summed over every element (d = input - target);   d/dinput = sign(d)
-    (0 where d = 0, as PyTorch's)."""
+    (0 where d = 0, as PyTorch's). With a `weight` w of input's shape: w |d|, whose mean is
+    sum(w |d|) / sum(w) (`_elementwise_weighted`)."""
     reduction = legacy_reduction("l1_loss", size_average, reduce, reduction)
-    return reduce_losses(_difference("l1_loss", input, target).abs(), reduction, "l1_loss")
+    return _elementwise_weighted("l1_loss", _difference("l1_loss", input, target).abs(), weight, reduction)
 
 
 def smooth_l1_loss(input: Any, target: Any, size_average: Any = None, reduce: Any = None, reduction: str = "mean",
@@ -65,14 +87,15 @@ def smooth_l1_loss(input: Any, target: Any, size_average: Any = None, reduce: An
                          "smooth_l1_loss")
 
 
-def huber_loss(input: Any, target: Any, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+def huber_loss(input: Any, target: Any, reduction: str = "mean", delta: float = 1.0, weight: Any = None) -> Tensor:
     """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta) (d = input - target): `smooth_l1_loss`
-    with beta = delta, times delta;   d/dinput = d inside, delta sign(d) outside."""
+    with beta = delta, times delta;   d/dinput = d inside, delta sign(d) outside. With a `weight` w of
+    input's shape: w times that, whose mean is the plain mean, as PyTorch's (`_elementwise_weighted`)."""
     positive_number(delta, "delta", "huber_loss")
     diff = _difference("huber_loss", input, target)
     size = diff.abs()
-    return reduce_losses(ops.where(size._data < delta, 0.5 * diff * diff, delta * (size - 0.5 * delta)), reduction,
-                         "huber_loss")
+    losses = ops.where(size._data < delta, 0.5 * diff * diff, delta * (size - 0.5 * delta))
+    return _elementwise_weighted("huber_loss", losses, weight, reduction, mean_over_weights=False)
 
 
 # ---- binary classification: one probability per element --------------------------------------

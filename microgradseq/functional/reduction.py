@@ -77,13 +77,14 @@ def reduce_losses(losses: Tensor, reduction: str, name: str) -> Tensor:
     return losses                       # "none"
 
 
-def as_target(target: Any, dtype: np.dtype, where: str) -> Tensor:
+def as_target(target: Any, dtype: np.dtype, where: str, name: str = "target") -> Tensor:
     """A target of probabilities (or of any numbers) as a tensor of `dtype`: a tensor keeps its
     gradient, as PyTorch's targets do (a target made by the model gets dL/dtarget); an array or
-    numbers are a constant. TypeError naming `where` for what is not numbers."""
+    numbers are a constant. TypeError naming `where` (and the argument by `name`) for what is not
+    numbers."""
     if isinstance(target, Tensor) and target.dtype.kind in "biuf":
         return target.to(dtype)
-    return owned(constant(target, dtype, "target", where))
+    return owned(constant(target, dtype, name, where))
 
 
 def constant(value: Any, dtype: np.dtype, name: str, where: str) -> np.ndarray:
