@@ -255,3 +255,47 @@ def test_inputs_that_take_no_slices_are_refused_before_any_work():
     with pytest.raises(TypeError, match="tbptt_blocks: step_block reads inputs\\[a:b\\], so inputs must take "
                                         "slices .* got dict"):
         bptt.tbptt_blocks(model.step_block, None, dict(enumerate(inputs)), targets, charlm.next_char_loss, 2, 2)
+
+
+@pytest.mark.parametrize("blocks", [False, True], ids=["tbptt", "tbptt_blocks"])
+@pytest.mark.parametrize("k1, k2", [(2, 4), (1, 3), (3, 5)])
+def test_a_state_behind_the_cut_never_shows_an_earlier_updates_gradient(blocks, k1, k2):
+    """h_t = tanh(w h_(t-1) + x_t) with overlapping windows: update u walks the states after
+    c_u = u - k2, and the earlier update that did reach the states at or before c_u left its
+    gradient on them; inside on_update(u) each state the step function handed the runner (every
+    step's for tbptt, each block's last for tbptt_blocks) reads None there, in both runners alike."""
+    w = mg.tensor(0.7, requires_grad=True)
+    xs = list(np.linspace(-1.0, 1.0, 10))
+    handed = {}                 # step -> the state handed to the runner after it
+    steps_run = []
+
+    def cell(x, h):
+        steps_run.append(x)
+        return (w * (0.0 if h is None else h) + x).tanh()
+
+    def step(x, h):
+        h = cell(x, h)
+        handed[len(steps_run)] = h
+        return h, h
+
+    def step_block(block, h):
+        outputs = []
+        for x in block:
+            h = cell(x, h)
+            outputs.append(h)
+        handed[len(steps_run)] = h
+        return outputs, h
+
+    reached = []
+
+    def on_update(u, loss):
+        behind = [t for t in handed if t <= u - k2]
+        assert all(handed[t].grad is None for t in behind), (u, [t for t in behind if handed[t].grad is not None])
+        reached.append(sum(handed[t].grad is not None for t in handed if u - k2 < t <= u))
+
+    loss_fn = lambda h, target: (h - target) ** 2      # noqa: E731
+    if blocks:
+        bptt.tbptt_blocks(step_block, None, xs, [0.5] * 10, loss_fn, k1, k2, on_update=on_update)
+    else:
+        bptt.tbptt(step, None, xs, [0.5] * 10, loss_fn, k1, k2, on_update=on_update)
+    assert all(count > 0 for count in reached)      # each update did put gradients on its window's states

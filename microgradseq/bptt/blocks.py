@@ -21,6 +21,7 @@ steps of each update.
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any, Callable, Iterator, Sequence
 
 from ..autograd import creation_order
@@ -30,8 +31,8 @@ from ..tensor import Tensor
 from .ownership import (callers_history, for_step, keeps_callers_graph, nodes_of, runners_own, runs_own,
                         takes_in_callers_graph)
 from .runner import (TBPTTResult, check_run, checked_loss, checked_step, cut_of_update_at_or_after, finish_update,
-                     is_update)
-from .truncate import map_state, sever, truncate
+                     forget_grads, is_update, sever_up_to)
+from .truncate import map_state, truncate
 
 
 def block_ends(n: int, k1: int, k2: int) -> list[int]:
@@ -76,8 +77,9 @@ def tbptt_blocks(step_block: Callable[[Sequence, Any], tuple[Any, Any]], state: 
                         f"tuple or array), got {type(targets).__name__}")
 
     result = TBPTTResult(state=None)
-    ends = {}               # step -> the state after it, for block ends not yet behind a cut
+    ends = deque()          # (step, the state after it) for block ends not yet behind a cut, oldest first
     cut_once_read = None    # the next update, when the state of the last one is its cut (k1 = k2)
+    stale = []              # states cut since the last update: their .grad is the last update's
     pending = []            # losses since the previous update (a block's sum counts as its steps)
     counted = 0             # how many steps' losses `pending` holds
     callers_step = 0 if callers_history(state) else -1     # the last block end that took in a caller's graph
@@ -93,7 +95,7 @@ def tbptt_blocks(step_block: Callable[[Sequence, Any], tuple[Any, Any]], state: 
         checked_outputs(outputs, start + 1, stop)
         fed, state = state, runs_own(returned, state, made_after)
         if cut_once_read is not None:       # the block has read the last update's state: cut it now
-            _sever_up_to(ends, start, k2=k2, update=cut_once_read)
+            stale += sever_up_to(ends, start, k2=k2, update=cut_once_read)
             cut_once_read = None
         first_loss = len(pending)
         if block_loss_fn is not None and all(targets[t] is not None for t in range(start, stop)):
@@ -108,12 +110,12 @@ def tbptt_blocks(step_block: Callable[[Sequence, Any], tuple[Any, Any]], state: 
                     counted += 1
         if takes_in_callers_graph(nodes_of(state) + [loss._node for loss in pending[first_loss:]], fed, made_after):
             callers_step = stop
-        ends[stop] = state
+        ends.append((stop, state))
         start = stop
         t = stop
         if not is_update(t, n, k1):
             continue
-        _sever_up_to(ends, max(0, t - k2), k2=k2, update=t)
+        forget_grads(stale + sever_up_to(ends, max(0, t - k2), k2=k2, update=t))
         next_update = min(t + k1, n)
         next_cut = max(0, next_update - k2)
         loss_value = 0.0
@@ -126,8 +128,9 @@ def tbptt_blocks(step_block: Callable[[Sequence, Any], tuple[Any, Any]], state: 
                 total.backward(retain_graph=(t < n and next_cut < t)
                                or keeps_callers_graph(callers_step, previous, max(0, t - k2)))
         previous = t
+        stale = []
         if t < n:       # steps the next update will not walk: free them now (h_t once read, as tbptt)
-            _sever_up_to(ends, min(next_cut, t - 1), k2=k2, update=next_update)
+            stale = sever_up_to(ends, min(next_cut, t - 1), k2=k2, update=next_update)
             if next_cut == t:
                 cut_once_read = next_update
         pending, counted = [], 0
@@ -164,9 +167,3 @@ def _takes_slices(sequence: Sequence) -> bool:
     except (TypeError, KeyError):
         return False
     return True
-
-
-def _sever_up_to(ends: dict, cut: int, **info: Any) -> None:
-    """Cut the states of block ends up to `cut` and forget them."""
-    for t in [t for t in ends if t <= cut]:
-        sever(ends.pop(t), **info)

@@ -108,7 +108,7 @@ def mark_update(loss: Tensor, u: int, cut: int) -> None:
         loss._node.cut_info = {"update": u, "cut": cut}
 
 
-def _sever_up_to(window: deque, cut: int, **info: Any) -> list:
+def sever_up_to(window: deque, cut: int, **info: Any) -> list:
     """Cut the recorded states of steps up to `cut` (oldest first), forget them, and return them."""
     severed = []
     while window and window[0][0] <= cut:
@@ -117,7 +117,7 @@ def _sever_up_to(window: deque, cut: int, **info: Any) -> list:
     return severed
 
 
-def _forget_grads(states: list) -> None:
+def forget_grads(states: list) -> None:
     """Clear `.grad` on states a coming backward pass will not reach (behind its cut), so what
     a caller reads there is never an earlier update's gradient."""
     for state in states:
@@ -236,7 +236,7 @@ def tbptt(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Seque
             if targets[t - 1] is not None:
                 pending.append(checked_loss(loss_fn(output, targets[t - 1]), t))
         if cut_once_read is not None:       # step t has read h_(t-1), the last update's state: cut it now
-            stale += _sever_up_to(window, t - 1, k2=k2, update=cut_once_read)
+            stale += sever_up_to(window, t - 1, k2=k2, update=cut_once_read)
             cut_once_read = None
         roots = nodes_of(state)
         if targets[t - 1] is not None:
@@ -246,7 +246,7 @@ def tbptt(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Seque
         window.append((t, state))
         if not is_update(t, n, k1):
             continue
-        _forget_grads(stale + _sever_up_to(window, max(0, t - k2), k2=k2, update=t))
+        forget_grads(stale + sever_up_to(window, max(0, t - k2), k2=k2, update=t))
         next_update = min(t + k1, n)
         next_cut = max(0, next_update - k2)
         loss_value = 0.0
@@ -267,7 +267,7 @@ def tbptt(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Seque
         previous = t
         stale = []
         if t < n:       # steps the next update will not walk: free them now, not at the next update
-            stale = _sever_up_to(window, min(next_cut, t - 1), k2=k2, update=next_update)
+            stale = sever_up_to(window, min(next_cut, t - 1), k2=k2, update=next_update)
             if next_cut == t:   # its cut is h_t: cut it once step t + 1 has read it (an op reading
                 cut_once_read = next_update     # only a cut is not recorded: no drawing would show it)
         pending = []
