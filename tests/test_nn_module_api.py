@@ -680,3 +680,58 @@ def test_apply_visits_each_module_once_even_in_a_module_that_holds_itself():
     visited = []
     outer.apply(visited.append)
     assert len(visited) == 3 and len({id(m) for m in visited}) == 3
+
+
+# ---- empty slots: `self.bias = None` and register_parameter, as PyTorch keeps them ------------------
+
+class ThreeParameters(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a, self.b, self.c = (nn.Parameter(mg.zeros(n)) for n in (2, 3, 1))
+
+
+def names(module):
+    return [name for name, _ in module.named_parameters()]
+
+
+def test_none_in_a_parameters_place_empties_the_slot_and_a_parameter_fills_it_in_place():
+    model = ThreeParameters()
+    model.b = None
+    assert model.b is None and names(model) == ["a", "c"] and list(model.state_dict()) == ["a", "c"]
+    model.b = nn.Parameter(mg.ones(3))
+    assert names(model) == ["a", "b", "c"] and list(model.state_dict()) == ["a", "b", "c"]
+    model.b = None
+    model.requires_grad_(False)         # (walks the slots: an empty one is skipped)
+    assert [p.requires_grad for p in model.parameters()] == [False, False]
+
+
+def test_none_in_a_childs_place_keeps_the_slot_in_the_repr_and_a_module_fills_it_in_place():
+    model = nn.Sequential(nn.Linear(1, 2), nn.Tanh(), nn.Linear(2, 1))
+    setattr(model, "1", None)
+    assert [name for name, _ in model.named_children()] == ["0", "2"]
+    assert "\n  (1): None\n" in repr(model)
+    setattr(model, "1", nn.ReLU())
+    assert [name for name, _ in model.named_children()] == ["0", "1", "2"]
+
+
+def test_register_parameter_keeps_a_parameter_or_an_empty_slot():
+    layer = nn.Linear(2, 3)
+    layer.register_parameter("scale", None)
+    assert layer.scale is None and names(layer) == ["weight", "bias"]
+    layer.scale = nn.Parameter(mg.ones(3))
+    layer.register_parameter("shift", nn.Parameter(mg.zeros(3)))
+    assert names(layer) == ["weight", "bias", "scale", "shift"]
+    assert list(layer.state_dict()) == ["weight", "bias", "scale", "shift"]
+
+
+@pytest.mark.parametrize("name, value, error, words", [
+    ("x.y", None, KeyError, "Linear.register_parameter: a name must be non-empty and without '.', got 'x.y'"),
+    ("in_features", None, KeyError, "Linear.register_parameter: attribute 'in_features' already exists"),
+    ("z", mg.zeros(2), TypeError, "Linear.register_parameter: cannot assign 'Tensor' as parameter 'z' "
+                                  r"\(a Parameter or None expected\)"),
+])
+def test_register_parameter_refuses_what_pytorch_refuses_and_changes_nothing(name, value, error, words):
+    layer = nn.Linear(2, 3)
+    with pytest.raises(error, match=words):
+        layer.register_parameter(name, value)
+    assert names(layer) == ["weight", "bias"] and not hasattr(layer, "z")

@@ -71,9 +71,13 @@ class Module:
         if name in self._modules and not isinstance(value, (Module, Parameter, type(None))):
             raise TypeError(f"{type(self).__name__}: cannot assign {type(value).__name__!r} as child module "
                             f"{name!r} (a Module or None expected)")
-        # forget `name` everywhere but in the table it goes to: replacing keeps its place, as PyTorch
-        kept = (self._parameters if isinstance(value, Parameter) else self._modules if isinstance(value, Module)
-                else None)
+        # forget `name` everywhere but in the table it goes to: replacing keeps its place, as PyTorch; None
+        # in a parameter's or a child's place empties the slot and keeps it (`self.bias = None`, as PyTorch)
+        if value is None:
+            kept = self._parameters if name in self._parameters else self._modules if name in self._modules else None
+        else:
+            kept = (self._parameters if isinstance(value, Parameter) else self._modules if isinstance(value, Module)
+                    else None)
         for table in (self._parameters, self._modules, self._buffers):
             if table is not kept:
                 table.pop(name, None)
@@ -84,6 +88,8 @@ class Module:
             self._modules[name] = value
             if not value._name:
                 object.__setattr__(value, "_name", name)
+        elif kept is not None:
+            kept[name] = None
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:
@@ -107,6 +113,26 @@ class Module:
         self._buffers[name] = tensor
         (self._non_persistent_buffers_set.discard if persistent else self._non_persistent_buffers_set.add)(name)
         object.__setattr__(self, name, tensor)
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Keep `param` as the parameter `name`, as `self.<name> = param` does, with PyTorch's checks: a
+        non-empty str without '.' that is not another attribute (KeyError), a Parameter or None
+        (TypeError). None keeps an empty slot, as `Linear(bias=False)`'s bias: no entry in
+        parameters() or state_dict() until a Parameter is assigned there."""
+        where = f"{type(self).__name__}.register_parameter"
+        if "_parameters" not in self.__dict__:
+            raise RuntimeError(f"{where}: call super().__init__() before registering parameters")
+        checked_name(where, self, name, self._parameters)
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"{where}: cannot assign {type(param).__name__!r} as parameter {name!r} (a Parameter "
+                            "or None expected)")
+        if param is None:
+            self._modules.pop(name, None)
+            self._buffers.pop(name, None)
+            self._parameters[name] = None
+            object.__setattr__(self, name, None)
+        else:
+            setattr(self, name, param)
 
     def add_module(self, name: str, module: "Module | None") -> None:
         """Keep `module` as the child `name`, as `self.<name> = module` does, with PyTorch's checks: a
@@ -224,7 +250,8 @@ class Module:
         requires_grad = flag(requires_grad, "requires_grad", f"{type(self).__name__}.requires_grad_")
         for module in self.modules():
             for name, parameter in module._parameters.items():
-                parameter.requires_grad_(requires_grad).named(name)     # (a new leaf node has no label yet)
+                if parameter is not None:
+                    parameter.requires_grad_(requires_grad).named(name)     # (a new leaf node has no label yet)
         return self
 
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -251,7 +278,7 @@ class Module:
         """As `_saved`, each with the module that holds it and its name there."""
         saved = {}
         for module_name, module in self.named_modules(remove_duplicate=False):
-            own = list(module._parameters.items()) + [
+            own = [(name, p) for name, p in module._parameters.items() if p is not None] + [
                 (name, b) for name, b in module._buffers.items()
                 if b is not None and name not in module._non_persistent_buffers_set]
             for name, tensor in own:
