@@ -127,12 +127,8 @@ class Module:
             raise TypeError(f"{where}: cannot assign {type(param).__name__!r} as parameter {name!r} (a Parameter "
                             "or None expected)")
         if param is None:
-            self._modules.pop(name, None)
-            self._buffers.pop(name, None)
-            self._parameters[name] = None
-            object.__setattr__(self, name, None)
-        else:
-            setattr(self, name, param)
+            self._parameters[name] = None   # a slot: None assigned to it keeps it (`__setattr__`)
+        setattr(self, name, param)
 
     def add_module(self, name: str, module: "Module | None") -> None:
         """Keep `module` as the child `name`, as `self.<name> = module` does, with PyTorch's checks: a
@@ -142,13 +138,9 @@ class Module:
         checked_name(where, self, name, self._modules)
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{where}: expected a Module or None for {name!r}, got {type(module).__name__}")
-        if module is None:                  # (a slot for a child, kept as PyTorch keeps it)
-            self._parameters.pop(name, None)
-            self._buffers.pop(name, None)
-            self._modules[name] = None
-            object.__setattr__(self, name, None)
-        else:
-            setattr(self, name, module)
+        if module is None:
+            self._modules[name] = None      # a slot for a child: None assigned to it keeps it (`__setattr__`)
+        setattr(self, name, module)
 
     register_module = add_module
 
