@@ -106,7 +106,7 @@ def _ops_summary(members: list[Node]) -> str:
     return summary
 
 
-def _cell_label(members: list[Node], states: set, show_values: bool) -> str:
+def _cell_label(members: list[Node], states: set, show_values: bool, info: GraphInfo) -> str:
     """The state box: each state with its values and |dL/dstate|, then its ops. A label met
     twice in one scope (stacked layers: c, h of layer 0, then of layer 1) gets its layer, counted
     in the order the states were computed; a bidirectional layer's reverse direction (its scope
@@ -125,8 +125,9 @@ def _cell_label(members: list[Node], states: set, show_values: bool) -> str:
             line = name + (f" ({', '.join(notes)})" if notes else "") + f" {text(node.shape)}"
             if show_values and node.value is not None:
                 line += " = " + text(numbers(node.value))
-            if node.grad is not None:
-                line += f"  |dL/d{text(node.label or 'state')}| = {norm(node.grad):.3g}"
+            grad = info.grad(node)
+            if grad is not None:
+                line += f"  |dL/d{text(node.label or 'state')}| = {norm(grad):.3g}"
             lines.append(line)
     lines.append(_ops_summary(members))
     return html_label(*lines)
@@ -189,7 +190,7 @@ def draw_cells(graph: graphviz.Digraph, info: GraphInfo, show_values: bool) -> N
             continue
         kind = key.split("_")[0]
         if kind == "cell":
-            label = _cell_label(nodes, states, show_values)
+            label = _cell_label(nodes, states, show_values, info)
         else:
             label = _side_label(kind, nodes, show_values, info)
         attrs = {"label": label}

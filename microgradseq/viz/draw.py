@@ -16,8 +16,9 @@ cells label theirs); in a graph with no such labels, it is what a step hands to
 the next one (the nodes of step t that step t + 1 reads).
 
 Node ids come from the topological order, so one graph always gives the same
-DOT text. Every label is ASCII inside an HTML label with `&<>"'` escaped and
-control characters written as `\\xNN`, so no name can break the DOT. A
+DOT text. Every label is ASCII inside an HTML label with `&<>"'` escaped,
+control characters written as `\\xNN` and other characters beyond ASCII as
+character references (`&#952;`, drawn as `θ`), so no name can break the DOT. A
 `backward()` frees the graph it walked; to draw a graph with its gradients,
 call `backward(retain_graph=True)` first (`tbptt`'s `on_backward` hands over an
 update's loss with its graph kept: `draw_update`).
@@ -26,9 +27,11 @@ update's loss with its graph kept: `draw_update`).
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any, Mapping
 
 import graphviz
+import numpy as np
 
 from ..autograd import CUT, FREED, Node
 from ..checks import is_int
@@ -46,8 +49,9 @@ def draw(root: Any, params: Mapping[str, Any] | None = None, view: str = "cells"
 
     `params` maps names to parameter tensors (`dict(model.named_parameters())`,
     or the pairs `model.named_parameters()` gives); each parameter is drawn
-    once, however many steps use it. `view` is `"cells"` (a box per state per
-    step) or `"ops"` (every op, a column per step). At most `max_steps` steps
+    once, however many steps use it, with every name it is given (a tied
+    weight has two). `view` is `"cells"` (a box per state per step) or
+    `"ops"` (every op, a column per step). At most `max_steps` steps
     are drawn, the first and last halves, with a note saying how many were left
     out; `None` draws all. Tiny tensors show their values (a leaf only when it is
     in `params`) and grads once a backward has run, when `show_values`. After `loss.backward(retain_graph=True)`
@@ -64,16 +68,7 @@ def _drawing(caller: str, root: Any, params: Mapping[str, Any] | None, view: str
              show_values: bool, grad_range: tuple[float, float] | None) -> tuple[graphviz.Digraph, GraphInfo]:
     """`draw`, and what it found out about the graph (`draw_update` titles the drawing from it);
     errors name `caller`, the public function called."""
-    if view not in ("cells", "ops"):
-        raise ValueError(f"{caller}: view must be 'cells' or 'ops', got {view!r}")
-    if max_steps is not None and (not is_int(max_steps) or max_steps < 2):
-        raise ValueError(f"{caller}: max_steps must be None or an integer of at least 2, got {max_steps!r}")
-    if grad_range is not None and not (
-            isinstance(grad_range, (tuple, list)) and len(grad_range) == 2
-            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in grad_range)
-            and 0 < grad_range[0] < grad_range[1] < math.inf):
-        raise ValueError(f"{caller}: grad_range must be None or (low, high) with 0 < low < high, "
-                         f"got {grad_range!r}")
+    grad_range = _checked_options(caller, view, max_steps, show_values, grad_range)
     params = named_tensors(params, caller)
     ensure_renderer()
     info = GraphInfo(graph_roots(root, caller), params, max_steps)
@@ -94,6 +89,26 @@ def _drawing(caller: str, root: Any, params: Mapping[str, Any] | None, view: str
     return graph, info
 
 
+def _checked_options(caller: str, view: Any, max_steps: Any, show_values: Any,
+                     grad_range: Any) -> tuple[float, float] | None:
+    """Check `draw`'s options, errors naming `caller`; returns `grad_range` as two floats (a pair
+    of numpy scalars, say norms computed with numpy, is a grad_range too)."""
+    if view not in ("cells", "ops"):
+        raise ValueError(f"{caller}: view must be 'cells' or 'ops', got {view!r}")
+    if max_steps is not None and (not is_int(max_steps) or max_steps < 2):
+        raise ValueError(f"{caller}: max_steps must be None or an integer of at least 2, got {max_steps!r}")
+    if not isinstance(show_values, (bool, np.bool_)):
+        raise TypeError(f"{caller}: show_values must be True or False, got {type(show_values).__name__} "
+                        f"{show_values!r}")
+    if grad_range is not None and not (
+            isinstance(grad_range, (tuple, list)) and len(grad_range) == 2
+            and all(isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) for v in grad_range)
+            and 0 < grad_range[0] < grad_range[1] < math.inf):
+        raise ValueError(f"{caller}: grad_range must be None or (low, high), two numbers with 0 < low < high, "
+                         f"got {grad_range!r}")
+    return None if grad_range is None else (float(grad_range[0]), float(grad_range[1]))
+
+
 # ---- one TBPTT update ---------------------------------------------------------------------------
 
 def injected_steps(root: Node) -> list[int]:
@@ -110,6 +125,18 @@ def injected_steps(root: Node) -> list[int]:
         elif node.kind != CUT:
             stack.extend(parent for parent in node.inputs if parent is not None)
     return sorted(found)
+
+
+def step_runs(steps: list[int]) -> str:
+    """Sorted steps as their runs: `5 .. 8` for 5, 6, 7, 8; `2, 5, 8` for steps with targets only
+    every third step (a run `2 .. 8` would say the steps between were injected too)."""
+    runs = []
+    for step in steps:
+        if runs and step == runs[-1][1] + 1:
+            runs[-1][1] = step
+        else:
+            runs.append([step, step])
+    return ", ".join(str(first) if first == last else f"{first} .. {last}" for first, last in runs)
 
 
 def recorded_update(root: Node) -> tuple[int | None, int]:
@@ -141,7 +168,7 @@ def draw_update(loss: Any, params: Mapping[str, Any] | None = None, view: str = 
         update = max(info.steps) if info.steps else None
         cut = max(info.cut_steps) if info.cut_steps else 0
     if injected:
-        losses = f"t = {injected[0]}" if len(injected) == 1 else f"t = {injected[0]} .. {injected[-1]}"
+        losses = f"t = {step_runs(injected)}"
         title = (f"the update at u = {update}: losses of {losses} injected; gradients stop at the cut "
                  f"at c = {cut}" if cut else f"the update at u = {update}: losses of {losses} injected; "
                  "no cut (c = 0)")

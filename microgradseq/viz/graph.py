@@ -7,7 +7,7 @@ import math
 from functools import cached_property
 from typing import Any, Iterable, Mapping
 
-from ..autograd import CUT, LEAF, Node, hooks, topological_order
+from ..autograd import CUT, FREED, LEAF, Node, hooks, topological_order
 from ..checks import is_int
 from ..tensor import Tensor
 from .style import norm
@@ -22,11 +22,7 @@ class GraphInfo:
         self.roots = roots
         self.order = _walk(roots)
         self.ids = {node: f"n{i}" for i, node in enumerate(self.order)}
-        self.names = {}
-        for name, tensor in (params or {}).items():
-            node = getattr(tensor, "_node", None)
-            if node is not None and node in self.ids:
-                self.names[node] = name
+        self.names = parameter_names(params, self.ids)
         self.data = {getattr(t, "_node", None): t for t in (params or {}).values()}
         self.grad_range = None      # the colour scale draw() was given
         self.step_of = {}
@@ -66,6 +62,12 @@ class GraphInfo:
     def is_param(self, node: Node) -> bool:
         return node in self.names or (node.kind == LEAF and node.step is None and bool(node.label))
 
+    def grad(self, node: Node) -> Any:
+        """The node's gradient as the drawing shows it: None for a node freed by a backward pass
+        (other than a root): that pass was another loss's, since a pass from a root that is still
+        drawn whole cannot have run (it would have freed the root too, or failed on the freed node)."""
+        return None if node.kind == FREED and node not in self.roots else node.grad
+
     def name(self, node: Node) -> str:
         if node in self.names:
             return self.names[node]
@@ -74,8 +76,8 @@ class GraphInfo:
     @cached_property
     def states(self) -> list[Node]:
         """The nodes holding each step's state: those labelled h or c; in a graph without such
-        labels, what a step hands to the next (nodes of step t read by step t + 1, and the nodes
-        in the same places of the last step), scalars left out unless nothing else is handed on."""
+        labels, what a step hands to the next (nodes of step t read by the step after it, and the
+        nodes in the same places of the last step), scalars left out unless nothing else is handed on."""
         def candidate(node: Node) -> bool:
             return node.kind != CUT and self.step_of[node] is not None and not self.is_param(node)
 
@@ -86,19 +88,20 @@ class GraphInfo:
         for node in self.order:
             if candidate(node) and node.step is not None:
                 by_step.setdefault(self.step_of[node], []).append(node)
+        previous = dict(zip(self.steps[1:], self.steps))   # (steps numbered with gaps: 1, 3, 5)
         handed = set()
         for node in self.order:
             step = self.step_of[node]
             for parent in node.inputs:
                 if parent is not None and candidate(parent) and step is not None \
-                        and self.step_of[parent] == step - 1 and node.step is not None:
+                        and self.step_of[parent] == previous.get(step) and node.step is not None:
                     handed.add(parent)
         if any(node.shape != () for node in handed):
             handed = {node for node in handed if node.shape != ()}
         if not handed or not self.steps:
             return []
         last = self.steps[-1]
-        before = by_step.get(last - 1, [])
+        before = by_step.get(previous.get(last), [])
         places = {i for i, node in enumerate(before) if node in handed}
         ending = by_step.get(last, [])
         if len(ending) == len(before):
@@ -115,11 +118,23 @@ class GraphInfo:
         for group in groups:
             for node in group:
                 step = self.step_of[node]
-                if node.grad is not None and step in self.shown_set:
-                    squares[step] = squares.get(step, 0.0) + norm(node.grad) ** 2
+                grad = self.grad(node)
+                if grad is not None and step in self.shown_set:
+                    squares[step] = squares.get(step, 0.0) + norm(grad) ** 2
             if squares:
                 break
         return {step: math.sqrt(total) for step, total in squares.items()}
+
+
+def parameter_names(params: Mapping[str, Any] | None, ids: Mapping[Node, str]) -> dict[Node, str]:
+    """node -> the name it is drawn with, for the parameters in the graph (`ids`): a tensor given
+    under several names (tied weights) is one node, named by all of them, in the order given."""
+    names = {}
+    for name, tensor in (params or {}).items():
+        node = getattr(tensor, "_node", None)
+        if node is not None and node in ids:
+            names.setdefault(node, []).append(name)
+    return {node: ", ".join(given) for node, given in names.items()}
 
 
 def _walk(roots: list[Node]) -> list[Node]:
@@ -158,25 +173,38 @@ def graph_roots(root: Any, caller: str) -> list[Node]:
 
 
 def named_tensors(params: Any, caller: str) -> dict[str, Tensor] | None:
-    """`params` as a dict name -> tensor: a mapping, or pairs as `model.named_parameters()` gives;
-    errors name `caller`."""
+    """`params` as a dict name -> tensor: a mapping, or pairs as `model.named_parameters()` gives
+    (the same tensor may come under several names, a name only with one tensor); errors name `caller`."""
     if params is None:
         return None
-    if isinstance(params, Mapping):
-        items = list(params.items())
-    elif isinstance(params, (str, bytes, Tensor)) or not isinstance(params, Iterable):
-        raise TypeError(f"{caller}: params must be a mapping name -> tensor (e.g. dict(model.named_parameters())), "
-                        f"got {type(params).__name__}")
-    else:
-        items = list(params)
-        for item in items:
-            if not (isinstance(item, tuple) and len(item) == 2):
-                raise TypeError(f"{caller}: params must be a mapping name -> tensor or (name, tensor) pairs "
-                                f"(e.g. model.named_parameters()), got {type(params).__name__} holding "
-                                f"{type(item).__name__}")
-    for name, tensor in items:
+    named = {}
+    for name, tensor in _param_items(params, caller):
         if not isinstance(name, str):
             raise TypeError(f"{caller}: params' names must be strings, got {type(name).__name__} {name!r}")
         if not isinstance(tensor, Tensor):
-            raise TypeError(f"{caller}: params maps names to tensors; {name!r} maps to {type(tensor).__name__}")
-    return dict(items)
+            raise TypeError(f"{caller}: params maps names to tensors; {name!r} maps to {type(tensor).__name__} "
+                            "(dict(model.named_parameters()) gives the tensors, a state_dict() their arrays)")
+        if named.get(name, tensor) is not tensor:
+            raise ValueError(f"{caller}: params gives the name {name!r} to two different tensors (two modules' "
+                             "named_parameters() chained? prefix each module's names); one would be drawn unnamed")
+        named[name] = tensor
+    return named
+
+
+def _param_items(params: Any, caller: str) -> list[tuple]:
+    """The (name, tensor) pairs of `params`, a mapping or an iterable of pairs; TypeError for
+    anything else (a view's name in the place of params says where it goes)."""
+    if isinstance(params, Mapping):
+        return list(params.items())
+    if isinstance(params, (str, bytes, Tensor)) or not isinstance(params, Iterable):
+        view = f" (to draw the {params!r} view, pass view={params!r})" \
+            if isinstance(params, str) and params in ("cells", "ops") else ""
+        raise TypeError(f"{caller}: params must be a mapping name -> tensor (e.g. dict(model.named_parameters())), "
+                        f"got {type(params).__name__}{view}")
+    items = list(params)
+    for item in items:
+        if not (isinstance(item, tuple) and len(item) == 2):
+            raise TypeError(f"{caller}: params must be a mapping name -> tensor or (name, tensor) pairs "
+                            f"(e.g. model.named_parameters()), got {type(params).__name__} holding "
+                            f"{type(item).__name__}")
+    return items

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import Iterator
 
 import graphviz
+from graphviz.quoting import quote
 
 from ..autograd import CUT, Node
 from .graph import GraphInfo
@@ -50,9 +51,9 @@ def keep_in_order(graph: graphviz.Digraph, columns: list[tuple[str, str]]) -> No
     for anchor, level in columns:
         graph.edge(anchor, level, style="invis")
     for (anchor, _), (_, right) in zip(columns, columns[1:]):
-        # the DOT line graph.edge writes, written once and repeated (quoting it LADDER times a column
-        # was most of the time of drawing 10,000 steps); the names are ids, anchor_<...> or n<i>
-        graph.body.append(f"\t{anchor} -> {right} [style=invis]\n" * LADDER)
+        # the DOT line graph.edge writes, quoted once and repeated (quoting it LADDER times a column
+        # was most of the time of drawing 10,000 steps); anchor_-1 of a step -1 needs its quotes
+        graph.body.append(f"\t{quote(anchor)} -> {quote(right)} [style=invis]\n" * LADDER)
 
 
 @contextmanager

@@ -40,9 +40,10 @@ def node_label(node: Node, info: GraphInfo, show_values: bool) -> str:
             lines.append("freed")
         if show_values and node.value is not None:
             lines.append("data " + text(numbers(node.value)))
-    if node.grad is not None:
-        small = show_values and node.grad.size <= 4
-        lines.append("grad " + text(numbers(node.grad)) if small else f"|grad| = {norm(node.grad):.3g}")
+    grad = info.grad(node)
+    if grad is not None:
+        small = show_values and grad.size <= 4
+        lines.append("grad " + text(numbers(grad)) if small else f"|grad| = {norm(grad):.3g}")
     return html_label(*lines)
 
 

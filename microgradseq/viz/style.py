@@ -20,12 +20,26 @@ PARAMETER_COLOURS = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6
 # norm's decade down), so norms of the same order share a colour and only real decay fades.
 DECADES = 4
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_BEYOND_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
 def text(value: Any) -> str:
-    """`value` as ASCII, control characters as `\\xNN`, escaped for an HTML label."""
-    ascii_text = str(value).encode("ascii", "backslashreplace").decode("ascii")
-    return html.escape(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", ascii_text))
+    """`value` escaped for an HTML label, in ASCII: control characters as `\\xNN`, other characters
+    beyond ASCII as character references (`&#952;`, drawn as the character itself), those XML
+    forbids (a lone surrogate) as `\\uNNNN`."""
+    escaped = html.escape(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value)))
+    return escaped if escaped.isascii() else _BEYOND_ASCII.sub(_reference, escaped)
+
+
+def _reference(match: re.Match) -> str:
+    """One character beyond ASCII: `&#N;`, or written out where that would not do (a control
+    character as `\\x80`, what XML forbids as `\\ud800`)."""
+    code = ord(match.group())
+    if code <= 0x9F:
+        return f"\\x{code:02x}"
+    if 0xD800 <= code <= 0xDFFF or code in (0xFFFE, 0xFFFF):
+        return f"\\u{code:04x}"
+    return f"&#{code};"
 
 
 def html_label(*lines: str) -> str:
