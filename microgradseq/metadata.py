@@ -15,7 +15,8 @@ from .checks import is_int
 
 
 class at_step:  # noqa: N801  (used like a function: `with at_step(t):`)
-    """Stamp every node made inside the block with time step `t` (numbered from 1).
+    """Stamp every node made inside the block with time step `t` (numbered from 1; 0 for the work
+    before the first step, h_0's; a negative t is a ValueError).
 
     A class rather than a generator-based context manager: a layer enters one
     per time step, and this costs a third as much. The same object may be
@@ -27,6 +28,9 @@ class at_step:  # noqa: N801  (used like a function: `with at_step(t):`)
     def __init__(self, t: int | None) -> None:
         if type(t) is not int and t is not None and not is_int(t):  # (a layer's int: one test, once a step)
             raise TypeError(f"step: a time step is an integer (or None), got {t!r}")
+        if t is not None and t < 0:
+            raise ValueError(f"step: time steps are numbered from 1 (0 for what comes before the first, "
+                             f"h_0), got {t}")
         self.step = t
         self.entries = {}   # thread -> what to restore when each of its entries is left (context-variable
                             # tokens, innermost last): one step object may be entered in several threads

@@ -395,6 +395,8 @@ def test_load_state_dict_names_a_ragged_list_and_changes_nothing():
     (lambda a: mg.tensor("abc"), TypeError, "tensor: expected numbers, got str data of dtype <U3"),
     (lambda a: mg.tensor(None), TypeError, "tensor: expected numbers, got NoneType data of dtype object"),
     (lambda a: mg.viz.step("x"), TypeError, "step: a time step is an integer"),
+    (lambda a: mg.viz.step(-1), ValueError, r"step: time steps are numbered from 1 \(0 for what comes before the "
+                                            r"first, h_0\), got -1"),
 ])
 def test_bad_arguments_to_ops_name_the_op_and_what_was_wrong(call, error, message):
     with pytest.raises(error, match=message):

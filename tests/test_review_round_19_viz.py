@@ -123,13 +123,15 @@ def test_the_state_of_steps_numbered_with_gaps_is_found():
         assert "state (tanh) (1, 2)" in cell, t
 
 
-def test_a_step_below_one_gives_dot_whose_edges_join_declared_nodes():
+def test_a_step_zero_before_the_first_gives_dot_whose_edges_join_declared_nodes():
+    """Work before step 1 (h_0's) may be stamped t = 0; negative steps are refused (test_bad_input)."""
     mg.manual_seed(0)
     cell, h = mg.nn.RNNCell(2, 3), None
-    for t in (-1, 0, 1):
+    for t in (0, 1, 2):
         with viz.step(t):
             h = cell(mg.randn(1, 2), h)
     source = viz.draw(h.sum(), dict(cell.named_parameters()), view="ops").source
+    assert "cluster_step_0" in source
     dot_id = r'(?:[A-Za-z_]\w*|"[^"]*")'
     for line in source.splitlines():
         if "->" in line:

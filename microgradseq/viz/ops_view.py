@@ -52,7 +52,7 @@ def keep_in_order(graph: graphviz.Digraph, columns: list[tuple[str, str]]) -> No
         graph.edge(anchor, level, style="invis")
     for (anchor, _), (_, right) in zip(columns, columns[1:]):
         # the DOT line graph.edge writes, quoted once and repeated (quoting it LADDER times a column
-        # was most of the time of drawing 10,000 steps); anchor_-1 of a step -1 needs its quotes
+        # was most of the time of drawing 10,000 steps); quoted, as graph.edge quotes, whatever a step is
         graph.body.append(f"\t{quote(anchor)} -> {quote(right)} [style=invis]\n" * LADDER)
 
 
