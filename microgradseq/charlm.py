@@ -28,7 +28,7 @@ import numpy as np
 
 from . import bptt, optim
 from .autograd import no_grad
-from .metadata import at_step
+from .metadata import at_step, time_steps
 from .checks import positive_int
 from .functional import cross_entropy, softmax
 from .nn import GRUCell, LSTMCell, RNNCell
@@ -121,8 +121,8 @@ class CharLM(Module):
             else:                               # b_hh joins b_ih once for the block, as in a layer
                 projected, bias_hh = linear(x, weight_ih, bias_ih + bias_hh), None
             outputs = []
-            for t in range(steps):
-                state = recurrence(projected[t], state, weight_hh, bias_hh, *extra)
+            for t in time_steps(steps):         # (each step's nodes stamped with its step, for drawings)
+                state = recurrence(projected[t - 1], state, weight_hh, bias_hh, *extra)
                 outputs.append(self.hidden(state))
             hs = stack(outputs)
         return self.readout(hs), state

@@ -299,3 +299,44 @@ def test_a_state_behind_the_cut_never_shows_an_earlier_updates_gradient(blocks, 
     else:
         bptt.tbptt(step, None, xs, [0.5] * 10, loss_fn, k1, k2, on_update=on_update)
     assert all(count > 0 for count in reached)      # each update did put gradients on its window's states
+
+
+@pytest.mark.parametrize("blocks", [False, True], ids=["tbptt", "tbptt_blocks"])
+def test_an_anomaly_names_the_step_of_the_sequence_in_both_runners(blocks):
+    """A NaN target at step 10 of 12, TBPTT(4, 4): the loss's first op (output - target) names t = 10, in a block of
+    steps 9 .. 12 too (blocks run inside viz.step(9), and each step's loss inside its own step);
+    a NaN input at step 10 names the layer's hoisted projection of the block, which runs at t = 9."""
+    rnn = mg.nn.RNN(2, 3, dtype=np.float64)
+    xs = np.random.default_rng(0).standard_normal((12, 1, 2))
+    targets = [np.zeros((1, 3))] * 12
+    targets[9] = np.full((1, 3), np.nan)
+    loss_fn = lambda output, target: ((output - target) ** 2).sum()     # noqa: E731
+
+    def step(x, h):
+        output, h = rnn(mg.tensor(np.asarray(x)[None]), h)
+        return output[0], h
+
+    def step_block(block, h):
+        return rnn(mg.tensor(np.asarray(block)), h)
+
+    runner = bptt.tbptt_blocks if blocks else bptt.tbptt
+    with pytest.raises(FloatingPointError, match=r"^sub: forward output holds NaN \(t = 10\)"):
+        with mg.detect_anomaly():
+            runner(step_block if blocks else step, None, xs, targets, loss_fn, 4, 4)
+    if blocks:
+        xs[9, 0, 0] = np.nan
+        with pytest.raises(FloatingPointError, match=r"^linear: forward output holds NaN \(t = 9, in RNN\)"):
+            with mg.detect_anomaly():
+                runner(step_block, None, xs, [np.zeros((1, 3))] * 12, loss_fn, 4, 4)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_the_char_models_op_level_block_stamps_each_step_of_its_block(cell):
+    """Run inside viz.step(5) as tbptt_blocks runs a block of steps 5 .. 7: the output of step 5 + j
+    is made at t = 5 + j (before, every node of the block read t = 5)."""
+    model, inputs, _ = model_and_data(cell)
+    with mg.viz.step(5):
+        logits, _ = model.step_block(inputs[:3], None)
+    hidden = logits._node.inputs[0]             # readout(hs): linear(stack of the steps' h)
+    assert hidden.op == "stack"
+    assert [parent.step for parent in hidden.inputs] == [5, 6, 7]

@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 from ..autograd import creation_order
 from ..checks import positive_int
+from ..metadata import at_step
 from ..ops import stack
 from ..tensor import Tensor
 from .ownership import (callers_history, for_step, keeps_callers_graph, nodes_of, runners_own, runs_own,
@@ -63,7 +64,11 @@ def tbptt_blocks(step_block: Callable[[Sequence, Any], tuple[Any, Any]], state: 
     `loss_fn(outputs[j], targets[a + j])`: the same value, in fewer nodes (the point of it: one op,
     ideally). It is a sum with `reduction="mean"` too: the runner divides L_u by the number of step
     losses. It is used for the blocks whose steps all have targets, `loss_fn` for the others;
-    `targets` must then take slices, as `inputs` does."""
+    `targets` must then take slices, as `inputs` does.
+
+    A block runs inside `mg.viz.step(a + 1)`, so a sequence layer numbers its steps a + 1 .. b
+    (`metadata.step_offset`), as `tbptt` numbers them: an error under `mg.detect_anomaly()` names
+    the step of the sequence, not of the block."""
     k1, k2 = positive_int(k1, "k1", "tbptt_blocks"), positive_int(k2, "k2", "tbptt_blocks")
     n = check_run("tbptt_blocks", step_block, state, inputs, targets, loss_fn, optimizer, on_update, reduction,
                   step_name="step_block")
@@ -90,8 +95,9 @@ def tbptt_blocks(step_block: Callable[[Sequence, Any], tuple[Any, Any]], state: 
         if stop <= cut_of_update_at_or_after(stop, n, k1, k2):
             state = truncate(state, k2=k2)      # behind the coming update's cut (k1 > k2): one step, cut
         made_after = next(creation_order)
-        outputs, returned = checked_step(step_block(inputs[start:stop], for_step(state)), (start + 1, stop), "tbptt_blocks",
-                                         "step_block")
+        with at_step(start + 1):            # (a layer inside numbers its steps start + 1 .. stop)
+            block = step_block(inputs[start:stop], for_step(state))
+        outputs, returned = checked_step(block, (start + 1, stop), "tbptt_blocks", "step_block")
         checked_outputs(outputs, start + 1, stop)
         fed, state = state, runs_own(returned, state, made_after)
         if cut_once_read is not None:       # the block has read the last update's state: cut it now
@@ -105,8 +111,9 @@ def tbptt_blocks(step_block: Callable[[Sequence, Any], tuple[Any, Any]], state: 
         else:
             for j in range(stop - start):
                 if targets[start + j] is not None:
-                    pending.append(checked_loss(loss_fn(outputs[j], targets[start + j]), start + j + 1,
-                                                "tbptt_blocks"))
+                    with at_step(start + j + 1):    # (each step's loss in its step, as tbptt's)
+                        loss = loss_fn(outputs[j], targets[start + j])
+                    pending.append(checked_loss(loss, start + j + 1, "tbptt_blocks"))
                     counted += 1
         if takes_in_callers_graph(nodes_of(state) + [loss._node for loss in pending[first_loss:]], fed, made_after):
             callers_step = stop
