@@ -36,7 +36,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from .checkpoints import NUMERIC, TREE, rebuild, tree_members
-from .checks import flag
+from .checks import flag, is_int
 from .spellings import check_device
 
 try:
@@ -191,7 +191,8 @@ def _replace(path: Path, members: dict[str, np.ndarray]) -> None:
     _sync_folder(path.parent)
 
 
-def save(obj: Any, f: str | os.PathLike | BinaryIO) -> None:
+def save(obj: Any, f: str | os.PathLike | BinaryIO, *, pickle_protocol: int = 2,
+         _use_new_zipfile_serialization: bool = True) -> None:
     """Write `obj` as an .npz archive to `f`, a path or a binary file object opened for writing.
 
     `obj` is a state dict (`model.state_dict()`, or a dict of str -> array),
@@ -209,7 +210,13 @@ def save(obj: Any, f: str | os.PathLike | BinaryIO) -> None:
     link kept), and a file that was there keeps its permissions; a read-only
     one is refused (PermissionError), as `open(f, "wb")` refuses it. A device or
     a pipe (such as `os.devnull`) is written into, as `open(f, "wb")` would.
+
+    `pickle_protocol` (an integer) and `_use_new_zipfile_serialization` (a bool:
+    PyTorch's switch to its pre-1.6 format) are PyTorch's, accepted so that
+    scripts passing them port, and change nothing: nothing is pickled, and the
+    file is always the archive described above.
     """
+    _check_save_keywords(pickle_protocol, _use_new_zipfile_serialization)
     members = _members(obj)
     if hasattr(f, "write"):
         _save_to_object(f, members)
@@ -314,17 +321,30 @@ def _seekable_source(f: Any) -> BinaryIO:
     return io.BytesIO(data)
 
 
+def _check_save_keywords(pickle_protocol: Any, use_new_zipfile_serialization: Any) -> None:
+    """PyTorch's torch.save keywords, which change nothing here: checked, so a typo is not silent."""
+    if not is_int(pickle_protocol):
+        raise TypeError(f"save: pickle_protocol must be an integer, got {pickle_protocol!r} (it changes nothing: "
+                        "save never pickles)")
+    flag(use_new_zipfile_serialization, "_use_new_zipfile_serialization", "save")
+
+
 def _check_keywords(map_location: Any, weights_only: Any) -> None:
-    """PyTorch's torch.load keywords: everything here is on the CPU, and nothing is unpickled."""
-    if callable(map_location) or isinstance(map_location, Mapping):
-        raise TypeError(f"load: map_location must be None or the CPU ('cpu'), got a "
-                        f"{type(map_location).__name__}; everything loads onto the CPU")
-    check_device("load", map_location)
+    """PyTorch's torch.load keywords: everything here is on the CPU, and nothing is unpickled. Old
+    scripts' ways of saying "onto the CPU" port: a dict whose targets are all the CPU
+    (`{'cuda:0': 'cpu'}`) and a function (`lambda storage, loc: storage`), which is not called, as
+    there are no storages to move."""
+    if isinstance(map_location, Mapping):
+        for target in map_location.values():
+            check_device("load", target)
+    elif not callable(map_location):
+        check_device("load", map_location)
     if weights_only is not None:
         flag(weights_only, "weights_only", "load")
 
 
-def load(f: str | os.PathLike | BinaryIO, map_location: Any = None, weights_only: bool | None = None) -> Any:
+def load(f: str | os.PathLike | BinaryIO, map_location: Any = None, weights_only: bool | None = None, *,
+         mmap: bool | None = None) -> Any:
     """Read what `save` wrote, from a path or a binary file object.
 
     A state dict comes back as a dict of name -> numpy array (files written
@@ -337,7 +357,9 @@ def load(f: str | os.PathLike | BinaryIO, map_location: Any = None, weights_only
     `map_location` and `weights_only` are PyTorch's: `map_location` may be
     None or the CPU (`'cpu'`, `'cpu:0'`), as nothing here runs anywhere else;
     `weights_only` is accepted and ignored, since nothing is ever unpickled
-    (every load is as safe as PyTorch's `weights_only=True`).
+    (every load is as safe as PyTorch's `weights_only=True`). `mmap=True` is
+    PyTorch's too: as there, `f` must then be a path (ValueError for a file
+    object); the arrays are read into memory, so the values are the same.
 
     A missing file raises FileNotFoundError, a folder IsADirectoryError and an
     unreadable file PermissionError. A truncated, damaged or foreign file, a
@@ -345,6 +367,9 @@ def load(f: str | os.PathLike | BinaryIO, map_location: Any = None, weights_only
     whose shape does not match the bytes that follow raise ValueError.
     """
     _check_keywords(map_location, weights_only)
+    if mmap is not None and flag(mmap, "mmap", "load") and not isinstance(f, (str, os.PathLike)):
+        raise ValueError(f"load: f must be a file path in order to use the mmap argument, got "
+                         f"{type(f).__name__}")
     if hasattr(f, "read"):
         source = _seekable_source(f)
         where = f"the file object {getattr(f, 'name', type(f).__name__)!s}"

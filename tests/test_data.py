@@ -179,10 +179,14 @@ def test_a_tensor_dataset_subclass_with_its_own_getitem_is_asked_for_each_item()
 
 
 def test_items_that_cannot_be_batched_name_dataloader():
-    with pytest.raises(TypeError, match="DataLoader: cannot batch items of type str"):
-        next(iter(DataLoader(["a", "b"], batch_size=2)))
+    with pytest.raises(TypeError, match="DataLoader: cannot batch items of type NoneType"):
+        next(iter(DataLoader([None, None], batch_size=2)))
     with pytest.raises(ValueError, match="DataLoader: cannot stack"):
         next(iter(DataLoader([np.zeros(2), np.zeros(3)], batch_size=2)))
+
+
+def test_items_that_are_strings_batch_as_the_list_of_them_as_pytorchs():
+    assert next(iter(DataLoader(["a", "b", "c"], batch_size=2))) == ["a", "b"]
 
 
 # ---- random_split and Subset --------------------------------------------------------------------

@@ -297,10 +297,15 @@ def test_load_refuses_map_location_of_another_device_naming_load(tmp_path):
 
 
 @pytest.mark.parametrize("where", [{"cuda:0": "cpu"}, lambda storage, location: storage], ids=["dict", "function"])
-def test_load_refuses_map_location_as_a_dict_or_function(tmp_path, where):
+def test_load_takes_old_scripts_ways_of_mapping_onto_the_cpu(tmp_path, where):
     mg.save({"w": np.ones(2)}, tmp_path / "m.pt")
-    with pytest.raises(TypeError, match="load: map_location must be None or the CPU"):
-        mg.load(tmp_path / "m.pt", map_location=where)
+    np.testing.assert_array_equal(mg.load(tmp_path / "m.pt", map_location=where)["w"], np.ones(2))
+
+
+def test_load_refuses_a_map_location_dict_onto_another_device(tmp_path):
+    mg.save({"w": np.ones(2)}, tmp_path / "m.pt")
+    with pytest.raises(RuntimeError, match="load: device 'cuda:1' is not available"):
+        mg.load(tmp_path / "m.pt", map_location={"cuda:0": "cuda:1"})
 
 
 @pytest.mark.parametrize("weights_only", [True, False, None])

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import operator
 import warnings
+from collections.abc import Mapping
 from typing import Any, Iterator
 
 import numpy as np
@@ -16,10 +17,11 @@ from ...checks import generator as generator_checked
 from ...random import generator_or_default
 from ...spellings import only_defaults
 from ...tensor import Tensor, owned
-from .dataset import Subset, TensorDataset
+from .dataset import IterableDataset, Subset, TensorDataset
+from .sampler import BatchSampler, RandomSampler, SequentialSampler
 
 # PyTorch's DataLoader options that would change what a batch is, or how workers start: only their defaults
-_SINGLE_PROCESS = {"timeout": 0, "worker_init_fn": None, "multiprocessing_context": None, "pin_memory_device": ""}
+_SINGLE_PROCESS = {"timeout": 0, "multiprocessing_context": None, "pin_memory_device": ""}
 
 
 def _check_workers(num_workers: Any, persistent_workers: Any, prefetch_factor: Any) -> None:
@@ -48,26 +50,58 @@ def _tensors_and_rows(dataset: Any) -> tuple:
     return dataset.tensors, rows
 
 
-def _collate(items: list) -> Any:
-    """The items stacked along a new first axis, as PyTorch's `default_collate`: tuples field by field
-    (a list out), tensors and arrays in their dtype, Python ints as int64 and floats as float64."""
-    first = items[0]
+def default_collate(batch: Any) -> Any:
+    """A batch made from the list of a dataset's items, as PyTorch's `default_collate`: tensors, arrays
+    and numbers stacked along a new first axis (a tensor, in their dtype; Python ints as int64, floats as
+    float64, bools as bool), dicts key by key (a dict of batches), named tuples field by field (the named
+    tuple), other tuples and lists field by field (a list), and strings kept as the sequence of the
+    batch's strings (`('a.png', 'b.png')` for a field, the list for items that are strings). None or
+    other objects raise TypeError naming DataLoader, which uses this when no `collate_fn` is given."""
+    first = batch[0]
+    if isinstance(first, (str, bytes)):
+        return batch
+    if isinstance(first, Mapping):
+        return _collated_mapping(batch)
     if isinstance(first, (tuple, list)):
-        if any(not isinstance(item, (tuple, list)) or len(item) != len(first) for item in items):
+        if any(not isinstance(item, (tuple, list)) or len(item) != len(first) for item in batch):
             raise ValueError("DataLoader: the dataset's items must all have the same number of fields")
-        return [_collate(list(field)) for field in zip(*items)]
+        fields = [default_collate(field) for field in zip(*batch)]
+        return type(first)(*fields) if hasattr(first, "_fields") else fields
+    return _stacked(batch)
+
+
+def _collated_mapping(batch: Any) -> Any:
+    """Dict items key by key, in the first item's type when it can be made from a dict, as PyTorch's."""
+    first = batch[0]
+    for item in batch:
+        if not isinstance(item, Mapping) or item.keys() != first.keys():
+            other = list(item) if isinstance(item, Mapping) else type(item).__name__
+            raise ValueError(f"DataLoader: the dataset's dict items must all have the same keys, got "
+                             f"{list(first)} and {other}")
+    collated = {key: default_collate([item[key] for item in batch]) for key in first}
+    if type(first) is dict:
+        return collated
+    try:
+        return type(first)(collated)
+    except TypeError:
+        return collated
+
+
+def _stacked(batch: Any) -> Tensor:
+    """Tensors, arrays or numbers stacked into one tensor along a new first axis."""
+    first = batch[0]
     if not isinstance(first, (Tensor, np.ndarray, np.generic, int, float)):
         raise TypeError(f"DataLoader: cannot batch items of type {type(first).__name__}; a dataset's items must be "
-                        "tensors, arrays, numbers, or tuples of them")
+                        "tensors, arrays, numbers, dicts, or tuples of them")
     try:
-        batch = np.stack([item._data if isinstance(item, Tensor) else np.asarray(item) for item in items])
+        stacked = np.stack([item._data if isinstance(item, Tensor) else np.asarray(item) for item in batch])
     except ValueError as error:
         raise ValueError(f"DataLoader: cannot stack the items of a batch ({error})") from None
-    if batch.dtype.kind not in "biufc":
-        raise TypeError(f"DataLoader: cannot batch items of dtype {batch.dtype}; expected numbers")
-    if isinstance(first, (int, float)) and batch.dtype.kind in "iuf":     # Python numbers: int64 or float64
-        batch = batch.astype(np.int64 if batch.dtype.kind in "iu" else np.float64, copy=False)
-    return owned(batch)
+    if stacked.dtype.kind not in "biufc":
+        raise TypeError(f"DataLoader: cannot batch items of dtype {stacked.dtype}; expected numbers")
+    if isinstance(first, (int, float)) and stacked.dtype.kind in "iuf":     # Python numbers: int64 or float64
+        stacked = stacked.astype(np.int64 if stacked.dtype.kind in "iu" else np.float64, copy=False)
+    return owned(stacked)
 
 
 class DataLoader:
@@ -77,25 +111,42 @@ class DataLoader:
     `drop_last` drops a last, shorter batch. `len(loader)` is the number of batches (TypeError for a
     sampler without a length, as PyTorch's). The options after `shuffle` are keyword-only.
 
+    `loader.sampler` and `loader.batch_sampler` are PyTorch's: the ones given, else a `SequentialSampler`
+    or (with `shuffle`) a `RandomSampler` of `generator`, and a `BatchSampler` of them, so
+    `len(loader.sampler)` is the number of items an epoch visits. An `IterableDataset` is read in the
+    order its `__iter__` gives (no `shuffle`, `sampler` or `batch_sampler`, as PyTorch's; both None).
+
     `num_workers` (and `persistent_workers`, `prefetch_factor`) are accepted and change nothing: the
-    batches are the same as PyTorch's workers give, loaded here in this process. `pin_memory=True`
+    batches are the same as PyTorch's workers give, loaded here in this process (over an IterableDataset,
+    PyTorch's workers each iterate their own copy, which `get_worker_info()` lets `__iter__` shard; here
+    the one process iterates it once, `get_worker_info()` None, as PyTorch's num_workers=0). A
+    `worker_init_fn` (PyTorch's reproducibility recipe passes `seed_worker`) is kept and never called, as
+    PyTorch's loader with num_workers=0 never calls it: no worker process starts. `pin_memory=True`
     warns each time the loader is iterated, as PyTorch's does without an accelerator, and pins nothing."""
 
     def __init__(self, dataset: Any, batch_size: int = 1, shuffle: bool = False, *, sampler: Any = None,
                  batch_sampler: Any = None, drop_last: bool = False, collate_fn: Any = None,
                  generator: np.random.Generator | None = None, num_workers: int = 0, pin_memory: bool = False,
-                 persistent_workers: bool = False, prefetch_factor: int | None = None, **options: Any) -> None:
+                 persistent_workers: bool = False, prefetch_factor: int | None = None,
+                 worker_init_fn: Any = None, **options: Any) -> None:
         only_defaults("DataLoader", options, _SINGLE_PROCESS)
+        if worker_init_fn is not None and not callable(worker_init_fn):
+            raise TypeError(f"DataLoader: expected worker_init_fn a function of a worker's id, or None, got "
+                            f"{type(worker_init_fn).__name__}")
+        self.worker_init_fn = worker_init_fn
         _check_workers(num_workers, persistent_workers, prefetch_factor)
         self.num_workers, self.persistent_workers, self.timeout = num_workers, persistent_workers, 0
         self.prefetch_factor = 2 if num_workers and prefetch_factor is None else prefetch_factor
         self.pin_memory = flag(pin_memory, "pin_memory", "DataLoader")
-        if not (hasattr(type(dataset), "__len__") and hasattr(type(dataset), "__getitem__")):
+        self._iterable = isinstance(dataset, IterableDataset)
+        if not self._iterable and not (hasattr(type(dataset), "__len__") and hasattr(type(dataset), "__getitem__")):
             raise TypeError(f"DataLoader: expected a dataset with __len__ and __getitem__ (such as a "
-                            f"TensorDataset), got {type(dataset).__name__}")
+                            f"TensorDataset) or an IterableDataset, got {type(dataset).__name__}")
         self.dataset = dataset
         self.shuffle = flag(shuffle, "shuffle", "DataLoader")
         self.drop_last = flag(drop_last, "drop_last", "DataLoader")
+        if self._iterable:
+            _check_iterable_options(self.shuffle, sampler, batch_sampler)
         for name, given in (("sampler", sampler), ("batch_sampler", batch_sampler)):
             if given is not None and not hasattr(given, "__iter__"):
                 raise TypeError(f"DataLoader: expected {name} an iterable of indices (such as RandomSampler(dataset)"
@@ -114,18 +165,36 @@ class DataLoader:
         if collate_fn is not None and not callable(collate_fn):
             raise TypeError(f"DataLoader: expected collate_fn a function of a batch's list of items, got "
                             f"{type(collate_fn).__name__}")
-        self.sampler, self.batch_sampler, self.collate_fn = sampler, batch_sampler, collate_fn
+        self._sampler, self._batch_sampler, self.collate_fn = sampler, batch_sampler, collate_fn
         self.generator = generator_checked(generator, "DataLoader", "generator")
+        self.sampler, self.batch_sampler = self._pytorchs_samplers()
+
+    def _pytorchs_samplers(self) -> tuple:
+        """`loader.sampler` and `loader.batch_sampler` as PyTorch's loader has them (None and None over an
+        IterableDataset). The loader batches its own order by slicing it: the indices these would give."""
+        if self._iterable:
+            return None, None
+        sampler = self._sampler
+        if sampler is None:
+            sampler = (RandomSampler(self.dataset, generator=self.generator) if self.shuffle
+                       else SequentialSampler(self.dataset))
+        batch_sampler = self._batch_sampler
+        if batch_sampler is None and self.batch_size is not None:
+            batch_sampler = BatchSampler(sampler, self.batch_size, self.drop_last)
+        return sampler, batch_sampler
 
     def __len__(self) -> int:
-        given = self.batch_sampler if self.batch_sampler is not None else self.sampler
+        if self._iterable and not hasattr(type(self.dataset), "__len__"):
+            raise TypeError(f"DataLoader: len() of a loader over an IterableDataset needs the dataset's length "
+                            f"(__len__), got {type(self.dataset).__name__}")
+        given = self._batch_sampler if self._batch_sampler is not None else self._sampler
         if given is not None and not hasattr(given, "__len__"):
-            name = "batch_sampler" if self.batch_sampler is not None else "sampler"
+            name = "batch_sampler" if self._batch_sampler is not None else "sampler"
             raise TypeError(f"DataLoader: len() of a loader needs a {name} with a length (__len__), got "
                             f"{type(given).__name__}")
-        if self.batch_sampler is not None:
-            return len(self.batch_sampler)
-        items = len(self.dataset if self.sampler is None else self.sampler)
+        if self._batch_sampler is not None:
+            return len(self._batch_sampler)
+        items = len(self.dataset if self._sampler is None else self._sampler)
         if self.batch_size is None:                 # (batching off: one item at a time)
             return items
         return items // self.batch_size if self.drop_last else -(-items // self.batch_size)
@@ -137,8 +206,11 @@ class DataLoader:
         return self._loaded()
 
     def _loaded(self) -> Iterator:
-        if self.batch_size is None and self.batch_sampler is None:     # batch_size=None: batching off, each
-            for i in (self._order() if self.sampler is None else self.sampler):   # item as the dataset gives it
+        if self._iterable:
+            yield from self._streamed()
+            return
+        if self.batch_size is None and self._batch_sampler is None:     # batch_size=None: batching off, each
+            for i in (self._order() if self._sampler is None else self._sampler):   # item as the dataset gives it
                 item = self.dataset[int(i) if isinstance(i, np.integer) else i]
                 yield _converted(item) if self.collate_fn is None else self.collate_fn(item)
             return
@@ -146,7 +218,7 @@ class DataLoader:
         for batch in self._batches():
             if tensors is None or self.collate_fn is not None or type(batch) is list:
                 items = [self.dataset[int(i) if isinstance(i, np.integer) else i] for i in batch]
-                yield (_collate if self.collate_fn is None else self.collate_fn)(items)
+                yield (default_collate if self.collate_fn is None else self.collate_fn)(items)
             else:
                 picked = batch if rows is None else rows[batch]
                 yield [owned(np.take(t._data, picked, axis=0)) for t in tensors]
@@ -156,21 +228,21 @@ class DataLoader:
         have no length, or never end), else the dataset's in order or shuffled. A batch of integers is
         an int64 array; one holding other indices (a sampler of lists, as a BatchSampler passed as
         the sampler gives) is a list of them, each handed to the dataset as it is, as PyTorch does."""
-        if self.batch_sampler is not None:
-            for given in self.batch_sampler:
+        if self._batch_sampler is not None:
+            for given in self._batch_sampler:
                 if not hasattr(given, "__iter__"):
                     raise TypeError(f"DataLoader: the batch_sampler gave {given!r}; expected a batch of indices (a "
                                     "list, as a BatchSampler gives: wrap a sampler of single indices in "
                                     "BatchSampler(sampler, batch_size, drop_last))")
                 yield _indices(list(given), "batch_sampler")
             return
-        if self.sampler is None:
+        if self._sampler is None:
             order, items = self._order(), len(self.dataset)
             usable = items - items % self.batch_size if self.drop_last else items
             yield from (order[start:start + self.batch_size] for start in range(0, usable, self.batch_size))
             return
         batch = []
-        for i in self.sampler:
+        for i in self._sampler:
             batch.append(i)
             if len(batch) == self.batch_size:
                 yield _indices(batch, "sampler")
@@ -178,6 +250,22 @@ class DataLoader:
         if batch and not self.drop_last:
             yield _indices(batch, "sampler")
 
+    def _streamed(self) -> Iterator:
+        """An IterableDataset's items in the order its __iter__ gives them: in batches of batch_size (the
+        last one shorter unless drop_last), or one at a time as it gives them with batch_size=None."""
+        if self.batch_size is None:
+            for item in self.dataset:
+                yield _converted(item) if self.collate_fn is None else self.collate_fn(item)
+            return
+        collate = default_collate if self.collate_fn is None else self.collate_fn
+        batch = []
+        for item in self.dataset:
+            batch.append(item)
+            if len(batch) == self.batch_size:
+                yield collate(batch)
+                batch = []
+        if batch and not self.drop_last:
+            yield collate(batch)
 
     def _order(self) -> np.ndarray:
         """The dataset's indices, in order or (with `shuffle`) in a new random order."""
@@ -185,11 +273,35 @@ class DataLoader:
         return generator_or_default(self.generator, "DataLoader").permutation(items) if self.shuffle else np.arange(items)
 
 
+def get_worker_info() -> None:
+    """PyTorch's `get_worker_info()`: None in the main process, which is where every item is loaded here
+    (an IterableDataset's `__iter__` that shards its stream by worker takes the single-process branch)."""
+    return None
+
+
+def _check_iterable_options(shuffle: bool, sampler: Any, batch_sampler: Any) -> None:
+    """PyTorch's checks of a loader over an IterableDataset: its __iter__ gives the order."""
+    for name, given in (("shuffle", shuffle or None), ("sampler", sampler), ("batch_sampler", batch_sampler)):
+        if given is not None:
+            raise ValueError(f"DataLoader with IterableDataset: expected unspecified {name} option, but got "
+                             f"{name}={given!r} (the dataset's __iter__ gives the order)")
+
+
+def default_convert(data: Any) -> Any:
+    """PyTorch's `default_convert`, what a loader with batching off (batch_size=None) gives for each item:
+    numpy arrays of numbers as tensors, in tuples, lists and dicts too; anything else as it is."""
+    return _converted(data)
+
+
 def _converted(item: Any) -> Any:
     """An item as PyTorch's `default_convert` gives it with batching off: numpy arrays of numbers as
     tensors, in tuples and lists too; anything else as it is."""
     if isinstance(item, np.ndarray) and item.dtype.kind in "biufc":
         return owned(np.array(item))
+    if isinstance(item, Mapping):
+        return {key: _converted(value) for key, value in item.items()}
+    if isinstance(item, tuple) and hasattr(item, "_fields"):
+        return type(item)(*(_converted(part) for part in item))
     if isinstance(item, (tuple, list)):
         return type(item)(_converted(part) for part in item)
     return item

@@ -1,10 +1,13 @@
-"""Datasets: `Dataset` (the base class a script subclasses), `TensorDataset`, `Subset`, and
-`random_split`, as PyTorch's `torch.utils.data.dataset`."""
+"""Datasets: `Dataset` (the base class a script subclasses), `IterableDataset` (the base class of a
+stream of items), `TensorDataset`, `Subset`, `ConcatDataset`, `ChainDataset` and `random_split`, as
+PyTorch's `torch.utils.data.dataset`."""
 
 from __future__ import annotations
 
+import bisect
 import math
-from typing import Any
+import operator
+from typing import Any, Generic, Iterable, Iterator, TypeVar
 
 import numpy as np
 
@@ -12,14 +15,33 @@ from ...checks import is_finite_number, is_int
 from ...random import generator_or_default
 from ...tensor import as_tensor
 
+T_co = TypeVar("T_co", covariant=True)
 
-class Dataset:
+
+class Dataset(Generic[T_co]):
     """PyTorch's `Dataset`, the base class a script's own dataset subclasses: it defines `__getitem__`
-    (and `__len__`, which `DataLoader` and `random_split` need); items are what `__getitem__` gives."""
+    (and `__len__`, which `DataLoader` and `random_split` need); items are what `__getitem__` gives.
+    Generic as PyTorch's (`class Pairs(Dataset[tuple[Tensor, int]])`); `a + b` is `ConcatDataset([a, b])`."""
 
-    def __getitem__(self, index: Any) -> Any:
+    def __getitem__(self, index: Any) -> T_co:
         raise NotImplementedError(f"{type(self).__name__}: a Dataset subclass must define __getitem__ "
                                   "(and __len__), as in PyTorch")
+
+    def __add__(self, other: Dataset) -> ConcatDataset:
+        return ConcatDataset([self, other])
+
+
+class IterableDataset(Dataset[T_co]):
+    """PyTorch's `IterableDataset`, the base class of a dataset that is a stream: it defines `__iter__`
+    (and may define `__len__`); a `DataLoader` batches the items in the order `__iter__` gives them.
+    `a + b` is `ChainDataset([a, b])`."""
+
+    def __iter__(self) -> Iterator[T_co]:
+        raise NotImplementedError(f"{type(self).__name__}: an IterableDataset subclass must define __iter__, "
+                                  "as in PyTorch")
+
+    def __add__(self, other: Dataset) -> ChainDataset:
+        return ChainDataset([self, other])
 
 
 class TensorDataset(Dataset):
@@ -53,6 +75,65 @@ class Subset(Dataset):
         if isinstance(index, list):
             return self.dataset[[self.indices[i] for i in index]]
         return self.dataset[self.indices[index]]
+
+
+class ConcatDataset(Dataset[T_co]):
+    """PyTorch's `ConcatDataset`: the items of each of `datasets` in turn; `cumulative_sizes[i]` is how many
+    items datasets 0..i hold together. `ds[i]` asks the dataset that holds item i for its own index."""
+
+    def __init__(self, datasets: Iterable[Dataset]) -> None:
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("ConcatDataset: datasets should not be an empty iterable")
+        for dataset in self.datasets:
+            if isinstance(dataset, IterableDataset):
+                raise TypeError("ConcatDataset: does not support IterableDataset (chain them with ChainDataset)")
+            if not hasattr(type(dataset), "__len__"):
+                raise TypeError(f"ConcatDataset: expected datasets with a length (__len__), got "
+                                f"{type(dataset).__name__}")
+        self.cumulative_sizes = self.cumsum(self.datasets)
+
+    @staticmethod
+    def cumsum(sequence: Iterable[Any]) -> list[int]:
+        """The running totals of the lengths of `sequence`'s datasets."""
+        totals, total = [], 0
+        for dataset in sequence:
+            total += len(dataset)
+            totals.append(total)
+        return totals
+
+    def __len__(self) -> int:
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, index: Any) -> T_co:
+        try:
+            index = operator.index(index)
+        except TypeError:
+            raise TypeError(f"ConcatDataset: expected an integer index, got {type(index).__name__}") from None
+        if index < -len(self):              # (PyTorch's error types: a ValueError below, an IndexError above)
+            raise ValueError(f"ConcatDataset: absolute value of index should not exceed dataset length "
+                             f"({len(self)}), got {index}")
+        if index >= len(self):
+            raise IndexError(f"ConcatDataset: index {index} is out of range for {len(self)} items")
+        index = index + len(self) if index < 0 else index
+        which = bisect.bisect_right(self.cumulative_sizes, index)
+        return self.datasets[which][index - (self.cumulative_sizes[which - 1] if which else 0)]
+
+
+class ChainDataset(IterableDataset[T_co]):
+    """PyTorch's `ChainDataset`: the items of each of the iterable `datasets` in turn."""
+
+    def __init__(self, datasets: Iterable[Dataset]) -> None:
+        self.datasets = datasets
+
+    def __iter__(self) -> Iterator[T_co]:
+        for dataset in self.datasets:
+            if not isinstance(dataset, IterableDataset):
+                raise TypeError(f"ChainDataset: only supports IterableDataset, got {type(dataset).__name__}")
+            yield from dataset
+
+    def __len__(self) -> int:
+        return sum(len(dataset) for dataset in self.datasets)
 
 
 def random_split(dataset: Any, lengths: Any, generator: np.random.Generator | None = None) -> list[Subset]:

@@ -1,18 +1,35 @@
 """Samplers: the order in which a `DataLoader` visits a dataset's items, as PyTorch's
-`torch.utils.data.sampler`, and `BatchSampler`, which groups a sampler's indices into batches."""
+`torch.utils.data.sampler`: the base class `Sampler`, `SequentialSampler`, `RandomSampler`,
+`SubsetRandomSampler`, `WeightedRandomSampler`, and `BatchSampler`, which groups a sampler's indices
+into batches."""
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any, Generic, Iterator, TypeVar
 
 import numpy as np
 
 from ...checks import flag, is_int, positive_int
 from ...checks import generator as generator_checked
+from ...creation import multinomial
 from ...random import generator_or_default
 
+T_co = TypeVar("T_co", covariant=True)
 
-class SequentialSampler:
+
+class Sampler(Generic[T_co]):
+    """PyTorch's `Sampler`, the base class of a script's own sampler: it defines `__iter__`, giving the
+    indices a `DataLoader` asks the dataset for (and may define `__len__`). Generic as PyTorch's
+    (`class EvenIndices(Sampler[int])`); `data_source` is accepted and not kept, as PyTorch's."""
+
+    def __init__(self, data_source: Any = None) -> None:
+        pass
+
+    def __iter__(self) -> Iterator[T_co]:
+        raise NotImplementedError(f"{type(self).__name__}: a Sampler subclass must define __iter__, as in PyTorch")
+
+
+class SequentialSampler(Sampler[int]):
     """PyTorch's `SequentialSampler`: the indices 0 .. len(data_source) - 1 in order."""
 
     def __init__(self, data_source: Any) -> None:
@@ -25,7 +42,7 @@ class SequentialSampler:
         return iter(range(len(self.data_source)))
 
 
-class RandomSampler:
+class RandomSampler(Sampler[int]):
     """PyTorch's `RandomSampler`: the indices of `data_source` in a new random order each time it is
     iterated (`num_samples` of them, by default all; drawn with replacement if `replacement`), from
     `generator` (a numpy Generator) or the library's generator."""
@@ -60,7 +77,7 @@ class RandomSampler:
                 yield from rng.permutation(items)[:left].tolist()
 
 
-class SubsetRandomSampler:
+class SubsetRandomSampler(Sampler[int]):
     """PyTorch's `SubsetRandomSampler`: the given `indices` in a new random order each time."""
 
     def __init__(self, indices: Any, generator: np.random.Generator | None = None) -> None:
@@ -75,7 +92,53 @@ class SubsetRandomSampler:
         return iter([self.indices[i] for i in rng.permutation(len(self.indices))])
 
 
-class BatchSampler:
+class WeightedRandomSampler(Sampler[int]):
+    """PyTorch's `WeightedRandomSampler`: `num_samples` indices 0 .. len(weights) - 1, index i drawn with
+    probability weights[i] / sum(weights), with replacement unless `replacement=False` (then each index
+    at most once, and at most as many as there are non-zero weights), drawn anew each time it is iterated
+    from `generator` (a numpy Generator) or the library's generator. `weights` is a 1-d sequence, array
+    or tensor of finite, non-negative numbers (not all zero), which need not sum to 1."""
+
+    def __init__(self, weights: Any, num_samples: int, replacement: bool = True,
+                 generator: np.random.Generator | None = None) -> None:
+        if not is_int(num_samples) or num_samples <= 0:
+            raise ValueError(f"WeightedRandomSampler: num_samples should be a positive integer value, but got "
+                             f"num_samples={num_samples!r}")
+        if not isinstance(replacement, (bool, np.bool_)):
+            raise ValueError(f"WeightedRandomSampler: replacement should be a boolean value, but got "
+                             f"replacement={replacement!r}")
+        self.weights = _weights(weights)
+        if not replacement and num_samples > np.count_nonzero(self.weights):
+            raise ValueError(f"WeightedRandomSampler: cannot draw {num_samples} samples without replacement from "
+                             f"{np.count_nonzero(self.weights)} non-zero weights")
+        self.num_samples, self.replacement = int(num_samples), bool(replacement)
+        self.generator = generator_checked(generator, "WeightedRandomSampler", "generator")
+
+    def __iter__(self) -> Iterator[int]:
+        drawn = multinomial(self.weights, self.num_samples, self.replacement, generator=self.generator)
+        return iter(drawn.tolist())
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+
+def _weights(weights: Any) -> np.ndarray:
+    """A WeightedRandomSampler's weights as float64 (PyTorch's double), checked: 1-d, finite, non-negative,
+    not all zero (ValueError naming WeightedRandomSampler otherwise)."""
+    try:
+        array = np.array(weights, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"WeightedRandomSampler: weights should be a 1d sequence of numbers, got "
+                         f"{type(weights).__name__}") from None
+    if array.ndim != 1:
+        raise ValueError(f"WeightedRandomSampler: weights should be a 1d sequence but given weights have shape "
+                         f"{array.shape}")
+    if not np.all(np.isfinite(array)) or np.any(array < 0) or not array.sum() > 0:
+        raise ValueError("WeightedRandomSampler: weights must be finite and non-negative, and not all zero")
+    return array
+
+
+class BatchSampler(Sampler[list]):
     """PyTorch's `BatchSampler`: the indices `sampler` gives, in lists of `batch_size` (the last one
     shorter unless `drop_last`), for `DataLoader(dataset, batch_sampler=...)`, or iterated by hand:
 
