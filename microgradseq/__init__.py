@@ -32,7 +32,7 @@ from .gradcheck import GradcheckError, gradcheck
 from .ops import concat, stack, where
 from .ops import concat as cat
 from .printing import set_printoptions
-from .random import Generator, manual_seed
+from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .serialization import load, save
 from .spellings import device, set_default_device
 from .tensor import Tensor, get_default_dtype, set_default_dtype, tensor

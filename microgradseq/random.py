@@ -1,22 +1,71 @@
-"""The library's random number generator: `manual_seed(n)` makes runs reproducible."""
+"""The library's random number generator: `manual_seed(n)` makes runs reproducible; `get_rng_state()`
+and `set_rng_state(state)` save and restore where it is, as a checkpoint that resumes a run does."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
 
 from .checks import generator, is_int
 from .spellings import check_device
+from .tensor import tensor
 
-_generator = np.random.default_rng()
+
+def _fresh_seed() -> int:
+    """A seed from the operating system's entropy, in PyTorch's range."""
+    return int(np.random.SeedSequence().entropy % 2 ** 63)
+
+
+_seed = _fresh_seed()
+_generator = np.random.default_rng(_seed)
 
 
 def manual_seed(seed: int) -> None:
     """Reseed the generator behind initialisation and `randn` (returns None, so a notebook echoes nothing).
     `seed` is an integer in PyTorch's range, -2**63 to 2**64 - 1 (see `seed_value`)."""
+    global _generator, _seed
+    _seed = seed_value(seed, "manual_seed")
+    _generator = np.random.default_rng(_seed)
+
+
+def seed() -> int:
+    """Reseed the generator with a fresh seed from the operating system's entropy; returns it, as PyTorch's."""
+    manual_seed(_fresh_seed())
+    return _seed
+
+
+def initial_seed() -> int:
+    """The seed the generator started from: the last `manual_seed`'s (or `seed`'s, or a fresh one chosen
+    when the library was imported)."""
+    return _seed
+
+
+def get_rng_state() -> Any:
+    """Where the generator is, as a uint8 tensor (PyTorch's is one too; its bytes are the generator's state
+    in JSON here): `mg.save` stores it, and `set_rng_state` puts the generator back there, so the draws
+    that follow are the ones that followed when it was taken."""
+    state = json.dumps(_generator.bit_generator.state).encode("ascii")
+    return tensor(np.frombuffer(state, dtype=np.uint8))
+
+
+def set_rng_state(new_state: Any) -> None:
+    """Put the generator back where `get_rng_state()` found it. TypeError for what is not uint8 values,
+    ValueError for bytes that are not such a state; nothing changes then."""
+    array = np.asarray(getattr(new_state, "data", new_state))
+    if array.dtype != np.uint8 or array.ndim != 1:
+        raise TypeError(f"set_rng_state: expected the uint8 tensor get_rng_state() gives, got "
+                        f"{type(new_state).__name__} of dtype {array.dtype} and shape {array.shape}")
+    try:
+        state = json.loads(array.tobytes().decode("ascii"))
+        restored = np.random.default_rng()
+        restored.bit_generator.state = state
+    except (ValueError, TypeError, KeyError) as error:
+        raise ValueError(f"set_rng_state: these {array.size} bytes are not a state get_rng_state() gave "
+                         f"({type(error).__name__}: {error})") from None
     global _generator
-    _generator = np.random.default_rng(seed_value(seed, "manual_seed"))
+    _generator = restored
 
 
 def seed_value(seed: Any, where: str) -> int:
@@ -50,7 +99,7 @@ class Generator(np.random.Generator):
 
     def seed(self) -> int:
         """Reseed with a fresh seed from the operating system's entropy; returns it."""
-        return self.manual_seed(int(np.random.SeedSequence().entropy % 2 ** 63)).initial_seed()
+        return self.manual_seed(_fresh_seed()).initial_seed()
 
     def manual_seed(self, seed: int) -> "Generator":
         """Reseed in place (the draws that follow are `np.random.default_rng(seed)`'s); returns self.

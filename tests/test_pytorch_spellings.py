@@ -479,3 +479,38 @@ def test_the_legacy_typed_constructors_are_also_types():
     converted = x.type(mg.LongTensor)
     assert converted.dtype == np.int64 and converted.tolist() == [1, -2]
     assert x.type(mg.DoubleTensor).dtype == np.float64
+
+
+# ---- the generator's state: a checkpoint that resumes a run saves it ------------------------------
+
+def test_set_rng_state_puts_the_generator_back_where_get_rng_state_found_it_through_a_saved_file(tmp_path):
+    mg.manual_seed(11)
+    mg.randn(4)
+    state = mg.get_rng_state()
+    assert state.dtype == np.uint8 and state.ndim == 1
+    expected = np.random.default_rng(11)
+    expected.standard_normal(4)                 # (randn draws numpy's standard normals)
+    following = expected.standard_normal(5)
+    mg.save({"rng_state": state}, tmp_path / "checkpoint.pt")
+    mg.randn(100)                               # the run goes on, then resumes from the checkpoint
+    mg.set_rng_state(mg.load(tmp_path / "checkpoint.pt")["rng_state"])
+    np.testing.assert_allclose(mg.randn(5, dtype=np.float64).data, following)
+
+
+def test_initial_seed_is_the_last_seed_and_seed_sets_a_fresh_one():
+    mg.manual_seed(2024)
+    assert mg.initial_seed() == 2024
+    fresh = mg.seed()
+    assert mg.initial_seed() == fresh and 0 <= fresh < 2 ** 63
+    np.testing.assert_allclose(mg.randn(3, dtype=np.float64).data, np.random.default_rng(fresh).standard_normal(3))
+
+
+@pytest.mark.parametrize("state, error, words", [
+    (np.zeros(3, np.float32), TypeError, "set_rng_state: expected the uint8 tensor get_rng_state"),
+    (np.frombuffer(b"not a state", np.uint8), ValueError, "set_rng_state: these 11 bytes are not a state"),
+])
+def test_set_rng_state_refuses_what_get_rng_state_did_not_give_and_changes_nothing(state, error, words):
+    mg.manual_seed(5)
+    with pytest.raises(error, match=words):
+        mg.set_rng_state(state)
+    np.testing.assert_allclose(mg.randn(2, dtype=np.float64).data, np.random.default_rng(5).standard_normal(2))
