@@ -66,9 +66,11 @@ class Seed:
         return seed[1] if seed is not None and seed[0] is tensor else None
 
 
-def push(rules, inputs, saved, y: np.ndarray):
-    """(run, dy) for an op's output y, dy = sum_i J_i v_i over the operands with a tangent in
-    this thread's run; None when no operand has one."""
+def push(op: str, rules, inputs, saved, y: np.ndarray):
+    """(run, dy) for op's output y, dy = sum_i J_i v_i over the operands with a tangent in
+    this thread's run; None when no operand has one. Each v_i, and dy, has a leading axis of k
+    directions; a rule that gives another shape is a ValueError naming the op (an op of one's own
+    whose operands broadcast, without `Rules(..., broadcasts=True)`)."""
     run = current_run.get()
     if run is None:
         return None
@@ -79,9 +81,22 @@ def push(rules, inputs, saved, y: np.ndarray):
             continue
         if rules.broadcasts and v.ndim <= y.ndim:
             v = v.reshape(v.shape[:1] + (1,) * (y.ndim + 1 - v.ndim) + v.shape[1:])
-        dy = jvp(v, kept)
-        total = dy if total is None else total + dy
+        shape = v.shape[:1] + y.shape
+        try:
+            dy = jvp(v, kept)
+            total = dy if total is None else total + dy
+        except ValueError as error:
+            raise _misshapen(op, shape, str(error)) from None
     if total is None:
         return None
-    shape = total.shape[:1] + y.shape
-    return run, (total if total.shape == shape else np.broadcast_to(total, shape))
+    if total.shape != shape:
+        if total.ndim != len(shape) or total.shape[0] != shape[0]:
+            raise _misshapen(op, shape, f"it gave shape {total.shape}")
+        total = np.broadcast_to(total, shape)
+    return run, total
+
+
+def _misshapen(op: str, expected: tuple, what: str) -> ValueError:
+    return ValueError(f"{op}: its forward-mode (JVP) rules must give a tangent of shape {expected}, the k directions "
+                      f"then the output's shape; {what} (an op whose operands broadcast says so: Rules(..., "
+                      "broadcasts=True), and each rule then gets its tangent with the output's number of axes)")

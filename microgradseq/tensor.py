@@ -496,6 +496,6 @@ def result(op: str, data: np.ndarray, inputs: Sequence[Tensor], rules: Rules, sa
     if node is not None and data.size <= 4:
         node.value = data                   # tiny values are shown in drawings
     if forward.current_run.get() is not None:    # a forward-mode run in this thread: push the tangents
-        out._tangent = forward.push(rules, inputs, saved, data)
+        out._tangent = forward.push(op, rules, inputs, saved, data)
     return out
 

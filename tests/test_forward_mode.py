@@ -847,3 +847,30 @@ def test_a_functions_jvp_is_called_once_per_direction_with_every_arguments_tange
     columns = mg.jacobian(lambda a: Mul.apply(a, y), x, mode="fwd")
     np.testing.assert_allclose(columns, np.diag([3.0, -1.0]))
     assert len(calls) == 1 + 2                      # one call per direction (x has two entries)
+
+
+def test_an_op_of_ones_own_whose_tangent_has_the_wrong_shape_is_named():
+    """A user's broadcasting op without `broadcasts=True`: its JVP rule gives (k, 2) where (k, 2, 2) is
+    due, or cannot broadcast at all; either way a ValueError naming the op, not a silently wrong
+    Jacobian. With the flag, forward mode agrees with reverse mode (the product's closed form)."""
+    from microgradseq.tensor import Rules, result
+
+    def op_with(rules):
+        return lambda a, b: result("mymul", a.data * b.data, (a, b), rules, (b.data, a.data))
+
+    vjp = (lambda g, b: g * b, lambda g, a: g * a)
+    jvp = (lambda v, b: v * b, lambda v, a: v * a)
+    unflagged, flagged = op_with(Rules(vjp=vjp, jvp=jvp)), op_with(Rules(vjp=vjp, jvp=jvp, broadcasts=True))
+    rng = np.random.default_rng(0)
+    for a_shape, b_shape in [((2,), (2, 2)), ((3, 1), (2, 3, 4))]:
+        a, b = mg.tensor(rng.standard_normal(a_shape)), mg.tensor(rng.standard_normal(b_shape))
+        with pytest.raises(ValueError, match=r"^mymul: its forward-mode \(JVP\) rules must give a tangent of shape"):
+            mg.jacobian(lambda a: unflagged(a, b), a, mode="fwd")
+        jacobian = mg.jacobian(lambda a: flagged(a, b), a, mode="fwd")
+        expected = np.zeros(b_shape + a_shape)        # d(a b)[i...]/da[j...] = b[i...] where a broadcasts
+        out_index = np.indices(b_shape).reshape(len(b_shape), -1).T
+        for index in out_index:
+            index = tuple(index)
+            a_index = tuple(0 if n == 1 else i for i, n in zip(index[len(b_shape) - len(a_shape):], a_shape))
+            expected[index + a_index] = b.data[index]
+        np.testing.assert_allclose(jacobian, expected)
