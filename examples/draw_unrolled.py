@@ -54,7 +54,8 @@ def tbptt_window(out: Path) -> Path:
 
     inputs = [mg.randn(1, 2) for _ in range(8)]
     mg.bptt.tbptt(step, None, inputs, [mg.zeros(1, 3)] * 8, lambda h, target: ((h - target) ** 2).sum(),
-                  k1=2, k2=4, on_backward=on_backward)
+                  k1=2, k2=4, on_backward=on_backward,
+                  on_update=lambda u, loss: cell.zero_grad())   # (each update's own weight gradients drawn)
     return out / "tbptt_cut.svg"
 
 
