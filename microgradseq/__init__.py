@@ -44,6 +44,7 @@ from .histogram import histogram                            # torch.histogram (m
 from .ops.einsum import einsum                              # torch.einsum (fast.ai's weight gradients)
 from .function_forms import clamp_max, clamp_min, cosh, sign, sinh   # torch.cosh, ... (d2l, fast.ai)
 from .ops.elementwise import log2, log10                   # torch.log10 (`loss.log10()` of the lectures)
+from .ops.elementwise import expm1, log1p                  # torch.log1p, torch.expm1 (exact near 0)
 from .function_forms import all_of as all, any_of as any      # torch.all, torch.any (not in __all__)
 from .function_forms import logical_and, logical_not, logical_or, logical_xor   # torch.logical_and, ... (UvA DL)
 from .ops.expanding import meshgrid                        # torch.meshgrid (the UvA DL course's decision boundary)

@@ -217,6 +217,8 @@ CASES = {
     "sinh": unary(mg.ops.sinh, np.sinh, lambda a: a * 2),
     "log10": unary(mg.ops.log10, np.log10, positive),
     "log2": unary(mg.ops.log2, np.log2, positive),
+    "log1p": unary(mg.ops.log1p, np.log1p, lambda a: a * 0.45),
+    "expm1": unary(mg.ops.expm1, np.expm1, lambda a: a * 2),
     "einsum": einsum_case(),
     "concat": concat_case(),
     "cos": unary(mg.ops.cos, np.cos, lambda a: a * 2),

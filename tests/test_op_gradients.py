@@ -505,6 +505,8 @@ UNARY = {
     "log": (lambda t: t.log(), np.log, positive),
     "log10": (lambda t: t.log10(), np.log10, positive),
     "log2": (lambda t: t.log2(), np.log2, positive),
+    "log1p": (lambda t: t.log1p(), np.log1p, lambda a: a * 0.45),  # [-0.9, 0.9]: both sides of 0, off the pole at -1
+    "expm1": (lambda t: t.expm1(), np.expm1, lambda a: a * 2),
     "sin": (lambda t: t.sin(), np.sin, lambda a: a * 2),        # [-4, 4]: every sign of sin and cos
     "cos": (lambda t: t.cos(), np.cos, lambda a: a * 2),
     "cosh": (lambda t: t.cosh(), np.cosh, lambda a: a * 2),
@@ -1313,7 +1315,7 @@ OP_CHECKS = {
        for name in ("add", "sub", "mul", "div", "pow")},
     **{name: ("test_unary_op_gradient", UNARY)
        for name in ("clone", "neg", "exp", "log", "sin", "cos", "erf", "tanh", "sigmoid", "relu", "abs", "sqrt",
-                    "round", "sign", "clip", "log10", "log2", "cosh", "sinh")},
+                    "round", "sign", "clip", "log10", "log2", "cosh", "sinh", "log1p", "expm1")},
     **{name: ("test_remainder_and_floor_division_of_two_broadcast_tensors_in_both_modes", STEPPED)
        for name in ("remainder", "floor_divide")},
     "lerp": ("test_lerp_gradient_with_three_broadcast_tensors", None),

@@ -3,8 +3,8 @@ softmax and the activations (`activations.py`), the losses (`classification.py` 
 `losses.py` of values, `reduction.py` how both read their arguments), and what the layer modules
 compute, `linear`, `dropout`, `layer_norm`, with `pad` and `one_hot` for inputs (`layer_functions.py`).
 
-`softmax`, `gelu`, `layer_norm` and the losses are written with primitive ops: their gradients need
-no rule of their own. `log_softmax` is a primitive (`ops.softmax` says why:
+`softmax`, `gelu`, the other activations, `layer_norm` and the losses are written with primitive ops: their
+gradients need no rule of their own. `log_softmax` is a primitive (`ops.softmax` says why:
 it keeps one array instead of three), and so are cross-entropy with class
 targets summed or averaged (`ops.losses` says why; `reduction="none"` picks
 each row's log-probability with `gather`) and the two binary cross-entropies
@@ -15,6 +15,11 @@ All are stable for large logits: they subtract the row maximum first
 
 from ..ops import relu, sigmoid, tanh
 from .activations import gelu, log_softmax, softmax
+# PyTorch's other activations and distances (activations.py): names of this module too, listed in nn.functional's
+# __all__; here __all__ keeps the functions tests/test_composite_gradients.py has rows for
+from .activations import (celu, cosine_similarity, elu, glu, hardshrink, hardsigmoid, hardswish, hardtanh, leaky_relu,
+                          logsigmoid, mish, normalize, pairwise_distance, prelu, relu6, selu, silu, softmin, softplus,
+                          softshrink, softsign, tanhshrink, threshold)
 from .layer_functions import dropout, layer_norm, linear, normalized_shape_of, one_hot, pad, standardised
 from .classification import cross_entropy, nll_loss
 from .losses import (binary_cross_entropy, binary_cross_entropy_with_logits, huber_loss, kl_div, l1_loss, mse_loss,

@@ -2,19 +2,24 @@
 
 from ..parameter import UninitializedParameter
 from . import functional, init, utils
-from .activations import GELU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .activations import (CELU, ELU, GELU, GLU, SELU, CosineSimilarity, Hardshrink, Hardsigmoid, Hardswish, Hardtanh,
+                          LeakyReLU, LogSigmoid, LogSoftmax, Mish, PairwiseDistance, PReLU, ReLU, ReLU6, Sigmoid, SiLU,
+                          Softmax, Softmin, Softplus, Softshrink, Softsign, Tanh, Tanhshrink, Threshold)
 from .cells import GRUCell, LSTMCell, RNNCell
-from .containers import ModuleDict, ModuleList, Sequential
+from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .dropout import Dropout
 from .layers import GRU, LSTM, RNN
-from .linear import Embedding, Flatten, Identity, LazyLinear, Linear
+from .linear import Embedding, Flatten, Identity, LazyLinear, Linear, Unflatten
 from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss,
                      SmoothL1Loss)
 from .module import Module, Parameter
 from .normalization import BatchNorm1d, LayerNorm, LazyBatchNorm1d
 
-__all__ = ["BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "CrossEntropyLoss", "Dropout", "Embedding", "Flatten",
-           "GELU", "GRU", "GRUCell", "HuberLoss", "Identity", "KLDivLoss", "L1Loss", "LSTM", "LSTMCell",
-           "LayerNorm", "LazyBatchNorm1d", "LazyLinear", "Linear", "LogSoftmax", "MSELoss", "Module", "ModuleDict",
-           "ModuleList", "NLLLoss", "Parameter", "RNN", "RNNCell", "ReLU", "Sequential", "Sigmoid", "SmoothL1Loss",
-           "Softmax", "Tanh", "UninitializedParameter", "functional", "init", "utils"]
+__all__ = ["BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "CELU", "CosineSimilarity", "CrossEntropyLoss", "Dropout",
+           "ELU", "Embedding", "Flatten", "GELU", "GLU", "GRU", "GRUCell", "Hardshrink", "Hardsigmoid", "Hardswish",
+           "Hardtanh", "HuberLoss", "Identity", "KLDivLoss", "L1Loss", "LSTM", "LSTMCell", "LayerNorm",
+           "LazyBatchNorm1d", "LazyLinear", "LeakyReLU", "Linear", "LogSigmoid", "LogSoftmax", "MSELoss", "Mish",
+           "Module", "ModuleDict", "ModuleList", "NLLLoss", "PReLU", "PairwiseDistance", "Parameter", "ParameterDict",
+           "ParameterList", "RNN", "RNNCell", "ReLU", "ReLU6", "SELU", "Sequential", "SiLU", "Sigmoid", "SmoothL1Loss",
+           "Softmax", "Softmin", "Softplus", "Softshrink", "Softsign", "Tanh", "Tanhshrink", "Threshold", "Unflatten",
+           "UninitializedParameter", "functional", "init", "utils"]

@@ -1,12 +1,15 @@
 """`Sequential` and `ModuleList`, modules that hold other modules under the names "0", "1", ...,
-and `ModuleDict`, which holds them under keys of your choosing."""
+and `ModuleDict`, which holds them under keys of your choosing; `ParameterList` and `ParameterDict`, the
+same for parameters."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any, Iterable, Iterator, Mapping
 
 from ..checks import is_int
-from .module import Module, checked_name
+from ..tensor import Tensor
+from .module import Module, Parameter, checked_name
 
 
 def _listed(where: str, modules: Any) -> list:
@@ -254,3 +257,225 @@ class ModuleDict(Module):
         entries = [self._entry(key, module) for key, module in pairs]
         for key, module in entries:
             setattr(self, key, module)
+
+
+# ---- parameters -------------------------------------------------------------------------------------------
+
+def _as_parameter(value: Any) -> Any:
+    """A Tensor that is not a Parameter becomes one, of a copy of its values, as PyTorch's ParameterList and
+    ParameterDict make one; a Parameter, a Module or any other object is kept as it is."""
+    return Parameter(value.data) if isinstance(value, Tensor) and not isinstance(value, Parameter) else value
+
+
+def _entry_line(key: Any, value: Any) -> str:
+    """An entry of a ParameterList's or ParameterDict's repr as PyTorch prints it, the dtype by this library's
+    name: `  (0): Parameter containing: [float32 of size 2x3]`, or `  (k): Object of type: int`."""
+    if isinstance(value, Tensor):
+        kind = "Parameter" if isinstance(value, Parameter) else "Tensor"
+        return f"  ({key}): {kind} containing: [{value.dtype} of size {'x'.join(map(str, value.shape))}]"
+    return f"  ({key}): Object of type: {type(value).__name__}"
+
+
+def _replaceable(where: str, owner: Module, name: str, value: Any) -> None:
+    """A parameter's entry takes a Parameter or None (TypeError otherwise, as PyTorch's), checked before
+    anything changes."""
+    if name in owner._parameters and not isinstance(value, (Parameter, type(None))):
+        raise TypeError(f"{where}: cannot assign {type(value).__name__!r} as parameter {name!r} (a Parameter, a "
+                        "Tensor or None expected)")
+
+
+class ParameterList(Module):
+    """A list of parameters whose owner finds them (a plain list hides them from `parameters()`,
+    `state_dict()` and the optimizer), as PyTorch's: named "0", "1", ... (`weights.0`), indexed (a slice
+    gives a new ParameterList of the same parameters), iterated, `append`, `extend`, `+=`, `l[i] = p`.
+    A Tensor put in becomes a Parameter of its values; other objects are kept as they are. It has no
+    forward: calling one is a RuntimeError, as PyTorch's."""
+
+    def __init__(self, values: Iterable[Any] | None = None) -> None:
+        super().__init__()
+        object.__setattr__(self, "_size", 0)
+        if values is not None:
+            self.extend(values)
+
+    def __len__(self) -> int:
+        return self._size
+
+    def _position(self, index: Any) -> int:
+        if not is_int(index) or not -len(self) <= index < len(self):
+            raise IndexError(f"ParameterList: index {index!r} is out of range for {len(self)} entries")
+        return int(index) % len(self)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return ParameterList([self[i] for i in range(len(self))[index]])
+        return getattr(self, str(self._position(index)))
+
+    def __setitem__(self, index: int, value: Any) -> None:
+        name, value = str(self._position(index)), _as_parameter(value)
+        _replaceable("ParameterList", self, name, value)
+        setattr(self, name, value)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter([self[i] for i in range(len(self))])
+
+    def __iadd__(self, values: Iterable[Any]) -> "ParameterList":
+        return self.extend(values)
+
+    def append(self, value: Any) -> "ParameterList":
+        """Add `value` at the end, named by its position; returns self."""
+        setattr(self, str(len(self)), _as_parameter(value))
+        object.__setattr__(self, "_size", self._size + 1)
+        return self
+
+    def extend(self, values: Iterable[Any]) -> "ParameterList":
+        """Append each of `values` (an iterable, not a tensor: TypeError before anything changes); returns self."""
+        if isinstance(values, Tensor) or not isinstance(values, Iterable):
+            raise TypeError(f"ParameterList.extend: expected an iterable of parameters, got {type(values).__name__}")
+        for value in [_as_parameter(value) for value in values]:
+            self.append(value)
+        return self
+
+    def extra_repr(self) -> str:
+        return "\n".join(_entry_line(k, p) for k, p in enumerate(self))
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("ParameterList should not be called.")
+
+    def __dir__(self) -> list[str]:
+        """As PyTorch's: the entries' names "0", "1", ... are left out."""
+        return [name for name in super().__dir__() if not name.isdigit()]
+
+
+class ParameterDict(Module):
+    """A dict of parameters whose owner finds them, as PyTorch's: keys are strings (a non-empty str without
+    '.' that is not another attribute: KeyError, as ModuleDict's); `d[key]`, `d[key] = value`, `del d[key]`,
+    `in`, `len`, iteration over the keys, `keys`, `items`, `values`, `get`, `pop`, `popitem`, `setdefault`,
+    `update`, `clear`, `copy`, `fromkeys`, `|`. Names come out as `<attribute>.<key>`. A Tensor put in
+    becomes a Parameter of its values. Entries keep the order they came in, except that a plain dict given
+    to the constructor or `update` goes in sorted by key, as PyTorch's (an OrderedDict, a ParameterDict or
+    (key, value) pairs keep their order). Calling one is a RuntimeError."""
+
+    def __init__(self, parameters: Any = None) -> None:
+        super().__init__()
+        object.__setattr__(self, "_keys", {})
+        if parameters is not None:
+            self.update(parameters)
+
+    def _entry(self, key: Any, value: Any) -> tuple[str, Any]:
+        """(key, value) checked and the value made a Parameter if it is a Tensor, before anything changes."""
+        key, value = checked_name("ParameterDict", self, key, self._keys), _as_parameter(value)
+        _replaceable("ParameterDict", self, key, value)
+        return key, value
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._keys:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        key, value = self._entry(key, value)
+        setattr(self, key, value)
+        self._keys[key] = None
+
+    def __delitem__(self, key: str) -> None:
+        if key not in self._keys:
+            raise KeyError(key)
+        del self._keys[key]
+        delattr(self, key)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._keys))
+
+    def __reversed__(self) -> Iterator[str]:
+        return reversed(list(self._keys))
+
+    def __contains__(self, key: Any) -> bool:
+        return key in self._keys
+
+    def keys(self) -> Iterable[str]:
+        return self._keys.keys()
+
+    def items(self) -> Iterator[tuple[str, Any]]:
+        return ((key, self[key]) for key in list(self._keys))
+
+    def values(self) -> Iterator[Any]:
+        return (self[key] for key in list(self._keys))
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self[key] if key in self else default
+
+    def pop(self, key: str) -> Any:
+        """Remove the entry `key` and return its value."""
+        value = self[key]
+        del self[key]
+        return value
+
+    def popitem(self) -> tuple[str, Any]:
+        """Remove the last entry and return (key, value); KeyError if there is none."""
+        if not self._keys:
+            raise KeyError("popitem(): ParameterDict is empty")
+        key = list(self._keys)[-1]
+        return key, self.pop(key)
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        """The value at `key`, after putting `default` there if there was none."""
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def clear(self) -> None:
+        """Remove every entry."""
+        for key in list(self._keys):
+            del self[key]
+
+    def copy(self) -> "ParameterDict":
+        """A new ParameterDict of the same parameters, in this order."""
+        return ParameterDict(OrderedDict(self.items()))
+
+    def fromkeys(self, keys: Iterable[str], default: Any = None) -> "ParameterDict":
+        """A new ParameterDict with `default` at each of `keys`."""
+        return ParameterDict((key, default) for key in keys)
+
+    def update(self, parameters: Any) -> None:
+        """Add or replace entries from a mapping or from (key, value) pairs (every entry is checked before
+        any is added). A plain dict goes in sorted by key, an OrderedDict, a ParameterDict or pairs in
+        their order, as PyTorch's."""
+        if isinstance(parameters, (OrderedDict, ParameterDict)):
+            pairs = list(parameters.items())
+        elif isinstance(parameters, Mapping):
+            pairs = sorted(parameters.items())
+        elif isinstance(parameters, Iterable) and not isinstance(parameters, (str, Tensor)):
+            pairs = list(parameters)
+        else:
+            raise TypeError(f"ParameterDict.update: expected a mapping or an iterable of (key, value) pairs, "
+                            f"got {type(parameters).__name__}")
+        for j, pair in enumerate(pairs):
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                raise ValueError(f"ParameterDict.update: element #{j} must be a (key, value) pair, got {pair!r}")
+        entries = [self._entry(key, value) for key, value in pairs]
+        for key, value in entries:
+            setattr(self, key, value)
+            self._keys[key] = None
+
+    def __or__(self, other: "ParameterDict") -> "ParameterDict":
+        joined = self.copy()
+        joined.update(other)
+        return joined
+
+    def __ror__(self, other: "ParameterDict") -> "ParameterDict":
+        joined = other.copy()
+        joined.update(self)
+        return joined
+
+    def __ior__(self, other: "ParameterDict") -> "ParameterDict":
+        self.update(other)
+        return self
+
+    def extra_repr(self) -> str:
+        return "\n".join(_entry_line(k, p) for k, p in self.items())
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("ParameterDict should not be called.")

@@ -1,16 +1,26 @@
-"""`import microgradseq.nn.functional as F`: PyTorch's name for the functions of `microgradseq.functional`.
+"""`import microgradseq.nn.functional as F`: PyTorch's name for the functions of `microgradseq.functional`,
+and `embedding` (`nn.linear`, next to the module whose lookup it is).
 
     F.log_softmax(logits, dim=1)        F.nll_loss(log_probs, targets)
     F.binary_cross_entropy_with_logits(logit, label)      F.smooth_l1_loss(forecast, series)
     F.dropout(x, p=0.2, training=self.training)
     F.one_hot(tokens, num_classes=vocab_size).float()
     F.layer_norm(x, (C,))                F.gelu(x)                F.pad(tokens, (0, 3), value=pad_id)
+    F.leaky_relu(x, 0.2)                 F.silu(x)                F.glu(x, dim=-1)
+    F.normalize(h, dim=-1)               F.cosine_similarity(a, b, dim=-1)     F.embedding(tokens, weight)
 """
 
-from ..functional import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, dropout, gelu,
-                          huber_loss, kl_div, l1_loss, layer_norm, linear, log_softmax, mse_loss, nll_loss, one_hot,
-                          pad, relu, sigmoid, smooth_l1_loss, softmax, tanh)
+from ..functional import (binary_cross_entropy, binary_cross_entropy_with_logits, celu, cosine_similarity,
+                          cross_entropy, dropout, elu, gelu, glu, hardshrink, hardsigmoid, hardswish, hardtanh,
+                          huber_loss, kl_div, l1_loss, layer_norm, leaky_relu, linear, log_softmax, logsigmoid, mish,
+                          mse_loss, nll_loss, normalize, one_hot, pad, pairwise_distance, prelu, relu, relu6, selu,
+                          sigmoid, silu, smooth_l1_loss, softmax, softmin, softplus, softshrink, softsign, tanh,
+                          tanhshrink, threshold)
+from .linear import embedding
 
-__all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "dropout", "gelu",
-           "huber_loss", "kl_div", "l1_loss", "layer_norm", "linear", "log_softmax", "mse_loss", "nll_loss",
-           "one_hot", "pad", "relu", "sigmoid", "smooth_l1_loss", "softmax", "tanh"]
+__all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "celu", "cosine_similarity", "cross_entropy",
+           "dropout", "elu", "embedding", "gelu", "glu", "hardshrink", "hardsigmoid", "hardswish", "hardtanh",
+           "huber_loss", "kl_div", "l1_loss", "layer_norm", "leaky_relu", "linear", "log_softmax", "logsigmoid", "mish",
+           "mse_loss", "nll_loss", "normalize", "one_hot", "pad", "pairwise_distance", "prelu", "relu", "relu6", "selu",
+           "sigmoid", "silu", "smooth_l1_loss", "softmax", "softmin", "softplus", "softshrink", "softsign", "tanh",
+           "tanhshrink", "threshold"]

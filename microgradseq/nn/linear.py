@@ -1,5 +1,5 @@
-"""`Linear` (and `LazyLinear`), `Embedding`, and the two modules that only pass data on: `Identity` and
-`Flatten`."""
+"""`Linear` (and `LazyLinear`), `Embedding` and its function `embedding` (F.embedding), and the modules that
+only pass data on: `Identity`, `Flatten` and `Unflatten`."""
 
 from __future__ import annotations
 
@@ -45,6 +45,44 @@ class Flatten(Module):
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """Splits axis `dim` into axes of the sizes `unflattened_size` (a tuple or list of ints, one of them may
+    be -1: inferred), undoing a `Flatten`: (B, C * W) -> (B, C, W) for Unflatten(1, (C, W)), as PyTorch's.
+    A reshape, so the gradient is reshaped back."""
+
+    def __init__(self, dim: int, unflattened_size: Any) -> None:
+        super().__init__()
+        if not is_int(dim):
+            raise TypeError(f"Unflatten: dim must be an integer, got {type(dim).__name__} {dim!r}")
+        if not isinstance(unflattened_size, (tuple, list)):
+            raise TypeError(f"Unflatten: unflattened_size must be a tuple of ints, got "
+                            f"{type(unflattened_size).__name__}")
+        for position, size in enumerate(unflattened_size):
+            if not is_int(size):
+                raise TypeError(f"Unflatten: unflattened_size must be a tuple of ints, but found element of type "
+                                f"{type(size).__name__} at pos {position}")
+        if sum(size == -1 for size in unflattened_size) > 1 or any(size < -1 for size in unflattened_size):
+            raise ValueError(f"Unflatten: unflattened_size may hold one -1 and sizes >= 0, got {unflattened_size!r}")
+        self.dim, self.unflattened_size = dim, unflattened_size
+
+    def forward(self, x: Any) -> Tensor:
+        x = as_tensor(x)
+        if not -x.ndim <= self.dim < x.ndim:
+            raise IndexError(f"Unflatten: dim {self.dim} is out of range for an input of shape {x.shape}")
+        axis = self.dim % x.ndim
+        sizes, extent = list(self.unflattened_size), x.shape[axis]
+        known = math.prod(size for size in sizes if size != -1)
+        if -1 in sizes and known and extent % known == 0:
+            sizes[sizes.index(-1)] = extent // known
+        if math.prod(sizes) != extent or -1 in sizes:
+            raise ValueError(f"Unflatten: sizes {list(self.unflattened_size)} don't multiply up to the size of dim "
+                             f"{self.dim} ({extent}) of the input of shape {x.shape}")
+        return x.reshape(x.shape[:axis] + tuple(sizes) + x.shape[axis + 1:])
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size!r}"
 
 
 class Linear(Module):
@@ -167,18 +205,45 @@ class Embedding(Module):
         return cls(*weight.shape, padding_idx, _weight=weight, _freeze=freeze, **options)
 
     def forward(self, indices: Any) -> Tensor:
-        index = np.asarray(indices)
-        if index.dtype.kind not in "iu":
-            raise ValueError(f"Embedding: expected integer indices, got dtype {index.dtype}")
-        if index.size and (index.min() < 0 or index.max() >= self.num_embeddings):
-            raise ValueError(f"Embedding: indices must lie in [0, {self.num_embeddings}), "
-                             f"got values from {index.min()} to {index.max()}")
-        rows = self.weight[index]
-        if self.padding_idx is None:
-            return rows
-        # the same values, but where an index is padding_idx the row comes from a constant: no gradient
-        return ops.where((index == self.padding_idx)[..., None], rows.detach(), rows)
+        return _rows("Embedding", indices, self.weight, self.padding_idx)
 
     def extra_repr(self) -> str:
         padding = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
         return f"{self.num_embeddings}, {self.embedding_dim}{padding}"
+
+
+def _rows(where: str, indices: Any, weight: Tensor, padding_idx: int | None) -> Tensor:
+    """The lookup of `Embedding` and `embedding`: weight[indices] for integer indices in [0, num_embeddings)
+    (ValueError naming `where` otherwise); where an index is padding_idx (>= 0) the row comes from a constant,
+    the same values without a gradient."""
+    index = np.asarray(indices)
+    if index.dtype.kind not in "iu":
+        raise ValueError(f"{where}: expected integer indices, got dtype {index.dtype}")
+    if index.size and (index.min() < 0 or index.max() >= weight.shape[0]):
+        raise ValueError(f"{where}: indices must lie in [0, {weight.shape[0]}), "
+                         f"got values from {index.min()} to {index.max()}")
+    rows = weight[index]
+    if padding_idx is None:
+        return rows
+    return ops.where((index == padding_idx)[..., None], rows.detach(), rows)
+
+
+def embedding(input: Any, weight: Any, padding_idx: int | None = None, max_norm: Any = None, norm_type: float = 2.0,
+              scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+    """The rows of `weight` (num_embeddings, embedding_dim) at integer indices of any shape, as PyTorch's
+    F.embedding: weight[input], of shape input.shape + (embedding_dim,); a gather, so each row's gradient
+    is the sum of g over the positions that picked it. A lookup of row `padding_idx` (negative counts from
+    the end) gets no gradient; unlike `Embedding`, the function leaves that row's values as they are.
+    PyTorch's max_norm, scale_grad_by_freq and sparse only at their defaults (TypeError naming the option);
+    norm_type matters only with max_norm."""
+    only_defaults("embedding", {"max_norm": max_norm, "scale_grad_by_freq": scale_grad_by_freq, "sparse": sparse},
+                  {"max_norm": None, "scale_grad_by_freq": False, "sparse": False})
+    weight = as_tensor(weight)
+    if weight.ndim != 2:
+        raise ValueError(f"embedding: expected weight of 2 axes (num_embeddings, embedding_dim), got shape "
+                         f"{weight.shape}")
+    num = weight.shape[0]
+    if padding_idx is not None and not (is_int(padding_idx) and -num <= padding_idx < num):
+        raise ValueError(f"embedding: padding_idx must be an integer in [-{num}, {num}) (within num_embeddings) or "
+                         f"None, got {padding_idx!r}")
+    return _rows("embedding", input, weight, None if padding_idx is None else int(padding_idx) % num)

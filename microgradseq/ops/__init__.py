@@ -7,8 +7,8 @@ operand its reverse-mode rule (g J) and forward-mode rule (J v), side by side.
 # imported for what they do: give Tensor its operators and methods
 from . import arithmetic, attributes, expanding, filling, logical, methods, selecting, sorting  # noqa: F401
 from .einsum import einsum
-from .elementwise import (abs, add, astype, clip, clone, cos, cosh, div, erf, exp, lerp, log, log2, log10, mul, neg,
-                          power, relu, round, sigmoid, sign, sin, sinh, sqrt, sub, tanh, where)
+from .elementwise import (abs, add, astype, clip, clone, cos, cosh, div, erf, exp, expm1, lerp, log, log1p, log2, log10,
+                          mul, neg, power, relu, round, sigmoid, sign, sin, sinh, sqrt, sub, tanh, where)
 from .linalg import linear, matmul
 from .reduce import cumsum, max, mean, norm, sum
 from .assign import index_put
@@ -16,6 +16,6 @@ from .shape import concat, gather, getitem, reshape, stack, transpose
 from .softmax import log_softmax
 
 __all__ = ["abs", "add", "astype", "clip", "clone", "concat", "cos", "cosh", "cumsum", "div", "einsum", "erf", "exp",
-           "gather", "getitem", "index_put", "lerp", "linear", "log", "log10", "log2", "log_softmax", "matmul", "max",
-           "mean", "mul", "neg", "norm", "power", "relu", "reshape", "round", "sigmoid", "sign", "sin", "sinh", "sqrt",
-           "stack", "sub", "sum", "tanh", "transpose", "where"]
+           "expm1", "gather", "getitem", "index_put", "lerp", "linear", "log", "log10", "log1p", "log2", "log_softmax",
+           "matmul", "max", "mean", "mul", "neg", "norm", "power", "relu", "reshape", "round", "sigmoid", "sign", "sin",
+           "sinh", "sqrt", "stack", "sub", "sum", "tanh", "transpose", "where"]

@@ -325,6 +325,30 @@ def log2(x: Any) -> Tensor:
 LOG10 = LOG2 = elementwise(divided)     # each keeps x ln b, its derivative's divisor
 
 
+def log1p(x: Any) -> Tensor:
+    """log(1 + x), as torch.log1p: exact for small x, where 1 + x would round x away (log1p(1e-10) is
+    1e-10; log(1 + 1e-10) in float32 is 0);   d log(1 + x)/dx = 1 / (1 + x)"""
+    x = x if type(x) is Tensor else as_tensor(x)
+    X = floats(x)
+    return result("log1p", np.log1p(X), (x,), LOG1P, (1 + X,))
+
+
+LOG1P = elementwise(divided)            # keeps 1 + x, its derivative's divisor
+
+
+def expm1(x: Any) -> Tensor:
+    """e^x - 1, as torch.expm1: exact for small x, where e^x - 1 would cancel (expm1(1e-10) is 1e-10);
+    d (e^x - 1)/dx = e^x
+
+    The rule computes e^x from x, not as y + 1, which cancels for x << 0 (e^-40 would come out 0)."""
+    x = x if type(x) is Tensor else as_tensor(x)
+    X = floats(x)
+    return result("expm1", np.expm1(X), (x,), EXPM1, (X,))
+
+
+EXPM1 = elementwise(lambda g, x: g * np.exp(x))
+
+
 def sin(x: Any) -> Tensor:
     """sin x;   d sin(x)/dx = cos x"""
     x = x if type(x) is Tensor else as_tensor(x)

@@ -39,6 +39,7 @@ Tensor.reshape, Tensor.transpose, Tensor.T = reshape, transpose, property(transp
 Tensor.exp, Tensor.log, Tensor.tanh, Tensor.sigmoid, Tensor.relu = ew.exp, ew.log, ew.tanh, ew.sigmoid, ew.relu
 Tensor.abs, Tensor.sqrt, Tensor.clip, Tensor.clone = ew.abs, ew.sqrt, ew.clip, ew.clone
 Tensor.sin, Tensor.cos, Tensor.round, Tensor.erf = ew.sin, ew.cos, ew.round, ew.erf
+Tensor.log1p, Tensor.expm1 = ew.log1p, ew.expm1
 
 
 # ---- PyTorch's spellings: thin names over the ops above (docs/api.md, "PyTorch spellings") ----------
