@@ -14,7 +14,6 @@ import numpy as np
 from . import (autograd, autograd_functional, backends, bptt, creation, cuda, function, functional, metadata, nn, optim,
                transforms, utils, viz)
 from .anomaly import detect_anomaly
-from .autograd import no_grad
 from .creation import (BoolTensor, DoubleTensor, FloatTensor, IntTensor, LongTensor, arange, as_tensor, empty, eye,
                        empty_like, full, full_like, linspace, multinomial, normal, ones, ones_like, rand, rand_like,
                        randint, randn, randn_like, randperm, zeros, zeros_like)
@@ -37,7 +36,7 @@ from .serialization import load, save
 from .spellings import device, set_default_device
 from .tensor import Tensor, get_default_dtype, set_default_dtype, tensor
 from .threads import get_num_threads, limit_at_import, set_num_threads
-from .grad_mode import enable_grad, inference_mode, is_grad_enabled, set_grad_enabled
+from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .transforms import jacobian, jvp, vjp
 from .viz import draw
 from .histogram import histogram                            # torch.histogram (makemore part 3's plots)

@@ -13,6 +13,13 @@ through a closure, the input itself included, is a constant; no `.grad`
 changes; recording is on inside (also within `no_grad`); results are tensors
 without history. Second derivatives (`hessian`, `hvp`, `vhp`,
 `create_graph=True`) are not supported: gradients here are not recorded.
+
+With `strict=True`, as PyTorch's, an output that does not depend on the
+inputs at all, or an input that no output depends on (for `jacobian`: an
+output i and an input j with no path between them), is a RuntimeError rather
+than zeros; "depends" means a path in the recorded graph, whatever the values.
+`jacobian` refuses strict=True with vectorize=True or strategy="forward-mode",
+as PyTorch's does.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import transforms
+from . import autograd, transforms
 from .grad_mode import enable_grad
 from .tensor import Tensor, owned
 
@@ -72,6 +79,27 @@ def _vectors(where: str, v: Any, like: tuple, single: bool, what: str) -> list[n
     return arrays
 
 
+def _strict(where: str, ys: tuple, leaves: list[Tensor], pairwise: bool = False) -> None:
+    """strict=True's checks, as PyTorch's: RuntimeError for an output that does not require grad (no
+    path to anything), or an input no output's graph reaches (`pairwise`: some output's, as
+    jacobian checks each output against each input); an output reaching no input, in jvp."""
+    for i, y in enumerate(ys):
+        if not y.requires_grad:
+            raise RuntimeError(f"{where}: with strict=True every output must be computed from the inputs; output "
+                               f"{i} does not require grad")
+    reached = [set(autograd.topological_order(y._node)) for y in ys]
+    for i, nodes in enumerate(reached if pairwise else [set().union(*reached)]):
+        unreached = next((j for j, x in enumerate(leaves) if x._node not in nodes), None)
+        if unreached is not None and (not pairwise or ys[i]._data.size):
+            raise RuntimeError(f"{where}: with strict=True {f'output {i}' if pairwise else 'the output'} must "
+                               f"depend on every input, and is independent of input {unreached}")
+    if where == "jvp":
+        alone = next((i for i, nodes in enumerate(reached) if not any(x._node in nodes for x in leaves)), None)
+        if alone is not None:
+            raise RuntimeError(f"jvp: with strict=True every output must depend on the inputs; output {alone} "
+                               "depends on none of them")
+
+
 def _nested(single_out: bool, single_in: bool, blocks: list[list[np.ndarray]]) -> Any:
     """blocks[i][j] (output i, input j) as tensors, in PyTorch's nesting: a tensor, a tuple over the
     side that is a tuple, or a tuple of tuples."""
@@ -88,11 +116,17 @@ def jacobian(func: Callable[..., Any], inputs: Any, create_graph: bool = False, 
     single_in, xs = _inputs("jacobian", inputs, create_graph)
     if strategy not in _STRATEGIES:
         raise ValueError(f"jacobian: strategy must be one of {sorted(_STRATEGIES)}, got {strategy!r}")
+    if strict and (vectorize or strategy == "forward-mode"):
+        raise RuntimeError(f"jacobian: strict=True is not supported with "
+                           f"{'vectorize=True' if vectorize else 'strategy=forward-mode'}, as in PyTorch; "
+                           "pass strict=False, or vectorize=False and strategy='reverse-mode'")
     if strategy == "forward-mode":
         return _jacobian_forward(func, xs, single_in)
     leaves = _fresh(xs, requires_grad=True)
     with enable_grad():
         single_out, ys = _outputs("jacobian", func(*leaves))
+    if strict:
+        _strict("jacobian", ys, leaves, pairwise=True)
     return _nested(single_out, single_in, [transforms.jacobian_blocks(y, leaves) for y in ys])
 
 
@@ -117,6 +151,8 @@ def vjp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool
     leaves = _fresh(xs, requires_grad=True)
     with enable_grad():
         single_out, ys = _outputs("vjp", func(*leaves))
+    if strict:
+        _strict("vjp", ys, leaves)
     if v is None:
         if not single_out or ys[0]._data.size != 1:
             raise ValueError("vjp: v may be left out only when func returns a one-element tensor")
@@ -131,7 +167,8 @@ def jvp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool
         strict: bool = False) -> tuple[Any, Any]:
     """(func(inputs), J v): v shaped like the input (a tuple for a tuple of inputs; it may be left
     out when every input has one element), J v = sum_j J_j v_j shaped like each output (a tuple for
-    a tuple of outputs)."""
+    a tuple of outputs): one forward pass carrying v; with `strict`, one recorded call of func (to
+    find what depends on what) and J's rows by reverse mode, contracted with v."""
     single_in, xs = _inputs("jvp", inputs, create_graph)
     if v is None:
         if any(x._data.size != 1 for x in xs):
@@ -139,9 +176,18 @@ def jvp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool
         v = tuple(np.ones(x.shape, x.dtype) for x in xs)
         single_in = False
     vs = _vectors("jvp", v, xs, single_in, "input")
-    outputs, tangents = transforms.jvp(func, _fresh(xs), vs)
-    single_out, ys = _outputs("jvp", outputs)
-    tangents = (tangents,) if single_out else tangents
+    if strict:
+        leaves = _fresh(xs, requires_grad=True)
+        with enable_grad():
+            single_out, ys = _outputs("jvp", func(*leaves))
+        _strict("jvp", ys, leaves)
+        tangents = [sum(np.tensordot(block, u, axes=u.ndim) for block, u in
+                        zip(transforms.jacobian_blocks(y, leaves), vs)) for y in ys]
+        ys = tuple(owned(np.array(y._data)) for y in ys)
+    else:
+        outputs, tangents = transforms.jvp(func, _fresh(xs), vs)
+        single_out, ys = _outputs("jvp", outputs)
+        tangents = (tangents,) if single_out else tangents
     values, tangents = tuple(ys), tuple(owned(np.asarray(t)) for t in tangents)
     return (values[0], tangents[0]) if single_out else (values, tangents)
 

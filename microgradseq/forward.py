@@ -86,6 +86,8 @@ def push(op: str, rules, inputs, saved, y: np.ndarray):
             dy = jvp(v, kept)
             total = dy if total is None else total + dy
         except ValueError as error:
+            if str(error).startswith(op):   # (an error that names the op already says what is wrong)
+                raise
             raise _misshapen(op, shape, str(error)) from None
     if total is None:
         return None

@@ -21,7 +21,9 @@ walk it is one more row of the table of derivatives, as tanh is. `backward`
 gets dL/d(output) and returns dL/d(input) for each argument of `forward` (None
 for an argument that is not a tensor, or that needs no gradient), each of the
 input's shape or broadcast from it (then summed back, as every rule's
-gradient is). It runs once a pass, however many inputs share it.
+gradient is). It runs once a pass, however many inputs share it. (PyTorch's
+other name for it, `vjp`, works too.) `apply` passes forward its arguments by
+position, as PyTorch's does: a keyword argument takes its parameter's place.
 
 A `forward` returning a tuple of tensors records the Function as one node
 (named after the class) and each output as a node `Name[k]` that picks its
@@ -30,7 +32,10 @@ its rule runs (they were made after it), so `backward` runs once a pass with
 every output's gradient, as PyTorch's does (zeros, or None after
 `ctx.set_materialize_grads(False)`, for an output the pass did not reach).
 An output of an integer dtype, or one given to `ctx.mark_non_differentiable`,
-is returned without history.
+is returned without history; an output that is not a tensor (an int, a
+string) is returned as it is, and `backward` gets None for it. An argument
+that forward changed in place and returns, given to `ctx.mark_dirty`, comes
+back as itself with the Function's history.
 
 Forward mode (`mg.jvp`) calls a `jvp(ctx, *tangents)` staticmethod, as
 PyTorch's does: the tangent of the output(s) given one tangent per argument of
@@ -40,11 +45,14 @@ PyTorch's does: the tangent of the output(s) given one tangent per argument of
 from __future__ import annotations
 
 import inspect
-from typing import Any
+import sys
+import weakref
+from typing import Any, Callable
 
 import numpy as np
 
-from .autograd import LEAF, OP, anomaly_checks, no_grad, setting
+from . import autograd
+from .autograd import LEAF, OP, anomaly_checks, grad_enabled, no_grad, setting
 from .checks import broadcasts_to
 from .forward import current_run
 from .gradients import Scatter, pass_number
@@ -72,6 +80,9 @@ class FunctionCtx:
         self._saved_for_forward = None     # what save_for_forward kept, for `jvp` (None: not called)
         self._in_jvp = False
         self._non_differentiable = ()
+        self._dirty = ()
+        self._graph = None                 # a weak reference to what the Function's node saved: dead once
+                                           # a backward pass has freed the node (None: nothing recorded)
 
     def save_for_backward(self, *tensors: Tensor | None) -> None:
         """Keep these tensors (or None) for `backward`. Their arrays are read-only: what backward
@@ -86,7 +97,10 @@ class FunctionCtx:
     @property
     def saved_tensors(self) -> tuple:
         """What `save_for_backward` kept, in its order (in `jvp`: what `save_for_forward` kept, if
-        it was called)."""
+        it was called). RuntimeError once a backward pass has freed the call's graph, as PyTorch's."""
+        if self._graph is not None and self._graph() is None:
+            raise RuntimeError("saved_tensors: a backward pass has freed the graph of this Function's call, and "
+                               "what it saved with it; pass retain_graph=True to backward to keep them")
         if self._in_jvp and self._saved_for_forward is not None:
             return self._saved_for_forward
         return self._saved
@@ -100,6 +114,12 @@ class FunctionCtx:
         (`requires_grad` False), as PyTorch's; `backward` gets zeros (or None) for them."""
         _tensors_only("mark_non_differentiable", tensors)
         self._non_differentiable += tensors
+
+    def mark_dirty(self, *tensors: Tensor) -> None:
+        """These arguments were changed in place by `forward` (`x.add_(1)`, under its no_grad) and
+        are returned by it: `apply` returns the argument itself, which takes the Function's history
+        (what it was before stays in the graph behind it), as PyTorch's."""
+        self._dirty += _tensors_only("mark_dirty", tensors)
 
 
 class Function:
@@ -119,14 +139,11 @@ class Function:
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
         """forward(ctx, *args), recorded as one node whose rule is `backward` (and a node per output
-        when there are several)."""
+        when there are several). A keyword argument takes its parameter's place among forward's
+        arguments, as PyTorch's apply puts it."""
         name = cls.__name__
-        if kwargs:
-            raise TypeError(f"{name}.apply: pass the arguments of forward by position, as PyTorch's apply "
-                            f"takes them; got {', '.join(f'{key}=' for key in kwargs)}")
         newer = "setup_context" in _overridden(cls)
-        if newer:                               # `inputs` holds forward's defaults too, as PyTorch's
-            args = _with_defaults(cls.forward, args)
+        args = _positional(name, cls.forward, args, kwargs, newer)
         ctx = FunctionCtx(tuple(isinstance(a, Tensor) and a.requires_grad for a in args))
         with no_grad(), setting(current_run, None):
             if newer:
@@ -134,16 +151,25 @@ class Function:
                 cls.setup_context(ctx, args, outputs)
             else:
                 outputs = cls.forward(ctx, *args)
-        single = isinstance(outputs, Tensor)
+        single = not isinstance(outputs, tuple)
         outputs = (outputs,) if single else outputs
-        if not isinstance(outputs, tuple) or not outputs or not all(isinstance(o, Tensor) for o in outputs):
+        if any(isinstance(o, np.ndarray) for o in outputs):     # (`x.data * 2`: numpy's, not a tensor's)
             raise TypeError(f"{name}.forward: expected a Tensor or a tuple of Tensors, got "
-                            f"{_described(outputs[0] if single else outputs)}")
+                            f"{_described(outputs[0] if single else outputs)}; compute outputs with tensors "
+                            "(other values, an int say, are returned as they are, as PyTorch's)")
         marked, ctx._non_differentiable = ctx._non_differentiable, ()     # (ctx keeps no output alive)
-        differentiable = tuple(k for k, o in enumerate(outputs)
-                               if o.dtype.kind in "fc" and not any(o is m for m in marked))
+        differentiable = tuple(k for k, o in enumerate(outputs) if isinstance(o, Tensor)
+                               and o.dtype.kind in "fc" and not any(o is m for m in marked))
+        dirty, ctx._dirty = ctx._dirty, ()
         made = _Call(cls, ctx, args, outputs, differentiable).record(outputs)
+        made = _changed_in_place(name, made, outputs, dirty, args) if dirty else made
         return made[0] if single else made
+
+
+def once_differentiable(backward: Callable) -> Callable:
+    """PyTorch's decorator for a `backward` that cannot itself be differentiated. Here no
+    backward is: it runs with nothing recorded, so this returns it as it is."""
+    return backward
 
 
 class _Parts:
@@ -152,7 +178,7 @@ class _Parts:
     ctx, nor the arguments), so an output the backward pass never reached keeps nothing alive."""
 
     def __init__(self, outputs: tuple, differentiable: tuple) -> None:
-        self.outputs = tuple((o.shape, o.dtype) for o in outputs)
+        self.outputs = {k: (outputs[k].shape, outputs[k].dtype) for k in differentiable}
         self.dtype = np.result_type(*[outputs[k].dtype for k in differentiable])
         self.spans, start = {}, 0
         for k in differentiable:
@@ -180,13 +206,19 @@ class _Parts:
                 for k, (start, stop) in self.spans.items() if self.reached.get(k) == now}
 
 
+class _Slots(list):
+    """What the Function's node saves, slot i for its input i's rule: a list, so that ctx can hold
+    it weakly and see when a backward pass has freed the node (which drops it)."""
+
+
 class _Call:
     """One application of a Function: its rules read the ctx that forward filled."""
 
     def __init__(self, cls: type, ctx: FunctionCtx, args: tuple, outputs: tuple, differentiable: tuple) -> None:
         self.cls, self.ctx, self.args = cls, ctx, args
         self.positions = tuple(i for i, a in enumerate(args) if isinstance(a, Tensor))
-        self.outputs = tuple((o.shape, o.dtype) for o in outputs)      # (no output array kept alive)
+        self.outputs = tuple((o.shape, o.dtype) if isinstance(o, Tensor) else None   # (no output array
+                             for o in outputs)                                      # kept alive)
         self.differentiable = differentiable
         self.parts = _Parts(outputs, differentiable) if len(differentiable) > 1 else None
         self.parents = ()           # the nodes of the tensor arguments, as the Function's node took them
@@ -196,9 +228,9 @@ class _Call:
         """The tensors `apply` returns: output k with its node, or without history when it is not
         differentiable."""
         name, inputs = self.cls.__name__, [self.args[i] for i in self.positions]
-        slots = tuple(range(len(inputs)))
+        slots = _Slots(range(len(inputs)))
         rules = Rules(vjp=(self.gradient,) * len(slots), jvp=(self.tangent,) * len(slots))
-        made = [owned(o._data) for o in outputs]
+        made = [owned(o._data) if isinstance(o, Tensor) else o for o in outputs]
         if not self.differentiable:
             return tuple(made)
         if self.parts is None:                      # one output: the node is its own
@@ -213,7 +245,7 @@ class _Call:
                 made[k] = result(f"{name}[{k}]", outputs[k]._data, [node],
                                  Rules(vjp=(parts.gradient,), jvp=(parts.tangent,)), (k,))
         if node._node is not None:
-            self.parents = node._node.inputs
+            self.parents, self.ctx._graph = node._node.inputs, weakref.ref(slots)
         return tuple(made)
 
     # ---- reverse mode ------------------------------------------------------------------------
@@ -231,26 +263,34 @@ class _Call:
         return grad
 
     def _grad_outputs(self, g: np.ndarray) -> list:
-        """backward's arguments: each output's gradient (read-only), zeros or None where there is none."""
+        """backward's arguments: each output's gradient (read-only), zeros or None where there is none
+        (None always for an output that is not a tensor)."""
         def read_only(array: np.ndarray) -> Tensor:
             view = array.view()
             view.setflags(write=False)
             return owned(view)
         given = {self.differentiable[0]: g} if self.parts is None else self.parts.given(g)
         return [read_only(given[k]) if k in given else
-                (owned(np.zeros(shape, dtype)) if self.ctx.materialize_grads else None)
-                for k, (shape, dtype) in enumerate(self.outputs)]
+                owned(np.zeros(*output)) if self.ctx.materialize_grads and output is not None else None
+                for k, output in enumerate(self.outputs)]
 
     def _backward(self, g: np.ndarray) -> list:
-        name = f"{self.cls.__name__}.backward"
+        rule = _backward_rule(self.cls)
+        name = f"{self.cls.__name__}.{rule.__name__}"
         grad_outputs = self._grad_outputs(g)
         with no_grad(), setting(anomaly_checks, False):     # (a NaN it makes is named after the Function)
-            grads = self.cls.backward(self.ctx, *grad_outputs)
+            grads = rule(self.ctx, *grad_outputs)
+        if isinstance(grads, list):
+            raise TypeError(f"{name}: expected a gradient (a Tensor or None) or a tuple of them, got a list")
         grads = grads if isinstance(grads, tuple) else (grads,)
         extra = grads[len(self.args):]
         if len(grads) < len(self.args) or any(e is not None for e in extra):
             raise ValueError(f"{name}: expected {len(self.args)} gradients (one per argument of forward, None "
                              f"where there is none), got {len(grads)}")
+        stray = next((i for i, a in enumerate(self.args) if not isinstance(a, Tensor) and grads[i] is not None), None)
+        if stray is not None:
+            raise ValueError(f"{name}: returned a gradient for argument {stray}, a "
+                             f"{type(self.args[stray]).__name__} and not a tensor; return None there")
         checked = [self._checked(name, grads[i], self.args[i], i) for i in self.positions]
         # the walk asks only the inputs whose node takes a gradient (a leaf's, an op's): drop the others now
         return [grad if parent is not None and parent.kind in (OP, LEAF) else None
@@ -325,23 +365,82 @@ class _Call:
                              f"{shape}") from None
 
 
-def _with_defaults(forward: Any, args: tuple) -> tuple:
-    """args with forward's defaults for the arguments not given (as PyTorch's apply gives
-    setup_context its `inputs`); as they are when they do not fit forward (forward then says so)."""
-    try:
-        bound = inspect.signature(forward).bind(*args)
-    except (TypeError, ValueError):
+def _changed_in_place(name: str, made: tuple, outputs: tuple, dirty: tuple, args: tuple) -> tuple:
+    """`made` with each argument given to ctx.mark_dirty in place of its output: the argument
+    itself, with the output's history when one was recorded (under no_grad, as PyTorch's, a new
+    tensor over the same values, without history)."""
+    made = list(made)
+    for x in dirty:
+        k = next((k for k, o in enumerate(outputs) if o is x), None)
+        if k is None or not any(a is x for a in args):
+            raise ValueError(f"{name}.forward: a tensor given to ctx.mark_dirty must be an argument of forward "
+                             "that forward returns")
+        node = made[k]._node
+        if node is not None and x._node is not None and x._node.kind is LEAF:
+            raise RuntimeError(f"{name}: forward changed in place (ctx.mark_dirty) a leaf tensor that requires "
+                               "grad, whose gradient would then have nowhere to go, as in PyTorch; change a "
+                               "copy (x.clone()), or call it under no_grad")
+        if node is not None and x._part_of is not None:
+            raise NotImplementedError(f"{name}: ctx.mark_dirty of a part of another tensor (x[i]) is not "
+                                      "supported: the tensor it is a part of would not take the history")
+        if node is not None:
+            x._node, x._tangent = node, made[k]._tangent
+        if node is not None or grad_enabled.get():
+            made[k] = x
+    return tuple(made)
+
+
+def _positional(name: str, forward: Callable, args: tuple, kwargs: dict, newer: bool) -> tuple:
+    """forward's arguments by position, as PyTorch's apply passes them: a keyword takes its
+    parameter's place (each place before it given too), and in the setup_context form forward's
+    defaults fill the places not given (setup_context's `inputs` holds them). Arguments that do not
+    fit forward are left as they are for forward to say so."""
+    if not kwargs and not newer:
         return args
-    bound.apply_defaults()
-    return tuple(bound.args)
+    ctx = () if newer else (None,)
+    try:
+        bound = inspect.signature(forward).bind(*ctx, *args, **kwargs)
+    except (TypeError, ValueError) as error:
+        if kwargs:
+            raise TypeError(f"{name}.apply: {error}") from None
+        return args
+    if newer:
+        bound.apply_defaults()
+    if bound.kwargs:                        # a keyword after a place not given, or one with no place
+        places = [p.name for p in inspect.signature(forward).parameters.values()
+                  if p.kind is p.POSITIONAL_OR_KEYWORD][len(ctx):]
+        gap = next((place for place in places if place not in bound.arguments), None)
+        key = next(iter(bound.kwargs))
+        raise TypeError(f"{name}.apply: {key}= needs a place among forward's positional arguments, as "
+                        "PyTorch's apply passes them by position; " +
+                        (f"forward's argument {gap!r} before it was not given" if gap is not None and key in places
+                         else f"forward has no positional argument {key!r}"))
+    return tuple(bound.args[len(ctx):])
 
 
 def _overridden(cls: type) -> set:
-    """Which of PyTorch's optional hooks (setup_context, jvp) a Function subclass defines."""
-    return {name for name in ("setup_context", "jvp")
+    """Which of PyTorch's optional hooks (setup_context, jvp, backward or its other name vjp) a
+    Function subclass defines."""
+    return {name for name in ("setup_context", "jvp", "backward", "vjp")
             if any(name in vars(c) for c in cls.__mro__ if c not in (Function, object))}
+
+
+def _backward_rule(cls: type) -> Callable:
+    """The subclass's backward, or vjp (PyTorch's other name for it); RuntimeError for both, as PyTorch's."""
+    defined = _overridden(cls)
+    if {"backward", "vjp"} <= defined:
+        raise RuntimeError(f"{cls.__name__}: defines both backward and vjp, which are one method under two "
+                           "names (as in PyTorch); keep one")
+    return cls.vjp if "vjp" in defined else cls.backward
 
 
 def _described(value: Any) -> str:
     return f"a tuple of {', '.join(type(v).__name__ for v in value)}" if isinstance(value, tuple) \
         else type(value).__name__
+
+
+# `from torch.autograd.function import once_differentiable` (or Function, FunctionCtx) ports: this module
+# is also `mg.autograd.function`, as `forward_ad` and `functional` are (mg.autograd is a module: Python
+# looks the name up in sys.modules)
+autograd.function = sys.modules[__name__]
+sys.modules[autograd.__name__ + ".function"] = sys.modules[__name__]

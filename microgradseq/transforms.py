@@ -12,6 +12,7 @@ For f: R^n -> R^m with Jacobian J (m x n):
 
 from __future__ import annotations
 
+import warnings
 from contextvars import ContextVar
 from typing import Any, Callable
 
@@ -246,39 +247,76 @@ def reverse_gradients(outputs: list[tuple[Tensor, Any]], tensors: list[Tensor],
 
 
 def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool | None = None,
-         create_graph: bool = False, allow_unused: bool | None = None) -> tuple[Tensor | None, ...]:
+         create_graph: bool = False, only_inputs: bool = True, allow_unused: bool | None = None,
+         is_grads_batched: bool = False, materialize_grads: bool = False) -> Any:
     """PyTorch's `torch.autograd.grad`: d(sum_i <grad_outputs_i, outputs_i>)/d input for each input,
     returned as tensors, no `.grad` changed. A one-element output needs no grad_output (1);
-    an input the outputs do not reach is an error unless `allow_unused` (then None). The graph is
-    freed unless `retain_graph`. (No `create_graph`: gradients here are not differentiated again.)"""
+    an input the outputs do not reach is an error unless `allow_unused` (then None, or zeros of its
+    shape with `materialize_grads`, which allow_unused defaults to). `inputs` may be a dict of
+    tensors: then a dict of gradients under its keys. With `is_grads_batched` each grad_output has
+    a leading axis of k cotangents u_1..u_k, and each gradient that axis too: row b is
+    d(sum_i <u_b,i, outputs_i>)/d input, one backward pass per row. The graph is freed unless
+    `retain_graph`. (No `create_graph`: gradients here are not differentiated again.)"""
     if create_graph:
         raise NotImplementedError("autograd.grad: create_graph=True (gradients of gradients) is not supported; "
                                   "mg.jvp of a gradient computed by hand is the way to second derivatives here")
+    if materialize_grads and allow_unused is False:
+        raise ValueError("autograd.grad: materialize_grads=True gives zeros for an unused input, which "
+                         "allow_unused=False forbids; leave allow_unused out or pass True")
+    if not only_inputs:
+        warnings.warn("autograd.grad: only_inputs is deprecated and ignored (as in PyTorch): only the inputs "
+                      "get gradients", FutureWarning, stacklevel=2)
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    keys = list(inputs) if type(inputs) is dict else None
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
-    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs.values() if keys is not None else inputs)
     given = [None] * len(outputs) if grad_outputs is None else (
         [grad_outputs] if isinstance(grad_outputs, (Tensor, np.ndarray)) else list(grad_outputs))
     if len(given) != len(outputs) or not all(isinstance(t, Tensor) for t in outputs + inputs):
         raise TypeError("autograd.grad: expected tensors as outputs and inputs, and one grad_output per output")
-    pairs = []
-    for i, (y, g) in enumerate(zip(outputs, given)):
-        if y._node is not None and y._node.kind is FREED:
-            raise RuntimeError("autograd.grad: the graph of an output has already been freed by an earlier pass; "
-                               "pass retain_graph=True to the first call to walk it again")
-        if y._node is None or y._node.kind not in (OP, LEAF):
-            raise RuntimeError("autograd.grad: an output does not require grad and has no history")
-        if g is None and y._data.size != 1:
-            raise RuntimeError(f"autograd.grad: grad can be implicitly created only for one-element outputs, "
-                               f"got shape {y.shape}; pass grad_outputs")
-        cotangent = np.ones(y.shape, y.dtype) if g is None else numbers_in(g, y.dtype)
-        if cotangent is None or cotangent.shape != y.shape:
-            raise ValueError(f"autograd.grad: grad_outputs[{i}] must be numbers of shape {y.shape} that cast to "
-                             f"{y.dtype}, got {np.shape(g._data if isinstance(g, Tensor) else g)}")
-        pairs.append((y, cotangent))
+    if not inputs:
+        raise RuntimeError("autograd.grad: inputs is empty; name the tensors to differentiate with respect to")
+    for i, x in enumerate(inputs):
+        if not x.requires_grad:
+            raise RuntimeError(f"autograd.grad: input {i} does not require grad, so nothing is differentiated "
+                               "with respect to it (as in PyTorch, also with allow_unused)")
+    pairs = [(y, _cotangent(i, y, g, is_grads_batched)) for i, (y, g) in enumerate(zip(outputs, given))]
     reached = {node for y, _ in pairs for node in autograd.topological_order(y._node)}
-    unused = [i for i, x in enumerate(inputs) if x._node is None or x._node not in reached]
+    unused = [i for i, x in enumerate(inputs) if x._node not in reached]
     if unused and not allow_unused:
         raise RuntimeError(f"autograd.grad: input {unused[0]} is not used to compute the outputs; pass "
                            "allow_unused=True to get None for it")
-    grads = reverse_gradients(pairs, inputs, retain_graph=bool(retain_graph))
-    return tuple(None if i in unused else owned(g) for i, g in enumerate(grads))
+    if is_grads_batched:
+        k = pairs[0][1].shape[0] if pairs else 0
+        rows = [reverse_gradients([(y, u[b]) for y, u in pairs], inputs, bool(retain_graph) or b < k - 1)
+                for b in range(k)]
+        grads = [np.array([row[j] for row in rows], x.dtype).reshape((k,) + x.shape) for j, x in enumerate(inputs)]
+    else:
+        grads = reverse_gradients(pairs, inputs, retain_graph=bool(retain_graph))
+    results = tuple(owned(g) if i not in unused else owned(np.zeros(x.shape, x.dtype)) if materialize_grads
+                    else None for i, (g, x) in enumerate(zip(grads, inputs)))
+    return results if keys is None else dict(zip(keys, results))
+
+
+def _cotangent(i: int, y: Tensor, g: Any, batched: bool) -> np.ndarray:
+    """grad_outputs[i] for output y as an array of y's shape (with a leading axis of k rows when
+    `batched`); 1 for a one-element y without one. Errors name autograd.grad."""
+    if y._node is not None and y._node.kind is FREED:
+        raise RuntimeError("autograd.grad: the graph of an output has already been freed by an earlier pass; "
+                           "pass retain_graph=True to the first call to walk it again")
+    if y._node is None or y._node.kind not in (OP, LEAF):
+        raise RuntimeError("autograd.grad: an output does not require grad and has no history")
+    if g is None and batched:
+        raise ValueError(f"autograd.grad: with is_grads_batched=True grad_outputs[{i}] must be given, with a "
+                         f"leading axis of rows before the output's shape {y.shape}")
+    if g is None and y._data.size != 1:
+        raise RuntimeError(f"autograd.grad: grad can be implicitly created only for one-element outputs, "
+                           f"got shape {y.shape}; pass grad_outputs")
+    cotangent = np.ones(y.shape, y.dtype) if g is None else numbers_in(g, y.dtype)
+    shape = None if cotangent is None else cotangent.shape[1:] if batched else cotangent.shape
+    if shape != y.shape or (batched and cotangent.ndim == 0):
+        expected = f"(k,) + {y.shape}, k rows (is_grads_batched=True)" if batched else f"{y.shape}"
+        raise ValueError(f"autograd.grad: grad_outputs[{i}] must be numbers of shape {expected} that cast to "
+                         f"{y.dtype}, got {np.shape(g._data if isinstance(g, Tensor) else g)}")
+    return cotangent
