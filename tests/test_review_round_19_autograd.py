@@ -351,6 +351,17 @@ def test_no_grad_from_autograd_grad_mode_holds_in_each_step_and_can_be_entered_a
     assert seen == [False, False] and mg.is_grad_enabled()
 
 
+def test_mg_no_grad_is_that_switch():
+    """`mg.no_grad`, the one scripts use, holds in each step of a decorated generator and can be entered again."""
+    assert _modes_seen(mg.no_grad(), outside=True) == (False, True, False)
+    switch = mg.no_grad()
+    with switch:
+        with switch:
+            assert not mg.is_grad_enabled()
+        assert not mg.is_grad_enabled()
+    assert mg.is_grad_enabled()
+
+
 # ---- autograd.grad (transforms.py) ------------------------------------------------------------
 
 def test_grad_materialize_grads_gives_zeros_for_an_input_the_outputs_do_not_use():
