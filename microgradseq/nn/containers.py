@@ -244,19 +244,31 @@ class ModuleDict(Module):
     def update(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]]) -> None:
         """Add or replace entries from a mapping (a dict, an OrderedDict, a ModuleDict) or from
         (key, module) pairs, in their order. Every entry is checked before any is added."""
-        if isinstance(modules, (Mapping, ModuleDict)):
-            pairs = list(modules.items())
-        elif isinstance(modules, Iterable) and not isinstance(modules, (str, Module)):
-            pairs = list(modules)
-        else:
-            raise TypeError(f"ModuleDict.update: expected a mapping or an iterable of (key, module) pairs, "
-                            f"got {type(modules).__name__}")
-        for j, pair in enumerate(pairs):
-            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
-                raise ValueError(f"ModuleDict.update: element #{j} must be a (key, module) pair, got {pair!r}")
+        pairs = _update_pairs("ModuleDict.update", modules, "module", Module, ModuleDict)
         entries = [self._entry(key, module) for key, module in pairs]
         for key, module in entries:
             setattr(self, key, module)
+
+
+def _update_pairs(where: str, given: Any, value_name: str, single: type, container: type,
+                  sort_plain_dicts: bool = False) -> list:
+    """The (key, value) pairs a dict container's `update` takes: the items of a mapping or of a
+    `container` (a mapping's other than an OrderedDict sorted by key when `sort_plain_dicts`, as
+    PyTorch's ParameterDict sorts them; the others in their order) or an iterable of pairs; TypeError for anything else (a
+    str, a `single` value), ValueError naming the element that is not a pair, before any is added."""
+    if isinstance(given, (Mapping, container)):
+        pairs = list(given.items())
+        if sort_plain_dicts and not isinstance(given, (OrderedDict, container)):
+            pairs.sort()
+    elif isinstance(given, Iterable) and not isinstance(given, (str, single)):
+        pairs = list(given)
+    else:
+        raise TypeError(f"{where}: expected a mapping or an iterable of (key, {value_name}) pairs, got "
+                        f"{type(given).__name__}")
+    for j, pair in enumerate(pairs):
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise ValueError(f"{where}: element #{j} must be a (key, {value_name}) pair, got {pair!r}")
+    return pairs
 
 
 # ---- parameters -------------------------------------------------------------------------------------------
@@ -443,18 +455,7 @@ class ParameterDict(Module):
         """Add or replace entries from a mapping or from (key, value) pairs (every entry is checked before
         any is added). A plain dict goes in sorted by key, an OrderedDict, a ParameterDict or pairs in
         their order, as PyTorch's."""
-        if isinstance(parameters, (OrderedDict, ParameterDict)):
-            pairs = list(parameters.items())
-        elif isinstance(parameters, Mapping):
-            pairs = sorted(parameters.items())
-        elif isinstance(parameters, Iterable) and not isinstance(parameters, (str, Tensor)):
-            pairs = list(parameters)
-        else:
-            raise TypeError(f"ParameterDict.update: expected a mapping or an iterable of (key, value) pairs, "
-                            f"got {type(parameters).__name__}")
-        for j, pair in enumerate(pairs):
-            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
-                raise ValueError(f"ParameterDict.update: element #{j} must be a (key, value) pair, got {pair!r}")
+        pairs = _update_pairs("ParameterDict.update", parameters, "value", Tensor, ParameterDict, sort_plain_dicts=True)
         entries = [self._entry(key, value) for key, value in pairs]
         for key, value in entries:
             setattr(self, key, value)
