@@ -191,6 +191,8 @@ class Gradients:
         """node.grad += grad (made by `source`'s rules), summed to the node's shape, in its dtype.
         (A rule may hand back a gradient not yet written out as an array, `gradients.Scatter` or
         `gradients.StackedProducts`, for the fast pass: here it is written out.)"""
+        if grad is None:                    # (a rule with no gradient for this input)
+            return
         if not isinstance(grad, np.ndarray):
             grad = grad.materialise(node.shape) if hasattr(grad, "materialise") else np.asarray(grad)
         grad = sum_to(grad, node.shape).astype(node.dtype, copy=False)

@@ -297,10 +297,11 @@ class _Call:
                 for parent, grad in zip(self.parents, checked)]
 
     @staticmethod
-    def _checked(name: str, grad: Any, x: Tensor, position: int) -> np.ndarray:
-        """backward's gradient for argument `position` as an array of x's shape, or broadcast from it."""
+    def _checked(name: str, grad: Any, x: Tensor, position: int) -> np.ndarray | None:
+        """backward's gradient for argument `position` as an array of x's shape, or broadcast from it;
+        None stays None: no gradient reaches that input from here (its .grad stays None, as PyTorch's)."""
         if grad is None:
-            return np.zeros(x.shape, dtype=x.dtype)
+            return None
         array = grad._data if isinstance(grad, Tensor) else np.asarray(grad)
         if array.dtype.kind not in "fc":
             raise TypeError(f"{name}: the gradient for argument {position} must be floating-point, "

@@ -180,8 +180,10 @@ class GradientPass(Gradients):
 
     def _add_other(self, node: Node, grad, source: Node | None) -> None:
         """`add` for what a rule hands back that is not an array: a `Scatter`, `StackedProducts`,
-        or anything numpy converts (a scalar)."""
+        None (no gradient for this input), or anything numpy converts (a scalar)."""
         kind = type(grad)
+        if grad is None:                    # (a rule with no gradient for this input: a Function's backward said None)
+            return
         if kind is Scatter:
             if self.anomaly and source is not None:
                 check_backward(source, grad.grad)

@@ -221,11 +221,13 @@ def jacobian_blocks(output: Tensor, tensors: list[Tensor]) -> list[np.ndarray]:
 
 
 def reverse_gradients(outputs: list[tuple[Tensor, Any]], tensors: list[Tensor],
-                      retain_graph: bool = False) -> list[np.ndarray]:
+                      retain_graph: bool = False, received: set | None = None) -> list[np.ndarray]:
     """d(sum_i <c_i, y_i>)/dx for each x of `tensors`, given pairs (y_i, c_i) of outputs and
     cotangents, by reverse mode: one pass per output (the graph kept until the last), the passes'
     gradients added up; every `.grad` is as it was afterwards (vjp, jacobian, gradcheck,
-    autograd.grad and the online runners take gradients without leaving them in any tensor)."""
+    autograd.grad and the online runners take gradients without leaving them in any tensor).
+    `received`, if given, collects the positions of the tensors some pass gave a gradient (a tensor
+    the graph reaches may get none: a Function's backward may say None for it)."""
     roots = [(y._node, np.broadcast_to(np.asarray(c, y.dtype), y.shape).copy())     # (a freed output's pass
              for y, c in outputs if y._node is not None and y._node.kind in (OP, LEAF, FREED)]   # says so)
     nodes = {node for root, _ in roots for node in autograd.topological_order(root)}
@@ -237,9 +239,11 @@ def reverse_gradients(outputs: list[tuple[Tensor, Any]], tensors: list[Tensor],
             for node in nodes:
                 node.grad = None
             autograd.backward(root, cotangent, retain_graph or k < len(roots) - 1)
-            for total, x in zip(totals, tensors):
+            for i, (total, x) in enumerate(zip(totals, tensors)):
                 if x.grad is not None:
                     total += x.grad
+                    if received is not None:
+                        received.add(i)
         return totals
     finally:
         for node, grad in kept.items():
@@ -287,13 +291,18 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
     if unused and not allow_unused:
         raise RuntimeError(f"autograd.grad: input {unused[0]} is not used to compute the outputs; pass "
                            "allow_unused=True to get None for it")
+    received = set()
     if is_grads_batched:
         k = pairs[0][1].shape[0] if pairs else 0
-        rows = [reverse_gradients([(y, u[b]) for y, u in pairs], inputs, bool(retain_graph) or b < k - 1)
+        rows = [reverse_gradients([(y, u[b]) for y, u in pairs], inputs, bool(retain_graph) or b < k - 1, received)
                 for b in range(k)]
         grads = [np.array([row[j] for row in rows], x.dtype).reshape((k,) + x.shape) for j, x in enumerate(inputs)]
     else:
-        grads = reverse_gradients(pairs, inputs, retain_graph=bool(retain_graph))
+        grads = reverse_gradients(pairs, inputs, bool(retain_graph), received)
+    unused = [i for i in range(len(inputs)) if i not in received]     # (reached, but given no gradient: None)
+    if unused and not allow_unused:
+        raise RuntimeError(f"autograd.grad: input {unused[0]} got no gradient (a Function's backward gave None for "
+                           "it); pass allow_unused=True to get None for it")
     results = tuple(owned(g) if i not in unused else owned(np.zeros(x.shape, x.dtype)) if materialize_grads
                     else None for i, (g, x) in enumerate(zip(grads, inputs)))
     return results if keys is None else dict(zip(keys, results))

@@ -146,7 +146,9 @@ def test_two_outputs_each_pass_their_gradient_and_an_unused_output_passes_none()
     np.testing.assert_allclose(z.grad, -np.sin(z.data), rtol=1e-12)
 
 
-def test_a_gradient_given_as_none_for_a_tensor_is_zero():
+def test_a_gradient_given_as_none_gives_that_tensor_no_gradient_as_pytorchs():
+    """y.grad stays None, as PyTorch's (it was zeros, so SGD's weight decay and momentum moved y);
+    a gradient reaching y another way is its gradient, and autograd.grad calls y unused."""
     class Stopped(mg.autograd.Function):
         @staticmethod
         def forward(ctx, x, y):
@@ -158,7 +160,16 @@ def test_a_gradient_given_as_none_for_a_tensor_is_zero():
     x, y = leaf(3), leaf(3)
     Stopped.apply(x, y).sum().backward()
     np.testing.assert_array_equal(x.grad, np.ones(3))
-    np.testing.assert_array_equal(y.grad, np.zeros(3))
+    assert y.grad is None
+    before = y.data.copy()
+    mg.optim.SGD([x, y], lr=0.1, momentum=0.9, weight_decay=0.1).step()
+    np.testing.assert_array_equal(y.data, before)
+    x.grad = None
+    (Stopped.apply(x, y).sum() + (y * 2).sum()).backward()
+    np.testing.assert_array_equal(y.grad, np.full(3, 2.0))
+    assert mg.autograd.grad(Stopped.apply(x, y).sum(), (x, y), allow_unused=True)[1] is None
+    with pytest.raises(RuntimeError, match=r"^autograd.grad: input 1 got no gradient"):
+        mg.autograd.grad(Stopped.apply(x, y).sum(), (x, y))
 
 
 def test_ctx_says_which_arguments_need_a_gradient_and_keeps_what_forward_set():
