@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a short run (a few seconds), as CI does")
     parser.add_argument("--out", default="./microgradseq-examples/adding_problem", help="folder for the figure")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="random seed (the same seed, the same run)")
     config = parser.parse_args(argv)
     config.hidden, config.batch, config.lr = 16, 32, 0.01
     if config.quick:

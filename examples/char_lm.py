@@ -23,15 +23,15 @@ from microgradseq import charlm
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a short run (for CI)")
+    parser.add_argument("--quick", action="store_true", help="a short run (a few seconds), as CI does")
     parser.add_argument("--cells", nargs="+", default=["rnn", "lstm", "gru"], choices=sorted(charlm.CELLS))
     parser.add_argument("--k1", type=int, default=20, help="steps between updates")
     parser.add_argument("--k2", type=int, default=40, help="steps each update backpropagates")
     parser.add_argument("--hidden", type=int, default=None, help="hidden size (default 128, quick 32)")
     parser.add_argument("--steps", type=int, default=None, help="time steps per model (default 6000, quick 600)")
     parser.add_argument("--temperatures", type=float, nargs="+", default=[0.5, 1.0, 1.5])
-    parser.add_argument("--out", default="microgradseq-examples/char_lm")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default="microgradseq-examples/char_lm", help="folder for the figure and samples")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (the same seed, the same run)")
     args = parser.parse_args(argv)
     steps = args.steps or (600 if args.quick else 6000)
     hidden = args.hidden or (32 if args.quick else 128)

@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a short run (well under 20 s), as CI does")
     parser.add_argument("--out", default="./microgradseq-examples/online_learning", help="folder for the figure")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="random seed (the same seed, the same run)")
     config = parser.parse_args(argv)
     if config.quick:
         config.delay, config.k2, config.steps, config.streams, config.hidden, config.lr = 4, 2, 600, 32, 8, 0.03

@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--quick", action="store_true", help="a short run (a few seconds), as CI does")
     parser.add_argument("--out", default="./microgradseq-examples/sequence_classification",
                         help="folder for the figure")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="random seed (the same seed, the same run)")
     config = parser.parse_args(argv)
     config.longest, config.iterations = (12, 150) if config.quick else (60, 300)
 

@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a short run (a few seconds), as CI does")
     parser.add_argument("--out", default="./microgradseq-examples/sine_regression", help="folder for the figure")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="random seed (the same seed, the same run)")
     config = parser.parse_args(argv)
     if config.quick:
         iterations, hidden, steps, batch, lr = 80, 16, 30, 16, 0.02

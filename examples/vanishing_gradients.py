@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--quick", action="store_true", help="a short run (a few seconds), as CI does")
     parser.add_argument("--out", default="./microgradseq-examples/vanishing_gradients",
                         help="folder for the figure")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="random seed (the same seed, the same run)")
     config = parser.parse_args(argv)
     steps, hidden, input_size, max_norm = (30, 32, 4, 10.0) if config.quick else (100, 64, 4, 10.0)
 

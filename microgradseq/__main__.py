@@ -1,4 +1,4 @@
-"""microgradseq's command line: `demo` trains a character LSTM with TBPTT; `draw` draws an unrolled RNN.
+"""microgradseq's command line: `demo` trains a character LSTM with TBPTT; `draw` draws an unrolled RNN, LSTM or GRU.
 
     python -m microgradseq demo             # about 20-30 s on 2 cores; writes ./microgradseq-demo/
     python -m microgradseq draw --out rnn.svg
@@ -283,6 +283,9 @@ def parser() -> argparse.ArgumentParser:
     commands = main_parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("demo", help="train a character-level LSTM with TBPTT on the built-in text",
+                              description="Train a character-level LSTM on the built-in text with truncated BPTT, "
+                              "TBPTT(k1, k2), and Adam; print the losses and two samples, and write to --out the loss "
+                              "plot, the gradient norms of one update, its drawing, the losses and the model.",
                               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     run.add_argument("--cell", default="lstm", choices=sorted(charlm.CELLS), help="recurrent cell")
     run.add_argument("--k1", type=positive_int, default=20,
