@@ -74,7 +74,8 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Tensor | Sequence, eps: float =
         dy_j/dx_i  against  (y_j(x + eps e_i) - y_j(x - eps e_i)) / (2 eps),
 
     for every element i of every input x that requires grad and every element j of y (one
-    number, a loss, or a tensor); else GradcheckError (or False, with `raise_exception=False`).
+    number, a loss, or a tensor; a tuple of them: each output that requires grad in turn, an error
+    naming it); else GradcheckError (or False, with `raise_exception=False`).
     A NaN or inf on either side fails. The Jacobian is computed by reverse mode (one backward
     pass per element j), and with `check_forward_ad=True` also by forward mode (one pass with
     x.size directions, the unit vectors e_i); `check_backward_ad=False` leaves reverse mode out.
@@ -104,6 +105,18 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Tensor | Sequence, eps: float =
         raise ValueError("gradcheck: no input requires grad, so there is nothing to check; make the "
                          "inputs to check with requires_grad=True")
     out = fn(*inputs)
+    if isinstance(out, (tuple, list)):          # several outputs, as PyTorch's: each differentiable one in turn
+        for k, part in enumerate(out):
+            if not (isinstance(part, Tensor) and part.dtype.kind in "fc" and part.requires_grad):
+                continue
+            try:
+                if not gradcheck(lambda *args, k=k: fn(*args)[k], inputs, eps, atol, rtol,
+                                 raise_exception=raise_exception, check_forward_ad=check_forward_ad,
+                                 check_backward_ad=check_backward_ad):
+                    return False
+            except GradcheckError as error:
+                raise GradcheckError(str(error).replace("gradcheck: ", f"gradcheck: output {k}, ", 1)) from None
+        return True
     if not isinstance(out, Tensor) or out.dtype.kind not in "fc":
         came = f"a Tensor of dtype {out.dtype}" if isinstance(out, Tensor) else f"a {type(out).__name__}"
         raise ValueError(f"gradcheck: fn must return a floating-point Tensor, got {came}")

@@ -128,3 +128,18 @@ def test_len_of_a_0d_tensor_raises():
 def test_ragged_data_names_tensor():
     with pytest.raises(ValueError, match="tensor: cannot make an array of numbers from list data"):
         mg.tensor([[1.0], [1.0, 2.0]])
+
+
+def test_gradcheck_checks_each_output_of_a_tuple_and_names_the_one_that_is_wrong():
+    """As PyTorch's gradcheck: fn may return several tensors; an integer output, or one that does not
+    require grad, is skipped. A rule that forgets the factor 2 in output 1 is named there."""
+    from microgradseq.tensor import Rules, result
+
+    wrong = Rules(vjp=(lambda g, x: g * x,), jvp=(lambda v, x: v * x,))     # d x^2/dx = 2x, not x
+    x = mg.tensor(np.random.default_rng(0).standard_normal(3), requires_grad=True, dtype=np.float64)
+    right = lambda x: (x.tanh(), (x * x).sum(), x.argmax())       # noqa: E731
+    assert mg.gradcheck(right, [x])
+    broken = lambda x: (x.tanh(), result("square", x.data * x.data, (x,), wrong, (x.data,)))   # noqa: E731
+    with pytest.raises(mg.GradcheckError, match=r"^gradcheck: output 1, input 0 \(shape \(3,\)\)"):
+        mg.gradcheck(broken, [x])
+    assert mg.gradcheck(broken, [x], raise_exception=False) is False
