@@ -476,3 +476,16 @@ def test_bools_print_padded_to_the_widest_present_as_pytorchs_do():
     assert repr(mg.tensor([[True], [False]])) == "tensor([[ True],\n        [False]])"
     assert repr(mg.tensor(True)) == "tensor(True)" and repr(mg.tensor([False, False])) == "tensor([False, False])"
     assert str(mg.tensor([1.0, 2.0]) > 0) == "tensor([True, True])"
+
+
+def test_retain_grad_needs_requires_grad_and_retains_grad_says_a_non_leaf_keeps_its_gradient():
+    """As PyTorch's: retain_grad() on a tensor that does not require grad is a RuntimeError; a leaf does
+    not 'retain' (its .grad is its own), a non-leaf here always keeps its gradient, retain_grad() or not."""
+    a = mg.tensor([1.0, 2.0], requires_grad=True)
+    b = a * 2
+    assert a.retains_grad is False and b.retains_grad is True
+    b.retain_grad()
+    (b * b).sum().backward()
+    np.testing.assert_allclose(b.grad, [4.0, 8.0])                  # d(b^2)/db = 2b
+    with pytest.raises(RuntimeError, match="retain_grad: can't retain_grad on a tensor that has requires_grad=False"):
+        mg.tensor([1.0]).retain_grad()

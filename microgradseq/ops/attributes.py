@@ -42,4 +42,15 @@ Tensor.int, Tensor.bool, Tensor.half = (lambda self: to(self, np.int32), lambda 
 Tensor.device, Tensor.is_cuda, Tensor.cuda = property(lambda self: CPU), property(lambda self: False), _cuda
 Tensor.is_leaf = property(lambda self: self._node is None or self._node.kind in (LEAF, CUT))
 Tensor.grad_fn = property(lambda self: None if self.is_leaf else self._node)     # the node that made it
-Tensor.retain_grad = lambda self: None      # every tensor the user holds keeps its gradient already
+
+
+def retain_grad(self: Tensor) -> None:
+    """PyTorch's `t.retain_grad()`: every tensor the user holds keeps its gradient here already, so it
+    changes nothing; on a tensor that does not require grad a RuntimeError, as PyTorch's."""
+    if not self.requires_grad:
+        raise RuntimeError("retain_grad: can't retain_grad on a tensor that has requires_grad=False")
+
+
+Tensor.retain_grad = retain_grad
+# whether a non-leaf keeps its .grad after backward: always here (PyTorch's only after retain_grad())
+Tensor.retains_grad = property(lambda self: not self.is_leaf)
