@@ -44,13 +44,13 @@ Tensor.is_leaf = property(lambda self: self._node is None or self._node.kind in 
 Tensor.grad_fn = property(lambda self: None if self.is_leaf else self._node)     # the node that made it
 
 
-def retain_grad(self: Tensor) -> None:
+def _retain_grad(self: Tensor) -> None:
     """PyTorch's `t.retain_grad()`: every tensor the user holds keeps its gradient here already, so it
     changes nothing; on a tensor that does not require grad a RuntimeError, as PyTorch's."""
     if not self.requires_grad:
         raise RuntimeError("retain_grad: can't retain_grad on a tensor that has requires_grad=False")
 
 
-Tensor.retain_grad = retain_grad
+Tensor.retain_grad = _retain_grad
 # whether a non-leaf keeps its .grad after backward: always here (PyTorch's only after retain_grad())
 Tensor.retains_grad = property(lambda self: not self.is_leaf)
