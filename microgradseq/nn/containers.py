@@ -288,14 +288,6 @@ def _entry_line(key: Any, value: Any) -> str:
     return f"  ({key}): Object of type: {type(value).__name__}"
 
 
-def _replaceable(where: str, owner: Module, name: str, value: Any) -> None:
-    """A parameter's entry takes a Parameter or None (TypeError otherwise, as PyTorch's), checked before
-    anything changes."""
-    if name in owner._parameters and not isinstance(value, (Parameter, type(None))):
-        raise TypeError(f"{where}: cannot assign {type(value).__name__!r} as parameter {name!r} (a Parameter, a "
-                        "Tensor or None expected)")
-
-
 class ParameterList(Module):
     """A list of parameters whose owner finds them (a plain list hides them from `parameters()`,
     `state_dict()` and the optimizer), as PyTorch's: named "0", "1", ... (`weights.0`), indexed (a slice
@@ -323,9 +315,7 @@ class ParameterList(Module):
         return getattr(self, str(self._position(index)))
 
     def __setitem__(self, index: int, value: Any) -> None:
-        name, value = str(self._position(index)), _as_parameter(value)
-        _replaceable("ParameterList", self, name, value)
-        setattr(self, name, value)
+        setattr(self, str(self._position(index)), _as_parameter(value))
 
     def __iter__(self) -> Iterator[Any]:
         return iter([self[i] for i in range(len(self))])
@@ -376,7 +366,7 @@ class ParameterDict(Module):
     def _entry(self, key: Any, value: Any) -> tuple[str, Any]:
         """(key, value) checked and the value made a Parameter if it is a Tensor, before anything changes."""
         key, value = checked_name("ParameterDict", self, key, self._keys), _as_parameter(value)
-        _replaceable("ParameterDict", self, key, value)
+        self._check_parameter_slot(key, value)
         return key, value
 
     def __getitem__(self, key: str) -> Any:

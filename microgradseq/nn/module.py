@@ -64,10 +64,7 @@ class Module:
             return
         # as PyTorch: a parameter's name takes a Parameter or None, a child's a Module (or a Parameter) or None;
         # anything else would silently drop it from parameters(), state_dict() and the optimizer's reach
-        if name in self._parameters and not isinstance(value, (Parameter, type(None))):
-            raise TypeError(f"{type(self).__name__}: cannot assign {type(value).__name__!r} as parameter {name!r} "
-                            "(a Parameter or None expected); to change its values assign its .data or load a "
-                            "state dict")
+        self._check_parameter_slot(name, value)
         if name in self._modules and not isinstance(value, (Module, Parameter, type(None))):
             raise TypeError(f"{type(self).__name__}: cannot assign {type(value).__name__!r} as child module "
                             f"{name!r} (a Module or None expected)")
@@ -91,6 +88,14 @@ class Module:
         elif kept is not None:
             kept[name] = None
         object.__setattr__(self, name, value)
+
+    def _check_parameter_slot(self, name: str, value: Any) -> None:
+        """TypeError, as PyTorch's, when `name` is a parameter's and `value` is neither a Parameter nor None
+        (containers check each entry with it before they add any)."""
+        if name in self._parameters and not isinstance(value, (Parameter, type(None))):
+            raise TypeError(f"{type(self).__name__}: cannot assign {type(value).__name__!r} as parameter {name!r} "
+                            "(a Parameter or None expected); to change its values assign its .data or load a "
+                            "state dict")
 
     def __delattr__(self, name: str) -> None:
         self._parameters.pop(name, None)
