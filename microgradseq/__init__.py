@@ -12,7 +12,7 @@ import sys
 import numpy as np
 
 from . import (autograd, autograd_functional, backends, bptt, creation, cuda, function, functional, metadata, nn, optim,
-               transforms, utils, viz)
+               tensor_hooks, transforms, utils, viz)
 from .anomaly import detect_anomaly
 from .creation import (BoolTensor, DoubleTensor, FloatTensor, IntTensor, LongTensor, arange, as_tensor, empty, eye,
                        empty_like, full, full_like, linspace, multinomial, normal, ones, ones_like, rand, rand_like,

@@ -215,7 +215,8 @@ class Hooks:
 
     - `gradients`: the class that adds a pass's gradients into nodes; the engine
       installs `gradients.GradientPass` (scatter buffers, deferred weight
-      products, anomaly checks) in place of the plain `Gradients`.
+      products, anomaly checks), with leaves' hooks (`tensor_hooks.py`), in
+      place of the plain `Gradients`.
     - `unfold(roots)`: make the parts of graphs that only drawings read
       (the step marks of fused layers, `nn/fused/marks.py`); called by `viz`.
     """

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from typing import Callable
 
 import numpy as np
 
@@ -146,6 +147,25 @@ _numbers = itertools.count(1)
 def pass_number() -> int:
     """A number for the backward pass running in this thread (rules may cache per pass)."""
     return getattr(_passes, "number", 0)
+
+
+class OncePerPass:
+    """`backward(g)` computed once per backward pass, however many rules ask: a fused node's operands'
+    rules each read their part of it (every rule of a node receives the same g), and a hooked
+    tensor's rules its hooked gradient (`tensor_hooks.py`). Keyed on g and on the pass: a second
+    pass may hand the same array again, and a pass that does not count passes (the core's plain
+    `Gradients`) a new one."""
+
+    __slots__ = ("backward", "key", "grads")
+
+    def __init__(self, backward: Callable[[np.ndarray], tuple]) -> None:
+        self.backward, self.key, self.grads = backward, None, None
+
+    def __call__(self, g: np.ndarray) -> tuple:
+        key = self.key
+        if key is None or key[0] is not g or key[1] != pass_number():
+            self.key, self.grads = (g, pass_number()), self.backward(g)
+        return self.grads
 
 
 _ndarray = np.ndarray

@@ -89,8 +89,9 @@ class Tensor:
     """An n-dimensional array that records the ops applied to it."""
 
     __slots__ = ("_data", "_node", "_tangent", "_part_of",  # _part_of: for base[index] with a basic index,
-                 "__dict__")                                # (base, index, ...) (ops/shape.py), else None;
-                                                            # __dict__: a script's own attributes (`x.g = ...`)
+                 "__dict__", "__weakref__")                 # (base, index, ...) (ops/shape.py), else None;
+                                                            # __dict__: a script's own attributes (`x.g = ...`);
+                                                            # __weakref__: for leaves' hooks (tensor_hooks.py)
     __array_ufunc__ = None  # numpy defers to Tensor's reflected operators: array * tensor works
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:

@@ -14,6 +14,7 @@ from ..metadata import in_scope
 from ..parameter import Parameter, forget_gradients
 from ..spellings import check_device, target_dtype
 from ..tensor import Tensor, get_default_dtype, numbers_in
+from .module_hooks import ForwardHooks
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -40,7 +41,7 @@ def checked_name(where: str, owner: Any, name: Any, own: dict) -> str:
     return name
 
 
-class Module:
+class Module(ForwardHooks):
     """Base class: assign `Parameter`s and sub-`Module`s as attributes; write `forward`.
 
     Names come out dotted, as PyTorch makes them: a `Linear` stored as
@@ -154,6 +155,8 @@ class Module:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         with in_scope(self._name or type(self).__name__):      # nodes made inside carry the module path
+            if self._forward_pre_hooks or self._forward_hooks:
+                return self._call_with_hooks(self.forward, args, kwargs)       # (module_hooks.py)
             return self.forward(*args, **kwargs)
 
     def named_modules(self, prefix: str = "", remove_duplicate: bool = True) -> Iterator[tuple[str, "Module"]]:

@@ -1,5 +1,5 @@
-"""PyTorch's `torch.utils`: only `data` (datasets and the DataLoader) so far."""
+"""PyTorch's `torch.utils`: `data` (datasets and the DataLoader) and `hooks` (`RemovableHandle`)."""
 
-from . import data
+from . import data, hooks
 
-__all__ = ["data"]
+__all__ = ["data", "hooks"]

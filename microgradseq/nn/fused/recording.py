@@ -22,26 +22,9 @@ from typing import Callable
 import numpy as np
 
 from ... import forward
-from ...gradients import StackedProducts, pass_number
+from ...gradients import OncePerPass, StackedProducts
 from ...tensor import Rules, Tensor, result
 from .kernels import rows
-
-
-class OncePerPass:
-    """`backward(g)` of a fused node, computed once per backward pass and read by each operand's rule
-    (every rule of a node receives the same g). Keyed on g and on the pass: a second pass may hand
-    the same array again, and a pass that does not count passes (the core's plain `Gradients`) a new one."""
-
-    __slots__ = ("backward", "key", "grads")
-
-    def __init__(self, backward: Callable[[np.ndarray], tuple]) -> None:
-        self.backward, self.key, self.grads = backward, None, None
-
-    def __call__(self, g: np.ndarray) -> tuple:
-        key = self.key
-        if key is None or key[0] is not g or key[1] != pass_number():
-            self.key, self.grads = (g, pass_number()), self.backward(g)
-        return self.grads
 
 
 def record_node(op: str, value: np.ndarray, inputs: tuple, backward: Callable[[np.ndarray], tuple]) -> Tensor:

@@ -1,0 +1,95 @@
+"""PyTorch's forward hooks of a module, to watch (or change) what goes in and comes out:
+
+    means = []
+    handle = model.rnn.register_forward_hook(lambda m, args, output: means.append(output[0].mean()))
+    ...
+    handle.remove()
+
+- `m.register_forward_pre_hook(hook)`: `hook(m, args)` runs before `forward`; it may return new
+  args (a tuple; anything else is taken as the one argument).
+- `m.register_forward_hook(hook)`: `hook(m, args, output)` runs after `forward`; it may return a
+  new output.
+
+With `with_kwargs=True` a hook also gets the keyword arguments: `hook(m, args, kwargs)`, returning
+None or `(args, kwargs)`, and `hook(m, args, kwargs, output)`. `prepend=True` runs a hook before
+those registered earlier; `always_call=True` runs a forward hook even when `forward` raised.
+A module without hooks pays one check per call (`Module.__call__`).
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Any, Callable
+
+from ..checks import flag
+from ..utils.hooks import HookRegistry, RemovableHandle, add_hook
+
+_NONE = MappingProxyType({})
+
+
+class ForwardHooks:
+    """The hook tables and `register_forward_*_hook` of `Module` (one each, made when first needed)."""
+
+    _forward_pre_hooks: HookRegistry = _NONE       # handle id -> hook, in the order they run
+    _forward_hooks: HookRegistry = _NONE
+    _hooks_with_kwargs: frozenset = frozenset()     # handle ids of hooks registered with_kwargs=True
+    _hooks_always_called: frozenset = frozenset()   # ... and always_call=True
+
+    def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> RemovableHandle:
+        """`hook(module, args)` (or `hook(module, args, kwargs)`) before each `forward`; see the module."""
+        return self._add_forward_hook("_forward_pre_hooks", "register_forward_pre_hook", hook, prepend,
+                                      with_kwargs, False)
+
+    def register_forward_hook(self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False,
+                              always_call: bool = False) -> RemovableHandle:
+        """`hook(module, args, output)` (or `hook(module, args, kwargs, output)`) after each `forward`."""
+        return self._add_forward_hook("_forward_hooks", "register_forward_hook", hook, prepend, with_kwargs,
+                                      always_call)
+
+    def _add_forward_hook(self, table: str, where: str, hook: Callable, prepend: Any, with_kwargs: Any,
+                          always_call: Any) -> RemovableHandle:
+        where = f"{type(self).__name__}.{where}"
+        if not callable(hook):
+            raise TypeError(f"{where}: expected a function, got {type(hook).__name__}")
+        prepend, with_kwargs = flag(prepend, "prepend", where), flag(with_kwargs, "with_kwargs", where)
+        always_call = flag(always_call, "always_call", where)
+        if table not in self.__dict__:
+            object.__setattr__(self, table, HookRegistry())
+        handle = add_hook(getattr(self, table), hook, prepend)
+        if with_kwargs:
+            object.__setattr__(self, "_hooks_with_kwargs", self._hooks_with_kwargs | {handle.id})
+        if always_call:
+            object.__setattr__(self, "_hooks_always_called", self._hooks_always_called | {handle.id})
+        return handle
+
+    def _call_with_hooks(self, call: Callable, args: tuple, kwargs: dict) -> Any:
+        """`call(*args, **kwargs)` (the module's forward, in its scope) between its hooks."""
+        for key, hook in list(self._forward_pre_hooks.items()):
+            if key in self._hooks_with_kwargs:
+                changed = hook(self, args, kwargs)
+                if changed is not None:
+                    if not (isinstance(changed, tuple) and len(changed) == 2):
+                        raise RuntimeError(f"{type(self).__name__}: a forward pre-hook with_kwargs must return "
+                                           f"None or (args, kwargs), got {type(changed).__name__}")
+                    args, kwargs = changed
+            else:
+                changed = hook(self, args)
+                if changed is not None:
+                    args = changed if isinstance(changed, tuple) else (changed,)
+        try:
+            output = call(*args, **kwargs)
+        except Exception:
+            for key, hook in list(self._forward_hooks.items()):
+                if key in self._hooks_always_called:
+                    try:
+                        hook(self, args, kwargs, None) if key in self._hooks_with_kwargs else hook(self, args, None)
+                    except Exception:
+                        pass                    # (the forward's error is the one to report)
+            raise
+        for key, hook in list(self._forward_hooks.items()):
+            changed = (hook(self, args, kwargs, output) if key in self._hooks_with_kwargs
+                       else hook(self, args, output))
+            if changed is not None:
+                output = changed
+        return output

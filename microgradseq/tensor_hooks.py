@@ -1,0 +1,178 @@
+"""PyTorch's tensor hooks: `t.register_hook(hook)` calls `hook(grad)` when a backward pass has
+computed dL/dt, and a tensor it returns is used in grad's place.
+
+    h.register_hook(lambda g: norms.append(float(g.norm())))    # watch dL/dh_t shrink through time
+    h.register_hook(lambda g: g.clamp(-1, 1))                   # clip what flows back through h
+
+- A tensor an op made (a non-leaf): its hooks run once its gradient is complete,
+  before its node's rules pass it on; the rules pass on what the hooks return,
+  and `h.grad` is that. Registering wraps the node's rules, so that each first
+  asks for the hooked gradient, computed once per pass (`OncePerPass`).
+- A leaf (a parameter): its hooks run on the gradient this pass computed for
+  it, before it is added into `.grad`: p.grad = (p.grad before) + hook(this
+  pass's gradient). `register_post_accumulate_grad_hook(hook)` calls hook(p)
+  after that. Both run when the pass ends (`HookedGradients`, the gradient hook
+  the engine installs).
+
+The core's walk knows nothing of hooks: it calls the rules it finds on a node.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Callable
+
+import numpy as np
+
+from .autograd import CUT, FREED, LEAF, hooks
+from .gradients import GradientPass, OncePerPass
+from .tensor import Tensor, owned
+from .utils.hooks import HookRegistry, RemovableHandle, add_hook
+
+
+def _call(where: str, hook: Callable, value: Tensor, shape: tuple, dtype: np.dtype) -> np.ndarray | None:
+    """hook(value), checked: None, or an array of `shape` and `dtype`, as PyTorch requires."""
+    out = hook(value)
+    if out is None:
+        return None
+    array = out._data if isinstance(out, Tensor) else out
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"{where}: a hook must return None or a tensor, got {type(out).__name__}")
+    if array.shape != shape:
+        raise RuntimeError(f"{where}: hook {getattr(hook, '__name__', hook)!r} changed the size of the "
+                           f"gradient: expected shape {shape}, got {array.shape}")
+    if array.dtype != dtype:
+        raise RuntimeError(f"{where}: hook {getattr(hook, '__name__', hook)!r} changed the dtype of the "
+                           f"gradient: expected {dtype}, got {array.dtype}")
+    return array
+
+
+def run_hooks(registry: dict, grad: np.ndarray) -> np.ndarray:
+    """Each hook in turn, on what the one before returned: the hooked gradient."""
+    for hook in list(registry.values()):
+        replaced = _call("register_hook", hook, owned(grad.view()), grad.shape, grad.dtype)
+        if replaced is not None:
+            grad = replaced
+    return grad
+
+
+class _HookedRules(tuple):
+    """A hooked node's rules: each rule of the original row, fed the hooked gradient."""
+
+
+def _hook_node(node) -> dict:
+    """Wrap the rules of an op's node (once), so that they pass on the hooked gradient; its hooks."""
+    if isinstance(node.rules, _HookedRules):
+        return node.rules.hooks
+    registry = HookRegistry()
+
+    def hooked(g: np.ndarray) -> np.ndarray:
+        node.grad = run_hooks(registry, g)     # what `.grad` shows, and what the rules pass on
+        return node.grad
+    once = OncePerPass(hooked)
+
+    def wrapped(rule: Callable) -> Callable:
+        return lambda g, kept: rule(once(g), kept)
+    node.rules = _HookedRules(wrapped(rule) for rule in node.rules)
+    node.rules.hooks = registry
+    return registry
+
+
+# Leaves with hooks: id(tensor) -> (a weak reference to it, its hooks, its post-accumulate hooks).
+_hooked_leaves: dict[int, tuple] = {}
+
+
+def _leaf_hooks(tensor: Tensor) -> tuple[dict, dict]:
+    key = id(tensor)
+
+    def forget(_reference) -> None:         # (when the tensor is gone)
+        _hooked_leaves.pop(key, None)
+    if key not in _hooked_leaves:
+        _hooked_leaves[key] = (weakref.ref(tensor, forget), HookRegistry(), HookRegistry())
+    return _hooked_leaves[key][1:]
+
+
+def register_hook(self: Tensor, hook: Callable) -> RemovableHandle:
+    """PyTorch's `t.register_hook(hook)`: `hook(grad)` runs when a backward pass has computed dL/dt (a
+    read-only tensor), and may return a tensor of the same shape and dtype to use instead."""
+    node = self._node
+    if node is None or node.kind is CUT:
+        raise RuntimeError("register_hook: cannot register a hook on a tensor that does not require grad")
+    if not callable(hook):
+        raise TypeError(f"register_hook: expected a function of the gradient, got {type(hook).__name__}")
+    if node.kind is LEAF:
+        registry = _leaf_hooks(self)[0]
+    elif node.kind is FREED:
+        registry = HookRegistry()     # a backward pass is done with it: no pass will reach it again
+    else:
+        registry = _hook_node(node)
+    return add_hook(registry, hook)
+
+
+def register_post_accumulate_grad_hook(self: Tensor, hook: Callable) -> RemovableHandle:
+    """PyTorch's `p.register_post_accumulate_grad_hook(hook)`, for a leaf: `hook(p)` runs after a
+    backward pass has added its gradient into `p.grad` (an optimizer step per parameter, say)."""
+    node = self._node
+    if node is None or node.kind is not LEAF:
+        raise RuntimeError("register_post_accumulate_grad_hook: only leaf tensors that require grad take "
+                           "post-accumulate-grad hooks")
+    if not callable(hook):
+        raise TypeError(f"register_post_accumulate_grad_hook: expected a function of the tensor, got "
+                        f"{type(hook).__name__}")
+    registry = _leaf_hooks(self)[1]
+    return add_hook(registry, hook)
+
+
+class HookedGradients(GradientPass):
+    """`GradientPass`, and the hooks of the leaves the pass reaches: their gradients start at None for
+    the pass (each leaf's `.grad` before is put aside), and at its end
+    p.grad = (before) + hook(this pass's gradient), then the post-accumulate hooks see p."""
+
+    __slots__ = ("put_aside",)
+
+    def __init__(self, order: list) -> None:
+        super().__init__(order)
+        self.put_aside = _put_aside(order) if _hooked_leaves else ()
+
+    def __exit__(self, error_type, error, traceback) -> None:
+        failed = error_type is not None
+        try:
+            super().__exit__(error_type, error, traceback)
+        except BaseException:
+            failed = True
+            raise
+        finally:
+            self._hand_back(failed)
+
+    def _hand_back(self, failed: bool) -> None:
+        """Each hooked leaf's .grad: its gradient before, plus this pass's (hooked, unless the pass failed)."""
+        reached = []
+        for tensor, node, before, leaf_hooks in self.put_aside:
+            this_pass, node.grad = node.grad, before
+            if this_pass is not None:
+                reached.append((tensor, node, before, this_pass, leaf_hooks))
+        for tensor, node, before, this_pass, (grad_hooks, after_hooks) in reached:
+            if not failed:
+                this_pass = run_hooks(grad_hooks, this_pass)
+            node.grad = this_pass if before is None else before + this_pass
+            if not failed:
+                for hook in list(after_hooks.values()):
+                    hook(tensor)
+
+
+def _put_aside(order: list) -> list:
+    """(tensor, node, its .grad before, its hooks) for each hooked leaf in this pass; its .grad None."""
+    in_pass = set(order)
+    found = []
+    for reference, grad_hooks, after_hooks in list(_hooked_leaves.values()):
+        tensor = reference()
+        if tensor is not None and tensor._node in in_pass and (grad_hooks or after_hooks):
+            node = tensor._node
+            found.append((tensor, node, node.grad, (grad_hooks, after_hooks)))
+            node.grad = None
+    return found
+
+
+hooks.gradients = HookedGradients
+Tensor.register_hook = register_hook
+Tensor.register_post_accumulate_grad_hook = register_post_accumulate_grad_hook
