@@ -126,14 +126,18 @@ def tbptt_blocks(step_block: Callable[[Sequence, Any], tuple[Any, Any]], state: 
         next_update = min(t + k1, n)
         next_cut = max(0, next_update - k2)
         loss_value = 0.0
+        walked = False
         if pending:
             total = pending[0] if len(pending) == 1 else stack([_scalar(loss) for loss in pending]).sum()
             if reduction == "mean":
                 total = total / counted
             loss_value = float(total.item())
-            if total.requires_grad:     # else every loss is a constant: gradient zero, nothing to walk
+            walked = total.requires_grad
+            if walked:                  # else every loss is a constant: gradient zero, nothing to walk
                 total.backward(retain_graph=(t < n and next_cut < t)
                                or keeps_callers_graph(callers_step, previous, max(0, t - k2)))
+        if not walked:  # no backward pass: a state it would have walked keeps no earlier update's gradient
+            forget_grads([kept for _, kept in ends])
         previous = t
         stale = []
         if t < n:       # steps the next update will not walk: free them now (h_t once read, as tbptt)

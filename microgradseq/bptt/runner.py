@@ -250,6 +250,7 @@ def tbptt(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Seque
         next_update = min(t + k1, n)
         next_cut = max(0, next_update - k2)
         loss_value = 0.0
+        walked = False
         if pending:
             total = pending[0]
             for loss in pending[1:]:
@@ -257,13 +258,16 @@ def tbptt(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Seque
             if reduction == "mean":
                 total = total / len(pending)
             loss_value = float(total.item())
-            if total.requires_grad:     # else every loss is a constant: gradient zero, nothing to walk
+            walked = total.requires_grad
+            if walked:                  # else every loss is a constant: gradient zero, nothing to walk
                 # keep the steps the next update walks again (those after its cut), and a caller's graph
                 total.backward(retain_graph=(t < n and next_cut < t) or on_backward is not None
                                or keeps_callers_graph(callers_step, previous, max(0, t - k2)))
                 if on_backward is not None:
                     mark_update(total, t, max(0, t - k2))
                     on_backward(t, total)
+        if not walked:  # no backward pass: a state it would have walked keeps no earlier update's gradient
+            forget_grads([kept for _, kept in window])
         previous = t
         stale = []
         if t < n:       # steps the next update will not walk: free them now, not at the next update
