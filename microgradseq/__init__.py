@@ -39,7 +39,10 @@ from .threads import get_num_threads, limit_at_import, set_num_threads
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .transforms import jacobian, jvp, vjp
 from .viz import draw
-from .histogram import histogram                            # torch.histogram (makemore part 3's plots)
+from .histogram import histc, histogram                     # torch.histogram (makemore part 3's plots), histc
+from .backends import (are_deterministic_algorithms_enabled, is_deterministic_algorithms_warn_only_enabled,
+                       use_deterministic_algorithms)      # (fast.ai's set_seed)
+from . import linalg                                       # torch.linalg.norm, vector_norm
 from .ops.einsum import einsum                              # torch.einsum (fast.ai's weight gradients)
 from .function_forms import clamp_max, clamp_min, cosh, sign, sinh   # torch.cosh, ... (d2l, fast.ai)
 from .ops.elementwise import log2, log10                   # torch.log10 (`loss.log10()` of the lectures)
@@ -47,6 +50,12 @@ from .ops.elementwise import expm1, log1p                  # torch.log1p, torch.
 from .function_forms import all_of as all, any_of as any      # torch.all, torch.any (not in __all__)
 from .function_forms import logical_and, logical_not, logical_or, logical_xor   # torch.logical_and, ... (UvA DL)
 from .ops.expanding import meshgrid                        # torch.meshgrid (the UvA DL course's decision boundary)
+# PyTorch's top-level spellings of nn.functional's activations and distances (torch.selu, torch.hardshrink, ...:
+# those PyTorch has at the top level; not torch.elu, torch.softplus, ...): F's functions themselves
+from .functional import celu, cosine_similarity, hardshrink, pairwise_distance, prelu, selu, threshold
+# ... and the two PyTorch also has as Tensor methods, `t.hardshrink(lambd=0.5)` and `t.prelu(weight)`, attached as
+# ops/methods.py attaches its own (here, not there: functional is built on ops, so ops cannot import it)
+Tensor.hardshrink, Tensor.prelu = hardshrink, prelu
 
 # PyTorch's `torch.autograd.grad`, `Function`, `gradcheck` and `functional`: `mg.autograd` is the core module
 # (autograd.py), which a course reads for the chain rule alone; they live in transforms.py,

@@ -13,6 +13,11 @@ an estimate of the probability density (the lecture's histograms of activations 
 `hy, hx = torch.histogram(t, density=True)`). As PyTorch's, the input is a floating-point tensor
 (or here an array, such as a gradient), `hist` and `bin_edges` are in its dtype, and a histogram
 has no gradient: both are constants.
+
+`torch.histc(input, bins=100, min=0, max=0)` is the older spelling, the counts alone: `bins` equal
+bins over [min, max], or over the entries' own range when both are 0 (one value v widened to
+[v - 1, v + 1], as PyTorch's); entries outside it, and NaN, are not counted (fast.ai's activation
+statistics, `t.histc(40, 0, 10)`).
 """
 
 from __future__ import annotations
@@ -90,6 +95,24 @@ def _method(self: Tensor, bins: Any = 100, *, range: Any = None, weight: Any = N
     return histogram(self, bins, range=range, weight=weight, density=density)
 
 
+def histc(input: Any, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:
+    """torch.histc: the counts of `input`'s entries in `bins` equal bins over [min, max] (min = max = 0:
+    over the entries' range), in its dtype; `histogram(input, bins, range=(min, max)).hist`."""
+    X = as_tensor(input).numpy()
+    if X.dtype.kind != "f":
+        raise TypeError(f"histc: expected a floating-point tensor (as PyTorch's), got dtype {X.dtype}")
+    lo, hi = float(min), float(max)
+    if lo == hi == 0 and X.size:
+        finite = X[np.isfinite(X)]
+        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+    if lo > hi:
+        raise ValueError(f"histc: max must be larger than min, got min={min}, max={max}")
+    if lo == hi:
+        lo, hi = lo - 1, hi + 1
+    return histogram(X, bins, range=(lo, hi)).hist
+
+
 _method.__name__ = _method.__qualname__ = "histogram"
 _method.__doc__ = "`t.histogram(bins, ...)` is `mg.histogram(t, bins, ...)`. " + histogram.__doc__
 Tensor.histogram = _method
+Tensor.histc = lambda self, bins=100, min=0, max=0: histc(self, bins, min, max)

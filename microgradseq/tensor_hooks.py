@@ -13,6 +13,9 @@ computed dL/dt, and a tensor it returns is used in grad's place.
   pass's gradient). `register_post_accumulate_grad_hook(hook)` calls hook(p)
   after that. Both run when the pass ends (`HookedGradients`, the gradient hook
   the engine installs).
+- Every hook runs under `no_grad()`, as PyTorch runs hooks during a backward pass:
+  `p.register_post_accumulate_grad_hook(lambda p: p.add_(p.grad, alpha=-lr))` is an
+  SGD step fused into the backward pass, and nothing a hook computes is recorded.
 
 The core's walk knows nothing of hooks: it calls the rules it finds on a node.
 """
@@ -24,15 +27,17 @@ from typing import Callable
 
 import numpy as np
 
-from .autograd import CUT, FREED, LEAF, hooks
+from .autograd import CUT, FREED, LEAF, hooks, no_grad
 from .gradients import GradientPass, OncePerPass
 from .tensor import Tensor, owned
 from .utils.hooks import HookRegistry, RemovableHandle, add_hook
 
 
 def _call(where: str, hook: Callable, value: Tensor, shape: tuple, dtype: np.dtype) -> np.ndarray | None:
-    """hook(value), checked: None, or an array of `shape` and `dtype`, as PyTorch requires."""
-    out = hook(value)
+    """hook(value), checked: None, or an array of `shape` and `dtype`, as PyTorch requires. Under `no_grad`,
+    as PyTorch runs hooks during a backward pass: nothing a hook computes is recorded."""
+    with no_grad():
+        out = hook(value)
     if out is None:
         return None
     array = out._data if isinstance(out, Tensor) else out
@@ -85,8 +90,8 @@ _hooked_leaves: dict[int, tuple] = {}
 def _leaf_hooks(tensor: Tensor) -> tuple[dict, dict]:
     key = id(tensor)
 
-    def forget(_reference) -> None:         # (when the tensor is gone)
-        _hooked_leaves.pop(key, None)
+    def forget(_reference, leaves: dict = _hooked_leaves) -> None:     # (when the tensor is gone; the table held
+        leaves.pop(key, None)                                           # here, as at exit the module's is None)
     if key not in _hooked_leaves:
         _hooked_leaves[key] = (weakref.ref(tensor, forget), HookRegistry(), HookRegistry())
     return _hooked_leaves[key][1:]
@@ -156,8 +161,9 @@ class HookedGradients(GradientPass):
                 this_pass = run_hooks(grad_hooks, this_pass)
             node.grad = this_pass if before is None else before + this_pass
             if not failed:
-                for hook in list(after_hooks.values()):
-                    hook(tensor)
+                with no_grad():             # (an optimizer step in the hook changes p in place, as PyTorch's)
+                    for hook in list(after_hooks.values()):
+                        hook(tensor)
 
 
 def _put_aside(order: list) -> list:

@@ -1,6 +1,7 @@
 """PyTorch's activations and the small pieces around them (F.leaky_relu ... F.threshold, glu, softmin,
-prelu, normalize, cosine_similarity, pairwise_distance, embedding; their modules; nn.Unflatten,
-nn.ParameterList, nn.ParameterDict; the primitives log1p and expm1).
+prelu, normalize, cosine_similarity, pairwise_distance, embedding; their modules; PyTorch's top-level and
+method spellings of some, mg.selu, t.hardshrink(), ...; nn.Unflatten, nn.ParameterList, nn.ParameterDict; the
+primitives log1p and expm1).
 
 Values against numpy closed forms, gradients against central differences of those closed forms and
 tangents against directional differences, in float64 on several shapes (inputs kept off the kinks).
@@ -228,6 +229,112 @@ def test_pairwise_distance_takes_torch_norms_other_orders(difference, p, expecte
     d is 0 and p < 0), as torch.norm's."""
     d = F.pairwise_distance(mg.tensor([difference], dtype=np.float64), mg.zeros((1, 3), dtype=np.float64), p, eps=0.0)
     np.testing.assert_allclose(d.numpy(), [expected], rtol=1e-15)
+
+
+# ---- PyTorch's top-level and Tensor-method spellings: torch.selu, t.hardshrink(), torch.cosine_similarity, ... ------
+
+# PyTorch 2.13 has these of the functions above as `torch.X` too, and two of them as Tensor methods; the rest
+# (torch.elu, torch.softplus, t.selu(), ...) it has in torch.nn.functional only
+TOP_LEVEL = {"selu", "celu", "threshold", "hardshrink", "prelu", "cosine_similarity", "pairwise_distance"}
+TENSOR_METHODS = {"hardshrink", "prelu"}
+FUNCTIONAL_ONLY = {"leaky_relu", "elu", "silu", "mish", "softplus", "softsign", "hardtanh", "relu6", "hardsigmoid",
+                   "hardswish", "logsigmoid", "tanhshrink", "softshrink", "glu", "softmin", "normalize", "gelu"}
+
+
+def test_the_activations_pytorch_spells_at_the_top_level_or_as_methods_are_spelled_so_here_and_no_others():
+    for name in TOP_LEVEL:
+        assert getattr(mg, name) is getattr(F, name)
+    for name in TENSOR_METHODS:
+        assert getattr(mg.Tensor, name) is getattr(F, name)
+    assert not {name for name in FUNCTIONAL_ONLY if hasattr(mg, name)}
+    assert not {name for name in FUNCTIONAL_ONLY | TOP_LEVEL - TENSOR_METHODS if hasattr(mg.Tensor, name)}
+
+
+def np_hardshrink(a, lambd=0.5):
+    return np.where(np.abs(a) > lambd, a, 0.0)
+
+
+def np_cosine_similarity(a, b, dim=1):
+    return np.sum(a * b, axis=dim) / (np.linalg.norm(a, axis=dim) * np.linalg.norm(b, axis=dim))
+
+
+# spelling: (it, called on x (and y: the weight or x2), the functional call it spells, the closed form);
+# x of shape (2, 3, 4) away from every kink and jump, y of shape (3,) for prelu (a slope per channel), else x's
+SPELLINGS = {
+    "mg.selu(x)": (lambda x: mg.selu(x), lambda x: F.selu(x),
+                   lambda a: SELU_SCALE * np.where(a > 0, a, SELU_ALPHA * np.expm1(a))),
+    "mg.selu(input=x)": (lambda x: mg.selu(input=x), lambda x: F.selu(x),
+                         lambda a: SELU_SCALE * np.where(a > 0, a, SELU_ALPHA * np.expm1(a))),
+    "mg.celu(x)": (lambda x: mg.celu(x), lambda x: F.celu(x), lambda a: np.where(a > 0, a, np.expm1(a))),
+    "mg.celu(x, alpha=2)": (lambda x: mg.celu(x, alpha=2.0), lambda x: F.celu(x, 2.0),
+                            lambda a: np.where(a > 0, a, 2 * np.expm1(a / 2))),
+    "mg.threshold(x, 0.5, -2)": (lambda x: mg.threshold(x, 0.5, -2.0), lambda x: F.threshold(x, 0.5, -2.0),
+                                 lambda a: np.where(a > 0.5, a, -2.0)),
+    "mg.threshold(x, threshold=, value=)": (lambda x: mg.threshold(x, threshold=-1.0, value=3.0),
+                                            lambda x: F.threshold(x, -1.0, 3.0), lambda a: np.where(a > -1, a, 3.0)),
+    "mg.hardshrink(x)": (lambda x: mg.hardshrink(x), lambda x: F.hardshrink(x), np_hardshrink),
+    "mg.hardshrink(x, lambd=1)": (lambda x: mg.hardshrink(x, lambd=1.0), lambda x: F.hardshrink(x, 1.0),
+                                  lambda a: np_hardshrink(a, 1.0)),
+    "x.hardshrink()": (lambda x: x.hardshrink(), lambda x: F.hardshrink(x), np_hardshrink),
+    "x.hardshrink(1)": (lambda x: x.hardshrink(1.0), lambda x: F.hardshrink(x, 1.0), lambda a: np_hardshrink(a, 1.0)),
+    "x.hardshrink(lambd=1)": (lambda x: x.hardshrink(lambd=1.0), lambda x: F.hardshrink(x, 1.0),
+                              lambda a: np_hardshrink(a, 1.0)),
+    "mg.prelu(x, w)": (lambda x, w: mg.prelu(x, w), lambda x, w: F.prelu(x, w),
+                       lambda a, w: np.where(a > 0, a, w[:, None] * a)),
+    "x.prelu(w)": (lambda x, w: x.prelu(w), lambda x, w: F.prelu(x, w),
+                   lambda a, w: np.where(a > 0, a, w[:, None] * a)),
+    "x.prelu(weight=w)": (lambda x, w: x.prelu(weight=w), lambda x, w: F.prelu(x, w),
+                          lambda a, w: np.where(a > 0, a, w[:, None] * a)),
+    "mg.cosine_similarity(x1, x2)": (lambda a, b: mg.cosine_similarity(a, b), lambda a, b: F.cosine_similarity(a, b),
+                                     np_cosine_similarity),
+    "mg.cosine_similarity(x1=, x2=, dim=-1, eps=)": (
+        lambda a, b: mg.cosine_similarity(x1=a, x2=b, dim=-1, eps=1e-6),
+        lambda a, b: F.cosine_similarity(a, b, -1, 1e-6),
+        lambda a, b: np_cosine_similarity(a, b, -1)),
+    "mg.pairwise_distance(x1, x2)": (lambda a, b: mg.pairwise_distance(a, b), lambda a, b: F.pairwise_distance(a, b),
+                                     lambda a, b: np.sqrt(np.sum((a - b + 1e-6) ** 2, axis=-1))),
+    "mg.pairwise_distance(x1, x2, p=1, keepdim=True)": (
+        lambda a, b: mg.pairwise_distance(a, b, p=1.0, keepdim=True),
+        lambda a, b: F.pairwise_distance(a, b, 1.0, 1e-6, True),
+        lambda a, b: np.sum(np.abs(a - b + 1e-6), axis=-1, keepdims=True)),
+}
+
+
+@pytest.mark.parametrize("name", list(SPELLINGS))
+def test_pytorchs_spelling_gives_the_closed_form_and_the_functional_forms_values_and_gradients(name):
+    """The value against the closed form; the value, each input's gradient of sum(R * f) and the tangent
+    exactly the functional form's (the same function; its gradients are checked against central differences
+    above and in test_composite_gradients.py)."""
+    spelled, functional, closed_form = SPELLINGS[name]
+    arrays = [sample((2, 3, 4), seed=12, kinks=[-1.0, -0.5, 0.0, 0.5, 1.0])]
+    if spelled.__code__.co_argcount == 2:
+        arrays.append(np.random.default_rng(13).uniform(-1, 1, 3) if "prelu" in name else sample((2, 3, 4), seed=14))
+    results = []
+    for fn in (spelled, functional):
+        tensors = [mg.tensor(a, requires_grad=True) for a in arrays]
+        out = fn(*tensors)
+        (out * np.random.default_rng(15).standard_normal(out.shape)).sum().backward()
+        _, tangent = mg.jvp(fn, [mg.tensor(a) for a in arrays], [np.ones_like(a) for a in arrays])
+        results.append((out, [t.grad for t in tensors], tangent))
+    (out, grads, tangent), (expected_out, expected_grads, expected_tangent) = results
+    assert out.dtype == np.float64
+    np.testing.assert_allclose(out.numpy(), closed_form(*arrays), rtol=1e-12, atol=1e-13)
+    np.testing.assert_array_equal(out.numpy(), expected_out.numpy())
+    for grad, expected in zip(grads, expected_grads):
+        np.testing.assert_array_equal(grad, expected)
+    np.testing.assert_array_equal(tangent, expected_tangent)
+
+
+def test_the_spellings_take_arrays_and_keep_pytorchs_defaults():
+    """`input` may be an array, as the functional forms take it; the defaults are PyTorch's: celu's alpha 1,
+    hardshrink's lambd 0.5, cosine_similarity's dim 1 and eps 1e-8, pairwise_distance's p 2 and eps 1e-6."""
+    a = np.array([[-2.0, -0.3, 0.4, 1.5]])
+    np.testing.assert_allclose(mg.celu(a).numpy(), np.where(a > 0, a, np.expm1(a)), rtol=1e-15)
+    np.testing.assert_array_equal(mg.hardshrink(a).numpy(), [[-2.0, 0.0, 0.0, 1.5]])
+    assert mg.tensor(a).hardshrink().tolist() == [[-2.0, 0.0, 0.0, 1.5]]
+    np.testing.assert_allclose(mg.cosine_similarity(a, 2 * a).numpy(), [1.0], rtol=1e-15)
+    np.testing.assert_allclose(mg.cosine_similarity(mg.zeros(1, 2), mg.ones(1, 2)).numpy(), [0.0])
+    np.testing.assert_allclose(mg.pairwise_distance(a, a).numpy(), [2e-6], rtol=1e-3)
 
 
 # ---- at the kinks: PyTorch's one-sided slopes, the same in both modes ---------------------------------

@@ -25,6 +25,7 @@ it), 1-d, 2-d and 3-d inputs, all float64.
 """
 
 import contextlib
+import functools
 import inspect
 import math
 
@@ -784,6 +785,211 @@ def meshgrid_case(draw, ndim):
     return mg_fn, np_fn, [draw(values(() if ndim == 0 else (n,))) for n in lengths]
 
 
+# ---- the activations and distances of functional/activations.py (and PyTorch's mg./Tensor spellings of some) -----
+
+SELU_ALPHA, SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+
+
+def np_sigmoid(a):
+    return 1 / (1 + np.exp(-a))
+
+
+def activation_case(mg_fn, np_fn, kinks=(), scale=1.0):
+    """An elementwise activation of x in [-2 scale, 2 scale] (scaled to reach past its far kinks), x kept
+    0.1 away from each kink (relu-like corners, clamp bounds, shrink and threshold jumps)."""
+    @st.composite
+    def case(draw, ndim):
+        return mg_fn, np_fn, [away_from(draw(values(draw(shapes(ndim)))) * scale, kinks)]
+    return case
+
+
+def np_hardshrink(lambd):
+    return lambda a: np.where(np.abs(a) > lambd, a, 0.0)
+
+
+@st.composite
+def glu_case(draw, ndim):
+    """F.glu along dim (of even size): the first half times the sigmoid of the second."""
+    dim = draw(an_axis(ndim))
+    shape = list(draw(shapes(ndim)))
+    shape[dim] *= 2
+
+    def np_fn(a):
+        first, second = np.split(a, 2, axis=dim)
+        return first * np_sigmoid(second)
+    return lambda t: F.glu(t, dim), np_fn, [draw(values(tuple(shape))) * 2]
+
+
+@st.composite
+def softmin_case(draw, ndim):
+    dim = draw(an_axis(ndim))
+    return lambda t: F.softmin(t, dim=dim), lambda a: np_softmax(-a, dim), [draw(values(draw(shapes(ndim)))) * 3]
+
+
+def prelu_case(form):
+    """prelu(x, weight): one slope for all (shape () or (1,)) or one per channel (x's dim 1), both operands
+    differentiated, x kept off 0; as F.prelu, mg.prelu or x.prelu(weight)."""
+    @st.composite
+    def case(draw, ndim):
+        shape = draw(shapes(ndim))
+        channels = shape[1] if ndim >= 2 else 1
+        weight_shape = draw(st.sampled_from([(), (1,), (channels,)]))
+
+        def np_fn(a, w):
+            slope = w.reshape(()) if w.size == 1 else w.reshape((channels,) + (1,) * (ndim - 2))
+            return np.where(a > 0, a, slope * a)
+        fn = {"F.prelu": F.prelu, "mg.prelu": lambda t, w: mg.prelu(t, w),
+              "Tensor.prelu": lambda t, w: t.prelu(w)}[form]
+        return fn, np_fn, [away_from(draw(values(shape)), [0.0]), draw(values(weight_shape))]
+    return case
+
+
+@st.composite
+def conv1d_case(draw, ndim):
+    """F.conv1d of x (N, C_in, L) (ndim 3) or (C_in, L) (ndim 2) with a weight (C_out, C_in / groups, K)
+    and maybe a bias, stride, padding (an int or "same" at stride 1), dilation and groups drawn; numpy:
+    y[n, o, t] = b[o] + sum_c,k w[o, c, k] x_pad[n, g C_in / groups + c, s t + d k], o in group g."""
+    groups = draw(st.integers(1, 2))
+    in_channels, out_channels = groups * draw(st.integers(1, 2)), groups * draw(st.integers(1, 2))
+    kernel, stride, dilation = draw(st.integers(1, 3)), draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    padding = draw(st.sampled_from([0, 1, "same"] if stride == 1 else [0, 1]))
+    total = dilation * (kernel - 1)
+    left, right = (total // 2, total - total // 2) if padding == "same" else (padding, padding)
+    length = draw(st.integers(max(1, total + 1 - left - right), 5))
+    x_shape = (draw(st.integers(1, 2)),) * (ndim == 3) + (in_channels, length)
+    arrays = [draw(values(x_shape)), draw(values((out_channels, in_channels // groups, kernel)))]
+    if draw(st.booleans()):
+        arrays.append(draw(values((out_channels,))))
+
+    def np_conv1d(x, w, b=None):
+        batch = x.reshape((-1,) + x.shape[-2:])
+        padded = np.pad(batch, [(0, 0), (0, 0), (left, right)])
+        steps = (padded.shape[2] - total - 1) // stride + 1
+        per_group = out_channels // groups
+        windows = np.stack([padded[:, :, dilation * k::stride][:, :, :steps] for k in range(kernel)], axis=2)
+        y = np.stack([np.einsum("ck,nckt->nt", w[o], windows[:, (o // per_group) * (in_channels // groups):
+                                                             (o // per_group + 1) * (in_channels // groups)])
+                      for o in range(out_channels)], axis=1)
+        y = y if b is None else y + b[:, None]
+        return y.reshape(x.shape[:-2] + y.shape[1:])
+    options = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    return lambda *t: F.conv1d(*t, **options), np_conv1d, arrays
+
+
+@st.composite
+def sliding_pool_case(draw, ndim, kind):
+    """F.max_pool1d or F.avg_pool1d of x (N, C, L) (ndim 3) or (C, L) (ndim 2), kernel, stride (or None),
+    padding (at most kernel / 2), dilation (max), ceil_mode and count_include_pad (avg) drawn, entries apart
+    (no ties at a maximum); numpy: window t reads positions s t - p + d k inside the input (PyTorch's count
+    of windows, the last one starting before the right padding), its max, or its sum over its size (the
+    padding counted or not, a ceil_mode window's overhang never)."""
+    kernel, stride = draw(st.integers(1, 4)), draw(st.one_of(st.none(), st.integers(1, 3)))
+    padding, ceil_mode = draw(st.integers(0, kernel // 2)), draw(st.booleans())
+    dilation = draw(st.integers(1, 2)) if kind == "max" else 1
+    count_include_pad = draw(st.booleans())
+    step = kernel if stride is None else stride
+    length = draw(st.integers(dilation * (kernel - 1) + 1, dilation * (kernel - 1) + 5))     # (no window of padding)
+    span = length + 2 * padding - dilation * (kernel - 1) - 1
+    count = (-(-span // step) if ceil_mode else span // step) + 1
+    count -= ceil_mode and (count - 1) * step >= length + padding
+    x_shape = (draw(st.integers(1, 2)),) * (ndim == 3) + (draw(st.integers(1, 2)), length)
+
+    def np_pool(x):
+        out = np.empty(x.shape[:-1] + (count,))
+        for t in range(count):
+            start = step * t - padding
+            inside = [start + dilation * k for k in range(kernel) if 0 <= start + dilation * k < length]
+            if kind == "max":
+                out[..., t] = x[..., inside].max(axis=-1)
+            else:
+                size = min(start + kernel, length + padding) - start if count_include_pad else len(inside)
+                out[..., t] = x[..., inside].sum(axis=-1) / size
+        return out
+    if kind == "max":
+        return (lambda t: F.max_pool1d(t, kernel, stride, padding, dilation, ceil_mode), np_pool,
+                [draw(distinct_values(x_shape))])
+    return (lambda t: F.avg_pool1d(t, kernel, stride, padding, ceil_mode, count_include_pad), np_pool,
+            [draw(values(x_shape))])
+
+
+@st.composite
+def adaptive_pool_case(draw, ndim, kind):
+    """F.adaptive_max_pool1d or F.adaptive_avg_pool1d of x (N, C, L) or (C, L) to n windows (n drawn, more or
+    fewer than L), entries apart; numpy: window i is positions floor(i L / n) .. ceil((i + 1) L / n) - 1."""
+    length, n = draw(st.integers(1, 6)), draw(st.integers(1, 7))
+    x_shape = (draw(st.integers(1, 2)),) * (ndim == 3) + (draw(st.integers(1, 2)), length)
+
+    def np_pool(x):
+        windows = [x[..., math.floor(i * length / n):math.ceil((i + 1) * length / n)] for i in range(n)]
+        return np.stack([w.max(axis=-1) if kind == "max" else w.mean(axis=-1) for w in windows], axis=-1)
+    fn = F.adaptive_max_pool1d if kind == "max" else F.adaptive_avg_pool1d
+    return lambda t: fn(t, n), np_pool, [draw(distinct_values(x_shape))]
+
+
+@st.composite
+def apart_magnitudes(draw, shape):
+    """Entries whose magnitudes are at least 0.3 and 0.04 apart, signs drawn: no |x| ties (the inf-norm's
+    kinks) and no zeros (the 1-norm's)."""
+    magnitudes = draw(distinct_values(shape))
+    magnitudes = magnitudes - magnitudes.min() + 0.3 if magnitudes.size else magnitudes
+    return np.where(draw(hnp.arrays(np.bool_, shape)), magnitudes, -magnitudes)
+
+
+def np_vector_norm(a, p, axis, keepdims):
+    magnitudes = np.abs(a)
+    if p == math.inf:
+        return magnitudes.max(axis=axis, keepdims=keepdims)
+    return (magnitudes ** p).sum(axis=axis, keepdims=keepdims) ** (1 / p)
+
+
+@st.composite
+def normalize_case(draw, ndim):
+    """F.normalize(x, p, dim): x over its p-norm along dim (an axis or every axis), p 1, 2, 3 or inf."""
+    p = draw(st.sampled_from([1.0, 2.0, 3.0, math.inf]))
+    dim = draw(st.one_of(an_axis(ndim), st.just(tuple(range(ndim)))))
+    return (lambda t: F.normalize(t, p, dim), lambda a: a / np_vector_norm(a, p, dim, True),
+            [draw(apart_magnitudes(draw(shapes(ndim))))])
+
+
+def cosine_similarity_case(form):
+    """cosine_similarity(x1, x2, dim) of broadcast operands, entries at least 0.5 from 0 (norms far above eps):
+    the sum along dim of x1 / ||x1|| times x2 / ||x2||, both differentiated."""
+    @st.composite
+    def case(draw, ndim):
+        left, right = draw(broadcast_operands(ndim))
+        dim = draw(an_axis(ndim))
+
+        def np_fn(a, b):
+            a, b = np.broadcast_arrays(a, b)
+            return np.sum(a / np_vector_norm(a, 2, dim, True) * (b / np_vector_norm(b, 2, dim, True)), axis=dim)
+        fn = (lambda a, b: F.cosine_similarity(a, b, dim)) if form == "F" else (
+            lambda a, b: mg.cosine_similarity(a, b, dim=dim))
+        return fn, np_fn, [nonzero(draw(values(left))), nonzero(draw(values(right)))]
+    return case
+
+
+def pairwise_distance_case(form):
+    """pairwise_distance(x1, x2, p, eps=1e-6, keepdim): ||x1 - x2 + eps||_p over the last axis, x1 and x2
+    broadcast, p 1, 2, 3 or inf; the full-shape operand is made from the other and a difference d with
+    magnitudes apart (`apart_magnitudes`), so x1 - x2 + eps stays off the norms' kinks."""
+    @st.composite
+    def case(draw, ndim):
+        left, right = draw(broadcast_operands(ndim))
+        full = np.broadcast_shapes(left, right)
+        p, keepdim = draw(st.sampled_from([1.0, 2.0, 3.0, math.inf])), draw(st.booleans())
+        d = draw(apart_magnitudes(full))
+        if left == full:
+            x2 = draw(values(right))
+            x1 = x2 + d - 1e-6
+        else:
+            x1 = draw(values(left))
+            x2 = x1 - d + 1e-6
+        fn = (lambda a, b: F.pairwise_distance(a, b, p, keepdim=keepdim)) if form == "F" else (
+            lambda a, b: mg.pairwise_distance(a, b, p=p, keepdim=keepdim))
+        return fn, lambda a, b: np_vector_norm(a - b + 1e-6, p, -1, keepdim), [x1, x2]
+    return case
+
+
 ANY_RANK, WITH_AXES, UP_TO_MATRIX = (0, 1, 2, 3), (1, 2, 3), (0, 1, 2)
 
 # name: (strategy given the number of axes, the numbers of axes it runs on)
@@ -861,6 +1067,66 @@ CASES = {
     "F.pad": (pad_case, WITH_AXES),
     "F.kl_div": (kl_div_case, WITH_AXES),
     "meshgrid": (meshgrid_case, ANY_RANK),
+    "F.leaky_relu": (activation_case(F.leaky_relu, lambda a: np.where(a > 0, a, 0.01 * a), [0.0]), ANY_RANK),
+    "F.leaky_relu(0.2)": (activation_case(lambda t: F.leaky_relu(t, negative_slope=0.2),
+                                          lambda a: np.where(a > 0, a, 0.2 * a), [0.0]), ANY_RANK),
+    "F.elu": (activation_case(F.elu, lambda a: np.where(a > 0, a, np.expm1(a)), [0.0]), ANY_RANK),
+    "F.elu(0.5)": (activation_case(lambda t: F.elu(t, 0.5), lambda a: np.where(a > 0, a, 0.5 * np.expm1(a)), [0.0]),
+                   ANY_RANK),
+    "F.selu": (activation_case(F.selu, lambda a: SELU_SCALE * np.where(a > 0, a, SELU_ALPHA * np.expm1(a)), [0.0]),
+               ANY_RANK),
+    "mg.selu": (activation_case(mg.selu, lambda a: SELU_SCALE * np.where(a > 0, a, SELU_ALPHA * np.expm1(a)), [0.0]),
+                ANY_RANK),
+    "F.celu(2)": (activation_case(lambda t: F.celu(t, 2.0), lambda a: np.where(a > 0, a, 2 * np.expm1(a / 2)), [0.0],
+                                  scale=2), ANY_RANK),
+    "mg.celu(alpha=0.5)": (activation_case(lambda t: mg.celu(t, alpha=0.5),
+                                           lambda a: np.where(a > 0, a, 0.5 * np.expm1(a / 0.5)), [0.0]), ANY_RANK),
+    "F.silu": (activation_case(F.silu, lambda a: a * np_sigmoid(a), scale=2), ANY_RANK),
+    "F.mish": (activation_case(F.mish, lambda a: a * np.tanh(np.log1p(np.exp(a))), scale=2), ANY_RANK),
+    "F.softplus": (activation_case(F.softplus, lambda a: np.log1p(np.exp(a)), scale=2), ANY_RANK),
+    "F.softplus(2, 3)": (activation_case(lambda t: F.softplus(t, beta=2.0, threshold=3.0),
+                                         lambda a: np.where(2 * a > 3, a, np.log1p(np.exp(2 * a)) / 2), [1.5]),
+                         ANY_RANK),
+    "F.softsign": (activation_case(F.softsign, lambda a: a / (1 + np.abs(a)), scale=2), ANY_RANK),
+    "F.hardtanh": (activation_case(F.hardtanh, lambda a: np.clip(a, -1, 1), [-1.0, 1.0]), ANY_RANK),
+    "F.hardtanh(-2, 0.5)": (activation_case(lambda t: F.hardtanh(t, -2.0, 0.5), lambda a: np.clip(a, -2, 0.5),
+                                            [-2.0, 0.5], scale=1.5), ANY_RANK),
+    "F.relu6": (activation_case(F.relu6, lambda a: np.clip(a, 0, 6), [0.0, 6.0], scale=4), ANY_RANK),
+    "F.hardsigmoid": (activation_case(F.hardsigmoid, lambda a: np.clip(a / 6 + 0.5, 0, 1), [-3.0, 3.0], scale=2),
+                      ANY_RANK),
+    "F.hardswish": (activation_case(F.hardswish, lambda a: a * np.clip(a + 3, 0, 6) / 6, [-3.0, 3.0], scale=2),
+                    ANY_RANK),
+    "F.logsigmoid": (activation_case(F.logsigmoid, lambda a: np.minimum(a, 0) - np.log1p(np.exp(-np.abs(a))),
+                                     scale=3), ANY_RANK),
+    "F.tanhshrink": (activation_case(F.tanhshrink, lambda a: a - np.tanh(a)), ANY_RANK),
+    "F.softshrink": (activation_case(F.softshrink, lambda a: a - np.clip(a, -0.5, 0.5), [-0.5, 0.5]), ANY_RANK),
+    "F.softshrink(1)": (activation_case(lambda t: F.softshrink(t, lambd=1.0), lambda a: a - np.clip(a, -1, 1),
+                                        [-1.0, 1.0]), ANY_RANK),
+    "F.hardshrink": (activation_case(F.hardshrink, np_hardshrink(0.5), [-0.5, 0.5]), ANY_RANK),
+    "mg.hardshrink(lambd=1)": (activation_case(lambda t: mg.hardshrink(t, lambd=1.0), np_hardshrink(1.0), [-1.0, 1.0]),
+                               ANY_RANK),
+    "Tensor.hardshrink": (activation_case(lambda t: t.hardshrink(), np_hardshrink(0.5), [-0.5, 0.5]), ANY_RANK),
+    "Tensor.hardshrink(0.8)": (activation_case(lambda t: t.hardshrink(0.8), np_hardshrink(0.8), [-0.8, 0.8]),
+                               ANY_RANK),
+    "F.threshold(0.5, -2)": (activation_case(lambda t: F.threshold(t, 0.5, -2.0), lambda a: np.where(a > 0.5, a, -2.0),
+                                             [0.5]), ANY_RANK),
+    "mg.threshold(-1, 3)": (activation_case(lambda t: mg.threshold(t, threshold=-1.0, value=3.0),
+                                            lambda a: np.where(a > -1, a, 3.0), [-1.0]), ANY_RANK),
+    "F.glu": (glu_case, WITH_AXES),
+    "F.softmin": (softmin_case, WITH_AXES),
+    "F.prelu": (prelu_case("F.prelu"), ANY_RANK),
+    "mg.prelu": (prelu_case("mg.prelu"), ANY_RANK),
+    "Tensor.prelu": (prelu_case("Tensor.prelu"), ANY_RANK),
+    "F.normalize": (normalize_case, WITH_AXES),
+    "F.cosine_similarity": (cosine_similarity_case("F"), WITH_AXES),
+    "mg.cosine_similarity": (cosine_similarity_case("mg"), WITH_AXES),
+    "F.pairwise_distance": (pairwise_distance_case("F"), ANY_RANK),
+    "mg.pairwise_distance": (pairwise_distance_case("mg"), ANY_RANK),
+    "F.conv1d": (conv1d_case, (2, 3)),
+    "F.max_pool1d": (functools.partial(sliding_pool_case, kind="max"), (2, 3)),
+    "F.avg_pool1d": (functools.partial(sliding_pool_case, kind="avg"), (2, 3)),
+    "F.adaptive_max_pool1d": (functools.partial(adaptive_pool_case, kind="max"), (2, 3)),
+    "F.adaptive_avg_pool1d": (functools.partial(adaptive_pool_case, kind="avg"), (2, 3)),
 }
 
 RANKED = [pytest.param(name, ndim, id=f"{name}-{ndim}d") for name, (_, ndims) in CASES.items() for ndim in ndims]
@@ -1547,6 +1813,34 @@ FUNCTIONAL = {
     "pad": ["F.pad"],
     "kl_div": ["F.kl_div"],
     "layer_norm": ["F.layer_norm"],
+    "leaky_relu": ["F.leaky_relu", "F.leaky_relu(0.2)"],
+    "elu": ["F.elu", "F.elu(0.5)"],
+    "selu": ["F.selu", "mg.selu"],
+    "celu": ["F.celu(2)", "mg.celu(alpha=0.5)"],
+    "silu": ["F.silu"],
+    "mish": ["F.mish"],
+    "softplus": ["F.softplus", "F.softplus(2, 3)"],
+    "softsign": ["F.softsign"],
+    "hardtanh": ["F.hardtanh", "F.hardtanh(-2, 0.5)"],
+    "relu6": ["F.relu6"],
+    "hardsigmoid": ["F.hardsigmoid"],
+    "hardswish": ["F.hardswish"],
+    "logsigmoid": ["F.logsigmoid"],
+    "tanhshrink": ["F.tanhshrink"],
+    "softshrink": ["F.softshrink", "F.softshrink(1)"],
+    "hardshrink": ["F.hardshrink", "mg.hardshrink(lambd=1)", "Tensor.hardshrink", "Tensor.hardshrink(0.8)"],
+    "threshold": ["F.threshold(0.5, -2)", "mg.threshold(-1, 3)"],
+    "glu": ["F.glu"],
+    "softmin": ["F.softmin"],
+    "prelu": ["F.prelu", "mg.prelu", "Tensor.prelu"],
+    "normalize": ["F.normalize"],
+    "cosine_similarity": ["F.cosine_similarity", "mg.cosine_similarity"],
+    "pairwise_distance": ["F.pairwise_distance", "mg.pairwise_distance"],
+    "conv1d": ["F.conv1d"],
+    "max_pool1d": ["F.max_pool1d"],
+    "avg_pool1d": ["F.avg_pool1d"],
+    "adaptive_max_pool1d": ["F.adaptive_max_pool1d"],
+    "adaptive_avg_pool1d": ["F.adaptive_avg_pool1d"],
 }
 FUNCTIONAL_PRIMITIVES = {"linear", "log_softmax", "relu", "sigmoid", "tanh"}
 FUNCTIONAL_WITHOUT_GRADIENT = {"one_hot"}      # integers out (test_pytorch_porting_3.py checks its values)

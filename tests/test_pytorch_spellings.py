@@ -514,3 +514,90 @@ def test_set_rng_state_refuses_what_get_rng_state_did_not_give_and_changes_nothi
     with pytest.raises(error, match=words):
         mg.set_rng_state(state)
     np.testing.assert_allclose(mg.randn(2, dtype=np.float64).data, np.random.default_rng(5).standard_normal(2))
+
+
+# ---- torch.linalg's norms, histc, use_deterministic_algorithms, transpose(dim0=, dim1=) (porting round 19) ----
+
+@pytest.mark.parametrize("call, closed_form", [
+    (lambda t: mg.linalg.norm(t), lambda a: np.sqrt(np.sum(a * a))),
+    (lambda t: mg.linalg.norm(t, dim=-1), lambda a: np.sqrt(np.sum(a * a, axis=-1))),
+    (lambda t: mg.linalg.norm(t, ord=1, dim=0, keepdim=True), lambda a: np.sum(np.abs(a), axis=0, keepdims=True)),
+    (lambda t: mg.linalg.norm(t, ord=float("inf"), dim=1), lambda a: np.max(np.abs(a), axis=1)),
+    (lambda t: mg.linalg.norm(t, dim=(0, 1)), lambda a: np.sqrt(np.sum(a * a, axis=(0, 1)))),
+    (lambda t: mg.linalg.norm(t[0], "fro"), lambda a: np.sqrt(np.sum(a[0] * a[0]))),
+    (lambda t: mg.linalg.norm(t[0, 0], 1), lambda a: np.sum(np.abs(a[0, 0]))),
+    (lambda t: mg.linalg.vector_norm(t), lambda a: np.sqrt(np.sum(a * a))),
+    (lambda t: mg.linalg.vector_norm(t, 1, dim=(0, 2)), lambda a: np.sum(np.abs(a), axis=(0, 2))),
+    (lambda t: mg.linalg.vector_norm(t, float("inf")), lambda a: np.max(np.abs(a))),
+])
+def test_linalg_norm_and_vector_norm_give_the_closed_form_and_its_gradient(call, closed_form):
+    from test_op_gradients import central_differences
+    x = tensor(requires_grad=True)
+    out = call(x)
+    np.testing.assert_allclose(out.data, closed_form(X), rtol=1e-12)
+    weights = np.random.default_rng(3).standard_normal(out.shape)
+    (out * weights).sum().backward()
+    np.testing.assert_allclose(x.grad, central_differences(lambda a: np.sum(closed_form(a) * weights), X.copy()),
+                               rtol=1e-6, atol=1e-8)
+
+
+def test_linalg_norms_it_does_not_have_are_errors_naming_the_function():
+    with pytest.raises(ValueError, match=r"linalg.norm: the matrix norm ord='nuc' is not supported"):
+        mg.linalg.norm(tensor()[0], "nuc")
+    with pytest.raises(ValueError, match=r"linalg.norm: the matrix norm ord=2 is not supported"):
+        mg.linalg.norm(tensor()[0], 2)
+    with pytest.raises(ValueError, match=r"linalg.vector_norm: ord=3 is not supported"):
+        mg.linalg.vector_norm(tensor(), 3)
+    with pytest.raises(ValueError, match=r"linalg.norm: with ord=1 and no dim the input must be 1-d or 2-d"):
+        mg.linalg.norm(tensor(), 1)
+
+
+def test_histc_counts_in_equal_bins_over_min_max_or_the_entries_range():
+    """torch.histc's bins: [0, 0.75), [0.75, 1.5), [1.5, 2.25), [2.25, 3] over (0, 3); entries outside and
+    NaN not counted; min = max = 0 takes the entries' range, one value v widened to [v - 1, v + 1]."""
+    x = tensor(np.array([1.0, 2.0, 1.0, 3.0, 5.0, -1.0, np.nan]))
+    np.testing.assert_array_equal(mg.histc(x, bins=4, min=0, max=3).data, [0.0, 2.0, 1.0, 1.0])
+    np.testing.assert_array_equal(x.histc(4, 0, 3).data, [0.0, 2.0, 1.0, 1.0])
+    np.testing.assert_array_equal(mg.histc(tensor(np.array([0.0, 1.0, 2.0, 3.0])), bins=3).data, [1.0, 1.0, 2.0])
+    np.testing.assert_array_equal(mg.histc(tensor(np.array([2.0, 2.0])), bins=4).data, [0.0, 0.0, 2.0, 0.0])
+    assert mg.histc(mg.tensor(np.ones(3, dtype=np.float32))).dtype == np.float32
+    with pytest.raises(ValueError, match="histc: max must be larger than min"):
+        mg.histc(x, bins=2, min=3, max=1)
+    with pytest.raises(TypeError, match="histc: expected a floating-point tensor"):
+        mg.histc(mg.tensor(np.array([1, 2])))
+
+
+def test_use_deterministic_algorithms_is_kept_and_read_back():
+    try:
+        mg.use_deterministic_algorithms(True)
+        assert mg.are_deterministic_algorithms_enabled() and not mg.is_deterministic_algorithms_warn_only_enabled()
+        mg.use_deterministic_algorithms(False, warn_only=True)
+        assert not mg.are_deterministic_algorithms_enabled() and mg.is_deterministic_algorithms_warn_only_enabled()
+        with pytest.raises(ValueError, match="use_deterministic_algorithms: mode must be True or False, got 1"):
+            mg.use_deterministic_algorithms(1)
+        assert not mg.are_deterministic_algorithms_enabled()
+    finally:
+        mg.use_deterministic_algorithms(False)
+
+
+def test_transpose_takes_pytorchs_keywords_dim0_and_dim1():
+    x = tensor(requires_grad=True)
+    for got in (mg.transpose(x, dim0=-1, dim1=-2), x.transpose(dim0=2, dim1=1), x.transpose(2, dim1=1)):
+        np.testing.assert_array_equal(got.data, np.swapaxes(X, 1, 2))
+    weights = RNG.standard_normal((3, 5, 4))
+    (x.transpose(dim0=1, dim1=2) * weights).sum().backward()
+    np.testing.assert_array_equal(x.grad, np.swapaxes(weights, 1, 2))
+    with pytest.raises(TypeError, match=r"transpose: expected two axes, transpose\(dim0, dim1\)"):
+        x.transpose(dim0=1)
+    with pytest.raises(TypeError, match=r"transpose: expected two axes"):
+        x.transpose(0, dim0=1)
+
+
+def test_module_hook_tables_are_pytorchs_dicts_and_backward_hooks_say_what_to_use_instead():
+    layer = mg.nn.Linear(2, 2)
+    layer._forward_hooks.clear()            # (fast.ai's and others' scripts reach into these)
+    layer.register_forward_hook(lambda m, args, out: None)
+    assert len(layer._forward_hooks) == 1 and len(layer._forward_pre_hooks) == 0
+    for name in ("register_full_backward_hook", "register_backward_hook", "register_full_backward_pre_hook"):
+        with pytest.raises(NotImplementedError, match=r"Linear.register_full_backward_hook: .*output.register_hook"):
+            getattr(layer, name)(lambda *args: None)

@@ -15,12 +15,14 @@ All are stable for large logits: they subtract the row maximum first
 
 from ..ops import relu, sigmoid, tanh
 from .activations import gelu, log_softmax, softmax
-# PyTorch's other activations and distances (activations.py): names of this module too, listed in nn.functional's
-# __all__; here __all__ keeps the functions tests/test_composite_gradients.py has rows for
+# PyTorch's other activations and distances (activations.py), all functions of torch.nn.functional: in __all__ too
+# (below), each with its row in tests/test_composite_gradients.py
 from .activations import (celu, cosine_similarity, elu, glu, hardshrink, hardsigmoid, hardswish, hardtanh, leaky_relu,
                           logsigmoid, mish, normalize, pairwise_distance, prelu, relu6, selu, silu, softmin, softplus,
                           softshrink, softsign, tanhshrink, threshold)
 from .layer_functions import dropout, layer_norm, linear, normalized_shape_of, one_hot, pad, standardised
+from .convolution import conv1d
+from .pooling import adaptive_avg_pool1d, adaptive_max_pool1d, avg_pool1d, max_pool1d
 from .classification import cross_entropy, nll_loss
 from .losses import (binary_cross_entropy, binary_cross_entropy_with_logits, huber_loss, kl_div, l1_loss, mse_loss,
                      smooth_l1_loss)
@@ -29,3 +31,8 @@ from .reduction import REDUCTIONS, legacy_reduction
 __all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "dropout", "gelu",
            "huber_loss", "kl_div", "l1_loss", "layer_norm", "linear", "log_softmax", "mse_loss", "nll_loss",
            "one_hot", "pad", "relu", "sigmoid", "smooth_l1_loss", "softmax", "tanh"]      # relu, sigmoid, tanh: the ops themselves, as torch.nn.functional has them
+__all__ += ["celu", "cosine_similarity", "elu", "glu", "hardshrink", "hardsigmoid", "hardswish", "hardtanh",
+            "leaky_relu", "logsigmoid", "mish", "normalize", "pairwise_distance", "prelu", "relu6", "selu", "silu",
+            "softmin", "softplus", "softshrink", "softsign", "tanhshrink", "threshold"]     # (activations.py)
+__all__ += ["conv1d"]                                                                   # (convolution.py)
+__all__ += ["adaptive_avg_pool1d", "adaptive_max_pool1d", "avg_pool1d", "max_pool1d"]          # (pooling.py)

@@ -8,19 +8,24 @@ and `embedding` (`nn.linear`, next to the module whose lookup it is).
     F.layer_norm(x, (C,))                F.gelu(x)                F.pad(tokens, (0, 3), value=pad_id)
     F.leaky_relu(x, 0.2)                 F.silu(x)                F.glu(x, dim=-1)
     F.normalize(h, dim=-1)               F.cosine_similarity(a, b, dim=-1)     F.embedding(tokens, weight)
+    F.conv1d(x, weight, bias, padding="same")
+    F.max_pool1d(conved, conved.shape[2]).squeeze(2)                 F.adaptive_avg_pool1d(x, 1)
 """
 
-from ..functional import (binary_cross_entropy, binary_cross_entropy_with_logits, celu, cosine_similarity,
+from ..functional import (binary_cross_entropy, binary_cross_entropy_with_logits, celu, conv1d, cosine_similarity,
                           cross_entropy, dropout, elu, gelu, glu, hardshrink, hardsigmoid, hardswish, hardtanh,
                           huber_loss, kl_div, l1_loss, layer_norm, leaky_relu, linear, log_softmax, logsigmoid, mish,
                           mse_loss, nll_loss, normalize, one_hot, pad, pairwise_distance, prelu, relu, relu6, selu,
                           sigmoid, silu, smooth_l1_loss, softmax, softmin, softplus, softshrink, softsign, tanh,
                           tanhshrink, threshold)
+from ..functional import adaptive_avg_pool1d, adaptive_max_pool1d, avg_pool1d, max_pool1d
 from .linear import embedding
 
-__all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "celu", "cosine_similarity", "cross_entropy",
+__all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "celu", "conv1d", "cosine_similarity",
+           "cross_entropy",
            "dropout", "elu", "embedding", "gelu", "glu", "hardshrink", "hardsigmoid", "hardswish", "hardtanh",
            "huber_loss", "kl_div", "l1_loss", "layer_norm", "leaky_relu", "linear", "log_softmax", "logsigmoid", "mish",
            "mse_loss", "nll_loss", "normalize", "one_hot", "pad", "pairwise_distance", "prelu", "relu", "relu6", "selu",
            "sigmoid", "silu", "smooth_l1_loss", "softmax", "softmin", "softplus", "softshrink", "softsign", "tanh",
            "tanhshrink", "threshold"]
+__all__ += ["adaptive_avg_pool1d", "adaptive_max_pool1d", "avg_pool1d", "max_pool1d"]

@@ -56,6 +56,7 @@ class Module(ForwardHooks):
         object.__setattr__(self, "_modules", {})
         object.__setattr__(self, "_name", "")
         object.__setattr__(self, "training", True)
+        self._make_hook_tables()
 
     def __setattr__(self, name: str, value: Any) -> None:
         if "_parameters" not in self.__dict__:

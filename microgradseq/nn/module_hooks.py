@@ -13,27 +13,28 @@
 With `with_kwargs=True` a hook also gets the keyword arguments: `hook(m, args, kwargs)`, returning
 None or `(args, kwargs)`, and `hook(m, args, kwargs, output)`. `prepend=True` runs a hook before
 those registered earlier; `always_call=True` runs a forward hook even when `forward` raised.
-A module without hooks pays one check per call (`Module.__call__`).
+A module without hooks pays one check per call (`Module.__call__`). Backward hooks on modules
+(`register_full_backward_hook`) are not here: `t.register_hook` on the module's output or input
+tensors sees the same gradients (tensor_hooks.py).
 """
 
 from __future__ import annotations
 
-from types import MappingProxyType
 from typing import Any, Callable
 
 from ..checks import flag
 from ..utils.hooks import HookRegistry, RemovableHandle, add_hook
 
-_NONE = MappingProxyType({})
-
-
 class ForwardHooks:
-    """The hook tables and `register_forward_*_hook` of `Module` (one each, made when first needed)."""
+    """The hook tables and `register_forward_*_hook` of `Module`."""
 
-    _forward_pre_hooks: HookRegistry = _NONE       # handle id -> hook, in the order they run
-    _forward_hooks: HookRegistry = _NONE
     _hooks_with_kwargs: frozenset = frozenset()     # handle ids of hooks registered with_kwargs=True
     _hooks_always_called: frozenset = frozenset()   # ... and always_call=True
+
+    def _make_hook_tables(self) -> None:
+        """`_forward_pre_hooks` and `_forward_hooks`: handle id -> hook, in the order they run (PyTorch's names)."""
+        object.__setattr__(self, "_forward_pre_hooks", HookRegistry())
+        object.__setattr__(self, "_forward_hooks", HookRegistry())
 
     def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False,
                                   with_kwargs: bool = False) -> RemovableHandle:
@@ -54,14 +55,21 @@ class ForwardHooks:
             raise TypeError(f"{where}: expected a function, got {type(hook).__name__}")
         prepend, with_kwargs = flag(prepend, "prepend", where), flag(with_kwargs, "with_kwargs", where)
         always_call = flag(always_call, "always_call", where)
-        if table not in self.__dict__:
-            object.__setattr__(self, table, HookRegistry())
         handle = add_hook(getattr(self, table), hook, prepend)
         if with_kwargs:
             object.__setattr__(self, "_hooks_with_kwargs", self._hooks_with_kwargs | {handle.id})
         if always_call:
             object.__setattr__(self, "_hooks_always_called", self._hooks_always_called | {handle.id})
         return handle
+
+    def register_full_backward_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
+        """Not here (see the module's docstring): NotImplementedError saying what to use instead."""
+        raise NotImplementedError(
+            f"{type(self).__name__}.register_full_backward_hook: module backward hooks are not supported; "
+            "register a hook on the tensors instead: `output.register_hook(lambda grad: ...)` sees dL/d output, "
+            "and on an input that requires grad dL/d input")
+
+    register_backward_hook = register_full_backward_pre_hook = register_full_backward_hook
 
     def _call_with_hooks(self, call: Callable, args: tuple, kwargs: dict) -> Any:
         """`call(*args, **kwargs)` (the module's forward, in its scope) between its hooks."""

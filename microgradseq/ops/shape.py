@@ -40,12 +40,20 @@ def is_permutation(axes: tuple, ndim: int) -> bool:
     return all(is_axis(a, ndim) for a in axes) and sorted(a % ndim for a in axes) == list(range(ndim))
 
 
-def transpose(x: Any, *axes) -> Tensor:
+def transpose(x: Any, *axes, dim0: Any = None, dim1: Any = None) -> Tensor:
     """x with its axes permuted: numpy's `transpose(2, 0, 1)` or `transpose((2, 0, 1))` (every axis,
-    reversed when none are given), or PyTorch's `transpose(0, 1)`: two axes swapped, the rest in place;
-    the rule applies the inverse permutation"""
+    reversed when none are given), or PyTorch's `transpose(0, 1)` (or `dim0=0, dim1=1`): two axes
+    swapped, the rest in place; the rule applies the inverse permutation"""
     x = x if type(x) is Tensor else as_tensor(x)
     X = x._data
+    if dim0 is not None or dim1 is not None:        # PyTorch's keywords: (dim0=a, dim1=b) or (a, dim1=b)
+        if len(axes) == 1 and dim0 is None and dim1 is not None:
+            axes = (axes[0], dim1)
+        elif not axes and dim0 is not None and dim1 is not None:
+            axes = (dim0, dim1)
+        else:
+            raise TypeError(f"transpose: expected two axes, transpose(dim0, dim1), by position or keyword; got "
+                            f"axes {axes}, dim0={dim0!r}, dim1={dim1!r}")
     if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
         axes = tuple(axes[0])
     elif len(axes) == 2 and all(is_axis(a, X.ndim) for a in axes):      # PyTorch's transpose(dim0, dim1)

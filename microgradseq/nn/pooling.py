@@ -1,0 +1,96 @@
+"""PyTorch's 1-d pooling layers: `MaxPool1d`, `AvgPool1d`, `AdaptiveMaxPool1d`, `AdaptiveAvgPool1d`, over
+(N, C, L) or (C, L) sequences. Each computes the function of functional/pooling.py (which says how); the
+settings are checked when the layer is made, and kept and printed as PyTorch keeps and prints them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..checks import flag
+from ..functional.pooling import (adaptive_avg_pooled, adaptive_max_pooled, adaptive_size, avg_pooled, max_pooled,
+                                  window_settings)
+from .module import Module
+
+
+class MaxPool1d(Module):
+    """`F.max_pool1d(x, kernel_size, stride, padding, dilation, ceil_mode, return_indices)`; `stride` None
+    means kernel_size. Prints as PyTorch's: `MaxPool1d(kernel_size=2, stride=2, padding=0, dilation=1,
+    ceil_mode=False)`."""
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+                 return_indices: bool = False, ceil_mode: bool = False) -> None:
+        super().__init__()
+        window_settings("MaxPool1d", kernel_size, stride, padding, dilation)
+        self.kernel_size, self.stride = kernel_size, kernel_size if stride is None else stride   # (as given)
+        self.padding, self.dilation = padding, dilation
+        self.return_indices = flag(return_indices, "return_indices", "MaxPool1d")
+        self.ceil_mode = flag(ceil_mode, "ceil_mode", "MaxPool1d")
+
+    def forward(self, x: Any) -> Any:
+        return max_pooled("MaxPool1d", x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+                          self.return_indices)
+
+    def extra_repr(self) -> str:
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+def _single(value: Any) -> tuple:
+    """PyTorch's `_single`: a 1-tuple of an int, a tuple kept."""
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,)
+
+
+class AvgPool1d(Module):
+    """`F.avg_pool1d(x, kernel_size, stride, padding, ceil_mode, count_include_pad)`; `stride` None means
+    kernel_size. Keeps its sizes as 1-tuples and prints as PyTorch's: `AvgPool1d(kernel_size=(3,),
+    stride=(3,), padding=(0,))`."""
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
+                 count_include_pad: bool = True) -> None:
+        super().__init__()
+        window_settings("AvgPool1d", kernel_size, stride, padding)
+        self.kernel_size = _single(kernel_size)
+        self.stride = _single(kernel_size if stride is None or stride == () or stride == [] else stride)
+        self.padding = _single(padding)
+        self.ceil_mode = flag(ceil_mode, "ceil_mode", "AvgPool1d")
+        self.count_include_pad = flag(count_include_pad, "count_include_pad", "AvgPool1d")
+
+    def forward(self, x: Any) -> Any:
+        return avg_pooled("AvgPool1d", x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                          self.count_include_pad)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AdaptiveMaxPool1d(Module):
+    """`F.adaptive_max_pool1d(x, output_size, return_indices)`: the maximum over each of `output_size`
+    windows covering the sequence; `AdaptiveMaxPool1d(1)` is the max over time."""
+
+    def __init__(self, output_size: Any, return_indices: bool = False) -> None:
+        super().__init__()
+        adaptive_size("AdaptiveMaxPool1d", output_size)
+        self.output_size = output_size
+        self.return_indices = flag(return_indices, "return_indices", "AdaptiveMaxPool1d")
+
+    def forward(self, x: Any) -> Any:
+        return adaptive_max_pooled("AdaptiveMaxPool1d", x, self.output_size, self.return_indices)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveAvgPool1d(Module):
+    """`F.adaptive_avg_pool1d(x, output_size)`: the mean over each of `output_size` windows covering the
+    sequence; `AdaptiveAvgPool1d(1)` is the mean over time."""
+
+    def __init__(self, output_size: Any) -> None:
+        super().__init__()
+        adaptive_size("AdaptiveAvgPool1d", output_size)
+        self.output_size = output_size
+
+    def forward(self, x: Any) -> Any:
+        return adaptive_avg_pooled("AdaptiveAvgPool1d", x, self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
