@@ -64,14 +64,14 @@ from functools import partial
 
 import numpy as np
 import pytest
+from test_op_gradients import central_differences
 
 import microgradseq as torch
 import microgradseq.nn as nn
 import microgradseq.nn.functional as F
 import microgradseq.optim as optim
 from microgradseq.autograd import Variable
-from microgradseq.nn.utils import weight_norm
-from microgradseq.nn.utils.weight_norm import remove_weight_norm
+from microgradseq.nn.utils import remove_weight_norm, weight_norm
 
 
 def quietly(fn, *args, **kwargs):
@@ -104,20 +104,10 @@ def arrays(module):
 
 
 def gradient_by_central_differences(loss_of, params, eps=1e-6):
-    """d loss / d params[name] for every parameter, one entry at a time (loss_of maps the dict to a float)."""
-    grads = {}
-    for name, value in params.items():
-        grad = np.zeros_like(value)
-        for i in np.ndindex(value.shape):
-            original = value[i]
-            value[i] = original + eps
-            plus = loss_of(params)
-            value[i] = original - eps
-            minus = loss_of(params)
-            value[i] = original
-            grad[i] = (plus - minus) / (2 * eps)
-        grads[name] = grad
-    return grads
+    """d loss / d params[name] for every parameter (loss_of maps the dict to a float), by
+    test_op_gradients' central differences, one parameter at a time."""
+    return {name: central_differences(lambda v, name=name: loss_of({**params, name: v}), value, eps)
+            for name, value in params.items()}
 
 
 # ---- 1. locuslab/TCN: the temporal convolutional network and its adding problem ------------------------

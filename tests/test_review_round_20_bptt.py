@@ -714,12 +714,7 @@ def test_an_update_with_nothing_to_walk_shows_no_earlier_updates_gradient_on_its
         states.append(h)
         return h, h
 
-    def step_block(xs, h):
-        outputs = []
-        for x in xs:
-            output, h = step(x, h)
-            outputs.append(output)
-        return outputs, h
+    step_block = stepping_blocks(step)
 
     def on_update(u, loss):
         seen[u] = [None if h.grad is None else float(h.grad) for h in states]
@@ -950,13 +945,7 @@ def test_an_exception_mid_run_propagates_unchanged_and_leaves_everything_consist
         if runner == "tbptt":
             return mg.bptt.tbptt(step, state, xs, ys, loss_fn, k1, k2, optimizer, on_update)
         if runner == "tbptt_blocks":
-            def step_block(block, h):
-                outputs = []
-                for x in block:
-                    output, h = step(x, h)
-                    outputs.append(output)
-                return outputs, h
-            return mg.bptt.tbptt_blocks(step_block, state, xs, ys, loss_fn, k1, k2, optimizer, on_update)
+            return mg.bptt.tbptt_blocks(stepping_blocks(step), state, xs, ys, loss_fn, k1, k2, optimizer, on_update)
         return getattr(mg.bptt, runner)(step, state, xs, ys, loss_fn, model.params, k1, optimizer, on_update,
                                         **({"rng": 0} if runner == "uoro" else {}))
 
@@ -1029,6 +1018,17 @@ def test_the_callers_graph_survives_an_exception_after_an_update_walked_it():
 
 # ---- 11. memory does not grow with n; 100,000 steps without recursion ----------------------------
 
+def stepping_blocks(step):
+    """`step_block` for tbptt_blocks from a one-step `step`: the block's steps one after another."""
+    def step_block(block, h):
+        outputs = []
+        for x in block:
+            output, h = step(x, h)
+            outputs.append(output)
+        return outputs, h
+    return step_block
+
+
 def live_nodes():
     gc.collect()
     return sum(1 for o in gc.get_objects() if type(o) is Node)
@@ -1091,13 +1091,7 @@ def test_the_other_runners_keep_as_many_nodes_alive_at_step_200_as_at_step_2000(
     step = tiny_step(w)
     xs, ys, h0 = np.full(n, 0.1), [0.0] * n, mg.tensor(0.0, dtype=F64)
     if runner == "tbptt_blocks":
-        def step_block(block, h):
-            outputs = []
-            for x in block:
-                output, h = step(x, h)
-                outputs.append(output)
-            return outputs, h
-        mg.bptt.tbptt_blocks(step_block, h0, xs, ys, lambda o, _: o, 5, 12, on_update=on_update)
+        mg.bptt.tbptt_blocks(stepping_blocks(step), h0, xs, ys, lambda o, _: o, 5, 12, on_update=on_update)
     else:
         getattr(mg.bptt, runner)(step, h0, xs, ys, lambda o, _: o, [w], 5, on_update=on_update)
     assert len(counts) == 3 and len(set(counts.values())) == 1, counts
