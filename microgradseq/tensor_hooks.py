@@ -13,6 +13,9 @@ computed dL/dt, and a tensor it returns is used in grad's place.
   pass's gradient). `register_post_accumulate_grad_hook(hook)` calls hook(p)
   after that. Both run when the pass ends (`HookedGradients`, the gradient hook
   the engine installs).
+- `mg.autograd.grad` (and vjp, jacobian, gradcheck, the online runners: `transforms.reverse_gradients`)
+  adds into no `.grad`: as PyTorch's, it runs the hooks of the leaves it differentiates with respect
+  to (and returns what they return), no other leaf's hooks, and no post-accumulate hook.
 - Every hook runs under `no_grad()`, as PyTorch runs hooks during a backward pass:
   `p.register_post_accumulate_grad_hook(lambda p: p.add_(p.grad, alpha=-lr))` is an
   SGD step fused into the backward pass, and nothing a hook computes is recorded.
@@ -30,6 +33,7 @@ import numpy as np
 from .autograd import CUT, FREED, LEAF, hooks, no_grad
 from .gradients import GradientPass, OncePerPass
 from .tensor import Tensor, owned
+from .transforms import differentiated
 from .utils.hooks import HookRegistry, RemovableHandle, add_hook
 
 
@@ -41,6 +45,8 @@ def _call(where: str, hook: Callable, value: Tensor, shape: tuple, dtype: np.dty
     if out is None:
         return None
     array = out._data if isinstance(out, Tensor) else out
+    if isinstance(array, np.generic):       # (a 0-d gradient may be a numpy scalar)
+        array = np.asarray(array)
     if not isinstance(array, np.ndarray):
         raise TypeError(f"{where}: a hook must return None or a tensor, got {type(out).__name__}")
     if array.shape != shape:
@@ -53,11 +59,17 @@ def _call(where: str, hook: Callable, value: Tensor, shape: tuple, dtype: np.dty
 
 
 def run_hooks(registry: dict, grad: np.ndarray) -> np.ndarray:
-    """Each hook in turn, on what the one before returned: the hooked gradient."""
+    """Each hook in turn, on what the one before returned: the hooked gradient. A hook that changed its
+    argument in place (`g.mul_(2)`, which gives the tensor a new array) passes that on, as in PyTorch."""
+    grad = np.asarray(grad)                 # (a 0-d gradient may be a numpy scalar)
     for hook in list(registry.values()):
-        replaced = _call("register_hook", hook, owned(grad.view()), grad.shape, grad.dtype)
+        given = owned(grad.view())
+        array = given._data
+        replaced = _call("register_hook", hook, given, grad.shape, grad.dtype)
         if replaced is not None:
             grad = replaced
+        elif given._data is not array:
+            grad = given._data
     return grad
 
 
@@ -137,7 +149,7 @@ class HookedGradients(GradientPass):
 
     def __init__(self, order: list) -> None:
         super().__init__(order)
-        self.put_aside = _put_aside(order) if _hooked_leaves else ()
+        self.put_aside = _put_aside(order, differentiated.get()) if _hooked_leaves else ()
 
     def __exit__(self, error_type, error, traceback) -> None:
         failed = error_type is not None
@@ -150,7 +162,8 @@ class HookedGradients(GradientPass):
             self._hand_back(failed)
 
     def _hand_back(self, failed: bool) -> None:
-        """Each hooked leaf's .grad: its gradient before, plus this pass's (hooked, unless the pass failed)."""
+        """Each hooked leaf's .grad: its gradient before (as a hook left it), plus this pass's (hooked,
+        unless the pass failed)."""
         reached = []
         for tensor, node, before, leaf_hooks in self.put_aside:
             this_pass, node.grad = node.grad, before
@@ -159,6 +172,7 @@ class HookedGradients(GradientPass):
         for tensor, node, before, this_pass, (grad_hooks, after_hooks) in reached:
             if not failed:
                 this_pass = run_hooks(grad_hooks, this_pass)
+                before = node.grad              # (a hook may have set p.grad: `p.grad = None`)
             node.grad = this_pass if before is None else before + this_pass
             if not failed:
                 with no_grad():             # (an optimizer step in the hook changes p in place, as PyTorch's)
@@ -166,13 +180,19 @@ class HookedGradients(GradientPass):
                         hook(tensor)
 
 
-def _put_aside(order: list) -> list:
-    """(tensor, node, its .grad before, its hooks) for each hooked leaf in this pass; its .grad None."""
+def _put_aside(order: list, captured: set | None) -> list:
+    """(tensor, node, its .grad before, its hooks) for each hooked leaf in this pass; its .grad None.
+    In a pass of `reverse_gradients` (`captured`, the nodes it differentiates with respect to), only
+    those leaves' hooks, and no post-accumulate hook."""
     in_pass = set(order)
     found = []
     for reference, grad_hooks, after_hooks in list(_hooked_leaves.values()):
         tensor = reference()
-        if tensor is not None and tensor._node in in_pass and (grad_hooks or after_hooks):
+        if tensor is None or tensor._node not in in_pass:
+            continue
+        if captured is not None:
+            grad_hooks, after_hooks = (grad_hooks if tensor._node in captured else {}), {}
+        if grad_hooks or after_hooks:
             node = tensor._node
             found.append((tensor, node, node.grad, (grad_hooks, after_hooks)))
             node.grad = None

@@ -220,6 +220,12 @@ def jacobian_blocks(output: Tensor, tensors: list[Tensor]) -> list[np.ndarray]:
             for j, x in enumerate(tensors)]
 
 
+# While `reverse_gradients` runs its passes (in this thread): the nodes of the tensors it differentiates
+# with respect to; None in an ordinary backward pass. Such a pass adds into no `.grad`, so, as PyTorch's
+# autograd.grad, it runs only those leaves' hooks and no post-accumulate hook (tensor_hooks.py).
+differentiated: ContextVar = ContextVar("differentiated", default=None)
+
+
 def reverse_gradients(outputs: list[tuple[Tensor, Any]], tensors: list[Tensor],
                       retain_graph: bool = False, received: set | None = None) -> list[np.ndarray]:
     """d(sum_i <c_i, y_i>)/dx for each x of `tensors`, given pairs (y_i, c_i) of outputs and
@@ -238,7 +244,8 @@ def reverse_gradients(outputs: list[tuple[Tensor, Any]], tensors: list[Tensor],
         for k, (root, cotangent) in enumerate(roots):
             for node in nodes:
                 node.grad = None
-            autograd.backward(root, cotangent, retain_graph or k < len(roots) - 1)
+            with setting(differentiated, {x._node for x in tensors}):       # (for leaves' hooks, tensor_hooks.py)
+                autograd.backward(root, cotangent, retain_graph or k < len(roots) - 1)
             for i, (total, x) in enumerate(zip(totals, tensors)):
                 if x.grad is not None:
                     total += x.grad

@@ -12,10 +12,10 @@
 
 With `with_kwargs=True` a hook also gets the keyword arguments: `hook(m, args, kwargs)`, returning
 None or `(args, kwargs)`, and `hook(m, args, kwargs, output)`. `prepend=True` runs a hook before
-those registered earlier; `always_call=True` runs a forward hook even when `forward` raised.
-A module without hooks pays one check per call (`Module.__call__`). Backward hooks on modules
-(`register_full_backward_hook`) are not here: `t.register_hook` on the module's output or input
-tensors sees the same gradients (tensor_hooks.py).
+those registered earlier; `always_call=True` runs a forward hook even when `forward` (or a hook
+before it) raised. A module without hooks pays one check per call (`Module.__call__`). Backward
+hooks on modules (`register_full_backward_hook`) are not here: `t.register_hook` on the module's
+output or input tensors sees the same gradients (tensor_hooks.py).
 """
 
 from __future__ import annotations
@@ -72,32 +72,38 @@ class ForwardHooks:
     register_backward_hook = register_full_backward_pre_hook = register_full_backward_hook
 
     def _call_with_hooks(self, call: Callable, args: tuple, kwargs: dict) -> Any:
-        """`call(*args, **kwargs)` (the module's forward, in its scope) between its hooks."""
-        for key, hook in list(self._forward_pre_hooks.items()):
-            if key in self._hooks_with_kwargs:
-                changed = hook(self, args, kwargs)
-                if changed is not None:
-                    if not (isinstance(changed, tuple) and len(changed) == 2):
-                        raise RuntimeError(f"{type(self).__name__}: a forward pre-hook with_kwargs must return "
-                                           f"None or (args, kwargs), got {type(changed).__name__}")
-                    args, kwargs = changed
-            else:
-                changed = hook(self, args)
-                if changed is not None:
-                    args = changed if isinstance(changed, tuple) else (changed,)
+        """`call(*args, **kwargs)` (the module's forward, in its scope) between its hooks. As PyTorch's: if a
+        pre-hook, the forward or a forward hook raises, the always_call hooks not yet run are run (with
+        the output so far, None if the forward did not return), and the first error is raised."""
+        output, called = None, set()
         try:
+            for key, hook in list(self._forward_pre_hooks.items()):
+                if key in self._hooks_with_kwargs:
+                    changed = hook(self, args, kwargs)
+                    if changed is not None:
+                        if not (isinstance(changed, tuple) and len(changed) == 2):
+                            raise RuntimeError(f"{type(self).__name__}: a forward pre-hook with_kwargs must "
+                                               f"return None or (args, kwargs), got {type(changed).__name__}")
+                        args, kwargs = changed
+                else:
+                    changed = hook(self, args)
+                    if changed is not None:
+                        args = changed if isinstance(changed, tuple) else (changed,)
             output = call(*args, **kwargs)
+            for key, hook in list(self._forward_hooks.items()):
+                called.add(key)
+                changed = (hook(self, args, kwargs, output) if key in self._hooks_with_kwargs
+                           else hook(self, args, output))
+                if changed is not None:
+                    output = changed
+            return output
         except Exception:
             for key, hook in list(self._forward_hooks.items()):
-                if key in self._hooks_always_called:
+                if key in self._hooks_always_called and key not in called:
                     try:
-                        hook(self, args, kwargs, None) if key in self._hooks_with_kwargs else hook(self, args, None)
+                        changed = (hook(self, args, kwargs, output) if key in self._hooks_with_kwargs
+                                   else hook(self, args, output))
+                        output = output if changed is None else changed
                     except Exception:
-                        pass                    # (the forward's error is the one to report)
+                        pass                    # (the first error is the one to report)
             raise
-        for key, hook in list(self._forward_hooks.items()):
-            changed = (hook(self, args, kwargs, output) if key in self._hooks_with_kwargs
-                       else hook(self, args, output))
-            if changed is not None:
-                output = changed
-        return output
