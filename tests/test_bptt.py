@@ -242,18 +242,22 @@ def test_a_state_handed_on_unchanged_is_cut_all_the_same():
         np.testing.assert_allclose(got[name], p.grad, rtol=1e-12, atol=1e-14, err_msg=name)
 
 
-def run_either(runner, step, state, xs, ys, loss_fn, k1, k2, **options):
-    """`tbptt` with `step`, or `tbptt_blocks` with a step_block that calls `step` on each step of its block."""
-    if runner == "tbptt":
-        return mg.bptt.tbptt(step, state, xs, ys, loss_fn, k1, k2, **options)
-
+def stepping_blocks(step):
+    """`step_block` for tbptt_blocks from a one-step `step`: the block's steps one after another."""
     def step_block(block, state):
         outputs = []
         for x in block:
             output, state = step(x, state)
             outputs.append(output)
         return outputs, state
-    return mg.bptt.tbptt_blocks(step_block, state, xs, ys, loss_fn, k1, k2, **options)
+    return step_block
+
+
+def run_either(runner, step, state, xs, ys, loss_fn, k1, k2, **options):
+    """`tbptt` with `step`, or `tbptt_blocks` with a step_block that calls `step` on each step of its block."""
+    if runner == "tbptt":
+        return mg.bptt.tbptt(step, state, xs, ys, loss_fn, k1, k2, **options)
+    return mg.bptt.tbptt_blocks(stepping_blocks(step), state, xs, ys, loss_fn, k1, k2, **options)
 
 
 def cell_readout_and_encoder(seed: int, encoder_shape: tuple):

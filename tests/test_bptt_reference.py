@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_bptt import stepping_blocks
 
 import microgradseq as mg
 from microgradseq.bptt import update_steps
@@ -121,13 +122,7 @@ class LSTM:
             state = cell(mg.tensor(x), state)
             return state[0] @ p["V"].T + p["c"], state
 
-        def step_block(xs, state):
-            outputs = []
-            for x in xs:
-                output, state = step(x, state)
-                outputs.append(output)
-            return outputs, state
-        return p, step, step_block
+        return p, step, stepping_blocks(step)
 
 
 def as_tuple(state):

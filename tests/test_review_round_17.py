@@ -11,6 +11,7 @@ import re
 
 import numpy as np
 import pytest
+from test_bptt import stepping_blocks
 
 import microgradseq as mg
 from microgradseq import viz
@@ -120,12 +121,7 @@ def test_tbptt_blocks_records_the_cut_a_tbptt_k_k_block_reads_first():
     weight = mg.tensor(rng.normal(size=(2, 3)), requires_grad=True)
     step, kept = leaky_step(weight), {}
 
-    def step_block(block, h):
-        outputs = []
-        for x in block:
-            output, h = step(x, h)
-            outputs.append(output)
-        return outputs, h
+    step_block = stepping_blocks(step)
 
     def on_update(u, loss):
         if u == 6:

@@ -32,6 +32,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from test_bptt import stepping_blocks
 
 import microgradseq as mg
 from microgradseq import charlm
@@ -1017,17 +1018,6 @@ def test_the_callers_graph_survives_an_exception_after_an_update_walked_it():
 
 
 # ---- 11. memory does not grow with n; 100,000 steps without recursion ----------------------------
-
-def stepping_blocks(step):
-    """`step_block` for tbptt_blocks from a one-step `step`: the block's steps one after another."""
-    def step_block(block, h):
-        outputs = []
-        for x in block:
-            output, h = step(x, h)
-            outputs.append(output)
-        return outputs, h
-    return step_block
-
 
 def live_nodes():
     gc.collect()
