@@ -236,15 +236,15 @@ def reverse_gradients(outputs: list[tuple[Tensor, Any]], tensors: list[Tensor],
     the graph reaches may get none: a Function's backward may say None for it)."""
     roots = [(y._node, np.broadcast_to(np.asarray(c, y.dtype), y.shape).copy())     # (a freed output's pass
              for y, c in outputs if y._node is not None and y._node.kind in (OP, LEAF, FREED)]   # says so)
-    nodes = {node for root, _ in roots for node in autograd.topological_order(root)}
-    nodes |= {x._node for x in tensors if x._node is not None}
+    inputs = {x._node for x in tensors if x._node is not None}
+    nodes = {node for root, _ in roots for node in autograd.topological_order(root)} | inputs
     kept = {node: node.grad for node in nodes}
     totals = [np.zeros(x.shape, x.dtype) for x in tensors]
     try:
         for k, (root, cotangent) in enumerate(roots):
             for node in nodes:
                 node.grad = None
-            with setting(differentiated, {x._node for x in tensors}):       # (for leaves' hooks, tensor_hooks.py)
+            with setting(differentiated, inputs):       # (for leaves' hooks, tensor_hooks.py)
                 autograd.backward(root, cotangent, retain_graph or k < len(roots) - 1)
             for i, (total, x) in enumerate(zip(totals, tensors)):
                 if x.grad is not None:

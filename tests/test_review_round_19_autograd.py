@@ -85,24 +85,6 @@ def test_apply_refuses_a_keyword_forward_has_no_place_for():
         ScaledProduct.apply(leaf(1.0), bogus=1)
 
 
-def test_setup_context_sees_keyword_arguments_in_their_places():
-    class Scale(mg.autograd.Function):
-        @staticmethod
-        def forward(x, factor=3.0):
-            return x * factor
-
-        @staticmethod
-        def setup_context(ctx, inputs, output):
-            _, ctx.factor = inputs
-
-        @staticmethod
-        def backward(ctx, g):
-            return g * ctx.factor, None
-    x = leaf(1.0, 2.0)
-    Scale.apply(x, factor=5.0).sum().backward()
-    np.testing.assert_allclose(x.grad, [5.0, 5.0])
-
-
 def test_outputs_that_are_not_tensors_come_back_as_they_are_and_backward_gets_none_for_them():
     class Tagged(mg.autograd.Function):
         @staticmethod

@@ -46,6 +46,16 @@ def one_int(where: str, name: str, value: Any, least: int) -> int:
     return int(single)
 
 
+def batched(x: Tensor) -> Tensor:
+    """An unbatched (C, L) input as a batch of one, (1, C, L); a batched (N, C, L) one as it is."""
+    return x.reshape((1,) + x.shape) if x.ndim == 2 else x
+
+
+def as_given(x: Tensor, y: Tensor) -> Tensor:
+    """y (N, ...) computed from `batched(x)`, without its batch axis again when x had none."""
+    return y.reshape(y.shape[1:]) if x.ndim == 2 else y
+
+
 def padding_of(where: str, padding: Any, stride: int) -> int | str:
     """`padding` checked: an int >= 0 (or a 1-tuple of one), "valid" or "same" (stride 1 only)."""
     if isinstance(padding, str):
@@ -116,8 +126,7 @@ def convolved(where: str, input: Any, weight: Any, bias: Any, stride: Any, paddi
         raise ValueError(f"{where}: the padded input length {padded_length} (input of shape {x.shape}, padding "
                          f"{left} + {right}) is shorter than the dilated kernel, {dilation} * ({kernel} - 1) + 1 = "
                          f"{dilation * (kernel - 1) + 1}: no output position")
-    unbatched = x.ndim == 2
-    batch = x.reshape((1,) + x.shape) if unbatched else x
+    batch = batched(x)
     if padding_mode != "zeros":
         batch = padded_by(where, batch, left, right, padding_mode)
     elif left or right:
@@ -131,7 +140,7 @@ def convolved(where: str, input: Any, weight: Any, bias: Any, stride: Any, paddi
     y = ops.matmul(kernels, windows).reshape(n, out_channels, length)
     if bias is not None:
         y = y + bias.reshape(out_channels, 1)
-    return y.reshape(out_channels, length) if unbatched else y
+    return as_given(x, y)
 
 
 def padded_by(where: str, x: Tensor, left: int, right: int, mode: str) -> Tensor:

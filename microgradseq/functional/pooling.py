@@ -30,7 +30,7 @@ import numpy as np
 from .. import ops
 from ..checks import flag, is_int
 from ..tensor import Tensor, as_tensor, owned
-from .convolution import one_int
+from .convolution import as_given, batched, one_int
 from .layer_functions import pad
 
 
@@ -73,10 +73,6 @@ def window_settings(where: str, kernel_size: Any, stride: Any, padding: Any, dil
     return kernel, stride, padding, dilation
 
 
-def batched(x: Tensor) -> Tensor:
-    return x.reshape((1,) + x.shape) if x.ndim == 2 else x
-
-
 def picked(x: Tensor, positions: np.ndarray, valid: np.ndarray) -> tuple[Tensor, np.ndarray]:
     """For each window, a row of `positions` (input positions along the last axis, `valid` where they are
     in the input): the window's maximum, picked from x (N, C, L) with one getitem, and its position. A
@@ -98,8 +94,7 @@ def picked(x: Tensor, positions: np.ndarray, valid: np.ndarray) -> tuple[Tensor,
 
 
 def with_indices(x: Tensor, out: Tensor, indices: np.ndarray, return_indices: bool) -> Any:
-    if x.ndim == 2:
-        out, indices = out.reshape(out.shape[1:]), indices[0]
+    out, indices = as_given(x, out), (indices[0] if x.ndim == 2 else indices)
     return (out, owned(indices)) if return_indices else out
 
 
@@ -149,7 +144,7 @@ def avg_pooled(where: str, input: Any, kernel_size: Any, stride: Any, padding: A
     padded = pad(batched(x), (padding, right))
     windows = padded[..., starts[:, None] + padding + np.arange(kernel)[None, :]]     # (N, C, L_out, K)
     out = windows.sum(axis=-1) / sizes.astype(x.dtype)
-    return out.reshape(out.shape[1:]) if x.ndim == 2 else out
+    return as_given(x, out)
 
 
 def adaptive_size(where: str, output_size: Any) -> int:
@@ -200,5 +195,5 @@ def adaptive_avg_pooled(where: str, input: Any, output_size: Any) -> Tensor:
     positions, valid, sizes = adaptive_windows(where, x.shape[-1], output_size)
     windows = batched(x)[..., np.where(valid, positions, 0)]                   # (N, C, n, longest)
     out = (windows * valid.astype(x.dtype)).sum(axis=-1) / sizes.astype(x.dtype)
-    return out.reshape(out.shape[1:]) if x.ndim == 2 else out
+    return as_given(x, out)
 
