@@ -3,12 +3,13 @@
 This is PyTorch's own `examples/word_language_model` (model.py, data.py,
 main.py and the sampling loop of generate.py) with its imports pointed at
 microgradseq: an embedding, a 2-layer LSTM with dropout between the layers,
-dropout on its input and output, a decoder tied to the embedding, the NLL of
-log-softmax outputs, gradient clipping, plain SGD written out by hand under
+dropout on its input and output, a decoder tied to the embedding (`--tied`),
+the NLL of log-softmax outputs, gradient clipping, plain SGD written out by hand under
 `no_grad` (or `--optimizer adamw`), evaluation under `eval()`/`no_grad`, a
 checkpoint saved to a file object and reloaded, and text sampled with
 `multinomial`. Run in PyTorch, the same file needs only its three import
-lines back.
+lines back (and `--data` pointed at a text file: the default is the built-in
+text that ships with this library).
 
 The corpus is the built-in text (short sentences about sequences and
 gradients), split by lines into train, validation and test sets.

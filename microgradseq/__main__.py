@@ -197,7 +197,7 @@ def demo(args: argparse.Namespace) -> int:
     missing = missing_demo_modules()
     if missing:
         print(f"microgradseq demo needs {' and '.join(missing)}: "
-              f'pip install "microgradseq[demo]"', file=sys.stderr)
+              f'pip install matplotlib tqdm (or, in a clone, pip install ".[demo]")', file=sys.stderr)
         return 2
     if not has_renderer():
         return 2

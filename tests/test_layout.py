@@ -108,3 +108,12 @@ def test_the_backward_loop_in_the_engine_docs_is_the_source():
     page = (PACKAGE.parent / "docs" / "engine.md").read_text()
     block = page.split("<!-- backward-loop -->\n```py\n", 1)[1].split("```", 1)[0]
     assert block == inspect.getsource(autograd.backward)
+
+
+def test_the_tanh_listing_in_the_engine_docs_is_the_source():
+    from microgradseq.ops import elementwise
+    page = (PACKAGE.parent / "docs" / "engine.md").read_text()
+    block = page.split("derivative side by side:\n\n```py\n", 1)[1].split("```", 1)[0]
+    source = inspect.getsource(elementwise)
+    start = source.index("def tanh(")
+    assert block == source[start:start + len(block)]
