@@ -13,7 +13,9 @@ import numpy as np
 
 from . import (autograd, autograd_functional, backends, bptt, creation, cuda, function, functional, metadata, nn, optim,
                tensor_hooks, transforms, utils, viz)
+from . import anomaly
 from .anomaly import detect_anomaly
+from .anomaly import is_anomaly_check_nan_enabled, is_anomaly_enabled, set_anomaly_enabled  # torch.is_anomaly_enabled, ...
 from .creation import (BoolTensor, DoubleTensor, FloatTensor, IntTensor, LongTensor, arange, as_tensor, empty, eye,
                        empty_like, full, full_like, linspace, multinomial, normal, ones, ones_like, rand, rand_like,
                        randint, randn, randn_like, randperm, zeros, zeros_like)
@@ -50,6 +52,8 @@ from .ops.elementwise import expm1, log1p                  # torch.log1p, torch.
 from .function_forms import all_of as all, any_of as any      # torch.all, torch.any (not in __all__)
 from .function_forms import logical_and, logical_not, logical_or, logical_xor   # torch.logical_and, ... (UvA DL)
 from .ops.expanding import meshgrid                        # torch.meshgrid (the UvA DL course's decision boundary)
+from .ops.elementwise import lerp                          # torch.lerp (minGRU's sequential step)
+from .ops.softmax import logcumsumexp                      # torch.logcumsumexp (minGRU's log-space scan)
 # PyTorch's top-level spellings of nn.functional's activations and distances (torch.selu, torch.hardshrink, ...:
 # those PyTorch has at the top level; not torch.elu, torch.softplus, ...): F's functions themselves
 from .functional import celu, cosine_similarity, hardshrink, pairwise_distance, prelu, selu, threshold
@@ -57,18 +61,23 @@ from .functional import celu, cosine_similarity, hardshrink, pairwise_distance, 
 # ops/methods.py attaches its own (here, not there: functional is built on ops, so ops cannot import it)
 Tensor.hardshrink, Tensor.prelu = hardshrink, prelu
 
-# PyTorch's `torch.autograd.grad`, `Function`, `gradcheck` and `functional`: `mg.autograd` is the core module
-# (autograd.py), which a course reads for the chain rule alone; they live in transforms.py,
-# function.py, gradcheck.py and autograd_functional.py and are named there.
+# PyTorch's `torch.autograd.grad`, `Function`, `gradcheck`, `functional` and anomaly mode: `mg.autograd` is the
+# core module (autograd.py), which a course reads for the chain rule alone; they live in transforms.py,
+# function.py, gradcheck.py, autograd_functional.py and anomaly.py and are named there.
 autograd.grad = transforms.grad
 autograd.Function = function.Function
 autograd.gradcheck = gradcheck
+autograd.gradgradcheck = sys.modules[__name__ + ".gradcheck"].gradgradcheck
+autograd.detect_anomaly, autograd.set_detect_anomaly = detect_anomaly, anomaly.set_detect_anomaly
+autograd.is_anomaly_enabled, autograd.set_anomaly_enabled = is_anomaly_enabled, set_anomaly_enabled
+autograd.is_anomaly_check_nan_enabled = is_anomaly_check_nan_enabled
 autograd.functional = autograd_functional
 autograd.Variable = creation.Variable     # PyTorch's deprecated legacy wrapper
 from . import forward_ad, func            # torch.autograd.forward_ad (dual tensors) and torch.func (func.py)
 autograd.forward_ad = forward_ad          # `import torch.autograd.forward_ad as fwAD` ports too: autograd is a
 sys.modules[autograd.__name__ + ".forward_ad"] = forward_ad     # module, so Python looks the name up here
 sys.modules[autograd.__name__ + ".functional"] = autograd_functional     # (`import torch.autograd.functional`)
+sys.modules[autograd.__name__ + ".gradcheck"] = sys.modules[__name__ + ".gradcheck"]   # (`from torch.autograd.gradcheck import`)
 
 __all__ = ["GradcheckError", "Tensor", "bptt", "concat", "detect_anomaly", "functional",
            "get_default_dtype", "gradcheck", "jacobian", "jvp", "load", "manual_seed", "nn", "no_grad", "ones", "optim",

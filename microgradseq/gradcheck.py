@@ -10,11 +10,12 @@ import numpy as np
 from .autograd import no_grad
 from .checks import flag, is_finite_number
 from .tensor import Tensor
-from .transforms import jacobian_blocks, jacobian_columns
+from .transforms import jacobian_blocks, jacobian_columns, reverse_gradients
 
 
-class GradcheckError(AssertionError):
-    """The autodiff gradient and the finite-difference gradient disagree."""
+class GradcheckError(AssertionError, RuntimeError):
+    """The autodiff gradient and the finite-difference gradient disagree. An AssertionError (pytest
+    shows it as a failed check) and a RuntimeError, as PyTorch's GradcheckError is."""
 
 
 def _values(fn: Callable, inputs: Sequence, shape: tuple) -> np.ndarray:
@@ -68,7 +69,10 @@ def _precision_hint(checked: list[tuple[int, Tensor]], out: Tensor) -> str:
 
 def gradcheck(fn: Callable[..., Tensor], inputs: Tensor | Sequence, eps: float = 1e-6,
               atol: float = 1e-5, rtol: float = 1e-3, *, raise_exception: bool = True,
-              check_forward_ad: bool = False, check_backward_ad: bool = True) -> bool:
+              nondet_tol: float = 0.0, check_undefined_grad: bool = True, check_grad_dtypes: bool = False,
+              check_batched_grad: bool = False, check_batched_forward_grad: bool = False,
+              check_forward_ad: bool = False, check_backward_ad: bool = True, fast_mode: bool = False,
+              masked: bool | None = None) -> bool:
     """True when the Jacobian of y = fn(*inputs) matches central finite differences,
 
         dy_j/dx_i  against  (y_j(x + eps e_i) - y_j(x - eps e_i)) / (2 eps),
@@ -82,6 +86,16 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Tensor | Sequence, eps: float =
     `inputs` is a tensor or an iterable of them (such as `model.parameters()`); at least one
     must require grad. As PyTorch's `gradcheck`, also reachable as `mg.autograd.gradcheck`.
 
+    Reverse mode is also checked as PyTorch checks it: the Jacobian computed a second time must
+    agree with the first within `nondet_tol` (else the backward is not reentrant), and a backward
+    pass seeded with zeros must give exactly zeros ("backward not multiplied by grad_output").
+    PyTorch's other switches are taken and need nothing more here: `fast_mode=True` checks every
+    entry too (PyTorch checks one random projection, a weaker test); gradients are always in their
+    input's dtype (`check_grad_dtypes`); batched gradients are computed row by row, the rows checked
+    (`check_batched_grad`, `check_batched_forward_grad`); a Function's backward already gets None
+    or zeros for the outputs a pass did not reach (`check_undefined_grad`); there are no sparse
+    tensors (`masked`).
+
     Each input is perturbed by giving it a new array (`x.data = ...`), and given
     its own back afterwards; every leaf's `.grad` is as it was, a module's
     parameters that fn reads through a closure included. Use float64 inputs:
@@ -89,14 +103,17 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Tensor | Sequence, eps: float =
     a failure on float32 inputs says so.
     """
     inputs = _inputs(inputs)
-    for name, value in (("eps", eps), ("atol", atol), ("rtol", rtol)):
-        if not is_finite_number(value) or value < 0 or (name == "eps" and value == 0):
-            raise ValueError(f"gradcheck: {name} must be a finite number, "
-                             f"{'positive' if name == 'eps' else 'not negative'}, got {value!r}")
+    _check_tolerances(eps=eps, atol=atol, rtol=rtol, nondet_tol=nondet_tol)
     raise_exception, check_forward_ad, check_backward_ad = (
         flag(value, name, "gradcheck") for value, name in ((raise_exception, "raise_exception"),
                                                             (check_forward_ad, "check_forward_ad"),
                                                             (check_backward_ad, "check_backward_ad")))
+    for name, value in (("check_undefined_grad", check_undefined_grad), ("check_grad_dtypes", check_grad_dtypes),
+                        ("check_batched_grad", check_batched_grad), ("fast_mode", fast_mode),
+                        ("check_batched_forward_grad", check_batched_forward_grad)):
+        flag(value, name, "gradcheck")
+    if masked is not None:
+        flag(masked, "masked", "gradcheck")
     if not (check_backward_ad or check_forward_ad):
         raise ValueError("gradcheck: check_backward_ad and check_forward_ad are both False, so there is "
                          "nothing to check")
@@ -111,8 +128,8 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Tensor | Sequence, eps: float =
                 continue
             try:
                 if not gradcheck(lambda *args, k=k: fn(*args)[k], inputs, eps, atol, rtol,
-                                 raise_exception=raise_exception, check_forward_ad=check_forward_ad,
-                                 check_backward_ad=check_backward_ad):
+                                 raise_exception=raise_exception, nondet_tol=nondet_tol,
+                                 check_forward_ad=check_forward_ad, check_backward_ad=check_backward_ad):
                     return False
             except GradcheckError as error:
                 raise GradcheckError(str(error).replace("gradcheck: ", f"gradcheck: output {k}, ", 1)) from None
@@ -122,6 +139,8 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Tensor | Sequence, eps: float =
         raise ValueError(f"gradcheck: fn must return a floating-point Tensor, got {came}")
     if check_backward_ad:
         reverse = jacobian_blocks(out, [x for _, x in checked])     # d out / d x (leaves' .grad kept)
+        if not _passes(_not_reentrant(out, checked, reverse, nondet_tol), raise_exception):
+            return False
     for k, (position, x) in enumerate(checked):
         numeric = _finite_differences(fn, inputs, x, out.shape, eps)
         computed = {}
@@ -131,11 +150,75 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Tensor | Sequence, eps: float =
             computed["forward-mode autodiff"] = jacobian_columns(lambda _: fn(*inputs), x, "gradcheck")[1]
         for method, block in computed.items():
             error = _mismatch(block.astype(np.float64), numeric, atol, rtol, position, x, out, method, checked)
-            if error is not None:
-                if raise_exception:
-                    raise error
+            if not _passes(error, raise_exception):
                 return False
-    return True
+    return not check_backward_ad or _passes(_not_multiplied(out, checked), raise_exception)
+
+
+def _passes(error: GradcheckError | None, raise_exception: bool) -> bool:
+    """True if there is no error; else raise it, or False with `raise_exception=False`."""
+    if error is not None and raise_exception:
+        raise error
+    return error is None
+
+
+def _check_tolerances(**values: Any) -> None:
+    """eps > 0; atol, rtol, nondet_tol >= 0; all finite numbers (ValueError naming the one that is not)."""
+    for name, value in values.items():
+        if not is_finite_number(value) or value < 0 or (name == "eps" and value == 0):
+            raise ValueError(f"gradcheck: {name} must be a finite number, "
+                             f"{'positive' if name == 'eps' else 'not negative'}, got {value!r}")
+
+
+def _not_reentrant(out: Tensor, checked: list, jacobians: list, nondet_tol: float) -> GradcheckError | None:
+    """The Jacobian J' computed a second time must agree with the first, |J' - J| <= nondet_tol (NaN
+    entries pass, as PyTorch's max |J' - J| > nondet_tol test lets them): a backward whose result
+    changes from call to call is not reentrant. The error, or None."""
+    for (position, x), first, second in zip(checked, jacobians, jacobian_blocks(out, [x for _, x in checked])):
+        apart = np.abs(first.astype(np.float64) - second)
+        if np.any(apart > nondet_tol):
+            worst = np.unravel_index(int(np.argmax(np.where(np.isnan(apart), -np.inf, apart))), apart.shape)
+            return GradcheckError(
+                f"gradcheck: backward is not reentrant: two backward passes with the same input and "
+                f"grad_output give {float(first[worst])!r} and {float(second[worst])!r} for input {position} "
+                f"(shape {x.shape}) at {_where(worst, out)}, more apart than nondet_tol={nondet_tol!r}")
+    return None
+
+
+def _not_multiplied(out: Tensor, checked: list) -> GradcheckError | None:
+    """A backward pass seeded with zeros must give every input exactly 0, as the vector-Jacobian
+    product 0^T J is: a backward that adds something of its own fails ("backward not multiplied by
+    grad_output", PyTorch's words). The error, or None."""
+    zeros = reverse_gradients([(out, np.zeros(out.shape, out.dtype))], [x for _, x in checked], retain_graph=True)
+    for (position, x), g in zip(checked, zeros):
+        if not np.all(g == 0):
+            worst = np.unravel_index(int(np.argmax(np.where(np.isnan(g), np.inf, np.abs(g)))), g.shape)
+            return GradcheckError(
+                f"gradcheck: backward not multiplied by grad_output: a pass seeded with zeros gives input "
+                f"{position} (shape {x.shape}) the gradient {float(g[worst])!r} at index "
+                f"{tuple(int(i) for i in worst)}, expected 0")
+    return None
+
+
+def _where(index: tuple, out: Tensor) -> str:
+    """An entry of a Jacobian block (output index + input index) as the errors name it."""
+    output_index = f", output index {index[:out.ndim]}" if out._data.size != 1 else ""
+    return f"index {tuple(int(i) for i in index[out.ndim:])}{output_index}"
+
+
+def gradgradcheck(fn: Callable[..., Tensor], inputs: Tensor | Sequence, grad_outputs: Any = None, *,
+                  eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
+                  gen_non_contig_grad_outputs: bool = False, raise_exception: bool = True,
+                  nondet_tol: float = 0.0, check_undefined_grad: bool = True, check_grad_dtypes: bool = False,
+                  check_batched_grad: bool = False, check_fwd_over_rev: bool = False,
+                  check_rev_over_rev: bool = True, fast_mode: bool = False, masked: bool = False) -> bool:
+    """PyTorch's `torch.autograd.gradgradcheck` checks second derivatives, the gradients of a backward
+    pass run with `create_graph=True`. Gradients here are not recorded, so there are none to check:
+    NotImplementedError, with PyTorch's signature so that the call itself is understood."""
+    raise NotImplementedError(
+        "gradgradcheck: second derivatives (backward with create_graph=True) are not supported, so "
+        "there are none to check; gradcheck(fn, inputs) checks the first derivatives, and a gradient "
+        "written out by hand as a function of the inputs can be gradcheck-ed too")
 
 
 def _finite_differences(fn: Callable, inputs: list, x: Tensor, shape: tuple, eps: float) -> np.ndarray:
@@ -159,8 +242,8 @@ def _mismatch(autodiff: np.ndarray, numeric: np.ndarray, atol: float, rtol: floa
     if not error.size or error.max() <= 0:
         return None
     worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(error)), error.shape))
-    output_index = f", output index {worst[:out.ndim]}" if out._data.size != 1 else ""
     return GradcheckError(
-        f"gradcheck: input {position} (shape {x.shape}) at index {worst[out.ndim:]}{output_index}: "
+        f"gradcheck: input {position} (shape {x.shape}) at {_where(worst, out)}: "
         f"{method} gives {float(autodiff[worst])!r}, finite differences give "
         f"{float(numeric[worst])!r}" + _precision_hint(checked, out))
+

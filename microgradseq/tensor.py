@@ -280,12 +280,13 @@ class Tensor:
         self._node, self._tangent = None, None if run is None else (run, None)
         return self
 
-    def backward(self, grad: Any = None, retain_graph: bool | None = None, create_graph: bool = False, *,
-                 gradient: Any = None) -> None:
+    def backward(self, grad: Any = None, retain_graph: bool | None = None, create_graph: bool = False,
+                 inputs: Any = None, *, gradient: Any = None) -> None:
         """Reverse-mode pass: fill `.grad` of every tensor this one depends on.
 
         `grad` (PyTorch's name: `gradient=`) is dL/dself; it may be omitted only when self has one
         element (then 1). `retain_graph=None` is False, as PyTorch's default; `create_graph` only False.
+        `inputs`: fill only these tensors' `.grad` (`transforms.backward_into`).
         """
         grad = either("backward", "grad", grad, "gradient", gradient)
         retain_graph = flag(False if retain_graph is None else retain_graph, "retain_graph", "backward")
@@ -308,6 +309,8 @@ class Tensor:
                                 f"{type(grad).__name__} {grad!r:.60}")
             if seed.shape != self.shape:
                 raise ValueError(f"backward: grad of shape {seed.shape} given for a tensor of shape {self.shape}")
+        if inputs is not None:
+            return self._backward_into(seed, inputs, retain_graph)
         autograd.backward(node, seed, retain_graph)
 
     # ---- in-place operators: the tensor itself takes the result, as in PyTorch ------------------

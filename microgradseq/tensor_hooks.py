@@ -16,6 +16,7 @@ computed dL/dt, and a tensor it returns is used in grad's place.
 - `mg.autograd.grad` (and vjp, jacobian, gradcheck, the online runners: `transforms.reverse_gradients`)
   adds into no `.grad`: as PyTorch's, it runs the hooks of the leaves it differentiates with respect
   to (and returns what they return), no other leaf's hooks, and no post-accumulate hook.
+  `t.backward(inputs=[...])` runs only the inputs' hooks, and their post-accumulate hooks.
 - Every hook runs under `no_grad()`, as PyTorch runs hooks during a backward pass:
   `p.register_post_accumulate_grad_hook(lambda p: p.add_(p.grad, alpha=-lr))` is an
   SGD step fused into the backward pass, and nothing a hook computes is recorded.
@@ -33,7 +34,7 @@ import numpy as np
 from .autograd import CUT, FREED, LEAF, hooks, no_grad
 from .gradients import GradientPass, OncePerPass
 from .tensor import Tensor, owned
-from .transforms import differentiated
+from .transforms import Differentiated, differentiated
 from .utils.hooks import HookRegistry, RemovableHandle, add_hook
 
 
@@ -180,18 +181,21 @@ class HookedGradients(GradientPass):
                         hook(tensor)
 
 
-def _put_aside(order: list, captured: set | None) -> list:
+def _put_aside(order: list, captured: Differentiated | None) -> list:
     """(tensor, node, its .grad before, its hooks) for each hooked leaf in this pass; its .grad None.
-    In a pass of `reverse_gradients` (`captured`, the nodes it differentiates with respect to), only
-    those leaves' hooks, and no post-accumulate hook."""
+    In a pass that differentiates with respect to some tensors only (`captured`: `reverse_gradients`,
+    `backward(inputs=...)`), only those leaves' hooks, and their post-accumulate hooks only when the
+    pass adds into their `.grad`."""
     in_pass = set(order)
     found = []
     for reference, grad_hooks, after_hooks in list(_hooked_leaves.values()):
         tensor = reference()
         if tensor is None or tensor._node not in in_pass:
             continue
-        if captured is not None:
-            grad_hooks, after_hooks = (grad_hooks if tensor._node in captured else {}), {}
+        if captured is not None and tensor._node not in captured.nodes:
+            continue
+        if captured is not None and not captured.accumulates:
+            after_hooks = {}
         if grad_hooks or after_hooks:
             node = tensor._node
             found.append((tensor, node, node.grad, (grad_hooks, after_hooks)))

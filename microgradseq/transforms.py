@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import warnings
 from contextvars import ContextVar
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
@@ -211,18 +211,24 @@ def jacobian_blocks(output: Tensor, tensors: list[Tensor]) -> list[np.ndarray]:
     """d output / d x for each x of `tensors`, of shape output.shape + x.shape, row by row: one
     backward pass per element of the output, seeded with that element's one-hot cotangent (the
     graph kept between them). jacobian, gradcheck and autograd.functional build on it."""
-    rows, size = [], output._data.size
-    for e in range(size):
-        u = np.zeros(size, output.dtype)
-        u[e] = 1
-        rows.append(reverse_gradients([(output, u.reshape(output.shape))], tensors, retain_graph=True))
+    size = output._data.size
+    one_hot = np.eye(size, dtype=output.dtype).reshape((size,) + output.shape)
+    rows = reverse_gradient_rows([[(output, u)] for u in one_hot], tensors, retain_graph=True)
     return [np.array([row[j] for row in rows], dtype=x.dtype).reshape(output.shape + x.shape)
             for j, x in enumerate(tensors)]
 
 
-# While `reverse_gradients` runs its passes (in this thread): the nodes of the tensors it differentiates
-# with respect to; None in an ordinary backward pass. Such a pass adds into no `.grad`, so, as PyTorch's
-# autograd.grad, it runs only those leaves' hooks and no post-accumulate hook (tensor_hooks.py).
+class Differentiated(NamedTuple):
+    """What a pass differentiates with respect to: the nodes of some tensors only, and whether it adds
+    into their `.grad` (`t.backward(inputs=...)`) or into no `.grad` (`reverse_gradients`)."""
+
+    nodes: set
+    accumulates: bool
+
+
+# While a pass of `reverse_gradients` or `backward_into` runs (in this thread): what it differentiates
+# with respect to; None in an ordinary backward pass. As PyTorch's, such a pass runs only those leaves'
+# hooks, and their post-accumulate hooks only when it adds into their `.grad` (tensor_hooks.py).
 differentiated: ContextVar = ContextVar("differentiated", default=None)
 
 
@@ -234,27 +240,74 @@ def reverse_gradients(outputs: list[tuple[Tensor, Any]], tensors: list[Tensor],
     autograd.grad and the online runners take gradients without leaving them in any tensor).
     `received`, if given, collects the positions of the tensors some pass gave a gradient (a tensor
     the graph reaches may get none: a Function's backward may say None for it)."""
-    roots = [(y._node, np.broadcast_to(np.asarray(c, y.dtype), y.shape).copy())     # (a freed output's pass
-             for y, c in outputs if y._node is not None and y._node.kind in (OP, LEAF, FREED)]   # says so)
+    return reverse_gradient_rows([outputs], tensors, retain_graph, received)[0]
+
+
+def reverse_gradient_rows(rows: list[list[tuple[Tensor, Any]]], tensors: list[Tensor],
+                          retain_graph: bool = False, received: set | None = None) -> list[list[np.ndarray]]:
+    """`reverse_gradients` of each row of (output, cotangent) pairs, over one graph: a row of a
+    Jacobian per one-hot cotangent, say. The graph is walked (and kept) until the last row's last pass."""
+    passes = [[(y._node, _seed(y, c)) for y, c in row      # (a freed output's pass says so)
+               if y._node is not None and y._node.kind in (OP, LEAF, FREED)] for row in rows]
     inputs = {x._node for x in tensors if x._node is not None}
-    nodes = {node for root, _ in roots for node in autograd.topological_order(root)} | inputs
+    roots = {root for row in passes for root, _ in row}
+    nodes = {node for root in roots for node in autograd.topological_order(root)} | inputs
     kept = {node: node.grad for node in nodes}
-    totals = [np.zeros(x.shape, x.dtype) for x in tensors]
+    last = sum(map(len, passes))
+    results = []
     try:
-        for k, (root, cotangent) in enumerate(roots):
-            for node in nodes:
-                node.grad = None
-            with setting(differentiated, inputs):       # (for leaves' hooks, tensor_hooks.py)
-                autograd.backward(root, cotangent, retain_graph or k < len(roots) - 1)
-            for i, (total, x) in enumerate(zip(totals, tensors)):
-                if x.grad is not None:
-                    total += x.grad
-                    if received is not None:
-                        received.add(i)
-        return totals
+        with setting(differentiated, Differentiated(inputs, False)):     # (leaves' hooks, tensor_hooks.py)
+            for row in passes:
+                totals = [np.zeros(x.shape, x.dtype) for x in tensors]
+                for root, cotangent in row:
+                    for node in nodes:
+                        node.grad = None
+                    last -= 1
+                    autograd.backward(root, cotangent, retain_graph or last > 0)
+                    for i, (total, x) in enumerate(zip(totals, tensors)):
+                        if x.grad is not None:
+                            total += x.grad
+                            if received is not None:
+                                received.add(i)
+                results.append(totals)
+        return results
     finally:
         for node, grad in kept.items():
             node.grad = grad
+
+
+def _seed(y: Tensor, cotangent: Any) -> np.ndarray:
+    """A pass's seed: the cotangent as a new array of y's shape and dtype."""
+    cotangent = np.array(cotangent, y.dtype)
+    return cotangent if cotangent.shape == y.shape else np.broadcast_to(cotangent, y.shape).copy()
+
+
+def backward_into(output: Tensor, seed: np.ndarray, inputs: Any, retain_graph: bool) -> None:
+    """`output.backward(seed, inputs=inputs)`, PyTorch's: the pass adds dL/dx into `x.grad` for the
+    tensors x of `inputs` only (a leaf's accumulates; a non-leaf's is this pass's, as every non-leaf's
+    here), and leaves every other `.grad` as it was. An input the output does not reach is left alone.
+    Only the inputs' leaf hooks run, and their post-accumulate hooks."""
+    inputs = [inputs] if isinstance(inputs, Tensor) else inputs
+    if not isinstance(inputs, (list, tuple)):
+        raise TypeError(f"backward: inputs must be a Tensor or a sequence of Tensors, got {type(inputs).__name__}")
+    if not inputs:
+        raise RuntimeError("backward: inputs cannot be empty; leave it out to fill every leaf's .grad")
+    for position, x in enumerate(inputs):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"backward: inputs[{position}] must be a Tensor, got {type(x).__name__}")
+        if not x.requires_grad:
+            raise RuntimeError(f"backward: inputs[{position}] does not require grad, so no gradient reaches it")
+    nodes = {x._node for x in inputs}
+    others = {node: node.grad for node in autograd.topological_order(output._node) if node not in nodes}
+    try:
+        with setting(differentiated, Differentiated(nodes, True)):     # (leaves' hooks, tensor_hooks.py)
+            autograd.backward(output._node, seed, retain_graph)
+    finally:
+        for node, grad in others.items():
+            node.grad = grad
+
+
+Tensor._backward_into = backward_into
 
 
 def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool | None = None,
@@ -301,8 +354,8 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
     received = set()
     if is_grads_batched:
         k = pairs[0][1].shape[0] if pairs else 0
-        rows = [reverse_gradients([(y, u[b]) for y, u in pairs], inputs, bool(retain_graph) or b < k - 1, received)
-                for b in range(k)]
+        rows = reverse_gradient_rows([[(y, u[b]) for y, u in pairs] for b in range(k)], inputs, bool(retain_graph),
+                                     received)
         grads = [np.array([row[j] for row in rows], x.dtype).reshape((k,) + x.shape) for j, x in enumerate(inputs)]
     else:
         grads = reverse_gradients(pairs, inputs, bool(retain_graph), received)

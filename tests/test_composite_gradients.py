@@ -669,6 +669,13 @@ def logsumexp_case(draw, ndim):
             [draw(values(draw(shapes(ndim)))) * 5])
 
 
+@st.composite
+def logcumsumexp_case(draw, ndim):
+    dim = draw(an_axis(ndim))
+    return (lambda t: t.logcumsumexp(dim), lambda a: np.logaddexp.accumulate(a, axis=dim),
+            [draw(values(draw(shapes(ndim)))) * 5])
+
+
 def gelu_case(approximate):
     def exact(a):
         return a * (1 + np.vectorize(math.erf)(a / math.sqrt(2))) / 2
@@ -1061,6 +1068,7 @@ CASES = {
     "var": (lambda ndim: spread_case(ndim, "var"), WITH_AXES),
     "std": (lambda ndim: spread_case(ndim, "std"), WITH_AXES),
     "logsumexp": (logsumexp_case, WITH_AXES),
+    "logcumsumexp": (logcumsumexp_case, WITH_AXES),
     "F.gelu": (gelu_case("none"), ANY_RANK),
     "F.gelu(tanh)": (gelu_case("tanh"), ANY_RANK),
     "F.layer_norm": (layer_norm_case, WITH_AXES),
@@ -1851,6 +1859,7 @@ BESIDE_PRIMITIVES = {
     "var": ["var"],
     "std": ["std"],
     "logsumexp": ["logsumexp"],
+    "logcumsumexp": ["logcumsumexp"],
     "extreme_and_index": ["min(dim) values"],        # (t.max(dim=) and t.min(dim=): the values at the indices)
     "extremes_along": ["max(d) and min(d), .values"],   # (t.max(d): the values, answering .values and .indices)
 }

@@ -176,6 +176,104 @@ def test_no_grad_records_nothing():
     assert (x * x).requires_grad  # recording resumes after the block
 
 
+# ---- backward(inputs=...) ------------------------------------------------------------------
+
+def _product_loss():
+    """y = sum((w b)^2): dy/dw = 2 w b^2, dy/db = 2 b w^2, dy/dh = 2 h for h = w b."""
+    w = mg.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    b = mg.tensor(np.array([3.0, -4.0]), requires_grad=True)
+    h = w * b
+    return w, b, h, (h * h).sum()
+
+
+def test_backward_into_inputs_fills_only_their_grads():
+    """PyTorch's `y.backward(inputs=[w])`: w.grad gets dy/dw (accumulating onto what it held); b's and
+    h's .grad stay as they were."""
+    w, b, h, y = _product_loss()
+    w.grad, b.grad = np.array([1.0, 1.0]), np.array([5.0, 6.0])
+    y.backward(inputs=[w])
+    np.testing.assert_allclose(w.grad, 1 + 2 * np.array([1.0, 2.0]) * np.array([3.0, -4.0]) ** 2, rtol=1e-15)
+    np.testing.assert_array_equal(b.grad, [5.0, 6.0])
+    assert h.grad is None
+
+
+def test_backward_into_a_non_leaf_gives_it_this_pass_gradient():
+    """A non-leaf input's .grad is this pass's dy/dh = 2h, twice over a kept graph too (a non-leaf
+    keeps the last pass's gradient here); the leaves' .grad stay None. The fourth positional argument
+    is inputs, as in PyTorch; a single tensor is accepted."""
+    w, b, h, y = _product_loss()
+    y.backward(None, True, False, [h])
+    y.backward(inputs=h)
+    np.testing.assert_array_equal(h.grad, 2 * np.array([3.0, -8.0]))
+    assert w.grad is None and b.grad is None
+
+
+def test_backward_into_an_input_not_reached_leaves_it_alone_and_counts_a_repeat_once():
+    w, b, h, y = _product_loss()
+    elsewhere = mg.tensor(np.array([1.0]), requires_grad=True)
+    y.backward(inputs=[w, elsewhere, w])
+    assert elsewhere.grad is None
+    np.testing.assert_allclose(w.grad, 2 * np.array([1.0, 2.0]) * np.array([3.0, -4.0]) ** 2, rtol=1e-15)
+
+
+def test_backward_into_runs_only_the_inputs_hooks():
+    """As PyTorch's: w's hook (which scales by 10) and its post-accumulate hook run; b's do not; the
+    hook on h, a tensor on the way, runs."""
+    w, b, h, y = _product_loss()
+    ran = []
+    w.register_hook(lambda g: ran.append("w") or g * 10)
+    b.register_hook(lambda g: ran.append("b"))
+    w.register_post_accumulate_grad_hook(lambda p: ran.append("w after"))
+    b.register_post_accumulate_grad_hook(lambda p: ran.append("b after"))
+    h.register_hook(lambda g: ran.append("h"))
+    y.backward(inputs=[w])
+    assert ran == ["h", "w", "w after"]
+    np.testing.assert_allclose(w.grad, 20 * np.array([1.0, 2.0]) * np.array([3.0, -4.0]) ** 2, rtol=1e-15)
+    assert b.grad is None
+
+
+@pytest.mark.parametrize("inputs, error, message", [
+    ([], RuntimeError, "backward: inputs cannot be empty"),
+    ([1.0], TypeError, r"backward: inputs\[0\] must be a Tensor, got float"),
+    (3, TypeError, "backward: inputs must be a Tensor or a sequence of Tensors, got int"),
+    ([mg.tensor([1.0])], RuntimeError, r"backward: inputs\[0\] does not require grad"),
+])
+def test_backward_into_bad_inputs_are_refused_before_the_pass(inputs, error, message):
+    """Nothing is walked or freed: a plain backward afterwards fills both gradients."""
+    w, b, h, y = _product_loss()
+    with pytest.raises(error, match=message):
+        y.backward(inputs=inputs)
+    y.backward()
+    np.testing.assert_allclose(b.grad, 2 * np.array([3.0, -4.0]) * np.array([1.0, 2.0]) ** 2, rtol=1e-15)
+
+
+def test_backward_into_frees_the_graph_unless_retained():
+    w, b, h, y = _product_loss()
+    y.backward(inputs=[w])
+    with pytest.raises(RuntimeError, match="already been freed"):
+        y.backward(inputs=[b])
+
+
+def test_backward_into_the_initial_state_of_an_unrolled_recurrence():
+    """dL/dh_0 of h_t = tanh(w h_(t-1) + x_t), L = sum h_3, by BPTT written out by hand:
+    dL/dh_(t-1) = dL/dh_t (1 - h_t^2) w; the weight's .grad is left alone."""
+    w0, xs, h0_value = 0.7, [0.5, -1.0, 2.0], np.array([0.3, -0.2])
+    w = mg.tensor(np.array(w0), requires_grad=True)
+    h0 = mg.tensor(h0_value, requires_grad=True)
+    h = h0
+    for x in xs:
+        h = (w * h + x).tanh()
+    h.sum().backward(inputs=[h0])
+    states = [h0_value]
+    for x in xs:
+        states.append(np.tanh(w0 * states[-1] + x))
+    expected = np.ones(2)
+    for t in range(len(xs), 0, -1):
+        expected = expected * (1 - states[t] ** 2) * w0
+    np.testing.assert_allclose(h0.grad, expected, rtol=1e-14)
+    assert w.grad is None
+
+
 # ---- shape errors ---------------------------------------------------------------------------
 
 def test_matmul_shape_mismatch_names_op_and_both_shapes():

@@ -21,7 +21,7 @@ from .linalg import matmul
 from .reduce import cumsum, max, mean, norm, std, sum, var
 from .assign import parts_in_step, setitem, write_through
 from .shape import getitem, is_permutation, reshape, transpose
-from .softmax import log_softmax, logsumexp
+from .softmax import log_softmax, logcumsumexp, logsumexp
 
 Tensor.__add__, Tensor.__radd__ = ew.add, lambda self, other: ew.add(other, self)
 Tensor.__sub__, Tensor.__rsub__ = ew.sub, lambda self, other: ew.sub(other, self)
@@ -40,6 +40,7 @@ Tensor.exp, Tensor.log, Tensor.tanh, Tensor.sigmoid, Tensor.relu = ew.exp, ew.lo
 Tensor.abs, Tensor.sqrt, Tensor.clip, Tensor.clone = ew.abs, ew.sqrt, ew.clip, ew.clone
 Tensor.sin, Tensor.cos, Tensor.round, Tensor.erf = ew.sin, ew.cos, ew.round, ew.erf
 Tensor.log1p, Tensor.expm1 = ew.log1p, ew.expm1
+Tensor.logcumsumexp, Tensor.lerp = logcumsumexp, ew.lerp       # t.logcumsumexp(dim), t.lerp(end, weight)
 
 
 # ---- PyTorch's spellings: thin names over the ops above (docs/api.md, "PyTorch spellings") ----------

@@ -26,12 +26,7 @@ from ..tensor import Tensor, owned
 from . import elementwise as ew
 from .expanding import expand
 from .methods import _axis
-from .shape import getitem, reshape, transpose
-
-
-def _along(axis: int, part: Any) -> tuple:
-    """The index that takes `part` along `axis` and everything along the axes before it."""
-    return (slice(None),) * axis + (part,)
+from .shape import _along, getitem, reshape, transpose
 
 
 def split(self: Tensor, split_size_or_sections: int | list | None = None, dim: int = 0, *,

@@ -14,8 +14,8 @@ y = log softmax(x) instead would need e^y again there. A cross-entropy over
 class indices reads y once and lets it go, so only softmax(x) is kept; a loss
 that keeps y itself, such as one against target probabilities, keeps both.)
 
-(`functional.softmax` and `logsumexp` stay composites of primitives: their gradients are left to
-the chain rule.)
+(`functional.softmax`, `logsumexp` and `logcumsumexp` stay composites of primitives: their gradients
+are left to the chain rule.)
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from ..checks import flag, is_axis
 from . import elementwise as ew
 from . import reduce
 from ..spellings import either
-from .shape import reshape
+from .shape import _along, concat, getitem, reshape, stack
 from ..tensor import Rules, Tensor, as_tensor, result
 
 
@@ -90,3 +90,33 @@ def logsumexp(x: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = Non
     with np.errstate(divide="ignore"):
         y = ew.add(ew.log(total), m)
     return y if keepdim else y.reshape(tuple(n for i, n in enumerate(y.shape) if i not in axes))
+
+
+def logcumsumexp(x: Any, dim: Any = None, *, axis: Any = None) -> Tensor:
+    """The running logsumexp along `dim`, as torch.logcumsumexp: y_i = log sum_{j <= i} e^(x_j);
+    dL/dx_j = sum_{i >= j} g_i e^(x_j - y_i), which the chain rule finds through logsumexp.
+
+    Hillis and Steele's scan: in the round with stride d = 1, 2, 4, ... each y_i becomes
+    logsumexp(y_i, y_(i-d)) where i >= d, so after ceil(log2 n) rounds y_i covers x_0 .. x_i. Each pair
+    is shifted by its own max, so e^ stays finite however far apart the x's are (a single shift by
+    the max of the whole axis would send the early entries of a decaying sequence to log 0 = -inf).
+    A prefix of -inf gives -inf (its gradient is NaN, as PyTorch's). Integer and bool tensors are a
+    TypeError (PyTorch does not implement them); `dim` is required."""
+    axis = either("logcumsumexp", "axis", axis, "dim", dim)
+    x = x if type(x) is Tensor else as_tensor(x)
+    if axis is None:
+        raise TypeError(f"logcumsumexp: dim is required (an axis of shape {x.shape})")
+    if x.dtype.kind not in "fc":
+        raise TypeError(f"logcumsumexp: expected a floating-point tensor, got dtype {x.dtype}")
+    if not is_axis(axis, max(x.ndim, 1)):
+        raise ValueError(f"logcumsumexp: dim {axis!r} is not an axis of shape {x.shape}")
+    if x.ndim == 0:
+        return ew.clone(x)                  # (a 0-d tensor is its own running logsumexp, as PyTorch's)
+    axis, n = axis % x.ndim, x.shape[axis % x.ndim]
+    y, stride = x, 1
+    while stride < n:
+        head, later, earlier = (getitem(y, _along(axis, part)) for part in
+                                (slice(0, stride), slice(stride, n), slice(0, n - stride)))
+        y = concat([head, logsumexp(stack([later, earlier]), 0)], axis)
+        stride *= 2
+    return y
