@@ -72,6 +72,8 @@ def numbers_in(value: Any, dtype: np.dtype) -> np.ndarray | None:
     kind that casts (ints into floats, float64 into float32; not floats into ints, complex into
     reals, None or text, which numpy would truncate, drop or turn into NaN) and within its range
     (1e39 into float32 would become inf, 2**32 + 5 into int32 would wrap to 5)."""
+    if type(value) is np.ndarray and value.dtype == dtype:
+        return value.copy()                         # (the common case, a gradient array: nothing to check)
     try:
         numbers = np.asarray(value)
     except (TypeError, ValueError):                 # (ragged lists)

@@ -50,7 +50,7 @@ from ..metadata import at_step
 from ..parameter import Parameter
 from ..random import default_generator
 from ..tensor import Tensor, owned
-from ..transforms import reverse_gradients
+from ..transforms import jacobian_blocks, reverse_gradients
 from .reach import Reach
 from .runner import TBPTTResult, check_run, checked_loss, checked_step, finish_update, is_update
 from .truncate import map_state, state_tensors
@@ -162,14 +162,9 @@ def recorded_jacobian(tensor: Tensor, params: list[Tensor]) -> np.ndarray:
     sensitivity, (|theta|, *tensor.shape): by reverse mode over its recorded history, one backward
     pass per entry (`mg.jacobian`'s "rev" mode, on a graph the caller recorded). The graph is kept
     and every leaf's `.grad` left as it was."""
-    size = tensor._data.size
-    rows = []
-    for entry in range(size):
-        cotangent = np.zeros(size, tensor.dtype)
-        cotangent[entry] = 1
-        gradients = reverse_gradients([(tensor, cotangent.reshape(tensor.shape))], params, retain_graph=True)
-        rows.append(np.concatenate([g.ravel() for g in gradients]))
-    return np.stack(rows, axis=1).reshape((-1,) + tensor.shape)
+    blocks = jacobian_blocks(tensor, params)        # d tensor / d p, of shape tensor.shape + p.shape
+    rows = np.concatenate([block.reshape(tensor._data.size, -1) for block in blocks], axis=1)
+    return rows.T.reshape((-1,) + tensor.shape)
 
 
 def _constant(tensor: Tensor) -> Tensor:
