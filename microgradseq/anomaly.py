@@ -12,6 +12,7 @@ gradient a rule hands back.
 from __future__ import annotations
 
 import functools
+import threading
 from contextvars import ContextVar
 from typing import Any, Callable
 
@@ -78,14 +79,14 @@ class detect_anomaly:
 
     def __init__(self, check_nan: bool = True) -> None:
         self.check_nan = flag(check_nan, "check_nan", "detect_anomaly")
-        self.previous: list = []
+        self.previous: dict = {}            # thread -> what each of its open blocks found, innermost last
 
     def __enter__(self) -> None:
-        self.previous.append(_mode.get())
+        self.previous.setdefault(threading.get_ident(), []).append(_mode.get())
         _set(True, self.check_nan)
 
     def __exit__(self, *exc_info: Any) -> None:
-        _set(*self.previous.pop())
+        _set(*self.previous[threading.get_ident()].pop())
 
     def __call__(self, func: Callable) -> Callable:
         @functools.wraps(func)

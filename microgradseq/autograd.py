@@ -213,7 +213,7 @@ class Gradients:
 class Hooks:
     """The named places where the rest of the library plugs into the core.
 
-    - `gradients`: the class that adds a pass's gradients into nodes; the engine
+    - `gradients(order)`: what adds a pass's gradients into nodes; the engine
       installs `gradients.GradientPass` (scatter buffers, deferred weight
       products, anomaly checks), with leaves' hooks (`tensor_hooks.py`), in
       place of the plain `Gradients`.

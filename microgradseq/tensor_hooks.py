@@ -16,7 +16,9 @@ computed dL/dt, and a tensor it returns is used in grad's place.
 - `mg.autograd.grad` (and vjp, jacobian, gradcheck, the online runners: `transforms.reverse_gradients`)
   adds into no `.grad`: as PyTorch's, it runs the hooks of the leaves it differentiates with respect
   to (and returns what they return), no other leaf's hooks, and no post-accumulate hook.
-  `t.backward(inputs=[...])` runs only the inputs' hooks, and their post-accumulate hooks.
+  `t.backward(inputs=[...])` runs only the inputs' hooks, and their post-accumulate hooks. Either
+  walks only the nodes on a path to those tensors, as PyTorch's (`PrunedPass`): a branch that leads
+  elsewhere is not run (its hooks, a Function's backward), gets no gradient, and is not freed.
 - Every hook runs under `no_grad()`, as PyTorch runs hooks during a backward pass:
   `p.register_post_accumulate_grad_hook(lambda p: p.add_(p.grad, alpha=-lr))` is an
   SGD step fused into the backward pass, and nothing a hook computes is recorded.
@@ -31,7 +33,7 @@ from typing import Callable
 
 import numpy as np
 
-from .autograd import CUT, FREED, LEAF, hooks, no_grad
+from .autograd import CUT, FREED, LEAF, OP, hooks, no_grad
 from .gradients import GradientPass, OncePerPass
 from .tensor import Tensor, owned
 from .transforms import Differentiated, differentiated
@@ -181,6 +183,40 @@ class HookedGradients(GradientPass):
                         hook(tensor)
 
 
+class PrunedPass(HookedGradients):
+    """`HookedGradients` for a pass that differentiates with respect to some tensors only, `needed` the
+    nodes on a path to them: it walks those, and adds no gradient into any other node."""
+
+    __slots__ = ("needed",)
+
+    def __init__(self, order: list, needed: set) -> None:
+        self.needed = needed
+        order[:] = [node for node in order if node in needed]     # (the list the core walks)
+        super().__init__(order)
+
+    def add(self, node, grad, source) -> None:
+        if node in self.needed:
+            super().add(node, grad, source)
+
+
+def _on_a_path(order: list, targets: set) -> set:
+    """The nodes of `order` (a topological order) from which a backward pass reaches one of `targets`.
+    A freed node counts: its edges are gone, so the pass says it was freed rather than guess."""
+    needed = set()
+    for node in order:
+        if node in targets or node.kind is FREED or (node.kind is OP and not needed.isdisjoint(node.inputs)):
+            needed.add(node)
+    return needed
+
+
+def _gradients(order: list) -> HookedGradients:
+    """The engine's `hooks.gradients`: a pass of `reverse_gradients` or `backward(inputs=...)` is pruned
+    (when some node leads elsewhere)."""
+    captured = differentiated.get()
+    needed = None if captured is None else _on_a_path(order, captured.nodes)
+    return HookedGradients(order) if needed is None or len(needed) == len(order) else PrunedPass(order, needed)
+
+
 def _put_aside(order: list, captured: Differentiated | None) -> list:
     """(tensor, node, its .grad before, its hooks) for each hooked leaf in this pass; its .grad None.
     In a pass that differentiates with respect to some tensors only (`captured`: `reverse_gradients`,
@@ -203,6 +239,6 @@ def _put_aside(order: list, captured: Differentiated | None) -> list:
     return found
 
 
-hooks.gradients = HookedGradients
+hooks.gradients = _gradients
 Tensor.register_hook = register_hook
 Tensor.register_post_accumulate_grad_hook = register_post_accumulate_grad_hook

@@ -19,7 +19,7 @@ from typing import Any, Callable, NamedTuple
 import numpy as np
 
 from . import autograd
-from .autograd import FREED, LEAF, OP, grad_enabled, no_grad, setting
+from .autograd import FREED, LEAF, OP, Node, grad_enabled, no_grad, setting
 from .forward import Seed, current_run
 from .tensor import Tensor, numbers_in, owned
 
@@ -235,8 +235,8 @@ differentiated: ContextVar = ContextVar("differentiated", default=None)
 def reverse_gradients(outputs: list[tuple[Tensor, Any]], tensors: list[Tensor],
                       retain_graph: bool = False, received: set | None = None) -> list[np.ndarray]:
     """d(sum_i <c_i, y_i>)/dx for each x of `tensors`, given pairs (y_i, c_i) of outputs and
-    cotangents, by reverse mode: one pass per output (the graph kept until the last), the passes'
-    gradients added up; every `.grad` is as it was afterwards (vjp, jacobian, gradcheck,
+    cotangents, by reverse mode: one pass from all the outputs, which frees the graph it walks unless
+    `retain_graph`; every `.grad` is as it was afterwards (vjp, jacobian, gradcheck,
     autograd.grad and the online runners take gradients without leaving them in any tensor).
     `received`, if given, collects the positions of the tensors some pass gave a gradient (a tensor
     the graph reaches may get none: a Function's backward may say None for it)."""
@@ -246,34 +246,50 @@ def reverse_gradients(outputs: list[tuple[Tensor, Any]], tensors: list[Tensor],
 def reverse_gradient_rows(rows: list[list[tuple[Tensor, Any]]], tensors: list[Tensor],
                           retain_graph: bool = False, received: set | None = None) -> list[list[np.ndarray]]:
     """`reverse_gradients` of each row of (output, cotangent) pairs, over one graph: a row of a
-    Jacobian per one-hot cotangent, say. The graph is walked (and kept) until the last row's last pass."""
+    Jacobian per one-hot cotangent, say. A row is one pass from all its outputs at once (`_one_root`),
+    as PyTorch's; the graph is kept until the last row's pass, which frees what it walks unless `retain_graph`."""
     passes = [[(y._node, _seed(y, c)) for y, c in row      # (a freed output's pass says so)
                if y._node is not None and y._node.kind in (OP, LEAF, FREED)] for row in rows]
     inputs = {x._node for x in tensors if x._node is not None}
-    roots = {root for row in passes for root, _ in row}
-    nodes = {node for root in roots for node in autograd.topological_order(root)} | inputs
-    kept = {node: node.grad for node in nodes}
-    last = sum(map(len, passes))
+    outputs = {node for pairs in passes for node, _ in pairs}
+    kept = {node: node.grad for output in outputs for node in autograd.topological_order(output)
+            if node.kind is OP}         # (what a pass changes, with the inputs: other leaves are off its paths)
+    kept.update((node, node.grad) for node in inputs)
+    last = max([b for b, pairs in enumerate(passes) if pairs], default=-1)
     results = []
     try:
         with setting(differentiated, Differentiated(inputs, False)):     # (leaves' hooks, tensor_hooks.py)
-            for row in passes:
+            for b, pairs in enumerate(passes):
                 totals = [np.zeros(x.shape, x.dtype) for x in tensors]
-                for root, cotangent in row:
-                    for node in nodes:
-                        node.grad = None
-                    last -= 1
-                    autograd.backward(root, cotangent, retain_graph or last > 0)
-                    for i, (total, x) in enumerate(zip(totals, tensors)):
-                        if x.grad is not None:
-                            total += x.grad
-                            if received is not None:
-                                received.add(i)
+                for node in inputs:
+                    node.grad = None
+                if pairs:
+                    autograd.backward(*_one_root(pairs), retain_graph or b < last)
+                for i, (total, x) in enumerate(zip(totals, tensors)):
+                    if x.grad is not None:
+                        total += x.grad
+                        if received is not None:
+                            received.add(i)
                 results.append(totals)
         return results
     finally:
         for node, grad in kept.items():
             node.grad = grad
+
+
+def _one_root(pairs: list[tuple[Node, np.ndarray]]) -> tuple[Node, np.ndarray]:
+    """The root and seed of one pass from the outputs' nodes, given (node, cotangent) pairs. One output is
+    its own root; several get a new node whose rule k hands output k its cotangent, seeded with 1: one pass
+    from all of them, so each node's hooks (and a Function's backward) run once, on its whole gradient."""
+    if len(pairs) == 1:
+        return pairs[0]
+    root = Node("grad_outputs", OP, tuple(node for node, _ in pairs), tuple(_given for _ in pairs),
+                tuple(c for _, c in pairs), (), np.dtype(np.float64))
+    return root, np.ones(())
+
+
+def _given(g: np.ndarray, cotangent: np.ndarray) -> np.ndarray:
+    return cotangent
 
 
 def _seed(y: Tensor, cotangent: Any) -> np.ndarray:
@@ -287,9 +303,11 @@ def backward_into(output: Tensor, seed: np.ndarray, inputs: Any, retain_graph: b
     tensors x of `inputs` only (a leaf's accumulates; a non-leaf's is this pass's, as every non-leaf's
     here), and leaves every other `.grad` as it was. An input the output does not reach is left alone.
     Only the inputs' leaf hooks run, and their post-accumulate hooks."""
-    inputs = [inputs] if isinstance(inputs, Tensor) else inputs
-    if not isinstance(inputs, (list, tuple)):
-        raise TypeError(f"backward: inputs must be a Tensor or a sequence of Tensors, got {type(inputs).__name__}")
+    try:
+        inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    except TypeError:
+        raise TypeError(f"backward: inputs must be a Tensor or a sequence of Tensors, got "
+                        f"{type(inputs).__name__}") from None
     if not inputs:
         raise RuntimeError("backward: inputs cannot be empty; leave it out to fill every leaf's .grad")
     for position, x in enumerate(inputs):
@@ -298,7 +316,8 @@ def backward_into(output: Tensor, seed: np.ndarray, inputs: Any, retain_graph: b
         if not x.requires_grad:
             raise RuntimeError(f"backward: inputs[{position}] does not require grad, so no gradient reaches it")
     nodes = {x._node for x in inputs}
-    others = {node: node.grad for node in autograd.topological_order(output._node) if node not in nodes}
+    others = {node: node.grad for node in autograd.topological_order(output._node)
+              if node.kind is OP and node not in nodes}     # (what the pass changes: other leaves are off its paths)
     try:
         with setting(differentiated, Differentiated(nodes, True)):     # (leaves' hooks, tensor_hooks.py)
             autograd.backward(output._node, seed, retain_graph)

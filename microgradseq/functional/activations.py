@@ -35,6 +35,7 @@ import numpy as np
 from .. import ops
 from ..checks import flag, is_axis, is_int
 from ..ops import exp, sum, tanh
+from ..ops.assign import number_for
 from ..spellings import either
 from ..tensor import Tensor, as_tensor, get_default_dtype
 
@@ -314,8 +315,9 @@ def prelu(input: Any, weight: Any) -> Tensor:
         raise ValueError(f"prelu: expected the weight to be a scalar or 1-d tensor, got shape {w.shape}")
     channels, count = x.shape[1] if x.ndim >= 2 else 1, w._data.size
     if count not in (1, channels):
-        raise ValueError(f"prelu: the weight has {count} parameters but the input has {channels} channels (dim 1 "
-                         f"of shape {x.shape}): expected 1 or {channels}")
+        which = f"dim 1 of shape {x.shape}" if x.ndim >= 2 else f"a {x.ndim}-d input has one"
+        raise ValueError(f"prelu: the weight has {count} parameters but the input has {channels} channels ({which}): "
+                         f"expected {'1' if channels == 1 else f'1 or {channels}'}")
     slopes = w.reshape(()) if count == 1 else w.reshape((channels,) + (1,) * (x.ndim - 2))
     return ops.where(x._data > 0, x, slopes * x)
 
@@ -383,11 +385,13 @@ def hardshrink(input: Any, lambd: float = 0.5) -> Tensor:
 
 def threshold(input: Any, threshold: float, value: float, inplace: bool = False) -> Tensor:
     """x for x > threshold, else value, as PyTorch's F.threshold (integers stay integers, value cast to
-    their dtype);   slope 1 for x > threshold, else 0."""
+    their dtype; a value the dtype cannot hold, 300 for int8 or 1e300 for float32, is a ValueError, as
+    PyTorch's error);   slope 1 for x > threshold, else 0."""
     x = input if isinstance(input, Tensor) else as_tensor(input)
     threshold, value = argument("threshold", "threshold", threshold), argument("threshold", "value", value)
     _inplace("threshold", inplace)
     X = x._data
+    value = number_for(value, X.dtype, "threshold")
     if X.dtype.kind not in "fc":
         value = np.asarray(value).astype(X.dtype)
     return ops.where(X <= threshold, value, x)

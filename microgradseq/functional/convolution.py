@@ -106,6 +106,12 @@ def convolved(where: str, input: Any, weight: Any, bias: Any, stride: Any, paddi
         raise ValueError(f"{where}: expected input of 2 axes (C_in, L, unbatched) or 3 (N, C_in, L), got shape "
                          f"{x.shape}")
     out_channels, group_channels, kernel = weight.shape
+    if kernel < 1:
+        raise ValueError(f"{where}: expected weight with a kernel of at least one position (weight.shape[2] >= 1), "
+                         f"got shape {weight.shape}")
+    if x.shape[-1] < 1:
+        raise ValueError(f"{where}: expected input with at least one position (input.shape[-1] >= 1), got shape "
+                         f"{x.shape}")
     if out_channels % groups:
         raise ValueError(f"{where}: groups={groups} must divide out_channels, weight.shape[0] = {out_channels} "
                          f"(weight of shape {weight.shape})")
@@ -115,8 +121,10 @@ def convolved(where: str, input: Any, weight: Any, bias: Any, stride: Any, paddi
                          f"with {x.shape[-2]} channels")
     if bias is not None and bias.shape != (out_channels,):
         raise ValueError(f"{where}: expected bias of shape ({out_channels},) (out_channels), got {bias.shape}")
-    for name, t in (("input", x), ("weight", weight), ("bias", bias)):
-        if t is not None and (t.dtype.kind != "f" or t.dtype != weight.dtype):
+    if weight.dtype.kind != "f":
+        raise TypeError(f"{where}: expected a floating-point weight, got {weight.dtype}")
+    for name, t in (("input", x), ("bias", bias)):
+        if t is not None and t.dtype != weight.dtype:
             raise TypeError(f"{where}: expected {name} of one floating-point dtype with the weight ({weight.dtype}), "
                             f"got {t.dtype}")
     left, right = padding_amounts(padding, dilation, kernel)

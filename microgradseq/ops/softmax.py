@@ -100,8 +100,10 @@ def logcumsumexp(x: Any, dim: Any = None, *, axis: Any = None) -> Tensor:
     logsumexp(y_i, y_(i-d)) where i >= d, so after ceil(log2 n) rounds y_i covers x_0 .. x_i. Each pair
     is shifted by its own max, so e^ stays finite however far apart the x's are (a single shift by
     the max of the whole axis would send the early entries of a decaying sequence to log 0 = -inf).
-    A prefix of -inf gives -inf (its gradient is NaN, as PyTorch's). Integer and bool tensors are a
-    TypeError (PyTorch does not implement them); `dim` is required."""
+    A prefix of -inf gives -inf (its gradient is NaN, as PyTorch's); a +inf gives +inf from there on,
+    and sends no NaN back to the entries before it (`_log_add_exp`). Half precision is computed in
+    float32 and rounded once, as PyTorch's kernel. Integer and bool tensors are a TypeError (PyTorch
+    does not implement them); `dim` is required."""
     axis = either("logcumsumexp", "axis", axis, "dim", dim)
     x = x if type(x) is Tensor else as_tensor(x)
     if axis is None:
@@ -112,11 +114,26 @@ def logcumsumexp(x: Any, dim: Any = None, *, axis: Any = None) -> Tensor:
         raise ValueError(f"logcumsumexp: dim {axis!r} is not an axis of shape {x.shape}")
     if x.ndim == 0:
         return ew.clone(x)                  # (a 0-d tensor is its own running logsumexp, as PyTorch's)
+    if x.dtype == np.float16:
+        return ew.astype(logcumsumexp(ew.astype(x, np.float32), axis), np.float16)
     axis, n = axis % x.ndim, x.shape[axis % x.ndim]
     y, stride = x, 1
     while stride < n:
         head, later, earlier = (getitem(y, _along(axis, part)) for part in
                                 (slice(0, stride), slice(stride, n), slice(0, n - stride)))
-        y = concat([head, logsumexp(stack([later, earlier]), 0)], axis)
+        y = concat([head, _log_add_exp(later, earlier)], axis)
         stride *= 2
     return y
+
+
+def _log_add_exp(a: Tensor, b: Tensor) -> Tensor:
+    """log(e^a + e^b) elementwise, by `logsumexp`, but +inf where either is +inf (and neither is NaN), by a
+    `where` that passes the gradient to the +inf one alone (its limit, 1; PyTorch's is NaN there): through
+    logsumexp, e^(x - y) = e^(inf - inf) would send NaN back through every earlier round of the scan, to
+    entries whose gradient is finite."""
+    A, B = a._data, b._data
+    infinite = ((A == np.inf) | (B == np.inf)) & ~np.isnan(A) & ~np.isnan(B)
+    if not infinite.any():
+        return logsumexp(stack([a, b]), 0)
+    finite = logsumexp(stack([ew.where(infinite, 0.0, a), ew.where(infinite, 0.0, b)]), 0)
+    return ew.where(infinite, ew.where(A == np.inf, a, b), finite)

@@ -88,6 +88,9 @@ def _gradients(tensors: Any, where: str) -> list[np.ndarray]:
     for index, item in enumerate(items):
         if not isinstance(item, (Tensor, np.ndarray)):
             raise TypeError(f"{where}: expected Tensors or gradient arrays, item {index} is a {type(item).__name__}")
+        if item.dtype.kind not in "fc":            # (an integer norm would be cut: [1, 1] would give 1)
+            raise TypeError(f"{where}: expected floating-point Tensors or gradient arrays, item {index} has dtype "
+                            f"{item.dtype}")
     return [item._data if isinstance(item, Tensor) else item for item in items]
 
 

@@ -57,11 +57,16 @@ class WeightNorm:
         if isinstance(weight, UninitializedParameter):
             raise ValueError(f"{where}: the parameter {name!r} of {type(module).__name__} is not initialized yet; "
                              "run a forward pass first")
-        if dim is None:
-            dim = -1
-        if not is_int(dim) or not -weight.ndim <= dim < max(weight.ndim, 1):
+        if weight.ndim == 0:
+            raise ValueError(f"{where}: the parameter {name!r} of {type(module).__name__} is 0-d (one number), which "
+                             "has no direction to normalise")
+        if dim is not None and (not is_int(dim) or not -weight.ndim <= dim < weight.ndim):
             raise ValueError(f"{where}: dim must be None or an axis of the weight of shape {weight.shape}, got {dim!r}")
-        dim = int(dim) if dim == -1 else int(dim) % weight.ndim
+        for taken in (name + "_g", name + "_v"):
+            if taken not in module._parameters and hasattr(module, taken):
+                raise KeyError(f"{where}: {type(module).__name__} already has an attribute {taken!r}, which weight_norm "
+                               "would register as a parameter; nothing was changed")
+        dim = -1 if dim is None or dim == -1 else int(dim) % weight.ndim
         hook = WeightNorm(name, dim)
         del module._parameters[name]
         module.register_parameter(name + "_g", Parameter(norm_except_dim(weight.detach(), dim).data))
@@ -88,7 +93,8 @@ def weight_norm(module: Module, name: str = "weight", dim: Any = 0) -> Module:
     becomes `name_g` (its norm over every axis but `dim`; over all of it for dim None) and `name_v` (its
     values), and `module.<name>` is g v / ||v||, computed again before every forward. Returns the module.
     A second weight_norm on the same parameter is a RuntimeError, a name that is no parameter of the module
-    (or one not yet initialized) or a dim that is no axis of it a ValueError, as PyTorch's."""
+    (or one not yet initialized, or 0-d) or a dim that is no axis of it a ValueError, as PyTorch's; an
+    attribute `name_g` or `name_v` that is no parameter a KeyError, before the module is changed."""
     WeightNorm.apply(module, name, dim)
     return module
 
