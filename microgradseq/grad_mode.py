@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import inspect
 import sys
+import threading
 from typing import Any, Callable, Generator
 
 from . import autograd
@@ -59,19 +60,20 @@ def _stepped(generator: Generator, recording: bool) -> Generator:
 
 class _Switch:
     """A block (`with`) that sets this thread's recording to `recording` and puts back what it found,
-    re-entrant (a stack of what each open block found); called on a function, a decorator."""
+    re-entrant, also from several threads at once (each thread's stack of what its open blocks found,
+    as `metadata.at_step` keeps); called on a function, a decorator."""
 
     recording = True
 
     def __init__(self) -> None:
-        self.found = []                         # what each open block found, innermost last
+        self.found = {}         # thread -> what to restore when each of its blocks is left (context-variable
+                                # tokens, innermost last)
 
     def __enter__(self) -> None:
-        self.found.append(grad_enabled.get())
-        grad_enabled.set(self.recording)
+        self.found.setdefault(threading.get_ident(), []).append(grad_enabled.set(self.recording))
 
     def __exit__(self, *exc_info: Any) -> None:
-        grad_enabled.set(self.found.pop())
+        grad_enabled.reset(self.found[threading.get_ident()].pop())
 
     def __call__(self, func: Callable) -> Callable:
         """`@switch()`: the mode inside each call of `func` (each step, for a generator function)."""

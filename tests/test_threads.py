@@ -42,6 +42,32 @@ def test_no_grad_in_one_thread_does_not_stop_another_thread_recording():
     np.testing.assert_array_equal(w.grad, [7.0, 7.0, 7.0])
 
 
+def test_one_grad_mode_object_entered_in_two_threads_puts_back_each_threads_own_mode():
+    """A shared `enable_grad()` block: the main thread enters it recording, thread B from inside its own
+    no_grad(); the main thread leaves first. Each gets back what it had: recording, and not recording."""
+    shared = mg.enable_grad()
+    b_inside, main_left, b_left = threading.Event(), threading.Event(), threading.Event()
+    seen = {}
+
+    def thread_b():
+        with mg.no_grad():
+            with shared:
+                b_inside.set()
+                assert main_left.wait(10)
+            seen["b after"] = mg.is_grad_enabled()
+            b_left.set()
+
+    with shared:
+        thread, errors = run_in_thread(thread_b)
+        assert b_inside.wait(10)
+    seen["main after"] = mg.is_grad_enabled()
+    main_left.set()
+    assert b_left.wait(10)
+    thread.join()
+    assert not errors
+    assert seen == {"main after": True, "b after": False}
+
+
 def test_a_step_and_scope_set_in_one_thread_are_not_stamped_by_another():
     inside, done = threading.Event(), threading.Event()
 
