@@ -174,7 +174,7 @@ _ndarray = np.ndarray
 class GradientPass(Gradients):
     """`Gradients` with in-place buffers, scatters, deferred weight products and anomaly checks."""
 
-    __slots__ = ("root", "owned", "deferred", "anomaly")
+    __slots__ = ("root", "owned", "deferred", "anomaly", "outer")
 
     def __init__(self, order: list[Node]) -> None:
         super().__init__(order)
@@ -183,6 +183,7 @@ class GradientPass(Gradients):
                                     # added into in place (ids, so that the set holds no node alive)
         self.deferred = {}          # leaf node -> StackedProducts, summed when the pass ends
         self.anomaly = anomaly_checks.get()
+        self.outer = pass_number()  # (a pass run inside this one, by a hook or a Function's backward, puts it back)
         _passes.number = next(_numbers)
 
     def add(self, node: Node, grad, source: Node | None) -> None:
@@ -267,6 +268,7 @@ class GradientPass(Gradients):
             check_sum(node, buffer)
 
     def __exit__(self, error_type, error, traceback) -> None:
+        _passes.number = self.outer         # the enclosing pass's number, if any (its "once per pass" holds)
         if error_type is not None:
             if self.root is not None and self.root.kind is FREED:
                 self.root.cut_info = _INTERRUPTED       # a retry says what happened

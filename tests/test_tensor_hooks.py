@@ -262,3 +262,38 @@ def test_hooks_on_an_rnn_cells_states_see_dL_dh_t_and_can_clip_it_as_numpy_bptt_
     if clip is not None:                # the clamp changed what flowed back
         assert max(np.abs(g).max() for g in seen.values()) > 2 * clip
     np.testing.assert_allclose(cell.weight_hh.grad, dW_hh, rtol=1e-12, atol=1e-15)
+
+
+def test_a_pass_run_inside_a_hook_does_not_make_the_outer_pass_run_the_hook_again():
+    """The pass number that keys "once per pass" is per thread; a backward pass run inside another (here
+    in a Function's backward) must put the outer pass's number back. h = F(a, b) with a hook on h, F's backward running autograd.grad of
+    z * z: the outer pass runs h's hook once and F's backward once (both of h's inputs read one result),
+    a.grad = 3, b.grad = 4, and the inner pass's gradient is 2 z = 4."""
+    calls = {"hook": 0, "backward": 0}
+    inner = []
+
+    class F(mg.autograd.Function):
+        @staticmethod
+        def forward(ctx, a, b):
+            return a * b
+
+        @staticmethod
+        def backward(ctx, g):
+            calls["backward"] += 1
+            z = mg.tensor([2.0], requires_grad=True, dtype=np.float64)
+            with mg.enable_grad():
+                inner.append(mg.autograd.grad((z * z).sum(), z)[0].data.copy())
+            return g * 3.0, g * 4.0
+
+    def hook(g):
+        calls["hook"] += 1
+
+    a = mg.tensor([1.0], requires_grad=True, dtype=np.float64)
+    b = mg.tensor([1.0], requires_grad=True, dtype=np.float64)
+    h = F.apply(a, b)
+    h.register_hook(hook)
+    (h * 1.0).sum().backward()
+    assert calls == {"hook": 1, "backward": 1}
+    np.testing.assert_array_equal(a.grad, [3.0])
+    np.testing.assert_array_equal(b.grad, [4.0])
+    np.testing.assert_array_equal(inner, [[4.0]])
