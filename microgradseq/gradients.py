@@ -162,9 +162,9 @@ class OncePerPass:
         self.backward, self.key, self.grads = backward, None, None
 
     def __call__(self, g: np.ndarray) -> tuple:
-        key = self.key
-        if key is None or key[0] is not g or key[1] != pass_number():
-            self.key, self.grads = (g, pass_number()), self.backward(g)
+        key, number = self.key, pass_number()
+        if key is None or key[0] is not g or key[1] != number:
+            self.key, self.grads = (g, number), self.backward(g)
         return self.grads
 
 

@@ -251,30 +251,32 @@ def reverse_gradient_rows(rows: list[list[tuple[Tensor, Any]]], tensors: list[Te
     passes = [[(y._node, _seed(y, c)) for y, c in row      # (a freed output's pass says so)
                if y._node is not None and y._node.kind in (OP, LEAF, FREED)] for row in rows]
     inputs = {x._node for x in tensors if x._node is not None}
-    outputs = {node for pairs in passes for node, _ in pairs}
-    kept = {node: node.grad for output in outputs for node in autograd.topological_order(output)
-            if node.kind is OP}         # (what a pass changes, with the inputs: other leaves are off its paths)
-    kept.update((node, node.grad) for node in inputs)
+    kept = _op_grads({node for pairs in passes for node, _ in pairs}) | {node: node.grad for node in inputs}
     last = max([b for b, pairs in enumerate(passes) if pairs], default=-1)
     results = []
     try:
         with setting(differentiated, Differentiated(inputs, False)):     # (leaves' hooks, tensor_hooks.py)
             for b, pairs in enumerate(passes):
-                totals = [np.zeros(x.shape, x.dtype) for x in tensors]
                 for node in inputs:
                     node.grad = None
                 if pairs:
                     autograd.backward(*_one_root(pairs), retain_graph or b < last)
-                for i, (total, x) in enumerate(zip(totals, tensors)):
-                    if x.grad is not None:
-                        total += x.grad
-                        if received is not None:
-                            received.add(i)
-                results.append(totals)
+                grads = [x.grad for x in tensors]
+                if received is not None:
+                    received.update(i for i, g in enumerate(grads) if g is not None)
+                results.append([np.zeros(x.shape, x.dtype) if g is None else np.array(g, x.dtype)
+                                for x, g in zip(tensors, grads)])
         return results
     finally:
         for node, grad in kept.items():
             node.grad = grad
+
+
+def _op_grads(roots: set) -> dict:
+    """node -> .grad for every op node of the graphs of `roots`: what a pass from them changes besides
+    its inputs' `.grad` (a pass that differentiates with respect to some tensors only walks no other
+    leaf, `tensor_hooks.PrunedPass`), to be put back afterwards."""
+    return {node: node.grad for root in roots for node in autograd.topological_order(root) if node.kind is OP}
 
 
 def _one_root(pairs: list[tuple[Node, np.ndarray]]) -> tuple[Node, np.ndarray]:
@@ -316,8 +318,7 @@ def backward_into(output: Tensor, seed: np.ndarray, inputs: Any, retain_graph: b
         if not x.requires_grad:
             raise RuntimeError(f"backward: inputs[{position}] does not require grad, so no gradient reaches it")
     nodes = {x._node for x in inputs}
-    others = {node: node.grad for node in autograd.topological_order(output._node)
-              if node.kind is OP and node not in nodes}     # (what the pass changes: other leaves are off its paths)
+    others = {node: grad for node, grad in _op_grads({output._node}).items() if node not in nodes}
     try:
         with setting(differentiated, Differentiated(nodes, True)):     # (leaves' hooks, tensor_hooks.py)
             autograd.backward(output._node, seed, retain_graph)
