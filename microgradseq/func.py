@@ -32,6 +32,7 @@ import numpy as np
 from . import forward, transforms
 from .autograd import grad_enabled, setting
 from .tensor import Tensor, owned
+from .trees import fold, items, same_kind
 
 
 def _refused(name: str, why: str) -> Callable:
@@ -53,33 +54,56 @@ _RANDOMNESS = ("error", "different", "same")     # jacfwd's, as PyTorch's
 # ---- trees of tensors (PyTorch's pytrees: tuples, lists and dicts) ---------------------------
 
 def _leaves(tree: Any, where: str, arrays: bool = False) -> list:
-    """The tensors of a tree, in order (numpy arrays too when `arrays`); TypeError naming `where`."""
-    if isinstance(tree, Tensor) or (arrays and isinstance(tree, np.ndarray)):
-        return [tree]
-    if isinstance(tree, (tuple, list)):
-        return [leaf for item in tree for leaf in _leaves(item, where, arrays)]
-    if isinstance(tree, dict):
-        return [leaf for item in tree.values() for leaf in _leaves(item, where, arrays)]
-    raise TypeError(f"{where} must be tensors, or tuples, lists or dicts of them, got {type(tree).__name__}")
+    """The tensors of a tree, in order (numpy arrays too when `arrays`); TypeError naming `where`.
+    A walk over a stack, no recursion: a tree nested 100,000 lists deep is read too."""
+    leaves, to_visit = [], [tree]
+    while to_visit:
+        item = to_visit.pop()
+        if isinstance(item, Tensor) or (arrays and isinstance(item, np.ndarray)):
+            leaves.append(item)
+        elif isinstance(item, (tuple, list, dict)):
+            to_visit.extend(reversed(items(item)))
+        else:
+            raise TypeError(f"{where} must be tensors, or tuples, lists or dicts of them, "
+                            f"got {type(item).__name__}")
+    return leaves
 
 
 def _rebuild(tree: Any, leaves: Iterator) -> Any:
-    """The tree with its tensors replaced, in order, by the next of `leaves`."""
-    if isinstance(tree, (Tensor, np.ndarray)):
-        return next(leaves)
-    if isinstance(tree, dict):
-        return type(tree)((key, _rebuild(value, leaves)) for key, value in tree.items())
-    items = [_rebuild(item, leaves) for item in tree]
-    return type(tree)(*items) if hasattr(tree, "_fields") else type(tree)(items)
+    """The tree with its tensors replaced, in order, by the next of `leaves` (a tree `_leaves` read)."""
+    return fold(tree, lambda _: next(leaves), same_kind)
 
 
-def _structure(tree: Any) -> Any:
-    """The tree's shape of nesting, to compare two trees (a leaf is '*')."""
-    if isinstance(tree, dict):
-        return ("dict", tuple((key, _structure(value)) for key, value in tree.items()))
-    if isinstance(tree, (tuple, list)):
-        return (type(tree).__name__, tuple(_structure(item) for item in tree))
-    return "*"
+def _layout(tree: Any) -> tuple:
+    """The tree's shape of nesting, to compare two trees: its containers and leaves in order, flat
+    (a nested tuple 100,000 deep would compare and print by recursion): a container is its type's
+    name and its length (a dict its keys), a leaf '*'."""
+    tokens, to_visit = [], [tree]
+    while to_visit:
+        item = to_visit.pop()
+        if isinstance(item, dict):
+            tokens.append(("dict", tuple(item.keys())))
+            to_visit.extend(reversed(items(item)))
+        elif isinstance(item, (tuple, list)):
+            tokens.append((type(item).__name__, len(item)))
+            to_visit.extend(reversed(item))
+        else:
+            tokens.append("*")
+    return tuple(tokens)
+
+
+def _structure(tree: Any, width: int = 200) -> str:
+    """The tree's shape of nesting as text for an error message, a leaf '*': `([*, *], {'a': *})`;
+    each container's text cut to `width` characters."""
+    def container(c: Any, parts: list) -> str:
+        if isinstance(c, dict):
+            text = "{" + ", ".join(f"{key!r}: {part}" for key, part in zip(c.keys(), parts)) + "}"
+        elif isinstance(c, list):
+            text = "[" + ", ".join(parts) + "]"
+        else:
+            text = "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+        return text if len(text) <= width else text[:width - 3] + "..."
+    return fold(tree, lambda _: "*", container)
 
 
 def _arrays(name: str, given: Any, like: list, what: str) -> list[np.ndarray]:
@@ -201,7 +225,7 @@ def vjp(func: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     ys, flat = _outputs("vjp", output), [x for group in groups for x in group]
 
     def vjp_fn(cotangents: Any) -> tuple:
-        if _structure(cotangents) != _structure(output):
+        if _layout(cotangents) != _layout(output):
             raise ValueError(f"func.vjp: vjp_fn takes cotangents nested as f's output "
                              f"({_structure(output)}), got {_structure(cotangents)}")
         us = _arrays("vjp", cotangents, ys, "cotangent")
@@ -222,7 +246,7 @@ def jvp(func: Callable, primals: tuple, tangents: tuple, *, strict: bool = False
         if not isinstance(given, tuple) or not given:
             raise TypeError(f"func.jvp: {what} must be a non-empty tuple (f is called as f(*primals)), "
                             f"got {type(given).__name__}")
-    if _structure(primals) != _structure(tangents):
+    if _layout(primals) != _layout(tangents):
         raise ValueError(f"func.jvp: tangents must be nested as primals ({_structure(primals)}), got "
                          f"{_structure(tangents)}")
     xs = []

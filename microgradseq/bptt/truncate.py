@@ -12,6 +12,7 @@ from typing import Any, Callable, Iterator
 
 from ..autograd import CUT, LEAF, Node
 from ..tensor import Tensor, owned
+from ..trees import fold, same_kind
 
 
 def state_tensors(state: Any) -> Iterator[Tensor]:
@@ -28,16 +29,19 @@ def state_tensors(state: Any) -> Iterator[Tensor]:
 
 
 def map_state(fn: Callable[[Tensor], Tensor], state: Any) -> Any:
-    """The state with `fn` applied to each tensor, keeping its tuple structure (a namedtuple
-    stays one); TypeError for anything but tensors, (nested) tuples and lists of them, and None."""
-    if isinstance(state, Tensor):
+    """The state with `fn` applied to each tensor, in order, keeping its tuple structure (a
+    namedtuple stays one); TypeError for anything but tensors, (nested) tuples and lists of them,
+    and None."""
+    if isinstance(state, Tensor):           # the common case, once a step: quick
         return fn(state)
-    if isinstance(state, (tuple, list)):
-        parts = [map_state(fn, part) for part in state]
-        return type(state)(*parts) if hasattr(state, "_fields") else type(state)(parts)
-    if state is not None:
-        raise _not_a_state(state)
-    return state
+
+    def mapped(item: Any) -> Any:
+        if isinstance(item, Tensor):
+            return fn(item)
+        if item is not None:
+            raise _not_a_state(item)
+        return None
+    return fold(state, mapped, same_kind, kinds=(tuple, list))
 
 
 def _not_a_state(item: Any) -> TypeError:
