@@ -154,4 +154,4 @@ class set_grad_enabled:
 # torch.autograd.enable_grad, ... and `from torch.autograd.grad_mode import no_grad` port (mg.autograd is
 # the core's module, which defines its own no_grad; these are named there from here)
 autograd.enable_grad, autograd.set_grad_enabled, autograd.inference_mode = enable_grad, set_grad_enabled, inference_mode
-sys.modules[autograd.__name__ + ".grad_mode"] = sys.modules[__name__]
+autograd.grad_mode = sys.modules[autograd.__name__ + ".grad_mode"] = sys.modules[__name__]

@@ -542,7 +542,7 @@ def scalar_run(k1, k2):
 @pytest.mark.parametrize("k1", [3, 1])
 def test_scalar_case_dx3_dw_is_3_w2_x0(k1):
     grads = scalar_run(k1, 3)
-    assert grads[3] == pytest.approx(3 * 0.2 ** 2 * 0.9, abs=1e-15)      # 0.108, not 0.288
+    assert grads[3] == pytest.approx(3 * 0.2 ** 2 * 0.9, abs=1e-15)      # 0.108
     assert all(g == 0.0 for u, g in grads.items() if u != 3)
 
 

@@ -322,6 +322,12 @@ def test_the_grad_mode_switches_are_in_mg_autograd_too():
         assert not (x * 2).requires_grad
 
 
+def test_the_grad_mode_module_is_an_attribute_of_mg_autograd_as_torch_autograd_grad_mode_is():
+    with mg.autograd.grad_mode.no_grad():
+        assert not mg.is_grad_enabled()
+    assert mg.autograd.grad_mode.set_grad_enabled is mg.set_grad_enabled
+
+
 def test_no_grad_from_autograd_grad_mode_holds_in_each_step_and_can_be_entered_again():
     from microgradseq.autograd.grad_mode import no_grad
     assert _modes_seen(no_grad(), outside=True) == (False, True, False)
