@@ -51,6 +51,7 @@ from .ops.elementwise import log2, log10                   # torch.log10 (`loss.
 from .ops.elementwise import expm1, log1p                  # torch.log1p, torch.expm1 (exact near 0)
 from .function_forms import all_of as all, any_of as any      # torch.all, torch.any (not in __all__)
 from .function_forms import logical_and, logical_not, logical_or, logical_xor   # torch.logical_and, ... (UvA DL)
+from .function_forms import swapaxes, swapdims          # torch.swapaxes, torch.swapdims (d2l's RNNLM)
 from .ops.expanding import meshgrid                        # torch.meshgrid (the UvA DL course's decision boundary)
 from .ops.elementwise import lerp                          # torch.lerp (minGRU's sequential step)
 from .ops.softmax import logcumsumexp                      # torch.logcumsumexp (minGRU's log-space scan)

@@ -86,6 +86,7 @@ equal = _form("equal")
 all_of, any_of = _form("all"), _form("any")     # torch.all and torch.any (`mg.all`: not Python's all here)
 reshape, transpose, permute, movedim, squeeze, unsqueeze, flatten, t = map(
     _form, ("reshape", "transpose", "permute", "movedim", "squeeze", "unsqueeze", "flatten", "t"))
+swapaxes, swapdims = map(_form, ("swapaxes", "swapdims"))        # torch.swapaxes (d2l's RNNLM)
 narrow, split, chunk, unbind, index_select, gather, masked_fill, flip = map(
     _form, ("narrow", "split", "chunk", "unbind", "index_select", "gather", "masked_fill", "flip"))
 masked_select, floor_divide, remainder = map(_form, ("masked_select", "floor_divide", "remainder"))

@@ -415,12 +415,14 @@ def test_memory_of_a_freed_graph_is_returned():
     (lambda i, x: 0.5 ** i, np.float32, [0.5, 0.25, 0.125]), (lambda i, x: x * np.int64(3), np.float32, [3, 6, 9]),
     (lambda i, x: x + np.array([1, 2, 3]), np.float32, [2, 4, 6]), (lambda i, x: i + 1, np.int64, [2, 3, 4]),
     (lambda i, x: i ** 2, np.int64, [1, 4, 9]), (lambda i, x: i * True, np.int64, [1, 2, 3]),
-    (lambda i, x: x * i, np.float64, [1, 4, 9]),
+    (lambda i, x: x * i, np.float32, [1, 4, 9]), (lambda i, x: i ** x, np.float32, [1, 4, 27]),
+    (lambda i, x: x.double() + i.int(), np.float64, [2, 4, 6]), (lambda i, x: i.int() + i, np.int64, [2, 4, 6]),
 ], ids=["int * 0.5", "0.5 * int", "int / 2", "int / int", "arange * 0.5", "0.5 ** int", "f32 * np.int64",
-        "f32 + int array", "int + 1", "int ** 2", "int * True", "f32 * int tensor (numpy's rule)"])
+        "f32 + int array", "int + 1", "int ** 2", "int * True", "f32 * int tensor",
+        "int tensor ** f32 tensor", "f64 + int32 tensor", "int32 + int64 tensor (numpy's rule, as PyTorch's)"])
 def test_scalars_and_arrays_promote_as_pytorchs_do(make, dtype, values):
-    """PyTorch's rules where they differ from numpy's (which gives float64 for the first eight); two
-    tensors of different kinds keep numpy's rule, as docs/pytorch.md says."""
+    """PyTorch's rules where they differ from numpy's (which gives float64 for the first eight and the
+    twelfth and thirteenth): across kinds, the floating operand's dtype wins."""
     y = make(mg.tensor([1, 2, 3]), mg.tensor([1.0, 2.0, 3.0]))
     assert y.dtype == dtype
     np.testing.assert_array_equal(y.data, values)
@@ -491,7 +493,7 @@ def test_min_keeps_the_reduced_axis_when_asked_as_max_does():
 
 
 def test_a_parameter_and_a_tensor_promote_alike():
-    """Two tensors of different kinds keep numpy's rule, a Parameter too (it took the scalar path)."""
+    """A Parameter promotes as a tensor does (it is not of type Tensor, so it takes the path of other operands)."""
     counts = mg.tensor(np.array([1, 2]))
     assert (mg.nn.Parameter(np.ones(2, np.float32)) * counts).dtype == (mg.tensor(np.ones(2, np.float32)) * counts).dtype
 

@@ -32,14 +32,13 @@ def elementwise(*rules: Callable) -> Rules:
 def operands(name: str, fn: Callable, a: Any, b: Any) -> tuple[Tensor, Tensor, np.ndarray]:
     """Both operands as tensors, and fn of their data; a shape mismatch names the op."""
     if type(a) is not Tensor or type(b) is not Tensor:
-        both_tensors = isinstance(a, Tensor) and isinstance(b, Tensor)     # (a Parameter is one)
         try:
             a = as_tensor(a, b if isinstance(b, Tensor) else None)
             b = as_tensor(b, a)
         except OverflowError as error:      # (a Python integer out of an integer tensor's range)
             raise OverflowError(f"{name}: {error}") from None
-        if not both_tensors:
-            a, b = promoted(a, b)
+    if a._data.dtype is not b._data.dtype:
+        a, b = promoted(a, b)
     try:
         return a, b, fn(a._data, b._data)
     except ValueError as error:
@@ -58,11 +57,12 @@ def floats(x: Tensor) -> np.ndarray:
 
 
 def promoted(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
-    """PyTorch's promotion of a scalar or array operand across kinds: an integer one next to a
-    floating tensor, or a float next to an integer tensor (`as_tensor`: the default float dtype),
-    takes the floating dtype (numpy would make float32 next to int64 float64). Such an operand has
-    no gradient, so it becomes a constant of that dtype. (Two tensors of different kinds are left
-    to numpy: checking every op's dtypes would cost every op.)"""
+    """PyTorch's promotion across kinds: an integer or bool operand (a tensor, an array or a scalar)
+    next to a floating one takes the floating dtype, as does a float scalar next to an integer tensor
+    (`as_tensor`: the default float dtype); numpy would make float32 next to int64 float64
+    (`x.pow(torch.tensor([1, 2, 3]))` is float32 for a float32 x, as PyTorch's). Such an operand has
+    no gradient, so it becomes a constant of that dtype. Two floating dtypes, or two integer ones,
+    promote as numpy's (float32 and float64: float64)."""
     a_kind, b_kind = a._data.dtype.kind, b._data.dtype.kind
     if a_kind in "fc" and b_kind in "biu":
         return a, owned(b._data.astype(a._data.dtype))

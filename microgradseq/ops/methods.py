@@ -115,6 +115,26 @@ def movedim(self: Tensor, source: Any, destination: Any) -> Tensor:
     return transpose(self, tuple(order))
 
 
+def _swap(name: str, self: Tensor, first: Any, second: Any) -> Tensor:
+    """Axes `first` and `second` swapped, the others in place: a transpose (its rule swaps them back)."""
+    wrap = self.ndim or 1                           # (a 0-d tensor takes dim 0 or -1, as PyTorch's)
+    if not (is_axis(first, wrap) and is_axis(second, wrap)):
+        raise ValueError(f"{name}: expected two axes of shape {self.shape} (from {-wrap} to {wrap - 1}), "
+                         f"got {first!r} and {second!r}")
+    return transpose(self, first, second) if self.ndim else transpose(self, ())
+
+
+def _swapaxes(self: Tensor, axis0: Any, axis1: Any) -> Tensor:
+    """x with axes axis0 and axis1 swapped (d2l's `self.linear(hiddens).swapaxes(0, 1)`), as PyTorch's
+    swapaxes, its alias of transpose(dim0, dim1); numpy's swapaxes."""
+    return _swap("swapaxes", self, axis0, axis1)
+
+
+def _swapdims(self: Tensor, dim0: Any, dim1: Any) -> Tensor:
+    """x with axes dim0 and dim1 swapped, as PyTorch's swapdims, its other alias of transpose(dim0, dim1)."""
+    return _swap("swapdims", self, dim0, dim1)
+
+
 def iterate(self: Tensor) -> Iterator[Tensor]:
     """The sub-tensors along the first axis, as PyTorch's; a 0-d tensor has none to iterate over."""
     if self.ndim == 0:
@@ -252,6 +272,7 @@ Tensor.size, Tensor.numel, Tensor.dim = size, lambda self: int(self._data.size),
 Tensor.nelement = Tensor.numel
 Tensor.narrow, Tensor.contiguous, Tensor.permute, Tensor.__iter__ = narrow, lambda self: self, permute, iterate
 Tensor.movedim = Tensor.moveaxis = movedim
+Tensor.swapaxes, Tensor.swapdims = _swapaxes, _swapdims
 Tensor.argmax, Tensor.argmin, Tensor.softmax, Tensor.log_softmax = argmax, argmin, softmax, log_softmax
 Tensor.mul, Tensor.dot = ew.mul, dot      # (t.div, with PyTorch's rounding_mode=, is in arithmetic.py)
 Tensor.to, Tensor.cpu = to, lambda self: self
