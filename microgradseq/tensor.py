@@ -338,7 +338,8 @@ class Tensor:
         if out.shape != self.shape:
             raise ValueError(f"{name}: the result has shape {out.shape}, the tensor {self.shape}")
         if out.dtype != self.dtype:
-            if not np.can_cast(out.dtype, self.dtype, "same_kind"):
+            narrowing = out.dtype.kind in "iu" and self.dtype.kind in "iu"     # (PyTorch's uint8 += int8: uint8)
+            if not narrowing and not np.can_cast(out.dtype, self.dtype, "same_kind"):
                 raise TypeError(f"{name}: the result's dtype {out.dtype} cannot be cast to the tensor's "
                                 f"dtype {self.dtype}")
             out = out.to(self.dtype)
@@ -362,6 +363,9 @@ class Tensor:
     def __isub__(self, other): return self._in_place("-=", type(self).__sub__, other)
     def __imul__(self, other): return self._in_place("*=", type(self).__mul__, other)
     def __itruediv__(self, other): return self._in_place("/=", type(self).__truediv__, other)
+    def __ipow__(self, other): return self._in_place("**=", type(self).__pow__, other)
+    def __ifloordiv__(self, other): return self._in_place("//=", type(self).__floordiv__, other)
+    def __imod__(self, other): return self._in_place("%=", type(self).__mod__, other)
 
     # ---- printing ---------------------------------------------------------------
 

@@ -65,10 +65,17 @@ def promoted(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
     promote as numpy's (float32 and float64: float64)."""
     a_kind, b_kind = a._data.dtype.kind, b._data.dtype.kind
     if a_kind in "fc" and b_kind in "biu":
-        return a, owned(b._data.astype(a._data.dtype))
+        return a, owned(_cast(b._data, a._data.dtype))
     if b_kind in "fc" and a_kind in "biu":
-        return owned(a._data.astype(b._data.dtype)), b
+        return owned(_cast(a._data, b._data.dtype)), b
     return a, b
+
+
+def _cast(integers: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Integers (or bools) in a floating dtype. Past float16's 65504 they become inf, as PyTorch's cast,
+    and as quietly (numpy would warn "overflow encountered in cast")."""
+    with np.errstate(over="ignore"):
+        return integers.astype(dtype)
 
 
 def passthrough(g: np.ndarray, kept: None = None) -> np.ndarray:
@@ -228,8 +235,9 @@ def _power(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if b.ndim == 0 and a.dtype in _SPELLED_OUT_DTYPES and b.dtype.kind in "iuf":
         spelled_out = _SPELLED_OUT_POWERS.get(float(b))
         if spelled_out is not None:
+            dtype = np.result_type(a, b)    # (a float32 base to a float64 0-d exponent: computed in float64)
             with np.errstate(divide="ignore", invalid="ignore"):
-                return spelled_out(a).astype(np.result_type(a, b), copy=False)
+                return spelled_out(a if a.dtype == dtype else a.astype(dtype))
     if a.dtype.kind in "biu" and b.dtype.kind == "i" and (b < 0).any():
         return np.where(b < 0, _below_one(a, b), np.power(a, np.maximum(b, 0)))
     return np.power(a, b)
