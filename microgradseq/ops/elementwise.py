@@ -175,7 +175,7 @@ DIV = elementwise(divided, _d_divisor)
 
 def floor_divide(a: Any, b: Any) -> Tensor:
     """a // b = floor(a / b), as Python's and PyTorch's (integers stay integers);
-    d/da = 0,   d/db = 0: a staircase (PyTorch's gradient too)"""
+    d/da = 0,   d/db = 0: a staircase (PyTorch's div(rounding_mode="floor"); its `//` has no gradient)"""
     a, b, y = operands("floor_divide", _checked(np.floor_divide, "floor_divide"), a, b)
     return result("floor_divide", y, (a, b), FLOOR_DIVIDE, NOTHING)
 
