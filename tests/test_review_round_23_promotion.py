@@ -190,14 +190,6 @@ def test_gradient_reaches_the_float_operand_in_its_dtype(float_dtype, int_dtype,
                                rtol=4e-3 if float_dtype == "float16" else 1e-6)
 
 
-@pytest.fixture
-def default_float64():
-    before = mg.get_default_dtype()
-    mg.set_default_dtype(np.float64)
-    yield
-    mg.set_default_dtype(before)
-
-
 DEFAULT_FLOAT64 = [  # PyTorch's dtypes after torch.set_default_dtype(torch.float64)
     ("int64 * float32 tensor", lambda: mg.tensor([3, 5]) * mg.tensor([2.0, 0.5], dtype=np.float32), "float32",
      np.float32([6.0, 2.5])),
@@ -213,7 +205,7 @@ DEFAULT_FLOAT64 = [  # PyTorch's dtypes after torch.set_default_dtype(torch.floa
 
 
 @pytest.mark.parametrize("name, expression, expected, want", DEFAULT_FLOAT64, ids=[c[0] for c in DEFAULT_FLOAT64])
-def test_default_float64(default_float64, name, expression, expected, want):
+def test_default_float64(float64_default, name, expression, expected, want):
     y = expression()
     assert y.dtype == np.dtype(expected)
     np.testing.assert_allclose(y.numpy(), want)
