@@ -27,6 +27,7 @@ import pytest
 
 import microgradseq as mg
 from microgradseq.bptt.truncate import state_tensors
+from test_bptt import stepping_blocks
 
 F64 = np.float64
 DEPTH = 100_000                 # ops: a chain step is three (mul, add, tanh)
@@ -473,18 +474,11 @@ def test_the_runners_carry_a_state_nested_3_000_tuples_deep(runner):
         h = (w * innermost(state) + x).tanh()
         return h, nested(h)
 
-    def block(xs, state):
-        outputs = []
-        for x in xs:
-            output, state = step(x, state)
-            outputs.append(output)
-        return outputs, state
-
     args = (nested(mg.tensor(0.0, dtype=F64)), np.full(n, 0.1), [0.0] * n, lambda output, _: output)
     if runner == "tbptt":
         result = mg.bptt.tbptt(step, *args, k, k)
     elif runner == "tbptt_blocks":
-        result = mg.bptt.tbptt_blocks(block, *args, k, k)
+        result = mg.bptt.tbptt_blocks(stepping_blocks(step), *args, k, k)
     else:
         result = mg.bptt.rtrl(step, *args, [w], k)
     expected, h, dh = 0.0, 0.0, 0.0

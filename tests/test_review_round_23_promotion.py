@@ -5,6 +5,7 @@ value is numpy's closed form (both operands in the result's dtype, then the op),
 own output. Two floating or two integer tensors of which one is 0-d are left out: there PyTorch's
 dimensioned tensor wins and the library follows numpy, as docs/pytorch.md says."""
 
+import operator
 import warnings
 
 import numpy as np
@@ -129,26 +130,22 @@ IN_PLACE = [  # (p's dtype, operator, other's dtype, other's ndim, PyTorch's dty
 ]
 
 
-@pytest.mark.parametrize("p_dtype, operator, other_dtype, other_ndim, expected", IN_PLACE)
-def test_in_place_keeps_the_dtype_or_raises(p_dtype, operator, other_dtype, other_ndim, expected):
+IN_PLACE_OPERATORS = {"+=": operator.iadd, "-=": operator.isub, "*=": operator.imul, "/=": operator.itruediv}
+
+
+@pytest.mark.parametrize("p_dtype, symbol, other_dtype, other_ndim, expected", IN_PLACE)
+def test_in_place_keeps_the_dtype_or_raises(p_dtype, symbol, other_dtype, other_ndim, expected):
     P, Q = _values(LEFT, p_dtype, 1), _values(RIGHT, other_dtype, other_ndim)
     p, q = mg.tensor(P), mg.tensor(Q)
     kept = p
     with mg.no_grad():
         if expected is None:
             with pytest.raises(TypeError):
-                exec(f"p {operator} q")
+                IN_PLACE_OPERATORS[symbol](p, q)
             return
-        if operator == "+=":
-            p += q
-        elif operator == "-=":
-            p -= q
-        elif operator == "*=":
-            p *= q
-        else:
-            p /= q
+        p = IN_PLACE_OPERATORS[symbol](p, q)
     assert p is kept and p.dtype == np.dtype(expected)
-    np.testing.assert_allclose(p.numpy(), OPS[operator[0]](P, Q.astype(expected)), rtol=1e-3)
+    np.testing.assert_allclose(p.numpy(), OPS[symbol[0]](P, Q.astype(expected)), rtol=1e-3)
 
 
 # Gradients to a float x next to an integer or bool tensor n: (op, y(x, n), closed-form dy/dx)
