@@ -47,8 +47,10 @@ def _shifted(x: Tensor, axis: int) -> Tensor:
 
 def softmax(x: Any, axis: int | None = None, *, dim: int | None = None) -> Tensor:
     """softmax(x)_i = e^(x_i - m) / sum_j e^(x_j - m), along `axis` (or `dim`; the last by default)."""
-    axis = either("softmax", "axis", axis, "dim", dim, -1)
     x = x if type(x) is Tensor else as_tensor(x)
+    if axis is None and dim is None:
+        _last_axis_by_default("softmax", x.ndim)
+    axis = either("softmax", "axis", axis, "dim", dim, -1)
     if x.ndim == 0 and is_axis(axis, 1):    # a 0-d tensor's dim 0 (or -1), as PyTorch's: its one entry, 1
         return x.softmax(axis)
     if not is_axis(axis, x.ndim):
@@ -61,7 +63,19 @@ def softmax(x: Any, axis: int | None = None, *, dim: int | None = None) -> Tenso
 
 def log_softmax(x: Any, axis: int | None = None, *, dim: int | None = None) -> Tensor:
     """log softmax(x)_i = (x_i - m) - log sum_j e^(x_j - m);   one op (`ops.log_softmax`)."""
+    if axis is None and dim is None:
+        _last_axis_by_default("log_softmax", np.ndim(x.data if isinstance(x, Tensor) else x))
     return ops.log_softmax(x, either("log_softmax", "axis", axis, "dim", dim, -1))
+
+
+def _last_axis_by_default(name: str, ndim: int) -> None:
+    """Without an axis, softmax and log_softmax take the last one. PyTorch's deprecated implicit choice
+    (`implicit_dim`) agrees for 0-, 1- and 2-d inputs; for more axes, a script ported from PyTorch meant
+    another one, so say so (as PyTorch warns, at the caller's line)."""
+    if ndim >= 3:
+        warnings.warn(f"{name}: no dim given, so the last axis ({ndim - 1}) of this {ndim}-d input is used; "
+                      f"PyTorch's deprecated implicit choice would be dim {0 if ndim == 3 else 1}. Pass dim=X to "
+                      "say which.", UserWarning, stacklevel=3)
 
 
 def gelu(input: Any, approximate: str = "none") -> Tensor:

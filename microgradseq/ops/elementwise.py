@@ -61,14 +61,22 @@ def promoted(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
     next to a floating one takes the floating dtype, as does a float scalar next to an integer tensor
     (`as_tensor`: the default float dtype); numpy would make float32 next to int64 float64
     (`x.pow(torch.tensor([1, 2, 3]))` is float32 for a float32 x, as PyTorch's). Such an operand has
-    no gradient, so it becomes a constant of that dtype. Two floating dtypes, or two integer ones,
-    promote as numpy's (float32 and float64: float64)."""
+    no gradient, so it becomes a constant of that dtype. Within one kind (two floating dtypes, or two
+    integer ones) a 0-d tensor next to one with dimensions takes that one's dtype, as in PyTorch
+    (`x * mg.tensor(0.5)` stays float32 for a float32 x under a float64 default; a 0-d operand that
+    needs a gradient gets it through `astype`); otherwise numpy's promotion (float32 and float64: float64)."""
     a_kind, b_kind = a._data.dtype.kind, b._data.dtype.kind
     if a_kind in "fc" and b_kind in "biu":
         return a, owned(_cast(b._data, a._data.dtype))
     if b_kind in "fc" and a_kind in "biu":
         return owned(_cast(a._data, b._data.dtype)), b
+    if _KINDS[a_kind] == _KINDS[b_kind] and (a._data.ndim == 0) != (b._data.ndim == 0):
+        with np.errstate(over="ignore"):        # (float32 1e10 as float16 is inf, quietly, as PyTorch's)
+            return (astype(a, b._data.dtype), b) if a._data.ndim == 0 else (a, astype(b, a._data.dtype))
     return a, b
+
+
+_KINDS = {"b": "bool", "i": "integer", "u": "integer", "f": "floating", "c": "complex"}
 
 
 def _cast(integers: np.ndarray, dtype: np.dtype) -> np.ndarray:

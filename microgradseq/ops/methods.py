@@ -13,6 +13,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from ..autograd import LEAF, grad_enabled
 from ..checks import is_axis, is_int
 from ..spellings import axis_keepdims, check_device, either, shape_of, target_dtype
 from ..tensor import Tensor, as_tensor, owned
@@ -133,6 +134,23 @@ def _swapaxes(self: Tensor, axis0: Any, axis1: Any) -> Tensor:
 def _swapdims(self: Tensor, dim0: Any, dim1: Any) -> Tensor:
     """x with axes dim0 and dim1 swapped, as PyTorch's swapdims, its other alias of transpose(dim0, dim1)."""
     return _swap("swapdims", self, dim0, dim1)
+
+
+def _shaped_in_place(name: str, change: Callable) -> Callable:
+    """PyTorch's in-place shape changes, `h.squeeze_(0)`, `x.unsqueeze_(0)`, `t_()`, `transpose_(0, 1)`: the
+    tensor takes `change`'s result, its array and, while recording, its history, as after `t += u`. Refused
+    (RuntimeError) where that would leave a node of the old shape: a leaf that requires grad (its gradient
+    has its shape), a tensor with history under `no_grad()`, and a part of another tensor (t = u[i])."""
+    def method(self: Tensor, *args: Any) -> Tensor:
+        recording = grad_enabled.get() and not (self._node is not None and self._node.kind is LEAF)
+        if (self._node is not None and not recording) or self._part_of is not None:
+            what = ("a part of another tensor (t = u[i])" if self._part_of is not None else "a leaf that requires grad"
+                    if self._node.kind is LEAF else "a tensor with history under no_grad()")
+            raise RuntimeError(f"{name}: cannot change the shape of {what} in place; write t = t.{name[:-1]}(...)")
+        self._take(change(self, *args), recording)
+        return self
+    method.__name__ = method.__qualname__ = name
+    return method
 
 
 def iterate(self: Tensor) -> Iterator[Tensor]:
@@ -268,6 +286,8 @@ def new_full(self: Tensor, size: Any, fill_value: Any, *, dtype: Any = None, dev
 
 Tensor.view, Tensor.squeeze, Tensor.unsqueeze, Tensor.flatten, Tensor.t = reshape, squeeze, unsqueeze, flatten, t
 Tensor.view_as = Tensor.reshape_as = view_as
+Tensor.squeeze_, Tensor.unsqueeze_ = _shaped_in_place("squeeze_", squeeze), _shaped_in_place("unsqueeze_", unsqueeze)
+Tensor.t_, Tensor.transpose_ = _shaped_in_place("t_", t), _shaped_in_place("transpose_", transpose)
 Tensor.size, Tensor.numel, Tensor.dim = size, lambda self: int(self._data.size), lambda self: self._data.ndim
 Tensor.nelement = Tensor.numel
 Tensor.narrow, Tensor.contiguous, Tensor.permute, Tensor.__iter__ = narrow, lambda self: self, permute, iterate
