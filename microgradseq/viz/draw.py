@@ -60,6 +60,10 @@ def draw(root: Any, params: Mapping[str, Any] | None = None, view: str = "cells"
     `grad_range=(low, high)` (the same for every drawing that passes it);
     without `retain_graph` the backward frees the graph and only the root is
     left to draw.
+
+    Save it with `mg.viz.render(graph, "graph.png")` (or `.svg`), or `graph.render("graph")`
+    (SVG). Steps come from `with mg.viz.step(t):` blocks (the built-in layers stamp theirs);
+    `mg.viz.draw_update` draws one update of truncated BPTT with its cut.
     """
     return _drawing("draw", root, params, view, max_steps, show_values, grad_range)[0]
 
@@ -73,7 +77,7 @@ def _drawing(caller: str, root: Any, params: Mapping[str, Any] | None, view: str
     ensure_renderer()
     info = GraphInfo(graph_roots(root, caller), params, max_steps)
     info.grad_range = grad_range
-    graph = graphviz.Digraph("microgradseq")
+    graph = graphviz.Digraph("microgradseq", format="svg")    # (graph.render(), .pipe(): what both renderers write)
     graph.attr(rankdir="LR", fontname="Helvetica", newrank="true", compound="true")
     graph.attr("node", fontname="Helvetica", fontsize="11", shape="box", style="rounded,filled",
                fillcolor="white")

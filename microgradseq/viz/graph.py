@@ -25,6 +25,7 @@ class GraphInfo:
         self.names = parameter_names(params, self.ids)
         self.data = {getattr(t, "_node", None): t for t in (params or {}).values()}
         self.grad_range = None      # the colour scale draw() was given
+        self.norm_of = "h"          # what ||dL/d<norm_of>_t|| measures: h, c, or (unlabelled) the state
         self.step_of = {}
         for node in self.order:
             self.step_of[node] = self._step(node)
@@ -115,7 +116,8 @@ class GraphInfo:
         groups = [[n for n in states if n.label == label] for label in STATE_LABELS]
         groups.append([n for n in states if n.label not in STATE_LABELS])
         squares = {}
-        for group in groups:
+        for name, group in zip(STATE_LABELS + ("state",), groups):
+            self.norm_of = name
             for node in group:
                 step = self.step_of[node]
                 grad = self.grad(node)

@@ -101,7 +101,7 @@ def step_cluster(graph: graphviz.Digraph, info: GraphInfo, step: int, colours: d
         if norms and step in norms:
             shade = colours.get(step, "white")
             cluster.attr(label=f'<<TABLE BORDER="0" CELLPADDING="3"><TR><TD BGCOLOR="{shade}">'
-                               f'<B>t = {step}</B>   ||dL/dh_t|| = {norms[step]:.3g}</TD></TR></TABLE>>',
+                               f'<B>t = {step}</B>   ||dL/d{info.norm_of}_t|| = {norms[step]:.3g}</TD></TR></TABLE>>',
                          color=shade if shade != PALETTE[0] else "gray70", penwidth="3")
         if greyed:
             cluster.attr(style="rounded,filled,dashed", fillcolor="gray95", fontcolor="gray50")
@@ -139,7 +139,7 @@ def legend(graph: graphviz.Digraph, info: GraphInfo, norms: dict) -> dict:
     if any(math.isnan(value) for value in norms.values()):
         rows.append(f'<TR><TD BGCOLOR="{NAN_COLOUR}" WIDTH="18"> </TD><TD ALIGN="LEFT">NaN</TD></TR>')
     graph.node("legend", f'<<TABLE BORDER="0" CELLSPACING="1"><TR><TD COLSPAN="3">'
-                         f'log10 ||dL/dh_t||</TD></TR>{"".join(rows)}</TABLE>>', shape="plaintext", style="")
+                         f'log10 ||dL/d{info.norm_of}_t||</TD></TR>{"".join(rows)}</TABLE>>', shape="plaintext", style="")
     return step_colours(info, norms)
 
 
