@@ -2446,7 +2446,8 @@ def test_gap_G3_max_over_a_positional_axis_answers_values_and_indices():
     assert F.one_hot(t.max(1).indices, num_classes=4).tolist() == np.eye(4, dtype=int)[[1, 2, 2]].tolist()
     values, indices = t.max(dim=1)                      # unchanged: dim= gives the pair itself
     assert indices.tolist() == [1, 2, 2] and t.max().item() == 4.0
-    assert float(m[0]) == 3.0                           # (numpy's meaning: m is the values)
+    with pytest.warns(UserWarning, match=r"\[0\] is its row 0"):    # (numpy's meaning, m is the values: it warns)
+        assert float(m[0]) == 3.0
     ints = torch.tensor([[3, 1], [2, 5]])
     assert ints.max(1).values.tolist() == [3, 5] and ints.min(1).indices.tolist() == [1, 0]
     taken = ints.max(1)                                 # (found with the values: an in-place change after

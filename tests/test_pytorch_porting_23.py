@@ -80,6 +80,7 @@ import os
 import random
 import re
 import string
+import warnings
 
 import numpy as np
 import pytest
@@ -1742,3 +1743,49 @@ def test_g1_t__and_transpose__and_what_cannot_change_shape_in_place():
     with torch.no_grad(), pytest.raises(RuntimeError, match=r"t_: cannot change the shape of a tensor with history"):
         v.t_()
     assert v.shape == (2, 3)
+
+
+def test_unpacking_or_int_indexing_a_positional_max_warns_where_pytorch_means_the_pair():
+    """Aladdin Persson's `_, predictions = scores.max(1)`: here `t.max(1)` is numpy's values, so the pair
+    unpacks the rows (for a batch of two, silently: two maxima instead of the indices), and fast.ai's
+    `x.max(-1)[0]` is row 0. Both warn at the caller's line, naming `t.max(dim=1)`; what they compute is
+    unchanged, and slices, arrays, `.values` and `.indices` do not warn."""
+    scores = torch.tensor(np.array([[0.1, 0.9, 0.3], [0.8, 0.2, 0.5]]))
+    with pytest.warns(UserWarning, match=r"t\.max\(d\) without dim= is the maxima along d.*iterating over it "
+                                         r"\(as `values, indices = t\.max\(1\)` does\) gives its rows.*"
+                                         r"write t\.max\(dim=d\) for it") as caught:
+        first, second = scores.max(1)
+    assert caught[0].filename == __file__
+    assert (first.item(), second.item()) == (0.9, 0.8)            # the rows of the values, as before
+    with pytest.warns(UserWarning, match=r"t\.min\(d\) .* and \[0\] is its row 0"):
+        assert scores.min(-1)[0].item() == 0.1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _, predictions = scores.max(dim=1)                        # the pair, as PyTorch's
+        assert predictions.tolist() == [1, 0] and scores.max(1).indices.tolist() == [1, 0]
+        assert scores.max(1)[:1].tolist() == [0.9] and scores.max(1).values.tolist() == [0.9, 0.8]
+        values, indices = torch.max(scores, 1)                    # the function form is the pair
+        assert indices.tolist() == [1, 0]
+
+
+def test_in_place_shape_changes_take_pytorchs_keywords_and_a_cut_state_becomes_a_constant():
+    """`squeeze_(dim=0)`, `unsqueeze_(dim=0)`, `transpose_(dim0=0, dim1=1)` as PyTorch's; a truncated state (a cut:
+    no history, no gradient) changes shape under no_grad() too, and stays without history."""
+    t = torch.zeros(1, 3)
+    assert t.squeeze_(dim=0).shape == (3,) and t.unsqueeze_(dim=0).shape == (1, 3)
+    assert t.transpose_(dim0=0, dim1=1).shape == (3, 1)
+    cut = torch.bptt.truncate(torch.ones(1, 2, requires_grad=True) * 2)
+    with torch.no_grad():
+        cut.squeeze_(0)
+    assert cut.shape == (2,) and not cut.requires_grad and cut.tolist() == [2.0, 2.0]
+    assert "In place" in torch.Tensor.squeeze_.__doc__
+
+
+def test_a_pickled_or_copied_min_still_warns_as_a_min():
+    import copy
+    import pickle
+    m = torch.tensor(np.array([[3.0, 1.0], [0.5, 2.0]])).min(1)
+    for again in (pickle.loads(pickle.dumps(m)), copy.deepcopy(m), copy.copy(m)):
+        with pytest.warns(UserWarning, match=r"t\.min\(d\) without dim= is the minima along d"):
+            assert again[1].item() == 0.5
+        assert again.indices.tolist() == [1, 0]

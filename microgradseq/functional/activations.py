@@ -63,8 +63,9 @@ def softmax(x: Any, axis: int | None = None, *, dim: int | None = None) -> Tenso
 
 def log_softmax(x: Any, axis: int | None = None, *, dim: int | None = None) -> Tensor:
     """log softmax(x)_i = (x_i - m) - log sum_j e^(x_j - m);   one op (`ops.log_softmax`)."""
+    x = x if type(x) is Tensor else as_tensor(x)
     if axis is None and dim is None:
-        _last_axis_by_default("log_softmax", np.ndim(x.data if isinstance(x, Tensor) else x))
+        _last_axis_by_default("log_softmax", x.ndim)
     return ops.log_softmax(x, either("log_softmax", "axis", axis, "dim", dim, -1))
 
 

@@ -56,7 +56,7 @@ def max_of(self: Tensor, axis: Any = None, keepdims: bool | None = None, *, dim:
 def _with_indices(values: Tensor, x: Tensor, axis: int, keepdim: bool, which: str) -> reduce.ExtremesAlong:
     """t.max(d)'s (or t.min(d)'s) values, answering also to `.values` and `.indices`."""
     indices = (np.argmax if which == "max" else np.argmin)(x._data, axis=axis, keepdims=keepdim)
-    return reduce.extremes_along(values, (x, axis, keepdim, which), np.asarray(indices))
+    return reduce.extremes_along(values, (x, axis, keepdim, which), np.asarray(indices), which)
 
 
 def amax(self: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:

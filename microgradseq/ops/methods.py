@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from ..autograd import LEAF, grad_enabled
+from ..autograd import CUT, LEAF, grad_enabled
 from ..checks import is_axis, is_int
 from ..spellings import axis_keepdims, check_device, either, shape_of, target_dtype
 from ..tensor import Tensor, as_tensor, owned
@@ -141,15 +141,22 @@ def _shaped_in_place(name: str, change: Callable) -> Callable:
     tensor takes `change`'s result, its array and, while recording, its history, as after `t += u`. Refused
     (RuntimeError) where that would leave a node of the old shape: a leaf that requires grad (its gradient
     has its shape), a tensor with history under `no_grad()`, and a part of another tensor (t = u[i])."""
-    def method(self: Tensor, *args: Any) -> Tensor:
-        recording = grad_enabled.get() and not (self._node is not None and self._node.kind is LEAF)
-        if (self._node is not None and not recording) or self._part_of is not None:
-            what = ("a part of another tensor (t = u[i])" if self._part_of is not None else "a leaf that requires grad"
-                    if self._node.kind is LEAF else "a tensor with history under no_grad()")
-            raise RuntimeError(f"{name}: cannot change the shape of {what} in place; write t = t.{name[:-1]}(...)")
-        self._take(change(self, *args), recording)
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        node = self._node
+        if self._part_of is not None:
+            refused = "a part of another tensor (t = u[i])"
+        elif node is not None and node.kind is LEAF:
+            refused = "a leaf that requires grad"
+        elif node is not None and node.kind is not CUT and not grad_enabled.get():
+            refused = "a tensor with history under no_grad()"
+        else:
+            refused = None
+        if refused:
+            raise RuntimeError(f"{name}: cannot change the shape of {refused} in place; write t = t.{name[:-1]}(...)")
+        self._take(change(self, *args, **kwargs), recording=True)    # (a cut state becomes a constant, as after +=)
         return self
     method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"In place: t takes t.{name[:-1]}(...) and its history, as after `t += u`; returns t."
     return method
 
 

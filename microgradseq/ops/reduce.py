@@ -331,9 +331,27 @@ class ExtremesAlong(Tensor):
     The indices are found with the values. Only while t's values are differentiated (recorded, or
     carrying a tangent in forward mode) is t kept, for `.values`' rule (a RuntimeError if t was
     changed in place since). Unpacking (`values, indices = t.max(1)`) still
-    iterates over the values: `t.max(dim=1)` is the pair."""
+    iterates over the values, and `t.max(1)[0]` is their first row: PyTorch's idioms for the pair,
+    which mean other numbers here, so both warn (`t.max(dim=1)` is the pair)."""
 
-    __slots__ = ("_indices", "_source")     # int64 indices; (x, d, keepdim, "max" or "min", x's array) or None
+    __slots__ = ("_indices", "_source", "_which")   # int64 indices; (x, d, keepdim, "max" or "min", x's array)
+                                                    # or None; "max" or "min"
+
+    def __iter__(self):
+        self._warn("iterating over it (as `values, indices = t.max(1)` does) gives its rows")
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (getitem(self, i) for i in range(len(self)))
+
+    def __getitem__(self, index: Any) -> Tensor:
+        if is_int(index):
+            self._warn(f"[{index}] is its row {index}")
+        return getitem(self, index)
+
+    def _warn(self, what: str) -> None:
+        warnings.warn(f"t.{self._which}(d) without dim= is the {self._which}ima along d, as numpy's, and {what}; "
+                      f"PyTorch's is the pair (values, indices): write t.{self._which}(dim=d) for it, or "
+                      f".values / .indices", UserWarning, stacklevel=3)
 
     @property
     def values(self) -> Tensor:
@@ -351,24 +369,25 @@ class ExtremesAlong(Tensor):
 
     def __copy__(self) -> "ExtremesAlong":
         out = Tensor.__copy__(self)
-        out._indices, out._source = self._indices, self._source
+        out._indices, out._source, out._which = self._indices, self._source, self._which
         return out
 
     def __reduce_ex__(self, protocol: int) -> tuple:
-        return _rebuilt_extremes, (np.array(self._data), np.array(self._indices))
+        return _rebuilt_extremes, (np.array(self._data), np.array(self._indices), self._which)
 
 
-def _rebuilt_extremes(values: np.ndarray, indices: np.ndarray) -> ExtremesAlong:
+def _rebuilt_extremes(values: np.ndarray, indices: np.ndarray, which: str = "max") -> ExtremesAlong:
     """An ExtremesAlong from pickle or deepcopy: the values and indices, without history."""
-    return extremes_along(owned(values), None, indices)
+    return extremes_along(owned(values), None, indices, which)
 
 
-def extremes_along(values: Tensor, source: tuple | None, indices: np.ndarray) -> ExtremesAlong:
-    """`values` (x's maxima or minima along an axis) over the same array and node, with their
-    `indices`; `source` = (x, axis, keepdim, "max" or "min") is kept while the values are differentiated."""
+def extremes_along(values: Tensor, source: tuple | None, indices: np.ndarray, which: str) -> ExtremesAlong:
+    """`values` (x's maxima or minima, `which`, along an axis) over the same array and node, with their
+    `indices`; `source` = (x, axis, keepdim, which) is kept while the values are differentiated."""
     out = object.__new__(ExtremesAlong)
     out._data, out._node, out._tangent, out._part_of = values._data, values._node, values._tangent, None
     out._indices = indices.astype(np.int64, copy=False)
+    out._which = which
     recorded = values._node is not None or values._tangent is not None      # (reverse or forward mode)
     out._source = source + (source[0]._data,) if source is not None and recorded else None
     return out

@@ -55,7 +55,8 @@ def draw(root: Any, params: Mapping[str, Any] | None = None, view: str = "cells"
     are drawn, the first and last halves, with a note saying how many were left
     out; `None` draws all. Tiny tensors show their values (a leaf only when it is
     in `params`) and grads once a backward has run, when `show_values`. After `loss.backward(retain_graph=True)`
-    each step prints ||dL/dh_t|| and is coloured by its log10, on a scale from
+    each step prints ||dL/dh_t|| (of c, or of unlabelled states, when no h has a
+    gradient) and is coloured by its log10, on a scale from
     the largest norm's decade down at least four decades, or over
     `grad_range=(low, high)` (the same for every drawing that passes it);
     without `retain_graph` the backward frees the graph and only the root is
