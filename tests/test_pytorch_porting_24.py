@@ -68,6 +68,7 @@ import microgradseq.nn as nn
 import microgradseq.nn.functional as F
 import microgradseq.optim as optim
 from microgradseq.utils.data import DataLoader, RandomSampler, TensorDataset
+from test_pytorch_porting_22 import arrays, np_log_softmax, sigmoid
 
 
 # ---- made-up data -----------------------------------------------------------------------------------------------
@@ -737,19 +738,6 @@ def runs(tmp_path_factory):
                         hidden_size=32, learning_rate=0.005),
             "seq": run(seq2seq_translation, directory, hidden_size=16, batch_size=8, n_epochs=60, print_every=10,
                        plot_every=1)}
-
-
-def arrays(module):
-    return {name: np.array(p.data, dtype=np.float64) for name, p in module.named_parameters()}
-
-
-def sigmoid(a):
-    return 1 / (1 + np.exp(-a))
-
-
-def np_log_softmax(z):
-    z = z - z.max(-1, keepdims=True)
-    return z - np.log(np.exp(z).sum(-1, keepdims=True))
 
 
 def np_gru(X, p, prefix, h):
