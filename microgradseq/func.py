@@ -32,7 +32,7 @@ import numpy as np
 from . import forward, transforms
 from .autograd import grad_enabled, setting
 from .tensor import Tensor, owned
-from .trees import fold, items, same_kind
+from .trees import fold, same_kind
 
 
 def _refused(name: str, why: str) -> Callable:
@@ -54,18 +54,15 @@ _RANDOMNESS = ("error", "different", "same")     # jacfwd's, as PyTorch's
 # ---- trees of tensors (PyTorch's pytrees: tuples, lists and dicts) ---------------------------
 
 def _leaves(tree: Any, where: str, arrays: bool = False) -> list:
-    """The tensors of a tree, in order (numpy arrays too when `arrays`); TypeError naming `where`.
-    A walk over a stack, no recursion: a tree nested 100,000 lists deep is read too."""
-    leaves, to_visit = [], [tree]
-    while to_visit:
-        item = to_visit.pop()
-        if isinstance(item, Tensor) or (arrays and isinstance(item, np.ndarray)):
-            leaves.append(item)
-        elif isinstance(item, (tuple, list, dict)):
-            to_visit.extend(reversed(items(item)))
-        else:
+    """The tensors of a tree, in order (numpy arrays too when `arrays`); TypeError naming `where`."""
+    leaves = []
+
+    def leaf(item: Any) -> None:
+        if not (isinstance(item, Tensor) or (arrays and isinstance(item, np.ndarray))):
             raise TypeError(f"{where} must be tensors, or tuples, lists or dicts of them, "
                             f"got {type(item).__name__}")
+        leaves.append(item)
+    fold(tree, leaf, lambda container, parts: None)
     return leaves
 
 
@@ -75,20 +72,12 @@ def _rebuild(tree: Any, leaves: Iterator) -> Any:
 
 
 def _layout(tree: Any) -> tuple:
-    """The tree's shape of nesting, to compare two trees: its containers and leaves in order, flat
-    (a nested tuple 100,000 deep would compare and print by recursion): a container is its type's
-    name and its length (a dict its keys), a leaf '*'."""
-    tokens, to_visit = [], [tree]
-    while to_visit:
-        item = to_visit.pop()
-        if isinstance(item, dict):
-            tokens.append(("dict", tuple(item.keys())))
-            to_visit.extend(reversed(items(item)))
-        elif isinstance(item, (tuple, list)):
-            tokens.append((type(item).__name__, len(item)))
-            to_visit.extend(reversed(item))
-        else:
-            tokens.append("*")
+    """The tree's shape of nesting, to compare two trees: its leaves and containers as `fold` meets
+    them, flat (a nested tuple 100,000 deep would compare and print by recursion): a leaf '*', a
+    container its type's name and its length (a dict its keys)."""
+    tokens = []
+    fold(tree, lambda _: tokens.append("*"), lambda c, parts: tokens.append(
+        ("dict", tuple(c.keys())) if isinstance(c, dict) else (type(c).__name__, len(c))))
     return tuple(tokens)
 
 

@@ -164,7 +164,7 @@ def iterate(self: Tensor) -> Iterator[Tensor]:
     """The sub-tensors along the first axis, as PyTorch's; a 0-d tensor has none to iterate over."""
     if self.ndim == 0:
         raise TypeError("iteration over a 0-d tensor")
-    return (self[i] for i in range(len(self)))
+    return (getitem(self, i) for i in range(len(self)))
 
 
 def size(self: Tensor, dim: int | None = None) -> tuple | int:

@@ -339,9 +339,7 @@ class ExtremesAlong(Tensor):
 
     def __iter__(self):
         self._warn("iterating over it (as `values, indices = t.max(1)` does) gives its rows")
-        if self.ndim == 0:
-            raise TypeError("iteration over a 0-d tensor")
-        return (getitem(self, i) for i in range(len(self)))
+        return Tensor.__iter__(self)           # (rows by `getitem`: the warning once, not per row)
 
     def __getitem__(self, index: Any) -> Tensor:
         if is_int(index):
