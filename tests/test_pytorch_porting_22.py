@@ -46,7 +46,7 @@ Met and left as documented in docs/pytorch.md (the lines say `differs:`):
     takes the detached tensor.
   - The plots (matplotlib) and MNIST's download (torchvision) are left out.
 
-Compared with PyTorch 2.13 (a scratch script, /tmp/port22/compare.py, not a test: this file's ports run once
+Compared with PyTorch 2.13 (a scratch script, not a test: this file's ports run once
 with microgradseq and once with its imports pointed at torch, the same initial weights set on both at the
 optimizer's construction, the same data and batch order):
   - float32: the first step's gradients (the same weights and batch in both; 218,643 values) agree to 1.5e-7 at

@@ -56,7 +56,7 @@ Met and left as documented in docs/pytorch.md (the lines say `differs:`):
   - `x.data` is a numpy array: the char-RNN's `outputs.data.view(-1)` (numpy's `view` takes a dtype: `TypeError:
     Cannot interpret '-1' as a data type`) is `outputs.detach().view(-1)`.
 
-Compared with PyTorch 2.13 (a scratch script, /tmp/port23/compare.py, not a test: this file's ports, at the sizes the
+Compared with PyTorch 2.13 (a scratch script, not a test: this file's ports, at the sizes the
 tests use, run once with microgradseq and once with their imports pointed at torch, the same initial weights set on
 both at the optimizer's construction, the same batch order and the same `random` draws for teacher forcing; Seq2Seq
 with its dropout at 0, since the two libraries draw different masks):

@@ -33,7 +33,7 @@ Met and left as documented in docs/pytorch.md (the lines say `differs:`):
     `p.grad.data` numpy's memoryview; written `p.add_(p.grad, alpha=-learning_rate)` under `torch.no_grad()`, which
     ports back to PyTorch unchanged.
 
-Compared with PyTorch 2.13 (a scratch script, /tmp/port24/compare.py, not a test: this file's two ports run once
+Compared with PyTorch 2.13 (a scratch script, not a test: this file's two ports run once
 with microgradseq and once with their imports pointed at torch, the same initial weights set on both through the
 `init` hook, dropout at 0 in both (the two libraries draw different masks), the same `random` draws, and one
 fixed shuffled order in place of `RandomSampler` in both; the char-RNN 400 SGD steps at hidden 32, the translation
