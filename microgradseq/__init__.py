@@ -11,6 +11,17 @@ import sys
 
 import numpy as np
 
+
+def _require_numpy_2(version: str) -> None:
+    """numpy 1.x gives `float32 array * 0.5` and its kin another dtype (numpy 2's rule, NEP 50, keeps the
+    array's), so a float32 model would drift into float64 there: refuse it with the version found."""
+    if int(version.split(".")[0]) < 2:
+        raise ImportError(f"microgradseq needs numpy 2.0 or later, found numpy {version}: "
+                          "pip install --upgrade 'numpy>=2.0'")
+
+
+_require_numpy_2(np.__version__)
+
 from . import (autograd, autograd_functional, backends, bptt, creation, cuda, function, functional, metadata, nn, optim,
                tensor_hooks, transforms, utils, viz)
 from . import anomaly

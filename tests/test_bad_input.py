@@ -635,3 +635,16 @@ def test_reductions_along_a_dim_and_integer_overflow_name_the_op(call, error, me
     """(numpy's own messages came through: 'attempt to get argmax of an empty sequence', ...)"""
     with pytest.raises(error, match=message):
         call()
+
+
+@pytest.mark.parametrize("version", ["1.24.4", "1.26.4"])
+def test_numpy_1_is_refused_at_import_with_the_version_found(version):
+    """numpy 1.x promotes `float32 array * 0.5` to float64 (numpy 2 keeps float32, NEP 50): a float32 model would
+    drift into float64 there, and uint8 + 300 would widen instead of raising. The package needs numpy 2."""
+    with pytest.raises(ImportError, match=rf"microgradseq needs numpy 2.0 or later, found numpy {version}"):
+        mg._require_numpy_2(version)
+
+
+@pytest.mark.parametrize("version", ["2.0.0", "2.4.6", "3.0.0rc1"])
+def test_numpy_2_and_later_are_taken(version):
+    assert mg._require_numpy_2(version) is None

@@ -724,8 +724,13 @@ def run(script, directory, seed=0, **sizes):
     random.seed(seed); its names."""
     torch.manual_seed(seed)
     random.seed(seed)
-    with contextlib.chdir(directory), contextlib.redirect_stdout(io.StringIO()) as printed:
-        names = script(**sizes)
+    previous = os.getcwd()                  # (contextlib.chdir is Python 3.11+; the package supports 3.10)
+    os.chdir(directory)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()) as printed:
+            names = script(**sizes)
+    finally:
+        os.chdir(previous)
     names["printed"] = printed.getvalue()
     return names
 
