@@ -233,35 +233,36 @@ class NumpyTBPTT:
 # ---- PyTorch, when installed ----------------------------------------------------------------
 
 def torch_trainer(torch, params: dict, inputs: np.ndarray, targets: np.ndarray):
-    """The same training in PyTorch: an LSTMCell stepped in Python, retain_graph over the last k2 steps."""
+    """The same training in PyTorch: an LSTM cell stepped in Python, retain_graph over the last k2 steps."""
     dtype = torch.float64 if params["cell.weight_hh"].dtype == np.float64 else torch.float32
-    vocab = params["embedding.weight"].shape[0]
-    embedding = torch.nn.Embedding(vocab, EMBEDDING).to(dtype)
-    cell = torch.nn.LSTMCell(EMBEDDING, HIDDEN).to(dtype)
-    readout = torch.nn.Linear(HIDDEN, vocab).to(dtype)
-    modules = {"embedding": embedding, "cell": cell, "readout": readout}
-    with torch.no_grad():
-        for name, value in params.items():
-            module, part = name.split(".")
-            getattr(modules[module], part).copy_(torch.from_numpy(value))
-    parameters = [q for m in modules.values() for q in m.parameters()]
+    functional = torch.nn.functional
+    names = ["embedding.weight", "cell.weight_ih", "cell.weight_hh", "cell.bias_ih", "cell.bias_hh",
+             "readout.weight", "readout.bias"]
+    parameters = [torch.tensor(params[name], dtype=dtype, requires_grad=True) for name in names]
     optimizer = torch.optim.Adam(parameters, lr=LR)
     x, y = torch.from_numpy(np.ascontiguousarray(inputs)), torch.from_numpy(np.ascontiguousarray(targets))
 
     def train() -> list[float]:
-        # each step starts from a detached copy of the state (a leaf), so that the graph of a
-        # step can be walked again; an update backpropagates its losses, then carries dL/d state
-        # from each step to the one before by hand, k2 steps back (retain_graph chaining)
-        losses, steps, pending = [], deque(), []
+        # Each step starts from a detached copy of the state (a leaf), so that the graph of a step
+        # can be walked again; an update backpropagates its losses, then carries dL/d state from
+        # each step to the one before by hand, k2 steps back (retain_graph chaining). The steps
+        # between two updates use clones of the weights: the optimizer changes the parameters in
+        # place, and the older steps' graphs, walked again by the next update, keep the weights
+        # they used (as the library's graphs and the hand-written version do).
+        losses, steps, pending, weights = [], deque(), [], None
         state = (torch.zeros(len(x[0]), HIDDEN, dtype=dtype),) * 2
         n = len(x)
         for t in range(1, n + 1):
+            if weights is None:
+                weights = [p.clone() for p in parameters]
+            embedding, weight_ih, weight_hh, bias_ih, bias_hh, weight_out, bias_out = weights
             start = tuple(part.detach().requires_grad_() for part in state)
-            state = cell(embedding(x[t - 1]), start)
+            state = torch.lstm_cell(functional.embedding(x[t - 1], embedding), start,
+                                    weight_ih, weight_hh, bias_ih, bias_hh)     # nn.LSTMCell's own op
             steps.append((start, state))
             while len(steps) > K2:
                 steps.popleft()
-            pending.append(torch.nn.functional.cross_entropy(readout(state[0]), y[t - 1]))
+            pending.append(functional.cross_entropy(functional.linear(state[0], weight_out, bias_out), y[t - 1]))
             if t % K1 and t != n:
                 continue
             optimizer.zero_grad()
@@ -276,8 +277,8 @@ def torch_trainer(torch, params: dict, inputs: np.ndarray, targets: np.ndarray):
                 torch.autograd.backward(earlier[1], [part.grad for part in later[0]], retain_graph=True)
             torch.nn.utils.clip_grad_norm_(parameters, MAX_NORM)
             optimizer.step()
-            losses.append(float(total))
-            pending = []
+            losses.append(total.item())
+            pending, weights = [], None
         return losses
 
     return train
@@ -335,7 +336,7 @@ def run(dtypes, repeats: int, min_seconds: float = 1.0, steps: int = STEPS) -> s
             fns["torch"] = torch_trainer(torch, model.state_dict(), inputs, targets)
             expected = NumpyTBPTT(model.state_dict()).run(inputs, targets)
             losses = torch_trainer(torch, model.state_dict(), inputs, targets)()
-            if not np.allclose(losses, expected, rtol=1e-3):
+            if not np.allclose(losses, expected, rtol=1e-8 if dtype == np.float64 else 1e-4, atol=0):
                 raise AssertionError("demo workload: PyTorch's losses differ from the hand-written ones")
         times = interleaved(fns, repeats, min_seconds=min_seconds)
         row = [np.dtype(dtype).name, times["numpy"].ms(), times["default"].ms(),

@@ -13,11 +13,13 @@ from char_models import VOCAB
 
 
 def load():
-    """The torch module, or None."""
+    """The torch module, or None. PyTorch then runs on one thread, as numpy's BLAS does in these
+    benchmarks (`OPENBLAS_NUM_THREADS=1`; its own intra-op threads would fight over the 2 cores)."""
     try:
         import torch
     except ImportError:
         return None
+    torch.set_num_threads(1)
     return torch
 
 

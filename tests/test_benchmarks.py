@@ -1,0 +1,48 @@
+"""The benchmark scripts still run, and what they time still agrees with the hand-written numpy it is timed
+against. Nothing here is timed (the speed goals are the figures the scripts print, docs/performance.md): these
+tests only keep the scripts from falling behind the library, as two did once (a renamed helper, a PyTorch
+column that had never run)."""
+
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+BENCHMARKS = pathlib.Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def run_script(*args: str) -> str:
+    """The script's output; its error output in the failure when it exits with an error."""
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    done = subprocess.run([sys.executable, *args], cwd=BENCHMARKS, env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def test_every_table_runs_quick_after_checking_its_workloads_against_the_hand_written_numpy():
+    out = run_script("run.py", "--quick")
+    for heading in ("## 1. Per-node overhead", "## 2. Training step", "## 2b. Cells in a Python loop",
+                    "## 3. Memory", "## 4. The demo's workload"):
+        assert heading in out
+    for kind in ("rnn", "lstm", "gru"):
+        assert f"gradients of {kind} agree with hand-written numpy" in out
+    assert "lstm cell loop: gradients agree with hand-written numpy" in out
+    assert "demo workload: library and hand-written numpy agree" in out
+
+
+def test_rtrl_benchmark_runs_quick():
+    out = run_script("rtrl.py", "--quick")
+    assert "RTRL" in out and "UORO" in out
+
+
+@pytest.mark.parametrize("workload", ["demo training (200 steps)", "LSTMCell (128, 32) loop, 2 steps"])
+def test_the_threads_benchmarks_workloads_run(workload):
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import threads
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    assert threads.seconds(threads.WORKLOADS[workload], dict(os.environ, OPENBLAS_NUM_THREADS="1")) > 0
