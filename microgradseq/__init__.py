@@ -13,8 +13,9 @@ import numpy as np
 
 
 def _require_numpy_2(version: str) -> None:
-    """numpy 1.x gives `float32 array * 0.5` and its kin another dtype (numpy 2's rule, NEP 50, keeps the
-    array's), so a float32 model would drift into float64 there: refuse it with the version found."""
+    """numpy 1.x casts by value: a float32 0-d array or scalar times a Python float (a float32 loss * 0.5)
+    is float64 there, where numpy 2 (NEP 50) keeps float32, and uint8 + 300 widens instead of raising; a
+    float32 model would drift into float64. Refuse it, with the version found."""
     if int(version.split(".")[0]) < 2:
         raise ImportError(f"microgradseq needs numpy 2.0 or later, found numpy {version}: "
                           "pip install --upgrade 'numpy>=2.0'")

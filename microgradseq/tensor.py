@@ -428,7 +428,8 @@ def _rebuilt(cls: type, data: np.ndarray, requires_grad: bool, grad: np.ndarray 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None, device: Any = None) -> Tensor:
     """A tensor of `data`, its dtype inferred from the data as PyTorch's `torch.tensor` infers it
     (`Tensor(data)`, PyTorch's legacy constructor, makes Python numbers the default float dtype; a numpy
-    array keeps its dtype in both); `device`: the CPU, or None."""
+    array keeps its dtype in both here, where PyTorch's `Tensor(ndarray)` is float32); `device`: the CPU,
+    or None."""
     check_device("tensor", device)
     out = owned(_own_array(data, dtype))
     if flag(requires_grad, "requires_grad", "tensor"):

@@ -5,6 +5,8 @@ import collections
 import copy
 import io
 import os
+import subprocess
+import sys
 import zipfile
 
 import numpy as np
@@ -639,10 +641,20 @@ def test_reductions_along_a_dim_and_integer_overflow_name_the_op(call, error, me
 
 @pytest.mark.parametrize("version", ["1.24.4", "1.26.4"])
 def test_numpy_1_is_refused_at_import_with_the_version_found(version):
-    """numpy 1.x promotes `float32 array * 0.5` to float64 (numpy 2 keeps float32, NEP 50): a float32 model would
-    drift into float64 there, and uint8 + 300 would widen instead of raising. The package needs numpy 2."""
+    """numpy 1.x casts by value: a float32 0-d array times a Python float is float64 there (numpy 2 keeps float32,
+    NEP 50), so a float32 model would drift into float64, and uint8 + 300 would widen instead of raising. The
+    package needs numpy 2."""
     with pytest.raises(ImportError, match=rf"microgradseq needs numpy 2.0 or later, found numpy {version}"):
         mg._require_numpy_2(version)
+
+
+def test_importing_the_package_under_numpy_1_raises_import_error():
+    code = ("import numpy\nnumpy.__version__ = '1.26.4'\ntry:\n    import microgradseq\n"
+            "except ImportError as error:\n    print(error)\n")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert "microgradseq needs numpy 2.0 or later, found numpy 1.26.4" in done.stdout, done.stderr
 
 
 @pytest.mark.parametrize("version", ["2.0.0", "2.4.6", "3.0.0rc1"])

@@ -719,18 +719,24 @@ def seq2seq_translation(hidden_size=128, batch_size=32, n_epochs=80, print_every
 
 # ---- tests ------------------------------------------------------------------------------------------------------
 
+@contextlib.contextmanager
+def working_directory(directory):
+    """contextlib.chdir, which is Python 3.11+ (the package supports 3.10)."""
+    previous = os.getcwd()
+    os.chdir(directory)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+
+
 def run(script, directory, seed=0, **sizes):
     """One script run, quietly, in `directory` (holding the made-up data), after torch.manual_seed(seed) and
     random.seed(seed); its names."""
     torch.manual_seed(seed)
     random.seed(seed)
-    previous = os.getcwd()                  # (contextlib.chdir is Python 3.11+; the package supports 3.10)
-    os.chdir(directory)
-    try:
-        with contextlib.redirect_stdout(io.StringIO()) as printed:
-            names = script(**sizes)
-    finally:
-        os.chdir(previous)
+    with working_directory(directory), contextlib.redirect_stdout(io.StringIO()) as printed:
+        names = script(**sizes)
     names["printed"] = printed.getvalue()
     return names
 

@@ -75,6 +75,7 @@ import microgradseq.nn as nn
 import microgradseq.nn.functional as F
 from microgradseq.nn.utils import clip_grad_norm_
 from test_pytorch_porting_22 import arrays, central, made_up_mnist, np_log_softmax, sigmoid, some_indices, sub
+from test_pytorch_porting_24 import working_directory
 
 
 # ---- made-up data -----------------------------------------------------------------------------------------------
@@ -997,7 +998,7 @@ def run(script, directory, seed=0, **sizes):
     np.random.seed(seed) (the char-RNN samples with numpy); its names."""
     torch.manual_seed(seed)
     np.random.seed(seed)
-    with contextlib.chdir(directory), contextlib.redirect_stdout(io.StringIO()) as printed:
+    with working_directory(directory), contextlib.redirect_stdout(io.StringIO()) as printed:
         names = script(**sizes)
     names["printed"], names["directory"] = printed.getvalue(), str(directory)
     return names
