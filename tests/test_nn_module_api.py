@@ -735,3 +735,27 @@ def test_register_parameter_refuses_what_pytorch_refuses_and_changes_nothing(nam
     with pytest.raises(error, match=words):
         layer.register_parameter(name, value)
     assert names(layer) == ["weight", "bias"] and not hasattr(layer, "z")
+
+
+def test_get_submodule_parameter_and_buffer_by_dotted_path_as_pytorchs():
+    """PyTorch's Module.get_submodule / get_parameter / get_buffer, with its AttributeError messages."""
+    model = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
+    assert model.get_submodule("") is model and model.get_submodule("0") is model[0]
+    assert model.get_parameter("0.weight") is model[0].weight and model.get_parameter("0.bias") is model[0].bias
+    assert model.get_buffer("1.running_mean") is model[1].running_mean
+    outer = nn.Sequential(model)
+    assert outer.get_parameter("0.1.weight") is model[1].weight
+    for call, message in [(lambda: model.get_submodule("5"), "Sequential has no attribute `5`"),
+                          (lambda: model.get_submodule("0.weight"), "`weight` is not an nn.Module"),
+                          (lambda: model.get_parameter("0.foo"), "Linear has no attribute `foo`"),
+                          (lambda: model.get_parameter("1.running_mean"), "`running_mean` is not an nn.Parameter"),
+                          (lambda: model.get_parameter("0"), "`0` is not an nn.Parameter"),
+                          (lambda: model.get_parameter("x.weight"), "Sequential has no attribute `x`"),
+                          (lambda: model.get_buffer("0.weight"), "`weight` is not a buffer"),
+                          (lambda: model.get_buffer("1.nope"), "BatchNorm1d has no attribute `nope`")]:
+        with pytest.raises(AttributeError) as caught:
+            call()
+        assert str(caught.value) == message
+    no_bias = nn.Linear(2, 3, bias=False)
+    with pytest.raises(AttributeError, match="`bias` is not an nn.Parameter"):
+        no_bias.get_parameter("bias")

@@ -194,6 +194,40 @@ class Module(ForwardHooks):
         for _, module in self.named_children():
             yield module
 
+    def get_submodule(self, target: str) -> "Module":
+        """The module at the dotted path `target` (`"encoder.rnn"`; `""` is this one), as PyTorch's:
+        AttributeError names the module without such an attribute, or the attribute that is no Module."""
+        module = self
+        for item in target.split(".") if target else []:
+            if not hasattr(module, item):
+                raise AttributeError(f"{type(module).__name__} has no attribute `{item}`")
+            module = getattr(module, item)
+            if not isinstance(module, Module):
+                raise AttributeError(f"`{item}` is not an nn.Module")
+        return module
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter at the dotted path `target` (`"encoder.rnn.weight_hh_l0"`), as PyTorch's."""
+        module, name = self._owner_of(target)
+        if module._parameters.get(name) is None:
+            raise AttributeError(f"`{name}` is not an nn.Parameter")
+        return module._parameters[name]
+
+    def get_buffer(self, target: str) -> Tensor | None:
+        """The buffer at the dotted path `target` (`"norm.running_mean"`), as PyTorch's."""
+        module, name = self._owner_of(target)
+        if name not in module._buffers:
+            raise AttributeError(f"`{name}` is not a buffer")
+        return module._buffers[name]
+
+    def _owner_of(self, target: str) -> tuple["Module", str]:
+        """(the module, the attribute's name) for a dotted path to one of its attributes."""
+        path, _, name = target.rpartition(".")
+        module = self.get_submodule(path)
+        if not hasattr(module, name):
+            raise AttributeError(f"{type(module).__name__} has no attribute `{name}`")
+        return module, name
+
     def _named_members(self, table: str, prefix: str, recurse: bool,
                        remove_duplicate: bool) -> Iterator[tuple[str, Tensor]]:
         """(dotted name, tensor) from each module's `table` (_parameters or _buffers), skipping None."""
