@@ -56,11 +56,13 @@ def main(argv: list[str] | None = None) -> dict:
         started = time.perf_counter()
         log = charlm.train(model, codes, steps=steps, k1=args.k1, k2=args.k2)
         seconds = time.perf_counter() - started
-        first, last = float(np.mean(log.losses[:5])), float(np.mean(log.losses[-5:]))
+        # the training loss at the start, and at the end as the median of the last tenth of the updates (a
+        # mean of the last few would let one short update at the start of a new pass over the text dominate)
+        first, last = float(np.mean(log.losses[:5])), float(np.median(log.losses[-max(5, len(log.losses) // 10):]))
         samples = {t: charlm.sample(model, vocab, "The ", 120, t, np.random.default_rng(args.seed))
                    for t in args.temperatures}
         results["cells"][cell] = {"first_loss": first, "final_loss": last, "seconds": seconds, "samples": samples}
-        print(f"\n{cell.upper()}: loss {first:.3f} -> {last:.3f} in {seconds:.1f} s")
+        print(f"\n{cell.upper()}: training loss {first:.3f} -> {last:.3f} in {seconds:.1f} s")
         for temperature, sample in samples.items():
             print(f"  T = {temperature}: {sample!r}")
         ax.plot(log.steps, log.losses, lw=0.8, label=cell.upper())

@@ -18,7 +18,11 @@ norm of the last output's loss gradient with respect to each input position's
 embedding, ||dL_last / dx_s||, before training, for both models (no
 gradient checking needed: it is `backward()` on a single loss). The figure
 shows the training curves, that gradient against s, and the trained
-attention weights, which form the anti-diagonal of a reversal.
+attention weights. They lie one position off a reversal's anti-diagonal
+(the dotted line, s = L - 1 - t): from the second output on, output t
+looks mostly at input L - t, where the digit it was just fed sits; the
+encoder's state there read the digit to copy one step before. A digit that
+appears twice splits the weight.
 
     python examples/seq2seq_attention.py [--quick] [--out DIR] [--seed N]
 """
@@ -140,7 +144,10 @@ def plot(runs: list[dict], path: Path) -> None:
     reach.legend(fontsize=8)
     weights = next(run["weights"] for run in runs if run["weights"] is not None)
     heat.imshow(weights, cmap="Blues", aspect="auto")
+    steps = np.arange(len(weights))
+    heat.plot(weights.shape[1] - 1 - steps, steps, "r:", lw=1, label="the input it copies, s = L - 1 - t")
     heat.set(xlabel="input position s", ylabel="output step t", title="attention weights (trained, one sequence)")
+    heat.legend(fontsize=8, loc="lower left")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
