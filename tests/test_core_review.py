@@ -251,3 +251,23 @@ def test_a_fused_node_walked_twice_under_the_plain_gradient_adder_uses_each_pass
     assert_gradients_match(layer, grads[0], lstm_gradients_by_central_differences(layer, x, np.sum), "sum(h)")
     assert_gradients_match(layer, grads[1], lstm_gradients_by_central_differences(layer, x, lambda h: np.sum(h * h)),
                            "sum(h^2)")
+
+
+def test_a_weight_used_at_many_steps_gets_every_product_once_across_stacking_blocks():
+    """linear's weight gradient is summed from stacked factors a block of rows at a time
+    (gradients.py); with wide rows and many steps the sum spans several blocks, and each step's
+    product g_t^T x_t must be counted exactly once (hand-written numpy). From a mutation check:
+    overlapping blocks counted a step twice and no test noticed."""
+    rng = np.random.default_rng(0)
+    steps, batch, width = 7, 40, 200            # 200 float64 columns: ~128 rows a block, so 3 blocks
+    W = mg.tensor(rng.normal(size=(width, width)) * 0.1, requires_grad=True)
+    b = mg.tensor(rng.normal(size=width), requires_grad=True)
+    xs = [rng.normal(size=(batch, width)) for _ in range(steps)]
+    cs = [rng.normal(size=(batch, width)) for _ in range(steps)]
+    loss = None
+    for x, c in zip(xs, cs):
+        term = (mg.nn.functional.linear(mg.tensor(x), W, b) * mg.tensor(c)).sum()
+        loss = term if loss is None else loss + term
+    loss.backward()
+    np.testing.assert_allclose(W.grad, sum(c.T @ x for x, c in zip(xs, cs)), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(b.grad, sum(c.sum(axis=0) for c in cs), rtol=1e-10, atol=1e-10)

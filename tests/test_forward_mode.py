@@ -876,3 +876,34 @@ def test_an_op_of_ones_own_whose_tangent_has_the_wrong_shape_is_named():
             a_index = tuple(0 if n == 1 else i for i, n in zip(index[len(b_shape) - len(a_shape):], a_shape))
             expected[index + a_index] = b.data[index]
         np.testing.assert_allclose(jacobian, expected)
+
+
+def test_a_tensor_seeded_twice_in_one_run_carries_the_sum_of_its_tangents():
+    """forward.Seed: the same tensor seeded twice gets the sum of its tangents (mg.jvp makes repeated inputs
+    distinct; this is the contract RTRL and other callers of Seed rely on). y = x * x has J v = 2 x v; seeded
+    with u and w, the tangent is 2 x (u + w)."""
+    from microgradseq.forward import Seed
+    rng = np.random.default_rng(1)
+    X, u, w = rng.normal(size=(3, 4)), rng.normal(size=(1, 3, 4)), rng.normal(size=(1, 3, 4))
+    x = mg.tensor(X)
+    with mg.no_grad(), Seed([x, x], [u, w]) as run:
+        y = x * x
+        tangent = np.array(run.tangent(y))
+    np.testing.assert_allclose(tangent, 2 * X * (u + w), rtol=1e-12)
+
+
+@pytest.mark.parametrize("index, picked", [
+    ((np.array([0, 1]), slice(None), np.array([1, 3])), lambda v: v[np.array([0, 1]), :, np.array([1, 3])]),
+    ((1, slice(None), np.array([2, 0])), lambda v: v[1][:, np.array([2, 0])]),     # PyTorch's reading
+], ids=["two arrays apart", "an int and an array apart"])
+def test_jvp_of_indexing_with_index_arrays_apart_keeps_the_directions_in_front(index, picked):
+    """x[a, :, b] with the index arrays apart: numpy puts their axes first, so v[:, a, :, b] would put them
+    before the directions. J v = v[a, :, b] per direction (hand-written numpy; x[1, :, b] is read as PyTorch's
+    x[1][:, b]), for one direction and for two (two matches the index length: a wrong order keeps the shape)."""
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(2, 3, 4))
+    V = rng.normal(size=(2,) + X.shape)
+    _, single = mg.jvp(lambda t: t[index], (mg.tensor(X),), (V[0],))
+    np.testing.assert_allclose(np.asarray(single), picked(V[0]), rtol=1e-12)
+    _, batch = mg.jvp(lambda t: t[index], (mg.tensor(X),), (V,))
+    np.testing.assert_allclose(np.asarray(batch), np.stack([picked(v) for v in V]), rtol=1e-12)

@@ -1359,3 +1359,28 @@ def test_every_recorded_op_has_a_finite_difference_check():
         found = getattr(where, function, None) if module else where.get(function)
         assert callable(found), f"{name}: no test named {check!r}"
         assert table is None or name in table, f"{name}: no row in the table {check} runs through"
+
+
+def test_relu_slope_at_zero_is_zero_in_both_modes():
+    """relu's derivative is 1 where x > 0, else 0, as PyTorch's (0 at x = 0 exactly), in reverse and forward
+    mode (hand-written numpy: g * (x > 0)). From a mutation check: a slope of 1 at 0 passed every test."""
+    X = np.array([[-1.5, 0.0, 0.7], [0.0, 2.0, -0.3]])
+    G = np.array([[0.3, -1.1, 0.9], [1.7, -0.4, 0.2]])
+    x = mg.tensor(X, requires_grad=True)
+    (mg.relu(x) * mg.tensor(G)).sum().backward()
+    np.testing.assert_array_equal(x.grad, G * (X > 0))
+    V = np.array([[1.0, 2.0, -3.0], [4.0, 0.5, 1.0]])
+    _, tangent = mg.jvp(mg.relu, (mg.tensor(X),), (V,))
+    np.testing.assert_array_equal(np.asarray(tangent), V * (X > 0))
+
+
+def test_einsum_gradient_sums_over_an_operands_broadcast_size_1_axis():
+    """einsum('ij,ij->i', a, b) with a of shape (3, 1) and b (3, 4): numpy stretches a's j axis, so
+    dL/da[i, 0] = sum_j g_i b_ij. Against central differences, both operands. From a mutation check."""
+    rng = np.random.default_rng(3)
+    A, B, G = rng.normal(size=(3, 1)), rng.normal(size=(3, 4)), rng.normal(size=3)
+    a, b = mg.tensor(A, requires_grad=True), mg.tensor(B, requires_grad=True)
+    (mg.einsum("ij,ij->i", a, b) * mg.tensor(G)).sum().backward()
+    loss = lambda A_, B_: float((np.einsum("ij,ij->i", A_, B_) * G).sum())
+    np.testing.assert_allclose(a.grad, central_differences(lambda t: loss(t, B), A), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(b.grad, central_differences(lambda t: loss(A, t), B), rtol=1e-6, atol=1e-8)

@@ -377,3 +377,15 @@ def test_batch_norm_loads_a_state_dict_without_num_batches_tracked_and_takes_emp
     assert norm.load_state_dict(state).missing_keys == []
     assert nn.BatchNorm1d(3)(mg.zeros(0, 3)).shape == (0, 3)
     assert nn.BatchNorm1d(0)(mg.zeros(4, 0)).shape == (4, 0)
+
+
+def test_logcumsumexp_sends_the_gradient_of_an_infinite_prefix_to_the_infinite_entry():
+    """y = logcumsumexp(x) with x = [0.5, inf, 1.0]: y = [0.5, inf, inf]. dy_i/dx_j is the softmax over
+    x_0..x_i, whose limit is one-hot at the +inf entry for i >= 1; so dL/dx = [g_0, g_1 + g_2, 0]
+    (hand-derived), not NaN and not sent to a finite entry. From a mutation check."""
+    X, G = np.array([0.5, np.inf, 1.0]), np.array([0.3, -0.7, 1.9])
+    x = mg.tensor(X, requires_grad=True)
+    y = mg.logcumsumexp(x, 0)
+    np.testing.assert_array_equal(y.numpy(), [0.5, np.inf, np.inf])
+    y.backward(mg.tensor(G))
+    np.testing.assert_array_equal(x.grad, [G[0], G[1] + G[2], 0.0])
