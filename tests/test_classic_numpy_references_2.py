@@ -39,21 +39,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_classic_numpy_references import F64, WORST, close
 
 import microgradseq as mg
 from microgradseq.functional import cross_entropy, softmax
-
-F64 = np.float64
-WORST: dict[str, float] = {}       # the largest relative difference seen per check (read by hand, not asserted)
-
-
-def close(label, got, want, tol=1e-12):
-    """max |got - want| <= tol * max(1, max |want|), recorded in WORST under label."""
-    got, want = np.asarray(got, dtype=F64), np.asarray(want, dtype=F64)
-    assert got.shape == want.shape, f"{label}: shape {got.shape} != {want.shape}"
-    diff = float(np.max(np.abs(got - want), initial=0.0)) / max(1.0, float(np.max(np.abs(want), initial=0.0)))
-    WORST[label] = max(WORST.get(label, 0.0), diff)
-    assert diff <= tol, f"{label}: relative difference {diff:.3g} > {tol:g}"
 
 
 def apart(got, want):

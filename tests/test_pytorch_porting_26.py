@@ -2223,14 +2223,6 @@ def runs(tmp_path_factory):
                              batch_size=8, n_epochs=12)}
 
 
-@pytest.fixture
-def float64_default():
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(previous)
-
-
 def np_cross_entropy(logits, targets, ignore_index):
     keep = targets != ignore_index
     logp = np_log_softmax(logits[keep])
