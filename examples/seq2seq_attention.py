@@ -147,7 +147,7 @@ def plot(runs: list[dict], path: Path) -> None:
     steps = np.arange(len(weights))
     heat.plot(weights.shape[1] - 1 - steps, steps, "r:", lw=1, label="the input it copies, s = L - 1 - t")
     heat.set(xlabel="input position s", ylabel="output step t", title="attention weights (trained, one sequence)")
-    heat.legend(fontsize=8, loc="lower left")
+    heat.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -20,7 +20,7 @@ licences are unclear); the names and signatures are kept so that a student recog
    TBPTT(1, bptt_truncate + 1) with no weight change between them (the runner without an optimizer),
    and the SGD step taken after the sentence. It is not TBPTT(n, k2) for any k2 (one update per
    sentence with one cut), nor TBPTT(k, k), nor any other (k1, k2) once the sentence is longer than
-   bptt_truncate + 1; note the off-by-one: bptt_truncate = 4 is a window of k2 = 5 cells.
+   bptt_truncate + 2 (at bptt_truncate + 2, TBPTT(k + 1, k + 1) happens to match too); note the off-by-one: bptt_truncate = 4 is a window of k2 = 5 cells.
 2. deeplearning.ai "Sequence Models" (Andrew Ng), week 1: "Building a Recurrent Neural Network - Step by
    Step" (rnn_cell_forward, rnn_forward, lstm_cell_forward, lstm_forward, rnn_cell_backward,
    rnn_backward, and the optional lstm_cell_backward, lstm_backward) and "Character level language model

@@ -259,7 +259,7 @@ def test_a_weight_used_at_many_steps_gets_every_product_once_across_stacking_blo
     product g_t^T x_t must be counted exactly once (hand-written numpy). From a mutation check:
     overlapping blocks counted a step twice and no test noticed."""
     rng = np.random.default_rng(0)
-    steps, batch, width = 7, 40, 200            # 200 float64 columns: ~128 rows a block, so 3 blocks
+    steps, batch, width = 7, 40, 200            # 200 float64 columns: 128 rows a block, so 2 (4 steps, then 3)
     W = mg.tensor(rng.normal(size=(width, width)) * 0.1, requires_grad=True)
     b = mg.tensor(rng.normal(size=width), requires_grad=True)
     xs = [rng.normal(size=(batch, width)) for _ in range(steps)]

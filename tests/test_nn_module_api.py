@@ -759,3 +759,10 @@ def test_get_submodule_parameter_and_buffer_by_dotted_path_as_pytorchs():
     no_bias = nn.Linear(2, 3, bias=False)
     with pytest.raises(AttributeError, match="`bias` is not an nn.Parameter"):
         no_bias.get_parameter("bias")
+
+
+@pytest.mark.parametrize("target", [0, None])
+def test_get_submodule_of_a_target_that_is_not_a_string_is_pytorchs_attribute_error(target):
+    """PyTorch compares the target with "" and then splits it: a falsy non-string is not "this module"."""
+    with pytest.raises(AttributeError, match="has no attribute 'split'"):
+        nn.Linear(2, 3).get_submodule(target)

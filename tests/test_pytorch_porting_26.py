@@ -2368,11 +2368,10 @@ def test_seq2seq_1_data_is_the_notebooks_tokens_ids_and_padded_batches(runs):
     assert f"The model has {count:,} trainable parameters" in names["printed"]
 
 
-def test_seq2seq_1_init_weights_draws_every_parameter_from_uniform_008():
+def test_seq2seq_1_init_weights_draws_every_parameter_from_uniform_008(runs):
     torch.manual_seed(0)
     model = nn.Sequential(nn.Embedding(50, 20), nn.LSTM(20, 30, 2))
-    for _, param in model.named_parameters():
-        nn.init.uniform_(param, -0.08, 0.08)
+    model.apply(runs["s1"]["init_weights"])                                   # the notebook's own function
     values = np.concatenate([p.numpy().ravel() for p in model.parameters()])
     assert values.min() >= -0.08 and values.max() <= 0.08
     assert abs(values.std() - 0.16 / math.sqrt(12)) < 0.002                # U(-a, a) has std a / sqrt(3)
@@ -2456,7 +2455,7 @@ def test_seq2seq_2_init_weights_normal_and_translate_sentence_is_numpys_greedy_d
     # init_weights: N(0, 0.01) for every parameter, biases too
     torch.manual_seed(1)
     model = nn.GRU(40, 50)
-    model.apply(lambda m: [nn.init.normal_(param, mean=0, std=0.01) for _, param in m.named_parameters()])
+    model.apply(names["init_weights"])                                       # the notebook's own function
     values = np.concatenate([q.numpy().ravel() for q in model.parameters()])
     assert abs(values.std() - 0.01) < 0.0005 and abs(values.mean()) < 0.0005
 

@@ -197,8 +197,10 @@ class Module(ForwardHooks):
     def get_submodule(self, target: str) -> "Module":
         """The module at the dotted path `target` (`"encoder.rnn"`; `""` is this one), as PyTorch's:
         AttributeError names the module without such an attribute, or the attribute that is no Module."""
+        if target == "":
+            return self
         module = self
-        for item in target.split(".") if target else []:
+        for item in target.split("."):
             if not hasattr(module, item):
                 raise AttributeError(f"{type(module).__name__} has no attribute `{item}`")
             module = getattr(module, item)
