@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import microgradseq as mg
-from microgradseq.autograd import OP, topological_order
+from microgradseq.autograd import CUT, OP, topological_order
 from microgradseq.bptt import update_steps
 from microgradseq.bptt.truncate import map_state, state_tensors
 
@@ -1010,3 +1010,99 @@ def test_a_step_that_adds_into_its_state_in_place_gets_the_tbptt_gradients_of_th
         for u, ((w_got, u_got), (w_want, u_want)) in enumerate(zip(got, expected)):
             np.testing.assert_allclose(w_got, w_want, rtol=1e-7, atol=1e-9, err_msg=f"W, update {u}, {in_place=}")
             np.testing.assert_allclose(u_got, u_want, rtol=1e-7, atol=1e-9, err_msg=f"U, update {u}, {in_place=}")
+
+
+# ---- from a mutation check of the runners and the cut (each test failed on a mutant the suite let through) ----
+
+def _numpy_rnn_cell(x, h, w_ih, w_hh, b_ih, b_hh):
+    return np.tanh(x @ w_ih.T + b_ih + h @ w_hh.T + b_hh)
+
+
+def _numpy_own_cell_grads(x, h_prev, y, w_ih, w_hh, b_ih, b_hh):
+    """d/dtheta of mean((tanh(x W_ih^T + b_ih + h W_hh^T + b_hh) - y)^2) with h_prev held constant."""
+    h = _numpy_rnn_cell(x, h_prev, w_ih, w_hh, b_ih, b_hh)
+    dh = 2 * (h - y) / h.size
+    dpre = dh * (1 - h ** 2)
+    dpre2 = dpre.reshape(-1, dpre.shape[-1])
+    return {"weight_ih_l0": dpre2.T @ x.reshape(-1, x.shape[-1]),
+            "weight_hh_l0": dpre2.T @ h_prev.reshape(-1, h_prev.shape[-1]),
+            "bias_ih_l0": dpre2.sum(0), "bias_hh_l0": dpre2.sum(0)}
+
+
+@pytest.mark.parametrize("runner", ["tbptt", "tbptt_blocks"])
+def test_a_layer_step_at_the_first_cut_step_never_reaches_the_initial_state(runner):
+    """TBPTT(2, 1) over 2 steps with an RNN layer as the step (its output is not its returned state):
+    the update at 2 cuts at c = 1, so step 1 (t = c) is fed a cut state: h0 gets no gradient and each
+    loss reaches only its own step's cell. Kills runner.py `t <= cut` -> `t < cut`, blocks.py
+    `stop <= cut` -> `stop < cut`, and dropping blocks.py's truncate behind the cut."""
+    rng = np.random.default_rng(3)
+    layer = mg.nn.RNN(3, 4, rng=rng, dtype=np.float64)
+    xs = rng.normal(size=(2, 2, 3))
+    ys = rng.normal(size=(2, 2, 4))
+    h0_data = rng.normal(size=(1, 2, 4))
+    h0 = mg.tensor(h0_data, requires_grad=True)
+    mse = mg.functional.mse_loss
+    if runner == "tbptt":
+        def step(x, h):
+            out, h = layer(x[None], h)
+            return out[0], h
+        mg.bptt.tbptt(step, h0, list(xs), list(ys), mse, k1=2, k2=1)
+    else:
+        def step_block(block, h):
+            out, h = layer(block, h)
+            return [out[j] for j in range(len(block))], h
+        mg.bptt.tbptt_blocks(step_block, h0, xs, list(ys), mse, k1=2, k2=1)
+    assert h0.grad is None
+    p = {name: q.numpy().astype(np.float64) for name, q in layer.named_parameters()}
+    w = (p["weight_ih_l0"], p["weight_hh_l0"], p["bias_ih_l0"], p["bias_hh_l0"])
+    h1 = _numpy_rnn_cell(xs[0], h0_data[0], *w)
+    g1 = _numpy_own_cell_grads(xs[0], h0_data[0], ys[0], *w)
+    g2 = _numpy_own_cell_grads(xs[1], h1, ys[1], *w)
+    for name, q in layer.named_parameters():
+        np.testing.assert_allclose(q.grad, g1[name] + g2[name], rtol=1e-10, atol=1e-13, err_msg=name)
+
+
+def _reachable(node):
+    seen, stack = set(), [node]
+    while stack:
+        n = stack.pop()
+        if n is None or id(n) in seen:
+            continue
+        seen.add(id(n))
+        yield n
+        stack.extend(n.inputs)
+
+
+def test_tbptt_k_k_update_graph_holds_its_cut_when_the_first_op_reads_only_the_state():
+    """TBPTT(2, 2): the cut of the update at 4 is h_2, the state of the update at 2. The runner cuts
+    h_2 only once step 3 has read it, so the op of step 3 that reads only h_2 (h * 0.5) is
+    recorded and the update's graph (what `on_backward` hands `mg.viz.draw_update`) holds the cut
+    node. Kills runner.py `min(next_cut, t - 1)` -> `min(next_cut, t)` (h_2 cut before it is read)."""
+    rng = np.random.default_rng(0)
+    w = mg.tensor(rng.normal(size=(3, 3)), requires_grad=True)
+    xs = [rng.normal(size=(1, 3)) for _ in range(4)]
+    ys = [rng.normal(size=(1, 3)) for _ in range(4)]
+
+    def step(x, h):
+        h = mg.tanh(h * 0.5 + mg.tensor(x) @ w)
+        return h, h
+
+    cuts = {}
+
+    def on_backward(u, loss):
+        cuts[u] = [n for n in _reachable(loss._node) if n.kind is CUT and n.cut_info.get("update") == u]
+
+    mg.bptt.tbptt(step, mg.tensor(np.zeros((1, 3))), xs, ys, mg.functional.mse_loss, k1=2, k2=2,
+                  on_backward=on_backward)
+    assert len(cuts[4]) == 1
+
+
+
+def test_sever_leaves_a_leaf_a_leaf_that_still_collects_gradients():
+    """`mg.bptt.sever` on a leaf (a parameter) has no history to cut: the leaf stays one, and a later
+    backward pass still adds d(sum p^2)/dp = 2 p into its .grad. Kills truncate.py dropping
+    `if node.kind is LEAF: return` in sever_node."""
+    p = mg.tensor(np.array([1.0, -2.0, 3.0]), requires_grad=True)
+    mg.bptt.sever(p, k2=1)
+    (p * p).sum().backward()
+    np.testing.assert_array_equal(p.grad, [2.0, -4.0, 6.0])

@@ -2,6 +2,7 @@
 PyTorch's closed forms and hand-worked sequences."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -327,3 +328,46 @@ def test_a_bad_scheduler_state_dict_is_refused_naming_the_entry_and_nothing_chan
     with pytest.raises(ValueError, match=f"{type(scheduler).__name__}.load_state_dict: {message}"):
         scheduler.load_state_dict(saved)
     assert scheduler.state_dict() == before
+
+
+# ---- from a mutation check of the schedulers (each test failed on a mutant the suite let through) ----
+
+def _opt(lr):
+    return SGD([mg.tensor(np.zeros(2), requires_grad=True)], lr=lr)
+
+
+def test_multistep_lr_a_milestone_listed_twice_multiplies_by_gamma_twice():
+    """PyTorch: lr = base_lr * gamma ** (number of milestones <= epoch), a repeated milestone
+    counting twice (MultiStepLR keeps a Counter). Kills get_lr's `gamma ** count` -> `gamma`."""
+    opt = _opt(1.0)
+    scheduler = MultiStepLR(opt, milestones=[2, 2, 4], gamma=0.1)
+    rates = [opt.param_groups[0]["lr"]]
+    for _ in range(5):
+        scheduler.step()
+        rates.append(opt.param_groups[0]["lr"])
+    np.testing.assert_allclose(rates, [1.0, 1.0, 1e-2, 1e-2, 1e-3, 1e-3], rtol=1e-12)
+
+
+def test_exponential_lr_step_to_an_epoch_uses_the_closed_form():
+    """step(epoch) sets lr = base_lr * gamma ** epoch (PyTorch's closed form). Kills
+    closed_form_lr's `gamma ** last_epoch` -> `gamma ** (last_epoch - 1)`."""
+    opt = _opt(2.0)
+    scheduler = ExponentialLR(opt, gamma=0.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scheduler.step(3)
+    assert opt.param_groups[0]["lr"] == pytest.approx(2.0 * 0.5 ** 3, rel=1e-12)
+
+
+def test_plateau_in_max_mode_needs_a_relative_gain_above_the_threshold():
+    """mode='max', threshold_mode='rel': a metric improves only above best * (1 + threshold).
+    best = 1.0, threshold = 0.1: 1.05 is a bad epoch, and with patience 0 the rate halves.
+    Kills `best * (1 + threshold)` -> `best * (1 - threshold)`."""
+    opt = _opt(1.0)
+    scheduler = ReduceLROnPlateau(opt, mode="max", factor=0.5, patience=0, threshold=0.1)
+    scheduler.step(1.0)
+    assert opt.param_groups[0]["lr"] == 1.0
+    scheduler.step(1.05)
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.5)
+    scheduler.step(1.2)           # above 1.0 * 1.1: an improvement, no further cut
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.5)
