@@ -328,17 +328,26 @@ def log10(x: Any) -> Tensor:
     """log_10 x = ln x / ln 10, as torch.log10 (`loss.log10()` for a loss curve);   d log_10 x/dx = 1 / (x ln 10)"""
     x = x if type(x) is Tensor else as_tensor(x)
     X = floats(x)
-    return result("log10", np.log10(X), (x,), LOG10, (X * math.log(10),))
+    return result("log10", _in_double(np.log10, X), (x,), LOG10, (X * math.log(10),))
 
 
 def log2(x: Any) -> Tensor:
     """log_2 x = ln x / ln 2, as torch.log2;   d log_2 x/dx = 1 / (x ln 2)"""
     x = x if type(x) is Tensor else as_tensor(x)
     X = floats(x)
-    return result("log2", np.log2(X), (x,), LOG2, (X * math.log(2),))
+    return result("log2", _in_double(np.log2, X), (x,), LOG2, (X * math.log(2),))
 
 
 LOG10 = LOG2 = elementwise(divided)     # each keeps x ln b, its derivative's divisor
+
+
+def _in_double(fn: Callable, X: np.ndarray) -> np.ndarray:
+    """fn(X) computed in float64 and rounded to X's dtype (float16, float32): the same values on
+    every numpy build, as PyTorch's (numpy 2.4's own float32 log10(100) is 2.0000002, one unit in
+    the last place off; float64's rounds to 2)."""
+    if X.dtype.itemsize >= 8 or X.dtype.kind != "f":
+        return fn(X)
+    return fn(X.astype(np.float64)).astype(X.dtype)
 
 
 def log1p(x: Any) -> Tensor:
