@@ -509,7 +509,7 @@ B, I, H = 2, 3, 4
 def test_a_cell_takes_its_state_as_hx(kind, reference):
     cell = kind(I, H, dtype=np.float64)
     x, h = RNG.standard_normal((B, I)), RNG.standard_normal((B, H))
-    np.testing.assert_allclose(cell(x, hx=h).data, reference(x, h, cell_weights(cell)), rtol=1e-12)
+    np.testing.assert_allclose(cell(x, hx=h).data, reference(x, h, cell_weights(cell)), rtol=1e-12, atol=1e-14)
 
 
 def test_an_lstm_cell_takes_its_state_pair_as_hx():
@@ -517,7 +517,7 @@ def test_an_lstm_cell_takes_its_state_pair_as_hx():
     x, h, c = RNG.standard_normal((B, I)), RNG.standard_normal((B, H)), RNG.standard_normal((B, H))
     got = cell(x, hx=(h, c))
     for a, b in zip(got, lstm_reference(x, (h, c), cell_weights(cell))):
-        np.testing.assert_allclose(a.data, b, rtol=1e-12)
+        np.testing.assert_allclose(a.data, b, rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.parametrize("kind, reference", [(nn.RNN, rnn_reference), (nn.GRU, gru_reference)])
@@ -526,7 +526,7 @@ def test_a_layer_takes_its_initial_state_as_hx(kind, reference):
     layer = kind(I, H, dtype=np.float64)
     x, h0 = RNG.standard_normal((1, B, I)), RNG.standard_normal((1, B, H))
     output, h_n = layer(x, hx=h0)
-    np.testing.assert_allclose(h_n.data[0], reference(x[0], h0[0], cell_weights(layer)), rtol=1e-12)
+    np.testing.assert_allclose(h_n.data[0], reference(x[0], h0[0], cell_weights(layer)), rtol=1e-12, atol=1e-14)
 
 
 def test_an_lstm_layer_takes_its_initial_state_pair_as_hx():
@@ -534,8 +534,8 @@ def test_an_lstm_layer_takes_its_initial_state_pair_as_hx():
     x, h0, c0 = RNG.standard_normal((1, B, I)), RNG.standard_normal((1, B, H)), RNG.standard_normal((1, B, H))
     _, (h_n, c_n) = layer(x, hx=(h0, c0))
     h, c = lstm_reference(x[0], (h0[0], c0[0]), cell_weights(layer))
-    np.testing.assert_allclose(h_n.data[0], h, rtol=1e-12)
-    np.testing.assert_allclose(c_n.data[0], c, rtol=1e-12)
+    np.testing.assert_allclose(h_n.data[0], h, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(c_n.data[0], c, rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.parametrize("make, x, state", [
