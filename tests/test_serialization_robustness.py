@@ -181,11 +181,13 @@ def test_save_to_a_pipe_writes_the_archive_through_it(tmp_path):
     pipe = tmp_path / "pipe"
     os.mkfifo(pipe)
     received = []
-    reader = threading.Thread(target=lambda: received.append(pipe.read_bytes()))
+    # (A daemon: if save replaced the pipe, the reader would wait forever for a writer, and the
+    # test should fail, not hang the run at exit.)
+    reader = threading.Thread(target=lambda: received.append(pipe.read_bytes()), daemon=True)
     reader.start()
     mg.save(STATE, pipe)
     reader.join(timeout=10)
-    assert stat.S_ISFIFO(os.stat(pipe).st_mode)
+    assert stat.S_ISFIFO(os.stat(pipe).st_mode) and not reader.is_alive()
     loaded = mg.load(io.BytesIO(received[0]))
     assert loaded.keys() == STATE.keys() and all(np.array_equal(loaded[k], STATE[k]) for k in STATE)
 
