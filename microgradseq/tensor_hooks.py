@@ -165,22 +165,23 @@ class HookedGradients(GradientPass):
             self._hand_back(failed)
 
     def _hand_back(self, failed: bool) -> None:
-        """Each hooked leaf's .grad: its gradient before (as a hook left it), plus this pass's (hooked,
-        unless the pass failed)."""
+        """Each hooked leaf's .grad: its gradient before (as a hook left it), plus this pass's, hooked.
+        A pass that failed adds nothing into them: its gradient would go in without its hooks (a
+        clipping hook bypassed), and the hooks would run on part of a gradient."""
         reached = []
         for tensor, node, before, leaf_hooks in self.put_aside:
             this_pass, node.grad = node.grad, before
             if this_pass is not None:
-                reached.append((tensor, node, before, this_pass, leaf_hooks))
-        for tensor, node, before, this_pass, (grad_hooks, after_hooks) in reached:
-            if not failed:
-                this_pass = run_hooks(grad_hooks, this_pass)
-                before = node.grad              # (a hook may have set p.grad: `p.grad = None`)
+                reached.append((tensor, node, this_pass, leaf_hooks))
+        if failed:
+            return
+        for tensor, node, this_pass, (grad_hooks, after_hooks) in reached:
+            this_pass = run_hooks(grad_hooks, this_pass)
+            before = node.grad                  # (after the hooks: one may have set p.grad = None)
             node.grad = this_pass if before is None else before + this_pass
-            if not failed:
-                with no_grad():             # (an optimizer step in the hook changes p in place, as PyTorch's)
-                    for hook in list(after_hooks.values()):
-                        hook(tensor)
+            with no_grad():                     # (an optimizer step in the hook changes p in place, as PyTorch's)
+                for hook in list(after_hooks.values()):
+                    hook(tensor)
 
 
 class PrunedPass(HookedGradients):
