@@ -15,6 +15,9 @@ from .style import norm
 STATE_LABELS = ("h", "c")
 
 
+_JOINS = ("stack", "concat")    # ops that put their operands side by side
+
+
 class GraphInfo:
     """What the drawing needs to know about a graph, found in a few linear passes."""
 
@@ -52,6 +55,8 @@ class GraphInfo:
         if len(node.inputs) > 2:
             return None     # a join over steps (a stack of outputs) belongs to none of them
         found = [self.step_of[p] for p in node.inputs if p is not None and self.step_of[p] is not None]
+        if node.op in _JOINS and len(set(found)) > 1:
+            return None     # (a stack of two steps' outputs too; a sum of two steps' losses follows the later)
         return max(found) if found else None
 
     def hidden(self, node: Node) -> bool:
