@@ -134,6 +134,16 @@ def only_defaults(where: str, options: dict, defaults: dict) -> None:
             check_device(where, value)
         elif name not in defaults:
             raise TypeError(f"{where}: the keyword argument {name}= is not supported")
-        elif not (value is defaults[name] or (type(value) is type(defaults[name]) and value == defaults[name])):
+        elif not _is_default(value, defaults[name]):
             raise TypeError(f"{where}: {name}={value!r} is not supported (only the default, "
                             f"{name}={defaults[name]!r})")
+
+
+def _is_default(value: Any, default: Any) -> bool:
+    """`value` is `default`, or equal to it and of its type (an int for a float default too:
+    PyTorch's `norm_type=2` is its 2.0; but `proj_size=0.0` or `False` is not `0`)."""
+    if value is default:
+        return True
+    if type(value) is int and type(default) is float:
+        return value == default
+    return type(value) is type(default) and value == default

@@ -28,10 +28,12 @@ def expand(self: Tensor, *sizes: Any) -> Tensor:
     if lead < 0 or any(n == -1 and a < lead for a, n in enumerate(shape)):
         raise ValueError(f"expand: cannot expand shape {self.shape} to {shape}")
     target = tuple(self.shape[a - lead] if n == -1 else n for a, n in enumerate(shape))
-    try:
-        np.broadcast_shapes(self.shape, target)
-    except ValueError:
-        raise ValueError(f"expand: cannot expand shape {self.shape} to {shape}") from None
+    if any(n < 0 for n in target):
+        raise ValueError(f"expand: cannot expand shape {self.shape} to {shape}")
+    for a, (n, m) in enumerate(zip(self.shape, target[lead:])):
+        if n != m and n != 1:           # only an axis of size 1 stretches, as PyTorch's
+            raise ValueError(f"expand: cannot expand shape {self.shape} to {shape}: the expanded size ({m}) "
+                             f"must match the existing size ({n}) at non-singleton axis {a + lead}")
     return ew.add(self, np.zeros(target, dtype=self.dtype))
 
 
