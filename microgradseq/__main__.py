@@ -226,7 +226,10 @@ def demo(args: argparse.Namespace) -> int:
                            lr=args.lr, on_update=progress, valid_codes=valid)
     seconds = time.perf_counter() - started
     if not np.all(np.isfinite(log.losses + log.valid_losses)):
-        print(f"training diverged (the loss reached {log.losses[-1]}); try a smaller --lr than {args.lr:g}",
+        which, losses = ("training", log.losses) if not np.all(np.isfinite(log.losses)) else (
+            "validation", log.valid_losses)
+        reached = next(loss for loss in losses if not np.isfinite(loss))
+        print(f"training diverged (the {which} loss reached {reached}); try a smaller --lr than {args.lr:g}",
               file=sys.stderr)
         return 1
     first, final = np.mean(log.losses[:10]), np.mean(log.losses[-10:])

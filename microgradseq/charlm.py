@@ -29,7 +29,7 @@ import numpy as np
 from . import bptt, optim
 from .autograd import no_grad
 from .metadata import at_step, time_steps
-from .checks import positive_int
+from .checks import is_int, positive_int
 from .functional import cross_entropy, softmax
 from .nn import GRUCell, LSTMCell, RNNCell
 from .nn.cells import gru_recurrence, lstm_recurrence, rnn_recurrence
@@ -66,8 +66,12 @@ class Vocabulary:
         return np.array([self.index[c] for c in text], dtype=np.int64)
 
     def decode(self, codes: Any) -> str:
-        """The characters of a sequence of codes."""
-        return "".join(self.chars[int(c)] for c in np.ravel(codes))
+        """The characters of a sequence of codes; ValueError naming a code outside 0 .. len - 1."""
+        codes = [int(c) for c in np.ravel(codes)]
+        bad = [c for c in codes if not 0 <= c < len(self.chars)]
+        if bad:
+            raise ValueError(f"Vocabulary.decode: codes must lie in 0 .. {len(self.chars) - 1}, got {bad[0]}")
+        return "".join(self.chars[c] for c in codes)
 
 
 class CharLM(Module):
@@ -282,8 +286,10 @@ def train(model: CharLM, codes: np.ndarray, *, steps: int, k1: int, k2: int, bat
 def sample(model: CharLM, vocab: Vocabulary, prompt: str, length: int, temperature: float = 1.0,
            rng: np.random.Generator | None = None) -> str:
     """Continue `prompt` by `length` characters drawn from softmax(logits / temperature)."""
-    if temperature <= 0:
+    if not temperature > 0:                 # (NaN is not positive either)
         raise ValueError(f"sample: temperature must be positive, got {temperature}")
+    if not is_int(length) or length < 0:
+        raise ValueError(f"sample: length must be a non-negative integer, got {length!r}")
     if not prompt:
         raise ValueError("sample: the prompt must hold at least one character")
     rng = rng or np.random.default_rng()

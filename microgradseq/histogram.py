@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .checks import positive_int
 from .tensor import Tensor, as_tensor, owned
 
 
@@ -98,6 +99,7 @@ def _method(self: Tensor, bins: Any = 100, *, range: Any = None, weight: Any = N
 def histc(input: Any, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:
     """torch.histc: the counts of `input`'s entries in `bins` equal bins over [min, max] (min = max = 0:
     over the entries' range), in its dtype; `histogram(input, bins, range=(min, max)).hist`."""
+    positive_int(bins, "bins", "histc")
     X = as_tensor(input).numpy()
     if X.dtype.kind != "f":
         raise TypeError(f"histc: expected a floating-point tensor (as PyTorch's), got dtype {X.dtype}")
