@@ -215,9 +215,7 @@ class _Layer(Module):
         op: (outputs (T, B, H) in step order, final state)."""
         weight_ih, weight_hh, bias_ih, bias_hh = self.layer_weights(k, reverse)
         projected, bias_hh = self.project(x, weight_ih, bias_ih, bias_hh)
-        steps = len(projected)
-        if steps == 0:
-            return stack([]), state                 # (stack's error for an empty sequence)
+        steps = len(projected)          # (at least 1: forward refuses an empty sequence)
         outputs, values = [None] * steps, None
         for t in time_steps(steps, reverse):
             state = self.recurrence(projected[t - 1], state, weight_hh, bias_hh)
