@@ -14,6 +14,7 @@ array: `t.data = ...`, or `p -= lr * p.grad` under `no_grad()`.
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any, NamedTuple, Sequence
 
@@ -465,8 +466,14 @@ def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
         dtype = np.result_type(like._data, weak)
         if dtype.kind == "f" and like._data.dtype.kind in "biu":
             dtype = _default_dtype
+        if abs(weak) > _LARGEST.get(dtype, math.inf):     # 1e5 as float16 is inf, quietly, as PyTorch's
+            with np.errstate(over="ignore"):
+                return owned(np.asarray(value, dtype=dtype))
         return owned(np.asarray(value, dtype=dtype))
     return tensor(value)
+
+
+_LARGEST = {np.dtype(t): float(np.finfo(t).max) for t in (np.float16, np.float32)}   # past it: inf
 
 
 class Rules(NamedTuple):

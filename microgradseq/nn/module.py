@@ -59,8 +59,13 @@ class Module(ForwardHooks):
         self._make_hook_tables()
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if "_parameters" not in self.__dict__:
-            raise RuntimeError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
+        if "_parameters" not in self.__dict__:         # before Module.__init__: plain values only, as PyTorch
+            if isinstance(value, (Parameter, Module)):
+                what = "a parameter" if isinstance(value, Parameter) else "a child module"
+                raise AttributeError(f"{type(self).__name__}: call super().__init__() before assigning {what} "
+                                     f"({name!r})")
+            object.__setattr__(self, name, value)
+            return
         if name in self._buffers and not isinstance(value, (Parameter, Module)):
             self.register_buffer(name, value, name not in self._non_persistent_buffers_set)
             return
@@ -112,7 +117,7 @@ class Module(ForwardHooks):
         floating ones. Assigning `self.<name> = t` later replaces it (a Tensor or None)."""
         where = f"{type(self).__name__}.register_buffer"
         if "_buffers" not in self.__dict__:
-            raise RuntimeError(f"{where}: call super().__init__() before registering buffers")
+            raise AttributeError(f"{where}: call super().__init__() before registering buffers")
         checked_name(where, self, name, self._buffers)
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"{where}: expected a Tensor or None for buffer {name!r}, got {type(tensor).__name__}")
@@ -128,7 +133,7 @@ class Module(ForwardHooks):
         parameters() or state_dict() until a Parameter is assigned there."""
         where = f"{type(self).__name__}.register_parameter"
         if "_parameters" not in self.__dict__:
-            raise RuntimeError(f"{where}: call super().__init__() before registering parameters")
+            raise AttributeError(f"{where}: call super().__init__() before registering parameters")
         checked_name(where, self, name, self._parameters)
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"{where}: cannot assign {type(param).__name__!r} as parameter {name!r} (a Parameter "
@@ -142,6 +147,8 @@ class Module(ForwardHooks):
         non-empty str without '.' that is not another attribute (KeyError), a Module or None (TypeError).
         `Sequential().add_module("block0", ...)` appends in order. (Also `register_module`.)"""
         where = f"{type(self).__name__}.add_module"
+        if "_modules" not in self.__dict__:
+            raise AttributeError(f"{where}: call super().__init__() before adding child modules")
         checked_name(where, self, name, self._modules)
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{where}: expected a Module or None for {name!r}, got {type(module).__name__}")

@@ -537,11 +537,13 @@ def clip(x: Any, lo: float | None = None, hi: float | None = None) -> Tensor:
     if X.dtype.kind in "biu" and (isinstance(lo, float) or isinstance(hi, float)):
         X = floats(x)               # an integer tensor clipped to float bounds: the default float dtype
     inside = np.ones(X.shape, dtype=bool)
-    if lo is not None:
-        inside &= X >= lo
-    if hi is not None:
-        inside &= X <= hi
-    return result("clip", np.clip(X, lo, hi), (x,), CLIP, (inside,))
+    with np.errstate(over="ignore"):        # (a bound past float16's range is +-inf, quietly, as PyTorch's)
+        if lo is not None:
+            inside &= X >= lo
+        if hi is not None:
+            inside &= X <= hi
+        y = np.clip(X, lo, hi)
+    return result("clip", y, (x,), CLIP, (inside,))
 
 
 CLIP = elementwise(scaled)
