@@ -74,12 +74,12 @@ def _positions(where: str, index: Any, extent: int) -> np.ndarray:
 
 
 def index_select(self: Tensor, dim: int, index: Any) -> Tensor:
-    """The entries at positions `index` (1-d integers) along `dim`."""
+    """The entries at positions `index` (integers, 1-d or 0-d: one position) along `dim`."""
     axis = _axis("index_select", dim, self.ndim)
     picks = _positions("index_select", index, self.shape[axis])
-    if picks.ndim != 1:
-        raise ValueError(f"index_select: expected a 1-d index, got shape {picks.shape}")
-    return getitem(self, _along(axis, picks))
+    if picks.ndim > 1:
+        raise ValueError(f"index_select: expected a 0-d or 1-d index, got shape {picks.shape}")
+    return getitem(self, _along(axis, picks.reshape(-1)))       # (a 0-d index: one position, as PyTorch's)
 
 
 def gather(self: Tensor, dim: int, index: Any) -> Tensor:

@@ -7,6 +7,7 @@ scatter it into the indexed positions, split it into the pieces.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any, Sequence
 
 import numpy as np
@@ -120,12 +121,16 @@ def _integers_first(parts: tuple, shape: tuple) -> tuple:
 
 def _plain(part: Any) -> Any:
     """One part of an index as numpy takes it: a numpy integer or a 0-d integer tensor as an int (PyTorch
-    reads one as a select: `counts[label][guess] += 1` with tensor labels writes into counts); an
-    array, a list or a tensor as a fresh array (an empty list as integers, PyTorch's `t[[]]`);
-    anything else (a slice, a bool) as it is."""
+    reads one as a select: `counts[label][guess] += 1` with tensor labels writes into counts); a uint8
+    tensor as a mask, as PyTorch's (deprecated, it warns); an array, a list or a tensor as a fresh
+    array (an empty list as integers, PyTorch's `t[[]]`); anything else (a slice, a bool) as it is."""
     if isinstance(part, Tensor):
         data = part._data
-        if data.ndim == 0 and data.dtype.kind in "iu" and data.dtype != np.uint8:
+        if data.dtype == np.uint8:
+            warnings.warn("indexing with dtype uint8 is deprecated (PyTorch reads it as a mask, and so does "
+                          "this library): use a bool tensor", UserWarning, stacklevel=4)
+            return data != 0
+        if data.ndim == 0 and data.dtype.kind in "iu":
             return int(data)
         part = data
     if isinstance(part, np.integer):
