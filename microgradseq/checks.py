@@ -1,10 +1,12 @@
-"""Argument checks shared across the package: predicates, and checks that raise a clear error
-before any work starts."""
+"""Argument checks shared across the package: predicates, checks that raise a clear error
+before any work starts, and where a warning about an argument points (the user's line)."""
 
 from __future__ import annotations
 
 import math
 import numbers
+import os
+import sys
 from typing import Any
 
 import numpy as np
@@ -78,3 +80,15 @@ def generator(rng: Any, where: str, name: str = "rng") -> np.random.Generator | 
         raise TypeError(f"{where}: {name} must be a numpy.random.Generator (np.random.default_rng(seed)) "
                         f"or None, got {type(rng).__name__}")
     return rng
+
+
+def user_stacklevel() -> int:
+    """The `stacklevel` of `warnings.warn`, called in the function calling this, that points at the
+    first caller outside microgradseq (the user's line), however deep inside the library it is."""
+    frame, level = sys._getframe(2), 2
+    while frame is not None and frame.f_code.co_filename.startswith(_LIBRARY):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+_LIBRARY = os.path.dirname(os.path.abspath(__file__)) + os.sep

@@ -50,9 +50,10 @@ def test_a_uint8_index_tensor_is_a_mask_with_pytorchs_deprecation_warning():
     with pytest.warns(UserWarning):
         assert x[mg.tensor(1, dtype=mg.uint8)].shape == (1, 3) and x[mg.tensor(0, dtype=mg.uint8)].shape == (0, 3)
     z = mg.tensor([10.0, 20.0, 30.0])
-    with pytest.warns(UserWarning):
+    with pytest.warns(UserWarning) as caught:
         z[mask] = 0.0
         copy = z[mg.tensor(1, dtype=mg.uint8)]
+    assert [w.filename for w in caught] == [__file__] * 2      # the user's line, reading or writing
     assert z.tolist() == [0.0, 20.0, 0.0]
     copy[...] = 5.0
     assert z.tolist() == [0.0, 20.0, 0.0]

@@ -4,14 +4,12 @@ targets as tensors (a target keeps its gradient, as PyTorch's), weights as const
 
 from __future__ import annotations
 
-import os
-import sys
 import warnings
 from typing import Any
 
 import numpy as np
 
-from ..checks import flag
+from ..checks import flag, user_stacklevel
 from ..tensor import Tensor, owned
 
 REDUCTIONS = ("mean", "sum", "none")      # what `reduction=` may be (the loss modules check it too)
@@ -28,7 +26,7 @@ def legacy_reduction(where: str, size_average: Any, reduce: Any, reduction: str)
     reduce = True if reduce is None else flag(reduce, "reduce", where)
     legacy = "mean" if size_average and reduce else "sum" if reduce else "none"
     warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{legacy}' instead.",
-                  UserWarning, stacklevel=_outside_the_library())
+                  UserWarning, stacklevel=user_stacklevel())
     return legacy
 
 
@@ -41,17 +39,6 @@ def reduction_in_place_of(where: str, name: str, value: Any, reduction: str) -> 
     if reduction != "mean":
         raise TypeError(f"{where}: a reduction given twice, {value!r} in {name}'s place and reduction={reduction!r}")
     return None, value
-
-
-def _outside_the_library() -> int:
-    """The stacklevel of the first caller outside microgradseq (the user's line that made the loss)."""
-    frame, level = sys._getframe(2), 2
-    while frame is not None and frame.f_code.co_filename.startswith(_LIBRARY):
-        frame, level = frame.f_back, level + 1
-    return level
-
-
-_LIBRARY = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
 def checked_reduction(where: str, reduction: Any, allowed: tuple = REDUCTIONS) -> str:

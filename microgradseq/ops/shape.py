@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..checks import is_axis
+from ..checks import is_axis, user_stacklevel
 from ..gradients import Scatter
 from ..spellings import either
 from ..tensor import Rules, Tensor, as_tensor, result
@@ -128,7 +128,7 @@ def _plain(part: Any) -> Any:
         data = part._data
         if data.dtype == np.uint8:
             warnings.warn("indexing with dtype uint8 is deprecated (PyTorch reads it as a mask, and so does "
-                          "this library): use a bool tensor", UserWarning, stacklevel=4)
+                          "this library): use a bool tensor", UserWarning, stacklevel=user_stacklevel())
             return data != 0
         if data.ndim == 0 and data.dtype.kind in "iu":
             return int(data)
