@@ -225,10 +225,10 @@ def demo(args: argparse.Namespace) -> int:
         log = charlm.train(model, codes, steps=args.steps, k1=args.k1, k2=args.k2, batch_size=args.batch,
                            lr=args.lr, on_update=progress, valid_codes=valid)
     seconds = time.perf_counter() - started
-    if not np.all(np.isfinite(log.losses + log.valid_losses)):
-        which, losses = ("training", log.losses) if not np.all(np.isfinite(log.losses)) else (
-            "validation", log.valid_losses)
-        reached = next(loss for loss in losses if not np.isfinite(loss))
+    diverged = [(which, loss) for which, losses in (("training", log.losses), ("validation", log.valid_losses))
+                for loss in losses if not np.isfinite(loss)]
+    if diverged:
+        which, reached = diverged[0]
         print(f"training diverged (the {which} loss reached {reached}); try a smaller --lr than {args.lr:g}",
               file=sys.stderr)
         return 1

@@ -62,8 +62,7 @@ class Module(ForwardHooks):
         if "_parameters" not in self.__dict__:         # before Module.__init__: plain values only, as PyTorch
             if isinstance(value, (Parameter, Module)):
                 what = "a parameter" if isinstance(value, Parameter) else "a child module"
-                raise AttributeError(f"{type(self).__name__}: call super().__init__() before assigning {what} "
-                                     f"({name!r})")
+                self._check_initialised(type(self).__name__, f"assigning {what} ({name!r})")     # (raises)
             object.__setattr__(self, name, value)
             return
         if name in self._buffers and not isinstance(value, (Parameter, Module)):
@@ -96,6 +95,11 @@ class Module(ForwardHooks):
             kept[name] = None
         object.__setattr__(self, name, value)
 
+    def _check_initialised(self, where: str, doing: str) -> None:
+        """AttributeError, as PyTorch's, when Module.__init__ has not run yet (it makes the tables)."""
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(f"{where}: call super().__init__() before {doing}")
+
     def _check_parameter_slot(self, name: str, value: Any) -> None:
         """TypeError, as PyTorch's, when `name` is a parameter's and `value` is neither a Parameter nor None
         (containers check each entry with it before they add any)."""
@@ -116,8 +120,7 @@ class Module(ForwardHooks):
         mask). A persistent buffer is saved in `state_dict()` and loaded back; `to(dtype)` converts
         floating ones. Assigning `self.<name> = t` later replaces it (a Tensor or None)."""
         where = f"{type(self).__name__}.register_buffer"
-        if "_buffers" not in self.__dict__:
-            raise AttributeError(f"{where}: call super().__init__() before registering buffers")
+        self._check_initialised(where, "registering buffers")
         checked_name(where, self, name, self._buffers)
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"{where}: expected a Tensor or None for buffer {name!r}, got {type(tensor).__name__}")
@@ -132,8 +135,7 @@ class Module(ForwardHooks):
         (TypeError). None keeps an empty slot, as `Linear(bias=False)`'s bias: no entry in
         parameters() or state_dict() until a Parameter is assigned there."""
         where = f"{type(self).__name__}.register_parameter"
-        if "_parameters" not in self.__dict__:
-            raise AttributeError(f"{where}: call super().__init__() before registering parameters")
+        self._check_initialised(where, "registering parameters")
         checked_name(where, self, name, self._parameters)
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"{where}: cannot assign {type(param).__name__!r} as parameter {name!r} (a Parameter "
@@ -147,8 +149,7 @@ class Module(ForwardHooks):
         non-empty str without '.' that is not another attribute (KeyError), a Module or None (TypeError).
         `Sequential().add_module("block0", ...)` appends in order. (Also `register_module`.)"""
         where = f"{type(self).__name__}.add_module"
-        if "_modules" not in self.__dict__:
-            raise AttributeError(f"{where}: call super().__init__() before adding child modules")
+        self._check_initialised(where, "adding child modules")
         checked_name(where, self, name, self._modules)
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{where}: expected a Module or None for {name!r}, got {type(module).__name__}")
