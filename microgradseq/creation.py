@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .checks import flag, is_finite_number, is_int
+from .checks import flag, is_finite_number, is_int, user_stacklevel
 from .random import generator_or_default
 from .spellings import check_device, shape_of
 from .ops.assign import number_for
@@ -332,7 +332,7 @@ class Variable(metaclass=_VariableType):
             if requires_grad:
                 raise ValueError("Variable: can't be volatile and require_grad at the same time")
             warnings.warn("volatile was removed and now has no effect. Use `with torch.no_grad():` instead.",
-                          UserWarning, stacklevel=2)
+                          UserWarning, stacklevel=user_stacklevel())
         if data is None:
             data = owned(np.zeros(0, dtype=get_default_dtype()))
         elif not isinstance(data, Tensor):

@@ -20,6 +20,7 @@ import numpy as np
 
 from . import autograd
 from .autograd import FREED, LEAF, OP, Node, grad_enabled, no_grad, setting
+from .checks import user_stacklevel
 from .forward import Seed, current_run
 from .tensor import Tensor, numbers_in, owned
 
@@ -349,7 +350,7 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
                          "allow_unused=False forbids; leave allow_unused out or pass True")
     if not only_inputs:
         warnings.warn("autograd.grad: only_inputs is deprecated and ignored (as in PyTorch): only the inputs "
-                      "get gradients", FutureWarning, stacklevel=2)
+                      "get gradients", FutureWarning, stacklevel=user_stacklevel())
     if allow_unused is None:
         allow_unused = materialize_grads
     keys = list(inputs) if type(inputs) is dict else None

@@ -33,7 +33,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import ops
-from ..checks import flag, is_axis, is_int
+from ..checks import flag, is_axis, is_int, user_stacklevel
 from ..ops import exp, sum, tanh
 from ..ops.assign import number_for
 from ..spellings import either
@@ -76,7 +76,7 @@ def _last_axis_by_default(name: str, ndim: int) -> None:
     if ndim >= 3:
         warnings.warn(f"{name}: no dim given, so the last axis ({ndim - 1}) of this {ndim}-d input is used; "
                       f"PyTorch's deprecated implicit choice would be dim {0 if ndim == 3 else 1}. Pass dim=X to "
-                      "say which.", UserWarning, stacklevel=3)
+                      "say which.", UserWarning, stacklevel=user_stacklevel())
 
 
 def gelu(input: Any, approximate: str = "none") -> Tensor:
@@ -147,12 +147,11 @@ def _inplace(where: str, inplace: Any) -> None:
     flag(inplace, "inplace", where)
 
 
-def implicit_dim(name: str, ndim: int, stacklevel: int) -> int:
+def implicit_dim(name: str, ndim: int) -> int:
     """PyTorch's implicit axis for softmax, softmin and log_softmax called without one, with its
-    deprecation warning (`stacklevel` counts from here: 3 is the caller of the function calling this):
-    axis 0 of a 0-, 1- or 3-d input, axis 1 otherwise."""
+    deprecation warning at the user's line: axis 0 of a 0-, 1- or 3-d input, axis 1 otherwise."""
     warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include dim=X "
-                  "as an argument.", UserWarning, stacklevel=stacklevel)
+                  "as an argument.", UserWarning, stacklevel=user_stacklevel())
     return 0 if ndim in (0, 1, 3) else 1
 
 
@@ -171,12 +170,13 @@ def _axis(where: str, dim: Any, ndim: int) -> int:
 
 def softmin(input: Any, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
     """softmax(-x) along `dim`: e^(-x_i) / sum_j e^(-x_j), as PyTorch's F.softmin; `dtype` converts the
-    input first. Without a dim, PyTorch's deprecated implicit axis, with its warning (`implicit_dim`)."""
+    input first. Without a dim, PyTorch's deprecated implicit axis, with its warning (`implicit_dim`),
+    which points at the user's line whatever `_stacklevel` says (taken for PyTorch's signature)."""
     x = input if isinstance(input, Tensor) else as_tensor(input)
     if dtype is not None:
         x = ops.astype(x, dtype)
     x = _floating("softmin", x)
-    dim = implicit_dim("softmin", x.ndim, _stacklevel) if dim is None else _axis("softmin", dim, x.ndim)
+    dim = implicit_dim("softmin", x.ndim) if dim is None else _axis("softmin", dim, x.ndim)
     if x.dtype == np.float16:                   # (in float32, as PyTorch's: `_half_in_float32`)
         return ops.astype(softmax(-ops.astype(x, np.float32), dim=dim), np.float16)
     return softmax(-x, dim=dim)

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from .. import ops
-from ..checks import broadcasts_to, flag, non_negative_number, positive_number
+from ..checks import broadcasts_to, flag, non_negative_number, positive_number, user_stacklevel
 from ..ops.losses import binary_cross_entropy as binary_cross_entropy_op
 from ..ops.losses import binary_cross_entropy_with_logits as binary_cross_entropy_with_logits_op
 from ..ops.losses import kl_div as kl_div_op
@@ -181,7 +181,7 @@ def kl_div(input: Any, target: Any, size_average: Any = None, reduce: Any = None
         warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support size."
                       "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
                       "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
-                      UserWarning, stacklevel=2)
+                      UserWarning, stacklevel=user_stacklevel())
     return reduce_losses(losses, reduction, "kl_div")
 
 

@@ -69,7 +69,7 @@ class _Normalised(Module):
         dim = self.dim
         if dim is None:
             x = as_tensor(x)
-            dim = implicit_dim(self.function.__name__, x.ndim, stacklevel=4)     # (the caller of the module)
+            dim = implicit_dim(self.function.__name__, x.ndim)
         return self.function(x, dim=dim)
 
     def extra_repr(self) -> str:

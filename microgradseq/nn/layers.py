@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import flag, generator, positive_int, probability
+from ..checks import flag, generator, positive_int, probability, user_stacklevel
 from .. import functional
 from ..metadata import in_scope, time_steps
 from ..ops import concat, linear, stack
@@ -80,7 +80,7 @@ class _Layer(Module):
         if self.dropout > 0 and num_layers == 1:     # PyTorch's RNNBase warns the same
             warnings.warn(f"dropout option adds dropout after all but last recurrent layer, so non-zero dropout "
                           f"expects num_layers greater than 1, but got dropout={dropout} and num_layers={num_layers}",
-                          UserWarning, stacklevel=2)
+                          UserWarning, stacklevel=user_stacklevel())
         self.bias, self.batch_first, self.fused = (flag(bias, "bias", where), flag(batch_first, "batch_first", where),
                                                    flag(fused, "fused", where))
         self.bidirectional = flag(bidirectional, "bidirectional", where)

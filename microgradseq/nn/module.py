@@ -9,7 +9,7 @@ from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 
-from ..checks import flag, is_int
+from ..checks import flag, is_int, user_stacklevel
 from ..metadata import in_scope
 from ..parameter import Parameter, forget_gradients
 from ..spellings import check_device, target_dtype
@@ -356,7 +356,7 @@ class Module(ForwardHooks):
             if len(args) > 3:
                 raise TypeError(f"{where}: expected at most 3 positional arguments (destination, prefix, "
                                 f"keep_vars), got {len(args)}")
-            warnings.warn("Positional args are being deprecated, use kwargs instead.", FutureWarning, stacklevel=2)
+            warnings.warn("Positional args are being deprecated, use kwargs instead.", FutureWarning, stacklevel=user_stacklevel())
             destination = args[0] if destination is None else destination
             prefix = args[1] if len(args) > 1 and prefix == "" else prefix
             keep_vars = args[2] if len(args) > 2 and keep_vars is False else keep_vars

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import is_int
+from ..checks import is_int, user_stacklevel
 from ..spellings import shape_of
 from ..tensor import Tensor, as_tensor
 from . import elementwise as ew
@@ -65,7 +65,7 @@ def meshgrid(*tensors: Any, indexing: str | None = None) -> tuple[Tensor, ...]:
         tensors = tuple(tensors[0])
     if indexing is None:
         warnings.warn("meshgrid: pass indexing='ij' (the default used here, PyTorch's) or indexing='xy' "
-                      "(numpy's), as PyTorch asks", UserWarning, stacklevel=2)
+                      "(numpy's), as PyTorch asks", UserWarning, stacklevel=user_stacklevel())
         indexing = "ij"
     if indexing not in ("ij", "xy"):
         raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")

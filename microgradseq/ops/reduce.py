@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..checks import flag, is_axis, is_finite_number, is_int
+from ..checks import flag, is_axis, is_finite_number, is_int, user_stacklevel
 from ..spellings import axis_keepdims, either
 from ..tensor import Rules, Tensor, as_tensor, owned, result
 from . import elementwise as ew
@@ -258,7 +258,7 @@ def var(x: Any, dim: Any = None, unbiased: bool | None = None, keepdim: bool | N
     count = int(np.prod([x.shape[a] for a in axes])) if axes else 1
     if count - correction <= 0:
         warnings.warn(f"var: {count} values and correction {correction} leave no degrees of freedom "
-                      "(the result is NaN or infinite), as PyTorch warns", UserWarning, stacklevel=2)
+                      "(the result is NaN or infinite), as PyTorch warns", UserWarning, stacklevel=user_stacklevel())
     centred = ew.sub(x, mean(x, axes, keepdims=True))
     with np.errstate(divide="ignore", invalid="ignore"):
         return ew.div(sum(ew.mul(centred, centred), axes, keepdims), builtins.max(count - correction, 0))
@@ -349,7 +349,7 @@ class ExtremesAlong(Tensor):
     def _warn(self, what: str) -> None:
         warnings.warn(f"t.{self._which}(d) without dim= is the {self._which}ima along d, as numpy's, and {what}; "
                       f"PyTorch's is the pair (values, indices): write t.{self._which}(dim=d) for it, or "
-                      f".values / .indices", UserWarning, stacklevel=3)
+                      f".values / .indices", UserWarning, stacklevel=user_stacklevel())
 
     @property
     def values(self) -> Tensor:

@@ -12,7 +12,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from ...checks import flag, is_int, positive_int
+from ...checks import flag, is_int, positive_int, user_stacklevel
 from ...checks import generator as generator_checked
 from ...random import generator_or_default
 from ...spellings import only_defaults
@@ -202,7 +202,7 @@ class DataLoader:
     def __iter__(self) -> Iterator:
         if self.pin_memory:             # (PyTorch's words, each time an iterator is made, so its filters match)
             warnings.warn("'pin_memory' argument is set as true but no accelerator is found, then device pinned "
-                          "memory won't be used.", UserWarning, stacklevel=2)
+                          "memory won't be used.", UserWarning, stacklevel=user_stacklevel())
         return self._loaded()
 
     def _loaded(self) -> Iterator:
