@@ -147,7 +147,8 @@ def norm(x: Any, p: Any = 2, dim=None, keepdim: bool | None = None, *, axis=None
     One op, not sqrt(sum(x * x)): that chain's gradient at x = 0 is 0 / 0 = NaN, where this
     rule gives PyTorch's subgradient 0. Forward mode contracts the same slopes with the tangent:
     dy = sum_i (d y/dx_i) v_i over the reduced axes. `p` is 2, 1, or inf ('inf' or
-    float('inf')), or 'fro' (= 2); anything else is a ValueError. Integer input gives float64 (as `mean`).
+    float('inf')), or 'fro' (= 2); anything else is a ValueError. Integer input gives float64 (as `mean`);
+    half precision is computed in float32 and rounded once, as PyTorch accumulates it.
     """
     axis, keepdims = axis_keepdims("norm", axis, keepdims, dim, keepdim)
     order = _order(p)
@@ -156,6 +157,8 @@ def norm(x: Any, p: Any = 2, dim=None, keepdim: bool | None = None, *, axis=None
     if X.dtype.kind not in "biuf":
         raise TypeError(f"norm: expected a real tensor, got dtype {X.dtype}")
     axes = _normalise_axes("norm", axis, X.shape)
+    if X.dtype == np.float16:       # (PyTorch accumulates half in float32: 300^2 passes 65504, the norm 500 does not)
+        return astype(norm(astype(x, np.float32), p, axes, keepdims), np.float16)
     magnitudes = np.abs(X if X.dtype.kind == "f" else X.astype(np.float64))
     if order == 2:
         y_kept = np.sqrt(np.sum(magnitudes * magnitudes, axis=axes, keepdims=True))
