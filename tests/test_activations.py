@@ -769,3 +769,37 @@ def test_softplus_with_a_negative_beta_is_a_smooth_min_as_pytorchs():
     x = np.array([-30.0, -3.0, -0.5, 0.0, 0.7, 4.0])
     expected = np.where(-2 * x > 20, x, np.log1p(np.exp(-2 * x)) / -2)
     np.testing.assert_allclose(F.softplus(mg.tensor(x), beta=-2.0).data, expected, rtol=1e-12)
+
+
+# ---- dtype= of the softmax family, as PyTorch's (F.softmax(scores, dim=-1, dtype=torch.float32)) ----------
+
+def _np_log_softmax(z, axis):
+    m = z.max(axis=axis, keepdims=True)
+    return z - m - np.log(np.exp(z - m).sum(axis=axis, keepdims=True))
+
+
+@pytest.mark.parametrize("spelling", ["F.softmax", "F.log_softmax", "t.softmax", "t.log_softmax",
+                                      "mg.softmax", "mg.log_softmax"])
+def test_softmax_dtype_converts_the_input_first_and_the_gradient_comes_back_in_its_dtype(spelling):
+    z = np.array([[1.0, 2.0, 3.0], [-1.0, 0.5, 0.25]])
+    x = mg.tensor(z.astype(np.float32), requires_grad=True)
+    where, name = spelling.split(".")
+    function = {"F": getattr(F, name), "mg": getattr(mg, name), "t": getattr(mg.Tensor, name)}[where]
+    y = function(x, 1, dtype=mg.float64) if where != "F" else function(x, dim=1, dtype=mg.float64)
+    assert y.dtype == np.float64
+    expected = _np_log_softmax(z.astype(np.float32).astype(np.float64), 1)     # computed in float64
+    np.testing.assert_allclose(y.numpy(), expected if "log" in name else np.exp(expected), rtol=1e-14)
+    y[0, 2].backward()
+    p = np.exp(expected[0])                     # d log p_2 / dz = e_2 - p; d p_2 / dz = p_2 (e_2 - p)
+    row = np.eye(3)[2] - p if "log" in name else p[2] * (np.eye(3)[2] - p)
+    assert x.grad.dtype == np.float32
+    np.testing.assert_allclose(x.grad, [row, [0.0, 0.0, 0.0]], rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [mg.int64, mg.bool, "not a dtype"])
+def test_softmax_dtype_must_be_floating_point(dtype):
+    x = mg.tensor([[1.0, 2.0]])
+    for function, name in ((F.softmax, "softmax"), (F.log_softmax, "log_softmax"), (x.softmax, "softmax"),
+                           (x.log_softmax, "log_softmax")):
+        with pytest.raises(TypeError, match=f"^{name}: dtype must be a floating-point dtype"):
+            function(x, dim=1, dtype=dtype) if function in (F.softmax, F.log_softmax) else function(1, dtype)

@@ -586,8 +586,11 @@ def softmax_case(form):
     def case(draw, ndim):
         dim = draw(an_axis(ndim))
         fn = {"F.softmax": lambda t: F.softmax(t, dim=dim), "F.softmax(axis)": lambda t: F.softmax(t, axis=dim),
-              "Tensor.softmax": lambda t: t.softmax(dim), "mg.softmax": lambda t: mg.softmax(t, dim)}[form]
-        return fn, lambda a: np_softmax(a, dim), [draw(values(draw(shapes(ndim)))) * 3]
+              "Tensor.softmax": lambda t: t.softmax(dim), "mg.softmax": lambda t: mg.softmax(t, dim),
+              "Tensor.softmax(dtype)": lambda t: t.softmax(dim, mg.float64),
+              "Tensor.log_softmax(dtype)": lambda t: t.log_softmax(dim, dtype=mg.float64)}[form]
+        reference = (lambda a: np.log(np_softmax(a, dim))) if "log" in form else (lambda a: np_softmax(a, dim))
+        return fn, reference, [draw(values(draw(shapes(ndim)))) * 3]
     return case
 
 
@@ -1055,6 +1058,8 @@ CASES = {
     "F.softmax(axis)": (softmax_case("F.softmax(axis)"), WITH_AXES),
     "Tensor.softmax": (softmax_case("Tensor.softmax"), WITH_AXES),
     "mg.softmax": (softmax_case("mg.softmax"), WITH_AXES),
+    "Tensor.softmax(dtype)": (softmax_case("Tensor.softmax(dtype)"), WITH_AXES),
+    "Tensor.log_softmax(dtype)": (softmax_case("Tensor.log_softmax(dtype)"), WITH_AXES),
     "getitem(0-d, 1-d)": (small_getitem_case, (0, 1)),
     "to(float64) on float64": (to_float64_case, ANY_RANK),
     "roll": (roll_case, ANY_RANK),
@@ -1798,6 +1803,8 @@ METHODS = {
     "permute": ["permute"], "movedim": ["movedim", "test_movedim_refuses_what_is_not_an_axis_naming_movedim"],
     "narrow": ["narrow"], "softmax": ["Tensor.softmax", "mg.softmax"], "dot": ["dot"], "view_as": ["view_as"],
     "to": ["to(float64) on float64", "test_conversion_between_float32_and_float64"],
+    "in_dtype": ["Tensor.softmax(dtype)"],
+    "log_softmax_method": ["Tensor.log_softmax(dtype)"],
 }
 # ... and those without one (integers, bools, shapes, Python values, new constants)
 COMPARISONS = {"eq", "ne", "lt", "le", "gt", "ge"}

@@ -36,6 +36,7 @@ from .. import ops
 from ..checks import flag, is_axis, is_int, user_stacklevel
 from ..ops import exp, sum, tanh
 from ..ops.assign import number_for
+from ..ops.methods import in_dtype
 from ..spellings import either
 from ..tensor import Tensor, as_tensor, get_default_dtype
 
@@ -45,9 +46,11 @@ def _shifted(x: Tensor, axis: int) -> Tensor:
     return x - x._data.max(axis=axis, keepdims=True)
 
 
-def softmax(x: Any, axis: int | None = None, *, dim: int | None = None) -> Tensor:
-    """softmax(x)_i = e^(x_i - m) / sum_j e^(x_j - m), along `axis` (or `dim`; the last by default)."""
-    x = x if type(x) is Tensor else as_tensor(x)
+def softmax(x: Any, axis: int | None = None, _stacklevel: int = 3, dtype: Any = None, *,
+            dim: int | None = None) -> Tensor:
+    """softmax(x)_i = e^(x_i - m) / sum_j e^(x_j - m), along `axis` (or `dim`; the last by default);
+    `dtype` converts the input first, as PyTorch's F.softmax (`_stacklevel` is taken for its signature)."""
+    x = in_dtype("softmax", x if type(x) is Tensor else as_tensor(x), dtype)
     if axis is None and dim is None:
         _last_axis_by_default("softmax", x.ndim)
     axis = either("softmax", "axis", axis, "dim", dim, -1)
@@ -61,9 +64,11 @@ def softmax(x: Any, axis: int | None = None, *, dim: int | None = None) -> Tenso
     return e / sum(e, axis=axis, keepdims=True)
 
 
-def log_softmax(x: Any, axis: int | None = None, *, dim: int | None = None) -> Tensor:
-    """log softmax(x)_i = (x_i - m) - log sum_j e^(x_j - m);   one op (`ops.log_softmax`)."""
-    x = x if type(x) is Tensor else as_tensor(x)
+def log_softmax(x: Any, axis: int | None = None, _stacklevel: int = 3, dtype: Any = None, *,
+                dim: int | None = None) -> Tensor:
+    """log softmax(x)_i = (x_i - m) - log sum_j e^(x_j - m);   one op (`ops.log_softmax`); `dtype` as
+    `softmax`'s."""
+    x = in_dtype("log_softmax", x if type(x) is Tensor else as_tensor(x), dtype)
     if axis is None and dim is None:
         _last_axis_by_default("log_softmax", x.ndim)
     return ops.log_softmax(x, either("log_softmax", "axis", axis, "dim", dim, -1))
@@ -432,7 +437,9 @@ def _vector_norm(where: str, x: Tensor, p: Any, dim: Any, keepdim: bool) -> Tens
         return -ops.max(-magnitudes, axis=dim, keepdims=keepdim)
     if p == 0:      # 1 per non-zero entry (NaN too), else sign(0) = 0: sign's slope 0 gives the count a zero gradient
         return sum(ops.where(x._data != 0, 1.0, ops.sign(x)), axis=dim, keepdims=keepdim)
-    total = sum(magnitudes ** p, axis=dim, keepdims=keepdim)
+    zero = x._data == 0             # |0|^p is 0 (p > 0) or inf (p < 0), as a constant: its slope p |0|^(p-1) would
+    powers = ops.where(zero, 0.0 if p > 0 else math.inf, ops.where(zero, 1.0, magnitudes) ** p)   # be inf (0 * inf = NaN)
+    total = sum(powers, axis=dim, keepdims=keepdim)
     positive = total._data > 0
     return ops.where(positive, ops.where(positive, total, 1.0) ** (1 / p), 0.0)
 

@@ -223,11 +223,35 @@ def _comparison(compare: np.ufunc, name: str) -> tuple[Callable, Callable]:
     _comparison(np.less_equal, "le"), _comparison(np.greater, "gt"), _comparison(np.greater_equal, "ge"))
 
 
-def softmax(self: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor:
+def in_dtype(where: str, x: Tensor, dtype: Any) -> Tensor:
+    """x converted to `dtype` first (None: as it is), as PyTorch's softmax family takes `dtype=` to
+    compute in a wider type; TypeError naming `where` for a dtype that is not floating-point."""
+    if dtype is None:
+        return x
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{where}: dtype must be a floating-point dtype (mg.float32, mg.float64), got {dtype!r}") from None
+    if dtype.kind != "f":
+        raise TypeError(f"{where}: dtype must be a floating-point dtype (mg.float32, mg.float64), got {dtype}")
+    return ew.astype(x, dtype)
+
+
+def softmax(self: Tensor, dim: int | None = None, dtype: Any = None, *, axis: int | None = None) -> Tensor:
     """e^(log softmax) along `dim` (the last axis by default): two primitives, so the chain rule
-    gives its gradient."""
+    gives its gradient; `dtype` converts the input first, as PyTorch's."""
     dim = either("softmax", "axis", axis, "dim", dim, -1)
+    self = in_dtype("softmax", self, dtype)
     return ew.exp(log_softmax(self, _axis("softmax", dim, self.ndim, scalar_dim=True)))
+
+
+def log_softmax_method(self: Tensor, dim: int | None = None, dtype: Any = None, *, axis: int | None = None) -> Tensor:
+    """`t.log_softmax(dim, dtype=None)`: the op (`ops.softmax.log_softmax`), `dtype` converting the input
+    first, as PyTorch's."""
+    return log_softmax(in_dtype("log_softmax", self, dtype), axis, dim=dim)
+
+
+log_softmax_method.__name__ = log_softmax_method.__qualname__ = "log_softmax"
 
 
 def to(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
@@ -300,7 +324,7 @@ Tensor.nelement = Tensor.numel
 Tensor.narrow, Tensor.contiguous, Tensor.permute, Tensor.__iter__ = narrow, lambda self: self, permute, iterate
 Tensor.movedim = Tensor.moveaxis = movedim
 Tensor.swapaxes, Tensor.swapdims = _swapaxes, _swapdims
-Tensor.argmax, Tensor.argmin, Tensor.softmax, Tensor.log_softmax = argmax, argmin, softmax, log_softmax
+Tensor.argmax, Tensor.argmin, Tensor.softmax, Tensor.log_softmax = argmax, argmin, softmax, log_softmax_method
 Tensor.mul, Tensor.dot = ew.mul, dot      # (t.div, with PyTorch's rounding_mode=, is in arithmetic.py)
 Tensor.to, Tensor.cpu = to, lambda self: self
 Tensor.float, Tensor.double, Tensor.long = (lambda self: to(self, np.float32), lambda self: to(self, np.float64),
