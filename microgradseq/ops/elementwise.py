@@ -419,7 +419,7 @@ SINH = elementwise(lambda g, x: g * np.cosh(x))
 def tanh(x: Any) -> Tensor:
     """tanh x;   d tanh(x)/dx = 1 - tanh(x)^2"""
     x = x if type(x) is Tensor else as_tensor(x)
-    y = np.tanh(x._data)            # (an integer tensor's: numpy's dtype; a check here would cost every RNN step)
+    y = np.tanh(floats(x))          # (of integers or bools: in the default float dtype, as PyTorch's)
     return result("tanh", y, (x,), TANH, (y,))
 
 
