@@ -40,6 +40,9 @@ def vector_norm(x: Any, ord: Any = 2, dim: Any = None, keepdim: bool = False, *,
 def norm(A: Any, ord: Any = None, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
     """torch.linalg.norm: a vector norm over one `dim` (or of a 1-d A, or of every entry with ord and
     dim None), or the Frobenius norm over a pair of axes (`dim` a 2-tuple, or a 2-d A without `dim`)."""
+    if isinstance(dim, (tuple, list)) and len(dim) not in (1, 2):
+        raise ValueError(f"linalg.norm: dim must be an int or a tuple of 1 or 2 axes (a vector or a matrix norm), "
+                         f"got {dim!r}, as PyTorch's; vector_norm takes any number of axes")
     A = as_tensor(A)
     if dtype is not None:
         A = A.to(dtype)

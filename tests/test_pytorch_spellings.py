@@ -550,6 +550,10 @@ def test_linalg_norms_it_does_not_have_are_errors_naming_the_function():
         mg.linalg.vector_norm(tensor(), 3)
     with pytest.raises(ValueError, match=r"linalg.norm: with ord=1 and no dim the input must be 1-d or 2-d"):
         mg.linalg.norm(tensor(), 1)
+    for dim in [(0, 1, 2), ()]:             # (PyTorch: "If dim is specified, it must be of length 1 or 2")
+        with pytest.raises(ValueError, match=r"linalg.norm: dim must be an int or a tuple of 1 or 2 axes"):
+            mg.linalg.norm(mg.ones(2, 2, 2), dim=dim)
+    np.testing.assert_allclose(mg.linalg.vector_norm(mg.ones(2, 2, 2), dim=(0, 1, 2)).item(), np.sqrt(8))
 
 
 def test_histc_counts_in_equal_bins_over_min_max_or_the_entries_range():
