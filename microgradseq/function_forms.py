@@ -20,10 +20,16 @@ from .tensor import Tensor, as_tensor
 _SCALAR_FIRST = {"add", "sub", "mul", "div", "pow", "floor_divide", "remainder"}     # methods whose op takes a number on either side
 
 
+_FIRST_KEYWORD = {"pow": "exponent", "mul": "other", "matmul": "other", "floor_divide": "other",
+                  "remainder": "other", "reshape": "shape", "permute": "dims"}   # PyTorch's name of the 2nd argument
+
+
 def _form(name: str) -> Callable:
     method = getattr(Tensor, name)
 
     def function(input: Any, *args: Any, **kwargs: Any) -> Any:
+        if not args and _FIRST_KEYWORD.get(name) in kwargs:       # torch.pow(x, exponent=2): passed on by position
+            args = (kwargs.pop(_FIRST_KEYWORD[name]),)
         if name in _SCALAR_FIRST and args and isinstance(args[0], Tensor) and not isinstance(input, Tensor):
             return method(input, *args, **kwargs)       # mg.sub(1, t) is 1 - t: the scalar takes t's dtype
         return method(as_tensor(input), *args, **kwargs)
@@ -45,8 +51,10 @@ def _pairwise(name: str, a: Tensor, b: Tensor) -> Tensor:
 
 
 def _extreme(name: str) -> Callable:
-    def function(input: Any, dim: Any = None, keepdim: bool = False) -> Any:
+    def function(input: Any, dim: Any = None, keepdim: bool = False, *, other: Any = None) -> Any:
         x = as_tensor(input)
+        if other is not None:                   # torch.max(input, other=y), PyTorch's keyword
+            dim = as_tensor(other)
         if isinstance(dim, Tensor):             # mg.max(x, y): elementwise
             return _pairwise(name, x, dim)
         return getattr(x, name)() if dim is None else getattr(x, name)(dim=dim, keepdim=keepdim)

@@ -31,6 +31,16 @@ from .shape import getitem
 def masked_fill(self: Tensor, mask: Any, value: Any) -> Tensor:
     """`value` where `mask` is True, self elsewhere (mask broadcasts): where(mask, value, self), in
     self's dtype."""
+    if isinstance(value, (Tensor, np.ndarray)) and value.ndim:
+        raise ValueError(f"masked_fill: value must be a number or a 0-d tensor (as PyTorch's), got shape {value.shape}")
+    picks = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
+    if picks.dtype != np.bool_:
+        raise TypeError(f"masked_fill: expected a bool mask (as PyTorch's), got dtype {picks.dtype}")
+    try:
+        np.broadcast_shapes(picks.shape, self.shape)
+    except ValueError:
+        raise ValueError(f"masked_fill: a mask of shape {picks.shape} does not broadcast with the tensor's shape "
+                         f"{self.shape}") from None
     filled = ew.where(mask, value, self)
     return filled if filled.dtype == self.dtype else to(filled, self.dtype)
 
@@ -85,7 +95,7 @@ def scatter(self: Tensor, dim: int, index: Any, src: Any = None, *, value: Any =
         return scatter(self.reshape(1), dim, picks.reshape(-1), given, value=value).reshape(())
     _axis("scatter", dim, self.ndim)
     if picks.size == 0:
-        return self
+        return ew.clone(self)        # a new tensor, as PyTorch's out-of-place scatter
     positions = _along_index("scatter", self, dim, picks)
     given = value if src is None else src
     if isinstance(given, (Tensor, np.ndarray, list)):
