@@ -437,8 +437,9 @@ def _vector_norm(where: str, x: Tensor, p: Any, dim: Any, keepdim: bool) -> Tens
         return -ops.max(-magnitudes, axis=dim, keepdims=keepdim)
     if p == 0:      # 1 per non-zero entry (NaN too), else sign(0) = 0: sign's slope 0 gives the count a zero gradient
         return sum(ops.where(x._data != 0, 1.0, ops.sign(x)), axis=dim, keepdims=keepdim)
-    zero = x._data == 0             # |0|^p is 0 (p > 0) or inf (p < 0), as a constant: its slope p |0|^(p-1) would
-    powers = ops.where(zero, 0.0 if p > 0 else math.inf, ops.where(zero, 1.0, magnitudes) ** p)   # be inf (0 * inf = NaN)
+    # |0|^p as a constant, 0 (p > 0) or inf (p < 0): its slope p |0|^(p-1) would be inf, and 0 * inf = NaN
+    zero = x._data == 0
+    powers = ops.where(zero, 0.0 if p > 0 else math.inf, ops.where(zero, 1.0, magnitudes) ** p)
     total = sum(powers, axis=dim, keepdims=keepdim)
     positive = total._data > 0
     return ops.where(positive, ops.where(positive, total, 1.0) ** (1 / p), 0.0)

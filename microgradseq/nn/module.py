@@ -356,7 +356,8 @@ class Module(ForwardHooks):
             if len(args) > 3:
                 raise TypeError(f"{where}: expected at most 3 positional arguments (destination, prefix, "
                                 f"keep_vars), got {len(args)}")
-            warnings.warn("Positional args are being deprecated, use kwargs instead.", FutureWarning, stacklevel=user_stacklevel())
+            warnings.warn("Positional args are being deprecated, use kwargs instead.", FutureWarning,
+                          stacklevel=user_stacklevel())
             destination = args[0] if destination is None else destination
             prefix = args[1] if len(args) > 1 and prefix == "" else prefix
             keep_vars = args[2] if len(args) > 2 and keep_vars is False else keep_vars

@@ -229,11 +229,12 @@ def in_dtype(where: str, x: Tensor, dtype: Any) -> Tensor:
     if dtype is None:
         return x
     try:
-        dtype = np.dtype(dtype)
+        floating = np.dtype(dtype).kind == "f"
     except TypeError:
-        raise TypeError(f"{where}: dtype must be a floating-point dtype (mg.float32, mg.float64), got {dtype!r}") from None
-    if dtype.kind != "f":
-        raise TypeError(f"{where}: dtype must be a floating-point dtype (mg.float32, mg.float64), got {dtype}")
+        floating = False
+    if not floating:
+        raise TypeError(f"{where}: dtype must be a floating-point dtype (mg.float32, mg.float64), got "
+                        f"{getattr(dtype, '__name__', dtype)!r}")
     return ew.astype(x, dtype)
 
 

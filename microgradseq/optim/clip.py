@@ -179,7 +179,8 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor] | None = None, max_nor
     tensors = _tensors(parameters, where)
     if not tensors and isinstance(parameters, types.GeneratorType):
         warnings.warn("clip_grad_norm_: `parameters` is an empty generator, no gradient clipping will occur "
-                      "(a generator such as model.parameters() can be read only once)", UserWarning, stacklevel=user_stacklevel())
+                      "(a generator such as model.parameters() can be read only once)", UserWarning,
+                      stacklevel=user_stacklevel())
     with_grad = [t for t in tensors if t.grad is not None]
     grads = [t.grad for t in with_grad]
     total_norm = _total_norm(grads, p, norm_type, error_if_nonfinite, where)
@@ -190,7 +191,8 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor] | None = None, max_nor
 def clip_grad_norm(parameters: Tensor | Iterable[Tensor], max_norm: float, norm_type: float = 2.0,
                    error_if_nonfinite: bool = False, foreach: bool | None = None) -> Tensor:
     """PyTorch's deprecated spelling of `clip_grad_norm_` (a FutureWarning, as PyTorch's)."""
-    warnings.warn("`clip_grad_norm` is deprecated in favor of `clip_grad_norm_`", FutureWarning, stacklevel=user_stacklevel())
+    warnings.warn("`clip_grad_norm` is deprecated in favor of `clip_grad_norm_`", FutureWarning,
+                  stacklevel=user_stacklevel())
     return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
 
 
