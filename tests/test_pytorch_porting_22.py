@@ -975,7 +975,7 @@ def run(script, seed=0, **sizes):
 def runs():
     """Each script run once for the module's tests (a few seconds in all)."""
     return {"text_rnn": run(text_rnn, epochs=800), "text_lstm": run(text_lstm, epochs=200),
-            "bi_lstm": run(bi_lstm, epochs=150), "seq2seq": run(seq2seq, epochs=200),
+            "bi_lstm": run(bi_lstm, epochs=300), "seq2seq": run(seq2seq, epochs=200),
             "attention": run(seq2seq_attention, epochs=60), "classifier": run(rnn_classifier, EPOCH=4),
             "regressor": run(rnn_regressor, steps_count=60),
             "nlp_dive": run(nlp_dive, count=600, bs=8, epochs=(2, 2, 3, 3, 3))}
@@ -1083,7 +1083,9 @@ def test_text_lstm_completes_the_ten_words_and_its_forward_pass_is_pytorchs_lstm
 
 def test_bi_lstm_output_joins_both_directions_and_the_heads_gradient_is_its_closed_form(runs):
     names = runs["bi_lstm"]
-    assert names["losses"][-1] < names["losses"][0] - 0.05                # (150 of the script's 10000 epochs)
+    # (300 of the script's 10000 epochs. Its word numbering follows a set's order, so it changes with
+    # PYTHONHASHSEED; the loss falls slowly at first: 0.04-0.31 in 150 epochs, 0.49-0.76 in 300, over 12 seeds each)
+    assert names["losses"][-1] < names["losses"][0] - 0.2
     model, X = names["model"], np.array(names["input_batch"].data, dtype=np.float64).transpose(1, 0, 2)
     p = arrays(model)
     forward, _ = np_lstm_layer(X, sub(p, "lstm."))
