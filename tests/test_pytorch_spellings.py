@@ -605,3 +605,19 @@ def test_module_hook_tables_are_pytorchs_dicts_and_backward_hooks_say_what_to_us
     for name in ("register_full_backward_hook", "register_backward_hook", "register_full_backward_pre_hook"):
         with pytest.raises(NotImplementedError, match=r"Linear.register_full_backward_hook: .*output.register_hook"):
             getattr(layer, name)(lambda *args: None)
+
+
+def test_sum_and_mean_take_pytorchs_dtype_converting_the_input_first():
+    """torch.sum(input, dim, keepdim=False, *, dtype=None): "the input tensor is casted to dtype before the
+    operation"; so is torch.mean's, which must be floating-point. The gradient comes back in the input's dtype."""
+    x = mg.tensor(np.array([[1.5, 2.25], [-0.5, 4.0]], dtype=np.float32), requires_grad=True)
+    total = x.sum(dtype=mg.float64)
+    assert total.dtype == np.float64 and total.item() == 7.25
+    total.backward()
+    assert x.grad.dtype == np.float32 and x.grad.tolist() == [[1.0, 1.0], [1.0, 1.0]]
+    rows = mg.mean(x, 1, dtype=mg.float64)
+    assert rows.dtype == np.float64 and rows.tolist() == [1.875, 1.75]
+    assert mg.sum(x, dtype=mg.int64).tolist() == 1 + 2 + 0 + 4          # each entry cast (truncated) first
+    assert mg.tensor([1, 2, 4]).mean(dtype=mg.float32).item() == pytest.approx(7 / 3)
+    with pytest.raises(TypeError, match="^mean: dtype must be a floating-point dtype"):
+        x.mean(dtype=mg.int64)

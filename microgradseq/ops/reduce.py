@@ -43,11 +43,14 @@ def _expand(g: np.ndarray, shape: tuple, axes: tuple, keepdims: bool) -> np.ndar
     return g
 
 
-def sum(x: Any, axis=None, keepdims: bool | None = None, *, dim=None, keepdim: bool | None = None) -> Tensor:
-    """sum of x over `axis` (or `dim`; integers and bools sum in int64, as PyTorch's);
-    d/dx[i] = 1 for every summed element: g is broadcast back"""
+def sum(x: Any, axis=None, keepdims: bool | None = None, *, dim=None, keepdim: bool | None = None,
+        dtype: Any = None) -> Tensor:
+    """sum of x over `axis` (or `dim`; integers and bools sum in int64, as PyTorch's; `dtype` converts
+    x first, as PyTorch's);   d/dx[i] = 1 for every summed element: g is broadcast back"""
     axis, keepdims = axis_keepdims("sum", axis, keepdims, dim, keepdim)
     x = x if type(x) is Tensor else as_tensor(x)
+    if dtype is not None:
+        x = astype(x, dtype)
     X = x._data
     axes = _normalise_axes("sum", axis, X.shape)
     y = np.asarray(X.sum(axis=axes, keepdims=keepdims, dtype=None if X.dtype.kind in "fc" else np.int64))
@@ -73,10 +76,16 @@ def _summed(v: np.ndarray, kept: tuple) -> np.ndarray:
 SUM = Rules(vjp=(_spread,),                jvp=(_summed,))
 
 
-def mean(x: Any, axis=None, keepdims: bool | None = None, *, dim=None, keepdim: bool | None = None) -> Tensor:
-    """mean of x over `axis` (or `dim`; N elements each);   d/dx[i] = 1 / N"""
+def mean(x: Any, axis=None, keepdims: bool | None = None, *, dim=None, keepdim: bool | None = None,
+         dtype: Any = None) -> Tensor:
+    """mean of x over `axis` (or `dim`; N elements each; `dtype`, floating-point, converts x first, as
+    PyTorch's);   d/dx[i] = 1 / N"""
     axis, keepdims = axis_keepdims("mean", axis, keepdims, dim, keepdim)
     x = x if type(x) is Tensor else as_tensor(x)
+    if dtype is not None:
+        if np.dtype(dtype).kind not in "fc":
+            raise TypeError(f"mean: dtype must be a floating-point dtype, as PyTorch's, got {np.dtype(dtype)}")
+        x = astype(x, dtype)
     X = x._data
     axes = _normalise_axes("mean", axis, X.shape)
     count = int(np.prod([X.shape[a] for a in axes])) if axes else 1
