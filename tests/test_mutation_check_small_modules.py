@@ -16,27 +16,13 @@ import pytest
 import microgradseq as mg
 import microgradseq.nn as nn
 from microgradseq.nn.utils.weight_norm import remove_weight_norm, weight_norm
+from test_op_gradients import central_differences
 
 
 def set_weight(module, values, name="weight"):
     with mg.no_grad():
         getattr(module, name).copy_(mg.tensor(np.array(values, dtype=getattr(module, name).dtype)))
     return module
-
-
-def central_differences(f, x, eps=1e-6):
-    """df/dx by central differences in float64, one entry at a time."""
-    x = np.array(x, dtype=np.float64)
-    grad = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        keep = x[i]
-        x[i] = keep + eps
-        plus = f(x)
-        x[i] = keep - eps
-        minus = f(x)
-        x[i] = keep
-        grad[i] = (plus - minus) / (2 * eps)
-    return grad
 
 
 # ---- weight_norm ------------------------------------------------------------------------------------
