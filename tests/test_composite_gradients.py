@@ -1803,7 +1803,6 @@ METHODS = {
     "permute": ["permute"], "movedim": ["movedim", "test_movedim_refuses_what_is_not_an_axis_naming_movedim"],
     "narrow": ["narrow"], "softmax": ["Tensor.softmax", "mg.softmax"], "dot": ["dot"], "view_as": ["view_as"],
     "to": ["to(float64) on float64", "test_conversion_between_float32_and_float64"],
-    "in_dtype": ["Tensor.softmax(dtype)"],
     "log_softmax_method": ["Tensor.log_softmax(dtype)"],
 }
 # ... and those without one (integers, bools, shapes, Python values, new constants)

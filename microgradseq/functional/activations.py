@@ -36,7 +36,7 @@ from .. import ops
 from ..checks import flag, is_axis, is_int, user_stacklevel
 from ..ops import exp, sum, tanh
 from ..ops.assign import number_for
-from ..ops.methods import in_dtype
+from ..ops.elementwise import in_dtype
 from ..spellings import either
 from ..tensor import Tensor, as_tensor, get_default_dtype
 

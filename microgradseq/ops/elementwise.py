@@ -580,5 +580,21 @@ def astype(x: Any, dtype: Any) -> Tensor:
     return result("astype", x._data.astype(dtype), (x,), ASTYPE, ((x.dtype, dtype),))
 
 
+def in_dtype(where: str, x: Tensor, dtype: Any, kinds: str = "f") -> Tensor:
+    """x converted to `dtype` first (None: as it is), as the reductions and the softmax family take
+    PyTorch's `dtype=`; TypeError naming `where` for a dtype not of `kinds` (numpy's: "f" floating,
+    "c" complex)."""
+    if dtype is None:
+        return x
+    try:
+        allowed = np.dtype(dtype).kind in kinds
+    except TypeError:
+        allowed = False
+    if not allowed:
+        raise TypeError(f"{where}: dtype must be a floating-point dtype (mg.float32, mg.float64), got "
+                        f"{getattr(dtype, '__name__', dtype)!r}")
+    return astype(x, dtype)
+
+
 #              reverse mode: g in x's dtype        forward mode: v in y's dtype
 ASTYPE = Rules(vjp=(lambda g, dtypes: g.astype(dtypes[0]),), jvp=(lambda v, dtypes: v.astype(dtypes[1]),))

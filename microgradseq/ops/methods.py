@@ -223,33 +223,18 @@ def _comparison(compare: np.ufunc, name: str) -> tuple[Callable, Callable]:
     _comparison(np.less_equal, "le"), _comparison(np.greater, "gt"), _comparison(np.greater_equal, "ge"))
 
 
-def in_dtype(where: str, x: Tensor, dtype: Any) -> Tensor:
-    """x converted to `dtype` first (None: as it is), as PyTorch's softmax family takes `dtype=` to
-    compute in a wider type; TypeError naming `where` for a dtype that is not floating-point."""
-    if dtype is None:
-        return x
-    try:
-        floating = np.dtype(dtype).kind == "f"
-    except TypeError:
-        floating = False
-    if not floating:
-        raise TypeError(f"{where}: dtype must be a floating-point dtype (mg.float32, mg.float64), got "
-                        f"{getattr(dtype, '__name__', dtype)!r}")
-    return ew.astype(x, dtype)
-
-
 def softmax(self: Tensor, dim: int | None = None, dtype: Any = None, *, axis: int | None = None) -> Tensor:
     """e^(log softmax) along `dim` (the last axis by default): two primitives, so the chain rule
     gives its gradient; `dtype` converts the input first, as PyTorch's."""
     dim = either("softmax", "axis", axis, "dim", dim, -1)
-    self = in_dtype("softmax", self, dtype)
+    self = ew.in_dtype("softmax", self, dtype)
     return ew.exp(log_softmax(self, _axis("softmax", dim, self.ndim, scalar_dim=True)))
 
 
 def log_softmax_method(self: Tensor, dim: int | None = None, dtype: Any = None, *, axis: int | None = None) -> Tensor:
     """`t.log_softmax(dim, dtype=None)`: the op (`ops.softmax.log_softmax`), `dtype` converting the input
     first, as PyTorch's."""
-    return log_softmax(in_dtype("log_softmax", self, dtype), axis, dim=dim)
+    return log_softmax(ew.in_dtype("log_softmax", self, dtype), axis, dim=dim)
 
 
 log_softmax_method.__name__ = log_softmax_method.__qualname__ = "log_softmax"

@@ -15,7 +15,7 @@ from ..checks import flag, is_axis, is_finite_number, is_int, user_stacklevel
 from ..spellings import axis_keepdims, either
 from ..tensor import Rules, Tensor, as_tensor, owned, result
 from . import elementwise as ew
-from .elementwise import astype
+from .elementwise import astype, in_dtype
 from .shape import getitem, reshape
 
 
@@ -82,10 +82,7 @@ def mean(x: Any, axis=None, keepdims: bool | None = None, *, dim=None, keepdim: 
     PyTorch's);   d/dx[i] = 1 / N"""
     axis, keepdims = axis_keepdims("mean", axis, keepdims, dim, keepdim)
     x = x if type(x) is Tensor else as_tensor(x)
-    if dtype is not None:
-        if np.dtype(dtype).kind not in "fc":
-            raise TypeError(f"mean: dtype must be a floating-point dtype, as PyTorch's, got {np.dtype(dtype)}")
-        x = astype(x, dtype)
+    x = in_dtype("mean", x, dtype, kinds="fc")
     X = x._data
     axes = _normalise_axes("mean", axis, X.shape)
     count = int(np.prod([X.shape[a] for a in axes])) if axes else 1
