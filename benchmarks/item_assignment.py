@@ -11,6 +11,7 @@ way copies each row once. Both make the same values (checked before timing).
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 
@@ -65,4 +66,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()   # (--help)
     main()

@@ -37,6 +37,14 @@ def test_every_table_runs_quick_after_checking_its_workloads_against_the_hand_wr
     assert "demo workload: library and hand-written numpy agree" in out
 
 
+@pytest.mark.parametrize("script", sorted(path.name for path in BENCHMARKS.glob("*.py")
+                                           if 'if __name__ == "__main__":' in path.read_text()))
+def test_every_benchmark_script_prints_its_usage_with_help_and_runs_nothing(script):
+    """docs/performance.md shows the scripts as commands (the others are run.py's tables); `--help`
+    prints the usage at once (item_assignment.py once ignored its arguments and ran the benchmark)."""
+    assert run_script(script, "--help").startswith("usage:")
+
+
 def test_rtrl_benchmark_runs_quick():
     out = run_script("rtrl.py", "--quick")
     assert "RTRL" in out and "UORO" in out

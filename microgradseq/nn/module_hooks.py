@@ -64,12 +64,21 @@ class ForwardHooks:
 
     def register_full_backward_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
         """Not here (see the module's docstring): NotImplementedError saying what to use instead."""
-        raise NotImplementedError(
-            f"{type(self).__name__}.register_full_backward_hook: module backward hooks are not supported; "
-            "register a hook on the tensors instead: `output.register_hook(lambda grad: ...)` sees dL/d output, "
-            "and on an input that requires grad dL/d input")
+        raise self._no_backward_hooks("register_full_backward_hook")
 
-    register_backward_hook = register_full_backward_pre_hook = register_full_backward_hook
+    def register_full_backward_pre_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
+        """Not here: as register_full_backward_hook."""
+        raise self._no_backward_hooks("register_full_backward_pre_hook")
+
+    def register_backward_hook(self, hook: Callable) -> RemovableHandle:
+        """Not here: as register_full_backward_hook."""
+        raise self._no_backward_hooks("register_backward_hook")
+
+    def _no_backward_hooks(self, name: str) -> NotImplementedError:
+        return NotImplementedError(
+            f"{type(self).__name__}.{name}: module backward hooks are not supported; register a hook on the "
+            "tensors instead: `output.register_hook(lambda grad: ...)` sees dL/d output, and on an input that "
+            "requires grad dL/d input")
 
     def _call_with_hooks(self, call: Callable, args: tuple, kwargs: dict) -> Any:
         """`call(*args, **kwargs)` (the module's forward, in its scope) between its hooks. As PyTorch's: if a
