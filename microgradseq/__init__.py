@@ -65,7 +65,7 @@ from .function_forms import all_of as all, any_of as any      # torch.all, torch
 from .function_forms import logical_and, logical_not, logical_or, logical_xor   # torch.logical_and, ... (UvA DL)
 from .function_forms import swapaxes, swapdims          # torch.swapaxes, torch.swapdims (d2l's RNNLM)
 from .ops.expanding import meshgrid                        # torch.meshgrid (the UvA DL course's decision boundary)
-from .ops.elementwise import lerp                          # torch.lerp (minGRU's sequential step)
+from .function_forms import lerp                           # torch.lerp(input, end, weight) (minGRU's step)
 from .ops.softmax import logcumsumexp                      # torch.logcumsumexp (minGRU's log-space scan)
 # PyTorch's top-level spellings of nn.functional's activations and distances (torch.selu, torch.hardshrink, ...:
 # those PyTorch has at the top level; not torch.elu, torch.softplus, ...): F's functions themselves

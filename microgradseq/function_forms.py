@@ -108,3 +108,4 @@ dot, bincount = map(_form, ("dot", "bincount"))
 logical_and, logical_or, logical_xor, logical_not = map(
     _form, ("logical_and", "logical_or", "logical_xor", "logical_not"))
 cosh, sinh, sign, clamp_min, clamp_max = map(_form, ("cosh", "sinh", "sign", "clamp_min", "clamp_max"))
+lerp = _form("lerp")                            # torch.lerp(input, end, weight) (minGRU's sequential step)

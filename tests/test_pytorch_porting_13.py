@@ -264,8 +264,8 @@ def forward_ad_custom_function(torch, fwAD):
     # custom autograd Function computes the gradients correctly. By default,
     # gradcheck only checks the backward-mode (reverse-mode) AD gradients. Specify
     # ``check_forward_ad=True`` to also check forward grads.
-    # differs: check_undefined_grad and check_batched_grad are not arguments here (nothing to switch off)
-    assert torch.autograd.gradcheck(Fn.apply, (primal,), check_forward_ad=True, check_backward_ad=False)
+    assert torch.autograd.gradcheck(Fn.apply, (primal,), check_forward_ad=True, check_backward_ad=False,
+                                    check_undefined_grad=False, check_batched_grad=False)
     return types.SimpleNamespace(**locals())
 
 
