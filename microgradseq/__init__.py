@@ -49,7 +49,7 @@ from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, s
 from .serialization import load, save
 from .spellings import device, set_default_device
 from .tensor import Tensor, get_default_dtype, set_default_dtype, tensor
-from .threads import get_num_threads, limit_at_import, set_num_threads
+from .threads import get_num_threads, set_num_threads
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .transforms import jacobian, jvp, vjp
 from .viz import draw
@@ -103,4 +103,4 @@ __version__ = "0.1.0"
 pi, e, inf, nan = math.pi, math.e, math.inf, math.nan       # torch.pi, torch.inf, ...
 finfo, iinfo = np.finfo, np.iinfo                            # torch.finfo(torch.float32).eps, .min, .max
 
-limit_at_import()       # one BLAS thread unless the environment says otherwise (threads.py says why)
+threads.limit_at_import()   # one BLAS thread unless the environment says otherwise (threads.py says why)
