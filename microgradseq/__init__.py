@@ -24,7 +24,7 @@ def _require_numpy_2(version: str) -> None:
 _require_numpy_2(np.__version__)
 
 from . import (autograd, autograd_functional, backends, bptt, creation, cuda, function, functional, metadata, nn, optim,
-               tensor_hooks, transforms, utils, viz)
+               tensor_hooks, threads, transforms, utils, viz)
 from . import anomaly
 from .anomaly import detect_anomaly
 from .anomaly import is_anomaly_check_nan_enabled, is_anomaly_enabled, set_anomaly_enabled  # torch.is_anomaly_enabled, ...
