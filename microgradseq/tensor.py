@@ -185,16 +185,17 @@ class Tensor:
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
         value = flag(value, "requires_grad", "Tensor.requires_grad")
-        if value == self.requires_grad:
-            return
-        if self._node is not None and self._node.kind is not LEAF:
+        node = self._node
+        if node is not None and node.kind is not LEAF and (value or node.kind is not CUT):
+            # as PyTorch's, refused on an op's result, True included: a loop that forgot `.detach()` stops here
             raise RuntimeError(
                 "Tensor.requires_grad: can only be changed on a leaf tensor; use detach() for "
-                f"the result of {self._node.describe()}")
-        if value:
-            self._become_leaf()
-        else:
-            self._node = None
+                f"the result of {node.describe()}")
+        if value != self.requires_grad:
+            if value:
+                self._become_leaf()
+            else:
+                self._node = None
 
     def _become_leaf(self) -> None:
         if self._data.dtype.kind not in "fc":
@@ -203,8 +204,10 @@ class Tensor:
         self._show_leaf_value()
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
-        """Set `requires_grad` in place and return self."""
-        self.requires_grad = requires_grad
+        """Set `requires_grad` in place and return self. As PyTorch's, `requires_grad_()` on a result
+        that requires grad does nothing (where `t.requires_grad = True` is refused)."""
+        if not (flag(requires_grad, "requires_grad", "Tensor.requires_grad_") and self.requires_grad):
+            self.requires_grad = requires_grad
         return self
 
     @property
