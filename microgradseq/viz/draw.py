@@ -34,7 +34,7 @@ import graphviz
 import numpy as np
 
 from ..autograd import CUT, FREED, Node
-from ..checks import is_int
+from ..checks import flag, is_int
 from .cells_view import draw_cells
 from .graph import GraphInfo, graph_roots, named_tensors
 from .ops_view import draw_ops
@@ -67,6 +67,23 @@ def draw(root: Any, params: Mapping[str, Any] | None = None, view: str = "cells"
     `mg.viz.draw_update` draws one update of truncated BPTT with its cut.
     """
     return _drawing("draw", root, params, view, max_steps, show_values, grad_range)[0]
+
+
+def make_dot(var: Any, params: Mapping[str, Any] | None = None, show_attrs: bool = False,
+             show_saved: bool = False, max_attr_chars: int = 50) -> graphviz.Digraph:
+    """torchviz's `make_dot(var, params)`, so a script that draws with torchviz ports by its import
+    (`from microgradseq.viz import make_dot`): every op of the graph behind `var` (a tensor, or a
+    tuple of them), `draw`'s `"ops"` view with every step drawn, the parameters named by `params`.
+    `show_attrs`, `show_saved` and `max_attr_chars` (how torchviz prints what backward nodes keep)
+    are checked and accepted; the drawing shows tiny tensors' values and gradients instead.
+
+        make_dot(model(x).mean(), params=dict(model.named_parameters())).render("graph", format="png")
+    """
+    flag(show_attrs, "show_attrs", "make_dot")
+    flag(show_saved, "show_saved", "make_dot")
+    if not is_int(max_attr_chars):
+        raise TypeError(f"make_dot: max_attr_chars must be an integer, got {type(max_attr_chars).__name__}")
+    return _drawing("make_dot", var, params, "ops", None, True, None)[0]
 
 
 def _drawing(caller: str, root: Any, params: Mapping[str, Any] | None, view: str, max_steps: int | None,
