@@ -1,6 +1,8 @@
 """PyTorch's spellings of tensors and functions (docs/api.md, "PyTorch spellings"), each checked against
 its numpy meaning or a closed form; no PyTorch needed."""
 
+import inspect
+
 import numpy as np
 import pytest
 
@@ -621,3 +623,46 @@ def test_sum_and_mean_take_pytorchs_dtype_converting_the_input_first():
     assert mg.tensor([1, 2, 4]).mean(dtype=mg.float32).item() == pytest.approx(7 / 3)
     with pytest.raises(TypeError, match="^mean: dtype must be a floating-point dtype"):
         x.mean(dtype=mg.int64)
+
+
+# PyTorch's signatures of the loss modules (torch.nn docs), argument by argument, in order
+TORCH_LOSS_ARGUMENTS = {
+    "MSELoss": ["size_average", "reduce", "reduction"],
+    "L1Loss": ["size_average", "reduce", "reduction"],
+    "KLDivLoss": ["size_average", "reduce", "reduction", "log_target"],
+    "SmoothL1Loss": ["size_average", "reduce", "reduction", "beta"],
+    "HuberLoss": ["reduction", "delta"],
+    "BCELoss": ["weight", "size_average", "reduce", "reduction"],
+    "BCEWithLogitsLoss": ["weight", "size_average", "reduce", "reduction", "pos_weight"],
+    "CrossEntropyLoss": ["weight", "size_average", "ignore_index", "reduce", "reduction", "label_smoothing"],
+    "NLLLoss": ["weight", "size_average", "ignore_index", "reduce", "reduction"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(TORCH_LOSS_ARGUMENTS))
+def test_loss_modules_take_pytorchs_arguments_in_pytorchs_order(name):
+    """The loss modules' arguments come in PyTorch's order (the losses' deprecated size_average and reduce
+    first), so a call that passes them by position ports; MSELoss, L1Loss, KLDivLoss, SmoothL1Loss, BCELoss
+    and BCEWithLogitsLoss once took reduction first."""
+    parameters = [p.name for p in inspect.signature(getattr(mg.nn, name)).parameters.values()
+                  if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
+    assert parameters == TORCH_LOSS_ARGUMENTS[name]
+
+
+def test_loss_modules_by_position_reduce_as_pytorch_and_a_reduction_string_first_still_works():
+    """MSELoss(None, None, "sum") and BCELoss(None, None, None, "sum") sum, as PyTorch's; the library's own
+    older order, a reduction string where size_average stands (MSELoss("sum")), means that reduction, which
+    no size_average can mean; MSELoss(False) is PyTorch's size_average=False, a sum, with its warning."""
+    pred, target = mg.tensor([1.0, -2.0], dtype=np.float64), mg.tensor([0.0, 0.0], dtype=np.float64)
+    assert mg.nn.MSELoss(None, None, "sum")(pred, target).item() == 5.0          # 1 + 4
+    assert mg.nn.MSELoss("sum")(pred, target).item() == 5.0
+    with pytest.warns(UserWarning, match="size_average and reduce args will be deprecated"):
+        assert mg.nn.MSELoss(False)(pred, target).item() == 5.0
+    p, y = mg.tensor([0.5, 0.25], dtype=np.float64), mg.tensor([1.0, 0.0], dtype=np.float64)
+    expected = -np.log(0.5) - np.log(0.75)
+    np.testing.assert_allclose(mg.nn.BCELoss(None, None, None, "sum")(p, y).item(), expected, rtol=1e-12)
+    logits = mg.tensor([0.0, 0.0], dtype=np.float64)
+    with_pos = mg.nn.BCEWithLogitsLoss(None, None, None, "none", mg.tensor([3.0, 3.0], dtype=np.float64))
+    np.testing.assert_allclose(with_pos(logits, y).numpy(), [3 * np.log(2), np.log(2)], rtol=1e-12)
+    assert mg.nn.SmoothL1Loss(None, None, "sum", 0.5)(pred, target).item() == 0.75 + 1.75   # |d| - beta / 2
+    assert mg.nn.KLDivLoss(None, None, "batchmean", True).log_target is True

@@ -7,10 +7,12 @@ compute, `linear`, `dropout`, `layer_norm`, with `pad` and `one_hot` for inputs 
 gradients need no rule of their own. `log_softmax` is a primitive (`ops.softmax` says why:
 it keeps one array instead of three), and so are cross-entropy with class
 targets summed or averaged (`ops.losses` says why; `reduction="none"` picks
-each row's log-probability with `gather`) and the two binary cross-entropies
-(`ops.losses` says why: a stable composite would have the wrong slope at 0).
-All are stable for large logits: they subtract the row maximum first
-(log-sum-exp), a constant that cancels out of every formula.
+each row's log-probability with `gather`), the two binary cross-entropies
+(`ops.losses` says why: a stable composite would have the wrong slope at 0)
+and `kl_div` (`ops.losses.kl_div`). Those over logits are stable for large
+logits: softmax, log_softmax and cross-entropy subtract the row maximum first
+(log-sum-exp), a constant that cancels out of every formula, and the binary
+cross-entropy with logits works with e^-|x| <= 1.
 """
 
 from ..ops import relu, sigmoid, tanh

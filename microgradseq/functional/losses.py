@@ -167,8 +167,8 @@ def kl_div(input: Any, target: Any, size_average: Any = None, reduce: Any = None
     `reduction`: "batchmean" divides the sum by input.size(0) (the divergence per sample), "sum",
     "none", and "mean" divides by the number of entries, with PyTorch's warning that this is not
     the divergence (PyTorch's deprecated size_average= and reduce= too, with its warning). One op
-    (`ops.losses.kl_div`): d/dinput = -target, and a target tensor gets log target + 1 - input
-    (e^target (target - input + 1) with log_target), as in PyTorch."""
+    (`ops.losses.kl_div`): d/dinput = -target (-e^target with log_target), and a target tensor gets
+    log target + 1 - input (e^target (target - input + 1) with log_target), as in PyTorch."""
     reduction = legacy_reduction("kl_div", size_average, reduce, reduction)
     checked_reduction("kl_div", reduction, REDUCTIONS + ("batchmean",))
     log_q, p, _ = _binary_operands("kl_div", input, target)

@@ -229,7 +229,8 @@ class CELU(ELU):
 
 
 class Softplus(Module):
-    """log(1 + e^(beta x)) / beta, x itself where beta x > threshold (`F.softplus`); beta must be > 0."""
+    """log(1 + e^(beta x)) / beta, x itself where beta x > threshold (`F.softplus`); beta must be non-zero
+    (a negative one gives a smooth min(x, 0), as PyTorch's)."""
 
     def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
         super().__init__()

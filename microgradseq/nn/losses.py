@@ -14,17 +14,20 @@ from .module import Module
 
 
 class _Loss(Module):
-    """A loss function with its `reduction` ("mean", "sum" or "none"; PyTorch's deprecated
-    `size_average=` and `reduce=` too, with its warning). Another keyword raises TypeError naming the
-    loss. It prints as PyTorch's do, its name alone: `CrossEntropyLoss()`."""
+    """A loss function with its `reduction` ("mean", "sum" or "none"), its arguments in PyTorch's
+    order: first PyTorch's deprecated `size_average` and `reduce` (with its warning), so
+    `nn.MSELoss(None, None, "sum")` is PyTorch's; a reduction string in their place,
+    `nn.MSELoss("sum")`, is the reduction (this library's own order, which no value of them can
+    mean). Another keyword raises TypeError naming the loss. It prints as PyTorch's do, its name
+    alone: `CrossEntropyLoss()`."""
 
     reductions = REDUCTIONS
 
-    def __init__(self, reduction: str = "mean", **options: Any) -> None:
+    def __init__(self, size_average: Any = None, reduce: Any = None, reduction: str = "mean",
+                 **options: Any) -> None:
         super().__init__()
         where = type(self).__name__
-        legacy = options.pop("size_average", None), options.pop("reduce", None)     # (PyTorch's deprecated pair)
-        reduction = legacy_reduction(where, *legacy, reduction)
+        reduction = legacy_reduction(where, size_average, reduce, reduction)
         only_defaults(where, options, {})
         self.reduction = checked_reduction(where, reduction, self.reductions)
 
@@ -35,8 +38,9 @@ class KLDivLoss(_Loss):
 
     reductions = REDUCTIONS + ("batchmean",)
 
-    def __init__(self, reduction: str = "mean", log_target: bool = False, **options: Any) -> None:
-        super().__init__(reduction, **options)
+    def __init__(self, size_average: Any = None, reduce: Any = None, reduction: str = "mean",
+                 log_target: bool = False, **options: Any) -> None:
+        super().__init__(size_average, reduce, reduction, **options)
         self.log_target = flag(log_target, "log_target", "KLDivLoss")
 
     def forward(self, input: Any, target: Any) -> Tensor:
@@ -60,8 +64,9 @@ class L1Loss(_Loss):
 class SmoothL1Loss(_Loss):
     """`F.smooth_l1_loss(input, target, beta=beta)`: squared error below `beta`, absolute beyond."""
 
-    def __init__(self, reduction: str = "mean", beta: float = 1.0, **options: Any) -> None:
-        super().__init__(reduction, **options)
+    def __init__(self, size_average: Any = None, reduce: Any = None, reduction: str = "mean", beta: float = 1.0,
+                 **options: Any) -> None:
+        super().__init__(size_average, reduce, reduction, **options)
         self.beta = non_negative_number(beta, "beta", "SmoothL1Loss")
 
     def forward(self, input: Any, target: Any) -> Tensor:
@@ -71,8 +76,8 @@ class SmoothL1Loss(_Loss):
 class HuberLoss(_Loss):
     """`F.huber_loss(input, target, delta=delta)`: squared error below `delta`, delta times absolute beyond."""
 
-    def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
-        super().__init__(reduction)
+    def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:   # (PyTorch's has no legacy pair)
+        super().__init__(reduction=reduction)
         self.delta = positive_number(delta, "delta", "HuberLoss")
 
     def forward(self, input: Any, target: Any) -> Tensor:
@@ -99,7 +104,7 @@ class _ClassLoss(_WeightedLoss):
 
     def __init__(self, weight: Any = None, size_average: Any = None, ignore_index: int = -100, reduce: Any = None,
                  reduction: str = "mean") -> None:
-        super().__init__(reduction, size_average=size_average, reduce=reduce)
+        super().__init__(size_average, reduce, reduction)
         if not is_int(ignore_index):
             raise TypeError(f"{type(self).__name__}: ignore_index must be an integer, got {ignore_index!r}")
         self.ignore_index = ignore_index
@@ -131,8 +136,9 @@ class BCEWithLogitsLoss(_WeightedLoss):
     """`F.binary_cross_entropy_with_logits(input, target, weight, pos_weight=pos_weight)`: binary
     cross-entropy from logits, stable for any logit."""
 
-    def __init__(self, weight: Any = None, reduction: str = "mean", pos_weight: Any = None, **options: Any) -> None:
-        super().__init__(reduction, **options)
+    def __init__(self, weight: Any = None, size_average: Any = None, reduce: Any = None, reduction: str = "mean",
+                 pos_weight: Any = None, **options: Any) -> None:
+        super().__init__(size_average, reduce, reduction, **options)
         self._weights(weight=weight, pos_weight=pos_weight)
 
     def forward(self, input: Any, target: Any) -> Tensor:
@@ -143,8 +149,9 @@ class BCEWithLogitsLoss(_WeightedLoss):
 class BCELoss(_WeightedLoss):
     """`F.binary_cross_entropy(input, target, weight)`: binary cross-entropy from probabilities in [0, 1]."""
 
-    def __init__(self, weight: Any = None, reduction: str = "mean", **options: Any) -> None:
-        super().__init__(reduction, **options)
+    def __init__(self, weight: Any = None, size_average: Any = None, reduce: Any = None, reduction: str = "mean",
+                 **options: Any) -> None:
+        super().__init__(size_average, reduce, reduction, **options)
         self._weights(weight=weight)
 
     def forward(self, input: Any, target: Any) -> Tensor:

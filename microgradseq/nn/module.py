@@ -502,8 +502,9 @@ class Module(ForwardHooks):
 
 
 def same_dtype(module: Module, x: Tensor, dtype: np.dtype, name: str = "input") -> Tensor:
-    """x itself when its dtype is the module's `dtype`; else the TypeError PyTorch raises (numpy would
-    promote silently: a float32 model given float64 or integer data would run in float64)."""
+    """x itself when its dtype is the module's `dtype`; else a TypeError naming the module and both dtypes
+    (PyTorch refuses it too, with a RuntimeError from its kernels, or a ValueError in its RNN layers;
+    numpy would promote silently: a float32 model given float64 or integer data would run in float64)."""
     found = x._data.dtype
     if found is not dtype and found != dtype:       # (numpy's dtypes are one object each: `is` first)
         advice = f"cast it or make the module with dtype={found}" if found.kind == "f" else f"cast it to {dtype}"

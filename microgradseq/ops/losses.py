@@ -1,5 +1,6 @@
 """Losses as one op each, with their gradients in closed form: cross-entropy against class
-indices, and binary cross-entropy from logits or from probabilities (below).
+indices, binary cross-entropy from logits or from probabilities, and the Kullback-Leibler
+divergence (below).
 
 Written from primitives (`functional.cross_entropy` with `reduction="none"`
 still is), the loss of a batch of logits is four nodes: log_softmax, gather

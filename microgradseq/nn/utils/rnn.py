@@ -11,7 +11,9 @@ so the rows of step t are the batch_sizes[t - 1] longest sequences, a prefix of
 the sorted batch, and a recurrent layer given a `PackedSequence` runs each
 sequence for exactly its own length. `sorted_indices[j]` is the batch position
 of the j-th longest sequence and `unsorted_indices` its inverse, the sorted
-place of each batch position (both None when the batch came sorted).
+place of each batch position (both None for a batch packed with
+enforce_sorted=True; with False they are given, as PyTorch's, even for a
+batch that came sorted).
 
 For sequences a, b, c of lengths 1, 3, 2: the order is b, c, a, so
 sorted_indices = [1, 2, 0], unsorted_indices = [2, 0, 1], batch_sizes = [3, 2, 1]

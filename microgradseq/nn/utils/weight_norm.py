@@ -92,8 +92,9 @@ def weight_norm(module: Module, name: str = "weight", dim: Any = 0) -> Module:
     """PyTorch's `torch.nn.utils.weight_norm(module, name='weight', dim=0)`: the parameter `name` of `module`
     becomes `name_g` (its norm over every axis but `dim`; over all of it for dim None) and `name_v` (its
     values), and `module.<name>` is g v / ||v||, computed again before every forward. Returns the module.
-    A second weight_norm on the same parameter is a RuntimeError, a name that is no parameter of the module
-    (or one not yet initialized, or 0-d) or a dim that is no axis of it a ValueError, as PyTorch's; an
+    A second weight_norm on the same parameter is a RuntimeError and a parameter not yet initialized a
+    ValueError, as PyTorch's; a name that is no parameter of the module, a 0-d one or a dim that is no
+    axis of it is a ValueError too (PyTorch fails there with an AttributeError or an IndexError); an
     attribute `name_g` or `name_v` that is no parameter a KeyError, before the module is changed."""
     WeightNorm.apply(module, name, dim)
     return module
