@@ -13,7 +13,8 @@ update after every step (k1 = 1), as a model that lives on a stream must learn.
   read, as in an echo-state network; the gradient taught the cell nothing.
 - RTRL carries dh_t/dtheta forward, so each loss gets its exact gradient
   through all of history (TBPTT(1, n)'s), with no tape: it learns the copy.
-  Its price is time: each step costs |state| x |theta| products.
+  Its price is time: each step carries |theta| directions through the step,
+  of the order of |state| x |state| x |theta| multiplications (rtrl's docstring).
 - UORO carries a rank-one unbiased estimate of the same thing at about the cost
   of a forward and a backward pass per step; the noise slows learning.
 

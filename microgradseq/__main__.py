@@ -3,7 +3,7 @@
     python -m microgradseq demo             # about 20-30 s on 2 cores; writes ./microgradseq-demo/
     python -m microgradseq draw --out rnn.svg
 
-The demo trains `microgradseq.charlm.CharLM` with `mg.bptt.tbptt(k1, k2)` on
+The demo trains `microgradseq.charlm.CharLM` with TBPTT(k1, k2) (`mg.bptt.tbptt_blocks`) on
 the text that ships with the package, its last tenth held out: it shows a
 progress bar, reports the loss on the held-out text (the figure that says
 what the model learned), samples text, and writes the drawing of one TBPTT

@@ -20,8 +20,10 @@ recorded as the identity). Leaving the level ends the run: `unpack_dual` then
 gives a tangent of None.
 
 As in PyTorch there is one level at a time (entering a second, or entering
-one inside `mg.jvp` or `func.jacfwd`, is a RuntimeError; inside the function
-of a reverse-mode `torch.func` transform, a NotImplementedError), and a
+one inside `mg.jvp` or another forward pass of `transforms.py`, such as
+`mg.jacobian(mode="fwd")` or `autograd.functional.jvp`, is a RuntimeError;
+inside the function of any `torch.func` transform, `func.jacfwd` and
+`func.jvp` included, a NotImplementedError), and a
 tangent is given per dual tensor, of the primal's shape; here it is cast to
 the primal's dtype.
 """
@@ -68,7 +70,7 @@ def enter_dual_level() -> int:
     run = current_run.get()
     if run is not None:
         where = ("a dual level is already open" if isinstance(run, _Level)
-                 else "called inside mg.jvp or a torch.func transform")
+                 else 'called inside a forward-mode pass: mg.jvp, mg.jacobian(mode="fwd"), ...')
         raise RuntimeError(f"enter_dual_level: nested forward-mode levels are not supported ({where})")
     _Level().__enter__()
     return 0

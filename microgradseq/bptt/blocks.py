@@ -16,7 +16,8 @@ every cut c_u = u - k2, so the state at a cut is a block's final state, and is
 cut (`sever`) there as `tbptt` cuts it. Steps behind the coming update's cut
 (k1 > k2) run one at a time from a truncated state, as in `tbptt`. With
 k2 a multiple of k1 (the demo's TBPTT(20, 40)) the blocks are the k1 new
-steps of each update.
+steps of each update, except near a tail update (n not a multiple of k1):
+its cut n - k2 splits an earlier block (n = 50: blocks end at 10, 20, 40, 50).
 """
 
 from __future__ import annotations

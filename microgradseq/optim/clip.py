@@ -163,7 +163,8 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor] | None = None, max_nor
     Returns `total_norm` (before clipping) as a 0-d Tensor in the gradients' dtype, as PyTorch:
     `f"{norm:.3f}"`, `norm.item()` and `float(norm)` give the number (0 when no parameter has a
     gradient; those without one are skipped). `norm_type` is p >= 1 or inf (max |grad|).
-    `max_norm=inf` only measures. A NaN gradient makes the norm NaN and every gradient NaN; an
+    `max_norm=inf` only measures a finite norm (inf / inf is NaN: an infinite or NaN norm makes
+    every gradient NaN, as PyTorch's). A NaN gradient makes the norm NaN and every gradient NaN; an
     infinite one makes the norm inf, the finite gradients 0 and the infinite elements NaN, unless
     `error_if_nonfinite=True`, which raises RuntimeError instead and changes nothing. An empty
     generator warns, as PyTorch's. (`params=` is accepted for `parameters=`, as the optimizers name them.)
