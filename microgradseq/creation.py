@@ -89,13 +89,14 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Any 
 # ---- PyTorch's creation functions: arange, full, zeros_like, ones_like, rand, multinomial ----------
 
 def _fill_dtype(value: Any) -> np.dtype:
-    """The dtype PyTorch gives a tensor of `value`: bool, int64 for integers, the default float dtype."""
+    """The dtype PyTorch gives a tensor of `value`: bool, int64 for integers, the default float dtype (for a
+    complex number the default complex dtype: complex64 beside float32, complex128 beside float64)."""
     if isinstance(value, (bool, np.bool_)):
         return np.dtype(bool)
     if isinstance(value, (int, np.integer)):
         return np.dtype(np.int64)
     if isinstance(value, (complex, np.complexfloating)):
-        return np.dtype(np.complex128)
+        return np.result_type(get_default_dtype(), np.complex64)
     return get_default_dtype()
 
 

@@ -14,8 +14,8 @@ bool = np.bool_                    # noqa: A001
 
 
 def float_dtype_of(data, default: np.dtype) -> np.dtype:
-    """The dtype PyTorch gives a tensor made from a (nested) list of numbers with floats in it:
-    `default` for Python numbers, a numpy float scalar's (or a tensor's) own dtype, promoted
+    """The dtype PyTorch gives a tensor made from a (nested) list of numbers with floats (or complex
+    numbers) in it: `default` for Python numbers, a numpy scalar's (or a tensor's) own dtype, promoted
     together: `[1.5, 2.0]` is the default dtype, `[np.float64(1.5), 2.0]` float64."""
     own, plain, parts = [], False, [data]
     while parts:
@@ -26,6 +26,6 @@ def float_dtype_of(data, default: np.dtype) -> np.dtype:
         dtype = getattr(part, "dtype", None)
         if dtype is None:
             plain = True                        # a Python number
-        elif np.dtype(dtype).kind == "f":
-            own.append(np.dtype(dtype))         # a numpy float scalar, an array or a tensor
+        elif np.dtype(dtype).kind in "fc":
+            own.append(np.dtype(dtype))         # a numpy float (or complex) scalar, an array or a tensor
     return np.result_type(*own, *([default] if plain or not own else []))

@@ -13,7 +13,7 @@ of two layouts:
 
 `load` reads the members itself rather than through `numpy.load`, so that a
 name is exactly the member's name less `.npy` (numpy's reader would hand
-`"x.npy"` and `"x"` each the other's array), and so that it can check each
+`"x.npy"` the array of `"x"`), and so that it can check each
 member's header against the bytes that follow before it allocates anything.
 """
 

@@ -61,8 +61,11 @@ def _own_array(data: Any, dtype: Any = None) -> np.ndarray:
     except (TypeError, ValueError) as error:
         raise ValueError(f"tensor: cannot make an array of numbers from {type(data).__name__} data "
                          f"({error})") from None
-    if array.dtype.kind == "f" and dtype is None and not isinstance(data, (np.ndarray, np.generic)):
-        array = array.astype(float_dtype_of(data, _default_dtype))    # Python floats: the default, as PyTorch
+    if array.dtype.kind in "fc" and dtype is None and not isinstance(data, (np.ndarray, np.generic)):
+        own = float_dtype_of(data, _default_dtype)      # Python floats: the default dtype, as PyTorch,
+        if array.dtype.kind == "c":                     # and Python complex numbers the default complex one
+            own = np.result_type(own, np.complex64)
+        array = array.astype(own)
     if array.dtype.kind not in "biufc":
         raise TypeError(f"tensor: expected numbers, got {type(data).__name__} data of dtype {array.dtype}")
     return read_only(array)

@@ -1,4 +1,5 @@
-"""The primitive ops. Every differentiable computation in microgradseq is built from these.
+"""The primitive ops. Every differentiable computation in microgradseq is built from these, except the
+fused recurrent cells (`nn/fused`: one node each, reverse mode only) and a user's `autograd.Function`.
 
 Each op is a row of a table of derivatives: its forward value, and for each
 operand its reverse-mode rule (g J) and forward-mode rule (J v), side by side.

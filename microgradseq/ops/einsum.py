@@ -74,7 +74,8 @@ def _explicit(equation: str, inputs: list[str], out: str | None, shapes: list[tu
     for part, shape in zip(inputs, shapes):
         named = len(part.replace("...", ""))
         if ("..." in part and len(shape) < named) or ("..." not in part and len(shape) != named):
-            raise ValueError(f"einsum: subscript {part!r} names {named} axes but its operand has shape {shape}")
+            raise ValueError(f"einsum: subscript {part!r} names {named} axes but its operand has shape {shape} "
+                             f"(in {equation!r})")
         widths.append(len(shape) - named if "..." in part else 0)
     extra = "".join(spare[:max(widths, default=0)])
     subs = [part.replace("...", extra[len(extra) - width:]) for part, width in zip(inputs, widths)]

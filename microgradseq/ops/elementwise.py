@@ -571,7 +571,8 @@ WHERE = elementwise(lambda g, cond: np.where(cond, g, 0), lambda g, cond: np.whe
 def astype(x: Any, dtype: Any) -> Tensor:
     """x converted to `dtype` (float32 <-> float64, ...);   d/dx = 1, carried back in x's dtype
 
-    Converting to an integer or bool dtype rounds, which has no gradient: the result has no history.
+    Converting to an integer dtype cuts toward zero (to bool: nonzero is True), which has no gradient:
+    the result has no history.
     """
     x = x if type(x) is Tensor else as_tensor(x)
     dtype = np.dtype(dtype)

@@ -18,7 +18,7 @@ from .shape import getitem
 
 
 def topk(self: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> ValuesIndices:
-    """The k largest (or smallest) entries along `dim`, largest first, and where they are."""
+    """The k largest (or smallest) entries along `dim`, largest (smallest) first, and where they are."""
     axis = _axis("topk", dim, self.ndim)
     if not (is_int(k) and 0 <= k <= self.shape[axis]):
         raise ValueError(f"topk: expected k from 0 to {self.shape[axis]} (dim {dim} of shape {self.shape}), got {k!r}")
