@@ -592,7 +592,8 @@ def in_dtype(where: str, x: Tensor, dtype: Any, kinds: str = "f") -> Tensor:
     except TypeError:
         allowed = False
     if not allowed:
-        raise TypeError(f"{where}: dtype must be a floating-point dtype (mg.float32, mg.float64), got "
+        expected = "a floating-point dtype" + (" or a complex one" if "c" in kinds else "")
+        raise TypeError(f"{where}: dtype must be {expected} (mg.float32, mg.float64), got "
                         f"{getattr(dtype, '__name__', dtype)!r}")
     return astype(x, dtype)
 
