@@ -360,7 +360,7 @@ def code_lines(folder):
 
 
 def test_the_library_is_about_as_many_lines_as_the_instructors_page_says():
-    """instructors.md: "about 12,900 lines of code (20,800 with blank lines, docstrings and comments)".
+    """instructors.md: "about 13,100 lines of code (21,100 with blank lines, docstrings and comments)".
     The numbers are read from the page, so updating them there keeps this test; "about" is within 5%."""
     page = (DOCS / "instructors.md").read_text()
     stated = re.search(r"about ([\d,]+) lines of code\s+\(([\d,]+) with blank lines", page)
