@@ -66,6 +66,7 @@ from .function_forms import logical_and, logical_not, logical_or, logical_xor   
 from .function_forms import swapaxes, swapdims          # torch.swapaxes, torch.swapdims (d2l's RNNLM)
 from .ops.expanding import meshgrid                        # torch.meshgrid (the UvA DL course's decision boundary)
 from .function_forms import lerp                           # torch.lerp(input, end, weight) (minGRU's step)
+from .function_forms import nan_to_num                     # torch.nan_to_num (an RTRL's sensitivities)
 from .ops.softmax import logcumsumexp                      # torch.logcumsumexp (minGRU's log-space scan)
 # PyTorch's top-level spellings of nn.functional's activations and distances (torch.selu, torch.hardshrink, ...:
 # those PyTorch has at the top level; not torch.elu, torch.softplus, ...): F's functions themselves

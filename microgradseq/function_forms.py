@@ -109,3 +109,4 @@ logical_and, logical_or, logical_xor, logical_not = map(
     _form, ("logical_and", "logical_or", "logical_xor", "logical_not"))
 cosh, sinh, sign, clamp_min, clamp_max = map(_form, ("cosh", "sinh", "sign", "clamp_min", "clamp_max"))
 lerp = _form("lerp")                            # torch.lerp(input, end, weight) (minGRU's sequential step)
+nan_to_num = _form("nan_to_num")                # torch.nan_to_num (an RTRL's sensitivities kept finite)

@@ -369,6 +369,11 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
     pairs = [(y, _cotangent(i, y, g, is_grads_batched)) for i, (y, g) in enumerate(zip(outputs, given))]
     reached = {node for y, _ in pairs for node in autograd.topological_order(y._node)}
     unused = [i for i, x in enumerate(inputs) if x._node not in reached]
+    freed = min((node for node in reached if node.kind is FREED), key=lambda node: node.seq, default=None)
+    if unused and freed is not None:        # (a freed node has no edges left: the input may be behind it)
+        raise RuntimeError(f"autograd.grad: the graph was freed by an earlier pass (node {freed.describe()}), so "
+                           f"input {unused[0]} cannot be reached; pass retain_graph=True to the first pass to "
+                           "walk it again")
     if unused and not allow_unused:
         raise RuntimeError(f"autograd.grad: input {unused[0]} is not used to compute the outputs; pass "
                            "allow_unused=True to get None for it")

@@ -1183,6 +1183,24 @@ def test_nonzero_gives_positions_without_a_gradient():
     assert mg.nonzero(mg.tensor([1, 2]) == 0).shape == (0, 1)
 
 
+def test_nan_to_num_replaces_as_pytorch_and_its_gradient_passes_only_where_an_entry_was_finite():
+    """torch.nan_to_num: NaN -> nan (0), +inf -> posinf, -inf -> neginf (by default the dtype's largest and
+    smallest finite numbers); its derivative is grad * isfinite(x) (PyTorch's derivatives.yaml). Integers:
+    a copy, nothing to replace."""
+    x = mg.tensor([1.5, np.nan, np.inf, -np.inf], requires_grad=True, dtype=np.float64)
+    y = mg.nan_to_num(x)
+    big = np.finfo(np.float64).max
+    assert y.numpy().tolist() == [1.5, 0.0, big, -big]
+    (y * mg.tensor([2.0, 3.0, 0.5, 0.25], dtype=np.float64)).sum().backward()
+    assert x.grad.tolist() == [2.0, 0.0, 0.0, 0.0]
+    chosen = x.detach().float().nan_to_num(nan=-1.0, posinf=7.0)
+    assert chosen.dtype == np.float32
+    assert chosen.numpy().tolist() == [1.5, -1.0, 7.0, float(-np.finfo(np.float32).max)]
+    assert mg.nan_to_num(mg.tensor([1, 2])).tolist() == [1, 2]
+    with pytest.raises(TypeError, match="nan_to_num: posinf must be a number"):
+        x.nan_to_num(posinf="big")
+
+
 def test_unique_gives_sorted_distinct_constants_and_where_each_entry_went():
     """As numpy's unique: sorted distinct values in x's dtype, the inverse in x's shape (x is
     values[inverse]), the counts; with dim, the distinct slices. Constants: no history."""
@@ -1783,6 +1801,7 @@ FILLING = {
     "scatter": ["scatter"],
     "scatter_": ["scatter"],
     "nonzero": ["test_nonzero_gives_positions_without_a_gradient"],
+    "nan_to_num": ["test_nan_to_num_replaces_as_pytorch_and_its_gradient_passes_only_where_an_entry_was_finite"],
     "fill_": ["test_fills_make_the_tensor_a_constant"],
     "uniform_": ["test_fills_make_the_tensor_a_constant"],
     "normal_": ["test_fills_make_the_tensor_a_constant"],

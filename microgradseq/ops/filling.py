@@ -1,10 +1,11 @@
 """PyTorch's methods that fill a tensor, whole or at chosen positions: `t.masked_fill(mask, v)`,
 `t.index_fill(dim, index, v)`, `t.scatter(dim, index, src)`, each also in place (`masked_fill_`,
 `index_fill_`, `scatter_`, with the rules of `t += u`); `t.fill_(v)`, `t.zero_()`, `t.uniform_(a, b)`,
-`t.normal_(mean, std)`; and `t.nonzero()`, the positions of the non-zero entries.
+`t.normal_(mean, std)`; `t.nan_to_num()`, NaN and infinities replaced by numbers; and `t.nonzero()`,
+the positions of the non-zero entries.
 
-None needs a rule of its own: masked_fill and index_fill are `where` (the gradient passes where the
-entries are kept), scatter is `index_put` (the written positions send their gradient to the source,
+None needs a rule of its own: masked_fill, index_fill and nan_to_num are `where` (the gradient passes
+where the entries are kept), scatter is `index_put` (the written positions send their gradient to the source,
 the others to the tensor).
 
     scores.masked_fill_(mask == 0, -float("inf"))            # attention: no weight on padding
@@ -14,6 +15,7 @@ the others to the tensor).
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import numpy as np
@@ -148,6 +150,22 @@ def _random_fill_checks(where: str, self: Tensor, **numbers: Any) -> None:
             raise ValueError(f"{where}: {name} must be a finite number, got {value!r}")
 
 
+def nan_to_num(self: Tensor, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Tensor:
+    """NaN -> `nan`, +inf -> `posinf`, -inf -> `neginf` (by default the dtype's largest and smallest
+    finite numbers), as torch.nan_to_num: where(isfinite(x), x, replacement), so the gradient passes
+    where an entry was finite and is 0 where it was replaced, as PyTorch's. An integer or bool tensor
+    has nothing to replace: a copy."""
+    for name, value in (("nan", nan), ("posinf", posinf), ("neginf", neginf)):
+        if value is not None and not (isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))):
+            raise TypeError(f"nan_to_num: {name} must be a number (or None), got {value!r}")
+    if self.dtype.kind not in "fc":
+        return ew.clone(self)
+    largest = float(np.finfo(self.dtype).max)
+    replaced = np.nan_to_num(self._data, nan=nan, posinf=largest if posinf is None else posinf,
+                             neginf=-largest if neginf is None else neginf)
+    return ew.where(np.isfinite(self._data), self, replaced.astype(self.dtype, copy=False))
+
+
 def nonzero(self: Tensor, *, as_tuple: bool = False) -> Tensor | tuple[Tensor, ...]:
     """Where the entries are not zero, in row-major order, as PyTorch's: int64 of shape (count,
     self.dim()), one row per entry; with `as_tuple`, one 1-d tensor per axis (numpy's nonzero).
@@ -160,6 +178,6 @@ def nonzero(self: Tensor, *, as_tuple: bool = False) -> Tensor | tuple[Tensor, .
 
 Tensor.masked_fill, Tensor.masked_fill_ = masked_fill, masked_fill_
 Tensor.index_fill, Tensor.index_fill_, Tensor.scatter, Tensor.scatter_ = index_fill, index_fill_, scatter, scatter_
-Tensor.nonzero = nonzero
+Tensor.nonzero, Tensor.nan_to_num = nonzero, nan_to_num
 Tensor.fill_, Tensor.zero_ = fill_, lambda self: fill_(self, 0)
 Tensor.uniform_, Tensor.normal_ = uniform_, normal_
