@@ -12,7 +12,7 @@ from .checks import flag, is_finite_number, is_int, user_stacklevel
 from .random import generator_or_default
 from .spellings import check_device, shape_of
 from .ops.assign import number_for
-from .tensor import Tensor, get_default_dtype, owned, tensor
+from .tensor import Tensor, default_complex_dtype, get_default_dtype, owned, tensor
 
 
 def _shape(shape: tuple, where: str, size: Any = None) -> tuple:
@@ -96,7 +96,7 @@ def _fill_dtype(value: Any) -> np.dtype:
     if isinstance(value, (int, np.integer)):
         return np.dtype(np.int64)
     if isinstance(value, (complex, np.complexfloating)):
-        return np.result_type(get_default_dtype(), np.complex64)
+        return default_complex_dtype()
     return get_default_dtype()
 
 
@@ -241,11 +241,15 @@ def rand_like(like: Any, *, rng: np.random.Generator | None = None, dtype: Any =
 
 def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: Any = None,
              requires_grad: bool = False) -> Tensor:
-    """`steps` evenly spaced values from start to end, both included."""
+    """`steps` evenly spaced values from start to end, both included; in the default float dtype, or the
+    default complex one when start or end is complex, as PyTorch's."""
     check_device("linspace", device)
     if not (is_int(steps) and steps >= 0):
         raise ValueError(f"linspace: steps must be a non-negative integer, got {steps!r}")
-    return owned(np.linspace(start, end, steps, dtype=dtype or get_default_dtype()), requires_grad)
+    if dtype is None:
+        complex_bound = np.iscomplexobj(start) or np.iscomplexobj(end)
+        dtype = default_complex_dtype() if complex_bound else get_default_dtype()
+    return owned(np.linspace(start, end, steps, dtype=dtype), requires_grad)
 
 
 def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:

@@ -108,5 +108,11 @@ dot, bincount = map(_form, ("dot", "bincount"))
 logical_and, logical_or, logical_xor, logical_not = map(
     _form, ("logical_and", "logical_or", "logical_xor", "logical_not"))
 cosh, sinh, sign, clamp_min, clamp_max = map(_form, ("cosh", "sinh", "sign", "clamp_min", "clamp_max"))
-lerp = _form("lerp")                            # torch.lerp(input, end, weight) (minGRU's sequential step)
 nan_to_num = _form("nan_to_num")                # torch.nan_to_num (an RTRL's sensitivities kept finite)
+
+
+def lerp(input: Any, end: Any, weight: Any) -> Tensor:
+    """torch.lerp(input, end, weight) (minGRU's sequential step): `ops.lerp` under PyTorch's names,
+    input + weight * (end - input), so that a number or numpy array in any place takes the dtype of
+    the tensors beside it, as in the op."""
+    return ops.lerp(input, end, weight)

@@ -46,6 +46,12 @@ def get_default_dtype() -> np.dtype:
     return _default_dtype
 
 
+def default_complex_dtype() -> np.dtype:
+    """The dtype of new tensors made from Python complex numbers, as PyTorch's: complex64 beside the
+    default float32, complex128 beside float64."""
+    return np.result_type(_default_dtype, np.complex64)
+
+
 def read_only(array: np.ndarray) -> np.ndarray:
     """`array` itself, made read-only: the caller promises nobody else can write into it."""
     array.setflags(False)           # (write=False; positional is cheaper)
@@ -64,7 +70,7 @@ def _own_array(data: Any, dtype: Any = None) -> np.ndarray:
     if array.dtype.kind in "fc" and dtype is None and not isinstance(data, (np.ndarray, np.generic)):
         own = float_dtype_of(data, _default_dtype)      # Python floats: the default dtype, as PyTorch,
         if array.dtype.kind == "c":                     # and Python complex numbers the default complex one
-            own = np.result_type(own, np.complex64)
+            own = np.result_type(own, default_complex_dtype())
         array = array.astype(own)
     if array.dtype.kind not in "biufc":
         raise TypeError(f"tensor: expected numbers, got {type(data).__name__} data of dtype {array.dtype}")
@@ -189,8 +195,9 @@ class Tensor:
     def requires_grad(self, value: bool) -> None:
         value = flag(value, "requires_grad", "Tensor.requires_grad")
         node = self._node
-        if node is not None and node.kind is not LEAF and (value or node.kind is not CUT):
-            # as PyTorch's, refused on an op's result, True included: a loop that forgot `.detach()` stops here
+        if node is not None and node.kind is not LEAF and node.kind is not CUT:
+            # as PyTorch's, refused on an op's result, True included: a loop that forgot `.detach()` stops here;
+            # a cut state (`truncate`) has no history, a leaf as PyTorch's `detach()` is: it may become one
             raise RuntimeError(
                 "Tensor.requires_grad: can only be changed on a leaf tensor; use detach() for "
                 f"the result of {node.describe()}")
@@ -207,10 +214,10 @@ class Tensor:
         self._show_leaf_value()
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
-        """Set `requires_grad` in place and return self. As PyTorch's, `requires_grad_()` on a result
-        that requires grad does nothing (where `t.requires_grad = True` is refused)."""
-        if not (flag(requires_grad, "requires_grad", "Tensor.requires_grad_") and self.requires_grad):
-            self.requires_grad = requires_grad
+        """Set `requires_grad` in place and return self."""
+        if flag(requires_grad, "requires_grad", "Tensor.requires_grad_") and self.requires_grad:
+            return self             # as PyTorch's, nothing to do (even on a result, where `= True` is refused)
+        self.requires_grad = requires_grad
         return self
 
     @property
@@ -470,8 +477,8 @@ def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
     if isinstance(value, numbers.Number) and like is not None:
         weak = value.item() if isinstance(value, np.generic) else value
         dtype = np.result_type(like._data, weak)
-        if dtype.kind == "f" and like._data.dtype.kind in "biu":
-            dtype = _default_dtype
+        if dtype.kind in "fc" and like._data.dtype.kind in "biu":   # arange(5) * 0.1 (* 1j): the default
+            dtype = _default_dtype if dtype.kind == "f" else default_complex_dtype()
         if abs(weak) > _LARGEST.get(dtype, math.inf):     # 1e5 as float16 is inf, quietly, as PyTorch's
             with np.errstate(over="ignore"):
                 return owned(np.asarray(value, dtype=dtype))

@@ -169,7 +169,7 @@ def kl_div(input: Any, target: Any, size_average: Any = None, reduce: Any = None
     the divergence (PyTorch's deprecated size_average= and reduce= too, with its warning). One op
     (`ops.losses.kl_div`): d/dinput = -target (-e^target with log_target), and a target tensor gets
     log target + 1 - input (e^target (target - input + 1) with log_target), as in PyTorch."""
-    reduction = legacy_reduction("kl_div", size_average, reduce, reduction)
+    reduction = legacy_reduction("kl_div", size_average, reduce, reduction, REDUCTIONS + ("batchmean",))
     checked_reduction("kl_div", reduction, REDUCTIONS + ("batchmean",))
     log_q, p, _ = _binary_operands("kl_div", input, target)
     losses = kl_div_op(log_q, p, flag(log_target, "log_target", "kl_div"))

@@ -15,11 +15,19 @@ from ..tensor import Tensor, owned
 REDUCTIONS = ("mean", "sum", "none")      # what `reduction=` may be (the loss modules check it too)
 
 
-def legacy_reduction(where: str, size_average: Any, reduce: Any, reduction: str) -> str:
+def legacy_reduction(where: str, size_average: Any, reduce: Any, reduction: str,
+                     allowed: tuple = REDUCTIONS) -> str:
     """`reduction`, or the one PyTorch's deprecated `size_average=` and `reduce=` stand for, with
     PyTorch's warning: both None (their default) leave `reduction` as it is; else reduce=False is
-    "none", size_average=False "sum", and both True (or None) "mean"."""
-    size_average, reduction = reduction_in_place_of(where, "size_average", size_average, reduction)
+    "none", size_average=False "sum", and both True (or None) "mean". A reduction string (one of
+    `allowed`) in size_average's place is the reduction; a `reduce` beside it is a TypeError (the
+    library's older order put the loss's next option there: `KLDivLoss("sum", True)` meant
+    log_target=True, which must not silently become reduce=True, "mean")."""
+    given = size_average
+    size_average, reduction = reduction_in_place_of(where, "size_average", size_average, reduction, allowed)
+    if size_average is None and given is not None and reduce is not None:
+        raise TypeError(f"{where}: reduce={reduce!r} given with the reduction {given!r} in size_average's place; "
+                        f"PyTorch's order is (size_average, reduce, reduction): pass reduction={given!r} by keyword")
     if size_average is None and reduce is None:
         return reduction
     size_average = True if size_average is None else flag(size_average, "size_average", where)
@@ -30,11 +38,13 @@ def legacy_reduction(where: str, size_average: Any, reduce: Any, reduction: str)
     return legacy
 
 
-def reduction_in_place_of(where: str, name: str, value: Any, reduction: str) -> tuple[Any, str]:
-    """(value, reduction); or (None, value) for a reduction string given in the place of PyTorch's
-    `name` (weight, size_average): this library's own order, `mse_loss(pred, target, "sum")`, which
-    no value of `name` can mean. TypeError naming `where` when `reduction=` is given as well."""
-    if not (isinstance(value, str) and value in REDUCTIONS):
+def reduction_in_place_of(where: str, name: str, value: Any, reduction: str,
+                          allowed: tuple = REDUCTIONS) -> tuple[Any, str]:
+    """(value, reduction); or (None, value) for a reduction string (one of `allowed`) given in the
+    place of PyTorch's `name` (weight, size_average): this library's own order, `mse_loss(pred,
+    target, "sum")`, which no value of `name` can mean. TypeError naming `where` when `reduction=`
+    is given as well."""
+    if not (isinstance(value, str) and value in allowed):
         return value, reduction
     if reduction != "mean":
         raise TypeError(f"{where}: a reduction given twice, {value!r} in {name}'s place and reduction={reduction!r}")

@@ -18,7 +18,8 @@ class _Loss(Module):
     order: first PyTorch's deprecated `size_average` and `reduce` (with its warning), so
     `nn.MSELoss(None, None, "sum")` is PyTorch's; a reduction string in their place,
     `nn.MSELoss("sum")`, is the reduction (this library's own order, which no value of them can
-    mean). Another keyword raises TypeError naming the loss. It prints as PyTorch's do, its name
+    mean; a second positional argument beside it, that order's next option, is a TypeError, not
+    PyTorch's `reduce`). Another keyword raises TypeError naming the loss. It prints as PyTorch's do, its name
     alone: `CrossEntropyLoss()`."""
 
     reductions = REDUCTIONS
@@ -27,7 +28,7 @@ class _Loss(Module):
                  **options: Any) -> None:
         super().__init__()
         where = type(self).__name__
-        reduction = legacy_reduction(where, size_average, reduce, reduction)
+        reduction = legacy_reduction(where, size_average, reduce, reduction, self.reductions)
         only_defaults(where, options, {})
         self.reduction = checked_reduction(where, reduction, self.reductions)
 

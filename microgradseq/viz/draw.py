@@ -83,7 +83,7 @@ def make_dot(var: Any, params: Mapping[str, Any] | None = None, show_attrs: bool
     flag(show_saved, "show_saved", "make_dot")
     if not is_int(max_attr_chars):
         raise TypeError(f"make_dot: max_attr_chars must be an integer, got {type(max_attr_chars).__name__}")
-    return _drawing("make_dot", var, params, "ops", None, True, None)[0]
+    return _drawing("make_dot", var, params, view="ops", max_steps=None, show_values=True, grad_range=None)[0]
 
 
 def _drawing(caller: str, root: Any, params: Mapping[str, Any] | None, view: str, max_steps: int | None,
