@@ -34,7 +34,7 @@ from .creation import (BoolTensor, DoubleTensor, FloatTensor, IntTensor, LongTen
 from .dtypes import (bool, double, float, float16, float32, float64, half, int, int8, int16, int32, int64, long,
                      uint8)
 from .function_forms import (abs, add, allclose, amax, amin, argmax, argmin, argsort, bincount, bmm, chunk, clamp,
-                             clip, cos, cumsum, div, dot, eq, equal, erf, exp, flatten, flip, floor_divide,
+                             clip, cos, cumsum, diag, div, dot, eq, equal, erf, exp, flatten, flip, floor_divide,
                              from_numpy, gather, ge, gt, index_fill, index_select, is_floating_point, is_tensor,
                              isfinite, isinf, isnan, le, log, log_softmax, logsumexp, lt, masked_fill, masked_select,
                              matmul, max, mean, min, mm, movedim, mul, narrow, ne, nonzero, norm, numel, permute,
@@ -47,7 +47,7 @@ from .ops import concat as cat
 from .printing import set_printoptions
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .serialization import load, save
-from .spellings import device, set_default_device
+from .spellings import Size, device, set_default_device
 from .tensor import Tensor, get_default_dtype, set_default_dtype, tensor
 from .threads import get_num_threads, set_num_threads
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
@@ -98,7 +98,7 @@ __all__ = ["GradcheckError", "Tensor", "bptt", "concat", "detect_anomaly", "func
            "randn", "save", "set_default_dtype", "stack", "tensor", "vjp", "viz", "draw", "where", "zeros"]
 __all__ += ["arange", "cat", "full", "multinomial", "ones_like", "rand", "zeros_like"]   # (not the dtype names,
 # nor abs, sum, max, min, pow, round: `from microgradseq import *` must not replace the builtins)
-__all__ += ["get_num_threads", "set_num_threads", "backends", "cuda", "device"]
+__all__ += ["get_num_threads", "set_num_threads", "backends", "cuda", "device", "Size"]
 __version__ = "0.1.0"
 
 pi, e, inf, nan = math.pi, math.e, math.inf, math.nan       # torch.pi, torch.inf, ...

@@ -102,6 +102,7 @@ sort, argsort, repeat_interleave = map(_form, ("sort", "argsort", "repeat_interl
 var, std, cumsum, logsumexp, erf, tril, triu, roll = map(
     _form, ("var", "std", "cumsum", "logsumexp", "erf", "tril", "triu", "roll"))
 scatter, index_fill, nonzero, unique = map(_form, ("scatter", "index_fill", "nonzero", "unique"))
+diag = _form("diag")                            # torch.diag (the Jacobians of torch.func's examples)
 amax, amin, square, rsqrt, isnan, isinf, isfinite, is_floating_point = map(
     _form, ("amax", "amin", "square", "rsqrt", "isnan", "isinf", "isfinite", "is_floating_point"))
 dot, bincount = map(_form, ("dot", "bincount"))

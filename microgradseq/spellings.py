@@ -116,6 +116,18 @@ def set_default_device(device: Any) -> None:
     check_device("set_default_device", device)
 
 
+class Size(tuple):
+    """PyTorch's `torch.Size`, a tuple of sizes: `torch.Size([2, 3])`. A tensor's `shape` (and `size()`) is
+    a plain tuple here, equal to it, so `x.shape == torch.Size([2, 3])` ports as written."""
+
+    def numel(self) -> int:
+        """The number of elements a tensor of this shape holds: the product of the sizes."""
+        return int(np.prod(self, dtype=np.int64))
+
+    def __repr__(self) -> str:
+        return f"Size({list(self)})"
+
+
 def shape_of(size: tuple) -> tuple:
     """A shape given as separate numbers (`2, 3`) or as one sequence (`(2, 3)`), as a tuple; a 0-d
     integer tensor or array counts as its number, as in PyTorch (`zeros(3, lengths.max())`)."""

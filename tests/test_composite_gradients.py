@@ -652,6 +652,17 @@ def triangle_case(draw, ndim, lower):
 
 
 @st.composite
+def diag_case(draw, ndim):
+    """diag of a vector (a square matrix with it on a diagonal) or of a matrix (one of its diagonals), any
+    diagonal from past the first column to past the last; numpy's diag is the reference."""
+    shape = draw(shapes(ndim))
+    diagonal = draw(st.integers(-shape[0] - 1, shape[-1] + 1))
+    by_function = draw(st.booleans())
+    return (lambda t: mg.diag(t, diagonal) if by_function else t.diag(diagonal),
+            lambda a: np.diag(a, diagonal), [draw(values(shape))])
+
+
+@st.composite
 def spread_case(draw, ndim, name):
     """var / std over one axis or all of them, correction 0 or 1, with no two entries equal (std's slope
     is infinite at zero spread)."""
@@ -1070,6 +1081,7 @@ CASES = {
     "rsqrt": (rsqrt_case, ANY_RANK),
     "tril": (lambda ndim: triangle_case(ndim, lower=True), (2, 3)),
     "triu": (lambda ndim: triangle_case(ndim, lower=False), (2, 3)),
+    "diag": (diag_case, (1, 2)),
     "var": (lambda ndim: spread_case(ndim, "var"), WITH_AXES),
     "std": (lambda ndim: spread_case(ndim, "std"), WITH_AXES),
     "logsumexp": (logsumexp_case, WITH_AXES),
@@ -1199,6 +1211,15 @@ def test_nan_to_num_replaces_as_pytorch_and_its_gradient_passes_only_where_an_en
     assert mg.nan_to_num(mg.tensor([1, 2])).tolist() == [1, 2]
     with pytest.raises(TypeError, match="nan_to_num: posinf must be a number"):
         x.nan_to_num(posinf="big")
+
+
+def test_diag_of_more_than_two_axes_or_a_non_integer_diagonal_is_refused():
+    """torch.diag supports 1-d and 2-d tensors only; the diagonal is an integer."""
+    with pytest.raises(ValueError, match=r"diag: expected a vector or a matrix .*\(2, 2, 2\)"):
+        mg.diag(mg.zeros(2, 2, 2))
+    with pytest.raises(TypeError, match="diag: diagonal must be an integer"):
+        mg.zeros(3).diag(1.0)
+    assert mg.diag(mg.zeros(0), 2).shape == (2, 2)              # np.diag([], 2): zeros (2, 2)
 
 
 def test_unique_gives_sorted_distinct_constants_and_where_each_entry_went():
@@ -1741,6 +1762,7 @@ SELECTING = {
     "roll": ["roll", "test_roll_of_a_0_d_tensor_and_its_errors"],
     "tril": ["tril"],
     "triu": ["triu"],
+    "diag": ["diag", "test_diag_of_more_than_two_axes_or_a_non_integer_diagonal_is_refused"],
 }
 
 # public function of ops/expanding.py: where this file checks it

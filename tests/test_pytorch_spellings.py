@@ -666,3 +666,12 @@ def test_loss_modules_by_position_reduce_as_pytorch_and_a_reduction_string_first
     np.testing.assert_allclose(with_pos(logits, y).numpy(), [3 * np.log(2), np.log(2)], rtol=1e-12)
     assert mg.nn.SmoothL1Loss(None, None, "sum", 0.5)(pred, target).item() == 0.75 + 1.75   # |d| - beta / 2
     assert mg.nn.KLDivLoss(None, None, "batchmean", True).log_target is True
+
+
+def test_size_is_a_tuple_of_sizes_equal_to_a_shape():
+    """torch.Size([2, 3]): a tuple subclass (PyTorch's docs), so `x.shape == torch.Size([2, 3])` holds, it
+    indexes and unpacks as a tuple, and numel() is the product of the sizes (1 for the empty shape)."""
+    size = mg.Size([2, 3])
+    assert isinstance(size, tuple) and size == (2, 3) and mg.zeros(2, 3).shape == size
+    assert size[1] == 3 and size.numel() == 6 and mg.Size([]).numel() == 1 and mg.Size([4, 0]).numel() == 0
+    assert mg.zeros(size).shape == (2, 3) and repr(size) == "Size([2, 3])"

@@ -1,11 +1,11 @@
 """PyTorch's methods that select entries of a tensor: pieces along an axis (`t.split`, `t.chunk`,
 `t.unbind`); the entries at given positions (`t.index_select`, `t.gather(dim, index)`,
 `t.masked_select(mask)`, `t.repeat_interleave`); windows and reorderings (`t.unfold`, `t.flip`,
-`t.roll`); and the triangles of a matrix (`t.tril`, `t.triu`).
+`t.roll`); and the triangles and diagonals of a matrix (`t.tril`, `t.triu`, `t.diag`).
 
 None needs a rule of its own: each is indexing (`getitem`), whose rule scatters the gradient back to
 the positions read (an entry read more than once gets the sum), except tril and triu, which are
-`where` (the gradient passes where the entries are kept). (Writing at chosen positions, `scatter`
+`where` (the gradient passes where the entries are kept), and diag of a vector, which is both. (Writing at chosen positions, `scatter`
 and kin, is `filling.py`, which finds its positions with gather's `_along_index`.)
 
     log_probs.gather(1, targets.unsqueeze(1))     # each row's target
@@ -121,12 +121,14 @@ def masked_select(self: Tensor, mask: Any) -> Tensor:
     return getitem(spread, np.nonzero(np.broadcast_to(picks, shape)))
 
 
-def repeat_interleave(self: Tensor, repeats: Any = None, dim: int | None = None) -> Tensor:
+def repeat_interleave(self: Tensor, repeats: Any = None, dim: int | None = None, *,
+                      output_size: int | None = None) -> Tensor:
     """Each entry along `dim` repeated `repeats` times in place (an int, or a 1-d integer tensor of one
     count per entry), as PyTorch's and numpy's repeat: `[a, b].repeat_interleave(2)` is `[a, a, b, b]`.
     Without `dim` the tensor is flattened first. Indexing, so an entry's gradient is the sum over its
     copies. With no `repeats`, the tensor holds the counts: `tensor([2, 1]).repeat_interleave()` is
-    `[0, 0, 1]`."""
+    `[0, 0, 1]`. `output_size`, PyTorch's hint of the result's length along `dim` (the sum of the
+    counts), is checked against it (`ValueError` when they differ)."""
     if repeats is None:                     # the counts alone: positions 0, 1, ... each repeated
         if self.ndim != 1:
             raise ValueError(f"repeat_interleave: expected 1-d counts, got shape {self.shape}")
@@ -141,6 +143,9 @@ def repeat_interleave(self: Tensor, repeats: Any = None, dim: int | None = None)
         raise ValueError(f"repeat_interleave: expected a non-negative integer, or 1-d non-negative integer "
                          f"counts of length 1 or {extent} (one per entry {along}), got {got}")
     picks = np.repeat(np.arange(extent, dtype=np.int64), np.broadcast_to(counts.reshape(-1), (extent,)))
+    if output_size is not None and not (is_int(output_size) and output_size == len(picks)):
+        raise ValueError(f"repeat_interleave: output_size={output_size!r} is not the size of the result "
+                         f"along the repeated dim ({len(picks)})")
     return getitem(source, _along(axis, picks))
 
 
@@ -224,7 +229,30 @@ def _triangle(name: str, lower: bool) -> Any:
 tril, triu = _triangle("tril", lower=True), _triangle("triu", lower=False)
 
 
+def diag(self: Tensor, diagonal: int = 0) -> Tensor:
+    """As torch.diag (and numpy's diag): of a matrix, its `diagonal`-th diagonal as a vector (0 the main
+    one, > 0 above it, < 0 below); of a vector, the square matrix with the vector on that diagonal and 0
+    elsewhere. Indexing (and a `where` for the zeros), so each entry's gradient is the gradient at its
+    place on the diagonal: `torch.diag(torch.cos(x))` is the Jacobian of sin at x."""
+    if not is_int(diagonal):
+        raise TypeError(f"diag: diagonal must be an integer, got {diagonal!r}")
+    if self.ndim == 2:
+        first_row, first_column = max(0, -diagonal), max(0, diagonal)
+        along = np.arange(max(0, min(self.shape[0] - first_row, self.shape[1] - first_column)))
+        return getitem(self, (first_row + along, first_column + along))
+    if self.ndim != 1:
+        raise ValueError(f"diag: expected a vector or a matrix (as PyTorch's), got shape {self.shape}")
+    n, size = self.shape[0], self.shape[0] + abs(diagonal)
+    if n == 0:
+        return owned(np.zeros((size, size), self.dtype))
+    rows, columns = np.indices((size, size))
+    place = rows if diagonal >= 0 else columns          # which entry of the vector each place would hold
+    values = getitem(self, np.minimum(place, n - 1))
+    return ew.where(columns - rows == diagonal, values, np.zeros((), self.dtype))
+
+
 Tensor.split, Tensor.chunk, Tensor.unbind = split, chunk, unbind
 Tensor.index_select, Tensor.gather, Tensor.masked_select = index_select, gather, masked_select
 Tensor.repeat_interleave = repeat_interleave
 Tensor.unfold, Tensor.flip, Tensor.roll, Tensor.tril, Tensor.triu = unfold, flip, roll, tril, triu
+Tensor.diag = diag
