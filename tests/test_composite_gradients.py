@@ -1690,10 +1690,11 @@ def test_logical_functions_of_any_dtype_give_bool_constants():
 
 
 @pytest.mark.parametrize("fill", [lambda x: x.fill_(0.5), lambda x: x.uniform_(0.5, 0.5),
-                                  lambda x: x.normal_(0.5, 0.0)], ids=["fill_", "uniform_", "normal_"])
+                                  lambda x: x.normal_(0.5, 0.0), lambda x: x.random_(1, 2).mul_(0.5)],
+                         ids=["fill_", "uniform_", "normal_", "random_"])
 def test_fills_make_the_tensor_a_constant(fill):
-    """x = a * 1; x.fill_(0.5) (or uniform_(0.5, 0.5), normal_(0.5, 0): degenerate draws, so the value is
-    known); y = x * b: y no longer depends on a (gradient 0 or none, tangent 0), and b gets the
+    """x = a * 1; x.fill_(0.5) (or uniform_(0.5, 0.5), normal_(0.5, 0), random_(1, 2) halved: degenerate
+    draws, so the value is known); y = x * b: y no longer depends on a (gradient 0 or none, tangent 0), and b gets the
     finite-difference gradient of 0.5 b, 0.5 summed."""
     rng = np.random.default_rng(2)
     a, b = (mg.tensor(rng.standard_normal(3), requires_grad=True) for _ in range(2))
@@ -1827,6 +1828,7 @@ FILLING = {
     "fill_": ["test_fills_make_the_tensor_a_constant"],
     "uniform_": ["test_fills_make_the_tensor_a_constant"],
     "normal_": ["test_fills_make_the_tensor_a_constant"],
+    "random_": ["test_fills_make_the_tensor_a_constant"],
 }
 
 # public function of ops/sorting.py: where this file checks it

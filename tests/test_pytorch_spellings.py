@@ -675,3 +675,22 @@ def test_size_is_a_tuple_of_sizes_equal_to_a_shape():
     assert isinstance(size, tuple) and size == (2, 3) and mg.zeros(2, 3).shape == size
     assert size[1] == 3 and size.numel() == 6 and mg.Size([]).numel() == 1 and mg.Size([4, 0]).numel() == 0
     assert mg.zeros(size).shape == (2, 3) and repr(size) == "Size([2, 3])"
+
+
+def test_random_fills_with_integers_from_from_to_to_minus_one_in_the_tensors_dtype():
+    """Tensor.random_(from=0, to=None): "numbers sampled from the discrete uniform distribution over
+    [from, to - 1]"; random_(to) draws from 0; with no bound, [0, 2^mantissa] for floats (2^24 for float32).
+    The tensor keeps its dtype; manual_seed repeats the draws; from >= to is refused."""
+    mg.manual_seed(3)
+    classes = mg.empty(4000, dtype=mg.long).random_(5)
+    assert classes.dtype == np.int64 and set(classes.tolist()) == {0, 1, 2, 3, 4}
+    mg.manual_seed(3)
+    assert mg.empty(4000, dtype=mg.long).random_(5).tolist() == classes.tolist()
+    shifted = mg.zeros(2000).random_(10, 13)
+    assert shifted.dtype == np.float32 and set(shifted.tolist()) == {10.0, 11.0, 12.0}
+    wide = mg.zeros(2000).random_().numpy()
+    assert wide.min() >= 0 and wide.max() <= 2 ** 24 and np.all(wide == np.round(wide)) and wide.max() > 2 ** 23
+    with pytest.raises(ValueError, match="random_: expected from < to"):
+        mg.zeros(2).random_(5, 5)
+    with pytest.raises(TypeError, match="random_: expected random_"):
+        mg.zeros(2).random_(1.5)

@@ -1,7 +1,7 @@
 """PyTorch's methods that fill a tensor, whole or at chosen positions: `t.masked_fill(mask, v)`,
 `t.index_fill(dim, index, v)`, `t.scatter(dim, index, src)`, each also in place (`masked_fill_`,
 `index_fill_`, `scatter_`, with the rules of `t += u`); `t.fill_(v)`, `t.zero_()`, `t.uniform_(a, b)`,
-`t.normal_(mean, std)`; `t.nan_to_num()`, NaN and infinities replaced by numbers; and `t.nonzero()`,
+`t.normal_(mean, std)`, `t.random_(from, to)`; `t.nan_to_num()`, NaN and infinities replaced by numbers; and `t.nonzero()`,
 the positions of the non-zero entries.
 
 None needs a rule of its own: masked_fill, index_fill and nan_to_num are `where` (the gradient passes
@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import is_finite_number
+from ..checks import is_finite_number, is_int
 from ..random import generator_or_default
 from ..tensor import Tensor, as_tensor, owned
 from . import elementwise as ew
@@ -142,6 +142,31 @@ def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator: Any
     return self._in_place("normal_", lambda t, _: owned(draw.normal(mean, std, t.shape).astype(t.dtype)), None)
 
 
+def random_(self: Tensor, *bounds: int, to: int | None = None, generator: Any = None) -> Tensor:
+    """Every entry drawn uniformly from the integers from..to-1, as PyTorch's `random_(from, to)` and
+    `random_(to)` (from 0), as `uniform_` draws; any dtype (`torch.empty(3, dtype=torch.long).random_(5)`,
+    class targets in PyTorch's loss examples). With no bound, PyTorch's: 0..2^m for a float dtype with m
+    mantissa bits (2^24 for float32), 0..max for an integer one, 0..1 for bool."""
+    if to is not None:
+        bounds = bounds + (to,)
+    if len(bounds) > 2 or not all(is_int(bound) for bound in bounds):
+        raise TypeError(f"random_: expected random_(), random_(to) or random_(from, to) with integers, got "
+                        f"{bounds!r}")
+    if len(bounds) == 2:
+        low, high = bounds[0], bounds[1] - 1
+    elif bounds:
+        low, high = 0, bounds[0] - 1
+    else:
+        kind = self.dtype.kind
+        low, high = 0, (2 ** (np.finfo(self.dtype).nmant + 1) if kind in "fc" else 1 if kind == "b"
+                        else int(np.iinfo(self.dtype).max))
+    if low > high:
+        raise ValueError(f"random_: expected from < to, got from={low}, to={high + 1}")
+    draw = generator_or_default(None, "random_", generator)
+    return self._in_place("random_", lambda t, _: owned(
+        draw.integers(low, high, t.shape, endpoint=True).astype(t.dtype)), None)
+
+
 def _random_fill_checks(where: str, self: Tensor, **numbers: Any) -> None:
     if self.dtype.kind != "f":
         raise TypeError(f"{where}: expected a floating-point tensor, got dtype {self.dtype}")
@@ -180,4 +205,4 @@ Tensor.masked_fill, Tensor.masked_fill_ = masked_fill, masked_fill_
 Tensor.index_fill, Tensor.index_fill_, Tensor.scatter, Tensor.scatter_ = index_fill, index_fill_, scatter, scatter_
 Tensor.nonzero, Tensor.nan_to_num = nonzero, nan_to_num
 Tensor.fill_, Tensor.zero_ = fill_, lambda self: fill_(self, 0)
-Tensor.uniform_, Tensor.normal_ = uniform_, normal_
+Tensor.uniform_, Tensor.normal_, Tensor.random_ = uniform_, normal_, random_
