@@ -7,6 +7,7 @@ unchanged; giving both at once is a TypeError naming the function.
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import numpy as np
@@ -119,6 +120,14 @@ def set_default_device(device: Any) -> None:
 class Size(tuple):
     """PyTorch's `torch.Size`, a tuple of sizes: `torch.Size([2, 3])`. A tensor's `shape` (and `size()`) is
     a plain tuple here, equal to it, so `x.shape == torch.Size([2, 3])` ports as written."""
+
+    def __new__(cls, sizes: Any = ()) -> "Size":
+        # as PyTorch's: sizes are integers (torch.Size([2.5]) is a TypeError), kept as Python ints
+        return super().__new__(cls, (operator.index(n) for n in sizes))
+
+    def __getitem__(self, key: Any) -> Any:
+        part = super().__getitem__(key)     # a slice of a Size is a Size, as PyTorch's: size[1:].numel()
+        return Size(part) if isinstance(key, slice) else part
 
     def numel(self) -> int:
         """The number of elements a tensor of this shape holds: the product of the sizes."""

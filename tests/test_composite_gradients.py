@@ -1219,7 +1219,11 @@ def test_diag_of_more_than_two_axes_or_a_non_integer_diagonal_is_refused():
         mg.diag(mg.zeros(2, 2, 2))
     with pytest.raises(TypeError, match="diag: diagonal must be an integer"):
         mg.zeros(3).diag(1.0)
-    assert mg.diag(mg.zeros(0), 2).shape == (2, 2)              # np.diag([], 2): zeros (2, 2)
+    empty = mg.zeros(0, requires_grad=True)
+    out = mg.diag(empty, 2)                                     # np.diag([], 2): zeros (2, 2)
+    assert out.shape == (2, 2) and not out.numpy().any()
+    out.sum().backward()                                        # still a result of the vector, as PyTorch's
+    assert empty.grad.shape == (0,)
 
 
 def test_unique_gives_sorted_distinct_constants_and_where_each_entry_went():

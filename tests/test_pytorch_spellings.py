@@ -3,6 +3,8 @@ its numpy meaning or a closed form; no PyTorch needed."""
 
 import inspect
 
+import pickle
+
 import numpy as np
 import pytest
 
@@ -675,6 +677,10 @@ def test_size_is_a_tuple_of_sizes_equal_to_a_shape():
     assert isinstance(size, tuple) and size == (2, 3) and mg.zeros(2, 3).shape == size
     assert size[1] == 3 and size.numel() == 6 and mg.Size([]).numel() == 1 and mg.Size([4, 0]).numel() == 0
     assert mg.zeros(size).shape == (2, 3) and repr(size) == "Size([2, 3])"
+    assert type(mg.Size([2, 3, 4])[1:]) is mg.Size and mg.Size([2, 3, 4])[1:].numel() == 12   # torch.Size's slice
+    assert pickle.loads(pickle.dumps(size)) == size and type(pickle.loads(pickle.dumps(size))) is mg.Size
+    with pytest.raises(TypeError):
+        mg.Size([2.5])                                  # torch.Size([2.5]): TypeError
 
 
 def test_random_fills_with_integers_from_from_to_to_minus_one_in_the_tensors_dtype():
@@ -694,3 +700,17 @@ def test_random_fills_with_integers_from_from_to_to_minus_one_in_the_tensors_dty
         mg.zeros(2).random_(5, 5)
     with pytest.raises(TypeError, match="random_: expected random_"):
         mg.zeros(2).random_(1.5)
+
+
+@pytest.mark.parametrize("dtype, bounds, name", [(mg.uint8, (-1, 5), "from"), (mg.uint8, (300,), "to - 1"),
+                                                  (mg.bool, (5,), "to - 1"), (mg.int8, (-200, 0), "from"),
+                                                  (mg.float16, (70000,), "to - 1")])
+def test_random_refuses_bounds_its_dtype_cannot_hold(dtype, bounds, name):
+    """PyTorch's check_from_to_in_range: "from is out of bounds for unsigned char" (and "to - 1 is out of
+    bounds"), where a cast would wrap uint8's -1 to 255 and make bool's 4 True; complex is not supported."""
+    with pytest.raises(ValueError, match=f"random_: {name} = .* is out of bounds for {np.dtype(dtype)}"):
+        mg.empty(3, dtype=dtype).random_(*bounds)
+    assert set(mg.empty(500, dtype=mg.bool).random_(0, 2).tolist()) == {False, True}
+    assert mg.empty(2, dtype=mg.int8).random_(-128, 128).dtype == np.int8
+    with pytest.raises(TypeError, match="random_: expected a real or bool tensor"):
+        mg.tensor(np.zeros(2, np.complex64)).random_(3)

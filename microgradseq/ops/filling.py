@@ -144,9 +144,12 @@ def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator: Any
 
 def random_(self: Tensor, *bounds: int, to: int | None = None, generator: Any = None) -> Tensor:
     """Every entry drawn uniformly from the integers from..to-1, as PyTorch's `random_(from, to)` and
-    `random_(to)` (from 0), as `uniform_` draws; any dtype (`torch.empty(3, dtype=torch.long).random_(5)`,
+    `random_(to)` (from 0), as `uniform_` draws; any real or bool dtype, whose range must hold from and
+    to - 1 (`torch.empty(3, dtype=torch.long).random_(5)`,
     class targets in PyTorch's loss examples). With no bound, PyTorch's: 0..2^m for a float dtype with m
     mantissa bits (2^24 for float32), 0..max for an integer one, 0..1 for bool."""
+    if self.dtype.kind == "c":
+        raise TypeError(f"random_: expected a real or bool tensor, got dtype {self.dtype} (as PyTorch's)")
     if to is not None:
         bounds = bounds + (to,)
     if len(bounds) > 2 or not all(is_int(bound) for bound in bounds):
@@ -158,10 +161,17 @@ def random_(self: Tensor, *bounds: int, to: int | None = None, generator: Any = 
         low, high = 0, bounds[0] - 1
     else:
         kind = self.dtype.kind
-        low, high = 0, (2 ** (np.finfo(self.dtype).nmant + 1) if kind in "fc" else 1 if kind == "b"
+        low, high = 0, (2 ** (np.finfo(self.dtype).nmant + 1) if kind == "f" else 1 if kind == "b"
                         else int(np.iinfo(self.dtype).max))
     if low > high:
         raise ValueError(f"random_: expected from < to, got from={low}, to={high + 1}")
+    # as PyTorch's: both ends must be numbers of the dtype (uint8's -1 would wrap to 255, bool's 4 be True)
+    most = (1 if self.dtype.kind == "b" else int(np.iinfo(self.dtype).max) if self.dtype.kind in "iu" else
+            float(np.finfo(self.dtype).max))
+    least = 0 if self.dtype.kind in "bu" else int(np.iinfo(self.dtype).min) if self.dtype.kind == "i" else -most
+    for name, bound in (("from", low), ("to - 1", high)):
+        if not least <= bound <= most:
+            raise ValueError(f"random_: {name} = {bound} is out of bounds for {self.dtype} ({least}..{most})")
     draw = generator_or_default(None, "random_", generator)
     return self._in_place("random_", lambda t, _: owned(
         draw.integers(low, high, t.shape, endpoint=True).astype(t.dtype)), None)

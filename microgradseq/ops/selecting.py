@@ -5,7 +5,7 @@
 
 None needs a rule of its own: each is indexing (`getitem`), whose rule scatters the gradient back to
 the positions read (an entry read more than once gets the sum), except tril and triu, which are
-`where` (the gradient passes where the entries are kept), and diag of a vector, which is both. (Writing at chosen positions, `scatter`
+`where` (the gradient passes where the entries are kept). (Writing at chosen positions, `scatter`
 and kin, is `filling.py`, which finds its positions with gather's `_along_index`.)
 
     log_probs.gather(1, targets.unsqueeze(1))     # each row's target
@@ -26,7 +26,7 @@ from ..tensor import Tensor, owned
 from . import elementwise as ew
 from .expanding import expand
 from .methods import _axis
-from .shape import _along, getitem, reshape, transpose
+from .shape import _along, concat, getitem, reshape, transpose
 
 
 def split(self: Tensor, split_size_or_sections: int | list | None = None, dim: int = 0, *,
@@ -232,8 +232,8 @@ tril, triu = _triangle("tril", lower=True), _triangle("triu", lower=False)
 def diag(self: Tensor, diagonal: int = 0) -> Tensor:
     """As torch.diag (and numpy's diag): of a matrix, its `diagonal`-th diagonal as a vector (0 the main
     one, > 0 above it, < 0 below); of a vector, the square matrix with the vector on that diagonal and 0
-    elsewhere. Indexing (and a `where` for the zeros), so each entry's gradient is the gradient at its
-    place on the diagonal: `torch.diag(torch.cos(x))` is the Jacobian of sin at x."""
+    elsewhere. Indexing (the zeros are read from a 0 put after the vector), so each entry's gradient is the
+    gradient at its place on the diagonal: `torch.diag(torch.cos(x))` is the Jacobian of sin at x."""
     if not is_int(diagonal):
         raise TypeError(f"diag: diagonal must be an integer, got {diagonal!r}")
     if self.ndim == 2:
@@ -243,12 +243,12 @@ def diag(self: Tensor, diagonal: int = 0) -> Tensor:
     if self.ndim != 1:
         raise ValueError(f"diag: expected a vector or a matrix (as PyTorch's), got shape {self.shape}")
     n, size = self.shape[0], self.shape[0] + abs(diagonal)
-    if n == 0:
-        return owned(np.zeros((size, size), self.dtype))
     rows, columns = np.indices((size, size))
-    place = rows if diagonal >= 0 else columns          # which entry of the vector each place would hold
-    values = getitem(self, np.minimum(place, n - 1))
-    return ew.where(columns - rows == diagonal, values, np.zeros((), self.dtype))
+    # entry (i, j) on the diagonal (j - i = diagonal) holds v[i] above the main one, v[j] below it; every
+    # other entry reads a 0 put after the vector (position n), so even an empty vector gives a result of it
+    padded = concat([self, owned(np.zeros(1, self.dtype))])
+    place = np.where(columns - rows == diagonal, rows if diagonal >= 0 else columns, n)
+    return getitem(padded, place)
 
 
 Tensor.split, Tensor.chunk, Tensor.unbind = split, chunk, unbind
