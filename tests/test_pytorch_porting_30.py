@@ -68,6 +68,7 @@ from microgradseq.autograd.functional import jacobian as ag_jacobian, jvp as ag_
 from microgradseq.func import hessian, jacfwd, jacrev, jvp, vjp, vmap
 from microgradseq.nn.utils.rnn import pack_padded_sequence, pack_sequence, pad_packed_sequence, pad_sequence
 from microgradseq.optim.lr_scheduler import LambdaLR, MultiStepLR, ReduceLROnPlateau, StepLR
+from test_mutation_check_recurrent import np_gru_cell, np_lstm_cell, np_rnn_cell   # PyTorch's equations
 
 
 @pytest.fixture(autouse=True)
@@ -85,26 +86,6 @@ def _sig(x):
 
 # ---- numpy references of PyTorch's recurrent equations (rnn.py's docstrings) ------------------------------------
 
-def _ref_rnn_cell(x, h, w_ih, w_hh, b_ih, b_hh):
-    return np.tanh(x @ w_ih.T + b_ih + h @ w_hh.T + b_hh)
-
-
-def _ref_lstm_cell(x, h, c, w_ih, w_hh, b_ih, b_hh):
-    gates = x @ w_ih.T + b_ih + h @ w_hh.T + b_hh
-    i, f, g, o = np.split(gates, 4, axis=-1)
-    c = _sig(f) * c + _sig(i) * np.tanh(g)
-    return _sig(o) * np.tanh(c), c
-
-
-def _ref_gru_cell(x, h, w_ih, w_hh, b_ih, b_hh):
-    gi, gh = x @ w_ih.T + b_ih, h @ w_hh.T + b_hh
-    ir, iz, in_ = np.split(gi, 3, axis=-1)
-    hr, hz, hn = np.split(gh, 3, axis=-1)
-    r, z = _sig(ir + hr), _sig(iz + hz)
-    n = np.tanh(in_ + r * hn)
-    return (1 - z) * n + z * h
-
-
 def _layer_weights(module, layer):
     return [_np(getattr(module, f"{name}_l{layer}")) for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
 
@@ -117,11 +98,11 @@ def _ref_stack(module, kind, x, h0, c0=None):
         h, c, outs = h0[layer], None if c0 is None else c0[layer], []
         for t in range(inputs.shape[0]):
             if kind == "lstm":
-                h, c = _ref_lstm_cell(inputs[t], h, c, *w)
+                h, c = np_lstm_cell(inputs[t], h, c, *w)
             elif kind == "gru":
-                h = _ref_gru_cell(inputs[t], h, *w)
+                h = np_gru_cell(inputs[t], h, *w)
             else:
-                h = _ref_rnn_cell(inputs[t], h, *w)
+                h = np_rnn_cell(inputs[t], h, *w)
             outs.append(h)
         inputs = np.stack(outs)
         h_n.append(h)
@@ -186,7 +167,7 @@ def test_rnncell_example():
         output.append(hx)
     assert len(output) == 6 and all(o.shape == (3, 20) for o in output)
     for i in range(6):
-        h = _ref_rnn_cell(_np(input[i]), h, *_cell_weights(rnn))
+        h = np_rnn_cell(_np(input[i]), h, *_cell_weights(rnn))
         np.testing.assert_allclose(_np(output[i]), h, rtol=1e-5, atol=1e-5)
 
 
@@ -203,7 +184,7 @@ def test_lstmcell_example():
     output = torch.stack(output, dim=0)
     assert output.shape == (2, 3, 20)
     for i in range(2):
-        h, c = _ref_lstm_cell(_np(input[i]), h, c, *_cell_weights(rnn))
+        h, c = np_lstm_cell(_np(input[i]), h, c, *_cell_weights(rnn))
         np.testing.assert_allclose(_np(output[i]), h, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(_np(cx), c, rtol=1e-5, atol=1e-5)
 
@@ -218,7 +199,7 @@ def test_grucell_example():
         hx = rnn(input[i], hx)
         output.append(hx)
     for i in range(6):
-        h = _ref_gru_cell(_np(input[i]), h, *_cell_weights(rnn))
+        h = np_gru_cell(_np(input[i]), h, *_cell_weights(rnn))
         np.testing.assert_allclose(_np(output[i]), h, rtol=1e-5, atol=1e-5)
 
 
