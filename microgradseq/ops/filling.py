@@ -1,12 +1,12 @@
 """PyTorch's methods that fill a tensor, whole or at chosen positions: `t.masked_fill(mask, v)`,
 `t.index_fill(dim, index, v)`, `t.scatter(dim, index, src)`, each also in place (`masked_fill_`,
 `index_fill_`, `scatter_`, with the rules of `t += u`); `t.fill_(v)`, `t.zero_()`, `t.uniform_(a, b)`,
-`t.normal_(mean, std)`, `t.random_(from, to)`; `t.nan_to_num()`, NaN and infinities replaced by numbers; and `t.nonzero()`,
-the positions of the non-zero entries.
+`t.normal_(mean, std)`, `t.random_(from, to)`; `t.nan_to_num()`, NaN and infinities replaced by
+numbers; and `t.nonzero()`, the positions of the non-zero entries.
 
-None needs a rule of its own: masked_fill, index_fill and nan_to_num are `where` (the gradient passes
-where the entries are kept), scatter is `index_put` (the written positions send their gradient to the source,
-the others to the tensor).
+None needs a rule of its own: masked_fill, index_fill and nan_to_num are `where` (the gradient
+passes where the entries are kept), scatter is `index_put` (the written positions send their
+gradient to the source, the others to the tensor).
 
     scores.masked_fill_(mask == 0, -float("inf"))            # attention: no weight on padding
     smoothed.scatter_(1, target.unsqueeze(1), confidence)     # label smoothing's target distribution
@@ -143,11 +143,11 @@ def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator: Any
 
 
 def random_(self: Tensor, *bounds: int, to: int | None = None, generator: Any = None) -> Tensor:
-    """Every entry drawn uniformly from the integers from..to-1, as PyTorch's `random_(from, to)` and
-    `random_(to)` (from 0), as `uniform_` draws; any real or bool dtype, whose range must hold from and
-    to - 1 (`torch.empty(3, dtype=torch.long).random_(5)`,
-    class targets in PyTorch's loss examples). With no bound, PyTorch's: 0..2^m for a float dtype with m
-    mantissa bits (2^24 for float32), 0..max for an integer one, 0..1 for bool."""
+    """Every entry an integer drawn uniformly from from..to-1, as PyTorch's `random_(from, to)` and
+    `random_(to)` (from 0), from the generator `uniform_` draws from; in the tensor's dtype, real or bool,
+    which must hold from and to - 1 (`torch.empty(3, dtype=torch.long).random_(5)`: class targets in
+    PyTorch's loss examples). With no bound, PyTorch's: 0..2^m for a float dtype of m mantissa bits
+    (2^24 for float32), 0..max for an integer one, 0..1 for bool."""
     if self.dtype.kind == "c":
         raise TypeError(f"random_: expected a real or bool tensor, got dtype {self.dtype} (as PyTorch's)")
     if to is not None:
@@ -155,26 +155,31 @@ def random_(self: Tensor, *bounds: int, to: int | None = None, generator: Any = 
     if len(bounds) > 2 or not all(is_int(bound) for bound in bounds):
         raise TypeError(f"random_: expected random_(), random_(to) or random_(from, to) with integers, got "
                         f"{bounds!r}")
+    least, most = _range_of(self.dtype)
     if len(bounds) == 2:
         low, high = bounds[0], bounds[1] - 1
     elif bounds:
         low, high = 0, bounds[0] - 1
     else:
-        kind = self.dtype.kind
-        low, high = 0, (2 ** (np.finfo(self.dtype).nmant + 1) if kind == "f" else 1 if kind == "b"
-                        else int(np.iinfo(self.dtype).max))
+        low, high = 0, 2 ** (np.finfo(self.dtype).nmant + 1) if self.dtype.kind == "f" else most
     if low > high:
         raise ValueError(f"random_: expected from < to, got from={low}, to={high + 1}")
-    # as PyTorch's: both ends must be numbers of the dtype (uint8's -1 would wrap to 255, bool's 4 be True)
-    most = (1 if self.dtype.kind == "b" else int(np.iinfo(self.dtype).max) if self.dtype.kind in "iu" else
-            float(np.finfo(self.dtype).max))
-    least = 0 if self.dtype.kind in "bu" else int(np.iinfo(self.dtype).min) if self.dtype.kind == "i" else -most
-    for name, bound in (("from", low), ("to - 1", high)):
+    for name, bound in (("from", low), ("to - 1", high)):   # (uint8's -1 would wrap to 255, bool's 4 be True)
         if not least <= bound <= most:
             raise ValueError(f"random_: {name} = {bound} is out of bounds for {self.dtype} ({least}..{most})")
     draw = generator_or_default(None, "random_", generator)
     return self._in_place("random_", lambda t, _: owned(
         draw.integers(low, high, t.shape, endpoint=True).astype(t.dtype)), None)
+
+
+def _range_of(dtype: np.dtype) -> tuple:
+    """The least and the most numbers `dtype` holds, as Python numbers (bool: 0 and 1)."""
+    if dtype.kind == "b":
+        return 0, 1
+    if dtype.kind in "iu":
+        return int(np.iinfo(dtype).min), int(np.iinfo(dtype).max)
+    largest = float(np.finfo(dtype).max)
+    return -largest, largest
 
 
 def _random_fill_checks(where: str, self: Tensor, **numbers: Any) -> None:
