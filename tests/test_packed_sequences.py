@@ -12,7 +12,7 @@ import pytest
 import microgradseq as mg
 import microgradseq.nn as nn
 from microgradseq.nn.utils.rnn import (PackedSequence, pack_padded_sequence, pack_sequence, pad_packed_sequence,
-                                       pad_sequence)
+                                       pad_sequence, unpack_sequence, unpad_sequence)
 from test_bidirectional import central_differences, np_layers, weights_of
 
 pytestmark = pytest.mark.usefixtures("float64_default")
@@ -362,3 +362,24 @@ def test_a_packed_bidirectional_drawing_has_a_state_at_every_step_and_splits_eve
         assert "4 ops: getitem<BR/>" in inputs, t       # each direction's rows of x W_ih^T + b, and their n block
     for t in (1, 2, 3):
         assert f"cell_{t} -> cell_{t + 1}" in source and f"cell_{t + 1} -> cell_{t}" in source
+
+
+def test_unpad_and_unpack_give_back_the_list_of_sequences_and_their_gradients():
+    """PyTorch's unpad_sequence(padded, lengths, batch_first=False) and unpack_sequence(packed): the list
+    the batch was made from, in its order (also after enforce_sorted=False reordered it); each sequence is a
+    slice of the batch, so a loss on the pieces reaches the inputs: d(sum_k k * sum(piece_k))/da = 1 for a,
+    the first sequence."""
+    a = mg.tensor([1.0, 2.0, 3.0], requires_grad=True, dtype=np.float64)
+    b, c = mg.tensor([4.0, 5.0], dtype=np.float64), mg.tensor([6.0], dtype=np.float64)
+    for batch_first in (False, True):
+        pieces = unpad_sequence(pad_sequence([a, b, c], batch_first=batch_first), mg.tensor([3, 2, 1]),
+                                batch_first=batch_first)
+        assert [p.tolist() for p in pieces] == [[1.0, 2.0, 3.0], [4.0, 5.0], [6.0]]
+    sum(k * piece.sum() for k, piece in enumerate(pieces, 1)).backward()
+    assert a.grad.tolist() == [1.0, 1.0, 1.0]
+    unpacked = unpack_sequence(pack_sequence([b, a, c], enforce_sorted=False))
+    assert [p.tolist() for p in unpacked] == [[4.0, 5.0], [1.0, 2.0, 3.0], [6.0]]
+    with pytest.raises(ValueError, match="unpad_sequence: expected lengths of the batch's size 3, got 2"):
+        unpad_sequence(pad_sequence([a, b, c]), [3, 2])
+    with pytest.raises(TypeError, match="unpack_sequence: expected a PackedSequence"):
+        unpack_sequence([a, b])

@@ -1,4 +1,5 @@
-"""Variable-length batches, as PyTorch's `torch.nn.utils.rnn`: padding and packing.
+"""Variable-length batches, as PyTorch's `torch.nn.utils.rnn`: padding and packing, and undoing them
+(`unpad_sequence`, `unpack_sequence`: back to a list of sequences).
 
 A batch of sequences of different lengths is either *padded*, every sequence
 filled out to the longest, (T, B, *), or *packed*: the sequences sorted by
@@ -278,4 +279,27 @@ def pack_sequence(sequences: Iterable, enforce_sorted: bool = True) -> PackedSeq
     return _pack(padded, lengths, False, enforce_sorted, where)
 
 
-__all__ = ["PackedSequence", "pack_padded_sequence", "pack_sequence", "pad_packed_sequence", "pad_sequence"]
+def unpad_sequence(padded_sequences: Any, lengths: Any, batch_first: bool = False) -> list[Tensor]:
+    """Undo `pad_sequence`: the B sequences of a padded batch (T, B, *) (or (B, T, *) with `batch_first`),
+    each cut to its length, as a list of tensors (L_i, *): slices of the batch, so their gradients flow
+    back into it."""
+    where = "unpad_sequence"
+    padded = _tensor(padded_sequences, "padded_sequences", where)
+    batch_first = flag(batch_first, "batch_first", where)
+    if padded.ndim < 2:
+        raise ValueError(f"{where}: expected a padded batch of shape (T, B, *) (or (B, T, *) with batch_first), "
+                         f"got shape {padded.shape}")
+    batch, steps = (padded.shape[0], padded.shape[1]) if batch_first else (padded.shape[1], padded.shape[0])
+    lengths = _lengths(lengths, batch, steps, where)
+    return [padded[b, :n] if batch_first else padded[:n, b] for b, n in enumerate(lengths.tolist())]
+
+
+def unpack_sequence(packed_sequences: PackedSequence) -> list[Tensor]:
+    """Undo `pack_sequence`: the list of tensors (L_i, *) a `PackedSequence` holds, in the batch's order."""
+    checked_packed(packed_sequences, "unpack_sequence")
+    padded, lengths = pad_packed_sequence(packed_sequences, batch_first=True)
+    return unpad_sequence(padded, lengths, batch_first=True)
+
+
+__all__ = ["PackedSequence", "pack_padded_sequence", "pack_sequence", "pad_packed_sequence", "pad_sequence",
+           "unpack_sequence", "unpad_sequence"]
