@@ -9,7 +9,8 @@ import pytest
 
 import microgradseq as mg
 from microgradseq.optim import SGD, lr_scheduler
-from microgradseq.optim.lr_scheduler import ExponentialLR, LambdaLR, MultiStepLR, ReduceLROnPlateau, StepLR
+from microgradseq.optim.lr_scheduler import (ConstantLR, ExponentialLR, LambdaLR, LinearLR, MultiStepLR,
+                                            ReduceLROnPlateau, StepLR)
 
 
 def optimizer(*lrs):
@@ -44,6 +45,45 @@ def test_exponential_lr_multiplies_by_gamma_every_epoch():
     """lr(e) = base * gamma^e."""
     rates = run(ExponentialLR(optimizer(2.0), gamma=0.9), 6)
     np.testing.assert_allclose(rates, [2.0 * 0.9 ** e for e in range(7)], rtol=1e-14)
+
+
+def test_constant_lr_multiplies_by_factor_for_total_iters_epochs_then_gives_the_rate_back():
+    """PyTorch's ConstantLR: lr(e) = base * factor for e < total_iters, base after; its docs' example
+    (lr 0.05, factor 0.5, total_iters 40): 0.025 until epoch 39, 0.05 from 40."""
+    rates = run(ConstantLR(optimizer(0.05), factor=0.5, total_iters=40), 45)
+    np.testing.assert_allclose(rates, [0.025] * 40 + [0.05] * 6, rtol=1e-14)
+
+
+@pytest.mark.parametrize("start, end, total", [(0.05, 1.0, 40), (0.25, 1.0, 4), (1.0, 0.1, 5), (0.5, 0.0, 3)])
+def test_linear_lr_moves_the_factor_in_a_straight_line_over_total_iters_epochs(start, end, total):
+    """PyTorch's LinearLR: lr(e) = base * (start + (end - start) * min(e, total) / total); its docs' example
+    is lr 0.05, start_factor 0.05, total_iters 40 (0.0025 at epoch 0, 0.05 from 40): a warm-up, or a
+    decay when end < start. The chainable step() and the closed form step(e) agree."""
+    scheduler = LinearLR(optimizer(0.05), start_factor=start, end_factor=end, total_iters=total)
+    rates = run(scheduler, total + 3)
+    expected = [0.05 * (start + (end - start) * min(e, total) / total) for e in range(total + 4)]
+    np.testing.assert_allclose(rates, expected, rtol=1e-12, atol=1e-15)
+    scheduler.step(2)
+    assert scheduler.optimizer.param_groups[0]["lr"] == pytest.approx(expected[2], rel=1e-14)
+
+
+def test_warmup_schedules_check_their_arguments_and_state_dicts():
+    """start_factor and ConstantLR's factor in (0, 1] (0 leaves nothing to divide by), end_factor in
+    [0, 1], total_iters a positive integer: ValueError naming the schedule, and so does a state dict
+    carrying a bad one; a good state dict round-trips."""
+    for bad in ({"start_factor": 0}, {"start_factor": 1.5}, {"end_factor": -0.1}, {"total_iters": 0}):
+        with pytest.raises(ValueError, match="LinearLR: "):
+            LinearLR(optimizer(0.1), **bad)
+    with pytest.raises(ValueError, match=r"ConstantLR: factor must be in \(0, 1\]"):
+        ConstantLR(optimizer(0.1), factor=1.5)
+    scheduler = ConstantLR(optimizer(0.1), factor=1.0, total_iters=2)
+    state = scheduler.state_dict()
+    scheduler.load_state_dict(state)                                  # factor 1.0 is a ConstantLR's to keep
+    with pytest.raises(ValueError, match="ConstantLR.load_state_dict: factor must be in"):
+        scheduler.load_state_dict({**state, "factor": 0.0})
+    with pytest.raises(ValueError, match="ReduceLROnPlateau.load_state_dict: factor must be in"):
+        plateau = ReduceLROnPlateau(optimizer(0.1))
+        plateau.load_state_dict({**plateau.state_dict(), "factor": 1.0})   # (a plateau's factor stays < 1)
 
 
 def test_lambda_lr_sets_base_times_the_function_already_at_construction():

@@ -10,12 +10,12 @@ optimizer's param groups when you call `scheduler.step()` (once an epoch, after 
 A schedule counts epochs in `last_epoch` (0 after construction, which already sets epoch 0's
 rates) and keeps each group's starting rate as `base_lrs` (and in the group, as
 `'initial_lr'`). Made with `last_epoch=k` to resume (the groups must hold `'initial_lr'`), it starts
-at epoch k + 1; as PyTorch's since 2.8, ExponentialLR and CosineAnnealingLR then keep the groups'
-current rates (the ones the checkpoint had), where StepLR, MultiStepLR and LambdaLR take that
-epoch's step. Like PyTorch's, `step()` is chainable: StepLR, MultiStepLR,
-ExponentialLR and CosineAnnealingLR compute the next rate from the group's current lr, so a
-rate you change by hand carries on from where you put it; `step(epoch)` computes the closed
-form for that epoch instead.
+at epoch k + 1; as PyTorch's since 2.8, ExponentialLR, LinearLR and CosineAnnealingLR then keep
+the groups' current rates (the ones the checkpoint had), where StepLR, MultiStepLR, ConstantLR and
+LambdaLR take that epoch's step. Like PyTorch's, `step()` is chainable: StepLR, MultiStepLR,
+ExponentialLR, ConstantLR, LinearLR and CosineAnnealingLR compute the next rate from the group's
+current lr, so a rate you change by hand carries on from where you put it; `step(epoch)` computes
+the closed form for that epoch instead.
 """
 
 from __future__ import annotations
@@ -87,6 +87,9 @@ _STATE_CHECKS: dict[str, Callable[[str, str, Any], None]] = {
     "mode": _one_of("min", "max"), "threshold_mode": _one_of("rel", "abs"), "best": _number_or_inf,
     "default_min_lr": lambda where, name, value: value is None or check.non_negative(where, name, value),
     "T_max": check.positive, "eta_min": check.non_negative,
+    "total_iters": lambda where, name, value: positive_int(value, name, where),
+    "start_factor": lambda where, name, value: _factor_of_warmup(where, name, value),
+    "end_factor": check.closed_fraction,
 }
 
 
@@ -101,6 +104,7 @@ class LRScheduler:
     (and, for `step(epoch)`, `closed_form_lr()`)."""
 
     _is_initial = False         # True during the constructor's step, as PyTorch's flag
+    _state_checks: dict = {}    # a subclass's own checks of its state dict's entries, beside _STATE_CHECKS
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
         where = type(self).__name__
@@ -176,10 +180,11 @@ class LRScheduler:
             raise ValueError(f"{where}: expected a dict with the keys {sorted(expected)} (as "
                              f"{type(self).__name__}.state_dict() returns), got {got}")
         state = copy.deepcopy(state_dict)
+        checks = {**_STATE_CHECKS, **self._state_checks}
         for name, value in state.items():
-            if name in _STATE_CHECKS:            # (numbers that went through mg.save as 0-d arrays: as numbers)
+            if name in checks:                   # (numbers that went through mg.save as 0-d arrays: as numbers)
                 state[name] = value = check.plain(value)
-                _STATE_CHECKS[name](where, name, value)
+                checks[name](where, name, value)
         if "milestones" in state:
             state["milestones"] = Counter(state["milestones"])
         return state
@@ -273,6 +278,73 @@ class ExponentialLR(LRScheduler):
 
     def closed_form_lr(self) -> list[float]:
         return [base * self.gamma ** self.last_epoch for base in self._bases()]
+
+
+def _factor_of_warmup(where: str, name: str, value: Any) -> None:
+    """A factor of the rate in (0, 1] (ConstantLR's `factor`, LinearLR's `start_factor`: 0 would leave
+    the schedule nothing to divide by when it restores the rate)."""
+    if not is_finite_number(value) or not 0 < value <= 1:
+        raise ValueError(f"{where}: {name} must be in (0, 1], got {value!r}")
+
+
+class ConstantLR(LRScheduler):
+    """Multiply the rate by `factor` for the first `total_iters` epochs, then give it back, as PyTorch's
+    (a warm-up):
+
+        lr(epoch) = base_lr * factor   for epoch < total_iters,   base_lr after
+    """
+
+    _state_checks = {"factor": _factor_of_warmup}
+
+    def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5,
+                 last_epoch: int = -1) -> None:
+        _factor_of_warmup("ConstantLR", "factor", factor)
+        self.factor, self.total_iters = factor, positive_int(total_iters, "total_iters", "ConstantLR")
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        if self.last_epoch == 0:
+            return [rate * self.factor for rate in self._rates()]
+        if self.last_epoch != self.total_iters:
+            return self._rates()
+        return [rate / self.factor for rate in self._rates()]
+
+    def closed_form_lr(self) -> list[float]:
+        factor = 1.0 if self.last_epoch >= self.total_iters else self.factor
+        return [base * factor for base in self._bases()]
+
+
+class LinearLR(LRScheduler):
+    """Multiply the rate by a factor going in a straight line from `start_factor` to `end_factor` over
+    `total_iters` epochs, then by `end_factor`, as PyTorch's (a warm-up, or a linear decay):
+
+        lr(epoch) = base_lr * (start_factor + (end_factor - start_factor) * min(epoch, total_iters) / total_iters)
+
+    `step()` takes each epoch's ratio of consecutive factors from the group's current rate (chainable).
+    """
+
+    def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
+                 total_iters: int = 5, last_epoch: int = -1) -> None:
+        _factor_of_warmup("LinearLR", "start_factor", start_factor)
+        check.closed_fraction("LinearLR", "end_factor", end_factor)
+        self.start_factor, self.end_factor = start_factor, end_factor
+        self.total_iters = positive_int(total_iters, "total_iters", "LinearLR")
+        super().__init__(optimizer, last_epoch)
+
+    def _factor(self, epoch: int) -> float:
+        progress = min(epoch, self.total_iters) / self.total_iters
+        return self.start_factor + (self.end_factor - self.start_factor) * progress
+
+    def get_lr(self) -> list[float]:
+        if self.last_epoch == 0:
+            return [rate * self.start_factor for rate in self._rates()]
+        if self._is_initial or self.last_epoch > self.total_iters:
+            return self._rates()
+        ratio = self._factor(self.last_epoch) / self._factor(self.last_epoch - 1)
+        return [rate * ratio for rate in self._rates()]
+
+    def closed_form_lr(self) -> list[float]:
+        return [base * self._factor(self.last_epoch) for base in self._bases()]
 
 
 class CosineAnnealingLR(LRScheduler):
