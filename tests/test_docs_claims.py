@@ -188,8 +188,9 @@ def resumed_optimizer(lr, initial_lr):
 
 def test_a_schedule_resumed_at_last_epoch_k_starts_at_epoch_k_plus_1():
     """docs/api.md, schedules: "made with `last_epoch=k`, the groups holding `'initial_lr'` ..., it starts at
-    epoch k + 1: as PyTorch's since 2.8, `ExponentialLR` and `CosineAnnealingLR` then keep the groups' current
-    rates, while `StepLR`, `MultiStepLR` and `LambdaLR` take epoch k + 1's step". Base 1.0, current rate 0.5
+    epoch k + 1: as PyTorch's since 2.8, `ExponentialLR`, `LinearLR` and `CosineAnnealingLR` then keep the groups'
+    current rates, while `StepLR`, `MultiStepLR`, `ConstantLR` and `LambdaLR` take epoch k + 1's step" (the
+    warm-up schedules: tests/test_optim_lr_scheduler.py). Base 1.0, current rate 0.5
     (epoch 1 of gamma 0.5), k = 1: StepLR(step_size=1) multiplies by gamma once more (0.25); ExponentialLR
     keeps 0.5."""
     opt = resumed_optimizer(0.5, 1.0)

@@ -57,8 +57,9 @@ def test_constant_lr_multiplies_by_factor_for_total_iters_epochs_then_gives_the_
 @pytest.mark.parametrize("start, end, total", [(0.05, 1.0, 40), (0.25, 1.0, 4), (1.0, 0.1, 5), (0.5, 0.0, 3)])
 def test_linear_lr_moves_the_factor_in_a_straight_line_over_total_iters_epochs(start, end, total):
     """PyTorch's LinearLR: lr(e) = base * (start + (end - start) * min(e, total) / total); its docs' example
-    is lr 0.05, start_factor 0.05, total_iters 40 (0.0025 at epoch 0, 0.05 from 40): a warm-up, or a
-    decay when end < start. The chainable step() and the closed form step(e) agree."""
+    is lr 0.05, start_factor 0.05, total_iters 40 (0.0025 at epoch 0, 0.05 from 40; the docs' comments print
+    0.003687, 0.004875, ... from epoch 0, which are PyTorch's own rates for epochs 1, 2, ...: off by one): a
+    warm-up, or a decay when end < start. The chainable step() and the closed form step(e) agree."""
     scheduler = LinearLR(optimizer(0.05), start_factor=start, end_factor=end, total_iters=total)
     rates = run(scheduler, total + 3)
     expected = [0.05 * (start + (end - start) * min(e, total) / total) for e in range(total + 4)]
@@ -84,6 +85,67 @@ def test_warmup_schedules_check_their_arguments_and_state_dicts():
     with pytest.raises(ValueError, match="ReduceLROnPlateau.load_state_dict: factor must be in"):
         plateau = ReduceLROnPlateau(optimizer(0.1))
         plateau.load_state_dict({**plateau.state_dict(), "factor": 1.0})   # (a plateau's factor stays < 1)
+
+
+def resumed(lr, initial_lr):
+    """An optimizer as after loading a checkpoint's state dict: the current rate and 'initial_lr'."""
+    opt = optimizer(lr)
+    opt.param_groups[0]["initial_lr"] = initial_lr
+    return opt
+
+
+def test_warmup_schedules_resumed_at_last_epoch_k_as_pytorch():
+    """PyTorch's get_lr with last_epoch=k (its _is_initial flag): ConstantLR takes epoch k + 1's step (factor 0.5,
+    total_iters 3, base 1: resumed at k = 2 holding 0.5 it gives the rate back, 1.0; at k = 0 it keeps 0.5);
+    LinearLR keeps the held rate (start 0.25, total 4, base 1: factors 0.25, 0.4375, 0.625, 0.8125, 1; resumed at
+    k = 1 holding 0.4375 it keeps 0.4375, then steps by the ratio f(3) / f(2) = 1.3, to 0.56875)."""
+    opt = resumed(0.5, 1.0)
+    assert ConstantLR(opt, factor=0.5, total_iters=3, last_epoch=2).last_epoch == 3
+    assert opt.param_groups[0]["lr"] == 1.0
+    opt = resumed(0.5, 1.0)
+    ConstantLR(opt, factor=0.5, total_iters=3, last_epoch=0)
+    assert opt.param_groups[0]["lr"] == 0.5
+    opt = resumed(0.4375, 1.0)
+    scheduler = LinearLR(opt, start_factor=0.25, total_iters=4, last_epoch=1)
+    assert scheduler.last_epoch == 2 and opt.param_groups[0]["lr"] == 0.4375
+    scheduler.step()
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.56875, rel=1e-14)
+
+
+def test_warmup_schedules_are_chainable_and_step_epoch_takes_the_closed_form():
+    """step() goes on from a rate changed by hand (LinearLR: 0.4375 halved at epoch 1, then x f(2) / f(1) =
+    0.3125); step(e) is the closed form (ConstantLR: base * factor for e < total_iters, base from e = total_iters)."""
+    scheduler = LinearLR(optimizer(1.0), start_factor=0.25, total_iters=4)
+    scheduler.step()
+    scheduler.optimizer.param_groups[0]["lr"] /= 2
+    scheduler.step()
+    assert scheduler.optimizer.param_groups[0]["lr"] == pytest.approx(0.3125, rel=1e-14)
+    scheduler = ConstantLR(optimizer(1.0), factor=0.5, total_iters=3)
+    for epoch, expected in ((2, 0.5), (3, 1.0), (0, 0.5), (7, 1.0)):
+        scheduler.step(epoch)
+        assert scheduler.optimizer.param_groups[0]["lr"] == expected, epoch
+
+
+def test_warmup_state_checks_are_their_own():
+    """LinearLR's end_factor and total_iters are checked on load too, and the checks belong to the warm-up
+    schedules: a schedule of yours keeping a total_iters of its own (a float, as PyTorch's PolynomialLR takes)
+    loads its state dict as it comes."""
+    state = LinearLR(optimizer(0.1)).state_dict()
+    for name, bad in (("end_factor", 1.5), ("total_iters", 0), ("total_iters", 2.5)):
+        with pytest.raises(ValueError, match=f"LinearLR.load_state_dict: {name} must be"):
+            LinearLR(optimizer(0.1)).load_state_dict({**state, name: bad})
+
+    class Polynomial(lr_scheduler.LRScheduler):
+        def __init__(self, optimizer, total_iters=5.0, last_epoch=-1):
+            self.total_iters = total_iters
+            super().__init__(optimizer, last_epoch)
+
+        def get_lr(self):
+            return [base * (1 - min(self.last_epoch, self.total_iters) / self.total_iters) for base in self.base_lrs]
+
+    schedule = Polynomial(optimizer(0.1))
+    schedule.load_state_dict(schedule.state_dict())
+    assert schedule.total_iters == 5.0
 
 
 def test_lambda_lr_sets_base_times_the_function_already_at_construction():

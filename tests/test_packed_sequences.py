@@ -383,3 +383,25 @@ def test_unpad_and_unpack_give_back_the_list_of_sequences_and_their_gradients():
         unpad_sequence(pad_sequence([a, b, c]), [3, 2])
     with pytest.raises(TypeError, match="unpack_sequence: expected a PackedSequence"):
         unpack_sequence([a, b])
+
+
+def test_unpad_sequence_of_a_batch_not_square_with_feature_axes_as_pytorch_docs():
+    """PyTorch's doc example (sequences (25, 300), (22, 300), (15, 300), lengths a tensor), then a batch of 2
+    sequences of up to 4 steps with a feature axis of 3, lengths as a numpy array, both layouts: each piece is
+    its sequence, and a loss on the pieces sends each sequence's own weight back to it. Lengths of a batch read
+    the wrong way round name batch_first."""
+    sequences = [mg.ones(25, 300), mg.ones(22, 300), mg.ones(15, 300)]
+    padded = pad_sequence(sequences)
+    pieces = unpad_sequence(padded, mg.as_tensor([v.size(0) for v in sequences]))
+    assert [p.shape for p in pieces] == [(25, 300), (22, 300), (15, 300)]
+    for batch_first in (False, True):
+        x = mg.tensor(np.arange(12.0).reshape(4, 3), requires_grad=True)
+        y = mg.tensor(np.arange(6.0).reshape(2, 3) + 100, requires_grad=True)
+        pieces = unpad_sequence(pad_sequence([y, x], batch_first=batch_first), np.array([2, 4]),
+                                batch_first=batch_first)
+        assert [p.tolist() for p in pieces] == [y.tolist(), x.tolist()]
+        (pieces[0].sum() + 2 * pieces[1].sum()).backward()
+        assert y.grad.tolist() == [[1.0] * 3] * 2 and x.grad.tolist() == [[2.0] * 3] * 4
+    with pytest.raises(ValueError, match=r"unpad_sequence: expected lengths of the batch's size 4, got 2; the input's "
+                                         r"first two axes \(2, 4\) were read as \(T, B\) \(batch_first=False\)"):
+        unpad_sequence(pad_sequence([y, x], batch_first=True), [2, 4])

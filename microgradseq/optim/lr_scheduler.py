@@ -87,9 +87,6 @@ _STATE_CHECKS: dict[str, Callable[[str, str, Any], None]] = {
     "mode": _one_of("min", "max"), "threshold_mode": _one_of("rel", "abs"), "best": _number_or_inf,
     "default_min_lr": lambda where, name, value: value is None or check.non_negative(where, name, value),
     "T_max": check.positive, "eta_min": check.non_negative,
-    "total_iters": lambda where, name, value: positive_int(value, name, where),
-    "start_factor": lambda where, name, value: _factor_of_warmup(where, name, value),
-    "end_factor": check.closed_fraction,
 }
 
 
@@ -104,7 +101,10 @@ class LRScheduler:
     (and, for `step(epoch)`, `closed_form_lr()`)."""
 
     _is_initial = False         # True during the constructor's step, as PyTorch's flag
-    _state_checks: dict = {}    # a subclass's own checks of its state dict's entries, beside _STATE_CHECKS
+    # A schedule's own checks of its state dict's entries, beside _STATE_CHECKS and taking precedence
+    # over them: ConstantLR's `factor` may be 1, where ReduceLROnPlateau's (checked by _STATE_CHECKS)
+    # stays below 1. A subclass that adds checks extends its parent's: {**Parent._state_checks, ...}.
+    _state_checks: dict[str, Callable[[str, str, Any], None]] = {}
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
         where = type(self).__name__
@@ -287,6 +287,10 @@ def _factor_of_warmup(where: str, name: str, value: Any) -> None:
         raise ValueError(f"{where}: {name} must be in (0, 1], got {value!r}")
 
 
+def _total_iters(where: str, name: str, value: Any) -> None:
+    positive_int(value, name, where)
+
+
 class ConstantLR(LRScheduler):
     """Multiply the rate by `factor` for the first `total_iters` epochs, then give it back, as PyTorch's
     (a warm-up):
@@ -294,7 +298,7 @@ class ConstantLR(LRScheduler):
         lr(epoch) = base_lr * factor   for epoch < total_iters,   base_lr after
     """
 
-    _state_checks = {"factor": _factor_of_warmup}
+    _state_checks = {"factor": _factor_of_warmup, "total_iters": _total_iters}
 
     def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5,
                  last_epoch: int = -1) -> None:
@@ -303,11 +307,11 @@ class ConstantLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
-        if self.last_epoch == 0:
+        if self.last_epoch == 0:                        # the warm-up starts: scale the rate down
             return [rate * self.factor for rate in self._rates()]
-        if self.last_epoch != self.total_iters:
+        if self.last_epoch != self.total_iters:         # (resuming at last_epoch=k too: epoch k + 1's rate)
             return self._rates()
-        return [rate / self.factor for rate in self._rates()]
+        return [rate / self.factor for rate in self._rates()]   # the warm-up ends: give the rate back
 
     def closed_form_lr(self) -> list[float]:
         factor = 1.0 if self.last_epoch >= self.total_iters else self.factor
@@ -322,6 +326,9 @@ class LinearLR(LRScheduler):
 
     `step()` takes each epoch's ratio of consecutive factors from the group's current rate (chainable).
     """
+
+    _state_checks = {"start_factor": _factor_of_warmup, "end_factor": check.closed_fraction,
+                     "total_iters": _total_iters}
 
     def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
                  total_iters: int = 5, last_epoch: int = -1) -> None:
@@ -338,7 +345,7 @@ class LinearLR(LRScheduler):
     def get_lr(self) -> list[float]:
         if self.last_epoch == 0:
             return [rate * self.start_factor for rate in self._rates()]
-        if self._is_initial or self.last_epoch > self.total_iters:
+        if self._is_initial or self.last_epoch > self.total_iters:  # (resuming, as PyTorch's: rates kept)
             return self._rates()
         ratio = self._factor(self.last_epoch) / self._factor(self.last_epoch - 1)
         return [rate * ratio for rate in self._rates()]

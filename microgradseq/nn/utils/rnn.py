@@ -290,7 +290,8 @@ def unpad_sequence(padded_sequences: Any, lengths: Any, batch_first: bool = Fals
         raise ValueError(f"{where}: expected a padded batch of shape (T, B, *) (or (B, T, *) with batch_first), "
                          f"got shape {padded.shape}")
     batch, steps = (padded.shape[0], padded.shape[1]) if batch_first else (padded.shape[1], padded.shape[0])
-    lengths = _lengths(lengths, batch, steps, where)
+    lengths = _lengths(lengths, batch, steps, where, f"{padded.shape[:2]} were read as "
+                       + ("(B, T) (batch_first=True)" if batch_first else "(T, B) (batch_first=False)"))
     return [padded[b, :n] if batch_first else padded[:n, b] for b, n in enumerate(lengths.tolist())]
 
 
