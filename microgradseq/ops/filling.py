@@ -200,10 +200,10 @@ def nan_to_num(self: Tensor, nan: float = 0.0, posinf: float | None = None, negi
             raise TypeError(f"nan_to_num: {name} must be a number (or None), got {value!r}")
     if self.dtype.kind not in "fc":
         return ew.clone(self)
-    largest = float(np.finfo(self.dtype).max)
+    least, most = _range_of(self.dtype)
     with np.errstate(over="ignore"):        # (a replacement past float16's range is +-inf, quietly, as PyTorch's)
-        replaced = np.nan_to_num(self._data, nan=nan, posinf=largest if posinf is None else posinf,
-                                 neginf=-largest if neginf is None else neginf)
+        replaced = np.nan_to_num(self._data, nan=nan, posinf=most if posinf is None else posinf,
+                                 neginf=least if neginf is None else neginf)
     return ew.where(np.isfinite(self._data), self, replaced.astype(self.dtype, copy=False))
 
 

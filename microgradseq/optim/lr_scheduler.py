@@ -287,10 +287,6 @@ def _factor_of_warmup(where: str, name: str, value: Any) -> None:
         raise ValueError(f"{where}: {name} must be in (0, 1], got {value!r}")
 
 
-def _total_iters(where: str, name: str, value: Any) -> None:
-    positive_int(value, name, where)
-
-
 class ConstantLR(LRScheduler):
     """Multiply the rate by `factor` for the first `total_iters` epochs, then give it back, as PyTorch's
     (a warm-up):
@@ -298,7 +294,7 @@ class ConstantLR(LRScheduler):
         lr(epoch) = base_lr * factor   for epoch < total_iters,   base_lr after
     """
 
-    _state_checks = {"factor": _factor_of_warmup, "total_iters": _total_iters}
+    _state_checks = {"factor": _factor_of_warmup, "total_iters": check.positive_integer}
 
     def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5,
                  last_epoch: int = -1) -> None:
@@ -328,7 +324,7 @@ class LinearLR(LRScheduler):
     """
 
     _state_checks = {"start_factor": _factor_of_warmup, "end_factor": check.closed_fraction,
-                     "total_iters": _total_iters}
+                     "total_iters": check.positive_integer}
 
     def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
                  total_iters: int = 5, last_epoch: int = -1) -> None:
