@@ -5,8 +5,8 @@ The composites are PyTorch's method names in ops/selecting.py, expanding.py, ari
 attributes.py, filling.py and sorting.py (split, chunk, topk, expand, masked_fill, clamp, add/sub with
 alpha, tril, roll, ...), the reshaping names in ops/methods.py (squeeze,
 flatten, permute, softmax, to, ...), their function forms (mg.max(a, b), mg.softmax, ...), var, std
-and logsumexp, functional.py's softmax, gelu, layer_norm, losses and dropout, and Tensor's in-place
-operators while recording.
+and logsumexp, functional.py's softmax, gelu, layer_norm, rms_norm, group_norm, losses and dropout, and
+Tensor's in-place operators while recording.
 
 The references are independent of the library:
 
@@ -722,6 +722,45 @@ def layer_norm_case(draw, ndim):
 
 
 @st.composite
+def rms_norm_case(draw, ndim):
+    """F.rms_norm over the last 1..ndim axes, eps None (float64's machine epsilon) or 1e-3, with a weight
+    (an operand too) or without; entries at least 0.5 from 0, so the mean square is too."""
+    shape = draw(shapes(ndim))
+    count = draw(st.integers(1, ndim))
+    normalized, axes = shape[ndim - count:], tuple(range(ndim - count, ndim))
+    eps = draw(st.sampled_from([None, 1e-3]))
+    x = nonzero(draw(values(shape)))
+
+    def np_rms_norm(a, weight=1.0):
+        return a / np.sqrt((a ** 2).mean(axis=axes, keepdims=True) + (eps or np.finfo(np.float64).eps)) * weight
+    if draw(st.booleans()):
+        return lambda t: F.rms_norm(t, normalized, eps=eps), np_rms_norm, [x]
+    return lambda t, w: F.rms_norm(t, normalized, w, eps), np_rms_norm, [x, draw(values(normalized))]
+
+
+@st.composite
+def group_norm_case(draw, ndim):
+    """F.group_norm of x (N, C) or (N, C, L) in 1..3 groups of at least 2 entries (0.04 apart or more),
+    with weight and bias (operands too), or without."""
+    groups, batch = draw(st.integers(1, 3)), draw(st.integers(1, 2))
+    if ndim == 2:
+        shape = (batch, groups * 2)
+    else:
+        shape = (batch, groups * draw(st.integers(1, 2)), draw(st.integers(2, 3)))
+    x = draw(distinct_values(shape))
+    channels = (shape[1],) + (1,) * (ndim - 2)
+
+    def np_group_norm(a, weight=None, bias=None):
+        grouped = a.reshape(shape[0], groups, -1)
+        centred = grouped - grouped.mean(axis=2, keepdims=True)
+        y = (centred / np.sqrt((centred ** 2).mean(axis=2, keepdims=True) + 1e-5)).reshape(shape)
+        return y if weight is None else y * weight.reshape(channels) + bias.reshape(channels)
+    if draw(st.booleans()):
+        return lambda t: F.group_norm(t, groups), np_group_norm, [x]
+    return (lambda t, w, b: F.group_norm(t, groups, w, b), np_group_norm,
+            [x, draw(values(shape[1:2])), draw(values(shape[1:2]))])
+
+@st.composite
 def pad_case(draw, ndim):
     """F.pad over the last 1..ndim axes, amounts from cutting all but one entry to adding two."""
     shape = draw(shapes(ndim))
@@ -1089,6 +1128,8 @@ CASES = {
     "F.gelu": (gelu_case("none"), ANY_RANK),
     "F.gelu(tanh)": (gelu_case("tanh"), ANY_RANK),
     "F.layer_norm": (layer_norm_case, WITH_AXES),
+    "F.rms_norm": (rms_norm_case, WITH_AXES),
+    "F.group_norm": (group_norm_case, (2, 3)),
     "F.pad": (pad_case, WITH_AXES),
     "F.kl_div": (kl_div_case, WITH_AXES),
     "meshgrid": (meshgrid_case, ANY_RANK),
@@ -1874,6 +1915,8 @@ FUNCTIONAL = {
     "pad": ["F.pad"],
     "kl_div": ["F.kl_div"],
     "layer_norm": ["F.layer_norm"],
+    "rms_norm": ["F.rms_norm"],
+    "group_norm": ["F.group_norm"],
     "leaky_relu": ["F.leaky_relu", "F.leaky_relu(0.2)"],
     "elu": ["F.elu", "F.elu(0.5)"],
     "selu": ["F.selu", "mg.selu"],

@@ -1,9 +1,10 @@
 """The functions of PyTorch's `torch.nn.functional` (also as `microgradseq.nn.functional`, `F`):
 softmax and the activations (`activations.py`), the losses (`classification.py` over classes,
 `losses.py` of values, `reduction.py` how both read their arguments), and what the layer modules
-compute, `linear`, `dropout`, `layer_norm`, with `pad` and `one_hot` for inputs (`layer_functions.py`).
+compute, `linear`, `dropout`, `layer_norm`, `rms_norm`, `group_norm`, with `pad` and `one_hot` for inputs
+(`layer_functions.py`).
 
-`softmax`, `gelu`, the other activations, `layer_norm` and the losses are written with primitive ops: their
+`softmax`, `gelu`, the other activations, the three norms and the losses are written with primitive ops: their
 gradients need no rule of their own. `log_softmax` is a primitive (`ops.softmax` says why:
 it keeps one array instead of three), and so are cross-entropy with class
 targets summed or averaged (`ops.losses` says why; `reduction="none"` picks
@@ -22,7 +23,8 @@ from .activations import gelu, log_softmax, softmax
 from .activations import (celu, cosine_similarity, elu, glu, hardshrink, hardsigmoid, hardswish, hardtanh, leaky_relu,
                           logsigmoid, mish, normalize, pairwise_distance, prelu, relu6, selu, silu, softmin, softplus,
                           softshrink, softsign, tanhshrink, threshold)
-from .layer_functions import dropout, layer_norm, linear, normalized_shape_of, one_hot, pad, standardised
+from .layer_functions import (dropout, group_norm, layer_norm, linear, normalized_shape_of, one_hot, pad, rms_norm,
+                              standardised)
 from .convolution import conv1d
 from .pooling import adaptive_avg_pool1d, adaptive_max_pool1d, avg_pool1d, max_pool1d
 from .classification import cross_entropy, nll_loss
@@ -36,5 +38,6 @@ __all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_en
 __all__ += ["celu", "cosine_similarity", "elu", "glu", "hardshrink", "hardsigmoid", "hardswish", "hardtanh",
             "leaky_relu", "logsigmoid", "mish", "normalize", "pairwise_distance", "prelu", "relu6", "selu", "silu",
             "softmin", "softplus", "softshrink", "softsign", "tanhshrink", "threshold"]     # (activations.py)
+__all__ += ["group_norm", "rms_norm"]                                                  # (layer_functions.py)
 __all__ += ["conv1d"]                                                                   # (convolution.py)
 __all__ += ["adaptive_avg_pool1d", "adaptive_max_pool1d", "avg_pool1d", "max_pool1d"]          # (pooling.py)

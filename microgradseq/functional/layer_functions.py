@@ -1,5 +1,6 @@
 """What the layer modules compute, as functions: `linear` (nn.Linear), `dropout` (nn.Dropout),
-`layer_norm` (nn.LayerNorm); and two for inputs, `pad` and `one_hot`."""
+`layer_norm` (nn.LayerNorm), `rms_norm` (nn.RMSNorm), `group_norm` (nn.GroupNorm); and two for inputs, `pad`
+and `one_hot`."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from .. import ops
-from ..checks import is_int, non_negative_number, probability
+from ..checks import is_int, non_negative_number, positive_int, probability
 from ..ops.assign import number_for
 from ..random import generator_or_default
 from ..tensor import Tensor, as_tensor, owned
@@ -44,20 +45,78 @@ def layer_norm(input: Any, normalized_shape: Any, weight: Any = None, bias: Any 
     shape = normalized_shape_of("layer_norm", normalized_shape)
     eps = non_negative_number(eps, "eps", "layer_norm")
     x = as_tensor(input)
-    if x.dtype.kind != "f":
-        raise TypeError(f"layer_norm: expected a floating-point tensor, got dtype {x.dtype}")
-    if x.ndim < len(shape) or x.shape[x.ndim - len(shape):] != shape:
-        raise ValueError(f"layer_norm: normalized_shape {shape} expects an input of shape (*, "
-                         f"{', '.join(map(str, shape))}), got {x.shape}")
-    for name, value in (("weight", weight), ("bias", bias)):
-        if value is not None and as_tensor(value).shape != shape:
-            raise ValueError(f"layer_norm: {name} must have shape normalized_shape {shape}, got "
-                             f"{as_tensor(value).shape}")
-    axes = tuple(range(x.ndim - len(shape), x.ndim))
+    axes = trailing_axes("layer_norm", x, shape, weight=weight, bias=bias)
     y = standardised(x, axes, eps)[0]
     if weight is not None:
         y = y * weight
     return y if bias is None else y + bias
+
+
+def rms_norm(input: Any, normalized_shape: Any, weight: Any = None, eps: float | None = None) -> Tensor:
+    """x / sqrt(mean(x^2) + eps) * weight, the mean taken over the last len(normalized_shape) axes, as
+    PyTorch's F.rms_norm; weight (optional) has shape normalized_shape. eps=None is the machine epsilon
+    of the dtype it is computed in, and half is computed in float32 (PyTorch's rms_norm_composite in
+    aten/src/ATen/native/layer_norm.cpp: numeric_limits<opmath_t>::epsilon()). Written with mul, mean,
+    add and rsqrt: the chain rule gives its gradient."""
+    shape = normalized_shape_of("rms_norm", normalized_shape)
+    eps = None if eps is None else non_negative_number(eps, "eps", "rms_norm")
+    x = as_tensor(input)
+    axes = trailing_axes("rms_norm", x, shape, weight=weight)
+    if x.dtype == np.float16:
+        wide = None if weight is None else ops.astype(as_tensor(weight), np.float32)
+        return ops.astype(rms_norm(ops.astype(x, np.float32), shape, wide, eps), np.float16)
+    eps = np.finfo(x.dtype).eps if eps is None else eps
+    y = x * ((x * x).mean(axes, keepdims=True) + eps).rsqrt()
+    return y if weight is None else y * weight
+
+
+def group_norm(input: Any, num_groups: int, weight: Any = None, bias: Any = None, eps: float = 1e-5) -> Tensor:
+    """x (N, C, *) with its C channels split into num_groups groups of C / num_groups, each sample's
+    group normalised, (x - mean) / sqrt(var + eps) (var divided by the group's size, its channels
+    times the trailing axes), then * weight[c] + bias[c] per channel (optional, each of shape (C,)),
+    as PyTorch's F.group_norm. `standardised` over a (N, num_groups, rest) view: the chain rule gives
+    its gradient."""
+    x = as_tensor(input)
+    groups = positive_int(num_groups, "num_groups", "group_norm")
+    eps = non_negative_number(eps, "eps", "group_norm")
+    if x.dtype.kind != "f":
+        raise TypeError(f"group_norm: expected a floating-point tensor, got dtype {x.dtype}")
+    if x.ndim < 2 or x.shape[1] % groups:
+        raise ValueError(f"group_norm: expected an input of shape (N, C, *) with C divisible by num_groups = "
+                         f"{groups}, got {x.shape}")
+    channels = x.shape[1]
+    for name, value in (("weight", weight), ("bias", bias)):
+        if value is not None and as_tensor(value).shape != (channels,):
+            raise ValueError(f"group_norm: {name} must have shape (C,) = ({channels},), got {as_tensor(value).shape}")
+    # PyTorch's F.group_norm refuses what batch norm would on this view (_verify_batch_size): N C / G
+    # times the trailing sizes must not be 1
+    view = [x.shape[0] * channels // groups, groups, *x.shape[2:]]
+    if view[0] * int(np.prod(view[2:])) == 1:
+        raise ValueError(f"group_norm: Expected more than 1 value per channel when training, got input size {view}")
+    if x.numel() == 0:
+        y = x * 1                               # (nothing to normalise: an empty output, as PyTorch's)
+    else:
+        grouped = x.reshape(x.shape[0], groups, x.numel() // (x.shape[0] * groups))
+        y = standardised(grouped, (2,), eps)[0].reshape(x.shape)
+    per_channel = (channels,) + (1,) * (x.ndim - 2)
+    if weight is not None:
+        y = y * as_tensor(weight).reshape(per_channel)
+    return y if bias is None else y + as_tensor(bias).reshape(per_channel)
+
+
+def trailing_axes(where: str, x: Tensor, shape: tuple, **parameters: Any) -> tuple:
+    """The last len(shape) axes of x, once x is floating-point and ends in `shape` and each parameter given
+    (weight, bias) has that shape; else an error naming `where`: the checks of layer_norm and rms_norm."""
+    if x.dtype.kind != "f":
+        raise TypeError(f"{where}: expected a floating-point tensor, got dtype {x.dtype}")
+    if x.ndim < len(shape) or x.shape[x.ndim - len(shape):] != shape:
+        raise ValueError(f"{where}: normalized_shape {shape} expects an input of shape (*, "
+                         f"{', '.join(map(str, shape))}), got {x.shape}")
+    for name, value in parameters.items():
+        if value is not None and as_tensor(value).shape != shape:
+            raise ValueError(f"{where}: {name} must have shape normalized_shape {shape}, got "
+                             f"{as_tensor(value).shape}")
+    return tuple(range(x.ndim - len(shape), x.ndim))
 
 
 def standardised(x: Tensor, axes: tuple, eps: float) -> tuple[Tensor, Tensor, Tensor]:

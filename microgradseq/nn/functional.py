@@ -6,6 +6,7 @@ and `embedding` (`nn.linear`, next to the module whose lookup it is).
     F.dropout(x, p=0.2, training=self.training)
     F.one_hot(tokens, num_classes=vocab_size).float()
     F.layer_norm(x, (C,))                F.gelu(x)                F.pad(tokens, (0, 3), value=pad_id)
+    F.rms_norm(x, (C,), weight)          F.group_norm(x, 4, weight, bias)
     F.leaky_relu(x, 0.2)                 F.silu(x)                F.glu(x, dim=-1)
     F.normalize(h, dim=-1)               F.cosine_similarity(a, b, dim=-1)     F.embedding(tokens, weight)
     F.conv1d(x, weight, bias, padding="same")
@@ -18,6 +19,7 @@ from ..functional import (binary_cross_entropy, binary_cross_entropy_with_logits
                           mse_loss, nll_loss, normalize, one_hot, pad, pairwise_distance, prelu, relu, relu6, selu,
                           sigmoid, silu, smooth_l1_loss, softmax, softmin, softplus, softshrink, softsign, tanh,
                           tanhshrink, threshold)
+from ..functional import group_norm, rms_norm
 from ..functional import adaptive_avg_pool1d, adaptive_max_pool1d, avg_pool1d, max_pool1d
 from .linear import embedding
 
@@ -28,4 +30,5 @@ __all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "celu", "
            "mse_loss", "nll_loss", "normalize", "one_hot", "pad", "pairwise_distance", "prelu", "relu", "relu6", "selu",
            "sigmoid", "silu", "smooth_l1_loss", "softmax", "softmin", "softplus", "softshrink", "softsign", "tanh",
            "tanhshrink", "threshold"]
+__all__ += ["group_norm", "rms_norm"]
 __all__ += ["adaptive_avg_pool1d", "adaptive_max_pool1d", "avg_pool1d", "max_pool1d"]

@@ -1,6 +1,7 @@
 """`LayerNorm`: each sample's last axes normalised to mean 0 and variance 1, then scaled and shifted;
-`BatchNorm1d` (and `LazyBatchNorm1d`): each feature normalised over the batch, with running statistics
-for evaluation."""
+`RMSNorm`: each sample's last axes divided by their root mean square, then scaled; `GroupNorm`: each
+sample's groups of channels normalised, then each channel scaled and shifted; `BatchNorm1d` (and
+`LazyBatchNorm1d`): each feature normalised over the batch, with running statistics for evaluation."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from typing import Any
 import numpy as np
 
 from .. import ops
-from ..checks import flag, is_int, non_negative_number
-from ..functional import layer_norm, normalized_shape_of, standardised
+from ..checks import flag, is_int, non_negative_number, positive_int
+from ..functional import group_norm, layer_norm, normalized_shape_of, rms_norm, standardised
 from ..spellings import check_device
 from ..parameter import UninitializedParameter
 from ..tensor import Tensor, as_tensor, get_default_dtype, owned
@@ -45,6 +46,65 @@ class LayerNorm(Module):
         return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
                 f"bias={self.bias is not None}")
 
+
+class RMSNorm(Module):
+    """y = x / sqrt(mean(x^2) + eps) * weight over the last axes, those of `normalized_shape` (`F.rms_norm`,
+    which says how), as PyTorch's: weight starts at ones, of shape normalized_shape, and there is no bias;
+    `elementwise_affine=False` has no weight; eps=None is the machine epsilon of the input's dtype."""
+
+    def __init__(self, normalized_shape: Any, eps: float | None = None, elementwise_affine: bool = True,
+                 device: Any = None, dtype: Any = None) -> None:
+        super().__init__()
+        check_device("RMSNorm", device)
+        self.normalized_shape = normalized_shape_of("RMSNorm", normalized_shape)
+        self.eps = None if eps is None else non_negative_number(eps, "eps", "RMSNorm")
+        self.elementwise_affine = flag(elementwise_affine, "elementwise_affine", "RMSNorm")
+        dtype = np.dtype(dtype or get_default_dtype())
+        self.weight = Parameter(np.ones(self.normalized_shape, dtype)) if self.elementwise_affine else None
+
+    def forward(self, x: Any) -> Tensor:
+        x = as_tensor(x)
+        if self.weight is not None:
+            x = same_dtype(self, x, self.weight.dtype)
+        return rms_norm(x, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+
+
+class GroupNorm(Module):
+    """The num_channels channels of x (N, C, *) split into num_groups groups, each sample's group
+    normalised to mean 0 and variance 1, then y = normalised * weight[c] + bias[c] per channel
+    (`F.group_norm`, which says how), as PyTorch's: weight starts at ones and bias at zeros, both of
+    shape (num_channels,); `affine=False` has neither. num_channels must be divisible by num_groups."""
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True,
+                 device: Any = None, dtype: Any = None) -> None:
+        super().__init__()
+        check_device("GroupNorm", device)
+        self.num_groups = positive_int(num_groups, "num_groups", "GroupNorm")
+        if not is_int(num_channels) or num_channels < 0:
+            raise ValueError(f"GroupNorm: num_channels must be an integer >= 0, got {num_channels!r}")
+        if num_channels % num_groups:
+            raise ValueError(f"GroupNorm: num_channels must be divisible by num_groups, got num_channels="
+                             f"{num_channels} and num_groups={num_groups}")
+        self.num_channels = int(num_channels)
+        self.eps = non_negative_number(eps, "eps", "GroupNorm")
+        self.affine = flag(affine, "affine", "GroupNorm")
+        dtype = np.dtype(dtype or get_default_dtype())
+        self.weight = Parameter(np.ones(self.num_channels, dtype)) if self.affine else None
+        self.bias = Parameter(np.zeros(self.num_channels, dtype)) if self.affine else None
+
+    def forward(self, x: Any) -> Tensor:
+        x = as_tensor(x)
+        if self.weight is not None:
+            if x.ndim < 2 or x.shape[1] != self.num_channels:
+                raise ValueError(f"GroupNorm: expected input of shape (N, {self.num_channels}, *), got {x.shape}")
+            x = same_dtype(self, x, self.weight.dtype)
+        return group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
 
 class BatchNorm1d(Module):
     """Each feature normalised over the batch, as PyTorch's: for x (N, C) or (N, C, L), in training mode
