@@ -8,9 +8,10 @@
 
 One concept a module: `optimizer.py` (the base class: param groups, state, the
 all-or-nothing step), `state_dict.py` (saving and loading its state), `sgd.py`,
-`adam.py`, `rmsprop.py`, `adagrad.py`, `adadelta.py` (the update formulas), `lbfgs.py` (L-BFGS,
-which calls a closure several times a step) with `line_search.py` (its
-strong-Wolfe line search), `options.py` (checks of the hyperparameters),
+`adam.py`, `nadam.py`, `radam.py`, `adamax.py`, `rmsprop.py`, `adagrad.py`,
+`adadelta.py`, `rprop.py`, `asgd.py` (the update formulas), `lbfgs.py`
+(L-BFGS, which calls a closure several times a step) with `line_search.py`
+(its strong-Wolfe line search), `options.py` (checks of the hyperparameters),
 `clip.py` (clipping) and `lr_scheduler.py` (schedules).
 """
 
@@ -18,11 +19,16 @@ from . import lr_scheduler
 from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
+from .adamax import Adamax
+from .asgd import ASGD
 from .clip import clip_grad_norm_, clip_grad_value_
 from .lbfgs import LBFGS
+from .nadam import NAdam
 from .optimizer import Optimizer
+from .radam import RAdam
 from .rmsprop import RMSprop
+from .rprop import Rprop
 from .sgd import SGD
 
-__all__ = ["Adadelta", "Adagrad", "Adam", "AdamW", "LBFGS", "Optimizer", "RMSprop", "SGD", "clip_grad_norm_",
-           "clip_grad_value_", "lr_scheduler"]
+__all__ = ["ASGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "LBFGS", "NAdam", "Optimizer", "RAdam", "RMSprop",
+           "Rprop", "SGD", "clip_grad_norm_", "clip_grad_value_", "lr_scheduler"]

@@ -9,6 +9,7 @@ import numpy as np
 from . import options as check
 from .optimizer import Optimizer
 from .sgd import with_decay
+from .state_dict import non_negative_entries
 
 
 class Adadelta(Optimizer):
@@ -46,10 +47,7 @@ class Adadelta(Optimizer):
         would be NaN)."""
         state = super().checked_state(where, index, entry, group)
         for name in ("square_avg", "acc_delta"):
-            average = state.get(name)
-            if average is not None and (average < 0).any():
-                raise ValueError(f"{where}: parameter {index}'s {name} must be >= 0 (an average of squares), got "
-                                 f"an entry of {average.min()}; nothing was changed")
+            non_negative_entries(where, index, state, name, "an average of squares")
         return state
 
     def update(self, data: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict) -> np.ndarray:

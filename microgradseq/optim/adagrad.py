@@ -9,6 +9,7 @@ import numpy as np
 from . import options as check
 from .optimizer import Optimizer
 from .sgd import with_decay
+from .state_dict import non_negative_entries
 
 
 class Adagrad(Optimizer):
@@ -46,10 +47,7 @@ class Adagrad(Optimizer):
         """The base class's checks, and a `sum` of squares with no negative entry (its square root would
         be NaN; a NaN entry, which a NaN gradient leaves, still loads)."""
         state = super().checked_state(where, index, entry, group)
-        total = state.get("sum")
-        if total is not None and (total < 0).any():
-            raise ValueError(f"{where}: parameter {index}'s sum must be >= 0 (a sum of squared gradients), got "
-                             f"an entry of {total.min()}; nothing was changed")
+        non_negative_entries(where, index, state, "sum", "a sum of squared gradients")
         return state
 
     def update(self, data: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict) -> np.ndarray:

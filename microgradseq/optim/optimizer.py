@@ -151,15 +151,17 @@ class Optimizer:
 
     `defaults` maps each option (hyperparameter) to the value a group takes when it does not
     give its own. A subclass lists in `option_checks` how each option is checked (see
-    `options.py`), in `state_names` the names of its state (for `load_state_dict`), and
-    defines `update(data, grad, state, group)`: the parameter's new array, computed from its
-    array, its gradient, its state and its group's options. The update may assign new arrays
-    to the state dict's entries (never write into them); the step keeps them only when every
-    parameter's update succeeded.
+    `options.py`), in `state_names` the names of its state (for `load_state_dict`), in
+    `number_state` those of them that are one number per parameter rather than an array of its
+    shape (NAdam's `mu_product`), and defines `update(data, grad, state, group)`: the parameter's
+    new array, computed from its array, its gradient, its state and its group's options. The
+    update may assign new arrays (or numbers) to the state dict's entries (never write into them);
+    the step keeps them only when every parameter's update succeeded.
     """
 
     option_checks: dict[str, Callable[[str, str, Any], None]] = {}
     state_names: tuple[str, ...] | None = None        # None: any (a subclass of yours)
+    number_state: tuple[str, ...] = ()
 
     def __init__(self, params: Iterable[Tensor] | Iterable[dict], defaults: dict | None = None) -> None:
         where = type(self).__name__

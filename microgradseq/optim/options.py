@@ -63,6 +63,23 @@ def betas(where: str, name: str, value: Any) -> None:
         fraction(where, f"{name}[{index}]", beta)
 
 
+def etas(where: str, name: str, value: Any) -> None:
+    """Rprop's pair (etaminus, etaplus): the factors a step size shrinks and grows by, 0 < etaminus < 1 < etaplus."""
+    if (not isinstance(value, (tuple, list)) or len(value) != 2 or not all(map(is_finite_number, value))
+            or not 0.0 < value[0] < 1.0 < value[1]):
+        raise ValueError(f"{where}: {name} must be a pair (etaminus, etaplus) with 0 < etaminus < 1 < etaplus, "
+                         f"got {value!r}")
+
+
+def step_sizes(where: str, name: str, value: Any) -> None:
+    """Rprop's pair (min, max) that each step size is clamped to: 0 <= min <= max (max may be inf)."""
+    pair = isinstance(value, (tuple, list)) and len(value) == 2 and is_finite_number(value[0]) and (
+        is_finite_number(value[1]) or (isinstance(value[1], (float, np.floating)) and value[1] == math.inf))
+    if not pair or not 0.0 <= value[0] <= value[1]:
+        raise ValueError(f"{where}: {name} must be a pair (min, max) of step sizes with 0 <= min <= max, "
+                         f"got {value!r}")
+
+
 def plain(value: Any) -> Any:
     """A number as Python's own: a numpy number (an lr from `np.logspace`, say) or a 0-d numeric array
     (what `mg.save` and `mg.load` make of a numpy number) becomes the int, float or bool it holds;

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import is_int
+from ..checks import is_finite_number, is_int
 from .options import plain
 
 
@@ -125,6 +125,8 @@ def checked_entry(optimizer: Any, where: str, index: int, entry: Any, group: dic
                              f"{type(optimizer).__name__} does not keep (it keeps {', '.join(names)})")
         if name == "step":
             state[name] = _step_count(where, index, value)
+        elif name in optimizer.number_state:
+            state[name] = _state_number(where, index, name, value)
         elif isinstance(value, np.ndarray):
             if value.shape != p.shape or value.dtype.kind != "f":
                 raise ValueError(f"{where}: parameter {index}'s {name} must be a floating-point array of "
@@ -136,6 +138,25 @@ def checked_entry(optimizer: Any, where: str, index: int, entry: Any, group: dic
             raise ValueError(f"{where}: parameter {index}'s {name} must be a numpy array, got "
                              f"{type(value).__name__}")
     return state
+
+
+def _state_number(where: str, index: int, name: str, value: Any) -> float:
+    """A saved number of state (NAdam's `mu_product`, ASGD's `eta` and `mu`) as a float: a finite real
+    number, or a 0-d array holding one (PyTorch keeps it as a 0-d float tensor)."""
+    value = plain(value)
+    if not is_finite_number(value):
+        raise ValueError(f"{where}: parameter {index}'s {name} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def non_negative_entries(where: str, index: int, state: dict, name: str, what: str) -> None:
+    """ValueError unless the state array `name`, if there, has no negative entry: `what` it holds (a sum or
+    an average of squares, whose square root would be NaN; a norm; a step size) is never negative. A NaN
+    entry, which a NaN gradient leaves, still loads."""
+    values = state.get(name)
+    if values is not None and (values < 0).any():
+        raise ValueError(f"{where}: parameter {index}'s {name} must be >= 0 ({what}), got an entry of "
+                         f"{values.min()}; nothing was changed")
 
 
 def _step_count(where: str, index: int, value: Any) -> int:
