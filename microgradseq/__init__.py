@@ -68,6 +68,8 @@ from .ops.expanding import meshgrid                        # torch.meshgrid (the
 from .function_forms import lerp                           # torch.lerp(input, end, weight) (minGRU's step)
 from .function_forms import nan_to_num                     # torch.nan_to_num (an RTRL's sensitivities)
 from .ops.softmax import logcumsumexp                      # torch.logcumsumexp (minGRU's log-space scan)
+from .function_forms import (addcdiv, addcmul, addmm, count_nonzero, cumprod, diff, ger, isclose, logaddexp,
+                             nansum, outer, prod, take_along_dim)     # torch.prod, torch.diff, torch.addcmul, ...
 # PyTorch's top-level spellings of nn.functional's activations and distances (torch.selu, torch.hardshrink, ...:
 # those PyTorch has at the top level; not torch.elu, torch.softplus, ...): F's functions themselves
 from .functional import celu, cosine_similarity, hardshrink, pairwise_distance, prelu, selu, threshold

@@ -73,6 +73,15 @@ def broadcasts_to(shape: tuple, target: tuple) -> bool:
         return False
 
 
+def broadcasts_with(*shapes: tuple) -> bool:
+    """Whether arrays of `shapes` broadcast against each other."""
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        return False
+    return True
+
+
 def generator(rng: Any, where: str, name: str = "rng") -> np.random.Generator | None:
     """`rng` if it is a numpy Generator or None, else TypeError naming `where` (and the argument,
     `rng`, or `generator` where PyTorch's `torch.Generator` is numpy's Generator here)."""

@@ -110,6 +110,10 @@ logical_and, logical_or, logical_xor, logical_not = map(
     _form, ("logical_and", "logical_or", "logical_xor", "logical_not"))
 cosh, sinh, sign, clamp_min, clamp_max = map(_form, ("cosh", "sinh", "sign", "clamp_min", "clamp_max"))
 nan_to_num = _form("nan_to_num")                # torch.nan_to_num (an RTRL's sensitivities kept finite)
+prod, cumprod, nansum, count_nonzero, diff, take_along_dim = map(
+    _form, ("prod", "cumprod", "nansum", "count_nonzero", "diff", "take_along_dim"))
+outer, ger, addmm, addcmul, addcdiv, logaddexp, isclose = map(
+    _form, ("outer", "ger", "addmm", "addcmul", "addcdiv", "logaddexp", "isclose"))
 
 
 def lerp(input: Any, end: Any, weight: Any) -> Tensor:

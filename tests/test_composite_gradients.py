@@ -43,7 +43,7 @@ import microgradseq.functional as F
 import microgradseq.random as library_random
 from microgradseq.ops import filling
 from microgradseq.ops import methods as methods_module
-from microgradseq.ops import arithmetic, attributes, expanding, logical, reduce, selecting, softmax, sorting
+from microgradseq.ops import arithmetic, attributes, expanding, logical, products, reduce, selecting, softmax, sorting
 
 FAST = settings(max_examples=6, deadline=None)
 
@@ -1053,6 +1053,106 @@ def pairwise_distance_case(form):
 ANY_RANK, WITH_AXES, UP_TO_MATRIX = (0, 1, 2, 3), (1, 2, 3), (0, 1, 2)
 
 # name: (strategy given the number of axes, the numbers of axes it runs on)
+@st.composite
+def outer_case(draw, ndim, form):
+    """mg.outer(a, b) / t.ger(b) of two vectors: numpy's outer."""
+    fn = {"mg.outer": mg.outer, "Tensor.ger": lambda a, b: a.ger(b)}[form]
+    return fn, np.outer, [draw(values((draw(st.integers(1, 3)),))) for _ in range(2)]
+
+
+@st.composite
+def addmm_case(draw, ndim):
+    """addmm(input, mat1, mat2, beta, alpha), input broadcast to the product's (n, p); beta 0 leaves input
+    with a zero gradient."""
+    n, m, p = (draw(st.integers(1, 3)) for _ in range(3))
+    beta, alpha = draw(st.sampled_from([1, 0.5, -2.0, 0])), draw(st.sampled_from([1, 0.25, -1.5]))
+    form = draw(st.sampled_from(["function", "method"]))
+    mg_fn = ((lambda c, a, b: mg.addmm(c, a, b, beta=beta, alpha=alpha)) if form == "function" else
+             (lambda c, a, b: c.addmm(a, b, beta=beta, alpha=alpha)))
+    shape = draw(broadcastable_to((n, p)))
+    return (mg_fn, lambda c, a, b: beta * c + alpha * (a @ b),
+            [draw(values(shape)), draw(values((n, m))), draw(values((m, p)))])
+
+
+def addc_case(name):
+    """addcmul / addcdiv of three mutually broadcast operands, value= drawn (the divisor away from 0)."""
+    @st.composite
+    def case(draw, ndim):
+        shapes_ = draw(hnp.mutually_broadcastable_shapes(num_shapes=3, min_dims=0, max_dims=ndim, min_side=1,
+                                                         max_side=3)).input_shapes
+        value = draw(st.sampled_from([1, 0.5, -3.0]))
+        arrays = [draw(values(shape)) for shape in shapes_]
+        if name == "addcmul":
+            return (lambda c, a, b: c.addcmul(a, b, value=value), lambda c, a, b: c + value * a * b, arrays)
+        arrays[2] = nonzero(arrays[2])
+        return (lambda c, a, b: mg.addcdiv(c, a, b, value=value), lambda c, a, b: c + value * a / b, arrays)
+    return case
+
+
+@st.composite
+def logaddexp_case(draw, ndim):
+    """logaddexp(a, b) of broadcast operands, far apart too (|a - b| up to 40), ties among them."""
+    left, right = draw(broadcast_operands(ndim))
+    a, b = draw(values(left)) * 20, draw(values(right)) * 20
+    if draw(st.booleans()):                 # (integers from -4 to 4: ties, where the max's side is shared)
+        a, b = np.round(a / 10), np.round(b / 10)
+    form = draw(st.sampled_from(["function", "method"]))
+    return (mg.logaddexp if form == "function" else (lambda s, t: s.logaddexp(t))), np.logaddexp, [a, b]
+
+
+@st.composite
+def diff_case(draw, ndim):
+    """diff(n, dim) with or without prepend / append (operands too), n from 1 to past the length, or n = 0
+    (a copy of x: prepend and append unused, so none given)."""
+    shape = draw(shapes(ndim))
+    dim = draw(an_axis(ndim))
+    n = draw(st.integers(0, shape[dim] + 2))
+    arrays = [draw(values(shape))]
+    extras = []
+    for name in ("prepend", "append"):
+        if n and draw(st.booleans()):
+            extras.append(name)
+            arrays.append(draw(values(shape[:dim % ndim] + (draw(st.integers(1, 2)),) + shape[dim % ndim + 1:])))
+
+    def mg_fn(x, *more):
+        return mg.diff(x, n, dim, **dict(zip(extras, more))) if extras else x.diff(n, dim)
+
+    def np_fn(x, *more):
+        return np.diff(x, n, axis=dim, **dict(zip(extras, more)))
+    return mg_fn, np_fn, arrays
+
+
+@st.composite
+def nansum_case(draw, ndim):
+    """nansum over every axis, one or a tuple, with NaNs drawn in (they get gradient 0, the rest 1)."""
+    shape = draw(shapes(ndim))
+    dim = draw(st.one_of(st.none(), an_axis(ndim), st.just(tuple(range(ndim)))))
+    keepdim = draw(st.booleans())
+    nan = draw(hnp.arrays(np.bool_, shape))
+    np_fn = (lambda a: np.nansum(np.where(nan, np.nan, a), axis=dim, keepdims=keepdim))
+    return (lambda t: mg.nansum(mg.where(nan, np.nan, t), dim, keepdim)), np_fn, [draw(values(shape))]
+
+
+@st.composite
+def take_along_dim_case(draw, ndim):
+    """take_along_dim(indices, dim) with indices broadcast against x off dim (repeats too), or dim None
+    (the flattened entries)."""
+    shape = draw(shapes(ndim))
+    x = draw(values(shape))
+    if draw(st.booleans()):
+        indices = draw(hnp.arrays(np.int64, draw(shapes(ndim)), elements=st.integers(0, x.size - 1)))
+        return (lambda t: mg.take_along_dim(t, indices)), (lambda a: a.reshape(-1)[indices.reshape(-1)]), [x]
+    dim = draw(an_axis(ndim))
+    index_shape = tuple(draw(st.integers(1, 3)) if a == dim % ndim else draw(st.sampled_from([1, n]))
+                        for a, n in enumerate(shape))
+    x_shape = tuple(1 if a != dim % ndim and draw(st.booleans()) else n for a, n in enumerate(shape))
+    x = x[tuple(slice(0, n) for n in x_shape)]
+    indices = draw(hnp.arrays(np.int64, index_shape, elements=st.integers(0, shape[dim] - 1)))
+    given = mg.tensor(indices) if draw(st.booleans()) else indices
+    return ((lambda t: t.take_along_dim(given, dim)),
+            (lambda a: np.take_along_axis(a, indices, axis=dim)), [x])
+
+
 CASES = {
     "split(int size)": (split_size_case, WITH_AXES),
     "split(lengths)": (split_lengths_case, WITH_AXES),
@@ -1193,6 +1293,15 @@ CASES = {
     "F.avg_pool1d": (functools.partial(sliding_pool_case, kind="avg"), (2, 3)),
     "F.adaptive_max_pool1d": (functools.partial(adaptive_pool_case, kind="max"), (2, 3)),
     "F.adaptive_avg_pool1d": (functools.partial(adaptive_pool_case, kind="avg"), (2, 3)),
+    "mg.outer": (functools.partial(outer_case, form="mg.outer"), (1,)),
+    "Tensor.ger": (functools.partial(outer_case, form="Tensor.ger"), (1,)),
+    "addmm": (addmm_case, (2,)),
+    "addcmul": (addc_case("addcmul"), ANY_RANK),
+    "addcdiv": (addc_case("addcdiv"), ANY_RANK),
+    "logaddexp": (logaddexp_case, ANY_RANK),
+    "diff": (diff_case, WITH_AXES),
+    "nansum": (nansum_case, WITH_AXES),
+    "take_along_dim": (take_along_dim_case, WITH_AXES),
 }
 
 RANKED = [pytest.param(name, ndim, id=f"{name}-{ndim}d") for name, (_, ndims) in CASES.items() for ndim in ndims]
@@ -1809,6 +1918,7 @@ SELECTING = {
     "tril": ["tril"],
     "triu": ["triu"],
     "diag": ["diag", "test_diag_of_more_than_two_axes_or_a_non_integer_diagonal_is_refused"],
+    "take_along_dim": ["take_along_dim"],
 }
 
 # public function of ops/expanding.py: where this file checks it
@@ -1839,6 +1949,11 @@ ARITHMETIC = {
     "copy_": ["test_copy_in_place_while_recording_sends_the_gradient_to_the_source"],
     "mm": ["test_mm_and_bmm_with_a_numpy_constant_operand"],
     "bmm": ["test_mm_and_bmm_with_a_numpy_constant_operand"],
+    "outer": ["mg.outer", "Tensor.ger"],
+    "addmm": ["addmm"],
+    "addcmul": ["addcmul"],
+    "addcdiv": ["addcdiv"],
+    "diff": ["diff"],
 }
 
 # public function of ops/attributes.py: where this file checks it
@@ -1858,6 +1973,7 @@ LOGICAL = {
     "logical_xor": ["test_logical_functions_of_any_dtype_give_bool_constants"],
     "logical_not": ["test_logical_functions_of_any_dtype_give_bool_constants"],
     "equal": ["test_equal_as_a_method_and_a_function"],
+    "isclose": ["test_isclose_and_count_nonzero_give_constants"],
 }
 
 # public function of ops/filling.py: where this file checks it
@@ -1958,9 +2074,24 @@ BESIDE_PRIMITIVES = {
     "logcumsumexp": ["logcumsumexp"],
     "extreme_and_index": ["min(dim) values"],        # (t.max(dim=) and t.min(dim=): the values at the indices)
     "extremes_along": ["max(d) and min(d), .values"],   # (t.max(d): the values, answering .values and .indices)
+    "nansum": ["nansum"],
+    "count_nonzero": ["test_isclose_and_count_nonzero_give_constants"],     # (int64 counts, no gradient)
+    "logaddexp": ["logaddexp"],
 }
-PRIMITIVES_BESIDE = {"cumsum", "max", "mean", "norm", "sum", "log_softmax"}
-HELPERS_BESIDE = {"reduced_axes"}                   # (axes checked and named; no tensor)
+PRIMITIVES_BESIDE = {"cumsum", "max", "mean", "norm", "sum", "log_softmax", "prod", "cumprod"}   # (prod, cumprod:
+# ops/products.py)
+HELPERS_BESIDE = {"reduced_axes", "in_given_dtype", "accumulated_dtype"}    # (axes and dtypes checked; no tensor)
+
+
+def test_isclose_and_count_nonzero_give_constants():
+    """isclose: bools, |a - b| <= atol + rtol |b| (numpy's isclose); count_nonzero: int64 counts (numpy's
+    count_nonzero). Neither is recorded: no gradient."""
+    a = np.array([[1.0, 2.0, 0.0], [np.nan, 1e-9, -3.0]])
+    x = mg.tensor(a, requires_grad=True)
+    close = x.isclose(mg.tensor(a + 1e-6))
+    assert close.dtype == np.bool_ and close.grad_fn is None and close.tolist() == np.isclose(a, a + 1e-6).tolist()
+    counts = mg.count_nonzero(x, 1)
+    assert counts.dtype == np.int64 and counts.grad_fn is None and counts.tolist() == [2, 3]
 
 
 def test_movedim_refuses_what_is_not_an_axis_naming_movedim():
@@ -1993,8 +2124,8 @@ def test_every_public_composite_has_a_row_here():
     assert public_functions(methods_module) == sorted(set(METHODS) | METHODS_WITHOUT_GRADIENT)
     assert sorted(F.__all__) == sorted(set(FUNCTIONAL) | FUNCTIONAL_PRIMITIVES | FUNCTIONAL_WITHOUT_GRADIENT)
     assert FUNCTIONAL_PRIMITIVES <= set(mg.ops.__all__)
-    assert sorted(set(public_functions(reduce)) | set(public_functions(softmax))) == sorted(
-        set(BESIDE_PRIMITIVES) | PRIMITIVES_BESIDE | HELPERS_BESIDE)
+    beside = set(public_functions(reduce)) | set(public_functions(softmax)) | set(public_functions(products))
+    assert sorted(beside) == sorted(set(BESIDE_PRIMITIVES) | PRIMITIVES_BESIDE | HELPERS_BESIDE)
     assert PRIMITIVES_BESIDE <= set(mg.ops.__all__)
     for table in (SELECTING, EXPANDING, ARITHMETIC, ATTRIBUTES, LOGICAL, FILLING, SORTING, METHODS, FUNCTIONAL,
                   BESIDE_PRIMITIVES):

@@ -110,6 +110,31 @@ def cumsum_case(draw):
 
 
 @st.composite
+def with_zeros(draw, shape):
+    """Values of `shape` with some entries (maybe none, maybe all) set to 0: the products' hard cases."""
+    zeros = draw(hnp.arrays(np.bool_, shape))
+    return np.where(zeros, 0.0, draw(values(shape)))
+
+
+@st.composite
+def prod_case(draw):
+    """prod over every entry or along one axis (0-d: dim 0 or -1 too), keepdim either way, zeros drawn in."""
+    shape = draw(SHAPES)
+    dim = draw(st.one_of(st.none(), st.integers(-max(len(shape), 1), max(len(shape), 1) - 1)))
+    keepdim = draw(st.booleans())
+    axis = None if dim is None or not shape else dim
+    return (lambda t: mg.ops.prod(t, dim, keepdim), lambda a: np.prod(a, axis=axis, keepdims=keepdim),
+            [draw(with_zeros(shape))])
+
+
+@st.composite
+def cumprod_case(draw):
+    shape = draw(NONEMPTY_DIMS)
+    axis = draw(st.integers(-len(shape), len(shape) - 1))
+    return lambda t: mg.ops.cumprod(t, axis), lambda a: np.cumprod(a, axis), [draw(with_zeros(shape))]
+
+
+@st.composite
 def gather_case(draw):
     shape = draw(NONEMPTY_DIMS)
     index = draw(hnp.arrays(np.int64, shape[:-1], elements=st.integers(0, shape[-1] - 1)))
@@ -222,6 +247,7 @@ CASES = {
     "einsum": einsum_case(),
     "concat": concat_case(),
     "cos": unary(mg.ops.cos, np.cos, lambda a: a * 2),
+    "cumprod": cumprod_case(),
     "cumsum": cumsum_case(),
     "div": binary(mg.ops.div, np.divide, right_safe=nonzero),
     "erf": unary(mg.ops.erf, np.vectorize(math.erf)),
@@ -240,6 +266,7 @@ CASES = {
     "neg": unary(mg.ops.neg, np.negative),
     "norm": norm_case(),
     "power": binary(mg.ops.power, np.power, left_safe=positive),
+    "prod": prod_case(),
     "relu": unary(mg.ops.relu, lambda a: np.maximum(a, 0), lambda a: away_from(a, [0.0])),
     "reshape": reshape_case(),
     "sigmoid": unary(mg.ops.sigmoid, lambda a: 1 / (1 + np.exp(-a))),

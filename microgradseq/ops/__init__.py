@@ -11,12 +11,13 @@ from .einsum import einsum
 from .elementwise import (abs, add, astype, clip, clone, cos, cosh, div, erf, exp, expm1, lerp, log, log1p, log2, log10,
                           mul, neg, power, relu, round, sigmoid, sign, sin, sinh, sqrt, sub, tanh, where)
 from .linalg import linear, matmul
+from .products import cumprod, prod
 from .reduce import cumsum, max, mean, norm, sum
 from .assign import index_put
 from .shape import concat, gather, getitem, reshape, stack, transpose
 from .softmax import log_softmax
 
-__all__ = ["abs", "add", "astype", "clip", "clone", "concat", "cos", "cosh", "cumsum", "div", "einsum", "erf", "exp",
-           "expm1", "gather", "getitem", "index_put", "lerp", "linear", "log", "log10", "log1p", "log2", "log_softmax",
-           "matmul", "max", "mean", "mul", "neg", "norm", "power", "relu", "reshape", "round", "sigmoid", "sign", "sin",
-           "sinh", "sqrt", "stack", "sub", "sum", "tanh", "transpose", "where"]
+__all__ = ["abs", "add", "astype", "clip", "clone", "concat", "cos", "cosh", "cumprod", "cumsum", "div", "einsum",
+           "erf", "exp", "expm1", "gather", "getitem", "index_put", "lerp", "linear", "log", "log10", "log1p", "log2",
+           "log_softmax", "matmul", "max", "mean", "mul", "neg", "norm", "power", "prod", "relu", "reshape", "round",
+           "sigmoid", "sign", "sin", "sinh", "sqrt", "stack", "sub", "sum", "tanh", "transpose", "where"]

@@ -1,17 +1,20 @@
 """PyTorch's names for arithmetic beyond the operators: the extremes `t.min()`, `t.max(dim)`, `t.amax`,
 `t.amin`; `t.square()`, `t.rsqrt()`; `t.clamp` (and `t.clamp_min`, `t.clamp_max`); `t.add(u, alpha=)`,
 `t.sub(u, alpha=)`, `t.div(u, rounding_mode=)`; the in-place `t.add_(u)`, `t.sub_`, `t.mul_`, `t.div_`
-and `t.copy_(u)`; `t.mm` and `t.bmm` (matmul of matrices, of batches of one size); and PyTorch's other
+and `t.copy_(u)`; `t.mm` and `t.bmm` (matmul of matrices, of batches of one size); the products and
+differences `t.outer(u)` (`t.ger`), `t.addmm`, `t.addcmul`, `t.addcdiv`, `t.diff`; and PyTorch's other
 names for elementwise ops (`t.pow`, `t.log10`, ...).
 
 None needs a rule of its own: each is written with the primitives of `elementwise.py` and
 `reduce.py` (`min` is -max(-x), `square` and `rsqrt` are powers, `clamp` is `clip` or `where`,
-alpha a `mul`), and the in-place methods follow the rules of `t += u` (`Tensor._in_place`): the
-tensor takes the result, and while recording its history too.
+alpha a `mul`, `diff` slices and a `sub`), and the in-place methods follow the rules of `t += u`
+(`Tensor._in_place`): the tensor takes the result, and while recording its history too.
 """
 
 from __future__ import annotations
 
+import builtins
+import numbers
 from typing import Any
 
 import numpy as np
@@ -23,7 +26,8 @@ from . import elementwise as ew
 from . import reduce
 from .reduce import ValuesIndices
 from .linalg import matmul
-from .methods import to
+from .methods import _axis, to
+from .shape import _along, concat, getitem, reshape
 
 
 def min(self: Tensor, axis: Any = None, keepdims: bool | None = None, *, dim: Any = None,
@@ -161,6 +165,96 @@ def bmm(self: Tensor, mat2: Any) -> Tensor:
     return matmul(self, other)
 
 
+def outer(self: Tensor, vec2: Any) -> Tensor:
+    """The outer product of two vectors, as torch.outer (and its older name `ger`): out[i, j] = self_i vec2_j,
+    self as a column times vec2 (a broadcast mul);   dL/dself_i = sum_j g_ij vec2_j,   dL/dvec2_j = sum_i g_ij self_i"""
+    other = vec2 if isinstance(vec2, Tensor) else as_tensor(vec2, self)
+    if self.ndim != 1 or other.ndim != 1:
+        raise ValueError(f"outer: expected two 1-d tensors, got shapes {self.shape} and {other.shape}")
+    return ew.mul(reshape(self, (-1, 1)), other)
+
+
+def _scalar(where: str, name: str, value: Any) -> Any:
+    """`value` if it is a number (not a bool), as PyTorch's alpha=, beta= and value=; TypeError otherwise."""
+    if not isinstance(value, numbers.Number) or isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{where}: {name} must be a number, got {value!r}")
+    return value
+
+
+def _scaled(x: Tensor, factor: Any) -> Tensor:
+    return x if factor == 1 else ew.mul(x, factor)
+
+
+def addmm(self: Tensor, mat1: Any, mat2: Any, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    """beta self + alpha (mat1 @ mat2), as torch.addmm: mat1 (n, m) and mat2 (m, p) are matrices, self
+    broadcasts to (n, p);   dL/dself = beta g (summed over its broadcast axes),   dL/dmat1 = alpha g mat2^T,
+    dL/dmat2 = alpha mat1^T g. With beta = 0 self's values are not used, so NaN and inf in it do not reach
+    the result, as PyTorch's: `where(True, product, self)` keeps self in the graph with its zero gradient."""
+    beta, alpha = _scalar("addmm", "beta", beta), _scalar("addmm", "alpha", alpha)
+    left = mat1 if isinstance(mat1, Tensor) else as_tensor(mat1, self)
+    right = mat2 if isinstance(mat2, Tensor) else as_tensor(mat2, self)
+    if left.ndim != 2 or right.ndim != 2 or left.shape[1] != right.shape[0]:
+        raise ValueError(f"addmm: expected two 2-d tensors (n, m) and (m, p), got shapes {left.shape} and "
+                         f"{right.shape}")
+    product_shape = (left.shape[0], right.shape[1])
+    if not broadcasts_to(self.shape, product_shape):
+        raise ValueError(f"addmm: input of shape {self.shape} does not broadcast to the product's shape "
+                         f"{product_shape}")
+    product = _scaled(matmul(left, right), alpha)
+    if beta == 0:
+        return ew.where(np.ones(product_shape, dtype=bool), product, self)
+    return ew.add(_scaled(self, beta), product)
+
+
+def addcmul(self: Tensor, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
+    """self + value tensor1 tensor2, the three broadcast together, as torch.addcmul (Adam's second moment,
+    `v.mul_(b2).addcmul_(g, g, value=1 - b2)`);   dL/dtensor1 = value g tensor2, dL/dtensor2 = value g tensor1"""
+    value = _scalar("addcmul", "value", value)
+    return ew.add(self, _scaled(ew.mul(tensor1, tensor2), value))
+
+
+def addcdiv(self: Tensor, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
+    """self + value tensor1 / tensor2, the three broadcast together, as torch.addcdiv (Adam's step,
+    `p.addcdiv_(m, v.sqrt() + eps, value=-lr)`);   dL/dtensor1 = value g / tensor2,
+    dL/dtensor2 = -value g tensor1 / tensor2^2. Two integer (or bool) tensors divided are a TypeError,
+    as PyTorch's (its integer addcdiv was removed)."""
+    value = _scalar("addcdiv", "value", value)
+    kinds = [t.dtype.kind if isinstance(t, Tensor) else np.asarray(t).dtype.kind for t in (tensor1, tensor2)]
+    if all(kind in "biu" for kind in kinds):
+        raise TypeError("addcdiv: integer division is not supported (tensor1 and tensor2 are both integer or bool), "
+                        "as PyTorch's; convert one of them to floating point")
+    return ew.add(self, _scaled(ew.div(tensor1, tensor2), value))
+
+
+def diff(self: Tensor, n: Any = 1, dim: Any = -1, prepend: Any = None, append: Any = None) -> Tensor:
+    """The n-th forward difference along `dim`, as torch.diff: out_i = x_(i+1) - x_i, taken n times
+    (of bools: x_(i+1) != x_i, PyTorch's logical_xor), with `prepend` and `append` (tensors of x's number
+    of axes and of its shape off `dim`) joined to x first. Each difference is two slices and a `sub`,
+    so the gradient is the chain rule's: dL/dx_i = g_(i-1) - g_i for n = 1. n = 0 gives a copy of x
+    (prepend and append unused), and n past the length an empty axis, as PyTorch's."""
+    if self.ndim == 0:
+        raise ValueError("diff: expected a tensor with at least one axis, got a 0-d tensor")
+    if not is_int(n) or n < 0:
+        raise ValueError(f"diff: n (the order) must be an integer >= 0, got {n!r}")
+    axis = _axis("diff", dim, self.ndim)
+    if n == 0:
+        return ew.clone(self)
+    parts = [self]
+    for name, extra in (("prepend", prepend), ("append", append)):
+        if extra is None:
+            continue
+        extra = extra if isinstance(extra, Tensor) else as_tensor(extra, self)
+        if extra.ndim != self.ndim or any(m != k for a, (m, k) in enumerate(zip(extra.shape, self.shape)) if a != axis):
+            raise ValueError(f"diff: {name} of shape {extra.shape} must have the input's axes, of its shape "
+                             f"{self.shape} off dim {dim}")
+        parts.insert(0 if name == "prepend" else len(parts), extra)
+    x = concat(parts, axis) if len(parts) > 1 else self
+    for _ in range(builtins.min(n, x.shape[axis])):
+        later, earlier = getitem(x, _along(axis, slice(1, None))), getitem(x, _along(axis, slice(None, -1)))
+        x = owned(later._data != earlier._data) if x.dtype == np.bool_ else ew.sub(later, earlier)
+    return x
+
+
 def _in_place_method(name: str, operator: str, combine) -> Any:
     """PyTorch's `t.add_(u)` and kin: the in-place operator's rules (`_in_place`), as a method."""
     def method(self: Tensor, other: Any, **options: Any) -> Tensor:
@@ -197,3 +291,5 @@ Tensor.floor_divide, Tensor.remainder = ew.floor_divide, ew.remainder
 Tensor.matmul, Tensor.mm, Tensor.bmm, Tensor.pow = Tensor.__matmul__, mm, bmm, ew.power
 Tensor.log10, Tensor.log2, Tensor.sign = ew.log10, ew.log2, ew.sign
 Tensor.cosh, Tensor.sinh = ew.cosh, ew.sinh
+Tensor.outer = Tensor.ger = outer       # (torch.ger: outer's older name, which PyTorch still has)
+Tensor.addmm, Tensor.addcmul, Tensor.addcdiv, Tensor.diff = addmm, addcmul, addcdiv, diff

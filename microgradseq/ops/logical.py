@@ -1,6 +1,7 @@
 """PyTorch's truth tests and logic: the entrywise tests `t.isnan()`, `t.isinf()`, `t.isfinite()`; the
 operators `&`, `|`, `^`, `~` of bool (or integer) tensors; `t.logical_and(u)`, `t.logical_or(u)`,
-`t.logical_xor(u)`, `t.logical_not()` of any dtype; `t.all()`, `t.any()`; and `t.equal(u)`.
+`t.logical_xor(u)`, `t.logical_not()` of any dtype; `t.all()`, `t.any()`; `t.equal(u)`; and
+`t.isclose(u, rtol, atol)`.
 
 None needs a rule: each answers with bools (integers for `&`, `|`, `^`, `~` of integer tensors and
 uint8 for `all`, `any` of uint8 ones; a Python bool for `equal`), computed by numpy from the arrays
@@ -16,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import flag, non_negative_number
 from ..spellings import axis_keepdims
 from ..tensor import Tensor, as_tensor, owned
 from . import elementwise as ew
@@ -95,7 +97,29 @@ def equal(self: Tensor, other: Any) -> bool:
     return a.shape == b.shape and bool(np.array_equal(a, b))
 
 
-Tensor.isnan, Tensor.isinf, Tensor.isfinite = isnan, isinf, isfinite
+def isclose(self: Tensor, other: Any, rtol: Any = 1e-05, atol: Any = 1e-08, equal_nan: bool = False) -> Tensor:
+    """Where |self - other| <= atol + |rtol other| (a finite error), or the two are equal (infinities of
+    one sign too; NaN to NaN with `equal_nan`), broadcast, as torch.isclose (numpy's isclose): a bool
+    tensor, no gradient. Two tensors of different dtypes are a TypeError, as PyTorch's (an array or a
+    number is promoted with self, as by the operators). rtol and atol are numbers >= 0."""
+    rtol, atol = non_negative_number(rtol, "rtol", "isclose"), non_negative_number(atol, "atol", "isclose")
+    equal_nan = flag(equal_nan, "equal_nan", "isclose")
+    if isinstance(other, Tensor) and other.dtype != self.dtype:
+        raise TypeError(f"isclose: expected two tensors of the same dtype, got {self.dtype} and {other.dtype}")
+    first, other, equal = ew.operands("isclose", np.equal, self, other)
+    A, B, close = first._data, other._data, np.asarray(equal)
+    if equal_nan and A.dtype.kind in "fc":
+        close |= np.isnan(A) & np.isnan(B)
+    if rtol or atol:                        # (both 0: equality alone, as PyTorch's)
+        if A.dtype.kind not in "fc":        # (integers: the error in floats, where a - b cannot wrap)
+            A, B = A.astype(np.float64), B.astype(np.float64)
+        with np.errstate(invalid="ignore", over="ignore"):
+            error = np.abs(A - B)
+            close |= np.isfinite(error) & (error <= atol + np.abs(rtol * B))
+    return owned(close)
+
+
+Tensor.isnan, Tensor.isinf, Tensor.isfinite, Tensor.isclose = isnan, isinf, isfinite, isclose
 Tensor.__and__ = Tensor.__rand__ = _logical(np.bitwise_and, "bitwise_and (&)")
 Tensor.__or__ = Tensor.__ror__ = _logical(np.bitwise_or, "bitwise_or (|)")
 Tensor.__xor__ = Tensor.__rxor__ = _logical(np.bitwise_xor, "bitwise_xor (^)")

@@ -19,10 +19,11 @@ from ..spellings import axis_keepdims, check_device, either, shape_of, target_dt
 from ..tensor import Tensor, as_tensor, owned
 from . import elementwise as ew
 from .linalg import matmul
-from .reduce import cumsum, max, mean, norm, std, sum, var
+from .products import cumprod, prod
+from .reduce import count_nonzero, cumsum, max, mean, nansum, norm, std, sum, var
 from .assign import parts_in_step, setitem, write_through
 from .shape import getitem, is_permutation, reshape, transpose
-from .softmax import log_softmax, logcumsumexp, logsumexp
+from .softmax import log_softmax, logaddexp, logcumsumexp, logsumexp
 
 Tensor.__add__, Tensor.__radd__ = ew.add, lambda self, other: ew.add(other, self)
 Tensor.__sub__, Tensor.__rsub__ = ew.sub, lambda self, other: ew.sub(other, self)
@@ -42,6 +43,8 @@ Tensor.abs, Tensor.sqrt, Tensor.clip, Tensor.clone = ew.abs, ew.sqrt, ew.clip, e
 Tensor.sin, Tensor.cos, Tensor.round, Tensor.erf = ew.sin, ew.cos, ew.round, ew.erf
 Tensor.log1p, Tensor.expm1 = ew.log1p, ew.expm1
 Tensor.logcumsumexp, Tensor.lerp = logcumsumexp, ew.lerp       # t.logcumsumexp(dim), t.lerp(end, weight)
+Tensor.prod, Tensor.cumprod, Tensor.nansum, Tensor.count_nonzero = prod, cumprod, nansum, count_nonzero
+Tensor.logaddexp = logaddexp
 
 
 # ---- PyTorch's spellings: thin names over the ops above (docs/api.md, "PyTorch spellings") ----------

@@ -1,5 +1,6 @@
 """Reductions: sum, mean, max, norm, and the running sum cumsum. Their rules spread g back over the
-reduced axes. var and std are written with them (no rules of their own)."""
+reduced axes. var, std and nansum are written with them (no rules of their own); count_nonzero counts
+(no gradient). The products, prod and cumprod, are products.py."""
 
 from __future__ import annotations
 
@@ -212,18 +213,31 @@ def cumsum(x: Any, dim: Any = None, *, dtype: Any = None, axis: Any = None) -> T
     x = x if type(x) is Tensor else as_tensor(x)
     if axis is None or not is_axis(axis, builtins.max(x.ndim, 1)):
         raise ValueError(f"cumsum: dim {axis!r} is not an axis of shape {x.shape} (dim is required)")
-    if dtype is not None:
-        try:
-            dtype = np.dtype(dtype)
-        except TypeError:
-            raise TypeError(f"cumsum: dtype must be a dtype (mg.float32, mg.int64, ...), got {dtype!r}") from None
-        x = astype(x, dtype)
+    x = in_given_dtype("cumsum", x, dtype)
     X = x._data
-    summed_in = X.dtype if dtype is not None or X.dtype.kind in "fc" else np.dtype(np.int64)
+    summed_in = accumulated_dtype(X, dtype)
     if X.ndim == 0:                         # (a 0-d tensor is its own running sum, as PyTorch's)
         return result("cumsum", X.astype(summed_in), (x,), CUMSUM, (None,))
     from_end = axis - X.ndim if axis >= 0 else axis
     return result("cumsum", np.cumsum(X, axis=axis, dtype=summed_in), (x,), CUMSUM, (from_end,))
+
+
+def in_given_dtype(name: str, x: Tensor, dtype: Any) -> Tensor:
+    """x converted to `dtype` first (None: as it is), as PyTorch's sums and products take `dtype=`;
+    TypeError naming `name` for what is not a dtype."""
+    if dtype is None:
+        return x
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{name}: dtype must be a dtype (mg.float32, mg.int64, ...), got {dtype!r}") from None
+    return astype(x, dtype)
+
+
+def accumulated_dtype(X: np.ndarray, dtype: Any) -> np.dtype:
+    """The dtype a sum or product of X is in, as PyTorch's: X's when `dtype` was given (X is in it) or
+    X is floating or complex, else int64 (integers and bools)."""
+    return X.dtype if dtype is not None or X.dtype.kind in "fc" else np.dtype(np.int64)
 
 
 def _running_sum_from_the_end(g: np.ndarray, axis: int | None) -> np.ndarray:
@@ -282,6 +296,30 @@ def std(x: Any, dim: Any = None, unbiased: bool | None = None, keepdim: bool | N
     variance = var(x, dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims)
     zero = variance._data == 0
     return ew.where(zero, 0, ew.sqrt(ew.where(zero, 1, variance)))
+
+
+def nansum(x: Any, dim: Any = None, keepdim: bool | None = None, *, dtype: Any = None, axis: Any = None,
+           keepdims: bool | None = None) -> Tensor:
+    """The sum over `dim` (an axis, a tuple of them, or every axis) with each NaN counted as 0, as
+    torch.nansum: sum(where(isnan(x), 0, x)), so dL/dx_i = 1, and 0 at a NaN (PyTorch's nansum_backward).
+    Integers and bools sum in int64; `dtype` converts x first; a complex tensor is a TypeError."""
+    axis, keepdims = axis_keepdims("nansum", axis, keepdims, dim, keepdim)
+    x = x if type(x) is Tensor else as_tensor(x)
+    if x.dtype.kind == "c":
+        raise TypeError(f"nansum: expected a real tensor, got dtype {x.dtype} (PyTorch's nansum takes no complex)")
+    axes = _normalise_axes("nansum", axis, x.shape)
+    x = in_given_dtype("nansum", x, dtype)
+    if x.dtype.kind == "f":
+        x = ew.where(np.isnan(x._data), 0, x)
+    return sum(x, axes, keepdims)
+
+
+def count_nonzero(x: Any, dim: Any = None) -> Tensor:
+    """How many entries are not zero over `dim` (an axis, a tuple of them, or every axis), as
+    torch.count_nonzero: int64 counts, no gradient (a count is a step function of x)."""
+    x = x if type(x) is Tensor else as_tensor(x)
+    axes = _normalise_axes("count_nonzero", dim, x.shape)
+    return owned(np.asarray(np.count_nonzero(x._data, axis=axes), dtype=np.int64))
 
 
 def _correction(where: str, unbiased: Any, correction: Any) -> Any:

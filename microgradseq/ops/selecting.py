@@ -1,7 +1,8 @@
 """PyTorch's methods that select entries of a tensor: pieces along an axis (`t.split`, `t.chunk`,
 `t.unbind`); the entries at given positions (`t.index_select`, `t.gather(dim, index)`,
-`t.masked_select(mask)`, `t.repeat_interleave`); windows and reorderings (`t.unfold`, `t.flip`,
-`t.roll`); and the triangles and diagonals of a matrix (`t.tril`, `t.triu`, `t.diag`).
+`t.masked_select(mask)`, `t.repeat_interleave`, `t.take_along_dim(indices, dim)`); windows and
+reorderings (`t.unfold`, `t.flip`, `t.roll`); and the triangles and diagonals of a matrix (`t.tril`,
+`t.triu`, `t.diag`).
 
 None needs a rule of its own: each is indexing (`getitem`), whose rule scatters the gradient back to
 the positions read (an entry read more than once gets the sum), except tril and triu, which are
@@ -20,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import is_int
+from ..checks import broadcasts_with, is_int
 from ..spellings import either
 from ..tensor import Tensor, owned
 from . import elementwise as ew
@@ -87,6 +88,29 @@ def gather(self: Tensor, dim: int, index: Any) -> Tensor:
     `log_probs.gather(1, targets.unsqueeze(1))` picks each row's target. `index` has self's number
     of axes, and along the other axes no more entries than self."""
     return getitem(self, _along_index("gather", self, dim, index))
+
+
+def take_along_dim(self: Tensor, indices: Any, dim: int | None = None) -> Tensor:
+    """The entries at `indices` along `dim`, as torch.take_along_dim (numpy's take_along_axis): self and
+    indices (integers, self's number of axes) broadcast against each other off `dim`, then out[..., i, ...]
+    = self[..., indices[..., i, ...], ...]. Without `dim`, the entries of the flattened self at the
+    flattened indices. Indexing: the gradient goes back to the entries read (summed where read twice)."""
+    picks = np.asarray(indices._data if isinstance(indices, Tensor) else indices)
+    if dim is None:
+        flat = reshape(self, (-1,))
+        return getitem(flat, _positions("take_along_dim", picks.reshape(-1), flat.shape[0]))
+    axis = _axis("take_along_dim", dim, self.ndim)
+    picks = _positions("take_along_dim", picks, self.shape[axis])
+    if picks.ndim != self.ndim or not broadcasts_with(_off(self.shape, axis), _off(picks.shape, axis)):
+        raise ValueError(f"take_along_dim: expected indices with {self.ndim} axes that broadcast with shape "
+                         f"{self.shape} off dim {dim}, got shape {picks.shape}")
+    ranges = (np.arange(n).reshape(_off((1,) * self.ndim, a, n)) for a, n in enumerate(self.shape))
+    return getitem(self, tuple(picks if a == axis else positions for a, positions in enumerate(ranges)))
+
+
+def _off(shape: tuple, axis: int, size: int | None = None) -> tuple:
+    """`shape` without `axis` (with `size`: with `size` there instead)."""
+    return shape[:axis] + (() if size is None else (size,)) + shape[axis + 1:]
 
 
 def _along_index(where: str, self: Tensor, dim: int, index: Any) -> tuple:
@@ -255,4 +279,4 @@ Tensor.split, Tensor.chunk, Tensor.unbind = split, chunk, unbind
 Tensor.index_select, Tensor.gather, Tensor.masked_select = index_select, gather, masked_select
 Tensor.repeat_interleave = repeat_interleave
 Tensor.unfold, Tensor.flip, Tensor.roll, Tensor.tril, Tensor.triu = unfold, flip, roll, tril, triu
-Tensor.diag = diag
+Tensor.diag, Tensor.take_along_dim = diag, take_along_dim

@@ -14,8 +14,8 @@ y = log softmax(x) instead would need e^y again there. A cross-entropy over
 class indices reads y once and lets it go, so only softmax(x) is kept; a loss
 that keeps y itself, such as one against target probabilities, keeps both.)
 
-(`functional.softmax`, `logsumexp` and `logcumsumexp` stay composites of primitives: their gradients
-are left to the chain rule.)
+(`functional.softmax`, `logsumexp`, `logcumsumexp` and `logaddexp` stay composites of primitives: their
+gradients are left to the chain rule.)
 """
 
 from __future__ import annotations
@@ -124,6 +124,25 @@ def logcumsumexp(x: Any, dim: Any = None, *, axis: Any = None) -> Tensor:
         y = concat([head, _log_add_exp(later, earlier)], axis)
         stride *= 2
     return y
+
+
+def logaddexp(x: Any, other: Any) -> Tensor:
+    """log(e^x + e^other) elementwise (the two broadcast), as torch.logaddexp, computed as
+    max(x, other) + log1p(e^-|x - other|), which overflows nowhere;   dL/dx = g / (1 + e^(other - x)),
+    which the chain rule finds: the max gives its side 1, the log1p term -sigmoid(-|x - other|) to it and
+    +sigmoid(-|x - other|) to the other. At a tie the max shares g equally and |.|'s slope is 0, so each
+    gets g / 2, the formula's value. Where both are the same infinity the result is that infinity (x - other
+    would be NaN), as PyTorch's kernel gives, with g / 2 to each. Integer and bool tensors are a TypeError,
+    as PyTorch has no integer logaddexp."""
+    x, other, _ = ew.operands("logaddexp", lambda A, B: np.broadcast_shapes(A.shape, B.shape), x, other)
+    if x.dtype.kind != "f":
+        raise TypeError(f"logaddexp: expected floating-point tensors, got dtypes {x.dtype} and {other.dtype}")
+    X, OTHER = x._data, other._data
+    with np.errstate(invalid="ignore"):     # (inf - inf and inf + -inf in the branches `where` leaves out)
+        tie = ew.add(ew.mul(x, 0.5), ew.mul(other, 0.5))        # (a NaN on either side lands here too: NaN)
+        larger = ew.where(X > OTHER, x, ew.where(X < OTHER, other, tie))
+        gap = ew.abs(ew.where((X == OTHER) & np.isinf(X), 0.0, ew.sub(x, other)))
+        return ew.add(larger, ew.log1p(ew.exp(ew.neg(gap))))
 
 
 def _log_add_exp(a: Tensor, b: Tensor) -> Tensor:
