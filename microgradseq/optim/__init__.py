@@ -12,7 +12,7 @@ all-or-nothing step), `state_dict.py` (saving and loading its state), `sgd.py`,
 `adadelta.py`, `rprop.py`, `asgd.py` (the update formulas), `lbfgs.py`
 (L-BFGS, which calls a closure several times a step) with `line_search.py`
 (its strong-Wolfe line search), `options.py` (checks of the hyperparameters),
-`clip.py` (clipping) and `lr_scheduler.py` (schedules).
+`clip.py` (clipping) and `lr_scheduler/` (the schedules, a module each kind).
 """
 
 from . import lr_scheduler
