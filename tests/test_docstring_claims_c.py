@@ -165,8 +165,8 @@ def test_corrected_clip_grad_norm_with_max_norm_inf_and_an_infinite_gradient_mak
 # ---- optim/lr_scheduler/ -----------------------------------------------------------------------------------
 
 def test_reduce_lr_on_plateau_skips_a_reduction_smaller_than_eps():
-    """optim/lr_scheduler/plateau.py, `ReduceLROnPlateau`: "lr = max(lr * factor, min_lr) (only if that lowers it by more
-    than eps)", as PyTorch's `if old_lr - new_lr > self.eps`: from 1e-8 halving would lower it by 5e-9 < eps =
+    """optim/lr_scheduler/plateau.py, `ReduceLROnPlateau`: "lr = max(lr * factor, min_lr) (only if that lowers
+    it by more than eps)", as PyTorch's `if old_lr - new_lr > self.eps`: from 1e-8 halving would lower it by 5e-9 < eps =
     1e-8, so it stays; from 1.0 it is halved."""
     p = mg.nn.Parameter(mg.ones(1))
     optimizer = mg.optim.SGD([p], lr=1e-8)
