@@ -559,3 +559,27 @@ def test_an_older_state_dict_without_maximize_or_decoupled_weight_decay_loads_wi
     optimizer.load_state_dict(saved)
     group = optimizer.param_groups[0]
     assert group["maximize"] is False and group["decoupled_weight_decay"] is False and group["foreach"] is None
+
+
+def test_rprop_float32_step_sizes_grow_by_float32_factors_as_pytorchs():
+    """PyTorch writes etaplus into a float32 sign tensor: the size grows by float32(1.2) in float32 arithmetic,
+    and the parameter moves by the size it keeps."""
+    p = parameter([0.0], dtype=np.float32)
+    optimizer = Rprop([p], lr=0.01)
+    size, theta = np.float32(0.01), np.float32(0.0)
+    for step in range(30):
+        p.grad = np.array([1.0], np.float32)
+        optimizer.step()
+        if step:
+            size = np.float32(size * np.float32(1.2))
+        theta = np.float32(theta - size)
+        assert optimizer.state[p]["step_size"][0] == size and p.data[0] == theta, step
+
+
+def test_rprop_a_nan_gradient_makes_that_step_size_nan_as_pytorchs():
+    p = parameter([1.0, 2.0])
+    optimizer = Rprop([p], lr=0.1)
+    for grad in ([0.3, 0.3], [float("nan"), 0.3]):
+        p.grad = np.array(grad)
+        optimizer.step()
+    assert np.isnan(optimizer.state[p]["step_size"][0]) and optimizer.state[p]["step_size"][1] == pytest.approx(0.12)

@@ -279,3 +279,39 @@ def test_group_norm_refuses_one_value_per_channel_as_pytorchs():
     with pytest.raises(ValueError, match=r"input size \[1, 3, 1\]"):
         nn.GroupNorm(3, 3)(mg.zeros(1, 3, 1))
     np.testing.assert_allclose(F.group_norm(mg.tensor([[1.0, 3.0]]), 1).numpy(), [[-1.0, 1.0]], rtol=1e-5)
+
+
+def test_half_precision_rms_norm_rounds_once_after_the_weight():
+    """PyTorch's rms_norm_composite multiplies by the weight in float32 and rounds once: rounding x / rms to half
+    first, then multiplying by the weight in half, gives other values."""
+    x = np.array([[0.13, -0.13, 0.64, 0.1, -0.54]], np.float16)
+    weight = np.array([0.36, 1.3, 0.95, -0.7, -1.27], np.float16)
+    wide = x.astype(np.float32)
+    normalised = wide / np.sqrt((wide ** 2).mean(-1, keepdims=True) + np.finfo(np.float32).eps)
+    expected = (normalised * weight.astype(np.float32)).astype(np.float16)
+    rounded_twice = normalised.astype(np.float16) * weight
+    assert expected.tolist() != rounded_twice.tolist()
+    assert F.rms_norm(mg.tensor(x), 5, mg.tensor(weight)).tolist() == expected.tolist()
+
+
+def test_rms_norm_result_has_the_inputs_dtype_whatever_the_weights():
+    """PyTorch's composite ends in type_as(input): a float64 weight (a numpy array) does not make it float64."""
+    x = RNG.standard_normal((2, 3)).astype(np.float32)
+    y = F.rms_norm(mg.tensor(x), 3, np.full(3, 2.0))
+    assert y.dtype == np.float32
+    np.testing.assert_allclose(y.numpy(), np_rms_norm(x.astype(np.float64), (1,), eps=np.finfo(np.float32).eps) * 2,
+                               rtol=1e-6)
+
+
+def test_half_precision_group_norm_scales_and_shifts_in_float32_and_rounds_once():
+    """PyTorch's CPU kernel computes x * scale + shift (scale = rstd * weight) in float32 and rounds once; a half
+    input with float32 parameters (its mixed-type case) gives half too."""
+    x = (np.linspace(-3, 3, 24).reshape(2, 4, 3) ** 3).astype(np.float16)
+    weight = np.array([1.37, -0.61, 2.3, 0.93], np.float16)
+    bias = np.array([0.11, -0.29, 0.7, 0.05], np.float16)
+    expected = np_group_norm(x.astype(np.float64), 2, weight.astype(np.float64), bias.astype(np.float64))
+    expected = expected.astype(np.float16)
+    for w, b in ((weight, bias), (weight.astype(np.float32), bias.astype(np.float32))):
+        y = F.group_norm(mg.tensor(x), 2, mg.tensor(w), mg.tensor(b))
+        assert y.dtype == np.float16
+        np.testing.assert_array_equal(y.numpy(), expected)

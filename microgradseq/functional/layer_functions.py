@@ -54,20 +54,21 @@ def layer_norm(input: Any, normalized_shape: Any, weight: Any = None, bias: Any 
 
 def rms_norm(input: Any, normalized_shape: Any, weight: Any = None, eps: float | None = None) -> Tensor:
     """x / sqrt(mean(x^2) + eps) * weight, the mean taken over the last len(normalized_shape) axes, as
-    PyTorch's F.rms_norm; weight (optional) has shape normalized_shape. eps=None is the machine epsilon
-    of the dtype it is computed in, and half is computed in float32 (PyTorch's rms_norm_composite in
-    aten/src/ATen/native/layer_norm.cpp: numeric_limits<opmath_t>::epsilon()). Written with mul, mean,
-    add and rsqrt: the chain rule gives its gradient."""
+    PyTorch's F.rms_norm; weight (optional) has shape normalized_shape. As PyTorch's rms_norm_composite
+    (aten/src/ATen/native/layer_norm.cpp): half is computed in float32, eps=None is the machine epsilon of
+    the dtype it is computed in (numeric_limits<opmath_t>::epsilon()), the weight multiplies before the one
+    rounding, and the result has the input's dtype whatever the weight's (type_as(input)). Written with
+    mul, mean, add and rsqrt: the chain rule gives its gradient."""
     shape = normalized_shape_of("rms_norm", normalized_shape)
     eps = None if eps is None else non_negative_number(eps, "eps", "rms_norm")
     x = as_tensor(input)
     axes = trailing_axes("rms_norm", x, shape, weight=weight)
-    if x.dtype == np.float16:
-        wide = None if weight is None else ops.astype(as_tensor(weight), np.float32)
-        return ops.astype(rms_norm(ops.astype(x, np.float32), shape, wide, eps), np.float16)
-    eps = np.finfo(x.dtype).eps if eps is None else eps
-    y = x * ((x * x).mean(axes, keepdims=True) + eps).rsqrt()
-    return y if weight is None else y * weight
+    wide = ops.astype(x, np.float32) if x.dtype == np.float16 else x     # (squares overflow half from 256)
+    eps = np.finfo(wide.dtype).eps if eps is None else eps
+    y = wide * ((wide * wide).mean(axes, keepdims=True) + eps).rsqrt()
+    if weight is not None:
+        y = y * weight
+    return y if y.dtype == x.dtype else ops.astype(y, x.dtype)
 
 
 def group_norm(input: Any, num_groups: int, weight: Any = None, bias: Any = None, eps: float = 1e-5) -> Tensor:
@@ -93,6 +94,9 @@ def group_norm(input: Any, num_groups: int, weight: Any = None, bias: Any = None
     view = [x.shape[0] * channels // groups, groups, *x.shape[2:]]
     if view[0] * int(np.prod(view[2:])) == 1:
         raise ValueError(f"group_norm: Expected more than 1 value per channel when training, got input size {view}")
+    if x.dtype == np.float16:       # computed in float32, scale and shift too, and rounded once, as PyTorch's kernel
+        wide = [None if p is None else ops.astype(as_tensor(p), np.float32) for p in (weight, bias)]
+        return ops.astype(group_norm(ops.astype(x, np.float32), groups, *wide, eps), np.float16)
     if x.numel() == 0:
         y = x * 1                               # (nothing to normalise: an empty output, as PyTorch's)
     else:

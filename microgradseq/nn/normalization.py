@@ -106,6 +106,7 @@ class GroupNorm(Module):
     def extra_repr(self) -> str:
         return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
 
+
 class BatchNorm1d(Module):
     """Each feature normalised over the batch, as PyTorch's: for x (N, C) or (N, C, L), in training mode
     y = (x - mean) / sqrt(var + eps) * weight + bias per feature c, mean and var (divided by N, not

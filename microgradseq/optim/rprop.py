@@ -55,7 +55,10 @@ class Rprop(Optimizer):
         if step_size is None:
             step_size = np.full(data.shape, group["lr"], dtype=data.dtype)
         agreement = np.sign(g * state.get("prev", 0.0))
-        factor = np.where(agreement > 0, etaplus, np.where(agreement < 0, etaminus, 1.0))
+        # the factor in the parameter's dtype, as PyTorch writes it into its sign tensor (float32(1.2) for
+        # float32 parameters); 1 where a gradient is 0 (agreement 0), and NaN after a NaN gradient (its
+        # agreement), so the step size becomes NaN, as PyTorch's
+        factor = np.where(agreement > 0, etaplus, np.where(agreement < 0, etaminus, agreement + 1.0)).astype(data.dtype)
         step_size = state["step_size"] = np.clip(step_size * factor, *group["step_sizes"])
-        g = state["prev"] = np.where(factor == etaminus, 0.0, g)
+        g = state["prev"] = np.where(agreement < 0, 0.0, g)       # a sign change: no step now, as PyTorch's
         return data - np.sign(g) * step_size
