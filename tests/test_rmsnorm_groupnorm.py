@@ -315,3 +315,18 @@ def test_half_precision_group_norm_scales_and_shifts_in_float32_and_rounds_once(
         y = F.group_norm(mg.tensor(x), 2, mg.tensor(w), mg.tensor(b))
         assert y.dtype == np.float16
         np.testing.assert_array_equal(y.numpy(), expected)
+
+
+def test_half_precision_layer_norm_rounds_once_after_the_weight_and_bias():
+    """As rms_norm and group_norm: PyTorch's layer norm kernel computes (x - mean) / sqrt(var + eps) * weight + bias
+    in float32 for half and rounds once; rounding the normalised values to half first gives other values."""
+    draws = np.random.default_rng(7)
+    x, weight, bias = (draws.standard_normal(shape).astype(np.float16) for shape in ((2, 64), 64, 64))
+    wide = x.astype(np.float32)
+    centred = wide - wide.mean(-1, keepdims=True)
+    normalised = centred / np.sqrt((centred ** 2).mean(-1, keepdims=True) + np.float32(1e-5))
+    expected = (normalised * weight.astype(np.float32) + bias.astype(np.float32)).astype(np.float16)
+    rounded_twice = normalised.astype(np.float16) * weight + bias
+    assert expected.tolist() != rounded_twice.tolist()
+    y = F.layer_norm(mg.tensor(x), (64,), mg.tensor(weight), mg.tensor(bias))
+    assert y.dtype == np.float16 and y.tolist() == expected.tolist()

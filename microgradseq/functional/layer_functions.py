@@ -46,6 +46,9 @@ def layer_norm(input: Any, normalized_shape: Any, weight: Any = None, bias: Any 
     eps = non_negative_number(eps, "eps", "layer_norm")
     x = as_tensor(input)
     axes = trailing_axes("layer_norm", x, shape, weight=weight, bias=bias)
+    if x.dtype == np.float16:       # computed in float32, weight and bias too, and rounded once, as PyTorch's kernel
+        wide = [None if p is None else ops.astype(as_tensor(p), np.float32) for p in (weight, bias)]
+        return ops.astype(layer_norm(ops.astype(x, np.float32), shape, *wide, eps), np.float16)
     y = standardised(x, axes, eps)[0]
     if weight is not None:
         y = y * weight
