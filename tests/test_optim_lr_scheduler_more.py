@@ -113,6 +113,33 @@ def test_sequential_lr_state_dict_through_a_file_carries_on_in_a_fresh_schedule(
     np.testing.assert_allclose(rates(fresh, 8)[1:], [warm_then_cosine(0.4, e) for e in range(8, 16)], rtol=1e-12)
 
 
+def test_sequential_lr_with_a_chain_first_undoes_the_chains_schedules_too():
+    """recursive_undo reaches into a ChainedScheduler: ConstantLR(0.5, 3) x ExponentialLR(0.9) until milestone 6,
+    base 1, then CosineAnnealingLR(T_max=10) from its own epoch 0. As PyTorch's: the chain's first step is a
+    plain step() of each schedule (only the chain is in its initial step), so ExponentialLR already takes
+    its gamma at epoch 0: 0.9^(e + 1) (x 0.5 for e < 3). Without the recursion the chain's schedules would
+    be a step further on (ConstantLR past its epoch 0: epoch 0's rate 0.9, not 0.45)."""
+    optimizer = sgd(1.0)
+    constant, exponential = ConstantLR(optimizer, factor=0.5, total_iters=3), ExponentialLR(optimizer, gamma=0.9)
+    scheduler = SequentialLR(optimizer, [ChainedScheduler([constant, exponential]), CosineAnnealingLR(optimizer, 10)],
+                             milestones=[6])
+    assert (constant.last_epoch, exponential.last_epoch) == (0, 0)
+    expected = [0.9 ** (e + 1) * (0.5 if e < 3 else 1.0) if e < 6 else cosine(1.0, 0.0, (e - 6) / 10)
+                for e in range(17)]
+    np.testing.assert_allclose(rates(scheduler, 16), expected, rtol=1e-12)
+
+
+def test_sequential_lr_refuses_a_composite_after_the_first_schedule_changing_nothing():
+    """A composite has no epoch 0 to start at when its milestone comes (PyTorch's fails there, mid-run)."""
+    optimizer = sgd(1.0)
+    warm = LinearLR(optimizer, start_factor=0.5, total_iters=2)
+    chain = ChainedScheduler([ExponentialLR(optimizer, gamma=0.9)])
+    before, states = options(optimizer), (warm.state_dict(), chain.state_dict())
+    with pytest.raises(ValueError, match=r"SequentialLR: schedulers\[1\] is a ChainedScheduler, which cannot take"):
+        SequentialLR(optimizer, [warm, chain], milestones=[2])
+    assert options(optimizer) == before and (warm.state_dict(), chain.state_dict()) == states
+
+
 def pytorch_state(state, **extra):
     """A state dict as PyTorch's schedules write it: with the flags its step sets and clears."""
     return {**state, "_get_lr_called_within_step": False, "_is_initial": False, **extra}

@@ -239,15 +239,13 @@ def diff(self: Tensor, n: Any = 1, dim: Any = -1, prepend: Any = None, append: A
     axis = _axis("diff", dim, self.ndim)
     if n == 0:
         return ew.clone(self)
-    parts = [self]
-    for name, extra in (("prepend", prepend), ("append", append)):
-        if extra is None:
-            continue
-        extra = extra if isinstance(extra, Tensor) else as_tensor(extra, self)
+    extras = {name: extra if isinstance(extra, Tensor) else as_tensor(extra, self)
+              for name, extra in (("prepend", prepend), ("append", append)) if extra is not None}
+    for name, extra in extras.items():
         if extra.ndim != self.ndim or any(m != k for a, (m, k) in enumerate(zip(extra.shape, self.shape)) if a != axis):
             raise ValueError(f"diff: {name} of shape {extra.shape} must have the input's axes, of its shape "
                              f"{self.shape} off dim {dim}")
-        parts.insert(0 if name == "prepend" else len(parts), extra)
+    parts = [part for part in (extras.get("prepend"), self, extras.get("append")) if part is not None]
     x = concat(parts, axis) if len(parts) > 1 else self
     for _ in range(builtins.min(n, x.shape[axis])):
         later, earlier = getitem(x, _along(axis, slice(1, None))), getitem(x, _along(axis, slice(None, -1)))

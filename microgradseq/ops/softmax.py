@@ -141,7 +141,7 @@ def logaddexp(x: Any, other: Any) -> Tensor:
     with np.errstate(invalid="ignore"):     # (inf - inf and inf + -inf in the branches `where` leaves out)
         tie = ew.add(ew.mul(x, 0.5), ew.mul(other, 0.5))        # (a NaN on either side lands here too: NaN)
         larger = ew.where(X > OTHER, x, ew.where(X < OTHER, other, tie))
-        gap = ew.abs(ew.where((X == OTHER) & np.isinf(X), 0.0, ew.sub(x, other)))
+        gap = ew.abs(ew.where(X == OTHER, 0.0, ew.sub(x, other)))  # (equal: 0, also where inf - inf is NaN)
         return ew.add(larger, ew.log1p(ew.exp(ew.neg(gap))))
 
 

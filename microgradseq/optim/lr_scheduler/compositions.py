@@ -119,6 +119,11 @@ class SequentialLR(_Composite):
         where = "SequentialLR"
         self._check_start(optimizer, last_epoch)
         schedulers = _checked_schedules(where, schedulers, optimizer)
+        for index, scheduler in enumerate(schedulers[1:], start=1):
+            if isinstance(scheduler, _Composite):   # (it would have to start at its epoch 0: it has none)
+                raise ValueError(f"{where}: schedulers[{index}] is a {type(scheduler).__name__}, which cannot take "
+                                 "over at a milestone (it has no epoch 0 to start at; PyTorch's fails at the "
+                                 "milestone); a composite may only come first")
         milestones = list(milestones) if isinstance(milestones, (list, tuple)) else milestones
         _increasing_epochs(where, "milestones", milestones)
         _check_milestone_count(where, "milestones", milestones, len(schedulers))

@@ -161,6 +161,8 @@ class PolynomialLR(LRScheduler):
 
     `step()` multiplies the current rate by the ratio of consecutive epochs' values,
     ((1 - e / total_iters) / (1 - (e - 1) / total_iters)) ^ power, up to e = total_iters (chainable).
+    With a fractional total_iters (2.5, say) the steps stop at its last whole epoch, base (1 - 2 / 2.5)^power,
+    and never reach 0, as PyTorch's; `step(epoch)`'s closed form is 0 from total_iters on.
     """
 
     _state_checks = {"total_iters": check.positive, "power": check.non_negative}
