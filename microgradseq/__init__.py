@@ -65,6 +65,7 @@ from .function_forms import all_of as all, any_of as any      # torch.all, torch
 from .function_forms import logical_and, logical_not, logical_or, logical_xor   # torch.logical_and, ... (UvA DL)
 from .function_forms import swapaxes, swapdims          # torch.swapaxes, torch.swapdims (d2l's RNNLM)
 from .ops.expanding import meshgrid                        # torch.meshgrid (the UvA DL course's decision boundary)
+from .function_forms import maximum, minimum              # torch.maximum, torch.minimum (RWKV's time mixing)
 from .function_forms import lerp                           # torch.lerp(input, end, weight) (minGRU's step)
 from .function_forms import nan_to_num                     # torch.nan_to_num (an RTRL's sensitivities)
 from .ops.softmax import logcumsumexp                      # torch.logcumsumexp (minGRU's log-space scan)

@@ -90,6 +90,20 @@ eq, ne, lt, le, gt, ge = map(_form, ("eq", "ne", "lt", "le", "gt", "ge"))
 sum, mean, norm, argmax, argmin, softmax, log_softmax, topk, numel = map(
     _form, ("sum", "mean", "norm", "argmax", "argmin", "softmax", "log_softmax", "topk", "numel"))
 max, min = _extreme("max"), _extreme("min")
+
+
+def maximum(input: Any, other: Any) -> Tensor:
+    """The elementwise maximum of input and other (broadcast), as torch.maximum, `mg.max(input, other)`:
+    dL/dinput = g where input > other, g / 2 at a tie, else 0 (other's likewise); NaN where either is."""
+    return _pairwise("max", as_tensor(input), as_tensor(other))
+
+
+def minimum(input: Any, other: Any) -> Tensor:
+    """The elementwise minimum of input and other (broadcast), as torch.minimum, `mg.min(input, other)`."""
+    return _pairwise("min", as_tensor(input), as_tensor(other))
+
+
+Tensor.maximum, Tensor.minimum = maximum, minimum       # t.maximum(u), as PyTorch's methods
 equal = _form("equal")
 all_of, any_of = _form("all"), _form("any")     # torch.all and torch.any (`mg.all`: not Python's all here)
 reshape, transpose, permute, movedim, squeeze, unsqueeze, flatten, t = map(

@@ -1192,6 +1192,8 @@ CASES = {
     "mg.sub(alpha)": (alpha_case(lambda a, b: mg.sub(a, b, alpha=3), lambda a, b: a - 3 * b), ANY_RANK),
     "mg.max(a, b)": (pairwise_case(lambda a, b: mg.max(a, b), np.maximum), ANY_RANK),
     "mg.min(a, b)": (pairwise_case(lambda a, b: mg.min(a, b), np.minimum), ANY_RANK),
+    "mg.maximum": (pairwise_case(lambda a, b: mg.maximum(a, b), np.maximum), ANY_RANK),
+    "t.minimum": (pairwise_case(lambda a, b: a.minimum(b), np.minimum), ANY_RANK),
     "squeeze": (squeeze_case, ANY_RANK),
     "unsqueeze": (unsqueeze_case, ANY_RANK),
     "flatten": (flatten_case, ANY_RANK),

@@ -421,3 +421,19 @@ def test_every_name_is_a_function_and_a_method_as_in_pytorch():
                  "count_nonzero", "nansum", "isclose", "take_along_dim"]:
         assert callable(getattr(mg, name)) and callable(getattr(mg.Tensor, name)), name
     assert mg.ops.prod(mg.arange(1, 5)).item() == 24 and mg.ops.cumprod(mg.arange(1, 5), 0).tolist() == [1, 2, 6, 24]
+
+
+# ---- maximum and minimum -----------------------------------------------------------------------------------
+
+def test_maximum_and_minimum_are_elementwise_with_the_gradient_split_at_a_tie():
+    """torch.maximum's derivative: g to the larger, g / 2 to each at a tie (PyTorch's max/min backward);
+    NaN where either is NaN, as np.maximum (not np.fmax)."""
+    a = mg.tensor([1.0, 5.0, 2.0, np.nan], dtype=mg.float64, requires_grad=True)
+    b = mg.tensor([3.0, 4.0, 2.0, 0.0], dtype=mg.float64, requires_grad=True)
+    y = mg.maximum(a, b)
+    np.testing.assert_array_equal(y.numpy(), [3.0, 5.0, 2.0, np.nan])
+    y.backward(np.array([1.0, 10.0, 100.0, 0.0]))
+    np.testing.assert_array_equal(a.grad, [0.0, 10.0, 50.0, 0.0])
+    np.testing.assert_array_equal(b.grad, [1.0, 0.0, 50.0, 0.0])
+    low = a.detach().minimum(mg.tensor([[0.0], [9.0]], dtype=mg.float64))      # broadcast (4,) with (2, 1)
+    np.testing.assert_array_equal(low.numpy(), [[0.0, 0.0, 0.0, np.nan], [1.0, 5.0, 2.0, np.nan]])

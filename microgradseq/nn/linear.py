@@ -103,9 +103,9 @@ class Linear(Module):
 
     def forward(self, x: Any) -> Tensor:
         x = as_tensor(x)
-        if x.ndim == 0 or x.shape[-1] != self.in_features:
-            raise ValueError(f"{type(self).__name__}: expected input of shape (..., {self.in_features}), "
-                             f"got {x.shape}")
+        width = self.weight.shape[-1]       # the weight's, as PyTorch's F.linear(input, self.weight, self.bias):
+        if x.ndim == 0 or x.shape[-1] != width:     # a weight tied from a module of another width decides
+            raise ValueError(f"{type(self).__name__}: expected input of shape (..., {width}), got {x.shape}")
         return linear(same_dtype(self, x, self.weight.dtype), self.weight, self.bias)
 
     def extra_repr(self) -> str:
@@ -177,6 +177,8 @@ class Embedding(Module):
                              f"or None, got {padding_idx!r}")
         freeze = flag(_freeze, "_freeze", "Embedding")
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        # PyTorch keeps these as attributes (awd-lstm-lm's embedded_dropout passes them on to F.embedding)
+        self.max_norm, self.norm_type, self.scale_grad_by_freq, self.sparse = None, 2.0, False, False
         self.padding_idx = None if padding_idx is None else int(padding_idx) % num_embeddings
         if _weight is None:
             rng = generator_or_default(rng, "Embedding")
