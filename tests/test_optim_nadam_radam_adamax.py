@@ -275,6 +275,18 @@ def test_asgd_ax_is_the_mean_of_the_parameters_after_t0():
         0.1 / (1 + 1e-4 * 0.1 * 8) ** 0.75, rel=1e-15)
 
 
+
+def test_asgd_with_t0_inf_never_averages():
+    """PyTorch's ASGD takes any float t0: with inf, mu = 1 / max(1, t - inf) = 1 at every step, so ax is always
+    the parameter itself (no averaging)."""
+    p = parameter(START)
+    optimizer = ASGD([p], lr=0.1, t0=math.inf)
+    for grad in gradients(5, seed=3):
+        p.grad = grad
+        optimizer.step()
+        np.testing.assert_array_equal(optimizer.state[p]["ax"], p.data)
+    assert optimizer.state[p]["mu"] == 1.0
+
 GROUP_OPTIONS = {NAdam: {"lr": 0.05, "weight_decay": 0.1, "maximize": True},
                  RAdam: {"lr": 0.05, "weight_decay": 0.1, "maximize": True},
                  Adamax: {"lr": 0.05, "weight_decay": 0.1, "maximize": True},
@@ -372,7 +384,7 @@ def test_decoupled_weight_decay_must_be_a_bool(kind):
     (Rprop, {"lr": float("inf")}, "lr must be a finite number >= 0, got inf"),
     (ASGD, {"lambd": -1e-4}, "lambd must be a finite number >= 0, got -0.0001"),
     (ASGD, {"alpha": float("nan")}, "alpha must be a finite number >= 0, got nan"),
-    (ASGD, {"t0": -1}, "t0 must be a finite number >= 0, got -1"),
+    (ASGD, {"t0": -1}, r"t0 must be a number >= 0 \(inf allowed\), got -1"),
     (ASGD, {"weight_decay": -0.1}, "weight_decay must be a finite number >= 0, got -0.1"),
     (ASGD, {"maximize": None}, "maximize must be True or False, got None"),
 ])

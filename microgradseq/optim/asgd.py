@@ -29,7 +29,7 @@ class ASGD(Optimizer):
     """
 
     option_checks = {"lr": check.non_negative, "lambd": check.non_negative, "alpha": check.non_negative,
-                     "t0": check.non_negative, "weight_decay": check.non_negative,
+                     "t0": check.non_negative_or_inf, "weight_decay": check.non_negative,
                      **check.switches("foreach"), "maximize": check.boolean,
                      **check.switches("differentiable", "capturable")}
     state_names = ("step", "eta", "mu", "ax")
