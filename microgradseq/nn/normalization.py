@@ -185,6 +185,13 @@ class BatchNorm1d(Module):
         for running, batch in ((self.running_mean, batch_mean), (self.running_var, unbiased_variance)):
             running._replace_data(((1 - m) * running._data + m * batch).astype(running.dtype))
 
+    def reset_running_stats(self) -> None:
+        """running_mean to zeros, running_var to ones and num_batches_tracked to 0, each a new array, as
+        PyTorch's (`mg.optim.swa_utils.update_bn` starts from them); nothing without the buffers."""
+        for buffer, fill in ((self.running_mean, 0), (self.running_var, 1), (self.num_batches_tracked, 0)):
+            if buffer is not None:
+                buffer._replace_data(np.full(buffer.shape, fill, buffer.dtype))
+
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
                 f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")

@@ -12,7 +12,8 @@ all-or-nothing step), `state_dict.py` (saving and loading its state), `sgd.py`,
 `adadelta.py`, `rprop.py`, `asgd.py` (the update formulas), `lbfgs.py`
 (L-BFGS, which calls a closure several times a step) with `line_search.py`
 (its strong-Wolfe line search), `options.py` (checks of the hyperparameters),
-`clip.py` (clipping) and `lr_scheduler/` (the schedules, a module each kind).
+`clip.py` (clipping), `lr_scheduler/` (the schedules, a module each kind) and `swa_utils.py` (weight
+averaging: SWA and EMA models, the SWALR schedule, update_bn; the one module above `nn`).
 """
 
 from . import lr_scheduler
@@ -29,6 +30,7 @@ from .radam import RAdam
 from .rmsprop import RMSprop
 from .rprop import Rprop
 from .sgd import SGD
+from . import swa_utils         # (last: it imports nn, whose utils import this package's clipping)
 
 __all__ = ["ASGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "LBFGS", "NAdam", "Optimizer", "RAdam", "RMSprop",
-           "Rprop", "SGD", "clip_grad_norm_", "clip_grad_value_", "lr_scheduler"]
+           "Rprop", "SGD", "clip_grad_norm_", "clip_grad_value_", "lr_scheduler", "swa_utils"]
