@@ -47,14 +47,14 @@ def _expand(g: np.ndarray, shape: tuple, axes: tuple, keepdims: bool) -> np.ndar
 def sum(x: Any, axis=None, keepdims: bool | None = None, *, dim=None, keepdim: bool | None = None,
         dtype: Any = None) -> Tensor:
     """sum of x over `axis` (or `dim`; integers and bools sum in int64, as PyTorch's; `dtype` converts
-    x first, as PyTorch's);   d/dx[i] = 1 for every summed element: g is broadcast back"""
+    x first and is the result's, as PyTorch's);   d/dx[i] = 1 for every summed element: g is broadcast back"""
     axis, keepdims = axis_keepdims("sum", axis, keepdims, dim, keepdim)
     x = x if type(x) is Tensor else as_tensor(x)
     if dtype is not None:
         x = astype(x, dtype)
     X = x._data
     axes = _normalise_axes("sum", axis, X.shape)
-    y = np.asarray(X.sum(axis=axes, keepdims=keepdims, dtype=None if X.dtype.kind in "fc" else np.int64))
+    y = np.asarray(X.sum(axis=axes, keepdims=keepdims, dtype=accumulated_dtype(X, dtype)))
     return result("sum", y, (x,), SUM, ((X.shape, axes, keepdims, 1),))
 
 
@@ -311,7 +311,7 @@ def nansum(x: Any, dim: Any = None, keepdim: bool | None = None, *, dtype: Any =
     x = in_given_dtype("nansum", x, dtype)
     if x.dtype.kind == "f":
         x = ew.where(np.isnan(x._data), 0, x)
-    return sum(x, axes, keepdims)
+    return sum(x, axes, keepdims, dtype=dtype)
 
 
 def count_nonzero(x: Any, dim: Any = None) -> Tensor:
