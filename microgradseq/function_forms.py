@@ -94,7 +94,8 @@ max, min = _extreme("max"), _extreme("min")
 
 def maximum(input: Any, other: Any) -> Tensor:
     """The elementwise maximum of input and other (broadcast), as torch.maximum, `mg.max(input, other)`:
-    dL/dinput = g where input > other, g / 2 at a tie, else 0 (other's likewise); NaN where either is."""
+    dL/dinput = g where input > other, g / 2 at a tie, 0 where input < other (other's likewise); where
+    either is NaN the value is NaN and each gets g, as PyTorch's derivative (no comparison holds there)."""
     return _pairwise("max", as_tensor(input), as_tensor(other))
 
 

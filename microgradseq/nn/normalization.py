@@ -50,7 +50,8 @@ class LayerNorm(Module):
 class RMSNorm(Module):
     """y = x / sqrt(mean(x^2) + eps) * weight over the last axes, those of `normalized_shape` (`F.rms_norm`,
     which says how), as PyTorch's: weight starts at ones, of shape normalized_shape, and there is no bias;
-    `elementwise_affine=False` has no weight; eps=None is the machine epsilon of the input's dtype."""
+    `elementwise_affine=False` has no weight; eps=None is the machine epsilon of the dtype it is
+    computed in (float32's for half input, as PyTorch's)."""
 
     def __init__(self, normalized_shape: Any, eps: float | None = None, elementwise_affine: bool = True,
                  device: Any = None, dtype: Any = None) -> None:
