@@ -34,6 +34,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from test_ctc_loss import np_ctc_batch
 from test_forward_mode import as_tensors, directional_difference
 from test_op_gradients import (away_from, assert_gradients_match, distinct_values, matmul_shapes, nonzero,
                                np_log_softmax, values)
@@ -761,6 +762,29 @@ def group_norm_case(draw, ndim):
             [x, draw(values(shape[1:2])), draw(values(shape[1:2]))])
 
 @st.composite
+def ctc_loss_case(draw, ndim):
+    """F.ctc_loss of log-probabilities (T, N, C) (or unbatched (T, C)) against targets of 0-2 labels (repeats
+    too), every sequence long enough for its target (no inf), each reduction."""
+    frames, classes = draw(st.integers(3, 5)), draw(st.integers(2, 4))
+    batch = draw(st.integers(1, 3)) if ndim == 3 else 1
+    label = st.integers(1, classes - 1)
+    targets = [draw(st.lists(label, max_size=2)) for _ in range(batch)]
+    lengths = [draw(st.integers(3, frames)) for _ in range(batch)]
+    reduction = draw(st.sampled_from(["none", "sum", "mean"]))
+    sizes = np.array([len(t) for t in targets])
+    flat = np.array(sum(targets, []), np.int64)
+
+    def np_ctc_loss(a):
+        losses = np_ctc_batch(a if ndim == 3 else a[:, None], targets, lengths)
+        return {"none": losses if ndim == 3 else losses[0], "sum": losses.sum(),
+                "mean": np.mean(losses / np.maximum(sizes, 1))}[reduction]
+    if ndim == 2:
+        return (lambda t: F.ctc_loss(t, flat, lengths[0], sizes[0], reduction=reduction), np_ctc_loss,
+                [draw(values((frames, classes)))])
+    return (lambda t: F.ctc_loss(t, flat, lengths, sizes, reduction=reduction), np_ctc_loss,
+            [draw(values((frames, batch, classes)))])
+
+@st.composite
 def pad_case(draw, ndim):
     """F.pad over the last 1..ndim axes, amounts from cutting all but one entry to adding two."""
     shape = draw(shapes(ndim))
@@ -1234,6 +1258,7 @@ CASES = {
     "F.group_norm": (group_norm_case, (2, 3)),
     "F.pad": (pad_case, WITH_AXES),
     "F.kl_div": (kl_div_case, WITH_AXES),
+    "F.ctc_loss": (ctc_loss_case, (2, 3)),
     "meshgrid": (meshgrid_case, ANY_RANK),
     "F.leaky_relu": (activation_case(F.leaky_relu, lambda a: np.where(a > 0, a, 0.01 * a), [0.0]), ANY_RANK),
     "F.leaky_relu(0.2)": (activation_case(lambda t: F.leaky_relu(t, negative_slope=0.2),
@@ -2032,6 +2057,7 @@ FUNCTIONAL = {
     "gelu": ["F.gelu", "F.gelu(tanh)"],
     "pad": ["F.pad"],
     "kl_div": ["F.kl_div"],
+    "ctc_loss": ["F.ctc_loss"],
     "layer_norm": ["F.layer_norm"],
     "rms_norm": ["F.rms_norm"],
     "group_norm": ["F.group_norm"],

@@ -1,8 +1,8 @@
 """The functions of PyTorch's `torch.nn.functional` (also as `microgradseq.nn.functional`, `F`):
 softmax and the activations (`activations.py`), the losses (`classification.py` over classes,
-`losses.py` of values, `reduction.py` how both read their arguments), and what the layer modules
-compute, `linear`, `dropout`, `layer_norm`, `rms_norm`, `group_norm`, with `pad` and `one_hot` for inputs
-(`layer_functions.py`).
+`losses.py` of values, `ctc.py` over a sequence's alignments, `reduction.py` how they read their
+arguments), and what the layer modules compute, `linear`, `dropout`, `layer_norm`, `rms_norm`,
+`group_norm`, with `pad` and `one_hot` for inputs (`layer_functions.py`).
 
 `softmax`, `gelu`, the other activations, the three norms and the losses are written with primitive ops: their
 gradients need no rule of their own. `log_softmax` is a primitive (`ops.softmax` says why:
@@ -28,6 +28,7 @@ from .layer_functions import (dropout, group_norm, layer_norm, linear, normalize
 from .convolution import conv1d
 from .pooling import adaptive_avg_pool1d, adaptive_max_pool1d, avg_pool1d, max_pool1d
 from .classification import cross_entropy, nll_loss
+from .ctc import ctc_loss
 from .losses import (binary_cross_entropy, binary_cross_entropy_with_logits, huber_loss, kl_div, l1_loss, mse_loss,
                      smooth_l1_loss)
 from .reduction import REDUCTIONS, legacy_reduction
@@ -41,3 +42,4 @@ __all__ += ["celu", "cosine_similarity", "elu", "glu", "hardshrink", "hardsigmoi
 __all__ += ["group_norm", "rms_norm"]                                                  # (layer_functions.py)
 __all__ += ["conv1d"]                                                                   # (convolution.py)
 __all__ += ["adaptive_avg_pool1d", "adaptive_max_pool1d", "avg_pool1d", "max_pool1d"]          # (pooling.py)
+__all__ += ["ctc_loss"]                                                                 # (ctc.py)

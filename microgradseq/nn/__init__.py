@@ -11,8 +11,8 @@ from .conv import Conv1d
 from .dropout import Dropout
 from .layers import GRU, LSTM, RNN
 from .linear import Embedding, Flatten, Identity, LazyLinear, Linear, Unflatten
-from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss,
-                     SmoothL1Loss)
+from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, CTCLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss,
+                     NLLLoss, SmoothL1Loss)
 from .module import Module, Parameter
 from .normalization import BatchNorm1d, GroupNorm, LayerNorm, LazyBatchNorm1d, RMSNorm
 from .pooling import AdaptiveAvgPool1d, AdaptiveMaxPool1d, AvgPool1d, MaxPool1d
@@ -27,3 +27,4 @@ __all__ = ["BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "CELU", "Conv1d", "Cos
            "UninitializedParameter", "functional", "init", "utils"]
 __all__ += ["GroupNorm", "RMSNorm"]
 __all__ += ["AdaptiveAvgPool1d", "AdaptiveMaxPool1d", "AvgPool1d", "MaxPool1d"]
+__all__ += ["CTCLoss"]

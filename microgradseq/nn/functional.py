@@ -11,6 +11,7 @@ and `embedding` (`nn.linear`, next to the module whose lookup it is).
     F.normalize(h, dim=-1)               F.cosine_similarity(a, b, dim=-1)     F.embedding(tokens, weight)
     F.conv1d(x, weight, bias, padding="same")
     F.max_pool1d(conved, conved.shape[2]).squeeze(2)                 F.adaptive_avg_pool1d(x, 1)
+    F.ctc_loss(log_probs, targets, input_lengths, target_lengths)
 """
 
 from ..functional import (binary_cross_entropy, binary_cross_entropy_with_logits, celu, conv1d, cosine_similarity,
@@ -21,6 +22,7 @@ from ..functional import (binary_cross_entropy, binary_cross_entropy_with_logits
                           tanhshrink, threshold)
 from ..functional import group_norm, rms_norm
 from ..functional import adaptive_avg_pool1d, adaptive_max_pool1d, avg_pool1d, max_pool1d
+from ..functional import ctc_loss
 from .linear import embedding
 
 __all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "celu", "conv1d", "cosine_similarity",
@@ -32,3 +34,4 @@ __all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "celu", "
            "tanhshrink", "threshold"]
 __all__ += ["group_norm", "rms_norm"]
 __all__ += ["adaptive_avg_pool1d", "adaptive_max_pool1d", "avg_pool1d", "max_pool1d"]
+__all__ += ["ctc_loss"]

@@ -7,7 +7,7 @@ from typing import Any
 from ..checks import flag, is_int, non_negative_number, positive_number, probability
 from ..functional.reduction import checked_reduction
 from ..functional import (REDUCTIONS, binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,
-                          huber_loss, kl_div, l1_loss, legacy_reduction, mse_loss, nll_loss, smooth_l1_loss)
+                          ctc_loss, huber_loss, kl_div, l1_loss, legacy_reduction, mse_loss, nll_loss, smooth_l1_loss)
 from ..spellings import only_defaults
 from ..tensor import Tensor, as_tensor
 from .module import Module
@@ -83,6 +83,23 @@ class HuberLoss(_Loss):
 
     def forward(self, input: Any, target: Any) -> Tensor:
         return huber_loss(input, target, self.reduction, delta=self.delta)
+
+
+class CTCLoss(_Loss):
+    """`F.ctc_loss(log_probs, targets, input_lengths, target_lengths, blank, reduction, zero_infinity)`:
+    the connectionist temporal classification loss of log-probabilities (T, N, C) against targets of
+    other lengths, summed over every alignment (`functional/ctc.py` gives the recursion)."""
+
+    def __init__(self, blank: int = 0, reduction: str = "mean", zero_infinity: bool = False) -> None:
+        super().__init__(reduction=reduction)        # (PyTorch's has no legacy pair)
+        if not is_int(blank) or blank < 0:
+            raise ValueError(f"CTCLoss: blank must be an integer >= 0, got {blank!r}")
+        self.blank = int(blank)
+        self.zero_infinity = flag(zero_infinity, "zero_infinity", "CTCLoss")
+
+    def forward(self, log_probs: Any, targets: Any, input_lengths: Any, target_lengths: Any) -> Tensor:
+        return ctc_loss(log_probs, targets, input_lengths, target_lengths, self.blank, self.reduction,
+                        self.zero_infinity)
 
 
 class _WeightedLoss(_Loss):
