@@ -437,3 +437,38 @@ def test_maximum_and_minimum_are_elementwise_with_the_gradient_split_at_a_tie():
     np.testing.assert_array_equal(b.grad, [1.0, 0.0, 50.0, 0.0])
     low = a.detach().minimum(mg.tensor([[0.0], [9.0]], dtype=mg.float64))      # broadcast (4,) with (2, 1)
     np.testing.assert_array_equal(low.numpy(), [[0.0, 0.0, 0.0, np.nan], [1.0, 5.0, 2.0, np.nan]])
+
+
+# ---- clamp_ and clip_ ---------------------------------------------------------------------------------------
+
+def test_clamp_in_place_under_no_grad_gives_a_parameter_a_new_clipped_array():
+    """A WGAN critic's weight clipping, `for p in critic.parameters(): p.data.clamp_(-c, c)`, written on the tensor:
+    min(max(p, -c), c) entrywise; the parameter stays a leaf, and an array recorded before keeps its values."""
+    p = mg.nn.Parameter(mg.tensor([-2.0, 0.5, 3.0], dtype=mg.float64))
+    before = p.data
+    with mg.no_grad():
+        assert p.clamp_(-1.0, 1.0) is p
+        p.clip_(min=-0.75)
+    np.testing.assert_array_equal(p.data, [-0.75, 0.5, 1.0])
+    np.testing.assert_array_equal(before, [-2.0, 0.5, 3.0])
+    assert p.requires_grad and p.is_leaf
+    with pytest.raises(RuntimeError, match="clamp_: a leaf tensor that requires grad cannot be changed in place"):
+        p.clamp_(0.0, 1.0)
+    np.testing.assert_array_equal(p.data, [-0.75, 0.5, 1.0])
+
+
+def test_clamp_in_place_while_recording_passes_the_gradient_where_the_value_was_kept():
+    """x = a * 1; x.clamp_(lo, hi) is clamp(a): d/da = 1 strictly inside [lo, hi], 0 where clipped; on a part
+    (x[0]) it writes into x, as on a PyTorch view."""
+    a = mg.tensor([[-2.0, 0.5, 3.0], [0.2, -0.4, 9.0]], dtype=mg.float64, requires_grad=True)
+    x = a * 1
+    x.clamp_(-1.0, 1.0)
+    x.sum().backward()
+    np.testing.assert_array_equal(x.numpy(), [[-1.0, 0.5, 1.0], [0.2, -0.4, 1.0]])
+    np.testing.assert_array_equal(a.grad, [[0.0, 1.0, 0.0], [1.0, 1.0, 0.0]])
+    a.grad = None
+    y = a * 1
+    y[0].clamp_(min=0.0)
+    y.sum().backward()
+    np.testing.assert_array_equal(y.numpy(), [[0.0, 0.5, 3.0], [0.2, -0.4, 9.0]])
+    np.testing.assert_array_equal(a.grad, [[0.0, 1.0, 1.0], [1.0, 1.0, 1.0]])

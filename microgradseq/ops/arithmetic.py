@@ -266,6 +266,13 @@ add_, sub_ = _in_place_method("add_", "+=", add), _in_place_method("sub_", "-=",
 mul_, div_ = _in_place_method("mul_", "*=", ew.mul), _in_place_method("div_", "/=", ew.div)
 
 
+def clamp_(self: Tensor, min: Any = None, max: Any = None) -> Tensor:
+    """`t.clamp(min, max)` in place (also `t.clip_`), with the rules of `t += u`: under `no_grad` the
+    tensor gets a new array (a WGAN critic's weight clipping, `p.clamp_(-c, c)`); while recording it
+    takes the result's history. Returns the tensor."""
+    return self._in_place("clamp_", lambda t, _: clamp(t, min, max), None)
+
+
 def copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
     """`src` (broadcast to the tensor's shape, cast to its dtype) copied into the tensor, with the rules
     of the in-place operators: under `no_grad` the tensor gets a new array (`p.copy_(w)` sets a
@@ -283,6 +290,7 @@ def copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
 Tensor.min, Tensor.max, Tensor.amax, Tensor.amin = min, max_of, amax, amin      # (Tensor.max replaces methods.py's)
 Tensor.square, Tensor.rsqrt = square, rsqrt
 Tensor.clamp, Tensor.clamp_min, Tensor.clamp_max = clamp, clamp_min, clamp_max
+Tensor.clamp_ = Tensor.clip_ = clamp_
 Tensor.add, Tensor.sub, Tensor.div = add, sub, divide
 Tensor.add_, Tensor.sub_, Tensor.mul_, Tensor.div_, Tensor.copy_ = add_, sub_, mul_, div_, copy_
 Tensor.floor_divide, Tensor.remainder = ew.floor_divide, ew.remainder
