@@ -58,8 +58,8 @@ Met and left as documented in docs/pytorch.md (the lines say `differs:`):
 Names the library does not have (not gaps): `Tensor.apply_` (train.py binarises the outputs with a Python
 function per element; written as a comparison), `Tensor.clamp_` (indrnn.py's `hidden_min_abs` branch, which
 addition_test.py does not reach; that branch's `self.weight_hh.mul(sign, abs_kernel)` fails in PyTorch too;
-`clamp_` was added after this round), and `torch.nn.functional.mul` (indrnn.py's `F.mul(self.weight_hh, hx)`; not a documented torch.nn.functional function
-either: written `torch.mul`).
+`clamp_` was added after this round), and `torch.nn.functional.mul` (indrnn.py's `F.mul(self.weight_hh, hx)`;
+not a documented torch.nn.functional function either: written `torch.mul`).
 
 Expected values in the tests come from numpy written here: the NTM's addressing (cosine similarity, softmax,
 interpolation, `np.roll` for the shift, sharpening), its reads and writes and the whole copy-task forward pass
