@@ -154,6 +154,34 @@ def test_a_nan_in_a_sequence_s_frames_makes_its_loss_nan_as_pytorchs():
     assert np.isnan(out.data[0]) and out.data[1] == -log_probs[0, 1, 1]
 
 
+def test_frames_past_a_sequence_s_length_reach_neither_its_loss_nor_its_gradient():
+    """NaN in every frame past each sequence's input length (all of them for a sequence of none, as padding
+    after a masked log_softmax can hold): the losses and gradients of clean padding, and 0 gradient there,
+    as PyTorch's kernel, which zeroes the gradient past each input length."""
+    clean = random_log_probs((4, 3, 3), seed=16)
+    lengths = [4, 2, 0]
+    padded_with_nan = clean.copy()
+    for n, length in enumerate(lengths):
+        padded_with_nan[length:, n] = np.nan
+    grads = []
+    for log_probs in (clean, padded_with_nan):
+        x = mg.tensor(log_probs, requires_grad=True)
+        out = F.ctc_loss(x, [[1, 2], [2, 0], [0, 0]], lengths, [2, 1, 0], reduction="none")
+        out.sum().backward()
+        np.testing.assert_allclose(out.data, np_ctc_batch(clean, [[1, 2], [2], []], lengths), rtol=1e-12)
+        grads.append(x.grad)
+    np.testing.assert_array_equal(grads[1], grads[0])
+    assert not grads[1][2:, 1].any() and not grads[1][:, 2].any()
+
+
+def test_zero_infinity_leaves_a_nan_loss_nan_as_pytorchs():
+    """PyTorch's zero_infinity replaces only +inf: a NaN loss stays NaN."""
+    log_probs = random_log_probs((3, 2, 3), seed=17)
+    log_probs[1, 0, 1] = np.nan
+    out = F.ctc_loss(mg.tensor(log_probs), [[1, 0], [1, 1]], [3, 2], [1, 2], reduction="none", zero_infinity=True)
+    assert np.isnan(out.data[0]) and out.data[1] == 0.0
+
+
 @pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
 @pytest.mark.parametrize("zero_infinity", [False, True])
 def test_every_reduction_and_zero_infinity(reduction, zero_infinity):

@@ -206,6 +206,20 @@ def test_use_buffers_averages_the_running_statistics():
     assert tracked == 1
 
 
+def test_the_ema_list_form_averages_an_integer_buffer_by_the_formula_truncated():
+    """get_ema_multi_avg_fn on num_batches_tracked (int64, no lerp), as PyTorch's p_ema.copy_(p_ema * decay +
+    p_model * (1 - decay)): counts 1, 2, 3 at decay 0.5 give 1, then 1.5 -> 1, then 2."""
+    rng = np.random.default_rng(18)
+    model = batch_norm_model()
+    ema_model = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(0.5), use_buffers=True)
+    tracked = []
+    for _ in range(3):
+        model(mg.tensor(rng.standard_normal((5, 3))))
+        ema_model.update_parameters(model)
+        tracked.append(running_statistics(ema_model.module)[2])
+    assert tracked == [1, 1, 2] and ema_model.module[1].num_batches_tracked.dtype == np.int64
+
+
 def test_the_state_dict_has_n_averaged_and_the_module_prefix_and_goes_through_a_file(tmp_path):
     """PyTorch's keys: n_averaged, then module.<name>; mg.save / mg.load into a fresh AveragedModel, whose next
     update carries the mean on from n_averaged."""

@@ -16,7 +16,8 @@ l'_s != l'_{s-2}, a label unlike the one before it ("aa" needs a blank between i
 needs T >= 3). Each step is a few tensor ops on all sequences and states at once (a logsumexp over
 the three predecessors plus the gathered x_t(l')), so the gradient comes from the chain rule alone.
 Sequences shorter than T keep their alpha once their own frames are spent (a mask), and their loss is
-read off it. Read from PyTorch's aten/src/ATen/native/LossCTC.cpp (the alpha recursion and `ctc_loss_impl`:
+read off it; the frames past them are never read (a NaN there reaches neither loss nor gradient).
+Read from PyTorch's aten/src/ATen/native/LossCTC.cpp (the alpha recursion and `ctc_loss_impl`:
 zero_infinity, and "mean" dividing by the target lengths clamped to >= 1) and torch/nn/functional.py.
 """
 
@@ -103,15 +104,18 @@ def _log_likelihoods(log_probs: Tensor, extended: np.ndarray, input_lengths: np.
                      target_lengths: np.ndarray) -> Tensor:
     """log p(l | x) per sequence, (N,): the alpha recursion over log_probs (T, N, C) and the extended
     targets l' (N, 2 S_max + 1), each sequence read off at its own last frame and last two states."""
-    states = extended.shape[1]
-    emissions = log_probs.take_along_dim(extended[None], dim=2)         # x_t(l'_s): (T, N, 2 S_max + 1)
+    frames, states = log_probs.shape[0], extended.shape[1]
+    own = np.arange(frames)[:, None] < input_lengths                    # (T, N): each sequence's own frames
+    # x_t(l'_s): (T, N, 2 S_max + 1), 0 past a sequence's own frames (never read, so a NaN there reaches
+    # neither the loss nor the gradient)
+    emissions = ops.where(own[:, :, None], log_probs.take_along_dim(extended[None], dim=2), 0.0)
     skips = np.zeros(extended.shape, bool)
     skips[:, 2:] = extended[:, 2:] != extended[:, :-2]                   # l'_s != l'_{s-2}
     impossible = owned(np.full(extended.shape, -np.inf, log_probs.dtype))
     alpha = ops.where(np.arange(states) < 2, emissions[0], impossible)
-    for t in range(1, log_probs.shape[0]):
+    for t in range(1, frames):
         predecessors = ops.stack([alpha, _shifted(alpha, 1), ops.where(skips, _shifted(alpha, 2), impossible)])
-        alpha = ops.where((t < input_lengths)[:, None], _log_sum_exp(predecessors) + emissions[t], alpha)
+        alpha = ops.where(own[t][:, None], _log_sum_exp(predecessors) + emissions[t], alpha)
     rows = np.arange(len(target_lengths))
     last = alpha[rows, 2 * target_lengths]
     before_last = ops.where(target_lengths > 0, alpha[rows, np.maximum(2 * target_lengths - 1, 0)], -np.inf)

@@ -92,7 +92,9 @@ def get_ema_multi_avg_fn(decay: float = 0.999) -> MultiAverageFunction:
 
 def get_swa_multi_avg_fn() -> MultiAverageFunction:
     """`get_swa_avg_fn`'s average over lists of parameters, in place, for `AveragedModel(multi_avg_fn=...)`,
-    as PyTorch's: floating ones by lerp(average, current, 1 / (n + 1)), the others by the formula, truncated."""
+    as PyTorch's: floating ones by lerp(average, current, 1 / (n + 1)). The others (with `use_buffers`,
+    num_batches_tracked) by the formula, truncated, as the default average does; PyTorch's raises there
+    (its `_foreach_addcdiv_` refuses integers)."""
     def swa_update(averaged_param_list: Sequence[Tensor], current_param_list: Sequence[Tensor],
                    num_averaged: Any) -> None:
         with no_grad():
