@@ -472,3 +472,19 @@ def test_clamp_in_place_while_recording_passes_the_gradient_where_the_value_was_
     y.sum().backward()
     np.testing.assert_array_equal(y.numpy(), [[0.0, 0.5, 3.0], [0.2, -0.4, 9.0]])
     np.testing.assert_array_equal(a.grad, [[0.0, 1.0, 1.0], [1.0, 1.0, 1.0]])
+
+
+def test_lerp_in_place_is_an_ema_step_under_no_grad_and_records_while_recording():
+    """PyTorch's multi-tensor EMA, `ema.lerp_(current, 1 - decay)`: ema + (1 - decay)(current - ema); while
+    recording, d/d(ema) = decay and d/d(current) = 1 - decay (lerp's rule)."""
+    ema, current = mg.tensor([1.0, -2.0], dtype=mg.float64), mg.tensor([3.0, 2.0], dtype=mg.float64)
+    with mg.no_grad():
+        assert ema.lerp_(current, 0.25) is ema
+    np.testing.assert_allclose(ema.numpy(), [1.5, -1.0], rtol=1e-15)
+    a = mg.tensor([1.0, -2.0], dtype=mg.float64, requires_grad=True)
+    b = mg.tensor([3.0, 2.0], dtype=mg.float64, requires_grad=True)
+    x = a * 1
+    x.lerp_(b, 0.25)
+    x.sum().backward()
+    np.testing.assert_allclose(a.grad, [0.75, 0.75], rtol=1e-15)
+    np.testing.assert_allclose(b.grad, [0.25, 0.25], rtol=1e-15)

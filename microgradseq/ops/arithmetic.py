@@ -273,6 +273,12 @@ def clamp_(self: Tensor, min: Any = None, max: Any = None) -> Tensor:
     return self._in_place("clamp_", lambda t, _: clamp(t, min, max), None)
 
 
+def lerp_(self: Tensor, end: Any, weight: Any) -> Tensor:
+    """`t.lerp(end, weight)` in place, with the rules of `t += u` (an EMA's `ema.lerp_(current, 1 - decay)`
+    under `no_grad`). Returns the tensor."""
+    return self._in_place("lerp_", lambda t, _: ew.lerp(t, end, weight), None)
+
+
 def copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
     """`src` (broadcast to the tensor's shape, cast to its dtype) copied into the tensor, with the rules
     of the in-place operators: under `no_grad` the tensor gets a new array (`p.copy_(w)` sets a
@@ -291,6 +297,7 @@ Tensor.min, Tensor.max, Tensor.amax, Tensor.amin = min, max_of, amax, amin      
 Tensor.square, Tensor.rsqrt = square, rsqrt
 Tensor.clamp, Tensor.clamp_min, Tensor.clamp_max = clamp, clamp_min, clamp_max
 Tensor.clamp_ = Tensor.clip_ = clamp_
+Tensor.lerp_ = lerp_
 Tensor.add, Tensor.sub, Tensor.div = add, sub, divide
 Tensor.add_, Tensor.sub_, Tensor.mul_, Tensor.div_, Tensor.copy_ = add_, sub_, mul_, div_, copy_
 Tensor.floor_divide, Tensor.remainder = ew.floor_divide, ew.remainder
