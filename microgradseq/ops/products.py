@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 
 from ..checks import is_axis
-from ..spellings import axis_keepdims, either
+from ..spellings import axis_keepdims
 from ..tensor import Rules, Tensor, as_tensor, result
-from .reduce import accumulated_dtype, in_given_dtype
+from .reduce import accumulated_dtype, in_given_dtype, scanned
 
 
 def prod(x: Any, dim: Any = None, keepdim: bool | None = None, *, dtype: Any = None, axis: Any = None,
@@ -91,11 +91,7 @@ def cumprod(x: Any, dim: Any = None, *, dtype: Any = None, axis: Any = None) -> 
 
     As torch.cumprod: `dim` is required; the result is in `dtype` when given (x is converted first),
     else int64 for integers and bools, else x's dtype."""
-    axis = either("cumprod", "axis", axis, "dim", dim)
-    x = x if type(x) is Tensor else as_tensor(x)
-    if axis is None or not is_axis(axis, builtins.max(x.ndim, 1)):
-        raise ValueError(f"cumprod: dim {axis!r} is not an axis of shape {x.shape} (dim is required)")
-    x = in_given_dtype("cumprod", x, dtype)
+    x, axis = scanned("cumprod", x, dim, axis, dtype)
     X = x._data
     multiplied_in = accumulated_dtype(X, dtype)
     if X.ndim == 0:                         # (a 0-d tensor is its own running product, as PyTorch's)

@@ -209,17 +209,23 @@ def cumsum(x: Any, dim: Any = None, *, dtype: Any = None, axis: Any = None) -> T
 
     As torch.cumsum: `dim` is required; the result is in `dtype` when given (x is converted first),
     else int64 for integers and bools, else x's dtype."""
-    axis = either("cumsum", "axis", axis, "dim", dim)
-    x = x if type(x) is Tensor else as_tensor(x)
-    if axis is None or not is_axis(axis, builtins.max(x.ndim, 1)):
-        raise ValueError(f"cumsum: dim {axis!r} is not an axis of shape {x.shape} (dim is required)")
-    x = in_given_dtype("cumsum", x, dtype)
+    x, axis = scanned("cumsum", x, dim, axis, dtype)
     X = x._data
     summed_in = accumulated_dtype(X, dtype)
     if X.ndim == 0:                         # (a 0-d tensor is its own running sum, as PyTorch's)
         return result("cumsum", X.astype(summed_in), (x,), CUMSUM, (None,))
     from_end = axis - X.ndim if axis >= 0 else axis
     return result("cumsum", np.cumsum(X, axis=axis, dtype=summed_in), (x,), CUMSUM, (from_end,))
+
+
+def scanned(name: str, x: Any, dim: Any, axis: Any, dtype: Any) -> tuple[Tensor, int]:
+    """The input and axis of a running sum or product (`name`), as torch.cumsum's: `dim` (or `axis`) is
+    required and must be an axis of x (ValueError naming `name`); x converted to `dtype` when given."""
+    axis = either(name, "axis", axis, "dim", dim)
+    x = x if type(x) is Tensor else as_tensor(x)
+    if axis is None or not is_axis(axis, builtins.max(x.ndim, 1)):
+        raise ValueError(f"{name}: dim {axis!r} is not an axis of shape {x.shape} (dim is required)")
+    return in_given_dtype(name, x, dtype), axis
 
 
 def in_given_dtype(name: str, x: Tensor, dtype: Any) -> Tensor:

@@ -53,16 +53,8 @@ class Adam(Optimizer):
         return ("step", "exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if group["amsgrad"] else ())
 
     def update(self, data: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict) -> np.ndarray:
-        lr, (beta1, beta2), weight_decay = group["lr"], group["betas"], group["weight_decay"]
-        if group["maximize"]:
-            grad = -grad
-        if group["decoupled_weight_decay"]:
-            data = data * (1.0 - lr * weight_decay)
-        else:
-            grad = with_decay(data, grad, weight_decay)
-        t = state["step"] = state.get("step", 0) + 1
-        m = state["exp_avg"] = beta1 * state.get("exp_avg", 0.0) + (1.0 - beta1) * grad
-        v = state["exp_avg_sq"] = beta2 * state.get("exp_avg_sq", 0.0) + (1.0 - beta2) * grad * grad
+        lr, (beta1, beta2) = group["lr"], group["betas"]
+        data, grad, t, m, v = moments(data, grad, state, group)
         if group["amsgrad"]:
             v = state["max_exp_avg_sq"] = np.maximum(state.get("max_exp_avg_sq", 0.0), v)
         # PyTorch's arrangement of the same formula: fold the corrections into
@@ -70,6 +62,28 @@ class Adam(Optimizer):
         step_size = lr / (1.0 - beta1 ** t)
         denom = np.sqrt(v) / math.sqrt(1.0 - beta2 ** t) + group["eps"]
         return data - step_size * m / denom
+
+
+def moments(data: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict) -> tuple:
+    """The first half of a step of Adam and its kin (NAdam, RAdam): the gradient's sign (maximize), the
+    weight decay, the step count t and the two moving averages, kept in `state`:
+
+        g = -grad if maximize else grad
+        p = p * (1 - lr * weight_decay)       (decoupled_weight_decay)     else   g = g + weight_decay * p
+        m = beta1 * m + (1 - beta1) * g,      v = beta2 * v + (1 - beta2) * g^2
+
+    Returns (p, g, t, m, v)."""
+    lr, (beta1, beta2), weight_decay = group["lr"], group["betas"], group["weight_decay"]
+    if group["maximize"]:
+        grad = -grad
+    if group["decoupled_weight_decay"]:
+        data = data * (1.0 - lr * weight_decay)
+    else:
+        grad = with_decay(data, grad, weight_decay)
+    t = state["step"] = state.get("step", 0) + 1
+    m = state["exp_avg"] = beta1 * state.get("exp_avg", 0.0) + (1.0 - beta1) * grad
+    v = state["exp_avg_sq"] = beta2 * state.get("exp_avg_sq", 0.0) + (1.0 - beta2) * grad * grad
+    return data, grad, t, m, v
 
 
 class AdamW(Adam):

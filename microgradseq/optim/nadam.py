@@ -8,7 +8,7 @@ import numpy as np
 
 from . import options as check
 from .optimizer import Optimizer
-from .sgd import with_decay
+from .adam import moments
 from .state_dict import non_negative_entries
 
 
@@ -63,20 +63,11 @@ class NAdam(Optimizer):
         return state
 
     def update(self, data: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict) -> np.ndarray:
-        lr, (beta1, beta2), weight_decay = group["lr"], group["betas"], group["weight_decay"]
-        psi = group["momentum_decay"]
-        if group["maximize"]:
-            grad = -grad
-        if group["decoupled_weight_decay"]:
-            data = data * (1.0 - lr * weight_decay)
-        else:
-            grad = with_decay(data, grad, weight_decay)
-        t = state["step"] = state.get("step", 0) + 1
+        lr, (beta1, beta2), psi = group["lr"], group["betas"], group["momentum_decay"]
+        data, grad, t, m, v = moments(data, grad, state, group)     # (adam.py: the moving averages m, v)
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * psi))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
         mu_product = state["mu_product"] = state.get("mu_product", 1.0) * mu
-        m = state["exp_avg"] = beta1 * state.get("exp_avg", 0.0) + (1.0 - beta1) * grad
-        v = state["exp_avg_sq"] = beta2 * state.get("exp_avg_sq", 0.0) + (1.0 - beta2) * grad * grad
         denom = np.sqrt(v / (1.0 - beta2 ** t)) + group["eps"]
         data = data - lr * (1.0 - mu) / (1.0 - mu_product) * grad / denom
         return data - lr * mu_next / (1.0 - mu_product * mu_next) * m / denom

@@ -9,7 +9,7 @@ import numpy as np
 
 from . import options as check
 from .optimizer import Optimizer
-from .sgd import with_decay
+from .adam import moments
 from .state_dict import non_negative_entries
 
 
@@ -62,16 +62,8 @@ class RAdam(Optimizer):
         return state
 
     def update(self, data: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict) -> np.ndarray:
-        lr, (beta1, beta2), weight_decay = group["lr"], group["betas"], group["weight_decay"]
-        if group["maximize"]:
-            grad = -grad
-        if group["decoupled_weight_decay"]:
-            data = data * (1.0 - lr * weight_decay)
-        else:
-            grad = with_decay(data, grad, weight_decay)
-        t = state["step"] = state.get("step", 0) + 1
-        m = state["exp_avg"] = beta1 * state.get("exp_avg", 0.0) + (1.0 - beta1) * grad
-        v = state["exp_avg_sq"] = beta2 * state.get("exp_avg_sq", 0.0) + (1.0 - beta2) * grad * grad
+        lr, (beta1, beta2) = group["lr"], group["betas"]
+        data, _, t, m, v = moments(data, grad, state, group)        # (adam.py: the moving averages m, v)
         m_hat = m / (1.0 - beta1 ** t)
         rho_inf = 2.0 / (1.0 - beta2) - 1.0
         rho_t = rho_inf - 2.0 * t * beta2 ** t / (1.0 - beta2 ** t)

@@ -88,8 +88,10 @@ class CyclicLR(_CyclesMomentum):
     with scale_fn 1 ('triangular'), 1 / 2^(cycle - 1) ('triangular2', halved every cycle) or gamma^t
     ('exp_range'), or your own `scale_fn` (then `mode` is not used). The momentum goes the other way:
     max_momentum - (max_momentum - base_momentum) height scale_fn(...). Made with last_epoch=-1 it sets
-    the groups' rates to `base_lr` (and momenta to `max_momentum`). Its state dict keeps a `scale_fn`
-    only when it is an object with attributes of its own (as LambdaLR's keeps its functions).
+    the groups' rates to `base_lr` (and momenta to `max_momentum`), unless an earlier schedule gave the
+    groups an `initial_lr`: then, as PyTorch's, the rate stays that until the first `step()`. Its state
+    dict keeps a `scale_fn` only when it is an object with attributes of its own (as LambdaLR's keeps its
+    functions).
     """
 
     _state_checks = {"max_lrs": _check_rates, "total_size": check.positive, "step_ratio": check.closed_fraction,
