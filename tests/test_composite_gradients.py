@@ -1820,6 +1820,21 @@ def test_add_and_sub_with_alpha_in_place_while_recording(data):
     check_both_modes(data, fn, lambda x, y: np.broadcast_to(x + 2 * y, shape), [a, b])
 
 
+@FAST
+@given(data=st.data())
+def test_clamp_and_lerp_in_place_while_recording(data):
+    """x = a * 1; x.clamp_(-0.5, 0.5); x.lerp_(b, 0.25) is clip(a) + 0.25 (b - clip(a)), a kept off the bounds."""
+    shape = data.draw(shapes(2))
+    a = on_band(data.draw(values(shape)), 0.1, 0.4)         # (at least 0.1 from every multiple of 0.5)
+    b = data.draw(values(data.draw(broadcastable_to(shape))))
+
+    def fn(a, b):
+        x = a * 1
+        x.clamp_(-0.5, 0.5)
+        return x.lerp_(b, 0.25)
+    check_both_modes(data, fn, lambda x, y: np.broadcast_to(0.75 * np.clip(x, -0.5, 0.5) + 0.25 * y, shape), [a, b])
+
+
 @pytest.mark.parametrize("ndim", ANY_RANK)
 @FAST
 @given(data=st.data())
@@ -1974,6 +1989,8 @@ ARITHMETIC = {
     "mul_": ["test_in_place_operator_while_recording"],
     "div_": ["test_in_place_operator_while_recording"],
     "copy_": ["test_copy_in_place_while_recording_sends_the_gradient_to_the_source"],
+    "clamp_": ["test_clamp_and_lerp_in_place_while_recording"],
+    "lerp_": ["test_clamp_and_lerp_in_place_while_recording"],
     "mm": ["test_mm_and_bmm_with_a_numpy_constant_operand"],
     "bmm": ["test_mm_and_bmm_with_a_numpy_constant_operand"],
     "outer": ["mg.outer", "Tensor.ger"],
@@ -2108,7 +2125,7 @@ BESIDE_PRIMITIVES = {
 }
 PRIMITIVES_BESIDE = {"cumsum", "max", "mean", "norm", "sum", "log_softmax", "prod", "cumprod"}   # (prod, cumprod:
 # ops/products.py)
-HELPERS_BESIDE = {"reduced_axes", "in_given_dtype", "accumulated_dtype"}    # (axes and dtypes checked; no tensor)
+HELPERS_BESIDE = {"reduced_axes", "in_given_dtype", "accumulated_dtype", "scanned"}    # (axes and dtypes checked; no tensor)
 
 
 def test_isclose_and_count_nonzero_give_constants():

@@ -291,7 +291,9 @@ BAD_CALLS = [  # (targets, input_lengths, target_lengths, keywords, error, messa
     ([[1, 0], [1, 0]], [4, 4], [2, 1], {}, ValueError, r"targets must not hold the blank \(0\)"),
     ([[1, 2], [1, 0]], [4, 4], [2, 1], {"blank": 2}, ValueError, r"targets must not hold the blank \(2\)"),
     ([[1, 3], [1, 0]], [4, 4], [2, 1], {}, ValueError, r"target labels must lie in \[0, 3\), got values from 1 to 3"),
-    ([[1.0, 2.0]] * 2, [4, 4], [2, 1], {}, ValueError, r"expected integer targets, got dtype float64"),
+    ([[1.0, float("nan")]] * 2, [4, 4], [2, 1], {}, ValueError, r"float targets must be finite to be cast to "
+                                                                r"integers, got float64 holding nan"),
+    ([[True, False]] * 2, [4, 4], [2, 1], {}, ValueError, r"expected integer targets, got dtype bool"),
     ([[1, 2], [1, 0]], [4], [2, 1], {}, ValueError, r"expected input_lengths of shape \(2,\), one per sequence, "
                                                     r"got 1"),
     ([[1, 2], [1, 0]], [4.0, 4.0], [2, 1], {}, ValueError, r"expected input_lengths as integers"),
@@ -403,3 +405,17 @@ def test_an_lstm_learns_to_read_digit_strings_with_ctc():
     best = head(lstm(mg.tensor(frames, dtype=mg.float32))[0]).data.argmax(axis=2)       # greedy: (T, N)
     read = [[c for t, c in enumerate(path) if c and (t == 0 or c != path[t - 1])] for path in best.T.tolist()]
     assert np.mean([r == s for r, s in zip(read, strings)]) > 0.75
+
+
+def test_float_targets_are_cast_to_int64_as_pytorchs_ctc_loss_casts_them():
+    """PyTorch's ctc_loss takes targets.to(kLong): the float labels of torch.Tensor(...) padded by pad_sequence
+    (AssemblyAI's speech recognition tutorial) give the integer targets' loss and gradient."""
+    log_probs = random_log_probs((6, 2, 5), seed=3)
+    losses, grads = [], []
+    for targets in ([[1, 2, 4], [3, 3, 0]], mg.Tensor([[1, 2, 4], [3, 3, 0]]), np.array([[1.0, 2.9, 4.2], [3, 3, 0]])):
+        x = mg.tensor(log_probs, requires_grad=True)
+        loss = F.ctc_loss(x, targets, [6, 5], [3, 2])
+        loss.backward()
+        losses.append(loss.item())
+        grads.append(x.grad.copy())
+    assert losses[0] == losses[1] == losses[2] and (grads[0] == grads[1]).all() and (grads[0] == grads[2]).all()

@@ -57,6 +57,13 @@ def _padded_targets(where: str, targets: Any, target_lengths: np.ndarray, classe
     given = np.asarray(targets._data if isinstance(targets, Tensor) else targets)
     if given.size == 0 and given.dtype.kind == "f":         # ([] is float64 to numpy)
         given = given.astype(np.int64)
+    if given.dtype.kind == "f":
+        # PyTorch's ctc_loss casts the targets, targets.to(log_probs.device(), kLong): the float labels of
+        # torch.Tensor(...) and pad_sequence work, each truncated toward zero
+        if not np.isfinite(given).all():
+            raise ValueError(f"{where}: float targets must be finite to be cast to integers, got {given.dtype} "
+                             f"holding {given[~np.isfinite(given)][0]}")
+        given = given.astype(np.int64)
     if given.dtype.kind not in "iu":
         raise ValueError(f"{where}: expected integer targets, got dtype {given.dtype}")
     batch, longest = target_lengths.shape[0], int(target_lengths.max(initial=0))
@@ -128,7 +135,8 @@ def ctc_loss(log_probs: Any, targets: Any, input_lengths: Any, target_lengths: A
              reduction: str = "mean", zero_infinity: bool = False) -> Tensor:
     """-log p(target | log_probs) per sequence, summed over every alignment (the recursion above), as
     PyTorch's: log_probs (T, N, C) (or unbatched (T, C)) log-softmax outputs; targets padded (N, S) or
-    concatenated (sum(target_lengths),), labels in [0, C) other than `blank`; input_lengths and
+    concatenated (sum(target_lengths),), labels in [0, C) other than `blank` (float labels are cast to
+    int64, as PyTorch's); input_lengths and
     target_lengths one per sequence (tuples, lists or integer tensors), each input length <= T.
     "none" gives the N losses, "sum" their sum, "mean" the mean of each divided by its target length
     (clamped to >= 1). An impossible target (T too short) has loss inf, and gradient 0;
