@@ -997,6 +997,90 @@ def sliding_pool_case(draw, ndim, kind):
 
 
 @st.composite
+def conv2d_case(draw, ndim):
+    """F.conv2d of x (N, C_in, H, W) (ndim 4) or (C_in, H, W) (ndim 3) with a weight (C_out, C_in / groups,
+    kH, kW) and maybe a bias, stride, padding (ints, a pair, or "same" at stride 1), dilation and groups
+    drawn; numpy: y[n, o, i, j] = b[o] + sum_c,u,v w[o, c, u, v] x_pad[n, g C_in / groups + c, s0 i + d0 u,
+    s1 j + d1 v], o in group g, an einsum over each explicit window."""
+    groups = draw(st.integers(1, 2))
+    in_channels, out_channels = groups * draw(st.integers(1, 2)), groups * draw(st.integers(1, 2))
+    kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    stride, dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2))), (draw(st.integers(1, 2)), 1)
+    padding = draw(st.sampled_from([0, (1, 0), "same"] if stride == (1, 1) else [0, (1, 0)]))
+    if padding == "same":
+        widths = [(d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2) for d, k in zip(dilation, kernel)]
+    else:
+        widths = [(0, 0), (0, 0)] if padding == 0 else [(1, 1), (0, 0)]
+    least = [max(1, d * (k - 1) + 1 - sum(w)) for d, k, w in zip(dilation, kernel, widths)]   # (one output position)
+    sizes = [draw(st.integers(n, n + 2)) for n in least]
+    x_shape = (draw(st.integers(1, 2)),) * (ndim == 4) + (in_channels, *sizes)
+    arrays = [draw(values(x_shape)), draw(values((out_channels, in_channels // groups) + kernel))]
+    if draw(st.booleans()):
+        arrays.append(draw(values((out_channels,))))
+
+    def np_conv2d(x, w, b=None):
+        padded = np.pad(x.reshape((-1,) + x.shape[-3:]), [(0, 0), (0, 0)] + widths)
+        counts = [(padded.shape[2 + a] - dilation[a] * (kernel[a] - 1) - 1) // stride[a] + 1 for a in range(2)]
+        per_group, group_channels = out_channels // groups, in_channels // groups
+        y = np.zeros((padded.shape[0], out_channels, *counts))
+        for o in range(out_channels):
+            first = (o // per_group) * group_channels
+            for i in range(counts[0]):
+                for j in range(counts[1]):
+                    rows = stride[0] * i + dilation[0] * np.arange(kernel[0])
+                    columns = stride[1] * j + dilation[1] * np.arange(kernel[1])
+                    window = padded[:, first:first + group_channels][:, :, rows][:, :, :, columns]
+                    y[:, o, i, j] = np.einsum("cuv,ncuv->n", w[o], window) + (0.0 if b is None else b[o])
+        return y.reshape(x.shape[:-3] + y.shape[1:])
+    options = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    return lambda *t: F.conv2d(*t, **options), np_conv2d, arrays
+
+
+@st.composite
+def sliding_pool2d_case(draw, ndim, kind):
+    """F.max_pool2d or F.avg_pool2d of x (N, C, H, W) (ndim 4) or (C, H, W) (ndim 3), a kernel, stride (or
+    None), padding (at most half the kernel), dilation (max), ceil_mode, count_include_pad and
+    divisor_override (avg) drawn, entries apart (no ties at a maximum); numpy: window (i, j) reads the rows
+    and columns s t - p + d k inside the image, its max, or its sum over its size (the padding counted or
+    not, a ceil_mode window's overhang never) or over divisor_override."""
+    kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    stride = draw(st.one_of(st.none(), st.tuples(st.integers(1, 2), st.integers(1, 2))))
+    padding = (draw(st.integers(0, kernel[0] // 2)), draw(st.integers(0, kernel[1] // 2)))
+    dilation = (draw(st.integers(1, 2)), 1) if kind == "max" else (1, 1)
+    ceil_mode, count_include_pad = draw(st.booleans()), draw(st.booleans())
+    divisor_override = draw(st.sampled_from([None, 3])) if kind == "avg" else None
+    steps = kernel if stride is None else stride
+    sizes = [draw(st.integers(d * (k - 1) + 1, d * (k - 1) + 3)) for d, k in zip(dilation, kernel)]
+    windows = []                    # per axis: (start, the positions read) of each window
+    for size, k, s, p, d in zip(sizes, kernel, steps, padding, dilation):
+        span = size + 2 * p - d * (k - 1) - 1
+        count = (-(-span // s) if ceil_mode else span // s) + 1
+        count -= ceil_mode and (count - 1) * s >= size + p
+        windows.append([(s * t - p, [s * t - p + d * u for u in range(k) if 0 <= s * t - p + d * u < size])
+                        for t in range(count)])
+    x_shape = (draw(st.integers(1, 2)),) * (ndim == 4) + (draw(st.integers(1, 2)), *sizes)
+
+    def np_pool(x):
+        out = np.empty(x.shape[:-2] + (len(windows[0]), len(windows[1])))
+        for i, (top, rows) in enumerate(windows[0]):
+            for j, (left, columns) in enumerate(windows[1]):
+                window = x[..., rows, :][..., columns]
+                if kind == "max":
+                    out[..., i, j] = window.max(axis=(-2, -1))
+                    continue
+                area = [min(start + k, size + p) - start for start, k, size, p in
+                        zip((top, left), kernel, sizes, padding)]
+                size = area[0] * area[1] if count_include_pad else len(rows) * len(columns)
+                out[..., i, j] = window.sum(axis=(-2, -1)) / (divisor_override or size)
+        return out
+    if kind == "max":
+        return (lambda t: F.max_pool2d(t, kernel, stride, padding, dilation, ceil_mode), np_pool,
+                [draw(distinct_values(x_shape))])
+    return (lambda t: F.avg_pool2d(t, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override),
+            np_pool, [draw(values(x_shape))])
+
+
+@st.composite
 def adaptive_pool_case(draw, ndim, kind):
     """F.adaptive_max_pool1d or F.adaptive_avg_pool1d of x (N, C, L) or (C, L) to n windows (n drawn, more or
     fewer than L), entries apart; numpy: window i is positions floor(i L / n) .. ceil((i + 1) L / n) - 1."""
@@ -1320,6 +1404,9 @@ CASES = {
     "F.avg_pool1d": (functools.partial(sliding_pool_case, kind="avg"), (2, 3)),
     "F.adaptive_max_pool1d": (functools.partial(adaptive_pool_case, kind="max"), (2, 3)),
     "F.adaptive_avg_pool1d": (functools.partial(adaptive_pool_case, kind="avg"), (2, 3)),
+    "F.conv2d": (conv2d_case, (3, 4)),
+    "F.max_pool2d": (functools.partial(sliding_pool2d_case, kind="max"), (3, 4)),
+    "F.avg_pool2d": (functools.partial(sliding_pool2d_case, kind="avg"), (3, 4)),
     "mg.outer": (functools.partial(outer_case, form="mg.outer"), (1,)),
     "Tensor.ger": (functools.partial(outer_case, form="Tensor.ger"), (1,)),
     "addmm": (addmm_case, (2,)),
@@ -2106,6 +2193,9 @@ FUNCTIONAL = {
     "avg_pool1d": ["F.avg_pool1d"],
     "adaptive_max_pool1d": ["F.adaptive_max_pool1d"],
     "adaptive_avg_pool1d": ["F.adaptive_avg_pool1d"],
+    "conv2d": ["F.conv2d"],
+    "max_pool2d": ["F.max_pool2d"],
+    "avg_pool2d": ["F.avg_pool2d"],
 }
 FUNCTIONAL_PRIMITIVES = {"linear", "log_softmax", "relu", "sigmoid", "tanh"}
 FUNCTIONAL_WITHOUT_GRADIENT = {"one_hot"}      # integers out (test_pytorch_porting_3.py checks its values)

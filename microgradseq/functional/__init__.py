@@ -25,8 +25,8 @@ from .activations import (celu, cosine_similarity, elu, glu, hardshrink, hardsig
                           softshrink, softsign, tanhshrink, threshold)
 from .layer_functions import (dropout, group_norm, layer_norm, linear, normalized_shape_of, one_hot, pad, rms_norm,
                               standardised)
-from .convolution import conv1d
-from .pooling import adaptive_avg_pool1d, adaptive_max_pool1d, avg_pool1d, max_pool1d
+from .convolution import conv1d, conv2d
+from .pooling import adaptive_avg_pool1d, adaptive_max_pool1d, avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
 from .classification import cross_entropy, nll_loss
 from .ctc import ctc_loss
 from .losses import (binary_cross_entropy, binary_cross_entropy_with_logits, huber_loss, kl_div, l1_loss, mse_loss,
@@ -40,6 +40,7 @@ __all__ += ["celu", "cosine_similarity", "elu", "glu", "hardshrink", "hardsigmoi
             "leaky_relu", "logsigmoid", "mish", "normalize", "pairwise_distance", "prelu", "relu6", "selu", "silu",
             "softmin", "softplus", "softshrink", "softsign", "tanhshrink", "threshold"]     # (activations.py)
 __all__ += ["group_norm", "rms_norm"]                                                  # (layer_functions.py)
-__all__ += ["conv1d"]                                                                   # (convolution.py)
-__all__ += ["adaptive_avg_pool1d", "adaptive_max_pool1d", "avg_pool1d", "max_pool1d"]          # (pooling.py)
+__all__ += ["conv1d", "conv2d"]                                                         # (convolution.py)
+__all__ += ["adaptive_avg_pool1d", "adaptive_max_pool1d", "avg_pool1d", "avg_pool2d", "max_pool1d",
+            "max_pool2d"]                                                               # (pooling.py)
 __all__ += ["ctc_loss"]                                                                 # (ctc.py)

@@ -1,27 +1,33 @@
-"""`conv1d`: PyTorch's 1-d convolution (cross-correlation, as every deep learning library computes it), the
-one sequence models use (temporal convolutional nets, character CNNs), as a composite of primitive ops.
+"""`conv1d` and `conv2d`: PyTorch's 1-d and 2-d convolutions (cross-correlation, as every deep learning
+library computes it), the ones sequence models use (temporal convolutional nets, character CNNs) and the
+front ends of CRNN text recognisers and speech models over images and spectrograms, as one composite of
+primitive ops over `dims` = 1 or 2 spatial axes.
 
-For input x (N, C_in, L), weight w (C_out, C_in / groups, K) and bias b (C_out,), each output channel o
-of group g (the C_out / groups channels from g C_out / groups on read the C_in / groups input channels
-from g C_in / groups on) at each output position t is
+For input x (N, C_in, *S) (S = (L,) or (H, W)), weight w (C_out, C_in / groups, *K) and bias b (C_out,),
+each output channel o of group g (the C_out / groups channels from g C_out / groups on read the
+C_in / groups input channels from g C_in / groups on) at each output position t = (t_1, ..., t_dims) is
 
     y[n, o, t] = b[o] + sum_c sum_k w[o, c, k] x_pad[n, g C_in / groups + c, s t + d k]
 
-with x_pad the input with p zeros on each side, s the stride and d the dilation; the output length is
-floor((L + 2p - d (K - 1) - 1) / s) + 1. padding="same" pads d (K - 1) in total, the extra zero on the
-right when that is odd, as PyTorch's (stride 1 only); "valid" pads nothing.
+with k running over the kernel's positions, s t + d k taken axis by axis (s_i t_i + d_i k_i), x_pad the
+input with p_i zeros on each side of axis i, s the stride and d the dilation; along axis i the output has
+floor((S_i + 2 p_i - d_i (K_i - 1) - 1) / s_i) + 1 positions. padding="same" pads d_i (K_i - 1) in total,
+the extra zero on the right (bottom) when that is odd, as PyTorch's (stride 1 only); "valid" pads nothing.
 
-Built of ops that have rules (no rule of its own): `pad`, then for each k the strided slice
-x_pad[:, :, d k :: s] of the output's length, the K slices stacked into windows (N, C_in, K, L_out),
-then one `matmul` per group of weight (groups, C_out / groups, C_in / groups * K) with the windows seen
-as (N, groups, C_in / groups * K, L_out), and the bias added. The gradient (reverse mode) and the
-tangent (forward mode) come from those ops' rules: the weight's gradient is sum_n,t g[n, o, t] times the
-windows, the input's is g pushed back through each slice into the places it read, summed. nn.Conv1d's
-other padding modes ("reflect", "replicate", "circular") pad by one gather instead (`padded_by`).
+Built of ops that have rules (no rule of its own): `pad`, then for each kernel position k the strided
+slice x_pad[:, :, d k :: s] (one slice per axis) of the output's size, the prod(K) slices stacked into
+windows (N, C_in, prod(K), *S_out), then one `matmul` per group of weight (groups, C_out / groups,
+C_in / groups * prod(K)) with the windows seen as (N, groups, C_in / groups * prod(K), prod(S_out)), and
+the bias added. The gradient (reverse mode) and the tangent (forward mode) come from those ops' rules: the
+weight's gradient is sum_n,t g[n, o, t] times the windows, the input's is g pushed back through each slice
+into the places it read, summed. nn.Conv1d's and nn.Conv2d's other padding modes ("reflect", "replicate",
+"circular") pad by one gather per axis instead (`padded_by`).
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 from typing import Any
 
 import numpy as np
@@ -31,52 +37,62 @@ from ..checks import is_int
 from ..tensor import Tensor, as_tensor
 from .layer_functions import pad
 
-PADDING_MODES = ("zeros", "reflect", "replicate", "circular")       # nn.Conv1d's padding_mode
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")       # nn.Conv1d's and nn.Conv2d's padding_mode
+LETTERS = {1: ("L",), 2: ("H", "W")}                                # the spatial axes, as the messages name them
+AXIS_NAMES = {1: ("length",), 2: ("height", "width")}
+KERNEL_AXES = {1: "kernel_size", 2: "kH, kW"}
 
 
-def one_int(where: str, name: str, value: Any, least: int) -> int:
-    """An int, or a tuple or list of one int (PyTorch's 1-d spelling), that is at least `least` (0 or 1);
-    else a TypeError or ValueError naming `where` and `name`."""
-    single = value[0] if isinstance(value, (tuple, list)) and len(value) == 1 else value
-    if not is_int(single):
-        raise TypeError(f"{where}: expected {name} to be a single integer or a tuple of 1 integer, got {value!r}")
-    if single < least:
+def ints_of(where: str, name: str, value: Any, least: int, dims: int) -> tuple[int, ...]:
+    """`dims` ints from an int, or a tuple or list of one int or of `dims` (PyTorch's spellings: one int
+    serves every spatial axis), each at least `least` (0 or 1); else a TypeError or ValueError naming
+    `where` and `name`."""
+    given = tuple(value) if isinstance(value, (tuple, list)) and len(value) in (1, dims) else (value,)
+    if not all(is_int(v) for v in given):
+        raise TypeError(f"{where}: expected {name} to be a single integer or a tuple of {dims} "
+                        f"integer{'s' if dims > 1 else ''}, got {value!r}")
+    if any(v < least for v in given):
         wanted = "positive (>= 1)" if least else "non-negative (>= 0)"
         raise ValueError(f"{where}: expected {name} {wanted}, got {value!r}")
-    return int(single)
+    return tuple(int(v) for v in given) * (dims if len(given) == 1 else 1)
 
 
-def batched(x: Tensor) -> Tensor:
-    """An unbatched (C, L) input as a batch of one, (1, C, L); a batched (N, C, L) one as it is."""
-    return x.reshape((1,) + x.shape) if x.ndim == 2 else x
+def shown(values: tuple) -> Any:
+    """A setting as a message prints it: the int itself for one spatial axis, else the tuple."""
+    return values[0] if len(values) == 1 else values
 
 
-def as_given(x: Tensor, y: Tensor) -> Tensor:
-    """y (N, ...) computed from `batched(x)`, without its batch axis again when x had none."""
-    return y.reshape(y.shape[1:]) if x.ndim == 2 else y
+def batched(x: Tensor, dims: int) -> Tensor:
+    """An unbatched (C, *S) input (`dims` spatial axes) as a batch of one, (1, C, *S); a batched one as it is."""
+    return x.reshape((1,) + x.shape) if x.ndim == dims + 1 else x
 
 
-def padding_of(where: str, padding: Any, stride: int) -> int | str:
-    """`padding` checked: an int >= 0 (or a 1-tuple of one), "valid" or "same" (stride 1 only)."""
+def as_given(x: Tensor, y: Tensor, dims: int) -> Tensor:
+    """y (N, ...) computed from `batched(x, dims)`, without its batch axis again when x had none."""
+    return y.reshape(y.shape[1:]) if x.ndim == dims + 1 else y
+
+
+def padding_of(where: str, padding: Any, stride: tuple[int, ...], dims: int) -> tuple[int, ...] | str:
+    """`padding` checked: ints >= 0 (an int or a tuple, as `ints_of`), "valid" or "same" (stride 1 only)."""
     if isinstance(padding, str):
         if padding not in ("valid", "same"):
             raise ValueError(f"{where}: padding must be an integer, 'valid' or 'same', got {padding!r}")
-        if padding == "same" and stride != 1:
+        if padding == "same" and any(s != 1 for s in stride):
             raise ValueError(f"{where}: padding='same' is not supported for strided convolutions (stride 1 only), "
-                             f"got stride={stride}")
+                             f"got stride={shown(stride)}")
         return padding
-    return one_int(where, "padding", padding, 0)
+    return ints_of(where, "padding", padding, 0, dims)
 
 
-def padding_amounts(padding: int | str, dilation: int, kernel: int) -> tuple[int, int]:
-    """(left, right) zeros for a checked `padding`: p and p; none for "valid"; for "same" d (K - 1) in total,
-    the odd one on the right, as PyTorch's."""
+def padding_amounts(padding: tuple[int, ...] | str, dilation: tuple[int, ...],
+                    kernel: tuple[int, ...]) -> list[tuple[int, int]]:
+    """(left, right) zeros along each spatial axis for a checked `padding`: p and p; none for "valid"; for
+    "same" d (K - 1) in total, the odd one on the right, as PyTorch's."""
     if padding == "valid":
-        return 0, 0
+        return [(0, 0)] * len(kernel)
     if padding == "same":
-        total = dilation * (kernel - 1)
-        return total // 2, total - total // 2
-    return padding, padding
+        return [(d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2) for d, k in zip(dilation, kernel)]
+    return [(p, p) for p in padding]
 
 
 def conv1d(input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
@@ -85,40 +101,55 @@ def conv1d(input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: 
     bias (C_out,) or None; stride, padding and dilation ints or tuples of one int, padding also "valid" or
     "same". Gives (N, C_out, L_out) (or (C_out, L_out)), L_out = floor((L + 2p - d (K - 1) - 1) / s) + 1.
     Every argument is checked before anything is computed (ValueError or TypeError naming conv1d)."""
-    return convolved("conv1d", input, weight, bias, stride, padding, dilation, groups)
+    return convolved("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
 
 
-def convolved(where: str, input: Any, weight: Any, bias: Any, stride: Any, padding: Any, dilation: Any,
+def conv2d(input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
+           groups: int = 1) -> Tensor:
+    """torch.nn.functional.conv2d: input (N, C_in, H, W) or unbatched (C_in, H, W), weight
+    (C_out, C_in / groups, kH, kW), bias (C_out,) or None; stride, padding and dilation ints (for both axes)
+    or pairs (height, width), padding also "valid" or "same". Gives (N, C_out, H_out, W_out), H_out =
+    floor((H + 2 p_0 - d_0 (kH - 1) - 1) / s_0) + 1 and W_out likewise. Every argument is checked before
+    anything is computed (ValueError or TypeError naming conv2d)."""
+    return convolved("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
+
+
+def convolved(where: str, dims: int, input: Any, weight: Any, bias: Any, stride: Any, padding: Any, dilation: Any,
               groups: Any, padding_mode: str = "zeros") -> Tensor:
-    """`conv1d`, its errors naming `where` (nn.Conv1d's name them Conv1d); the padding by `padding_mode`,
-    one of PADDING_MODES (nn.Conv1d's, checked there)."""
-    stride, dilation = one_int(where, "stride", stride, 1), one_int(where, "dilation", dilation, 1)
-    padding = padding_of(where, padding, stride)
+    """`conv1d` (dims 1) or `conv2d` (dims 2), its errors naming `where` (nn.Conv1d's name them Conv1d); the
+    padding by `padding_mode`, one of PADDING_MODES (the modules', checked there)."""
+    stride, dilation = ints_of(where, "stride", stride, 1, dims), ints_of(where, "dilation", dilation, 1, dims)
+    padding = padding_of(where, padding, stride, dims)
     if not is_int(groups) or groups < 1:
         raise ValueError(f"{where}: expected groups a positive integer, got {groups!r}")
     weight = as_tensor(weight)
     x = as_tensor(input, weight)
     bias = None if bias is None else as_tensor(bias, weight)
-    if weight.ndim != 3:
-        raise ValueError(f"{where}: expected weight of 3 axes (out_channels, in_channels / groups, kernel_size), "
-                         f"got shape {weight.shape}")
-    if x.ndim not in (2, 3):
-        raise ValueError(f"{where}: expected input of 2 axes (C_in, L, unbatched) or 3 (N, C_in, L), got shape "
-                         f"{x.shape}")
-    out_channels, group_channels, kernel = weight.shape
-    if kernel < 1:
-        raise ValueError(f"{where}: expected weight with a kernel of at least one position (weight.shape[2] >= 1), "
-                         f"got shape {weight.shape}")
-    if x.shape[-1] < 1:
-        raise ValueError(f"{where}: expected input with at least one position (input.shape[-1] >= 1), got shape "
-                         f"{x.shape}")
+    letters = ", ".join(LETTERS[dims])
+    if weight.ndim != dims + 2:
+        raise ValueError(f"{where}: expected weight of {dims + 2} axes (out_channels, in_channels / groups, "
+                         f"{KERNEL_AXES[dims]}), got shape {weight.shape}")
+    if x.ndim not in (dims + 1, dims + 2):
+        raise ValueError(f"{where}: expected input of {dims + 1} axes (C_in, {letters}, unbatched) or {dims + 2} "
+                         f"(N, C_in, {letters}), got shape {x.shape}")
+    out_channels, group_channels, *kernel = weight.shape
+    for axis, size in enumerate(kernel):
+        if size < 1:
+            raise ValueError(f"{where}: expected weight with a kernel of at least one position (weight.shape["
+                             f"{2 + axis}] >= 1), got shape {weight.shape}")
+    spatial = x.shape[-dims:]
+    for axis, size in enumerate(spatial):
+        if size < 1:
+            raise ValueError(f"{where}: expected input with at least one position (input.shape[{axis - dims}] >= 1), "
+                             f"got shape {x.shape}")
+    channels = x.shape[-dims - 1]
     if out_channels % groups:
         raise ValueError(f"{where}: groups={groups} must divide out_channels, weight.shape[0] = {out_channels} "
                          f"(weight of shape {weight.shape})")
-    if x.shape[-2] != group_channels * groups:
+    if channels != group_channels * groups:
         raise ValueError(f"{where}: weight of shape {weight.shape} with groups={groups} expects input with "
                          f"{group_channels * groups} channels (weight.shape[1] * groups), got input of shape {x.shape} "
-                         f"with {x.shape[-2]} channels")
+                         f"with {channels} channels")
     if bias is not None and bias.shape != (out_channels,):
         raise ValueError(f"{where}: expected bias of shape ({out_channels},) (out_channels), got {bias.shape}")
     if weight.dtype.kind != "f":
@@ -127,49 +158,58 @@ def convolved(where: str, input: Any, weight: Any, bias: Any, stride: Any, paddi
         if t is not None and t.dtype != weight.dtype:
             raise TypeError(f"{where}: expected {name} of one floating-point dtype with the weight ({weight.dtype}), "
                             f"got {t.dtype}")
-    left, right = padding_amounts(padding, dilation, kernel)
-    padded_length = x.shape[-1] + left + right
-    length = (padded_length - dilation * (kernel - 1) - 1) // stride + 1
-    if length < 1:
-        raise ValueError(f"{where}: the padded input length {padded_length} (input of shape {x.shape}, padding "
-                         f"{left} + {right}) is shorter than the dilated kernel, {dilation} * ({kernel} - 1) + 1 = "
-                         f"{dilation * (kernel - 1) + 1}: no output position")
-    batch = batched(x)
+    amounts = padding_amounts(padding, dilation, tuple(kernel))
+    sizes = []                                      # the output's positions along each spatial axis
+    for name, size, (left, right), d, k, s in zip(AXIS_NAMES[dims], spatial, amounts, dilation, kernel, stride):
+        padded_size = size + left + right
+        if padded_size < d * (k - 1) + 1:
+            raise ValueError(f"{where}: the padded input {name} {padded_size} (input of shape {x.shape}, padding "
+                             f"{left} + {right}) is shorter than the dilated kernel, {d} * ({k} - 1) + 1 = "
+                             f"{d * (k - 1) + 1}: no output position")
+        sizes.append((padded_size - d * (k - 1) - 1) // s + 1)
+    batch = batched(x, dims)
     if padding_mode != "zeros":
-        batch = padded_by(where, batch, left, right, padding_mode)
-    elif left or right:
-        batch = pad(batch, (left, right))
-    span = stride * (length - 1) + 1                # the positions one shifted window reads
-    columns = [batch[:, :, dilation * k: dilation * k + span: stride] for k in range(kernel)]
-    windows = ops.stack(columns, axis=2)            # (N, C_in, K, L_out): windows[n, c, k, t] = x_pad[n, c, s t + d k]
-    n = batch.shape[0]
-    windows = windows.reshape(n, groups, group_channels * kernel, length)
-    kernels = weight.reshape(groups, out_channels // groups, group_channels * kernel)
-    y = ops.matmul(kernels, windows).reshape(n, out_channels, length)
+        batch = padded_by(where, batch, amounts, padding_mode)
+    elif any(left or right for left, right in amounts):
+        batch = pad(batch, tuple(n for pair in reversed(amounts) for n in pair))     # (F.pad: the last axis first)
+    # the slices one kernel position reads along each axis: windows[n, c, k, t] = x_pad[n, c, s t + d k]
+    reads = [[slice(d * k, d * k + s * (n - 1) + 1, s) for k in range(size)]
+             for d, size, s, n in zip(dilation, kernel, stride, sizes)]
+    windows = ops.stack([batch[(slice(None), slice(None)) + offsets] for offsets in itertools.product(*reads)],
+                        axis=2)                     # (N, C_in, prod(K), *S_out), the kernel positions row-major
+    n, taps = batch.shape[0], math.prod(kernel)
+    windows = windows.reshape(n, groups, group_channels * taps, math.prod(sizes))
+    kernels = weight.reshape(groups, out_channels // groups, group_channels * taps)
+    y = ops.matmul(kernels, windows).reshape((n, out_channels) + tuple(sizes))
     if bias is not None:
-        y = y + bias.reshape(out_channels, 1)
-    return as_given(x, y)
+        y = y + bias.reshape((out_channels,) + (1,) * dims)
+    return as_given(x, y, dims)
 
 
-def padded_by(where: str, x: Tensor, left: int, right: int, mode: str) -> Tensor:
-    """x (..., L) with `left` and `right` entries added along its last axis by `mode`, as PyTorch's F.pad's
-    modes: x[..., index] for the positions j = -left .. L - 1 + right mapped into 0 .. L - 1 ("reflect":
-    mirrored about both ends, each amount < L; "replicate": clipped; "circular": j mod L, each amount <= L).
-    One gather with an integer array, whose rule adds up the gradient where an entry is read twice."""
-    length = x.shape[-1]
-    if mode == "reflect" and max(left, right) >= length:
-        raise ValueError(f"{where}: padding_mode='reflect' needs the padding ({left}, {right}) smaller than the "
-                         f"input length, got input of shape {x.shape}")
-    if mode == "circular" and max(left, right) > length:
-        raise ValueError(f"{where}: padding_mode='circular' needs the padding ({left}, {right}) at most the input "
-                         f"length (it wraps around once), got input of shape {x.shape}")
-    if not left and not right:
-        return x
-    positions = np.arange(-left, length + right)
-    if mode == "reflect":
-        index = (length - 1) - np.abs((length - 1) - np.abs(positions))
-    elif mode == "replicate":
-        index = np.clip(positions, 0, length - 1)
-    else:
-        index = positions % length
-    return x[..., index]
+def padded_by(where: str, x: Tensor, amounts: list[tuple[int, int]], mode: str) -> Tensor:
+    """x (..., *S) with amounts[i] = (left, right) entries added along the i-th of its last len(amounts) axes
+    by `mode`, as PyTorch's F.pad's modes: along each axis x[..., index] for the positions j = -left ..
+    S_i - 1 + right mapped into 0 .. S_i - 1 ("reflect": mirrored about both ends, each amount < S_i;
+    "replicate": clipped; "circular": j mod S_i, each amount <= S_i). One gather per axis with an integer
+    array, whose rule adds up the gradient where an entry is read twice."""
+    dims = len(amounts)
+    for name, size, (left, right) in zip(AXIS_NAMES[dims], x.shape[-dims:], amounts):
+        if mode == "reflect" and max(left, right) >= size:
+            raise ValueError(f"{where}: padding_mode='reflect' needs the padding ({left}, {right}) smaller than the "
+                             f"input {name}, got input of shape {x.shape}")
+        if mode == "circular" and max(left, right) > size:
+            raise ValueError(f"{where}: padding_mode='circular' needs the padding ({left}, {right}) at most the input "
+                             f"{name} (it wraps around once), got input of shape {x.shape}")
+    for axis, (left, right) in enumerate(amounts):
+        if not left and not right:
+            continue
+        size = x.shape[axis - dims]
+        positions = np.arange(-left, size + right)
+        if mode == "reflect":
+            index = (size - 1) - np.abs((size - 1) - np.abs(positions))
+        elif mode == "replicate":
+            index = np.clip(positions, 0, size - 1)
+        else:
+            index = positions % size
+        x = x[(Ellipsis, index) + (slice(None),) * (dims - 1 - axis)]
+    return x

@@ -1,28 +1,33 @@
-"""PyTorch's 1-d pooling over (N, C, L) sequences, as composites of primitive ops (no rule of their own):
-`max_pool1d` and `avg_pool1d` over sliding windows, and `adaptive_max_pool1d` and `adaptive_avg_pool1d`
-over `output_size` windows that cover the sequence. A text CNN's max over time is
-`F.max_pool1d(conved, conved.shape[2]).squeeze(2)`; a sequence classifier's `nn.AdaptiveAvgPool1d(1)` is the
-mean over time.
+"""PyTorch's pooling over (N, C, L) sequences and (N, C, H, W) images, as composites of primitive ops (no
+rule of their own): `max_pool1d`, `max_pool2d`, `avg_pool1d` and `avg_pool2d` over sliding windows, and
+`adaptive_max_pool1d` and `adaptive_avg_pool1d` over `output_size` windows that cover the sequence. A text
+CNN's max over time is `F.max_pool1d(conved, conved.shape[2]).squeeze(2)`; a sequence classifier's
+`nn.AdaptiveAvgPool1d(1)` is the mean over time; a CRNN's `nn.MaxPool2d((2, 1))` halves the height only.
 
-Window t of a sliding pool reads the input positions s t - p + d k, k = 0 .. K - 1 (s the stride, p the
-padding, d the dilation, K the kernel size); there are L_out = floor((L + 2p - d (K - 1) - 1) / s) + 1 of
-them (ceil instead of floor with `ceil_mode=True`, less one if the last window would start past the
-input and its left padding, as PyTorch's). Adaptive window i reads positions floor(i L / n) up to
-ceil((i + 1) L / n) (n = output_size), so windows may differ in length and overlap.
+A sliding window is the product of one window per spatial axis (`dims` of them, 1 or 2): along an axis,
+window t reads the input positions s t - p + d k, k = 0 .. K - 1 (s the stride, p the padding, d the
+dilation, K the kernel size); there are floor((S + 2p - d (K - 1) - 1) / s) + 1 of them (ceil instead of
+floor with `ceil_mode=True`, less one if the last window would start past the input and its left
+padding, as PyTorch's). Adaptive window i reads positions floor(i L / n) up to ceil((i + 1) L / n)
+(n = output_size), so windows may differ in length and overlap.
 
-- max: the positions of each window's maximum are found in numpy (the first of ties, the first NaN; the
-  padding holds -inf, and a window whose input is all -inf names its first position >= 0, as PyTorch's),
-  and the values are picked from the input with one `getitem`. So the whole gradient goes to that one
-  position, as PyTorch's (ties are not shared), and adds up where windows overlap. `return_indices=True`
-  also gives those positions (int64, along the input's last axis). A window that dilation makes step over
-  a short input, reading only padding, is -inf (a constant), as PyTorch's.
+- max: the spatial axes are seen as one (position h W + w of an image), the positions of each window's
+  maximum are found in numpy (the first of ties in row-major order, the first NaN; the padding holds -inf,
+  and a window whose input is all -inf names its first position >= 0 along each axis, as PyTorch's), and
+  the values are picked from the input with one `getitem`. So the whole gradient goes to that one position,
+  as PyTorch's (ties are not shared), and adds up where windows overlap. `return_indices=True` also gives
+  those positions (int64, into the flattened spatial axes, as PyTorch's). A window that dilation makes
+  step over a short input, reading only padding, is -inf (a constant), as PyTorch's.
 - avg: the windows gathered with one `getitem` from the input padded with zeros (`pad`), summed, divided
-  by the window's size (with `count_include_pad=True` the padding counts, but not the part of a
-  `ceil_mode` window past the right padding; with False only input positions count), as PyTorch's.
+  by the window's size, the product of its sizes along the axes (with `count_include_pad=True` the padding
+  counts, but not the part of a `ceil_mode` window past the right padding; with False only input
+  positions count), or by `divisor_override` (2-d), as PyTorch's.
 """
 
 from __future__ import annotations
 
+import functools
+import math
 from typing import Any
 
 import numpy as np
@@ -30,61 +35,68 @@ import numpy as np
 from .. import ops
 from ..checks import flag, is_int
 from ..tensor import Tensor, as_tensor, owned
-from .convolution import as_given, batched, one_int
+from .convolution import AXIS_NAMES, LETTERS, as_given, batched, ints_of, shown
 from .layer_functions import pad
 
 
 def sliding_output_length(where: str, length: int, kernel: int, stride: int, padding: int, dilation: int,
-                          ceil_mode: bool) -> int:
-    """The number of windows of a sliding pool (PyTorch's rule), or ValueError naming `where` if none."""
+                          ceil_mode: bool, axis: str = "length") -> int:
+    """The number of windows of a sliding pool along one axis (PyTorch's rule), or ValueError naming `where`
+    and the `axis` if none."""
     span = length + 2 * padding - dilation * (kernel - 1) - 1
     count = (-(-span // stride) if ceil_mode else span // stride) + 1     # (with ceil_mode, a window may overhang)
     if ceil_mode and (count - 1) * stride >= length + padding:
         count -= 1          # (the last window would start in the right padding)
     if count < 1:
-        raise ValueError(f"{where}: the input length {length} with padding {padding} on each side is shorter than "
+        raise ValueError(f"{where}: the input {axis} {length} with padding {padding} on each side is shorter than "
                          f"the (dilated) kernel, {dilation} * ({kernel} - 1) + 1 = {dilation * (kernel - 1) + 1}: "
                          "no output position")
     return count
 
 
-def pooled_input(where: str, input: Any) -> Tensor:
-    """`input` as a tensor of 2 axes (C, L) or 3 (N, C, L), floating point, C and L at least 1."""
+def pooled_input(where: str, input: Any, dims: int) -> Tensor:
+    """`input` as a tensor of dims + 1 axes (C, *S) or dims + 2 (N, C, *S), floating point, C and each of S
+    at least 1."""
     x = as_tensor(input)
-    if x.ndim not in (2, 3):
-        raise ValueError(f"{where}: expected input of 2 axes (C, L, unbatched) or 3 (N, C, L), got shape {x.shape}")
+    letters = ", ".join(LETTERS[dims])
+    if x.ndim not in (dims + 1, dims + 2):
+        raise ValueError(f"{where}: expected input of {dims + 1} axes (C, {letters}, unbatched) or {dims + 2} "
+                         f"(N, C, {letters}), got shape {x.shape}")
     if x.dtype.kind != "f":
         raise TypeError(f"{where}: expected a floating-point input, got {x.dtype}")
-    if x.shape[-2] < 1 or x.shape[-1] < 1:
+    if min(x.shape[-dims - 1:]) < 1:
         raise ValueError(f"{where}: expected input with at least one channel and one position, got shape {x.shape}")
     return x
 
 
-def window_settings(where: str, kernel_size: Any, stride: Any, padding: Any, dilation: Any = 1) -> tuple:
-    """(kernel, stride, padding, dilation) checked as PyTorch checks them: ints or 1-tuples, stride None (or
-    an empty tuple) meaning the kernel size, padding at most half the kernel size."""
-    kernel = one_int(where, "kernel_size", kernel_size, 1)
-    stride = kernel if stride is None or (isinstance(stride, (tuple, list)) and not stride) else one_int(
-        where, "stride", stride, 1)
-    padding, dilation = one_int(where, "padding", padding, 0), one_int(where, "dilation", dilation, 1)
-    if 2 * padding > kernel:
-        raise ValueError(f"{where}: padding should be at most half of kernel_size, got padding={padding} and "
-                         f"kernel_size={kernel}")
+def window_settings(where: str, kernel_size: Any, stride: Any, padding: Any, dilation: Any = 1,
+                    dims: int = 1) -> tuple:
+    """(kernel, stride, padding, dilation), each `dims` ints, checked as PyTorch checks them: ints or tuples
+    (`ints_of`), stride None (or an empty tuple) meaning the kernel size, padding at most half the kernel
+    size."""
+    kernel = ints_of(where, "kernel_size", kernel_size, 1, dims)
+    stride = kernel if stride is None or (isinstance(stride, (tuple, list)) and not stride) else ints_of(
+        where, "stride", stride, 1, dims)
+    padding, dilation = ints_of(where, "padding", padding, 0, dims), ints_of(where, "dilation", dilation, 1, dims)
+    if any(2 * p > k for p, k in zip(padding, kernel)):
+        raise ValueError(f"{where}: padding should be at most half of kernel_size, got padding={shown(padding)} and "
+                         f"kernel_size={shown(kernel)}")
     return kernel, stride, padding, dilation
 
 
-def picked(x: Tensor, positions: np.ndarray, valid: np.ndarray) -> tuple[Tensor, np.ndarray]:
+def picked(x: Tensor, positions: np.ndarray, valid: np.ndarray, first: np.ndarray) -> tuple[Tensor, np.ndarray]:
     """For each window, a row of `positions` (input positions along the last axis, `valid` where they are
     in the input): the window's maximum, picked from x (N, C, L) with one getitem, and its position. A
-    window whose maximum is -inf from the padding (its input all -inf) names its first position >= 0, as
-    PyTorch's index does; a window with no input position at all is -inf, a constant, as PyTorch's."""
+    window whose maximum is -inf from the padding (its input all -inf) names `first`, the window's first
+    position >= 0 along each axis, as PyTorch's index does; a window with no input position at all is -inf,
+    a constant, as PyTorch's."""
     rows = np.arange(len(positions))
     clipped = np.clip(positions, 0, x.shape[-1] - 1)
     values = np.where(valid, x._data[..., clipped], -np.inf)           # (N, C, L_out, K)
     best = np.argmax(values, axis=-1)                                  # (the first of ties, or the first NaN)
     chosen, in_input = positions[rows, best], valid[rows, best]        # (N, C, L_out)
     if not in_input.all():
-        chosen = np.where(in_input, chosen, positions[rows, np.argmax(positions >= 0, axis=1)])
+        chosen = np.where(in_input, chosen, first)
     n, c, _ = x.shape
     out = x[np.arange(n)[:, None, None], np.arange(c)[None, :, None], np.minimum(chosen, x.shape[-1] - 1)]
     empty = ~valid.any(axis=1)
@@ -93,8 +105,8 @@ def picked(x: Tensor, positions: np.ndarray, valid: np.ndarray) -> tuple[Tensor,
     return out, chosen.astype(np.int64)
 
 
-def with_indices(x: Tensor, out: Tensor, indices: np.ndarray, return_indices: bool) -> Any:
-    out, indices = as_given(x, out), (indices[0] if x.ndim == 2 else indices)
+def with_indices(x: Tensor, out: Tensor, indices: np.ndarray, return_indices: bool, dims: int) -> Any:
+    out, indices = as_given(x, out, dims), (indices[0] if x.ndim == dims + 1 else indices)
     return (out, owned(indices)) if return_indices else out
 
 
@@ -105,19 +117,56 @@ def max_pool1d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 
     kernel_size / 2) and `dilation` between a window's positions; gives (N, C, L_out), and with
     `return_indices=True` also the int64 positions of the maxima. The gradient goes whole to each window's
     maximum (the first of ties), as PyTorch's."""
-    return max_pooled("max_pool1d", input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+    return max_pooled("max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
-def max_pooled(where: str, input: Any, kernel_size: Any, stride: Any, padding: Any, dilation: Any, ceil_mode: Any,
-               return_indices: Any) -> Any:
-    """`max_pool1d`, its errors naming `where` (nn.MaxPool1d's name MaxPool1d)."""
-    x = pooled_input(where, input)
-    kernel, stride, padding, dilation = window_settings(where, kernel_size, stride, padding, dilation)
+def max_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+               ceil_mode: bool = False, return_indices: bool = False) -> Any:
+    """torch.nn.functional.max_pool2d: the maximum of each kH x kW window, every `stride` (None:
+    kernel_size), over input (N, C, H, W) or (C, H, W) with `padding` -inf's on each side (at most half the
+    kernel) and `dilation` between a window's positions; each setting an int for both axes or a pair
+    (height, width). Gives (N, C, H_out, W_out), and with `return_indices=True` also the int64 positions
+    h W + w of the maxima. The gradient goes whole to each window's maximum (the first of ties, row by
+    row), as PyTorch's."""
+    return max_pooled("max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def axis_windows(positions: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(positions, valid, first) of windows along one axis of `size` positions: positions (count, K),
+    valid where they are in the input, first the window's first position >= 0."""
+    first = positions[np.arange(len(positions)), np.argmax(positions >= 0, axis=1)]
+    return positions, (positions >= 0) & (positions < size), first
+
+
+def flattened(windows: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+              sizes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The windows of several axes (`axis_windows` each) as windows over the axes seen as one, position
+    h W + w for two: their product, row-major in both the windows and the positions inside one."""
+    positions, valid, first = windows[0]
+    for (more, more_valid, more_first), size in zip(windows[1:], sizes[1:]):
+        count, taps = len(positions) * len(more), positions.shape[1] * more.shape[1]
+        positions = (positions[:, None, :, None] * size + more[None, :, None, :]).reshape(count, taps)
+        valid = (valid[:, None, :, None] & more_valid[None, :, None, :]).reshape(count, taps)
+        first = (first[:, None] * size + more_first[None, :]).reshape(count)
+    return positions, valid, first
+
+
+def max_pooled(where: str, dims: int, input: Any, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
+               ceil_mode: Any, return_indices: Any) -> Any:
+    """`max_pool1d` (dims 1) or `max_pool2d` (dims 2), its errors naming `where` (nn.MaxPool1d's name
+    MaxPool1d)."""
+    x = pooled_input(where, input, dims)
+    kernel, stride, padding, dilation = window_settings(where, kernel_size, stride, padding, dilation, dims)
     ceil_mode, return_indices = flag(ceil_mode, "ceil_mode", where), flag(return_indices, "return_indices", where)
-    count = sliding_output_length(where, x.shape[-1], kernel, stride, padding, dilation, ceil_mode)
-    positions = stride * np.arange(count)[:, None] + dilation * np.arange(kernel)[None, :] - padding
-    out, indices = picked(batched(x), positions, (positions >= 0) & (positions < x.shape[-1]))
-    return with_indices(x, out, indices, return_indices)
+    spatial, windows = x.shape[-dims:], []
+    for name, size, k, s, p, d in zip(AXIS_NAMES[dims], spatial, kernel, stride, padding, dilation):
+        count = sliding_output_length(where, size, k, s, p, d, ceil_mode, name)
+        windows.append(axis_windows(s * np.arange(count)[:, None] + d * np.arange(k)[None, :] - p, size))
+    batch = batched(x, dims)
+    out, indices = picked(batch.reshape(batch.shape[:2] + (math.prod(spatial),)), *flattened(windows, spatial))
+    counts = tuple(len(positions) for positions, _, _ in windows)
+    out, indices = out.reshape(out.shape[:2] + counts), indices.reshape(indices.shape[:2] + counts)
+    return with_indices(x, out, indices, return_indices, dims)
 
 
 def avg_pool1d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
@@ -125,26 +174,49 @@ def avg_pool1d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 
     """torch.nn.functional.avg_pool1d: the mean of each window of `kernel_size` positions, every `stride`
     (None: kernel_size), over input (N, C, L) or (C, L) with `padding` zeros on each side (at most
     kernel_size / 2); the zeros count towards the mean unless `count_include_pad=False`. Gives (N, C, L_out)."""
-    return avg_pooled("avg_pool1d", input, kernel_size, stride, padding, ceil_mode, count_include_pad)
+    return avg_pooled("avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode, count_include_pad)
 
 
-def avg_pooled(where: str, input: Any, kernel_size: Any, stride: Any, padding: Any, ceil_mode: Any,
-               count_include_pad: Any) -> Tensor:
-    """`avg_pool1d`, its errors naming `where`."""
-    x = pooled_input(where, input)
-    kernel, stride, padding, _ = window_settings(where, kernel_size, stride, padding)
+def avg_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override: Any = None) -> Tensor:
+    """torch.nn.functional.avg_pool2d: the mean of each kH x kW window, every `stride` (None: kernel_size),
+    over input (N, C, H, W) or (C, H, W) with `padding` zeros on each side (at most half the kernel); each
+    setting an int for both axes or a pair (height, width). The zeros count towards the mean unless
+    `count_include_pad=False`; `divisor_override` (a non-zero int) divides every window's sum instead.
+    Gives (N, C, H_out, W_out)."""
+    return avg_pooled("avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                      divisor_override)
+
+
+def avg_pooled(where: str, dims: int, input: Any, kernel_size: Any, stride: Any, padding: Any, ceil_mode: Any,
+               count_include_pad: Any, divisor_override: Any = None) -> Tensor:
+    """`avg_pool1d` (dims 1) or `avg_pool2d` (dims 2), its errors naming `where`."""
+    x = pooled_input(where, input, dims)
+    kernel, stride, padding, _ = window_settings(where, kernel_size, stride, padding, dims=dims)
     ceil_mode, count_include_pad = flag(ceil_mode, "ceil_mode", where), flag(count_include_pad, "count_include_pad",
                                                                              where)
-    length = x.shape[-1]
-    count = sliding_output_length(where, length, kernel, stride, padding, 1, ceil_mode)
-    starts = stride * np.arange(count) - padding
-    ends = np.minimum(starts + kernel, length + padding)              # (a ceil_mode window stops at the padding)
-    sizes = ends - starts if count_include_pad else np.minimum(ends, length) - np.maximum(starts, 0)
-    right = max(0, int(starts[-1]) + kernel - length)                 # zeros enough for the last window
-    padded = pad(batched(x), (padding, right))
-    windows = padded[..., starts[:, None] + padding + np.arange(kernel)[None, :]]     # (N, C, L_out, K)
-    out = windows.sum(axis=-1) / sizes.astype(x.dtype)
-    return as_given(x, out)
+    divisor_override = divisor_of(where, divisor_override)
+    reads, sizes, amounts = [], [], []          # per axis: the positions read, the windows' sizes, the zeros
+    for axis, (name, length, k, s, p) in enumerate(zip(AXIS_NAMES[dims], x.shape[-dims:], kernel, stride, padding)):
+        count = sliding_output_length(where, length, k, s, p, 1, ceil_mode, name)
+        starts = s * np.arange(count) - p
+        ends = np.minimum(starts + k, length + p)                      # (a ceil_mode window stops at the padding)
+        sizes.append(ends - starts if count_include_pad else np.minimum(ends, length) - np.maximum(starts, 0))
+        amounts.append((p, max(0, int(starts[-1]) + k - length)))      # (zeros enough for the last window)
+        at = starts[:, None] + p + np.arange(k)[None, :]               # (count, K), in the padded input
+        reads.append(at.reshape((1,) * axis + (count,) + (1,) * (dims - 1) + (k,) + (1,) * (dims - 1 - axis)))
+    padded = pad(batched(x, dims), tuple(n for pair in reversed(amounts) for n in pair))   # (the last axis first)
+    windows = padded[(Ellipsis,) + tuple(reads)]                       # (N, C, *S_out, *K)
+    divisor = functools.reduce(np.multiply.outer, sizes) if divisor_override is None else divisor_override
+    out = windows.sum(axis=tuple(range(-dims, 0))) / np.asarray(divisor, dtype=x.dtype)
+    return as_given(x, out, dims)
+
+
+def divisor_of(where: str, divisor_override: Any) -> int | None:
+    """avg_pool2d's `divisor_override`: None, or a non-zero int (PyTorch: "divisor must be not zero")."""
+    if divisor_override is not None and (not is_int(divisor_override) or divisor_override == 0):
+        raise ValueError(f"{where}: expected divisor_override None or a non-zero integer, got {divisor_override!r}")
+    return None if divisor_override is None else int(divisor_override)
 
 
 def adaptive_size(where: str, output_size: Any) -> int:
@@ -176,11 +248,11 @@ def adaptive_max_pool1d(input: Any, output_size: Any, return_indices: bool = Fal
 
 def adaptive_max_pooled(where: str, input: Any, output_size: Any, return_indices: Any) -> Any:
     """`adaptive_max_pool1d`, its errors naming `where`."""
-    x = pooled_input(where, input)
+    x = pooled_input(where, input, 1)
     return_indices = flag(return_indices, "return_indices", where)
     positions, valid, _ = adaptive_windows(where, x.shape[-1], output_size)
-    out, indices = picked(batched(x), positions, valid)
-    return with_indices(x, out, indices, return_indices)
+    out, indices = picked(batched(x, 1), positions, valid, positions[:, 0])
+    return with_indices(x, out, indices, return_indices, 1)
 
 
 def adaptive_avg_pool1d(input: Any, output_size: Any) -> Tensor:
@@ -191,9 +263,9 @@ def adaptive_avg_pool1d(input: Any, output_size: Any) -> Tensor:
 
 def adaptive_avg_pooled(where: str, input: Any, output_size: Any) -> Tensor:
     """`adaptive_avg_pool1d`, its errors naming `where`."""
-    x = pooled_input(where, input)
+    x = pooled_input(where, input, 1)
     positions, valid, sizes = adaptive_windows(where, x.shape[-1], output_size)
-    windows = batched(x)[..., np.where(valid, positions, 0)]                   # (N, C, n, longest)
+    windows = batched(x, 1)[..., np.where(valid, positions, 0)]                # (N, C, n, longest)
     out = (windows * valid.astype(x.dtype)).sum(axis=-1) / sizes.astype(x.dtype)
-    return as_given(x, out)
+    return as_given(x, out, 1)
 

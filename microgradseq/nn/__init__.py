@@ -7,7 +7,7 @@ from .activations import (CELU, ELU, GELU, GLU, SELU, CosineSimilarity, Hardshri
                           Softmax, Softmin, Softplus, Softshrink, Softsign, Tanh, Tanhshrink, Threshold)
 from .cells import GRUCell, LSTMCell, RNNCell
 from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
-from .conv import Conv1d
+from .conv import Conv1d, Conv2d
 from .dropout import Dropout
 from .layers import GRU, LSTM, RNN
 from .linear import Embedding, Flatten, Identity, LazyLinear, Linear, Unflatten
@@ -15,7 +15,7 @@ from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, CTCLoss, Hube
                      NLLLoss, SmoothL1Loss)
 from .module import Module, Parameter
 from .normalization import BatchNorm1d, GroupNorm, LayerNorm, LazyBatchNorm1d, RMSNorm
-from .pooling import AdaptiveAvgPool1d, AdaptiveMaxPool1d, AvgPool1d, MaxPool1d
+from .pooling import AdaptiveAvgPool1d, AdaptiveMaxPool1d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
 
 __all__ = ["BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "CELU", "Conv1d", "CosineSimilarity", "CrossEntropyLoss",
            "Dropout", "ELU", "Embedding", "Flatten", "GELU", "GLU", "GRU", "GRUCell", "Hardshrink", "Hardsigmoid",
@@ -27,4 +27,5 @@ __all__ = ["BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "CELU", "Conv1d", "Cos
            "UninitializedParameter", "functional", "init", "utils"]
 __all__ += ["GroupNorm", "RMSNorm"]
 __all__ += ["AdaptiveAvgPool1d", "AdaptiveMaxPool1d", "AvgPool1d", "MaxPool1d"]
+__all__ += ["AvgPool2d", "Conv2d", "MaxPool2d"]
 __all__ += ["CTCLoss"]

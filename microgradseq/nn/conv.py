@@ -1,5 +1,7 @@
-"""`Conv1d`: PyTorch's 1-d convolution layer over (N, C_in, L) sequences, computing `F.conv1d`
-(functional/convolution.py says how, and why it needs no gradient rule of its own)."""
+"""`Conv1d` and `Conv2d`: PyTorch's convolution layers over (N, C_in, L) sequences and (N, C_in, H, W)
+images or spectrograms, computing `F.conv1d` and `F.conv2d` (functional/convolution.py says how, and why
+they need no gradient rule of their own). One class, `_Conv`, does the work for both; each layer names
+its number of spatial axes."""
 
 from __future__ import annotations
 
@@ -9,26 +11,28 @@ from typing import Any
 import numpy as np
 
 from ..checks import flag, generator, is_int
-from ..functional.convolution import PADDING_MODES, convolved, one_int, padding_of
+from ..functional.convolution import PADDING_MODES, convolved, ints_of, padding_of
 from ..spellings import check_device
 from ..tensor import Tensor, as_tensor, get_default_dtype
 from . import init
 from .module import Module, Parameter, same_dtype, uniform
 
 
-class Conv1d(Module):
-    """y = conv1d(x, weight, bias, stride, padding, dilation, groups), as PyTorch's nn.Conv1d: weight
-    (out_channels, in_channels / groups, kernel_size) drawn by kaiming_uniform_(a=sqrt(5)), that is
-    uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)) with fan_in = in_channels / groups * kernel_size, and bias
-    (out_channels,) from the same uniform. padding_mode "zeros" pads with zeros, "reflect" mirrors the
-    input about its end entries (x_2, x_1 | x_0, ..., x_(L-1) | x_(L-2), x_(L-3)), "replicate" repeats
-    them and "circular" wraps around (`padded_by` in functional/convolution.py). Every argument is
-    checked before anything is drawn."""
+class _Conv(Module):
+    """y = conv(x, weight, bias, stride, padding, dilation, groups) over `dims` spatial axes, as PyTorch's
+    _ConvNd: weight (out_channels, in_channels / groups, *kernel_size) drawn by kaiming_uniform_(a=sqrt(5)),
+    that is uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)) with fan_in = in_channels / groups * prod(kernel_size),
+    and bias (out_channels,) from the same uniform. padding_mode "zeros" pads with zeros, "reflect" mirrors
+    the input about its end entries (x_2, x_1 | x_0, ..., x_(L-1) | x_(L-2), x_(L-3)), "replicate" repeats
+    them and "circular" wraps around, along each spatial axis (`padded_by` in functional/convolution.py).
+    Every argument is checked before anything is drawn."""
+
+    dims: int = 1
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
                  dilation: Any = 1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
                  device: Any = None, dtype: Any = None, *, rng: np.random.Generator | None = None) -> None:
-        where = "Conv1d"
+        where, dims = type(self).__name__, self.dims
         check_device(where, device)
         for name, value in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
             if not is_int(value) or value < 1:
@@ -37,9 +41,9 @@ class Conv1d(Module):
             which = "in_channels" if in_channels % groups else "out_channels"
             raise ValueError(f"{where}: {which} must be divisible by groups, got in_channels={in_channels}, "
                              f"out_channels={out_channels}, groups={groups}")
-        kernel_size = one_int(where, "kernel_size", kernel_size, 1)
-        stride, dilation = one_int(where, "stride", stride, 1), one_int(where, "dilation", dilation, 1)
-        padding = padding_of(where, padding, stride)
+        kernel_size = ints_of(where, "kernel_size", kernel_size, 1, dims)
+        stride, dilation = ints_of(where, "stride", stride, 1, dims), ints_of(where, "dilation", dilation, 1, dims)
+        padding = padding_of(where, padding, stride, dims)
         if padding_mode not in PADDING_MODES:
             raise ValueError(f"{where}: padding_mode must be one of {PADDING_MODES}, got {padding_mode!r}")
         bias, rng = flag(bias, "bias", where), generator(rng, where)
@@ -48,26 +52,25 @@ class Conv1d(Module):
             raise TypeError(f"{where}: expected a floating-point dtype, got {dtype}")
         super().__init__()
         self.in_channels, self.out_channels, self.groups = int(in_channels), int(out_channels), int(groups)
-        self.kernel_size, self.stride, self.dilation = (kernel_size,), (stride,), (dilation,)
-        self.padding = padding if isinstance(padding, str) else (padding,)
-        self.padding_mode, self.output_padding, self.transposed = padding_mode, (0,), False
-        fan_in = in_channels // groups * kernel_size
-        self.weight = Parameter(np.zeros((out_channels, in_channels // groups, kernel_size), dtype))
+        self.kernel_size, self.stride, self.dilation, self.padding = kernel_size, stride, dilation, padding
+        self.padding_mode, self.output_padding, self.transposed = padding_mode, (0,) * dims, False
+        fan_in = in_channels // groups * math.prod(kernel_size)
+        self.weight = Parameter(np.zeros((out_channels, in_channels // groups) + kernel_size, dtype))
         init.kaiming_uniform_(self.weight, a=math.sqrt(5), rng=rng)
         self.bias = uniform((out_channels,), 1 / math.sqrt(fan_in), rng, dtype) if bias else None
 
     def forward(self, x: Any) -> Tensor:
         x = same_dtype(self, as_tensor(x), self.weight.dtype)
-        return convolved("Conv1d", x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups,
-                         self.padding_mode)
+        return convolved(type(self).__name__, self.dims, x, self.weight, self.bias, self.stride, self.padding,
+                         self.dilation, self.groups, self.padding_mode)
 
     def extra_repr(self) -> str:
         """PyTorch's: `16, 33, kernel_size=(3,), stride=(2,)`, then only the settings that differ from
         their defaults."""
         text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding != (0,):
+        if self.padding != (0,) * self.dims:
             text += f", padding={self.padding}"
-        if self.dilation != (1,):
+        if self.dilation != (1,) * self.dims:
             text += f", dilation={self.dilation}"
         if self.groups != 1:
             text += f", groups={self.groups}"
@@ -77,3 +80,19 @@ class Conv1d(Module):
             text += f", padding_mode={self.padding_mode}"
         return text
 
+
+class Conv1d(_Conv):
+    """PyTorch's nn.Conv1d over (N, C_in, L) or (C_in, L): `F.conv1d` with weight (out_channels,
+    in_channels / groups, kernel_size); its sizes kept as 1-tuples, `Conv1d(16, 33, kernel_size=(3,),
+    stride=(2,))` (see `_Conv` for the init and the padding modes)."""
+
+    dims = 1
+
+
+class Conv2d(_Conv):
+    """PyTorch's nn.Conv2d over (N, C_in, H, W) or (C_in, H, W): `F.conv2d` with weight (out_channels,
+    in_channels / groups, kH, kW); kernel_size, stride, padding and dilation an int for both axes or a
+    pair (height, width), kept as pairs, `Conv2d(1, 8, kernel_size=(3, 3), stride=(1, 1))` (see `_Conv`
+    for the init and the padding modes)."""
+
+    dims = 2
