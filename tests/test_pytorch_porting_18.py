@@ -5,7 +5,9 @@ made up and small (`# differs:` marks each other change and why):
 1. pytorch/tutorials recipes_source/recipes/saving_and_loading_a_general_checkpoint.py (at
    0a7e68666de5faceafa90276ad2b7874cd32c5e0): `torch.save({'epoch', 'model_state_dict',
    'optimizer_state_dict', 'loss'}, PATH)`, then a fresh model and SGD-with-momentum optimizer restored
-   from `torch.load(PATH)`. Its Net's convolutions are Linear layers here (the library has no Conv2d).
+   from `torch.load(PATH)`. Its Net is the recipe's (Conv2d, MaxPool2d, Conv2d, three Linear layers) over made-up
+   3 x 32 x 32 images: when this round was written the library had no Conv2d and the Net's convolutions were
+   Linear layers; it has since (nn.Conv2d and nn.MaxPool2d, 0983a60), so the Net is as written.
 2. pytorch/tutorials beginner_source/basics/data_tutorial.py (at 07a339ece661a2b304b8834780470f522eed1e02),
    "Datasets & DataLoaders": the CustomImageDataset over an annotations CSV and image files,
    `DataLoader(..., batch_size=64, shuffle=True)`, `next(iter(train_dataloader))`, and the visualising
@@ -26,7 +28,8 @@ made up and small (`# differs:` marks each other change and why):
 6. The IterableDataset example of PyTorch's own docstring (pytorch/pytorch torch/utils/data/dataset.py,
    "Example 1: splitting workload across all workers in __iter__"), with `get_worker_info()`.
 
-The gaps the ports (and the public scripts found beside them) met, each fixed (microgradseq/utils/data, serialization.py) and pinned at the end:
+The gaps the ports (and the public scripts found beside them) met, each fixed (microgradseq/utils/data,
+serialization.py) and pinned at the end:
 
   G1  `loader.sampler` and `loader.batch_sampler` were None unless given; PyTorch's loader always has
       them (a SequentialSampler or RandomSampler, in a BatchSampler), and scripts read
@@ -88,11 +91,16 @@ def arrays_of(state):
 class Net(nn.Module):
     def __init__(self):
         super(Net, self).__init__()
-        self.fc1 = nn.Linear(8, 12)      # differs: Conv2d(3, 6, 5), MaxPool2d, Conv2d(6, 16, 5): no Conv2d here
-        self.fc2 = nn.Linear(12, 6)
-        self.fc3 = nn.Linear(6, 3)
+        self.conv1 = nn.Conv2d(3, 6, 5)
+        self.pool = nn.MaxPool2d(2, 2)
+        self.conv2 = nn.Conv2d(6, 16, 5)
+        self.fc1 = nn.Linear(16 * 5 * 5, 120)
+        self.fc2 = nn.Linear(120, 84)
+        self.fc3 = nn.Linear(84, 10)
 
     def forward(self, x):
+        x = self.pool(F.relu(self.conv1(x)))
+        x = self.pool(F.relu(self.conv2(x)))
         x = x.flatten(start_dim=1)
         x = F.relu(self.fc1(x))
         x = F.relu(self.fc2(x))
@@ -146,13 +154,16 @@ def general_checkpoint_recipe(PATH, x, y):
 
 def recipe_data(n=10, seed=0):
     rng = np.random.default_rng(seed)
-    return torch.tensor(rng.normal(size=(n, 8)).astype(np.float32)), torch.tensor(rng.integers(0, 3, n))
+    images = rng.normal(size=(n, 3, 32, 32)).astype(np.float32)
+    return torch.tensor(images), torch.tensor(rng.integers(0, 10, n))
 
 
 def test_01_general_checkpoint_recipe_restores_the_epoch_loss_and_weights(tmp_path):
     x, y = recipe_data()
     run, printed = quietly(general_checkpoint_recipe, str(tmp_path / "model.pt"), x, y)
-    assert "Linear(in_features=8, out_features=12, bias=True)" in printed
+    assert "(conv1): Conv2d(3, 6, kernel_size=(5, 5), stride=(1, 1))" in printed
+    assert "(pool): MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)" in printed
+    assert "(fc1): Linear(in_features=400, out_features=120, bias=True)" in printed
     assert run.epoch == 5 and type(run.epoch) is int and run.loss == 0.4 and type(run.loss) is float
     for name, value in run.net.state_dict().items():
         np.testing.assert_array_equal(np.array(run.model.state_dict()[name]), np.array(value))
