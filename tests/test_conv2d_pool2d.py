@@ -412,6 +412,19 @@ def test_conv2d_padding_modes_value_gradient_and_tangent(mode, padding, kernel, 
     np.testing.assert_allclose(tangent, directional_difference(np_fn, [x], [v]), rtol=1e-6, atol=1e-8)
 
 
+def test_conv2d_circular_padding_wraps_up_to_the_whole_input_once_and_reflect_up_to_one_less():
+    """PyTorch's F.pad allows a circular padding as large as the input (it wraps around once) and a
+    reflect padding one less, along each axis; one more is an error naming the mode."""
+    x = np.arange(6.0).reshape(1, 1, 3, 2)
+    for mode, widths, np_mode in (("circular", (3, 2), "wrap"), ("reflect", (2, 1), "reflect")):
+        layer = nn.Conv2d(1, 1, 1, padding=widths, padding_mode=mode, bias=False, dtype=np.float64)
+        expected = np.pad(x, [(0, 0), (0, 0)] + [(p, p) for p in widths], mode=np_mode) * layer.weight.item()
+        np.testing.assert_array_equal(layer(mg.tensor(x)).data, expected)
+        too_far = nn.Conv2d(1, 1, 1, padding=(widths[0] + 1, widths[1]), padding_mode=mode, dtype=np.float64)
+        with pytest.raises(ValueError, match=mode):
+            too_far(mg.tensor(x))
+
+
 def test_a_small_crnn_front_end_trains():
     """Conv2d, ReLU and MaxPool2d((2, 1)) over a 4 x 8 "spectrogram", then a Linear per column: it learns to
     read each column's row of largest value (a toy recogniser's per-frame classes); the loss falls by 10x
@@ -547,6 +560,17 @@ def test_max_pool2d_windows_of_minus_infinity_and_of_padding_alone_name_position
     assert x.grad.tolist() == [[[[0.0, 0.0], [0.0, 0.0]]]]
 
 
+def test_max_pool2d_names_the_last_nan_of_a_window_as_pytorch():
+    """PyTorch's kernel keeps each value with `val > maxval || isnan(val)`: a window's last NaN (row by
+    row) is its maximum's position, and the gradient goes there."""
+    x = mg.tensor([[[[np.nan, 1.0], [np.nan, 2.0]]]], requires_grad=True)
+    y, i = F.max_pool2d(x, 2, return_indices=True)
+    assert np.isnan(y.item()) and i.tolist() == [[[[2]]]]
+    y.sum().backward()
+    assert x.grad.tolist() == [[[[0.0, 0.0], [1.0, 0.0]]]]
+    assert F.max_pool1d(mg.tensor([[[np.nan, 3.0, np.nan, 1.0]]]), 4, return_indices=True)[1].tolist() == [[[2]]]
+
+
 def test_max_pool1d_is_max_pool2d_over_an_image_of_height_one():
     x = apart((2, 3, 11))
     values, indices = F.max_pool1d(mg.tensor(x), 3, 2, 1, 2, True, True)
@@ -558,8 +582,9 @@ def test_max_pool1d_is_max_pool2d_over_an_image_of_height_one():
 # (input shape, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override)
 AVG_CASES = [
     ((2, 3, 6, 8), 2, None, 0, False, True, None),
-    ((1, 2, 7, 5), 3, 2, 1, True, True, None),              # the ceil_mode windows' overhang is not counted
-    ((1, 2, 7, 5), 3, 2, 1, True, False, None),             # nor the padding
+    ((1, 2, 6, 5), 3, 2, 1, True, True, None),              # the last row of windows overhangs the bottom
+                                                            # padding by 1: the overhang is not counted
+    ((1, 2, 6, 5), 3, 2, 1, True, False, None),             # nor, here, the padding
     ((2, 1, 7, 6), (4, 2), (3, 1), (2, 1), True, False, None),
     ((3, 5, 6), (3, 2), 1, (1, 0), False, True, None),      # unbatched, overlapping windows
     ((1, 2, 5, 6), (2, 3), (2, 2), 1, True, True, 4),       # divisor_override divides every window's sum

@@ -172,12 +172,13 @@ def convolved(where: str, dims: int, input: Any, weight: Any, bias: Any, stride:
         batch = padded_by(where, batch, amounts, padding_mode)
     elif any(left or right for left, right in amounts):
         batch = pad(batch, tuple(n for pair in reversed(amounts) for n in pair))     # (F.pad: the last axis first)
-    # the slices one kernel position reads along each axis: windows[n, c, k, t] = x_pad[n, c, s t + d k]
-    reads = [[slice(d * k, d * k + s * (n - 1) + 1, s) for k in range(size)]
-             for d, size, s, n in zip(dilation, kernel, stride, sizes)]
+    # along each axis, the slice kernel position k reads: positions d k, d k + s, ..., one per output position
+    reads = [[slice(d * k, d * k + s * (count - 1) + 1, s) for k in range(k_size)]
+             for d, k_size, s, count in zip(dilation, kernel, stride, sizes)]
     windows = ops.stack([batch[(slice(None), slice(None)) + offsets] for offsets in itertools.product(*reads)],
-                        axis=2)                     # (N, C_in, prod(K), *S_out), the kernel positions row-major
-    n, taps = batch.shape[0], math.prod(kernel)
+                        axis=2)     # windows[n, c, k, t] = x_pad[n, c, s t + d k], k over the prod(K) kernel
+                                    # positions row-major: (N, C_in, prod(K), *S_out)
+    n, taps = batch.shape[0], math.prod(kernel)     # (taps: the kernel's positions, prod(K))
     windows = windows.reshape(n, groups, group_channels * taps, math.prod(sizes))
     kernels = weight.reshape(groups, out_channels // groups, group_channels * taps)
     y = ops.matmul(kernels, windows).reshape((n, out_channels) + tuple(sizes))

@@ -12,7 +12,7 @@ padding, as PyTorch's). Adaptive window i reads positions floor(i L / n) up to c
 (n = output_size), so windows may differ in length and overlap.
 
 - max: the spatial axes are seen as one (position h W + w of an image), the positions of each window's
-  maximum are found in numpy (the first of ties in row-major order, the first NaN; the padding holds -inf,
+  maximum are found in numpy (the first of ties in row-major order, the last NaN; the padding holds -inf,
   and a window whose input is all -inf names its first position >= 0 along each axis, as PyTorch's), and
   the values are picked from the input with one `getitem`. So the whole gradient goes to that one position,
   as PyTorch's (ties are not shared), and adds up where windows overlap. `return_indices=True` also gives
@@ -93,7 +93,10 @@ def picked(x: Tensor, positions: np.ndarray, valid: np.ndarray, first: np.ndarra
     rows = np.arange(len(positions))
     clipped = np.clip(positions, 0, x.shape[-1] - 1)
     values = np.where(valid, x._data[..., clipped], -np.inf)           # (N, C, L_out, K)
-    best = np.argmax(values, axis=-1)                                  # (the first of ties, or the first NaN)
+    best = np.argmax(values, axis=-1)                                  # (the first of ties)
+    nan = np.isnan(values)
+    if nan.any():       # (PyTorch's kernel takes every NaN it meets, `val > maxval || isnan(val)`: the last)
+        best = np.where(nan.any(axis=-1), values.shape[-1] - 1 - np.argmax(nan[..., ::-1], axis=-1), best)
     chosen, in_input = positions[rows, best], valid[rows, best]        # (N, C, L_out)
     if not in_input.all():
         chosen = np.where(in_input, chosen, first)
