@@ -488,3 +488,14 @@ def test_lerp_in_place_is_an_ema_step_under_no_grad_and_records_while_recording(
     x.sum().backward()
     np.testing.assert_allclose(a.grad, [0.75, 0.75], rtol=1e-15)
     np.testing.assert_allclose(b.grad, [0.25, 0.25], rtol=1e-15)
+
+
+def test_clamp_and_clip_refuse_neither_bound_as_pytorchs_clamp():
+    """PyTorch: "torch.clamp: At least one of 'min' or 'max' must not be None" (torch.clip is its alias), before
+    anything changes; here a ValueError naming the method."""
+    t = mg.tensor([1.0, -2.0])
+    for call, name in ((lambda: t.clamp(), "clamp"), (lambda: mg.clamp(t), "clamp"), (lambda: t.clamp_(), "clamp"),
+                       (lambda: t.clip(), "clip"), (lambda: t.clip(None, None), "clip")):
+        with pytest.raises(ValueError, match=rf"^{name}: at least one of"):
+            call()
+    np.testing.assert_array_equal(t.numpy(), [1.0, -2.0])

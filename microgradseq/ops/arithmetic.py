@@ -86,7 +86,10 @@ def rsqrt(self: Tensor) -> Tensor:
 
 def clamp(self: Tensor, min: Any = None, max: Any = None) -> Tensor:
     """min(max(self, min), max): `clip` under PyTorch's names; with a tensor bound (broadcast),
-    `clamp_max(clamp_min(self, min), max)`, so each bound gets the gradient where it is taken."""
+    `clamp_max(clamp_min(self, min), max)`, so each bound gets the gradient where it is taken. At least one
+    bound must be given, as PyTorch's ("At least one of 'min' or 'max' must not be None")."""
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must be given, got neither (as PyTorch's clamp)")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         above = self if min is None else clamp_min(self, min)
         return above if max is None else clamp_max(above, max)

@@ -533,6 +533,8 @@ def clip(x: Any, lo: float | None = None, hi: float | None = None) -> Tensor:
     """min(max(x, lo), hi);   d/dx = 1 where lo <= x <= hi, else 0"""
     x = x if type(x) is Tensor else as_tensor(x)
     lo, hi = _bound(lo, "lo"), _bound(hi, "hi")
+    if lo is None and hi is None:
+        raise ValueError("clip: at least one of lo and hi must be given (PyTorch's clamp refuses neither too)")
     X = x._data
     if X.dtype.kind in "biu" and (isinstance(lo, float) or isinstance(hi, float)):
         X = floats(x)               # an integer tensor clipped to float bounds: the default float dtype
