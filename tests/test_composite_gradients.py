@@ -1095,6 +1095,29 @@ def adaptive_pool_case(draw, ndim, kind):
 
 
 @st.composite
+def adaptive_pool2d_case(draw, ndim, kind):
+    """F.adaptive_max_pool2d or F.adaptive_avg_pool2d of x (N, C, H, W) (ndim 4) or (C, H, W) (ndim 3) to
+    output_size drawn (an int, or a pair each more or fewer than the axis's size or None), entries apart;
+    numpy: window (i, j) is rows floor(i H / n) .. ceil((i + 1) H / n) - 1 by the columns likewise."""
+    height, width = draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    output_size = draw(st.one_of(st.integers(1, 4), st.tuples(st.one_of(st.none(), st.integers(1, 4)),
+                                                              st.one_of(st.none(), st.integers(1, 4)))))
+    pair = output_size if isinstance(output_size, tuple) else (output_size, output_size)
+    rows, columns = (size if n is None else n for n, size in zip(pair, (height, width)))
+    x_shape = (draw(st.integers(1, 2)),) * (ndim == 4) + (draw(st.integers(1, 2)), height, width)
+
+    def np_pool(x):
+        def window(i, j):
+            return x[..., math.floor(i * height / rows):math.ceil((i + 1) * height / rows),
+                     math.floor(j * width / columns):math.ceil((j + 1) * width / columns)]
+        return np.stack([np.stack([window(i, j).max(axis=(-2, -1)) if kind == "max" else
+                                   window(i, j).mean(axis=(-2, -1)) for j in range(columns)], axis=-1)
+                         for i in range(rows)], axis=-2)
+    fn = F.adaptive_max_pool2d if kind == "max" else F.adaptive_avg_pool2d
+    return lambda t: fn(t, output_size), np_pool, [draw(distinct_values(x_shape))]
+
+
+@st.composite
 def apart_magnitudes(draw, shape):
     """Entries whose magnitudes are at least 0.3 and 0.04 apart, signs drawn: no |x| ties (the inf-norm's
     kinks) and no zeros (the 1-norm's)."""
@@ -1407,6 +1430,8 @@ CASES = {
     "F.conv2d": (conv2d_case, (3, 4)),
     "F.max_pool2d": (functools.partial(sliding_pool2d_case, kind="max"), (3, 4)),
     "F.avg_pool2d": (functools.partial(sliding_pool2d_case, kind="avg"), (3, 4)),
+    "F.adaptive_max_pool2d": (functools.partial(adaptive_pool2d_case, kind="max"), (3, 4)),
+    "F.adaptive_avg_pool2d": (functools.partial(adaptive_pool2d_case, kind="avg"), (3, 4)),
     "mg.outer": (functools.partial(outer_case, form="mg.outer"), (1,)),
     "Tensor.ger": (functools.partial(outer_case, form="Tensor.ger"), (1,)),
     "addmm": (addmm_case, (2,)),
@@ -2196,6 +2221,8 @@ FUNCTIONAL = {
     "conv2d": ["F.conv2d"],
     "max_pool2d": ["F.max_pool2d"],
     "avg_pool2d": ["F.avg_pool2d"],
+    "adaptive_max_pool2d": ["F.adaptive_max_pool2d"],
+    "adaptive_avg_pool2d": ["F.adaptive_avg_pool2d"],
 }
 FUNCTIONAL_PRIMITIVES = {"linear", "log_softmax", "relu", "sigmoid", "tanh"}
 FUNCTIONAL_WITHOUT_GRADIENT = {"one_hot"}      # integers out (test_pytorch_porting_3.py checks its values)

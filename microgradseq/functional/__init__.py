@@ -27,6 +27,7 @@ from .layer_functions import (dropout, group_norm, layer_norm, linear, normalize
                               standardised)
 from .convolution import conv1d, conv2d
 from .pooling import adaptive_avg_pool1d, adaptive_max_pool1d, avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
+from .pooling import adaptive_avg_pool2d, adaptive_max_pool2d
 from .classification import cross_entropy, nll_loss
 from .ctc import ctc_loss
 from .losses import (binary_cross_entropy, binary_cross_entropy_with_logits, huber_loss, kl_div, l1_loss, mse_loss,
@@ -42,5 +43,5 @@ __all__ += ["celu", "cosine_similarity", "elu", "glu", "hardshrink", "hardsigmoi
 __all__ += ["group_norm", "rms_norm"]                                                  # (layer_functions.py)
 __all__ += ["conv1d", "conv2d"]                                                         # (convolution.py)
 __all__ += ["adaptive_avg_pool1d", "adaptive_max_pool1d", "avg_pool1d", "avg_pool2d", "max_pool1d",
-            "max_pool2d"]                                                               # (pooling.py)
+            "max_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d"]                 # (pooling.py)
 __all__ += ["ctc_loss"]                                                                 # (ctc.py)

@@ -1,15 +1,18 @@
 """PyTorch's pooling over (N, C, L) sequences and (N, C, H, W) images, as composites of primitive ops (no
 rule of their own): `max_pool1d`, `max_pool2d`, `avg_pool1d` and `avg_pool2d` over sliding windows, and
-`adaptive_max_pool1d` and `adaptive_avg_pool1d` over `output_size` windows that cover the sequence. A text
-CNN's max over time is `F.max_pool1d(conved, conved.shape[2]).squeeze(2)`; a sequence classifier's
-`nn.AdaptiveAvgPool1d(1)` is the mean over time; a CRNN's `nn.MaxPool2d((2, 1))` halves the height only.
+`adaptive_max_pool1d`, `adaptive_max_pool2d`, `adaptive_avg_pool1d` and `adaptive_avg_pool2d` over
+`output_size` windows that cover the input. A text CNN's max over time is
+`F.max_pool1d(conved, conved.shape[2]).squeeze(2)`; a sequence classifier's `nn.AdaptiveAvgPool1d(1)` is the
+mean over time; a CRNN's `nn.MaxPool2d((2, 1))` halves the height only; an image classifier's
+`nn.AdaptiveAvgPool2d((1, 1))` is the mean over each feature map.
 
 A sliding window is the product of one window per spatial axis (`dims` of them, 1 or 2): along an axis,
 window t reads the input positions s t - p + d k, k = 0 .. K - 1 (s the stride, p the padding, d the
 dilation, K the kernel size); there are floor((S + 2p - d (K - 1) - 1) / s) + 1 of them (ceil instead of
 floor with `ceil_mode=True`, less one if the last window would start past the input and its left
-padding, as PyTorch's). Adaptive window i reads positions floor(i L / n) up to ceil((i + 1) L / n)
-(n = output_size), so windows may differ in length and overlap.
+padding, as PyTorch's). An adaptive window is likewise the product of one window per axis: along an axis
+of L positions, window i reads positions floor(i L / n) up to ceil((i + 1) L / n) (n = output_size along
+it), so windows may differ in length and overlap.
 
 - max: the spatial axes are seen as one (position h W + w of an image), the positions of each window's
   maximum are found in numpy (the first of ties in row-major order, the last NaN; the padding holds -inf,
@@ -161,11 +164,18 @@ def max_pooled(where: str, dims: int, input: Any, kernel_size: Any, stride: Any,
     x = pooled_input(where, input, dims)
     kernel, stride, padding, dilation = window_settings(where, kernel_size, stride, padding, dilation, dims)
     ceil_mode, return_indices = flag(ceil_mode, "ceil_mode", where), flag(return_indices, "return_indices", where)
-    spatial, windows = x.shape[-dims:], []
-    for name, size, k, s, p, d in zip(AXIS_NAMES[dims], spatial, kernel, stride, padding, dilation):
+    windows = []
+    for name, size, k, s, p, d in zip(AXIS_NAMES[dims], x.shape[-dims:], kernel, stride, padding, dilation):
         count = sliding_output_length(where, size, k, s, p, d, ceil_mode, name)
         windows.append(axis_windows(s * np.arange(count)[:, None] + d * np.arange(k)[None, :] - p, size))
-    batch = batched(x, dims)
+    return maxima(x, windows, return_indices, dims)
+
+
+def maxima(x: Tensor, windows: list[tuple[np.ndarray, np.ndarray, np.ndarray]], return_indices: bool,
+           dims: int) -> Any:
+    """The maximum of x over the product of `windows` (one (positions, valid, first) per spatial axis), with
+    its positions h W + w when `return_indices`: the spatial axes seen as one (`flattened`), then `picked`."""
+    spatial, batch = x.shape[-dims:], batched(x, dims)
     out, indices = picked(batch.reshape(batch.shape[:2] + (math.prod(spatial),)), *flattened(windows, spatial))
     counts = tuple(len(positions) for positions, _, _ in windows)
     out, indices = out.reshape(out.shape[:2] + counts), indices.reshape(indices.shape[:2] + counts)
@@ -222,19 +232,23 @@ def divisor_of(where: str, divisor_override: Any) -> int | None:
     return None if divisor_override is None else int(divisor_override)
 
 
-def adaptive_size(where: str, output_size: Any) -> int:
-    """`output_size` of an adaptive pool: an int >= 1 or a 1-tuple (or list) of one, else ValueError."""
-    single = output_size[0] if isinstance(output_size, (tuple, list)) and len(output_size) == 1 else output_size
-    if not is_int(single) or single < 1:
-        raise ValueError(f"{where}: expected output_size a positive integer or a tuple of 1 positive integer, "
+def adaptive_size(where: str, output_size: Any, dims: int = 1) -> tuple[int | None, ...]:
+    """`output_size` of an adaptive pool over `dims` axes: an int >= 1 for every axis or a tuple (or list) of
+    `dims`, each an int >= 1 or, over 2 axes, None (the input's size along that axis, as PyTorch's
+    `_list_with_default` in torch/nn/modules/utils.py reads it); else ValueError."""
+    given = isinstance(output_size, (tuple, list)) and len(output_size) == dims
+    sizes = tuple(output_size) if given else (output_size,) * dims
+    if not all((is_int(n) and n >= 1) or (n is None and given and dims > 1) for n in sizes):
+        wanted = "1 positive integer" if dims == 1 else f"{dims} positive integers or None"
+        raise ValueError(f"{where}: expected output_size a positive integer or a tuple of {wanted}, "
                          f"got {output_size!r}")
-    return int(single)
+    return tuple(None if n is None else int(n) for n in sizes)
 
 
-def adaptive_windows(where: str, length: int, output_size: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """PyTorch's adaptive windows: (positions (n, longest), valid (n, longest), sizes (n,)), window i the
-    positions floor(i L / n) .. ceil((i + 1) L / n) - 1 (n = output_size)."""
-    n = adaptive_size(where, output_size)
+def adaptive_windows(length: int, n: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """PyTorch's adaptive windows along one axis of `length` positions: (positions (n, longest), valid
+    (n, longest), sizes (n,)), window i the positions floor(i L / n) .. ceil((i + 1) L / n) - 1 (n None: L)."""
+    n = length if n is None else n
     starts = np.array([i * length // n for i in range(n)])
     ends = np.array([-(-(i + 1) * length // n) for i in range(n)])
     longest = int((ends - starts).max())
@@ -246,29 +260,54 @@ def adaptive_max_pool1d(input: Any, output_size: Any, return_indices: bool = Fal
     """torch.nn.functional.adaptive_max_pool1d: the maximum over each of `output_size` windows covering the
     input (N, C, L) or (C, L) (see the module); with `return_indices=True` also their int64 positions.
     The gradient goes whole to each window's maximum (the first of ties)."""
-    return adaptive_max_pooled("adaptive_max_pool1d", input, output_size, return_indices)
+    return adaptive_max_pooled("adaptive_max_pool1d", 1, input, output_size, return_indices)
 
 
-def adaptive_max_pooled(where: str, input: Any, output_size: Any, return_indices: Any) -> Any:
-    """`adaptive_max_pool1d`, its errors naming `where`."""
-    x = pooled_input(where, input, 1)
+def adaptive_max_pool2d(input: Any, output_size: Any, return_indices: bool = False) -> Any:
+    """torch.nn.functional.adaptive_max_pool2d: the maximum over each of H_out x W_out windows covering the
+    input (N, C, H, W) or (C, H, W) (see the module); `output_size` an int for both axes or a pair, None
+    keeping that axis's size. With `return_indices=True` also the int64 positions h W + w of the maxima. The
+    gradient goes whole to each window's maximum (the first of ties, row by row)."""
+    return adaptive_max_pooled("adaptive_max_pool2d", 2, input, output_size, return_indices)
+
+
+def adaptive_max_pooled(where: str, dims: int, input: Any, output_size: Any, return_indices: Any) -> Any:
+    """`adaptive_max_pool1d` (dims 1) or `adaptive_max_pool2d` (dims 2), its errors naming `where`."""
+    x = pooled_input(where, input, dims)
     return_indices = flag(return_indices, "return_indices", where)
-    positions, valid, _ = adaptive_windows(where, x.shape[-1], output_size)
-    out, indices = picked(batched(x, 1), positions, valid, positions[:, 0])
-    return with_indices(x, out, indices, return_indices, 1)
+    sizes = adaptive_size(where, output_size, dims)
+    windows = [adaptive_windows(length, n) for length, n in zip(x.shape[-dims:], sizes)]
+    return maxima(x, [(positions, valid, positions[:, 0]) for positions, valid, _ in windows], return_indices, dims)
 
 
 def adaptive_avg_pool1d(input: Any, output_size: Any) -> Tensor:
     """torch.nn.functional.adaptive_avg_pool1d: the mean over each of `output_size` windows covering the input
     (N, C, L) or (C, L) (see the module); `adaptive_avg_pool1d(x, 1)` is the mean over the last axis."""
-    return adaptive_avg_pooled("adaptive_avg_pool1d", input, output_size)
+    return adaptive_avg_pooled("adaptive_avg_pool1d", 1, input, output_size)
 
 
-def adaptive_avg_pooled(where: str, input: Any, output_size: Any) -> Tensor:
-    """`adaptive_avg_pool1d`, its errors naming `where`."""
-    x = pooled_input(where, input, 1)
-    positions, valid, sizes = adaptive_windows(where, x.shape[-1], output_size)
-    windows = batched(x, 1)[..., np.where(valid, positions, 0)]                # (N, C, n, longest)
-    out = (windows * valid.astype(x.dtype)).sum(axis=-1) / sizes.astype(x.dtype)
-    return as_given(x, out, 1)
+def adaptive_avg_pool2d(input: Any, output_size: Any) -> Tensor:
+    """torch.nn.functional.adaptive_avg_pool2d: the mean over each of H_out x W_out windows covering the
+    input (N, C, H, W) or (C, H, W) (see the module); `output_size` an int for both axes or a pair, None
+    keeping that axis's size. `adaptive_avg_pool2d(x, 1)` is the mean over each image (global average
+    pooling)."""
+    return adaptive_avg_pooled("adaptive_avg_pool2d", 2, input, output_size)
 
+
+def adaptive_avg_pooled(where: str, dims: int, input: Any, output_size: Any) -> Tensor:
+    """`adaptive_avg_pool1d` (dims 1) or `adaptive_avg_pool2d` (dims 2), its errors naming `where`: each
+    window gathered with one getitem, its positions past the window's end masked out, summed and divided by
+    its size, the product of its sizes along the axes."""
+    x = pooled_input(where, input, dims)
+    reads, masks, sizes = [], [], []            # per axis, shaped (*S_out, *K) for broadcasting
+    for axis, (length, n) in enumerate(zip(x.shape[-dims:], adaptive_size(where, output_size, dims))):
+        positions, valid, size = adaptive_windows(length, n)
+        shape = (1,) * axis + (len(positions),) + (1,) * (dims - 1) + (positions.shape[1],) + (1,) * (dims - 1 - axis)
+        reads.append(np.where(valid, positions, 0).reshape(shape))
+        masks.append(valid.reshape(shape))
+        sizes.append(size)
+    windows = batched(x, dims)[(Ellipsis,) + tuple(reads)]                      # (N, C, *S_out, *K)
+    inside = functools.reduce(np.logical_and, masks).astype(x.dtype)
+    out = (windows * inside).sum(axis=tuple(range(-dims, 0))) / functools.reduce(np.multiply.outer, sizes).astype(
+        x.dtype)
+    return as_given(x, out, dims)

@@ -16,6 +16,7 @@ from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, CTCLoss, Hube
 from .module import Module, Parameter
 from .normalization import BatchNorm1d, GroupNorm, LayerNorm, LazyBatchNorm1d, RMSNorm
 from .pooling import AdaptiveAvgPool1d, AdaptiveMaxPool1d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
+from .pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d
 
 __all__ = ["BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "CELU", "Conv1d", "CosineSimilarity", "CrossEntropyLoss",
            "Dropout", "ELU", "Embedding", "Flatten", "GELU", "GLU", "GRU", "GRUCell", "Hardshrink", "Hardsigmoid",
@@ -27,5 +28,5 @@ __all__ = ["BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "CELU", "Conv1d", "Cos
            "UninitializedParameter", "functional", "init", "utils"]
 __all__ += ["GroupNorm", "RMSNorm"]
 __all__ += ["AdaptiveAvgPool1d", "AdaptiveMaxPool1d", "AvgPool1d", "MaxPool1d"]
-__all__ += ["AvgPool2d", "Conv2d", "MaxPool2d"]
+__all__ += ["AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "AvgPool2d", "Conv2d", "MaxPool2d"]
 __all__ += ["CTCLoss"]

@@ -12,6 +12,7 @@ and `embedding` (`nn.linear`, next to the module whose lookup it is).
     F.conv1d(x, weight, bias, padding="same")         F.conv2d(images, weight, bias, stride=2, padding=1)
     F.max_pool1d(conved, conved.shape[2]).squeeze(2)                 F.adaptive_avg_pool1d(x, 1)
     F.max_pool2d(feature_maps, (2, 1))                F.avg_pool2d(feature_maps, 2)
+    F.adaptive_avg_pool2d(feature_maps, (1, 1))
     F.ctc_loss(log_probs, targets, input_lengths, target_lengths)
 """
 
@@ -23,7 +24,7 @@ from ..functional import (binary_cross_entropy, binary_cross_entropy_with_logits
                           tanhshrink, threshold)
 from ..functional import group_norm, rms_norm
 from ..functional import adaptive_avg_pool1d, adaptive_max_pool1d, avg_pool1d, max_pool1d
-from ..functional import avg_pool2d, conv2d, max_pool2d
+from ..functional import adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, conv2d, max_pool2d
 from ..functional import ctc_loss
 from .linear import embedding
 
@@ -36,5 +37,5 @@ __all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "celu", "
            "tanhshrink", "threshold"]
 __all__ += ["group_norm", "rms_norm"]
 __all__ += ["adaptive_avg_pool1d", "adaptive_max_pool1d", "avg_pool1d", "max_pool1d"]
-__all__ += ["avg_pool2d", "conv2d", "max_pool2d"]
+__all__ += ["adaptive_avg_pool2d", "adaptive_max_pool2d", "avg_pool2d", "conv2d", "max_pool2d"]
 __all__ += ["ctc_loss"]

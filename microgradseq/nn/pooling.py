@@ -1,8 +1,9 @@
 """PyTorch's pooling layers: `MaxPool1d`, `AvgPool1d`, `AdaptiveMaxPool1d`, `AdaptiveAvgPool1d` over
-(N, C, L) or (C, L) sequences, and `MaxPool2d`, `AvgPool2d` over (N, C, H, W) or (C, H, W) images. Each
+(N, C, L) or (C, L) sequences, and `MaxPool2d`, `AvgPool2d`, `AdaptiveMaxPool2d`, `AdaptiveAvgPool2d` over
+(N, C, H, W) or (C, H, W) images. Each
 computes the function of functional/pooling.py (which says how); the settings are checked when the layer
-is made, and kept and printed as PyTorch keeps and prints them. `_MaxPool` and `_AvgPool` do the work for
-both numbers of spatial axes; each layer names its own."""
+is made, and kept and printed as PyTorch keeps and prints them. `_MaxPool`, `_AvgPool`, `_AdaptiveMaxPool`
+and `_AdaptiveAvgPool` do the work for both numbers of spatial axes; each layer names its own."""
 
 from __future__ import annotations
 
@@ -114,34 +115,69 @@ class AvgPool2d(_AvgPool):
         self.padding = padding
 
 
-class AdaptiveMaxPool1d(Module):
-    """`F.adaptive_max_pool1d(x, output_size, return_indices)`: the maximum over each of `output_size`
-    windows covering the sequence; `AdaptiveMaxPool1d(1)` is the max over time."""
+class _AdaptiveMaxPool(Module):
+    """`F.adaptive_max_pool1d` or `F.adaptive_max_pool2d(x, output_size, return_indices)` over `dims` spatial
+    axes. Keeps `output_size` as given and prints as PyTorch's _AdaptiveMaxPoolNd: `output_size=...`."""
+
+    dims: int = 1
 
     def __init__(self, output_size: Any, return_indices: bool = False) -> None:
         super().__init__()
-        adaptive_size("AdaptiveMaxPool1d", output_size)
+        where = type(self).__name__
+        adaptive_size(where, output_size, self.dims)
         self.output_size = output_size
-        self.return_indices = flag(return_indices, "return_indices", "AdaptiveMaxPool1d")
+        self.return_indices = flag(return_indices, "return_indices", where)
 
     def forward(self, x: Any) -> Any:
-        return adaptive_max_pooled("AdaptiveMaxPool1d", x, self.output_size, self.return_indices)
+        return adaptive_max_pooled(type(self).__name__, self.dims, x, self.output_size, self.return_indices)
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
 
 
-class AdaptiveAvgPool1d(Module):
-    """`F.adaptive_avg_pool1d(x, output_size)`: the mean over each of `output_size` windows covering the
-    sequence; `AdaptiveAvgPool1d(1)` is the mean over time."""
+class AdaptiveMaxPool1d(_AdaptiveMaxPool):
+    """`F.adaptive_max_pool1d(x, output_size, return_indices)`: the maximum over each of `output_size`
+    windows covering the sequence; `AdaptiveMaxPool1d(1)` is the max over time."""
+
+    dims = 1
+
+
+class AdaptiveMaxPool2d(_AdaptiveMaxPool):
+    """`F.adaptive_max_pool2d(x, output_size, return_indices)`: the maximum over each of H_out x W_out
+    windows covering the image, `output_size` an int or a pair (None keeping that axis's size). Prints as
+    PyTorch's: `AdaptiveMaxPool2d(output_size=(2, 3))`."""
+
+    dims = 2
+
+
+class _AdaptiveAvgPool(Module):
+    """`F.adaptive_avg_pool1d` or `F.adaptive_avg_pool2d(x, output_size)` over `dims` spatial axes. Keeps
+    `output_size` as given and prints as PyTorch's _AdaptiveAvgPoolNd: `output_size=...`."""
+
+    dims: int = 1
 
     def __init__(self, output_size: Any) -> None:
         super().__init__()
-        adaptive_size("AdaptiveAvgPool1d", output_size)
+        adaptive_size(type(self).__name__, output_size, self.dims)
         self.output_size = output_size
 
     def forward(self, x: Any) -> Any:
-        return adaptive_avg_pooled("AdaptiveAvgPool1d", x, self.output_size)
+        return adaptive_avg_pooled(type(self).__name__, self.dims, x, self.output_size)
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
+
+
+class AdaptiveAvgPool1d(_AdaptiveAvgPool):
+    """`F.adaptive_avg_pool1d(x, output_size)`: the mean over each of `output_size` windows covering the
+    sequence; `AdaptiveAvgPool1d(1)` is the mean over time."""
+
+    dims = 1
+
+
+class AdaptiveAvgPool2d(_AdaptiveAvgPool):
+    """`F.adaptive_avg_pool2d(x, output_size)`: the mean over each of H_out x W_out windows covering the
+    image, `output_size` an int or a pair (None keeping that axis's size); `AdaptiveAvgPool2d((1, 1))` is
+    global average pooling. Prints as PyTorch's: `AdaptiveAvgPool2d(output_size=(2, 3))`."""
+
+    dims = 2
