@@ -38,12 +38,17 @@ def _one_of(*choices: str) -> Callable[[str, str, Any], None]:
     return check_choice
 
 
-def _check_rates(where: str, name: str, value: Any) -> None:
-    """A list of rates, each a finite number >= 0."""
-    if not isinstance(value, list):
-        raise ValueError(f"{where}: {name} must be a list of learning rates, got {type(value).__name__}")
-    for index, rate in enumerate(value):
-        check.non_negative(where, f"{name}[{index}]", rate)
+def _list_of(what: str) -> Callable[[str, str, Any], None]:
+    """The check of a list of `what` (rates, momenta), each a finite number >= 0."""
+    def check_list(where: str, name: str, value: Any) -> None:
+        if not isinstance(value, list):
+            raise ValueError(f"{where}: {name} must be a list of {what}, got {type(value).__name__}")
+        for index, item in enumerate(value):
+            check.non_negative(where, f"{name}[{index}]", item)
+    return check_list
+
+
+_check_rates = _list_of("learning rates")
 
 
 def _milestones(where: str, name: str, value: Any) -> None:

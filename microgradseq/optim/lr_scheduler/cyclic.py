@@ -14,8 +14,8 @@ from typing import Any, Callable
 from ...checks import is_finite_number, positive_int
 from .. import options as check
 from ..optimizer import Optimizer
-from .base import LRScheduler, _check_rates, _one_of
-from .lambdas import kept_attributes
+from .base import LRScheduler, _check_rates, _list_of, _one_of
+from .lambdas import kept_attributes, restore_attributes
 
 
 def _per_group(where: str, name: str, value: Any, optimizer: Optimizer,
@@ -47,14 +47,6 @@ def _text(where: str, name: str, value: Any) -> None:
         raise ValueError(f"{where}: {name} must be a string, got {value!r}")
 
 
-def _numbers(where: str, name: str, value: Any) -> None:
-    """A list of finite numbers >= 0 (momenta)."""
-    if not isinstance(value, list):
-        raise ValueError(f"{where}: {name} must be a list of numbers, got {type(value).__name__}")
-    for index, item in enumerate(value):
-        check.non_negative(where, f"{name}[{index}]", item)
-
-
 class _CyclesMomentum(LRScheduler):
     """A schedule that, with `cycle_momentum`, sets each group's momentum (or first beta) after its rate:
     `_momenta()`, at the same `last_epoch`. (PyTorch's `get_lr` sets them as it goes; here `get_lr` only
@@ -62,6 +54,16 @@ class _CyclesMomentum(LRScheduler):
 
     def _momenta(self) -> list[float]:
         raise NotImplementedError
+
+    def _start_momenta(self, optimizer: Optimizer, last_epoch: int, base_momentums: list,
+                       max_momentums: list) -> None:
+        """With cycle_momentum: which the groups hold (a first beta, or a momentum); made with
+        last_epoch=-1, each group's starts at its max_momentum, and the group keeps both ends."""
+        self.use_beta1 = "betas" in optimizer.defaults
+        if last_epoch == -1:
+            _set_momenta(optimizer, max_momentums, self.use_beta1)
+            for group, low, high in zip(optimizer.param_groups, base_momentums, max_momentums):
+                group["max_momentum"], group["base_momentum"] = high, low
 
     def _update_lr(self, epoch: int | None) -> None:
         super()._update_lr(epoch)
@@ -96,7 +98,8 @@ class CyclicLR(_CyclesMomentum):
 
     _state_checks = {"max_lrs": _check_rates, "total_size": check.positive, "step_ratio": check.closed_fraction,
                      "mode": _text, "scale_mode": _one_of("cycle", "iterations"), "cycle_momentum": check.boolean,
-                     "use_beta1": check.boolean, "base_momentums": _numbers, "max_momentums": _numbers}
+                     "use_beta1": check.boolean, "base_momentums": _list_of("numbers"),
+                     "max_momentums": _list_of("numbers")}
 
     def __init__(self, optimizer: Optimizer, base_lr: float | list[float], max_lr: float | list[float],
                  step_size_up: float = 2000, step_size_down: float | None = None, mode: str = "triangular",
@@ -135,12 +138,8 @@ class CyclicLR(_CyclesMomentum):
             for group, rate in zip(optimizer.param_groups, base_lrs):
                 group["lr"] = rate
         if cycle_momentum:
-            self.use_beta1 = "betas" in optimizer.defaults
             self.base_momentums, self.max_momentums = base_momentums, max_momentums
-            if last_epoch == -1:
-                _set_momenta(optimizer, max_momentums, self.use_beta1)
-                for group, low, high in zip(optimizer.param_groups, base_momentums, max_momentums):
-                    group["max_momentum"], group["base_momentum"] = high, low
+            self._start_momenta(optimizer, last_epoch, base_momentums, max_momentums)
         super().__init__(optimizer, last_epoch)
         self.base_lrs = base_lrs
 
@@ -186,8 +185,7 @@ class CyclicLR(_CyclesMomentum):
             _one_of("triangular", "triangular2", "exp_range")(where, "mode", state["mode"])
         state["_scale_fn_custom"] = self._scale_fn_custom
         self.__dict__.update(state)
-        if saved is not None:
-            self._scale_fn_custom.__dict__.update(copy.deepcopy(saved))
+        restore_attributes(self._scale_fn_custom, saved)
 
 
 _PHASE_ENDS = ("initial_lr", "max_lr", "min_lr", "max_momentum", "base_momentum")
@@ -291,11 +289,7 @@ class OneCycleLR(_CyclesMomentum):
                 group["min_lr"] = group["initial_lr"] / final_div_factor
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
-            self.use_beta1 = "betas" in optimizer.defaults
-            if last_epoch == -1:
-                _set_momenta(optimizer, max_momentums, self.use_beta1)
-                for group, low, high in zip(optimizer.param_groups, base_momentums, max_momentums):
-                    group["max_momentum"], group["base_momentum"] = high, low
+            self._start_momenta(optimizer, last_epoch, base_momentums, max_momentums)
         super().__init__(optimizer, last_epoch)
 
     def _anneal(self, start: float, end: float, progress: float) -> float:

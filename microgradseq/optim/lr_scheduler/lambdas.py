@@ -19,6 +19,12 @@ def kept_attributes(function: Callable) -> dict | None:
     return None if isinstance(function, types.FunctionType) else copy.deepcopy(function.__dict__)
 
 
+def restore_attributes(function: Callable, attributes: dict | None) -> None:
+    """Give back to a callable object the attributes `kept_attributes` kept of it (None: nothing kept)."""
+    if attributes is not None:
+        function.__dict__.update(copy.deepcopy(attributes))
+
+
 class _FunctionsOfTheEpoch(LRScheduler):
     """LambdaLR's and MultiplicativeLR's common part: `lr_lambdas`, one function of the epoch per
     group, and a state dict that keeps what `kept_attributes` keeps of each."""
@@ -65,8 +71,7 @@ class _FunctionsOfTheEpoch(LRScheduler):
         state["lr_lambdas"] = functions
         self.__dict__.update(state)
         for function, attributes in zip(functions, saved):
-            if attributes is not None:
-                function.__dict__.update(copy.deepcopy(attributes))
+            restore_attributes(function, attributes)
 
 
 class LambdaLR(_FunctionsOfTheEpoch):
