@@ -74,6 +74,18 @@ from .function_forms import (addcdiv, addcmul, addmm, count_nonzero, cumprod, di
 # PyTorch's top-level spellings of nn.functional's activations and distances (torch.selu, torch.hardshrink, ...:
 # those PyTorch has at the top level; not torch.elu, torch.softplus, ...): F's functions themselves
 from .functional import celu, cosine_similarity, hardshrink, pairwise_distance, prelu, selu, threshold
+# PyTorch's shape, indexing and product functions (ops/combining.py, contracting.py, scattering.py, creation.py) and
+# distances (functional/distances.py: `t.dist` and `t.renorm` attached here, as hardshrink and prelu below)
+from .ops.combining import (block_diag, broadcast_shapes, broadcast_tensors, cartesian_prod, column_stack, combinations,
+                            diag_embed, diagonal, dsplit, dstack, fliplr, flipud, hsplit, hstack, kron, rot90, select,
+                            tensor_split, vander, vsplit, vstack)
+from .ops.combining import vstack as row_stack
+from .ops import concat as concatenate
+from .ops.contracting import addbmm, addmv, addr, baddbmm, mv, tensordot, trace, vdot
+from .function_forms import index_add, index_copy, moveaxis, scatter_add, scatter_reduce
+from .creation import logspace, tril_indices, triu_indices
+from .functional.distances import cdist, dist, pdist, renorm
+Tensor.dist, Tensor.renorm = dist, renorm
 # ... and the two PyTorch also has as Tensor methods, `t.hardshrink(lambd=0.5)` and `t.prelu(weight)`, attached as
 # ops/methods.py attaches its own (here, not there: functional is built on ops, so ops cannot import it)
 Tensor.hardshrink, Tensor.prelu = hardshrink, prelu

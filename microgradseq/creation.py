@@ -252,6 +252,42 @@ def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: Any
     return owned(np.linspace(start, end, steps, dtype=dtype), requires_grad)
 
 
+def logspace(start: Any, end: Any, steps: int, base: float = 10.0, *, dtype: Any = None, device: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    """`steps` values base^x for x evenly spaced from start to end, both included, as torch.logspace
+    (numpy's logspace): computed in float64 and given in `dtype` (the default float dtype)."""
+    check_device("logspace", device)
+    if not (is_int(steps) and steps >= 0):
+        raise ValueError(f"logspace: steps must be a non-negative integer, got {steps!r}")
+    if not all(is_finite_number(v) for v in (start, end, base)):
+        raise ValueError(f"logspace: start, end and base must be finite numbers, got start={start!r}, "
+                         f"end={end!r}, base={base!r}")
+    values = np.power(float(base), np.linspace(start, end, steps, dtype=np.float64))
+    return owned(values.astype(dtype or get_default_dtype()), requires_grad)
+
+
+def _triangle_indices(name: str, lower: bool, row: int, col: int, offset: int, dtype: Any) -> Tensor:
+    if not all(is_int(v) for v in (row, col, offset)) or row < 0 or col < 0:
+        raise ValueError(f"{name}: expected integers row >= 0, col >= 0 and offset, got row={row!r}, col={col!r}, "
+                         f"offset={offset!r}")
+    rows, columns = (np.tril_indices if lower else np.triu_indices)(row, offset, col)
+    return owned(np.stack([rows, columns]).astype(dtype or np.int64))
+
+
+def tril_indices(row: int, col: int, offset: int = 0, *, dtype: Any = None, device: Any = None) -> Tensor:
+    """The positions (2, N) of the entries on and below the `offset`-th diagonal of a row x col matrix,
+    row by row, as torch.tril_indices (numpy's tril_indices, stacked); int64."""
+    check_device("tril_indices", device)
+    return _triangle_indices("tril_indices", True, row, col, offset, dtype)
+
+
+def triu_indices(row: int, col: int, offset: int = 0, *, dtype: Any = None, device: Any = None) -> Tensor:
+    """The positions (2, N) of the entries on and above the `offset`-th diagonal of a row x col matrix,
+    row by row, as torch.triu_indices; int64."""
+    check_device("triu_indices", device)
+    return _triangle_indices("triu_indices", False, row, col, offset, dtype)
+
+
 def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """The n x m (n x n) identity matrix."""
     check_device("eye", device)

@@ -129,6 +129,9 @@ prod, cumprod, nansum, count_nonzero, diff, take_along_dim = map(
     _form, ("prod", "cumprod", "nansum", "count_nonzero", "diff", "take_along_dim"))
 outer, ger, addmm, addcmul, addcdiv, logaddexp, isclose = map(
     _form, ("outer", "ger", "addmm", "addcmul", "addcdiv", "logaddexp", "isclose"))
+index_add, index_copy, scatter_add, scatter_reduce = map(
+    _form, ("index_add", "index_copy", "scatter_add", "scatter_reduce"))     # (ops/scattering.py)
+moveaxis = _form("moveaxis")                    # torch.moveaxis, movedim's alias
 
 
 def lerp(input: Any, end: Any, weight: Any) -> Tensor:

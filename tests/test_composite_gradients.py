@@ -2223,6 +2223,7 @@ FUNCTIONAL = {
     "avg_pool2d": ["F.avg_pool2d"],
     "adaptive_max_pool2d": ["F.adaptive_max_pool2d"],
     "adaptive_avg_pool2d": ["F.adaptive_avg_pool2d"],
+    "pdist": ["test_pdist_gradient_and_tangent"],
 }
 FUNCTIONAL_PRIMITIVES = {"linear", "log_softmax", "relu", "sigmoid", "tanh"}
 FUNCTIONAL_WITHOUT_GRADIENT = {"one_hot"}      # integers out (test_pytorch_porting_3.py checks its values)
@@ -2254,6 +2255,19 @@ def test_isclose_and_count_nonzero_give_constants():
     assert close.dtype == np.bool_ and close.grad_fn is None and close.tolist() == np.isclose(a, a + 1e-6).tolist()
     counts = mg.count_nonzero(x, 1)
     assert counts.dtype == np.int64 and counts.grad_fn is None and counts.tolist() == [2, 3]
+
+
+def test_pdist_gradient_and_tangent():
+    """F.pdist(x, p): ||x_i - x_j||_p for each pair of rows i < j, in row-major order (more cases:
+    test_shapes_products_and_indexing.py)."""
+    rng = np.random.default_rng(5)
+    for p in (1.0, 2.0, 3.0):
+        def np_fn(a, p=p):
+            first, second = np.triu_indices(len(a), 1)
+            return (np.abs(a[first] - a[second]) ** p).sum(-1) ** (1 / p)
+        x = rng.standard_normal((4, 3))
+        assert_gradients_match(lambda t, p=p: F.pdist(t, p), np_fn, x)
+        assert_tangents_match(lambda t, p=p: F.pdist(t, p), np_fn, [x], [rng.standard_normal((2, 4, 3))])
 
 
 def test_movedim_refuses_what_is_not_an_axis_naming_movedim():

@@ -30,6 +30,7 @@ from .pooling import adaptive_avg_pool1d, adaptive_max_pool1d, avg_pool1d, avg_p
 from .pooling import adaptive_avg_pool2d, adaptive_max_pool2d
 from .classification import cross_entropy, nll_loss
 from .ctc import ctc_loss
+from .distances import pdist
 from .losses import (binary_cross_entropy, binary_cross_entropy_with_logits, huber_loss, kl_div, l1_loss, mse_loss,
                      smooth_l1_loss)
 from .reduction import REDUCTIONS, legacy_reduction
@@ -45,3 +46,4 @@ __all__ += ["conv1d", "conv2d"]                                                 
 __all__ += ["adaptive_avg_pool1d", "adaptive_max_pool1d", "avg_pool1d", "avg_pool2d", "max_pool1d",
             "max_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d"]                 # (pooling.py)
 __all__ += ["ctc_loss"]                                                                 # (ctc.py)
+__all__ += ["pdist"]                                                                    # (distances.py)

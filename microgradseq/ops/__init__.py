@@ -7,6 +7,7 @@ operand its reverse-mode rule (g J) and forward-mode rule (J v), side by side.
 
 # imported for what they do: give Tensor its operators and methods
 from . import arithmetic, attributes, expanding, filling, logical, methods, selecting, sorting  # noqa: F401
+from . import combining, contracting, scattering  # noqa: F401
 from .einsum import einsum
 from .elementwise import (abs, add, astype, clip, clone, cos, cosh, div, erf, exp, expm1, lerp, log, log1p, log2, log10,
                           mul, neg, power, relu, round, sigmoid, sign, sin, sinh, sqrt, sub, tanh, where)
