@@ -69,6 +69,11 @@ from .function_forms import maximum, minimum              # torch.maximum, torch
 from .function_forms import lerp                           # torch.lerp(input, end, weight) (minGRU's step)
 from .function_forms import nan_to_num                     # torch.nan_to_num (an RTRL's sensitivities)
 from .ops.softmax import logcumsumexp                      # torch.logcumsumexp (minGRU's log-space scan)
+from .ops.more_elementwise import (atan2, copysign, erfc, exp2, float_power, fmax, fmin, fmod, frac, heaviside, hypot,
+                                   logit, sgn, signbit, sinc, true_divide, trunc, xlogy)  # torch.atan2, torch.fmod, ...
+from .ops.more_elementwise import atan2 as arctan2, trunc as fix   # (PyTorch's aliases)
+from .ops.softmax import logaddexp2                        # torch.logaddexp2
+from . import special                                      # torch.special: expit, xlog1py, entr, ndtr, ...
 from .function_forms import (addcdiv, addcmul, addmm, count_nonzero, cumprod, diff, ger, isclose, logaddexp,
                              nansum, outer, prod, take_along_dim)     # torch.prod, torch.diff, torch.addcmul, ...
 # PyTorch's top-level spellings of nn.functional's activations and distances (torch.selu, torch.hardshrink, ...:

@@ -1232,6 +1232,17 @@ def logaddexp_case(draw, ndim):
 
 
 @st.composite
+def logaddexp2_case(draw, ndim):
+    """logaddexp2(a, b) as logaddexp's case: far apart too, ties among them; function or method."""
+    left, right = draw(broadcast_operands(ndim))
+    a, b = draw(values(left)) * 20, draw(values(right)) * 20
+    if draw(st.booleans()):
+        a, b = np.round(a / 10), np.round(b / 10)
+    form = draw(st.sampled_from(["function", "method"]))
+    return (mg.logaddexp2 if form == "function" else (lambda s, t: s.logaddexp2(t))), np.logaddexp2, [a, b]
+
+
+@st.composite
 def diff_case(draw, ndim):
     """diff(n, dim) with or without prepend / append (operands too), n from 1 to past the length, or n = 0
     (a copy of x: prepend and append unused, so none given)."""
@@ -1438,6 +1449,7 @@ CASES = {
     "addcmul": (addc_case("addcmul"), ANY_RANK),
     "addcdiv": (addc_case("addcdiv"), ANY_RANK),
     "logaddexp": (logaddexp_case, ANY_RANK),
+    "logaddexp2": (logaddexp2_case, ANY_RANK),
     "diff": (diff_case, WITH_AXES),
     "nansum": (nansum_case, WITH_AXES),
     "take_along_dim": (take_along_dim_case, WITH_AXES),
@@ -2240,6 +2252,7 @@ BESIDE_PRIMITIVES = {
     "nansum": ["nansum"],
     "count_nonzero": ["test_isclose_and_count_nonzero_give_constants"],     # (int64 counts, no gradient)
     "logaddexp": ["logaddexp"],
+    "logaddexp2": ["logaddexp2"],
 }
 PRIMITIVES_BESIDE = {"cumsum", "max", "mean", "norm", "sum", "log_softmax", "prod", "cumprod"}   # (prod, cumprod:
 # ops/products.py)

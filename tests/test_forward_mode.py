@@ -278,6 +278,20 @@ CASES = {
     "tanh": unary(mg.ops.tanh, np.tanh),
     "transpose": transpose_case(),
     "where": where_case(),
+    "atan2": binary(mg.ops.atan2, np.arctan2, left_safe=nonzero, right_safe=nonzero),   # (off the cut y = 0, x < 0)
+    "copysign": binary(mg.ops.copysign, np.copysign, left_safe=nonzero, right_safe=nonzero),
+    "entr": unary(mg.ops.entr, lambda a: -a * np.log(a), positive),
+    "erfc": unary(mg.ops.erfc, np.vectorize(math.erfc)),
+    "exp2": unary(mg.ops.exp2, np.exp2),
+    "fmod": binary(mg.ops.fmod, np.fmod,        # |b| in [1, 1.1], |a| in k + [0.3, 0.45]: a / b far from integers
+                   left_safe=lambda a: np.sign(a) * (np.floor(np.abs(a)) + 0.3 + 0.15 * (np.abs(a) % 1)),
+                   right_safe=lambda b: np.where(b < 0, -1.0, 1.0) * (1 + 0.05 * np.abs(b))),
+    "hypot": binary(mg.ops.hypot, np.hypot, left_safe=nonzero),
+    "logit": unary(mg.ops.logit, lambda a: np.log(a / (1 - a)), lambda a: 0.5 + 0.15 * a),
+    "sinc": unary(mg.ops.sinc, np.sinc),
+    "trunc": unary(mg.ops.trunc, np.trunc, lambda a: away_from(a, [-2.0, -1.0, 0.0, 1.0, 2.0])),
+    "xlogy": binary(mg.ops.xlogy, lambda a, b: a * np.log(b), right_safe=positive),
+    "xlog1py": binary(mg.ops.xlog1py, lambda a, b: a * np.log1p(b), right_safe=positive),
 }
 
 

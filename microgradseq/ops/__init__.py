@@ -8,10 +8,12 @@ operand its reverse-mode rule (g J) and forward-mode rule (J v), side by side.
 # imported for what they do: give Tensor its operators and methods
 from . import arithmetic, attributes, expanding, filling, logical, methods, selecting, sorting  # noqa: F401
 from . import combining, contracting, scattering  # noqa: F401
+from . import more_elementwise  # noqa: F401     (t.atan2(u), t.hypot(u), t.fmod(u), t.sinc(), ...)
 from .einsum import einsum
 from .elementwise import (abs, add, astype, clip, clone, cos, cosh, div, erf, exp, expm1, lerp, log, log1p, log2, log10,
                           mul, neg, power, relu, round, sigmoid, sign, sin, sinh, sqrt, sub, tanh, where)
 from .linalg import linear, matmul
+from .more_elementwise import atan2, copysign, entr, erfc, exp2, fmod, hypot, logit, sinc, trunc, xlog1py, xlogy
 from .products import cumprod, prod
 from .reduce import cumsum, max, mean, norm, sum
 from .assign import index_put
@@ -22,3 +24,4 @@ __all__ = ["abs", "add", "astype", "clip", "clone", "concat", "cos", "cosh", "cu
            "erf", "exp", "expm1", "gather", "getitem", "index_put", "lerp", "linear", "log", "log10", "log1p", "log2",
            "log_softmax", "matmul", "max", "mean", "mul", "neg", "norm", "power", "prod", "relu", "reshape", "round",
            "sigmoid", "sign", "sin", "sinh", "sqrt", "stack", "sub", "sum", "tanh", "transpose", "where"]
+__all__ += ["atan2", "copysign", "entr", "erfc", "exp2", "fmod", "hypot", "logit", "sinc", "trunc", "xlog1py", "xlogy"]

@@ -23,7 +23,7 @@ from .products import cumprod, prod
 from .reduce import count_nonzero, cumsum, max, mean, nansum, norm, std, sum, var
 from .assign import parts_in_step, setitem, write_through
 from .shape import getitem, is_permutation, reshape, transpose
-from .softmax import log_softmax, logaddexp, logcumsumexp, logsumexp
+from .softmax import log_softmax, logaddexp, logaddexp2, logcumsumexp, logsumexp
 
 Tensor.__add__, Tensor.__radd__ = ew.add, lambda self, other: ew.add(other, self)
 Tensor.__sub__, Tensor.__rsub__ = ew.sub, lambda self, other: ew.sub(other, self)
@@ -45,6 +45,7 @@ Tensor.log1p, Tensor.expm1 = ew.log1p, ew.expm1
 Tensor.logcumsumexp, Tensor.lerp = logcumsumexp, ew.lerp       # t.logcumsumexp(dim), t.lerp(end, weight)
 Tensor.prod, Tensor.cumprod, Tensor.nansum, Tensor.count_nonzero = prod, cumprod, nansum, count_nonzero
 Tensor.logaddexp = logaddexp
+Tensor.logaddexp2 = logaddexp2
 
 
 # ---- PyTorch's spellings: thin names over the ops above (docs/api.md, "PyTorch spellings") ----------

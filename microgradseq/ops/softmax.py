@@ -14,12 +14,13 @@ y = log softmax(x) instead would need e^y again there. A cross-entropy over
 class indices reads y once and lets it go, so only softmax(x) is kept; a loss
 that keeps y itself, such as one against target probabilities, keeps both.)
 
-(`functional.softmax`, `logsumexp`, `logcumsumexp` and `logaddexp` stay composites of primitives: their
+(`functional.softmax`, `logsumexp`, `logcumsumexp`, `logaddexp` and `logaddexp2` stay composites of primitives: their
 gradients are left to the chain rule.)
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,7 @@ import numpy as np
 from ..checks import flag, is_axis
 from . import elementwise as ew
 from . import reduce
+from .more_elementwise import exp2
 from ..spellings import either
 from .shape import _along, concat, getitem, reshape, stack
 from ..tensor import Rules, Tensor, as_tensor, result
@@ -134,15 +136,28 @@ def logaddexp(x: Any, other: Any) -> Tensor:
     gets g / 2, the formula's value. Where both are the same infinity the result is that infinity (x - other
     would be NaN), as PyTorch's kernel gives, with g / 2 to each. Integer and bool tensors are a TypeError,
     as PyTorch has no integer logaddexp."""
-    x, other, _ = ew.operands("logaddexp", lambda A, B: np.broadcast_shapes(A.shape, B.shape), x, other)
+    return _log_add("logaddexp", x, other, ew.exp, None)
+
+
+def logaddexp2(x: Any, other: Any) -> Tensor:
+    """log2(2^x + 2^other) elementwise, as torch.logaddexp2: max(x, other) + log1p(2^-|x - other|) / ln 2,
+    PyTorch's kernel, written as `logaddexp` is (the same ties, infinities and integer TypeError);
+    dL/dx = g / (1 + 2^(other - x)), from the chain rule."""
+    return _log_add("logaddexp2", x, other, exp2, 1 / math.log(2))
+
+
+def _log_add(name: str, x: Any, other: Any, exp: Any, scale: float | None) -> Tensor:
+    """max(x, other) + log1p(exp(-|x - other|)) (times `scale`): logaddexp (exp) and logaddexp2 (exp2)."""
+    x, other, _ = ew.operands(name, lambda A, B: np.broadcast_shapes(A.shape, B.shape), x, other)
     if x.dtype.kind != "f":
-        raise TypeError(f"logaddexp: expected floating-point tensors, got dtypes {x.dtype} and {other.dtype}")
+        raise TypeError(f"{name}: expected floating-point tensors, got dtypes {x.dtype} and {other.dtype}")
     X, OTHER = x._data, other._data
     with np.errstate(invalid="ignore"):     # (inf - inf and inf + -inf in the branches `where` leaves out)
         tie = ew.add(ew.mul(x, 0.5), ew.mul(other, 0.5))        # (a NaN on either side lands here too: NaN)
         larger = ew.where(X > OTHER, x, ew.where(X < OTHER, other, tie))
         gap = ew.abs(ew.where(X == OTHER, 0.0, ew.sub(x, other)))  # (equal: 0, also where inf - inf is NaN)
-        return ew.add(larger, ew.log1p(ew.exp(ew.neg(gap))))
+        tail = ew.log1p(exp(ew.neg(gap)))
+        return ew.add(larger, tail if scale is None else ew.mul(tail, scale))
 
 
 def _log_add_exp(a: Tensor, b: Tensor) -> Tensor:

@@ -1,0 +1,357 @@
+"""More of PyTorch's elementwise functions, each `mg.X(...)` and `t.X(...)` (and `t.X_(...)` in place
+where PyTorch has it): the angle `atan2` (`arctan2`), `hypot`, `copysign`, `logit`, `xlogy` (and
+torch.special's `xlog1py`), the staircase `trunc` (`fix`) and what it leaves, `frac`, C's remainder
+`fmod`, `sinc`, `exp2`, `erfc`, torch.special's `entr`; the NaN-ignoring `fmax` and `fmin`; the constants
+`heaviside` and `signbit`; `sgn`, `float_power` (in float64) and `true_divide` (`div`).
+
+The primitives are rows of the table of derivatives, as in `elementwise.py` (one rule per operand
+serves both modes); `frac`, `fmax`, `fmin`, `float_power` and `true_divide` are composites of primitives.
+Integers and bools promote as PyTorch's: the functions of floats (atan2, copysign, xlogy, logit, sinc,
+exp2, erfc, entr) give the default float dtype, `fmod`, `trunc`, `fmax` and `fmin` keep integers, and
+`hypot` and `frac`, which PyTorch has for floating point only, refuse them.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any, Callable
+
+import numpy as np
+
+from ..tensor import Tensor, as_tensor, get_default_dtype, owned, result
+from . import elementwise as ew
+from .elementwise import FLAT, check_divisor, elementwise, floats, operands, passthrough, scaled
+
+
+def _floating(X: np.ndarray) -> np.ndarray:
+    return X if X.dtype.kind in "fc" else X.astype(get_default_dtype())
+
+
+def _real_operands(name: str, a: Any, b: Any) -> tuple[Tensor, Tensor, np.ndarray, np.ndarray]:
+    """Both operands as tensors (promoted, a shape mismatch naming `name`), and their arrays in floating
+    point, as PyTorch's binary float ops: two integer or bool operands give the default float dtype.
+    A complex operand is a TypeError, as for PyTorch's kernels of these functions."""
+    a, b, _ = operands(name, lambda A, B: np.broadcast_shapes(A.shape, B.shape), a, b)
+    if a.dtype.kind == "c" or b.dtype.kind == "c":
+        raise TypeError(f"{name}: expected real tensors, got dtypes {a.dtype} and {b.dtype}")
+    return a, b, _floating(a._data), _floating(b._data)
+
+
+def _real(name: str, x: Any) -> tuple[Tensor, np.ndarray]:
+    """x as a tensor and its array in floating point (integers and bools: the default float dtype)."""
+    x = x if type(x) is Tensor else as_tensor(x)
+    if x.dtype.kind == "c":
+        raise TypeError(f"{name}: expected a real tensor, got dtype {x.dtype}")
+    return x, floats(x)
+
+
+def atan2(input: Any, other: Any) -> Tensor:
+    """The angle of the point (other, input) in (-pi, pi], as torch.atan2 (input is y, other is x);
+    d/dinput = other / (input^2 + other^2),   d/dother = -input / (input^2 + other^2)   (both 0 where
+    input = other = 0, as PyTorch's atan2_backward)"""
+    input, other, Y, X = _real_operands("atan2", input, other)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        radius_squared = Y * Y + X * X
+        inverse = np.where(radius_squared == 0, 0, 1 / radius_squared)
+    return result("atan2", np.arctan2(Y, X), (input, other), ATAN2, (X * inverse, -Y * inverse))
+
+
+ATAN2 = elementwise(scaled, scaled)     # each keeps its slope: other / r^2 and -input / r^2
+
+
+def hypot(input: Any, other: Any) -> Tensor:
+    """sqrt(input^2 + other^2) without overflow (numpy's hypot), as torch.hypot, floating point only;
+    d/dinput = input / y,   d/dother = other / y   (NaN at (0, 0), as PyTorch's)"""
+    input, other, A, B = _real_operands("hypot", input, other)
+    if input.dtype.kind != "f":
+        raise TypeError(f"hypot: expected floating-point tensors, got dtypes {input.dtype} and {other.dtype} "
+                        "(PyTorch has no integer hypot)")
+    y = np.hypot(A, B)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return result("hypot", y, (input, other), HYPOT, (A / y, B / y))
+
+
+HYPOT = elementwise(scaled, scaled)
+
+
+def copysign(input: Any, other: Any) -> Tensor:
+    """|input| with other's sign (of -0.0 and NaN too), as torch.copysign;
+    d/dinput = y / input = sign(input) sign(other)  (0 where input = 0),   d/dother = 0
+    (PyTorch's copysign_tensor_self_backward)"""
+    input, other, A, B = _real_operands("copysign", input, other)
+    y = np.copysign(A, B)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = np.where(A == 0, 0, y / A)
+    return result("copysign", y, (input, other), COPYSIGN, (slope, None))
+
+
+def _no_slope(g: np.ndarray, kept: None) -> np.ndarray:
+    """d = 0: other gives only its sign."""
+    return np.zeros_like(g)
+
+
+COPYSIGN = elementwise(scaled, _no_slope)
+
+
+def logit(input: Any, eps: float | None = None) -> Tensor:
+    """log(z / (1 - z)), z = input clamped to [eps, 1 - eps] (z = input when eps is None or negative), as
+    torch.logit: NaN outside [0, 1] without eps;   d/dinput = 1 / (input (1 - input)) where
+    eps <= input <= 1 - eps, else 0 with eps and NaN without (PyTorch's logit_backward)"""
+    x, X = _real("logit", input)
+    if eps is not None and (isinstance(eps, bool) or not isinstance(eps, numbers.Real)):
+        raise TypeError(f"logit: eps must be a number or None, got {type(eps).__name__} {eps!r}")
+    clamped = eps is not None and eps >= 0
+    Z = np.clip(X, eps, 1 - eps) if clamped else X
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y = np.log(Z / (1 - Z))
+    outside = (X < eps) | (X > 1 - eps) if clamped else (X < 0) | (X > 1)
+    return result("logit", y, (x,), LOGIT, ((X, outside, 0.0 if clamped else np.nan),))
+
+
+def _d_logit(g: np.ndarray, kept: tuple) -> np.ndarray:
+    x, outside, fill = kept
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(outside, fill, g / (x * (1 - x)))
+
+
+LOGIT = elementwise(_d_logit)
+
+
+def xlogy(input: Any, other: Any) -> Tensor:
+    """input * log(other), 0 where input = 0 (unless other is NaN: NaN), as torch.xlogy (the entropy term
+    p log p stays 0 at p = 0);   d/dinput = log(other) (0 where input = 0 and other <= 0),
+    d/dother = input / other"""
+    input, other, y, saved = _x_log("xlogy", np.log, 0.0, input, other)
+    return result("xlogy", y, (input, other), X_LOG, saved)
+
+
+def xlog1py(input: Any, other: Any) -> Tensor:
+    """input * log(1 + other) (log1p: exact for small other), 0 where input = 0 (unless other is NaN), as
+    torch.special.xlog1py;   d/dinput = log(1 + other) (0 where input = 0 and other <= -1),
+    d/dother = input / (1 + other)"""
+    input, other, y, saved = _x_log("xlog1py", np.log1p, 1.0, input, other)
+    return result("xlog1py", y, (input, other), X_LOG, saved)
+
+
+def _x_log(name: str, log: np.ufunc, shift: float, input: Any, other: Any) -> tuple:
+    """xlogy (log, shift 0) or xlog1py (log1p, shift 1) as PyTorch's kernels: the operands, the value and
+    what the rules keep (for input: log(shift + other), other and where to give 0; for other: its slope)."""
+    input, other, X, Y = _real_operands(name, input, other)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_y = log(Y)
+        y = np.where(np.isnan(Y), np.nan, np.where(X == 0, 0, X * log_y)).astype(X.dtype, copy=False)
+        slope = X / (shift + Y)
+    blocked = (X == 0) & (Y <= -shift)          # (PyTorch's choice there: the derivative along x = 0)
+    return input, other, y, ((log_y, Y, blocked), slope)
+
+
+def _d_multiplier(g: np.ndarray, kept: tuple) -> np.ndarray:
+    """g log(other), as PyTorch's xlogy(g, other): 0 where g = 0 (unless other is NaN), and 0 where
+    input = 0 and other <= 0 (-1 for xlog1py), where the function is not differentiable."""
+    log_y, y, blocked = kept
+    with np.errstate(invalid="ignore"):
+        slope = np.where((g == 0) & ~np.isnan(y), 0, g * log_y)
+    return np.where(blocked, 0, slope)
+
+
+X_LOG = elementwise(_d_multiplier, scaled)      # d/dother = input / other (input / (1 + other))
+
+
+def trunc(input: Any) -> Tensor:
+    """input rounded toward zero, as torch.trunc (also `fix`); integers as they are (a copy), as PyTorch's;
+    d/dinput = 0: a staircase is flat between its jumps (PyTorch's gradient too)"""
+    x = input if type(input) is Tensor else as_tensor(input)
+    X = x._data
+    if X.dtype.kind in "bc":
+        raise TypeError(f"trunc: expected a real number or integer tensor, got dtype {X.dtype}")
+    return result("trunc", np.trunc(X) if X.dtype.kind == "f" else X.copy(), (x,), FLAT, (None,))
+
+
+def frac(input: Any) -> Tensor:
+    """input - trunc(input), the fractional part with input's sign, as torch.frac (NaN for +-inf), floating
+    point only: a `sub` and a `trunc`, so d/dinput = 1"""
+    x = input if type(input) is Tensor else as_tensor(input)
+    if x.dtype.kind != "f":
+        raise TypeError(f"frac: expected a floating-point tensor, got dtype {x.dtype} (PyTorch has no integer frac)")
+    with np.errstate(invalid="ignore"):         # (inf - inf: NaN, quietly, as PyTorch's)
+        return ew.sub(x, trunc(x))
+
+
+def fmod(input: Any, other: Any) -> Tensor:
+    """C's remainder input - trunc(input / other) other, with input's sign, as torch.fmod (integers stay
+    integers; an integer 0 divisor is a ZeroDivisionError, as PyTorch's);
+    d/dinput = 1,   d/dother = -trunc(input / other)"""
+    a, b, y = operands("fmod", _fmod, input, other)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return result("fmod", y, (a, b), FMOD, (None, -np.trunc(np.true_divide(a._data, b._data))))
+
+
+def _fmod(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    check_divisor("fmod", A, B)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.fmod(A, B)
+
+
+FMOD = elementwise(passthrough, scaled)
+
+
+def sinc(input: Any) -> Tensor:
+    """sin(pi x) / (pi x), 1 at x = 0, as torch.sinc;   d/dx = (pi x cos(pi x) - sin(pi x)) / (pi x^2),
+    0 where pi x^2 is 0 (PyTorch's sinc_backward)"""
+    x = input if type(input) is Tensor else as_tensor(input)
+    X = floats(x)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        product = np.pi * X
+        y = np.where(X == 0, 1, np.sin(product) / product).astype(X.dtype, copy=False)
+    return result("sinc", y, (x,), SINC, (X,))
+
+
+def _d_sinc(g: np.ndarray, x: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        product, squared = np.pi * x, x * x * np.pi
+        return np.where(squared == 0, 0, g * (product * np.cos(product) - np.sin(product)) / squared)
+
+
+SINC = elementwise(_d_sinc)
+
+
+def exp2(input: Any) -> Tensor:
+    """2^x, as torch.exp2;   d 2^x/dx = 2^x ln 2"""
+    x = input if type(input) is Tensor else as_tensor(input)
+    y = np.exp2(floats(x))
+    return result("exp2", y, (x,), EXP2, (y,))
+
+
+EXP2 = elementwise(lambda g, y: g * y * math.log(2))
+
+
+def erfc(input: Any) -> Tensor:
+    """erfc x = 1 - erf x, without the cancellation for large x (Python's math.erfc on each element), as
+    torch.erfc;   d erfc(x)/dx = -(2 / sqrt(pi)) e^(-x^2)"""
+    x, X = _real("erfc", input)
+    return result("erfc", np.asarray(_math_erfc(X), dtype=X.dtype), (x,), ERFC, (X,))
+
+
+_math_erfc = np.frompyfunc(math.erfc, 1, 1)
+ERFC = elementwise(lambda g, x: g * (-2 / math.sqrt(math.pi)) * np.exp(-x * x))
+
+
+def entr(input: Any) -> Tensor:
+    """-x ln x for x > 0, 0 at 0, -inf for x < 0 (NaN stays NaN), as torch.special.entr;
+    d/dx = -(1 + ln x)  (+inf at 0, NaN for x < 0, as PyTorch's)"""
+    x, X = _real("entr", input)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y = np.where(X > 0, -X * np.log(X), np.where(X == 0, 0, np.where(np.isnan(X), X, -np.inf)))
+    return result("entr", y.astype(X.dtype, copy=False), (x,), ENTR, (X,))
+
+
+def _d_entr(g: np.ndarray, x: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return -g * (1 + np.log(x))
+
+
+ENTR = elementwise(_d_entr)
+
+
+def _nan_ignoring(name: str, first_wins: Callable) -> Callable:
+    def extreme(input: Any, other: Any) -> Tensor:
+        input, other, _ = operands(name, lambda A, B: np.broadcast_shapes(A.shape, B.shape), input, other)
+        if input.dtype.kind == "c":
+            raise TypeError(f"{name}: expected real tensors, got dtypes {input.dtype} and {other.dtype}")
+        A, B = input._data, other._data
+        return ew.where(first_wins(A, B) | np.isnan(B), input, other)
+    extreme.__name__ = extreme.__qualname__ = name
+    return extreme
+
+
+fmax = _nan_ignoring("fmax", np.greater_equal)
+fmax.__doc__ = """The elementwise maximum ignoring NaN (NaN only where both are), as torch.fmax (numpy's fmax):
+    `where(input >= other or other is NaN, input, other)`, so the gradient goes to the one taken, to
+    input at a tie (PyTorch's derivative); integers keep their dtype"""
+fmin = _nan_ignoring("fmin", np.less_equal)
+fmin.__doc__ = """The elementwise minimum ignoring NaN, as torch.fmin: `where(input <= other or other is NaN,
+    input, other)`, the gradient to the one taken (input at a tie)"""
+
+
+def heaviside(input: Any, values: Any) -> Tensor:
+    """0 where input < 0, values where input == 0, 1 where input > 0 (0 for NaN), as torch.heaviside:
+    input and values of one dtype (a number takes input's), broadcast; a constant, with no gradient."""
+    x = input if type(input) is Tensor else as_tensor(input)
+    values = values if type(values) is Tensor else as_tensor(values, x)
+    if x.dtype != values.dtype or x.dtype.kind == "c":
+        raise TypeError(f"heaviside: expected input and values of one real dtype (as PyTorch's), got {x.dtype} "
+                        f"and {values.dtype}")
+    step = operands("heaviside", lambda X, V: np.where(X == 0, V, (X > 0).astype(X.dtype)), x, values)[2]
+    return owned(np.asarray(step))
+
+
+def signbit(input: Any) -> Tensor:
+    """Where the sign bit is set (-0.0 and -NaN too), as torch.signbit: a bool tensor, no gradient."""
+    x = input if type(input) is Tensor else as_tensor(input)
+    if x.dtype.kind == "c":
+        raise TypeError(f"signbit: expected a real tensor, got dtype {x.dtype}")
+    return owned(np.asarray(np.signbit(x._data)))
+
+
+def sgn(input: Any) -> Tensor:
+    """sign(x) for a real tensor (`sign`, gradient 0), as torch.sgn; z / |z| (0 at 0) for a complex one,
+    a constant here (the library's gradients are real)."""
+    x = input if type(input) is Tensor else as_tensor(input)
+    if x.dtype.kind != "c":
+        return ew.sign(x)
+    Z = x._data
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return owned(np.where(Z == 0, 0, Z / np.abs(Z)).astype(Z.dtype, copy=False))
+
+
+def float_power(input: Any, exponent: Any) -> Tensor:
+    """input ** exponent computed in float64 (complex128 if either is complex), as torch.float_power: each
+    operand converted first (`astype`, whose gradient goes back in the operand's dtype), then `pow`."""
+    kinds = {np.asarray(v._data if isinstance(v, Tensor) else v).dtype.kind for v in (input, exponent)}
+    dtype = np.dtype(np.complex128 if "c" in kinds else np.float64)
+    return ew.power(_in_dtype(input, dtype), _in_dtype(exponent, dtype))
+
+
+def _in_dtype(value: Any, dtype: np.dtype) -> Tensor:
+    """A tensor converted (`astype`, recorded); anything else made in `dtype` directly (2.1 stays 2.1)."""
+    if isinstance(value, Tensor):
+        return value if value.dtype == dtype else ew.astype(value, dtype)
+    return as_tensor(np.asarray(value, dtype=dtype))
+
+
+def true_divide(input: Any, other: Any) -> Tensor:
+    """input / other, as torch.true_divide, PyTorch's alias of div: `div` (integers give floats)."""
+    return ew.div(input, other)
+
+
+def _in_place(name: str, op: Callable) -> Callable:
+    """PyTorch's `t.atan2_(u)` and kin: t takes op(t, ...), with the rules of `t += u` (`Tensor._in_place`:
+    a result of another dtype kind, a float from an integer tensor, is a TypeError)."""
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        return self._in_place(name, lambda t, _: op(t, *args, **kwargs), None)
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"`t.{name[:-1]}(...)` in place, with the rules of `t += u`; returns t."
+    return method
+
+
+def float_power_(self: Tensor, exponent: Any) -> Tensor:
+    """`t.float_power(exponent)` in place, for a float64 (or complex128) tensor only, as PyTorch's (whose
+    result needs that dtype); returns t."""
+    if self.dtype not in (np.float64, np.complex128):
+        raise TypeError(f"float_power_: the base has dtype {self.dtype}, but the result has dtype float64 (or "
+                        "complex128), as PyTorch's; convert it first (t = t.double())")
+    return self._in_place("float_power_", lambda t, _: float_power(t, exponent), None)
+
+
+Tensor.atan2 = Tensor.arctan2 = atan2
+Tensor.hypot, Tensor.copysign, Tensor.logit, Tensor.xlogy = hypot, copysign, logit, xlogy
+Tensor.trunc = Tensor.fix = trunc
+Tensor.frac, Tensor.fmod, Tensor.sinc, Tensor.exp2, Tensor.erfc = frac, fmod, sinc, exp2, erfc
+Tensor.fmax, Tensor.fmin, Tensor.heaviside, Tensor.signbit, Tensor.sgn = fmax, fmin, heaviside, signbit, sgn
+Tensor.float_power, Tensor.true_divide = float_power, true_divide
+Tensor.atan2_ = Tensor.arctan2_ = _in_place("atan2_", atan2)
+Tensor.trunc_ = Tensor.fix_ = _in_place("trunc_", trunc)
+for _op in (hypot, copysign, logit, xlogy, frac, fmod, sinc, exp2, erfc, heaviside, sgn, true_divide):
+    setattr(Tensor, _op.__name__ + "_", _in_place(_op.__name__ + "_", _op))
+Tensor.float_power_ = float_power_
