@@ -1095,6 +1095,38 @@ def adaptive_pool_case(draw, ndim, kind):
 
 
 @st.composite
+def scaled_dot_product_attention_case(draw, ndim):
+    """F.scaled_dot_product_attention of q (..., L, E), k (..., S, E), v (..., S, Ev): no mask, a bool mask
+    (True: takes part; each query keeps key 0), or is_causal; softmax(q k^T / sqrt(E) + bias) v."""
+    batch = draw(shapes(ndim - 2))
+    L, S, E, Ev = (draw(st.integers(1, 3)) for _ in range(4))
+    kind = draw(st.sampled_from(["none", "bool", "causal"]))
+    mask = draw(hnp.arrays(np.bool_, (L, S))) | (np.arange(S) == 0) if kind == "bool" else None
+    allowed = np.tril(np.ones((L, S), bool)) if kind == "causal" else np.ones((L, S), bool) if mask is None else mask
+
+    def np_fn(q, k, v):
+        return np_softmax(np.where(allowed, q @ np.swapaxes(k, -1, -2) / math.sqrt(E), -np.inf), -1) @ v
+    return ((lambda q, k, v: F.scaled_dot_product_attention(q, k, v, mask, is_causal=kind == "causal")), np_fn,
+            [draw(values(batch + (L, E))), draw(values(batch + (S, E))), draw(values(batch + (S, Ev)))])
+
+
+@st.composite
+def multi_head_attention_case(draw, ndim):
+    """F.multi_head_attention_forward as self-attention of x (L, N, 4) (or (L, 4) unbatched) in 2 heads,
+    without biases: the heads of x W_in^T attend, joined, times W_out^T."""
+    shape = (draw(st.integers(1, 3)),) + ((draw(st.integers(1, 2)),) if ndim == 3 else ()) + (4,)
+
+    def np_fn(x, w_in, w_out):
+        heads = [np.moveaxis(t.reshape(t.shape[:-1] + (2, 2)), 0, -2) for t in np.split(x @ w_in.T, 3, -1)]
+        out = np_softmax(heads[0] @ np.swapaxes(heads[1], -1, -2) / math.sqrt(2), -1) @ heads[2]
+        return np.moveaxis(out, -2, 0).reshape(shape) @ w_out.T
+
+    def mg_fn(x, w_in, w_out):
+        return F.multi_head_attention_forward(x, x, x, 4, 2, w_in, None, None, None, False, 0.0, w_out, None)[0]
+    return mg_fn, np_fn, [draw(values(shape)), draw(values((12, 4))), draw(values((4, 4)))]
+
+
+@st.composite
 def adaptive_pool2d_case(draw, ndim, kind):
     """F.adaptive_max_pool2d or F.adaptive_avg_pool2d of x (N, C, H, W) (ndim 4) or (C, H, W) (ndim 3) to
     output_size drawn (an int, or a pair each more or fewer than the axis's size or None), entries apart;
@@ -1443,6 +1475,8 @@ CASES = {
     "F.avg_pool2d": (functools.partial(sliding_pool2d_case, kind="avg"), (3, 4)),
     "F.adaptive_max_pool2d": (functools.partial(adaptive_pool2d_case, kind="max"), (3, 4)),
     "F.adaptive_avg_pool2d": (functools.partial(adaptive_pool2d_case, kind="avg"), (3, 4)),
+    "F.scaled_dot_product_attention": (scaled_dot_product_attention_case, (2, 3, 4)),
+    "F.multi_head_attention_forward": (multi_head_attention_case, (2, 3)),
     "mg.outer": (functools.partial(outer_case, form="mg.outer"), (1,)),
     "Tensor.ger": (functools.partial(outer_case, form="Tensor.ger"), (1,)),
     "addmm": (addmm_case, (2,)),
@@ -2236,6 +2270,8 @@ FUNCTIONAL = {
     "adaptive_max_pool2d": ["F.adaptive_max_pool2d"],
     "adaptive_avg_pool2d": ["F.adaptive_avg_pool2d"],
     "pdist": ["test_pdist_gradient_and_tangent"],
+    "scaled_dot_product_attention": ["F.scaled_dot_product_attention"],
+    "multi_head_attention_forward": ["F.multi_head_attention_forward"],
 }
 FUNCTIONAL_PRIMITIVES = {"linear", "log_softmax", "relu", "sigmoid", "tanh"}
 FUNCTIONAL_WITHOUT_GRADIENT = {"one_hot"}      # integers out (test_pytorch_porting_3.py checks its values)

@@ -2,7 +2,8 @@
 softmax and the activations (`activations.py`), the losses (`classification.py` over classes,
 `losses.py` of values, `ctc.py` over a sequence's alignments, `reduction.py` how they read their
 arguments), and what the layer modules compute, `linear`, `dropout`, `layer_norm`, `rms_norm`,
-`group_norm`, with `pad` and `one_hot` for inputs (`layer_functions.py`).
+`group_norm`, with `pad` and `one_hot` for inputs (`layer_functions.py`), and attention,
+`scaled_dot_product_attention` and `multi_head_attention_forward` (`attention.py`).
 
 `softmax`, `gelu`, the other activations, the three norms and the losses are written with primitive ops: their
 gradients need no rule of their own. `log_softmax` is a primitive (`ops.softmax` says why:
@@ -31,6 +32,7 @@ from .pooling import adaptive_avg_pool2d, adaptive_max_pool2d
 from .classification import cross_entropy, nll_loss
 from .ctc import ctc_loss
 from .distances import pdist
+from .attention import multi_head_attention_forward, scaled_dot_product_attention
 from .losses import (binary_cross_entropy, binary_cross_entropy_with_logits, huber_loss, kl_div, l1_loss, mse_loss,
                      smooth_l1_loss)
 from .reduction import REDUCTIONS, legacy_reduction
@@ -47,3 +49,4 @@ __all__ += ["adaptive_avg_pool1d", "adaptive_max_pool1d", "avg_pool1d", "avg_poo
             "max_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d"]                 # (pooling.py)
 __all__ += ["ctc_loss"]                                                                 # (ctc.py)
 __all__ += ["pdist"]                                                                    # (distances.py)
+__all__ += ["multi_head_attention_forward", "scaled_dot_product_attention"]             # (attention.py)

@@ -1,4 +1,5 @@
-"""Modules: parameters, linear maps, normalisation, recurrent cells and sequence layers."""
+"""Modules: parameters, linear maps, normalisation, recurrent cells and sequence layers, attention and
+transformers."""
 
 from ..parameter import UninitializedParameter
 from . import functional, init, utils
@@ -17,6 +18,9 @@ from .module import Module, Parameter
 from .normalization import BatchNorm1d, GroupNorm, LayerNorm, LazyBatchNorm1d, RMSNorm
 from .pooling import AdaptiveAvgPool1d, AdaptiveMaxPool1d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
 from .pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d
+from .attention import MultiheadAttention
+from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,
+                          TransformerEncoderLayer)
 
 __all__ = ["BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "CELU", "Conv1d", "CosineSimilarity", "CrossEntropyLoss",
            "Dropout", "ELU", "Embedding", "Flatten", "GELU", "GLU", "GRU", "GRUCell", "Hardshrink", "Hardsigmoid",
@@ -30,3 +34,5 @@ __all__ += ["GroupNorm", "RMSNorm"]
 __all__ += ["AdaptiveAvgPool1d", "AdaptiveMaxPool1d", "AvgPool1d", "MaxPool1d"]
 __all__ += ["AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "AvgPool2d", "Conv2d", "MaxPool2d"]
 __all__ += ["CTCLoss"]
+__all__ += ["MultiheadAttention", "Transformer", "TransformerDecoder", "TransformerDecoderLayer", "TransformerEncoder",
+            "TransformerEncoderLayer"]

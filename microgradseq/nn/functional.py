@@ -14,6 +14,7 @@ and `embedding` (`nn.linear`, next to the module whose lookup it is).
     F.max_pool2d(feature_maps, (2, 1))                F.avg_pool2d(feature_maps, 2)
     F.adaptive_avg_pool2d(feature_maps, (1, 1))
     F.ctc_loss(log_probs, targets, input_lengths, target_lengths)
+    F.scaled_dot_product_attention(q, k, v, is_causal=True)
 """
 
 from ..functional import (binary_cross_entropy, binary_cross_entropy_with_logits, celu, conv1d, cosine_similarity,
@@ -26,6 +27,7 @@ from ..functional import group_norm, rms_norm
 from ..functional import adaptive_avg_pool1d, adaptive_max_pool1d, avg_pool1d, max_pool1d
 from ..functional import adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, conv2d, max_pool2d
 from ..functional import ctc_loss
+from ..functional import multi_head_attention_forward, scaled_dot_product_attention
 from .linear import embedding
 
 __all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "celu", "conv1d", "cosine_similarity",
@@ -39,3 +41,4 @@ __all__ += ["group_norm", "rms_norm"]
 __all__ += ["adaptive_avg_pool1d", "adaptive_max_pool1d", "avg_pool1d", "max_pool1d"]
 __all__ += ["adaptive_avg_pool2d", "adaptive_max_pool2d", "avg_pool2d", "conv2d", "max_pool2d"]
 __all__ += ["ctc_loss"]
+__all__ += ["multi_head_attention_forward", "scaled_dot_product_attention"]
