@@ -76,6 +76,10 @@ from .ops.softmax import logaddexp2                        # torch.logaddexp2
 from . import special                                      # torch.special: expit, xlog1py, entr, ndtr, ...
 from .function_forms import (addcdiv, addcmul, addmm, count_nonzero, cumprod, diff, ger, isclose, logaddexp,
                              nansum, outer, prod, take_along_dim)     # torch.prod, torch.diff, torch.addcmul, ...
+from .ops.filling import bernoulli                         # torch.bernoulli (t.bernoulli_, exponential_, ...)
+from .creation import asarray, poisson, randint_like      # torch.asarray, torch.poisson, torch.randint_like
+from .promotion import can_cast, promote_types, result_type   # torch.result_type, ... (PyTorch's promotion)
+from . import distributions, jit                           # torch.distributions; torch.jit, run eagerly
 # PyTorch's top-level spellings of nn.functional's activations and distances (torch.selu, torch.hardshrink, ...:
 # those PyTorch has at the top level; not torch.elu, torch.softplus, ...): F's functions themselves
 from .functional import celu, cosine_similarity, hardshrink, pairwise_distance, prelu, selu, threshold

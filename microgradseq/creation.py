@@ -195,7 +195,8 @@ def multinomial(probs: Any, num_samples: int, replacement: bool = False, *,
     return owned(draws.reshape(weights.shape[:-1] + (num_samples,)))
 
 
-# ---- more of PyTorch's: randint, randperm, randn_like, rand_like, linspace, eye, empty, as_tensor ----
+# ---- more of PyTorch's: randint, randperm, randn_like, rand_like, randint_like, poisson, linspace, eye, empty,
+# as_tensor, asarray ----
 
 def randint(low: int = 0, high: Any = None, size: Any = None, *, rng: np.random.Generator | None = None,
             dtype: Any = None, device: Any = None, requires_grad: bool = False, generator: Any = None) -> Tensor:
@@ -237,6 +238,34 @@ def rand_like(like: Any, *, rng: np.random.Generator | None = None, dtype: Any =
     check_device("rand_like", device)
     shape, dtype = _like_shape_dtype(like, dtype)
     return rand(shape, rng=rng, dtype=dtype, requires_grad=requires_grad)
+
+
+def randint_like(input: Any, low: int = 0, high: Any = None, *, dtype: Any = None, device: Any = None,
+                 requires_grad: bool = False, generator: Any = None) -> Tensor:
+    """Integers drawn uniformly from low .. high - 1 in `input`'s shape and dtype (or `dtype`), as
+    torch.randint_like: `randint_like(x, high)` or `randint_like(x, low, high)`."""
+    check_device("randint_like", device)
+    if high is None:
+        low, high = 0, low
+    if not (is_int(low) and is_int(high) and low < high):
+        raise ValueError(f"randint_like: expected integers low < high, got low={low!r}, high={high!r}")
+    shape, dtype = _like_shape_dtype(input, dtype)
+    rng = generator_or_default(None, "randint_like", generator)
+    return owned(rng.integers(low, high, shape).astype(dtype), requires_grad)
+
+
+def poisson(input: Any, generator: Any = None) -> Tensor:
+    """One draw from Poisson(rate) per entry of `input` (a floating tensor of rates >= 0), as
+    torch.poisson: counts k with probability rate^k e^(-rate) / k!, in input's dtype; from `generator`
+    or the generator `manual_seed` sets; a constant (PyTorch's gradient through it is zero)."""
+    rates = input._data if isinstance(input, Tensor) else None
+    if rates is None or rates.dtype.kind != "f":
+        raise TypeError(f"poisson: expected a floating-point tensor of rates, got "
+                        f"{rates.dtype if rates is not None else type(input).__name__}")
+    if not np.all((rates >= 0) & np.isfinite(rates)):
+        raise ValueError(f"poisson: expected finite rates >= 0, got values from {rates.min()} to {rates.max()}")
+    rng = generator_or_default(None, "poisson", generator)
+    return owned(rng.poisson(rates).astype(rates.dtype))
 
 
 def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: Any = None,
@@ -310,6 +339,34 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     if isinstance(data, Tensor):
         return data if dtype is None else data.to(dtype)
     return tensor(data, dtype=dtype)
+
+
+def asarray(obj: Any, *, dtype: Any = None, device: Any = None, copy: bool | None = None,
+            requires_grad: bool = False) -> Tensor:
+    """`obj` as a tensor, as torch.asarray. A tensor: itself (`copy=None`, the default), or in `dtype` when
+    that differs (a differentiable cast); a copy (`clone`, history kept) with `copy=True`; with
+    `copy=False` another dtype is a `ValueError`, as PyTorch's "can't alias". With `requires_grad=False`
+    a tensor that requires grad comes back without history (`detach()`), with `requires_grad=True` one
+    that does not starts requiring it, as PyTorch's. Anything else (a list, a number, an array) is made
+    into a new tensor, its dtype inferred as `mg.tensor` infers it: a copy, so `copy=False` raises
+    (PyTorch's shares a numpy array's memory; arrays here are read-only, so none is ever shared)."""
+    check_device("asarray", device)
+    copy = None if copy is None else flag(copy, "copy", "asarray")
+    requires_grad = flag(requires_grad, "requires_grad", "asarray")
+    if not isinstance(obj, Tensor):
+        if copy is False:
+            raise ValueError(f"asarray: copy=False asks to share {type(obj).__name__}'s memory, and a tensor here "
+                             "never shares memory with anything but a tensor (arrays here are read-only); use "
+                             "copy=None")
+        return tensor(obj, dtype=dtype, requires_grad=requires_grad)
+    other_dtype = dtype is not None and np.dtype(dtype) != obj.dtype
+    if copy is False and other_dtype:
+        raise ValueError(f"asarray: can't alias tensor with dtype {obj.dtype} into dtype {np.dtype(dtype)} "
+                         "(copy=False)")
+    out = obj.to(dtype) if other_dtype else obj.clone() if copy else obj
+    if not requires_grad:
+        return out.detach() if out.requires_grad else out
+    return out if out.requires_grad else out.requires_grad_(True)
 
 
 # ---- PyTorch's legacy typed constructors: torch.LongTensor(data), torch.FloatTensor(data), ... -------

@@ -2064,6 +2064,34 @@ def test_fills_make_the_tensor_a_constant(fill):
     np.testing.assert_array_equal(tangent, np.zeros(3))
 
 
+@pytest.mark.parametrize("fill", [lambda x: x.bernoulli_(0.5), lambda x: x.exponential_(2.0),
+                                  lambda x: x.geometric_(0.5)], ids=["bernoulli_", "exponential_", "geometric_"])
+def test_random_fills_make_the_tensor_a_constant(fill):
+    """As above, for draws not known in advance: after the fill y = x * b no longer depends on a, and b's
+    gradient is the drawn x (d(x b)/db = x)."""
+    rng = np.random.default_rng(3)
+    a, b = (mg.tensor(rng.standard_normal(3), requires_grad=True) for _ in range(2))
+    drawn = []
+
+    def fn(s, t):
+        x = s * 1
+        fill(x)
+        drawn.append(x.data)
+        return x * t
+    fn(a, b).sum().backward()
+    assert a.grad is None or not a.grad.any()
+    np.testing.assert_array_equal(b.grad, drawn[0])
+    _, tangent = mg.jvp(fn, as_tensors([a.data, b.data]), [np.ones(3), np.zeros(3)])
+    np.testing.assert_array_equal(tangent, np.zeros(3))
+
+
+def test_bernoulli_draws_are_constants():
+    """mg.bernoulli(p) and p.bernoulli() of a p that requires grad: no history (PyTorch's gradient is 0)."""
+    p = mg.tensor([0.2, 0.9], requires_grad=True)
+    for draws in (mg.bernoulli(p), p.bernoulli(), mg.bernoulli(p, 0.5)):
+        assert not draws.requires_grad and draws.grad_fn is None
+
+
 # ---- astype / to between float32 and float64 --------------------------------------------------------
 
 CONVERSIONS = {
@@ -2192,6 +2220,10 @@ FILLING = {
     "uniform_": ["test_fills_make_the_tensor_a_constant"],
     "normal_": ["test_fills_make_the_tensor_a_constant"],
     "random_": ["test_fills_make_the_tensor_a_constant"],
+    "bernoulli_": ["test_random_fills_make_the_tensor_a_constant"],
+    "exponential_": ["test_random_fills_make_the_tensor_a_constant"],
+    "geometric_": ["test_random_fills_make_the_tensor_a_constant"],
+    "bernoulli": ["test_bernoulli_draws_are_constants"],
 }
 
 # public function of ops/sorting.py: where this file checks it

@@ -1,7 +1,8 @@
 """PyTorch's methods that fill a tensor, whole or at chosen positions: `t.masked_fill(mask, v)`,
 `t.index_fill(dim, index, v)`, `t.scatter(dim, index, src)`, each also in place (`masked_fill_`,
 `index_fill_`, `scatter_`, with the rules of `t += u`); `t.fill_(v)`, `t.zero_()`, `t.uniform_(a, b)`,
-`t.normal_(mean, std)`, `t.random_(from, to)`; `t.nan_to_num()`, NaN and infinities replaced by
+`t.normal_(mean, std)`, `t.random_(from, to)`, `t.bernoulli_(p)`, `t.exponential_(lambd)`,
+`t.geometric_(p)` (and `t.bernoulli()`, a new tensor of draws); `t.nan_to_num()`, NaN and infinities replaced by
 numbers; and `t.nonzero()`, the positions of the non-zero entries.
 
 None needs a rule of its own: masked_fill, index_fill and nan_to_num are `where` (the gradient
@@ -20,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import is_finite_number, is_int
+from ..checks import broadcasts_to, is_finite_number, is_int, probability
 from ..random import generator_or_default
 from ..tensor import Tensor, as_tensor, owned
 from . import elementwise as ew
@@ -172,6 +173,76 @@ def random_(self: Tensor, *bounds: int, to: int | None = None, generator: Any = 
         draw.integers(low, high, t.shape, endpoint=True).astype(t.dtype)), None)
 
 
+def bernoulli(input: Tensor, p: float | None = None, *, generator: Any = None) -> Tensor:
+    """1 with probability input_i, else 0, entry by entry, in input's dtype, as `torch.bernoulli(input)`
+    (a floating tensor of probabilities in [0, 1]); with a number `p`, each entry 1 with probability p,
+    in input's shape and dtype (`torch.bernoulli(input, p)`). From `generator` or the generator
+    `mg.manual_seed` sets; a constant (PyTorch's gradient through it is zero)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"bernoulli: expected a tensor of probabilities, got {type(input).__name__}")
+    if p is None:
+        if input.dtype.kind != "f":
+            raise TypeError(f"bernoulli: expected a floating-point tensor of probabilities, got dtype {input.dtype}")
+        chances = input._data
+        if not np.all((chances >= 0) & (chances <= 1)):
+            raise ValueError(f"bernoulli: expected probabilities in [0, 1], got {_spread(chances)}")
+    else:
+        chances = probability(p, "p", "bernoulli")
+    draw = generator_or_default(None, "bernoulli", generator)
+    return owned((draw.random(input.shape) < chances).astype(input.dtype))
+
+
+def bernoulli_(self: Tensor, p: Any = 0.5, *, generator: Any = None) -> Tensor:
+    """Every entry 1 with probability p (a number in [0, 1], or a floating tensor of them that broadcasts
+    to the tensor's shape), else 0, in the tensor's dtype, as an in-place operator sets them: `mask =
+    torch.empty(n).bernoulli_(keep)`, a dropout mask."""
+    if self.dtype.kind not in "biuf":
+        raise TypeError(f"bernoulli_: expected a real or bool tensor, got dtype {self.dtype}")
+    if isinstance(p, (Tensor, np.ndarray)):
+        chances = np.asarray(p._data if isinstance(p, Tensor) else p)
+        if chances.dtype.kind != "f":
+            raise TypeError(f"bernoulli_: expected p to be a floating tensor of probabilities, got dtype "
+                            f"{chances.dtype}")
+        if not np.all((chances >= 0) & (chances <= 1)):
+            raise ValueError(f"bernoulli_: expected probabilities p in [0, 1], got {_spread(chances)}")
+        if not broadcasts_to(chances.shape, self.shape):
+            raise ValueError(f"bernoulli_: p of shape {chances.shape} does not broadcast to the tensor's shape "
+                             f"{self.shape}")
+    else:
+        chances = probability(p, "p", "bernoulli_")
+    draw = generator_or_default(None, "bernoulli_", generator)
+    return self._in_place("bernoulli_", lambda t, _: owned((draw.random(t.shape) < chances).astype(t.dtype)), None)
+
+
+def _spread(values: np.ndarray) -> str:
+    """The range of `values` for an error: "values from -0.5 to 1.2" (and NaN)."""
+    numbers = values[~np.isnan(values)]
+    spread = f"values from {numbers.min()} to {numbers.max()}" if numbers.size else "no numbers"
+    return spread + (" and NaN" if numbers.size < values.size else "")
+
+
+def exponential_(self: Tensor, lambd: float = 1.0, *, generator: Any = None) -> Tensor:
+    """Every entry drawn from the exponential distribution of rate `lambd` > 0 (density lambd e^(-lambd x),
+    mean 1 / lambd), as `uniform_` draws; a floating-point tensor."""
+    _random_fill_checks("exponential_", self, lambd=lambd)
+    if lambd <= 0:
+        raise ValueError(f"exponential_: expects lambd > 0, got lambd={lambd!r}")
+    draw = generator_or_default(None, "exponential_", generator)
+    return self._in_place("exponential_", lambda t, _: owned(draw.exponential(1 / lambd, t.shape).astype(t.dtype)),
+                          None)
+
+
+def geometric_(self: Tensor, p: float, *, generator: Any = None) -> Tensor:
+    """Every entry the number of trials up to the first success, each a success with probability p in
+    (0, 1): k = 1, 2, ... with probability (1 - p)^(k - 1) p, in the tensor's dtype (real numbers)."""
+    if self.dtype.kind not in "iuf":
+        raise TypeError(f"geometric_: expected a real tensor, got dtype {self.dtype}")
+    if not is_finite_number(p) or not 0 < p < 1:
+        raise ValueError(f"geometric_: expects p in (0, 1), got p={p!r}")
+    draw = generator_or_default(None, "geometric_", generator)
+    return self._in_place("geometric_", lambda t, _: owned(draw.geometric(p, t.shape).astype(t.dtype)), None)
+
+
 def _range_of(dtype: np.dtype) -> tuple:
     """The least and the most numbers `dtype` holds, as Python numbers (bool: 0 and 1)."""
     if dtype.kind == "b":
@@ -222,3 +293,5 @@ Tensor.index_fill, Tensor.index_fill_, Tensor.scatter, Tensor.scatter_ = index_f
 Tensor.nonzero, Tensor.nan_to_num = nonzero, nan_to_num
 Tensor.fill_, Tensor.zero_ = fill_, lambda self: fill_(self, 0)
 Tensor.uniform_, Tensor.normal_, Tensor.random_ = uniform_, normal_, random_
+Tensor.bernoulli, Tensor.bernoulli_ = bernoulli, bernoulli_
+Tensor.exponential_, Tensor.geometric_ = exponential_, geometric_

@@ -1,0 +1,55 @@
+"""The sets a distribution's parameters and samples live in, as PyTorch's `torch.distributions.constraints`
+(torch/distributions/constraints.py): each checks an array entry by entry (`check(values)` gives a bool
+array) and prints as PyTorch's does (`GreaterThan(lower_bound=0.0)`), so an error names the set."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+
+class Constraint:
+    """A set of values: `check(values)`, a bool numpy array (over the event's axes when `event_dim` is
+    1: one answer per vector), and PyTorch's name for it."""
+
+    def __init__(self, name: str, check: Callable[[np.ndarray], np.ndarray], event_dim: int = 0,
+                 is_discrete: bool = False) -> None:
+        self._name, self._check, self.event_dim, self.is_discrete = name, check, event_dim, is_discrete
+
+    def check(self, value: Any) -> np.ndarray:
+        """Whether each entry (each vector when `event_dim` is 1) of `value` is in the set."""
+        return self._check(np.asarray(getattr(value, "_data", value)))
+
+    def __repr__(self) -> str:
+        return self._name
+
+
+def _no_nan(x: np.ndarray) -> np.ndarray:
+    return x == x
+
+
+def _simplex(x: np.ndarray) -> np.ndarray:
+    return np.all(x >= 0, axis=-1) & (np.abs(x.sum(-1) - 1) < 1e-6)
+
+
+real = Constraint("Real()", _no_nan)
+real_vector = Constraint("IndependentConstraint(Real(), 1)", lambda x: np.all(x == x, axis=-1), event_dim=1)
+positive = Constraint("GreaterThan(lower_bound=0.0)", lambda x: x > 0)
+unit_interval = Constraint("Interval(lower_bound=0.0, upper_bound=1.0)", lambda x: (x >= 0) & (x <= 1))
+simplex = Constraint("Simplex()", _simplex, event_dim=1)
+boolean = Constraint("Boolean()", lambda x: (x == 0) | (x == 1), is_discrete=True)
+dependent = Constraint("Dependent()", lambda x: np.ones(x.shape, dtype=bool))    # (set by other parameters:
+                                                                              # not checked alone)
+
+
+def integer_interval(lower_bound: int, upper_bound: int) -> Constraint:
+    """The integers lower_bound .. upper_bound (a Categorical's classes)."""
+    return Constraint(f"IntegerInterval(lower_bound={lower_bound}, upper_bound={upper_bound})",
+                      lambda x: (x % 1 == 0) & (lower_bound <= x) & (x <= upper_bound), is_discrete=True)
+
+
+def interval(lower_bound: Any, upper_bound: Any) -> Constraint:
+    """The closed interval [lower_bound, upper_bound] (arrays: entry by entry, broadcast)."""
+    low, high = (np.asarray(getattr(b, "_data", b)) for b in (lower_bound, upper_bound))
+    return Constraint(f"Interval(lower_bound={low}, upper_bound={high})", lambda x: (low <= x) & (x <= high))
