@@ -36,6 +36,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from test_ctc_loss import np_ctc_batch
 from test_forward_mode import as_tensors, directional_difference
+from test_margin_and_likelihood_losses import RANKS as MARGIN_AND_LIKELIHOOD_LOSSES
+from test_margin_and_likelihood_losses import loss_case
 from test_op_gradients import (away_from, assert_gradients_match, distinct_values, matmul_shapes, nonzero,
                                np_log_softmax, values)
 
@@ -1409,6 +1411,7 @@ CASES = {
     "F.pad": (pad_case, WITH_AXES),
     "F.kl_div": (kl_div_case, WITH_AXES),
     "F.ctc_loss": (ctc_loss_case, (2, 3)),
+    **{f"F.{name}": (loss_case(name), ranks) for name, ranks in MARGIN_AND_LIKELIHOOD_LOSSES.items()},
     "meshgrid": (meshgrid_case, ANY_RANK),
     "F.leaky_relu": (activation_case(F.leaky_relu, lambda a: np.where(a > 0, a, 0.01 * a), [0.0]), ANY_RANK),
     "F.leaky_relu(0.2)": (activation_case(lambda t: F.leaky_relu(t, negative_slope=0.2),
@@ -2265,6 +2268,7 @@ FUNCTIONAL = {
     "pad": ["F.pad"],
     "kl_div": ["F.kl_div"],
     "ctc_loss": ["F.ctc_loss"],
+    **{name: [f"F.{name}"] for name in MARGIN_AND_LIKELIHOOD_LOSSES},
     "layer_norm": ["F.layer_norm"],
     "rms_norm": ["F.rms_norm"],
     "group_norm": ["F.group_norm"],

@@ -35,6 +35,10 @@ from .distances import pdist
 from .attention import multi_head_attention_forward, scaled_dot_product_attention
 from .losses import (binary_cross_entropy, binary_cross_entropy_with_logits, huber_loss, kl_div, l1_loss, mse_loss,
                      smooth_l1_loss)
+from .losses import gaussian_nll_loss, poisson_nll_loss
+from .margin_losses import (cosine_embedding_loss, hinge_embedding_loss, margin_ranking_loss, multi_margin_loss,
+                            multilabel_margin_loss, multilabel_soft_margin_loss, soft_margin_loss, triplet_margin_loss,
+                            triplet_margin_with_distance_loss)
 from .reduction import REDUCTIONS, legacy_reduction
 
 __all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "dropout", "gelu",
@@ -48,5 +52,9 @@ __all__ += ["conv1d", "conv2d"]                                                 
 __all__ += ["adaptive_avg_pool1d", "adaptive_max_pool1d", "avg_pool1d", "avg_pool2d", "max_pool1d",
             "max_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d"]                 # (pooling.py)
 __all__ += ["ctc_loss"]                                                                 # (ctc.py)
+__all__ += ["gaussian_nll_loss", "poisson_nll_loss"]                                    # (losses.py)
+__all__ += ["cosine_embedding_loss", "hinge_embedding_loss", "margin_ranking_loss", "multi_margin_loss",
+            "multilabel_margin_loss", "multilabel_soft_margin_loss", "soft_margin_loss", "triplet_margin_loss",
+            "triplet_margin_with_distance_loss"]                                        # (margin_losses.py)
 __all__ += ["pdist"]                                                                    # (distances.py)
 __all__ += ["multi_head_attention_forward", "scaled_dot_product_attention"]             # (attention.py)

@@ -1,10 +1,13 @@
 """The losses of values: the regression losses (the error d = input - target), the binary
-cross-entropies (one probability per element; ops of their own, `ops.losses` says why) and kl_div.
+cross-entropies (one probability per element; ops of their own, `ops.losses` says why), kl_div, and
+the negative log-likelihoods of a Poisson count and of a Gaussian sample.
 The losses over classes are in `classification.py`; how every loss reads `reduction=` and its
 targets, in `reduction.py`."""
 
 from __future__ import annotations
 
+import math
+import numbers
 import warnings
 from typing import Any
 
@@ -185,3 +188,74 @@ def kl_div(input: Any, target: Any, size_average: Any = None, reduce: Any = None
     return reduce_losses(losses, reduction, "kl_div")
 
 
+
+
+def poisson_nll_loss(input: Any, target: Any, log_input: bool = True, full: bool = False, size_average: Any = None,
+                     eps: float = 1e-8, reduce: Any = None, reduction: str = "mean") -> Tensor:
+    """The negative log-likelihood of counts y under a Poisson distribution of rate e^x (`log_input`) or x,
+    without log(y!), as PyTorch's:
+
+        e^x - y x                  (log_input; d/dx = e^x - y)
+        x - y log(x + eps)         (log_input=False; d/dx = 1 - y / (x + eps))
+
+    `full` adds Stirling's approximation of log(y!), y log y - y + log(2 pi y) / 2, where y > 1 (0
+    elsewhere, as PyTorch's; it is computed only there, so a target tensor's gradient is finite). input
+    and target of one shape; a target tensor gets its gradient."""
+    where = "poisson_nll_loss"
+    reduction = checked_reduction(where, legacy_reduction(where, size_average, reduce, reduction))
+    log_input, full = flag(log_input, "log_input", where), flag(full, "full", where)
+    eps = non_negative_number(eps, "eps", where)
+    x, y, _ = _binary_operands(where, input, target)
+    losses = ops.exp(x) - y * x if log_input else x - y * ops.log(x + eps)
+    if full:
+        counted = y._data > 1
+        count = ops.where(counted, y, 1.0)
+        stirling = count * ops.log(count) - count + 0.5 * ops.log(2 * math.pi * count)
+        losses = losses + ops.where(counted, stirling, 0.0)
+    return reduce_losses(losses, reduction, where)
+
+
+def gaussian_nll_loss(input: Any, target: Any, var: Any, full: bool = False, eps: float = 1e-6,
+                      reduction: str = "mean") -> Tensor:
+    """The negative log-likelihood of a sample y under a Gaussian of mean x and variance v, as PyTorch's:
+
+        (log max(v, eps) + (x - y)^2 / max(v, eps)) / 2        (+ log(2 pi) / 2 with `full`)
+
+    `var`: one variance per element of input (its shape), a shared one (input's shape without its last
+    axis, or with size 1 on one axis where input's differs), or a number; ValueError naming the shapes
+    otherwise, and for a negative variance, as PyTorch's. As PyTorch's (which clamps a copy under
+    no_grad), the clamp at eps is not differentiated: var gets the slope at max(v, eps),
+    1 / (2 v) - (x - y)^2 / (2 v^2), wherever v is. target broadcasts to input's shape (one axis of
+    size 1, say); target and var tensors get their gradients."""
+    where = "gaussian_nll_loss"
+    x = as_tensor(input)
+    if x.dtype.kind != "f":
+        raise TypeError(f"{where}: expected a floating-point input, got dtype {x.dtype}")
+    if isinstance(var, numbers.Real) and not isinstance(var, (bool, np.bool_)):
+        if var < 0:
+            raise ValueError(f"{where}: var has a negative entry (a variance is >= 0), got var={var!r}")
+        variance = owned(np.full(x.shape, var, x.dtype))
+    else:
+        variance = as_target(var, x.dtype, where, "var")
+        if (variance._data < 0).any():
+            raise ValueError(f"{where}: var has negative entries (a variance is >= 0), the least "
+                             f"{variance._data.min()}")
+    if variance.shape != x.shape:
+        if variance.shape == x.shape[:-1]:
+            variance = variance.reshape(variance.shape + (1,))
+        elif variance.ndim != x.ndim or sum(v for i, v in zip(x.shape, variance.shape) if i != v) != 1:
+            raise ValueError(f"{where}: var of shape {variance.shape} is of incorrect size for input of shape "
+                             f"{x.shape} (expected that shape, that shape without its last axis, or size 1 on one "
+                             "axis where it differs)")
+    reduction = checked_reduction(where, reduction)
+    full, eps = flag(full, "full", where), non_negative_number(eps, "eps", where)
+    y = as_target(target, x.dtype, where)
+    if not broadcasts_to(y.shape, x.shape):
+        raise ValueError(f"{where}: target of shape {y.shape} does not broadcast to the input's shape {x.shape}")
+    values = variance._data
+    clamped = variance + owned(np.maximum(values, eps) - values)     # max(v, eps), slope 1 in v everywhere
+    diff = x - y
+    losses = 0.5 * (ops.log(clamped) + diff * diff / clamped)
+    if full:
+        losses = losses + 0.5 * math.log(2 * math.pi)
+    return reduce_losses(losses, reduction, where)

@@ -14,6 +14,7 @@ and `embedding` (`nn.linear`, next to the module whose lookup it is).
     F.max_pool2d(feature_maps, (2, 1))                F.avg_pool2d(feature_maps, 2)
     F.adaptive_avg_pool2d(feature_maps, (1, 1))
     F.ctc_loss(log_probs, targets, input_lengths, target_lengths)
+    F.triplet_margin_loss(anchor, positive, negative, margin=0.5)      F.gaussian_nll_loss(mean, y, var)
     F.scaled_dot_product_attention(q, k, v, is_causal=True)
 """
 
@@ -27,6 +28,9 @@ from ..functional import group_norm, rms_norm
 from ..functional import adaptive_avg_pool1d, adaptive_max_pool1d, avg_pool1d, max_pool1d
 from ..functional import adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, conv2d, max_pool2d
 from ..functional import ctc_loss
+from ..functional import (cosine_embedding_loss, gaussian_nll_loss, hinge_embedding_loss, margin_ranking_loss,
+                          multi_margin_loss, multilabel_margin_loss, multilabel_soft_margin_loss, poisson_nll_loss,
+                          soft_margin_loss, triplet_margin_loss, triplet_margin_with_distance_loss)
 from ..functional import multi_head_attention_forward, scaled_dot_product_attention
 from .linear import embedding
 
@@ -41,4 +45,7 @@ __all__ += ["group_norm", "rms_norm"]
 __all__ += ["adaptive_avg_pool1d", "adaptive_max_pool1d", "avg_pool1d", "max_pool1d"]
 __all__ += ["adaptive_avg_pool2d", "adaptive_max_pool2d", "avg_pool2d", "conv2d", "max_pool2d"]
 __all__ += ["ctc_loss"]
+__all__ += ["cosine_embedding_loss", "gaussian_nll_loss", "hinge_embedding_loss", "margin_ranking_loss",
+            "multi_margin_loss", "multilabel_margin_loss", "multilabel_soft_margin_loss", "poisson_nll_loss",
+            "soft_margin_loss", "triplet_margin_loss", "triplet_margin_with_distance_loss"]
 __all__ += ["multi_head_attention_forward", "scaled_dot_product_attention"]

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from typing import Any, Callable
 
 from ..checks import flag, is_int, non_negative_number, positive_number, probability
 from ..functional.reduction import checked_reduction
 from ..functional import (REDUCTIONS, binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,
                           ctc_loss, huber_loss, kl_div, l1_loss, legacy_reduction, mse_loss, nll_loss, smooth_l1_loss)
+from ..functional import (cosine_embedding_loss, gaussian_nll_loss, hinge_embedding_loss, margin_ranking_loss,
+                          multi_margin_loss, multilabel_margin_loss, multilabel_soft_margin_loss, poisson_nll_loss,
+                          soft_margin_loss, triplet_margin_loss, triplet_margin_with_distance_loss)
+from ..functional.activations import argument
+from ..functional.margin_losses import finite_number, positive_margin
 from ..spellings import only_defaults
 from ..tensor import Tensor, as_tensor
+from .activations import PairwiseDistance
 from .module import Module
 
 
@@ -174,3 +181,158 @@ class BCELoss(_WeightedLoss):
 
     def forward(self, input: Any, target: Any) -> Tensor:
         return binary_cross_entropy(input, target, self.weight, reduction=self.reduction)
+
+
+# ---- the margin losses (`functional/margin_losses.py`) and the likelihoods of a count and a sample ----
+
+class MarginRankingLoss(_Loss):
+    """`F.margin_ranking_loss(input1, input2, target, margin)`: max(0, -y (x1 - x2) + margin)."""
+
+    def __init__(self, margin: float = 0.0, size_average: Any = None, reduce: Any = None,
+                 reduction: str = "mean") -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.margin = finite_number("MarginRankingLoss", "margin", margin)
+
+    def forward(self, input1: Any, input2: Any, target: Any) -> Tensor:
+        return margin_ranking_loss(input1, input2, target, margin=self.margin, reduction=self.reduction)
+
+
+class HingeEmbeddingLoss(_Loss):
+    """`F.hinge_embedding_loss(input, target, margin)`: x where y = 1, max(0, margin - x) where y = -1."""
+
+    def __init__(self, margin: float = 1.0, size_average: Any = None, reduce: Any = None,
+                 reduction: str = "mean") -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.margin = finite_number("HingeEmbeddingLoss", "margin", margin)
+
+    def forward(self, input: Any, target: Any) -> Tensor:
+        return hinge_embedding_loss(input, target, margin=self.margin, reduction=self.reduction)
+
+
+class SoftMarginLoss(_Loss):
+    """`F.soft_margin_loss(input, target)`: log(1 + e^(-y x)), a smooth hinge."""
+
+    def forward(self, input: Any, target: Any) -> Tensor:
+        return soft_margin_loss(input, target, reduction=self.reduction)
+
+
+class CosineEmbeddingLoss(_Loss):
+    """`F.cosine_embedding_loss(input1, input2, target, margin)`: 1 - cos where y = 1, max(0, cos - margin)
+    where y = -1."""
+
+    def __init__(self, margin: float = 0.0, size_average: Any = None, reduce: Any = None,
+                 reduction: str = "mean") -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.margin = finite_number("CosineEmbeddingLoss", "margin", margin)
+
+    def forward(self, input1: Any, input2: Any, target: Any) -> Tensor:
+        return cosine_embedding_loss(input1, input2, target, margin=self.margin, reduction=self.reduction)
+
+
+class TripletMarginLoss(_Loss):
+    """`F.triplet_margin_loss(anchor, positive, negative, margin, p, eps, swap)`: max(0, margin + d(a, p)
+    - d(a, n)) with the p-norm distance; margin > 0 (ValueError when made, as PyTorch's)."""
+
+    def __init__(self, margin: float = 1.0, p: float = 2.0, eps: float = 1e-6, swap: bool = False,
+                 size_average: Any = None, reduce: Any = None, reduction: str = "mean") -> None:
+        super().__init__(size_average, reduce, reduction)
+        where = "TripletMarginLoss"
+        self.margin = positive_margin(where, margin)
+        self.p = argument(where, "p", p, lambda v: not math.isnan(v), "a number, not NaN")
+        self.eps = finite_number(where, "eps", eps)
+        self.swap = flag(swap, "swap", where)
+
+    def forward(self, anchor: Any, positive: Any, negative: Any) -> Tensor:
+        return triplet_margin_loss(anchor, positive, negative, margin=self.margin, p=self.p, eps=self.eps,
+                                   swap=self.swap, reduction=self.reduction)
+
+
+class TripletMarginWithDistanceLoss(_Loss):
+    """`F.triplet_margin_with_distance_loss(anchor, positive, negative, distance_function=...)`, its
+    arguments keyword-only as PyTorch's; without a distance, `nn.PairwiseDistance()` (a child module,
+    as in PyTorch)."""
+
+    def __init__(self, *, distance_function: Callable | None = None, margin: float = 1.0, swap: bool = False,
+                 reduction: str = "mean") -> None:
+        super().__init__(reduction=reduction)
+        where = "TripletMarginWithDistanceLoss"
+        if distance_function is not None and not callable(distance_function):
+            raise TypeError(f"{where}: distance_function must be callable (or None), got "
+                            f"{type(distance_function).__name__}")
+        self.margin = positive_margin(where, margin)
+        self.swap = flag(swap, "swap", where)
+        self.distance_function = PairwiseDistance() if distance_function is None else distance_function
+
+    def forward(self, anchor: Any, positive: Any, negative: Any) -> Tensor:
+        return triplet_margin_with_distance_loss(anchor, positive, negative, distance_function=self.distance_function,
+                                                 margin=self.margin, swap=self.swap, reduction=self.reduction)
+
+
+class MultiMarginLoss(_WeightedLoss):
+    """`F.multi_margin_loss(input, target, p, margin, weight)`: the multi-class hinge; p 1 or 2 and a 1-d
+    `weight` (a buffer), else ValueError when made, as PyTorch's."""
+
+    def __init__(self, p: int = 1, margin: float = 1.0, weight: Any = None, size_average: Any = None,
+                 reduce: Any = None, reduction: str = "mean") -> None:
+        super().__init__(size_average, reduce, reduction)
+        if p not in (1, 2) or isinstance(p, bool):
+            raise ValueError(f"MultiMarginLoss: only p == 1 and p == 2 supported, got p={p!r}")
+        self.p = p
+        self.margin = finite_number("MultiMarginLoss", "margin", margin)
+        self._weights(weight=weight)
+        if self.weight is not None and self.weight.ndim != 1:
+            raise ValueError(f"MultiMarginLoss: expected a 1-d weight, one per class, got shape {self.weight.shape}")
+
+    def forward(self, input: Any, target: Any) -> Tensor:
+        return multi_margin_loss(input, target, p=self.p, margin=self.margin, weight=self.weight,
+                                 reduction=self.reduction)
+
+
+class MultiLabelMarginLoss(_Loss):
+    """`F.multilabel_margin_loss(input, target)`: each label's score beats every other class's by 1
+    (target: the label indices, ended by -1)."""
+
+    def forward(self, input: Any, target: Any) -> Tensor:
+        return multilabel_margin_loss(input, target, reduction=self.reduction)
+
+
+class MultiLabelSoftMarginLoss(_WeightedLoss):
+    """`F.multilabel_soft_margin_loss(input, target, weight)`: a binary cross-entropy from logits per class,
+    averaged over the classes; `weight` a buffer."""
+
+    def __init__(self, weight: Any = None, size_average: Any = None, reduce: Any = None,
+                 reduction: str = "mean") -> None:
+        super().__init__(size_average, reduce, reduction)
+        self._weights(weight=weight)
+
+    def forward(self, input: Any, target: Any) -> Tensor:
+        return multilabel_soft_margin_loss(input, target, weight=self.weight, reduction=self.reduction)
+
+
+class PoissonNLLLoss(_Loss):
+    """`F.poisson_nll_loss(log_input, target, log_input, full, eps)`: the negative log-likelihood of counts
+    under a Poisson rate, its arguments in PyTorch's order (`size_average` between `full` and `eps`)."""
+
+    def __init__(self, log_input: bool = True, full: bool = False, size_average: Any = None, eps: float = 1e-8,
+                 reduce: Any = None, reduction: str = "mean") -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.log_input = flag(log_input, "log_input", "PoissonNLLLoss")
+        self.full = flag(full, "full", "PoissonNLLLoss")
+        self.eps = non_negative_number(eps, "eps", "PoissonNLLLoss")
+
+    def forward(self, log_input: Any, target: Any) -> Tensor:
+        return poisson_nll_loss(log_input, target, log_input=self.log_input, full=self.full, eps=self.eps,
+                                reduction=self.reduction)
+
+
+class GaussianNLLLoss(_Loss):
+    """`F.gaussian_nll_loss(input, target, var, full, eps)`: the negative log-likelihood of a sample under a
+    Gaussian of the given mean and variance; keyword-only arguments, as PyTorch's (no legacy pair)."""
+
+    def __init__(self, *, full: bool = False, eps: float = 1e-6, reduction: str = "mean") -> None:
+        super().__init__(reduction=reduction)
+        self.full = flag(full, "full", "GaussianNLLLoss")
+        self.eps = non_negative_number(eps, "eps", "GaussianNLLLoss")
+
+    def forward(self, input: Any, target: Any, var: Any) -> Tensor:
+        return gaussian_nll_loss(input, target, var, full=self.full, eps=self.eps, reduction=self.reduction)
