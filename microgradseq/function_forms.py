@@ -132,6 +132,9 @@ outer, ger, addmm, addcmul, addcdiv, logaddexp, isclose = map(
 index_add, index_copy, scatter_add, scatter_reduce = map(
     _form, ("index_add", "index_copy", "scatter_add", "scatter_reduce"))     # (ops/scattering.py)
 moveaxis = _form("moveaxis")                    # torch.moveaxis, movedim's alias
+cummax, cummin, median, nanmedian, kthvalue, mode, quantile, nanquantile, aminmax = map(
+    _form, ("cummax", "cummin", "median", "nanmedian", "kthvalue", "mode", "quantile", "nanquantile", "aminmax"))
+argwhere, unique_consecutive = map(_form, ("argwhere", "unique_consecutive"))
 
 
 def lerp(input: Any, end: Any, weight: Any) -> Tensor:

@@ -47,6 +47,7 @@ import microgradseq.random as library_random
 from microgradseq.ops import filling
 from microgradseq.ops import methods as methods_module
 from microgradseq.ops import arithmetic, attributes, expanding, logical, products, reduce, selecting, softmax, sorting
+from microgradseq.ops import order_statistics
 
 FAST = settings(max_examples=6, deadline=None)
 
@@ -676,6 +677,63 @@ def spread_case(draw, ndim, name):
     np_fn = {"var": np.var, "std": np.std}[name]
     return (lambda t: getattr(t, name)(dim, correction=correction, keepdim=keepdim),
             lambda a: np_fn(a, axis=dim, ddof=correction, keepdims=keepdim), [x])
+
+
+@st.composite
+def spread_mean_case(draw, ndim, name):
+    """var_mean / std_mean: the pair (spread, mean) joined, over one axis or all, correction 0 or 1."""
+    np_spread = {"var_mean": np.var, "std_mean": np.std}[name]
+    shape = tuple(max(side, 2) for side in draw(shapes(ndim)))        # (two values or more along each axis)
+    dim = draw(st.one_of(st.none(), an_axis(ndim)))
+    correction, keepdim = draw(st.sampled_from([0, 1])), draw(st.booleans())
+    return (lambda t: mg_joined(getattr(mg, name)(t, dim, keepdim=keepdim, correction=correction)),
+            lambda a: np_joined([np_spread(a, axis=dim, ddof=correction, keepdims=keepdim),
+                                 np.mean(a, axis=dim, keepdims=keepdim)]), [draw(distinct_values(shape))])
+
+
+def np_lower_median(a, dim, keepdim):
+    """PyTorch's median along dim: the ((n - 1) // 2)-th of the sorted entries (numpy's takes a mean)."""
+    middle = np.take(np.sort(a, axis=dim), [(a.shape[dim] - 1) // 2], axis=dim)
+    return middle if keepdim else np.squeeze(middle, dim)
+
+
+@st.composite
+def order_statistic_case(draw, ndim, name):
+    """The values of cummax, cummin, median, nanmedian, kthvalue, mode, quantile, nanquantile and aminmax
+    along a drawn dim (keepdim either way), on distinct entries (no ties: the selected entry stays put)."""
+    shape = draw(shapes(ndim))
+    dim, keepdim = draw(an_axis(ndim)), draw(st.booleans())
+    k = draw(st.integers(1, shape[dim]))
+    levels = draw(st.sampled_from([0.3, [0.0, 0.45, 1.0]]))
+    method = draw(st.sampled_from(["linear", "lower", "higher", "midpoint", "nearest"]))
+    by_function = draw(st.booleans())
+    call = (lambda t, *args, **kwargs: getattr(mg, name)(t, *args, **kwargs)) if by_function else (
+        lambda t, *args, **kwargs: getattr(t, name)(*args, **kwargs))
+    mg_fn, np_fn = {
+        "cummax": (lambda t: call(t, dim).values, lambda a: np.maximum.accumulate(a, axis=dim)),
+        "cummin": (lambda t: call(t, dim).values, lambda a: np.minimum.accumulate(a, axis=dim)),
+        "median": (lambda t: call(t, dim, keepdim).values, lambda a: np_lower_median(a, dim, keepdim)),
+        "nanmedian": (lambda t: call(t, dim, keepdim).values, lambda a: np_lower_median(a, dim, keepdim)),
+        "kthvalue": (lambda t: call(t, k, dim, keepdim).values,
+                     lambda a: np.take(np.sort(a, axis=dim), [k - 1] if keepdim else k - 1, axis=dim)),
+        "mode": (lambda t: call(t, dim, keepdim).values, lambda a: np.min(a, axis=dim, keepdims=keepdim)),
+        "quantile": (lambda t: call(t, np.asarray(levels), dim, keepdim, interpolation=method),
+                     lambda a: np.quantile(a, levels, axis=dim, keepdims=keepdim, method=method)),
+        "nanquantile": (lambda t: call(t, levels, dim, keepdim, interpolation=method),
+                        lambda a: np.nanquantile(a, levels, axis=dim, keepdims=keepdim, method=method)),
+        "aminmax": (lambda t: mg_joined(call(t, dim=dim, keepdim=keepdim)),
+                    lambda a: np_joined([np.min(a, axis=dim, keepdims=keepdim),
+                                         np.max(a, axis=dim, keepdims=keepdim)])),
+    }[name]
+    return mg_fn, np_fn, [draw(distinct_values(shape))]
+
+
+@st.composite
+def median_all_case(draw, ndim):
+    """median() of every entry: the lower middle one, a 0-d tensor (no ties: all its gradient to it)."""
+    by_function = draw(st.booleans())
+    return (lambda t: mg.median(t) if by_function else t.median(),
+            lambda a: np.sort(a, axis=None)[(a.size - 1) // 2], [draw(distinct_values(draw(shapes(ndim))))])
 
 
 @st.composite
@@ -1489,6 +1547,11 @@ CASES = {
     "logaddexp2": (logaddexp2_case, ANY_RANK),
     "diff": (diff_case, WITH_AXES),
     "nansum": (nansum_case, WITH_AXES),
+    "var_mean": (lambda ndim: spread_mean_case(ndim, "var_mean"), WITH_AXES),
+    "std_mean": (lambda ndim: spread_mean_case(ndim, "std_mean"), WITH_AXES),
+    "median()": (median_all_case, ANY_RANK),
+    **{f"{name} values": (lambda ndim, name=name: order_statistic_case(ndim, name), WITH_AXES) for name in (
+        "cummax", "cummin", "median", "nanmedian", "kthvalue", "mode", "quantile", "nanquantile", "aminmax")},
     "take_along_dim": (take_along_dim_case, WITH_AXES),
 }
 
@@ -1531,6 +1594,22 @@ def test_nonzero_gives_positions_without_a_gradient():
     rows, columns = mg.nonzero(x, as_tuple=True)
     assert rows.tolist() == [0, 1, 1] and columns.tolist() == [1, 0, 2]
     assert mg.nonzero(mg.tensor([1, 2]) == 0).shape == (0, 1)
+
+
+def test_searches_and_runs_give_int64_constants():
+    """searchsorted and bucketize (numpy's searchsorted), argwhere (numpy's argwhere) and
+    unique_consecutive's values, inverse and counts: integers or values, nothing recorded."""
+    a = np.array([[0.0, 1.5, 1.5], [2.0, 2.0, 0.0]])
+    x = mg.tensor(a, requires_grad=True)
+    places = mg.searchsorted(mg.tensor([0.5, 1.5, 2.5]), x, right=True)
+    assert places.dtype == np.int64 and places.grad_fn is None
+    assert places.tolist() == np.searchsorted([0.5, 1.5, 2.5], a, side="right").tolist()
+    assert mg.bucketize(x, [0.5, 1.5, 2.5]).tolist() == np.searchsorted([0.5, 1.5, 2.5], a).tolist()
+    found = x.argwhere()
+    assert found.dtype == np.int64 and found.grad_fn is None and found.tolist() == np.argwhere(a).tolist()
+    values, inverse, counts = x.unique_consecutive(return_inverse=True, return_counts=True)
+    assert values.grad_fn is None and values.tolist() == [0.0, 1.5, 2.0, 0.0]
+    assert inverse.tolist() == [[0, 1, 1], [2, 2, 3]] and counts.tolist() == [1, 2, 2, 1]
 
 
 def test_nan_to_num_replaces_as_pytorch_and_its_gradient_passes_only_where_an_entry_was_finite():
@@ -2218,6 +2297,7 @@ FILLING = {
     "scatter": ["scatter"],
     "scatter_": ["scatter"],
     "nonzero": ["test_nonzero_gives_positions_without_a_gradient"],
+    "argwhere": ["test_searches_and_runs_give_int64_constants"],
     "nan_to_num": ["test_nan_to_num_replaces_as_pytorch_and_its_gradient_passes_only_where_an_entry_was_finite"],
     "fill_": ["test_fills_make_the_tensor_a_constant"],
     "uniform_": ["test_fills_make_the_tensor_a_constant"],
@@ -2236,6 +2316,16 @@ SORTING = {
     "argsort": ["test_sort_and_argsort_keep_ties_in_their_order_as_numpy_s_stable_sort"],
     "unique": ["test_unique_gives_sorted_distinct_constants_and_where_each_entry_went"],
     "bincount": ["test_bincount_counts_as_numpys_and_refuses_what_it_cannot_count"],
+    "unique_consecutive": ["test_searches_and_runs_give_int64_constants"],
+    "searchsorted": ["test_searches_and_runs_give_int64_constants"],
+    "bucketize": ["test_searches_and_runs_give_int64_constants"],
+}
+
+# public function of ops/order_statistics.py: where this file checks it
+ORDER_STATISTICS = {
+    "cummax": ["cummax values"], "cummin": ["cummin values"], "median": ["median values", "median()"],
+    "nanmedian": ["nanmedian values"], "kthvalue": ["kthvalue values"], "mode": ["mode values"],
+    "quantile": ["quantile values"], "nanquantile": ["nanquantile values"], "aminmax": ["aminmax values"],
 }
 
 # public function of ops/methods.py with a gradient: where this file checks it
@@ -2325,6 +2415,8 @@ BESIDE_PRIMITIVES = {
     "count_nonzero": ["test_isclose_and_count_nonzero_give_constants"],     # (int64 counts, no gradient)
     "logaddexp": ["logaddexp"],
     "logaddexp2": ["logaddexp2"],
+    "var_mean": ["var_mean"],
+    "std_mean": ["std_mean"],
 }
 PRIMITIVES_BESIDE = {"cumsum", "max", "mean", "norm", "sum", "log_softmax", "prod", "cumprod"}   # (prod, cumprod:
 # ops/products.py)
@@ -2382,6 +2474,7 @@ def test_every_public_composite_has_a_row_here():
     assert public_functions(logical) == sorted(LOGICAL)
     assert public_functions(filling) == sorted(FILLING)
     assert public_functions(sorting) == sorted(SORTING)
+    assert public_functions(order_statistics) == sorted(ORDER_STATISTICS)
     assert public_functions(methods_module) == sorted(set(METHODS) | METHODS_WITHOUT_GRADIENT)
     assert sorted(F.__all__) == sorted(set(FUNCTIONAL) | FUNCTIONAL_PRIMITIVES | FUNCTIONAL_WITHOUT_GRADIENT)
     assert FUNCTIONAL_PRIMITIVES <= set(mg.ops.__all__)
@@ -2389,7 +2482,7 @@ def test_every_public_composite_has_a_row_here():
     assert sorted(beside) == sorted(set(BESIDE_PRIMITIVES) | PRIMITIVES_BESIDE | HELPERS_BESIDE)
     assert PRIMITIVES_BESIDE <= set(mg.ops.__all__)
     for table in (SELECTING, EXPANDING, ARITHMETIC, ATTRIBUTES, LOGICAL, FILLING, SORTING, METHODS, FUNCTIONAL,
-                  BESIDE_PRIMITIVES):
+                  BESIDE_PRIMITIVES, ORDER_STATISTICS):
         for name, checks in table.items():
             for check in checks:
                 assert check in CASES or callable(globals().get(check)), f"{name}: no check named {check!r}"

@@ -3,7 +3,7 @@
 `index_fill_`, `scatter_`, with the rules of `t += u`); `t.fill_(v)`, `t.zero_()`, `t.uniform_(a, b)`,
 `t.normal_(mean, std)`, `t.random_(from, to)`, `t.bernoulli_(p)`, `t.exponential_(lambd)`,
 `t.geometric_(p)` (and `t.bernoulli()`, a new tensor of draws); `t.nan_to_num()`, NaN and infinities replaced by
-numbers; and `t.nonzero()`, the positions of the non-zero entries.
+numbers; and `t.nonzero()` (`t.argwhere()`), the positions of the non-zero entries.
 
 None needs a rule of its own: masked_fill, index_fill and nan_to_num are `where` (the gradient
 passes where the entries are kept), scatter is `index_put` (the written positions send their
@@ -288,9 +288,15 @@ def nonzero(self: Tensor, *, as_tuple: bool = False) -> Tensor | tuple[Tensor, .
     return owned(np.argwhere(data).astype(np.int64))
 
 
+def argwhere(self: Tensor) -> Tensor:
+    """The positions of the entries that are not zero, as torch.argwhere: `nonzero()`, int64 of shape
+    (count, self.dim()), one row per entry in row-major order. No gradient."""
+    return nonzero(self)
+
+
 Tensor.masked_fill, Tensor.masked_fill_ = masked_fill, masked_fill_
 Tensor.index_fill, Tensor.index_fill_, Tensor.scatter, Tensor.scatter_ = index_fill, index_fill_, scatter, scatter_
-Tensor.nonzero, Tensor.nan_to_num = nonzero, nan_to_num
+Tensor.nonzero, Tensor.argwhere, Tensor.nan_to_num = nonzero, argwhere, nan_to_num
 Tensor.fill_, Tensor.zero_ = fill_, lambda self: fill_(self, 0)
 Tensor.uniform_, Tensor.normal_, Tensor.random_ = uniform_, normal_, random_
 Tensor.bernoulli, Tensor.bernoulli_ = bernoulli, bernoulli_

@@ -1,6 +1,6 @@
 """Reductions: sum, mean, max, norm, and the running sum cumsum. Their rules spread g back over the
-reduced axes. var, std and nansum are written with them (no rules of their own); count_nonzero counts
-(no gradient). The products, prod and cumprod, are products.py."""
+reduced axes. var, std, var_mean, std_mean and nansum are written with them (no rules of their own);
+count_nonzero counts (no gradient). The products, prod and cumprod, are products.py."""
 
 from __future__ import annotations
 
@@ -302,6 +302,34 @@ def std(x: Any, dim: Any = None, unbiased: bool | None = None, keepdim: bool | N
     variance = var(x, dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims)
     zero = variance._data == 0
     return ew.where(zero, 0, ew.sqrt(ew.where(zero, 1, variance)))
+
+
+def var_mean(x: Any, dim: Any = None, unbiased: bool | None = None, keepdim: bool | None = None, *,
+             correction: Any = None, axis: Any = None, keepdims: bool | None = None) -> tuple[Tensor, Tensor]:
+    """(var, mean) over `dim`, as torch.var_mean: `var` with the same arguments (correction 1 by
+    default) and `mean` over the same axes, so each has its own gradient."""
+    return _with_mean("var_mean", var, x, dim, unbiased, keepdim, correction, axis, keepdims)
+
+
+def std_mean(x: Any, dim: Any = None, unbiased: bool | None = None, keepdim: bool | None = None, *,
+             correction: Any = None, axis: Any = None, keepdims: bool | None = None) -> tuple[Tensor, Tensor]:
+    """(std, mean) over `dim`, as torch.std_mean: `std` with the same arguments and `mean` over the
+    same axes."""
+    return _with_mean("std_mean", std, x, dim, unbiased, keepdim, correction, axis, keepdims)
+
+
+def _with_mean(name: str, spread: Any, x: Any, dim: Any, unbiased: Any, keepdim: Any, correction: Any, axis: Any,
+               keepdims: Any) -> tuple[Tensor, Tensor]:
+    """(spread(x), mean(x)) over the axes var reads from its arguments; the checks name `name`."""
+    if isinstance(dim, (bool, np.bool_)) and unbiased is None:
+        dim, unbiased = None, dim
+    axis, keepdims = axis_keepdims(name, axis, keepdims, dim, keepdim)
+    _correction(name, unbiased, correction)
+    x = x if type(x) is Tensor else as_tensor(x)
+    if x.dtype.kind != "f":
+        raise TypeError(f"{name}: expected a real floating-point tensor, got {x.dtype}")
+    axes = reduced_axes(name, axis, x.shape)
+    return spread(x, axes, unbiased, keepdims, correction=correction), mean(x, axes, keepdims)
 
 
 def nansum(x: Any, dim: Any = None, keepdim: bool | None = None, *, dtype: Any = None, axis: Any = None,

@@ -1,7 +1,7 @@
 """PyTorch's sorting, ranking and counting methods: `t.sort`, `t.argsort`, `t.topk`, `t.unique`,
-`t.bincount`. sort's and
-topk's values come back by indexing (`gather`), whose rule sends each gradient to where its value
-came from; unique's values, and every position and count, are constants."""
+`t.unique_consecutive`, `t.bincount`, and the searches in sorted sequences `mg.searchsorted` and
+`mg.bucketize`. sort's and topk's values come back by indexing (`gather`), whose rule sends each
+gradient to where its value came from; unique's values, and every position and count, are constants."""
 
 from __future__ import annotations
 
@@ -82,6 +82,80 @@ def unique(self: Tensor, sorted: bool = True, return_inverse: bool = False, retu
     return found[0] if len(found) == 1 else found
 
 
+def unique_consecutive(self: Tensor, return_inverse: bool = False, return_counts: bool = False,
+                       dim: int | None = None) -> Tensor | tuple[Tensor, ...]:
+    """The entries with each run of equal neighbours kept once, flattened (with `dim`, the runs of equal
+    slices along it), as torch.unique_consecutive (`[1, 1, 2, 2, 3, 1, 1]` gives `[1, 2, 3, 1]`); with
+    `return_inverse` also which run each entry (slice) is in (int64, self's shape; along `dim` one per
+    slice), with `return_counts` each run's length (int64), in that order. No gradient: constants."""
+    for name, value in (("return_inverse", return_inverse), ("return_counts", return_counts)):
+        flag(value, name, "unique_consecutive")
+    if dim is None:
+        slices = self._data.reshape(-1, 1)
+    else:
+        axis = _axis("unique_consecutive", dim, self.ndim)
+        width = int(np.prod(self.shape[:axis] + self.shape[axis + 1:]))
+        slices = np.moveaxis(self._data, axis, 0).reshape(self.shape[axis], width)
+    starts = np.concatenate([[True], (slices[1:] != slices[:-1]).any(axis=1)])[:len(slices)]
+    firsts = np.flatnonzero(starts)
+    values = slices[firsts, 0] if dim is None else np.take(self._data, firsts, axis=axis)
+    inverse = (np.cumsum(starts) - 1).reshape(self.shape if dim is None else (len(slices),))
+    counts = np.diff(np.append(firsts, len(slices)))
+    found = (owned(values),) + ((owned(inverse.astype(np.int64)),) if return_inverse else ()) + (
+        (owned(counts.astype(np.int64)),) if return_counts else ())
+    return found[0] if len(found) == 1 else found
+
+
+def searchsorted(sorted_sequence: Any, values: Any, *, out_int32: bool = False, right: bool = False,
+                 side: str | None = None, sorter: Any = None) -> Tensor:
+    """Where each of `values` would go in `sorted_sequence` (ascending along its last axis) to keep it
+    sorted, as torch.searchsorted: the first such place (sorted_sequence[i-1] < v <= sorted_sequence[i]),
+    or with `right=True` (`side="right"`) the last (sorted_sequence[i-1] <= v < sorted_sequence[i]). A 1-d
+    sequence serves every value; an N-d one holds one sequence per row, its leading axes those of
+    `values`. `sorter`: the int64 positions that sort an unsorted sequence along its last axis. int64
+    positions (int32 with `out_int32`) of values' shape; no gradient. NaN goes last, as PyTorch's."""
+    right = flag(right, "right", "searchsorted")
+    flag(out_int32, "out_int32", "searchsorted")
+    if side not in (None, "left", "right") or (side == "left" and right):
+        raise ValueError(f"searchsorted: side must be 'left' or 'right' (and not 'left' with right=True), "
+                         f"got side={side!r}, right={right}")
+    sequence, points = _array(sorted_sequence), _array(values)
+    if sequence.ndim == 0 or (sequence.ndim > 1 and sequence.shape[:-1] != points.shape[:-1]):
+        raise ValueError(f"searchsorted: sorted_sequence must be 1-d, or have the leading axes of values, got "
+                         f"shapes {sequence.shape} and {points.shape}")
+    if sorter is not None:
+        order = _array(sorter)
+        if order.shape != sequence.shape or order.dtype.kind not in "iu":
+            raise ValueError(f"searchsorted: sorter must be integer positions of sorted_sequence's shape "
+                             f"{sequence.shape}, got {order.dtype} of shape {order.shape}")
+        sequence = np.take_along_axis(sequence, order, axis=-1)
+    side = "right" if right or side == "right" else "left"
+    if sequence.ndim == 1:
+        places = np.searchsorted(sequence, points, side=side)
+    else:
+        count = int(np.prod(sequence.shape[:-1]))
+        rows, row_points = sequence.reshape(count, sequence.shape[-1]), points.reshape(count, points.shape[-1])
+        places = np.array([np.searchsorted(row, found, side=side) for row, found in zip(rows, row_points)],
+                          dtype=np.int64).reshape(points.shape)
+    return owned(np.asarray(places, dtype=np.int32 if out_int32 else np.int64))
+
+
+def bucketize(input: Any, boundaries: Any, *, out_int32: bool = False, right: bool = False) -> Tensor:
+    """The bucket of each entry of `input` between the ascending 1-d `boundaries`, as torch.bucketize:
+    i with boundaries[i-1] < x <= boundaries[i] (with `right=True`, boundaries[i-1] <= x < boundaries[i]);
+    0 below the first, len(boundaries) above the last. `searchsorted(boundaries, input, right=right)`:
+    int64 (int32 with `out_int32`) of input's shape, no gradient."""
+    edges = _array(boundaries)
+    if edges.ndim != 1:
+        raise ValueError(f"bucketize: boundaries must be 1-d, got shape {edges.shape}")
+    return searchsorted(edges, input, out_int32=out_int32, right=right)
+
+
+def _array(values: Any) -> np.ndarray:
+    """A tensor's array, or numpy's reading of anything else (a Python float stays float64)."""
+    return values._data if isinstance(values, Tensor) else np.asarray(values)
+
+
 def bincount(self: Tensor, weights: Any = None, minlength: int = 0) -> Tensor:
     """How often each of 0 .. max appears in a 1-d tensor of non-negative integers, as torch.bincount
     (numpy's): int64 counts of length max + 1 (at least `minlength`); with `weights`, the sum of the
@@ -103,4 +177,4 @@ def bincount(self: Tensor, weights: Any = None, minlength: int = 0) -> Tensor:
 
 
 Tensor.topk, Tensor.sort, Tensor.argsort, Tensor.unique = topk, sort, argsort, unique
-Tensor.bincount = bincount
+Tensor.bincount, Tensor.unique_consecutive = bincount, unique_consecutive
