@@ -864,6 +864,81 @@ def pad_case(draw, ndim):
 
 
 @st.composite
+def pad_mode_case(draw, ndim):
+    """F.pad with mode reflect, replicate or circular over the last 1 or 2 axes (never the first: a batch or
+    channel axis stays), each amount within what the mode allows (np.pad's reflect, edge and wrap)."""
+    shape = draw(shapes(ndim))
+    mode = draw(st.sampled_from(["reflect", "replicate", "circular"]))
+    amounts, widths = [], [(0, 0)] * ndim
+    for axis in range(ndim - 1, ndim - 1 - draw(st.integers(1, min(2, ndim - 1))), -1):
+        most = {"reflect": shape[axis] - 1, "replicate": 2, "circular": shape[axis]}[mode]
+        left, right = draw(st.integers(0, most)), draw(st.integers(0, most))
+        amounts += [left, right]
+        widths[axis] = (left, right)
+    numpy_mode = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}[mode]
+    return lambda t: F.pad(t, tuple(amounts), mode=mode), lambda a: np.pad(a, widths, numpy_mode), [draw(values(shape))]
+
+
+@st.composite
+def instance_norm_case(draw, ndim):
+    """F.instance_norm of x (N, C, L) or (N, C, H, W) with at least 2 entries per channel (0.04 apart or
+    more), with weight and bias (operands too), or without."""
+    shape = (draw(st.integers(1, 2)), draw(st.integers(1, 3))) + ((draw(st.integers(2, 3)),) if ndim == 3 else (2, 2))
+    x = draw(distinct_values(shape))
+    channels = (shape[1],) + (1,) * (ndim - 2)
+
+    def np_instance_norm(a, weight=None, bias=None):
+        axes = tuple(range(2, ndim))
+        centred = a - a.mean(axis=axes, keepdims=True)
+        y = centred / np.sqrt((centred ** 2).mean(axis=axes, keepdims=True) + 1e-5)
+        return y if weight is None else y * weight.reshape(channels) + bias.reshape(channels)
+    if draw(st.booleans()):
+        return lambda t: F.instance_norm(t), np_instance_norm, [x]
+    return (lambda t, w, b: F.instance_norm(t, weight=w, bias=b), np_instance_norm,
+            [x, draw(values(shape[1:2])), draw(values(shape[1:2]))])
+
+
+@st.composite
+def bilinear_case(draw, ndim):
+    """F.bilinear of x1 (*, in1) and x2 (*, in2) (ndim axes each) with weight (out, in1, in2), with a bias or
+    without; every one an operand."""
+    lead = draw(shapes(ndim - 1)) if ndim > 1 else ()
+    in1, in2, out = draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    arrays = [draw(values(lead + (in1,))), draw(values(lead + (in2,))), draw(values((out, in1, in2)))]
+
+    def np_bilinear(x1, x2, w, b=None):
+        y = np.einsum("...i,oij,...j->...o", x1, w, x2)
+        return y if b is None else y + b
+    if draw(st.booleans()):
+        return F.bilinear, np_bilinear, arrays
+    return F.bilinear, np_bilinear, arrays + [draw(values((out,)))]
+
+
+@st.composite
+def pixel_shuffle_case(draw, ndim, inverse=False):
+    """F.pixel_shuffle of (*, C r^2, H, W), or F.pixel_unshuffle of (*, C, H r, W r), r in 1..2; the reference
+    moves entry by entry, y[..., c, h r + i, w r + j] = x[..., c r^2 + i r + j, h, w]."""
+    r, channels = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    lead, height, width = draw(shapes(ndim - 3)) if ndim > 3 else (), draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    small = lead + (channels * r * r, height, width)
+    large = lead + (channels, height * r, width * r)
+
+    def places(a, to_large):
+        b = np.empty(large if to_large else small)
+        for c in range(channels):
+            for i in range(r):
+                for j in range(r):
+                    if to_large:
+                        b[..., c, i::r, j::r] = a[..., c * r * r + i * r + j, :, :]
+                    else:
+                        b[..., c * r * r + i * r + j, :, :] = a[..., c, i::r, j::r]
+        return b
+    if inverse:
+        return lambda t: F.pixel_unshuffle(t, r), lambda a: places(a, False), [draw(values(large))]
+    return lambda t: F.pixel_shuffle(t, r), lambda a: places(a, True), [draw(values(small))]
+
+
+@st.composite
 def kl_div_case(draw, ndim):
     """F.kl_div of log-probabilities against a constant target (some entries 0), or a log-target."""
     shape = draw(shapes(ndim))
@@ -1467,6 +1542,11 @@ CASES = {
     "F.rms_norm": (rms_norm_case, WITH_AXES),
     "F.group_norm": (group_norm_case, (2, 3)),
     "F.pad": (pad_case, WITH_AXES),
+    "F.pad(mode)": (pad_mode_case, (2, 3)),
+    "F.instance_norm": (instance_norm_case, (3, 4)),
+    "F.bilinear": (bilinear_case, WITH_AXES),
+    "F.pixel_shuffle": (pixel_shuffle_case, (3, 4)),
+    "F.pixel_unshuffle": (lambda ndim: pixel_shuffle_case(ndim, inverse=True), (3, 4)),
     "F.kl_div": (kl_div_case, WITH_AXES),
     "F.ctc_loss": (ctc_loss_case, (2, 3)),
     **{f"F.{name}": (loss_case(name), ranks) for name, ranks in MARGIN_AND_LIKELIHOOD_LOSSES.items()},
@@ -1990,6 +2070,36 @@ def test_dropout_off_is_the_identity(ndim, data):
     check_both_modes(data, lambda t: F.dropout(t, 0.0), lambda a: a, [x])
 
 
+def np_channel_dropout(a, p, seed, channels, alpha):
+    """PyTorch's _dropout_impl: keep drawn u >= p per element or per (n, c) from a fresh generator of `seed`;
+    x keep / (1 - p), or alpha dropout's x keep a + (keep - 1) alpha a + alpha a p."""
+    keep = np.random.default_rng(seed).random(a.shape[:2] + (1,) * (a.ndim - 2) if channels else a.shape) >= p
+    if not alpha:
+        return np.where(keep, a / (1 - p), 0.0)
+    scale = 1 / math.sqrt((ALPHA_DROPOUT ** 2 * p + 1) * (1 - p))
+    return keep * a * scale + (keep - 1.0) * ALPHA_DROPOUT * scale + ALPHA_DROPOUT * scale * p
+
+
+ALPHA_DROPOUT = 1.7580993408473766      # (aten/src/ATen/native/Dropout.cpp)
+CHANNEL_DROPOUTS = {     # name: (the function, the rank of its input, whole channels, alpha)
+    "dropout1d": (F.dropout1d, 3, True, False), "dropout2d": (F.dropout2d, 4, True, False),
+    "alpha_dropout": (F.alpha_dropout, 3, False, True),
+    "feature_alpha_dropout": (F.feature_alpha_dropout, 3, True, True),
+}
+
+
+@pytest.mark.parametrize("name", list(CHANNEL_DROPOUTS))
+@pytest.mark.parametrize("p", [0.25, 0.5])
+@FAST
+@given(data=st.data(), seed=st.integers(0, 2 ** 16))
+def test_channel_and_alpha_dropouts_in_training_mode(name, p, data, seed):
+    """With a fixed generator each is x times a constant (plus one, for alpha dropout): gradient and tangent."""
+    function, ndim, channels, alpha = CHANNEL_DROPOUTS[name]
+    x = data.draw(values(data.draw(shapes(ndim))))
+    check_both_modes(data, lambda t: function(t, p, training=True, rng=np.random.default_rng(seed)),
+                     lambda a: np_channel_dropout(a, p, seed, channels, alpha), [x])
+
+
 # ---- in-place operators while recording ------------------------------------------------------------
 
 def in_place(op):
@@ -2355,7 +2465,15 @@ FUNCTIONAL = {
     "nll_loss": ["test_nll_loss"],
     "softmax": ["F.softmax", "F.softmax(axis)"],
     "gelu": ["F.gelu", "F.gelu(tanh)"],
-    "pad": ["F.pad"],
+    "pad": ["F.pad", "F.pad(mode)"],
+    "instance_norm": ["F.instance_norm"],
+    "bilinear": ["F.bilinear"],
+    "pixel_shuffle": ["F.pixel_shuffle"],
+    "pixel_unshuffle": ["F.pixel_unshuffle"],
+    "dropout1d": ["test_channel_and_alpha_dropouts_in_training_mode"],
+    "dropout2d": ["test_channel_and_alpha_dropouts_in_training_mode"],
+    "alpha_dropout": ["test_channel_and_alpha_dropouts_in_training_mode"],
+    "feature_alpha_dropout": ["test_channel_and_alpha_dropouts_in_training_mode"],
     "kl_div": ["F.kl_div"],
     "ctc_loss": ["F.ctc_loss"],
     **{name: [f"F.{name}"] for name in MARGIN_AND_LIKELIHOOD_LOSSES},

@@ -1,9 +1,11 @@
 """The functions of PyTorch's `torch.nn.functional` (also as `microgradseq.nn.functional`, `F`):
 softmax and the activations (`activations.py`), the losses (`classification.py` over classes,
 `losses.py` of values, `ctc.py` over a sequence's alignments, `reduction.py` how they read their
-arguments), and what the layer modules compute, `linear`, `dropout`, `layer_norm`, `rms_norm`,
-`group_norm`, with `pad` and `one_hot` for inputs (`layer_functions.py`), and attention,
-`scaled_dot_product_attention` and `multi_head_attention_forward` (`attention.py`).
+arguments), and what the layer modules compute, `linear`, `bilinear`, `dropout`, `layer_norm`, `rms_norm`,
+`group_norm`, `instance_norm`, with `pad` and `one_hot` for inputs (`layer_functions.py`; `padding.py` pads
+by the input's own entries), the dropouts of whole channels and alpha dropout (`dropouts.py`),
+`pixel_shuffle` (`pixel_shuffle.py`), and attention, `scaled_dot_product_attention` and
+`multi_head_attention_forward` (`attention.py`).
 
 `softmax`, `gelu`, the other activations, the three norms and the losses are written with primitive ops: their
 gradients need no rule of their own. `log_softmax` is a primitive (`ops.softmax` says why:
@@ -26,6 +28,9 @@ from .activations import (celu, cosine_similarity, elu, glu, hardshrink, hardsig
                           softshrink, softsign, tanhshrink, threshold)
 from .layer_functions import (dropout, group_norm, layer_norm, linear, normalized_shape_of, one_hot, pad, rms_norm,
                               standardised)
+from .layer_functions import bilinear, by_running_stats, instance_norm, moved_toward
+from .dropouts import alpha_dropout, dropout1d, dropout2d, feature_alpha_dropout
+from .pixel_shuffle import pixel_shuffle, pixel_unshuffle
 from .convolution import conv1d, conv2d
 from .pooling import adaptive_avg_pool1d, adaptive_max_pool1d, avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
 from .pooling import adaptive_avg_pool2d, adaptive_max_pool2d
@@ -58,3 +63,6 @@ __all__ += ["cosine_embedding_loss", "hinge_embedding_loss", "margin_ranking_los
             "triplet_margin_with_distance_loss"]                                        # (margin_losses.py)
 __all__ += ["pdist"]                                                                    # (distances.py)
 __all__ += ["multi_head_attention_forward", "scaled_dot_product_attention"]             # (attention.py)
+__all__ += ["bilinear", "instance_norm"]                                                # (layer_functions.py)
+__all__ += ["alpha_dropout", "dropout1d", "dropout2d", "feature_alpha_dropout"]         # (dropouts.py)
+__all__ += ["pixel_shuffle", "pixel_unshuffle"]                                         # (pixel_shuffle.py)

@@ -21,7 +21,7 @@ C_in / groups * prod(K)) with the windows seen as (N, groups, C_in / groups * pr
 the bias added. The gradient (reverse mode) and the tangent (forward mode) come from those ops' rules: the
 weight's gradient is sum_n,t g[n, o, t] times the windows, the input's is g pushed back through each slice
 into the places it read, summed. nn.Conv1d's and nn.Conv2d's other padding modes ("reflect", "replicate",
-"circular") pad by one gather per axis instead (`padded_by`).
+"circular") pad by one gather per axis instead (`padded_by`, in padding.py).
 """
 
 from __future__ import annotations
@@ -30,16 +30,14 @@ import itertools
 import math
 from typing import Any
 
-import numpy as np
-
 from .. import ops
 from ..checks import is_int
 from ..tensor import Tensor, as_tensor
 from .layer_functions import pad
+from .padding import AXIS_NAMES, padded_by
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")       # nn.Conv1d's and nn.Conv2d's padding_mode
 LETTERS = {1: ("L",), 2: ("H", "W")}                                # the spatial axes, as the messages name them
-AXIS_NAMES = {1: ("length",), 2: ("height", "width")}
 KERNEL_AXES = {1: "kernel_size", 2: "kH, kW"}
 
 
@@ -185,32 +183,3 @@ def convolved(where: str, dims: int, input: Any, weight: Any, bias: Any, stride:
     if bias is not None:
         y = y + bias.reshape((out_channels,) + (1,) * dims)
     return as_given(x, y, dims)
-
-
-def padded_by(where: str, x: Tensor, amounts: list[tuple[int, int]], mode: str) -> Tensor:
-    """x (..., *S) with amounts[i] = (left, right) entries added along the i-th of its last len(amounts) axes
-    by `mode`, as PyTorch's F.pad's modes: along each axis x[..., index] for the positions j = -left ..
-    S_i - 1 + right mapped into 0 .. S_i - 1 ("reflect": mirrored about both ends, each amount < S_i;
-    "replicate": clipped; "circular": j mod S_i, each amount <= S_i). One gather per axis with an integer
-    array, whose rule adds up the gradient where an entry is read twice."""
-    dims = len(amounts)
-    for name, size, (left, right) in zip(AXIS_NAMES[dims], x.shape[-dims:], amounts):
-        if mode == "reflect" and max(left, right) >= size:
-            raise ValueError(f"{where}: padding_mode='reflect' needs the padding ({left}, {right}) smaller than the "
-                             f"input {name}, got input of shape {x.shape}")
-        if mode == "circular" and max(left, right) > size:
-            raise ValueError(f"{where}: padding_mode='circular' needs the padding ({left}, {right}) at most the input "
-                             f"{name} (it wraps around once), got input of shape {x.shape}")
-    for axis, (left, right) in enumerate(amounts):
-        if not left and not right:
-            continue
-        size = x.shape[axis - dims]
-        positions = np.arange(-left, size + right)
-        if mode == "reflect":
-            index = (size - 1) - np.abs((size - 1) - np.abs(positions))
-        elif mode == "replicate":
-            index = np.clip(positions, 0, size - 1)
-        else:
-            index = positions % size
-        x = x[(Ellipsis, index) + (slice(None),) * (dims - 1 - axis)]
-    return x

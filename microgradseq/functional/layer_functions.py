@@ -1,6 +1,6 @@
-"""What the layer modules compute, as functions: `linear` (nn.Linear), `dropout` (nn.Dropout),
-`layer_norm` (nn.LayerNorm), `rms_norm` (nn.RMSNorm), `group_norm` (nn.GroupNorm); and two for inputs, `pad`
-and `one_hot`."""
+"""What the layer modules compute, as functions: `linear` (nn.Linear), `bilinear` (nn.Bilinear), `dropout`
+(nn.Dropout), `layer_norm` (nn.LayerNorm), `rms_norm` (nn.RMSNorm), `group_norm` (nn.GroupNorm),
+`instance_norm` (nn.InstanceNorm1d, nn.InstanceNorm2d); and two for inputs, `pad` and `one_hot`."""
 
 from __future__ import annotations
 
@@ -13,11 +13,36 @@ from ..checks import is_int, non_negative_number, positive_int, probability
 from ..ops.assign import number_for
 from ..random import generator_or_default
 from ..tensor import Tensor, as_tensor, owned
+from .padding import NON_CONSTANT_MODES, padded_by_mode
 
 
 def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """x W^T + b, as PyTorch's F.linear (W of shape (out, in)); one node."""
     return ops.linear(x, weight, bias)
+
+
+def bilinear(input1: Any, input2: Any, weight: Any, bias: Any = None) -> Tensor:
+    """y[..., o] = sum_ij x1[..., i] W[o, i, j] x2[..., j] + b[o], as PyTorch's F.bilinear: x1 (*, in1) and
+    x2 (*, in2) with the same leading axes, W (out, in1, in2), b (out,) or None. Written as x2 against W seen
+    as (out * in1, in2) (one `linear`), then times x1 and summed over i: the chain rule gives its gradient,
+    d y[o] / d x1[i] = (W x2)[o, i], d y[o] / d x2[j] = (x1 W)[o, j], d y[o] / d W[o, i, j] = x1[i] x2[j]."""
+    x1, x2, weight = as_tensor(input1), as_tensor(input2), as_tensor(weight)
+    if weight.ndim != 3:
+        raise ValueError(f"bilinear: expected weight of 3 axes (out_features, in1_features, in2_features), got "
+                         f"shape {weight.shape}")
+    if x1.ndim == 0 or x1.ndim != x2.ndim or x1.shape[:-1] != x2.shape[:-1]:
+        raise ValueError(f"bilinear: expected input1 (*, in1) and input2 (*, in2) with the same leading axes, got "
+                         f"shapes {x1.shape} and {x2.shape}")
+    out_features, in1, in2 = weight.shape
+    if (x1.shape[-1], x2.shape[-1]) != (in1, in2):
+        raise ValueError(f"bilinear: weight of shape {weight.shape} expects input1 (*, {in1}) and input2 (*, {in2}), "
+                         f"got shapes {x1.shape} and {x2.shape}")
+    if bias is not None and as_tensor(bias).shape != (out_features,):
+        raise ValueError(f"bilinear: expected bias of shape ({out_features},) (out_features), got "
+                         f"{as_tensor(bias).shape}")
+    projected = ops.linear(x2, weight.reshape(out_features * in1, in2)).reshape(x1.shape[:-1] + (out_features, in1))
+    y = (projected * x1.reshape(x1.shape[:-1] + (1, in1))).sum(-1)
+    return y if bias is None else y + bias
 
 
 def dropout(x: Any, p: float = 0.5, training: bool = True, inplace: bool = False, *,
@@ -111,6 +136,71 @@ def group_norm(input: Any, num_groups: int, weight: Any = None, bias: Any = None
     return y if bias is None else y + as_tensor(bias).reshape(per_channel)
 
 
+def instance_norm(input: Any, running_mean: Tensor | None = None, running_var: Tensor | None = None,
+                  weight: Any = None, bias: Any = None, use_input_stats: bool = True, momentum: float = 0.1,
+                  eps: float = 1e-5) -> Tensor:
+    """x (N, C, *) with each sample's channel normalised over its trailing axes, (x - mean) / sqrt(var + eps)
+    (var divided by their size), then * weight[c] + bias[c] (optional, each (C,)), as PyTorch's
+    F.instance_norm: `standardised` over the trailing axes, so the chain rule gives its gradient. Given
+    running_mean and running_var ((C,) tensors, either may be None), each moves toward the batch's average
+    over N of the samples' statistics (the variance unbiased) by `momentum`, in place, as PyTorch's
+    instance_norm (aten/src/ATen/native/Normalization.cpp: batch norm of the (1, N C, *) view, its running
+    statistics averaged back over N). `use_input_stats=False` normalises by the running statistics instead,
+    as constants (nn.InstanceNorm1d in eval mode with track_running_stats)."""
+    x = as_tensor(input)
+    eps = non_negative_number(eps, "eps", "instance_norm")
+    momentum = non_negative_number(momentum, "momentum", "instance_norm")
+    if x.dtype.kind != "f":
+        raise TypeError(f"instance_norm: expected a floating-point tensor, got dtype {x.dtype}")
+    if x.ndim < 2:
+        raise ValueError(f"instance_norm: expected an input of shape (N, C, *), got {x.shape}")
+    channels, per_channel = x.shape[1], (x.shape[1],) + (1,) * (x.ndim - 2)
+    for name, value in (("weight", weight), ("bias", bias), ("running_mean", running_mean),
+                        ("running_var", running_var)):
+        if value is not None and as_tensor(value).shape != (channels,):
+            raise ValueError(f"instance_norm: {name} must have shape (C,) = ({channels},), got "
+                             f"{as_tensor(value).shape}")
+    for name, value in (("running_mean", running_mean), ("running_var", running_var)):
+        if value is not None and not isinstance(value, Tensor):
+            raise TypeError(f"instance_norm: {name} must be a tensor (it is updated in place) or None, got "
+                            f"{type(value).__name__}")
+    spatial = x.numel() // max(x.shape[0] * channels, 1)
+    if use_input_stats and int(np.prod(x.shape[2:])) == 1:
+        raise ValueError(f"instance_norm: Expected more than 1 spatial element when training, got input size "
+                         f"{list(x.shape)}")
+    if not use_input_stats and (running_mean is None or running_var is None):
+        raise ValueError("instance_norm: Expected running_mean and running_var to be defined when use_input_stats "
+                         "is false")
+    wide = ops.astype(x, np.float32) if x.dtype == np.float16 else x      # (half: in float32, as batch norm's)
+    if not use_input_stats:
+        y = by_running_stats(wide, running_mean, running_var, eps, per_channel)
+    elif x.numel() == 0:
+        y = wide * 1                            # (nothing to normalise: an empty output, as PyTorch's)
+    else:
+        y, mean, variance = standardised(wide, tuple(range(2, x.ndim)), eps)
+        for running, statistic in ((running_mean, mean._data), (running_var, variance._data * spatial / (spatial - 1))):
+            if running is not None:
+                moved_toward(running, statistic.reshape(x.shape[0], channels).mean(axis=0), momentum)
+    if weight is not None:
+        y = y * as_tensor(weight).reshape(per_channel).to(y.dtype)
+    if bias is not None:
+        y = y + as_tensor(bias).reshape(per_channel).to(y.dtype)
+    return y if y.dtype == x.dtype else ops.astype(y, x.dtype)
+
+
+def moved_toward(running: Tensor, statistic: np.ndarray, momentum: float) -> None:
+    """A running statistic of batch or instance norm, running <- (1 - m) running + m statistic, in place (the
+    same buffer tensor, a new array)."""
+    running._replace_data(((1 - momentum) * running._data + momentum * statistic).astype(running.dtype))
+
+
+def by_running_stats(x: Tensor, running_mean: Tensor, running_var: Tensor, eps: float, per_channel: tuple) -> Tensor:
+    """(x - running_mean[c]) / sqrt(running_var[c] + eps) per channel, the statistics as constants (batch and
+    instance norm in eval mode)."""
+    mean, variance = running_mean._data.reshape(per_channel), running_var._data.reshape(per_channel)
+    return (x - mean.astype(x.dtype)) / np.sqrt(variance + eps).astype(x.dtype)
+
+
 def trailing_axes(where: str, x: Tensor, shape: tuple, **parameters: Any) -> tuple:
     """The last len(shape) axes of x, once x is floating-point and ends in `shape` and each parameter given
     (weight, bias) has that shape; else an error naming `where`: the checks of layer_norm and rms_norm."""
@@ -142,16 +232,19 @@ def standardised(x: Tensor, axes: tuple, eps: float) -> tuple[Tensor, Tensor, Te
 def pad(input: Any, pad: Any, mode: str = "constant", value: Any = None) -> Tensor:
     """input with `value` (0 if None) around it, as PyTorch's F.pad: `pad` gives (before, after) for
     the last axis, then for the one before, and so on (an even number of ints, at most two per axis);
-    a negative amount cuts entries off that side. Only mode="constant". The (cut) input is written
-    into a new tensor of the padded shape (`index_put`), so its gradient is the slice it occupies."""
+    a negative amount cuts entries off that side. The (cut) input is written into a new tensor of the
+    padded shape (`index_put`), so its gradient is the slice it occupies. mode="reflect", "replicate"
+    and "circular" copy the input's own entries instead (`padded_by_mode`, padding.py, says how)."""
     x = as_tensor(input)
-    if mode != "constant":
-        raise ValueError(f"pad: mode {mode!r} is not supported here, only 'constant'")
+    if mode != "constant" and mode not in NON_CONSTANT_MODES:
+        raise ValueError(f"pad: mode must be one of 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}")
     amounts = tuple(pad) if isinstance(pad, (tuple, list)) else None
     if (amounts is None or len(amounts) % 2 or len(amounts) > 2 * x.ndim
             or not all(is_int(amount) for amount in amounts)):
         raise ValueError(f"pad: expected an even number of integers, at most two per axis of shape {x.shape}, "
                          f"got {pad!r}")
+    if mode != "constant":
+        return padded_by_mode(x, amounts, mode, value)
     kept, placed, shape = [slice(None)] * x.ndim, [slice(None)] * x.ndim, list(x.shape)
     for k in range(len(amounts) // 2):
         axis, before, after = x.ndim - 1 - k, amounts[2 * k], amounts[2 * k + 1]

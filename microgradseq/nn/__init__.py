@@ -6,12 +6,15 @@ from . import functional, init, utils
 from .activations import (CELU, ELU, GELU, GLU, SELU, CosineSimilarity, Hardshrink, Hardsigmoid, Hardswish, Hardtanh,
                           LeakyReLU, LogSigmoid, LogSoftmax, Mish, PairwiseDistance, PReLU, ReLU, ReLU6, Sigmoid, SiLU,
                           Softmax, Softmin, Softplus, Softshrink, Softsign, Tanh, Tanhshrink, Threshold)
+from .activations import Softmax2d
 from .cells import GRUCell, LSTMCell, RNNCell
 from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .conv import Conv1d, Conv2d
-from .dropout import Dropout
+from .dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, FeatureAlphaDropout
 from .layers import GRU, LSTM, RNN
 from .linear import Embedding, Flatten, Identity, LazyLinear, Linear, Unflatten
+from .linear import Bilinear, PixelShuffle, PixelUnshuffle
+from .embedding_bag import EmbeddingBag
 from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, CTCLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss,
                      NLLLoss, SmoothL1Loss)
 from .losses import (CosineEmbeddingLoss, GaussianNLLLoss, HingeEmbeddingLoss, MarginRankingLoss, MultiLabelMarginLoss,
@@ -19,6 +22,9 @@ from .losses import (CosineEmbeddingLoss, GaussianNLLLoss, HingeEmbeddingLoss, M
                      TripletMarginWithDistanceLoss)
 from .module import Module, Parameter
 from .normalization import BatchNorm1d, GroupNorm, LayerNorm, LazyBatchNorm1d, RMSNorm
+from .normalization import InstanceNorm1d, InstanceNorm2d
+from .padding import (CircularPad1d, CircularPad2d, ConstantPad1d, ConstantPad2d, ReflectionPad1d, ReflectionPad2d,
+                      ReplicationPad1d, ReplicationPad2d, ZeroPad1d, ZeroPad2d)
 from .pooling import AdaptiveAvgPool1d, AdaptiveMaxPool1d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
 from .pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d
 from .attention import MultiheadAttention
@@ -42,3 +48,7 @@ __all__ += ["CosineEmbeddingLoss", "GaussianNLLLoss", "HingeEmbeddingLoss", "Mar
             "TripletMarginWithDistanceLoss"]
 __all__ += ["MultiheadAttention", "Transformer", "TransformerDecoder", "TransformerDecoderLayer", "TransformerEncoder",
             "TransformerEncoderLayer"]
+__all__ += ["AlphaDropout", "Bilinear", "CircularPad1d", "CircularPad2d", "ConstantPad1d", "ConstantPad2d",
+            "Dropout1d", "Dropout2d", "EmbeddingBag", "FeatureAlphaDropout", "InstanceNorm1d", "InstanceNorm2d",
+            "PixelShuffle", "PixelUnshuffle", "ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d",
+            "ReplicationPad2d", "Softmax2d", "ZeroPad1d", "ZeroPad2d"]

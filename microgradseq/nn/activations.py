@@ -1,6 +1,6 @@
 """Activations as modules, for `Sequential`, each the function of `functional/activations.py` of the same
 name with its settings, which are checked when the module is made and printed as PyTorch prints them:
-`Tanh`, `ReLU`, `Sigmoid`, `GELU`, `Softmax`, `Softmin`, `LogSoftmax`, `GLU`, `LeakyReLU`, `ELU`, `SELU`,
+`Tanh`, `ReLU`, `Sigmoid`, `GELU`, `Softmax`, `Softmax2d`, `Softmin`, `LogSoftmax`, `GLU`, `LeakyReLU`, `ELU`, `SELU`,
 `CELU`, `SiLU`, `Mish`, `Softplus`, `Softsign`, `Hardtanh`, `ReLU6`, `Hardsigmoid`, `Hardswish`,
 `LogSigmoid`, `Tanhshrink`, `Softshrink`, `Hardshrink`, `Threshold`, `PReLU` (the one with a parameter, its
 slopes), and the distances `CosineSimilarity` and `PairwiseDistance`."""
@@ -78,6 +78,16 @@ class _Normalised(Module):
 
 class Softmax(_Normalised):
     """softmax along `dim`: e^(x_i - m) / sum_j e^(x_j - m), each slice summing to 1."""
+
+
+class Softmax2d(Module):
+    """softmax over the channels at each location, axis -3 of (N, C, H, W) or (C, H, W), as PyTorch's."""
+
+    def forward(self, x: Any) -> Tensor:
+        x = as_tensor(x)
+        if x.ndim not in (3, 4):
+            raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {x.ndim}D instead (shape {x.shape})")
+        return softmax(x, dim=-3)
 
 
 class LogSoftmax(_Normalised):

@@ -1,5 +1,5 @@
 """`import microgradseq.nn.functional as F`: PyTorch's name for the functions of `microgradseq.functional`,
-and `embedding` (`nn.linear`, next to the module whose lookup it is).
+and `embedding` (`nn.linear`, next to the module whose lookup it is) and `embedding_bag` (`nn.embedding_bag`).
 
     F.log_softmax(logits, dim=1)        F.nll_loss(log_probs, targets)
     F.binary_cross_entropy_with_logits(logit, label)      F.smooth_l1_loss(forecast, series)
@@ -16,6 +16,8 @@ and `embedding` (`nn.linear`, next to the module whose lookup it is).
     F.ctc_loss(log_probs, targets, input_lengths, target_lengths)
     F.triplet_margin_loss(anchor, positive, negative, margin=0.5)      F.gaussian_nll_loss(mean, y, var)
     F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    F.instance_norm(x)                   F.dropout2d(feature_maps, 0.1, training=self.training)
+    F.pad(x, (1, 1), mode="reflect")     F.pixel_shuffle(x, 2)    F.embedding_bag(tokens, weight, offsets)
 """
 
 from ..functional import (binary_cross_entropy, binary_cross_entropy_with_logits, celu, conv1d, cosine_similarity,
@@ -32,6 +34,9 @@ from ..functional import (cosine_embedding_loss, gaussian_nll_loss, hinge_embedd
                           multi_margin_loss, multilabel_margin_loss, multilabel_soft_margin_loss, poisson_nll_loss,
                           soft_margin_loss, triplet_margin_loss, triplet_margin_with_distance_loss)
 from ..functional import multi_head_attention_forward, scaled_dot_product_attention
+from ..functional import (alpha_dropout, bilinear, dropout1d, dropout2d, feature_alpha_dropout, instance_norm,
+                          pixel_shuffle, pixel_unshuffle)
+from .embedding_bag import embedding_bag
 from .linear import embedding
 
 __all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "celu", "conv1d", "cosine_similarity",
@@ -49,3 +54,5 @@ __all__ += ["cosine_embedding_loss", "gaussian_nll_loss", "hinge_embedding_loss"
             "multi_margin_loss", "multilabel_margin_loss", "multilabel_soft_margin_loss", "poisson_nll_loss",
             "soft_margin_loss", "triplet_margin_loss", "triplet_margin_with_distance_loss"]
 __all__ += ["multi_head_attention_forward", "scaled_dot_product_attention"]
+__all__ += ["alpha_dropout", "bilinear", "dropout1d", "dropout2d", "embedding_bag", "feature_alpha_dropout",
+            "instance_norm", "pixel_shuffle", "pixel_unshuffle"]

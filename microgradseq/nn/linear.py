@@ -1,5 +1,5 @@
-"""`Linear` (and `LazyLinear`), `Embedding` and its function `embedding` (F.embedding), and the modules that
-only pass data on: `Identity`, `Flatten` and `Unflatten`."""
+"""`Linear` (and `LazyLinear`), `Bilinear`, `Embedding` and its function `embedding` (F.embedding), and the
+modules that only pass data on: `Identity`, `Flatten`, `Unflatten`, `PixelShuffle` and `PixelUnshuffle`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 
 from ..checks import flag, generator, is_int, positive_int
 from .. import ops
-from ..functional import linear
+from ..functional import bilinear, linear, pixel_shuffle, pixel_unshuffle
 from ..random import generator_or_default
 from ..spellings import check_device, only_defaults
 from ..tensor import Tensor, as_tensor, get_default_dtype
@@ -85,6 +85,34 @@ class Unflatten(Module):
         return f"dim={self.dim}, unflattened_size={self.unflattened_size!r}"
 
 
+class PixelShuffle(Module):
+    """`F.pixel_shuffle(x, upscale_factor)`: (*, C r^2, H, W) -> (*, C, H r, W r), as PyTorch's."""
+
+    def __init__(self, upscale_factor: int) -> None:
+        super().__init__()
+        self.upscale_factor = positive_int(upscale_factor, "upscale_factor", "PixelShuffle")
+
+    def forward(self, x: Any) -> Tensor:
+        return pixel_shuffle(x, self.upscale_factor)
+
+    def extra_repr(self) -> str:
+        return f"upscale_factor={self.upscale_factor}"
+
+
+class PixelUnshuffle(Module):
+    """`F.pixel_unshuffle(x, downscale_factor)`: (*, C, H r, W r) -> (*, C r^2, H, W), as PyTorch's."""
+
+    def __init__(self, downscale_factor: int) -> None:
+        super().__init__()
+        self.downscale_factor = positive_int(downscale_factor, "downscale_factor", "PixelUnshuffle")
+
+    def forward(self, x: Any) -> Tensor:
+        return pixel_unshuffle(x, self.downscale_factor)
+
+    def extra_repr(self) -> str:
+        return f"downscale_factor={self.downscale_factor}"
+
+
 class Linear(Module):
     """y = x W^T + b, with W (out, in) and b (out,), as PyTorch; init uniform(-1/sqrt(in), 1/sqrt(in))."""
 
@@ -153,6 +181,36 @@ class LazyLinear(Linear):
         self.in_features = in_features
         self.__class__ = Linear             # (as PyTorch's: from now on it is a Linear)
         return self.forward(x)
+
+
+class Bilinear(Module):
+    """y = x1^T W x2 + b per output feature (`F.bilinear`), W (out, in1, in2) and b (out,), as PyTorch's:
+    both drawn from uniform(-1/sqrt(in1), 1/sqrt(in1)), the weight first. Inputs (*, in1) and (*, in2)."""
+
+    def __init__(self, in1_features: int, in2_features: int, out_features: int, bias: bool = True,
+                 device: Any = None, dtype: Any = None, *, rng: np.random.Generator | None = None) -> None:
+        super().__init__()
+        where = "Bilinear"
+        check_device(where, device)
+        self.in1_features = positive_int(in1_features, "in1_features", where)
+        self.in2_features = positive_int(in2_features, "in2_features", where)
+        self.out_features = positive_int(out_features, "out_features", where)
+        bias, rng = flag(bias, "bias", where), generator(rng, where)
+        bound = 1 / math.sqrt(self.in1_features)
+        self.weight = uniform((self.out_features, self.in1_features, self.in2_features), bound, rng, dtype)
+        self.bias = uniform((self.out_features,), bound, rng, dtype) if bias else None
+
+    def forward(self, input1: Any, input2: Any) -> Tensor:
+        x1, x2 = as_tensor(input1), as_tensor(input2)
+        for name, x, width in (("input1", x1, self.in1_features), ("input2", x2, self.in2_features)):
+            if x.ndim == 0 or x.shape[-1] != width:
+                raise ValueError(f"Bilinear: expected {name} of shape (*, {width}), got {x.shape}")
+            same_dtype(self, x, self.weight.dtype, name)
+        return bilinear(x1, x2, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+                f"out_features={self.out_features}, bias={self.bias is not None}")
 
 
 class Embedding(Module):

@@ -1,17 +1,21 @@
 """`LayerNorm`: each sample's last axes normalised to mean 0 and variance 1, then scaled and shifted;
 `RMSNorm`: each sample's last axes divided by their root mean square, then scaled; `GroupNorm`: each
 sample's groups of channels normalised, then each channel scaled and shifted; `BatchNorm1d` (and
-`LazyBatchNorm1d`): each feature normalised over the batch, with running statistics for evaluation."""
+`LazyBatchNorm1d`): each feature normalised over the batch, with running statistics for evaluation;
+`InstanceNorm1d` and `InstanceNorm2d`: each sample's channel normalised over its length or its map,
+running statistics optional (`_NormBase` keeps the parameters and statistics of both)."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 
 from .. import ops
-from ..checks import flag, is_int, non_negative_number, positive_int
-from ..functional import group_norm, layer_norm, normalized_shape_of, rms_norm, standardised
+from ..checks import flag, is_int, non_negative_number, positive_int, user_stacklevel
+from ..functional import (by_running_stats, group_norm, instance_norm, layer_norm, moved_toward, normalized_shape_of,
+                          rms_norm, standardised)
 from ..spellings import check_device
 from ..parameter import UninitializedParameter
 from ..tensor import Tensor, as_tensor, get_default_dtype, owned
@@ -108,14 +112,10 @@ class GroupNorm(Module):
         return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
 
 
-class BatchNorm1d(Module):
-    """Each feature normalised over the batch, as PyTorch's: for x (N, C) or (N, C, L), in training mode
-    y = (x - mean) / sqrt(var + eps) * weight + bias per feature c, mean and var (divided by N, not
-    N - 1) over N (and L), written with primitives; the buffers running_mean (zeros) and running_var
-    (ones) move toward the batch's mean and unbiased variance by `momentum` (None: their average over
-    every batch so far), and num_batches_tracked counts. In eval mode the running statistics are
-    used, as constants; without them (`track_running_stats=False`: the buffers are None) the batch's,
-    in both modes. `bias=False` (with `affine`) scales by weight and adds no bias."""
+class _NormBase(Module):
+    """What batch and instance norm keep, as PyTorch's _NormBase: weight (ones) and bias (zeros), each
+    (num_features,), with `affine` (`bias=False`: no bias); the buffers running_mean (zeros), running_var
+    (ones) and num_batches_tracked (0) with `track_running_stats`, else None; errors name the layer."""
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
                  track_running_stats: bool = True, device: Any = None, dtype: Any = None, *,
@@ -138,6 +138,24 @@ class BatchNorm1d(Module):
         self.register_buffer("num_batches_tracked", owned(np.array(0, np.int64)) if tracked else None)
 
     _optional_on_load = ("num_batches_tracked",)     # (PyTorch's older state dicts have none: it stays 0)
+
+    def reset_running_stats(self) -> None:
+        """running_mean to zeros, running_var to ones and num_batches_tracked to 0, each a new array, as
+        PyTorch's (`mg.optim.swa_utils.update_bn` starts from them); nothing without the buffers."""
+        for buffer, fill in ((self.running_mean, 0), (self.running_var, 1), (self.num_batches_tracked, 0)):
+            if buffer is not None:
+                buffer._replace_data(np.full(buffer.shape, fill, buffer.dtype))
+
+
+class BatchNorm1d(_NormBase):
+    """Each feature normalised over the batch, as PyTorch's: for x (N, C) or (N, C, L), in training mode
+    y = (x - mean) / sqrt(var + eps) * weight + bias per feature c, mean and var (divided by N, not
+    N - 1) over N (and L), written with primitives; the buffers running_mean (zeros) and running_var
+    (ones) move toward the batch's mean and unbiased variance by `momentum` (None: their average over
+    every batch so far), and num_batches_tracked counts. In eval mode the running statistics are
+    used, as constants; without them (`track_running_stats=False`: the buffers are None) the batch's,
+    in both modes. `bias=False` (with `affine`) scales by weight and adds no bias (`_NormBase` makes
+    them)."""
 
     def forward(self, x: Any) -> Tensor:
         x = as_tensor(x)
@@ -171,8 +189,7 @@ class BatchNorm1d(Module):
             if self.training and self.track_running_stats and self.running_mean is not None:
                 self._track(mean._data.reshape(-1), variance._data.reshape(-1) / (count - 1) * count)
         else:
-            mean, variance = self.running_mean._data.reshape(per_feature), self.running_var._data.reshape(per_feature)
-            y = (x - mean.astype(x.dtype)) / np.sqrt(variance + self.eps).astype(x.dtype)
+            y = by_running_stats(x, self.running_mean, self.running_var, self.eps, per_feature)
         if self.weight is not None:
             y = y * self.weight.reshape(per_feature).to(y.dtype)
         if self.bias is not None:
@@ -183,15 +200,8 @@ class BatchNorm1d(Module):
         """running <- (1 - m) running + m batch, m = momentum (None: 1 / batches so far), in place (the
         same buffer tensors, new arrays)."""
         m = 1 / int(self.num_batches_tracked) if self.momentum is None else self.momentum
-        for running, batch in ((self.running_mean, batch_mean), (self.running_var, unbiased_variance)):
-            running._replace_data(((1 - m) * running._data + m * batch).astype(running.dtype))
-
-    def reset_running_stats(self) -> None:
-        """running_mean to zeros, running_var to ones and num_batches_tracked to 0, each a new array, as
-        PyTorch's (`mg.optim.swa_utils.update_bn` starts from them); nothing without the buffers."""
-        for buffer, fill in ((self.running_mean, 0), (self.running_var, 1), (self.num_batches_tracked, 0)):
-            if buffer is not None:
-                buffer._replace_data(np.full(buffer.shape, fill, buffer.dtype))
+        moved_toward(self.running_mean, batch_mean, m)
+        moved_toward(self.running_var, unbiased_variance, m)
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
@@ -244,3 +254,59 @@ class LazyBatchNorm1d(BatchNorm1d):
         sizes = {t.shape[0] for t in (self.weight, self.bias, self.running_mean, self.running_var) if t is not None}
         if len(sizes) == 1 and sizes != {0}:       # (every entry given one size: a BatchNorm1d of that size)
             self._sized(sizes.pop())
+
+
+class _InstanceNorm(_NormBase):
+    """`F.instance_norm` of x (N, C, *spatial) or unbatched (C, *spatial) (run as a batch of one), as PyTorch's
+    _InstanceNorm: each sample's channel normalised over its `spatial_dims` trailing axes, by default in
+    both modes, without parameters (`affine=True`: weight ones and bias zeros, (C,)) and without running
+    statistics (`track_running_stats=True`: running_mean and running_var move toward each training batch's
+    average statistics by `momentum`, None taken as 0, and eval mode normalises by them; num_batches_tracked
+    is kept but never counts, as PyTorch's). Input whose channel axis is not num_features: a ValueError
+    with `affine`, else a warning (num_features is not used then)."""
+
+    spatial_dims: int = 1
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = False,
+                 track_running_stats: bool = False, device: Any = None, dtype: Any = None) -> None:
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype)
+
+    def forward(self, x: Any) -> Tensor:
+        x = as_tensor(x)
+        where, batched = type(self).__name__, self.spatial_dims + 2
+        if x.ndim not in (batched - 1, batched):
+            raise ValueError(f"{where}: expected {batched - 1}D or {batched}D input (got {x.ndim}D input of shape "
+                             f"{x.shape})")
+        channel_axis = x.ndim - batched + 1
+        if x.shape[channel_axis] != self.num_features:
+            message = (f"{where}: expected input's size at dim={channel_axis} to match num_features "
+                       f"({self.num_features}), but got: {x.shape[channel_axis]} (input of shape {x.shape})")
+            if self.affine:
+                raise ValueError(message)
+            warnings.warn(message + "; num_features is not used because affine=False", stacklevel=user_stacklevel())
+        kept = next((t for t in (self.weight, self.running_mean) if t is not None), None)
+        if kept is not None:
+            x = same_dtype(self, x, kept.dtype)
+        batch = x if channel_axis == 1 else x.reshape((1,) + x.shape)
+        y = instance_norm(batch, self.running_mean, self.running_var, self.weight, self.bias,
+                          self.training or not self.track_running_stats,
+                          0.0 if self.momentum is None else self.momentum, self.eps)
+        return y if channel_axis == 1 else y.reshape(x.shape)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """PyTorch's nn.InstanceNorm1d over (N, C, L) or (C, L): each sample's channel normalised over L
+    (`_InstanceNorm` says how; affine=False and track_running_stats=False by default)."""
+
+    spatial_dims = 1
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """PyTorch's nn.InstanceNorm2d over (N, C, H, W) or (C, H, W): each sample's channel normalised over its
+    H x W map (`_InstanceNorm` says how; affine=False and track_running_stats=False by default)."""
+
+    spatial_dims = 2
