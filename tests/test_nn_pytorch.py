@@ -477,3 +477,16 @@ def test_model_cpu_float_and_double():
     assert model.double().weight.dtype == np.float64 and model.float().weight.dtype == np.float32
     with pytest.raises(RuntimeError, match="^Linear.to: device 'cuda'"):
         model.to("cuda")
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_all_weights_lists_each_layer_and_direction_in_pytorchs_order(bias):
+    """RNNBase.all_weights: one list per layer and direction (l0, l0_reverse, l1, ...), each [weight_ih,
+    weight_hh, bias_ih, bias_hh], the biases left out with bias=False; the parameters themselves."""
+    lstm = nn.LSTM(3, 4, num_layers=2, bidirectional=True, bias=bias)
+    names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")[:4 if bias else 2]
+    suffixes = ["_l0", "_l0_reverse", "_l1", "_l1_reverse"]
+    assert [[w is getattr(lstm, name + suffix) for name, w in zip(names, ws)] for suffix, ws in
+            zip(suffixes, lstm.all_weights)] == [[True] * len(names)] * 4
+    assert [len(ws) for ws in lstm.all_weights] == [len(names)] * 4
+    assert [w.shape for w in nn.GRU(3, 5).all_weights[0]] == [(15, 3), (15, 5), (15,), (15,)]

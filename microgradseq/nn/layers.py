@@ -105,6 +105,13 @@ class _Layer(Module):
         bias_ih, bias_hh): d2l's init walks them, `for name in m._flat_weights_names: ... m._parameters[name]`."""
         return list(self._parameters)
 
+    @property
+    def all_weights(self) -> list[list[Tensor]]:
+        """Each layer's and direction's [weight_ih, weight_hh, bias_ih, bias_hh] (the two weights without
+        bias), in PyTorch's order: layer 0, its reverse direction, layer 1, ..."""
+        return [[w for w in self.layer_weights(k, reverse) if w is not None]
+                for k in range(self.num_layers) for reverse in (False, True)[:self.num_directions]]
+
     def flatten_parameters(self) -> None:
         """Nothing to do: PyTorch's call lays the weights out in one block for cuDNN; these are numpy
         arrays already (kept so that scripts calling it in `forward` run unchanged)."""
