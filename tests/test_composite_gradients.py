@@ -2100,6 +2100,26 @@ def test_channel_and_alpha_dropouts_in_training_mode(name, p, data, seed):
                      lambda a: np_channel_dropout(a, p, seed, channels, alpha), [x])
 
 
+def np_gumbel_softmax(a, tau, seed, axis):
+    """PyTorch's F.gumbel_softmax: softmax((a + g) / tau), g = -log E with E ~ Exponential(1) drawn from a fresh
+    generator of `seed`."""
+    noisy = (a - np.log(np.random.default_rng(seed).standard_exponential(a.shape))) / tau
+    e = np.exp(noisy - noisy.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+@pytest.mark.parametrize("ndim", WITH_AXES)
+@FAST
+@given(data=st.data(), seed=st.integers(0, 2 ** 16), tau=st.sampled_from([0.5, 1.0, 2.0]))
+def test_gumbel_softmax_with_a_fixed_generator(ndim, data, seed, tau):
+    """With a fixed generator the soft sample is a softmax of the logits plus constant noise, along any dim:
+    gradient and tangent."""
+    x = data.draw(values(data.draw(shapes(ndim))))
+    dim = data.draw(st.integers(-ndim, ndim - 1))
+    check_both_modes(data, lambda t: F.gumbel_softmax(t, tau, dim=dim, rng=np.random.default_rng(seed)),
+                     lambda a: np_gumbel_softmax(a, tau, seed, dim), [x])
+
+
 # ---- in-place operators while recording ------------------------------------------------------------
 
 def in_place(op):
@@ -2474,6 +2494,7 @@ FUNCTIONAL = {
     "dropout2d": ["test_channel_and_alpha_dropouts_in_training_mode"],
     "alpha_dropout": ["test_channel_and_alpha_dropouts_in_training_mode"],
     "feature_alpha_dropout": ["test_channel_and_alpha_dropouts_in_training_mode"],
+    "gumbel_softmax": ["test_gumbel_softmax_with_a_fixed_generator"],
     "kl_div": ["F.kl_div"],
     "ctc_loss": ["F.ctc_loss"],
     **{name: [f"F.{name}"] for name in MARGIN_AND_LIKELIHOOD_LOSSES},

@@ -4,8 +4,8 @@ softmax and the activations (`activations.py`), the losses (`classification.py` 
 arguments), and what the layer modules compute, `linear`, `bilinear`, `dropout`, `layer_norm`, `rms_norm`,
 `group_norm`, `instance_norm`, with `pad` and `one_hot` for inputs (`layer_functions.py`; `padding.py` pads
 by the input's own entries), the dropouts of whole channels and alpha dropout (`dropouts.py`),
-`pixel_shuffle` (`pixel_shuffle.py`), and attention, `scaled_dot_product_attention` and
-`multi_head_attention_forward` (`attention.py`).
+`pixel_shuffle` (`pixel_shuffle.py`), `gumbel_softmax` (`gumbel.py`), and attention,
+`scaled_dot_product_attention` and `multi_head_attention_forward` (`attention.py`).
 
 `softmax`, `gelu`, the other activations, the three norms and the losses are written with primitive ops: their
 gradients need no rule of their own. `log_softmax` is a primitive (`ops.softmax` says why:
@@ -31,6 +31,7 @@ from .layer_functions import (dropout, group_norm, layer_norm, linear, normalize
 from .layer_functions import bilinear, by_running_stats, instance_norm, moved_toward
 from .dropouts import alpha_dropout, dropout1d, dropout2d, feature_alpha_dropout
 from .pixel_shuffle import pixel_shuffle, pixel_unshuffle
+from .gumbel import gumbel_softmax
 from .convolution import conv1d, conv2d
 from .pooling import adaptive_avg_pool1d, adaptive_max_pool1d, avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
 from .pooling import adaptive_avg_pool2d, adaptive_max_pool2d
@@ -66,3 +67,4 @@ __all__ += ["multi_head_attention_forward", "scaled_dot_product_attention"]     
 __all__ += ["bilinear", "instance_norm"]                                                # (layer_functions.py)
 __all__ += ["alpha_dropout", "dropout1d", "dropout2d", "feature_alpha_dropout"]         # (dropouts.py)
 __all__ += ["pixel_shuffle", "pixel_unshuffle"]                                         # (pixel_shuffle.py)
+__all__ += ["gumbel_softmax"]                                                        # (gumbel.py)

@@ -7,6 +7,7 @@ from .activations import (CELU, ELU, GELU, GLU, SELU, CosineSimilarity, Hardshri
                           LeakyReLU, LogSigmoid, LogSoftmax, Mish, PairwiseDistance, PReLU, ReLU, ReLU6, Sigmoid, SiLU,
                           Softmax, Softmin, Softplus, Softshrink, Softsign, Tanh, Tanhshrink, Threshold)
 from .activations import Softmax2d
+from .adaptive import AdaptiveLogSoftmaxWithLoss
 from .cells import GRUCell, LSTMCell, RNNCell
 from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .conv import Conv1d, Conv2d
@@ -52,3 +53,4 @@ __all__ += ["AlphaDropout", "Bilinear", "CircularPad1d", "CircularPad2d", "Const
             "Dropout1d", "Dropout2d", "EmbeddingBag", "FeatureAlphaDropout", "InstanceNorm1d", "InstanceNorm2d",
             "PixelShuffle", "PixelUnshuffle", "ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d",
             "ReplicationPad2d", "Softmax2d", "ZeroPad1d", "ZeroPad2d"]
+__all__ += ["AdaptiveLogSoftmaxWithLoss"]

@@ -1,11 +1,14 @@
 """`nn.utils`, where PyTorch keeps gradient clipping (the same functions as `mg.optim`'s, with its two steps
-`get_total_norm` and `clip_grads_with_norm_` and the deprecated `clip_grad_norm`), `weight_norm`
-and, in `nn.utils.rnn`, the packing of variable-length batches for the recurrent layers."""
+`get_total_norm` and `clip_grads_with_norm_` and the deprecated `clip_grad_norm`), `weight_norm`,
+`parameters_to_vector` and `vector_to_parameters` (`convert_parameters.py`) and, in `nn.utils.rnn`, the
+packing of variable-length batches for the recurrent layers."""
 
 from ...optim import clip_grad_norm_, clip_grad_value_
 from ...optim.clip import clip_grad_norm, clip_grads_with_norm_, get_total_norm
 from . import rnn
+from .convert_parameters import parameters_to_vector, vector_to_parameters
 from .weight_norm import remove_weight_norm, weight_norm
 
 __all__ = ["clip_grad_norm", "clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm",
            "remove_weight_norm", "rnn", "weight_norm"]
+__all__ += ["parameters_to_vector", "vector_to_parameters"]
