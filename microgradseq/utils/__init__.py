@@ -1,5 +1,6 @@
-"""PyTorch's `torch.utils`: `data` (datasets and the DataLoader) and `hooks` (`RemovableHandle`)."""
+"""PyTorch's `torch.utils`: `data` (datasets and the DataLoader), `hooks` (`RemovableHandle`) and
+`checkpoint` (activation checkpointing)."""
 
-from . import data, hooks
+from . import checkpoint, data, hooks
 
-__all__ = ["data", "hooks"]
+__all__ = ["checkpoint", "data", "hooks"]
