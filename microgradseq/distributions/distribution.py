@@ -175,7 +175,7 @@ def broadcast_all(where: str, *values: Any) -> list[Tensor]:
     flow back to each. Anything else: `TypeError` naming `where`."""
     tensors = [v for v in values if isinstance(v, Tensor)]
     for value in values:
-        if not isinstance(value, Tensor) and not (isinstance(value, numbers.Real) and not isinstance(value, bool)):
+        if not isinstance(value, Tensor) and not isinstance(value, numbers.Real):
             raise TypeError(f"{where}: expected numbers or tensors as parameters, got {type(value).__name__}")
     dtype = tensors[0].dtype if tensors else get_default_dtype()
     made = [v if isinstance(v, Tensor) else owned(np.asarray(v, dtype=dtype)) for v in values]
