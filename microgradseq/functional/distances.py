@@ -78,12 +78,12 @@ def renorm(input: Any, p: float, dim: int, maxnorm: float) -> Tensor:
     the gradient is PyTorch's renorm_backward: maxnorm / (n + 1e-7) (g - (d n/dx) <x, g> / (n + 1e-7))."""
     x = _floating("renorm", input)
     p = _order("renorm", p)
-    if p == 0 or x.ndim == 0:
-        raise ValueError(f"renorm: expected p > 0 and a tensor with at least one axis, got p={p!r}, shape {x.shape}")
+    if p == 0 or x.ndim < 2:
+        raise ValueError(f"renorm: expected p > 0 and a tensor with at least 2 axes, got p={p!r}, shape {x.shape}")
     maxnorm = argument("renorm", "maxnorm", maxnorm, lambda v: v >= 0, ">= 0")
     axis = _axis("renorm", dim, x.ndim)
     others = tuple(a for a in range(x.ndim) if a != axis)
-    norms = _vector_norm("renorm", x, p, others, True) if others else ops.abs(x)     # (a vector: each entry a slice)
+    norms = _vector_norm("renorm", x, p, others, True)
     above = norms._data > maxnorm
     scale = ops.where(above, ops.div(maxnorm, ops.add(norms, 1e-7)), np.ones((), x.dtype))
     return ops.mul(x, ops.astype(scale, x.dtype) if scale.dtype != x.dtype else scale)

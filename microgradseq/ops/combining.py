@@ -19,8 +19,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..checks import is_int
+from ..promotion import _combined, _promoted
 from ..spellings import Size
-from ..tensor import Tensor, as_tensor, owned
+from ..tensor import Tensor, as_tensor, get_default_dtype, owned
 from . import elementwise as ew
 from .expanding import expand
 from .methods import _axis, movedim
@@ -192,10 +193,12 @@ def block_diag(*tensors: Any) -> Tensor:
     blocks = [t if isinstance(t, Tensor) else as_tensor(t) for t in tensors]
     if any(b.ndim > 2 for b in blocks):
         raise ValueError(f"block_diag: expected tensors with at most 2 axes, got shapes {[b.shape for b in blocks]}")
+    tiers: list = [None, None]          # (PyTorch's result_type: dimensioned tensors, then 0-d ones of a higher category)
+    for b in blocks:
+        tier = 0 if b.ndim else 1
+        tiers[tier] = b.dtype if tiers[tier] is None else _promoted(tiers[tier], b.dtype)
+    dtype = _combined(*tiers) if blocks else get_default_dtype()
     blocks = [reshape(b, (1, -1) if b.ndim == 1 else (1, 1)) if b.ndim < 2 else b for b in blocks]
-    dtypes = [b.dtype for b in blocks]
-    floating = [d for d in dtypes if d.kind in "fc"]        # (PyTorch's promotion: integers beside floats take theirs)
-    dtype = np.result_type(*(floating or dtypes)) if blocks else np.dtype(np.float32)
     width = sum(b.shape[1] for b in blocks)
     rows, before = [], 0
     for b in blocks:
@@ -203,7 +206,7 @@ def block_diag(*tensors: Any) -> Tensor:
         zeros = [owned(np.zeros((b.shape[0], n), dtype)) for n in (before, width - before - b.shape[1])]
         rows.append(concat([zeros[0], b, zeros[1]], 1))
         before += b.shape[1]
-    return concat(rows, 0) if rows else owned(np.zeros((0, 0), dtype))
+    return concat(rows, 0) if rows else owned(np.zeros((1, 0), dtype))
 
 
 def rot90(input: Any, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:

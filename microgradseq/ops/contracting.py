@@ -26,7 +26,7 @@ from .shape import getitem, reshape, transpose
 
 
 def _operands(input: Any, other: Any) -> tuple[Tensor, Tensor]:
-    """Two tensors, a number or an array taking the other's dtype."""
+    """Two tensors: a Python number takes the other tensor's dtype, anything else `as_tensor` makes of it."""
     a = input if isinstance(input, Tensor) else as_tensor(input, other if isinstance(other, Tensor) else None)
     return a, other if isinstance(other, Tensor) else as_tensor(other, a)
 

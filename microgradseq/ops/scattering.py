@@ -103,7 +103,7 @@ def _index_positions(where: str, self: Tensor, dim: int, index: Any, source: Ten
         raise ValueError(f"{where}: expected a 0-d or 1-d index, got shape {picks.shape}")
     picks = picks.reshape(-1)
     expected = shaped.shape[:axis] + (picks.size,) + shaped.shape[axis + 1:]
-    if source.shape != expected and not (self.ndim == 0 and source.size == picks.size == 1):
+    if source.shape != expected and not (self.ndim == 0 and source.numel() == picks.size == 1):
         raise ValueError(f"{where}: expected a source of shape {expected} (the tensor's shape {self.shape} with "
                          f"{picks.size} along dim {dim}), got shape {source.shape}")
     positions = list(np.indices(expected, sparse=True))
@@ -117,6 +117,8 @@ def index_add(self: Tensor, dim: int, index: Any, source: Any, *, alpha: Any = 1
     alpha g[index[i]]."""
     source = _source("index_add", source, self)
     shaped, positions, source = _index_positions("index_add", self, dim, index, source)
+    if source.dtype != self.dtype:
+        raise TypeError(f"index_add: expected the source in the tensor's dtype {self.dtype}, got {source.dtype}")
     scaled = source if alpha == 1 else ew.astype(ew.mul(source, alpha), self.dtype)
     return reshape(_reduced_into("index_add", shaped, positions, scaled, "sum", True), self.shape)
 
