@@ -30,6 +30,19 @@ def norm_except_dim(v: Tensor, dim: int) -> Tensor:
     return v.norm(2, dim=tuple(axis for axis in range(v.ndim) if axis != dim), keepdim=True)
 
 
+def weight_normed(g: Tensor, v: Tensor, dim: int) -> Tensor:
+    """w = g v / ||v||, ||v|| over every axis but `dim` (over all of v for dim -1): the math of both forms
+    of weight norm, this hook's and the parametrization's (`parametrizations.weight_norm`)."""
+    return v * (g / norm_except_dim(v, dim))
+
+
+def weight_norm_dim(where: str, weight: Tensor, dim: Any) -> int:
+    """`dim` as an axis of `weight` (-1 for None or -1: the norm over all of it); else a ValueError."""
+    if dim is not None and (not is_int(dim) or not -weight.ndim <= dim < weight.ndim):
+        raise ValueError(f"{where}: dim must be None or an axis of the weight of shape {weight.shape}, got {dim!r}")
+    return -1 if dim is None or dim == -1 else int(dim) % weight.ndim
+
+
 class WeightNorm:
     """The forward pre-hook `weight_norm` registers: `module.<name> = g v / ||v||` before each forward."""
 
@@ -38,7 +51,7 @@ class WeightNorm:
 
     def compute_weight(self, module: Module) -> Tensor:
         g, v = getattr(module, self.name + "_g"), getattr(module, self.name + "_v")
-        return v * (g / norm_except_dim(v, self.dim))
+        return weight_normed(g, v, self.dim)
 
     @staticmethod
     def apply(module: Module, name: str, dim: Any) -> "WeightNorm":
@@ -60,13 +73,11 @@ class WeightNorm:
         if weight.ndim == 0:
             raise ValueError(f"{where}: the parameter {name!r} of {type(module).__name__} is 0-d (one number), which "
                              "has no direction to normalise")
-        if dim is not None and (not is_int(dim) or not -weight.ndim <= dim < weight.ndim):
-            raise ValueError(f"{where}: dim must be None or an axis of the weight of shape {weight.shape}, got {dim!r}")
+        dim = weight_norm_dim(where, weight, dim)
         for taken in (name + "_g", name + "_v"):
             if taken not in module._parameters and hasattr(module, taken):
                 raise KeyError(f"{where}: {type(module).__name__} already has an attribute {taken!r}, which weight_norm "
                                "would register as a parameter; nothing was changed")
-        dim = -1 if dim is None or dim == -1 else int(dim) % weight.ndim
         hook = WeightNorm(name, dim)
         del module._parameters[name]
         module.register_parameter(name + "_g", Parameter(norm_except_dim(weight.detach(), dim).data))
