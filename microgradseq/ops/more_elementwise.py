@@ -257,7 +257,7 @@ ENTR = elementwise(_d_entr)
 def _nan_ignoring(name: str, first_wins: Callable) -> Callable:
     def extreme(input: Any, other: Any) -> Tensor:
         input, other, _ = operands(name, lambda A, B: np.broadcast_shapes(A.shape, B.shape), input, other)
-        if input.dtype.kind == "c":
+        if input.dtype.kind == "c" or other.dtype.kind == "c":
             raise TypeError(f"{name}: expected real tensors, got dtypes {input.dtype} and {other.dtype}")
         A, B = input._data, other._data
         return ew.where(first_wins(A, B) | np.isnan(B), input, other)
