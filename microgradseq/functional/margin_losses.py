@@ -6,8 +6,8 @@ scores against one class (`multi_margin_loss`) or several (`multilabel_margin_lo
 `multilabel_soft_margin_loss`).
 
 Each is written with primitive ops, so the chain rule gives its gradient. The kinks are PyTorch's:
-where PyTorch's kernel tests z > 0 (margin_ranking, multi_margin, multilabel_margin) the hinge is
-`relu`, slope 0 at z = 0; where it calls clamp_min (hinge_embedding, cosine_embedding, the triplets)
+where PyTorch's kernel tests z > 0 (multi_margin, multilabel_margin) the hinge is `relu`, slope 0
+at z = 0; where it calls clamp_min (margin_ranking, hinge_embedding, cosine_embedding, the triplets)
 the hinge is `clip(z, 0)`, slope 1 there. The formulas are those of PyTorch's kernels
 (aten/src/ATen/native/Loss.cpp, LossMultiMargin.cpp, LossMultiLabelMargin.cpp) and of
 torch/nn/functional.py."""
@@ -86,15 +86,16 @@ def _labels(where: str, target: Any) -> np.ndarray:
 def margin_ranking_loss(input1: Any, input2: Any, target: Any, margin: float = 0, size_average: Any = None,
                         reduce: Any = None, reduction: str = "mean") -> Tensor:
     """max(0, -y (x1 - x2) + margin) per element: x1 should rank above x2 by `margin` where y = 1, below
-    where y = -1;   d/dx1 = -y, d/dx2 = y, d/dy = -(x1 - x2) where the hinge is open (> 0), else 0, as
-    PyTorch's kernel. input1, input2 and target of one shape (ValueError otherwise, as PyTorch's)."""
+    where y = -1;   d/dx1 = -y, d/dx2 = y, d/dy = -(x1 - x2) where the hinge is open or at its kink
+    (>= 0), else 0, as PyTorch's clamp_min_ (Loss.cpp). input1, input2 and target of one shape
+    (ValueError otherwise, as PyTorch's)."""
     where = "margin_ranking_loss"
     reduction = _reduction(where, size_average, reduce, reduction)
     margin = finite_number(where, "margin", margin)
     x1 = _scores(where, "input1", input1)
     x2, y = as_target(input2, x1.dtype, where, "input2"), as_target(target, x1.dtype, where)
     _same_shapes(where, input1=x1, input2=x2, target=y)
-    return reduce_losses(ops.relu(-y * (x1 - x2) + margin), reduction, where)
+    return reduce_losses(ops.clip(-y * (x1 - x2) + margin, 0.0, None), reduction, where)
 
 
 def hinge_embedding_loss(input: Any, target: Any, margin: float = 1.0, size_average: Any = None, reduce: Any = None,
