@@ -24,7 +24,7 @@ class _Conv(Module):
     that is uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)) with fan_in = in_channels / groups * prod(kernel_size),
     and bias (out_channels,) from the same uniform. padding_mode "zeros" pads with zeros, "reflect" mirrors
     the input about its end entries (x_2, x_1 | x_0, ..., x_(L-1) | x_(L-2), x_(L-3)), "replicate" repeats
-    them and "circular" wraps around, along each spatial axis (`padded_by` in functional/convolution.py).
+    them and "circular" wraps around, along each spatial axis (`padded_by` in functional/padding.py).
     Every argument is checked before anything is drawn."""
 
     dims: int = 1
