@@ -10,8 +10,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
-
 from ..checks import flag, is_int
 from ..functional import gelu, log_softmax, softmax
 from ..functional.activations import (argument, celu, cosine_similarity, elu, glu, hardshrink, hardsigmoid, hardswish,
@@ -19,8 +17,9 @@ from ..functional.activations import (argument, celu, cosine_similarity, elu, gl
                                       selu, silu, softmin, softplus, softshrink, softsign, tanhshrink, threshold)
 from ..ops import relu, sigmoid, tanh
 from ..spellings import check_device
-from ..tensor import Tensor, as_tensor, get_default_dtype
-from .module import Module, Parameter
+from ..tensor import Tensor, as_tensor
+from .init import constant_
+from .module import Module, empty_parameter
 
 
 class Tanh(Module):
@@ -358,7 +357,12 @@ class PReLU(Module):
         if num_parameters < 0:
             raise ValueError(f"PReLU: num_parameters must be >= 0, got {num_parameters}")
         self.num_parameters, self.init = int(num_parameters), argument("PReLU", "init", init)
-        self.weight = Parameter(np.full(self.num_parameters, init, dtype=dtype or get_default_dtype()))
+        self.weight = empty_parameter(self.num_parameters, dtype)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Every slope back to `init` (the same Parameter object), as PyTorch's PReLU.reset_parameters."""
+        constant_(self.weight, self.init)
 
     def forward(self, x: Any) -> Tensor:
         return prelu(x, self.weight)

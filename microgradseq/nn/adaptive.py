@@ -76,6 +76,14 @@ class AdaptiveLogSoftmaxWithLoss(Module):
             self.tail.append(Sequential(Linear(in_features, hsz, bias=False, rng=rng, dtype=dtype),
                                         Linear(hsz, osz, bias=False, rng=rng, dtype=dtype)))
 
+    def reset_parameters(self) -> None:
+        """The head's and then each cluster's two projections' parameters drawn again, by their
+        `Linear.reset_parameters` (the same Parameter objects), as PyTorch's."""
+        self.head.reset_parameters()
+        for i2h, h2o in self.tail:
+            i2h.reset_parameters()
+            h2o.reset_parameters()
+
     def forward(self, input: Any, target: Any) -> _ASMoutput:
         """(output, loss): output[n] = log p(target[n] | input[n]), loss = -mean(output). Input (N, in_features)
         with target (N,), or unbatched (in_features,) with a 0-d target (a 0-d output)."""

@@ -18,12 +18,13 @@ from ..ops import lerp, linear, mul, relu, sigmoid, tanh
 from ..spellings import check_device
 from ..tensor import Tensor, as_tensor, owned
 from . import fused as fused_steps
+from . import init
 from .fused.gru import GRU_GATES
 from .fused.kernels import PreparedWeights
 from .fused.lstm import LSTM_GATES
 from .fused.rnn import RNN_GATES
 from .fused.recording import forward_mode
-from .module import Module, same_dtype, state_or_hx, uniform
+from .module import Module, empty_parameter, same_dtype, state_or_hx
 
 
 def _plus_recurrent(x_proj: Tensor, weight_hh: Tensor, h: Tensor, bias_hh: Tensor | None) -> Tensor:
@@ -89,7 +90,8 @@ def gru_recurrence(x_proj: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor
 
 
 class _Cell(Module):
-    """Shared set-up: weight_ih (G*H, I), weight_hh (G*H, H), biases (G*H,), uniform(+-1/sqrt(H)).
+    """Shared set-up: weight_ih (G*H, I), weight_hh (G*H, H), biases (G*H,), uniform(+-1/sqrt(H))
+    (`reset_parameters`), from `rng` or the library's generator.
 
     `fused=True`: each step is one graph node with hand-derived gradients (same values); under
     `mg.jvp` (forward mode) the op-level step runs instead.
@@ -104,17 +106,26 @@ class _Cell(Module):
         super().__init__()
         where = type(self).__name__
         check_device(where, device)
-        rng = generator(rng, where)
+        self._rng = generator(rng, where)
         input_size, hidden_size = positive_int(input_size, "input_size", where), positive_int(
             hidden_size, "hidden_size", where)
         self.input_size, self.hidden_size = input_size, hidden_size
         self.bias, self.fused = flag(bias, "bias", where), flag(fused, "fused", where)
-        rows, bound = self.gates * hidden_size, 1 / math.sqrt(hidden_size)
-        self.weight_ih = uniform((rows, input_size), bound, rng, dtype)
-        self.weight_hh = uniform((rows, hidden_size), bound, rng, dtype)
-        self.bias_ih = uniform((rows,), bound, rng, dtype) if bias else None
-        self.bias_hh = uniform((rows,), bound, rng, dtype) if bias else None
+        rows = self.gates * hidden_size
+        self.weight_ih = empty_parameter((rows, input_size), dtype)
+        self.weight_hh = empty_parameter((rows, hidden_size), dtype)
+        self.bias_ih = empty_parameter((rows,), dtype) if bias else None
+        self.bias_hh = empty_parameter((rows,), dtype) if bias else None
         self._prepared = PreparedWeights(self.activations)      # the fused step's weights, laid out
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Every parameter drawn again from uniform(-1/sqrt(H), 1/sqrt(H)), in the order weight_ih, weight_hh,
+        bias_ih, bias_hh, into the same Parameter objects, as PyTorch's RNNCellBase.reset_parameters; from the
+        module's `rng` or the library's generator. (New arrays: the fused step lays its weights out again.)"""
+        bound = 1 / math.sqrt(self.hidden_size)
+        for parameter in self.parameters():
+            init.uniform_(parameter, -bound, bound, rng=self._rng)
 
     def _input(self, x: Any) -> tuple[Tensor, bool]:
         """x as a (B, I) tensor, and whether it came unbatched as (I,)."""

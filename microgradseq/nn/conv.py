@@ -15,16 +15,17 @@ from ..functional.convolution import PADDING_MODES, convolved, ints_of, padding_
 from ..spellings import check_device
 from ..tensor import Tensor, as_tensor, get_default_dtype
 from . import init
-from .module import Module, Parameter, same_dtype, uniform
+from .module import Module, empty_parameter, same_dtype
 
 
 class _Conv(Module):
     """y = conv(x, weight, bias, stride, padding, dilation, groups) over `dims` spatial axes, as PyTorch's
     _ConvNd: weight (out_channels, in_channels / groups, *kernel_size) drawn by kaiming_uniform_(a=sqrt(5)),
     that is uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)) with fan_in = in_channels / groups * prod(kernel_size),
-    and bias (out_channels,) from the same uniform. padding_mode "zeros" pads with zeros, "reflect" mirrors
-    the input about its end entries (x_2, x_1 | x_0, ..., x_(L-1) | x_(L-2), x_(L-3)), "replicate" repeats
-    them and "circular" wraps around, along each spatial axis (`padded_by` in functional/padding.py).
+    and bias (out_channels,) from the same uniform (`reset_parameters`). padding_mode "zeros" pads with zeros,
+    "reflect" mirrors the input about its end entries (x_2, x_1 | x_0, ..., x_(L-1) | x_(L-2), x_(L-3)),
+    "replicate" repeats them and "circular" wraps around, along each spatial axis (`padded_by` in
+    functional/padding.py).
     Every argument is checked before anything is drawn."""
 
     dims: int = 1
@@ -54,10 +55,19 @@ class _Conv(Module):
         self.in_channels, self.out_channels, self.groups = int(in_channels), int(out_channels), int(groups)
         self.kernel_size, self.stride, self.dilation, self.padding = kernel_size, stride, dilation, padding
         self.padding_mode, self.output_padding, self.transposed = padding_mode, (0,) * dims, False
-        fan_in = in_channels // groups * math.prod(kernel_size)
-        self.weight = Parameter(np.zeros((out_channels, in_channels // groups) + kernel_size, dtype))
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5), rng=rng)
-        self.bias = uniform((out_channels,), 1 / math.sqrt(fan_in), rng, dtype) if bias else None
+        self._rng = rng
+        self.weight = empty_parameter((out_channels, in_channels // groups) + kernel_size, dtype)
+        self.bias = empty_parameter((out_channels,), dtype) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Weight and bias drawn again, into the same Parameter objects, as PyTorch's _ConvNd.reset_parameters:
+        kaiming_uniform_(a=sqrt(5)) for the weight, uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)) for the bias,
+        fan_in = in_channels / groups * prod(kernel_size); from the module's `rng` or the library's generator."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5), rng=self._rng)
+        if self.bias is not None:
+            bound = 1 / math.sqrt(math.prod(self.weight.shape[1:]))
+            init.uniform_(self.bias, -bound, bound, rng=self._rng)
 
     def forward(self, x: Any) -> Tensor:
         x = same_dtype(self, as_tensor(x), self.weight.dtype)

@@ -20,11 +20,11 @@ from typing import Any
 import numpy as np
 
 from .. import ops
-from ..checks import flag, is_int, positive_int
-from ..random import generator_or_default
+from ..checks import flag, generator, is_int, positive_int
 from ..spellings import check_device, only_defaults
-from ..tensor import Tensor, as_tensor, get_default_dtype, owned
-from .module import Module, Parameter
+from ..tensor import Tensor, as_tensor, owned
+from .linear import Embedding
+from .module import Module, Parameter, empty_parameter
 
 MODES = ("sum", "mean", "max")
 
@@ -130,11 +130,12 @@ def _bag_maxima(rows: Tensor, bag_of: np.ndarray, counted: np.ndarray, bags: int
 
 
 class EmbeddingBag(Module):
-    """`F.embedding_bag` of the module's weight (num_embeddings, embedding_dim) ~ N(0, 1), as PyTorch's: the
-    `mode` ('mean' by default, 'sum' or 'max') of each bag of rows, called as `bag(input, offsets=None,
-    per_sample_weights=None)`. A `padding_idx` row starts as zeros, is left out of every bag and never
-    gets a gradient. max_norm, norm_type, scale_grad_by_freq and sparse are accepted only at their defaults
-    (kept as attributes, as PyTorch's); `_weight` is PyTorch's own argument for `from_pretrained`."""
+    """`F.embedding_bag` of the module's weight (num_embeddings, embedding_dim) ~ N(0, 1) (`reset_parameters`,
+    from `rng` or the library's generator), as PyTorch's: the `mode` ('mean' by default, 'sum' or 'max') of
+    each bag of rows, called as `bag(input, offsets=None, per_sample_weights=None)`. A `padding_idx` row starts
+    as zeros, is left out of every bag and never gets a gradient. max_norm, norm_type, scale_grad_by_freq and
+    sparse are accepted only at their defaults (kept as attributes, as PyTorch's); `_weight` is PyTorch's own
+    argument for `from_pretrained`."""
 
     def __init__(self, num_embeddings: int, embedding_dim: int, max_norm: float | None = None,
                  norm_type: float = 2.0, scale_grad_by_freq: bool = False, mode: str = "mean", sparse: bool = False,
@@ -157,18 +158,20 @@ class EmbeddingBag(Module):
         self.max_norm, self.norm_type, self.scale_grad_by_freq, self.sparse = None, norm_type, False, False
         self.include_last_offset = flag(include_last_offset, "include_last_offset", where)
         self.padding_idx = None if padding_idx is None else int(padding_idx) % num_embeddings
-        freeze = flag(_freeze, "_freeze", where)
+        freeze, self._rng = flag(_freeze, "_freeze", where), generator(rng, where)
         if _weight is None:
-            rng = generator_or_default(rng, where)
-            weight = rng.standard_normal((num_embeddings, self.embedding_dim)).astype(dtype or get_default_dtype())
-            if self.padding_idx is not None:
-                weight[self.padding_idx] = 0
+            self.weight = empty_parameter((num_embeddings, self.embedding_dim), dtype, requires_grad=not freeze)
+            self.reset_parameters()
         else:
             weight = as_tensor(_weight)._data
             if weight.shape != (num_embeddings, self.embedding_dim) or weight.dtype.kind != "f":
                 raise ValueError(f"{where}: expected a floating-point _weight of shape "
                                  f"{(num_embeddings, self.embedding_dim)}, got {weight.dtype} of shape {weight.shape}")
-        self.weight = Parameter(weight, requires_grad=not freeze, dtype=dtype)
+            self.weight = Parameter(weight, requires_grad=not freeze, dtype=dtype)
+
+    # PyTorch's EmbeddingBag repeats Embedding's: N(0, 1) again, then the padding_idx row zeroed
+    reset_parameters = Embedding.reset_parameters
+    _fill_padding_idx_with_zero = Embedding._fill_padding_idx_with_zero
 
     @classmethod
     def from_pretrained(cls, embeddings: Any, freeze: bool = True, max_norm: float | None = None,

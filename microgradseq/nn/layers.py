@@ -34,10 +34,11 @@ from ..ops.shape import stacked
 from ..spellings import only_defaults
 from ..tensor import Tensor, as_tensor, owned
 from . import fused as fused_steps
+from . import init
 from .cells import gru_recurrence, lstm_recurrence, rnn_recurrence
 from .fused.marks import StepMarks
 from .fused.recording import forward_mode
-from .module import Module, same_dtype, state_or_hx, uniform
+from .module import Module, empty_parameter, same_dtype, state_or_hx
 from .packed_steps import unroll_packed
 from .utils.rnn import PackedSequence, checked_packed
 
@@ -70,7 +71,7 @@ class _Layer(Module):
                  **options: Any) -> None:
         super().__init__()
         where = type(self).__name__
-        rng = generator(rng, where)
+        self._rng = generator(rng, where)
         only_defaults(where, options, {"proj_size": 0})
         self.dropout = probability(dropout, "dropout", where)
         input_size, hidden_size = positive_int(input_size, "input_size", where), positive_int(
@@ -84,15 +85,24 @@ class _Layer(Module):
         self.bias, self.batch_first, self.fused = (flag(bias, "bias", where), flag(batch_first, "batch_first", where),
                                                    flag(fused, "fused", where))
         self.bidirectional = flag(bidirectional, "bidirectional", where)
-        rows, bound = self.gates * hidden_size, 1 / math.sqrt(hidden_size)
+        rows = self.gates * hidden_size
         for k in range(num_layers):
             width = input_size if k == 0 else hidden_size * self.num_directions
             for suffix in ("", "_reverse")[:self.num_directions]:
-                setattr(self, f"weight_ih_l{k}{suffix}", uniform((rows, width), bound, rng, dtype))
-                setattr(self, f"weight_hh_l{k}{suffix}", uniform((rows, hidden_size), bound, rng, dtype))
+                setattr(self, f"weight_ih_l{k}{suffix}", empty_parameter((rows, width), dtype))
+                setattr(self, f"weight_hh_l{k}{suffix}", empty_parameter((rows, hidden_size), dtype))
                 if bias:
-                    setattr(self, f"bias_ih_l{k}{suffix}", uniform((rows,), bound, rng, dtype))
-                    setattr(self, f"bias_hh_l{k}{suffix}", uniform((rows,), bound, rng, dtype))
+                    setattr(self, f"bias_ih_l{k}{suffix}", empty_parameter((rows,), dtype))
+                    setattr(self, f"bias_hh_l{k}{suffix}", empty_parameter((rows,), dtype))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Every parameter drawn again from uniform(-1/sqrt(H), 1/sqrt(H)) in PyTorch's order (layer by layer,
+        each direction's weight_ih, weight_hh, bias_ih, bias_hh), into the same Parameter objects, as
+        PyTorch's RNNBase.reset_parameters; from the module's `rng` or the library's generator."""
+        bound = 1 / math.sqrt(self.hidden_size)
+        for parameter in self.parameters():
+            init.uniform_(parameter, -bound, bound, rng=self._rng)
 
     @property
     def num_directions(self) -> int:

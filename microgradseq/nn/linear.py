@@ -8,14 +8,15 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd import no_grad
 from ..checks import flag, generator, is_int, positive_int
 from .. import ops
 from ..functional import bilinear, linear, pixel_shuffle, pixel_unshuffle
-from ..random import generator_or_default
 from ..spellings import check_device, only_defaults
 from ..tensor import Tensor, as_tensor, get_default_dtype
 from ..parameter import UninitializedParameter
-from .module import Module, Parameter, same_dtype, uniform
+from . import init
+from .module import Module, Parameter, empty_parameter, same_dtype
 
 
 class Identity(Module):
@@ -114,7 +115,8 @@ class PixelUnshuffle(Module):
 
 
 class Linear(Module):
-    """y = x W^T + b, with W (out, in) and b (out,), as PyTorch; init uniform(-1/sqrt(in), 1/sqrt(in))."""
+    """y = x W^T + b, with W (out, in) and b (out,), as PyTorch; init uniform(-1/sqrt(in), 1/sqrt(in))
+    (`reset_parameters`), from `rng` or the library's generator."""
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
                  rng: np.random.Generator | None = None, dtype: Any = None, *, device: Any = None) -> None:
@@ -124,10 +126,20 @@ class Linear(Module):
         in_features, out_features = positive_int(in_features, "in_features", where), positive_int(
             out_features, "out_features", where)
         bias, rng = flag(bias, "bias", where), generator(rng, where)
-        self.in_features, self.out_features = in_features, out_features
-        bound = 1 / math.sqrt(in_features)
-        self.weight = uniform((out_features, in_features), bound, rng, dtype)
-        self.bias = uniform((out_features,), bound, rng, dtype) if bias else None
+        self.in_features, self.out_features, self._rng = in_features, out_features, rng
+        self.weight = empty_parameter((out_features, in_features), dtype)
+        self.bias = empty_parameter((out_features,), dtype) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Weight and bias drawn again, into the same Parameter objects, as PyTorch's Linear.reset_parameters:
+        the weight by kaiming_uniform_(a=sqrt(5)), whose bound sqrt(3) * sqrt(2 / (1 + 5)) / sqrt(fan_in) is
+        1 / sqrt(fan_in) (written so, exactly), and the bias from the same uniform(-1/sqrt(fan_in),
+        1/sqrt(fan_in)), fan_in the weight's width; from the module's `rng` or the library's generator."""
+        bound = 1 / math.sqrt(self.weight.shape[1])
+        init.uniform_(self.weight, -bound, bound, rng=self._rng)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound, rng=self._rng)
 
     def forward(self, x: Any) -> Tensor:
         x = as_tensor(x)
@@ -142,9 +154,9 @@ class Linear(Module):
 
 class LazyLinear(Linear):
     """A `Linear` that reads in_features from its first input (x.shape[-1]), as PyTorch's: until then
-    in_features is 0 and the weight (out, 0) holds nothing. The first call draws weight and bias as
-    Linear does, uniform(-1/sqrt(in), 1/sqrt(in)), into the same Parameter objects (so an optimizer
-    made before the call trains them), and the module becomes a `Linear`."""
+    in_features is 0 and the weight (out, 0) holds nothing (`reset_parameters()` leaves it so). The first
+    call gives the same Parameter objects their shapes (so an optimizer made before the call trains them),
+    and the module becomes a `Linear` and draws them by its `reset_parameters()`."""
 
     def __init__(self, out_features: int, bias: bool = True, rng: np.random.Generator | None = None,
                  dtype: Any = None, *, device: Any = None) -> None:
@@ -156,6 +168,9 @@ class LazyLinear(Linear):
         self.weight = UninitializedParameter(np.zeros((self.out_features, 0), dtype))
         bias = flag(bias, "bias", "LazyLinear")
         self.bias = UninitializedParameter(np.zeros(self.out_features, dtype)) if bias else None
+
+    def reset_parameters(self) -> None:
+        """Nothing to draw before the first call gives the weight its shape, as PyTorch's LazyLinear."""
 
     def _loads_shape(self, name: str, tensor: Tensor, shape: tuple) -> bool:
         """Before the first call, a state dict gives the weight its shape (out, in), any in > 0."""
@@ -173,19 +188,19 @@ class LazyLinear(Linear):
         if x.ndim == 0 or x.shape[-1] == 0:
             raise ValueError(f"LazyLinear: expected input of shape (..., in_features) with in_features > 0, "
                              f"got {x.shape}")
-        in_features = x.shape[-1]
-        rng, bound, dtype = generator_or_default(self._rng, "LazyLinear"), 1 / math.sqrt(in_features), self.weight.dtype
-        self.weight._materialise(rng.uniform(-bound, bound, (self.out_features, in_features)).astype(dtype))
+        self.in_features, dtype = x.shape[-1], self.weight.dtype
+        self.weight._materialise(np.zeros((self.out_features, self.in_features), dtype))
         if self.bias is not None:
-            self.bias._materialise(rng.uniform(-bound, bound, self.out_features).astype(dtype))
-        self.in_features = in_features
+            self.bias._materialise(np.zeros(self.out_features, dtype))
         self.__class__ = Linear             # (as PyTorch's: from now on it is a Linear)
+        self.reset_parameters()
         return self.forward(x)
 
 
 class Bilinear(Module):
     """y = x1^T W x2 + b per output feature (`F.bilinear`), W (out, in1, in2) and b (out,), as PyTorch's:
-    both drawn from uniform(-1/sqrt(in1), 1/sqrt(in1)), the weight first. Inputs (*, in1) and (*, in2)."""
+    both drawn from uniform(-1/sqrt(in1), 1/sqrt(in1)), the weight first (`reset_parameters`). Inputs
+    (*, in1) and (*, in2)."""
 
     def __init__(self, in1_features: int, in2_features: int, out_features: int, bias: bool = True,
                  device: Any = None, dtype: Any = None, *, rng: np.random.Generator | None = None) -> None:
@@ -195,10 +210,18 @@ class Bilinear(Module):
         self.in1_features = positive_int(in1_features, "in1_features", where)
         self.in2_features = positive_int(in2_features, "in2_features", where)
         self.out_features = positive_int(out_features, "out_features", where)
-        bias, rng = flag(bias, "bias", where), generator(rng, where)
-        bound = 1 / math.sqrt(self.in1_features)
-        self.weight = uniform((self.out_features, self.in1_features, self.in2_features), bound, rng, dtype)
-        self.bias = uniform((self.out_features,), bound, rng, dtype) if bias else None
+        bias, self._rng = flag(bias, "bias", where), generator(rng, where)
+        self.weight = empty_parameter((self.out_features, self.in1_features, self.in2_features), dtype)
+        self.bias = empty_parameter((self.out_features,), dtype) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Weight, then bias, drawn again from uniform(-1/sqrt(in1), 1/sqrt(in1)), as PyTorch's
+        Bilinear.reset_parameters, from the module's `rng` or the library's generator."""
+        bound = 1 / math.sqrt(self.weight.shape[1])
+        init.uniform_(self.weight, -bound, bound, rng=self._rng)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound, rng=self._rng)
 
     def forward(self, input1: Any, input2: Any) -> Tensor:
         x1, x2 = as_tensor(input1), as_tensor(input2)
@@ -214,7 +237,8 @@ class Bilinear(Module):
 
 
 class Embedding(Module):
-    """Row lookup: indices (any shape) -> weight[indices], weight (num, dim) ~ N(0, 1) as PyTorch.
+    """Row lookup: indices (any shape) -> weight[indices], weight (num, dim) ~ N(0, 1) as PyTorch
+    (`reset_parameters`), from `rng` or the library's generator.
 
     `padding_idx` (negative counts from the end) names a row that stands for padding, as
     PyTorch's: it starts as zeros and never gets a gradient, so training leaves it as it is.
@@ -238,17 +262,28 @@ class Embedding(Module):
         # PyTorch keeps these as attributes (awd-lstm-lm's embedded_dropout passes them on to F.embedding)
         self.max_norm, self.norm_type, self.scale_grad_by_freq, self.sparse = None, 2.0, False, False
         self.padding_idx = None if padding_idx is None else int(padding_idx) % num_embeddings
+        self._rng = generator(rng, "Embedding")
         if _weight is None:
-            rng = generator_or_default(rng, "Embedding")
-            weight = rng.standard_normal((num_embeddings, embedding_dim)).astype(dtype or get_default_dtype())
-            if self.padding_idx is not None:
-                weight[self.padding_idx] = 0
+            self.weight = empty_parameter((num_embeddings, embedding_dim), dtype, requires_grad=not freeze)
+            self.reset_parameters()
         else:
             weight = np.asarray(_weight)
             if weight.shape != (num_embeddings, embedding_dim) or weight.dtype.kind != "f":
                 raise ValueError(f"Embedding: expected a floating-point _weight of shape "
                                  f"{(num_embeddings, embedding_dim)}, got {weight.dtype} of shape {weight.shape}")
-        self.weight = Parameter(weight, requires_grad=not freeze, dtype=dtype)
+            self.weight = Parameter(weight, requires_grad=not freeze, dtype=dtype)
+
+    def reset_parameters(self) -> None:
+        """The weight drawn again from N(0, 1), into the same Parameter, and the `padding_idx` row zeroed, as
+        PyTorch's Embedding.reset_parameters; from the module's `rng` or the library's generator."""
+        init.normal_(self.weight, rng=self._rng)
+        self._fill_padding_idx_with_zero()
+
+    def _fill_padding_idx_with_zero(self) -> None:
+        """The `padding_idx` row (if any) set to zeros, as PyTorch's."""
+        if self.padding_idx is not None:
+            with no_grad():
+                init.zeros_(self.weight[self.padding_idx])
 
     @classmethod
     def from_pretrained(cls, embeddings: Any, freeze: bool = True, padding_idx: int | None = None,

@@ -522,8 +522,8 @@ def state_or_hx(module: Module, state: Any, hx: Any) -> Any:
     return hx if state is None else state
 
 
-def uniform(shape: tuple, bound: float, rng: np.random.Generator | None, dtype: Any) -> Parameter:
-    """A parameter drawn from uniform(-bound, bound)."""
-    from ..random import default_generator
-    rng = rng or default_generator()
-    return Parameter(rng.uniform(-bound, bound, shape).astype(dtype or get_default_dtype()))
+def empty_parameter(shape: tuple, dtype: Any, requires_grad: bool = True) -> Parameter:
+    """A parameter of `shape` and `dtype` (None: the default dtype) holding zeros until the module's
+    `reset_parameters()` gives it its values: PyTorch's `Parameter(torch.empty(shape))`, which its
+    constructors fill the same way."""
+    return Parameter(np.zeros(shape, dtype or get_default_dtype()), requires_grad=requires_grad)

@@ -19,7 +19,8 @@ from ..functional import (by_running_stats, group_norm, instance_norm, layer_nor
 from ..spellings import check_device
 from ..parameter import UninitializedParameter
 from ..tensor import Tensor, as_tensor, get_default_dtype, owned
-from .module import Module, Parameter, same_dtype
+from . import init
+from .module import Module, Parameter, empty_parameter, same_dtype
 
 
 class LayerNorm(Module):
@@ -37,8 +38,16 @@ class LayerNorm(Module):
         bias = flag(bias, "bias", "LayerNorm")
         dtype = np.dtype(dtype or get_default_dtype())
         affine = self.elementwise_affine
-        self.weight = Parameter(np.ones(self.normalized_shape, dtype)) if affine else None
-        self.bias = Parameter(np.zeros(self.normalized_shape, dtype)) if affine and bias else None
+        self.weight = empty_parameter(self.normalized_shape, dtype) if affine else None
+        self.bias = empty_parameter(self.normalized_shape, dtype) if affine and bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """weight to ones and bias to zeros again (the same Parameter objects), as PyTorch's."""
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
 
     def forward(self, x: Any) -> Tensor:
         x = as_tensor(x)
@@ -65,7 +74,13 @@ class RMSNorm(Module):
         self.eps = None if eps is None else non_negative_number(eps, "eps", "RMSNorm")
         self.elementwise_affine = flag(elementwise_affine, "elementwise_affine", "RMSNorm")
         dtype = np.dtype(dtype or get_default_dtype())
-        self.weight = Parameter(np.ones(self.normalized_shape, dtype)) if self.elementwise_affine else None
+        self.weight = empty_parameter(self.normalized_shape, dtype) if self.elementwise_affine else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """weight to ones again (the same Parameter object), as PyTorch's."""
+        if self.weight is not None:
+            init.ones_(self.weight)
 
     def forward(self, x: Any) -> Tensor:
         x = as_tensor(x)
@@ -97,8 +112,15 @@ class GroupNorm(Module):
         self.eps = non_negative_number(eps, "eps", "GroupNorm")
         self.affine = flag(affine, "affine", "GroupNorm")
         dtype = np.dtype(dtype or get_default_dtype())
-        self.weight = Parameter(np.ones(self.num_channels, dtype)) if self.affine else None
-        self.bias = Parameter(np.zeros(self.num_channels, dtype)) if self.affine else None
+        self.weight = empty_parameter(self.num_channels, dtype) if self.affine else None
+        self.bias = empty_parameter(self.num_channels, dtype) if self.affine else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """weight to ones and bias to zeros again (the same Parameter objects), as PyTorch's."""
+        if self.affine:
+            init.ones_(self.weight)
+            init.zeros_(self.bias)
 
     def forward(self, x: Any) -> Tensor:
         x = as_tensor(x)
@@ -130,12 +152,13 @@ class _NormBase(Module):
         if not is_int(num_features) or num_features < 0:
             raise ValueError(f"{where}: num_features must be an integer >= 0, got {num_features!r}")
         self.num_features, dtype = int(num_features), np.dtype(dtype or get_default_dtype())
-        self.weight = Parameter(np.ones(num_features, dtype)) if self.affine else None
+        self.weight = empty_parameter(num_features, dtype) if self.affine else None
         bias = flag(bias, "bias", where)
-        self.bias = Parameter(np.zeros(num_features, dtype)) if self.affine and bias else None
+        self.bias = empty_parameter(num_features, dtype) if self.affine and bias else None
         self.register_buffer("running_mean", owned(np.zeros(num_features, dtype)) if tracked else None)
         self.register_buffer("running_var", owned(np.ones(num_features, dtype)) if tracked else None)
         self.register_buffer("num_batches_tracked", owned(np.array(0, np.int64)) if tracked else None)
+        self.reset_parameters()
 
     _optional_on_load = ("num_batches_tracked",)     # (PyTorch's older state dicts have none: it stays 0)
 
@@ -145,6 +168,15 @@ class _NormBase(Module):
         for buffer, fill in ((self.running_mean, 0), (self.running_var, 1), (self.num_batches_tracked, 0)):
             if buffer is not None:
                 buffer._replace_data(np.full(buffer.shape, fill, buffer.dtype))
+
+    def reset_parameters(self) -> None:
+        """The running statistics reset (`reset_running_stats`), weight to ones and bias to zeros (the same
+        Parameter objects), as PyTorch's _NormBase.reset_parameters."""
+        self.reset_running_stats()
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
 
 
 class BatchNorm1d(_NormBase):
@@ -221,6 +253,9 @@ class LazyBatchNorm1d(BatchNorm1d):
             self.weight = UninitializedParameter(self.weight._data)
         if self.bias is not None:
             self.bias = UninitializedParameter(self.bias._data)
+
+    def reset_parameters(self) -> None:
+        """Nothing to reset before the first input (or a state dict) gives the size, as PyTorch's."""
 
     def forward(self, x: Any) -> Tensor:
         x = as_tensor(x)

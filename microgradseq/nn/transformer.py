@@ -220,7 +220,7 @@ class Transformer(Module):
     """An encoder of num_encoder_layers TransformerEncoderLayers and a decoder of num_decoder_layers
     TransformerDecoderLayers, each stack ending in a LayerNorm (encoder.norm, decoder.norm), as PyTorch's:
     out = decoder(tgt, encoder(src)). Every parameter of two or more axes is then drawn again with
-    xavier_uniform_ (PyTorch's _reset_parameters). custom_encoder / custom_decoder replace either stack."""
+    xavier_uniform_ (`_reset_parameters`). custom_encoder / custom_decoder replace either stack."""
 
     def __init__(self, d_model: int = 512, nhead: int = 8, num_encoder_layers: int = 6,
                  num_decoder_layers: int = 6, dim_feedforward: int = 2048, dropout: float = 0.1,
@@ -242,10 +242,15 @@ class Transformer(Module):
             layer = TransformerDecoderLayer(d_model, nhead, *options, dtype=dtype)
             self.decoder = TransformerDecoder(layer, num_decoder_layers,
                                               LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype))
+        self._reset_parameters()
+        self.d_model, self.nhead, self.batch_first = d_model, nhead, batch_first
+
+    def _reset_parameters(self) -> None:
+        """Every parameter of two or more axes drawn again by xavier_uniform_ (the same Parameter objects;
+        the rest keep their values), as PyTorch's Transformer._reset_parameters."""
         for parameter in self.parameters():
             if parameter.ndim > 1:
                 init.xavier_uniform_(parameter)
-        self.d_model, self.nhead, self.batch_first = d_model, nhead, batch_first
 
     def forward(self, src: Any, tgt: Any, src_mask: Any = None, tgt_mask: Any = None, memory_mask: Any = None,
                 src_key_padding_mask: Any = None, tgt_key_padding_mask: Any = None,
