@@ -132,6 +132,19 @@ def wait(future: Future) -> Any:
     return future.wait()
 
 
+def compile(model: Callable | None = None, *, fullgraph: bool = False, dynamic: bool | None = None,
+            backend: Any = "inductor", mode: str | None = None, options: dict | None = None,
+            disable: bool = False) -> Any:
+    """`torch.compile` (`mg.compile`), run eagerly: `model` itself, a module or a function (as PyTorch's
+    with `disable=True`); without `model`, a decorator giving back what it decorates. The options are
+    accepted and change nothing. (The module is not wrapped: its state dict has no `_orig_mod.` prefix.)"""
+    if model is None:
+        return lambda fn: compile(fn)
+    if not callable(model):
+        raise TypeError(f"compile: expected a module or a function, got {type(model).__name__}")
+    return model
+
+
 def save(m: Any, f: Any, _extra_files: Any = None) -> None:
     """Not available: nothing is compiled, so there is no TorchScript program to save."""
     raise NotImplementedError("jit.save: nothing is compiled here, so there is no TorchScript program to save; "

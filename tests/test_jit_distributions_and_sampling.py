@@ -553,3 +553,24 @@ def test_asarray_of_data_makes_a_new_tensor_and_refuses_copy_false():
     assert mg.asarray([1, 2], dtype=mg.float64).dtype == np.float64
     with pytest.raises(ValueError, match="asarray: copy=False asks to share ndarray's memory"):
         mg.asarray(array, copy=False)
+
+
+def test_compile_gives_back_the_module_or_function_and_works_as_a_decorator():
+    """torch.compile run eagerly (as PyTorch's with disable=True): the object itself, so the model trains and
+    its state dict keeps its names (no `_orig_mod.` prefix); with options only, a decorator."""
+    model = mg.nn.Linear(2, 3)
+    assert mg.compile(model) is model and mg.compile(model, mode="max-autotune", fullgraph=True) is model
+    assert list(mg.compile(model).state_dict()) == ["weight", "bias"]
+
+    @mg.compile
+    def double(x):
+        return x * 2
+
+    @mg.compile(dynamic=True)
+    def triple(x):
+        return x * 3
+
+    assert double(mg.tensor([1.5])).tolist() == [3.0] and triple(mg.tensor([1.0])).tolist() == [3.0]
+    with pytest.raises(TypeError, match=r"compile: expected a module or a function, got int"):
+        mg.compile(3)
+    assert "compile" not in mg.__all__          # `from microgradseq import *` keeps Python's compile
