@@ -23,10 +23,11 @@ import numpy as np
 
 from ...checks import is_int
 from ...ops import matmul
-from ...parameter import Parameter, UninitializedParameter
+from ...parameter import Parameter
 from ...random import default_generator
 from ...tensor import Tensor, owned
 from ..module import Module
+from .weight_norm import parameter_to_hook
 
 
 def normalized(x: np.ndarray, eps: float) -> np.ndarray:
@@ -97,16 +98,7 @@ class SpectralNorm:
         if not isinstance(module, Module) or not isinstance(name, str):
             raise TypeError(f"{where}: expected a Module and the parameter's name as a str, got "
                             f"{type(module).__name__} and {type(name).__name__}")
-        for hook in module._forward_pre_hooks.values():
-            if isinstance(hook, SpectralNorm) and hook.name == name:
-                raise RuntimeError(f"{where}: cannot register two spectral_norm hooks on the same parameter {name!r}")
-        weight = module._parameters.get(name)
-        if not isinstance(weight, Parameter):
-            raise ValueError(f"{where}: {type(module).__name__} has no parameter {name!r} (its parameters: "
-                             f"{[n for n, p in module._parameters.items() if p is not None]})")
-        if isinstance(weight, UninitializedParameter):
-            raise ValueError(f"{where}: the parameter {name!r} of {type(module).__name__} is not initialized yet; "
-                             "run a forward pass first")
+        weight = parameter_to_hook(where, module, name, SpectralNorm)
         n_power_iterations, dim = checked_settings(where, weight, n_power_iterations, dim)
         hook = SpectralNorm(name, n_power_iterations, dim, float(eps))
         height, width = matrix_view(weight, dim).shape

@@ -43,6 +43,23 @@ def weight_norm_dim(where: str, weight: Tensor, dim: Any) -> int:
     return -1 if dim is None or dim == -1 else int(dim) % weight.ndim
 
 
+def parameter_to_hook(where: str, module: Module, name: str, hook_class: type) -> Parameter:
+    """The parameter `name` of `module` that a `hook_class` hook (weight_norm's, spectral_norm's) is about
+    to take over: RuntimeError if one already holds it, ValueError if `name` is no parameter of the module
+    or one not initialised yet (a lazy module before its first call); `where` names the function."""
+    for hook in module._forward_pre_hooks.values():
+        if isinstance(hook, hook_class) and hook.name == name:
+            raise RuntimeError(f"{where}: cannot register two {where} hooks on the same parameter {name!r}")
+    weight = module._parameters.get(name)
+    if not isinstance(weight, Parameter):
+        raise ValueError(f"{where}: {type(module).__name__} has no parameter {name!r} (its parameters: "
+                         f"{[n for n, p in module._parameters.items() if p is not None]})")
+    if isinstance(weight, UninitializedParameter):
+        raise ValueError(f"{where}: the parameter {name!r} of {type(module).__name__} is not initialized yet; "
+                         "run a forward pass first")
+    return weight
+
+
 class WeightNorm:
     """The forward pre-hook `weight_norm` registers: `module.<name> = g v / ||v||` before each forward."""
 
@@ -60,16 +77,7 @@ class WeightNorm:
             raise TypeError(f"{where}: expected a Module, got {type(module).__name__}")
         if not isinstance(name, str):
             raise TypeError(f"{where}: expected the parameter's name as a str, got {type(name).__name__}")
-        for hook in module._forward_pre_hooks.values():
-            if isinstance(hook, WeightNorm) and hook.name == name:
-                raise RuntimeError(f"{where}: cannot register two weight_norm hooks on the same parameter {name!r}")
-        weight = module._parameters.get(name)
-        if not isinstance(weight, Parameter):
-            raise ValueError(f"{where}: {type(module).__name__} has no parameter {name!r} (its parameters: "
-                             f"{[n for n, p in module._parameters.items() if p is not None]})")
-        if isinstance(weight, UninitializedParameter):
-            raise ValueError(f"{where}: the parameter {name!r} of {type(module).__name__} is not initialized yet; "
-                             "run a forward pass first")
+        weight = parameter_to_hook(where, module, name, WeightNorm)
         if weight.ndim == 0:
             raise ValueError(f"{where}: the parameter {name!r} of {type(module).__name__} is 0-d (one number), which "
                              "has no direction to normalise")
