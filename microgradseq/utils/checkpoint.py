@@ -67,7 +67,7 @@ def checkpoint(function: Callable | None = None, *args: Any, use_reentrant: bool
     (CheckpointError), "none" does not; `debug=True` lists both runs' ops in that error.
     `preserve_rng_state=False` lets the re-run draw afresh. The re-run always runs the whole
     block (what PyTorch's early_stop=False does). Without `function` (and arguments): a
-    decorator, `checkpoint(use_reentrant=False)(fn)`, as PyTorch's."""
+    decorator, `checkpoint(use_reentrant=False)(fn)` (an addition: PyTorch's needs `function`)."""
     options = dict(use_reentrant=use_reentrant, preserve_rng_state=preserve_rng_state, context_fn=context_fn,
                    determinism_check=determinism_check, debug=debug, early_stop=early_stop)
     if function is None and not args:
@@ -153,6 +153,16 @@ def _recorded(inside: list[Node]) -> list[tuple]:
     return [(node.op, node.shape, str(node.dtype)) for node in inside if node.kind is OP]
 
 
+class _Saved:
+    """A tensor argument as the first run read it: its array (read-only) and its node. (Not a tuple: a
+    tuple argument, an LSTM's (h, c), is handed on as it is.)"""
+
+    __slots__ = ("data", "node")
+
+    def __init__(self, data: np.ndarray, node: Node | None) -> None:
+        self.data, self.node = data, node
+
+
 class _Block:
     """One call of checkpoint: what the re-run needs (the function, its arguments' values, the
     generator's state) and what the first run recorded, to compare. Holds no node of the block."""
@@ -162,7 +172,7 @@ class _Block:
         self.function, self.kwargs, self.recompute_context = function, kwargs, recompute_context
         self.name = getattr(function, "__name__", type(function).__name__)
         # each tensor argument's value now (its array is read-only: what the block read) and its node
-        self.args = [(a._data, a._node) if isinstance(a, Tensor) else a for a in args]
+        self.args = [_Saved(a._data, a._node) if isinstance(a, Tensor) else a for a in args]
         self.determinism_check, self.debug, self.rng_state = determinism_check, debug, rng_state
         self.recorded, self.first_outputs, self.outputs = None, None, None
 
@@ -190,8 +200,8 @@ class _Block:
     def gradients(self, edge: tuple, grad_outputs: tuple) -> list:
         """dL/d(each node of the edge), given dL/d(each output): the block run again, recording, and
         backpropagated through; None for a node no gradient reached."""
-        copies = [owned(a[0], requires_grad=a[1] is not None and a[1].kind is not CUT)
-                  if isinstance(a, tuple) else a for a in self.args]
+        copies = [owned(a.data, requires_grad=a.node is not None and a.node.kind is not CUT)
+                  if isinstance(a, _Saved) else a for a in self.args]
         stand_ins = {node: _stand_in(node, leaf=True) for node in edge}
         start = next(creation_order)            # (the leaves above come first: creation order stays topological)
         with contextlib.ExitStack() as stack:
@@ -209,7 +219,9 @@ class _Block:
         for node in inside:                     # the re-run's tape ends at the edge: leaves in its place
             if any(parent in stand_ins for parent in node.inputs):
                 node.inputs = tuple(stand_ins[p]._node if p in stand_ins else p for p in node.inputs)
-        targets = [(copy, a[1]) for copy, a in zip(copies, self.args) if isinstance(a, tuple) and copy.requires_grad]
+        # an output that is a tensor from outside, returned as it is: its gradient goes to that node's stand-in
+        pairs = [(stand_ins[o._node], g) if o._node in stand_ins else (o, g) for o, g in pairs]
+        targets = [(copy, a.node) for copy, a in zip(copies, self.args) if isinstance(a, _Saved) and copy.requires_grad]
         targets += [(stand_ins[node], node) for node in outside if node in stand_ins]
         received: set = set()
         grads = reverse_gradients(pairs, [t for t, _ in targets], False, received) if targets and pairs else []
