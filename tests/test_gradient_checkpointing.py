@@ -414,3 +414,42 @@ def test_checkpoint_sequential_refuses_segments_it_cannot_cut(segments):
 def test_checkpoint_sequential_refuses_keywords_other_than_preserve_rng_state():
     with pytest.raises(ValueError, match="checkpoint_sequential: unexpected keyword arguments debug"):
         checkpoint_sequential([mg.nn.Tanh()] * 4, 2, leaf(X), use_reentrant=False, preserve_rng_state=False, debug=True)
+
+
+@pytest.mark.parametrize("k1, k2", [(2, 2), (4, 2), (2, 4), (3, 1)])
+def test_a_checkpointed_lstm_layer_in_the_tbptt_runner_gives_the_plain_gradients(k1, k2):
+    """The runner cuts a state in place after a checkpoint read it (k1 >= k2) or hands a step a cut state
+    (k1 > k2): the re-run still records what the first run did (no CheckpointError for the layer's
+    reshape of its state) and the gradients are those without checkpointing."""
+    def run(checkpointed):
+        mg.manual_seed(0)
+        lstm, readout = mg.nn.LSTM(2, 3, dtype=np.float64), mg.nn.Linear(3, 1, dtype=np.float64)
+        rng = np.random.default_rng(0)
+        xs, ys = rng.standard_normal((9, 2, 2)), rng.standard_normal((9, 2, 1))
+
+        def step(x, state):
+            x = mg.tensor(x)[None]
+            out, state = (checkpoint(lstm, x, state, use_reentrant=False) if checkpointed else lstm(x, state))
+            return readout(out[0]), state
+
+        mg.bptt.tbptt(step, None, xs, ys, lambda o, y: ((o - mg.tensor(y)) ** 2).sum(), k1=k1, k2=k2)
+        return [p.grad.copy() for p in [*lstm.parameters(), *readout.parameters()]]
+
+    for plain, checked in zip(run(False), run(True)):
+        assert np.allclose(plain, checked, atol=1e-12)
+
+
+def test_a_tuple_argument_is_read_as_the_first_run_read_it():
+    """The re-run reads the values and history the first run read in a tuple argument (an LSTM's
+    (h, c)), not what has become of the tensors since: `h.detach_()` before the backward pass."""
+    cell = mg.nn.LSTMCell(2, 3, rng=np.random.default_rng(0), dtype=np.float64)
+    x = mg.tensor(np.random.default_rng(1).standard_normal((1, 2)))
+    h0 = mg.tensor(np.ones((1, 3)), requires_grad=True)
+    h, c = h0 * 2.0, mg.zeros(1, 3, dtype=mg.float64)
+    out, _ = checkpoint(cell, x, (h, c), use_reentrant=False)
+    h.detach_()
+    out.sum().backward()
+    grad = h0.grad.copy()
+    h0.grad = None
+    cell(x, (h0 * 2.0, c))[0].sum().backward()
+    assert np.allclose(grad, h0.grad)

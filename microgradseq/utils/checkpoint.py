@@ -37,6 +37,7 @@ from ..function import Function
 from ..random import get_rng_state, set_rng_state
 from ..tensor import Tensor, owned
 from ..transforms import reverse_gradients
+from ..trees import fold, same_kind
 
 __all__ = ["CheckpointError", "checkpoint", "checkpoint_sequential", "noop_context_fn"]
 
@@ -150,17 +151,24 @@ def _stand_in(node: Node, leaf: bool = False) -> Tensor:
 
 def _recorded(inside: list[Node]) -> list[tuple]:
     """What determinism_check compares: each op the block recorded, as (name, shape, dtype)."""
-    return [(node.op, node.shape, str(node.dtype)) for node in inside if node.kind is OP]
+    return [(node.op, node.shape, node.dtype) for node in inside if node.kind is OP]   # (str(dtype) is slow)
+
+
+def _named(recorded: list[tuple]) -> list[tuple]:
+    """The ops `_recorded` lists, their dtypes by name, as the debug listing prints them."""
+    return [(op, shape, str(dtype)) for op, shape, dtype in recorded]
 
 
 class _Saved:
-    """A tensor argument as the first run read it: its array (read-only) and its node. (Not a tuple: a
-    tuple argument, an LSTM's (h, c), is handed on as it is.)"""
+    """A tensor argument as the first run read it: its array (read-only) and its node, also inside a
+    tuple, list or dict argument (an LSTM's (h, c)): the re-run reads these, whatever has become of
+    the tensors since (a state cut in place by the TBPTT runner, or `detach_()`ed)."""
 
-    __slots__ = ("data", "node")
+    __slots__ = ("data", "node", "history")
 
     def __init__(self, data: np.ndarray, node: Node | None) -> None:
         self.data, self.node = data, node
+        self.history = node is not None and node.kind is not CUT     # (as the first run read it)
 
 
 class _Block:
@@ -172,7 +180,7 @@ class _Block:
         self.function, self.kwargs, self.recompute_context = function, kwargs, recompute_context
         self.name = getattr(function, "__name__", type(function).__name__)
         # each tensor argument's value now (its array is read-only: what the block read) and its node
-        self.args = [_Saved(a._data, a._node) if isinstance(a, Tensor) else a for a in args]
+        self.args = fold(args, lambda a: _Saved(a._data, a._node) if isinstance(a, Tensor) else a, same_kind)
         self.determinism_check, self.debug, self.rng_state = determinism_check, debug, rng_state
         self.recorded, self.first_outputs, self.outputs = None, None, None
 
@@ -200,8 +208,19 @@ class _Block:
     def gradients(self, edge: tuple, grad_outputs: tuple) -> list:
         """dL/d(each node of the edge), given dL/d(each output): the block run again, recording, and
         backpropagated through; None for a node no gradient reached."""
-        copies = [owned(a.data, requires_grad=a.node is not None and a.node.kind is not CUT)
-                  if isinstance(a, _Saved) else a for a in self.args]
+        saved: list = []                        # (the copy, the node it stands for), in the arguments' order
+
+        def copy(a: Any) -> Any:
+            """A leaf with the value the first run read; one that had history requires grad even if
+            that history has been cut since (as the runner cuts states), so the re-run records the
+            ops the first run recorded; no gradient goes to a cut (below)."""
+            if not isinstance(a, _Saved):
+                return a
+            saved.append((owned(a.data, requires_grad=a.history), a.node))
+            return saved[-1][0]
+
+        args = fold(self.args, copy, same_kind)
+        copies = [c for c, _ in saved]
         stand_ins = {node: _stand_in(node, leaf=True) for node in edge}
         start = next(creation_order)            # (the leaves above come first: creation order stays topological)
         with contextlib.ExitStack() as stack:
@@ -210,7 +229,7 @@ class _Block:
                 set_rng_state(self.rng_state)
             stack.enter_context(self.recompute_context)
             stack.enter_context(setting(grad_enabled, True))
-            outputs = self.function(*copies, **self.kwargs)
+            outputs = self.function(*args, **self.kwargs)
         listed = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs) if isinstance(outputs, tuple) else ()
         pairs = [(o, g._data) for o, g in zip(listed, grad_outputs)
                  if isinstance(o, Tensor) and o._node is not None and g is not None]
@@ -221,7 +240,7 @@ class _Block:
                 node.inputs = tuple(stand_ins[p]._node if p in stand_ins else p for p in node.inputs)
         # an output that is a tensor from outside, returned as it is: its gradient goes to that node's stand-in
         pairs = [(stand_ins[o._node], g) if o._node in stand_ins else (o, g) for o, g in pairs]
-        targets = [(copy, a.node) for copy, a in zip(copies, self.args) if isinstance(a, _Saved) and copy.requires_grad]
+        targets = [(c, node) for c, node in saved if c.requires_grad and node.kind is not CUT]
         targets += [(stand_ins[node], node) for node in outside if node in stand_ins]
         received: set = set()
         grads = reverse_gradients(pairs, [t for t, _ in targets], False, received) if targets and pairs else []
@@ -252,8 +271,8 @@ class _Block:
         if again != self.recorded and self.determinism_check == "default":
             first = next((k for k, (a, b) in enumerate(zip(self.recorded, again)) if a != b),
                          min(len(again), len(self.recorded)))
-            listing = (f"\nops of the first run: {self.recorded}\nops of the re-run: {again}" if self.debug else
-                       "; pass debug=True to list both runs' ops")
+            listing = (f"\nops of the first run: {_named(self.recorded)}\nops of the re-run: {_named(again)}"
+                       if self.debug else "; pass debug=True to list both runs' ops")
             raise CheckpointError(f"checkpoint: the re-run of {self.name} recorded {len(again)} ops, its first run "
                                   f"{len(self.recorded)}, differing from op {first} on (a function that does not do "
                                   f"the same each time it runs gives wrong gradients){listing}")
