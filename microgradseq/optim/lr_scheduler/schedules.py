@@ -22,6 +22,8 @@ class StepLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1) -> None:
+        if isinstance(step_size, float) and step_size.is_integer():
+            step_size = int(step_size)       # PyTorch's text classification tutorial passes 1.0
         self.step_size = positive_int(step_size, "step_size", "StepLR")
         check.non_negative("StepLR", "gamma", gamma)
         self.gamma = gamma
