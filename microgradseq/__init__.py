@@ -81,6 +81,9 @@ from .creation import asarray, poisson, randint_like      # torch.asarray, torch
 from .promotion import can_cast, promote_types, result_type   # torch.result_type, ... (PyTorch's promotion)
 from . import distributions, jit                           # torch.distributions; torch.jit, run eagerly
 from .jit import compile                                   # torch.compile, run eagerly: compiles nothing
+from . import amp, cpu                                      # torch.amp (autocast casts nothing; GradScaler), torch.cpu
+from .amp import autocast                                  # torch.autocast
+from .amp.autocast_mode import is_autocast_enabled         # torch.is_autocast_enabled
 from .function_forms import (aminmax, argwhere, cummax, cummin, kthvalue, median, mode, nanmedian, nanquantile,
                              quantile, unique_consecutive)     # torch.median, torch.quantile, torch.cummax, ...
 from .ops.reduce import std_mean, var_mean                 # torch.var_mean, torch.std_mean

@@ -1,7 +1,15 @@
 """PyTorch's `torch.cuda`, for scripts that ask: there is no GPU here (microgradseq runs on numpy).
 
     device = mg.device("cuda" if mg.cuda.is_available() else "cpu")     # "cpu"
+
+`mg.cuda.amp` is PyTorch's deprecated `torch.cuda.amp` (`from torch.cuda.amp import GradScaler` ports).
 """
+
+import sys
+
+from .amp import cuda as amp
+
+sys.modules[__name__ + ".amp"] = amp        # (`import microgradseq.cuda.amp`: this is a module, not a package)
 
 
 def is_available() -> bool:

@@ -1,15 +1,16 @@
 """PyTorch's `torch.backends`, for the lines scripts write to seed or tune a GPU run:
-`torch.backends.cudnn.deterministic = True` and `torch.backends.cudnn.benchmark = False` are plain
-settings here (nothing runs on a GPU: they change nothing), and `is_available()` is False.
+`torch.backends.cudnn.deterministic = True`, `torch.backends.cudnn.benchmark = False` and
+`torch.backends.cuda.matmul.allow_tf32 = True` are plain settings here (nothing runs on a GPU: they
+change nothing), and `is_available()` is False.
 Likewise `torch.use_deterministic_algorithms(True)` (fast.ai's `set_seed`): every computation here
 is numpy's on the CPU, deterministic already, so the setting is only kept and read back."""
 
 from typing import Any
 
 from ..checks import flag
-from . import cudnn, mps
+from . import cuda, cudnn, mps
 
-__all__ = ["cudnn", "mps"]
+__all__ = ["cuda", "cudnn", "mps"]
 
 _deterministic = {"mode": False, "warn_only": False}
 

@@ -10,6 +10,7 @@ from . import arithmetic, attributes, expanding, filling, logical, methods, sele
 from . import combining, contracting, scattering  # noqa: F401
 from . import more_elementwise  # noqa: F401     (t.atan2(u), t.hypot(u), t.fmod(u), t.sinc(), ...)
 from . import order_statistics  # noqa: F401
+from . import in_place  # noqa: F401     (t.exp_(), t.neg_(), t.pow_(2), t.tril_(), ...)
 from .einsum import einsum
 from .elementwise import (abs, add, astype, clip, clone, cos, cosh, div, erf, exp, expm1, lerp, log, log1p, log2, log10,
                           mul, neg, power, relu, round, sigmoid, sign, sin, sinh, sqrt, sub, tanh, where)

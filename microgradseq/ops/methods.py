@@ -42,6 +42,7 @@ Tensor.exp, Tensor.log, Tensor.tanh, Tensor.sigmoid, Tensor.relu = ew.exp, ew.lo
 Tensor.abs, Tensor.sqrt, Tensor.clip, Tensor.clone = ew.abs, ew.sqrt, ew.clip, ew.clone
 Tensor.sin, Tensor.cos, Tensor.round, Tensor.erf = ew.sin, ew.cos, ew.round, ew.erf
 Tensor.log1p, Tensor.expm1 = ew.log1p, ew.expm1
+Tensor.neg = Tensor.negative = ew.neg      # t.neg(), -t
 Tensor.logcumsumexp, Tensor.lerp = logcumsumexp, ew.lerp       # t.logcumsumexp(dim), t.lerp(end, weight)
 Tensor.prod, Tensor.cumprod, Tensor.nansum, Tensor.count_nonzero = prod, cumprod, nansum, count_nonzero
 Tensor.logaddexp = logaddexp
@@ -314,6 +315,7 @@ Tensor.nelement = Tensor.numel
 Tensor.narrow, Tensor.contiguous, Tensor.permute, Tensor.__iter__ = narrow, lambda self: self, permute, iterate
 Tensor.movedim = Tensor.moveaxis = movedim
 Tensor.swapaxes, Tensor.swapdims = _swapaxes, _swapdims
+Tensor.swapaxes_, Tensor.swapdims_ = _shaped_in_place("swapaxes_", _swapaxes), _shaped_in_place("swapdims_", _swapdims)
 Tensor.argmax, Tensor.argmin, Tensor.softmax, Tensor.log_softmax = argmax, argmin, softmax, log_softmax_method
 Tensor.mul, Tensor.dot = ew.mul, dot      # (t.div, with PyTorch's rounding_mode=, is in arithmetic.py)
 Tensor.to, Tensor.cpu = to, lambda self: self

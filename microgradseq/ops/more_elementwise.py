@@ -22,6 +22,7 @@ import numpy as np
 from ..tensor import Tensor, as_tensor, get_default_dtype, owned, result
 from . import elementwise as ew
 from .elementwise import FLAT, check_divisor, elementwise, floats, operands, passthrough, scaled
+from .in_place import in_place
 
 
 def _floating(X: np.ndarray) -> np.ndarray:
@@ -325,16 +326,6 @@ def true_divide(input: Any, other: Any) -> Tensor:
     return ew.div(input, other)
 
 
-def _in_place(name: str, op: Callable) -> Callable:
-    """PyTorch's `t.atan2_(u)` and kin: t takes op(t, ...), with the rules of `t += u` (`Tensor._in_place`:
-    a result of another dtype kind, a float from an integer tensor, is a TypeError)."""
-    def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-        return self._in_place(name, lambda t, _: op(t, *args, **kwargs), None)
-    method.__name__ = method.__qualname__ = name
-    method.__doc__ = f"`t.{name[:-1]}(...)` in place, with the rules of `t += u`; returns t."
-    return method
-
-
 def float_power_(self: Tensor, exponent: Any) -> Tensor:
     """`t.float_power(exponent)` in place, for a float64 (or complex128) tensor only, as PyTorch's (whose
     result needs that dtype); returns t."""
@@ -350,8 +341,8 @@ Tensor.trunc = Tensor.fix = trunc
 Tensor.frac, Tensor.fmod, Tensor.sinc, Tensor.exp2, Tensor.erfc = frac, fmod, sinc, exp2, erfc
 Tensor.fmax, Tensor.fmin, Tensor.heaviside, Tensor.signbit, Tensor.sgn = fmax, fmin, heaviside, signbit, sgn
 Tensor.float_power, Tensor.true_divide = float_power, true_divide
-Tensor.atan2_ = Tensor.arctan2_ = _in_place("atan2_", atan2)
-Tensor.trunc_ = Tensor.fix_ = _in_place("trunc_", trunc)
+Tensor.atan2_ = Tensor.arctan2_ = in_place("atan2_", atan2)
+Tensor.trunc_ = Tensor.fix_ = in_place("trunc_", trunc)
 for _op in (hypot, copysign, logit, xlogy, frac, fmod, sinc, exp2, erfc, heaviside, sgn, true_divide):
-    setattr(Tensor, _op.__name__ + "_", _in_place(_op.__name__ + "_", _op))
+    setattr(Tensor, _op.__name__ + "_", in_place(_op.__name__ + "_", _op))
 Tensor.float_power_ = float_power_
