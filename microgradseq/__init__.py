@@ -56,7 +56,9 @@ from .viz import draw
 from .histogram import histc, histogram                     # torch.histogram (makemore part 3's plots), histc
 from .backends import (are_deterministic_algorithms_enabled, is_deterministic_algorithms_warn_only_enabled,
                        use_deterministic_algorithms)      # (fast.ai's set_seed)
-from . import linalg                                       # torch.linalg.norm, vector_norm
+from . import linalg                                       # torch.linalg.norm, solve, det, eigh, svd, qr, ...
+from .linalg import (_cholesky as cholesky, det, inverse, logdet, matrix_exp, matrix_power,
+                     slogdet)                              # torch.det, torch.inverse, torch.matrix_exp, ...
 from .ops.einsum import einsum                              # torch.einsum (fast.ai's weight gradients)
 from .function_forms import clamp_max, clamp_min, cosh, sign, sinh   # torch.cosh, ... (d2l, fast.ai)
 from .ops.elementwise import log2, log10                   # torch.log10 (`loss.log10()` of the lectures)

@@ -1348,6 +1348,18 @@ OP_CHECKS = {
        for name in ("atan2", "hypot", "copysign", "xlogy", "xlog1py", "fmod")},
     **{name: ("test_more_elementwise_functions.test_unary_gradient_and_tangent", None)
        for name in ("logit", "trunc", "sinc", "exp2", "erfc", "entr")},
+    # torch.linalg's primitives (ops/matrix_functions.py, ops/decompositions.py): gradient and tangent there
+    "inv": ("test_linalg.test_inv_gradient_and_tangent", None),
+    "solve": ("test_linalg.test_solve_gradient_and_tangent_with_broadcast_batches", None),
+    "det": ("test_linalg.test_det_gradient_and_tangent_on_a_batch", None),
+    "slogdet": ("test_linalg.test_slogdet_is_a_named_pair_whose_sign_is_a_constant", None),
+    "matrix_exp": ("test_linalg.test_matrix_exp_gradient_and_tangent", None),
+    "cholesky": ("test_linalg.test_cholesky_gradient_and_tangent_of_a_symmetric_input", None),
+    **{name: ("test_linalg.test_eigh_gradients_and_tangents_of_sign_free_functions", None)
+       for name in ("eigvalsh", "eigh_vectors")},
+    **{name: ("test_linalg.test_svd_gradients_and_tangents_of_sign_free_functions", None)
+       for name in ("svdvals", "svd_u", "svd_vh")},
+    **{name: ("test_linalg.test_qr_gradient_and_tangent_of_each_factor", None) for name in ("qr_q", "qr_r")},
 }
 
 

@@ -56,8 +56,7 @@ Noticed and left alone (PyTorch behaves the same; the tests check PyTorch's beha
   - in float32 the checkpointed net's gradients equal the plain net's to rounding (1 part in 10^6), not bit for
     bit; the script's own check, equal losses over six Adam steps, holds exactly.
 
-Names the library lacks (not gaps; each line that uses one says `differs:`): `torch.linalg.solve`,
-`torch.linalg.eigvalsh`, `torch.matrix_exp`, `Tensor.det`, `Tensor.neg_`, `torch.bfloat16`,
+Names the library lacks (not gaps; each line that uses one says `differs:`): `Tensor.neg_`, `torch.bfloat16`,
 `torch.backends.cuda`, `torch.cuda.amp.GradScaler` (and `torch.amp`); the third-party `geotorch`, `torchvision`
 and `torchtext` are stand-ins or PyTorch's own equivalents.
 
@@ -87,7 +86,6 @@ import microgradseq.nn as nn
 import microgradseq.nn.utils.parametrize as parametrize
 import microgradseq.utils.data
 from microgradseq.nn import functional as F
-from microgradseq.nn.utils.orthogonal import _cayley, _matrix_exp   # differs: stand-ins for linalg.solve, matrix_exp
 from microgradseq.utils.checkpoint import checkpoint
 
 math_erf = np.vectorize(math.erf)
@@ -992,7 +990,7 @@ def parametrizations_tutorial():
 
         def forward(self, X):
             # (I + X)(I - X)^{-1}
-            return _cayley(2 * X)  # differs: no torch.linalg.solve; (I - X)^-1 (I + X), the same matrix
+            return torch.linalg.solve(self.Id - X, self.Id + X)
 
     layer = nn.Linear(3, 3)
     parametrize.register_parametrization(layer, "weight", Skew())
@@ -1003,7 +1001,7 @@ def parametrizations_tutorial():
 
     class MatrixExponential(nn.Module):
         def forward(self, X):
-            return _matrix_exp(X)  # differs: no torch.matrix_exp; the library's own, used by orthogonal
+            return torch.matrix_exp(X)
 
     layer_orthogonal = nn.Linear(3, 3)
     parametrize.register_parametrization(layer_orthogonal, "weight", Skew())
@@ -1017,7 +1015,7 @@ def parametrizations_tutorial():
     parametrize.register_parametrization(layer_spd, "weight", MatrixExponential())
     X = layer_spd.weight
     print(torch.dist(X, X.T))                        # X is symmetric
-    print((np.linalg.eigvalsh(X.detach().numpy()) > 0.).all())  # differs: no torch.linalg.eigvalsh
+    print((torch.linalg.eigvalsh(X) > 0.).all())     # X is positive definite
     seen["spd"] = layer_spd
 
     class Skew(nn.Module):  # noqa: F811 (the tutorial upgrades the class)
@@ -1046,13 +1044,13 @@ def parametrizations_tutorial():
         def forward(self, X):
             # Assume X skew-symmetric
             # (I + X)(I - X)^{-1}
-            return _cayley(2 * X)  # differs: no torch.linalg.solve(self.Id - X, self.Id + X)
+            return torch.linalg.solve(self.Id - X, self.Id + X)
 
         def right_inverse(self, A):
             # Assume A orthogonal
             # See https://en.wikipedia.org/wiki/Cayley_transform#Matrix_map
             # (A - I)(A + I)^{-1}
-            return _cayley(-2 * A)  # differs: no torch.linalg.solve(A + self.Id, self.Id - A), the same matrix
+            return torch.linalg.solve(A + self.Id, self.Id - A)
 
     layer_orthogonal = nn.Linear(3, 3)
     parametrize.register_parametrization(layer_orthogonal, "weight", Skew())
@@ -1060,7 +1058,7 @@ def parametrizations_tutorial():
     # Sample an orthogonal matrix with positive determinant
     X = torch.empty(3, 3)
     nn.init.orthogonal_(X)
-    if np.linalg.det(X.numpy()) < 0.:  # differs: no Tensor.det
+    if X.det() < 0.:
         X[0].mul_(-1)                  # differs: no Tensor.neg_
     layer_orthogonal.weight = X
     print(torch.dist(layer_orthogonal.weight, X))  # layer_orthogonal.weight == X

@@ -7,23 +7,21 @@ its gradients neither explode nor vanish over many steps. The parametrization ma
     "householder":  Q = H_1 H_2 ... H_k [I; 0]           H_i = I - tau_i v_i v_i^T, v_i column i of X below
                                                          the diagonal with a 1 on it, tau_i = 2 / ||v_i||^2
 
-each written with the library's primitives (matmul, tril, sums, indexing), so the gradient to X comes from
-the chain rule: exp(A) by scaling and squaring its Taylor polynomial, (T_16(A / 2^s))^(2^s) with
-||A / 2^s||_1 <= 1/2 (the remainder below 1e-19), the Cayley map by Gauss-Jordan elimination (no pivoting is
-needed: I - A/2 has symmetric part I, so every pivot is at least 1), the Householder product as LAPACK's
-orgqr forms it. With `use_trivialization=True` (the default) the module also keeps a buffer `base`, an
-orthogonal matrix, and returns base Q ("dynamic trivialization", Lezcano-Casado 2019): assigning a weight
-stores it (made orthogonal by a QR decomposition when it is not) as `base`, and X as -I.
+exp(A) and the Cayley map through `linalg.matrix_exp` and `linalg.solve` (primitives with their own rules,
+as PyTorch's), the Householder product written with the library's primitives (matmul, tril, sums, indexing)
+as LAPACK's orgqr forms it, so the gradient to X comes from the chain rule. With `use_trivialization=True`
+(the default) the module also keeps a buffer `base`, an orthogonal matrix, and returns base Q ("dynamic
+trivialization", Lezcano-Casado 2019): assigning a weight stores it (made orthogonal by a QR decomposition
+when it is not) as `base`, and X as -I.
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 
 from ...creation import eye
 from ...grad_mode import no_grad
+from ...linalg import matrix_exp, solve
 from ...ops import concat, matmul
 from ...random import default_generator
 from ...tensor import Tensor, owned
@@ -31,41 +29,16 @@ from ..module import Module
 from .parametrize import register_parametrization
 
 _MAPS = ("matrix_exp", "cayley", "householder")
-_TAYLOR_DEGREE = 16
 
 
 def _mT(x: Tensor) -> Tensor:
     return x.transpose(-2, -1)
 
 
-def _matrix_exp(A: Tensor) -> Tensor:
-    """exp(A) = (T(A / 2^s))^(2^s), T the Taylor polynomial of degree 16 in Horner's form,
-    I + B (I + B/2 (I + B/3 (...))), s the least with ||A / 2^s||_1 <= 1/2 (chosen from the values, so it
-    is a constant of the graph)."""
-    largest = float(np.abs(A._data).sum(axis=-2).max()) if A._data.size else 0.0
-    squarings = max(0, math.ceil(math.log2(largest / 0.5))) if largest > 0.5 else 0
-    B = A / 2.0 ** squarings
-    identity = eye(A.shape[-1], dtype=A.dtype)
-    power_series = identity
-    for j in range(_TAYLOR_DEGREE, 0, -1):
-        power_series = identity + matmul(B, power_series) / j
-    for _ in range(squarings):
-        power_series = matmul(power_series, power_series)
-    return power_series
-
-
 def _cayley(A: Tensor) -> Tensor:
-    """(I - A/2)^-1 (I + A/2) by Gauss-Jordan elimination on [I - A/2 | I + A/2]: step k divides row k by
-    its pivot, r = M_k / M_kk, and subtracts (M_ik - [i = k]) r from every row i, which leaves r as row k
-    and zeros the rest of column k; after n steps the left half is I and the right half the product."""
-    n = A.shape[-1]
-    identity = eye(n, dtype=A.dtype)
-    M = concat([identity - A / 2, identity + A / 2], dim=-1)
-    for k in range(n):
-        row = M[..., k, :] / M[..., k, k:k + 1]
-        column = M[..., :, k] - np.eye(n, dtype=A.dtype)[k]
-        M = M - column[..., :, None] * row[..., None, :]
-    return M[..., :, n:]
+    """(I - A/2)^-1 (I + A/2), by `linalg.solve` (I - A/2 has symmetric part I, so it is never singular)."""
+    identity = eye(A.shape[-1], dtype=A.dtype)
+    return solve(identity - A / 2, identity + A / 2)
 
 
 def _householder_product(A: Tensor, tau: Tensor) -> Tensor:
@@ -113,7 +86,7 @@ class _Orthogonal(Module):
             if n != k:          # embed the tall X in a square matrix
                 X = concat([X, owned(np.zeros(X.shape[:-2] + (n, n - k), X.dtype))], dim=-1)
             A = X - _mT(X)
-            Q = _matrix_exp(A) if self.orthogonal_map == "matrix_exp" else _cayley(A)
+            Q = matrix_exp(A) if self.orthogonal_map == "matrix_exp" else _cayley(A)
             Q = Q[..., :k] if n != k else Q
         else:
             A = X.tril(-1)
