@@ -124,6 +124,7 @@ dot, bincount = map(_form, ("dot", "bincount"))
 logical_and, logical_or, logical_xor, logical_not = map(
     _form, ("logical_and", "logical_or", "logical_xor", "logical_not"))
 cosh, sinh, sign, clamp_min, clamp_max = map(_form, ("cosh", "sinh", "sign", "clamp_min", "clamp_max"))
+neg, negative, absolute = map(_form, ("neg", "negative", "absolute"))     # torch.neg, its alias, abs's alias
 nan_to_num = _form("nan_to_num")                # torch.nan_to_num (an RTRL's sensitivities kept finite)
 prod, cumprod, nansum, count_nonzero, diff, take_along_dim = map(
     _form, ("prod", "cumprod", "nansum", "count_nonzero", "diff", "take_along_dim"))

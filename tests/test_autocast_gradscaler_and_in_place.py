@@ -380,9 +380,20 @@ CASES = {
     "logical_or": (np.round(mixed), (np.round(U),), np.logical_or, False),
     "logical_xor": (np.round(mixed), (np.round(U),), np.logical_xor, False),
     "logical_not": (np.round(mixed), (), np.logical_not, False),
+    "absolute": (mixed, (), np.abs, True), "reciprocal": (mixed, (), np.reciprocal, True),
+    "floor": (mixed * 3, (), np.floor, False), "ceil": (mixed * 3, (), np.ceil, False),
+    "tan": (mixed * 0.6, (), np.tan, True), "deg2rad": (mixed, (), np.deg2rad, True),
+    "rad2deg": (mixed, (), np.rad2deg, True), "atan": (mixed, (), np.arctan, True),
+    "arctan": (mixed, (), np.arctan, True), "asinh": (mixed, (), np.arcsinh, True),
+    "arcsinh": (mixed, (), np.arcsinh, True), "acosh": (positive + 1, (), np.arccosh, True),
+    "arccosh": (positive + 1, (), np.arccosh, True),
+    **{name: (near_one * np.sign(mixed), (), reference, True)
+       for name, reference in [("asin", np.arcsin), ("arcsin", np.arcsin), ("acos", np.arccos),
+                               ("arccos", np.arccos), ("atanh", np.arctanh), ("arctanh", np.arctanh)]},
 }
 FLOAT_ONLY = ["sqrt", "rsqrt", "exp", "expm1", "log", "log2", "log10", "log1p", "sin", "cos", "tanh", "sinh", "cosh",
-              "sigmoid", "erf"]
+              "sigmoid", "erf", "reciprocal", "tan", "asin", "acos", "atan", "asinh", "acosh", "atanh", "deg2rad",
+              "rad2deg"]
 
 
 def tensors(args):

@@ -2238,6 +2238,22 @@ def test_logical_operators_of_bool_and_integer_tensors():
         ~mg.tensor([1.0])
 
 
+def test_bitwise_functions_of_bool_and_integer_tensors():
+    """torch.bitwise_and, _or, _xor and _not as numpy's bitwise ufuncs, broadcast, as methods and functions
+    (a numpy array or a number on either side): constants; a float tensor is refused by name."""
+    x, y = np.array([[0, 2, 5], [1, 3, 4]]), np.array([6, -1, 3])
+    X, Y = mg.tensor(x), mg.tensor(y)
+    for got, expected in [(mg.bitwise_and(X, Y), x & y), (X.bitwise_or(Y), x | y), (mg.bitwise_xor(x, Y), x ^ y),
+                          (X.bitwise_and(6), x & 6), (mg.bitwise_not(X), ~x), (mg.bitwise_not(X >= 2), ~(x >= 2)),
+                          (mg.bitwise_xor(X > 1, X < 4), (x > 1) ^ (x < 4))]:
+        assert got.dtype == expected.dtype and got.grad_fn is None
+        np.testing.assert_array_equal(got.data, expected)
+    with pytest.raises(TypeError, match="bitwise_or: expected bool or integer tensors, got dtypes float32 and int64"):
+        mg.bitwise_or(mg.tensor([1.0]), Y)
+    with pytest.raises(TypeError, match="bitwise_not: expected a bool or integer tensor, got dtype float32"):
+        mg.tensor([1.0]).bitwise_not()
+
+
 def test_logical_functions_of_any_dtype_give_bool_constants():
     """torch.logical_and, _or, _xor and _not as numpy's logical ufuncs of `entry != 0` (NaN counts as
     True), broadcast, as methods and functions: bool tensors without history."""
@@ -2410,6 +2426,8 @@ LOGICAL = {
     "isinf": ["test_entrywise_tests_give_bool_constants"],
     "isfinite": ["test_entrywise_tests_give_bool_constants"],
     "invert": ["test_logical_operators_of_bool_and_integer_tensors"],
+    **{name: ["test_bitwise_functions_of_bool_and_integer_tensors"]
+       for name in ("bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not")},
     "logical_and": ["test_logical_functions_of_any_dtype_give_bool_constants"],
     "logical_or": ["test_logical_functions_of_any_dtype_give_bool_constants"],
     "logical_xor": ["test_logical_functions_of_any_dtype_give_bool_constants"],

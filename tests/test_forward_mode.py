@@ -292,6 +292,16 @@ CASES = {
     "trunc": unary(mg.ops.trunc, np.trunc, lambda a: away_from(a, [-2.0, -1.0, 0.0, 1.0, 2.0])),
     "xlogy": binary(mg.ops.xlogy, lambda a, b: a * np.log(b), right_safe=positive),
     "xlog1py": binary(mg.ops.xlog1py, lambda a, b: a * np.log1p(b), right_safe=positive),
+    "floor": unary(mg.ops.floor, np.floor, lambda a: away_from(a, [-2.0, -1.0, 0.0, 1.0, 2.0])),
+    "ceil": unary(mg.ops.ceil, np.ceil, lambda a: away_from(a, [-2.0, -1.0, 0.0, 1.0, 2.0])),
+    "reciprocal": unary(mg.ops.reciprocal, lambda a: 1 / a, nonzero),
+    "tan": unary(mg.ops.tan, np.tan, lambda a: a * 0.6),             # [-1.2, 1.2]: off the poles at +-pi/2
+    "asin": unary(mg.ops.asin, np.arcsin, lambda a: a * 0.45),       # [-0.9, 0.9]: inside (-1, 1)
+    "acos": unary(mg.ops.acos, np.arccos, lambda a: a * 0.45),
+    "atan": unary(mg.ops.atan, np.arctan, lambda a: a * 2),
+    "asinh": unary(mg.ops.asinh, np.arcsinh, lambda a: a * 2),
+    "acosh": unary(mg.ops.acosh, np.arccosh, lambda a: positive(a) + 0.7),     # [1.2, 3.2]: off the edge at 1
+    "atanh": unary(mg.ops.atanh, np.arctanh, lambda a: a * 0.45),
 }
 
 

@@ -10,12 +10,15 @@ from . import arithmetic, attributes, expanding, filling, logical, methods, sele
 from . import combining, contracting, scattering  # noqa: F401
 from . import more_elementwise  # noqa: F401     (t.atan2(u), t.hypot(u), t.fmod(u), t.sinc(), ...)
 from . import order_statistics  # noqa: F401
+from . import trigonometry  # noqa: F401     (t.tan(), t.asin(), t.atanh(), t.deg2rad(), ...)
 from . import in_place  # noqa: F401     (t.exp_(), t.neg_(), t.pow_(2), t.tril_(), ...)
 from .einsum import einsum
 from .elementwise import (abs, add, astype, clip, clone, cos, cosh, div, erf, exp, expm1, lerp, log, log1p, log2, log10,
                           mul, neg, power, relu, round, sigmoid, sign, sin, sinh, sqrt, sub, tanh, where)
 from .linalg import linear, matmul
 from .more_elementwise import atan2, copysign, entr, erfc, exp2, fmod, hypot, logit, sinc, trunc, xlog1py, xlogy
+from .more_elementwise import ceil, floor, reciprocal
+from .trigonometry import acos, acosh, asin, asinh, atan, atanh, tan
 from .products import cumprod, prod
 from .reduce import cumsum, max, mean, norm, sum
 from .assign import index_put
@@ -27,3 +30,4 @@ __all__ = ["abs", "add", "astype", "clip", "clone", "concat", "cos", "cosh", "cu
            "log_softmax", "matmul", "max", "mean", "mul", "neg", "norm", "power", "prod", "relu", "reshape", "round",
            "sigmoid", "sign", "sin", "sinh", "sqrt", "stack", "sub", "sum", "tanh", "transpose", "where"]
 __all__ += ["atan2", "copysign", "entr", "erfc", "exp2", "fmod", "hypot", "logit", "sinc", "trunc", "xlog1py", "xlogy"]
+__all__ += ["acos", "acosh", "asin", "asinh", "atan", "atanh", "ceil", "floor", "reciprocal", "tan"]

@@ -33,6 +33,8 @@ def _method(name: str) -> Callable:
 # `add_`, `masked_fill_`, ...) are beside their ops
 IN_PLACE = ("abs", "neg", "negative", "sign", "square", "sqrt", "rsqrt", "exp", "expm1", "log", "log2", "log10",
             "log1p", "sin", "cos", "tanh", "sinh", "cosh", "sigmoid", "relu", "erf", "round", "nan_to_num",
+            "absolute", "reciprocal", "floor", "ceil", "tan", "asin", "arcsin", "acos", "arccos", "atan", "arctan",
+            "asinh", "arcsinh", "acosh", "arccosh", "atanh", "arctanh", "deg2rad", "rad2deg",
             "pow", "remainder", "floor_divide", "clamp_min", "clamp_max",
             "addbmm", "addcdiv", "addcmul", "addmm", "addmv", "addr", "baddbmm",
             "cumsum", "cumprod", "tril", "triu", "renorm",

@@ -1,5 +1,6 @@
 """PyTorch's truth tests and logic: the entrywise tests `t.isnan()`, `t.isinf()`, `t.isfinite()`; the
-operators `&`, `|`, `^`, `~` of bool (or integer) tensors; `t.logical_and(u)`, `t.logical_or(u)`,
+operators `&`, `|`, `^`, `~` of bool (or integer) tensors and their names `t.bitwise_and(u)`, `bitwise_or`,
+`bitwise_xor`, `bitwise_not` (in place too); `t.logical_and(u)`, `t.logical_or(u)`,
 `t.logical_xor(u)`, `t.logical_not()` of any dtype; `t.all()`, `t.any()`; `t.equal(u)`; and
 `t.isclose(u, rtol, atol)`.
 
@@ -21,6 +22,7 @@ from ..checks import flag, non_negative_number
 from ..spellings import axis_keepdims
 from ..tensor import Tensor, as_tensor, owned
 from . import elementwise as ew
+from .in_place import in_place
 from .methods import _axis
 
 
@@ -35,23 +37,50 @@ def _test(test: np.ufunc, name: str) -> Any:
 isnan, isinf, isfinite = _test(np.isnan, "isnan"), _test(np.isinf, "isinf"), _test(np.isfinite, "isfinite")
 
 
-def _logical(ufunc: np.ufunc, name: str) -> Any:
-    """`t & u`, `t | u`, `t ^ u` of bool (or integer) tensors, as PyTorch's: no gradient."""
-    def logical(self: Tensor, other: Any) -> Tensor:
+def _bitwise(ufunc: np.ufunc, name: str) -> Any:
+    """torch.bitwise_and (or, xor) of bool or integer tensors, broadcast: no gradient; `name` in its errors."""
+    def bitwise(input: Any, other: Any) -> Tensor:
+        input = as_tensor(input, other if isinstance(other, Tensor) else None)
+        other = as_tensor(other, input)
+        if input.dtype.kind not in "biu" or other.dtype.kind not in "biu":
+            raise TypeError(f"{name}: expected bool or integer tensors, got dtypes {input.dtype} and {other.dtype}")
+        return owned(np.asarray(ew.operands(name, ufunc, input, other)[2]))
+    bitwise.__name__ = bitwise.__qualname__ = name
+    bitwise.__doc__ = (f"`t.{name}(u)` (and `mg.{name}(t, u)`): the entries' bitwise {name[8:]} (of bools: the "
+                       f"logical one), broadcast, as torch.{name}: bool or integer tensors, no gradient.")
+    return bitwise
+
+
+bitwise_and = _bitwise(np.bitwise_and, "bitwise_and")
+bitwise_or = _bitwise(np.bitwise_or, "bitwise_or")
+bitwise_xor = _bitwise(np.bitwise_xor, "bitwise_xor")
+
+
+def _operator(bitwise: Any) -> Any:
+    """`t & u`, `t | u`, `t ^ u`: `bitwise`, or NotImplemented for an operand Python should offer the other side."""
+    def operator(self: Tensor, other: Any) -> Tensor:
         if not isinstance(other, (Tensor, np.ndarray, np.generic, bool, int)):
             return NotImplemented
-        other = as_tensor(other, self)
-        if self.dtype.kind not in "biu" or other.dtype.kind not in "biu":
-            raise TypeError(f"{name}: expected bool or integer tensors, got dtypes {self.dtype} and {other.dtype}")
-        return owned(np.asarray(ew.operands(name, ufunc, self, other)[2]))
-    return logical
+        return bitwise(self, other)
+    return operator
+
+
+def bitwise_not(input: Any) -> Tensor:
+    """`t.bitwise_not()` (and `mg.bitwise_not(t)`): each entry's bits flipped (of bools: logical not), as
+    torch.bitwise_not: a bool or integer tensor, no gradient."""
+    return _not(input, "bitwise_not")
 
 
 def invert(self: Tensor) -> Tensor:
     """`~t`: logical not of a bool tensor (bitwise of an integer one), as PyTorch's."""
-    if self.dtype.kind not in "biu":
-        raise TypeError(f"bitwise_not (~): expected a bool or integer tensor, got dtype {self.dtype}")
-    return owned(np.asarray(np.invert(self._data)))
+    return _not(self, "bitwise_not (~)")
+
+
+def _not(input: Any, name: str) -> Tensor:
+    x = input if type(input) is Tensor else as_tensor(input)
+    if x.dtype.kind not in "biu":
+        raise TypeError(f"{name}: expected a bool or integer tensor, got dtype {x.dtype}")
+    return owned(np.asarray(np.invert(x._data)))
 
 
 def _logical_of(ufunc: np.ufunc, name: str) -> Any:
@@ -120,10 +149,14 @@ def isclose(self: Tensor, other: Any, rtol: Any = 1e-05, atol: Any = 1e-08, equa
 
 
 Tensor.isnan, Tensor.isinf, Tensor.isfinite, Tensor.isclose = isnan, isinf, isfinite, isclose
-Tensor.__and__ = Tensor.__rand__ = _logical(np.bitwise_and, "bitwise_and (&)")
-Tensor.__or__ = Tensor.__ror__ = _logical(np.bitwise_or, "bitwise_or (|)")
-Tensor.__xor__ = Tensor.__rxor__ = _logical(np.bitwise_xor, "bitwise_xor (^)")
+Tensor.__and__ = Tensor.__rand__ = _operator(_bitwise(np.bitwise_and, "bitwise_and (&)"))
+Tensor.__or__ = Tensor.__ror__ = _operator(_bitwise(np.bitwise_or, "bitwise_or (|)"))
+Tensor.__xor__ = Tensor.__rxor__ = _operator(_bitwise(np.bitwise_xor, "bitwise_xor (^)"))
 Tensor.__invert__ = invert
+Tensor.bitwise_and, Tensor.bitwise_or, Tensor.bitwise_xor, Tensor.bitwise_not = (bitwise_and, bitwise_or, bitwise_xor,
+                                                                                 bitwise_not)
+for _op in (bitwise_and, bitwise_or, bitwise_xor, bitwise_not):     # (in place beside them: integers, not floats)
+    setattr(Tensor, _op.__name__ + "_", in_place(_op.__name__ + "_", _op))
 Tensor.logical_and, Tensor.logical_or, Tensor.logical_xor = logical_and, logical_or, logical_xor
 Tensor.logical_not = logical_not
 Tensor.all, Tensor.any, Tensor.equal = _truth(np.all, "all"), _truth(np.any, "any"), equal

@@ -33,7 +33,7 @@ Tensor.__pow__, Tensor.__rpow__ = ew.power, lambda self, other: ew.power(other, 
 Tensor.__floordiv__, Tensor.__rfloordiv__ = ew.floor_divide, lambda self, other: ew.floor_divide(other, self)
 Tensor.__mod__, Tensor.__rmod__ = ew.remainder, lambda self, other: ew.remainder(other, self)
 Tensor.__matmul__, Tensor.__rmatmul__ = matmul, lambda self, other: matmul(other, self)
-Tensor.__neg__, Tensor.__abs__, Tensor.__pos__, Tensor.__getitem__ = ew.neg, ew.abs, lambda self: self, getitem
+Tensor.__neg__, Tensor.__abs__, Tensor.__getitem__ = ew.neg, ew.abs, getitem     # (+t: more_elementwise's positive)
 Tensor.__setitem__, Tensor._parts_in_step, Tensor._write_through = setitem, parts_in_step, staticmethod(write_through)
 Tensor.sum, Tensor.mean, Tensor.max, Tensor.norm = sum, mean, max, norm
 Tensor.var, Tensor.std, Tensor.cumsum, Tensor.logsumexp = var, std, cumsum, logsumexp
@@ -43,6 +43,7 @@ Tensor.abs, Tensor.sqrt, Tensor.clip, Tensor.clone = ew.abs, ew.sqrt, ew.clip, e
 Tensor.sin, Tensor.cos, Tensor.round, Tensor.erf = ew.sin, ew.cos, ew.round, ew.erf
 Tensor.log1p, Tensor.expm1 = ew.log1p, ew.expm1
 Tensor.neg = Tensor.negative = ew.neg      # t.neg(), -t
+Tensor.absolute = ew.abs                   # PyTorch's alias
 Tensor.logcumsumexp, Tensor.lerp = logcumsumexp, ew.lerp       # t.logcumsumexp(dim), t.lerp(end, weight)
 Tensor.prod, Tensor.cumprod, Tensor.nansum, Tensor.count_nonzero = prod, cumprod, nansum, count_nonzero
 Tensor.logaddexp = logaddexp

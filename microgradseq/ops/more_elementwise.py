@@ -1,14 +1,15 @@
 """More of PyTorch's elementwise functions, each `mg.X(...)` and `t.X(...)` (and `t.X_(...)` in place
 where PyTorch has it): the angle `atan2` (`arctan2`), `hypot`, `copysign`, `logit`, `xlogy` (and
-torch.special's `xlog1py`), the staircase `trunc` (`fix`) and what it leaves, `frac`, C's remainder
-`fmod`, `sinc`, `exp2`, `erfc`, torch.special's `entr`; the NaN-ignoring `fmax` and `fmin`; the constants
-`heaviside` and `signbit`; `sgn`, `float_power` (in float64) and `true_divide` (`div`).
+torch.special's `xlog1py`), the staircases `trunc` (`fix`), `floor` and `ceil`, what trunc leaves,
+`frac`, C's remainder `fmod`, `reciprocal`, `sinc`, `exp2`, `erfc`, torch.special's `entr`; the
+NaN-ignoring `fmax` and `fmin`; the constants `heaviside` and `signbit`; `sgn`, `float_power` (in
+float64), `true_divide` (`div`) and `positive` (`+t`, its input itself).
 
 The primitives are rows of the table of derivatives, as in `elementwise.py` (one rule per operand
 serves both modes); `frac`, `fmax`, `fmin`, `float_power` and `true_divide` are composites of primitives.
 Integers and bools promote as PyTorch's: the functions of floats (atan2, copysign, xlogy, logit, sinc,
-exp2, erfc, entr) give the default float dtype, `fmod`, `trunc`, `fmax` and `fmin` keep integers, and
-`hypot` and `frac`, which PyTorch has for floating point only, refuse them.
+exp2, erfc, entr, reciprocal) give the default float dtype, `fmod`, `trunc`, `floor`, `ceil`, `fmax`
+and `fmin` keep integers, and `hypot` and `frac`, which PyTorch has for floating point only, refuse them.
 """
 
 from __future__ import annotations
@@ -162,11 +163,51 @@ X_LOG = elementwise(_d_multiplier, scaled)      # d/dother = input / other (inpu
 def trunc(input: Any) -> Tensor:
     """input rounded toward zero, as torch.trunc (also `fix`); integers as they are (a copy), as PyTorch's;
     d/dinput = 0: a staircase is flat between its jumps (PyTorch's gradient too)"""
-    x = input if type(input) is Tensor else as_tensor(input)
-    X = x._data
-    if X.dtype.kind in "bc":
-        raise TypeError(f"trunc: expected a real number or integer tensor, got dtype {X.dtype}")
+    x, X = _staircase_input("trunc", input)
     return result("trunc", np.trunc(X) if X.dtype.kind == "f" else X.copy(), (x,), FLAT, (None,))
+
+
+def floor(input: Any) -> Tensor:
+    """The largest integer <= input, as torch.floor; integers as they are (a copy), as PyTorch's;
+    d/dinput = 0 (PyTorch's derivatives.yaml: zeros_like)"""
+    x, X = _staircase_input("floor", input)
+    return result("floor", np.floor(X) if X.dtype.kind == "f" else X.copy(), (x,), FLAT, (None,))
+
+
+def ceil(input: Any) -> Tensor:
+    """The smallest integer >= input, as torch.ceil; integers as they are (a copy), as PyTorch's;
+    d/dinput = 0 (PyTorch's derivatives.yaml: zeros_like)"""
+    x, X = _staircase_input("ceil", input)
+    return result("ceil", np.ceil(X) if X.dtype.kind == "f" else X.copy(), (x,), FLAT, (None,))
+
+
+def _staircase_input(name: str, input: Any) -> tuple[Tensor, np.ndarray]:
+    """input as a tensor and its array: real numbers or integers (PyTorch has no bool or complex kernels)."""
+    x = input if type(input) is Tensor else as_tensor(input)
+    if x.dtype.kind in "bc":
+        raise TypeError(f"{name}: expected a real number or integer tensor, got dtype {x.dtype}")
+    return x, x._data
+
+
+def reciprocal(input: Any) -> Tensor:
+    """1 / input (inf at 0, quietly), as torch.reciprocal: integers and bools give the default float dtype;
+    d(1/x)/dx = -1/x^2 = -y^2 (PyTorch's derivatives.yaml: -grad * result * result)"""
+    x = input if type(input) is Tensor else as_tensor(input)
+    with np.errstate(divide="ignore"):
+        y = 1 / floats(x)
+    return result("reciprocal", y, (x,), RECIPROCAL, (y,))
+
+
+RECIPROCAL = elementwise(lambda g, y: -g * y * y)
+
+
+def positive(input: Any) -> Tensor:
+    """input itself (`+t`), as torch.positive, which returns its input; a bool tensor is a TypeError, as
+    PyTorch's (UnaryOps.cpp: "The `+` operator, on a bool tensor is not supported.")."""
+    x = input if type(input) is Tensor else as_tensor(input)
+    if x.dtype.kind == "b":
+        raise TypeError("positive: the + operator of a bool tensor is not supported, as in PyTorch")
+    return x
 
 
 def frac(input: Any) -> Tensor:
@@ -343,6 +384,8 @@ Tensor.fmax, Tensor.fmin, Tensor.heaviside, Tensor.signbit, Tensor.sgn = fmax, f
 Tensor.float_power, Tensor.true_divide = float_power, true_divide
 Tensor.atan2_ = Tensor.arctan2_ = in_place("atan2_", atan2)
 Tensor.trunc_ = Tensor.fix_ = in_place("trunc_", trunc)
+Tensor.floor, Tensor.ceil, Tensor.reciprocal = floor, ceil, reciprocal      # (in place: in_place.py's table)
+Tensor.positive = Tensor.__pos__ = positive
 for _op in (hypot, copysign, logit, xlogy, frac, fmod, sinc, exp2, erfc, heaviside, sgn, true_divide):
     setattr(Tensor, _op.__name__ + "_", in_place(_op.__name__ + "_", _op))
 Tensor.float_power_ = float_power_
