@@ -165,9 +165,10 @@ def test_the_standard_loop_gives_plain_sgd_s_parameters_when_nothing_overflows()
 def test_scale_multiplies_by_the_scale_and_keeps_the_dtype():
     scaler = mg.amp.GradScaler(init_scale=4.0)
     assert scaler.get_scale() == 4.0
-    loss16 = mg.tensor(1.5, dtype=mg.float16)
-    scaled = scaler.scale(loss16)
-    assert scaled.dtype == np.float16 and float(scaled) == 6.0
+    scaled = scaler.scale(mg.tensor([1.5], dtype=mg.float16))       # a float16 tensor with axes stays float16
+    assert scaled.dtype == np.float16 and float(scaled[0]) == 6.0
+    scaled = scaler.scale(mg.tensor(1.5, dtype=mg.float16))         # two 0-d tensors: float32, as PyTorch's
+    assert scaled.dtype == np.float32 and float(scaled) == 6.0
     pair = scaler.scale([mg.tensor(1.0), (mg.tensor(2.0),)])
     assert isinstance(pair, list) and float(pair[0]) == 4.0 and isinstance(pair[1], tuple) and float(pair[1][0]) == 8.0
     with pytest.raises(ValueError, match="GradScaler.scale: outputs must be a Tensor or an iterable of Tensors"):

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..checks import flag, is_int
-from ..tensor import Tensor
+from ..tensor import Tensor, as_tensor
 
 
 class OptState(Enum):
@@ -65,13 +65,14 @@ class GradScaler:
 
     def scale(self, outputs: Any) -> Any:
         """outputs * S: a tensor, or a list, tuple or other iterable of them (the same kind back).
-        The product keeps each tensor's dtype (a float16 loss stays float16, as PyTorch's)."""
+        S is a 0-d float32 tensor, as PyTorch's, so promotion decides the dtype: a float16 tensor with
+        axes stays float16, a 0-d float16 loss becomes float32 (and does not overflow at S = 65536)."""
         if not self._enabled:
             return outputs
         if self._scale is None:
             self._scale, self._growth_tracker = np.float32(self._init_scale), self._init_growth_tracker
         if isinstance(outputs, Tensor):
-            return outputs * float(self._scale)
+            return outputs * as_tensor(np.asarray(self._scale, dtype=np.float32))   # a 0-d float32, as PyTorch's
         if isinstance(outputs, abc.Iterable) and not isinstance(outputs, (str, bytes)):
             scaled = map(self.scale, outputs)
             return type(outputs)(scaled) if isinstance(outputs, (list, tuple)) else scaled
@@ -144,7 +145,8 @@ class GradScaler:
             if any(checked):
                 self._scale, self._growth_tracker = np.float32(np.float64(self._scale) * self._backoff_factor), 0
             elif self._growth_tracker + 1 == self._growth_interval:
-                grown = np.float32(np.float64(self._scale) * self._growth_factor)
+                with np.errstate(over="ignore"):          # (an inf is not kept, below)
+                    grown = np.float32(np.float64(self._scale) * self._growth_factor)
                 self._scale, self._growth_tracker = grown if np.isfinite(grown) else self._scale, 0
             else:
                 self._growth_tracker += 1
