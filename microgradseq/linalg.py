@@ -23,12 +23,12 @@ import numpy as np
 
 from .checks import is_axis, is_int
 from .ops.decompositions import QR, SVD, Eigh, eigh, eigvalsh, qr, svd, svdvals
-from .ops.elementwise import abs, neg
+from .ops.elementwise import abs, neg, where
 from .ops.linalg import matmul
 from .ops.matrix_functions import (LinAlgError, SignLogAbsDet, cholesky, det, inv, matrix_exp, slogdet,
                                    solve_matrices, square_matrices)
 from .ops.reduce import max, norm as _p_norm, sum
-from .tensor import Tensor, as_tensor, owned
+from .tensor import Tensor, as_tensor
 
 __all__ = ["Eigh", "LinAlgError", "QR", "SVD", "SignLogAbsDet", "cholesky", "det", "eigh", "eigvalsh", "inv",
            "logdet", "matrix_exp", "matrix_norm", "matrix_power", "norm", "qr", "slogdet", "solve", "svd",
@@ -112,13 +112,13 @@ def _matrix_norm(where: str, A: Tensor, ord: Any, dim: Any, keepdim: bool) -> Te
 
 
 def matrix_power(A: Any, n: int) -> Tensor:
-    """torch.linalg.matrix_power: A^n by repeated squaring (matmul); n < 0: inv(A)^|n|; n = 0: the identity
-    (a constant, gradient 0, as PyTorch's)."""
+    """torch.linalg.matrix_power: A^n by repeated squaring (matmul); n < 0: inv(A)^|n|; n = 0: the identity,
+    in the graph with gradient 0 (as PyTorch's A.clone().copy_(eye): `where` picks the identity everywhere)."""
     A = square_matrices("linalg.matrix_power", A)
     if not is_int(n):
         raise TypeError(f"linalg.matrix_power: n must be an integer, got {type(n).__name__} {n!r}")
     if n == 0:
-        return owned(np.broadcast_to(np.eye(A.shape[-1], dtype=A.dtype), A.shape).copy())
+        return where(np.ones(A.shape, bool), np.broadcast_to(np.eye(A.shape[-1], dtype=A.dtype), A.shape), A)
     if n < 0:
         A, n = inv(A), -n
     power, product = A, None

@@ -50,9 +50,10 @@ class Eigh(NamedTuple):
 
 
 def _checked_uplo(where: str, UPLO: Any) -> str:
-    if UPLO not in ("L", "U"):
+    """UPLO upper-cased, as PyTorch's checkUplo (and numpy) read it: 'l' is 'L'."""
+    if not isinstance(UPLO, str) or UPLO.upper() not in ("L", "U"):
         raise ValueError(f"{where}: UPLO must be 'L' or 'U', got {UPLO!r}")
-    return UPLO
+    return UPLO.upper()
 
 
 def eigh(A: Any, UPLO: str = "L") -> Eigh:
