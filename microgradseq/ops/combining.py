@@ -193,7 +193,8 @@ def block_diag(*tensors: Any) -> Tensor:
     blocks = [t if isinstance(t, Tensor) else as_tensor(t) for t in tensors]
     if any(b.ndim > 2 for b in blocks):
         raise ValueError(f"block_diag: expected tensors with at most 2 axes, got shapes {[b.shape for b in blocks]}")
-    tiers: list = [None, None]          # (PyTorch's result_type: dimensioned tensors, then 0-d ones of a higher category)
+    # PyTorch's result_type: the dimensioned tensors' dtype, then a 0-d one's only if of a higher category
+    tiers: list = [None, None]
     for b in blocks:
         tier = 0 if b.ndim else 1
         tiers[tier] = b.dtype if tiers[tier] is None else _promoted(tiers[tier], b.dtype)
