@@ -61,7 +61,7 @@ def _same_shapes(where: str, **tensors: Any) -> None:
     shapes = {name: np.shape(value) for name, value in tensors.items()}
     if len(set(shapes.values())) > 1:
         listed = ", ".join(f"{name} of shape {shape}" for name, shape in shapes.items())
-        raise ValueError(f"{where}: {listed} differ (as in PyTorch, they must have the same shape)")
+        raise ValueError(f"{where}: {listed} differ (they must have the same shape here; see docs/pytorch.md)")
 
 
 def _rows(where: str, x: Tensor) -> tuple[int, int]:

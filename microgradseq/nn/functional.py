@@ -36,7 +36,7 @@ from ..functional import (cosine_embedding_loss, gaussian_nll_loss, hinge_embedd
 from ..functional import multi_head_attention_forward, scaled_dot_product_attention
 from ..functional import (alpha_dropout, bilinear, dropout1d, dropout2d, feature_alpha_dropout, instance_norm,
                           pixel_shuffle, pixel_unshuffle)
-from ..functional import gumbel_softmax
+from ..functional import gumbel_softmax, pdist
 from .embedding_bag import embedding_bag
 from .linear import embedding
 
@@ -57,4 +57,4 @@ __all__ += ["cosine_embedding_loss", "gaussian_nll_loss", "hinge_embedding_loss"
 __all__ += ["multi_head_attention_forward", "scaled_dot_product_attention"]
 __all__ += ["alpha_dropout", "bilinear", "dropout1d", "dropout2d", "embedding_bag", "feature_alpha_dropout",
             "instance_norm", "pixel_shuffle", "pixel_unshuffle"]
-__all__ += ["gumbel_softmax"]
+__all__ += ["gumbel_softmax", "pdist"]
