@@ -18,14 +18,11 @@ tbptt.
 
 from __future__ import annotations
 
-import operator
 from typing import Any
 
-from ..autograd import OP, Node
+from ..autograd import OP, Node, _by_creation
 from ..tensor import Tensor
 from .truncate import state_tensors
-
-_by_creation = operator.attrgetter("seq")
 
 
 class Reach:

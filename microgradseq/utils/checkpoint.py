@@ -25,12 +25,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import operator
 from typing import Any, Callable
 
 import numpy as np
 
-from ..autograd import CUT, OP, Node, creation_order, grad_enabled, setting
+from ..autograd import CUT, OP, Node, _by_creation, creation_order, grad_enabled, setting
 from ..checks import flag
 from ..forward import current_run
 from ..function import Function
@@ -42,7 +41,6 @@ from ..trees import fold, same_kind
 __all__ = ["CheckpointError", "checkpoint", "checkpoint_sequential", "noop_context_fn"]
 
 DETERMINISM_CHECKS = ("default", "none")
-_by_creation = operator.attrgetter("seq")
 
 
 class CheckpointError(RuntimeError):
