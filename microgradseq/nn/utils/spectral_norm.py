@@ -27,7 +27,7 @@ from ...parameter import Parameter
 from ...random import default_generator
 from ...tensor import Tensor, owned
 from ..module import Module
-from .weight_norm import parameter_to_hook
+from .weight_norm import hook_removed, parameter_to_hook
 
 
 def normalized(x: np.ndarray, eps: float) -> np.ndarray:
@@ -138,9 +138,4 @@ def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int 
 def remove_spectral_norm(module: Module, name: str = "weight") -> Module:
     """PyTorch's `torch.nn.utils.remove_spectral_norm`: `name` a plain parameter again, of the values
     W / sigma had (no further power step); ValueError if `module` has no spectral_norm on `name`."""
-    for key, hook in list(module._forward_pre_hooks.items()):
-        if isinstance(hook, SpectralNorm) and hook.name == name:
-            hook.remove(module)
-            del module._forward_pre_hooks[key]
-            return module
-    raise ValueError(f"remove_spectral_norm: spectral_norm of {name!r} not found in {type(module).__name__}")
+    return hook_removed("spectral_norm", module, name, SpectralNorm)

@@ -60,6 +60,17 @@ def parameter_to_hook(where: str, module: Module, name: str, hook_class: type) -
     return weight
 
 
+def hook_removed(kind: str, module: Module, name: str, hook_class: type) -> Module:
+    """`module` without its `hook_class` hook on `name` (weight_norm's, spectral_norm's), the parameter
+    plain again (the hook's `remove`); ValueError naming `remove_<kind>` if there is none."""
+    for key, hook in list(module._forward_pre_hooks.items()):
+        if isinstance(hook, hook_class) and hook.name == name:
+            hook.remove(module)
+            del module._forward_pre_hooks[key]
+            return module
+    raise ValueError(f"remove_{kind}: {kind} of {name!r} not found in {type(module).__name__}")
+
+
 class WeightNorm:
     """The forward pre-hook `weight_norm` registers: `module.<name> = g v / ||v||` before each forward."""
 
@@ -122,9 +133,4 @@ def weight_norm(module: Module, name: str = "weight", dim: Any = 0) -> Module:
 def remove_weight_norm(module: Module, name: str = "weight") -> Module:
     """PyTorch's `torch.nn.utils.remove_weight_norm`: `name` a plain parameter again, of the values g v / ||v||
     had; ValueError if `module` has no weight_norm on `name`."""
-    for key, hook in list(module._forward_pre_hooks.items()):
-        if isinstance(hook, WeightNorm) and hook.name == name:
-            hook.remove(module)
-            del module._forward_pre_hooks[key]
-            return module
-    raise ValueError(f"remove_weight_norm: weight_norm of {name!r} not found in {type(module).__name__}")
+    return hook_removed("weight_norm", module, name, WeightNorm)
