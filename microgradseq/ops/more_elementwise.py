@@ -20,14 +20,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..tensor import Tensor, as_tensor, get_default_dtype, owned, result
+from ..tensor import Tensor, as_tensor, owned, result
 from . import elementwise as ew
 from .elementwise import FLAT, check_divisor, elementwise, floats, operands, passthrough, scaled
 from .in_place import in_place
-
-
-def _floating(X: np.ndarray) -> np.ndarray:
-    return X if X.dtype.kind in "fc" else X.astype(get_default_dtype())
 
 
 def _real_operands(name: str, a: Any, b: Any) -> tuple[Tensor, Tensor, np.ndarray, np.ndarray]:
@@ -37,7 +33,7 @@ def _real_operands(name: str, a: Any, b: Any) -> tuple[Tensor, Tensor, np.ndarra
     a, b, _ = operands(name, lambda A, B: np.broadcast_shapes(A.shape, B.shape), a, b)
     if a.dtype.kind == "c" or b.dtype.kind == "c":
         raise TypeError(f"{name}: expected real tensors, got dtypes {a.dtype} and {b.dtype}")
-    return a, b, _floating(a._data), _floating(b._data)
+    return a, b, floats(a), floats(b)
 
 
 def _real(name: str, x: Any) -> tuple[Tensor, np.ndarray]:
