@@ -40,6 +40,7 @@ from test_margin_and_likelihood_losses import RANKS as MARGIN_AND_LIKELIHOOD_LOS
 from test_margin_and_likelihood_losses import loss_case
 from test_op_gradients import (away_from, assert_gradients_match, distinct_values, matmul_shapes, nonzero,
                                np_log_softmax, values)
+from test_transposed_convolution import conv_transpose_case
 
 import microgradseq as mg
 import microgradseq.functional as F
@@ -1616,6 +1617,8 @@ CASES = {
     "F.avg_pool2d": (functools.partial(sliding_pool2d_case, kind="avg"), (3, 4)),
     "F.adaptive_max_pool2d": (functools.partial(adaptive_pool2d_case, kind="max"), (3, 4)),
     "F.adaptive_avg_pool2d": (functools.partial(adaptive_pool2d_case, kind="avg"), (3, 4)),
+    "F.conv_transpose1d": (functools.partial(conv_transpose_case, dims=1), (2, 3)),
+    "F.conv_transpose2d": (functools.partial(conv_transpose_case, dims=2), (3, 4)),
     "F.scaled_dot_product_attention": (scaled_dot_product_attention_case, (2, 3, 4)),
     "F.multi_head_attention_forward": (multi_head_attention_case, (2, 3)),
     "mg.outer": (functools.partial(outer_case, form="mg.outer"), (1,)),
@@ -2508,6 +2511,8 @@ FUNCTIONAL = {
     "bilinear": ["F.bilinear"],
     "pixel_shuffle": ["F.pixel_shuffle"],
     "pixel_unshuffle": ["F.pixel_unshuffle"],
+    "conv_transpose1d": ["F.conv_transpose1d"],
+    "conv_transpose2d": ["F.conv_transpose2d"],
     "dropout1d": ["test_channel_and_alpha_dropouts_in_training_mode"],
     "dropout2d": ["test_channel_and_alpha_dropouts_in_training_mode"],
     "alpha_dropout": ["test_channel_and_alpha_dropouts_in_training_mode"],

@@ -33,6 +33,7 @@ from .dropouts import alpha_dropout, dropout1d, dropout2d, feature_alpha_dropout
 from .pixel_shuffle import pixel_shuffle, pixel_unshuffle
 from .gumbel import gumbel_softmax
 from .convolution import conv1d, conv2d
+from .transposed_convolution import conv_transpose1d, conv_transpose2d
 from .pooling import adaptive_avg_pool1d, adaptive_max_pool1d, avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
 from .pooling import adaptive_avg_pool2d, adaptive_max_pool2d
 from .classification import cross_entropy, nll_loss
@@ -68,3 +69,4 @@ __all__ += ["bilinear", "instance_norm"]                                        
 __all__ += ["alpha_dropout", "dropout1d", "dropout2d", "feature_alpha_dropout"]         # (dropouts.py)
 __all__ += ["pixel_shuffle", "pixel_unshuffle"]                                         # (pixel_shuffle.py)
 __all__ += ["gumbel_softmax"]                                                        # (gumbel.py)
+__all__ += ["conv_transpose1d", "conv_transpose2d"]                                     # (transposed_convolution.py)

@@ -11,6 +11,7 @@ from .adaptive import AdaptiveLogSoftmaxWithLoss
 from .cells import GRUCell, LSTMCell, RNNCell
 from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .conv import Conv1d, Conv2d
+from .conv_transpose import ConvTranspose1d, ConvTranspose2d
 from .dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, FeatureAlphaDropout
 from .layers import GRU, LSTM, RNN
 from .linear import Embedding, Flatten, Identity, LazyLinear, Linear, Unflatten
@@ -54,3 +55,4 @@ __all__ += ["AlphaDropout", "Bilinear", "CircularPad1d", "CircularPad2d", "Const
             "PixelShuffle", "PixelUnshuffle", "ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d",
             "ReplicationPad2d", "Softmax2d", "ZeroPad1d", "ZeroPad2d"]
 __all__ += ["AdaptiveLogSoftmaxWithLoss"]
+__all__ += ["ConvTranspose1d", "ConvTranspose2d"]

@@ -10,6 +10,7 @@ and `embedding` (`nn.linear`, next to the module whose lookup it is) and `embedd
     F.leaky_relu(x, 0.2)                 F.silu(x)                F.glu(x, dim=-1)
     F.normalize(h, dim=-1)               F.cosine_similarity(a, b, dim=-1)     F.embedding(tokens, weight)
     F.conv1d(x, weight, bias, padding="same")         F.conv2d(images, weight, bias, stride=2, padding=1)
+    F.conv_transpose2d(codes, weight, bias, stride=2, padding=1, output_padding=1)
     F.max_pool1d(conved, conved.shape[2]).squeeze(2)                 F.adaptive_avg_pool1d(x, 1)
     F.max_pool2d(feature_maps, (2, 1))                F.avg_pool2d(feature_maps, 2)
     F.adaptive_avg_pool2d(feature_maps, (1, 1))
@@ -37,6 +38,7 @@ from ..functional import multi_head_attention_forward, scaled_dot_product_attent
 from ..functional import (alpha_dropout, bilinear, dropout1d, dropout2d, feature_alpha_dropout, instance_norm,
                           pixel_shuffle, pixel_unshuffle)
 from ..functional import gumbel_softmax, pdist
+from ..functional import conv_transpose1d, conv_transpose2d
 from .embedding_bag import embedding_bag
 from .linear import embedding
 
@@ -58,3 +60,4 @@ __all__ += ["multi_head_attention_forward", "scaled_dot_product_attention"]
 __all__ += ["alpha_dropout", "bilinear", "dropout1d", "dropout2d", "embedding_bag", "feature_alpha_dropout",
             "instance_norm", "pixel_shuffle", "pixel_unshuffle"]
 __all__ += ["gumbel_softmax", "pdist"]
+__all__ += ["conv_transpose1d", "conv_transpose2d"]
