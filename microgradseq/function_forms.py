@@ -136,6 +136,8 @@ moveaxis = _form("moveaxis")                    # torch.moveaxis, movedim's alia
 cummax, cummin, median, nanmedian, kthvalue, mode, quantile, nanquantile, aminmax = map(
     _form, ("cummax", "cummin", "median", "nanmedian", "kthvalue", "mode", "quantile", "nanquantile", "aminmax"))
 argwhere, unique_consecutive = map(_form, ("argwhere", "unique_consecutive"))
+take, put, index_put, masked_scatter, nanmean = map(
+    _form, ("take", "put", "index_put", "masked_scatter", "nanmean"))     # (ops/scattering.py, ops/reduce.py)
 
 
 def lerp(input: Any, end: Any, weight: Any) -> Tensor:

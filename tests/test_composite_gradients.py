@@ -1444,6 +1444,170 @@ def nansum_case(draw, ndim):
 
 
 @st.composite
+def nanmean_case(draw, ndim):
+    """nanmean over every axis, one or a tuple, with NaNs drawn in off the first entry (every mean finite)."""
+    shape = draw(shapes(ndim))
+    dim = draw(st.one_of(st.none(), an_axis(ndim), st.just(tuple(range(ndim)))))
+    keepdim = draw(st.booleans())
+    nan = draw(hnp.arrays(np.bool_, shape))
+    if isinstance(dim, int):
+        nan &= np.indices(shape)[dim] != 0          # (each slice along dim keeps its first entry)
+    else:
+        nan[(0,) * ndim] = False
+    np_fn = (lambda a: np.nanmean(np.where(nan, np.nan, a), axis=dim, keepdims=keepdim))
+    return (lambda t: mg.nanmean(mg.where(nan, np.nan, t), dim, keepdim)), np_fn, [draw(values(shape))]
+
+
+def np_trapezoid_terms(y, spacing, axis):
+    """(x_{i+1} - x_i)(y_i + y_{i+1}) / 2 along axis, hand-written."""
+    y = np.moveaxis(y, axis, -1)
+    return spacing * (y[..., 1:] + y[..., :-1]) / 2
+
+
+@st.composite
+def trapezoid_case(draw, ndim, cumulative):
+    """trapezoid or cumulative_trapezoid along a drawn dim, with dx, a 1-d x, or an x of y's shape."""
+    shape = draw(shapes(ndim))
+    dim = draw(an_axis(ndim))
+    axis = dim % ndim
+    fn = mg.cumulative_trapezoid if cumulative else mg.trapezoid
+
+    def finish(terms):
+        terms = np.cumsum(terms, -1) if cumulative else terms.sum(-1)
+        return np.moveaxis(terms, -1, axis) if cumulative else terms
+    kind = draw(st.sampled_from(["dx", "x 1-d", "x"]))
+    y = draw(values(shape))
+    if kind == "dx":
+        dx = draw(st.floats(0.5, 2))
+        return (lambda t: fn(t, dx=dx, dim=dim)), (lambda a: finish(np_trapezoid_terms(a, dx, axis))), [y]
+    x = draw(values((shape[axis],) if kind == "x 1-d" else shape))
+    return ((lambda t, u: fn(t, u, dim=dim)),
+            (lambda a, b: finish(np_trapezoid_terms(a, np.diff(b if b.ndim == 1 else np.moveaxis(b, axis, -1)), axis))),
+            [y, x])
+
+
+@st.composite
+def cov_case(draw, ndim, form):
+    """cov (with a drawn correction and weights) or corrcoef of a 1-d or 2-d input, against np.cov."""
+    shape = draw(shapes(ndim, max_side=4)) if ndim else ()
+    count = shape[-1] if shape else 1
+    if form == "corrcoef":
+        off = 1 - np.eye(shape[0]) if ndim == 2 else 1.0     # (the diagonal is clipped at 1: no gradient there)
+        shape = shape if count > 1 else shape[:-1] + (2,)
+        slopes = np.resize([1.0, -0.5, 0.7, -1.2], shape[:-1] + (1,))      # (rows far from constant)
+        x = 0.3 * draw(values(shape)) + slopes * np.arange(shape[-1])
+        return (lambda t: mg.corrcoef(t) * off), (lambda a: np.corrcoef(a) * off), [x]
+    correction = draw(st.integers(0, 1)) if count > 1 else 0
+    f = draw(st.one_of(st.none(), hnp.arrays(np.int64, (count,), elements=st.integers(1, 3))))
+    w = draw(st.one_of(st.none(), hnp.arrays(np.float64, (count,), elements=st.floats(0.5, 2))))
+    np_fn = (lambda a: np.cov(a, ddof=correction, fweights=f, aweights=w))
+    return (lambda t: mg.cov(t, correction=correction, fweights=f, aweights=w)), np_fn, [draw(values(shape))]
+
+
+@st.composite
+def part_scatter_case(draw, ndim, form):
+    """select_scatter, slice_scatter or diagonal_scatter: src written into a part of input (both get g)."""
+    shape = draw(shapes(ndim))
+    x = draw(values(shape))
+    out_index = {}
+    if form == "diagonal_scatter":
+        first, second = draw(st.permutations(range(ndim)))[:2]
+        offset = draw(st.integers(-2, 2))
+        src_shape = np.diagonal(x, offset, first, second).shape
+
+        def np_fn(a, s):
+            out = a.copy()
+            view = np.diagonal(out, offset, first, second)
+            view.setflags(write=True)
+            view[...] = s
+            return out
+        return (lambda t, u: mg.diagonal_scatter(t, u, offset, first, second)), np_fn, [x, draw(values(src_shape))]
+    dim = draw(an_axis(ndim))
+    if form == "select_scatter":
+        index = draw(st.integers(-shape[dim], shape[dim] - 1))
+        out_index = (slice(None),) * (dim % ndim) + (index,)
+        mg_fn = (lambda t, u: mg.select_scatter(t, u, dim, index))
+    else:
+        start, step = draw(st.integers(-shape[dim], shape[dim] - 1)), draw(st.integers(1, 2))
+        out_index = (slice(None),) * (dim % ndim) + (slice(start, None, step),)
+        mg_fn = (lambda t, u: t.slice_scatter(u, dim, start, None, step))
+
+    def np_fn(a, s):
+        out = a.copy()
+        out[out_index] = s
+        return out
+    return mg_fn, np_fn, [x, draw(values(x[out_index].shape))]
+
+
+@st.composite
+def flat_put_case(draw, ndim, form):
+    """take, put (accumulate or not), index_put (accumulate or not) and masked_scatter, against numpy copies."""
+    shape = draw(shapes(ndim))
+    x = draw(values(shape))
+    size = x.size
+    if form == "take":
+        index = draw(hnp.arrays(np.int64, draw(shapes(draw(st.integers(0, 2)))), elements=st.integers(-size, size - 1)))
+        return (lambda t: mg.take(t, index)), (lambda a: np.take(a, index)), [x]
+    accumulate = draw(st.booleans())
+    if form == "put":
+        positions = draw(st.lists(st.integers(0, size - 1), min_size=1, max_size=4, unique=not accumulate))
+        index = np.array(positions)
+
+        def np_fn(a, s):
+            out = a.copy().reshape(-1)
+            (np.add.at(out, index, s) if accumulate else out.__setitem__(index, s))
+            return out.reshape(a.shape)
+        return (lambda t, u: t.put(index, u, accumulate)), np_fn, [x, draw(values((len(positions),)))]
+    if form == "index_put":
+        count = draw(st.integers(1, 3))
+        index = tuple(draw(hnp.arrays(np.int64, (count,), elements=st.integers(0, n - 1)))
+                      for n in shape[:draw(st.integers(1, ndim))])
+        if not accumulate:
+            index = tuple(i[np.unique(np.ravel_multi_index(index, shape[:len(index)]), return_index=True)[1]]
+                          for i in index)
+        written = x[index].shape
+
+        def np_fn(a, v):
+            out = a.copy()
+            (np.add.at(out, index, np.broadcast_to(v, written)) if accumulate else out.__setitem__(index, v))
+            return out
+        return ((lambda t, v: mg.index_put(t, index, v, accumulate)), np_fn,
+                [x, draw(values(draw(broadcastable_to(written))))])
+    mask = draw(hnp.arrays(np.bool_, draw(broadcastable_to(shape))))
+
+    def np_fn(a, s):
+        out = a.copy()
+        full = np.broadcast_to(mask, out.shape)
+        out[full] = s[:full.sum()]
+        return out
+    return (lambda t, u: t.masked_scatter(mask, u)), np_fn, [x, draw(values((size + 1,)))]
+
+
+@st.composite
+def diagflat_case(draw, ndim):
+    """diagflat(input, offset) (and narrow_copy along a drawn dim)."""
+    offset = draw(st.integers(-2, 2))
+    return (lambda t: mg.diagflat(t, offset)), (lambda a: np.diagflat(a, offset)), [draw(values(draw(shapes(ndim))))]
+
+
+@st.composite
+def narrow_copy_case(draw, ndim):
+    shape = draw(shapes(ndim))
+    dim = draw(an_axis(ndim))
+    start = draw(st.integers(0, shape[dim] - 1))
+    length = draw(st.integers(0, shape[dim] - start))
+    index = (slice(None),) * (dim % ndim) + (slice(start, start + length),)
+    return (lambda t: mg.narrow_copy(t, dim, start, length)), (lambda a: a[index]), [draw(values(shape))]
+
+
+@st.composite
+def ldexp_case(draw, ndim):
+    """ldexp(input, other) of two broadcast float tensors: input 2^other."""
+    shape = draw(shapes(ndim)) if ndim else ()
+    return mg.ldexp, (lambda a, b: a * 2.0 ** b), [draw(values(shape)), draw(values(draw(broadcastable_to(shape))))]
+
+
+@st.composite
 def take_along_dim_case(draw, ndim):
     """take_along_dim(indices, dim) with indices broadcast against x off dim (repeats too), or dim None
     (the flattened entries)."""
@@ -1636,6 +1800,18 @@ CASES = {
     **{f"{name} values": (lambda ndim, name=name: order_statistic_case(ndim, name), WITH_AXES) for name in (
         "cummax", "cummin", "median", "nanmedian", "kthvalue", "mode", "quantile", "nanquantile", "aminmax")},
     "take_along_dim": (take_along_dim_case, WITH_AXES),
+    "nanmean": (nanmean_case, WITH_AXES),
+    "trapezoid": (functools.partial(trapezoid_case, cumulative=False), WITH_AXES),
+    "cumulative_trapezoid": (functools.partial(trapezoid_case, cumulative=True), WITH_AXES),
+    "cov": (functools.partial(cov_case, form="cov"), (0, 1, 2)),
+    "corrcoef": (functools.partial(cov_case, form="corrcoef"), (1, 2)),
+    **{name: (functools.partial(part_scatter_case, form=name), (1, 2, 3) if name != "diagonal_scatter" else (2, 3))
+       for name in ("select_scatter", "slice_scatter", "diagonal_scatter")},
+    **{name: (functools.partial(flat_put_case, form=name), ANY_RANK if name == "take" else WITH_AXES)
+       for name in ("take", "put", "index_put", "masked_scatter")},
+    "diagflat": (diagflat_case, ANY_RANK),
+    "narrow_copy": (narrow_copy_case, WITH_AXES),
+    "ldexp": (ldexp_case, ANY_RANK),
 }
 
 RANKED = [pytest.param(name, ndim, id=f"{name}-{ndim}d") for name, (_, ndims) in CASES.items() for ndim in ndims]
@@ -2574,6 +2750,7 @@ BESIDE_PRIMITIVES = {
     "extreme_and_index": ["min(dim) values"],        # (t.max(dim=) and t.min(dim=): the values at the indices)
     "extremes_along": ["max(d) and min(d), .values"],   # (t.max(d): the values, answering .values and .indices)
     "nansum": ["nansum"],
+    "nanmean": ["nanmean"],
     "count_nonzero": ["test_isclose_and_count_nonzero_give_constants"],     # (int64 counts, no gradient)
     "logaddexp": ["logaddexp"],
     "logaddexp2": ["logaddexp2"],

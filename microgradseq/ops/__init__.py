@@ -8,6 +8,7 @@ operand its reverse-mode rule (g J) and forward-mode rule (J v), side by side.
 # imported for what they do: give Tensor its operators and methods
 from . import arithmetic, attributes, expanding, filling, logical, methods, selecting, sorting  # noqa: F401
 from . import combining, contracting, scattering  # noqa: F401
+from . import covariance, integration  # noqa: F401     (t.cov(), t.corrcoef(); mg.trapezoid)
 from . import more_elementwise  # noqa: F401     (t.atan2(u), t.hypot(u), t.fmod(u), t.sinc(), ...)
 from . import order_statistics  # noqa: F401
 from . import trigonometry  # noqa: F401     (t.tan(), t.asin(), t.atanh(), t.deg2rad(), ...)

@@ -1,6 +1,7 @@
 """PyTorch's functions that join, split, turn and lay out tensors: `hstack`, `vstack`, `dstack`,
-`column_stack` (and `row_stack`); `tensor_split`, `hsplit`, `vsplit`, `dsplit`; `select`; `diagonal`,
-`diag_embed`, `block_diag`; `rot90`, `fliplr`, `flipud`; `broadcast_tensors`, `broadcast_shapes`;
+`column_stack` (and `row_stack`); `tensor_split`, `hsplit`, `vsplit`, `dsplit`; `select`, `narrow_copy`;
+`diagonal`, `diag_embed`, `diagflat`, `block_diag`; `rot90`, `fliplr`, `flipud`; `broadcast_tensors`,
+`broadcast_shapes`;
 `kron`, `cartesian_prod`, `combinations` and `vander`.
 
 None needs a rule of its own: each is `concat`, indexing (`getitem`), a transpose, a reshape, an
@@ -24,7 +25,7 @@ from ..spellings import Size
 from ..tensor import Tensor, as_tensor, get_default_dtype, owned
 from . import elementwise as ew
 from .expanding import expand
-from .methods import _axis, movedim
+from .methods import _axis, movedim, narrow
 from .products import cumprod
 from .selecting import flip
 from .shape import _along, concat, getitem, reshape, stack, transpose
@@ -182,6 +183,26 @@ def diag_embed(input: Any, offset: int = 0, dim1: int = -2, dim2: int = -1) -> T
     rows, columns = np.indices((side, side))
     place = np.where(columns - rows == offset, rows if offset >= 0 else columns, n)
     return movedim(getitem(padded, (Ellipsis, place)), (-2, -1), (first, second))
+
+
+def diagflat(input: Any, offset: int = 0) -> Tensor:
+    """The flattened input laid on the `offset`-th diagonal of a square matrix of zeros (side numel +
+    |offset|), as torch.diagflat (numpy's diagflat): `diag_embed` of the flattened input, so each entry's
+    gradient is the gradient at its place on the diagonal."""
+    x = input if isinstance(input, Tensor) else as_tensor(input)
+    if not is_int(offset):
+        raise TypeError(f"diagflat: offset must be an integer, got {offset!r}")
+    return diag_embed(reshape(x, (-1,)), offset)
+
+
+def narrow_copy(input: Any, dim: int, start: int, length: int) -> Tensor:
+    """Entries start .. start + length - 1 along `dim`, as torch.narrow_copy: `narrow`, which here is
+    already a copy (indexing), so the gradient goes back to that slice."""
+    x = input if isinstance(input, Tensor) else as_tensor(input)
+    try:
+        return narrow(x, dim, start, length)
+    except IndexError as error:
+        raise IndexError(f"narrow_copy: {str(error).partition('narrow: ')[2]}") from None
 
 
 def block_diag(*tensors: Any) -> Tensor:
@@ -344,4 +365,5 @@ def vander(x: Any, N: int | None = None, increasing: bool = False) -> Tensor:
 
 Tensor.tensor_split, Tensor.hsplit, Tensor.vsplit, Tensor.dsplit = tensor_split, hsplit, vsplit, dsplit
 Tensor.select, Tensor.diagonal, Tensor.diag_embed = select, diagonal, diag_embed
+Tensor.diagflat, Tensor.narrow_copy = diagflat, narrow_copy
 Tensor.rot90, Tensor.fliplr, Tensor.flipud, Tensor.kron = rot90, fliplr, flipud, kron

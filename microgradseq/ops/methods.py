@@ -20,7 +20,7 @@ from ..tensor import Tensor, as_tensor, owned
 from . import elementwise as ew
 from .linalg import matmul
 from .products import cumprod, prod
-from .reduce import count_nonzero, cumsum, max, mean, nansum, norm, std, sum, var
+from .reduce import count_nonzero, cumsum, max, mean, nanmean, nansum, norm, std, sum, var
 from .assign import parts_in_step, setitem, write_through
 from .shape import getitem, is_permutation, reshape, transpose
 from .softmax import log_softmax, logaddexp, logaddexp2, logcumsumexp, logsumexp
@@ -48,6 +48,7 @@ Tensor.logcumsumexp, Tensor.lerp = logcumsumexp, ew.lerp       # t.logcumsumexp(
 Tensor.prod, Tensor.cumprod, Tensor.nansum, Tensor.count_nonzero = prod, cumprod, nansum, count_nonzero
 Tensor.logaddexp = logaddexp
 Tensor.logaddexp2 = logaddexp2
+Tensor.nanmean = nanmean
 
 
 # ---- PyTorch's spellings: thin names over the ops above (docs/api.md, "PyTorch spellings") ----------

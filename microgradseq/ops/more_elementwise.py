@@ -3,7 +3,8 @@ where PyTorch has it): the angle `atan2` (`arctan2`), `hypot`, `copysign`, `logi
 torch.special's `xlog1py`), the staircases `trunc` (`fix`), `floor` and `ceil`, what trunc leaves,
 `frac`, C's remainder `fmod`, `reciprocal`, `sinc`, `exp2`, `erfc`, torch.special's `entr`; the
 NaN-ignoring `fmax` and `fmin`; the constants `heaviside` and `signbit`; `sgn`, `float_power` (in
-float64), `true_divide` (`div`) and `positive` (`+t`, its input itself).
+float64), `true_divide` (`div`) and `positive` (`+t`, its input itself); the floating-point pieces
+`frexp` (mantissa and exponent), `ldexp` (input 2^other) and `nextafter`, and the integers' `gcd` and `lcm`.
 
 The primitives are rows of the table of derivatives, as in `elementwise.py` (one rule per operand
 serves both modes); `frac`, `fmax`, `fmin`, `float_power` and `true_divide` are composites of primitives.
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
@@ -372,6 +373,62 @@ def float_power_(self: Tensor, exponent: Any) -> Tensor:
     return self._in_place("float_power_", lambda t, _: float_power(t, exponent), None)
 
 
+class Frexp(NamedTuple):
+    """What PyTorch's `torch.frexp` returns: the mantissa and the (int32) exponent."""
+
+    mantissa: Tensor
+    exponent: Tensor
+
+
+def frexp(input: Any) -> Frexp:
+    """input = mantissa 2^exponent, the mantissa in (-1, 1) (0.5 <= |mantissa| < 1, 0 at 0), the exponent
+    int32, as torch.frexp (numpy's frexp); floating point only. The mantissa is input times the constant
+    2^-exponent, so d mantissa/dx = 2^-exponent (PyTorch's derivative); the exponent has no gradient."""
+    x = input if type(input) is Tensor else as_tensor(input)
+    if x.dtype.kind != "f":
+        raise TypeError(f"frexp: expected a floating-point tensor (as PyTorch's), got dtype {x.dtype}")
+    _, exponent = np.frexp(x._data)
+    half = -exponent // 2           # 2^-exponent in two factors: 2^1074 (a subnormal's) would overflow alone
+    scale = ew.mul(x, np.ldexp(np.ones((), x.dtype), half).astype(x.dtype))
+    mantissa = ew.mul(scale, np.ldexp(np.ones((), x.dtype), -exponent - half).astype(x.dtype))
+    return Frexp(mantissa, owned(exponent.astype(np.int32)))
+
+
+def ldexp(input: Any, other: Any) -> Tensor:
+    """input 2^other, as torch.ldexp (PyTorch's composite `input * pow(2.0, other)`): `mul` of `exp2`, whose
+    2^other of an integer tensor is in the default float dtype, as PyTorch's; so d/dinput = 2^other and
+    d/dother = ln 2 input 2^other."""
+    return ew.mul(input, exp2(other))
+
+
+def nextafter(input: Any, other: Any) -> Tensor:
+    """The next floating-point number after input towards other, as torch.nextafter (numpy's): floating
+    point only, broadcast; a constant, with no gradient (PyTorch's has none)."""
+    input, other, y = operands("nextafter", np.nextafter, input, other)
+    if input.dtype.kind != "f":
+        raise TypeError(f"nextafter: expected floating-point tensors (as PyTorch's), got dtypes {input.dtype} "
+                        f"and {other.dtype}")
+    return owned(np.asarray(y))
+
+
+def _integer_only(name: str, numpy_fn: np.ufunc, what: str) -> Callable:
+    def function(input: Any, other: Any) -> Tensor:
+        input = input if type(input) is Tensor else as_tensor(input)
+        other = other if type(other) is Tensor else as_tensor(other, input)
+        if input.dtype.kind not in "iu" or other.dtype.kind not in "iu":
+            raise TypeError(f"{name}: expected integer tensors (as PyTorch's), got dtypes {input.dtype} and "
+                            f"{other.dtype}")
+        return owned(np.asarray(operands(name, numpy_fn, input, other)[2]))
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = (f"The {what} of input and other, elementwise and broadcast, as torch.{name} (numpy's; "
+                        "never negative, and 0 where both are 0): integers only, no gradient.")
+    return function
+
+
+gcd = _integer_only("gcd", np.gcd, "greatest common divisor")
+lcm = _integer_only("lcm", np.lcm, "least common multiple")
+
+
 Tensor.atan2 = Tensor.arctan2 = atan2
 Tensor.hypot, Tensor.copysign, Tensor.logit, Tensor.xlogy = hypot, copysign, logit, xlogy
 Tensor.trunc = Tensor.fix = trunc
@@ -385,3 +442,6 @@ Tensor.positive = Tensor.__pos__ = positive
 for _op in (hypot, copysign, logit, xlogy, frac, fmod, sinc, exp2, erfc, heaviside, sgn, true_divide):
     setattr(Tensor, _op.__name__ + "_", in_place(_op.__name__ + "_", _op))
 Tensor.float_power_ = float_power_
+Tensor.frexp, Tensor.ldexp, Tensor.nextafter, Tensor.gcd, Tensor.lcm = frexp, ldexp, nextafter, gcd, lcm
+for _op in (ldexp, nextafter, gcd, lcm):
+    setattr(Tensor, _op.__name__ + "_", in_place(_op.__name__ + "_", _op))

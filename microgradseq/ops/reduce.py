@@ -348,6 +348,22 @@ def nansum(x: Any, dim: Any = None, keepdim: bool | None = None, *, dtype: Any =
     return sum(x, axes, keepdims, dtype=dtype)
 
 
+def nanmean(x: Any, dim: Any = None, keepdim: bool | None = None, *, dtype: Any = None, axis: Any = None,
+            keepdims: bool | None = None) -> Tensor:
+    """The mean over `dim` of the entries that are not NaN (NaN where all are), as torch.nanmean (PyTorch's
+    own composite): nansum(x) / (number not NaN), so dL/dx_i = 1 / count, and 0 at a NaN. Floating point
+    only (`dtype` converts x first)."""
+    axis, keepdims = axis_keepdims("nanmean", axis, keepdims, dim, keepdim)
+    x = x if type(x) is Tensor else as_tensor(x)
+    if x.dtype.kind != "f":
+        raise TypeError(f"nanmean: expected a floating-point tensor (as PyTorch's), got dtype {x.dtype}")
+    x = in_dtype("nanmean", x, dtype)
+    axes = _normalise_axes("nanmean", axis, x.shape)
+    counts = np.sum(~np.isnan(x._data), axis=axes, keepdims=keepdims).astype(x.dtype)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return ew.div(nansum(x, axes, keepdims), counts)
+
+
 def count_nonzero(x: Any, dim: Any = None) -> Tensor:
     """How many entries are not zero over `dim` (an axis, a tuple of them, or every axis), as
     torch.count_nonzero: int64 counts, no gradient (a count is a step function of x)."""
