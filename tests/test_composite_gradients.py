@@ -41,6 +41,7 @@ from test_margin_and_likelihood_losses import loss_case
 from test_op_gradients import (away_from, assert_gradients_match, distinct_values, matmul_shapes, nonzero,
                                np_log_softmax, values)
 from test_transposed_convolution import conv_transpose_case
+from test_resampling import channel_shuffle_case, im2col_case, interpolate_case
 
 import microgradseq as mg
 import microgradseq.functional as F
@@ -1712,6 +1713,10 @@ CASES = {
     "F.bilinear": (bilinear_case, WITH_AXES),
     "F.pixel_shuffle": (pixel_shuffle_case, (3, 4)),
     "F.pixel_unshuffle": (lambda ndim: pixel_shuffle_case(ndim, inverse=True), (3, 4)),
+    "F.interpolate": (interpolate_case, (3, 4)),
+    "F.unfold": (im2col_case, (3, 4)),
+    "F.fold": (lambda ndim: im2col_case(ndim, inverse=True), (2, 3)),
+    "F.channel_shuffle": (channel_shuffle_case, (3, 4)),
     "F.kl_div": (kl_div_case, WITH_AXES),
     "F.ctc_loss": (ctc_loss_case, (2, 3)),
     **{f"F.{name}": (loss_case(name), ranks) for name, ranks in MARGIN_AND_LIKELIHOOD_LOSSES.items()},
@@ -2689,6 +2694,13 @@ FUNCTIONAL = {
     "pixel_unshuffle": ["F.pixel_unshuffle"],
     "conv_transpose1d": ["F.conv_transpose1d"],
     "conv_transpose2d": ["F.conv_transpose2d"],
+    "channel_shuffle": ["F.channel_shuffle"],
+    "interpolate": ["F.interpolate"],
+    "upsample": ["F.interpolate"],             # (the deprecated spellings are interpolate after a warning:
+    "upsample_nearest": ["F.interpolate"],     # test_resampling.py checks they agree)
+    "upsample_bilinear": ["F.interpolate"],
+    "unfold": ["F.unfold"],
+    "fold": ["F.fold"],
     "dropout1d": ["test_channel_and_alpha_dropouts_in_training_mode"],
     "dropout2d": ["test_channel_and_alpha_dropouts_in_training_mode"],
     "alpha_dropout": ["test_channel_and_alpha_dropouts_in_training_mode"],

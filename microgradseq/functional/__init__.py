@@ -4,7 +4,8 @@ softmax and the activations (`activations.py`), the losses (`classification.py` 
 arguments), and what the layer modules compute, `linear`, `bilinear`, `dropout`, `layer_norm`, `rms_norm`,
 `group_norm`, `instance_norm`, with `pad` and `one_hot` for inputs (`layer_functions.py`; `padding.py` pads
 by the input's own entries), the dropouts of whole channels and alpha dropout (`dropouts.py`),
-`pixel_shuffle` (`pixel_shuffle.py`), `gumbel_softmax` (`gumbel.py`), and attention,
+`pixel_shuffle` and `channel_shuffle` (`pixel_shuffle.py`), `interpolate` (`resampling.py`), `fold` and `unfold`
+(`folding.py`), `gumbel_softmax` (`gumbel.py`), and attention,
 `scaled_dot_product_attention` and `multi_head_attention_forward` (`attention.py`).
 
 `softmax`, `gelu`, the other activations, the three norms and the losses are written with primitive ops: their
@@ -31,6 +32,9 @@ from .layer_functions import (dropout, group_norm, layer_norm, linear, normalize
 from .layer_functions import bilinear, by_running_stats, instance_norm, moved_toward
 from .dropouts import alpha_dropout, dropout1d, dropout2d, feature_alpha_dropout
 from .pixel_shuffle import pixel_shuffle, pixel_unshuffle
+from .pixel_shuffle import channel_shuffle
+from .resampling import interpolate, upsample, upsample_bilinear, upsample_nearest
+from .folding import fold, unfold
 from .gumbel import gumbel_softmax
 from .convolution import conv1d, conv2d
 from .transposed_convolution import conv_transpose1d, conv_transpose2d
@@ -70,3 +74,6 @@ __all__ += ["alpha_dropout", "dropout1d", "dropout2d", "feature_alpha_dropout"] 
 __all__ += ["pixel_shuffle", "pixel_unshuffle"]                                         # (pixel_shuffle.py)
 __all__ += ["gumbel_softmax"]                                                        # (gumbel.py)
 __all__ += ["conv_transpose1d", "conv_transpose2d"]                                     # (transposed_convolution.py)
+__all__ += ["channel_shuffle"]                                                       # (pixel_shuffle.py)
+__all__ += ["interpolate", "upsample", "upsample_bilinear", "upsample_nearest"]      # (resampling.py)
+__all__ += ["fold", "unfold"]                                                        # (folding.py)

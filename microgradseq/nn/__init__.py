@@ -16,6 +16,8 @@ from .dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, FeatureAlphaDr
 from .layers import GRU, LSTM, RNN
 from .linear import Embedding, Flatten, Identity, LazyLinear, Linear, Unflatten
 from .linear import Bilinear, PixelShuffle, PixelUnshuffle
+from .linear import ChannelShuffle
+from .resampling import Fold, Unfold, Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 from .embedding_bag import EmbeddingBag
 from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, CTCLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss,
                      NLLLoss, SmoothL1Loss)
@@ -56,3 +58,4 @@ __all__ += ["AlphaDropout", "Bilinear", "CircularPad1d", "CircularPad2d", "Const
             "ReplicationPad2d", "Softmax2d", "ZeroPad1d", "ZeroPad2d"]
 __all__ += ["AdaptiveLogSoftmaxWithLoss"]
 __all__ += ["ConvTranspose1d", "ConvTranspose2d"]
+__all__ += ["ChannelShuffle", "Fold", "Unfold", "Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d"]

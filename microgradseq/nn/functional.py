@@ -19,6 +19,7 @@ and `embedding` (`nn.linear`, next to the module whose lookup it is) and `embedd
     F.scaled_dot_product_attention(q, k, v, is_causal=True)
     F.instance_norm(x)                   F.dropout2d(feature_maps, 0.1, training=self.training)
     F.pad(x, (1, 1), mode="reflect")     F.pixel_shuffle(x, 2)    F.embedding_bag(tokens, weight, offsets)
+    F.interpolate(feature_maps, scale_factor=2, mode="bilinear")       F.unfold(images, 3, padding=1)
 """
 
 from ..functional import (binary_cross_entropy, binary_cross_entropy_with_logits, celu, conv1d, cosine_similarity,
@@ -39,6 +40,7 @@ from ..functional import (alpha_dropout, bilinear, dropout1d, dropout2d, feature
                           pixel_shuffle, pixel_unshuffle)
 from ..functional import gumbel_softmax, pdist
 from ..functional import conv_transpose1d, conv_transpose2d
+from ..functional import channel_shuffle, fold, interpolate, unfold, upsample, upsample_bilinear, upsample_nearest
 from .embedding_bag import embedding_bag
 from .linear import embedding
 
@@ -61,3 +63,4 @@ __all__ += ["alpha_dropout", "bilinear", "dropout1d", "dropout2d", "embedding_ba
             "instance_norm", "pixel_shuffle", "pixel_unshuffle"]
 __all__ += ["gumbel_softmax", "pdist"]
 __all__ += ["conv_transpose1d", "conv_transpose2d"]
+__all__ += ["channel_shuffle", "fold", "interpolate", "unfold", "upsample", "upsample_bilinear", "upsample_nearest"]

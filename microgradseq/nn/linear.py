@@ -1,5 +1,6 @@
 """`Linear` (and `LazyLinear`), `Bilinear`, `Embedding` and its function `embedding` (F.embedding), and the
-modules that only pass data on: `Identity`, `Flatten`, `Unflatten`, `PixelShuffle` and `PixelUnshuffle`."""
+modules that only pass data on: `Identity`, `Flatten`, `Unflatten`, `PixelShuffle`, `PixelUnshuffle` and
+`ChannelShuffle`."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import numpy as np
 from ..autograd import no_grad
 from ..checks import flag, generator, is_int, positive_int
 from .. import ops
-from ..functional import bilinear, linear, pixel_shuffle, pixel_unshuffle
+from ..functional import bilinear, channel_shuffle, linear, pixel_shuffle, pixel_unshuffle
 from ..spellings import check_device, only_defaults
 from ..tensor import Tensor, as_tensor, get_default_dtype
 from ..parameter import UninitializedParameter
@@ -112,6 +113,20 @@ class PixelUnshuffle(Module):
 
     def extra_repr(self) -> str:
         return f"downscale_factor={self.downscale_factor}"
+
+
+class ChannelShuffle(Module):
+    """`F.channel_shuffle(x, groups)`: the channels of (N, C, *) read group by group in turn, as PyTorch's."""
+
+    def __init__(self, groups: int) -> None:
+        super().__init__()
+        self.groups = positive_int(groups, "groups", "ChannelShuffle")
+
+    def forward(self, x: Any) -> Tensor:
+        return channel_shuffle(x, self.groups)
+
+    def extra_repr(self) -> str:
+        return f"groups={self.groups}"
 
 
 class Linear(Module):
