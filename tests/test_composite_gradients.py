@@ -1015,6 +1015,22 @@ def np_sigmoid(a):
     return 1 / (1 + np.exp(-a))
 
 
+@st.composite
+def local_response_norm_case(draw, ndim):
+    """F.local_response_norm of x (N, C, *) over windows of `size` channels (PyTorch's formula, a loop over
+    the channels), with alpha large enough for the window to matter."""
+    x = draw(values(draw(shapes(ndim))))
+    size = draw(st.integers(1, 4))
+
+    def np_local_response_norm(a):
+        out = np.empty_like(a)
+        for c in range(a.shape[1]):
+            window = a[:, max(0, c - size // 2):c + (size - 1) // 2 + 1]
+            out[:, c] = a[:, c] / (2.0 + 0.5 / size * (window ** 2).sum(axis=1)) ** 0.75
+        return out
+    return lambda t: F.local_response_norm(t, size, 0.5, 0.75, 2.0), np_local_response_norm, [x]
+
+
 def activation_case(mg_fn, np_fn, kinks=(), scale=1.0):
     """An elementwise activation of x in [-2 scale, 2 scale] (scaled to reach past its far kinks), x kept
     0.1 away from each kink (relu-like corners, clamp bounds, shrink and threshold jumps)."""
@@ -1710,6 +1726,7 @@ CASES = {
     "F.pad": (pad_case, WITH_AXES),
     "F.pad(mode)": (pad_mode_case, (2, 3)),
     "F.instance_norm": (instance_norm_case, (3, 4)),
+    "F.local_response_norm": (local_response_norm_case, (3, 4)),
     "F.bilinear": (bilinear_case, WITH_AXES),
     "F.pixel_shuffle": (pixel_shuffle_case, (3, 4)),
     "F.pixel_unshuffle": (lambda ndim: pixel_shuffle_case(ndim, inverse=True), (3, 4)),
@@ -1724,6 +1741,12 @@ CASES = {
     "F.leaky_relu": (activation_case(F.leaky_relu, lambda a: np.where(a > 0, a, 0.01 * a), [0.0]), ANY_RANK),
     "F.leaky_relu(0.2)": (activation_case(lambda t: F.leaky_relu(t, negative_slope=0.2),
                                           lambda a: np.where(a > 0, a, 0.2 * a), [0.0]), ANY_RANK),
+    "F.rrelu": (activation_case(F.rrelu, lambda a: np.where(a > 0, a, (1 / 8 + 1 / 3) / 2 * a), [0.0]), ANY_RANK),
+    "F.rrelu(training)": (activation_case(lambda t: F.rrelu(t, 0.1, 0.3, True, rng=np.random.default_rng(3)),
+                                          lambda a: np.where(a > 0, a, a * np.random.default_rng(3).uniform(
+                                              0.1, 0.3, a.shape)), [0.0]), ANY_RANK),
+    "F.rrelu_": (activation_case(lambda t: F.rrelu_(t * 1, 0.1, 0.3), lambda a: np.where(a > 0, a, 0.2 * a), [0.0]),
+                 ANY_RANK),
     "F.elu": (activation_case(F.elu, lambda a: np.where(a > 0, a, np.expm1(a)), [0.0]), ANY_RANK),
     "F.elu(0.5)": (activation_case(lambda t: F.elu(t, 0.5), lambda a: np.where(a > 0, a, 0.5 * np.expm1(a)), [0.0]),
                    ANY_RANK),
@@ -2267,6 +2290,7 @@ def np_channel_dropout(a, p, seed, channels, alpha):
 ALPHA_DROPOUT = 1.7580993408473766      # (aten/src/ATen/native/Dropout.cpp)
 CHANNEL_DROPOUTS = {     # name: (the function, the rank of its input, whole channels, alpha)
     "dropout1d": (F.dropout1d, 3, True, False), "dropout2d": (F.dropout2d, 4, True, False),
+    "dropout3d": (F.dropout3d, 5, True, False),
     "alpha_dropout": (F.alpha_dropout, 3, False, True),
     "feature_alpha_dropout": (F.feature_alpha_dropout, 3, True, True),
 }
@@ -2703,6 +2727,7 @@ FUNCTIONAL = {
     "fold": ["F.fold"],
     "dropout1d": ["test_channel_and_alpha_dropouts_in_training_mode"],
     "dropout2d": ["test_channel_and_alpha_dropouts_in_training_mode"],
+    "dropout3d": ["test_channel_and_alpha_dropouts_in_training_mode"],
     "alpha_dropout": ["test_channel_and_alpha_dropouts_in_training_mode"],
     "feature_alpha_dropout": ["test_channel_and_alpha_dropouts_in_training_mode"],
     "gumbel_softmax": ["test_gumbel_softmax_with_a_fixed_generator"],
@@ -2712,7 +2737,10 @@ FUNCTIONAL = {
     "layer_norm": ["F.layer_norm"],
     "rms_norm": ["F.rms_norm"],
     "group_norm": ["F.group_norm"],
+    "local_response_norm": ["F.local_response_norm"],
     "leaky_relu": ["F.leaky_relu", "F.leaky_relu(0.2)"],
+    "rrelu": ["F.rrelu", "F.rrelu(training)"],
+    "rrelu_": ["F.rrelu_"],
     "elu": ["F.elu", "F.elu(0.5)"],
     "selu": ["F.selu", "mg.selu"],
     "celu": ["F.celu(2)", "mg.celu(alpha=0.5)"],

@@ -53,3 +53,39 @@ def interval(lower_bound: Any, upper_bound: Any) -> Constraint:
     """The closed interval [lower_bound, upper_bound] (arrays: entry by entry, broadcast)."""
     low, high = (np.asarray(getattr(b, "_data", b)) for b in (lower_bound, upper_bound))
     return Constraint(f"Interval(lower_bound={low}, upper_bound={high})", lambda x: (low <= x) & (x <= high))
+
+
+def _lower_cholesky(x: np.ndarray) -> np.ndarray:
+    lower = np.all(np.triu(x, 1) == 0, axis=(-2, -1))
+    return lower & np.all(np.diagonal(x, axis1=-2, axis2=-1) > 0, axis=-1)
+
+
+def _positive_definite(x: np.ndarray) -> np.ndarray:
+    symmetric = np.all(np.abs(x - np.swapaxes(x, -2, -1)) <= 1e-6 * (1 + np.abs(x)), axis=(-2, -1))
+    return symmetric & np.all(np.linalg.eigvalsh(x) > 0, axis=-1)
+
+
+def _one_hot(x: np.ndarray) -> np.ndarray:
+    return np.all((x == 0) | (x == 1), axis=-1) & (x.sum(-1) == 1)
+
+
+nonnegative = Constraint("GreaterThanEq(lower_bound=0.0)", lambda x: x >= 0)
+nonnegative_integer = Constraint("IntegerGreaterThan(lower_bound=0)", lambda x: (x % 1 == 0) & (x >= 0),
+                                 is_discrete=True)
+one_hot = Constraint("OneHot()", _one_hot, event_dim=1, is_discrete=True)
+lower_cholesky = Constraint("LowerCholesky()", _lower_cholesky, event_dim=2)
+positive_definite = Constraint("PositiveDefinite()", _positive_definite, event_dim=2)
+
+
+def greater_than_eq(lower_bound: Any) -> Constraint:
+    """[lower_bound, inf) (arrays: entry by entry, broadcast): a Pareto's support."""
+    low = np.asarray(getattr(lower_bound, "_data", lower_bound))
+    return Constraint(f"GreaterThanEq(lower_bound={low})", lambda x: x >= low)
+
+
+def independent(base: Constraint, reinterpreted_batch_ndims: int) -> Constraint:
+    """`base` on each of the last `reinterpreted_batch_ndims` axes at once: one answer per event."""
+    axes = tuple(range(-reinterpreted_batch_ndims, 0))      # (base's check has already removed its event axes)
+    return Constraint(f"IndependentConstraint({base!r}, {reinterpreted_batch_ndims})",
+                      lambda x: np.all(base._check(x), axis=axes) if axes else base._check(x),
+                      event_dim=base.event_dim + reinterpreted_batch_ndims, is_discrete=base.is_discrete)

@@ -3,7 +3,7 @@ shapes, argument checks, `sample` as an `rsample` without history, and PyTorch's
 
 A distribution's draws have shape `sample_shape + batch_shape + event_shape`: `batch_shape` is the
 shape of its parameters (one independent distribution per entry), `event_shape` that of one draw
-(`()` for all four here). Its values (`log_prob`, `entropy`, `rsample`, ...) are built from
+(`()` for the scalar ones, `(K,)` for a vector's). Its values (`log_prob`, `entropy`, `rsample`, ...) are built from
 differentiable ops, so a loss made of them sends gradients to the parameters.
 """
 
@@ -24,7 +24,7 @@ from . import constraints
 
 class Distribution:
     """The base class: `batch_shape`, `event_shape`, `sample(sample_shape=())`, `rsample`, `log_prob`,
-    `cdf`, `entropy`, `perplexity()`, `mean`, `variance`, `stddev`, as PyTorch's. With
+    `cdf`, `icdf`, `entropy`, `perplexity()`, `mean`, `variance`, `stddev`, as PyTorch's. With
     `validate_args` (on by default, as PyTorch's outside `python -O`) the parameters are checked
     against `arg_constraints` when it is made, and values against `support` in `log_prob` and `cdf`
     (`ValueError` naming the distribution, the parameter and what came)."""
@@ -42,12 +42,16 @@ class Distribution:
         self._batch_shape, self._event_shape = Size(batch_shape), Size(event_shape)
         if validate_args is not None:
             self._validate_args = flag(validate_args, "validate_args", type(self).__name__)
-        if not self._validate_args:
-            return
+        if self._validate_args:
+            self._check_parameters(self.__dict__)
+
+    def _check_parameters(self, parameters: dict) -> None:
+        """Each parameter named in `arg_constraints` and given in `parameters` must satisfy its constraint
+        (a distribution that keeps its parameters in an inner one passes them here itself)."""
         for name, constraint in self.arg_constraints.items():
-            if name not in self.__dict__ or constraint is constraints.dependent:
+            if name not in parameters or constraint is constraints.dependent:
                 continue            # (computed later from the other parameter, or set by the others: as PyTorch)
-            value = self.__dict__[name]
+            value = parameters[name]
             if not np.all(constraint.check(value)):
                 raise ValueError(f"{type(self).__name__}: expected parameter {name} ({type(value).__name__} of "
                                  f"shape {tuple(value.shape)}) of distribution {self!r} to satisfy the constraint "
@@ -105,6 +109,10 @@ class Distribution:
     def cdf(self, value: Any) -> Tensor:
         """P(X <= value)."""
         raise NotImplementedError(f"{type(self).__name__}: has no cdf defined")
+
+    def icdf(self, value: Any) -> Tensor:
+        """The inverse of cdf: the x with P(X <= x) = value."""
+        raise NotImplementedError(f"{type(self).__name__}: has no icdf defined")
 
     def entropy(self) -> Tensor:
         """The entropy -E[log p(X)], one per batch entry."""
@@ -185,6 +193,20 @@ def broadcast_all(where: str, *values: Any) -> list[Tensor]:
         raise ValueError(f"{where}: parameters of shapes {', '.join(str(t.shape) for t in made)} cannot be broadcast "
                          "together") from None
     return [t if t.shape == shape else t.expand(*shape) for t in made]
+
+
+def sum_rightmost(value: Any, dim: int) -> Any:
+    """value summed over its last `dim` axes (PyTorch's `_sum_rightmost`): an event's log-density from
+    those of its independent entries. dim = 0: value itself."""
+    return value.sum(tuple(range(-dim, 0))) if dim > 0 else value
+
+
+def check_wrapped(dist: Distribution, inner: Any, probs: Any) -> None:
+    """With dist's validate_args, the given parameter (probs, else logits), which `inner` (a Categorical
+    or a Bernoulli-like base) keeps, checked against dist's constraints under dist's name."""
+    if dist._validate_args:
+        name = "probs" if probs is not None else "logits"
+        dist._check_parameters({name: getattr(inner, name)})
 
 
 def draw() -> np.random.Generator:

@@ -74,6 +74,10 @@ class Uniform(Distribution):
             self._validate_sample(value)
         return ((value - self.low) / (self.high - self.low)).clamp(min=0, max=1)
 
+    def icdf(self, value: Any) -> Tensor:
+        """low + value (high - low)."""
+        return self.low + value * (self.high - self.low)
+
     def entropy(self) -> Tensor:
         """log(high - low)."""
         return (self.high - self.low).log()

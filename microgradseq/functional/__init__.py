@@ -5,7 +5,8 @@ arguments), and what the layer modules compute, `linear`, `bilinear`, `dropout`,
 `group_norm`, `instance_norm`, with `pad` and `one_hot` for inputs (`layer_functions.py`; `padding.py` pads
 by the input's own entries), the dropouts of whole channels and alpha dropout (`dropouts.py`),
 `pixel_shuffle` and `channel_shuffle` (`pixel_shuffle.py`), `interpolate` (`resampling.py`), `fold` and `unfold`
-(`folding.py`), `gumbel_softmax` (`gumbel.py`), and attention,
+(`folding.py`), `gumbel_softmax` (`gumbel.py`), `local_response_norm` (`local_response.py`), `rrelu`
+(`rrelu.py`), and attention,
 `scaled_dot_product_attention` and `multi_head_attention_forward` (`attention.py`).
 
 `softmax`, `gelu`, the other activations, the three norms and the losses are written with primitive ops: their
@@ -31,6 +32,9 @@ from .layer_functions import (dropout, group_norm, layer_norm, linear, normalize
                               standardised)
 from .layer_functions import bilinear, by_running_stats, instance_norm, moved_toward
 from .dropouts import alpha_dropout, dropout1d, dropout2d, feature_alpha_dropout
+from .dropouts import dropout3d
+from .local_response import local_response_norm
+from .rrelu import rrelu, rrelu_
 from .pixel_shuffle import pixel_shuffle, pixel_unshuffle
 from .pixel_shuffle import channel_shuffle
 from .resampling import interpolate, upsample, upsample_bilinear, upsample_nearest
@@ -77,3 +81,4 @@ __all__ += ["conv_transpose1d", "conv_transpose2d"]                             
 __all__ += ["channel_shuffle"]                                                       # (pixel_shuffle.py)
 __all__ += ["interpolate", "upsample", "upsample_bilinear", "upsample_nearest"]      # (resampling.py)
 __all__ += ["fold", "unfold"]                                                        # (folding.py)
+__all__ += ["dropout3d", "local_response_norm", "rrelu", "rrelu_"]        # (dropouts.py, local_response.py, rrelu.py)

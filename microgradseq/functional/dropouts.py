@@ -1,6 +1,6 @@
-"""The dropouts beside `dropout` (layer_functions.py), as PyTorch's: `dropout1d` and `dropout2d` zero whole
-channels, `alpha_dropout` and `feature_alpha_dropout` keep a standard normal input standard normal (the
-companions of SELU). All four are PyTorch's _dropout_impl (aten/src/ATen/native/Dropout.cpp): a 0/1 mask
+"""The dropouts beside `dropout` (layer_functions.py), as PyTorch's: `dropout1d`, `dropout2d` and `dropout3d`
+zero whole channels, `alpha_dropout` and `feature_alpha_dropout` keep a standard normal input standard normal (the
+companions of SELU). All five are PyTorch's _dropout_impl (aten/src/ATen/native/Dropout.cpp): a 0/1 mask
 `keep`, 1 with probability 1 - p, drawn per element or per (sample, channel) (`make_feature_noise`, the
 shape (N, C, 1, ..., 1)), then
 
@@ -55,6 +55,21 @@ def dropout2d(input: Any, p: float = 0.5, training: bool = True, inplace: bool =
                       "behavior is desired - input is interpreted as shape (N, C, L), as PyTorch's; use dropout1d "
                       "for that", stacklevel=user_stacklevel())
     return _dropped("dropout2d", x, p, training, rng, True, False)
+
+
+def dropout3d(input: Any, p: float = 0.5, training: bool = True, inplace: bool = False, *,
+              rng: np.random.Generator | None = None) -> Tensor:
+    """Each channel x[n, c] (a D x H x W volume) of x (N, C, D, H, W), or unbatched (C, D, H, W), zeroed with
+    probability p and the rest scaled by 1 / (1 - p), while `training`, as PyTorch's F.dropout3d: other
+    ranks are read as unbatched, dropped per x[i] (whole entries along the first axis), with a warning
+    (deprecated there)."""
+    x = as_tensor(input)
+    if x.ndim not in (4, 5):
+        warnings.warn(f"dropout3d: Received a {x.ndim}-D input to dropout3d, which is deprecated (as in PyTorch); "
+                      "dropout3d exists for channel-wise dropout on 4-D or 5-D inputs", stacklevel=user_stacklevel())
+    if x.ndim == 5:
+        return _dropped("dropout3d", x, p, training, rng, True, False)
+    return _dropped("dropout3d", x.reshape((1,) + x.shape), p, training, rng, True, False).reshape(x.shape)
 
 
 def alpha_dropout(input: Any, p: float = 0.5, training: bool = False, inplace: bool = False, *,

@@ -7,13 +7,17 @@ from .activations import (CELU, ELU, GELU, GLU, SELU, CosineSimilarity, Hardshri
                           LeakyReLU, LogSigmoid, LogSoftmax, Mish, PairwiseDistance, PReLU, ReLU, ReLU6, Sigmoid, SiLU,
                           Softmax, Softmin, Softplus, Softshrink, Softsign, Tanh, Tanhshrink, Threshold)
 from .activations import Softmax2d
+from .activations import RReLU
 from .adaptive import AdaptiveLogSoftmaxWithLoss
 from .cells import GRUCell, LSTMCell, RNNCell
 from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
+from .containers import Container
 from .conv import Conv1d, Conv2d
 from .conv_transpose import ConvTranspose1d, ConvTranspose2d
 from .dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, FeatureAlphaDropout
+from .dropout import Dropout3d
 from .layers import GRU, LSTM, RNN
+from .layers import RNNBase
 from .linear import Embedding, Flatten, Identity, LazyLinear, Linear, Unflatten
 from .linear import Bilinear, PixelShuffle, PixelUnshuffle
 from .linear import ChannelShuffle
@@ -21,12 +25,14 @@ from .resampling import Fold, Unfold, Upsample, UpsamplingBilinear2d, Upsampling
 from .embedding_bag import EmbeddingBag
 from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, CTCLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss,
                      NLLLoss, SmoothL1Loss)
+from .losses import NLLLoss2d
 from .losses import (CosineEmbeddingLoss, GaussianNLLLoss, HingeEmbeddingLoss, MarginRankingLoss, MultiLabelMarginLoss,
                      MultiLabelSoftMarginLoss, MultiMarginLoss, PoissonNLLLoss, SoftMarginLoss, TripletMarginLoss,
                      TripletMarginWithDistanceLoss)
 from .module import Module, Parameter
 from .normalization import BatchNorm1d, GroupNorm, LayerNorm, LazyBatchNorm1d, RMSNorm
 from .normalization import InstanceNorm1d, InstanceNorm2d
+from .normalization import BatchNorm2d, BatchNorm3d, CrossMapLRN2d, InstanceNorm3d, LocalResponseNorm
 from .padding import (CircularPad1d, CircularPad2d, ConstantPad1d, ConstantPad2d, ReflectionPad1d, ReflectionPad2d,
                       ReplicationPad1d, ReplicationPad2d, ZeroPad1d, ZeroPad2d)
 from .pooling import AdaptiveAvgPool1d, AdaptiveMaxPool1d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
@@ -59,3 +65,5 @@ __all__ += ["AlphaDropout", "Bilinear", "CircularPad1d", "CircularPad2d", "Const
 __all__ += ["AdaptiveLogSoftmaxWithLoss"]
 __all__ += ["ConvTranspose1d", "ConvTranspose2d"]
 __all__ += ["ChannelShuffle", "Fold", "Unfold", "Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d"]
+__all__ += ["BatchNorm2d", "BatchNorm3d", "Container", "CrossMapLRN2d", "Dropout3d", "InstanceNorm3d",
+            "LocalResponseNorm", "NLLLoss2d", "RNNBase", "RReLU"]

@@ -1,7 +1,8 @@
 """Activations as modules, for `Sequential`, each the function of `functional/activations.py` of the same
 name with its settings, which are checked when the module is made and printed as PyTorch prints them:
-`Tanh`, `ReLU`, `Sigmoid`, `GELU`, `Softmax`, `Softmax2d`, `Softmin`, `LogSoftmax`, `GLU`, `LeakyReLU`, `ELU`, `SELU`,
-`CELU`, `SiLU`, `Mish`, `Softplus`, `Softsign`, `Hardtanh`, `ReLU6`, `Hardsigmoid`, `Hardswish`,
+`Tanh`, `ReLU`, `Sigmoid`, `GELU`, `Softmax`, `Softmax2d`, `Softmin`, `LogSoftmax`, `GLU`, `LeakyReLU`,
+`RReLU` (`F.rrelu`, functional/rrelu.py: random slopes while training), `ELU`, `SELU`, `CELU`, `SiLU`,
+`Mish`, `Softplus`, `Softsign`, `Hardtanh`, `ReLU6`, `Hardsigmoid`, `Hardswish`,
 `LogSigmoid`, `Tanhshrink`, `Softshrink`, `Hardshrink`, `Threshold`, `PReLU` (the one with a parameter, its
 slopes), and the distances `CosineSimilarity` and `PairwiseDistance`."""
 
@@ -10,8 +11,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from ..checks import flag, is_int
-from ..functional import gelu, log_softmax, softmax
+from ..functional import gelu, log_softmax, rrelu, softmax
 from ..functional.activations import (argument, celu, cosine_similarity, elu, glu, hardshrink, hardsigmoid, hardswish,
                                       hardtanh, implicit_dim, leaky_relu, logsigmoid, mish, pairwise_distance, prelu,
                                       selu, silu, softmin, softplus, softshrink, softsign, tanhshrink, threshold)
@@ -209,6 +212,26 @@ class LeakyReLU(Module):
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}{_inplace_text(self.inplace)}"
+
+
+class RReLU(Module):
+    """x for x > 0, else a x, a ~ U(lower, upper) per entry in training mode and (lower + upper) / 2 in eval
+    mode (`F.rrelu`), as PyTorch's nn.RReLU; slopes from `rng` or the library's generator."""
+
+    def __init__(self, lower: float = 1.0 / 8, upper: float = 1.0 / 3, inplace: bool = False, *,
+                 rng: np.random.Generator | None = None) -> None:
+        super().__init__()
+        self.lower, self.upper = argument("RReLU", "lower", lower), argument("RReLU", "upper", upper)
+        if lower > upper:
+            raise ValueError(f"RReLU: lower bound must be less than or equal to upper bound, got lower={lower} and "
+                             f"upper={upper}")
+        self.inplace, self.rng = flag(inplace, "inplace", "RReLU"), rng
+
+    def forward(self, x: Any) -> Tensor:
+        return rrelu(x, self.lower, self.upper, self.training, rng=self.rng)
+
+    def extra_repr(self) -> str:
+        return f"lower={self.lower}, upper={self.upper}{_inplace_text(self.inplace)}"
 
 
 class ELU(Module):

@@ -1,15 +1,28 @@
 """`Sequential` and `ModuleList`, modules that hold other modules under the names "0", "1", ...,
 and `ModuleDict`, which holds them under keys of your choosing; `ParameterList` and `ParameterDict`, the
-same for parameters."""
+same for parameters; `Container`, PyTorch's deprecated Module of named children."""
 
 from __future__ import annotations
 
+import warnings
 from collections import OrderedDict
 from typing import Any, Iterable, Iterator, Mapping
 
-from ..checks import is_int
+from ..checks import is_int, user_stacklevel
 from ..tensor import Tensor
 from .module import Module, Parameter, checked_name
+
+
+class Container(Module):
+    """PyTorch's deprecated nn.Container: a Module holding each keyword argument as the child of that name
+    (`add_module`), made with PyTorch's warning; subclass Module instead."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__()
+        warnings.warn("nn.Container is deprecated. All of it's functionality is now implemented in nn.Module. "
+                      "Subclass that instead.", UserWarning, stacklevel=user_stacklevel())
+        for name, module in kwargs.items():
+            self.add_module(name, module)
 
 
 def _listed(where: str, modules: Any) -> list:

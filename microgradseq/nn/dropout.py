@@ -1,5 +1,5 @@
 """`Dropout`: zero each element with probability p while training, scale the rest by 1 / (1 - p);
-`Dropout1d` and `Dropout2d`: the same for whole channels; `AlphaDropout` and `FeatureAlphaDropout`: the
+`Dropout1d`, `Dropout2d` and `Dropout3d`: the same for whole channels; `AlphaDropout` and `FeatureAlphaDropout`: the
 dropout that keeps SELU's mean 0 and variance 1 (functional/dropouts.py says how), of elements or of
 whole channels. Each is active after `train()` and the identity after `eval()`, as PyTorch's."""
 
@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..checks import flag, probability
-from ..functional import alpha_dropout, dropout, dropout1d, dropout2d, feature_alpha_dropout
+from ..functional import alpha_dropout, dropout, dropout1d, dropout2d, dropout3d, feature_alpha_dropout
 from ..tensor import Tensor
 from .module import Module
 
@@ -55,6 +55,13 @@ class Dropout2d(_DropoutNd):
     PyTorch's."""
 
     function = staticmethod(dropout2d)
+
+
+class Dropout3d(_DropoutNd):
+    """`F.dropout3d(x, p, training=self.training)`: each channel x[n, c] of x (N, C, D, H, W) or (C, D, H, W)
+    zeroed with probability p, the rest scaled by 1 / (1 - p)."""
+
+    function = staticmethod(dropout3d)
 
 
 class AlphaDropout(_DropoutNd):

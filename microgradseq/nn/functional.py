@@ -41,6 +41,7 @@ from ..functional import (alpha_dropout, bilinear, dropout1d, dropout2d, feature
 from ..functional import gumbel_softmax, pdist
 from ..functional import conv_transpose1d, conv_transpose2d
 from ..functional import channel_shuffle, fold, interpolate, unfold, upsample, upsample_bilinear, upsample_nearest
+from ..functional import dropout3d, local_response_norm, rrelu, rrelu_
 from .embedding_bag import embedding_bag
 from .linear import embedding
 
@@ -64,3 +65,4 @@ __all__ += ["alpha_dropout", "bilinear", "dropout1d", "dropout2d", "embedding_ba
 __all__ += ["gumbel_softmax", "pdist"]
 __all__ += ["conv_transpose1d", "conv_transpose2d"]
 __all__ += ["channel_shuffle", "fold", "interpolate", "unfold", "upsample", "upsample_bilinear", "upsample_nearest"]
+__all__ += ["dropout3d", "local_response_norm", "rrelu", "rrelu_"]

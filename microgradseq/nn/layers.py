@@ -1,4 +1,4 @@
-"""`RNN`, `LSTM`, `GRU`: multi-layer sequence layers that unroll a cell over time.
+"""`RNN`, `LSTM`, `GRU` (on their base `RNNBase`): multi-layer sequence layers that unroll a cell over time.
 
 Unrolling is a Python loop over steps, layer by layer: the input projection
 x_t W_ih^T + b_ih of all steps is one product (with b_hh folded in where the
@@ -43,8 +43,16 @@ from .packed_steps import unroll_packed
 from .utils.rnn import PackedSequence, checked_packed
 
 
-class _Layer(Module):
-    """Parameters weight_ih_l{k} (G*H, I; D*H above the first layer), weight_hh_l{k} (G*H, H),
+GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}    # (PyTorch's RNNBase modes: G, the gate blocks)
+
+
+class RNNBase(Module):
+    """PyTorch's RNNBase, the base of `RNN`, `LSTM` and `GRU`: RNNBase(mode, input_size, hidden_size, ...)
+    with mode 'RNN_TANH', 'RNN_RELU', 'LSTM' or 'GRU' (kept as `mode`), which gives G gate blocks (1, 1, 4, 3)
+    and the state (an LSTM's: a pair). It makes and resets the parameters; a subclass says how a step runs
+    (`recurrence`, `sequence`), so an RNNBase made directly has an LSTM's parameters, say, but no forward.
+
+    Parameters weight_ih_l{k} (G*H, I; D*H above the first layer), weight_hh_l{k} (G*H, H),
     bias_ih_l{k}, bias_hh_l{k} (G*H,); with `bidirectional=True` (D = 2 directions) each layer has
     the same again for its reverse direction, `weight_ih_l{k}_reverse`, ..., registered after them.
 
@@ -61,16 +69,18 @@ class _Layer(Module):
     PyTorch's `proj_size` is accepted only at its default 0 (and reads as that).
     """
 
-    gates = 1
-    state_parts = 1
     proj_size = 0
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+    def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, *,
                  rng: np.random.Generator | None = None, dtype: Any = None, fused: bool = False,
                  **options: Any) -> None:
         super().__init__()
         where = type(self).__name__
+        if mode not in GATES:
+            raise ValueError(f"{where}: Unrecognized RNN mode: expected one of {', '.join(map(repr, GATES))}, "
+                             f"got {mode!r}")
+        self.mode, self.gates, self.state_parts = mode, GATES[mode], 2 if mode == "LSTM" else 1
         self._rng = generator(rng, where)
         only_defaults(where, options, {"proj_size": 0})
         self.dropout = probability(dropout, "dropout", where)
@@ -225,7 +235,8 @@ class _Layer(Module):
 
     def recurrence(self, x_proj: Tensor, state: Any, weight_hh: Tensor, bias_hh: Tensor | None) -> Any:
         """One layer's step given x_proj = x_t W_ih^T + b_ih: the new state."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__}: no step of its own (mode {self.mode!r}); use nn.RNN, "
+                                  "nn.LSTM or nn.GRU")
 
     def unroll(self, k: int, reverse: bool, x: Tensor, state: Any) -> tuple[Tensor, Any]:
         """Layer k (its reverse direction if `reverse`: t = T down to 1) over the whole sequence, op by
@@ -335,7 +346,7 @@ def _move_into(h: Tensor, place: np.ndarray) -> None:
         node.saved = tuple([place if kept is own else kept for kept in node.saved])
 
 
-class RNN(_Layer):
+class RNN(RNNBase):
     """Elman RNN: h_t = act(x_t W_ih^T + b_ih + h_(t-1) W_hh^T + b_hh) per layer."""
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
@@ -344,8 +355,8 @@ class RNN(_Layer):
                  fused: bool = False, **options: Any) -> None:
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, rng=rng,
-                         dtype=dtype, fused=fused, **options)
+        super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size, hidden_size, num_layers,
+                         bias, batch_first, dropout, bidirectional, rng=rng, dtype=dtype, fused=fused, **options)
         self.nonlinearity = nonlinearity
 
     def recurrence(self, x_proj: Tensor, h: Tensor, weight_hh: Tensor,
@@ -357,11 +368,11 @@ class RNN(_Layer):
                                         reverse=reverse)
 
 
-class LSTM(_Layer):
-    """LSTM layers; the state is a pair (h, c), each (num_layers * D, B, H)."""
+class LSTM(RNNBase):
+    """LSTM layers; the state is a pair (h, c), each (num_layers * D, B, H). RNNBase's arguments but mode."""
 
-    gates = 4
-    state_parts = 2
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__("LSTM", *args, **kwargs)
 
     def recurrence(self, x_proj: Tensor, state: tuple, weight_hh: Tensor,
                    bias_hh: Tensor | None) -> tuple:
@@ -371,10 +382,11 @@ class LSTM(_Layer):
         return fused_steps.lstm_sequence(x, *state, *self.layer_weights(k, reverse), below, reverse=reverse)
 
 
-class GRU(_Layer):
-    """GRU layers; gate rows r, z, n."""
+class GRU(RNNBase):
+    """GRU layers; gate rows r, z, n. RNNBase's arguments but mode."""
 
-    gates = 3
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__("GRU", *args, **kwargs)
 
     def project(self, x: Tensor, weight_ih: Tensor, bias_ih: Tensor | None,
                 bias_hh: Tensor | None) -> tuple[Tensor, Tensor | None]:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any, Callable
 
-from ..checks import flag, is_int, non_negative_number, positive_number, probability
+from ..checks import flag, is_int, non_negative_number, positive_number, probability, user_stacklevel
 from ..functional.reduction import checked_reduction
 from ..functional import (REDUCTIONS, binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,
                           ctc_loss, huber_loss, kl_div, l1_loss, legacy_reduction, mse_loss, nll_loss, smooth_l1_loss)
@@ -155,6 +156,17 @@ class NLLLoss(_ClassLoss):
 
     def forward(self, input: Any, target: Any) -> Tensor:
         return nll_loss(input, target, self.weight, ignore_index=self.ignore_index, reduction=self.reduction)
+
+
+class NLLLoss2d(NLLLoss):
+    """PyTorch's deprecated nn.NLLLoss2d: an `NLLLoss` (which takes (N, C, H, W) log-probabilities and (N, H, W)
+    targets too), made with PyTorch's deprecation warning."""
+
+    def __init__(self, weight: Any = None, size_average: Any = None, ignore_index: int = -100, reduce: Any = None,
+                 reduction: str = "mean") -> None:
+        warnings.warn("NLLLoss2d has been deprecated. Please use NLLLoss instead as a drop-in replacement",
+                      UserWarning, stacklevel=user_stacklevel())
+        super().__init__(weight, size_average, ignore_index, reduce, reduction)
 
 
 class BCEWithLogitsLoss(_WeightedLoss):

@@ -1,9 +1,11 @@
 """`LayerNorm`: each sample's last axes normalised to mean 0 and variance 1, then scaled and shifted;
 `RMSNorm`: each sample's last axes divided by their root mean square, then scaled; `GroupNorm`: each
 sample's groups of channels normalised, then each channel scaled and shifted; `BatchNorm1d` (and
-`LazyBatchNorm1d`): each feature normalised over the batch, with running statistics for evaluation;
-`InstanceNorm1d` and `InstanceNorm2d`: each sample's channel normalised over its length or its map,
-running statistics optional (`_NormBase` keeps the parameters and statistics of both)."""
+`LazyBatchNorm1d`), `BatchNorm2d` and `BatchNorm3d`: each channel normalised over the batch, with running
+statistics for evaluation (`_BatchNorm`); `InstanceNorm1d`, `InstanceNorm2d` and `InstanceNorm3d`: each
+sample's channel normalised over its length, map or volume, running statistics optional (`_NormBase`
+keeps the parameters and statistics of both); `LocalResponseNorm` and `CrossMapLRN2d`: each entry divided
+by a power of its neighbouring channels' energy."""
 
 from __future__ import annotations
 
@@ -16,6 +18,9 @@ from .. import ops
 from ..checks import flag, is_int, non_negative_number, positive_int, user_stacklevel
 from ..functional import (by_running_stats, group_norm, instance_norm, layer_norm, moved_toward, normalized_shape_of,
                           rms_norm, standardised)
+from ..functional import local_response_norm
+from ..functional.activations import argument
+from ..functional.local_response import cross_map_lrn2d
 from ..spellings import check_device
 from ..parameter import UninitializedParameter
 from ..tensor import Tensor, as_tensor, get_default_dtype, owned
@@ -179,22 +184,25 @@ class _NormBase(Module):
             init.zeros_(self.bias)
 
 
-class BatchNorm1d(_NormBase):
-    """Each feature normalised over the batch, as PyTorch's: for x (N, C) or (N, C, L), in training mode
-    y = (x - mean) / sqrt(var + eps) * weight + bias per feature c, mean and var (divided by N, not
-    N - 1) over N (and L), written with primitives; the buffers running_mean (zeros) and running_var
-    (ones) move toward the batch's mean and unbiased variance by `momentum` (None: their average over
-    every batch so far), and num_batches_tracked counts. In eval mode the running statistics are
-    used, as constants; without them (`track_running_stats=False`: the buffers are None) the batch's,
-    in both modes. `bias=False` (with `affine`) scales by weight and adds no bias (`_NormBase` makes
-    them)."""
+class _BatchNorm(_NormBase):
+    """Each channel normalised over the batch and every other axis, as PyTorch's _BatchNorm: for x
+    (N, C, *), in training mode y = (x - mean) / sqrt(var + eps) * weight + bias per channel c, mean and
+    var (divided by the count, not count - 1) over N and the trailing axes, written with primitives;
+    the buffers running_mean (zeros) and running_var (ones) move toward the batch's mean and unbiased
+    variance by `momentum` (None: their average over every batch so far), and num_batches_tracked
+    counts. In eval mode the running statistics are used, as constants; without them
+    (`track_running_stats=False`: the buffers are None) the batch's, in both modes. `bias=False` (with
+    `affine`) scales by weight and adds no bias (`_NormBase` makes them). Each subclass says which
+    input ranks it takes (`_check_input_dim`)."""
+
+    def _check_input_dim(self, x: Tensor) -> None:
+        """A ValueError naming the layer unless x has the rank PyTorch's layer takes and C channels."""
+        raise NotImplementedError
 
     def forward(self, x: Any) -> Tensor:
         x = as_tensor(x)
         where = type(self).__name__
-        if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
-            raise ValueError(f"{where}: expected input of shape (N, {self.num_features}) or (N, "
-                             f"{self.num_features}, L), got {x.shape}")
+        self._check_input_dim(x)
         kept = next((t for t in (self.weight, self.running_mean) if t is not None), None)
         if kept is not None:
             x = same_dtype(self, x, kept.dtype)
@@ -207,7 +215,7 @@ class BatchNorm1d(_NormBase):
     def _normalised(self, x: Tensor) -> Tensor:
         """As PyTorch's: the batch's statistics while training, or whenever there are no running ones
         (both None); the running ones move while training with `track_running_stats`."""
-        axes, per_feature = ((0,), (1, -1)) if x.ndim == 2 else ((0, 2), (1, -1, 1))
+        axes, per_feature = (0,) + tuple(range(2, x.ndim)), (1, -1) + (1,) * (x.ndim - 2)
         count = x.numel() // max(self.num_features, 1)
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:
             self.num_batches_tracked._replace_data(np.array(int(self.num_batches_tracked) + 1, np.int64))
@@ -238,6 +246,36 @@ class BatchNorm1d(_NormBase):
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
                 f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """PyTorch's nn.BatchNorm1d over (N, C) or (N, C, L): each feature normalised over N (and L)
+    (`_BatchNorm` says how)."""
+
+    def _check_input_dim(self, x: Tensor) -> None:
+        if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
+            raise ValueError(f"{type(self).__name__}: expected input of shape (N, {self.num_features}) or (N, "
+                             f"{self.num_features}, L), got {x.shape}")
+
+
+class BatchNorm2d(_BatchNorm):
+    """PyTorch's nn.BatchNorm2d over (N, C, H, W): each channel normalised over N, H and W (`_BatchNorm`
+    says how)."""
+
+    def _check_input_dim(self, x: Tensor) -> None:
+        if x.ndim != 4 or x.shape[1] != self.num_features:
+            raise ValueError(f"{type(self).__name__}: expected 4D input of shape (N, {self.num_features}, H, W), "
+                             f"got {x.ndim}D input of shape {x.shape}")
+
+
+class BatchNorm3d(_BatchNorm):
+    """PyTorch's nn.BatchNorm3d over (N, C, D, H, W): each channel normalised over N, D, H and W
+    (`_BatchNorm` says how)."""
+
+    def _check_input_dim(self, x: Tensor) -> None:
+        if x.ndim != 5 or x.shape[1] != self.num_features:
+            raise ValueError(f"{type(self).__name__}: expected 5D input of shape (N, {self.num_features}, D, H, W), "
+                             f"got {x.ndim}D input of shape {x.shape}")
 
 
 class LazyBatchNorm1d(BatchNorm1d):
@@ -345,3 +383,45 @@ class InstanceNorm2d(_InstanceNorm):
     H x W map (`_InstanceNorm` says how; affine=False and track_running_stats=False by default)."""
 
     spatial_dims = 2
+
+
+class InstanceNorm3d(_InstanceNorm):
+    """PyTorch's nn.InstanceNorm3d over (N, C, D, H, W) or (C, D, H, W): each sample's channel normalised over
+    its D x H x W volume (`_InstanceNorm` says how; affine=False and track_running_stats=False by default)."""
+
+    spatial_dims = 3
+
+
+class _LocalResponse(Module):
+    """The settings of PyTorch's LocalResponseNorm and CrossMapLRN2d (siblings there too): the window's
+    `size` in channels, alpha, beta and k, printed as `2, alpha=0.0001, beta=0.75, k=1.0`; no parameters."""
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> None:
+        super().__init__()
+        where = type(self).__name__
+        self.size = positive_int(size, "size", where)
+        self.alpha, self.beta, self.k = (argument(where, name, value)
+                                         for name, value in (("alpha", alpha), ("beta", beta), ("k", k)))
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
+class LocalResponseNorm(_LocalResponse):
+    """`F.local_response_norm(x, size, alpha, beta, k)` over x (N, C, *): each entry divided by
+    (k + alpha * the mean of x^2 over the `size` channels around it)^beta, as PyTorch's nn.LocalResponseNorm."""
+
+    def forward(self, x: Any) -> Tensor:
+        return local_response_norm(x, self.size, self.alpha, self.beta, self.k)
+
+
+class CrossMapLRN2d(_LocalResponse):
+    """PyTorch's nn.CrossMapLRN2d over x (N, C, H, W): x_c (k + alpha / size * sum of x_c'^2 over a window of
+    channels)^-beta, the window as PyTorch's forward keeps it (`cross_map_windows` in
+    functional/local_response.py says how: channel 0's square stays in every sum)."""
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1) -> None:
+        super().__init__(size, alpha, beta, k)      # (k=1, an int, as PyTorch's prints it)
+
+    def forward(self, x: Any) -> Tensor:
+        return cross_map_lrn2d(x, self.size, self.alpha, self.beta, self.k)

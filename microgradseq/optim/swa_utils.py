@@ -26,7 +26,7 @@ import numpy as np
 from ..checks import flag
 from ..grad_mode import no_grad
 from ..nn.module import Module
-from ..nn.normalization import BatchNorm1d
+from ..nn.normalization import _BatchNorm
 from ..spellings import check_device
 from ..tensor import Tensor, as_tensor, owned
 from . import options as check
@@ -203,7 +203,7 @@ def update_bn(loader: Iterable[Any], model: Module, device: Any = None) -> None:
     except TypeError:
         raise TypeError(f"{where}: expected an iterable of batches as loader, got {type(loader).__name__}") from None
     check_device(where, device)
-    layers = [module for module in model.modules() if isinstance(module, BatchNorm1d)]
+    layers = [module for module in model.modules() if isinstance(module, _BatchNorm)]   # (PyTorch's test too)
     if not layers:
         return
     # every layer's state before the pass (its arrays are read-only: keeping them keeps the values)

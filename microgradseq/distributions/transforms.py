@@ -1,0 +1,328 @@
+"""Bijections y = f(x) with log|det dy/dx|, PyTorch's `torch.distributions.transforms`
+(torch/distributions/transforms.py): what a `TransformedDistribution` pushes a base distribution
+through (a normalising flow's layers, a LogNormal's exp, a squashed Gaussian policy's tanh).
+
+    transform         y = f(x)               x = f^-1(y)                 log|dy/dx|
+    ExpTransform      exp x                  log y                       x
+    AffineTransform   loc + scale x          (y - loc) / scale           log|scale|
+    SigmoidTransform  1 / (1 + exp(-x))      log y - log(1 - y)          -softplus(-x) - softplus(x)
+    TanhTransform     tanh x                 atanh y                     2 (log 2 - x - softplus(-2x))
+    PowerTransform    x^exponent             y^(1/exponent)              log|exponent y / x|
+    AbsTransform      |x|                    y (not a bijection)         -
+    ComposeTransform  the parts in order     the inverses in reverse     the sum of the parts'
+
+Each is written with differentiable ops, so the gradient of a log-density reaches the parameters.
+With `cache_size=1` the last (x, y) pair is kept, so `t.inv(t(x))` gives x back exactly (a tanh that
+rounds to 1 has no finite atanh), as PyTorch's.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import numpy as np
+
+from ..checks import is_int
+from ..functional.activations import softplus
+from ..ops.elementwise import sigmoid
+from ..tensor import Tensor
+from . import constraints
+from .distribution import sum_rightmost
+
+__all__ = ["AbsTransform", "AffineTransform", "ComposeTransform", "ExpTransform", "PowerTransform",
+           "SigmoidTransform", "TanhTransform", "Transform"]
+
+
+class Transform:
+    """A map y = t(x) with its inverse `t.inv` and `log_abs_det_jacobian(x, y)`, as PyTorch's:
+    `domain`, `codomain`, `bijective`, `sign` (+1 increasing, -1 decreasing) and `event_dim` (how many
+    rightmost axes one application couples: 0 for the entrywise ones)."""
+
+    domain = constraints.real
+    codomain = constraints.real
+    bijective = True
+    event_dim = 0
+
+    def __init__(self, cache_size: int = 0) -> None:
+        if not is_int(cache_size) or cache_size not in (0, 1):
+            raise ValueError(f"{type(self).__name__}: cache_size must be 0 or 1, got {cache_size!r}")
+        self._cache_size, self._cached = cache_size, None
+
+    @property
+    def sign(self) -> Any:
+        """+1 where y increases with x, -1 where it decreases."""
+        return 1
+
+    @property
+    def inv(self) -> "Transform":
+        """The inverse map x = t^-1(y), itself a Transform."""
+        return _InverseTransform(self)
+
+    def __call__(self, x: Tensor) -> Tensor:
+        """y = t(x) (the cached y when x is the cached x)."""
+        if self._cached is not None and self._cached[0] is x:
+            return self._cached[1]
+        y = self._call(x)
+        if self._cache_size:
+            self._cached = (x, y)
+        return y
+
+    def _inv_call(self, y: Tensor) -> Tensor:
+        if self._cached is not None and self._cached[1] is y:
+            return self._cached[0]
+        x = self._inverse(y)
+        if self._cache_size:
+            self._cached = (x, y)
+        return x
+
+    def _call(self, x: Tensor) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__}: has no forward map defined")
+
+    def _inverse(self, y: Tensor) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__}: has no inverse defined")
+
+    def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
+        """log |det dy/dx| at x (y = t(x) given too, to save recomputing it)."""
+        raise NotImplementedError(f"{type(self).__name__}: has no log_abs_det_jacobian defined")
+
+    def __eq__(self, other: Any) -> bool:
+        return type(self) is type(other)
+
+    def __hash__(self) -> int:
+        return hash(type(self))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class _InverseTransform(Transform):
+    """t.inv: the same pair of maps the other way round; log|dx/dy| = -log|dy/dx|."""
+
+    def __init__(self, transform: Transform) -> None:
+        super().__init__(transform._cache_size)
+        self._inv = transform
+        self.domain, self.codomain, self.event_dim = transform.codomain, transform.domain, transform.event_dim
+
+    @property
+    def sign(self) -> Any:
+        return self._inv.sign
+
+    @property
+    def inv(self) -> Transform:
+        return self._inv
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return self._inv._inv_call(x)
+
+    def _inv_call(self, y: Tensor) -> Tensor:
+        return self._inv(y)
+
+    def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
+        return -self._inv.log_abs_det_jacobian(y, x)
+
+    def __eq__(self, other: Any) -> bool:
+        return isinstance(other, _InverseTransform) and self._inv == other._inv
+
+    def __hash__(self) -> int:
+        return hash(self._inv)
+
+    def __repr__(self) -> str:
+        return f"{self._inv!r}.inv"
+
+
+class ExpTransform(Transform):
+    """y = exp x; log|dy/dx| = x."""
+
+    codomain = constraints.positive
+
+    def _call(self, x: Tensor) -> Tensor:
+        return x.exp()
+
+    def _inverse(self, y: Tensor) -> Tensor:
+        return y.log()
+
+    def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
+        return x
+
+
+class SigmoidTransform(Transform):
+    """y = sigmoid x, clamped to [tiny, 1 - eps] (so log y and log(1 - y) stay finite, as PyTorch's);
+    x = log y - log(1 - y); log|dy/dx| = log(y (1 - y)) = -softplus(-x) - softplus(x)."""
+
+    codomain = constraints.unit_interval
+
+    def _call(self, x: Tensor) -> Tensor:
+        finfo = np.finfo(x.dtype)
+        return sigmoid(x).clamp(min=float(finfo.tiny), max=float(1 - finfo.eps))
+
+    def _inverse(self, y: Tensor) -> Tensor:
+        finfo = np.finfo(y.dtype)
+        y = y.clamp(min=float(finfo.tiny), max=float(1 - finfo.eps))
+        return y.log() - (-y).log1p()
+
+    def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
+        return -softplus(-x) - softplus(x)
+
+
+class TanhTransform(Transform):
+    """y = tanh x; x = atanh y; log|dy/dx| = log(1 - tanh^2 x) = 2 (log 2 - x - softplus(-2x)), the
+    stable form PyTorch uses (a tanh-squashed Gaussian policy's correction)."""
+
+    codomain = constraints.interval(-1.0, 1.0)
+
+    def _call(self, x: Tensor) -> Tensor:
+        return x.tanh()
+
+    def _inverse(self, y: Tensor) -> Tensor:
+        return y.atanh()
+
+    def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
+        return 2.0 * (math.log(2.0) - x - softplus(-2.0 * x))
+
+
+class AbsTransform(Transform):
+    """y = |x|; its "inverse" gives y back (the non-negative branch), as PyTorch's."""
+
+    codomain = constraints.nonnegative
+    bijective = False
+
+    def _call(self, x: Tensor) -> Tensor:
+        return x.abs()
+
+    def _inverse(self, y: Tensor) -> Tensor:
+        return y
+
+
+class AffineTransform(Transform):
+    """y = loc + scale x (numbers or tensors, broadcast); log|dy/dx| = log|scale|, summed over the last
+    `event_dim` axes of x when the map acts on whole events."""
+
+    def __init__(self, loc: Any, scale: Any, event_dim: int = 0, cache_size: int = 0) -> None:
+        super().__init__(cache_size)
+        for name, value in (("loc", loc), ("scale", scale)):
+            if not isinstance(value, (Tensor, numbers.Real)):
+                raise TypeError(f"AffineTransform: expected {name} to be a number or a tensor, got "
+                                f"{type(value).__name__}")
+        if not is_int(event_dim) or event_dim < 0:
+            raise ValueError(f"AffineTransform: event_dim must be a non-negative int, got {event_dim!r}")
+        self.loc, self.scale, self.event_dim = loc, scale, event_dim
+
+    @property
+    def sign(self) -> Any:
+        return self.scale.sign() if isinstance(self.scale, Tensor) else (1 if self.scale > 0 else -1)
+
+    def _call(self, x: Tensor) -> Tensor:
+        return self.loc + self.scale * x
+
+    def _inverse(self, y: Tensor) -> Tensor:
+        return (y - self.loc) / self.scale
+
+    def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
+        if isinstance(self.scale, Tensor):
+            result = self.scale.abs().log()
+            result = result.expand(*np.broadcast_shapes(result.shape, x.shape))
+        else:
+            result = x * 0.0 + math.log(abs(self.scale))
+        return sum_rightmost(result, self.event_dim)
+
+    def __eq__(self, other: Any) -> bool:
+        def same(a: Any, b: Any) -> bool:
+            return bool(np.all(np.asarray(getattr(a, "_data", a)) == np.asarray(getattr(b, "_data", b))))
+        return isinstance(other, AffineTransform) and same(self.loc, other.loc) and same(self.scale, other.scale)
+
+    def __hash__(self) -> int:
+        return hash(AffineTransform)
+
+    def __repr__(self) -> str:
+        return "AffineTransform()"
+
+
+class PowerTransform(Transform):
+    """y = x^exponent on x > 0; log|dy/dx| = log|exponent y / x| (a Weibull from an Exponential)."""
+
+    domain = constraints.positive
+    codomain = constraints.positive
+
+    def __init__(self, exponent: Any, cache_size: int = 0) -> None:
+        super().__init__(cache_size)
+        self.exponent = exponent
+
+    @property
+    def sign(self) -> Any:
+        return self.exponent.sign() if isinstance(self.exponent, Tensor) else (1 if self.exponent > 0 else -1)
+
+    def _call(self, x: Tensor) -> Tensor:
+        return x ** self.exponent
+
+    def _inverse(self, y: Tensor) -> Tensor:
+        return y ** (1 / self.exponent)
+
+    def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
+        return (self.exponent * y / x).abs().log()
+
+    def __eq__(self, other: Any) -> bool:
+        return isinstance(other, PowerTransform) and bool(np.all(
+            np.asarray(getattr(self.exponent, "_data", self.exponent))
+            == np.asarray(getattr(other.exponent, "_data", other.exponent))))
+
+    def __hash__(self) -> int:
+        return hash(PowerTransform)
+
+
+class ComposeTransform(Transform):
+    """parts[-1](... parts[0](x)): log|dy/dx| is the sum of the parts' at the intermediate values, each
+    summed to the composite's `event_dim` (the largest of the parts')."""
+
+    def __init__(self, parts: list, cache_size: int = 0) -> None:
+        super().__init__(cache_size)
+        if not isinstance(parts, (list, tuple)) or not all(isinstance(p, Transform) for p in parts):
+            raise TypeError(f"ComposeTransform: expected a list of Transforms, got {parts!r}")
+        self.parts = list(parts)
+        self.event_dim = max((p.event_dim for p in self.parts), default=0)
+        if self.parts:
+            self.domain, self.codomain = self.parts[0].domain, self.parts[-1].codomain
+        self.bijective = all(p.bijective for p in self.parts)
+
+    @property
+    def sign(self) -> Any:
+        sign = 1
+        for part in self.parts:
+            sign = sign * part.sign
+        return sign
+
+    @property
+    def inv(self) -> Transform:
+        return ComposeTransform([p.inv for p in reversed(self.parts)], self._cache_size)
+
+    def _call(self, x: Tensor) -> Tensor:
+        for part in self.parts:
+            x = part(x)
+        return x
+
+    def _inverse(self, y: Tensor) -> Tensor:
+        for part in reversed(self.parts):
+            y = part.inv(y)
+        return y
+
+    def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
+        if not self.parts:
+            return x * 0.0
+        xs = [x]
+        for part in self.parts[:-1]:
+            xs.append(part(xs[-1]))
+        xs.append(y)
+        total = 0
+        for part, before, after in zip(self.parts, xs[:-1], xs[1:]):
+            total = total + sum_rightmost(part.log_abs_det_jacobian(before, after), self.event_dim - part.event_dim)
+        return total
+
+    def __eq__(self, other: Any) -> bool:
+        return isinstance(other, ComposeTransform) and self.parts == other.parts
+
+    def __hash__(self) -> int:
+        return hash(tuple(self.parts))
+
+    def __repr__(self) -> str:
+        return f"ComposeTransform({', '.join(repr(p) for p in self.parts)})"
