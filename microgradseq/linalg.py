@@ -2,7 +2,8 @@
 matrix calculus, Gaussian log-likelihoods, whitening and orthogonal RNNs (expRNN's Cayley map) call.
 
 The primitives, each with its rules beside it, live in `ops/matrix_functions.py` (inv, solve, det,
-slogdet, matrix_exp, cholesky) and `ops/decompositions.py` (eigh, eigvalsh, svd, svdvals, qr). Written
+slogdet, matrix_exp, cholesky), `ops/decompositions.py` (eigh, eigvalsh, svd, svdvals, qr) and
+`ops/solvers.py` (solve_triangular, lu, pinv). Written
 here with them and the other primitives, so their gradients come from the chain rule:
 
     vector_norm, norm      mg.norm's p-norms over `dim` (ord 2, 1, inf)
@@ -12,27 +13,47 @@ here with them and the other primitives, so their gradients come from the chain 
     matrix_power(A, n)     A A ... A (n factors) by repeated squaring; n < 0: inv(A)^-n; n = 0: I
     solve(A, B, left)      A X = B (left) or X A = B, B a matrix or (PyTorch's rule) a vector per matrix
     logdet(A)              log det A = logabsdet + log(sign): nan for a negative determinant, as PyTorch's
+    cond(A, p)             s_1 / s_n (p None, 2; -2: its inverse), else matrix_norm(A, p) matrix_norm(A^-1, p)
+    multi_dot(As)          A_1 A_2 ... A_k, multiplied in the order of fewest scalar products
+    cross(a, b), vecdot    the cross product along `dim` (a_2 b_3 - a_3 b_2, ...);  sum_i x_i y_i along `dim`
+    tensorinv, tensorsolve inv and solve of A's axes merged into a square matrix
+
+The least squares, LU and triangular solves (lstsq, lu_factor, lu, lu_solve, solve_triangular, pinv,
+matrix_rank, the `_ex` variants) are `linalg_solvers.py`'s, named here.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+import warnings
+from typing import Any, Sequence
 
 import numpy as np
 
 from .checks import is_axis, is_int
+from .linalg_solvers import (LU, CholeskyEx, InvEx, Lstsq, LUFactor, SolveEx, _reported, _SINGULAR, _where_fine,
+                             _zero_pivot, cholesky_ex, cholesky_solve, inv_ex, lstsq, lu, lu_factor, lu_solve,
+                             matrix_rank, pinverse, torch_lu, torch_lu_solve, triangular_solve)
+from .ops.combining import diagonal as _diagonal
+from .ops.contracting import tensordot
 from .ops.decompositions import QR, SVD, Eigh, eigh, eigvalsh, qr, svd, svdvals
 from .ops.elementwise import abs, neg, where
 from .ops.linalg import matmul
 from .ops.matrix_functions import (LinAlgError, SignLogAbsDet, cholesky, det, inv, matrix_exp, slogdet,
                                    solve_matrices, square_matrices)
+from .ops.methods import _axis
+from .ops.products import cumprod
 from .ops.reduce import max, norm as _p_norm, sum
-from .tensor import Tensor, as_tensor
+from .ops.shape import concat, getitem
+from .ops.solvers import lu_factor_values, pinv, real_matrices, solve_triangular
+from .tensor import Tensor, as_tensor, owned
 
 __all__ = ["Eigh", "LinAlgError", "QR", "SVD", "SignLogAbsDet", "cholesky", "det", "eigh", "eigvalsh", "inv",
            "logdet", "matrix_exp", "matrix_norm", "matrix_power", "norm", "qr", "slogdet", "solve", "svd",
            "svdvals", "vector_norm"]
+__all__ += ["CholeskyEx", "InvEx", "LU", "LUFactor", "Lstsq", "SolveEx", "cholesky_ex", "cond", "cross", "diagonal",
+            "inv_ex", "lstsq", "lu", "lu_factor", "lu_solve", "matrix_rank", "multi_dot", "pinv", "solve_ex",
+            "solve_triangular", "tensorinv", "tensorsolve", "vander", "vecdot"]
 
 _VECTOR_ORDERS = {2: 2, 1: 1, math.inf: math.inf}
 _MATRIX_ORDERS = ("fro", "nuc", 2, -2, 1, -1, math.inf, -math.inf)
@@ -163,6 +184,201 @@ def logdet(A: Any) -> Tensor:
         return logabsdet + np.log(sign._data)
 
 
+def solve_ex(A: Any, B: Any, *, left: bool = True, check_errors: bool = False) -> SolveEx:
+    """torch.linalg.solve_ex: (result, info), result `solve`'s X, info (int32, batch shape) 0 where A is
+    invertible, else the 1-based index of the zero pivot of its LU factorization (X nan there); with
+    `check_errors`, a LinAlgError instead."""
+    A = square_matrices("linalg.solve_ex", A)
+    info = _zero_pivot(lu_factor_values(A._data)[0])
+    info_tensor = _reported("linalg.solve_ex", info, check_errors, _SINGULAR)
+    return SolveEx(_where_fine(info, lambda M, N: solve(M, N, left=left), A, B), info_tensor)
+
+
+_COND_ORDERS = (None, 2, -2, "fro", "nuc", 1, -1, math.inf, -math.inf)
+
+
+def cond(A: Any, p: Any = None) -> Tensor:
+    """torch.linalg.cond: s_1 / s_n, the ratio of the extreme singular values (p None or 2; -2: s_n / s_1), of
+    any (..., m, n); for p 'fro', 'nuc', 1, -1, inf, -inf (square A) matrix_norm(A, p) matrix_norm(A^-1, p),
+    inf where A is singular (as PyTorch's)."""
+    A = real_matrices("linalg.cond", A)
+    if (isinstance(p, str) and p not in ("fro", "nuc")) or (not isinstance(p, str) and p not in _COND_ORDERS):
+        raise ValueError(f"linalg.cond got an invalid norm type: {p!r}; expected None, 2, -2, 'fro', 'nuc', 1, -1, "
+                         "inf or -inf")
+    if p in (None, 2, -2):
+        S = svdvals(A)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return S[..., -1] / S[..., 0] if p == -2 else S[..., 0] / S[..., -1]
+    A = square_matrices("linalg.cond", A)
+    inverse, info = inv_ex(A)
+    value = _matrix_norm("linalg.cond", A, p, (-2, -1), False) * _matrix_norm("linalg.cond", inverse, p, (-2, -1),
+                                                                             False)
+    return where(info._data != 0, np.array(np.inf, A.dtype), value)
+
+
+def _cheapest_order(sizes: list[int]) -> list[list[int]]:
+    """split[i][j]: where the product of matrices i..j is best split (the matrix-chain dynamic program, as
+    PyTorch's multi_dot), matrix i being sizes[i] by sizes[i + 1]."""
+    count = len(sizes) - 1
+    cost = [[0] * count for _ in range(count)]
+    split = [[0] * count for _ in range(count)]
+    for length in range(1, count):
+        for i in range(count - length):
+            j = i + length
+            cost[i][j], split[i][j] = min((cost[i][k] + cost[k + 1][j] + sizes[i] * sizes[k + 1] * sizes[j + 1], k)
+                                          for k in range(i, j))
+    return split
+
+
+def multi_dot(tensors: Sequence[Any]) -> Tensor:
+    """torch.linalg.multi_dot: the product of the matrices in order, the first may be a vector (a row) and
+    the last a vector (a column), multiplied in the order of fewest scalar products (`matmul`s)."""
+    tensors = [t if isinstance(t, Tensor) else as_tensor(t) for t in tensors]
+    if len(tensors) < 2:
+        raise ValueError(f"linalg.multi_dot: expected at least 2 tensors but got {len(tensors)}")
+    for i, t in enumerate(tensors):
+        allowed = (1, 2) if i in (0, len(tensors) - 1) else (2,)
+        if t.ndim not in allowed:
+            which = "the first tensor" if i == 0 else "the last tensor" if i == len(tensors) - 1 else f"tensor {i}"
+            raise ValueError(f"linalg.multi_dot: {which} must be {' or '.join(f'{d}D' for d in allowed)} but got "
+                             f"{t.ndim}D (shape {t.shape})")
+    first, last = tensors[0], tensors[-1]
+    matrices = [first.reshape((1, first.shape[0])) if first.ndim == 1 else first, *tensors[1:-1],
+                last.reshape((last.shape[0], 1)) if last.ndim == 1 else last]
+    for i in range(len(matrices) - 1):
+        if matrices[i].shape[1] != matrices[i + 1].shape[0]:
+            raise ValueError(f"linalg.multi_dot: tensors {i} and {i + 1} with shapes {tensors[i].shape} and "
+                             f"{tensors[i + 1].shape} cannot be multiplied")
+    split = _cheapest_order([m.shape[0] for m in matrices] + [matrices[-1].shape[1]])
+
+    def product(i: int, j: int) -> Tensor:
+        return matrices[i] if i == j else matmul(product(i, split[i][j]), product(split[i][j] + 1, j))
+
+    out = product(0, len(matrices) - 1)
+    return out.reshape(tuple(n for n, vector in zip(out.shape, (first.ndim == 1, last.ndim == 1)) if not vector))
+
+
+def _operands(input: Any, other: Any) -> tuple[Tensor, Tensor]:
+    a = input if isinstance(input, Tensor) else as_tensor(input, other if isinstance(other, Tensor) else None)
+    return a, other if isinstance(other, Tensor) else as_tensor(other, a)
+
+
+def _cross(where: str, a: Tensor, b: Tensor, dim: int) -> Tensor:
+    try:
+        shape = np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        raise ValueError(f"{where}: the shapes {a.shape} and {b.shape} do not broadcast") from None
+    after = _axis(where, dim, len(shape)) - len(shape)         # the axis, counted from the end
+    if any(t.ndim < -after or t.shape[after] != 3 for t in (a, b)):
+        raise ValueError(f"{where}: inputs dimension {dim} must have length 3. Got shapes {a.shape} and {b.shape}")
+
+    def turned(t: Tensor, order: tuple) -> Tensor:
+        return getitem(t, (Ellipsis, np.array(order)) + (slice(None),) * (-after - 1))
+
+    return turned(a, (1, 2, 0)) * turned(b, (2, 0, 1)) - turned(a, (2, 0, 1)) * turned(b, (1, 2, 0))
+
+
+def cross(input: Any, other: Any, *, dim: int = -1) -> Tensor:
+    """torch.linalg.cross: the cross product of 3-vectors along `dim`, batch axes broadcast:
+    (a_2 b_3 - a_3 b_2, a_3 b_1 - a_1 b_3, a_1 b_2 - a_2 b_1)."""
+    return _cross("linalg.cross", *_operands(input, other), dim)
+
+
+def torch_cross(input: Any, other: Any, dim: int | None = None) -> Tensor:
+    """torch.cross: linalg.cross along `dim`; without one, PyTorch's deprecated rule: the first axis of
+    size 3 (with PyTorch's warning)."""
+    a, b = _operands(input, other)
+    if dim is None:
+        try:
+            shape = np.broadcast_shapes(a.shape, b.shape)
+        except ValueError:
+            raise ValueError(f"cross: the shapes {a.shape} and {b.shape} do not broadcast") from None
+        if 3 not in shape:
+            raise ValueError(f"cross: no dimension of size 3 in input (shapes {a.shape} and {b.shape})")
+        warnings.warn("Using torch.cross without specifying the dim arg is deprecated. Please either pass the dim "
+                      "explicitly or simply use torch.linalg.cross. The default value of dim will change to agree "
+                      "with that of linalg.cross in a future release.", UserWarning, stacklevel=2)
+        dim = shape.index(3)
+    return _cross("cross", a, b, dim)
+
+
+def vecdot(x: Any, y: Any, *, dim: int = -1) -> Tensor:
+    """torch.linalg.vecdot: sum_i x_i y_i along `dim`, batch axes broadcast."""
+    a, b = _operands(x, y)
+    try:
+        ndim = len(np.broadcast_shapes(a.shape, b.shape))
+    except ValueError:
+        raise ValueError(f"linalg.vecdot: the shapes {a.shape} and {b.shape} do not broadcast") from None
+    return sum(a * b, axis=_axis("linalg.vecdot", dim, ndim) - ndim)
+
+
+def inner(input: Any, other: Any) -> Tensor:
+    """torch.inner: sum over the last axes of both, a.shape[:-1] + b.shape[:-1] (a product with a 0-d one)."""
+    a, b = _operands(input, other)
+    if a.ndim == 0 or b.ndim == 0:
+        return a * b
+    if a.shape[-1] != b.shape[-1]:
+        raise ValueError(f"inner: the last dimension must match on both input tensors but got shapes {a.shape} "
+                         f"and {b.shape}")
+    return tensordot(a, b, ([a.ndim - 1], [b.ndim - 1]))
+
+
+def chain_matmul(*matrices: Any) -> Tensor:
+    """torch.chain_matmul (deprecated in PyTorch for linalg.multi_dot): the product of 2-d matrices."""
+    matrices = [m if isinstance(m, Tensor) else as_tensor(m) for m in matrices]
+    if not matrices or any(m.ndim != 2 for m in matrices):
+        raise ValueError(f"chain_matmul: expected one or more 2-d matrices, got shapes {[m.shape for m in matrices]}")
+    return matrices[0].clone() if len(matrices) == 1 else multi_dot(matrices)
+
+
+def diagonal(A: Any, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """torch.linalg.diagonal: torch.diagonal with the last two axes as the default matrix axes."""
+    return _diagonal(A, offset, dim1, dim2)
+
+
+def vander(x: Any, *, N: int | None = None) -> Tensor:
+    """torch.linalg.vander: (..., n, N) with column j x^j (1, x, x^2, ...: increasing, unlike torch.vander),
+    N = x.shape[-1] by default; as PyTorch builds it, the cumulative product of x, then a column of ones."""
+    x = x if isinstance(x, Tensor) else as_tensor(x)
+    x = x.reshape((1,)) if x.ndim == 0 else x
+    N = x.shape[-1] if N is None else N
+    if not (is_int(N) and N > 1):
+        raise ValueError(f"linalg.vander: N must be greater than 1, got {N!r}")
+    if x.dtype.kind in "biu":
+        x = x.to(np.int64)
+    powers = cumprod(x.reshape(x.shape + (1,)).expand(*x.shape, N - 1), -1)
+    return concat([owned(np.ones(x.shape + (1,), x.dtype)), powers], -1)
+
+
+def tensorinv(A: Any, ind: int = 2) -> Tensor:
+    """torch.linalg.tensorinv: the inverse of A's first `ind` axes merged against the rest (a square
+    matrix), shaped A.shape[ind:] + A.shape[:ind]."""
+    A = A if isinstance(A, Tensor) else as_tensor(A)
+    if not (is_int(ind) and ind > 0):
+        raise ValueError(f"linalg.tensorinv: Expected a strictly positive integer for 'ind', but got {ind!r}")
+    rows, columns = math.prod(A.shape[:ind]), math.prod(A.shape[ind:])
+    if rows != columns:
+        raise ValueError(f"linalg.tensorinv: Expected self to satisfy the requirement prod(self.shape[ind:]) == "
+                         f"prod(self.shape[:ind]), but got {columns} != {rows} (shape {A.shape}, ind={ind})")
+    return inv(A.reshape((rows, columns))).reshape(A.shape[ind:] + A.shape[:ind])
+
+
+def tensorsolve(A: Any, B: Any, dims: Any = None) -> Tensor:
+    """torch.linalg.tensorsolve: X with tensordot(A, X, X.ndim) = B, X of shape A.shape[B.ndim:] (after the
+    axes `dims` of A are moved to the end): solve of A merged into a square matrix."""
+    A = A if isinstance(A, Tensor) else as_tensor(A)
+    B = B if isinstance(B, Tensor) else as_tensor(B, A)
+    if dims is not None:
+        dims = [dims] if is_int(dims) else list(dims)
+        A = A.movedim(dims, list(range(A.ndim - len(dims), A.ndim)))
+    shape = A.shape[B.ndim:]
+    rows, columns = math.prod(A.shape[:B.ndim]), math.prod(shape)
+    if B.ndim > A.ndim or rows != columns or B.numel() != rows:
+        raise ValueError(f"linalg.tensorsolve: Expected self to satisfy the requirement prod(self.shape[other.ndim:]) "
+                         f"== prod(self.shape[:other.ndim]), but got shapes {A.shape} and {B.shape}")
+    return solve_matrices(A.reshape((rows, rows)), B.reshape((rows, 1))).reshape(shape)
+
+
 def _cholesky(input: Any, upper: bool = False) -> Tensor:
     """torch.cholesky (deprecated in PyTorch for linalg.cholesky): `upper` may be passed by position."""
     return cholesky(input, upper=upper)
@@ -172,3 +388,5 @@ def _cholesky(input: Any, upper: bool = False) -> Tensor:
 inverse = inv
 Tensor.inverse, Tensor.det, Tensor.logdet, Tensor.slogdet = inv, det, logdet, slogdet
 Tensor.matrix_exp, Tensor.cholesky, Tensor.matrix_power = matrix_exp, _cholesky, matrix_power
+Tensor.pinverse, Tensor.cholesky_solve, Tensor.triangular_solve = pinverse, cholesky_solve, triangular_solve
+Tensor.inner, Tensor.cross, Tensor.lu, Tensor.lu_solve = inner, torch_cross, torch_lu, torch_lu_solve

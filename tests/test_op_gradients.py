@@ -1362,6 +1362,11 @@ OP_CHECKS = {
     **{name: ("test_linalg.test_svd_gradients_and_tangents_of_sign_free_functions", None)
        for name in ("svdvals", "svd_u", "svd_vh")},
     **{name: ("test_linalg.test_qr_gradient_and_tangent_of_each_factor", None) for name in ("qr_q", "qr_r")},
+    # ops/solvers.py: test_linalg_solvers.py
+    "solve_triangular": ("test_linalg_solvers.test_solve_triangular_solves_and_has_pytorchs_gradient_and_tangent",
+                         None),
+    **{name: ("test_linalg_solvers.test_lu_gradient_and_tangent_of_each_factor", None) for name in ("lu_l", "lu_u")},
+    "pinv": ("test_linalg_solvers.test_pinv_gradient_and_tangent", None),
 }
 
 
