@@ -42,6 +42,8 @@ from test_op_gradients import (away_from, assert_gradients_match, distinct_value
                                np_log_softmax, values)
 from test_transposed_convolution import conv_transpose_case
 from test_resampling import channel_shuffle_case, im2col_case, interpolate_case
+from test_pooling import apart
+from test_pooling_3d import GRADIENT_TABLE as POOLING_3D
 
 import microgradseq as mg
 import microgradseq.functional as F
@@ -2773,6 +2775,7 @@ FUNCTIONAL = {
     "avg_pool2d": ["F.avg_pool2d"],
     "adaptive_max_pool2d": ["F.adaptive_max_pool2d"],
     "adaptive_avg_pool2d": ["F.adaptive_avg_pool2d"],
+    **{name: ["test_3d_lp_and_unpooling_functions_gradient_and_tangent"] for name in POOLING_3D},
     "pdist": ["test_pdist_gradient_and_tangent"],
     "scaled_dot_product_attention": ["F.scaled_dot_product_attention"],
     "multi_head_attention_forward": ["F.multi_head_attention_forward"],
@@ -2824,6 +2827,17 @@ def test_pdist_gradient_and_tangent():
         x = rng.standard_normal((4, 3))
         assert_gradients_match(lambda t, p=p: F.pdist(t, p), np_fn, x)
         assert_tangents_match(lambda t, p=p: F.pdist(t, p), np_fn, [x], [rng.standard_normal((2, 4, 3))])
+
+
+@pytest.mark.parametrize("name", sorted(POOLING_3D))
+def test_3d_lp_and_unpooling_functions_gradient_and_tangent(name):
+    """F.conv3d, the 3-d pools, the LP pools and max unpooling (test_pooling_3d.py: each row's numpy loop
+    of PyTorch's definition): positive entries apart, so no ties and real roots."""
+    fn, np_fn, shapes = POOLING_3D[name]
+    arrays = [apart(shape, seed=19 + i) / 10 + 5.0 for i, shape in enumerate(shapes)]
+    assert_gradients_match(fn, np_fn, *arrays)
+    rng = np.random.default_rng(20)
+    assert_tangents_match(fn, np_fn, arrays, [rng.standard_normal((2,) + a.shape) for a in arrays])
 
 
 def test_movedim_refuses_what_is_not_an_axis_naming_movedim():

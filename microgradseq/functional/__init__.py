@@ -6,7 +6,8 @@ arguments), and what the layer modules compute, `linear`, `bilinear`, `dropout`,
 by the input's own entries), the dropouts of whole channels and alpha dropout (`dropouts.py`),
 `pixel_shuffle` and `channel_shuffle` (`pixel_shuffle.py`), `interpolate` (`resampling.py`), `fold` and `unfold`
 (`folding.py`), `gumbel_softmax` (`gumbel.py`), `local_response_norm` (`local_response.py`), `rrelu`
-(`rrelu.py`), and attention,
+(`rrelu.py`), the convolutions and pools (`convolution.py`, `pooling.py`, `lp_pooling.py`, `unpooling.py`),
+and attention,
 `scaled_dot_product_attention` and `multi_head_attention_forward` (`attention.py`).
 
 `softmax`, `gelu`, the other activations, the three norms and the losses are written with primitive ops: their
@@ -44,6 +45,10 @@ from .convolution import conv1d, conv2d
 from .transposed_convolution import conv_transpose1d, conv_transpose2d
 from .pooling import adaptive_avg_pool1d, adaptive_max_pool1d, avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
 from .pooling import adaptive_avg_pool2d, adaptive_max_pool2d
+from .convolution import conv3d
+from .pooling import adaptive_avg_pool3d, adaptive_max_pool3d, avg_pool3d, max_pool3d
+from .lp_pooling import lp_pool1d, lp_pool2d, lp_pool3d
+from .unpooling import max_unpool1d, max_unpool2d, max_unpool3d
 from .classification import cross_entropy, nll_loss
 from .ctc import ctc_loss
 from .distances import pdist
@@ -82,3 +87,7 @@ __all__ += ["channel_shuffle"]                                                  
 __all__ += ["interpolate", "upsample", "upsample_bilinear", "upsample_nearest"]      # (resampling.py)
 __all__ += ["fold", "unfold"]                                                        # (folding.py)
 __all__ += ["dropout3d", "local_response_norm", "rrelu", "rrelu_"]        # (dropouts.py, local_response.py, rrelu.py)
+__all__ += ["conv3d"]                                                                   # (convolution.py)
+__all__ += ["adaptive_avg_pool3d", "adaptive_max_pool3d", "avg_pool3d", "max_pool3d"]   # (pooling.py)
+__all__ += ["lp_pool1d", "lp_pool2d", "lp_pool3d"]                                      # (lp_pooling.py)
+__all__ += ["max_unpool1d", "max_unpool2d", "max_unpool3d"]                             # (unpooling.py)

@@ -1,9 +1,9 @@
-"""`conv1d` and `conv2d`: PyTorch's 1-d and 2-d convolutions (cross-correlation, as every deep learning
-library computes it), the ones sequence models use (temporal convolutional nets, character CNNs) and the
-front ends of CRNN text recognisers and speech models over images and spectrograms, as one composite of
-primitive ops over `dims` = 1 or 2 spatial axes.
+"""`conv1d`, `conv2d` and `conv3d`: PyTorch's 1-d, 2-d and 3-d convolutions (cross-correlation, as every deep
+learning library computes it), the ones sequence models use (temporal convolutional nets, character CNNs),
+the front ends of CRNN text recognisers and speech models over images and spectrograms, and video and
+volume models, as one composite of primitive ops over `dims` = 1, 2 or 3 spatial axes.
 
-For input x (N, C_in, *S) (S = (L,) or (H, W)), weight w (C_out, C_in / groups, *K) and bias b (C_out,),
+For input x (N, C_in, *S) (S = (L,), (H, W) or (D, H, W)), weight w (C_out, C_in / groups, *K) and bias b (C_out,),
 each output channel o of group g (the C_out / groups channels from g C_out / groups on read the
 C_in / groups input channels from g C_in / groups on) at each output position t = (t_1, ..., t_dims) is
 
@@ -20,7 +20,7 @@ windows (N, C_in, prod(K), *S_out), then one `matmul` per group of weight (group
 C_in / groups * prod(K)) with the windows seen as (N, groups, C_in / groups * prod(K), prod(S_out)), and
 the bias added. The gradient (reverse mode) and the tangent (forward mode) come from those ops' rules: the
 weight's gradient is sum_n,t g[n, o, t] times the windows, the input's is g pushed back through each slice
-into the places it read, summed. nn.Conv1d's and nn.Conv2d's other padding modes ("reflect", "replicate",
+into the places it read, summed. The convolution layers' other padding modes ("reflect", "replicate",
 "circular") pad by one gather per axis instead (`padded_by`, in padding.py).
 """
 
@@ -36,9 +36,9 @@ from ..tensor import Tensor, as_tensor
 from .layer_functions import pad
 from .padding import AXIS_NAMES, padded_by
 
-PADDING_MODES = ("zeros", "reflect", "replicate", "circular")       # nn.Conv1d's and nn.Conv2d's padding_mode
-LETTERS = {1: ("L",), 2: ("H", "W")}                                # the spatial axes, as the messages name them
-KERNEL_AXES = {1: "kernel_size", 2: "kH, kW"}
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")       # the nn.Conv*d layers' padding_mode
+LETTERS = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}            # the spatial axes, as the messages name them
+KERNEL_AXES = {1: "kernel_size", 2: "kH, kW", 3: "kD, kH, kW"}
 
 
 def ints_of(where: str, name: str, value: Any, least: int, dims: int) -> tuple[int, ...]:
@@ -112,10 +112,20 @@ def conv2d(input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: 
     return convolved("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
 
 
+def conv3d(input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
+           groups: int = 1) -> Tensor:
+    """torch.nn.functional.conv3d: input (N, C_in, D, H, W) or unbatched (C_in, D, H, W), weight
+    (C_out, C_in / groups, kD, kH, kW), bias (C_out,) or None; stride, padding and dilation ints (for every
+    axis) or triples (depth, height, width), padding also "valid" or "same". Gives (N, C_out, D_out, H_out,
+    W_out), D_out = floor((D + 2 p_0 - d_0 (kD - 1) - 1) / s_0) + 1 and H_out, W_out likewise. Every argument
+    is checked before anything is computed (ValueError or TypeError naming conv3d)."""
+    return convolved("conv3d", 3, input, weight, bias, stride, padding, dilation, groups)
+
+
 def convolved(where: str, dims: int, input: Any, weight: Any, bias: Any, stride: Any, padding: Any, dilation: Any,
               groups: Any, padding_mode: str = "zeros") -> Tensor:
-    """`conv1d` (dims 1) or `conv2d` (dims 2), its errors naming `where` (nn.Conv1d's name them Conv1d); the
-    padding by `padding_mode`, one of PADDING_MODES (the modules', checked there)."""
+    """`conv1d`, `conv2d` or `conv3d` (dims 1, 2, 3), its errors naming `where` (nn.Conv1d's name them
+    Conv1d); the padding by `padding_mode`, one of PADDING_MODES (the modules', checked there)."""
     stride, dilation = ints_of(where, "stride", stride, 1, dims), ints_of(where, "dilation", dilation, 1, dims)
     padding = padding_of(where, padding, stride, dims)
     if not is_int(groups) or groups < 1:

@@ -1,12 +1,12 @@
-"""PyTorch's pooling over (N, C, L) sequences and (N, C, H, W) images, as composites of primitive ops (no
-rule of their own): `max_pool1d`, `max_pool2d`, `avg_pool1d` and `avg_pool2d` over sliding windows, and
-`adaptive_max_pool1d`, `adaptive_max_pool2d`, `adaptive_avg_pool1d` and `adaptive_avg_pool2d` over
-`output_size` windows that cover the input. A text CNN's max over time is
-`F.max_pool1d(conved, conved.shape[2]).squeeze(2)`; a sequence classifier's `nn.AdaptiveAvgPool1d(1)` is the
+"""PyTorch's pooling over (N, C, L) sequences, (N, C, H, W) images and (N, C, D, H, W) volumes or clips, as
+composites of primitive ops (no rule of their own): `max_pool1d`, `max_pool2d`, `max_pool3d`, `avg_pool1d`,
+`avg_pool2d` and `avg_pool3d` over sliding windows, and `adaptive_max_pool1d` .. `adaptive_max_pool3d` and
+`adaptive_avg_pool1d` .. `adaptive_avg_pool3d` over `output_size` windows that cover the input. A text
+CNN's max over time is `F.max_pool1d(conved, conved.shape[2]).squeeze(2)`; a sequence classifier's `nn.AdaptiveAvgPool1d(1)` is the
 mean over time; a CRNN's `nn.MaxPool2d((2, 1))` halves the height only; an image classifier's
 `nn.AdaptiveAvgPool2d((1, 1))` is the mean over each feature map.
 
-A sliding window is the product of one window per spatial axis (`dims` of them, 1 or 2): along an axis,
+A sliding window is the product of one window per spatial axis (`dims` of them, 1, 2 or 3): along an axis,
 window t reads the input positions s t - p + d k, k = 0 .. K - 1 (s the stride, p the padding, d the
 dilation, K the kernel size); there are floor((S + 2p - d (K - 1) - 1) / s) + 1 of them (ceil instead of
 floor with `ceil_mode=True`, less one if the last window would start past the input and its left
@@ -24,7 +24,7 @@ it), so windows may differ in length and overlap.
 - avg: the windows gathered with one `getitem` from the input padded with zeros (`pad`), summed, divided
   by the window's size, the product of its sizes along the axes (with `count_include_pad=True` the padding
   counts, but not the part of a `ceil_mode` window past the right padding; with False only input
-  positions count), or by `divisor_override` (2-d), as PyTorch's.
+  positions count), or by `divisor_override` (2-d and 3-d), as PyTorch's.
 """
 
 from __future__ import annotations
@@ -137,6 +137,17 @@ def max_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 
     return max_pooled("max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
+def max_pool3d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+               ceil_mode: bool = False, return_indices: bool = False) -> Any:
+    """torch.nn.functional.max_pool3d: the maximum of each kD x kH x kW window, every `stride` (None:
+    kernel_size), over input (N, C, D, H, W) or (C, D, H, W) with `padding` -inf's on each side (at most half
+    the kernel) and `dilation` between a window's positions; each setting an int for every axis or a triple
+    (depth, height, width). Gives (N, C, D_out, H_out, W_out), and with `return_indices=True` also the int64
+    positions (d H + h) W + w of the maxima. The gradient goes whole to each window's maximum (the first of
+    ties in row-major order), as PyTorch's."""
+    return max_pooled("max_pool3d", 3, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
 def axis_windows(positions: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(positions, valid, first) of windows along one axis of `size` positions: positions (count, K),
     valid where they are in the input, first the window's first position >= 0."""
@@ -159,7 +170,7 @@ def flattened(windows: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
 
 def max_pooled(where: str, dims: int, input: Any, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
                ceil_mode: Any, return_indices: Any) -> Any:
-    """`max_pool1d` (dims 1) or `max_pool2d` (dims 2), its errors naming `where` (nn.MaxPool1d's name
+    """`max_pool1d`, `max_pool2d` or `max_pool3d` (dims 1, 2, 3), its errors naming `where` (nn.MaxPool1d's name
     MaxPool1d)."""
     x = pooled_input(where, input, dims)
     kernel, stride, padding, dilation = window_settings(where, kernel_size, stride, padding, dilation, dims)
@@ -201,9 +212,20 @@ def avg_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 
                       divisor_override)
 
 
+def avg_pool3d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override: Any = None) -> Tensor:
+    """torch.nn.functional.avg_pool3d: the mean of each kD x kH x kW window, every `stride` (None:
+    kernel_size), over input (N, C, D, H, W) or (C, D, H, W) with `padding` zeros on each side (at most half
+    the kernel); each setting an int for every axis or a triple (depth, height, width). The zeros count
+    towards the mean unless `count_include_pad=False`; `divisor_override` (a non-zero int) divides every
+    window's sum instead. Gives (N, C, D_out, H_out, W_out)."""
+    return avg_pooled("avg_pool3d", 3, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                      divisor_override)
+
+
 def avg_pooled(where: str, dims: int, input: Any, kernel_size: Any, stride: Any, padding: Any, ceil_mode: Any,
                count_include_pad: Any, divisor_override: Any = None) -> Tensor:
-    """`avg_pool1d` (dims 1) or `avg_pool2d` (dims 2), its errors naming `where`."""
+    """`avg_pool1d`, `avg_pool2d` or `avg_pool3d` (dims 1, 2, 3), its errors naming `where`."""
     x = pooled_input(where, input, dims)
     kernel, stride, padding, _ = window_settings(where, kernel_size, stride, padding, dims=dims)
     ceil_mode, count_include_pad = flag(ceil_mode, "ceil_mode", where), flag(count_include_pad, "count_include_pad",
@@ -226,7 +248,8 @@ def avg_pooled(where: str, dims: int, input: Any, kernel_size: Any, stride: Any,
 
 
 def divisor_of(where: str, divisor_override: Any) -> int | None:
-    """avg_pool2d's `divisor_override`: None, or a non-zero int (PyTorch: "divisor must be not zero")."""
+    """avg_pool2d's and avg_pool3d's `divisor_override`: None, or a non-zero int (PyTorch: "divisor must be
+    not zero")."""
     if divisor_override is not None and (not is_int(divisor_override) or divisor_override == 0):
         raise ValueError(f"{where}: expected divisor_override None or a non-zero integer, got {divisor_override!r}")
     return None if divisor_override is None else int(divisor_override)
@@ -234,7 +257,7 @@ def divisor_of(where: str, divisor_override: Any) -> int | None:
 
 def adaptive_size(where: str, output_size: Any, dims: int = 1) -> tuple[int | None, ...]:
     """`output_size` of an adaptive pool over `dims` axes: an int >= 1 for every axis or a tuple (or list) of
-    `dims`, each an int >= 1 or, over 2 axes, None (the input's size along that axis, as PyTorch's
+    `dims`, each an int >= 1 or, over 2 or 3 axes, None (the input's size along that axis, as PyTorch's
     `_list_with_default` in torch/nn/modules/utils.py reads it); else ValueError."""
     given = isinstance(output_size, (tuple, list)) and len(output_size) == dims
     sizes = tuple(output_size) if given else (output_size,) * dims
@@ -271,8 +294,17 @@ def adaptive_max_pool2d(input: Any, output_size: Any, return_indices: bool = Fal
     return adaptive_max_pooled("adaptive_max_pool2d", 2, input, output_size, return_indices)
 
 
+def adaptive_max_pool3d(input: Any, output_size: Any, return_indices: bool = False) -> Any:
+    """torch.nn.functional.adaptive_max_pool3d: the maximum over each of D_out x H_out x W_out windows covering
+    the input (N, C, D, H, W) or (C, D, H, W); `output_size` an int for every axis or a triple, None keeping
+    that axis's size. With `return_indices=True` also the int64 positions (d H + h) W + w of the maxima. The
+    gradient goes whole to each window's maximum (the first of ties in row-major order)."""
+    return adaptive_max_pooled("adaptive_max_pool3d", 3, input, output_size, return_indices)
+
+
 def adaptive_max_pooled(where: str, dims: int, input: Any, output_size: Any, return_indices: Any) -> Any:
-    """`adaptive_max_pool1d` (dims 1) or `adaptive_max_pool2d` (dims 2), its errors naming `where`."""
+    """`adaptive_max_pool1d`, `adaptive_max_pool2d` or `adaptive_max_pool3d` (dims 1, 2, 3), its errors naming
+    `where`."""
     x = pooled_input(where, input, dims)
     return_indices = flag(return_indices, "return_indices", where)
     sizes = adaptive_size(where, output_size, dims)
@@ -294,8 +326,16 @@ def adaptive_avg_pool2d(input: Any, output_size: Any) -> Tensor:
     return adaptive_avg_pooled("adaptive_avg_pool2d", 2, input, output_size)
 
 
+def adaptive_avg_pool3d(input: Any, output_size: Any) -> Tensor:
+    """torch.nn.functional.adaptive_avg_pool3d: the mean over each of D_out x H_out x W_out windows covering
+    the input (N, C, D, H, W) or (C, D, H, W); `output_size` an int for every axis or a triple, None keeping
+    that axis's size. `adaptive_avg_pool3d(x, 1)` is the mean over each volume."""
+    return adaptive_avg_pooled("adaptive_avg_pool3d", 3, input, output_size)
+
+
 def adaptive_avg_pooled(where: str, dims: int, input: Any, output_size: Any) -> Tensor:
-    """`adaptive_avg_pool1d` (dims 1) or `adaptive_avg_pool2d` (dims 2), its errors naming `where`: each
+    """`adaptive_avg_pool1d`, `adaptive_avg_pool2d` or `adaptive_avg_pool3d` (dims 1, 2, 3), its errors naming
+    `where`: each
     window gathered with one getitem, its positions past the window's end masked out, summed and divided by
     its size, the product of its sizes along the axes."""
     x = pooled_input(where, input, dims)

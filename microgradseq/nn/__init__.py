@@ -37,6 +37,10 @@ from .padding import (CircularPad1d, CircularPad2d, ConstantPad1d, ConstantPad2d
                       ReplicationPad1d, ReplicationPad2d, ZeroPad1d, ZeroPad2d)
 from .pooling import AdaptiveAvgPool1d, AdaptiveMaxPool1d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
 from .pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d
+from .conv import Conv3d
+from .padding import CircularPad3d, ConstantPad3d, ReflectionPad3d, ReplicationPad3d, ZeroPad3d
+from .pooling import (AdaptiveAvgPool3d, AdaptiveMaxPool3d, AvgPool3d, LPPool1d, LPPool2d, LPPool3d, MaxPool3d,
+                      MaxUnpool1d, MaxUnpool2d, MaxUnpool3d)
 from .attention import MultiheadAttention
 from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,
                           TransformerEncoderLayer)
@@ -67,3 +71,6 @@ __all__ += ["ConvTranspose1d", "ConvTranspose2d"]
 __all__ += ["ChannelShuffle", "Fold", "Unfold", "Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d"]
 __all__ += ["BatchNorm2d", "BatchNorm3d", "Container", "CrossMapLRN2d", "Dropout3d", "InstanceNorm3d",
             "LocalResponseNorm", "NLLLoss2d", "RNNBase", "RReLU"]
+__all__ += ["AdaptiveAvgPool3d", "AdaptiveMaxPool3d", "AvgPool3d", "CircularPad3d", "ConstantPad3d", "Conv3d",
+            "LPPool1d", "LPPool2d", "LPPool3d", "MaxPool3d", "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d",
+            "ReflectionPad3d", "ReplicationPad3d", "ZeroPad3d"]

@@ -1,7 +1,7 @@
-"""`Conv1d` and `Conv2d`: PyTorch's convolution layers over (N, C_in, L) sequences and (N, C_in, H, W)
-images or spectrograms, computing `F.conv1d` and `F.conv2d` (functional/convolution.py says how, and why
-they need no gradient rule of their own). One class, `_Conv`, does the work for both; each layer names
-its number of spatial axes."""
+"""`Conv1d`, `Conv2d` and `Conv3d`: PyTorch's convolution layers over (N, C_in, L) sequences, (N, C_in, H, W)
+images or spectrograms and (N, C_in, D, H, W) volumes or clips, computing `F.conv1d`, `F.conv2d` and
+`F.conv3d` (functional/convolution.py says how, and why they need no gradient rule of their own). One
+class, `_Conv`, does the work for all three; each layer names its number of spatial axes."""
 
 from __future__ import annotations
 
@@ -106,3 +106,12 @@ class Conv2d(_Conv):
     for the init and the padding modes)."""
 
     dims = 2
+
+
+class Conv3d(_Conv):
+    """PyTorch's nn.Conv3d over (N, C_in, D, H, W) or (C_in, D, H, W): `F.conv3d` with weight (out_channels,
+    in_channels / groups, kD, kH, kW); kernel_size, stride, padding and dilation an int for every axis or a
+    triple (depth, height, width), kept as triples, `Conv3d(16, 33, kernel_size=(3, 3, 3), stride=(2, 2, 2))`
+    (see `_Conv` for the init and the padding modes)."""
+
+    dims = 3

@@ -13,7 +13,9 @@ and `embedding` (`nn.linear`, next to the module whose lookup it is) and `embedd
     F.conv_transpose2d(codes, weight, bias, stride=2, padding=1, output_padding=1)
     F.max_pool1d(conved, conved.shape[2]).squeeze(2)                 F.adaptive_avg_pool1d(x, 1)
     F.max_pool2d(feature_maps, (2, 1))                F.avg_pool2d(feature_maps, 2)
-    F.adaptive_avg_pool2d(feature_maps, (1, 1))
+    F.adaptive_avg_pool2d(feature_maps, (1, 1))       F.conv3d(clips, weight, padding=1)
+    F.max_pool3d(volumes, 2, return_indices=True)     F.max_unpool3d(pooled, indices, 2)
+    F.lp_pool2d(feature_maps, 2, 3, stride=2)
     F.ctc_loss(log_probs, targets, input_lengths, target_lengths)
     F.triplet_margin_loss(anchor, positive, negative, margin=0.5)      F.gaussian_nll_loss(mean, y, var)
     F.scaled_dot_product_attention(q, k, v, is_causal=True)
@@ -42,6 +44,8 @@ from ..functional import gumbel_softmax, pdist
 from ..functional import conv_transpose1d, conv_transpose2d
 from ..functional import channel_shuffle, fold, interpolate, unfold, upsample, upsample_bilinear, upsample_nearest
 from ..functional import dropout3d, local_response_norm, rrelu, rrelu_
+from ..functional import (adaptive_avg_pool3d, adaptive_max_pool3d, avg_pool3d, conv3d, lp_pool1d, lp_pool2d, lp_pool3d,
+                          max_pool3d, max_unpool1d, max_unpool2d, max_unpool3d)
 from .embedding_bag import embedding_bag
 from .linear import embedding
 
@@ -66,3 +70,5 @@ __all__ += ["gumbel_softmax", "pdist"]
 __all__ += ["conv_transpose1d", "conv_transpose2d"]
 __all__ += ["channel_shuffle", "fold", "interpolate", "unfold", "upsample", "upsample_bilinear", "upsample_nearest"]
 __all__ += ["dropout3d", "local_response_norm", "rrelu", "rrelu_"]
+__all__ += ["adaptive_avg_pool3d", "adaptive_max_pool3d", "avg_pool3d", "conv3d", "lp_pool1d", "lp_pool2d", "lp_pool3d",
+            "max_pool3d", "max_unpool1d", "max_unpool2d", "max_unpool3d"]

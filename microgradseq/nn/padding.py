@@ -1,9 +1,10 @@
-"""PyTorch's padding layers, each `F.pad` of its input with the padding it keeps: `ConstantPad1d` and
-`ConstantPad2d` (a value), `ZeroPad1d` and `ZeroPad2d` (zeros), `ReflectionPad1d` and `ReflectionPad2d`
-(mirrored about the end entries), `ReplicationPad1d` and `ReplicationPad2d` (the end entries repeated),
-`CircularPad1d` and `CircularPad2d` (wrapped around). The 1d layers pad the last axis, of (N, C, W) or
-(C, W); the 2d layers the last two, of (N, C, H, W) or (C, H, W). `padding` is an int (every side) or a
-tuple, (left, right) for 1d, (left, right, top, bottom) for 2d, kept as a tuple and printed as PyTorch's."""
+"""PyTorch's padding layers, each `F.pad` of its input with the padding it keeps: `ConstantPad1d` .. `3d` (a
+value), `ZeroPad1d` .. `3d` (zeros), `ReflectionPad1d` .. `3d` (mirrored about the end entries),
+`ReplicationPad1d` .. `3d` (the end entries repeated), `CircularPad1d` .. `3d` (wrapped around). The 1d
+layers pad the last axis, of (N, C, W) or (C, W); the 2d layers the last two, of (N, C, H, W) or (C, H, W);
+the 3d layers the last three, of (N, C, D, H, W) or (C, D, H, W). `padding` is an int (every side) or a
+tuple, (left, right) for 1d, (left, right, top, bottom) for 2d, (left, right, top, bottom, front, back) for
+3d, kept as a tuple and printed as PyTorch's."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from .module import Module
 
 
 def _sides(where: str, padding: Any, count: int) -> tuple[int, ...]:
-    """`padding` as `count` ints (PyTorch's _pair or _quadruple: an int for every side); else a ValueError
+    """`padding` as `count` ints (PyTorch's _pair, _quadruple or _ntuple(6): an int for every side); else a ValueError
     naming `where`."""
     sides = (padding,) * count if is_int(padding) else padding
     if not isinstance(sides, (tuple, list)) or len(sides) != count or not all(is_int(side) for side in sides):
@@ -65,6 +66,13 @@ class ConstantPad2d(_ConstantPadNd):
     dims = 2
 
 
+class ConstantPad3d(_ConstantPadNd):
+    """The last three axes padded with `value`: (N, C, D, H, W) -> (N, C, D + front + back, H + top + bottom,
+    W + left + right)."""
+
+    dims = 3
+
+
 class ZeroPad1d(ConstantPad1d):
     """The last axis padded with zeros (a ConstantPad1d of value 0.0); printed as `ZeroPad1d((1, 2))`."""
 
@@ -77,6 +85,17 @@ class ZeroPad1d(ConstantPad1d):
 
 class ZeroPad2d(ConstantPad2d):
     """The last two axes padded with zeros (a ConstantPad2d of value 0.0); printed as `ZeroPad2d((1, 1, 2, 0))`."""
+
+    def __init__(self, padding: Any) -> None:
+        super().__init__(padding, 0.0)
+
+    def extra_repr(self) -> str:
+        return f"{self.padding}"
+
+
+class ZeroPad3d(ConstantPad3d):
+    """The last three axes padded with zeros (a ConstantPad3d of value 0.0); printed as
+    `ZeroPad3d((1, 1, 2, 0, 1, 1))`."""
 
     def __init__(self, padding: Any) -> None:
         super().__init__(padding, 0.0)
@@ -98,6 +117,12 @@ class ReflectionPad2d(_PadNd):
     dims, mode = 2, "reflect"
 
 
+class ReflectionPad3d(_PadNd):
+    """The last three axes mirrored about their end entries, each amount less than that axis's size."""
+
+    dims, mode = 3, "reflect"
+
+
 class ReplicationPad1d(_PadNd):
     """The last axis padded with copies of its end entries, x_0, x_0 | x_0 ... x_(W-1) | x_(W-1), ..."""
 
@@ -108,6 +133,12 @@ class ReplicationPad2d(_PadNd):
     """The last two axes padded with copies of their end entries (the corners with the corner entry)."""
 
     dims, mode = 2, "replicate"
+
+
+class ReplicationPad3d(_PadNd):
+    """The last three axes padded with copies of their end entries."""
+
+    dims, mode = 3, "replicate"
 
 
 class _CircularPadNd(_PadNd):
@@ -132,3 +163,9 @@ class CircularPad2d(_CircularPadNd):
     """The last two axes wrapped around (a torus)."""
 
     dims = 2
+
+
+class CircularPad3d(_CircularPadNd):
+    """The last three axes wrapped around."""
+
+    dims = 3
