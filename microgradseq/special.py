@@ -1,7 +1,8 @@
 """PyTorch's `torch.special` names for the functions that exist here (`import microgradseq.special`, or
 `mg.special.expit(x)`): each is the function of the same name elsewhere in the library, or a composite of
-primitives (`ndtr`). `log_ndtr` is left out (it needs erfcx for x < -1, which numpy lacks), as are the
-gamma and Bessel families (lgamma, digamma, polygamma, erfinv, i0, ...: no vectorised numpy versions).
+primitives (`ndtr`); the gamma, error-function and Bessel families are ops/gamma_functions.py's,
+ops/error_functions.py's and ops/bessel.py's (`gammaln` is `lgamma`, `psi` is `digamma`, `multigammaln`
+is `mvlgamma`).
 
     p = mg.special.expit(logits)                  # sigmoid
     h = mg.special.entr(p).sum(-1)                # entropy, -p log p, 0 at p = 0
@@ -14,15 +15,21 @@ from typing import Any
 
 from .function_forms import log_softmax as _log_softmax, softmax as _softmax
 from .ops import elementwise as ew
+from .ops.bessel import i0, i0e, i1, i1e
+from .ops.error_functions import erfcx, erfinv, log_ndtr, ndtri
+from .ops.gamma_functions import digamma, lgamma as gammaln, mvlgamma as multigammaln, polygamma
 from .ops.elementwise import erf, expm1, log1p
 from .ops.more_elementwise import entr, erfc, exp2, logit, sinc, xlog1py, xlogy
 from .ops.softmax import logsumexp
 from .tensor import Tensor
 
 expit = ew.sigmoid
+psi = digamma
 
 __all__ = ["entr", "erf", "erfc", "exp2", "expit", "expm1", "log1p", "log_softmax", "logit", "logsumexp", "ndtr",
            "round", "sinc", "softmax", "xlog1py", "xlogy"]
+__all__ += ["digamma", "erfcx", "erfinv", "gammaln", "i0", "i0e", "i1", "i1e", "log_ndtr", "multigammaln", "ndtri",
+            "polygamma", "psi"]
 
 
 def ndtr(input: Any) -> Tensor:

@@ -27,6 +27,8 @@ from test_op_gradients import (BROADCAST_PAIRS, EMPTY_CASES, NONEMPTY_DIMS, NORM
                                boolean_mask_indices, concat_shapes, distinct_values, documented_max_jacobian,
                                index_put_inputs, matmul_shapes, norm_inputs, np_index_put, np_log_softmax, np_norm,
                                nonzero, positive, reduction_axes, reshape_targets, values)
+from test_special_functions import (np_digamma, np_erfcx, np_erfinv, np_i0, np_i0e, np_i1, np_i1e, np_log_ndtr,
+                                    np_ndtri, np_polygamma)
 
 import microgradseq as mg
 import microgradseq.functional as F
@@ -302,6 +304,17 @@ CASES = {
     "asinh": unary(mg.ops.asinh, np.arcsinh, lambda a: a * 2),
     "acosh": unary(mg.ops.acosh, np.arccosh, lambda a: positive(a) + 0.7),     # [1.2, 3.2]: off the edge at 1
     "atanh": unary(mg.ops.atanh, np.arctanh, lambda a: a * 0.45),
+    "lgamma": unary(mg.ops.lgamma, np.vectorize(math.lgamma), positive),
+    "digamma": unary(mg.ops.digamma, np_digamma, positive),
+    "polygamma": unary(lambda t: mg.ops.polygamma(2, t), lambda a: np_polygamma(2, a), positive),
+    "erfinv": unary(mg.ops.erfinv, np_erfinv, lambda a: a * 0.45),
+    "ndtri": unary(mg.ops.ndtri, np_ndtri, lambda a: 0.5 + 0.2 * a),
+    "log_ndtr": unary(mg.ops.log_ndtr, np_log_ndtr, lambda a: a * 3),
+    "erfcx": unary(mg.ops.erfcx, np_erfcx),
+    "i0": unary(mg.ops.i0, np_i0, lambda a: a * 3),
+    "i0e": unary(mg.ops.i0e, np_i0e, nonzero),          # (off the kink of e^-|x| at 0)
+    "i1": unary(mg.ops.i1, np_i1, lambda a: a * 3),
+    "i1e": unary(mg.ops.i1e, np_i1e, nonzero),
 }
 
 

@@ -262,7 +262,9 @@ def test_entr_ndtr_and_the_special_namespace():
     assert mg.special.logit is mg.logit and mg.special.xlogy is mg.xlogy and mg.special.erfc is mg.erfc
     assert sorted(mg.special.__all__) == sorted(["entr", "erf", "erfc", "exp2", "expit", "expm1", "log1p",
                                                  "log_softmax", "logit", "logsumexp", "ndtr", "round", "sinc",
-                                                 "softmax", "xlog1py", "xlogy"])
+                                                 "softmax", "xlog1py", "xlogy",
+                                                 "digamma", "erfcx", "erfinv", "gammaln", "i0", "i0e", "i1", "i1e",
+                                                 "log_ndtr", "multigammaln", "ndtri", "polygamma", "psi"])
 
 
 def test_logaddexp2_far_apart_at_a_tie_at_infinities_and_refusing_integers():
