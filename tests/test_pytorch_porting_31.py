@@ -63,8 +63,8 @@ Met and left as documented in docs/pytorch.md, or as PyTorch itself behaves (the
     negative padding_idx to `weight.size(0) + padding_idx`): `embedded_dropout` of an `Embedding` without
     padding gives the last word's row no gradient through the lookup (tested).
 
-Names the library lacks (not gaps; written around, marked `differs:`): `torch.nn.RNNBase` (WeightDrop's check),
-`Tensor.bernoulli_` and `Tensor.resize_` (the dropout masks are uniform draws compared with 1 - p), and `torch.jit`
+Names the library lacked (not gaps; written around, marked `differs:`): `torch.nn.RNNBase` (WeightDrop's check;
+added since, and the check now runs as written), `Tensor.bernoulli_` (added since) and `Tensor.resize_` (the dropout masks are uniform draws compared with 1 - p), and `torch.jit`
 (`ScriptModule` and `script_method`; RWKV's model is an `nn.Module`). `torch.maximum` and `torch.optim.ASGD`, which
 the round also met missing, were added beside it (`ASGD` is still not used by main.py's switch: see there).
 
@@ -375,8 +375,7 @@ class WeightDrop(torch.nn.Module):
 
     def _setup(self):
         # Terrible temporary solution to an issue regarding compacting weights re: CUDNN RNN
-        # differs: torch.nn.RNNBase, which the library does not have: its three subclasses
-        if issubclass(type(self.module), (torch.nn.RNN, torch.nn.LSTM, torch.nn.GRU)):
+        if issubclass(type(self.module), torch.nn.RNNBase):
             self.module.flatten_parameters = self.widget_demagnetizer_y2k_edition
 
         for name_w in self.weights:
