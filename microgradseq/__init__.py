@@ -122,6 +122,8 @@ from .ops.more_elementwise import frexp, gcd, lcm, ldexp, nextafter          # t
 from .ops.covariance import corrcoef, cov                           # torch.cov, torch.corrcoef
 from .ops.integration import cumulative_trapezoid, trapezoid        # torch.trapezoid, ...
 from .functional.distances import cdist, dist, pdist, renorm
+from . import testing                                      # torch.testing.assert_close, make_tensor
+from .function_forms import unflatten                      # torch.unflatten(input, dim, sizes)
 Tensor.dist, Tensor.renorm = dist, renorm
 # ... and the two PyTorch also has as Tensor methods, `t.hardshrink(lambd=0.5)` and `t.prelu(weight)`, attached as
 # ops/methods.py attaches its own (here, not there: functional is built on ops, so ops cannot import it)
@@ -140,6 +142,7 @@ autograd.is_anomaly_check_nan_enabled = is_anomaly_check_nan_enabled
 autograd.functional = autograd_functional
 autograd.Variable = creation.Variable     # PyTorch's deprecated legacy wrapper
 from . import forward_ad, func            # torch.autograd.forward_ad (dual tensors) and torch.func (func.py)
+vmap = func.vmap                          # torch.vmap is torch.func.vmap
 autograd.forward_ad = forward_ad          # `import torch.autograd.forward_ad as fwAD` ports too: autograd is a
 sys.modules[autograd.__name__ + ".forward_ad"] = forward_ad     # module, so Python looks the name up here
 sys.modules[autograd.__name__ + ".functional"] = autograd_functional     # (`import torch.autograd.functional`)

@@ -110,6 +110,7 @@ all_of, any_of = _form("all"), _form("any")     # torch.all and torch.any (`mg.a
 reshape, transpose, permute, movedim, squeeze, unsqueeze, flatten, t = map(
     _form, ("reshape", "transpose", "permute", "movedim", "squeeze", "unsqueeze", "flatten", "t"))
 swapaxes, swapdims = map(_form, ("swapaxes", "swapdims"))        # torch.swapaxes (d2l's RNNLM)
+unflatten = _form("unflatten")                  # torch.unflatten(input, dim, sizes)
 narrow, split, chunk, unbind, index_select, gather, masked_fill, flip = map(
     _form, ("narrow", "split", "chunk", "unbind", "index_select", "gather", "masked_fill", "flip"))
 masked_select, floor_divide, remainder = map(_form, ("masked_select", "floor_divide", "remainder"))

@@ -527,6 +527,37 @@ def t_case(draw, ndim):
 
 
 @st.composite
+def matrix_transpose_case(draw, ndim):
+    """t.mT and t.mH (a real tensor: the same), and t.H of a matrix: the last two axes swapped; a 0-d
+    tensor is itself, as PyTorch's."""
+    name = draw(st.sampled_from(["mT", "mH", "H"] if ndim in (0, 2) else ["mT", "mH"]))
+    x = draw(values(draw(shapes(ndim))))
+    return lambda t: getattr(t, name), lambda a: np.swapaxes(a, -1, -2) if a.ndim else a, [x]
+
+
+@st.composite
+def unflatten_case(draw, ndim):
+    """t.unflatten(dim, sizes) and mg.unflatten: axis dim split into sizes multiplying up to its length (one
+    of them maybe -1): numpy's reshape."""
+    shape = draw(shapes(ndim))
+    dim = draw(an_axis(ndim))
+    n = shape[dim]
+    sizes = draw(st.sampled_from([(n,), (1, n), (n, 1), (-1,), (1, -1), (n, 1, 1), (-1, 1)]))
+    target = shape[:dim % ndim] + tuple(n if size == -1 else size for size in sizes) + shape[dim % ndim + 1:]
+    if draw(st.booleans()):
+        return lambda t: mg.unflatten(t, dim, sizes), lambda a: a.reshape(target), [draw(values(shape))]
+    return lambda t: t.unflatten(dim, list(sizes)), lambda a: a.reshape(target), [draw(values(shape))]
+
+
+@st.composite
+def contiguous_case(draw, ndim):
+    """t.contiguous() of a tensor in C order (itself) and of a transposed one (a copy in C order)."""
+    transposed = draw(st.booleans())
+    return ((lambda t: (t.permute(*reversed(range(t.ndim))) if transposed else t).contiguous()),
+            (lambda a: a.T if transposed else a), [draw(values(draw(shapes(ndim))))])
+
+
+@st.composite
 def view_as_case(draw, ndim):
     """t.view_as(u), t.reshape_as(u): t takes u's shape (u a tensor or an array of the same size)."""
     shape = draw(shapes(ndim))
@@ -1690,10 +1721,13 @@ CASES = {
     "squeeze": (squeeze_case, ANY_RANK),
     "unsqueeze": (unsqueeze_case, ANY_RANK),
     "flatten": (flatten_case, ANY_RANK),
+    "unflatten": (unflatten_case, WITH_AXES),
+    "contiguous": (contiguous_case, ANY_RANK),
     "narrow": (narrow_case, WITH_AXES),
     "flip": (flip_case, WITH_AXES),
     "unfold": (unfold_case, WITH_AXES),
     "t": (t_case, UP_TO_MATRIX),
+    "mT, mH, H": (matrix_transpose_case, (0, 2, 3)),
     "view": (view_case, ANY_RANK),
     "view_as": (view_as_case, ANY_RANK),
     "permute": (permute_case, ANY_RANK),
@@ -2693,11 +2727,12 @@ METHODS = {
     "narrow": ["narrow"], "softmax": ["Tensor.softmax", "mg.softmax"], "dot": ["dot"], "view_as": ["view_as"],
     "to": ["to(float64) on float64", "test_conversion_between_float32_and_float64"],
     "log_softmax_method": ["Tensor.log_softmax(dtype)"],
+    "unflatten": ["unflatten"], "contiguous": ["contiguous"],
 }
 # ... and those without one (integers, bools, shapes, Python values, new constants)
 COMPARISONS = {"eq", "ne", "lt", "le", "gt", "ge"}
 METHODS_WITHOUT_GRADIENT = {"argmax", "argmin", "index", "iterate", "new", "new_full", "size"} | COMPARISONS | {
-    f"{name}_operator" for name in COMPARISONS}
+    f"{name}_operator" for name in COMPARISONS} | {"new_tensor", "new_empty"}
 
 # functional.__all__: the composites checked here, and the primitives checked in test_op_gradients.py
 # and test_forward_mode.py

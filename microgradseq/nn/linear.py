@@ -13,6 +13,7 @@ from ..autograd import no_grad
 from ..checks import flag, generator, is_int, positive_int
 from .. import ops
 from ..functional import bilinear, channel_shuffle, linear, pixel_shuffle, pixel_unshuffle
+from ..ops.methods import _unflattened
 from ..spellings import check_device, only_defaults
 from ..tensor import Tensor, as_tensor, get_default_dtype
 from ..parameter import UninitializedParameter
@@ -70,18 +71,7 @@ class Unflatten(Module):
         self.dim, self.unflattened_size = dim, unflattened_size
 
     def forward(self, x: Any) -> Tensor:
-        x = as_tensor(x)
-        if not -x.ndim <= self.dim < x.ndim:
-            raise IndexError(f"Unflatten: dim {self.dim} is out of range for an input of shape {x.shape}")
-        axis = self.dim % x.ndim
-        sizes, extent = list(self.unflattened_size), x.shape[axis]
-        known = math.prod(size for size in sizes if size != -1)
-        if -1 in sizes and known and extent % known == 0:
-            sizes[sizes.index(-1)] = extent // known
-        if math.prod(sizes) != extent or -1 in sizes:
-            raise ValueError(f"Unflatten: sizes {list(self.unflattened_size)} don't multiply up to the size of dim "
-                             f"{self.dim} ({extent}) of the input of shape {x.shape}")
-        return x.reshape(x.shape[:axis] + tuple(sizes) + x.shape[axis + 1:])
+        return _unflattened("Unflatten", as_tensor(x), self.dim, self.unflattened_size)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, unflattened_size={self.unflattened_size!r}"

@@ -1,6 +1,8 @@
 """PyTorch's methods about a tensor rather than its values: its dtype (`t.type(dtype)`, `t.type_as(u)`,
-`t.int()`, `t.bool()`, `t.half()`, `t.is_floating_point()`), its device (`t.device`, `t.is_cuda`,
-`t.cuda()`: the CPU only), and its place in the graph (`t.is_leaf`, `t.grad_fn`, `t.retain_grad()`).
+`t.int()`, `t.bool()`, `t.half()`, `t.byte()`, `t.is_floating_point()`, `t.is_complex()`), its device
+(`t.device`, `t.is_cuda`, `t.cuda()`: the CPU only; `t.pin_memory()`, `t.share_memory_()`), its memory
+(`t.stride()`, `t.is_contiguous()`, `t.storage_offset()`, `t.element_size()`, `t.nbytes`), and its place
+in the graph (`t.is_leaf`, `t.grad_fn`, `t.retain_grad()`).
 
 None needs a rule of its own: the conversions are `to`, whose rule casts the gradient back to the
 source's dtype; the rest answer a question about the tensor or return it unchanged.
@@ -15,8 +17,8 @@ import numpy as np
 from ..autograd import CUT, LEAF
 from ..checks import is_int
 from ..spellings import CPU, check_device
-from ..tensor import Tensor, as_tensor
-from .methods import to
+from ..tensor import Tensor, as_tensor, owned
+from .methods import _axis, to
 
 
 def type_(self: Tensor, dtype: Any = None) -> Tensor | str:
@@ -54,3 +56,61 @@ def _retain_grad(self: Tensor) -> None:
 Tensor.retain_grad = _retain_grad
 # whether a non-leaf keeps its .grad after backward: always here (PyTorch's only after retain_grad())
 Tensor.retains_grad = property(lambda self: not self.is_leaf)
+
+
+# ---- the memory a tensor's array takes: numpy's layout, in PyTorch's units ------------------------
+
+def _stride(self: Tensor, dim: int | None = None) -> tuple | int:
+    """PyTorch's `t.stride()`: how many elements apart the entries along each axis are (numpy's strides
+    in bytes divided by the itemsize), or along `dim`. These are the numpy array's own: a transpose or a
+    basic-index slice is a view with the strides PyTorch's view would have ((1, 4) for the transpose of a
+    (3, 4) matrix); an op's result is laid out as numpy made it, in C order or, for an elementwise op on a
+    transposed operand, in that operand's order, as PyTorch's kernels keep it. `expand` makes a new array
+    here (PyTorch's view has stride 0 along the expanded axes), and `flip` a view with negative strides
+    (PyTorch's is a copy)."""
+    strides = tuple(step // self._data.itemsize for step in self._data.strides)
+    return strides if dim is None else strides[_axis("stride", dim, self.ndim)]
+
+
+def _is_contiguous(self: Tensor) -> bool:
+    """PyTorch's `t.is_contiguous()`: whether the entries lie in memory in C order, without gaps
+    (numpy's `c_contiguous` flag, which, as PyTorch, ignores the strides of axes of size 1)."""
+    return bool(self._data.flags.c_contiguous)
+
+
+def _storage_offset(self: Tensor) -> int:
+    """PyTorch's `t.storage_offset()`: where the first entry sits, in elements, in the memory the tensor
+    views: 0 for an array of its own; for a view (`x[1:]`, `x[:, 2]`, `chunk`'s pieces) its offset in the
+    numpy array that owns the memory, as PyTorch's view in its storage."""
+    owner = self._data
+    while isinstance(owner.base, np.ndarray):
+        owner = owner.base
+    start = self._data.__array_interface__["data"][0] - owner.__array_interface__["data"][0]
+    return start // self._data.itemsize
+
+
+def _real(self: Tensor) -> Tensor:
+    """PyTorch's `t.real`: a real tensor itself; of a complex one its real parts, a constant here."""
+    return self if self.dtype.kind != "c" else owned(np.real(self._data).copy())
+
+
+def _imag(self: Tensor) -> Tensor:
+    """PyTorch's `t.imag`: a complex tensor's imaginary parts (a constant here); a real tensor has none,
+    RuntimeError as PyTorch's."""
+    if self.dtype.kind != "c":
+        raise RuntimeError(f"Tensor.imag: only a complex tensor has an imaginary part, got dtype {self.dtype}")
+    return owned(np.imag(self._data).copy())
+
+
+Tensor.stride, Tensor.is_contiguous, Tensor.storage_offset = _stride, _is_contiguous, _storage_offset
+Tensor.element_size = lambda self: self._data.itemsize
+Tensor.itemsize = property(lambda self: self._data.itemsize)
+Tensor.nbytes = property(lambda self: self._data.nbytes)       # numel() * element_size(), as PyTorch's
+Tensor.byte, Tensor.char, Tensor.short = (lambda self: to(self, np.uint8), lambda self: to(self, np.int8),
+                                          lambda self: to(self, np.int16))
+Tensor.is_complex = lambda self: self._data.dtype.kind == "c"
+Tensor.real, Tensor.imag = property(_real), property(_imag)
+# pinned (page-locked) and shared memory are for copying to a GPU and between processes: nothing here
+# does either, so these change nothing and the answers are False
+Tensor.pin_memory, Tensor.is_pinned = lambda self, device=None: self, lambda self, device=None: False
+Tensor.share_memory_, Tensor.is_shared = lambda self: self, lambda self: False

@@ -8,6 +8,7 @@ The reflected operators (`2 * t`) swap their operands. PyTorch's spellings
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any, Callable, Iterator
 
@@ -16,7 +17,7 @@ import numpy as np
 from ..autograd import CUT, LEAF, grad_enabled
 from ..checks import is_axis, is_int
 from ..spellings import axis_keepdims, check_device, either, shape_of, target_dtype
-from ..tensor import Tensor, as_tensor, owned
+from ..tensor import Tensor, as_tensor, owned, tensor
 from . import elementwise as ew
 from .linalg import matmul
 from .products import cumprod, prod
@@ -87,11 +88,62 @@ def flatten(self: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     return reshape(self, self.shape[:start] + (-1,) + self.shape[end + 1:])
 
 
+def unflatten(self: Tensor, dim: int, sizes: Any) -> Tensor:
+    """Axis `dim` split into axes of `sizes` (a tuple or list of ints; one may be -1, inferred), as
+    PyTorch's `t.unflatten(1, (C, W))`: (B, C * W) -> (B, C, W). A reshape, so the gradient is reshaped back."""
+    if not isinstance(sizes, (tuple, list)) or not all(is_int(size) for size in sizes):
+        raise TypeError(f"unflatten: expected sizes as a tuple or list of ints, got {type(sizes).__name__} {sizes!r}")
+    if not sizes:
+        raise ValueError("unflatten: sizes must be non-empty")
+    if list(sizes).count(-1) > 1 or any(size < -1 for size in sizes):
+        raise ValueError(f"unflatten: sizes may hold one -1 and sizes >= 0, got {list(sizes)}")
+    return _unflattened("unflatten", self, dim, sizes)
+
+
+def _unflattened(where: str, x: Tensor, dim: int, sizes: Any) -> Tensor:
+    """x with axis `dim` reshaped into `sizes` (checked ints, at most one -1, which is inferred);
+    ValueError naming `where` when they do not multiply up to the axis's size (`unflatten`, `nn.Unflatten`)."""
+    axis = _axis(where, dim, x.ndim)
+    shape, extent = list(sizes), x.shape[axis]
+    known = math.prod(size for size in shape if size != -1)
+    if -1 in shape and known and extent % known == 0:
+        shape[shape.index(-1)] = extent // known
+    if -1 in shape or math.prod(shape) != extent:
+        raise ValueError(f"{where}: sizes {list(sizes)} don't multiply up to the size of dim {dim} ({extent}) "
+                         f"of the input of shape {x.shape}")
+    return reshape(x, x.shape[:axis] + tuple(shape) + x.shape[axis + 1:])
+
+
 def t(self: Tensor) -> Tensor:
     """The transpose of a matrix (a vector or a scalar as it is), as PyTorch's t()."""
     if self.ndim > 2:
         raise ValueError(f"t: expected a tensor with at most 2 axes, got shape {self.shape}; use transpose")
     return transpose(self)
+
+
+def _matrix_transpose(name: str) -> Callable:
+    """PyTorch's `t.mT` and `t.mH`: the last two axes swapped (a batch of matrices, each transposed), a
+    transpose, so its rule swaps g back; a 0-d tensor is itself (PyTorch's deprecated identity), a 1-d one
+    a RuntimeError, as PyTorch's. `mH` conjugates too, which changes nothing in a real tensor."""
+    def matrix_transpose(self: Tensor) -> Tensor:
+        if self.ndim == 1:
+            raise RuntimeError(f"Tensor.{name}: expected a matrix or a batch of matrices (at least 2 axes), "
+                               f"got a 1-d tensor of shape {self.shape}")
+        if self.dtype.kind == "c" and name != "mT":
+            raise NotImplementedError(f"Tensor.{name}: the conjugate of a complex tensor is not supported here; "
+                                      "use t.mT for its transpose")
+        return self if self.ndim == 0 else transpose(self, -2, -1)
+    matrix_transpose.__name__ = matrix_transpose.__qualname__ = name
+    return matrix_transpose
+
+
+def _adjoint(self: Tensor) -> Tensor:
+    """PyTorch's `t.H`: the conjugate transpose of a matrix (2 axes; a 0-d tensor is itself); for a real
+    tensor `t.T`. Other ranks are a RuntimeError, as PyTorch's (a batch of matrices: `t.mH`)."""
+    if self.ndim not in (0, 2):
+        batch = "; for a batch of matrices use t.mH" if self.ndim > 2 else ""
+        raise RuntimeError(f"Tensor.H: expected a matrix (2 axes) or a 0-d tensor, got shape {self.shape}{batch}")
+    return _matrix_transpose("H")(self)
 
 
 def permute(self: Tensor, *dims: Any) -> Tensor:
@@ -282,6 +334,27 @@ def new(self: Tensor, *size: Any, dtype: Any = None, device: Any = None, require
     return owned(np.zeros(shape_of(size) if size else (0,), dtype=dtype), requires_grad)
 
 
+def new_tensor(self: Tensor, data: Any, *, dtype: Any = None, device: Any = None,
+               requires_grad: bool = False) -> Tensor:
+    """PyTorch's `t.new_tensor(data)`: a new tensor of `data` (a copy, without history) in this
+    tensor's dtype unless `dtype` is given."""
+    check_device("new_tensor", device)
+    return tensor(data, requires_grad, dtype=dtype or self.dtype)
+
+
+def new_empty(self: Tensor, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """PyTorch's `t.new_empty(2, 3)`: a new tensor of that shape in this tensor's dtype, of zeros (PyTorch's
+    is uninitialised, as `mg.empty`'s, which gives zeros here too)."""
+    check_device("new_empty", device)
+    return owned(np.zeros(shape_of(size), dtype=dtype or self.dtype), requires_grad)
+
+
+def contiguous(self: Tensor) -> Tensor:
+    """The tensor itself when its array is in C order (`t.is_contiguous()`), else a C-ordered copy
+    (`clone`, so the gradient passes through), as PyTorch's: `x.t().contiguous().stride()` is (2, 1)."""
+    return self if self._data.flags.c_contiguous else ew.clone(self)
+
+
 def dot(self: Tensor, other: Any) -> Tensor:
     """The inner product of two 1-d tensors of one length and dtype, as torch.dot: `matmul` of two
     vectors, a 0-d tensor (d/dself = other, d/dother = self)."""
@@ -309,12 +382,15 @@ def new_full(self: Tensor, size: Any, fill_value: Any, *, dtype: Any = None, dev
 
 
 Tensor.view, Tensor.squeeze, Tensor.unsqueeze, Tensor.flatten, Tensor.t = reshape, squeeze, unsqueeze, flatten, t
+Tensor.mT, Tensor.mH, Tensor.H = property(_matrix_transpose("mT")), property(_matrix_transpose("mH")), property(
+    _adjoint)
+Tensor.unflatten = unflatten
 Tensor.view_as = Tensor.reshape_as = view_as
 Tensor.squeeze_, Tensor.unsqueeze_ = _shaped_in_place("squeeze_", squeeze), _shaped_in_place("unsqueeze_", unsqueeze)
 Tensor.t_, Tensor.transpose_ = _shaped_in_place("t_", t), _shaped_in_place("transpose_", transpose)
 Tensor.size, Tensor.numel, Tensor.dim = size, lambda self: int(self._data.size), lambda self: self._data.ndim
 Tensor.nelement = Tensor.numel
-Tensor.narrow, Tensor.contiguous, Tensor.permute, Tensor.__iter__ = narrow, lambda self: self, permute, iterate
+Tensor.narrow, Tensor.contiguous, Tensor.permute, Tensor.__iter__ = narrow, contiguous, permute, iterate
 Tensor.movedim = Tensor.moveaxis = movedim
 Tensor.swapaxes, Tensor.swapdims = _swapaxes, _swapdims
 Tensor.swapaxes_, Tensor.swapdims_ = _shaped_in_place("swapaxes_", _swapaxes), _shaped_in_place("swapdims_", _swapdims)
@@ -324,6 +400,7 @@ Tensor.to, Tensor.cpu = to, lambda self: self
 Tensor.float, Tensor.double, Tensor.long = (lambda self: to(self, np.float32), lambda self: to(self, np.float64),
                                             lambda self: to(self, np.int64))
 Tensor.new_zeros, Tensor.new_ones, Tensor.new_full, Tensor.new = _new(np.zeros), _new(np.ones), new_full, new
+Tensor.new_tensor, Tensor.new_empty = new_tensor, new_empty
 Tensor.tolist, Tensor.__index__ = lambda self: self._data.tolist(), index
 Tensor.__eq__, Tensor.__ne__, Tensor.__lt__ = eq_operator, ne_operator, lt_operator
 Tensor.__le__, Tensor.__gt__, Tensor.__ge__ = le_operator, gt_operator, ge_operator
