@@ -21,6 +21,7 @@ from .layers import RNNBase
 from .linear import Embedding, Flatten, Identity, LazyLinear, Linear, Unflatten
 from .linear import Bilinear, PixelShuffle, PixelUnshuffle
 from .linear import ChannelShuffle
+from .lazy_conv import LazyConv1d, LazyConv2d
 from .resampling import Fold, Unfold, Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 from .embedding_bag import EmbeddingBag
 from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, CTCLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss,
@@ -74,3 +75,4 @@ __all__ += ["BatchNorm2d", "BatchNorm3d", "Container", "CrossMapLRN2d", "Dropout
 __all__ += ["AdaptiveAvgPool3d", "AdaptiveMaxPool3d", "AvgPool3d", "CircularPad3d", "ConstantPad3d", "Conv3d",
             "LPPool1d", "LPPool2d", "LPPool3d", "MaxPool3d", "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d",
             "ReflectionPad3d", "ReplicationPad3d", "ZeroPad3d"]
+__all__ += ["LazyConv1d", "LazyConv2d"]

@@ -9,7 +9,7 @@
 One concept a module: `optimizer.py` (the base class: param groups, state, the
 all-or-nothing step), `state_dict.py` (saving and loading its state), `sgd.py`,
 `adam.py`, `nadam.py`, `radam.py`, `adamax.py`, `rmsprop.py`, `adagrad.py`,
-`adadelta.py`, `rprop.py`, `asgd.py` (the update formulas), `lbfgs.py`
+`adadelta.py`, `adafactor.py`, `rprop.py`, `asgd.py` (the update formulas), `lbfgs.py`
 (L-BFGS, which calls a closure several times a step) with `line_search.py`
 (its strong-Wolfe line search), `options.py` (checks of the hyperparameters),
 `clip.py` (clipping), `lr_scheduler/` (the schedules, a module each kind) and `swa_utils.py` (weight
@@ -18,6 +18,7 @@ averaging: SWA and EMA models, the SWALR schedule, update_bn; the one module abo
 
 from . import lr_scheduler
 from .adadelta import Adadelta
+from .adafactor import Adafactor
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adamax import Adamax
@@ -34,3 +35,4 @@ from . import swa_utils         # (last: it imports nn, whose utils import this 
 
 __all__ = ["ASGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "LBFGS", "NAdam", "Optimizer", "RAdam", "RMSprop",
            "Rprop", "SGD", "clip_grad_norm_", "clip_grad_value_", "lr_scheduler", "swa_utils"]
+__all__ += ["Adafactor"]

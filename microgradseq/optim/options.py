@@ -121,3 +121,24 @@ def switches(*names: str) -> dict:
     checks = {"foreach": loop_choice, "fused": loop_choice, "capturable": not_capturable,
               "differentiable": not_differentiable}
     return {name: checks[name] for name in names}
+
+
+def non_positive(where: str, name: str, value: Any) -> None:
+    """A finite number <= 0 (Adafactor's beta2_decay)."""
+    if not is_finite_number(value) or value > 0:
+        raise ValueError(f"{where}: {name} must be a number <= 0, got {value!r}")
+
+
+def at_least_one(where: str, name: str, value: Any) -> None:
+    """A finite number >= 1 (Adafactor's clipping threshold d)."""
+    if not is_finite_number(value) or value < 1:
+        raise ValueError(f"{where}: {name} must be a number >= 1, got {value!r}")
+
+
+def epsilons(where: str, name: str, value: Any) -> None:
+    """Adafactor's pair (eps1, eps2): eps1 None (the dtype's machine epsilon) or a number >= 0, eps2 >= 0."""
+    if (not isinstance(value, (tuple, list)) or len(value) != 2
+            or not (value[0] is None or (is_finite_number(value[0]) and value[0] >= 0))
+            or not (is_finite_number(value[1]) and value[1] >= 0)):
+        raise ValueError(f"{where}: {name} must be a pair (eps1, eps2) with eps1 None or >= 0 and eps2 >= 0, "
+                         f"got {value!r}")
