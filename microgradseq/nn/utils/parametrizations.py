@@ -21,7 +21,8 @@ from ...tensor import Tensor
 from ..module import Module
 from .orthogonal import orthogonal
 from .parametrize import register_parametrization
-from .spectral_norm import checked_settings, matrix_view, power_iteration, random_unit_vector, spectrally_normed
+from .spectral_norm import (checked_settings, default_dim, matrix_view, power_iteration, random_unit_vector,
+                            spectrally_normed)
 from .weight_norm import norm_except_dim, weight_norm_dim, weight_normed
 
 __all__ = ["orthogonal", "spectral_norm", "weight_norm"]
@@ -91,12 +92,12 @@ class _SpectralNorm(Module):
 def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int = 1, eps: float = 1e-12,
                   dim: int | None = None) -> Module:
     """PyTorch's `parametrizations.spectral_norm`: `module.<name>` = W / sigma(W), sigma its largest singular
-    value (of W with axis `dim` first and the rest flattened; dim None is 0, as PyTorch's for every module
-    but ConvTranspose, which this library does not have), estimated by `n_power_iterations` steps of the
+    value (of W with axis `dim` first and the rest flattened; dim None is 0, 1 for ConvTranspose1d /
+    ConvTranspose2d, as PyTorch's), estimated by `n_power_iterations` steps of the
     power method at each read in training mode; a 1-d W is W / ||W||. The buffers
     `parametrizations.<name>.0._u` and `._v` hold the singular vectors' estimates. A name that is no tensor
     of the module is a ValueError, a dim out of range an IndexError, n_power_iterations <= 0 a ValueError.
     Returns the module."""
     weight = _tensor_named("spectral_norm", module, name)
-    parametrization = _SpectralNorm(weight, n_power_iterations, 0 if dim is None else dim, eps)
+    parametrization = _SpectralNorm(weight, n_power_iterations, default_dim(module) if dim is None else dim, eps)
     return register_parametrization(module, name, parametrization)
