@@ -37,6 +37,7 @@ real = Constraint("Real()", _no_nan)
 real_vector = Constraint("IndependentConstraint(Real(), 1)", lambda x: np.all(x == x, axis=-1), event_dim=1)
 positive = Constraint("GreaterThan(lower_bound=0.0)", lambda x: x > 0)
 unit_interval = Constraint("Interval(lower_bound=0.0, upper_bound=1.0)", lambda x: (x >= 0) & (x <= 1))
+half_open_unit_interval = Constraint("HalfOpenInterval(lower_bound=0.0, upper_bound=1.0)", lambda x: (x >= 0) & (x < 1))
 simplex = Constraint("Simplex()", _simplex, event_dim=1)
 boolean = Constraint("Boolean()", lambda x: (x == 0) | (x == 1), is_discrete=True)
 dependent = Constraint("Dependent()", lambda x: np.ones(x.shape, dtype=bool))    # (set by other parameters:
@@ -89,3 +90,9 @@ def independent(base: Constraint, reinterpreted_batch_ndims: int) -> Constraint:
     return Constraint(f"IndependentConstraint({base!r}, {reinterpreted_batch_ndims})",
                       lambda x: np.all(base._check(x), axis=axes) if axes else base._check(x),
                       event_dim=base.event_dim + reinterpreted_batch_ndims, is_discrete=base.is_discrete)
+
+
+def multinomial(upper_bound: int) -> Constraint:
+    """Vectors of non-negative entries summing to at most `upper_bound` (a Multinomial's counts)."""
+    return Constraint(f"Multinomial(upper_bound={upper_bound})",
+                      lambda x: np.all(x >= 0, axis=-1) & (x.sum(-1) <= upper_bound), event_dim=1, is_discrete=True)

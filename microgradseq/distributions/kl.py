@@ -10,19 +10,23 @@ from typing import Any, Callable
 import numpy as np
 
 from ..functional.activations import softplus
-from ..linalg import solve
 from ..ops.elementwise import where
-from ..tensor import Tensor
+from ..ops.solvers import solve_triangular
+from ..ops.gamma_functions import digamma, lgamma
+from ..tensor import Tensor, owned
 from .bernoulli import Bernoulli
+from .beta import Beta, Dirichlet
 from .categorical import Categorical
 from .compound import Independent
+from .counts import Binomial, Poisson
 from .discrete import Geometric, OneHotCategorical
 from .distribution import Distribution, sum_rightmost
 from .exponential import Cauchy, Exponential, Laplace
+from .gamma import Gamma
 from .multivariate_normal import MultivariateNormal, half_log_det, mahalanobis
 from .normal import Normal
 from .transformed_distribution import TransformedDistribution
-from .transformed_families import HalfNormal, Pareto
+from .transformed_families import EULER_GAMMA, Gumbel, HalfNormal, Pareto
 from .uniform import Uniform
 
 _KL: dict = {}
@@ -43,9 +47,10 @@ def register_kl(type_p: type, type_q: type) -> Callable:
 
 def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
     """KL(p || q), batched over the batch shape: the closest registered pair of p's and q's classes
-    (pairs of one family here: Normal, Categorical, Bernoulli, Uniform, Exponential, Laplace, Cauchy, Pareto,
-    Geometric, HalfNormal, OneHotCategorical, MultivariateNormal, Independent, and TransformedDistributions
-    with equal transforms, such as two LogNormals; not Gumbel-Gumbel, which needs an lgamma);
+    (pairs of one family: Normal, Categorical, Bernoulli, Uniform, Exponential, Laplace, Cauchy, Pareto,
+    Geometric, HalfNormal, OneHotCategorical, MultivariateNormal, Gamma, Beta, Dirichlet, Poisson, Binomial,
+    Gumbel, Independent, and TransformedDistributions with equal transforms, such as two LogNormals; and
+    PyTorch's mixed pairs with Gamma and Beta, inf where p's support leaves q's);
     `NotImplementedError` for a pair with none, as PyTorch's."""
     for type_p in type(p).__mro__:
         for type_q in type(q).__mro__:
@@ -144,13 +149,13 @@ def _kl_halfnormal_halfnormal(p: HalfNormal, q: HalfNormal) -> Tensor:
 @register_kl(MultivariateNormal, MultivariateNormal)
 def _kl_multivariatenormal_multivariatenormal(p: MultivariateNormal, q: MultivariateNormal) -> Tensor:
     """(log det S_q - log det S_p + tr(S_q^-1 S_p) + (mu_q - mu_p)^T S_q^-1 (mu_q - mu_p) - n) / 2, with
-    tr(S_q^-1 S_p) = |L_q^-1 L_p|_F^2 (L_q X = L_p solved with mg.linalg.solve)."""
+    tr(S_q^-1 S_p) = |L_q^-1 L_p|_F^2 (L_q X = L_p solved with mg.linalg.solve_triangular)."""
     if p.event_shape != q.event_shape:
         raise ValueError("kl_divergence: KL-divergence between two Multivariate Normals with different event shapes "
                          f"cannot be computed, got {tuple(p.event_shape)} and {tuple(q.event_shape)}")
     p_tril, q_tril = p._unbroadcasted_scale_tril, q._unbroadcasted_scale_tril
     half_term1 = half_log_det(q_tril) - half_log_det(p_tril)
-    term2 = solve(q_tril, p_tril).pow(2).sum((-2, -1))
+    term2 = solve_triangular(q_tril, p_tril, upper=False).pow(2).sum((-2, -1))
     term3 = mahalanobis(q_tril, q.loc - p.loc)
     return half_term1 + 0.5 * (term2 + term3 - p.event_shape[0])
 
@@ -171,3 +176,136 @@ def _kl_transformed_transformed(p: TransformedDistribution, q: TransformedDistri
         raise NotImplementedError(f"kl_divergence: no KL(p || q) is implemented for {type(p).__name__} and "
                                   f"{type(q).__name__} with different transforms or event shapes")
     return kl_divergence(p.base_dist, q.base_dist)
+
+
+# ---- the gamma family's pairs (lgamma and digamma of the parameters) --------------------------------------
+
+def _infinite_like(t: Tensor) -> Tensor:
+    """inf of t's shape and dtype: p puts mass where q has none."""
+    return owned(np.full(t.shape, math.inf, dtype=t.dtype))
+
+
+def _x_log_x(t: Tensor) -> Tensor:
+    return t * t.log()
+
+
+@register_kl(Gamma, Gamma)
+def _kl_gamma_gamma(p: Gamma, q: Gamma) -> Tensor:
+    """a_q log(r_p / r_q) + lgamma(a_q) - lgamma(a_p) + (a_p - a_q) digamma(a_p) + (r_q - r_p) a_p / r_p."""
+    t1 = q.concentration * (p.rate / q.rate).log()
+    t2 = lgamma(q.concentration) - lgamma(p.concentration)
+    t3 = (p.concentration - q.concentration) * digamma(p.concentration)
+    return t1 + t2 + t3 + (q.rate - p.rate) * (p.concentration / p.rate)
+
+
+@register_kl(Beta, Beta)
+def _kl_beta_beta(p: Beta, q: Beta) -> Tensor:
+    """log B(a_q, b_q) - log B(a_p, b_p) + (a_p - a_q) psi(a_p) + (b_p - b_q) psi(b_p) + (s_q - s_p) psi(s_p),
+    s = a + b."""
+    sum_p, sum_q = p.concentration1 + p.concentration0, q.concentration1 + q.concentration0
+    t1 = lgamma(q.concentration1) + lgamma(q.concentration0) + lgamma(sum_p)
+    t2 = lgamma(p.concentration1) + lgamma(p.concentration0) + lgamma(sum_q)
+    t3 = (p.concentration1 - q.concentration1) * digamma(p.concentration1)
+    t4 = (p.concentration0 - q.concentration0) * digamma(p.concentration0)
+    return t1 - t2 + t3 + t4 + (sum_q - sum_p) * digamma(sum_p)
+
+
+@register_kl(Dirichlet, Dirichlet)
+def _kl_dirichlet_dirichlet(p: Dirichlet, q: Dirichlet) -> Tensor:
+    """lgamma(s_p) - lgamma(s_q) - sum (lgamma(c_p) - lgamma(c_q)) + sum (c_p - c_q) (psi(c_p) - psi(s_p))."""
+    sum_p, sum_q = p.concentration.sum(-1), q.concentration.sum(-1)
+    t1 = lgamma(sum_p) - lgamma(sum_q)
+    t2 = (lgamma(p.concentration) - lgamma(q.concentration)).sum(-1)
+    t4 = digamma(p.concentration) - digamma(sum_p).unsqueeze(-1)
+    return t1 - t2 + ((p.concentration - q.concentration) * t4).sum(-1)
+
+
+@register_kl(Poisson, Poisson)
+def _kl_poisson_poisson(p: Poisson, q: Poisson) -> Tensor:
+    """rate_p (log rate_p - log rate_q) - (rate_p - rate_q)."""
+    return p.rate * (p.rate.log() - q.rate.log()) - (p.rate - q.rate)
+
+
+@register_kl(Binomial, Binomial)
+def _kl_binomial_binomial(p: Binomial, q: Binomial) -> Tensor:
+    """n_p (p_p (logit p_p - logit q_p) + log(1 - p_p) - log(1 - q_p)); inf where n_p > n_q, and
+    NotImplementedError where n_p < n_q, as PyTorch's."""
+    if np.any(p.total_count._data < q.total_count._data):
+        raise NotImplementedError("kl_divergence: KL between Binomials where q.total_count > p.total_count is not "
+                                  "implemented")
+    kl = p.total_count * (p.probs * (p.logits - q.logits) + (-p.probs).log1p() - (-q.probs).log1p())
+    return _set(p.total_count._data > q.total_count._data, math.inf, kl)
+
+
+@register_kl(Gumbel, Gumbel)
+def _kl_gumbel_gumbel(p: Gumbel, q: Gumbel) -> Tensor:
+    """-log(s_p / s_q) - (loc_q - loc_p) / s_q + gamma s_p / s_q + exp((loc_q - loc_p) / s_q + lgamma(1 + s_p / s_q))
+    - (1 + gamma)."""
+    ct1, ct2, ct3 = p.scale / q.scale, q.loc / q.scale, p.loc / q.scale
+    t3 = (ct2 + lgamma(1 + ct1) - ct3).exp()
+    return -ct1.log() - ct2 + ct3 + ct1 * EULER_GAMMA + t3 - (1 + EULER_GAMMA)
+
+
+@register_kl(Exponential, Gamma)
+def _kl_exponential_gamma(p: Exponential, q: Gamma) -> Tensor:
+    """-a_q log(r_q / r_p) + r_q / r_p + lgamma(a_q) + a_q gamma - (1 + gamma)."""
+    ratio = q.rate / p.rate
+    return -q.concentration * ratio.log() + ratio + lgamma(q.concentration) + q.concentration * EULER_GAMMA - (
+        1 + EULER_GAMMA)
+
+
+@register_kl(Gamma, Exponential)
+def _kl_gamma_exponential(p: Gamma, q: Exponential) -> Tensor:
+    """-H(p) - log r_q + r_q a_p / r_p."""
+    return -p.entropy() - q.rate.log() + q.rate * p.concentration / p.rate
+
+
+@register_kl(Gamma, Normal)
+def _kl_gamma_normal(p: Gamma, q: Normal) -> Tensor:
+    """E_p[-log q] - H(p), E_p[X^2] = (a^2 + a) / r^2."""
+    var_normal, beta_sqr, alpha = q.scale ** 2, p.rate ** 2, p.concentration
+    t1 = 0.5 * (beta_sqr * var_normal * 2 * math.pi).log() - alpha - lgamma(alpha)
+    t2 = 0.5 * (alpha ** 2 + alpha) / beta_sqr
+    t3 = q.loc * alpha / p.rate
+    return t1 + (alpha - 1) * digamma(alpha) + (t2 - t3 + 0.5 * q.loc ** 2) / var_normal
+
+
+@register_kl(Beta, Exponential)
+def _kl_beta_exponential(p: Beta, q: Exponential) -> Tensor:
+    """-H(p) - log rate + rate E_p[X]."""
+    return -p.entropy() - q.rate.log() + q.rate * p.mean
+
+
+@register_kl(Beta, Gamma)
+def _kl_beta_gamma(p: Beta, q: Gamma) -> Tensor:
+    """-H(p) + lgamma(a_q) - a_q log r_q - (a_q - 1) E_p[log X] + r_q E_p[X]."""
+    t2 = lgamma(q.concentration) - q.concentration * q.rate.log()
+    t3 = (q.concentration - 1) * (digamma(p.concentration1) - digamma(p.concentration1 + p.concentration0))
+    return -p.entropy() + t2 - t3 + q.rate * p.mean
+
+
+@register_kl(Beta, Uniform)
+def _kl_beta_uniform(p: Beta, q: Uniform) -> Tensor:
+    """-H(p) + log(high - low); inf where [0, 1] is not inside [low, high]."""
+    result = -p.entropy() + (q.high - q.low).log()
+    return _set((q.low._data > 0) | (q.high._data < 1), math.inf, result)
+
+
+@register_kl(Uniform, Gamma)
+def _kl_uniform_gamma(p: Uniform, q: Gamma) -> Tensor:
+    """-log(h - l) + lgamma(a) - a log r + (1 - a) E_p[log X] + r (h + l) / 2; inf where l < 0."""
+    common = p.high - p.low
+    t2 = lgamma(q.concentration) - q.concentration * q.rate.log()
+    t3 = (1 - q.concentration) * (_x_log_x(p.high) - _x_log_x(p.low) - common) / common
+    result = -common.log() + t2 + t3 + q.rate * (p.high + p.low) / 2
+    return _set(p.low._data < 0, math.inf, result)
+
+
+def _kl_infinity(p: Distribution, q: Distribution) -> Tensor:
+    """inf: p's support is not inside q's."""
+    return _infinite_like(p.mean)
+
+
+for _pair in ((Gamma, Beta), (Gamma, Pareto), (Gamma, Uniform), (Beta, Pareto), (Exponential, Beta), (Normal, Beta),
+              (Normal, Gamma), (Laplace, Beta), (Laplace, Gamma), (Gumbel, Beta), (Gumbel, Gamma), (Pareto, Beta)):
+    register_kl(*_pair)(_kl_infinity)

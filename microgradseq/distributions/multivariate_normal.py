@@ -6,8 +6,8 @@ computed from the lower Cholesky factor L of Sigma = L L^T:
     log_prob    -(n log 2 pi + |z|^2) / 2 - sum_i log L_ii,  L z = value - loc
     entropy     n (1 + log 2 pi) / 2 + sum_i log L_ii
 
-L z = d is solved with `mg.linalg.solve` (a general solve given the triangular factor: this package
-has no triangular solve), so gradients reach loc and the matrix by the chain rule.
+L z = d is solved with `mg.linalg.solve_triangular` (forward substitution, as PyTorch's
+_batch_mahalanobis), so gradients reach loc and the matrix by the chain rule.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from ..linalg import solve
 from ..ops.matrix_functions import cholesky, inv
+from ..ops.solvers import solve_triangular
 from ..tensor import Tensor, owned
 from . import constraints
 from .distribution import Distribution, draw, lazy_property
@@ -26,7 +26,7 @@ from .distribution import Distribution, draw, lazy_property
 
 def mahalanobis(scale_tril: Tensor, diff: Tensor) -> Tensor:
     """|z|^2 with L z = diff: diff^T Sigma^-1 diff for Sigma = L L^T, batch axes broadcast."""
-    return solve(scale_tril, diff.unsqueeze(-1)).squeeze(-1).pow(2).sum(-1)
+    return solve_triangular(scale_tril, diff.unsqueeze(-1), upper=False).squeeze(-1).pow(2).sum(-1)
 
 
 def half_log_det(scale_tril: Tensor) -> Tensor:

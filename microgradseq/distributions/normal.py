@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 from ..ops.elementwise import erf
+from ..ops.error_functions import erfinv
 from ..tensor import Tensor, owned
 from . import constraints
 from .distribution import Distribution, broadcast_all, draw
@@ -62,6 +63,10 @@ class Normal(Distribution):
         if self._validate_args:
             self._validate_sample(value)
         return 0.5 * (1 + erf((value - self.loc) / (self.scale * math.sqrt(2))))
+
+    def icdf(self, value: Any) -> Tensor:
+        """loc + scale erfinv(2 value - 1) sqrt 2."""
+        return self.loc + self.scale * erfinv(2 * value - 1) * math.sqrt(2)
 
     def entropy(self) -> Tensor:
         """1/2 + log(2 pi) / 2 + log scale."""

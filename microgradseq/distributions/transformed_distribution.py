@@ -36,7 +36,8 @@ class TransformedDistribution(Distribution):
             raise ValueError(f"{type(self).__name__}: transforms must be a Transform or a list of Transforms, got "
                              f"{transforms!r}")
         self.base_dist, self.transforms = base_distribution, transforms
-        shape = base_distribution.batch_shape + base_distribution.event_shape
+        base_shape = base_distribution.batch_shape + base_distribution.event_shape
+        shape = ComposeTransform(transforms).forward_shape(base_shape)      # (a stick-breaking map adds an entry)
         event_dim = max([len(base_distribution.event_shape)] + [t.event_dim for t in transforms])
         super().__init__(shape[:len(shape) - event_dim], shape[len(shape) - event_dim:], validate_args=validate_args)
 
@@ -53,7 +54,7 @@ class TransformedDistribution(Distribution):
     def expand(self, batch_shape: Any) -> "TransformedDistribution":
         """The base expanded so the batch is `batch_shape` (parameters of subclasses expanded too)."""
         new = super().expand(batch_shape)
-        shape = new.batch_shape + self.event_shape
+        shape = ComposeTransform(self.transforms).inverse_shape(new.batch_shape + self.event_shape)
         new.base_dist = self.base_dist.expand(shape[:len(shape) - len(self.base_dist.event_shape)])
         return new
 

@@ -8,9 +8,10 @@ log_normal.py, half_normal.py, half_cauchy.py, gumbel.py, pareto.py, weibull.py)
     Pareto(scale, alpha)             scale exp(E),           E ~ Exponential(alpha)
     Weibull(scale, concentration)    scale E^(1/k),          E ~ Exponential(1)
 
+    LogisticNormal(loc, scale)       StickBreaking(X),       X ~ Normal(loc, scale), on the simplex
+
 so `rsample`, `log_prob` (change of variables), `cdf` and `icdf` come from the transforms; the
-moments and entropies are PyTorch's closed forms. Weibull's mean and variance need Gamma(1 + 1/k) of
-a differentiable k (an lgamma this package does not have): they are left out.
+moments and entropies are PyTorch's closed forms (Weibull's through lgamma).
 """
 
 from __future__ import annotations
@@ -21,13 +22,14 @@ from typing import Any
 import numpy as np
 
 from ..ops.elementwise import where
+from ..ops.gamma_functions import lgamma
 from ..tensor import Tensor, owned
 from . import constraints
 from .distribution import broadcast_all
 from .exponential import Cauchy, Exponential
 from .normal import Normal
 from .transformed_distribution import TransformedDistribution
-from .transforms import AbsTransform, AffineTransform, ExpTransform, PowerTransform
+from .transforms import AbsTransform, AffineTransform, ExpTransform, PowerTransform, StickBreakingTransform
 from .uniform import Uniform
 
 EULER_GAMMA = 0.57721566490153286060    # (PyTorch's euler_constant: -digamma(1))
@@ -104,8 +106,8 @@ class _Folded(TransformedDistribution):
 
 
 class HalfNormal(_Folded):
-    """|X| with X ~ Normal(0, scale): mean scale sqrt(2 / pi), variance scale^2 (1 - 2 / pi). Its icdf
-    needs Normal's, which needs an erfinv this package does not have (NotImplementedError)."""
+    """|X| with X ~ Normal(0, scale): mean scale sqrt(2 / pi), variance scale^2 (1 - 2 / pi); icdf
+    Normal's at (p + 1) / 2."""
 
     arg_constraints = {"scale": constraints.positive}
 
@@ -236,8 +238,8 @@ class Pareto(TransformedDistribution):
 
 class Weibull(TransformedDistribution):
     """p(x) = (k / scale) (x / scale)^(k - 1) exp(-(x / scale)^k) on x > 0, k the concentration; cdf
-    1 - exp(-(x / scale)^k), mode scale ((k - 1) / k)^(1 / k), entropy gamma (1 - 1/k) + log(scale / k) + 1.
-    `mean` and `variance` (Gamma(1 + 1/k), Gamma(1 + 2/k)) are not here: see the module's note."""
+    1 - exp(-(x / scale)^k), mode scale ((k - 1) / k)^(1 / k), entropy gamma (1 - 1/k) + log(scale / k) + 1,
+    mean scale Gamma(1 + 1/k), variance scale^2 (Gamma(1 + 2/k) - Gamma(1 + 1/k)^2)."""
 
     arg_constraints = {"scale": constraints.positive, "concentration": constraints.positive}
     support = constraints.positive
@@ -249,6 +251,17 @@ class Weibull(TransformedDistribution):
         super().__init__(Exponential(_full(self.scale, 1.0), validate_args=False), transforms, validate_args)
 
     @property
+    def mean(self) -> Tensor:
+        """scale exp(lgamma(1 + 1/k))."""
+        return self.scale * lgamma(1 + self.concentration_reciprocal).exp()
+
+    @property
+    def variance(self) -> Tensor:
+        """scale^2 (exp(lgamma(1 + 2/k)) - exp(2 lgamma(1 + 1/k)))."""
+        k_inverse = self.concentration_reciprocal
+        return self.scale ** 2 * (lgamma(1 + 2 * k_inverse).exp() - (2 * lgamma(1 + k_inverse)).exp())
+
+    @property
     def mode(self) -> Tensor:
         """scale ((k - 1) / k)^(1 / k)."""
         return self.scale * ((self.concentration - 1) / self.concentration) ** self.concentration_reciprocal
@@ -257,3 +270,28 @@ class Weibull(TransformedDistribution):
         """gamma (1 - 1/k) + log(scale / k) + 1."""
         k_inverse = self.concentration_reciprocal
         return EULER_GAMMA * (1 - k_inverse) + (self.scale * k_inverse).log() + 1
+
+
+class LogisticNormal(TransformedDistribution):
+    """StickBreaking(X), X ~ Normal(loc, scale) over K - 1 entries: a distribution on the K-simplex
+    (event_shape (K,)); scalar parameters are taken as one entry (K = 2), as PyTorch's."""
+
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    support = constraints.simplex
+
+    def __init__(self, loc: Any, scale: Any, validate_args: bool | None = None) -> None:
+        loc, scale = broadcast_all("LogisticNormal", loc, scale)
+        base = Normal(loc, scale, validate_args=validate_args)
+        if not base.batch_shape:
+            base = base.expand((1,))
+        super().__init__(base, StickBreakingTransform(), validate_args=validate_args)
+
+    @property
+    def loc(self) -> Tensor:
+        """The Normal's loc."""
+        return self.base_dist.loc
+
+    @property
+    def scale(self) -> Tensor:
+        """The Normal's scale."""
+        return self.base_dist.scale

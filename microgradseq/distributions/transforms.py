@@ -9,6 +9,7 @@ through (a normalising flow's layers, a LogNormal's exp, a squashed Gaussian pol
     TanhTransform     tanh x                 atanh y                     2 (log 2 - x - softplus(-2x))
     PowerTransform    x^exponent             y^(1/exponent)              log|exponent y / x|
     AbsTransform      |x|                    y (not a bijection)         -
+    StickBreakingTransform  R^(K-1) -> the K-simplex: z_i = sigmoid(x_i - log(K - i)), y_i = z_i prod_j<i (1 - z_j)
     ComposeTransform  the parts in order     the inverses in reverse     the sum of the parts'
 
 Each is written with differentiable ops, so the gradient of a log-density reaches the parameters.
@@ -25,14 +26,15 @@ from typing import Any
 import numpy as np
 
 from ..checks import is_int
-from ..functional.activations import softplus
+from ..functional.activations import logsigmoid, softplus
+from ..functional.layer_functions import pad
 from ..ops.elementwise import sigmoid
 from ..tensor import Tensor
 from . import constraints
 from .distribution import sum_rightmost
 
 __all__ = ["AbsTransform", "AffineTransform", "ComposeTransform", "ExpTransform", "PowerTransform",
-           "SigmoidTransform", "TanhTransform", "Transform"]
+           "SigmoidTransform", "StickBreakingTransform", "TanhTransform", "Transform"]
 
 
 class Transform:
@@ -87,6 +89,14 @@ class Transform:
         """log |det dy/dx| at x (y = t(x) given too, to save recomputing it)."""
         raise NotImplementedError(f"{type(self).__name__}: has no log_abs_det_jacobian defined")
 
+    def forward_shape(self, shape: tuple) -> tuple:
+        """The shape of t(x) for x of `shape` (the same, but for a map that changes the event's size)."""
+        return tuple(shape)
+
+    def inverse_shape(self, shape: tuple) -> tuple:
+        """The shape of t^-1(y) for y of `shape`."""
+        return tuple(shape)
+
     def __eq__(self, other: Any) -> bool:
         return type(self) is type(other)
 
@@ -121,6 +131,12 @@ class _InverseTransform(Transform):
 
     def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
         return -self._inv.log_abs_det_jacobian(y, x)
+
+    def forward_shape(self, shape: tuple) -> tuple:
+        return self._inv.inverse_shape(shape)
+
+    def inverse_shape(self, shape: tuple) -> tuple:
+        return self._inv.forward_shape(shape)
 
     def __eq__(self, other: Any) -> bool:
         return isinstance(other, _InverseTransform) and self._inv == other._inv
@@ -306,6 +322,16 @@ class ComposeTransform(Transform):
             y = part.inv(y)
         return y
 
+    def forward_shape(self, shape: tuple) -> tuple:
+        for part in self.parts:
+            shape = part.forward_shape(shape)
+        return tuple(shape)
+
+    def inverse_shape(self, shape: tuple) -> tuple:
+        for part in reversed(self.parts):
+            shape = part.inverse_shape(shape)
+        return tuple(shape)
+
     def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
         if not self.parts:
             return x * 0.0
@@ -326,3 +352,40 @@ class ComposeTransform(Transform):
 
     def __repr__(self) -> str:
         return f"ComposeTransform({', '.join(repr(p) for p in self.parts)})"
+
+
+def _stick_offset(k: int, x: Tensor) -> np.ndarray:
+    """log(K - i) for i = 0 .. K - 2 (K = k + 1): the shift that makes x = 0 the simplex's centre."""
+    return np.log(np.arange(k, 0, -1, dtype=x.dtype))
+
+
+class StickBreakingTransform(Transform):
+    """R^(K-1) -> the K-simplex by breaking a stick (PyTorch's): z_i = sigmoid(x_i - log(K - 1 - i)) clamped to
+    [tiny, 1 - eps], y_i = z_i prod_(j<i) (1 - z_j), the last y the stick that is left;
+    x_i = log y_i - log(1 - sum_(j<=i) y_j) + log(K - 1 - i);
+    log|det dy/dx| = sum_i (-u_i + logsigmoid(u_i) + log y_i), u_i = x_i - log(K - 1 - i)."""
+
+    domain = constraints.real_vector
+    codomain = constraints.simplex
+    event_dim = 1
+
+    def _call(self, x: Tensor) -> Tensor:
+        finfo = np.finfo(x.dtype)
+        z = sigmoid(x - _stick_offset(x.shape[-1], x)).clamp(min=float(finfo.tiny), max=float(1 - finfo.eps))
+        z_cumprod = (1 - z).cumprod(-1)
+        return pad(z, (0, 1), value=1.0) * pad(z_cumprod, (1, 0), value=1.0)
+
+    def _inverse(self, y: Tensor) -> Tensor:
+        y_crop = y[..., :-1]
+        sf = (1 - y_crop.cumsum(-1)).clamp(min=float(np.finfo(y.dtype).tiny))
+        return y_crop.log() - sf.log() + _stick_offset(y_crop.shape[-1], y)
+
+    def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
+        u = x - _stick_offset(x.shape[-1], x)
+        return (-u + logsigmoid(u) + y[..., :-1].log()).sum(-1)
+
+    def forward_shape(self, shape: tuple) -> tuple:
+        return tuple(shape[:-1]) + (shape[-1] + 1,)
+
+    def inverse_shape(self, shape: tuple) -> tuple:
+        return tuple(shape[:-1]) + (shape[-1] - 1,)
