@@ -57,7 +57,8 @@ class MultivariateNormal(Distribution):
         for what, value in (("loc", loc), (name, matrix)):
             if not isinstance(value, Tensor):
                 raise TypeError(f"MultivariateNormal: expected {what} to be a tensor, got {type(value).__name__}")
-        loc = loc.unsqueeze(0) if loc.ndim < 1 else loc
+        if loc.ndim < 1:
+            raise ValueError(f"MultivariateNormal: loc must be at least one-dimensional, got shape {loc.shape}")
         if matrix.ndim < 2 or matrix.shape[-1] != matrix.shape[-2] or matrix.shape[-1] != loc.shape[-1]:
             raise ValueError(f"MultivariateNormal: {name} must be at least two-dimensional with square (n, n) "
                              f"matrices, n = loc.shape[-1] = {loc.shape[-1]}, got shape {matrix.shape}")

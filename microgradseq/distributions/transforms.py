@@ -201,7 +201,7 @@ class TanhTransform(Transform):
 class AbsTransform(Transform):
     """y = |x|; its "inverse" gives y back (the non-negative branch), as PyTorch's."""
 
-    codomain = constraints.nonnegative
+    codomain = constraints.positive
     bijective = False
 
     def _call(self, x: Tensor) -> Tensor:
@@ -227,7 +227,7 @@ class AffineTransform(Transform):
 
     @property
     def sign(self) -> Any:
-        return self.scale.sign() if isinstance(self.scale, Tensor) else (1 if self.scale > 0 else -1)
+        return self.scale.sign() if isinstance(self.scale, Tensor) else (self.scale > 0) - (self.scale < 0)
 
     def _call(self, x: Tensor) -> Tensor:
         return self.loc + self.scale * x
@@ -267,7 +267,7 @@ class PowerTransform(Transform):
 
     @property
     def sign(self) -> Any:
-        return self.exponent.sign() if isinstance(self.exponent, Tensor) else (1 if self.exponent > 0 else -1)
+        return self.exponent.sign() if isinstance(self.exponent, Tensor) else (self.exponent > 0) - (self.exponent < 0)
 
     def _call(self, x: Tensor) -> Tensor:
         return x ** self.exponent
