@@ -32,6 +32,8 @@ from .normal import Normal
 from .relaxed import ExpRelaxedCategorical, LogitRelaxedBernoulli, RelaxedBernoulli, RelaxedOneHotCategorical
 from .transformed_distribution import TransformedDistribution
 from .transformed_families import Gumbel, HalfCauchy, HalfNormal, LogisticNormal, LogNormal, Pareto, Weibull
+from .transforms import (AbsTransform, AffineTransform, ComposeTransform, ExpTransform, PowerTransform,
+                         SigmoidTransform, StickBreakingTransform, TanhTransform, Transform)
 from .uniform import Uniform
 from .von_mises import VonMises
 
@@ -41,4 +43,7 @@ __all__ = ["Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Chi2", "Co
            "LogitRelaxedBernoulli", "LowRankMultivariateNormal", "MixtureSameFamily", "Multinomial",
            "MultivariateNormal", "NegativeBinomial", "Normal", "OneHotCategorical", "Pareto", "Poisson",
            "RelaxedBernoulli", "RelaxedOneHotCategorical", "StudentT", "TransformedDistribution", "Uniform",
-           "VonMises", "Weibull", "constraints", "kl", "kl_divergence", "register_kl", "transforms"]
+           "VonMises", "Weibull", "constraints", "kl", "kl_divergence", "register_kl", "transforms",
+           # the transforms, as PyTorch's torch.distributions names them too (`from .transforms import *`)
+           "AbsTransform", "AffineTransform", "ComposeTransform", "ExpTransform", "PowerTransform",
+           "SigmoidTransform", "StickBreakingTransform", "TanhTransform", "Transform"]

@@ -229,6 +229,13 @@ def standardised(x: Tensor, axes: tuple, eps: float) -> tuple[Tensor, Tensor, Te
     return centred / (variance + eps).sqrt(), mean, variance
 
 
+def index_of(amount: Any) -> Any:
+    """A tensor of one integer as the Python int it holds; anything else as it is."""
+    if isinstance(amount, Tensor) and amount.numel() == 1 and np.dtype(amount.dtype).kind in "iu":
+        return amount.__index__()
+    return amount
+
+
 def pad(input: Any, pad: Any, mode: str = "constant", value: Any = None) -> Tensor:
     """input with `value` (0 if None) around it, as PyTorch's F.pad: `pad` gives (before, after) for
     the last axis, then for the one before, and so on (an even number of ints, at most two per axis);
@@ -239,6 +246,8 @@ def pad(input: Any, pad: Any, mode: str = "constant", value: Any = None) -> Tens
     if mode != "constant" and mode not in NON_CONSTANT_MODES:
         raise ValueError(f"pad: mode must be one of 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}")
     amounts = tuple(pad) if isinstance(pad, (tuple, list)) else None
+    if amounts is not None:         # a tensor of one integer counts as that int (its __index__), as in PyTorch's
+        amounts = tuple(index_of(amount) for amount in amounts)     # parser for an int list (U-Net's Up pads so)
     if (amounts is None or len(amounts) % 2 or len(amounts) > 2 * x.ndim
             or not all(is_int(amount) for amount in amounts)):
         raise ValueError(f"pad: expected an even number of integers, at most two per axis of shape {x.shape}, "
