@@ -68,3 +68,14 @@ class UninitializedParameter(Parameter):
     axis); `nn.init` refuses it. `_materialise` makes it a `Parameter`."""
 
     __slots__ = ()
+
+
+def materialise(parameter: Parameter, shape: tuple[int, ...]) -> None:
+    """A lazy module's parameter made a `Parameter` of `shape` once its size is known (`nn.LazyLinear`,
+    `nn.LazyConv2d`): zeros of that shape where it has another (the first call, whose `reset_parameters`
+    then draws them), its own values where it has that shape already (a state dict gave them, or, as a
+    bias's, the shape was known from the start)."""
+    if parameter.shape != shape:
+        parameter._materialise(np.zeros(shape, parameter.dtype))
+    elif type(parameter) is UninitializedParameter:
+        parameter._materialise(parameter._data)

@@ -48,7 +48,7 @@ def taps(mode, length, count, scale, align_corners, i):
     if mode == "nearest-exact":
         return [(min(math.floor(s * (i + 0.5)), length - 1), 1.0)]
     real = s * i if align_corners else s * (i + 0.5) - 0.5
-    if mode in ("linear", "bilinear"):
+    if mode in ("linear", "bilinear", "trilinear"):
         if count == length:
             return [(i, 1.0)]
         real = max(real, 0.0)
@@ -71,7 +71,7 @@ def np_area(x, sizes):
 
 
 def np_interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=False, recompute=False):
-    """interpolate of (N, C, L) or (N, C, H, W), one output position at a time."""
+    """interpolate of (N, C, L), (N, C, H, W) or (N, C, D, H, W), one output position at a time."""
     spatial = x.shape[2:]
     if size is not None:
         sizes = tuple(size) if isinstance(size, tuple) else (size,) * len(spatial)
@@ -337,9 +337,11 @@ def test_gradient_and_tangent_match_central_differences(name, mg_fn, shape, np_f
     (lambda x: F.interpolate(x, scale_factor=0.2), ValueError,
      r"interpolate: scale_factor=0.2 gives output size \(0,\) for input size \(3,\)"),
     (lambda x: F.interpolate(x[0], 4), NotImplementedError,
-     r"interpolate: expected input of 3 axes \(N, C, L\) or 4 \(N, C, H, W\), got shape \(2, 3\)"),
-    (lambda x: F.interpolate(x.reshape(1, 1, 1, 2, 3), 4), NotImplementedError,
-     r"interpolate: 5-d input \(N, C, D, H, W\) is not supported"),
+     r"interpolate: expected input of 3 axes \(N, C, L\), 4 \(N, C, H, W\) or 5 \(N, C, D, H, W\), got shape \(2, 3\)"),
+    (lambda x: F.interpolate(x.reshape(1, 1, 1, 1, 2, 3), 4), NotImplementedError,
+     r"interpolate: expected input of 3 axes .* got shape \(1, 1, 1, 1, 2, 3\)"),
+    (lambda x: F.interpolate(x.reshape(1, 1, 1, 2, 3), 4, mode="bilinear"), NotImplementedError,
+     "interpolate: got 5-d input of shape .*, but bilinear mode needs 4-d input"),
     (lambda x: F.interpolate(x.long(), 4, mode="linear"), TypeError,
      "interpolate: expected a floating-point input for mode='linear', got int64"),
     (lambda x: mg.nn.Upsample(4, 2)(x), ValueError, "Upsample: only one of size or scale_factor"),
@@ -393,15 +395,16 @@ def test_fold_unfold_and_channel_shuffle_refuse_bad_arguments_naming_themselves(
 
 @st.composite
 def interpolate_case(draw, ndim):
-    """F.interpolate of (N, C, L) (ndim 3) or (N, C, H, W) (ndim 4), a mode of that rank, by a drawn size or
-    scale factor, align_corners drawn where it applies; numpy: `np_interpolate`."""
-    mode = draw(st.sampled_from(["nearest", "nearest-exact", "area"] + (["linear"] if ndim == 3 else
-                                                                        ["bilinear", "bicubic"])))
-    align_corners = draw(st.booleans()) if mode in ("linear", "bilinear", "bicubic") else None
-    shape = (draw(st.integers(1, 2)), draw(st.integers(1, 2))) + tuple(draw(st.integers(1, 4))
+    """F.interpolate of (N, C, L) (ndim 3), (N, C, H, W) (ndim 4) or (N, C, D, H, W) (ndim 5, smaller: the
+    numpy loop is slow), a mode of that rank, by a drawn size or scale factor, align_corners drawn where it
+    applies; numpy: `np_interpolate`."""
+    mode = draw(st.sampled_from(["nearest", "nearest-exact", "area"] + {3: ["linear"], 4: ["bilinear", "bicubic"],
+                                                                        5: ["trilinear"]}[ndim]))
+    align_corners = draw(st.booleans()) if mode in ("linear", "bilinear", "bicubic", "trilinear") else None
+    shape = (draw(st.integers(1, 2)), draw(st.integers(1, 2))) + tuple(draw(st.integers(1, 4 if ndim < 5 else 3))
                                                                      for _ in range(ndim - 2))
     if draw(st.booleans()):
-        options = dict(size=tuple(draw(st.integers(1, 5)) for _ in range(ndim - 2)))
+        options = dict(size=tuple(draw(st.integers(1, 5 if ndim < 5 else 3)) for _ in range(ndim - 2)))
     else:
         options = dict(scale_factor=tuple(draw(st.sampled_from([1.0, 1.5, 2.0, 2.5])) for _ in range(ndim - 2)))
         options["recompute"] = draw(st.booleans())

@@ -1,7 +1,7 @@
-"""F.conv_transpose1d, F.conv_transpose2d, nn.ConvTranspose1d and nn.ConvTranspose2d: PyTorch's transposed
-convolutions. Values against the definition written here in numpy (a loop in which each input position
+"""F.conv_transpose1d, 2d and 3d, nn.ConvTranspose1d, 2d and 3d: PyTorch's transposed convolutions. Values
+against the definition written here in numpy (a loop in which each input position
 scatters input * weight into the output: y[n, o, s t + d k - p] += x[n, c, t] w[c, o, k]); the adjoint
-identity <conv(x, w), y> = <x, conv_transpose(y, w)> against the library's own conv1d / conv2d (the
+identity <conv(x, w), y> = <x, conv_transpose(y, w)> against the library's own conv1d / 2d / 3d (the
 transposed convolution is the adjoint of the convolution, an identity neither side is written from);
 gradients of input, weight and bias against central differences and tangents against directional
 differences of the numpy loop, in float64; the modules' output_size rule, init bounds and reprs (PyTorch's,
@@ -75,6 +75,8 @@ CASES = [
     ((1, 4, 3, 3), (4, 1, 3, 3), 2, 1, 1, 4, 1, False),             # 2-d depthwise (groups = channels)
     ((2, 3, 2), (2, 2, 1, 2), 1, 0, 0, 1, 1, True),                 # 2-d unbatched (C, H, W)
     ((0, 2, 3), (2, 2, 2), 2, 0, 1, 1, 1, True),                    # an empty batch
+    ((2, 2, 2, 3, 2), (2, 3, 2, 1, 2), (2, 1, 3), (1, 0, 1), (1, 0, 2), 1, (1, 2, 1), True),   # 3-d, per axis
+    ((4, 2, 2, 2), (4, 1, 2, 2, 1), 2, 1, 1, 2, 1, False),          # 3-d unbatched (C, D, H, W), groups
 ]
 
 
@@ -84,7 +86,7 @@ def test_each_input_position_scatters_input_times_weight_into_the_output(shape, 
     rng = np.random.default_rng(0)
     x, w = rng.standard_normal(shape), rng.standard_normal(weight_shape)
     b = rng.standard_normal(weight_shape[1] * groups) if with_bias else None
-    function = F.conv_transpose1d if len(weight_shape) == 3 else F.conv_transpose2d
+    function = getattr(F, f"conv_transpose{len(weight_shape) - 2}d")
     y = function(mg.tensor(x), mg.tensor(w), None if b is None else mg.tensor(b), stride, padding, output_padding,
                  groups, dilation)
     expected = np_conv_transpose(x, w, b, stride, padding, output_padding, groups, dilation)
@@ -111,6 +113,7 @@ def test_a_stride_2_kernel_2_transpose_copies_each_entry_times_the_kernel_into_i
 @pytest.mark.parametrize("dims, stride, padding, dilation, groups", [
     (1, 1, 0, 1, 1), (1, 2, 1, 1, 2), (1, 3, 2, 2, 1), (1, 2, 0, 3, 1),
     (2, (2, 1), (1, 0), (1, 2), 1), (2, 2, 1, 1, 2), (2, (3, 2), (0, 2), (2, 1), 1),
+    (3, (2, 1, 3), (1, 0, 1), (1, 2, 1), 1), (3, 2, 1, 1, 2),
 ])
 def test_conv_transpose_is_the_adjoint_of_conv(dims, stride, padding, dilation, groups):
     """<conv(x, w), y> = <x, conv_transpose(y, w)> for any x and y, with output_padding the remainder
@@ -118,15 +121,14 @@ def test_conv_transpose_is_the_adjoint_of_conv(dims, stride, padding, dilation, 
     is the convolution's transpose as a linear map."""
     rng = np.random.default_rng(3)
     as_tuple = [(v,) * dims if isinstance(v, int) else v for v in (stride, padding, dilation)]
-    kernel = (3, 2)[:dims]
+    kernel = (3, 2, 2)[:dims]
     weight = rng.standard_normal((4, 6 // groups) + kernel)       # conv's (C_out, C_in / groups, *K)
-    x = rng.standard_normal((2, 6) + (7, 6)[:dims])
+    x = rng.standard_normal((2, 6) + (7, 6, 5)[:dims])
     conv_sizes = conv_output_sizes(x.shape, weight.shape, *as_tuple)
     y = rng.standard_normal((2, 4, *conv_sizes))
     extra = tuple((n + 2 * p - d * (k - 1) - 1) % s for n, s, p, d, k in
                   zip(x.shape[2:], *as_tuple, kernel))
-    conv = F.conv1d if dims == 1 else F.conv2d
-    transpose = F.conv_transpose1d if dims == 1 else F.conv_transpose2d
+    conv, transpose = getattr(F, f"conv{dims}d"), getattr(F, f"conv_transpose{dims}d")
     forward = conv(mg.tensor(x), mg.tensor(weight), None, stride, padding, dilation, groups)
     back = transpose(mg.tensor(y), mg.tensor(weight), None, stride, padding, extra, groups, dilation)
     assert forward.shape == y.shape and back.shape == x.shape
@@ -148,12 +150,13 @@ def test_conv_transpose_is_the_gradient_of_conv_with_respect_to_its_input():
 
 @st.composite
 def conv_transpose_case(draw, ndim, dims):
-    """F.conv_transpose1d (dims 1) or F.conv_transpose2d (dims 2) of x with ndim axes (batched or not), a
-    weight (C_in, C_out / groups, *K) and maybe a bias, stride, padding, output_padding (below the stride or
-    the dilation), dilation and groups drawn per axis; the numpy reference `np_conv_transpose`."""
+    """F.conv_transpose1d, 2d or 3d (dims 1, 2, 3) of x with ndim axes (batched or not), a weight (C_in,
+    C_out / groups, *K) and maybe a bias, stride, padding, output_padding (below the stride or the
+    dilation), dilation and groups drawn per axis (smaller in 3-d, where the numpy loop is slow); the numpy
+    reference `np_conv_transpose`."""
     groups = draw(st.integers(1, 2))
     in_channels, per_group = groups * draw(st.integers(1, 2)), draw(st.integers(1, 2))
-    kernel = tuple(draw(st.integers(1, 3)) for _ in range(dims))
+    kernel = tuple(draw(st.integers(1, 3 if dims < 3 else 2)) for _ in range(dims))
     stride = tuple(draw(st.integers(1, 3)) for _ in range(dims))
     dilation = tuple(draw(st.integers(1, 2)) for _ in range(dims))
     padding = tuple(draw(st.integers(0, 2)) for _ in range(dims))
@@ -161,17 +164,17 @@ def conv_transpose_case(draw, ndim, dims):
     sizes = []
     for s, p, d, k, e in zip(stride, padding, dilation, kernel, extra):
         least = next(n for n in range(1, 8) if (n - 1) * s - 2 * p + d * (k - 1) + e + 1 >= 1)
-        sizes.append(draw(st.integers(least, least + (2 if dims == 1 else 1))))
+        sizes.append(draw(st.integers(least, least + {1: 2, 2: 1, 3: 0}[dims])))
     x_shape = (draw(st.integers(1, 2)),) * (ndim == dims + 2) + (in_channels, *sizes)
     arrays = [draw(values(x_shape)), draw(values((in_channels, per_group) + kernel))]
     if draw(st.booleans()):
         arrays.append(draw(values((per_group * groups,))))
     options = dict(stride=stride, padding=padding, output_padding=extra, groups=groups, dilation=dilation)
-    function = F.conv_transpose1d if dims == 1 else F.conv_transpose2d
+    function = getattr(F, f"conv_transpose{dims}d")
     return (lambda *t: function(*t, **options), lambda *a: np_conv_transpose(*a, **options), arrays)
 
 
-@pytest.mark.parametrize("dims, ndim", [(1, 2), (1, 3), (2, 3), (2, 4)])
+@pytest.mark.parametrize("dims, ndim", [(1, 2), (1, 3), (2, 3), (2, 4), (3, 4), (3, 5)])
 @settings(max_examples=6, deadline=None)
 @given(data=st.data())
 def test_gradients_of_input_weight_and_bias_match_central_differences(dims, ndim, data):
@@ -179,7 +182,7 @@ def test_gradients_of_input_weight_and_bias_match_central_differences(dims, ndim
     assert_gradients_match(mg_fn, np_fn, *arrays)
 
 
-@pytest.mark.parametrize("dims, ndim", [(1, 2), (1, 3), (2, 3), (2, 4)])
+@pytest.mark.parametrize("dims, ndim", [(1, 2), (1, 3), (2, 3), (2, 4), (3, 4), (3, 5)])
 @settings(max_examples=6, deadline=None)
 @given(data=st.data())
 def test_tangents_match_directional_differences(dims, ndim, data):
@@ -248,6 +251,8 @@ def test_reprs_are_pytorchs():
                "output_padding=(1, 0), bias=False)")
     assert (repr(nn.ConvTranspose1d(4, 4, 2, groups=2))
             == "ConvTranspose1d(4, 4, kernel_size=(2,), stride=(1,), groups=2)")
+    assert (repr(nn.ConvTranspose3d(16, 33, (3, 5, 2), stride=(2, 1, 1), padding=(0, 4, 2)))      # PyTorch's example
+            == "ConvTranspose3d(16, 33, kernel_size=(3, 5, 2), stride=(2, 1, 1), padding=(0, 4, 2))")
 
 
 # ---- errors ---------------------------------------------------------------------------------------------
@@ -268,6 +273,10 @@ def test_reprs_are_pytorchs():
      r"conv_transpose1d: expected bias of shape \(1,\) \(weight.shape\[1\] \* groups\), got \(2,\)"),
     (lambda: F.conv_transpose2d(mg.ones(2, 4), mg.ones(2, 1, 3, 3)), ValueError,
      r"conv_transpose2d: expected input of 3 axes \(unbatched\) or 4 \(batched\), got shape \(2, 4\)"),
+    (lambda: F.conv_transpose3d(mg.ones(1, 2, 3, 3, 3), mg.ones(2, 1, 3, 3)), ValueError,
+     r"conv_transpose3d: expected weight of 5 axes \(in_channels, out_channels / groups, kD, kH, kW\), got shape"),
+    (lambda: nn.ConvTranspose3d(2, 2, 3)(mg.ones(2, 2, 3)), ValueError,
+     r"ConvTranspose3d: expected input of 4 axes \(unbatched\) or 5 \(batched\), got shape \(2, 2, 3\)"),
     (lambda: F.conv_transpose1d(mg.ones(1, 2, 4), mg.ones(2, 1)), ValueError,
      r"conv_transpose1d: expected weight of 3 axes \(in_channels, out_channels / groups, kernel_size\), "
      r"got shape \(2, 1\)"),

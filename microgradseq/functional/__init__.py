@@ -49,6 +49,7 @@ from .convolution import conv3d
 from .pooling import adaptive_avg_pool3d, adaptive_max_pool3d, avg_pool3d, max_pool3d
 from .lp_pooling import lp_pool1d, lp_pool2d, lp_pool3d
 from .unpooling import max_unpool1d, max_unpool2d, max_unpool3d
+from .transposed_convolution import conv_transpose3d
 from .classification import cross_entropy, nll_loss
 from .ctc import ctc_loss
 from .distances import pdist
@@ -91,3 +92,4 @@ __all__ += ["conv3d"]                                                           
 __all__ += ["adaptive_avg_pool3d", "adaptive_max_pool3d", "avg_pool3d", "max_pool3d"]   # (pooling.py)
 __all__ += ["lp_pool1d", "lp_pool2d", "lp_pool3d"]                                      # (lp_pooling.py)
 __all__ += ["max_unpool1d", "max_unpool2d", "max_unpool3d"]                             # (unpooling.py)
+__all__ += ["conv_transpose3d"]                                                        # (transposed_convolution.py)

@@ -1,5 +1,6 @@
-"""`interpolate`: PyTorch's resizing of (N, C, L) sequences and (N, C, H, W) images, and its deprecated
-spellings `upsample`, `upsample_nearest` and `upsample_bilinear`, as composites of primitive ops.
+"""`interpolate`: PyTorch's resizing of (N, C, L) sequences, (N, C, H, W) images and (N, C, D, H, W) volumes,
+and its deprecated spellings `upsample`, `upsample_nearest` and `upsample_bilinear`, as composites of primitive
+ops.
 
 The output size along each spatial axis is `size`, or floor(S * scale_factor). Each axis is resampled on its
 own (the modes are separable), output position i reading a few input positions j_t with weights w_t:
@@ -12,12 +13,12 @@ The source position is r = s i with align_corners, else s (i + 1/2) - 1/2 (at le
 
 - nearest:        j = min(floor(s i), S - 1), w = 1 (OpenCV's rule, PyTorch's default);
 - nearest-exact:  j = min(floor(s (i + 1/2)), S - 1), w = 1 (Pillow's and scipy's);
-- linear, bilinear: j_0 = min(floor(r), S - 1), j_1 = j_0 + 1 (j_0 at the last position),
+- linear, bilinear, trilinear: j_0 = min(floor(r), S - 1), j_1 = j_0 + 1 (j_0 at the last position),
   w_1 = clamp(r - j_0, 0, 1), w_0 = 1 - w_1 (the input itself when n = S);
 - bicubic: j_t = clamp(floor(r) - 1 + t, 0, S - 1) for t = 0..3 (the border repeated), with t' = r - floor(r)
   the weights of Keys' cubic convolution, A = -0.75: W(t' + 1), W(t'), W(1 - t'), W(2 - t'),
   W(d) = (A + 2) d^3 - (A + 3) d^2 + 1 for d <= 1 and A d^3 - 5A d^2 + 8A d - 4A for 1 < d < 2;
-- area: `adaptive_avg_pool1d` or `adaptive_avg_pool2d` to the output size.
+- area: `adaptive_avg_pool1d`, `adaptive_avg_pool2d` or `adaptive_avg_pool3d` to the output size.
 
 Each axis is one `getitem` of the positions (out, taps), a multiplication by the constant weights and a
 `sum` over the taps, so the gradient (the weights sent back to the positions read, summed where read twice)
@@ -46,11 +47,12 @@ CUBIC_A = -0.75                                                              # P
 def interpolate(input: Any, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
                 align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
                 antialias: bool = False) -> Tensor:
-    """torch.nn.functional.interpolate: x (N, C, L) or (N, C, H, W) resized to `size` (an int for every
-    spatial axis or one per axis) or by `scale_factor` (a number or one per axis), by `mode`: "nearest",
-    "nearest-exact", "linear" (3-d), "bilinear" or "bicubic" (4-d), or "area". align_corners (the
-    interpolating modes only) maps the corner pixels' centres onto each other; recompute_scale_factor=True
-    resamples by the output size rather than the given factor. Errors name interpolate."""
+    """torch.nn.functional.interpolate: x (N, C, L), (N, C, H, W) or (N, C, D, H, W) resized to `size` (an int
+    for every spatial axis or one per axis) or by `scale_factor` (a number or one per axis), by `mode`:
+    "nearest", "nearest-exact", "linear" (3-d), "bilinear" or "bicubic" (4-d), "trilinear" (5-d), or "area".
+    align_corners (the interpolating modes only) maps the corner pixels' centres onto each other;
+    recompute_scale_factor=True resamples by the output size rather than the given factor. Errors name
+    interpolate."""
     return interpolated("interpolate", input, size, scale_factor, mode, align_corners, recompute_scale_factor,
                         antialias)
 
@@ -90,12 +92,9 @@ def interpolated(where: str, input: Any, size: Any = None, scale_factor: Any = N
     elif align_corners is not None:
         raise ValueError(f"{where}: align_corners option can only be set with the interpolating modes: linear | "
                          f"bilinear | bicubic | trilinear, got align_corners={align_corners!r} with mode={mode!r}")
-    if x.ndim == 5:
-        raise NotImplementedError(f"{where}: 5-d input (N, C, D, H, W) is not supported here (3-d and 4-d only), "
+    if x.ndim not in (3, 4, 5):
+        raise NotImplementedError(f"{where}: expected input of 3 axes (N, C, L), 4 (N, C, H, W) or 5 (N, C, D, H, W), "
                                   f"got shape {x.shape}")
-    if x.ndim not in (3, 4):
-        raise NotImplementedError(f"{where}: expected input of 3 axes (N, C, L) or 4 (N, C, H, W), got shape "
-                                  f"{x.shape}")
     if NEEDED_RANK.get(mode, x.ndim) != x.ndim:
         raise NotImplementedError(f"{where}: got {x.ndim}-d input of shape {x.shape}, but {mode} mode needs "
                                   f"{NEEDED_RANK[mode]}-d input")
@@ -117,7 +116,7 @@ def interpolated(where: str, input: Any, size: Any = None, scale_factor: Any = N
     precision = x.dtype if x.dtype.kind == "f" and x.dtype.itemsize >= 4 else np.dtype(np.float32)
     y = x
     for axis, (length, count, scale) in enumerate(zip(x.shape[2:], sizes, scales), start=2):
-        if mode == "linear" or mode == "bilinear":
+        if mode in ("linear", "bilinear", "trilinear"):
             if count == length:
                 continue            # (PyTorch's linear kernels copy the input when the sizes agree)
             positions, weights = linear_reads(length, count, scale, align_corners, precision)

@@ -1,8 +1,8 @@
-"""`conv_transpose1d` and `conv_transpose2d`: PyTorch's transposed convolutions ("fractionally strided", or
-"deconvolutions"), the upsampling layers of autoencoders, U-Nets and GAN generators: the gradient of
-`conv1d` / `conv2d` with respect to their input, computed forward.
+"""`conv_transpose1d`, `conv_transpose2d` and `conv_transpose3d`: PyTorch's transposed convolutions ("fractionally
+strided", or "deconvolutions"), the upsampling layers of autoencoders, U-Nets and GAN generators: the gradient
+of `conv1d` / `conv2d` / `conv3d` with respect to their input, computed forward.
 
-For input x (N, C_in, *S) (S = (L,) or (H, W)), weight w (C_in, C_out / groups, *K) and bias b (C_out,),
+For input x (N, C_in, *S) (S = (L,), (H, W) or (D, H, W)), weight w (C_in, C_out / groups, *K) and bias b (C_out,),
 each input channel c of group g (the C_in / groups channels from g C_in / groups on) scatters into the
 C_out / groups output channels from g C_out / groups on: at each input position t, for each kernel
 position k,
@@ -19,7 +19,7 @@ that length would ignore), and must be below the stride or the dilation, as PyTo
 
 Built as the convolution it is the gradient of, no rule of its own: the input is spread out by the stride
 into zeros (x[t] at position d (K - 1) - p + s t of a zero tensor of L_out + d (K - 1) positions, one
-`index_put`; a negative d (K - 1) - p cuts positions off instead), then `conv1d` / `conv2d` (stride 1, no
+`index_put`; a negative d (K - 1) - p cuts positions off instead), then `conv1d` / `2d` / `3d` (stride 1, no
 padding, dilation d) with the kernel flipped along its spatial axes and its two channel axes swapped
 within each group, (C_out, C_in / groups, *K). The gradient and the tangent come from those ops' rules:
 the input's gradient is the strided `conv` of g with w (the slice of the spread zeros that held x), the
@@ -35,7 +35,7 @@ import numpy as np
 from .. import ops
 from ..checks import is_int
 from ..tensor import Tensor, as_tensor, owned
-from .convolution import as_given, batched, convolved, ints_of, shown
+from .convolution import KERNEL_AXES, as_given, batched, convolved, ints_of, shown
 
 
 def conv_transpose1d(input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0,
@@ -58,10 +58,20 @@ def conv_transpose2d(input: Any, weight: Any, bias: Any = None, stride: Any = 1,
     return transposed("conv_transpose2d", 2, input, weight, bias, stride, padding, output_padding, groups, dilation)
 
 
+def conv_transpose3d(input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0,
+                     output_padding: Any = 0, groups: int = 1, dilation: Any = 1) -> Tensor:
+    """torch.nn.functional.conv_transpose3d: input (N, C_in, D, H, W) or unbatched (C_in, D, H, W), weight
+    (C_in, C_out / groups, kD, kH, kW), bias (C_out,) or None; stride, padding, output_padding and dilation
+    ints (for every axis) or triples (depth, height, width). Gives (N, C_out, D_out, H_out, W_out), D_out =
+    (D - 1) s_0 - 2 p_0 + d_0 (kD - 1) + output_padding_0 + 1 and H_out, W_out likewise. Every argument is
+    checked before anything is computed (ValueError or TypeError naming conv_transpose3d)."""
+    return transposed("conv_transpose3d", 3, input, weight, bias, stride, padding, output_padding, groups, dilation)
+
+
 def transposed(where: str, dims: int, input: Any, weight: Any, bias: Any, stride: Any, padding: Any,
                output_padding: Any, groups: Any, dilation: Any) -> Tensor:
-    """`conv_transpose1d` (dims 1) or `conv_transpose2d` (dims 2), its errors naming `where` (the modules'
-    name them ConvTranspose1d and ConvTranspose2d)."""
+    """`conv_transpose1d`, `conv_transpose2d` or `conv_transpose3d` (dims 1, 2, 3), its errors naming `where`
+    (the modules' name them ConvTranspose1d, ConvTranspose2d, ConvTranspose3d)."""
     stride, dilation = ints_of(where, "stride", stride, 1, dims), ints_of(where, "dilation", dilation, 1, dims)
     padding = ints_of(where, "padding", padding, 0, dims)
     output_padding = ints_of(where, "output_padding", output_padding, 0, dims)
@@ -76,7 +86,7 @@ def transposed(where: str, dims: int, input: Any, weight: Any, bias: Any, stride
     bias = None if bias is None else as_tensor(bias, weight)
     if weight.ndim != dims + 2:
         raise ValueError(f"{where}: expected weight of {dims + 2} axes (in_channels, out_channels / groups, "
-                         f"{'kernel_size' if dims == 1 else 'kH, kW'}), got shape {weight.shape}")
+                         f"{KERNEL_AXES[dims]}), got shape {weight.shape}")
     if x.ndim not in (dims + 1, dims + 2):
         raise ValueError(f"{where}: expected input of {dims + 1} axes (unbatched) or {dims + 2} (batched), "
                          f"got shape {x.shape}")

@@ -22,6 +22,8 @@ from .linear import Embedding, Flatten, Identity, LazyLinear, Linear, Unflatten
 from .linear import Bilinear, PixelShuffle, PixelUnshuffle
 from .linear import ChannelShuffle
 from .lazy_conv import LazyConv1d, LazyConv2d
+from .conv_transpose import ConvTranspose3d
+from .lazy_conv import LazyConv3d, LazyConvTranspose1d, LazyConvTranspose2d, LazyConvTranspose3d
 from .resampling import Fold, Unfold, Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 from .embedding_bag import EmbeddingBag
 from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, CTCLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss,
@@ -76,3 +78,4 @@ __all__ += ["AdaptiveAvgPool3d", "AdaptiveMaxPool3d", "AvgPool3d", "CircularPad3
             "LPPool1d", "LPPool2d", "LPPool3d", "MaxPool3d", "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d",
             "ReflectionPad3d", "ReplicationPad3d", "ZeroPad3d"]
 __all__ += ["LazyConv1d", "LazyConv2d"]
+__all__ += ["ConvTranspose3d", "LazyConv3d", "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyConvTranspose3d"]

@@ -1,7 +1,7 @@
-"""`ConvTranspose1d` and `ConvTranspose2d`: PyTorch's transposed convolution layers, the learned upsampling
-of autoencoders, U-Nets and GAN generators, computing `F.conv_transpose1d` and `F.conv_transpose2d`
-(functional/transposed_convolution.py says how). One class, `_ConvTranspose`, does the work for both; each
-layer names its number of spatial axes. As PyTorch's (torch/nn/modules/conv.py, _ConvTransposeNd),
+"""`ConvTranspose1d`, `ConvTranspose2d` and `ConvTranspose3d`: PyTorch's transposed convolution layers, the
+learned upsampling of autoencoders, U-Nets and GAN generators, computing `F.conv_transpose1d`, `2d` and `3d`
+(functional/transposed_convolution.py says how). One class, `_ConvTranspose`, does the work for all three;
+each layer names its number of spatial axes. As PyTorch's (torch/nn/modules/conv.py, _ConvTransposeNd),
 `forward(input, output_size)` picks the output_padding that gives the requested size."""
 
 from __future__ import annotations
@@ -134,3 +134,12 @@ class ConvTranspose2d(_ConvTranspose):
     an int for both axes or a pair (height, width), kept as pairs (see `_ConvTranspose` for the init)."""
 
     dims = 2
+
+
+class ConvTranspose3d(_ConvTranspose):
+    """PyTorch's nn.ConvTranspose3d over (N, C_in, D, H, W) or (C_in, D, H, W): `F.conv_transpose3d` with
+    weight (in_channels, out_channels / groups, kD, kH, kW); kernel_size, stride, padding, output_padding and
+    dilation an int for every axis or a triple (depth, height, width), kept as triples (see `_ConvTranspose`
+    for the init)."""
+
+    dims = 3

@@ -46,6 +46,7 @@ from ..functional import channel_shuffle, fold, interpolate, unfold, upsample, u
 from ..functional import dropout3d, local_response_norm, rrelu, rrelu_
 from ..functional import (adaptive_avg_pool3d, adaptive_max_pool3d, avg_pool3d, conv3d, lp_pool1d, lp_pool2d, lp_pool3d,
                           max_pool3d, max_unpool1d, max_unpool2d, max_unpool3d)
+from ..functional import conv_transpose3d
 from .embedding_bag import embedding_bag
 from .linear import embedding
 
@@ -72,3 +73,4 @@ __all__ += ["channel_shuffle", "fold", "interpolate", "unfold", "upsample", "ups
 __all__ += ["dropout3d", "local_response_norm", "rrelu", "rrelu_"]
 __all__ += ["adaptive_avg_pool3d", "adaptive_max_pool3d", "avg_pool3d", "conv3d", "lp_pool1d", "lp_pool2d", "lp_pool3d",
             "max_pool3d", "max_unpool1d", "max_unpool2d", "max_unpool3d"]
+__all__ += ["conv_transpose3d"]

@@ -16,7 +16,7 @@ from ..functional import bilinear, channel_shuffle, linear, pixel_shuffle, pixel
 from ..ops.methods import _unflattened
 from ..spellings import check_device, only_defaults
 from ..tensor import Tensor, as_tensor, get_default_dtype
-from ..parameter import UninitializedParameter
+from ..parameter import UninitializedParameter, materialise
 from . import init
 from .module import Module, Parameter, empty_parameter, same_dtype
 
@@ -185,19 +185,23 @@ class LazyLinear(Linear):
 
     def _loaded(self) -> None:
         if self.weight.shape[1]:            # (given its shape by the state dict: a Linear from now on)
-            self.in_features = self.weight.shape[1]
-            self.__class__ = Linear
+            self._sized(self.weight.shape[1])
+
+    def _sized(self, in_features: int) -> None:
+        """in_features known: the weight takes its shape (out, in), weight and bias become Parameters (a
+        loaded bias keeps its values), and from now on the module is a Linear, as PyTorch's."""
+        self.in_features = in_features
+        materialise(self.weight, (self.out_features, in_features))
+        if self.bias is not None:
+            materialise(self.bias, (self.out_features,))
+        self.__class__ = Linear
 
     def forward(self, x: Any) -> Tensor:
         x = as_tensor(x)
         if x.ndim == 0 or x.shape[-1] == 0:
             raise ValueError(f"LazyLinear: expected input of shape (..., in_features) with in_features > 0, "
                              f"got {x.shape}")
-        self.in_features, dtype = x.shape[-1], self.weight.dtype
-        self.weight._materialise(np.zeros((self.out_features, self.in_features), dtype))
-        if self.bias is not None:
-            self.bias._materialise(np.zeros(self.out_features, dtype))
-        self.__class__ = Linear             # (as PyTorch's: from now on it is a Linear)
+        self._sized(x.shape[-1])
         self.reset_parameters()
         return self.forward(x)
 

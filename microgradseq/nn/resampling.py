@@ -16,9 +16,9 @@ from .module import Module
 
 
 class Upsample(Module):
-    """`F.interpolate(x, size, scale_factor, mode, align_corners, recompute_scale_factor)` of (N, C, L) or
-    (N, C, H, W). Keeps `size` as given and `scale_factor` as a float (or a tuple of them), as PyTorch's,
-    and prints as PyTorch's: `Upsample(scale_factor=2.0, mode='nearest')`, `Upsample(size=(4, 6),
+    """`F.interpolate(x, size, scale_factor, mode, align_corners, recompute_scale_factor)` of (N, C, L),
+    (N, C, H, W) or (N, C, D, H, W). Keeps `size` as given and `scale_factor` as a float (or a tuple of them),
+    as PyTorch's, and prints as PyTorch's: `Upsample(scale_factor=2.0, mode='nearest')`, `Upsample(size=(4, 6),
     mode='bilinear')`. The settings are checked at the call, as there (errors naming the layer)."""
 
     def __init__(self, size: Any = None, scale_factor: Any = None, mode: str = "nearest",

@@ -26,7 +26,7 @@ from ...ops import matmul
 from ...parameter import Parameter
 from ...random import default_generator
 from ...tensor import Tensor, owned
-from ..conv_transpose import ConvTranspose1d, ConvTranspose2d
+from ..conv_transpose import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from ..module import Module
 from .weight_norm import hook_removed, parameter_to_hook
 
@@ -129,7 +129,7 @@ def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int 
     """PyTorch's `torch.nn.utils.spectral_norm`: the parameter `name` becomes `name_orig`, the buffers
     `name_u` and `name_v` (random unit vectors) the singular vectors' estimates, and before every forward
     `module.<name>` = W / sigma(W) after `n_power_iterations` power steps (in training mode). dim None is 0,
-    1 for ConvTranspose1d / ConvTranspose2d (their output axis), as PyTorch's. A second one on the same
+    1 for ConvTranspose1d / 2d / 3d (their output axis), as PyTorch's. A second one on the same
     parameter is a RuntimeError; a name that is no initialized parameter or n_power_iterations <= 0 a ValueError, a
     dim out of range an IndexError, before the module changes. Returns the module."""
     SpectralNorm.apply(module, name, n_power_iterations, default_dim(module) if dim is None else dim, eps)
@@ -139,7 +139,7 @@ def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int 
 def default_dim(module: Module) -> int:
     """PyTorch's dim for spectral_norm's dim=None: 1 for a transposed convolution (weight (in, out / groups,
     *K)), else 0."""
-    return 1 if isinstance(module, (ConvTranspose1d, ConvTranspose2d)) else 0
+    return 1 if isinstance(module, (ConvTranspose1d, ConvTranspose2d, ConvTranspose3d)) else 0
 
 
 def remove_spectral_norm(module: Module, name: str = "weight") -> Module:
