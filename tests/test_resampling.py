@@ -37,10 +37,8 @@ def keys(d):
 
 def taps(mode, length, count, scale, align_corners, i):
     """[(input position, weight), ...] that output position i reads along one axis, by PyTorch's formulas."""
-    if count <= 1:
-        s = 0.0
-    elif align_corners:
-        s = (length - 1) / (count - 1)
+    if align_corners:
+        s = (length - 1) / (count - 1) if count > 1 else 0.0
     else:
         s = 1.0 / scale if scale else length / count
     if mode == "nearest":
@@ -442,3 +440,13 @@ def channel_shuffle_case(draw, ndim):
     groups, per_group = draw(st.integers(1, 3)), draw(st.integers(1, 2))
     shape = (draw(st.integers(1, 2)), groups * per_group) + tuple(draw(st.integers(1, 2)) for _ in range(ndim - 2))
     return lambda t: F.channel_shuffle(t, groups), lambda a: np_channel_shuffle(a, groups), [draw(values(shape))]
+
+
+@pytest.mark.parametrize("mode, expected", [("nearest", 0.0), ("nearest-exact", 2.0), ("linear", 2.0)])
+def test_one_output_position_reads_the_centre_without_align_corners(mode, expected):
+    # PyTorch's area_pixel_compute_scale (2.x): the scale is S / n = 5 even for n = 1 when align_corners is
+    # False, so linear reads 5 (0 + 0.5) - 0.5 = 2 and nearest-exact floor(5 * 0.5) = 2; nearest floor(5 * 0) = 0.
+    x = mg.tensor(np.arange(5.0).reshape(1, 1, 5))
+    assert F.interpolate(x, size=1, mode=mode).numpy().ravel().tolist() == [expected]
+    if mode == "linear":
+        assert F.interpolate(x, size=1, mode=mode, align_corners=True).numpy().ravel().tolist() == [0.0]

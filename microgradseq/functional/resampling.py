@@ -165,12 +165,10 @@ def output_sizes(where: str, spatial: tuple[int, ...], size: Any, scale_factor: 
 
 
 def area_scale(length: int, count: int, scale: float | None, align_corners: bool, precision: np.dtype) -> Any:
-    """PyTorch's area_pixel_compute_scale: (S - 1) / (n - 1) with align_corners, else 1 / scale_factor if
-    given or S / n; 0 for one output position."""
-    if count <= 1:
-        return precision.type(0)
+    """PyTorch's area_pixel_compute_scale: (S - 1) / (n - 1) with align_corners (0 for one output
+    position), else 1 / scale_factor if given or S / n (PyTorch before 2.0 gave 0 for one position here too)."""
     if align_corners:
-        return precision.type(length - 1) / precision.type(count - 1)
+        return precision.type(length - 1) / precision.type(count - 1) if count > 1 else precision.type(0)
     return precision.type(1.0 / scale) if scale else precision.type(length) / precision.type(count)
 
 
