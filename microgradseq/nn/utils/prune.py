@@ -12,9 +12,9 @@ new mask with the old (a `PruningContainer`): the new method acts only on the en
 the old mask kept. `remove` makes `weight` a plain parameter of the pruned values again.
 
 `amount` is an int (how many entries or channels) or a float in [0, 1] (that fraction of them, rounded
-by Python's `round`, as PyTorch's `_compute_nparams_toprune`). Ties: the entries of least |w| (the
-channels of least norm) are chosen by a stable sort, so among equal ones the earlier (in row-major
-order, along `dim`) are pruned first; PyTorch's `torch.topk` leaves the order of ties unspecified.
+by Python's `round`, as PyTorch's `_compute_nparams_toprune`). Ties are broken by a stable sort:
+among entries of equal |w| the earlier (in row-major order) are pruned first, and among channels of
+equal norm the earlier (along `dim`) are kept first; PyTorch's `torch.topk` leaves the order unspecified.
 The random methods draw from the library's generator (`mg.manual_seed`).
 """
 
