@@ -32,7 +32,7 @@ import numpy as np
 
 from .checks import is_axis, is_int
 from .linalg_solvers import (LU, CholeskyEx, InvEx, Lstsq, LUFactor, SolveEx, _reported, _SINGULAR, _where_fine,
-                             _zero_pivot, cholesky_ex, cholesky_solve, inv_ex, lstsq, lu, lu_factor, lu_solve,
+                             _zero_pivot, cholesky_ex, cholesky_inverse, cholesky_solve, inv_ex, lstsq, lu, lu_factor, lu_solve,
                              matrix_rank, pinverse, torch_lu, torch_lu_solve, triangular_solve)
 from .ops.combining import diagonal as _diagonal
 from .ops.contracting import tensordot
@@ -389,4 +389,5 @@ inverse = inv
 Tensor.inverse, Tensor.det, Tensor.logdet, Tensor.slogdet = inv, det, logdet, slogdet
 Tensor.matrix_exp, Tensor.cholesky, Tensor.matrix_power = matrix_exp, _cholesky, matrix_power
 Tensor.pinverse, Tensor.cholesky_solve, Tensor.triangular_solve = pinverse, cholesky_solve, triangular_solve
+Tensor.cholesky_inverse = cholesky_inverse
 Tensor.inner, Tensor.cross, Tensor.lu, Tensor.lu_solve = inner, torch_cross, torch_lu, torch_lu_solve

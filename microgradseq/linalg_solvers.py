@@ -27,7 +27,7 @@ from .ops.shape import concat
 from .tensor import Tensor, as_tensor, owned
 
 __all__ = ["CholeskyEx", "InvEx", "LU", "LUFactor", "Lstsq", "SolveEx", "TriangularSolve", "cholesky_ex",
-           "cholesky_solve", "inv_ex", "lstsq", "lu", "lu_factor", "lu_solve", "lu_unpack", "matrix_rank", "pinv",
+           "cholesky_inverse", "cholesky_solve", "inv_ex", "lstsq", "lu", "lu_factor", "lu_solve", "lu_unpack", "matrix_rank", "pinv",
            "pinverse", "solve_triangular", "torch_lu", "torch_lu_solve", "triangular_solve"]
 
 
@@ -326,3 +326,12 @@ def cholesky_solve(B: Any, L: Any, upper: bool = False) -> Tensor:
         raise ValueError(f"cholesky_solve: B must be matrices (..., {L.shape[-1]}, k) to go with L of shape "
                          f"{L.shape}, got shape {B.shape}")
     return solve_matrices(A, B)
+
+
+def cholesky_inverse(L: Any, upper: bool = False) -> Tensor:
+    """torch.cholesky_inverse: (L L^T)^-1 (U^T U with `upper`) from the Cholesky factor, `cholesky_solve` of
+    the identity, so its gradient is PyTorch's cholesky_inverse_backward, -(A^-1 (G + G^T) A^-1) L on every
+    entry (only L's triangle is read). Batched over leading axes."""
+    L = square_matrices("cholesky_inverse", L)
+    identity = owned(np.broadcast_to(np.eye(L.shape[-1], dtype=L.dtype), L.shape).copy())
+    return cholesky_solve(identity, L, upper=upper)

@@ -215,6 +215,24 @@ def test_cholesky_solve_solves_and_has_pytorchs_gradient():
     np.testing.assert_allclose(L_tensor.grad, -((G @ mT(X.numpy()) + X.numpy() @ mT(G)) @ L), atol=1e-12)
 
 
+def test_cholesky_inverse_inverts_and_has_pytorchs_gradient():
+    X0 = RNG.standard_normal((2, 3, 3))
+    A = X0 @ mT(X0) + 3 * np.eye(3)
+    L = np.linalg.cholesky(A)
+    for upper in (False, True):
+        factor = mT(L) if upper else L
+        np.testing.assert_allclose(mg.cholesky_inverse(mg.tensor(factor), upper=upper).numpy(), np.linalg.inv(A),
+                                   atol=1e-12)
+        np.testing.assert_allclose(mg.tensor(factor).cholesky_inverse(upper).numpy(), np.linalg.inv(A), atol=1e-12)
+    L_tensor = mg.tensor(L + np.triu(RNG.standard_normal((3, 3)), 1), requires_grad=True)   # upper part unread
+    g = RNG.standard_normal(A.shape)
+    (mg.cholesky_inverse(L_tensor) * g).sum().backward()
+    inverse = np.linalg.inv(A)                          # PyTorch's cholesky_inverse_backward, on every entry of L
+    np.testing.assert_allclose(L_tensor.grad, -(inverse @ (g + mT(g)) @ inverse) @ L, atol=1e-12)
+    with pytest.raises(ValueError, match="cholesky_inverse"):
+        mg.cholesky_inverse(mg.ones(2, 3))
+
+
 # ---- LU ----------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("shape", [(2, 4, 4), (3, 5), (5, 3)])

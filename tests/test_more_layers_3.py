@@ -88,7 +88,7 @@ def test_batch_norm_without_running_stats_uses_the_batch_in_eval_too(layer, shap
 def test_batch_norm_layers_have_pytorchs_parameters_buffers_and_repr(layer):
     norm = layer(5)
     name = layer.__name__
-    assert repr(norm) == (f"{name}(5, eps=1e-05, momentum=0.1, affine=True, bias=True, "
+    assert repr(norm) == (f"{name}(5, eps=1e-05, momentum=0.1, affine=True, "
                           "track_running_stats=True)")
     assert [n for n, _ in norm.named_parameters()] == ["weight", "bias"]
     assert [n for n, _ in norm.named_buffers()] == ["running_mean", "running_var", "num_batches_tracked"]

@@ -363,7 +363,7 @@ def test_optimizer_repr_is_pytorchs_text():
     (lambda: nn.LayerNorm(4, bias=False), "LayerNorm((4,), eps=1e-05, elementwise_affine=True, bias=False)"),
     (lambda: nn.LayerNorm([2, 3], elementwise_affine=False), "LayerNorm((2, 3), eps=1e-05, elementwise_affine=False, "
                                                              "bias=False)"),
-    (lambda: nn.BatchNorm1d(4, affine=False), "BatchNorm1d(4, eps=1e-05, momentum=0.1, affine=False, bias=False, "
+    (lambda: nn.BatchNorm1d(4, affine=False), "BatchNorm1d(4, eps=1e-05, momentum=0.1, affine=False, "
                                               "track_running_stats=True)"),
     (lambda: nn.Dropout(0), "Dropout(p=0, inplace=False)"),
 ], ids=["LayerNorm", "LayerNorm-bias=False", "LayerNorm-no-affine", "BatchNorm1d-no-affine", "Dropout-int-p"])

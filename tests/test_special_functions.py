@@ -131,6 +131,19 @@ def test_lgamma_matches_math_lgamma_on_a_wide_grid():
     np.testing.assert_allclose(mg.lgamma(t64(x)).numpy(), np_lgamma(x), rtol=2e-15, atol=2e-15)
 
 
+def test_lgamma_is_exactly_zero_at_1_and_2_and_relatively_accurate_next_to_them():
+    """C's lgamma (PyTorch's CPU kernel) gives exactly 0 at 1 and 2, and a small relative error beside
+    them: lgamma(1 + z) = -euler z + zeta(2) z^2 / 2 - ..., lgamma(2 + z) = (1 - euler) z + ... for tiny z."""
+    assert mg.lgamma(t64([1.0, 2.0])).tolist() == [0.0, 0.0]
+    assert mg.lgamma(mg.tensor([1.0, 2.0])).tolist() == [0.0, 0.0]
+    steps = np.array([1e-12, -1e-12, 1e-8, -1e-8, 1e-5])
+    z1, z2 = (1 + steps) - 1, (2 + steps) - 2            # (the steps as the float64 x's hold them)
+    taylor_1 = -EULER_GAMMA * z1 + math.pi ** 2 / 12 * z1 ** 2
+    taylor_2 = (1 - EULER_GAMMA) * z2 + (math.pi ** 2 / 6 - 1) / 2 * z2 ** 2
+    np.testing.assert_allclose(mg.lgamma(t64(1 + z1)).numpy(), taylor_1, rtol=1e-10)
+    np.testing.assert_allclose(mg.lgamma(t64(2 + z2)).numpy(), taylor_2, rtol=1e-10)
+
+
 def test_lgamma_is_inf_at_its_poles_and_at_both_infinities_as_pytorchs():
     out = mg.lgamma(t64([0.0, -0.0, -1.0, -7.0, np.inf, -np.inf, np.nan])).numpy()
     np.testing.assert_array_equal(out, [np.inf] * 6 + [np.nan])

@@ -307,8 +307,10 @@ def test_batch_norm_running_statistics_follow_momentum_or_the_average_and_serve_
 
 
 def test_batch_norm_says_what_it_expected_and_prints_as_pytorchs():
-    assert repr(nn.BatchNorm1d(3)) == ("BatchNorm1d(3, eps=1e-05, momentum=0.1, affine=True, bias=True, "
+    assert repr(nn.BatchNorm1d(3)) == ("BatchNorm1d(3, eps=1e-05, momentum=0.1, affine=True, "
                                       "track_running_stats=True)")
+    assert repr(nn.BatchNorm1d(3, bias=False)) == ("BatchNorm1d(3, eps=1e-05, momentum=0.1, affine=True, bias=False, "
+                                                   "track_running_stats=True)")
     with pytest.raises(ValueError, match="BatchNorm1d: Expected more than 1 value per channel when training"):
         nn.BatchNorm1d(2)(mg.ones(1, 2))
     with pytest.raises(ValueError, match=r"BatchNorm1d: expected input of shape \(N, 3\) or \(N, 3, L\), got \(2, 4\)"):

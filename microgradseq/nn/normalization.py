@@ -244,8 +244,11 @@ class _BatchNorm(_NormBase):
         moved_toward(self.running_var, unbiased_variance, m)
 
     def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
+        """PyTorch's text (its _BatchNorm has no `bias` argument); this library's `bias=False` is shown only
+        when it takes effect (affine without a bias)."""
+        no_bias = ", bias=False" if self.affine and self.bias is None else ""
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}{no_bias}, "
+                f"track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm1d(_BatchNorm):

@@ -82,7 +82,20 @@ def _lgamma(x: np.ndarray) -> np.ndarray:
         reflected = np.log(np.pi / np.abs(np.sin(np.pi * fraction))) - _lanczos_lgamma(np.where(negative, 1 - x, 1))
         shifted = _lanczos_lgamma(np.where(small, x + 1, 1)) - np.log(np.abs(x))
     y = np.where(negative, reflected, np.where(small, shifted, _lanczos_lgamma(np.where(large, x, 1))))
+    near_one, near_two = np.abs(x - 1) <= _NEAR_ZERO, np.abs(x - 2) <= _NEAR_ZERO
+    if near_one.any() or near_two.any():                # (lgamma's zeros: exact there, as C's lgamma)
+        z = np.where(near_one, x - 1, np.where(near_two, x - 2, 0))
+        series = _lgamma_1p(z)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            y = np.where(near_one, series, np.where(near_two, series + np.log1p(z), y))
     return np.where(pole, np.inf, y)
+
+
+def _lgamma_1p(z: np.ndarray) -> np.ndarray:
+    """lgamma(1 + z) for |z| <= _NEAR_ZERO by its Taylor series -euler z + sum_k (-1)^k zeta(k) z^k / k,
+    so lgamma has a small relative error near its zeros at 1 and 2 (Lanczos' absolute error there is
+    about 1e-16), and is exactly 0 at them."""
+    return z * _horner(_LGAMMA_1P[::-1], z)
 
 
 def _digamma(x: np.ndarray) -> np.ndarray:
@@ -141,6 +154,12 @@ def _zeta(s: float, q: np.ndarray) -> np.ndarray:
     return np.where(active, total, out)
 
 
+# lgamma(1 + z) = z (c_1 + c_2 z + ...): c_1 = -euler, c_k = (-1)^k zeta(k) / k (|z| <= 1/4: 28 terms)
+_NEAR_ZERO = 0.25
+_LGAMMA_1P = (-0.57721566490153286061,) + tuple((-1) ** k * float(_zeta(k, np.array([1.0]))[0]) / k
+                                                for k in range(2, 30))
+
+
 def _polygamma(n: int, x: np.ndarray) -> np.ndarray:
     """psi^(n)(x) of a float64 array: digamma for n = 0, else (-1)^(n + 1) n! zeta(n + 1, x), as PyTorch's
     calc_polygamma (n! as exp(lgamma(n + 1))); PyTorch's kernel takes its short `trigamma` series for n = 1
@@ -160,7 +179,8 @@ def _in_dtype_of(x: np.ndarray, values: np.ndarray) -> np.ndarray:
 def lgamma(input: Any) -> Tensor:
     """log |Gamma(x)|, as torch.lgamma (+inf at 0, -1, -2, ... and at +-inf);   d lgamma(x)/dx = digamma(x)
 
-    Accurate to a few ulps in float64 away from lgamma's zeros at 1 and 2 (there about 1e-16 absolute)."""
+    Accurate to a few ulps in float64; exactly 0 at 1 and 2, with a small relative error beside them (a
+    Taylor series in x - 1 there, as C's lgamma)."""
     x, X = _real("lgamma", input)
     return result("lgamma", _in_dtype_of(X, _lgamma(X.astype(np.float64))), (x,), LGAMMA, (X,))
 
