@@ -126,7 +126,9 @@ def _compare_tensors(actual: Tensor, expected: Tensor, item: tuple, rtol: float 
     kind = np.dtype(promote_types(actual.dtype, expected.dtype)).kind      # compared in the widest of the kind
     wide = np.complex128 if kind == "c" else np.float64 if kind == "f" else np.int64
     a, b = actual._data.astype(wide), expected._data.astype(wide)
-    matches = (a == b) | np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
+    matches = a == b                    # (integers with no tolerance exactly in int64, as torch.isclose:
+    if kind in "fc" or rtol or atol:    # np.isclose would compare them as float64)
+        matches |= np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
     if matches.all():
         return
     if a.ndim == 0:
@@ -236,7 +238,7 @@ def make_tensor(*shape: Any, dtype: Any, device: Any = None, low: float | None =
         raise ValueError(f"make_tensor: one of low or high was NaN, got low={low}, high={high}")
     if low > high:
         raise ValueError(f"make_tensor: low must be weakly less than high, got low={low}, high={high}")
-    low, high = (min(max(bound, info.min), info.max) for bound in (low, high))
+    low, high = (min(max(bound, float(info.min)), float(info.max)) for bound in (low, high))
     if dtype.kind in "iu":
         return tensor(rng.integers(int(np.floor(low)), int(np.ceil(high)), sizes).astype(dtype))
 
