@@ -32,8 +32,8 @@ import numpy as np
 
 from .checks import is_axis, is_int
 from .linalg_solvers import (LU, CholeskyEx, InvEx, Lstsq, LUFactor, SolveEx, _reported, _SINGULAR, _where_fine,
-                             _zero_pivot, cholesky_ex, cholesky_inverse, cholesky_solve, inv_ex, lstsq, lu, lu_factor, lu_solve,
-                             matrix_rank, pinverse, torch_lu, torch_lu_solve, triangular_solve)
+                             _zero_pivot, cholesky_ex, cholesky_inverse, cholesky_solve, inv_ex, lstsq, lu, lu_factor,
+                             lu_solve, matrix_rank, pinverse, torch_lu, torch_lu_solve, triangular_solve)
 from .ops.combining import diagonal as _diagonal
 from .ops.contracting import tensordot
 from .ops.decompositions import QR, SVD, Eigh, eigh, eigvalsh, qr, svd, svdvals

@@ -27,8 +27,8 @@ from .ops.shape import concat
 from .tensor import Tensor, as_tensor, owned
 
 __all__ = ["CholeskyEx", "InvEx", "LU", "LUFactor", "Lstsq", "SolveEx", "TriangularSolve", "cholesky_ex",
-           "cholesky_inverse", "cholesky_solve", "inv_ex", "lstsq", "lu", "lu_factor", "lu_solve", "lu_unpack", "matrix_rank", "pinv",
-           "pinverse", "solve_triangular", "torch_lu", "torch_lu_solve", "triangular_solve"]
+           "cholesky_inverse", "cholesky_solve", "inv_ex", "lstsq", "lu", "lu_factor", "lu_solve", "lu_unpack",
+           "matrix_rank", "pinv", "pinverse", "solve_triangular", "torch_lu", "torch_lu_solve", "triangular_solve"]
 
 
 class LU(NamedTuple):
@@ -279,8 +279,9 @@ def _rank(A: np.ndarray, atol: Any, rtol: Any, hermitian: bool) -> np.ndarray:
         return np.zeros(A.shape[:-2], np.int64)
     values = np.abs(np.linalg.eigvalsh(A)) if hermitian else np.linalg.svd(A, compute_uv=False)
     m, n = A.shape[-2:]
-    if rtol is None:
-        rtol = np.finfo(A.dtype).eps * max(m, n) if atol is None or np.all(np.asarray(atol) <= 0) else 0.0
+    if rtol is None:        # PyTorch's get_atol_rtol: 0 where atol > 0, per matrix
+        rtol = np.finfo(A.dtype).eps * max(m, n)
+        rtol = rtol if atol is None else np.where(np.asarray(atol) > 0, 0.0, rtol)
     atol = 0.0 if atol is None else atol
     threshold = np.maximum(np.asarray(atol, A.dtype), np.asarray(rtol, A.dtype) * values.max(axis=-1))
     return (values > threshold[..., None]).sum(axis=-1).astype(np.int64)
@@ -288,7 +289,7 @@ def _rank(A: np.ndarray, atol: Any, rtol: Any, hermitian: bool) -> np.ndarray:
 
 def matrix_rank(A: Any, tol: Any = None, hermitian: bool = False, *, atol: Any = None, rtol: Any = None) -> Tensor:
     """torch.linalg.matrix_rank: the number of singular values above max(atol, rtol s_1) (int64, batch
-    shape), rtol eps max(m, n) when both are None, 0 when only atol is given; `tol` (PyTorch's older
+    shape), rtol eps max(m, n) when both are None, 0 where atol > 0 when only atol is given; `tol` (PyTorch's older
     overload) is atol with rtol 0. With `hermitian`, |eigenvalues| of the symmetric A instead."""
     A = real_matrices("linalg.matrix_rank", A)
     if tol is not None:

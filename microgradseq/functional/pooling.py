@@ -2,9 +2,9 @@
 composites of primitive ops (no rule of their own): `max_pool1d`, `max_pool2d`, `max_pool3d`, `avg_pool1d`,
 `avg_pool2d` and `avg_pool3d` over sliding windows, and `adaptive_max_pool1d` .. `adaptive_max_pool3d` and
 `adaptive_avg_pool1d` .. `adaptive_avg_pool3d` over `output_size` windows that cover the input. A text
-CNN's max over time is `F.max_pool1d(conved, conved.shape[2]).squeeze(2)`; a sequence classifier's `nn.AdaptiveAvgPool1d(1)` is the
-mean over time; a CRNN's `nn.MaxPool2d((2, 1))` halves the height only; an image classifier's
-`nn.AdaptiveAvgPool2d((1, 1))` is the mean over each feature map.
+CNN's max over time is `F.max_pool1d(conved, conved.shape[2]).squeeze(2)`; a sequence classifier's
+`nn.AdaptiveAvgPool1d(1)` is the mean over time; a CRNN's `nn.MaxPool2d((2, 1))` halves the height only;
+an image classifier's `nn.AdaptiveAvgPool2d((1, 1))` is the mean over each feature map.
 
 A sliding window is the product of one window per spatial axis (`dims` of them, 1, 2 or 3): along an axis,
 window t reads the input positions s t - p + d k, k = 0 .. K - 1 (s the stride, p the padding, d the

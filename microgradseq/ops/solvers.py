@@ -194,10 +194,12 @@ LU_U = Rules(vjp=(lambda g, kept: _lu_grad(g, kept, False),), jvp=(lambda v, kep
 
 def pinv_values(A: np.ndarray, atol: Any, rtol: Any, hermitian: bool) -> np.ndarray:
     """A^+ = V diag(1/s_i) U^T over the singular values s_i > max(atol, rtol s_1) (PyTorch's rule; rtol
-    eps max(m, n) when both are None, 0 when only atol is given); from eigh's |eigenvalues| when `hermitian`."""
+    eps max(m, n) when both are None, 0 for a matrix whose atol > 0 when only atol is given); from eigh's
+    |eigenvalues| when `hermitian`."""
     m, n = A.shape[-2:]
-    if rtol is None:
-        rtol = np.finfo(A.dtype).eps * max(m, n) if atol is None or np.all(np.asarray(atol) <= 0) else 0.0
+    if rtol is None:        # PyTorch's get_atol_rtol: 0 where atol > 0, per matrix
+        rtol = np.finfo(A.dtype).eps * max(m, n)
+        rtol = rtol if atol is None else np.where(np.asarray(atol) > 0, 0.0, rtol)
     atol = 0.0 if atol is None else atol
     if hermitian:
         S, V = np.linalg.eigh(A)
