@@ -10,7 +10,7 @@ import numpy as np
 
 from .checks import flag, is_finite_number, is_int, user_stacklevel
 from .random import generator_or_default
-from .spellings import check_device, shape_of
+from .spellings import Size, check_device, shape_of
 from .ops.assign import number_for
 from .tensor import Tensor, default_complex_dtype, get_default_dtype, owned, tensor
 
@@ -388,7 +388,7 @@ class TypedConstructor:
         check_device(name, device)
         if not data:                        # torch.FloatTensor(): an empty tensor, as PyTorch's
             return owned(np.zeros(0, dtype=dtype))
-        if len(data) == 1 and not is_int(data[0]):
+        if len(data) == 1 and not is_int(data[0]) and not isinstance(data[0], Size):
             try:
                 return Tensor(data[0], dtype=dtype)
             except (TypeError, ValueError) as error:      # (Tensor's message names `tensor`)

@@ -118,8 +118,9 @@ def set_default_device(device: Any) -> None:
 
 
 class Size(tuple):
-    """PyTorch's `torch.Size`, a tuple of sizes: `torch.Size([2, 3])`. A tensor's `shape` (and `size()`) is
-    a plain tuple here, equal to it, so `x.shape == torch.Size([2, 3])` ports as written."""
+    """PyTorch's `torch.Size`, a tuple of sizes: `torch.Size([2, 3])`, and what `t.size()` gives (so the typed
+    constructors read `torch.BoolTensor(x.size())` as sizes). A tensor's `shape` is a plain tuple here,
+    equal to it, so `x.shape == torch.Size([2, 3])` ports as written."""
 
     def __new__(cls, sizes: Any = ()) -> "Size":
         # as PyTorch's: sizes are integers (torch.Size([2.5]) is a TypeError), kept as Python ints

@@ -260,7 +260,8 @@ def test_02_data_tutorial_batches_images_with_their_labels(tmp_path):
     labels = image_folder(tmp_path)
     torch.manual_seed(0)
     run, printed = quietly(data_tutorial, str(tmp_path / "labels.csv"), str(tmp_path), 4)
-    assert "Feature batch shape: (4, 1, 4, 4)" in printed and "Labels batch shape: (4,)" in printed
+    # (x.size() is a Size, PyTorch's torch.Size: the tutorial prints "torch.Size([64, 1, 28, 28])")
+    assert "Feature batch shape: Size([4, 1, 4, 4])" in printed and "Labels batch shape: Size([4])" in printed
     assert run.train_features.dtype == np.uint8 and run.train_labels.dtype == np.int64
     assert 0 <= run.sample_idx < 10 and int(run.label) in labels
     pixels = np.array(run.train_features)[:, 0, 0, 0]

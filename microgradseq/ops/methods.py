@@ -16,7 +16,7 @@ import numpy as np
 
 from ..autograd import CUT, LEAF, grad_enabled
 from ..checks import is_axis, is_int
-from ..spellings import axis_keepdims, check_device, either, shape_of, target_dtype
+from ..spellings import Size, axis_keepdims, check_device, either, shape_of, target_dtype
 from ..tensor import Tensor, as_tensor, owned, tensor
 from . import elementwise as ew
 from .linalg import matmul
@@ -227,8 +227,10 @@ def iterate(self: Tensor) -> Iterator[Tensor]:
 
 
 def size(self: Tensor, dim: int | None = None) -> tuple | int:
-    """The shape, or its length along `dim`."""
-    return self.shape if dim is None else self.shape[_axis("size", dim, self.ndim)]
+    """The shape (a `Size`, as PyTorch's `torch.Size`), or its length along `dim`."""
+    if dim is None:
+        return Size(self.shape)
+    return self.shape[_axis("size", dim, self.ndim)]
 
 
 def narrow(self: Tensor, dim: int, start: int, length: int) -> Tensor:
