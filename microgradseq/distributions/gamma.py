@@ -61,7 +61,9 @@ class Gamma(Distribution):
     def rsample(self, sample_shape: Any = ()) -> Tensor:
         """standard_gamma(a) / r of shape sample_shape + batch_shape: d/da through the implicit gradient."""
         shape = self._extended_shape(sample_shape)
-        return standard_gamma(self.concentration.expand(*shape), draw()) / self.rate.expand(*shape)
+        value = standard_gamma(self.concentration.expand(*shape), draw()) / self.rate.expand(*shape)
+        tiny = np.finfo(value.dtype).tiny        # (PyTorch's value.detach().clamp_(min=tiny): the gradient unchanged)
+        return value + owned(np.maximum(value._data, tiny) - value._data)
 
     def log_prob(self, value: Any) -> Tensor:
         """a log r + (a - 1) log x - r x - lgamma(a) (xlogy: 0 log 0 = 0)."""

@@ -65,8 +65,9 @@ class VonMises(Distribution):
             kappa = np.broadcast_to(self.concentration._data.astype(np.float64), shape)
             loc = np.broadcast_to(self.loc._data.astype(np.float64), shape)
             tau = 1 + np.sqrt(1 + 4 * kappa ** 2)
-            rho = (tau - np.sqrt(2 * tau)) / (2 * kappa)
-            proposal_r = np.where(kappa < 1e-5, 1 / kappa + kappa, (1 + rho ** 2) / (2 * rho))
+            with np.errstate(divide="ignore", invalid="ignore"):    # (the branch np.where does not take)
+                rho = (tau - np.sqrt(2 * tau)) / (2 * kappa)
+                proposal_r = np.where(kappa < 1e-5, 1 / kappa + kappa, (1 + rho ** 2) / (2 * rho))
             x, done = np.zeros(shape), np.zeros(shape, dtype=bool)
             while not done.all():
                 u1, u2, u3 = draw().random((3,) + tuple(shape))
