@@ -14,6 +14,7 @@ bools give the default float dtype; complex input is a TypeError.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from typing import Any
@@ -95,7 +96,7 @@ def _lgamma_1p(z: np.ndarray) -> np.ndarray:
     """lgamma(1 + z) for |z| <= _NEAR_ZERO by its Taylor series -euler z + sum_k (-1)^k zeta(k) z^k / k,
     so lgamma has a small relative error near its zeros at 1 and 2 (Lanczos' absolute error there is
     about 1e-16), and is exactly 0 at them."""
-    return z * _horner(_LGAMMA_1P[::-1], z)
+    return z * _horner(_lgamma_1p_coefficients()[::-1], z)
 
 
 def _digamma(x: np.ndarray) -> np.ndarray:
@@ -105,7 +106,7 @@ def _digamma(x: np.ndarray) -> np.ndarray:
     psi(x) = psi(x + 1) - 1/x up to x >= 10, then psi(10) exactly or log x - 1/(2x) - sum B_2k / (2k x^2k)."""
     negative = x < 0
     pole = negative & (x == np.trunc(x))
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):     # (z * z past 1e154)
         z = np.where(negative, 1 - x, x)
         total = np.zeros_like(z)
         for _ in range(10):                         # (x in (0, 1) reaches 10 in ten steps)
@@ -138,7 +139,7 @@ def _zeta(s: float, q: np.ndarray) -> np.ndarray:
             done = going & (-_MACHEP * total < b) & (b < _MACHEP * total)
             out, active = np.where(done, total, out), active & ~done
         w = a
-        total = total + b * w / (s - 1) - 0.5 * b
+        total = total + w ** (1 - s) / (s - 1) - 0.5 * b     # (not b w: b = w^-s underflows first)
         factor, k = 1.0, 0.0
         for term in _ZETA_TERMS:
             factor *= s + k
@@ -154,10 +155,15 @@ def _zeta(s: float, q: np.ndarray) -> np.ndarray:
     return np.where(active, total, out)
 
 
-# lgamma(1 + z) = z (c_1 + c_2 z + ...): c_1 = -euler, c_k = (-1)^k zeta(k) / k (|z| <= 1/4: 28 terms)
 _NEAR_ZERO = 0.25
-_LGAMMA_1P = (-0.57721566490153286061,) + tuple((-1) ** k * float(_zeta(k, np.array([1.0]))[0]) / k
-                                                for k in range(2, 30))
+
+
+@functools.cache
+def _lgamma_1p_coefficients() -> tuple:
+    """lgamma(1 + z) = z (c_1 + c_2 z + ...): c_1 = -euler, c_k = (-1)^k zeta(k) / k (|z| <= 1/4: 28 terms),
+    computed on first use (5 ms: not at import)."""
+    return (-0.57721566490153286061,) + tuple((-1) ** k * float(_zeta(k, np.array([1.0]))[0]) / k
+                                              for k in range(2, 30))
 
 
 def _polygamma(n: int, x: np.ndarray) -> np.ndarray:
