@@ -1,77 +1,48 @@
 """`ConvTranspose1d`, `ConvTranspose2d` and `ConvTranspose3d`: PyTorch's transposed convolution layers, the
 learned upsampling of autoencoders, U-Nets and GAN generators, computing `F.conv_transpose1d`, `2d` and `3d`
-(functional/transposed_convolution.py says how). One class, `_ConvTranspose`, does the work for all three;
-each layer names its number of spatial axes. As PyTorch's (torch/nn/modules/conv.py, _ConvTransposeNd),
+(functional/transposed_convolution.py says how). `_ConvNd` (conv.py) checks and keeps their settings and draws
+their parameters, as for a convolution; `_ConvTranspose` adds output_padding and the forward, and each layer
+names its number of spatial axes. As PyTorch's (torch/nn/modules/conv.py, _ConvTransposeNd),
 `forward(input, output_size)` picks the output_padding that gives the requested size."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
-from ..checks import flag, generator, is_int
+from ..checks import is_int
 from ..functional.convolution import ints_of
 from ..functional.transposed_convolution import transposed
-from ..spellings import check_device
-from ..tensor import Tensor, as_tensor, get_default_dtype
-from . import init
-from .module import Module, empty_parameter, same_dtype
+from ..tensor import Tensor, as_tensor
+from .conv import _ConvNd
+from .module import same_dtype
 
 
-class _ConvTranspose(Module):
+class _ConvTranspose(_ConvNd):
     """y = conv_transpose(x, weight, bias, stride, padding, output_padding, groups, dilation) over `dims`
-    spatial axes, as PyTorch's _ConvTransposeNd: weight (in_channels, out_channels / groups, *kernel_size)
-    drawn by kaiming_uniform_(a=sqrt(5)), whose fan_in is weight.shape[1] * prod(kernel_size) =
-    out_channels / groups * prod(kernel_size), that is uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)), and bias
-    (out_channels,) from the same uniform (`reset_parameters`). padding_mode "zeros" only, as PyTorch's.
-    Every argument is checked before anything is drawn (output_padding against stride and dilation when
-    it is used, in `forward`, as PyTorch's: an `output_size` takes its place)."""
-
-    dims: int = 1
+    spatial axes, as PyTorch's _ConvTransposeNd, with the init of `_ConvNd`: weight (in_channels,
+    out_channels / groups, *kernel_size) drawn by kaiming_uniform_(a=sqrt(5)), whose fan_in is
+    weight.shape[1] * prod(kernel_size) = out_channels / groups * prod(kernel_size), that is
+    uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)), and bias (out_channels,) from the same uniform. padding_mode
+    "zeros" only, as PyTorch's. output_padding is checked against stride and dilation when it is used, in
+    `forward`, as PyTorch's: an `output_size` takes its place."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
                  output_padding: Any = 0, groups: int = 1, bias: bool = True, dilation: Any = 1,
                  padding_mode: str = "zeros", device: Any = None, dtype: Any = None, *,
                  rng: np.random.Generator | None = None) -> None:
-        where, dims = type(self).__name__, self.dims
-        check_device(where, device)
-        for name, value in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
-            if not is_int(value) or value < 1:
-                raise ValueError(f"{where}: {name} must be a positive integer, got {value!r}")
-        if in_channels % groups or out_channels % groups:
-            which = "in_channels" if in_channels % groups else "out_channels"
-            raise ValueError(f"{where}: {which} must be divisible by groups, got in_channels={in_channels}, "
-                             f"out_channels={out_channels}, groups={groups}")
-        kernel_size = ints_of(where, "kernel_size", kernel_size, 1, dims)
-        stride, dilation = ints_of(where, "stride", stride, 1, dims), ints_of(where, "dilation", dilation, 1, dims)
-        padding = ints_of(where, "padding", padding, 0, dims)
-        output_padding = ints_of(where, "output_padding", output_padding, 0, dims)
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, True, output_padding,
+                         groups, bias, padding_mode, device, dtype, rng=rng)
+
+    def _checked_padding(self, where: str, padding: Any, output_padding: Any, padding_mode: str,
+                         stride: tuple[int, ...]) -> tuple[Any, tuple[int, ...]]:
+        """padding and output_padding ints >= 0 (`ints_of`), padding_mode "zeros"."""
+        padding = ints_of(where, "padding", padding, 0, self.dims)
+        output_padding = ints_of(where, "output_padding", output_padding, 0, self.dims)
         if padding_mode != "zeros":
             raise ValueError(f"{where}: only 'zeros' padding mode is supported, got padding_mode={padding_mode!r}")
-        bias, rng = flag(bias, "bias", where), generator(rng, where)
-        dtype = np.dtype(dtype or get_default_dtype())
-        if dtype.kind != "f":
-            raise TypeError(f"{where}: expected a floating-point dtype, got {dtype}")
-        super().__init__()
-        self.in_channels, self.out_channels, self.groups = int(in_channels), int(out_channels), int(groups)
-        self.kernel_size, self.stride, self.dilation, self.padding = kernel_size, stride, dilation, padding
-        self.padding_mode, self.output_padding, self.transposed = padding_mode, output_padding, True
-        self._rng = rng
-        self.weight = empty_parameter((in_channels, out_channels // groups) + kernel_size, dtype)
-        self.bias = empty_parameter((out_channels,), dtype) if bias else None
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        """Weight and bias drawn again, into the same Parameter objects, as PyTorch's _ConvNd.reset_parameters:
-        kaiming_uniform_(a=sqrt(5)) for the weight, uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)) for the bias,
-        fan_in = out_channels / groups * prod(kernel_size) (the weight's axis 1 and kernel, as PyTorch's
-        fan computation reads it); from the module's `rng` or the library's generator."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5), rng=self._rng)
-        if self.bias is not None:
-            bound = 1 / math.sqrt(math.prod(self.weight.shape[1:]))
-            init.uniform_(self.bias, -bound, bound, rng=self._rng)
+        return padding, output_padding
 
     def forward(self, x: Any, output_size: Any = None) -> Tensor:
         """The transposed convolution of x; with `output_size` (the spatial sizes, or the whole shape) the
@@ -102,22 +73,6 @@ class _ConvTranspose(Module):
             raise ValueError(f"{where}: requested an output size of {list(sizes)}, but valid sizes range from "
                              f"{least} to {most} (for an input of shape {x.shape})")
         return tuple(int(n) - low for n, low in zip(sizes, least))
-
-    def extra_repr(self) -> str:
-        """PyTorch's: `16, 33, kernel_size=(3,), stride=(2,)`, then only the settings that differ from
-        their defaults, output_padding among them."""
-        text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding != (0,) * self.dims:
-            text += f", padding={self.padding}"
-        if self.dilation != (1,) * self.dims:
-            text += f", dilation={self.dilation}"
-        if self.output_padding != (0,) * self.dims:
-            text += f", output_padding={self.output_padding}"
-        if self.groups != 1:
-            text += f", groups={self.groups}"
-        if self.bias is None:
-            text += ", bias=False"
-        return text
 
 
 class ConvTranspose1d(_ConvTranspose):

@@ -21,8 +21,8 @@ from .conv_transpose import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d, _
 
 class _LazyChannels:
     """What every lazy convolution shares, PyTorch's _LazyConvXdMixin: in_channels from the first input's
-    shape[1] (shape[0] if unbatched), then the weight's shape, and the class it turns into, `becomes`; mixed
-    in before a `_Conv` or a `_ConvTranspose`, whose settings it reads."""
+    shape[1] (shape[0] if unbatched), then the weight's shape (`_ConvNd._weight_shape`), and the class it
+    turns into, `becomes`; mixed in before a `_Conv` or a `_ConvTranspose`, whose settings it reads."""
 
     becomes: type
 
@@ -32,13 +32,6 @@ class _LazyChannels:
         self.weight = UninitializedParameter(np.zeros(self._weight_shape(0), dtype))
         if self.bias is not None:
             self.bias = UninitializedParameter(np.zeros(self.out_channels, dtype))
-
-    def _weight_shape(self, in_channels: int) -> tuple[int, ...]:
-        """(out_channels, in_channels / groups, *kernel_size), or (in_channels, out_channels / groups,
-        *kernel_size) for a transposed convolution."""
-        if self.transposed:
-            return (in_channels, self.out_channels // self.groups) + self.kernel_size
-        return (self.out_channels, in_channels // self.groups) + self.kernel_size
 
     def reset_parameters(self) -> None:
         """Nothing to draw before the first call gives the weight its shape, as PyTorch's lazy modules."""
