@@ -39,13 +39,13 @@ from .ops.contracting import tensordot
 from .ops.decompositions import QR, SVD, Eigh, eigh, eigvalsh, qr, svd, svdvals
 from .ops.elementwise import abs, neg, where
 from .ops.linalg import matmul
-from .ops.matrix_functions import (LinAlgError, SignLogAbsDet, cholesky, det, inv, matrix_exp, slogdet,
-                                   solve_matrices, square_matrices)
+from .ops.matrix_functions import (LinAlgError, SignLogAbsDet, cholesky, det, inv, matrix_exp, real_matrices,
+                                   slogdet, solve_matrices, square_matrices)
 from .ops.methods import _axis
 from .ops.products import cumprod
 from .ops.reduce import max, norm as _p_norm, sum
 from .ops.shape import concat, getitem
-from .ops.solvers import lu_factor_values, pinv, real_matrices, solve_triangular
+from .ops.solvers import lu_factor_values, pinv, solve_triangular
 from .tensor import Tensor, as_tensor, owned
 
 __all__ = ["Eigh", "LinAlgError", "QR", "SVD", "SignLogAbsDet", "cholesky", "det", "eigh", "eigvalsh", "inv",

@@ -20,8 +20,9 @@ import numpy as np
 
 from .ops.elementwise import where
 from .ops.linalg import matmul
-from .ops.matrix_functions import LinAlgError, cholesky, inv, solve_matrices, square_matrices
-from .ops.solvers import lu as lu_factors, lu_factor_values, permutation, pinv, real_matrices, solve_triangular
+from .ops.matrix_functions import LinAlgError, cholesky, inv, real_matrices, solve_matrices, square_matrices
+from .ops.solvers import (lu as lu_factors, lu_factor_values, permutation, pinv, singular_value_tolerances,
+                          solve_triangular)
 from .ops.decompositions import svdvals
 from .ops.shape import concat
 from .tensor import Tensor, as_tensor, owned
@@ -278,11 +279,7 @@ def _rank(A: np.ndarray, atol: Any, rtol: Any, hermitian: bool) -> np.ndarray:
     if A.shape[-1] == 0 or A.shape[-2] == 0:
         return np.zeros(A.shape[:-2], np.int64)
     values = np.abs(np.linalg.eigvalsh(A)) if hermitian else np.linalg.svd(A, compute_uv=False)
-    m, n = A.shape[-2:]
-    if rtol is None:        # PyTorch's get_atol_rtol: 0 where atol > 0, per matrix
-        rtol = np.finfo(A.dtype).eps * max(m, n)
-        rtol = rtol if atol is None else np.where(np.asarray(atol) > 0, 0.0, rtol)
-    atol = 0.0 if atol is None else atol
+    atol, rtol = singular_value_tolerances(A, atol, rtol)
     threshold = np.maximum(np.asarray(atol, A.dtype), np.asarray(rtol, A.dtype) * values.max(axis=-1))
     return (values > threshold[..., None]).sum(axis=-1).astype(np.int64)
 

@@ -11,7 +11,7 @@ from ..functional.losses import binary_cross_entropy_with_logits
 from ..ops.elementwise import sigmoid
 from ..tensor import Tensor, owned
 from . import constraints
-from .distribution import Distribution, broadcast_all, draw, lazy_property
+from .distribution import Distribution, binary_logits, broadcast_all, draw, lazy_property
 
 
 class Bernoulli(Distribution):
@@ -36,9 +36,7 @@ class Bernoulli(Distribution):
     @lazy_property
     def logits(self) -> Tensor:
         """log p - log(1 - p), p clamped to [eps, 1 - eps] (PyTorch's probs_to_logits, is_binary)."""
-        eps = float(np.finfo(self.probs.dtype).eps)
-        clamped = self.probs.clamp(min=eps, max=1 - eps)
-        return clamped.log() - (-clamped).log1p()
+        return binary_logits(self.probs)
 
     @lazy_property
     def probs(self) -> Tensor:

@@ -27,7 +27,7 @@ from ..ops.more_elementwise import xlogy
 from ..ops.shape import stack
 from ..tensor import Tensor, owned
 from . import constraints
-from .distribution import Distribution, broadcast_all, draw, lazy_property
+from .distribution import Distribution, broadcast_all, clamp_probs, draw, lazy_property
 from .transformed_distribution import TransformedDistribution
 from .transforms import AffineTransform, PowerTransform
 from .uniform import Uniform
@@ -211,8 +211,7 @@ class ContinuousBernoulli(Distribution):
             (probs,) = broadcast_all("ContinuousBernoulli", probs)
             if self._validate_args if validate_args is None else validate_args:     # (before the clamp hides it)
                 self._check_parameters({"probs": probs})
-            eps = float(np.finfo(probs.dtype).eps)
-            self.probs = probs.clamp(min=eps, max=1 - eps)      # (PyTorch's clamp_probs)
+            self.probs = clamp_probs(probs)
         else:
             (self.logits,) = broadcast_all("ContinuousBernoulli", logits)
         self._lims = lims
@@ -227,8 +226,7 @@ class ContinuousBernoulli(Distribution):
     @lazy_property
     def probs(self) -> Tensor:
         """sigmoid(logits), clamped to [eps, 1 - eps]."""
-        eps = float(np.finfo(self.logits.dtype).eps)
-        return sigmoid(self.logits).clamp(min=eps, max=1 - eps)
+        return clamp_probs(sigmoid(self.logits))
 
     def _outside(self) -> np.ndarray:
         """Where p is outside (lims[0], lims[1]]: the closed forms are stable there."""

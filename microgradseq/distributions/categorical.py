@@ -12,7 +12,7 @@ import numpy as np
 from ..functional.activations import softmax
 from ..tensor import Tensor, owned
 from . import constraints
-from .distribution import Distribution, draw, lazy_property
+from .distribution import Distribution, clamp_probs, draw, lazy_property
 
 
 class Categorical(Distribution):
@@ -44,8 +44,7 @@ class Categorical(Distribution):
     @lazy_property
     def logits(self) -> Tensor:
         """log(probs), the probabilities clamped to [eps, 1 - eps] first (PyTorch's probs_to_logits)."""
-        eps = float(np.finfo(self.probs.dtype).eps)
-        return self.probs.clamp(min=eps, max=1 - eps).log()
+        return clamp_probs(self.probs).log()
 
     @lazy_property
     def probs(self) -> Tensor:

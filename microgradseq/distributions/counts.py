@@ -24,14 +24,7 @@ from ..ops.more_elementwise import xlogy
 from ..tensor import Tensor, owned
 from . import constraints
 from .categorical import Categorical
-from .distribution import Distribution, broadcast_all, check_wrapped, draw, lazy_property
-
-
-def _probs_to_logits(probs: Tensor) -> Tensor:
-    """log p - log(1 - p), p clamped to [eps, 1 - eps] (PyTorch's probs_to_logits, is_binary)."""
-    eps = float(np.finfo(probs.dtype).eps)
-    clamped = probs.clamp(min=eps, max=1 - eps)
-    return clamped.log() - (-clamped).log1p()
+from .distribution import Distribution, binary_logits, broadcast_all, check_wrapped, draw, lazy_property
 
 
 class Poisson(Distribution):
@@ -87,7 +80,7 @@ class _BinaryParameters(Distribution):
     @lazy_property
     def logits(self) -> Tensor:
         """log p - log(1 - p), p clamped to [eps, 1 - eps]."""
-        return _probs_to_logits(self.probs)
+        return binary_logits(self.probs)
 
     @lazy_property
     def probs(self) -> Tensor:

@@ -201,6 +201,19 @@ def sum_rightmost(value: Any, dim: int) -> Any:
     return value.sum(tuple(range(-dim, 0))) if dim > 0 else value
 
 
+def clamp_probs(probs: Tensor) -> Tensor:
+    """probs clamped to [eps, 1 - eps], eps the dtype's machine epsilon (PyTorch's `clamp_probs`), so that
+    log p and log(1 - p) stay finite."""
+    eps = float(np.finfo(probs.dtype).eps)
+    return probs.clamp(min=eps, max=1 - eps)
+
+
+def binary_logits(probs: Tensor) -> Tensor:
+    """log p - log(1 - p) of the clamped probabilities (PyTorch's `probs_to_logits(probs, is_binary=True)`)."""
+    clamped = clamp_probs(probs)
+    return clamped.log() - (-clamped).log1p()
+
+
 def check_wrapped(dist: Distribution, inner: Any, probs: Any) -> None:
     """With dist's validate_args, the given parameter (probs, else logits), which `inner` (a Categorical
     or a Bernoulli-like base) keeps, checked against dist's constraints under dist's name."""

@@ -25,11 +25,6 @@ from . import constraints
 from .distribution import Distribution, broadcast_all, draw
 
 
-def _nan_where(mask: np.ndarray, t: Tensor, value: float = math.nan) -> Tensor:
-    """t with `value` where mask (PyTorch's `t[mask] = nan`)."""
-    return where(np.broadcast_to(mask, t.shape), value, t)
-
-
 class Gamma(Distribution):
     """Gamma(a, r), a the `concentration` and r the `rate`: mean a / r, variance a / r^2, mode (a - 1) / r
     clamped at 0; `rsample` is standard_gamma(a) / r; log_prob a log r + (a - 1) log x - r x - lgamma(a);
@@ -116,7 +111,7 @@ class StudentT(Distribution):
     @property
     def mean(self) -> Tensor:
         """loc, NaN where df <= 1."""
-        return _nan_where(self.df._data <= 1, self.loc)
+        return self.loc.masked_fill(self.df._data <= 1, math.nan)
 
     @property
     def mode(self) -> Tensor:
@@ -129,7 +124,7 @@ class StudentT(Distribution):
         df = self.df._data
         safe_df = where(df > 2, self.df, 3.0)
         variance = self.scale ** 2 * safe_df / (safe_df - 2)
-        return _nan_where(df <= 1, _nan_where((df > 1) & (df <= 2), variance, math.inf))
+        return variance.masked_fill((df > 1) & (df <= 2), math.inf).masked_fill(df <= 1, math.nan)
 
     def expand(self, batch_shape: Any) -> "StudentT":
         """The parameters and the inner Chi2 expanded to `batch_shape`."""
@@ -185,19 +180,19 @@ class FisherSnedecor(Distribution):
     @property
     def mean(self) -> Tensor:
         """df2 / (df2 - 2), NaN where df2 <= 2."""
-        df2 = _nan_where(self.df2._data <= 2, self.df2)
+        df2 = self.df2.masked_fill(self.df2._data <= 2, math.nan)
         return df2 / (df2 - 2)
 
     @property
     def mode(self) -> Tensor:
         """(df1 - 2) / df1 * df2 / (df2 + 2), NaN where df1 <= 2."""
         mode = (self.df1 - 2) / self.df1 * self.df2 / (self.df2 + 2)
-        return _nan_where(self.df1._data <= 2, mode)
+        return mode.masked_fill(self.df1._data <= 2, math.nan)
 
     @property
     def variance(self) -> Tensor:
         """2 df2^2 (df1 + df2 - 2) / (df1 (df2 - 2)^2 (df2 - 4)), NaN where df2 <= 4."""
-        df2 = _nan_where(self.df2._data <= 4, self.df2)
+        df2 = self.df2.masked_fill(self.df2._data <= 4, math.nan)
         return 2 * df2 ** 2 * (self.df1 + df2 - 2) / (self.df1 * (df2 - 2) ** 2 * (df2 - 4))
 
     def rsample(self, sample_shape: Any = ()) -> Tensor:

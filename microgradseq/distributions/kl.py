@@ -5,12 +5,11 @@ ops (a VAE's KL term sends gradients to the encoder's loc and scale)."""
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
 from ..functional.activations import softplus
-from ..ops.elementwise import where
 from ..ops.solvers import solve_triangular
 from ..ops.gamma_functions import digamma, lgamma
 from ..tensor import Tensor, owned
@@ -60,11 +59,6 @@ def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
                               f"q type {type(q).__name__}")
 
 
-def _set(where_true: Any, value: float, t: Tensor) -> Tensor:
-    """t with `value` where the (broadcast) mask is True: PyTorch's `t[mask] = value`."""
-    return where(np.broadcast_to(np.asarray(where_true), t.shape), value, t)
-
-
 @register_kl(Normal, Normal)
 def _kl_normal_normal(p: Normal, q: Normal) -> Tensor:
     """(r + ((mu_p - mu_q) / sigma_q)^2 - 1 - log r) / 2 with r = (sigma_p / sigma_q)^2."""
@@ -77,17 +71,17 @@ def _kl_normal_normal(p: Normal, q: Normal) -> Tensor:
 def _kl_categorical_categorical(p: Categorical, q: Categorical) -> Tensor:
     """sum_k p_k (log p_k - log q_k): inf where q_k = 0 < p_k, and a class with p_k = 0 adds 0."""
     t = p.probs * (p.logits - q.logits)
-    t = _set(q.probs._data == 0, math.inf, t)
-    return _set(p.probs._data == 0, 0.0, t).sum(-1)
+    t = t.masked_fill(q.probs._data == 0, math.inf)
+    return t.masked_fill(p.probs._data == 0, 0.0).sum(-1)
 
 
 @register_kl(Bernoulli, Bernoulli)
 def _kl_bernoulli_bernoulli(p: Bernoulli, q: Bernoulli) -> Tensor:
     """p log(p / q) + (1 - p) log((1 - p) / (1 - q)), from the logits (log sigmoid(x) = -softplus(-x))."""
     t1 = p.probs * (softplus(-q.logits) - softplus(-p.logits))
-    t1 = _set(p.probs._data == 0, 0.0, _set(q.probs._data == 0, math.inf, t1))
+    t1 = t1.masked_fill(q.probs._data == 0, math.inf).masked_fill(p.probs._data == 0, 0.0)
     t2 = (1 - p.probs) * (softplus(q.logits) - softplus(p.logits))
-    t2 = _set(p.probs._data == 1, 0.0, _set(q.probs._data == 1, math.inf, t2))
+    t2 = t2.masked_fill(q.probs._data == 1, math.inf).masked_fill(p.probs._data == 1, 0.0)
     return t1 + t2
 
 
@@ -95,7 +89,7 @@ def _kl_bernoulli_bernoulli(p: Bernoulli, q: Bernoulli) -> Tensor:
 def _kl_uniform_uniform(p: Uniform, q: Uniform) -> Tensor:
     """log((high_q - low_q) / (high_p - low_p)), inf where p's interval is not inside q's."""
     result = ((q.high - q.low) / (p.high - p.low)).log()
-    return _set((q.low._data > p.low._data) | (q.high._data < p.high._data), math.inf, result)
+    return result.masked_fill((q.low._data > p.low._data) | (q.high._data < p.high._data), math.inf)
 
 
 @register_kl(OneHotCategorical, OneHotCategorical)
@@ -131,7 +125,7 @@ def _kl_pareto_pareto(p: Pareto, q: Pareto) -> Tensor:
     (p puts mass where q has none)."""
     alpha_ratio = q.alpha / p.alpha
     result = q.alpha * (p.scale / q.scale).log() - alpha_ratio.log() + alpha_ratio - 1
-    return _set(p.scale._data < q.scale._data, math.inf, result)
+    return result.masked_fill(p.scale._data < q.scale._data, math.inf)
 
 
 @register_kl(Geometric, Geometric)
@@ -234,7 +228,7 @@ def _kl_binomial_binomial(p: Binomial, q: Binomial) -> Tensor:
         raise NotImplementedError("kl_divergence: KL between Binomials where q.total_count > p.total_count is not "
                                   "implemented")
     kl = p.total_count * (p.probs * (p.logits - q.logits) + (-p.probs).log1p() - (-q.probs).log1p())
-    return _set(p.total_count._data > q.total_count._data, math.inf, kl)
+    return kl.masked_fill(p.total_count._data > q.total_count._data, math.inf)
 
 
 @register_kl(Gumbel, Gumbel)
@@ -288,7 +282,7 @@ def _kl_beta_gamma(p: Beta, q: Gamma) -> Tensor:
 def _kl_beta_uniform(p: Beta, q: Uniform) -> Tensor:
     """-H(p) + log(high - low); inf where [0, 1] is not inside [low, high]."""
     result = -p.entropy() + (q.high - q.low).log()
-    return _set((q.low._data > 0) | (q.high._data < 1), math.inf, result)
+    return result.masked_fill((q.low._data > 0) | (q.high._data < 1), math.inf)
 
 
 @register_kl(Uniform, Gamma)
@@ -298,7 +292,7 @@ def _kl_uniform_gamma(p: Uniform, q: Gamma) -> Tensor:
     t2 = lgamma(q.concentration) - q.concentration * q.rate.log()
     t3 = (1 - q.concentration) * (_x_log_x(p.high) - _x_log_x(p.low) - common) / common
     result = -common.log() + t2 + t3 + q.rate * (p.high + p.low) / 2
-    return _set(p.low._data < 0, math.inf, result)
+    return result.masked_fill(p.low._data < 0, math.inf)
 
 
 def _kl_infinity(p: Distribution, q: Distribution) -> Tensor:

@@ -22,7 +22,7 @@ from ..tensor import Tensor, owned
 from . import constraints
 from .bernoulli import Bernoulli
 from .categorical import Categorical
-from .distribution import Distribution, broadcast_all, check_wrapped, draw
+from .distribution import Distribution, broadcast_all, check_wrapped, clamp_probs, draw
 from .transformed_distribution import TransformedDistribution
 from .transforms import ExpTransform, SigmoidTransform
 
@@ -67,8 +67,7 @@ class LogitRelaxedBernoulli(Distribution):
     def rsample(self, sample_shape: Any = ()) -> Tensor:
         """(log p - log(1 - p) + log u - log(1 - u)) / T, p and u clamped to [eps, 1 - eps]."""
         shape = self._extended_shape(sample_shape)
-        eps = float(np.finfo(self.probs.dtype).eps)
-        probs = self.probs.expand(*shape).clamp(min=eps, max=1 - eps)
+        probs = clamp_probs(self.probs.expand(*shape))
         u = owned(_clamped_uniform(shape, self.probs.dtype))
         return (u.log() - (-u).log1p() + probs.log() - (-probs).log1p()) / self.temperature
 

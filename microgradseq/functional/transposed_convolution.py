@@ -117,18 +117,32 @@ def transposed(where: str, dims: int, input: Any, weight: Any, bias: Any, stride
         raise ValueError(f"{where}: the output would have {shown(tuple(sizes))} positions, (input - 1) * stride "
                          f"- 2 * padding + dilation * (kernel - 1) + output_padding + 1 (input of shape {x.shape}, "
                          f"weight of shape {weight.shape}, padding={shown(padding)}): expected at least one")
-    batch = batched(x, dims)
-    kept, placed, spans = [slice(None)] * 2, [slice(None)] * 2, [batch.shape[0], in_channels]
+    spread = spread_input(batched(x, dims), stride, padding, dilation, kernel, sizes)
+    return as_given(x, convolved(where, dims, spread, flipped_kernels(weight, groups), bias, 1, 0, dilation, groups),
+                    dims)
+
+
+def spread_input(batch: Tensor, stride: tuple, padding: tuple, dilation: tuple, kernel: list,
+                 sizes: list) -> Tensor:
+    """The batch (N, C_in, *S) spread into zeros of L_out + d (K - 1) positions along each spatial axis, x[t]
+    at position d (K - 1) - p + s t (one `index_put`; what falls outside is cut off)."""
+    kept, placed, spans = [slice(None)] * 2, [slice(None)] * 2, list(batch.shape[:2])
     for n, s, p, d, k, size in zip(batch.shape[2:], stride, padding, dilation, kernel, sizes):
         inputs, positions = spread_along(n, s, d * (k - 1) - p, size + d * (k - 1))
         kept.append(inputs)
         placed.append(positions)
         spans.append(size + d * (k - 1))
-    spread = ops.index_put(owned(np.zeros(spans, dtype=weight.dtype)), tuple(placed), batch[tuple(kept)])
+    return ops.index_put(owned(np.zeros(spans, dtype=batch.dtype)), tuple(placed), batch[tuple(kept)])
+
+
+def flipped_kernels(weight: Tensor, groups: int) -> Tensor:
+    """The transposed convolution's weight (C_in, C_out / groups, *K) as the kernel of the convolution it
+    runs, (C_out, C_in / groups, *K): the two channel axes swapped within each group, the spatial axes
+    flipped."""
+    in_channels, group_out, *kernel = weight.shape
     kernels = weight.reshape((groups, in_channels // groups, group_out) + tuple(kernel))
-    kernels = ops.transpose(kernels, 1, 2).reshape((out_channels, in_channels // groups) + tuple(kernel))
-    kernels = kernels[(slice(None), slice(None)) + (slice(None, None, -1),) * dims]
-    return as_given(x, convolved(where, dims, spread, kernels, bias, 1, 0, dilation, groups), dims)
+    kernels = ops.transpose(kernels, 1, 2).reshape((group_out * groups, in_channels // groups) + tuple(kernel))
+    return kernels[(slice(None), slice(None)) + (slice(None, None, -1),) * len(kernel)]
 
 
 def spread_along(length: int, stride: int, first: int, span: int) -> tuple[slice, slice]:

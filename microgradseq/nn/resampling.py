@@ -24,7 +24,7 @@ class Upsample(Module):
     def __init__(self, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
                  align_corners: bool | None = None, recompute_scale_factor: bool | None = None) -> None:
         super().__init__()
-        self.name = type(self).__name__
+        self.name = type(self).__name__         # (PyTorch's Upsample keeps it; nothing here reads it)
         self.size = size
         if isinstance(scale_factor, tuple):
             self.scale_factor = tuple(float(factor) for factor in scale_factor)

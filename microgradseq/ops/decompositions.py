@@ -24,8 +24,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..tensor import Rules, Tensor, as_tensor, owned, result
-from .matrix_functions import mT, right_solve, square_matrices
+from ..tensor import Rules, Tensor, owned, result
+from .matrix_functions import mT, real_matrices, right_solve, square_matrices
 
 
 def _gaps(values: np.ndarray) -> np.ndarray:
@@ -99,21 +99,11 @@ class SVD(NamedTuple):
     Vh: Tensor
 
 
-def _matrices(where: str, A: Any) -> Tensor:
-    """A as a tensor of real floating-point matrices (..., m, n), else an error naming the function."""
-    A = A if isinstance(A, Tensor) else as_tensor(A)
-    if A.dtype.kind != "f":
-        raise TypeError(f"{where}: expected a real floating-point tensor, got dtype {A.dtype}")
-    if A.ndim < 2:
-        raise ValueError(f"{where}: expected a matrix or a batch of matrices (..., m, n), got shape {A.shape}")
-    return A
-
-
 def svd(A: Any, full_matrices: bool = True) -> SVD:
     """torch.linalg.svd: U, the singular values S (descending) and Vh with A = U diag(S) Vh; U (..., m, m)
     and Vh (..., n, n) with `full_matrices`, else (..., m, k) and (..., k, n), k = min(m, n). With
     `full_matrices` only the first k columns of U (rows of Vh) have a gradient, as PyTorch's."""
-    A = _matrices("linalg.svd", A)
+    A = real_matrices("linalg.svd", A)
     full = bool(full_matrices)
     U, S, Vh = np.linalg.svd(A._data, full_matrices=full)
     k = S.shape[-1]
@@ -124,7 +114,7 @@ def svd(A: Any, full_matrices: bool = True) -> SVD:
 
 def svdvals(A: Any) -> Tensor:
     """torch.linalg.svdvals: the singular values, descending;   ds = diag(U^T dA V),   gA = U diag(gs) V^T"""
-    A = _matrices("linalg.svdvals", A)
+    A = real_matrices("linalg.svdvals", A)
     U, S, Vh = np.linalg.svd(A._data, full_matrices=False)
     return result("svdvals", S, (A,), SVDVALS, ((U, S, Vh),))
 
@@ -214,7 +204,7 @@ def qr(A: Any, mode: str = "reduced") -> QR:
     """torch.linalg.qr: Q with orthonormal columns and R upper triangular, A = Q R; mode "reduced" (Q (..., m, k),
     R (..., k, n), k = min(m, n)), "complete" (Q (..., m, m), R (..., m, n)) or "r" (R alone, Q an empty
     tensor). Not differentiable, as PyTorch's: mode "r", and "complete" with m > n (RuntimeError on use)."""
-    A = _matrices("linalg.qr", A)
+    A = real_matrices("linalg.qr", A)
     if mode not in ("reduced", "complete", "r"):
         raise ValueError(f"linalg.qr: qr received unrecognized mode {mode!r} but expected one of 'reduced' "
                          "(default), 'r', or 'complete'")

@@ -17,13 +17,11 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor, result
-from .elementwise import elementwise
+from .elementwise import _math_erf, elementwise
 from .gamma_functions import _horner, _in_dtype_of
 from .in_place import in_place
-from .more_elementwise import _real
+from .more_elementwise import _math_erfc, _real
 
-_math_erf = np.frompyfunc(math.erf, 1, 1)
-_math_erfc = np.frompyfunc(math.erfc, 1, 1)
 _SQRT_PI = math.sqrt(math.pi)
 _SQRT_2PI = math.sqrt(2 * math.pi)
 

@@ -37,6 +37,16 @@ def mT(a: np.ndarray) -> np.ndarray:
     return np.swapaxes(a, -1, -2)
 
 
+def real_matrices(where: str, A: Any) -> Tensor:
+    """A as a tensor of real floating-point matrices (..., m, n), else an error naming the function."""
+    A = A if isinstance(A, Tensor) else as_tensor(A)
+    if A.dtype.kind != "f":
+        raise TypeError(f"{where}: expected a real floating-point tensor, got dtype {A.dtype}")
+    if A.ndim < 2:
+        raise ValueError(f"{where}: expected a matrix or a batch of matrices (..., m, n), got shape {A.shape}")
+    return A
+
+
 def square_matrices(where: str, A: Any) -> Tensor:
     """A as a tensor of real floating-point square matrices (..., n, n), else TypeError or ValueError naming
     the function, with what came."""

@@ -20,17 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Rules, Tensor, as_tensor, owned, result
-from .matrix_functions import lapack, mT, right_solve
-
-
-def real_matrices(where: str, A: Any) -> Tensor:
-    """A as a tensor of real floating-point matrices (..., m, n), else an error naming the function."""
-    A = A if isinstance(A, Tensor) else as_tensor(A)
-    if A.dtype.kind != "f":
-        raise TypeError(f"{where}: expected a real floating-point tensor, got dtype {A.dtype}")
-    if A.ndim < 2:
-        raise ValueError(f"{where}: expected a matrix or a batch of matrices (..., m, n), got shape {A.shape}")
-    return A
+from .matrix_functions import lapack, mT, real_matrices, right_solve
 
 
 # ---- triangular solves ---------------------------------------------------------------------------------
@@ -192,15 +182,20 @@ LU_U = Rules(vjp=(lambda g, kept: _lu_grad(g, kept, False),), jvp=(lambda v, kep
 
 # ---- the pseudo-inverse --------------------------------------------------------------------------------
 
-def pinv_values(A: np.ndarray, atol: Any, rtol: Any, hermitian: bool) -> np.ndarray:
-    """A^+ = V diag(1/s_i) U^T over the singular values s_i > max(atol, rtol s_1) (PyTorch's rule; rtol
-    eps max(m, n) when both are None, 0 for a matrix whose atol > 0 when only atol is given); from eigh's
-    |eigenvalues| when `hermitian`."""
-    m, n = A.shape[-2:]
-    if rtol is None:        # PyTorch's get_atol_rtol: 0 where atol > 0, per matrix
+def singular_value_tolerances(A: np.ndarray, atol: Any, rtol: Any) -> tuple[Any, Any]:
+    """(atol, rtol) for the rule s_i > max(atol, rtol s_1), as PyTorch's get_atol_rtol: atol 0 when None;
+    rtol eps max(m, n) when None, but 0 for each matrix whose atol > 0 when only atol is given."""
+    if rtol is None:
+        m, n = A.shape[-2:]
         rtol = np.finfo(A.dtype).eps * max(m, n)
         rtol = rtol if atol is None else np.where(np.asarray(atol) > 0, 0.0, rtol)
-    atol = 0.0 if atol is None else atol
+    return (0.0 if atol is None else atol), rtol
+
+
+def pinv_values(A: np.ndarray, atol: Any, rtol: Any, hermitian: bool) -> np.ndarray:
+    """A^+ = V diag(1/s_i) U^T over the singular values s_i > max(atol, rtol s_1) (the tolerances of
+    `singular_value_tolerances`); from eigh's |eigenvalues| when `hermitian`."""
+    atol, rtol = singular_value_tolerances(A, atol, rtol)
     if hermitian:
         S, V = np.linalg.eigh(A)
         U, Vh, magnitude = V, mT(V), np.abs(S)

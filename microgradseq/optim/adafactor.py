@@ -22,6 +22,15 @@ def factored_shape(shape: tuple, name: str) -> tuple:
     return tuple(shape)
 
 
+def check_factor(where: str, index: int, p: Any, name: str, value: Any, consequence: str) -> None:
+    """ValueError naming `where` unless `value` is a floating-point array of `factored_shape(p.shape, name)`."""
+    expected = factored_shape(p.shape, name)
+    if not isinstance(value, np.ndarray) or value.dtype.kind != "f" or value.shape != expected:
+        got = getattr(value, "shape", type(value).__name__)
+        raise ValueError(f"{where}: parameter {index}'s {name} must be a floating-point array of shape "
+                         f"{expected}, got {got}; {consequence}")
+
+
 def lerp(start: np.ndarray, end: np.ndarray, weight: float) -> np.ndarray:
     """start + weight (end - start), arranged as PyTorch's lerp is for weight >= 0.5 (so weight 1 gives end)."""
     if weight < 0.5:
@@ -69,12 +78,8 @@ class Adafactor(Optimizer):
         """The base class's checks, the factors' shapes those of `factored_shape`."""
         super()._check(where, index, p, grad, {name: value for name, value in state.items() if name not in FACTORED})
         for name in FACTORED:
-            value = state.get(name)
-            if value is not None and (not isinstance(value, np.ndarray) or value.dtype.kind != "f"
-                                      or value.shape != factored_shape(p.shape, name)):
-                got = getattr(value, "shape", type(value).__name__)
-                raise ValueError(f"{where}: parameter {index}'s {name} must be a floating-point array of shape "
-                                 f"{factored_shape(p.shape, name)}, got {got}; no parameter was changed")
+            if state.get(name) is not None:
+                check_factor(where, index, p, name, state[name], "no parameter was changed")
 
     def checked_state(self, where: str, index: int, entry: Any, group: dict) -> dict:
         """The base class's checks, a parameter of 2 axes or more with row_var and col_var of their shapes, one
@@ -90,11 +95,7 @@ class Adafactor(Optimizer):
             raise ValueError(f"{where}: the state of parameter {index} (of shape {p.shape}) must hold "
                              f"{' and '.join(kept)}, got {sorted(present)}; nothing was changed")
         for name, value in factors.items():
-            expected = factored_shape(p.shape, name)
-            if not isinstance(value, np.ndarray) or value.dtype.kind != "f" or value.shape != expected:
-                got = getattr(value, "shape", type(value).__name__)
-                raise ValueError(f"{where}: parameter {index}'s {name} must be a floating-point array of shape "
-                                 f"{expected}, got {got}; nothing was changed")
+            check_factor(where, index, p, name, value, "nothing was changed")
             state[name] = value.astype(p.dtype)
         for name in kept:
             non_negative_entries(where, index, state, name, "an average of squared gradients")

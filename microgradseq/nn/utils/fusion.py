@@ -88,8 +88,7 @@ def fuse_linear_bn_weights(linear_w: Any, linear_b: Any, bn_rm: Any, bn_rv: Any,
                            bn_b: Any) -> tuple[Parameter, Parameter]:
     """(weight, bias) of the fused Linear: W's row i times s_i and (b - running_mean) s + beta, s = gamma /
     sqrt(running_var + eps) (one feature broadcasts over all rows); a missing bias is zeros (and gamma ones,
-beta zeros: PyTorch's needs them). In the dtypes
-    of W and b, each requiring grad as they do."""
+    beta zeros: PyTorch's needs them). In the dtypes of W and b, each requiring grad as they do."""
     weight, mean = _array(linear_w), _array(bn_rm)
     if weight.ndim != 2 or mean.shape[0] not in (1, weight.shape[0]):
         raise ValueError(f"fuse_linear_bn_weights: the weight of shape {weight.shape} must have as many rows as "
