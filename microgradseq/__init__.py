@@ -134,6 +134,7 @@ Tensor.hardshrink, Tensor.prelu = hardshrink, prelu
 # core module (autograd.py), which a course reads for the chain rule alone; they live in transforms.py,
 # function.py, gradcheck.py, autograd_functional.py and anomaly.py and are named there.
 autograd.grad = transforms.grad
+autograd.backward = transforms.backward
 autograd.Function = function.Function
 autograd.gradcheck = gradcheck
 autograd.gradgradcheck = sys.modules[__name__ + ".gradcheck"].gradgradcheck

@@ -133,7 +133,7 @@ def topological_order(root: Node) -> list[Node]:
 _by_creation = operator.attrgetter("seq")
 
 
-def backward(root: Node, grad: np.ndarray, retain_graph: bool = False) -> None:
+def run_backward(root: Node, grad: np.ndarray, retain_graph: bool = False) -> None:
     """Reverse mode from `root`, seeded with dL/d(root) = `grad`: the chain rule, node by node.
 
     Each node's gradient is complete before its rules run (reverse topological

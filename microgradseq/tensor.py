@@ -327,7 +327,7 @@ class Tensor:
                 raise ValueError(f"backward: grad of shape {seed.shape} given for a tensor of shape {self.shape}")
         if inputs is not None:
             return self._backward_into(seed, inputs, retain_graph)
-        autograd.backward(node, seed, retain_graph)
+        autograd.run_backward(node, seed, retain_graph)
 
     # ---- in-place operators: the tensor itself takes the result, as in PyTorch ------------------
 

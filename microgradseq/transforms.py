@@ -19,7 +19,7 @@ from typing import Any, Callable, NamedTuple
 import numpy as np
 
 from . import autograd
-from .autograd import FREED, LEAF, OP, Node, grad_enabled, no_grad, setting
+from .autograd import CUT, FREED, LEAF, OP, Node, grad_enabled, no_grad, setting
 from .checks import user_stacklevel
 from .forward import Seed, current_run
 from .tensor import Tensor, numbers_in, owned
@@ -261,7 +261,7 @@ def reverse_gradient_rows(rows: list[list[tuple[Tensor, Any]]], tensors: list[Te
                 for node in inputs:
                     node.grad = None
                 if pairs:
-                    autograd.backward(*_one_root(pairs), retain_graph or b < last)
+                    autograd.run_backward(*_one_root(pairs), retain_graph or b < last)
                 grads = [x.grad for x in tensors]
                 if received is not None:
                     received.update(i for i, g in enumerate(grads) if g is not None)
@@ -306,6 +306,11 @@ def backward_into(output: Tensor, seed: np.ndarray, inputs: Any, retain_graph: b
     tensors x of `inputs` only (a leaf's accumulates; a non-leaf's is this pass's, as every non-leaf's
     here), and leaves every other `.grad` as it was. An input the output does not reach is left alone.
     Only the inputs' leaf hooks run, and their post-accumulate hooks."""
+    _pass_into(output._node, seed, inputs, retain_graph)
+
+
+def _pass_into(root: Node, seed: np.ndarray, inputs: Any, retain_graph: bool) -> None:
+    """`backward_into` from a root node (an output's, or `_one_root`'s for several outputs)."""
     try:
         inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     except TypeError:
@@ -319,16 +324,63 @@ def backward_into(output: Tensor, seed: np.ndarray, inputs: Any, retain_graph: b
         if not x.requires_grad:
             raise RuntimeError(f"backward: inputs[{position}] does not require grad, so no gradient reaches it")
     nodes = {x._node for x in inputs}
-    others = {node: grad for node, grad in _op_grads({output._node}).items() if node not in nodes}
+    others = {node: grad for node, grad in _op_grads({root}).items() if node not in nodes}
     try:
         with setting(differentiated, Differentiated(nodes, True)):     # (leaves' hooks, tensor_hooks.py)
-            autograd.backward(output._node, seed, retain_graph)
+            autograd.run_backward(root, seed, retain_graph)
     finally:
         for node, grad in others.items():
             node.grad = grad
 
 
 Tensor._backward_into = backward_into
+
+
+def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None = None, create_graph: bool = False,
+             grad_variables: Any = None, inputs: Any = None) -> None:
+    """PyTorch's `torch.autograd.backward`: one pass from all `tensors`, each seeded with its grad_tensor
+    (None for a one-element tensor: 1), adding d(sum_i <grad_tensors_i, tensors_i>)/dx into every leaf's
+    `.grad` (only the `inputs`' with `inputs=`), as `t.backward(g)` does for one tensor."""
+    if grad_variables is not None:
+        if grad_tensors is not None:
+            raise RuntimeError("autograd.backward: pass grad_tensors or the deprecated grad_variables, not both")
+        warnings.warn("autograd.backward: grad_variables is deprecated; use grad_tensors", FutureWarning,
+                      stacklevel=user_stacklevel())
+        grad_tensors = grad_variables
+    tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    grads = [None] * len(tensors) if grad_tensors is None else (
+        [grad_tensors] if isinstance(grad_tensors, (Tensor, np.ndarray)) else list(grad_tensors))
+    if len(grads) != len(tensors):
+        raise RuntimeError(f"autograd.backward: got {len(tensors)} tensors and {len(grads)} gradients")
+    if len(tensors) == 1 and isinstance(tensors[0], Tensor):
+        return tensors[0].backward(grads[0], retain_graph, create_graph, inputs)
+    if create_graph:
+        raise NotImplementedError("autograd.backward: create_graph=True (gradients of gradients) is not "
+                                  "supported")
+    pairs = []
+    for position, (t, g) in enumerate(zip(tensors, grads)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"autograd.backward: tensors[{position}] must be a Tensor, got {type(t).__name__}")
+        if t._node is None or t._node.kind is CUT:
+            raise RuntimeError(f"autograd.backward: element {position} of tensors does not require grad and "
+                               "has no history")
+        if g is None:
+            if t.numel() != 1:
+                raise RuntimeError(f"autograd.backward: grad can be implicitly created only for one-element "
+                                   f"tensors; tensors[{position}] has shape {t.shape}")
+            g = 1.0
+        seed = np.array(g.detach().numpy() if isinstance(g, Tensor) else g, t.dtype)
+        if seed.shape != t.shape and seed.size != 1:
+            raise RuntimeError(f"autograd.backward: grad_tensors[{position}] of shape {seed.shape} given for a "
+                               f"tensor of shape {t.shape}")
+        pairs.append((t._node, np.broadcast_to(seed, t.shape).copy()))
+    retain_graph = False if retain_graph is None else retain_graph
+    if not pairs:
+        return
+    if inputs is not None:
+        _pass_into(*_one_root(pairs), inputs, retain_graph)
+    else:
+        autograd.run_backward(*_one_root(pairs), retain_graph)
 
 
 def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool | None = None,
