@@ -136,6 +136,7 @@ def test_lgamma_is_exactly_zero_at_1_and_2_and_relatively_accurate_next_to_them(
     them: lgamma(1 + z) = -euler z + zeta(2) z^2 / 2 - ..., lgamma(2 + z) = (1 - euler) z + ... for tiny z."""
     assert mg.lgamma(t64([1.0, 2.0])).tolist() == [0.0, 0.0]
     assert mg.lgamma(mg.tensor([1.0, 2.0])).tolist() == [0.0, 0.0]
+    assert not np.signbit(mg.lgamma(t64([1.0, 2.0])).numpy()).any()      # +0, as C's lgamma(1)
     steps = np.array([1e-12, -1e-12, 1e-8, -1e-8, 1e-5])
     z1, z2 = (1 + steps) - 1, (2 + steps) - 2            # (the steps as the float64 x's hold them)
     taylor_1 = -EULER_GAMMA * z1 + math.pi ** 2 / 12 * z1 ** 2

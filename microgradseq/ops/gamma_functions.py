@@ -96,7 +96,7 @@ def _lgamma_1p(z: np.ndarray) -> np.ndarray:
     """lgamma(1 + z) for |z| <= _NEAR_ZERO by its Taylor series -euler z + sum_k (-1)^k zeta(k) z^k / k,
     so lgamma has a small relative error near its zeros at 1 and 2 (Lanczos' absolute error there is
     about 1e-16), and is exactly 0 at them."""
-    return z * _horner(_lgamma_1p_coefficients()[::-1], z)
+    return z * _horner(_lgamma_1p_coefficients()[::-1], z) + 0.0      # (+ 0.0: lgamma(1) is +0, not -0)
 
 
 def _digamma(x: np.ndarray) -> np.ndarray:
