@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import inspect
 import sys
+import warnings
 import weakref
 from typing import Any, Callable
 
@@ -104,6 +105,12 @@ class FunctionCtx:
         if self._in_jvp and self._saved_for_forward is not None:
             return self._saved_for_forward
         return self._saved
+
+    @property
+    def saved_variables(self) -> tuple:
+        """PyTorch's deprecated name of `saved_tensors`: the same tensors, after its DeprecationWarning."""
+        warnings.warn("'saved_variables' is deprecated; use 'saved_tensors'", DeprecationWarning, stacklevel=2)
+        return self.saved_tensors
 
     def set_materialize_grads(self, value: bool) -> None:
         """With False, `backward` gets None (not zeros) for an output that has no gradient."""

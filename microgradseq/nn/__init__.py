@@ -47,6 +47,7 @@ from .pooling import (AdaptiveAvgPool3d, AdaptiveMaxPool3d, AvgPool3d, LPPool1d,
 from .attention import MultiheadAttention
 from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,
                           TransformerEncoderLayer)
+from . import modules        # torch.nn.modules.conv, ..., .utils (modules.py), after every class above
 
 __all__ = ["BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "CELU", "Conv1d", "CosineSimilarity", "CrossEntropyLoss",
            "Dropout", "ELU", "Embedding", "Flatten", "GELU", "GLU", "GRU", "GRUCell", "Hardshrink", "Hardsigmoid",
@@ -79,3 +80,4 @@ __all__ += ["AdaptiveAvgPool3d", "AdaptiveMaxPool3d", "AvgPool3d", "CircularPad3
             "ReflectionPad3d", "ReplicationPad3d", "ZeroPad3d"]
 __all__ += ["LazyConv1d", "LazyConv2d"]
 __all__ += ["ConvTranspose3d", "LazyConv3d", "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyConvTranspose3d"]
+__all__ += ["modules"]

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
+from typing import Any, Callable
 
 import numpy as np
 
@@ -169,3 +171,24 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, rng: np.random.Generator | No
     q, r = np.linalg.qr(gaussian)
     q = q * np.sign(np.diag(r))
     return _fill(tensor, gain * (q.T if rows < columns else q))
+
+
+def _make_deprecate(method: Callable) -> Callable:
+    """PyTorch's spelling without the underscore (`nn.init.uniform(w)`, deprecated there): the same call
+    after its FutureWarning (torch/nn/init.py, `_make_deprecate`)."""
+    new_name = method.__name__
+    old_name = new_name[:-1]
+
+    def deprecated_init(*args: Any, **kwargs: Any) -> Tensor:
+        warnings.warn(f"`nn.init.{old_name}` is now deprecated in favor of `nn.init.{new_name}`.", FutureWarning,
+                      stacklevel=2)
+        return method(*args, **kwargs)
+    deprecated_init.__name__ = old_name
+    deprecated_init.__doc__ = f"{old_name}(...): deprecated, as PyTorch's; see `{new_name}`."
+    return deprecated_init
+
+
+uniform, normal, constant = _make_deprecate(uniform_), _make_deprecate(normal_), _make_deprecate(constant_)
+xavier_uniform, xavier_normal = _make_deprecate(xavier_uniform_), _make_deprecate(xavier_normal_)
+kaiming_uniform, kaiming_normal = _make_deprecate(kaiming_uniform_), _make_deprecate(kaiming_normal_)
+orthogonal = _make_deprecate(orthogonal_)
