@@ -29,7 +29,8 @@ sizes and step counts are small and the data is made up:
    (108e748c0a4aca1e1869666cf14c27fb5342ffbe): weight_norm'ed dilated causal Conv1d's (`Chomp1d`,
    `TemporalBlock`, `TemporalConvNet`), the pixel-by-pixel classifier `TCN`, and the script's `train`/`test`
    (permuted pixels, `Variable(..., volatile=True)`, `nll_loss(size_average=False)`, gradient clipping, the
-   lr / 10 schedule), on made-up 8 x 8 images (round 19 ran tcn.py on the adding problem).
+   lr / 10 schedule), on made-up 8 x 8 images (round 19 ran tcn.py on the adding problem; its
+   transcription is imported from there).
 
 Every source was found in the index and read there: none was written from memory.
 
@@ -2128,68 +2129,9 @@ def test_wavenet_training_lowers_the_loss_of_the_next_note():
 
 
 # ==== 5. locuslab/TCN TCN/tcn.py, TCN/mnist_pixel/model.py and pmnist_test.py, as written ===================
-# differs: `from torch.nn.utils import weight_norm` is `nn.utils.weight_norm` (the same function)
-weight_norm = nn.utils.weight_norm
-
-
-class Chomp1d(nn.Module):
-    def __init__(self, chomp_size):
-        super(Chomp1d, self).__init__()
-        self.chomp_size = chomp_size
-
-    def forward(self, x):
-        return x[:, :, :-self.chomp_size].contiguous()
-
-
-class TemporalBlock(nn.Module):
-    def __init__(self, n_inputs, n_outputs, kernel_size, stride, dilation, padding, dropout=0.2):
-        super(TemporalBlock, self).__init__()
-        self.conv1 = weight_norm(nn.Conv1d(n_inputs, n_outputs, kernel_size,
-                                           stride=stride, padding=padding, dilation=dilation))
-        self.chomp1 = Chomp1d(padding)
-        self.relu1 = nn.ReLU()
-        self.dropout1 = nn.Dropout(dropout)
-
-        self.conv2 = weight_norm(nn.Conv1d(n_outputs, n_outputs, kernel_size,
-                                           stride=stride, padding=padding, dilation=dilation))
-        self.chomp2 = Chomp1d(padding)
-        self.relu2 = nn.ReLU()
-        self.dropout2 = nn.Dropout(dropout)
-
-        self.net = nn.Sequential(self.conv1, self.chomp1, self.relu1, self.dropout1,
-                                 self.conv2, self.chomp2, self.relu2, self.dropout2)
-        self.downsample = nn.Conv1d(n_inputs, n_outputs, 1) if n_inputs != n_outputs else None
-        self.relu = nn.ReLU()
-        self.init_weights()
-
-    def init_weights(self):
-        nn.init.normal_(self.conv1.weight, 0, 0.01)     # differs: self.conv1.weight.data.normal_(0, 0.01)
-        nn.init.normal_(self.conv2.weight, 0, 0.01)     # (.data is a read-only array here; documented)
-        if self.downsample is not None:
-            nn.init.normal_(self.downsample.weight, 0, 0.01)
-
-    def forward(self, x):
-        out = self.net(x)
-        res = x if self.downsample is None else self.downsample(x)
-        return self.relu(out + res)
-
-
-class TemporalConvNet(nn.Module):
-    def __init__(self, num_inputs, num_channels, kernel_size=2, dropout=0.2):
-        super(TemporalConvNet, self).__init__()
-        layers = []
-        num_levels = len(num_channels)
-        for i in range(num_levels):
-            dilation_size = 2 ** i
-            in_channels = num_inputs if i == 0 else num_channels[i-1]
-            out_channels = num_channels[i]
-            layers += [TemporalBlock(in_channels, out_channels, kernel_size, stride=1, dilation=dilation_size,
-                                     padding=(kernel_size-1) * dilation_size, dropout=dropout)]
-
-        self.network = nn.Sequential(*layers)
-
-    def forward(self, x):
-        return self.network(x)
+# TCN/tcn.py at the same commit is round 19's transcription (Chomp1d, TemporalBlock, TemporalConvNet, each as
+# written, weight_norm'ed convolutions included): imported from there rather than written out a second time.
+from test_pytorch_porting_19 import TemporalConvNet  # noqa: E402
 
 
 class TCN(nn.Module):
