@@ -21,10 +21,6 @@ from ...tensor import Tensor
 from ..module import Module
 
 
-def _array(x: Any) -> np.ndarray:
-    return x._data if isinstance(x, Tensor) else np.asarray(x)
-
-
 def _for_eval(where: str, layer: Module, bn: Module) -> None:
     """PyTorch's checks: both in eval mode (AssertionError, as PyTorch's), bn with running statistics."""
     if not isinstance(layer, Module) or not isinstance(bn, Module):
@@ -52,16 +48,16 @@ def fuse_conv_bn_weights(conv_w: Any, conv_b: Any, bn_rm: Any, bn_rv: Any, bn_ep
     """(weight, bias) of the fused convolution: W s_c per output channel (axis 0, axis 1 with `transpose`)
     and (b - running_mean) s + beta, s = gamma / sqrt(running_var + eps); a missing conv bias is zeros,
     a missing gamma ones and beta zeros. In the dtypes of W and b, each requiring grad as they do."""
-    weight, mean, var = _array(conv_w), _array(bn_rm), _array(bn_rv)
+    weight, mean, var = np.asarray(conv_w), np.asarray(bn_rm), np.asarray(bn_rv)
     where = "fuse_conv_bn_weights"
     if weight.ndim < 2 or weight.shape[1 if transpose else 0] != mean.shape[0] or mean.shape != var.shape:
         raise ValueError(f"{where}: the weight of shape {weight.shape} must have as many output channels (axis "
                          f"{1 if transpose else 0}) as running_mean {mean.shape} and running_var {var.shape} have "
                          "entries")
-    bias_dtype = weight.dtype if conv_b is None else _array(conv_b).dtype
-    bias = np.zeros_like(mean) if conv_b is None else _array(conv_b)
-    gamma = np.ones_like(mean) if bn_w is None else _array(bn_w)
-    beta = np.zeros_like(mean) if bn_b is None else _array(bn_b)
+    bias_dtype = weight.dtype if conv_b is None else np.asarray(conv_b).dtype
+    bias = np.zeros_like(mean) if conv_b is None else np.asarray(conv_b)
+    gamma = np.ones_like(mean) if bn_w is None else np.asarray(bn_w)
+    beta = np.zeros_like(mean) if bn_b is None else np.asarray(bn_b)
     inv_std = 1.0 / np.sqrt(var + bn_eps)
     shape = ((1, -1) if transpose else (-1, 1)) + (1,) * (weight.ndim - 2)
     fused_w = (weight * (gamma * inv_std).reshape(shape)).astype(weight.dtype)
@@ -89,15 +85,15 @@ def fuse_linear_bn_weights(linear_w: Any, linear_b: Any, bn_rm: Any, bn_rv: Any,
     """(weight, bias) of the fused Linear: W's row i times s_i and (b - running_mean) s + beta, s = gamma /
     sqrt(running_var + eps) (one feature broadcasts over all rows); a missing bias is zeros (and gamma ones,
     beta zeros: PyTorch's needs them). In the dtypes of W and b, each requiring grad as they do."""
-    weight, mean = _array(linear_w), _array(bn_rm)
+    weight, mean = np.asarray(linear_w), np.asarray(bn_rm)
     if weight.ndim != 2 or mean.shape[0] not in (1, weight.shape[0]):
         raise ValueError(f"fuse_linear_bn_weights: the weight of shape {weight.shape} must have as many rows as "
                          f"running_mean {mean.shape} has entries (or it one)")
-    bias_dtype = weight.dtype if linear_b is None else _array(linear_b).dtype
-    bias = np.zeros_like(mean) if linear_b is None else _array(linear_b)
-    gamma = np.ones_like(mean) if bn_w is None else _array(bn_w)
-    beta = np.zeros_like(mean) if bn_b is None else _array(bn_b)
-    scale = gamma / np.sqrt(_array(bn_rv) + bn_eps)
+    bias_dtype = weight.dtype if linear_b is None else np.asarray(linear_b).dtype
+    bias = np.zeros_like(mean) if linear_b is None else np.asarray(linear_b)
+    gamma = np.ones_like(mean) if bn_w is None else np.asarray(bn_w)
+    beta = np.zeros_like(mean) if bn_b is None else np.asarray(bn_b)
+    scale = gamma / np.sqrt(np.asarray(bn_rv) + bn_eps)
     fused_w = weight * scale[:, None].astype(weight.dtype)
     fused_b = ((bias - mean) * scale + beta).astype(bias_dtype)
     return (Parameter(fused_w, requires_grad=_requires_grad(linear_w)),

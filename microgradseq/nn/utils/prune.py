@@ -32,10 +32,6 @@ from ...tensor import Tensor, owned
 from ..module import Module
 
 
-def _values(x: Any) -> np.ndarray:
-    return x._data if isinstance(x, Tensor) else np.asarray(x)
-
-
 class BasePruningMethod(ABC):
     """A way to prune: `compute_mask(t, default_mask)` gives the new mask from the importance scores `t`
     (the parameter's values, unless others are given) and the mask so far; `apply` reparametrises a
@@ -70,9 +66,9 @@ class BasePruningMethod(ABC):
         """t * compute_mask(importance_scores or t, default_mask or ones), as a new tensor (no module)."""
         t = t if isinstance(t, Tensor) else owned(np.array(t))
         scores = t if importance_scores is None else importance_scores
-        if _values(scores).shape != t.shape:
+        if np.asarray(scores).shape != t.shape:
             raise ValueError(f"{type(self).__name__}.prune: importance_scores must have the shape {t.shape} of t, "
-                             f"got {_values(scores).shape}")
+                             f"got {np.asarray(scores).shape}")
         default_mask = owned(np.ones(t.shape, t.dtype)) if default_mask is None else default_mask
         return t * self.compute_mask(_as_tensor(scores), default_mask=_as_tensor(default_mask))
 
@@ -126,7 +122,7 @@ class PruningContainer(BasePruningMethod):
 
     def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
         method = self._pruning_methods[-1]
-        scores, mask = _values(t), _values(default_mask).astype(_values(t).dtype)
+        scores, mask = np.asarray(t), np.asarray(default_mask).astype(np.asarray(t).dtype)
         if method.PRUNING_TYPE == "unstructured":
             part = mask == 1
         elif method.PRUNING_TYPE == "structured":
@@ -139,7 +135,7 @@ class PruningContainer(BasePruningMethod):
             raise ValueError(f"PruningContainer: unrecognised PRUNING_TYPE {method.PRUNING_TYPE!r}")
         partial = method.compute_mask(owned(scores[part]), default_mask=owned(mask[part]))
         new = mask.copy()
-        new[part] = _values(partial)
+        new[part] = np.asarray(partial)
         return owned(new)
 
 
@@ -172,7 +168,7 @@ class RandomUnstructured(_ByAmount):
     PRUNING_TYPE = "unstructured"
 
     def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
-        scores, mask = _values(t), _values(default_mask).copy()
+        scores, mask = np.asarray(t), np.asarray(default_mask).copy()
         count = self._count(scores.size)
         if count:
             draws = default_generator().random(scores.size)
@@ -186,7 +182,7 @@ class L1Unstructured(_ByAmount):
     PRUNING_TYPE = "unstructured"
 
     def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
-        scores, mask = _values(t), _values(default_mask).copy()
+        scores, mask = np.asarray(t), np.asarray(default_mask).copy()
         count = self._count(scores.size)
         if count:
             mask.reshape(-1)[np.argsort(np.abs(scores).reshape(-1), kind="stable")[:count]] = 0
@@ -207,9 +203,9 @@ class _Structured(_ByAmount):
     def _channel_mask(self, scores: np.ndarray, default_mask: Any, kept: np.ndarray) -> Tensor:
         """Ones on the channels in `kept` (indices or a boolean array along dim), times the default mask."""
         axis = self.dim % scores.ndim
-        mask = np.zeros(scores.shape, _values(default_mask).dtype)
+        mask = np.zeros(scores.shape, np.asarray(default_mask).dtype)
         mask[(slice(None),) * axis + (kept,)] = 1
-        return owned(mask * _values(default_mask))
+        return owned(mask * np.asarray(default_mask))
 
     def _channels(self, scores: np.ndarray) -> int:
         """How many channels to prune, after PyTorch's checks: t has channels (2 axes or more), dim is one."""
@@ -224,7 +220,7 @@ class RandomStructured(_Structured):
     those with the smallest are pruned, as PyTorch's (`rand`, then `kthvalue`)."""
 
     def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
-        scores = _values(t)
+        scores = np.asarray(t)
         count = self._channels(scores)
         if not count:
             return default_mask
@@ -244,7 +240,7 @@ class LnStructured(_Structured):
         self.n = n
 
     def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
-        scores = _values(t)
+        scores = np.asarray(t)
         count = self._channels(scores)
         if not count:
             return default_mask
@@ -282,7 +278,7 @@ class CustomFromMask(BasePruningMethod):
         self.mask = mask
 
     def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
-        given, mask = _values(self.mask), _values(default_mask)
+        given, mask = np.asarray(self.mask), np.asarray(default_mask)
         if given.shape != mask.shape:
             raise ValueError(f"{self._where or 'CustomFromMask'}: the mask has shape {given.shape}, the tensor "
                              f"{mask.shape}")
@@ -340,16 +336,16 @@ def _apply(where: str, method: BasePruningMethod, module: Any, name: Any, import
     method._tensor_name, method._where = name, where
     orig = getattr(module, name)
     scores = orig if importance_scores is None else importance_scores
-    if _values(scores).shape != orig.shape:
+    if np.asarray(scores).shape != orig.shape:
         raise ValueError(f"{where}: importance_scores must have the shape {orig.shape} of {name!r}, got "
-                         f"{_values(scores).shape}")
+                         f"{np.asarray(scores).shape}")
     if old is None:
         hook, default_mask = method, owned(np.ones(orig.shape, orig.dtype))
     else:
         hook = PruningContainer(*old) if isinstance(old, PruningContainer) else PruningContainer(old)
         hook.add_pruning_method(method)
         default_mask = getattr(module, name + "_mask")
-    mask = _values(hook.compute_mask(_as_tensor(scores).detach(), default_mask=default_mask))
+    mask = np.asarray(hook.compute_mask(_as_tensor(scores).detach(), default_mask=default_mask))
     if mask.shape != orig.shape:
         raise ValueError(f"{where}: compute_mask gave a mask of shape {mask.shape} for {name!r} of shape {orig.shape}")
     if old is None:
@@ -431,14 +427,14 @@ def global_unstructured(parameters: Iterable, pruning_method: type, importance_s
     scores, masks = [], []
     for module, name in pairs:
         tensor = getattr(module, name)
-        given = _values(importance_scores.get((module, name), tensor))
+        given = np.asarray(importance_scores.get((module, name), tensor))
         if given.shape != tensor.shape:
             raise ValueError(f"{where}: importance_scores for {name!r} must have shape {tensor.shape}, got "
                              f"{given.shape}")
         scores.append(given.reshape(-1))
-        masks.append(_values(getattr(module, name + "_mask", owned(np.ones(tensor.shape, tensor.dtype)))).reshape(-1))
+        masks.append(np.asarray(getattr(module, name + "_mask", owned(np.ones(tensor.shape, tensor.dtype)))).reshape(-1))
     container = PruningContainer(method)
-    final = _values(container.compute_mask(owned(np.concatenate(scores)), default_mask=owned(np.concatenate(masks))))
+    final = np.asarray(container.compute_mask(owned(np.concatenate(scores)), default_mask=owned(np.concatenate(masks))))
     start = 0
     for module, name in pairs:
         shape = getattr(module, name).shape
