@@ -9,10 +9,11 @@ from typing import Callable
 
 import numpy as np
 
+from ..creation import full_like
 from ..functional.activations import softplus
 from ..ops.solvers import solve_triangular
 from ..ops.gamma_functions import digamma, lgamma
-from ..tensor import Tensor, owned
+from ..tensor import Tensor
 from .bernoulli import Bernoulli
 from .beta import Beta, Dirichlet
 from .categorical import Categorical
@@ -174,11 +175,6 @@ def _kl_transformed_transformed(p: TransformedDistribution, q: TransformedDistri
 
 # ---- the gamma family's pairs (lgamma and digamma of the parameters) --------------------------------------
 
-def _infinite_like(t: Tensor) -> Tensor:
-    """inf of t's shape and dtype: p puts mass where q has none."""
-    return owned(np.full(t.shape, math.inf, dtype=t.dtype))
-
-
 def _x_log_x(t: Tensor) -> Tensor:
     return t * t.log()
 
@@ -297,7 +293,7 @@ def _kl_uniform_gamma(p: Uniform, q: Gamma) -> Tensor:
 
 def _kl_infinity(p: Distribution, q: Distribution) -> Tensor:
     """inf: p's support is not inside q's."""
-    return _infinite_like(p.mean)
+    return full_like(p.mean, math.inf)       # p puts mass where q has none
 
 
 for _pair in ((Gamma, Beta), (Gamma, Pareto), (Gamma, Uniform), (Beta, Pareto), (Exponential, Beta), (Normal, Beta),

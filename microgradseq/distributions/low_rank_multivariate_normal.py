@@ -21,7 +21,7 @@ from ..ops.solvers import solve_triangular
 from ..tensor import Tensor, owned
 from . import constraints
 from .distribution import Distribution, draw, lazy_property
-from .multivariate_normal import mahalanobis
+from .multivariate_normal import MultivariateNormal, mahalanobis
 
 
 def _capacitance_tril(W: Tensor, D: Tensor) -> Tensor:
@@ -40,6 +40,7 @@ class LowRankMultivariateNormal(Distribution):
                        "cov_diag": constraints.independent(constraints.positive, 1)}
     support = constraints.real_vector
     has_rsample = True
+    _square = MultivariateNormal._square     # (its matrices expanded to batch_shape + (n, n), as there)
 
     def __init__(self, loc: Any, cov_factor: Any, cov_diag: Any, validate_args: bool | None = None) -> None:
         for name, value in (("loc", loc), ("cov_factor", cov_factor), ("cov_diag", cov_diag)):
@@ -82,9 +83,6 @@ class LowRankMultivariateNormal(Distribution):
         """sum_j W_ij^2 + D_i."""
         variance = self._unbroadcasted_cov_factor.pow(2).sum(-1) + self._unbroadcasted_cov_diag
         return variance.expand(*(self._batch_shape + self._event_shape))
-
-    def _square(self, matrix: Tensor) -> Tensor:
-        return matrix.expand(*(self._batch_shape + self._event_shape + self._event_shape))
 
     @lazy_property
     def scale_tril(self) -> Tensor:

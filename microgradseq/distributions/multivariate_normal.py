@@ -80,6 +80,7 @@ class MultivariateNormal(Distribution):
             self._unbroadcasted_scale_tril = cholesky(inv(matrix))
 
     def _square(self, matrix: Tensor) -> Tensor:
+        """An (n, n) matrix (or a batch of them) expanded to batch_shape + (n, n)."""
         return matrix.expand(*(self._batch_shape + self._event_shape + self._event_shape))
 
     @lazy_property

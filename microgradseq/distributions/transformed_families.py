@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from ..creation import full_like
 from ..ops.elementwise import where
 from ..ops.gamma_functions import lgamma
 from ..tensor import Tensor, owned
@@ -33,11 +34,6 @@ from .transforms import AbsTransform, AffineTransform, ExpTransform, PowerTransf
 from .uniform import Uniform
 
 EULER_GAMMA = 0.57721566490153286060    # (PyTorch's euler_constant: -digamma(1))
-
-
-def _full(like: Tensor, value: float) -> Tensor:
-    """A constant of like's shape and dtype (a base distribution's fixed parameter)."""
-    return owned(np.full(like.shape, value, dtype=like.dtype))
 
 
 class LogNormal(TransformedDistribution):
@@ -113,7 +109,8 @@ class HalfNormal(_Folded):
 
     def __init__(self, scale: Any, validate_args: bool | None = None) -> None:
         (self.scale,) = broadcast_all("HalfNormal", scale)
-        super().__init__(Normal(_full(self.scale, 0.0), self.scale, validate_args=False), AbsTransform(), validate_args)
+        base = Normal(full_like(self.scale, 0.0), self.scale, validate_args=False)
+        super().__init__(base, AbsTransform(), validate_args)
 
     @property
     def mean(self) -> Tensor:
@@ -133,7 +130,8 @@ class HalfCauchy(_Folded):
 
     def __init__(self, scale: Any, validate_args: bool | None = None) -> None:
         (self.scale,) = broadcast_all("HalfCauchy", scale)
-        super().__init__(Cauchy(_full(self.scale, 0.0), self.scale, validate_args=False), AbsTransform(), validate_args)
+        base = Cauchy(full_like(self.scale, 0.0), self.scale, validate_args=False)
+        super().__init__(base, AbsTransform(), validate_args)
 
     @property
     def mean(self) -> Tensor:
@@ -157,8 +155,8 @@ class Gumbel(TransformedDistribution):
     def __init__(self, loc: Any, scale: Any, validate_args: bool | None = None) -> None:
         self.loc, self.scale = broadcast_all("Gumbel", loc, scale)
         finfo = np.finfo(self.loc.dtype)
-        base = Uniform(_full(self.loc, finfo.tiny), _full(self.loc, 1 - finfo.eps), validate_args=False)
-        transforms = [ExpTransform().inv, AffineTransform(0, _full(self.scale, -1.0)), ExpTransform().inv,
+        base = Uniform(full_like(self.loc, finfo.tiny), full_like(self.loc, 1 - finfo.eps), validate_args=False)
+        transforms = [ExpTransform().inv, AffineTransform(0, full_like(self.scale, -1.0)), ExpTransform().inv,
                       AffineTransform(self.loc, -self.scale)]
         super().__init__(base, transforms, validate_args)
 
@@ -248,7 +246,7 @@ class Weibull(TransformedDistribution):
         self.scale, self.concentration = broadcast_all("Weibull", scale, concentration)
         self.concentration_reciprocal = self.concentration.reciprocal()
         transforms = [PowerTransform(self.concentration_reciprocal), AffineTransform(0, self.scale)]
-        super().__init__(Exponential(_full(self.scale, 1.0), validate_args=False), transforms, validate_args)
+        super().__init__(Exponential(full_like(self.scale, 1.0), validate_args=False), transforms, validate_args)
 
     @property
     def mean(self) -> Tensor:
