@@ -79,33 +79,6 @@ class LogitRelaxedBernoulli(Distribution):
         return self.temperature.log() + diff - 2 * softplus(diff)
 
 
-class RelaxedBernoulli(TransformedDistribution):
-    """sigmoid of a LogitRelaxedBernoulli(temperature, probs | logits): values in (0, 1), `rsample`
-    differentiable in the parameters."""
-
-    arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
-    support = constraints.unit_interval
-
-    def __init__(self, temperature: Any, probs: Any = None, logits: Any = None,
-                 validate_args: bool | None = None) -> None:
-        base = LogitRelaxedBernoulli(temperature, probs, logits, validate_args=False)
-        super().__init__(base, SigmoidTransform(), validate_args)
-        check_wrapped(self, base, probs)
-
-    @property
-    def temperature(self) -> Tensor:
-        """T."""
-        return self.base_dist.temperature
-
-    @property
-    def logits(self) -> Tensor:
-        """log p - log(1 - p)."""
-        return self.base_dist.logits
-
-    @property
-    def probs(self) -> Tensor:
-        """p."""
-        return self.base_dist.probs
 
 
 class ExpRelaxedCategorical(Distribution):
@@ -167,17 +140,17 @@ class ExpRelaxedCategorical(Distribution):
         return f"{type(self).__name__}(temperature: {self.temperature}, {self._categorical!r})"
 
 
-class RelaxedOneHotCategorical(TransformedDistribution):
-    """exp of an ExpRelaxedCategorical(temperature, probs | logits): points of the simplex, the
-    Gumbel-softmax of a straight-through estimator or a discrete VAE, `rsample` differentiable."""
+class _Relaxed(TransformedDistribution):
+    """A relaxation as its log-space distribution (`base_type`, made from temperature, probs | logits)
+    mapped by `transform_type`; temperature, logits and probs are the base's."""
 
-    arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
-    support = constraints.simplex
+    base_type: type
+    transform_type: type
 
     def __init__(self, temperature: Any, probs: Any = None, logits: Any = None,
                  validate_args: bool | None = None) -> None:
-        base = ExpRelaxedCategorical(temperature, probs, logits, validate_args=False)
-        super().__init__(base, ExpTransform(), validate_args)
+        base = self.base_type(temperature, probs, logits, validate_args=False)
+        super().__init__(base, self.transform_type(), validate_args)
         check_wrapped(self, base, probs)
 
     @property
@@ -187,10 +160,29 @@ class RelaxedOneHotCategorical(TransformedDistribution):
 
     @property
     def logits(self) -> Tensor:
-        """The normalised log-probabilities."""
+        """The base's logits: log p - log(1 - p) for a Bernoulli, the normalised log-probabilities for
+        a categorical."""
         return self.base_dist.logits
 
     @property
     def probs(self) -> Tensor:
-        """The class probabilities."""
+        """The base's probabilities."""
         return self.base_dist.probs
+
+
+class RelaxedBernoulli(_Relaxed):
+    """sigmoid of a LogitRelaxedBernoulli(temperature, probs | logits): values in (0, 1), `rsample`
+    differentiable in the parameters."""
+
+    arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
+    support = constraints.unit_interval
+    base_type, transform_type = LogitRelaxedBernoulli, SigmoidTransform
+
+
+class RelaxedOneHotCategorical(_Relaxed):
+    """exp of an ExpRelaxedCategorical(temperature, probs | logits): points of the simplex, the
+    Gumbel-softmax of a straight-through estimator or a discrete VAE, `rsample` differentiable."""
+
+    arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
+    support = constraints.simplex
+    base_type, transform_type = ExpRelaxedCategorical, ExpTransform
