@@ -21,8 +21,8 @@ import numpy as np
 from .ops.elementwise import where
 from .ops.linalg import matmul
 from .ops.matrix_functions import LinAlgError, cholesky, inv, real_matrices, solve_matrices, square_matrices
-from .ops.solvers import (lu as lu_factors, lu_factor_values, permutation, pinv, singular_value_tolerances,
-                          solve_triangular)
+from .ops.solvers import (lu as lu_factors, lu_factor_values, lu_with_pivots, permutation, pinv,
+                          singular_value_tolerances, solve_triangular)
 from .ops.decompositions import svdvals
 from .ops.shape import concat
 from .tensor import Tensor, as_tensor, owned
@@ -95,8 +95,7 @@ def lu_factor(A: Any, *, pivot: bool = True) -> LUFactor:
     """torch.linalg.lu_factor: (LU, pivots), LU holding L's strict lower part and U (A = P L U), pivots
     LAPACK's (int32, 1-based: row j was swapped with row pivots[j] - 1). Differentiable through LU."""
     A = real_matrices("linalg.lu_factor", A)
-    P, L, U = lu_factors(A, pivot=pivot)
-    _, pivots, _ = lu_factor_values(A._data)
+    P, L, U, pivots = lu_with_pivots(A, pivot)
     m, n = A.shape[-2:]
     k = min(m, n)
     if m >= n:

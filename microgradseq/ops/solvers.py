@@ -118,16 +118,22 @@ def permutation(order: np.ndarray, dtype: Any) -> np.ndarray:
 def lu(A: Any, *, pivot: bool = True) -> tuple[Tensor, Tensor, Tensor]:
     """torch.linalg.lu: (P, L, U) with A = P L U, P a permutation matrix (a constant), L (..., m, k) unit
     lower triangular, U (..., k, n) upper triangular, k = min(m, n); see the module's docstring for the rules."""
+    P, L, U, _ = lu_with_pivots(A, pivot)
+    return P, L, U
+
+
+def lu_with_pivots(A: Any, pivot: bool) -> tuple[Tensor, Tensor, Tensor, np.ndarray]:
+    """`lu`'s (P, L, U) and LAPACK's pivots from the same elimination (`lu_factor` needs both)."""
     A = real_matrices("linalg.lu", A)
     if not pivot:
         raise RuntimeError("linalg.lu: LU without pivoting is not implemented on the CPU (as PyTorch's)")
-    LU, _, order = lu_factor_values(A._data)
+    LU, pivots, order = lu_factor_values(A._data)
     k = min(A.shape[-2:])
     L = np.tril(LU[..., :, :k], -1) + np.eye(A.shape[-2], k, dtype=A.dtype)
     U = np.triu(LU[..., :k, :])
     P = permutation(order, A.dtype)
     kept = (P, L, U)
-    return owned(P), result("lu_l", L, (A,), LU_L, (kept,)), result("lu_u", U, (A,), LU_U, (kept,))
+    return owned(P), result("lu_l", L, (A,), LU_L, (kept,)), result("lu_u", U, (A,), LU_U, (kept,)), pivots
 
 
 def _lu_grad(g: np.ndarray, kept: tuple, of_l: bool) -> np.ndarray:
