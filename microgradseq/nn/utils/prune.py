@@ -432,7 +432,8 @@ def global_unstructured(parameters: Iterable, pruning_method: type, importance_s
             raise ValueError(f"{where}: importance_scores for {name!r} must have shape {tensor.shape}, got "
                              f"{given.shape}")
         scores.append(given.reshape(-1))
-        masks.append(np.asarray(getattr(module, name + "_mask", owned(np.ones(tensor.shape, tensor.dtype)))).reshape(-1))
+        mask = getattr(module, name + "_mask", owned(np.ones(tensor.shape, tensor.dtype)))
+        masks.append(np.asarray(mask).reshape(-1))
     container = PruningContainer(method)
     final = np.asarray(container.compute_mask(owned(np.concatenate(scores)), default_mask=owned(np.concatenate(masks))))
     start = 0
