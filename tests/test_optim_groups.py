@@ -303,3 +303,65 @@ def test_the_base_class_takes_defaults_for_a_subclass_of_yours():
     optimizer.step()
     np.testing.assert_array_equal(a.data, [0.5])
     np.testing.assert_array_equal(b.data, [1.25])
+
+
+# ---- named parameters (PyTorch 2.6 and later) -----------------------------------------------------
+
+def _tiny_model():
+    mg.manual_seed(0)
+    return mg.nn.Linear(3, 2, dtype=np.float64)
+
+
+def test_named_parameters_train_as_the_parameters_do_and_keep_their_names():
+    """optim.SGD(model.named_parameters()): p -= lr * grad, as with model.parameters(), and the
+    group keeps the names in 'param_names', in order (PyTorch's layout)."""
+    model = _tiny_model()
+    before = {name: p.data.copy() for name, p in model.named_parameters()}
+    optimizer = SGD(model.named_parameters(), lr=0.5)
+    assert optimizer.param_groups[0]["param_names"] == ["weight", "bias"]
+    x = np.array([[1.0, -2.0, 0.5]])
+    model(mg.tensor(x)).sum().backward()
+    optimizer.step()
+    # d(sum of x W^T + b)/dW = 1 x (one row of ones times x), d/db = 1
+    np.testing.assert_allclose(model.weight.data, before["weight"] - 0.5 * np.ones((2, 1)) * x)
+    np.testing.assert_allclose(model.bias.data, before["bias"] - 0.5)
+
+
+def test_named_parameters_in_group_dicts_and_in_the_state_dict():
+    model = _tiny_model()
+    optimizer = Adam([{"params": [("weight", model.weight)]}, {"params": [("bias", model.bias)], "lr": 0.1}])
+    saved = optimizer.state_dict()
+    assert [g["param_names"] for g in saved["param_groups"]] == [["weight"], ["bias"]]
+    assert [g["params"] for g in saved["param_groups"]] == [[0], [1]]
+
+
+def test_loading_a_state_dict_takes_its_names_or_keeps_ours_when_it_has_none():
+    """PyTorch: names in the loaded groups replace the optimizer's; without them, the optimizer's stay."""
+    model = _tiny_model()
+    optimizer = SGD(model.named_parameters(), lr=0.1)
+    renamed = optimizer.state_dict()
+    renamed["param_groups"][0]["param_names"] = ["w", "b"]
+    optimizer.load_state_dict(renamed)
+    assert optimizer.param_groups[0]["param_names"] == ["w", "b"]
+    unnamed = SGD(_tiny_model().parameters(), lr=0.1).state_dict()
+    optimizer.load_state_dict(unnamed)
+    assert optimizer.param_groups[0]["param_names"] == ["w", "b"]
+
+
+def test_names_given_for_some_parameters_only_are_refused():
+    model = _tiny_model()
+    with pytest.raises(ValueError, match=r"SGD: .*item 1 has no name"):
+        SGD([("weight", model.weight), model.bias], lr=0.1)
+
+
+def test_a_group_with_names_cannot_join_groups_without_and_nothing_changes():
+    """PyTorch's rule: every group with names, or none."""
+    model = _tiny_model()
+    optimizer = SGD([model.weight], lr=0.1)
+    with pytest.raises(ValueError, match=r"SGD.add_param_group: .*with names to groups without them"):
+        optimizer.add_param_group({"params": [("bias", model.bias)]})
+    assert len(optimizer.param_groups) == 1 and optimizer.params == [model.weight]
+    named = SGD([("weight", model.weight)], lr=0.1)
+    with pytest.raises(ValueError, match=r"without names to groups with them"):
+        named.add_param_group({"params": [model.bias]})
+    assert len(named.param_groups) == 1

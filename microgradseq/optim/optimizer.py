@@ -112,19 +112,27 @@ def _group_list(params: Any, where: str) -> tuple[list[dict], bool]:
     return [{"params": items}], True
 
 
-def _group_params(group: Any, where: str, label: str) -> list[Tensor]:
-    """The tensors of a group dict, each checked to be trainable."""
+def _group_params(group: Any, where: str, label: str) -> tuple[list[Tensor], list[str] | None]:
+    """The tensors of a group dict, each checked to be trainable, and their names when they came
+    as `(name, tensor)` pairs (`model.named_parameters()`), else None."""
     if not isinstance(group, dict) or "params" not in group:
         raise TypeError(f"{where}: a param group must be a dict with a 'params' entry, got {group!r:.80}")
     params = group["params"]
     if isinstance(params, Tensor):
-        return [params]               # as PyTorch: {'params': p} is {'params': [p]}
+        return [params], None         # as PyTorch: {'params': p} is {'params': [p]}
     if isinstance(params, (set, frozenset)):
         raise TypeError(f"{where}: {label}parameters must come in an ordered collection, not a set")
     try:
         tensors = list(iter(params))
     except TypeError:
         raise TypeError(f"{where}: {label}expected an iterable of Tensors, got {type(params).__name__}") from None
+    names = None
+    named = [isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str) for item in tensors]
+    if tensors and all(named):        # model.named_parameters(), as PyTorch 2.6 and later take it
+        names, tensors = [name for name, _ in tensors], [p for _, p in tensors]
+    elif any(named):
+        raise ValueError(f"{where}: {label}item {named.index(False)} has no name: give every parameter "
+                         "with its name, as model.named_parameters() does, or none")
     for index, p in enumerate(tensors):
         if not isinstance(p, Tensor):
             raise ValueError(f"{where}: {label}expected an iterable of Tensors, item {index} is a "
@@ -138,7 +146,7 @@ def _group_params(group: Any, where: str, label: str) -> list[Tensor]:
         if p._node.kind is not LEAF:
             raise ValueError(f"{where}: {label}item {index} is the result of an op, not a leaf tensor; "
                              "train the leaves it was computed from")
-    return tensors
+    return tensors, names
 
 
 def _as_dtype(value: Any, dtype: np.dtype) -> Any:
@@ -184,7 +192,7 @@ class Optimizer:
     def _add_group(self, group: dict, where: str, label: str | None = None) -> None:
         index = len(self.param_groups)
         label = f"param group {index}: " if label is None else label
-        params = _group_params(group, where, label)
+        params, names = _group_params(group, where, label)
         seen = {id(p) for p in self.params}
         for p in params:
             if id(p) in seen:
@@ -193,6 +201,13 @@ class Optimizer:
             seen.add(id(p))
         options = {name: value for name, value in group.items() if name != "params"}
         new = {"params": params, **self.defaults, **options}      # the group's own options win
+        if names is not None:
+            new["param_names"] = names                          # as PyTorch keeps them
+        if self.param_groups and ("param_names" in new) != ("param_names" in self.param_groups[0]):
+            raise ValueError(f"{where}: {label}every param group must come with parameter names "
+                             "(model.named_parameters()) or every one without; cannot add a group "
+                             f"{'with' if 'param_names' in new else 'without'} names to groups "
+                             f"{'without' if 'param_names' in new else 'with'} them")
         self.check_options(where, new, index)
         self.param_groups.append(new)
         self.params.extend(params)

@@ -87,6 +87,8 @@ def load_state_dict(optimizer: Any, saved: Any) -> None:
         new = {"params": ours["params"],          # (numbers that went through mg.save as 0-d arrays: as numbers)
                **{name: plain(_copied(value)) for name, value in group.items() if name != "params"},
                **{name: value for name, value in FILLED_IN.items() if name in optimizer.defaults and name not in group}}
+        if "param_names" in ours and "param_names" not in group:
+            new["param_names"] = ours["param_names"]    # (PyTorch: saved names replace ours; none saved, ours stay)
         optimizer.check_options(where, new, index)
         new_groups.append(new)
 
