@@ -255,7 +255,17 @@ def demo(args: argparse.Namespace) -> int:
     print(f"\nfiles written to {out.resolve()}:")
     for path in files:
         print(f"  {path.name}")
+    print(f"\nto sample from the saved model in Python:\n{reload_snippet(out / 'model.npz', args)}")
     return 0
+
+
+def reload_snippet(path: Path, args: argparse.Namespace) -> str:
+    """Python lines that load the demo's saved weights into a model of the same shape and sample from it."""
+    return (f"  import microgradseq as mg\n  from microgradseq import charlm\n"
+            f"  vocab = charlm.Vocabulary(charlm.load_text())\n"
+            f"  model = charlm.CharLM(len(vocab), {args.hidden}, {args.cell!r})\n"
+            f"  model.load_state_dict(mg.load({str(path.resolve())!r}))\n"
+            f"  print(charlm.sample(model, vocab, 'The ', 200))")
 
 
 def draw(args: argparse.Namespace) -> int:

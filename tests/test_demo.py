@@ -249,6 +249,10 @@ def test_demo_learns_and_writes_its_files(tmp_path, capsys):
     assert set(mg.load(out / "model.npz")) == {name for name, _ in
                                                charlm.CharLM(30, 32).named_parameters()}
     assert str(out.resolve()) in printed and "sample at temperature" in printed
+    snippet = textwrap.dedent(printed.split("to sample from the saved model in Python:\n", 1)[1])
+    exec(snippet, {})                                       # the printed lines run as printed
+    sampled = capsys.readouterr().out
+    assert sampled.startswith("The ") and sampled.endswith("\n") and len(sampled) - 1 == len("The ") + 200
 
 
 def test_demo_help_lists_its_options():
