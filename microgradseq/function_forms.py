@@ -24,10 +24,20 @@ _FIRST_KEYWORD = {"pow": "exponent", "mul": "other", "matmul": "other", "floor_d
                   "remainder": "other", "reshape": "shape", "permute": "dims"}   # PyTorch's name of the 2nd argument
 
 
+_INPUT_KEYWORD = {"split": "tensor"}
+
+
 def _form(name: str) -> Callable:
     method = getattr(Tensor, name)
 
-    def function(input: Any, *args: Any, **kwargs: Any) -> Any:
+    def function(*args: Any, **kwargs: Any) -> Any:
+        first = _INPUT_KEYWORD.get(name, "input")   # torch.split(tensor=...): PyTorch's name for the input
+        if args:
+            input, args = args[0], args[1:]
+        elif first in kwargs:
+            input = kwargs.pop(first)
+        else:
+            raise TypeError(f"{name}() missing 1 required positional argument: {first!r}")
         if not args and _FIRST_KEYWORD.get(name) in kwargs:       # torch.pow(x, exponent=2): passed on by position
             args = (kwargs.pop(_FIRST_KEYWORD[name]),)
         if name in _SCALAR_FIRST and args and isinstance(args[0], Tensor) and not isinstance(input, Tensor):

@@ -2259,7 +2259,7 @@ def test_mse_loss_differentiates_the_target_too():
 
 def test_mse_loss_refuses_shapes_that_only_broadcast():
     """Documented: the shapes must match (PyTorch broadcasts with a warning); no broadcasting case to check."""
-    with pytest.raises(ValueError, match=r"mse_loss: pred of shape \(2, 3\) and target of shape \(3,\) differ"):
+    with pytest.raises(ValueError, match=r"mse_loss: input of shape \(2, 3\) and target of shape \(3,\) differ"):
         F.mse_loss(mg.zeros(2, 3), mg.zeros(3))
 
 

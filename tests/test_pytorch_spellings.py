@@ -712,3 +712,48 @@ def test_random_refuses_bounds_its_dtype_cannot_hold(dtype, bounds, name):
     assert mg.empty(2, dtype=mg.int8).random_(-128, 128).dtype == np.int8
     with pytest.raises(TypeError, match="random_: expected a real or bool tensor"):
         mg.tensor(np.zeros(2, np.complex64)).random_(3)
+
+
+# PyTorch's first argument of each torch.nn.functional function, where it is not `input`
+# (torch/nn/functional.py): a script that passes it by keyword (`F.softmax(input=e, dim=1)`) ports unchanged.
+_FIRST_ARGUMENT_NOT_INPUT = {
+    "bilinear": "input1", "cosine_embedding_loss": "input1", "margin_ranking_loss": "input1",
+    "cosine_similarity": "x1", "pairwise_distance": "x1", "ctc_loss": "log_probs", "gumbel_softmax": "logits",
+    "multi_head_attention_forward": "query", "scaled_dot_product_attention": "query", "one_hot": "tensor",
+    "triplet_margin_loss": "anchor", "triplet_margin_with_distance_loss": "anchor"}
+
+
+def test_every_functional_function_names_its_first_argument_as_pytorch_does():
+    import inspect
+    functional = mg.nn.functional
+    wrong = {}
+    for name in functional.__all__:
+        function = getattr(functional, name)
+        if inspect.isclass(function) or not callable(function):
+            continue
+        first = next(iter(inspect.signature(function).parameters))
+        if first != _FIRST_ARGUMENT_NOT_INPUT.get(name, "input"):
+            wrong[name] = first
+    assert wrong == {}
+
+
+def test_functional_calls_by_pytorchs_keywords_give_the_positional_results():
+    """F.relu(x, inplace=True) (a new tensor all the same), F.linear(input=...), F.mse_loss(input=...),
+    F.cross_entropy(input=...), against hand-written numpy."""
+    F = mg.nn.functional
+    x = np.array([[0.5, -1.0], [2.0, 0.25]])
+    w, b = np.array([[1.0, 2.0], [-1.0, 0.5], [0.0, 3.0]]), np.array([0.1, 0.2, 0.3])
+    np.testing.assert_allclose(F.relu(mg.tensor(x), inplace=True).numpy(), np.maximum(x, 0))
+    np.testing.assert_allclose(F.relu(input=mg.tensor(x)).numpy(), np.maximum(x, 0))
+    np.testing.assert_allclose(F.tanh(input=mg.tensor(x)).numpy(), np.tanh(x))
+    np.testing.assert_allclose(F.sigmoid(input=mg.tensor(x)).numpy(), 1 / (1 + np.exp(-x)))
+    logits = F.linear(input=mg.tensor(x), weight=mg.tensor(w), bias=mg.tensor(b))
+    np.testing.assert_allclose(logits.numpy(), x @ w.T + b)
+    np.testing.assert_allclose(F.mse_loss(input=mg.tensor(x), target=mg.zeros(2, 2)).item(), (x ** 2).mean())
+    z = x @ w.T + b
+    log_p = z - z.max(1, keepdims=True) - np.log(np.exp(z - z.max(1, keepdims=True)).sum(1, keepdims=True))
+    np.testing.assert_allclose(F.cross_entropy(input=logits, target=np.array([2, 0])).item(),
+                               -(log_p[0, 2] + log_p[1, 0]) / 2)
+    np.testing.assert_allclose(F.softmax(input=mg.tensor(x), dim=1).numpy(), np.exp(x) / np.exp(x).sum(1, keepdims=True))
+    with pytest.raises(ValueError, match="relu: inplace must be True or False"):
+        F.relu(mg.tensor(x), inplace="yes")

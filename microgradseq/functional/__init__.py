@@ -22,8 +22,7 @@ logits: softmax, log_softmax and cross-entropy subtract the row maximum first
 cross-entropy with logits works with e^-|x| <= 1.
 """
 
-from ..ops import relu, sigmoid, tanh
-from .activations import gelu, log_softmax, softmax
+from .activations import gelu, log_softmax, relu, sigmoid, softmax, tanh
 # PyTorch's other activations and distances (activations.py), all functions of torch.nn.functional: in __all__ too
 # (below), each with its row in tests/test_composite_gradients.py
 from .activations import (celu, cosine_similarity, elu, glu, hardshrink, hardsigmoid, hardswish, hardtanh, leaky_relu,
@@ -64,7 +63,7 @@ from .reduction import REDUCTIONS, legacy_reduction
 
 __all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "dropout", "gelu",
            "huber_loss", "kl_div", "l1_loss", "layer_norm", "linear", "log_softmax", "mse_loss", "nll_loss",
-           "one_hot", "pad", "relu", "sigmoid", "smooth_l1_loss", "softmax", "tanh"]      # relu, sigmoid, tanh: the ops themselves, as torch.nn.functional has them
+           "one_hot", "pad", "relu", "sigmoid", "smooth_l1_loss", "softmax", "tanh"]
 __all__ += ["celu", "cosine_similarity", "elu", "glu", "hardshrink", "hardsigmoid", "hardswish", "hardtanh",
             "leaky_relu", "logsigmoid", "mish", "normalize", "pairwise_distance", "prelu", "relu6", "selu", "silu",
             "softmin", "softplus", "softshrink", "softsign", "tanhshrink", "threshold"]     # (activations.py)

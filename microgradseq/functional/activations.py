@@ -7,9 +7,10 @@ distances between vectors:
   `hardshrink`, `threshold`;
 - `normalize`, `cosine_similarity`, `pairwise_distance`.
 
-(`relu`, `sigmoid` and `tanh` are the ops themselves.) Each is a composite of primitive ops (where, clip, exp,
-expm1, log1p, sigmoid, tanh, abs, norm, ...), so the chain rule gives its gradient and its tangent: nothing
-here has a rule of its own. Two habits keep the composites as exact as PyTorch's kernels:
+(`relu`, `sigmoid` and `tanh` call the ops themselves, under PyTorch's argument names.) Each other is a
+composite of primitive ops (where, clip, exp, expm1, log1p, sigmoid, tanh, abs, norm, ...), so the chain rule
+gives its gradient and its tangent: nothing here has a rule of its own. Two habits keep the composites as exact
+as PyTorch's kernels:
 
 - at a kink the slope is PyTorch's: `where(condition, a, b)` sends the gradient to the branch the condition
   picks, so the condition is written as PyTorch's kernel writes it (x > 0 for leaky_relu and prelu, x <= 0
@@ -34,7 +35,7 @@ import numpy as np
 
 from .. import ops
 from ..checks import flag, is_axis, is_int, user_stacklevel
-from ..ops import exp, sum, tanh
+from ..ops import exp, sum
 from ..ops.assign import number_for
 from ..ops.elementwise import in_dtype
 from ..spellings import either
@@ -46,11 +47,12 @@ def _shifted(x: Tensor, axis: int) -> Tensor:
     return x - x._data.max(axis=axis, keepdims=True)
 
 
-def softmax(x: Any, axis: int | None = None, _stacklevel: int = 3, dtype: Any = None, *,
+def softmax(input: Any, axis: int | None = None, _stacklevel: int = 3, dtype: Any = None, *,
             dim: int | None = None) -> Tensor:
-    """softmax(x)_i = e^(x_i - m) / sum_j e^(x_j - m), along `axis` (or `dim`; the last by default);
-    `dtype` converts the input first, as PyTorch's F.softmax (`_stacklevel` is taken for its signature)."""
-    x = in_dtype("softmax", x if type(x) is Tensor else as_tensor(x), dtype)
+    """softmax(x)_i = e^(x_i - m) / sum_j e^(x_j - m), x the input, along `axis` (or `dim`; the last by
+    default); `dtype` converts the input first, as PyTorch's F.softmax (`_stacklevel` is taken for its
+    signature)."""
+    x = in_dtype("softmax", input if type(input) is Tensor else as_tensor(input), dtype)
     if axis is None and dim is None:
         _last_axis_by_default("softmax", x.ndim)
     axis = either("softmax", "axis", axis, "dim", dim, -1)
@@ -64,11 +66,11 @@ def softmax(x: Any, axis: int | None = None, _stacklevel: int = 3, dtype: Any = 
     return e / sum(e, axis=axis, keepdims=True)
 
 
-def log_softmax(x: Any, axis: int | None = None, _stacklevel: int = 3, dtype: Any = None, *,
+def log_softmax(input: Any, axis: int | None = None, _stacklevel: int = 3, dtype: Any = None, *,
                 dim: int | None = None) -> Tensor:
-    """log softmax(x)_i = (x_i - m) - log sum_j e^(x_j - m);   one op (`ops.log_softmax`); `dtype` as
-    `softmax`'s."""
-    x = in_dtype("log_softmax", x if type(x) is Tensor else as_tensor(x), dtype)
+    """log softmax(x)_i = (x_i - m) - log sum_j e^(x_j - m), x the input;   one op (`ops.log_softmax`);
+    `dtype` as `softmax`'s."""
+    x = in_dtype("log_softmax", input if type(input) is Tensor else as_tensor(input), dtype)
     if axis is None and dim is None:
         _last_axis_by_default("log_softmax", x.ndim)
     return ops.log_softmax(x, either("log_softmax", "axis", axis, "dim", dim, -1))
@@ -100,7 +102,7 @@ def gelu(input: Any, approximate: str = "none") -> Tensor:
     if approximate == "none":
         return x * (ops.erf(x * (1 / math.sqrt(2))) + 1) * 0.5
     if approximate == "tanh":
-        return x * (tanh((x + x * x * x * 0.044715) * math.sqrt(2 / math.pi)) + 1) * 0.5
+        return x * (ops.tanh((x + x * x * x * 0.044715) * math.sqrt(2 / math.pi)) + 1) * 0.5
     raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
 
 
@@ -285,7 +287,7 @@ def mish(input: Any, inplace: bool = False) -> Tensor:
     sp = softplus(x)."""
     x = _floating("mish", input)
     _inplace("mish", inplace)
-    return x * tanh(_softplus(x))
+    return x * ops.tanh(_softplus(x))
 
 
 @_half_in_float32
@@ -310,10 +312,27 @@ def softsign(input: Any) -> Tensor:
 def tanhshrink(input: Any) -> Tensor:
     """x - tanh(x), as PyTorch's F.tanhshrink;   slope tanh(x)^2."""
     x = _as_float(input)
-    return x - tanh(x)
+    return x - ops.tanh(x)
 
 
 # ---- piecewise linear ------------------------------------------------------------------------------------
+
+def relu(input: Any, inplace: bool = False) -> Tensor:
+    """max(x, 0), as PyTorch's F.relu: the op `ops.relu` (slope 1 for x > 0, else 0), with PyTorch's
+    argument names; `inplace` a bool that changes nothing (arrays are read-only: a new tensor all the same)."""
+    _inplace("relu", inplace)
+    return ops.relu(input)
+
+
+def sigmoid(input: Any) -> Tensor:
+    """1 / (1 + e^-x), as PyTorch's F.sigmoid: the op `ops.sigmoid`, with PyTorch's argument name."""
+    return ops.sigmoid(input)
+
+
+def tanh(input: Any) -> Tensor:
+    """tanh(x), as PyTorch's F.tanh: the op `ops.tanh`, with PyTorch's argument name."""
+    return ops.tanh(input)
+
 
 def leaky_relu(input: Any, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x for x > 0, else negative_slope x, as PyTorch's F.leaky_relu;   slope 1 for x > 0, else

@@ -110,12 +110,12 @@ def _classes_last(where: str, scores: Tensor) -> Tensor:
     return scores if scores.ndim < 3 else scores.permute(0, *range(2, scores.ndim), 1)
 
 
-def cross_entropy(logits: Any, target: Any, weight: Any = None, size_average: Any = None, ignore_index: int = -100,
+def cross_entropy(input: Any, target: Any, weight: Any = None, size_average: Any = None, ignore_index: int = -100,
                   reduce: Any = None, reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
     """-sum_c w_c p_c log softmax(logits)_c per row, with p one-hot (class indices) or given, w the
     class weights (1 without `weight`).
 
-    As PyTorch's, argument for argument: logits (N, C) (or (C,), or (N, C, d1, ...) with the classes
+    As PyTorch's, argument for argument: input, the logits, (N, C) (or (C,), or (N, C, d1, ...) with the classes
     on axis 1); target: integer classes (N,) (or (), or (N, d1, ...)), or probabilities of the logits'
     shape (a tensor of them gets a gradient, -w log softmax(logits) per row). A reduction string in
     weight's place is the reduction (`cross_entropy(logits, target, "sum")`). A class target equal to
@@ -127,7 +127,7 @@ def cross_entropy(logits: Any, target: Any, weight: Any = None, size_average: An
     reduction = legacy_reduction("cross_entropy", size_average, reduce, reduction)
     checked_reduction("cross_entropy", reduction)
     smoothing = probability(label_smoothing, "label_smoothing", "cross_entropy")
-    given = as_tensor(logits)
+    given = as_tensor(input)
     logits = _classes_last("cross_entropy", given)
     count = logits.shape[-1]
     weights = class_weights("cross_entropy", weight, count, logits.dtype)

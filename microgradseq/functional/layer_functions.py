@@ -16,9 +16,9 @@ from ..tensor import Tensor, as_tensor, owned
 from .padding import NON_CONSTANT_MODES, padded_by_mode
 
 
-def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """x W^T + b, as PyTorch's F.linear (W of shape (out, in)); one node."""
-    return ops.linear(x, weight, bias)
+def linear(input: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """x W^T + b, x the input, as PyTorch's F.linear (W of shape (out, in)); one node."""
+    return ops.linear(input, weight, bias)
 
 
 def bilinear(input1: Any, input2: Any, weight: Any, bias: Any = None) -> Tensor:
@@ -45,14 +45,14 @@ def bilinear(input1: Any, input2: Any, weight: Any, bias: Any = None) -> Tensor:
     return y if bias is None else y + bias
 
 
-def dropout(x: Any, p: float = 0.5, training: bool = True, inplace: bool = False, *,
+def dropout(input: Any, p: float = 0.5, training: bool = True, inplace: bool = False, *,
             rng: np.random.Generator | None = None) -> Tensor:
     """x with each element zeroed with probability p and the rest scaled by 1 / (1 - p) (so the mean is
     kept), while `training`; x itself otherwise. The mask comes from `rng` or the library's generator
     (`mg.manual_seed`), and enters as a constant factor: d/dx = mask / (1 - p). (`inplace=True` makes a
     new tensor all the same: arrays are read-only.)"""
     p = probability(p, "p", "dropout")
-    x = as_tensor(x)
+    x = as_tensor(input)
     if x.dtype.kind != "f":
         raise TypeError(f"dropout: expected a floating-point tensor, got dtype {x.dtype}")
     if not training or p == 0:

@@ -57,12 +57,12 @@ def _elementwise_weighted(where: str, losses: Tensor, weight: Any, reduction: st
     return reduce_losses(losses * w, reduction, where)
 
 
-def mse_loss(pred: Any, target: Any, size_average: Any = None, reduce: Any = None, reduction: str = "mean",
+def mse_loss(input: Any, target: Any, size_average: Any = None, reduce: Any = None, reduction: str = "mean",
              weight: Any = None) -> Tensor:
-    """d^2, averaged or summed over every element (d = pred - target);   d/dpred = 2 d. With a
-    `weight` w of pred's shape: w d^2, whose mean is sum(w d^2) / sum(w) (`_elementwise_weighted`)."""
+    """d^2, averaged or summed over every element (d = input - target);   d/dinput = 2 d. With a
+    `weight` w of input's shape: w d^2, whose mean is sum(w d^2) / sum(w) (`_elementwise_weighted`)."""
     reduction = legacy_reduction("mse_loss", size_average, reduce, reduction)
-    diff = _difference("mse_loss", pred, target, "pred")
+    diff = _difference("mse_loss", input, target)
     return _elementwise_weighted("mse_loss", diff * diff, weight, reduction)
 
 

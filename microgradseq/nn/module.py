@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from collections import namedtuple
 from collections.abc import MutableMapping
@@ -39,6 +40,23 @@ def checked_name(where: str, owner: Any, name: Any, own: dict) -> str:
     if hasattr(owner, name) and name not in own:
         raise KeyError(f"{where}: attribute {name!r} already exists")
     return name
+
+
+_TAKES_INPUT: dict = {}
+
+
+def _forward_takes_input(cls: type) -> bool:
+    """Whether `cls.forward` names an argument `input` (or takes **kwargs): PyTorch's layers call their first
+    argument `input`, so `module(input=x)` is passed on by position to a forward that calls it `x`."""
+    takes = _TAKES_INPUT.get(cls)
+    if takes is None:
+        try:
+            params = inspect.signature(cls.forward).parameters.values()
+            takes = any(p.name == "input" or p.kind is p.VAR_KEYWORD for p in params)
+        except (TypeError, ValueError):
+            takes = True
+        _TAKES_INPUT[cls] = takes
+    return takes
 
 
 class Module(ForwardHooks):
@@ -163,6 +181,8 @@ class Module(ForwardHooks):
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not args and "input" in kwargs and not _forward_takes_input(type(self)):
+            args = (kwargs.pop("input"),)       # PyTorch's name for forward's first argument: `lin(input=x)`
         with in_scope(self._name or type(self).__name__):      # nodes made inside carry the module path
             if self._forward_pre_hooks or self._forward_hooks:
                 return self._call_with_hooks(self.forward, args, kwargs)       # (module_hooks.py)

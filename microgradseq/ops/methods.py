@@ -146,8 +146,14 @@ def _adjoint(self: Tensor) -> Tensor:
     return _matrix_transpose("H")(self)
 
 
-def permute(self: Tensor, *dims: Any) -> Tensor:
-    """The axes in the order `dims` (every axis once), as PyTorch's permute: numpy's transpose."""
+def permute(self: Tensor, *dims: Any, **kwargs: Any) -> Tensor:
+    """The axes in the order `dims` (every axis once), as PyTorch's permute: numpy's transpose; `dims=` by
+    keyword too, as PyTorch's (`x.permute(dims=[1, 2, 0])`)."""
+    if kwargs:
+        if dims or set(kwargs) != {"dims"}:
+            raise TypeError(f"permute: expected the axes by position or as dims=, got keyword(s) {sorted(kwargs)}"
+                            f"{' with axes by position' if dims else ''}")
+        dims = (kwargs["dims"],)
     order = tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
     if not is_permutation(order, self.ndim):
         raise ValueError(f"permute: dims {order} are not an order of the {self.ndim} axes of shape {self.shape}")
