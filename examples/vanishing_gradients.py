@@ -131,7 +131,8 @@ def main(argv: list[str] | None = None) -> dict:
         cell = make_cell(name, input_size, hidden, rng)
         norms[name], losses[name] = state_gradients(cell, inputs, readout)
         before[name], after[name] = clip_parameter_gradient(cell, max_norm)
-        clipped_scale[name] = after[name] / before[name]
+        # the share after clipping, 1 where clipping did not act (after / before can round to 1 - 1e-16 there)
+        clipped_scale[name] = after[name] / before[name] if before[name] + 1e-6 > max_norm else 1.0
     decay = {name: values[0] / values[-1] for name, values in norms.items()}
 
     print(f"||dL_T/dh_t|| for one loss at T = {steps}, hidden size {hidden}")

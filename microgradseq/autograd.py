@@ -13,11 +13,12 @@ records how the tensor was made:
   output, mul each operand's partner);
 - for people: `label` ("h"), `step` (the time step) and `scope` (the module path).
 
-`backward` visits the nodes in reverse topological order, so a node's gradient
-is complete before its rules pass it on; `sum_to` undoes broadcasting in
-exactly one place. Arrays are read-only, so what a node saved is what the
-forward pass computed. How a gradient is added into a node is a hook
-(`hooks.gradients`); the engine installs a faster one (`gradients.py`).
+`run_backward` (what `t.backward()` calls) visits the nodes in reverse
+topological order, so a node's gradient is complete before its rules pass it
+on; `sum_to` undoes broadcasting in exactly one place. Arrays are read-only,
+so what a node saved is what the forward pass computed. How a gradient is
+added into a node is a hook (`hooks.gradients`); the engine installs a faster
+one (`gradients.py`).
 """
 
 from __future__ import annotations

@@ -84,18 +84,26 @@ def push(op: str, rules, inputs, saved, y: np.ndarray):
         shape = v.shape[:1] + y.shape
         try:
             dy = jvp(v, kept)
-            total = dy if total is None else total + dy
         except ValueError as error:
             if str(error).startswith(op):   # (an error that names the op already says what is wrong)
                 raise
             raise _misshapen(op, shape, str(error)) from None
+        got = np.shape(dy)
+        if got != shape and got != () and not _stretches(got, v.shape, shape):     # (a number: adds the same to all)
+            raise _misshapen(op, shape, f"it gave shape {got}")
+        total = dy if total is None else total + dy
     if total is None:
         return None
-    if total.shape != shape:
-        if total.ndim != len(shape) or total.shape[0] != shape[0]:
-            raise _misshapen(op, shape, f"it gave shape {total.shape}")
+    if np.shape(total) != shape:
         total = np.broadcast_to(total, shape)
     return run, total
+
+
+def _stretches(got: tuple, tangent: tuple, shape: tuple) -> bool:
+    """A rule's tangent may be short of the output's shape only along the axes where its operand
+    was broadcast (size 1 in the tangent it was given): numpy stretches it there, as the value was."""
+    return len(got) == len(tangent) == len(shape) and all(
+        g == s or (g == 1 and t == 1) for g, t, s in zip(got, tangent, shape))
 
 
 def _misshapen(op: str, expected: tuple, what: str) -> ValueError:

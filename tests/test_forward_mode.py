@@ -942,6 +942,23 @@ def test_an_op_of_ones_own_whose_tangent_has_the_wrong_shape_is_named():
         np.testing.assert_allclose(jacobian, expected)
 
 
+def test_a_tangent_short_of_the_output_s_shape_is_named_not_stretched():
+    """autodiff.md §7: "A forward-mode rule that gives another shape than (k, *output shape) raises
+    ValueError naming the op." A rule that gives (k, 1) or (k, 2) for an output of (k, 3) (summed over
+    the wrong axis, sliced) is such a shape: it was stretched to (k, 3), a wrong tangent with no error,
+    or failed in numpy's words. A broadcasting op's tangent stays short only where its operand was."""
+    from microgradseq.tensor import Rules, result
+
+    x = mg.tensor(np.arange(3.0))
+    for rule in (lambda v, x: (2 * v * x).sum(axis=-1, keepdims=True), lambda v, x: (2 * v * x)[..., :2]):
+        rules = Rules(vjp=(lambda g, x: 2 * g * x,), jvp=(rule,))
+        with pytest.raises(ValueError, match=r"^square: its forward-mode \(JVP\) rules must give a tangent of shape"):
+            mg.jvp(lambda x: result("square", x.data * x.data, (x,), rules, (x.data,)), [x], [np.ones(3)])
+    a, b = mg.tensor(np.ones((3, 1))), mg.tensor(np.ones((2, 3, 4)))
+    _, tangent = mg.jvp(lambda a: a + b, [a], [np.arange(3.0).reshape(3, 1)])
+    np.testing.assert_array_equal(tangent, np.broadcast_to(np.arange(3.0).reshape(3, 1), (2, 3, 4)))
+
+
 def test_a_tensor_seeded_twice_in_one_run_carries_the_sum_of_its_tangents():
     """forward.Seed: the same tensor seeded twice gets the sum of its tangents (mg.jvp makes repeated inputs
     distinct; this is the contract RTRL and other callers of Seed rely on). y = x * x has J v = 2 x v; seeded
