@@ -100,4 +100,26 @@ def user_stacklevel() -> int:
     return level
 
 
+def public_name(default: str) -> str:
+    """For an error found deep inside the library (a helper turning an argument into a tensor): the name of
+    the library function the user's line called, as the error should name it (`relu`, `Linear` for a
+    module called, `Tensor.add` for a method), or `default` where there is none to name. Walks the stack:
+    call it only on the error path."""
+    frame, entry = sys._getframe(1), None
+    while frame is not None and frame.f_code.co_filename.startswith(_LIBRARY):
+        entry, frame = frame, frame.f_back
+    if entry is None:
+        return default
+    name, owner = entry.f_code.co_name, entry.f_locals.get("self")
+    if "name" in entry.f_code.co_freevars and isinstance(entry.f_locals.get("name"), str):
+        name = entry.f_locals["name"]                   # a generated one (function_forms): the name it was given
+    if owner is not None and name in ("__call__", "forward", "__init__"):
+        return type(owner).__name__                     # a module called (or made): Linear, as its own errors say
+    if name.startswith(("<", "_")):
+        return default
+    if owner is not None:
+        return f"{type(owner).__name__}.{name}"
+    return name
+
+
 _LIBRARY = os.path.dirname(os.path.abspath(__file__)) + os.sep

@@ -10,7 +10,7 @@ import numpy as np
 
 from .checks import flag, is_finite_number, is_int, user_stacklevel
 from .random import generator_or_default
-from .spellings import Size, check_device, shape_of
+from .spellings import Size, check_device, shape_of, sizes_of
 from .ops.assign import number_for
 from .tensor import Tensor, default_complex_dtype, get_default_dtype, owned, tensor
 
@@ -22,10 +22,7 @@ def _shape(shape: tuple, where: str, size: Any = None) -> tuple:
         if shape:
             raise TypeError(f"{where}: got the sizes both as arguments {shape!r} and as size={size!r}; pass one")
         shape = (size,)
-    sizes = shape_of(shape)
-    if not all(is_int(n) and n >= 0 for n in sizes):
-        raise ValueError(f"{where}: a size must be integers >= 0, such as (2, 3), got {sizes!r}")
-    return sizes
+    return sizes_of(shape, where)
 
 
 def zeros(*shape: Any, size: Any = None, dtype: Any = None, device: Any = None,
@@ -128,22 +125,27 @@ def full(size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None, r
     return owned(np.full(_shape((size,), "full"), fill_value, dtype=dtype or _fill_dtype(fill_value)), requires_grad)
 
 
-def _like_shape_dtype(input: Any, dtype: Any) -> tuple[tuple, np.dtype]:
+def _like_shape_dtype(input: Any, dtype: Any, where: str) -> tuple[tuple, np.dtype]:
+    """input's shape and dtype (or `dtype`); what is not numbers (a string, None, a mixed list) is a
+    TypeError naming `where`, as PyTorch's (numpy would give a tensor of strings or objects)."""
     data = input._data if isinstance(input, Tensor) else np.asarray(input)
+    if data.dtype.kind not in "biufc":
+        raise TypeError(f"{where}: expected a tensor (or an array of numbers), got {type(input).__name__} "
+                        f"{input!r:.60}")
     return data.shape, np.dtype(dtype) if dtype is not None else data.dtype
 
 
 def zeros_like(input: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """Zeros of `input`'s shape and dtype (or `dtype`)."""
     check_device("zeros_like", device)
-    shape, dtype = _like_shape_dtype(input, dtype)
+    shape, dtype = _like_shape_dtype(input, dtype, "zeros_like")
     return owned(np.zeros(shape, dtype=dtype), requires_grad)
 
 
 def ones_like(input: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """Ones of `input`'s shape and dtype (or `dtype`)."""
     check_device("ones_like", device)
-    shape, dtype = _like_shape_dtype(input, dtype)
+    shape, dtype = _like_shape_dtype(input, dtype, "ones_like")
     return owned(np.ones(shape, dtype=dtype), requires_grad)
 
 
@@ -152,7 +154,7 @@ def full_like(input: Any, fill_value: Any, *, dtype: Any = None, device: Any = N
     """`fill_value` (one number, which the dtype must hold) in `input`'s shape and dtype (or `dtype`),
     as torch.full_like."""
     check_device("full_like", device)
-    shape, dtype = _like_shape_dtype(input, dtype)
+    shape, dtype = _like_shape_dtype(input, dtype, "full_like")
     if not isinstance(fill_value, (numbers.Number, np.generic)) or np.ndim(fill_value):
         raise TypeError(f"full_like: fill_value must be one number, got {type(fill_value).__name__}")
     return owned(np.full(shape, number_for(fill_value, dtype, "full_like"), dtype=dtype), requires_grad)
@@ -161,7 +163,7 @@ def full_like(input: Any, fill_value: Any, *, dtype: Any = None, device: Any = N
 def empty_like(input: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of `input`'s shape and dtype (or `dtype`): zeros here (PyTorch's are uninitialised), as `empty`."""
     check_device("empty_like", device)
-    shape, dtype = _like_shape_dtype(input, dtype)
+    shape, dtype = _like_shape_dtype(input, dtype, "empty_like")
     return owned(np.zeros(shape, dtype=dtype), requires_grad)
 
 
@@ -228,7 +230,7 @@ def randn_like(like: Any, *, rng: np.random.Generator | None = None, dtype: Any 
                device: Any = None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples of `like`'s shape and dtype (or `dtype`)."""
     check_device("randn_like", device)
-    shape, dtype = _like_shape_dtype(like, dtype)
+    shape, dtype = _like_shape_dtype(like, dtype, "randn_like")
     return randn(shape, rng=rng, dtype=dtype, requires_grad=requires_grad)
 
 
@@ -236,7 +238,7 @@ def rand_like(like: Any, *, rng: np.random.Generator | None = None, dtype: Any =
               device: Any = None, requires_grad: bool = False) -> Tensor:
     """Uniform[0, 1) samples of `like`'s shape and dtype (or `dtype`)."""
     check_device("rand_like", device)
-    shape, dtype = _like_shape_dtype(like, dtype)
+    shape, dtype = _like_shape_dtype(like, dtype, "rand_like")
     return rand(shape, rng=rng, dtype=dtype, requires_grad=requires_grad)
 
 
@@ -249,7 +251,7 @@ def randint_like(input: Any, low: int = 0, high: Any = None, *, dtype: Any = Non
         low, high = 0, low
     if not (is_int(low) and is_int(high) and low < high):
         raise ValueError(f"randint_like: expected integers low < high, got low={low!r}, high={high!r}")
-    shape, dtype = _like_shape_dtype(input, dtype)
+    shape, dtype = _like_shape_dtype(input, dtype, "randint_like")
     rng = generator_or_default(None, "randint_like", generator)
     return owned(rng.integers(low, high, shape).astype(dtype), requires_grad)
 
@@ -265,7 +267,7 @@ def poisson(input: Any, generator: Any = None) -> Tensor:
     if not np.all((rates >= 0) & np.isfinite(rates)):
         raise ValueError(f"poisson: expected finite rates >= 0, got values from {rates.min()} to {rates.max()}")
     rng = generator_or_default(None, "poisson", generator)
-    return owned(rng.poisson(rates).astype(rates.dtype))
+    return owned(np.asarray(rng.poisson(rates)).astype(rates.dtype))     # (a 0-d array's draw: a Python int)
 
 
 def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: Any = None,
@@ -275,6 +277,8 @@ def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: Any
     check_device("linspace", device)
     if not (is_int(steps) and steps >= 0):
         raise ValueError(f"linspace: steps must be a non-negative integer, got {steps!r}")
+    if not all(isinstance(v, (numbers.Number, Tensor)) and not isinstance(v, bool) for v in (start, end)):
+        raise TypeError(f"linspace: start and end must be numbers, got start={start!r}, end={end!r}")
     if dtype is None:
         complex_bound = np.iscomplexobj(start) or np.iscomplexobj(end)
         dtype = default_complex_dtype() if complex_bound else get_default_dtype()

@@ -42,7 +42,7 @@ def _form(name: str) -> Callable:
             args = (kwargs.pop(_FIRST_KEYWORD[name]),)
         if name in _SCALAR_FIRST and args and isinstance(args[0], Tensor) and not isinstance(input, Tensor):
             return method(input, *args, **kwargs)       # mg.sub(1, t) is 1 - t: the scalar takes t's dtype
-        return method(as_tensor(input), *args, **kwargs)
+        return method(as_tensor(input, where=name), *args, **kwargs)
     function.__name__ = function.__qualname__ = name
     function.__doc__ = f"`mg.{name}(x, ...)` is `x.{name}(...)`. " + (method.__doc__ or "")
     return function
@@ -52,7 +52,10 @@ def _pairwise(name: str, a: Tensor, b: Tensor) -> Tensor:
     """max(a, b) (or min) elementwise, as PyTorch's: the gradient to the larger (smaller) one, split
     half and half at a tie; NaN where either is NaN, with the gradient to both. Integers and bools
     keep their dtype (they have no gradient)."""
-    first_wins, second_wins = (a > b, a < b) if name == "max" else (a < b, a > b)
+    try:
+        first_wins, second_wins = (a > b, a < b) if name == "max" else (a < b, a > b)
+    except ValueError:          # (named here: the comparison would name gt or lt)
+        raise ValueError(f"{name}imum: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
     if a.dtype.kind not in "fc" and b.dtype.kind not in "fc":
         return ops.where(second_wins._data, b, a)
     tie = ops.add(ops.mul(a, 0.5), ops.mul(b, 0.5))
@@ -62,9 +65,9 @@ def _pairwise(name: str, a: Tensor, b: Tensor) -> Tensor:
 
 def _extreme(name: str) -> Callable:
     def function(input: Any, dim: Any = None, keepdim: bool = False, *, other: Any = None) -> Any:
-        x = as_tensor(input)
+        x = as_tensor(input, where=name)
         if other is not None:                   # torch.max(input, other=y), PyTorch's keyword
-            dim = as_tensor(other)
+            dim = as_tensor(other, where=name)
         if isinstance(dim, Tensor):             # mg.max(x, y): elementwise
             return _pairwise(name, x, dim)
         return getattr(x, name)() if dim is None else getattr(x, name)(dim=dim, keepdim=keepdim)
@@ -86,7 +89,7 @@ def from_numpy(array: Any) -> Tensor:
 
 def allclose(input: Any, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
     """|input - other| <= atol + rtol |other| at every entry (broadcasting), as torch.allclose."""
-    a, b = as_tensor(input)._data, as_tensor(other)._data
+    a, b = as_tensor(input, where="allclose")._data, as_tensor(other, where="allclose")._data
     try:
         return bool(np.allclose(a, b, rtol, atol, equal_nan))
     except ValueError:
@@ -106,12 +109,12 @@ def maximum(input: Any, other: Any) -> Tensor:
     """The elementwise maximum of input and other (broadcast), as torch.maximum, `mg.max(input, other)`:
     dL/dinput = g where input > other, g / 2 at a tie, 0 where input < other (other's likewise); where
     either is NaN the value is NaN and each gets g, as PyTorch's derivative (no comparison holds there)."""
-    return _pairwise("max", as_tensor(input), as_tensor(other))
+    return _pairwise("max", as_tensor(input, where="maximum"), as_tensor(other, where="maximum"))
 
 
 def minimum(input: Any, other: Any) -> Tensor:
     """The elementwise minimum of input and other (broadcast), as torch.minimum, `mg.min(input, other)`."""
-    return _pairwise("min", as_tensor(input), as_tensor(other))
+    return _pairwise("min", as_tensor(input, where="minimum"), as_tensor(other, where="minimum"))
 
 
 Tensor.maximum, Tensor.minimum = maximum, minimum       # t.maximum(u), as PyTorch's methods

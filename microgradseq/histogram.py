@@ -72,12 +72,12 @@ def histogram(input: Any, bins: Any = 100, *, range: Any = None, weight: Any = N
     """The counts of `input`'s entries in `bins` bins (an int: equal bins over `range` or over the
     entries; or the edges), each entry counted with its `weight` when given; `density=True`
     divides by the total and the bins' widths. Returns (hist, bin_edges), as torch.histogram."""
-    X = as_tensor(input).numpy()
+    X = as_tensor(input, where="histogram").numpy()
     if X.dtype.kind != "f":
         raise TypeError(f"histogram: expected a floating-point tensor (as PyTorch's), got dtype {X.dtype}")
     edges = _edges(X, bins, range)
     if weight is not None:
-        w = as_tensor(weight).numpy()
+        w = as_tensor(weight, where="histogram").numpy()
         if w.shape != X.shape:
             raise ValueError(f"histogram: weight must have the input's shape {X.shape}, got shape {w.shape}")
         w = w.reshape(-1).astype(np.float64)
@@ -100,7 +100,7 @@ def histc(input: Any, bins: int = 100, min: float = 0, max: float = 0) -> Tensor
     """torch.histc: the counts of `input`'s entries in `bins` equal bins over [min, max] (min = max = 0:
     over the entries' range), in its dtype; `histogram(input, bins, range=(min, max)).hist`."""
     positive_int(bins, "bins", "histc")
-    X = as_tensor(input).numpy()
+    X = as_tensor(input, where="histc").numpy()
     if X.dtype.kind != "f":
         raise TypeError(f"histc: expected a floating-point tensor (as PyTorch's), got dtype {X.dtype}")
     lo, hi = float(min), float(max)

@@ -68,7 +68,7 @@ def _vector_order(where: str, ord: Any) -> Any:
 
 def vector_norm(x: Any, ord: Any = 2, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
     """torch.linalg.vector_norm: the ord-norm of x's entries over `dim` (an int, a tuple, or every axis)."""
-    x = as_tensor(x)
+    x = as_tensor(x, where="linalg.vector_norm")
     if dtype is not None:
         x = x.to(dtype)
     return _p_norm(x, _vector_order("linalg.vector_norm", ord), dim=dim, keepdim=keepdim)
@@ -81,7 +81,7 @@ def norm(A: Any, ord: Any = None, dim: Any = None, keepdim: bool = False, *, dty
     if isinstance(dim, (tuple, list)) and len(dim) not in (1, 2):
         raise ValueError(f"linalg.norm: dim must be an int or a tuple of 1 or 2 axes (a vector or a matrix norm), "
                          f"got {dim!r}, as PyTorch's; vector_norm takes any number of axes")
-    A = as_tensor(A)
+    A = as_tensor(A, where="linalg.norm")
     if dtype is not None:
         A = A.to(dtype)
     pair = (isinstance(dim, (tuple, list)) and len(dim) == 2) or (dim is None and ord is not None and A.ndim == 2)
@@ -100,7 +100,7 @@ def matrix_norm(A: Any, ord: Any = "fro", dim: Any = (-2, -1), keepdim: bool = F
                 dtype: Any = None) -> Tensor:
     """torch.linalg.matrix_norm: the ord-norm of the matrices in the axes `dim` (a pair): "fro", "nuc",
     2, -2 (singular values), 1, -1, inf, -inf (column and row sums of |A|); see the module's docstring."""
-    A = as_tensor(A)
+    A = as_tensor(A, where="linalg.matrix_norm")
     if dtype is not None:
         A = A.to(dtype)
     return _matrix_norm("linalg.matrix_norm", A, ord, dim, keepdim)
@@ -156,7 +156,7 @@ def solve(A: Any, B: Any, *, left: bool = True) -> Tensor:
     """torch.linalg.solve: X with A X = B (X A = B when not `left`), batch axes broadcast; B (..., n, k), or
     (as PyTorch's rule) a vector per matrix, (n,) or A's shape without its last axis. Singular A: LinAlgError."""
     A = square_matrices("linalg.solve", A)
-    B = B if isinstance(B, Tensor) else as_tensor(B, A)
+    B = B if isinstance(B, Tensor) else as_tensor(B, A, "linalg.solve")
     if B.dtype.kind != "f":
         raise TypeError(f"linalg.solve: expected a real floating-point B, got dtype {B.dtype}")
     vector = B.ndim == 1 or (B.ndim == A.ndim - 1 and B.shape == A.shape[:-1])
@@ -233,7 +233,7 @@ def _cheapest_order(sizes: list[int]) -> list[list[int]]:
 def multi_dot(tensors: Sequence[Any]) -> Tensor:
     """torch.linalg.multi_dot: the product of the matrices in order, the first may be a vector (a row) and
     the last a vector (a column), multiplied in the order of fewest scalar products (`matmul`s)."""
-    tensors = [t if isinstance(t, Tensor) else as_tensor(t) for t in tensors]
+    tensors = [t if isinstance(t, Tensor) else as_tensor(t, where="linalg.multi_dot") for t in tensors]
     if len(tensors) < 2:
         raise ValueError(f"linalg.multi_dot: expected at least 2 tensors but got {len(tensors)}")
     for i, t in enumerate(tensors):
@@ -258,9 +258,9 @@ def multi_dot(tensors: Sequence[Any]) -> Tensor:
     return out.reshape(tuple(n for n, vector in zip(out.shape, (first.ndim == 1, last.ndim == 1)) if not vector))
 
 
-def _operands(input: Any, other: Any) -> tuple[Tensor, Tensor]:
-    a = input if isinstance(input, Tensor) else as_tensor(input, other if isinstance(other, Tensor) else None)
-    return a, other if isinstance(other, Tensor) else as_tensor(other, a)
+def _operands(input: Any, other: Any, where: str) -> tuple[Tensor, Tensor]:
+    a = input if isinstance(input, Tensor) else as_tensor(input, other if isinstance(other, Tensor) else None, where)
+    return a, other if isinstance(other, Tensor) else as_tensor(other, a, where)
 
 
 def _cross(where: str, a: Tensor, b: Tensor, dim: int) -> Tensor:
@@ -281,13 +281,13 @@ def _cross(where: str, a: Tensor, b: Tensor, dim: int) -> Tensor:
 def cross(input: Any, other: Any, *, dim: int = -1) -> Tensor:
     """torch.linalg.cross: the cross product of 3-vectors along `dim`, batch axes broadcast:
     (a_2 b_3 - a_3 b_2, a_3 b_1 - a_1 b_3, a_1 b_2 - a_2 b_1)."""
-    return _cross("linalg.cross", *_operands(input, other), dim)
+    return _cross("linalg.cross", *_operands(input, other, "linalg.cross"), dim)
 
 
 def torch_cross(input: Any, other: Any, dim: int | None = None) -> Tensor:
     """torch.cross: linalg.cross along `dim`; without one, PyTorch's deprecated rule: the first axis of
     size 3 (with PyTorch's warning)."""
-    a, b = _operands(input, other)
+    a, b = _operands(input, other, "cross")
     if dim is None:
         try:
             shape = np.broadcast_shapes(a.shape, b.shape)
@@ -304,7 +304,7 @@ def torch_cross(input: Any, other: Any, dim: int | None = None) -> Tensor:
 
 def vecdot(x: Any, y: Any, *, dim: int = -1) -> Tensor:
     """torch.linalg.vecdot: sum_i x_i y_i along `dim`, batch axes broadcast."""
-    a, b = _operands(x, y)
+    a, b = _operands(x, y, "linalg.vecdot")
     try:
         ndim = len(np.broadcast_shapes(a.shape, b.shape))
     except ValueError:
@@ -314,7 +314,7 @@ def vecdot(x: Any, y: Any, *, dim: int = -1) -> Tensor:
 
 def inner(input: Any, other: Any) -> Tensor:
     """torch.inner: sum over the last axes of both, a.shape[:-1] + b.shape[:-1] (a product with a 0-d one)."""
-    a, b = _operands(input, other)
+    a, b = _operands(input, other, "inner")
     if a.ndim == 0 or b.ndim == 0:
         return a * b
     if a.shape[-1] != b.shape[-1]:
@@ -325,7 +325,7 @@ def inner(input: Any, other: Any) -> Tensor:
 
 def chain_matmul(*matrices: Any) -> Tensor:
     """torch.chain_matmul (deprecated in PyTorch for linalg.multi_dot): the product of 2-d matrices."""
-    matrices = [m if isinstance(m, Tensor) else as_tensor(m) for m in matrices]
+    matrices = [m if isinstance(m, Tensor) else as_tensor(m, where="chain_matmul") for m in matrices]
     if not matrices or any(m.ndim != 2 for m in matrices):
         raise ValueError(f"chain_matmul: expected one or more 2-d matrices, got shapes {[m.shape for m in matrices]}")
     return matrices[0].clone() if len(matrices) == 1 else multi_dot(matrices)
@@ -339,7 +339,7 @@ def diagonal(A: Any, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tens
 def vander(x: Any, *, N: int | None = None) -> Tensor:
     """torch.linalg.vander: (..., n, N) with column j x^j (1, x, x^2, ...: increasing, unlike torch.vander),
     N = x.shape[-1] by default; as PyTorch builds it, the cumulative product of x, then a column of ones."""
-    x = x if isinstance(x, Tensor) else as_tensor(x)
+    x = x if isinstance(x, Tensor) else as_tensor(x, where="linalg.vander")
     x = x.reshape((1,)) if x.ndim == 0 else x
     N = x.shape[-1] if N is None else N
     if not (is_int(N) and N > 1):
@@ -353,7 +353,7 @@ def vander(x: Any, *, N: int | None = None) -> Tensor:
 def tensorinv(A: Any, ind: int = 2) -> Tensor:
     """torch.linalg.tensorinv: the inverse of A's first `ind` axes merged against the rest (a square
     matrix), shaped A.shape[ind:] + A.shape[:ind]."""
-    A = A if isinstance(A, Tensor) else as_tensor(A)
+    A = A if isinstance(A, Tensor) else as_tensor(A, where="linalg.tensorinv")
     if not (is_int(ind) and ind > 0):
         raise ValueError(f"linalg.tensorinv: Expected a strictly positive integer for 'ind', but got {ind!r}")
     rows, columns = math.prod(A.shape[:ind]), math.prod(A.shape[ind:])
@@ -366,8 +366,8 @@ def tensorinv(A: Any, ind: int = 2) -> Tensor:
 def tensorsolve(A: Any, B: Any, dims: Any = None) -> Tensor:
     """torch.linalg.tensorsolve: X with tensordot(A, X, X.ndim) = B, X of shape A.shape[B.ndim:] (after the
     axes `dims` of A are moved to the end): solve of A merged into a square matrix."""
-    A = A if isinstance(A, Tensor) else as_tensor(A)
-    B = B if isinstance(B, Tensor) else as_tensor(B, A)
+    A = A if isinstance(A, Tensor) else as_tensor(A, where="linalg.tensorsolve")
+    B = B if isinstance(B, Tensor) else as_tensor(B, A, "linalg.tensorsolve")
     if dims is not None:
         dims = [dims] if is_int(dims) else list(dims)
         A = A.movedim(dims, list(range(A.ndim - len(dims), A.ndim)))

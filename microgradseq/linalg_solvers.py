@@ -125,7 +125,7 @@ def lu_solve(LU: Any, pivots: Any, B: Any, *, left: bool = True, adjoint: bool =
     """torch.linalg.lu_solve: X with A X = B (A^T X = B with `adjoint`; X A = B, X A^T = B when not `left`)
     from A's LU factorization (`lu_factor`'s), by two triangular solves: gradients to LU and B."""
     LU = square_matrices("linalg.lu_solve", LU)
-    B = B if isinstance(B, Tensor) else as_tensor(B, LU)
+    B = B if isinstance(B, Tensor) else as_tensor(B, LU, "linalg.lu_solve")
     if not left:
         return lu_solve(LU, pivots, B.transpose(-2, -1), adjoint=not adjoint).transpose(-2, -1)
     P = owned(permutation(_order("linalg.lu_solve", pivots, LU.shape[-1]), LU.dtype))
@@ -246,7 +246,7 @@ def lstsq(A: Any, B: Any, rcond: float | None = None, *, driver: str | None = No
     A has rank n (else empty), rank (int64, batch shape), singular_values empty; 'gelsd' and 'gelss'
     also give the singular values, 'gels' neither rank nor them. Only the solution is differentiable."""
     A = real_matrices("linalg.lstsq", A)
-    B = B if isinstance(B, Tensor) else as_tensor(B, A)
+    B = B if isinstance(B, Tensor) else as_tensor(B, A, "linalg.lstsq")
     driver = "gelsy" if driver is None else driver
     if driver not in _DRIVERS:
         raise ValueError(f"linalg.lstsq: parameter `driver` should be one of (gels, gelsy, gelsd, gelss), "
@@ -318,7 +318,7 @@ def cholesky_solve(B: Any, L: Any, upper: bool = False) -> Tensor:
     triangle = L.triu() if upper else L.tril()
     factor = L + (triangle - L).detach()     # the triangle's values; the gradient of every entry
     A = matmul(factor.transpose(-2, -1), factor) if upper else matmul(factor, factor.transpose(-2, -1))
-    B = B if isinstance(B, Tensor) else as_tensor(B, L)
+    B = B if isinstance(B, Tensor) else as_tensor(B, L, "cholesky_solve")
     if B.ndim < 2 or B.shape[-2] != L.shape[-1]:
         raise ValueError(f"cholesky_solve: B must be matrices (..., {L.shape[-1]}, k) to go with L of shape "
                          f"{L.shape}, got shape {B.shape}")

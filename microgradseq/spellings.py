@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .checks import flag
+from .checks import flag, is_int
 
 
 def either(where: str, name: str, value: Any, torch_name: str, torch_value: Any, default: Any = None) -> Any:
@@ -145,6 +145,14 @@ def shape_of(size: tuple) -> tuple:
         size = size[0]
     return tuple(n.item() if getattr(n, "ndim", None) == 0 and np.asarray(n).dtype.kind in "iu" else n
                  for n in size)
+
+
+def sizes_of(size: tuple, where: str) -> tuple:
+    """`shape_of(size)`, checked to be integers >= 0 (ValueError naming `where`)."""
+    sizes = shape_of(size)
+    if not all(is_int(n) and n >= 0 for n in sizes):
+        raise ValueError(f"{where}: a size must be integers >= 0, such as (2, 3), got {sizes!r}")
+    return sizes
 
 
 def only_defaults(where: str, options: dict, defaults: dict) -> None:

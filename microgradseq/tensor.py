@@ -23,7 +23,7 @@ import numpy as np
 from . import autograd, forward, printing
 from .anomaly import check_forward
 from .autograd import CUT, LEAF, anomaly_checks, grad_enabled
-from .checks import flag
+from .checks import flag, public_name
 from .dtypes import float_dtype_of
 from .spellings import check_device, either
 
@@ -73,7 +73,10 @@ def _own_array(data: Any, dtype: Any = None) -> np.ndarray:
             own = np.result_type(own, default_complex_dtype())
         array = array.astype(own)
     if array.dtype.kind not in "biufc":
-        raise TypeError(f"tensor: expected numbers, got {type(data).__name__} data of dtype {array.dtype}")
+        where = public_name("tensor")                   # (the function called with it: relu, Linear, ...)
+        if where == "tensor":
+            raise TypeError(f"tensor: expected numbers, got {type(data).__name__} data of dtype {array.dtype}")
+        raise TypeError(f"{where}: expected a tensor, an array or numbers, got {type(data).__name__} {data!r:.60}")
     return read_only(array)
 
 
@@ -464,13 +467,15 @@ def owned(array: np.ndarray, requires_grad: bool = False) -> Tensor:
     return out
 
 
-def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
+def as_tensor(value: Any, like: Tensor | None = None, where: str | None = None) -> Tensor:
     """A Tensor as is; a numpy array or Python scalar as a constant.
 
     A Python or numpy scalar takes the dtype numpy would give a Python scalar
     next to `like` (float32 tensor * 2.0 and * np.float64(2.0) stay float32, as
     in PyTorch), but a float next to an integer tensor the default float dtype
-    (PyTorch's `arange(5) * 0.1` is float32).
+    (PyTorch's `arange(5) * 0.1` is float32). What is not numbers (a string,
+    None, a ragged or mixed list) is an error naming `where`, the public function,
+    if given (else `tensor`).
     """
     if isinstance(value, Tensor):
         return value
@@ -483,7 +488,14 @@ def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
             with np.errstate(over="ignore"):
                 return owned(np.asarray(value, dtype=dtype))
         return owned(np.asarray(value, dtype=dtype))
-    return tensor(value)
+    if where is None:
+        return tensor(value)
+    try:
+        return tensor(value)
+    except (TypeError, ValueError) as error:
+        why = "" if isinstance(error, TypeError) else f" ({str(error).removeprefix('tensor: ')})"
+        raise type(error)(f"{where}: expected a tensor, an array or numbers, got {type(value).__name__} "
+                          f"{value!r:.60}{why}") from None
 
 
 _LARGEST = {np.dtype(t): float(np.finfo(t).max) for t in (np.float16, np.float32)}   # past it: inf

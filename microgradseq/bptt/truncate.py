@@ -91,6 +91,6 @@ def sever(state: Any, **info: Any) -> None:
     Gradients arriving at the state stop there, and the history behind it is
     freed. This is how a TBPTT run cuts the tape k2 steps back.
     """
-    for tensor in state_tensors(state):
+    for tensor in list(state_tensors(state)):       # (every item checked before any node is cut)
         if tensor._node is not None:
             sever_node(tensor._node, dict(info))

@@ -52,7 +52,7 @@ def softmax(input: Any, axis: int | None = None, _stacklevel: int = 3, dtype: An
     """softmax(x)_i = e^(x_i - m) / sum_j e^(x_j - m), x the input, along `axis` (or `dim`; the last by
     default); `dtype` converts the input first, as PyTorch's F.softmax (`_stacklevel` is taken for its
     signature)."""
-    x = in_dtype("softmax", input if type(input) is Tensor else as_tensor(input), dtype)
+    x = in_dtype("softmax", input if type(input) is Tensor else as_tensor(input, where="softmax"), dtype)
     if axis is None and dim is None:
         _last_axis_by_default("softmax", x.ndim)
     axis = either("softmax", "axis", axis, "dim", dim, -1)
@@ -62,7 +62,12 @@ def softmax(input: Any, axis: int | None = None, _stacklevel: int = 3, dtype: An
         raise ValueError(f"softmax: axis {axis!r} is not an axis of shape {x.shape}")
     if x.shape[axis] == 0:
         return exp(x)                       # nothing to normalise: an empty result, as PyTorch's
-    e = exp(_shifted(x, axis))
+    try:
+        e = exp(_shifted(x, axis))
+    except TypeError:           # (bools: their subtraction is refused; named here, at no cost otherwise)
+        if x.dtype.kind != "b":
+            raise
+        raise TypeError("softmax: expected a floating-point (or integer) tensor, got dtype bool") from None
     return e / sum(e, axis=axis, keepdims=True)
 
 
@@ -70,7 +75,7 @@ def log_softmax(input: Any, axis: int | None = None, _stacklevel: int = 3, dtype
                 dim: int | None = None) -> Tensor:
     """log softmax(x)_i = (x_i - m) - log sum_j e^(x_j - m), x the input;   one op (`ops.log_softmax`);
     `dtype` as `softmax`'s."""
-    x = in_dtype("log_softmax", input if type(input) is Tensor else as_tensor(input), dtype)
+    x = in_dtype("log_softmax", input if type(input) is Tensor else as_tensor(input, where="log_softmax"), dtype)
     if axis is None and dim is None:
         _last_axis_by_default("log_softmax", x.ndim)
     return ops.log_softmax(x, either("log_softmax", "axis", axis, "dim", dim, -1))
@@ -94,7 +99,7 @@ def gelu(input: Any, approximate: str = "none") -> Tensor:
 
     Written with primitives (erf or tanh, mul, add): the chain rule gives its derivative,
     Phi(x) + x phi(x) for the exact form."""
-    x = as_tensor(input)
+    x = as_tensor(input, where="gelu")
     if x.dtype.kind != "f":
         raise TypeError(f"gelu: expected a floating-point tensor, got dtype {x.dtype}")
     if x.dtype == np.float16 and approximate in ("none", "tanh"):      # (x^3 would overflow half from 41)
@@ -123,7 +128,7 @@ def argument(where: str, name: str, value: Any, ok: Callable[[Any], bool] = lamb
 def _floating(where: str, input: Any) -> Tensor:
     """`input` as a tensor, which must be floating-point, as PyTorch's kernels for these functions require
     (TypeError naming `where` otherwise)."""
-    x = input if isinstance(input, Tensor) else as_tensor(input)
+    x = input if isinstance(input, Tensor) else as_tensor(input, where=where)
     if x.dtype.kind != "f":
         raise TypeError(f"{where}: expected a floating-point tensor, got dtype {x.dtype}")
     return x
@@ -179,7 +184,7 @@ def softmin(input: Any, dim: int | None = None, _stacklevel: int = 3, dtype: Any
     """softmax(-x) along `dim`: e^(-x_i) / sum_j e^(-x_j), as PyTorch's F.softmin; `dtype` converts the
     input first. Without a dim, PyTorch's deprecated implicit axis, with its warning (`implicit_dim`),
     which points at the user's line whatever `_stacklevel` says (taken for PyTorch's signature)."""
-    x = input if isinstance(input, Tensor) else as_tensor(input)
+    x = input if isinstance(input, Tensor) else as_tensor(input, where="softmin")
     if dtype is not None:
         x = ops.astype(x, dtype)
     x = _floating("softmin", x)
@@ -305,7 +310,7 @@ def logsigmoid(input: Any) -> Tensor:
 def softsign(input: Any) -> Tensor:
     """x / (1 + |x|), as PyTorch's F.softsign (integers give the default float dtype);
     slope 1 / (1 + |x|)^2."""
-    x = input if isinstance(input, Tensor) else as_tensor(input)
+    x = input if isinstance(input, Tensor) else as_tensor(input, where="softsign")
     return x / (ops.abs(x) + 1)
 
 
@@ -347,7 +352,7 @@ def prelu(input: Any, weight: Any) -> Tensor:
     """x for x > 0, else weight x, as PyTorch's F.prelu: `weight` one slope (a scalar or one element), or
     one per channel, the input's dim 1 (a 0- or 1-d input has one channel);
     d/dx = 1 for x > 0, else weight (weight at 0);   d/dweight = 0 for x > 0, else x (summed per channel)."""
-    x, w = _floating("prelu", input), as_tensor(weight)
+    x, w = _floating("prelu", input), as_tensor(weight, where="prelu")
     if w.dtype != x.dtype:
         raise TypeError(f"prelu: expected the weight in the input's dtype {x.dtype}, got {w.dtype}")
     if w.ndim > 1:
@@ -371,7 +376,7 @@ def _clamped(x: Tensor, lo: float, hi: float) -> Tensor:
 def hardtanh(input: Any, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
     """min(max(x, min_val), max_val), as PyTorch's F.hardtanh (integers stay integers);   slope 1
     strictly between the bounds, 0 at them and beyond. min_val > max_val is a ValueError."""
-    x = input if isinstance(input, Tensor) else as_tensor(input)
+    x = input if isinstance(input, Tensor) else as_tensor(input, where="hardtanh")
     min_val, max_val = argument("hardtanh", "min_val", min_val), argument("hardtanh", "max_val", max_val)
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val cannot be greater than max_val, got min_val={min_val!r} and "
@@ -382,7 +387,7 @@ def hardtanh(input: Any, min_val: float = -1.0, max_val: float = 1.0, inplace: b
 
 def relu6(input: Any, inplace: bool = False) -> Tensor:
     """min(max(x, 0), 6), hardtanh between 0 and 6, as PyTorch's F.relu6;   slope 1 for 0 < x < 6, else 0."""
-    x = input if isinstance(input, Tensor) else as_tensor(input)
+    x = input if isinstance(input, Tensor) else as_tensor(input, where="relu6")
     _inplace("relu6", inplace)
     return _clamped(x, 0.0, 6.0)
 
@@ -426,7 +431,7 @@ def threshold(input: Any, threshold: float, value: float, inplace: bool = False)
     """x for x > threshold, else value, as PyTorch's F.threshold (integers stay integers, value cast to
     their dtype; a value the dtype cannot hold, 300 for int8 or 1e300 for float32, is a ValueError, as
     PyTorch's error);   slope 1 for x > threshold, else 0."""
-    x = input if isinstance(input, Tensor) else as_tensor(input)
+    x = input if isinstance(input, Tensor) else as_tensor(input, where="threshold")
     threshold, value = argument("threshold", "threshold", threshold), argument("threshold", "value", value)
     _inplace("threshold", inplace)
     X = x._data
@@ -479,7 +484,7 @@ def normalize(input: Any, p: float = 2.0, dim: Any = 1, eps: float = 1e-12, out:
 def _common(where: str, x1: Any, x2: Any) -> tuple[Tensor, Tensor]:
     """x1 and x2 as tensors of one floating dtype and one shape, as PyTorch's cosine_similarity takes them: an
     integer one in the other's float dtype, both broadcast (`expand`: the gradient is summed back)."""
-    x1, x2 = (x if isinstance(x, Tensor) else as_tensor(x) for x in (x1, x2))
+    x1, x2 = (x if isinstance(x, Tensor) else as_tensor(x, where=where) for x in (x1, x2))
     if x1.dtype.kind != "f" and x2.dtype.kind != "f":
         raise TypeError(f"{where}: expected a floating-point tensor, got dtypes {x1.dtype} and {x2.dtype}")
     dtype = (x1.dtype if x2.dtype.kind != "f" else x2.dtype if x1.dtype.kind != "f"
@@ -518,7 +523,7 @@ def pairwise_distance(x1: Any, x2: Any, p: float = 2.0, eps: float = 1e-6, keepd
     """||x1 - x2 + eps||_p over the last axis, as PyTorch's F.pairwise_distance (x1 and x2 broadcast
     together; integers give the default float dtype). p as `torch.norm`'s: 1, 2, inf, -inf, 0 or any
     other number."""
-    x1, x2 = (x if isinstance(x, Tensor) else as_tensor(x) for x in (x1, x2))
+    x1, x2 = (x if isinstance(x, Tensor) else as_tensor(x, where="pairwise_distance") for x in (x1, x2))
     eps = argument("pairwise_distance", "eps", eps)
     keepdim = flag(keepdim, "keepdim", "pairwise_distance")
     try:

@@ -60,8 +60,8 @@ def pdist(input: Any, p: float = 2.0) -> Tensor:
 def dist(input: Any, other: Any, p: float = 2.0) -> Tensor:
     """The p-norm of input - other (broadcast) over every entry, as torch.dist; p as torch.norm's:
     1, 2, inf, -inf, 0 or any other number. A 0-d tensor."""
-    a = input if isinstance(input, Tensor) else as_tensor(input, other if isinstance(other, Tensor) else None)
-    b = other if isinstance(other, Tensor) else as_tensor(other, a)
+    a = input if isinstance(input, Tensor) else as_tensor(input, other if isinstance(other, Tensor) else None, "dist")
+    b = other if isinstance(other, Tensor) else as_tensor(other, a, "dist")
     try:
         np.broadcast_shapes(a.shape, b.shape)
     except ValueError:

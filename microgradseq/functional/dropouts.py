@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import probability, user_stacklevel
+from ..checks import flag, probability, user_stacklevel
 from ..random import generator_or_default
 from ..tensor import Tensor, as_tensor, owned
 
@@ -92,6 +92,7 @@ def _dropped(where: str, x: Tensor, p: float, training: bool, rng: np.random.Gen
     """PyTorch's _dropout_impl<feature_dropout=channels, alpha_dropout=alpha>: the module docstring's formulas,
     with x's mask drawn per element or per (sample, channel)."""
     p = probability(p, "p", where)
+    training = flag(training, "training", where)
     if x.dtype.kind != "f":
         raise TypeError(f"{where}: expected a floating-point tensor, got dtype {x.dtype}")
     if channels and x.ndim < 2:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from .. import ops
-from ..checks import is_int, non_negative_number, positive_int, probability
+from ..checks import flag, is_int, non_negative_number, positive_int, probability
 from ..ops.assign import number_for
 from ..random import generator_or_default
 from ..tensor import Tensor, as_tensor, owned
@@ -52,6 +52,7 @@ def dropout(input: Any, p: float = 0.5, training: bool = True, inplace: bool = F
     (`mg.manual_seed`), and enters as a constant factor: d/dx = mask / (1 - p). (`inplace=True` makes a
     new tensor all the same: arrays are read-only.)"""
     p = probability(p, "p", "dropout")
+    training = flag(training, "training", "dropout")
     x = as_tensor(input)
     if x.dtype.kind != "f":
         raise TypeError(f"dropout: expected a floating-point tensor, got dtype {x.dtype}")

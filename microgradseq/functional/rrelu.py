@@ -8,6 +8,7 @@ from `rng` or the library's generator (`mg.manual_seed`), as the dropouts' masks
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -25,7 +26,8 @@ def rrelu(input: Any, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: 
     a = (lower + upper) / 2 otherwise, as PyTorch's F.rrelu (training False by default, as there);
     `inplace=True` is accepted and changes nothing (`rrelu_` writes into the input)."""
     x = _floating("rrelu", input)
-    lower, upper = argument("rrelu", "lower", lower), argument("rrelu", "upper", upper)
+    lower = argument("rrelu", "lower", lower, math.isfinite, "a finite number")
+    upper = argument("rrelu", "upper", upper, math.isfinite, "a finite number")
     if lower > upper:
         raise ValueError(f"rrelu: lower bound must be less than or equal to upper bound, got lower={lower} and "
                          f"upper={upper}")

@@ -221,7 +221,8 @@ class RReLU(Module):
     def __init__(self, lower: float = 1.0 / 8, upper: float = 1.0 / 3, inplace: bool = False, *,
                  rng: np.random.Generator | None = None) -> None:
         super().__init__()
-        self.lower, self.upper = argument("RReLU", "lower", lower), argument("RReLU", "upper", upper)
+        self.lower = argument("RReLU", "lower", lower, math.isfinite, "a finite number")
+        self.upper = argument("RReLU", "upper", upper, math.isfinite, "a finite number")
         if lower > upper:
             raise ValueError(f"RReLU: lower bound must be less than or equal to upper bound, got lower={lower} and "
                              f"upper={upper}")

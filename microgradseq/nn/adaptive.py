@@ -50,7 +50,11 @@ class AdaptiveLogSoftmaxWithLoss(Module):
         check_device(where, device)
         in_features = positive_int(in_features, "in_features", where)
         n_classes = positive_int(n_classes, "n_classes", where)
-        cutoffs = list(cutoffs)
+        try:
+            cutoffs = list(cutoffs)
+        except TypeError:                       # (a number: PyTorch's "'int' object is not iterable")
+            raise ValueError(f"{where}: cutoffs should be a sequence (a list or tuple) of integers, got "
+                             f"{type(cutoffs).__name__} {cutoffs!r}") from None
         if not cutoffs:
             raise ValueError(f"{where}: cutoffs should be a sequence of length larger than 0, got {cutoffs}")
         if (not all(is_int(c) for c in cutoffs) or cutoffs != sorted(cutoffs) or min(cutoffs) <= 0

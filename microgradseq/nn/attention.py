@@ -33,7 +33,7 @@ class MultiheadAttention(Module):
         where = "MultiheadAttention"
         check_device(where, device)
         for name, value in (("embed_dim", embed_dim), ("num_heads", num_heads), ("kdim", kdim), ("vdim", vdim)):
-            if value is not None and not (is_int(value) and value > 0):
+            if (value is not None or name in ("embed_dim", "num_heads")) and not (is_int(value) and value > 0):
                 raise ValueError(f"{where}: {name} must be an integer > 0, got {value!r}")
         if embed_dim % num_heads:
             raise ValueError(f"{where}: embed_dim must be divisible by num_heads, got embed_dim={embed_dim} and "

@@ -44,6 +44,8 @@ def embedding_bag(input: Any, weight: Any, offsets: Any = None, max_norm: Any = 
     if weight.ndim != 2:
         raise ValueError(f"embedding_bag: expected weight of 2 axes (num_embeddings, embedding_dim), got shape "
                          f"{weight.shape}")
+    if weight.dtype.kind != "f":
+        raise TypeError(f"embedding_bag: expected a floating-point weight, got dtype {weight.dtype}")
     if mode not in MODES:
         raise ValueError(f"embedding_bag: mode has to be one of 'sum', 'mean' or 'max', got {mode!r}")
     include_last_offset = flag(include_last_offset, "include_last_offset", "embedding_bag")

@@ -217,14 +217,14 @@ class _BatchNorm(_NormBase):
         (both None); the running ones move while training with `track_running_stats`."""
         axes, per_feature = (0,) + tuple(range(2, x.ndim)), (1, -1) + (1,) * (x.ndim - 2)
         count = x.numel() // max(self.num_features, 1)
+        if self.training and count == 1:        # (before any buffer moves: a failing call changes nothing)
+            raise ValueError(f"{type(self).__name__}: Expected more than 1 value per channel when training, "
+                             f"got input of shape {x.shape}")
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:
             self.num_batches_tracked._replace_data(np.array(int(self.num_batches_tracked) + 1, np.int64))
         if count == 0:
             return x * 1                        # (an empty batch: nothing to normalise, as PyTorch's)
         if self.training or (self.running_mean is None and self.running_var is None):
-            if self.training and count == 1:
-                raise ValueError(f"{type(self).__name__}: Expected more than 1 value per channel when training, "
-                                 f"got input of shape {x.shape}")
             y, mean, variance = standardised(x, axes, self.eps)
             if self.training and self.track_running_stats and self.running_mean is not None:
                 self._track(mean._data.reshape(-1), variance._data.reshape(-1) / (count - 1) * count)

@@ -26,10 +26,14 @@ class Upsample(Module):
         super().__init__()
         self.name = type(self).__name__         # (PyTorch's Upsample keeps it; nothing here reads it)
         self.size = size
-        if isinstance(scale_factor, tuple):
-            self.scale_factor = tuple(float(factor) for factor in scale_factor)
-        else:
-            self.scale_factor = float(scale_factor) if scale_factor else None
+        try:
+            if isinstance(scale_factor, tuple):
+                self.scale_factor = tuple(float(factor) for factor in scale_factor)
+            else:
+                self.scale_factor = float(scale_factor) if scale_factor else None
+        except (TypeError, ValueError):
+            raise ValueError(f"{type(self).__name__}: expected scale_factor a positive number or a tuple of them, "
+                             f"got {type(scale_factor).__name__} {scale_factor!r}") from None
         self.mode, self.align_corners, self.recompute_scale_factor = mode, align_corners, recompute_scale_factor
 
     def forward(self, x: Any) -> Tensor:

@@ -258,6 +258,10 @@ class Transformer(Module):
                 tgt_is_causal: bool | None = None, memory_is_causal: bool = False) -> Tensor:
         src, tgt = as_tensor(src), as_tensor(tgt)
         batch = 0 if self.batch_first else 1
+        if src.ndim not in (2, 3) or tgt.ndim not in (2, 3):
+            layout = "(N, S, E)" if self.batch_first else "(S, N, E)"
+            raise RuntimeError(f"Transformer: expected src and tgt of 3 axes {layout} or 2 (S, E), unbatched, got "
+                               f"src {src.shape} and tgt {tgt.shape}")
         if src.ndim == 3 and (tgt.ndim != 3 or src.shape[batch] != tgt.shape[batch]):
             raise RuntimeError(f"Transformer: the batch number of src and tgt must be equal, got src {src.shape} "
                                f"and tgt {tgt.shape}")

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import broadcasts_to, is_int
+from ..checks import broadcasts_to, broadcasts_with, is_int
 from ..spellings import axis_keepdims
 from ..tensor import Tensor, as_tensor, owned
 from . import elementwise as ew
@@ -36,14 +36,20 @@ def min(self: Tensor, axis: Any = None, keepdims: bool | None = None, *, dim: An
     (Integers and bools, which have no gradient, straight from numpy: -x would wrap an unsigned one.)"""
     if self.dtype.kind not in "fc":
         axis, keep = axis_keepdims("min", axis, keepdims, dim, keepdim)
-        values = owned(np.asarray(np.min(self._data, axis=axis, keepdims=keep)))
+        try:
+            values = owned(np.asarray(np.min(self._data, axis=axis, keepdims=keep)))
+        except ValueError:      # (numpy's "zero-size array to reduction operation minimum", named here)
+            raise ValueError(f"min: no minimum over an empty axis (shape {self.shape}, axis {axis!r})") from None
         if dim is None:
             return _with_indices(values, self, axis, keep, "min") if is_int(axis) else values
         return ValuesIndices(values, owned(np.argmin(self._data, axis=axis, keepdims=keep).astype(np.int64)))
     axis, keep = axis_keepdims("min", axis, keepdims, dim, keepdim)
     if dim is not None:
         return reduce.extreme_and_index(self, axis, keep, "min")
-    values = ew.neg(reduce.max(ew.neg(self), axis, keep))
+    try:
+        values = ew.neg(reduce.max(ew.neg(self), axis, keep))
+    except ValueError as error:     # (max's errors, "max: no maximum over an empty axis ...", named for min)
+        raise ValueError(str(error).replace("max: ", "min: ", 1).replace("maximum", "minimum")) from None
     return _with_indices(values, self, axis, keep, "min") if is_int(axis) else values
 
 
@@ -151,7 +157,7 @@ def divide(self: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor
 def mm(self: Tensor, mat2: Any) -> Tensor:
     """The product of two matrices, as torch.mm: `matmul` of (n, m) and (m, p), and nothing else (a
     vector or a batch is a ValueError, where matmul would take it);   dL/dself = g mat2^T,   dL/dmat2 = self^T g"""
-    other = mat2 if isinstance(mat2, Tensor) else as_tensor(mat2, self)
+    other = mat2 if isinstance(mat2, Tensor) else as_tensor(mat2, self, "mm")
     if self.ndim != 2 or other.ndim != 2 or self.shape[1] != other.shape[0]:
         raise ValueError(f"mm: expected two 2-d tensors (n, m) and (m, p), got shapes {self.shape} and {other.shape}")
     return matmul(self, other)
@@ -161,7 +167,7 @@ def bmm(self: Tensor, mat2: Any) -> Tensor:
     """Batches of matrix products, as torch.bmm: (b, n, m) and (b, m, p) give (b, n, p), one product per
     batch entry, both batches of one size (matmul would broadcast them, and take any number of batch
     axes);   dL/dself = g mat2^T,   dL/dmat2 = self^T g, batch by batch"""
-    other = mat2 if isinstance(mat2, Tensor) else as_tensor(mat2, self)
+    other = mat2 if isinstance(mat2, Tensor) else as_tensor(mat2, self, "bmm")
     if not (self.ndim == other.ndim == 3 and self.shape[0] == other.shape[0] and self.shape[2] == other.shape[1]):
         raise ValueError(f"bmm: expected two 3-d tensors (b, n, m) and (b, m, p), got shapes {self.shape} and "
                          f"{other.shape}")
@@ -171,7 +177,7 @@ def bmm(self: Tensor, mat2: Any) -> Tensor:
 def outer(self: Tensor, vec2: Any) -> Tensor:
     """The outer product of two vectors, as torch.outer (and its older name `ger`): out[i, j] = self_i vec2_j,
     self as a column times vec2 (a broadcast mul);   dL/dself_i = sum_j g_ij vec2_j,   dL/dvec2_j = sum_i g_ij self_i"""
-    other = vec2 if isinstance(vec2, Tensor) else as_tensor(vec2, self)
+    other = vec2 if isinstance(vec2, Tensor) else as_tensor(vec2, self, "outer")
     if self.ndim != 1 or other.ndim != 1:
         raise ValueError(f"outer: expected two 1-d tensors, got shapes {self.shape} and {other.shape}")
     return ew.mul(reshape(self, (-1, 1)), other)
@@ -194,8 +200,8 @@ def addmm(self: Tensor, mat1: Any, mat2: Any, *, beta: Any = 1, alpha: Any = 1) 
     dL/dmat2 = alpha mat1^T g. With beta = 0 self's values are not used, so NaN and inf in it do not reach
     the result, as PyTorch's: `where(True, product, self)` keeps self in the graph with its zero gradient."""
     beta, alpha = _scalar("addmm", "beta", beta), _scalar("addmm", "alpha", alpha)
-    left = mat1 if isinstance(mat1, Tensor) else as_tensor(mat1, self)
-    right = mat2 if isinstance(mat2, Tensor) else as_tensor(mat2, self)
+    left = mat1 if isinstance(mat1, Tensor) else as_tensor(mat1, self, "addmm")
+    right = mat2 if isinstance(mat2, Tensor) else as_tensor(mat2, self, "addmm")
     if left.ndim != 2 or right.ndim != 2 or left.shape[1] != right.shape[0]:
         raise ValueError(f"addmm: expected two 2-d tensors (n, m) and (m, p), got shapes {left.shape} and "
                          f"{right.shape}")
@@ -213,7 +219,14 @@ def addcmul(self: Tensor, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tens
     """self + value tensor1 tensor2, the three broadcast together, as torch.addcmul (Adam's second moment,
     `v.mul_(b2).addcmul_(g, g, value=1 - b2)`);   dL/dtensor1 = value g tensor2, dL/dtensor2 = value g tensor1"""
     value = _scalar("addcmul", "value", value)
-    return ew.add(self, _scaled(ew.mul(tensor1, tensor2), value))
+    try:
+        return ew.add(self, _scaled(ew.mul(tensor1, tensor2), value))
+    except ValueError:     # (named here: mul or add would name itself)
+        shapes = [np.shape(t) for t in (self, tensor1, tensor2)]
+        if broadcasts_with(*shapes):
+            raise
+        raise ValueError(f"addcmul: self, tensor1 and tensor2 must broadcast together, got shapes "
+                         f"{shapes[0]}, {shapes[1]} and {shapes[2]}") from None
 
 
 def addcdiv(self: Tensor, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
@@ -226,7 +239,14 @@ def addcdiv(self: Tensor, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tens
     if all(kind in "biu" for kind in kinds):
         raise TypeError("addcdiv: integer division is not supported (tensor1 and tensor2 are both integer or bool), "
                         "as PyTorch's; convert one of them to floating point")
-    return ew.add(self, _scaled(ew.div(tensor1, tensor2), value))
+    try:
+        return ew.add(self, _scaled(ew.div(tensor1, tensor2), value))
+    except ValueError:     # (named here: div or add would name itself)
+        shapes = [np.shape(t) for t in (self, tensor1, tensor2)]
+        if broadcasts_with(*shapes):
+            raise
+        raise ValueError(f"addcdiv: self, tensor1 and tensor2 must broadcast together, got shapes "
+                         f"{shapes[0]}, {shapes[1]} and {shapes[2]}") from None
 
 
 def diff(self: Tensor, n: Any = 1, dim: Any = -1, prepend: Any = None, append: Any = None) -> Tensor:
@@ -242,7 +262,7 @@ def diff(self: Tensor, n: Any = 1, dim: Any = -1, prepend: Any = None, append: A
     axis = _axis("diff", dim, self.ndim)
     if n == 0:
         return ew.clone(self)
-    extras = {name: extra if isinstance(extra, Tensor) else as_tensor(extra, self)
+    extras = {name: extra if isinstance(extra, Tensor) else as_tensor(extra, self, "diff")
               for name, extra in (("prepend", prepend), ("append", append)) if extra is not None}
     for name, extra in extras.items():
         if extra.ndim != self.ndim or any(m != k for a, (m, k) in enumerate(zip(extra.shape, self.shape)) if a != axis):
@@ -288,7 +308,7 @@ def copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
     parameter, as `nn.init` does); while recording it takes src's history, so the gradient goes to
     src, summed over the broadcast axes. Returns the tensor."""
     def copied(t: Tensor, u: Any) -> Tensor:
-        u = to(as_tensor(u, t), t.dtype)
+        u = to(as_tensor(u, t, "copy_"), t.dtype)
         if not broadcasts_to(u.shape, t.shape):
             raise ValueError(f"copy_: the source's shape {u.shape} does not broadcast to the tensor's "
                              f"shape {t.shape}")

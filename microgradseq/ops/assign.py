@@ -29,7 +29,7 @@ def index_put(x: Any, index: Any, value: Any) -> Tensor:
     """x with `value` written at x[index] (broadcast, in x's dtype), what `x[index] = value` records
     (PyTorch's `index_put`);   the rules: for x, g with zeros where value was written (x's entries
     there are gone); for value, g's entries there (summed over what was broadcast)"""
-    x = x if type(x) is Tensor else as_tensor(x)
+    x = x if type(x) is Tensor else as_tensor(x, where="index_put")
     try:
         value = as_tensor(number_for(value, x.dtype), x)
     except (TypeError, ValueError) as error:

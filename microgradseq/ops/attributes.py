@@ -28,7 +28,7 @@ def type_(self: Tensor, dtype: Any = None) -> Tensor | str:
 
 def type_as(self: Tensor, other: Any) -> Tensor:
     """The tensor in `other`'s dtype, as `to(other.dtype)`."""
-    return to(self, as_tensor(other).dtype)
+    return to(self, as_tensor(other, where="type_as").dtype)
 
 
 def _cuda(self: Tensor, device: Any = None, non_blocking: bool = False) -> Tensor:

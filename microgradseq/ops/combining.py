@@ -37,7 +37,9 @@ def _tensors(where: str, tensors: Any) -> list[Tensor]:
     if isinstance(tensors, Tensor):
         raise TypeError(f"{where}: expected a sequence of tensors, got a single Tensor of shape {tensors.shape}; "
                         "wrap it in a list")
-    tensors = [t if isinstance(t, Tensor) else as_tensor(t) for t in tensors]
+    if not isinstance(tensors, (list, tuple)) and not hasattr(tensors, "__iter__"):
+        raise TypeError(f"{where}: expected a sequence of tensors, got {type(tensors).__name__} {tensors!r:.60}")
+    tensors = [t if isinstance(t, Tensor) else as_tensor(t, where=where) for t in tensors]
     if not tensors:
         raise ValueError(f"{where}: expected at least one tensor, got none")
     return tensors
@@ -100,7 +102,7 @@ def tensor_split(input: Any, indices_or_sections: Any, dim: int = 0) -> tuple[Te
     """Pieces along `dim`, as torch.tensor_split (numpy's array_split): a number n of sections (the first
     extent % n pieces one longer; more sections than entries give empty ones), or the indices to cut at
     (a piece per gap, empty where two are out of order). Slices, so each piece's gradient is its part of g."""
-    x = input if isinstance(input, Tensor) else as_tensor(input)
+    x = input if isinstance(input, Tensor) else as_tensor(input, where="tensor_split")
     if x.ndim == 0:
         raise ValueError("tensor_split: expected a tensor with at least one axis, got a 0-d tensor")
     axis = _axis("tensor_split", dim, x.ndim)
@@ -111,7 +113,7 @@ def tensor_split(input: Any, indices_or_sections: Any, dim: int = 0) -> tuple[Te
 def _split_along(where: str, x: Any, given: Any, axis: int, least: int) -> tuple[Tensor, ...]:
     """hsplit, vsplit, dsplit: tensor_split along `axis` of a tensor with at least `least` axes, a number
     of sections dividing that axis evenly (as PyTorch's, numpy's)."""
-    x = x if isinstance(x, Tensor) else as_tensor(x)
+    x = x if isinstance(x, Tensor) else as_tensor(x, where=where)
     if x.ndim < least:
         raise ValueError(f"{where}: expected a tensor with at least {least} axes, got shape {x.shape}")
     if is_int(given) and given > 0 and x.shape[axis] % given:
@@ -123,7 +125,7 @@ def _split_along(where: str, x: Any, given: Any, axis: int, least: int) -> tuple
 
 def hsplit(input: Any, indices_or_sections: Any) -> tuple[Tensor, ...]:
     """tensor_split along dim 1 (dim 0 for a vector), as torch.hsplit; a number of sections must divide it."""
-    x = input if isinstance(input, Tensor) else as_tensor(input)
+    x = input if isinstance(input, Tensor) else as_tensor(input, where="hsplit")
     return _split_along("hsplit", x, indices_or_sections, 0 if x.ndim == 1 else 1, 1)
 
 
@@ -140,7 +142,7 @@ def dsplit(input: Any, indices_or_sections: Any) -> tuple[Tensor, ...]:
 def select(input: Any, dim: int, index: int) -> Tensor:
     """The slice at position `index` along `dim`, that axis removed, as torch.select: input[:, index] for
     dim 1 (a negative index counts from the end). Indexing: the gradient goes back to that slice."""
-    x = input if isinstance(input, Tensor) else as_tensor(input)
+    x = input if isinstance(input, Tensor) else as_tensor(input, where="select")
     axis = _axis("select", dim, x.ndim)
     extent = x.shape[axis]
     if not (is_int(index) and -extent <= index < extent):
@@ -152,7 +154,7 @@ def diagonal(input: Any, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tenso
     """The `offset`-th diagonal of the matrices in dims dim1 and dim2 (0 the main one, > 0 above it, < 0
     below), as torch.diagonal: those two axes removed and the diagonal appended as the last axis.
     Indexing (a copy, where PyTorch's is a view), so each entry's gradient is the gradient at its place."""
-    x = input if isinstance(input, Tensor) else as_tensor(input)
+    x = input if isinstance(input, Tensor) else as_tensor(input, where="diagonal")
     if x.ndim < 2:
         raise ValueError(f"diagonal: expected a tensor with at least 2 axes, got shape {x.shape}")
     first, second = _axis("diagonal", dim1, x.ndim), _axis("diagonal", dim2, x.ndim)
@@ -171,7 +173,7 @@ def diag_embed(input: Any, offset: int = 0, dim1: int = -2, dim2: int = -1) -> T
     n + |offset|), as torch.diag_embed: the matrices' axes are dims dim1 and dim2 of the result (one axis
     more than input). Indexing into the input with a 0 put after each vector, so each entry's gradient
     is the gradient at its place on the diagonal."""
-    x = input if isinstance(input, Tensor) else as_tensor(input)
+    x = input if isinstance(input, Tensor) else as_tensor(input, where="diag_embed")
     if x.ndim == 0:
         raise ValueError("diag_embed: expected a tensor with at least one axis, got a 0-d tensor")
     first, second = _axis("diag_embed", dim1, x.ndim + 1), _axis("diag_embed", dim2, x.ndim + 1)
@@ -189,7 +191,7 @@ def diagflat(input: Any, offset: int = 0) -> Tensor:
     """The flattened input laid on the `offset`-th diagonal of a square matrix of zeros (side numel +
     |offset|), as torch.diagflat (numpy's diagflat): `diag_embed` of the flattened input, so each entry's
     gradient is the gradient at its place on the diagonal."""
-    x = input if isinstance(input, Tensor) else as_tensor(input)
+    x = input if isinstance(input, Tensor) else as_tensor(input, where="diagflat")
     if not is_int(offset):
         raise TypeError(f"diagflat: offset must be an integer, got {offset!r}")
     return diag_embed(reshape(x, (-1,)), offset)
@@ -198,7 +200,7 @@ def diagflat(input: Any, offset: int = 0) -> Tensor:
 def narrow_copy(input: Any, dim: int, start: int, length: int) -> Tensor:
     """Entries start .. start + length - 1 along `dim`, as torch.narrow_copy: `narrow`, which here is
     already a copy (indexing), so the gradient goes back to that slice."""
-    x = input if isinstance(input, Tensor) else as_tensor(input)
+    x = input if isinstance(input, Tensor) else as_tensor(input, where="narrow_copy")
     try:
         return narrow(x, dim, start, length)
     except IndexError as error:
@@ -211,7 +213,7 @@ def block_diag(*tensors: Any) -> Tensor:
     of blocks is the block between zeros, joined with `concat`, so each block's gradient is its part of g."""
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         raise TypeError("block_diag: pass the tensors as arguments, block_diag(a, b), as PyTorch's")
-    blocks = [t if isinstance(t, Tensor) else as_tensor(t) for t in tensors]
+    blocks = [t if isinstance(t, Tensor) else as_tensor(t, where="block_diag") for t in tensors]
     if any(b.ndim > 2 for b in blocks):
         raise ValueError(f"block_diag: expected tensors with at most 2 axes, got shapes {[b.shape for b in blocks]}")
     # PyTorch's result_type: the dimensioned tensors' dtype, then a 0-d one's only if of a higher category
@@ -235,7 +237,7 @@ def rot90(input: Any, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
     """The tensor turned by k quarter turns in the plane of `dims`, from the first axis towards the
     second, as torch.rot90 (numpy's): k = 1 is flip(dims[1]) then a transpose, k = 2 flips both, k = 3
     flips dims[0] then transposes; k counts modulo 4 (negative turns back). Indexing and a transpose."""
-    x = input if isinstance(input, Tensor) else as_tensor(input)
+    x = input if isinstance(input, Tensor) else as_tensor(input, where="rot90")
     dims = list(dims) if isinstance(dims, (list, tuple)) else dims
     if not (isinstance(dims, list) and len(dims) == 2 and is_int(k)):
         raise ValueError(f"rot90: expected an integer k and two dims, got k={k!r}, dims={dims!r}")
@@ -254,7 +256,7 @@ def rot90(input: Any, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
 
 def fliplr(input: Any) -> Tensor:
     """The entries in reverse order along dim 1 (left to right), as torch.fliplr; at least 2 axes."""
-    x = input if isinstance(input, Tensor) else as_tensor(input)
+    x = input if isinstance(input, Tensor) else as_tensor(input, where="fliplr")
     if x.ndim < 2:
         raise ValueError(f"fliplr: expected a tensor with at least 2 axes, got shape {x.shape}")
     return flip(x, 1)
@@ -262,7 +264,7 @@ def fliplr(input: Any) -> Tensor:
 
 def flipud(input: Any) -> Tensor:
     """The entries in reverse order along dim 0 (up to down), as torch.flipud; at least 1 axis."""
-    x = input if isinstance(input, Tensor) else as_tensor(input)
+    x = input if isinstance(input, Tensor) else as_tensor(input, where="flipud")
     if x.ndim < 1:
         raise ValueError("flipud: expected a tensor with at least 1 axis, got a 0-d tensor")
     return flip(x, 0)
@@ -283,7 +285,7 @@ def broadcast_shapes(*shapes: Any) -> Size:
 def broadcast_tensors(*tensors: Any) -> tuple[Tensor, ...]:
     """The tensors expanded to their common broadcast shape, as torch.broadcast_tensors: `expand`, so
     each gradient is summed back over the stretched axes."""
-    xs = [t if isinstance(t, Tensor) else as_tensor(t) for t in tensors]
+    xs = [t if isinstance(t, Tensor) else as_tensor(t, where="broadcast_tensors") for t in tensors]
     try:
         shape = np.broadcast_shapes(*(x.shape for x in xs))
     except ValueError:
@@ -297,8 +299,8 @@ def kron(input: Any, other: Any) -> Tensor:
     one with fewer axes given leading axes of size 1. Each operand reshaped to put a size-1 axis beside
     each of its axes, multiplied (broadcast) and merged: the gradient of input[i] is the sum of g over its
     block times other."""
-    a = input if isinstance(input, Tensor) else as_tensor(input, other if isinstance(other, Tensor) else None)
-    b = other if isinstance(other, Tensor) else as_tensor(other, a)
+    a = input if isinstance(input, Tensor) else as_tensor(input, other if isinstance(other, Tensor) else None, "kron")
+    b = other if isinstance(other, Tensor) else as_tensor(other, a, "kron")
     ndim = max(a.ndim, b.ndim)
     a_shape, b_shape = (1,) * (ndim - a.ndim) + a.shape, (1,) * (ndim - b.ndim) + b.shape
     spread_a = reshape(a, tuple(n for m in a_shape for n in (m, 1)))
@@ -311,7 +313,7 @@ def cartesian_prod(*tensors: Any) -> Tensor:
     product): (n_1 ... n_k, k), the vectors of one dtype; one vector is returned as it is, as PyTorch's
     releases do (issue 116465). The vectors' meshgrid, flattened and stacked as columns, so each entry's
     gradient is the sum of g over the tuples holding it."""
-    xs = [t if isinstance(t, Tensor) else as_tensor(t) for t in tensors]
+    xs = [t if isinstance(t, Tensor) else as_tensor(t, where="cartesian_prod") for t in tensors]
     if not xs or any(x.ndim != 1 for x in xs):
         raise ValueError(f"cartesian_prod: expected one or more 1-d tensors, got shapes {[x.shape for x in xs]}")
     if len({x.dtype for x in xs}) > 1:
@@ -331,7 +333,7 @@ def combinations(input: Any, r: int = 2, with_replacement: bool = False) -> Tens
     combinations, or combinations_with_replacement): (C, r), in itertools' order (r > n without
     replacement: (0, r)); r = 0 gives an empty vector, as PyTorch's (aten/src/ATen/native/Itertools.cpp).
     Indexing, so each entry's gradient is the sum of g over its places."""
-    x = input if isinstance(input, Tensor) else as_tensor(input)
+    x = input if isinstance(input, Tensor) else as_tensor(input, where="combinations")
     if x.ndim != 1:
         raise ValueError(f"combinations: expected a 1-d tensor, got shape {x.shape}")
     if not (is_int(r) and r >= 0):
@@ -347,7 +349,7 @@ def vander(x: Any, N: int | None = None, increasing: bool = False) -> Tensor:
     """The Vandermonde matrix of a vector, as torch.vander: column j is x^(N - 1 - j) (x^j when
     `increasing`), N columns (len(x) by default); integers give int64. As PyTorch builds it: the columns
     1, x, x, ... multiplied up with `cumprod` (exact at x = 0), then flipped unless increasing."""
-    v = x if isinstance(x, Tensor) else as_tensor(x)
+    v = x if isinstance(x, Tensor) else as_tensor(x, where="vander")
     if v.ndim != 1:
         raise ValueError(f"vander: expected a 1-d tensor, got shape {v.shape}")
     N = v.shape[0] if N is None else N

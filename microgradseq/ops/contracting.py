@@ -25,10 +25,11 @@ from .reduce import sum
 from .shape import getitem, reshape, transpose
 
 
-def _operands(input: Any, other: Any) -> tuple[Tensor, Tensor]:
-    """Two tensors: a Python number takes the other tensor's dtype, anything else `as_tensor` makes of it."""
-    a = input if isinstance(input, Tensor) else as_tensor(input, other if isinstance(other, Tensor) else None)
-    return a, other if isinstance(other, Tensor) else as_tensor(other, a)
+def _operands(input: Any, other: Any, where: str) -> tuple[Tensor, Tensor]:
+    """Two tensors: a Python number takes the other tensor's dtype, anything else `as_tensor` makes of it
+    (what is not numbers: an error naming `where`)."""
+    a = input if isinstance(input, Tensor) else as_tensor(input, other if isinstance(other, Tensor) else None, where)
+    return a, other if isinstance(other, Tensor) else as_tensor(other, a, where)
 
 
 def _contracted_axes(a: Tensor, b: Tensor, dims: Any) -> tuple[list[int], list[int]]:
@@ -57,7 +58,7 @@ def tensordot(a: Any, b: Any, dims: Any = 2) -> Tensor:
     """The sum of products over the paired axes, as torch.tensordot (numpy's): `dims` a number n (a's
     last n axes against b's first n) or a pair of lists ([1, 0], [0, 1]); the result has a's other axes,
     then b's. a's free axes and b's are each merged into one, and the product is one `matmul`."""
-    a, b = _operands(a, b)
+    a, b = _operands(a, b, "tensordot")
     first, second = _contracted_axes(a, b, dims)
     for i, j in zip(first, second):
         if a.shape[i] != b.shape[j]:
@@ -73,7 +74,7 @@ def tensordot(a: Any, b: Any, dims: Any = 2) -> Tensor:
 
 def mv(input: Any, vec: Any) -> Tensor:
     """A matrix (n, m) times a vector (m,), as torch.mv: `matmul`, (n,);   d/dinput = g vec^T, d/dvec = input^T g"""
-    a, v = _operands(input, vec)
+    a, v = _operands(input, vec, "mv")
     if a.ndim != 2 or v.ndim != 1 or a.shape[1] != v.shape[0]:
         raise ValueError(f"mv: expected a matrix (n, m) and a vector (m,), got shapes {a.shape} and {v.shape}")
     return matmul(a, v)
@@ -82,7 +83,7 @@ def mv(input: Any, vec: Any) -> Tensor:
 def vdot(input: Any, other: Any) -> Tensor:
     """The inner product of two real vectors of one length and dtype, as torch.vdot (which conjugates
     the first; complex tensors are refused here, `TypeError`): `matmul`, a 0-d tensor."""
-    a, b = _operands(input, other)
+    a, b = _operands(input, other, "vdot")
     if a.ndim != 1 or b.ndim != 1 or a.shape != b.shape:
         raise ValueError(f"vdot: expected two 1-d tensors of the same length, got shapes {a.shape} and {b.shape}")
     if a.dtype != b.dtype or a.dtype.kind == "c":
@@ -93,7 +94,7 @@ def vdot(input: Any, other: Any) -> Tensor:
 def trace(input: Any) -> Tensor:
     """The sum of a matrix's main diagonal, as torch.trace (of any m x n matrix; integers sum in int64):
     the diagonal's entries read by indexing and summed, so d/dA is 1 on the diagonal, 0 elsewhere."""
-    A = input if isinstance(input, Tensor) else as_tensor(input)
+    A = input if isinstance(input, Tensor) else as_tensor(input, where="trace")
     if A.ndim != 2:
         raise ValueError(f"trace: expected a matrix (2 axes), got shape {A.shape}")
     along = np.arange(min(A.shape))
@@ -115,8 +116,8 @@ def _fused(where: str, input: Tensor, product: Tensor, beta: Any, alpha: Any) ->
 def addmv(input: Any, mat: Any, vec: Any, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
     """beta input + alpha (mat @ vec), as torch.addmv: mat (n, m), vec (m,), input broadcast to (n,)."""
     beta, alpha = _scalar("addmv", "beta", beta), _scalar("addmv", "alpha", alpha)
-    x = input if isinstance(input, Tensor) else as_tensor(input)
-    a, v = _operands(mat, vec)
+    x = input if isinstance(input, Tensor) else as_tensor(input, where="addmv")
+    a, v = _operands(mat, vec, "addmv")
     if a.ndim != 2 or v.ndim != 1 or a.shape[1] != v.shape[0]:
         raise ValueError(f"addmv: expected a matrix (n, m) and a vector (m,), got shapes {a.shape} and {v.shape}")
     return _fused("addmv", x, matmul(a, v), beta, alpha)
@@ -125,15 +126,15 @@ def addmv(input: Any, mat: Any, vec: Any, *, beta: Any = 1, alpha: Any = 1) -> T
 def addr(input: Any, vec1: Any, vec2: Any, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
     """beta input + alpha outer(vec1, vec2), as torch.addr: vectors (n,) and (m,), input broadcast to (n, m)."""
     beta, alpha = _scalar("addr", "beta", beta), _scalar("addr", "alpha", alpha)
-    x = input if isinstance(input, Tensor) else as_tensor(input)
-    u, v = _operands(vec1, vec2)
+    x = input if isinstance(input, Tensor) else as_tensor(input, where="addr")
+    u, v = _operands(vec1, vec2, "addr")
     if u.ndim != 1 or v.ndim != 1:
         raise ValueError(f"addr: expected two 1-d tensors, got shapes {u.shape} and {v.shape}")
     return _fused("addr", x, ew.mul(reshape(u, (-1, 1)), v), beta, alpha)
 
 
 def _batches(where: str, batch1: Any, batch2: Any) -> tuple[Tensor, Tensor]:
-    first, second = _operands(batch1, batch2)
+    first, second = _operands(batch1, batch2, where)
     if not (first.ndim == second.ndim == 3 and first.shape[0] == second.shape[0]
             and first.shape[2] == second.shape[1]):
         raise ValueError(f"{where}: expected two 3-d tensors (b, n, m) and (b, m, p), got shapes {first.shape} and "
@@ -145,7 +146,7 @@ def baddbmm(input: Any, batch1: Any, batch2: Any, *, beta: Any = 1, alpha: Any =
     """beta input + alpha (batch1 @ batch2), as torch.baddbmm: (b, n, m) and (b, m, p), input broadcast
     to (b, n, p) (attention's scaled scores, `baddbmm(bias, q, k^T, alpha=scale)`)."""
     beta, alpha = _scalar("baddbmm", "beta", beta), _scalar("baddbmm", "alpha", alpha)
-    x = input if isinstance(input, Tensor) else as_tensor(input)
+    x = input if isinstance(input, Tensor) else as_tensor(input, where="baddbmm")
     return _fused("baddbmm", x, matmul(*_batches("baddbmm", batch1, batch2)), beta, alpha)
 
 
@@ -153,7 +154,7 @@ def addbmm(input: Any, batch1: Any, batch2: Any, *, beta: Any = 1, alpha: Any = 
     """beta input + alpha sum_b batch1[b] @ batch2[b], as torch.addbmm: (b, n, m) and (b, m, p), the batch
     summed away, input broadcast to (n, p). The sum over b is one `matmul` of (n, b m) by (b m, p)."""
     beta, alpha = _scalar("addbmm", "beta", beta), _scalar("addbmm", "alpha", alpha)
-    x = input if isinstance(input, Tensor) else as_tensor(input)
+    x = input if isinstance(input, Tensor) else as_tensor(input, where="addbmm")
     first, second = _batches("addbmm", batch1, batch2)
     count, rows, inner = first.shape
     left = reshape(transpose(first, (1, 0, 2)), (rows, count * inner))

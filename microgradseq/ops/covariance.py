@@ -34,7 +34,7 @@ from .shape import reshape, transpose
 
 def _weights(name: str, given: Any, observations: int, integral: bool) -> Tensor:
     """fweights (integers) or aweights (floating point): 0-d or 1-d, one per observation, none negative."""
-    weights = given if isinstance(given, Tensor) else as_tensor(given)
+    weights = given if isinstance(given, Tensor) else as_tensor(given, where=name)
     kind, expected = ("iu", "an integer") if integral else ("f", "a floating-point")
     if weights.ndim > 1 or weights.dtype.kind not in kind or weights.numel() != observations:
         raise ValueError(f"cov: expected {name} of {expected} dtype with at most one axis and one entry per "
@@ -48,7 +48,7 @@ def cov(input: Any, *, correction: int = 1, fweights: Any = None, aweights: Any 
     """The covariance matrix of input's rows (variables) over its columns (observations), as torch.cov
     (numpy's `np.cov(input, ddof=correction, fweights=..., aweights=...)`); a 0-d or 1-d input is one
     variable, and its variance a 0-d tensor. See the module's docstring for the weighted formula."""
-    x = input if isinstance(input, Tensor) else as_tensor(input)
+    x = input if isinstance(input, Tensor) else as_tensor(input, where="cov")
     if x.ndim > 2:
         raise ValueError(f"cov: expected a tensor with at most 2 axes (variables x observations), got shape {x.shape}")
     if x.dtype.kind not in "iuf":
@@ -94,7 +94,7 @@ def corrcoef(input: Any) -> Tensor:
     by the outer product of the standard deviations (its diagonal's square roots), clipped to [-1, 1] as
     PyTorch and numpy do for rounding (`clip`: no gradient where an entry is clipped). Of one variable,
     c / c: 1, or NaN where its variance is 0, NaN or infinite."""
-    x = input if isinstance(input, Tensor) else as_tensor(input)
+    x = input if isinstance(input, Tensor) else as_tensor(input, where="corrcoef")
     if x.ndim > 2:
         raise ValueError(f"corrcoef: expected a tensor with at most 2 axes (variables x observations), got "
                          f"shape {x.shape}")

@@ -33,8 +33,8 @@ def operands(name: str, fn: Callable, a: Any, b: Any) -> tuple[Tensor, Tensor, n
     """Both operands as tensors, and fn of their data; a shape mismatch names the op."""
     if type(a) is not Tensor or type(b) is not Tensor:
         try:
-            a = as_tensor(a, b if isinstance(b, Tensor) else None)
-            b = as_tensor(b, a)
+            a = as_tensor(a, b if isinstance(b, Tensor) else None, name)
+            b = as_tensor(b, a, name)
         except OverflowError as error:      # (a Python integer out of an integer tensor's range)
             raise OverflowError(f"{name}: {error}") from None
     if a._data.dtype is not b._data.dtype:

@@ -39,6 +39,8 @@ def expand(self: Tensor, *sizes: Any) -> Tensor:
 
 def expand_as(self: Tensor, other: Tensor) -> Tensor:
     """The tensor broadcast to `other`'s shape, as `expand(*other.shape)`."""
+    if not hasattr(other, "shape"):
+        raise TypeError(f"expand_as: expected a tensor (or an array) to take the shape of, got {type(other).__name__}")
     return expand(self, *other.shape)
 
 
@@ -71,7 +73,7 @@ def meshgrid(*tensors: Any, indexing: str | None = None) -> tuple[Tensor, ...]:
         raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
     if not tensors:
         raise ValueError("meshgrid: expected at least one tensor, got none")
-    xs = [as_tensor(x) for x in tensors]
+    xs = [as_tensor(x, where="meshgrid") for x in tensors]
     if any(x.ndim > 1 for x in xs):
         raise ValueError(f"meshgrid: expected 0-d or 1-d tensors, got shapes {[x.shape for x in xs]}")
     if len({x.dtype for x in xs}) > 1:

@@ -120,6 +120,9 @@ def scatter_(self: Tensor, dim: int, index: Any, src: Any = None, *, value: Any 
 
 def fill_(self: Tensor, value: Any) -> Tensor:
     """Every entry set to `value`, as an in-place operator does: the tensor gets a new array."""
+    if not isinstance(value, (numbers.Number, np.bool_, np.ndarray, Tensor)):    # (numpy: None would be NaN)
+        raise TypeError(f"fill_: value must be a number (or a one-element tensor), got {type(value).__name__} "
+                        f"{value!r:.60}")
     return self._in_place("fill_", lambda t, v: owned(np.full(t.shape, v, dtype=t.dtype)), value)
 
 
@@ -271,6 +274,7 @@ def nan_to_num(self: Tensor, nan: float = 0.0, posinf: float | None = None, negi
             raise TypeError(f"nan_to_num: {name} must be a number (or None), got {value!r}")
     if self.dtype.kind not in "fc":
         return ew.clone(self)
+    nan = 0.0 if nan is None else nan          # (PyTorch's nan=None: zero, its default)
     least, most = _range_of(self.dtype)
     with np.errstate(over="ignore"):        # (a replacement past float16's range is +-inf, quietly, as PyTorch's)
         replaced = np.nan_to_num(self._data, nan=nan, posinf=most if posinf is None else posinf,

@@ -28,7 +28,7 @@ from .shape import _along, getitem, reshape
 def _samples(name: str, y: Any, x: Any, dx: Any, dim: int) -> tuple[Tensor, Any, int]:
     """y as a tensor, the spacing (a number, or x's differences along `dim` laid out against y's), and
     dim as an axis of y."""
-    y = y if isinstance(y, Tensor) else as_tensor(y)
+    y = y if isinstance(y, Tensor) else as_tensor(y, where=name)
     axis = _axis(name, dim, y.ndim)
     if x is not None and dx is not None:
         raise TypeError(f"{name}: expected x or dx, not both (got x of shape {np.shape(x)} and dx={dx!r})")
@@ -39,7 +39,7 @@ def _samples(name: str, y: Any, x: Any, dx: Any, dim: int) -> tuple[Tensor, Any,
         if not isinstance(spacing, numbers.Real) or isinstance(spacing, (bool, np.bool_)):
             raise TypeError(f"{name}: dx must be a real number, got {dx!r}")
         return y, spacing, axis
-    x = x if isinstance(x, Tensor) else as_tensor(x)
+    x = x if isinstance(x, Tensor) else as_tensor(x, where=name)
     if x.dtype.kind not in "iuf":
         raise TypeError(f"{name}: expected a real (not bool or complex) x, got dtype {x.dtype}")
     if x.ndim == 1:

@@ -40,8 +40,8 @@ isnan, isinf, isfinite = _test(np.isnan, "isnan"), _test(np.isinf, "isinf"), _te
 def _bitwise(ufunc: np.ufunc, name: str) -> Any:
     """torch.bitwise_and (or, xor) of bool or integer tensors, broadcast: no gradient; `name` in its errors."""
     def bitwise(input: Any, other: Any) -> Tensor:
-        input = as_tensor(input, other if isinstance(other, Tensor) else None)
-        other = as_tensor(other, input)
+        input = as_tensor(input, other if isinstance(other, Tensor) else None, name)
+        other = as_tensor(other, input, name)
         if input.dtype.kind not in "biu" or other.dtype.kind not in "biu":
             raise TypeError(f"{name}: expected bool or integer tensors, got dtypes {input.dtype} and {other.dtype}")
         return owned(np.asarray(ew.operands(name, ufunc, input, other)[2]))
@@ -77,7 +77,7 @@ def invert(self: Tensor) -> Tensor:
 
 
 def _not(input: Any, name: str) -> Tensor:
-    x = input if type(input) is Tensor else as_tensor(input)
+    x = input if type(input) is Tensor else as_tensor(input, where=name)
     if x.dtype.kind not in "biu":
         raise TypeError(f"{name}: expected a bool or integer tensor, got dtype {x.dtype}")
     return owned(np.asarray(np.invert(x._data)))
@@ -122,7 +122,7 @@ def _truth(reduce_: Any, name: str) -> Any:
 
 def equal(self: Tensor, other: Any) -> bool:
     """The same shape and the same values, as torch.equal (`t.equal(u)`)."""
-    a, b = self._data, as_tensor(other)._data
+    a, b = self._data, as_tensor(other, where="equal")._data
     return a.shape == b.shape and bool(np.array_equal(a, b))
 
 

@@ -39,7 +39,7 @@ def mT(a: np.ndarray) -> np.ndarray:
 
 def real_matrices(where: str, A: Any) -> Tensor:
     """A as a tensor of real floating-point matrices (..., m, n), else an error naming the function."""
-    A = A if isinstance(A, Tensor) else as_tensor(A)
+    A = A if isinstance(A, Tensor) else as_tensor(A, where=where)
     if A.dtype.kind != "f":
         raise TypeError(f"{where}: expected a real floating-point tensor, got dtype {A.dtype}")
     if A.ndim < 2:
@@ -50,7 +50,7 @@ def real_matrices(where: str, A: Any) -> Tensor:
 def square_matrices(where: str, A: Any) -> Tensor:
     """A as a tensor of real floating-point square matrices (..., n, n), else TypeError or ValueError naming
     the function, with what came."""
-    A = A if isinstance(A, Tensor) else as_tensor(A)
+    A = A if isinstance(A, Tensor) else as_tensor(A, where=where)
     if A.dtype.kind != "f":
         raise TypeError(f"{where}: expected a real floating-point tensor, got dtype {A.dtype}")
     if A.ndim < 2 or A.shape[-1] != A.shape[-2]:

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..autograd import CUT, LEAF, grad_enabled
 from ..checks import is_axis, is_int
-from ..spellings import Size, axis_keepdims, check_device, either, shape_of, target_dtype
+from ..spellings import Size, axis_keepdims, check_device, either, sizes_of, target_dtype
 from ..tensor import Tensor, as_tensor, owned, tensor
 from . import elementwise as ew
 from .linalg import matmul
@@ -295,7 +295,12 @@ def softmax(self: Tensor, dim: int | None = None, dtype: Any = None, *, axis: in
     gives its gradient; `dtype` converts the input first, as PyTorch's."""
     dim = either("softmax", "axis", axis, "dim", dim, -1)
     self = ew.in_dtype("softmax", self, dtype)
-    return ew.exp(log_softmax(self, _axis("softmax", dim, self.ndim, scalar_dim=True)))
+    try:
+        return ew.exp(log_softmax(self, _axis("softmax", dim, self.ndim, scalar_dim=True)))
+    except TypeError:
+        if self.dtype.kind != "b":
+            raise
+        raise TypeError("softmax: expected a floating-point (or integer) tensor, got dtype bool") from None
 
 
 def log_softmax_method(self: Tensor, dim: int | None = None, dtype: Any = None, *, axis: int | None = None) -> Tensor:
@@ -325,7 +330,7 @@ def index(self: Tensor) -> int:
 def _new(fill: Callable) -> Callable:
     def new(self: Tensor, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
         check_device(f"new_{fill.__name__}", device)
-        return owned(fill(shape_of(size), dtype=dtype or self.dtype), requires_grad)
+        return owned(fill(sizes_of(size, f"new_{fill.__name__}"), dtype=dtype or self.dtype), requires_grad)
     new.__doc__ = f"A new tensor of {fill.__name__} in this tensor's dtype: `t.new_{fill.__name__}(2, 3)`."
     return new
 
@@ -339,7 +344,7 @@ def new(self: Tensor, *size: Any, dtype: Any = None, device: Any = None, require
     dtype = dtype or self.dtype
     if len(size) == 1 and isinstance(size[0], (list, tuple, np.ndarray, Tensor)):
         return owned(np.array(size[0], dtype=dtype), requires_grad)
-    return owned(np.zeros(shape_of(size) if size else (0,), dtype=dtype), requires_grad)
+    return owned(np.zeros(sizes_of(size, "new") if size else (0,), dtype=dtype), requires_grad)
 
 
 def new_tensor(self: Tensor, data: Any, *, dtype: Any = None, device: Any = None,
@@ -354,7 +359,7 @@ def new_empty(self: Tensor, *size: Any, dtype: Any = None, device: Any = None, r
     """PyTorch's `t.new_empty(2, 3)`: a new tensor of that shape in this tensor's dtype, of zeros (PyTorch's
     is uninitialised, as `mg.empty`'s, which gives zeros here too)."""
     check_device("new_empty", device)
-    return owned(np.zeros(shape_of(size), dtype=dtype or self.dtype), requires_grad)
+    return owned(np.zeros(sizes_of(size, "new_empty"), dtype=dtype or self.dtype), requires_grad)
 
 
 def contiguous(self: Tensor) -> Tensor:
@@ -366,7 +371,7 @@ def contiguous(self: Tensor) -> Tensor:
 def dot(self: Tensor, other: Any) -> Tensor:
     """The inner product of two 1-d tensors of one length and dtype, as torch.dot: `matmul` of two
     vectors, a 0-d tensor (d/dself = other, d/dother = self)."""
-    other = other if isinstance(other, Tensor) else as_tensor(other)
+    other = other if isinstance(other, Tensor) else as_tensor(other, where="dot")
     if self.ndim != 1 or other.ndim != 1 or self.shape != other.shape:
         raise ValueError(f"dot: expected two 1-d tensors of the same length, got shapes {self.shape} and {other.shape}")
     if self.dtype != other.dtype:
@@ -386,7 +391,9 @@ def new_full(self: Tensor, size: Any, fill_value: Any, *, dtype: Any = None, dev
              requires_grad: bool = False) -> Tensor:
     """A new tensor of shape `size` filled with `fill_value`, in this tensor's dtype."""
     check_device("new_full", device)
-    return owned(np.full(shape_of((size,)), fill_value, dtype=dtype or self.dtype), requires_grad)
+    if not isinstance(fill_value, (numbers.Number, np.bool_, np.ndarray, Tensor)):    # (numpy: None would be NaN)
+        raise TypeError(f"new_full: fill_value must be a number, got {type(fill_value).__name__} {fill_value!r:.60}")
+    return owned(np.full(sizes_of((size,), "new_full"), fill_value, dtype=dtype or self.dtype), requires_grad)
 
 
 Tensor.view, Tensor.squeeze, Tensor.unsqueeze, Tensor.flatten, Tensor.t = reshape, squeeze, unsqueeze, flatten, t

@@ -317,7 +317,7 @@ def heaviside(input: Any, values: Any) -> Tensor:
     """0 where input < 0, values where input == 0, 1 where input > 0 (0 for NaN), as torch.heaviside:
     input and values of one dtype (a number takes input's), broadcast; a constant, with no gradient."""
     x = input if type(input) is Tensor else as_tensor(input)
-    values = values if type(values) is Tensor else as_tensor(values, x)
+    values = values if type(values) is Tensor else as_tensor(values, x, "heaviside")
     if x.dtype != values.dtype or x.dtype.kind == "c":
         raise TypeError(f"heaviside: expected input and values of one real dtype (as PyTorch's), got {x.dtype} "
                         f"and {values.dtype}")
@@ -348,6 +348,9 @@ def float_power(input: Any, exponent: Any) -> Tensor:
     """input ** exponent computed in float64 (complex128 if either is complex), as torch.float_power: each
     operand converted first (`astype`, whose gradient goes back in the operand's dtype), then `pow`."""
     kinds = {np.asarray(v._data if isinstance(v, Tensor) else v).dtype.kind for v in (input, exponent)}
+    if not kinds <= set("biufc"):       # (numpy would make None NaN, and "2" 2.0)
+        bad = next(v for v in (input, exponent) if np.asarray(v).dtype.kind not in "biufc")
+        raise TypeError(f"float_power: expected tensors or numbers, got {type(bad).__name__} {bad!r:.60}")
     dtype = np.dtype(np.complex128 if "c" in kinds else np.float64)
     return ew.power(_in_dtype(input, dtype), _in_dtype(exponent, dtype))
 
@@ -414,7 +417,7 @@ def nextafter(input: Any, other: Any) -> Tensor:
 def _integer_only(name: str, numpy_fn: np.ufunc, what: str) -> Callable:
     def function(input: Any, other: Any) -> Tensor:
         input = input if type(input) is Tensor else as_tensor(input)
-        other = other if type(other) is Tensor else as_tensor(other, input)
+        other = other if type(other) is Tensor else as_tensor(other, input, name)
         if input.dtype.kind not in "iu" or other.dtype.kind not in "iu":
             raise TypeError(f"{name}: expected integer tensors (as PyTorch's), got dtypes {input.dtype} and "
                             f"{other.dtype}")

@@ -31,7 +31,7 @@ def prod(x: Any, dim: Any = None, keepdim: bool | None = None, *, dtype: Any = N
     Integers and bools multiply in int64, as PyTorch's; `dtype` converts x first. `dim` is one axis
     (PyTorch's prod takes no tuple); an empty slice's product is 1."""
     axis, keepdims = axis_keepdims("prod", axis, keepdims, dim, keepdim)
-    x = x if type(x) is Tensor else as_tensor(x)
+    x = x if type(x) is Tensor else as_tensor(x, where="prod")
     if axis is not None and not is_axis(axis, builtins.max(x.ndim, 1)):
         raise ValueError(f"prod: dim {axis!r} is not an axis of shape {x.shape} (one axis, or None for every entry)")
     x = in_given_dtype("prod", x, dtype)

@@ -49,7 +49,7 @@ def sum(x: Any, axis=None, keepdims: bool | None = None, *, dim=None, keepdim: b
     """sum of x over `axis` (or `dim`; integers and bools sum in int64, as PyTorch's; `dtype` converts
     x first and is the result's, as PyTorch's);   d/dx[i] = 1 for every summed element: g is broadcast back"""
     axis, keepdims = axis_keepdims("sum", axis, keepdims, dim, keepdim)
-    x = x if type(x) is Tensor else as_tensor(x)
+    x = x if type(x) is Tensor else as_tensor(x, where="sum")
     if dtype is not None:
         x = astype(x, dtype)
     X = x._data
@@ -82,7 +82,7 @@ def mean(x: Any, axis=None, keepdims: bool | None = None, *, dim=None, keepdim: 
     """mean of x over `axis` (or `dim`; N elements each; `dtype`, floating-point, converts x first, as
     PyTorch's);   d/dx[i] = 1 / N"""
     axis, keepdims = axis_keepdims("mean", axis, keepdims, dim, keepdim)
-    x = x if type(x) is Tensor else as_tensor(x)
+    x = x if type(x) is Tensor else as_tensor(x, where="mean")
     x = in_dtype("mean", x, dtype, kinds="fc")
     X = x._data
     axes = _normalise_axes("mean", axis, X.shape)
@@ -101,7 +101,7 @@ def max(x: Any, axis=None, keepdims: bool | None = None, *, dim=None,
     keepdims = bool(either("max", "keepdims", keepdims, "keepdim", keepdim, False))
     if dim is not None:
         return extreme_and_index(x, either("max", "axis", axis, "dim", dim), keepdims)
-    x = x if type(x) is Tensor else as_tensor(x)
+    x = x if type(x) is Tensor else as_tensor(x, where="max")
     X = x._data
     axes = _normalise_axes("max", axis, X.shape)
     if X.size == 0 and (not axes or any(X.shape[a] == 0 for a in axes)):
@@ -159,7 +159,7 @@ def norm(x: Any, p: Any = 2, dim=None, keepdim: bool | None = None, *, axis=None
     """
     axis, keepdims = axis_keepdims("norm", axis, keepdims, dim, keepdim)
     order = _order(p)
-    x = x if type(x) is Tensor else as_tensor(x)
+    x = x if type(x) is Tensor else as_tensor(x, where="norm")
     X = x._data
     if X.dtype.kind not in "biuf":
         raise TypeError(f"norm: expected a real tensor, got dtype {X.dtype}")
@@ -222,7 +222,7 @@ def scanned(name: str, x: Any, dim: Any, axis: Any, dtype: Any) -> tuple[Tensor,
     """The input and axis of a running sum or product (`name`), as torch.cumsum's: `dim` (or `axis`) is
     required and must be an axis of x (ValueError naming `name`); x converted to `dtype` when given."""
     axis = either(name, "axis", axis, "dim", dim)
-    x = x if type(x) is Tensor else as_tensor(x)
+    x = x if type(x) is Tensor else as_tensor(x, where=name)
     if axis is None or not is_axis(axis, builtins.max(x.ndim, 1)):
         raise ValueError(f"{name}: dim {axis!r} is not an axis of shape {x.shape} (dim is required)")
     return in_given_dtype(name, x, dtype), axis
@@ -278,7 +278,7 @@ def var(x: Any, dim: Any = None, unbiased: bool | None = None, keepdim: bool | N
         dim, unbiased = None, dim
     axis, keepdims = axis_keepdims("var", axis, keepdims, dim, keepdim)
     correction = _correction("var", unbiased, correction)
-    x = x if type(x) is Tensor else as_tensor(x)
+    x = x if type(x) is Tensor else as_tensor(x, where="var")
     if x.dtype.kind != "f":
         raise TypeError(f"var: expected a real floating-point tensor, got {x.dtype}")
     axes = reduced_axes("var", axis, x.shape)
@@ -325,7 +325,7 @@ def _with_mean(name: str, spread: Any, x: Any, dim: Any, unbiased: Any, keepdim:
         dim, unbiased = None, dim
     axis, keepdims = axis_keepdims(name, axis, keepdims, dim, keepdim)
     _correction(name, unbiased, correction)
-    x = x if type(x) is Tensor else as_tensor(x)
+    x = x if type(x) is Tensor else as_tensor(x, where=name)
     if x.dtype.kind != "f":
         raise TypeError(f"{name}: expected a real floating-point tensor, got {x.dtype}")
     axes = reduced_axes(name, axis, x.shape)
@@ -338,7 +338,7 @@ def nansum(x: Any, dim: Any = None, keepdim: bool | None = None, *, dtype: Any =
     torch.nansum: sum(where(isnan(x), 0, x)), so dL/dx_i = 1, and 0 at a NaN (PyTorch's nansum_backward).
     Integers and bools sum in int64; `dtype` converts x first; a complex tensor is a TypeError."""
     axis, keepdims = axis_keepdims("nansum", axis, keepdims, dim, keepdim)
-    x = x if type(x) is Tensor else as_tensor(x)
+    x = x if type(x) is Tensor else as_tensor(x, where="nansum")
     if x.dtype.kind == "c":
         raise TypeError(f"nansum: expected a real tensor, got dtype {x.dtype} (PyTorch's nansum takes no complex)")
     axes = _normalise_axes("nansum", axis, x.shape)
@@ -354,7 +354,7 @@ def nanmean(x: Any, dim: Any = None, keepdim: bool | None = None, *, dtype: Any 
     own composite): nansum(x) / (number not NaN), so dL/dx_i = 1 / count, and 0 at a NaN. Floating point
     only (`dtype` converts x first)."""
     axis, keepdims = axis_keepdims("nanmean", axis, keepdims, dim, keepdim)
-    x = x if type(x) is Tensor else as_tensor(x)
+    x = x if type(x) is Tensor else as_tensor(x, where="nanmean")
     if x.dtype.kind != "f":
         raise TypeError(f"nanmean: expected a floating-point tensor (as PyTorch's), got dtype {x.dtype}")
     x = in_dtype("nanmean", x, dtype)
@@ -367,7 +367,7 @@ def nanmean(x: Any, dim: Any = None, keepdim: bool | None = None, *, dtype: Any 
 def count_nonzero(x: Any, dim: Any = None) -> Tensor:
     """How many entries are not zero over `dim` (an axis, a tuple of them, or every axis), as
     torch.count_nonzero: int64 counts, no gradient (a count is a step function of x)."""
-    x = x if type(x) is Tensor else as_tensor(x)
+    x = x if type(x) is Tensor else as_tensor(x, where="count_nonzero")
     axes = _normalise_axes("count_nonzero", dim, x.shape)
     return owned(np.asarray(np.count_nonzero(x._data, axis=axes), dtype=np.int64))
 

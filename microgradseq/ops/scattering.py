@@ -90,7 +90,7 @@ def _reduced_into(where: str, self: Tensor, positions: tuple, values: Tensor, re
 
 
 def _source(where: str, src: Any, self: Tensor) -> Tensor:
-    return src if isinstance(src, Tensor) else as_tensor(src, self)
+    return src if isinstance(src, Tensor) else as_tensor(src, self, where)
 
 
 def _flat(where: str, self: Tensor, dim: int) -> tuple[Tensor, int]:
@@ -199,7 +199,7 @@ def select_scatter(input: Any, src: Any, dim: int, index: int) -> Tensor:
     """input with src written as its slice at position `index` along `dim` (that axis removed from src's
     shape), as torch.select_scatter: out.select(dim, index) = src, the rest input's. An `index_put`, so
     src gets that slice of g and input the rest."""
-    x = input if isinstance(input, Tensor) else as_tensor(input)
+    x = input if isinstance(input, Tensor) else as_tensor(input, where="select_scatter")
     axis = _axis("select_scatter", dim, x.ndim)
     extent = x.shape[axis]
     if not (is_int(index) and -extent <= index < extent):
@@ -211,7 +211,7 @@ def slice_scatter(input: Any, src: Any, dim: int = 0, start: int | None = None, 
                   step: int = 1) -> Tensor:
     """input with src written into its slice start:end:step along `dim`, as torch.slice_scatter; src has
     that slice's shape. An `index_put`, so src gets that slice of g and input the rest."""
-    x = input if isinstance(input, Tensor) else as_tensor(input)
+    x = input if isinstance(input, Tensor) else as_tensor(input, where="slice_scatter")
     axis = _axis("slice_scatter", dim, x.ndim)
     if not (is_int(step) and step > 0) or not all(b is None or is_int(b) for b in (start, end)):
         raise ValueError(f"slice_scatter: expected integer start and end and a positive integer step, got "
@@ -223,7 +223,7 @@ def diagonal_scatter(input: Any, src: Any, offset: int = 0, dim1: int = 0, dim2:
     """input with src written on its `offset`-th diagonal in dims dim1, dim2 (src of the shape
     `input.diagonal(offset, dim1, dim2)` has, the diagonal last), as torch.diagonal_scatter. An
     `index_put`, so src gets the diagonal of g and input the rest."""
-    x = input if isinstance(input, Tensor) else as_tensor(input)
+    x = input if isinstance(input, Tensor) else as_tensor(input, where="diagonal_scatter")
     if x.ndim < 2:
         raise ValueError(f"diagonal_scatter: expected a tensor with at least 2 axes, got shape {x.shape}")
     first, second = _axis("diagonal_scatter", dim1, x.ndim), _axis("diagonal_scatter", dim2, x.ndim)

@@ -196,6 +196,8 @@ def unfold(self: Tensor, dimension: int, size: int, step: int) -> Tensor:
 def flip(self: Tensor, dims: Any) -> Tensor:
     """The entries in reverse order along each of `dims` (an axis or a list of them), as PyTorch's
     `torch.flip`: indexing with reversed slices, whose rule sends the gradient back."""
+    if not is_int(dims) and not hasattr(dims, "__iter__"):
+        raise TypeError(f"flip: dims must be an axis or a tuple or list of axes, got {type(dims).__name__} {dims!r}")
     axes = [_axis("flip", axis, self.ndim) for axis in ([dims] if is_int(dims) else list(dims))]
     if len(set(axes)) != len(axes):
         raise ValueError(f"flip: each dim may appear once, got {dims!r}")

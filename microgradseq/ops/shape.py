@@ -20,7 +20,7 @@ from ..tensor import Rules, Tensor, as_tensor, result
 
 def reshape(x: Any, *shape) -> Tensor:
     """x viewed with a new shape;   the rule reshapes g back to x's shape"""
-    x = x if type(x) is Tensor else as_tensor(x)
+    x = x if type(x) is Tensor else as_tensor(x, where="reshape")
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
     X = x._data
@@ -28,6 +28,8 @@ def reshape(x: Any, *shape) -> Tensor:
         y = X.reshape(shape)
     except ValueError:
         raise ValueError(f"reshape: cannot reshape shape {X.shape} ({X.size} elements) into {shape}") from None
+    except TypeError:           # (`x.view(-1, n / 2)`: a float size; named here, at no cost otherwise)
+        raise TypeError(f"reshape: a shape must be integers (-1 for one inferred size), got {shape!r}") from None
     return result("reshape", y, (x,), RESHAPE, ((X.shape, y.shape),))
 
 
@@ -45,7 +47,7 @@ def transpose(x: Any, *axes, dim0: Any = None, dim1: Any = None) -> Tensor:
     """x with its axes permuted: numpy's `transpose(2, 0, 1)` or `transpose((2, 0, 1))` (every axis,
     reversed when none are given), or PyTorch's `transpose(0, 1)` (or `dim0=0, dim1=1`): two axes
     swapped, the rest in place; the rule applies the inverse permutation"""
-    x = x if type(x) is Tensor else as_tensor(x)
+    x = x if type(x) is Tensor else as_tensor(x, where="transpose")
     X = x._data
     if dim0 is not None or dim1 is not None:        # PyTorch's keywords: (dim0=a, dim1=b) or (a, dim1=b)
         if len(axes) == 1 and dim0 is None and dim1 is not None:
@@ -192,7 +194,7 @@ def gather(x: Any, index: Any) -> Tensor:
 
     What a classifier's loss reads: the log-probability of each row's target class.
     """
-    x = x if type(x) is Tensor else as_tensor(x)
+    x = x if type(x) is Tensor else as_tensor(x, where="gather")
     X = x._data
     picks = np.array(index)     # a copy: the rule keeps it
     if picks.dtype.kind not in "iu" or X.ndim == 0 or picks.shape != X.shape[:-1]:
@@ -247,7 +249,9 @@ def _joined(name: str, join, tensors: Sequence[Any], axis: int, mismatch: str):
     if isinstance(tensors, Tensor):     # a Tensor iterates over its rows: a silent surprise
         raise TypeError(f"{name}: expected a sequence of tensors, got a single Tensor of shape "
                         f"{tensors.shape}; wrap it in a list")
-    tensors = [as_tensor(t) for t in tensors]
+    if not isinstance(tensors, (list, tuple)) and not hasattr(tensors, "__iter__"):
+        raise TypeError(f"{name}: expected a sequence of tensors, got {type(tensors).__name__} {tensors!r:.60}")
+    tensors = [as_tensor(t, where=name) for t in tensors]
     if not tensors:
         raise ValueError(f"{name}: expected at least one tensor, got none")
     ndim = tensors[0].ndim + (name == "stack")

@@ -38,7 +38,7 @@ def log_softmax(x: Any, axis: int | None = None, *, dim: int | None = None) -> T
     """y = (x - m) - log sum_j e^(x_j - m) along `axis`, m = max of x there (it cancels; it keeps e^ finite);
     dL/dx = g - softmax(x) * sum of g along `axis`,   J v = v - sum_j softmax_j v_j,   softmax(x) = e^(x - m) / sum_j e^(x_j - m)."""
     axis = either("log_softmax", "axis", axis, "dim", dim, -1)
-    x = x if type(x) is Tensor else as_tensor(x)
+    x = x if type(x) is Tensor else as_tensor(x, where="log_softmax")
     X = x._data
     if X.ndim == 0 and is_axis(axis, 1):    # a 0-d tensor's dim 0 (or -1), as PyTorch's: its one entry, y = 0
         return reshape(log_softmax(reshape(x, (1,))), ())
@@ -48,7 +48,10 @@ def log_softmax(x: Any, axis: int | None = None, *, dim: int | None = None) -> T
     if X.shape[along] == 0:                 # nothing to normalise: an empty result, as PyTorch's
         empty = np.empty(X.shape, X.dtype if X.dtype.kind == "f" else np.float64)
         return result("log_softmax", empty, (x,), LOG_SOFTMAX, ((empty, along),))
-    shifted = X - X.max(axis=along, keepdims=True)
+    try:
+        shifted = X - X.max(axis=along, keepdims=True)
+    except TypeError:           # (bools: numpy refuses their subtraction; named here, at no cost otherwise)
+        raise TypeError(f"log_softmax: expected a floating-point (or integer) tensor, got dtype {X.dtype}") from None
     softmax = np.exp(shifted)
     total = softmax.sum(axis=along, keepdims=True)
     in_place = shifted if shifted.dtype == total.dtype else None        # (integer logits: a float y)
@@ -79,7 +82,7 @@ def logsumexp(x: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = Non
     A slice of -inf gives -inf."""
     axis = either("logsumexp", "axis", axis, "dim", dim)
     keepdim = flag(keepdim, "keepdim", "logsumexp")
-    x = x if type(x) is Tensor else as_tensor(x)
+    x = x if type(x) is Tensor else as_tensor(x, where="logsumexp")
     if axis is None:
         raise TypeError(f"logsumexp: dim is required (an axis of shape {x.shape}, or a tuple of them)")
     axes = reduce.reduced_axes("logsumexp", axis, x.shape)
@@ -107,7 +110,7 @@ def logcumsumexp(x: Any, dim: Any = None, *, axis: Any = None) -> Tensor:
     float32 and rounded once, as PyTorch's kernel. Integer and bool tensors are a TypeError (PyTorch
     does not implement them); `dim` is required."""
     axis = either("logcumsumexp", "axis", axis, "dim", dim)
-    x = x if type(x) is Tensor else as_tensor(x)
+    x = x if type(x) is Tensor else as_tensor(x, where="logcumsumexp")
     if axis is None:
         raise TypeError(f"logcumsumexp: dim is required (an axis of shape {x.shape})")
     if x.dtype.kind not in "fc":

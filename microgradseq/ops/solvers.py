@@ -47,7 +47,7 @@ def solve_triangular(A: Any, B: Any, *, upper: bool, left: bool = True, unitrian
     its upper (`upper`) or lower triangle, its diagonal taken as 1 with `unitriangular`; batch axes
     broadcast;   dX = A^-1 (dB - tri(dA) X),   gB = A^-T g,   gA = tri(-gB X^T)"""
     A = real_matrices("linalg.solve_triangular", A)
-    B = B if isinstance(B, Tensor) else as_tensor(B, A)
+    B = B if isinstance(B, Tensor) else as_tensor(B, A, "linalg.solve_triangular")
     if B.dtype.kind != "f" or B.ndim < 2:
         raise ValueError(f"linalg.solve_triangular: expected B a real floating-point matrix or batch of matrices, "
                          f"got shape {B.shape} and dtype {B.dtype}")

@@ -119,12 +119,13 @@ def searchsorted(sorted_sequence: Any, values: Any, *, out_int32: bool = False, 
     if side not in (None, "left", "right") or (side == "left" and right):
         raise ValueError(f"searchsorted: side must be 'left' or 'right' (and not 'left' with right=True), "
                          f"got side={side!r}, right={right}")
-    sequence, points = _array(sorted_sequence), _array(values)
+    sequence = _array(sorted_sequence, "searchsorted", "sorted_sequence")
+    points = _array(values, "searchsorted", "values")
     if sequence.ndim == 0 or (sequence.ndim > 1 and sequence.shape[:-1] != points.shape[:-1]):
         raise ValueError(f"searchsorted: sorted_sequence must be 1-d, or have the leading axes of values, got "
                          f"shapes {sequence.shape} and {points.shape}")
     if sorter is not None:
-        order = _array(sorter)
+        order = _array(sorter, "searchsorted", "sorter")
         if order.shape != sequence.shape or order.dtype.kind not in "iu":
             raise ValueError(f"searchsorted: sorter must be integer positions of sorted_sequence's shape "
                              f"{sequence.shape}, got {order.dtype} of shape {order.shape}")
@@ -145,15 +146,21 @@ def bucketize(input: Any, boundaries: Any, *, out_int32: bool = False, right: bo
     i with boundaries[i-1] < x <= boundaries[i] (with `right=True`, boundaries[i-1] <= x < boundaries[i]);
     0 below the first, len(boundaries) above the last. `searchsorted(boundaries, input, right=right)`:
     int64 (int32 with `out_int32`) of input's shape, no gradient."""
-    edges = _array(boundaries)
+    edges = _array(boundaries, "bucketize", "boundaries")
+    _array(input, "bucketize", "input")
     if edges.ndim != 1:
         raise ValueError(f"bucketize: boundaries must be 1-d, got shape {edges.shape}")
     return searchsorted(edges, input, out_int32=out_int32, right=right)
 
 
-def _array(values: Any) -> np.ndarray:
-    """A tensor's array, or numpy's reading of anything else (a Python float stays float64)."""
-    return values._data if isinstance(values, Tensor) else np.asarray(values)
+def _array(values: Any, where: str, name: str) -> np.ndarray:
+    """A tensor's array, or numpy's reading of anything else (a Python float stays float64); what is not
+    numbers (a string, None) is a TypeError naming `where` and the argument `name`."""
+    array = values._data if isinstance(values, Tensor) else np.asarray(values)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{where}: {name} must be a real tensor (or numbers), got {type(values).__name__} "
+                        f"{values!r:.60}")
+    return array
 
 
 def bincount(self: Tensor, weights: Any = None, minlength: int = 0) -> Tensor:

@@ -419,6 +419,9 @@ def global_unstructured(parameters: Iterable, pruning_method: type, importance_s
         raise TypeError(f"{where}: importance_scores must be a dict, got {type(importance_scores).__name__}")
     for module, name in pairs:
         _target(where, module, name)
+    if not callable(pruning_method):
+        raise TypeError(f"{where}: pruning_method must be a pruning method class such as prune.L1Unstructured, "
+                        f"got {type(pruning_method).__name__} {pruning_method!r}")
     method = pruning_method(**kwargs)
     if method.PRUNING_TYPE != "unstructured":
         raise TypeError(f"{where}: only an \"unstructured\" pruning_method prunes globally, got "

@@ -1,0 +1,288 @@
+"""Bad input to the tensor functions and Tensor methods gets a clear error that names the public function,
+what was expected and what came, before any state changes (a systematic sweep's findings).
+
+Before these fixes: `mg.tanh("abc")`, `x + None`, `mg.linalg.inv("abc")`, ... said "tensor: expected
+numbers" (a function the user did not call); `mg.zeros_like("abc")` made a tensor of strings; `t.fill_(None)`
+filled with NaN; `t.softmax(-1)` of a bool tensor raised numpy's "boolean subtract"; `x.view(-1, n / 2)` said
+"'float' object cannot be interpreted as an integer"; `mg.maximum` of mismatched shapes named `gt`; the
+minimum of an empty tensor named `max`; `mg.cat(None)` said "'NoneType' object is not iterable"; and
+`mg.poisson` of a 0-d tensor raised AttributeError.
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+import microgradseq as mg
+import microgradseq.nn.functional as F
+
+
+def x23():
+    return mg.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.5]])
+
+
+def square():
+    return mg.tensor([[2.0, 1.0], [1.0, 3.0]])
+
+
+def state(t):
+    """Everything a failing call must leave as it was."""
+    grad = None if t.grad is None else np.array(t.grad, copy=True)
+    return t.shape, t.dtype, np.array(t.detach().numpy(), copy=True), grad, t.requires_grad
+
+
+def assert_same_state(before, t):
+    after = state(t)
+    assert before[0] == after[0] and before[1] == after[1] and before[4] == after[4]
+    np.testing.assert_array_equal(before[2], after[2])
+    assert (before[3] is None) == (after[3] is None)
+    if before[3] is not None:
+        np.testing.assert_array_equal(before[3], after[3])
+
+
+# ---- what is not numbers, where a tensor goes: the error names the function called ---------------------
+
+NOT_NUMBERS = [("abc", "str"), (None, "NoneType"), ([1, "a", None], "list")]
+
+CALLS = [  # (name in the message, the call with the bad value v)
+    ("tanh", lambda v: mg.tanh(v)),
+    ("exp", lambda v: mg.exp(v)),
+    ("sum", lambda v: mg.sum(v)),
+    ("abs", lambda v: mg.abs(v)),
+    ("add", lambda v: x23() + v),
+    ("add", lambda v: v + x23()),
+    ("mul", lambda v: x23() * v),
+    ("sub", lambda v: mg.sub(x23(), v)),
+    ("pow", lambda v: x23() ** v),
+    ("matmul", lambda v: x23() @ v),
+    ("matmul", lambda v: mg.matmul(v, x23())),
+    ("mm", lambda v: x23().mm(v)),
+    ("mv", lambda v: mg.mv(x23(), v)),
+    ("outer", lambda v: mg.outer(mg.ones(3), v)),
+    ("log1p", lambda v: mg.log1p(v)),
+    ("atan", lambda v: mg.atan(v)),
+    ("var", lambda v: mg.var(v)),
+    ("softmax", lambda v: F.softmax(v, dim=-1)),
+    ("log_softmax", lambda v: F.log_softmax(v, dim=-1)),
+    ("concat", lambda v: mg.cat([x23(), v])),
+    ("stack", lambda v: mg.stack([x23(), v])),
+    ("lerp", lambda v: mg.lerp(x23(), v, 0.5)),
+    ("dist", lambda v: mg.dist(x23(), v)),
+    ("copy_", lambda v: x23().copy_(v)),
+    ("linalg.inv", lambda v: mg.linalg.inv(v)),
+    ("linalg.solve", lambda v: mg.linalg.solve(square(), v)),
+    ("linalg.vector_norm", lambda v: mg.linalg.vector_norm(v)),
+    ("trapezoid", lambda v: mg.trapezoid(v)),
+]
+
+
+@pytest.mark.parametrize("value, kind", NOT_NUMBERS)
+@pytest.mark.parametrize("name, call", CALLS)
+def test_what_is_not_numbers_is_refused_naming_the_function_called(name, call, value, kind):
+    with pytest.raises(TypeError, match=rf"^{name}: expected (a )?tensors?.*got {kind}"):
+        call(value)
+
+
+def test_a_ragged_list_names_the_function_and_keeps_numpys_reason():
+    with pytest.raises(ValueError, match=r"^add: expected a tensor, an array or numbers, got list .*inhomogeneous"):
+        x23() + [[1.0], [1.0, 2.0]]
+
+
+@pytest.mark.parametrize("name", ["zeros_like", "ones_like", "empty_like", "rand_like", "randn_like"])
+@pytest.mark.parametrize("value, kind", NOT_NUMBERS)
+def test_the_like_functions_refuse_what_is_not_numbers_instead_of_a_tensor_of_strings(name, value, kind):
+    with pytest.raises(TypeError, match=rf"^{name}: expected a tensor .*got {kind}"):
+        getattr(mg, name)(value)
+
+
+def test_the_like_functions_still_take_tensors_arrays_and_lists_of_numbers():
+    assert mg.zeros_like(x23()).shape == (2, 3) and mg.zeros_like(x23()).dtype == np.float32
+    assert mg.ones_like(np.zeros((2, 2), dtype=np.int64)).dtype == np.int64
+    assert mg.zeros_like([1.0, 2.0]).tolist() == [0.0, 0.0]
+
+
+# ---- values and sizes: None is not NaN, a float is not a size ------------------------------------------
+
+@pytest.mark.parametrize("value, kind", [(None, "NoneType"), ("abc", "str")])
+def test_fill_refuses_what_is_not_a_number_and_leaves_the_tensor_as_it_was(value, kind):
+    t = x23()
+    before = state(t)
+    with pytest.raises(TypeError, match=rf"^fill_: value must be a number .*got {kind}"):
+        t.fill_(value)
+    assert_same_state(before, t)
+    assert t.fill_(2.5).tolist() == [[2.5] * 3] * 2          # a number still fills
+    assert t.fill_(mg.tensor(1.0)).tolist() == [[1.0] * 3] * 2
+
+
+def test_new_full_refuses_a_fill_value_that_is_not_a_number():
+    with pytest.raises(TypeError, match=r"^new_full: fill_value must be a number, got NoneType"):
+        x23().new_full((2,), None)
+
+
+@pytest.mark.parametrize("call, name, got", [
+    (lambda t: t.new_zeros(-1), "new_zeros", r"\(-1,\)"),
+    (lambda t: t.new_ones(2, "a"), "new_ones", r"\(2, 'a'\)"),
+    (lambda t: t.new_empty(2.5), "new_empty", r"\(2.5,\)"),
+    (lambda t: t.new_full(-1, 0.0), "new_full", r"\(-1,\)"),
+    (lambda t: t.new(-2, 3), "new", r"\(-2, 3\)"),
+])
+def test_the_new_methods_refuse_sizes_that_are_not_integers_at_least_0(call, name, got):
+    with pytest.raises(ValueError, match=rf"^{name}: a size must be integers >= 0.*got {got}"):
+        call(x23())
+
+
+def test_the_new_methods_still_take_sizes_as_numbers_tuples_and_0d_integer_tensors():
+    t = x23()
+    assert t.new_zeros(2, 3).shape == (2, 3) and t.new_ones((4,)).shape == (4,)
+    assert t.new_zeros(mg.tensor(3)).shape == (3,) and t.new_full((2,), 7.0).tolist() == [7.0, 7.0]
+
+
+def test_float_power_refuses_none_instead_of_giving_nan():
+    with pytest.raises(TypeError, match=r"^float_power: expected tensors or numbers, got NoneType"):
+        mg.float_power(x23(), None)
+    with pytest.raises(TypeError, match=r"^float_power: expected tensors or numbers, got NoneType"):
+        x23().float_power(None)
+
+
+@pytest.mark.parametrize("call", [lambda t: t.view(-1, 6 / 2), lambda t: t.reshape(2.0, 3),
+                                  lambda t: mg.reshape(t, ("a",))])
+def test_reshape_and_view_refuse_a_float_or_string_size_naming_reshape(call):
+    with pytest.raises(TypeError, match=r"^reshape: a shape must be integers \(-1 for one inferred size\), got"):
+        call(x23())
+
+
+def test_linspace_refuses_a_start_or_end_that_is_not_a_number():
+    with pytest.raises(TypeError, match=r"^linspace: start and end must be numbers, got start='a'"):
+        mg.linspace("a", 1.0, 5)
+    with pytest.raises(TypeError, match=r"^linspace: start and end must be numbers, got start=0, end=None"):
+        mg.linspace(0, None, 5)
+    assert mg.linspace(0, 1, 3).tolist() == [0.0, 0.5, 1.0]
+
+
+@pytest.mark.parametrize("call, name, argument", [
+    (lambda: mg.bucketize(None, mg.tensor([1.0, 2.0])), "bucketize", "input"),
+    (lambda: mg.bucketize("abc", mg.tensor([1.0, 2.0])), "bucketize", "input"),
+    (lambda: mg.bucketize(mg.tensor([1.0]), None), "bucketize", "boundaries"),
+    (lambda: mg.searchsorted(mg.tensor([1.0, 2.0]), "x"), "searchsorted", "values"),
+    (lambda: mg.searchsorted(None, mg.tensor([1.0])), "searchsorted", "sorted_sequence"),
+])
+def test_bucketize_and_searchsorted_refuse_what_is_not_numbers(call, name, argument):
+    with pytest.raises(TypeError, match=rf"^{name}: {argument} must be a real tensor \(or numbers\), got"):
+        call()
+
+
+def test_bucketize_still_places_numbers():
+    # boundaries 1, 2: 0.5 goes below the first (0), 1.5 between them (1), 2.5 above the last (2)
+    assert mg.bucketize(mg.tensor([0.5, 1.5, 2.5]), mg.tensor([1.0, 2.0])).tolist() == [0, 1, 2]
+
+
+# ---- dtypes and shapes: the function called is named, not the op it is built on ---------------------
+
+@pytest.mark.parametrize("name, call", [
+    ("softmax", lambda b: b.softmax(-1)),
+    ("softmax", lambda b: mg.softmax(b, -1)),
+    ("softmax", lambda b: F.softmax(b, dim=-1)),
+    ("log_softmax", lambda b: b.log_softmax(-1)),
+    ("log_softmax", lambda b: F.log_softmax(b, dim=-1)),
+])
+def test_softmax_of_a_bool_tensor_names_softmax_and_the_dtype(name, call):
+    with pytest.raises(TypeError, match=rf"^{name}: expected a floating-point \(or integer\) tensor, got dtype bool"):
+        call(mg.tensor([[True, False, True]]))
+
+
+@pytest.mark.parametrize("name, call", [
+    ("maximum", lambda a, b: mg.maximum(a, b)),
+    ("maximum", lambda a, b: a.maximum(b)),
+    ("maximum", lambda a, b: mg.max(a, b)),
+    ("minimum", lambda a, b: mg.minimum(a, b)),
+    ("minimum", lambda a, b: mg.min(a, b)),
+])
+def test_maximum_and_minimum_of_mismatched_shapes_name_themselves_not_gt_or_lt(name, call):
+    with pytest.raises(ValueError, match=rf"^{name}: shapes \(2, 3\) and \(4, 5\) cannot be broadcast together"):
+        call(x23(), mg.ones(4, 5))
+
+
+@pytest.mark.parametrize("call", [lambda t: t.min(), lambda t: t.amin(), lambda t: mg.min(t), lambda t: t.min(0),
+                                  lambda t: mg.zeros(0, dtype=mg.int64).min()])
+def test_the_minimum_of_an_empty_tensor_names_min_not_max(call):
+    with pytest.raises(ValueError, match=r"^min: no minimum over an empty axis \(shape \(0"):
+        call(mg.ones(0, 3))
+
+
+def test_the_minimum_still_is_the_smallest_entry():
+    assert x23().min().item() == 1.0 and x23().amin(1).tolist() == [1.0, 4.0]
+
+
+@pytest.mark.parametrize("name, call", [
+    ("addcmul", lambda t, bad: t.addcmul(bad, t)),
+    ("addcmul", lambda t, bad: mg.addcmul(t, t, bad)),
+    ("addcdiv", lambda t, bad: t.addcdiv(t, bad)),
+    ("addcmul", lambda t, bad: t.addcmul_(t, bad)),
+    ("addcdiv", lambda t, bad: t.addcdiv_(bad, t)),
+])
+def test_addcmul_and_addcdiv_of_mismatched_shapes_name_themselves_and_leave_the_tensor(name, call):
+    t = x23()
+    before = state(t)
+    with pytest.raises(ValueError, match=rf"^{name}: self, tensor1 and tensor2 must broadcast together, got shapes "
+                                         r"\(2, 3\), .*\(4, 5\)"):
+        call(t, mg.ones(4, 5))
+    assert_same_state(before, t)
+
+
+def test_addcmul_still_adds_the_scaled_product():
+    t = x23()
+    # 1 + 0.5 * 1 * 1 = 1.5 and 6.5 + 0.5 * 6.5 * 6.5 = 27.625
+    out = t.addcmul(t, t, value=0.5)
+    assert out[0, 0].item() == 1.5 and out[1, 2].item() == 27.625
+
+
+@pytest.mark.parametrize("name, call", [
+    ("concat", lambda: mg.cat(None)), ("stack", lambda: mg.stack(None)), ("hstack", lambda: mg.hstack(None)),
+    ("concat", lambda: mg.cat(3)),
+])
+def test_joining_something_that_is_not_a_sequence_names_the_function(name, call):
+    with pytest.raises(TypeError, match=rf"^{name}: expected a sequence of tensors, got"):
+        call()
+
+
+def test_flip_refuses_dims_that_are_neither_an_axis_nor_a_sequence_of_axes():
+    with pytest.raises(TypeError, match=r"^flip: dims must be an axis or a tuple or list of axes, got NoneType"):
+        x23().flip(None)
+    assert x23().flip((0, 1))[0, 0].item() == 6.5 and x23().flip(mg.Size([1]))[0, 0].item() == 3.0
+
+
+def test_expand_as_refuses_what_has_no_shape():
+    with pytest.raises(TypeError, match=r"^expand_as: expected a tensor \(or an array\) to take the shape of, "
+                                        r"got float"):
+        mg.ones(2).expand_as(1.5)
+
+
+# ---- PyTorch's behaviour where the library raised ------------------------------------------------------
+
+def test_nan_to_num_with_nan_none_replaces_nan_with_zero_as_pytorchs():
+    out = mg.nan_to_num(mg.tensor([math.nan, 1.0, math.inf]), nan=None)
+    assert out.tolist()[:2] == [0.0, 1.0] and out.tolist()[2] == float(np.finfo(np.float32).max)
+
+
+def test_poisson_of_a_0d_tensor_gives_a_0d_count():
+    mg.manual_seed(0)
+    out = mg.poisson(mg.tensor(3.0))
+    assert out.shape == () and out.dtype == np.float32
+    assert out.item() >= 0 and out.item() == int(out.item())
+
+
+# ---- a failing in-place call leaves value, dtype, shape, grad and requires_grad as they were ------------
+
+@pytest.mark.parametrize("call", [
+    lambda t: t.add_("abc"), lambda t: t.mul_(None), lambda t: t.copy_([1, "a", None]), lambda t: t.fill_(None),
+    lambda t: t.sub_(mg.ones(4, 5)), lambda t: t.addcmul_(t, mg.ones(4, 5)),
+])
+def test_a_failing_in_place_call_changes_nothing(call):
+    t = mg.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.5]], requires_grad=True)
+    (t * t).sum().backward()                            # t.grad = 2 t
+    before = state(t)
+    with mg.no_grad(), pytest.raises((TypeError, ValueError)):
+        call(t)
+    assert_same_state(before, t)
+    np.testing.assert_array_equal(t.grad, 2 * np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.5]], dtype=np.float32))
