@@ -525,7 +525,7 @@ UNARY = {
              lambda a: away_from(a, [-0.5, 0.8])),
     "clip_lo_only": (lambda t: t.clip(-0.5, None), lambda a: np.clip(a, -0.5, None),
                      lambda a: away_from(a, [-0.5])),
-    "clip_hi_only": (lambda t: t.clip(hi=0.8), lambda a: np.clip(a, None, 0.8),
+    "clip_hi_only": (lambda t: mg.ops.clip(t, hi=0.8), lambda a: np.clip(a, None, 0.8),
                      lambda a: away_from(a, [0.8])),
 }
 

@@ -757,3 +757,16 @@ def test_functional_calls_by_pytorchs_keywords_give_the_positional_results():
     np.testing.assert_allclose(F.softmax(input=mg.tensor(x), dim=1).numpy(), np.exp(x) / np.exp(x).sum(1, keepdims=True))
     with pytest.raises(ValueError, match="relu: inplace must be True or False"):
         F.relu(mg.tensor(x), inplace="yes")
+
+
+def test_clip_is_clamp_under_pytorchs_other_name():
+    """torch.clip / Tensor.clip are aliases of clamp: `min=` and `max=` (the error sweep met
+    `t.clip(min=0)` refused as an unexpected keyword)."""
+    values = np.array([-1.0, 0.5, 2.0])
+    x = mg.tensor(values, requires_grad=True)
+    np.testing.assert_array_equal(x.clip(min=0).detach().numpy(), np.maximum(values, 0))
+    np.testing.assert_array_equal(mg.clip(x, max=1.0).detach().numpy(), np.minimum(values, 1))
+    x.clip(0, 1).sum().backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 1.0, 0.0])          # 1 inside [0, 1], else 0
+    with pytest.raises(ValueError, match="clamp: at least one of min and max"):
+        x.clip()

@@ -319,6 +319,7 @@ def copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
 Tensor.min, Tensor.max, Tensor.amax, Tensor.amin = min, max_of, amax, amin      # (Tensor.max replaces methods.py's)
 Tensor.square, Tensor.rsqrt = square, rsqrt
 Tensor.clamp, Tensor.clamp_min, Tensor.clamp_max = clamp, clamp_min, clamp_max
+Tensor.clip = clamp                 # PyTorch's alias: t.clip(min=0, max=1) (the op's own names, lo and hi: ops.clip)
 Tensor.clamp_ = Tensor.clip_ = clamp_
 Tensor.lerp_ = lerp_
 Tensor.add, Tensor.sub, Tensor.div = add, sub, divide
