@@ -754,7 +754,8 @@ def test_functional_calls_by_pytorchs_keywords_give_the_positional_results():
     log_p = z - z.max(1, keepdims=True) - np.log(np.exp(z - z.max(1, keepdims=True)).sum(1, keepdims=True))
     np.testing.assert_allclose(F.cross_entropy(input=logits, target=np.array([2, 0])).item(),
                                -(log_p[0, 2] + log_p[1, 0]) / 2)
-    np.testing.assert_allclose(F.softmax(input=mg.tensor(x), dim=1).numpy(), np.exp(x) / np.exp(x).sum(1, keepdims=True))
+    np.testing.assert_allclose(F.softmax(input=mg.tensor(x), dim=1).numpy(),
+                               np.exp(x) / np.exp(x).sum(1, keepdims=True))
     with pytest.raises(ValueError, match="relu: inplace must be True or False"):
         F.relu(mg.tensor(x), inplace="yes")
 
