@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import builtins
 import numbers
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -219,14 +219,8 @@ def addcmul(self: Tensor, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tens
     """self + value tensor1 tensor2, the three broadcast together, as torch.addcmul (Adam's second moment,
     `v.mul_(b2).addcmul_(g, g, value=1 - b2)`);   dL/dtensor1 = value g tensor2, dL/dtensor2 = value g tensor1"""
     value = _scalar("addcmul", "value", value)
-    try:
-        return ew.add(self, _scaled(ew.mul(tensor1, tensor2), value))
-    except ValueError:     # (named here: mul or add would name itself)
-        shapes = [np.shape(t) for t in (self, tensor1, tensor2)]
-        if broadcasts_with(*shapes):
-            raise
-        raise ValueError(f"addcmul: self, tensor1 and tensor2 must broadcast together, got shapes "
-                         f"{shapes[0]}, {shapes[1]} and {shapes[2]}") from None
+    return _broadcast_together("addcmul", (self, tensor1, tensor2),
+                               lambda: ew.add(self, _scaled(ew.mul(tensor1, tensor2), value)))
 
 
 def addcdiv(self: Tensor, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
@@ -239,13 +233,20 @@ def addcdiv(self: Tensor, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tens
     if all(kind in "biu" for kind in kinds):
         raise TypeError("addcdiv: integer division is not supported (tensor1 and tensor2 are both integer or bool), "
                         "as PyTorch's; convert one of them to floating point")
+    return _broadcast_together("addcdiv", (self, tensor1, tensor2),
+                               lambda: ew.add(self, _scaled(ew.div(tensor1, tensor2), value)))
+
+
+def _broadcast_together(where: str, operands: tuple, compute: Callable[[], Tensor]) -> Tensor:
+    """compute(), where self, tensor1 and tensor2 that do not broadcast together are a ValueError naming
+    `where` (the mul, div or add inside would name itself)."""
     try:
-        return ew.add(self, _scaled(ew.div(tensor1, tensor2), value))
-    except ValueError:     # (named here: div or add would name itself)
-        shapes = [np.shape(t) for t in (self, tensor1, tensor2)]
+        return compute()
+    except ValueError:
+        shapes = [np.shape(t) for t in operands]
         if broadcasts_with(*shapes):
             raise
-        raise ValueError(f"addcdiv: self, tensor1 and tensor2 must broadcast together, got shapes "
+        raise ValueError(f"{where}: self, tensor1 and tensor2 must broadcast together, got shapes "
                          f"{shapes[0]}, {shapes[1]} and {shapes[2]}") from None
 
 
