@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from typing import Any, Callable
 
 import numpy as np
 
+from ..checks import user_stacklevel
 from ..tensor import Rules, Tensor, as_tensor, get_default_dtype, owned, result
 
 
@@ -553,11 +555,7 @@ CLIP = elementwise(scaled)
 
 def where(condition: Any, input: Any, other: Any) -> Tensor:
     """condition ? input : other;   d/dinput = 1 where condition, d/dother = 1 elsewhere (PyTorch's names)"""
-    given = condition._data if isinstance(condition, Tensor) else condition
-    cond = np.array(given) if isinstance(given, (bool, np.bool_, np.ndarray, list, tuple)) else None
-    if cond is None or cond.dtype != bool:
-        got = type(given).__name__ if cond is None else f"dtype {cond.dtype}"
-        raise TypeError(f"where: the condition must be a boolean array or tensor, got {got}")
+    cond = _condition(condition)
     try:
         input, other, y = operands("where", lambda A, B: np.where(cond, A, B), input, other)
     except ValueError:
@@ -568,6 +566,22 @@ def where(condition: Any, input: Any, other: Any) -> Tensor:
 
 
 WHERE = elementwise(lambda g, cond: np.where(cond, g, 0), lambda g, cond: np.where(cond, 0, g))
+
+
+def _condition(condition: Any) -> np.ndarray:
+    """`where`'s condition as a bool array: a bool tensor, array or list; a uint8 one read as bool with
+    PyTorch's deprecation warning (torchcrf's default masks are uint8); anything else a TypeError."""
+    given = condition._data if isinstance(condition, Tensor) else condition
+    cond = np.array(given) if isinstance(given, (bool, np.bool_, np.ndarray, list, tuple)) else None
+    if cond is not None and cond.dtype == np.uint8:
+        warnings.warn("where received a uint8 condition tensor. This behavior is deprecated and will be removed "
+                      "in a future version of PyTorch. Use a boolean condition instead.", UserWarning,
+                      stacklevel=user_stacklevel())
+        return cond != 0
+    if cond is None or cond.dtype != bool:
+        got = type(given).__name__ if cond is None else f"dtype {cond.dtype}"
+        raise TypeError(f"where: the condition must be a boolean array or tensor, got {got}")
+    return cond
 
 
 def astype(x: Any, dtype: Any) -> Tensor:
