@@ -212,6 +212,12 @@ def test_render_refuses_pdf_when_graphviz_pure_renders_saying_why(monkeypatch, t
         viz.render("digraph { a }", tmp_path / "x.pdf")
 
 
+def test_render_into_a_missing_folder_says_so_before_running_the_renderer(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"render: the folder '.*missing' does not exist"):
+        viz.render("digraph { a }", tmp_path / "missing" / "x.png")
+    assert not (tmp_path / "missing").exists()
+
+
 def test_render_svg_is_xml_with_an_svg_root(tmp_path):
     loss, params, _ = rnn_loss(4, retain=True)
     path = viz.render(viz.draw(loss, params), tmp_path / "rnn.svg")

@@ -53,8 +53,9 @@ def draw(root: Any, params: Mapping[str, Any] | None = None, view: str = "cells"
     weight has two). `view` is `"cells"` (a box per state per step) or
     `"ops"` (every op, a column per step). At most `max_steps` steps
     are drawn, the first and last halves, with a note saying how many were left
-    out; `None` draws all. Tiny tensors show their values (a leaf only when it is
-    in `params`) and grads once a backward has run, when `show_values`. After `loss.backward(retain_graph=True)`
+    out; `None` draws all. Tensors of at most 4 elements show their values (a leaf its
+    current data) and grads once a backward has run, when `show_values`; other tensors
+    (all, without `show_values`) the Euclidean norm of their grad, `|grad|`. After `loss.backward(retain_graph=True)`
     each step prints ||dL/dh_t|| (of c, or of unlabelled states, when no h has a
     gradient) and is coloured by its log10, on a scale from
     the largest norm's decade down at least four decades, or over

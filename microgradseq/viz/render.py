@@ -65,7 +65,8 @@ def cannot_write(suffix: str, renderer: str | None) -> str | None:
 
 
 def render(graph: graphviz.Digraph | str, path: str | os.PathLike) -> Path:
-    """Write `graph` (a Digraph or DOT text, any Unicode) to `path`; the suffix picks .svg, .png or .pdf."""
+    """Write `graph` (a Digraph or DOT text, any Unicode) to `path`; the suffix picks .svg, .png or .pdf.
+    An existing file is overwritten; a folder that does not exist is a `FileNotFoundError`."""
     if not isinstance(graph, (str, graphviz.Digraph, graphviz.Graph, graphviz.Source)):
         raise TypeError(f"render: expected a graphviz.Digraph (as mg.draw returns) or DOT text, "
                         f"got {type(graph).__name__}")
@@ -84,6 +85,9 @@ def render(graph: graphviz.Digraph | str, path: str | os.PathLike) -> Path:
     problem = cannot_write(path.suffix, binary)
     if problem:
         raise ValueError(f"render: {problem}, got {path.name!r}")
+    if not path.absolute().parent.is_dir():     # (the renderer's own message blames the renderer)
+        raise FileNotFoundError(f"render: the folder {str(path.parent)!r} does not exist; create it first "
+                                f"(Path({str(path.parent)!r}).mkdir(parents=True)), got {str(path)!r}")
     source = graph if isinstance(graph, str) else graph.source
     # an absolute path, so a name starting with '-' is not read as an option of the renderer
     done = subprocess.run([binary, f"-T{output_format}", "-o", str(path.absolute())],
