@@ -130,8 +130,7 @@ def _like_shape_dtype(input: Any, dtype: Any, where: str) -> tuple[tuple, np.dty
     TypeError naming `where`, as PyTorch's (numpy would give a tensor of strings or objects)."""
     data = input._data if isinstance(input, Tensor) else np.asarray(input)
     if data.dtype.kind not in "biufc":
-        raise TypeError(f"{where}: expected a tensor (or an array of numbers), got {type(input).__name__} "
-                        f"{input!r:.60}")
+        raise TypeError(f"{where}: expected a tensor, an array or numbers, got {type(input).__name__} {input!r:.60}")
     return data.shape, np.dtype(dtype) if dtype is not None else data.dtype
 
 

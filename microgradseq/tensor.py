@@ -474,8 +474,10 @@ def as_tensor(value: Any, like: Tensor | None = None, where: str | None = None) 
     next to `like` (float32 tensor * 2.0 and * np.float64(2.0) stay float32, as
     in PyTorch), but a float next to an integer tensor the default float dtype
     (PyTorch's `arange(5) * 0.1` is float32). What is not numbers (a string,
-    None, a ragged or mixed list) is an error naming `where`, the public function,
-    if given (else `tensor`).
+    None, a ragged or mixed list) is an error naming `where`, the public function.
+    Without `where`, a string or None names what `checks.public_name` finds on the
+    stack (`tensor` if nothing), a ragged list `tensor`: pass `where` where that
+    walk names no public function (`t + v`) or the wrong one.
     """
     if isinstance(value, Tensor):
         return value

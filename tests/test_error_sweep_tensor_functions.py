@@ -89,10 +89,20 @@ def test_a_ragged_list_names_the_function_and_keeps_numpys_reason():
         x23() + [[1.0], [1.0, 2.0]]
 
 
+def test_matmul_names_the_operand_that_is_not_numbers_not_its_partner():
+    with pytest.raises(TypeError, match=r"^matmul: expected a tensor, an array or numbers, got str 'ab'"):
+        mg.ops.matmul([[1.0, 2.0]], "ab")       # (the op itself: mg.matmul converts its input first)
+
+
+def test_cov_names_itself_not_the_weights_argument_for_weights_that_are_not_numbers():
+    with pytest.raises(TypeError, match=r"^cov: expected a tensor, an array or numbers, got str 'ab'"):
+        mg.cov(x23(), fweights="ab")
+
+
 @pytest.mark.parametrize("name", ["zeros_like", "ones_like", "empty_like", "rand_like", "randn_like"])
 @pytest.mark.parametrize("value, kind", NOT_NUMBERS)
 def test_the_like_functions_refuse_what_is_not_numbers_instead_of_a_tensor_of_strings(name, value, kind):
-    with pytest.raises(TypeError, match=rf"^{name}: expected a tensor .*got {kind}"):
+    with pytest.raises(TypeError, match=rf"^{name}: expected a tensor, an array or numbers, got {kind}"):
         getattr(mg, name)(value)
 
 
@@ -139,9 +149,9 @@ def test_the_new_methods_still_take_sizes_as_numbers_tuples_and_0d_integer_tenso
 
 
 def test_float_power_refuses_none_instead_of_giving_nan():
-    with pytest.raises(TypeError, match=r"^float_power: expected tensors or numbers, got NoneType"):
+    with pytest.raises(TypeError, match=r"^float_power: expected a tensor, an array or numbers, got NoneType"):
         mg.float_power(x23(), None)
-    with pytest.raises(TypeError, match=r"^float_power: expected tensors or numbers, got NoneType"):
+    with pytest.raises(TypeError, match=r"^float_power: expected a tensor, an array or numbers, got NoneType"):
         x23().float_power(None)
 
 

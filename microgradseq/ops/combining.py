@@ -28,21 +28,7 @@ from .expanding import expand
 from .methods import _axis, movedim, narrow
 from .products import cumprod
 from .selecting import flip
-from .shape import _along, concat, getitem, reshape, stack, transpose
-
-
-def _tensors(where: str, tensors: Any) -> list[Tensor]:
-    """A sequence of tensors (arrays and numbers too) as a list of tensors; TypeError naming `where` for
-    one Tensor (it would iterate over its rows), ValueError for none."""
-    if isinstance(tensors, Tensor):
-        raise TypeError(f"{where}: expected a sequence of tensors, got a single Tensor of shape {tensors.shape}; "
-                        "wrap it in a list")
-    if not isinstance(tensors, (list, tuple)) and not hasattr(tensors, "__iter__"):
-        raise TypeError(f"{where}: expected a sequence of tensors, got {type(tensors).__name__} {tensors!r:.60}")
-    tensors = [t if isinstance(t, Tensor) else as_tensor(t, where=where) for t in tensors]
-    if not tensors:
-        raise ValueError(f"{where}: expected at least one tensor, got none")
-    return tensors
+from .shape import _along, concat, getitem, reshape, stack, tensor_list, transpose
 
 
 def _at_least(t: Tensor, ndim: int) -> Tensor:
@@ -57,26 +43,26 @@ def _at_least(t: Tensor, ndim: int) -> Tensor:
 def hstack(tensors: Sequence[Any]) -> Tensor:
     """The tensors joined along dim 1 (dim 0 when they are vectors or 0-d, each then a vector), as
     torch.hstack (numpy's): `concat`, so each piece's gradient is its slice of g."""
-    tensors = [_at_least(t, 1) for t in _tensors("hstack", tensors)]
+    tensors = [_at_least(t, 1) for t in tensor_list("hstack", tensors)]
     return concat(tensors, 0 if tensors[0].ndim == 1 else 1)
 
 
 def vstack(tensors: Sequence[Any]) -> Tensor:
     """The tensors, each at least 2-d (a vector (n) as a row (1, n)), joined along dim 0, as torch.vstack
     (and its alias `row_stack`)."""
-    return concat([_at_least(t, 2) for t in _tensors("vstack", tensors)], 0)
+    return concat([_at_least(t, 2) for t in tensor_list("vstack", tensors)], 0)
 
 
 def dstack(tensors: Sequence[Any]) -> Tensor:
     """The tensors, each at least 3-d (a vector (n) as (1, n, 1), a matrix (m, n) as (m, n, 1)), joined
     along dim 2, as torch.dstack."""
-    return concat([_at_least(t, 3) for t in _tensors("dstack", tensors)], 2)
+    return concat([_at_least(t, 3) for t in tensor_list("dstack", tensors)], 2)
 
 
 def column_stack(tensors: Sequence[Any]) -> Tensor:
     """The tensors side by side as columns, as torch.column_stack: a vector (n) or a 0-d tensor as a
     column (n, 1), the others as they are, joined along dim 1."""
-    tensors = _tensors("column_stack", tensors)
+    tensors = tensor_list("column_stack", tensors)
     return concat([reshape(t, (t.shape[0] if t.ndim else 1, 1)) if t.ndim < 2 else t for t in tensors], 1)
 
 

@@ -34,7 +34,7 @@ from .shape import reshape, transpose
 
 def _weights(name: str, given: Any, observations: int, integral: bool) -> Tensor:
     """fweights (integers) or aweights (floating point): 0-d or 1-d, one per observation, none negative."""
-    weights = given if isinstance(given, Tensor) else as_tensor(given, where=name)
+    weights = given if isinstance(given, Tensor) else as_tensor(given, where="cov")
     kind, expected = ("iu", "an integer") if integral else ("f", "a floating-point")
     if weights.ndim > 1 or weights.dtype.kind not in kind or weights.numel() != observations:
         raise ValueError(f"cov: expected {name} of {expected} dtype with at most one axis and one entry per "

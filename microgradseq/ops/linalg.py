@@ -41,12 +41,8 @@ def _grad_of_left(A: np.ndarray, B: np.ndarray, g: np.ndarray) -> np.ndarray:
 
 def matmul(a: Any, b: Any) -> Tensor:
     """a @ b (numpy's matmul rules);   dL/da = g b^T,   dL/db = a^T g"""
-    try:
-        a, b = as_tensor(a, b if isinstance(b, Tensor) else None), as_tensor(b, a if isinstance(a, Tensor) else None)
-    except (TypeError, ValueError):     # (not numbers: named here, at no cost to the hot path)
-        bad = b if isinstance(a, Tensor) else a
-        raise TypeError(f"matmul: expected tensors (or arrays of numbers), got {type(bad).__name__} "
-                        f"{bad!r:.60}") from None
+    a = as_tensor(a, b if isinstance(b, Tensor) else None, "matmul")      # (named: `t @ v` has no public frame)
+    b = as_tensor(b, a, "matmul")
     A, B = a._data, b._data
     if A.ndim == 0 or B.ndim == 0:
         raise ValueError(f"matmul: both operands need at least one axis, got shapes {A.shape} and {B.shape}")

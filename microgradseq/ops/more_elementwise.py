@@ -350,7 +350,7 @@ def float_power(input: Any, exponent: Any) -> Tensor:
     kinds = {np.asarray(v._data if isinstance(v, Tensor) else v).dtype.kind for v in (input, exponent)}
     if not kinds <= set("biufc"):       # (numpy would make None NaN, and "2" 2.0)
         bad = next(v for v in (input, exponent) if np.asarray(v).dtype.kind not in "biufc")
-        raise TypeError(f"float_power: expected tensors or numbers, got {type(bad).__name__} {bad!r:.60}")
+        raise TypeError(f"float_power: expected a tensor, an array or numbers, got {type(bad).__name__} {bad!r:.60}")
     dtype = np.dtype(np.complex128 if "c" in kinds else np.float64)
     return ew.power(_in_dtype(input, dtype), _in_dtype(exponent, dtype))
 

@@ -244,16 +244,23 @@ def _along(axis: int, part: int | slice) -> int | slice | tuple:
     return part if axis == 0 else (slice(None),) * axis + (part,)
 
 
+def tensor_list(where: str, tensors: Any) -> list[Tensor]:
+    """A sequence of tensors (arrays and numbers too) as a list of tensors; TypeError naming `where` for
+    one Tensor (it would iterate over its rows) or what is not a sequence, ValueError for none."""
+    if isinstance(tensors, Tensor):     # a Tensor iterates over its rows: a silent surprise
+        raise TypeError(f"{where}: expected a sequence of tensors, got a single Tensor of shape "
+                        f"{tensors.shape}; wrap it in a list")
+    if not hasattr(tensors, "__iter__"):
+        raise TypeError(f"{where}: expected a sequence of tensors, got {type(tensors).__name__} {tensors!r:.60}")
+    tensors = [as_tensor(t, where=where) for t in tensors]
+    if not tensors:
+        raise ValueError(f"{where}: expected at least one tensor, got none")
+    return tensors
+
+
 def _joined(name: str, join, tensors: Sequence[Any], axis: int, mismatch: str):
     """(tensors, joined data, axis as a non-negative number); errors name the op and all shapes."""
-    if isinstance(tensors, Tensor):     # a Tensor iterates over its rows: a silent surprise
-        raise TypeError(f"{name}: expected a sequence of tensors, got a single Tensor of shape "
-                        f"{tensors.shape}; wrap it in a list")
-    if not isinstance(tensors, (list, tuple)) and not hasattr(tensors, "__iter__"):
-        raise TypeError(f"{name}: expected a sequence of tensors, got {type(tensors).__name__} {tensors!r:.60}")
-    tensors = [as_tensor(t, where=name) for t in tensors]
-    if not tensors:
-        raise ValueError(f"{name}: expected at least one tensor, got none")
+    tensors = tensor_list(name, tensors)
     ndim = tensors[0].ndim + (name == "stack")
     if not is_axis(axis, ndim):
         raise ValueError(f"{name}: axis {axis!r} is out of range for a result with {ndim} axes")
