@@ -7,7 +7,7 @@ import math
 import numbers
 import os
 import sys
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -94,10 +94,7 @@ def generator(rng: Any, where: str, name: str = "rng") -> np.random.Generator | 
 def user_stacklevel() -> int:
     """The `stacklevel` of `warnings.warn`, called in the function calling this, that points at the
     first caller outside microgradseq (the user's line), however deep inside the library it is."""
-    frame, level = sys._getframe(2), 2
-    while frame is not None and frame.f_code.co_filename.startswith(_LIBRARY):
-        frame, level = frame.f_back, level + 1
-    return level
+    return 2 + sum(1 for _ in _library_frames(sys._getframe(2)))
 
 
 def public_name(default: str) -> str:
@@ -105,9 +102,9 @@ def public_name(default: str) -> str:
     the library function the user's line called, as the error should name it (`relu`, `Linear` for a
     module called, `Tensor.add` for a method), or `default` where there is none to name. Walks the stack:
     call it only on the error path."""
-    frame, entry = sys._getframe(1), None
-    while frame is not None and frame.f_code.co_filename.startswith(_LIBRARY):
-        entry, frame = frame, frame.f_back
+    entry = None
+    for entry in _library_frames(sys._getframe(1)):
+        pass                                            # (the outermost: the function the user's line called)
     if entry is None:
         return default
     name, owner = entry.f_code.co_name, entry.f_locals.get("self")
@@ -120,6 +117,13 @@ def public_name(default: str) -> str:
     if owner is not None:
         return f"{type(owner).__name__}.{name}"
     return name
+
+
+def _library_frames(frame: Any) -> Iterator[Any]:
+    """`frame` and the frames that called it, outwards, while they run microgradseq's code."""
+    while frame is not None and frame.f_code.co_filename.startswith(_LIBRARY):
+        yield frame
+        frame = frame.f_back
 
 
 _LIBRARY = os.path.dirname(os.path.abspath(__file__)) + os.sep

@@ -32,7 +32,7 @@ class Upsample(Module):
             else:
                 self.scale_factor = float(scale_factor) if scale_factor else None
         except (TypeError, ValueError):
-            raise ValueError(f"{type(self).__name__}: expected scale_factor a positive number or a tuple of them, "
+            raise ValueError(f"{type(self).__name__}: expected scale_factor a number or a tuple of them, "
                              f"got {type(scale_factor).__name__} {scale_factor!r}") from None
         self.mode, self.align_corners, self.recompute_scale_factor = mode, align_corners, recompute_scale_factor
 
