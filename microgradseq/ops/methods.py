@@ -232,6 +232,12 @@ def iterate(self: Tensor) -> Iterator[Tensor]:
     return (getitem(self, i) for i in range(len(self)))
 
 
+def reversed_along_first_axis(self: Tensor) -> Tensor:
+    """`reversed(t)`: t.flip(0), and a 0-d tensor itself, as PyTorch's `Tensor.__reversed__` (without it
+    Python's `reversed` would give an iterator, not a tensor)."""
+    return self if self.ndim == 0 else self.flip(0)
+
+
 def size(self: Tensor, dim: int | None = None) -> tuple | int:
     """The shape (a `Size`, as PyTorch's `torch.Size`), or its length along `dim`."""
     if dim is None:
@@ -406,6 +412,7 @@ Tensor.t_, Tensor.transpose_ = _shaped_in_place("t_", t), _shaped_in_place("tran
 Tensor.size, Tensor.numel, Tensor.dim = size, lambda self: int(self._data.size), lambda self: self._data.ndim
 Tensor.nelement = Tensor.numel
 Tensor.narrow, Tensor.contiguous, Tensor.permute, Tensor.__iter__ = narrow, contiguous, permute, iterate
+Tensor.__reversed__ = reversed_along_first_axis
 Tensor.movedim = Tensor.moveaxis = movedim
 Tensor.swapaxes, Tensor.swapdims = _swapaxes, _swapdims
 Tensor.swapaxes_, Tensor.swapdims_ = _shaped_in_place("swapaxes_", _swapaxes), _shaped_in_place("swapdims_", _swapdims)
