@@ -69,15 +69,17 @@ def evaluate(model: Recaller, inputs: np.ndarray, targets: list) -> tuple[float,
     return float(np.mean(losses)), correct / counted
 
 
-def train(k1: int, k2: int, config: argparse.Namespace) -> dict:
+def train(k1: int, k2: int, config: argparse.Namespace, model_class: type = Recaller) -> dict:
     """Train a fresh model with TBPTT(min(k1, k2), k2) on one long stream; measure it on a fresh one.
 
     Every setting starts from the same weights and reads the same stream, so only
-    the truncation differs.
+    the truncation differs. `model_class(config.hidden)` makes the model, made after
+    the seed is set: a `Recaller`, or a subclass of yours (an LSTM whose `step`
+    carries (h, c) and reads out h).
     """
     k1 = min(k1, k2)
     mg.manual_seed(config.seed)
-    model = Recaller(config.hidden)
+    model = model_class(config.hidden)
     optimizer = mg.optim.Adam(model.parameters(), lr=config.lr)
     rng = np.random.default_rng(config.seed)
     inputs, targets = delayed_copy(rng, config.steps, config.streams, config.delay)
