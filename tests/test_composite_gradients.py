@@ -2732,15 +2732,16 @@ ORDER_STATISTICS = {
 METHODS = {
     "squeeze": ["squeeze"], "unsqueeze": ["unsqueeze"], "flatten": ["flatten"], "t": ["t"],
     "permute": ["permute"], "movedim": ["movedim", "test_movedim_refuses_what_is_not_an_axis_naming_movedim"],
-    "narrow": ["narrow"], "softmax": ["Tensor.softmax", "mg.softmax"], "dot": ["dot"], "view_as": ["view_as"], "reversed_along_first_axis": ["reversed"],
+    "narrow": ["narrow"], "softmax": ["Tensor.softmax", "mg.softmax"], "dot": ["dot"], "view_as": ["view_as"],
+    "reversed_along_first_axis": ["reversed"],
     "to": ["to(float64) on float64", "test_conversion_between_float32_and_float64"],
     "log_softmax_method": ["Tensor.log_softmax(dtype)"],
     "unflatten": ["unflatten"], "contiguous": ["contiguous"],
 }
 # ... and those without one (integers, bools, shapes, Python values, new constants)
 COMPARISONS = {"eq", "ne", "lt", "le", "gt", "ge"}
-METHODS_WITHOUT_GRADIENT = {"argmax", "argmin", "index", "iterate", "new", "new_full", "size"} | COMPARISONS | {
-    f"{name}_operator" for name in COMPARISONS} | {"new_tensor", "new_empty"}
+METHODS_WITHOUT_GRADIENT = {"argmax", "argmin", "contains", "index", "iterate", "new", "new_full", "size"} | (
+    COMPARISONS | {f"{name}_operator" for name in COMPARISONS} | {"new_tensor", "new_empty"})
 
 # functional.__all__: the composites checked here, and the primitives checked in test_op_gradients.py
 # and test_forward_mode.py

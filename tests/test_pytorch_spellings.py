@@ -771,3 +771,13 @@ def test_clip_is_clamp_under_pytorchs_other_name():
     np.testing.assert_array_equal(x.grad, [0.0, 1.0, 0.0])          # 1 inside [0, 1], else 0
     with pytest.raises(ValueError, match="clamp: at least one of min and max"):
         x.clip()
+
+
+def test_in_asks_whether_any_entry_equals_the_element_as_pytorchs_contains():
+    """PyTorch's Tensor.__contains__: (element == self).any() for a number or a tensor (broadcast); another
+    type is a RuntimeError. Python's fallback compared the element with each row (an error for a matrix)."""
+    t = mg.tensor([[1.0, 2.0], [3.0, 4.0]])
+    assert 2.0 in t and 4 in t and 5.0 not in t
+    assert mg.tensor([3.0, 4.0]) in t and mg.tensor([4.0, 3.0]) not in t      # rows compared with broadcasting
+    with pytest.raises(RuntimeError, match="only supports Tensor or scalar, but you passed in a str"):
+        "abc" in t

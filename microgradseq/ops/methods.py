@@ -232,6 +232,17 @@ def iterate(self: Tensor) -> Iterator[Tensor]:
     return (getitem(self, i) for i in range(len(self)))
 
 
+def contains(self: Tensor, element: Any) -> bool:
+    """`element in t`: whether any entry equals `element` (a number, or a tensor compared with
+    broadcasting), as PyTorch's `Tensor.__contains__`; anything else a RuntimeError, as PyTorch's.
+    (Without it Python would compare `element` with each row: an error for a matrix.)"""
+    if not isinstance(element, (Tensor, numbers.Number)):
+        raise RuntimeError(f"Tensor.__contains__ only supports Tensor or scalar, but you passed in a "
+                           f"{type(element).__name__}")
+    other = element._data if isinstance(element, Tensor) else element
+    return bool((self._data == other).any())
+
+
 def reversed_along_first_axis(self: Tensor) -> Tensor:
     """`reversed(t)`: t.flip(0), and a 0-d tensor itself, as PyTorch's `Tensor.__reversed__` (without it
     Python's `reversed` would give an iterator, not a tensor)."""
@@ -412,7 +423,7 @@ Tensor.t_, Tensor.transpose_ = _shaped_in_place("t_", t), _shaped_in_place("tran
 Tensor.size, Tensor.numel, Tensor.dim = size, lambda self: int(self._data.size), lambda self: self._data.ndim
 Tensor.nelement = Tensor.numel
 Tensor.narrow, Tensor.contiguous, Tensor.permute, Tensor.__iter__ = narrow, contiguous, permute, iterate
-Tensor.__reversed__ = reversed_along_first_axis
+Tensor.__reversed__, Tensor.__contains__ = reversed_along_first_axis, contains
 Tensor.movedim = Tensor.moveaxis = movedim
 Tensor.swapaxes, Tensor.swapdims = _swapaxes, _swapdims
 Tensor.swapaxes_, Tensor.swapdims_ = _shaped_in_place("swapaxes_", _swapaxes), _shaped_in_place("swapdims_", _swapdims)
