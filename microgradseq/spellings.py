@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .checks import flag, is_int
+from .checks import flag, is_int, public_name
 
 
 def either(where: str, name: str, value: Any, torch_name: str, torch_value: Any, default: Any = None) -> Any:
@@ -124,7 +124,11 @@ class Size(tuple):
 
     def __new__(cls, sizes: Any = ()) -> "Size":
         # as PyTorch's: sizes are integers (torch.Size([2.5]) is a TypeError), kept as Python ints
-        return super().__new__(cls, (operator.index(n) for n in sizes))
+        try:
+            return super().__new__(cls, (operator.index(n) for n in sizes))
+        except TypeError:
+            raise TypeError(f"{public_name('Size')}: expected a shape, a tuple of integer sizes such as (2, 3), "
+                            f"got {sizes!r:.60}") from None
 
     def __getitem__(self, key: Any) -> Any:
         part = super().__getitem__(key)     # a slice of a Size is a Size, as PyTorch's: size[1:].numel()

@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import cmath
 import collections.abc
+import numbers
 import warnings
 from typing import Any, Callable
 
 import numpy as np
 
+from .checks import is_int
 from .promotion import promote_types
 from .random import default_generator
 from .spellings import check_device
@@ -58,6 +60,10 @@ def _tolerances(dtypes: tuple, rtol: float | None, atol: float | None) -> tuple[
         raise _Mismatch(ValueError, "assert_close: both 'rtol' and 'atol' must be either specified or omitted, "
                                     f"but got no {'rtol' if rtol is None else 'atol'}")
     if rtol is not None:
+        for name, value in (("rtol", rtol), ("atol", atol)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise _Mismatch(TypeError, f"assert_close: {name} must be a number, got {type(value).__name__} "
+                                           f"{value!r:.40}")
         return rtol, atol
     rtols, atols = zip(*(_TOLERANCES.get(np.dtype(dtype), (0.0, 0.0)) for dtype in dtypes))
     return max(rtols), max(atols)
@@ -223,6 +229,8 @@ def make_tensor(*shape: Any, dtype: Any, device: Any = None, low: float | None =
     check_device("make_tensor", device)
     dtype = np.dtype(dtype)
     sizes = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+    if not all(is_int(n) and n >= 0 for n in sizes):
+        raise ValueError(f"make_tensor: expected a shape of integer sizes >= 0, got {sizes}")
     if requires_grad and dtype.kind not in "fc":
         raise ValueError(f"make_tensor: requires_grad must be False for dtype {dtype}, got requires_grad=True")
     if dtype.kind not in "biufc":

@@ -75,7 +75,12 @@ def _directions(name: str, inputs: list[Tensor], arrays: Any, what: str) -> tupl
     arrays = [arrays] if isinstance(arrays, (np.ndarray, Tensor)) or np.isscalar(arrays) else list(arrays)
     if len(arrays) != len(inputs):
         raise ValueError(f"{name}: expected {len(inputs)} {what}s (one per input), got {len(arrays)}")
-    arrays = [np.asarray(a, dtype=x.dtype) for a, x in zip(arrays, inputs)]
+    try:
+        arrays = [np.asarray(a, dtype=x.dtype) for a, x in zip(arrays, inputs)]
+    except (TypeError, ValueError):
+        given = ", ".join(type(a).__name__ for a in arrays)
+        raise TypeError(f"{name}: expected the {what}s as tensors, arrays or numbers that cast to the inputs' "
+                        f"dtypes ({', '.join(str(x.dtype) for x in inputs)}), got {given}") from None
     batched = [a.shape != x.shape for a, x in zip(arrays, inputs)]
     for position, (a, x) in enumerate(zip(arrays, inputs)):
         if a.shape != x.shape and a.shape[1:] != x.shape:
@@ -150,7 +155,11 @@ def vjp(fn: Callable[..., Tensor], inputs: Any, cotangent: Any) -> tuple[Tensor,
         output = fn(*copies)
     if not isinstance(output, Tensor):
         raise TypeError(f"vjp: fn must return a Tensor, got {type(output).__name__}")
-    u = np.asarray(cotangent, dtype=output.dtype)
+    try:
+        u = np.asarray(cotangent, dtype=output.dtype)
+    except (TypeError, ValueError):
+        raise TypeError(f"vjp: expected the cotangent as a tensor, an array or numbers that cast to the output's "
+                        f"dtype {output.dtype}, got {type(cotangent).__name__}") from None
     if u.shape != output.shape:
         raise ValueError(f"vjp: the cotangent has shape {u.shape}, the output {output.shape}")
     return owned(np.array(output._data)), reverse_gradients([(output, u)], copies)

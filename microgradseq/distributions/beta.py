@@ -285,6 +285,7 @@ class ContinuousBernoulli(Distribution):
 
     def icdf(self, value: Any) -> Tensor:
         """(log1p(-p + u (2p - 1)) - log1p(-p)) / (log p - log1p(-p)) (u near p = 1/2)."""
+        value = self._icdf_value(value)
         cut = self._cut_probs()
         inverse = ((-cut + value * (2.0 * cut - 1.0)).log1p() - (-cut).log1p()) / (cut.log() - (-cut).log1p())
         return where(self._outside(), inverse, value)

@@ -27,12 +27,12 @@ class Categorical(Distribution):
 
     def __init__(self, probs: Any = None, logits: Any = None, validate_args: bool | None = None) -> None:
         if (probs is None) == (logits is None):
-            raise ValueError("Categorical: either `probs` or `logits` must be specified, but not both")
+            raise ValueError(f"{self._name()}: either `probs` or `logits` must be specified, but not both")
         given, name = (probs, "probs") if probs is not None else (logits, "logits")
         if not isinstance(given, Tensor):
-            raise TypeError(f"Categorical: expected `{name}` to be a tensor, got {type(given).__name__}")
+            raise TypeError(f"{self._name()}: expected `{name}` to be a tensor, got {type(given).__name__}")
         if given.ndim < 1:
-            raise ValueError(f"Categorical: `{name}` parameter must be at least one-dimensional, got shape "
+            raise ValueError(f"{self._name()}: `{name}` parameter must be at least one-dimensional, got shape "
                              f"{given.shape}")
         if probs is not None:
             self.probs = probs / probs.sum(-1, keepdim=True)

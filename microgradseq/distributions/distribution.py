@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import flag, is_int
+from ..checks import broadcasts_with, flag, is_int, public_name
 from ..grad_mode import no_grad
 from ..random import default_generator
 from ..spellings import Size
@@ -53,7 +53,7 @@ class Distribution:
                 continue            # (computed later from the other parameter, or set by the others: as PyTorch)
             value = parameters[name]
             if not np.all(constraint.check(value)):
-                raise ValueError(f"{type(self).__name__}: expected parameter {name} ({type(value).__name__} of "
+                raise ValueError(f"{self._name()}: expected parameter {name} ({type(value).__name__} of "
                                  f"shape {tuple(value.shape)}) of distribution {self!r} to satisfy the constraint "
                                  f"{constraint!r}, but found invalid values:\n{value}")
 
@@ -139,21 +139,40 @@ class Distribution:
     def _extended_shape(self, sample_shape: Any = ()) -> Size:
         """sample_shape + batch_shape + event_shape: the shape of a draw."""
         if not isinstance(sample_shape, (tuple, list)) or not all(is_int(n) and n >= 0 for n in sample_shape):
-            raise TypeError(f"{type(self).__name__}: sample_shape must be a tuple of sizes (a torch.Size), such as "
+            raise TypeError(f"{self._name()}: sample_shape must be a tuple of sizes (a torch.Size), such as "
                             f"(10,), got {sample_shape!r}")
         return Size(tuple(sample_shape) + self._batch_shape + self._event_shape)
+
+    def _name(self) -> str:
+        """For an error: the distribution the user's line made or called (`HalfNormal`, not the `Normal` it
+        wraps), or this one's class. Walks the stack: call it only on the error path."""
+        return public_name(type(self).__name__).split(".")[0]
+
+    def _icdf_value(self, value: Any) -> Any:
+        """`value` for `icdf`: a number, or a tensor of probabilities that broadcasts with batch_shape +
+        event_shape; anything else is an error naming the distribution's icdf (not the op it fails in)."""
+        if isinstance(value, Tensor):
+            expected = tuple(self._batch_shape + self._event_shape)
+            if not broadcasts_with(value.shape, expected):
+                raise ValueError(f"{self._name()}.icdf: value of shape {value.shape} is not broadcastable with "
+                                 f"batch_shape+event_shape {expected}")
+            return value
+        if isinstance(value, numbers.Real) and not isinstance(value, bool):
+            return value
+        raise TypeError(f"{self._name()}.icdf: expected value a tensor (or a number) of probabilities, got "
+                        f"{type(value).__name__}")
 
     def _validate_sample(self, value: Any) -> None:
         """`value` must be a tensor that broadcasts with batch_shape + event_shape, inside the support."""
         if not isinstance(value, Tensor):
-            raise ValueError(f"{type(self).__name__}: the value argument to log_prob must be a Tensor, got "
+            raise ValueError(f"{self._name()}: the value argument to log_prob must be a Tensor, got "
                              f"{type(value).__name__}")
         expected = self._batch_shape + self._event_shape
         if any(i != 1 and j != 1 and i != j for i, j in zip(reversed(value.shape), reversed(expected))):
-            raise ValueError(f"{type(self).__name__}: value is not broadcastable with batch_shape+event_shape: "
+            raise ValueError(f"{self._name()}: value is not broadcastable with batch_shape+event_shape: "
                              f"{value.shape} vs {tuple(expected)}")
         if not np.all(self.support.check(value)):
-            raise ValueError(f"{type(self).__name__}: expected value argument ({type(value).__name__} of shape "
+            raise ValueError(f"{self._name()}: expected value argument ({type(value).__name__} of shape "
                              f"{tuple(value.shape)}) to be within the support ({self.support!r}) of the "
                              f"distribution {self!r}, but found invalid values:\n{value}")
 

@@ -71,6 +71,7 @@ class Exponential(Distribution):
 
     def icdf(self, value: Any) -> Tensor:
         """-log(1 - value) / rate."""
+        value = self._icdf_value(value)
         return -(-value).log1p() / self.rate
 
     def entropy(self) -> Tensor:
@@ -131,6 +132,7 @@ class Laplace(Distribution):
 
     def icdf(self, value: Any) -> Tensor:
         """loc - scale sign(value - 1/2) log(1 - 2 |value - 1/2|)."""
+        value = self._icdf_value(value)
         term = value - 0.5
         return self.loc - self.scale * term.sign() * (-2 * term.abs()).log1p()
 
@@ -185,6 +187,7 @@ class Cauchy(Distribution):
 
     def icdf(self, value: Any) -> Tensor:
         """loc + scale tan(pi (value - 1/2))."""
+        value = self._icdf_value(value)
         return (math.pi * (value - 0.5)).tan() * self.scale + self.loc
 
     def entropy(self) -> Tensor:

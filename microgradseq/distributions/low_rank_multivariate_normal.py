@@ -18,6 +18,7 @@ import numpy as np
 from ..ops.combining import diag_embed
 from ..ops.matrix_functions import cholesky
 from ..ops.solvers import solve_triangular
+from ..spellings import Size
 from ..tensor import Tensor, owned
 from . import constraints
 from .distribution import Distribution, draw, lazy_property
@@ -109,7 +110,7 @@ class LowRankMultivariateNormal(Distribution):
     def expand(self, batch_shape: Any) -> "LowRankMultivariateNormal":
         """The same distribution over a larger batch (the unbroadcast parameters shared)."""
         new = object.__new__(LowRankMultivariateNormal)
-        batch_shape, event = tuple(batch_shape), tuple(self._event_shape)
+        batch_shape, event = tuple(Size(batch_shape)), tuple(self._event_shape)
         new.__dict__.update({name: self.__dict__[name] for name in
                              ("_unbroadcasted_cov_factor", "_unbroadcasted_cov_diag", "_capacitance_tril")})
         new.loc, new.cov_diag = self.loc.expand(*(batch_shape + event)), self.cov_diag.expand(*(batch_shape + event))

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..ops.matrix_functions import cholesky, inv
 from ..ops.solvers import solve_triangular
+from ..spellings import Size
 from ..tensor import Tensor, owned
 from . import constraints
 from .distribution import Distribution, draw, lazy_property
@@ -118,7 +119,7 @@ class MultivariateNormal(Distribution):
     def expand(self, batch_shape: Any) -> "MultivariateNormal":
         """The same distribution over a larger batch: loc and the given matrices expanded."""
         new = object.__new__(MultivariateNormal)
-        batch_shape, event = tuple(batch_shape), self._event_shape
+        batch_shape, event = tuple(Size(batch_shape)), self._event_shape
         for name in ("covariance_matrix", "precision_matrix", "scale_tril"):
             if name in self.__dict__:
                 setattr(new, name, self.__dict__[name].expand(*(batch_shape + event + event)))

@@ -66,6 +66,7 @@ class Normal(Distribution):
 
     def icdf(self, value: Any) -> Tensor:
         """loc + scale erfinv(2 value - 1) sqrt 2."""
+        value = self._icdf_value(value)
         return self.loc + self.scale * erfinv(2 * value - 1) * math.sqrt(2)
 
     def entropy(self) -> Tensor:

@@ -53,7 +53,7 @@ class LogitRelaxedBernoulli(Distribution):
 
     def __init__(self, temperature: Any, probs: Any = None, logits: Any = None,
                  validate_args: bool | None = None) -> None:
-        where = type(self).__name__
+        where = self._name()
         if (probs is None) == (logits is None):
             raise ValueError(f"{where}: either `probs` or `logits` must be specified, but not both")
         if probs is not None:

@@ -102,6 +102,7 @@ class TransformedDistribution(Distribution):
 
     def icdf(self, value: Any) -> Tensor:
         """f(the base's icdf at value, or at 1 - value where f decreases)."""
+        value = self._icdf_value(value)
         value = self.base_dist.icdf(self._monotonize_cdf(value))
         for transform in self.transforms:
             value = transform(value)

@@ -89,6 +89,7 @@ class _Folded(TransformedDistribution):
 
     def icdf(self, value: Any) -> Tensor:
         """F_X^-1((value + 1) / 2)."""
+        value = self._icdf_value(value)
         return self.base_dist.icdf((value + 1) / 2)
 
     def entropy(self) -> Tensor:

@@ -76,6 +76,7 @@ class Uniform(Distribution):
 
     def icdf(self, value: Any) -> Tensor:
         """low + value (high - low)."""
+        value = self._icdf_value(value)
         return self.low + value * (self.high - self.low)
 
     def entropy(self) -> Tensor:

@@ -220,8 +220,21 @@ class DataLoader:
                 items = [self.dataset[int(i) if isinstance(i, np.integer) else i] for i in batch]
                 yield (default_collate if self.collate_fn is None else self.collate_fn)(items)
             else:
-                picked = batch if rows is None else rows[batch]
-                yield [owned(np.take(t._data, picked, axis=0)) for t in tensors]
+                try:
+                    picked = batch if rows is None else rows[batch]
+                    taken = [owned(np.take(t._data, picked, axis=0)) for t in tensors]
+                except IndexError:
+                    raise self._out_of_range(batch) from None
+                yield taken
+
+    def _out_of_range(self, batch: Any) -> IndexError:
+        """The error for a batch of indices some of which the dataset does not have (a sampler's or
+        batch_sampler's), naming the loader, the first such index and the dataset's length."""
+        items = len(self.dataset)
+        bad = next((int(i) for i in batch if not -items <= i < items), None)
+        given = ("batch_sampler" if self._batch_sampler is not None else "sampler" if self._sampler is not None
+                 else "order")
+        return IndexError(f"DataLoader: the {given} gave index {bad}, out of range for a dataset of {items} items")
 
     def _batches(self) -> Iterator:
         """The indices of each batch: from the batch sampler or the sampler as they give them (they may
