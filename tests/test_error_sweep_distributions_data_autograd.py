@@ -45,10 +45,11 @@ def test_icdf_still_takes_tensors_and_numbers():
 # ---------------------------------------------------------------- distributions: the one the user made is named
 
 
-@pytest.mark.parametrize("make, name", [(lambda: D.HalfNormal(1.0), "HalfNormal"), (lambda: D.LogNormal(0.0, 1.0), "LogNormal"),
-                                        (lambda: D.Gumbel(0.0, 1.0), "Gumbel"), (lambda: D.Pareto(1.0, 2.0), "Pareto"),
-                                        (lambda: D.Beta(2.0, 2.0), "Beta"), (lambda: D.FisherSnedecor(2.0, 3.0), "FisherSnedecor"),
-                                        (lambda: D.OneHotCategorical(probs=mg.tensor([0.5, 0.5])), "OneHotCategorical")])
+@pytest.mark.parametrize("make, name", [
+    (lambda: D.HalfNormal(1.0), "HalfNormal"), (lambda: D.LogNormal(0.0, 1.0), "LogNormal"),
+    (lambda: D.Gumbel(0.0, 1.0), "Gumbel"), (lambda: D.Pareto(1.0, 2.0), "Pareto"),
+    (lambda: D.Beta(2.0, 2.0), "Beta"), (lambda: D.FisherSnedecor(2.0, 3.0), "FisherSnedecor"),
+    (lambda: D.OneHotCategorical(probs=mg.tensor([0.5, 0.5])), "OneHotCategorical")])
 def test_a_bad_sample_shape_names_the_distribution_made_not_the_one_it_wraps(make, name):
     with pytest.raises(TypeError, match=rf"^{name}: sample_shape must be a tuple of sizes .* got 'a'"):
         make().sample("a")
@@ -75,7 +76,8 @@ def test_a_bad_parameter_of_a_wrapping_distribution_names_it():
                                   lambda: D.LowRankMultivariateNormal(mg.zeros(2), mg.ones(2, 1), mg.ones(2))])
 def test_expand_to_what_is_not_a_shape_names_the_method_and_what_came(make):
     dist = make()
-    with pytest.raises(TypeError, match=rf"{type(dist).__name__}\.expand: expected a shape, a tuple of integer sizes.* got 'a'"):
+    with pytest.raises(TypeError,
+                       match=rf"{type(dist).__name__}\.expand: expected a shape, a tuple of integer sizes.* got 'a'"):
         dist.expand("a")
     assert tuple(dist.expand((3,)).batch_shape) == (3,)
 
@@ -93,16 +95,18 @@ def _dataset():
     return U.TensorDataset(mg.arange(10).float(), mg.arange(10))
 
 
-@pytest.mark.parametrize("options, given, bad", [(dict(sampler=[0, 99]), "sampler", 99),
-                                                 (dict(sampler=U.SubsetRandomSampler([3, 12]), batch_size=4), "sampler", 12),
-                                                 (dict(batch_sampler=[[0, 1], [10]]), "batch_sampler", 10)])
+@pytest.mark.parametrize("options, given, bad", [
+    (dict(sampler=[0, 99]), "sampler", 99), (dict(sampler=U.SubsetRandomSampler([3, 12]), batch_size=4), "sampler", 12),
+    (dict(batch_sampler=[[0, 1], [10]]), "batch_sampler", 10)])
 def test_dataloader_names_the_index_out_of_range_and_the_dataset_length(options, given, bad):
-    with pytest.raises(IndexError, match=rf"DataLoader: the {given} gave index {bad}, out of range for a dataset of 10 items"):
+    with pytest.raises(IndexError,
+                       match=rf"DataLoader: the {given} gave index {bad}, out of range for a dataset of 10 items"):
         list(U.DataLoader(_dataset(), **options))
 
 
 def test_dataloader_out_of_range_in_a_subset_counts_the_subset():
-    with pytest.raises(IndexError, match=r"DataLoader: the sampler gave index 5, out of range for a dataset of 3 items"):
+    with pytest.raises(IndexError,
+                       match=r"DataLoader: the sampler gave index 5, out of range for a dataset of 3 items"):
         list(U.DataLoader(U.Subset(_dataset(), [0, 1, 2]), sampler=[0, 5]))
 
 
@@ -160,7 +164,8 @@ def test_jvp_with_a_string_tangent_names_jvp():
 
 def test_vjp_with_a_string_cotangent_names_vjp():
     x = mg.tensor([1.0, 2.0, 3.0])
-    with pytest.raises(TypeError, match=r"vjp: expected the cotangent as a tensor, an array or numbers .*float32, got str"):
+    with pytest.raises(TypeError,
+                       match=r"vjp: expected the cotangent as a tensor, an array or numbers .*float32, got str"):
         mg.vjp(lambda t: t * 2, x, "a")
     _, (g,) = mg.vjp(lambda t: t * 2, x, mg.ones(3))
     assert np.array_equal(g, [2.0, 2.0, 2.0])

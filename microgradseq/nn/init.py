@@ -101,7 +101,7 @@ def xavier_uniform_(tensor: Tensor, gain: float = 1.0, rng: np.random.Generator 
     """Glorot & Bengio (2010): uniform(-b, b) with b = gain * sqrt(6 / (fan_in + fan_out)), so the
     variance gain^2 * 2 / (fan_in + fan_out) is kept going forward and back."""
     _checked("xavier_uniform_", tensor, gain=gain)
-    non_negative_number(gain, "gain", "xavier_uniform_")      # (PyTorch's uniform_/normal_ refuse the bound or std it makes)
+    non_negative_number(gain, "gain", "xavier_uniform_")      # (PyTorch's uniform_ refuses the bound it makes)
     fan_in, fan_out = _fans(tensor, "xavier_uniform_")
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return _fill(tensor, generator_or_default(rng, "xavier_uniform_").uniform(-bound, bound, tensor.shape))
@@ -110,7 +110,7 @@ def xavier_uniform_(tensor: Tensor, gain: float = 1.0, rng: np.random.Generator 
 def xavier_normal_(tensor: Tensor, gain: float = 1.0, rng: np.random.Generator | None = None) -> Tensor:
     """Glorot & Bengio (2010), normal: N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out))."""
     _checked("xavier_normal_", tensor, gain=gain)
-    non_negative_number(gain, "gain", "xavier_normal_")      # (PyTorch's uniform_/normal_ refuse the bound or std it makes)
+    non_negative_number(gain, "gain", "xavier_normal_")      # (PyTorch's normal_ refuses the std it makes)
     fan_in, fan_out = _fans(tensor, "xavier_normal_")
     std = gain * math.sqrt(2.0 / (fan_in + fan_out))
     return _fill(tensor, generator_or_default(rng, "xavier_normal_").normal(0.0, std, tensor.shape))
