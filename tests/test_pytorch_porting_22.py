@@ -74,6 +74,7 @@ import warnings
 
 import numpy as np
 import pytest
+from porting_references import central, np_log_softmax, np_sigmoid as sigmoid, np_softmax
 
 import microgradseq as torch
 import microgradseq.nn as nn
@@ -985,15 +986,6 @@ def arrays(module):
     return {name: np.array(p.data, dtype=np.float64) for name, p in module.named_parameters()}
 
 
-def sigmoid(a):
-    return 1 / (1 + np.exp(-a))
-
-
-def np_log_softmax(z):
-    z = z - z.max(-1, keepdims=True)
-    return z - np.log(np.exp(z).sum(-1, keepdims=True))
-
-
 def np_cross_entropy(logits, targets):
     logp = np_log_softmax(logits)
     return -logp[np.arange(len(targets)), targets].mean()
@@ -1029,16 +1021,6 @@ def np_lstm_layer(X, p, suffix="_l0", reverse=False):
 
 def sub(params, prefix):
     return {k[len(prefix):]: v for k, v in params.items() if k.startswith(prefix)}
-
-
-def central(f, value, indices, eps=1e-6):
-    """Central differences of the scalar f at `value` along the given entries."""
-    grads = []
-    for i in indices:
-        step = np.zeros_like(value)
-        step[i] = eps
-        grads.append((f(value + step) - f(value - step)) / (2 * eps))
-    return np.array(grads)
 
 
 def some_indices(shape, count=6, seed=0):
@@ -1342,11 +1324,6 @@ def test_lmmodel1_gradient_by_gradcheck_in_float64(runs):
 
 
 # ---- the gaps, pinned -------------------------------------------------------------------------------------------
-
-def np_softmax(z, axis):
-    e = np.exp(z - z.max(axis, keepdims=True))
-    return e / e.sum(axis, keepdims=True)
-
 
 def test_softmax_without_dim_of_a_vector_gives_pytorchs_numbers():
     """Seq2Seq(Attention)'s `F.softmax(attn_scores)` of a 1-d tensor: the same numbers as PyTorch's already."""

@@ -85,6 +85,7 @@ from collections import defaultdict
 
 import numpy as np
 import pytest
+from porting_references import central, np_log_softmax, np_lstm_cell, np_sigmoid as sigmoid
 
 import microgradseq as torch
 import microgradseq.nn as nn
@@ -94,34 +95,8 @@ from microgradseq.autograd import Variable
 from microgradseq.nn import Parameter
 
 
-def sigmoid(a):
-    return 1 / (1 + np.exp(-a))
-
-
-def np_lstm_cell(x, h, c, W_ih, W_hh, b_ih, b_hh):
-    """PyTorch's LSTMCell: gates in the order i, f, g, o."""
-    i, f, g, o = np.split(x @ W_ih.T + b_ih + h @ W_hh.T + b_hh, 4, axis=-1)
-    c = sigmoid(f) * c + sigmoid(i) * np.tanh(g)
-    return sigmoid(o) * np.tanh(c), c
-
-
-def np_log_softmax(z):
-    z = z - z.max(-1, keepdims=True)
-    return z - np.log(np.exp(z).sum(-1, keepdims=True))
-
-
 def arrays(module):
     return {name: np.array(p.data, dtype=np.float64) for name, p in module.named_parameters()}
-
-
-def central(f, value, indices, eps=1e-6):
-    """Central differences of the scalar f at `value` along the given entries."""
-    grads = []
-    for i in indices:
-        step = np.zeros_like(value)
-        step[i] = eps
-        grads.append((f(value + step) - f(value - step)) / (2 * eps))
-    return np.array(grads)
 
 
 def some_indices(shape, count=4, seed=0):

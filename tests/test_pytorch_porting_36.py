@@ -80,6 +80,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from porting_references import central, np_log_softmax, np_softmax, some_indices
 
 import microgradseq as torch
 import microgradseq.nn as nn
@@ -89,32 +90,6 @@ from microgradseq.nn import functional as F
 from microgradseq.utils.checkpoint import checkpoint
 
 math_erf = np.vectorize(math.erf)
-
-
-def central(f, value, indices, eps=1e-6):
-    """Central differences of the scalar f at the array `value` along the given entries."""
-    grads = []
-    for i in indices:
-        step = np.zeros_like(value)
-        step[i] = eps
-        grads.append((f(value + step) - f(value - step)) / (2 * eps))
-    return np.array(grads)
-
-
-def some_indices(shape, count, seed):
-    rng = np.random.default_rng(seed)
-    return [tuple(int(rng.integers(0, n)) for n in shape) for _ in range(count)]
-
-
-def np_softmax(z, axis=-1):
-    z = z - z.max(axis, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis, keepdims=True)
-
-
-def np_log_softmax(z):
-    z = z - z.max(-1, keepdims=True)
-    return z - np.log(np.exp(z).sum(-1, keepdims=True))
 
 
 # ==== 1. nanoGPT model.py, as written (the SVD option of the stored fork left out) ===========================

@@ -79,6 +79,7 @@ import random
 
 import numpy as np
 import pytest
+from porting_references import central, np_sigmoid, some_indices
 
 import microgradseq as torch
 import microgradseq.backends.cudnn as cudnn
@@ -89,21 +90,6 @@ from microgradseq import distributions
 from microgradseq.distributions import MultivariateNormal, Normal, OneHotCategorical, TransformedDistribution, Uniform
 from microgradseq.distributions import SigmoidTransform
 from microgradseq.utils.data import DataLoader, Dataset
-
-
-def central(f, value, indices, eps=1e-6):
-    """Central differences of the scalar f at the array `value` along the given entries."""
-    grads = []
-    for i in indices:
-        step = np.zeros_like(value)
-        step[i] = eps
-        grads.append((f(value + step) - f(value - step)) / (2 * eps))
-    return np.array(grads)
-
-
-def some_indices(shape, count, seed):
-    rng = np.random.default_rng(seed)
-    return [tuple(int(rng.integers(0, n)) for n in shape) for _ in range(count)]
 
 
 def state_arrays(module):
@@ -173,10 +159,6 @@ def np_instance_norm(x, weight, bias, eps=1e-5):
     mean = x.mean(axis=(2, 3), keepdims=True)
     var = x.var(axis=(2, 3), keepdims=True)
     return (x - mean) / np.sqrt(var + eps) * weight[None, :, None, None] + bias[None, :, None, None]
-
-
-def np_sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-z))
 
 
 def np_bce(p, y):

@@ -88,6 +88,7 @@ from typing import List, Union
 
 import numpy as np
 import pytest
+from porting_references import arr, central, np_sigmoid, some_indices
 
 import microgradseq as torch
 import microgradseq.nn as nn
@@ -96,30 +97,7 @@ from microgradseq.autograd import Variable
 from microgradseq.nn import CTCLoss
 
 
-def central(f, value, indices, eps=1e-6):
-    """Central differences of the scalar f at the array `value` along the given entries."""
-    grads = []
-    for i in indices:
-        step = np.zeros_like(value)
-        step[i] = eps
-        grads.append((f(value + step) - f(value - step)) / (2 * eps))
-    return np.array(grads)
-
-
-def some_indices(shape, count, seed):
-    rng = np.random.default_rng(seed)
-    return [tuple(int(rng.integers(0, n)) for n in shape) for _ in range(count)]
-
-
-def arr(t):
-    return np.array(t.detach().numpy(), dtype=np.float64)
-
-
 # ---- numpy references (float64), written here ------------------------------------------------------------
-
-def np_sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-z))
-
 
 def np_conv2d(x, w, bias=None, stride=(1, 1), padding=(0, 0)):
     """x (N, C, H, W), w (O, C, kh, kw): PyTorch's cross-correlation."""

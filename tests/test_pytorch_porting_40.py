@@ -79,6 +79,7 @@ from typing import List
 
 import numpy as np
 import pytest
+from porting_references import arr, central, np_log_softmax, np_lstm_cell, np_sigmoid, np_softmax, some_indices
 
 import microgradseq as torch
 import microgradseq.nn as nn
@@ -101,48 +102,7 @@ def _seeded():
     torch.set_default_dtype(torch.float32)
 
 
-def arr(t):
-    return np.array(t.detach().numpy(), dtype=np.float64)
-
-
-def central(f, value, indices, eps=1e-6):
-    """Central differences of the scalar f at the array `value` along the given entries."""
-    grads = []
-    for i in indices:
-        step = np.zeros_like(value)
-        step[i] = eps
-        grads.append((f(value + step) - f(value - step)) / (2 * eps))
-    return np.array(grads)
-
-
-def some_indices(shape, count, seed):
-    rng = np.random.default_rng(seed)
-    return [tuple(int(rng.integers(0, n)) for n in shape) for _ in range(count)]
-
-
 # ---- numpy references (float64), written here ------------------------------------------------------------
-
-def np_sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-z))
-
-
-def np_softmax(z, axis=-1):
-    e = np.exp(z - np.max(z, axis=axis, keepdims=True))
-    return e / e.sum(axis=axis, keepdims=True)
-
-
-def np_log_softmax(z, axis=-1):
-    m = np.max(z, axis=axis, keepdims=True)
-    return z - m - np.log(np.exp(z - m).sum(axis=axis, keepdims=True))
-
-
-def np_lstm_cell(x, h, c, w_ih, w_hh, b_ih=0.0, b_hh=0.0):
-    """PyTorch's LSTMCell: gates i, f, g, o in the rows of w_ih / w_hh."""
-    z = x @ w_ih.T + b_ih + h @ w_hh.T + b_hh
-    i, f, g, o = np.split(z, 4, axis=-1)
-    c = np_sigmoid(f) * c + np_sigmoid(i) * np.tanh(g)
-    return np_sigmoid(o) * np.tanh(c), c
-
 
 def np_gru_cell(x, h, w_ih, w_hh, b_ih, b_hh):
     """PyTorch's GRUCell: gates r, z, n; n = tanh(W_in x + b_in + r * (W_hn h + b_hn))."""

@@ -83,6 +83,7 @@ from typing import List, Optional
 
 import numpy as np
 import pytest
+from porting_references import arr, central, np_lstm_cell, some_indices
 
 import microgradseq as torch
 import microgradseq.nn as nn
@@ -99,44 +100,12 @@ def _seeded():
     torch.set_default_dtype(torch.float32)
 
 
-def arr(t):
-    """A tensor's values (or a state dict's array) as float64 numpy."""
-    return np.array(t if isinstance(t, np.ndarray) else t.detach().numpy(), dtype=np.float64)
-
-
-def central(f, value, indices, eps=1e-6):
-    """Central differences of the scalar f at the array `value` along the given entries."""
-    grads = []
-    for i in indices:
-        step = np.zeros_like(value)
-        step[i] = eps
-        grads.append((f(value + step) - f(value - step)) / (2 * eps))
-    return np.array(grads)
-
-
-def some_indices(shape, count, seed):
-    rng = np.random.default_rng(seed)
-    return [tuple(int(rng.integers(0, n)) for n in shape) for _ in range(count)]
-
-
 # ---- numpy references (float64), written here ------------------------------------------------------------
-
-def np_sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-z))
-
 
 def np_logsumexp(z, axis=None):
     m = np.max(z, axis=axis, keepdims=True)
     out = m + np.log(np.exp(z - m).sum(axis=axis, keepdims=True))
     return out.squeeze() if axis is None else np.squeeze(out, axis=axis)
-
-
-def np_lstm_cell(x, h, c, w_ih, w_hh, b_ih=0.0, b_hh=0.0):
-    """PyTorch's LSTMCell: gates i, f, g, o in the rows of w_ih / w_hh."""
-    z = x @ w_ih.T + b_ih + h @ w_hh.T + b_hh
-    i, f, g, o = np.split(z, 4, axis=-1)
-    c = np_sigmoid(f) * c + np_sigmoid(i) * np.tanh(g)
-    return np_sigmoid(o) * np.tanh(c), c
 
 
 def np_bilstm(p, x, lengths, h0=None, c0=None, prefix="lstm."):

@@ -83,6 +83,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 import pytest
+from porting_references import arr, central, np_sigmoid, np_softmax, some_indices
 from test_pytorch_porting_21 import RNNScratch, TimeMachine, check_len, check_shape, d2l
 
 import microgradseq as torch
@@ -98,35 +99,7 @@ def _seeded():
     torch.set_default_dtype(torch.float32)
 
 
-def arr(t):
-    return np.array(t if isinstance(t, np.ndarray) else t.detach().numpy(), dtype=np.float64)
-
-
-def central(f, value, indices, eps=1e-6):
-    """Central differences of the scalar f at the array `value` along the given entries."""
-    grads = []
-    for i in indices:
-        step = np.zeros_like(value)
-        step[i] = eps
-        grads.append((f(value + step) - f(value - step)) / (2 * eps))
-    return np.array(grads)
-
-
-def some_indices(shape, count, seed):
-    rng = np.random.default_rng(seed)
-    return [tuple(int(rng.integers(0, n)) for n in shape) for _ in range(count)]
-
-
 # ---- numpy references (float64), written here ------------------------------------------------------------
-
-def np_sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-z))
-
-
-def np_softmax(z, axis=-1):
-    e = np.exp(z - np.max(z, axis=axis, keepdims=True))
-    return e / e.sum(axis=axis, keepdims=True)
-
 
 def np_rnn(x, h0, wx, wh, b):
     """The course's vanilla RNN over x of shape (N, T, D): h_t = tanh(x_t Wx + h_{t-1} Wh + b)."""

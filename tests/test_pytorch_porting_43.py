@@ -87,6 +87,7 @@ import types
 import numpy as np
 import pytest
 from numpy.lib.stride_tricks import sliding_window_view
+from porting_references import arr, central, np_log_softmax, some_indices
 
 import microgradseq as torch
 import microgradseq.nn as nn
@@ -109,31 +110,7 @@ def quietly(fn, *args, **kwargs):
     return result, printed.getvalue()
 
 
-def arr(t):
-    return np.array(t if isinstance(t, np.ndarray) else t.detach().numpy(), dtype=np.float64)
-
-
-def central(f, value, indices, eps=1e-6):
-    """Central differences of the scalar f at the array `value` along the given entries."""
-    grads = []
-    for i in indices:
-        step = np.zeros_like(value)
-        step[i] = eps
-        grads.append((f(value + step) - f(value - step)) / (2 * eps))
-    return np.array(grads)
-
-
-def some_indices(shape, count, seed):
-    rng = np.random.default_rng(seed)
-    return [tuple(int(rng.integers(0, n)) for n in shape) for _ in range(count)]
-
-
 # ---- numpy references (float64), written here ------------------------------------------------------------
-
-def np_log_softmax(z):
-    m = z.max(axis=-1, keepdims=True)
-    return z - m - np.log(np.exp(z - m).sum(axis=-1, keepdims=True))
-
 
 def np_cross_entropy(logits, y):
     return -np_log_softmax(logits)[np.arange(len(y)), y].mean()

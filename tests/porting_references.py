@@ -1,0 +1,54 @@
+"""Numpy references and finite differences shared by the porting rounds (tests/test_pytorch_porting_*.py).
+
+Each helper is the copy the rounds wrote again and again, moved here unchanged in what it computes: plain numpy
+in the dtype it is given (the rounds pass float64), with no microgradseq inside but `arr`, which reads a tensor out.
+"""
+
+import numpy as np
+
+
+def central(f, value, indices, eps=1e-6):
+    """Central differences of the scalar f at the array `value`: (f(value + eps e_i) - f(value - eps e_i)) / 2eps."""
+    grads = []
+    for i in indices:
+        step = np.zeros_like(value)
+        step[i] = eps
+        grads.append((f(value + step) - f(value - step)) / (2 * eps))
+    return np.array(grads)
+
+
+def some_indices(shape, count, seed):
+    """`count` index tuples into an array of `shape`, each entry uniform in [0, n), from default_rng(seed)."""
+    rng = np.random.default_rng(seed)
+    return [tuple(int(rng.integers(0, n)) for n in shape) for _ in range(count)]
+
+
+def arr(t):
+    """A tensor's values (or a numpy array, such as a state dict's) as a float64 numpy array."""
+    return np.array(t if isinstance(t, np.ndarray) else t.detach().numpy(), dtype=np.float64)
+
+
+def np_sigmoid(z):
+    """The logistic sigmoid 1 / (1 + exp(-z))."""
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def np_softmax(z, axis=-1):
+    """softmax(z)_i = exp(z_i - max z) / sum_j exp(z_j - max z) along `axis`."""
+    z = z - z.max(axis, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis, keepdims=True)
+
+
+def np_log_softmax(z, axis=-1):
+    """log softmax(z)_i = (z_i - max z) - log sum_j exp(z_j - max z) along `axis`."""
+    z = z - z.max(axis, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis, keepdims=True))
+
+
+def np_lstm_cell(x, h, c, w_ih, w_hh, b_ih=0.0, b_hh=0.0):
+    """PyTorch's LSTMCell, gates i, f, g, o in w_ih / w_hh's rows: c' = s(f) c + s(i) tanh(g), h' = s(o) tanh(c')."""
+    z = x @ w_ih.T + b_ih + h @ w_hh.T + b_hh
+    i, f, g, o = np.split(z, 4, axis=-1)
+    c = np_sigmoid(f) * c + np_sigmoid(i) * np.tanh(g)
+    return np_sigmoid(o) * np.tanh(c), c
