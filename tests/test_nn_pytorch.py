@@ -490,3 +490,90 @@ def test_all_weights_lists_each_layer_and_direction_in_pytorchs_order(bias):
             zip(suffixes, lstm.all_weights)] == [[True] * len(names)] * 4
     assert [len(ws) for ws in lstm.all_weights] == [len(names)] * 4
     assert [w.shape for w in nn.GRU(3, 5).all_weights[0]] == [(15, 3), (15, 5), (15,), (15,)]
+
+
+# ---- nn.init: eye_, dirac_, sparse_, trunc_normal_ (PyTorch's torch/nn/init.py) ---------------------------
+
+def _phi(z):
+    return math.exp(-z * z / 2) / math.sqrt(2 * math.pi)
+
+
+def _Phi(z):
+    return (1 + math.erf(z / math.sqrt(2))) / 2
+
+
+@pytest.mark.parametrize("a, b", [(-2.0, 2.0), (2.0, 3.0)])      # both of PyTorch's samplers: mass 0.95, 0.021
+def test_trunc_normal_has_the_truncated_normals_support_mean_and_variance(a, b):
+    """N(0, 1) truncated to [a, b]: mean (phi(a) - phi(b)) / Z, variance 1 + (a phi(a) - b phi(b)) / Z - mean^2,
+    Z = Phi(b) - Phi(a) (closed forms)."""
+    values = nn.init.trunc_normal_(mg.empty(200_000, dtype=np.float64), a=a, b=b,
+                                   rng=np.random.default_rng(0)).data
+    mass = _Phi(b) - _Phi(a)
+    mean = (_phi(a) - _phi(b)) / mass
+    variance = 1 + (a * _phi(a) - b * _phi(b)) / mass - mean ** 2
+    assert a <= values.min() and values.max() <= b
+    assert abs(values.mean() - mean) < 5 * math.sqrt(variance / values.size)
+    assert abs(values.var() - variance) < 0.01 * variance
+
+
+def test_trunc_normal_scales_by_mean_and_std_and_warns_far_from_the_interval():
+    values = nn.init.trunc_normal_(mg.empty(50_000, dtype=np.float64), mean=3.0, std=0.5, a=2.0, b=4.0,
+                                   rng=np.random.default_rng(1)).data
+    assert 2.0 <= values.min() and values.max() <= 4.0 and abs(values.mean() - 3.0) < 0.01   # symmetric: mean 3
+    with pytest.warns(UserWarning, match="mean is more than 2 std from"):
+        nn.init.trunc_normal_(mg.empty(3), mean=10.0, rng=np.random.default_rng(2))
+    with pytest.raises(ValueError, match="trunc_normal_: expected std > 0 and a <= b"):
+        nn.init.trunc_normal_(mg.empty(3), a=1.0, b=-1.0)
+
+
+def test_eye_is_the_identity_of_the_tensors_shape_and_refuses_other_ranks():
+    np.testing.assert_array_equal(nn.init.eye_(mg.empty(2, 3)).data, [[1, 0, 0], [0, 1, 0]])
+    np.testing.assert_array_equal(nn.init.eye_(mg.empty(3, 2)).data, [[1, 0], [0, 1], [0, 0]])
+    with pytest.raises(ValueError, match="eye_: expected a tensor of 2 axes"):
+        nn.init.eye_(mg.empty(2, 2, 2))
+
+
+def test_an_irnn_weight_hh_from_eye_carries_the_state_through_a_linear_step():
+    """Le et al.'s IRNN: W_hh = I and no input gives h_t = relu(h_{t-1}) = h_{t-1} for h >= 0."""
+    cell = nn.RNNCell(2, 3, nonlinearity="relu")
+    nn.init.eye_(cell.weight_hh)
+    nn.init.zeros_(cell.bias_ih)
+    nn.init.zeros_(cell.bias_hh)
+    h = mg.tensor([[0.5, 1.0, 2.0]])
+    np.testing.assert_allclose(cell(mg.zeros(1, 2), h).data, h.data)
+
+
+@pytest.mark.parametrize("shape, groups", [((4, 4, 3), 1), ((4, 2, 5), 2), ((6, 2, 3, 3), 3), ((2, 2, 1, 3, 3), 1)])
+def test_dirac_makes_a_convolution_that_passes_its_input_through(shape, groups):
+    """Each output channel g * (out / groups) + d reads input channel d at the kernel's centre: with padding
+    size // 2 a (grouped) convolution gives each group's first channels back (PyTorch's dirac_)."""
+    weight = nn.init.dirac_(mg.empty(*shape, dtype=np.float64), groups=groups)
+    per_group, centre = shape[0] // groups, tuple(n // 2 for n in shape[2:])
+    expected = np.zeros(shape)
+    for g in range(groups):
+        for d in range(min(per_group, shape[1])):
+            expected[(g * per_group + d, d) + centre] = 1.0
+    np.testing.assert_array_equal(weight.data, expected)
+    if len(shape) == 3:
+        x = np.random.default_rng(3).standard_normal((1, shape[1] * groups, 7))
+        y = F.conv1d(mg.tensor(x), weight, padding=shape[2] // 2, groups=groups).data
+        for g in range(groups):
+            for d in range(min(per_group, shape[1])):
+                np.testing.assert_allclose(y[0, g * per_group + d], x[0, g * shape[1] + d])
+
+
+def test_dirac_refuses_other_ranks_and_groups_that_do_not_divide():
+    with pytest.raises(ValueError, match="dirac_: expected a tensor of 3, 4 or 5 axes"):
+        nn.init.dirac_(mg.empty(3, 3))
+    with pytest.raises(ValueError, match="dirac_: dim 0 must be divisible by groups"):
+        nn.init.dirac_(mg.empty(3, 2, 3), groups=2)
+
+
+def test_sparse_zeros_ceil_sparsity_rows_in_each_column_and_draws_the_rest_with_std():
+    values = nn.init.sparse_(mg.empty(400, 50, dtype=np.float64), 0.1, std=0.02, rng=np.random.default_rng(4)).data
+    np.testing.assert_array_equal((values == 0).sum(axis=0), np.full(50, 40))        # ceil(0.1 * 400)
+    assert abs(values[values != 0].std() - 0.02) < 0.001
+    with pytest.raises(ValueError, match="sparse_: expected 0 <= sparsity <= 1"):
+        nn.init.sparse_(mg.empty(3, 3), 1.5)
+    with pytest.warns(FutureWarning, match="`nn.init.sparse` is now deprecated in favor of `nn.init.sparse_`"):
+        nn.init.sparse(mg.empty(4, 2), 0.5)

@@ -23,6 +23,7 @@ from ..tensor import Tensor
 
 __all__ = ["calculate_gain", "constant_", "kaiming_normal_", "kaiming_uniform_", "normal_", "ones_", "orthogonal_",
            "uniform_", "xavier_normal_", "xavier_uniform_", "zeros_"]
+__all__ += ["dirac_", "eye_", "sparse_", "trunc_normal_"]
 
 
 def _fill(tensor: Tensor, values: np.ndarray) -> Tensor:
@@ -175,6 +176,92 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, rng: np.random.Generator | No
     return _fill(tensor, gain * (q.T if rows < columns else q))
 
 
+def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
+                  rng: np.random.Generator | None = None) -> Tensor:
+    """Values from N(mean, std^2) truncated to [a, b] (density proportional to the normal's there, 0
+    outside), drawn as PyTorch's are: normal draws outside [a, b] drawn again while the interval holds
+    more than 0.3 of the normal's mass, p = Phi((b - mean) / std) - Phi((a - mean) / std); otherwise
+    uniform draws on [a, b] kept with probability e^(-(x - mean)^2 / 2 std^2) over its peak on [a, b]."""
+    _checked("trunc_normal_", tensor, mean=mean, std=std, a=a, b=b)
+    if not std > 0 or not a <= b:
+        raise ValueError(f"trunc_normal_: expected std > 0 and a <= b, got std={std}, a={a}, b={b}")
+    if mean < a - 2 * std or mean > b + 2 * std:       # (PyTorch's warning, word for word)
+        warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. The distribution of values may "
+                      "be incorrect.", stacklevel=2)
+    generator = generator_or_default(rng, "trunc_normal_")
+    mass = (math.erf((b - mean) / (std * math.sqrt(2))) - math.erf((a - mean) / (std * math.sqrt(2)))) / 2
+    if mass > 0.3:
+        values = _rejection_sampled(tensor.numel(), lambda n: generator.normal(mean, std, n),
+                                    lambda x: (a <= x) & (x <= b))
+    else:
+        peak = max(a, min(mean, b))         # where the normal's density on [a, b] is highest
+
+        def under_the_density(x: np.ndarray) -> np.ndarray:
+            return generator.random(x.shape) < np.exp(((peak - mean) ** 2 - (x - mean) ** 2) / (2 * std ** 2))
+        values = _rejection_sampled(tensor.numel(), lambda n: generator.uniform(a, b, n), under_the_density)
+    return _fill(tensor, np.clip(values.astype(tensor.dtype), a, b).reshape(tensor.shape))
+
+
+def _rejection_sampled(count: int, draw: Callable[[int], np.ndarray],
+                       keep: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """`count` values of `draw(n)`, each one not kept by `keep` drawn again until it is."""
+    values = draw(count)
+    redraw = ~keep(values)
+    while redraw.any():
+        values[redraw] = draw(int(redraw.sum()))
+        redraw[redraw] = ~keep(values[redraw])
+    return values
+
+
+def eye_(tensor: Tensor) -> Tensor:
+    """The identity matrix of the tensor's shape (rows, columns): 1 where row = column, 0 elsewhere, so a
+    Linear layer (or an RNN's weight_hh, Le et al.'s IRNN) passes as many of its inputs through as it can."""
+    _checked("eye_", tensor, floating=False)
+    if tensor.ndim != 2:
+        raise ValueError(f"eye_: expected a tensor of 2 axes (only those are supported, as PyTorch's), got shape "
+                         f"{tensor.shape}")
+    return _fill(tensor, np.eye(*tensor.shape))
+
+
+def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
+    """A convolution weight (out, in, *kernel) of 3, 4 or 5 axes that passes its input through: within each
+    of `groups` groups of out / groups output channels, output channel d of the group reads input channel
+    d at the kernel's centre (index size // 2 along each kernel axis), for d below min(out / groups, in);
+    0 elsewhere."""
+    _checked("dirac_", tensor, floating=False)
+    if tensor.ndim not in (3, 4, 5):
+        raise ValueError(f"dirac_: expected a tensor of 3, 4 or 5 axes (a convolution weight), got shape "
+                         f"{tensor.shape}")
+    if not (isinstance(groups, numbers.Integral) and not isinstance(groups, bool) and groups > 0):
+        raise ValueError(f"dirac_: groups must be a positive integer, got {groups!r}")
+    if tensor.shape[0] % groups:
+        raise ValueError(f"dirac_: dim 0 must be divisible by groups, got shape {tensor.shape} and groups={groups}")
+    per_group = tensor.shape[0] // groups
+    centre = tuple(n // 2 for n in tensor.shape[2:])
+    values = np.zeros(tensor.shape)
+    for g in range(groups):
+        for d in range(min(per_group, tensor.shape[1])):
+            values[(g * per_group + d, d) + centre] = 1.0
+    return _fill(tensor, values)
+
+
+def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, rng: np.random.Generator | None = None) -> Tensor:
+    """Martens (2010), as PyTorch's: a (rows, columns) matrix of N(0, std^2) draws in which each column has
+    ceil(sparsity * rows) entries, at rows drawn without replacement, set to 0."""
+    _checked("sparse_", tensor, sparsity=sparsity, std=std)
+    if tensor.ndim != 2:
+        raise ValueError(f"sparse_: expected a tensor of 2 axes (only those are supported, as PyTorch's), got "
+                         f"shape {tensor.shape}")
+    if not 0 <= sparsity <= 1 or std < 0:
+        raise ValueError(f"sparse_: expected 0 <= sparsity <= 1 and std >= 0, got sparsity={sparsity}, std={std}")
+    generator = generator_or_default(rng, "sparse_")
+    rows, columns = tensor.shape
+    values = generator.normal(0.0, std, (rows, columns))
+    for column in range(columns):
+        values[generator.permutation(rows)[:math.ceil(sparsity * rows)], column] = 0.0
+    return _fill(tensor, values)
+
+
 def _make_deprecate(method: Callable) -> Callable:
     """PyTorch's spelling without the underscore (`nn.init.uniform(w)`, deprecated there): the same call
     after its FutureWarning (torch/nn/init.py, `_make_deprecate`)."""
@@ -194,3 +281,4 @@ uniform, normal, constant = _make_deprecate(uniform_), _make_deprecate(normal_),
 xavier_uniform, xavier_normal = _make_deprecate(xavier_uniform_), _make_deprecate(xavier_normal_)
 kaiming_uniform, kaiming_normal = _make_deprecate(kaiming_uniform_), _make_deprecate(kaiming_normal_)
 orthogonal = _make_deprecate(orthogonal_)
+eye, dirac, sparse = _make_deprecate(eye_), _make_deprecate(dirac_), _make_deprecate(sparse_)
