@@ -119,6 +119,12 @@ def public_name(default: str) -> str:
     return name
 
 
+def not_numbers(where: str, value: Any) -> str:
+    """The message for `value` given where a tensor goes but holding no numbers (a string, None, a mixed
+    list): `where` names the public function."""
+    return f"{where}: expected a tensor, an array or numbers, got {type(value).__name__} {value!r:.60}"
+
+
 def _library_frames(frame: Any) -> Iterator[Any]:
     """`frame` and the frames that called it, outwards, while they run microgradseq's code."""
     while frame is not None and frame.f_code.co_filename.startswith(_LIBRARY):

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .checks import flag, is_finite_number, is_int, user_stacklevel
+from .checks import flag, is_finite_number, is_int, not_numbers, user_stacklevel
 from .random import generator_or_default
 from .spellings import Size, check_device, shape_of, sizes_of
 from .ops.assign import number_for
@@ -130,7 +130,7 @@ def _like_shape_dtype(input: Any, dtype: Any, where: str) -> tuple[tuple, np.dty
     TypeError naming `where`, as PyTorch's (numpy would give a tensor of strings or objects)."""
     data = input._data if isinstance(input, Tensor) else np.asarray(input)
     if data.dtype.kind not in "biufc":
-        raise TypeError(f"{where}: expected a tensor, an array or numbers, got {type(input).__name__} {input!r:.60}")
+        raise TypeError(not_numbers(where, input))
     return data.shape, np.dtype(dtype) if dtype is not None else data.dtype
 
 

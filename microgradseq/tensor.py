@@ -23,7 +23,7 @@ import numpy as np
 from . import autograd, forward, printing
 from .anomaly import check_forward
 from .autograd import CUT, LEAF, anomaly_checks, grad_enabled
-from .checks import flag, public_name
+from .checks import flag, not_numbers, public_name
 from .dtypes import float_dtype_of
 from .spellings import check_device, either
 
@@ -84,7 +84,7 @@ def _own_array(data: Any, dtype: Any = None) -> np.ndarray:
         where = public_name("tensor")                   # (the function called with it: relu, Linear, ...)
         if where == "tensor":
             raise TypeError(f"tensor: expected numbers, got {type(data).__name__} data of dtype {array.dtype}")
-        raise TypeError(f"{where}: expected a tensor, an array or numbers, got {type(data).__name__} {data!r:.60}")
+        raise TypeError(not_numbers(where, data))
     return read_only(array)
 
 
@@ -504,8 +504,7 @@ def as_tensor(value: Any, like: Tensor | None = None, where: str | None = None) 
         return tensor(value)
     except (TypeError, ValueError) as error:
         why = "" if isinstance(error, TypeError) else f" ({str(error).removeprefix('tensor: ')})"
-        raise type(error)(f"{where}: expected a tensor, an array or numbers, got {type(value).__name__} "
-                          f"{value!r:.60}{why}") from None
+        raise type(error)(not_numbers(where, value) + why) from None
 
 
 _LARGEST = {np.dtype(t): float(np.finfo(t).max) for t in (np.float16, np.float32)}   # past it: inf

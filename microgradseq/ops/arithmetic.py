@@ -241,8 +241,7 @@ def addcdiv(self: Tensor, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tens
     as PyTorch's (its integer addcdiv was removed)."""
     value = _scalar("addcdiv", "value", value)
     tensor1, tensor2 = (t if isinstance(t, Tensor) else as_tensor(t, self, "addcdiv") for t in (tensor1, tensor2))
-    kinds = [t.dtype.kind if isinstance(t, Tensor) else np.asarray(t).dtype.kind for t in (tensor1, tensor2)]
-    if all(kind in "biu" for kind in kinds):
+    if tensor1.dtype.kind in "biu" and tensor2.dtype.kind in "biu":
         raise TypeError("addcdiv: integer division is not supported (tensor1 and tensor2 are both integer or bool), "
                         "as PyTorch's; convert one of them to floating point")
     return _broadcast_together("addcdiv", (self, tensor1, tensor2),
@@ -255,7 +254,7 @@ def _broadcast_together(where: str, operands: tuple, compute: Callable[[], Tenso
     try:
         return compute()
     except ValueError:
-        shapes = [np.shape(t) for t in operands]
+        shapes = [t.shape for t in operands]
         if broadcasts_with(*shapes):
             raise
         raise ValueError(f"{where}: self, tensor1 and tensor2 must broadcast together, got shapes "

@@ -21,6 +21,7 @@ from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
+from ..checks import not_numbers
 from ..tensor import Tensor, as_tensor, owned, result
 from . import elementwise as ew
 from .elementwise import FLAT, check_divisor, elementwise, floats, operands, passthrough, scaled
@@ -350,7 +351,7 @@ def float_power(input: Any, exponent: Any) -> Tensor:
     kinds = {np.asarray(v._data if isinstance(v, Tensor) else v).dtype.kind for v in (input, exponent)}
     if not kinds <= set("biufc"):       # (numpy would make None NaN, and "2" 2.0)
         bad = next(v for v in (input, exponent) if np.asarray(v).dtype.kind not in "biufc")
-        raise TypeError(f"float_power: expected a tensor, an array or numbers, got {type(bad).__name__} {bad!r:.60}")
+        raise TypeError(not_numbers("float_power", bad))
     dtype = np.dtype(np.complex128 if "c" in kinds else np.float64)
     return ew.power(_in_dtype(input, dtype), _in_dtype(exponent, dtype))
 

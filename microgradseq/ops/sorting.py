@@ -146,11 +146,10 @@ def bucketize(input: Any, boundaries: Any, *, out_int32: bool = False, right: bo
     i with boundaries[i-1] < x <= boundaries[i] (with `right=True`, boundaries[i-1] <= x < boundaries[i]);
     0 below the first, len(boundaries) above the last. `searchsorted(boundaries, input, right=right)`:
     int64 (int32 with `out_int32`) of input's shape, no gradient."""
-    edges = _array(boundaries, "bucketize", "boundaries")
-    _array(input, "bucketize", "input")
+    edges, points = _array(boundaries, "bucketize", "boundaries"), _array(input, "bucketize", "input")
     if edges.ndim != 1:
         raise ValueError(f"bucketize: boundaries must be 1-d, got shape {edges.shape}")
-    return searchsorted(edges, input, out_int32=out_int32, right=right)
+    return searchsorted(edges, points, out_int32=out_int32, right=right)
 
 
 def _array(values: Any, where: str, name: str) -> np.ndarray:
