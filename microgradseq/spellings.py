@@ -7,8 +7,9 @@ unchanged; giving both at once is a TypeError naming the function.
 
 from __future__ import annotations
 
+import functools
 import operator
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -22,6 +23,25 @@ def either(where: str, name: str, value: Any, torch_name: str, torch_value: Any,
     if value is not None:
         return value
     return default if torch_value is None else torch_value
+
+
+def also_by_keyword(**aliases: str) -> Callable[[Callable], Callable]:
+    """A decorator: the function takes each of its parameters `aliases[alias]` also as `alias=` (the
+    contract's name beside PyTorch's: `F.softmax(x=t)` and `F.softmax(input=t)`); both at once is a
+    TypeError naming the function."""
+    def decorate(fn: Callable) -> Callable:
+        name = fn.__name__          # (a free variable named `name`: `checks.public_name` reads it)
+
+        @functools.wraps(fn)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            for alias, parameter in aliases.items():
+                if alias in kwargs:
+                    if parameter in kwargs:
+                        raise TypeError(f"{name}: got both {alias}= and {parameter}=; pass one (they mean the same)")
+                    kwargs[parameter] = kwargs.pop(alias)
+            return fn(*args, **kwargs)
+        return call
+    return decorate
 
 
 def axis_keepdims(where: str, axis: Any, keepdims: Any, dim: Any, keepdim: Any) -> tuple[Any, bool]:

@@ -781,3 +781,24 @@ def test_in_asks_whether_any_entry_equals_the_element_as_pytorchs_contains():
     assert mg.tensor([3.0, 4.0]) in t and mg.tensor([4.0, 3.0]) not in t      # rows compared with broadcasting
     with pytest.raises(RuntimeError, match="only supports Tensor or scalar, but you passed in a str"):
         "abc" in t
+
+
+def test_the_contracts_argument_names_hold_beside_pytorchs():
+    """The contract's names, `softmax(x, axis)`, `log_softmax(x, axis)`, `cross_entropy(logits, target)`,
+    `mse_loss(pred, target)` and the method `clip(lo, hi)`, are keywords too, beside PyTorch's `input=`,
+    `min=` and `max=`; both names at once is a TypeError naming the function. Values by hand-written numpy."""
+    F = mg.nn.functional
+    z = np.array([[1.0, 2.0, 3.0], [0.5, -1.0, 0.0]])
+    log_p = z - z.max(1, keepdims=True) - np.log(np.exp(z - z.max(1, keepdims=True)).sum(1, keepdims=True))
+    np.testing.assert_allclose(F.softmax(x=mg.tensor(z), axis=1).numpy(), np.exp(log_p))
+    np.testing.assert_allclose(F.log_softmax(x=mg.tensor(z), axis=1).numpy(), log_p)
+    np.testing.assert_allclose(F.cross_entropy(logits=mg.tensor(z), target=np.array([2, 0])).item(),
+                               -(log_p[0, 2] + log_p[1, 0]) / 2)
+    np.testing.assert_allclose(F.mse_loss(pred=mg.tensor(z), target=mg.zeros(2, 3)).item(), (z ** 2).mean())
+    x = mg.tensor([-1.0, 0.5, 2.0])
+    np.testing.assert_array_equal(x.clip(lo=0.0, hi=1.0).numpy(), [0.0, 0.5, 1.0])
+    np.testing.assert_array_equal(x.clip(hi=1.0).numpy(), [-1.0, 0.5, 1.0])
+    with pytest.raises(TypeError, match=r"^softmax: got both x= and input=; pass one"):
+        F.softmax(x=mg.tensor(z), input=mg.tensor(z), dim=1)
+    with pytest.raises(TypeError, match=r"^clamp: got both lo= and min=; pass one"):
+        x.clip(lo=0.0, min=0.0)

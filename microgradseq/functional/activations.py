@@ -38,7 +38,7 @@ from ..checks import flag, is_axis, is_int, user_stacklevel
 from ..ops import exp, sum
 from ..ops.assign import number_for
 from ..ops.elementwise import in_dtype
-from ..spellings import either
+from ..spellings import also_by_keyword, either
 from ..tensor import Tensor, as_tensor, get_default_dtype
 
 
@@ -47,6 +47,7 @@ def _shifted(x: Tensor, axis: int) -> Tensor:
     return x - x._data.max(axis=axis, keepdims=True)
 
 
+@also_by_keyword(x="input")
 def softmax(input: Any, axis: int | None = None, _stacklevel: int = 3, dtype: Any = None, *,
             dim: int | None = None) -> Tensor:
     """softmax(x)_i = e^(x_i - m) / sum_j e^(x_j - m), x the input, along `axis` (or `dim`; the last by
@@ -71,6 +72,7 @@ def softmax(input: Any, axis: int | None = None, _stacklevel: int = 3, dtype: An
     return e / sum(e, axis=axis, keepdims=True)
 
 
+@also_by_keyword(x="input")
 def log_softmax(input: Any, axis: int | None = None, _stacklevel: int = 3, dtype: Any = None, *,
                 dim: int | None = None) -> Tensor:
     """log softmax(x)_i = (x_i - m) - log sum_j e^(x_j - m), x the input;   one op (`ops.log_softmax`);

@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import ops
 from ..checks import is_int, probability
+from ..spellings import also_by_keyword
 from ..ops.losses import cross_entropy as cross_entropy_op
 from ..tensor import Tensor, as_tensor, owned
 from .activations import log_softmax
@@ -110,6 +111,7 @@ def _classes_last(where: str, scores: Tensor) -> Tensor:
     return scores if scores.ndim < 3 else scores.permute(0, *range(2, scores.ndim), 1)
 
 
+@also_by_keyword(logits="input")
 def cross_entropy(input: Any, target: Any, weight: Any = None, size_average: Any = None, ignore_index: int = -100,
                   reduce: Any = None, reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
     """-sum_c w_c p_c log softmax(logits)_c per row, with p one-hot (class indices) or given, w the

@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import ops
 from ..checks import broadcasts_to, flag, non_negative_number, positive_number, user_stacklevel
+from ..spellings import also_by_keyword
 from ..ops.losses import binary_cross_entropy as binary_cross_entropy_op
 from ..ops.losses import binary_cross_entropy_with_logits as binary_cross_entropy_with_logits_op
 from ..ops.losses import kl_div as kl_div_op
@@ -57,6 +58,7 @@ def _elementwise_weighted(where: str, losses: Tensor, weight: Any, reduction: st
     return reduce_losses(losses * w, reduction, where)
 
 
+@also_by_keyword(pred="input")
 def mse_loss(input: Any, target: Any, size_average: Any = None, reduce: Any = None, reduction: str = "mean",
              weight: Any = None) -> Tensor:
     """d^2, averaged or summed over every element (d = input - target);   d/dinput = 2 d. With a

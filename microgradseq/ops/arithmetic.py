@@ -20,7 +20,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..checks import broadcasts_to, broadcasts_with, is_int
-from ..spellings import axis_keepdims
+from ..spellings import also_by_keyword, axis_keepdims
 from ..tensor import Tensor, as_tensor, owned
 from . import elementwise as ew
 from . import reduce
@@ -331,7 +331,7 @@ def copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
 Tensor.min, Tensor.max, Tensor.amax, Tensor.amin = min, max_of, amax, amin      # (Tensor.max replaces methods.py's)
 Tensor.square, Tensor.rsqrt = square, rsqrt
 Tensor.clamp, Tensor.clamp_min, Tensor.clamp_max = clamp, clamp_min, clamp_max
-Tensor.clip = clamp                 # PyTorch's alias: t.clip(min=0, max=1) (the op's own names, lo and hi: ops.clip)
+Tensor.clip = also_by_keyword(lo="min", hi="max")(clamp)   # PyTorch's alias, t.clip(min=0); lo=, hi= too (the op's)
 Tensor.clamp_ = Tensor.clip_ = clamp_
 Tensor.lerp_ = lerp_
 Tensor.add, Tensor.sub, Tensor.div = add, sub, divide
