@@ -301,6 +301,33 @@ def test_states_behind_the_cut_hold_no_earlier_update_s_gradient():
 def test_on_backward_must_be_callable():
     with pytest.raises(TypeError, match="tbptt: on_backward must be callable, got int"):
         mg.bptt.tbptt(lambda x, h: (x, h), None, [1.0], [None], lambda y, t: y, 1, 1, on_backward=3)
+    with pytest.raises(TypeError, match="tbptt_blocks: on_backward must be callable, got int"):
+        mg.bptt.tbptt_blocks(lambda xs, h: (xs, h), None, [1.0], [None], lambda y, t: y, 1, 1, on_backward=3)
+
+
+def test_tbptt_blocks_hands_on_backward_each_update_and_its_cut_is_drawn_in_the_cut_step():
+    """tbptt_blocks' on_backward is tbptt's: called after each update's backward with L_u. With a layer
+    as the block step, the state the runner cuts at c = u - k2 is the layer's h_n of the block ending
+    at c, stamped with step c (h_n is h_T of the block), so the drawing puts the cut in cluster
+    t = c, where tbptt with a cell puts it, not in the block's first step."""
+    mg.manual_seed(0)
+    rnn = mg.nn.RNN(2, 3)
+
+    def step_block(xs, h):
+        out, h = rnn(mg.stack(list(xs)), h)
+        return list(out), h
+
+    drawn = {}
+    xs = [mg.randn(1, 2) for _ in range(8)]
+    mg.bptt.tbptt_blocks(step_block, None, xs, [mg.zeros(1, 3)] * 8, lambda h, t: ((h - t) ** 2).sum(),
+                         k1=2, k2=4, on_backward=lambda u, loss: drawn.setdefault(u, viz.draw_update(loss).source))
+    assert sorted(drawn) == [2, 4, 6, 8]
+    clusters = drawn[6].split("subgraph cluster_step_")[1:]
+    holding_the_cut = [c.split(" ", 1)[0] for c in clusters if "<B>cut</B>" in c.split("subgraph")[0]]
+    assert holding_the_cut == ["2"]
+    with mg.viz.step(5):
+        _, h_n = rnn(mg.randn(3, 1, 2))
+    assert h_n._node.step == 5 - 1 + 3
 
 
 # ---- colour that does not mislead --------------------------------------------------------------------

@@ -33,7 +33,7 @@ from ..tensor import Tensor
 from .ownership import (callers_history, for_step, keeps_callers_graph, nodes_of, runners_own, runs_own,
                         takes_in_callers_graph)
 from .runner import (TBPTTResult, check_run, checked_loss, checked_step, cut_of_update_at_or_after, finish_update,
-                     forget_grads, is_update, sever_up_to)
+                     forget_grads, is_update, mark_update, sever_up_to)
 from .truncate import map_state, truncate
 
 
@@ -57,7 +57,8 @@ def tbptt_blocks(step_block: Callable[[Sequence, Any], tuple[Any, Any]], state: 
                  targets: Sequence, loss_fn: Callable[[Any, Any], Tensor], k1: int, k2: int,
                  optimizer: Any = None, on_update: Callable[[int, float], None] | None = None,
                  reduction: str = "sum",
-                 block_loss_fn: Callable[[Any, Sequence], Tensor] | None = None) -> TBPTTResult:
+                 block_loss_fn: Callable[[Any, Sequence], Tensor] | None = None,
+                 on_backward: Callable[[int, Tensor], None] | None = None) -> TBPTTResult:
     """`mg.bptt.tbptt` with `step_block(inputs[a:b], state) -> (outputs, state)` in place of
     `step(x_t, state)`: the same updates, losses, gradients and result.
 
@@ -69,10 +70,11 @@ def tbptt_blocks(step_block: Callable[[Sequence, Any], tuple[Any, Any]], state: 
 
     A block runs inside `mg.viz.step(a + 1)`, so a sequence layer numbers its steps a + 1 .. b
     (`metadata.step_offset`), as `tbptt` numbers them: an error under `mg.detect_anomaly()` names
-    the step of the sequence, not of the block."""
+    the step of the sequence, not of the block. `on_backward(u, loss)` is tbptt's: called right after
+    the update's backward pass with L_u, its graph kept, for `mg.viz.draw_update`."""
     k1, k2 = positive_int(k1, "k1", "tbptt_blocks"), positive_int(k2, "k2", "tbptt_blocks")
     n = check_run("tbptt_blocks", step_block, state, inputs, targets, loss_fn, optimizer, on_update, reduction,
-                  step_name="step_block")
+                  on_backward, step_name="step_block")
     if block_loss_fn is not None and not callable(block_loss_fn):
         raise TypeError(f"tbptt_blocks: block_loss_fn must be callable or None, got {type(block_loss_fn).__name__}")
     if not _takes_slices(inputs):
@@ -135,8 +137,11 @@ def tbptt_blocks(step_block: Callable[[Sequence, Any], tuple[Any, Any]], state: 
             loss_value = float(total.item())
             walked = total.requires_grad
             if walked:                  # else every loss is a constant: gradient zero, nothing to walk
-                total.backward(retain_graph=(t < n and next_cut < t)
+                total.backward(retain_graph=(t < n and next_cut < t) or on_backward is not None
                                or keeps_callers_graph(callers_step, previous, max(0, t - k2)))
+                if on_backward is not None:
+                    mark_update(total, t, max(0, t - k2))
+                    on_backward(t, total)
         if not walked:  # no backward pass: a state it would have walked keeps no earlier update's gradient
             forget_grads([kept for _, kept in ends])
         previous = t

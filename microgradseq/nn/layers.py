@@ -28,7 +28,7 @@ import numpy as np
 
 from ..checks import flag, generator, positive_int, probability, user_stacklevel
 from .. import functional
-from ..metadata import in_scope, time_steps
+from ..metadata import at_step, in_scope, step_offset, time_steps
 from ..ops import concat, linear, stack
 from ..ops.shape import stacked
 from ..spellings import only_defaults
@@ -313,7 +313,8 @@ class RNNBase(Module):
                 outputs.append(out)
                 marks.append(mark)
             output, below = (outputs[0] if directions == 1 else concat(outputs, axis=-1)), marks
-        final = self._final(states, unbatched, unsorted_order)
+        with at_step(step_offset() + len(batch_sizes if packed is not None else x)):
+            final = self._final(states, unbatched, unsorted_order)     # h_n is h_T: stamped with step T
         if packed is not None:
             return PackedSequence(output, *packed[1:]), final
         if self.batch_first:
