@@ -125,6 +125,19 @@ def not_numbers(where: str, value: Any) -> str:
     return f"{where}: expected a tensor, an array or numbers, got {type(value).__name__} {value!r:.60}"
 
 
+def fill_number(value: Any, where: str, name: str = "value") -> Any:
+    """`value` if it is what PyTorch fills with, a number or a 0-d tensor or array: TypeError for
+    anything else (numpy would fill with NaN for None), ValueError for one with axes, naming `where`."""
+    if isinstance(value, (numbers.Number, np.generic)):
+        return value
+    shape = getattr(value, "shape", None)
+    if not isinstance(shape, tuple) or not hasattr(value, "dtype"):
+        raise TypeError(f"{where}: {name} must be a number or a 0-d tensor, got {type(value).__name__} {value!r:.60}")
+    if shape:
+        raise ValueError(f"{where}: {name} must be a number or a 0-d tensor (as PyTorch's), got shape {shape}")
+    return value
+
+
 def _library_frames(frame: Any) -> Iterator[Any]:
     """`frame` and the frames that called it, outwards, while they run microgradseq's code."""
     while frame is not None and frame.f_code.co_filename.startswith(_LIBRARY):

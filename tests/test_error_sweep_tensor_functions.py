@@ -126,8 +126,27 @@ def test_fill_refuses_what_is_not_a_number_and_leaves_the_tensor_as_it_was(value
 
 
 def test_new_full_refuses_a_fill_value_that_is_not_a_number():
-    with pytest.raises(TypeError, match=r"^new_full: fill_value must be a number, got NoneType"):
+    with pytest.raises(TypeError, match=r"^new_full: fill_value must be a number or a 0-d tensor, got NoneType"):
         x23().new_full((2,), None)
+
+
+@pytest.mark.parametrize("name, fill", [
+    ("fill_", lambda t, v: t.fill_(v)), ("new_full", lambda t, v: t.new_full((2,), v)),
+    ("masked_fill", lambda t, v: t.masked_fill(t > 0, v)), ("index_fill", lambda t, v: t.index_fill(0, [0], v))])
+def test_the_four_fills_take_a_number_or_a_0d_tensor_and_say_so_in_one_wording(name, fill):
+    """PyTorch fills with a number or a 0-d tensor ("fill_ only supports 0-dimension value tensor"):
+    a tensor with axes is a ValueError, anything else a TypeError, the same words in all four, the
+    tensor unchanged; a 0-d tensor, a numpy scalar or a 0-d array fills."""
+    t = x23()
+    before = state(t)
+    with pytest.raises(ValueError, match=rf"^{name}: .* must be a number or a 0-d tensor \(as PyTorch's\), "
+                                         r"got shape \(1,\)"):
+        fill(t, mg.tensor([7.0]))
+    with pytest.raises(TypeError, match=rf"^{name}: .* must be a number or a 0-d tensor, got list \[7.0\]"):
+        fill(t, [7.0])
+    assert_same_state(before, t)
+    for value in (mg.tensor(7.0), np.float64(7.0), np.array(7.0)):
+        assert (np.asarray(fill(x23(), value).tolist()) == 7.0).any()
 
 
 @pytest.mark.parametrize("call, name, got", [

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import broadcasts_to, is_finite_number, is_int, probability
+from ..checks import broadcasts_to, fill_number, is_finite_number, is_int, probability
 from ..random import generator_or_default
 from ..tensor import Tensor, as_tensor, owned
 from . import elementwise as ew
@@ -34,11 +34,7 @@ from .shape import getitem
 def masked_fill(self: Tensor, mask: Any, value: Any) -> Tensor:
     """`value` where `mask` is True, self elsewhere (mask broadcasts): where(mask, value, self), in
     self's dtype."""
-    if not isinstance(value, (numbers.Number, np.generic, np.ndarray, Tensor)):
-        raise TypeError(f"masked_fill: value must be a number or a 0-d tensor, got {type(value).__name__} "
-                        f"{value!r:.60}")
-    if isinstance(value, (Tensor, np.ndarray)) and value.ndim:
-        raise ValueError(f"masked_fill: value must be a number or a 0-d tensor (as PyTorch's), got shape {value.shape}")
+    fill_number(value, "masked_fill")
     picks = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
     if picks.dtype != np.bool_:
         raise TypeError(f"masked_fill: expected a bool mask (as PyTorch's), got dtype {picks.dtype}")
@@ -61,9 +57,7 @@ def index_fill(self: Tensor, dim: int, index: Any, value: Any) -> Tensor:
     """`value` (a number or a 0-d tensor) at every entry whose position along `dim` is in `index`
     (0-d or 1-d integers, negative ones counted from the end), self elsewhere, as PyTorch's: a
     `where` over those slices, in self's dtype."""
-    if not isinstance(value, (numbers.Number, np.generic, np.ndarray, Tensor)):
-        raise TypeError(f"index_fill: value must be a number or a 0-d tensor, got {type(value).__name__} "
-                        f"{value!r:.60}")
+    fill_number(value, "index_fill")
     axis = _axis("index_fill", dim, max(self.ndim, 1))
     extent = self.shape[axis] if self.ndim else 1
     picks = np.asarray(index._data if isinstance(index, Tensor) else index)
@@ -72,8 +66,6 @@ def index_fill(self: Tensor, dim: int, index: Any, value: Any) -> Tensor:
     if picks.size and (picks.min() < -extent or picks.max() >= extent):
         raise IndexError(f"index_fill: indices from {picks.min()} to {picks.max()} are out of range for a dim "
                          f"of size {extent}")
-    if isinstance(value, Tensor) and value.ndim:
-        raise ValueError(f"index_fill: value must be a number or a 0-d tensor, got a tensor of shape {value.shape}")
     value = number_for(value, self.dtype, "index_fill")
     chosen = np.zeros(extent, dtype=bool)
     chosen[picks % extent] = True
@@ -126,10 +118,7 @@ def scatter_(self: Tensor, dim: int, index: Any, src: Any = None, *, value: Any 
 
 def fill_(self: Tensor, value: Any) -> Tensor:
     """Every entry set to `value`, as an in-place operator does: the tensor gets a new array."""
-    if not isinstance(value, (numbers.Number, np.bool_, np.ndarray, Tensor)):    # (numpy: None would be NaN)
-        raise TypeError(f"fill_: value must be a number (or a one-element tensor), got {type(value).__name__} "
-                        f"{value!r:.60}")
-    return self._in_place("fill_", lambda t, v: owned(np.full(t.shape, v, dtype=t.dtype)), value)
+    return self._in_place("fill_", lambda t, v: owned(np.full(t.shape, v, dtype=t.dtype)), fill_number(value, "fill_"))
 
 
 def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, *, generator: Any = None) -> Tensor:

@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from ..autograd import CUT, LEAF, grad_enabled
-from ..checks import is_axis, is_int
+from ..checks import fill_number, is_axis, is_int
 from ..spellings import Size, axis_keepdims, check_device, either, sizes_of, target_dtype
 from ..tensor import Tensor, as_tensor, owned, tensor
 from . import elementwise as ew
@@ -408,9 +408,8 @@ def new_full(self: Tensor, size: Any, fill_value: Any, *, dtype: Any = None, dev
              requires_grad: bool = False) -> Tensor:
     """A new tensor of shape `size` filled with `fill_value`, in this tensor's dtype."""
     check_device("new_full", device)
-    if not isinstance(fill_value, (numbers.Number, np.bool_, np.ndarray, Tensor)):    # (numpy: None would be NaN)
-        raise TypeError(f"new_full: fill_value must be a number, got {type(fill_value).__name__} {fill_value!r:.60}")
-    return owned(np.full(sizes_of((size,), "new_full"), fill_value, dtype=dtype or self.dtype), requires_grad)
+    value = fill_number(fill_value, "new_full", "fill_value")
+    return owned(np.full(sizes_of((size,), "new_full"), value, dtype=dtype or self.dtype), requires_grad)
 
 
 Tensor.view, Tensor.squeeze, Tensor.unsqueeze, Tensor.flatten, Tensor.t = reshape, squeeze, unsqueeze, flatten, t
