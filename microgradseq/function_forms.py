@@ -14,6 +14,7 @@ from typing import Any, Callable
 import numpy as np
 
 from . import ops
+from .promotion import result_type
 from .tensor import Tensor, as_tensor
 
 
@@ -51,7 +52,16 @@ def _form(name: str) -> Callable:
 def _pairwise(name: str, a: Tensor, b: Tensor) -> Tensor:
     """max(a, b) (or min) elementwise, as PyTorch's: the gradient to the larger (smaller) one, split
     half and half at a tie; NaN where either is NaN, with the gradient to both. Integers and bools
-    keep their dtype (they have no gradient)."""
+    keep their dtype (they have no gradient); operands of two dtypes are first promoted as PyTorch's (a float16
+    tensor and an int64 one: float16). A complex operand is a TypeError, as PyTorch's."""
+    if a.dtype is not b.dtype:
+        if a.dtype.kind == "c" or b.dtype.kind == "c":
+            raise TypeError(f"{name}imum: not implemented for complex tensors, as in PyTorch (got dtypes {a.dtype} and "
+                            f"{b.dtype})")
+        dtype = result_type(a, b)
+        a, b = (x if x.dtype == dtype else ops.astype(x, dtype) for x in (a, b))
+    elif a.dtype.kind == "c":
+        raise TypeError(f"{name}imum: not implemented for complex tensors, as in PyTorch (got dtype {a.dtype})")
     try:
         first_wins, second_wins = (a > b, a < b) if name == "max" else (a < b, a > b)
     except ValueError:          # (named here: the comparison would name gt or lt)

@@ -215,10 +215,11 @@ def test_log_softmax_of_huge_logits_is_finite_and_exact(dtype):
 
 
 def test_log_softmax_of_integer_logits_is_float_and_exact():
-    """Integer logits give float64 log-probabilities (numpy's log of integers), the closed form's."""
+    """Integer logits give log-probabilities in the default float dtype (as `exp` and `F.softmax` of integers),
+    the closed form's."""
     y = F.log_softmax(mg.tensor(np.array([[1, 2, 3], [0, 0, 5]])))
-    assert y.dtype == np.float64
-    np.testing.assert_allclose(y.data, np_log_softmax(np.array([[1.0, 2, 3], [0, 0, 5]])), rtol=1e-12)
+    assert y.dtype == np.float32
+    np.testing.assert_allclose(y.data, np_log_softmax(np.array([[1.0, 2, 3], [0, 0, 5]])), rtol=1e-6)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -54,6 +54,8 @@ def softmax(input: Any, axis: int | None = None, _stacklevel: int = 3, dtype: An
     default); `dtype` converts the input first, as PyTorch's F.softmax (`_stacklevel` is taken for its
     signature)."""
     x = in_dtype("softmax", input if type(input) is Tensor else as_tensor(input, where="softmax"), dtype)
+    if x._data.dtype.kind in "iu":          # integers in the default float dtype first (uint8's x - max would wrap)
+        x = ops.astype(x, get_default_dtype())
     if axis is None and dim is None:
         _last_axis_by_default("softmax", x.ndim)
     axis = either("softmax", "axis", axis, "dim", dim, -1)

@@ -43,6 +43,10 @@ def operands(name: str, fn: Callable, a: Any, b: Any) -> tuple[Tensor, Tensor, n
         a, b = promoted(a, b)
     try:
         return a, b, fn(a._data, b._data)
+    except TypeError as error:              # (numpy's "ufunc 'remainder' not supported for the input types")
+        if "ufunc" not in str(error):
+            raise
+        raise TypeError(f"{name}: not supported for dtypes {a.dtype} and {b.dtype}, as in PyTorch") from None
     except ValueError as error:
         try:
             np.broadcast_shapes(a.shape, b.shape)
@@ -72,9 +76,16 @@ def promoted(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
         return a, owned(_cast(b._data, a._data.dtype))
     if b_kind in "fc" and a_kind in "biu":
         return owned(_cast(a._data, b._data.dtype)), b
-    if _KINDS[a_kind] == _KINDS[b_kind] and (a._data.ndim == 0) != (b._data.ndim == 0):
-        with np.errstate(over="ignore"):        # (float32 1e10 as float16 is inf, quietly, as PyTorch's)
-            return (astype(a, b._data.dtype), b) if a._data.ndim == 0 else (a, astype(b, a._data.dtype))
+    if (a._data.ndim == 0) != (b._data.ndim == 0):
+        if _KINDS[a_kind] == _KINDS[b_kind]:
+            with np.errstate(over="ignore"):    # (float32 1e10 as float16 is inf, quietly, as PyTorch's)
+                return (astype(a, b._data.dtype), b) if a._data.ndim == 0 else (a, astype(b, a._data.dtype))
+        if a_kind in "fc" and b_kind in "fc":
+            # a float and a complex operand, one of them 0-d: the one with dimensions sets the width, as in
+            # PyTorch (a float32 x times a complex128 0-d tensor is complex64; numpy's would be complex128)
+            dimensioned = b._data.dtype if a._data.ndim == 0 else a._data.dtype
+            dtype = dimensioned if dimensioned.kind == "c" else np.promote_types(dimensioned, np.complex64)
+            return (a if a._data.dtype == dtype else astype(a, dtype)), (b if b._data.dtype == dtype else astype(b, dtype))
     return a, b
 
 
@@ -192,10 +203,15 @@ def floor_divide(a: Any, b: Any) -> Tensor:
 
 def check_divisor(name: str, a: np.ndarray, b: np.ndarray) -> None:
     """ZeroDivisionError naming `name` when integers are divided by an integer 0 (PyTorch raises
-    "ZeroDivisionError" where numpy gives 0 with a warning); floats divide by 0 as IEEE says."""
-    if a.dtype.kind in "biu" and b.dtype.kind in "biu" and not b.all():
-        raise ZeroDivisionError(f"{name}: integer division by zero (dtypes {a.dtype} and {b.dtype}, shapes "
-                                f"{a.shape} and {b.shape}), as in PyTorch")
+    "ZeroDivisionError" where numpy gives 0 with a warning); floats divide by 0 as IEEE says. Two bools
+    are a TypeError: PyTorch's floor division, remainder and fmod have no bool kernel."""
+    if a.dtype.kind in "biu" and b.dtype.kind in "biu":
+        if a.dtype is _BOOL and b.dtype is _BOOL:   # (numpy's would be int8)
+            raise TypeError(f"{name}: two bool tensors are not supported, as in PyTorch; convert them first "
+                            "(a.long())")
+        if not b.all():
+            raise ZeroDivisionError(f"{name}: integer division by zero (dtypes {a.dtype} and {b.dtype}, shapes "
+                                    f"{a.shape} and {b.shape}), as in PyTorch")
 
 
 def _checked(divide: np.ufunc, name: str) -> Callable:
@@ -235,6 +251,8 @@ def power(a: Any, b: Any) -> Tensor:
                          "use a float tensor (t.float() ** -1)")
     a, b, y = operands("pow", _power, a, b)
     A, B = a._data, b._data
+    if A.dtype is _BOOL and B.dtype is _BOOL:
+        y = y.astype(np.int64)              # bool ** bool is int64, as PyTorch's (numpy's is int8)
     return result("pow", y, (a, b), POWER, ((A, B), (A, B, y)))
 
 

@@ -140,7 +140,7 @@ def _x_log(name: str, log: np.ufunc, shift: float, input: Any, other: Any) -> tu
     input, other, X, Y = _real_operands(name, input, other)
     with np.errstate(divide="ignore", invalid="ignore"):
         log_y = log(Y)
-        y = np.where(np.isnan(Y), np.nan, np.where(X == 0, 0, X * log_y)).astype(X.dtype, copy=False)
+        y = np.where(np.isnan(Y), np.nan, np.where(X == 0, 0, X * log_y)).astype(np.result_type(X, Y), copy=False)
         slope = X / (shift + Y)
     blocked = (X == 0) & (Y <= -shift)          # (PyTorch's choice there: the derivative along x = 0)
     return input, other, y, ((log_y, Y, blocked), slope)

@@ -6,6 +6,7 @@ scatter it into the indexed positions, split it into the pieces.
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from typing import Any, Sequence
@@ -14,6 +15,7 @@ import numpy as np
 
 from ..checks import is_axis, user_stacklevel
 from ..gradients import Scatter
+from ..promotion import promote_types
 from ..spellings import either
 from ..tensor import Rules, Tensor, as_tensor, result
 
@@ -264,11 +266,16 @@ def _joined(name: str, join, tensors: Sequence[Any], axis: int, mismatch: str):
     ndim = tensors[0].ndim + (name == "stack")
     if not is_axis(axis, ndim):
         raise ValueError(f"{name}: axis {axis!r} is out of range for a result with {ndim} axes")
+    arrays = [t._data for t in tensors]
     try:
-        y = join([t._data for t in tensors], axis=axis)
+        y = join(arrays, axis=axis)
     except ValueError:
         shapes = ", ".join(str(t.shape) for t in tensors)
         raise ValueError(f"{name}: shapes {shapes} {mismatch}") from None
+    if y.dtype is not arrays[0].dtype:      # pieces of several dtypes (numpy's promotion gave another one)
+        dtype = functools.reduce(promote_types, [array.dtype for array in arrays])
+        if y.dtype != dtype:                # as PyTorch's: across categories the higher one's dtype (int64 and
+            y = join(arrays, axis=axis, dtype=dtype, casting="unsafe")    # float32: float32; numpy's float64)
     return tensors, y, axis % y.ndim
 
 

@@ -31,7 +31,7 @@ from . import reduce
 from .more_elementwise import exp2
 from ..spellings import either
 from .shape import _along, concat, getitem, reshape, stack
-from ..tensor import Rules, Tensor, as_tensor, result
+from ..tensor import Rules, Tensor, as_tensor, get_default_dtype, result
 
 
 def log_softmax(x: Any, axis: int | None = None, *, dim: int | None = None) -> Tensor:
@@ -45,6 +45,8 @@ def log_softmax(x: Any, axis: int | None = None, *, dim: int | None = None) -> T
     if not is_axis(axis, X.ndim):
         raise ValueError(f"log_softmax: axis {axis!r} is not an axis of shape {X.shape}")
     along = axis - X.ndim if axis >= 0 else axis        # from the end: tangents have their directions in front
+    if X.dtype.kind in "iu":                # integer logits: in the default float dtype, as `F.softmax` and `exp`
+        X = X.astype(get_default_dtype())   # (numpy's exp would give float16 for int8, float64 for int32)
     if X.shape[along] == 0:                 # nothing to normalise: an empty result, as PyTorch's
         empty = np.empty(X.shape, X.dtype if X.dtype.kind == "f" else np.float64)
         return result("log_softmax", empty, (x,), LOG_SOFTMAX, ((empty, along),))
