@@ -212,8 +212,9 @@ def randint(low: int = 0, high: Any = None, size: Any = None, *, rng: np.random.
     if not (is_int(low) and is_int(high) and low < high) or not isinstance(size, (tuple, list)):
         raise ValueError(f"randint: expected integers low < high and a size tuple, got low={low!r}, high={high!r}, "
                          f"size={size!r}")
+    size = sizes_of(tuple(size), "randint")
     rng = generator_or_default(rng, "randint", generator)
-    return owned(rng.integers(low, high, tuple(size)).astype(dtype or np.int64), requires_grad)
+    return owned(rng.integers(low, high, size).astype(dtype or np.int64), requires_grad)
 
 
 def randperm(n: int, *, rng: np.random.Generator | None = None, dtype: Any = None, device: Any = None,

@@ -45,6 +45,7 @@ PyTorch's does: the tangent of the output(s) given one tangent per argument of
 from __future__ import annotations
 
 import inspect
+import numbers
 import sys
 import warnings
 import weakref
@@ -309,7 +310,13 @@ class _Call:
         None stays None: no gradient reaches that input from here (its .grad stays None, as PyTorch's)."""
         if grad is None:
             return None
-        array = grad._data if isinstance(grad, Tensor) else np.asarray(grad)
+        if isinstance(grad, Tensor):
+            array = grad._data
+        elif isinstance(grad, (np.ndarray, np.generic, numbers.Number)) and not isinstance(grad, (bool, np.bool_)):
+            array = np.asarray(grad)                # (a numpy array too: the package's own Functions give them)
+        else:                                       # (PyTorch's "expected Variable or None (got str)")
+            raise TypeError(f"{name}: expected the gradient for argument {position} as a Tensor (or a numpy "
+                            f"array) or None, got {type(grad).__name__}")
         if array.dtype.kind not in "fc":
             raise TypeError(f"{name}: the gradient for argument {position} must be floating-point, "
                             f"got dtype {array.dtype}")

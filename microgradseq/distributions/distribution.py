@@ -167,6 +167,9 @@ class Distribution:
         if not isinstance(value, Tensor):
             raise ValueError(f"{self._name()}: the value argument to log_prob must be a Tensor, got "
                              f"{type(value).__name__}")
+        if value.dtype.kind == "c" and getattr(self.support, "is_discrete", False):
+            raise TypeError(f"{self._name()}: expected the value argument to log_prob a real tensor of outcomes in "
+                            f"the support ({self.support!r}), got dtype {value.dtype}")
         expected = self._batch_shape + self._event_shape
         if any(i != 1 and j != 1 and i != j for i, j in zip(reversed(value.shape), reversed(expected))):
             raise ValueError(f"{self._name()}: value is not broadcastable with batch_shape+event_shape: "

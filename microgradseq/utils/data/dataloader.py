@@ -56,8 +56,13 @@ def default_collate(batch: Any) -> Any:
     float64, bools as bool), dicts key by key (a dict of batches), named tuples field by field (the named
     tuple), other tuples and lists field by field (a list), and strings kept as the sequence of the
     batch's strings (`('a.png', 'b.png')` for a field, the list for items that are strings). None or
-    other objects raise TypeError naming DataLoader, which uses this when no `collate_fn` is given."""
-    first = batch[0]
+    other objects raise TypeError naming DataLoader, which uses this when no `collate_fn` is given. An
+    empty batch (PyTorch's raw IndexError) is an IndexError naming default_collate, a batch that is not
+    a list a TypeError naming it."""
+    try:
+        first = batch[0]
+    except (IndexError, KeyError, TypeError):
+        raise _not_a_batch(batch) from None
     if isinstance(first, (str, bytes)):
         return batch
     if isinstance(first, Mapping):
@@ -68,6 +73,21 @@ def default_collate(batch: Any) -> Any:
         fields = [default_collate(field) for field in zip(*batch)]
         return type(first)(*fields) if hasattr(first, "_fields") else fields
     return _stacked(batch)
+
+
+def _not_a_batch(batch: Any) -> Exception:
+    """The error for default_collate given no items (a batch_sampler's or collate_fn's empty batch), or
+    something that is not a list of them."""
+    if hasattr(type(batch), "__len__") and hasattr(type(batch), "__getitem__") and not isinstance(batch, Mapping):
+        try:
+            empty = len(batch) == 0
+        except TypeError:
+            empty = False
+        if empty:
+            return IndexError(f"default_collate: expected a batch, a non-empty list of a dataset's items, got an "
+                              f"empty {type(batch).__name__} (a batch_sampler or a collate_fn gave no items)")
+    return TypeError(f"default_collate: expected a batch, a list of a dataset's items, got "
+                     f"{type(batch).__name__} {batch!r:.60}")
 
 
 def _collated_mapping(batch: Any) -> Any:

@@ -14,6 +14,7 @@ import numpy as np
 from ...checks import is_finite_number, is_int
 from ...random import generator_or_default
 from ...tensor import as_tensor
+from .sampler import length_of
 
 T_co = TypeVar("T_co", covariant=True)
 
@@ -66,6 +67,9 @@ class Subset(Dataset):
     """PyTorch's `Subset`: the items of `dataset` at `indices` (what `random_split` returns)."""
 
     def __init__(self, dataset: Any, indices: Any) -> None:
+        if not (hasattr(type(indices), "__len__") and hasattr(type(indices), "__getitem__")):
+            raise TypeError(f"Subset: expected indices a sequence of indices (a list, range, array or tensor), got "
+                            f"{type(indices).__name__}")
         self.dataset, self.indices = dataset, indices
 
     def __len__(self) -> int:
@@ -82,7 +86,12 @@ class ConcatDataset(Dataset[T_co]):
     items datasets 0..i hold together. `ds[i]` asks the dataset that holds item i for its own index."""
 
     def __init__(self, datasets: Iterable[Dataset]) -> None:
-        self.datasets = list(datasets)
+        try:
+            datasets = list(datasets)
+        except TypeError:
+            raise TypeError(f"ConcatDataset: expected datasets, a list of datasets, got "
+                            f"{type(datasets).__name__}") from None
+        self.datasets = datasets
         if not self.datasets:
             raise ValueError("ConcatDataset: datasets should not be an empty iterable")
         for dataset in self.datasets:
@@ -133,7 +142,7 @@ class ChainDataset(IterableDataset[T_co]):
             yield from dataset
 
     def __len__(self) -> int:
-        return sum(len(dataset) for dataset in self.datasets)
+        return sum(length_of(dataset, "ChainDataset", "dataset") for dataset in self.datasets)
 
 
 def random_split(dataset: Any, lengths: Any, generator: np.random.Generator | None = None) -> list[Subset]:
@@ -141,7 +150,7 @@ def random_split(dataset: Any, lengths: Any, generator: np.random.Generator | No
     `lengths`, which sum to len(dataset), or fractions of it summing to 1 (each rounded down, the
     remaining items dealt one at a time from the first); the order is drawn from `generator` or the
     library's generator."""
-    items = len(dataset)
+    items = length_of(dataset, "random_split", "dataset")
     if not isinstance(lengths, (list, tuple)) or not lengths or not all(
             is_finite_number(x) and x >= 0 for x in lengths):
         raise ValueError(f"random_split: lengths must be a list of integers >= 0 or of fractions summing to 1, "

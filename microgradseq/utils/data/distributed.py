@@ -10,7 +10,7 @@ from typing import Any, Iterator
 
 from ...checks import flag, is_int
 from ...random import Generator
-from .sampler import Sampler
+from .sampler import Sampler, length_of
 
 
 class DistributedSampler(Sampler[int]):
@@ -34,7 +34,7 @@ class DistributedSampler(Sampler[int]):
         self.shuffle = flag(shuffle, "shuffle", "DistributedSampler")
         self.drop_last = flag(drop_last, "drop_last", "DistributedSampler")
         self.seed = seed
-        items = len(dataset)
+        items = length_of(dataset, "DistributedSampler", "dataset")
         if self.drop_last and items % self.num_replicas:
             self.num_samples = math.ceil((items - self.num_replicas) / self.num_replicas)
         else:

@@ -36,10 +36,15 @@ class SequentialSampler(Sampler[int]):
         self.data_source = data_source
 
     def __len__(self) -> int:
-        return len(self.data_source)
+        try:
+            return len(self.data_source)
+        except TypeError:
+            if hasattr(type(self.data_source), "__len__"):
+                raise                               # (its own __len__ failed: that error, as it was)
+            raise _unsized(self.data_source, "SequentialSampler") from None
 
     def __iter__(self) -> Iterator[int]:
-        return iter(range(len(self.data_source)))
+        return iter(range(len(self)))
 
 
 class RandomSampler(Sampler[int]):
@@ -49,9 +54,10 @@ class RandomSampler(Sampler[int]):
 
     def __init__(self, data_source: Any, replacement: bool = False, num_samples: int | None = None,
                  generator: np.random.Generator | None = None) -> None:
-        self.data_source = data_source
         self.replacement = flag(replacement, "replacement", "RandomSampler")
-        self.num_samples = positive_int(len(data_source) if num_samples is None else num_samples,
+        items = length_of(data_source, "RandomSampler")
+        self.data_source = data_source
+        self.num_samples = positive_int(items if num_samples is None else num_samples,
                                         "num_samples", "RandomSampler")
         self.generator = generator_checked(generator, "RandomSampler", "generator")
 
@@ -60,7 +66,7 @@ class RandomSampler(Sampler[int]):
 
     def __iter__(self) -> Iterator[int]:
         rng = generator_or_default(self.generator, "RandomSampler")
-        items = len(self.data_source)
+        items = length_of(self.data_source, "RandomSampler")
         if items == 0:
             raise ValueError(f"RandomSampler: cannot draw {self.num_samples} samples from an empty data_source")
         return self._drawn(rng, items)
@@ -77,10 +83,32 @@ class RandomSampler(Sampler[int]):
                 yield from rng.permutation(items)[:left].tolist()
 
 
+def length_of(data_source: Any, where: str, name: str = "data_source") -> int:
+    """len(data_source), or TypeError naming `where` (and the argument, `name`) for one without a length."""
+    try:
+        return len(data_source)
+    except TypeError:
+        if hasattr(type(data_source), "__len__"):
+            raise                                   # (its own __len__ failed: that error, as it was)
+        raise _unsized(data_source, where, name) from None
+
+
+def _unsized(data_source: Any, where: str, name: str = "data_source") -> Exception:
+    """The error for a sampler (a split, ...) of a data source without a length (an IterableDataset, a generator)."""
+    streamed = hasattr(type(data_source), "__iter__")
+    return TypeError(f"{where}: expected a {name} with a length (__len__), such as a Dataset or a list, got "
+                     f"{type(data_source).__name__}" + ("; an iterable-style dataset (IterableDataset) has none: "
+                                                        "DataLoader reads it in the order its __iter__ gives"
+                                                        if streamed else ""))
+
+
 class SubsetRandomSampler(Sampler[int]):
     """PyTorch's `SubsetRandomSampler`: the given `indices` in a new random order each time."""
 
     def __init__(self, indices: Any, generator: np.random.Generator | None = None) -> None:
+        if not (hasattr(type(indices), "__len__") and hasattr(type(indices), "__getitem__")):
+            raise TypeError(f"SubsetRandomSampler: expected indices a sequence of indices (a list, range, array "
+                            f"or tensor), got {type(indices).__name__}")
         self.indices = indices
         self.generator = generator_checked(generator, "SubsetRandomSampler", "generator")
 
