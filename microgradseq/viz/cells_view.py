@@ -9,7 +9,12 @@ from ..autograd import CUT, FREED, Node
 from .graph import GraphInfo
 from .parts import (Edges, before_cut, before_cut_edge, cut_edge_label, downstream, elision_note, feeding_the_steps,
                     legend, marks_before_cut, node_label, node_style, step_cluster, subgraph)
-from .style import GREY, html_label, norm, numbers, text
+from .style import GREY, TOTAL_COLOUR, html_label, norm, numbers, text
+
+# The edge carrying the loss summed so far from one step's output box to the next: dashed, in a
+# colour of its own and ranking nothing, so it does not read as the recurrence (cell to cell).
+LOSS_SUM_EDGE = {"style": "dashed", "color": TOTAL_COLOUR, "fontcolor": TOTAL_COLOUR, "label": "<+ loss>",
+                 "constraint": "false"}
 
 
 def _groups(info: GraphInfo) -> dict[Node, str]:
@@ -45,6 +50,15 @@ def _groups(info: GraphInfo) -> dict[Node, str]:
         else:
             group[node] = f"out_{step}" if node in recurrent else f"in_{step}"
     return group
+
+
+def _running_total(info: GraphInfo, group: dict[Node, str]) -> set[Node]:
+    """The `add`s of output boxes summing the steps' losses (`loss = loss + term` in the loop): each
+    reads an earlier step's output box. Its edge from box to box is drawn as the loss sum, not as
+    the recurrence (which runs from cell to cell)."""
+    return {node for node in info.drawn if node.op == "add" and group[node].startswith("out_") and any(
+        parent is not None and group.get(parent, "").startswith("out_")
+        and info.step_of[parent] < info.step_of[node] for parent in node.inputs)}
 
 
 def _feeding_the_cell(info: GraphInfo, feeding: set, recurrent: set) -> set:
@@ -210,6 +224,11 @@ def draw_cells(graph: graphviz.Digraph, info: GraphInfo, show_values: bool) -> N
         before_cut_edge(graph, first_cut)
     feeding = feeding_the_steps(info, {node for node in info.drawn if info.step_of[node] is not None})
     edges = Edges(graph)
+    summing = _running_total(info, group)
+    if summing:
+        graph.node("loss_sum_key", html_label(f'<FONT COLOR="{TOTAL_COLOUR}">- - -  + loss: the running loss total'
+                                              '</FONT>', f'<FONT COLOR="{TOTAL_COLOUR}">(the steps\' losses added up, '
+                                              'not the recurrence)</FONT>'), shape="plaintext", style="")
     for node in info.order:
         head = group.get(node, "elided")
         # what feeds the steps stands before them, also what reads them first (stacked layers: the
@@ -230,6 +249,8 @@ def draw_cells(graph: graphviz.Digraph, info: GraphInfo, show_values: bool) -> N
                           **{within: cut_edge_label(parent)})
             elif tail.startswith("cell_") and head.startswith("cell_"):
                 edges.add(tail, head, penwidth="2.2")
+            elif node in summing and tail.startswith("out_"):      # the loss so far, not a state
+                edges.add(tail, head, **LOSS_SUM_EDGE)
             else:
                 edges.add(tail, head, color="gray35", **(back if info.step_of[parent] is not None else {}))
     cells = [step for step, entries in clusters.items() if any(key == f"cell_{step}" for key, _ in entries)]

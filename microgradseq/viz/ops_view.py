@@ -13,7 +13,8 @@ from graphviz.quoting import quote
 from ..autograd import CUT, Node
 from .graph import GraphInfo
 from .parts import (Edges, before_cut, before_cut_edge, cut_edge_label, downstream, elision_note, feeding_the_steps,
-                    legend, marks_before_cut, node_label, node_style, step_cluster, step_colours, subgraph)
+                    legend, marks_before_cut, node_label, node_style, operand_mark, step_cluster, step_colours,
+                    subgraph)
 from .style import GREY, PARAMETER_COLOURS, html_label
 
 
@@ -23,6 +24,9 @@ PARAMETER_EDGE = {"style": "dotted", "penwidth": "1.2", "arrowsize": "0.5"}
 BEFORE, AFTER = -float("inf"), float("inf")     # the columns of `use_column` before and after the steps
 READ_AT = "dotted: first use"  # under the parameters' title: their edges go to the first step reading them
 FOLLOW = "10"   # the weight pulling what reads every step under the last one
+# The room (points) around the ops of a step whose cut feeds a later step: its edge runs down the
+# step's side, and Graphviz sets the cut's words beside it only where no box stands.
+CUT_MARGIN = "45"
 
 
 def keep_in_order(graph: graphviz.Digraph, columns: list[tuple[str, str]]) -> None:
@@ -83,17 +87,18 @@ def draw_plain(graph: graphviz.Digraph, info: GraphInfo, show_values: bool) -> N
     constants = 0
     for node in info.order:
         head = info.ids[node]
-        for parent in node.inputs:
+        for position, parent in enumerate(node.inputs):
+            mark = operand_mark(node, position)
             if parent is None:
                 constants += 1
                 graph.node(f"const{constants}", "constant", shape="plaintext", style="",
                            fontcolor="gray40", fontsize="10")
-                graph.edge(f"const{constants}", head, color=GREY)
+                graph.edge(f"const{constants}", head, color=GREY, **mark)
             elif parent.kind == CUT:
                 graph.edge(info.ids[parent], head, style="dashed", color=GREY, fontcolor="gray40",
-                           label=cut_edge_label(parent))
+                           label=cut_edge_label(parent), **mark)
             else:
-                graph.edge(info.ids[parent], head)
+                graph.edge(info.ids[parent], head, **mark)
 
 
 def draw_steps(graph: graphviz.Digraph, info: GraphInfo, show_values: bool) -> None:
@@ -109,7 +114,8 @@ def draw_steps(graph: graphviz.Digraph, info: GraphInfo, show_values: bool) -> N
 
     The edges from one step to the next do not rank the nodes, and are routed in straight
     segments (`splines=ortho`), so they run from column to column rather than around the last
-    one; a cut's words are an xlabel, which ortho routing keeps off the line.
+    one; a cut's words are an xlabel, which ortho routing keeps off the line, and the step whose cut
+    feeds a later one has room around its ops (`CUT_MARGIN`) for them to stand off the boxes.
     """
     graph.attr(rankdir="TB", nodesep="0.12", ranksep="0.3", splines="ortho")
     graph.attr("node", fontsize="10", margin="0.05,0.03")
@@ -155,6 +161,8 @@ def draw_steps(graph: graphviz.Digraph, info: GraphInfo, show_values: bool) -> N
             before_cut(column, info)
         columns.append(("anchor_before_cut", "before_cut"))
     note_at = next((step for step in steps if info.hidden_steps and step > info.hidden_steps[-1]), None)
+    cutting = {drawn_in(info, parent) for node in info.drawn for parent in node.inputs
+               if parent is not None and parent.kind == CUT and info.step_of[parent] != info.step_of[node]}
     for step in steps:
         if step == note_at:
             with note_column(graph, "elided") as column:
@@ -162,7 +170,8 @@ def draw_steps(graph: graphviz.Digraph, info: GraphInfo, show_values: bool) -> N
             columns.append(("anchor_elided", "elided"))
         members = clusters[step]
         greyed = all(attrs.get("fillcolor") == "gray92" for _, attrs in members)
-        step_cluster(graph, info, step, colours, [(f"anchor_{step}", ANCHOR)] + members, greyed, norms)
+        step_cluster(graph, info, step, colours, [(f"anchor_{step}", ANCHOR)] + members, greyed, norms,
+                     CUT_MARGIN if step in cutting else None)
         columns.append((f"anchor_{step}", members[0][0]))
     if info.hidden_steps and note_at is None:
         elision_note(graph, info)
@@ -240,13 +249,13 @@ def step_edges(graph: graphviz.Digraph, info: GraphInfo, feeding: set[Node], use
     drawn, edges = set(info.drawn), Edges(graph)
     for node in info.order:
         head = info.ids[node]
-        for parent in node.inputs:
+        for position, parent in enumerate(node.inputs):
             if parent is None:
                 continue
-            tail = info.ids[parent]
+            tail, mark = info.ids[parent], operand_mark(node, position)
             if info.is_param(parent):
                 if node in drawn and use_column(info, node, feeding) == uses[parent]:
-                    edges.add(tail, head, color=colours_of[parent], **PARAMETER_EDGE,
+                    edges.add(tail, head, color=colours_of[parent], **PARAMETER_EDGE, **mark,
                               **({} if parent in beside else {"constraint": "false"}))
                 continue
             steps = (info.step_of[parent], info.step_of[node])
@@ -258,6 +267,6 @@ def step_edges(graph: graphviz.Digraph, info: GraphInfo, feeding: set[Node], use
                 edges.add("elided", head, color=GREY, constraint="false")
             elif parent.kind == CUT:
                 edges.add(tail, head, style="dashed", color=GREY, fontcolor="gray40",
-                          xlabel=cut_edge_label(parent), **across)
+                          xlabel=cut_edge_label(parent), **across, **mark)
             else:
-                edges.add(tail, head, key=(tail, head, len(edges.seen)), **across)
+                edges.add(tail, head, key=(tail, head, len(edges.seen)), **across, **mark)

@@ -1,7 +1,7 @@
 """The pieces both views draw: node boxes and their styles, what feeds the steps from outside them
 and what is downstream of a set of nodes, the label of a cut edge, a step's cluster, the note for
-the steps left out, the colour legend, the marker for the steps behind a truncation, and edges
-added once each."""
+the steps left out, the colour legend, the marker for the steps behind a truncation, the names of
+an op's operands on its edges, and edges added once each."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ import numpy as np
 
 from ..autograd import CUT, FREED, Node
 from .graph import GraphInfo
-from .style import GREY, NAN_COLOUR, PALETTE, colour, grad_scale, html_label, log_norm, norm, numbers, text
+from .style import (GREY, NAN_COLOUR, NUMBERED, OPERANDS, PALETTE, colour, grad_scale, html_label, log_norm, norm,
+                    numbers, text)
 
 
 def node_label(node: Node, info: GraphInfo, show_values: bool) -> str:
@@ -78,6 +79,18 @@ def node_style(node: Node, info: GraphInfo) -> dict:
     return {}
 
 
+def operand_mark(node: Node, position: int) -> dict:
+    """The attributes naming input `position` of `node` at its arrowhead, for an op whose operands'
+    order matters (`OPERANDS`: `a`, `b` of a - b; `concat`'s `0`, `1`, ...); none for one operand
+    or a commutative op."""
+    names = OPERANDS.get(node.op, ())
+    if len(node.inputs) < 2 or (node.op not in NUMBERED and position >= len(names)):
+        return {}
+    name = str(position) if node.op in NUMBERED else names[position]
+    return {"headlabel": html_label(text(name)), "labelfontsize": "10", "labelfontcolor": "gray25",
+            "labeldistance": "1.6"}
+
+
 def cut_edge_label(node: Node) -> str:
     k2 = (node.cut_info or {}).get("k2")
     return html_label("cut" if k2 is None else f"cut (k2 = {text(k2)})")
@@ -93,11 +106,15 @@ def subgraph(graph: graphviz.Digraph, name: str | None = None) -> Iterator[graph
 
 
 def step_cluster(graph: graphviz.Digraph, info: GraphInfo, step: int, colours: dict,
-                 members: list[tuple[str, dict]], greyed: bool, norms: dict | None = None) -> None:
+                 members: list[tuple[str, dict]], greyed: bool, norms: dict | None = None,
+                 margin: str | None = None) -> None:
     """The subgraph `cluster_step_<t>` holding one step's nodes, labelled `t = <t>`; with a
-    gradient norm, the label is a header coloured by it that prints it, and so is the frame."""
+    gradient norm, the label is a header coloured by it that prints it, and so is the frame.
+    `margin` (points) is the room between its nodes and its frame."""
     with subgraph(graph, f"cluster_step_{step}") as cluster:
         cluster.attr(label=f"t = {step}", style="rounded,filled", fillcolor="gray98", color="gray70")
+        if margin:
+            cluster.attr(margin=margin)
         if norms and step in norms:
             shade = colours.get(step, "white")
             cluster.attr(label=f'<<TABLE BORDER="0" CELLPADDING="3"><TR><TD BGCOLOR="{shade}">'

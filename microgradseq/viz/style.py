@@ -16,6 +16,15 @@ GREY = "gray60"
 # Each parameter's edges in the ops view take a colour of their own, so where the lines of several
 # run side by side each can be followed to its parameter (ColorBrewer's Dark2).
 PARAMETER_COLOURS = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666")
+# The names of the operands of ops whose order matters (a - b, x W^T + b), marking the edges into
+# them in the ops view; `concat` and `stack` number theirs. Commutative ops (add, mul) are unmarked.
+OPERANDS = {"sub": ("a", "b"), "div": ("a", "b"), "matmul": ("a", "b"), "pow": ("base", "exp"),
+            "linear": ("x", "W", "b"), "where": ("true", "false"), "atan2": ("y", "x"),
+            "fmod": ("a", "b"), "remainder": ("a", "b"), "floor_divide": ("a", "b"),
+            "lerp": ("start", "end", "weight"), "solve": ("A", "B")}
+NUMBERED = ("concat", "stack")
+# The steps' summed losses (cells view): a colour of its own, so the sum is not read as the recurrence.
+TOTAL_COLOUR = "#1b6e9e"
 # Gradient norms are coloured on a log scale at least this many decades wide (from the largest
 # norm's decade down), so norms of the same order share a colour and only real decay fades.
 DECADES = 4
