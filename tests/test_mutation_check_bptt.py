@@ -96,17 +96,6 @@ def scalar_update_gradients(n, k1, k2, w=0.5, h0=0.0, has_target=None):
 
 # ---- on_backward: the update and cut recorded on L_u's node ----------------------------------------
 
-def steps_in_blocks(step):
-    """`step(x, h) -> (h, h)` as tbptt_blocks' `step_block(xs, h) -> (outputs, h)`."""
-    def step_block(block, h):
-        outputs = []
-        for x in block:
-            output, h = step(x, h)
-            outputs.append(output)
-        return outputs, h
-    return step_block
-
-
 @pytest.mark.parametrize("runner", ["tbptt", "tbptt_blocks"])
 @pytest.mark.parametrize("k1, k2", [(2, 3), (3, 1), (2, 2)])
 def test_on_backward_sees_the_update_and_its_cut_on_the_loss_node(k1, k2, runner):
@@ -121,7 +110,7 @@ def test_on_backward_sees_the_update_and_its_cut_on_the_loss_node(k1, k2, runner
         seen.append((u, dict(loss._node.cut_info or {}), float(loss.item()), float(w.grad)))
 
     run = getattr(mg.bptt, runner)
-    run(step if runner == "tbptt" else steps_in_blocks(step), mg.tensor(np.array(0.0)), xs, [0.0] * n, total,
+    run(step if runner == "tbptt" else scalar_block(step), mg.tensor(np.array(0.0)), xs, [0.0] * n, total,
         k1, k2, on_backward=on_backward, on_update=lambda u, loss: setattr(w, "grad", None))
     expected = scalar_update_gradients(n, k1, k2)
     assert [u for u, *_ in seen] == [u for u, *_ in expected]
