@@ -68,6 +68,10 @@ def target_dtype(where: str, args: tuple, kwargs: dict) -> np.dtype | None:
             dtype = np.dtype(arg if isinstance(arg, (type, np.dtype)) else arg.dtype)
         except (TypeError, AttributeError):
             device = arg
+            continue
+        if dtype == object and isinstance(arg, type):   # a class that is no dtype (`torch.Tensor`): numpy
+            raise TypeError(f"{where}: expected a dtype, a device or a tensor, got the class "  # reads object
+                            f"{arg.__name__!r}")
     check_device(where, device)
     return None if dtype is None else np.dtype(dtype)
 
