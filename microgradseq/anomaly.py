@@ -12,7 +12,6 @@ gradient a rule hands back.
 from __future__ import annotations
 
 import functools
-import threading
 from contextvars import ContextVar
 from typing import Any, Callable
 
@@ -20,6 +19,7 @@ import numpy as np
 
 from .autograd import Node, anomaly_checks, current_scope, current_step
 from .checks import flag
+from .metadata import enter_block, leave_block
 
 # (enabled, check_nan) in this thread, as PyTorch's `torch.is_anomaly_enabled()` and
 # `torch.is_anomaly_check_nan_enabled()`; the checks run when both hold (`autograd.anomaly_checks`).
@@ -79,14 +79,13 @@ class detect_anomaly:
 
     def __init__(self, check_nan: bool = True) -> None:
         self.check_nan = flag(check_nan, "check_nan", "detect_anomaly")
-        self.previous: dict = {}            # thread -> what each of its open blocks found, innermost last
 
     def __enter__(self) -> None:
-        self.previous.setdefault(threading.get_ident(), []).append(_mode.get())
+        enter_block(self, _mode.get())      # (per thread and asyncio task: one object may be open in several)
         _set(True, self.check_nan)
 
     def __exit__(self, *exc_info: Any) -> None:
-        _set(*self.previous[threading.get_ident()].pop())
+        _set(*leave_block(self))
 
     def __call__(self, func: Callable) -> Callable:
         @functools.wraps(func)

@@ -14,12 +14,12 @@ from __future__ import annotations
 import functools
 import inspect
 import sys
-import threading
 from typing import Any, Callable, Generator
 
 from . import autograd
 from .autograd import grad_enabled, setting
 from .checks import flag
+from .metadata import enter_block, leave_block
 
 
 def _switched(func: Callable, recording: bool) -> Callable:
@@ -60,20 +60,16 @@ def _stepped(generator: Generator, recording: bool) -> Generator:
 
 class _Switch:
     """A block (`with`) that sets this thread's recording to `recording` and puts back what it found,
-    re-entrant, also from several threads at once (each thread's stack of what its open blocks found,
-    as `metadata.at_step` keeps); called on a function, a decorator."""
+    re-entrant, also from several threads or asyncio tasks at once (what each one's open blocks found
+    is kept in its own context, as `metadata.at_step` keeps it); called on a function, a decorator."""
 
     recording = True
 
-    def __init__(self) -> None:
-        self.found = {}         # thread -> what to restore when each of its blocks is left (context-variable
-                                # tokens, innermost last)
-
     def __enter__(self) -> None:
-        self.found.setdefault(threading.get_ident(), []).append(grad_enabled.set(self.recording))
+        enter_block(self, grad_enabled.set(self.recording))
 
     def __exit__(self, *exc_info: Any) -> None:
-        grad_enabled.reset(self.found[threading.get_ident()].pop())
+        grad_enabled.reset(leave_block(self))
 
     def __call__(self, func: Callable) -> Callable:
         """`@switch()`: the mode inside each call of `func` (each step, for a generator function)."""

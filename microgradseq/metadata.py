@@ -7,11 +7,32 @@ so drawings can put each node in its step's box and errors can say
 
 from __future__ import annotations
 
-import threading
-from typing import Iterator
+from contextvars import ContextVar
+from typing import Any, Iterator
 
 from .autograd import current_scope, current_step
 from .checks import is_int
+
+# The blocks open in this thread or asyncio task (a context variable, as the state they set): (the object
+# entered, what its block found: a context-variable token or a value), innermost last. One object (a
+# `no_grad()` or a step made once) may be entered in several threads or tasks at once, and each entry
+# is left with what it found in its own thread or task.
+_open_blocks: ContextVar[tuple] = ContextVar("open_blocks", default=())
+
+
+def enter_block(owner: Any, found: Any) -> None:
+    """Keep what `owner`'s block found on entering, in this thread or task, for `leave_block`."""
+    _open_blocks.set(_open_blocks.get() + ((owner, found),))
+
+
+def leave_block(owner: Any) -> Any:
+    """What `owner`'s innermost block open in this thread or task found (forgotten here)."""
+    blocks = _open_blocks.get()
+    for index in range(len(blocks) - 1, -1, -1):
+        if blocks[index][0] is owner:
+            _open_blocks.set(blocks[:index] + blocks[index + 1:])
+            return blocks[index][1]
+    raise RuntimeError(f"{type(owner).__name__}: left a block that was not entered in this thread or task")
 
 
 class at_step:  # noqa: N801  (used like a function: `with at_step(t):`)
@@ -23,7 +44,7 @@ class at_step:  # noqa: N801  (used like a function: `with at_step(t):`)
     entered again while inside (each entry restores what it found).
     """
 
-    __slots__ = ("step", "entries")
+    __slots__ = ("step",)
 
     def __init__(self, t: int | None) -> None:
         if type(t) is not int and t is not None and not is_int(t):  # (a layer's int: one test, once a step)
@@ -32,14 +53,12 @@ class at_step:  # noqa: N801  (used like a function: `with at_step(t):`)
             raise ValueError(f"step: time steps are numbered from 1 (0 for what comes before the first, "
                              f"h_0), got {t}")
         self.step = t
-        self.entries = {}   # thread -> what to restore when each of its entries is left (context-variable
-                            # tokens, innermost last): one step object may be entered in several threads
 
     def __enter__(self) -> None:
-        self.entries.setdefault(threading.get_ident(), []).append(current_step.set(self.step))
+        enter_block(self, current_step.set(self.step))
 
     def __exit__(self, *exc_info) -> None:
-        current_step.reset(self.entries[threading.get_ident()].pop())
+        current_step.reset(leave_block(self))
 
 
 def step_offset() -> int:

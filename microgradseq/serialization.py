@@ -178,7 +178,12 @@ def _replace(path: Path, members: dict[str, np.ndarray]) -> None:
         raise PermissionError(errno.EACCES, "Permission denied (the file is read-only)")
     temporary, descriptor = _own_temporary(path)
     try:
-        with open(descriptor, "wb") as file:
+        try:
+            file = open(descriptor, "wb")
+        except BaseException:                   # (the descriptor is not the file object's yet: closed here)
+            os.close(descriptor)
+            raise
+        with file:
             if path.exists():                   # the old file's permissions (a private file stays private)
                 os.chmod(temporary, stat.S_IMODE(path.stat().st_mode) & 0o777)
             _write_archive(file, members)
@@ -283,6 +288,9 @@ def _read_archive(file: BinaryIO) -> Any:
         for info in members:
             if not info.filename.endswith(".npy") or info.filename == ".npy":
                 raise ValueError(f"it holds {info.filename!r}, which is not an array (.npy)")
+            if info.comment:                    # (a damaged comment length hides the members after it)
+                raise ValueError(f"its directory entry of {info.filename!r} carries a comment, which save "
+                                 "never writes (is the file damaged?)")
         repeated = [name for name, times in Counter(info.filename for info in members).items() if times > 1]
         if repeated:
             raise ValueError(f"it holds {repeated[0]!r} more than once")

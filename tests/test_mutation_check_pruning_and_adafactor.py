@@ -612,10 +612,18 @@ def test_lazy_conv_with_groups_takes_in_channels_from_a_state_dict():
     (lambda: nn.Conv2d(3, 4, 3).state_dict(), r"weight: expected shape \(4, 0, 2, 2\), got \(4, 3, 3, 3\)"),
     (lambda: nn.Conv2d(3, 5, 2).state_dict(), r"weight: expected shape \(4, 0, 2, 2\), got \(5, 3, 2, 2\)"),
     (lambda: {"weight": np.zeros((4, 3, 2, 2)), "bias": np.zeros(5)}, r"bias: expected shape \(4,\), got \(5,\)"),
-    (lambda: {"weight": np.zeros((4, 0, 2, 2)), "bias": np.zeros(4)}, r"weight: expected shape \(4, 0, 2, 2\)"),
+    (lambda: {"weight": np.zeros((4, 0, 3, 3)), "bias": np.zeros(4)}, r"weight: expected shape \(4, 0, 2, 2\)"),
 ])
 def test_lazy_conv_refuses_a_state_dict_of_other_sizes(state, text):
     layer = nn.LazyConv2d(4, 2)
     with pytest.raises(ValueError, match=text):
         layer.load_state_dict(state())
     assert type(layer) is nn.LazyConv2d and layer.in_channels == 0
+
+
+def test_a_lazy_layer_not_yet_called_loads_its_own_state_dict_and_stays_lazy():
+    """A checkpoint saved before the first call (the weight uninitialised, (out, 0)) loads back, as in PyTorch."""
+    for make in (lambda: nn.LazyConv2d(4, 2), lambda: nn.LazyLinear(3)):
+        layer = make()
+        layer.load_state_dict(make().state_dict())
+        assert type(layer) is type(make()) and type(layer.weight) is nn.UninitializedParameter

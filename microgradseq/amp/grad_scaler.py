@@ -202,7 +202,8 @@ class GradScaler:
 
     def load_state_dict(self, state_dict: dict) -> None:
         """The state `state_dict()` gave (nothing happens when disabled). RuntimeError for an empty dict
-        (saved from a disabled scaler), KeyError naming a missing entry; nothing changes then."""
+        (saved from a disabled scaler), KeyError naming a missing entry, ValueError naming an entry the
+        constructor would refuse (every entry is checked first); nothing changes then."""
         if not self._enabled:
             return
         if len(state_dict) == 0:
@@ -212,16 +213,39 @@ class GradScaler:
         if missing:
             raise KeyError(f"GradScaler.load_state_dict: the state dict has no {missing[0]!r} "
                            f"(expected {', '.join(_STATE_KEYS)})")
-        self._init_scale = float(state_dict["scale"])
-        self._growth_factor = float(state_dict["growth_factor"])
-        self._backoff_factor = float(state_dict["backoff_factor"])
-        self._growth_interval = int(state_dict["growth_interval"])
-        self._init_growth_tracker = int(state_dict["_growth_tracker"])
+        scale, growth_factor, backoff_factor, growth_interval, growth_tracker = _checked_state(state_dict)
+        self._init_scale, self._growth_factor, self._backoff_factor = scale, growth_factor, backoff_factor
+        self._growth_interval, self._init_growth_tracker = growth_interval, growth_tracker
         if self._scale is not None:
             self._scale, self._growth_tracker = np.float32(self._init_scale), self._init_growth_tracker
 
 
 _STATE_KEYS = ("scale", "growth_factor", "backoff_factor", "growth_interval", "_growth_tracker")
+
+
+def _checked_state(state_dict: Any) -> tuple[float, float, float, int, int]:
+    """The five entries of a scaler's state dict, each checked as the constructor checks its option (numbers
+    that went through mg.save as 0-d arrays taken as numbers), before any is used."""
+    where = "GradScaler.load_state_dict"
+    scale, growth_factor, backoff_factor, growth_interval, growth_tracker = (
+        value.item() if isinstance(value, (np.ndarray, np.generic)) and value.ndim == 0 else value
+        for value in (state_dict[key] for key in _STATE_KEYS))
+    for name, value in (("scale", scale), ("growth_factor", growth_factor), ("backoff_factor", backoff_factor)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+            raise ValueError(f"{where}: {name} must be a number, got {value!r:.60}; nothing was changed")
+    if not scale > 0:
+        raise ValueError(f"{where}: scale must be > 0, got {scale}; nothing was changed")
+    if not growth_factor > 1.0:
+        raise ValueError(f"{where}: growth_factor must be > 1.0, got {growth_factor}; nothing was changed")
+    if not 0 < backoff_factor < 1.0:
+        raise ValueError(f"{where}: backoff_factor must be in (0, 1), got {backoff_factor}; nothing was changed")
+    if not is_int(growth_interval) or growth_interval < 1:
+        raise ValueError(f"{where}: growth_interval must be a positive integer, got {growth_interval!r:.60}; "
+                         "nothing was changed")
+    if not is_int(growth_tracker) or not 0 <= growth_tracker < growth_interval:
+        raise ValueError(f"{where}: _growth_tracker must be an integer in [0, growth_interval), got "
+                         f"{growth_tracker!r:.60}; nothing was changed")
+    return float(scale), float(growth_factor), float(backoff_factor), int(growth_interval), int(growth_tracker)
 
 
 def _check_options(init_scale: Any, growth_factor: Any, backoff_factor: Any, growth_interval: Any) -> None:

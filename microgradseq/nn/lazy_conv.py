@@ -63,8 +63,9 @@ class _LazyChannels:
 
     def _loads_shape(self, name: str, tensor: Tensor, shape: tuple) -> bool:
         """Before the first call, a state dict gives the weight its shape (`_weight_shape` of some in_channels
-        > 0, a multiple of groups)."""
-        if name != "weight":
+        > 0, a multiple of groups), or leaves it uninitialised (its own shape: the state dict of a lazy
+        layer not yet called, as PyTorch)."""
+        if name != "weight" or shape == tensor.shape:
             return shape == tensor.shape
         axis = 0 if self.transposed else 1                  # (the weight's in-channel axis)
         in_channels = shape[axis] * (1 if self.transposed else self.groups) if len(shape) == 2 + self.dims else 0

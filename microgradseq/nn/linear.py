@@ -178,9 +178,10 @@ class LazyLinear(Linear):
         """Nothing to draw before the first call gives the weight its shape, as PyTorch's LazyLinear."""
 
     def _loads_shape(self, name: str, tensor: Tensor, shape: tuple) -> bool:
-        """Before the first call, a state dict gives the weight its shape (out, in), any in > 0."""
+        """Before the first call, a state dict gives the weight its shape (out, in), any in > 0, or
+        leaves it uninitialised ((out, 0): the state dict of a LazyLinear not yet called, as PyTorch)."""
         if name == "weight":
-            return len(shape) == 2 and shape[0] == self.out_features and shape[1] > 0
+            return len(shape) == 2 and shape[0] == self.out_features and shape[1] >= 0
         return shape == tensor.shape
 
     def _loaded(self) -> None:
