@@ -212,7 +212,7 @@ def randint(low: int = 0, high: Any = None, size: Any = None, *, rng: np.random.
     if not (is_int(low) and is_int(high) and low < high) or not isinstance(size, (tuple, list)):
         raise ValueError(f"randint: expected integers low < high and a size tuple, got low={low!r}, high={high!r}, "
                          f"size={size!r}")
-    size = sizes_of(tuple(size), "randint")
+    size = sizes_of((size,), "randint")
     rng = generator_or_default(rng, "randint", generator)
     return owned(rng.integers(low, high, size).astype(dtype or np.int64), requires_grad)
 

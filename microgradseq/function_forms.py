@@ -18,7 +18,8 @@ from .promotion import result_type
 from .tensor import Tensor, as_tensor
 
 
-_SCALAR_FIRST = {"add", "sub", "mul", "div", "pow", "floor_divide", "remainder"}     # methods whose op takes a number on either side
+# methods whose op takes a number on either side
+_SCALAR_FIRST = {"add", "sub", "mul", "div", "pow", "floor_divide", "remainder"}
 
 
 _FIRST_KEYWORD = {"pow": "exponent", "mul": "other", "matmul": "other", "floor_divide": "other",
@@ -54,14 +55,12 @@ def _pairwise(name: str, a: Tensor, b: Tensor) -> Tensor:
     half and half at a tie; NaN where either is NaN, with the gradient to both. Integers and bools
     keep their dtype (they have no gradient); operands of two dtypes are first promoted as PyTorch's (a float16
     tensor and an int64 one: float16). A complex operand is a TypeError, as PyTorch's."""
+    if a.dtype.kind == "c" or b.dtype.kind == "c":
+        got = f"dtype {a.dtype}" if a.dtype is b.dtype else f"dtypes {a.dtype} and {b.dtype}"
+        raise TypeError(f"{name}imum: not implemented for complex tensors, as in PyTorch (got {got})")
     if a.dtype is not b.dtype:
-        if a.dtype.kind == "c" or b.dtype.kind == "c":
-            raise TypeError(f"{name}imum: not implemented for complex tensors, as in PyTorch (got dtypes {a.dtype} and "
-                            f"{b.dtype})")
         dtype = result_type(a, b)
         a, b = (x if x.dtype == dtype else ops.astype(x, dtype) for x in (a, b))
-    elif a.dtype.kind == "c":
-        raise TypeError(f"{name}imum: not implemented for complex tensors, as in PyTorch (got dtype {a.dtype})")
     try:
         first_wins, second_wins = (a > b, a < b) if name == "max" else (a < b, a > b)
     except ValueError:          # (named here: the comparison would name gt or lt)

@@ -33,7 +33,7 @@ def _dtype(value: Any, where: str, name: str) -> np.dtype:
     return dtype
 
 
-def _promoted(a: np.dtype, b: np.dtype) -> np.dtype:
+def promoted_dtype(a: np.dtype, b: np.dtype) -> np.dtype:
     """Within a category numpy's promotion; across categories the higher one's dtype (complex64 and
     float64 need complex128, which holds both, as PyTorch's)."""
     if _CATEGORY[a.kind] == _CATEGORY[b.kind] or {a.kind, b.kind} == {"f", "c"}:
@@ -44,7 +44,7 @@ def _promoted(a: np.dtype, b: np.dtype) -> np.dtype:
 def promote_types(type1: Any, type2: Any) -> np.dtype:
     """The smallest dtype that neither type1 nor type2 loses category or width in, as
     `torch.promote_types` (`promote_types(mg.int32, mg.float32)` is float32, `(mg.uint8, mg.long)` int64)."""
-    return _promoted(_dtype(type1, "promote_types", "type1"), _dtype(type2, "promote_types", "type2"))
+    return promoted_dtype(_dtype(type1, "promote_types", "type1"), _dtype(type2, "promote_types", "type2"))
 
 
 def _number_dtype(value: Any) -> np.dtype:
@@ -68,11 +68,11 @@ def result_type(tensor1: Any, tensor2: Any) -> np.dtype:
             tier, dtype = 2, _number_dtype(value.item() if isinstance(value, np.generic) else value)
         else:
             raise TypeError(f"result_type: {name} must be a tensor or a number, got {type(value).__name__}")
-        tiers[tier] = dtype if tiers[tier] is None else _promoted(tiers[tier], dtype)
-    return _combined(tiers[0], _combined(tiers[1], tiers[2]))
+        tiers[tier] = dtype if tiers[tier] is None else promoted_dtype(tiers[tier], dtype)
+    return combine_categories(tiers[0], combine_categories(tiers[1], tiers[2]))
 
 
-def _combined(higher: np.dtype | None, lower: np.dtype | None) -> np.dtype | None:
+def combine_categories(higher: np.dtype | None, lower: np.dtype | None) -> np.dtype | None:
     """A higher tier's dtype with a lower tier's, as c10's `combine_categories`: the lower one counts only
     when its category is higher (an integer tensor and a float number: the number's dtype; a float
     tensor and a complex number: the complex dtype of the tensor's width)."""
@@ -84,7 +84,7 @@ def _combined(higher: np.dtype | None, lower: np.dtype | None) -> np.dtype | Non
         return np.promote_types(higher, np.complex64) if higher.kind == "f" else lower
     if higher.kind == "f":
         return higher
-    return _promoted(higher, lower) if higher.kind == "b" or lower.kind == "f" else higher
+    return promoted_dtype(higher, lower) if higher.kind == "b" or lower.kind == "f" else higher
 
 
 def can_cast(from_: Any, to: Any) -> bool:

@@ -224,8 +224,9 @@ _STATE_KEYS = ("scale", "growth_factor", "backoff_factor", "growth_interval", "_
 
 
 def _checked_state(state_dict: Any) -> tuple[float, float, float, int, int]:
-    """The five entries of a scaler's state dict, each checked as the constructor checks its option (numbers
-    that went through mg.save as 0-d arrays taken as numbers), before any is used."""
+    """The five entries of a scaler's state dict, each checked before any is used (numbers that went through
+    mg.save as 0-d arrays taken as numbers): a ValueError, also for a non-number, and stricter than the
+    constructor's `_check_options` (scale > 0, backoff_factor in (0, 1), the tracker in [0, growth_interval))."""
     where = "GradScaler.load_state_dict"
     scale, growth_factor, backoff_factor, growth_interval, growth_tracker = (
         value.item() if isinstance(value, (np.ndarray, np.generic)) and value.ndim == 0 else value

@@ -22,6 +22,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..checks import user_stacklevel
+from ..promotion import combine_categories
 from ..tensor import Rules, Tensor, as_tensor, get_default_dtype, owned, result
 
 
@@ -32,7 +33,8 @@ def elementwise(*rules: Callable) -> Rules:
 
 
 def operands(name: str, fn: Callable, a: Any, b: Any) -> tuple[Tensor, Tensor, np.ndarray]:
-    """Both operands as tensors, and fn of their data; a shape mismatch names the op."""
+    """Both operands as tensors, and fn of their data; a shape mismatch, or a pair of dtypes numpy's ufunc
+    has no loop for (complex floor division), names the op."""
     if type(a) is not Tensor or type(b) is not Tensor:
         try:
             a = as_tensor(a, b if isinstance(b, Tensor) else None, name)
@@ -83,9 +85,9 @@ def promoted(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
         if a_kind in "fc" and b_kind in "fc":
             # a float and a complex operand, one of them 0-d: the one with dimensions sets the width, as in
             # PyTorch (a float32 x times a complex128 0-d tensor is complex64; numpy's would be complex128)
-            dimensioned = b._data.dtype if a._data.ndim == 0 else a._data.dtype
-            dtype = dimensioned if dimensioned.kind == "c" else np.promote_types(dimensioned, np.complex64)
-            return (a if a._data.dtype == dtype else astype(a, dtype)), (b if b._data.dtype == dtype else astype(b, dtype))
+            dimensioned, zero_d = (b, a) if a._data.ndim == 0 else (a, b)
+            dtype = combine_categories(dimensioned._data.dtype, zero_d._data.dtype)     # (c10's rule)
+            return tuple(x if x._data.dtype == dtype else astype(x, dtype) for x in (a, b))
     return a, b
 
 

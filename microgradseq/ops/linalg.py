@@ -65,9 +65,10 @@ _BOOL = np.dtype(np.bool_)
 
 
 def no_bool_product(where: str, A: np.ndarray, B: np.ndarray) -> None:
-    """TypeError naming the public function (`where` if none) for a product of two bool tensors, which PyTorch has no kernel for
-    (numpy's would be a logical one). Two dtypes are not refused, unlike PyTorch's "expected m1 and m2
-    to have the same dtype": numpy promotes (float32 @ float64 is float64; docs/pytorch.md)."""
+    """TypeError naming the public function (`where` if none: mm and dot reach it through matmul) for a
+    product of two bool tensors, which PyTorch has no kernel for (numpy's would be a logical one). Two
+    dtypes are not refused, unlike PyTorch's "expected m1 and m2 to have the same dtype": numpy promotes
+    (float32 @ float64 is float64; docs/pytorch.md)."""
     if A.dtype == _BOOL and B.dtype == _BOOL:
         raise TypeError(f"{public_name(where)}: bool tensors have no matrix product, as in PyTorch; convert them "
                         "first (a.long())")

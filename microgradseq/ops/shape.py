@@ -15,7 +15,7 @@ import numpy as np
 
 from ..checks import is_axis, user_stacklevel
 from ..gradients import Scatter
-from ..promotion import promote_types
+from ..promotion import promoted_dtype
 from ..spellings import either
 from ..tensor import Rules, Tensor, as_tensor, result
 
@@ -273,7 +273,7 @@ def _joined(name: str, join, tensors: Sequence[Any], axis: int, mismatch: str):
         shapes = ", ".join(str(t.shape) for t in tensors)
         raise ValueError(f"{name}: shapes {shapes} {mismatch}") from None
     if y.dtype is not arrays[0].dtype:      # pieces of several dtypes (numpy's promotion gave another one)
-        dtype = functools.reduce(promote_types, [array.dtype for array in arrays])
+        dtype = functools.reduce(promoted_dtype, [array.dtype for array in arrays])
         if y.dtype != dtype:                # as PyTorch's: across categories the higher one's dtype (int64 and
             y = join(arrays, axis=axis, dtype=dtype, casting="unsafe")    # float32: float32; numpy's float64)
     return tensors, y, axis % y.ndim

@@ -36,7 +36,8 @@ from ..tensor import Rules, Tensor, as_tensor, get_default_dtype, result
 
 def log_softmax(x: Any, axis: int | None = None, *, dim: int | None = None) -> Tensor:
     """y = (x - m) - log sum_j e^(x_j - m) along `axis`, m = max of x there (it cancels; it keeps e^ finite);
-    dL/dx = g - softmax(x) * sum of g along `axis`,   J v = v - sum_j softmax_j v_j,   softmax(x) = e^(x - m) / sum_j e^(x_j - m)."""
+    dL/dx = g - softmax(x) * sum of g along `axis`,   J v = v - sum_j softmax_j v_j,
+    softmax(x) = e^(x - m) / sum_j e^(x_j - m)."""
     axis = either("log_softmax", "axis", axis, "dim", dim, -1)
     x = x if type(x) is Tensor else as_tensor(x, where="log_softmax")
     X = x._data
@@ -56,8 +57,7 @@ def log_softmax(x: Any, axis: int | None = None, *, dim: int | None = None) -> T
         raise TypeError(f"log_softmax: expected a floating-point (or integer) tensor, got dtype {X.dtype}") from None
     softmax = np.exp(shifted)
     total = softmax.sum(axis=along, keepdims=True)
-    in_place = shifted if shifted.dtype == total.dtype else None        # (integer logits: a float y)
-    y = np.subtract(shifted, np.log(total), out=in_place)
+    y = np.subtract(shifted, np.log(total), out=shifted)
     softmax /= total
     return result("log_softmax", y, (x,), LOG_SOFTMAX, ((softmax, along),))
 

@@ -14,7 +14,7 @@ import numpy as np
 from ...checks import is_finite_number, is_int
 from ...random import generator_or_default
 from ...tensor import as_tensor
-from .sampler import length_of
+from .sampler import length_of, sequence_of_indices
 
 T_co = TypeVar("T_co", covariant=True)
 
@@ -67,10 +67,7 @@ class Subset(Dataset):
     """PyTorch's `Subset`: the items of `dataset` at `indices` (what `random_split` returns)."""
 
     def __init__(self, dataset: Any, indices: Any) -> None:
-        if not (hasattr(type(indices), "__len__") and hasattr(type(indices), "__getitem__")):
-            raise TypeError(f"Subset: expected indices a sequence of indices (a list, range, array or tensor), got "
-                            f"{type(indices).__name__}")
-        self.dataset, self.indices = dataset, indices
+        self.dataset, self.indices = dataset, sequence_of_indices(indices, "Subset")
 
     def __len__(self) -> int:
         return len(self.indices)

@@ -36,12 +36,7 @@ class SequentialSampler(Sampler[int]):
         self.data_source = data_source
 
     def __len__(self) -> int:
-        try:
-            return len(self.data_source)
-        except TypeError:
-            if hasattr(type(self.data_source), "__len__"):
-                raise                               # (its own __len__ failed: that error, as it was)
-            raise _unsized(self.data_source, "SequentialSampler") from None
+        return length_of(self.data_source, "SequentialSampler")
 
     def __iter__(self) -> Iterator[int]:
         return iter(range(len(self)))
@@ -90,26 +85,26 @@ def length_of(data_source: Any, where: str, name: str = "data_source") -> int:
     except TypeError:
         if hasattr(type(data_source), "__len__"):
             raise                                   # (its own __len__ failed: that error, as it was)
-        raise _unsized(data_source, where, name) from None
+        streamed = hasattr(type(data_source), "__iter__")   # (an IterableDataset, a generator)
+        raise TypeError(f"{where}: expected a {name} with a length (__len__), such as a Dataset or a list, got "
+                        f"{type(data_source).__name__}" + ("; an iterable-style dataset (IterableDataset) has none: "
+                                                           "DataLoader reads it in the order its __iter__ gives"
+                                                           if streamed else "")) from None
 
 
-def _unsized(data_source: Any, where: str, name: str = "data_source") -> Exception:
-    """The error for a sampler (a split, ...) of a data source without a length (an IterableDataset, a generator)."""
-    streamed = hasattr(type(data_source), "__iter__")
-    return TypeError(f"{where}: expected a {name} with a length (__len__), such as a Dataset or a list, got "
-                     f"{type(data_source).__name__}" + ("; an iterable-style dataset (IterableDataset) has none: "
-                                                        "DataLoader reads it in the order its __iter__ gives"
-                                                        if streamed else ""))
+def sequence_of_indices(indices: Any, where: str) -> Any:
+    """`indices` if it has a length and items (a list, range, array or tensor), else TypeError naming `where`."""
+    if not (hasattr(type(indices), "__len__") and hasattr(type(indices), "__getitem__")):
+        raise TypeError(f"{where}: expected indices a sequence of indices (a list, range, array or tensor), got "
+                        f"{type(indices).__name__}")
+    return indices
 
 
 class SubsetRandomSampler(Sampler[int]):
     """PyTorch's `SubsetRandomSampler`: the given `indices` in a new random order each time."""
 
     def __init__(self, indices: Any, generator: np.random.Generator | None = None) -> None:
-        if not (hasattr(type(indices), "__len__") and hasattr(type(indices), "__getitem__")):
-            raise TypeError(f"SubsetRandomSampler: expected indices a sequence of indices (a list, range, array "
-                            f"or tensor), got {type(indices).__name__}")
-        self.indices = indices
+        self.indices = sequence_of_indices(indices, "SubsetRandomSampler")
         self.generator = generator_checked(generator, "SubsetRandomSampler", "generator")
 
     def __len__(self) -> int:
