@@ -303,6 +303,8 @@ def test_on_backward_must_be_callable():
         mg.bptt.tbptt(lambda x, h: (x, h), None, [1.0], [None], lambda y, t: y, 1, 1, on_backward=3)
     with pytest.raises(TypeError, match="tbptt_blocks: on_backward must be callable, got int"):
         mg.bptt.tbptt_blocks(lambda xs, h: (xs, h), None, [1.0], [None], lambda y, t: y, 1, 1, on_backward=3)
+    with pytest.raises(TypeError, match="tbptt_blocks: step_block must be callable, got int"):
+        mg.bptt.tbptt_blocks(3, None, [1.0], [None], lambda y, t: y, 1, 1)      # (its own name for the step)
 
 
 def test_tbptt_blocks_hands_on_backward_each_update_and_its_cut_is_drawn_in_the_cut_step():

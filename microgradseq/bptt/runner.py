@@ -54,7 +54,7 @@ def check_run(where: str, step: Any, state: Any, inputs: Sequence, targets: Sequ
     bidirectional layer, `refuse_bidirectional`)."""
     if reduction not in ("sum", "mean"):
         raise ValueError(f"{where}: reduction must be 'sum' or 'mean', got {reduction!r}")
-    for name, value in (("step", step), ("loss_fn", loss_fn), ("on_update", on_update),
+    for name, value in ((step_name, step), ("loss_fn", loss_fn), ("on_update", on_update),
                         ("on_backward", on_backward)):
         if not callable(value) and not (name in ("on_update", "on_backward") and value is None):
             raise TypeError(f"{where}: {name} must be callable, got {type(value).__name__}")
