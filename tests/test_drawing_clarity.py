@@ -150,3 +150,25 @@ def test_a_tbptt_update_s_cut_column_has_room_for_its_words():
     source = drawn[6]
     assert "<B>cut</B>" in cluster_body(source, 3) and "margin=45" in cluster_body(source, 3)
     assert re.search(r"n\d+ -> n\d+ \[[^\]]*style=dashed[^\]]*xlabel=<cut \(k2 = 3\)>", source)
+
+
+def test_layer_run_in_blocks_chains_its_state_across_blocks():
+    # tbptt_blocks runs a layer a block of steps a call: the h_n it hands the next block is the
+    # recurrence, drawn in the cell box with a thick edge, not as the step's output
+    mg.manual_seed(0)
+    gru, head = mg.nn.GRU(2, 3), mg.nn.Linear(3, 1)
+
+    def step_block(xs, h):
+        out, h = gru(xs, h)
+        return [head(o) for o in out], h
+
+    drawn = []
+
+    def on_backward(u, loss):
+        if u == 6:
+            drawn.append(mg.viz.draw_update(loss, dict(gru.named_parameters())).source)
+
+    mg.bptt.tbptt_blocks(step_block, None, mg.randn(8, 1, 2), mg.randn(8, 1, 1),
+                         lambda o, y: ((o - y) ** 2).sum(), k1=2, k2=4, on_backward=on_backward)
+    for t in (3, 4, 5):
+        assert f"cell_{t} -> cell_{t + 1} [penwidth" in drawn[0]

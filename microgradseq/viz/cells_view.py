@@ -49,6 +49,17 @@ def _groups(info: GraphInfo) -> dict[Node, str]:
             group[node] = f"cell_{step}" if node in in_cell else f"in_{step}"
         else:
             group[node] = f"out_{step}" if node in recurrent else f"in_{step}"
+    # what a step hands on to a later step's state without being a state itself (a layer's h_n,
+    # the stack of its last h, when the layer runs a block of steps a call) is the recurrence
+    for node in info.drawn:
+        step = info.step_of[node]
+        if step is None or node not in feeds_state:
+            continue
+        for parent in node.inputs:
+            if parent is not None and parent in recurrent and parent not in states and \
+                    group.get(parent, "").startswith("out_") and info.step_of[parent] is not None \
+                    and info.step_of[parent] < step:
+                group[parent] = f"cell_{info.step_of[parent]}"
     return group
 
 
