@@ -172,3 +172,24 @@ def test_layer_run_in_blocks_chains_its_state_across_blocks():
                          lambda o, y: ((o - y) ** 2).sum(), k1=2, k2=4, on_backward=on_backward)
     for t in (3, 4, 5):
         assert f"cell_{t} -> cell_{t + 1} [penwidth" in drawn[0]
+
+
+def test_an_output_fed_back_into_the_state_is_not_drawn_as_the_loss_sum():
+    """`h = cell(x, h) + out` feeds a step's output back into the next state: an `add` in the last step's
+    output box reading an earlier output box, but of the state's shape, not a scalar total, so no
+    `+ loss` edge and no key (the losses here are stacked, not added step to step)."""
+    mg.manual_seed(0)
+    cell, feedback = mg.nn.RNNCell(3, 4), mg.nn.Linear(4, 4)
+    x = mg.randn(4, 1, 3)
+    h, out, terms = None, None, []
+    for t in range(4):
+        with mg.viz.step(t + 1):
+            h = cell(x[t], h)
+            if out is not None:
+                h = h + out
+            out = feedback(h)
+            terms.append((out ** 2).sum())
+    loss = mg.stack(terms).sum()
+    loss.backward(retain_graph=True)
+    source = mg.viz.draw(loss, dict(cell.named_parameters())).source
+    assert "loss_sum_key" not in source and "+ loss" not in source

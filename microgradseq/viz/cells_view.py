@@ -65,11 +65,12 @@ def _groups(info: GraphInfo) -> dict[Node, str]:
 
 def _running_total(info: GraphInfo, group: dict[Node, str]) -> set[Node]:
     """The `add`s of output boxes summing the steps' losses (`loss = loss + term` in the loop): each
-    reads an earlier step's output box. Its edge from box to box is drawn as the loss sum, not as
-    the recurrence (which runs from cell to cell)."""
-    return {node for node in info.drawn if node.op == "add" and group[node].startswith("out_") and any(
-        parent is not None and group.get(parent, "").startswith("out_")
-        and info.step_of[parent] < info.step_of[node] for parent in node.inputs)}
+    adds a scalar to the scalar total of an earlier step's output box. Its edge from box to box is
+    drawn as the loss sum, not as the recurrence (which runs from cell to cell; an output fed back
+    into the state, `h = cell(x, h) + out`, is no scalar)."""
+    return {node for node in info.drawn if node.op == "add" and node.shape == () and group[node].startswith(
+        "out_") and any(parent is not None and parent.shape == () and group.get(parent, "").startswith("out_")
+                        and info.step_of[parent] < info.step_of[node] for parent in node.inputs)}
 
 
 def _feeding_the_cell(info: GraphInfo, feeding: set, recurrent: set) -> set:
