@@ -1,10 +1,21 @@
-"""Numpy references and finite differences shared by the porting rounds (tests/test_pytorch_porting_*.py).
+"""Numpy references, finite differences and a print catcher shared by the porting rounds
+(tests/test_pytorch_porting_*.py).
 
 Each helper is the copy the rounds wrote again and again, moved here unchanged in what it computes: plain numpy
 in the dtype it is given (the rounds pass float64), with no microgradseq inside but `arr`, which reads a tensor out.
 """
 
+import contextlib
+import io
+
 import numpy as np
+
+
+def quietly(fn, *args, **kwargs):
+    """fn(*args, **kwargs) with what it prints kept: (result, printed text)."""
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        result = fn(*args, **kwargs)
+    return result, printed.getvalue()
 
 
 def central(f, value, indices, eps=1e-6):

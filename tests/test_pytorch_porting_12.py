@@ -63,9 +63,7 @@ forward pass on weights in OpenAI's layout, cross-entropy and perplexity, the sa
 top-k, AdamW's update, ln 16 and the grammar of the synthetic text; never against the library's own earlier output.
 No PyTorch needed."""
 
-import contextlib
 import inspect
-import io
 import math
 import random
 import re
@@ -80,6 +78,7 @@ import pytest
 import microgradseq as torch
 import microgradseq.nn as nn
 from microgradseq.utils.data import DataLoader
+from porting_references import quietly
 
 
 # ---- the synthetic text (stands in for the book's the-verdict.txt) --------------------------------------------
@@ -1751,13 +1750,6 @@ def ch05_ipynb_5_4(model, optimizer, GPT_CONFIG_124M):
 # ---- the tests: helpers ------------------------------------------------------------------------------------------
 
 LN_VOCAB = math.log(16)          # uniform guessing over the stand-in tokenizer's 16 tokens
-
-
-def quietly(fn, *args, **kwargs):
-    """Run `fn`, returning its result and what it printed."""
-    with contextlib.redirect_stdout(io.StringIO()) as printed:
-        result = fn(*args, **kwargs)
-    return result, printed.getvalue()
 
 
 def softmax_np(x, axis=-1):

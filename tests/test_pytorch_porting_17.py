@@ -45,7 +45,6 @@ forward passes in float64, never from the library's earlier output.
 import argparse
 import contextlib
 import copy
-import io
 import types
 
 import numpy as np
@@ -57,6 +56,7 @@ import microgradseq.nn as nn
 import microgradseq.nn.functional as F
 import microgradseq.optim as optim
 import microgradseq.utils.data
+from porting_references import quietly
 
 
 # ---- helpers --------------------------------------------------------------------------------------------
@@ -70,13 +70,6 @@ def float64():
         yield
     finally:
         torch.set_default_dtype(before)
-
-
-def quietly(fn, *args, **kwargs):
-    """fn(*args, **kwargs), with what it prints kept: (result, printed text)."""
-    with contextlib.redirect_stdout(io.StringIO()) as printed:
-        result = fn(*args, **kwargs)
-    return result, printed.getvalue()
 
 
 def parameter_central_difference(model, name, loss_of_model, eps=1e-6):

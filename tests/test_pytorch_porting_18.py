@@ -54,9 +54,7 @@ by hand and written down as literals (each says so).
 
 import argparse
 import collections
-import contextlib
 import csv
-import io
 import math
 import os
 import shutil
@@ -72,13 +70,7 @@ import microgradseq.nn as nn
 import microgradseq.nn.functional as F
 import microgradseq.optim as optim
 import microgradseq.utils.data
-
-
-def quietly(fn, *args, **kwargs):
-    """fn(*args, **kwargs), with what it prints kept: (result, printed text)."""
-    with contextlib.redirect_stdout(io.StringIO()) as printed:
-        result = fn(*args, **kwargs)
-    return result, printed.getvalue()
+from porting_references import quietly
 
 
 def arrays_of(state):

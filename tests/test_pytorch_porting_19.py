@@ -53,9 +53,7 @@ written down as literals (each says so); never from the library itself or from P
 """
 
 import argparse
-import contextlib
 import copy
-import io
 import math
 import random
 import time
@@ -73,13 +71,7 @@ import microgradseq.nn.functional as F
 import microgradseq.optim as optim
 from microgradseq.autograd import Variable
 from microgradseq.nn.utils import remove_weight_norm, weight_norm
-
-
-def quietly(fn, *args, **kwargs):
-    """fn(*args, **kwargs), with what it prints kept: (result, printed text)."""
-    with contextlib.redirect_stdout(io.StringIO()) as printed:
-        result = fn(*args, **kwargs)
-    return result, printed.getvalue()
+from porting_references import quietly
 
 
 def np_conv1d(x, w, b=None, stride=1, padding=0, dilation=1):

@@ -75,8 +75,6 @@ recurrence), central differences of that numpy in float64, and the data itself; 
 """
 
 import argparse
-import contextlib
-import io
 import math
 import sys
 import time
@@ -85,7 +83,7 @@ from collections import defaultdict
 
 import numpy as np
 import pytest
-from porting_references import central, np_log_softmax, np_lstm_cell, np_sigmoid as sigmoid
+from porting_references import central, np_log_softmax, np_lstm_cell, np_sigmoid as sigmoid, quietly
 
 import microgradseq as torch
 import microgradseq.nn as nn
@@ -102,14 +100,6 @@ def arrays(module):
 def some_indices(shape, count=4, seed=0):
     rng = np.random.default_rng(seed)
     return [tuple(int(rng.integers(0, n)) for n in shape) for _ in range(count)]
-
-
-def quietly(function, *args, **kwargs):
-    """Run function, returning (its result, what it printed)."""
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        result = function(*args, **kwargs)
-    return result, out.getvalue()
 
 
 # ---- 1. pytorch/examples time_sequence_prediction -----------------------------------------------------------------

@@ -78,8 +78,6 @@ step, the CNNs' convolutions, pools and losses, conv + batch-norm as the tutoria
 central differences of that numpy; never from the library's own outputs.
 """
 
-import contextlib
-import io
 import math
 import re
 import types
@@ -87,7 +85,7 @@ import types
 import numpy as np
 import pytest
 from numpy.lib.stride_tricks import sliding_window_view
-from porting_references import arr, central, np_log_softmax, some_indices
+from porting_references import arr, central, np_log_softmax, quietly, some_indices
 
 import microgradseq as torch
 import microgradseq.nn as nn
@@ -101,13 +99,6 @@ def _seeded():
     np.random.seed(0)
     yield
     torch.set_default_dtype(torch.float32)
-
-
-def quietly(fn, *args, **kwargs):
-    """fn(*args, **kwargs) with what it prints kept: (result, printed text)."""
-    with contextlib.redirect_stdout(io.StringIO()) as printed:
-        result = fn(*args, **kwargs)
-    return result, printed.getvalue()
 
 
 # ---- numpy references (float64), written here ------------------------------------------------------------

@@ -82,14 +82,12 @@ hand-derived numpy forward/backward (itself checked against central differences 
 never from the library's own outputs.
 """
 
-import contextlib
-import io
 import random
 import types
 
 import numpy as np
 import pytest
-from porting_references import arr, central, np_log_softmax, np_sigmoid, some_indices
+from porting_references import arr, central, np_log_softmax, np_sigmoid, quietly, some_indices
 
 import microgradseq as torch
 import microgradseq.nn as nn
@@ -103,13 +101,6 @@ def _seeded():
     random.seed(0)
     yield
     torch.set_default_dtype(torch.float32)
-
-
-def quietly(fn, *args, **kwargs):
-    """fn(*args, **kwargs) with what it prints kept: (result, printed text)."""
-    with contextlib.redirect_stdout(io.StringIO()) as printed:
-        result = fn(*args, **kwargs)
-    return result, printed.getvalue()
 
 
 # ---- numpy references (float64), written here ------------------------------------------------------------
