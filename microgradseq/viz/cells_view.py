@@ -56,10 +56,8 @@ def _groups(info: GraphInfo) -> dict[Node, str]:
         if step is None or node not in feeds_state:
             continue
         for parent in node.inputs:
-            if parent is not None and parent in recurrent and parent not in states and \
-                    group.get(parent, "").startswith("out_") and info.step_of[parent] is not None \
-                    and info.step_of[parent] < step:
-                group[parent] = f"cell_{info.step_of[parent]}"
+            if parent is not None and group.get(parent, "").startswith("out_") and info.step_of[parent] < step:
+                group[parent] = f"cell_{info.step_of[parent]}"     # (an output box: recurrent, no state)
     return group
 
 
