@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from .checks import flag, is_finite_number, is_int, not_numbers, user_stacklevel
+from .dtypes import LEGACY_TENSOR_TYPES
 from .random import generator_or_default
 from .spellings import Size, check_device, shape_of, sizes_of
 from .ops.assign import number_for
@@ -410,11 +411,9 @@ class TypedConstructor:
         return f"<legacy tensor type {self.__name__}: {self.dtype.name}>"
 
 
-FloatTensor = TypedConstructor("FloatTensor", np.float32)
-DoubleTensor = TypedConstructor("DoubleTensor", np.float64)
-LongTensor = TypedConstructor("LongTensor", np.int64)
-IntTensor = TypedConstructor("IntTensor", np.int32)
-BoolTensor = TypedConstructor("BoolTensor", np.bool_)
+FloatTensor, DoubleTensor, LongTensor, IntTensor, BoolTensor = (
+    TypedConstructor(name, LEGACY_TENSOR_TYPES[name])
+    for name in ("FloatTensor", "DoubleTensor", "LongTensor", "IntTensor", "BoolTensor"))
 
 
 class _VariableType(type):

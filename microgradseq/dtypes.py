@@ -13,6 +13,12 @@ int64 = long = np.int64
 bool = np.bool_                    # noqa: A001
 
 
+# PyTorch's legacy names of its CPU tensor types (`torch.FloatTensor`, `x.type('torch.LongTensor')`) and the
+# dtypes they stand for: creation.py's typed constructors and `Tensor.type` read them from here.
+LEGACY_TENSOR_TYPES = {"FloatTensor": np.float32, "DoubleTensor": np.float64, "HalfTensor": np.float16,
+                       "LongTensor": np.int64, "IntTensor": np.int32, "ShortTensor": np.int16, "CharTensor": np.int8,
+                       "ByteTensor": np.uint8, "BoolTensor": np.bool_}
+
 def float_dtype_of(data, default: np.dtype) -> np.dtype:
     """The dtype PyTorch gives a tensor made from a (nested) list of numbers with floats (or complex
     numbers) in it: `default` for Python numbers, a numpy scalar's (or a tensor's) own dtype, promoted

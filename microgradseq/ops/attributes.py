@@ -16,6 +16,7 @@ import numpy as np
 
 from ..autograd import CUT, LEAF
 from ..checks import is_int
+from ..dtypes import LEGACY_TENSOR_TYPES
 from ..spellings import CPU, check_device
 from ..tensor import Tensor, as_tensor, get_default_dtype, owned
 from .methods import _axis, to
@@ -26,14 +27,10 @@ def type_(self: Tensor, dtype: Any = None) -> Tensor | str:
     be a legacy tensor type, its name (`'torch.FloatTensor'`) or `Tensor`, the default dtype."""
     if dtype is Tensor:
         dtype = get_default_dtype()
-    elif isinstance(dtype, str) and dtype.removeprefix("torch.") in _LEGACY_TYPES:
-        dtype = _LEGACY_TYPES[dtype.removeprefix("torch.")]
+    elif isinstance(dtype, str) and dtype.removeprefix("torch.") in LEGACY_TENSOR_TYPES:
+        dtype = LEGACY_TENSOR_TYPES[dtype.removeprefix("torch.")]
     return str(self.dtype) if dtype is None else to(self, dtype)
 
-
-_LEGACY_TYPES = {"FloatTensor": np.float32, "DoubleTensor": np.float64, "HalfTensor": np.float16,
-                 "LongTensor": np.int64, "IntTensor": np.int32, "ShortTensor": np.int16, "CharTensor": np.int8,
-                 "ByteTensor": np.uint8, "BoolTensor": np.bool_}     # PyTorch's names of CPU tensor types
 
 
 def type_as(self: Tensor, other: Any) -> Tensor:
