@@ -16,7 +16,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..autograd import no_grad
-from ..checks import is_finite_number, non_negative_number
+from ..checks import is_finite_number, non_negative_number, positive_int
 from ..parameter import UninitializedParameter
 from ..random import generator_or_default
 from ..tensor import Tensor
@@ -232,8 +232,7 @@ def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
     if tensor.ndim not in (3, 4, 5):
         raise ValueError(f"dirac_: expected a tensor of 3, 4 or 5 axes (a convolution weight), got shape "
                          f"{tensor.shape}")
-    if not (isinstance(groups, numbers.Integral) and not isinstance(groups, bool) and groups > 0):
-        raise ValueError(f"dirac_: groups must be a positive integer, got {groups!r}")
+    groups = positive_int(groups, "groups", "dirac_")
     if tensor.shape[0] % groups:
         raise ValueError(f"dirac_: dim 0 must be divisible by groups, got shape {tensor.shape} and groups={groups}")
     per_group = tensor.shape[0] // groups
