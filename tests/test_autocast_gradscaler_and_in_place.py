@@ -74,6 +74,38 @@ def test_autocast_state_belongs_to_the_thread_that_entered_it():
     assert other == [False]
 
 
+def test_one_decorator_region_open_in_two_threads_puts_back_each_threads_own_state():
+    """A decorator is one autocast object: entered by thread A, then by thread B (inside its own cpu
+    region) before A leaves, A's exit puts back A's state, not B's; a recursive call leaves it off."""
+    a_inside, b_inside, a_left, seen = threading.Event(), threading.Event(), threading.Event(), {}
+
+    @mg.autocast("cuda")
+    def forward(who):
+        (a_inside if who == "A" else b_inside).set()
+        (b_inside if who == "A" else a_left).wait(5)
+
+    def thread_b():
+        a_inside.wait(5)
+        with mg.autocast("cpu"):
+            forward("B")
+            seen["B"] = mg.is_autocast_enabled("cpu"), mg.is_autocast_enabled("cuda")
+
+    thread = threading.Thread(target=thread_b)
+    thread.start()
+    forward("A")
+    seen["A"] = mg.is_autocast_enabled("cpu"), mg.is_autocast_enabled("cuda")
+    a_left.set()
+    thread.join()
+    assert seen == {"A": (False, False), "B": (True, False)}
+
+    @mg.autocast("cuda")
+    def recursive(n):
+        if n:
+            recursive(n - 1)
+        return mg.is_autocast_enabled("cuda")
+    assert recursive(2) and not mg.is_autocast_enabled("cuda")
+
+
 def test_autocast_refuses_a_device_type_that_is_not_a_str_or_not_known():
     with pytest.raises(ValueError, match="autocast: expected `device_type` of type `str`, got: `device`"):
         mg.autocast(mg.device("cuda"))

@@ -486,6 +486,38 @@ def test_linear_multiplies_by_a_row_ordered_copy_of_w_transposed_from_its_second
     assert transposed_copies.entries[id(weight._data)][1] is not None
 
 
+def test_a_thread_multiplying_a_shared_weight_leaves_another_threads_route_as_alone():
+    """The copies are per thread: thread B's products with a weight (evaluating a model thread A trains)
+    do not make A's first product take the copy's route, whose sums may differ in the last bits;
+    a weight's copy made in one thread is dropped from that thread's table when the array goes."""
+    import threading
+    from microgradseq.ops.linalg import transposed_copies
+    rng = np.random.default_rng(6)
+    weight = mg.tensor(rng.normal(size=(5, 4)))
+    x = rng.normal(size=(3, 4))
+    seen = {}
+
+    def evaluate():
+        mg.ops.linear(x, weight)
+        mg.ops.linear(x, weight)                    # B's second product: B's copy
+        seen["B"] = transposed_copies.entries[id(weight._data)][1] is not None
+    thread = threading.Thread(target=evaluate)
+    thread.start()
+    thread.join()                                   # (all of B's products before A's: the order is certain)
+    assert seen == {"B": True} and id(weight._data) not in transposed_copies.entries
+    mg.ops.linear(x, weight)                        # A's first product: the view's route, as alone
+    assert transposed_copies.entries[id(weight._data)][1] is None
+    kept = []
+    thread = threading.Thread(target=lambda: (mg.ops.linear(x, weight), kept.append(transposed_copies.entries)))
+    thread.start()
+    thread.join()
+    key = id(weight._data)
+    assert key in kept[0]
+    with mg.no_grad():
+        weight -= 0.5                               # the array goes: gone from both threads' tables
+    assert key not in kept[0] and key not in transposed_copies.entries
+
+
 def test_linear_names_the_shapes_that_do_not_line_up():
     with pytest.raises(ValueError, match=r"linear: input of shape \(2, 3\) and weight of shape \(4, 5\)"):
         mg.ops.linear(mg.zeros(2, 3), mg.zeros(4, 5))

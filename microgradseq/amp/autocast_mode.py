@@ -18,6 +18,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..checks import flag
+from ..metadata import enter_block, leave_block
 
 DEVICE_TYPES = ("cuda", "cpu", "mps", "xpu", "hpu")     # PyTorch's is_autocast_available devices (and more)
 
@@ -53,11 +54,12 @@ class autocast:
         self._cache_enabled = None if cache_enabled is None else flag(cache_enabled, "cache_enabled", "autocast")
 
     def __enter__(self) -> None:
-        self.prev = _enabled.get()
-        _enabled.set({**self.prev, self.device: self._enabled})
+        outer = _enabled.get()
+        enter_block(self, outer)        # (per thread and task: one object, a decorator's, may be open in several)
+        _enabled.set({**outer, self.device: self._enabled})
 
     def __exit__(self, *exc_info: Any) -> bool:
-        _enabled.set(self.prev)
+        _enabled.set(leave_block(self))
         return False
 
     def __call__(self, func: Callable) -> Callable:

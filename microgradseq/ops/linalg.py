@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 import weakref
 from typing import Any
 
@@ -152,7 +153,7 @@ def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return result("linear", y, (x, weight, bias), rules, (W, X, None))
 
 
-class TransposedCopies:
+class TransposedCopies(threading.local):
     """W^T as a C-ordered copy, for weights that multiply a batch of rows again and again.
 
     With more than one row, numpy's X @ W.T is faster with W^T laid out in rows
@@ -162,17 +163,21 @@ class TransposedCopies:
     product with the same array. Arrays are read-only and an update gives a
     weight a new array, so the array is the key; its copy goes when it does.
     (The two routes sum in different orders, so an array's first product and
-    its later ones may differ in the last bits.)
+    its later ones may differ in the last bits.) Per thread: which route a
+    product takes depends only on the products this thread has made, so a
+    thread evaluating a model that another trains leaves the trainer's values
+    as they are alone.
     """
 
     def __init__(self) -> None:
         self.entries = {}           # id(W) -> [weak reference to W, W^T copy (None until a 2nd product)]
 
     def of(self, W: np.ndarray) -> np.ndarray:
-        entry = self.entries.get(id(W))
+        entries = self.entries
+        entry = entries.get(id(W))
         if entry is None or entry[0]() is not W:
-            key = id(W)
-            self.entries[key] = [weakref.ref(W, lambda _, key=key: self.entries.pop(key, None)), None]
+            key = id(W)             # (the callback may run in another thread: it names this thread's table)
+            entries[key] = [weakref.ref(W, lambda _, key=key: entries.pop(key, None)), None]
             return W.T
         if entry[1] is None:
             entry[1] = W.T.copy()
