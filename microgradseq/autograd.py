@@ -109,7 +109,8 @@ def record(op: str, inputs: tuple, rules: tuple, saved: tuple, shape: tuple, dty
     if not grad_enabled.get():
         return None
     for parent in inputs:
-        if parent is not None and parent.kind is not CUT:
+        if parent is not None and parent.kind is not CUT:     # (a cut state needs no gradient)
+            # (the same as `shape`: an operand's equal shape tuple is shared, one object fewer a node)
             return Node(op, OP, inputs, rules, saved, parent.shape if parent.shape == shape else shape, dtype)
     return None
 
@@ -214,10 +215,13 @@ class Gradients:
 class Hooks:
     """The named places where the rest of the library plugs into the core.
 
-    - `gradients(order)`: what adds a pass's gradients into nodes; the engine
-      installs `gradients.GradientPass` (scatter buffers, deferred weight
-      products, anomaly checks), with leaves' hooks (`tensor_hooks.py`), in
-      place of the plain `Gradients`.
+    - `gradients(order)`: what adds a pass's gradients into nodes; it may also
+      shorten `order`, the list the walk then pops. The engine installs
+      `tensor_hooks._gradients` in place of the plain `Gradients`: a
+      `gradients.GradientPass` (scatter buffers, deferred weight products,
+      anomaly checks) with the leaves' tensor hooks, which for
+      `backward(inputs=...)` and `mg.autograd.grad` keeps in `order` only the
+      nodes on a path to those tensors (`tensor_hooks.PrunedPass`).
     - `unfold(roots)`: make the parts of graphs that only drawings read
       (the step marks of fused layers, `nn/fused/marks.py`); called by `viz`.
     """
