@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from typing import Any, NamedTuple, Sequence
 
 import numpy as np
@@ -68,6 +69,8 @@ def _own_array(data: Any, dtype: Any = None) -> np.ndarray:
     """A read-only array of its own made from `data` (a copy, as torch.tensor makes)."""
     if isinstance(data, Tensor):
         data = data._data
+    elif isinstance(data, (list, tuple)) and any(isinstance(v, Tensor) and v._data.size != 1 for v in data):
+        raise TypeError(_tensors_are_not_numbers(data))
     try:
         array = np.array(data, dtype=dtype)
     except (TypeError, ValueError) as error:
@@ -86,6 +89,16 @@ def _own_array(data: Any, dtype: Any = None) -> np.ndarray:
             raise TypeError(f"tensor: expected numbers, got {type(data).__name__} data of dtype {array.dtype}")
         raise TypeError(not_numbers(where, data))
     return read_only(array)
+
+
+def _tensors_are_not_numbers(data: list | tuple) -> str:
+    """A list of tensors with more than one element each (an LSTM's `(h, c)` given to a readout) is not
+    numbers, as in PyTorch ("only one element tensors can be converted to Python scalars"): stacking it
+    would give a result of another shape, silently."""
+    shapes = ", ".join(str(v.shape) if isinstance(v, Tensor) else type(v).__name__ for v in data[:4])
+    return (f"{public_name('tensor')}: expected a tensor or numbers, got a {type(data).__name__} of tensors "
+            f"({shapes}{', ...' if len(data) > 4 else ''}); only one-element tensors are numbers, as in PyTorch: "
+            "mg.stack or mg.cat joins tensors")
 
 
 def numbers_in(value: Any, dtype: np.dtype) -> np.ndarray | None:
@@ -123,6 +136,9 @@ class Tensor:
                 requires_grad, np.bool_):
             raise TypeError(f"Tensor: Tensor({data}, {requires_grad}, ...) takes data, not sizes (PyTorch's legacy "
                             f"constructor); for a tensor of that shape use mg.zeros({data}, {requires_grad}, ...)")
+        if type(data) is int:       # (`Parameter(torch.Tensor(n))` in ported code would be 0-d, silently)
+            warnings.warn(f"Tensor({data}) is the 0-d tensor {float(data)} (data, as mg.tensor takes); PyTorch's legacy "
+                          f"torch.Tensor({data}) reads one int as a size: mg.empty({data}) for that", stacklevel=2)
         if dtype is None and not isinstance(data, (Tensor, np.ndarray, np.generic)):
             dtype = _default_dtype      # PyTorch's legacy `torch.Tensor(data)`: always the default float dtype
         self._data = _own_array(data, dtype)
@@ -503,8 +519,11 @@ def as_tensor(value: Any, like: Tensor | None = None, where: str | None = None) 
     try:
         return tensor(value)
     except (TypeError, ValueError) as error:
-        why = "" if isinstance(error, TypeError) else f" ({str(error).removeprefix('tensor: ')})"
-        raise type(error)(not_numbers(where, value) + why) from None
+        message = str(error)
+        if not message.startswith(f"{where}: "):       # (unless it names `where` already)
+            why = "" if isinstance(error, TypeError) else f" ({message.removeprefix('tensor: ')})"
+            message = not_numbers(where, value) + why
+        raise type(error)(message) from None
 
 
 _LARGEST = {np.dtype(t): float(np.finfo(t).max) for t in (np.float16, np.float32)}   # past it: inf

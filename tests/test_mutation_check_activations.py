@@ -259,6 +259,19 @@ def test_hardtanh_and_relu6_keep_integers_integers(dtype):
     np.testing.assert_array_equal(y6.numpy(), [0, 0, 0, 3, 6])
 
 
+@pytest.mark.parametrize("name, call", [("relu", F.relu), ("relu", mg.relu), ("ReLU", lambda t: mg.nn.ReLU()(t)),
+                                        ("hardtanh", F.hardtanh), ("relu6", F.relu6),
+                                        ("Hardtanh", lambda t: mg.nn.Hardtanh()(t))])
+def test_relu_hardtanh_and_relu6_of_a_bool_tensor_raise_as_pytorch(name, call):
+    """aten/src/ATen/native/Activation.cpp: relu checks "Boolean inputs not supported for relu", hardtanh_out
+    "Bool inputs not supported for hardtanh", and relu6 is hardtanh(0, 6)."""
+    with pytest.raises(TypeError, match=rf"^{name}: expected a tensor of numbers, got dtype bool"):
+        call(mg.tensor([True, False]))
+    y = call(mg.tensor([-2, 0, 3, 8]))
+    expected = {"relu": [0, 0, 3, 8], "ReLU": [0, 0, 3, 8], "relu6": [0, 0, 3, 6]}.get(name, [-1, 0, 1, 1])
+    assert y.dtype == np.int64 and y.tolist() == expected
+
+
 def test_hardtanh_with_equal_bounds_is_constant_and_min_above_max_is_an_error():
     """PyTorch checks only min_val > max_val ("min_val cannot be greater than max_val"): equal bounds
     give that constant everywhere, slope 0."""

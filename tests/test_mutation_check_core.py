@@ -211,6 +211,29 @@ def test_einsum_takes_its_operands_as_one_list_or_one_tuple_and_ignores_spaces()
     np.testing.assert_allclose(mg.einsum(" i j , j k -> i k ", mg.tensor(a), mg.tensor(b)).data, a @ b)
 
 
+def test_einsum_of_bool_tensors_sums_in_int64_and_refuses_a_contraction_as_pytorch():
+    """aten/src/ATen/native/Linear.cpp einsum: one operand's summed axes go through `sum` (bool sums in
+    int64), no summed axis only through `mul`, `diagonal` and `permute` (bool stays bool), and an axis
+    summed across two operands through `sumproduct_pair`'s `bmm`, which has no bool kernel."""
+    a = np.array([[True, False, True], [False, True, True]])
+    m, v = mg.tensor(a), mg.tensor(a[0])
+    for equation, operands, expected in (("ij->", (m,), a.sum()), ("ij->j", (m,), a.sum(0)),
+                                         ("ii", (m[:, :2],), 2), ("i,j->i", (v, v), a[0] * a[0].sum())):
+        y = mg.einsum(equation, *operands)
+        assert y.dtype == np.int64
+        np.testing.assert_array_equal(y.data, expected)
+    for equation, operands, expected in (("ij->ji", (m,), a.T), ("i,j->ij", (v, v), np.outer(a[0], a[0])),
+                                         ("ij,j->ij", (m, v), a & a[0])):
+        y = mg.einsum(equation, *operands)
+        assert y.dtype == np.bool_
+        np.testing.assert_array_equal(y.data, expected)
+    for equation, operands in (("ij,jk->ik", (m, m.t())), ("i,i", (v, v)), ("ij,j->i", (m, v))):
+        with pytest.raises(TypeError, match=r"^einsum: bool tensors have no matrix product"):
+            mg.einsum(equation, *operands)
+    np.testing.assert_array_equal(mg.einsum("ij,jk->ik", m.long(), m.t().long()).data,
+                                  a.astype(np.int64) @ a.T.astype(np.int64))
+
+
 def test_a_linear_weights_gradient_accumulates_across_passes_and_with_other_uses():
     """linear's weight gradient is summed at the end of the pass; into a .grad that is already there
     (an earlier pass, or another use of the weight in the same pass) it is added, as PyTorch

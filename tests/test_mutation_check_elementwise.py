@@ -119,6 +119,25 @@ def test_clamp_of_an_integer_tensor_with_integer_bounds_stays_integer():
         np.testing.assert_array_equal(y.data, expected)
 
 
+def test_clamp_of_a_bool_tensor_between_bool_bounds_raises_before_writing_as_pytorch():
+    """aten/src/ATen/native/TensorCompare.cpp (recent): clamp.Tensor with both bounds runs clamp_stub, whose
+    CPU kernel (TensorCompareKernel.cpp clamp_kernel_impl) has no Bool; one bound alone runs maximum_stub or
+    minimum_stub, which have; number bounds promote a bool tensor as result_type does (int64 for ints)."""
+    x, lo, hi = mg.tensor([True, False, True]), mg.tensor([False, True, False]), mg.tensor([False, True, True])
+    for name, call in (("clamp", lambda: mg.clamp(x, lo, hi)), ("Tensor.clamp", lambda: x.clamp(lo, hi)),
+                       ("clip", lambda: mg.clip(x, lo, hi)), ("Tensor.clamp_", lambda: x.clamp_(lo, hi)),
+                       ("Tensor.clamp_", lambda: x.clip_(min=lo, max=hi))):
+        with pytest.raises(TypeError, match=rf"^{name}: expected bounds that are not both bool for a bool tensor"):
+            call()
+    assert x.tolist() == [True, False, True]                    # clamp_ wrote nothing
+    y = x.clamp(min=lo)
+    assert y.dtype == np.bool_ and y.tolist() == [True, True, True]
+    y = x.clamp(max=lo)
+    assert y.dtype == np.bool_ and y.tolist() == [False, False, False]
+    y = x.clamp(0, 1)
+    assert y.dtype == np.int64 and y.tolist() == [1, 0, 1]
+
+
 # ---- where, astype, clone -----------------------------------------------------------------------
 
 @pytest.mark.parametrize("condition", [np.array([1, 0]), mg.tensor([1.0, 0.0]), 1])

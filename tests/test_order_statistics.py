@@ -184,6 +184,24 @@ def test_kthvalue_is_the_kth_smallest_with_its_index_and_its_gradient(shape, dim
                       lambda a: np.take(np.sort(a, axis=dim), [k - 1] if keepdim else k - 1, axis=dim), a)
 
 
+@pytest.mark.parametrize("name, call", [("kthvalue", lambda t: t.kthvalue(1)),
+                                        ("kthvalue", lambda t: mg.kthvalue(t, 2, 0)),
+                                        ("median", lambda t: t.median()), ("median", lambda t: mg.median(t, 0)),
+                                        ("nanmedian", lambda t: t.nanmedian()),
+                                        ("nanmedian", lambda t: t.nanmedian(0))])
+def test_kthvalue_median_and_nanmedian_of_a_bool_tensor_raise_as_pytorch(name, call):
+    """aten/src/ATen/native/Sorting.cpp: kthvalue_out_impl_cpu, median_with_indices_impl and median_impl
+    dispatch AT_DISPATCH_ALL_TYPES (no Bool); mode's kernel has Bool, so mode of one still works."""
+    mask = mg.tensor([True, False, True])
+    with pytest.raises(TypeError, match=rf"^{name}: expected a tensor of numbers, got dtype bool"):
+        call(mask)
+    ints = mask.long()
+    assert ints.kthvalue(1).values.item() == 0 and ints.median().item() == 1
+    assert ints.nanmedian(0).values.item() == 1
+    values, indices = mask.mode()
+    assert values.item() is True and indices.item() == 2
+
+
 def test_kthvalue_counts_nan_as_the_largest_and_ties_in_their_order():
     values, indices = mg.tensor([[np.nan, 2.0, 1.0, 2.0]]).kthvalue(3)
     assert values.tolist() == [2.0] and indices.tolist() == [3]

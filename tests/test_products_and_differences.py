@@ -348,6 +348,22 @@ def test_nansum_of_integers_is_int64_dtype_converts_and_complex_is_refused():
         mg.ones(2, 2).nansum(2)
 
 
+@pytest.mark.parametrize("dtype", [np.complex64, mg.int64, mg.bool])
+def test_nansum_of_a_floating_tensor_given_a_dtype_that_is_not_floating_raises_as_pytorch(dtype):
+    """aten/src/ATen/native/cpu/SumKernel.cpp: nansum_kernel_impl dispatches floating types only (after
+    ReduceOps.cpp's nansum_out converts the input to dtype); an integer or bool input goes to sum, which takes
+    any dtype."""
+    a = np.array([1.5, np.nan, 2.0])
+    with pytest.raises(TypeError, match=r"^nansum: dtype must be a floating-point dtype \(mg.float32, mg.float64\)"):
+        mg.nansum(mg.tensor(a), dtype=dtype)
+    with pytest.raises(TypeError, match=r"^nansum: dtype must be a floating-point dtype"):
+        mg.tensor(a).nansum(0, dtype=dtype)
+    y = mg.tensor(a, dtype=mg.float32).nansum(dtype=mg.float64)
+    assert y.dtype == np.float64 and y.item() == 3.5
+    z = mg.nansum(mg.tensor([1, 2, 4]), dtype=np.complex64)
+    assert z.dtype == np.complex64 and z.item() == 7 + 0j
+
+
 # ---- isclose ----------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("rtol, atol, equal_nan", [(1e-5, 1e-8, False), (1e-5, 1e-8, True), (0.1, 0.0, False),

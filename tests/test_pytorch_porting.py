@@ -3,6 +3,8 @@
 repeat), formatting and in-place fills. Values against numpy, gradients against central finite
 differences (mg.gradcheck) in float64; no PyTorch needed."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -287,6 +289,18 @@ def test_pytorchs_legacy_sizes_constructor_is_refused_with_what_to_use():
         mg.Tensor(2, 3)
 
 
+def test_one_int_to_tensor_is_data_and_a_warning_says_pytorchs_legacy_constructor_reads_a_size():
+    """`nn.Parameter(torch.Tensor(n))` in ported code: one int is data here (a 0-d tensor), n entries in
+    PyTorch; the warning says so and what to write. Floats, lists and numpy ints are data without one."""
+    with pytest.warns(UserWarning, match=r"Tensor\(4\) is the 0-d tensor 4.0 .* mg.empty\(4\) for that"):
+        t = mg.Tensor(4)
+    assert t.shape == () and t.item() == 4.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert mg.Tensor(4.0).shape == () and mg.Tensor([4]).shape == (1,) and mg.Tensor(np.int64(4)).shape == ()
+        assert mg.Tensor(True).shape == ()
+
+
 def test_abs_and_unary_plus_of_a_tensor():
     x = f64([-1.5, 2.0])
     np.testing.assert_array_equal(abs(x).data, [1.5, 2.0])
@@ -307,6 +321,18 @@ def test_min_and_topk_of_unsigned_integers_and_bools():
     assert u.min().item() == 0 and u.min(dim=0).indices.item() == 0
     assert u.topk(1).values.tolist() == [5] and u.topk(2, largest=False).values.tolist() == [0, 3]
     assert mg.tensor([True, False]).min().item() is False
+
+
+def test_topk_of_a_bool_tensor_raises_as_pytorch_and_of_integers_still_works():
+    """aten/src/ATen/native/cpu/SortingKernel.cpp: topk_kernel dispatches AT_DISPATCH_ALL_TYPES (no Bool),
+    where sort_kernel's dispatch has Bool: topk of a bool tensor is an error, sort and argsort of one are not."""
+    mask = mg.tensor([True, False, True])
+    for call in (lambda: mask.topk(1), lambda: mg.topk(mask, 2, largest=False)):
+        with pytest.raises(TypeError, match=r"^topk: expected a tensor of numbers, got dtype bool"):
+            call()
+    values, indices = mask.long().topk(2)
+    assert values.tolist() == [1, 1] and sorted(indices.tolist()) == [0, 2]
+    assert mg.sort(mask).values.tolist() == [False, True, True] and mg.argsort(mask).tolist()[0] == 1
 
 
 def test_gather_and_index_select_refuse_negative_and_too_large_positions_naming_themselves():

@@ -126,8 +126,11 @@ def test_a_list_of_sequences_of_different_lengths_given_to_a_layer_says_to_pack_
                                             r"got a (list|tuple) of sequences of different shapes \(\(2, 3\), \(5, 3\)\); "
                                             r"pack .*nn\.utils\.rnn\.pack_sequence\(sequences, enforce_sorted=False\)"):
             nn.GRU(3, 4)(sequences)
-    steps = [torch.randn(1, 3), torch.randn(1, 3)]          # one length: read as the steps of (T, B, I)
-    assert nn.GRU(3, 4)(steps)[0].shape == (2, 1, 4)
+    steps = [torch.randn(1, 3), torch.randn(1, 3)]          # one length: refused too, as by PyTorch
+    with pytest.raises(TypeError, match=r"^GRU: expected a tensor or numbers, got a list of tensors "
+                                        r"\(\(1, 3\), \(1, 3\)\); .* mg\.stack or mg\.cat joins tensors"):
+        nn.GRU(3, 4)(steps)
+    assert nn.GRU(3, 4)(torch.stack(steps))[0].shape == (2, 1, 4)
 
 
 def test_lengths_that_do_not_fit_the_batch_axis_point_at_batch_first():

@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..checks import broadcasts_to, broadcasts_with, is_int
+from ..checks import broadcasts_to, broadcasts_with, is_int, public_name
 from ..spellings import also_by_keyword, axis_keepdims
 from ..tensor import Tensor, as_tensor, owned
 from . import elementwise as ew
@@ -101,11 +101,17 @@ def _check_bound(name: str, value: Any) -> None:
 def clamp(self: Tensor, min: Any = None, max: Any = None) -> Tensor:
     """min(max(self, min), max): `clip` under PyTorch's names; with a tensor bound (broadcast),
     `clamp_max(clamp_min(self, min), max)`, so each bound gets the gradient where it is taken. At least one
-    bound must be given, as PyTorch's ("At least one of 'min' or 'max' must not be None")."""
+    bound must be given, as PyTorch's ("At least one of 'min' or 'max' must not be None"). A bool tensor
+    between bool tensor bounds is a TypeError (PyTorch's clamp has no bool kernel; one bound alone is
+    its maximum or minimum, which has; number bounds promote it, as PyTorch's: int64 for ints)."""
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given, got neither (as PyTorch's clamp)")
     _check_bound("min", min)
     _check_bound("max", max)
+    if all(isinstance(t, Tensor) and t.dtype == np.bool_ for t in (self, min, max)):
+        raise TypeError(f"{public_name('clamp')}: expected bounds that are not both bool for a bool tensor "
+                        "(PyTorch's clamp has no bool kernel), got bool min and max; give one, or convert "
+                        "first (t.long())")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         above = self if min is None else clamp_min(self, min)
         return above if max is None else clamp_max(above, max)

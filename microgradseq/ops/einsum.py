@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Rules, Tensor, as_tensor, result
+from .linalg import no_bool_product
 
 _LETTERS = string.ascii_letters
 
@@ -135,6 +136,11 @@ def einsum(equation: str, *operands: Any) -> Tensor:
     inputs, out = _split(equation, len(tensors))
     arrays = [t._data for t in tensors]
     subs, out = _explicit(equation, inputs, out, [a.shape for a in arrays])
+    if all(a.dtype == np.bool_ for a in arrays):   # as PyTorch's: a sum of one operand's axes is int64 (sum's),
+        summed = set("".join(subs)) - set(out)      # one shared by two a matrix product, which bools have not
+        if any(sum(c in s for s in subs) > 1 for c in summed):
+            no_bool_product("einsum", arrays[0], arrays[1])
+        arrays = [a.astype(np.int64) for a in arrays] if summed else arrays
     spelled = ",".join(subs) + "->" + out
     try:
         y = np.einsum(spelled, *arrays, optimize=len(arrays) > 2)

@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..checks import user_stacklevel
+from ..checks import public_name, user_stacklevel
 from ..promotion import combine_categories
 from ..tensor import Rules, Tensor, as_tensor, get_default_dtype, owned, result
 
@@ -478,8 +478,11 @@ SIGMOID = elementwise(lambda g, s: g * s * (1 - s))
 
 
 def relu(x: Any) -> Tensor:
-    """max(x, 0);   d/dx = 1 where x > 0, else 0"""
+    """max(x, 0);   d/dx = 1 where x > 0, else 0. A bool tensor is a TypeError, as PyTorch's."""
     x = x if type(x) is Tensor else as_tensor(x)
+    if x.dtype == np.bool_:
+        raise TypeError(f"{public_name('relu')}: expected a tensor of numbers, got dtype bool (PyTorch's relu "
+                        "refuses bool); convert it first (t.long())")
     X = x._data
     return result("relu", np.maximum(X, 0), (x,), RELU, (X,))
 

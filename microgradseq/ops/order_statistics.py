@@ -66,9 +66,14 @@ def cummin(self: Tensor, dim: int) -> ValuesIndices:
     return _running_extreme("cummin", self, dim, np.minimum)
 
 
-def _real_and_nonempty(name: str, self: Tensor) -> None:
+def _real_and_nonempty(name: str, self: Tensor, bools: bool = True) -> None:
+    """TypeError for a complex tensor (and a bool one unless `bools`: PyTorch's median and kthvalue kernels
+    have none, its mode's has), ValueError for an empty one, naming `name`."""
     if self.dtype.kind == "c":
         raise TypeError(f"{name}: expected a real tensor, got dtype {self.dtype}")
+    if self.dtype.kind == "b" and not bools:
+        raise TypeError(f"{name}: expected a tensor of numbers, got dtype bool (PyTorch's {name} has no bool "
+                        "kernel); convert it first (t.long())")
     if self._data.size == 0:
         raise ValueError(f"{name}: expected a non-empty tensor, got shape {self.shape}")
 
@@ -92,7 +97,7 @@ def _selected(name: str, self: Tensor, dim: int, keepdim: bool, rank: Any) -> Va
 
 def _middle(name: str, self: Tensor, dim: Any, keepdim: bool, skip_nan: bool) -> Tensor | ValuesIndices:
     """median (`skip_nan` False) or nanmedian: the lower of the two middle entries, as PyTorch's."""
-    _real_and_nonempty(name, self)
+    _real_and_nonempty(name, self, bools=False)
     X = self._data
     if dim is None:
         flat = X.reshape(-1)
@@ -131,7 +136,7 @@ def kthvalue(self: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Valu
     """The k-th smallest entry along `dim` (k from 1) and its index, as torch.kthvalue's pair (values,
     indices): NaN counts as the largest; of equal entries the k-th in the stable order (PyTorch's
     quickselect may pick another of them). The value's gradient goes whole to its index."""
-    _real_and_nonempty("kthvalue", self)
+    _real_and_nonempty("kthvalue", self, bools=False)
     extent = self.shape[_axis("kthvalue", dim, self.ndim, scalar_dim=True)] if self.ndim else 1
     if not (is_int(k) and 1 <= k <= extent):
         raise ValueError(f"kthvalue: k must be from 1 to {extent} (dim {dim} of shape {self.shape}), got {k!r}")

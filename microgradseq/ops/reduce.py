@@ -336,13 +336,15 @@ def nansum(x: Any, dim: Any = None, keepdim: bool | None = None, *, dtype: Any =
            keepdims: bool | None = None) -> Tensor:
     """The sum over `dim` (an axis, a tuple of them, or every axis) with each NaN counted as 0, as
     torch.nansum: sum(where(isnan(x), 0, x)), so dL/dx_i = 1, and 0 at a NaN (PyTorch's nansum_backward).
-    Integers and bools sum in int64; `dtype` converts x first; a complex tensor is a TypeError."""
+    Integers and bools sum in int64; `dtype` converts x first; a complex tensor, or a floating one given
+    a dtype that is not floating, is a TypeError."""
     axis, keepdims = axis_keepdims("nansum", axis, keepdims, dim, keepdim)
     x = x if type(x) is Tensor else as_tensor(x, where="nansum")
     if x.dtype.kind == "c":
         raise TypeError(f"nansum: expected a real tensor, got dtype {x.dtype} (PyTorch's nansum takes no complex)")
     axes = _normalise_axes("nansum", axis, x.shape)
-    x = in_given_dtype("nansum", x, dtype)
+    # (PyTorch's nansum kernel is floating only; integers and bools go to sum, which takes any dtype)
+    x = ew.in_dtype("nansum", x, dtype) if x.dtype.kind == "f" else in_given_dtype("nansum", x, dtype)
     if x.dtype.kind == "f":
         x = ew.where(np.isnan(x._data), 0, x)
     return sum(x, axes, keepdims, dtype=dtype)

@@ -18,7 +18,11 @@ from .shape import getitem
 
 
 def topk(self: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> ValuesIndices:
-    """The k largest (or smallest) entries along `dim`, largest (smallest) first, and where they are."""
+    """The k largest (or smallest) entries along `dim`, largest (smallest) first, and where they are.
+    A bool tensor is a TypeError, as PyTorch's (its topk kernel has no bool; sort's has)."""
+    if self.dtype == np.bool_:
+        raise TypeError("topk: expected a tensor of numbers, got dtype bool (PyTorch's topk has no bool kernel); "
+                        "convert it first (t.long())")
     axis = _axis("topk", dim, self.ndim)
     if not (is_int(k) and 0 <= k <= self.shape[axis]):
         raise ValueError(f"topk: expected k from 0 to {self.shape[axis]} (dim {dim} of shape {self.shape}), got {k!r}")
