@@ -77,25 +77,36 @@ def run_hooks(registry: dict, grad: np.ndarray) -> np.ndarray:
 
 
 class _HookedRules(tuple):
-    """A hooked node's rules: each rule of the original row, fed the hooked gradient."""
+    """A hooked node's rules: each rule of the original row, fed the hooked gradient. `hooks`: its
+    registry; `walked`: a list holding the node while a backward pass walks it (`HookedGradients`),
+    empty otherwise. The rules do not keep their node: node -> rules -> node would be a cycle, and
+    the whole graph behind a hooked tensor dropped without a backward pass (or after one with
+    retain_graph) would outlive its last reference until the garbage collector ran."""
 
 
 def _hook_node(node) -> dict:
     """Wrap the rules of an op's node (once), so that they pass on the hooked gradient; its hooks."""
+    global _hooked_nodes
     if isinstance(node.rules, _HookedRules):
         return node.rules.hooks
-    registry = HookRegistry()
+    registry, walked = HookRegistry(), []
 
     def hooked(g: np.ndarray) -> np.ndarray:
-        node.grad = run_hooks(registry, g)     # what `.grad` shows, and what the rules pass on
-        return node.grad
+        g = run_hooks(registry, g)              # what the rules pass on
+        if walked:
+            walked[0].grad = g                  # and what `.grad` shows (a pass without HookedGradients:
+        return g                                # the core's plain adder, the hooks run, `.grad` unhooked)
     once = OncePerPass(hooked)
 
     def wrapped(rule: Callable) -> Callable:
         return lambda g, kept: rule(once(g), kept)
     node.rules = _HookedRules(wrapped(rule) for rule in node.rules)
-    node.rules.hooks = registry
+    node.rules.hooks, node.rules.walked = registry, walked
+    _hooked_nodes = True
     return registry
+
+
+_hooked_nodes = False       # whether an op's node was ever hooked: until then a pass looks for none
 
 
 # Leaves with hooks: id(tensor) -> (a weak reference to it, its hooks, its post-accumulate hooks).
@@ -148,11 +159,12 @@ class HookedGradients(GradientPass):
     the pass (each leaf's `.grad` before is put aside), and at its end
     p.grad = (before) + hook(this pass's gradient), then the post-accumulate hooks see p."""
 
-    __slots__ = ("put_aside",)
+    __slots__ = ("put_aside", "walked")
 
     def __init__(self, order: list) -> None:
         super().__init__(order)
         self.put_aside = _put_aside(order, differentiated.get()) if _hooked_leaves else ()
+        self.walked = _walked(order) if _hooked_nodes else ()
 
     def __exit__(self, error_type, error, traceback) -> None:
         failed = error_type is not None
@@ -162,6 +174,8 @@ class HookedGradients(GradientPass):
             failed = True
             raise
         finally:
+            for walked, before in self.walked:      # (before: a pass a hook ran inside another pass)
+                walked[:] = before
             self._hand_back(failed)
 
     def _hand_back(self, failed: bool) -> None:
@@ -216,6 +230,18 @@ def _gradients(order: list) -> HookedGradients:
     captured = differentiated.get()
     needed = None if captured is None else _on_a_path(order, captured.nodes)
     return HookedGradients(order) if needed is None or len(needed) == len(order) else PrunedPass(order, needed)
+
+
+def _walked(order: list) -> list:
+    """(its `walked` list, what the list held) for each hooked op's node in this pass, the list now
+    holding the node until the pass ends: its hooked rules set the node's `.grad`."""
+    found = []
+    for node in order:
+        rules = node.rules
+        if type(rules) is _HookedRules:
+            found.append((rules.walked, rules.walked[:]))
+            rules.walked[:] = [node]
+    return found
 
 
 def _put_aside(order: list, captured: Differentiated | None) -> list:

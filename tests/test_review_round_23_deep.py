@@ -227,18 +227,28 @@ def test_gradcheck_passes_on_a_10_002_op_function():
 
 # ---- dropping a deep graph -----------------------------------------------------------------------
 
-@pytest.mark.parametrize("how", ["never backpropagated", "retain_graph"])
+@pytest.mark.parametrize("how", ["never backpropagated", "retain_graph", "hooked", "hooked, retain_graph"])
 def test_dropping_the_last_reference_to_a_100_000_op_graph_frees_it_at_once(how):
     """The graph is freed by reference counting alone (no cycle to wait for the collector; the
     deallocation of 100,000 nested nodes does not overflow the C stack): the arrays its tanh
-    nodes kept (each state's own array) die with the root."""
+    nodes kept (each state's own array) die with the root. Hooks on the first and the last state
+    make no cycle either (fixed: a hooked node's rules held the node, node -> rules -> node, so
+    the whole graph behind a hooked tensor waited for the collector)."""
+    def each(h):
+        if not kept and how.startswith("hooked"):
+            h.register_hook(lambda g: g * 2)
+        if len(kept) < 50:
+            kept.append(weakref.ref(h._data))
+
     gc.collect()
     gc.disable()
     try:
         w, x = leaf(W), leaf(X)
         kept = []
-        h = chain(w, x, each=lambda h: kept.append(weakref.ref(h._data)) if len(kept) < 50 else None)
-        if how == "retain_graph":
+        h = chain(w, x, each=each)
+        if how.startswith("hooked"):
+            h.register_hook(lambda g: g * 2)
+        if how.endswith("retain_graph"):
             h.sum().backward(retain_graph=True)
         assert all(ref() is not None for ref in kept)       # the graph holds them
         del h
