@@ -64,6 +64,23 @@ def cannot_write(suffix: str, renderer: str | None) -> str | None:
     return None
 
 
+PURE_LIMIT = 1_500     # boxes graphviz-pure lays out in a few seconds (its time and memory grow fast past it)
+
+
+def too_many_for(source: str, renderer: str) -> str | None:
+    """Why `renderer` should not lay out the DOT `source`, or None: graphviz-pure's layout of a
+    drawing of more than PURE_LIMIT boxes takes long and much memory (an op chain of 2,400 boxes:
+    11 s and 2 GB; 4,000: 48 s and 5.7 GB), where the system `dot` copes."""
+    if not Path(renderer).name.startswith(PURE):
+        return None
+    boxes = sum(1 for line in source.splitlines() if "[" in line and "->" not in line)
+    if boxes <= PURE_LIMIT:
+        return None
+    return (f"a drawing of {boxes:,} boxes is more than {PURE} lays out in reasonable time and memory "
+            f"(at most {PURE_LIMIT:,}): draw fewer steps (stamp them with mg.viz.step(t) and pass max_steps), "
+            "draw the cells view, or install Graphviz (its `dot` on PATH), which has no such limit")
+
+
 def render(graph: graphviz.Digraph | str, path: str | os.PathLike) -> Path:
     """Write `graph` (a Digraph or DOT text, any Unicode) to `path`; the suffix picks .svg, .png or .pdf.
     An existing file is overwritten; a folder that does not exist is a `FileNotFoundError`."""
@@ -89,6 +106,9 @@ def render(graph: graphviz.Digraph | str, path: str | os.PathLike) -> Path:
         raise FileNotFoundError(f"render: the folder {str(path.parent)!r} does not exist; create it first "
                                 f"(Path({str(path.parent)!r}).mkdir(parents=True)), got {str(path)!r}")
     source = graph if isinstance(graph, str) else graph.source
+    too_many = too_many_for(source, binary)
+    if too_many:
+        raise ValueError(f"render: {too_many}, got {path.name!r}")
     # an absolute path, so a name starting with '-' is not read as an option of the renderer
     done = subprocess.run([binary, f"-T{output_format}", "-o", str(path.absolute())],
                           input=source.encode("utf-8"), capture_output=True)
