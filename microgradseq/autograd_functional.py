@@ -30,7 +30,7 @@ import numpy as np
 
 from . import autograd, transforms
 from .grad_mode import enable_grad
-from .tensor import Tensor, owned
+from .tensor import Tensor, array_of, owned
 
 _STRATEGIES = ("reverse-mode", "forward-mode")
 
@@ -72,7 +72,7 @@ def _vectors(where: str, v: Any, like: tuple, single: bool, what: str) -> list[n
     if not isinstance(vs, (tuple, list)) or len(vs) != len(like):
         raise ValueError(f"{where}: v must be one tensor per {what} ({len(like)}), got "
                          f"{len(vs) if isinstance(vs, (tuple, list)) else type(v).__name__}")
-    arrays = [np.asarray(a, dtype=y.dtype) for a, y in zip(vs, like)]
+    arrays = [array_of(a, y.dtype) for a, y in zip(vs, like)]
     for position, (a, y) in enumerate(zip(arrays, like)):
         if a.shape != y.shape:
             raise ValueError(f"{where}: v for {what} {position} must have its shape {y.shape}, got {a.shape}")

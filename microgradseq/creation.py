@@ -13,7 +13,7 @@ from .dtypes import LEGACY_TENSOR_TYPES
 from .random import generator_or_default
 from .spellings import Size, check_device, shape_of, sizes_of
 from .ops.assign import number_for
-from .tensor import Tensor, default_complex_dtype, get_default_dtype, owned, tensor
+from .tensor import Tensor, array_of, default_complex_dtype, get_default_dtype, owned, tensor
 
 
 def _shape(shape: tuple, where: str, size: Any = None) -> tuple:
@@ -58,7 +58,7 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Any 
     `generator=`) or the generator `manual_seed` sets; a constant."""
     check_device("normal", device)
     rng = generator_or_default(rng, "normal", generator)
-    given = [np.asarray(v._data if isinstance(v, Tensor) else v) for v in (mean, std)]
+    given = [array_of(v) for v in (mean, std)]
     arrays = [a for v, a in zip((mean, std), given) if isinstance(v, (Tensor, np.ndarray, list, tuple))]
     if arrays:
         if size is not None:
@@ -129,7 +129,7 @@ def full(size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None, r
 def _like_shape_dtype(input: Any, dtype: Any, where: str) -> tuple[tuple, np.dtype]:
     """input's shape and dtype (or `dtype`); what is not numbers (a string, None, a mixed list) is a
     TypeError naming `where`, as PyTorch's (numpy would give a tensor of strings or objects)."""
-    data = input._data if isinstance(input, Tensor) else np.asarray(input)
+    data = array_of(input)
     if data.dtype.kind not in "biufc":
         raise TypeError(not_numbers(where, input))
     return data.shape, np.dtype(dtype) if dtype is not None else data.dtype
@@ -180,7 +180,7 @@ def multinomial(probs: Any, num_samples: int, replacement: bool = False, *,
     """`num_samples` category indices drawn with probabilities proportional to `probs` (weights (C,) or one
     row per draw (B, C): then (B, num_samples)), without replacement unless `replacement`; int64, as
     PyTorch's. Draws from `rng` (PyTorch's `generator=`) or the generator `manual_seed` sets."""
-    weights = np.asarray(probs, dtype=np.float64)
+    weights = array_of(probs, np.float64)
     if weights.ndim not in (1, 2) or weights.shape[-1] == 0:
         raise ValueError(f"multinomial: expected weights of shape (C,) or (B, C), got shape {weights.shape}")
     if not (isinstance(num_samples, (int, np.integer)) and not isinstance(num_samples, bool) and num_samples > 0):

@@ -38,7 +38,7 @@ import numpy as np
 from .autograd import setting
 from . import transforms
 from .forward import Seed, current_run
-from .tensor import Rules, Tensor, owned, result
+from .tensor import Rules, Tensor, array_of, owned, result
 
 
 def _same(v: np.ndarray, kept: None = None) -> np.ndarray:
@@ -113,7 +113,7 @@ def make_dual(tensor: Tensor, tangent: Any, *, level: int | None = None) -> Tens
         raise TypeError(f"make_dual: expected a Tensor as the primal, got {type(tensor).__name__}")
     if tensor.dtype.kind not in "fc":
         raise ValueError(f"make_dual: expected a floating-point primal, got dtype {tensor.dtype}")
-    values = tangent._data if isinstance(tangent, Tensor) else np.array(tangent)
+    values = tangent._data if isinstance(tangent, Tensor) else np.array(array_of(tangent))
     if values.dtype.kind not in "fc":
         raise ValueError(f"make_dual: expected a floating-point tangent, got dtype {values.dtype}")
     if values.shape != tensor.shape:

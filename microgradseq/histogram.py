@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .checks import positive_int
-from .tensor import Tensor, as_tensor, owned
+from .tensor import Tensor, array_of, as_tensor, owned
 
 
 class Histogram(NamedTuple):
@@ -60,7 +60,7 @@ def _edges(X: np.ndarray, bins: Any, range: Any) -> np.ndarray:
         return np.linspace(lo, hi, bins + 1).astype(X.dtype)
     if range is not None:
         raise TypeError("histogram: range= goes with a number of bins; given the edges, leave it out")
-    edges = np.asarray(bins.numpy() if isinstance(bins, Tensor) else bins)
+    edges = array_of(bins)
     if edges.ndim != 1 or edges.size < 2 or edges.dtype.kind not in "biuf" or np.any(np.diff(edges) < 0):
         raise ValueError(f"histogram: bins must be a positive integer or at least two increasing edges (1-d), "
                          f"got {bins!r:.80}")

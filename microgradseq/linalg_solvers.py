@@ -25,7 +25,7 @@ from .ops.solvers import (lu as lu_factors, lu_factor_values, lu_with_pivots, pe
                           singular_value_tolerances, solve_triangular)
 from .ops.decompositions import svdvals
 from .ops.shape import concat
-from .tensor import Tensor, as_tensor, owned
+from .tensor import Tensor, array_of, as_tensor, owned
 
 __all__ = ["CholeskyEx", "InvEx", "LU", "LUFactor", "Lstsq", "SolveEx", "TriangularSolve", "cholesky_ex",
            "cholesky_inverse", "cholesky_solve", "inv_ex", "lstsq", "lu", "lu_factor", "lu_solve", "lu_unpack",
@@ -107,7 +107,7 @@ def lu_factor(A: Any, *, pivot: bool = True) -> LUFactor:
 
 def _order(where: str, pivots: Any, m: int) -> np.ndarray:
     """The rows of A in the order of L U, from LAPACK's pivots (row j swapped with row pivots[j] - 1)."""
-    pivots = np.asarray(pivots._data if isinstance(pivots, Tensor) else pivots)
+    pivots = array_of(pivots)
     if pivots.dtype.kind not in "iu" or pivots.ndim < 1 or pivots.shape[-1] > m or (
             pivots.size and (pivots.min() < 1 or pivots.max() > m)):
         raise ValueError(f"{where}: pivots must be integers from 1 to {m} over the last axis, got shape "

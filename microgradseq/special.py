@@ -21,7 +21,7 @@ from .ops.gamma_functions import digamma, lgamma as gammaln, mvlgamma as multiga
 from .ops.elementwise import erf, expm1, log1p
 from .ops.more_elementwise import entr, erfc, exp2, logit, sinc, xlog1py, xlogy
 from .ops.softmax import logsumexp
-from .tensor import Tensor
+from .tensor import Tensor, as_tensor
 
 expit = ew.sigmoid
 psi = digamma
@@ -35,7 +35,7 @@ __all__ += ["digamma", "erfcx", "erfinv", "gammaln", "i0", "i0e", "i1", "i1e", "
 def ndtr(input: Any) -> Tensor:
     """The standard normal CDF, (1 + erf(x / sqrt 2)) / 2, as torch.special.ndtr (PyTorch's calc_ndtr): a
     composite of `erf`, so d/dx = e^(-x^2 / 2) / sqrt(2 pi) comes from the chain rule."""
-    return ew.mul(ew.add(erf(ew.mul(input, math.sqrt(0.5))), 1), 0.5)
+    return ew.mul(ew.add(erf(ew.mul(as_tensor(input, where="ndtr"), math.sqrt(0.5))), 1), 0.5)
 
 
 def round(input: Any, *, decimals: int = 0) -> Tensor:

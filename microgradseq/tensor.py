@@ -69,7 +69,7 @@ def _own_array(data: Any, dtype: Any = None) -> np.ndarray:
     """A read-only array of its own made from `data` (a copy, as torch.tensor makes)."""
     if isinstance(data, Tensor):
         data = data._data
-    elif isinstance(data, (list, tuple)) and any(isinstance(v, Tensor) and v._data.size != 1 for v in data):
+    elif _holds_tensors(data):
         raise TypeError(_tensors_are_not_numbers(data))
     try:
         array = np.array(data, dtype=dtype)
@@ -91,6 +91,23 @@ def _own_array(data: Any, dtype: Any = None) -> np.ndarray:
     return read_only(array)
 
 
+def array_of(value: Any, dtype: Any = None) -> np.ndarray:
+    """np.asarray(value, dtype) for an argument where one tensor goes (a tensor's data, an array as it is,
+    numbers), as the ops read an index, a mask, a target or a shape to copy: a list or tuple of
+    multi-element tensors is a TypeError naming the public function, as `tensor` refuses it (numpy would
+    stack them through Tensor.__array__ into an array of another shape, silently)."""
+    if isinstance(value, Tensor):
+        value = value._data
+    elif _holds_tensors(value):
+        raise TypeError(_tensors_are_not_numbers(value))
+    return np.asarray(value, dtype=dtype)
+
+
+def _holds_tensors(data: Any) -> bool:
+    """Whether `data` is a list or tuple holding a tensor of more than one element (not numbers)."""
+    return isinstance(data, (list, tuple)) and any(isinstance(v, Tensor) and v._data.size != 1 for v in data)
+
+
 def _tensors_are_not_numbers(data: list | tuple) -> str:
     """A list of tensors with more than one element each (an LSTM's `(h, c)` given to a readout) is not
     numbers, as in PyTorch ("only one element tensors can be converted to Python scalars"): stacking it
@@ -105,9 +122,12 @@ def numbers_in(value: Any, dtype: np.dtype) -> np.ndarray | None:
     """A new array of `value`'s numbers in `dtype`, or None unless they cast to it unchanged: of a
     kind that casts (ints into floats, float64 into float32; not floats into ints, complex into
     reals, None or text, which numpy would truncate, drop or turn into NaN) and within its range
-    (1e39 into float32 would become inf, 2**32 + 5 into int32 would wrap to 5)."""
+    (1e39 into float32 would become inf, 2**32 + 5 into int32 would wrap to 5). A list or tuple of
+    multi-element tensors is a TypeError naming the public function (`t.data = (h, c)`), as `tensor`'s."""
     if type(value) is np.ndarray and value.dtype == dtype:
         return value.copy()                         # (the common case, a gradient array: nothing to check)
+    if _holds_tensors(value):
+        raise TypeError(_tensors_are_not_numbers(value))
     try:
         numbers = np.asarray(value)
     except (TypeError, ValueError):                 # (ragged lists)

@@ -22,7 +22,7 @@ from . import autograd
 from .autograd import CUT, FREED, LEAF, OP, Node, grad_enabled, no_grad, setting
 from .checks import user_stacklevel
 from .forward import Seed, current_run
-from .tensor import Tensor, numbers_in, owned
+from .tensor import Tensor, array_of, numbers_in, owned
 
 
 # The torch.func transform (func.py) whose function runs now, in this thread: a transform inside it would
@@ -76,7 +76,7 @@ def _directions(name: str, inputs: list[Tensor], arrays: Any, what: str) -> tupl
     if len(arrays) != len(inputs):
         raise ValueError(f"{name}: expected {len(inputs)} {what}s (one per input), got {len(arrays)}")
     try:
-        arrays = [np.asarray(a, dtype=x.dtype) for a, x in zip(arrays, inputs)]
+        arrays = [array_of(a, x.dtype) for a, x in zip(arrays, inputs)]
     except (TypeError, ValueError):
         given = ", ".join(type(a).__name__ for a in arrays)
         raise TypeError(f"{name}: expected the {what}s as tensors, arrays or numbers that cast to the inputs' "
@@ -156,7 +156,7 @@ def vjp(fn: Callable[..., Tensor], inputs: Any, cotangent: Any) -> tuple[Tensor,
     if not isinstance(output, Tensor):
         raise TypeError(f"vjp: fn must return a Tensor, got {type(output).__name__}")
     try:
-        u = np.asarray(cotangent, dtype=output.dtype)
+        u = array_of(cotangent, output.dtype)
     except (TypeError, ValueError):
         raise TypeError(f"vjp: expected the cotangent as a tensor, an array or numbers that cast to the output's "
                         f"dtype {output.dtype}, got {type(cotangent).__name__}") from None

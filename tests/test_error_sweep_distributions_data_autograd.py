@@ -192,3 +192,36 @@ def test_hooks_that_succeed_still_accumulate_as_before():
     assert np.array_equal(seen[0], [13.0, 14.0])
     (a * b).sum().backward()                         # a second pass adds again
     assert np.array_equal(a.grad, [16.0, 18.0]) and np.array_equal(b.grad, [4.0, 8.0])
+
+
+# ---------------------------------------------------------------- transforms: a tuple of rows as one tangent
+
+
+def test_a_tangent_or_cotangent_as_a_tuple_of_tensors_is_a_type_error_not_stacked_rows():
+    """Before: mg.vjp(f, x, (row0, row1)), autograd.functional.vjp/jvp(f, (x,), ((row0, row1),)) and
+    fwAD.make_dual(x, (row0, row1)) stacked the rows into x's shape and computed with them; PyTorch refuses
+    a tuple where its one tensor goes. The one-tensor calls beside them, against numpy."""
+    from microgradseq import autograd_functional as AF
+    from microgradseq import forward_ad as fwAD
+    x = mg.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    rows = (mg.tensor([1.0, 0.0, 2.0]), mg.tensor([0.0, 3.0, 1.0]))
+    u = np.array([[1.0, 0.0, 2.0], [0.0, 3.0, 1.0]])
+
+    def f(t):
+        return t * t
+
+    with pytest.raises(TypeError, match=r"^vjp: expected the cotangent as a tensor"):
+        mg.vjp(f, x, rows)
+    with pytest.raises(TypeError, match=r"^jvp: expected the tangents as tensors"):
+        mg.jvp(f, (x,), (rows,))
+    for call, name in ((lambda: AF.vjp(f, (x,), (rows,)), "vjp"), (lambda: AF.jvp(f, (x,), (rows,)), "jvp")):
+        with pytest.raises(TypeError, match=rf"^{name}: expected a tensor or numbers, got a tuple of tensors"):
+            call()
+    with fwAD.dual_level():
+        with pytest.raises(TypeError, match=r"^make_dual: expected a tensor or numbers, got a tuple of tensors"):
+            fwAD.make_dual(x, rows)
+        np.testing.assert_allclose(fwAD.unpack_dual(f(fwAD.make_dual(x, mg.tensor(u)))).tangent.data,
+                                   2 * x.data * u)
+    np.testing.assert_allclose(mg.vjp(f, x, mg.tensor(u))[1][0], 2 * x.data * u)
+    np.testing.assert_allclose(np.asarray(mg.jvp(f, (x,), (mg.tensor(u),))[1]), 2 * x.data * u)
+    np.testing.assert_allclose(AF.vjp(f, (x,), (mg.tensor(u),))[1][0].data, 2 * x.data * u)

@@ -124,3 +124,35 @@ def test_sever_of_a_bad_state_cuts_nothing():
         mg.bptt.sever([y, "h"])
     y.sum().backward()                          # y's history is still there: dy/dx = 2
     assert np.array_equal(np.asarray(x.grad), [2.0, 2.0])
+
+
+# --- a list or tuple of multi-element tensors where one tensor goes: PyTorch raises TypeError; before, numpy
+# stacked it (np.asarray through Tensor.__array__) and the module computed on the stacked shape ---
+
+@pytest.mark.parametrize("sequence", [tuple, list])
+def test_embedding_of_a_tuple_of_index_tensors_is_a_type_error_and_of_one_index_tensor_looks_up_rows(sequence):
+    """Before: `emb((i, j))` looked up the stacked (2, ...) indices and returned rows of shape (2, ..., dim)."""
+    weight = np.arange(12.0).reshape(4, 3)
+    emb = nn.Embedding(4, 3, _weight=mg.tensor(weight))
+    i, j = mg.tensor([[0, 3]]), mg.tensor([[1, 2]])
+    with pytest.raises(TypeError, match=rf"^Embedding: expected a tensor or numbers, got a {sequence.__name__} "
+                                        r"of tensors \(\(1, 2\), \(1, 2\)\)"):
+        emb(sequence((i, j)))
+    with pytest.raises(TypeError, match=r"^embedding: expected a tensor or numbers"):
+        F.embedding(sequence((i, j)), mg.tensor(weight))
+    np.testing.assert_array_equal(emb(i).data, weight[[[0, 3]]])
+    np.testing.assert_array_equal(F.embedding(j, mg.tensor(weight)).data, weight[[[1, 2]]])
+
+
+def test_load_state_dict_refuses_a_tuple_of_rows_that_would_stack_to_the_parameters_shape():
+    """Before: {'weight': (row0, row1)} for a (2, 3) weight was stacked and loaded, silently; now it is one of
+    the problems load_state_dict reports, and no parameter changes."""
+    layer = nn.Linear(3, 2)
+    before = layer.weight.data.copy()
+    rows = (mg.tensor([1.0, 2.0, 3.0]), mg.tensor([4.0, 5.0, 6.0]))
+    with pytest.raises(ValueError, match=r"load_state_dict for Linear: weight: expected a numeric array, got a "
+                                         r"tuple of tensors .*no parameter was changed"):
+        layer.load_state_dict({"weight": rows, "bias": mg.zeros(2)})
+    np.testing.assert_array_equal(layer.weight.data, before)
+    layer.load_state_dict({"weight": mg.stack(rows), "bias": mg.zeros(2)})
+    np.testing.assert_array_equal(layer.weight.data, [[1, 2, 3], [4, 5, 6]])

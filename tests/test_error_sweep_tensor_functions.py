@@ -315,3 +315,113 @@ def test_a_failing_in_place_call_changes_nothing(call):
         call(t)
     assert_same_state(before, t)
     np.testing.assert_array_equal(t.grad, 2 * np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.5]], dtype=np.float32))
+
+
+# --- a list or tuple of multi-element tensors where one tensor goes (an LSTM's (h, c)): numpy would stack it
+# through Tensor.__array__ into another shape, silently or with a shape error hiding the cause; PyTorch raises
+# TypeError. Each route that read the argument with np.asarray now reads it with tensor.array_of. ---
+
+def _pair(t):
+    return (t, t + 1) if t.dtype != mg.bool else (t, ~t)
+
+
+_X = np.array([[0.5, -1.0, 2.0], [3.0, 0.25, -4.0]])
+_MASK = np.array([[True, False, True], [False, True, False]])
+_INDEX = np.array([[0, 2, 1], [1, 0, 0]])
+_ROWS = np.array([1, 0])
+
+
+def _t(a):
+    return mg.tensor(a)
+
+
+# (name, the call given `arg` in the tensor argument's place, that argument's valid value, numpy's answer)
+_ONE_TENSOR_ARGUMENTS = [
+    ("where", lambda c: mg.where(c, _t(_X), 0.0), _t(_MASK), np.where(_MASK, _X, 0.0)),
+    ("masked_fill", lambda m: _t(_X).masked_fill(m, 9.0), _t(_MASK), np.where(_MASK, 9.0, _X)),
+    ("masked_fill_", lambda m: _t(_X).masked_fill_(m, 9.0), _t(_MASK), np.where(_MASK, 9.0, _X)),
+    ("masked_select", lambda m: mg.masked_select(_t(_X), m), _t(_MASK), _X[_MASK]),
+    ("masked_scatter", lambda m: _t(_X).masked_scatter(m, _t(np.arange(6.0).reshape(2, 3))), _t(_MASK),
+     np.where(_MASK, np.cumsum(_MASK).reshape(2, 3) - 1.0, _X)),
+    ("gather", lambda i: mg.gather(_t(_X), 1, i), _t(_INDEX), np.take_along_axis(_X, _INDEX, 1)),
+    ("scatter", lambda i: _t(np.zeros((2, 3))).scatter(1, i, 7.0), _t(_INDEX[:, :1]),
+     np.array([[7.0, 0, 0], [0, 7.0, 0]])),
+    ("scatter_add", lambda i: mg.scatter_add(_t(np.zeros((2, 3))), 1, i, _t(_X)), _t(_INDEX),
+     np.array([[0.5, 2.0, -1.0], [0.25 - 4.0, 3.0, 0.0]])),
+    ("index_add", lambda i: mg.index_add(_t(np.zeros((2, 3))), 0, i, _t(_X)), _t(_ROWS), _X[::-1]),
+    ("index_fill", lambda i: _t(_X).index_fill(1, i, 0.0), _t(_ROWS), np.array([[0, 0, 2.0], [0, 0, -4.0]])),
+    ("index_select", lambda i: mg.index_select(_t(_X), 0, i), _t(_ROWS), _X[::-1]),
+    ("take", lambda i: mg.take(_t(_X), i), _t(_ROWS), np.array([-1.0, 0.5])),
+    ("bucketize", lambda b: mg.bucketize(_t(_X), b), _t(np.array([0.0, 1.0])), np.searchsorted([0.0, 1.0], _X)),
+    ("searchsorted", lambda s: mg.searchsorted(s, _t(_X)), _t(np.array([0.0, 1.0])),
+     np.searchsorted([0.0, 1.0], _X)),
+    ("float_power", lambda e: mg.float_power(_t(np.abs(_X)), e), _t(np.full((2, 3), 2.0)), np.abs(_X) ** 2),
+    ("ldexp", lambda x: mg.ldexp(x, _t(np.full((2, 3), 3))), _t(_X), _X * 8),
+    ("ndtr", lambda x: mg.special.ndtr(x), _t(_X), None),
+    ("zeros_like", lambda x: mg.zeros_like(x), _t(_X), np.zeros((2, 3))),
+    ("ones_like", lambda x: mg.ones_like(x), _t(_X), np.ones((2, 3))),
+    ("full_like", lambda x: mg.full_like(x, 2.0), _t(_X), np.full((2, 3), 2.0)),
+    ("empty_like", lambda x: mg.empty_like(x).shape, _t(_X), None),
+    ("rand_like", lambda x: mg.rand_like(x).shape, _t(_X), None),
+    ("randn_like", lambda x: mg.randn_like(x).shape, _t(_X), None),
+    ("randint_like", lambda x: mg.randint_like(x, 3).shape, _t(_X), None),
+    ("normal", lambda m: mg.normal(m, 0.0), _t(_X), _X),
+    ("multinomial", lambda p: mg.multinomial(p, 1).shape, _t(np.abs(_X)), None),
+    ("quantile", lambda q: mg.quantile(_t(_X[0]), q), _t(np.array([0.0, 1.0])), np.array([-1.0, 2.0])),
+    ("repeat_interleave", lambda r: mg.repeat_interleave(_t(_X[0][:2]), r), _t(np.array([1, 2])),
+     np.array([0.5, -1.0, -1.0])),
+    ("bincount", lambda i: mg.bincount(i), _t(np.array([0, 2, 2])), np.array([1, 0, 2])),
+    ("histogram", lambda b: mg.histogram(_t(_X), b).hist, _t(np.array([-4.0, 0.0, 4.0])), np.array([2.0, 4.0])),
+]
+
+
+@pytest.mark.parametrize("name, call, valid, expected", _ONE_TENSOR_ARGUMENTS,
+                         ids=[c[0] for c in _ONE_TENSOR_ARGUMENTS])
+@pytest.mark.parametrize("sequence", [tuple, list])
+def test_a_list_or_tuple_of_multi_element_tensors_where_one_tensor_goes_is_a_type_error(
+        name, call, valid, expected, sequence):
+    """Before: where, masked_*, *_like, float_power, bucketize, normal and the loss targets stacked the pair
+    and computed (or failed a shape check naming the stacked shape); now TypeError naming the function."""
+    with pytest.raises(TypeError, match=rf"{name.rstrip('_')}\w*: expected a tensor or numbers, got a "
+                                        rf"{sequence.__name__} of tensors"):
+        call(sequence(_pair(valid)))
+    got = call(valid)                               # the valid call beside it, against numpy
+    if expected is not None:
+        np.testing.assert_allclose(got.data, expected)
+    elif name == "ndtr":
+        np.testing.assert_allclose(got.data, [[0.5 * (1 + math.erf(v / math.sqrt(2))) for v in row] for row in _X],
+                                   rtol=1e-6, atol=1e-7)
+    else:
+        assert tuple(got) == (tuple(valid.shape[:-1]) + (1,) if name == "multinomial" else valid.shape)
+
+
+def test_lists_of_numbers_and_of_one_element_tensors_are_still_data_where_one_tensor_goes():
+    """array_of refuses only tensors of more than one element: numbers, and one-element tensors (numbers, as
+    in torch.tensor), are read as before."""
+    np.testing.assert_array_equal(mg.where([True, False], _t(np.array([1.0, 2.0])), 0.0).data, [1.0, 0.0])
+    np.testing.assert_array_equal(mg.gather(_t(_X), 1, [[0], [2]]).data, [[0.5], [-4.0]])
+    np.testing.assert_array_equal(mg.index_select(_t(_X), 1, [mg.tensor(2), mg.tensor(0)]).data, _X[:, [2, 0]])
+    assert mg.zeros_like([[1, 2, 3]]).shape == (1, 3)
+    np.testing.assert_array_equal(mg.bucketize(_t(_X), [0.0, 1.0]).data, np.searchsorted([0.0, 1.0], _X))
+
+
+@pytest.mark.parametrize("where, call", [
+    ("Tensor.data", lambda t, v: setattr(t, "data", v)),
+    ("Tensor.grad", lambda t, v: setattr(t.requires_grad_(), "grad", v)),
+    ("Tensor.backward", lambda t, v: (t.requires_grad_() * 2).backward(v)),
+])
+def test_data_grad_and_backwards_grad_refuse_a_tuple_of_rows_that_would_stack_to_the_tensors_shape(where, call):
+    """Before: `t.data = (a, b)` for a, b of shape (3,) and t of shape (2, 3) stacked the pair into t's shape
+    and took it, silently (as `.grad =` and `backward(grad)` did); now TypeError naming the setter."""
+    a, b = mg.tensor([1.0, 2.0, 3.0]), mg.tensor([4.0, 5.0, 6.0])
+    t = mg.zeros(2, 3)
+    with pytest.raises(TypeError, match=rf"^{where}: expected a tensor or numbers, got a tuple of tensors"):
+        call(t, (a, b))
+    np.testing.assert_array_equal(t.data, np.zeros((2, 3)))
+    u = mg.zeros(2, 3)
+    call(u, mg.stack([a, b]))                       # the tensor itself, as before
+    if where == "Tensor.data":
+        np.testing.assert_array_equal(u.data, [[1, 2, 3], [4, 5, 6]])
+    else:
+        np.testing.assert_array_equal(u.grad.data, [[1, 2, 3], [4, 5, 6]] if where == "Tensor.grad"
+                                      else [[2, 4, 6], [8, 10, 12]])

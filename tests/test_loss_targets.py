@@ -199,3 +199,66 @@ def test_the_regression_and_binary_losses_take_pytorchs_deprecated_size_average_
     with pytest.raises(TypeError, match=rf"^{loss.__name__}: a reduction given twice, 'sum' in size_average's "
                                         r"place and reduction='none'"):
         loss(mg.tensor(x), y, *positional, "sum", reduction="none")
+
+
+# --- a list or tuple of multi-element tensors as a target (or as a loss's second input): before, numpy
+# stacked it (np.asarray through Tensor.__array__) and the loss failed a shape check naming the stacked
+# shape, or computed where that shape fit; PyTorch raises TypeError. ---
+
+_P = np.array([[0.2, 0.7, 0.4], [0.9, 0.1, 0.5]])
+_Y = np.array([[0.0, 1.0, 1.0], [1.0, 0.0, 0.0]])
+_C = np.array([2, 0])
+
+
+def _np_log_softmax(z):
+    return z - np.log(np.exp(z).sum(-1, keepdims=True))
+
+
+_TARGETS = [    # (name, the loss given its target, the valid target, numpy's value)
+    ("binary_cross_entropy", lambda y: F.binary_cross_entropy(mg.tensor(_P), y), mg.tensor(_Y),
+     np.mean(-(_Y * np.log(_P) + (1 - _Y) * np.log(1 - _P)))),
+    ("binary_cross_entropy_with_logits", lambda y: F.binary_cross_entropy_with_logits(mg.tensor(_P), y),
+     mg.tensor(_Y), np.mean(np.log1p(np.exp(_P)) - _Y * _P)),
+    ("kl_div", lambda y: F.kl_div(mg.tensor(np.log(_P)), y, reduction="sum"), mg.tensor(_P), 0.0),
+    ("poisson_nll_loss", lambda y: F.poisson_nll_loss(mg.tensor(_P), y), mg.tensor(_Y), np.mean(np.exp(_P) - _Y * _P)),
+    ("soft_margin_loss", lambda y: F.soft_margin_loss(mg.tensor(_P), y), mg.tensor(2 * _Y - 1),
+     np.mean(np.log1p(np.exp(-(2 * _Y - 1) * _P)))),
+    ("hinge_embedding_loss", lambda y: F.hinge_embedding_loss(mg.tensor(_P), y), mg.tensor(2 * _Y - 1),
+     np.mean(np.where(_Y == 1, _P, np.maximum(0, 1 - _P)))),
+    ("margin_ranking_loss", lambda y: F.margin_ranking_loss(mg.tensor(_P), mg.tensor(_Y), y),
+     mg.tensor(np.ones((2, 3))), np.mean(np.maximum(0, _Y - _P))),
+    ("margin_ranking_loss", lambda x2: F.margin_ranking_loss(mg.tensor(_P), x2, mg.tensor(np.ones((2, 3)))),
+     mg.tensor(_Y), np.mean(np.maximum(0, _Y - _P))),
+    ("gaussian_nll_loss", lambda v: F.gaussian_nll_loss(mg.tensor(_P), mg.tensor(_Y), v), mg.tensor(np.ones((2, 3))),
+     np.mean(0.5 * (_P - _Y) ** 2)),
+    ("nll_loss", lambda c: F.nll_loss(mg.tensor(_P), c), mg.tensor(_C), -np.mean(_P[[0, 1], _C])),
+    ("cross_entropy", lambda y: F.cross_entropy(mg.tensor(_P), y), mg.tensor(_Y / _Y.sum(1, keepdims=True)),
+     -np.mean((_Y / _Y.sum(1, keepdims=True) * _np_log_softmax(_P)).sum(1))),
+    ("multi_margin_loss", lambda c: F.multi_margin_loss(mg.tensor(_P), c), mg.tensor(_C),
+     np.mean([(np.maximum(0, 1 - _P[i, c] + _P[i]).sum() - 1) / 3 for i, c in enumerate(_C)])),
+    ("multilabel_margin_loss", lambda c: F.multilabel_margin_loss(mg.tensor(_P), c),
+     mg.tensor(np.array([[2, -1, 0], [0, -1, 0]])),
+     np.mean([np.maximum(0, 1 - _P[0, 2] + _P[0, [0, 1]]).sum() / 3,
+              np.maximum(0, 1 - _P[1, 0] + _P[1, [1, 2]]).sum() / 3])),
+    ("multilabel_soft_margin_loss", lambda y: F.multilabel_soft_margin_loss(mg.tensor(_P), y), mg.tensor(_Y),
+     np.mean(-(_Y * np.log(1 / (1 + np.exp(-_P))) + (1 - _Y) * np.log(1 / (1 + np.exp(_P)))).mean(1))),
+]
+
+
+@pytest.mark.parametrize("name, loss, valid, expected", _TARGETS, ids=[f"{t[0]}-{i}" for i, t in enumerate(_TARGETS)])
+@pytest.mark.parametrize("sequence", [tuple, list])
+def test_a_tuple_or_list_of_tensors_as_a_target_is_a_type_error_naming_the_loss(name, loss, valid, expected,
+                                                                               sequence):
+    pair = sequence((valid, valid + 1))
+    with pytest.raises(TypeError, match=rf"^{name}: expected"):
+        loss(pair)
+    np.testing.assert_allclose(loss(valid).item(), expected, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("module, name", [(mg.nn.BCELoss(), "BCELoss"), (mg.nn.NLLLoss(), "NLLLoss"),
+                                          (mg.nn.CrossEntropyLoss(), "CrossEntropyLoss"),
+                                          (mg.nn.KLDivLoss(reduction="sum"), "KLDivLoss")])
+def test_a_loss_modules_target_as_a_tuple_of_tensors_is_a_type_error(module, name):
+    target = (mg.tensor(_C), mg.tensor(_C)) if name in ("NLLLoss",) else (mg.tensor(_Y), mg.tensor(_Y))
+    with pytest.raises(TypeError, match=r"^\w+: expected"):
+        module(mg.tensor(_P), target)

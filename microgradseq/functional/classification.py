@@ -13,7 +13,7 @@ from .. import ops
 from ..checks import is_int, probability
 from ..spellings import also_by_keyword
 from ..ops.losses import cross_entropy as cross_entropy_op
-from ..tensor import Tensor, as_tensor, owned
+from ..tensor import Tensor, array_of, as_tensor, owned
 from .activations import log_softmax
 from .reduction import (as_target, checked_reduction, constant_weight, legacy_reduction, reduce_losses,
                         reduction_in_place_of)
@@ -133,7 +133,7 @@ def cross_entropy(input: Any, target: Any, weight: Any = None, size_average: Any
     logits = _classes_last("cross_entropy", given)
     count = logits.shape[-1]
     weights = class_weights("cross_entropy", weight, count, logits.dtype)
-    target_array = np.asarray(target)
+    target_array = array_of(target)
     if target_array.dtype.kind in "iu":
         if target_array.shape != logits.shape[:-1]:
             raise ValueError(
@@ -174,7 +174,7 @@ def nll_loss(input: Any, target: Any, weight: Any = None, size_average: Any = No
     reduction = legacy_reduction("nll_loss", size_average, reduce, reduction)
     checked_reduction("nll_loss", reduction)
     given = as_tensor(input)
-    classes = np.asarray(target)
+    classes = array_of(target)
     log_probs = _classes_last("nll_loss", given)
     if classes.dtype.kind not in "iu" or classes.shape != log_probs.shape[:-1]:
         raise ValueError(f"nll_loss: expected integer class targets of shape {log_probs.shape[:-1]} for "

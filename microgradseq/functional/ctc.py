@@ -29,14 +29,14 @@ import numpy as np
 
 from .. import ops
 from ..checks import flag, is_int
-from ..tensor import Tensor, as_tensor, owned
+from ..tensor import Tensor, array_of, as_tensor, owned
 from .reduction import checked_reduction, reduce_losses
 
 
 def _lengths(where: str, name: str, lengths: Any, batch: int, bound: int | None = None) -> np.ndarray:
     """Per-sequence lengths (a tuple, list, int or integer tensor) as an int64 array (N,); ValueError
     naming `where` unless there is one per sequence, each >= 0 and at most `bound` (when given)."""
-    given = np.asarray(lengths._data if isinstance(lengths, Tensor) else lengths)
+    given = array_of(lengths)
     if given.dtype.kind not in "iu" or given.ndim > 1:
         raise ValueError(f"{where}: expected {name} as integers of shape ({batch},), got {given.dtype} of shape "
                          f"{given.shape}")
@@ -54,7 +54,7 @@ def _padded_targets(where: str, targets: Any, target_lengths: np.ndarray, classe
     """The targets as an int64 array (N, S_max), each row its target then blanks: from PyTorch's padded
     (N, S) form or the concatenated 1-d one. ValueError naming `where` for other shapes, lengths beyond
     S or the total, and labels outside [0, C) or equal to the blank (both within the lengths)."""
-    given = np.asarray(targets._data if isinstance(targets, Tensor) else targets)
+    given = array_of(targets)
     if given.size == 0 and given.dtype.kind == "f":         # ([] is float64 to numpy)
         given = given.astype(np.int64)
     if given.dtype.kind == "f":

@@ -22,7 +22,7 @@ import numpy as np
 from .. import ops
 from ..checks import broadcasts_to, broadcasts_with, flag
 from ..function_forms import minimum
-from ..tensor import Tensor, as_tensor, owned
+from ..tensor import Tensor, array_of, as_tensor, owned
 from .activations import argument, logsigmoid, pairwise_distance
 from .classification import class_weights
 from .reduction import as_target, checked_reduction, constant, legacy_reduction, reduce_losses
@@ -75,7 +75,7 @@ def _rows(where: str, x: Tensor) -> tuple[int, int]:
 
 def _labels(where: str, target: Any) -> np.ndarray:
     """Class indices as an integer array (ValueError naming `where` for other numbers)."""
-    labels = np.asarray(target._data if isinstance(target, Tensor) else target)
+    labels = array_of(target)
     if labels.dtype.kind not in "iu":
         raise ValueError(f"{where}: expected integer class indices as target, got dtype {labels.dtype}")
     return labels

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..checks import flag, user_stacklevel
-from ..tensor import Tensor, owned
+from ..tensor import Tensor, array_of, owned
 
 REDUCTIONS = ("mean", "sum", "none")      # what `reduction=` may be (the loss modules check it too)
 
@@ -88,7 +88,7 @@ def constant(value: Any, dtype: np.dtype, name: str, where: str) -> np.ndarray:
     """A tensor's values (no gradient reaches it), an array or numbers, as an array of `dtype`;
     TypeError naming `where` and `name` for what is not numbers."""
     try:
-        array = np.asarray(value)
+        array = array_of(value)
         if array.dtype.kind not in "biuf":
             raise TypeError
         return array.astype(dtype)

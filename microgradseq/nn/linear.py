@@ -15,7 +15,7 @@ from .. import ops
 from ..functional import bilinear, channel_shuffle, linear, pixel_shuffle, pixel_unshuffle
 from ..ops.methods import _unflattened
 from ..spellings import check_device, only_defaults
-from ..tensor import Tensor, as_tensor, get_default_dtype
+from ..tensor import Tensor, array_of, as_tensor, get_default_dtype
 from ..parameter import UninitializedParameter, materialise
 from . import init
 from .module import Module, Parameter, empty_parameter, same_dtype
@@ -321,7 +321,7 @@ def _rows(where: str, indices: Any, weight: Tensor, padding_idx: int | None) -> 
     """The lookup of `Embedding` and `embedding`: weight[indices] for integer indices in [0, num_embeddings)
     (ValueError naming `where` otherwise); where an index is padding_idx (>= 0) the row comes from a constant,
     the same values without a gradient."""
-    index = np.asarray(indices)
+    index = array_of(indices)
     if index.dtype.kind not in "iu":
         raise ValueError(f"{where}: expected integer indices, got dtype {index.dtype}")
     if index.size and (index.min() < 0 or index.max() >= weight.shape[0]):

@@ -14,7 +14,7 @@ from ..checks import flag, is_int, user_stacklevel
 from ..metadata import in_scope
 from ..parameter import Parameter, forget_gradients
 from ..spellings import check_device, target_dtype
-from ..tensor import Tensor, get_default_dtype, numbers_in
+from ..tensor import Tensor, array_of, get_default_dtype, numbers_in
 from .module_hooks import ForwardHooks
 
 
@@ -428,9 +428,13 @@ class Module(ForwardHooks):
             if name not in own:
                 continue
             try:
-                array = np.asarray(value)
+                array = array_of(value)
             except ValueError:              # numpy refuses a ragged nested list
                 problems.append(f"{name}: expected a numeric array, got a ragged {type(value).__name__}")
+                continue
+            except TypeError:               # a list of multi-element tensors, which numpy would stack
+                problems.append(f"{name}: expected a numeric array, got a {type(value).__name__} of tensors (only "
+                                "one-element tensors are numbers, as in PyTorch)")
                 continue
             dtype = own[name].dtype
             if array.dtype.kind not in "biuf":

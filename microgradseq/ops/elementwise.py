@@ -23,7 +23,7 @@ import numpy as np
 
 from ..checks import public_name, user_stacklevel
 from ..promotion import combine_categories
-from ..tensor import Rules, Tensor, as_tensor, get_default_dtype, owned, result
+from ..tensor import Rules, Tensor, array_of, as_tensor, get_default_dtype, owned, result
 
 
 def elementwise(*rules: Callable) -> Rules:
@@ -595,7 +595,7 @@ def _condition(condition: Any) -> np.ndarray:
     """`where`'s condition as a bool array: a bool tensor, array or list; a uint8 one read as bool with
     PyTorch's deprecation warning (torchcrf's default masks are uint8); anything else a TypeError."""
     given = condition._data if isinstance(condition, Tensor) else condition
-    cond = np.array(given) if isinstance(given, (bool, np.bool_, np.ndarray, list, tuple)) else None
+    cond = array_of(given).copy() if isinstance(given, (bool, np.bool_, np.ndarray, list, tuple)) else None
     if cond is not None and cond.dtype == np.uint8:
         warnings.warn("where received a uint8 condition tensor. This behavior is deprecated and will be removed "
                       "in a future version of PyTorch. Use a boolean condition instead.", UserWarning,

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..checks import broadcasts_to, fill_number, is_finite_number, is_int, probability
 from ..random import generator_or_default
-from ..tensor import Tensor, as_tensor, owned
+from ..tensor import Tensor, array_of, as_tensor, owned
 from . import elementwise as ew
 from .assign import index_put, number_for
 from .methods import _axis, to
@@ -35,7 +35,7 @@ def masked_fill(self: Tensor, mask: Any, value: Any) -> Tensor:
     """`value` where `mask` is True, self elsewhere (mask broadcasts): where(mask, value, self), in
     self's dtype."""
     fill_number(value, "masked_fill")
-    picks = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
+    picks = array_of(mask)
     if picks.dtype != np.bool_:
         raise TypeError(f"masked_fill: expected a bool mask (as PyTorch's), got dtype {picks.dtype}")
     try:
@@ -60,7 +60,7 @@ def index_fill(self: Tensor, dim: int, index: Any, value: Any) -> Tensor:
     fill_number(value, "index_fill")
     axis = _axis("index_fill", dim, max(self.ndim, 1))
     extent = self.shape[axis] if self.ndim else 1
-    picks = np.asarray(index._data if isinstance(index, Tensor) else index)
+    picks = array_of(index)
     if picks.dtype.kind not in "iu" or picks.ndim > 1:
         raise IndexError(f"index_fill: expected a 0-d or 1-d integer index, got {picks.dtype} of shape {picks.shape}")
     if picks.size and (picks.min() < -extent or picks.max() >= extent):
@@ -88,7 +88,7 @@ def scatter(self: Tensor, dim: int, index: Any, src: Any = None, *, value: Any =
         raise TypeError("scatter: reduce= is not supported (PyTorch's scatter_reduce is not here)")
     if (src is None) == (value is None):
         raise TypeError("scatter: pass the values to write once: a tensor `src` or a number `value`")
-    picks = index._data if isinstance(index, Tensor) else np.asarray(index)
+    picks = array_of(index)
     if picks.dtype != np.int64:
         raise TypeError(f"scatter: expected an int64 index (as PyTorch's), got dtype {picks.dtype}")
     if self.ndim == 0:                  # (one axis of one entry, as PyTorch's)
@@ -197,7 +197,7 @@ def bernoulli_(self: Tensor, p: Any = 0.5, *, generator: Any = None) -> Tensor:
     if self.dtype.kind not in "biuf":
         raise TypeError(f"bernoulli_: expected a real or bool tensor, got dtype {self.dtype}")
     if isinstance(p, (Tensor, np.ndarray)):
-        chances = np.asarray(p._data if isinstance(p, Tensor) else p)
+        chances = array_of(p)
         if chances.dtype.kind != "f":
             raise TypeError(f"bernoulli_: expected p to be a floating tensor of probabilities, got dtype "
                             f"{chances.dtype}")

@@ -22,7 +22,7 @@ from typing import Any, Callable, NamedTuple
 import numpy as np
 
 from ..checks import not_numbers
-from ..tensor import Tensor, as_tensor, owned, result
+from ..tensor import Tensor, array_of, as_tensor, owned, result
 from . import elementwise as ew
 from .elementwise import FLAT, check_divisor, elementwise, floats, operands, passthrough, scaled
 from .in_place import in_place
@@ -348,7 +348,7 @@ def sgn(input: Any) -> Tensor:
 def float_power(input: Any, exponent: Any) -> Tensor:
     """input ** exponent computed in float64 (complex128 if either is complex), as torch.float_power: each
     operand converted first (`astype`, whose gradient goes back in the operand's dtype), then `pow`."""
-    kinds = {np.asarray(v._data if isinstance(v, Tensor) else v).dtype.kind for v in (input, exponent)}
+    kinds = {array_of(v).dtype.kind for v in (input, exponent)}
     if not kinds <= set("biufc"):       # (numpy would make None NaN, and "2" 2.0)
         bad = next(v for v in (input, exponent) if np.asarray(v).dtype.kind not in "biufc")
         raise TypeError(not_numbers("float_power", bad))
@@ -402,7 +402,7 @@ def ldexp(input: Any, other: Any) -> Tensor:
     """input 2^other, as torch.ldexp (PyTorch's composite `input * pow(2.0, other)`): `mul` of `exp2`, whose
     2^other of an integer tensor is in the default float dtype, as PyTorch's; so d/dinput = 2^other and
     d/dother = ln 2 input 2^other."""
-    return ew.mul(input, exp2(other))
+    return ew.mul(as_tensor(input, where="ldexp"), exp2(other))
 
 
 def nextafter(input: Any, other: Any) -> Tensor:

@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..checks import flag, is_int
-from ..tensor import Tensor, owned
+from ..tensor import Tensor, array_of, owned
 from . import elementwise as ew
 from . import reduce
 from .arithmetic import min as minimum
@@ -173,7 +173,7 @@ def _quantile_levels(name: str, self: Tensor, q: Any) -> np.ndarray:
     if isinstance(q, numbers.Real) and not isinstance(q, bool):
         levels = np.asarray(q, dtype=self.dtype)
     else:
-        levels = np.asarray(q._data if isinstance(q, Tensor) else q)
+        levels = array_of(q)
         if levels.dtype.kind not in "fiu" or levels.ndim > 1:
             raise ValueError(f"{name}: q must be a number or a 0-d or 1-d tensor of levels, got {q!r}")
         levels = levels.astype(self.dtype)

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor, as_tensor, owned
+from ..tensor import Tensor, array_of, as_tensor, owned
 from . import elementwise as ew
 from .arithmetic import min as minimum
 from ..checks import is_int
@@ -147,7 +147,7 @@ def index_copy(self: Tensor, dim: int, index: Any, source: Any) -> Tensor:
 def _scatter_positions(where: str, self: Tensor, dim: int, index: Any, src: Any) -> tuple:
     """For scatter_add and scatter_reduce: self (a 0-d one as one axis), the positions `index` names
     (as scatter reads them), and src's entries at index's positions."""
-    picks = index._data if isinstance(index, Tensor) else np.asarray(index)
+    picks = array_of(index)
     if picks.dtype != np.int64:
         raise TypeError(f"{where}: expected an int64 index (as PyTorch's), got dtype {picks.dtype}")
     shaped, _ = _flat(where, self, dim)
@@ -236,7 +236,7 @@ def diagonal_scatter(input: Any, src: Any, offset: int = 0, dim1: int = 0, dim2:
 def _flat_positions(where: str, index: Any, count: int) -> np.ndarray:
     """`index` (integers) as positions in a flattened tensor of `count` entries, a negative one counting
     from the end, as PyTorch's take and put; IndexError naming `where` for one out of range."""
-    picks = np.asarray(index._data if isinstance(index, Tensor) else index)
+    picks = array_of(index)
     if picks.dtype.kind not in "iu":
         raise TypeError(f"{where}: expected an integer index (int64, as PyTorch's), got dtype {picks.dtype}")
     outside = (picks < -count) | (picks >= count)
@@ -277,7 +277,7 @@ def index_put_tensors(self: Tensor, indices: Any, values: Any, accumulate: bool 
     the positions' sums, so d/dself = g and values get g at their positions (summed where broadcast)."""
     if not isinstance(indices, (tuple, list)):
         raise TypeError(f"index_put: expected a tuple of index tensors, got {type(indices).__name__}")
-    index = tuple(np.asarray(i._data if isinstance(i, Tensor) else i) for i in indices)
+    index = tuple(array_of(i) for i in indices)
     if any(i.dtype.kind not in "iub" for i in index):
         raise TypeError(f"index_put: expected integer or bool index tensors, got dtypes "
                         f"{[str(i.dtype) for i in index]}")
@@ -304,7 +304,7 @@ def masked_scatter(self: Tensor, mask: Any, source: Any) -> Tensor:
     True, as torch.masked_scatter: source (self's dtype) has at least as many entries as mask has True
     ones. An `index_put`: the written entries' gradient goes to source's first entries (the others get
     0), the rest to self."""
-    picks = np.asarray(mask._data if isinstance(mask, Tensor) else mask)
+    picks = array_of(mask)
     if picks.dtype != np.bool_:
         raise TypeError(f"masked_scatter: expected a bool mask, got dtype {picks.dtype}")
     try:

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..checks import broadcasts_with, is_int
 from ..spellings import either
-from ..tensor import Tensor, owned
+from ..tensor import Tensor, array_of, owned
 from . import elementwise as ew
 from .expanding import expand
 from .methods import _axis
@@ -65,7 +65,7 @@ def unbind(self: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
 def _positions(where: str, index: Any, extent: int) -> np.ndarray:
     """`index` as integer positions 0 .. extent - 1 (IndexError naming `where` otherwise: PyTorch
     takes no negative index here)."""
-    picks = np.asarray(index)
+    picks = array_of(index)
     if picks.dtype.kind not in "iu":
         raise ValueError(f"{where}: expected integer indices, got dtype {picks.dtype}")
     if picks.size and (picks.min() < 0 or picks.max() >= extent):
@@ -95,7 +95,7 @@ def take_along_dim(self: Tensor, indices: Any, dim: int | None = None) -> Tensor
     indices (integers, self's number of axes) broadcast against each other off `dim`, then out[..., i, ...]
     = self[..., indices[..., i, ...], ...]. Without `dim`, the entries of the flattened self at the
     flattened indices. Indexing: the gradient goes back to the entries read (summed where read twice)."""
-    picks = np.asarray(indices._data if isinstance(indices, Tensor) else indices)
+    picks = array_of(indices)
     if dim is None:
         flat = reshape(self, (-1,))
         return getitem(flat, _positions("take_along_dim", picks.reshape(-1), flat.shape[0]))
@@ -131,7 +131,7 @@ def _along_index(where: str, self: Tensor, dim: int, index: Any) -> tuple:
 def masked_select(self: Tensor, mask: Any) -> Tensor:
     """The entries where the bool `mask` (broadcast with self) is True, in row-major order, as a 1-d
     tensor: indexing at the mask's positions, whose rule scatters the gradient back."""
-    picks = np.asarray(mask)
+    picks = array_of(mask)
     if picks.dtype != np.bool_:
         raise TypeError(f"masked_select: expected a bool mask, got dtype {picks.dtype}")
     try:
@@ -160,7 +160,7 @@ def repeat_interleave(self: Tensor, repeats: Any = None, dim: int | None = None,
     source = reshape(self, (-1,)) if dim is None else self
     axis = 0 if dim is None else _axis("repeat_interleave", dim, self.ndim)
     extent = source.shape[axis]
-    counts = np.asarray(repeats)
+    counts = array_of(repeats)
     if counts.dtype.kind not in "iu" or counts.ndim > 1 or counts.size not in (1, extent) or np.any(counts < 0):
         got = f"{counts.dtype} counts of shape {counts.shape}" if counts.ndim else repr(repeats)
         along = "of the flattened tensor" if dim is None else f"along dim {dim}"

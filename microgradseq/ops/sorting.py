@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..checks import flag, is_int
-from ..tensor import Tensor, owned
+from ..tensor import Tensor, array_of, owned
 from .methods import _axis
 from .selecting import gather
 from .reduce import ValuesIndices
@@ -159,7 +159,7 @@ def bucketize(input: Any, boundaries: Any, *, out_int32: bool = False, right: bo
 def _array(values: Any, where: str, name: str) -> np.ndarray:
     """A tensor's array, or numpy's reading of anything else (a Python float stays float64); what is not
     numbers (a string, None) is a TypeError naming `where` and the argument `name`."""
-    array = values._data if isinstance(values, Tensor) else np.asarray(values)
+    array = array_of(values)
     if array.dtype.kind not in "biuf":
         raise TypeError(f"{where}: {name} must be a real tensor (or numbers), got {type(values).__name__} "
                         f"{values!r:.60}")
@@ -177,7 +177,7 @@ def bincount(self: Tensor, weights: Any = None, minlength: int = 0) -> Tensor:
         raise ValueError(f"bincount: expected non-negative integers, got {values.min()}")
     if not is_int(minlength) or minlength < 0:
         raise ValueError(f"bincount: minlength must be an integer >= 0, got {minlength!r}")
-    given = None if weights is None else np.asarray(weights._data if isinstance(weights, Tensor) else weights)
+    given = None if weights is None else array_of(weights)
     if given is not None and given.shape != values.shape:
         raise ValueError(f"bincount: weights of shape {given.shape} do not match input of shape {values.shape}")
     counts = np.bincount(values, given, int(minlength))

@@ -35,7 +35,7 @@ import numpy as np
 
 from ...checks import flag, is_int
 from ...ops import concat
-from ...tensor import Tensor, as_tensor, owned
+from ...tensor import Tensor, array_of, as_tensor, owned
 
 
 class _PackedSequenceFields(NamedTuple):
@@ -75,7 +75,7 @@ class PackedSequence(_PackedSequenceFields):
 
 
 def _indices(value: Any) -> np.ndarray:
-    return np.asarray(value)
+    return array_of(value)
 
 
 def _is_permutation(order: np.ndarray, size: int | None = None) -> bool:
@@ -126,7 +126,7 @@ def checked_packed(sequence: Any, where: str) -> tuple[Tensor, np.ndarray, np.nd
 def _lengths(lengths: Any, batch: int, steps: int, where: str, layout: str = "") -> np.ndarray:
     """The lengths as a 1-D integer array, one per sequence of the batch, each in 1..steps."""
     try:
-        values = np.asarray(lengths)
+        values = array_of(lengths)
     except (TypeError, ValueError):
         values = None
     if values is None or values.ndim != 1:
