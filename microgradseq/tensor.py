@@ -71,6 +71,8 @@ def _own_array(data: Any, dtype: Any = None) -> np.ndarray:
         data = data._data
     elif _holds_tensors(data):
         raise TypeError(_tensors_are_not_numbers(data))
+    elif isinstance(data, (list, tuple)) and any(isinstance(v, Tensor) for v in data):
+        data = [v._data.reshape(()) if isinstance(v, Tensor) else v for v in data]   # (each one number, as PyTorch's)
     try:
         array = np.array(data, dtype=dtype)
     except (TypeError, ValueError) as error:

@@ -34,7 +34,7 @@ from typing import Callable
 import numpy as np
 
 from .autograd import CUT, FREED, LEAF, OP, hooks, no_grad
-from .gradients import GradientPass, OncePerPass
+from .gradients import GradientPass, OncePerPass, pass_number
 from .tensor import Tensor, owned
 from .transforms import Differentiated, differentiated
 from .utils.hooks import HookRegistry, RemovableHandle, add_hook
@@ -159,9 +159,12 @@ class HookedGradients(GradientPass):
     the pass (each leaf's `.grad` before is put aside), and at its end
     p.grad = (before) + hook(this pass's gradient), then the post-accumulate hooks see p."""
 
-    __slots__ = ("put_aside", "walked")
+    __slots__ = ("put_aside", "walked", "ops_before")
 
     def __init__(self, order: list) -> None:
+        # a pass run inside another (by a hook, a Function's backward): the outer pass's partial sums in
+        # the op nodes both walk are put back at the end, so that neither adds into the other's
+        self.ops_before = [(node, node.grad) for node in order if node.kind is OP] if pass_number() else ()
         super().__init__(order)
         self.put_aside = _put_aside(order, differentiated.get()) if _hooked_leaves else ()
         self.walked = _walked(order) if _hooked_nodes else ()
@@ -176,6 +179,9 @@ class HookedGradients(GradientPass):
         finally:
             for walked, before in self.walked:      # (before: a pass a hook ran inside another pass)
                 walked[:] = before
+            for node, before in self.ops_before:
+                if node.kind is OP:
+                    node.grad = before
             self._hand_back(failed)
 
     def _hand_back(self, failed: bool) -> None:
