@@ -24,7 +24,7 @@ import numpy as np
 from . import autograd, forward, printing
 from .anomaly import check_forward
 from .autograd import CUT, LEAF, anomaly_checks, grad_enabled
-from .checks import flag, not_numbers, public_name
+from .checks import flag, not_numbers, public_name, user_stacklevel
 from .dtypes import float_dtype_of
 from .spellings import check_device, either
 
@@ -106,14 +106,25 @@ def array_of(value: Any, dtype: Any = None) -> np.ndarray:
 
 
 def _holds_tensors(data: Any) -> bool:
-    """Whether `data` is a list or tuple holding a tensor of more than one element (not numbers)."""
-    return isinstance(data, (list, tuple)) and any(isinstance(v, Tensor) and v._data.size != 1 for v in data)
+    """Whether `data` is a list or tuple holding a tensor of more than one element (not numbers), at any
+    depth: numpy would stack `[[h, c]]` too."""
+    if not isinstance(data, (list, tuple)):
+        return False
+    for v in data:                  # (a loop, not any(): mg.tensor of a long list reads every entry here)
+        if isinstance(v, Tensor):
+            if v._data.size != 1:
+                return True
+        elif isinstance(v, (list, tuple)) and _holds_tensors(v):
+            return True
+    return False
 
 
 def _tensors_are_not_numbers(data: list | tuple) -> str:
     """A list of tensors with more than one element each (an LSTM's `(h, c)` given to a readout) is not
     numbers, as in PyTorch ("only one element tensors can be converted to Python scalars"): stacking it
     would give a result of another shape, silently."""
+    while not any(isinstance(v, Tensor) and v._data.size != 1 for v in data):   # (`[[h, c]]`: name `[h, c]`)
+        data = next(v for v in data if _holds_tensors(v))
     shapes = ", ".join(str(v.shape) if isinstance(v, Tensor) else type(v).__name__ for v in data[:4])
     return (f"{public_name('tensor')}: expected a tensor or numbers, got a {type(data).__name__} of tensors "
             f"({shapes}{', ...' if len(data) > 4 else ''}); only one-element tensors are numbers, as in PyTorch: "
@@ -158,12 +169,13 @@ class Tensor:
                 requires_grad, np.bool_):
             raise TypeError(f"Tensor: Tensor({data}, {requires_grad}, ...) takes data, not sizes (PyTorch's legacy "
                             f"constructor); for a tensor of that shape use mg.zeros({data}, {requires_grad}, ...)")
-        if type(data) is int:       # (`Parameter(torch.Tensor(n))` in ported code would be 0-d, silently)
-            warnings.warn(f"Tensor({data}) is the 0-d tensor {float(data)} (data, as mg.tensor takes); PyTorch's legacy "
-                          f"torch.Tensor({data}) reads one int as a size: mg.empty({data}) for that", stacklevel=2)
         if dtype is None and not isinstance(data, (Tensor, np.ndarray, np.generic)):
             dtype = _default_dtype      # PyTorch's legacy `torch.Tensor(data)`: always the default float dtype
         self._data = _own_array(data, dtype)
+        if type(data) is int:       # (`Parameter(torch.Tensor(n))` in ported code would be 0-d, silently)
+            warnings.warn(f"Tensor({data}) is the 0-d tensor {self._data.item()} (data, as mg.tensor takes); "
+                          f"PyTorch's legacy torch.Tensor({data}) reads one int as a size: mg.empty({data}) for that",
+                          stacklevel=user_stacklevel())
         self._node = self._tangent = self._part_of = None
         if flag(requires_grad, "requires_grad", "Tensor"):
             self._become_leaf()

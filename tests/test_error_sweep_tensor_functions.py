@@ -395,6 +395,17 @@ def test_a_list_or_tuple_of_multi_element_tensors_where_one_tensor_goes_is_a_typ
         assert tuple(got) == (tuple(valid.shape[:-1]) + (1,) if name == "multinomial" else valid.shape)
 
 
+def test_a_nested_list_of_multi_element_tensors_is_refused_as_a_flat_one_is():
+    """numpy stacks `[[h, c]]` as it stacks `[h, c]` (into shape (1, 2, 3) here, which a mask broadcasts to
+    and `mg.tensor` took): PyTorch refuses both; the message names the inner list's tensors."""
+    h, c = _t(np.ones(3)), _t(np.zeros(3))
+    for call in (lambda v: mg.tensor(v), lambda v: mg.tanh(v), lambda v: _t(_X).masked_fill(v, 0.0),
+                 lambda v: mg.zeros_like(v)):
+        with pytest.raises(TypeError, match=r"expected a tensor or numbers, got a list of tensors \(\(3,\), \(3,\)\)"):
+            call([[h, c]])
+    assert mg.tensor([[mg.tensor(1.0), 2.0], [3.0, mg.tensor(4)]]).shape == (2, 2)    # one-element ones: numbers
+
+
 def test_lists_of_numbers_and_of_one_element_tensors_are_still_data_where_one_tensor_goes():
     """array_of refuses only tensors of more than one element: numbers, and one-element tensors (numbers, as
     in torch.tensor), are read as before."""

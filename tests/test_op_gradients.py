@@ -518,6 +518,33 @@ def test_a_thread_multiplying_a_shared_weight_leaves_another_threads_route_as_al
     assert key not in kept[0] and key not in transposed_copies.entries
 
 
+def test_a_finished_threads_transposed_copies_go_with_it_without_the_garbage_collector():
+    """A thread's table is held weakly by its arrays' callbacks: held strongly, it made a cycle, and the
+    copies of every weight a finished thread multiplied stayed until a full collection."""
+    import gc
+    import threading
+    import weakref
+    from microgradseq.ops.linalg import transposed_copies
+    weight = mg.tensor(np.random.default_rng(7).normal(size=(5, 4)))
+    copies = []
+
+    def evaluate():
+        mg.ops.linear(np.ones((3, 4)), weight)
+        mg.ops.linear(np.ones((3, 4)), weight)                    # the second product: the copy
+        copies.append(weakref.ref(transposed_copies.entries[id(weight._data)][1]))
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        thread = threading.Thread(target=evaluate)
+        thread.start()
+        thread.join()
+        del thread
+        assert copies[0]() is None                              # gone with the thread, weight still alive
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def test_linear_names_the_shapes_that_do_not_line_up():
     with pytest.raises(ValueError, match=r"linear: input of shape \(2, 3\) and weight of shape \(4, 5\)"):
         mg.ops.linear(mg.zeros(2, 3), mg.zeros(4, 5))

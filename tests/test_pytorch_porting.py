@@ -301,6 +301,16 @@ def test_one_int_to_tensor_is_data_and_a_warning_says_pytorchs_legacy_constructo
         assert mg.Tensor(True).shape == ()
 
 
+def test_the_one_int_warning_points_at_the_callers_line_and_says_the_value_in_its_dtype():
+    """`nn.Parameter(n)` reaches the warning through Parameter.__init__: it names the user's line, not
+    parameter.py; with dtype=int64 the 0-d tensor is 4, not 4.0."""
+    with pytest.warns(UserWarning, match=r"Tensor\(4\) is the 0-d tensor 4.0 ") as caught:
+        mg.nn.Parameter(4)
+    assert caught[0].filename == __file__
+    with pytest.warns(UserWarning, match=r"Tensor\(4\) is the 0-d tensor 4 \(data"):
+        assert mg.Tensor(4, dtype=mg.int64).dtype == np.int64
+
+
 def test_abs_and_unary_plus_of_a_tensor():
     x = f64([-1.5, 2.0])
     np.testing.assert_array_equal(abs(x).data, [1.5, 2.0])

@@ -170,18 +170,34 @@ class TransposedCopies(threading.local):
     """
 
     def __init__(self) -> None:
-        self.entries = {}           # id(W) -> [weak reference to W, W^T copy (None until a 2nd product)]
+        self.entries = _Table()     # id(W) -> [weak reference to W, W^T copy (None until a 2nd product)]
 
     def of(self, W: np.ndarray) -> np.ndarray:
         entries = self.entries
         entry = entries.get(id(W))
         if entry is None or entry[0]() is not W:
             key = id(W)             # (the callback may run in another thread: it names this thread's table)
-            entries[key] = [weakref.ref(W, lambda _, key=key: entries.pop(key, None)), None]
+            entries[key] = [weakref.ref(W, lambda _, key=key, table=weakref.ref(entries): _forget(table, key)),
+                            None]
             return W.T
         if entry[1] is None:
             entry[1] = W.T.copy()
         return entry[1]
+
+
+class _Table(dict):
+    """A thread's `TransposedCopies` table, held weakly by its arrays' callbacks: a table they held
+    would be a cycle (table -> entry -> callback -> table), and a finished thread's copies would wait
+    for the garbage collector."""
+
+    __slots__ = ("__weakref__",)
+
+
+def _forget(table: weakref.ref, key: int) -> None:
+    """An array went: its entry leaves the table it was in, if that thread's table is still there."""
+    entries = table()
+    if entries is not None:
+        entries.pop(key, None)
 
 
 transposed_copies = TransposedCopies()
