@@ -24,10 +24,15 @@ _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 
 
 def _dtype(value: Any, where: str, name: str) -> np.dtype:
-    try:
-        dtype = np.dtype(value)
-    except TypeError:
-        raise TypeError(f"{where}: {name} must be a dtype (mg.float32, mg.long, ...), got {value!r}") from None
+    dtype = None
+    if not isinstance(value, (Tensor, np.ndarray, list, tuple)):    # (numpy reads these as dtypes; PyTorch not)
+        try:
+            dtype = np.dtype(value)
+        except TypeError:
+            pass
+    if dtype is None:
+        raise TypeError(f"{where}: {name} must be a dtype (mg.float32, mg.long, ...), "
+                        f"got {type(value).__name__} {value!r:.60}")
     if dtype.kind not in _CATEGORY:
         raise TypeError(f"{where}: {name} must be a numeric or bool dtype, got {dtype}")
     return dtype

@@ -514,8 +514,16 @@ def test_can_cast_follows_pytorchs_casting_examples(source, target, allowed):
 
 
 def test_promotion_functions_refuse_what_is_not_a_dtype_or_an_operand():
-    with pytest.raises(TypeError, match="promote_types: type2 must be a dtype .* got 'x'"):
+    with pytest.raises(TypeError, match="promote_types: type2 must be a dtype .* got str 'x'"):
         mg.promote_types(mg.int32, "x")
+    # tensors, arrays and their tuples are not dtypes (numpy would read a tensor's dtype, or a tuple as
+    # (base, shape)); PyTorch's promote_types and can_cast take torch.dtype only
+    with pytest.raises(TypeError, match=r"promote_types: type1 must be a dtype .* got Tensor tensor\(\[0\., 0\.\]\)"):
+        mg.promote_types(mg.zeros(2), mg.float64)
+    with pytest.raises(TypeError, match="can_cast: from_ must be a dtype .* got tuple"):
+        mg.can_cast((mg.zeros(2), mg.ones(2)), mg.float32)
+    with pytest.raises(TypeError, match="can_cast: to must be a dtype .* got ndarray"):
+        mg.can_cast(mg.float32, np.zeros(2))
     with pytest.raises(TypeError, match="result_type: tensor2 must be a tensor or a number, got list"):
         mg.result_type(mg.ones(1), [1])
 
