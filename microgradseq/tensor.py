@@ -69,10 +69,12 @@ def _own_array(data: Any, dtype: Any = None) -> np.ndarray:
     """A read-only array of its own made from `data` (a copy, as torch.tensor makes)."""
     if isinstance(data, Tensor):
         data = data._data
-    elif _holds_tensors(data):
-        raise TypeError(_tensors_are_not_numbers(data))
-    elif isinstance(data, (list, tuple)) and any(isinstance(v, Tensor) for v in data):
-        data = [v._data.reshape(()) if isinstance(v, Tensor) else v for v in data]   # (each one number, as PyTorch's)
+    elif isinstance(data, (list, tuple)):
+        held = _tensors_held(data)
+        if held is MANY:
+            raise TypeError(_tensors_are_not_numbers(data))
+        if held is ONE:
+            data = _numbers_of(data)    # (each one-element tensor one number, at any depth, as PyTorch's)
     try:
         array = np.array(data, dtype=dtype)
     except (TypeError, ValueError) as error:
@@ -108,15 +110,36 @@ def array_of(value: Any, dtype: Any = None) -> np.ndarray:
 def _holds_tensors(data: Any) -> bool:
     """Whether `data` is a list or tuple holding a tensor of more than one element (not numbers), at any
     depth: numpy would stack `[[h, c]]` too."""
-    if not isinstance(data, (list, tuple)):
-        return False
-    for v in data:                  # (a loop, not any(): mg.tensor of a long list reads every entry here)
+    return isinstance(data, (list, tuple)) and _tensors_held(data) is MANY
+
+
+ONE, MANY = "one-element tensors", "a tensor of more than one element"
+_SCALARS = (numbers.Number, np.generic)
+
+
+def _tensors_held(data: list | tuple) -> str | None:
+    """What tensors a list or tuple holds, at any depth: MANY if one has more than one element (the
+    search stops there), else ONE if any (each one number), else None."""
+    if all(issubclass(kind, _SCALARS) for kind in set(map(type, data))):
+        return None                 # (numbers only, the common case: their types found at C speed)
+    held = None
+    for v in data:
         if isinstance(v, Tensor):
             if v._data.size != 1:
-                return True
-        elif isinstance(v, (list, tuple)) and _holds_tensors(v):
-            return True
-    return False
+                return MANY
+            held = ONE
+        elif isinstance(v, (list, tuple)):
+            inner = _tensors_held(v)
+            if inner is MANY:
+                return MANY
+            held = held or inner
+    return held
+
+
+def _numbers_of(data: list | tuple) -> list:
+    """`data` with each (one-element) tensor in it, at any depth, as the 0-d array of its number."""
+    return [v._data.reshape(()) if isinstance(v, Tensor) else _numbers_of(v) if isinstance(v, (list, tuple)) else v
+            for v in data]
 
 
 def _tensors_are_not_numbers(data: list | tuple) -> str:

@@ -297,6 +297,7 @@ def index_put_tensors(self: Tensor, indices: Any, values: Any, accumulate: bool 
 
 
 index_put_tensors.__name__ = index_put_tensors.__qualname__ = "index_put"
+index_put_tensors.__code__ = index_put_tensors.__code__.replace(co_name="index_put")    # (as public_name reads it)
 
 
 def masked_scatter(self: Tensor, mask: Any, source: Any) -> Tensor:
