@@ -119,6 +119,13 @@ def public_name(default: str) -> str:
     return name
 
 
+def no_bool_kernel(where: str, kernel: str | None = None) -> str:
+    """The message for a bool tensor given to a function whose PyTorch kernel has no bool case (relu,
+    topk, median, ...): `where` names the public function called, `kernel` PyTorch's (`where` if None)."""
+    return (f"{where}: expected a tensor of numbers, got dtype bool (PyTorch's {kernel or where} has no bool "
+            "kernel); convert it first (t.long())")
+
+
 def not_numbers(where: str, value: Any) -> str:
     """The message for `value` given where a tensor goes but holding no numbers (a string, None, a mixed
     list): `where` names the public function."""

@@ -8,6 +8,7 @@ library's output."""
 
 import numpy as np
 import pytest
+from test_raw_errors_left import _function
 
 import microgradseq as mg
 from microgradseq import viz
@@ -188,23 +189,11 @@ def test_a_sequential_sampler_of_a_dataset_whose_own_len_fails_keeps_that_error(
 
 # ---- Function gradients and complex log_prob ----------------------------------------------------------
 
-def _scale_function(gradients):
-    class Scale(mg.autograd.Function):
-        @staticmethod
-        def forward(ctx, x, y):
-            return x * y
-
-        @staticmethod
-        def backward(ctx, g):
-            return gradients(g)
-    return Scale
-
-
 @pytest.mark.parametrize("grad", [True, np.True_])
 def test_a_function_whose_backward_gives_a_bool_names_the_gradient_type(grad):
     # PyTorch: "expected Variable or None (got bool)"; a bool is no gradient, not a number to broadcast
     x, y = mg.randn(3, requires_grad=True), mg.randn(3)
-    out = _scale_function(lambda g: (grad, None)).apply(x, y).sum()
+    out = _function(lambda g: (grad, None)).apply(x, y).sum()
     with pytest.raises(TypeError, match=r"^Scale\.backward: expected the gradient for argument 0 as a Tensor .*got "
                                         r"(bool|bool_)"):
         out.backward()

@@ -34,7 +34,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import ops
-from ..checks import flag, is_axis, is_int, public_name, user_stacklevel
+from ..checks import flag, is_axis, is_int, no_bool_kernel, public_name, user_stacklevel
 from ..ops import exp, sum
 from ..ops.assign import number_for
 from ..ops.elementwise import in_dtype
@@ -375,8 +375,7 @@ def _clamped(x: Tensor, lo: float, hi: float) -> Tensor:
     (`clip`'s is 1 at the bounds too). NaN stays NaN, with slope 1, as PyTorch's. A bool x is a TypeError,
     as PyTorch's hardtanh ("Bool inputs not supported for hardtanh")."""
     if x.dtype == np.bool_:
-        raise TypeError(f"{public_name('hardtanh')}: expected a tensor of numbers, got dtype bool (PyTorch's "
-                        "hardtanh refuses bool); convert it first (t.long())")
+        raise TypeError(no_bool_kernel(public_name("hardtanh"), "hardtanh"))
     X = x._data
     return ops.where(~((X <= lo) | (X >= hi)), x, np.clip(X, lo, hi).astype(X.dtype, copy=False))
 

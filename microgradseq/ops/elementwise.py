@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..checks import public_name, user_stacklevel
+from ..checks import no_bool_kernel, public_name, user_stacklevel
 from ..promotion import combine_categories
 from ..tensor import Rules, Tensor, array_of, as_tensor, get_default_dtype, owned, result
 
@@ -481,8 +481,7 @@ def relu(x: Any) -> Tensor:
     """max(x, 0);   d/dx = 1 where x > 0, else 0. A bool tensor is a TypeError, as PyTorch's."""
     x = x if type(x) is Tensor else as_tensor(x)
     if x.dtype == np.bool_:
-        raise TypeError(f"{public_name('relu')}: expected a tensor of numbers, got dtype bool (PyTorch's relu "
-                        "refuses bool); convert it first (t.long())")
+        raise TypeError(no_bool_kernel(public_name("relu"), "relu"))
     X = x._data
     return result("relu", np.maximum(X, 0), (x,), RELU, (X,))
 

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..checks import flag, is_int
+from ..checks import flag, is_int, no_bool_kernel
 from ..tensor import Tensor, array_of, owned
 from . import elementwise as ew
 from . import reduce
@@ -72,8 +72,7 @@ def _real_and_nonempty(name: str, self: Tensor, bools: bool = True) -> None:
     if self.dtype.kind == "c":
         raise TypeError(f"{name}: expected a real tensor, got dtype {self.dtype}")
     if self.dtype.kind == "b" and not bools:
-        raise TypeError(f"{name}: expected a tensor of numbers, got dtype bool (PyTorch's {name} has no bool "
-                        "kernel); convert it first (t.long())")
+        raise TypeError(no_bool_kernel(name))
     if self._data.size == 0:
         raise ValueError(f"{name}: expected a non-empty tensor, got shape {self.shape}")
 

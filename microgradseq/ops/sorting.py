@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import flag, is_int
+from ..checks import flag, is_int, no_bool_kernel
 from ..tensor import Tensor, array_of, owned
 from .methods import _axis
 from .selecting import gather
@@ -21,8 +21,7 @@ def topk(self: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool
     """The k largest (or smallest) entries along `dim`, largest (smallest) first, and where they are.
     A bool tensor is a TypeError, as PyTorch's (its topk kernel has no bool; sort's has)."""
     if self.dtype == np.bool_:
-        raise TypeError("topk: expected a tensor of numbers, got dtype bool (PyTorch's topk has no bool kernel); "
-                        "convert it first (t.long())")
+        raise TypeError(no_bool_kernel("topk"))
     axis = _axis("topk", dim, self.ndim)
     if not (is_int(k) and 0 <= k <= self.shape[axis]):
         raise ValueError(f"topk: expected k from 0 to {self.shape[axis]} (dim {dim} of shape {self.shape}), got {k!r}")
