@@ -28,6 +28,7 @@ The core's walk knows nothing of hooks: it calls the rules it finds on a node.
 
 from __future__ import annotations
 
+import threading
 import weakref
 from typing import Callable
 
@@ -159,7 +160,7 @@ class HookedGradients(GradientPass):
     the pass (each leaf's `.grad` before is put aside), and at its end
     p.grad = (before) + hook(this pass's gradient), then the post-accumulate hooks see p."""
 
-    __slots__ = ("put_aside", "walked", "ops_before")
+    __slots__ = ("put_aside", "walked", "ops_before", "outer_order")
 
     def __init__(self, order: list) -> None:
         # a pass run inside another (by a hook, a Function's backward): the outer pass's partial sums in
@@ -168,6 +169,9 @@ class HookedGradients(GradientPass):
         super().__init__(order)
         self.put_aside = _put_aside(order, differentiated.get()) if _hooked_leaves else ()
         self.walked = _walked(order) if _hooked_nodes else ()
+        walking = _orders_walked()
+        self.outer_order = walking[-1] if walking else None     # (what the outer pass has still to walk)
+        walking.append(order)
 
     def __exit__(self, error_type, error, traceback) -> None:
         failed = error_type is not None
@@ -182,7 +186,21 @@ class HookedGradients(GradientPass):
             for node, before in self.ops_before:
                 if node.kind is OP:
                     node.grad = before
+            _orders_walked().pop()
             self._hand_back(failed)
+        if self.ops_before and not failed:
+            self._check_outer_order()
+
+    def _check_outer_order(self) -> None:
+        """A pass run inside another without `retain_graph` may have freed nodes the outer pass has still
+        to walk, which would pass nothing on: refused, as PyTorch's outer pass refuses a freed graph."""
+        freed = [node for node, _ in self.ops_before if node.kind is FREED]
+        if freed and not set(freed).isdisjoint(self.outer_order):
+            node = next(node for node in freed if node in set(self.outer_order))
+            raise RuntimeError(
+                f"backward: a backward() run inside another backward pass (by a hook or a Function's backward) "
+                f"freed nodes the outer pass has still to walk (node {node.describe()}): the graph has already "
+                "been freed for the outer pass; pass retain_graph=True to the inner backward()")
 
     def _hand_back(self, failed: bool) -> None:
         """Each hooked leaf's .grad: its gradient before (as a hook left it), plus this pass's, hooked.
@@ -202,6 +220,15 @@ class HookedGradients(GradientPass):
             with no_grad():                     # (an optimizer step in the hook changes p in place, as PyTorch's)
                 for hook in list(after_hooks.values()):
                     hook(tensor)
+
+
+_walking = threading.local()    # per thread: the orders its passes are walking, the innermost last
+
+
+def _orders_walked() -> list:
+    if not hasattr(_walking, "orders"):
+        _walking.orders = []
+    return _walking.orders
 
 
 class PrunedPass(HookedGradients):
