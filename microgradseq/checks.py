@@ -119,11 +119,12 @@ def public_name(default: str) -> str:
     return name
 
 
-def no_bool_kernel(where: str, kernel: str | None = None) -> str:
+def no_bool_kernel(where: str, kernel: str | None = None, convert: str = "t.long()") -> str:
     """The message for a bool tensor given to a function whose PyTorch kernel has no bool case (relu,
-    topk, median, ...): `where` names the public function called, `kernel` PyTorch's (`where` if None)."""
+    topk, median, softmax, ...): `where` names the public function called, `kernel` PyTorch's (`where` if
+    None), `convert` the conversion that works."""
     return (f"{where}: expected a tensor of numbers, got dtype bool (PyTorch's {kernel or where} has no bool "
-            "kernel); convert it first (t.long())")
+            f"kernel); convert it first ({convert})")
 
 
 def not_numbers(where: str, value: Any) -> str:

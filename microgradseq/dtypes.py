@@ -12,6 +12,8 @@ int32 = int = np.int32             # noqa: A001  (torch.int is int32)
 int64 = long = np.int64
 bool = np.bool_                    # noqa: A001
 
+BOOL_DTYPE = np.dtype(np.bool_)    # the one bool dtype object numpy gives every bool array (`a.dtype is BOOL_DTYPE`)
+
 
 # PyTorch's legacy names of its CPU tensor types (`torch.FloatTensor`, `x.type('torch.LongTensor')`) and the
 # dtypes they stand for: creation.py's typed constructors and `Tensor.type` read them from here.

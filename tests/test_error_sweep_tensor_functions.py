@@ -216,7 +216,8 @@ def test_bucketize_still_places_numbers():
     ("log_softmax", lambda b: F.log_softmax(b, dim=-1)),
 ])
 def test_softmax_of_a_bool_tensor_names_softmax_and_the_dtype(name, call):
-    with pytest.raises(TypeError, match=rf"^{name}: expected a floating-point \(or integer\) tensor, got dtype bool"):
+    with pytest.raises(TypeError, match=rf"^{name}: expected a tensor of numbers, got dtype bool \(PyTorch's {name} "
+                                        r"has no bool kernel\); convert it first \(t\.float\(\)\)"):
         call(mg.tensor([[True, False, True]]))
 
 

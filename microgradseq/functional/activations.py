@@ -70,7 +70,7 @@ def softmax(input: Any, axis: int | None = None, _stacklevel: int = 3, dtype: An
     except TypeError:           # (bools: their subtraction is refused; named here, at no cost otherwise)
         if x.dtype.kind != "b":
             raise
-        raise TypeError("softmax: expected a floating-point (or integer) tensor, got dtype bool") from None
+        raise TypeError(no_bool_kernel("softmax", convert="t.float()")) from None
     return e / sum(e, axis=axis, keepdims=True)
 
 

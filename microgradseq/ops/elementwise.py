@@ -22,6 +22,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..checks import no_bool_kernel, public_name, user_stacklevel
+from ..dtypes import BOOL_DTYPE
 from ..promotion import combine_categories
 from ..tensor import Rules, Tensor, array_of, as_tensor, get_default_dtype, owned, result
 
@@ -135,7 +136,7 @@ ADD = elementwise(passthrough, passthrough)
 
 def sub(a: Any, b: Any) -> Tensor:
     """a - b;   d/da = 1,   d/db = -1   (a bool tensor on either side is a TypeError, as in PyTorch)"""
-    if getattr(a, "dtype", None) is _BOOL or getattr(b, "dtype", None) is _BOOL:    # (before a number promotes it)
+    if getattr(a, "dtype", None) is BOOL_DTYPE or getattr(b, "dtype", None) is BOOL_DTYPE:    # (before a number promotes it)
         raise TypeError(f"sub: subtraction with a bool tensor is not supported (dtypes {np.result_type(a)} and "
                         f"{np.result_type(b)}), as in PyTorch; invert a mask with ~mask or mask.logical_not(), or "
                         "convert it first (mask.long(), mask.float())")
@@ -144,7 +145,6 @@ def sub(a: Any, b: Any) -> Tensor:
 
 
 SUB = elementwise(passthrough, negated)
-_BOOL = np.dtype(np.bool_)
 
 
 def mul(a: Any, b: Any) -> Tensor:
@@ -208,7 +208,7 @@ def check_divisor(name: str, a: np.ndarray, b: np.ndarray) -> None:
     "ZeroDivisionError" where numpy gives 0 with a warning); floats divide by 0 as IEEE says. Two bools
     are a TypeError: PyTorch's floor division, remainder and fmod have no bool kernel."""
     if a.dtype.kind in "biu" and b.dtype.kind in "biu":
-        if a.dtype is _BOOL and b.dtype is _BOOL:   # (numpy's would be int8)
+        if a.dtype is BOOL_DTYPE and b.dtype is BOOL_DTYPE:   # (numpy's would be int8)
             raise TypeError(f"{name}: two bool tensors are not supported, as in PyTorch; convert them first "
                             "(a.long())")
         if not b.all():
@@ -253,7 +253,7 @@ def power(a: Any, b: Any) -> Tensor:
                          "use a float tensor (t.float() ** -1)")
     a, b, y = operands("pow", _power, a, b)
     A, B = a._data, b._data
-    if A.dtype is _BOOL and B.dtype is _BOOL:
+    if A.dtype is BOOL_DTYPE and B.dtype is BOOL_DTYPE:
         y = y.astype(np.int64)              # bool ** bool is int64, as PyTorch's (numpy's is int8)
     return result("pow", y, (a, b), POWER, ((A, B), (A, B, y)))
 
@@ -317,7 +317,7 @@ CLONE = elementwise(passthrough)
 def neg(x: Any) -> Tensor:
     """-x;   d/dx = -1   (a bool tensor is a TypeError, as in PyTorch)"""
     x = x if type(x) is Tensor else as_tensor(x)
-    if x._data.dtype is _BOOL:
+    if x._data.dtype is BOOL_DTYPE:
         raise TypeError("neg: negation, the - operator, of a bool tensor is not supported, as in PyTorch; invert a "
                         "mask with ~mask or mask.logical_not()")
     return result("neg", -x._data, (x,), NEG, NOTHING)

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..checks import broadcasts_to, public_name
+from ..dtypes import BOOL_DTYPE
 from ..gradients import StackedProducts
 from ..tensor import Rules, Tensor, as_tensor, result
 from .elementwise import passthrough
@@ -45,7 +46,7 @@ def matmul(a: Any, b: Any) -> Tensor:
     a = as_tensor(a, b if isinstance(b, Tensor) else None, "matmul")      # (named: `t @ v` has no public frame)
     b = as_tensor(b, a, "matmul")
     A, B = a._data, b._data
-    if A.dtype is _BOOL:
+    if A.dtype is BOOL_DTYPE:
         no_bool_product("matmul", A, B)
     if A.ndim == 0 or B.ndim == 0:
         raise ValueError(f"matmul: both operands need at least one axis, got shapes {A.shape} and {B.shape}")
@@ -62,15 +63,12 @@ def matmul(a: Any, b: Any) -> Tensor:
     return result("matmul", y, (a, b), MATMUL, (both, both))
 
 
-_BOOL = np.dtype(np.bool_)
-
-
 def no_bool_product(where: str, A: np.ndarray, B: np.ndarray) -> None:
     """TypeError naming the public function (`where` if none: mm and dot reach it through matmul) for a
     product of two bool tensors, which PyTorch has no kernel for (numpy's would be a logical one). Two
     dtypes are not refused, unlike PyTorch's "expected m1 and m2 to have the same dtype": numpy promotes
     (float32 @ float64 is float64; docs/pytorch.md)."""
-    if A.dtype == _BOOL and B.dtype == _BOOL:
+    if A.dtype == BOOL_DTYPE and B.dtype == BOOL_DTYPE:
         raise TypeError(f"{public_name(where)}: bool tensors have no matrix product, as in PyTorch; convert them "
                         "first (a.long())")
 
@@ -132,7 +130,7 @@ def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         expected = f"input (..., {w_shape[1]})" if len(w_shape) == 2 else "a weight (out, in)"
         raise ValueError(f"linear: input of shape {x_shape} and weight of shape {w_shape} do not line up "
                          f"(expected {expected})")
-    if X.dtype is _BOOL:
+    if X.dtype is BOOL_DTYPE:
         no_bool_product("linear", X, W)
     if bias is None:
         return result("linear", _product(X, W), (x, weight), LINEAR, (W, X))

@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from ..autograd import CUT, LEAF, grad_enabled
-from ..checks import fill_number, is_axis, is_int
+from ..checks import fill_number, is_axis, is_int, no_bool_kernel
 from ..spellings import Size, axis_keepdims, check_device, either, sizes_of, target_dtype
 from ..tensor import Tensor, as_tensor, owned, tensor
 from . import elementwise as ew
@@ -317,7 +317,7 @@ def softmax(self: Tensor, dim: int | None = None, dtype: Any = None, *, axis: in
     except TypeError:
         if self.dtype.kind != "b":
             raise
-        raise TypeError("softmax: expected a floating-point (or integer) tensor, got dtype bool") from None
+        raise TypeError(no_bool_kernel("softmax", convert="t.float()")) from None
 
 
 def log_softmax_method(self: Tensor, dim: int | None = None, dtype: Any = None, *, axis: int | None = None) -> Tensor:

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import flag, is_axis
+from ..checks import flag, is_axis, no_bool_kernel
 from . import elementwise as ew
 from . import reduce
 from .more_elementwise import exp2
@@ -54,7 +54,9 @@ def log_softmax(x: Any, axis: int | None = None, *, dim: int | None = None) -> T
     try:
         shifted = X - X.max(axis=along, keepdims=True)
     except TypeError:           # (bools: numpy refuses their subtraction; named here, at no cost otherwise)
-        raise TypeError(f"log_softmax: expected a floating-point (or integer) tensor, got dtype {X.dtype}") from None
+        if X.dtype.kind != "b":
+            raise
+        raise TypeError(no_bool_kernel("log_softmax", convert="t.float()")) from None
     softmax = np.exp(shifted)
     total = softmax.sum(axis=along, keepdims=True)
     y = np.subtract(shifted, np.log(total), out=shifted)
