@@ -82,12 +82,19 @@ def broadcasts_with(*shapes: tuple) -> bool:
     return True
 
 
+DEVICE_TYPES = ("cpu", "cuda", "mps", "meta")
+
+
 def generator(rng: Any, where: str, name: str = "rng") -> np.random.Generator | None:
     """`rng` if it is a numpy Generator or None, else TypeError naming `where` (and the argument,
     `rng`, or `generator` where PyTorch's `torch.Generator` is numpy's Generator here)."""
     if rng is not None and not isinstance(rng, np.random.Generator):
+        # a device where PyTorch's signature has one (nn.Linear(3, 1, True, "cpu")): rng holds its place
+        device = type(rng).__name__ == "device" or (isinstance(rng, str) and rng.split(":")[0] in DEVICE_TYPES)
+        hint = ("; a device goes by keyword here (device=...): rng takes the place PyTorch's signature gives "
+                "device" if device else "")
         raise TypeError(f"{where}: {name} must be a numpy.random.Generator (np.random.default_rng(seed)) "
-                        f"or None, got {type(rng).__name__}")
+                        f"or None, got {type(rng).__name__}{hint}")
     return rng
 
 

@@ -18,7 +18,8 @@ computed dL/dt, and a tensor it returns is used in grad's place.
   to (and returns what they return), no other leaf's hooks, and no post-accumulate hook.
   `t.backward(inputs=[...])` runs only the inputs' hooks, and their post-accumulate hooks. Either
   walks only the nodes on a path to those tensors, as PyTorch's (`PrunedPass`): a branch that leads
-  elsewhere is not run (its hooks, a Function's backward), gets no gradient, and is not freed.
+  elsewhere is not run (its hooks, a Function's backward), gets no gradient, and is not freed; nor is
+  the node of a non-leaf it stops at (`g = grad(loss, h)`, then `h.backward(g)`).
 - Every hook runs under `no_grad()`, as PyTorch runs hooks during a backward pass:
   `p.register_post_accumulate_grad_hook(lambda p: p.add_(p.grad, alpha=-lr))` is an
   SGD step fused into the backward pass, and nothing a hook computes is recorded.
@@ -233,18 +234,31 @@ def _orders_walked() -> list:
 
 class PrunedPass(HookedGradients):
     """`HookedGradients` for a pass that differentiates with respect to some tensors only, `needed` the
-    nodes on a path to them: it walks those, and adds no gradient into any other node."""
+    nodes on a path to them: it walks those, and adds no gradient into any other node. As PyTorch's, it
+    does not walk past a tensor it differentiates with respect to (the node of `h` in
+    `autograd.grad(loss, h)`, unless the pass goes on through it to another such tensor or a hook of h's
+    runs there): that node is neither run nor freed, so `h.backward(g)` can follow."""
 
     __slots__ = ("needed",)
 
     def __init__(self, order: list, needed: set) -> None:
         self.needed = needed
-        order[:] = [node for node in order if node in needed]     # (the list the core walks)
+        walked = [node for node in order if node in needed and _passes_on(node, needed)]
+        for node in order:
+            if node in needed and node.kind is OP and not _passes_on(node, needed):
+                node.grad = None                # (this pass's gradient only, as for the nodes it walks)
+        order[:] = walked                       # (the list the core walks)
         super().__init__(order)
 
     def add(self, node, grad, source) -> None:
         if node in self.needed:
             super().add(node, grad, source)
+
+
+def _passes_on(node, needed: set) -> bool:
+    """Whether a pass that needs `needed` walks `node`: an op's node when its rules pass a gradient on to
+    a needed node (or a hook of its runs); any other kind (a leaf: nothing to run; a freed node: refused)."""
+    return node.kind is not OP or not needed.isdisjoint(node.inputs) or type(node.rules) is _HookedRules
 
 
 def _on_a_path(order: list, targets: set) -> set:

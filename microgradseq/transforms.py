@@ -97,7 +97,13 @@ def _directions(name: str, inputs: list[Tensor], arrays: Any, what: str) -> tupl
 def jvp(fn: Callable[..., Any], inputs: Any, tangents: Any) -> tuple[Any, Any]:
     """Forward mode: (fn(*inputs), J v), v = `tangents` (one array per input, shaped like it, or
     with a leading axis of k directions: then J v has that axis too). Records no tape.
-    `fn` may return a tensor or a tuple of tensors (then a tuple of tangents)."""
+    `fn` may return a tensor or a tuple of tensors (then a tuple of tangents).
+
+    The tangents are seeded on the caller's own tensors, so a tensor fn reads through a closure
+    moves too (a module's parameter given as an input and read by the module). `vjp` and
+    `jacobian(mode="rev")` see such a closure when the tensor requires grad (its uses are recorded:
+    a parameter); one that does not is a constant to them: for the modes to agree on it, let fn
+    use its arguments (`mg.func.functional_call` puts them in a module's place)."""
     return _forward_pass("jvp", fn, inputs, tangents)
 
 
@@ -148,13 +154,17 @@ def _with_bases(inputs: list) -> list:
 def vjp(fn: Callable[..., Tensor], inputs: Any, cotangent: Any) -> tuple[Tensor, list[np.ndarray]]:
     """Reverse mode: (fn(*inputs), u^T J), u = `cotangent` shaped like fn's output; one array
     per input (dL/dx for L = sum(u * fn(x))). No `.grad` changes: the inputs' own, or those of the
-    parameters fn uses, are left as they were (as PyTorch's torch.autograd.functional.vjp)."""
+    parameters fn uses, are left as they were (as PyTorch's torch.autograd.functional.vjp).
+    fn gets fresh copies of the inputs; an input that requires grad (a parameter) is also
+    differentiated where fn reads it through a closure (`_closure_uses`), as `jvp` sees it move."""
     inputs = _tensors("vjp", inputs)
     copies = [owned(x._data, requires_grad=True) for x in inputs]
+    originals = _closure_uses(inputs)
     with setting(grad_enabled, True):     # (recorded also inside no_grad, as PyTorch's)
         output = fn(*copies)
     if not isinstance(output, Tensor):
-        raise TypeError(f"vjp: fn must return a Tensor, got {type(output).__name__}")
+        raise TypeError(f"vjp: fn must return a Tensor, got {type(output).__name__}"
+                        + _one_output_hint(output, "mg.func.vjp or mg.autograd.functional.vjp"))
     try:
         u = array_of(cotangent, output.dtype)
     except (TypeError, ValueError):
@@ -162,14 +172,43 @@ def vjp(fn: Callable[..., Tensor], inputs: Any, cotangent: Any) -> tuple[Tensor,
                         f"dtype {output.dtype}, got {type(cotangent).__name__}") from None
     if u.shape != output.shape:
         raise ValueError(f"vjp: the cotangent has shape {u.shape}, the output {output.shape}")
-    return owned(np.array(output._data)), reverse_gradients([(output, u)], copies)
+    grads = reverse_gradients([(output, u)], copies + [x for x in originals if x is not None])
+    return owned(np.array(output._data)), _add_closure_uses(grads, originals)
+
+
+def _closure_uses(inputs: list[Tensor]) -> list[Tensor | None]:
+    """For each input, itself when reverse mode can see fn read it through a closure: its uses are
+    recorded (it requires grad, as a module's parameter given as an input does), the first time it is
+    given (as `jvp` seeds it); else None. A tensor that requires no grad records no use to see."""
+    seen, originals = set(), []
+    for x in inputs:
+        node = x._node
+        originals.append(x if id(x) not in seen and node is not None and node.kind in (OP, LEAF) else None)
+        seen.add(id(x))
+    return originals
+
+
+def _add_closure_uses(grads: list, originals: list) -> list:
+    """The gradients through fn's arguments (the first len(originals) of `grads`), each plus the one
+    through its original's uses in a closure (the rest, in order) where it has one."""
+    through_closures = iter(grads[len(originals):])
+    return [g if x is None else g + next(through_closures) for g, x in zip(grads, originals)]
+
+
+def _one_output_hint(output: Any, instead: str) -> str:
+    """What to do when reverse mode's fn returned a tuple (an LSTM's (h, c), say): jvp takes one, vjp
+    and jacobian do not, and `instead` names the functions that do."""
+    if isinstance(output, (tuple, list)):
+        return f"; return one tensor of it (fn(x)[0]), or use {instead}, which take a tuple of outputs"
+    return ""
 
 
 def jacobian(fn: Callable[[Tensor], Tensor], inputs: Any, mode: str = "rev") -> np.ndarray:
     """The Jacobian of a tensor-valued fn of one input x, shape out.shape + x.shape: row by row in
     reverse mode (`mode="rev"`: one recorded forward pass, then one backward pass per output
     element) or column by column in forward mode (`"fwd"`: all x.size input directions in one
-    batched forward pass)."""
+    batched forward pass). As `vjp` and `jvp`: `"rev"` calls fn with a fresh copy of x (and sees x
+    read through a closure when x requires grad), `"fwd"` with x itself."""
     tensors = _tensors("jacobian", inputs)
     if len(tensors) != 1:
         raise ValueError(f"jacobian: fn takes one input here, got {len(tensors)} inputs")
@@ -179,11 +218,13 @@ def jacobian(fn: Callable[[Tensor], Tensor], inputs: Any, mode: str = "rev") -> 
     if mode != "rev":
         raise ValueError(f"jacobian: mode must be 'rev' or 'fwd', got {mode!r}")
     leaf = owned(x._data, requires_grad=True)
+    originals = _closure_uses([x])
     with setting(grad_enabled, True):
         output = fn(leaf)
     if not isinstance(output, Tensor):
-        raise TypeError(f"jacobian: fn must return a Tensor, got {type(output).__name__}")
-    return jacobian_blocks(output, [leaf])[0]
+        raise TypeError(f"jacobian: fn must return a Tensor, got {type(output).__name__}"
+                        + _one_output_hint(output, "mg.func.jacrev or mg.autograd.functional.jacobian"))
+    return _add_closure_uses(jacobian_blocks(output, [leaf] + [x for x in originals if x is not None]), originals)[0]
 
 
 def jacobian_columns(fn: Callable[[Tensor], Any], x: Tensor, name: str) -> tuple[Any, Any]:

@@ -397,3 +397,67 @@ def test_a_function_decorated_with_detect_anomaly_called_in_two_threads_puts_bac
         assert mg.autograd.is_anomaly_enabled() and mg.autograd.is_anomaly_check_nan_enabled()
         inside()
     assert _in_two_threads(run, run) == {"a": (False, True), "b": (True, False)}
+
+
+# ---- a pass that differentiates with respect to a tensor does not walk past it --------------------------
+
+def _split_problem():
+    """h = w * w, loss = sum(c * tanh(h)): dloss/dh = c (1 - tanh(h)^2), dloss/dw = 2 w dloss/dh."""
+    w = leaf([0.5, -1.0, 2.0])
+    c = np.array([1.0, -2.0, 0.5])
+    h = w * w
+    loss = (h.tanh() * mg.tensor(c)).sum()
+    dh = c * (1 - np.tanh(w.data ** 2) ** 2)
+    return w, h, loss, dh, 2 * w.data * dh
+
+
+def test_grad_with_respect_to_a_non_leaf_leaves_its_own_graph_for_a_later_pass():
+    """PyTorch's engine captures dL/dh at h and does not run h's grad_fn, so `h.backward(g)` can follow
+    (the backward pass split in two by hand); here h's node was walked and freed, and the second pass
+    raised 'already been freed'."""
+    w, h, loss, dh, dw = _split_problem()
+    (g,) = mg.autograd.grad(loss, [h])
+    np.testing.assert_allclose(g.data, dh, rtol=1e-12)
+    h.backward(g)
+    np.testing.assert_allclose(w.grad, dw, rtol=1e-12)
+
+
+def test_backward_into_a_non_leaf_leaves_its_own_graph_for_a_later_pass():
+    w, h, loss, dh, dw = _split_problem()
+    loss.backward(inputs=[h])
+    np.testing.assert_allclose(h.grad, dh, rtol=1e-12)
+    assert w.grad is None
+    h.backward(mg.tensor(h.grad))
+    np.testing.assert_allclose(w.grad, dw, rtol=1e-12)
+
+
+def test_grad_with_respect_to_two_tensors_on_one_path_walks_the_later_one():
+    """h2 = 3 h1: d(sum h2^2)/dh2 = 2 h2, d/dh1 = 3 * 2 h2 = 18 h1 (the pass goes on through h2's node to
+    h1), and h1's own node is left for a later pass: d(sum h1)/dw = 2 w."""
+    w = leaf([1.0, -2.0])
+    h1 = w * w
+    h2 = h1 * 3
+    g1, g2 = mg.autograd.grad((h2 * h2).sum(), [h1, h2])
+    np.testing.assert_allclose(g2.data, 6 * w.data ** 2, rtol=1e-12)
+    np.testing.assert_allclose(g1.data, 18 * w.data ** 2, rtol=1e-12)
+    h1.sum().backward()
+    np.testing.assert_allclose(w.grad, 2 * w.data, rtol=1e-12)
+
+
+def test_grad_with_respect_to_a_hooked_non_leaf_runs_its_hook():
+    """A hook on h runs on dL/dh, and autograd.grad returns what it returns, as PyTorch's."""
+    w, h, loss, dh, _ = _split_problem()
+    seen = []
+    h.register_hook(lambda g: seen.append(g.numpy().copy()) or g * 2)
+    (g,) = mg.autograd.grad(loss, [h])
+    np.testing.assert_allclose(seen[0], dh, rtol=1e-12)
+    np.testing.assert_allclose(g.data, 2 * dh, rtol=1e-12)
+
+
+def test_grad_with_respect_to_a_non_leaf_twice_gives_this_passs_gradient_only():
+    """Retaining the graph, two passes give the same dL/dh (the node not walked starts each pass at None)."""
+    w, h, loss, dh, _ = _split_problem()
+    (g1,) = mg.autograd.grad(loss, [h], retain_graph=True)
+    (g2,) = mg.autograd.grad(loss, [h])
+    np.testing.assert_allclose(g1.data, dh, rtol=1e-12)
+    np.testing.assert_allclose(g2.data, dh, rtol=1e-12)

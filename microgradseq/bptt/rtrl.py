@@ -63,15 +63,15 @@ def rtrl(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Sequen
     """Train online by RTRL: the exact gradient of TBPTT(k1, n), with no tape of the past.
 
     `step`, `state`, `inputs`, `targets`, `loss_fn`, `k1`, `optimizer`, `on_update` and
-    `reduction` mean what they mean for `tbptt`. `params` (a mapping name -> tensor, or an
-    iterable of tensors that require grad; a frozen module Parameter is skipped, as the
-    optimizers skip it) are the parameters theta whose sensitivities are carried; at each update
-    the summed gradient is added into the `.grad` of those the update's losses depend on. The
-    initial state may be one of them (a learned h0), or computed from them (h0 = tanh(W0)). A
-    tensor the step reads that was computed from a parameter outside it (W_eff = W * mask, made
-    once) is refused with a ValueError at the first step that reads it: forward mode cannot see
-    that path. Memory: |state| x |theta| per sequence in the batch, whatever n; time per step of
-    the order of that times H.
+    `reduction` mean what they mean for `tbptt`. `params` (a mapping name -> tensor, an
+    iterable of tensors that require grad, or `model.named_parameters()`; a frozen module
+    Parameter is skipped, as the optimizers skip it) are the parameters theta whose
+    sensitivities are carried; at each update the summed gradient is added into the `.grad`
+    of those the update's losses depend on. The initial state may be one of them (a learned
+    h0), or computed from them (h0 = tanh(W0)). A tensor the step reads that was computed from
+    a parameter outside it (W_eff = W * mask, made once) is refused with a ValueError at the
+    first step that reads it: forward mode cannot see that path. Memory: |state| x |theta| per
+    sequence in the batch, whatever n; time per step of the order of that times H.
     """
     k1 = positive_int(k1, "k1", "rtrl")
     n = check_run("rtrl", step, state, inputs, targets, loss_fn, optimizer, on_update, reduction)
@@ -102,7 +102,8 @@ def uoro(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Sequen
 
 
 def parameters(where: str, params: Any) -> tuple[list[Tensor], list[str]]:
-    """`params` (a mapping name -> tensor, or an iterable of tensors) as a list, each tensor once
+    """`params` (a mapping name -> tensor, an iterable of tensors, or of (name, tensor) pairs as
+    `model.named_parameters()` gives them) as a list, each tensor once
     (tied weights may be listed under two names), and their names; ValueError/TypeError naming
     `where` otherwise.
 
@@ -115,7 +116,15 @@ def parameters(where: str, params: Any) -> tuple[list[Tensor], list[str]]:
     if isinstance(params, Mapping):
         named = list(params.items())
     elif isinstance(params, Iterable) and not isinstance(params, (str, bytes)):
-        named = [(f"params[{i}]", p) for i, p in enumerate(params)]
+        items = list(params)
+        pairs = [isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str) for item in items]
+        if items and all(pairs):        # model.named_parameters(), as the optimizers take it
+            named = items
+        elif any(pairs):
+            raise ValueError(f"{where}: params[{pairs.index(False)}] has no name: give every tensor with its "
+                             "name, as model.named_parameters() does, or none")
+        else:
+            named = [(f"params[{i}]", p) for i, p in enumerate(items)]
     else:
         raise TypeError(f"{where}: params must be a mapping name -> tensor or an iterable of tensors, "
                         f"got {type(params).__name__}")

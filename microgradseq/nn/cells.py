@@ -183,7 +183,13 @@ class RNNCell(_Cell):
 
 
 class LSTMCell(_Cell):
-    """(h', c') from x and (h, c); gate rows in weight_ih / weight_hh ordered i, f, g, o."""
+    """(h', c') from x and (h, c); gate rows in weight_ih / weight_hh ordered i, f, g, o, as PyTorch's:
+
+        i = sigmoid(W_ii x + b_ii + W_hi h + b_hi),   f = sigmoid(W_if x + b_if + W_hf h + b_hf),
+        g = tanh(W_ig x + b_ig + W_hg h + b_hg),      o = sigmoid(W_io x + b_io + W_ho h + b_ho),
+        c' = f * c + i * g,   h' = o * tanh(c')
+
+    with W_ii the rows [0, H) of weight_ih, W_if the rows [H, 2H), and so on (`lstm_step`)."""
 
     gates = 4
     activations = LSTM_GATES
@@ -204,7 +210,14 @@ class LSTMCell(_Cell):
 
 
 class GRUCell(_Cell):
-    """h' from x and h; gate rows ordered r, z, n."""
+    """h' from x and h; gate rows in weight_ih / weight_hh ordered r, z, n, as PyTorch's:
+
+        r = sigmoid(W_ir x + b_ir + W_hr h + b_hr),   z = sigmoid(W_iz x + b_iz + W_hz h + b_hz),
+        n = tanh(W_in x + b_in + r * (W_hn h + b_hn)),   h' = (1 - z) * n + z * h
+
+    with W_ir the rows [0, H) of weight_ih, W_iz the rows [H, 2H), W_in the rows [2H, 3H)
+    (`gru_step`). r multiplies W_hn h + b_hn, as in PyTorch (Cho et al.'s GRU applies r to h
+    before W_hn: another function, with other values)."""
 
     gates = 3
     activations = GRU_GATES
