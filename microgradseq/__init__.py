@@ -48,6 +48,8 @@ from .printing import set_printoptions
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .serialization import load, save
 from .spellings import Size, device, set_default_device
+from .spellings import (channels_last, channels_last_3d, contiguous_format, memory_format,
+                        preserve_format)          # torch.preserve_format, ... (`zeros_like(p, memory_format=...)`)
 from .tensor import Tensor, get_default_dtype, set_default_dtype, tensor
 from .threads import get_num_threads, set_num_threads
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled

@@ -11,7 +11,7 @@ import numpy as np
 from .checks import flag, is_finite_number, is_int, not_numbers, user_stacklevel
 from .dtypes import LEGACY_TENSOR_TYPES
 from .random import generator_or_default
-from .spellings import Size, check_device, shape_of, sizes_of
+from .spellings import Size, check_device, check_memory_format, shape_of, sizes_of
 from .ops.assign import number_for
 from .tensor import Tensor, array_of, default_complex_dtype, get_default_dtype, owned, tensor
 
@@ -135,35 +135,43 @@ def _like_shape_dtype(input: Any, dtype: Any, where: str) -> tuple[tuple, np.dty
     return data.shape, np.dtype(dtype) if dtype is not None else data.dtype
 
 
-def zeros_like(input: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    """Zeros of `input`'s shape and dtype (or `dtype`)."""
+def zeros_like(input: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+               memory_format: Any = None) -> Tensor:
+    """Zeros of `input`'s shape and dtype (or `dtype`). `memory_format` (PyTorch's `torch.preserve_format`, ...)
+    is checked and changes no layout (`spellings.memory_format`), here and in the other `*_like` makers."""
     check_device("zeros_like", device)
     shape, dtype = _like_shape_dtype(input, dtype, "zeros_like")
+    check_memory_format("zeros_like", memory_format, len(shape))
     return owned(np.zeros(shape, dtype=dtype), requires_grad)
 
 
-def ones_like(input: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def ones_like(input: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+              memory_format: Any = None) -> Tensor:
     """Ones of `input`'s shape and dtype (or `dtype`)."""
     check_device("ones_like", device)
     shape, dtype = _like_shape_dtype(input, dtype, "ones_like")
+    check_memory_format("ones_like", memory_format, len(shape))
     return owned(np.ones(shape, dtype=dtype), requires_grad)
 
 
 def full_like(input: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
-              requires_grad: bool = False) -> Tensor:
+              requires_grad: bool = False, memory_format: Any = None) -> Tensor:
     """`fill_value` (one number, which the dtype must hold) in `input`'s shape and dtype (or `dtype`),
     as torch.full_like."""
     check_device("full_like", device)
     shape, dtype = _like_shape_dtype(input, dtype, "full_like")
+    check_memory_format("full_like", memory_format, len(shape))
     if not isinstance(fill_value, (numbers.Number, np.generic)) or np.ndim(fill_value):
         raise TypeError(f"full_like: fill_value must be one number, got {type(fill_value).__name__}")
     return owned(np.full(shape, number_for(fill_value, dtype, "full_like"), dtype=dtype), requires_grad)
 
 
-def empty_like(input: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def empty_like(input: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+               memory_format: Any = None) -> Tensor:
     """A tensor of `input`'s shape and dtype (or `dtype`): zeros here (PyTorch's are uninitialised), as `empty`."""
     check_device("empty_like", device)
     shape, dtype = _like_shape_dtype(input, dtype, "empty_like")
+    check_memory_format("empty_like", memory_format, len(shape))
     return owned(np.zeros(shape, dtype=dtype), requires_grad)
 
 
@@ -228,23 +236,25 @@ def randperm(n: int, *, rng: np.random.Generator | None = None, dtype: Any = Non
 
 
 def randn_like(like: Any, *, rng: np.random.Generator | None = None, dtype: Any = None,
-               device: Any = None, requires_grad: bool = False) -> Tensor:
+               device: Any = None, requires_grad: bool = False, memory_format: Any = None) -> Tensor:
     """Standard normal samples of `like`'s shape and dtype (or `dtype`)."""
     check_device("randn_like", device)
     shape, dtype = _like_shape_dtype(like, dtype, "randn_like")
+    check_memory_format("randn_like", memory_format, len(shape))
     return randn(shape, rng=rng, dtype=dtype, requires_grad=requires_grad)
 
 
 def rand_like(like: Any, *, rng: np.random.Generator | None = None, dtype: Any = None,
-              device: Any = None, requires_grad: bool = False) -> Tensor:
+              device: Any = None, requires_grad: bool = False, memory_format: Any = None) -> Tensor:
     """Uniform[0, 1) samples of `like`'s shape and dtype (or `dtype`)."""
     check_device("rand_like", device)
     shape, dtype = _like_shape_dtype(like, dtype, "rand_like")
+    check_memory_format("rand_like", memory_format, len(shape))
     return rand(shape, rng=rng, dtype=dtype, requires_grad=requires_grad)
 
 
 def randint_like(input: Any, low: int = 0, high: Any = None, *, dtype: Any = None, device: Any = None,
-                 requires_grad: bool = False, generator: Any = None) -> Tensor:
+                 requires_grad: bool = False, generator: Any = None, memory_format: Any = None) -> Tensor:
     """Integers drawn uniformly from low .. high - 1 in `input`'s shape and dtype (or `dtype`), as
     torch.randint_like: `randint_like(x, high)` or `randint_like(x, low, high)`."""
     check_device("randint_like", device)
@@ -253,6 +263,7 @@ def randint_like(input: Any, low: int = 0, high: Any = None, *, dtype: Any = Non
     if not (is_int(low) and is_int(high) and low < high):
         raise ValueError(f"randint_like: expected integers low < high, got low={low!r}, high={high!r}")
     shape, dtype = _like_shape_dtype(input, dtype, "randint_like")
+    check_memory_format("randint_like", memory_format, len(shape))
     rng = generator_or_default(None, "randint_like", generator)
     return owned(rng.integers(low, high, shape).astype(dtype), requires_grad)
 
@@ -331,10 +342,13 @@ def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = None, 
 
 
 def empty(*shape: Any, size: Any = None, dtype: Any = None, device: Any = None,
-          requires_grad: bool = False) -> Tensor:
-    """A tensor to be filled later: zeros here (numpy's uninitialised memory would only hide bugs)."""
+          requires_grad: bool = False, memory_format: Any = None) -> Tensor:
+    """A tensor to be filled later: zeros here (numpy's uninitialised memory would only hide bugs).
+    `memory_format` is checked and changes no layout, as the `*_like` makers' (`spellings.memory_format`)."""
     check_device("empty", device)
-    return owned(np.zeros(_shape(shape, "empty", size), dtype=dtype or get_default_dtype()), requires_grad)
+    shape = _shape(shape, "empty", size)
+    check_memory_format("empty", memory_format, len(shape))
+    return owned(np.zeros(shape, dtype=dtype or get_default_dtype()), requires_grad)
 
 
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:

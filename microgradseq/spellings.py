@@ -166,6 +166,42 @@ class Size(tuple):
         return f"Size({list(self)})"
 
 
+class memory_format:
+    """PyTorch's `torch.memory_format`, whose four values are `torch.contiguous_format`, `torch.preserve_format`,
+    `torch.channels_last` (a 4-d (N, C, H, W) tensor laid out as N, H, W, C) and `torch.channels_last_3d` (5-d).
+    Arrays here are numpy's, laid out as numpy makes them (`t.stride()` reports it), so a memory format changes
+    no layout and no value: the `*_like` makers, `empty`, `t.clone()` and `t.contiguous()` take `memory_format=`,
+    check it and give what they give without it (`t.to()` takes it too). Optimizers written after PyTorch's own
+    make their state with `torch.zeros_like(p, memory_format=torch.preserve_format)`."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __repr__(self) -> str:
+        return f"torch.{self._name}"
+
+    def __reduce__(self) -> str:            # pickle and deepcopy give back the one object of each name
+        return self._name
+
+
+contiguous_format, preserve_format = memory_format("contiguous_format"), memory_format("preserve_format")
+channels_last, channels_last_3d = memory_format("channels_last"), memory_format("channels_last_3d")
+
+
+def check_memory_format(where: str, value: Any, ndim: int) -> None:
+    """`memory_format=` as PyTorch takes it: None or a `memory_format` (TypeError otherwise), `channels_last` for
+    a 4-d tensor and `channels_last_3d` for a 5-d one only (ValueError otherwise; PyTorch's RuntimeError says
+    "required rank 4 tensor to use channels_last format")."""
+    if value is None or value is contiguous_format or value is preserve_format:
+        return
+    if not isinstance(value, memory_format):
+        raise TypeError(f"{where}: memory_format must be a torch.memory_format such as torch.preserve_format, got "
+                        f"{type(value).__name__} {value!r:.60}")
+    rank = 4 if value is channels_last else 5
+    if ndim != rank:
+        raise ValueError(f"{where}: memory_format={value!r} needs a {rank}-d tensor, got one with {ndim} axes")
+
+
 def shape_of(size: tuple) -> tuple:
     """A shape given as separate numbers (`2, 3`) or as one sequence (`(2, 3)`), as a tuple; a 0-d
     integer tensor or array counts as its number, as in PyTorch (`zeros(3, lengths.max())`)."""

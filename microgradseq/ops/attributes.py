@@ -1,8 +1,9 @@
 """PyTorch's methods about a tensor rather than its values: its dtype (`t.type(dtype)`, `t.type_as(u)`,
 `t.int()`, `t.bool()`, `t.half()`, `t.byte()`, `t.is_floating_point()`, `t.is_complex()`), its device
-(`t.device`, `t.is_cuda`, `t.cuda()`: the CPU only; `t.pin_memory()`, `t.share_memory_()`), its memory
-(`t.stride()`, `t.is_contiguous()`, `t.storage_offset()`, `t.element_size()`, `t.nbytes`), and its place
-in the graph (`t.is_leaf`, `t.grad_fn`, `t.retain_grad()`).
+(`t.device`, `t.is_cuda`, `t.cuda()`: the CPU only; `t.pin_memory()`, `t.share_memory_()`), its layout
+(`t.is_sparse`: False, every tensor is dense), its memory (`t.stride()`, `t.is_contiguous()`,
+`t.storage_offset()`, `t.element_size()`, `t.nbytes`), and its place in the graph (`t.is_leaf`, `t.grad_fn`,
+`t.retain_grad()`).
 
 None needs a rule of its own: the conversions are `to`, whose rule casts the gradient back to the
 source's dtype; the rest answer a question about the tensor or return it unchanged.
@@ -49,6 +50,7 @@ Tensor.is_floating_point = lambda self: self._data.dtype.kind == "f"
 Tensor.int, Tensor.bool, Tensor.half = (lambda self: to(self, np.int32), lambda self: to(self, np.bool_),
                                         lambda self: to(self, np.float16))
 Tensor.device, Tensor.is_cuda, Tensor.cuda = property(lambda self: CPU), property(lambda self: False), _cuda
+Tensor.is_sparse = property(lambda self: False)     # every tensor here is dense (PyTorch's `layout` torch.strided)
 Tensor.is_leaf = property(lambda self: self._node is None or self._node.kind in (LEAF, CUT))
 Tensor.grad_fn = property(lambda self: None if self.is_leaf else self._node)     # the node that made it
 

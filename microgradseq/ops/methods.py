@@ -16,7 +16,7 @@ import numpy as np
 
 from ..autograd import CUT, LEAF, grad_enabled
 from ..checks import fill_number, is_axis, is_int, no_bool_kernel
-from ..spellings import Size, axis_keepdims, check_device, either, sizes_of, target_dtype
+from ..spellings import Size, axis_keepdims, check_device, check_memory_format, either, sizes_of, target_dtype
 from ..tensor import Tensor, as_tensor, owned, tensor
 from . import elementwise as ew
 from .linalg import matmul
@@ -40,7 +40,7 @@ Tensor.sum, Tensor.mean, Tensor.max, Tensor.norm = sum, mean, max, norm
 Tensor.var, Tensor.std, Tensor.cumsum, Tensor.logsumexp = var, std, cumsum, logsumexp
 Tensor.reshape, Tensor.transpose, Tensor.T = reshape, transpose, property(transpose)
 Tensor.exp, Tensor.log, Tensor.tanh, Tensor.sigmoid, Tensor.relu = ew.exp, ew.log, ew.tanh, ew.sigmoid, ew.relu
-Tensor.abs, Tensor.sqrt, Tensor.clone = ew.abs, ew.sqrt, ew.clone
+Tensor.abs, Tensor.sqrt = ew.abs, ew.sqrt
 Tensor.sin, Tensor.cos, Tensor.round, Tensor.erf = ew.sin, ew.cos, ew.round, ew.erf
 Tensor.log1p, Tensor.expm1 = ew.log1p, ew.expm1
 Tensor.neg = Tensor.negative = ew.neg      # t.neg(), -t
@@ -379,10 +379,22 @@ def new_empty(self: Tensor, *size: Any, dtype: Any = None, device: Any = None, r
     return owned(np.zeros(sizes_of(size, "new_empty"), dtype=dtype or self.dtype), requires_grad)
 
 
-def contiguous(self: Tensor) -> Tensor:
+def contiguous(self: Tensor, memory_format: Any = None) -> Tensor:
     """The tensor itself when its array is in C order (`t.is_contiguous()`), else a C-ordered copy
-    (`clone`, so the gradient passes through), as PyTorch's: `x.t().contiguous().stride()` is (2, 1)."""
+    (`clone`, so the gradient passes through), as PyTorch's: `x.t().contiguous().stride()` is (2, 1).
+    `memory_format` is checked and changes no layout (`spellings.memory_format`)."""
+    check_memory_format("contiguous", memory_format, self.ndim)
     return self if self._data.flags.c_contiguous else ew.clone(self)
+
+
+def _clone(self: Tensor, *, memory_format: Any = None) -> Tensor:
+    """PyTorch's `t.clone(memory_format=...)`: the op `clone`, a copy in its own memory; `memory_format` is
+    checked and changes no layout (`spellings.memory_format`)."""
+    check_memory_format("clone", memory_format, self.ndim)
+    return ew.clone(self)
+
+
+Tensor.clone = _clone
 
 
 def dot(self: Tensor, other: Any) -> Tensor:

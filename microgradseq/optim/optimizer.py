@@ -369,6 +369,13 @@ class Optimizer:
         of the same sizes), all or nothing; state arrays are copied, cast to their parameter's dtype."""
         saving.load_state_dict(self, state_dict)
 
+    def __setstate__(self, state: dict) -> None:
+        """PyTorch's `Optimizer.__setstate__`: unpickling and `copy.deepcopy` hand it the copied `__dict__`, which
+        it takes as it is. An optimizer written after PyTorch's own defines its `__setstate__` as
+        `super().__setstate__(state)` followed by the options an older pickle may lack
+        (`group.setdefault('momentum', 0)`), so this one must be there for it to call."""
+        self.__dict__.update(state)
+
     def __repr__(self) -> str:
         """PyTorch's text: each group's options, sorted, the groups parted by an empty line."""
         text = f"{type(self).__name__} ("
