@@ -9,6 +9,7 @@ from typing import Any, Iterable, Mapping
 
 from ..autograd import CUT, FREED, LEAF, Node, hooks, topological_order
 from ..checks import is_int
+from ..grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from .style import norm
 
@@ -173,8 +174,11 @@ def graph_roots(root: Any, caller: str) -> list[Node]:
                             f"got {type(item).__name__}")
         node = item if isinstance(item, Node) else item._node
         if node is None:
-            raise ValueError(f"{caller}: expected a tensor with history (or its Node), got {item!r}; "
-                             "tensors made without requires_grad inputs have no graph to draw")
+            off = " (recording is off here: mg.no_grad() or mg.inference_mode() is active)" \
+                if not is_grad_enabled() else ""
+            raise ValueError(f"{caller}: expected a tensor with history (or its Node), got {item!r}; a tensor "
+                             "has no graph to draw when nothing it was computed from requires grad, or when it was "
+                             f"made under mg.no_grad() or mg.inference_mode(), by detach() or by mg.jvp{off}")
         nodes.append(node)
     return nodes
 

@@ -76,9 +76,26 @@ def too_many_for(source: str, renderer: str) -> str | None:
     boxes = sum(1 for line in source.splitlines() if "[" in line and "->" not in line)
     if boxes <= PURE_LIMIT:
         return None
+    cells = "" if "group=states" in source else "draw the cells view, "     # (its state boxes are in that group)
     return (f"a drawing of {boxes:,} boxes is more than {PURE} lays out in reasonable time and memory "
             f"(at most {PURE_LIMIT:,}): draw fewer steps (stamp them with mg.viz.step(t) and pass max_steps), "
-            "draw the cells view, or install Graphviz (its `dot` on PATH), which has no such limit")
+            f"{cells}or install Graphviz (its `dot` on PATH), which has no such limit")
+
+
+STDERR_LINES = 5    # of the renderer's messages, the first lines (a failed layout can print thousands)
+
+
+def renderer_failed(binary: str, name: str, code: int, stderr: str, source: str) -> str:
+    """What `render` says when the renderer exits non-zero on the DOT `source`: its first messages, and
+    for Graphviz's `trouble in init_rank` (a layout of many steps, clusters and `newrank`) what to do."""
+    lines = stderr.strip().splitlines()
+    shown = "\n".join(lines[:STDERR_LINES])
+    if len(lines) > STDERR_LINES:
+        shown += f"\n... ({len(lines) - STDERR_LINES:,} more lines)"
+    cells = "" if "group=states" in source else ", or the cells view"
+    advice = (f"; Graphviz's layout of this drawing failed: draw fewer steps (pass max_steps){cells}"
+              if "trouble in init_rank" in stderr else "")
+    return f"render: {Path(binary).name} failed on {name} (exit {code}){advice}: {shown}"
 
 
 def render(graph: graphviz.Digraph | str, path: str | os.PathLike) -> Path:
@@ -94,7 +111,8 @@ def render(graph: graphviz.Digraph | str, path: str | os.PathLike) -> Path:
     output_format = FORMATS.get(path.suffix.lower())
     if output_format is None:
         raise ValueError(f"render: cannot tell the format from {path.name!r}; "
-                         f"use one of {', '.join(FORMATS)}")
+                         f"use one of {', '.join(FORMATS)} (the DOT text is graph.source; "
+                         "graph.save('graph.dot') writes it)")
     binary = ensure_renderer()
     if binary is None:
         raise RuntimeError("render: no Graphviz renderer found; `pip install graphviz-pure` or install "
@@ -113,6 +131,6 @@ def render(graph: graphviz.Digraph | str, path: str | os.PathLike) -> Path:
     done = subprocess.run([binary, f"-T{output_format}", "-o", str(path.absolute())],
                           input=source.encode("utf-8"), capture_output=True)
     if done.returncode != 0:
-        raise RuntimeError(f"render: {Path(binary).name} failed on {path.name} (exit {done.returncode}): "
-                           f"{done.stderr.decode(errors='replace').strip()}")
+        raise RuntimeError(renderer_failed(binary, path.name, done.returncode, done.stderr.decode(errors="replace"),
+                                           source))
     return path
