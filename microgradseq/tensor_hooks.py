@@ -243,10 +243,13 @@ class PrunedPass(HookedGradients):
 
     def __init__(self, order: list, needed: set) -> None:
         self.needed = needed
-        walked = [node for node in order if node in needed and _passes_on(node, needed)]
+        walked = []
         for node in order:
-            if node in needed and node.kind is OP and not _passes_on(node, needed):
-                node.grad = None                # (this pass's gradient only, as for the nodes it walks)
+            if node in needed:
+                if _passes_on(node, needed):
+                    walked.append(node)
+                else:                           # (a non-leaf it stops at: this pass's gradient only)
+                    node.grad = None
         order[:] = walked                       # (the list the core walks)
         super().__init__(order)
 
