@@ -143,7 +143,7 @@ def _decode(node: Any, arrays: dict[str, np.ndarray], used: set) -> Any:
     if kind == "tensor" and keys == {"tensor", "requires_grad"} and isinstance(node["requires_grad"], bool):
         array = _take(node["tensor"], arrays, used)
         try:
-            return Tensor(array, requires_grad=node["requires_grad"])
+            return Tensor(array, requires_grad=node["requires_grad"], dtype=array.dtype)
         except (TypeError, ValueError, RuntimeError) as error:
             raise ValueError(f"its tensor {node['tensor']} cannot be made again ({error})") from None
     raise ValueError(f"its tree holds {str(node)[:60]}, which save never writes")

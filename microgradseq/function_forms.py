@@ -93,7 +93,7 @@ def is_tensor(obj: Any) -> bool:
 
 def from_numpy(array: Any) -> Tensor:
     """A tensor of the array's values and dtype (a copy: arrays here are read-only)."""
-    return Tensor(array)
+    return Tensor(array, dtype=getattr(array, "dtype", None))
 
 
 def allclose(input: Any, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:

@@ -192,8 +192,11 @@ class Tensor:
                 requires_grad, np.bool_):
             raise TypeError(f"Tensor: Tensor({data}, {requires_grad}, ...) takes data, not sizes (PyTorch's legacy "
                             f"constructor); for a tensor of that shape use mg.zeros({data}, {requires_grad}, ...)")
-        if dtype is None and not isinstance(data, (Tensor, np.ndarray, np.generic)):
-            dtype = _default_dtype      # PyTorch's legacy `torch.Tensor(data)`: always the default float dtype
+        if dtype is None and (not isinstance(data, (Tensor, np.ndarray, np.generic)) or
+                              type(data) is np.ndarray and data.dtype.kind in "biu"):
+            # PyTorch's legacy `torch.Tensor(data)`: the default float dtype for numbers, and for a numpy
+            # array of ints or bools (CleanRL's `torch.Tensor(next_done)`); float arrays keep theirs
+            dtype = _default_dtype
         self._data = _own_array(data, dtype)
         if type(data) is int:       # (`Parameter(torch.Tensor(n))` in ported code would be 0-d, silently)
             warnings.warn(f"Tensor({data}) is the 0-d tensor {self._data.item()} (data, as mg.tensor takes); "
@@ -525,9 +528,9 @@ def _rebuilt(cls: type, data: np.ndarray, requires_grad: bool, grad: np.ndarray 
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None, device: Any = None) -> Tensor:
     """A tensor of `data`, its dtype inferred from the data as PyTorch's `torch.tensor` infers it
-    (`Tensor(data)`, PyTorch's legacy constructor, makes Python numbers the default float dtype; a numpy
-    array keeps its dtype in both here, where PyTorch's `Tensor(ndarray)` is float32); `device`: the CPU,
-    or None."""
+    (`Tensor(data)`, PyTorch's legacy constructor, makes Python numbers and numpy arrays of ints or bools
+    the default float dtype; a float numpy array keeps its dtype in both here, where PyTorch's
+    `Tensor(ndarray)` is float32); `device`: the CPU, or None."""
     check_device("tensor", device)
     out = owned(_own_array(data, dtype))
     if flag(requires_grad, "requires_grad", "tensor"):

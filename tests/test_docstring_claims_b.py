@@ -30,10 +30,12 @@ def central_differences(f, x, eps=1e-6):
 
 # ---- tensor.py, spellings.py, methods.py ----------------------------------------------------------------
 
-def test_the_legacy_constructor_keeps_a_numpy_arrays_dtype_and_makes_python_numbers_the_default_float():
-    """tensor.py, `tensor`: "`Tensor(data)`, PyTorch's legacy constructor, makes Python numbers the default
-    float dtype; a numpy array keeps its dtype in both here"."""
-    assert mg.Tensor(np.array([1, 2], dtype=np.int64)).dtype == np.int64
+def test_the_legacy_constructor_keeps_a_float_arrays_dtype_and_makes_python_numbers_the_default_float():
+    """tensor.py, `tensor`: "`Tensor(data)`, PyTorch's legacy constructor, makes Python numbers and numpy arrays
+    of ints or bools the default float dtype; a float numpy array keeps its dtype in both here"."""
+    assert mg.Tensor(np.array([1, 2], dtype=np.int64)).dtype == mg.get_default_dtype()
+    assert mg.Tensor(np.array([True, False])).dtype == mg.get_default_dtype()
+    assert mg.tensor(np.array([1, 2], dtype=np.int64)).dtype == np.int64
     assert mg.Tensor(np.array([1.0], dtype=np.float64)).dtype == np.float64
     assert mg.Tensor([1, 2]).dtype == mg.get_default_dtype()
     assert mg.tensor([1, 2]).dtype == np.int64                    # torch.tensor infers int64

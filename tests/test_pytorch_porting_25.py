@@ -1423,11 +1423,11 @@ def test_new_through_data_and_topk_through_data_are_numpys_errors():
 
 
 def test_legacy_tensor_of_a_numpy_array_keeps_its_dtype_and_a_float32_layer_says_so():
-    """`torch.Tensor(ndarray)` keeps the array's dtype (PyTorch's legacy constructor makes float32); Python numbers
-    become the default float dtype in both. A float32 layer given the float64 tensor names itself, both dtypes and
-    the two ways out, before it computes anything; `.float()` is the port."""
+    """`torch.Tensor(ndarray)` of floats keeps the array's dtype (PyTorch's legacy constructor makes float32); Python
+    numbers and arrays of ints become the default float dtype in both. A float32 layer given the float64 tensor names
+    itself, both dtypes and the two ways out, before it computes anything; `.float()` is the port."""
     a = np.sin(np.linspace(0, np.pi, 5))[:, None]                                # float64
-    assert torch.Tensor(a).dtype == np.float64 and torch.Tensor(np.arange(3)).dtype == np.int64
+    assert torch.Tensor(a).dtype == np.float64 and torch.Tensor(np.arange(3)).dtype == np.float32
     assert torch.Tensor(a.tolist()).dtype == np.float32 and torch.Tensor([1, 2]).dtype == np.float32
     layer = nn.RNN(1, 3, batch_first=True)
     with pytest.raises(TypeError, match=r"RNN: expected input of dtype float32 \(the module's\), got float64: "

@@ -490,6 +490,14 @@ class Module(ForwardHooks):
         """Self: everything is on the CPU already."""
         return self
 
+    def share_memory(self) -> "Module":
+        """Self, as PyTorch's returns self after `share_memory_()` on every parameter and buffer: shared memory
+        is for handing tensors to other processes (`torch.multiprocessing`), which does not happen here, so
+        each tensor's `share_memory_()` is itself and nothing changes."""
+        for tensor in [*self.parameters(), *self.buffers()]:
+            tensor.share_memory_()
+        return self
+
     def cuda(self, device: Any = None) -> "Module":
         """Refused: microgradseq runs on the CPU only (RuntimeError naming the module)."""
         check_device(f"{type(self).__name__}.cuda", f"cuda:{device}" if is_int(device) else device or "cuda")
