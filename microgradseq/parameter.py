@@ -21,6 +21,8 @@ class Parameter(Tensor):
     __slots__ = ()
 
     def __init__(self, data: Any, requires_grad: bool = True, dtype: Any = None) -> None:
+        if dtype is None and type(data) is np.ndarray:
+            dtype = data.dtype      # (an array's, ints too: only `mg.Tensor`'s legacy reading makes ints float)
         super().__init__(data, requires_grad=requires_grad, dtype=dtype)
 
     def __repr__(self) -> str:
