@@ -97,7 +97,7 @@ def _directions(name: str, inputs: list[Tensor], arrays: Any, what: str) -> tupl
 def jvp(fn: Callable[..., Any], inputs: Any, tangents: Any) -> tuple[Any, Any]:
     """Forward mode: (fn(*inputs), J v), v = `tangents` (one array per input, shaped like it, or
     with a leading axis of k directions: then J v has that axis too). Records no tape.
-    `fn` may return a tensor or a tuple of tensors (then a tuple of tangents).
+    `fn` may return a tensor or a tuple of tensors (then a tuple of outputs and a tuple of tangents).
 
     The tangents are seeded on the caller's own tensors, so a tensor fn reads through a closure
     moves too (a module's parameter given as an input and read by the module). `vjp` and
@@ -136,7 +136,7 @@ def _forward_pass(name: str, fn: Callable[..., Any], inputs: Any, tangents: Any)
             for x, data, node, tangent, part_of in as_given:
                 x._data, x._node, x._tangent, x._part_of = data, node, tangent, part_of
                 x._show_leaf_value()
-    return (results[0], out_tangents[0]) if single else (results, tuple(out_tangents))
+    return (results[0], out_tangents[0]) if single else (tuple(results), tuple(out_tangents))
 
 
 def _with_bases(inputs: list) -> list:

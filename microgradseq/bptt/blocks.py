@@ -142,6 +142,7 @@ def tbptt_blocks(step_block: Callable[[Sequence, Any], tuple[Any, Any]], state: 
                 if on_backward is not None:
                     mark_update(total, t, max(0, t - k2))
                     on_backward(t, total)
+            total = loss = None         # the injected losses' nodes: no later update walks them again
         if not walked:  # no backward pass: a state it would have walked keeps no earlier update's gradient
             forget_grads([kept for _, kept in ends])
         previous = t

@@ -266,6 +266,7 @@ def tbptt(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Seque
                 if on_backward is not None:
                     mark_update(total, t, max(0, t - k2))
                     on_backward(t, total)
+            total = loss = None         # the injected losses' nodes: no later update walks them again
         if not walked:  # no backward pass: a state it would have walked keeps no earlier update's gradient
             forget_grads([kept for _, kept in window])
         previous = t

@@ -90,6 +90,14 @@ def rsqrt(self: Tensor) -> Tensor:
     return ew.power(self, -0.5)
 
 
+def _constant_bound(value: Any) -> Any:
+    """A bound given as a numpy array is a constant, as every operand is: a 0-d one its number, any other
+    a tensor (broadcast against x as a tensor bound is; numpy's clip takes arrays too)."""
+    if isinstance(value, np.ndarray):
+        return value.item() if value.ndim == 0 else as_tensor(value)
+    return value
+
+
 def _check_bound(name: str, value: Any) -> None:
     """TypeError naming clamp unless a bound is a real number (not a bool), a tensor or None."""
     if value is not None and not isinstance(value, Tensor) and (
@@ -106,6 +114,7 @@ def clamp(self: Tensor, min: Any = None, max: Any = None) -> Tensor:
     its maximum or minimum, which has; number bounds promote it, as PyTorch's: int64 for ints)."""
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given, got neither (as PyTorch's clamp)")
+    min, max = _constant_bound(min), _constant_bound(max)
     _check_bound("min", min)
     _check_bound("max", max)
     if all(isinstance(t, Tensor) and t.dtype == np.bool_ for t in (self, min, max)):
@@ -121,6 +130,7 @@ def clamp(self: Tensor, min: Any = None, max: Any = None) -> Tensor:
 def clamp_min(self: Tensor, min: Any) -> Tensor:
     """max(self, min), as torch.clamp_min (fast.ai's relu, `x.clamp_min(0.)`): d/dself = 1 where
     self >= min, else 0; a tensor `min` (broadcast) gets the gradient where it is taken, self < min."""
+    min = _constant_bound(min)
     if isinstance(min, Tensor):
         return ew.where(self >= min, self, min)
     return ew.clip(self, min, None)
@@ -129,6 +139,7 @@ def clamp_min(self: Tensor, min: Any) -> Tensor:
 def clamp_max(self: Tensor, max: Any) -> Tensor:
     """min(self, max), as torch.clamp_max: d/dself = 1 where self <= max, else 0; a tensor `max`
     (broadcast) gets the gradient where it is taken, self > max."""
+    max = _constant_bound(max)
     if isinstance(max, Tensor):
         return ew.where(self <= max, self, max)
     return ew.clip(self, None, max)
