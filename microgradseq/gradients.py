@@ -223,12 +223,21 @@ class GradientPass(Gradients):
         self.add(node, grad, source)
 
     def freed_error(self, node: Node) -> RuntimeError:
+        """The core's error, with the cause a recurrent loop meets most: a state from an earlier batch
+        used again without `.detach()` (PyTorch's "Trying to backward through the graph a second time",
+        whose only advice, retain_graph=True, keeps every batch's graph and walks it again each time)."""
         if node.cut_info is _INTERRUPTED:
             return RuntimeError(
                 f"backward: an earlier backward pass was interrupted by an error and had already freed part "
                 f"of this graph (node {node.describe()}); build the graph again (run the forward pass) to "
                 "retry, or pass retain_graph=True to keep it")
-        return super().freed_error(node)
+        return RuntimeError(
+            f"backward through a graph that has already been freed (node {node.describe()}): a backward "
+            "pass frees the graph it walked, and this one reaches back into a graph an earlier backward() "
+            "walked. If what joins them is a state carried over from the last batch (an RNN's h, an LSTM's "
+            "(h, c)), cut it before the next forward: h = h.detach() (for an LSTM, (h.detach(), c.detach())); "
+            "pass retain_graph=True to the first backward() only to walk that graph again on purpose (every "
+            "later backward then walks all the earlier batches too)")
 
     def _check(self, source: Node | None, grad: np.ndarray) -> None:
         if self.anomaly and source is not None:

@@ -164,6 +164,9 @@ def getitem(x: Any, index: Any) -> Tensor:
         index, repeats, basic = _prepared_index(index, X)
         y = X[index]
     except IndexError as error:
+        if X.ndim == 0:             # (old PyTorch's `loss[0]` / `total_loss += loss.data[0]`: PyTorch's hint)
+            raise IndexError("getitem: invalid index of a 0-d tensor (shape ()): use t.item() to get its "
+                             "number (old code's loss[0] or loss.data[0] is loss.item())") from None
         raise IndexError(f"getitem: {error} (tensor of shape {X.shape})") from None
     out = result("getitem", y, (x,), GETITEM, ((index, repeats),))
     if basic:
