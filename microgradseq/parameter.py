@@ -21,7 +21,7 @@ class Parameter(Tensor):
     __slots__ = ()
 
     def __init__(self, data: Any, requires_grad: bool = True, dtype: Any = None) -> None:
-        if dtype is None and type(data) is np.ndarray:
+        if dtype is None and isinstance(data, np.ndarray):
             dtype = data.dtype      # (an array's, ints too: only `mg.Tensor`'s legacy reading makes ints float)
         super().__init__(data, requires_grad=requires_grad, dtype=dtype)
 

@@ -193,9 +193,10 @@ class Tensor:
             raise TypeError(f"Tensor: Tensor({data}, {requires_grad}, ...) takes data, not sizes (PyTorch's legacy "
                             f"constructor); for a tensor of that shape use mg.zeros({data}, {requires_grad}, ...)")
         if dtype is None and (not isinstance(data, (Tensor, np.ndarray, np.generic)) or
-                              type(data) is np.ndarray and data.dtype.kind in "biu"):
+                              isinstance(data, np.ndarray) and data.dtype.kind in "biu"):
             # PyTorch's legacy `torch.Tensor(data)`: the default float dtype for numbers, and for a numpy
-            # array of ints or bools (CleanRL's `torch.Tensor(next_done)`); float arrays keep theirs
+            # array of ints or bools (CleanRL's `torch.Tensor(next_done)`; a subclass too, np.load's memmap,
+            # as PyTorch's PyArray_Check takes one); float arrays keep theirs
             dtype = _default_dtype
         self._data = _own_array(data, dtype)
         if type(data) is int:       # (`Parameter(torch.Tensor(n))` in ported code would be 0-d, silently)

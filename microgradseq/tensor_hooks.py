@@ -161,7 +161,7 @@ class HookedGradients(GradientPass):
     the pass (each leaf's `.grad` before is put aside), and at its end
     p.grad = (before) + hook(this pass's gradient), then the post-accumulate hooks see p."""
 
-    __slots__ = ("put_aside", "walked", "ops_before", "outer_order")
+    __slots__ = ("put_aside", "walked", "ops_before")
 
     def __init__(self, order: list) -> None:
         # a pass run inside another (by a hook, a Function's backward): the outer pass's partial sums in
@@ -170,9 +170,7 @@ class HookedGradients(GradientPass):
         super().__init__(order)
         self.put_aside = _put_aside(order, differentiated.get()) if _hooked_leaves else ()
         self.walked = _walked(order) if _hooked_nodes else ()
-        walking = _orders_walked()
-        self.outer_order = walking[-1] if walking else None     # (what the outer pass has still to walk)
-        walking.append(order)
+        _orders_walked().append(order)      # (the list the core pops: what this pass has still to walk)
 
     def __exit__(self, error_type, error, traceback) -> None:
         failed = error_type is not None
@@ -193,11 +191,15 @@ class HookedGradients(GradientPass):
             self._check_outer_order()
 
     def _check_outer_order(self) -> None:
-        """A pass run inside another without `retain_graph` may have freed nodes the outer pass has still
-        to walk, which would pass nothing on: refused, as PyTorch's outer pass refuses a freed graph."""
+        """A pass run inside another without `retain_graph` may have freed nodes an enclosing pass (the one
+        it runs in, or one further out: a hook's pass inside a hook's pass) has still to walk, which would
+        pass nothing on: refused, as PyTorch's outer pass refuses a freed graph."""
         freed = [node for node, _ in self.ops_before if node.kind is FREED]
-        if freed and not set(freed).isdisjoint(self.outer_order):
-            node = next(node for node in freed if node in set(self.outer_order))
+        for outer in _orders_walked() if freed else ():        # (this pass's own order is off the list)
+            still = set(outer)
+            node = next((node for node in freed if node in still), None)
+            if node is None:
+                continue
             raise RuntimeError(
                 f"backward: a backward() run inside another backward pass (by a hook or a Function's backward) "
                 f"freed nodes the outer pass has still to walk (node {node.describe()}): the graph has already "
@@ -236,20 +238,23 @@ class PrunedPass(HookedGradients):
     """`HookedGradients` for a pass that differentiates with respect to some tensors only, `needed` the
     nodes on a path to them: it walks those, and adds no gradient into any other node. As PyTorch's, it
     does not walk past a tensor it differentiates with respect to (the node of `h` in
-    `autograd.grad(loss, h)`, unless the pass goes on through it to another such tensor or a hook of h's
-    runs there): that node is neither run nor freed, so `h.backward(g)` can follow."""
+    `autograd.grad(loss, h)`, unless the pass goes on through it to another such tensor): that node is
+    neither run nor freed (h's hooks run on its gradient when the walk is over, `_hook_stops`), so
+    `h.backward(g)` can follow."""
 
-    __slots__ = ("needed",)
+    __slots__ = ("needed", "stops")
 
     def __init__(self, order: list, needed: set) -> None:
         self.needed = needed
-        walked = []
+        walked, self.stops = [], []
         for node in order:
             if node in needed:
                 if _passes_on(node, needed):
                     walked.append(node)
                 else:                           # (a non-leaf it stops at: this pass's gradient only)
                     node.grad = None
+                    if type(node.rules) is _HookedRules:
+                        self.stops.append((node, node.rules.hooks))
         order[:] = walked                       # (the list the core walks)
         super().__init__(order)
 
@@ -257,11 +262,29 @@ class PrunedPass(HookedGradients):
         if node in self.needed:
             super().add(node, grad, source)
 
+    def __exit__(self, error_type, error, traceback) -> None:
+        if error_type is None:
+            try:
+                self._hook_stops()
+            except BaseException as hook_error:
+                super().__exit__(type(hook_error), hook_error, hook_error.__traceback__)
+                raise
+        super().__exit__(error_type, error, traceback)
+
+    def _hook_stops(self) -> None:
+        """The hooks of each hooked non-leaf the pass stops at, on its gradient (once complete: the walk is
+        over), which `.grad` then shows and `autograd.grad` returns. PyTorch's engine runs a tensor's
+        pre-hooks on a node it captures without executing it (`call_tensor_pre_hooks` when not `needed_`),
+        so the node is neither run nor freed here either."""
+        for node, registry in self.stops:
+            if node.grad is not None:
+                node.grad = run_hooks(registry, node.grad)
+
 
 def _passes_on(node, needed: set) -> bool:
     """Whether a pass that needs `needed` walks `node`: an op's node when its rules pass a gradient on to
-    a needed node (or a hook of its runs); any other kind (a leaf: nothing to run; a freed node: refused)."""
-    return node.kind is not OP or not needed.isdisjoint(node.inputs) or type(node.rules) is _HookedRules
+    a needed node; any other kind (a leaf: nothing to run; a freed node: refused)."""
+    return node.kind is not OP or not needed.isdisjoint(node.inputs)
 
 
 def _on_a_path(order: list, targets: set) -> set:

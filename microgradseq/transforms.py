@@ -22,6 +22,7 @@ from . import autograd
 from .autograd import CUT, FREED, LEAF, OP, Node, grad_enabled, no_grad, setting
 from .checks import user_stacklevel
 from .forward import Seed, current_run
+from .gradients import pass_number
 from .tensor import Tensor, array_of, numbers_in, owned
 
 
@@ -355,7 +356,9 @@ def backward_into(output: Tensor, seed: np.ndarray, inputs: Any, retain_graph: b
     """`output.backward(seed, inputs=inputs)`, PyTorch's: the pass adds dL/dx into `x.grad` for the
     tensors x of `inputs` only (a leaf's accumulates; a non-leaf's is this pass's, as every non-leaf's
     here), and leaves every other `.grad` as it was. An input the output does not reach is left alone.
-    Only the inputs' leaf hooks run, and their post-accumulate hooks."""
+    Only the inputs' leaf hooks run, and their post-accumulate hooks. Run inside another pass (by a hook),
+    a non-leaf input's `.grad` is left as that pass has it: its partial sum, which the outer pass goes on
+    adding into (PyTorch keeps the two apart; here `.grad` is the pass's buffer)."""
     _pass_into(output._node, seed, inputs, retain_graph)
 
 
@@ -374,7 +377,9 @@ def _pass_into(root: Node, seed: np.ndarray, inputs: Any, retain_graph: bool) ->
         if not x.requires_grad:
             raise RuntimeError(f"backward: inputs[{position}] does not require grad, so no gradient reaches it")
     nodes = {x._node for x in inputs}
-    others = {node: grad for node, grad in _op_grads({root}).items() if node not in nodes}
+    # inside another pass (a hook's backward): an input's node may hold that pass's partial sum, put back too
+    nested = pass_number() != 0
+    others = {node: grad for node, grad in _op_grads({root}).items() if nested or node not in nodes}
     try:
         with setting(differentiated, Differentiated(nodes, True)):     # (leaves' hooks, tensor_hooks.py)
             autograd.run_backward(root, seed, retain_graph)
