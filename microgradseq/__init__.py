@@ -34,7 +34,7 @@ from .creation import (BoolTensor, DoubleTensor, FloatTensor, IntTensor, LongTen
 from .dtypes import (bool, double, float, float16, float32, float64, half, int, int8, int16, int32, int64, long,
                      uint8)
 from .function_forms import (abs, add, allclose, amax, amin, argmax, argmin, argsort, bincount, bmm, chunk, clamp,
-                             clip, cos, cumsum, diag, div, dot, eq, equal, erf, exp, flatten, flip, floor_divide,
+                             clip, clone, cos, cumsum, diag, div, dot, eq, equal, erf, exp, flatten, flip, floor_divide,
                              from_numpy, gather, ge, gt, index_fill, index_select, is_floating_point, is_tensor,
                              isfinite, isinf, isnan, le, log, log_softmax, logsumexp, lt, masked_fill, masked_select,
                              matmul, max, mean, min, mm, movedim, mul, narrow, ne, nonzero, norm, numel, permute,

@@ -109,6 +109,7 @@ abs, exp, log, sqrt, tanh, sigmoid, relu, clamp, clip, pow, sin, cos, round = ma
     _form, ("abs", "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "clamp", "clip", "pow", "sin", "cos", "round"))
 add, sub, mul, div, matmul, mm, bmm = map(_form, ("add", "sub", "mul", "div", "matmul", "mm", "bmm"))
 eq, ne, lt, le, gt, ge = map(_form, ("eq", "ne", "lt", "le", "gt", "ge"))
+clone = _form("clone")      # torch.clone(input, *, memory_format=...)
 sum, mean, norm, argmax, argmin, softmax, log_softmax, topk, numel = map(
     _form, ("sum", "mean", "norm", "argmax", "argmin", "softmax", "log_softmax", "topk", "numel"))
 max, min = _extreme("max"), _extreme("min")

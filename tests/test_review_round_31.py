@@ -454,3 +454,17 @@ def test_the_librarys_own_makers_and_loaders_keep_int_and_bool_arrays():
     _, labels = next(iter(mg.utils.data.DataLoader(batches, batch_size=2)))
     assert labels.dtype == np.int64
     np.testing.assert_array_equal(labels.numpy(), [3, 1])
+
+
+def test_clone_as_a_function_and_its_memory_format_as_pytorchs():
+    """torch.clone(input, *, memory_format=torch.preserve_format) is a function too; the format is checked
+    (channels_last needs 4 axes) and changes no value; d clone(x)/dx = 1."""
+    x = mg.tensor(np.array([[1.0, -2.0], [3.0, 0.5]]), requires_grad=True)
+    y = mg.clone(x, memory_format=mg.preserve_format)
+    assert y.tolist() == [[1.0, -2.0], [3.0, 0.5]]
+    (y * mg.tensor(np.array([[2.0, 3.0], [4.0, 5.0]]))).sum().backward()
+    np.testing.assert_array_equal(x.grad, [[2.0, 3.0], [4.0, 5.0]])
+    with pytest.raises(ValueError, match="clone: memory_format=.*channels_last needs a 4-d tensor"):
+        x.clone(memory_format=mg.channels_last)
+    with pytest.raises(TypeError, match="clone: memory_format must be a torch.memory_format"):
+        mg.clone(x, memory_format="preserve")

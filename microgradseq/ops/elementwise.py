@@ -24,6 +24,7 @@ import numpy as np
 from ..checks import no_bool_kernel, public_name, user_stacklevel
 from ..dtypes import BOOL_DTYPE
 from ..promotion import combine_categories
+from ..spellings import check_memory_format
 from ..tensor import Rules, Tensor, array_of, as_tensor, get_default_dtype, owned, result
 
 
@@ -302,12 +303,16 @@ def _d_exponent(g: np.ndarray, kept: tuple) -> np.ndarray:
 POWER = elementwise(_d_base, _d_exponent)
 
 
-def clone(x: Any) -> Tensor:
+def clone(x: Any, *, memory_format: Any = None) -> Tensor:
     """A copy of x in its own memory;   d/dx = 1
 
     Where a node saves a slice of a larger array, saving a clone instead lets
-    the rest of that array go (the GRU cell clones its h_n columns)."""
+    the rest of that array go (the GRU cell clones its h_n columns).
+    `memory_format` (PyTorch's `t.clone(memory_format=...)`) is checked and
+    changes no layout (`spellings.memory_format`)."""
     x = x if type(x) is Tensor else as_tensor(x)
+    if memory_format is not None:
+        check_memory_format("clone", memory_format, x.ndim)
     return result("clone", x._data.copy(), (x,), CLONE, NOTHING)
 
 

@@ -387,14 +387,7 @@ def contiguous(self: Tensor, memory_format: Any = None) -> Tensor:
     return self if self._data.flags.c_contiguous else ew.clone(self)
 
 
-def _clone(self: Tensor, *, memory_format: Any = None) -> Tensor:
-    """PyTorch's `t.clone(memory_format=...)`: the op `clone`, a copy in its own memory; `memory_format` is
-    checked and changes no layout (`spellings.memory_format`)."""
-    check_memory_format("clone", memory_format, self.ndim)
-    return ew.clone(self)
-
-
-Tensor.clone = _clone
+Tensor.clone = ew.clone       # (`t.clone(memory_format=...)` as PyTorch's: the op, its format checked)
 
 
 def dot(self: Tensor, other: Any) -> Tensor:
