@@ -64,6 +64,7 @@ from .linalg import (_cholesky as cholesky, det, inverse, logdet, matrix_exp, ma
 from .linalg import (chain_matmul, cholesky_inverse, cholesky_solve, inner, pinverse,   # torch.pinverse, ...
                      triangular_solve)
 from .linalg import torch_cross as cross, torch_lu as lu, torch_lu_solve as lu_solve   # torch.cross, torch.lu, ...
+from .linalg import torch_svd as svd                          # torch.svd (U, S, V; pytorch-esn's readout)
 from .linalg_solvers import lu_unpack                      # torch.lu_unpack
 from .ops.einsum import einsum                              # torch.einsum (fast.ai's weight gradients)
 from .function_forms import clamp_max, clamp_min, cosh, sign, sinh   # torch.cosh, ... (d2l, fast.ai)

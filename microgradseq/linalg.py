@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
@@ -384,10 +384,33 @@ def _cholesky(input: Any, upper: bool = False) -> Tensor:
     return cholesky(input, upper=upper)
 
 
+class TorchSVD(NamedTuple):
+    """torch.svd's triple: input = U diag(S) Vᵀ (V itself, where linalg.svd gives Vh = Vᵀ)."""
+
+    U: Tensor
+    S: Tensor
+    V: Tensor
+
+
+def torch_svd(input: Any, some: bool = True, compute_uv: bool = True) -> TorchSVD:
+    """torch.svd (deprecated in PyTorch for linalg.svd): `U, S, Vh = linalg.svd(input, full_matrices=not
+    some)`, V = Vhᵀ, so U (..., m, k) and V (..., n, k), k = min(m, n), with `some` (the default), else
+    (..., m, m) and (..., n, n). Without `compute_uv`, S is linalg.svdvals(input) and U, V are zeros of shape
+    (..., m, m) and (..., n, n), as PyTorch's (`some` then changes nothing). The pytorch-esn readout's
+    `U, s, V = torch.svd(X)`."""
+    A = real_matrices("svd", input)
+    if not compute_uv:
+        m, n = A.shape[-2:]
+        return TorchSVD(owned(np.zeros(A.shape[:-2] + (m, m), A.dtype)), svdvals(A),
+                        owned(np.zeros(A.shape[:-2] + (n, n), A.dtype)))
+    U, S, Vh = svd(A, full_matrices=not some)
+    return TorchSVD(U, S, Vh.transpose(-2, -1))
+
+
 # PyTorch's top-level spellings (`torch.inverse`, `t.det()`, ...), made mg.* in the package's __init__
 inverse = inv
 Tensor.inverse, Tensor.det, Tensor.logdet, Tensor.slogdet = inv, det, logdet, slogdet
 Tensor.matrix_exp, Tensor.cholesky, Tensor.matrix_power = matrix_exp, _cholesky, matrix_power
 Tensor.pinverse, Tensor.cholesky_solve, Tensor.triangular_solve = pinverse, cholesky_solve, triangular_solve
-Tensor.cholesky_inverse = cholesky_inverse
+Tensor.cholesky_inverse, Tensor.svd = cholesky_inverse, torch_svd
 Tensor.inner, Tensor.cross, Tensor.lu, Tensor.lu_solve = inner, torch_cross, torch_lu, torch_lu_solve

@@ -23,13 +23,20 @@ from ..tensor import Tensor, as_tensor, get_default_dtype, owned
 from .methods import _axis, to
 
 
+_OWN_NAMES = {str(np.dtype(kind)): np.dtype(kind) for kind in LEGACY_TENSOR_TYPES.values()}   # "float32", ...
+
+
 def type_(self: Tensor, dtype: Any = None) -> Tensor | str:
     """`t.type(dtype)` converts, as `to(dtype)`; `t.type()` names the dtype. As PyTorch's, the dtype may
-    be a legacy tensor type, its name (`'torch.FloatTensor'`) or `Tensor`, the default dtype."""
+    be a legacy tensor type, its name (`'torch.FloatTensor'`) or `Tensor`, the default dtype. The name
+    `t.type()` gives here (`"float32"`, where PyTorch's is `'torch.FloatTensor'`) converts too, so the idiom
+    `a.type(b.type())` (pytorch-esn's `torch.argmax(y_pred, 1).type(y_pred.type())`) casts a to b's dtype."""
     if dtype is Tensor:
         dtype = get_default_dtype()
     elif isinstance(dtype, str) and dtype.removeprefix("torch.") in LEGACY_TENSOR_TYPES:
         dtype = LEGACY_TENSOR_TYPES[dtype.removeprefix("torch.")]
+    elif isinstance(dtype, str) and dtype in _OWN_NAMES:
+        dtype = _OWN_NAMES[dtype]
     return str(self.dtype) if dtype is None else to(self, dtype)
 
 
