@@ -30,7 +30,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--hidden", type=int, default=None, help="hidden size (default 128, quick 32)")
     parser.add_argument("--steps", type=int, default=None, help="time steps per model (default 6000, quick 600)")
     parser.add_argument("--temperatures", type=float, nargs="+", default=[0.5, 1.0, 1.5])
-    parser.add_argument("--out", default="microgradseq-examples/char_lm", help="folder for the figure and samples")
+    parser.add_argument("--out", default="microgradseq-examples/char_lm",
+                        help="folder for the figure (the samples are printed)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (the same seed, the same run)")
     args = parser.parse_args(argv)
     steps = args.steps or (600 if args.quick else 6000)

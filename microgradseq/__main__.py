@@ -232,10 +232,11 @@ def demo(args: argparse.Namespace) -> int:
         print(f"training diverged (the {which} loss reached {reached}); try a smaller --lr than {args.lr:g}",
               file=sys.stderr)
         return 1
-    first, final = np.mean(log.losses[:10]), np.mean(log.losses[-10:])
+    window = max(1, min(10, len(log.losses) // 2))     # (a short run: halves, so the two means differ)
+    first, final = np.mean(log.losses[:window]), np.mean(log.losses[-window:])
     print(f"validation loss {log.valid_losses[0]:.3f} -> {log.valid_losses[-1]:.3f} nats per character "
           f"on the held-out text (uniform guessing: {np.log(len(vocab)):.3f}); training loss "
-          f"{first:.3f} -> {final:.3f} (mean of the first and of the last 10 updates); {seconds:.1f} s")
+          f"{first:.3f} -> {final:.3f} (mean of the first and of the last {window} updates); {seconds:.1f} s")
 
     rng = np.random.default_rng(args.seed)
     for temperature in (0.5, 1.0):
