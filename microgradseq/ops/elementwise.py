@@ -137,7 +137,8 @@ ADD = elementwise(passthrough, passthrough)
 
 def sub(a: Any, b: Any) -> Tensor:
     """a - b;   d/da = 1,   d/db = -1   (a bool tensor on either side is a TypeError, as in PyTorch)"""
-    if getattr(a, "dtype", None) is BOOL_DTYPE or getattr(b, "dtype", None) is BOOL_DTYPE:    # (before a number promotes it)
+    # (checked before a number promotes it)
+    if getattr(a, "dtype", None) is BOOL_DTYPE or getattr(b, "dtype", None) is BOOL_DTYPE:
         raise TypeError(f"sub: subtraction with a bool tensor is not supported (dtypes {np.result_type(a)} and "
                         f"{np.result_type(b)}), as in PyTorch; invert a mask with ~mask or mask.logical_not(), or "
                         "convert it first (mask.long(), mask.float())")
