@@ -846,15 +846,23 @@ def test_jacrev_with_respect_to_weight_and_bias(jacobians_tutorial):
     assert "percent improvement with vmap" in printed and "ms per run" in printed
 
 
-def test_jacfwd_wins_on_a_tall_map_and_jacrev_on_a_wide_one(jacobians_tutorial):
+def test_jacfwd_wins_on_a_tall_map_and_jacrev_on_a_wide_one(jacobians_tutorial, monkeypatch):
     """The tutorial's rule of thumb: for R^32 -> R^2048 forward mode (32 directions, one pass) beats reverse mode
-    (2048 backward passes), and for R^2048 -> R^32 the other way round (here by 10-100x, so a factor 2 is safe);
-    both give diag(1 - y^2) W."""
+    (2048 backward passes), and for R^2048 -> R^32 the other way round; both give diag(1 - y^2) W. The tutorial's
+    timings ran above (they are the ported script's printout; a test does not assert times, which a busy machine
+    moves: it counts the backward passes each mode runs, the cost the rule of thumb is about)."""
+    import microgradseq.autograd as core
     names = jacobians_tutorial[0][2]
     weight, bias, x, tall_fwd, tall_rev = names["tall"]
-    assert tall_fwd.times[0] * 2 < tall_rev.times[0]
-    assert names["jacrev_timing"].times[0] * 2 < names["jacfwd_timing"].times[0]
     jacrev, jacfwd, predict = names["jacrev"], names["jacfwd"], names["predict"]
+    passes, run_backward = [], core.run_backward
+    monkeypatch.setattr(core, "run_backward", lambda *args, **kwargs: passes.append(1) or run_backward(*args, **kwargs))
+    for W, b, v, outputs in ((weight, bias, x, 2048), (names["weight"], names["bias"], names["x"], 32)):
+        passes.clear()
+        jacrev(predict, argnums=2)(W, b, v)
+        by_reverse = len(passes)
+        jacfwd(predict, argnums=2)(W, b, v)
+        assert (by_reverse, len(passes) - by_reverse) == (outputs, 0)
     for W, b, v in ((weight, bias, x), (names["weight"], names["bias"], names["x"])):
         expected = predict_jacobian_np(np_of(W), np_of(b), np_of(v))
         for transform in (jacfwd, jacrev):
