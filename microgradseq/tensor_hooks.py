@@ -185,25 +185,31 @@ class HookedGradients(GradientPass):
             for node, before in self.ops_before:
                 if node.kind is OP:
                     node.grad = before
-            _orders_walked().pop()
+            order = _orders_walked().pop()
             self._hand_back(failed)
-        if self.ops_before and not failed:
-            self._check_outer_order()
+        owed = _walking.owed.pop(id(order), None) if getattr(_walking, "owed", None) else None
+        if owed is not None and not failed:     # (a pass inside this one failed, having freed a node of it)
+            raise _freed_by_inner_pass(owed)
+        found = self._freed_for_outer() if self.ops_before else None
+        if found is not None and failed:        # (its caller may catch this pass's error: the outer refuses)
+            if not hasattr(_walking, "owed"):
+                _walking.owed = {}
+            _walking.owed[id(found[0])] = found[1]
+        elif found is not None:
+            raise _freed_by_inner_pass(found[1])
 
-    def _check_outer_order(self) -> None:
+    def _freed_for_outer(self) -> tuple | None:
         """A pass run inside another without `retain_graph` may have freed nodes an enclosing pass (the one
         it runs in, or one further out: a hook's pass inside a hook's pass) has still to walk, which would
-        pass nothing on: refused, as PyTorch's outer pass refuses a freed graph."""
+        pass nothing on: (that pass's order, such a node), refused as PyTorch's outer pass refuses a freed
+        graph; None when there is none."""
         freed = [node for node, _ in self.ops_before if node.kind is FREED]
         for outer in _orders_walked() if freed else ():        # (this pass's own order is off the list)
             still = set(outer)
             node = next((node for node in freed if node in still), None)
-            if node is None:
-                continue
-            raise RuntimeError(
-                f"backward: a backward() run inside another backward pass (by a hook or a Function's backward) "
-                f"freed nodes the outer pass has still to walk (node {node.describe()}): the graph has already "
-                "been freed for the outer pass; pass retain_graph=True to the inner backward()")
+            if node is not None:
+                return outer, node
+        return None
 
     def _hand_back(self, failed: bool) -> None:
         """Each hooked leaf's .grad: its gradient before (as a hook left it), plus this pass's, hooked.
@@ -225,7 +231,15 @@ class HookedGradients(GradientPass):
                     hook(tensor)
 
 
-_walking = threading.local()    # per thread: the orders its passes are walking, the innermost last
+_walking = threading.local()    # per thread: the orders its passes are walking, the innermost last (and
+                                # `owed`: id(order) -> a node of it a failed inner pass freed)
+
+
+def _freed_by_inner_pass(node) -> RuntimeError:
+    return RuntimeError(
+        f"backward: a backward() run inside another backward pass (by a hook or a Function's backward) freed "
+        f"nodes the outer pass has still to walk (node {node.describe()}): the graph has already been freed "
+        "for the outer pass; pass retain_graph=True to the inner backward()")
 
 
 def _orders_walked() -> list:

@@ -1,7 +1,7 @@
 """Tests written from a mutation check of the library changes after commit 503a643: gradients.py's
 freed_error, tensor.py's detach_ refusal of parts and the legacy constructor's isinstance rule,
 parameter.py, ops/shape.py's 0-d getitem message, tensor_hooks.py's PrunedPass stop hooks and
-_check_outer_order, transforms.py's nested put-back, clone's memory_format (ops/elementwise.py,
+_freed_for_outer, transforms.py's nested put-back, clone's memory_format (ops/elementwise.py,
 function_forms.py), linalg.torch_svd, ops/attributes.py's type_ and the demo's loss-line window. Each test
 pins a behaviour that a hand-made wrong implementation changed without any other test noticing. Two
 gaps found on the way have strict xfail tests: a stop hook that raises leaves the unhooked gradient in
@@ -138,7 +138,7 @@ def test_a_stop_hook_that_raises_leaves_h_grad_unset():
     assert h.grad is None
 
 
-# ---- _check_outer_order over every enclosing pass ---------------------------------------------------------
+# ---- _freed_for_outer over every enclosing pass ---------------------------------------------------------
 
 def test_a_pass_two_levels_in_that_frees_the_middle_passes_node_raises():
     """A walks z = cos x, unrelated to h; z's hook runs B, sum(sin h).backward(retain_graph=True) (h = x^2);
@@ -204,15 +204,15 @@ def test_an_inner_pass_that_fails_raises_its_own_error_to_its_caller():
     assert tensor_hooks._orders_walked() == []
 
 
-@pytest.mark.xfail(strict=True, reason="an inner pass that fails after freeing h's node skips the check of the "
-                   "enclosing passes (`not failed`), and the outer pass then skips the freed node silently: no "
-                   "error, x.grad None")
 def test_the_outer_pass_refuses_the_node_a_failed_inner_pass_freed():
     """PyTorch's outer pass reaches h's MulBackward0, whose saved tensors the inner pass released, and raises
-    RuntimeError ("Trying to backward through the graph a second time"); here it finished with x.grad None."""
+    RuntimeError ("Trying to backward through the graph a second time"); it had finished with x.grad None. The
+    hook catches the inner pass's own error, and the outer pass refuses when it ends."""
     x, y, caught = _failing_inner_setup()
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="freed nodes the outer pass has still to walk"):
         y.sum().backward()
+    assert len(caught) == 1 and isinstance(caught[0], ZeroDivisionError)
+    assert tensor_hooks._orders_walked() == [] and not getattr(tensor_hooks._walking, "owed", None)
 
 
 # ---- the demo's training-loss line ------------------------------------------------------------------------

@@ -14,7 +14,7 @@
    (PyTorch's `backward(inputs=[h])` marks h's node `needed_` and calls `h.retain_grad()`,
    torch/csrc/autograd/python_engine.cpp of cyyever/pytorch at 2b57df542d7667578600b9501b8649ba7d84d6de, so
    its node runs and is freed there; here it is not freed: more permissive, not tested as a requirement.)
-2. `_check_outer_order`: a backward() inside a hook that frees nodes an enclosing pass still needs raises.
+2. `_freed_for_outer`: a backward() inside a hook that frees nodes an enclosing pass still needs raises.
    Found: only the innermost enclosing pass was checked, so a pass two levels in lost the outermost pass's
    gradient silently (fixed: every enclosing pass is checked); freeing the node the outer pass is walking
    gives a TypeError (strict xfail; PyTorch's outer pass raises RuntimeError, its saved tensors released).
