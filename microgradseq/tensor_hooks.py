@@ -266,9 +266,9 @@ class PrunedPass(HookedGradients):
                 if _passes_on(node, needed):
                     walked.append(node)
                 else:                           # (a non-leaf it stops at: this pass's gradient only)
+                    hooks = node.rules.hooks if type(node.rules) is _HookedRules else None
+                    self.stops.append((node, hooks, node.grad))
                     node.grad = None
-                    if type(node.rules) is _HookedRules:
-                        self.stops.append((node, node.rules.hooks))
         order[:] = walked                       # (the list the core walks)
         super().__init__(order)
 
@@ -277,21 +277,26 @@ class PrunedPass(HookedGradients):
             super().add(node, grad, source)
 
     def __exit__(self, error_type, error, traceback) -> None:
+        hook_error = None
         if error_type is None:
             try:
                 self._hook_stops()
-            except BaseException as hook_error:
-                super().__exit__(type(hook_error), hook_error, hook_error.__traceback__)
-                raise
+            except BaseException as raised:
+                hook_error, error_type, error, traceback = raised, type(raised), raised, raised.__traceback__
+        if error_type is not None:              # a failed pass leaves the stops' .grad as it found them
+            for node, _, before in self.stops:
+                node.grad = before
         super().__exit__(error_type, error, traceback)
+        if hook_error is not None:
+            raise hook_error
 
     def _hook_stops(self) -> None:
         """The hooks of each hooked non-leaf the pass stops at, on its gradient (once complete: the walk is
         over), which `.grad` then shows and `autograd.grad` returns. PyTorch's engine runs a tensor's
         pre-hooks on a node it captures without executing it (`call_tensor_pre_hooks` when not `needed_`),
         so the node is neither run nor freed here either."""
-        for node, registry in self.stops:
-            if node.grad is not None:
+        for node, registry, _ in self.stops:
+            if registry is not None and node.grad is not None:
                 node.grad = run_hooks(registry, node.grad)
 
 
