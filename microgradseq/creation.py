@@ -140,22 +140,24 @@ def full(size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None, r
     return owned(np.full(_shape((size,), "full"), fill_value, dtype=dtype or _fill_dtype(fill_value)), requires_grad)
 
 
-def _like_shape_dtype(input: Any, dtype: Any, where: str) -> tuple[tuple, np.dtype]:
+def _like_shape_dtype(input: Any, dtype: Any, where: str, memory_format: Any) -> tuple[tuple, np.dtype]:
     """input's shape and dtype (or `dtype`); what is not numbers (a string, None, a mixed list) is a
-    TypeError naming `where`, as PyTorch's (numpy would give a tensor of strings or objects)."""
+    TypeError naming `where`, as PyTorch's (numpy would give a tensor of strings or objects).
+    `memory_format` is checked for that shape and changes no layout (`spellings.memory_format`)."""
     data = array_of(input)
     if data.dtype.kind not in "biufc":
         raise TypeError(not_numbers(where, input))
-    return data.shape, np.dtype(dtype) if dtype is not None else data.dtype
+    dtype = np.dtype(dtype) if dtype is not None else data.dtype
+    check_memory_format(where, memory_format, data.ndim)
+    return data.shape, dtype
 
 
 def zeros_like(input: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False,
                memory_format: Any = None) -> Tensor:
     """Zeros of `input`'s shape and dtype (or `dtype`). `memory_format` (PyTorch's `torch.preserve_format`, ...)
-    is checked and changes no layout (`spellings.memory_format`), here and in the other `*_like` makers."""
+    is checked and changes no layout (`_like_shape_dtype`), here and in the other `*_like` makers."""
     check_device("zeros_like", device)
-    shape, dtype = _like_shape_dtype(input, dtype, "zeros_like")
-    check_memory_format("zeros_like", memory_format, len(shape))
+    shape, dtype = _like_shape_dtype(input, dtype, "zeros_like", memory_format)
     return owned(np.zeros(shape, dtype=dtype), requires_grad)
 
 
@@ -163,8 +165,7 @@ def ones_like(input: Any, *, dtype: Any = None, device: Any = None, requires_gra
               memory_format: Any = None) -> Tensor:
     """Ones of `input`'s shape and dtype (or `dtype`)."""
     check_device("ones_like", device)
-    shape, dtype = _like_shape_dtype(input, dtype, "ones_like")
-    check_memory_format("ones_like", memory_format, len(shape))
+    shape, dtype = _like_shape_dtype(input, dtype, "ones_like", memory_format)
     return owned(np.ones(shape, dtype=dtype), requires_grad)
 
 
@@ -173,8 +174,7 @@ def full_like(input: Any, fill_value: Any, *, dtype: Any = None, device: Any = N
     """`fill_value` (one number, which the dtype must hold) in `input`'s shape and dtype (or `dtype`),
     as torch.full_like."""
     check_device("full_like", device)
-    shape, dtype = _like_shape_dtype(input, dtype, "full_like")
-    check_memory_format("full_like", memory_format, len(shape))
+    shape, dtype = _like_shape_dtype(input, dtype, "full_like", memory_format)
     if not isinstance(fill_value, (numbers.Number, np.generic)) or np.ndim(fill_value):
         raise TypeError(f"full_like: fill_value must be one number, got {type(fill_value).__name__}")
     return owned(np.full(shape, number_for(fill_value, dtype, "full_like"), dtype=dtype), requires_grad)
@@ -184,8 +184,7 @@ def empty_like(input: Any, *, dtype: Any = None, device: Any = None, requires_gr
                memory_format: Any = None) -> Tensor:
     """A tensor of `input`'s shape and dtype (or `dtype`): zeros here (PyTorch's are uninitialised), as `empty`."""
     check_device("empty_like", device)
-    shape, dtype = _like_shape_dtype(input, dtype, "empty_like")
-    check_memory_format("empty_like", memory_format, len(shape))
+    shape, dtype = _like_shape_dtype(input, dtype, "empty_like", memory_format)
     return owned(np.zeros(shape, dtype=dtype), requires_grad)
 
 
@@ -253,8 +252,7 @@ def randn_like(like: Any, *, rng: np.random.Generator | None = None, dtype: Any 
                device: Any = None, requires_grad: bool = False, memory_format: Any = None) -> Tensor:
     """Standard normal samples of `like`'s shape and dtype (or `dtype`)."""
     check_device("randn_like", device)
-    shape, dtype = _like_shape_dtype(like, dtype, "randn_like")
-    check_memory_format("randn_like", memory_format, len(shape))
+    shape, dtype = _like_shape_dtype(like, dtype, "randn_like", memory_format)
     return randn(shape, rng=rng, dtype=dtype, requires_grad=requires_grad)
 
 
@@ -262,8 +260,7 @@ def rand_like(like: Any, *, rng: np.random.Generator | None = None, dtype: Any =
               device: Any = None, requires_grad: bool = False, memory_format: Any = None) -> Tensor:
     """Uniform[0, 1) samples of `like`'s shape and dtype (or `dtype`)."""
     check_device("rand_like", device)
-    shape, dtype = _like_shape_dtype(like, dtype, "rand_like")
-    check_memory_format("rand_like", memory_format, len(shape))
+    shape, dtype = _like_shape_dtype(like, dtype, "rand_like", memory_format)
     return rand(shape, rng=rng, dtype=dtype, requires_grad=requires_grad)
 
 
@@ -276,8 +273,7 @@ def randint_like(input: Any, low: int = 0, high: Any = None, *, dtype: Any = Non
         low, high = 0, low
     if not (is_int(low) and is_int(high) and low < high):
         raise ValueError(f"randint_like: expected integers low < high, got low={low!r}, high={high!r}")
-    shape, dtype = _like_shape_dtype(input, dtype, "randint_like")
-    check_memory_format("randint_like", memory_format, len(shape))
+    shape, dtype = _like_shape_dtype(input, dtype, "randint_like", memory_format)
     rng = generator_or_default(None, "randint_like", generator)
     return owned(rng.integers(low, high, shape).astype(dtype), requires_grad)
 

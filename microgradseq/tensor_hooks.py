@@ -170,7 +170,7 @@ class HookedGradients(GradientPass):
         super().__init__(order)
         self.put_aside = _put_aside(order, differentiated.get()) if _hooked_leaves else ()
         self.walked = _walked(order) if _hooked_nodes else ()
-        _orders_walked().append(order)      # (the list the core pops: what this pass has still to walk)
+        _walking.orders.append(order)       # (the list the core pops: what this pass has still to walk)
 
     def __exit__(self, error_type, error, traceback) -> None:
         failed = error_type is not None
@@ -185,15 +185,13 @@ class HookedGradients(GradientPass):
             for node, before in self.ops_before:
                 if node.kind is OP:
                     node.grad = before
-            order = _orders_walked().pop()
+            order = _walking.orders.pop()
             self._hand_back(failed)
-        owed = _walking.owed.pop(id(order), None) if getattr(_walking, "owed", None) else None
+        owed = _walking.owed.pop(id(order), None) if _walking.owed else None
         if owed is not None and not failed:     # (a pass inside this one failed, having freed a node of it)
             raise _freed_by_inner_pass(owed)
         found = self._freed_for_outer() if self.ops_before else None
         if found is not None and failed:        # (its caller may catch this pass's error: the outer refuses)
-            if not hasattr(_walking, "owed"):
-                _walking.owed = {}
             _walking.owed[id(found[0])] = found[1]
         elif found is not None:
             raise _freed_by_inner_pass(found[1])
@@ -204,7 +202,7 @@ class HookedGradients(GradientPass):
         pass nothing on: (that pass's order, such a node), refused as PyTorch's outer pass refuses a freed
         graph; None when there is none."""
         freed = [node for node, _ in self.ops_before if node.kind is FREED]
-        for outer in _orders_walked() if freed else ():        # (this pass's own order is off the list)
+        for outer in _walking.orders if freed else ():        # (this pass's own order is off the list)
             still = set(outer)
             node = next((node for node in freed if node in still), None)
             if node is not None:
@@ -231,8 +229,15 @@ class HookedGradients(GradientPass):
                     hook(tensor)
 
 
-_walking = threading.local()    # per thread: the orders its passes are walking, the innermost last (and
-                                # `owed`: id(order) -> a node of it a failed inner pass freed)
+class _Walking(threading.local):
+    """Per thread: `orders`, the lists its passes are walking, the innermost last; `owed`, id(order) -> a
+    node of that order a failed inner pass freed (the pass refuses it when it ends)."""
+
+    def __init__(self) -> None:
+        self.orders, self.owed = [], {}
+
+
+_walking = _Walking()
 
 
 def _freed_by_inner_pass(node) -> RuntimeError:
@@ -240,12 +245,6 @@ def _freed_by_inner_pass(node) -> RuntimeError:
         f"backward: a backward() run inside another backward pass (by a hook or a Function's backward) freed "
         f"nodes the outer pass has still to walk (node {node.describe()}): the graph has already been freed "
         "for the outer pass; pass retain_graph=True to the inner backward()")
-
-
-def _orders_walked() -> list:
-    if not hasattr(_walking, "orders"):
-        _walking.orders = []
-    return _walking.orders
 
 
 class PrunedPass(HookedGradients):

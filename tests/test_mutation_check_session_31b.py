@@ -95,7 +95,7 @@ def test_a_stop_hook_that_raises_leaves_no_order_behind_and_leaf_grads_as_they_w
             loss.backward(inputs=[h, w], retain_graph=True)
         else:
             mg.autograd.grad(loss, [h, w], retain_graph=True)
-    assert tensor_hooks._orders_walked() == []
+    assert tensor_hooks._walking.orders == []
     np.testing.assert_array_equal(w.grad, np.ones(3))
     assert x.grad is None
     w.grad = None                            # the graph is whole: a plain pass gives w's hook 10 * 3
@@ -153,7 +153,7 @@ def test_a_pass_two_levels_in_that_frees_the_middle_passes_node_raises():
     z.register_hook(lambda g: b_loss.backward(retain_graph=True))
     with pytest.raises(RuntimeError, match="outer pass has still to walk"):
         z.sum().backward()
-    assert tensor_hooks._orders_walked() == []
+    assert tensor_hooks._walking.orders == []
 
 
 # ---- torch.svd without compute_uv ---------------------------------------------------------------------------
@@ -200,7 +200,7 @@ def test_an_inner_pass_that_fails_raises_its_own_error_to_its_caller():
     except RuntimeError:
         pass
     assert len(caught) == 1 and isinstance(caught[0], ZeroDivisionError)
-    assert tensor_hooks._orders_walked() == []
+    assert tensor_hooks._walking.orders == []
 
 
 def test_the_outer_pass_refuses_the_node_a_failed_inner_pass_freed():
@@ -211,7 +211,7 @@ def test_the_outer_pass_refuses_the_node_a_failed_inner_pass_freed():
     with pytest.raises(RuntimeError, match="freed nodes the outer pass has still to walk"):
         y.sum().backward()
     assert len(caught) == 1 and isinstance(caught[0], ZeroDivisionError)
-    assert tensor_hooks._orders_walked() == [] and not getattr(tensor_hooks._walking, "owed", None)
+    assert tensor_hooks._walking.orders == [] and not getattr(tensor_hooks._walking, "owed", None)
 
 
 # ---- the demo's training-loss line ------------------------------------------------------------------------

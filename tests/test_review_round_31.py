@@ -256,7 +256,7 @@ def test_an_exception_in_an_inner_pass_leaves_no_order_behind_and_threads_keep_t
     y.register_hook(run_inner)
     y.sum().backward()
     np.testing.assert_allclose(x.grad, np.cos(X ** 2) * 2 * X)
-    assert tensor_hooks._orders_walked() == []
+    assert tensor_hooks._walking.orders == []
 
     errors = []
 

@@ -40,7 +40,7 @@ Tensor.sum, Tensor.mean, Tensor.max, Tensor.norm = sum, mean, max, norm
 Tensor.var, Tensor.std, Tensor.cumsum, Tensor.logsumexp = var, std, cumsum, logsumexp
 Tensor.reshape, Tensor.transpose, Tensor.T = reshape, transpose, property(transpose)
 Tensor.exp, Tensor.log, Tensor.tanh, Tensor.sigmoid, Tensor.relu = ew.exp, ew.log, ew.tanh, ew.sigmoid, ew.relu
-Tensor.abs, Tensor.sqrt = ew.abs, ew.sqrt
+Tensor.abs, Tensor.sqrt, Tensor.clone = ew.abs, ew.sqrt, ew.clone    # (t.clone(memory_format=...): the op's)
 Tensor.sin, Tensor.cos, Tensor.round, Tensor.erf = ew.sin, ew.cos, ew.round, ew.erf
 Tensor.log1p, Tensor.expm1 = ew.log1p, ew.expm1
 Tensor.neg = Tensor.negative = ew.neg      # t.neg(), -t
@@ -385,9 +385,6 @@ def contiguous(self: Tensor, memory_format: Any = None) -> Tensor:
     `memory_format` is checked and changes no layout (`spellings.memory_format`)."""
     check_memory_format("contiguous", memory_format, self.ndim)
     return self if self._data.flags.c_contiguous else ew.clone(self)
-
-
-Tensor.clone = ew.clone       # (`t.clone(memory_format=...)` as PyTorch's: the op, its format checked)
 
 
 def dot(self: Tensor, other: Any) -> Tensor:
