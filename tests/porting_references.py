@@ -2,7 +2,8 @@
 (tests/test_pytorch_porting_*.py).
 
 Each helper is the copy the rounds wrote again and again, moved here unchanged in what it computes: plain numpy
-in the dtype it is given (the rounds pass float64), with no microgradseq inside but `arr`, which reads a tensor out.
+in the dtype it is given (the rounds pass float64), with no microgradseq inside but `arr`, which reads a tensor
+out, and the two that read a module's parameters (`params_of`, `check_named_grads`).
 """
 
 import contextlib
@@ -37,6 +38,30 @@ def some_indices(shape, count, seed):
 def arr(t):
     """A tensor's values (or a numpy array, such as a state dict's) as a float64 numpy array."""
     return np.array(t if isinstance(t, np.ndarray) else t.detach().numpy(), dtype=np.float64)
+
+
+def params_of(module):
+    """A module's parameters as float64 arrays, by name (`named_parameters()`)."""
+    return {name: arr(p) for name, p in module.named_parameters()}
+
+
+def check_named_grads(model, names, loss_np, loss_lib, count, rtol, atol):
+    """After `loss_lib().backward()`, the `.grad` of each named parameter at `count` entries against central
+    differences of `loss_np` (a numpy loss of the parameters by name); the losses' values agree first."""
+    model.zero_grad()
+    loss = loss_lib()
+    loss.backward()
+    params = dict(model.named_parameters())
+    base = params_of(model)
+    np.testing.assert_allclose(float(loss.item()), loss_np(base), rtol=1e-10)
+    for k, name in enumerate(names):
+        idx = some_indices(base[name].shape, count, k)
+
+        def f(value, name=name):
+            return loss_np({**base, name: value})
+
+        got = np.array([params[name].grad[i] for i in idx])
+        np.testing.assert_allclose(got, central(f, base[name], idx), rtol=rtol, atol=atol, err_msg=name)
 
 
 def np_sigmoid(z):

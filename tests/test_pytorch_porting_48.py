@@ -75,7 +75,7 @@ import random
 
 import numpy as np
 import pytest
-from porting_references import arr, central, np_lstm_cell, np_sigmoid, np_softmax, some_indices
+from porting_references import arr, central, np_lstm_cell, np_sigmoid, np_softmax, params_of, some_indices
 
 import microgradseq as torch
 import microgradseq.nn as nn
@@ -112,9 +112,6 @@ def np_gru_last(xs, p, hidden):
         h = np_gru_cell(xs[t], h, p["weight_ih_l0"], p["weight_hh_l0"], p["bias_ih_l0"], p["bias_hh_l0"])
     return h
 
-
-def params_of(module):
-    return {name: arr(p) for name, p in module.named_parameters()}
 
 
 def np_softplus(z):

@@ -84,7 +84,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
-from porting_references import arr, central, np_log_softmax, np_lstm_cell, np_sigmoid, quietly, some_indices
+from porting_references import arr, central, np_log_softmax, np_lstm_cell, np_sigmoid, params_of, quietly, some_indices
 
 import microgradseq as torch
 import microgradseq.nn as nn
@@ -111,9 +111,6 @@ def float64():
 
 
 # ---- numpy references (float64), written here ------------------------------------------------------------
-
-def params_of(module):
-    return {name: arr(p) for name, p in module.named_parameters()}
 
 
 def np_gru_cell(x, h, w_ih, w_hh, b_ih, b_hh):

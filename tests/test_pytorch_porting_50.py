@@ -106,7 +106,8 @@ from typing import List, Tuple
 
 import numpy as np
 import pytest
-from porting_references import arr, central, np_log_softmax, np_lstm_cell, np_sigmoid, np_softmax, some_indices
+from porting_references import (arr, central, np_log_softmax, np_lstm_cell, np_sigmoid, np_softmax, params_of,
+                                 some_indices)
 
 import microgradseq as torch
 import microgradseq.jit as jit
@@ -170,9 +171,6 @@ def np_lstm(p, prefix, xs, h, c, suffix=""):
         outs.append(h)
     return np.stack(outs), h, c
 
-
-def params_of(module):
-    return {name: arr(p) for name, p in module.named_parameters()}
 
 
 def grads_vs_central(module, names, loss_np, count=3, rtol=1e-6, atol=2e-8):

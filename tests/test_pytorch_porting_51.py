@@ -103,7 +103,8 @@ from copy import deepcopy
 
 import numpy as np
 import pytest
-from porting_references import arr, central, np_log_softmax, np_sigmoid, quietly, some_indices
+from porting_references import (arr, central, check_named_grads, np_log_softmax, np_sigmoid, params_of, quietly,
+                                some_indices)
 
 import microgradseq as torch
 import microgradseq.nn as nn
@@ -126,29 +127,10 @@ def _seeded():
 
 # ---- shared helpers (float64 numpy, written here) ---------------------------------------------------------
 
-def params_of(module):
-    return {name: arr(p) for name, p in module.named_parameters()}
-
 
 def check_grads(model, names, loss_np, loss_lib, count=2, rtol=1e-5, atol=1e-9):
     """Library gradients of the named parameters against central differences of the numpy loss."""
-    model.zero_grad()
-    loss = loss_lib()
-    loss.backward()
-    params = dict(model.named_parameters())
-    base = params_of(model)
-    np.testing.assert_allclose(float(loss.item()), loss_np(base), rtol=1e-10)
-    for k, name in enumerate(names):
-        idx = some_indices(base[name].shape, count, k)
-
-        def f(value, name=name):
-            q = dict(base)
-            q[name] = value
-            return loss_np(q)
-
-        expected = central(f, base[name], idx)
-        got = np.array([params[name].grad[i] for i in idx])
-        np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol, err_msg=name)
+    check_named_grads(model, names, loss_np, loss_lib, count, rtol, atol)
 
 
 class tqdm:  # differs: `from tqdm import tqdm` (not installed): the iterable, its desc kept

@@ -87,7 +87,7 @@ import logging
 
 import numpy as np
 import pytest
-from porting_references import arr, central, np_log_softmax, np_lstm_cell, np_sigmoid, some_indices
+from porting_references import arr, central, np_log_softmax, np_lstm_cell, np_sigmoid, params_of, some_indices
 
 import microgradseq as torch
 import microgradseq.nn as nn
@@ -105,9 +105,6 @@ def _seeded():
 
 
 # ---- numpy references (float64), written here ------------------------------------------------------------
-
-def params_of(module):
-    return {name: arr(p) for name, p in module.named_parameters()}
 
 
 def np_rnn_cell(x, h, w_ih, w_hh, b_ih, b_hh):

@@ -95,7 +95,8 @@ import warnings
 
 import numpy as np
 import pytest
-from porting_references import arr, central, np_lstm_cell, np_sigmoid, np_softmax, quietly, some_indices
+from porting_references import (arr, central, check_named_grads, np_lstm_cell, np_sigmoid, np_softmax, params_of,
+                                quietly)
 from tqdm import tqdm
 
 import microgradseq as torch
@@ -138,26 +139,10 @@ def np_log_sigmoid(z):
     return -np.logaddexp(0.0, -z)
 
 
-def params_of(module):
-    return {name: arr(p) for name, p in module.named_parameters()}
-
 
 def check_grads(model, names, loss_np, loss_lib, count=3, rtol=1e-5, atol=1e-8):
     """Library gradients of the named parameters against central differences of the numpy loss."""
-    model.zero_grad()
-    loss = loss_lib()
-    loss.backward()
-    params = dict(model.named_parameters())
-    base = params_of(model)
-    np.testing.assert_allclose(float(loss.item()), loss_np(base), rtol=1e-10)
-    for k, name in enumerate(names):
-        idx = some_indices(base[name].shape, count, k)
-
-        def f(value, name=name):
-            return loss_np({**base, name: value})
-
-        got = np.array([params[name].grad[i] for i in idx])
-        np.testing.assert_allclose(got, central(f, base[name], idx), rtol=rtol, atol=atol, err_msg=name)
+    check_named_grads(model, names, loss_np, loss_lib, count, rtol, atol)
 
 
 # ==== 1. hungpthanh/GRU4REC-pytorch: lib/model.py, lossfunction.py, dataset.py, metric.py, evaluation.py, ... =========
