@@ -354,10 +354,11 @@ def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = None, 
 def empty(*shape: Any, size: Any = None, dtype: Any = None, device: Any = None,
           requires_grad: bool = False, memory_format: Any = None) -> Tensor:
     """A tensor to be filled later: zeros here (numpy's uninitialised memory would only hide bugs).
-    `memory_format` is checked and changes no layout, as the `*_like` makers' (`spellings.memory_format`)."""
+    `memory_format` is checked and changes no layout, as the `*_like` makers' (`spellings.memory_format`);
+    `torch.preserve_format` is refused, as PyTorch's empty refuses it (there is no input to preserve)."""
     check_device("empty", device)
     shape = _shape(shape, "empty", size)
-    check_memory_format("empty", memory_format, len(shape))
+    check_memory_format("empty", memory_format, len(shape), preserve=False)
     return owned(np.zeros(shape, dtype=dtype or get_default_dtype()), requires_grad)
 
 

@@ -188,12 +188,18 @@ contiguous_format, preserve_format = memory_format("contiguous_format"), memory_
 channels_last, channels_last_3d = memory_format("channels_last"), memory_format("channels_last_3d")
 
 
-def check_memory_format(where: str, value: Any, ndim: int) -> None:
+def check_memory_format(where: str, value: Any, ndim: int, preserve: bool = True) -> None:
     """`memory_format=` as PyTorch takes it: None or a `memory_format` (TypeError otherwise), `channels_last` for
     a 4-d tensor and `channels_last_3d` for a 5-d one only (ValueError otherwise; PyTorch's RuntimeError says
-    "required rank 4 tensor to use channels_last format")."""
-    if value is None or value is contiguous_format or value is preserve_format:
+    "required rank 4 tensor to use channels_last format"). `preserve=False` where PyTorch refuses
+    `preserve_format` (ValueError): `empty`, which has no input whose layout to keep ("unsupported memory format
+    Preserve"), and `contiguous` of a tensor that is not contiguous ("preserve memory format is unsupported by
+    the contiguous operator")."""
+    if value is None or value is contiguous_format or value is preserve_format and preserve:
         return
+    if value is preserve_format:
+        raise ValueError(f"{where}: memory_format=torch.preserve_format is unsupported here, as in PyTorch (whose "
+                         "error is a RuntimeError); use torch.contiguous_format")
     if not isinstance(value, memory_format):
         raise TypeError(f"{where}: memory_format must be a torch.memory_format such as torch.preserve_format, got "
                         f"{type(value).__name__} {value!r:.60}")

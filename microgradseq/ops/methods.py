@@ -382,8 +382,9 @@ def new_empty(self: Tensor, *size: Any, dtype: Any = None, device: Any = None, r
 def contiguous(self: Tensor, memory_format: Any = None) -> Tensor:
     """The tensor itself when its array is in C order (`t.is_contiguous()`), else a C-ordered copy
     (`clone`, so the gradient passes through), as PyTorch's: `x.t().contiguous().stride()` is (2, 1).
-    `memory_format` is checked and changes no layout (`spellings.memory_format`)."""
-    check_memory_format("contiguous", memory_format, self.ndim)
+    `memory_format` is checked and changes no layout (`spellings.memory_format`); `torch.preserve_format` is
+    refused for a tensor that is not contiguous, as PyTorch's ("unsupported by the contiguous operator")."""
+    check_memory_format("contiguous", memory_format, self.ndim, preserve=self._data.flags.c_contiguous)
     return self if self._data.flags.c_contiguous else ew.clone(self)
 
 
