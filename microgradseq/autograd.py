@@ -18,7 +18,7 @@ topological order, so a node's gradient is complete before its rules pass it
 on; `sum_to` undoes broadcasting in exactly one place. Arrays are read-only,
 so what a node saved is what the forward pass computed. How a gradient is
 added into a node is a hook (`hooks.gradients`); the engine installs a faster
-one (`gradients.py`).
+one (`gradients.py`; `tensor_hooks.py` adds PyTorch's tensor hooks).
 """
 
 from __future__ import annotations
@@ -65,7 +65,11 @@ def no_grad(func: Callable | None = None) -> Any:
 
 
 class Node:
-    """One recorded step of the computation."""
+    """One recorded step of the computation: `op`, `inputs`, `rules`, `saved`, `label`, `step` and
+    `scope` as above; `kind` (OP, LEAF, CUT, FREED, MARK); `seq`, its creation number, above every
+    input's; `shape` and `dtype`, the output's, which each gradient added in is summed (`sum_to`) and
+    cast to; `grad`, dL/d(output) once a pass reached it (a leaf's: summed over passes), else None;
+    `value` and `cut_info`, for drawings."""
 
     __slots__ = ("op", "kind", "inputs", "rules", "saved", "shape", "dtype", "grad", "seq",
                  "label", "step", "scope", "value", "cut_info")
@@ -136,8 +140,11 @@ _by_creation = operator.attrgetter("seq")
 
 
 def run_backward(root: Node, grad: np.ndarray, retain_graph: bool = False) -> None:
-    """Reverse mode from `root`, seeded with dL/d(root) = `grad`: the chain rule, node by node.
+    """Reverse mode from `root`, seeded with dL/d(root) = `grad`: the chain rule, node by node,
 
+        dL/dx = sum, over the edges from x into ops y, of (dL/dy)(dy/dx),
+
+    each term a rule's vector-Jacobian product, `rules[i](g, saved[i])` with g = dL/dy.
     Each node's gradient is complete before its rules run (reverse topological
     order); each rule adds its input's share. Leaf gradients accumulate across
     passes. Without `retain_graph` a node is freed as soon as its rules have

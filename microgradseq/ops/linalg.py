@@ -42,7 +42,11 @@ def _grad_of_left(A: np.ndarray, B: np.ndarray, g: np.ndarray) -> np.ndarray:
 
 
 def matmul(a: Any, b: Any) -> Tensor:
-    """a @ b (numpy's matmul rules);   dL/da = g b^T,   dL/db = a^T g"""
+    """a @ b (numpy's matmul rules);   dL/da = g b^T,   dL/db = a^T g;   forward: dy = v_a b + a v_b.
+
+    A 1-d a is read as a row and a 1-d b as a column, and the formulas hold as written (the matrix
+    beside a vector gets an outer product); an operand broadcast across batch axes gets the sum over
+    them (`autograd.sum_to`, or `_grad_of_right`'s stacked rows for a matrix b shared by a batch)."""
     a = as_tensor(a, b if isinstance(b, Tensor) else None, "matmul")      # (named: `t @ v` has no public frame)
     b = as_tensor(b, a, "matmul")
     A, B = a._data, b._data
