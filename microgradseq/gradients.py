@@ -239,10 +239,6 @@ class GradientPass(Gradients):
             "pass retain_graph=True to the first backward() only to walk that graph again on purpose (every "
             "later backward then walks all the earlier batches too)")
 
-    def _check(self, source: Node | None, grad: np.ndarray) -> None:
-        if self.anomaly and source is not None:
-            check_backward(source, grad)
-
     def _accumulate(self, node: Node, grad: np.ndarray) -> None:
         """node.grad += grad, in the node's dtype, never writing into an array the pass does not own.
         A first gradient is adopted as it is for an op (the rule made it) and copied for a leaf
@@ -287,8 +283,7 @@ class GradientPass(Gradients):
             groups.setdefault(_identity_key(products.lefts), []).append(leaf)
         for leaves in groups.values():      # each group's factors go as soon as it is summed
             sums = sum_products_sharing_g([self.deferred.pop(leaf) for leaf in leaves])
-            for leaf, leaf_grad in zip(leaves, sums):
-                self._check(leaf, leaf_grad)
+            for leaf, leaf_grad in zip(leaves, sums):    # (deferred only without anomaly checks)
                 if leaf.grad is None and leaf_grad.dtype == leaf.dtype:
                     leaf.grad = leaf_grad   # a fresh product: nothing else holds it, no copy
                 else:

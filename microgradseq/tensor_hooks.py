@@ -42,7 +42,7 @@ from .transforms import Differentiated, differentiated
 from .utils.hooks import HookRegistry, RemovableHandle, add_hook
 
 
-def _call(where: str, hook: Callable, value: Tensor, shape: tuple, dtype: np.dtype) -> np.ndarray | None:
+def _call(hook: Callable, value: Tensor, shape: tuple, dtype: np.dtype) -> np.ndarray | None:
     """hook(value), checked: None, or an array of `shape` and `dtype`, as PyTorch requires. Under `no_grad`,
     as PyTorch runs hooks during a backward pass: nothing a hook computes is recorded."""
     with no_grad():
@@ -53,13 +53,11 @@ def _call(where: str, hook: Callable, value: Tensor, shape: tuple, dtype: np.dty
     if isinstance(array, np.generic):       # (a 0-d gradient may be a numpy scalar)
         array = np.asarray(array)
     if not isinstance(array, np.ndarray):
-        raise TypeError(f"{where}: a hook must return None or a tensor, got {type(out).__name__}")
-    if array.shape != shape:
-        raise RuntimeError(f"{where}: hook {getattr(hook, '__name__', hook)!r} changed the size of the "
-                           f"gradient: expected shape {shape}, got {array.shape}")
-    if array.dtype != dtype:
-        raise RuntimeError(f"{where}: hook {getattr(hook, '__name__', hook)!r} changed the dtype of the "
-                           f"gradient: expected {dtype}, got {array.dtype}")
+        raise TypeError(f"register_hook: a hook must return None or a tensor, got {type(out).__name__}")
+    changed = (f"size of the gradient: expected shape {shape}, got {array.shape}" if array.shape != shape else
+               f"dtype of the gradient: expected {dtype}, got {array.dtype}" if array.dtype != dtype else None)
+    if changed is not None:
+        raise RuntimeError(f"register_hook: hook {getattr(hook, '__name__', hook)!r} changed the {changed}")
     return array
 
 
@@ -70,7 +68,7 @@ def run_hooks(registry: dict, grad: np.ndarray) -> np.ndarray:
     for hook in list(registry.values()):
         given = owned(grad.view())
         array = given._data
-        replaced = _call("register_hook", hook, given, grad.shape, grad.dtype)
+        replaced = _call(hook, given, grad.shape, grad.dtype)
         if replaced is not None:
             grad = replaced
         elif given._data is not array:
@@ -95,9 +93,12 @@ def _hook_node(node) -> dict:
 
     def hooked(g: np.ndarray) -> np.ndarray:
         g = run_hooks(registry, g)              # what the rules pass on
-        if walked:
-            walked[0].grad = g                  # and what `.grad` shows (a pass without HookedGradients:
-        return g                                # the core's plain adder, the hooks run, `.grad` unhooked)
+        if walked:                              # (empty in a pass of the core's plain adder: `.grad` unhooked)
+            walking = walked[0]
+            if walking.kind is FREED:           # a backward() run by a hook freed it: its other rules are gone
+                raise _freed_by_inner_pass(walking, "the node whose hook ran it, which the outer pass is running")
+            walking.grad = g                    # and what `.grad` shows
+        return g
     once = OncePerPass(hooked)
 
     def wrapped(rule: Callable) -> Callable:
@@ -111,11 +112,19 @@ def _hook_node(node) -> dict:
 _hooked_nodes = False       # whether an op's node was ever hooked: until then a pass looks for none
 
 
+def _freed_by_inner_pass(node, what: str = "nodes the outer pass has still to walk") -> RuntimeError:
+    return RuntimeError(
+        f"backward: a backward() run inside another backward pass (by a hook or a Function's backward) freed "
+        f"{what} (node {node.describe()}): the graph has already been freed for the outer pass; pass "
+        "retain_graph=True to the inner backward()")
+
+
 # Leaves with hooks: id(tensor) -> (a weak reference to it, its hooks, its post-accumulate hooks).
 _hooked_leaves: dict[int, tuple] = {}
 
 
 def _leaf_hooks(tensor: Tensor) -> tuple[dict, dict]:
+    """A leaf's (hooks, post-accumulate hooks), made on first use; its entry goes when the tensor does."""
     key = id(tensor)
 
     def forget(_reference, leaves: dict = _hooked_leaves) -> None:     # (when the tensor is gone; the table held
@@ -152,24 +161,24 @@ def register_post_accumulate_grad_hook(self: Tensor, hook: Callable) -> Removabl
     if not callable(hook):
         raise TypeError(f"register_post_accumulate_grad_hook: expected a function of the tensor, got "
                         f"{type(hook).__name__}")
-    registry = _leaf_hooks(self)[1]
-    return add_hook(registry, hook)
+    return add_hook(_leaf_hooks(self)[1], hook)
 
 
 class HookedGradients(GradientPass):
     """`GradientPass`, and the hooks of the leaves the pass reaches: their gradients start at None for
     the pass (each leaf's `.grad` before is put aside), and at its end
-    p.grad = (before) + hook(this pass's gradient), then the post-accumulate hooks see p."""
+    p.grad = (before) + hook(this pass's gradient), then the post-accumulate hooks see p. A pass run inside
+    another (by a hook, a Function's backward) puts back the outer pass's partial sums in the op nodes both
+    walk (neither adds into the other's), and is refused if it freed a node an enclosing pass has still to
+    walk (`_freed_for_outer`), as PyTorch's outer pass refuses a freed graph."""
 
     __slots__ = ("put_aside", "walked", "ops_before")
 
     def __init__(self, order: list) -> None:
-        # a pass run inside another (by a hook, a Function's backward): the outer pass's partial sums in
-        # the op nodes both walk are put back at the end, so that neither adds into the other's
         self.ops_before = [(node, node.grad) for node in order if node.kind is OP] if pass_number() else ()
         super().__init__(order)
         self.put_aside = _put_aside(order, differentiated.get()) if _hooked_leaves else ()
-        self.walked = _walked(order) if _hooked_nodes else ()
+        self.walked = _hold_walked_nodes(order) if _hooked_nodes else ()
         _walking.orders.append(order)       # (the list the core pops: what this pass has still to walk)
 
     def __exit__(self, error_type, error, traceback) -> None:
@@ -240,13 +249,6 @@ class _Walking(threading.local):
 _walking = _Walking()
 
 
-def _freed_by_inner_pass(node) -> RuntimeError:
-    return RuntimeError(
-        f"backward: a backward() run inside another backward pass (by a hook or a Function's backward) freed "
-        f"nodes the outer pass has still to walk (node {node.describe()}): the graph has already been freed "
-        "for the outer pass; pass retain_graph=True to the inner backward()")
-
-
 class PrunedPass(HookedGradients):
     """`HookedGradients` for a pass that differentiates with respect to some tensors only, `needed` the
     nodes on a path to them: it walks those, and adds no gradient into any other node. As PyTorch's, it
@@ -265,8 +267,8 @@ class PrunedPass(HookedGradients):
                 if _passes_on(node, needed):
                     walked.append(node)
                 else:                           # (a non-leaf it stops at: this pass's gradient only)
-                    hooks = node.rules.hooks if type(node.rules) is _HookedRules else None
-                    self.stops.append((node, hooks, node.grad))
+                    registry = node.rules.hooks if type(node.rules) is _HookedRules else None
+                    self.stops.append((node, registry, node.grad))
                     node.grad = None
         order[:] = walked                       # (the list the core walks)
         super().__init__(order)
@@ -323,7 +325,7 @@ def _gradients(order: list) -> HookedGradients:
     return HookedGradients(order) if needed is None or len(needed) == len(order) else PrunedPass(order, needed)
 
 
-def _walked(order: list) -> list:
+def _hold_walked_nodes(order: list) -> list:
     """(its `walked` list, what the list held) for each hooked op's node in this pass, the list now
     holding the node until the pass ends: its hooked rules set the node's `.grad`."""
     found = []
@@ -340,13 +342,11 @@ def _put_aside(order: list, captured: Differentiated | None) -> list:
     In a pass that differentiates with respect to some tensors only (`captured`: `reverse_gradients`,
     `backward(inputs=...)`), only those leaves' hooks, and their post-accumulate hooks only when the
     pass adds into their `.grad`."""
-    in_pass = set(order)
+    in_pass = set(order) if captured is None else captured.nodes.intersection(order)
     found = []
     for reference, grad_hooks, after_hooks in list(_hooked_leaves.values()):
         tensor = reference()
         if tensor is None or tensor._node not in in_pass:
-            continue
-        if captured is not None and tensor._node not in captured.nodes:
             continue
         if captured is not None and not captured.accumulates:
             after_hooks = {}

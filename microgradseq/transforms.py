@@ -41,16 +41,22 @@ def refuse_inside_transform(name: str) -> None:
             "recorded; differentiate a gradient written out by hand, or use finite differences")
 
 
+def _as_list(name: str, inputs: Any) -> list:
+    """One tensor, or a sequence of them, as a list (its items checked by the caller); errors name `name`."""
+    try:
+        return [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    except TypeError:
+        raise TypeError(f"{name}: inputs must be a Tensor or a sequence of Tensors, got "
+                        f"{type(inputs).__name__}") from None
+
+
 def _tensors(name: str, inputs: Any) -> list[Tensor]:
+    """The inputs of a transform `name` (jvp, vjp, jacobian) as a list of floating-point tensors."""
     refuse_inside_transform(name)
     if current_run.get() is not None:
         raise RuntimeError(f"{name}: called inside a forward-mode run (a dual level, or the function of mg.jvp "
                            "or of another forward-mode transform); nesting transforms is not supported")
-    try:
-        inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-    except TypeError:
-        raise TypeError(f"{name}: inputs must be a Tensor or a sequence of Tensors, got "
-                        f"{type(inputs).__name__}") from None
+    inputs = _as_list(name, inputs)
     for position, x in enumerate(inputs):
         if not isinstance(x, Tensor):
             raise TypeError(f"{name}: input {position} must be a Tensor, got {type(x).__name__}")
@@ -159,13 +165,7 @@ def vjp(fn: Callable[..., Tensor], inputs: Any, cotangent: Any) -> tuple[Tensor,
     fn gets fresh copies of the inputs; an input that requires grad (a parameter) is also
     differentiated where fn reads it through a closure (`_closure_uses`), as `jvp` sees it move."""
     inputs = _tensors("vjp", inputs)
-    copies = [owned(x._data, requires_grad=True) for x in inputs]
-    originals = _closure_uses(inputs)
-    with setting(grad_enabled, True):     # (recorded also inside no_grad, as PyTorch's)
-        output = fn(*copies)
-    if not isinstance(output, Tensor):
-        raise TypeError(f"vjp: fn must return a Tensor, got {type(output).__name__}"
-                        + _one_output_hint(output, "mg.func.vjp or mg.autograd.functional.vjp"))
+    output, wrt, originals = _recorded("vjp", fn, inputs, "mg.func.vjp or mg.autograd.functional.vjp")
     try:
         u = array_of(cotangent, output.dtype)
     except (TypeError, ValueError):
@@ -173,8 +173,23 @@ def vjp(fn: Callable[..., Tensor], inputs: Any, cotangent: Any) -> tuple[Tensor,
                         f"dtype {output.dtype}, got {type(cotangent).__name__}") from None
     if u.shape != output.shape:
         raise ValueError(f"vjp: the cotangent has shape {u.shape}, the output {output.shape}")
-    grads = reverse_gradients([(output, u)], copies + [x for x in originals if x is not None])
-    return owned(np.array(output._data)), _add_closure_uses(grads, originals)
+    return owned(np.array(output._data)), _add_closure_uses(reverse_gradients([(output, u)], wrt), originals)
+
+
+def _recorded(name: str, fn: Callable[..., Tensor], inputs: list[Tensor], instead: str) -> tuple[Tensor, list, list]:
+    """Reverse mode's forward pass: fn's output on fresh copies of the inputs, recorded (also inside no_grad, as
+    PyTorch's); the tensors to differentiate with respect to (the copies, then the inputs fn may read through a
+    closure); and `_closure_uses(inputs)`. fn must return one tensor: for a tuple (an LSTM's (h, c)) the error
+    names `instead`, the functions that take a tuple of outputs; other errors name `name`."""
+    copies = [owned(x._data, requires_grad=True) for x in inputs]
+    originals = _closure_uses(inputs)
+    with setting(grad_enabled, True):
+        output = fn(*copies)
+    if not isinstance(output, Tensor):
+        hint = (f"; return one tensor of it (fn(x)[0]), or use {instead}, which take a tuple of outputs"
+                if isinstance(output, (tuple, list)) else "")
+        raise TypeError(f"{name}: fn must return a Tensor, got {type(output).__name__}{hint}")
+    return output, copies + [x for x in originals if x is not None], originals
 
 
 def _closure_uses(inputs: list[Tensor]) -> list[Tensor | None]:
@@ -196,14 +211,6 @@ def _add_closure_uses(grads: list, originals: list) -> list:
     return [g if x is None else g + next(through_closures) for g, x in zip(grads, originals)]
 
 
-def _one_output_hint(output: Any, instead: str) -> str:
-    """What to do when reverse mode's fn returned a tuple (an LSTM's (h, c), say): jvp takes one, vjp
-    and jacobian do not, and `instead` names the functions that do."""
-    if isinstance(output, (tuple, list)):
-        return f"; return one tensor of it (fn(x)[0]), or use {instead}, which take a tuple of outputs"
-    return ""
-
-
 def jacobian(fn: Callable[[Tensor], Tensor], inputs: Any, mode: str = "rev") -> np.ndarray:
     """The Jacobian of a tensor-valued fn of one input x, shape out.shape + x.shape: row by row in
     reverse mode (`mode="rev"`: one recorded forward pass, then one backward pass per output
@@ -218,14 +225,8 @@ def jacobian(fn: Callable[[Tensor], Tensor], inputs: Any, mode: str = "rev") -> 
         return jacobian_columns(fn, x, "jacobian")[1]
     if mode != "rev":
         raise ValueError(f"jacobian: mode must be 'rev' or 'fwd', got {mode!r}")
-    leaf = owned(x._data, requires_grad=True)
-    originals = _closure_uses([x])
-    with setting(grad_enabled, True):
-        output = fn(leaf)
-    if not isinstance(output, Tensor):
-        raise TypeError(f"jacobian: fn must return a Tensor, got {type(output).__name__}"
-                        + _one_output_hint(output, "mg.func.jacrev or mg.autograd.functional.jacobian"))
-    return _add_closure_uses(jacobian_blocks(output, [leaf] + [x for x in originals if x is not None]), originals)[0]
+    output, wrt, originals = _recorded("jacobian", fn, [x], "mg.func.jacrev or mg.autograd.functional.jacobian")
+    return _add_closure_uses(jacobian_blocks(output, wrt), originals)[0]
 
 
 def jacobian_columns(fn: Callable[[Tensor], Any], x: Tensor, name: str) -> tuple[Any, Any]:
@@ -364,11 +365,7 @@ def backward_into(output: Tensor, seed: np.ndarray, inputs: Any, retain_graph: b
 
 def _pass_into(root: Node, seed: np.ndarray, inputs: Any, retain_graph: bool) -> None:
     """`backward_into` from a root node (an output's, or `_one_root`'s for several outputs)."""
-    try:
-        inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-    except TypeError:
-        raise TypeError(f"backward: inputs must be a Tensor or a sequence of Tensors, got "
-                        f"{type(inputs).__name__}") from None
+    inputs = _as_list("backward", inputs)
     if not inputs:
         raise RuntimeError("backward: inputs cannot be empty; leave it out to fill every leaf's .grad")
     for position, x in enumerate(inputs):
@@ -429,13 +426,12 @@ def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None =
             raise RuntimeError(f"autograd.backward: grad_tensors[{position}] of shape {seed.shape} given for a "
                                f"tensor of shape {t.shape}")
         pairs.append((t._node, np.broadcast_to(seed, t.shape).copy()))
-    retain_graph = False if retain_graph is None else retain_graph
     if not pairs:
         return
     if inputs is not None:
-        _pass_into(*_one_root(pairs), inputs, retain_graph)
+        _pass_into(*_one_root(pairs), inputs, bool(retain_graph))
     else:
-        autograd.run_backward(*_one_root(pairs), retain_graph)
+        autograd.run_backward(*_one_root(pairs), bool(retain_graph))
 
 
 def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool | None = None,

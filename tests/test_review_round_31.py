@@ -17,7 +17,7 @@
 2. `_freed_for_outer`: a backward() inside a hook that frees nodes an enclosing pass still needs raises.
    Found: only the innermost enclosing pass was checked, so a pass two levels in lost the outermost pass's
    gradient silently (fixed: every enclosing pass is checked); freeing the node the outer pass is walking
-   gives a TypeError (strict xfail; PyTorch's outer pass raises RuntimeError, its saved tensors released).
+   gave a TypeError (fixed in round 32: RuntimeError, as PyTorch's outer pass, its saved tensors released).
 3. mg.vjp / jacobian(rev) also differentiate an input read through a closure. Found: the caller's own
    tensor is the target of the pass, so its own hooks run and change the result, and its `.grad` is the
    pass's buffer (a backward into it from another thread during the pass is lost and leaks into the vjp);
@@ -281,8 +281,6 @@ def test_an_exception_in_an_inner_pass_leaves_no_order_behind_and_threads_keep_t
     assert errors == []
 
 
-@pytest.mark.xfail(strict=True, reason="an inner pass that frees the node the outer pass is walking (a mul: two "
-                   "rules) leaves the outer pass calling node.rules[1] of a freed node: TypeError")
 def test_an_inner_pass_freeing_the_node_the_outer_pass_is_walking_raises_runtime_error():
     """y = x * w with a hook running sum(y).backward(): the inner pass frees y's node while the outer pass is
     between its two rules. PyTorch: the hook is a tensor pre-hook of MulBackward0, the inner pass releases its
