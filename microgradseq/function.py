@@ -264,6 +264,12 @@ class _Call:
         last = self.last
         if last is None or last[0] is not g or last[1] != pass_number():
             last = self.last = [g, pass_number(), self._backward(g)]
+            graph = self.ctx._graph
+            if graph is not None and graph() is None:   # backward ran a pass that freed this very node
+                raise RuntimeError(
+                    f"{self.cls.__name__}.backward: ran a backward() that freed this Function's node, which the "
+                    "outer pass is running (its other inputs' gradients are gone with it); pass "
+                    "retain_graph=True to the inner backward()")
         grads = last[2]
         grad, grads[slot] = grads[slot], None
         if all(x is None for x in grads):

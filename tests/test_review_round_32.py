@@ -11,10 +11,10 @@
    first input's gradient; a node with one rule (exp) passed silently, its input's gradient counted by both
    passes. Fixed in tensor_hooks.py (the hooked rules check their node once the hooks return): RuntimeError
    naming the cause and retain_graph=True for the inner call, the outer pass adding nothing.
-2. A Function's backward that runs such a backward() (freeing its own node): TypeError (strict xfail). PyTorch's
-   outer call has already unpacked what it saved, so its pass goes on (the edges are not released); a
-   RuntimeError naming the cause would be this library's documented difference (docs/pytorch.md: a pass here
-   frees a node's edges too).
+2. A Function's backward that runs such a backward() (freeing its own node): it was a TypeError; now a
+   RuntimeError naming the Function and retain_graph=True. PyTorch's outer call has already unpacked what it
+   saved, so its pass goes on (the edges are not released); this is the library's documented difference
+   (docs/pytorch.md: a pass here frees a node's edges too).
 3. Pins of what the round's simplifications keep: the hook-result errors, the reverse-mode transforms' errors
    for a tuple-returning fn and for inputs that are not a sequence, and which leaves' hooks a pass that
    differentiates with respect to some tensors only runs.
@@ -126,36 +126,43 @@ def test_after_the_error_a_new_graph_with_a_hook_runs_as_usual():
 
 # ---- 2. a Function's backward freeing its own node -----------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="a Function's backward that runs a backward() freeing its own node leaves "
-                   "the outer pass calling node.rules[1] of a freed node: TypeError (function.py)")
-def test_a_functions_backward_freeing_its_own_node_goes_on_or_raises_runtime_error():
-    """F(a, b) = a b with a backward that runs sum(F).backward() once. PyTorch: the outer pass goes on, x.grad
-    = w + 3 w; a RuntimeError naming retain_graph would be this library's documented difference."""
-    done = []
+def test_a_functions_backward_freeing_its_own_node_raises_runtime_error_naming_the_fix():
+    """F(a, b) = a b with a backward that runs sum(F).backward() once, without retain_graph: that inner pass frees
+    F's node while the outer pass is running it. PyTorch's outer call has already unpacked what it saved and goes
+    on (x.grad = w + 3 w); here a pass frees a node's edges too (docs/pytorch.md), so the outer pass refuses with
+    a RuntimeError naming the Function and retain_graph=True before adding anything: x.grad = w and w.grad = x,
+    the inner pass's only. With retain_graph=True in the inner call both passes add up: 4 w and 4 x."""
+    def make(retain):
+        done = []
 
-    class F(mg.autograd.Function):
-        @staticmethod
-        def forward(ctx, a, b):
-            ctx.save_for_backward(a, b)
-            return a * b
+        class F(mg.autograd.Function):
+            @staticmethod
+            def forward(ctx, a, b):
+                ctx.save_for_backward(a, b)
+                return a * b
 
-        @staticmethod
-        def backward(ctx, g):
-            a, b = ctx.saved_tensors
-            if not done:
-                done.append(1)
-                inner[0].backward()
-            return g * b, g * a
+            @staticmethod
+            def backward(ctx, g):
+                a, b = ctx.saved_tensors
+                if not done:
+                    done.append(1)
+                    inner[0].backward(retain_graph=retain)
+                return g * b, g * a
+        x, w = leaf(), leaf(2 * X)
+        y = F.apply(x, w)
+        inner = [y.sum()]
+        return x, w, y
 
-    x, w = leaf(), leaf(2 * X)
-    y = F.apply(x, w)
-    inner = [y.sum()]
-    try:
+    x, w, y = make(False)
+    with pytest.raises(RuntimeError, match=r"^F\.backward: ran a backward\(\) that freed this Function's node.*"
+                                           r"retain_graph=True to the inner backward\(\)"):
         (y * 3).sum().backward()
-    except RuntimeError as error:
-        assert "retain_graph=True" in str(error)
-    else:
-        np.testing.assert_allclose(x.grad, 4 * 2 * X)
+    np.testing.assert_allclose(x.grad, 2 * X)
+    np.testing.assert_allclose(w.grad, X)
+    x, w, y = make(True)
+    (y * 3).sum().backward()
+    np.testing.assert_allclose(x.grad, 4 * 2 * X)
+    np.testing.assert_allclose(w.grad, 4 * X)
 
 
 # ---- 3. what the simplifications keep -----------------------------------------------------------------------
