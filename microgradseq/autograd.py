@@ -113,9 +113,10 @@ def record(op: str, inputs: tuple, rules: tuple, saved: tuple, shape: tuple, dty
     if not grad_enabled.get():
         return None
     for parent in inputs:
-        if parent is not None and parent.kind is not CUT:     # (a cut state needs no gradient)
-            # (the same as `shape`: an operand's equal shape tuple is shared, one object fewer a node)
-            return Node(op, OP, inputs, rules, saved, parent.shape if parent.shape == shape else shape, dtype)
+        if parent is not None and parent.kind is not CUT:     # (a cut state needs none)
+            if parent.shape == shape:   # (an operand's equal tuple, shared: one object fewer)
+                shape = parent.shape
+            return Node(op, OP, inputs, rules, saved, shape, dtype)
     return None
 
 
@@ -140,7 +141,8 @@ _by_creation = operator.attrgetter("seq")
 
 
 def run_backward(root: Node, grad: np.ndarray, retain_graph: bool = False) -> None:
-    """Reverse mode from `root`, seeded with dL/d(root) = `grad`: the chain rule, node by node,
+    """Reverse mode from `root`, seeded with dL/d(root) = `grad`: the chain rule,
+    node by node,
 
         dL/dx = sum, over the edges from x into ops y, of (dL/dy)(dy/dx),
 
@@ -151,16 +153,17 @@ def run_backward(root: Node, grad: np.ndarray, retain_graph: bool = False) -> No
     run, so memory comes back during the pass.
     """
     order = topological_order(root)
-    with hooks.gradients(order) as gradients:       # how gradients are added (gradients.py)
+    with hooks.gradients(order) as gradients:   # how gradients are added (gradients.py)
         gradients.add(root, grad, None)
         while order:
-            node = order.pop()                      # last first; once done, nothing here holds it
+            node = order.pop()                  # last first; once done, nothing holds it
             g = node.grad
             if g is None or node.kind is not OP:
-                continue                            # no gradient reached it, or nothing to pass on
-            for i, parent in enumerate(node.inputs):        # input i: its rule, and what it kept
+                continue                        # no gradient reached it, or nothing to pass
+            for i, parent in enumerate(node.inputs):    # input i: its rule, what it kept
                 if parent is not None and (parent.kind is OP or parent.kind is LEAF):
-                    gradients.add(parent, node.rules[i](g, node.saved[i]), node)    # parent.grad += dL/d parent
+                    # parent.grad += g (d node / d parent)
+                    gradients.add(parent, node.rules[i](g, node.saved[i]), node)
             if not retain_graph:
                 node.free()
 

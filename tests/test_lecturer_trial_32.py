@@ -115,16 +115,14 @@ def test_topological_order_lists_each_node_once_after_its_inputs():
 # ==== Lecture A, slide 3: run_backward, the loop on one slide ================================================
 
 def test_the_backward_loop_fits_on_a_slide():
-    """run_backward: the function is at most 25 lines with its docstring, the `while` loop 10, and without
-    its trailing comments no code line is wider than 90 columns (85 today; 112 with the comments)."""
+    """run_backward: at most 27 lines with its docstring, the `while` loop at most 11, and no line wider than
+    92 columns, comments included (the lecturer's trial found 112 with the trailing comments; they were
+    shortened or moved to a line of their own)."""
     source = inspect.getsource(run_backward).splitlines()
-    assert len(source) <= 25, len(source)
+    assert len(source) <= 27, len(source)
     start = next(i for i, line in enumerate(source) if line.strip() == "while order:")
-    loop = source[start:]
-    assert len(loop) == 10, loop
-    code = [line.split("  #")[0].rstrip() for line in source if line.strip() and '"""' not in line]
-    body = code[code.index("    order = topological_order(root)"):]
-    assert max(len(line) for line in body) <= 90
+    assert len(source[start:]) <= 11, source[start:]
+    assert max(len(line) for line in source) <= 92, max(source, key=len)
 
 
 # ==== Lecture A, slide 4: sum_to ============================================================================
