@@ -191,10 +191,12 @@ def test_jacobian_runs_f_once_in_either_mode(mode):
 
 
 def test_uoro_takes_rtrl_s_arguments_and_an_rng():
-    """forward_mode.md §7: "`mg.bptt.uoro` takes `rtrl`'s arguments and an `rng=`"."""
+    """forward_mode.md §7: "`mg.bptt.uoro` takes `rtrl`'s arguments and an `rng=`" (rng after reduction, the
+    last positional one; the keyword-only on_step after it, in both)."""
     rtrl = list(inspect.signature(mg.bptt.rtrl).parameters)
     uoro = list(inspect.signature(mg.bptt.uoro).parameters)
-    assert uoro == rtrl + ["rng"]
+    assert uoro == rtrl[:rtrl.index("reduction") + 1] + ["rng"] + rtrl[rtrl.index("reduction") + 1:]
+    assert [name for name in uoro if name != "rng"] == rtrl
 
 
 @pytest.mark.parametrize("hidden, size", [(8, 106), (16, 338), (32, 1186), (64, 4418), (128, 17026)])

@@ -33,6 +33,10 @@ reaches it.
 UORO (Tallec & Ollivier, 2018) keeps P_t only as a rank-one product
 s~ theta~^T that equals it on average: memory |state| + |theta| instead of
 |state| x |theta|, at the price of noise in every gradient.
+
+`on_step(t, influence)`, if given, is shown P_t (or UORO's s~ theta~^T) after
+each step, per parameter in the Jacobian layout of `mg.jacobian`: for a state
+tensor h, dh_t/dp of shape h.shape + p.shape (`influence`).
 """
 
 from __future__ import annotations
@@ -59,7 +63,7 @@ from .truncate import map_state, state_tensors
 def rtrl(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Sequence, targets: Sequence,
          loss_fn: Callable[[Any, Any], Tensor], params: Mapping[str, Tensor] | Iterable[Tensor], k1: int = 1,
          optimizer: Any = None, on_update: Callable[[int, float], None] | None = None,
-         reduction: str = "sum") -> TBPTTResult:
+         reduction: str = "sum", *, on_step: Callable[[int, Any], None] | None = None) -> TBPTTResult:
     """Train online by RTRL: the exact gradient of TBPTT(k1, n), with no tape of the past.
 
     `step`, `state`, `inputs`, `targets`, `loss_fn`, `k1`, `optimizer`, `on_update` and
@@ -72,23 +76,43 @@ def rtrl(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Sequen
     a parameter outside it (W_eff = W * mask, made once) is refused with a ValueError at the
     first step that reads it: forward mode cannot see that path. Memory: |state| x |theta| per
     sequence in the batch, whatever n; time per step of the order of that times H.
+
+    `on_step(t, influence)`, if given, is called after step t (t = 1..n), before the update at t
+    if there is one, with the influence matrix P_t = dh_t/dtheta: for each tensor h of the state
+    step t returned, a dict name -> dh_t/dp, an array of shape h.shape + p.shape (the Jacobian
+    layout of `mg.jacobian` and PyTorch's: output shape, then input shape), zeros where p does not
+    reach h. A state that is one tensor gives the dict itself; a tuple state (an LSTM's (h, c)) a
+    tuple of dicts, in the state's order (nested tuples and lists keep their structure, None stays
+    None). The names are `params`' keys, `named_parameters()`' names, or "params[i]" (its position
+    in the list) for a plain list; a tensor listed twice appears once, under its first name, and a
+    frozen Parameter not at all. The arrays are read-only copies (`setflags(write=False)`): keep
+    them, later steps do not change them. Without `on_step` nothing is copied.
     """
     k1 = positive_int(k1, "k1", "rtrl")
-    n = check_run("rtrl", step, state, inputs, targets, loss_fn, optimizer, on_update, reduction)
+    n = check_run("rtrl", step, state, inputs, targets, loss_fn, optimizer, on_update, reduction,
+                  on_step=on_step)
     params, names = parameters("rtrl", params)
     return _online(Sensitivities(step, state, loss_fn, params, names), inputs, targets, params, n, k1,
-                   optimizer, on_update, reduction)
+                   optimizer, on_update, reduction, on_step)
 
 
 def uoro(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Sequence, targets: Sequence,
          loss_fn: Callable[[Any, Any], Tensor], params: Mapping[str, Tensor] | Iterable[Tensor], k1: int = 1,
          optimizer: Any = None, on_update: Callable[[int, float], None] | None = None,
-         reduction: str = "sum", rng: np.random.Generator | int | None = None) -> TBPTTResult:
+         reduction: str = "sum", rng: np.random.Generator | int | None = None, *,
+         on_step: Callable[[int, Any], None] | None = None) -> TBPTTResult:
     """Train online by UORO (Tallec & Ollivier, 2018): `rtrl`'s call, with an unbiased rank-one
     estimate of its gradient (memory of the order of |theta| + |state|). `rng`: a numpy Generator or
-    a seed for the random signs (default: the library's generator, `mg.manual_seed`)."""
+    a seed for the random signs (default: the library's generator, `mg.manual_seed`).
+
+    `on_step(t, influence)` is `rtrl`'s, in the same form, holding UORO's estimate of P_t: the
+    rank-one product s~ theta~^T the run carries, block (h, p) = s~_h (outer) theta~_p. It is an
+    unbiased estimate: its average over runs with different `rng` seeds approaches `rtrl`'s P_t,
+    but one draw is noisy. A block that is zero in P_t is zero here only where theta~ is (a
+    parameter no step has read); a state tensor no parameter reaches gets noise of mean zero."""
     k1 = positive_int(k1, "k1", "uoro")
-    n = check_run("uoro", step, state, inputs, targets, loss_fn, optimizer, on_update, reduction)
+    n = check_run("uoro", step, state, inputs, targets, loss_fn, optimizer, on_update, reduction,
+                  on_step=on_step)
     params, names = parameters("uoro", params)
     if rng is None:
         rng = default_generator()
@@ -98,7 +122,7 @@ def uoro(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Sequen
         got = repr(rng) if is_int(rng) else type(rng).__name__
         raise TypeError(f"uoro: rng must be a numpy.random.Generator, a seed (an integer >= 0) or None, got {got}")
     return _online(RankOne(step, state, loss_fn, params, names, rng), inputs, targets, params, n, k1,
-                   optimizer, on_update, reduction)
+                   optimizer, on_update, reduction, on_step)
 
 
 def parameters(where: str, params: Any) -> tuple[list[Tensor], list[str]]:
@@ -209,6 +233,29 @@ def _tangent(run: Seed, tensor: Tensor, k: int) -> np.ndarray:
     return np.zeros((k,) + tensor.shape, tensor.dtype) if tangent is None else tangent
 
 
+def influence_blocks(state: Any, params: list[Tensor], names: list[str],
+             block: Callable[[int, Tensor, Tensor, int], np.ndarray]) -> Any:
+    """The influence `on_step` is shown: for each tensor h (number i) of `state`, a dict name ->
+    `block(i, h, p, offset)`, dh/dp of shape h.shape + p.shape (p's entries at `offset` in theta),
+    made read-only; the dicts in the state's structure (one tensor: the dict)."""
+    dicts = []
+    for i, h in enumerate(state_tensors(state)):
+        blocks, offset = {}, 0
+        for name, p in zip(names, params):
+            array = block(i, h, p, offset)
+            array.setflags(write=False)
+            blocks[name] = array
+            offset += p._data.size
+        dicts.append(blocks)
+    each = iter(dicts)
+    return map_state(lambda h: next(each), state)
+
+
+def _zeros(h: Tensor, p: Tensor) -> np.ndarray:
+    """dh/dp where no parameter reaches h: zeros, of shape h.shape + p.shape."""
+    return np.zeros(h.shape + p.shape, np.result_type(h.dtype, p.dtype))
+
+
 class Sensitivities:
     """RTRL's carried state: the state's value, its reach, and P_t = dh_t/dtheta, one array
     (k, *h.shape) per state tensor (None: zero, a state tensor no parameter reaches).
@@ -222,7 +269,7 @@ class Sensitivities:
 
     def __init__(self, step: Callable, state: Any, loss_fn: Callable, params: list[Tensor],
                  names: list[str]) -> None:
-        self.step, self.loss_fn, self.params = step, loss_fn, params
+        self.step, self.loss_fn, self.params, self.names = step, loss_fn, params, names
         self.seeds = identity_directions(params)
         self.k = sum(p._data.size for p in params)
         self.reach = Reach(params, names, "rtrl")
@@ -264,6 +311,17 @@ class Sensitivities:
             return None
         return loss.item(), loss_gradient, self.reach.of(loss, sources, made_after, t)
 
+    def influence(self) -> Any:
+        """P_t for `on_step`: each tensor's (k, *h.shape) block of p's rows, moved to the Jacobian
+        layout h.shape + p.shape, copied (a copy: the run never changes it)."""
+        def block(i: int, h: Tensor, p: Tensor, offset: int) -> np.ndarray:
+            P = self.sensitivities[i]
+            if P is None:
+                return _zeros(h, p)
+            rows = P[offset:offset + p._data.size].reshape(p.shape + h.shape)
+            return np.moveaxis(rows, tuple(range(p.ndim)), tuple(range(h.ndim, h.ndim + p.ndim))).copy()
+        return influence_blocks(self.state, self.params, self.names, block)
+
 
 class RankOne:
     """UORO's carried state: the state's value, its reach, and P_t ~ s~ theta~^T, s~ one array per
@@ -294,7 +352,7 @@ class RankOne:
 
     def __init__(self, step: Callable, state: Any, loss_fn: Callable, params: list[Tensor], names: list[str],
                  rng: np.random.Generator) -> None:
-        self.step, self.loss_fn, self.params, self.rng = step, loss_fn, params, rng
+        self.step, self.loss_fn, self.params, self.names, self.rng = step, loss_fn, params, names, rng
         self.reach = Reach(params, names, "uoro")
         self.state = state                              # step 1 is fed the caller's initial state
         self.reaches = self.reach.of_initial(state)
@@ -334,6 +392,15 @@ class RankOne:
             return None
         return loss.item(), estimate, self.reach.of(loss, sources, made_after, t)
 
+    def influence(self) -> Any:
+        """The estimate s~ theta~^T of P_t for `on_step`: block (h, p) = s~_h (outer) theta~_p."""
+        def block(i: int, h: Tensor, p: Tensor, offset: int) -> np.ndarray:
+            s = self.state_direction[i]
+            if s is None:
+                return _zeros(h, p)
+            return np.multiply.outer(s, self.param_direction[offset:offset + p._data.size].reshape(p.shape))
+        return influence_blocks(self.state, self.params, self.names, block)
+
 
 def _norm(arrays: list[np.ndarray]) -> float:
     return math.sqrt(sum(float(np.vdot(a, a)) for a in arrays))
@@ -349,17 +416,21 @@ def _param_gradient(params: list[Tensor], outputs: list[tuple[Tensor, Any]]) -> 
 
 
 def _online(learner: Sensitivities | RankOne, inputs: Sequence, targets: Sequence, params: list[Tensor],
-            n: int, k1: int, optimizer: Any, on_update: Callable | None, reduction: str) -> TBPTTResult:
+            n: int, k1: int, optimizer: Any, on_update: Callable | None, reduction: str,
+            on_step: Callable | None = None) -> TBPTTResult:
     """The update schedule `tbptt` keeps (u = k1, 2 k1, ..., n), with each loss's gradient known
     when the loss is: at an update, the gradients since the previous one are summed (or averaged)
     into the `.grad` of the parameters those losses depend on, then `on_update(u, L_u)`,
     `optimizer.step()`, `optimizer.zero_grad()`. Between updates the run keeps running sums (the
-    losses', their count, the gradient's), never a list: memory does not grow with k1."""
+    losses', their count, the gradient's), never a list: memory does not grow with k1. After each
+    step, before its update, `on_step(t, influence)` (the influence made only when it is given)."""
     result = TBPTTResult(state=None)
     total, count, gradient, reached = 0.0, 0, None, frozenset()     # since the previous update
     for t in range(1, n + 1):
         with at_step(t):
             loss = learner.advance(inputs, targets, t)
+        if on_step is not None:
+            on_step(t, learner.influence())
         if loss is not None:
             value, loss_gradient, reaches = loss
             total, count, reached = total + value, count + 1, reached | reaches

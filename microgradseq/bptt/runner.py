@@ -48,15 +48,17 @@ def cut_of_update_at_or_after(t: int, n: int, k1: int, k2: int) -> int:
 
 
 def check_run(where: str, step: Any, state: Any, inputs: Sequence, targets: Sequence, loss_fn: Any,
-              optimizer: Any, on_update: Any, reduction: str, on_backward: Any = None, step_name: str = "step") -> int:
+              optimizer: Any, on_update: Any, reduction: str, on_backward: Any = None, step_name: str = "step",
+              on_step: Any = None) -> int:
     """The sequence's length n, after the checks every runner makes before its first step
     (`where` names the runner in the error; `step_name` the step in the last check: no
-    bidirectional layer, `refuse_bidirectional`)."""
+    bidirectional layer, `refuse_bidirectional`). The callbacks (`on_update`, `on_backward`,
+    the online runners' `on_step`) may be None."""
     if reduction not in ("sum", "mean"):
         raise ValueError(f"{where}: reduction must be 'sum' or 'mean', got {reduction!r}")
     for name, value in ((step_name, step), ("loss_fn", loss_fn), ("on_update", on_update),
-                        ("on_backward", on_backward)):
-        if not callable(value) and not (name in ("on_update", "on_backward") and value is None):
+                        ("on_backward", on_backward), ("on_step", on_step)):
+        if not callable(value) and not (name in ("on_update", "on_backward", "on_step") and value is None):
             raise TypeError(f"{where}: {name} must be callable, got {type(value).__name__}")
     if optimizer is not None and not all(callable(getattr(optimizer, method, None))
                                          for method in ("step", "zero_grad")):
