@@ -1,4 +1,4 @@
-"""Regenerate the figures of the course pages: a scalar graph and a 4-step unrolled RNN.
+"""Regenerate the figures of the course pages: a scalar graph and the unrolled RNN of docs/bptt.md.
 
     python docs/images/make_figures.py            # writes docs/images/*.svg
 
@@ -30,19 +30,27 @@ def scalar_graph(out: Path) -> Path:
     return viz.render(graph, out / "scalar_graph.svg")
 
 
-def rnn_unrolled(out: Path) -> Path:
-    """docs/bptt.md's RNN unrolled over 4 steps, a cross-entropy loss per step, cells view."""
+def bptt_check_model():
+    """docs/bptt.md's check, as its block builds it: the same sizes, seed and draws, in the same order."""
+    T, B, I, H, C = 6, 2, 3, 4, 3
     rng = np.random.default_rng(0)
-    cell = mg.nn.RNNCell(3, 4, rng=rng, dtype=np.float64)
-    head = mg.nn.Linear(4, 3, rng=rng, dtype=np.float64)
+    cell = mg.nn.RNNCell(I, H, rng=rng, dtype=np.float64)
+    head = mg.nn.Linear(H, C, rng=rng, dtype=np.float64)
+    xs = rng.standard_normal((T, B, I))
+    targets = rng.integers(0, C, size=(T, B))
+    return cell, head, xs, targets
+
+
+def rnn_unrolled(out: Path) -> Path:
+    """docs/bptt.md's RNN unrolled over the 6 steps of its check (a batch of 2), a cross-entropy per step,
+    cells view: the numbers drawn are the check's."""
+    cell, head, xs, targets = bptt_check_model()
     params = {**{f"cell.{k}": v for k, v in cell.named_parameters()},
               **{f"head.{k}": v for k, v in head.named_parameters()}}
-    inputs = rng.standard_normal((4, 1, 3))
-    targets = rng.integers(0, 3, size=(4, 1))
     h, loss = None, None
-    for t in range(1, 5):
-        with viz.step(t):                   # stamp this step's nodes with t = 1..4
-            h = cell(inputs[t - 1], h)
+    for t in range(1, len(xs) + 1):
+        with viz.step(t):                   # stamp this step's nodes with t = 1..T
+            h = cell(xs[t - 1], h)
             term = cross_entropy(head(h), targets[t - 1], reduction="sum").named("E_t")
             loss = term if loss is None else loss + term
     loss.backward(retain_graph=True)

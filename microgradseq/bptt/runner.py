@@ -4,7 +4,7 @@ Steps t = 1..n. Updates happen at u = k1, 2 k1, ... and at n. The update at u
 backpropagates L_u = sum of the losses at t in (u', u] (u' the previous
 update) with the state h_c held constant, c = max(0, u - k2): a loss at t goes
 max(0, t - c) cells deep. The forward pass carries h_u on; only the gradient
-path is cut. See docs/tbptt.md for the five classic configurations.
+path is cut. See docs/tbptt.md for its six configurations.
 """
 
 from __future__ import annotations
