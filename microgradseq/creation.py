@@ -218,6 +218,9 @@ def multinomial(probs: Any, num_samples: int, replacement: bool = False, *,
     return owned(draws.reshape(weights.shape[:-1] + (num_samples,)))
 
 
+Tensor.multinomial = multinomial        # `probs.multinomial(1)`, PyTorch's method (SampleRNN's generator draws so)
+
+
 # ---- more of PyTorch's: randint, randperm, randn_like, rand_like, randint_like, poisson, linspace, eye, empty,
 # as_tensor, asarray ----
 

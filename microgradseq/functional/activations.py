@@ -19,8 +19,10 @@ as PyTorch's kernels:
   that overflows there would make 0 * inf = NaN. So such a branch sees 0 where it is not taken (elu's
   exponential sees `where(x > 0, 0, x)`).
 
-`inplace=True` is accepted, as `nn.ReLU` accepts it, and changes nothing: arrays here are read-only, so the
-result is always a new tensor (of the same values).
+`inplace=True` is accepted, as `nn.ReLU` accepts it, and leaves a tensor as it was: arrays here are read-only,
+so the result is always a new tensor (of the same values). A numpy array given with `inplace=True` (a
+parameter's `.grad` is one here) gets the result written into it, as PyTorch's writes into its tensor: SampleRNN
+clips its gradients with `hardtanh(p.grad, -1, 1, inplace=True)` and keeps nothing it returns.
 """
 
 from __future__ import annotations
@@ -159,8 +161,20 @@ def _half_in_float32(function: Callable) -> Callable:
 
 
 def _inplace(where: str, inplace: Any) -> None:
-    """PyTorch's `inplace`: a bool (ValueError otherwise), which changes nothing here."""
+    """PyTorch's `inplace`: a bool (ValueError otherwise); see `_written` for what it changes."""
     flag(inplace, "inplace", where)
+
+
+def _written(where: str, input: Any, inplace: bool, result: Tensor) -> Tensor:
+    """`result`, and with inplace=True on a numpy array (a parameter's `.grad`) the result written into that
+    array too, as PyTorch's in-place form writes into its input; a tensor keeps its value (its array is
+    read-only). A read-only array (a tensor's `.data`) is a ValueError: pass the tensor and use the result."""
+    if inplace and isinstance(input, np.ndarray):
+        if not input.flags.writeable:
+            raise ValueError(f"{where}: inplace=True cannot write into a read-only array (a tensor's .data is one): "
+                             "pass the tensor itself and use the result")
+        np.copyto(input, result._data)
+    return result
 
 
 def implicit_dim(name: str, ndim: int) -> int:
@@ -237,7 +251,7 @@ def elu(input: Any, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     x = _floating("elu", input)
     alpha = argument("elu", "alpha", alpha)
     _inplace("elu", inplace)
-    return _elu(x, alpha)
+    return _written("elu", input, inplace, _elu(x, alpha))
 
 
 SELU_ALPHA, SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
@@ -249,7 +263,7 @@ def selu(input: Any, inplace: bool = False) -> Tensor:
     slope scale for x > 0, else scale alpha e^x."""
     x = _floating("selu", input)
     _inplace("selu", inplace)
-    return _elu(x, SELU_ALPHA, SELU_SCALE)
+    return _written("selu", input, inplace, _elu(x, SELU_ALPHA, SELU_SCALE))
 
 
 def celu(input: Any, alpha: float = 1.0, inplace: bool = False) -> Tensor:
@@ -258,7 +272,7 @@ def celu(input: Any, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     x = _floating("celu", input)
     alpha = argument("celu", "alpha", alpha, lambda v: v != 0, "non-zero (it divides x)")
     _inplace("celu", inplace)
-    return _elu(x, alpha, input_scale=1.0 / alpha)
+    return _written("celu", input, inplace, _elu(x, alpha, input_scale=1.0 / alpha))
 
 
 @_half_in_float32
@@ -266,7 +280,7 @@ def silu(input: Any, inplace: bool = False) -> Tensor:
     """x sigmoid(x), the swish, as PyTorch's F.silu;   slope sigmoid(x) (1 + x (1 - sigmoid(x)))."""
     x = _floating("silu", input)
     _inplace("silu", inplace)
-    return x * ops.sigmoid(x)
+    return _written("silu", input, inplace, x * ops.sigmoid(x))
 
 
 def _softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
@@ -296,7 +310,7 @@ def mish(input: Any, inplace: bool = False) -> Tensor:
     sp = softplus(x)."""
     x = _floating("mish", input)
     _inplace("mish", inplace)
-    return x * ops.tanh(_softplus(x))
+    return _written("mish", input, inplace, x * ops.tanh(_softplus(x)))
 
 
 @_half_in_float32
@@ -328,9 +342,9 @@ def tanhshrink(input: Any) -> Tensor:
 
 def relu(input: Any, inplace: bool = False) -> Tensor:
     """max(x, 0), as PyTorch's F.relu: the op `ops.relu` (slope 1 for x > 0, else 0), with PyTorch's
-    argument names; `inplace` a bool that changes nothing (arrays are read-only: a new tensor all the same)."""
+    argument names; `inplace` a bool that leaves a tensor as it was (a new tensor all the same; `_written`)."""
     _inplace("relu", inplace)
-    return ops.relu(input)
+    return _written("relu", input, inplace, ops.relu(input))
 
 
 def sigmoid(input: Any) -> Tensor:
@@ -349,7 +363,7 @@ def leaky_relu(input: Any, negative_slope: float = 0.01, inplace: bool = False) 
     x = _floating("leaky_relu", input)
     negative_slope = argument("leaky_relu", "negative_slope", negative_slope)
     _inplace("leaky_relu", inplace)
-    return ops.where(x._data > 0, x, x * negative_slope)
+    return _written("leaky_relu", input, inplace, ops.where(x._data > 0, x, x * negative_slope))
 
 
 def prelu(input: Any, weight: Any) -> Tensor:
@@ -389,14 +403,14 @@ def hardtanh(input: Any, min_val: float = -1.0, max_val: float = 1.0, inplace: b
         raise ValueError(f"hardtanh: min_val cannot be greater than max_val, got min_val={min_val!r} and "
                          f"max_val={max_val!r}")
     _inplace("hardtanh", inplace)
-    return _clamped(x, min_val, max_val)
+    return _written("hardtanh", input, inplace, _clamped(x, min_val, max_val))
 
 
 def relu6(input: Any, inplace: bool = False) -> Tensor:
     """min(max(x, 0), 6), hardtanh between 0 and 6, as PyTorch's F.relu6;   slope 1 for 0 < x < 6, else 0."""
     x = input if isinstance(input, Tensor) else as_tensor(input, where="relu6")
     _inplace("relu6", inplace)
-    return _clamped(x, 0.0, 6.0)
+    return _written("relu6", input, inplace, _clamped(x, 0.0, 6.0))
 
 
 @_half_in_float32
@@ -405,7 +419,7 @@ def hardsigmoid(input: Any, inplace: bool = False) -> Tensor:
     -3 < x < 3, else 0."""
     x = _floating("hardsigmoid", input)
     _inplace("hardsigmoid", inplace)
-    return _clamped(x + 3, 0.0, 6.0) / 6
+    return _written("hardsigmoid", input, inplace, _clamped(x + 3, 0.0, 6.0) / 6)
 
 
 @_half_in_float32
@@ -414,7 +428,7 @@ def hardswish(input: Any, inplace: bool = False) -> Tensor:
     -3 < x < 3, 1 for x >= 3 (PyTorch's at the kinks)."""
     x = _floating("hardswish", input)
     _inplace("hardswish", inplace)
-    return x * _clamped(x + 3, 0.0, 6.0) / 6
+    return _written("hardswish", input, inplace, x * _clamped(x + 3, 0.0, 6.0) / 6)
 
 
 def softshrink(input: Any, lambd: float = 0.5) -> Tensor:
@@ -445,7 +459,7 @@ def threshold(input: Any, threshold: float, value: float, inplace: bool = False)
     value = number_for(value, X.dtype, "threshold")
     if X.dtype.kind not in "fc":
         value = np.asarray(value).astype(X.dtype)
-    return ops.where(X <= threshold, value, x)
+    return _written("threshold", input, inplace, ops.where(X <= threshold, value, x))
 
 
 # ---- normalisation and distances -------------------------------------------------------------------------

@@ -98,6 +98,22 @@ def _fans(tensor: Tensor, where: str) -> tuple[int, int]:
     return tensor.shape[1] * receptive, tensor.shape[0] * receptive
 
 
+def _calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
+    """PyTorch's private helper, which custom layers call as PyTorch's own initialisers do
+    (`fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)`): (fan_in, fan_out), see `_fans`."""
+    return _fans(tensor, "_calculate_fan_in_and_fan_out")
+
+
+def _calculate_correct_fan(tensor: Tensor, mode: str) -> int:
+    """PyTorch's private helper: the fan_in or the fan_out of a weight, `mode` in either case (SampleRNN's
+    `lecun_uniform`: `fan_in = nn.init._calculate_correct_fan(tensor, 'fan_in')`)."""
+    valid_modes = ["fan_in", "fan_out"]
+    if not isinstance(mode, str) or mode.lower() not in valid_modes:
+        raise ValueError(f"_calculate_correct_fan: mode {mode!r} not supported, please use one of {valid_modes}")
+    fan_in, fan_out = _fans(tensor, "_calculate_correct_fan")
+    return fan_in if mode.lower() == "fan_in" else fan_out
+
+
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0, rng: np.random.Generator | None = None) -> Tensor:
     """Glorot & Bengio (2010): uniform(-b, b) with b = gain * sqrt(6 / (fan_in + fan_out)), so the
     variance gain^2 * 2 / (fan_in + fan_out) is kept going forward and back."""

@@ -21,6 +21,7 @@ length (`packed_steps.py`).
 from __future__ import annotations
 
 import math
+import sys
 import warnings
 from typing import Any
 
@@ -140,7 +141,9 @@ class RNNBase(Module):
         """(weight_ih, weight_hh, bias_ih, bias_hh) of layer k, or of its reverse direction (biases None
         without bias)."""
         suffix = "_reverse" if reverse else ""
-        return tuple(getattr(self, f"{name}_l{k}{suffix}", None)
+        # (interned: CPython caches attribute lookups by the name's address, and a fresh string at every
+        # step would fill that cache with copies, a few hundred KB that look like a leak over long runs)
+        return tuple(getattr(self, sys.intern(f"{name}_l{k}{suffix}"), None)
                      for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
 
     def _sequence(self, x: Any) -> tuple[Tensor, bool]:
