@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import inspect
 import warnings
+import weakref
 from collections import namedtuple
 from collections.abc import MutableMapping
 from typing import Any, Callable, Iterator, Mapping
@@ -42,6 +44,47 @@ def checked_name(where: str, owner: Any, name: Any, own: dict) -> str:
     return name
 
 
+class _ParameterTable(dict):
+    """A module's `_parameters`: a dict, as PyTorch's, whose writes also set the module's attribute.
+
+    PyTorch keeps a parameter only in `_parameters` and finds `module.weight` there, so a tensor written
+    into the table is what `forward` reads: meta-learning code sets the weights of an inner step that way,
+    a tensor of the graph rather than a Parameter (`module._parameters['weight'] = flat[:n].view(shape)` in
+    ikostrikov's pytorch-meta-optimizer). A module here also holds each parameter as an attribute, so a
+    write into the table sets that attribute too, on each module holding this table (two after
+    `copy.copy`), unchecked, as PyTorch's dict checks nothing. (Deleting an entry leaves the attribute.)"""
+
+    def __init__(self, owner: Any = None) -> None:
+        super().__init__()
+        self._owners = [] if owner is None else [weakref.ref(owner)]
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        super().__setitem__(name, value)
+        for ref in self._owners:
+            owner = ref()
+            if owner is not None and owner.__dict__.get("_parameters") is self:
+                object.__setattr__(owner, name, value)
+
+    def _held_by(self, owner: Any) -> None:
+        if not any(ref() is owner for ref in self._owners):
+            self._owners.append(weakref.ref(owner))
+
+    def __deepcopy__(self, memo: dict) -> "_ParameterTable":
+        new = type(self)()
+        memo[id(self)] = new
+        for ref in self._owners:            # a module being copied: its copy (in memo already) holds the copy
+            owner = ref()
+            if owner is not None and id(owner) in memo:
+                new._owners.append(weakref.ref(memo[id(owner)]))
+        for name, value in self.items():
+            dict.__setitem__(new, copy.deepcopy(name, memo), copy.deepcopy(value, memo))
+        return new
+
+    def __reduce__(self) -> tuple:
+        """Pickled (and `copy.copy` alone) without its modules: `Module.__setstate__` names the holder."""
+        return type(self), (), None, None, iter(self.items())
+
+
 _TAKES_INPUT: dict = {}
 
 
@@ -68,7 +111,7 @@ class Module(ForwardHooks):
     """
 
     def __init__(self) -> None:
-        object.__setattr__(self, "_parameters", {})
+        object.__setattr__(self, "_parameters", _ParameterTable(self))
         object.__setattr__(self, "_buffers", {})
         object.__setattr__(self, "_non_persistent_buffers_set", set())
         object.__setattr__(self, "_modules", {})
@@ -112,6 +155,14 @@ class Module(ForwardHooks):
         elif kept is not None:
             kept[name] = None
         object.__setattr__(self, name, value)
+
+    def __setstate__(self, state: dict) -> None:
+        """Unpickling and `copy.copy` give the module its attributes back; its parameter table learns
+        that this module holds it (see `_ParameterTable`)."""
+        self.__dict__.update(state)
+        table = self.__dict__.get("_parameters")
+        if isinstance(table, _ParameterTable):
+            table._held_by(self)
 
     def _check_initialised(self, where: str, doing: str) -> None:
         """AttributeError, as PyTorch's, when Module.__init__ has not run yet (it makes the tables)."""

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import builtins
 import numbers
+import warnings
 from typing import Any, Callable
 
 import numpy as np
 
-from ..checks import broadcasts_to, broadcasts_with, is_int, public_name
+from ..checks import broadcasts_to, broadcasts_with, is_int, public_name, user_stacklevel
 from ..spellings import also_by_keyword, axis_keepdims
 from ..tensor import Tensor, as_tensor, owned
 from . import elementwise as ew
@@ -145,13 +146,75 @@ def clamp_max(self: Tensor, max: Any) -> Tensor:
     return ew.clip(self, None, max)
 
 
-def add(self: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
-    """self + alpha * other."""
+# PyTorch's deprecated overloads that put the number first (tools/autograd/deprecated.yaml), which it still
+# takes with a warning: old optimizers' `exp_avg.mul_(beta1).add_(1 - beta1, grad)`, `addcmul_(1 - beta2, g, g)`
+_SCALAR_FIRST = {"add": ("alpha", "Tensor other"), "sub": ("alpha", "Tensor other"),
+                 "addcmul": ("value", "Tensor tensor1, Tensor tensor2"),
+                 "addcdiv": ("value", "Tensor tensor1, Tensor tensor2")}
+
+
+def _is_scalar(value: Any) -> bool:
+    """A number (not a bool), or a 0-d tensor that does not require grad: what PyTorch takes as a Scalar."""
+    if isinstance(value, Tensor):
+        return value.ndim == 0 and not value.requires_grad
+    return isinstance(value, numbers.Number) and not isinstance(value, (bool, np.bool_))
+
+
+def _scalar_first(where: str, args: tuple, options: dict) -> tuple[tuple, dict]:
+    """(args, options) of `where` (add, sub, addcmul, addcdiv or their in-place forms) in the current form.
+    With one positional argument more than that form takes, the call is PyTorch's deprecated overload with
+    the number first, `t.add_(alpha, other)`, `t.addcmul_(value, tensor1, tensor2)`: it is read as PyTorch
+    reads it, with PyTorch's UserWarning (there shown once per process; here as Python's filters decide)."""
+    keyword, tensors = _SCALAR_FIRST[where.rstrip("_")]
+    count = tensors.count("Tensor")
+    if len(args) <= count:
+        return args, options
+    current = f"{where}({tensors}, *, Number {keyword} = 1)"
+    old = f"{where}(Number {keyword}, {tensors})"
+    if len(args) > count + 1 or keyword in options or not _is_scalar(args[0]):
+        given = ", ".join(type(arg).__name__ for arg in args)
+        raise TypeError(f"{where}: expected {current}, or PyTorch's deprecated {old} (a number or a 0-d tensor "
+                        f"that does not require grad first){f' without {keyword}=' if keyword in options else ''}, "
+                        f"got ({given})")
+    warnings.warn(f"This overload of {where} is deprecated:\n\t{old}\nConsider using one of the following "
+                  f"signatures instead:\n\t{current}", UserWarning, stacklevel=user_stacklevel())
+    return args[1:], {**options, keyword: args[0]}
+
+
+class _One:
+    """The default of alpha= and value=, 1: a mark of its own, so that PyTorch's deprecated form, which takes
+    no alpha= or value=, can tell that none was given."""
+
+    def __repr__(self) -> str:
+        return "1"
+
+
+_ONE = _One()
+
+
+def _given(**options: Any) -> dict:
+    return {name: value for name, value in options.items() if value is not _ONE}
+
+
+def _alpha(where: str, options: dict) -> Any:
+    """add's and sub's alpha (1 by default); a tensor must be 0-d and need no grad, as PyTorch's Scalar."""
+    alpha = options.get("alpha", 1)
+    return _scalar(where, "alpha", alpha) if isinstance(alpha, Tensor) else alpha
+
+
+def add(self: Tensor, other: Any, *deprecated: Any, alpha: Any = _ONE) -> Tensor:
+    """self + alpha * other; PyTorch's deprecated `t.add(alpha, other)` too (`_scalar_first`).
+    A 0-d tensor alpha that does not require grad is a number, as PyTorch's."""
+    (other,), options = _scalar_first("add", (other, *deprecated), _given(alpha=alpha))
+    alpha = _alpha("add", options)
     return ew.add(self, other if alpha == 1 else ew.mul(as_tensor(other, self), alpha))
 
 
-def sub(self: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
-    """self - alpha * other."""
+def sub(self: Tensor, other: Any, *deprecated: Any, alpha: Any = _ONE) -> Tensor:
+    """self - alpha * other; PyTorch's deprecated `t.sub(alpha, other)` too (`_scalar_first`).
+    A 0-d tensor alpha that does not require grad is a number, as PyTorch's."""
+    (other,), options = _scalar_first("sub", (other, *deprecated), _given(alpha=alpha))
+    alpha = _alpha("sub", options)
     return ew.sub(self, other if alpha == 1 else ew.mul(as_tensor(other, self), alpha))
 
 
@@ -211,10 +274,13 @@ def outer(self: Tensor, vec2: Any) -> Tensor:
 
 
 def _scalar(where: str, name: str, value: Any) -> Any:
-    """`value` if it is a number (not a bool), as PyTorch's alpha=, beta= and value=; TypeError otherwise."""
-    if not isinstance(value, numbers.Number) or isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{where}: {name} must be a number, got {value!r}")
-    return value
+    """`value` if it is a number (not a bool), as PyTorch's alpha=, beta= and value=, or the number of a 0-d
+    tensor that does not require grad (PyTorch's Scalar takes one: a learning rate that became a tensor);
+    TypeError otherwise."""
+    if not _is_scalar(value):
+        raise TypeError(f"{where}: {name} must be a number, got {value!r} (or a 0-d tensor that does not require "
+                        "grad, as PyTorch's Scalar)")
+    return value.item() if isinstance(value, Tensor) else value
 
 
 def _scaled(x: Tensor, factor: Any) -> Tensor:
@@ -242,21 +308,25 @@ def addmm(self: Tensor, mat1: Any, mat2: Any, *, beta: Any = 1, alpha: Any = 1) 
     return ew.add(_scaled(self, beta), product)
 
 
-def addcmul(self: Tensor, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
+def addcmul(self: Tensor, tensor1: Any, tensor2: Any, *deprecated: Any, value: Any = _ONE) -> Tensor:
     """self + value tensor1 tensor2, the three broadcast together, as torch.addcmul (Adam's second moment,
-    `v.mul_(b2).addcmul_(g, g, value=1 - b2)`);   dL/dtensor1 = value g tensor2, dL/dtensor2 = value g tensor1"""
-    value = _scalar("addcmul", "value", value)
+    `v.mul_(b2).addcmul_(g, g, value=1 - b2)`; PyTorch's deprecated `v.addcmul_(1 - b2, g, g)` too, see
+    `_scalar_first`);   dL/dtensor1 = value g tensor2, dL/dtensor2 = value g tensor1"""
+    (tensor1, tensor2), options = _scalar_first("addcmul", (tensor1, tensor2, *deprecated), _given(value=value))
+    value = _scalar("addcmul", "value", options.get("value", 1))
     tensor1, tensor2 = (t if isinstance(t, Tensor) else as_tensor(t, self, "addcmul") for t in (tensor1, tensor2))
     return _broadcast_together("addcmul", (self, tensor1, tensor2),
                                lambda: ew.add(self, _scaled(ew.mul(tensor1, tensor2), value)))
 
 
-def addcdiv(self: Tensor, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
-    """self + value tensor1 / tensor2, the three broadcast together, as torch.addcdiv (Adam's step,
-    `p.addcdiv_(m, v.sqrt() + eps, value=-lr)`);   dL/dtensor1 = value g / tensor2,
+def addcdiv(self: Tensor, tensor1: Any, tensor2: Any, *deprecated: Any, value: Any = _ONE) -> Tensor:
+    """self + value tensor1 / tensor2, the three broadcast together, as torch.addcdiv
+    (Adam's step, `p.addcdiv_(m, v.sqrt() + eps, value=-lr)`; PyTorch's deprecated `p.addcdiv_(-lr, m, denom)`
+    too, see `_scalar_first`);   dL/dtensor1 = value g / tensor2,
     dL/dtensor2 = -value g tensor1 / tensor2^2. Two integer (or bool) tensors divided are a TypeError,
     as PyTorch's (its integer addcdiv was removed)."""
-    value = _scalar("addcdiv", "value", value)
+    (tensor1, tensor2), options = _scalar_first("addcdiv", (tensor1, tensor2, *deprecated), _given(value=value))
+    value = _scalar("addcdiv", "value", options.get("value", 1))
     tensor1, tensor2 = (t if isinstance(t, Tensor) else as_tensor(t, self, "addcdiv") for t in (tensor1, tensor2))
     if tensor1.dtype.kind in "biu" and tensor2.dtype.kind in "biu":
         raise TypeError("addcdiv: integer division is not supported (tensor1 and tensor2 are both integer or bool), "
@@ -306,8 +376,11 @@ def diff(self: Tensor, n: Any = 1, dim: Any = -1, prepend: Any = None, append: A
 
 
 def _in_place_method(name: str, operator: str, combine) -> Any:
-    """PyTorch's `t.add_(u)` and kin: the in-place operator's rules (`_in_place`), as a method."""
-    def method(self: Tensor, other: Any, **options: Any) -> Tensor:
+    """PyTorch's `t.add_(u)` and kin: the in-place operator's rules (`_in_place`), as a method (add_ and sub_
+    also in PyTorch's deprecated form `t.add_(alpha, u)`, `_scalar_first`)."""
+    def method(self: Tensor, other: Any, *deprecated: Any, **options: Any) -> Tensor:
+        if deprecated:
+            (other,), options = _scalar_first(name, (other, *deprecated), options)
         return self._in_place(name, lambda t, u: combine(t, u, **options), other)
     method.__name__ = name
     method.__doc__ = f"In place, as `t {operator} u` (the tensor gets a new array); returns the tensor."
@@ -316,6 +389,17 @@ def _in_place_method(name: str, operator: str, combine) -> Any:
 
 add_, sub_ = _in_place_method("add_", "+=", add), _in_place_method("sub_", "-=", sub)
 mul_, div_ = _in_place_method("mul_", "*=", ew.mul), _in_place_method("div_", "/=", ew.div)
+
+
+def _scalar_first_in_place(name: str, op: Callable) -> Callable:
+    """`t.addcmul_(...)`, `t.addcdiv_(...)`: `op` in place with the rules of `t += u`, PyTorch's deprecated
+    form with the number first read as PyTorch reads it, warning under this method's name."""
+    def method(self: Tensor, *args: Any, **options: Any) -> Tensor:
+        args, options = _scalar_first(name, args, options)
+        return self._in_place(name, lambda t, _: op(t, *args, **options), None)
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"`t.{name[:-1]}(...)` in place, with the rules of `t += u`; returns t."
+    return method
 
 
 def clamp_(self: Tensor, min: Any = None, max: Any = None) -> Tensor:
@@ -359,3 +443,5 @@ Tensor.log10, Tensor.log2, Tensor.sign = ew.log10, ew.log2, ew.sign
 Tensor.cosh, Tensor.sinh = ew.cosh, ew.sinh
 Tensor.outer = Tensor.ger = outer       # (torch.ger: outer's older name, which PyTorch still has)
 Tensor.addmm, Tensor.addcmul, Tensor.addcdiv, Tensor.diff = addmm, addcmul, addcdiv, diff
+Tensor.addcmul_ = _scalar_first_in_place("addcmul_", addcmul)
+Tensor.addcdiv_ = _scalar_first_in_place("addcdiv_", addcdiv)

@@ -43,8 +43,12 @@ IN_PLACE = ("abs", "neg", "negative", "sign", "square", "sqrt", "rsqrt", "exp", 
             "cumsum", "cumprod", "tril", "triu", "renorm",
             "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor", "logical_not")
 
+# addcmul_ and addcdiv_ are arithmetic.py's, which also read PyTorch's deprecated form with the number first
+_OWN_METHOD = {"addcdiv", "addcmul"}
+
 for _name in IN_PLACE:
-    setattr(Tensor, _name + "_", in_place(_name + "_", _method(_name)))
+    if _name not in _OWN_METHOD:
+        setattr(Tensor, _name + "_", in_place(_name + "_", _method(_name)))
 
 
 def _entrywise(name: str, self: Tensor, function: Any, values: Callable) -> Tensor:

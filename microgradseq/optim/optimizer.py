@@ -30,6 +30,18 @@ from ..tensor import Tensor
 from . import state_dict as saving
 
 
+class _RequiredParameter:
+    """PyTorch's mark of an option with no default (`torch.optim.optimizer.required`): a subclass written
+    after PyTorch's old SGD, `def __init__(self, params, lr=required, ...)`, puts it in `defaults`, and a
+    group that does not give that option is a ValueError (the base class's `add_param_group` checks it)."""
+
+    def __repr__(self) -> str:
+        return "<required parameter>"
+
+
+required = _RequiredParameter()
+
+
 class ParamState(list):
     """`optimizer.state`: one dict per parameter, in the order of the parameters over the groups
     (the numbering `state_dict()` uses). As in PyTorch, a parameter is a key too: `state[p]`."""
@@ -200,6 +212,10 @@ class Optimizer:
                                  "updated twice")
             seen.add(id(p))
         options = {name: value for name, value in group.items() if name != "params"}
+        for name, default in self.defaults.items():
+            if default is required and name not in options:       # (PyTorch's words)
+                raise ValueError(f"{where}: {label}parameter group didn't specify a value of required optimization "
+                                 f"parameter {name}")
         new = {"params": params, **self.defaults, **options}      # the group's own options win
         if names is not None:
             new["param_names"] = names                          # as PyTorch keeps them
