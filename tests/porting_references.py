@@ -88,3 +88,12 @@ def np_lstm_cell(x, h, c, w_ih, w_hh, b_ih=0.0, b_hh=0.0):
     i, f, g, o = np.split(z, 4, axis=-1)
     c = np_sigmoid(f) * c + np_sigmoid(i) * np.tanh(g)
     return np_sigmoid(o) * np.tanh(c), c
+
+
+def np_gru_cell(x, h, w_ih, w_hh, b_ih=0.0, b_hh=0.0):
+    """PyTorch's GRUCell, gates r, z, n in w_ih / w_hh's rows: n = tanh(W_in x + b_in + r (W_hn h + b_hn)),
+    h' = (1 - z) n + z h."""
+    ir, iz, in_ = np.split(x @ w_ih.T + b_ih, 3, axis=-1)
+    hr, hz, hn = np.split(h @ w_hh.T + b_hh, 3, axis=-1)
+    r, z = np_sigmoid(ir + hr), np_sigmoid(iz + hz)
+    return (1 - z) * np.tanh(in_ + r * hn) + z * h

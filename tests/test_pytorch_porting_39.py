@@ -92,7 +92,7 @@ from typing import List, Optional, Tuple, Union
 
 import numpy as np
 import pytest
-from porting_references import arr, central, np_lstm_cell, np_sigmoid, some_indices
+from porting_references import arr, central, np_gru_cell, np_lstm_cell, np_sigmoid, some_indices
 
 import microgradseq as torch
 import microgradseq.jit as jit
@@ -113,17 +113,6 @@ def _seeded():
 
 
 # ---- numpy references (float64), written here ------------------------------------------------------------
-
-def np_gru_cell(x, h, w_ih, w_hh, b_ih=0.0, b_hh=0.0):
-    """PyTorch's GRUCell: gates r, z, n; n = tanh(W_in x + b_in + r * (W_hn h + b_hn))."""
-    gi = x @ w_ih.T + b_ih
-    gh = h @ w_hh.T + b_hh
-    i_r, i_z, i_n = np.split(gi, 3, axis=-1)
-    h_r, h_z, h_n = np.split(gh, 3, axis=-1)
-    r, z = np_sigmoid(i_r + h_r), np_sigmoid(i_z + h_z)
-    n = np.tanh(i_n + r * h_n)
-    return (1 - z) * n + z * h
-
 
 def np_gru(x, h0, layers):
     """A stacked GRU over x (T, B, I): `layers` is a list of (w_ih, w_hh, b_ih, b_hh)."""

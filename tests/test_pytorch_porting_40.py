@@ -79,7 +79,8 @@ from typing import List
 
 import numpy as np
 import pytest
-from porting_references import arr, central, np_log_softmax, np_lstm_cell, np_sigmoid, np_softmax, some_indices
+from porting_references import (arr, central, np_gru_cell, np_log_softmax, np_lstm_cell, np_sigmoid, np_softmax,
+                                some_indices)
 
 import microgradseq as torch
 import microgradseq.nn as nn
@@ -103,14 +104,6 @@ def _seeded():
 
 
 # ---- numpy references (float64), written here ------------------------------------------------------------
-
-def np_gru_cell(x, h, w_ih, w_hh, b_ih, b_hh):
-    """PyTorch's GRUCell: gates r, z, n; n = tanh(W_in x + b_in + r * (W_hn h + b_hn))."""
-    i_r, i_z, i_n = np.split(x @ w_ih.T + b_ih, 3, axis=-1)
-    h_r, h_z, h_n = np.split(h @ w_hh.T + b_hh, 3, axis=-1)
-    r, z = np_sigmoid(i_r + h_r), np_sigmoid(i_z + h_z)
-    return (1 - z) * np.tanh(i_n + r * h_n) + z * h
-
 
 def np_nmt_encode(p, src_ids, lengths, hidden):
     """CS224N's encode: embeddings, a kernel-2 'same' Conv1d (PyTorch pads the one extra zero on the right),

@@ -87,7 +87,7 @@ import types
 
 import numpy as np
 import pytest
-from porting_references import arr, central, np_log_softmax, np_sigmoid, quietly, some_indices
+from porting_references import arr, central, np_gru_cell, np_log_softmax, np_sigmoid, quietly, some_indices
 
 import microgradseq as torch
 import microgradseq.nn as nn
@@ -125,16 +125,6 @@ def np_cross_entropy(logits, y):
 def np_bce_with_logits(z, y):
     """mean of -[y log s(z) + (1 - y) log(1 - s(z))], written stably."""
     return np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
-
-
-def np_gru_cell(x, h, w_ih, w_hh, b_ih, b_hh):
-    """PyTorch's GRUCell, blocks r, z, n: n = tanh(x W_in^T + b_in + r (h W_hn^T + b_hn)), h' = (1 - z) n + z h."""
-    gi, gh = x @ w_ih.T + b_ih, h @ w_hh.T + b_hh
-    ir, iz, i_n = np.split(gi, 3, axis=-1)
-    hr, hz, hn = np.split(gh, 3, axis=-1)
-    r, z = np_sigmoid(ir + hr), np_sigmoid(iz + hz)
-    n = np.tanh(i_n + r * hn)
-    return (1 - z) * n + z * h
 
 
 def params64(module):

@@ -118,7 +118,7 @@ from functools import reduce
 
 import numpy as np
 import pytest
-from porting_references import central, np_log_softmax, np_lstm_cell, np_sigmoid, np_softmax, some_indices
+from porting_references import central, np_gru_cell, np_log_softmax, np_lstm_cell, np_sigmoid, np_softmax, some_indices
 
 import microgradseq as torch
 import microgradseq.nn as nn
@@ -172,16 +172,6 @@ def np_lstm(x, p, prefix, layers, h0=None, c0=None):
         hs.append(h)
         cs.append(c)
     return x, np.stack(hs), np.stack(cs)
-
-
-def np_gru_cell(x, h, w_ih, w_hh, b_ih, b_hh):
-    """PyTorch's GRUCell, blocks r, z, n: n = tanh(x W_in^T + b_in + r (h W_hn^T + b_hn)), h' = (1 - z) n + z h."""
-    gi, gh = x @ w_ih.T + b_ih, h @ w_hh.T + b_hh
-    ir, iz, i_n = np.split(gi, 3, axis=-1)
-    hr, hz, hn = np.split(gh, 3, axis=-1)
-    r, z = np_sigmoid(ir + hr), np_sigmoid(iz + hz)
-    n = np.tanh(i_n + r * hn)
-    return (1 - z) * n + z * h
 
 
 def np_bce(p, y):

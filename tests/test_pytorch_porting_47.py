@@ -104,7 +104,7 @@ from argparse import Namespace
 
 import numpy as np
 import pytest
-from porting_references import central, np_log_softmax, np_lstm_cell, np_sigmoid, np_softmax
+from porting_references import central, np_gru_cell, np_log_softmax, np_lstm_cell, np_sigmoid, np_softmax
 
 import microgradseq as torch
 import microgradseq.nn as nn
@@ -135,17 +135,6 @@ def _np(t):
 def np_rnn_cell(x, h, w_ih, w_hh, b_ih, b_hh):
     """PyTorch's RNNCell (tanh): h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh)."""
     return np.tanh(x @ w_ih.T + b_ih + h @ w_hh.T + b_hh)
-
-
-def np_gru_cell(x, h, w_ih, w_hh, b_ih, b_hh):
-    """PyTorch's GRUCell, gates r, z, n: n = tanh(W_in x + b_in + r (W_hn h + b_hn)), h' = (1 - z) n + z h."""
-    gi = x @ w_ih.T + b_ih
-    gh = h @ w_hh.T + b_hh
-    i_r, i_z, i_n = np.split(gi, 3, axis=-1)
-    h_r, h_z, h_n = np.split(gh, 3, axis=-1)
-    r, z = np_sigmoid(i_r + h_r), np_sigmoid(i_z + h_z)
-    n = np.tanh(i_n + r * h_n)
-    return (1 - z) * n + z * h
 
 
 def np_cross_entropy(logits, y, weight=None, ignore_index=None):

@@ -75,7 +75,7 @@ import random
 
 import numpy as np
 import pytest
-from porting_references import arr, central, np_lstm_cell, np_sigmoid, np_softmax, params_of, some_indices
+from porting_references import arr, central, np_gru_cell, np_lstm_cell, np_sigmoid, np_softmax, params_of, some_indices
 
 import microgradseq as torch
 import microgradseq.nn as nn
@@ -94,17 +94,6 @@ def _seeded():
 
 
 # ---- numpy references (float64), written here ------------------------------------------------------------
-
-def np_gru_cell(x, h, w_ih, w_hh, b_ih, b_hh):
-    """PyTorch's GRU cell, gates r, z, n: n = tanh(W_in x + b_in + r (W_hn h + b_hn)), h' = (1 - z) n + z h."""
-    gi = x @ w_ih.T + b_ih
-    gh = h @ w_hh.T + b_hh
-    ir, iz, in_ = np.split(gi, 3, axis=-1)
-    hr, hz, hn = np.split(gh, 3, axis=-1)
-    r, z = np_sigmoid(ir + hr), np_sigmoid(iz + hz)
-    n = np.tanh(in_ + r * hn)
-    return (1 - z) * n + z * h
-
 
 def np_gru_last(xs, p, hidden):
     h = np.zeros((xs.shape[1], hidden))

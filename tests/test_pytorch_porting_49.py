@@ -84,7 +84,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
-from porting_references import arr, central, np_log_softmax, np_lstm_cell, np_sigmoid, params_of, quietly, some_indices
+from porting_references import (arr, central, np_gru_cell, np_log_softmax, np_lstm_cell, np_sigmoid, params_of,
+                                quietly, some_indices)
 
 import microgradseq as torch
 import microgradseq.nn as nn
@@ -111,17 +112,6 @@ def float64():
 
 
 # ---- numpy references (float64), written here ------------------------------------------------------------
-
-
-def np_gru_cell(x, h, w_ih, w_hh, b_ih, b_hh):
-    """PyTorch's GRU cell, gates r, z, n: n = tanh(W_in x + b_in + r (W_hn h + b_hn)), h' = (1 - z) n + z h."""
-    gi = x @ w_ih.T + b_ih
-    gh = h @ w_hh.T + b_hh
-    ir, iz, in_ = np.split(gi, 3, axis=-1)
-    hr, hz, hn = np.split(gh, 3, axis=-1)
-    r, z = np_sigmoid(ir + hr), np_sigmoid(iz + hz)
-    n = np.tanh(in_ + r * hn)
-    return (1 - z) * n + z * h
 
 
 def np_conv2d(x, w, b, stride):

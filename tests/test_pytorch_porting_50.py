@@ -106,8 +106,8 @@ from typing import List, Tuple
 
 import numpy as np
 import pytest
-from porting_references import (arr, central, np_log_softmax, np_lstm_cell, np_sigmoid, np_softmax, params_of,
-                                 some_indices)
+from porting_references import (arr, central, np_gru_cell, np_log_softmax, np_lstm_cell, np_sigmoid, np_softmax,
+                                params_of, some_indices)
 
 import microgradseq as torch
 import microgradseq.jit as jit
@@ -152,14 +152,6 @@ def np_relu(z):
 
 def np_linear(p, name, x):
     return x @ p[name + ".weight"].T + p[name + ".bias"]
-
-
-def np_gru_cell(x, h, w_ih, w_hh, b_ih=0.0, b_hh=0.0):
-    """PyTorch's GRU cell, gates r, z, n: n = tanh(W_in x + b_in + r (W_hn h + b_hn)), h' = (1 - z) n + z h."""
-    ir, iz, in_ = np.split(x @ w_ih.T + b_ih, 3, axis=-1)
-    hr, hz, hn = np.split(h @ w_hh.T + b_hh, 3, axis=-1)
-    r, z = np_sigmoid(ir + hr), np_sigmoid(iz + hz)
-    return (1 - z) * np.tanh(in_ + r * hn) + z * h
 
 
 def np_lstm(p, prefix, xs, h, c, suffix=""):

@@ -87,7 +87,8 @@ import logging
 
 import numpy as np
 import pytest
-from porting_references import arr, central, np_log_softmax, np_lstm_cell, np_sigmoid, params_of, some_indices
+from porting_references import (arr, central, np_gru_cell, np_log_softmax, np_lstm_cell, np_sigmoid, params_of,
+                                some_indices)
 
 import microgradseq as torch
 import microgradseq.nn as nn
@@ -110,14 +111,6 @@ def _seeded():
 def np_rnn_cell(x, h, w_ih, w_hh, b_ih, b_hh):
     """PyTorch's RNNCell (tanh): h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh)."""
     return np.tanh(x @ w_ih.T + b_ih + h @ w_hh.T + b_hh)
-
-
-def np_gru_cell(x, h, w_ih, w_hh, b_ih, b_hh):
-    """PyTorch's GRU cell, gates r, z, n: n = tanh(W_in x + b_in + r (W_hn h + b_hn)), h' = (1 - z) n + z h."""
-    ir, iz, in_ = np.split(x @ w_ih.T + b_ih, 3, axis=-1)
-    hr, hz, hn = np.split(h @ w_hh.T + b_hh, 3, axis=-1)
-    r, z = np_sigmoid(ir + hr), np_sigmoid(iz + hz)
-    return (1 - z) * np.tanh(in_ + r * hn) + z * h
 
 
 def np_lstm_stack(xs, p, num_layers, h0=None, c0=None, suffix=""):

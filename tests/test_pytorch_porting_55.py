@@ -115,7 +115,8 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 import pytest
-from porting_references import arr, central, np_lstm_cell, np_sigmoid, np_softmax, np_log_softmax, params_of, quietly
+from porting_references import (arr, central, np_gru_cell, np_log_softmax, np_lstm_cell, np_sigmoid, np_softmax,
+                                params_of, quietly)
 from tqdm import tqdm
 
 import microgradseq as torch
@@ -144,14 +145,6 @@ def float64():
 
 
 # ---- numpy references (float64), written here ------------------------------------------------------------
-
-def np_gru_cell(x, h, w_ih, w_hh, b_ih, b_hh):
-    """PyTorch's GRU cell, gates r, z, n: n = tanh(W_in x + b_in + r (W_hn h + b_hn)), h' = (1 - z) n + z h."""
-    ir, iz, in_ = np.split(x @ w_ih.T + b_ih, 3, axis=-1)
-    hr, hz, hn = np.split(h @ w_hh.T + b_hh, 3, axis=-1)
-    r, z = np_sigmoid(ir + hr), np_sigmoid(iz + hz)
-    return (1 - z) * np.tanh(in_ + r * hn) + z * h
-
 
 def np_conv1d(x, w, b=None, padding=0):
     """Cross-correlation (N, C_in, L) * (C_out, C_in, K) -> (N, C_out, L + 2 padding - K + 1), plus b."""
