@@ -441,12 +441,12 @@ def test_index_fill_with_a_0d_tensor_value_sends_it_the_gradient_of_the_filled_e
     np.testing.assert_array_equal(x.grad, [[0.0, 2.0, 0.0], [0.0, 5.0, 0.0]])
 
 
-def test_scatter_refuses_reduce_and_a_call_without_src_or_value():
-    """The library refuses reduce= (TypeError, it has no scatter_reduce) rather than ignoring it; a call with
-    neither src nor value is a TypeError, as PyTorch's (no overload matches)."""
+def test_scatter_refuses_a_reduce_other_than_add_or_multiply_and_a_call_without_src_or_value():
+    """reduce= is PyTorch's "add" or "multiply" (another is a ValueError, PyTorch's RuntimeError) rather than
+    ignored; a call with neither src nor value is a TypeError, as PyTorch's (no overload matches)."""
     x = mg.zeros(3)
-    with pytest.raises(TypeError, match="scatter: reduce="):
-        x.scatter(0, mg.tensor([1]), mg.tensor([5.0]), reduce="add")
+    with pytest.raises(ValueError, match="scatter: reduce must be 'add' or 'multiply'"):
+        x.scatter(0, mg.tensor([1]), mg.tensor([5.0]), reduce="max")
     with pytest.raises(TypeError, match="scatter: pass the values"):
         x.scatter(0, mg.tensor([1]))
 

@@ -7,7 +7,8 @@ numbers; and `t.nonzero()` (`t.argwhere()`), the positions of the non-zero entri
 
 None needs a rule of its own: masked_fill, index_fill and nan_to_num are `where` (the gradient
 passes where the entries are kept), scatter is `index_put` (the written positions send their
-gradient to the source, the others to the tensor).
+gradient to the source, the others to the tensor), and scatter with `reduce="add"` or `"multiply"` is
+`scatter_reduce`'s "sum" or "prod" with self's entries included.
 
     scores.masked_fill_(mask == 0, -float("inf"))            # attention: no weight on padding
     smoothed.scatter_(1, target.unsqueeze(1), confidence)     # label smoothing's target distribution
@@ -17,16 +18,18 @@ gradient to the source, the others to the tensor).
 from __future__ import annotations
 
 import numbers
+import warnings
 from typing import Any
 
 import numpy as np
 
-from ..checks import broadcasts_to, fill_number, is_finite_number, is_int, probability
+from ..checks import broadcasts_to, fill_number, is_finite_number, is_int, probability, user_stacklevel
 from ..random import generator_or_default
 from ..tensor import Tensor, array_of, as_tensor, owned
 from . import elementwise as ew
 from .assign import index_put, number_for
 from .methods import _axis, to
+from .scattering import scatter_reduce
 from .selecting import _along_index
 from .shape import getitem
 
@@ -78,16 +81,25 @@ def index_fill_(self: Tensor, dim: int, index: Any, value: Any) -> Tensor:
     return self._in_place("index_fill_", lambda t, _: index_fill(t, dim, index, value), None)
 
 
+_SCATTER_REDUCTIONS = {"add": "sum", "multiply": "prod"}
+
+
 def scatter(self: Tensor, dim: int, index: Any, src: Any = None, *, value: Any = None, reduce: Any = None) -> Tensor:
     """self with src's entries written where `index` says along `dim`, as PyTorch's: for dim 1,
     out[i][index[i][j]] = src[i][j] (src a tensor of at least index's size, or one number). `index`
     is int64 with self's number of axes, no longer than self along the others (an empty one writes
     nothing; a 0-d tensor counts as one axis). An `index_put`: the gradient of the written entries
-    goes to src, the others' to self."""
-    if reduce is not None:
-        raise TypeError("scatter: reduce= is not supported (PyTorch's scatter_reduce is not here)")
+    goes to src, the others' to self.
+
+    With `reduce="add"` (or `"multiply"`) the entries sent to a position are added to (multiplied
+    into) self's entry there, an index named twice counting twice: out[i][index[i][j]] += src[i][j],
+    as PyTorch's, which warns that `reduce` with a tensor src is deprecated for `scatter_reduce`. It is
+    `scatter_reduce(dim, index, src, "sum" or "prod", include_self=True)`, and so is its gradient,
+    where PyTorch's backward through it is not implemented (pytorch/pytorch#88097)."""
     if (src is None) == (value is None):
         raise TypeError("scatter: pass the values to write once: a tensor `src` or a number `value`")
+    if reduce is not None:
+        return _scatter_reduced(self, dim, index, value if src is None else src, reduce)
     picks = array_of(index)
     if picks.dtype != np.int64:
         raise TypeError(f"scatter: expected an int64 index (as PyTorch's), got dtype {picks.dtype}")
@@ -108,6 +120,25 @@ def scatter(self: Tensor, dim: int, index: Any, src: Any = None, *, value: Any =
         return index_put(self, positions, given)
     except (TypeError, ValueError, IndexError) as error:
         raise type(error)(f"scatter: {str(error).partition('index_put: ')[2] or error}") from None
+
+
+def _scatter_reduced(self: Tensor, dim: int, index: Any, given: Any, reduce: Any) -> Tensor:
+    """scatter's `reduce=` form: given (a tensor, or one number sent to every position `index` names)
+    added or multiplied into self, by `scatter_reduce` with self's entries included."""
+    if reduce not in _SCATTER_REDUCTIONS:
+        raise ValueError(f"scatter: reduce must be 'add' or 'multiply' (as PyTorch's), got {reduce!r}")
+    if isinstance(given, (Tensor, np.ndarray, list)):
+        warnings.warn("The reduce argument of torch.scatter with Tensor src is deprecated and will be removed in "
+                      "a future PyTorch release. Use torch.scatter_reduce instead for more reduction options.",
+                      UserWarning, stacklevel=user_stacklevel())
+        source = given
+    else:
+        number = number_for(fill_number(given, "scatter"), self.dtype, "scatter")
+        source = owned(np.full(array_of(index).shape, number, dtype=self.dtype))
+    try:
+        return scatter_reduce(self, dim, index, source, _SCATTER_REDUCTIONS[reduce], include_self=True)
+    except (TypeError, ValueError, IndexError) as error:
+        raise type(error)(f"scatter: {str(error).partition('scatter_reduce: ')[2] or error}") from None
 
 
 def scatter_(self: Tensor, dim: int, index: Any, src: Any = None, *, value: Any = None,
