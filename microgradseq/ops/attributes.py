@@ -1,7 +1,7 @@
 """PyTorch's methods about a tensor rather than its values: its dtype (`t.type(dtype)`, `t.type_as(u)`,
 `t.int()`, `t.bool()`, `t.half()`, `t.byte()`, `t.is_floating_point()`, `t.is_complex()`), its device
 (`t.device`, `t.is_cuda`, `t.cuda()`: the CPU only; `t.pin_memory()`, `t.share_memory_()`), its layout
-(`t.is_sparse`: False, every tensor is dense), its memory (`t.stride()`, `t.is_contiguous()`,
+(`t.is_sparse`: False, every tensor is dense, so `t.to_dense()` is `t`), its memory (`t.stride()`, `t.is_contiguous()`,
 `t.storage_offset()`, `t.element_size()`, `t.nbytes`), and its place in the graph (`t.is_leaf`, `t.grad_fn`,
 `t.retain_grad()`).
 
@@ -58,6 +58,17 @@ Tensor.int, Tensor.bool, Tensor.half = (lambda self: to(self, np.int32), lambda 
                                         lambda self: to(self, np.float16))
 Tensor.device, Tensor.is_cuda, Tensor.cuda = property(lambda self: CPU), property(lambda self: False), _cuda
 Tensor.is_sparse = property(lambda self: False)     # every tensor here is dense (PyTorch's `layout` torch.strided)
+
+
+def _to_dense(self: Tensor, dtype: Any = None, *, masked_grad: Any = None) -> Tensor:
+    """PyTorch's `t.to_dense(dtype=None, *, masked_grad=None)` for a strided tensor, which every tensor here is
+    (aten's `to_dense`): the tensor itself, or `t.to(dtype)` when a dtype is given. `masked_grad` concerns sparse
+    inputs only, as there. Sparse tensors are not here: a script that builds one (`torch.sparse_coo_tensor`) and
+    densifies it builds the dense tensor instead, and its `.to_dense()` calls run unchanged."""
+    return self if dtype is None else to(self, dtype)
+
+
+Tensor.to_dense = _to_dense
 Tensor.is_leaf = property(lambda self: self._node is None or self._node.kind in (LEAF, CUT))
 Tensor.grad_fn = property(lambda self: None if self.is_leaf else self._node)     # the node that made it
 
