@@ -35,9 +35,13 @@ class TransformedDistribution(Distribution):
         if not isinstance(transforms, list) or not all(isinstance(t, Transform) for t in transforms):
             raise ValueError(f"{type(self).__name__}: transforms must be a Transform or a list of Transforms, got "
                              f"{transforms!r}")
-        self.base_dist, self.transforms = base_distribution, transforms
         base_shape = base_distribution.batch_shape + base_distribution.event_shape
-        shape = ComposeTransform(transforms).forward_shape(base_shape)      # (a stick-breaking map adds an entry)
+        transform = ComposeTransform(transforms)
+        if len(base_shape) < transform.domain.event_dim:    # (a Transform without a domain stops here, as PyTorch's)
+            raise ValueError(f"{type(self).__name__}: base_distribution needs to have shape with size at least "
+                             f"{transform.domain.event_dim}, but got {tuple(base_shape)}")
+        self.base_dist, self.transforms = base_distribution, transforms
+        shape = transform.forward_shape(base_shape)      # (a stick-breaking map adds an entry)
         event_dim = max([len(base_distribution.event_shape)] + [t.event_dim for t in transforms])
         super().__init__(shape[:len(shape) - event_dim], shape[len(shape) - event_dim:], validate_args=validate_args)
 

@@ -40,17 +40,34 @@ __all__ = ["AbsTransform", "AffineTransform", "ComposeTransform", "ExpTransform"
 class Transform:
     """A map y = t(x) with its inverse `t.inv` and `log_abs_det_jacobian(x, y)`, as PyTorch's:
     `domain`, `codomain`, `bijective`, `sign` (+1 increasing, -1 decreasing) and `event_dim` (how many
-    rightmost axes one application couples: 0 for the entrywise ones)."""
+    rightmost axes one application couples: 0 for the entrywise ones). As in PyTorch, the base class gives
+    no `domain` or `codomain`: a subclass names both (constraints), and a `TransformedDistribution` refuses
+    one that does not (AttributeError)."""
 
-    domain = constraints.real
-    codomain = constraints.real
+    domain: constraints.Constraint
+    codomain: constraints.Constraint
     bijective = True
-    event_dim = 0
 
     def __init__(self, cache_size: int = 0) -> None:
         if not is_int(cache_size) or cache_size not in (0, 1):
             raise ValueError(f"{type(self).__name__}: cache_size must be 0 or 1, got {cache_size!r}")
         self._cache_size, self._cached = cache_size, None
+
+    @property
+    def event_dim(self) -> int:
+        """The number set for this transform (AffineTransform's argument), else its domain's, which must be its
+        codomain's too (PyTorch's rule: a map of vectors, domain `real_vector`, couples one axis)."""
+        if "_event_dim" in self.__dict__:
+            return self._event_dim
+        domain, codomain = self.domain.event_dim, self.codomain.event_dim
+        if domain != codomain:
+            raise ValueError(f"{type(self).__name__}: its domain and codomain couple different numbers of axes "
+                             f"({domain} and {codomain}); read .domain.event_dim or .codomain.event_dim")
+        return domain
+
+    @event_dim.setter
+    def event_dim(self, value: int) -> None:
+        self._event_dim = value
 
     @property
     def sign(self) -> Any:
@@ -113,7 +130,21 @@ class _InverseTransform(Transform):
     def __init__(self, transform: Transform) -> None:
         super().__init__(transform._cache_size)
         self._inv = transform
-        self.domain, self.codomain, self.event_dim = transform.codomain, transform.domain, transform.event_dim
+
+    @property
+    def event_dim(self) -> int:
+        """The transform's."""
+        return self._inv.event_dim
+
+    @property
+    def domain(self) -> constraints.Constraint:
+        """The transform's codomain (read when asked, so `t.inv(y)` works for a t without one, as PyTorch's)."""
+        return self._inv.codomain
+
+    @property
+    def codomain(self) -> constraints.Constraint:
+        """The transform's domain."""
+        return self._inv.domain
 
     @property
     def sign(self) -> Any:
@@ -151,6 +182,7 @@ class _InverseTransform(Transform):
 class ExpTransform(Transform):
     """y = exp x; log|dy/dx| = x."""
 
+    domain = constraints.real
     codomain = constraints.positive
 
     def _call(self, x: Tensor) -> Tensor:
@@ -167,6 +199,7 @@ class SigmoidTransform(Transform):
     """y = sigmoid x, clamped to [tiny, 1 - eps] (so log y and log(1 - y) stay finite, as PyTorch's);
     x = log y - log(1 - y); log|dy/dx| = log(y (1 - y)) = -softplus(-x) - softplus(x)."""
 
+    domain = constraints.real
     codomain = constraints.unit_interval
 
     def _call(self, x: Tensor) -> Tensor:
@@ -186,6 +219,7 @@ class TanhTransform(Transform):
     """y = tanh x; x = atanh y; log|dy/dx| = log(1 - tanh^2 x) = 2 (log 2 - x - softplus(-2x)), the
     stable form PyTorch uses (a tanh-squashed Gaussian policy's correction)."""
 
+    domain = constraints.real
     codomain = constraints.interval(-1.0, 1.0)
 
     def _call(self, x: Tensor) -> Tensor:
@@ -201,6 +235,7 @@ class TanhTransform(Transform):
 class AbsTransform(Transform):
     """y = |x|; its "inverse" gives y back (the non-negative branch), as PyTorch's."""
 
+    domain = constraints.real
     codomain = constraints.positive
     bijective = False
 
@@ -214,6 +249,9 @@ class AbsTransform(Transform):
 class AffineTransform(Transform):
     """y = loc + scale x (numbers or tensors, broadcast); log|dy/dx| = log|scale|, summed over the last
     `event_dim` axes of x when the map acts on whole events."""
+
+    domain = constraints.real
+    codomain = constraints.real
 
     def __init__(self, loc: Any, scale: Any, event_dim: int = 0, cache_size: int = 0) -> None:
         super().__init__(cache_size)
@@ -296,10 +334,22 @@ class ComposeTransform(Transform):
         if not isinstance(parts, (list, tuple)) or not all(isinstance(p, Transform) for p in parts):
             raise TypeError(f"ComposeTransform: expected a list of Transforms, got {parts!r}")
         self.parts = list(parts)
-        self.event_dim = max((p.event_dim for p in self.parts), default=0)
-        if self.parts:
-            self.domain, self.codomain = self.parts[0].domain, self.parts[-1].codomain
         self.bijective = all(p.bijective for p in self.parts)
+
+    @property
+    def event_dim(self) -> int:
+        """The largest of the parts' (0 when there are none)."""
+        return max((p.event_dim for p in self.parts), default=0)
+
+    @property
+    def domain(self) -> constraints.Constraint:
+        """The first part's domain (the real line when there are no parts), read when asked, as PyTorch's."""
+        return self.parts[0].domain if self.parts else constraints.real
+
+    @property
+    def codomain(self) -> constraints.Constraint:
+        """The last part's codomain (the real line when there are no parts)."""
+        return self.parts[-1].codomain if self.parts else constraints.real
 
     @property
     def sign(self) -> Any:
