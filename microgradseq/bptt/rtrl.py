@@ -103,7 +103,9 @@ def uoro(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Sequen
          on_step: Callable[[int, Any], None] | None = None) -> TBPTTResult:
     """Train online by UORO (Tallec & Ollivier, 2018): `rtrl`'s call, with an unbiased rank-one
     estimate of its gradient (memory of the order of |theta| + |state|). `rng`: a numpy Generator or
-    a seed for the random signs (default: the library's generator, `mg.manual_seed`).
+    a seed for the random signs (default: the library's generator, `mg.manual_seed`). After each step
+    the signs nu of each state tensor h are drawn as `rng.choice([-1.0, 1.0], size=h.shape)`, so a
+    Generator subclass whose `choice` hands out chosen signs can enumerate every pattern of them.
 
     `on_step(t, influence)` is `rtrl`'s, in the same form, holding UORO's estimate of P_t: the
     rank-one product s~ theta~^T the run carries, block (h, p) = s~_h (outer) theta~_p. It is an
