@@ -100,7 +100,7 @@ def scalar_update_gradients(n, k1, k2, w=0.5, h0=0.0, has_target=None):
 @pytest.mark.parametrize("k1, k2", [(2, 3), (3, 1), (2, 2)])
 def test_on_backward_sees_the_update_and_its_cut_on_the_loss_node(k1, k2, runner):
     """tbptt's docstring (and tbptt_blocks', which calls it the same way): on_backward(u, loss) gets
-    L_u, whose node records u and the cut c_u = max(0, u - k2) (mark_update) when on_backward runs.
+    L_u, whose node records u and the cut c_u = max(0, u - k2) (handed_to_caller) when on_backward runs.
     Catches the record written after on_backward is called, the two swapped, or the cut not clamped at 0."""
     n = 7
     w, step, xs = scalar_problem(n)

@@ -592,13 +592,19 @@ def test_a_five_step_lstm_update_drawn_with_its_cut(tmp_path):
     assert all(f"<title>cluster_step_{t}</title>" in svg for t in range(1, 6)) and "cut (k2 = 3)" in svg
 
 
-@pytest.mark.xfail(strict=True, reason="a TBPTT update's loss kept from on_backward and drawn after the run shows "
-                                       "the cuts later updates made, under its own 'no cut (c = 0)' title, with "
-                                       "no word that its graph was freed (draw says so after a plain backward)")
-def test_an_update_drawn_after_the_run_does_not_contradict_its_title():
+def test_an_update_drawn_after_the_run_is_refused_with_advice():
+    """A TBPTT update's loss kept from on_backward and drawn after the run would show the cuts later updates made
+    under its own 'no cut (c = 0)' title; draw_update refuses it (ValueError naming on_backward), and the same
+    loss drawn inside on_backward has its title and no cut node."""
     cell = mg.nn.RNNCell(1, 2, rng=np.random.default_rng(0), dtype=np.float64)
-    kept = {}
+    kept, inside = {}, {}
+
+    def on_backward(u, loss):
+        kept[u] = loss
+        inside[u] = mg.viz.draw_update(loss).source
     mg.bptt.tbptt(lambda x, h: (cell(x, h),) * 2, None, np.ones((4, 1, 1)), [np.zeros((1, 2))] * 4,
-                  lambda y, t: ((y - t) ** 2).sum(), 2, 2, on_backward=lambda u, loss: kept.__setitem__(u, loss))
-    source = mg.viz.draw_update(kept[2]).source
-    assert "freed" in source or not ("no cut (c = 0)" in source and "<B>cut</B>" in source)
+                  lambda y, t: ((y - t) ** 2).sum(), 2, 2, on_backward=on_backward)
+    assert "no cut (c = 0)" in inside[2] and "<B>cut</B>" not in inside[2]
+    assert "gradients stop at the cut at c = 2" in inside[4]
+    with pytest.raises(ValueError, match=r"^draw_update: this is the loss of the update at u = 2, .*on_backward"):
+        mg.viz.draw_update(kept[2])

@@ -33,7 +33,7 @@ from ..tensor import Tensor
 from .ownership import (callers_history, for_step, keeps_callers_graph, nodes_of, runners_own, runs_own,
                         takes_in_callers_graph)
 from .runner import (TBPTTResult, check_run, checked_loss, checked_step, cut_of_update_at_or_after, finish_update,
-                     forget_grads, is_update, mark_update, sever_up_to)
+                     forget_grads, handed_to_caller, is_update, sever_up_to)
 from .truncate import map_state, truncate
 
 
@@ -140,8 +140,8 @@ def tbptt_blocks(step_block: Callable[[Sequence, Any], tuple[Any, Any]], state: 
                 total.backward(retain_graph=(t < n and next_cut < t) or on_backward is not None
                                or keeps_callers_graph(callers_step, previous, max(0, t - k2)))
                 if on_backward is not None:
-                    mark_update(total, t, max(0, t - k2))
-                    on_backward(t, total)
+                    with handed_to_caller(total, t, max(0, t - k2)):
+                        on_backward(t, total)
             total = loss = None         # the injected losses' nodes: no later update walks them again
         if not walked:  # no backward pass: a state it would have walked keeps no earlier update's gradient
             forget_grads([kept for _, kept in ends])

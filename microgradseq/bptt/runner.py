@@ -10,8 +10,9 @@ path is cut. See docs/tbptt.md for its six configurations.
 from __future__ import annotations
 
 from collections import deque
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from ..autograd import OP, creation_order
 from ..metadata import at_step
@@ -102,12 +103,21 @@ def finish_update(result: TBPTTResult, u: int, loss_value: float, on_update: Any
         optimizer.zero_grad()
 
 
-def mark_update(loss: Tensor, u: int, cut: int) -> None:
-    """Record on L_u's node which update it is and where that update cut the tape, for a drawing
-    (`mg.viz.draw_update`): its steps end at the last loss, which may come before u, and its
-    cut nodes are missing when the first op reading the cut state read nothing else."""
-    if loss._node is not None and loss._node.kind is OP:
-        loss._node.cut_info = {"update": u, "cut": cut}
+@contextmanager
+def handed_to_caller(loss: Tensor, u: int, cut: int) -> Iterator[None]:
+    """While `on_backward(u, loss)` runs: L_u's node records which update it is and where that update
+    cut the tape, for a drawing (`mg.viz.draw_update`): its steps end at the last loss, which may come
+    before u, and its cut nodes are missing when the first op reading the cut state read nothing else.
+    Afterwards it records that the run went on (later updates cut and free its steps), so a drawing
+    made then is refused rather than showing those later cuts under this update's title."""
+    node = loss._node if loss._node is not None and loss._node.kind is OP else None
+    if node is not None:
+        node.cut_info = {"update": u, "cut": cut}
+    try:
+        yield
+    finally:
+        if node is not None:
+            node.cut_info = {"update": u, "cut": cut, "stale": True}
 
 
 def sever_up_to(window: deque, cut: int, **info: Any) -> list:
@@ -208,7 +218,7 @@ def tbptt(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Seque
     pass with the update's loss tensor L_u, its graph kept (this update's cut,
     its injected losses, every gradient): `mg.viz.draw_update(loss)` draws the
     window the update backpropagated. The loss's node records u and the cut c_u
-    (`mark_update`): the graph alone cannot tell them when the update's last steps
+    (`handed_to_caller`): the graph alone cannot tell them when the update's last steps
     have no target. The graph is freed once it returns.
 
     The cut holds the state the step returned constant, so a loss goes through
@@ -266,8 +276,8 @@ def tbptt(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Seque
                 total.backward(retain_graph=(t < n and next_cut < t) or on_backward is not None
                                or keeps_callers_graph(callers_step, previous, max(0, t - k2)))
                 if on_backward is not None:
-                    mark_update(total, t, max(0, t - k2))
-                    on_backward(t, total)
+                    with handed_to_caller(total, t, max(0, t - k2)):
+                        on_backward(t, total)
             total = loss = None         # the injected losses' nodes: no later update walks them again
         if not walked:  # no backward pass: a state it would have walked keeps no earlier update's gradient
             forget_grads([kept for _, kept in window])

@@ -180,13 +180,18 @@ def draw_update(loss: Any, params: Mapping[str, Any] | None = None, view: str = 
     """Draw the window one TBPTT update backpropagated, from the loss tensor `tbptt` hands to
     `on_backward(u, loss)` (its graph kept, its gradients in place): `draw(loss, params, ...)`
     with a title naming the update's injected steps and its cut (u and c_u as the runner recorded
-    them on the loss; for another loss, its last step and its latest cut).
+    them on the loss; for another loss, its last step and its latest cut). A loss kept past its
+    `on_backward` call is refused (ValueError): later updates have cut its steps since.
 
         mg.bptt.tbptt(..., on_backward=lambda u, loss: mg.viz.render(
             mg.viz.draw_update(loss, dict(model.named_parameters())), f"update_{u}.svg"))
     """
-    graph, info = _drawing("draw_update", loss, params, view, max_steps, show_values, grad_range)
     root = graph_roots(loss, "draw_update")[0]
+    if root.kind != CUT and isinstance(root.cut_info, dict) and root.cut_info.get("stale"):
+        raise ValueError(f"draw_update: this is the loss of the update at u = {root.cut_info['update']}, which the "
+                         "runner handed to on_backward(u, loss), and the run has gone on since (later updates cut "
+                         "and freed its steps): draw it inside on_backward, as this function's docstring shows")
+    graph, info = _drawing("draw_update", loss, params, view, max_steps, show_values, grad_range)
     injected = injected_steps(root)
     update, cut = recorded_update(root)
     if update is None:          # a loss the runner did not mark: what the graph shows
