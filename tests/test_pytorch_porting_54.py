@@ -40,7 +40,7 @@ What broke (fixed in this round's library change):
     PyTorch keeps a parameter only in `_parameters` (`Module.__getattr__` finds it there). ikostrikov's MetaModel
     writes the flat parameters' views that way, so the meta model computed with the stale weights and the meta loss
     never reached the meta optimizer (`param.grad` None in main.py's clipping); silently wrong in general. A module's
-    table is now a dict whose writes also set the attribute (microgradseq/nn/module.py, `_ParameterTable`, kept in
+    table is now a dict whose writes also set the attribute (microgradseq/nn/parameter_table.py, `ParameterTable`, kept in
     step through `copy.copy`, `copy.deepcopy` and pickling).
   - PyTorch's deprecated overloads with the number first (tools/autograd/deprecated.yaml; PyTorch still takes them
     with a UserWarning), `t.add_(alpha, u)`, `t.add(alpha, u)`, `t.sub(alpha, u)`, `t.addcmul_(value, t1, t2)`,
@@ -50,7 +50,8 @@ What broke (fixed in this round's library change):
   - `from torch.optim.optimizer import Optimizer, required` failed: `required`, PyTorch's mark of an option without a
     default (`lr=required`), is in microgradseq/optim/optimizer.py, with PyTorch's ValueError for a group without it.
 
-Left as a strict xfail: `del module._parameters[name]` leaves `module.<name>` here (PyTorch's is then gone).
+Left as a strict xfail then, fixed in review round 32b (tests/test_review_round_32b.py): `del module._parameters[name]`
+left `module.<name>` here (PyTorch's is then gone).
 
 Met and left as documented (docs/pytorch.md; the lines say `differs:`):
   - `.data` and `.grad` are read-only numpy arrays: `Variable(v.data, ...)` (detach_var, reset_lstm, MetaModel.reset)
@@ -1638,9 +1639,6 @@ def test_parameters_table_write_reaches_copies_and_unpickled_modules_as_pytorch(
     assert arr(twin(torch.tensor([[2.0, 3.0]]))) == pytest.approx(5.0 + float(twin.bias))
 
 
-@pytest.mark.xfail(strict=True, reason="`del module._parameters[name]` leaves the attribute `module.<name>` here "
-                   "(docs/pytorch.md); PyTorch's module.<name> is then an AttributeError, its table being the "
-                   "parameter's only home")
 def test_deleting_from_the_parameters_table_removes_the_attribute_as_pytorch():
     layer = nn.Linear(2, 1)
     del layer._parameters["bias"]

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import copy
+import functools
 import inspect
 import warnings
-import weakref
 from collections import namedtuple
 from collections.abc import MutableMapping
 from typing import Any, Callable, Iterator, Mapping
@@ -18,6 +17,7 @@ from ..parameter import Parameter, forget_gradients
 from ..spellings import check_device, target_dtype
 from ..tensor import Tensor, array_of, get_default_dtype, numbers_in
 from .module_hooks import ForwardHooks
+from .parameter_table import ParameterTable, holds_its_table
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -42,47 +42,6 @@ def checked_name(where: str, owner: Any, name: Any, own: dict) -> str:
     if hasattr(owner, name) and name not in own:
         raise KeyError(f"{where}: attribute {name!r} already exists")
     return name
-
-
-class _ParameterTable(dict):
-    """A module's `_parameters`: a dict, as PyTorch's, whose writes also set the module's attribute.
-
-    PyTorch keeps a parameter only in `_parameters` and finds `module.weight` there, so a tensor written
-    into the table is what `forward` reads: meta-learning code sets the weights of an inner step that way,
-    a tensor of the graph rather than a Parameter (`module._parameters['weight'] = flat[:n].view(shape)` in
-    ikostrikov's pytorch-meta-optimizer). A module here also holds each parameter as an attribute, so a
-    write into the table sets that attribute too, on each module holding this table (two after
-    `copy.copy`), unchecked, as PyTorch's dict checks nothing. (Deleting an entry leaves the attribute.)"""
-
-    def __init__(self, owner: Any = None) -> None:
-        super().__init__()
-        self._owners = [] if owner is None else [weakref.ref(owner)]
-
-    def __setitem__(self, name: str, value: Any) -> None:
-        super().__setitem__(name, value)
-        for ref in self._owners:
-            owner = ref()
-            if owner is not None and owner.__dict__.get("_parameters") is self:
-                object.__setattr__(owner, name, value)
-
-    def _held_by(self, owner: Any) -> None:
-        if not any(ref() is owner for ref in self._owners):
-            self._owners.append(weakref.ref(owner))
-
-    def __deepcopy__(self, memo: dict) -> "_ParameterTable":
-        new = type(self)()
-        memo[id(self)] = new
-        for ref in self._owners:            # a module being copied: its copy (in memo already) holds the copy
-            owner = ref()
-            if owner is not None and id(owner) in memo:
-                new._owners.append(weakref.ref(memo[id(owner)]))
-        for name, value in self.items():
-            dict.__setitem__(new, copy.deepcopy(name, memo), copy.deepcopy(value, memo))
-        return new
-
-    def __reduce__(self) -> tuple:
-        """Pickled (and `copy.copy` alone) without its modules: `Module.__setstate__` names the holder."""
-        return type(self), (), None, None, iter(self.items())
 
 
 _TAKES_INPUT: dict = {}
@@ -111,7 +70,7 @@ class Module(ForwardHooks):
     """
 
     def __init__(self) -> None:
-        object.__setattr__(self, "_parameters", _ParameterTable(self))
+        object.__setattr__(self, "_parameters", ParameterTable(self))
         object.__setattr__(self, "_buffers", {})
         object.__setattr__(self, "_non_persistent_buffers_set", set())
         object.__setattr__(self, "_modules", {})
@@ -158,11 +117,23 @@ class Module(ForwardHooks):
 
     def __setstate__(self, state: dict) -> None:
         """Unpickling and `copy.copy` give the module its attributes back; its parameter table learns
-        that this module holds it (see `_ParameterTable`)."""
+        that this module holds it (see `ParameterTable`)."""
         self.__dict__.update(state)
-        table = self.__dict__.get("_parameters")
-        if isinstance(table, _ParameterTable):
-            table._held_by(self)
+        holds_its_table(self)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A subclass's own `__setstate__` (or a mixin's before Module's) is wrapped so that the parameter
+        table learns its holder after it, whether or not it calls `super().__setstate__(state)` (PyTorch's
+        Module.__setstate__ only fills in missing hook tables, so old code often does not)."""
+        super().__init_subclass__(**kwargs)
+        setstate = cls.__setstate__
+        if setstate is not Module.__setstate__ and not getattr(setstate, "_holds_its_table", False):
+            @functools.wraps(setstate)
+            def __setstate__(self: Module, state: Any) -> None:
+                setstate(self, state)
+                holds_its_table(self)
+            __setstate__._holds_its_table = True
+            cls.__setstate__ = __setstate__
 
     def _check_initialised(self, where: str, doing: str) -> None:
         """AttributeError, as PyTorch's, when Module.__init__ has not run yet (it makes the tables)."""
@@ -178,11 +149,13 @@ class Module(ForwardHooks):
                             "state dict")
 
     def __delattr__(self, name: str) -> None:
-        self._parameters.pop(name, None)
+        parameter = name in self._parameters
+        self._parameters.pop(name, None)        # (which takes the attribute too: ParameterTable)
         self._modules.pop(name, None)
         self._buffers.pop(name, None)
         self._non_persistent_buffers_set.discard(name)
-        object.__delattr__(self, name)
+        if not parameter or name in self.__dict__:
+            object.__delattr__(self, name)
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
         """Keep `tensor` as `self.<name>`, a buffer: state that is not trained (a running mean, a

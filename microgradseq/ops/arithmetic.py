@@ -21,6 +21,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..checks import broadcasts_to, broadcasts_with, is_int, public_name, user_stacklevel
+from ..promotion import result_type
 from ..spellings import also_by_keyword, axis_keepdims
 from ..tensor import Tensor, as_tensor, owned
 from . import elementwise as ew
@@ -154,36 +155,16 @@ _SCALAR_FIRST = {"add": ("alpha", "Tensor other"), "sub": ("alpha", "Tensor othe
 
 
 def _is_scalar(value: Any) -> bool:
-    """A number (not a bool), or a 0-d tensor that does not require grad: what PyTorch takes as a Scalar."""
+    """A number (not a bool), or a 0-d tensor that does not require grad and is not a bool: what PyTorch takes
+    as a Scalar (PyTorch's takes bools too, then refuses them unless the result is bool)."""
     if isinstance(value, Tensor):
-        return value.ndim == 0 and not value.requires_grad
+        return value.ndim == 0 and not value.requires_grad and value.dtype.kind != "b"
     return isinstance(value, numbers.Number) and not isinstance(value, (bool, np.bool_))
-
-
-def _scalar_first(where: str, args: tuple, options: dict) -> tuple[tuple, dict]:
-    """(args, options) of `where` (add, sub, addcmul, addcdiv or their in-place forms) in the current form.
-    With one positional argument more than that form takes, the call is PyTorch's deprecated overload with
-    the number first, `t.add_(alpha, other)`, `t.addcmul_(value, tensor1, tensor2)`: it is read as PyTorch
-    reads it, with PyTorch's UserWarning (there shown once per process; here as Python's filters decide)."""
-    keyword, tensors = _SCALAR_FIRST[where.rstrip("_")]
-    count = tensors.count("Tensor")
-    if len(args) <= count:
-        return args, options
-    current = f"{where}({tensors}, *, Number {keyword} = 1)"
-    old = f"{where}(Number {keyword}, {tensors})"
-    if len(args) > count + 1 or keyword in options or not _is_scalar(args[0]):
-        given = ", ".join(type(arg).__name__ for arg in args)
-        raise TypeError(f"{where}: expected {current}, or PyTorch's deprecated {old} (a number or a 0-d tensor "
-                        f"that does not require grad first){f' without {keyword}=' if keyword in options else ''}, "
-                        f"got ({given})")
-    warnings.warn(f"This overload of {where} is deprecated:\n\t{old}\nConsider using one of the following "
-                  f"signatures instead:\n\t{current}", UserWarning, stacklevel=user_stacklevel())
-    return args[1:], {**options, keyword: args[0]}
 
 
 class _One:
     """The default of alpha= and value=, 1: a mark of its own, so that PyTorch's deprecated form, which takes
-    no alpha= or value=, can tell that none was given."""
+    no alpha= or value=, can tell that none was given (and `t.add(u)` skip every check)."""
 
     def __repr__(self) -> str:
         return "1"
@@ -192,29 +173,62 @@ class _One:
 _ONE = _One()
 
 
-def _given(**options: Any) -> dict:
-    return {name: value for name, value in options.items() if value is not _ONE}
+def _scalar_first(where: str, args: tuple, number: Any) -> tuple[tuple, Any]:
+    """(the tensor arguments, the number) of `where` (add, sub, addcmul, addcdiv or their in-place forms), given
+    its positional arguments and its alpha= or value= (`_ONE` when not given). With one positional argument
+    more than the current form takes, the call is PyTorch's deprecated overload with the number first,
+    `t.add_(alpha, other)`, `t.addcmul_(value, tensor1, tensor2)`: it is read as PyTorch reads it, with
+    PyTorch's UserWarning (there shown once per process; here as Python's filters decide)."""
+    keyword, tensors = _SCALAR_FIRST[where.rstrip("_")]
+    count = tensors.count("Tensor")
+    if len(args) <= count:
+        return args, number
+    current = f"{where}({tensors}, *, Number {keyword} = 1)"
+    old = f"{where}(Number {keyword}, {tensors})"
+    if len(args) > count + 1 or number is not _ONE or not _is_scalar(args[0]):
+        given = ", ".join(type(arg).__name__ for arg in args)
+        raise TypeError(f"{where}: expected {current}, or PyTorch's deprecated {old} (a number or a 0-d tensor "
+                        f"that does not require grad first){'' if number is _ONE else f' without {keyword}='}, "
+                        f"got ({given})")
+    warnings.warn(f"This overload of {where} is deprecated:\n\t{old}\nConsider using one of the following "
+                  f"signatures instead:\n\t{current}", UserWarning, stacklevel=user_stacklevel())
+    return args[1:], args[0]
 
 
-def _alpha(where: str, options: dict) -> Any:
-    """add's and sub's alpha (1 by default); a tensor must be 0-d and need no grad, as PyTorch's Scalar."""
-    alpha = options.get("alpha", 1)
-    return _scalar(where, "alpha", alpha) if isinstance(alpha, Tensor) else alpha
+def _alpha(where: str, self: Tensor, other: Any, alpha: Any) -> Any:
+    """add's and sub's alpha, a number (a 0-d tensor that needs no grad: its number), checked as PyTorch's
+    alpha_check (aten/src/ATen/native/BinaryOps.h) checks it against the result's dtype: not a bool, an
+    integer for an integer result, real for a real one (TypeError here, RuntimeError there)."""
+    if type(alpha) is int or (type(alpha) is float and isinstance(self, Tensor) and self.dtype.kind in "fc"):
+        return alpha                # (the common cases, a learning rate say, checked at once)
+    alpha = _scalar(where, "alpha", alpha)
+    if is_int(alpha):
+        return alpha
+    dtype = result_type(self, as_tensor(other, self, where))
+    if dtype.kind in "biu" or (dtype.kind != "c" and not isinstance(alpha, numbers.Real)):
+        raise TypeError(f"{where}: alpha must be {'an integer' if dtype.kind in 'biu' else 'real'} for a result of "
+                        f"dtype {dtype}, got {alpha!r}, as PyTorch's")
+    return alpha
 
 
 def add(self: Tensor, other: Any, *deprecated: Any, alpha: Any = _ONE) -> Tensor:
-    """self + alpha * other; PyTorch's deprecated `t.add(alpha, other)` too (`_scalar_first`).
-    A 0-d tensor alpha that does not require grad is a number, as PyTorch's."""
-    (other,), options = _scalar_first("add", (other, *deprecated), _given(alpha=alpha))
-    alpha = _alpha("add", options)
+    """self + alpha * other; PyTorch's deprecated `t.add(alpha, other)` too (`_scalar_first`). alpha is a
+    number or a 0-d tensor that does not require grad, as PyTorch's Scalar, checked as PyTorch's (`_alpha`)."""
+    if deprecated:
+        (other,), alpha = _scalar_first("add", (other, *deprecated), alpha)
+    if alpha is _ONE:
+        return ew.add(self, other)
+    alpha = _alpha("add", self, other, alpha)
     return ew.add(self, other if alpha == 1 else ew.mul(as_tensor(other, self), alpha))
 
 
 def sub(self: Tensor, other: Any, *deprecated: Any, alpha: Any = _ONE) -> Tensor:
-    """self - alpha * other; PyTorch's deprecated `t.sub(alpha, other)` too (`_scalar_first`).
-    A 0-d tensor alpha that does not require grad is a number, as PyTorch's."""
-    (other,), options = _scalar_first("sub", (other, *deprecated), _given(alpha=alpha))
-    alpha = _alpha("sub", options)
+    """self - alpha * other; PyTorch's deprecated `t.sub(alpha, other)` too; alpha as `add`'s."""
+    if deprecated:
+        (other,), alpha = _scalar_first("sub", (other, *deprecated), alpha)
+    if alpha is _ONE:
+        return ew.sub(self, other)
+    alpha = _alpha("sub", self, other, alpha)
     return ew.sub(self, other if alpha == 1 else ew.mul(as_tensor(other, self), alpha))
 
 
@@ -312,8 +326,9 @@ def addcmul(self: Tensor, tensor1: Any, tensor2: Any, *deprecated: Any, value: A
     """self + value tensor1 tensor2, the three broadcast together, as torch.addcmul (Adam's second moment,
     `v.mul_(b2).addcmul_(g, g, value=1 - b2)`; PyTorch's deprecated `v.addcmul_(1 - b2, g, g)` too, see
     `_scalar_first`);   dL/dtensor1 = value g tensor2, dL/dtensor2 = value g tensor1"""
-    (tensor1, tensor2), options = _scalar_first("addcmul", (tensor1, tensor2, *deprecated), _given(value=value))
-    value = _scalar("addcmul", "value", options.get("value", 1))
+    if deprecated:
+        (tensor1, tensor2), value = _scalar_first("addcmul", (tensor1, tensor2, *deprecated), value)
+    value = 1 if value is _ONE else _scalar("addcmul", "value", value)
     tensor1, tensor2 = (t if isinstance(t, Tensor) else as_tensor(t, self, "addcmul") for t in (tensor1, tensor2))
     return _broadcast_together("addcmul", (self, tensor1, tensor2),
                                lambda: ew.add(self, _scaled(ew.mul(tensor1, tensor2), value)))
@@ -325,8 +340,9 @@ def addcdiv(self: Tensor, tensor1: Any, tensor2: Any, *deprecated: Any, value: A
     too, see `_scalar_first`);   dL/dtensor1 = value g / tensor2,
     dL/dtensor2 = -value g tensor1 / tensor2^2. Two integer (or bool) tensors divided are a TypeError,
     as PyTorch's (its integer addcdiv was removed)."""
-    (tensor1, tensor2), options = _scalar_first("addcdiv", (tensor1, tensor2, *deprecated), _given(value=value))
-    value = _scalar("addcdiv", "value", options.get("value", 1))
+    if deprecated:
+        (tensor1, tensor2), value = _scalar_first("addcdiv", (tensor1, tensor2, *deprecated), value)
+    value = 1 if value is _ONE else _scalar("addcdiv", "value", value)
     tensor1, tensor2 = (t if isinstance(t, Tensor) else as_tensor(t, self, "addcdiv") for t in (tensor1, tensor2))
     if tensor1.dtype.kind in "biu" and tensor2.dtype.kind in "biu":
         raise TypeError("addcdiv: integer division is not supported (tensor1 and tensor2 are both integer or bool), "
@@ -376,30 +392,32 @@ def diff(self: Tensor, n: Any = 1, dim: Any = -1, prepend: Any = None, append: A
 
 
 def _in_place_method(name: str, operator: str, combine) -> Any:
-    """PyTorch's `t.add_(u)` and kin: the in-place operator's rules (`_in_place`), as a method (add_ and sub_
-    also in PyTorch's deprecated form `t.add_(alpha, u)`, `_scalar_first`)."""
-    def method(self: Tensor, other: Any, *deprecated: Any, **options: Any) -> Tensor:
-        if deprecated:
-            (other,), options = _scalar_first(name, (other, *deprecated), options)
+    """PyTorch's `t.mul_(u)` and kin: the in-place operator's rules (`_in_place`), as a method."""
+    def method(self: Tensor, other: Any, **options: Any) -> Tensor:
         return self._in_place(name, lambda t, u: combine(t, u, **options), other)
     method.__name__ = name
     method.__doc__ = f"In place, as `t {operator} u` (the tensor gets a new array); returns the tensor."
     return method
 
 
-add_, sub_ = _in_place_method("add_", "+=", add), _in_place_method("sub_", "-=", sub)
-mul_, div_ = _in_place_method("mul_", "*=", ew.mul), _in_place_method("div_", "/=", ew.div)
-
-
 def _scalar_first_in_place(name: str, op: Callable) -> Callable:
-    """`t.addcmul_(...)`, `t.addcdiv_(...)`: `op` in place with the rules of `t += u`, PyTorch's deprecated
-    form with the number first read as PyTorch reads it, warning under this method's name."""
+    """`t.add_(...)`, `t.sub_(...)`, `t.addcmul_(...)`, `t.addcdiv_(...)`: `op` in place with the rules of
+    `t += u`; PyTorch's deprecated form with the number first (`t.add_(alpha, u)`) read as PyTorch reads it,
+    warning under this method's name (`_scalar_first`)."""
+    keyword, tensors = _SCALAR_FIRST[name[:-1]]
+    count = tensors.count("Tensor")         # (what the current form takes by position)
+
     def method(self: Tensor, *args: Any, **options: Any) -> Tensor:
-        args, options = _scalar_first(name, args, options)
+        if len(args) > count:
+            args, options[keyword] = _scalar_first(name, args, options.pop(keyword, _ONE))
         return self._in_place(name, lambda t, _: op(t, *args, **options), None)
     method.__name__ = method.__qualname__ = name
     method.__doc__ = f"`t.{name[:-1]}(...)` in place, with the rules of `t += u`; returns t."
     return method
+
+
+add_, sub_ = _scalar_first_in_place("add_", add), _scalar_first_in_place("sub_", sub)
+mul_, div_ = _in_place_method("mul_", "*=", ew.mul), _in_place_method("div_", "/=", ew.div)
 
 
 def clamp_(self: Tensor, min: Any = None, max: Any = None) -> Tensor:
