@@ -17,8 +17,8 @@ Already covered elsewhere and not repeated here: torchviz's README and tests por
 Findings fixed with this file: an error that blamed the inputs for a graph not recorded under `mg.no_grad()`,
 a renderer failure that printed thousands of lines of graphviz-pure's layout trace, a too-big message that
 told a cells-view drawing to draw the cells view, an unknown suffix (`x.dot`) that did not say where the DOT
-text is. Left as a strict xfail: graphviz-pure's layout fails (`trouble in init_rank`) on some ops views of
-about 100 steps or more.
+text is. Left as a strict xfail, fixed since (tests/test_drawing_long_32.py): graphviz-pure's layout failed
+(`trouble in init_rank`) on some ops views of about 100 steps or more.
 """
 
 import importlib
@@ -686,9 +686,6 @@ def test_a_long_sequence_draws_twelve_steps_and_a_wide_graph_renders(tmp_path):
     check_svg(render_timed(graph, tmp_path / "wide.svg", seconds=5))
 
 
-@pytest.mark.xfail(strict=True, raises=RuntimeError,
-                   reason="graphviz-pure's layout fails with 'trouble in init_rank' on some ops views of about 100 "
-                          "steps or more (newrank with a cluster per step); this one has 427 boxes")
 def test_the_ops_view_of_a_103_step_layer_renders(tmp_path):
     mg.manual_seed(0)
     rnn = mg.nn.RNN(2, 3)

@@ -8,7 +8,6 @@ from contextlib import contextmanager
 from typing import Iterator
 
 import graphviz
-from graphviz.quoting import quote
 
 from ..autograd import CUT, Node
 from .graph import GraphInfo
@@ -19,7 +18,9 @@ from .style import GREY, PARAMETER_COLOURS, html_label
 
 
 ANCHOR = {"shape": "point", "style": "invis", "width": "0", "height": "0", "label": ""}
-LADDER = 20     # each edge from a column's anchor to the next column, said this many times
+# The group of the columns' anchors and level nodes, given where they are declared (`keep_in_order`):
+# an edge between two nodes of one group costs Graphviz as much to cross as a cluster's side does.
+COLUMNS = {"group": "columns"}
 PARAMETER_EDGE = {"style": "dotted", "penwidth": "1.2", "arrowsize": "0.5"}
 BEFORE, AFTER = -float("inf"), float("inf")     # the columns of `use_column` before and after the steps
 READ_AT = "dotted: first use"  # under the parameters' title: their edges go to the first step reading them
@@ -36,12 +37,22 @@ def keep_in_order(graph: graphviz.Digraph, columns: list[tuple[str, str]]) -> No
     Graphviz drops an edge between nodes of one rank in two clusters, so a row of edges cannot
     order clusters: they stand in whatever order crosses the fewest edges. So each column has an
     invisible anchor above its level node, the anchors share a rank and so do the level nodes,
-    and each anchor points at its own column's level node and at the next column's, with an
-    edge said `LADDER` times (graphviz adds up repeated edges into one that costs as much to
-    cross): time order crosses none of them. A mirrored layout crosses no more edges, so two
+    and each anchor points at its own column's level node and at the next column's. The anchors
+    and level nodes are one `group` (`COLUMNS`, which the caller gives them), which makes an edge
+    between two of them as dear to cross as a cluster's side: time order crosses none of them,
+    and a column out of place crosses a rung of this ladder for each column it passes, dearer
+    than what fans out to every step (a layer's input projection, its stack of outputs) saves by
+    standing mid-row. The rungs (the edges to the next column) have weight 0: they order the
+    columns, and do not pull them together. A mirrored layout crosses no more edges, so two
     invisible nodes outside the clusters, on the top rank, tell left from right: `start`, which
     the caller declares before any other node, points at the first column, `end` at the last,
     and an edge `start -> end` between nodes of one rank keeps `start` on the left.
+
+    Each rung is one edge. Said 20 times over instead, as it was before the group (Graphviz adds
+    up repeated edges into one as dear to cross), graphviz-pure's layout of about 100 steps or
+    more failed ("trouble in init_rank", as Graphviz 2.43's did) or set columns out of time
+    order, and routing the invisible copies (`splines=ortho` routes them too) took most of the
+    time of rendering.
     """
     for rank, names in (("min", ["start", "end"]), ("same", [anchor for anchor, _ in columns]),
                         ("same", [level for _, level in columns])):
@@ -55,9 +66,7 @@ def keep_in_order(graph: graphviz.Digraph, columns: list[tuple[str, str]]) -> No
     for anchor, level in columns:
         graph.edge(anchor, level, style="invis")
     for (anchor, _), (_, right) in zip(columns, columns[1:]):
-        # the DOT line graph.edge writes, quoted once and repeated (quoting it LADDER times a column
-        # was most of the time of drawing 10,000 steps); quoted, as graph.edge quotes, whatever a step is
-        graph.body.append(f"\t{quote(anchor)} -> {quote(right)} [style=invis]\n" * LADDER)
+        graph.edge(anchor, right, style="invis", weight="0")
 
 
 @contextmanager
@@ -66,7 +75,7 @@ def note_column(graph: graphviz.Digraph, name: str) -> Iterator[graphviz.Digraph
     row of steps as a column of its own (`keep_in_order`)."""
     with subgraph(graph, f"cluster_{name}") as cluster:
         cluster.attr(label="", peripheries="0")
-        cluster.node(f"anchor_{name}", **ANCHOR)
+        cluster.node(f"anchor_{name}", **ANCHOR, **COLUMNS)
         yield cluster
 
 
@@ -158,7 +167,7 @@ def draw_steps(graph: graphviz.Digraph, info: GraphInfo, show_values: bool) -> N
     marker = marks_before_cut(info, first_cut)
     if marker:
         with note_column(graph, "before_cut") as column:
-            before_cut(column, info)
+            before_cut(column, info, **COLUMNS)
         columns.append(("anchor_before_cut", "before_cut"))
     note_at = next((step for step in steps if info.hidden_steps and step > info.hidden_steps[-1]), None)
     cutting = {drawn_in(info, parent) for node in info.drawn for parent in node.inputs
@@ -166,12 +175,13 @@ def draw_steps(graph: graphviz.Digraph, info: GraphInfo, show_values: bool) -> N
     for step in steps:
         if step == note_at:
             with note_column(graph, "elided") as column:
-                elision_note(column, info)
+                elision_note(column, info, **COLUMNS)
             columns.append(("anchor_elided", "elided"))
         members = clusters[step]
+        members[0][1].update(COLUMNS)       # (its level node)
         greyed = all(attrs.get("fillcolor") == "gray92" for _, attrs in members)
-        step_cluster(graph, info, step, colours, [(f"anchor_{step}", ANCHOR)] + members, greyed, norms,
-                     CUT_MARGIN if step in cutting else None)
+        step_cluster(graph, info, step, colours, [(f"anchor_{step}", {**ANCHOR, **COLUMNS})] + members, greyed,
+                     norms, CUT_MARGIN if step in cutting else None)
         columns.append((f"anchor_{step}", members[0][0]))
     if info.hidden_steps and note_at is None:
         elision_note(graph, info)
@@ -218,12 +228,12 @@ def inputs_column(graph: graphviz.Digraph, before: list[tuple[str, dict]], param
         for name, attrs in before:
             column.node(name, **attrs)
         if not params:
-            column.node(level, **ANCHOR)
+            column.node(level, **ANCHOR, **COLUMNS)
         else:
             with subgraph(column, "cluster_parameters") as box:
                 box.attr(label="", style="rounded,filled", fillcolor="aliceblue", color="gray70")
                 box.node(level, html_label("parameters", f'<FONT POINT-SIZE="9" COLOR="gray40">{READ_AT}</FONT>'),
-                         shape="plaintext", style="")
+                         shape="plaintext", style="", **COLUMNS)
                 for name, attrs in params:
                     box.node(name, **attrs)
                 names = [level] + [name for name, _ in params]

@@ -126,11 +126,11 @@ def step_cluster(graph: graphviz.Digraph, info: GraphInfo, step: int, colours: d
             cluster.node(name, **attrs)
 
 
-def elision_note(graph: graphviz.Digraph, info: GraphInfo) -> None:
-    """The node `elided` standing for the steps left out."""
+def elision_note(graph: graphviz.Digraph, info: GraphInfo, **attrs: str) -> None:
+    """The node `elided` standing for the steps left out (with `attrs`, say its group)."""
     first, last, count = info.hidden_steps[0], info.hidden_steps[-1], len(info.hidden_steps)
     graph.node("elided", html_label(f"... {count} step{'s' if count != 1 else ''} left out "
-                                    f"(t = {first} .. {last}) ..."), shape="plaintext", style="")
+                                    f"(t = {first} .. {last}) ..."), shape="plaintext", style="", **attrs)
 
 
 def step_colours(info: GraphInfo, norms: dict) -> dict:
@@ -166,10 +166,11 @@ def marks_before_cut(info: GraphInfo, first_cut: str | None) -> bool:
     return bool(info.cut_steps) and first_cut is not None and info.steps[0] == info.cut_steps[0] > 1
 
 
-def before_cut(graph: graphviz.Digraph, info: GraphInfo) -> None:
-    """The grey marker `before_cut` for the steps behind the earliest cut: their history is gone."""
+def before_cut(graph: graphviz.Digraph, info: GraphInfo, **attrs: str) -> None:
+    """The grey marker `before_cut` for the steps behind the earliest cut: their history is gone
+    (with `attrs`, say its group)."""
     graph.node("before_cut", html_label(f"t &lt; {info.cut_steps[0]}", "behind the truncation:", "history freed"),
-               style="rounded,dashed", color=GREY, fontcolor="gray50")
+               style="rounded,dashed", color=GREY, fontcolor="gray50", **attrs)
 
 
 def before_cut_edge(graph: graphviz.Digraph, first_cut: str) -> None:
