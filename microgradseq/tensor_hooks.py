@@ -43,7 +43,8 @@ from .utils.hooks import HookRegistry, RemovableHandle, add_hook
 
 
 def _call(hook: Callable, value: Tensor, shape: tuple, dtype: np.dtype) -> np.ndarray | None:
-    """hook(value), checked: None, or an array of `shape` and `dtype`, as PyTorch requires. Under `no_grad`,
+    """hook(value), checked: None, or an array of `shape` and `dtype`, as PyTorch requires (the dtype checked
+    first, as PyTorch's `check_variable_result`: a hook changing both is told of its dtype). Under `no_grad`,
     as PyTorch runs hooks during a backward pass: nothing a hook computes is recorded."""
     with no_grad():
         out = hook(value)
@@ -54,8 +55,8 @@ def _call(hook: Callable, value: Tensor, shape: tuple, dtype: np.dtype) -> np.nd
         array = np.asarray(array)
     if not isinstance(array, np.ndarray):
         raise TypeError(f"register_hook: a hook must return None or a tensor, got {type(out).__name__}")
-    changed = (f"size of the gradient: expected shape {shape}, got {array.shape}" if array.shape != shape else
-               f"dtype of the gradient: expected {dtype}, got {array.dtype}" if array.dtype != dtype else None)
+    changed = (f"dtype of the gradient: expected {dtype}, got {array.dtype}" if array.dtype != dtype else
+               f"size of the gradient: expected shape {shape}, got {array.shape}" if array.shape != shape else None)
     if changed is not None:
         raise RuntimeError(f"register_hook: hook {getattr(hook, '__name__', hook)!r} changed the {changed}")
     return array
@@ -170,9 +171,11 @@ class HookedGradients(GradientPass):
     p.grad = (before) + hook(this pass's gradient), then the post-accumulate hooks see p. A pass run inside
     another (by a hook, a Function's backward) puts back the outer pass's partial sums in the op nodes both
     walk (neither adds into the other's), and is refused if it freed a node an enclosing pass has still to
-    walk (`_freed_for_outer`), as PyTorch's outer pass refuses a freed graph."""
+    walk (`_freed_for_outer`), as PyTorch's outer pass refuses a freed graph. While it runs, a pass started
+    inside it is an ordinary one (`differentiated` is None again until it ends): a hook's plain backward()
+    during `autograd.grad` fills the leaves' `.grad`, as PyTorch's re-entrant backward does."""
 
-    __slots__ = ("put_aside", "walked", "ops_before")
+    __slots__ = ("put_aside", "walked", "ops_before", "captured")
 
     def __init__(self, order: list) -> None:
         self.ops_before = [(node, node.grad) for node in order if node.kind is OP] if pass_number() else ()
@@ -180,6 +183,12 @@ class HookedGradients(GradientPass):
         self.put_aside = _put_aside(order, differentiated.get()) if _hooked_leaves else ()
         self.walked = _hold_walked_nodes(order) if _hooked_nodes else ()
         _walking.orders.append(order)       # (the list the core pops: what this pass has still to walk)
+
+    def __enter__(self) -> HookedGradients:
+        # a pass that a hook or a Function's backward runs inside this one is its own: a plain backward() there
+        # fills every leaf's .grad, whatever this pass differentiates with respect to (`differentiated`)
+        self.captured = differentiated.set(None)
+        return self
 
     def __exit__(self, error_type, error, traceback) -> None:
         failed = error_type is not None
@@ -195,7 +204,10 @@ class HookedGradients(GradientPass):
                 if node.kind is OP:
                     node.grad = before
             order = _walking.orders.pop()
-            self._hand_back(failed)
+            try:
+                self._hand_back(failed)
+            finally:
+                differentiated.reset(self.captured)
         owed = _walking.owed.pop(id(order), None) if _walking.owed else None
         if owed is not None and not failed:     # (a pass inside this one failed, having freed a node of it)
             raise _freed_by_inner_pass(owed)
