@@ -175,7 +175,7 @@ class HookedGradients(GradientPass):
     inside it is an ordinary one (`differentiated` is None again until it ends): a hook's plain backward()
     during `autograd.grad` fills the leaves' `.grad`, as PyTorch's re-entrant backward does."""
 
-    __slots__ = ("put_aside", "walked", "ops_before", "captured")
+    __slots__ = ("put_aside", "walked", "ops_before", "outer_differentiated")
 
     def __init__(self, order: list) -> None:
         self.ops_before = [(node, node.grad) for node in order if node.kind is OP] if pass_number() else ()
@@ -187,7 +187,7 @@ class HookedGradients(GradientPass):
     def __enter__(self) -> HookedGradients:
         # a pass that a hook or a Function's backward runs inside this one is its own: a plain backward() there
         # fills every leaf's .grad, whatever this pass differentiates with respect to (`differentiated`)
-        self.captured = differentiated.set(None)
+        self.outer_differentiated = differentiated.set(None)
         return self
 
     def __exit__(self, error_type, error, traceback) -> None:
@@ -207,7 +207,7 @@ class HookedGradients(GradientPass):
             try:
                 self._hand_back(failed)
             finally:
-                differentiated.reset(self.captured)
+                differentiated.reset(self.outer_differentiated)
         owed = _walking.owed.pop(id(order), None) if _walking.owed else None
         if owed is not None and not failed:     # (a pass inside this one failed, having freed a node of it)
             raise _freed_by_inner_pass(owed)

@@ -236,7 +236,7 @@ def _tangent(run: Seed, tensor: Tensor, k: int) -> np.ndarray:
 
 
 def influence_blocks(state: Any, params: list[Tensor], names: list[str],
-             block: Callable[[int, Tensor, Tensor, int], np.ndarray]) -> Any:
+                     block: Callable[[int, Tensor, Tensor, int], np.ndarray]) -> Any:
     """The influence `on_step` is shown: for each tensor h (number i) of `state`, a dict name ->
     `block(i, h, p, offset)`, dh/dp of shape h.shape + p.shape (p's entries at `offset` in theta),
     made read-only; the dicts in the state's structure (one tensor: the dict)."""
@@ -419,7 +419,7 @@ def _param_gradient(params: list[Tensor], outputs: list[tuple[Tensor, Any]]) -> 
 
 def _online(learner: Sensitivities | RankOne, inputs: Sequence, targets: Sequence, params: list[Tensor],
             n: int, k1: int, optimizer: Any, on_update: Callable | None, reduction: str,
-            on_step: Callable | None = None) -> TBPTTResult:
+            on_step: Callable | None) -> TBPTTResult:
     """The update schedule `tbptt` keeps (u = k1, 2 k1, ..., n), with each loss's gradient known
     when the loss is: at an update, the gradients since the previous one are summed (or averaged)
     into the `.grad` of the parameters those losses depend on, then `on_update(u, L_u)`,
