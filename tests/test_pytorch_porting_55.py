@@ -94,6 +94,8 @@ Noticed and left alone (the sources', in PyTorch too):
   - losses.py's `MoLLoss` returns `log_sum_exp(...)`, but the file defines `_log_sum_exp` (a NameError when called);
     main.py's `evaluate` does not squeeze the channel axis `train_one_epoch` squeezes, so its cross-entropy gets
     targets of the wrong shape (an error here and in PyTorch, unless the window happens to be n_classes long).
+  - MIT's `generate_text` feeds back `input_idx` of shape (L, 1) after a start string of L characters: with the
+    lab's start string "X" (L = 1) it is right; a longer start string would change the batch size.
 
 Expected values come from numpy written here in float64 (LSTM and GRU recurrences, the convolutions and upsampling,
 mu-law, the losses, central differences of those), never from the library's own outputs.
