@@ -16,11 +16,14 @@ from .tensor import Tensor
 
 
 class Parameter(Tensor):
-    """A tensor that a module owns and trains: it always requires grad."""
+    """A tensor that a module owns and trains: it always requires grad. `Parameter()` without data is an
+    empty one of the default dtype, as PyTorch's (its `data=None` is `torch.empty(0)`)."""
 
     __slots__ = ()
 
-    def __init__(self, data: Any, requires_grad: bool = True, dtype: Any = None) -> None:
+    def __init__(self, data: Any = None, requires_grad: bool = True, dtype: Any = None) -> None:
+        if data is None:
+            data = []               # (Python floats, here none: the default dtype, as `torch.empty(0)`)
         if dtype is None and isinstance(data, np.ndarray):
             dtype = data.dtype      # (an array's, ints too: only `mg.Tensor`'s legacy reading makes ints float)
         super().__init__(data, requires_grad=requires_grad, dtype=dtype)
