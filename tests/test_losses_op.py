@@ -152,3 +152,68 @@ def test_probability_targets_must_have_the_logits_own_layout():
     with pytest.raises(ValueError, match=r"probability targets of shape \(2, 4, 3\) do not match logits of shape "
                                          r"\(2, 3, 4\)"):
         cross_entropy(logits, np.full((2, 4, 3), 1 / 3))
+
+
+# ---- the call a training loop makes each step: logits (N, C), N class indices, "sum" or "mean" ----------
+
+def np_summed_rows_cross_entropy(x, target, mean):
+    """-log softmax(x)[r, t_r] summed (or averaged) over rows r, and its gradient softmax - onehot (/ N)."""
+    shifted = x - x.max(axis=1, keepdims=True)
+    log_softmax = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    rows = np.arange(len(x))
+    loss = -log_softmax[rows, target].sum()
+    grad = np.exp(log_softmax)
+    grad[rows, target] -= 1
+    return (loss / len(x), grad / len(x)) if mean else (loss, grad)
+
+
+@pytest.mark.parametrize("mean", [False, True])
+@pytest.mark.parametrize("target_kind", ["int64 array", "uint8 array", "tensor", "list"])
+@pytest.mark.parametrize("ignore_index", [-100, -1])
+def test_the_loops_call_gives_numpys_loss_and_gradient_in_one_node(mean, target_kind, ignore_index):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((4, 7)) * 2
+    target = np.array([0, 6, 3, 3])
+    given = {"int64 array": target, "uint8 array": target.astype(np.uint8), "tensor": mg.tensor(target),
+             "list": target.tolist()}[target_kind]
+    logits = mg.tensor(x, requires_grad=True)
+    loss = cross_entropy(logits, given, reduction="mean" if mean else "sum", ignore_index=ignore_index)
+    loss.backward()
+    expected, expected_grad = np_summed_rows_cross_entropy(x, target, mean)
+    assert loss.op == "cross_entropy" and loss.shape == ()
+    np.testing.assert_allclose(loss.item(), expected, rtol=1e-12)
+    np.testing.assert_allclose(logits.grad, expected_grad, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("target, message", [
+    (np.array([0, 7]), r"cross_entropy: class targets must lie in \[0, 7\).*from 0 to 7"),
+    (np.array([-1, 2]), r"cross_entropy: class targets must lie in \[0, 7\).*from -1 to 2"),
+    (np.array([0, 1, 2]), r"cross_entropy: class targets of shape \(3,\) do not match logits of shape \(2, 7\)"),
+    (np.array([[0], [1]]), r"cross_entropy: class targets of shape \(2, 1\) do not match"),
+])
+def test_the_loops_call_with_bad_targets_gets_the_full_checks_errors(target, message):
+    logits = mg.tensor(np.zeros((2, 7)), requires_grad=True)
+    with pytest.raises(ValueError, match=message):
+        cross_entropy(logits, target, reduction="sum")
+
+
+@pytest.mark.parametrize("reduction", ["bogus", "none"])
+def test_the_loops_call_with_another_reduction_takes_the_full_path(reduction):
+    x = np.random.default_rng(4).standard_normal((3, 5))
+    target = np.array([1, 4, 0])
+    if reduction == "bogus":
+        with pytest.raises(ValueError, match="cross_entropy: .*reduction"):
+            cross_entropy(mg.tensor(x), target, reduction=reduction)
+        return
+    per_row = cross_entropy(mg.tensor(x), target, reduction=reduction)
+    shifted = x - x.max(axis=1, keepdims=True)
+    expected = -(shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True)))[np.arange(3), target]
+    np.testing.assert_allclose(per_row.numpy(), expected, rtol=1e-12)
+
+
+def test_the_loops_call_ignores_a_target_equal_to_a_non_negative_ignore_index_on_the_full_path():
+    x = np.random.default_rng(5).standard_normal((3, 5))
+    target = np.array([1, 4, 0])
+    loss = cross_entropy(mg.tensor(x), target, reduction="sum", ignore_index=4)
+    expected, _ = np_summed_rows_cross_entropy(x[[0, 2]], target[[0, 2]], mean=False)
+    np.testing.assert_allclose(loss.item(), expected, rtol=1e-12)

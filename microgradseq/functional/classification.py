@@ -111,9 +111,25 @@ def _classes_last(where: str, scores: Tensor) -> Tensor:
     return scores if scores.ndim < 3 else scores.permute(0, *range(2, scores.ndim), 1)
 
 
+def _plain_class_targets(logits: Any, target: Any) -> np.ndarray | None:
+    """The targets of the call a training loop makes at every step, logits (N, C) and N class indices
+    in [0, C), as an array; None for anything else (the full path below checks it and words any error).
+    One min and one max check them, so that the one-node loss costs little more than its numpy."""
+    if type(logits) is not Tensor or logits.ndim != 2 or logits.dtype.kind != "f":
+        return None
+    classes = target._data if type(target) is Tensor else target
+    if (type(classes) is not np.ndarray or classes.dtype.kind not in "iu" or classes.shape != logits.shape[:1]
+            or not classes.size or np.minimum.reduce(classes) < 0 or np.maximum.reduce(classes) >= logits.shape[1]):
+        return None
+    return classes
+
+
+_NO_SMOOTHING = 0.0
+
+
 @also_by_keyword(logits="input")
 def cross_entropy(input: Any, target: Any, weight: Any = None, size_average: Any = None, ignore_index: int = -100,
-                  reduce: Any = None, reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+                  reduce: Any = None, reduction: str = "mean", label_smoothing: float = _NO_SMOOTHING) -> Tensor:
     """-sum_c w_c p_c log softmax(logits)_c per row, with p one-hot (class indices) or given, w the
     class weights (1 without `weight`).
 
@@ -125,6 +141,12 @@ def cross_entropy(input: Any, target: Any, weight: Any = None, size_average: Any
     targets (their number without `weight`), or by the number of rows for probabilities.
     `label_smoothing` = e in [0, 1] mixes each target with the uniform one, (1 - e) p + e / C.
     """
+    if (weight is None and size_average is None and reduce is None and label_smoothing is _NO_SMOOTHING
+            and type(ignore_index) is int and ignore_index < 0
+            and type(reduction) is str and reduction in ("sum", "mean")):
+        classes = _plain_class_targets(input, target)      # (the call a loop makes each step: few checks)
+        if classes is not None:
+            return cross_entropy_op(input, classes, reduction == "mean")
     weight, reduction = reduction_in_place_of("cross_entropy", "weight", weight, reduction)
     reduction = legacy_reduction("cross_entropy", size_average, reduce, reduction)
     checked_reduction("cross_entropy", reduction)
