@@ -12,6 +12,7 @@ from .checks import flag, is_finite_number, is_int, not_numbers, user_stacklevel
 from .dtypes import LEGACY_TENSOR_TYPES
 from .random import generator_or_default
 from .spellings import Size, check_device, check_memory_format, shape_of, sizes_of
+from .ops.arithmetic import _scalar_of
 from .ops.assign import number_for
 from .tensor import Tensor, array_of, default_complex_dtype, get_default_dtype, owned, tensor
 
@@ -98,27 +99,16 @@ def _fill_dtype(value: Any) -> np.dtype:
     return get_default_dtype()
 
 
-def _scalar_bound(value: Any) -> Any:
-    """A bound of arange: a 0-d tensor that needs no grad as its Python number (an int for an integer
-    tensor), as PyTorch's parser reads a Scalar argument; a tensor with dimensions or with grad is a
-    TypeError, as PyTorch's; anything else as it is (arange checks it)."""
-    if not isinstance(value, Tensor):
-        return value
-    if value.dim() != 0 or value.requires_grad:
-        raise TypeError(f"arange: start, end and step must be numbers or 0-d tensors that do not require grad, "
-                        f"got a tensor of shape {tuple(value.shape)} (requires_grad={value.requires_grad})")
-    return value.item()
-
-
 def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, device: Any = None,
            requires_grad: bool = False) -> Tensor:
     """start, start + step, ... up to but not including end (`arange(n)`: 0 .. n - 1); int64 when every
     bound is an integer, else the default float dtype, as PyTorch's. A bound may be a 0-d tensor without
     grad, read as its number (`torch.arange(start[i], start[i] + duration[i], step=0.5)`), as PyTorch's."""
     check_device("arange", device)
-    start, end, step = (_scalar_bound(v) for v in (start, end, step))
     if end is None:
         start, end = 0, start
+    start, end, step = (_scalar_of("arange", name, bound) for name, bound in zip(("start", "end", "step"),
+                                                                                 (start, end, step)))
     if not all(is_finite_number(v) for v in (start, end, step)) or step == 0:
         raise ValueError(f"arange: start, end and step must be finite numbers and step not 0, got "
                          f"start={start!r}, end={end!r}, step={step!r}")

@@ -540,8 +540,15 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None, device: An
     """A tensor of `data`, its dtype inferred from the data as PyTorch's `torch.tensor` infers it
     (`Tensor(data)`, PyTorch's legacy constructor, makes Python numbers and numpy arrays of ints or bools
     the default float dtype; a float numpy array keeps its dtype in both here, where PyTorch's
-    `Tensor(ndarray)` is float32); `device`: the CPU, or None."""
+    `Tensor(ndarray)` is float32); `device`: the CPU, or None. A tensor given as data is copied (without its
+    history) with PyTorch's UserWarning, at the caller's line (torch/csrc/utils/tensor_new.cpp, which warns
+    so from `t.new_tensor(u)` too)."""
     check_device("tensor", device)
+    if isinstance(data, Tensor):
+        called = "tensor.new_tensor" if public_name("tensor").endswith("new_tensor") else "torch.tensor"
+        warnings.warn("To copy construct from a tensor, it is recommended to use sourceTensor.clone().detach() or "
+                      f"sourceTensor.clone().detach().requires_grad_(True), rather than {called}(sourceTensor).",
+                      UserWarning, stacklevel=user_stacklevel())
     out = owned(_own_array(data, dtype))
     if flag(requires_grad, "requires_grad", "tensor"):
         out._become_leaf()

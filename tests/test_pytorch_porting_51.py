@@ -2305,7 +2305,7 @@ def test_arange_takes_0d_tensor_bounds_as_pytorchs_scalar_arguments():
     n = torch.arange(torch.tensor(7))
     assert n.dtype == torch.int64 and n.tolist() == list(range(7))
     assert torch.arange(torch.tensor(1), 8, torch.tensor(3)).tolist() == [1, 4, 7]
-    with pytest.raises(TypeError, match="arange: .*0-d tensors that do not require grad.*shape \\(2,\\)"):
+    with pytest.raises(TypeError, match="arange: end must be a number, got a tensor of shape \\(2,\\)"):
         torch.arange(start)
     with pytest.raises(TypeError, match="requires_grad=True"):
         torch.arange(torch.tensor(3.0, requires_grad=True))

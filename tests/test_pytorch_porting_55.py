@@ -60,7 +60,8 @@ What broke (fixed in this round's library change):
     attribute cache, keyed by the name string's address, kept each copy. The names are interned now
     (microgradseq/nn/layers.py), and the held memory is flat to a few bytes over 64 chunks.
 
-A gap left open (a strict xfail below): `torch.tensor(a_tensor)` copies without PyTorch's UserWarning ("To copy
+A gap left open then, closed since (tests/test_parity_fixes_33.py; the test below passes): `torch.tensor(a_tensor)`
+copied without PyTorch's UserWarning ("To copy
 construct from a tensor, it is recommended to use sourceTensor.clone().detach() ..."); the MIT lab's training cell
 writes `torch.tensor(x_batch, dtype=torch.long)` of the tensors `get_batch` returns. The library's `tensor` is
 called on tensors internally too, so the warning needs a look at those callers first.
@@ -654,8 +655,6 @@ def test_lab_multinomial_of_the_softmax_draws_by_its_probabilities_from_the_gene
     assert "".join(idx2char[torch.tensor([0, 1])]) == idx2char[0] + idx2char[1]
 
 
-@pytest.mark.xfail(strict=True, reason="torch.tensor(a_tensor) copies without PyTorch's 'To copy construct from a "
-                                       "tensor' UserWarning (the lab's torch.tensor(x_batch, dtype=torch.long))")
 def test_lab_torch_tensor_of_a_tensor_warns_as_pytorch():
     x_batch = torch.tensor([[1, 2], [3, 4]])
     with pytest.warns(UserWarning, match="To copy construct from a tensor"):

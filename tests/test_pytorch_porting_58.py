@@ -54,7 +54,8 @@ What broke (two gaps, both fixed in microgradseq/distributions; the tests at the
       vectors (domain `real_vector`) coupled no axis here, so `TransformedDistribution`'s event shape was wrong and
       `log_prob` failed to broadcast. It is PyTorch's property now (a number set by a subclass, as AffineTransform's
       `event_dim=`, still wins).
-  Left open (a strict xfail at the end): the base `Transform.sign` is +1 here, where PyTorch's raises
+  Left open then, closed since (tests/test_parity_fixes_33.py; the test at the end passes): the base
+  `Transform.sign` was +1 here, where PyTorch's raises
   NotImplementedError, so a `TransformedDistribution.cdf` through a decreasing subclass that names no `sign` is
   silently wrong here and refused there (the built-ins' signs, and their cdfs, would need a look first). The base
   `bijective` is True here, False in PyTorch (nothing here reads it of a subclass).
@@ -3321,9 +3322,6 @@ def test_a_transform_of_vectors_couples_its_last_axis_as_pytorch(float64):
         Mismatched().event_dim
 
 
-@pytest.mark.xfail(strict=True, reason="Transform.sign defaults to +1 here; PyTorch's base sign raises "
-                                       "NotImplementedError, so a TransformedDistribution's cdf through a subclass "
-                                       "that names no sign refuses instead of assuming the map increases")
 def test_a_transform_without_a_sign_has_none_as_pytorch():
     class Flip(torch.distributions.Transform):                 # y = -x, decreasing, with no `sign` given
         domain = torch.distributions.constraints.real

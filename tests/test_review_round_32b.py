@@ -40,7 +40,8 @@
    - `t.add(u)` cost 1.6x and `t.add_(u)` 1.75x what they did before round 54 (every call went through the
      deprecated-form parser). No code of the library calls them per step (the LSTM(32,1) loop step was unchanged),
      but hand-written optimizers do; the plain call now skips it all (back to 1.0x).
-   Left (strict xfail): the deprecated form with its tensors by keyword, `t.add(0.5, other=u)`, which PyTorch's
+   Left then (closed since, tests/test_parity_fixes_33.py): the deprecated form with its tensors by keyword,
+   `t.add(0.5, other=u)`, which PyTorch's
    parser matches (a positional parameter may come by keyword) and Python refuses here; addcmul's value for an
    integer result (PyTorch converts it to the result's type: 2.5 becomes 2, aten/src/ATen/native/cpu/
    PointwiseOpsKernel.cpp, `value.to<scalar_t>()`; here the result is promoted to float).
@@ -339,9 +340,6 @@ def test_current_forms_by_keyword_and_a_0d_tensor_value():
         assert arr(mg.add(1, u, alpha=0.5)).tolist() == [2.5, 3.5]     # a number first, a tensor second
 
 
-@pytest.mark.xfail(strict=True, reason="PyTorch's parser matches the deprecated add(Scalar alpha, Tensor other) "
-                   "with `other` by keyword (python_arg_parser.cpp reads a positional parameter from kwargs); "
-                   "here Python's 'got multiple values for argument other'")
 def test_deprecated_form_with_its_tensor_by_keyword():
     t, u = mg.tensor(A), mg.tensor(B)
     with warnings.catch_warnings():
@@ -349,8 +347,6 @@ def test_deprecated_form_with_its_tensor_by_keyword():
         assert arr(t.add(0.5, other=u)).tolist() == [2.5, 0.5]
 
 
-@pytest.mark.xfail(strict=True, reason="PyTorch's addcmul converts value to the result's dtype (value.to<scalar_t>(), "
-                   "2.5 -> 2 for int64, PointwiseOpsKernel.cpp); here the result is promoted to float")
 def test_addcmul_of_integers_with_a_float_value_as_pytorch():
     i, j = mg.tensor([1, 2]), mg.tensor([3, 4])
     result = i.addcmul(i, j, value=2.5)

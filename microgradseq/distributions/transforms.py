@@ -71,8 +71,11 @@ class Transform:
 
     @property
     def sign(self) -> Any:
-        """+1 where y increases with x, -1 where it decreases."""
-        return 1
+        """+1 where y increases with x, -1 where it decreases: each bijection of one variable names its own, and
+        the base class none (NotImplementedError, as PyTorch's), so a `TransformedDistribution`'s cdf refuses a
+        map whose direction it does not know rather than assume that it increases."""
+        raise NotImplementedError(f"{type(self).__name__}: has no sign defined (+1 or -1, for a map of one variable "
+                                  "that increases or decreases)")
 
     @property
     def inv(self) -> "Transform":
@@ -184,6 +187,7 @@ class ExpTransform(Transform):
 
     domain = constraints.real
     codomain = constraints.positive
+    sign = +1
 
     def _call(self, x: Tensor) -> Tensor:
         return x.exp()
@@ -201,6 +205,7 @@ class SigmoidTransform(Transform):
 
     domain = constraints.real
     codomain = constraints.unit_interval
+    sign = +1
 
     def _call(self, x: Tensor) -> Tensor:
         finfo = np.finfo(x.dtype)
@@ -221,6 +226,7 @@ class TanhTransform(Transform):
 
     domain = constraints.real
     codomain = constraints.interval(-1.0, 1.0)
+    sign = +1
 
     def _call(self, x: Tensor) -> Tensor:
         return x.tanh()

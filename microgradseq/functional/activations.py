@@ -28,6 +28,7 @@ clips its gradients with `hardtanh(p.grad, -1, 1, inplace=True)` and keeps nothi
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 import numbers
 import warnings
@@ -160,21 +161,29 @@ def _half_in_float32(function: Callable) -> Callable:
     return in_float32
 
 
-def _inplace(where: str, inplace: Any) -> None:
-    """PyTorch's `inplace`: a bool (ValueError otherwise); see `_written` for what it changes."""
-    flag(inplace, "inplace", where)
+def with_inplace(function: Callable) -> Callable:
+    """`function` of an input (its first parameter) with PyTorch's `inplace` (another of its parameters, which
+    it need not read): a bool (ValueError otherwise), checked first. A tensor keeps its value (its array is
+    read-only) and the result is a new tensor; a numpy array given with inplace=True (a parameter's `.grad`)
+    gets the result written into it too, as PyTorch's in-place form writes into its input. A read-only array
+    (a tensor's `.data`) is a ValueError: pass the tensor and use the result."""
+    name = function.__name__                  # (a closure's `name`: what `checks.public_name` reports)
+    position = list(inspect.signature(function).parameters).index("inplace")
 
-
-def _written(where: str, input: Any, inplace: bool, result: Tensor) -> Tensor:
-    """`result`, and with inplace=True on a numpy array (a parameter's `.grad`) the result written into that
-    array too, as PyTorch's in-place form writes into its input; a tensor keeps its value (its array is
-    read-only). A read-only array (a tensor's `.data`) is a ValueError: pass the tensor and use the result."""
-    if inplace and isinstance(input, np.ndarray):
-        if not input.flags.writeable:
-            raise ValueError(f"{where}: inplace=True cannot write into a read-only array (a tensor's .data is one): "
+    @functools.wraps(function)
+    def writing(*args: Any, **kwargs: Any) -> Tensor:
+        inplace = flag(kwargs["inplace"] if "inplace" in kwargs else len(args) > position and args[position],
+                       "inplace", name)
+        input = args[0] if args else kwargs.get("input")
+        written = inplace and isinstance(input, np.ndarray)
+        if written and not input.flags.writeable:
+            raise ValueError(f"{name}: inplace=True cannot write into a read-only array (a tensor's .data is one): "
                              "pass the tensor itself and use the result")
-        np.copyto(input, result._data)
-    return result
+        result = function(*args, **kwargs)
+        if written:
+            np.copyto(input, result._data)
+        return result
+    return writing
 
 
 def implicit_dim(name: str, ndim: int) -> int:
@@ -245,42 +254,42 @@ def _elu(x: Tensor, alpha: float, scale: float = 1.0, input_scale: float = 1.0) 
     return ops.where(negative, below, x if scale == 1 else x * number(scale))
 
 
+@with_inplace
 def elu(input: Any, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x for x > 0, else alpha (e^x - 1), as PyTorch's F.elu;   slope 1 for x > 0, else alpha e^x
     (alpha at 0)."""
     x = _floating("elu", input)
     alpha = argument("elu", "alpha", alpha)
-    _inplace("elu", inplace)
-    return _written("elu", input, inplace, _elu(x, alpha))
+    return _elu(x, alpha)
 
 
 SELU_ALPHA, SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
 
 
+@with_inplace
 def selu(input: Any, inplace: bool = False) -> Tensor:
     """scale x for x > 0, else scale alpha (e^x - 1), with PyTorch's self-normalising constants
     alpha = 1.6732632..., scale = 1.0507009... (`SELU_ALPHA`, `SELU_SCALE`), as F.selu;
     slope scale for x > 0, else scale alpha e^x."""
     x = _floating("selu", input)
-    _inplace("selu", inplace)
-    return _written("selu", input, inplace, _elu(x, SELU_ALPHA, SELU_SCALE))
+    return _elu(x, SELU_ALPHA, SELU_SCALE)
 
 
+@with_inplace
 def celu(input: Any, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x for x > 0, else alpha (e^(x / alpha) - 1), as PyTorch's F.celu: an elu whose slope is 1 on both
     sides of 0 (e^(x / alpha) for x <= 0). alpha = 0 is a ValueError (PyTorch's: it divides by alpha)."""
     x = _floating("celu", input)
     alpha = argument("celu", "alpha", alpha, lambda v: v != 0, "non-zero (it divides x)")
-    _inplace("celu", inplace)
-    return _written("celu", input, inplace, _elu(x, alpha, input_scale=1.0 / alpha))
+    return _elu(x, alpha, input_scale=1.0 / alpha)
 
 
+@with_inplace
 @_half_in_float32
 def silu(input: Any, inplace: bool = False) -> Tensor:
     """x sigmoid(x), the swish, as PyTorch's F.silu;   slope sigmoid(x) (1 + x (1 - sigmoid(x)))."""
     x = _floating("silu", input)
-    _inplace("silu", inplace)
-    return _written("silu", input, inplace, x * ops.sigmoid(x))
+    return x * ops.sigmoid(x)
 
 
 def _softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
@@ -304,13 +313,13 @@ def softplus(input: Any, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     return _softplus(x, beta, threshold)
 
 
+@with_inplace
 @_half_in_float32
 def mish(input: Any, inplace: bool = False) -> Tensor:
     """x tanh(softplus(x)), as PyTorch's F.mish;   slope tanh(sp) + x sigmoid(x) (1 - tanh(sp)^2),
     sp = softplus(x)."""
     x = _floating("mish", input)
-    _inplace("mish", inplace)
-    return _written("mish", input, inplace, x * ops.tanh(_softplus(x)))
+    return x * ops.tanh(_softplus(x))
 
 
 @_half_in_float32
@@ -340,11 +349,11 @@ def tanhshrink(input: Any) -> Tensor:
 
 # ---- piecewise linear ------------------------------------------------------------------------------------
 
+@with_inplace
 def relu(input: Any, inplace: bool = False) -> Tensor:
     """max(x, 0), as PyTorch's F.relu: the op `ops.relu` (slope 1 for x > 0, else 0), with PyTorch's
-    argument names; `inplace` a bool that leaves a tensor as it was (a new tensor all the same; `_written`)."""
-    _inplace("relu", inplace)
-    return _written("relu", input, inplace, ops.relu(input))
+    argument names; `inplace` a bool that leaves a tensor as it was (a new tensor all the same; `with_inplace`)."""
+    return ops.relu(input)
 
 
 def sigmoid(input: Any) -> Tensor:
@@ -357,13 +366,13 @@ def tanh(input: Any) -> Tensor:
     return ops.tanh(input)
 
 
+@with_inplace
 def leaky_relu(input: Any, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x for x > 0, else negative_slope x, as PyTorch's F.leaky_relu;   slope 1 for x > 0, else
     negative_slope (negative_slope at 0)."""
     x = _floating("leaky_relu", input)
     negative_slope = argument("leaky_relu", "negative_slope", negative_slope)
-    _inplace("leaky_relu", inplace)
-    return _written("leaky_relu", input, inplace, ops.where(x._data > 0, x, x * negative_slope))
+    return ops.where(x._data > 0, x, x * negative_slope)
 
 
 def prelu(input: Any, weight: Any) -> Tensor:
@@ -394,6 +403,7 @@ def _clamped(x: Tensor, lo: float, hi: float) -> Tensor:
     return ops.where(~((X <= lo) | (X >= hi)), x, np.clip(X, lo, hi).astype(X.dtype, copy=False))
 
 
+@with_inplace
 def hardtanh(input: Any, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
     """min(max(x, min_val), max_val), as PyTorch's F.hardtanh (integers stay integers);   slope 1
     strictly between the bounds, 0 at them and beyond. min_val > max_val is a ValueError."""
@@ -402,33 +412,32 @@ def hardtanh(input: Any, min_val: float = -1.0, max_val: float = 1.0, inplace: b
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val cannot be greater than max_val, got min_val={min_val!r} and "
                          f"max_val={max_val!r}")
-    _inplace("hardtanh", inplace)
-    return _written("hardtanh", input, inplace, _clamped(x, min_val, max_val))
+    return _clamped(x, min_val, max_val)
 
 
+@with_inplace
 def relu6(input: Any, inplace: bool = False) -> Tensor:
     """min(max(x, 0), 6), hardtanh between 0 and 6, as PyTorch's F.relu6;   slope 1 for 0 < x < 6, else 0."""
     x = input if isinstance(input, Tensor) else as_tensor(input, where="relu6")
-    _inplace("relu6", inplace)
-    return _written("relu6", input, inplace, _clamped(x, 0.0, 6.0))
+    return _clamped(x, 0.0, 6.0)
 
 
+@with_inplace
 @_half_in_float32
 def hardsigmoid(input: Any, inplace: bool = False) -> Tensor:
     """min(max(x + 3, 0), 6) / 6, a piecewise linear sigmoid, as PyTorch's F.hardsigmoid;   slope 1/6 for
     -3 < x < 3, else 0."""
     x = _floating("hardsigmoid", input)
-    _inplace("hardsigmoid", inplace)
-    return _written("hardsigmoid", input, inplace, _clamped(x + 3, 0.0, 6.0) / 6)
+    return _clamped(x + 3, 0.0, 6.0) / 6
 
 
+@with_inplace
 @_half_in_float32
 def hardswish(input: Any, inplace: bool = False) -> Tensor:
     """x min(max(x + 3, 0), 6) / 6, as PyTorch's F.hardswish;   slope 0 for x <= -3, x / 3 + 1/2 for
     -3 < x < 3, 1 for x >= 3 (PyTorch's at the kinks)."""
     x = _floating("hardswish", input)
-    _inplace("hardswish", inplace)
-    return _written("hardswish", input, inplace, x * _clamped(x + 3, 0.0, 6.0) / 6)
+    return x * _clamped(x + 3, 0.0, 6.0) / 6
 
 
 def softshrink(input: Any, lambd: float = 0.5) -> Tensor:
@@ -448,18 +457,18 @@ def hardshrink(input: Any, lambd: float = 0.5) -> Tensor:
     return ops.where((X >= -lambd) & (X <= lambd), 0.0, x)
 
 
+@with_inplace
 def threshold(input: Any, threshold: float, value: float, inplace: bool = False) -> Tensor:
     """x for x > threshold, else value, as PyTorch's F.threshold (integers stay integers, value cast to
     their dtype; a value the dtype cannot hold, 300 for int8 or 1e300 for float32, is a ValueError, as
     PyTorch's error);   slope 1 for x > threshold, else 0."""
     x = input if isinstance(input, Tensor) else as_tensor(input, where="threshold")
     threshold, value = argument("threshold", "threshold", threshold), argument("threshold", "value", value)
-    _inplace("threshold", inplace)
     X = x._data
     value = number_for(value, X.dtype, "threshold")
     if X.dtype.kind not in "fc":
         value = np.asarray(value).astype(X.dtype)
-    return _written("threshold", input, inplace, ops.where(X <= threshold, value, x))
+    return ops.where(X <= threshold, value, x)
 
 
 # ---- normalisation and distances -------------------------------------------------------------------------

@@ -11,7 +11,8 @@ with alpha = 1.7580993408473766, SELU's -scale * alpha (its saturation, where a 
 before the affine map); a and the shift are chosen so a mean 0, variance 1 input keeps mean 0 and
 variance 1. The mask enters as a constant: d y / d x = keep / (1 - p) or keep a. Masks come from `rng` or
 the library's generator (`mg.manual_seed`), as `dropout`'s; while not training, for p = 0 or an empty
-input the result is x itself, and p = 1 gives x * 0, as PyTorch's."""
+input the result is x itself, and p = 1 gives x * 0, as PyTorch's. `inplace` is the activations' (`with_inplace`):
+a tensor keeps its value and a numpy array is written into, as PyTorch's in-place forms write into their input."""
 
 from __future__ import annotations
 
@@ -24,10 +25,12 @@ import numpy as np
 from ..checks import flag, probability, user_stacklevel
 from ..random import generator_or_default
 from ..tensor import Tensor, as_tensor, owned
+from .activations import with_inplace
 
 ALPHA = 1.7580993408473766      # Dropout.cpp's alpha: SELU's scale * alpha (1.0507... * 1.6732...)
 
 
+@with_inplace
 def dropout1d(input: Any, p: float = 0.5, training: bool = True, inplace: bool = False, *,
               rng: np.random.Generator | None = None) -> Tensor:
     """Each channel x[n, c] (all L of its entries) of x (N, C, L), or unbatched (C, L), zeroed with
@@ -40,6 +43,7 @@ def dropout1d(input: Any, p: float = 0.5, training: bool = True, inplace: bool =
     return _dropped("dropout1d", x, p, training, rng, True, False)
 
 
+@with_inplace
 def dropout2d(input: Any, p: float = 0.5, training: bool = True, inplace: bool = False, *,
               rng: np.random.Generator | None = None) -> Tensor:
     """Each channel x[n, c] (an H x W map) of x (N, C, H, W) zeroed with probability p and the rest scaled by
@@ -57,6 +61,7 @@ def dropout2d(input: Any, p: float = 0.5, training: bool = True, inplace: bool =
     return _dropped("dropout2d", x, p, training, rng, True, False)
 
 
+@with_inplace
 def dropout3d(input: Any, p: float = 0.5, training: bool = True, inplace: bool = False, *,
               rng: np.random.Generator | None = None) -> Tensor:
     """Each channel x[n, c] (a D x H x W volume) of x (N, C, D, H, W), or unbatched (C, D, H, W), zeroed with
@@ -72,6 +77,7 @@ def dropout3d(input: Any, p: float = 0.5, training: bool = True, inplace: bool =
     return _dropped("dropout3d", x.reshape((1,) + x.shape), p, training, rng, True, False).reshape(x.shape)
 
 
+@with_inplace
 def alpha_dropout(input: Any, p: float = 0.5, training: bool = False, inplace: bool = False, *,
                   rng: np.random.Generator | None = None) -> Tensor:
     """Each element dropped with probability p to SELU's saturation, then every element mapped by the
@@ -80,6 +86,7 @@ def alpha_dropout(input: Any, p: float = 0.5, training: bool = False, inplace: b
     return _dropped("alpha_dropout", as_tensor(input), p, training, rng, False, True)
 
 
+@with_inplace
 def feature_alpha_dropout(input: Any, p: float = 0.5, training: bool = False, inplace: bool = False, *,
                           rng: np.random.Generator | None = None) -> Tensor:
     """`alpha_dropout` of whole channels x[n, c] of x (N, C, *), while `training` (False by default, as

@@ -13,6 +13,7 @@ from ..checks import flag, is_int, non_negative_number, positive_int, probabilit
 from ..ops.assign import number_for
 from ..random import generator_or_default
 from ..tensor import Tensor, as_tensor, owned
+from .activations import with_inplace
 from .padding import NON_CONSTANT_MODES, padded_by_mode
 
 
@@ -45,12 +46,14 @@ def bilinear(input1: Any, input2: Any, weight: Any, bias: Any = None) -> Tensor:
     return y if bias is None else y + bias
 
 
+@with_inplace
 def dropout(input: Any, p: float = 0.5, training: bool = True, inplace: bool = False, *,
             rng: np.random.Generator | None = None) -> Tensor:
     """x with each element zeroed with probability p and the rest scaled by 1 / (1 - p) (so the mean is
     kept), while `training`; x itself otherwise. The mask comes from `rng` or the library's generator
-    (`mg.manual_seed`), and enters as a constant factor: d/dx = mask / (1 - p). (`inplace=True` makes a
-    new tensor all the same: arrays are read-only.)"""
+    (`mg.manual_seed`), and enters as a constant factor: d/dx = mask / (1 - p). `inplace` as the activations'
+    (`with_inplace`): a tensor keeps its value (arrays are read-only), a numpy array is written into, as PyTorch's
+    `F.dropout(x, inplace=True)` writes into x."""
     p = probability(p, "p", "dropout")
     training = flag(training, "training", "dropout")
     x = as_tensor(input)

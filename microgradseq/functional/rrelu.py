@@ -17,14 +17,16 @@ from .. import ops
 from ..checks import flag
 from ..random import generator_or_default
 from ..tensor import Tensor, owned
-from .activations import _floating, argument, leaky_relu
+from .activations import _floating, argument, leaky_relu, with_inplace
 
 
+@with_inplace
 def rrelu(input: Any, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
           inplace: bool = False, *, rng: np.random.Generator | None = None) -> Tensor:
     """x for x > 0, else a x, with a random slope a ~ U(lower, upper) for each entry while `training` and
     a = (lower + upper) / 2 otherwise, as PyTorch's F.rrelu (training False by default, as there);
-    `inplace=True` is accepted and changes nothing (`rrelu_` writes into the input)."""
+    `inplace` as the activations' (`with_inplace`): a tensor keeps its value, a numpy array is written into, as
+    PyTorch's `F.rrelu(..., inplace=True)` writes into its input (`rrelu_` gives a tensor the result)."""
     x = _floating("rrelu", input)
     lower = argument("rrelu", "lower", lower, math.isfinite, "a finite number")
     upper = argument("rrelu", "upper", upper, math.isfinite, "a finite number")
@@ -32,7 +34,6 @@ def rrelu(input: Any, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: 
         raise ValueError(f"rrelu: lower bound must be less than or equal to upper bound, got lower={lower} and "
                          f"upper={upper}")
     flag(training, "training", "rrelu")
-    flag(inplace, "inplace", "rrelu")
     if not training:
         return leaky_relu(x, (lower + upper) / 2)
     slopes = generator_or_default(rng, "rrelu").uniform(lower, upper, x.shape)

@@ -20,11 +20,12 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..checks import broadcasts_to, broadcasts_with, is_int, public_name, user_stacklevel
+from ..checks import broadcasts_to, broadcasts_with, is_int, no_bool_kernel, public_name, user_stacklevel
 from ..promotion import result_type
 from ..spellings import also_by_keyword, axis_keepdims
 from ..tensor import Tensor, as_tensor, owned
 from . import elementwise as ew
+from .assign import number_for
 from . import reduce
 from .reduce import ValuesIndices
 from .linalg import matmul
@@ -149,17 +150,18 @@ def clamp_max(self: Tensor, max: Any) -> Tensor:
 
 # PyTorch's deprecated overloads that put the number first (tools/autograd/deprecated.yaml), which it still
 # takes with a warning: old optimizers' `exp_avg.mul_(beta1).add_(1 - beta1, grad)`, `addcmul_(1 - beta2, g, g)`
-_SCALAR_FIRST = {"add": ("alpha", "Tensor other"), "sub": ("alpha", "Tensor other"),
-                 "addcmul": ("value", "Tensor tensor1, Tensor tensor2"),
-                 "addcdiv": ("value", "Tensor tensor1, Tensor tensor2")}
+_SCALAR_FIRST = {"add": ("alpha", ("other",)), "sub": ("alpha", ("other",)),
+                 "addcmul": ("value", ("tensor1", "tensor2")), "addcdiv": ("value", ("tensor1", "tensor2"))}
 
 
 def _is_scalar(value: Any) -> bool:
-    """A number (not a bool), or a 0-d tensor that does not require grad and is not a bool: what PyTorch takes
-    as a Scalar (PyTorch's takes bools too, then refuses them unless the result is bool)."""
-    if isinstance(value, Tensor):
-        return value.ndim == 0 and not value.requires_grad and value.dtype.kind != "b"
-    return isinstance(value, numbers.Number) and not isinstance(value, (bool, np.bool_))
+    """Whether `_scalar` takes `value`: a number (not a bool), or a 0-d tensor that does not require grad and is not
+    a bool: what PyTorch takes as a Scalar (PyTorch's takes bools too, then refuses them unless the result is bool)."""
+    try:
+        _scalar("", "", value)
+    except TypeError:
+        return False
+    return True
 
 
 class _One:
@@ -173,17 +175,33 @@ class _One:
 _ONE = _One()
 
 
-def _scalar_first(where: str, args: tuple, number: Any) -> tuple[tuple, Any]:
+_ABSENT = object()       # (a tensor argument not given by keyword)
+
+
+def _scalar_first(where: str, args: tuple, keywords: dict, number: Any) -> tuple[tuple, Any]:
     """(the tensor arguments, the number) of `where` (add, sub, addcmul, addcdiv or their in-place forms), given
-    its positional arguments and its alpha= or value= (`_ONE` when not given). With one positional argument
-    more than the current form takes, the call is PyTorch's deprecated overload with the number first,
+    its positional arguments, its tensor arguments given by keyword (`_ABSENT` when not) and its alpha= or value=
+    (`_ONE` when not given). As PyTorch's parser (python_arg_parser.cpp, FunctionSignature::parse), a
+    positional parameter past the positional arguments is read from the keywords, so the tensors given by
+    keyword must be the last ones (`t.add(other=u)`; `t.add(0.5, other=u)`). With one argument more than the
+    current form takes, the call is PyTorch's deprecated overload with the number first,
     `t.add_(alpha, other)`, `t.addcmul_(value, tensor1, tensor2)`: it is read as PyTorch reads it, with
     PyTorch's UserWarning (there shown once per process; here as Python's filters decide)."""
-    keyword, tensors = _SCALAR_FIRST[where.rstrip("_")]
-    count = tensors.count("Tensor")
-    if len(args) <= count:
+    keyword, names = _SCALAR_FIRST[where.rstrip("_")]
+    count = len(names)
+    given = [name for name in names if keywords.get(name, _ABSENT) is not _ABSENT]
+    if given:
+        if given != list(names[count - len(given):]) or len(args) + len(given) > count + 1:
+            raise TypeError(f"{where}() got multiple values for argument {given[0]!r}")
+        args = args + tuple(keywords[name] for name in given)
+    if len(args) == count:
         return args, number
+    tensors = ", ".join(f"Tensor {name}" for name in names)
     current = f"{where}({tensors}, *, Number {keyword} = 1)"
+    if len(args) < count:
+        missing = " and ".join(repr(name) for name in names[len(args):])
+        raise TypeError(f"{where}() missing {count - len(args)} required positional argument"
+                        f"{'s' if count - len(args) > 1 else ''}: {missing} (expected {current})")
     old = f"{where}(Number {keyword}, {tensors})"
     if len(args) > count + 1 or number is not _ONE or not _is_scalar(args[0]):
         given = ", ".join(type(arg).__name__ for arg in args)
@@ -211,21 +229,25 @@ def _alpha(where: str, self: Tensor, other: Any, alpha: Any) -> Any:
     return alpha
 
 
-def add(self: Tensor, other: Any, *deprecated: Any, alpha: Any = _ONE) -> Tensor:
+def add(self: Tensor, *args: Any, other: Any = _ABSENT, alpha: Any = _ONE) -> Tensor:
     """self + alpha * other; PyTorch's deprecated `t.add(alpha, other)` too (`_scalar_first`). alpha is a
     number or a 0-d tensor that does not require grad, as PyTorch's Scalar, checked as PyTorch's (`_alpha`)."""
-    if deprecated:
-        (other,), alpha = _scalar_first("add", (other, *deprecated), alpha)
+    if len(args) == 1 and other is _ABSENT:
+        other = args[0]
+    else:
+        (other,), alpha = _scalar_first("add", args, {"other": other}, alpha)
     if alpha is _ONE:
         return ew.add(self, other)
     alpha = _alpha("add", self, other, alpha)
     return ew.add(self, other if alpha == 1 else ew.mul(as_tensor(other, self), alpha))
 
 
-def sub(self: Tensor, other: Any, *deprecated: Any, alpha: Any = _ONE) -> Tensor:
+def sub(self: Tensor, *args: Any, other: Any = _ABSENT, alpha: Any = _ONE) -> Tensor:
     """self - alpha * other; PyTorch's deprecated `t.sub(alpha, other)` too; alpha as `add`'s."""
-    if deprecated:
-        (other,), alpha = _scalar_first("sub", (other, *deprecated), alpha)
+    if len(args) == 1 and other is _ABSENT:
+        other = args[0]
+    else:
+        (other,), alpha = _scalar_first("sub", args, {"other": other}, alpha)
     if alpha is _ONE:
         return ew.sub(self, other)
     alpha = _alpha("sub", self, other, alpha)
@@ -287,14 +309,32 @@ def outer(self: Tensor, vec2: Any) -> Tensor:
     return ew.mul(reshape(self, (-1, 1)), other)
 
 
+def _not_a_scalar(where: str, name: str, value: Any) -> str:
+    got = repr(value) if not isinstance(value, Tensor) else \
+        f"a tensor of shape {value.shape} (dtype {value.dtype}, requires_grad={value.requires_grad})"
+    return f"{where}: {name} must be a number, got {got} (or a 0-d tensor that does not require grad, as PyTorch's " \
+        "Scalar)"
+
+
+def _scalar_of(where: str, name: str, value: Any) -> Any:
+    """A tensor given where PyTorch takes a Scalar, read as its parser reads one (python_arg_parser.cpp takes a
+    tensor when `!var.requires_grad() && var.dim() == 0`): a 0-d tensor that does not require grad is its Python
+    number (a learning rate that became a tensor; an int for an integer tensor), any other tensor a TypeError
+    naming `where` and `name`. Anything else comes back as it is, for the caller to check."""
+    if not isinstance(value, Tensor):
+        return value
+    if value.ndim != 0 or value.requires_grad:
+        raise TypeError(_not_a_scalar(where, name, value))
+    return value.item()
+
+
 def _scalar(where: str, name: str, value: Any) -> Any:
     """`value` if it is a number (not a bool), as PyTorch's alpha=, beta= and value=, or the number of a 0-d
-    tensor that does not require grad (PyTorch's Scalar takes one: a learning rate that became a tensor);
-    TypeError otherwise."""
-    if not _is_scalar(value):
-        raise TypeError(f"{where}: {name} must be a number, got {value!r} (or a 0-d tensor that does not require "
-                        "grad, as PyTorch's Scalar)")
-    return value.item() if isinstance(value, Tensor) else value
+    tensor that does not require grad (`_scalar_of`); TypeError otherwise."""
+    number = _scalar_of(where, name, value)
+    if not isinstance(number, numbers.Number) or isinstance(number, (bool, np.bool_)):
+        raise TypeError(_not_a_scalar(where, name, value))
+    return number
 
 
 def _scaled(x: Tensor, factor: Any) -> Tensor:
@@ -322,26 +362,41 @@ def addmm(self: Tensor, mat1: Any, mat2: Any, *, beta: Any = 1, alpha: Any = 1) 
     return ew.add(_scaled(self, beta), product)
 
 
-def addcmul(self: Tensor, tensor1: Any, tensor2: Any, *deprecated: Any, value: Any = _ONE) -> Tensor:
+def addcmul(self: Tensor, *args: Any, tensor1: Any = _ABSENT, tensor2: Any = _ABSENT, value: Any = _ONE) -> Tensor:
     """self + value tensor1 tensor2, the three broadcast together, as torch.addcmul (Adam's second moment,
     `v.mul_(b2).addcmul_(g, g, value=1 - b2)`; PyTorch's deprecated `v.addcmul_(1 - b2, g, g)` too, see
-    `_scalar_first`);   dL/dtensor1 = value g tensor2, dL/dtensor2 = value g tensor1"""
-    if deprecated:
-        (tensor1, tensor2), value = _scalar_first("addcmul", (tensor1, tensor2, *deprecated), value)
+    `_scalar_first`);   dL/dtensor1 = value g tensor2, dL/dtensor2 = value g tensor1. value takes the result's
+    dtype, as PyTorch's kernel takes it (`value.to<scalar_t>()`, aten/src/ATen/native/cpu/PointwiseOpsKernel.cpp):
+    for an integer result a float is cut toward zero (2.5 -> 2), so integers stay integers. Bools are a
+    TypeError, as PyTorch's addcmul has no bool kernel."""
+    if len(args) == 2 and tensor1 is tensor2 is _ABSENT:
+        tensor1, tensor2 = args
+    else:
+        (tensor1, tensor2), value = _scalar_first("addcmul", args, {"tensor1": tensor1, "tensor2": tensor2}, value)
     value = 1 if value is _ONE else _scalar("addcmul", "value", value)
     tensor1, tensor2 = (t if isinstance(t, Tensor) else as_tensor(t, self, "addcmul") for t in (tensor1, tensor2))
-    return _broadcast_together("addcmul", (self, tensor1, tensor2),
-                               lambda: ew.add(self, _scaled(ew.mul(tensor1, tensor2), value)))
+
+    def summed() -> Tensor:
+        product, number = ew.mul(tensor1, tensor2), value
+        if self.dtype.kind in "biu" and product.dtype.kind in "biu":        # an integer (or bool) result
+            dtype = result_type(self, product)
+            if dtype == np.bool_:
+                raise TypeError(no_bool_kernel("addcmul"))
+            number = number_for(value, dtype, "addcmul")
+        return ew.add(self, _scaled(product, number))
+    return _broadcast_together("addcmul", (self, tensor1, tensor2), summed)
 
 
-def addcdiv(self: Tensor, tensor1: Any, tensor2: Any, *deprecated: Any, value: Any = _ONE) -> Tensor:
+def addcdiv(self: Tensor, *args: Any, tensor1: Any = _ABSENT, tensor2: Any = _ABSENT, value: Any = _ONE) -> Tensor:
     """self + value tensor1 / tensor2, the three broadcast together, as torch.addcdiv
     (Adam's step, `p.addcdiv_(m, v.sqrt() + eps, value=-lr)`; PyTorch's deprecated `p.addcdiv_(-lr, m, denom)`
     too, see `_scalar_first`);   dL/dtensor1 = value g / tensor2,
     dL/dtensor2 = -value g tensor1 / tensor2^2. Two integer (or bool) tensors divided are a TypeError,
     as PyTorch's (its integer addcdiv was removed)."""
-    if deprecated:
-        (tensor1, tensor2), value = _scalar_first("addcdiv", (tensor1, tensor2, *deprecated), value)
+    if len(args) == 2 and tensor1 is tensor2 is _ABSENT:
+        tensor1, tensor2 = args
+    else:
+        (tensor1, tensor2), value = _scalar_first("addcdiv", args, {"tensor1": tensor1, "tensor2": tensor2}, value)
     value = 1 if value is _ONE else _scalar("addcdiv", "value", value)
     tensor1, tensor2 = (t if isinstance(t, Tensor) else as_tensor(t, self, "addcdiv") for t in (tensor1, tensor2))
     if tensor1.dtype.kind in "biu" and tensor2.dtype.kind in "biu":
@@ -404,12 +459,12 @@ def _scalar_first_in_place(name: str, op: Callable) -> Callable:
     """`t.add_(...)`, `t.sub_(...)`, `t.addcmul_(...)`, `t.addcdiv_(...)`: `op` in place with the rules of
     `t += u`; PyTorch's deprecated form with the number first (`t.add_(alpha, u)`) read as PyTorch reads it,
     warning under this method's name (`_scalar_first`)."""
-    keyword, tensors = _SCALAR_FIRST[name[:-1]]
-    count = tensors.count("Tensor")         # (what the current form takes by position)
+    keyword, names = _SCALAR_FIRST[name[:-1]]
 
     def method(self: Tensor, *args: Any, **options: Any) -> Tensor:
-        if len(args) > count:
-            args, options[keyword] = _scalar_first(name, args, options.pop(keyword, _ONE))
+        if len(args) != len(names) or not options.keys().isdisjoint(names):    # (the plain call skips it all)
+            given = {tensor: options.pop(tensor) for tensor in names if tensor in options}
+            args, options[keyword] = _scalar_first(name, args, given, options.pop(keyword, _ONE))
         return self._in_place(name, lambda t, _: op(t, *args, **options), None)
     method.__name__ = method.__qualname__ = name
     method.__doc__ = f"`t.{name[:-1]}(...)` in place, with the rules of `t += u`; returns t."
