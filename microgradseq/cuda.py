@@ -32,3 +32,25 @@ manual_seed_all = manual_seed
 
 def empty_cache() -> None:
     """Frees no GPU memory (there is none held); as PyTorch's on a machine without CUDA, nothing happens."""
+
+
+class _CudaTensorType(type):
+    """A legacy CUDA tensor type (`torch.cuda.FloatTensor`, ...), as PyTorch's on a machine without CUDA: no
+    tensor is one (`isinstance(t, torch.cuda.FloatTensor)` is False, so a script's check of where a tensor
+    lives takes its CPU branch), and making one raises TypeError, as PyTorch's."""
+
+    def __instancecheck__(cls, other: object) -> bool:
+        return False
+
+    def __call__(cls, *args: object, **kwargs: object) -> None:
+        raise TypeError(f"mg.cuda.{cls.__name__}: there are no CUDA tensors here, microgradseq runs on the CPU "
+                        f"only (PyTorch's says: type torch.cuda.{cls.__name__} not available)")
+
+    def __repr__(cls) -> str:
+        return f"<legacy CUDA tensor type {cls.__name__}: not available>"
+
+
+_NAMES = ("FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor", "ShortTensor", "CharTensor",
+          "ByteTensor", "BoolTensor")
+(FloatTensor, DoubleTensor, HalfTensor, LongTensor, IntTensor, ShortTensor, CharTensor, ByteTensor,
+ BoolTensor) = (_CudaTensorType(name, (), {"__module__": __name__}) for name in _NAMES)

@@ -7,6 +7,7 @@ import inspect
 import warnings
 from collections import namedtuple
 from collections.abc import MutableMapping
+from contextvars import ContextVar
 from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
@@ -18,6 +19,11 @@ from ..spellings import check_device, target_dtype
 from ..tensor import Tensor, array_of, get_default_dtype, numbers_in
 from .module_hooks import ForwardHooks
 from .parameter_table import ParameterTable, holds_its_table
+
+
+# The holders of the module whose overriding `train` Module.train is calling (ids): the walk its own
+# `super().train(mode)` makes does not enter them again, so a module that holds itself switches once.
+_TRAINING_PATH: ContextVar[frozenset] = ContextVar("_TRAINING_PATH", default=frozenset())
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -349,10 +355,30 @@ class Module(ForwardHooks):
         forget_gradients(self.parameters(), set_to_none, f"{type(self).__name__}.zero_grad")
 
     def train(self, mode: bool = True) -> "Module":
-        """Set `training` on this module and every module below it; returns self."""
+        """Set `training` on this module and every module below it, calling a module's own `train(mode)`
+        where its class overrides it, as PyTorch's `train` calls each child's (so an override, one keeping
+        its BatchNorm frozen or leaving a mode of its own, runs when a module holding it switches); returns
+        self. A walk, not a recursion (a deep tree switches too), in PyTorch's order (depth first, a module
+        before its children); a module that holds itself or one of its holders is not entered again along
+        that path (PyTorch's recursion fails there)."""
         mode = flag(mode, "mode", f"{type(self).__name__}.train")
-        for _, module in self.named_modules():
+        object.__setattr__(self, "training", mode)
+        below = _TRAINING_PATH.get() | {id(self)}
+        stack = [(child, below) for child in reversed(list(self.children()))]   # (a module, ids of its holders)
+        while stack:
+            module, holders = stack.pop()
+            if id(module) in holders:
+                continue
+            if type(module).train is not Module.train:      # its own train switches it and the modules below
+                token = _TRAINING_PATH.set(holders)
+                try:
+                    module.train(mode)
+                finally:
+                    _TRAINING_PATH.reset(token)
+                continue
             object.__setattr__(module, "training", mode)
+            below = holders | {id(module)}
+            stack.extend((child, below) for child in reversed(list(module.children())))
         return self
 
     def eval(self) -> "Module":
