@@ -30,10 +30,9 @@ from ..checks import positive_int
 from ..metadata import at_step
 from ..ops import stack
 from ..tensor import Tensor
-from .ownership import (callers_history, for_step, keeps_callers_graph, nodes_of, runners_own, runs_own,
-                        takes_in_callers_graph)
-from .runner import (TBPTTResult, check_run, checked_loss, checked_step, cut_of_update_at_or_after, finish_update,
-                     forget_grads, handed_to_caller, is_update, sever_up_to)
+from .ownership import callers_history, for_step, nodes_of, runners_own, runs_own, takes_in_callers_graph
+from .runner import (TBPTTResult, check_run, checked_loss, checked_step, cut_of_update_at_or_after, forget_grads,
+                     is_update, run_update, sever_up_to)
 from .truncate import map_state, truncate
 
 
@@ -115,8 +114,8 @@ def tbptt_blocks(step_block: Callable[[Sequence, Any], tuple[Any, Any]], state: 
             for j in range(stop - start):
                 if targets[start + j] is not None:
                     with at_step(start + j + 1):    # (each step's loss in its step, as tbptt's)
-                        loss = loss_fn(outputs[j], targets[start + j])
-                    pending.append(checked_loss(loss, start + j + 1, "tbptt_blocks"))
+                        pending.append(checked_loss(loss_fn(outputs[j], targets[start + j]), start + j + 1,
+                                                    "tbptt_blocks"))
                     counted += 1
         if takes_in_callers_graph(nodes_of(state) + [loss._node for loss in pending[first_loss:]], fed, made_after):
             callers_step = stop
@@ -126,33 +125,10 @@ def tbptt_blocks(step_block: Callable[[Sequence, Any], tuple[Any, Any]], state: 
         if not is_update(t, n, k1):
             continue
         forget_grads(stale + sever_up_to(ends, max(0, t - k2), k2=k2, update=t))
-        next_update = min(t + k1, n)
-        next_cut = max(0, next_update - k2)
-        loss_value = 0.0
-        walked = False
-        if pending:
-            total = pending[0] if len(pending) == 1 else stack([_scalar(loss) for loss in pending]).sum()
-            if reduction == "mean":
-                total = total / counted
-            loss_value = float(total.item())
-            walked = total.requires_grad
-            if walked:                  # else every loss is a constant: gradient zero, nothing to walk
-                total.backward(retain_graph=(t < n and next_cut < t) or on_backward is not None
-                               or keeps_callers_graph(callers_step, previous, max(0, t - k2)))
-                if on_backward is not None:
-                    with handed_to_caller(total, t, max(0, t - k2)):
-                        on_backward(t, total)
-            total = loss = None         # the injected losses' nodes: no later update walks them again
-        if not walked:  # no backward pass: a state it would have walked keeps no earlier update's gradient
-            forget_grads([kept for _, kept in ends])
+        cut_once_read = run_update(result, t, n, k1, k2, ends, stale, pending, counted, sum_by_stacking,
+                                   reduction, callers_step, previous, optimizer, on_update, on_backward)
         previous = t
-        stale = []
-        if t < n:       # steps the next update will not walk: free them now (h_t once read, as tbptt)
-            stale = sever_up_to(ends, min(next_cut, t - 1), k2=k2, update=next_update)
-            if next_cut == t:
-                cut_once_read = next_update
-        pending, counted = [], 0
-        finish_update(result, t, loss_value, on_update, optimizer)
+        counted = 0
     result.state = truncate(state, k2=k2, update=n)
     return result
 
@@ -173,10 +149,13 @@ def checked_outputs(outputs: Any, first: int, last: int) -> None:
                          f"for steps {first} to {last}, got {count}")
 
 
-def _scalar(loss: Tensor) -> Tensor:
-    """A one-element loss as a 0-d tensor, so that losses of shapes () and (1,) stack (`tbptt` adds
-    them); a 0-d one as it is: L_u stays two nodes (a stack and its sum), not one per loss."""
-    return loss if loss.ndim == 0 else loss.sum()
+def sum_by_stacking(losses: list) -> Tensor:
+    """L_u as `tbptt_blocks` sums it: the losses stacked and summed, two nodes whatever their number
+    (one loss: itself). A one-element loss of shape (1,) is summed to 0-d first, so that losses of
+    shapes () and (1,) stack (`tbptt` adds them)."""
+    if len(losses) == 1:
+        return losses[0]
+    return stack([loss if loss.ndim == 0 else loss.sum() for loss in losses]).sum()
 
 
 def _takes_slices(sequence: Sequence) -> bool:

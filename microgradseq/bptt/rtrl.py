@@ -86,7 +86,9 @@ def rtrl(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Sequen
     None). The names are `params`' keys, `named_parameters()`' names, or "params[i]" (its position
     in the list) for a plain list; a tensor listed twice appears once, under its first name, and a
     frozen Parameter not at all. The arrays are read-only copies (`setflags(write=False)`): keep
-    them, later steps do not change them. Without `on_step` nothing is copied.
+    them, later steps do not change them. Without `on_step` nothing is copied. All the blocks of
+    a step have one dtype, the result type of those P_t carries: in a run mixing float32 and
+    float64, a float32 block is upcast (exactly) and the zeros take that dtype too.
     """
     k1 = positive_int(k1, "k1", "rtrl")
     n = check_run("rtrl", step, state, inputs, targets, loss_fn, optimizer, on_update, reduction,
@@ -236,26 +238,37 @@ def _tangent(run: Seed, tensor: Tensor, k: int) -> np.ndarray:
 
 
 def influence_blocks(state: Any, params: list[Tensor], names: list[str],
-                     block: Callable[[int, Tensor, Tensor, int], np.ndarray]) -> Any:
+                     block: Callable[[int, Tensor, Tensor, int], np.ndarray | None]) -> Any:
     """The influence `on_step` is shown: for each tensor h (number i) of `state`, a dict name ->
     `block(i, h, p, offset)`, dh/dp of shape h.shape + p.shape (p's entries at `offset` in theta),
-    made read-only; the dicts in the state's structure (one tensor: the dict)."""
+    zeros where it gives None (no parameter reaches h), made read-only; the dicts in the state's
+    structure (one tensor: the dict). Every block has one dtype: the result type of the blocks the
+    run carries (a block of another dtype is upcast, exactly), or, when it carries none, of the
+    parameters and the floating-point state tensors."""
+    tensors = list(state_tensors(state))
+    carried = []
+    for i, h in enumerate(tensors):
+        arrays, offset = [], 0
+        for p in params:
+            arrays.append(block(i, h, p, offset))
+            offset += p._data.size
+        carried.append(arrays)
+    dtypes = [array.dtype for arrays in carried for array in arrays if array is not None]
+    dtype = np.result_type(*dtypes) if dtypes else np.result_type(
+        *[p.dtype for p in params], *[h.dtype for h in tensors if h.dtype.kind in "fc"])
     dicts = []
-    for i, h in enumerate(state_tensors(state)):
-        blocks, offset = {}, 0
-        for name, p in zip(names, params):
-            array = block(i, h, p, offset)
+    for h, arrays in zip(tensors, carried):
+        blocks = {}
+        for name, p, array in zip(names, params, arrays):
+            if array is None:
+                array = np.zeros(h.shape + p.shape, dtype)
+            elif array.dtype != dtype:
+                array = array.astype(dtype)
             array.setflags(write=False)
             blocks[name] = array
-            offset += p._data.size
         dicts.append(blocks)
     each = iter(dicts)
     return map_state(lambda h: next(each), state)
-
-
-def _zeros(h: Tensor, p: Tensor) -> np.ndarray:
-    """dh/dp where no parameter reaches h: zeros, of shape h.shape + p.shape."""
-    return np.zeros(h.shape + p.shape, np.result_type(h.dtype, p.dtype))
 
 
 class Sensitivities:
@@ -315,11 +328,11 @@ class Sensitivities:
 
     def influence(self) -> Any:
         """P_t for `on_step`: each tensor's (k, *h.shape) block of p's rows, moved to the Jacobian
-        layout h.shape + p.shape, copied (a copy: the run never changes it)."""
-        def block(i: int, h: Tensor, p: Tensor, offset: int) -> np.ndarray:
+        layout h.shape + p.shape, copied (a copy: the run never changes it); None where P is zero."""
+        def block(i: int, h: Tensor, p: Tensor, offset: int) -> np.ndarray | None:
             P = self.sensitivities[i]
             if P is None:
-                return _zeros(h, p)
+                return None
             rows = P[offset:offset + p._data.size].reshape(p.shape + h.shape)
             return np.moveaxis(rows, tuple(range(p.ndim)), tuple(range(h.ndim, h.ndim + p.ndim))).copy()
         return influence_blocks(self.state, self.params, self.names, block)
@@ -395,11 +408,12 @@ class RankOne:
         return loss.item(), estimate, self.reach.of(loss, sources, made_after, t)
 
     def influence(self) -> Any:
-        """The estimate s~ theta~^T of P_t for `on_step`: block (h, p) = s~_h (outer) theta~_p."""
-        def block(i: int, h: Tensor, p: Tensor, offset: int) -> np.ndarray:
+        """The estimate s~ theta~^T of P_t for `on_step`: block (h, p) = s~_h (outer) theta~_p (None
+        where s~_h is zero)."""
+        def block(i: int, h: Tensor, p: Tensor, offset: int) -> np.ndarray | None:
             s = self.state_direction[i]
             if s is None:
-                return _zeros(h, p)
+                return None
             return np.multiply.outer(s, self.param_direction[offset:offset + p._data.size].reshape(p.shape))
         return influence_blocks(self.state, self.params, self.names, block)
 

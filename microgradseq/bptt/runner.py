@@ -138,6 +138,57 @@ def forget_grads(states: list) -> None:
                 tensor._node.grad = None
 
 
+def run_update(result: TBPTTResult, t: int, n: int, k1: int, k2: int, window: deque, stale: list,
+               pending: list, count: int, add: Callable[[list], Tensor], reduction: str, callers_step: int,
+               previous: int, optimizer: Any, on_update: Any, on_backward: Any) -> int | None:
+    """The update at step t, after the runner has cut the tape at c_u = max(0, t - k2), for both
+    runners: L_u = `add(pending)`, the losses since the previous update (`count` step losses)
+    summed, or averaged with reduction="mean"; one backward pass from it; `on_backward(t, L_u)`;
+    then the steps the next update will not walk cut from `window` ((step, state) pairs, oldest
+    first) into `stale` (emptied first: they hold this pass's gradients, which the next update
+    clears), `pending` emptied, and `finish_update`. Both lists are the runner's, changed in place,
+    not rebound, so what they held is freed before `on_update` runs, not when this returns. Returns
+    the next update when its cut is h_t (else None): the runner cuts h_t once the next step has
+    read it."""
+    next_update = min(t + k1, n)
+    next_cut = max(0, next_update - k2)
+    loss_value = 0.0
+    walked = False
+    if pending:
+        total = add(pending)
+        if reduction == "mean":
+            total = total / count
+        loss_value = float(total.item())
+        walked = total.requires_grad
+        if walked:                  # else every loss is a constant: gradient zero, nothing to walk
+            # keep the steps the next update walks again (those after its cut), and a caller's graph
+            total.backward(retain_graph=(t < n and next_cut < t) or on_backward is not None
+                           or keeps_callers_graph(callers_step, previous, max(0, t - k2)))
+            if on_backward is not None:
+                with handed_to_caller(total, t, max(0, t - k2)):
+                    on_backward(t, total)
+        total = None                # the injected losses' nodes: no later update walks them again
+    if not walked:  # no backward pass: a state it would have walked keeps no earlier update's gradient
+        forget_grads([kept for _, kept in window])
+    stale.clear()
+    cut_once_read = None
+    if t < n:       # steps the next update will not walk: free them now, not at the next update
+        stale += sever_up_to(window, min(next_cut, t - 1), k2=k2, update=next_update)
+        if next_cut == t:   # its cut is h_t: cut it once step t + 1 has read it (an op reading
+            cut_once_read = next_update     # only a cut is not recorded: no drawing would show it)
+    pending.clear()
+    finish_update(result, t, loss_value, on_update, optimizer)
+    return cut_once_read
+
+
+def sum_by_adding(losses: list) -> Tensor:
+    """L_u as `tbptt` sums it: ((l_1 + l_2) + l_3) + ..., one add node per loss, in step order."""
+    total = losses[0]
+    for loss in losses[1:]:
+        total = total + loss
+    return total
+
+
 def _length(sequence: Any, name: str, where: str) -> int:
     """len(sequence), or TypeError: the runner reads inputs and targets by step, and needs n first."""
     try:
@@ -259,35 +310,8 @@ def tbptt(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Seque
         if not is_update(t, n, k1):
             continue
         forget_grads(stale + sever_up_to(window, max(0, t - k2), k2=k2, update=t))
-        next_update = min(t + k1, n)
-        next_cut = max(0, next_update - k2)
-        loss_value = 0.0
-        walked = False
-        if pending:
-            total = pending[0]
-            for loss in pending[1:]:
-                total = total + loss
-            if reduction == "mean":
-                total = total / len(pending)
-            loss_value = float(total.item())
-            walked = total.requires_grad
-            if walked:                  # else every loss is a constant: gradient zero, nothing to walk
-                # keep the steps the next update walks again (those after its cut), and a caller's graph
-                total.backward(retain_graph=(t < n and next_cut < t) or on_backward is not None
-                               or keeps_callers_graph(callers_step, previous, max(0, t - k2)))
-                if on_backward is not None:
-                    with handed_to_caller(total, t, max(0, t - k2)):
-                        on_backward(t, total)
-            total = loss = None         # the injected losses' nodes: no later update walks them again
-        if not walked:  # no backward pass: a state it would have walked keeps no earlier update's gradient
-            forget_grads([kept for _, kept in window])
+        cut_once_read = run_update(result, t, n, k1, k2, window, stale, pending, len(pending), sum_by_adding,
+                                   reduction, callers_step, previous, optimizer, on_update, on_backward)
         previous = t
-        stale = []
-        if t < n:       # steps the next update will not walk: free them now, not at the next update
-            stale = sever_up_to(window, min(next_cut, t - 1), k2=k2, update=next_update)
-            if next_cut == t:   # its cut is h_t: cut it once step t + 1 has read it (an op reading
-                cut_once_read = next_update     # only a cut is not recorded: no drawing would show it)
-        pending = []
-        finish_update(result, t, loss_value, on_update, optimizer)
     result.state = truncate(state, k2=k2, update=n)
     return result
