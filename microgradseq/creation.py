@@ -411,6 +411,9 @@ class TypedConstructor:
         check_device(name, device)
         if not data:                        # torch.FloatTensor(): an empty tensor, as PyTorch's
             return owned(np.zeros(0, dtype=dtype))
+        if len(data) == 1 and isinstance(data[0], Tensor) and data[0].dtype != dtype:
+            raise TypeError(f"{name}: expected a tensor of dtype {dtype.name} (got {data[0].dtype.name}), as "
+                            f"PyTorch's legacy constructor refuses another type; cast it: t.to(mg.{dtype.name})")
         if len(data) == 1 and not is_int(data[0]) and not isinstance(data[0], Size):
             try:
                 return Tensor(data[0], dtype=dtype)

@@ -47,9 +47,9 @@ What broke (two gaps, fixed in the library; the tests at the end pin PyTorch's b
   G2. `torch.cuda.FloatTensor` (and the other legacy CUDA types) were missing: WangJiuniu's `_l2_normalize` asks
       `isinstance(d, torch.cuda.FloatTensor)`, an AttributeError here and False in PyTorch without CUDA. mg.cuda now
       has the nine types: nothing is an instance, making one is PyTorch's TypeError.
-  Left open (strict xfails at the end): `torch.FloatTensor(t)` of a float64 tensor casts here where PyTorch refuses
-  it (TypeError "expected ... (got ...)"; same dtype: PyTorch's is an alias); creation.py is xfix33's this session.
-  And backward gives a leaf's `.grad` a new array (autograd.py's `node.grad + grad`), where PyTorch's AccumulateGrad
+  G3. `torch.FloatTensor(t)` of a float64 tensor cast it where PyTorch refuses it (TypeError "expected ... (got
+      ...)", tensor_new.cpp); now a TypeError naming both dtypes (microgradseq/creation.py).
+  Left open (a strict xfail at the end): backward gives a leaf's `.grad` a new array (autograd.py's `node.grad + grad`), where PyTorch's AccumulateGrad
   adds into the existing tensor in place, so an alias of it (PGD's `grad_backup` entry after `restore_grad`) holds
   the sum there; nothing here reads it afterwards, so the training is the same.
 
@@ -2789,14 +2789,12 @@ def test_legacy_cuda_tensor_types_are_there_and_nothing_is_one():
     assert isinstance(_l2_normalize(torch.ones(1, 2, 2).numpy().copy()), torch.Tensor)
 
 
-@pytest.mark.xfail(strict=True, reason="a legacy constructor given a tensor of another dtype casts it here; "
-                                       "PyTorch's refuses it (TypeError 'expected ... (got ...)', tensor_new.cpp); "
-                                       "microgradseq/creation.py is xfix33's this session")
 def test_float_tensor_of_a_double_tensor_is_refused_as_pytorchs():
     """WangJiuniu's `torch.FloatTensor(p_mult * _l2_normalize(...))` gets a float32 tensor there; given a float64
     one (a float64 model), PyTorch raises where this library casts without a word."""
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=r"FloatTensor: expected a tensor of dtype float32 \(got float64\)"):
         torch.FloatTensor(torch.ones(2, dtype=torch.float64))
+    assert torch.FloatTensor(torch.ones(2)).dtype == torch.float32     # its own type: accepted
 
 
 @pytest.mark.xfail(strict=True, reason="backward gives a leaf's .grad a new array (autograd.py, node.grad + grad); "

@@ -32,10 +32,10 @@ What broke (one gap, fixed in microgradseq/parameter.py; one left open):
   G1. `torch.nn.Parameter()` without data was a TypeError (a required `data`). PyTorch's `Parameter.__new__(cls,
       data=None, requires_grad=True)` makes `torch.empty(0)` of it; cg_test.py builds its optimizer on
       `iter([torch.nn.Parameter()])`. Now an empty parameter of the default dtype, as PyTorch's.
-  Left open (a strict xfail at the end; microgradseq/ops/arithmetic.py is another helper's this round):
-      `torch.add(array, tensor)` adds a numpy array (a `.grad`) to a tensor, but with `alpha=` the array is refused by
-      an internal check ("result_type: tensor1 must be a tensor or a number, got ndarray"), so PyHessian's
-      `grad.add(param, alpha=weight_decay)`, spelled for the numpy gradient, is `torch.as_tensor(grad).add(...)` here.
+  G2. `torch.add(array, tensor)` added a numpy array (a `.grad`) to a tensor, but with `alpha=` the array was refused by
+      an internal check ("result_type: tensor1 must be a tensor or a number, got ndarray"). Now it adds as without
+      alpha (microgradseq/ops/arithmetic.py); the port keeps `torch.as_tensor(grad).add(...)`, the form that reads as
+      the source's `grad.add(param, alpha=weight_decay)` (a numpy array has no `.add`).
 
 Met and left as documented (docs/pytorch.md; the lines say `differs:`):
   - No gradients of gradients: every curvature product in these sources differentiates a recorded gradient, and
@@ -355,8 +355,7 @@ def get_params_grad(model: nn.Module, weight_decay: Optional[float] = None):
             grad = param.grad
             if weight_decay is not None:
                 # differs: `grad.add(param, alpha=weight_decay)`: the gradient is the numpy array (docs/pytorch.md),
-                # made a tensor first (`torch.add(grad, param, alpha=...)` refuses the array: the strict xfail at
-                # the end)
+                # made a tensor first (a numpy array has no `.add`)
                 grad = torch.as_tensor(grad).add(param, alpha=weight_decay)
             grads.append(grad)
         else:
@@ -2109,10 +2108,6 @@ def test_a_parameter_made_without_data_is_empty_as_pytorch():
     assert len(optimizer.param_groups[0]["params"]) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="mg.add(array, tensor) adds, but with alpha= the array is refused by an "
-                                       "internal check ('result_type: tensor1 must be a tensor or a number, got "
-                                       "ndarray'): PyHessian's `grad.add(param, alpha=weight_decay)` on the numpy "
-                                       "gradient, written torch.add(grad, param, alpha=...), stops there")
 def test_torch_add_of_a_numpy_gradient_with_alpha_as_without():
     g, p = np.ones(3), torch.tensor([1.0, 2.0, 3.0])
     np.testing.assert_allclose(arr(torch.add(g, p)), [2.0, 3.0, 4.0])

@@ -222,6 +222,7 @@ def _alpha(where: str, self: Tensor, other: Any, alpha: Any) -> Any:
     alpha = _scalar(where, "alpha", alpha)
     if is_int(alpha):
         return alpha
+    self = as_tensor(self, None, where)         # (`mg.add(array, t, alpha=...)`: the array as the tensor it adds as)
     dtype = result_type(self, as_tensor(other, self, where))
     if dtype.kind in "biu" or (dtype.kind != "c" and not isinstance(alpha, numbers.Real)):
         raise TypeError(f"{where}: alpha must be {'an integer' if dtype.kind in 'biu' else 'real'} for a result of "
