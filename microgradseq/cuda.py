@@ -6,6 +6,7 @@
 """
 
 import sys
+from typing import NoReturn
 
 from .amp import cuda as amp
 
@@ -42,7 +43,7 @@ class _CudaTensorType(type):
     def __instancecheck__(cls, other: object) -> bool:
         return False
 
-    def __call__(cls, *args: object, **kwargs: object) -> None:
+    def __call__(cls, *args: object, **kwargs: object) -> NoReturn:
         raise TypeError(f"mg.cuda.{cls.__name__}: there are no CUDA tensors here, microgradseq runs on the CPU "
                         f"only (PyTorch's says: type torch.cuda.{cls.__name__} not available)")
 

@@ -1,4 +1,4 @@
-"""Round 33: the two TBPTT runners share their update (`bptt.runner.run_update`), and the influence
+"""Round 33: the two TBPTT runners share their update (`bptt.runner.Updater`), and the influence
 `rtrl` / `uoro` show `on_step` has one dtype.
 
 1. TBPTT(k1, k2) against a numpy TBPTT written by hand (no difference quotients, no autodiff): a

@@ -373,9 +373,10 @@ def test_the_library_is_about_as_many_lines_as_the_instructors_page_says():
 
 
 def test_the_tbptt_runner_is_about_60_lines_with_its_docstring():
-    """instructors.md row 12: "`tbptt`: about 60 lines with its docstring, ..., and `run_update` ... about 40"."""
+    """instructors.md row 12: "`tbptt`: about 60 lines with its docstring, ..., and `Updater.update_at` ... about
+    40"."""
     assert 54 <= len(inspect.getsource(mg.bptt.tbptt).splitlines()) <= 66
-    assert 36 <= len(inspect.getsource(mg.bptt.runner.run_update).splitlines()) <= 44
+    assert 36 <= len(inspect.getsource(mg.bptt.runner.Updater.update_at).splitlines()) <= 44
 
 
 # ---- performance.md ---------------------------------------------------------------------------------------

@@ -31,8 +31,8 @@ from ..metadata import at_step
 from ..ops import stack
 from ..tensor import Tensor
 from .ownership import callers_history, for_step, nodes_of, runners_own, runs_own, takes_in_callers_graph
-from .runner import (TBPTTResult, check_run, checked_loss, checked_step, cut_of_update_at_or_after, forget_grads,
-                     is_update, run_update, sever_up_to)
+from .runner import (TBPTTResult, Updater, check_run, checked_loss, checked_step, cut_of_update_at_or_after,
+                     forget_grads, is_update, sever_up_to)
 from .truncate import map_state, truncate
 
 
@@ -83,14 +83,13 @@ def tbptt_blocks(step_block: Callable[[Sequence, Any], tuple[Any, Any]], state: 
         raise TypeError(f"tbptt_blocks: block_loss_fn reads targets[a:b], so targets must take slices (a list, "
                         f"tuple or array), got {type(targets).__name__}")
 
-    result = TBPTTResult(state=None)
+    updater = Updater(n, k1, k2, optimizer, on_update, reduction, on_backward, add=sum_by_stacking)
     ends = deque()          # (step, the state after it) for block ends not yet behind a cut, oldest first
     cut_once_read = None    # the next update, when the state of the last one is its cut (k1 = k2)
     stale = []              # states cut since the last update: their .grad is the last update's
     pending = []            # losses since the previous update (a block's sum counts as its steps)
     counted = 0             # how many steps' losses `pending` holds
     callers_step = 0 if callers_history(state) else -1     # the last block end that took in a caller's graph
-    previous = 0            # the previous update
     state = map_state(runners_own, state)       # the runner cuts only nodes made by the run
     start = 0
     for stop in iter_block_ends(n, k1, k2):
@@ -125,12 +124,10 @@ def tbptt_blocks(step_block: Callable[[Sequence, Any], tuple[Any, Any]], state: 
         if not is_update(t, n, k1):
             continue
         forget_grads(stale + sever_up_to(ends, max(0, t - k2), k2=k2, update=t))
-        cut_once_read = run_update(result, t, n, k1, k2, ends, stale, pending, counted, sum_by_stacking,
-                                   reduction, callers_step, previous, optimizer, on_update, on_backward)
-        previous = t
+        cut_once_read = updater.update_at(t, ends, stale, pending, counted, callers_step)
         counted = 0
-    result.state = truncate(state, k2=k2, update=n)
-    return result
+    updater.result.state = truncate(state, k2=k2, update=n)
+    return updater.result
 
 
 def checked_outputs(outputs: Any, first: int, last: int) -> None:

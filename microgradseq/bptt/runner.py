@@ -138,47 +138,64 @@ def forget_grads(states: list) -> None:
                 tensor._node.grad = None
 
 
-def run_update(result: TBPTTResult, t: int, n: int, k1: int, k2: int, window: deque, stale: list,
-               pending: list, count: int, add: Callable[[list], Tensor], reduction: str, callers_step: int,
-               previous: int, optimizer: Any, on_update: Any, on_backward: Any) -> int | None:
-    """The update at step t, after the runner has cut the tape at c_u = max(0, t - k2), for both
-    runners: L_u = `add(pending)`, the losses since the previous update (`count` step losses)
-    summed, or averaged with reduction="mean"; one backward pass from it; `on_backward(t, L_u)`;
-    then the steps the next update will not walk cut from `window` ((step, state) pairs, oldest
-    first) into `stale` (emptied first: they hold this pass's gradients, which the next update
-    clears), `pending` emptied, and `finish_update`. Both lists are the runner's, changed in place,
-    not rebound, so what they held is freed before `on_update` runs, not when this returns. Returns
-    the next update when its cut is h_t (else None): the runner cuts h_t once the next step has
-    read it."""
-    next_update = min(t + k1, n)
-    next_cut = max(0, next_update - k2)
-    loss_value = 0.0
-    walked = False
-    if pending:
-        total = add(pending)
-        if reduction == "mean":
-            total = total / count
-        loss_value = float(total.item())
-        walked = total.requires_grad
-        if walked:                  # else every loss is a constant: gradient zero, nothing to walk
-            # keep the steps the next update walks again (those after its cut), and a caller's graph
-            total.backward(retain_graph=(t < n and next_cut < t) or on_backward is not None
-                           or keeps_callers_graph(callers_step, previous, max(0, t - k2)))
-            if on_backward is not None:
-                with handed_to_caller(total, t, max(0, t - k2)):
-                    on_backward(t, total)
-        total = None                # the injected losses' nodes: no later update walks them again
-    if not walked:  # no backward pass: a state it would have walked keeps no earlier update's gradient
-        forget_grads([kept for _, kept in window])
-    stale.clear()
-    cut_once_read = None
-    if t < n:       # steps the next update will not walk: free them now, not at the next update
-        stale += sever_up_to(window, min(next_cut, t - 1), k2=k2, update=next_update)
-        if next_cut == t:   # its cut is h_t: cut it once step t + 1 has read it (an op reading
-            cut_once_read = next_update     # only a cut is not recorded: no drawing would show it)
-    pending.clear()
-    finish_update(result, t, loss_value, on_update, optimizer)
-    return cut_once_read
+@dataclass
+class Updater:
+    """How a run makes its updates, for both runners (`tbptt`, `tbptt_blocks`): the run's arguments an
+    update reads, how it sums L_u (`add`: each runner keeps its own order), the result it notes the
+    updates in, and the previous update."""
+
+    n: int
+    k1: int
+    k2: int
+    optimizer: Any
+    on_update: Any
+    reduction: str
+    on_backward: Any
+    add: Callable[[list], Tensor]
+    result: TBPTTResult = field(default_factory=lambda: TBPTTResult(state=None))
+    previous: int = 0
+
+    def update_at(self, t: int, window: deque, stale: list, pending: list, count: int, callers_step: int) -> int | None:
+        """The update at step t, after the runner has cut the tape at c_u = max(0, t - k2): L_u =
+        `add(pending)`, the losses since the previous update (`count` step losses) summed, or averaged
+        with reduction="mean"; one backward pass from it; `on_backward(t, L_u)`; then the steps the
+        next update will not walk cut from `window` ((step, state) pairs, oldest first) into `stale`
+        (emptied first: they hold this pass's gradients, which the next update clears), `pending`
+        emptied, and `finish_update`. Both lists are the runner's, changed in place, not rebound, so
+        what they held is freed before `on_update` runs. `callers_step`: the last step that took in
+        a caller's graph. Returns the next update when its cut is h_t (else None): the runner cuts h_t
+        once the next step has read it."""
+        n, k1, k2 = self.n, self.k1, self.k2
+        next_update = min(t + k1, n)
+        next_cut = max(0, next_update - k2)
+        loss_value = 0.0
+        walked = False
+        if pending:
+            total = self.add(pending)
+            if self.reduction == "mean":
+                total = total / count
+            loss_value = float(total.item())
+            walked = total.requires_grad
+            if walked:                  # else every loss is a constant: gradient zero, nothing to walk
+                # keep the steps the next update walks again (those after its cut), and a caller's graph
+                total.backward(retain_graph=(t < n and next_cut < t) or self.on_backward is not None
+                               or keeps_callers_graph(callers_step, self.previous, max(0, t - k2)))
+                if self.on_backward is not None:
+                    with handed_to_caller(total, t, max(0, t - k2)):
+                        self.on_backward(t, total)
+            total = None                # the injected losses' nodes: no later update walks them again
+        if not walked:  # no backward pass: a state it would have walked keeps no earlier update's gradient
+            forget_grads([kept for _, kept in window])
+        stale.clear()
+        cut_once_read = None
+        if t < n:       # steps the next update will not walk: free them now, not at the next update
+            stale += sever_up_to(window, min(next_cut, t - 1), k2=k2, update=next_update)
+            if next_cut == t:   # its cut is h_t: cut it once step t + 1 has read it (an op reading
+                cut_once_read = next_update     # only a cut is not recorded: no drawing would show it)
+        pending.clear()
+        self.previous = t
+        finish_update(self.result, t, loss_value, self.on_update, self.optimizer)
+        return cut_once_read
 
 
 def sum_by_adding(losses: list) -> Tensor:
@@ -281,13 +298,12 @@ def tbptt(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Seque
     """
     k1, k2 = positive_int(k1, "k1", "tbptt"), positive_int(k2, "k2", "tbptt")
     n = check_run("tbptt", step, state, inputs, targets, loss_fn, optimizer, on_update, reduction, on_backward)
-    result = TBPTTResult(state=None)
+    updater = Updater(n, k1, k2, optimizer, on_update, reduction, on_backward, add=sum_by_adding)
     window = deque()        # (t, state after step t) for steps not yet behind a cut
     stale = []              # states cut after the last backward: they hold its gradients
     cut_once_read = None    # the next update, when the state of the last one is its cut (k1 = k2)
     pending = []            # losses since the previous update
     callers_step = 0 if callers_history(state) else -1     # the last step that took in a caller's graph
-    previous = 0            # the previous update
     state = map_state(runners_own, state)       # the runner cuts only nodes made by the run
     for t in range(1, n + 1):
         if t <= cut_of_update_at_or_after(t, n, k1, k2):
@@ -310,8 +326,6 @@ def tbptt(step: Callable[[Any, Any], tuple[Any, Any]], state: Any, inputs: Seque
         if not is_update(t, n, k1):
             continue
         forget_grads(stale + sever_up_to(window, max(0, t - k2), k2=k2, update=t))
-        cut_once_read = run_update(result, t, n, k1, k2, window, stale, pending, len(pending), sum_by_adding,
-                                   reduction, callers_step, previous, optimizer, on_update, on_backward)
-        previous = t
-    result.state = truncate(state, k2=k2, update=n)
-    return result
+        cut_once_read = updater.update_at(t, window, stale, pending, len(pending), callers_step)
+    updater.result.state = truncate(state, k2=k2, update=n)
+    return updater.result

@@ -124,7 +124,7 @@ def _plain_class_targets(logits: Any, target: Any) -> np.ndarray | None:
     return classes
 
 
-_NO_SMOOTHING = 0.0
+_NO_SMOOTHING = 0.0     # (compared by identity: a label_smoothing given, 0.0 too, takes the full path's check)
 
 
 @also_by_keyword(logits="input")

@@ -356,11 +356,11 @@ class Module(ForwardHooks):
 
     def train(self, mode: bool = True) -> "Module":
         """Set `training` on this module and every module below it, calling a module's own `train(mode)`
-        where its class overrides it, as PyTorch's `train` calls each child's (so an override, one keeping
-        its BatchNorm frozen or leaving a mode of its own, runs when a module holding it switches); returns
-        self. A walk, not a recursion (a deep tree switches too), in PyTorch's order (depth first, a module
-        before its children); a module that holds itself or one of its holders is not entered again along
-        that path (PyTorch's recursion fails there)."""
+        where its class overrides it or it holds one of its own (`bn.train = lambda mode: bn`), as PyTorch's
+        `train` calls each child's (so an override, one keeping its BatchNorm frozen or leaving a mode of its
+        own, runs when a module holding it switches); returns self. A walk, not a recursion (a deep tree
+        switches too), in PyTorch's order (depth first, a module before its children); a module that holds
+        itself or one of its holders is not entered again along that path (PyTorch's recursion fails there)."""
         mode = flag(mode, "mode", f"{type(self).__name__}.train")
         object.__setattr__(self, "training", mode)
         below = _TRAINING_PATH.get() | {id(self)}
@@ -369,7 +369,8 @@ class Module(ForwardHooks):
             module, holders = stack.pop()
             if id(module) in holders:
                 continue
-            if type(module).train is not Module.train:      # its own train switches it and the modules below
+            if type(module).train is not Module.train or "train" in module.__dict__:
+                # its own train (its class's, or one set on the module) switches it and the modules below
                 token = _TRAINING_PATH.set(holders)
                 try:
                     module.train(mode)

@@ -189,19 +189,19 @@ def _scalar_first(where: str, args: tuple, keywords: dict, number: Any) -> tuple
     PyTorch's UserWarning (there shown once per process; here as Python's filters decide)."""
     keyword, names = _SCALAR_FIRST[where.rstrip("_")]
     count = len(names)
-    given = [name for name in names if keywords.get(name, _ABSENT) is not _ABSENT]
-    if given:
-        if given != list(names[count - len(given):]) or len(args) + len(given) > count + 1:
-            raise TypeError(f"{where}() got multiple values for argument {given[0]!r}")
-        args = args + tuple(keywords[name] for name in given)
-    if len(args) == count:
-        return args, number
     tensors = ", ".join(f"Tensor {name}" for name in names)
     current = f"{where}({tensors}, *, Number {keyword} = 1)"
-    if len(args) < count:
-        missing = " and ".join(repr(name) for name in names[len(args):])
-        raise TypeError(f"{where}() missing {count - len(args)} required positional argument"
-                        f"{'s' if count - len(args) > 1 else ''}: {missing} (expected {current})")
+    given = [name for name in names if keywords.get(name, _ABSENT) is not _ABSENT]
+    last = given == list(names[count - len(given):])       # (given by keyword: only the last ones can be)
+    if given and (not last and names.index(given[0]) < len(args) or len(args) + len(given) > count + 1):
+        raise TypeError(f"{where}() got multiple values for argument {given[0]!r}")
+    if not last or len(args) + len(given) < count:
+        missing = [name for name in names[len(args):] if name not in given]
+        raise TypeError(f"{where}() missing {len(missing)} required positional argument{'s' * (len(missing) > 1)}: "
+                        f"{' and '.join(repr(name) for name in missing)} (expected {current})")
+    args = args + tuple(keywords[name] for name in given)
+    if len(args) == count:
+        return args, number
     old = f"{where}(Number {keyword}, {tensors})"
     if len(args) > count + 1 or number is not _ONE or not _is_scalar(args[0]):
         given = ", ".join(type(arg).__name__ for arg in args)
