@@ -15,7 +15,10 @@ computed dL/dt, and a tensor it returns is used in grad's place.
   the engine installs).
 - `mg.autograd.grad` (and vjp, jacobian, gradcheck, the online runners: `transforms.reverse_gradients`)
   adds into no `.grad`: as PyTorch's, it runs the hooks of the leaves it differentiates with respect
-  to (and returns what they return), no other leaf's hooks, and no post-accumulate hook.
+  to (and returns what they return), no other leaf's hooks, and no post-accumulate hook. It collects
+  their gradients in nodes of its own (`PrunedPass`' stand-ins), as PyTorch's engine captures them, and
+  reads or writes the `.grad` of no leaf it differentiates, nor of a tensor it stops at: a backward() run
+  meanwhile fills them as usual.
   `t.backward(inputs=[...])` runs only the inputs' hooks, and their post-accumulate hooks. Either
   walks only the nodes on a path to those tensors, as PyTorch's (`PrunedPass`): a branch that leads
   elsewhere is not run (its hooks, a Function's backward), gets no gradient, and is not freed; nor is
@@ -35,7 +38,7 @@ from typing import Callable
 
 import numpy as np
 
-from .autograd import CUT, FREED, LEAF, OP, hooks, no_grad
+from .autograd import CUT, FREED, LEAF, OP, Node, hooks, no_grad
 from .gradients import GradientPass, OncePerPass, pass_number
 from .tensor import Tensor, owned
 from .transforms import Differentiated, differentiated
@@ -177,10 +180,10 @@ class HookedGradients(GradientPass):
 
     __slots__ = ("put_aside", "walked", "ops_before", "outer_differentiated")
 
-    def __init__(self, order: list) -> None:
+    def __init__(self, order: list, stand_ins: dict | None = None) -> None:
         self.ops_before = [(node, node.grad) for node in order if node.kind is OP] if pass_number() else ()
         super().__init__(order)
-        self.put_aside = _put_aside(order, differentiated.get()) if _hooked_leaves else ()
+        self.put_aside = _put_aside(order, differentiated.get(), stand_ins) if _hooked_leaves else ()
         self.walked = _hold_walked_nodes(order) if _hooked_nodes else ()
         _walking.orders.append(order)       # (the list the core pops: what this pass has still to walk)
 
@@ -267,27 +270,45 @@ class PrunedPass(HookedGradients):
     does not walk past a tensor it differentiates with respect to (the node of `h` in
     `autograd.grad(loss, h)`, unless the pass goes on through it to another such tensor): that node is
     neither run nor freed (h's hooks run on its gradient when the walk is over, `_hook_stops`), so
-    `h.backward(g)` can follow."""
+    `h.backward(g)` can follow.
 
-    __slots__ = ("needed", "stops")
+    A pass that adds into no `.grad` (`reverse_gradients`: `captured.capture` is a dict) adds what reaches a
+    leaf it differentiates with respect to, or a node it stops at, into a node of its own (`stand_ins`, a
+    node -> its stand-in) and hands the gradients over in `captured.capture` when it ends, as PyTorch's
+    engine captures them in its GraphTask: it reads and writes no `.grad` of those tensors, so a backward()
+    that a hook or another thread runs meanwhile neither lands in the result nor is lost. (A node it walks
+    through to another such tensor keeps its gradient in `.grad`, which the core's walk reads.) With
+    `captured.recorded_from` (vjp, jacobian) it stops at each such node made before fn ran, and walks no
+    other node made then (`_on_a_path`)."""
 
-    def __init__(self, order: list, needed: set) -> None:
-        self.needed = needed
-        walked, self.stops = [], []
+    __slots__ = ("needed", "stops", "stand_ins", "capture", "walked_targets", "recorded_from")
+
+    def __init__(self, order: list, needed: set, captured: Differentiated) -> None:
+        self.needed, self.capture, self.recorded_from = needed, captured.capture, _recorded_from(captured)
+        targets = captured.nodes
+        walked, self.stops, self.stand_ins = [], [], {}
         for node in order:
             if node in needed:
-                if _passes_on(node, needed):
+                if _passes_on(node, needed) and node.seq >= self.recorded_from:
                     walked.append(node)
-                else:                           # (a non-leaf it stops at: this pass's gradient only)
-                    registry = node.rules.hooks if type(node.rules) is _HookedRules else None
+                    if self.capture is not None and node.kind is LEAF and node in targets:
+                        self.stand_ins[node] = _stand_in(node)
+                    continue
+                registry = node.rules.hooks if type(node.rules) is _HookedRules else None
+                if self.capture is not None:        # (a non-leaf it stops at: this pass's gradient only)
+                    self.stand_ins[node] = _stand_in(node)
+                    self.stops.append((node, registry, None))
+                else:
                     self.stops.append((node, registry, node.grad))
                     node.grad = None
+        self.walked_targets = [node for node in walked if node.kind is OP and node in targets]
+        needed.update(self.stand_ins.values())  # (GradientPass.add hands a stand-in a scalar back to `add`)
         order[:] = walked                       # (the list the core walks)
-        super().__init__(order)
+        super().__init__(order, self.stand_ins)
 
     def add(self, node, grad, source) -> None:
         if node in self.needed:
-            super().add(node, grad, source)
+            super().add(self.stand_ins.get(node, node), grad, source)
 
     def __exit__(self, error_type, error, traceback) -> None:
         hook_error = None
@@ -296,12 +317,16 @@ class PrunedPass(HookedGradients):
                 self._hook_stops()
             except BaseException as raised:
                 hook_error, error_type, error, traceback = raised, type(raised), raised, raised.__traceback__
-        if error_type is not None:              # a failed pass leaves the stops' .grad as it found them
-            for node, _, before in self.stops:
+        if error_type is not None and self.capture is None:     # a failed pass leaves the stops' .grad as it
+            for node, _, before in self.stops:                  # found them
                 node.grad = before
-        super().__exit__(error_type, error, traceback)
+        walked = [(node, node.grad) for node in self.walked_targets] if error_type is None else ()
+        super().__exit__(error_type, error, traceback)          # (puts back a nested pass's partial sums)
         if hook_error is not None:
             raise hook_error
+        if self.capture is not None and error_type is None:
+            found = walked + [(node, stand_in.grad) for node, stand_in in self.stand_ins.items()]
+            self.capture.update((node, grad) for node, grad in found if grad is not None)
 
     def _hook_stops(self) -> None:
         """The hooks of each hooked non-leaf the pass stops at, on its gradient (once complete: the walk is
@@ -309,8 +334,17 @@ class PrunedPass(HookedGradients):
         pre-hooks on a node it captures without executing it (`call_tensor_pre_hooks` when not `needed_`),
         so the node is neither run nor freed here either."""
         for node, registry, _ in self.stops:
-            if registry is not None and node.grad is not None:
-                node.grad = run_hooks(registry, node.grad)
+            holder = self.stand_ins.get(node, node)
+            if registry is not None and holder.grad is not None and node.seq >= self.recorded_from:
+                holder.grad = run_hooks(registry, holder.grad)
+
+
+def _stand_in(node) -> Node:
+    """A node of the pass's own that collects the gradient of `node` (a leaf's, or a stop's) in its place:
+    the same shape, dtype and description (anomaly errors name it), a leaf's kind for a leaf."""
+    stand_in = Node(node.op, LEAF if node.kind is LEAF else OP, (), None, None, node.shape, node.dtype)
+    stand_in.label, stand_in.step, stand_in.scope = node.label, node.step, node.scope
+    return stand_in
 
 
 def _passes_on(node, needed: set) -> bool:
@@ -319,22 +353,33 @@ def _passes_on(node, needed: set) -> bool:
     return node.kind is not OP or not needed.isdisjoint(node.inputs)
 
 
-def _on_a_path(order: list, targets: set) -> set:
+def _on_a_path(order: list, targets: set, recorded_from: int = -1) -> set:
     """The nodes of `order` (a topological order) from which a backward pass reaches one of `targets`.
-    A freed node counts: its edges are gone, so the pass says it was freed rather than guess."""
+    A freed node counts: its edges are gone, so the pass says it was freed rather than guess. None made
+    before `recorded_from` but the targets (`Differentiated.recorded_from`)."""
     needed = set()
     for node in order:
-        if node in targets or node.kind is FREED or (node.kind is OP and not needed.isdisjoint(node.inputs)):
+        if node in targets or (node.seq >= recorded_from and (
+                node.kind is FREED or (node.kind is OP and not needed.isdisjoint(node.inputs)))):
             needed.add(node)
     return needed
 
 
+def _recorded_from(captured: Differentiated | None) -> int:
+    """`captured.recorded_from`, -1 (every node) when it is None."""
+    return -1 if captured is None or captured.recorded_from is None else captured.recorded_from
+
+
 def _gradients(order: list) -> HookedGradients:
     """The engine's `hooks.gradients`: a pass of `reverse_gradients` or `backward(inputs=...)` is pruned
-    (when some node leads elsewhere)."""
+    (the second when some node leads elsewhere; the first always: it captures its gradients)."""
     captured = differentiated.get()
-    needed = None if captured is None else _on_a_path(order, captured.nodes)
-    return HookedGradients(order) if needed is None or len(needed) == len(order) else PrunedPass(order, needed)
+    if captured is None:
+        return HookedGradients(order)
+    needed = _on_a_path(order, captured.nodes, _recorded_from(captured))
+    if captured.capture is None and len(needed) == len(order):
+        return HookedGradients(order)
+    return PrunedPass(order, needed, captured)
 
 
 def _hold_walked_nodes(order: list) -> list:
@@ -349,26 +394,28 @@ def _hold_walked_nodes(order: list) -> list:
     return found
 
 
-def _put_aside(order: list, captured: Differentiated | None) -> list:
+def _put_aside(order: list, captured: Differentiated | None, stand_ins: dict | None) -> list:
     """(tensor, node, its .grad before, its hooks) for each hooked leaf in this pass; its .grad None.
     In a pass that differentiates with respect to some tensors only (`captured`: `reverse_gradients`,
-    `backward(inputs=...)`), only those leaves' hooks, and their post-accumulate hooks only when the
-    pass adds into their `.grad`."""
+    `backward(inputs=...)`), only those leaves' hooks (none made before `captured.recorded_from`), and their
+    post-accumulate hooks only when the pass adds into their `.grad`. A leaf with a stand-in (`PrunedPass`)
+    is collected by it: the stand-in is the node here, and the leaf's own `.grad` is not touched."""
     in_pass = set(order) if captured is None else captured.nodes.intersection(order)
     found = []
     for reference, grad_hooks, after_hooks in list(_hooked_leaves.values()):
         tensor = reference()
-        if tensor is None or tensor._node not in in_pass:
+        if tensor is None or tensor._node not in in_pass or tensor._node.seq < _recorded_from(captured):
             continue
         if captured is not None and not captured.accumulates:
             after_hooks = {}
         if grad_hooks or after_hooks:
-            node = tensor._node
+            node = stand_ins.get(tensor._node, tensor._node) if stand_ins else tensor._node
             found.append((tensor, node, node.grad, (grad_hooks, after_hooks)))
             node.grad = None
     return found
 
 
+_gradients.captures = True     # (its passes capture what `reverse_gradients` asks for: `Differentiated.capture`)
 hooks.gradients = _gradients
 Tensor.register_hook = register_hook
 Tensor.register_post_accumulate_grad_hook = register_post_accumulate_grad_hook

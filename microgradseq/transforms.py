@@ -66,14 +66,14 @@ def _tensors(name: str, inputs: Any) -> list[Tensor]:
 
 
 def _distinct(inputs: list[Tensor]) -> list[Tensor]:
-    """The inputs, a tensor given twice replaced by a tensor of its own the second time: each
-    argument slot of fn gets its own tangent (f(x, x) along (u, v) is J_1 u + J_2 v). (The first
-    time the caller's own: fn may reach a parameter through a closure rather than its argument.)"""
-    seen, distinct = set(), []
-    for x in inputs:
-        distinct.append(owned(x._data) if id(x) in seen else x)
-        seen.add(id(x))
-    return distinct
+    """The inputs as forward mode seeds them: the caller's own tensor where reverse mode sees fn read it
+    through a closure (`_closure_uses`: the first time a tensor that requires grad is given, a parameter fn
+    may reach through its module rather than its argument), so that both modes see the same closures;
+    else a tensor of its own over the same array: a tensor given twice, the second time (each argument
+    slot of fn gets its own tangent: f(x, x) along (u, v) is J_1 u + J_2 v), and a tensor that requires no
+    grad, which fn reads through a closure as a constant, as reverse mode (no use of it is recorded) and
+    torch.func's transforms do."""
+    return [x if seen is not None else owned(x._data) for x, seen in zip(inputs, _closure_uses(inputs))]
 
 
 def _directions(name: str, inputs: list[Tensor], arrays: Any, what: str) -> tuple[list[np.ndarray], bool]:
@@ -106,11 +106,11 @@ def jvp(fn: Callable[..., Any], inputs: Any, tangents: Any) -> tuple[Any, Any]:
     with a leading axis of k directions: then J v has that axis too). Records no tape.
     `fn` may return a tensor or a tuple of tensors (then a tuple of outputs and a tuple of tangents).
 
-    The tangents are seeded on the caller's own tensors, so a tensor fn reads through a closure
-    moves too (a module's parameter given as an input and read by the module). `vjp` and
-    `jacobian(mode="rev")` see such a closure when the tensor requires grad (its uses are recorded:
-    a parameter); one that does not is a constant to them: for the modes to agree on it, let fn
-    use its arguments (`mg.func.functional_call` puts them in a module's place)."""
+    An input that requires grad (a parameter) is seeded as the caller's own tensor, so where fn reads it
+    through a closure it moves too (a module's parameter given as an input and read by the module), as
+    `vjp` and `jacobian(mode="rev")` see it. An input that requires no grad is given to fn as a tensor of
+    its own, so a closure over it is a constant, in both modes (as in torch.func's): let fn use its
+    arguments (`mg.func.functional_call` puts them in a module's place)."""
     return _forward_pass("jvp", fn, inputs, tangents)
 
 
@@ -163,7 +163,8 @@ def vjp(fn: Callable[..., Tensor], inputs: Any, cotangent: Any) -> tuple[Tensor,
     per input (dL/dx for L = sum(u * fn(x))). No `.grad` changes: the inputs' own, or those of the
     parameters fn uses, are left as they were (as PyTorch's torch.autograd.functional.vjp).
     fn gets fresh copies of the inputs; an input that requires grad (a parameter) is also
-    differentiated where fn reads it through a closure (`_closure_uses`), as `jvp` sees it move."""
+    differentiated where fn reads it through a closure (`_closure_uses`), as `jvp` sees it move: its
+    hooks do not run (jvp runs none), and its `.grad` is neither read nor written."""
     inputs = _tensors("vjp", inputs)
     output, wrt, originals = _recorded("vjp", fn, inputs, "mg.func.vjp or mg.autograd.functional.vjp")
     try:
@@ -173,7 +174,8 @@ def vjp(fn: Callable[..., Tensor], inputs: Any, cotangent: Any) -> tuple[Tensor,
                         f"dtype {output.dtype}, got {type(cotangent).__name__}") from None
     if u.shape != output.shape:
         raise ValueError(f"vjp: the cotangent has shape {u.shape}, the output {output.shape}")
-    return owned(np.array(output._data)), _add_closure_uses(reverse_gradients([(output, u)], wrt), originals)
+    grads = reverse_gradients([(output, u)], wrt, recorded_from=_first_recorded(wrt))
+    return owned(np.array(output._data)), _add_closure_uses(grads, originals)
 
 
 def _recorded(name: str, fn: Callable[..., Tensor], inputs: list[Tensor], instead: str) -> tuple[Tensor, list, list]:
@@ -204,6 +206,12 @@ def _closure_uses(inputs: list[Tensor]) -> list[Tensor | None]:
     return originals
 
 
+def _first_recorded(wrt: list[Tensor]) -> int | None:
+    """The number of the first node of fn's record, its first fresh copy's (`_recorded` makes them before
+    fn runs): what `Differentiated.recorded_from` is for vjp and jacobian."""
+    return wrt[0]._node.seq if wrt else None
+
+
 def _add_closure_uses(grads: list, originals: list) -> list:
     """The gradients through fn's arguments (the first len(originals) of `grads`), each plus the one
     through its original's uses in a closure (the rest, in order) where it has one."""
@@ -215,8 +223,9 @@ def jacobian(fn: Callable[[Tensor], Tensor], inputs: Any, mode: str = "rev") -> 
     """The Jacobian of a tensor-valued fn of one input x, shape out.shape + x.shape: row by row in
     reverse mode (`mode="rev"`: one recorded forward pass, then one backward pass per output
     element) or column by column in forward mode (`"fwd"`: all x.size input directions in one
-    batched forward pass). As `vjp` and `jvp`: `"rev"` calls fn with a fresh copy of x (and sees x
-    read through a closure when x requires grad), `"fwd"` with x itself."""
+    batched forward pass). As `vjp` and `jvp`: `"rev"` calls fn with a fresh copy of x, `"fwd"` with x
+    itself when x requires grad (else a copy), and both see x read through a closure when x requires grad
+    (without running its hooks)."""
     tensors = _tensors("jacobian", inputs)
     if len(tensors) != 1:
         raise ValueError(f"jacobian: fn takes one input here, got {len(tensors)} inputs")
@@ -226,7 +235,7 @@ def jacobian(fn: Callable[[Tensor], Tensor], inputs: Any, mode: str = "rev") -> 
     if mode != "rev":
         raise ValueError(f"jacobian: mode must be 'rev' or 'fwd', got {mode!r}")
     output, wrt, originals = _recorded("jacobian", fn, [x], "mg.func.jacrev or mg.autograd.functional.jacobian")
-    return _add_closure_uses(jacobian_blocks(output, wrt), originals)[0]
+    return _add_closure_uses(jacobian_blocks(output, wrt, _first_recorded(wrt)), originals)[0]
 
 
 def jacobian_columns(fn: Callable[[Tensor], Any], x: Tensor, name: str) -> tuple[Any, Any]:
@@ -260,23 +269,36 @@ def joint_jacobian_columns(fn: Callable[..., Any], xs: list[Tensor], name: str) 
     return outputs, tuple(blocks(y, tangent) for y, tangent in zip(outputs, tangents))
 
 
-def jacobian_blocks(output: Tensor, tensors: list[Tensor]) -> list[np.ndarray]:
+def jacobian_blocks(output: Tensor, tensors: list[Tensor], recorded_from: int | None = None) -> list[np.ndarray]:
     """d output / d x for each x of `tensors`, of shape output.shape + x.shape, row by row: one
     backward pass per element of the output, seeded with that element's one-hot cotangent (the
-    graph kept between them). jacobian, gradcheck and autograd.functional build on it."""
+    graph kept between them); `recorded_from` as in `Differentiated`.
+    jacobian, gradcheck and autograd.functional build on it."""
     size = output._data.size
     one_hot = np.eye(size, dtype=output.dtype).reshape((size,) + output.shape)
-    rows = reverse_gradient_rows([[(output, u)] for u in one_hot], tensors, retain_graph=True)
+    rows = reverse_gradient_rows([[(output, u)] for u in one_hot], tensors, True, None, recorded_from)
     return [np.array([row[j] for row in rows], dtype=x.dtype).reshape(output.shape + x.shape)
             for j, x in enumerate(tensors)]
 
 
 class Differentiated(NamedTuple):
     """What a pass differentiates with respect to: the nodes of some tensors only, and whether it adds
-    into their `.grad` (`t.backward(inputs=...)`) or into no `.grad` (`reverse_gradients`)."""
+    into their `.grad` (`t.backward(inputs=...)`) or into no `.grad` (`reverse_gradients`). A pass of
+    the second kind puts each node's gradient in `capture` (node -> array), as PyTorch's engine captures
+    an input's gradient in its GraphTask (`captured_vars_`), never in `.grad`: a backward() that a hook or
+    another thread runs meanwhile adds into `.grad` as usual, and not into the result.
+
+    `recorded_from` (vjp, jacobian): the number of the first node fn's call recorded. What was made before
+    it is the caller's, a constant to fn, as to jvp (which seeds the inputs, so that nothing made before
+    carries a tangent): the pass walks none of it, and a caller's tensor it differentiates with respect to
+    (one fn reads through a closure) is an input of its own, whose history is not walked (another input
+    may be in it; and it is not freed) and whose hooks do not run (PyTorch's functional vjp differentiates
+    detached copies, whose hooks are not the caller's)."""
 
     nodes: set
     accumulates: bool
+    capture: dict | None = None
+    recorded_from: int | None = None
 
 
 # While a pass of `reverse_gradients` or `backward_into` runs (in this thread): what it differentiates
@@ -285,40 +307,47 @@ class Differentiated(NamedTuple):
 differentiated: ContextVar = ContextVar("differentiated", default=None)
 
 
-def reverse_gradients(outputs: list[tuple[Tensor, Any]], tensors: list[Tensor],
-                      retain_graph: bool = False, received: set | None = None) -> list[np.ndarray]:
+def reverse_gradients(outputs: list[tuple[Tensor, Any]], tensors: list[Tensor], retain_graph: bool = False,
+                      received: set | None = None, recorded_from: int | None = None) -> list[np.ndarray]:
     """d(sum_i <c_i, y_i>)/dx for each x of `tensors`, given pairs (y_i, c_i) of outputs and
     cotangents, by reverse mode: one pass from all the outputs, which frees the graph it walks unless
     `retain_graph`; every `.grad` is as it was afterwards (vjp, jacobian, gradcheck,
     autograd.grad and the online runners take gradients without leaving them in any tensor).
     `received`, if given, collects the positions of the tensors some pass gave a gradient (a tensor
-    the graph reaches may get none: a Function's backward may say None for it)."""
-    return reverse_gradient_rows([outputs], tensors, retain_graph, received)[0]
+    the graph reaches may get none: a Function's backward may say None for it). `recorded_from` as in
+    `Differentiated`."""
+    return reverse_gradient_rows([outputs], tensors, retain_graph, received, recorded_from)[0]
 
 
-def reverse_gradient_rows(rows: list[list[tuple[Tensor, Any]]], tensors: list[Tensor],
-                          retain_graph: bool = False, received: set | None = None) -> list[list[np.ndarray]]:
+def reverse_gradient_rows(rows: list[list[tuple[Tensor, Any]]], tensors: list[Tensor], retain_graph: bool = False,
+                          received: set | None = None, recorded_from: int | None = None) -> list[list[np.ndarray]]:
     """`reverse_gradients` of each row of (output, cotangent) pairs, over one graph: a row of a
     Jacobian per one-hot cotangent, say. A row is one pass from all its outputs at once (`_one_root`),
-    as PyTorch's; the graph is kept until the last row's pass, which frees what it walks unless `retain_graph`."""
+    as PyTorch's; the graph is kept until the last row's pass, which frees what it walks unless `retain_graph`.
+    Each pass captures the tensors' gradients in a dict of its own (`Differentiated.capture`), not in their
+    `.grad` (an adder installed in place of the engine's that does not capture, the core's plain `Gradients`,
+    leaves them in `.grad`: read there, and put back)."""
     passes = [[(y._node, _seed(y, c)) for y, c in row      # (a freed output's pass says so)
                if y._node is not None and y._node.kind in (OP, LEAF, FREED)] for row in rows]
     inputs = {x._node for x in tensors if x._node is not None}
-    kept = _op_grads({node for pairs in passes for node, _ in pairs}) | {node: node.grad for node in inputs}
+    captures = getattr(autograd.hooks.gradients, "captures", False)         # (the engine's: tensor_hooks.py)
+    kept = _op_grads({node for pairs in passes for node, _ in pairs}) | (
+        {} if captures else {node: node.grad for node in inputs})
     last = max([b for b, pairs in enumerate(passes) if pairs], default=-1)
     results = []
     try:
-        with setting(differentiated, Differentiated(inputs, False)):     # (leaves' hooks, tensor_hooks.py)
-            for b, pairs in enumerate(passes):
-                for node in inputs:
-                    node.grad = None
-                if pairs:
+        for b, pairs in enumerate(passes):
+            capture = {}
+            for node in () if captures else inputs:         # (a plain adder's pass adds into .grad)
+                node.grad = None
+            if pairs:
+                with setting(differentiated, Differentiated(inputs, False, capture, recorded_from)):
                     autograd.run_backward(*_one_root(pairs), retain_graph or b < last)
-                grads = [x.grad for x in tensors]
-                if received is not None:
-                    received.update(i for i, g in enumerate(grads) if g is not None)
-                results.append([np.zeros(x.shape, x.dtype) if g is None else np.array(g, x.dtype)
-                                for x, g in zip(tensors, grads)])
+            grads = [capture.get(x._node) for x in tensors] if captures else [x.grad for x in tensors]
+            if received is not None:
+                received.update(i for i, g in enumerate(grads) if g is not None)
+            results.append([np.zeros(x.shape, x.dtype) if g is None else np.array(g, x.dtype)
+                            for x, g in zip(tensors, grads)])
         return results
     finally:
         for node, grad in kept.items():
@@ -326,9 +355,9 @@ def reverse_gradient_rows(rows: list[list[tuple[Tensor, Any]]], tensors: list[Te
 
 
 def _op_grads(roots: set) -> dict:
-    """node -> .grad for every op node of the graphs of `roots`: what a pass from them changes besides
-    its inputs' `.grad` (a pass that differentiates with respect to some tensors only walks no other
-    leaf, `tensor_hooks.PrunedPass`), to be put back afterwards."""
+    """node -> .grad for every op node of the graphs of `roots`: what a pass from them changes in `.grad` (a
+    pass that differentiates with respect to some tensors only walks no other leaf, `tensor_hooks.PrunedPass`,
+    and captures its inputs' gradients elsewhere), to be put back afterwards."""
     return {node: node.grad for root in roots for node in autograd.topological_order(root) if node.kind is OP}
 
 

@@ -537,13 +537,10 @@ def test_vjp_of_a_tuple_of_outputs_says_what_to_do():
         mg.jacobian(lambda x: lstm(x)[1], mg.tensor(xs))
 
 
-@pytest.mark.xfail(strict=True, reason="mg.jvp and mg.jacobian(mode='fwd') seed the caller's own tensor, so a "
-                   "closure over it moves; mg.vjp and mg.jacobian(mode='rev') see a closure only over a tensor "
-                   "that requires grad (its uses are recorded): over a plain tensor the two modes disagree on the "
-                   "same fn (PyTorch's transforms treat the closure as a constant in both)")
 def test_jvp_and_vjp_agree_when_fn_reads_its_input_through_a_closure():
     """f(_) = w ⊙ w read through a closure: either both modes see the closure (J = 2 diag w) or neither
-    does (J = 0, as torch.func's); here jvp gives 2 w v and vjp gives 0."""
+    does (J = 0, as torch.func's). jvp gave 2 w v and vjp 0; since round 33 w, which requires no grad, is a
+    constant to both."""
     w = mg.tensor([2.0, -1.0], dtype=np.float64)
     f = lambda _: w * w                                           # noqa: E731
     u, v = np.array([1.0, 3.0]), np.array([0.5, 2.0])

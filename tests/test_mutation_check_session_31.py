@@ -169,7 +169,9 @@ def test_a_freed_node_on_the_way_to_the_input_is_refused_not_skipped(into):
 @pytest.mark.xfail(strict=True, reason="a tensor whose own node an earlier pass freed is refused as the input "
                    "of autograd.grad; PyTorch's engine does not run the grad_fn of an input it stops at "
                    "(engine.cpp evaluate_function: `if (!fn_info.needed_) return;` after the capture), so "
-                   "nothing freed is read and it returns dL/da")
+                   "nothing freed is read and it returns dL/da. A fix needs the core's walk (run_backward, which "
+                   "adds only into OP and LEAF parents) to hand a freed input's gradient to the pass, which "
+                   "could then stop there and capture it (round 33's PrunedPass stand-ins)")
 def test_grad_with_respect_to_a_tensor_whose_own_node_was_freed_stops_there_as_pytorchs():
     """a = 2 (3 x), its node freed by a.sum().backward(); grad(sum(5 a), a) needs nothing behind a: 5 each
     (pytorch/pytorch e1253a956f6866469eafd88cc3bfb4627f4b1efc, torch/csrc/autograd/engine.cpp)."""

@@ -21,9 +21,10 @@
 3. mg.vjp / jacobian(rev) also differentiate an input read through a closure. Found: the caller's own
    tensor is the target of the pass, so its own hooks run and change the result, and its `.grad` is the
    pass's buffer (a backward into it from another thread during the pass is lost and leaks into the vjp);
-   strict xfails. (PyTorch's torch.autograd.functional.vjp, torch/autograd/functional.py of pytorch/pytorch at
-   05bcb61d4f31e8778226123f0ff0e24f6efdf7ed, `_grad_preprocess`, differentiates `inp.detach()` copies: no
-   hook of the caller's tensor runs and nothing of it is touched.)
+   strict xfails, fixed in round 33 (tests/test_engine_scratch_33.py). (PyTorch's torch.autograd.functional.vjp,
+   torch/autograd/functional.py of pytorch/pytorch at 05bcb61d4f31e8778226123f0ff0e24f6efdf7ed,
+   `_grad_preprocess`, differentiates `inp.detach()` copies: no hook of the caller's tensor runs and nothing
+   of it is touched.)
 4. `mg.Tensor(int or bool ndarray)` is the default float dtype. PyTorch's legacy constructor
    (cyyever/pytorch, torch/csrc/utils/tensor_new.cpp, commit 391c99a6f7e4f3159979867c59ff2c8812e1fcc0:
    `legacy_new_from_sequence` calls `internal_new_from_data` with type_inference=false, whose numpy branch is
@@ -356,12 +357,10 @@ def test_vjp_of_a_fn_returning_the_input_itself_and_of_a_cut_state():
     np.testing.assert_allclose(gc, U * 2 * X)
 
 
-@pytest.mark.xfail(strict=True, reason="mg.vjp differentiates the caller's own tensor for the closure part, so "
-                   "that tensor's hooks run inside mg.vjp and what they return replaces the closure part")
 def test_vjp_leaves_the_hooks_of_its_input_alone():
     """fn(a) = a p (p read through a closure): u^T J = 2pu, as mg.jvp gives. A hook on p zeroing its gradient
     must neither run nor change that (PyTorch's functional vjp differentiates detached copies; jvp here runs
-    no hook); it ran and the closure part came out 0: pu."""
+    no hook); it ran and the closure part came out 0: pu (fixed in round 33)."""
     p = leaf()
     calls = []
     p.register_hook(lambda g: (calls.append(1), g * 0)[1])
@@ -371,12 +370,11 @@ def test_vjp_leaves_the_hooks_of_its_input_alone():
     np.testing.assert_allclose(g, 2 * X * U)
 
 
-@pytest.mark.xfail(strict=True, reason="mg.vjp uses the closure-read parameter's .grad as its pass buffer: a "
-                   "backward into it from another thread during the pass is dropped and added to the vjp")
 def test_a_backward_into_the_parameter_from_another_thread_during_vjp_keeps_both_apart():
     """While mg.vjp's pass runs (a hook of fn's output starts another thread and waits for it), that thread
     runs sum(p^2).backward(): p.grad must be 2p afterwards and the vjp of fn(a) = a p still 2pu. (PyTorch's
-    grad() captures gradients in its GraphTask, never in .grad, so a concurrent backward does not meet it.)"""
+    grad() captures gradients in its GraphTask, never in .grad, so a concurrent backward does not meet it; here
+    the pass's stand-in nodes since round 33.)"""
     p = leaf()
     other = (p * p).sum()
 
