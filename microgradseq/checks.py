@@ -30,10 +30,15 @@ def is_axis(value: Any, ndim: int) -> bool:
 
 
 def positive_int(value: Any, name: str, where: str) -> int:
-    """`value` as an int, or ValueError "<where>: <name> must be a positive integer" (a bool is not one)."""
-    if not is_int(value) or value < 1:
+    """`value` as an int, or ValueError "<where>: <name> must be a positive integer" (a bool is not one).
+    A 0-d integer tensor is the int it holds, as PyTorch's sizes take it (GEM's `nn.Linear(n_hiddens, n_outputs)`
+    with `n_outputs = labels.max() + 1`)."""
+    number, dtype = value, getattr(value, "dtype", None)
+    if dtype is not None and dtype.kind in "iu" and getattr(value, "shape", None) == ():
+        number = int(value)         # (a 0-d tensor or array of integers: the int it holds)
+    if not is_int(number) or number < 1:
         raise ValueError(f"{where}: {name} must be a positive integer, got {value!r}")
-    return int(value)
+    return int(number)
 
 
 def flag(value: Any, name: str, where: str) -> bool:

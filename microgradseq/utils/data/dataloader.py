@@ -124,12 +124,33 @@ def _stacked(batch: Any) -> Tensor:
     return owned(stacked)
 
 
+class _LoaderIterator:
+    """`iter(loader)`, as PyTorch's `_BaseDataLoaderIter`: `next(it)` is the next batch, and `len(it)` the
+    loader's `len(loader)`, its number of batches however many were taken (a loop that counts them down,
+    `iters_left = len(iter(loader))`, reads it)."""
+
+    __slots__ = ("_loader", "_batches")
+
+    def __init__(self, loader: DataLoader, batches: Iterator) -> None:
+        self._loader, self._batches = loader, batches
+
+    def __iter__(self) -> _LoaderIterator:
+        return self
+
+    def __next__(self) -> Any:
+        return next(self._batches)
+
+    def __len__(self) -> int:
+        return len(self._loader)
+
+
 class DataLoader:
     """PyTorch's `DataLoader`, in one process: batches of `batch_size` items of `dataset`, in order or,
     with `shuffle`, in a new random order every epoch, or in the order `sampler` gives each epoch (an
     iterable of integer indices, such as a `RandomSampler`, read as it goes; not with `shuffle`);
     `drop_last` drops a last, shorter batch. `len(loader)` is the number of batches (TypeError for a
-    sampler without a length, as PyTorch's). The options after `shuffle` are keyword-only.
+    sampler without a length, as PyTorch's), and so is `len(iter(loader))`. The options after `shuffle`
+    are keyword-only.
 
     `loader.sampler` and `loader.batch_sampler` are PyTorch's: the ones given, else a `SequentialSampler`
     or (with `shuffle`) a `RandomSampler` of `generator`, and a `BatchSampler` of them, so
@@ -223,7 +244,7 @@ class DataLoader:
         if self.pin_memory:             # (PyTorch's words, each time an iterator is made, so its filters match)
             warnings.warn("'pin_memory' argument is set as true but no accelerator is found, then device pinned "
                           "memory won't be used.", UserWarning, stacklevel=user_stacklevel())
-        return self._loaded()
+        return _LoaderIterator(self, self._loaded())
 
     def _loaded(self) -> Iterator:
         if self._iterable:
