@@ -39,3 +39,14 @@ def test_linear_accepts_matching_dtypes_and_python_lists():
     expected = np.array([[1.0, 2.0, 3.0]]) @ layer.weight.numpy().T + layer.bias.numpy()
     np.testing.assert_allclose(out.numpy(), expected, rtol=1e-6)
     assert mg.nn.Linear(3, 2, dtype=np.float64)(np.ones((4, 3))).dtype == np.float64
+
+
+@pytest.mark.parametrize("cell", [mg.nn.RNNCell, mg.nn.LSTMCell, mg.nn.GRUCell])
+def test_a_cell_given_integer_codes_says_to_embed_or_one_hot_them(cell):
+    """A character model's first mistake: the codes themselves fed to the cell (a newcomer's trial)."""
+    with pytest.raises(ValueError, match=r"expected input of shape \(B, 4\) or \(4,\), got \(2,\); integer codes "
+                                         r"\(int64\) are embedded \(nn.Embedding\) or one-hot encoded "
+                                         r"\(F.one_hot\(x, 4\).float\(\)\) first"):
+        cell(4, 3)(np.array([1, 2]))
+    with pytest.raises(ValueError, match=r"got \(2, 5\)$"):        # floats of the wrong width: no such hint
+        cell(4, 3)(np.zeros((2, 5), np.float32))

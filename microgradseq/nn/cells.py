@@ -131,8 +131,10 @@ class _Cell(Module):
         """x as a (B, I) tensor, and whether it came unbatched as (I,)."""
         x = as_tensor(x)
         if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
+            codes = (f"; integer codes ({x.dtype}) are embedded (nn.Embedding) or one-hot encoded "
+                     f"(F.one_hot(x, {self.input_size}).float()) first" if x.dtype.kind in "iu" else "")
             raise ValueError(f"{type(self).__name__}: expected input of shape (B, {self.input_size}) "
-                             f"or ({self.input_size},), got {x.shape}")
+                             f"or ({self.input_size},), got {x.shape}{codes}")
         same_dtype(self, x, self.weight_hh.dtype)
         return (x.reshape(1, self.input_size), True) if x.ndim == 1 else (x, False)
 
