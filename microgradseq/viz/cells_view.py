@@ -1,5 +1,6 @@
 """`view="cells"`: per step one box for the state, one for what feeds it and one for what comes
-after it, the state boxes chained in one row."""
+after it, each step a column, the columns held left to right in time order and the state boxes
+chained in one row."""
 
 from __future__ import annotations
 
@@ -7,14 +8,22 @@ import graphviz
 
 from ..autograd import CUT, FREED, Node
 from .graph import GraphInfo
-from .parts import (Edges, before_cut, before_cut_edge, cut_edge_label, downstream, elision_note, feeding_the_steps,
-                    legend, marks_before_cut, node_label, node_style, step_cluster, subgraph)
+from .parts import (ANCHOR, Edges, before_cut, before_cut_edge, cut_edge_label, downstream, elision_note,
+                    feeding_the_steps, keep_in_order, legend, marks_before_cut, node_label, node_style, note_column,
+                    step_cluster, step_colours, subgraph)
 from .style import GREY, TOTAL_COLOUR, html_label, norm, numbers, text
 
 # The edge carrying the loss summed so far from one step's output box to the next: dashed, in a
-# colour of its own and ranking nothing, so it does not read as the recurrence (cell to cell).
-LOSS_SUM_EDGE = {"style": "dashed", "color": TOTAL_COLOUR, "fontcolor": TOTAL_COLOUR, "label": "<+ loss>",
+# colour of its own and ranking nothing, so it does not read as the recurrence (cell to cell). The
+# output boxes share a rank, and Graphviz sets a label on an edge within a rank in a rank of its own
+# above it (where the columns' ladder runs: graphviz-pure's layout failed), an xlabel beside the line.
+LOSS_SUM_EDGE = {"style": "dashed", "color": TOTAL_COLOUR, "fontcolor": TOTAL_COLOUR, "xlabel": "<+ loss>",
                  "constraint": "false"}
+# The group of the cells view's columns (`keep_in_order`): each step's anchor and state box (its level node).
+STATES = {"group": "states"}
+# Where a step's header goes: Graphviz lays out a bottom-to-top drawing top to bottom and turns it over,
+# cluster labels and all (`do_graph_label` in lib/common/input.c), so its clusters' top is "b".
+HEADER_ON_TOP = "b"
 
 
 def _groups(info: GraphInfo) -> dict[Node, str]:
@@ -174,30 +183,34 @@ def _side_label(kind: str, members: list[Node], show_values: bool, info: GraphIn
 
 
 def draw_cells(graph: graphviz.Digraph, info: GraphInfo, show_values: bool) -> None:
-    """One box per state per step, inputs below it, outputs and losses above, states chained in
-    one row (`state_row`).
+    """One box per state per step, inputs below it, outputs and losses above, each step a column
+    and the columns held left to right (`_columns`), the state boxes in one row. Left of the steps
+    stands what feeds them from outside (a layer's input projection), with the parameters' table,
+    the colour legend and the key of the loss sum under it; right of them what reads them from
+    outside (a layer's stack of outputs, the loss on it).
 
-    Within a step the boxes share a rank, so the edges input -> cell -> output
-    stack them bottom to top while the state edges run left to right.
+    The steps share their ranks (bottom to top: input, cell, output), so an edge from outside to
+    every step (a layer's input projection, its stack of outputs) spans a rank or two, not one
+    rank per step: laid out one rank per step, left to right, each such edge ran through every
+    step before it, and routing those (about T^2 / 2 pieces each) took graphviz-pure most of a
+    minute for 150 steps of a 2-layer `nn.RNN`, the steps standing in a staircase. An edge from
+    one step to another ranks nothing (the thick state edges run along the state boxes' rank),
+    except a cut's, which holds the cut under the step it feeds.
     """
+    graph.attr(rankdir="BT")
+    graph.node("start", **ANCHOR)                                   # first: see keep_in_order
+    graph.node("end", **ANCHOR)
     group = _groups(info)
     states = set(info.states)
     norms = info.grad_norms()
-    if info.hidden_steps:
-        elision_note(graph, info)
-    colours = legend(graph, info, norms)
     members = {}
     for node in info.drawn:
         members.setdefault(group[node], []).append(node)
-    params = members.get("params", [])
-    if params:
-        rows = "".join(f'<TR><TD ALIGN="LEFT"><B>{text(info.name(p))}</B></TD><TD>{text(p.shape)}</TD>'
-                       f'<TD>{"" if p.grad is None else f"|grad| = {norm(p.grad):.3g}"}</TD></TR>'
-                       for p in params)
-        graph.node("params", f'<<TABLE BORDER="0" CELLSPACING="2"><TR><TD COLSPAN="3">parameters'
-                             f'</TD></TR>{rows}</TABLE>>', fillcolor="aliceblue")
+    stepped = {node for node in info.drawn if info.step_of[node] is not None}
+    feeding = feeding_the_steps(info, stepped)
+    colours = step_colours(info, norms)
     clusters = {step: [] for step in info.shown_steps}
-    first_cut = None
+    before, after, first_cut = [], [], None     # (outside the steps: what feeds them, what reads them)
     for key, nodes in members.items():
         if key == "params":
             continue
@@ -210,7 +223,7 @@ def draw_cells(graph: graphviz.Digraph, info: GraphInfo, show_values: bool) -> N
                 if step == info.cut_steps[0] and first_cut is None:
                     first_cut = key
             else:
-                graph.node(*entry[:1], **entry[1])
+                (before if node in feeding else after).append(entry)
             continue
         kind = key.split("_")[0]
         if kind == "cell":
@@ -219,63 +232,148 @@ def draw_cells(graph: graphviz.Digraph, info: GraphInfo, show_values: bool) -> N
             label = _side_label(kind, nodes, show_values, info)
         attrs = {"label": label}
         if kind == "cell":
-            attrs.update(penwidth="1.6", fillcolor=colours.get(step, "white"), group="states")
+            attrs.update(penwidth="1.6", fillcolor=colours.get(step, "white"))
         clusters[step].append((key, attrs))
-    for step, entries in clusters.items():
-        if entries:
-            greyed = all(attrs.get("fillcolor") == "gray92" for _, attrs in entries)
-            step_cluster(graph, info, step, colours, entries, greyed, norms)
-            with subgraph(graph) as same:
-                same.attr(rank="same")
-                for key, _ in entries:
-                    same.node(key)
-    if marks_before_cut(info, first_cut):
-        before_cut(graph, info)
-        before_cut_edge(graph, first_cut)
-    feeding = feeding_the_steps(info, {node for node in info.drawn if info.step_of[node] is not None})
+    row = []            # (column, its node in the state boxes' row), left to right
+    with note_column(graph, "inputs", STATES) as column:
+        column.node("top_inputs", **ANCHOR, **STATES)
+        row.append(("inputs", _inputs_column(column, info, norms, before, members.get("params", []),
+                                             bool(_running_total(info, group)))))
+    marker = marks_before_cut(info, first_cut)
+    if marker:
+        with note_column(graph, "before_cut", STATES) as column:
+            column.node("top_before_cut", **ANCHOR, **STATES)
+            before_cut(column, info)
+        row.append(("before_cut", "before_cut"))
+    steps = [step for step, entries in clusters.items() if entries]
+    note_at = next((step for step in steps if info.hidden_steps and step > info.hidden_steps[-1]), None)
+    for step in steps:
+        if step == note_at:
+            with note_column(graph, "elided", STATES) as column:
+                column.node("top_elided", **ANCHOR, **STATES)
+                elision_note(column, info)
+            row.append(("elided", "elided"))
+        entries = clusters[step]
+        greyed = all(attrs.get("fillcolor") == "gray92" for _, attrs in entries)
+        keys = [key for key, _ in entries]
+        level = next((key for key in (f"cell_{step}", f"out_{step}") if key in keys), None)
+        layout = [(f"top_{step}", {**ANCHOR, **STATES})]
+        graph.node(f"anchor_{step}", **ANCHOR, **STATES)
+        if level is None:       # (a cut alone: it stands under the state box it feeds, its words on the edge)
+            level = f"level_{step}"
+            layout.append((level, ANCHOR))
+        step_cluster(graph, info, step, colours, layout + entries, greyed, norms, labelloc=HEADER_ON_TOP)
+        row.append((str(step), level))
+    if info.hidden_steps and note_at is None:
+        elision_note(graph, info)
+    if after:
+        with note_column(graph, "outputs", STATES) as column:
+            column.node("top_outputs", **ANCHOR, **STATES)
+            column.node("level_outputs", **ANCHOR)
+            for name, attrs in after:
+                column.node(name, **attrs)
+        row.append(("outputs", "level_outputs"))
+    _columns(graph, row, any(key.startswith("out_") for entries in clusters.values() for key, _ in entries))
+    if marker:
+        before_cut_edge(graph, first_cut, constraint="false")
+    _edges(graph, info, group, feeding, {level for _, level in row})
+
+
+def _columns(graph: graphviz.Digraph, row: list[tuple[str, str]], outputs: bool) -> None:
+    """Hold the columns left to right (`keep_in_order`'s ladder), their nodes in the state boxes'
+    row (the state box, else the output box, else an invisible point) on one rank.
+
+    The ladder has ranks of its own above the columns' boxes: each column's `top_<name>`, its level
+    node, a rank above the output boxes (`outputs`: the steps have some), and its anchor above
+    that (a step's anchor outside its frame, which so ends at its top). No other edge runs between
+    those ranks. With the ladder among the boxes' ranks (its anchors under the state boxes, where
+    what feeds the steps from outside comes up to them, or over them, where the loss sum runs
+    from output box to output box), graphviz-pure's layout failed ("trouble in init_rank") or set
+    the note for the steps left out, or the whole row mirrored, out of place in one layout in ten
+    or more (of 735: layers of 2 to 200 steps, 1 to 3 layers, with and without steps left out,
+    loops of cells with cuts, TBPTT windows); now in none."""
+    keep_in_order(graph, [(f"anchor_{name}", f"top_{name}") for name, _ in row], after=True)
+    with subgraph(graph) as same:
+        same.attr(rank="same")
+        for _, level in row:
+            same.node(level)
+    for name, level in row:
+        graph.edge(level, f"top_{name}", style="invis", minlen="2" if outputs else "1")
+
+
+def _inputs_column(column: graphviz.Digraph, info: GraphInfo, norms: dict, before: list[tuple[str, dict]],
+                   params: list[Node], summing: bool) -> str:
+    """The column left of the steps: what feeds them from outside (ranked by its edges into them),
+    under the steps the parameters' table, under it the colour legend and the key of the loss sum
+    (each an edge below the one above it). Returns the column's node in the state boxes' row, an
+    invisible point."""
+    column.node("level_inputs", **ANCHOR)
+    for name, attrs in before:
+        column.node(name, **attrs)
+    below = ["level_inputs"]
+    if params:
+        rows = "".join(f'<TR><TD ALIGN="LEFT"><B>{text(info.name(p))}</B></TD><TD>{text(p.shape)}</TD>'
+                       f'<TD>{"" if p.grad is None else f"|grad| = {norm(p.grad):.3g}"}</TD></TR>'
+                       for p in params)
+        column.node("params", f'<<TABLE BORDER="0" CELLSPACING="2"><TR><TD COLSPAN="3">parameters'
+                              f'</TD></TR>{rows}</TABLE>>', fillcolor="aliceblue")
+        below.append("params")
+    if legend(column, info, norms):
+        below.append("legend")
+    if summing:
+        column.node("loss_sum_key", html_label(f'<FONT COLOR="{TOTAL_COLOUR}">- - -  + loss: the running loss '
+                                               'total</FONT>', f'<FONT COLOR="{TOTAL_COLOUR}">(the steps\' '
+                                               'losses added up, not the recurrence)</FONT>'),
+                    shape="plaintext", style="")
+        below.append("loss_sum_key")
+    for upper, lower in zip(below, below[1:]):     # (the first a rank below the inputs' boxes)
+        column.edge(lower, upper, style="invis", **({"minlen": "2"} if upper == "level_inputs" else {}))
+    return "level_inputs"
+
+
+def _edges(graph: graphviz.Digraph, info: GraphInfo, group: dict[Node, str], feeding: set[Node],
+           levels: set[str]) -> None:
+    """The edges between the boxes, each once. Those from one step to another rank nothing, but a
+    cut's: it stands under the step reading it. A cut's words are a label on an edge into a later
+    step, an xlabel, which Graphviz sets beside the line, on one within a step (a label there was
+    drawn on the line when the step's boxes shared a rank) or between two nodes of the state boxes'
+    rank (`levels`). What reads the steps from before them (a stacked layer's stack of the layer
+    below) ranks nothing either: it stands left of the steps; nor does an edge into or out of the
+    note for the steps left out, which stands in the row (a ranked edge from a layer's input
+    projection to it failed graphviz-pure's layout, "trouble in init_rank")."""
     edges = Edges(graph)
     summing = _running_total(info, group)
-    if summing:
-        graph.node("loss_sum_key", html_label(f'<FONT COLOR="{TOTAL_COLOUR}">- - -  + loss: the running loss total'
-                                              '</FONT>', f'<FONT COLOR="{TOTAL_COLOUR}">(the steps\' losses added up, '
-                                              'not the recurrence)</FONT>'), shape="plaintext", style="")
+    free = {"constraint": "false"}
     for node in info.order:
         head = group.get(node, "elided")
-        # what feeds the steps stands before them, also what reads them first (stacked layers: the
-        # outputs of the layer below, stacked for the input projection of the one above)
-        back = {"constraint": "false"} if node in feeding else {}
         for parent in node.inputs:
             if parent is None:
                 continue
             tail = group.get(parent, "elided")
-            if tail == head:
-                continue
-            if tail == "params":
+            if tail == head or tail == "params":
                 continue        # the table is drawn once; an edge per step would hide the cells
+            steps = (info.step_of[parent], info.step_of[node])
             if parent.kind == CUT and tail != "elided":
-                # a step's boxes share a rank, and a label on an edge within a rank sits on the line
-                within = "xlabel" if info.step_of[parent] == info.step_of[node] else "label"
+                beside = steps[0] == steps[1] or (tail in levels and head in levels)
                 edges.add(tail, head, style="dashed", color=GREY, fontcolor="gray40",
-                          **{within: cut_edge_label(parent)})
+                          **{"xlabel" if beside else "label": cut_edge_label(parent)},
+                          **(free if head == "elided" else {}))
             elif tail.startswith("cell_") and head.startswith("cell_"):
-                edges.add(tail, head, penwidth="2.2")
+                edges.add(tail, head, penwidth="2.2")        # (on the state boxes' rank: it ranks nothing)
             elif node in summing and tail.startswith("out_"):      # the loss so far, not a state
                 edges.add(tail, head, **LOSS_SUM_EDGE)
             else:
-                edges.add(tail, head, color="gray35", **(back if info.step_of[parent] is not None else {}))
-    cells = [step for step, entries in clusters.items() if any(key == f"cell_{step}" for key, _ in entries)]
-    state_row(graph, info, cells, edges.seen)
+                ranks_nothing = "elided" in (tail, head) or (None not in steps and steps[0] != steps[1]) \
+                    or (node in feeding and steps[0] is not None) or _downwards(tail, head)
+                edges.add(tail, head, color="gray35", **(free if ranks_nothing else {}))
 
 
-def state_row(graph: graphviz.Digraph, info: GraphInfo, steps: list[int], joined: set) -> None:
-    """Hold the cell boxes of `steps` (in the group `states`) in one straight row, the note for the
-    steps left out in its place: consecutive ones not `joined` by an edge get an invisible one.
-    Without it, what fans out to every step or in from it (a layer's input projection and stack
-    of outputs) and the cuts set the steps in a staircase."""
-    row = [f"cell_{step}" for step in steps]
-    if info.hidden_steps:
-        graph.node("elided", group="states")
-        row.insert(sum(step < info.hidden_steps[0] for step in steps), "elided")
-    for tail, head in zip(row, row[1:]):
-        if (tail, head) not in joined:
-            graph.edge(tail, head, style="invis")
+STACKED = {"in": 0, "cell": 1, "out": 2}     # a step's boxes from the bottom up
+
+
+def _downwards(tail: str, head: str) -> bool:
+    """Whether an edge runs from a box of a step to one standing below it (a layer run a block of
+    steps a call reads its state in the block's input box): it ranks nothing, as it would set the
+    input above the state (the step's boxes stood in one rank when time ran across the ranks)."""
+    kinds = [STACKED.get(name.split("_")[0]) for name in (tail, head)]
+    return None not in kinds and kinds[0] > kinds[1]

@@ -4,20 +4,16 @@ tree."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-from typing import Iterator
-
 import graphviz
 
 from ..autograd import CUT, Node
 from .graph import GraphInfo
-from .parts import (Edges, before_cut, before_cut_edge, cut_edge_label, downstream, elision_note, feeding_the_steps,
-                    legend, marks_before_cut, node_label, node_style, operand_mark, step_cluster, step_colours,
-                    subgraph)
+from .parts import (ANCHOR, Edges, before_cut, before_cut_edge, cut_edge_label, downstream, elision_note,
+                    feeding_the_steps, keep_in_order, legend, marks_before_cut, node_label, node_style, note_column,
+                    operand_mark, step_cluster, step_colours, subgraph)
 from .style import GREY, PARAMETER_COLOURS, html_label
 
 
-ANCHOR = {"shape": "point", "style": "invis", "width": "0", "height": "0", "label": ""}
 # The group of the columns' anchors and level nodes, given where they are declared (`keep_in_order`):
 # an edge between two nodes of one group costs Graphviz as much to cross as a cluster's side does.
 COLUMNS = {"group": "columns"}
@@ -28,55 +24,6 @@ FOLLOW = "10"   # the weight pulling what reads every step under the last one
 # The room (points) around the ops of a step whose cut feeds a later step: its edge runs down the
 # step's side, and Graphviz sets the cut's words beside it only where no box stands.
 CUT_MARGIN = "45"
-
-
-def keep_in_order(graph: graphviz.Digraph, columns: list[tuple[str, str]]) -> None:
-    """Hold the ops view's columns left to right; `columns` holds (anchor, level node) of each: a
-    step's first node, a note, or the title of the parameters left of the steps.
-
-    Graphviz drops an edge between nodes of one rank in two clusters, so a row of edges cannot
-    order clusters: they stand in whatever order crosses the fewest edges. So each column has an
-    invisible anchor above its level node, the anchors share a rank and so do the level nodes,
-    and each anchor points at its own column's level node and at the next column's. The anchors
-    and level nodes are one `group` (`COLUMNS`, which the caller gives them), which makes an edge
-    between two of them as dear to cross as a cluster's side: time order crosses none of them,
-    and a column out of place crosses a rung of this ladder for each column it passes, dearer
-    than what fans out to every step (a layer's input projection, its stack of outputs) saves by
-    standing mid-row. The rungs (the edges to the next column) have weight 0: they order the
-    columns, and do not pull them together. A mirrored layout crosses no more edges, so two
-    invisible nodes outside the clusters, on the top rank, tell left from right: `start`, which
-    the caller declares before any other node, points at the first column, `end` at the last,
-    and an edge `start -> end` between nodes of one rank keeps `start` on the left.
-
-    Each rung is one edge. Said 20 times over instead, as it was before the group (Graphviz adds
-    up repeated edges into one as dear to cross), graphviz-pure's layout of about 100 steps or
-    more failed ("trouble in init_rank", as Graphviz 2.43's did) or set columns out of time
-    order, and routing the invisible copies (`splines=ortho` routes them too) took most of the
-    time of rendering.
-    """
-    for rank, names in (("min", ["start", "end"]), ("same", [anchor for anchor, _ in columns]),
-                        ("same", [level for _, level in columns])):
-        with subgraph(graph) as row:
-            row.attr(rank=rank)
-            for name in names:
-                row.node(name)
-    graph.edge("start", "end", style="invis")
-    graph.edge("start", columns[0][1], style="invis")
-    graph.edge("end", columns[-1][1], style="invis")
-    for anchor, level in columns:
-        graph.edge(anchor, level, style="invis")
-    for (anchor, _), (_, right) in zip(columns, columns[1:]):
-        graph.edge(anchor, right, style="invis", weight="0")
-
-
-@contextmanager
-def note_column(graph: graphviz.Digraph, name: str) -> Iterator[graphviz.Digraph]:
-    """An unframed cluster `cluster_<name>` with the anchor `anchor_<name>`, for what stands in the
-    row of steps as a column of its own (`keep_in_order`)."""
-    with subgraph(graph, f"cluster_{name}") as cluster:
-        cluster.attr(label="", peripheries="0")
-        cluster.node(f"anchor_{name}", **ANCHOR, **COLUMNS)
-        yield cluster
 
 
 def draw_ops(graph: graphviz.Digraph, info: GraphInfo, show_values: bool) -> None:
@@ -166,7 +113,7 @@ def draw_steps(graph: graphviz.Digraph, info: GraphInfo, show_values: bool) -> N
             graph.edge("anchor_inputs", name, style="invis")
     marker = marks_before_cut(info, first_cut)
     if marker:
-        with note_column(graph, "before_cut") as column:
+        with note_column(graph, "before_cut", COLUMNS) as column:
             before_cut(column, info, **COLUMNS)
         columns.append(("anchor_before_cut", "before_cut"))
     note_at = next((step for step in steps if info.hidden_steps and step > info.hidden_steps[-1]), None)
@@ -174,7 +121,7 @@ def draw_steps(graph: graphviz.Digraph, info: GraphInfo, show_values: bool) -> N
                if parent is not None and parent.kind == CUT and info.step_of[parent] != info.step_of[node]}
     for step in steps:
         if step == note_at:
-            with note_column(graph, "elided") as column:
+            with note_column(graph, "elided", COLUMNS) as column:
                 elision_note(column, info, **COLUMNS)
             columns.append(("anchor_elided", "elided"))
         members = clusters[step]
@@ -224,7 +171,7 @@ def inputs_column(graph: graphviz.Digraph, before: list[tuple[str, dict]], param
     steps' first ops (a node, not the box's label: the edges from the parameters to what stands
     above them go round a node, and would cross a label). Returns the column's level node."""
     level = "parameters" if params else "level_inputs"
-    with note_column(graph, "inputs") as column:
+    with note_column(graph, "inputs", COLUMNS) as column:
         for name, attrs in before:
             column.node(name, **attrs)
         if not params:

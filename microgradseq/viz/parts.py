@@ -105,14 +105,72 @@ def subgraph(graph: graphviz.Digraph, name: str | None = None) -> Iterator[graph
     graph.subgraph(sub)
 
 
+# An invisible point: the anchors of `keep_in_order`'s columns, and other nodes that only hold the layout.
+ANCHOR = {"shape": "point", "style": "invis", "width": "0", "height": "0", "label": ""}
+
+
+def keep_in_order(graph: graphviz.Digraph, columns: list[tuple[str, str]], after: bool = False) -> None:
+    """Hold a drawing's columns left to right in one row; `columns` holds (anchor, level node) of
+    each, for a step its invisible anchor and a node of it (the ops view: its first op; the cells
+    view: an invisible point above its boxes), for a note or the column left of the steps a node
+    of their own.
+
+    Graphviz drops an edge between nodes of one rank in two clusters, so a row of edges cannot
+    order clusters: they stand in whatever order crosses the fewest edges. So each column has an
+    invisible anchor on the rank before its level node (`after`: the rank after it), the anchors
+    share a rank and so do the level nodes, and each anchor is joined to its own column's level
+    node and to the next column's (the rungs). The anchors and level nodes are one `group` (which
+    the caller gives them: `columns` in the ops view, `states` in the cells view), which makes an
+    edge between two of them as dear to cross as a cluster's side: time order crosses none of
+    them, and a column out of place crosses a rung of this ladder for each column it passes,
+    dearer than what fans out to every step (a layer's input projection, its stack of outputs)
+    saves by standing mid-row. The rungs have weight 0: they order the columns, and do not pull
+    them together. No other edge should run between the anchors' rank and the level nodes' (see
+    `cells_view._columns`). A mirrored layout crosses no more edges, so two invisible nodes
+    outside the clusters, on the first rank, tell left from right: `start`, which the caller
+    declares before any other node, points at the first column, `end` at the last, and an edge
+    `start -> end` between nodes of one rank keeps `start` on the left.
+
+    Each rung is one edge. Said 20 times over instead, as it was before the group (Graphviz adds
+    up repeated edges into one as dear to cross), graphviz-pure's layout of the ops view of about
+    100 steps or more failed ("trouble in init_rank", as Graphviz 2.43's did) or set columns out
+    of time order, and routing the invisible copies (`splines=ortho` routes them too) took most
+    of the time of rendering.
+    """
+    for rank, names in (("min", ["start", "end"]), ("same", [anchor for anchor, _ in columns]),
+                        ("same", [level for _, level in columns])):
+        with subgraph(graph) as row:
+            row.attr(rank=rank)
+            for name in names:
+                row.node(name)
+    graph.edge("start", "end", style="invis")
+    graph.edge("start", columns[0][1], style="invis")
+    graph.edge("end", columns[-1][1], style="invis")
+    for anchor, level in columns:
+        graph.edge(*((level, anchor) if after else (anchor, level)), style="invis")
+    for (anchor, _), (_, right) in zip(columns, columns[1:]):
+        graph.edge(*((right, anchor) if after else (anchor, right)), style="invis", weight="0")
+
+
+@contextmanager
+def note_column(graph: graphviz.Digraph, name: str, group: dict) -> Iterator[graphviz.Digraph]:
+    """An unframed cluster `cluster_<name>` with the anchor `anchor_<name>` (in `group`, the
+    drawing's group of columns), for what stands in the row of steps as a column of its own
+    (`keep_in_order`)."""
+    with subgraph(graph, f"cluster_{name}") as cluster:
+        cluster.attr(label="", peripheries="0")
+        cluster.node(f"anchor_{name}", **ANCHOR, **group)
+        yield cluster
+
+
 def step_cluster(graph: graphviz.Digraph, info: GraphInfo, step: int, colours: dict,
                  members: list[tuple[str, dict]], greyed: bool, norms: dict | None = None,
-                 margin: str | None = None) -> None:
+                 margin: str | None = None, **attrs: str) -> None:
     """The subgraph `cluster_step_<t>` holding one step's nodes, labelled `t = <t>`; with a
     gradient norm, the label is a header coloured by it that prints it, and so is the frame.
-    `margin` (points) is the room between its nodes and its frame."""
+    `margin` (points) is the room between its nodes and its frame; `attrs` are the cluster's own."""
     with subgraph(graph, f"cluster_step_{step}") as cluster:
-        cluster.attr(label=f"t = {step}", style="rounded,filled", fillcolor="gray98", color="gray70")
+        cluster.attr(label=f"t = {step}", style="rounded,filled", fillcolor="gray98", color="gray70", **attrs)
         if margin:
             cluster.attr(margin=margin)
         if norms and step in norms:
@@ -173,8 +231,8 @@ def before_cut(graph: graphviz.Digraph, info: GraphInfo, **attrs: str) -> None:
                style="rounded,dashed", color=GREY, fontcolor="gray50", **attrs)
 
 
-def before_cut_edge(graph: graphviz.Digraph, first_cut: str) -> None:
-    graph.edge("before_cut", first_cut, style="dashed", color=GREY, arrowhead="none")
+def before_cut_edge(graph: graphviz.Digraph, first_cut: str, **attrs: str) -> None:
+    graph.edge("before_cut", first_cut, style="dashed", color=GREY, arrowhead="none", **attrs)
 
 
 class Edges:
