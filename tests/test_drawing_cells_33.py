@@ -44,6 +44,7 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
+from test_mutation_check_viz import cluster_bodies
 
 import microgradseq as mg
 from microgradseq import viz
@@ -111,21 +112,6 @@ def ranks_deep(source):
         if state.get(node) is None:
             longest(node)
     return max(depth.values())
-
-
-def cluster_bodies(source):
-    """step -> the text of its `cluster_step_<t>` subgraph."""
-    bodies, current = {}, None
-    for line in source.splitlines():
-        match = re.match(r"\s*subgraph cluster_step_(\d+) \{", line)
-        if match:
-            current = int(match.group(1))
-            bodies[current] = []
-        elif current is not None and line.strip() == "}":
-            current = None
-        elif current is not None:
-            bodies[current].append(line)
-    return {t: "\n".join(lines) for t, lines in bodies.items()}
 
 
 def extent(element):
