@@ -133,6 +133,16 @@ class RNNBase(Module):
         return [[w for w in self.layer_weights(k, reverse) if w is not None]
                 for k in range(self.num_layers) for reverse in (False, True)[:self.num_directions]]
 
+    @property
+    def _all_weights(self) -> list[list[str]]:
+        """The names behind `all_weights`, as PyTorch's RNNBase keeps them: each layer's and direction's
+        ['weight_ih_l0', 'weight_hh_l0', 'bias_ih_l0', 'bias_hh_l0'] ('..._l0_reverse' for the reverse one).
+        Seq2seq code initialises through it: `for names in lstm._all_weights: for name in names: ...
+        getattr(lstm, name)` (pointer_summarizer's init_lstm_wt)."""
+        names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+        return [[f"{name}_l{k}{suffix}" for name in names if hasattr(self, f"{name}_l{k}{suffix}")]
+                for k in range(self.num_layers) for suffix in ("", "_reverse")[:self.num_directions]]
+
     def flatten_parameters(self) -> None:
         """Nothing to do: PyTorch's call lays the weights out in one block for cuDNN; these are numpy
         arrays already (kept so that scripts calling it in `forward` run unchanged)."""

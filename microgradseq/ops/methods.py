@@ -344,11 +344,26 @@ def index(self: Tensor) -> int:
     return int(self._data.item())
 
 
+def _size_argument(where: str, sizes: tuple, size: Any) -> tuple:
+    """The shape given to `new_zeros` and kin positionally (`t.new_zeros(2, 3)`, `t.new_zeros((2, 3))`) or by
+    PyTorch's keyword `size=` (`x.new_zeros(size=(batch, d))`, as sru's pure-Python recurrence writes it), not
+    both (TypeError, as PyTorch's "invalid combination of arguments")."""
+    if size is None:
+        return sizes
+    if sizes:
+        raise TypeError(f"{where}: the size was given twice, as {sizes!r} and as size={size!r}")
+    return (size,)
+
+
 def _new(fill: Callable) -> Callable:
-    def new(self: Tensor, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-        check_device(f"new_{fill.__name__}", device)
-        return owned(fill(sizes_of(size, f"new_{fill.__name__}"), dtype=dtype or self.dtype), requires_grad)
-    new.__doc__ = f"A new tensor of {fill.__name__} in this tensor's dtype: `t.new_{fill.__name__}(2, 3)`."
+    def new(self: Tensor, *sizes: Any, size: Any = None, dtype: Any = None, device: Any = None,
+            requires_grad: bool = False) -> Tensor:
+        where = f"new_{fill.__name__}"
+        check_device(where, device)
+        shape = sizes_of(_size_argument(where, sizes, size), where)
+        return owned(fill(shape, dtype=dtype or self.dtype), requires_grad)
+    new.__doc__ = (f"A new tensor of {fill.__name__} in this tensor's dtype: `t.new_{fill.__name__}(2, 3)`, or "
+                   f"`t.new_{fill.__name__}(size=(2, 3))`.")
     return new
 
 
@@ -372,11 +387,13 @@ def new_tensor(self: Tensor, data: Any, *, dtype: Any = None, device: Any = None
     return tensor(data, requires_grad, dtype=dtype or self.dtype)
 
 
-def new_empty(self: Tensor, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    """PyTorch's `t.new_empty(2, 3)`: a new tensor of that shape in this tensor's dtype, of zeros (PyTorch's
-    is uninitialised, as `mg.empty`'s, which gives zeros here too)."""
+def new_empty(self: Tensor, *sizes: Any, size: Any = None, dtype: Any = None, device: Any = None,
+              requires_grad: bool = False) -> Tensor:
+    """PyTorch's `t.new_empty(2, 3)` (or `size=(2, 3)`): a new tensor of that shape in this tensor's dtype, of
+    zeros (PyTorch's is uninitialised, as `mg.empty`'s, which gives zeros here too)."""
     check_device("new_empty", device)
-    return owned(np.zeros(sizes_of(size, "new_empty"), dtype=dtype or self.dtype), requires_grad)
+    shape = sizes_of(_size_argument("new_empty", sizes, size), "new_empty")
+    return owned(np.zeros(shape, dtype=dtype or self.dtype), requires_grad)
 
 
 def contiguous(self: Tensor, memory_format: Any = None) -> Tensor:
