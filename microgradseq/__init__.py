@@ -28,9 +28,10 @@ from . import (autograd, autograd_functional, backends, bptt, creation, cuda, fu
 from . import anomaly
 from .anomaly import detect_anomaly
 from .anomaly import is_anomaly_check_nan_enabled, is_anomaly_enabled, set_anomaly_enabled  # torch.is_anomaly_enabled, ...
-from .creation import (BoolTensor, DoubleTensor, FloatTensor, IntTensor, LongTensor, arange, as_tensor, empty, eye,
-                       empty_like, full, full_like, linspace, multinomial, normal, ones, ones_like, rand, rand_like,
-                       randint, randn, randn_like, randperm, zeros, zeros_like)
+from .creation import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor,
+                       LongTensor, ShortTensor, arange, as_tensor, empty, empty_like, eye, full, full_like, linspace,
+                       multinomial, normal, ones, ones_like, rand, rand_like, randint, randn, randn_like, randperm,
+                       zeros, zeros_like)
 from .dtypes import (bool, double, float, float16, float32, float64, half, int, int8, int16, int32, int64, long,
                      uint8)
 from .function_forms import (abs, add, allclose, amax, amin, argmax, argmin, argsort, bincount, bmm, chunk, clamp,

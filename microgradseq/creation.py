@@ -432,9 +432,8 @@ class TypedConstructor:
         return f"<legacy tensor type {self.__name__}: {self.dtype.name}>"
 
 
-FloatTensor, DoubleTensor, LongTensor, IntTensor, BoolTensor = (
-    TypedConstructor(name, LEGACY_TENSOR_TYPES[name])
-    for name in ("FloatTensor", "DoubleTensor", "LongTensor", "IntTensor", "BoolTensor"))
+(FloatTensor, DoubleTensor, HalfTensor, LongTensor, IntTensor, ShortTensor, CharTensor, ByteTensor,
+ BoolTensor) = (TypedConstructor(name, dtype) for name, dtype in LEGACY_TENSOR_TYPES.items())
 
 
 class _VariableType(type):

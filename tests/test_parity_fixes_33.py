@@ -384,3 +384,18 @@ def test_a_tensor_for_a_scalar_is_read_one_way_and_the_error_names_the_argument(
         with pytest.raises(TypeError) as error:
             fn()
         assert str(error.value).startswith(message), str(error.value)
+
+
+@pytest.mark.parametrize("name, dtype", [("HalfTensor", np.float16), ("ShortTensor", np.int16),
+                                         ("CharTensor", np.int8), ("ByteTensor", np.uint8)])
+def test_every_legacy_cpu_type_pytorch_has_is_here(name, dtype):
+    """torch.HalfTensor, ShortTensor, CharTensor and ByteTensor beside the others (torch/__init__.py's legacy
+    classes): from data, from sizes, empty, and as a type (SRU's padding mask is a torch.ByteTensor of a list)."""
+    constructor = getattr(mg, name)
+    made = constructor([[0, 1, 1], [0, 0, 1]])
+    assert made.dtype == dtype and np.array_equal(made.numpy(), [[0, 1, 1], [0, 0, 1]])
+    assert constructor(2, 3).shape == (2, 3) and constructor().shape == (0,)
+    assert isinstance(mg.zeros(2, dtype=dtype), constructor) and not isinstance(mg.zeros(2, dtype=np.float64),
+                                                                               constructor)
+    with pytest.raises(TypeError, match=rf"{name}: expected a tensor of dtype {np.dtype(dtype).name} \(got float64\)"):
+        constructor(mg.zeros(2, dtype=np.float64))

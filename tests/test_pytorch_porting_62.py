@@ -45,10 +45,10 @@ What broke (two gaps fixed, one documented, one left open):
       would be updated twice"), where PyTorch warns ("a parameter group with duplicate parameters") and steps it
       twice: pointer_summarizer lists the embedding its encoder and decoder share through both modules. The refusal
       is deliberate and stays; docs/pytorch.md now says so, and the port lists each parameter once.
-  G4. (open, a strict xfail) `torch.ByteTensor` is not here (`mg.cuda.ByteTensor` is, for isinstance checks): SRU's
-      forward builds the padding mask of a PackedSequence with `torch.ByteTensor([[0] * n + [1] * (T - n), ...])`.
-      The legacy CPU types are made in microgradseq/creation.py, which another helper owns this round; the fix is
-      one more name there (the port passes the mask itself, `torch.tensor(..., dtype=torch.uint8)`, which runs).
+  G4. `torch.ByteTensor` was not here (`mg.cuda.ByteTensor` was, for isinstance checks): SRU's forward builds the
+      padding mask of a PackedSequence with `torch.ByteTensor([[0] * n + [1] * (T - n), ...])`. Now every legacy
+      CPU type PyTorch has is (Half, Short, Char and Byte beside Float, Double, Long, Int and Bool;
+      microgradseq/creation.py); the test at the end runs SRU's own mask.
 
 Met and left as documented (docs/pytorch.md; the lines say `differs:`):
   - `.data` is the read-only numpy array: the DNC's `sorted_usage.data.new(b, 1)` is `sorted_usage.detach().new(...)`,
@@ -3438,9 +3438,6 @@ def test_sru_stacks_layers_and_reorders_the_states_as_nn_rnn_does(float64_defaul
     assert c.shape == (4, 3, 2) and h.shape == (5, 3, 4)
 
 
-@pytest.mark.xfail(strict=True, reason="torch.ByteTensor is not here (mg.cuda.ByteTensor is, and creation.py has "
-                                       "the other legacy CPU types): SRU.forward builds its padding mask of a "
-                                       "PackedSequence with torch.ByteTensor([[0] * n + [1] * (T - n), ...])")
 def test_sru_takes_a_packed_sequence_and_builds_its_mask_with_the_legacy_byte_tensor(float64_default):
     rng = np.random.default_rng(25)
     model = SRU(3, 2, num_layers=1)
