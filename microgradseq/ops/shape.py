@@ -283,8 +283,13 @@ def _joined(name: str, join, tensors: Sequence[Any], axis: int, mismatch: str):
 
 
 def concat(tensors: Sequence[Any], axis: int | None = None, *, dim: int | None = None) -> Tensor:
-    """Join along an existing axis (`axis` or `dim`, 0 by default);   each piece's gradient is its slice of g"""
+    """Join along an existing axis (`axis` or `dim`, 0 by default);   each piece's gradient is its slice of g
+
+    As torch.cat, a 1-d empty piece of shape (0,) is left out whatever the others' shapes (it gets no gradient)."""
     axis = either("concat", "axis", axis, "dim", dim, 0)
+    tensors = tensor_list("concat", tensors)
+    if any(t.shape != (0,) for t in tensors):   # as torch.cat: a 1-d empty tensor, shape (0,), is skipped
+        tensors = [t for t in tensors if t.shape != (0,)]   # (Transformer-XL's first memory, torch.empty(0))
     tensors, y, axis = _joined("concat", np.concatenate, tensors, axis,
                                f"do not line up along axis {axis}")
     pieces, start = [], 0
