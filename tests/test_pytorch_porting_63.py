@@ -33,7 +33,8 @@ What broke (one gap, fixed):
       layer, then `torch.cat([mems[i], hids[i]], dim=0)` and `torch.cat([mems, w], 0)`) was a ValueError ("shapes
       (0,), (3, 2, 8) do not line up"). torch.cat's documentation: "All tensors must either have the same shape
       (except in the concatenating dimension) or be a 1-D empty tensor with size (0,)": such a piece is skipped.
-      Now `concat` skips it too (microgradseq/ops/shape.py).
+      Now `concat` takes it as an empty piece of the others' shape (still an operand: its dtype counts and it gets
+      its empty gradient; microgradseq/ops/shape.py).
 
 Met and as PyTorch (a `differs:` line each): a uint8 mask (`.byte()`) in `masked_fill` is refused ("expected a
 bool mask"), as current PyTorch refuses it: `.bool()`; `torch.Tensor(rows, cols)` is refused (docs/pytorch.md):
@@ -969,6 +970,11 @@ def test_cat_skips_a_1d_empty_tensor_as_torch_cat(float64_default):
     np.testing.assert_array_equal(arr(x.grad), np.ones((3, 2, 4)))
     with pytest.raises(ValueError, match="concat"):
         torch.cat([torch.empty(0, 4), x], 0)       # only the 1-d (0,) is skipped, as PyTorch
+    empty = torch.zeros(0, dtype=torch.float64, requires_grad=True)     # still an operand, as in PyTorch:
+    y = torch.cat([empty, torch.ones(2, 3, dtype=torch.float32)], 1)
+    assert y.shape == (2, 3) and y.dtype == torch.float64                   # its dtype counts,
+    y.sum().backward()
+    assert empty.grad is not None and empty.grad.shape == (0,)              # and it gets its (empty) gradient
 
 
 def test_positional_embedding_is_sin_then_cos_of_the_outer_product(float64_default):

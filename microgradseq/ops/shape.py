@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..checks import is_axis, user_stacklevel
+from ..checks import is_axis, is_int, user_stacklevel
 from ..gradients import Scatter
 from ..promotion import promoted_dtype
 from ..spellings import either
@@ -285,11 +285,15 @@ def _joined(name: str, join, tensors: Sequence[Any], axis: int, mismatch: str):
 def concat(tensors: Sequence[Any], axis: int | None = None, *, dim: int | None = None) -> Tensor:
     """Join along an existing axis (`axis` or `dim`, 0 by default);   each piece's gradient is its slice of g
 
-    As torch.cat, a 1-d empty piece of shape (0,) is left out whatever the others' shapes (it gets no gradient)."""
+    As torch.cat, a 1-d empty piece of shape (0,) joins pieces of any shape: it is taken as an empty
+    piece of theirs (Transformer-XL's first memory, `torch.empty(0)`), still an operand (its gradient
+    is empty) whose dtype counts."""
     axis = either("concat", "axis", axis, "dim", dim, 0)
     tensors = tensor_list("concat", tensors)
-    if any(t.shape != (0,) for t in tensors):   # as torch.cat: a 1-d empty tensor, shape (0,), is skipped
-        tensors = [t for t in tensors if t.shape != (0,)]   # (Transformer-XL's first memory, torch.empty(0))
+    shaped = next((t for t in tensors if t.shape != (0,)), None)
+    if shaped is not None and is_int(axis) and -shaped.ndim <= axis < shaped.ndim:
+        empty = tuple(0 if k == axis % shaped.ndim else n for k, n in enumerate(shaped.shape))
+        tensors = [reshape(t, empty) if t.shape == (0,) else t for t in tensors]
     tensors, y, axis = _joined("concat", np.concatenate, tensors, axis,
                                f"do not line up along axis {axis}")
     pieces, start = [], 0
