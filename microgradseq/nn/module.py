@@ -21,8 +21,9 @@ from .module_hooks import ForwardHooks
 from .parameter_table import ParameterTable, holds_its_table
 
 
-# The holders of the module whose overriding `train` Module.train is calling (ids): the walk its own
-# `super().train(mode)` makes does not enter them again, so a module that holds itself switches once.
+# The module whose overriding `train` Module.train is calling and its holders (ids): the walk its own
+# `super().train(mode)` makes, or its children's `train` (an override that walks them itself), does not enter
+# them again, so a module that holds itself switches once.
 _TRAINING_PATH: ContextVar[frozenset] = ContextVar("_TRAINING_PATH", default=frozenset())
 
 
@@ -370,8 +371,9 @@ class Module(ForwardHooks):
             if id(module) in holders:
                 continue
             if type(module).train is not Module.train or "train" in module.__dict__:
-                # its own train (its class's, or one set on the module) switches it and the modules below
-                token = _TRAINING_PATH.set(holders)
+                # its own train (its class's, or one set on the module) switches it and the modules below;
+                # the path it is given includes it, so a holder of its own below it does not call it again
+                token = _TRAINING_PATH.set(holders | {id(module)})
                 try:
                     module.train(mode)
                 finally:

@@ -367,9 +367,8 @@ def addcmul(self: Tensor, *args: Any, tensor1: Any = _ABSENT, tensor2: Any = _AB
     """self + value tensor1 tensor2, the three broadcast together, as torch.addcmul (Adam's second moment,
     `v.mul_(b2).addcmul_(g, g, value=1 - b2)`; PyTorch's deprecated `v.addcmul_(1 - b2, g, g)` too, see
     `_scalar_first`);   dL/dtensor1 = value g tensor2, dL/dtensor2 = value g tensor1. value takes the result's
-    dtype, as PyTorch's kernel takes it (`value.to<scalar_t>()`, aten/src/ATen/native/cpu/PointwiseOpsKernel.cpp):
-    for an integer result a float is cut toward zero (2.5 -> 2), so integers stay integers. Bools are a
-    TypeError, as PyTorch's addcmul has no bool kernel."""
+    dtype (`_value_for`): for an integer result a float is cut toward zero (2.5 -> 2), so integers stay
+    integers. Bools are a TypeError, as PyTorch's addcmul has no bool kernel."""
     if len(args) == 2 and tensor1 is tensor2 is _ABSENT:
         tensor1, tensor2 = args
     else:
@@ -378,13 +377,8 @@ def addcmul(self: Tensor, *args: Any, tensor1: Any = _ABSENT, tensor2: Any = _AB
     tensor1, tensor2 = (t if isinstance(t, Tensor) else as_tensor(t, self, "addcmul") for t in (tensor1, tensor2))
 
     def summed() -> Tensor:
-        product, number = ew.mul(tensor1, tensor2), value
-        if self.dtype.kind in "biu" and product.dtype.kind in "biu":        # an integer (or bool) result
-            dtype = result_type(self, product)
-            if dtype == np.bool_:
-                raise TypeError(no_bool_kernel("addcmul"))
-            number = number_for(value, dtype, "addcmul")
-        return ew.add(self, _scaled(product, number))
+        product = ew.mul(tensor1, tensor2)
+        return ew.add(self, _scaled(product, _value_for("addcmul", value, result_type(self, product))))
     return _broadcast_together("addcmul", (self, tensor1, tensor2), summed)
 
 
@@ -403,8 +397,22 @@ def addcdiv(self: Tensor, *args: Any, tensor1: Any = _ABSENT, tensor2: Any = _AB
     if tensor1.dtype.kind in "biu" and tensor2.dtype.kind in "biu":
         raise TypeError("addcdiv: integer division is not supported (tensor1 and tensor2 are both integer or bool), "
                         "as PyTorch's; convert one of them to floating point")
-    return _broadcast_together("addcdiv", (self, tensor1, tensor2),
-                               lambda: ew.add(self, _scaled(ew.div(tensor1, tensor2), value)))
+
+    def summed() -> Tensor:
+        quotient = ew.div(tensor1, tensor2)
+        return ew.add(self, _scaled(quotient, _value_for("addcdiv", value, result_type(self, quotient))))
+    return _broadcast_together("addcdiv", (self, tensor1, tensor2), summed)
+
+
+def _value_for(where: str, value: Any, dtype: np.dtype) -> Any:
+    """addcmul's or addcdiv's value as PyTorch's kernel takes it, `value.to<scalar_t>()` in the result's dtype
+    (float for float16; aten/src/ATen/native/cpu/PointwiseOpsKernel.cpp), a checked conversion (c10/util/overflows.h):
+    a float cut toward zero for an integer result, and a value the dtype cannot hold (1e39 for float32, 300 for
+    int8, a complex one for a real result) refused (`number_for`; PyTorch's RuntimeError "value cannot be converted
+    to type float without overflow"). A bool result is a TypeError: PyTorch's has no bool kernel."""
+    if dtype == np.bool_:
+        raise TypeError(no_bool_kernel(where))
+    return number_for(value, np.dtype(np.float32) if dtype == np.float16 else dtype, where)
 
 
 def _broadcast_together(where: str, operands: tuple, compute: Callable[[], Tensor]) -> Tensor:
