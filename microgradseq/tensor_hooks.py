@@ -320,12 +320,13 @@ class PrunedPass(HookedGradients):
         if error_type is not None and self.capture is None:     # a failed pass leaves the stops' .grad as it
             for node, _, before in self.stops:                  # found them
                 node.grad = before
-        walked = [(node, node.grad) for node in self.walked_targets] if error_type is None else ()
-        super().__exit__(error_type, error, traceback)          # (puts back a nested pass's partial sums)
+        # (read before super().__exit__, which puts back a nested pass's partial sums in the op nodes it walked)
+        through = [(node, node.grad) for node in self.walked_targets] if error_type is None else []
+        super().__exit__(error_type, error, traceback)
         if hook_error is not None:
             raise hook_error
         if self.capture is not None and error_type is None:
-            found = walked + [(node, stand_in.grad) for node, stand_in in self.stand_ins.items()]
+            found = through + [(node, stand_in.grad) for node, stand_in in self.stand_ins.items()]
             self.capture.update((node, grad) for node, grad in found if grad is not None)
 
     def _hook_stops(self) -> None:
@@ -371,8 +372,8 @@ def _recorded_from(captured: Differentiated | None) -> int:
 
 
 def _gradients(order: list) -> HookedGradients:
-    """The engine's `hooks.gradients`: a pass of `reverse_gradients` or `backward(inputs=...)` is pruned
-    (the second when some node leads elsewhere; the first always: it captures its gradients)."""
+    """The engine's `hooks.gradients`: a pass of `reverse_gradients` is always pruned (`PrunedPass` captures
+    its gradients), one of `backward(inputs=...)` only when some node leads elsewhere."""
     captured = differentiated.get()
     if captured is None:
         return HookedGradients(order)

@@ -21,6 +21,15 @@ LOSS_SUM_EDGE = {"style": "dashed", "color": TOTAL_COLOUR, "fontcolor": TOTAL_CO
                  "constraint": "false"}
 # The group of the cells view's columns (`keep_in_order`): each step's anchor and state box (its level node).
 STATES = {"group": "states"}
+# Room between neighbouring steps' frames (Graphviz's default, 0.25 in, left the frames 2 pt apart and
+# the thick state edge between two steps' cells a stub).
+STEP_GAP = "0.5"
+# The ports of the state edges of a bidirectional layer, whose forward (t -> t + 1) and reverse
+# (t + 1 -> t) edges join the same two boxes on one rank: without ports both ran along one line, their
+# arrowheads meeting as one double-headed arrow. With them each runs as an arc of its own, one over the
+# boxes' top corners and one under their bottom ones.
+FORWARD_PORTS = {"tailport": "se", "headport": "sw"}
+REVERSE_PORTS = {"tailport": "nw", "headport": "ne"}
 # Where a step's header goes: Graphviz lays out a bottom-to-top drawing top to bottom and turns it over,
 # cluster labels and all (`do_graph_label` in lib/common/input.c), so its clusters' top is "b".
 HEADER_ON_TOP = "b"
@@ -197,7 +206,7 @@ def draw_cells(graph: graphviz.Digraph, info: GraphInfo, show_values: bool) -> N
     one step to another ranks nothing (the thick state edges run along the state boxes' rank),
     except a cut's, which holds the cut under the step it feeds.
     """
-    graph.attr(rankdir="BT")
+    graph.attr(rankdir="BT", nodesep=STEP_GAP)
     graph.node("start", **ANCHOR)                                   # first: see keep_in_order
     graph.node("end", **ANCHOR)
     group = _groups(info)
@@ -343,6 +352,9 @@ def _edges(graph: graphviz.Digraph, info: GraphInfo, group: dict[Node, str], fee
     projection to it failed graphviz-pure's layout, "trouble in init_rank")."""
     edges = Edges(graph)
     summing = _running_total(info, group)
+    state_edges = {(group.get(parent), group.get(node)) for node in info.order for parent in node.inputs
+                   if parent is not None and group.get(parent, "").startswith("cell_")
+                   and group.get(node, "").startswith("cell_") and group[parent] != group[node]}
     free = {"constraint": "false"}
     for node in info.order:
         head = group.get(node, "elided")
@@ -359,7 +371,9 @@ def _edges(graph: graphviz.Digraph, info: GraphInfo, group: dict[Node, str], fee
                           **{"xlabel" if beside else "label": cut_edge_label(parent)},
                           **(free if head == "elided" else {}))
             elif tail.startswith("cell_") and head.startswith("cell_"):
-                edges.add(tail, head, penwidth="2.2")        # (on the state boxes' rank: it ranks nothing)
+                ports = {} if (head, tail) not in state_edges else \
+                    FORWARD_PORTS if steps[0] < steps[1] else REVERSE_PORTS      # (a bidirectional layer's pair)
+                edges.add(tail, head, penwidth="2.2", **ports)  # (on the state boxes' rank: it ranks nothing)
             elif node in summing and tail.startswith("out_"):      # the loss so far, not a state
                 edges.add(tail, head, **LOSS_SUM_EDGE)
             else:
