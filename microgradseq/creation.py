@@ -12,7 +12,7 @@ from .checks import flag, is_finite_number, is_int, not_numbers, user_stacklevel
 from .dtypes import LEGACY_TENSOR_TYPES
 from .random import generator_or_default
 from .spellings import Size, check_device, check_memory_format, shape_of, sizes_of
-from .ops.arithmetic import scalar_of
+from .ops.arithmetic import _scalar_of
 from .ops.assign import number_for
 from .tensor import Tensor, array_of, default_complex_dtype, get_default_dtype, owned, tensor
 
@@ -107,7 +107,7 @@ def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, dev
     check_device("arange", device)
     if end is None:
         start, end = 0, start
-    start, end, step = (scalar_of("arange", name, bound) for name, bound in zip(("start", "end", "step"),
+    start, end, step = (_scalar_of("arange", name, bound) for name, bound in zip(("start", "end", "step"),
                                                                                  (start, end, step)))
     if not all(is_finite_number(v) for v in (start, end, step)) or step == 0:
         raise ValueError(f"arange: start, end and step must be finite numbers and step not 0, got "

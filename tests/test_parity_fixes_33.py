@@ -27,7 +27,7 @@ PyTorch's source, and two near-duplicates made one.
    wrote into it (round 32).
 6. Tidy: the activations' `_inplace`/`_written` pair, repeated in twelve functions, is one decorator
    (`functional.activations.with_inplace`), which the dropouts and rrelu use too; arange's `_scalar_bound` and
-   arithmetic's `_scalar` read a tensor given for a Scalar through one function (`ops.arithmetic.scalar_of`).
+   arithmetic's `_scalar` read a tensor given for a Scalar through one function (`ops.arithmetic._scalar_of`).
 
 Expected values are written by hand, from closed forms (the normal distribution function by math.erf), or from
 numpy draws of the same seeded generator the library is given.

@@ -317,7 +317,7 @@ def _not_a_scalar(where: str, name: str, value: Any) -> str:
         "Scalar)"
 
 
-def scalar_of(where: str, name: str, value: Any) -> Any:
+def _scalar_of(where: str, name: str, value: Any) -> Any:
     """A tensor given where PyTorch takes a Scalar, read as its parser reads one (python_arg_parser.cpp takes a
     tensor when `!var.requires_grad() && var.dim() == 0`): a 0-d tensor that does not require grad is its Python
     number (a learning rate that became a tensor; an int for an integer tensor), any other tensor a TypeError
@@ -331,8 +331,8 @@ def scalar_of(where: str, name: str, value: Any) -> Any:
 
 def _scalar(where: str, name: str, value: Any) -> Any:
     """`value` if it is a number (not a bool), as PyTorch's alpha=, beta= and value=, or the number of a 0-d
-    tensor that does not require grad (`scalar_of`); TypeError otherwise."""
-    number = scalar_of(where, name, value)
+    tensor that does not require grad (`_scalar_of`); TypeError otherwise."""
+    number = _scalar_of(where, name, value)
     if not isinstance(number, numbers.Number) or isinstance(number, (bool, np.bool_)):
         raise TypeError(_not_a_scalar(where, name, value))
     return number
