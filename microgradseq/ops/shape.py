@@ -263,9 +263,9 @@ def tensor_list(where: str, tensors: Any) -> list[Tensor]:
     return tensors
 
 
-def _joined(name: str, join, tensors: Sequence[Any], axis: int, mismatch: str):
-    """(tensors, joined data, axis as a non-negative number); errors name the op and all shapes."""
-    tensors = tensor_list(name, tensors)
+def _joined(name: str, join, tensors: list[Tensor], axis: int, mismatch: str):
+    """(tensors, joined data, axis as a non-negative number) of a `tensor_list`; errors name the op and all
+    shapes."""
     ndim = tensors[0].ndim + (name == "stack")
     if not is_axis(axis, ndim):
         raise ValueError(f"{name}: axis {axis!r} is out of range for a result with {ndim} axes")
@@ -307,7 +307,7 @@ def concat(tensors: Sequence[Any], axis: int | None = None, *, dim: int | None =
 def stack(tensors: Sequence[Any], axis: int | None = None, *, dim: int | None = None) -> Tensor:
     """Join along a new axis (`axis` or `dim`, 0 by default);   each piece's gradient is its index of g along it"""
     axis = either("stack", "axis", axis, "dim", dim, 0)
-    tensors, y, axis = _joined("stack", np.stack, tensors, axis, "must all be equal")
+    tensors, y, axis = _joined("stack", np.stack, tensor_list("stack", tensors), axis, "must all be equal")
     return stacked(tensors, y, axis)
 
 
