@@ -224,6 +224,21 @@ def test_narrow_copy_is_the_slice():
         mg.narrow_copy(a, 1, 4, 2)
 
 
+
+def test_narrow_copy_is_an_array_of_its_own():
+    """torch.narrow_copy copies: a write into the result leaves the input alone (narrow's would not),
+    and the result holds none of the input's memory."""
+    a = np.arange(12.0).reshape(3, 4)
+    x = mg.tensor(a)
+    y = mg.narrow_copy(x, 1, 1, 2)
+    y[0, 0] = 50.0
+    np.testing.assert_array_equal(x.numpy(), a)
+    np.testing.assert_array_equal(y.numpy(), np.array([[50.0, 2.0], [5.0, 6.0], [9.0, 10.0]]))
+    assert not np.shares_memory(y.numpy(), x.numpy())
+    view = x.narrow(1, 1, 2)
+    view[0, 0] = 50.0
+    assert x.numpy()[0, 1] == 50.0
+
 def np_select_scatter(a, src, dim, index):
     out = a.copy()
     out[(slice(None),) * (dim % a.ndim) + (index,)] = src

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..checks import flag, generator, positive_int
 from ..ops import lerp, linear, mul, relu, sigmoid, tanh
+from ..ops.combining import narrow_copy
 from ..spellings import check_device
 from ..tensor import Tensor, as_tensor, owned
 from . import fused as fused_steps
@@ -84,7 +85,7 @@ def gru_recurrence(x_proj: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor
     h_proj = linear(h, weight_hh, bias_hh)
     s = sigmoid((x_proj + h_proj)[..., :2 * hidden])       # r and z
     r, z = s[..., :hidden].named("r_gate"), s[..., hidden:2 * hidden].named("z_gate")
-    h_n = h_proj[..., 2 * hidden:].clone()  # r * h_n saves h_n: a copy of its own lets the r, z columns go
+    h_n = narrow_copy(h_proj, -1, 2 * hidden, hidden)  # r * h_n saves h_n: its own array lets r, z's columns go
     n = tanh(x_proj[..., 2 * hidden:] + r * h_n).named("n_gate")
     return lerp(n, h, z).named("h")
 

@@ -25,10 +25,10 @@ from ..spellings import Size
 from ..tensor import Tensor, as_tensor, get_default_dtype, owned
 from . import elementwise as ew
 from .expanding import expand
-from .methods import _axis, movedim, narrow
+from .methods import _axis, movedim, narrowed
 from .products import cumprod
 from .selecting import flip
-from .shape import _along, concat, getitem, reshape, stack, tensor_list, transpose
+from .shape import _along, concat, getitem, getitem_copy, reshape, stack, tensor_list, transpose
 
 
 def _at_least(t: Tensor, ndim: int) -> Tensor:
@@ -184,13 +184,10 @@ def diagflat(input: Any, offset: int = 0) -> Tensor:
 
 
 def narrow_copy(input: Any, dim: int, start: int, length: int) -> Tensor:
-    """Entries start .. start + length - 1 along `dim`, as torch.narrow_copy: `narrow`, which here is
-    already a copy (indexing), so the gradient goes back to that slice."""
+    """Entries start .. start + length - 1 along `dim`, as torch.narrow_copy: `narrow`'s entries in an
+    array of their own (a write into the result leaves `input` alone); the gradient goes back to that slice."""
     x = input if isinstance(input, Tensor) else as_tensor(input, where="narrow_copy")
-    try:
-        return narrow(x, dim, start, length)
-    except IndexError as error:
-        raise IndexError(f"narrow_copy: {str(error).partition('narrow: ')[2]}") from None
+    return getitem_copy(x, narrowed("narrow_copy", x, dim, start, length))
 
 
 def block_diag(*tensors: Any) -> Tensor:

@@ -258,13 +258,18 @@ def size(self: Tensor, dim: int | None = None) -> tuple | int:
 
 def narrow(self: Tensor, dim: int, start: int, length: int) -> Tensor:
     """Elements start .. start + length - 1 along `dim` (a negative start counts from the end): a slice."""
-    axis = _axis("narrow", dim, self.ndim)
-    extent = self.shape[axis]
+    return getitem(self, narrowed("narrow", self, dim, start, length))
+
+
+def narrowed(where: str, t: Tensor, dim: int, start: int, length: int) -> tuple:
+    """The basic index of `narrow(t, dim, start, length)`; an error naming `where` if it does not fit."""
+    axis = _axis(where, dim, t.ndim)
+    extent = t.shape[axis]
     begin = start + extent if is_int(start) and start < 0 else start
     if not (is_int(begin) and is_int(length) and begin >= 0 and length >= 0 and begin + length <= extent):
-        raise IndexError(f"narrow: start {start!r} and length {length!r} do not fit an axis of size {extent} "
-                         f"(shape {self.shape})")
-    return getitem(self, (slice(None),) * axis + (slice(begin, begin + length),))
+        raise IndexError(f"{where}: start {start!r} and length {length!r} do not fit an axis of size {extent} "
+                         f"(shape {t.shape})")
+    return (slice(None),) * axis + (slice(begin, begin + length),)
 
 
 def _position_of(find: Callable, extreme: str) -> Callable:

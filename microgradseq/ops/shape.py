@@ -176,6 +176,12 @@ def getitem(x: Any, index: Any) -> Tensor:
     return out
 
 
+def getitem_copy(x: Tensor, index: tuple) -> Tensor:
+    """x[index] for a basic index, as an array of its own instead of a part of x (`narrow_copy`): a write
+    into it leaves x alone, and what keeps it keeps none of x's other entries alive. getitem's rules."""
+    return result("getitem", np.array(x._data[index]), (x,), GETITEM, ((index, False),))
+
+
 def _indexed_tangent(v: np.ndarray, kept: tuple) -> np.ndarray:
     """J v = v[index] for each of the k directions: v[:, index] when that keeps the directions in
     front (numpy moves the axes of index arrays that are not side by side to the front; beside an

@@ -305,7 +305,7 @@ def _checked_state(where: str, state: Any, size: int, dtype: np.dtype, copy_arra
         # a numpy number (t from an lr of np.float64) comes back from mg.load as a 0-d array
         value = check.plain(value)
         if not isinstance(value, numbers.Real) or isinstance(value, bool):
-            raise ValueError(f"{where}: LBFGS's {name} must be a number, got {value!r}")
+            raise ValueError(f"{where}: LBFGS's {name} must be a number, got {value!r:.80}")
         return float(value)
 
     copy = {}

@@ -28,6 +28,7 @@ from ..checks import is_int
 from ..parameter import Parameter, forget_gradients
 from ..tensor import Tensor
 from . import state_dict as saving
+from .options import non_negative
 
 
 class _RequiredParameter:
@@ -158,6 +159,10 @@ def _group_params(group: Any, where: str, label: str) -> tuple[list[Tensor], lis
         if p._node.kind is not LEAF:
             raise ValueError(f"{where}: {label}item {index} is the result of an op, not a leaf tensor; "
                              "train the leaves it was computed from")
+        if p.dtype.kind == "c":          # (PyTorch steps it as its real and imaginary parts, view_as_real)
+            raise TypeError(f"{where}: {label}item {index} is a complex tensor ({p.dtype}); the optimizers here "
+                            "train real floating-point parameters: keep the real and imaginary parts as two "
+                            "real parameters")
     return tensors, names
 
 
@@ -237,6 +242,9 @@ class Optimizer:
             if name not in group:
                 raise ValueError(f"{where}: {label} is missing (every group needs it)")
             check(where, label, group[name])
+        if "initial_lr" in group:           # (a schedule's starting rate, which load_state_dict may bring)
+            non_negative(where, "initial_lr" if index is None else f"param_groups[{index}]['initial_lr']",
+                         group["initial_lr"])
         if group.get("foreach") and group.get("fused"):         # (PyTorch's error, word for word)
             raise RuntimeError(f"{where}: `fused` and `foreach` cannot be `True` together.")
         self.check_together(where, group, "" if index is None else f"param_groups[{index}]: ")
