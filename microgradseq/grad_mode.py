@@ -89,9 +89,10 @@ class enable_grad(_Switch):
 
 class no_grad(_Switch):
     """`mg.no_grad`, PyTorch's: record nothing inside the block (in this thread); a decorator too,
-    with or without parentheses. (The core's `autograd.no_grad`, which the engine uses, is the
-    same inside a call in three lines; this one can be entered again, and holds inside each step of
-    a decorated generator function.)"""
+    with or without parentheses; also `mg.autograd.no_grad`, as PyTorch's `torch.autograd.no_grad` is
+    `torch.no_grad`. (The core's no_grad in autograd.py, which the engine uses, is the same inside a
+    call in three lines; this one can be entered again, and holds inside each step of a decorated
+    generator function.)"""
 
     recording = False
 
@@ -147,7 +148,9 @@ class set_grad_enabled:
         return _switched(func, self.mode)
 
 
-# torch.autograd.enable_grad, ... and `from torch.autograd.grad_mode import no_grad` port (mg.autograd is
-# the core's module, which defines its own no_grad; these are named there from here)
-autograd.enable_grad, autograd.set_grad_enabled, autograd.inference_mode = enable_grad, set_grad_enabled, inference_mode
+# torch.autograd.no_grad, enable_grad, ... and `from torch.autograd.grad_mode import no_grad` port: mg.autograd
+# is the core's module, so they are named there from here. (The core's own three-line no_grad, which a course
+# reads, stays what the modules imported before this one use: the same switch, one use per object.)
+autograd.no_grad, autograd.enable_grad, autograd.set_grad_enabled = no_grad, enable_grad, set_grad_enabled
+autograd.inference_mode = inference_mode
 autograd.grad_mode = sys.modules[autograd.__name__ + ".grad_mode"] = sys.modules[__name__]
