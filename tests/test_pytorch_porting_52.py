@@ -57,11 +57,10 @@ What broke (three gaps, fixed with this round):
   G3. `loss[0]` of a 0-d loss raised numpy's "too many indices for array"; PyTorch's IndexError says to use
       `tensor.item()`. Now IndexError "invalid index of a 0-d tensor ... use t.item()". microgradseq/ops/shape.py.
 
-Left as a strict xfail:
+Fixed later (session 34):
   X1. `detach_()` on a tensor PyTorch makes a view by `unsqueeze`, `squeeze`, `view`, `reshape`, `transpose` or
-      `permute` (MNMT's `input_feed = final_output.unsqueeze(0)`, issue #6): here those results are tensors of their
-      own (docs/pytorch.md; only basic indexing, `narrow`, `split`, `chunk`, `unbind` and iteration give parts), so
-      the in-place detach is accepted where PyTorch raises.
+      `permute` (MNMT's `input_feed = final_output.unsqueeze(0)`, issue #6) was accepted: those results were
+      tensors of their own. They are parts of their tensor now, as PyTorch's views, and the detach is refused.
 
 Met and left as documented (docs/pytorch.md):
   - Shape mistakes are ValueError here, RuntimeError in PyTorch (an LSTM given a tensor for its state or a state of
@@ -577,10 +576,6 @@ def fresh_state(batch=2):
     return RNNDecoderState(context, 4, enc)
 
 
-@pytest.mark.xfail(strict=True, reason="detach_() of a tensor PyTorch makes a view (unsqueeze, view, transpose, "
-                   "...) is accepted: here only a basic index is a part of its tensor (docs/pytorch.md), so "
-                   "`input_feed = final_output.unsqueeze(0)` is a tensor of its own and `input_feed.detach_()` "
-                   "detaches it, where PyTorch raises \"Can't detach views in-place\" (issue #6)")
 def test_mnmt_detach_in_place_of_the_unsqueezed_input_feed_is_refused_as_in_pytorch():
     """Issue #6: OpenNMT's `DecoderState.detach` cut the state in place, `h.detach_()`, and PyTorch refuses it for
     the input feed, a view (`final_output.unsqueeze(0)`): RuntimeError "Can't detach views in-place. Use

@@ -40,11 +40,10 @@ What broke (two gaps fixed; one left open):
       load_datasets), was a ValueError ("out_features must be a positive integer, got tensor(3)"); PyTorch's layers
       take it as the size it holds. Now every size checked by `checks.positive_int` takes a 0-d integer tensor as the
       int it holds (a float, bool or 1-d tensor is still refused).
-  G3. (open, a strict xfail) `t[:, i].unsqueeze(1)` is a reshape, a tensor of its own, where PyTorch's is a view of
+  G3. (fixed in session 34) `t[:, i].unsqueeze(1)` was a reshape, a tensor of its own, where PyTorch's is a view of
       t: GEM's `project2cone2(self.grads[:, t].unsqueeze(1), ...)` writes the projected gradient into that view with
-      `copy_`, and here it never reaches `self.grads`, so `overwrite_grad` writes back the unprojected gradient and
-      GEM silently becomes SGD. docs/pytorch.md says `view` and `reshape` are tensors of their own, not that
-      `squeeze` and `unsqueeze` are reshapes (a line is added). The port passes the part `self.grads[:, t:t + 1]`.
+      `copy_`, and here it never reached `self.grads`, so GEM silently became SGD. Reshapes that need no copy and
+      transposes are now parts of their tensor, as PyTorch's views; the port calls project2cone2 as written.
 
 Met and left as documented (docs/pytorch.md; the lines say `differs:`):
   - `.data` and `.grad` are numpy arrays: `param.data.clone()` is `param.data.copy()`; old code's `p.grad.data` is a
@@ -2213,10 +2212,7 @@ class Net(nn.Module):
             dotp = torch.mm(self.grads[:, t].unsqueeze(0),
                             self.grads.index_select(1, indx))
             if (dotp < 0).sum() != 0:
-                # differs: `self.grads[:, t].unsqueeze(1)` is a reshape, a tensor of its own here, so the
-                # projection written into it would not reach self.grads (PyTorch's is a view); the slice t:t + 1
-                # is a part of self.grads, of the same (rows, 1) shape
-                project2cone2(self.grads[:, t:t + 1],
+                project2cone2(self.grads[:, t].unsqueeze(1),
                               self.grads.index_select(1, indx), self.margin)
                 # copy gradients back
                 overwrite_grad(self.parameters, self.grads[:, t],
@@ -2600,9 +2596,6 @@ def test_project2cone2_with_two_memories_satisfies_the_duals_kkt_conditions():
     assert np.all(M @ x >= -1e-9)                                 # the projected step agrees with each memory
 
 
-@pytest.mark.xfail(strict=True, reason="t.unsqueeze(d) is a reshape, a tensor of its own, where PyTorch's is a "
-                                       "view: GEM's project2cone2(self.grads[:, t].unsqueeze(1), ...) writes its "
-                                       "projection into the view, and here it does not reach self.grads")
 def test_a_write_into_an_unsqueezed_part_reaches_the_tensor_as_pytorchs_view():
     grads = torch.zeros(5, 2)
     column = grads[:, 1].unsqueeze(1)

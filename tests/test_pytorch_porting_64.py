@@ -31,12 +31,9 @@ What broke:
       is LRU.py with each complex tensor kept as its real and imaginary parts (marked lines), checked against the
       same numpy, with gradients through its item-assigned outputs.
 
-Met and left as documented (docs/pytorch.md; the lines say `differs:`):
-  - `view` is a tensor of its own: pscan's sweeps write through `Aa.view(B, D, T//2, 2, -1)[:, :, :, 1]` into A
-    and X. Here the same elements are taken as strided basic slices (`Aa[:, :, 1::2]`, `[:, :, 2::2]`,
-    `[:, :, 1:-1:2]`), which are parts of A and X as in PyTorch, nested ones too; the scan is then exact. A test
-    shows what the view spelling gives here (X left as it was) so the difference stays visible.
-Met and as PyTorch: a `torch.autograd.Function` whose forward scans clones in place and saves a None (H_0) with
+Met and as PyTorch: pscan's sweeps as written, in-place writes through `Aa.view(B, D, T//2, 2, -1)[:, :, :, 1]`
+into A and X (a view of a view of a transposed clone, each a part of the one before, as PyTorch's views are;
+until this session a view was a tensor of its own here and the port took strided slices instead); a `torch.autograd.Function` whose forward scans clones in place and saves a None (H_0) with
 `save_for_backward`, and whose backward returns two gradients or three; `F.pad` with a 6-tuple and with a list;
 `transpose` then in-place ops on parts; `torch.cumsum`, `torch.logcumsumexp`; `out[mask] = ...` and
 `out[~mask] = ...` into `torch.empty_like(x)` carrying both branches' gradients; `F.linear(...).chunk(2, dim=-1)`;
@@ -117,14 +114,14 @@ class PScan(torch.autograd.Function):
         Xa = X
         for _ in range(num_steps-2):
             T = Xa.size(2)
-            # differs: `Aa = Aa.view(B, D, T//2, 2, -1)` then `Aa[:, :, :, 1]` and `Aa[:, :, :, 0]` (and Xa's): a
-            # view is a tensor of its own here (docs/pytorch.md), so the in-place steps would not reach A and X;
-            # the same elements as strided slices, which are parts of A and X: `Aa[:, :, 1::2]`, `Aa[:, :, 0::2]`
-            Xa[:, :, 1::2].add_(Aa[:, :, 1::2].mul(Xa[:, :, 0::2]))
-            Aa[:, :, 1::2].mul_(Aa[:, :, 0::2])
+            Aa = Aa.view(B, D, T//2, 2, -1)
+            Xa = Xa.view(B, D, T//2, 2, -1)
 
-            Aa = Aa[:, :, 1::2]
-            Xa = Xa[:, :, 1::2]
+            Xa[:, :, :, 1].add_(Aa[:, :, :, 1].mul(Xa[:, :, :, 0]))
+            Aa[:, :, :, 1].mul_(Aa[:, :, :, 0])
+
+            Aa = Aa[:, :, :, 1]
+            Xa = Xa[:, :, :, 1]
 
         # we have only 4, 2 or 1 nodes left
         if Xa.size(2) == 4:
@@ -149,9 +146,11 @@ class PScan(torch.autograd.Function):
             Xa = X[:, :, 2**k-1:L:2**k]
 
             T = Xa.size(2)
-            # differs: the view's `[:, :, 1:, 0]` and `[:, :, :-1, 1]` as strided slices (see the up sweep)
-            Xa[:, :, 2::2].add_(Aa[:, :, 2::2].mul(Xa[:, :, 1:-1:2]))
-            Aa[:, :, 2::2].mul_(Aa[:, :, 1:-1:2])
+            Aa = Aa.view(B, D, T//2, 2, -1)
+            Xa = Xa.view(B, D, T//2, 2, -1)
+
+            Xa[:, :, 1:, 0].add_(Aa[:, :, 1:, 0].mul(Xa[:, :, :-1, 1]))
+            Aa[:, :, 1:, 0].mul_(Aa[:, :, :-1, 1])
 
     @staticmethod
     def pscan_rev(A, X):
@@ -163,12 +162,14 @@ class PScan(torch.autograd.Function):
         Xa = X
         for _ in range(num_steps-2):
             T = Xa.size(2)
-            # differs: the view's `[:, :, :, 0]` and `[:, :, :, 1]` as strided slices (see pscan)
-            Xa[:, :, 0::2].add_(Aa[:, :, 0::2].mul(Xa[:, :, 1::2]))
-            Aa[:, :, 0::2].mul_(Aa[:, :, 1::2])
+            Aa = Aa.view(B, D, T//2, 2, -1)
+            Xa = Xa.view(B, D, T//2, 2, -1)
 
-            Aa = Aa[:, :, 0::2]
-            Xa = Xa[:, :, 0::2]
+            Xa[:, :, :, 0].add_(Aa[:, :, :, 0].mul(Xa[:, :, :, 1]))
+            Aa[:, :, :, 0].mul_(Aa[:, :, :, 1])
+
+            Aa = Aa[:, :, :, 0]
+            Xa = Xa[:, :, :, 0]
 
         # we have only 4, 2 or 1 nodes left
         if Xa.size(2) == 4:
@@ -193,9 +194,11 @@ class PScan(torch.autograd.Function):
             Xa = X[:, :, 0:L:2**k]
 
             T = Xa.size(2)
-            # differs: the view's `[:, :, :-1, 1]` and `[:, :, 1:, 0]` as strided slices (see pscan)
-            Xa[:, :, 1:-1:2].add_(Aa[:, :, 1:-1:2].mul(Xa[:, :, 2::2]))
-            Aa[:, :, 1:-1:2].mul_(Aa[:, :, 2::2])
+            Aa = Aa.view(B, D, T//2, 2, -1)
+            Xa = Xa.view(B, D, T//2, 2, -1)
+
+            Xa[:, :, :-1, 1].add_(Aa[:, :, :-1, 1].mul(Xa[:, :, 1:, 0]))
+            Aa[:, :, :-1, 1].mul_(Aa[:, :, 1:, 0])
 
     @staticmethod
     def forward(ctx, A_in, X_in, H_0=None):
@@ -369,14 +372,17 @@ def test_pad_npo2_pads_the_length_axis_at_the_end_with_zeros():
     np.testing.assert_array_equal(arr(Y)[:, 5:], 0.0)
 
 
-def test_the_sources_view_spelling_does_not_write_through_here():
-    """The documented difference the port works around: PyTorch's `X.view(...)[:, :, :, 1].add_(...)` writes into X;
-    here the view is a tensor of its own, so X keeps its values, while the strided slice the port uses writes."""
+def test_the_sources_view_spelling_writes_through_as_pytorchs():
+    """PyTorch's `X.view(...)[:, :, :, 1].add_(...)` writes into X: pairs (x0, x1) become (x0, x1 + x0); the
+    same with X a transpose of another tensor, as in PScan.forward."""
     X = torch.arange(8.).view(1, 1, 8, 1)
     Xa = X.view(1, 1, 4, 2, -1)
     Xa[:, :, :, 1].add_(Xa[:, :, :, 0])
-    np.testing.assert_array_equal(arr(X).ravel(), np.arange(8.))          # PyTorch's: [0, 1, 2, 5, 4, 9, 6, 13]
-    X[:, :, 1::2].add_(X[:, :, 0::2])
+    np.testing.assert_array_equal(arr(X).ravel(), [0, 1, 2, 5, 4, 9, 6, 13])
+    base = torch.arange(8.).view(1, 8, 1, 1)
+    X = base.transpose(2, 1)
+    X.view(1, 1, 4, 2, -1)[:, :, :, 1].add_(X.view(1, 1, 4, 2, -1)[:, :, :, 0])
+    np.testing.assert_array_equal(arr(base).ravel(), [0, 1, 2, 5, 4, 9, 6, 13])
     np.testing.assert_array_equal(arr(X).ravel(), [0, 1, 2, 5, 4, 9, 6, 13])
 
 

@@ -7,8 +7,9 @@ recording the write is an op like any other: value's gradient is g at the
 written positions, and t's old entries get g everywhere else.
 
 A tensor taken with a basic index, `part = base[i]` (ints, slices, Ellipsis,
-None; `_part_of` in `shape.py`), is a part of base, as a PyTorch view is: a
-write into the part is written into base too, and base into the tensor it is
+None; `_part_of` in `shape.py`), is a part of base, as a PyTorch view is, and
+so is a reshape that shares base's memory or a transpose: a write into the
+part is written into base too, and base into the tensor it is
 a part of, up to the top. A part first catches up with writes its base had
 since it was taken (`parts_in_step`), so a write through it never undoes them.
 """
@@ -22,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Rules, Tensor, as_tensor, result
-from .shape import _prepared_index, getitem
+from .shape import Rearranged, _prepared_index, getitem
 
 
 def index_put(x: Any, index: Any, value: Any) -> Tensor:
@@ -146,7 +147,7 @@ def parts_in_step(part: Tensor) -> list[tuple[Tensor, Tensor]]:
     levels = [(now, now)]
     for level in reversed(chain[:-1]):              # top down
         base, index, seen, _ = level._part_of
-        now = level if now is base and seen is base._data else getitem(now, index)
+        now = level if now is base and seen is base._data else part_at(now, index)
         levels.append((level, now))
     return levels[::-1]
 
@@ -157,9 +158,20 @@ def write_through(chain: list[tuple[Tensor, Tensor]], out: Tensor, recording: bo
     error (a NaN under detect_anomaly, say) changes nothing."""
     results = [out]
     for (level, _), (_, above_now) in zip(chain, chain[1:]):
-        results.append(index_put(above_now, level._part_of[1], results[-1]))
+        results.append(with_part(above_now, level._part_of[1], results[-1]))
     for (tensor, _), new in zip(chain, results):
         tensor._take(new, recording)
     for level, _ in chain[:-1]:
         base, index, _, depth = level._part_of
         level._part_of = (base, index, base._data, depth)      # in step with base again
+
+
+def part_at(base: Tensor, index: Any) -> Tensor:
+    """base's part at `index`: base[index], or base rearranged (a part that reshape or transpose made)."""
+    return index.op(base, *index.forward) if type(index) is Rearranged else getitem(base, index)
+
+
+def with_part(base: Tensor, index: Any, part: Tensor) -> Tensor:
+    """base with `part` written at `index` (`index_put`); for a rearranged part, which is all of base,
+    the part in base's layout."""
+    return index.op(part, *index.back) if type(index) is Rearranged else index_put(base, index, part)

@@ -25,7 +25,7 @@ from ..spellings import Size
 from ..tensor import Tensor, as_tensor, get_default_dtype, owned
 from . import elementwise as ew
 from .expanding import expand
-from .methods import _axis, movedim, narrowed
+from .methods import _axis, _narrowed, movedim
 from .products import cumprod
 from .selecting import flip
 from .shape import _along, concat, getitem, getitem_copy, reshape, stack, tensor_list, transpose
@@ -187,7 +187,7 @@ def narrow_copy(input: Any, dim: int, start: int, length: int) -> Tensor:
     """Entries start .. start + length - 1 along `dim`, as torch.narrow_copy: `narrow`'s entries in an
     array of their own (a write into the result leaves `input` alone); the gradient goes back to that slice."""
     x = input if isinstance(input, Tensor) else as_tensor(input, where="narrow_copy")
-    return getitem_copy(x, narrowed("narrow_copy", x, dim, start, length))
+    return getitem_copy(x, _narrowed("narrow_copy", x, dim, start, length))
 
 
 def block_diag(*tensors: Any) -> Tensor:

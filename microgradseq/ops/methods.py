@@ -8,6 +8,7 @@ The reflected operators (`2 * t`) swap their operands. PyTorch's spellings
 
 from __future__ import annotations
 
+import copy
 import math
 import numbers
 from typing import Any, Callable, Iterator
@@ -203,14 +204,14 @@ def _swapdims(self: Tensor, dim0: Any, dim1: Any) -> Tensor:
 
 def _shaped_in_place(name: str, change: Callable) -> Callable:
     """PyTorch's in-place shape changes, `h.squeeze_(0)`, `x.unsqueeze_(0)`, `t_()`, `transpose_(0, 1)`: the
-    tensor takes `change`'s result, its array and, while recording, its history, as after `t += u`. Refused
-    (RuntimeError) where that would leave a node of the old shape: a leaf that requires grad (its gradient
-    has its shape), a tensor with history under `no_grad()`, and a part of another tensor (t = u[i])."""
+    tensor takes `change`'s result, its array and, while recording, its history, as after `t += u`. A part
+    of another tensor (t = u[i], u.view(...)) stays one, as a PyTorch view changes its own shape: of a copy
+    of its old self, which is still the part of u. Refused (RuntimeError) where that would leave a node of
+    the old shape: a leaf that requires grad (its gradient has its shape), a tensor with history under
+    `no_grad()`."""
     def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
         node = self._node
-        if self._part_of is not None:
-            refused = "a part of another tensor (t = u[i])"
-        elif node is not None and node.kind is LEAF:
+        if node is not None and node.kind is LEAF:
             refused = "a leaf that requires grad"
         elif node is not None and node.kind is not CUT and not grad_enabled.get():
             refused = "a tensor with history under no_grad()"
@@ -218,7 +219,13 @@ def _shaped_in_place(name: str, change: Callable) -> Callable:
             refused = None
         if refused:
             raise RuntimeError(f"{name}: cannot change the shape of {refused} in place; write t = t.{name[:-1]}(...)")
-        self._take(change(self, *args, **kwargs), recording=True)    # (a cut state becomes a constant, as after +=)
+        if self._part_of is None:
+            self._take(change(self, *args, **kwargs), recording=True)  # (a cut state becomes a constant, as after +=)
+            return self
+        before = copy.copy(self)                # the part as it was, still a part of its base
+        before._part_of = self._part_of
+        new = change(before, *args, **kwargs)   # a reshape or transpose of it: a part of `before`
+        self._data, self._node, self._tangent, self._part_of = new._data, new._node, new._tangent, new._part_of
         return self
     method.__name__ = method.__qualname__ = name
     method.__doc__ = f"In place: t takes t.{name[:-1]}(...) and its history, as after `t += u`; returns t."
@@ -258,10 +265,10 @@ def size(self: Tensor, dim: int | None = None) -> tuple | int:
 
 def narrow(self: Tensor, dim: int, start: int, length: int) -> Tensor:
     """Elements start .. start + length - 1 along `dim` (a negative start counts from the end): a slice."""
-    return getitem(self, narrowed("narrow", self, dim, start, length))
+    return getitem(self, _narrowed("narrow", self, dim, start, length))
 
 
-def narrowed(where: str, t: Tensor, dim: int, start: int, length: int) -> tuple:
+def _narrowed(where: str, t: Tensor, dim: int, start: int, length: int) -> tuple:
     """The basic index of `narrow(t, dim, start, length)`; an error naming `where` if it does not fit."""
     axis = _axis(where, dim, t.ndim)
     extent = t.shape[axis]

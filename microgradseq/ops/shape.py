@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import math
 import warnings
-from typing import Any, Sequence
+from typing import Any, Callable, NamedTuple, Sequence
 
 import numpy as np
 
@@ -32,7 +32,10 @@ def reshape(x: Any, *shape) -> Tensor:
         raise ValueError(f"reshape: cannot reshape shape {X.shape} ({X.size} elements) into {shape}") from None
     except TypeError:           # (`x.view(-1, n / 2)`: a float size; named here, at no cost otherwise)
         raise TypeError(f"reshape: a shape must be integers (-1 for one inferred size), got {shape!r}") from None
-    return result("reshape", y, (x,), RESHAPE, ((X.shape, y.shape),))
+    out = result("reshape", y, (x,), RESHAPE, ((X.shape, y.shape),))
+    if np.may_share_memory(y, X):       # a view, as PyTorch's reshape when the layout allows one: a part of x
+        made_part_of(x, out, Rearranged(reshape, (y.shape,), (X.shape,)))
+    return out
 
 
 #             reverse mode: g back to x's shape          forward mode: v to y's shape (directions lead)
@@ -71,7 +74,8 @@ def transpose(x: Any, *axes, dim0: Any = None, dim1: Any = None) -> Tensor:
                          f"{X.ndim} axes of shape {X.shape}")
     axes = tuple(a % X.ndim for a in axes)
     inverse = tuple(int(a) for a in np.argsort(axes))
-    return result("transpose", X.transpose(axes), (x,), TRANSPOSE, ((axes, inverse),))
+    out = result("transpose", X.transpose(axes), (x,), TRANSPOSE, ((axes, inverse),))
+    return made_part_of(x, out, Rearranged(transpose, (axes,), (inverse,)))     # a view, as PyTorch's
 
 
 #               reverse mode: the inverse permutation        forward mode: the same one, directions first
@@ -146,9 +150,28 @@ def _plain(part: Any) -> Any:
 
 
 # A tensor taken with a basic index, t = base[index], is a part of base, as a PyTorch view is: a write into
-# t goes into base too (ops/assign.py). t._part_of is (base, index, seen, depth): `seen` is base's array when
-# t was last in step with it, `depth` the number of tensors above (a part of a part of ...); None otherwise.
+# t goes into base too (ops/assign.py). So is a reshape that numpy makes without copying (as PyTorch's view
+# and reshape), and a transpose: all of base, rearranged. t._part_of is (base, index, seen, depth): `index`
+# the basic index or a `Rearranged`, `seen` base's array when t was last in step with it, `depth` the number
+# of tensors above (a part of a part of ...); None otherwise.
 PART_DEPTH = 16     # a part of a part ... deeper than this is a copy: `h = h[1:]` in a loop holds no chain
+
+
+class Rearranged(NamedTuple):
+    """Where a part made by `reshape` or `transpose` sits in its base: all of it, rearranged.
+    `op(base, *forward)` is the part; `op(part, *back)` is the base's values from the part."""
+
+    op: Callable
+    forward: tuple
+    back: tuple
+
+
+def made_part_of(x: Tensor, out: Tensor, index: Any) -> Tensor:
+    """out, whose array is a view of x's, made a part of x at `index` (unless the chain is too deep)."""
+    depth = 1 if x._part_of is None else x._part_of[3] + 1
+    if depth <= PART_DEPTH:
+        out._part_of = (x, index, x._data, depth)
+    return out
 
 
 def getitem(x: Any, index: Any) -> Tensor:
@@ -169,7 +192,7 @@ def getitem(x: Any, index: Any) -> Tensor:
                              "number (old code's loss[0] or loss.data[0] is loss.item())") from None
         raise IndexError(f"getitem: {error} (tensor of shape {X.shape})") from None
     out = result("getitem", y, (x,), GETITEM, ((index, repeats),))
-    if basic:
+    if basic:                           # made_part_of(x, out, index), spelled out: a call fewer a slice
         depth = 1 if x._part_of is None else x._part_of[3] + 1
         if depth <= PART_DEPTH:
             out._part_of = (x, index, X, depth)
