@@ -23,6 +23,13 @@ def device_count() -> int:
     return 0
 
 
+def current_device() -> int:
+    """No device to name: raises AssertionError, as PyTorch's does on a build without CUDA (its `_lazy_init()`
+    raises "Torch not compiled with CUDA enabled"), so a script's `except AssertionError` fallback runs."""
+    raise AssertionError("mg.cuda.current_device: there is no current CUDA device, microgradseq runs on the CPU "
+                         "only (PyTorch's says: Torch not compiled with CUDA enabled)")
+
+
 def manual_seed(seed: int) -> None:
     """Seeds no GPU generator (there are none); as PyTorch's on a machine without CUDA, nothing happens.
     `mg.manual_seed` seeds the generator microgradseq draws from."""
