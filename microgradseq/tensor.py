@@ -381,14 +381,15 @@ class Tensor:
         batches: `state.detach_()`); graphs that already used it keep it. Inside `mg.jvp` it is a
         constant from then on. Returns self.
 
-        A floating-point part of another tensor (t = u[i], a basic index, or a piece of `narrow`, `split`,
-        `chunk`, `unbind`: a PyTorch view) is refused, as PyTorch refuses a view ("Can't detach views
-        in-place. Use detach() instead"): `t = t.detach()`."""
+        A floating-point part of another tensor (t = u[i], a basic index, a piece of `narrow`, `split`,
+        `chunk`, `unbind`, a `view`, `unsqueeze` or `transpose` of u: a PyTorch view) is refused, as
+        PyTorch refuses a view ("Can't detach views in-place. Use detach() instead"): `t = t.detach()`."""
         if self._part_of is not None and self._data.dtype.kind in "fc":
             raise RuntimeError(
-                "detach_: this tensor is a part of another one (t = u[index], or a piece of u's narrow, split, "
-                "chunk or unbind: a view of u in PyTorch, which cannot be detached in place either: \"Can't "
-                "detach views in-place\"); write t = t.detach() instead")
+                "detach_: this tensor is a part of another one (t = u[index], a piece of u's narrow, split, "
+                "chunk or unbind, or u.view(...), u.unsqueeze(...), u.transpose(...): a view of u in PyTorch, "
+                "which cannot be detached in place either: \"Can't detach views in-place\"); write t = "
+                "t.detach() instead")
         run = forward.current_run.get()
         self._node, self._tangent = None, None if run is None else (run, None)
         return self
