@@ -1725,7 +1725,7 @@ def test_g1_unsqueeze__adds_the_axis_in_place():
 def test_g1_t__and_transpose__and_what_cannot_change_shape_in_place():
     """`t_()` and `transpose_(0, 2)` as PyTorch's; refused, as a RuntimeError naming the method, where the
     tensor's node would keep the old shape: a leaf that requires grad (PyTorch refuses it while recording too),
-    a part of another tensor, a tensor with history under no_grad()."""
+    a tensor with history under no_grad(); a part of another tensor changes its own shape, as PyTorch's view."""
     m = torch.tensor(np.arange(6.0).reshape(2, 3))
     assert m.t_() is m and m.shape == (3, 2)
     np.testing.assert_array_equal(m.numpy(), np.arange(6.0).reshape(2, 3).T)
@@ -1737,8 +1737,12 @@ def test_g1_t__and_transpose__and_what_cannot_change_shape_in_place():
     np.testing.assert_array_equal(w.grad, 2 * np.arange(24.0).reshape(4, 3, 2).transpose(2, 1, 0))
     with pytest.raises(RuntimeError, match=r"squeeze_: cannot change the shape of a leaf that requires grad"):
         torch.zeros(1, 3, requires_grad=True).squeeze_(0)
-    with pytest.raises(RuntimeError, match=r"unsqueeze_: cannot change the shape of a part of another tensor"):
-        torch.zeros(2, 3)[0].unsqueeze_(0)
+    base = torch.zeros(2, 3)
+    row = base[0]
+    row.unsqueeze_(0)               # a part changes its own shape and stays a part, as PyTorch's view (session 34)
+    row[0, 1] = 4.0
+    assert row.shape == (1, 3) and base.shape == (2, 3)
+    np.testing.assert_array_equal(base.numpy(), [[0.0, 4.0, 0.0], [0.0, 0.0, 0.0]])
     v = torch.ones(2, 3, requires_grad=True) * 1
     with torch.no_grad(), pytest.raises(RuntimeError, match=r"t_: cannot change the shape of a tensor with history"):
         v.t_()

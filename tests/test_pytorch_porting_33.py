@@ -37,8 +37,9 @@ Every source was found in the index: none was written from memory.
 What broke: one thing, now a documented difference (docs/pytorch.md, "Item assignment"): `recurrent_step_
 stabilized_simple` squeezes its q, k, v in place (`q.squeeze_(2)`). Stepped along a sequence projected at once, it
 is handed `q[:, :, t:t + 1]`, a view in PyTorch, whose own shape squeeze_ changes (the base keeps its shape); here
-squeeze_ refuses a part of another tensor, naming itself. The tests step the cell as mLSTMCell.step does (each
-step's q, k, v a tensor of its own); one test pins the refusal and a spelling that ports, clones of the parts.
+squeeze_ refused a part of another tensor, naming itself, until session 34, when the in-place shape methods came to
+change a part's own shape as PyTorch's do. The tests step the cell as mLSTMCell.step does (each step's q, k, v a
+tensor of its own); one test steps it on the parts themselves.
 
 Met and left as documented in docs/pytorch.md (the lines say `differs:`):
 
@@ -1743,7 +1744,7 @@ def test_mlstm_gradients_of_both_forms_by_central_differences_in_float64(float64
             hs = []
             for t in range(S):
                 # each step's q, k, v a tensor of its own, as mLSTMCell.step's projections of one token are (the
-                # step squeezes them in place, squeeze_; a part q[:, :, t:t + 1] is the gap test below)
+                # step squeezes them in place, squeeze_; a part q[:, :, t:t + 1] is the test below)
                 ht, (c, n, m) = recurrent_step_stabilized_simple(
                     c, n, m, *(a[:, :, t:t + 1] * 1.0 for a in projected),
                     tensors[3][:, :, t, None, None], tensors[4][:, :, t, None, None])
@@ -1762,12 +1763,11 @@ def test_mlstm_gradients_of_both_forms_by_central_differences_in_float64(float64
                                        rtol=1e-6, atol=1e-9, err_msg=f"{form} {which}")
 
 
-def test_recurrent_step_on_slices_of_a_projected_sequence_refuses_squeeze_and_ports_with_clones(float64):
+def test_recurrent_step_on_slices_of_a_projected_sequence_squeezes_the_parts_as_pytorchs_views(float64):
     """Stepping recurrent_step_stabilized_simple along a sequence projected at once hands it q[:, :, t:t + 1] (a
-    view in PyTorch), which it squeezes in place. PyTorch changes the view's own shape; here squeeze_ refuses a
-    part of another tensor, naming itself, and changes nothing (docs/pytorch.md lists the difference). Handing
-    it `.clone()`s of the parts (tensors of their own) ports: the values are the paper's and the gradient reaches
-    the projected base."""
+    view in PyTorch), which it squeezes in place. PyTorch changes the view's own shape, the base keeps its own; so
+    here (squeeze_ refused a part until session 34; the parts stay parts). The values are the paper's and the
+    gradient reaches the projected base."""
     rng = np.random.default_rng(8)
     q, k, v, ĩ, f̃ = mlstm_inputs(rng, S=3)
     leaves = [torch.tensor(a, requires_grad=True) for a in (q, k, v)]
@@ -1776,10 +1776,8 @@ def test_recurrent_step_on_slices_of_a_projected_sequence_refuses_squeeze_and_po
     c, n, m = torch.zeros(B, NH, DH, DH), torch.zeros(B, NH, DH, 1), torch.zeros(B, NH, 1, 1)
     gates = torch.tensor(ĩ[:, :, 0, None, None]), torch.tensor(f̃[:, :, 0, None, None])
     parts = [a[:, :, 0:1] for a in projected]
-    with pytest.raises(RuntimeError, match=r"squeeze_: cannot change the shape of a part of another tensor"):
-        recurrent_step_stabilized_simple(c, n, m, *parts, *gates)
-    assert all(part.shape == (B, NH, 1, DH) for part in parts) and all(a.shape == q.shape for a in projected)
-    h, _ = recurrent_step_stabilized_simple(c, n, m, *(part.clone() for part in parts), *gates)
+    h, _ = recurrent_step_stabilized_simple(c, n, m, *parts, *gates)
+    assert all(part.shape == (B, NH, DH) for part in parts) and all(a.shape == q.shape for a in projected)
     np.testing.assert_allclose(h.data, np_mlstm_recurrent(q[:, :, :1], k[:, :, :1], v[:, :, :1], ĩ[:, :, :1],
                                                           f̃[:, :, :1]), rtol=1e-12)
     h.sum().backward()
