@@ -445,7 +445,7 @@ class Tensor:
                                    "cannot be changed in place while recording; update it under `with "
                                    "mg.no_grad():` (or assign t.data)")
             changed = None if changed._part_of is None else changed._part_of[0]
-        chain = None if self._part_of is None else self._parts_in_step()
+        chain = None if self._part_of is None else self._parts_in_step(name)
         out = combine(self if chain is None else chain[0][1], other)     # (a part: as its base holds it now)
         if out.shape != self.shape:
             raise ValueError(f"{name}: the result has shape {out.shape}, the tensor {self.shape}")

@@ -2524,11 +2524,12 @@ def test_logical_functions_of_any_dtype_give_bool_constants():
 
 
 @pytest.mark.parametrize("fill", [lambda x: x.fill_(0.5), lambda x: x.uniform_(0.5, 0.5),
-                                  lambda x: x.normal_(0.5, 0.0), lambda x: x.random_(1, 2).mul_(0.5)],
-                         ids=["fill_", "uniform_", "normal_", "random_"])
+                                  lambda x: x.normal_(0.5, 0.0), lambda x: x.random_(1, 2).mul_(0.5),
+                                  lambda x: x.zero_().add_(0.5)],
+                         ids=["fill_", "uniform_", "normal_", "random_", "zero_"])
 def test_fills_make_the_tensor_a_constant(fill):
     """x = a * 1; x.fill_(0.5) (or uniform_(0.5, 0.5), normal_(0.5, 0), random_(1, 2) halved: degenerate
-    draws, so the value is known); y = x * b: y no longer depends on a (gradient 0 or none, tangent 0), and b gets the
+    draws, so the value is known; zero_() then add_(0.5)); y = x * b: y no longer depends on a (gradient 0 or none, tangent 0), and b gets the
     finite-difference gradient of 0.5 b, 0.5 summed."""
     rng = np.random.default_rng(2)
     a, b = (mg.tensor(rng.standard_normal(3), requires_grad=True) for _ in range(2))
@@ -2700,6 +2701,7 @@ FILLING = {
     "argwhere": ["test_searches_and_runs_give_int64_constants"],
     "nan_to_num": ["test_nan_to_num_replaces_as_pytorch_and_its_gradient_passes_only_where_an_entry_was_finite"],
     "fill_": ["test_fills_make_the_tensor_a_constant"],
+    "zero_": ["test_fills_make_the_tensor_a_constant"],
     "uniform_": ["test_fills_make_the_tensor_a_constant"],
     "normal_": ["test_fills_make_the_tensor_a_constant"],
     "random_": ["test_fills_make_the_tensor_a_constant"],

@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Rules, Tensor, as_tensor, result
-from .shape import Rearranged, _prepared_index, getitem
+from .elementwise import clone
+from .shape import InTurn, Rearranged, _prepared_index, getitem
 
 
 def index_put(x: Any, index: Any, value: Any) -> Tensor:
@@ -135,11 +136,12 @@ def setitem(self: Tensor, index: Any, value: Any) -> None:
 
 # ---- parts: a write into base[i] goes into base --------------------------------------------------
 
-def parts_in_step(part: Tensor) -> list[tuple[Tensor, Tensor]]:
+def parts_in_step(part: Tensor, where: str = "t[index] = value") -> list[tuple[Tensor, Tensor]]:
     """(tensor, its values now) for `part` and each tensor it is a part of, bottom up. A base written
     since the part was taken (directly, through another part of it, by an optimizer step) has entries
     the part has not seen, and writing the part's old values back would undo them: top down, each
-    level is read again from the level above, unless both are in step. Nothing is changed here."""
+    level is read again from the level above, unless both are in step. Nothing is changed here; an
+    error (naming `where`, the write) when a tensor above changed its shape in place since."""
     chain = [part]
     while chain[-1]._part_of is not None:
         chain.append(chain[-1]._part_of[0])
@@ -147,6 +149,11 @@ def parts_in_step(part: Tensor) -> list[tuple[Tensor, Tensor]]:
     levels = [(now, now)]
     for level in reversed(chain[:-1]):              # top down
         base, index, seen, _ = level._part_of
+        if base._data.shape != seen.shape:
+            raise RuntimeError(
+                f"{where}: cannot write into this part (a view) of a tensor of shape {seen.shape}: that tensor "
+                f"changed its shape in place since (to {base._data.shape}: squeeze_, unsqueeze_, t_ or transpose_), "
+                "so where the part sits in it is lost; take the part again after the shape change")
         now = level if now is base and seen is base._data else part_at(now, index)
         levels.append((level, now))
     return levels[::-1]
@@ -167,11 +174,28 @@ def write_through(chain: list[tuple[Tensor, Tensor]], out: Tensor, recording: bo
 
 
 def part_at(base: Tensor, index: Any) -> Tensor:
-    """base's part at `index`: base[index], or base rearranged (a part that reshape or transpose made)."""
+    """base's part at `index`: base[index], or base rearranged (a part that reshape or transpose made),
+    or, for `InTurn` steps, each step's part of the last."""
+    if type(index) is InTurn:
+        for step in index.steps:
+            base = part_at(base, step)
+        return base
     return index.op(base, *index.forward) if type(index) is Rearranged else getitem(base, index)
 
 
 def with_part(base: Tensor, index: Any, part: Tensor) -> Tensor:
     """base with `part` written at `index` (`index_put`); for a rearranged part, which is all of base,
-    the part in base's layout."""
-    return index.op(part, *index.back) if type(index) is Rearranged else index_put(base, index, part)
+    the part in base's shape, in C order when base's array is (a transposed part's order would make a
+    later `base.view(-1)` a copy, where PyTorch's base keeps its memory and the view is one); for `InTurn`
+    steps, written back step by step, bottom up."""
+    if type(index) is InTurn:
+        bases = [base]
+        for step in index.steps[:-1]:
+            bases.append(part_at(bases[-1], step))
+        for step, above in zip(reversed(index.steps), reversed(bases)):
+            part = with_part(above, step, part)
+        return part
+    if type(index) is not Rearranged:
+        return index_put(base, index, part)
+    out = index.op(part, *index.back)
+    return clone(out) if base._data.flags.c_contiguous and not out._data.flags.c_contiguous else out

@@ -152,6 +152,11 @@ def fill_(self: Tensor, value: Any) -> Tensor:
     return self._in_place("fill_", lambda t, v: owned(np.full(t.shape, v, dtype=t.dtype)), fill_number(value, "fill_"))
 
 
+def zero_(self: Tensor) -> Tensor:
+    """Every entry set to 0, as `fill_(0)`; errors name `zero_`, the function called."""
+    return self._in_place("zero_", lambda t, _: owned(np.zeros(t.shape, dtype=t.dtype)), None)
+
+
 def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, *, generator: Any = None) -> Tensor:
     """Every entry drawn from uniform(a, b), as an in-place operator sets them (a new array; old code's
     `torch.FloatTensor(n, m).uniform_(-0.1, 0.1)`), from `generator` or the generator `manual_seed`
@@ -327,7 +332,7 @@ def argwhere(self: Tensor) -> Tensor:
 Tensor.masked_fill, Tensor.masked_fill_ = masked_fill, masked_fill_
 Tensor.index_fill, Tensor.index_fill_, Tensor.scatter, Tensor.scatter_ = index_fill, index_fill_, scatter, scatter_
 Tensor.nonzero, Tensor.argwhere, Tensor.nan_to_num = nonzero, argwhere, nan_to_num
-Tensor.fill_, Tensor.zero_ = fill_, lambda self: fill_(self, 0)
+Tensor.fill_, Tensor.zero_ = fill_, zero_
 Tensor.uniform_, Tensor.normal_, Tensor.random_ = uniform_, normal_, random_
 Tensor.bernoulli, Tensor.bernoulli_ = bernoulli, bernoulli_
 Tensor.exponential_, Tensor.geometric_ = exponential_, geometric_

@@ -24,7 +24,7 @@ from .linalg import matmul
 from .products import cumprod, prod
 from .reduce import count_nonzero, cumsum, max, mean, nanmean, nansum, norm, std, sum, var
 from .assign import parts_in_step, setitem, write_through
-from .shape import getitem, is_permutation, reshape, transpose
+from .shape import InTurn, getitem, is_permutation, reshape, transpose
 from .softmax import log_softmax, logaddexp, logaddexp2, logcumsumexp, logsumexp
 
 Tensor.__add__, Tensor.__radd__ = ew.add, lambda self, other: ew.add(other, self)
@@ -205,10 +205,10 @@ def _swapdims(self: Tensor, dim0: Any, dim1: Any) -> Tensor:
 def _shaped_in_place(name: str, change: Callable) -> Callable:
     """PyTorch's in-place shape changes, `h.squeeze_(0)`, `x.unsqueeze_(0)`, `t_()`, `transpose_(0, 1)`: the
     tensor takes `change`'s result, its array and, while recording, its history, as after `t += u`. A part
-    of another tensor (t = u[i], u.view(...)) stays one, as a PyTorch view changes its own shape: of a copy
-    of its old self, which is still the part of u. Refused (RuntimeError) where that would leave a node of
-    the old shape: a leaf that requires grad (its gradient has its shape), a tensor with history under
-    `no_grad()`."""
+    of another tensor (t = u[i], u.view(...)) stays one, as a PyTorch view changes its own shape: its place
+    in u is its old place, then the change (`InTurn`), so a loop of them holds no chain. Refused
+    (RuntimeError) where that would leave a node of the old shape: a leaf that requires grad (its gradient
+    has its shape), a tensor with history under `no_grad()`."""
     def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
         node = self._node
         if node is not None and node.kind is LEAF:
@@ -222,10 +222,14 @@ def _shaped_in_place(name: str, change: Callable) -> Callable:
         if self._part_of is None:
             self._take(change(self, *args, **kwargs), recording=True)  # (a cut state becomes a constant, as after +=)
             return self
-        before = copy.copy(self)                # the part as it was, still a part of its base
-        before._part_of = self._part_of
-        new = change(before, *args, **kwargs)   # a reshape or transpose of it: a part of `before`
-        self._data, self._node, self._tangent, self._part_of = new._data, new._node, new._tangent, new._part_of
+        base, index, seen, depth = self._part_of
+        new = change(copy.copy(self), *args, **kwargs)      # a reshape or transpose of the part as it was
+        self._data, self._node, self._tangent = new._data, new._node, new._tangent
+        if new._part_of is None:                # (an empty tensor's reshape: numpy shares no memory, nothing to write)
+            self._part_of = None
+            return self
+        steps = (index.steps if type(index) is InTurn else (index,)) + (new._part_of[1],)
+        self._part_of = (base, InTurn(steps), seen, depth)     # (one level below base still: no chain grows)
         return self
     method.__name__ = method.__qualname__ = name
     method.__doc__ = f"In place: t takes t.{name[:-1]}(...) and its history, as after `t += u`; returns t."

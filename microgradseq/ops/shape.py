@@ -154,7 +154,8 @@ def _plain(part: Any) -> Any:
 # and reshape), and a transpose: all of base, rearranged. t._part_of is (base, index, seen, depth): `index`
 # the basic index or a `Rearranged`, `seen` base's array when t was last in step with it, `depth` the number
 # of tensors above (a part of a part of ...); None otherwise.
-PART_DEPTH = 16     # a part of a part ... deeper than this is a copy: `h = h[1:]` in a loop holds no chain
+PART_DEPTH = 64     # a part of a part ... deeper than this is a copy: `h = h[1:]` in a loop holds a short chain
+                    # (a Blelloch scan's views nest 3 levels a halving: 64 covers 2^21 steps)
 
 
 class Rearranged(NamedTuple):
@@ -164,6 +165,13 @@ class Rearranged(NamedTuple):
     op: Callable
     forward: tuple
     back: tuple
+
+
+class InTurn(NamedTuple):
+    """Where a part sits that an in-place shape change (`squeeze_`, `t_`, ...) made of a part: `steps` (basic
+    indices and `Rearranged`s) taken in turn from its base, so the part stays one level below it."""
+
+    steps: tuple
 
 
 def made_part_of(x: Tensor, out: Tensor, index: Any) -> Tensor:
