@@ -28,7 +28,7 @@ from . import elementwise as ew
 from . import reduce
 from .arithmetic import min as minimum
 from .methods import _axis
-from .reduce import ValuesIndices
+from .reduce import ValuesIndices, _own_values
 from .selecting import gather
 from .shape import getitem, reshape, transpose
 from .sorting import sort
@@ -42,7 +42,7 @@ def _running_extreme(name: str, self: Tensor, dim: int, extreme: np.ufunc) -> Va
         raise TypeError(f"{name}: expected a real tensor, got dtype {self.dtype}")
     axis = _axis(name, dim, self.ndim, scalar_dim=True)
     if self.ndim == 0:
-        return ValuesIndices(reshape(self, ()), owned(np.zeros((), dtype=np.int64)))
+        return ValuesIndices(_own_values(reshape(self, ())), owned(np.zeros((), dtype=np.int64)))
     X = self._data
     running = extreme.accumulate(X, axis=axis)
     reached = X == running                      # (an entry equal to the running extreme is where it is now)
@@ -84,7 +84,7 @@ def _selected(name: str, self: Tensor, dim: int, keepdim: bool, rank: Any) -> Va
     keepdim = flag(keepdim, "keepdim", name)
     axis = _axis(name, dim, self.ndim, scalar_dim=True)
     if self.ndim == 0:
-        return ValuesIndices(reshape(self, ()), owned(np.zeros((), dtype=np.int64)))
+        return ValuesIndices(_own_values(reshape(self, ())), owned(np.zeros((), dtype=np.int64)))
     order = np.argsort(self._data, axis=axis, kind="stable")
     kept = self.shape[:axis] + (1,) + self.shape[axis + 1:]
     indices = np.take_along_axis(order, np.broadcast_to(rank, kept).astype(np.int64), axis=axis)

@@ -395,6 +395,13 @@ class ValuesIndices(NamedTuple):
     indices: Tensor
 
 
+def _own_values(values: Tensor) -> Tensor:
+    """`values`, a reshape or basic index of the input, made a tensor of its own, not a part of it, as
+    the values PyTorch's max(dim), cummax, median(dim), ... return: a write into them leaves the input alone."""
+    values._part_of = None
+    return values
+
+
 def extreme_and_index(x: Any, dim: Any, keepdim: bool, which: str = "max") -> ValuesIndices:
     """PyTorch's `x.max(dim=d)` (`which="max"`) or `x.min(dim=d)`: the values picked at the indices
     argmax (argmin) finds, so the whole gradient goes to each index, as PyTorch's (ties are not
@@ -406,14 +413,14 @@ def extreme_and_index(x: Any, dim: Any, keepdim: bool, which: str = "max") -> Va
     if not is_axis(dim, builtins.max(x.ndim, 1)):
         raise IndexError(f"{which}: dim {dim} is out of range for a tensor of shape {x.shape}")
     if x.ndim == 0:             # a 0-d tensor's dim 0 (or -1), as PyTorch's: its one entry, at index 0
-        return ValuesIndices(reshape(x, ()), owned(np.zeros((), dtype=np.int64)))
+        return ValuesIndices(_own_values(reshape(x, ())), owned(np.zeros((), dtype=np.int64)))
     axis = dim % x.ndim
     if x.shape[axis] == 0:
         raise ValueError(f"{which}: no {which}imum over an empty axis (shape {x.shape}, dim {dim})")
     indices = (np.argmax if which == "max" else np.argmin)(x._data, axis=axis).astype(np.int64)
     positions = list(np.indices(indices.shape, sparse=True))
     positions.insert(axis, indices)
-    values = getitem(x, tuple(positions))
+    values = _own_values(getitem(x, tuple(positions)))     # (of a 1-D x, positions are a 0-d array: a basic index)
     if keepdim:
         values, indices = reshape(values, x.shape[:axis] + (1,) + x.shape[axis + 1:]), np.expand_dims(indices, axis)
     return ValuesIndices(values, owned(indices))
