@@ -227,6 +227,7 @@ class Tensor:
             raise ValueError(f"Tensor.data: expected an array of shape {self.shape} and dtype {self.dtype}, "
                              f"got {got}")
         self._data = _own_array(array)
+        self._part_of = None        # (a view given data of its own keeps later writes, as after PyTorch's set_data)
         self._show_leaf_value()
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
