@@ -152,8 +152,8 @@ def _plain(part: Any) -> Any:
 # A tensor taken with a basic index, t = base[index], is a part of base, as a PyTorch view is: a write into
 # t goes into base too (ops/assign.py). So is a reshape that numpy makes without copying (as PyTorch's view
 # and reshape), and a transpose: all of base, rearranged. t._part_of is (base, index, seen, depth): `index`
-# the basic index or a `Rearranged`, `seen` base's array when t was last in step with it, `depth` the number
-# of tensors above (a part of a part of ...); None otherwise.
+# the basic index, a `Rearranged` or an `InTurn`, `seen` base's array when t was last in step with it, `depth`
+# the number of tensors above (a part of a part of ...); None otherwise.
 PART_DEPTH = 64     # a part of a part ... deeper than this is a copy: `h = h[1:]` in a loop holds a short chain
                     # (a Blelloch scan's views nest 3 levels a halving: 64 covers 2^21 steps)
 
