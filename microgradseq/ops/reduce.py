@@ -397,7 +397,7 @@ class ValuesIndices(NamedTuple):
 
 def _own_values(values: Tensor) -> Tensor:
     """`values`, a reshape or basic index of the input, made a tensor of its own, not a part of it, as
-    the values PyTorch's max(dim), cummax, median(dim), ... return: a write into them leaves the input alone."""
+    the values PyTorch's max(dim), sort, cummax, median(dim), ... return: a write into them leaves the input alone."""
     values._part_of = None
     return values
 

@@ -13,7 +13,7 @@ from ..checks import flag, is_int, no_bool_kernel
 from ..tensor import Tensor, array_of, owned
 from .methods import _axis
 from .selecting import gather
-from .reduce import ValuesIndices
+from .reduce import ValuesIndices, _own_values
 from .shape import getitem
 
 
@@ -56,8 +56,7 @@ def sort(self: Tensor, dim: int = -1, descending: bool = False, stable: bool = F
     Always stable (so `stable=False` gives one of the orders PyTorch may). The values are gathered at
     the indices, so each entry's gradient goes back to where it came from."""
     axis, indices = _sorting_order("sort", self, dim, descending, stable)
-    values = getitem(self, ()) if self.ndim == 0 else gather(self, axis, indices)
-    values._part_of = None                   # (a tensor of its own, as PyTorch's: not a part of self)
+    values = _own_values(getitem(self, ()) if self.ndim == 0 else gather(self, axis, indices))
     return ValuesIndices(values, owned(indices))
 
 
