@@ -281,8 +281,6 @@ def test_a_float16_result_takes_a_value_beyond_float16s_range_as_pytorchs_reduce
     assert getattr(zero, name)(small, other, value=1e5).dtype == np.float16
 
 
-@pytest.mark.xfail(strict=True, reason="the value multiplies in float16 here (1e5 is inf there); PyTorch's "
-                                       "float16 kernel computes float(self) + value * float(t1) * float(t2)")
 @pytest.mark.parametrize("name", ["addcmul", "addcdiv"])
 def test_a_float16_addcmul_computes_in_float_as_pytorchs(name):
     """PyTorch: 0 + 1e5 * (1e-3 * 1e-2) in float, then float16: 1. Here 1e5 becomes float16's inf first."""
@@ -450,9 +448,6 @@ def test_the_value_takes_the_dtype_of_the_whole_result_not_of_the_product():
         assert getattr(t, name)(*floats, value=1e39).dtype == np.float64
 
 
-@pytest.mark.xfail(strict=True, reason="tensor1 * tensor2 and its scaling by value are computed in the tensors' "
-                                       "float32 (inf), then added to the float64 self; PyTorch's kernel computes "
-                                       "all of it in the common dtype, float64")
 def test_addcmul_computes_in_the_common_dtype_of_the_three_tensors():
     """PyTorch: 1 + 1e39 * 3 * 2 = 6e39 and 1 + 1e39 * 3 / 2 = 1.5e39, in float64."""
     t = mg.tensor(np.array([1.0, 1.0]))

@@ -21,7 +21,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..checks import broadcasts_to, broadcasts_with, is_int, no_bool_kernel, public_name, user_stacklevel
-from ..promotion import result_type
+from ..promotion import combine_categories, promoted_dtype, result_type
 from ..spellings import also_by_keyword, axis_keepdims
 from ..tensor import Tensor, as_tensor, owned
 from . import elementwise as ew
@@ -377,8 +377,9 @@ def addcmul(self: Tensor, *args: Any, tensor1: Any = _ABSENT, tensor2: Any = _AB
     tensor1, tensor2 = (t if isinstance(t, Tensor) else as_tensor(t, self, "addcmul") for t in (tensor1, tensor2))
 
     def summed() -> Tensor:
-        product = ew.mul(tensor1, tensor2)
-        return ew.add(self, _scaled(product, _value_for("addcmul", value, result_type(self, product))))
+        dtype, (base, first, second) = _in_common_dtype(self, tensor1, tensor2)
+        product = ew.mul(first, second)
+        return _in_dtype(ew.add(base, _scaled(product, _value_for("addcmul", value, dtype))), dtype)
     return _broadcast_together("addcmul", (self, tensor1, tensor2), summed)
 
 
@@ -399,9 +400,28 @@ def addcdiv(self: Tensor, *args: Any, tensor1: Any = _ABSENT, tensor2: Any = _AB
                         "as PyTorch's; convert one of them to floating point")
 
     def summed() -> Tensor:
-        quotient = ew.div(tensor1, tensor2)
-        return ew.add(self, _scaled(quotient, _value_for("addcdiv", value, result_type(self, quotient))))
+        dtype, (base, first, second) = _in_common_dtype(self, tensor1, tensor2)
+        quotient = ew.div(first, second)
+        return _in_dtype(ew.add(base, _scaled(quotient, _value_for("addcdiv", value, dtype))), dtype)
     return _broadcast_together("addcdiv", (self, tensor1, tensor2), summed)
+
+
+def _in_common_dtype(*tensors: Tensor) -> tuple[np.dtype, list[Tensor]]:
+    """(the result's dtype, the tensors converted to the dtype it is computed in), as PyTorch's addcmul and
+    addcdiv kernels: one result type of the three (0-d tensors count only for a higher category, c10's
+    rule), computed in it, float16 in float (`opmath_t`), so tensor1 tensor2 of two float32 tensors next to a
+    float64 self is a float64 product."""
+    tiers = [None, None]                        # dimensioned tensors, 0-d tensors
+    for t in tensors:
+        tier = 0 if t.ndim else 1
+        tiers[tier] = t.dtype if tiers[tier] is None else promoted_dtype(tiers[tier], t.dtype)
+    dtype = combine_categories(*tiers)
+    compute = np.dtype(np.float32) if dtype == np.float16 else dtype
+    return dtype, [t if t.dtype == compute else ew.astype(t, compute) for t in tensors]
+
+
+def _in_dtype(x: Tensor, dtype: np.dtype) -> Tensor:
+    return x if x.dtype == dtype else ew.astype(x, dtype)
 
 
 def _value_for(where: str, value: Any, dtype: np.dtype) -> Any:
