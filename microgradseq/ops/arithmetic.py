@@ -216,8 +216,11 @@ def _scalar_first(where: str, args: tuple, keywords: dict, number: Any) -> tuple
 def _alpha(where: str, self: Tensor, other: Any, alpha: Any) -> Any:
     """add's and sub's alpha, a number (a 0-d tensor that needs no grad: its number), checked as PyTorch's
     alpha_check (aten/src/ATen/native/BinaryOps.h) checks it against the result's dtype: not a bool, an
-    integer for an integer result, real for a real one (TypeError here, RuntimeError there)."""
-    if type(alpha) is int or (type(alpha) is float and isinstance(self, Tensor) and self.dtype.kind in "fc"):
+    integer for an integer result, real for a real one (TypeError here, RuntimeError there), and one the
+    result's dtype can hold (PyTorch's `alpha.to<opmath_t>()`: 1e39 is refused for float32, and for float16,
+    which computes in float32; ValueError here, RuntimeError there)."""
+    if type(alpha) is int or (type(alpha) is float and isinstance(self, Tensor) and self.dtype.kind in "fc"
+                              and -_FLOAT32_MAX <= alpha <= _FLOAT32_MAX):
         return alpha                # (the common cases, a learning rate say, checked at once)
     alpha = _scalar(where, "alpha", alpha)
     if is_int(alpha):
@@ -227,7 +230,12 @@ def _alpha(where: str, self: Tensor, other: Any, alpha: Any) -> Any:
     if dtype.kind in "biu" or (dtype.kind != "c" and not isinstance(alpha, numbers.Real)):
         raise TypeError(f"{where}: alpha must be {'an integer' if dtype.kind in 'biu' else 'real'} for a result of "
                         f"dtype {dtype}, got {alpha!r}, as PyTorch's")
+    if dtype.kind == "f":
+        number_for(alpha, np.dtype(np.float32) if dtype.itemsize <= 4 else dtype, where)
     return alpha
+
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def add(self: Tensor, *args: Any, other: Any = _ABSENT, alpha: Any = _ONE) -> Tensor:

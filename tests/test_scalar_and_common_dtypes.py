@@ -1,5 +1,6 @@
 """addcmul and addcdiv compute in one dtype for all three tensors, as PyTorch's kernels: the three tensors'
-result type (0-d tensors count only for a higher category), and float for a float16 result."""
+result type (0-d tensors count only for a higher category), and float for a float16 result. add's and sub's
+alpha must fit the result's dtype, as PyTorch's `alpha.to<opmath_t>()` (c10's checked conversion)."""
 
 import numpy as np
 import pytest
@@ -61,3 +62,26 @@ def test_a_float16_result_keeps_float16_and_its_gradient_dtype():
     out.sum().backward()
     assert all(t.grad.dtype == np.float16 for t in half)
     np.testing.assert_allclose(half[1].grad.astype(np.float64), [1e3, 1e3], rtol=2e-3)     # value * t2
+
+
+@pytest.mark.parametrize("name", ["add", "sub"])
+def test_an_alpha_a_float32_result_cannot_hold_is_refused_naming_the_function(name):
+    x = mg.tensor(np.ones(2, np.float32))
+    with pytest.raises(ValueError, match=rf"{name}: the value 1e\+39 cannot be converted to dtype float32 without overflow"):
+        getattr(x, name)(x, alpha=1e39)
+    with pytest.raises(ValueError, match=rf"{name}: the value -1e\+39 cannot be converted"):
+        getattr(x, name)(x, alpha=-1e39)
+    np.testing.assert_array_equal(x.numpy(), [1.0, 1.0])
+
+
+@pytest.mark.parametrize("name, sign", [("add", 1.0), ("sub", -1.0)])
+def test_alphas_a_result_can_hold_pass_and_scale(name, sign):
+    x = mg.tensor(np.ones(2, np.float32))
+    np.testing.assert_array_equal(getattr(x, name)(x, alpha=3e38).numpy(), np.float32(1 + sign * 3e38))
+    np.testing.assert_array_equal(getattr(x, name)(x, alpha=float("inf")).numpy(), [sign * np.inf] * 2)
+    wide = mg.tensor(np.ones(2))                               # a float64 result holds 1e39
+    np.testing.assert_array_equal(getattr(x, name)(wide, alpha=1e39).numpy(), [1 + sign * 1e39] * 2)
+    half = mg.tensor(np.ones(2, np.float16))                   # float16 computes in float32: 1e5 is accepted
+    assert getattr(half, name)(half, alpha=1e5).dtype == np.float16
+    with pytest.raises(ValueError, match=rf"{name}: the value 1e\+39 cannot be converted to dtype float32"):
+        getattr(half, name)(half, alpha=1e39)
