@@ -74,7 +74,8 @@ def time_steps(count: int, reverse: bool = False) -> Iterator[int]:
     layer's) at a fraction of the cost: one setting a step. Inside `at_step(s)` the stamps are
     s - 1 + t (`step_offset`). The step outside the loop is back when the loop ends, by `break`
     or an error too. `reverse=True` runs t = T, ..., 1 (a bidirectional layer's reverse
-    direction: its step t reads input position t)."""
+    direction: its step t reads input position t). A loop begun in one thread and ended in
+    another is a RuntimeError (each thread's step is its own)."""
     offset = step_offset()
     outside = current_step.set(None)
     try:
@@ -82,22 +83,26 @@ def time_steps(count: int, reverse: bool = False) -> Iterator[int]:
             current_step.set(offset + t)
             yield t
     finally:
-        current_step.reset(outside)
+        try:
+            current_step.reset(outside)
+        except ValueError:          # (a token of another thread's or task's context)
+            raise RuntimeError("time_steps: the loop ended in another thread or asyncio task than the one it "
+                               "began in; run a sequence's steps in one thread") from None
 
 
 class in_scope:  # noqa: N801  (used like a function: `with in_scope(name):`)
     """Nodes made inside carry the module path `outer.name`. A class, as `at_step` is: every
-    module call enters one."""
+    module call enters one. The same object may be entered again while inside, and in several
+    threads or asyncio tasks at once: each entry is left with what it found in its own (`enter_block`)."""
 
-    __slots__ = ("name", "entries")
+    __slots__ = ("name",)
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.entries = []           # what to restore when each entry is left (context-variable tokens)
 
     def __enter__(self) -> None:
         outer, name = current_scope.get(), self.name
-        self.entries.append(current_scope.set(f"{outer}.{name}" if outer and name else (name or outer)))
+        enter_block(self, current_scope.set(f"{outer}.{name}" if outer and name else (name or outer)))
 
     def __exit__(self, *exc_info) -> None:
-        current_scope.reset(self.entries.pop())
+        current_scope.reset(leave_block(self))
