@@ -93,16 +93,25 @@ def time_steps(count: int, reverse: bool = False) -> Iterator[int]:
 class in_scope:  # noqa: N801  (used like a function: `with in_scope(name):`)
     """Nodes made inside carry the module path `outer.name`. A class, as `at_step` is: every
     module call enters one. The same object may be entered again while inside, and in several
-    threads or asyncio tasks at once: each entry is left with what it found in its own (`enter_block`)."""
+    threads or asyncio tasks at once: each entry is left with what it found in its own."""
 
-    __slots__ = ("name",)
+    __slots__ = ("name", "entries")
 
     def __init__(self, name: str) -> None:
         self.name = name
+        self.entries = []           # the context-variable tokens of its open entries, in any thread or task
 
     def __enter__(self) -> None:
         outer, name = current_scope.get(), self.name
-        enter_block(self, current_scope.set(f"{outer}.{name}" if outer and name else (name or outer)))
+        self.entries.append(current_scope.set(f"{outer}.{name}" if outer and name else (name or outer)))
 
     def __exit__(self, *exc_info) -> None:
-        current_scope.reset(leave_block(self))
+        entries = self.entries
+        for token in entries[::-1]:     # the innermost entry of this thread or task: the last token it can
+            try:                        # reset (another's context refuses it: ValueError). A module call's
+                current_scope.reset(token)      # object is its own, so the first token is the one.
+            except ValueError:
+                continue
+            entries.remove(token)
+            return
+        raise RuntimeError("in_scope: left a block that was not entered in this thread or task")
