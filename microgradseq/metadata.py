@@ -106,12 +106,20 @@ class in_scope:  # noqa: N801  (used like a function: `with in_scope(name):`)
         self.entries.append(current_scope.set(f"{outer}.{name}" if outer and name else (name or outer)))
 
     def __exit__(self, *exc_info) -> None:
-        entries = self.entries
-        for token in entries[::-1]:     # the innermost entry of this thread or task: the last token it can
-            try:                        # reset (another's context refuses it: ValueError). A module call's
-                current_scope.reset(token)      # object is its own, so the first token is the one.
+        token = self.entries[-1]        # (a module call's object is its own: the last entry is this one)
+        try:
+            current_scope.reset(token)
+        except ValueError:              # another thread's or task's entry: this one's is further back
+            token = self._reset_own()
+        self.entries.remove(token)
+
+    def _reset_own(self) -> Any:
+        """Reset the innermost entry of this thread or task, the last token whose context is this one
+        (another's refuses it: ValueError), and return it."""
+        for token in self.entries[::-1]:
+            try:
+                current_scope.reset(token)
+                return token
             except ValueError:
                 continue
-            entries.remove(token)
-            return
         raise RuntimeError("in_scope: left a block that was not entered in this thread or task")
