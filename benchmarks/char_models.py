@@ -8,7 +8,7 @@ preallocated arrays, every weight gradient one stacked product. The matmul
 floor times only its matrix products, the least any numpy implementation of
 this model must spend.
 
-Before timing, the engine's float64 gradients are checked against the
+Before timing, the engine's float64 loss and gradients are checked against the
 hand-written ones (relative error 1e-8), so both sides do the same work.
 """
 
@@ -275,17 +275,20 @@ def make_model(kind: str, hidden: int, dtype, fused: bool = False) -> tuple[Char
 
 
 def check_gradients(kind: str, hidden: int = 16, batch: int = 3, fused: bool = False) -> float:
-    """Worst relative difference (to each gradient's largest entry) between engine and hand-written, float64."""
+    """Worst relative difference between engine and hand-written, float64: the loss (relative to itself)
+    and every gradient (relative to its largest entry); raises above 1e-8."""
     inputs, targets = data(batch, np.float64, steps=20)
     model, params = make_model(kind, hidden, np.float64, fused)
-    model(inputs, targets).backward()
+    loss = model(inputs, targets)
+    loss.backward()
+    expected_loss, _ = REFERENCE[kind][0](params, inputs, targets)
     reference = reference_step(kind, dict(params), inputs, targets, lr=0.0)
-    worst = 0.0
+    worst = abs(loss.item() - expected_loss) / abs(expected_loss)
     for name, p in model.named_parameters():
         expected = reference[REFERENCE_NAMES[name]]
         worst = max(worst, float(np.abs(p.grad - expected).max() / np.abs(expected).max()))
     if worst > 1e-8:
-        raise AssertionError(f"{kind}: engine and hand-written gradients differ (relative {worst:.1e})")
+        raise AssertionError(f"{kind}: engine and hand-written loss or gradients differ (relative {worst:.1e})")
     return worst
 
 

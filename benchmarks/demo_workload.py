@@ -61,14 +61,15 @@ def make_model(vocab: int, dtype, fused: bool = False) -> charlm.CharLM:
 
 # ---- the library ----------------------------------------------------------------------
 
-def library_trainer(model: charlm.CharLM, inputs: np.ndarray, targets: np.ndarray, blocks: bool = False):
-    """A function training STEPS steps from a zero state with `mg.bptt.tbptt` (or `tbptt_blocks`);
-    it returns the update losses."""
+def library_trainer(model: charlm.CharLM, inputs: np.ndarray, targets: np.ndarray, blocks: bool = False,
+                    max_norm: float = MAX_NORM):
+    """A function training on the sequence from a zero state with `mg.bptt.tbptt` (or `tbptt_blocks`),
+    clipping the gradients to `max_norm` before each Adam step; it returns the update losses."""
     params = list(model.parameters())
     optimizer = mg.optim.Adam(params, lr=LR)
 
     def clip(u: int, loss: float) -> None:
-        mg.optim.clip_grad_norm_(params, MAX_NORM)
+        mg.optim.clip_grad_norm_(params, max_norm)
 
     def train() -> list[float]:
         if blocks:
@@ -110,10 +111,10 @@ class Block:
 class NumpyTBPTT:
     """The demo's training, by hand: TBPTT(k1, k2) (k1 <= k2) of an embedding -> LSTM -> readout model."""
 
-    def __init__(self, params: dict, k1: int = K1, k2: int = K2) -> None:
+    def __init__(self, params: dict, k1: int = K1, k2: int = K2, max_norm: float = MAX_NORM) -> None:
         assert k1 <= k2
         self.params = {name: np.array(value) for name, value in params.items()}
-        self.k1, self.k2 = k1, k2
+        self.k1, self.k2, self.max_norm = k1, k2, max_norm
         self.adam_steps = 0
         self.exp_avg = {name: np.zeros_like(p) for name, p in self.params.items()}
         self.exp_avg_sq = {name: np.zeros_like(p) for name, p in self.params.items()}
@@ -218,7 +219,7 @@ class NumpyTBPTT:
     def clip_and_step(self, grads: dict) -> None:
         """clip_grad_norm_(max_norm) and Adam, as PyTorch computes them."""
         total = math.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in grads.values()))
-        coef = MAX_NORM / (total + 1e-6)
+        coef = self.max_norm / (total + 1e-6)
         self.adam_steps += 1
         beta1, beta2, t = 0.9, 0.999, self.adam_steps
         step_size, root = LR / (1 - beta1 ** t), math.sqrt(1 - beta2 ** t)
@@ -284,19 +285,23 @@ def torch_trainer(torch, params: dict, inputs: np.ndarray, targets: np.ndarray):
 
 def check(inputs: np.ndarray, targets: np.ndarray, vocab: int, steps: int = 100) -> float:
     """Worst relative difference between the library's and the hand-written losses and weights
-    after `steps` steps of training, float64, for each of the library's paths; raises above 1e-8."""
+    after `steps` steps of training, float64, for each of the library's paths; raises above 1e-8.
+
+    Twice: with the demo's max norm (5: the demo's gradients stay below it, so nothing is clipped)
+    and with 0.1, which every update's gradient exceeds, so that the clipping is compared too."""
     inputs, targets = inputs[:steps], targets[:steps]
     start = make_model(vocab, np.float64).state_dict()
-    written = NumpyTBPTT(start)
-    expected = written.run(inputs, targets)
     worst = 0.0
-    for model, blocks in library_paths(vocab, np.float64):
-        model.load_state_dict(start)
-        losses = library_trainer(model, inputs, targets, blocks)()
-        worst = max(worst, max(abs(a - b) / abs(b) for a, b in zip(losses, expected)))
-        for name, value in model.state_dict().items():
-            reference = written.params[name]
-            worst = max(worst, float(np.abs(value - reference).max() / np.abs(reference).max()))
+    for max_norm in (MAX_NORM, 0.1):
+        written = NumpyTBPTT(start, max_norm=max_norm)
+        expected = written.run(inputs, targets)
+        for model, blocks in library_paths(vocab, np.float64):
+            model.load_state_dict(start)
+            losses = library_trainer(model, inputs, targets, blocks, max_norm)()
+            worst = max(worst, max(abs(a - b) / abs(b) for a, b in zip(losses, expected)))
+            for name, value in model.state_dict().items():
+                reference = written.params[name]
+                worst = max(worst, float(np.abs(value - reference).max() / np.abs(reference).max()))
     if worst > 1e-8:
         raise AssertionError(f"demo workload: library and hand-written numpy differ (relative {worst:.1e})")
     return worst
@@ -351,8 +356,9 @@ def run(dtypes, repeats: int, min_seconds: float = 1.0, steps: int = STEPS) -> s
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="few steps, one repeat")
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="60 steps, one repeat (overrides --repeats)")
+    parser.add_argument("--repeats", type=int, default=5,
+                        help="timed repeats per column, at least (fast columns get about a second of them)")
     args = parser.parse_args()
     import timing
     print(f"Allocator: {timing.keep_freed_memory()}")

@@ -4,8 +4,9 @@
     python benchmarks/fused_check.py --kinds rnn --repeats 15
 
 The model and the hand-written numpy step are `char_models.py`'s (vocab 65,
-T = 100, linear readout, cross-entropy summed over time, SGD). Timings are
-medians of interleaved repeats; ratios are to hand-written numpy. On a shared
+T = 100, linear readout, cross-entropy summed over time, SGD); the op-level and
+fused models' float64 loss and gradients are checked against it before timing.
+Timings are medians of interleaved repeats; ratios are to hand-written numpy. On a shared
 machine run it with OPENBLAS_NUM_THREADS=1: a multi-threaded BLAS competing
 with other processes for the cores makes single timings jump by 10x.
 """
@@ -28,16 +29,18 @@ SIZES = [(32, 1), (128, 32), (512, 1), (512, 32)]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kinds", default="rnn,lstm,gru")
-    parser.add_argument("--repeats", type=int, default=None, help="default 15, or 5 at H = 512")
-    parser.add_argument("--dtype", default="float32")
+    parser.add_argument("--kinds", default="rnn,lstm,gru", help="comma-separated models (default: rnn,lstm,gru)")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="timed repeats, at least (default 15, or 5 at H = 512; fast rows get about a second)")
+    parser.add_argument("--dtype", default="float32", help="float32 (default) or float64")
     args = parser.parse_args()
     dtype = np.dtype(args.dtype)
     kinds = args.kinds.split(",")
     print(f"Allocator: {keep_freed_memory()} (as in benchmarks/run.py)")
     for kind in kinds:
-        print(f"{kind}: fused gradients agree with hand-written numpy "
-              f"(float64, worst relative difference {char_models.check_gradients(kind, fused=True):.1e})")
+        print(f"{kind}: loss and gradients agree with hand-written numpy (float64, worst relative difference: "
+              f"op-level {char_models.check_gradients(kind):.1e}, "
+              f"fused {char_models.check_gradients(kind, fused=True):.1e})")
     print(f"\n{'model':6} {'H, B':>8} {'numpy ms':>10} {'op-level ms':>12} {'fused ms':>10} "
           f"{'op/numpy':>9} {'fused/numpy':>12}")
     for kind in kinds:

@@ -58,9 +58,9 @@ def per_step(kind: str, hidden: int, batch: int, reference: bool) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("kinds", nargs="+", choices=("rnn", "lstm", "gru"))
-    parser.add_argument("--hidden", type=int, default=32)
-    parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("kinds", nargs="+", choices=("rnn", "lstm", "gru"), help="the models to count")
+    parser.add_argument("--hidden", type=int, default=32, help="hidden size H (default 32)")
+    parser.add_argument("--batch", type=int, default=1, help="batch size B (default 1)")
     parser.add_argument("--steps", type=int, default=2, help=argparse.SUPPRESS)
     parser.add_argument("--reference", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)

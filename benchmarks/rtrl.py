@@ -9,8 +9,11 @@ Each method computes the gradient of one sequence of n steps (no optimizer):
 - RTRL: `rtrl(k1=n)`, the same gradient as BPTT, with P_t = dh_t/dtheta carried forward;
 - UORO: `uoro(k1=n)`, an unbiased rank-one estimate of it.
 
-Times are medians of interleaved runs (benchmarks/timing.py); memory is the
-peak traced by tracemalloc while one run goes (numpy's buffers included).
+Before timing, BPTT's and RTRL's gradients are checked against a hand-written
+numpy BPTT (`numpy_bptt`, float64, 1e-8). Times are medians of interleaved runs
+(benchmarks/timing.py); memory is the peak traced by tracemalloc while one run
+goes (numpy's buffers included), after one unmeasured run. The ratios are to
+BPTT of the same run (the library's, checked against the hand-written one).
 Run it with OPENBLAS_NUM_THREADS=1 on a shared machine:
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/rtrl.py [--quick]
@@ -46,11 +49,17 @@ def task(hidden: int, steps: int, seed: int = 0):
 
 def runners(hidden: int, steps: int) -> dict:
     """One zero-argument function per method, each computing one sequence's gradient."""
-    step, inputs, targets, params = task(hidden, steps)
+    return methods(*task(hidden, steps))
+
+
+def methods(step, inputs: np.ndarray, targets: list, params: list) -> dict:
+    """`runners` for a given task: each function clears the parameters' .grad and leaves the gradient there."""
+    steps = len(inputs)
 
     def clear():
         for p in params:
             p.grad = None
+
 
     return {
         "BPTT": lambda: (clear(), mg.bptt.tbptt(step, None, inputs, targets, cross_entropy, steps, steps)),
@@ -60,6 +69,50 @@ def runners(hidden: int, steps: int) -> dict:
         "UORO": lambda: (clear(), mg.bptt.uoro(step, None, inputs, targets, cross_entropy, params, k1=steps,
                                                rng=0)),
     }
+
+
+def numpy_bptt(params: list[np.ndarray], inputs: np.ndarray, targets: list) -> list[np.ndarray]:
+    """The task's gradient by hand: L = sum over steps of the batch-mean cross-entropy, backpropagated
+    through the whole sequence; params in the order of `task`'s (W_ih, W_hh, b_ih, b_hh, W_out, b_out)."""
+    w_ih, w_hh, b_ih, b_hh, w_out, b_out = params
+    hs = [np.zeros((inputs.shape[1], w_hh.shape[0]))]
+    for x in inputs:
+        hs.append(np.tanh(x @ w_ih.T + b_ih + hs[-1] @ w_hh.T + b_hh))
+    grads = [np.zeros_like(p) for p in params]
+    dh_next, rows = np.zeros_like(hs[0]), np.arange(inputs.shape[1])
+    for t in range(len(inputs) - 1, -1, -1):
+        logits = hs[t + 1] @ w_out.T + b_out
+        p = np.exp(logits - logits.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        p[rows, targets[t]] -= 1
+        p /= len(rows)
+        grads[4] += p.T @ hs[t + 1]
+        grads[5] += p.sum(axis=0)
+        da = (p @ w_out + dh_next) * (1 - hs[t + 1] ** 2)
+        grads[0] += da.T @ inputs[t]
+        grads[1] += da.T @ hs[t]
+        grads[2] += da.sum(axis=0)
+        dh_next = da @ w_hh
+    grads[3] = grads[2].copy()
+    return grads
+
+
+def check(hidden: int = 8, steps: int = 12) -> float:
+    """Worst relative difference between each method's gradient and the hand-written BPTT's (`numpy_bptt`),
+    float64; raises above 1e-8 (BPTT, RTRL), or when UORO's estimate is not finite. Run before timing."""
+    step, inputs, targets, params = task(hidden, steps)
+    expected = numpy_bptt([p.detach().numpy() for p in params], inputs, targets)
+    worst = 0.0
+    for name, run in methods(step, inputs, targets, params).items():
+        run()
+        if name in ("BPTT", "RTRL"):
+            worst = max(worst, max(float(np.abs(p.grad - e).max() / np.abs(e).max())
+                                   for p, e in zip(params, expected)))
+        elif not all(np.isfinite(p.grad).all() for p in params):
+            raise AssertionError(f"rtrl benchmark: {name}'s gradient is not finite")
+    if worst > 1e-8:
+        raise AssertionError(f"rtrl benchmark: BPTT or RTRL differs from the hand-written BPTT ({worst:.1e})")
+    return worst
 
 
 def size_of_theta(hidden: int) -> int:
@@ -97,6 +150,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes, a few seconds")
     config = parser.parse_args(argv)
+    print(f"BPTT and RTRL agree with a hand-written numpy BPTT (float64, worst relative difference "
+          f"{check():.1e})\n")
     if config.quick:
         timed, sizes, lengths = [(8, 20), (16, 20)], [8, 16], [50, 200]
     else:       # H = 128: RTRL takes about half a second a step, so fewer steps

@@ -2,6 +2,7 @@
 them, as numpy leaves them, and with OPENBLAS_NUM_THREADS=1, optionally under load.
 
     python benchmarks/threads.py            # idle, then with 2 busy processes beside it
+    python benchmarks/threads.py --repeats 1 --busy 0     # one run each, idle only
 
 Each configuration runs in a fresh process (the thread count is set at import),
 the three taking turns; the table gives medians (min-max) and each one's ratio
@@ -71,12 +72,15 @@ def table(repeats: int) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--busy", type=int, default=2, help="busy processes beside the runs under load")
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each configuration (default 3)")
+    parser.add_argument("--busy", type=int, default=2,
+                        help="busy processes beside the runs under load (default 2; 0: the idle table only)")
     args = parser.parse_args()
     print(f"## Threads, {os.cpu_count()} cores, as the machine is\n")
     print(table(args.repeats))
+    if args.busy <= 0:
+        return
     busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
     try:
         time.sleep(0.5)
