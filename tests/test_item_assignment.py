@@ -723,3 +723,32 @@ def test_one_value_at_a_position_named_twice_lands_once_and_its_gradient_counts_
     y[[1, 1, 2]] = v
     (y * f64([1.0, 10.0, 100.0, 1000.0])).sum().backward()
     assert y.tolist() == [0.0, 2.0, 2.0, 0.0] and v.grad == 110.0
+
+
+# ---- a value's leading axes of size 1 (PyTorch's set_item strips them, "to match numpy semantics") ----------
+
+def test_a_one_element_value_writes_a_single_place_with_its_gradient_and_tangent():
+    """y = zeros(3); y[1] = w * 3 with w of shape (1,): y = (0, 3 w, 0); dL/dw = 3 c_1 for L = sum(c y);
+    the tangent of y for dw = v is (0, 3 v, 0). Also (1, 1) into one place of a matrix."""
+    c = np.array([1.0, 2.0, 3.0])
+
+    def f(w):
+        y = mg.zeros(3, dtype=mg.float64)
+        y[1] = w * 3
+        return y
+
+    w = f64([2.0], requires_grad=True)
+    out = f(w)
+    np.testing.assert_array_equal(out.numpy(), [0.0, 6.0, 0.0])
+    (out * mg.tensor(c)).sum().backward()
+    eps = 1e-6
+    numeric = float((c * (f(f64([2.0 + eps])).numpy() - f(f64([2.0 - eps])).numpy())).sum() / (2 * eps))
+    np.testing.assert_allclose(w.grad, [numeric], rtol=1e-9)
+    assert w.grad.shape == (1,)
+    _, tangent = mg.func.jvp(f, (f64([2.0]),), (f64([0.5]),))
+    np.testing.assert_allclose(tangent.numpy(), [0.0, 1.5, 0.0], rtol=1e-15)
+    m = mg.zeros(2, 2)
+    m[0, 1] = mg.full((1, 1), 5.0)
+    np.testing.assert_array_equal(m.numpy(), [[0.0, 5.0], [0.0, 0.0]])
+    with pytest.raises(ValueError, match=r"index_put: .*value of shape \(2,\)"):
+        m[0, 1] = mg.ones(2)                # two values for one place: still refused, naming index_put

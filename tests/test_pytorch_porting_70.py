@@ -22,13 +22,13 @@ Every source was read in the index at the commit named; none was written from me
 was read in pytorch/pytorch aten/src/ATen/TensorIndexing.h (6cd18d9363cee02da9b18e37734eec9133b49082:
 `slicePrefix1sSize`, `copy_to`).
 
-What broke (one gap, left open as a strict xfail: the fix belongs in microgradseq/ops/assign.py, the lead's):
+What broke (one gap, fixed in microgradseq/ops/assign.py after the round):
   G1. `t[0] = value` with a one-element value of shape (1,) into a 0-d slot is a ValueError here ("index_put:
       setting an array element with a sequence"); PyTorch's `copy_to` strips the value's leading unit dimensions
       first ("to match numpy semantics ... strip away unit dimensions from the left of 'src'"), so the (1,) value
       writes the element. ilqc's Pendulum and CartPendulum with `seed != 0` do exactly this:
       `self.init_state[0] = self.init_state[0] + 1e0*torch.randn(1)`. The same holds for (1, 1) into `t[0, 1]`.
-      The ports below run with seed=0 (the default), which skips that line; test_g1_* keeps the gap.
+      Fixed: index_put strips the value's leading axes of size 1; test_g1_* run the seeded line.
 
 Met and left as documented (docs/pytorch.md; the lines say `differs:`):
   - `.data` is the read-only numpy array: diff_discrete_dyn's `val.data` and diff_cost's `.data` are `.detach()`.
@@ -1046,8 +1046,6 @@ def test_a_1200_step_truncated_rollout_through_the_runner_trains_the_gain(float6
 
 # ---- G1 ----------------------------------------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="G1: t[i] = value of shape (1,) into a 0-d slot is refused; PyTorch's "
-                                       "copy_to strips the value's leading unit dimensions (ops/assign.py)")
 def test_g1_a_seeded_pendulum_writes_a_one_element_tensor_into_its_initial_angle(float64_default):
     env = Pendulum(seed=3)
     torch.manual_seed(3)
@@ -1055,8 +1053,6 @@ def test_g1_a_seeded_pendulum_writes_a_one_element_tensor_into_its_initial_angle
     np.testing.assert_allclose(env.init_state.numpy(), [expected, 0.0], rtol=1e-14)
 
 
-@pytest.mark.xfail(strict=True, reason="G1: t[0, 1] = value of shape (1, 1) is refused; PyTorch strips the "
-                                       "leading unit dimensions (ops/assign.py)")
 def test_g1_a_1x1_value_into_one_element_of_a_matrix():
     x = torch.zeros(2, 2)
     x[0, 1] = torch.full((1, 1), 5.0)

@@ -41,13 +41,23 @@ def index_put(x: Any, index: Any, value: Any) -> Tensor:
     y = x._data.copy()
     try:
         index, repeats, _ = _prepared_index(index, x._data)
-        y[index] = value._data
+        y[index] = _without_leading_ones(value._data)
         if repeats:
             index = _each_position_once(x.shape, index, value)
     except (IndexError, ValueError, TypeError) as error:
         raise type(error)(f"index_put: {error} (tensor of shape {x.shape}, value of shape {value.shape})") from None
     kept = (index, value.shape, x.shape)
     return result("index_put", y, (x, value), INDEX_PUT, (kept, kept))
+
+
+def _without_leading_ones(values: np.ndarray) -> np.ndarray:
+    """values without their leading axes of size 1, as PyTorch writes them (`t[0] = ones(1)` into a 0-d
+    place, `t[0, 1] = ones(1, 1)`: its set_item strips them, "to match numpy semantics", where numpy 2 refuses
+    a sequence in a single place)."""
+    leading = 0
+    while leading < values.ndim and values.shape[leading] == 1:
+        leading += 1
+    return values.reshape(values.shape[leading:]) if leading else values
 
 
 def number_for(value: Any, dtype: np.dtype, where: str = "index_put") -> Any:
@@ -119,7 +129,7 @@ def _written_tangent(v: np.ndarray, kept: tuple) -> np.ndarray:
     index, _, shape = kept
     out = np.zeros(v.shape[:1] + shape, dtype=v.dtype)
     for k in range(len(out)):
-        out[k, ...][index] = v[k]
+        out[k, ...][index] = _without_leading_ones(v[k])
     return out
 
 
