@@ -530,8 +530,6 @@ def test_float_class_target_names_function_expected_and_got():
         F.cross_entropy(torch.randn(2, 3), torch.tensor([1.0, 0.0]))
 
 
-@pytest.mark.xfail(strict=True, reason="nll_loss's message for float class targets does not say what to do; "
-                   "cross_entropy's says '.long()'")
 def test_float_class_target_in_nll_loss_says_long():
     logp = F.log_softmax(torch.randn(1, 2), dim=1)
     with pytest.raises(ValueError, match=r"\.long\(\)"):

@@ -199,8 +199,10 @@ def nll_loss(input: Any, target: Any, weight: Any = None, size_average: Any = No
     classes = array_of(target)
     log_probs = _classes_last("nll_loss", given)
     if classes.dtype.kind not in "iu" or classes.shape != log_probs.shape[:-1]:
+        hint = "; class indices must be integers: target.long()" if classes.dtype.kind not in "iu" else ""
         raise ValueError(f"nll_loss: expected integer class targets of shape {log_probs.shape[:-1]} for "
-                         f"log-probabilities of shape {given.shape}, got {classes.dtype} of shape {classes.shape}")
+                         f"log-probabilities of shape {given.shape}, got {classes.dtype} of shape {classes.shape}"
+                         f"{hint}")
     weights = class_weights("nll_loss", weight, log_probs.shape[-1], log_probs.dtype)
     kept = _kept_targets("nll_loss", classes, log_probs.shape[-1], ignore_index)
     return _negative_log_likelihood(log_probs, classes, kept, weights, reduction, "nll_loss")
