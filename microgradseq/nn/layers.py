@@ -123,8 +123,17 @@ class RNNBase(Module):
     @property
     def _flat_weights_names(self) -> list[str]:
         """The parameters' names in PyTorch's order (layer by layer, each direction's weight_ih, weight_hh,
-        bias_ih, bias_hh): d2l's init walks them, `for name in m._flat_weights_names: ... m._parameters[name]`."""
-        return list(self._parameters)
+        bias_ih, bias_hh): d2l's init walks them, `for name in m._flat_weights_names: ... m._parameters[name]`.
+        Fixed by the layer's shape, as PyTorch's list made in `__init__`: a parameter that `weight_norm` turned
+        into a computed attribute keeps its name and place."""
+        return [name for names in self._all_weights for name in names]
+
+    @property
+    def _flat_weights(self) -> list[Any]:
+        """The weights under `_flat_weights_names`, in that order, as PyTorch's RNNBase keeps them: each the
+        module's attribute, a Parameter, or the tensor a `weight_norm` computes in its place (PyTorch's
+        test_rnn_weight_norm counts the Parameters among them)."""
+        return [getattr(self, name) for name in self._flat_weights_names]
 
     @property
     def all_weights(self) -> list[list[Tensor]]:

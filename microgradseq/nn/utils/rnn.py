@@ -73,6 +73,40 @@ class PackedSequence(_PackedSequenceFields):
         data = self.data.to(*args, **kwargs)
         return self if data is self.data else type(self)(data, *self[1:])
 
+    @property
+    def is_cuda(self) -> bool:
+        """False: the data is on the CPU, the only device here."""
+        return False
+
+    def cpu(self) -> "PackedSequence":
+        """Itself (the data is on the CPU), as PyTorch's `PackedSequence.cpu()` when it is already there."""
+        return self.to("cpu")
+
+    # PyTorch's casts of the data, each `self.to(dtype=...)` (torch/nn/utils/rnn.py)
+    def double(self) -> "PackedSequence":
+        return self.to(dtype=np.float64)
+
+    def float(self) -> "PackedSequence":
+        return self.to(dtype=np.float32)
+
+    def half(self) -> "PackedSequence":
+        return self.to(dtype=np.float16)
+
+    def long(self) -> "PackedSequence":
+        return self.to(dtype=np.int64)
+
+    def int(self) -> "PackedSequence":
+        return self.to(dtype=np.int32)
+
+    def short(self) -> "PackedSequence":
+        return self.to(dtype=np.int16)
+
+    def char(self) -> "PackedSequence":
+        return self.to(dtype=np.int8)
+
+    def byte(self) -> "PackedSequence":
+        return self.to(dtype=np.uint8)
+
 
 def _indices(value: Any) -> np.ndarray:
     return array_of(value)
