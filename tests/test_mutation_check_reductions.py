@@ -113,7 +113,7 @@ def test_linear_gradients_and_tangents_match_central_differences(bias_shape):
 
 
 def test_linear_gives_x_w_transposed_again_at_the_second_product_with_the_same_weight():
-    # the second product with one weight array uses a cached W^T: still x W^T (numpy by hand)
+    # every product with one weight array uses its cached W^T: still x W^T (numpy by hand)
     X, W = random_arrays(6, (3, 4), (4, 4))
     weight = mg.tensor(W)
     for _ in range(3):

@@ -710,8 +710,7 @@ class TestNN(unittest.TestCase):
 
                     if p == 0 or not train:
                         # differs: assertEqual's float32 tolerance (rtol 1.3e-6, atol 1e-5), as numpy's
-                        # assert_allclose: a weight's first product and its later ones may differ in the last
-                        # bits here (ops/linalg.py, TransposedCopies), as PyTorch's kernels may
+                        # assert_allclose
                         close(as_np(output1), as_np(output2))
                         close(as_np(output1), as_np(output3))
                         close(as_np(hy1), as_np(hy2))

@@ -156,34 +156,28 @@ def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
 
 class TransposedCopies(threading.local):
-    """W^T as a C-ordered copy, for weights that multiply a batch of rows again and again.
+    """W^T as a C-ordered copy, for weights that multiply a batch of rows.
 
     With more than one row, numpy's X @ W.T is faster with W^T laid out in rows
     than with the transposed view (float32, (32, 128) @ (128, 512): 49 us against
-    74 us). The copy pays for a recurrence's W_hh, multiplied at every step, but
-    not for a weight used once before it changes, so it is made at the second
-    product with the same array. Arrays are read-only and an update gives a
-    weight a new array, so the array is the key; its copy goes when it does.
-    (The two routes sum in different orders, so an array's first product and
-    its later ones may differ in the last bits.) Per thread: which route a
-    product takes depends only on the products this thread has made, so a
-    thread evaluating a model that another trains leaves the trainer's values
-    as they are alone.
+    74 us), and a recurrence multiplies its W_hh at every step. The copy is made
+    at an array's first such product and kept while the array lives: arrays are
+    read-only and an update gives a weight a new array, so the array is the key;
+    its copy goes when it does. Every product of an array takes this one route
+    (the two routes sum in different orders, so they may differ in the last bits):
+    a model called twice on the same input gives the same values, as PyTorch's.
+    Per thread, so that no lock is needed around the table.
     """
 
     def __init__(self) -> None:
-        self.entries = _Table()     # id(W) -> [weak reference to W, W^T copy (None until a 2nd product)]
+        self.entries = _Table()     # id(W) -> [weak reference to W, W^T copy]
 
     def of(self, W: np.ndarray) -> np.ndarray:
-        entries = self.entries
-        entry = entries.get(id(W))
+        entry = self.entries.get(id(W))
         if entry is None or entry[0]() is not W:
-            key = id(W)             # (the callback may run in another thread: it names this thread's table)
-            entries[key] = [weakref.ref(W, lambda _, key=key, table=weakref.ref(entries): _forget(table, key)),
-                            None]
-            return W.T
-        if entry[1] is None:
-            entry[1] = W.T.copy()
+            key, entries = id(W), self.entries  # (the callback may run in another thread: it names this table)
+            entry = entries[key] = [weakref.ref(W, lambda _, key=key, table=weakref.ref(entries): _forget(table, key)),
+                                    W.T.copy()]
         return entry[1]
 
 
