@@ -40,6 +40,9 @@ back as itself with the Function's history.
 Forward mode (`mg.jvp`) calls a `jvp(ctx, *tangents)` staticmethod, as
 PyTorch's does: the tangent of the output(s) given one tangent per argument of
 `forward`.
+
+`out.grad_fn` is the Function's node (or output k's), and reads the call's ctx
+as PyTorch's grad_fn, which is the ctx, does: `out.grad_fn.saved_tensors`.
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ from typing import Any, Callable
 import numpy as np
 
 from . import autograd
-from .autograd import LEAF, OP, anomaly_checks, grad_enabled, no_grad, setting
+from .autograd import FREED, LEAF, OP, Node, anomaly_checks, grad_enabled, no_grad, setting
 from .checks import broadcasts_to
 from .forward import current_run
 from .gradients import Scatter, pass_number
@@ -78,11 +81,14 @@ class FunctionCtx:
     def __init__(self, needs_input_grad: tuple) -> None:
         self.needs_input_grad = needs_input_grad
         self.materialize_grads = True
+        self._materialize_non_diff_grads = True     # (PyTorch's private switch: False gives None for the
+                                                    # outputs given to mark_non_differentiable)
         self._saved = ()
         self._saved_for_forward = None     # what save_for_forward kept, for `jvp` (None: not called)
         self._in_jvp = False
         self._non_differentiable = ()
         self._dirty = ()
+        self._marked = ()                  # the places of the outputs given to mark_non_differentiable
         self._graph = None                 # a weak reference to what the Function's node saved: dead once
                                            # a backward pass has freed the node (None: nothing recorded)
 
@@ -166,11 +172,13 @@ class Function:
                             f"{_described(outputs[0] if single else outputs)}; compute outputs with tensors "
                             "(other values, an int say, are returned as they are, as PyTorch's)")
         marked, ctx._non_differentiable = ctx._non_differentiable, ()     # (ctx keeps no output alive)
+        ctx._marked = tuple(k for k, o in enumerate(outputs) if any(o is m for m in marked))
         differentiable = tuple(k for k, o in enumerate(outputs) if isinstance(o, Tensor)
                                and o.dtype.kind in "fc" and not any(o is m for m in marked))
         dirty, ctx._dirty = ctx._dirty, ()
         made = _Call(cls, ctx, args, outputs, differentiable).record(outputs)
         made = _changed_in_place(name, made, outputs, dirty, args) if dirty else made
+        made = _same_for_same(made, outputs)
         return made[0] if single else made
 
 
@@ -216,7 +224,51 @@ class _Parts:
 
 class _Slots(list):
     """What the Function's node saves, slot i for its input i's rule: a list, so that ctx can hold
-    it weakly and see when a backward pass has freed the node (which drops it)."""
+    it weakly and see when a backward pass has freed the node (which drops it); `call` is the
+    Function's call, which the node's `grad_fn` attributes read (the node's rules hold it already)."""
+
+    call: "_Call"
+
+
+class _FunctionNode(Node):
+    """The node of a Function's call (`out.grad_fn`), still the library's node (`op`, `kind`,
+    `inputs`, what drawings read) but also, as PyTorch's grad_fn of a custom Function is its ctx
+    (BackwardCFunction), a view of the ctx: `out.grad_fn.saved_tensors`, `.needs_input_grad` and any
+    attribute forward set on ctx read it. Once a backward pass has freed the node, nothing of the
+    call is kept: `saved_tensors` is a RuntimeError, as PyTorch's."""
+
+    __slots__ = ()                          # (Node's layout: a node's class is changed to this one)
+
+    def _call(self, name: str) -> "_Call":
+        saved = self.saved
+        if self.kind is FREED or saved is None:
+            message = (f"grad_fn.{name}: a backward pass has freed the graph of this Function's call, and what "
+                       "it saved with it (as PyTorch's); pass retain_graph=True to backward to keep them")
+            raise RuntimeError(message) if name in _CTX_READS else AttributeError(message)
+        return saved.call
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):           # (copy, pickle and the like ask for dunders: not the ctx's)
+            raise AttributeError(name)
+        return getattr(self._call(name).ctx, name)
+
+
+class _FunctionOutputNode(Node):
+    """The node `Name[k]` of output k of a Function with several outputs: its grad_fn reads the
+    ctx of the Function's node (its one input) as `_FunctionNode` does; in PyTorch every output's
+    grad_fn is that one node."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        if self.kind is FREED or not self.inputs:
+            return _FunctionNode._call(self, name)      # (raises: freed)
+        return getattr(self.inputs[0], name)
+
+
+_CTX_READS = ("saved_tensors", "saved_variables", "needs_input_grad")
 
 
 class _Call:
@@ -237,6 +289,7 @@ class _Call:
         differentiable."""
         name, inputs = self.cls.__name__, [self.args[i] for i in self.positions]
         slots = _Slots(range(len(inputs)))
+        slots.call = self
         rules = Rules(vjp=(self.gradient,) * len(slots), jvp=(self.tangent,) * len(slots))
         made = [owned(o._data) if isinstance(o, Tensor) else o for o in outputs]
         if not self.differentiable:
@@ -254,6 +307,9 @@ class _Call:
                                  Rules(vjp=(parts.gradient,), jvp=(parts.tangent,)), (k,))
         if node._node is not None:
             self.parents, self.ctx._graph = node._node.inputs, weakref.ref(slots)
+            node._node.__class__ = _FunctionNode                # (grad_fn reads the ctx through it)
+            for k in self.differentiable if self.parts is not None else ():
+                made[k]._node.__class__ = _FunctionOutputNode
         return tuple(made)
 
     # ---- reverse mode ------------------------------------------------------------------------
@@ -284,8 +340,10 @@ class _Call:
             view.setflags(write=False)
             return owned(view)
         given = {self.differentiable[0]: g} if self.parts is None else self.parts.given(g)
+        ctx = self.ctx
+        none = () if ctx._materialize_non_diff_grads else ctx._marked
         return [read_only(given[k]) if k in given else
-                owned(np.zeros(*output)) if self.ctx.materialize_grads and output is not None else None
+                owned(np.zeros(*output)) if ctx.materialize_grads and output is not None and k not in none else None
                 for k, output in enumerate(self.outputs)]
 
     def _backward(self, g: np.ndarray) -> list:
@@ -408,6 +466,20 @@ def _changed_in_place(name: str, made: tuple, outputs: tuple, dirty: tuple, args
             x._node, x._tangent = node, made[k]._tangent
         if node is not None or grad_enabled.get():
             made[k] = x
+    return tuple(made)
+
+
+def _same_for_same(made: tuple, outputs: tuple) -> tuple:
+    """`made` with a tensor forward returned twice (`return out, out`) given back twice as the one
+    tensor, as PyTorch's apply does (`a is b`): the first place's, whose history takes the gradient
+    of both (backward gets it for that place and zeros, or None, for the other)."""
+    if not any(outputs[j] is outputs[k] for j in range(len(outputs)) for k in range(j)
+               if isinstance(outputs[j], Tensor)):
+        return made
+    made = list(made)
+    for j, o in enumerate(outputs):
+        k = next(k for k in range(j + 1) if outputs[k] is o) if isinstance(o, Tensor) else j
+        made[j] = made[k]
     return tuple(made)
 
 
