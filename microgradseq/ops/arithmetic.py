@@ -14,6 +14,7 @@ alpha a `mul`, `diff` slices and a `sub`), and the in-place methods follow the r
 from __future__ import annotations
 
 import builtins
+import math
 import numbers
 import warnings
 from typing import Any, Callable
@@ -217,10 +218,10 @@ def _alpha(where: str, self: Tensor, other: Any, alpha: Any) -> Any:
     """add's and sub's alpha, a number (a 0-d tensor that needs no grad: its number), checked as PyTorch's
     alpha_check (aten/src/ATen/native/BinaryOps.h) checks it against the result's dtype: not a bool, an
     integer for an integer result, real for a real one (TypeError here, RuntimeError there), and one the
-    result's dtype can hold (PyTorch's `alpha.to<opmath_t>()`: 1e39 is refused for float32, and for float16,
-    which computes in float32; ValueError here, RuntimeError there)."""
+    result's dtype can hold (the CPU kernel's `alpha.to<scalar_t>()`: 1e39 is refused for float32 and for
+    complex64 in either part, 1e5 for float16; ValueError here, RuntimeError there)."""
     if type(alpha) is int or (type(alpha) is float and isinstance(self, Tensor) and self.dtype.kind in "fc"
-                              and -_FLOAT32_MAX <= alpha <= _FLOAT32_MAX):
+                              and self.dtype.itemsize >= 4 and -_FLOAT32_MAX <= alpha <= _FLOAT32_MAX):
         return alpha                # (the common cases, a learning rate say, checked at once)
     alpha = _scalar(where, "alpha", alpha)
     if is_int(alpha):
@@ -231,7 +232,10 @@ def _alpha(where: str, self: Tensor, other: Any, alpha: Any) -> Any:
         raise TypeError(f"{where}: alpha must be {'an integer' if dtype.kind in 'biu' else 'real'} for a result of "
                         f"dtype {dtype}, got {alpha!r}, as PyTorch's")
     if dtype.kind == "f":
-        number_for(alpha, np.dtype(np.float32) if dtype.itemsize <= 4 else dtype, where)
+        number_for(alpha, dtype, where)
+    elif dtype.kind == "c" and any(math.isfinite(part) and abs(part) > float(np.finfo(dtype).max)
+                                   for part in (alpha.real, alpha.imag)):     # (each part, as c10's overflows)
+        raise ValueError(f"{where}: the value {alpha!r} cannot be converted to dtype {dtype} without overflow")
     return alpha
 
 
