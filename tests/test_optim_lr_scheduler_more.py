@@ -345,7 +345,7 @@ def test_one_cycle_lr_state_dict_through_a_file_and_pytorchs_layout_carry_on(tmp
     (lambda o: OneCycleLR(o, max_lr=1.0, total_steps=10, pct_start=1.5), r"pct_start must be in \[0, 1\], got 1.5"),
     (lambda o: OneCycleLR(o, max_lr=1.0, total_steps=10, anneal_strategy="cosine"),
      "anneal_strategy must be one of 'cos', 'linear', got 'cosine'"),
-    (lambda o: OneCycleLR(o, max_lr=[1.0, 2.0], total_steps=10), "expected 1 values of max_lr"),
+    (lambda o: OneCycleLR(o, max_lr=[1.0, 2.0], total_steps=10), "max_lr must have the same length as"),
     (lambda o: OneCycleLR(o, max_lr=-1.0, total_steps=10), "max_lr must be a finite number >= 0, got -1.0"),
     (lambda o: OneCycleLR(o, max_lr=1.0, total_steps=10, div_factor=0), "div_factor must be a finite number > 0"),
     (lambda o: OneCycleLR(o, max_lr=1.0, total_steps=10, pct_start=0.1), "phase 0 of the cycle spans no steps"),
@@ -615,7 +615,7 @@ def test_cyclic_lr_state_dict_keeps_a_scale_fn_objects_attributes_and_drops_a_fu
 
 
 @pytest.mark.parametrize("arguments, error, message", [
-    ({"base_lr": [0.1, 0.2]}, ValueError, "expected 1 values of base_lr"),
+    ({"base_lr": [0.1, 0.2]}, ValueError, "base_lr must have the same length as"),
     ({"max_lr": -1.0}, ValueError, "max_lr must be a finite number >= 0"),
     ({"step_size_up": 0}, ValueError, "step_size_up must be a finite number > 0, got 0"),
     ({"mode": "sine"}, ValueError, "mode must be one of 'triangular', 'triangular2', 'exp_range', got 'sine'"),

@@ -428,7 +428,7 @@ def test_swalr_refuses_a_bad_state_dict_entry_and_keeps_its_own():
                                                            "got 'sin'"),
     (dict(swa_lr=0.05, anneal_epochs=-1), ValueError, "SWALR: anneal_epochs must be an integer >= 0, got -1"),
     (dict(swa_lr=0.05, anneal_epochs=2.5), ValueError, "SWALR: anneal_epochs must be an integer >= 0, got 2.5"),
-    (dict(swa_lr=[0.05, 0.1, 0.2]), ValueError, r"SWALR: expected 2 values of swa_lr \(one per param group\), got 3"),
+    (dict(swa_lr=[0.05, 0.1, 0.2]), ValueError, r"SWALR: swa_lr must have the same length .*: swa_lr has 3 values"),
     (dict(swa_lr=-0.05), ValueError, "SWALR: swa_lr must be a finite number >= 0, got -0.05"),
     (dict(swa_lr=0.05, last_epoch=-2), ValueError, "SWALR: last_epoch must be an integer >= -1, got -2"),
 ])

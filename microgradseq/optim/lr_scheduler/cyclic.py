@@ -24,7 +24,9 @@ def _per_group(where: str, name: str, value: Any, optimizer: Optimizer,
     groups = len(optimizer.param_groups)
     values = list(value) if isinstance(value, (list, tuple)) else [value] * groups
     if len(values) != groups:
-        raise ValueError(f"{where}: expected {groups} values of {name} (one per param group), got {len(values)}")
+        raise ValueError(f"{where}: {name} must have the same length as optimizer.param_groups (one value per "
+                         f"param group, as PyTorch's message says): {name} has {len(values)} values, param_groups "
+                         f"has {groups}")
     for index, item in enumerate(values):
         check_each(where, f"{name}[{index}]" if isinstance(value, (list, tuple)) else name, item)
     return values
