@@ -105,7 +105,8 @@ def _open_level(name: str, level: Any, required: bool = False) -> _Level | None:
 
 def make_dual(tensor: Tensor, tangent: Any, *, level: int | None = None) -> Tensor:
     """The dual tensor `tensor` + `tangent` eps: x's values (its history too, recorded as the
-    identity) with the tangent v, of x's shape (cast to x's dtype). Only inside a dual level."""
+    identity) with the tangent v, of x's shape (cast to x's dtype). Only inside a dual level; a
+    tangent that is itself a dual tensor at this level is a RuntimeError, as PyTorch's."""
     run = _open_level("make_dual", level)
     if run is None:
         raise RuntimeError("make_dual: no dual level is open; make dual tensors inside `with fwAD.dual_level():`")
@@ -118,6 +119,9 @@ def make_dual(tensor: Tensor, tangent: Any, *, level: int | None = None) -> Tens
         raise ValueError(f"make_dual: expected a floating-point tangent, got dtype {values.dtype}")
     if values.shape != tensor.shape:
         raise ValueError(f"make_dual: the tangent must have the primal's shape {tensor.shape}, got {values.shape}")
+    if isinstance(tangent, Tensor) and run.tangent(tangent) is not None:
+        raise RuntimeError("make_dual: the tangent has a tangent of its own at this level (it is a dual tensor), "
+                           "as PyTorch refuses; pass fwAD.unpack_dual(t).primal")
     if run.tangent(tensor) is not None:
         raise RuntimeError("make_dual: the primal already has a tangent at this level (it is a dual tensor); "
                            "make the new dual from fwAD.unpack_dual(t).primal")

@@ -156,11 +156,18 @@ def _run(name: str, func: Callable, args: Any, kwargs: dict, has_aux: bool, reco
     if not isinstance(output, tuple) or len(output) != 2:
         raise TypeError(f"func.{name}: with has_aux=True, f must return a pair (output, aux), got "
                         f"{type(output).__name__}")
+    def leaf(item: Any) -> None:    # (PyTorch's "Expected tensors, got unsupported type"; None is an empty tree)
+        if item is not None and not isinstance(item, Tensor):
+            raise TypeError(f"func.{name}: with has_aux=True, f's aux must be tensors, or tuples, lists or "
+                            f"dicts of them, got {type(item).__name__}")
+    fold(output[1], leaf, lambda container, parts: None)
     return output
 
 
 def _outputs(name: str, output: Any) -> list[Tensor]:
     ys = _leaves(output, f"func.{name}: f's outputs")
+    if not ys:          # (PyTorch's "Expected f to be a function that has non-empty output")
+        raise ValueError(f"func.{name}: f must return at least one tensor, got {_structure(output)}")
     for y in ys:
         if y.dtype.kind not in "fc":
             raise TypeError(f"func.{name}: f's outputs must be floating-point tensors, got dtype {y.dtype}")
@@ -239,7 +246,10 @@ def jvp(func: Callable, primals: tuple, tangents: tuple, *, strict: bool = False
         raise ValueError(f"func.jvp: tangents must be nested as primals ({_structure(primals)}), got "
                          f"{_structure(tangents)}")
     xs = []
-    for x in _leaves(primals, "func.jvp: primals"):
+    leaves = _leaves(primals, "func.jvp: primals")
+    if not leaves:          # (((),) nests no tensor: PyTorch's "at least one Tensor")
+        raise ValueError("func.jvp: primals must hold at least one tensor, got none")
+    for x in leaves:
         if x.dtype.kind not in "fc":
             raise TypeError(f"func.jvp: primals must be floating-point tensors, got dtype {x.dtype}")
         xs.append(owned(x._data))           # (a tensor f reaches through a closure is a constant)

@@ -1060,8 +1060,9 @@ def test_gap_G2_func_jvp():
     directions = {"w": torch.tensor([1.0], dtype=torch.float64), "b": torch.tensor([3.0], dtype=torch.float64)}
     (first, second), (d1, d2) = jvp(lambda p: (p["w"] * 5 + p["b"], p["w"] ** 2), (params,), (directions,))
     assert d1.tolist() == [5 * 1.0 + 3.0] and d2.tolist() == [2 * 2.0 * 1.0] and first.tolist() == [11.0]
-    out, t, aux = jvp(lambda a: (a * 3, "note"), (x,), (y,), has_aux=True)
-    assert aux == "note" and np.allclose(np_of(t), 3 * y.numpy())
+    note = torch.tensor([7.0], dtype=torch.float64)
+    out, t, aux = jvp(lambda a: (a * 3, note), (x,), (y,), has_aux=True)
+    assert aux is note and np.allclose(np_of(t), 3 * y.numpy())
     closed = torch.tensor([4.0], dtype=torch.float64)
     assert jvp(lambda a: a * closed, (closed,), (torch.tensor([1.0], dtype=torch.float64),))[1].tolist() == [4.0]
     with pytest.raises(TypeError, match="func.jvp: primals must be a non-empty tuple"):
@@ -1120,8 +1121,8 @@ def test_gap_G4_func_grad_and_grad_and_value():
     gradient, value = grad_and_value(lambda t: (t * t).sum())(x)
     assert math.isclose(value.item(), float((x.numpy() ** 2).sum()), rel_tol=1e-12)
     assert np.allclose(np_of(gradient), 2 * x.numpy())
-    g, aux = grad(lambda t: ((t * t).sum(), t.shape), has_aux=True)(x)
-    assert aux == (3,) and np.allclose(np_of(g), 2 * x.numpy())
+    g, aux = grad(lambda t: ((t * t).sum(), t.detach()), has_aux=True)(x)     # (aux: tensors, as PyTorch's)
+    assert np.array_equal(np_of(aux), x.numpy()) and np.allclose(np_of(g), 2 * x.numpy())
     with pytest.raises(ValueError, match=r"func.grad: f must return a floating-point 0-d tensor .*vjp or func.jacrev"):
         grad(lambda t: t * 2)(x)
     with pytest.raises(ValueError, match="func.grad: argnums 3"):
