@@ -88,6 +88,8 @@ from .ops.trigonometry import acos, acosh, asin, asinh, atan, atanh, deg2rad, ra
 from .ops.trigonometry import (acos as arccos, acosh as arccosh, asin as arcsin, asinh as arcsinh, atan as arctan,
                                atanh as arctanh)             # (PyTorch's aliases)
 from .function_forms import absolute, neg, negative         # torch.neg, torch.negative, torch.absolute
+from .function_forms import divide, multiply, subtract       # torch.multiply, ... (PyTorch's aliases of mul, ...)
+from .function_forms import greater, greater_equal, less, less_equal, not_equal    # (aliases of gt, ge, lt, le, ne)
 from .ops.logical import bitwise_and, bitwise_not, bitwise_or, bitwise_xor   # torch.bitwise_and, ...
 from .ops.gamma_functions import digamma, lgamma, mvlgamma, polygamma   # torch.lgamma, torch.digamma, ...
 from .ops.error_functions import erfinv                   # torch.erfinv

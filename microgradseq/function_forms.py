@@ -19,10 +19,10 @@ from .tensor import Tensor, as_tensor
 
 
 # methods whose op takes a number on either side
-_SCALAR_FIRST = {"add", "sub", "mul", "div", "pow", "floor_divide", "remainder"}
+_SCALAR_FIRST = {"add", "sub", "mul", "div", "pow", "floor_divide", "remainder", "subtract", "multiply", "divide"}
 
 
-_FIRST_KEYWORD = {"pow": "exponent", "mul": "other", "matmul": "other", "floor_divide": "other",
+_FIRST_KEYWORD = {"pow": "exponent", "mul": "other", "multiply": "other", "matmul": "other", "floor_divide": "other",
                   "remainder": "other", "reshape": "shape", "permute": "dims"}   # PyTorch's name of the 2nd argument
 
 
@@ -109,6 +109,9 @@ abs, exp, log, sqrt, tanh, sigmoid, relu, clamp, clip, pow, sin, cos, round = ma
     _form, ("abs", "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "clamp", "clip", "pow", "sin", "cos", "round"))
 add, sub, mul, div, matmul, mm, bmm = map(_form, ("add", "sub", "mul", "div", "matmul", "mm", "bmm"))
 eq, ne, lt, le, gt, ge = map(_form, ("eq", "ne", "lt", "le", "gt", "ge"))
+multiply, subtract, divide = map(_form, ("multiply", "subtract", "divide"))     # PyTorch's aliases of mul, sub, div
+greater, greater_equal, less, less_equal, not_equal = map(                         # and of gt, ge, lt, le, ne
+    _form, ("greater", "greater_equal", "less", "less_equal", "not_equal"))
 clone = _form("clone")      # torch.clone(input, *, memory_format=...)
 sum, mean, norm, argmax, argmin, softmax, log_softmax, topk, numel = map(
     _form, ("sum", "mean", "norm", "argmax", "argmin", "softmax", "log_softmax", "topk", "numel"))

@@ -51,7 +51,7 @@ Left open (strict xfails):
     bar itself: `dual *= 2` leaves foo and bar as they were (PyTorch doubles both), `foo.add_(1)` is not seen by the
     dual, and writing into `unpack_dual(dual).primal` leaves the dual alone (test_view_inplace_non_differentiable_views,
     the memory part of test_advanced_packing_unpacking, test_make_dual_inference_tensor_in_inference_mode).
-  - `torch.multiply` (PyTorch's alias of `mul`, which TestJac's test_multiple_args uses) is not here.
+  - `torch.multiply` (PyTorch's alias of `mul`, used by TestJac's test_multiple_args) was missing; added since.
 Met and as documented: the tangent's shape check is a ValueError (PyTorch: RuntimeError); a dual tensor prints
 without its tangent (docs/pytorch.md); ops take no `out=` (docs/api.md); nested levels, `jacrev(jacrev(f))` and
 `hessian` raise (one level at a time, gradients are not recorded); `detach()` gives a tensor of its own.
@@ -875,12 +875,11 @@ def test_jac_diff_numel(jacapi):
 def test_jac_multiple_args(jacapi):
     x = torch.randn(3)
     y = torch.randn(3)
-    z = jacapi(torch.mul, argnums=1)(x, y)      # differs: torch.multiply is not here (strict xfail below): mul
+    z = jacapi(torch.multiply, argnums=1)(x, y)
     expected = np.diag(arr(x))
     assert np.allclose(arr(z), expected)
 
 
-@pytest.mark.xfail(strict=True, reason="torch.multiply, PyTorch's alias of torch.mul, is not here")
 def test_multiply_alias():
     # differs: not a PyTorch test: TestJac's test_multiple_args and test_argnums_tuple call torch.multiply
     x, y = torch.randn(3), torch.randn(3)

@@ -86,3 +86,26 @@ def test_alphas_a_result_can_hold_pass_and_scale(name, sign):
     np.testing.assert_array_equal(getattr(half, name)(half, alpha=6e4).numpy(), np.float16(1 + sign * 6e4))
     with pytest.raises(ValueError, match=rf"{name}: the value 100000.0 cannot be converted to dtype float16"):
         getattr(half, name)(half, alpha=1e5)
+
+
+# ---- PyTorch's aliases: multiply, subtract, divide; greater, greater_equal, less, less_equal, not_equal ------
+
+def test_the_aliases_are_their_ops_as_functions_methods_and_in_place():
+    a, b = np.array([1.0, 2.0, 3.0]), np.array([3.0, 2.0, 0.5])
+    x, y = mg.tensor(a, requires_grad=True), mg.tensor(b)
+    np.testing.assert_array_equal(mg.multiply(x, y).numpy(), a * b)
+    np.testing.assert_array_equal(x.subtract(y, alpha=2).numpy(), a - 2 * b)
+    np.testing.assert_array_equal(mg.subtract(1, x).numpy(), 1 - a)
+    np.testing.assert_array_equal(mg.divide(x, y, rounding_mode="floor").numpy(), np.floor(a / b))
+    for alias, numpy_op in [("greater", np.greater), ("greater_equal", np.greater_equal), ("less", np.less),
+                            ("less_equal", np.less_equal), ("not_equal", np.not_equal)]:
+        np.testing.assert_array_equal(getattr(mg, alias)(x, y).numpy(), numpy_op(a, b))
+        np.testing.assert_array_equal(getattr(x, alias)(2.0).numpy(), numpy_op(a, 2.0))
+    (mg.multiply(x, y).sum() + x.divide(y).sum()).backward()         # d/dx (x y + x / y) = y + 1 / y
+    np.testing.assert_allclose(x.grad, b + 1 / b, rtol=1e-15)
+    z = mg.tensor(np.array([1.0, 2.0]))
+    z.multiply_(3).subtract_(1).divide_(2)
+    np.testing.assert_array_equal(z.numpy(), (np.array([1.0, 2.0]) * 3 - 1) / 2)
+    w = mg.tensor(np.array([1.0, 2.0]))
+    w.greater_(1.5)
+    np.testing.assert_array_equal(w.numpy(), [0.0, 1.0])

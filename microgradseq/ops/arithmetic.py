@@ -559,3 +559,11 @@ Tensor.outer = Tensor.ger = outer       # (torch.ger: outer's older name, which 
 Tensor.addmm, Tensor.addcmul, Tensor.addcdiv, Tensor.diff = addmm, addcmul, addcdiv, diff
 Tensor.addcmul_ = _scalar_first_in_place("addcmul_", addcmul)
 Tensor.addcdiv_ = _scalar_first_in_place("addcdiv_", addcdiv)
+
+
+# PyTorch's other names of methods (torch.multiply is torch.mul, t.not_equal is t.ne), and of their in-place forms
+ALIASES = {"multiply": "mul", "subtract": "sub", "divide": "div", "greater": "gt", "greater_equal": "ge",
+           "less": "lt", "less_equal": "le", "not_equal": "ne"}
+for _alias, _name in ALIASES.items():
+    setattr(Tensor, _alias, getattr(Tensor, _name))
+    setattr(Tensor, _alias + "_", getattr(Tensor, _name + "_"))

@@ -94,3 +94,4 @@ def map_(self: Tensor, tensor: Any, callable: Any) -> Tensor:
 
 
 Tensor.apply_, Tensor.map_ = apply_, map_
+
