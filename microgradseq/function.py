@@ -471,14 +471,16 @@ def _changed_in_place(name: str, made: tuple, outputs: tuple, dirty: tuple, args
 
 def _same_for_same(made: tuple, outputs: tuple) -> tuple:
     """`made` with a tensor forward returned twice (`return out, out`) given back twice as the one
-    tensor, as PyTorch's apply does (`a is b`): the first place's, whose history takes the gradient
-    of both (backward gets it for that place and zeros, or None, for the other)."""
+    tensor, as PyTorch's apply does (`a is b`): the last place's, whose history takes the gradient
+    of both (backward gets it for that place and zeros, or None, for the others). PyTorch's
+    _process_backward_mode_ad sets the one tensor's gradient edge at each place in turn, so the
+    last place's edge is the one it keeps."""
     if not any(outputs[j] is outputs[k] for j in range(len(outputs)) for k in range(j)
                if isinstance(outputs[j], Tensor)):
         return made
     made = list(made)
     for j, o in enumerate(outputs):
-        k = next(k for k in range(j + 1) if outputs[k] is o) if isinstance(o, Tensor) else j
+        k = max(k for k in range(j, len(outputs)) if outputs[k] is o) if isinstance(o, Tensor) else j
         made[j] = made[k]
     return tuple(made)
 

@@ -687,7 +687,7 @@ def test_return_duplicate():
 
     x = torch.randn(5, 5, dtype=torch.double, requires_grad=True)
     assert gradcheck(fn, [x])               # differs: assert on what it returns; gradgradcheck left out
-    fn(x).sum().backward()                  # differs: added, d(a + b)/dx = 4 (backward: 2 * (2g) + 2 * 0)
+    fn(x).sum().backward()                  # differs: added, d(a + b)/dx = 4 (backward: 2 * 0 + 2 * (2g))
     np.testing.assert_array_equal(arr(x.grad), np.full((5, 5), 4.0))
 
 
