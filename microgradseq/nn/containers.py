@@ -4,6 +4,7 @@ same for parameters; `Container`, PyTorch's deprecated Module of named children.
 
 from __future__ import annotations
 
+import operator
 import warnings
 from collections import OrderedDict
 from typing import Any, Iterable, Iterator, Mapping
@@ -33,6 +34,19 @@ def _listed(where: str, modules: Any) -> list:
         raise TypeError(f"{where}: expected an iterable of modules, got {type(modules).__name__}") from None
 
 
+def _index(where: str, index: Any, size: int, what: str) -> int:
+    """`index` as a position in 0 .. size - 1, read as PyTorch reads it, through `operator.index` (so an
+    integer, or a 0-d integer tensor, `seq[torch.tensor(1)]`); counted from the end if negative. Not an
+    integer: TypeError; out of range: IndexError."""
+    try:
+        position = operator.index(index)
+    except TypeError:
+        raise TypeError(f"{where}: an index must be an integer, got {type(index).__name__}") from None
+    if not -size <= position < size:
+        raise IndexError(f"{where}: index {position} is out of range for {size} {what}")
+    return position % size
+
+
 def _checked(where: str, name: str, module: Any) -> Module:
     if not isinstance(module, Module):
         raise TypeError(f"{where}: entry {name} must be a Module, got {type(module).__name__}")
@@ -49,9 +63,7 @@ class _Indexed(Module):
         return iter(list(self._modules.values()))
 
     def _position(self, index: Any) -> int:
-        if not is_int(index) or not -len(self) <= index < len(self):
-            raise IndexError(f"{type(self).__name__}: index {index!r} is out of range for {len(self)} modules")
-        return index % len(self)
+        return _index(type(self).__name__, index, len(self), "modules")
 
     def __getitem__(self, index: Any) -> Any:
         if isinstance(index, slice):       # a Sequential keeps its children's names, a ModuleList renumbers
@@ -267,18 +279,27 @@ def _update_pairs(where: str, given: Any, value_name: str, single: type, contain
                   sort_plain_dicts: bool = False) -> list:
     """The (key, value) pairs a dict container's `update` takes: the items of a mapping or of a
     `container` (a mapping's other than an OrderedDict sorted by key when `sort_plain_dicts`, as
-    PyTorch's ParameterDict sorts them; the others in their order) or an iterable of pairs; TypeError for anything else (a
-    str, a `single` value), ValueError naming the element that is not a pair, before any is added."""
+    PyTorch's ParameterDict sorts them; the others in their order) or an iterable of pairs; TypeError
+    for anything else (a str, a `single` value), and, as PyTorch's, for an element that is not
+    iterable (`update([nn.ReLU()])`); ValueError naming an element that is iterable but not a pair
+    (`update([[nn.ReLU()]])`), and for a tensor with axes, whose rows PyTorch's reads as elements; all
+    before any is added."""
     if isinstance(given, (Mapping, container)):
         pairs = list(given.items())
         if sort_plain_dicts and not isinstance(given, (OrderedDict, container)):
             pairs.sort()
     elif isinstance(given, Iterable) and not isinstance(given, (str, single)):
         pairs = list(given)
+    elif isinstance(given, Tensor) and given.ndim > 0:
+        raise ValueError(f"{where}: expected a mapping or an iterable of (key, {value_name}) pairs, got a "
+                         f"Tensor of shape {tuple(given.shape)} (its rows are not pairs)")
     else:
         raise TypeError(f"{where}: expected a mapping or an iterable of (key, {value_name}) pairs, got "
                         f"{type(given).__name__}")
     for j, pair in enumerate(pairs):
+        if not isinstance(pair, Iterable):
+            raise TypeError(f"{where}: element #{j} must be a (key, {value_name}) pair, got "
+                            f"{type(pair).__name__}")
         if not isinstance(pair, (tuple, list)) or len(pair) != 2:
             raise ValueError(f"{where}: element #{j} must be a (key, {value_name}) pair, got {pair!r}")
     return pairs
@@ -318,9 +339,7 @@ class ParameterList(Module):
         return self._size
 
     def _position(self, index: Any) -> int:
-        if not is_int(index) or not -len(self) <= index < len(self):
-            raise IndexError(f"ParameterList: index {index!r} is out of range for {len(self)} entries")
-        return int(index) % len(self)
+        return _index("ParameterList", index, len(self), "entries")
 
     def __getitem__(self, index: Any) -> Any:
         if isinstance(index, slice):
