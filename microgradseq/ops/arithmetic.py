@@ -218,28 +218,34 @@ def _alpha(where: str, self: Tensor, other: Any, alpha: Any) -> Any:
     """add's and sub's alpha, a number (a 0-d tensor that needs no grad: its number), checked as PyTorch's
     alpha_check (aten/src/ATen/native/BinaryOps.h) checks it against the result's dtype: not a bool, an
     integer for an integer result, real for a real one (TypeError here, RuntimeError there), and one the
-    result's dtype can hold (the CPU kernel's `alpha.to<scalar_t>()`: 1e39 is refused for float32 and for
-    complex64 in either part, 1e5 for float16; ValueError here, RuntimeError there)."""
-    if type(alpha) is int or (type(alpha) is float and isinstance(self, Tensor) and self.dtype.kind in "fc"
-                              and self.dtype.itemsize >= 4 and -_FLOAT32_MAX <= alpha <= _FLOAT32_MAX):
-        return alpha                # (the common cases, a learning rate say, checked at once)
+    result's dtype can hold (the CPU kernel's `alpha.to<scalar_t>()`, c10's checked conversion: 1e39 is refused
+    for float32 and for complex64 in either part, 1e5 for float16, 1000 for int8, 2 for bool; ValueError here,
+    RuntimeError there). As there, a negative integer into an unsigned dtype wraps (-1 is 255 for uint8, so
+    x.sub(y, alpha=-1) is x + y), and a bool result takes alpha as a bool."""
+    if isinstance(self, Tensor) and self.dtype.kind in "fc" and (
+            type(alpha) is float and self.dtype.itemsize >= 4 and -_FLOAT32_MAX <= alpha <= _FLOAT32_MAX
+            or type(alpha) is int and -_FLOAT16_MAX <= alpha <= _FLOAT16_MAX):
+        return alpha                # (the common cases, a learning rate say, fit every result dtype they can have)
     alpha = _scalar(where, "alpha", alpha)
-    if is_int(alpha):
-        return alpha
     self = as_tensor(self, None, where)         # (`mg.add(array, t, alpha=...)`: the array as the tensor it adds as)
     dtype = result_type(self, as_tensor(other, self, where))
-    if dtype.kind in "biu" or (dtype.kind != "c" and not isinstance(alpha, numbers.Real)):
+    if not is_int(alpha) and (dtype.kind in "biu" or (dtype.kind != "c" and not isinstance(alpha, numbers.Real))):
         raise TypeError(f"{where}: alpha must be {'an integer' if dtype.kind in 'biu' else 'real'} for a result of "
                         f"dtype {dtype}, got {alpha!r}, as PyTorch's")
-    if dtype.kind == "f":
-        number_for(alpha, dtype, where)
-    elif dtype.kind == "c" and any(math.isfinite(part) and abs(part) > float(np.finfo(dtype).max)
-                                   for part in (alpha.real, alpha.imag)):     # (each part, as c10's overflows)
+    if dtype.kind in "iuf":
+        return number_for(alpha, dtype, where)     # (an integer dtype's own number: -1 for uint8 is 255)
+    if dtype.kind == "b":
+        if not -1 <= alpha <= 1:                    # (c10's overflows: -1 wraps to True, as into uint8)
+            raise ValueError(f"{where}: the value {alpha!r} cannot be converted to dtype bool without overflow")
+        return bool(alpha)
+    if dtype.kind == "c" and any(math.isfinite(part) and abs(part) > float(np.finfo(dtype).max)
+                                 for part in (alpha.real, alpha.imag)):     # (each part, as c10's overflows)
         raise ValueError(f"{where}: the value {alpha!r} cannot be converted to dtype {dtype} without overflow")
     return alpha
 
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
+_FLOAT16_MAX = float(np.finfo(np.float16).max)
 
 
 def add(self: Tensor, *args: Any, other: Any = _ABSENT, alpha: Any = _ONE) -> Tensor:
