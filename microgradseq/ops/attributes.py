@@ -2,8 +2,8 @@
 `t.int()`, `t.bool()`, `t.half()`, `t.byte()`, `t.is_floating_point()`, `t.is_complex()`), its device
 (`t.device`, `t.is_cuda`, `t.cuda()`: the CPU only; `t.pin_memory()`, `t.share_memory_()`), its layout
 (`t.is_sparse`: False, every tensor is dense, so `t.to_dense()` is `t`), its memory (`t.stride()`, `t.is_contiguous()`,
-`t.storage_offset()`, `t.element_size()`, `t.nbytes`), and its place in the graph (`t.is_leaf`, `t.grad_fn`,
-`t.retain_grad()`).
+`t.storage_offset()`, `t.element_size()`, `t.nbytes`), whether it is a view (`t._is_view()`, `t._base`), and its
+place in the graph (`t.is_leaf`, `t.grad_fn`, `t.retain_grad()`).
 
 None needs a rule of its own: the conversions are `to`, whose rule casts the gradient back to the
 source's dtype; the rest answer a question about the tensor or return it unchanged.
@@ -116,6 +116,27 @@ def _storage_offset(self: Tensor) -> int:
     return start // self._data.itemsize
 
 
+def _is_view(self: Tensor) -> bool:
+    """PyTorch's `t._is_view()`: whether `t` is a part of another tensor (a view: a basic index, `narrow`,
+    `select`, the pieces of `split`, `chunk`, `unbind`, and `view`, `reshape`, `squeeze`, `unsqueeze`, `flatten`
+    where numpy needs no copy, `t()`, `transpose`, `permute`, `movedim`), so that a write into it goes into
+    that tensor. A copy (`reshape` of a transpose, `contiguous()` of one, an advanced index) is not, nor, here,
+    `detach()`, `diagonal` and `expand` (PyTorch's are views), nor a part nested more than 64 deep; `unfold`'s
+    windows are a copy too, of which the result is a view (so `_base` is that copy, not `t`)."""
+    return self._part_of is not None
+
+
+def _base(self: Tensor) -> Tensor | None:
+    """PyTorch's `t._base`: for a view, the tensor at the top of its chain of views, the one that is not
+    itself a view (`t.view(25).t()._base is t`), as PyTorch's; None for a tensor that is not a view."""
+    if self._part_of is None:
+        return None
+    base = self._part_of[0]
+    while base._part_of is not None:
+        base = base._part_of[0]
+    return base
+
+
 def _real(self: Tensor) -> Tensor:
     """PyTorch's `t.real`: a real tensor itself; of a complex one its real parts, a constant here."""
     return self if self.dtype.kind != "c" else owned(np.real(self._data).copy())
@@ -136,6 +157,7 @@ Tensor.nbytes = property(lambda self: self._data.nbytes)       # numel() * eleme
 Tensor.byte, Tensor.char, Tensor.short = (lambda self: to(self, np.uint8), lambda self: to(self, np.int8),
                                           lambda self: to(self, np.int16))
 Tensor.is_complex = lambda self: self._data.dtype.kind == "c"
+Tensor._is_view, Tensor._base = _is_view, property(_base)
 Tensor.real, Tensor.imag = property(_real), property(_imag)
 # pinned (page-locked) and shared memory are for copying to a GPU and between processes: nothing here
 # does either, so these change nothing and the answers are False

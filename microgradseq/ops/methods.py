@@ -80,13 +80,14 @@ def unsqueeze(self: Tensor, dim: int) -> Tensor:
 
 
 def flatten(self: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-    """Axes start_dim..end_dim merged into one (all of them by default: a 1-d tensor)."""
+    """Axes start_dim..end_dim merged into one (all of them by default: a 1-d tensor). One axis
+    (start_dim == end_dim) merges nothing: the tensor itself, as PyTorch's returns it."""
     if self.ndim == 0:
         return reshape(self, (1,))
     start, end = _axis("flatten", start_dim, self.ndim), _axis("flatten", end_dim, self.ndim)
     if start > end:
         raise IndexError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} (shape {self.shape})")
-    return reshape(self, self.shape[:start] + (-1,) + self.shape[end + 1:])
+    return self if start == end else reshape(self, self.shape[:start] + (-1,) + self.shape[end + 1:])
 
 
 def unflatten(self: Tensor, dim: int, sizes: Any) -> Tensor:
@@ -452,6 +453,23 @@ Tensor.view, Tensor.squeeze, Tensor.unsqueeze, Tensor.flatten, Tensor.t = reshap
 Tensor.mT, Tensor.mH, Tensor.H = property(_matrix_transpose("mT")), property(_matrix_transpose("mH")), property(
     _adjoint)
 Tensor.unflatten = unflatten
+
+
+def _split_with_sizes(self: Tensor, split_sizes: Any, dim: int = 0) -> tuple:
+    """PyTorch's `t.split_with_sizes(split_sizes, dim=0)`: `t.split(split_sizes, dim)` with a list of lengths."""
+    if not isinstance(split_sizes, (list, tuple)):
+        raise TypeError(f"split_with_sizes: expected split_sizes as a list or tuple of ints, got "
+                        f"{type(split_sizes).__name__} {split_sizes!r}")
+    return self.split(list(split_sizes), dim)
+
+
+# PyTorch's unsafe_ forms are its split and chunk whose pieces autograd does not track as views (so that an
+# in-place op on one is not refused while recording); the pieces here are parts of t either way, as there they
+# share its memory
+Tensor.split_with_sizes = _split_with_sizes
+Tensor.unsafe_split = lambda self, split_size, dim=0: self.split(split_size, dim)
+Tensor.unsafe_split_with_sizes = lambda self, split_sizes, dim=0: _split_with_sizes(self, split_sizes, dim)
+Tensor.unsafe_chunk = lambda self, chunks, dim=0: self.chunk(chunks, dim)
 Tensor.view_as = Tensor.reshape_as = view_as
 Tensor.squeeze_, Tensor.unsqueeze_ = _shaped_in_place("squeeze_", squeeze), _shaped_in_place("unsqueeze_", unsqueeze)
 Tensor.t_, Tensor.transpose_ = _shaped_in_place("t_", t), _shaped_in_place("transpose_", transpose)

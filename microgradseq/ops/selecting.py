@@ -190,7 +190,9 @@ def unfold(self: Tensor, dimension: int, size: int, step: int) -> Tensor:
         return getitem(reshape(self, (1,)), slice(0, size))
     starts = np.arange((extent - size) // step + 1, dtype=np.int64) * step
     windows = getitem(self, _along(axis, starts[:, None] + np.arange(size, dtype=np.int64)))
-    return transpose(windows, tuple(a for a in range(self.ndim + 1) if a != axis + 1) + (axis + 1,))
+    out = transpose(windows, tuple(a for a in range(self.ndim + 1) if a != axis + 1) + (axis + 1,))
+    out._part_of = None                     # a copy here (docs/pytorch.md), not a part of the windows' array
+    return out
 
 
 def flip(self: Tensor, dims: Any) -> Tensor:
