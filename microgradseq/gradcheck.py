@@ -7,7 +7,6 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-from .autograd import no_grad
 from .checks import flag, is_finite_number
 from .tensor import Tensor
 from .transforms import jacobian_blocks, jacobian_columns, reverse_gradients
@@ -222,9 +221,10 @@ def gradgradcheck(fn: Callable[..., Tensor], inputs: Tensor | Sequence, grad_out
 
 
 def _finite_differences(fn: Callable, inputs: list, x: Tensor, shape: tuple, eps: float) -> np.ndarray:
-    """d fn / d x by central differences, of shape `shape` (fn's output's) + x.shape, in float64."""
+    """d fn / d x by central differences, of shape `shape` (fn's output's) + x.shape, in float64. fn runs
+    with grad mode as the caller has it, as PyTorch's (inside fn, what requires grad still does)."""
     numeric = np.zeros(shape + x.shape, dtype=np.float64)
-    with no_grad(), _perturbing(x) as original:
+    with _perturbing(x) as original:
         for i in np.ndindex(*x.shape):
             x.data = _moved(original, i, eps)
             plus = _values(fn, inputs, shape)

@@ -30,9 +30,9 @@ Left open (strict xfails):
     test_inplace_on_view_python; `c[:]` in test_inplace_on_view_undefined_grad_output) raises NotImplementedError
     here; PyTorch's custom Function writes into the view and its base takes the history. microgradseq/function.py
     is another helper's (review35c) this round.
-  - gradcheck computes its finite differences with fn run under no_grad (microgradseq/gradcheck.py), so an assert
-    inside fn that a tensor requires grad fails there (test_inplace_on_view_makes_base_require_grad as written);
-    PyTorch's runs fn with grad mode on. Ported beside it with the asserts made on a direct call.
+  - gradcheck computed its finite differences with fn run under no_grad, so an assert inside fn that a tensor
+    requires grad failed there (test_inplace_on_view_makes_base_require_grad as written); fixed since: fn runs with
+    grad mode on, as PyTorch's. Also ported beside it with the asserts made on a direct call.
 Met and as documented (docs/pytorch.md): `diagonal`, `expand`, `unfold` are copies (a write into one leaves the
 tensor alone); a view shows its tensor's later writes only when it is written into (test_view_tensor_hsplit,
 _backprop_view_of_view, _modify_base); `.grad` is a numpy array; the words of errors are the library's own.
@@ -834,9 +834,6 @@ def test_inplace_multiple_output_view_of_view():
     np.testing.assert_array_equal(leaf.grad, [2] + [1] * 9)
 
 
-@pytest.mark.xfail(strict=True, reason="gradcheck computes its finite differences with fn run under no_grad "
-                                       "(microgradseq/gradcheck.py), so `x.requires_grad` inside fn is False there; "
-                                       "PyTorch's runs fn with grad mode on")
 def test_inplace_on_view_makes_base_require_grad():
     # in-place modification to view makes base require grad
     a = torch.randn(4, 4, dtype=torch.double, requires_grad=False)
