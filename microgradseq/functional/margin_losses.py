@@ -22,7 +22,7 @@ import numpy as np
 from .. import ops
 from ..checks import broadcasts_to, broadcasts_with, flag
 from ..function_forms import minimum
-from ..tensor import Tensor, array_of, as_tensor, owned
+from ..tensor import Tensor, array_of, as_tensor, get_default_dtype, owned
 from .activations import argument, logsigmoid, pairwise_distance
 from .classification import class_weights
 from .reduction import as_target, checked_reduction, constant, legacy_reduction, reduce_losses
@@ -133,11 +133,16 @@ def cosine_embedding_loss(input1: Any, input2: Any, target: Any, margin: float =
     """1 - cos(x1, x2) where y = 1 (the pair should point alike), max(0, cos(x1, x2) - margin) where
     y = -1, 0 where y is neither, with PyTorch's cosine <x1, x2> / sqrt((|x1|^2 + e)(|x2|^2 + e)),
     e = 1e-12 (float32). Embeddings (N, D) with targets (N,), or one pair (D,) with a 0-d target, as
-    PyTorch's; the target is only compared (no gradient)."""
+    PyTorch's; the target is only compared (no gradient). Integer (or bool) embeddings are read as
+    PyTorch's promotion reads them: in input2's floating dtype, else the default one (float32)."""
     where = "cosine_embedding_loss"
     reduction = _reduction(where, size_average, reduce, reduction)
     margin = finite_number(where, "margin", margin)
-    x1 = _scores(where, "input1", input1)
+    x1 = input1 if isinstance(input1, Tensor) else as_tensor(input1)
+    if x1.dtype.kind in "biu":
+        other = input2.dtype if isinstance(input2, Tensor) else np.asarray(input2).dtype
+        x1 = x1.to(other if other.kind == "f" else get_default_dtype())
+    x1 = _scores(where, "input1", x1)
     x2 = as_target(input2, x1.dtype, where, "input2")
     y = constant(target, x1.dtype, "target", where)
     if y.ndim > 1:
