@@ -190,8 +190,6 @@ def kl_div(input: Any, target: Any, size_average: Any = None, reduce: Any = None
     return reduce_losses(losses, reduction, "kl_div")
 
 
-
-
 def poisson_nll_loss(input: Any, target: Any, log_input: bool = True, full: bool = False, size_average: Any = None,
                      eps: float = 1e-8, reduce: Any = None, reduction: str = "mean") -> Tensor:
     """The negative log-likelihood of counts y under a Poisson distribution of rate e^x (`log_input`) or x,
