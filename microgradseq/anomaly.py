@@ -12,6 +12,7 @@ gradient a rule hands back.
 from __future__ import annotations
 
 import functools
+import warnings
 from contextvars import ContextVar
 from typing import Any, Callable
 
@@ -79,6 +80,9 @@ class detect_anomaly:
 
     def __init__(self, check_nan: bool = True) -> None:
         self.check_nan = flag(check_nan, "check_nan", "detect_anomaly")
+        # PyTorch's detect_anomaly warns when made (not set_detect_anomaly): the mode slows things down
+        warnings.warn("Anomaly Detection has been enabled. This mode will increase the runtime and should only be "
+                      "enabled for debugging.", stacklevel=2)
 
     def __enter__(self) -> None:
         enter_block(self, _mode.get())      # (per thread and asyncio task: one object may be open in several)

@@ -43,10 +43,11 @@ def _given(where: str, parameters: Any, params: Any) -> Any:
 
 
 def _norm_type(value: Any, where: str) -> float:
-    """p as a float: a number >= 1, or inf (also given as the string 'inf', as float() reads it)."""
+    """p as a float: a number > 0 (below 1 (sum |x_i|^p)^(1/p) is no norm, but PyTorch computes it, and its
+    test_clip_grad_norm takes 0.5), or inf (also given as the string 'inf', as float() reads it)."""
     p = math.inf if value in ("inf", "Inf") else value
-    if isinstance(p, bool) or not (p == math.inf or (is_finite_number(p) and p >= 1)):
-        raise ValueError(f"{where}: norm_type must be a number >= 1 or inf, got {value!r}")
+    if isinstance(p, bool) or not (p == math.inf or (is_finite_number(p) and p > 0)):
+        raise ValueError(f"{where}: norm_type must be a number > 0 or inf, got {value!r}")
     return float(p)
 
 
@@ -162,7 +163,7 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor] | None = None, max_nor
 
     Returns `total_norm` (before clipping) as a 0-d Tensor in the gradients' dtype, as PyTorch:
     `f"{norm:.3f}"`, `norm.item()` and `float(norm)` give the number (0 when no parameter has a
-    gradient; those without one are skipped). `norm_type` is p >= 1 or inf (max |grad|).
+    gradient; those without one are skipped). `norm_type` is p > 0 or inf (max |grad|).
     `max_norm=inf` only measures a finite norm (inf / inf is NaN: an infinite or NaN norm makes
     every gradient NaN, as PyTorch's). A NaN gradient makes the norm NaN and every gradient NaN; an
     infinite one makes the norm inf, the finite gradients 0 and the infinite elements NaN, unless
