@@ -1,6 +1,6 @@
 """`nn.init`: PyTorch's initialisers. Arrays are read-only, so each gives the tensor a new array
-(of its shape and dtype) and returns the tensor; draws come from `rng` or the library's generator
-(`mg.manual_seed`).
+(of its shape and dtype) and returns the tensor; draws come from `rng` (or `generator=`, PyTorch's name
+for it, such as `mg.Generator().manual_seed(0)`) or the library's generator (`mg.manual_seed`).
 
     for name, p in model.named_parameters():
         nn.init.uniform_(p, -0.1, 0.1) if "weight" in name else nn.init.zeros_(p)
@@ -53,19 +53,21 @@ def _checked(where: str, tensor: Tensor, floating: bool = True, **arguments: flo
             raise ValueError(f"{where}: {name} must be a finite number, got {value!r}")
 
 
-def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, rng: np.random.Generator | None = None) -> Tensor:
+def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, rng: np.random.Generator | None = None,
+             *, generator: np.random.Generator | None = None) -> Tensor:
     """Values drawn from uniform(a, b), a <= b: the tensor's `uniform_` under `no_grad()`."""
     _checked("uniform_", tensor, a=a, b=b)
     with no_grad():
-        return tensor.uniform_(a, b, generator=generator_or_default(rng, "uniform_"))
+        return tensor.uniform_(a, b, generator=generator_or_default(rng, "uniform_", generator))
 
 
-def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, rng: np.random.Generator | None = None) -> Tensor:
+def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, rng: np.random.Generator | None = None,
+            *, generator: np.random.Generator | None = None) -> Tensor:
     """Values drawn from the normal distribution N(mean, std^2), std >= 0: the tensor's `normal_`
     under `no_grad()`."""
     _checked("normal_", tensor, mean=mean, std=std)
     with no_grad():
-        return tensor.normal_(mean, std, generator=generator_or_default(rng, "normal_"))
+        return tensor.normal_(mean, std, generator=generator_or_default(rng, "normal_", generator))
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
@@ -114,23 +116,27 @@ def _calculate_correct_fan(tensor: Tensor, mode: str) -> int:
     return fan_in if mode.lower() == "fan_in" else fan_out
 
 
-def xavier_uniform_(tensor: Tensor, gain: float = 1.0, rng: np.random.Generator | None = None) -> Tensor:
+def xavier_uniform_(tensor: Tensor, gain: float = 1.0, rng: np.random.Generator | None = None,
+                    *, generator: np.random.Generator | None = None) -> Tensor:
     """Glorot & Bengio (2010): uniform(-b, b) with b = gain * sqrt(6 / (fan_in + fan_out)), so the
     variance gain^2 * 2 / (fan_in + fan_out) is kept going forward and back."""
     _checked("xavier_uniform_", tensor, gain=gain)
     non_negative_number(gain, "gain", "xavier_uniform_")      # (PyTorch's uniform_ refuses the bound it makes)
     fan_in, fan_out = _fans(tensor, "xavier_uniform_")
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
-    return _fill(tensor, generator_or_default(rng, "xavier_uniform_").uniform(-bound, bound, tensor.shape))
+    draws = generator_or_default(rng, "xavier_uniform_", generator)
+    return _fill(tensor, draws.uniform(-bound, bound, tensor.shape))
 
 
-def xavier_normal_(tensor: Tensor, gain: float = 1.0, rng: np.random.Generator | None = None) -> Tensor:
+def xavier_normal_(tensor: Tensor, gain: float = 1.0, rng: np.random.Generator | None = None,
+                   *, generator: np.random.Generator | None = None) -> Tensor:
     """Glorot & Bengio (2010), normal: N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out))."""
     _checked("xavier_normal_", tensor, gain=gain)
     non_negative_number(gain, "gain", "xavier_normal_")      # (PyTorch's normal_ refuses the std it makes)
     fan_in, fan_out = _fans(tensor, "xavier_normal_")
     std = gain * math.sqrt(2.0 / (fan_in + fan_out))
-    return _fill(tensor, generator_or_default(rng, "xavier_normal_").normal(0.0, std, tensor.shape))
+    draws = generator_or_default(rng, "xavier_normal_", generator)
+    return _fill(tensor, draws.normal(0.0, std, tensor.shape))
 
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
@@ -153,8 +159,13 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}")
 
 
-def _kaiming_std(where: str, tensor: Tensor, a: float, mode: str, nonlinearity: str) -> float:
+def _kaiming_std(where: str, tensor: Tensor, a: float, mode: str, nonlinearity: str) -> float | None:
+    """gain / sqrt(fan); None, after PyTorch's UserWarning, for a tensor with an axis of size 0, which
+    PyTorch's kaiming initialisers leave as it is (before they look at its fans or the mode)."""
     _checked(where, tensor, a=a)
+    if 0 in tensor.shape:
+        warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=3)
+        return None
     if mode not in ("fan_in", "fan_out"):
         raise ValueError(f"{where}: mode {mode!r} not supported, please use one of ['fan_in', 'fan_out']")
     fan_in, fan_out = _fans(tensor, where)
@@ -162,21 +173,31 @@ def _kaiming_std(where: str, tensor: Tensor, a: float, mode: str, nonlinearity: 
 
 
 def kaiming_normal_(tensor: Tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
-                    rng: np.random.Generator | None = None) -> Tensor:
+                    rng: np.random.Generator | None = None,
+                    *, generator: np.random.Generator | None = None) -> Tensor:
     """He et al. (2015), normal: N(0, std^2) with std = gain / sqrt(fan), the gain of `nonlinearity`
     (leaky_relu of slope `a`: sqrt(2) for a = 0), fan the fan_in or fan_out (`mode`)."""
     std = _kaiming_std("kaiming_normal_", tensor, a, mode, nonlinearity)
-    return _fill(tensor, generator_or_default(rng, "kaiming_normal_").normal(0.0, std, tensor.shape))
+    if std is None:
+        return tensor
+    draws = generator_or_default(rng, "kaiming_normal_", generator)
+    return _fill(tensor, draws.normal(0.0, std, tensor.shape))
 
 
 def kaiming_uniform_(tensor: Tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
-                     rng: np.random.Generator | None = None) -> Tensor:
+                     rng: np.random.Generator | None = None,
+                     *, generator: np.random.Generator | None = None) -> Tensor:
     """He et al. (2015), uniform: uniform(-b, b) with b = sqrt(3) * gain / sqrt(fan), as kaiming_normal_."""
-    bound = math.sqrt(3.0) * _kaiming_std("kaiming_uniform_", tensor, a, mode, nonlinearity)
-    return _fill(tensor, generator_or_default(rng, "kaiming_uniform_").uniform(-bound, bound, tensor.shape))
+    std = _kaiming_std("kaiming_uniform_", tensor, a, mode, nonlinearity)
+    if std is None:
+        return tensor
+    bound = math.sqrt(3.0) * std
+    draws = generator_or_default(rng, "kaiming_uniform_", generator)
+    return _fill(tensor, draws.uniform(-bound, bound, tensor.shape))
 
 
-def orthogonal_(tensor: Tensor, gain: float = 1.0, rng: np.random.Generator | None = None) -> Tensor:
+def orthogonal_(tensor: Tensor, gain: float = 1.0, rng: np.random.Generator | None = None,
+                *, generator: np.random.Generator | None = None) -> Tensor:
     """Saxe et al. (2013): the weight, seen as a (rows, rest) matrix, gets orthonormal rows (or columns,
     whichever are fewer), times `gain`: Q of the QR decomposition of a Gaussian matrix, its signs fixed
     by R's diagonal so Q is uniformly (Haar) distributed."""
@@ -184,7 +205,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, rng: np.random.Generator | No
     if tensor.ndim < 2:
         raise ValueError(f"orthogonal_: expected a tensor of at least 2 axes, got shape {tensor.shape}")
     rows, columns = tensor.shape[0], math.prod(tensor.shape[1:])
-    gaussian = generator_or_default(rng, "orthogonal_").standard_normal((rows, columns))
+    gaussian = generator_or_default(rng, "orthogonal_", generator).standard_normal((rows, columns))
     if rows < columns:
         gaussian = gaussian.T
     q, r = np.linalg.qr(gaussian)
@@ -193,7 +214,8 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, rng: np.random.Generator | No
 
 
 def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
-                  rng: np.random.Generator | None = None) -> Tensor:
+                  rng: np.random.Generator | None = None,
+                  *, generator: np.random.Generator | None = None) -> Tensor:
     """Values from N(mean, std^2) truncated to [a, b] (density proportional to the normal's there, 0
     outside), drawn as PyTorch's are: normal draws outside [a, b] drawn again while the interval holds
     more than 0.3 of the normal's mass, p = Phi((b - mean) / std) - Phi((a - mean) / std); otherwise
@@ -204,17 +226,17 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
     if mean < a - 2 * std or mean > b + 2 * std:       # (PyTorch's warning, word for word)
         warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. The distribution of values may "
                       "be incorrect.", stacklevel=2)
-    generator = generator_or_default(rng, "trunc_normal_")
+    draws = generator_or_default(rng, "trunc_normal_", generator)
     mass = (math.erf((b - mean) / (std * math.sqrt(2))) - math.erf((a - mean) / (std * math.sqrt(2)))) / 2
     if mass > 0.3:
-        values = _rejection_sampled(tensor.numel(), lambda n: generator.normal(mean, std, n),
+        values = _rejection_sampled(tensor.numel(), lambda n: draws.normal(mean, std, n),
                                     lambda x: (a <= x) & (x <= b))
     else:
         peak = max(a, min(mean, b))         # where the normal's density on [a, b] is highest
 
         def under_the_density(x: np.ndarray) -> np.ndarray:
-            return generator.random(x.shape) < np.exp(((peak - mean) ** 2 - (x - mean) ** 2) / (2 * std ** 2))
-        values = _rejection_sampled(tensor.numel(), lambda n: generator.uniform(a, b, n), under_the_density)
+            return draws.random(x.shape) < np.exp(((peak - mean) ** 2 - (x - mean) ** 2) / (2 * std ** 2))
+        values = _rejection_sampled(tensor.numel(), lambda n: draws.uniform(a, b, n), under_the_density)
     return _fill(tensor, np.clip(values.astype(tensor.dtype), a, b).reshape(tensor.shape))
 
 
@@ -260,7 +282,8 @@ def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
     return _fill(tensor, values)
 
 
-def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, rng: np.random.Generator | None = None) -> Tensor:
+def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, rng: np.random.Generator | None = None,
+            *, generator: np.random.Generator | None = None) -> Tensor:
     """Martens (2010), as PyTorch's: a (rows, columns) matrix of N(0, std^2) draws in which each column has
     ceil(sparsity * rows) entries, at rows drawn without replacement, set to 0."""
     _checked("sparse_", tensor, sparsity=sparsity, std=std)
@@ -269,11 +292,11 @@ def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, rng: np.random.G
                          f"shape {tensor.shape}")
     if not 0 <= sparsity <= 1 or std < 0:
         raise ValueError(f"sparse_: expected 0 <= sparsity <= 1 and std >= 0, got sparsity={sparsity}, std={std}")
-    generator = generator_or_default(rng, "sparse_")
+    draws = generator_or_default(rng, "sparse_", generator)
     rows, columns = tensor.shape
-    values = generator.normal(0.0, std, (rows, columns))
+    values = draws.normal(0.0, std, (rows, columns))
     for column in range(columns):
-        values[generator.permutation(rows)[:math.ceil(sparsity * rows)], column] = 0.0
+        values[draws.permutation(rows)[:math.ceil(sparsity * rows)], column] = 0.0
     return _fill(tensor, values)
 
 
