@@ -749,4 +749,3 @@ def test_trunc_normal_no_boundary_values_small_std(dtype):
     at_upper = (t == 2.0).sum().item()
     assert at_lower == 0, f"{dtype}: {at_lower} values clamped to lower bound a=-2.0"
     assert at_upper == 0, f"{dtype}: {at_upper} values clamped to upper bound b=2.0"
-
