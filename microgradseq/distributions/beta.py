@@ -77,9 +77,14 @@ class Dirichlet(Distribution):
         return self.concentration * (c0 - self.concentration) / (c0 ** 2 * (c0 + 1))
 
     def rsample(self, sample_shape: Any = ()) -> Tensor:
-        """g / sum g, g_i = standard_gamma(c_i) of shape sample_shape + batch_shape + (K,)."""
-        g = standard_gamma(self.concentration.expand(*self._extended_shape(sample_shape)), draw())
-        return g / g.sum(-1, keepdim=True)
+        """g / sum g, g_i = standard_gamma(c_i) of shape sample_shape + batch_shape + (K,), as PyTorch's
+        _sample_dirichlet: the draws and the ratio in float64 (small concentrations underflow in float32), then
+        in the dtype kept inside [tiny, the float below 1] (no log of 0 or of 1 - 1; the gradient unchanged)."""
+        c = self.concentration.expand(*self._extended_shape(sample_shape))
+        g = standard_gamma(c.double(), draw())
+        x = (g / g.sum(-1, keepdim=True)).to(c.dtype)
+        low, high = np.finfo(x.dtype).tiny, np.nextafter(x.dtype.type(1), x.dtype.type(0))
+        return x + (x.clamp(float(low), float(high)) - x).detach()
 
     def log_prob(self, value: Any) -> Tensor:
         """sum (c - 1) log x + lgamma(sum c) - sum lgamma(c)."""

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..creation import as_tensor
 from ..ops.elementwise import where
 from ..ops.gamma_functions import digamma, lgamma
 from ..ops.gamma_sampling import standard_gamma
@@ -61,7 +62,10 @@ class Gamma(Distribution):
         return value + owned(np.maximum(value._data, tiny) - value._data)
 
     def log_prob(self, value: Any) -> Tensor:
-        """a log r + (a - 1) log x - r x - lgamma(a) (xlogy: 0 log 0 = 0)."""
+        """a log r + (a - 1) log x - r x - lgamma(a) (xlogy: 0 log 0 = 0). A number is taken as a tensor in the
+        rate's dtype first, as PyTorch's `torch.as_tensor(value, dtype=self.rate.dtype)`."""
+        if not isinstance(value, Tensor):
+            value = as_tensor(value, dtype=self.rate.dtype)
         if self._validate_args:
             self._validate_sample(value)
         a, r = self.concentration, self.rate

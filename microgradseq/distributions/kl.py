@@ -23,6 +23,7 @@ from .discrete import Geometric, OneHotCategorical
 from .distribution import Distribution, sum_rightmost
 from .exponential import Cauchy, Exponential, Laplace
 from .gamma import Gamma
+from .low_rank_multivariate_normal import LowRankMultivariateNormal
 from .multivariate_normal import MultivariateNormal, half_log_det, mahalanobis
 from .normal import Normal
 from .transformed_distribution import TransformedDistribution
@@ -49,8 +50,9 @@ def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
     """KL(p || q), batched over the batch shape: the closest registered pair of p's and q's classes
     (pairs of one family: Normal, Categorical, Bernoulli, Uniform, Exponential, Laplace, Cauchy, Pareto,
     Geometric, HalfNormal, OneHotCategorical, MultivariateNormal, Gamma, Beta, Dirichlet, Poisson, Binomial,
-    Gumbel, Independent, and TransformedDistributions with equal transforms, such as two LogNormals; and
-    PyTorch's mixed pairs with Gamma and Beta, inf where p's support leaves q's);
+    Gumbel, Independent, LowRankMultivariateNormal with itself or a MultivariateNormal, and
+    TransformedDistributions with equal transforms, such as two LogNormals; and
+    PyTorch's mixed pairs with Gamma, Beta, Uniform and Exponential, inf where p's support leaves q's);
     `NotImplementedError` for a pair with none, as PyTorch's."""
     for type_p in type(p).__mro__:
         for type_q in type(q).__mro__:
@@ -153,6 +155,22 @@ def _kl_multivariatenormal_multivariatenormal(p: MultivariateNormal, q: Multivar
     term2 = solve_triangular(q_tril, p_tril, upper=False).pow(2).sum((-2, -1))
     term3 = mahalanobis(q_tril, q.loc - p.loc)
     return half_term1 + 0.5 * (term2 + term3 - p.event_shape[0])
+
+
+def _as_multivariate_normal(d: Distribution) -> MultivariateNormal:
+    """A LowRankMultivariateNormal as the MultivariateNormal of its scale_tril (the same N(loc, W W^T + D))."""
+    if isinstance(d, MultivariateNormal):
+        return d
+    return MultivariateNormal(d.loc, scale_tril=d.scale_tril, validate_args=False)
+
+
+@register_kl(LowRankMultivariateNormal, LowRankMultivariateNormal)
+@register_kl(LowRankMultivariateNormal, MultivariateNormal)
+@register_kl(MultivariateNormal, LowRankMultivariateNormal)
+def _kl_lowrank_multivariatenormal(p: Distribution, q: Distribution) -> Tensor:
+    """PyTorch's three pairs with a LowRankMultivariateNormal: the MultivariateNormals' KL above, each low-rank side
+    read through its Cholesky factor (PyTorch's Woodbury form gives the same value)."""
+    return _kl_multivariatenormal_multivariatenormal(_as_multivariate_normal(p), _as_multivariate_normal(q))
 
 
 @register_kl(Independent, Independent)
@@ -291,11 +309,31 @@ def _kl_uniform_gamma(p: Uniform, q: Gamma) -> Tensor:
     return result.masked_fill(p.low._data < 0, math.inf)
 
 
+@register_kl(Uniform, Beta)
+def _kl_uniform_beta(p: Uniform, q: Beta) -> Tensor:
+    """-log(h - l) - (a - 1) E_p[log X] - (b - 1) E_p[log(1 - X)] + log B(a, b), as PyTorch's; inf where
+    [l, h] is not inside [0, 1]."""
+    common = p.high - p.low
+    t2 = (q.concentration1 - 1) * (_x_log_x(p.high) - _x_log_x(p.low) - common) / common
+    t3 = (q.concentration0 - 1) * (_x_log_x(1 - p.high) - _x_log_x(1 - p.low) + common) / common
+    t4 = lgamma(q.concentration1) + lgamma(q.concentration0) - lgamma(q.concentration1 + q.concentration0)
+    result = t3 + t4 - common.log() - t2
+    return result.masked_fill((p.high._data > 1) | (p.low._data < 0), math.inf)
+
+
+@register_kl(Uniform, Exponential)
+def _kl_uniform_exponential(p: Uniform, q: Exponential) -> Tensor:
+    """r (h + l) / 2 - log((h - l) r), as PyTorch's; inf where l < 0."""
+    result = q.rate * (p.high + p.low) / 2 - ((p.high - p.low) * q.rate).log()
+    return result.masked_fill(p.low._data < 0, math.inf)
+
+
 def _kl_infinity(p: Distribution, q: Distribution) -> Tensor:
     """inf: p's support is not inside q's."""
     return full_like(p.mean, math.inf)       # p puts mass where q has none
 
 
 for _pair in ((Gamma, Beta), (Gamma, Pareto), (Gamma, Uniform), (Beta, Pareto), (Exponential, Beta), (Normal, Beta),
-              (Normal, Gamma), (Laplace, Beta), (Laplace, Gamma), (Gumbel, Beta), (Gumbel, Gamma), (Pareto, Beta)):
+              (Normal, Gamma), (Normal, Exponential), (Normal, Uniform), (Exponential, Uniform), (Laplace, Beta),
+              (Laplace, Gamma), (Gumbel, Beta), (Gumbel, Gamma), (Pareto, Beta)):
     register_kl(*_pair)(_kl_infinity)
