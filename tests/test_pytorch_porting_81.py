@@ -43,9 +43,9 @@ What broke (four gaps fixed, in microgradseq/distributions/):
       Uniform-Exponential, Uniform-Beta were NotImplementedError; PyTorch has them (inf, or its closed forms with
       inf where the uniform leaves q's support: test_kl_infinite). Now registered, PyTorch's formulas.
 Left open (strict xfails): `Gamma.cdf` (PyTorch: torch.special.gammainc(a, r x)) is a NotImplementedError here --
-the library has no regularised incomplete gamma function (test_cdf_log_prob's Gamma entries); `low.new(low.size())`
-reads the torch.Size as data (a tensor [5., 5.]) where PyTorch's legacy constructor makes a 5 x 5 tensor
-(test_uniform, test_exponential; Tensor.new is in microgradseq/tensor.py, not this helper's).
+the library has no regularised incomplete gamma function (test_cdf_log_prob's Gamma entries). `low.new(low.size())`
+read the torch.Size as data (a tensor [5., 5.]) where PyTorch's legacy constructor makes a 5 x 5 tensor
+(test_uniform, test_exponential): fixed since, a Size given to `t.new` is a shape.
 Met and as documented (docs/api.md, docs/pytorch.md): bad parameters and shapes that do not broadcast raise
 ValueError (PyTorch's broadcast_all raises RuntimeError for the latter, test_invalid_parameter_broadcasting); a gather
 index out of range is an IndexError; `.grad` is a numpy array (`p.grad = None` for `p.grad.zero_()`); PyTorch's
@@ -412,7 +412,7 @@ def test_uniform():
     np.testing.assert_allclose(arr(high_1d.grad), [-1 / 3])
 
     state = torch.get_rng_state()
-    rand = torch.empty(low.size()).uniform_()    # differs: for low.new(low.size()) (the strict xfail below)
+    rand = low.new(low.size()).uniform_()
     torch.set_rng_state(state)
     u = Uniform(low, high).rsample()
     u.backward(torch.ones_like(u))
@@ -426,7 +426,6 @@ def test_uniform():
     # differs: self._check_forward_ad(lambda x: x.uniform_()) left out (no forward AD)
 
 
-@pytest.mark.xfail(strict=True, reason="Tensor.new(torch.Size) is read as data, not as a size (tensor.py)")
 def test_uniform_new_of_a_size():
     # differs: the line test_uniform and test_exponential write, `low.new(low.size())`, on its own: PyTorch's
     # legacy constructor takes a torch.Size as the new tensor's size (a tuple or list as data)
@@ -736,7 +735,7 @@ def test_exponential():
     np.testing.assert_allclose(arr(rate.grad), 1 / arr(rate) - arr(x), rtol=1e-8)
     rate.grad = None
     state = torch.get_rng_state()
-    eps = torch.empty(rate.size()).exponential_()    # differs: for rate.new(rate.size()), as in test_uniform
+    eps = rate.new(rate.size()).exponential_()
     torch.set_rng_state(state)
     z = Exponential(rate).rsample()
     z.backward(torch.ones_like(z))

@@ -388,10 +388,11 @@ def new(self: Tensor, *size: Any, dtype: Any = None, device: Any = None, require
     """PyTorch's legacy `t.new(*sizes)`: a new tensor of that shape in this tensor's dtype, of zeros
     (PyTorch's is uninitialised, as `empty`'s, which gives zeros here too), so the char-RNN idiom
     `weight.new(n_layers, batch, hidden).zero_()` ports. `t.new()` is empty, shape (0,). Given one list,
-    tuple, array or tensor, `t.new([1, 2])` is that data in this tensor's dtype, as PyTorch's."""
+    tuple, array or tensor, `t.new([1, 2])` is that data in this tensor's dtype, as PyTorch's; but one
+    `Size` (`t.new(t.size())`) is a shape, as there."""
     check_device("new", device)
     dtype = dtype or self.dtype
-    if len(size) == 1 and isinstance(size[0], (list, tuple, np.ndarray, Tensor)):
+    if len(size) == 1 and isinstance(size[0], (list, tuple, np.ndarray, Tensor)) and not isinstance(size[0], Size):
         return owned(np.array(size[0], dtype=dtype), requires_grad)
     return owned(np.zeros(sizes_of(size, "new") if size else (0,), dtype=dtype), requires_grad)
 
