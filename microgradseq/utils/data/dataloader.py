@@ -5,10 +5,12 @@ its items instead of stacking them (fast.ai's `DataLoader(ds, batch_sampler=...,
 
 from __future__ import annotations
 
+import copy
+import functools
 import operator
 import warnings
-from collections.abc import Mapping
-from typing import Any, Iterator
+from collections.abc import Mapping, MutableMapping, MutableSequence, Sequence
+from typing import Any, Generic, Iterator, TypeVar
 
 import numpy as np
 
@@ -19,6 +21,8 @@ from ...spellings import only_defaults
 from ...tensor import Tensor, owned
 from .dataset import IterableDataset, Subset, TensorDataset
 from .sampler import BatchSampler, RandomSampler, SequentialSampler
+
+T_co = TypeVar("T_co", covariant=True)
 
 # PyTorch's DataLoader options that would change what a batch is, or how workers start: only their defaults
 _SINGLE_PROCESS = {"timeout": 0, "multiprocessing_context": None, "pin_memory_device": ""}
@@ -67,12 +71,43 @@ def default_collate(batch: Any) -> Any:
         return batch
     if isinstance(first, Mapping):
         return _collated_mapping(batch)
-    if isinstance(first, (tuple, list)):
-        if any(not isinstance(item, (tuple, list)) or len(item) != len(first) for item in batch):
-            raise ValueError("DataLoader: the dataset's items must all have the same number of fields")
+    if isinstance(first, tuple) and hasattr(first, "_fields"):
+        return type(first)(*(default_collate(field) for field in zip(*batch)))
+    if isinstance(first, Sequence):
+        if any(not isinstance(item, Sequence) or len(item) != len(first) for item in batch):
+            raise RuntimeError("default_collate: each element in list of batch should be of equal size (the "
+                               "dataset's items must all have the same number of fields)")
         fields = [default_collate(field) for field in zip(*batch)]
-        return type(first)(*fields) if hasattr(first, "_fields") else fields
+        return fields if isinstance(first, tuple) else _same_sequence_type(first, fields)
     return _stacked(batch)
+
+
+def _same_sequence_type(like: Any, parts: list) -> Any:
+    """`parts` in the sequence type of `like`, as PyTorch's collate and convert make them: a copy of a
+    mutable sequence with its items replaced (a list subclass stays one), else `type(like)(parts)`, else
+    (a `range`) a list."""
+    try:
+        if isinstance(like, MutableSequence):
+            clone = copy.copy(like)
+            for i, part in enumerate(parts):
+                clone[i] = part
+            return clone
+        return type(like)(parts)
+    except TypeError:
+        return parts
+
+
+def _same_mapping_type(like: Any, parts: dict) -> Any:
+    """`parts` (a dict) in the mapping type of `like`, as PyTorch's: a copy of a mutable mapping updated,
+    else `type(like)(parts)`, else the dict."""
+    try:
+        if isinstance(like, MutableMapping):
+            clone = copy.copy(like)
+            clone.update(parts)
+            return clone
+        return type(like)(parts)
+    except TypeError:
+        return parts
 
 
 def _not_a_batch(batch: Any) -> Exception:
@@ -99,12 +134,7 @@ def _collated_mapping(batch: Any) -> Any:
             raise ValueError(f"DataLoader: the dataset's dict items must all have the same keys, got "
                              f"{list(first)} and {other}")
     collated = {key: default_collate([item[key] for item in batch]) for key in first}
-    if type(first) is dict:
-        return collated
-    try:
-        return type(first)(collated)
-    except TypeError:
-        return collated
+    return collated if type(first) is dict else _same_mapping_type(first, collated)
 
 
 def _stacked(batch: Any) -> Tensor:
@@ -129,7 +159,7 @@ class _LoaderIterator:
     loader's `len(loader)`, its number of batches however many were taken (a loop that counts them down,
     `iters_left = len(iter(loader))`, reads it)."""
 
-    __slots__ = ("_loader", "_batches")
+    __slots__ = ("_loader", "_batches")     # _batches gives each batch as a function that loads it
 
     def __init__(self, loader: DataLoader, batches: Iterator) -> None:
         self._loader, self._batches = loader, batches
@@ -138,13 +168,13 @@ class _LoaderIterator:
         return self
 
     def __next__(self) -> Any:
-        return next(self._batches)
+        return next(self._batches)()
 
     def __len__(self) -> int:
         return len(self._loader)
 
 
-class DataLoader:
+class DataLoader(Generic[T_co]):
     """PyTorch's `DataLoader`, in one process: batches of `batch_size` items of `dataset`, in order or,
     with `shuffle`, in a new random order every epoch, or in the order `sampler` gives each epoch (an
     iterable of integer indices, such as a `RandomSampler`, read as it goes; not with `shuffle`);
@@ -163,7 +193,14 @@ class DataLoader:
     the one process iterates it once, `get_worker_info()` None, as PyTorch's num_workers=0). A
     `worker_init_fn` (PyTorch's reproducibility recipe passes `seed_worker`) is kept and never called, as
     PyTorch's loader with num_workers=0 never calls it: no worker process starts. `pin_memory=True`
-    warns each time the loader is iterated, as PyTorch's does without an accelerator, and pins nothing."""
+    warns each time the loader is iterated, as PyTorch's does without an accelerator, and pins nothing.
+
+    Generic, as PyTorch's (`DataLoader[List[Tensor]]` in a type hint). As PyTorch's, `batch_size`,
+    `sampler`, `batch_sampler`, `drop_last`, `dataset` and `persistent_workers` cannot be assigned once
+    it is made (ValueError); make a new loader. A batch whose items raise (the dataset's `__getitem__`)
+    raises from `next(it)`, and the next `next(it)` goes on with the batch after it, as PyTorch's."""
+
+    _FIXED = ("batch_size", "batch_sampler", "sampler", "drop_last", "dataset", "persistent_workers")
 
     def __init__(self, dataset: Any, batch_size: int = 1, shuffle: bool = False, *, sampler: Any = None,
                  batch_sampler: Any = None, drop_last: bool = False, collate_fn: Any = None,
@@ -192,6 +229,9 @@ class DataLoader:
             if given is not None and not hasattr(given, "__iter__"):
                 raise TypeError(f"DataLoader: expected {name} an iterable of indices (such as RandomSampler(dataset)"
                                 f"{'' if name == 'sampler' else ' in a BatchSampler'}), got {type(given).__name__}")
+        if sampler is not None and self.shuffle:
+            raise ValueError("DataLoader: sampler and shuffle=True exclude each other (the sampler gives the "
+                             "order; PyTorch: sampler option is mutually exclusive with shuffle); pass one")
         if batch_sampler is not None and (batch_size != 1 or self.shuffle or sampler is not None or self.drop_last):
             raise ValueError("DataLoader: batch_sampler option is mutually exclusive with batch_size, shuffle, "
                              "sampler, and drop_last (the batch sampler gives whole batches)")
@@ -200,15 +240,19 @@ class DataLoader:
                              "with drop_last")
         self.batch_size = (None if batch_sampler is not None or batch_size is None else
                            positive_int(batch_size, "batch_size", "DataLoader"))
-        if sampler is not None and self.shuffle:
-            raise ValueError("DataLoader: sampler and shuffle=True exclude each other (the sampler gives the "
-                             "order); pass one")
         if collate_fn is not None and not callable(collate_fn):
             raise TypeError(f"DataLoader: expected collate_fn a function of a batch's list of items, got "
                             f"{type(collate_fn).__name__}")
         self._sampler, self._batch_sampler, self.collate_fn = sampler, batch_sampler, collate_fn
         self.generator = generator_checked(generator, "DataLoader", "generator")
         self.sampler, self.batch_sampler = self._pytorchs_samplers()
+        self._initialized = True
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in self._FIXED and self.__dict__.get("_initialized", False):
+            raise ValueError(f"DataLoader: {name} attribute should not be set after DataLoader is initialized "
+                             f"(as in PyTorch); make a new DataLoader")
+        super().__setattr__(name, value)
 
     def _pytorchs_samplers(self) -> tuple:
         """`loader.sampler` and `loader.batch_sampler` as PyTorch's loader has them (None and None over an
@@ -247,26 +291,40 @@ class DataLoader:
         return _LoaderIterator(self, self._loaded())
 
     def _loaded(self) -> Iterator:
+        """Each batch as a function that loads it, so that a batch whose loading raises leaves the order
+        where it was and the next one comes after it, as PyTorch's iterator fetches index by index."""
         if self._iterable:
-            yield from self._streamed()
+            for batch in self._streamed():
+                yield lambda batch=batch: batch
             return
         if self.batch_size is None and self._batch_sampler is None:     # batch_size=None: batching off, each
             for i in (self._order() if self._sampler is None else self._sampler):   # item as the dataset gives it
-                item = self.dataset[int(i) if isinstance(i, np.integer) else i]
-                yield _converted(item) if self.collate_fn is None else self.collate_fn(item)
+                yield functools.partial(self._item, i)
             return
         tensors, rows = _tensors_and_rows(self.dataset)
         for batch in self._batches():
             if tensors is None or self.collate_fn is not None or type(batch) is list:
-                items = [self.dataset[int(i) if isinstance(i, np.integer) else i] for i in batch]
-                yield (default_collate if self.collate_fn is None else self.collate_fn)(items)
+                yield functools.partial(self._collated, batch)
             else:
-                try:
-                    picked = batch if rows is None else rows[batch]
-                    taken = [owned(np.take(t._data, picked, axis=0)) for t in tensors]
-                except IndexError:
-                    raise self._out_of_range(batch) from None
-                yield taken
+                yield functools.partial(self._taken, tensors, rows, batch)
+
+    def _item(self, i: Any) -> Any:
+        """One item, batching off: as PyTorch's default_convert gives it, or through collate_fn."""
+        item = self.dataset[int(i) if isinstance(i, np.integer) else i]
+        return _converted(item) if self.collate_fn is None else self.collate_fn(item)
+
+    def _collated(self, batch: Any) -> Any:
+        """A batch of the dataset's items, collated."""
+        items = [self.dataset[int(i) if isinstance(i, np.integer) else i] for i in batch]
+        return (default_collate if self.collate_fn is None else self.collate_fn)(items)
+
+    def _taken(self, tensors: Any, rows: Any, batch: np.ndarray) -> list:
+        """A batch of a TensorDataset's (or a Subset of one's) rows, by one numpy take per tensor."""
+        try:
+            picked = batch if rows is None else rows[batch]
+            return [owned(np.take(t._data, picked, axis=0)) for t in tensors]
+        except IndexError:
+            raise self._out_of_range(batch) from None
 
     def _out_of_range(self, batch: Any) -> IndexError:
         """The error for a batch of indices some of which the dataset does not have (a sampler's or
@@ -348,16 +406,21 @@ def default_convert(data: Any) -> Any:
 
 
 def _converted(item: Any) -> Any:
-    """An item as PyTorch's `default_convert` gives it with batching off: numpy arrays of numbers as
-    tensors, in tuples and lists too; anything else as it is."""
-    if isinstance(item, np.ndarray) and item.dtype.kind in "biufc":
+    """An item as PyTorch's `default_convert` gives it with batching off: numpy arrays (and scalars) of
+    numbers as tensors, in tuples, lists and dicts too; a sequence or mapping in its own type when it can
+    be made again (a list or dict subclass stays one; a `range` becomes a list, as PyTorch's); anything
+    else as it is."""
+    if isinstance(item, (np.ndarray, np.generic)) and item.dtype.kind in "biufc":
         return owned(np.array(item))
     if isinstance(item, Mapping):
-        return {key: _converted(value) for key, value in item.items()}
+        parts = {key: _converted(value) for key, value in item.items()}
+        return parts if type(item) is dict else _same_mapping_type(item, parts)
     if isinstance(item, tuple) and hasattr(item, "_fields"):
         return type(item)(*(_converted(part) for part in item))
-    if isinstance(item, (tuple, list)):
+    if isinstance(item, tuple):
         return type(item)(_converted(part) for part in item)
+    if isinstance(item, Sequence) and not isinstance(item, (str, bytes)):
+        return _same_sequence_type(item, [_converted(part) for part in item])
     return item
 
 

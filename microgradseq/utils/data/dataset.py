@@ -93,7 +93,8 @@ class ConcatDataset(Dataset[T_co]):
             raise ValueError("ConcatDataset: datasets should not be an empty iterable")
         for dataset in self.datasets:
             if isinstance(dataset, IterableDataset):
-                raise TypeError("ConcatDataset: does not support IterableDataset (chain them with ChainDataset)")
+                raise IterableStyleError("ConcatDataset does not support IterableDataset (chain them with "
+                                         "ChainDataset)")
             if not hasattr(type(dataset), "__len__"):
                 raise TypeError(f"ConcatDataset: expected datasets with a length (__len__), got "
                                 f"{type(dataset).__name__}")
@@ -126,6 +127,11 @@ class ConcatDataset(Dataset[T_co]):
         return self.datasets[which][index - (self.cumulative_sizes[which - 1] if which else 0)]
 
 
+class IterableStyleError(TypeError, AssertionError):
+    """A dataset of the wrong style for ConcatDataset (an IterableDataset) or ChainDataset (a map-style
+    one): a TypeError, and an AssertionError as PyTorch's (its checks are asserts)."""
+
+
 class ChainDataset(IterableDataset[T_co]):
     """PyTorch's `ChainDataset`: the items of each of the iterable `datasets` in turn."""
 
@@ -135,7 +141,7 @@ class ChainDataset(IterableDataset[T_co]):
     def __iter__(self) -> Iterator[T_co]:
         for dataset in self.datasets:
             if not isinstance(dataset, IterableDataset):
-                raise TypeError(f"ChainDataset: only supports IterableDataset, got {type(dataset).__name__}")
+                raise IterableStyleError(f"ChainDataset only supports IterableDataset, got {type(dataset).__name__}")
             yield from dataset
 
     def __len__(self) -> int:

@@ -9,7 +9,7 @@ from typing import Any, Generic, Iterator, TypeVar
 
 import numpy as np
 
-from ...checks import flag, is_int, positive_int
+from ...checks import is_int, positive_int
 from ...checks import generator as generator_checked
 from ...creation import multinomial
 from ...random import generator_or_default
@@ -49,7 +49,10 @@ class RandomSampler(Sampler[int]):
 
     def __init__(self, data_source: Any, replacement: bool = False, num_samples: int | None = None,
                  generator: np.random.Generator | None = None) -> None:
-        self.replacement = flag(replacement, "replacement", "RandomSampler")
+        if not isinstance(replacement, (bool, np.bool_)):       # (PyTorch's TypeError, in its words)
+            raise TypeError(f"RandomSampler: replacement should be a boolean value, but got "
+                            f"replacement={replacement!r}")
+        self.replacement = bool(replacement)
         items = length_of(data_source, "RandomSampler")
         self.data_source = data_source
         self.num_samples = positive_int(items if num_samples is None else num_samples,
@@ -60,16 +63,17 @@ class RandomSampler(Sampler[int]):
         return self.num_samples
 
     def __iter__(self) -> Iterator[int]:
-        rng = generator_or_default(self.generator, "RandomSampler")
         items = length_of(self.data_source, "RandomSampler")
         if items == 0:
             raise ValueError(f"RandomSampler: cannot draw {self.num_samples} samples from an empty data_source")
-        return self._drawn(rng, items)
+        return self._drawn(items)
 
-    def _drawn(self, rng: np.random.Generator, items: int) -> Iterator[int]:
+    def _drawn(self, items: int) -> Iterator[int]:
         """The indices, drawn as they are read (PyTorch's way), so a sampler of num_samples=10**10 (an
         endless loader's) gives its first batch at once: with replacement 32 uniform ones at a time,
-        else one permutation of the items after another."""
+        else one permutation of the items after another. The generator is the one in use at the first
+        index read (`torch.manual_seed` after `iter(sampler)` decides the order, as in PyTorch)."""
+        rng = generator_or_default(self.generator, "RandomSampler")
         for start in range(0, self.num_samples, 32 if self.replacement else items):
             left = self.num_samples - start
             if self.replacement:
@@ -111,8 +115,11 @@ class SubsetRandomSampler(Sampler[int]):
         return len(self.indices)
 
     def __iter__(self) -> Iterator[int]:
+        """Drawn at the first index read, as PyTorch's generator draws (so `torch.manual_seed` between
+        `iter(sampler)` and the first `next` decides the order)."""
         rng = generator_or_default(self.generator, "SubsetRandomSampler")
-        return iter([self.indices[i] for i in rng.permutation(len(self.indices))])
+        for i in rng.permutation(len(self.indices)):
+            yield self.indices[i]
 
 
 class WeightedRandomSampler(Sampler[int]):
@@ -138,8 +145,9 @@ class WeightedRandomSampler(Sampler[int]):
         self.generator = generator_checked(generator, "WeightedRandomSampler", "generator")
 
     def __iter__(self) -> Iterator[int]:
+        """Drawn at the first index read, as PyTorch's generator draws."""
         drawn = multinomial(self.weights, self.num_samples, self.replacement, generator=self.generator)
-        return iter(drawn.tolist())
+        yield from drawn.tolist()
 
     def __len__(self) -> int:
         return self.num_samples
