@@ -200,8 +200,8 @@ def test_mha_refuses_bias_k_without_bias_v_and_bias_kv_with_static_keys():
     with pytest.raises(ValueError, match="multi_head_attention_forward: expected bias_k and bias_v both or neither"):
         call_mha(x, x, x, *mha_arguments(15), bias_k=bias)
     static = mg.tensor(r.standard_normal((N * H, S, E // H)))
-    with pytest.raises(ValueError, match="multi_head_attention_forward: bias_k and bias_v cannot be added to "
-                                         "static_k and static_v"):
+    with pytest.raises(ValueError, match="multi_head_attention_forward: bias cannot be added to static key. \\(bias_k and "
+                                         "bias_v cannot be added to static_k and static_v\\)"):
         call_mha(x, x, x, *mha_arguments(15), bias_k=bias, bias_v=bias, static_k=static, static_v=static)
 
 
@@ -251,9 +251,9 @@ def test_mha_with_bias_kv_and_a_zero_key_appends_both_in_that_order():
 
 
 @pytest.mark.parametrize("shapes, message", [
-    (((L, N, E), (S, N, E), (S, E)), "for batched \\(3-D\\) query, expected key and value to be 3-D but found "
+    (((L, N, E), (S, N, E), (S, E)), "for batched \\(3-D\\) query, expected `key` and `value` to be 3-D but found "
                                      "3-D and 2-D tensors respectively"),
-    (((L, N, E), (S, E), (S, N, E)), "expected key and value to be 3-D but found 2-D and 3-D"),
+    (((L, N, E), (S, E), (S, N, E)), "expected `key` and `value` to be 3-D but found 2-D and 3-D"),
 ])
 def test_mha_refuses_keys_or_values_of_another_number_of_axes(shapes, message):
     """PyTorch's _mha_shape_check: key and value have as many axes as the query."""
@@ -268,12 +268,12 @@ def test_mha_refuses_masks_with_the_wrong_number_of_axes():
     or 3-D; an unbatched 3-D attn_mask must be (num_heads, L, S)."""
     r = rng(20)
     x, x1 = r.standard_normal((L, N, E)), r.standard_normal((L, E))
-    with pytest.raises(ValueError, match="for batched \\(3-D\\) query, expected key_padding_mask to be None or 2-D "
+    with pytest.raises(ValueError, match="for batched \\(3-D\\) query, expected `key_padding_mask` to be `None` or 2-D "
                                          "but found 1-D tensor instead"):
         call_mha(x, x, x, *mha_arguments(20), key_padding_mask=np.zeros(L, bool))
-    with pytest.raises(ValueError, match="expected attn_mask to be None, 2-D or 3-D but found 4-D tensor instead"):
+    with pytest.raises(ValueError, match="expected `attn_mask` to be `None`, 2-D or 3-D but found 4-D tensor instead"):
         call_mha(x, x, x, *mha_arguments(20), attn_mask=np.zeros((1, N * H, L, L)))
-    with pytest.raises(ValueError, match=r"multi_head_attention_forward: expected attn_mask shape to be "
+    with pytest.raises(ValueError, match=r"multi_head_attention_forward: Expected `attn_mask` shape to be "
                                          r"\(2, 3, 3\) but got \(1, 3, 3\)"):
         call_mha(x1, x1, x1, *mha_arguments(20), attn_mask=np.zeros((1, L, L)))
 

@@ -23,6 +23,11 @@ from .activations import softmax
 from .layer_functions import dropout, linear, pad
 
 
+class _CausalMaskError(ValueError, RuntimeError):
+    """attn_mask given with is_causal=True: a RuntimeError in PyTorch's scaled_dot_product_attention, a
+    ValueError as the library's other argument errors."""
+
+
 def scaled_dot_product_attention(query: Any, key: Any, value: Any, attn_mask: Any = None, dropout_p: float = 0.0,
                                  is_causal: bool = False, scale: float | None = None,
                                  enable_gqa: bool = False) -> Tensor:
@@ -41,7 +46,8 @@ def scaled_dot_product_attention(query: Any, key: Any, value: Any, attn_mask: An
         raise TypeError(f"{where}: scale must be a number or None, got {scale!r}")
     if flag(is_causal, "is_causal", where):
         if attn_mask is not None:
-            raise ValueError(f"{where}: pass attn_mask or is_causal=True, not both (as PyTorch's)")
+            raise _CausalMaskError(f"{where}: Explicit attn_mask should not be set when is_causal=True (pass "
+                                   f"attn_mask or is_causal=True, not both, as PyTorch's)")
         attn_mask = owned(np.tril(np.ones((q.shape[-2], k.shape[-2]), dtype=bool)))
     return _attended(where, q, k, v, attn_mask, dropout_p, scale)[0]
 
@@ -174,7 +180,8 @@ def multi_head_attention_forward(query: Any, key: Any, value: Any, embed_dim_to_
         raise ValueError(f"{where}: expected bias_k and bias_v both or neither")
     if bias_k is not None:
         if static_k is not None or static_v is not None:
-            raise ValueError(f"{where}: bias_k and bias_v cannot be added to static_k and static_v")
+            raise _ShapeCheckError(f"{where}: bias cannot be added to static key. (bias_k and bias_v cannot be added "
+                                  f"to static_k and static_v)")
         k = ops.concat([k, bias_k.repeat(1, bsz, 1)])
         v = ops.concat([v, bias_v.repeat(1, bsz, 1)])
         attn_mask, key_padding_mask = _one_more_key(attn_mask, key_padding_mask)
@@ -204,28 +211,35 @@ def multi_head_attention_forward(query: Any, key: Any, value: Any, embed_dim_to_
     return (output, weights) if batched else (output.squeeze(1), weights.squeeze(0))
 
 
+class _ShapeCheckError(ValueError, AssertionError):
+    """The error of PyTorch's `assert`s in multi_head_attention_forward (_mha_shape_check, and bias_k with
+    static_k): an AssertionError there, so `except AssertionError` and `assertRaises(AssertionError)` catch it;
+    a ValueError too, as the library's other shape errors."""
+
+
 def _checked_shapes(where: str, query: Tensor, key: Tensor, value: Tensor, key_padding_mask: Tensor | None,
                     attn_mask: Tensor | None, num_heads: int) -> bool:
     """PyTorch's _mha_shape_check: whether the input is batched (query 3-d) or not (2-d), once key, value
     and the masks have the number of axes that goes with it; else an error naming `where`."""
     if query.ndim not in (2, 3):
-        raise ValueError(f"{where}: query should be unbatched 2D or batched 3D tensor but received "
-                         f"{query.ndim}-D query tensor")
+        raise _ShapeCheckError(f"{where}: query should be unbatched 2D or batched 3D tensor but received "
+                               f"{query.ndim}-D query tensor")
     batched = query.ndim == 3
     kind = "batched (3-D)" if batched else "unbatched (2-D)"
     if key.ndim != query.ndim or value.ndim != query.ndim:
-        raise ValueError(f"{where}: for {kind} query, expected key and value to be {query.ndim}-D but found "
-                         f"{key.ndim}-D and {value.ndim}-D tensors respectively")
+        raise _ShapeCheckError(f"{where}: for {kind} query, expected `key` and `value` to be {query.ndim}-D but "
+                               f"found {key.ndim}-D and {value.ndim}-D tensors respectively")
     if key_padding_mask is not None and key_padding_mask.ndim != query.ndim - 1:
-        raise ValueError(f"{where}: for {kind} query, expected key_padding_mask to be None or "
-                         f"{query.ndim - 1}-D but found {key_padding_mask.ndim}-D tensor instead")
+        raise _ShapeCheckError(f"{where}: for {kind} query, expected `key_padding_mask` to be `None` or "
+                               f"{query.ndim - 1}-D but found {key_padding_mask.ndim}-D tensor instead")
     if attn_mask is not None and attn_mask.ndim not in (2, 3):
-        raise ValueError(f"{where}: for {kind} query, expected attn_mask to be None, 2-D or 3-D but found "
-                         f"{attn_mask.ndim}-D tensor instead")
+        raise _ShapeCheckError(f"{where}: for {kind} query, expected `attn_mask` to be `None`, 2-D or 3-D but "
+                               f"found {attn_mask.ndim}-D tensor instead")
     if not batched and attn_mask is not None and attn_mask.ndim == 3:
         expected = (num_heads, query.shape[0], key.shape[0])
         if attn_mask.shape != expected:
-            raise ValueError(f"{where}: expected attn_mask shape to be {expected} but got {attn_mask.shape}")
+            raise _ShapeCheckError(f"{where}: Expected `attn_mask` shape to be {expected} but got "
+                                   f"{attn_mask.shape}")
     return batched
 
 

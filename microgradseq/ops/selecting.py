@@ -195,16 +195,23 @@ def unfold(self: Tensor, dimension: int, size: int, step: int) -> Tensor:
     return out
 
 
-def flip(self: Tensor, dims: Any) -> Tensor:
+def flip(self: Tensor, *args: Any, dims: Any = None) -> Tensor:
     """The entries in reverse order along each of `dims` (an axis or a list of them), as PyTorch's
-    `torch.flip`: indexing with reversed slices, whose rule sends the gradient back."""
+    `torch.flip`: indexing with reversed slices, whose rule sends the gradient back. As PyTorch's
+    `Tensor.flip`, the axes may come one by one too (`t.flip(0, 1)`), or as `dims=`."""
+    if args and dims is not None:
+        raise TypeError(f"flip: dims given both by position {args!r} and by keyword {dims!r}")
+    if dims is None:
+        if not args:
+            raise TypeError("flip() missing 1 required positional argument: 'dims'")
+        dims = args[0] if len(args) == 1 else args
     if not is_int(dims) and not hasattr(dims, "__iter__"):
         raise TypeError(f"flip: dims must be an axis or a tuple or list of axes, got {type(dims).__name__} {dims!r}")
-    axes = [_axis("flip", axis, self.ndim) for axis in ([dims] if is_int(dims) else list(dims))]
+    axes = [_axis("flip", axis, self.ndim, scalar_dim=True) for axis in ([dims] if is_int(dims) else list(dims))]
     if len(set(axes)) != len(axes):
         raise ValueError(f"flip: each dim may appear once, got {dims!r}")
     index = [slice(None)] * self.ndim
-    for axis in axes:
+    for axis in axes if self.ndim else ():  # a 0-d tensor (dim 0 or -1, as PyTorch's) is its own flip
         index[axis] = slice(None, None, -1)
     out = getitem(self, tuple(index))
     out._part_of = None                     # PyTorch's flip copies: a write into the result leaves self

@@ -22,6 +22,8 @@ def topk(self: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool
     A bool tensor is a TypeError, as PyTorch's (its topk kernel has no bool; sort's has)."""
     if self.dtype == np.bool_:
         raise TypeError(no_bool_kernel("topk"))
+    if isinstance(dim, (bool, np.bool_)):       # t.topk(4, True) meant largest=True: PyTorch's parser refuses it
+        raise TypeError(f"topk: dim must be an integer, got {dim!r} (largest= and sorted= are keywords)")
     axis = _axis("topk", dim, self.ndim)
     if not (is_int(k) and 0 <= k <= self.shape[axis]):
         raise ValueError(f"topk: expected k from 0 to {self.shape[axis]} (dim {dim} of shape {self.shape}), got {k!r}")
