@@ -130,6 +130,17 @@ def full(size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None, r
     return owned(np.full(_shape((size,), "full"), fill_value, dtype=dtype or _fill_dtype(fill_value)), requires_grad)
 
 
+def scalar_tensor(s: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """A 0-d tensor of the number `s`, as torch.scalar_tensor: in the default float dtype unless `dtype` is given
+    (`scalar_tensor(True)` is 1.0), where `mg.tensor(True)` would be a bool."""
+    check_device("scalar_tensor", device)
+    if isinstance(s, Tensor) and s.numel() == 1:
+        s = s.item()
+    if not isinstance(s, (numbers.Number, np.bool_)):
+        raise TypeError(f"scalar_tensor: s must be a number, got {type(s).__name__}")
+    return owned(np.array(s, dtype=dtype or get_default_dtype()), requires_grad)
+
+
 def _like_shape_dtype(input: Any, dtype: Any, where: str, memory_format: Any) -> tuple[tuple, np.dtype]:
     """input's shape and dtype (or `dtype`); what is not numbers (a string, None, a mixed list) is a
     TypeError naming `where`, as PyTorch's (numpy would give a tensor of strings or objects).

@@ -105,6 +105,19 @@ def allclose(input: Any, other: Any, rtol: float = 1e-05, atol: float = 1e-08, e
         raise ValueError(f"allclose: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
 
 
+def isin(elements: Any, test_elements: Any, *, assume_unique: bool = False, invert: bool = False) -> Tensor:
+    """Whether each entry of `elements` is one of `test_elements` (a bool tensor of elements' shape), as
+    torch.isin; either may be a number; `invert=True` gives the opposite; no gradient (numpy's isin)."""
+    a = as_tensor(elements, where="isin")._data
+    b = as_tensor(test_elements, where="isin")._data
+    return as_tensor(np.isin(a, b, assume_unique=bool(assume_unique), invert=bool(invert)))
+
+
+def msort(input: Any) -> Tensor:
+    """input sorted along its first axis, as torch.msort: `mg.sort(input, dim=0).values` (its gradient)."""
+    return as_tensor(input, where="msort").sort(dim=0)[0]
+
+
 abs, exp, log, sqrt, tanh, sigmoid, relu, clamp, clip, pow, sin, cos, round = map(
     _form, ("abs", "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "clamp", "clip", "pow", "sin", "cos", "round"))
 add, sub, mul, div, matmul, mm, bmm = map(_form, ("add", "sub", "mul", "div", "matmul", "mm", "bmm"))

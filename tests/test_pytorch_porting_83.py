@@ -34,7 +34,7 @@ Left open (strict xfails):
   - `torch.unique(x, dim=0)` of a 1-d tensor with NaNs: PyTorch keeps every NaN apart ([nan, 0, nan, nan, 1] in
     test_unique_dim); numpy 2's unique, used here, merges them into one NaN ([0, 1, nan]).
   - `Tensor.ndimension()` (used by test_topk), `torch.scalar_tensor` (test_sort_expanded_tensor), `torch.msort`
-    (test_msort) and `torch.isin` (test_isin) are not here (ndimension belongs in tensor.py, the lead's file).
+    (test_msort) and `torch.isin` (test_isin) were not here: added since (their tests pass as PyTorch wrote them).
 """
 
 import random
@@ -240,7 +240,6 @@ def test_stable_sort_against_numpy(dtype):
         np_eq(a(idx_torch), idx_numpy)
 
 
-@pytest.mark.xfail(strict=True, reason="torch.msort is not here")
 def test_msort():
     tensor = torch.randint(-9, 9, (10, 20))
     np_eq(a(torch.msort(tensor)), np.sort(a(tensor), axis=0))
@@ -249,7 +248,7 @@ def test_msort():
 def test_sort_expanded_tensor():
     device, dtype = 'cpu', torch.float
     # https://github.com/pytorch/pytorch/issues/91420
-    data = torch.tensor(True, device=device, dtype=dtype)    # differs: torch.scalar_tensor is not here (xfail below)
+    data = torch.scalar_tensor(True, device=device, dtype=dtype)
     data = data.expand([1, 1, 1])
     out = torch.sort(data, stable=True, dim=1, descending=True)
     # differs: expected = torch.sort(ref, ...) of torch.Tensor([[[True]]]): written out
@@ -264,7 +263,6 @@ def test_sort_expanded_tensor():
     np_eq(a(out.indices), np.broadcast_to(np.arange(8)[None, :, None], (4, 8, 10)))
 
 
-@pytest.mark.xfail(strict=True, reason="torch.scalar_tensor is not here")
 def test_scalar_tensor_of_test_sort_expanded_tensor():
     assert torch.scalar_tensor(True, dtype=torch.float).item() == 1.0
 
@@ -308,10 +306,10 @@ def test_topk():
                 for dir in (True, False):
                     testTensor = t
                     if transpose:
-                        dim1 = random.randrange(t.dim())        # differs: ndimension() is not here (xfail)
+                        dim1 = random.randrange(t.ndimension())
                         dim2 = dim1
                         while dim1 == dim2:
-                            dim2 = random.randrange(t.dim())
+                            dim2 = random.randrange(t.ndimension())
 
                         testTensor = t.transpose(dim1, dim2)
 
@@ -330,7 +328,6 @@ def test_topk():
     compare(t, 2000, 1, False)
 
 
-@pytest.mark.xfail(strict=True, reason="Tensor.ndimension() (PyTorch's alias of dim()) is not here")
 def test_ndimension_of_test_topk():
     assert torch.rand(2, 3, 4).ndimension() == 3
 
@@ -852,7 +849,6 @@ def test_kthvalue_scalar():
     assert res[0].shape == () and res[0].item() == 2 and res[1].item() == 0     # differs: and the values
 
 
-@pytest.mark.xfail(strict=True, reason="torch.isin is not here")
 def test_isin():
     a_ = torch.arange(24).reshape([2, 3, 4])
     b = torch.tensor([[10, 20, 30], [0, 1, 3], [11, 22, 33]])

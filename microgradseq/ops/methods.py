@@ -475,6 +475,7 @@ Tensor.view_as = Tensor.reshape_as = view_as
 Tensor.squeeze_, Tensor.unsqueeze_ = _shaped_in_place("squeeze_", squeeze), _shaped_in_place("unsqueeze_", unsqueeze)
 Tensor.t_, Tensor.transpose_ = _shaped_in_place("t_", t), _shaped_in_place("transpose_", transpose)
 Tensor.size, Tensor.numel, Tensor.dim = size, lambda self: int(self._data.size), lambda self: self._data.ndim
+Tensor.ndimension = Tensor.dim                  # PyTorch's older name of dim()
 Tensor.nelement = Tensor.numel
 Tensor.narrow, Tensor.contiguous, Tensor.permute, Tensor.__iter__ = narrow, contiguous, permute, iterate
 Tensor.__reversed__, Tensor.__contains__ = reversed_along_first_axis, contains
