@@ -24,7 +24,7 @@ import numpy as np
 
 from ..tensor import Rules, Tensor, as_tensor, result
 from .elementwise import clone
-from .shape import InTurn, Rearranged, _prepared_index, getitem
+from .shape import InTurn, Rearranged, _prepared_index, _pytorch_words, getitem
 
 
 def index_put(x: Any, index: Any, value: Any) -> Tensor:
@@ -45,7 +45,8 @@ def index_put(x: Any, index: Any, value: Any) -> Tensor:
         if repeats:
             index = _each_position_once(x.shape, index, value)
     except (IndexError, ValueError, TypeError) as error:
-        raise type(error)(f"index_put: {error} (tensor of shape {x.shape}, value of shape {value.shape})") from None
+        raise type(error)(f"index_put: {_pytorch_words(error)} (tensor of shape {x.shape}, value of shape "
+                          f"{value.shape})") from None
     kept = (index, value.shape, x.shape)
     return result("index_put", y, (x, value), INDEX_PUT, (kept, kept))
 

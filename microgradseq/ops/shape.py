@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 import warnings
 from typing import Any, Callable, NamedTuple, Sequence
 
@@ -140,6 +141,8 @@ def _plain(part: Any) -> Any:
             return data != 0
         if data.ndim == 0 and data.dtype.kind in "iu":
             return int(data)
+        if data.dtype.kind not in "iub":         # (an empty float tensor too, which numpy would take)
+            raise IndexError(f"tensors used as indices must be long, int, byte or bool tensors, got {data.dtype}")
         part = data
     if isinstance(part, np.integer):
         return int(part)
@@ -182,6 +185,15 @@ def made_part_of(x: Tensor, out: Tensor, index: Any) -> Tensor:
     return out
 
 
+def _pytorch_words(error: Exception) -> str:
+    """numpy's indexing error in PyTorch's words: "index 5 is out of bounds for dimension 1 with size 5" (numpy
+    says axis; of an empty axis "for dimension with size 0", as PyTorch's); a value that does not fit a bool mask's
+    positions is PyTorch's "shape mismatch"."""
+    text = re.sub(r"for axis \d+ with size 0\b", "for dimension with size 0", str(error))
+    text = text.replace("for axis", "for dimension")
+    return f"shape mismatch: {text}" if "boolean array indexing assignment" in text else text
+
+
 def getitem(x: Any, index: Any) -> Tensor:
     """x[index];   the rule puts g at the indexed positions of a zero array shaped like x (adding repeats)
 
@@ -198,7 +210,7 @@ def getitem(x: Any, index: Any) -> Tensor:
         if X.ndim == 0:             # (old PyTorch's `loss[0]` / `total_loss += loss.data[0]`: PyTorch's hint)
             raise IndexError("getitem: invalid index of a 0-d tensor (shape ()): use t.item() to get its "
                              "number (old code's loss[0] or loss.data[0] is loss.item())") from None
-        raise IndexError(f"getitem: {error} (tensor of shape {X.shape})") from None
+        raise IndexError(f"getitem: {_pytorch_words(error)} (tensor of shape {X.shape})") from None
     out = result("getitem", y, (x,), GETITEM, ((index, repeats),))
     if basic:                           # made_part_of(x, out, index), spelled out: a call fewer a slice
         depth = 1 if x._part_of is None else x._part_of[3] + 1
