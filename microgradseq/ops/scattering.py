@@ -154,6 +154,9 @@ def _scatter_positions(where: str, self: Tensor, dim: int, index: Any, src: Any)
     picks = picks.reshape(-1) if self.ndim == 0 else picks
     source = _source(where, src, self)
     source = reshape(source, (-1,)) if self.ndim == 0 else source
+    if picks.size == 0:                 # an empty index sends nothing, whatever its shape (as PyTorch's check)
+        _axis(where, dim, shaped.ndim)
+        return shaped, (np.zeros(0, dtype=np.int64),) * shaped.ndim, getitem(reshape(source, (-1,)), slice(0, 0))
     if source.ndim != picks.ndim or any(n > m for n, m in zip(picks.shape, source.shape)):
         raise ValueError(f"{where}: src of shape {source.shape} does not cover index of shape {picks.shape}")
     positions = _along_index(where, shaped, dim, picks)
@@ -163,7 +166,8 @@ def _scatter_positions(where: str, self: Tensor, dim: int, index: Any, src: Any)
 def scatter_add(self: Tensor, dim: int, index: Any, src: Any) -> Tensor:
     """self with src's entries added where `index` says along `dim`, as PyTorch's: for dim 1,
     out[i][index[i][j]] += src[i][j] (an index named twice adds twice, numpy's `np.add.at`). `index` is
-    int64 with self's number of axes, no longer than src anywhere nor than self off `dim`."""
+    int64 with self's number of axes, no longer than src anywhere nor than self off `dim`; an empty one
+    (of any shape) adds nothing, as PyTorch's."""
     shaped, positions, values = _scatter_positions("scatter_add", self, dim, index, src)
     return reshape(_reduced_into("scatter_add", shaped, positions, values, "sum", True), self.shape)
 

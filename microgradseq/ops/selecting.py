@@ -75,7 +75,14 @@ def _positions(where: str, index: Any, extent: int) -> np.ndarray:
 
 
 def index_select(self: Tensor, dim: int, index: Any) -> Tensor:
-    """The entries at positions `index` (integers, 1-d or 0-d: one position) along `dim`."""
+    """The entries at positions `index` (integers, 1-d or 0-d: one position) along `dim`. A 0-d tensor
+    counts as one axis of one entry (dim 0 or -1, index [0]), and the result stays 0-d, as PyTorch's."""
+    if self.ndim == 0:
+        _axis("index_select", dim, 1)
+        picks = _positions("index_select", index, 1)
+        if picks.size != 1:
+            raise ValueError(f"index_select: expected one index into a 0-d tensor, got shape {picks.shape}")
+        return reshape(getitem(reshape(self, (1,)), picks.reshape(-1)), ())
     axis = _axis("index_select", dim, self.ndim)
     picks = _positions("index_select", index, self.shape[axis])
     if picks.ndim > 1:
@@ -83,10 +90,12 @@ def index_select(self: Tensor, dim: int, index: Any) -> Tensor:
     return getitem(self, _along(axis, picks.reshape(-1)))       # (a 0-d index: one position, as PyTorch's)
 
 
-def gather(self: Tensor, dim: int, index: Any) -> Tensor:
+def gather(self: Tensor, dim: int, index: Any, *, sparse_grad: bool = False) -> Tensor:
     """out[i][j][k] = self[index[i][j][k]][j][k] for dim 0 (and alike for the others), as PyTorch's:
     `log_probs.gather(1, targets.unsqueeze(1))` picks each row's target. `index` has self's number
-    of axes, and along the other axes no more entries than self."""
+    of axes, and along the other axes no more entries than self. `sparse_grad` is taken as PyTorch's
+    signature has it; with no sparse tensors here, the gradient is dense either way (its values are
+    those PyTorch's sparse one holds)."""
     return getitem(self, _along_index("gather", self, dim, index))
 
 
