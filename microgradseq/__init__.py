@@ -123,7 +123,7 @@ from .ops.contracting import addbmm, addmv, addr, baddbmm, mv, tensordot, trace,
 from .function_forms import index_add, index_copy, moveaxis, scatter_add, scatter_reduce
 from .creation import logspace, tril_indices, triu_indices
 from .creation import scalar_tensor                     # torch.scalar_tensor
-from .function_forms import isin, msort                  # torch.isin, torch.msort
+from .function_forms import isin, msort, tile            # torch.isin, torch.msort, torch.tile
 from .ops.combining import diagflat, narrow_copy                  # torch.diagflat, torch.narrow_copy
 from .ops.scattering import diagonal_scatter, select_scatter, slice_scatter   # torch.select_scatter, ...
 from .function_forms import index_put, masked_scatter, nanmean, put, take     # torch.take, torch.index_put, ...

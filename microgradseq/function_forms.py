@@ -113,6 +113,11 @@ def isin(elements: Any, test_elements: Any, *, assume_unique: bool = False, inve
     return as_tensor(np.isin(a, b, assume_unique=bool(assume_unique), invert=bool(invert)))
 
 
+def tile(input: Any, dims: Any) -> Tensor:
+    """torch.tile(input, dims): `input.tile(dims)`, repeat with dims padded by leading ones."""
+    return as_tensor(input, where="tile").tile(dims)
+
+
 def msort(input: Any) -> Tensor:
     """input sorted along its first axis, as torch.msort: `mg.sort(input, dim=0).values` (its gradient)."""
     return as_tensor(input, where="msort").sort(dim=0)[0]

@@ -46,8 +46,8 @@ What broke (two gaps fixed):
       out of range for a tensor with 0 axes"); PyTorch takes a 0-d tensor as one axis of one entry. Now so, and
       the result stays 0-d (microgradseq/ops/selecting.py).
 Left open (strict xfails, each in another helper's file or beyond this round's): an in-place triu_ makes a
-transposed tensor contiguous (test_triu_tril's contiguity check); `torch.tile` is missing; `torch.cat` of 1-d empty
-tensors only, along dim 1, raises (test_cat_empty_legacy; ops/shape.py); scatter refuses a position named twice even
+transposed tensor contiguous (test_triu_tril's contiguity check); `torch.tile` was missing (added since);
+`torch.cat` of 1-d empty tensors only, along dim 1, raises (test_cat_empty_legacy; ops/shape.py); scatter refuses a position named twice even
 for equal values (test_scatter_bool; ops/assign.py); index_fill_ of a bool tensor takes 1 + 1j (test_index_fill).
 """
 
@@ -1697,8 +1697,6 @@ def test_gap_in_place_triu_keeps_a_transposed_tensor_non_contiguous():
     assert not x_nc.is_contiguous()
 
 
-@pytest.mark.xfail(strict=True, reason="torch.tile / Tensor.tile (repeat with dims padded by leading ones) is not "
-                                       "here; it belongs beside repeat in microgradseq/ops/expanding.py")
 def test_gap_tile_is_repeat_with_leading_ones():
     x = torch.tensor([[1, 2], [3, 4]])
     np_eq(a(x.tile((2,))), np.tile(np.array([[1, 2], [3, 4]]), (2,)))

@@ -92,4 +92,11 @@ def meshgrid(*tensors: Any, indexing: str | None = None) -> tuple[Tensor, ...]:
     return tuple(grids)
 
 
-Tensor.expand, Tensor.expand_as, Tensor.repeat = expand, expand_as, repeat
+def _tile(self: Tensor, *dims: Any) -> Tensor:
+    """PyTorch's `t.tile(dims)`: `repeat` with fewer counts than axes allowed, padded with leading ones
+    (`t.tile((2,))` of a matrix repeats its columns), as numpy's tile; repeat's gradient."""
+    counts = shape_of(dims)
+    return repeat(self, *((1,) * (self.ndim - len(counts)) + tuple(counts)))
+
+
+Tensor.expand, Tensor.expand_as, Tensor.repeat, Tensor.tile = expand, expand_as, repeat, _tile
