@@ -48,7 +48,8 @@ What broke (two gaps fixed):
 Left open (strict xfails, each in another helper's file or beyond this round's): an in-place triu_ makes a
 transposed tensor contiguous (test_triu_tril's contiguity check); `torch.tile` was missing (added since);
 `torch.cat` of 1-d empty tensors only, along dim 1, raises (test_cat_empty_legacy; ops/shape.py); scatter refuses a
-position named twice even for equal values (test_scatter_bool; ops/assign.py); index_fill_ of a bool tensor takes 1 + 1j (test_index_fill).
+position named twice even for equal values (test_scatter_bool; ops/assign.py); index_fill_ of a bool tensor takes
+1 + 1j (test_index_fill).
 """
 
 import random
