@@ -22,8 +22,9 @@ from .tensor import Tensor, as_tensor
 _SCALAR_FIRST = {"add", "sub", "mul", "div", "pow", "floor_divide", "remainder", "subtract", "multiply", "divide"}
 
 
+# PyTorch's name of the 2nd argument, where a call may give it by keyword (`torch.tile(x, dims=(2,))`)
 _FIRST_KEYWORD = {"pow": "exponent", "mul": "other", "multiply": "other", "matmul": "other", "floor_divide": "other",
-                  "remainder": "other", "reshape": "shape", "permute": "dims"}   # PyTorch's name of the 2nd argument
+                  "remainder": "other", "reshape": "shape", "permute": "dims", "tile": "dims"}
 
 
 _INPUT_KEYWORD = {"split": "tensor"}
@@ -113,11 +114,6 @@ def isin(elements: Any, test_elements: Any, *, assume_unique: bool = False, inve
     return as_tensor(np.isin(a, b, assume_unique=bool(assume_unique), invert=bool(invert)))
 
 
-def tile(input: Any, dims: Any) -> Tensor:
-    """torch.tile(input, dims): `input.tile(dims)`, repeat with dims padded by leading ones."""
-    return as_tensor(input, where="tile").tile(dims)
-
-
 def msort(input: Any) -> Tensor:
     """input sorted along its first axis, as torch.msort: `mg.sort(input, dim=0).values` (its gradient)."""
     return as_tensor(input, where="msort").sort(dim=0)[0]
@@ -131,6 +127,7 @@ multiply, subtract, divide = map(_form, ("multiply", "subtract", "divide"))     
 greater, greater_equal, less, less_equal, not_equal = map(                         # and of gt, ge, lt, le, ne
     _form, ("greater", "greater_equal", "less", "less_equal", "not_equal"))
 clone = _form("clone")      # torch.clone(input, *, memory_format=...)
+tile = _form("tile")        # torch.tile(input, dims): repeat with dims padded by leading ones
 sum, mean, norm, argmax, argmin, softmax, log_softmax, topk, numel = map(
     _form, ("sum", "mean", "norm", "argmax", "argmin", "softmax", "log_softmax", "topk", "numel"))
 max, min = _extreme("max"), _extreme("min")

@@ -14,7 +14,7 @@ tensor: float32; a float32 tensor and 1j: complex64, the tensor's width).
 from __future__ import annotations
 
 import numbers
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 
@@ -65,16 +65,31 @@ def result_type(tensor1: Any, tensor2: Any) -> np.dtype:
     """The dtype of an arithmetic op on tensor1 and tensor2 (tensors or numbers), as `torch.result_type`:
     `result_type(mg.tensor([1, 2], dtype=mg.int32), 1.0)` is float32 (the default float dtype),
     `result_type(mg.tensor([1, 2], dtype=mg.uint8), mg.tensor(1))` uint8."""
-    tiers: list = [None, None, None]        # dimensioned tensors, 0-d tensors, numbers: each tier promoted
+    tiered = []
     for name, value in (("tensor1", tensor1), ("tensor2", tensor2)):
         if isinstance(value, Tensor):
-            tier, dtype = (0 if value.ndim else 1), _dtype(value.dtype, "result_type", name)
+            tiered.append(((0 if value.ndim else 1), _dtype(value.dtype, "result_type", name)))
         elif isinstance(value, (numbers.Number, np.bool_)):
-            tier, dtype = 2, _number_dtype(value.item() if isinstance(value, np.generic) else value)
+            tiered.append((2, _number_dtype(value.item() if isinstance(value, np.generic) else value)))
         else:
             raise TypeError(f"result_type: {name} must be a tensor or a number, got {type(value).__name__}")
+    return tiered_dtype(tiered)
+
+
+def tiered_dtype(tiered: Iterable[tuple[int, np.dtype]]) -> np.dtype | None:
+    """The common dtype of operands given as (tier, dtype), tier 0 a tensor with axes, 1 a 0-d tensor, 2 a
+    number, as c10's result_type: each tier promoted within itself, a lower tier counting only where its
+    category is higher (`combine_categories`); None for no operands."""
+    tiers: list = [None, None, None]
+    for tier, dtype in tiered:
         tiers[tier] = dtype if tiers[tier] is None else promoted_dtype(tiers[tier], dtype)
     return combine_categories(tiers[0], combine_categories(tiers[1], tiers[2]))
+
+
+def tensors_dtype(tensors: Iterable[Tensor]) -> np.dtype | None:
+    """`tiered_dtype` of tensors: the dtype PyTorch's ops of several tensors compute in (addcmul's three,
+    block_diag's blocks)."""
+    return tiered_dtype((0 if t.ndim else 1, t.dtype) for t in tensors)
 
 
 def combine_categories(higher: np.dtype | None, lower: np.dtype | None) -> np.dtype | None:

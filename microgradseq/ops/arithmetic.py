@@ -22,7 +22,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..checks import broadcasts_to, broadcasts_with, is_int, no_bool_kernel, public_name, user_stacklevel
-from ..promotion import combine_categories, promoted_dtype, result_type
+from ..promotion import result_type, tensors_dtype
 from ..spellings import also_by_keyword, axis_keepdims
 from ..tensor import Tensor, as_tensor, owned
 from . import elementwise as ew
@@ -397,7 +397,7 @@ def addcmul(self: Tensor, *args: Any, tensor1: Any = _ABSENT, tensor2: Any = _AB
     def summed() -> Tensor:
         dtype, (base, first, second) = _in_common_dtype(self, tensor1, tensor2)
         product = ew.mul(first, second)
-        return _in_dtype(ew.add(base, _scaled(product, _value_for("addcmul", value, dtype))), dtype)
+        return to(ew.add(base, _scaled(product, _value_for("addcmul", value, dtype))), dtype)
     return _broadcast_together("addcmul", (self, tensor1, tensor2), summed)
 
 
@@ -420,7 +420,7 @@ def addcdiv(self: Tensor, *args: Any, tensor1: Any = _ABSENT, tensor2: Any = _AB
     def summed() -> Tensor:
         dtype, (base, first, second) = _in_common_dtype(self, tensor1, tensor2)
         quotient = ew.div(first, second)
-        return _in_dtype(ew.add(base, _scaled(quotient, _value_for("addcdiv", value, dtype))), dtype)
+        return to(ew.add(base, _scaled(quotient, _value_for("addcdiv", value, dtype))), dtype)
     return _broadcast_together("addcdiv", (self, tensor1, tensor2), summed)
 
 
@@ -429,17 +429,9 @@ def _in_common_dtype(*tensors: Tensor) -> tuple[np.dtype, list[Tensor]]:
     addcdiv kernels: one result type of the three (0-d tensors count only for a higher category, c10's
     rule), computed in it, float16 in float (`opmath_t`), so tensor1 tensor2 of two float32 tensors next to a
     float64 self is a float64 product."""
-    tiers = [None, None]                        # dimensioned tensors, 0-d tensors
-    for t in tensors:
-        tier = 0 if t.ndim else 1
-        tiers[tier] = t.dtype if tiers[tier] is None else promoted_dtype(tiers[tier], t.dtype)
-    dtype = combine_categories(*tiers)
+    dtype = tensors_dtype(tensors)
     compute = np.dtype(np.float32) if dtype == np.float16 else dtype
-    return dtype, [t if t.dtype == compute else ew.astype(t, compute) for t in tensors]
-
-
-def _in_dtype(x: Tensor, dtype: np.dtype) -> Tensor:
-    return x if x.dtype == dtype else ew.astype(x, dtype)
+    return dtype, [to(t, compute) for t in tensors]
 
 
 def _value_for(where: str, value: Any, dtype: np.dtype) -> Any:

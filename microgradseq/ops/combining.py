@@ -20,7 +20,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..checks import is_int
-from ..promotion import combine_categories, promoted_dtype
+from ..promotion import tensors_dtype
 from ..spellings import Size
 from ..tensor import Tensor, as_tensor, get_default_dtype, owned
 from . import elementwise as ew
@@ -200,11 +200,7 @@ def block_diag(*tensors: Any) -> Tensor:
     if any(b.ndim > 2 for b in blocks):
         raise ValueError(f"block_diag: expected tensors with at most 2 axes, got shapes {[b.shape for b in blocks]}")
     # PyTorch's result_type: the dimensioned tensors' dtype, then a 0-d one's only if of a higher category
-    tiers: list = [None, None]
-    for b in blocks:
-        tier = 0 if b.ndim else 1
-        tiers[tier] = b.dtype if tiers[tier] is None else promoted_dtype(tiers[tier], b.dtype)
-    dtype = combine_categories(*tiers) if blocks else get_default_dtype()
+    dtype = tensors_dtype(blocks) if blocks else get_default_dtype()
     blocks = [reshape(b, (1, -1) if b.ndim == 1 else (1, 1)) if b.ndim < 2 else b for b in blocks]
     width = sum(b.shape[1] for b in blocks)
     rows, before = [], 0

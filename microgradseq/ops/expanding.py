@@ -95,6 +95,8 @@ def meshgrid(*tensors: Any, indexing: str | None = None) -> tuple[Tensor, ...]:
 def _tile(self: Tensor, *dims: Any) -> Tensor:
     """PyTorch's `t.tile(dims)`: `repeat` with fewer counts than axes allowed, padded with leading ones
     (`t.tile((2,))` of a matrix repeats its columns), as numpy's tile; repeat's gradient."""
+    if not dims:
+        raise TypeError("tile() missing 1 required positional argument: 'dims'")
     counts = shape_of(dims)
     return repeat(self, *((1,) * (self.ndim - len(counts)) + tuple(counts)))
 

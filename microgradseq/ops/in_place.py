@@ -94,4 +94,3 @@ def map_(self: Tensor, tensor: Any, callable: Any) -> Tensor:
 
 
 Tensor.apply_, Tensor.map_ = apply_, map_
-

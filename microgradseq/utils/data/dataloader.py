@@ -58,7 +58,8 @@ def default_collate(batch: Any) -> Any:
     """A batch made from the list of a dataset's items, as PyTorch's `default_collate`: tensors, arrays
     and numbers stacked along a new first axis (a tensor, in their dtype; Python ints as int64, floats as
     float64, bools as bool), dicts key by key (a dict of batches), named tuples field by field (the named
-    tuple), other tuples and lists field by field (a list), and strings kept as the sequence of the
+    tuple), other sequences field by field (a list for a tuple; a list, or a list subclass, in its own type;
+    a `range` as a list), and strings kept as the sequence of the
     batch's strings (`('a.png', 'b.png')` for a field, the list for items that are strings). None or
     other objects raise TypeError naming DataLoader, which uses this when no `collate_fn` is given. An
     empty batch (PyTorch's raw IndexError) is an IndexError naming default_collate, a batch that is not
